@@ -1,0 +1,214 @@
+# aisle - build, test, install.
+#
+#   make                 library (lib/), CLI (bin/aisle)
+#   make deps            install build/test dependencies (Debian/Ubuntu, apt-get)
+#   make test            build and run the whole test suite
+#   make check           the suite built with ASan + UBSan + LeakSanitizer
+#   make demo            run `bin/aisle demo` on the built-in example store
+#   make install         PREFIX=/usr/local DESTDIR= (make uninstall reverses it)
+#   make abi-check       compare lib/libaisle.so with abi/libaisle.abi
+#   make bench           benchmarks (bench/), on ../shared/data when present
+#
+# Variables: CC (gcc or clang), PREFIX, DESTDIR, LIBDIR, VARIANT (release|asan|tsan).
+
+VERSION      := 0.1.0
+ABI_MAJOR    := 1
+SO_VERSION   := 1.0.0
+
+CC           ?= cc
+CXX          ?= c++
+PREFIX       ?= /usr/local
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+BINDIR       ?= $(PREFIX)/bin
+DOCDIR       ?= $(PREFIX)/share/doc/aisle
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR      ?=
+VARIANT      ?= release
+
+PKGS         := openblas zlib
+PKG_CFLAGS    = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN         := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+BASE_CFLAGS   = -std=c11 -g -fPIC -fvisibility=hidden -pthread -D_GNU_SOURCE -DAISLE_BUILDING \
+                -Iinclude -Isrc $(PKG_CFLAGS) $(WARN)
+OPT_release  := -O2
+OPT_asan     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+OPT_tsan     := -O1 -fno-omit-frame-pointer -fsanitize=thread
+SANFLAGS_release :=
+SANFLAGS_asan := -fsanitize=address,undefined
+SANFLAGS_tsan := -fsanitize=thread
+CFLAGS_ALL    = $(BASE_CFLAGS) $(OPT_$(VARIANT)) $(CFLAGS)
+LDLIBS_ALL    = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
+
+B            := build/$(VARIANT)
+ifeq ($(VARIANT),release)
+OUTLIB       := lib
+OUTBIN       := bin
+else
+OUTLIB       := $(B)/lib
+OUTBIN       := $(B)/bin
+endif
+
+LIB_SRCS     := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRCS     := $(sort $(wildcard src/cli/*.c))
+LIB_OBJS     := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRCS))
+CLI_OBJS     := $(patsubst src/%.c,$(B)/obj/%.o,$(CLI_SRCS))
+TEST_SRCS    := $(sort $(wildcard tests/test_*.c))
+TEST_UTIL    := $(sort $(wildcard tests/util/*.c))
+TEST_BINS    := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
+BENCH_SRCS   := $(sort $(wildcard bench/*.c))
+BENCH_BINS   := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+
+SONAME       := libaisle.so.$(ABI_MAJOR)
+SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
+STATIC       := $(OUTLIB)/libaisle.a
+CLI          := $(OUTBIN)/aisle
+
+.PHONY: all deps test check check-tsan demo install uninstall abi-check abi-baseline bench clean \
+        examples header-check test-bins run-tests install-test
+.DELETE_ON_ERROR:
+
+all: $(SHARED) $(STATIC) $(CLI)
+
+# V=1 shows full command lines.
+Q            := $(if $(V),,@)
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+
+$(SHARED): $(LIB_OBJS) src/libaisle.map
+	@mkdir -p $(OUTLIB)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libaisle.map -Wl,--no-undefined \
+	    $(SANFLAGS_$(VARIANT)) -o $@ $(LIB_OBJS) $(LDLIBS_ALL)
+	ln -sf libaisle.so.$(SO_VERSION) $(OUTLIB)/$(SONAME)
+	ln -sf $(SONAME) $(OUTLIB)/libaisle.so
+
+$(STATIC): $(LIB_OBJS)
+	@mkdir -p $(OUTLIB)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+# The CLI uses only the public header; it links the static library so the
+# binary runs from the source tree and after installation alike.
+$(CLI): $(CLI_OBJS) $(STATIC)
+	@mkdir -p $(OUTBIN)
+	$(CC) $(SANFLAGS_$(VARIANT)) -o $@ $(CLI_OBJS) $(STATIC) $(LDLIBS_ALL)
+
+# ---- dependencies --------------------------------------------------------
+DEB_PKGS := pkg-config libopenblas-dev zlib1g-dev libcmocka-dev
+
+deps:
+	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all present ($(DEB_PKGS) $(EXTRA_DEB_PKGS))"; exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then echo "deps: install$$missing with your package manager" >&2; exit 1; fi; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	echo "deps: installing$$missing"; \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing
+
+# ---- tests ---------------------------------------------------------------
+$(B)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/util/test_util.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes $(CMOCKA_CFLAGS) -Itests -o $@ $< $(TEST_UTIL) $(STATIC) \
+	    $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+$(B)/bench/%: bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL)
+
+test-bins: $(TEST_BINS) $(CLI) $(SHARED)
+
+# The public header must compile as C99 (pedantic) and as C++.
+header-check:
+	@mkdir -p $(B)
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/header/header_c99.c -o $(B)/header_c99.o
+	$(CXX) -std=c++11 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/header/header_cpp.cpp -o $(B)/header_cpp.o
+	@echo "header-check: include/aisle.h compiles as C99 and C++11"
+
+# Runs every suite even after a failure; fails at the end if any failed.
+run-tests: test-bins
+	@failed=""; \
+	for t in $(TEST_BINS); do \
+	    echo "== $$t"; \
+	    AISLE_CLI=$(CURDIR)/$(CLI) AISLE_SRCDIR=$(CURDIR) $$t || failed="$$failed $$(basename $$t)"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED suites:$$failed"; exit 1; fi; \
+	echo "all $(words $(TEST_BINS)) suites passed ($(VARIANT))"
+
+test: header-check
+	@$(MAKE) --no-print-directory run-tests
+	@$(MAKE) --no-print-directory install-test
+
+check:
+	@$(MAKE) --no-print-directory VARIANT=asan run-tests \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+check-tsan:
+	@$(MAKE) --no-print-directory VARIANT=tsan run-tests TSAN_OPTIONS=halt_on_error=1
+
+# Installs into a scratch prefix and builds examples/hello.c against it
+# through pkg-config, shared and static.
+install-test: all
+	@sh tests/install_test.sh
+
+demo: all
+	$(CLI) demo
+
+bench: $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+# ---- install -------------------------------------------------------------
+pkgconfig/aisle.pc: pkgconfig/aisle.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+INSTALLED_DOCS := README.md CHANGELOG.md LICENSE $(wildcard docs/*.md)
+
+install: all pkgconfig/aisle.pc
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(DOCDIR)
+	install -m 644 include/aisle.h $(DESTDIR)$(INCLUDEDIR)/aisle.h
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libaisle.so.$(SO_VERSION)
+	ln -sf libaisle.so.$(SO_VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libaisle.so
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libaisle.a
+	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/aisle
+	install -m 644 pkgconfig/aisle.pc $(DESTDIR)$(PKGCONFIGDIR)/aisle.pc
+	install -m 644 $(INSTALLED_DOCS) $(DESTDIR)$(DOCDIR)/
+	@rm -f pkgconfig/aisle.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/aisle.h
+	rm -f $(DESTDIR)$(LIBDIR)/libaisle.so.$(SO_VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libaisle.so
+	rm -f $(DESTDIR)$(LIBDIR)/libaisle.a $(DESTDIR)$(BINDIR)/aisle $(DESTDIR)$(PKGCONFIGDIR)/aisle.pc
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALLED_DOCS)))
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# ---- ABI -----------------------------------------------------------------
+# abidiff exit status is a bit field: 4 = some ABI change (e.g. an added
+# function, which is compatible), 8 = incompatible change.  Only errors and
+# incompatible changes fail.
+abi-check: $(SHARED)
+	@command -v abidiff >/dev/null || { echo "abi-check: abidiff missing (apt-get install abigail-tools)"; exit 1; }
+	@abidw --no-corpus-path --out-file $(B)/libaisle.abi $(SHARED)
+	@abidiff --headers-dir2 include abi/libaisle.abi $(B)/libaisle.abi > $(B)/abidiff.txt; rc=$$?; \
+	cat $(B)/abidiff.txt; \
+	if [ $$((rc & 3)) -ne 0 ]; then echo "abi-check: abidiff failed (status $$rc)"; exit 1; fi; \
+	if [ $$((rc & 8)) -ne 0 ]; then echo "abi-check: INCOMPATIBLE ABI change against abi/libaisle.abi"; exit 1; fi; \
+	echo "abi-check: compatible with abi/libaisle.abi (abidiff status $$rc)"
+
+abi-baseline: $(SHARED)
+	@mkdir -p abi
+	abidw --no-corpus-path --headers-dir include --out-file abi/libaisle.abi $(SHARED)
+	@echo "abi-baseline: wrote abi/libaisle.abi (note it in CHANGELOG.md)"
+
+clean:
+	rm -rf build lib bin pkgconfig/aisle.pc .stage

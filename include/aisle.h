@@ -1,0 +1,371 @@
+/*
+ * aisle.h - the one public header of aisle, an embeddable machine-learning
+ * personalization library for online shops.
+ *
+ * Copyright (c) 2026 The aisle authors. MIT licence (see LICENSE).
+ *
+ * This header is the reference manual: every function is documented where it
+ * is declared.  Conventions that hold for the whole API:
+ *
+ *  - Handles are opaque (`typedef struct aisle_xxx aisle_xxx;`).  They are
+ *    created by `aisle_xxx_new(&out, ...)` or `aisle_xxx_load(&out, ...)` and
+ *    released by `aisle_xxx_free(h)`; every `_free` accepts NULL.
+ *  - Every fallible function returns an `int` status: AISLE_OK (0) or one of
+ *    the negative AISLE_E* codes below.  Results come back through
+ *    out-parameters and caller-provided arrays; on failure the out-parameters
+ *    are left untouched unless documented otherwise.
+ *  - After a failure, aisle_last_error() returns a message of the calling
+ *    thread naming the file, line, field or option involved.
+ *  - Strings are NUL-terminated UTF-8.  Pointers returned by the library stay
+ *    owned by the handle they came from unless documented otherwise.
+ *  - Thread safety: a handle may be used by one thread at a time while it is
+ *    being built or changed.  A trained or loaded model is immutable and may be
+ *    shared by any number of threads calling the read-only functions (score,
+ *    recommend, similar, explain, describe) at once.
+ *  - Options are passed by name through aisle_config, so new options never
+ *    change a struct layout or a function signature.
+ *
+ * The header compiles as C99, C11 and C++.
+ */
+#ifndef AISLE_H
+#define AISLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* AISLE_API marks every exported function.  The library is built with
+ * -fvisibility=hidden, so only what carries it is visible to linkers. */
+#if defined(_WIN32)
+#  if defined(AISLE_BUILDING)
+#    define AISLE_API __declspec(dllexport)
+#  else
+#    define AISLE_API
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define AISLE_API __attribute__((visibility("default")))
+#else
+#  define AISLE_API
+#endif
+
+/* ========================================================================
+ * Version
+ *
+ * The release version follows semantic versioning.  The shared library's
+ * ABI version (its soname, libaisle.so.1) changes only when a published
+ * function or type changes incompatibly, which aisle avoids: new behaviour
+ * comes as new functions or new option names.
+ * ======================================================================== */
+
+#define AISLE_VERSION_MAJOR 0
+#define AISLE_VERSION_MINOR 1
+#define AISLE_VERSION_PATCH 0
+#define AISLE_VERSION_STRING "0.1.0"
+/* One integer for compile-time comparisons: major*10000 + minor*100 + patch. */
+#define AISLE_VERSION_NUMBER \
+    (AISLE_VERSION_MAJOR * 10000 + AISLE_VERSION_MINOR * 100 + AISLE_VERSION_PATCH)
+
+/* The version string of the library actually loaded at run time (may differ
+ * from AISLE_VERSION_STRING if the program was built against another
+ * release).  Never fails; the string is static. */
+AISLE_API const char *aisle_version(void);
+
+/* The same as AISLE_VERSION_NUMBER, for the library loaded at run time. */
+AISLE_API int aisle_version_number(void);
+
+/* ========================================================================
+ * Errors
+ *
+ * Every status code is one of these values; new codes may be added in later
+ * releases, so treat any unknown negative value as a failure.
+ * ======================================================================== */
+
+typedef enum aisle_status {
+    AISLE_OK = 0,
+    AISLE_EINVAL = -1,       /* invalid argument: NULL pointer, bad key, bad value */
+    AISLE_ENOMEM = -2,       /* an allocation failed; nothing was changed */
+    AISLE_EIO = -3,          /* reading or writing a file failed (errno text in message) */
+    AISLE_EFORMAT = -4,      /* malformed input: data file, model file or option text */
+    AISLE_ENOTFOUND = -5,    /* unknown user, item, option, file or model kind */
+    AISLE_ERANGE = -6,       /* a value or index outside its allowed range */
+    AISLE_EUNSUPPORTED = -7, /* the operation is not supported (e.g. by this model kind) */
+    AISLE_ECANCELLED = -8,   /* a callback asked to stop; nothing half-built is returned */
+    AISLE_ESTATE = -9,       /* the handle is not in a state that allows the call */
+    AISLE_EVERSION = -10,    /* a file written by an incompatible (newer) format version */
+    AISLE_EINTERNAL = -11    /* a bug in aisle: please report it with the message */
+} aisle_status;
+
+/* A static, English description of a status code ("out of memory").  Never
+ * returns NULL: unknown codes give "unknown error". */
+AISLE_API const char *aisle_strerror(int code);
+
+/* The detailed message of the calling thread's most recent failure, e.g.
+ * "events.csv:17:3: expected a number in column 'value', found 'abc'".
+ * Returns "" when the thread has seen no failure.  The text is thread-local:
+ * a failure in one thread never changes another thread's message.  The
+ * pointer stays valid until the next aisle call in the same thread. */
+AISLE_API const char *aisle_last_error(void);
+
+/* Clears the calling thread's last error message. */
+AISLE_API void aisle_clear_error(void);
+
+/* ========================================================================
+ * Memory
+ *
+ * Every allocation aisle makes goes through one allocator, which the host
+ * may replace to account memory or inject failures.  (OpenBLAS and zlib
+ * internals keep their own allocators.)
+ * ======================================================================== */
+
+typedef void *(*aisle_malloc_fn)(void *ctx, size_t size);
+typedef void *(*aisle_realloc_fn)(void *ctx, void *ptr, size_t size);
+typedef void (*aisle_free_fn)(void *ctx, void *ptr);
+
+/* Replaces the allocator used by every later allocation.  Pass three NULL
+ * functions to restore the C library's malloc/realloc/free.  The functions
+ * must be thread-safe if aisle is used from several threads.  Call it before
+ * creating any handle, or after freeing them all: memory must be released by
+ * the allocator that provided it.  This is the only process-wide setting of
+ * aisle and is not itself thread-safe.
+ * Returns AISLE_OK, or AISLE_EINVAL if only some of the functions are NULL. */
+AISLE_API int aisle_set_allocator(aisle_malloc_fn malloc_fn, aisle_realloc_fn realloc_fn,
+                                  aisle_free_fn free_fn, void *ctx);
+
+/* Frees memory that aisle allocated and handed to the caller (where a
+ * function documents that the caller owns a result).  NULL is a no-op. */
+AISLE_API void aisle_free(void *ptr);
+
+/* ========================================================================
+ * Configuration
+ *
+ * Options are set by name on an aisle_config handle and passed to training,
+ * loading, saving and serving functions.  Every option is declared once, in
+ * the library's option table, with its type, allowed range or values, default
+ * and help text; aisle_option_info() enumerates the table (docs/OPTIONS.md
+ * and `aisle help` are generated from it).  Unknown names, wrong types and
+ * out-of-range values are rejected with AISLE_ENOTFOUND / AISLE_EINVAL /
+ * AISLE_ERANGE and a message naming the option and what it allows.
+ *
+ * An option that is not set takes its default.  Options that do not apply to
+ * the call at hand are ignored (a config may carry options for several model
+ * kinds).
+ * ======================================================================== */
+
+typedef struct aisle_config aisle_config;
+
+/* Option value types, as reported by aisle_option_info(). */
+typedef enum aisle_option_type {
+    AISLE_OPTION_INT = 1,    /* 64-bit integer */
+    AISLE_OPTION_FLOAT = 2,  /* double */
+    AISLE_OPTION_STRING = 3, /* text, possibly restricted to a list of choices */
+    AISLE_OPTION_BOOL = 4    /* 0 or 1; text accepts true/false/yes/no/on/off/1/0 */
+} aisle_option_type;
+
+/* Progress callback for long work (training, evaluation).  Called after each
+ * epoch (or comparable step) with the step number (1-based), the planned
+ * number of steps, the training loss (NaN where none), the validation metric
+ * (NaN where none) and the seconds elapsed.  Return 0 to continue, non-zero
+ * to cancel: the call then fails with AISLE_ECANCELLED and returns nothing
+ * half-built.  It runs in the thread that called the long function. */
+typedef int (*aisle_progress_fn)(void *user, int step, int steps, double loss, double metric,
+                                 double elapsed_seconds);
+
+/* Creates an empty configuration (every option at its default).
+ * Returns AISLE_OK, AISLE_EINVAL (out is NULL) or AISLE_ENOMEM. */
+AISLE_API int aisle_config_new(aisle_config **out);
+
+/* Creates a copy of cfg (options and progress callback).
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOMEM. */
+AISLE_API int aisle_config_copy(const aisle_config *cfg, aisle_config **out);
+
+/* Frees a configuration.  NULL is a no-op. */
+AISLE_API void aisle_config_free(aisle_config *cfg);
+
+/* Typed setters.  A float option also accepts aisle_config_set_int; a bool
+ * accepts 0/1 through aisle_config_set_int.  Returns AISLE_OK, AISLE_EINVAL
+ * (NULL argument, wrong type, NaN/Inf, value not among the choices),
+ * AISLE_ENOTFOUND (no such option), AISLE_ERANGE (outside the allowed range)
+ * or AISLE_ENOMEM.  On failure cfg is unchanged. */
+AISLE_API int aisle_config_set_int(aisle_config *cfg, const char *key, int64_t value);
+AISLE_API int aisle_config_set_float(aisle_config *cfg, const char *key, double value);
+AISLE_API int aisle_config_set_string(aisle_config *cfg, const char *key, const char *value);
+
+/* Sets an option of any type from its text form ("64", "0.05", "true",
+ * "cosine"), as a command line or parameter file would give it. */
+AISLE_API int aisle_config_set(aisle_config *cfg, const char *key, const char *value);
+
+/* Parses "key=value" pairs separated by whitespace, commas or semicolons,
+ * e.g. "model=als factors=64 epochs=15".  Values may be double-quoted to
+ * hold separators.  All or nothing: if any pair is bad, cfg is unchanged and
+ * the message names the pair's position and key. */
+AISLE_API int aisle_config_parse(aisle_config *cfg, const char *text);
+
+/* Removes an option so it takes its default again.  AISLE_ENOTFOUND if the
+ * name is not an option. */
+AISLE_API int aisle_config_unset(aisle_config *cfg, const char *key);
+
+/* Typed getters: the value set, or the option's default when unset.
+ * cfg may be NULL (defaults).  Returns AISLE_OK, AISLE_ENOTFOUND (no such
+ * option) or AISLE_EINVAL (wrong type or NULL out).  For options whose
+ * default depends on the model kind, the getters return the generic
+ * default; the kind-specific one is listed by aisle_option_info(). */
+AISLE_API int aisle_config_get_int(const aisle_config *cfg, const char *key, int64_t *out);
+AISLE_API int aisle_config_get_float(const aisle_config *cfg, const char *key, double *out);
+/* Copies the value's text form (any type) into buf, NUL-terminated.  Fails
+ * with AISLE_ERANGE if it does not fit in len bytes (buf then holds "").  */
+AISLE_API int aisle_config_get_string(const aisle_config *cfg, const char *key, char *buf,
+                                      size_t len);
+
+/* Whether the option was set explicitly (1) or takes its default (0).
+ * Returns AISLE_OK or AISLE_ENOTFOUND. */
+AISLE_API int aisle_config_is_set(const aisle_config *cfg, const char *key, int *out);
+
+/* Writes every explicitly set option as "key=value" pairs separated by
+ * spaces (the format aisle_config_parse reads) into buf.  *needed (may be
+ * NULL) receives the length the text needs, excluding the NUL.  Returns
+ * AISLE_ERANGE if it does not fit. */
+AISLE_API int aisle_config_to_string(const aisle_config *cfg, char *buf, size_t len,
+                                     size_t *needed);
+
+/* Installs a progress callback (NULL removes it). */
+AISLE_API int aisle_config_set_progress(aisle_config *cfg, aisle_progress_fn fn, void *user);
+
+/* The number of entries in the option table. */
+AISLE_API int aisle_option_count(void);
+
+/* Describes option number index (0 <= index < aisle_option_count()).  Every
+ * out-parameter may be NULL; strings are static.  `scope` names where the
+ * option applies ("all", "data", "save", or a comma-separated list of model
+ * kinds); `range` is e.g. "[1, 4096]" or "als|cg|cholesky" choices.
+ * Returns AISLE_OK or AISLE_ERANGE. */
+AISLE_API int aisle_option_info(int index, const char **name, int *type, const char **default_text,
+                                const char **range, const char **scope, const char **help);
+
+/* >>> section: dataset (behaviour events) */
+
+/* A behaviour dataset: events (view, cart, purchase, rating or a custom
+ * name) of users on items, keyed by the shop's own string ids.  Keys map to
+ * dense indices 0..n-1 in order of first appearance.  Events of the same
+ * (user, item) pair aggregate: implicit events add weight(event) * value
+ * (default weights view 1, cart 3, purchase 5, custom 1), a rating sets the
+ * pair's value (latest rating wins).  Each user's events are also kept in
+ * time order for sequence models.  See docs/DATA.md. */
+typedef struct aisle_dataset aisle_dataset;
+
+/* Creates an empty dataset.  Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOMEM. */
+AISLE_API int aisle_dataset_new(aisle_dataset **out);
+
+/* Frees a dataset.  NULL is a no-op. */
+AISLE_API void aisle_dataset_free(aisle_dataset *ds);
+
+/* Adds one event.  user_key and item_key are non-empty UTF-8 ids; event is
+ * "view", "cart", "purchase", "rating" or a custom name (NULL or "" means
+ * "view"); value is the quantity or rating (use 1 for a plain event);
+ * timestamp is seconds since the Unix epoch (0 if unknown).
+ * Returns AISLE_OK, AISLE_EINVAL (NULL/empty key, non-finite value),
+ * AISLE_ERANGE (more than 2^32-2 distinct keys) or AISLE_ENOMEM; on failure
+ * the dataset is exactly as before the call. */
+AISLE_API int aisle_dataset_add_event(aisle_dataset *ds, const char *user_key, const char *item_key,
+                                      const char *event, double value, int64_t timestamp);
+
+/* Sets the weight of an event type (built-in or custom) used when
+ * aggregating implicit events.  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_dataset_set_event_weight(aisle_dataset *ds, const char *event, double weight);
+
+/* Numbers of distinct users, distinct items and raw events added. */
+AISLE_API int aisle_dataset_user_count(const aisle_dataset *ds, size_t *out);
+AISLE_API int aisle_dataset_item_count(const aisle_dataset *ds, size_t *out);
+AISLE_API int aisle_dataset_event_count(const aisle_dataset *ds, size_t *out);
+
+/* Key -> dense index.  Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOTFOUND. */
+AISLE_API int aisle_dataset_user_index(const aisle_dataset *ds, const char *key, size_t *out);
+AISLE_API int aisle_dataset_item_index(const aisle_dataset *ds, const char *key, size_t *out);
+
+/* Dense index -> key.  *out points into the dataset and stays valid until
+ * the dataset is freed.  Returns AISLE_OK, AISLE_EINVAL or AISLE_ERANGE. */
+AISLE_API int aisle_dataset_user_key(const aisle_dataset *ds, size_t index, const char **out);
+AISLE_API int aisle_dataset_item_key(const aisle_dataset *ds, size_t index, const char **out);
+
+/* <<< section: dataset */
+
+/* >>> section: catalog */
+
+/* <<< section: catalog */
+
+/* >>> section: features */
+
+/* <<< section: features */
+
+/* >>> section: model (handle, file format) */
+
+/* A trained model of one kind (popular, itemknn, mf, als, bpr, sasrec, ...).
+ * It carries its own user and item key dictionaries and each user's
+ * training history, so it is usable without the dataset it came from.
+ * Once trained or loaded it is immutable (except through the documented
+ * update functions) and safe to share between threads. */
+typedef struct aisle_model aisle_model;
+
+/* Number of model kinds compiled in, and the name and one-line summary of
+ * kind number index (static strings; either out-parameter may be NULL).
+ * aisle_model_kind_info returns AISLE_OK or AISLE_ERANGE. */
+AISLE_API int aisle_model_kind_count(void);
+AISLE_API int aisle_model_kind_info(int index, const char **name, const char **summary);
+
+/* Trains a model of the kind named by option `model` (default "als") on a
+ * dataset, with the options in cfg (NULL: all defaults).  Progress is
+ * reported through cfg's progress callback, which may cancel.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, empty dataset, bad option
+ * for this kind), AISLE_ENOTFOUND (unknown kind), AISLE_ERANGE,
+ * AISLE_ECANCELLED or AISLE_ENOMEM.  *out is set only on success. */
+AISLE_API int aisle_model_train(const aisle_dataset *ds, const aisle_config *cfg, aisle_model **out);
+
+/* Frees a model.  NULL is a no-op. */
+AISLE_API void aisle_model_free(aisle_model *model);
+
+/* The model's kind name ("als"); static string. */
+AISLE_API int aisle_model_kind(const aisle_model *model, const char **out);
+
+/* A human-readable description, "key: value" lines: kind, writer's library
+ * version, sizes, training options, stored metrics and kind-specific facts.
+ * *needed (may be NULL) receives the text's length without the NUL; returns
+ * AISLE_ERANGE if it does not fit in len bytes. */
+AISLE_API int aisle_model_describe(const aisle_model *model, char *buf, size_t len, size_t *needed);
+
+/* The model's key dictionaries (see the aisle_dataset equivalents).  Keys
+ * returned stay valid while the model lives. */
+AISLE_API int aisle_model_user_count(const aisle_model *model, size_t *out);
+AISLE_API int aisle_model_item_count(const aisle_model *model, size_t *out);
+AISLE_API int aisle_model_user_key(const aisle_model *model, size_t index, const char **out);
+AISLE_API int aisle_model_item_key(const aisle_model *model, size_t index, const char **out);
+AISLE_API int aisle_model_user_index(const aisle_model *model, const char *key, size_t *out);
+AISLE_API int aisle_model_item_index(const aisle_model *model, const char *key, size_t *out);
+
+/* Stored metrics (e.g. "ndcg@10" measured after training), saved with the
+ * model and shown by describe.  Names are at most 31 bytes.  Setting is not
+ * thread-safe; getting is.  get returns AISLE_ENOTFOUND if absent. */
+AISLE_API int aisle_model_set_metric(aisle_model *model, const char *name, double value);
+AISLE_API int aisle_model_get_metric(const aisle_model *model, const char *name, double *out);
+
+/* <<< section: model */
+
+/* >>> section: serving (recommend, similar, explain) */
+
+/* <<< section: serving */
+
+/* >>> section: evaluation */
+
+/* <<< section: evaluation */
+
+/* >>> section: demo store */
+
+/* <<< section: demo store */
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* AISLE_H */

@@ -1,0 +1,245 @@
+/*
+ * core.h - internal foundation shared by every module: allocation, errors,
+ * the option table and configurations, random numbers, threads, key
+ * dictionaries and growable buffers.
+ *
+ * Every other module may include this header; it includes nothing of ours
+ * except the public header.
+ */
+#ifndef AISLE_CORE_H
+#define AISLE_CORE_H
+
+#include "aisle.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#  define CORE_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#  define CORE_UNUSED __attribute__((unused))
+#  define CORE_LIKELY(x) __builtin_expect(!!(x), 1)
+#  define CORE_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#  define CORE_PRINTF(a, b)
+#  define CORE_UNUSED
+#  define CORE_LIKELY(x) (x)
+#  define CORE_UNLIKELY(x) (x)
+#endif
+
+#define CORE_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define CORE_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define CORE_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------------
+ * Allocation (alloc.c).  Everything goes through the host's allocator.
+ * None of these set an error message; callers report AISLE_ENOMEM with
+ * core_oom() where they detect it.
+ * ------------------------------------------------------------------------ */
+void *core_malloc(size_t size);
+/* Zeroed array of n elements; NULL on overflow of n*size or failure. */
+void *core_calloc(size_t n, size_t size);
+void *core_realloc(void *ptr, size_t size);
+/* realloc of an array with overflow check of n*size. */
+void *core_reallocarray(void *ptr, size_t n, size_t size);
+void core_free(void *ptr);
+char *core_strdup(const char *s);
+char *core_strndup(const char *s, size_t n);
+/* Grows *ptr (an array of elem-byte elements with capacity *cap) to hold at
+ * least need elements, doubling.  Returns AISLE_OK or AISLE_ENOMEM (with a
+ * message); *ptr is unchanged on failure. */
+int core_grow(void **ptr, size_t *cap, size_t need, size_t elem);
+
+/* ------------------------------------------------------------------------
+ * Errors (error.c).  Set the message where a failure is detected, once, and
+ * return the code: `return core_error(AISLE_EINVAL, "k must be > 0");`.
+ * ------------------------------------------------------------------------ */
+int core_error(int code, const char *fmt, ...) CORE_PRINTF(2, 3);
+int core_verror(int code, const char *fmt, va_list ap);
+/* AISLE_ENOMEM with "out of memory (what)". */
+int core_oom(const char *what);
+/* AISLE_EIO with "<path>: <action>: <strerror(errno)>"; reads errno. */
+int core_io_error(const char *path, const char *action);
+/* Prefixes the current thread's message with "prefix: " (for context added
+ * by callers, e.g. the section name in a model file) and returns code. */
+int core_error_prefix(int code, const char *fmt, ...) CORE_PRINTF(2, 3);
+
+/* ------------------------------------------------------------------------
+ * Option table (options.c) and configurations (config.c).
+ * ------------------------------------------------------------------------ */
+typedef struct option_spec {
+    const char *name;
+    int type;            /* aisle_option_type */
+    double min, max;     /* inclusive range for INT and FLOAT */
+    const char *def;     /* default, in text form */
+    const char *choices; /* "a|b|c" for STRING options restricted to choices, else NULL */
+    const char *scope;   /* "all", "data", "save", "serve", "eval", or model kinds "als,bpr" */
+    const char *help;
+} option_spec;
+
+/* Tables end with an entry whose name is NULL. */
+#define OPTION_END {NULL, 0, 0, 0, NULL, NULL, NULL, NULL}
+
+/* Finds a generic option (core, data, io, serve, eval tables, then each
+ * registered model kind's table).  NULL when unknown. */
+const option_spec *option_find(const char *name);
+/* Number of options in the merged table, and entry i (for docs / help). */
+int option_total(void);
+const option_spec *option_at(int i);
+/* Finds name in one NULL-terminated table. */
+const option_spec *option_find_in(const option_spec *table, const char *name);
+
+/* Table t of all option tables (module tables, then each model kind's);
+ * NULL past the end.  Defined in src/models/registry.c. */
+const option_spec *option_table_at(int t);
+/* Module option tables (each NULL-name terminated). */
+extern const option_spec core_options[];
+extern const option_spec data_options[];
+extern const option_spec io_options[];
+extern const option_spec serve_options[];
+extern const option_spec eval_options[];
+
+typedef struct config_entry {
+    const option_spec *spec;
+    int64_t i;  /* INT, BOOL */
+    double f;   /* FLOAT */
+    char *s;    /* STRING (owned) */
+} config_entry;
+
+struct aisle_config {
+    config_entry *entries; /* explicitly set options, in insertion order */
+    size_t n, cap;
+    aisle_progress_fn progress;
+    void *progress_user;
+};
+
+/* Getters used by modules.  `table` is the option table that defines the
+ * default for this use (a model kind's table, or a module table); the value
+ * comes from cfg when set there, else from table's default, else from the
+ * generic table.  The key must exist in table or the generic table (a
+ * programming error otherwise: returns 0 / "" and never crashes).  cfg may
+ * be NULL. */
+int64_t config_int(const aisle_config *cfg, const option_spec *table, const char *key);
+double config_float(const aisle_config *cfg, const option_spec *table, const char *key);
+bool config_bool(const aisle_config *cfg, const option_spec *table, const char *key);
+/* Returned string is owned by cfg or static; valid while cfg lives. */
+const char *config_string(const aisle_config *cfg, const option_spec *table, const char *key);
+/* Checks every set option that `table` also defines against table's own
+ * range and choices (a kind may be stricter than the generic entry).
+ * `what` names the user in messages ("model 'als'"). */
+int config_check(const aisle_config *cfg, const option_spec *table, const char *what);
+/* Finds the set entry for key, or NULL. */
+const config_entry *config_lookup(const aisle_config *cfg, const char *key);
+/* Parses a value's text for a spec (used by config and the CLI). */
+int config_parse_value(const option_spec *spec, const char *text, config_entry *out);
+
+/* ------------------------------------------------------------------------
+ * Progress reporting and time (progress.c).
+ * ------------------------------------------------------------------------ */
+double core_now(void); /* monotonic seconds */
+
+typedef struct core_progress {
+    aisle_progress_fn fn;
+    void *user;
+    double start;
+} core_progress;
+
+void core_progress_init(core_progress *p, const aisle_config *cfg);
+/* Calls the callback; returns AISLE_OK or AISLE_ECANCELLED (with message). */
+int core_progress_report(core_progress *p, int step, int steps, double loss, double metric);
+
+/* ------------------------------------------------------------------------
+ * Random numbers (rng.c): xoshiro256** seeded through splitmix64, so a
+ * seed gives the same stream on every platform.  Each thread owns its
+ * generator (no shared state).
+ * ------------------------------------------------------------------------ */
+typedef struct core_rng {
+    uint64_t s[4];
+} core_rng;
+
+void rng_seed(core_rng *r, uint64_t seed);
+/* An independent stream for (seed, stream): used to give each thread or
+ * block its own generator deterministically. */
+void rng_seed_stream(core_rng *r, uint64_t seed, uint64_t stream);
+uint64_t rng_next(core_rng *r);
+/* Uniform integer in [0, n) without modulo bias; n > 0. */
+uint64_t rng_below(core_rng *r, uint64_t n);
+/* Uniform float in [0, 1). */
+float rng_float(core_rng *r);
+double rng_double(core_rng *r);
+/* Standard normal (Box-Muller). */
+float rng_normal(core_rng *r);
+/* Fisher-Yates shuffle of n uint32 values. */
+void rng_shuffle_u32(core_rng *r, uint32_t *v, size_t n);
+
+/* ------------------------------------------------------------------------
+ * Threads (thread.c).  Work is split over at most `threads` threads that
+ * the caller controls (option `threads`; 0 means the number of online
+ * CPUs).  The calling thread does part of the work.
+ * ------------------------------------------------------------------------ */
+/* fn(ctx, begin, end, tid) is called on disjoint ranges covering [0, n);
+ * ranges are handed out dynamically in chunks of `grain` items (>= 1).  A
+ * non-zero return from any call stops handing out more work and is
+ * returned (the first one).  Returns AISLE_ENOMEM only if no thread at all
+ * could be used... in which case everything runs in the calling thread, so
+ * in practice the result of fn. */
+typedef int (*core_range_fn)(void *ctx, size_t begin, size_t end, int tid);
+int core_parallel_for(int threads, size_t n, size_t grain, core_range_fn fn, void *ctx);
+/* Resolves the `threads` option value: 0 -> online CPUs, clamped to
+ * [1, 256]. */
+int core_thread_count(int64_t requested);
+
+/* ------------------------------------------------------------------------
+ * Key dictionaries (keys.c): the shop's own string ids <-> dense indices.
+ * Open addressing over FNV-1a hashes; strings are stored in one arena.
+ * ------------------------------------------------------------------------ */
+typedef struct core_keys {
+    char *arena;       /* all keys, each NUL-terminated */
+    size_t arena_len, arena_cap;
+    uint64_t *offsets; /* index -> offset in arena */
+    size_t n, offsets_cap;
+    uint32_t *slots;   /* hash slots: index+1, 0 = empty */
+    size_t nslots;     /* power of two */
+} core_keys;
+
+void keys_init(core_keys *k);
+void keys_clear(core_keys *k); /* frees everything, leaves an empty dictionary */
+/* Looks up key; if absent, appends it.  *index receives its index; *added
+ * (may be NULL) whether it was new.  Fails with AISLE_ENOMEM, or
+ * AISLE_ERANGE past 2^32-2 keys. */
+int keys_intern(core_keys *k, const char *key, size_t len, uint32_t *index, bool *added);
+/* Index of key or -1. */
+int64_t keys_find(const core_keys *k, const char *key, size_t len);
+/* Key at index (index < k->n). */
+static inline const char *keys_at(const core_keys *k, uint32_t index) {
+    return k->arena + k->offsets[index];
+}
+/* Removes keys with index >= n (used to roll back a failed bulk insert). */
+void keys_truncate(core_keys *k, size_t n);
+/* Deep copy. */
+int keys_copy(core_keys *dst, const core_keys *src);
+uint64_t core_hash_bytes(const void *data, size_t len); /* FNV-1a 64 */
+
+/* ------------------------------------------------------------------------
+ * Growable byte buffer (buf.c) with printf, used for messages, JSON and
+ * serialisation.
+ * ------------------------------------------------------------------------ */
+typedef struct core_buf {
+    char *data;
+    size_t len, cap;
+} core_buf;
+
+void buf_init(core_buf *b);
+void buf_free(core_buf *b);
+int buf_reserve(core_buf *b, size_t extra);
+int buf_append(core_buf *b, const void *data, size_t len);
+int buf_printf(core_buf *b, const char *fmt, ...) CORE_PRINTF(2, 3);
+/* Copies b's text (NUL-terminated) into out/len with the public API's
+ * convention: *needed gets the full length; AISLE_ERANGE if truncated. */
+int buf_export(const core_buf *b, char *out, size_t len, size_t *needed);
+
+/* Copies text into a caller buffer with the same convention as buf_export. */
+int core_copy_string(const char *text, char *out, size_t len, size_t *needed);
+
+#endif /* AISLE_CORE_H */

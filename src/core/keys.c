@@ -1,0 +1,120 @@
+/* keys.c - string id <-> dense index dictionaries (open addressing). */
+#include "core.h"
+
+#include <string.h>
+
+uint64_t core_hash_bytes(const void *data, size_t len) {
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+void keys_init(core_keys *k) { memset(k, 0, sizeof *k); }
+
+void keys_clear(core_keys *k) {
+    core_free(k->arena);
+    core_free(k->offsets);
+    core_free(k->slots);
+    keys_init(k);
+}
+
+static int keys_rehash(core_keys *k, size_t nslots) {
+    uint32_t *slots = core_calloc(nslots, sizeof *slots);
+    if (!slots) return core_oom("key dictionary");
+    for (size_t i = 0; i < k->n; i++) {
+        const char *s = k->arena + k->offsets[i];
+        size_t h = (size_t)core_hash_bytes(s, strlen(s)) & (nslots - 1);
+        while (slots[h]) h = (h + 1) & (nslots - 1);
+        slots[h] = (uint32_t)(i + 1);
+    }
+    core_free(k->slots);
+    k->slots = slots;
+    k->nslots = nslots;
+    return AISLE_OK;
+}
+
+int64_t keys_find(const core_keys *k, const char *key, size_t len) {
+    if (!k->nslots) return -1;
+    size_t h = (size_t)core_hash_bytes(key, len) & (k->nslots - 1);
+    while (k->slots[h]) {
+        uint32_t idx = k->slots[h] - 1;
+        const char *s = k->arena + k->offsets[idx];
+        if (strncmp(s, key, len) == 0 && s[len] == '\0') return idx;
+        h = (h + 1) & (k->nslots - 1);
+    }
+    return -1;
+}
+
+int keys_intern(core_keys *k, const char *key, size_t len, uint32_t *index, bool *added) {
+    int64_t found = keys_find(k, key, len);
+    if (found >= 0) {
+        *index = (uint32_t)found;
+        if (added) *added = false;
+        return AISLE_OK;
+    }
+    if (k->n >= UINT32_MAX - 1) return core_error(AISLE_ERANGE, "too many distinct keys (limit 2^32-2)");
+    if (memchr(key, '\0', len)) return core_error(AISLE_EINVAL, "key contains a NUL byte");
+    /* keep the load factor under 1/2 */
+    if ((k->n + 1) * 2 > k->nslots) {
+        int rc = keys_rehash(k, k->nslots ? k->nslots * 2 : 64);
+        if (rc) return rc;
+    }
+    int rc = core_grow((void **)&k->arena, &k->arena_cap, k->arena_len + len + 1, 1);
+    if (rc) return rc;
+    rc = core_grow((void **)&k->offsets, &k->offsets_cap, k->n + 1, sizeof *k->offsets);
+    if (rc) return rc;
+    memcpy(k->arena + k->arena_len, key, len);
+    k->arena[k->arena_len + len] = '\0';
+    k->offsets[k->n] = k->arena_len;
+    k->arena_len += len + 1;
+    size_t h = (size_t)core_hash_bytes(key, len) & (k->nslots - 1);
+    while (k->slots[h]) h = (h + 1) & (k->nslots - 1);
+    k->slots[h] = (uint32_t)(k->n + 1);
+    *index = (uint32_t)k->n;
+    k->n++;
+    if (added) *added = true;
+    return AISLE_OK;
+}
+
+void keys_truncate(core_keys *k, size_t n) {
+    if (n >= k->n) return;
+    /* Remove the slots of dropped keys by rebuilding the table in place:
+     * clearing slots breaks probe chains, so reinsert the survivors. */
+    k->arena_len = k->offsets[n];
+    k->n = n;
+    if (k->nslots) {
+        memset(k->slots, 0, k->nslots * sizeof *k->slots);
+        for (size_t i = 0; i < k->n; i++) {
+            const char *s = k->arena + k->offsets[i];
+            size_t h = (size_t)core_hash_bytes(s, strlen(s)) & (k->nslots - 1);
+            while (k->slots[h]) h = (h + 1) & (k->nslots - 1);
+            k->slots[h] = (uint32_t)(i + 1);
+        }
+    }
+}
+
+int keys_copy(core_keys *dst, const core_keys *src) {
+    core_keys t;
+    keys_init(&t);
+    if (src->n) {
+        t.arena = core_malloc(src->arena_len);
+        t.offsets = core_malloc(src->n * sizeof *t.offsets);
+        t.slots = core_malloc(src->nslots * sizeof *t.slots);
+        if (!t.arena || !t.offsets || !t.slots) {
+            keys_clear(&t);
+            return core_oom("copying a key dictionary");
+        }
+        memcpy(t.arena, src->arena, src->arena_len);
+        memcpy(t.offsets, src->offsets, src->n * sizeof *t.offsets);
+        memcpy(t.slots, src->slots, src->nslots * sizeof *t.slots);
+        t.arena_len = t.arena_cap = src->arena_len;
+        t.n = t.offsets_cap = src->n;
+        t.nslots = src->nslots;
+    }
+    *dst = t;
+    return AISLE_OK;
+}

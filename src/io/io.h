@@ -1,0 +1,102 @@
+/*
+ * io.h - internal interface of the model container (docs/FORMAT.md):
+ * a header, then sections of typed, zlib-compressed, CRC-checked payloads.
+ *
+ * Writers build each section's payload in a core_buf with the io_put_*
+ * helpers and hand it to io_writer_add_section.  Readers get a bounds-
+ * checked cursor over a section's verified, decompressed payload; every
+ * io_get_* fails with AISLE_EFORMAT (message naming the section) instead of
+ * reading past the end, and never allocates more than the bytes present
+ * can justify.
+ */
+#ifndef AISLE_IO_H
+#define AISLE_IO_H
+
+#include "core/core.h"
+
+/* Section types 1..255 are the container's generic sections (written by
+ * src/io for every model); model kinds use 256 and up for their own. */
+enum {
+    IO_SECTION_META = 1,      /* kind name, writer version, options used, metrics */
+    IO_SECTION_USERS = 2,     /* user key dictionary */
+    IO_SECTION_ITEMS = 3,     /* item key dictionary */
+    IO_SECTION_HISTORY = 4,   /* training interactions by user (CSR) */
+    IO_SECTION_POPULARITY = 5,/* per-item popularity (fallback, novelty) */
+    IO_SECTION_KIND = 256     /* first type free for model kinds */
+};
+
+/* Section flags. */
+enum {
+    IO_FLAG_REQUIRED = 1u << 0,  /* a reader that does not know the type must refuse the file */
+    IO_FLAG_COMPRESSED = 1u << 1 /* payload stored zlib-compressed (set by the writer) */
+};
+
+/* Tensor encodings (option `quantize` at save time). */
+enum { IO_QUANT_NONE = 0, IO_QUANT_FP16 = 1, IO_QUANT_INT8 = 2 };
+
+typedef struct io_writer io_writer;
+typedef struct io_reader io_reader;
+
+/* ---- payload building ---- */
+int io_put_u8(core_buf *b, uint8_t v);
+int io_put_u32(core_buf *b, uint32_t v);
+int io_put_u64(core_buf *b, uint64_t v);
+int io_put_i64(core_buf *b, int64_t v);
+int io_put_f32(core_buf *b, float v);
+int io_put_f64(core_buf *b, double v);
+int io_put_bytes(core_buf *b, const void *data, size_t len);
+/* u32 length then the bytes (no NUL). */
+int io_put_str(core_buf *b, const char *s);
+/* A float32 rows x cols row-major tensor in the given encoding
+ * (IO_QUANT_*; int8 uses one scale per row). */
+int io_put_tensor(core_buf *b, const float *data, uint64_t rows, uint64_t cols, int quant);
+/* Arrays of fixed-width integers: u64 count then the values. */
+int io_put_u32_array(core_buf *b, const uint32_t *v, uint64_t n);
+int io_put_u64_array(core_buf *b, const uint64_t *v, uint64_t n);
+int io_put_f32_array(core_buf *b, const float *v, uint64_t n);
+
+/* ---- writing a file ---- */
+/* The writer's tensor encoding chosen by the save options (quantize). */
+int io_writer_quant(const io_writer *w);
+/* Adds a section; the payload is copied (and compressed per the save
+ * options).  flags: IO_FLAG_REQUIRED or 0. */
+int io_writer_add_section(io_writer *w, uint32_t type, uint32_t flags, const core_buf *payload);
+
+/* ---- reading a file ---- */
+typedef struct io_cursor {
+    const uint8_t *p;
+    size_t len, pos;
+    char section[32]; /* for messages: "section 258 (als factors)" */
+} io_cursor;
+
+/* Cursor over a section's verified payload; AISLE_EFORMAT if absent. */
+int io_reader_section(io_reader *r, uint32_t type, io_cursor *out);
+/* 1 if the file has a section of this type, else 0. */
+int io_reader_has_section(const io_reader *r, uint32_t type);
+
+int io_get_u8(io_cursor *c, uint8_t *v);
+int io_get_u32(io_cursor *c, uint32_t *v);
+int io_get_u64(io_cursor *c, uint64_t *v);
+int io_get_i64(io_cursor *c, int64_t *v);
+int io_get_f32(io_cursor *c, float *v);
+int io_get_f64(io_cursor *c, double *v);
+int io_get_bytes(io_cursor *c, void *out, size_t len);
+/* Allocated, NUL-terminated copy (free with core_free). */
+int io_get_str(io_cursor *c, char **out);
+/* Allocates and decodes a tensor (any stored encoding -> float32).
+ * expect_rows/expect_cols: if non-zero, the stored shape must match. */
+int io_get_tensor(io_cursor *c, float **out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
+                  uint64_t expect_cols);
+/* Allocated arrays; max_n bounds the count (besides the bytes present). */
+int io_get_u32_array(io_cursor *c, uint32_t **out, uint64_t *n, uint64_t max_n);
+int io_get_u64_array(io_cursor *c, uint64_t **out, uint64_t *n, uint64_t max_n);
+int io_get_f32_array(io_cursor *c, float **out, uint64_t *n, uint64_t max_n);
+/* AISLE_EFORMAT unless the cursor consumed its whole section. */
+int io_cursor_done(const io_cursor *c);
+
+/* ---- CRC / fp16 helpers shared with other modules ---- */
+uint32_t io_crc32(const void *data, size_t len);
+uint16_t io_f32_to_f16(float f);
+float io_f16_to_f32(uint16_t h);
+
+#endif /* AISLE_IO_H */

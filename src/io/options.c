@@ -1,0 +1,10 @@
+/* options.c - options of the model file writer and reader. */
+#include "io.h"
+
+const option_spec io_options[] = {
+    {"compression", AISLE_OPTION_INT, 0, 9, "6", NULL, "save",
+     "zlib level for model file sections: 0 stores raw bytes, 9 compresses most."},
+    {"quantize", AISLE_OPTION_STRING, 0, 0, "none", "none|fp16|int8", "save",
+     "Encoding of large float tensors in saved models: none (fp32, exact), fp16, or int8 with a "
+     "scale per row."},
+    OPTION_END};

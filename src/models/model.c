@@ -1,0 +1,238 @@
+/* model.c - the model handle: training dispatch, generic parts, describe,
+ * key dictionaries and stored metrics. */
+#include "models.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int model_alloc(const model_ops *ops, aisle_model **out) {
+    aisle_model *m = core_calloc(1, sizeof *m);
+    if (!m) return core_oom("model");
+    m->ops = ops;
+    keys_init(&m->users);
+    keys_init(&m->items);
+    snprintf(m->writer_version, sizeof m->writer_version, "%s", AISLE_VERSION_STRING);
+    *out = m;
+    return AISLE_OK;
+}
+
+AISLE_API void aisle_model_free(aisle_model *m) {
+    if (!m) return;
+    if (m->ops && m->ops->free_state) m->ops->free_state(m);
+    keys_clear(&m->users);
+    keys_clear(&m->items);
+    data_csr_free(&m->history);
+    core_free(m->popularity);
+    aisle_config_free(m->config);
+    core_free(m->metrics);
+    core_free(m);
+}
+
+static int copy_csr(data_csr *dst, const data_csr *src) {
+    memset(dst, 0, sizeof *dst);
+    dst->rows = src->rows;
+    dst->cols = src->cols;
+    dst->nnz = src->nnz;
+    size_t nz = src->nnz ? src->nnz : 1;
+    dst->indptr = core_malloc(((size_t)src->rows + 1) * sizeof *dst->indptr);
+    dst->indices = core_malloc(nz * sizeof *dst->indices);
+    dst->values = core_malloc(nz * sizeof *dst->values);
+    dst->last_time = core_malloc(nz * sizeof *dst->last_time);
+    dst->count = core_malloc(nz * sizeof *dst->count);
+    if (!dst->indptr || !dst->indices || !dst->values || !dst->last_time || !dst->count) {
+        data_csr_free(dst);
+        return core_oom("model history");
+    }
+    memcpy(dst->indptr, src->indptr, ((size_t)src->rows + 1) * sizeof *dst->indptr);
+    memcpy(dst->indices, src->indices, src->nnz * sizeof *dst->indices);
+    memcpy(dst->values, src->values, src->nnz * sizeof *dst->values);
+    memcpy(dst->last_time, src->last_time, src->nnz * sizeof *dst->last_time);
+    memcpy(dst->count, src->count, src->nnz * sizeof *dst->count);
+    return AISLE_OK;
+}
+
+int model_init_generic(aisle_model *m, const aisle_dataset *ds, const aisle_config *cfg) {
+    const data_csr *bu;
+    int rc = data_by_user(ds, &bu);
+    if (rc) return rc;
+    rc = keys_copy(&m->users, &ds->users);
+    if (!rc) rc = keys_copy(&m->items, &ds->items);
+    if (!rc) rc = copy_csr(&m->history, bu);
+    if (rc) return rc;
+    /* popularity = number of distinct users who interacted with the item */
+    m->popularity = core_calloc(m->items.n ? m->items.n : 1, sizeof *m->popularity);
+    if (!m->popularity) return core_oom("model popularity");
+    for (size_t k = 0; k < bu->nnz; k++) m->popularity[bu->indices[k]] += 1.0f;
+    if (cfg)
+        rc = aisle_config_copy(cfg, &m->config);
+    else
+        rc = aisle_config_new(&m->config);
+    if (!rc) m->config->progress = NULL, m->config->progress_user = NULL;
+    return rc;
+}
+
+void model_user_query(const aisle_model *m, uint32_t user, model_query *q) {
+    q->user = user;
+    size_t b = m->history.indptr[user], e = m->history.indptr[user + 1];
+    q->items = m->history.indices + b;
+    q->weights = m->history.values + b;
+    q->n_items = e - b;
+}
+
+const model_ops *model_find_kind(const char *name) {
+    for (int i = 0; model_kinds[i]; i++)
+        if (strcmp(model_kinds[i]->name, name) == 0) return model_kinds[i];
+    return NULL;
+}
+
+static int unknown_kind(const char *name) {
+    core_buf b;
+    buf_init(&b);
+    for (int i = 0; model_kinds[i]; i++) buf_printf(&b, "%s%s", i ? ", " : "", model_kinds[i]->name);
+    int rc = core_error(AISLE_ENOTFOUND, "unknown model kind '%s' (known: %s)", name, b.data ? b.data : "none");
+    buf_free(&b);
+    return rc;
+}
+
+AISLE_API int aisle_model_kind_count(void) {
+    int n = 0;
+    while (model_kinds[n]) n++;
+    return n;
+}
+
+AISLE_API int aisle_model_kind_info(int index, const char **name, const char **summary) {
+    if (index < 0 || index >= aisle_model_kind_count())
+        return core_error(AISLE_ERANGE, "model kind index %d out of range [0, %d)", index, aisle_model_kind_count());
+    if (name) *name = model_kinds[index]->name;
+    if (summary) *summary = model_kinds[index]->summary;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_train(const aisle_dataset *ds, const aisle_config *cfg, aisle_model **out) {
+    if (!ds || !out) return core_error(AISLE_EINVAL, "aisle_model_train: NULL dataset or out");
+    const char *kind = config_string(cfg, NULL, "model");
+    const model_ops *ops = model_find_kind(kind);
+    if (!ops) return unknown_kind(kind);
+    char what[64];
+    snprintf(what, sizeof what, "model '%s'", ops->name);
+    int rc = config_check(cfg, ops->options, what);
+    if (rc) return rc;
+    if (ds->users.n == 0 || ds->items.n == 0)
+        return core_error(AISLE_EINVAL, "cannot train model '%s' on an empty dataset", ops->name);
+    aisle_model *m;
+    rc = model_alloc(ops, &m);
+    if (rc) return rc;
+    rc = model_init_generic(m, ds, cfg);
+    if (!rc) {
+        core_progress prog;
+        core_progress_init(&prog, cfg);
+        rc = ops->train(m, ds, cfg, &prog);
+    }
+    if (rc) {
+        aisle_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_kind(const aisle_model *m, const char **out) {
+    if (!m || !out) return core_error(AISLE_EINVAL, "aisle_model_kind: NULL argument");
+    *out = m->ops->name;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_user_count(const aisle_model *m, size_t *out) {
+    if (!m || !out) return core_error(AISLE_EINVAL, "aisle_model_user_count: NULL argument");
+    *out = m->users.n;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_item_count(const aisle_model *m, size_t *out) {
+    if (!m || !out) return core_error(AISLE_EINVAL, "aisle_model_item_count: NULL argument");
+    *out = m->items.n;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_user_key(const aisle_model *m, size_t index, const char **out) {
+    if (!m || !out) return core_error(AISLE_EINVAL, "aisle_model_user_key: NULL argument");
+    if (index >= m->users.n) return core_error(AISLE_ERANGE, "user index %zu out of range [0, %zu)", index, m->users.n);
+    *out = keys_at(&m->users, (uint32_t)index);
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_item_key(const aisle_model *m, size_t index, const char **out) {
+    if (!m || !out) return core_error(AISLE_EINVAL, "aisle_model_item_key: NULL argument");
+    if (index >= m->items.n) return core_error(AISLE_ERANGE, "item index %zu out of range [0, %zu)", index, m->items.n);
+    *out = keys_at(&m->items, (uint32_t)index);
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_user_index(const aisle_model *m, const char *key, size_t *out) {
+    if (!m || !key || !out) return core_error(AISLE_EINVAL, "aisle_model_user_index: NULL argument");
+    int64_t i = keys_find(&m->users, key, strlen(key));
+    if (i < 0) return core_error(AISLE_ENOTFOUND, "unknown user '%s'", key);
+    *out = (size_t)i;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_item_index(const aisle_model *m, const char *key, size_t *out) {
+    if (!m || !key || !out) return core_error(AISLE_EINVAL, "aisle_model_item_index: NULL argument");
+    int64_t i = keys_find(&m->items, key, strlen(key));
+    if (i < 0) return core_error(AISLE_ENOTFOUND, "unknown item '%s'", key);
+    *out = (size_t)i;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_set_metric(aisle_model *m, const char *name, double value) {
+    if (!m || !name || !name[0]) return core_error(AISLE_EINVAL, "aisle_model_set_metric: NULL or empty argument");
+    if (strlen(name) >= sizeof m->metrics[0].name)
+        return core_error(AISLE_EINVAL, "metric name '%s' is longer than %zu bytes", name, sizeof m->metrics[0].name - 1);
+    for (size_t i = 0; i < m->n_metrics; i++) {
+        if (strcmp(m->metrics[i].name, name) == 0) {
+            m->metrics[i].value = value;
+            return AISLE_OK;
+        }
+    }
+    int rc = core_grow((void **)&m->metrics, &m->metrics_cap, m->n_metrics + 1, sizeof *m->metrics);
+    if (rc) return rc;
+    snprintf(m->metrics[m->n_metrics].name, sizeof m->metrics[0].name, "%s", name);
+    m->metrics[m->n_metrics].value = value;
+    m->n_metrics++;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_get_metric(const aisle_model *m, const char *name, double *out) {
+    if (!m || !name || !out) return core_error(AISLE_EINVAL, "aisle_model_get_metric: NULL argument");
+    for (size_t i = 0; i < m->n_metrics; i++) {
+        if (strcmp(m->metrics[i].name, name) == 0) {
+            *out = m->metrics[i].value;
+            return AISLE_OK;
+        }
+    }
+    return core_error(AISLE_ENOTFOUND, "model has no stored metric '%s'", name);
+}
+
+AISLE_API int aisle_model_describe(const aisle_model *m, char *buf, size_t len, size_t *needed) {
+    if (!m) return core_error(AISLE_EINVAL, "aisle_model_describe: model is NULL");
+    core_buf b;
+    buf_init(&b);
+    int rc = buf_printf(&b, "kind: %s\nsummary: %s\nwriter_version: %s\nusers: %zu\nitems: %zu\ninteractions: %zu\n",
+                        m->ops->name, m->ops->summary, m->writer_version, m->users.n, m->items.n, m->history.nnz);
+    if (!rc && m->config) {
+        size_t need = 0;
+        aisle_config_to_string(m->config, NULL, 0, &need);
+        char *opts = core_malloc(need + 1);
+        if (!opts) rc = core_oom("describe");
+        if (!rc) rc = aisle_config_to_string(m->config, opts, need + 1, NULL);
+        if (!rc) rc = buf_printf(&b, "options: %s\n", opts);
+        core_free(opts);
+    }
+    for (size_t i = 0; !rc && i < m->n_metrics; i++)
+        rc = buf_printf(&b, "metric.%s: %.6g\n", m->metrics[i].name, m->metrics[i].value);
+    if (!rc && m->ops->describe) rc = m->ops->describe(m, &b);
+    if (!rc) rc = buf_export(&b, buf, len, needed);
+    buf_free(&b);
+    return rc;
+}

@@ -1,0 +1,24 @@
+/* registry.c - every model kind, in one place.  Adding a model kind is one
+ * file in src/models/ plus one line here. */
+#include "models.h"
+
+extern const model_ops model_popular_ops;
+
+const model_ops *const model_kinds[] = {
+    &model_popular_ops,
+    NULL};
+
+/* Module option tables; each kind's own table follows them (see
+ * option_table_at). */
+static const option_spec *const module_tables[] = {
+    core_options, data_options, io_options, serve_options, eval_options, NULL};
+
+const option_spec *option_table_at(int t) {
+    int nm = (int)CORE_ARRAY_LEN(module_tables) - 1;
+    if (t < 0) return NULL;
+    if (t < nm) return module_tables[t];
+    t -= nm;
+    for (int k = 0; model_kinds[k]; k++)
+        if (k == t) return model_kinds[k]->options;
+    return NULL;
+}

@@ -1,0 +1,10 @@
+/* options.c - options of the serving calls (recommend, similar, explain). */
+#include "core/core.h"
+
+const option_spec serve_options[] = {
+    {"exclude_seen", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "serve",
+     "Leave out items the user interacted with in the training data."},
+    {"unknown_user", AISLE_OPTION_STRING, 0, 0, "popular", "popular|error", "serve",
+     "What recommend does for a user the model does not know: fall back to popularity, or fail "
+     "with AISLE_ENOTFOUND."},
+    OPTION_END};

@@ -1,0 +1,442 @@
+/* test_core.c - version, error model, configuration, allocator hook, and
+ * the core helpers (key dictionaries, RNG, threads, buffers). */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "util/test_util.h"
+
+/* ---- version ---- */
+
+static void test_version_matches_header(void **state) {
+    (void)state;
+    assert_string_equal(aisle_version(), AISLE_VERSION_STRING);
+    assert_int_equal(aisle_version_number(), AISLE_VERSION_NUMBER);
+    char expect[32];
+    snprintf(expect, sizeof expect, "%d.%d.%d", AISLE_VERSION_MAJOR, AISLE_VERSION_MINOR, AISLE_VERSION_PATCH);
+    assert_string_equal(aisle_version(), expect);
+}
+
+/* ---- errors ---- */
+
+static void test_strerror_covers_every_code(void **state) {
+    (void)state;
+    const int codes[] = {AISLE_OK, AISLE_EINVAL, AISLE_ENOMEM, AISLE_EIO, AISLE_EFORMAT, AISLE_ENOTFOUND,
+                         AISLE_ERANGE, AISLE_EUNSUPPORTED, AISLE_ECANCELLED, AISLE_ESTATE, AISLE_EVERSION,
+                         AISLE_EINTERNAL};
+    for (size_t i = 0; i < CORE_ARRAY_LEN(codes); i++) {
+        const char *s = aisle_strerror(codes[i]);
+        assert_non_null(s);
+        assert_string_not_equal(s, "unknown error");
+        for (size_t j = 0; j < i; j++) assert_string_not_equal(s, aisle_strerror(codes[j]));
+    }
+    assert_string_equal(aisle_strerror(-12345), "unknown error");
+    assert_string_equal(aisle_strerror(7), "unknown error");
+    /* explicit, stable values: part of the ABI */
+    assert_int_equal(AISLE_EINVAL, -1);
+    assert_int_equal(AISLE_ENOMEM, -2);
+    assert_int_equal(AISLE_EFORMAT, -4);
+    assert_int_equal(AISLE_ECANCELLED, -8);
+}
+
+static void test_last_error_set_and_cleared(void **state) {
+    (void)state;
+    aisle_clear_error();
+    assert_string_equal(aisle_last_error(), "");
+    assert_int_equal(aisle_config_new(NULL), AISLE_EINVAL);
+    assert_non_null(strstr(aisle_last_error(), "aisle_config_new"));
+    aisle_clear_error();
+    assert_string_equal(aisle_last_error(), "");
+}
+
+static void *error_thread(void *arg) {
+    (void)arg;
+    aisle_config *cfg;
+    aisle_config_new(&cfg);
+    int rc = aisle_config_set_int(cfg, "no_such_option_in_thread", 1);
+    aisle_config_free(cfg);
+    static int ok;
+    ok = rc == AISLE_ENOTFOUND && strstr(aisle_last_error(), "no_such_option_in_thread") != NULL;
+    return &ok;
+}
+
+static void test_last_error_is_thread_local(void **state) {
+    (void)state;
+    aisle_clear_error();
+    core_error(AISLE_EIO, "main thread message");
+    pthread_t t;
+    void *res;
+    assert_int_equal(pthread_create(&t, NULL, error_thread, NULL), 0);
+    pthread_join(t, &res);
+    assert_true(*(int *)res);
+    assert_string_equal(aisle_last_error(), "main thread message");
+}
+
+static void test_error_prefix_and_io_error(void **state) {
+    (void)state;
+    core_error(AISLE_EFORMAT, "bad byte at 7");
+    assert_int_equal(core_error_prefix(AISLE_EFORMAT, "section %d", 3), AISLE_EFORMAT);
+    assert_string_equal(aisle_last_error(), "section 3: bad byte at 7");
+    FILE *f = fopen("/nonexistent/dir/x", "r");
+    assert_null(f);
+    assert_int_equal(core_io_error("/nonexistent/dir/x", "open"), AISLE_EIO);
+    assert_non_null(strstr(aisle_last_error(), "/nonexistent/dir/x: open: "));
+}
+
+/* ---- config ---- */
+
+static void test_config_typed_set_get(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    int64_t v;
+    assert_ok(aisle_config_get_int(cfg, "threads", &v));
+    assert_int_equal(v, 0); /* default */
+    int set;
+    assert_ok(aisle_config_is_set(cfg, "threads", &set));
+    assert_false(set);
+    assert_ok(aisle_config_set_int(cfg, "threads", 4));
+    assert_ok(aisle_config_get_int(cfg, "threads", &v));
+    assert_int_equal(v, 4);
+    assert_ok(aisle_config_is_set(cfg, "threads", &set));
+    assert_true(set);
+    assert_ok(aisle_config_set_string(cfg, "model", "popular"));
+    char buf[32];
+    assert_ok(aisle_config_get_string(cfg, "model", buf, sizeof buf));
+    assert_string_equal(buf, "popular");
+    assert_ok(aisle_config_get_string(cfg, "threads", buf, sizeof buf));
+    assert_string_equal(buf, "4");
+    assert_ok(aisle_config_set(cfg, "exclude_seen", "no"));
+    assert_ok(aisle_config_get_int(cfg, "exclude_seen", &v));
+    assert_int_equal(v, 0);
+    assert_ok(aisle_config_unset(cfg, "threads"));
+    assert_ok(aisle_config_get_int(cfg, "threads", &v));
+    assert_int_equal(v, 0);
+    aisle_config_free(cfg);
+}
+
+static void test_config_rejects_unknown_wrong_type_out_of_range(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_status_msg(aisle_config_set_int(cfg, "facters", 3), AISLE_ENOTFOUND, "unknown option 'facters'");
+    assert_status_msg(aisle_config_set_int(cfg, "threads", 100000), AISLE_ERANGE, "[0, 256]");
+    assert_status_msg(aisle_config_set_int(cfg, "threads", -1), AISLE_ERANGE, "'threads'");
+    assert_status_msg(aisle_config_set_float(cfg, "threads", 1.5), AISLE_EINVAL, "threads");
+    assert_status_msg(aisle_config_set_int(cfg, "model", 3), AISLE_EINVAL, "model");
+    assert_status_msg(aisle_config_set(cfg, "threads", "four"), AISLE_EINVAL, "got 'four'");
+    assert_status_msg(aisle_config_set(cfg, "threads", "4x"), AISLE_EINVAL, "threads");
+    assert_status_msg(aisle_config_set(cfg, "threads", ""), AISLE_EINVAL, "threads");
+    assert_status_msg(aisle_config_set(cfg, "quantize", "fp8"), AISLE_EINVAL, "none|fp16|int8");
+    assert_status_msg(aisle_config_set(cfg, "exclude_seen", "maybe"), AISLE_EINVAL, "boolean");
+    assert_status_msg(aisle_config_set_float(cfg, "half_life", NAN), AISLE_EINVAL, "finite");
+    assert_status_msg(aisle_config_set_float(cfg, "half_life", -1.0), AISLE_ERANGE, "half_life");
+    assert_status_msg(aisle_config_set_int(NULL, "threads", 1), AISLE_EINVAL, NULL);
+    assert_status_msg(aisle_config_set_int(cfg, NULL, 1), AISLE_EINVAL, NULL);
+    /* nothing was stored by the failed calls */
+    char text[64];
+    assert_ok(aisle_config_to_string(cfg, text, sizeof text, NULL));
+    assert_string_equal(text, "");
+    aisle_config_free(cfg);
+}
+
+static void test_config_parse_good(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "  model=popular, threads=2;seed=7\n half_life=1.5 popular_by=\"weight\""));
+    int64_t v;
+    double f;
+    assert_ok(aisle_config_get_int(cfg, "threads", &v));
+    assert_int_equal(v, 2);
+    assert_ok(aisle_config_get_int(cfg, "seed", &v));
+    assert_int_equal(v, 7);
+    assert_ok(aisle_config_get_float(cfg, "half_life", &f));
+    assert_true(f == 1.5);
+    char text[256];
+    size_t need;
+    assert_ok(aisle_config_to_string(cfg, text, sizeof text, &need));
+    assert_string_equal(text, "model=popular threads=2 seed=7 half_life=1.5 popular_by=weight");
+    assert_int_equal(need, strlen(text));
+    /* round trip through the text form */
+    aisle_config *again;
+    assert_ok(aisle_config_new(&again));
+    assert_ok(aisle_config_parse(again, text));
+    char text2[256];
+    assert_ok(aisle_config_to_string(again, text2, sizeof text2, NULL));
+    assert_string_equal(text, text2);
+    /* too small a buffer */
+    assert_status_msg(aisle_config_to_string(cfg, text, 5, &need), AISLE_ERANGE, "too small");
+    assert_string_equal(text, "");
+    aisle_config_free(again);
+    aisle_config_free(cfg);
+}
+
+static void test_config_parse_bad_is_all_or_nothing(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "threads=3"));
+    assert_status_msg(aisle_config_parse(cfg, "seed=9 threads=999"), AISLE_ERANGE, "pair 2");
+    assert_status_msg(aisle_config_parse(cfg, "seed=9 threads"), AISLE_EFORMAT, "expected key=value");
+    assert_status_msg(aisle_config_parse(cfg, "=4"), AISLE_EFORMAT, "pair 1");
+    assert_status_msg(aisle_config_parse(cfg, "model=\"als"), AISLE_EFORMAT, "unterminated");
+    assert_status_msg(aisle_config_parse(cfg, "seed=1 nope=2"), AISLE_ENOTFOUND, "'nope'");
+    int64_t v;
+    assert_ok(aisle_config_get_int(cfg, "threads", &v));
+    assert_int_equal(v, 3);
+    int set;
+    assert_ok(aisle_config_is_set(cfg, "seed", &set));
+    assert_false(set);
+    assert_ok(aisle_config_parse(cfg, ""));
+    aisle_config_free(cfg);
+}
+
+static void test_config_copy_and_kind_check(void **state) {
+    (void)state;
+    aisle_config *cfg, *copy;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "model=popular seed=5"));
+    assert_ok(aisle_config_copy(cfg, &copy));
+    aisle_config_free(cfg);
+    int64_t v;
+    assert_ok(aisle_config_get_int(copy, "seed", &v));
+    assert_int_equal(v, 5);
+    assert_string_equal(config_string(copy, NULL, "model"), "popular");
+    /* a kind's table may narrow a generic option */
+    static const option_spec narrow[] = {{"seed", AISLE_OPTION_INT, 0, 3, "1", NULL, "test", "narrow seed"},
+                                         OPTION_END};
+    assert_status_msg(config_check(copy, narrow, "model 'test'"), AISLE_ERANGE, "for model 'test'");
+    assert_int_equal(config_int(NULL, narrow, "seed"), 1); /* kind default */
+    assert_int_equal(config_int(NULL, NULL, "seed"), 42);  /* generic default */
+    aisle_config_free(copy);
+    aisle_config_free(NULL);
+}
+
+static void test_option_table_is_documented(void **state) {
+    (void)state;
+    int n = aisle_option_count();
+    assert_true(n > 5);
+    for (int i = 0; i < n; i++) {
+        const char *name, *def, *range, *scope, *help;
+        int type;
+        assert_ok(aisle_option_info(i, &name, &type, &def, &range, &scope, &help));
+        assert_true(strlen(name) > 0);
+        assert_true(strlen(help) > 10);
+        assert_true(type >= AISLE_OPTION_INT && type <= AISLE_OPTION_BOOL);
+        /* every default is itself a valid value */
+        const option_spec *spec = option_at(i);
+        config_entry e;
+        if (config_parse_value(spec, def, &e) != AISLE_OK) fail_msg("default of '%s' invalid: %s", name, aisle_last_error());
+        core_free(e.s);
+    }
+    assert_int_equal(aisle_option_info(n, NULL, NULL, NULL, NULL, NULL, NULL), AISLE_ERANGE);
+    assert_int_equal(aisle_option_info(-1, NULL, NULL, NULL, NULL, NULL, NULL), AISLE_ERANGE);
+}
+
+static void test_config_progress_callback(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_int_equal(aisle_config_set_progress(NULL, NULL, NULL), AISLE_EINVAL);
+    assert_ok(aisle_config_set_progress(cfg, NULL, NULL));
+    core_progress p;
+    core_progress_init(&p, cfg);
+    assert_ok(core_progress_report(&p, 1, 2, 0.5, NAN));
+    aisle_config_free(cfg);
+}
+
+/* ---- allocator ---- */
+
+static void plain_free(void *ctx, void *p) {
+    (void)ctx;
+    free(p);
+}
+
+static void test_allocator_requires_all_functions(void **state) {
+    (void)state;
+    assert_status_msg(aisle_set_allocator(NULL, NULL, plain_free, NULL), AISLE_EINVAL, "all three");
+    assert_ok(aisle_set_allocator(NULL, NULL, NULL, NULL));
+}
+
+static void test_allocator_failure_is_reported_and_leak_free(void **state) {
+    (void)state;
+    /* Fail each allocation of a config workflow in turn: every failure must
+     * be AISLE_ENOMEM and leave nothing allocated. */
+    int succeeded = 0;
+    for (uint64_t n = 1; n < 200 && !succeeded; n++) {
+        tu_failalloc_install(n, 0);
+        aisle_config *cfg = NULL;
+        int rc = aisle_config_new(&cfg);
+        if (!rc) rc = aisle_config_parse(cfg, "model=popular threads=2 seed=3");
+        if (!rc) {
+            char buf[128];
+            rc = aisle_config_to_string(cfg, buf, sizeof buf, NULL);
+        }
+        aisle_config_free(cfg);
+        if (rc) assert_int_equal(rc, AISLE_ENOMEM);
+        else succeeded = 1;
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        assert_int_equal(live, 0);
+    }
+    assert_true(succeeded);
+}
+
+static void test_allocator_counts_every_allocation(void **state) {
+    (void)state;
+    tu_failalloc_install(0, 0);
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_true(tu_failalloc_count() >= 1);
+    assert_true(tu_failalloc_live() >= 1);
+    aisle_config_free(cfg);
+    assert_int_equal(tu_failalloc_live(), 0);
+    tu_failalloc_remove();
+}
+
+/* ---- helpers ---- */
+
+static void test_keys_intern_find_truncate(void **state) {
+    (void)state;
+    core_keys k;
+    keys_init(&k);
+    char key[32];
+    for (uint32_t i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "item-%u", i);
+        uint32_t idx;
+        bool added;
+        assert_ok(keys_intern(&k, key, strlen(key), &idx, &added));
+        assert_int_equal(idx, i);
+        assert_true(added);
+    }
+    uint32_t idx;
+    bool added;
+    assert_ok(keys_intern(&k, "item-17", 7, &idx, &added));
+    assert_int_equal(idx, 17);
+    assert_false(added);
+    assert_int_equal(keys_find(&k, "item-999", 8), 999);
+    assert_int_equal(keys_find(&k, "item-1000", 9), -1);
+    assert_string_equal(keys_at(&k, 500), "item-500");
+    keys_truncate(&k, 10);
+    assert_int_equal(k.n, 10);
+    assert_int_equal(keys_find(&k, "item-9", 6), 9);
+    assert_int_equal(keys_find(&k, "item-10", 7), -1);
+    assert_ok(keys_intern(&k, "new", 3, &idx, NULL));
+    assert_int_equal(idx, 10);
+    core_keys c;
+    assert_ok(keys_copy(&c, &k));
+    assert_int_equal(keys_find(&c, "new", 3), 10);
+    assert_int_equal(keys_intern(&k, "a\0b", 3, &idx, NULL), AISLE_EINVAL);
+    keys_clear(&c);
+    keys_clear(&k);
+}
+
+static void test_rng_is_deterministic_and_uniform(void **state) {
+    (void)state;
+    core_rng a, b;
+    rng_seed(&a, 123);
+    rng_seed(&b, 123);
+    for (int i = 0; i < 100; i++) assert_true(rng_next(&a) == rng_next(&b));
+    /* fixed first value: the same stream on every platform */
+    rng_seed(&a, 0);
+    uint64_t first = rng_next(&a);
+    rng_seed(&a, 0);
+    assert_true(rng_next(&a) == first);
+    int counts[10] = {0};
+    for (int i = 0; i < 100000; i++) counts[rng_below(&a, 10)]++;
+    for (int i = 0; i < 10; i++) assert_true(counts[i] > 9500 && counts[i] < 10500);
+    double sum = 0, sq = 0;
+    for (int i = 0; i < 100000; i++) {
+        float x = rng_normal(&a);
+        sum += x;
+        sq += (double)x * x;
+    }
+    assert_true(fabs(sum / 100000) < 0.02);
+    assert_true(fabs(sq / 100000 - 1.0) < 0.03);
+    for (int i = 0; i < 1000; i++) {
+        float f = rng_float(&a);
+        assert_true(f >= 0.0f && f < 1.0f);
+    }
+    rng_seed_stream(&a, 1, 0);
+    rng_seed_stream(&b, 1, 1);
+    assert_true(rng_next(&a) != rng_next(&b));
+}
+
+typedef struct sum_ctx {
+    uint64_t *out;
+    size_t fail_at;
+} sum_ctx;
+
+static int sum_range(void *ctx, size_t b, size_t e, int tid) {
+    (void)tid;
+    sum_ctx *c = ctx;
+    for (size_t i = b; i < e; i++) {
+        if (i == c->fail_at) return core_error(AISLE_ERANGE, "failed at %zu", i);
+        c->out[i] = i * i;
+    }
+    return AISLE_OK;
+}
+
+static void test_parallel_for_covers_range_and_propagates_errors(void **state) {
+    (void)state;
+    size_t n = 10007;
+    uint64_t *out = calloc(n, sizeof *out);
+    for (int threads = 1; threads <= 4; threads++) {
+        memset(out, 0, n * sizeof *out);
+        sum_ctx c = {out, (size_t)-1};
+        assert_ok(core_parallel_for(threads, n, 64, sum_range, &c));
+        for (size_t i = 0; i < n; i++) assert_true(out[i] == i * i);
+        c.fail_at = 5000;
+        aisle_clear_error();
+        assert_int_equal(core_parallel_for(threads, n, 64, sum_range, &c), AISLE_ERANGE);
+        assert_string_equal(aisle_last_error(), "failed at 5000"); /* message crosses threads */
+    }
+    free(out);
+    assert_int_equal(core_thread_count(3), 3);
+    assert_true(core_thread_count(0) >= 1);
+    assert_int_equal(core_thread_count(100000), 256);
+}
+
+static void test_buf_printf_and_export(void **state) {
+    (void)state;
+    core_buf b;
+    buf_init(&b);
+    for (int i = 0; i < 1000; i++) assert_ok(buf_printf(&b, "%d,", i));
+    assert_int_equal(strncmp(b.data, "0,1,2,", 6), 0);
+    char small[4];
+    size_t need;
+    assert_int_equal(buf_export(&b, small, sizeof small, &need), AISLE_ERANGE);
+    assert_int_equal(need, b.len);
+    buf_free(&b);
+    assert_ok(core_copy_string("abc", small, sizeof small, &need));
+    assert_string_equal(small, "abc");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_matches_header),
+        cmocka_unit_test(test_strerror_covers_every_code),
+        cmocka_unit_test(test_last_error_set_and_cleared),
+        cmocka_unit_test(test_last_error_is_thread_local),
+        cmocka_unit_test(test_error_prefix_and_io_error),
+        cmocka_unit_test(test_config_typed_set_get),
+        cmocka_unit_test(test_config_rejects_unknown_wrong_type_out_of_range),
+        cmocka_unit_test(test_config_parse_good),
+        cmocka_unit_test(test_config_parse_bad_is_all_or_nothing),
+        cmocka_unit_test(test_config_copy_and_kind_check),
+        cmocka_unit_test(test_option_table_is_documented),
+        cmocka_unit_test(test_config_progress_callback),
+        cmocka_unit_test(test_allocator_requires_all_functions),
+        cmocka_unit_test(test_allocator_failure_is_reported_and_leak_free),
+        cmocka_unit_test(test_allocator_counts_every_allocation),
+        cmocka_unit_test(test_keys_intern_find_truncate),
+        cmocka_unit_test(test_rng_is_deterministic_and_uniform),
+        cmocka_unit_test(test_parallel_for_covers_range_and_propagates_errors),
+        cmocka_unit_test(test_buf_printf_and_export),
+    };
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}

@@ -1,0 +1,81 @@
+/* test_util.c - helpers shared by the suites. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/test_util.h"
+
+const char *tu_srcdir(void) {
+    const char *s = getenv("AISLE_SRCDIR");
+    return s && *s ? s : ".";
+}
+
+void tu_tmpdir(char *out, size_t len, const char *name) {
+    char base[1024];
+    snprintf(base, sizeof base, "%s/tests/tmp", tu_srcdir());
+    mkdir(base, 0755);
+    snprintf(out, len, "%s/%s.%ld", base, name, (long)getpid());
+    char cmd[2200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+    if (system(cmd) != 0) fail_msg("cannot clean %s", out);
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) fail_msg("mkdir %s: %s", out, strerror(errno));
+}
+
+void tu_write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) fail_msg("cannot write %s: %s", path, strerror(errno));
+    if (len && fwrite(data, 1, len, f) != len) fail_msg("short write %s", path);
+    fclose(f);
+}
+
+/* The failing allocator keeps a size header so live counts are exact. */
+static uint64_t fa_at, fa_count;
+static int fa_sticky, fa_failed;
+static int64_t fa_live;
+
+static int fa_should_fail(void) {
+    fa_count++;
+    if (fa_at && (fa_count == fa_at || (fa_sticky && fa_count > fa_at))) {
+        fa_failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void *fa_malloc(void *ctx, size_t n) {
+    (void)ctx;
+    if (fa_should_fail()) return NULL;
+    void *p = malloc(n);
+    if (p) fa_live++;
+    return p;
+}
+
+static void *fa_realloc(void *ctx, void *p, size_t n) {
+    (void)ctx;
+    if (fa_should_fail()) return NULL;
+    void *q = realloc(p, n);
+    if (q && !p) fa_live++;
+    return q;
+}
+
+static void fa_free(void *ctx, void *p) {
+    (void)ctx;
+    if (p) fa_live--;
+    free(p);
+}
+
+void tu_failalloc_install(uint64_t fail_at, int sticky) {
+    fa_at = fail_at;
+    fa_sticky = sticky;
+    fa_count = 0;
+    fa_failed = 0;
+    fa_live = 0;
+    aisle_set_allocator(fa_malloc, fa_realloc, fa_free, NULL);
+}
+
+void tu_failalloc_remove(void) { aisle_set_allocator(NULL, NULL, NULL, NULL); }
+uint64_t tu_failalloc_count(void) { return fa_count; }
+int64_t tu_failalloc_live(void) { return fa_live; }

@@ -1,0 +1,47 @@
+/* test_util.h - shared helpers for the CMocka suites. */
+#ifndef AISLE_TEST_UTIL_H
+#define AISLE_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "aisle.h"
+
+/* Asserts rc == AISLE_OK, printing aisle_last_error() otherwise. */
+#define assert_ok(expr)                                                                       \
+    do {                                                                                      \
+        int rc_ = (expr);                                                                     \
+        if (rc_ != AISLE_OK) fail_msg("%s -> %d (%s): %s", #expr, rc_, aisle_strerror(rc_),   \
+                                      aisle_last_error());                                    \
+    } while (0)
+
+/* Asserts expr returns code and the last error contains `needle`. */
+#define assert_status_msg(expr, code, needle)                                                 \
+    do {                                                                                      \
+        int rc_ = (expr);                                                                     \
+        if (rc_ != (code)) fail_msg("%s -> %d, expected %d; message: %s", #expr, rc_, (code), \
+                                    aisle_last_error());                                      \
+        const char *needle_ = (needle);                                                       \
+        if (needle_ && !strstr(aisle_last_error(), needle_))                                  \
+            fail_msg("%s: message '%s' lacks '%s'", #expr, aisle_last_error(), needle_);     \
+    } while (0)
+
+/* A fresh scratch directory under tests/tmp/ (created); returns its path
+ * in a static buffer per call site's copy. */
+void tu_tmpdir(char *out, size_t len, const char *name);
+/* Writes text to path (fails the test on error). */
+void tu_write_file(const char *path, const void *data, size_t len);
+/* Root of the source tree (AISLE_SRCDIR or "."). */
+const char *tu_srcdir(void);
+
+/* Failing allocator: counts allocations; the n-th one (1-based) and, if
+ * `sticky`, every later one fails.  n = 0 never fails. */
+void tu_failalloc_install(uint64_t fail_at, int sticky);
+void tu_failalloc_remove(void);
+uint64_t tu_failalloc_count(void);   /* allocations attempted since install */
+int64_t tu_failalloc_live(void);     /* allocations not yet freed */
+
+#endif
