@@ -294,6 +294,11 @@ AISLE_API int aisle_dataset_item_key(const aisle_dataset *ds, size_t index, cons
 
 /* >>> section: catalog */
 
+/* A product catalog: items with key, title, description, category path,
+ * brand, price and free key=value attributes (see the catalog functions
+ * below).  Joined with datasets and models by item key. */
+typedef struct aisle_catalog aisle_catalog;
+
 /* <<< section: catalog */
 
 /* >>> section: features */
@@ -322,6 +327,12 @@ AISLE_API int aisle_model_kind_info(int index, const char **name, const char **s
  * for this kind), AISLE_ENOTFOUND (unknown kind), AISLE_ERANGE,
  * AISLE_ECANCELLED or AISLE_ENOMEM.  *out is set only on success. */
 AISLE_API int aisle_model_train(const aisle_dataset *ds, const aisle_config *cfg, aisle_model **out);
+
+/* The same, with a product catalog for kinds that use item side
+ * information (titles, categories) -- e.g. to give items without history
+ * sensible scores.  cat may be NULL; kinds that do not use it ignore it. */
+AISLE_API int aisle_model_train_with_catalog(const aisle_dataset *ds, const aisle_catalog *cat,
+                                            const aisle_config *cfg, aisle_model **out);
 
 /* Frees a model.  NULL is a no-op. */
 AISLE_API void aisle_model_free(aisle_model *model);

@@ -94,6 +94,18 @@ void data_invalidate(aisle_dataset *ds);
  * to produce train/test parts. */
 int data_new_like(const aisle_dataset *src, aisle_dataset **out);
 
+/* ---- catalog access for models and the CLI (implemented in catalog.c) ---- */
+enum { DATA_FIELD_TITLE = 0, DATA_FIELD_DESCRIPTION = 1, DATA_FIELD_CATEGORY = 2, DATA_FIELD_BRAND = 3 };
+/* Number of products in the catalog. */
+size_t data_catalog_size(const aisle_catalog *c);
+/* Index of the product with this key, or -1. */
+int64_t data_catalog_find(const aisle_catalog *c, const char *key, size_t len);
+/* Key and text fields of product idx ("" when absent; never NULL). */
+const char *data_catalog_key(const aisle_catalog *c, size_t idx);
+const char *data_catalog_field(const aisle_catalog *c, size_t idx, int field);
+/* Price of product idx, NaN when unknown. */
+double data_catalog_price(const aisle_catalog *c, size_t idx);
+
 void data_csr_free(data_csr *m);
 void data_seq_free(data_seq *s);
 

@@ -109,7 +109,8 @@ AISLE_API int aisle_model_kind_info(int index, const char **name, const char **s
     return AISLE_OK;
 }
 
-AISLE_API int aisle_model_train(const aisle_dataset *ds, const aisle_config *cfg, aisle_model **out) {
+AISLE_API int aisle_model_train_with_catalog(const aisle_dataset *ds, const aisle_catalog *cat,
+                                            const aisle_config *cfg, aisle_model **out) {
     if (!ds || !out) return core_error(AISLE_EINVAL, "aisle_model_train: NULL dataset or out");
     const char *kind = config_string(cfg, NULL, "model");
     const model_ops *ops = model_find_kind(kind);
@@ -127,7 +128,7 @@ AISLE_API int aisle_model_train(const aisle_dataset *ds, const aisle_config *cfg
     if (!rc) {
         core_progress prog;
         core_progress_init(&prog, cfg);
-        rc = ops->train(m, ds, cfg, &prog);
+        rc = ops->train(m, ds, cat, cfg, &prog);
     }
     if (rc) {
         aisle_model_free(m);
@@ -135,6 +136,10 @@ AISLE_API int aisle_model_train(const aisle_dataset *ds, const aisle_config *cfg
     }
     *out = m;
     return AISLE_OK;
+}
+
+AISLE_API int aisle_model_train(const aisle_dataset *ds, const aisle_config *cfg, aisle_model **out) {
+    return aisle_model_train_with_catalog(ds, NULL, cfg, out);
 }
 
 AISLE_API int aisle_model_kind(const aisle_model *m, const char **out) {

@@ -40,8 +40,10 @@ typedef struct model_ops {
     /* Fills m->state from the dataset.  The generic parts (keys, history,
      * popularity, config copy) are already set when it is called.  Must
      * report progress through prog and return AISLE_ECANCELLED (freeing
-     * what it built) when asked to stop. */
-    int (*train)(aisle_model *m, const aisle_dataset *ds, const aisle_config *cfg, core_progress *prog);
+     * what it built) when asked to stop.  cat (may be NULL) is the product
+     * catalog for kinds that use item side information. */
+    int (*train)(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                 core_progress *prog);
 
     /* Scores every item for the query into scores[0..n_items).  Higher is
      * better.  Must be safe to call concurrently (read-only on m). */

@@ -24,8 +24,10 @@ static void popular_free(aisle_model *m) {
     m->state = NULL;
 }
 
-static int popular_train(aisle_model *m, const aisle_dataset *ds, const aisle_config *cfg, core_progress *prog) {
+static int popular_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                         core_progress *prog) {
     (void)ds;
+    (void)cat;
     double half_life_s = config_float(cfg, popular_options, "half_life") * 86400.0;
     bool by_weight = strcmp(config_string(cfg, popular_options, "popular_by"), "weight") == 0;
     popular_state *s = core_calloc(1, sizeof *s);
