@@ -86,15 +86,15 @@ $(B)/obj/%.o: src/%.c
 
 $(SHARED): $(LIB_OBJS) src/libaisle.map
 	@mkdir -p $(OUTLIB)
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libaisle.map -Wl,--no-undefined \
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libaisle.map -Wl,--no-undefined \
 	    $(SANFLAGS_$(VARIANT)) -o $@ $(LIB_OBJS) $(LDLIBS_ALL)
 	ln -sf libaisle.so.$(SO_VERSION) $(OUTLIB)/$(SONAME)
 	ln -sf $(SONAME) $(OUTLIB)/libaisle.so
 
 $(STATIC): $(LIB_OBJS)
 	@mkdir -p $(OUTLIB)
-	rm -f $@
-	ar rcs $@ $(LIB_OBJS)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $(LIB_OBJS)
 
 # The CLI uses only the public header; it links the static library so the
 # binary runs from the source tree and after installation alike.
