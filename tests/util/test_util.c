@@ -13,6 +13,21 @@ const char *tu_srcdir(void) {
     return s && *s ? s : ".";
 }
 
+const char *tu_shared_data(void) {
+    static char path[1024];
+    const char *s = getenv("AISLE_SHARED_DATA");
+    if (s && *s) return s;
+    snprintf(path, sizeof path, "%s/../shared/data", tu_srcdir());
+    return path;
+}
+
+int tu_shared_file(char *out, size_t len, const char *rel) {
+    snprintf(out, len, "%s/%s", tu_shared_data(), rel);
+    if (access(out, R_OK) == 0) return 1;
+    print_message("skipped: %s not present (set AISLE_SHARED_DATA to the shared data folder)\n", out);
+    return 0;
+}
+
 void tu_tmpdir(char *out, size_t len, const char *name) {
     char base[1024];
     snprintf(base, sizeof base, "%s/tests/tmp", tu_srcdir());

@@ -36,6 +36,13 @@ void tu_tmpdir(char *out, size_t len, const char *name);
 void tu_write_file(const char *path, const void *data, size_t len);
 /* Root of the source tree (AISLE_SRCDIR or "."). */
 const char *tu_srcdir(void);
+/* Folder of the shared real datasets: AISLE_SHARED_DATA, else
+ * <srcdir>/../shared/data.  Tests that need a file there call
+ * tu_shared_file() and skip() with a message when it returns 0. */
+const char *tu_shared_data(void);
+/* Fills out with <shared data>/<rel>; returns 1 if the file exists, else
+ * prints "skipped: <path> not present" and returns 0. */
+int tu_shared_file(char *out, size_t len, const char *rel);
 
 /* Failing allocator: counts allocations; the n-th one (1-based) and, if
  * `sticky`, every later one fails.  n = 0 never fails. */
