@@ -505,6 +505,8 @@ static void test_every_byte_change_and_truncation_detected(void **state) {
         size_t len;
         save_buf(m, level, &img, &len);
         assert_int_equal(load_status(img, len), AISLE_OK);
+        print_message("popular model file, compression=%d: %zu bytes, each byte changed twice, every truncation\n",
+                      level, len);
         uint8_t *t = malloc(len);
         for (size_t i = 0; i < len; i++) {
             for (int how = 0; how < 2; how++) {
@@ -743,6 +745,108 @@ static void test_allocation_failures_in_save_and_load(void **state) {
     aisle_model_free(m);
 }
 
+/* ---- measured sizes and ranking effect (figures in docs/FORMAT.md) ---- */
+
+/* Mean overlap of each user's top-10 items under U V^T between the exact
+ * and the decoded factors. */
+static double top10_overlap(const float *u, const float *v, const float *u2, const float *v2, int nu, int ni,
+                            int k) {
+    double total = 0;
+    float *s = malloc((size_t)ni * 4), *s2 = malloc((size_t)ni * 4);
+    int top[10], top2[10];
+    for (int a = 0; a < nu; a++) {
+        for (int i = 0; i < ni; i++) {
+            float x = 0, y = 0;
+            for (int f = 0; f < k; f++) {
+                x += u[a * k + f] * v[i * k + f];
+                y += u2[a * k + f] * v2[i * k + f];
+            }
+            s[i] = x;
+            s2[i] = y;
+        }
+        for (int t = 0; t < 10; t++) { /* selection of the 10 best, ties by index */
+            int b = -1, b2 = -1;
+            for (int i = 0; i < ni; i++) {
+                int used = 0, used2 = 0;
+                for (int q = 0; q < t; q++) used |= top[q] == i, used2 |= top2[q] == i;
+                if (!used && (b < 0 || s[i] > s[b])) b = i;
+                if (!used2 && (b2 < 0 || s2[i] > s2[b2])) b2 = i;
+            }
+            top[t] = b;
+            top2[t] = b2;
+        }
+        int hit = 0;
+        for (int t = 0; t < 10; t++)
+            for (int q = 0; q < 10; q++) hit += top[t] == top2[q];
+        total += hit / 10.0;
+    }
+    free(s);
+    free(s2);
+    return total / nu;
+}
+
+static void test_measured_sizes_and_ranking_effect_of_encodings(void **state) {
+    (void)state;
+    /* a synthetic factor model: users and items of rank-8 structure plus
+     * noise, 64 factors, values like a trained ALS model's */
+    enum { NU = 3000, NI = 2000, K = 64, EVAL_USERS = 300 };
+    core_rng r;
+    rng_seed(&r, 5);
+    float *u = malloc((size_t)NU * K * 4), *v = malloc((size_t)NI * K * 4);
+    for (size_t i = 0; i < (size_t)NU * K; i++) u[i] = 0.1f * rng_normal(&r) * (i % K < 8 ? 4.0f : 1.0f);
+    for (size_t i = 0; i < (size_t)NI * K; i++) v[i] = 0.1f * rng_normal(&r) * (i % K < 8 ? 4.0f : 1.0f);
+    static const char *names[] = {"none", "fp16", "int8"};
+    size_t size[3][2];
+    double overlap[3];
+    for (int quant = 0; quant < 3; quant++) {
+        for (int li = 0; li < 2; li++) {
+            aisle_config *cfg = save_cfg(li ? 6 : 0, names[quant]);
+            io_writer *w;
+            assert_ok(io_writer_new(&w, "popular", cfg));
+            core_buf b;
+            buf_init(&b);
+            assert_ok(io_put_tensor(&b, u, NU, K, io_writer_quant(w)));
+            assert_ok(io_writer_add_section(w, IO_SECTION_KIND, IO_FLAG_REQUIRED, &b));
+            b.len = 0;
+            assert_ok(io_put_tensor(&b, v, NI, K, io_writer_quant(w)));
+            assert_ok(io_writer_add_section(w, IO_SECTION_KIND + 1, IO_FLAG_REQUIRED, &b));
+            buf_free(&b);
+            void *img;
+            assert_ok(io_writer_to_buffer(w, &img, &size[quant][li]));
+            if (li == 1) {
+                io_reader *rd;
+                assert_ok(io_reader_open(&rd, img, size[quant][li], (uint64_t)1 << 30));
+                io_cursor c;
+                float *u2, *v2;
+                uint64_t rows, cols;
+                assert_ok(io_reader_section(rd, IO_SECTION_KIND, &c));
+                assert_ok(io_get_tensor(&c, &u2, &rows, &cols, NU, K));
+                assert_ok(io_reader_section(rd, IO_SECTION_KIND + 1, &c));
+                assert_ok(io_get_tensor(&c, &v2, &rows, &cols, NI, K));
+                overlap[quant] = top10_overlap(u, v, u2, v2, EVAL_USERS, NI, K);
+                free(u2);
+                free(v2);
+                io_reader_free(rd);
+            }
+            free(img);
+            io_writer_free(w);
+            aisle_config_free(cfg);
+        }
+    }
+    print_message("factor tensors %d x %d + %d x %d (fp32 payload %d bytes); top-10 overlap over %d users\n", NU, K,
+                  NI, K, (NU + NI) * K * 4, EVAL_USERS);
+    for (int q = 0; q < 3; q++)
+        print_message("  quantize=%-4s  compression=0: %8zu bytes  compression=6: %8zu bytes  top-10 overlap %.4f\n",
+                      names[q], size[q][0], size[q][1], overlap[q]);
+    assert_true(overlap[0] == 1.0);
+    assert_true(size[1][0] < size[0][0] * 0.51 && size[2][0] < size[1][0] * 0.55);
+    for (int q = 0; q < 3; q++) assert_true(size[q][1] <= size[q][0]);
+    assert_true(overlap[1] >= 0.97);
+    assert_true(overlap[2] >= 0.85);
+    free(u);
+    free(v);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_f16_rounds_to_nearest_even),
@@ -757,6 +861,7 @@ int main(void) {
         cmocka_unit_test(test_every_byte_change_and_truncation_detected),
         cmocka_unit_test(test_crafted_huge_sizes_fail_before_allocating),
         cmocka_unit_test(test_allocation_failures_in_save_and_load),
+        cmocka_unit_test(test_measured_sizes_and_ranking_effect_of_encodings),
     };
     return cmocka_run_group_tests_name("io", tests, NULL, NULL);
 }
