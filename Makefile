@@ -73,7 +73,7 @@ SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
 STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
-.PHONY: all deps test check check-tsan fuzz fuzz-bins demo install uninstall abi-check abi-baseline bench clean \
+.PHONY: test-bindings all deps test check check-tsan fuzz fuzz-bins demo install uninstall abi-check abi-baseline bench clean \
         examples header-check test-bins run-tests install-test
 .DELETE_ON_ERROR:
 
@@ -152,6 +152,31 @@ run-tests: test-bins
 test: header-check
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory install-test
+	@$(MAKE) --no-print-directory test-bindings
+
+# A pkg-config file for the build tree, so bindings build against lib/
+# without installing.
+build/pkgconfig/aisle.pc: pkgconfig/aisle.pc.in Makefile
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@LIBDIR@|$(CURDIR)/lib|g' -e 's|@INCLUDEDIR@|$(CURDIR)/include|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# Python (ctypes, standard library only) and Go (cgo) bindings, against the
+# freshly built lib/.  Skipped with a message when python3 / go is missing.
+test-bindings: all build/pkgconfig/aisle.pc
+	@if [ -d bindings/python/tests ]; then \
+	    if command -v python3 >/dev/null; then \
+	        echo "== python bindings"; \
+	        AISLE_LIBRARY=$(CURDIR)/lib/libaisle.so.1 PYTHONPATH=$(CURDIR)/bindings/python \
+	            python3 -m unittest discover -s bindings/python/tests -t bindings/python || exit 1; \
+	    else echo "test-bindings: python3 not found, python binding tests skipped"; fi; fi
+	@if [ -f bindings/go/go.mod ]; then \
+	    if command -v go >/dev/null; then \
+	        echo "== go bindings"; \
+	        cd bindings/go && PKG_CONFIG_PATH=$(CURDIR)/build/pkgconfig LD_LIBRARY_PATH=$(CURDIR)/lib \
+	            GOCACHE=$(CURDIR)/build/gocache GOPATH=$(CURDIR)/build/gopath GOFLAGS=-mod=mod GOPROXY=off \
+	            go test -count=1 ./... || exit 1; \
+	    else echo "test-bindings: go not found, go binding tests skipped"; fi; fi
 
 check:
 	@$(MAKE) --no-print-directory VARIANT=asan run-tests \
@@ -173,7 +198,7 @@ fuzz:
 	    echo "== fuzz $$name for $(FUZZ_SECONDS) s"; \
 	    build/fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	        -artifact_prefix=build/fuzz/crashes/$$name- build/fuzz/corpus/$$name tests/fuzz/corpus/$$name \
-	        2>&1 | grep -E "^(stat::number_of_executed_runs|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|INFO: Running with)" ; \
+	        2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|INFO: Running with)" ; \
 	    if ls build/fuzz/crashes/$$name-* >/dev/null 2>&1; then echo "fuzz: $$name found a crash (build/fuzz/crashes)"; exit 1; fi; \
 	done; echo "fuzz: no crashes"
 
