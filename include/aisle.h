@@ -303,6 +303,132 @@ typedef struct aisle_catalog aisle_catalog;
 
 /* >>> section: features */
 
+/* Feature engineering for product text and attributes: a UTF-8 tokenizer,
+ * word and character n-grams, stable feature hashing, sparse vectors,
+ * TF-IDF/BM25 and categorical / numeric encoders.  docs/FEATURES.md gives
+ * the exact tokenizer rules, the hash definition and the formulas.
+ *
+ * Texts are passed as (text, len): len bytes of UTF-8, or
+ * AISLE_NUL_TERMINATED for a NUL-terminated string.  With an explicit
+ * length, embedded NUL bytes are separators.  Invalid UTF-8 never fails:
+ * each byte that does not start a valid sequence is skipped and separates
+ * tokens.  Nothing is read past len bytes.
+ *
+ * Thread safety: a handle is configured and fitted by one thread; once
+ * fitted it is only read by the transform / tokenize / get functions, which
+ * may then be called from any number of threads at once. */
+
+/* Length value meaning "text is NUL-terminated". */
+#define AISLE_NUL_TERMINATED ((size_t)-1)
+
+/* Token kinds reported by aisle_tokens_kind() and the token callback. */
+#define AISLE_TOKEN_WORD 0       /* a word or number ("bluetooth", "2.4ghz") */
+#define AISLE_TOKEN_CJK 1        /* one CJK character ("蓝") */
+#define AISLE_TOKEN_CJK_BIGRAM 2 /* two adjacent CJK characters ("蓝牙") */
+#define AISLE_TOKEN_WORD_NGRAM 3 /* word n-gram, words joined by one space ("blue tooth") */
+#define AISLE_TOKEN_CHAR_NGRAM 4 /* character n-gram of "<word>" ("<bl") */
+
+/* MurmurHash3 x86_32 of len bytes at data with the given seed, the hash
+ * behind every hashed feature.  The same value on every platform (bytes are
+ * read as little-endian words).  Returns AISLE_OK or AISLE_EINVAL (out NULL,
+ * or data NULL with len > 0). */
+AISLE_API int aisle_hash32(const void *data, size_t len, uint32_t seed, uint32_t *out);
+
+/* A configured tokenizer. */
+typedef struct aisle_tokenizer aisle_tokenizer;
+/* A list of tokens or feature strings, owned by the caller. */
+typedef struct aisle_tokens aisle_tokens;
+
+/* Creates a tokenizer from the options in cfg (NULL: defaults):
+ * `lowercase` (true), `cjk_bigrams` (true), `min_token_len` (1) and
+ * `stop_words` ("": none; words separated by spaces or commas, "_english_"
+ * for the built-in English list).  cfg is not referenced afterwards.
+ * Returns AISLE_OK, AISLE_EINVAL (out NULL, bad stop word, an option out of
+ * range), or AISLE_ENOMEM.  *out is set only on success. */
+AISLE_API int aisle_tokenizer_new(aisle_tokenizer **out, const aisle_config *cfg);
+
+/* Frees a tokenizer.  NULL is a no-op. */
+AISLE_API void aisle_tokenizer_free(aisle_tokenizer *tok);
+
+/* Adds n stop words (NUL-terminated UTF-8; lower-cased like tokens when the
+ * tokenizer lower-cases).  Tokens equal to a stop word are dropped.  All or
+ * nothing.  Not thread-safe: call before sharing the tokenizer.  Returns
+ * AISLE_OK, AISLE_EINVAL (NULL, invalid UTF-8, longer than 255 bytes) or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_tokenizer_add_stop_words(aisle_tokenizer *tok, const char *const *words, size_t n);
+
+/* Tokenizes text into a new token list *out (free with aisle_tokens_free).
+ * Tokens come in text order; a run of CJK characters gives its characters,
+ * then its bigrams.  Returns AISLE_OK, AISLE_EINVAL (NULL argument) or
+ * AISLE_ENOMEM (nothing returned).  Thread-safe on a shared tokenizer. */
+AISLE_API int aisle_tokenizer_tokenize(const aisle_tokenizer *tok, const char *text, size_t len,
+                                       aisle_tokens **out);
+
+/* Token callback: token is NUL-terminated (valid during the call), len its
+ * length in bytes, kind an AISLE_TOKEN_* value.  Return 0 to continue,
+ * non-zero to stop. */
+typedef int (*aisle_token_fn)(void *user, const char *token, size_t len, int kind);
+
+/* Calls fn for every token of text, without allocating.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument) or AISLE_ECANCELLED (fn returned non-zero).
+ * Thread-safe on a shared tokenizer. */
+AISLE_API int aisle_tokenizer_each(const aisle_tokenizer *tok, const char *text, size_t len,
+                                   aisle_token_fn fn, void *user);
+
+/* Frees a token list.  NULL is a no-op. */
+AISLE_API void aisle_tokens_free(aisle_tokens *tokens);
+
+/* Number of tokens in the list.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_tokens_count(const aisle_tokens *tokens, size_t *out);
+
+/* Token i: *text (NUL-terminated, valid while the list lives) and its
+ * length in bytes in *len (len may be NULL).  Returns AISLE_OK,
+ * AISLE_EINVAL or AISLE_ERANGE (i >= count). */
+AISLE_API int aisle_tokens_get(const aisle_tokens *tokens, size_t i, const char **text, size_t *len);
+
+/* Kind of token i (AISLE_TOKEN_*).  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ERANGE. */
+AISLE_API int aisle_tokens_kind(const aisle_tokens *tokens, size_t i, int *kind);
+
+/* A sparse vector of dimension dim: strictly increasing uint32 indices
+ * below dim with float values. */
+typedef struct aisle_sparse aisle_sparse;
+
+/* Creates a sparse vector from n (index, value) pairs in any order: pairs
+ * with the same index are summed (in input order) and entries that sum to
+ * exactly 0 are dropped.  The arrays are copied.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument, non-finite value), AISLE_ERANGE (an index
+ * >= dim) or AISLE_ENOMEM. */
+AISLE_API int aisle_sparse_new(aisle_sparse **out, uint32_t dim, const uint32_t *indices,
+                               const float *values, size_t n);
+
+/* Frees a sparse vector.  NULL is a no-op. */
+AISLE_API void aisle_sparse_free(aisle_sparse *v);
+
+/* The stored entries: *indices (strictly increasing) and *values, nnz
+ * entries each; the pointers stay valid while v lives and is not changed
+ * (aisle_sparse_normalize changes values in place, not pointers).  indices
+ * and values may be NULL.  With nnz 0 the pointers may be NULL.  Returns
+ * AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_sparse_data(const aisle_sparse *v, const uint32_t **indices, const float **values,
+                                size_t *nnz);
+
+/* The dimension.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_sparse_dim(const aisle_sparse *v, uint32_t *out);
+
+/* Euclidean (L2) norm, accumulated in double.  Returns AISLE_OK or
+ * AISLE_EINVAL. */
+AISLE_API int aisle_sparse_norm(const aisle_sparse *v, double *out);
+
+/* Scales v to unit L2 norm in place (a zero vector stays zero).  Not
+ * thread-safe on a shared vector.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_sparse_normalize(aisle_sparse *v);
+
+/* Dot product of a and b (a merge of the sorted indices, accumulated in
+ * double).  Returns AISLE_OK or AISLE_EINVAL (NULL argument, dimensions
+ * differ). */
+AISLE_API int aisle_sparse_dot(const aisle_sparse *a, const aisle_sparse *b, double *out);
+
 /* <<< section: features */
 
 /* >>> section: model (handle, file format) */
