@@ -429,6 +429,89 @@ AISLE_API int aisle_sparse_normalize(aisle_sparse *v);
  * differ). */
 AISLE_API int aisle_sparse_dot(const aisle_sparse *a, const aisle_sparse *b, double *out);
 
+/* A hashing vectorizer: text -> tokens -> feature strings -> buckets. */
+typedef struct aisle_hasher aisle_hasher;
+
+/* Creates a hashing vectorizer from the options in cfg (NULL: defaults):
+ * the tokenizer options (see aisle_tokenizer_new), `word_ngrams` (1),
+ * `char_ngram_min` / `char_ngram_max` (0: none), `hash_buckets` (2^20),
+ * `hash_seed` (0), `signed_hash` (false) and `l2_normalize` (true).
+ * Feature strings are: every token, word n-grams 2..word_ngrams over words
+ * and CJK characters (joined by one space, stop words already removed), and
+ * the character n-grams of every word wrapped in '<' '>'.  Feature f goes
+ * to bucket murmur3_32(f, seed) % hash_buckets (character n-grams use seed
+ * + 1); with signed_hash its value is -1 when bit 31 of that hash is set.
+ * Returns AISLE_OK, AISLE_EINVAL (out NULL, char_ngram_min >
+ * char_ngram_max, bad stop word), AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_hasher_new(aisle_hasher **out, const aisle_config *cfg);
+
+/* Frees a hasher.  NULL is a no-op. */
+AISLE_API void aisle_hasher_free(aisle_hasher *h);
+
+/* Hashes text into a new sparse vector *out of dimension hash_buckets
+ * (free with aisle_sparse_free): the signed counts of its features, scaled
+ * to unit L2 norm when l2_normalize is set.  The same text gives the same
+ * vector on every platform.  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ENOMEM.  Thread-safe on a shared hasher. */
+AISLE_API int aisle_hasher_transform(const aisle_hasher *h, const char *text, size_t len, aisle_sparse **out);
+
+/* The feature strings of text, in the order they are hashed, as a new
+ * token list (kinds AISLE_TOKEN_*).  For inspection and explanations.
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOMEM.  Thread-safe. */
+AISLE_API int aisle_hasher_features(const aisle_hasher *h, const char *text, size_t len, aisle_tokens **out);
+
+/* The bucket (*index) and sign (*sign, +1 or -1; may be NULL) of one
+ * feature string of the given kind (AISLE_TOKEN_*).  Returns AISLE_OK or
+ * AISLE_EINVAL.  Thread-safe. */
+AISLE_API int aisle_hasher_feature_index(const aisle_hasher *h, const char *feature, size_t len, int kind,
+                                         uint32_t *index, float *sign);
+
+/* A TF-IDF / BM25 vectorizer with a vocabulary fitted on a corpus. */
+typedef struct aisle_tfidf aisle_tfidf;
+
+/* Creates an unfitted vectorizer from the options in cfg (NULL: defaults):
+ * the tokenizer and n-gram options (see aisle_hasher_new; the terms are
+ * the same feature strings), `min_df` (1), `max_features` (0: all),
+ * `weighting` ("tfidf" or "bm25"), `bm25_k1` (1.2), `bm25_b` (0.75) and
+ * `l2_normalize` (true).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_tfidf_new(aisle_tfidf **out, const aisle_config *cfg);
+
+/* Frees a vectorizer.  NULL is a no-op. */
+AISLE_API void aisle_tfidf_free(aisle_tfidf *t);
+
+/* Fits the vocabulary on n NUL-terminated texts: terms occurring in at
+ * least min_df documents, of those the max_features with the highest
+ * corpus counts (ties: byte order), indexed in byte order of the terms.
+ * idf(t) = ln((1 + N) / (1 + df(t))) + 1 for tfidf and
+ * ln(1 + (N - df + 0.5) / (df + 0.5)) for bm25 (docs/FEATURES.md).  A
+ * later fit replaces an earlier one; on failure the vectorizer is
+ * unchanged.  Not thread-safe.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * argument or text, n = 0), AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_tfidf_fit(aisle_tfidf *t, const char *const *texts, size_t n);
+
+/* Transforms text into a new sparse vector *out with one dimension per
+ * vocabulary term: tf * idf (tfidf) or the BM25 term weight (bm25), tf the
+ * raw count, scaled to unit L2 norm when l2_normalize is set.  Terms not in
+ * the vocabulary are ignored.  With bm25 and l2_normalize=false, the dot
+ * product with a query's 0/1 term vector is the query's BM25 score.
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ESTATE (not fitted) or
+ * AISLE_ENOMEM.  Thread-safe on a fitted vectorizer. */
+AISLE_API int aisle_tfidf_transform(const aisle_tfidf *t, const char *text, size_t len, aisle_sparse **out);
+
+/* The number of vocabulary terms.  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ESTATE. */
+AISLE_API int aisle_tfidf_vocab_size(const aisle_tfidf *t, size_t *out);
+
+/* Term number index (*term valid while t lives and is not refitted) and
+ * its idf (idf may be NULL).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ESTATE
+ * or AISLE_ERANGE. */
+AISLE_API int aisle_tfidf_term(const aisle_tfidf *t, size_t index, const char **term, double *idf);
+
+/* The index of a term (as the tokenizer produces it: lower-cased).
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ESTATE or AISLE_ENOTFOUND. */
+AISLE_API int aisle_tfidf_lookup(const aisle_tfidf *t, const char *term, size_t *index);
+
 /* <<< section: features */
 
 /* >>> section: model (handle, file format) */

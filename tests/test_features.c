@@ -353,6 +353,327 @@ static void test_tokenize_allocation_failure(void **state) {
     assert_true(succeeded);
 }
 
+/* ---- n-grams and hashing vectorizer ---- */
+
+static aisle_hasher *hasher_with(const char *options) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    if (options) assert_ok(aisle_config_parse(cfg, options));
+    aisle_hasher *h;
+    assert_ok(aisle_hasher_new(&h, cfg));
+    aisle_config_free(cfg);
+    return h;
+}
+
+static void expect_features(const char *options, const char *text, const char *expect) {
+    aisle_hasher *h = hasher_with(options);
+    aisle_tokens *t;
+    assert_ok(aisle_hasher_features(h, text, AISLE_NUL_TERMINATED, &t));
+    char got[2048];
+    join_tokens(t, got, sizeof got);
+    if (strcmp(got, expect)) fail_msg("features of '%s' (%s):\n got    '%s'\n expect '%s'", text, options, got, expect);
+    aisle_tokens_free(t);
+    aisle_hasher_free(h);
+}
+
+static void test_char_ngrams_are_fasttext_style(void **state) {
+    (void)state;
+    /* the example of Bojanowski et al.: "where", n = 3 */
+    expect_features("char_ngram_min=3 char_ngram_max=3", "where", "where|<wh|whe|her|ere|re>");
+    expect_features("char_ngram_min=2 char_ngram_max=3", "Ab", "ab|<a|<ab|ab|ab>|b>");
+    /* n = 1 never gives a lone '<' or '>'; characters, not bytes */
+    expect_features("char_ngram_min=1 char_ngram_max=2", "ÄB", "äb|<ä|ä|äb|b|b>");
+    /* CJK characters get no character n-grams */
+    expect_features("char_ngram_min=2 char_ngram_max=2", "耳机", "耳|机|耳机");
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "char_ngram_min=4 char_ngram_max=3"));
+    aisle_hasher *h = NULL;
+    assert_status_msg(aisle_hasher_new(&h, cfg), AISLE_EINVAL, "char_ngram_max");
+    assert_null(h);
+    aisle_config_free(cfg);
+}
+
+static void test_word_ngrams_span_words_and_cjk(void **state) {
+    (void)state;
+    expect_features("word_ngrams=2", "Blue tooth 耳机 x",
+                    "blue|tooth|blue tooth|耳|tooth 耳|机|耳 机|耳机|x|机 x");
+    expect_features("word_ngrams=3 stop_words=_english_", "the blue tooth of the set",
+                    "blue|tooth|blue tooth|set|tooth set|blue tooth set");
+    expect_features("word_ngrams=1", "a b c", "a|b|c");
+}
+
+static void test_hasher_buckets_signs_and_norm(void **state) {
+    (void)state;
+    aisle_hasher *h = hasher_with("hash_buckets=1024 l2_normalize=false hash_seed=17");
+    aisle_sparse *v;
+    assert_ok(aisle_hasher_transform(h, "Red red SHOE", AISLE_NUL_TERMINATED, &v));
+    uint32_t dim, ired, ishoe, x;
+    assert_ok(aisle_sparse_dim(v, &dim));
+    assert_int_equal(dim, 1024);
+    assert_ok(aisle_hash32("red", 3, 17, &x));
+    ired = x % 1024;
+    assert_ok(aisle_hash32("shoe", 4, 17, &x));
+    ishoe = x % 1024;
+    assert_int_not_equal(ired, ishoe);
+    uint32_t got;
+    assert_ok(aisle_hasher_feature_index(h, "red", AISLE_NUL_TERMINATED, AISLE_TOKEN_WORD, &got, NULL));
+    assert_int_equal(got, ired);
+    const uint32_t *idx;
+    const float *val;
+    size_t nnz;
+    assert_ok(aisle_sparse_data(v, &idx, &val, &nnz));
+    assert_int_equal(nnz, 2);
+    for (size_t i = 0; i < nnz; i++) assert_float_equal(val[i], idx[i] == ired ? 2.0 : 1.0, 0);
+    assert_true(idx[0] < idx[1]);
+    aisle_sparse_free(v);
+    aisle_hasher_free(h);
+
+    /* signed hashing: each value's sign is bit 31 of its hash; normalized */
+    h = hasher_with("hash_buckets=64 signed_hash=true char_ngram_min=3 char_ngram_max=4");
+    const char *text = "wireless bluetooth headphones with noise cancelling";
+    assert_ok(aisle_hasher_transform(h, text, AISLE_NUL_TERMINATED, &v));
+    aisle_tokens *feats;
+    assert_ok(aisle_hasher_features(h, text, AISLE_NUL_TERMINATED, &feats));
+    size_t nf;
+    assert_ok(aisle_tokens_count(feats, &nf));
+    double expect[64] = {0};
+    int negatives = 0;
+    for (size_t i = 0; i < nf; i++) {
+        const char *f;
+        size_t fl;
+        int kind;
+        assert_ok(aisle_tokens_get(feats, i, &f, &fl));
+        assert_ok(aisle_tokens_kind(feats, i, &kind));
+        assert_ok(aisle_hash32(f, fl, kind == AISLE_TOKEN_CHAR_NGRAM ? 1 : 0, &x));
+        expect[x % 64] += (x >> 31) ? -1.0 : 1.0;
+        negatives += (int)(x >> 31);
+    }
+    assert_true(negatives > 0 && (size_t)negatives < nf);
+    double norm = 0;
+    for (int i = 0; i < 64; i++) norm += expect[i] * expect[i];
+    norm = sqrt(norm);
+    assert_ok(aisle_sparse_data(v, &idx, &val, &nnz));
+    size_t nonzero = 0;
+    for (int i = 0; i < 64; i++) nonzero += expect[i] != 0;
+    assert_int_equal(nnz, nonzero);
+    for (size_t i = 0; i < nnz; i++) assert_float_equal(val[i], expect[idx[i]] / norm, 1e-6);
+    double n2;
+    assert_ok(aisle_sparse_norm(v, &n2));
+    assert_float_equal(n2, 1.0, 1e-6);
+    aisle_tokens_free(feats);
+    aisle_sparse_free(v);
+    /* empty text: empty vector of the right dimension */
+    assert_ok(aisle_hasher_transform(h, "", 0, &v));
+    assert_ok(aisle_sparse_data(v, NULL, NULL, &nnz));
+    assert_int_equal(nnz, 0);
+    aisle_sparse_free(v);
+    aisle_hasher_free(h);
+}
+
+/* ---- sparse vectors ---- */
+
+static void test_sparse_sorts_sums_and_dots(void **state) {
+    (void)state;
+    const uint32_t ia[] = {7, 2, 7, 9, 4, 4};
+    const float va[] = {1.0f, 3.0f, 2.0f, 0.5f, 1.5f, -1.5f}; /* index 4 sums to 0 and is dropped */
+    aisle_sparse *a, *b;
+    assert_ok(aisle_sparse_new(&a, 10, ia, va, 6));
+    const uint32_t *idx;
+    const float *val;
+    size_t nnz;
+    assert_ok(aisle_sparse_data(a, &idx, &val, &nnz));
+    assert_int_equal(nnz, 3);
+    assert_int_equal(idx[0], 2);
+    assert_int_equal(idx[1], 7);
+    assert_int_equal(idx[2], 9);
+    assert_float_equal(val[0], 3.0, 0);
+    assert_float_equal(val[1], 3.0, 0);
+    assert_float_equal(val[2], 0.5, 0);
+    const uint32_t ib[] = {9, 0, 7};
+    const float vb[] = {2.0f, 5.0f, -1.0f};
+    assert_ok(aisle_sparse_new(&b, 10, ib, vb, 3));
+    double d, n;
+    assert_ok(aisle_sparse_dot(a, b, &d));
+    assert_float_equal(d, 3.0 * -1.0 + 0.5 * 2.0, 1e-12);
+    assert_ok(aisle_sparse_norm(a, &n));
+    assert_float_equal(n, sqrt(9.0 + 9.0 + 0.25), 1e-6);
+    assert_ok(aisle_sparse_normalize(a));
+    assert_ok(aisle_sparse_norm(a, &n));
+    assert_float_equal(n, 1.0, 1e-6);
+    assert_float_equal(val[0], 3.0 / sqrt(18.25), 1e-6); /* pointers stay valid */
+    aisle_sparse *c;
+    assert_ok(aisle_sparse_new(&c, 11, NULL, NULL, 0));
+    assert_status_msg(aisle_sparse_dot(a, c, &d), AISLE_EINVAL, "dimensions");
+    assert_ok(aisle_sparse_normalize(c)); /* zero vector stays zero */
+    aisle_sparse_free(c);
+    const uint32_t bad[] = {3, 10};
+    assert_status_msg(aisle_sparse_new(&c, 10, bad, vb, 2), AISLE_ERANGE, "indices[1]");
+    const float nan_v[] = {NAN};
+    assert_status_msg(aisle_sparse_new(&c, 10, bad, nan_v, 1), AISLE_EINVAL, "values[0]");
+    aisle_sparse_free(a);
+    aisle_sparse_free(b);
+}
+
+/* ---- TF-IDF and BM25 ---- */
+
+static const char *const corpus3[] = {"red shoe", "red red hat", "blue hat"};
+
+static aisle_tfidf *tfidf_fitted(const char *options) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    if (options) assert_ok(aisle_config_parse(cfg, options));
+    aisle_tfidf *t;
+    assert_ok(aisle_tfidf_new(&t, cfg));
+    aisle_config_free(cfg);
+    assert_ok(aisle_tfidf_fit(t, corpus3, 3));
+    return t;
+}
+
+static double value_of(const aisle_sparse *v, uint32_t index) {
+    const uint32_t *idx;
+    const float *val;
+    size_t nnz;
+    assert_ok(aisle_sparse_data(v, &idx, &val, &nnz));
+    for (size_t i = 0; i < nnz; i++)
+        if (idx[i] == index) return val[i];
+    return 0;
+}
+
+static void test_tfidf_matches_hand_computation(void **state) {
+    (void)state;
+    aisle_tfidf *t = tfidf_fitted(NULL);
+    /* vocabulary in byte order: blue hat red shoe; N = 3;
+     * df: blue 1, hat 2, red 2, shoe 1 */
+    size_t n;
+    assert_ok(aisle_tfidf_vocab_size(t, &n));
+    assert_int_equal(n, 4);
+    const char *names[] = {"blue", "hat", "red", "shoe"};
+    /* smooth idf = ln((1+3)/(1+df)) + 1: df 1 -> 1.693147, df 2 -> 1.287682 */
+    const double idf_hand[] = {1.693147, 1.287682, 1.287682, 1.693147};
+    for (size_t i = 0; i < 4; i++) {
+        const char *term;
+        double idf;
+        assert_ok(aisle_tfidf_term(t, i, &term, &idf));
+        assert_string_equal(term, names[i]);
+        assert_float_equal(idf, idf_hand[i], 1e-6);
+    }
+    /* "Red red shoe unknown": tf red 2, shoe 1 -> 2.575364, 1.693147;
+     * norm 3.082085 -> 0.835593, 0.549352 */
+    aisle_sparse *v;
+    assert_ok(aisle_tfidf_transform(t, "Red red shoe unknown", AISLE_NUL_TERMINATED, &v));
+    size_t nnz;
+    assert_ok(aisle_sparse_data(v, NULL, NULL, &nnz));
+    assert_int_equal(nnz, 2);
+    assert_float_equal(value_of(v, 2), 0.835593, 1e-5);
+    assert_float_equal(value_of(v, 3), 0.549352, 1e-5);
+    aisle_sparse_free(v);
+    size_t idx;
+    assert_ok(aisle_tfidf_lookup(t, "hat", &idx));
+    assert_int_equal(idx, 1);
+    assert_status_msg(aisle_tfidf_lookup(t, "boot", &idx), AISLE_ENOTFOUND, "boot");
+    assert_int_equal(aisle_tfidf_term(t, 4, names, NULL), AISLE_ERANGE);
+    aisle_tfidf_free(t);
+
+    /* min_df = 2 keeps hat, red; max_features = 1 keeps red (corpus count 3) */
+    t = tfidf_fitted("min_df=2");
+    assert_ok(aisle_tfidf_vocab_size(t, &n));
+    assert_int_equal(n, 2);
+    aisle_tfidf_free(t);
+    t = tfidf_fitted("max_features=1");
+    assert_ok(aisle_tfidf_vocab_size(t, &n));
+    assert_int_equal(n, 1);
+    assert_ok(aisle_tfidf_lookup(t, "red", &idx));
+    aisle_tfidf_free(t);
+}
+
+static void test_bm25_matches_hand_computation(void **state) {
+    (void)state;
+    aisle_tfidf *t = tfidf_fitted("weighting=bm25 l2_normalize=false");
+    /* N = 3, document lengths 2, 3, 2 -> avgdl = 7/3; k1 = 1.2, b = 0.75.
+     * idf(df=2) = ln(1 + 1.5/2.5) = 0.470004, idf(df=1) = ln(1 + 2.5/1.5) = 0.980829.
+     * "red red shoe": dl 3, K = 1.2 * (0.25 + 0.75 * 3 / (7/3)) = 1.457143;
+     * red (tf 2): 0.470004 * 2 * 2.2 / (2 + K) = 0.598187;
+     * shoe (tf 1): 0.980829 * 2.2 / (1 + K) = 0.878184 */
+    aisle_sparse *v;
+    assert_ok(aisle_tfidf_transform(t, "red red shoe", AISLE_NUL_TERMINATED, &v));
+    assert_float_equal(value_of(v, 2), 0.598187, 1e-5);
+    assert_float_equal(value_of(v, 3), 0.878184, 1e-5);
+    double idf;
+    const char *term;
+    assert_ok(aisle_tfidf_term(t, 0, &term, &idf));
+    assert_float_equal(idf, 0.980829, 1e-6);
+    /* the dot product with a 0/1 query vector is the BM25 score */
+    const uint32_t q[] = {2, 3};
+    const float ones[] = {1, 1};
+    aisle_sparse *qv;
+    assert_ok(aisle_sparse_new(&qv, 4, q, ones, 2));
+    double score;
+    assert_ok(aisle_sparse_dot(qv, v, &score));
+    assert_float_equal(score, 0.598187 + 0.878184, 1e-5);
+    aisle_sparse_free(qv);
+    aisle_sparse_free(v);
+    aisle_tfidf_free(t);
+}
+
+static void test_tfidf_states_and_errors(void **state) {
+    (void)state;
+    aisle_tfidf *t;
+    assert_ok(aisle_tfidf_new(&t, NULL));
+    aisle_sparse *v;
+    assert_status_msg(aisle_tfidf_transform(t, "x", 1, &v), AISLE_ESTATE, "aisle_tfidf_fit");
+    assert_status_msg(aisle_tfidf_fit(t, corpus3, 0), AISLE_EINVAL, "empty");
+    const char *with_null[] = {"a", NULL};
+    assert_status_msg(aisle_tfidf_fit(t, with_null, 2), AISLE_EINVAL, "texts[1]");
+    /* refit replaces the vocabulary */
+    assert_ok(aisle_tfidf_fit(t, corpus3, 3));
+    const char *other[] = {"uno dos", "dos"};
+    assert_ok(aisle_tfidf_fit(t, other, 2));
+    size_t n;
+    assert_ok(aisle_tfidf_vocab_size(t, &n));
+    assert_int_equal(n, 2);
+    aisle_tfidf_free(t);
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_int_equal(aisle_config_set(cfg, "weighting", "bm99"), AISLE_EINVAL);
+    aisle_config_free(cfg);
+}
+
+static void test_tfidf_allocation_failure(void **state) {
+    (void)state;
+    const char *docs[] = {"wireless bluetooth headphones", "蓝牙耳机 无线", "bluetooth speaker", "usb c cable 2m"};
+    int succeeded = 0;
+    for (uint64_t n = 1; n < 400 && !succeeded; n++) {
+        tu_failalloc_install(n, 0);
+        aisle_config *cfg = NULL;
+        aisle_tfidf *t = NULL;
+        aisle_sparse *v = NULL;
+        int rc = aisle_config_new(&cfg);
+        if (!rc) rc = aisle_config_parse(cfg, "word_ngrams=2 char_ngram_min=3 char_ngram_max=3");
+        if (!rc) rc = aisle_tfidf_new(&t, cfg);
+        int fit_rc = -100;
+        if (!rc) rc = fit_rc = aisle_tfidf_fit(t, docs, 4);
+        if (!rc) rc = aisle_tfidf_transform(t, "bluetooth headphones 蓝牙", AISLE_NUL_TERMINATED, &v);
+        if (rc) {
+            assert_int_equal(rc, AISLE_ENOMEM);
+            /* a failed fit leaves the handle unfitted and usable */
+            if (fit_rc == AISLE_ENOMEM) assert_int_equal(aisle_tfidf_vocab_size(t, &(size_t){0}), AISLE_ESTATE);
+        } else {
+            succeeded = 1;
+            double norm;
+            assert_ok(aisle_sparse_norm(v, &norm));
+            assert_float_equal(norm, 1.0, 1e-6);
+        }
+        aisle_sparse_free(v);
+        aisle_tfidf_free(t);
+        aisle_config_free(cfg);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        assert_int_equal(live, 0);
+    }
+    assert_true(succeeded);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash32_matches_published_vectors),
@@ -367,6 +688,14 @@ int main(void) {
         cmocka_unit_test(test_tokenizer_cuts_very_long_tokens),
         cmocka_unit_test(test_tokenizer_callback_and_kinds),
         cmocka_unit_test(test_tokenize_allocation_failure),
+        cmocka_unit_test(test_char_ngrams_are_fasttext_style),
+        cmocka_unit_test(test_word_ngrams_span_words_and_cjk),
+        cmocka_unit_test(test_hasher_buckets_signs_and_norm),
+        cmocka_unit_test(test_sparse_sorts_sums_and_dots),
+        cmocka_unit_test(test_tfidf_matches_hand_computation),
+        cmocka_unit_test(test_bm25_matches_hand_computation),
+        cmocka_unit_test(test_tfidf_states_and_errors),
+        cmocka_unit_test(test_tfidf_allocation_failure),
     };
     return cmocka_run_group_tests_name("features", tests, NULL, NULL);
 }

@@ -91,6 +91,8 @@ typedef struct feat_gram_cfg {
  * (kind FEAT_GRAM_WORD), and char n-grams of each word wrapped in '<' '>'
  * (kind FEAT_GRAM_CHAR). */
 enum { FEAT_GRAM_WORD = 3, FEAT_GRAM_CHAR = 4 };
+/* Reads word_ngrams, char_ngram_min and char_ngram_max. */
+int feat_gram_configure(feat_gram_cfg *g, const aisle_config *cfg);
 int feat_features(const feat_tok_cfg *tc, const feat_gram_cfg *gc, const char *text, size_t len,
                   feat_token_fn fn, void *ctx);
 
