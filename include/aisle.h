@@ -512,6 +512,77 @@ AISLE_API int aisle_tfidf_term(const aisle_tfidf *t, size_t index, const char **
  * Returns AISLE_OK, AISLE_EINVAL, AISLE_ESTATE or AISLE_ENOTFOUND. */
 AISLE_API int aisle_tfidf_lookup(const aisle_tfidf *t, const char *term, size_t *index);
 
+/* A categorical encoder: string values -> dense indices, with index 0 the
+ * out-of-vocabulary bucket (unseen or rare values). */
+typedef struct aisle_category_encoder aisle_category_encoder;
+
+/* Creates an unfitted encoder; reads option `min_count` (1) from cfg (may
+ * be NULL).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_category_encoder_new(aisle_category_encoder **out, const aisle_config *cfg);
+
+/* Frees an encoder.  NULL is a no-op. */
+AISLE_API void aisle_category_encoder_free(aisle_category_encoder *e);
+
+/* Fits on n values (NUL-terminated, compared byte for byte): values seen
+ * at least min_count times get indices 1, 2, ... in order of first
+ * appearance.  A later fit replaces an earlier one; on failure the encoder
+ * is unchanged.  Not thread-safe.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * array or value), AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_category_encoder_fit(aisle_category_encoder *e, const char *const *values, size_t n);
+
+/* The index of value: 1..size-1 for a kept value, 0 otherwise.  Returns
+ * AISLE_OK, AISLE_EINVAL or AISLE_ESTATE (not fitted).  Thread-safe. */
+AISLE_API int aisle_category_encoder_transform(const aisle_category_encoder *e, const char *value,
+                                               size_t *index);
+
+/* The number of indices, including the out-of-vocabulary bucket 0.
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ESTATE. */
+AISLE_API int aisle_category_encoder_size(const aisle_category_encoder *e, size_t *out);
+
+/* The value with index (1..size-1), valid while e lives and is not refit.
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ESTATE or AISLE_ERANGE (including
+ * index 0, the out-of-vocabulary bucket). */
+AISLE_API int aisle_category_encoder_value(const aisle_category_encoder *e, size_t index, const char **value);
+
+/* A numeric encoder, e.g. for prices. */
+typedef struct aisle_numeric_encoder aisle_numeric_encoder;
+
+/* Creates an unfitted encoder; reads options `numeric_transform`
+ * ("standardize" (default), "minmax", "log1p" or "quantile") and
+ * `quantile_bins` (10) from cfg (may be NULL).  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_numeric_encoder_new(aisle_numeric_encoder **out, const aisle_config *cfg);
+
+/* Frees an encoder.  NULL is a no-op. */
+AISLE_API void aisle_numeric_encoder_free(aisle_numeric_encoder *e);
+
+/* Fits on n > 0 finite values: mean and population standard deviation
+ * (standardize), minimum and maximum (minmax), or quantile bin edges: with
+ * B = quantile_bins and v the sorted values, the inner edges are
+ * v[floor(i * n / B)] for i = 1..B-1, with duplicates and edges equal to
+ * the minimum dropped, so ties may give fewer than B bins.  A later fit
+ * replaces an earlier one.  Not thread-safe.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL, n = 0, a non-finite value), AISLE_ERANGE (log1p and
+ * a value <= -1) or AISLE_ENOMEM. */
+AISLE_API int aisle_numeric_encoder_fit(aisle_numeric_encoder *e, const double *values, size_t n);
+
+/* Transforms x: (x - mean) / sd (0 when sd = 0), (x - min) / (max - min)
+ * (0 when max = min; not clamped), log1p(x) (needs no fit), or the
+ * quantile bin of x as a number.  Returns AISLE_OK, AISLE_EINVAL (x not
+ * finite), AISLE_ERANGE (log1p of x <= -1) or AISLE_ESTATE (not fitted).
+ * Thread-safe. */
+AISLE_API int aisle_numeric_encoder_transform(const aisle_numeric_encoder *e, double x, double *out);
+
+/* The quantile bin of x: the number of inner edges <= x, in [0, bins).
+ * Returns AISLE_OK, AISLE_EINVAL (NaN), AISLE_EUNSUPPORTED (transform is
+ * not quantile) or AISLE_ESTATE.  Thread-safe. */
+AISLE_API int aisle_numeric_encoder_bin(const aisle_numeric_encoder *e, double x, size_t *bin);
+
+/* The number of bins and (edges may be NULL) the bins-1 inner edges,
+ * strictly increasing, valid while e lives and is not refit.  Returns
+ * AISLE_OK, AISLE_EINVAL, AISLE_EUNSUPPORTED or AISLE_ESTATE. */
+AISLE_API int aisle_numeric_encoder_edges(const aisle_numeric_encoder *e, const double **edges, size_t *bins);
+
 /* <<< section: features */
 
 /* >>> section: model (handle, file format) */

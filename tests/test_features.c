@@ -674,6 +674,162 @@ static void test_tfidf_allocation_failure(void **state) {
     assert_true(succeeded);
 }
 
+/* ---- encoders ---- */
+
+static void test_category_encoder_min_count_and_oov(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_set_int(cfg, "min_count", 2));
+    aisle_category_encoder *e;
+    assert_ok(aisle_category_encoder_new(&e, cfg));
+    aisle_config_free(cfg);
+    size_t idx, n;
+    assert_int_equal(aisle_category_encoder_transform(e, "x", &idx), AISLE_ESTATE);
+    const char *brands[] = {"Sony", "Apple", "Bose", "Apple", "Sony", "Sony", "Anker", "sony"};
+    assert_ok(aisle_category_encoder_fit(e, brands, CORE_ARRAY_LEN(brands)));
+    assert_ok(aisle_category_encoder_size(e, &n));
+    assert_int_equal(n, 3); /* OOV, Sony, Apple */
+    assert_ok(aisle_category_encoder_transform(e, "Sony", &idx));
+    assert_int_equal(idx, 1);
+    assert_ok(aisle_category_encoder_transform(e, "Apple", &idx));
+    assert_int_equal(idx, 2);
+    assert_ok(aisle_category_encoder_transform(e, "Bose", &idx)); /* seen once: below min_count */
+    assert_int_equal(idx, 0);
+    assert_ok(aisle_category_encoder_transform(e, "sony", &idx)); /* byte for byte */
+    assert_int_equal(idx, 0);
+    assert_ok(aisle_category_encoder_transform(e, "Samsung", &idx));
+    assert_int_equal(idx, 0);
+    const char *v;
+    assert_ok(aisle_category_encoder_value(e, 2, &v));
+    assert_string_equal(v, "Apple");
+    assert_status_msg(aisle_category_encoder_value(e, 0, &v), AISLE_ERANGE, "out-of-vocabulary");
+    assert_int_equal(aisle_category_encoder_value(e, 3, &v), AISLE_ERANGE);
+    const char *with_null[] = {"a", NULL};
+    assert_status_msg(aisle_category_encoder_fit(e, with_null, 2), AISLE_EINVAL, "values[1]");
+    assert_ok(aisle_category_encoder_size(e, &n)); /* unchanged by the failed fit */
+    assert_int_equal(n, 3);
+    aisle_category_encoder_free(e);
+}
+
+static void test_category_encoder_allocation_failure(void **state) {
+    (void)state;
+    char keys[300][16];
+    const char *vals[600];
+    for (int i = 0; i < 300; i++) {
+        snprintf(keys[i], sizeof keys[i], "cat-%d", i % 150);
+        vals[2 * i] = vals[2 * i + 1] = keys[i];
+    }
+    int succeeded = 0;
+    for (uint64_t n = 1; n < 200 && !succeeded; n++) {
+        tu_failalloc_install(n, 0);
+        aisle_category_encoder *e = NULL;
+        int rc = aisle_category_encoder_new(&e, NULL);
+        if (!rc) rc = aisle_category_encoder_fit(e, vals, 600);
+        if (rc) {
+            assert_int_equal(rc, AISLE_ENOMEM);
+        } else {
+            succeeded = 1;
+            size_t size;
+            assert_ok(aisle_category_encoder_size(e, &size));
+            assert_int_equal(size, 151);
+        }
+        aisle_category_encoder_free(e);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        assert_int_equal(live, 0);
+    }
+    assert_true(succeeded);
+}
+
+static aisle_numeric_encoder *numeric_with(const char *options) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, options));
+    aisle_numeric_encoder *e;
+    assert_ok(aisle_numeric_encoder_new(&e, cfg));
+    aisle_config_free(cfg);
+    return e;
+}
+
+static void test_numeric_standardize_minmax_log1p(void **state) {
+    (void)state;
+    const double prices[] = {10, 20, 30, 40}; /* mean 25, population sd sqrt(125) */
+    double y;
+    aisle_numeric_encoder *e = numeric_with("numeric_transform=standardize");
+    assert_int_equal(aisle_numeric_encoder_transform(e, 1, &y), AISLE_ESTATE);
+    assert_ok(aisle_numeric_encoder_fit(e, prices, 4));
+    assert_ok(aisle_numeric_encoder_transform(e, 40, &y));
+    assert_float_equal(y, 15 / sqrt(125.0), 1e-12);
+    assert_int_equal(aisle_numeric_encoder_transform(e, NAN, &y), AISLE_EINVAL);
+    size_t bin;
+    assert_int_equal(aisle_numeric_encoder_bin(e, 1, &bin), AISLE_EUNSUPPORTED);
+    const double constant[] = {5, 5};
+    assert_ok(aisle_numeric_encoder_fit(e, constant, 2));
+    assert_ok(aisle_numeric_encoder_transform(e, 7, &y));
+    assert_float_equal(y, 0, 0);
+    const double bad[] = {1, INFINITY};
+    assert_status_msg(aisle_numeric_encoder_fit(e, bad, 2), AISLE_EINVAL, "values[1]");
+    aisle_numeric_encoder_free(e);
+
+    e = numeric_with("numeric_transform=minmax");
+    assert_ok(aisle_numeric_encoder_fit(e, prices, 4));
+    assert_ok(aisle_numeric_encoder_transform(e, 25, &y));
+    assert_float_equal(y, 0.5, 1e-12);
+    assert_ok(aisle_numeric_encoder_transform(e, 50, &y)); /* not clamped */
+    assert_float_equal(y, 4.0 / 3.0, 1e-12);
+    aisle_numeric_encoder_free(e);
+
+    e = numeric_with("numeric_transform=log1p");
+    assert_ok(aisle_numeric_encoder_transform(e, 99, &y)); /* needs no fit */
+    assert_float_equal(y, log(100.0), 1e-12);
+    assert_status_msg(aisle_numeric_encoder_transform(e, -1, &y), AISLE_ERANGE, "log1p");
+    const double neg[] = {3, -2};
+    assert_status_msg(aisle_numeric_encoder_fit(e, neg, 2), AISLE_ERANGE, "values[1]");
+    aisle_numeric_encoder_free(e);
+}
+
+static void test_numeric_quantile_bins(void **state) {
+    (void)state;
+    double v[100];
+    for (int i = 0; i < 100; i++) v[99 - i] = i + 1; /* 1..100, reversed: fit sorts */
+    aisle_numeric_encoder *e = numeric_with("numeric_transform=quantile quantile_bins=4");
+    assert_ok(aisle_numeric_encoder_fit(e, v, 100));
+    const double *edges;
+    size_t bins, bin;
+    assert_ok(aisle_numeric_encoder_edges(e, &edges, &bins));
+    assert_int_equal(bins, 4);
+    /* ranks floor(i * 100 / 4) = 25, 50, 75 of 1..100 */
+    assert_float_equal(edges[0], 26, 0);
+    assert_float_equal(edges[1], 51, 0);
+    assert_float_equal(edges[2], 76, 0);
+    int per_bin[4] = {0};
+    for (int i = 0; i < 100; i++) {
+        assert_ok(aisle_numeric_encoder_bin(e, v[i], &bin));
+        per_bin[bin]++;
+    }
+    for (int b = 0; b < 4; b++) assert_int_equal(per_bin[b], 25);
+    assert_ok(aisle_numeric_encoder_bin(e, -1e9, &bin));
+    assert_int_equal(bin, 0);
+    assert_ok(aisle_numeric_encoder_bin(e, 1e9, &bin));
+    assert_int_equal(bin, 3);
+    double y;
+    assert_ok(aisle_numeric_encoder_transform(e, 50.5, &y));
+    assert_float_equal(y, 1, 0);
+    /* heavy ties: prices 9.99 x 8, 19.99, 99 -> equal edges merge */
+    const double ties[] = {9.99, 9.99, 9.99, 9.99, 9.99, 9.99, 9.99, 9.99, 19.99, 99};
+    assert_ok(aisle_numeric_encoder_fit(e, ties, 10));
+    assert_ok(aisle_numeric_encoder_edges(e, &edges, &bins));
+    assert_int_equal(bins, 1); /* every rank 2, 5, 7 is 9.99, the minimum */
+    const double spread[] = {1, 1, 1, 1, 1, 2, 3, 4, 5, 6};
+    assert_ok(aisle_numeric_encoder_fit(e, spread, 10));
+    assert_ok(aisle_numeric_encoder_edges(e, &edges, &bins));
+    assert_int_equal(bins, 3); /* ranks 2, 5, 7 -> 1 (dropped), 2, 4 */
+    assert_float_equal(edges[0], 2, 0);
+    assert_float_equal(edges[1], 4, 0);
+    aisle_numeric_encoder_free(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash32_matches_published_vectors),
@@ -696,6 +852,10 @@ int main(void) {
         cmocka_unit_test(test_bm25_matches_hand_computation),
         cmocka_unit_test(test_tfidf_states_and_errors),
         cmocka_unit_test(test_tfidf_allocation_failure),
+        cmocka_unit_test(test_category_encoder_min_count_and_oov),
+        cmocka_unit_test(test_category_encoder_allocation_failure),
+        cmocka_unit_test(test_numeric_standardize_minmax_log1p),
+        cmocka_unit_test(test_numeric_quantile_bins),
     };
     return cmocka_run_group_tests_name("features", tests, NULL, NULL);
 }
