@@ -3,6 +3,7 @@
  * feature hashing, sparse vectors, TF-IDF/BM25 against hand-computed
  * values, categorical and numeric encoders, allocation failures. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -830,6 +831,81 @@ static void test_numeric_quantile_bins(void **state) {
     aisle_numeric_encoder_free(e);
 }
 
+/* ---- threads ---- */
+
+typedef struct share_ctx {
+    const aisle_tfidf *t;
+    const aisle_hasher *h;
+    uint32_t (*ref)[512]; /* single-thread results per text */
+    size_t *nref;
+    int ok;
+} share_ctx;
+
+static const char *const share_texts[] = {"wireless bluetooth headphones", "蓝牙耳机 无线 iPhone 15",
+                                          "Беспроводные наушники", "usb c cable 2.4GHz"};
+
+/* Serialises both vectors of text i into out (values as bit patterns). */
+static size_t vectors_of(const share_ctx *c, int i, uint32_t *out, size_t cap) {
+    size_t o = 0;
+    aisle_sparse *v[2];
+    if (aisle_tfidf_transform(c->t, share_texts[i], AISLE_NUL_TERMINATED, &v[0])) return 0;
+    if (aisle_hasher_transform(c->h, share_texts[i], AISLE_NUL_TERMINATED, &v[1])) return 0;
+    for (int k = 0; k < 2; k++) {
+        const uint32_t *idx;
+        const float *val;
+        size_t nnz;
+        aisle_sparse_data(v[k], &idx, &val, &nnz);
+        for (size_t j = 0; j < nnz && o + 2 <= cap; j++) {
+            out[o++] = idx[j];
+            memcpy(&out[o++], &val[j], 4);
+        }
+        aisle_sparse_free(v[k]);
+    }
+    return o;
+}
+
+static void *share_thread(void *arg) {
+    share_ctx *c = arg;
+    uint32_t a[512];
+    c->ok = 1;
+    for (int rep = 0; rep < 200; rep++) {
+        int i = rep % 4;
+        size_t na = vectors_of(c, i, a, 512);
+        if (!na || na != c->nref[i] || memcmp(a, c->ref[i], na * 4)) c->ok = 0;
+    }
+    return NULL;
+}
+
+static void test_fitted_handles_are_shared_between_threads(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "word_ngrams=2 char_ngram_min=2 char_ngram_max=4 signed_hash=true"));
+    share_ctx c[4];
+    aisle_tfidf *t;
+    aisle_hasher *h;
+    assert_ok(aisle_tfidf_new(&t, cfg));
+    assert_ok(aisle_hasher_new(&h, cfg));
+    assert_ok(aisle_tfidf_fit(t, share_texts, 4));
+    uint32_t ref[4][512];
+    size_t nref[4];
+    c[0] = (share_ctx){t, h, ref, nref, 0};
+    for (int i = 0; i < 4; i++) {
+        nref[i] = vectors_of(&c[0], i, ref[i], 512);
+        assert_true(nref[i] > 0);
+    }
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = (share_ctx){t, h, ref, nref, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, share_thread, &c[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) assert_true(c[i].ok);
+    aisle_hasher_free(h);
+    aisle_tfidf_free(t);
+    aisle_config_free(cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash32_matches_published_vectors),
@@ -856,6 +932,7 @@ int main(void) {
         cmocka_unit_test(test_category_encoder_allocation_failure),
         cmocka_unit_test(test_numeric_standardize_minmax_log1p),
         cmocka_unit_test(test_numeric_quantile_bins),
+        cmocka_unit_test(test_fitted_handles_are_shared_between_threads),
     };
     return cmocka_run_group_tests_name("features", tests, NULL, NULL);
 }
