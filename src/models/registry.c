@@ -1,6 +1,7 @@
 /* registry.c - every model kind, in one place.  Adding a model kind is one
  * file in src/models/ plus one line here. */
 #include "models.h"
+#include "features/features.h"
 
 extern const model_ops model_popular_ops;
 
@@ -11,7 +12,7 @@ const model_ops *const model_kinds[] = {
 /* Module option tables; each kind's own table follows them (see
  * option_table_at). */
 static const option_spec *const module_tables[] = {
-    core_options, data_options, io_options, serve_options, eval_options, NULL};
+    core_options, data_options, io_options, serve_options, eval_options, features_options, NULL};
 
 const option_spec *option_table_at(int t) {
     int nm = (int)CORE_ARRAY_LEN(module_tables) - 1;
