@@ -641,6 +641,44 @@ AISLE_API int aisle_model_item_index(const aisle_model *model, const char *key, 
 AISLE_API int aisle_model_set_metric(aisle_model *model, const char *name, double value);
 AISLE_API int aisle_model_get_metric(const aisle_model *model, const char *name, double *out);
 
+/* Saves a model to a file (format: docs/FORMAT.md), atomically: the bytes
+ * go to a new temporary file in the same directory, which is flushed,
+ * fsync'ed and renamed over path, and the directory is fsync'ed; on any
+ * failure the temporary file is removed and an existing file at path is
+ * left untouched.  Save options in cfg (NULL: defaults): `compression`
+ * (zlib level 0..9, 0 stores raw) and `quantize` (none|fp16|int8, the
+ * encoding of the kind's large float tensors).  Thread-safe on a shared
+ * model.  Returns AISLE_OK, AISLE_EINVAL (NULL model or path),
+ * AISLE_EUNSUPPORTED (the kind cannot be saved; the message names it),
+ * AISLE_EIO (message with the path and errno text) or AISLE_ENOMEM. */
+AISLE_API int aisle_model_save(const aisle_model *model, const char *path, const aisle_config *cfg);
+
+/* The same file image in memory: *out receives a new buffer of *len bytes
+ * that the caller frees with aisle_free.  Returns AISLE_OK, AISLE_EINVAL,
+ * AISLE_EUNSUPPORTED or AISLE_ENOMEM; out and len are set only on success. */
+AISLE_API int aisle_model_save_buffer(const aisle_model *model, const aisle_config *cfg, void **out,
+                                      size_t *len);
+
+/* Loads a model saved by aisle_model_save (by this or another release with
+ * the same format major version).  The loaded model describes itself with
+ * the writer's library version and keeps the options it was trained with.
+ * Every length, count and CRC is checked before use; option
+ * `max_model_bytes` (cfg, NULL: default 16 GiB) bounds what is allocated.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument), AISLE_EIO (cannot read),
+ * AISLE_EFORMAT (not a model file, truncated or corrupt: the message names
+ * the header field or section), AISLE_EVERSION (written by a newer format
+ * major version, or needs a section this release does not know),
+ * AISLE_ENOTFOUND (model kind not compiled in), AISLE_EUNSUPPORTED,
+ * AISLE_ERANGE (larger than max_model_bytes) or AISLE_ENOMEM.  *out is set
+ * only on success. */
+AISLE_API int aisle_model_load(aisle_model **out, const char *path, const aisle_config *cfg);
+
+/* The same from a file image in memory (len bytes at data); data is not
+ * kept after the call.  Same statuses as aisle_model_load except
+ * AISLE_EIO. */
+AISLE_API int aisle_model_load_buffer(aisle_model **out, const void *data, size_t len,
+                                      const aisle_config *cfg);
+
 /* <<< section: model */
 
 /* >>> section: serving (recommend, similar, explain) */
