@@ -290,6 +290,37 @@ AISLE_API int aisle_dataset_item_index(const aisle_dataset *ds, const char *key,
 AISLE_API int aisle_dataset_user_key(const aisle_dataset *ds, size_t index, const char **out);
 AISLE_API int aisle_dataset_item_key(const aisle_dataset *ds, size_t index, const char **out);
 
+/* Splits a dataset into a training and a test part for evaluation.  Every
+ * event of ds goes to exactly one part (the parts are disjoint and their
+ * union is ds).  Both parts share ds's user, item and event dictionaries,
+ * so an index or key means the same in ds, *train and *test (a user may
+ * have no events in one part).  Options (cfg may be NULL): `split`
+ *   random  per user, round(test_fraction * n) of the user's n distinct
+ *           items (at most n-1) go to test with all their events;
+ *   time    one global cutoff: the events at or after the time of the
+ *           (1 - test_fraction) quantile go to test, so every train event
+ *           is earlier than every test event;
+ *   last    each user's last `leave_last` events in time order go to test
+ *           (users with no more events than that stay in train);
+ *   kfold   per user, the distinct items are dealt into `folds` folds;
+ *           fold number `fold` (0-based) is the test part;
+ * and `seed`: the same seed gives the same split on every platform.
+ * ds is not changed (its cached views may be built).  *train and *test are
+ * new datasets owned by the caller, set only on success.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument; split=time on data without
+ * timestamps), AISLE_ERANGE (fold >= folds) or AISLE_ENOMEM. */
+AISLE_API int aisle_dataset_split(const aisle_dataset *ds, const aisle_config *cfg, aisle_dataset **train,
+                                  aisle_dataset **test);
+
+/* The same split from a compact spec, as the CLI takes it: "random:0.2",
+ * "time:0.1", "last:1", "kfold:5:0" (kind, then its parameters separated
+ * by ':'; omitted parameters take the option defaults: random/time 0.2,
+ * last 1, kfold 5 folds, fold 0).  Returns what aisle_dataset_split
+ * returns, plus AISLE_EINVAL / AISLE_ERANGE for a malformed spec (the
+ * message quotes it). */
+AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec, uint64_t seed,
+                                       aisle_dataset **train, aisle_dataset **test);
+
 /* <<< section: dataset */
 
 /* >>> section: catalog */
