@@ -290,6 +290,78 @@ AISLE_API int aisle_dataset_item_index(const aisle_dataset *ds, const char *key,
 AISLE_API int aisle_dataset_user_key(const aisle_dataset *ds, size_t index, const char **out);
 AISLE_API int aisle_dataset_item_key(const aisle_dataset *ds, size_t index, const char **out);
 
+/* Splits a dataset into a training and a test part for evaluation.  Every
+ * event of ds goes to exactly one part (the parts are disjoint and their
+ * union is ds).  Both parts share ds's user, item and event dictionaries,
+ * so an index or key means the same in ds, *train and *test (a user may
+ * have no events in one part).  Options (cfg may be NULL): `split`
+ *   random  per user, round(test_fraction * n) of the user's n distinct
+ *           items (at most n-1) go to test with all their events;
+ *   time    one global cutoff: the events at or after the time of the
+ *           (1 - test_fraction) quantile go to test, so every train event
+ *           is earlier than every test event;
+ *   last    each user's last `leave_last` events in time order go to test
+ *           (users with no more events than that stay in train);
+ *   kfold   per user, the distinct items are dealt into `folds` folds;
+ *           fold number `fold` (0-based) is the test part;
+ * and `seed`: the same seed gives the same split on every platform.
+ * ds is not changed (its cached views may be built).  *train and *test are
+ * new datasets owned by the caller, set only on success.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument; split=time on data without
+ * timestamps), AISLE_ERANGE (fold >= folds) or AISLE_ENOMEM. */
+AISLE_API int aisle_dataset_split(const aisle_dataset *ds, const aisle_config *cfg, aisle_dataset **train,
+                                  aisle_dataset **test);
+
+/* The same split from a compact spec, as the CLI takes it: "random:0.2",
+ * "time:0.1", "last:1", "kfold:5:0" (kind, then its parameters separated
+ * by ':'; omitted parameters take the option defaults: random/time 0.2,
+ * last 1, kfold 5 folds, fold 0).  Returns what aisle_dataset_split
+ * returns, plus AISLE_EINVAL / AISLE_ERANGE for a malformed spec (the
+ * message quotes it). */
+AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec, uint64_t seed,
+                                       aisle_dataset **train, aisle_dataset **test);
+
+/* Loads events from a delimited text file (CSV, TSV, any one-byte or
+ * doubled delimiter such as MovieLens' "::"), plain or gzip-compressed
+ * (recognised by its magic bytes), and adds them to ds as
+ * aisle_dataset_add_event would.  Options (cfg may be NULL; see
+ * docs/DATA.md): `columns` maps roles user, item, value, time, event to
+ * header names or 1-based positions; `header` (auto|yes|no); `delimiter`
+ * (default by extension: .tsv .data .txt tab, .csv comma, else guessed);
+ * `event` (event name when there is no event column); `time_format`
+ * (epoch seconds or ISO 8601 by default); `negative`
+ * (subtract|skip|keep); `encoding` (utf8|latin1); `quoting`;
+ * `max_field`; `lenient`.  RFC 4180 quoting, CRLF and a UTF-8 BOM are
+ * handled.
+ *
+ * Strict mode (default): the first bad row fails the call with
+ * AISLE_EFORMAT and a message "file:line:column: expected X, found Y",
+ * and ds is exactly as before the call.  Lenient mode (lenient=true) skips
+ * bad rows; aisle_dataset_load_report tells how many and why.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, bad option text),
+ * AISLE_ENOTFOUND (no such file), AISLE_EIO, AISLE_EFORMAT, AISLE_ERANGE
+ * (key limit) or AISLE_ENOMEM; on failure ds is unchanged. */
+AISLE_API int aisle_dataset_load(aisle_dataset *ds, const char *path, const aisle_config *cfg);
+
+/* The same from a caller buffer of len bytes (plain or gzip; it need not
+ * be NUL-terminated and is not kept).  name (may be NULL) stands for the
+ * file name in messages and chooses the default delimiter by extension. */
+AISLE_API int aisle_dataset_load_buffer(aisle_dataset *ds, const void *data, size_t len, const char *name,
+                                        const aisle_config *cfg);
+
+/* Counts of the last successful load into ds: data rows read (header and
+ * blank lines excluded), rows loaded, bad rows skipped (lenient mode) and
+ * rows filtered by negative=skip.  All 0 before any load.  Any
+ * out-parameter may be NULL.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_dataset_load_report(const aisle_dataset *ds, size_t *rows_read, size_t *rows_loaded,
+                                        size_t *rows_skipped, size_t *rows_filtered);
+
+/* Message number index (0-based) about a skipped row of the last load (at
+ * most the first 10 are kept), "file:line:column: expected X, found Y".
+ * *out stays valid until the next load into ds or its free.  Returns
+ * AISLE_OK, AISLE_EINVAL or AISLE_ERANGE (no such message). */
+AISLE_API int aisle_dataset_load_message(const aisle_dataset *ds, size_t index, const char **out);
+
 /* <<< section: dataset */
 
 /* >>> section: catalog */
