@@ -148,7 +148,7 @@ int model_factors_update_user(aisle_model *m, uint32_t user);
 int model_factors_describe(const aisle_model *m, core_buf *out);
 /* One SGD update of biased MF on rating r for user row p / item row q
  * (exposed for tests); returns the error before the update. */
-float model_mf_sgd_step(float *p, float *q, float *bu, float *bi, uint32_t dim, float mean, float r, float lr,
+float model_mf_sgd_step(float *restrict p, float *restrict q, float *bu, float *bi, uint32_t dim, float mean, float r, float lr,
                         float reg);
 
 #endif /* AISLE_MODELS_H */
