@@ -755,6 +755,132 @@ AISLE_API int aisle_model_load_buffer(aisle_model **out, const void *data, size_
 
 /* >>> section: serving (recommend, similar, explain) */
 
+/* Serving: the same calls for every model kind.  Every function here takes
+ * an optional aisle_rec_options (NULL = defaults) and writes at most k
+ * results, best first, into caller arrays; item keys written to items_out
+ * point into the model and stay valid while it lives.  Rankings are exact
+ * (every item is scored); ties are broken by the lower item index, so
+ * results are deterministic.  All of them are read-only on the model and
+ * safe to call from many threads at once, except aisle_update_user.
+ * See docs/MODELS.md ("Serving"). */
+
+/* Per-call serving options: named options (exclude_seen, unknown_user,
+ * threads: see aisle_option_info, scope "serve"), an allow-list and a
+ * deny-list of item keys, and a filter callback.  Build it once, then share
+ * it between threads for reading; changing it while a call uses it is not
+ * safe. */
+typedef struct aisle_rec_options aisle_rec_options;
+
+/* Filter callback: return non-zero to keep the item, 0 to drop it.  Called
+ * during ranking, possibly from several threads at once (batch), and only
+ * for items that would otherwise enter the result (so not necessarily for
+ * every item).  item_index is the model's dense item index. */
+typedef int (*aisle_item_filter_fn)(void *user, const char *item_key, size_t item_index);
+
+/* Creates serving options at their defaults.  Returns AISLE_OK,
+ * AISLE_EINVAL (out is NULL) or AISLE_ENOMEM. */
+AISLE_API int aisle_rec_options_new(aisle_rec_options **out);
+
+/* Frees serving options.  NULL is a no-op. */
+AISLE_API void aisle_rec_options_free(aisle_rec_options *opts);
+
+/* Sets a serving option from its text form, e.g. ("exclude_seen",
+ * "false"), ("unknown_user", "error"), ("threads", "4").  Only options of
+ * scope "serve" (and "threads") are accepted.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument, bad value), AISLE_ENOTFOUND (not a serving
+ * option), AISLE_ERANGE or AISLE_ENOMEM; on failure opts is unchanged. */
+AISLE_API int aisle_rec_options_set(aisle_rec_options *opts, const char *key, const char *value);
+
+/* Restricts results to these item keys (n = 0 removes the restriction).
+ * Keys the model does not know are ignored at call time.  The keys are
+ * copied.  Returns AISLE_OK, AISLE_EINVAL (NULL opts, or NULL keys with
+ * n > 0, or a NULL key) or AISLE_ENOMEM; on failure opts is unchanged. */
+AISLE_API int aisle_rec_options_allow(aisle_rec_options *opts, const char *const *item_keys, size_t n);
+
+/* Never returns these item keys (n = 0 clears the deny-list).  Same rules
+ * as aisle_rec_options_allow. */
+AISLE_API int aisle_rec_options_deny(aisle_rec_options *opts, const char *const *item_keys, size_t n);
+
+/* Installs a filter callback (fn NULL removes it).  Returns AISLE_OK or
+ * AISLE_EINVAL. */
+AISLE_API int aisle_rec_options_set_filter(aisle_rec_options *opts, aisle_item_filter_fn fn, void *user);
+
+/* Top-k items for a known user: the kind's scores (predicted ratings for
+ * mf), leaving out the user's training items unless exclude_seen=false,
+ * then the allow-list, deny-list and filter.  An unknown user gets the
+ * most popular items (unknown_user=popular, the default; scores are the
+ * popularity counts) or AISLE_ENOTFOUND (unknown_user=error).  items_out
+ * and scores_out (either may be NULL) have room for k entries; *n_out
+ * receives the number written (< k when fewer items pass the filters).
+ * Returns AISLE_OK, AISLE_EINVAL (NULL model, user_key or n_out),
+ * AISLE_ENOTFOUND, AISLE_ENOMEM or an error of the filter's making. */
+AISLE_API int aisle_recommend(const aisle_model *model, const char *user_key, size_t k,
+                              const aisle_rec_options *opts, const char **items_out, float *scores_out,
+                              size_t *n_out);
+
+/* Top-k items for an anonymous visitor who interacted with item_keys
+ * (weights: per-item event weights, or ratings for mf; NULL = all 1, for
+ * mf "liked", i.e. the highest rating).  Factor kinds (als, mf, bpr) solve
+ * the visitor's vector in closed form (fold-in); itemknn sums neighbours;
+ * popular ignores the items.  Unknown item keys are ignored; if none is
+ * known the result is the popularity ranking.  exclude_seen leaves out the
+ * given items.  Returns AISLE_OK, AISLE_EINVAL, AISLE_EUNSUPPORTED (kind
+ * cannot fold in), AISLE_ENOMEM. */
+AISLE_API int aisle_recommend_for_items(const aisle_model *model, const char *const *item_keys,
+                                        const float *weights, size_t n, size_t k,
+                                        const aisle_rec_options *opts, const char **items_out,
+                                        float *scores_out, size_t *n_out);
+
+/* Adds a known user's new events to the model in place: weights are added
+ * to the user's history (a new item is inserted; for mf a weight is the
+ * rating and replaces the old one), then the kind re-fits the user's
+ * parameters (factor kinds: closed-form fold-in; itemknn: history only).
+ * Unknown item keys are skipped.  NOT thread-safe: no other call may use
+ * the model (not even readers) while it runs.  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_ENOTFOUND (unknown user), AISLE_EUNSUPPORTED or
+ * AISLE_ENOMEM (the model is then unchanged). */
+AISLE_API int aisle_update_user(aisle_model *model, const char *user_key, const char *const *item_keys,
+                                const float *weights, size_t n);
+
+/* The k items most similar to item_key ("customers who bought this also
+ * bought"): itemknn neighbours, cosine of item factors for factor kinds.
+ * The item itself is left out; allow/deny/filter apply.  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_ENOTFOUND (unknown item), AISLE_EUNSUPPORTED (kind
+ * has no item similarity) or AISLE_ENOMEM. */
+AISLE_API int aisle_similar_items(const aisle_model *model, const char *item_key, size_t k,
+                                  const aisle_rec_options *opts, const char **items_out, float *scores_out,
+                                  size_t *n_out);
+
+/* The model's score of one (user, item) pair; for mf the predicted rating,
+ * clipped to the training ratings' range.  Returns AISLE_OK, AISLE_EINVAL,
+ * AISLE_ENOTFOUND (unknown user or item) or AISLE_ENOMEM. */
+AISLE_API int aisle_score(const aisle_model *model, const char *user_key, const char *item_key,
+                          float *score_out);
+
+/* Why the model recommends item_key to user_key: the user's training items
+ * contributing most (by absolute value) to that score, at most max of
+ * them, with their shares (signed, sum of |share| over the whole history =
+ * 1).  itemknn: weight * similarity; als/bpr: Hu-Koren-Volinsky
+ * c_j * y_i^T W_u y_j; mf: the same algebra on the ridge fold-in of the
+ * user's ratings (the bias terms are not attributed).  *n_out receives the
+ * number written (0 when the user has no history or nothing contributes).
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND, AISLE_EUNSUPPORTED
+ * (kind has no explanations) or AISLE_ENOMEM. */
+AISLE_API int aisle_explain(const aisle_model *model, const char *user_key, const char *item_key, size_t max,
+                            const char **items_out, float *shares_out, size_t *n_out);
+
+/* aisle_recommend for n_users users at once: user i's results go to
+ * items_out[i*k ..] and scores_out[i*k ..] (either may be NULL) and its
+ * count to n_out[i].  Factor kinds compute blocks of scores with one sgemm
+ * (user factors x item factors^T) from the calling thread and select each
+ * row's top-k on `threads` threads; other kinds score users in parallel.
+ * Results equal aisle_recommend's up to float rounding.  Unknown users
+ * follow unknown_user (with "error" the whole call fails and names the
+ * user).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND or AISLE_ENOMEM. */
+AISLE_API int aisle_recommend_batch(const aisle_model *model, const char *const *user_keys, size_t n_users,
+                                    size_t k, const aisle_rec_options *opts, const char **items_out,
+                                    float *scores_out, size_t *n_out);
+
 /* <<< section: serving */
 
 /* >>> section: evaluation */
