@@ -3,9 +3,11 @@
 #include "models.h"
 
 extern const model_ops model_popular_ops;
+extern const model_ops model_sasrec_ops;
 
 const model_ops *const model_kinds[] = {
     &model_popular_ops,
+    &model_sasrec_ops,
     NULL};
 
 /* Module option tables; each kind's own table follows them (see
