@@ -197,55 +197,61 @@ static void test_embedding_padding_row_is_zero_and_gets_no_gradient(void **state
     }
 }
 
-/* ---- attention ---- */
+/* ---- attention (ragged batch: sequences of lengths 5 and 3) ---- */
 typedef struct {
     nn_attn_shape sh;
-    const uint8_t *valid;
+    nn_batch bt;
     float *qkv, *P, *out, *r, *dqkv, *scratch;
 } att_ctx;
 
 static double att_loss(gc_case *c) {
     att_ctx *k = c->ctx;
-    assert_ok(nn_attention_forward(&k->sh, k->qkv, k->valid, k->P, k->out, 1));
-    return dot_r(k->out, k->r, k->sh.batch * k->sh.len * k->sh.d);
+    assert_ok(nn_attention_forward(&k->sh, &k->bt, k->qkv, k->P, k->out, 1));
+    return dot_r(k->out, k->r, k->bt.rows * k->sh.d);
 }
 static void att_back(gc_case *c) {
     att_ctx *k = c->ctx;
     att_loss(c);
-    assert_ok(nn_attention_backward(&k->sh, k->qkv, k->P, k->r, k->dqkv, k->scratch, 1));
+    assert_ok(nn_attention_backward(&k->sh, &k->bt, k->qkv, k->P, k->r, k->dqkv, k->scratch, 1));
 }
 
 static void check_attention(int mask) {
-    enum { B = 2, T = 5, D = 8, H = 2 };
+    enum { N = 8, D = 8, H = 2 };
+    const size_t lens[2] = {5, 3};
     core_rng r;
     rng_seed(&r, 4 + (uint64_t)mask);
-    float qkv[B * T * 3 * D], P[B * H * T * T], out[B * T * D], rr[B * T * D], dqkv[B * T * 3 * D], g[B * T * 3 * D];
-    float scratch[T];
-    /* left padding on the second sequence, as sasrec feeds it */
-    uint8_t valid[B * T] = {1, 1, 1, 1, 1, 0, 0, 1, 1, 1};
-    fill_normal(qkv, B * T * 3 * D, &r, 1);
-    fill_normal(rr, B * T * D, &r, 1);
-    att_ctx k = {{B, T, D, H, mask}, valid, qkv, P, out, rr, dqkv, scratch};
+    float qkv[N * 3 * D], P[H * (25 + 9)], out[N * D], rr[N * D], dqkv[N * 3 * D], g[N * 3 * D], scratch[5];
+    att_ctx k = {.sh = {D, H, mask}, .qkv = qkv, .P = P, .out = out, .r = rr, .dqkv = dqkv, .scratch = scratch};
+    assert_ok(nn_batch_alloc(&k.bt, 2));
+    nn_batch_set(&k.bt, lens, 2);
+    assert_int_equal(k.bt.rows, N);
+    assert_int_equal(nn_attn_weights(&k.bt, H), H * (25 + 9));
+    fill_normal(qkv, N * 3 * D, &r, 1);
+    fill_normal(rr, N * D, &r, 1);
     gc_case c = {att_loss, att_back, &k};
     att_back(&c);
     memcpy(g, dqkv, sizeof g);
-    assert_true(gc_check(&c, qkv, g, B * T * 3 * D, 1e-2f) < 1e-3);
-    /* rows of P sum to 1 over visible keys; padding keys and (causal)
-     * future keys get exactly zero */
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++)
-            for (int i = 0; i < T; i++) {
-                const float *p = P + (((size_t)b * H + h) * T + i) * T;
+    assert_true(gc_check(&c, qkv, g, N * 3 * D, 1e-2f) < 1e-3);
+    /* rows of P sum to 1; (causal) future keys get exactly zero */
+    for (size_t b = 0; b < 2; b++)
+        for (size_t h = 0; h < H; h++)
+            for (size_t i = 0; i < lens[b]; i++) {
+                const float *p = P + H * k.bt.poffs[b] + h * lens[b] * lens[b] + i * lens[b];
                 double sum = 0;
-                for (int j = 0; j < T; j++) {
-                    if (!valid[b * T + j] || (mask == NN_MASK_CAUSAL && j > i)) assert_float_equal(p[j], 0.0f, 0);
+                for (size_t j = 0; j < lens[b]; j++) {
+                    if (mask == NN_MASK_CAUSAL && j > i) assert_float_equal(p[j], 0.0f, 0);
                     sum += p[j];
                 }
-                bool any = false;
-                for (int j = 0; j < T; j++)
-                    any |= valid[b * T + j] && !(mask == NN_MASK_CAUSAL && j > i);
-                assert_float_equal(sum, any ? 1.0 : 0.0, 1e-5);
+                assert_float_equal(sum, 1.0, 1e-5);
             }
+    /* sequences do not see each other: changing sequence 1 leaves
+     * sequence 0's output unchanged */
+    float keep[5 * D];
+    memcpy(keep, out, sizeof keep);
+    for (size_t i = 5 * 3 * D; i < N * 3 * D; i++) qkv[i] += 1.0f;
+    att_loss(&c);
+    assert_memory_equal(keep, out, sizeof keep);
+    nn_batch_free(&k.bt);
 }
 
 static void test_causal_attention_backward_matches_finite_differences(void **state) {
@@ -263,8 +269,7 @@ typedef struct {
     nn_store s;
     nn_block b;
     nn_block_cache cache;
-    size_t batch;
-    const uint8_t *valid;
+    nn_batch bt;
     float *x, *y, *r, *dx;
 } blk_ctx;
 
@@ -272,19 +277,20 @@ static double blk_loss(gc_case *c) {
     blk_ctx *k = c->ctx;
     core_rng r;
     rng_seed(&r, 99);
-    assert_ok(nn_block_forward(&k->s, &k->b, &k->cache, k->x, k->batch, k->valid, true, &r, k->y));
-    return dot_r(k->y, k->r, k->batch * k->cache.len * k->b.c.d);
+    assert_ok(nn_block_forward(&k->s, &k->b, &k->cache, &k->bt, k->x, true, &r, k->y));
+    return dot_r(k->y, k->r, k->bt.rows * k->b.c.d);
 }
 static void blk_back(gc_case *c) {
     blk_ctx *k = c->ctx;
     nn_zero_grad(&k->s);
     blk_loss(c);
-    assert_ok(nn_block_backward(&k->s, &k->b, &k->cache, k->r, k->batch, k->dx));
+    assert_ok(nn_block_backward(&k->s, &k->b, &k->cache, &k->bt, k->r, k->dx));
 }
 
 static void check_block(int mask, int act) {
-    enum { B = 2, T = 4, D = 8 };
-    blk_ctx k = {.batch = B};
+    enum { N = 7, D = 8 };
+    const size_t lens[2] = {4, 3};
+    blk_ctx k = {0};
     core_rng r;
     rng_seed(&r, 5);
     nn_store_init(&k.s);
@@ -296,16 +302,17 @@ static void check_block(int mask, int act) {
     for (size_t p = 0; p < k.s.n_params; p++)
         if (k.s.params[p].rows == 1)
             for (size_t i = 0; i < k.s.params[p].cols; i++) k.s.w[k.s.params[p].off + i] += 0.3f * rng_normal(&r);
-    assert_ok(nn_block_cache_alloc(&k.cache, &cfg, B, T, 1, true));
-    uint8_t valid[B * T] = {1, 1, 1, 1, 0, 1, 1, 1};
-    float x[B * T * D], y[B * T * D], rr[B * T * D], dx[B * T * D], gx[B * T * D];
-    fill_normal(x, B * T * D, &r, 1);
-    fill_normal(rr, B * T * D, &r, 1);
-    k.valid = valid, k.x = x, k.y = y, k.r = rr, k.dx = dx;
+    assert_ok(nn_block_cache_alloc(&k.cache, &cfg, N, 4, 1, true));
+    assert_ok(nn_batch_alloc(&k.bt, 2));
+    nn_batch_set(&k.bt, lens, 2);
+    float x[N * D], y[N * D], rr[N * D], dx[N * D], gx[N * D];
+    fill_normal(x, N * D, &r, 1);
+    fill_normal(rr, N * D, &r, 1);
+    k.x = x, k.y = y, k.r = rr, k.dx = dx;
     gc_case c = {blk_loss, blk_back, &k};
     blk_back(&c);
     memcpy(gx, dx, sizeof gx);
-    assert_true(gc_check(&c, x, gx, B * T * D, 1e-2f) < 1e-3);
+    assert_true(gc_check(&c, x, gx, N * D, 1e-2f) < 1e-3);
     float *g = malloc(k.s.n * sizeof *g);
     assert_non_null(g);
     memcpy(g, k.s.g, k.s.n * sizeof *g);
@@ -315,6 +322,7 @@ static void check_block(int mask, int act) {
         if (err >= 1e-3) fail_msg("block parameter %zu (%zux%zu): relative error %g", p, q.rows, q.cols, err);
     }
     free(g);
+    nn_batch_free(&k.bt);
     nn_block_cache_free(&k.cache);
     nn_store_free(&k.s);
 }
@@ -324,9 +332,9 @@ static void test_causal_gelu_block_backward_matches_finite_differences(void **st
     check_block(NN_MASK_CAUSAL, NN_ACT_GELU);
 }
 
-static void test_bidirectional_block_backward_matches_finite_differences(void **state) {
+static void test_bidirectional_relu_block_backward_matches_finite_differences(void **state) {
     (void)state;
-    check_block(NN_MASK_NONE, NN_ACT_GELU);
+    check_block(NN_MASK_NONE, NN_ACT_RELU);
 }
 
 /* ---- losses ---- */
@@ -416,22 +424,64 @@ static void test_adamw_schedule_clipping_and_convergence(void **state) {
     nn_store_free(&s);
 }
 
+static void test_lazy_adam_updates_only_touched_rows(void **state) {
+    (void)state;
+    nn_adamw o = {.lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.1f};
+    nn_store s;
+    nn_store_init(&s);
+    nn_param e, b;
+    assert_ok(nn_store_add(&s, 5, 3, true, &e));
+    assert_ok(nn_store_add(&s, 1, 3, false, &b));
+    assert_ok(nn_store_alloc(&s, true));
+    unsigned char touched[5] = {0};
+    nn_store_set_lazy(&s, e, touched);
+    for (size_t i = 0; i < 15; i++) nn_w(&s, e)[i] = 1.0f;
+    nn_zero_grad(&s);
+    nn_g(&s, e)[2 * 3 + 1] = 0.5f;
+    touched[2] = 1;
+    nn_g(&s, b)[0] = 1.0f;
+    nn_adamw_step(&s, &o);
+    for (size_t r = 0; r < 5; r++)
+        for (size_t k = 0; k < 3; k++) {
+            float w = nn_w(&s, e)[r * 3 + k];
+            if (r != 2) assert_float_equal(w, 1.0f, 0); /* untouched: no decay either */
+            else if (k == 1) assert_true(w < 0.95f);  /* gradient step */
+            else assert_true(w < 1.0f && w > 0.95f);   /* decay only */
+            assert_float_equal(nn_g(&s, e)[r * 3 + k], 0.0f, 0);
+        }
+    assert_int_equal(touched[2], 0);
+    assert_true(nn_w(&s, b)[0] < 0);
+    nn_store_free(&s);
+}
+
 static void test_attention_result_does_not_depend_on_thread_count(void **state) {
     (void)state;
-    enum { B = 6, T = 7, D = 8, H = 2 };
+    enum { B = 40, T = 30, D = 32, H = 2 };
     core_rng r;
     rng_seed(&r, 7);
-    static float qkv[B * T * 3 * D], P1[B * H * T * T], P2[B * H * T * T], o1[B * T * D], o2[B * T * D];
-    static float d1[B * T * 3 * D], d2[B * T * 3 * D], dout[B * T * D], scratch[4 * T];
-    fill_normal(qkv, B * T * 3 * D, &r, 1);
-    fill_normal(dout, B * T * D, &r, 1);
-    nn_attn_shape sh = {B, T, D, H, NN_MASK_CAUSAL};
-    assert_ok(nn_attention_forward(&sh, qkv, NULL, P1, o1, 1));
-    assert_ok(nn_attention_forward(&sh, qkv, NULL, P2, o2, 4));
-    assert_memory_equal(o1, o2, sizeof o1);
-    assert_ok(nn_attention_backward(&sh, qkv, P1, dout, d1, scratch, 1));
-    assert_ok(nn_attention_backward(&sh, qkv, P2, dout, d2, scratch, 4));
-    assert_memory_equal(d1, d2, sizeof d1);
+    size_t lens[B];
+    for (int b = 0; b < B; b++) lens[b] = 1 + rng_below(&r, T);
+    nn_batch bt;
+    assert_ok(nn_batch_alloc(&bt, B));
+    nn_batch_set(&bt, lens, B);
+    size_t n = bt.rows, np = nn_attn_weights(&bt, H);
+    float *qkv = malloc(n * 3 * D * sizeof(float)), *dout = malloc(n * D * sizeof(float));
+    float *P1 = malloc(np * sizeof(float)), *P2 = malloc(np * sizeof(float));
+    float *o1 = malloc(n * D * sizeof(float)), *o2 = malloc(n * D * sizeof(float));
+    float *d1 = malloc(n * 3 * D * sizeof(float)), *d2 = malloc(n * 3 * D * sizeof(float));
+    float *scratch = malloc(4 * T * sizeof(float));
+    fill_normal(qkv, n * 3 * D, &r, 1);
+    fill_normal(dout, n * D, &r, 1);
+    nn_attn_shape sh = {D, H, NN_MASK_CAUSAL};
+    assert_true(n * T * D >= (1u << 18)); /* large enough to be split over threads */
+    assert_ok(nn_attention_forward(&sh, &bt, qkv, P1, o1, 1));
+    assert_ok(nn_attention_forward(&sh, &bt, qkv, P2, o2, 4));
+    assert_memory_equal(o1, o2, n * D * sizeof(float));
+    assert_ok(nn_attention_backward(&sh, &bt, qkv, P1, dout, d1, scratch, 1));
+    assert_ok(nn_attention_backward(&sh, &bt, qkv, P2, dout, d2, scratch, 4));
+    assert_memory_equal(d1, d2, n * 3 * D * sizeof(float));
+    free(qkv), free(dout), free(P1), free(P2), free(o1), free(o2), free(d1), free(d2), free(scratch);
+    nn_batch_free(&bt);
 }
 
 int main(void) {
@@ -443,10 +493,11 @@ int main(void) {
         cmocka_unit_test(test_causal_attention_backward_matches_finite_differences),
         cmocka_unit_test(test_bidirectional_attention_backward_matches_finite_differences),
         cmocka_unit_test(test_causal_gelu_block_backward_matches_finite_differences),
-        cmocka_unit_test(test_bidirectional_block_backward_matches_finite_differences),
+        cmocka_unit_test(test_bidirectional_relu_block_backward_matches_finite_differences),
         cmocka_unit_test(test_loss_gradients_match_finite_differences),
         cmocka_unit_test(test_softmax_and_log_softmax_agree),
         cmocka_unit_test(test_adamw_schedule_clipping_and_convergence),
+        cmocka_unit_test(test_lazy_adam_updates_only_touched_rows),
         cmocka_unit_test(test_attention_result_does_not_depend_on_thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

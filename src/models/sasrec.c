@@ -29,6 +29,9 @@ static const option_spec sasrec_options[] = {
     {"lr_decay", AISLE_OPTION_STRING, 0, 0, "none", "none|linear|cosine", "sasrec",
      "Learning-rate decay after warm-up, down to 10% of the peak at the last planned step."},
     {"clip_norm", AISLE_OPTION_FLOAT, 0, 1e6, "5", NULL, "sasrec", "Global gradient-norm clip; 0 disables."},
+    {"lazy_adam", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
+     "Update only the item-embedding rows a batch touched (LazyAdam): a step then costs the batch, not the "
+     "catalog.  false runs dense AdamW over the whole table every step."},
     {"l2", AISLE_OPTION_FLOAT, 0, 10, "0", NULL, "sasrec", "AdamW decoupled weight decay on weight matrices and embeddings."},
     {"negatives", AISLE_OPTION_INT, 1, 1000, "1", NULL, "sasrec",
      "Sampled negative items per positive (items outside the user's history)."},
@@ -65,14 +68,17 @@ typedef struct sasrec_state {
     double best_metric;
 } sasrec_state;
 
-/* Activations for a batch of up to B sequences. */
+/* Activations for a ragged batch of up to B sequences of up to T tokens:
+ * sequence b's tokens are rows bt.offs[b].. of every matrix. */
 typedef struct sasrec_ws {
     size_t B;
     int threads;
-    uint32_t *ids;     /* B*T input tokens */
-    uint8_t *valid;    /* B*T */
+    nn_batch bt;
+    size_t *lens;      /* B */
+    uint32_t *ids;     /* rows: input tokens */
+    uint32_t *posi;    /* rows: position index (newest item at T-1) */
     float *mask0;      /* embedding dropout mask (training) */
-    float **xs;        /* nblocks+1 activations, each B*T*d */
+    float **xs;        /* nblocks+1 activations, each rows x d */
     nn_block_cache *caches;
     float *fin, *meanf, *rstdf; /* final layer norm */
     float *dh, *dx;    /* gradients (training) */
@@ -108,10 +114,12 @@ static void ws_free(sasrec_ws *w, int nblocks) {
         for (int l = 0; l < nblocks; l++) nn_block_cache_free(&w->caches[l]);
     if (w->xs)
         for (int l = 0; l <= nblocks; l++) core_free(w->xs[l]);
+    nn_batch_free(&w->bt);
     core_free(w->caches);
     core_free(w->xs);
+    core_free(w->lens);
     core_free(w->ids);
-    core_free(w->valid);
+    core_free(w->posi);
     core_free(w->mask0);
     core_free(w->fin);
     core_free(w->meanf);
@@ -126,14 +134,17 @@ static int ws_alloc(sasrec_ws *w, const sasrec_net *net, size_t B, int threads, 
     w->B = B;
     w->threads = threads;
     size_t n = B * net->T, nd = n * net->d;
+    int rc = nn_batch_alloc(&w->bt, B);
+    if (rc) return rc;
+    w->lens = core_calloc(B, sizeof *w->lens);
     w->ids = core_calloc(n, sizeof *w->ids);
-    w->valid = core_calloc(n, sizeof *w->valid);
+    w->posi = core_calloc(n, sizeof *w->posi);
     w->xs = core_calloc((size_t)net->nblocks + 1, sizeof *w->xs);
     w->caches = core_calloc((size_t)net->nblocks, sizeof *w->caches);
     w->fin = core_malloc(nd * sizeof(float));
     w->meanf = core_malloc(n * sizeof(float));
     w->rstdf = core_malloc(n * sizeof(float));
-    bool ok = w->ids && w->valid && w->xs && w->caches && w->fin && w->meanf && w->rstdf;
+    bool ok = w->lens && w->ids && w->posi && w->xs && w->caches && w->fin && w->meanf && w->rstdf;
     if (ok && training) {
         w->mask0 = core_malloc(nd * sizeof(float));
         w->dh = core_malloc(nd * sizeof(float));
@@ -146,7 +157,7 @@ static int ws_alloc(sasrec_ws *w, const sasrec_net *net, size_t B, int threads, 
         return core_oom("sasrec workspace");
     }
     for (int l = 0; l < net->nblocks; l++) {
-        int rc = nn_block_cache_alloc(&w->caches[l], &net->blocks[l].c, B, net->T, threads, training);
+        rc = nn_block_cache_alloc(&w->caches[l], &net->blocks[l].c, n, net->T, threads, training);
         if (rc) {
             ws_free(w, net->nblocks);
             return rc;
@@ -155,23 +166,36 @@ static int ws_alloc(sasrec_ws *w, const sasrec_net *net, size_t B, int threads, 
     return AISLE_OK;
 }
 
-/* Forward over w->ids (B sequences) to w->fin: embeddings * sqrt(d) plus
+/* Appends sequence b = the last min(len, T) items of items[0..len) (item
+ * indices) to the batch being built; call ws_close() after the last. */
+static void ws_add(sasrec_ws *w, const sasrec_net *net, size_t b, const uint32_t *items, size_t len) {
+    size_t T = net->T, take = len < T ? len : T;
+    size_t row = b ? w->bt.offs[b - 1] + w->lens[b - 1] : 0;
+    w->bt.offs[b] = row;
+    w->lens[b] = take;
+    for (size_t i = 0; i < take; i++) {
+        w->ids[row + i] = items[len - take + i] + 1;
+        w->posi[row + i] = (uint32_t)(T - take + i);
+    }
+}
+
+static void ws_close(sasrec_ws *w, size_t B) { nn_batch_set(&w->bt, w->lens, B); }
+
+/* Forward over the batch's tokens to w->fin: embeddings * sqrt(d) plus
  * learned positions, dropout, blocks, final layer norm. */
-static int net_forward(const sasrec_net *net, sasrec_ws *w, size_t B, bool training, core_rng *rng) {
-    size_t T = net->T, d = net->d, n = B * T;
+static int net_forward(const sasrec_net *net, sasrec_ws *w, bool training, core_rng *rng) {
+    size_t d = net->d, n = w->bt.rows;
     const float *E = nn_w(&net->s, net->item_emb), *pos = nn_w(&net->s, net->pos_emb);
     float *x = w->xs[0];
     nn_embedding_forward(E, d, w->ids, n, sqrtf((float)d), x);
     for (size_t r = 0; r < n; r++) {
-        w->valid[r] = w->ids[r] != 0;
-        if (!w->valid[r]) continue;
-        const float *p = pos + (r % T) * d;
+        const float *p = pos + (size_t)w->posi[r] * d;
         for (size_t k = 0; k < d; k++) x[r * d + k] += p[k];
     }
     float p0 = training ? net->blocks[0].c.dropout : 0.0f;
     if (p0 > 0) nn_dropout_forward(x, n * d, p0, rng, w->mask0, x);
     for (int l = 0; l < net->nblocks; l++) {
-        int rc = nn_block_forward(&net->s, &net->blocks[l], &w->caches[l], w->xs[l], B, w->valid, training, rng,
+        int rc = nn_block_forward(&net->s, &net->blocks[l], &w->caches[l], &w->bt, w->xs[l], training, rng,
                                   w->xs[l + 1]);
         if (rc) return rc;
     }
@@ -180,22 +204,21 @@ static int net_forward(const sasrec_net *net, sasrec_ws *w, size_t B, bool train
 }
 
 /* Backward from w->dh (gradient wrt w->fin); accumulates into net->s.g. */
-static int net_backward(sasrec_net *net, sasrec_ws *w, size_t B) {
-    size_t T = net->T, d = net->d, n = B * T;
+static int net_backward(sasrec_net *net, sasrec_ws *w) {
+    size_t d = net->d, n = w->bt.rows;
     float *dy = w->dh, *dx = w->dx;
     nn_layernorm_backward(&net->s, &net->ln_final, w->xs[net->nblocks], dy, w->meanf, w->rstdf, n, dx);
     for (int l = net->nblocks - 1; l >= 0; l--) {
         float *t = dy;
         dy = dx;
         dx = t;
-        int rc = nn_block_backward(&net->s, &net->blocks[l], &w->caches[l], dy, B, dx);
+        int rc = nn_block_backward(&net->s, &net->blocks[l], &w->caches[l], &w->bt, dy, dx);
         if (rc) return rc;
     }
     if (net->blocks[0].c.dropout > 0) nn_dropout_backward(dx, w->mask0, n * d, dx);
     float *gpos = nn_g(&net->s, net->pos_emb);
     for (size_t r = 0; r < n; r++) {
-        if (!w->valid[r]) continue;
-        float *g = gpos + (r % T) * d;
+        float *g = gpos + (size_t)w->posi[r] * d;
         for (size_t k = 0; k < d; k++) g[k] += dx[r * d + k];
     }
     nn_embedding_backward(nn_g(&net->s, net->item_emb), d, w->ids, n, sqrtf((float)d), dx);
@@ -251,6 +274,7 @@ typedef struct train_ctx {
     int loss_kind, negatives;
     uint32_t *tgt, *negs; /* B*T, B*T*negatives */
     float *logits, *dlogits;
+    unsigned char *touched; /* item-embedding rows with a gradient this step (lazy updates) */
 } train_ctx;
 
 /* Training length of user u's sequence (without the held-out item). */
@@ -262,32 +286,39 @@ static size_t train_len(const train_ctx *tc, uint32_t u) {
 /* One optimizer step on users[0..B).  Returns the mean loss in *loss. */
 static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32_t *users, size_t B,
                       const nn_adamw *opt, core_rng *rng, double *loss) {
-    size_t T = net->T, d = net->d, K = (size_t)tc->negatives;
+    size_t d = net->d, K = (size_t)tc->negatives;
     uint32_t n_items = net->n_tokens - 1;
     for (size_t b = 0; b < B; b++) {
         uint32_t u = users[b];
         const uint32_t *items = tc->seq->items + tc->seq->indptr[u];
         size_t len = train_len(tc, u);
-        /* inputs: items[0..len-1), targets: items[1..len) */
-        fill_window(w->ids + b * T, T, items, len - 1);
-        fill_window(tc->tgt + b * T, T, items + 1, len - 1);
-        for (size_t t = 0; t < T; t++)
-            for (size_t k = 0; k < K; k++)
-                tc->negs[(b * T + t) * K + k] =
-                    tc->tgt[b * T + t] ? sample_negative(rng, tc->hist, u, n_items) + 1 : 0;
+        /* inputs: items[0..len-1), targets: the item after each input */
+        ws_add(w, net, b, items, len - 1);
+        size_t row = w->bt.offs[b], take = w->lens[b];
+        for (size_t i = 0; i < take; i++) {
+            tc->tgt[row + i] = items[len - take + i] + 1;
+            for (size_t k = 0; k < K; k++) tc->negs[(row + i) * K + k] = sample_negative(rng, tc->hist, u, n_items) + 1;
+        }
+    }
+    ws_close(w, B);
+    if (tc->touched) {
+        size_t rows = w->bt.rows;
+        for (size_t r = 0; r < rows; r++) {
+            tc->touched[w->ids[r]] = 1;
+            tc->touched[tc->tgt[r]] = 1;
+        }
+        for (size_t r = 0; r < rows * K; r++) tc->touched[tc->negs[r]] = 1;
     }
     nn_zero_grad(&net->s);
-    int rc = net_forward(net, w, B, true, rng);
+    int rc = net_forward(net, w, true, rng);
     if (rc) return rc;
     const float *E = nn_w(&net->s, net->item_emb);
     float *gE = nn_g(&net->s, net->item_emb);
-    size_t n = B * T, count = 0;
-    for (size_t r = 0; r < n; r++) count += tc->tgt[r] != 0;
-    float inv = count ? 1.0f / (float)count : 0.0f;
+    size_t n = w->bt.rows;
+    float inv = n ? 1.0f / (float)n : 0.0f;
     double total = 0;
     memset(w->dh, 0, n * d * sizeof *w->dh);
     for (size_t r = 0; r < n; r++) {
-        if (!tc->tgt[r]) continue;
         const float *h = w->fin + r * d;
         float *dh = w->dh + r * d;
         uint32_t cand[1 + 1000];
@@ -309,28 +340,29 @@ static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32
             }
         }
     }
-    rc = net_backward(net, w, B);
+    rc = net_backward(net, w);
     if (rc) return rc;
     nn_adamw_step(&net->s, opt);
-    *loss = count ? total / (double)count : 0.0;
+    *loss = n ? total / (double)n : 0.0;
     return AISLE_OK;
 }
 
 /* Sampled NDCG@10 of the held-out items (inputs: the training part). */
 static int validate(const sasrec_net *net, sasrec_ws *w, const train_ctx *tc, double *ndcg) {
-    size_t T = net->T, d = net->d, M = 1 + SASREC_VAL_NEGATIVES;
+    size_t d = net->d, M = 1 + SASREC_VAL_NEGATIVES;
     const float *E = nn_w(&net->s, net->item_emb);
     double sum = 0;
     for (size_t start = 0; start < tc->n_val; start += w->B) {
         size_t B = CORE_MIN(w->B, tc->n_val - start);
         for (size_t b = 0; b < B; b++) {
             uint32_t u = tc->val_users[start + b];
-            fill_window(w->ids + b * T, T, tc->seq->items + tc->seq->indptr[u], train_len(tc, u));
+            ws_add(w, net, b, tc->seq->items + tc->seq->indptr[u], train_len(tc, u));
         }
-        int rc = net_forward(net, w, B, false, NULL);
+        ws_close(w, B);
+        int rc = net_forward(net, w, false, NULL);
         if (rc) return rc;
         for (size_t b = 0; b < B; b++) {
-            const float *h = w->fin + (b * T + T - 1) * d;
+            const float *h = w->fin + (w->bt.offs[b + 1] - 1) * d;
             const uint32_t *c = tc->val_items + (start + b) * M;
             float target = dot_f(h, E + ((size_t)c[0] + 1) * d, d);
             size_t rank = 0;
@@ -359,6 +391,7 @@ static void train_ctx_free(train_ctx *tc) {
     core_free(tc->negs);
     core_free(tc->logits);
     core_free(tc->dlogits);
+    core_free(tc->touched);
 }
 
 static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
@@ -416,7 +449,12 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     tc.negs = core_malloc(batch * T * (size_t)tc.negatives * sizeof *tc.negs);
     tc.logits = core_malloc(((size_t)tc.negatives + 1) * sizeof *tc.logits);
     tc.dlogits = core_malloc(((size_t)tc.negatives + 1) * sizeof *tc.dlogits);
-    if (!tc.users || !tc.val_users || !tc.tgt || !tc.negs || !tc.logits || !tc.dlogits) {
+    if (config_bool(cfg, o, "lazy_adam")) {
+        tc.touched = core_calloc(net->n_tokens, 1);
+        if (tc.touched) nn_store_set_lazy(&net->s, net->item_emb, tc.touched);
+        else rc = AISLE_ENOMEM;
+    }
+    if (rc || !tc.users || !tc.val_users || !tc.tgt || !tc.negs || !tc.logits || !tc.dlogits) {
         rc = core_oom("sasrec training buffers");
         goto done;
     }
@@ -519,53 +557,63 @@ done:
 
 /* ---- serving ---- */
 
-/* Final hidden state after the window's newest item into h[d]. */
-static int encode(const sasrec_net *net, const uint32_t *window, float *h) {
+/* Final hidden state after the newest of items[0..len) (len >= 1). */
+static int encode(const sasrec_net *net, const uint32_t *items, size_t len, float *h) {
     sasrec_ws w;
+    size_t take = len < net->T ? len : net->T;
     int rc = ws_alloc(&w, net, 1, 1, false);
     if (rc) return rc;
-    memcpy(w.ids, window, net->T * sizeof *w.ids);
-    rc = net_forward(net, &w, 1, false, NULL);
-    if (!rc) memcpy(h, w.fin + (net->T - 1) * net->d, net->d * sizeof *h);
+    ws_add(&w, net, 0, items + len - take, take);
+    ws_close(&w, 1);
+    rc = net_forward(net, &w, false, NULL);
+    if (!rc) memcpy(h, w.fin + (take - 1) * net->d, net->d * sizeof *h);
     ws_free(&w, net->nblocks);
     return rc;
 }
 
-static int query_hidden(const aisle_model *m, const model_query *q, float *h) {
+/* The query's item sequence (item indices, oldest first) into items[T];
+ * *len may be 0 (empty session). */
+static int query_items(const aisle_model *m, const model_query *q, uint32_t *items, size_t *len) {
     const sasrec_state *st = m->state;
-    const sasrec_net *net = &st->net;
-    size_t T = net->T;
-    uint32_t *window = core_malloc(T * sizeof *window);
-    if (!window) return core_oom("sasrec query");
-    int rc = AISLE_OK;
+    size_t T = st->net.T;
+    *len = 0;
     if (q->user >= 0) {
-        if ((uint64_t)q->user >= model_n_users(m)) {
-            rc = core_error(AISLE_ERANGE, "sasrec: user index %lld out of range [0, %u)", (long long)q->user,
-                            model_n_users(m));
-        } else {
-            memcpy(window, st->user_seq + (size_t)q->user * T, T * sizeof *window);
-        }
-    } else {
-        for (size_t i = 0; i < q->n_items && !rc; i++)
-            if (q->items[i] >= model_n_items(m))
-                rc = core_error(AISLE_ERANGE, "sasrec: session item %zu has index %u, out of range [0, %u)", i,
-                                q->items[i], model_n_items(m));
-        if (!rc) fill_window(window, T, q->items, q->n_items);
+        if ((uint64_t)q->user >= model_n_users(m))
+            return core_error(AISLE_ERANGE, "sasrec: user index %lld out of range [0, %u)", (long long)q->user,
+                              model_n_users(m));
+        const uint32_t *win = st->user_seq + (size_t)q->user * T;
+        for (size_t i = 0; i < T; i++)
+            if (win[i]) items[(*len)++] = win[i] - 1;
+        return AISLE_OK;
     }
-    if (!rc) rc = encode(net, window, h);
-    core_free(window);
-    return rc;
+    for (size_t i = 0; i < q->n_items; i++)
+        if (q->items[i] >= model_n_items(m))
+            return core_error(AISLE_ERANGE, "sasrec: session item %zu has index %u, out of range [0, %u)", i,
+                              q->items[i], model_n_items(m));
+    size_t take = q->n_items < T ? q->n_items : T;
+    memcpy(items, q->items + q->n_items - take, take * sizeof *items);
+    *len = take;
+    return AISLE_OK;
 }
 
 static int sasrec_score(const aisle_model *m, const model_query *q, float *scores) {
     const sasrec_state *st = m->state;
     const sasrec_net *net = &st->net;
     float *h = core_malloc(net->d * sizeof *h);
-    if (!h) return core_oom("sasrec scores");
-    int rc = query_hidden(m, q, h);
-    if (!rc && model_n_items(m) > 0)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)model_n_items(m), (int)net->d, 1.0f,
-                    nn_w(&net->s, net->item_emb) + net->d, (int)net->d, h, 1, 0.0f, scores, 1);
+    uint32_t *items = core_malloc(net->T * sizeof *items);
+    size_t len = 0;
+    int rc = h && items ? query_items(m, q, items, &len) : core_oom("sasrec scores");
+    if (!rc && len == 0) {
+        /* nothing to go on: popularity */
+        memcpy(scores, m->popularity, model_n_items(m) * sizeof *scores);
+    } else if (!rc) {
+        rc = encode(net, items, len, h);
+        /* one item embedding per row, after the padding row: scores = E h */
+        if (!rc)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)model_n_items(m), (int)net->d, 1.0f,
+                        nn_w(&net->s, net->item_emb) + net->d, (int)net->d, h, 1, 0.0f, scores, 1);
+    }
+    core_free(items);
     core_free(h);
     return rc;
 }

@@ -1,18 +1,49 @@
-/* attention.c - multi-head scaled dot-product attention (Vaswani et al.
- * 2017) with causal and padding masks, and the pre-LN encoder block built
- * from it.  Attention work is split over (sequence, head) pairs; each pair
- * writes only its own slices, so results do not depend on the thread
- * count. */
+/* attention.c - ragged batches, multi-head scaled dot-product attention
+ * (Vaswani et al. 2017) with an optional causal mask, and the pre-LN
+ * encoder block built from it.  Attention work is split over (sequence,
+ * head) pairs; each pair writes only its own slices, so results do not
+ * depend on the thread count. */
 #include "nn.h"
 
 #include <math.h>
 #include <string.h>
 
+int nn_batch_alloc(nn_batch *bt, size_t max_batch) {
+    memset(bt, 0, sizeof *bt);
+    bt->offs = core_calloc(max_batch + 1, sizeof *bt->offs);
+    bt->poffs = core_calloc(max_batch + 1, sizeof *bt->poffs);
+    if (!bt->offs || !bt->poffs) {
+        nn_batch_free(bt);
+        return core_oom("nn batch");
+    }
+    bt->cap = max_batch;
+    return AISLE_OK;
+}
+
+void nn_batch_free(nn_batch *bt) {
+    core_free(bt->offs);
+    core_free(bt->poffs);
+    memset(bt, 0, sizeof *bt);
+}
+
+void nn_batch_set(nn_batch *bt, const size_t *lens, size_t batch) {
+    bt->batch = batch;
+    bt->max_len = 0;
+    bt->offs[0] = bt->poffs[0] = 0;
+    for (size_t b = 0; b < batch; b++) {
+        bt->offs[b + 1] = bt->offs[b] + lens[b];
+        bt->poffs[b + 1] = bt->poffs[b] + lens[b] * lens[b];
+        if (lens[b] > bt->max_len) bt->max_len = lens[b];
+    }
+    bt->rows = bt->offs[batch];
+}
+
 typedef struct attn_ctx {
     const nn_attn_shape *sh;
+    const nn_batch *bt;
     const float *qkv;
-    const uint8_t *valid;
-    float *P;
+    const float *P;
+    float *Pw;
     float *out;
     const float *dout;
     float *dqkv;
@@ -23,43 +54,35 @@ static int attn_fwd_range(void *vctx, size_t begin, size_t end, int tid) {
     (void)tid;
     const attn_ctx *c = vctx;
     const nn_attn_shape *sh = c->sh;
-    size_t T = sh->len, d = sh->d, H = (size_t)sh->heads, dh = d / H, ld = 3 * d;
+    size_t d = sh->d, H = (size_t)sh->heads, dh = d / H, ld = 3 * d;
     float scale = 1.0f / sqrtf((float)dh);
     for (size_t task = begin; task < end; task++) {
         size_t b = task / H, h = task % H;
-        const float *base = c->qkv + b * T * ld;
-        const uint8_t *valid = c->valid ? c->valid + b * T : NULL;
-        float *P = c->P + task * T * T;
+        size_t T = c->bt->offs[b + 1] - c->bt->offs[b];
+        const float *base = c->qkv + c->bt->offs[b] * ld;
+        float *P = c->Pw + H * c->bt->poffs[b] + h * T * T;
         for (size_t i = 0; i < T; i++) {
             const float *q = base + i * ld + h * dh;
             float *p = P + i * T;
             size_t jend = sh->mask == NN_MASK_CAUSAL ? i + 1 : T;
             float mx = -INFINITY;
-            for (size_t j = 0; j < T; j++) {
-                if (j >= jend || (valid && !valid[j])) {
-                    p[j] = -INFINITY;
-                    continue;
-                }
+            for (size_t j = 0; j < jend; j++) {
                 const float *k = base + j * ld + d + h * dh;
                 float s = 0;
                 for (size_t t = 0; t < dh; t++) s += q[t] * k[t];
                 p[j] = s * scale;
                 if (p[j] > mx) mx = p[j];
             }
-            float *o = c->out + (b * T + i) * d + h * dh;
-            memset(o, 0, dh * sizeof *o);
-            if (mx == -INFINITY) { /* no visible key: zero weights, zero output */
-                memset(p, 0, T * sizeof *p);
-                continue;
-            }
             float sum = 0;
-            for (size_t j = 0; j < T; j++) {
-                p[j] = p[j] == -INFINITY ? 0.0f : expf(p[j] - mx);
+            for (size_t j = 0; j < jend; j++) {
+                p[j] = expf(p[j] - mx);
                 sum += p[j];
             }
+            for (size_t j = jend; j < T; j++) p[j] = 0.0f;
             float inv = 1.0f / sum;
-            for (size_t j = 0; j < T; j++) {
-                if (p[j] == 0.0f) continue;
+            float *o = c->out + (c->bt->offs[b] + i) * d + h * dh;
+            memset(o, 0, dh * sizeof *o);
+            for (size_t j = 0; j < jend; j++) {
                 p[j] *= inv;
                 const float *v = base + j * ld + 2 * d + h * dh;
                 for (size_t t = 0; t < dh; t++) o[t] += p[j] * v[t];
@@ -69,35 +92,38 @@ static int attn_fwd_range(void *vctx, size_t begin, size_t end, int tid) {
     return AISLE_OK;
 }
 
-int nn_attention_forward(const nn_attn_shape *sh, const float *qkv, const uint8_t *valid, float *P, float *out,
+int nn_attention_forward(const nn_attn_shape *sh, const nn_batch *bt, const float *qkv, float *P, float *out,
                          int threads) {
-    attn_ctx c = {.sh = sh, .qkv = qkv, .valid = valid, .P = P, .out = out};
-    return core_parallel_for(threads, sh->batch * (size_t)sh->heads, 1, attn_fwd_range, &c);
+    attn_ctx c = {.sh = sh, .bt = bt, .qkv = qkv, .Pw = P, .out = out};
+    size_t tasks = bt->batch * (size_t)sh->heads;
+    /* threads cost a spawn each call: only worth it for enough work */
+    if (bt->rows * bt->max_len * sh->d < (1u << 18)) threads = 1;
+    return core_parallel_for(threads, tasks, 1, attn_fwd_range, &c);
 }
 
 static int attn_bwd_range(void *vctx, size_t begin, size_t end, int tid) {
     const attn_ctx *c = vctx;
     const nn_attn_shape *sh = c->sh;
-    size_t T = sh->len, d = sh->d, H = (size_t)sh->heads, dh = d / H, ld = 3 * d;
+    size_t d = sh->d, H = (size_t)sh->heads, dh = d / H, ld = 3 * d;
     float scale = 1.0f / sqrtf((float)dh);
-    float *dp = c->scratch + (size_t)tid * T;
+    float *dp = c->scratch + (size_t)tid * c->bt->max_len;
     for (size_t task = begin; task < end; task++) {
         size_t b = task / H, h = task % H;
-        const float *base = c->qkv + b * T * ld;
-        float *dbase = c->dqkv + b * T * ld;
-        const float *P = c->P + task * T * T;
+        size_t T = c->bt->offs[b + 1] - c->bt->offs[b];
+        const float *base = c->qkv + c->bt->offs[b] * ld;
+        float *dbase = c->dqkv + c->bt->offs[b] * ld;
+        const float *P = c->P + H * c->bt->poffs[b] + h * T * T;
         for (size_t i = 0; i < T; i++)
             for (size_t w = 0; w < 3; w++) memset(dbase + i * ld + w * d + h * dh, 0, dh * sizeof(float));
         for (size_t i = 0; i < T; i++) {
             const float *p = P + i * T;
-            const float *go = c->dout + (b * T + i) * d + h * dh;
+            size_t jend = sh->mask == NN_MASK_CAUSAL ? i + 1 : T;
+            const float *go = c->dout + (c->bt->offs[b] + i) * d + h * dh;
             const float *q = base + i * ld + h * dh;
             float *dq = dbase + i * ld + h * dh;
             /* dP_ij = dO_i . V_j;  dV_j += P_ij dO_i */
             float dot = 0;
-            for (size_t j = 0; j < T; j++) {
-                dp[j] = 0;
-                if (p[j] == 0.0f) continue;
+            for (size_t j = 0; j < jend; j++) {
                 const float *v = base + j * ld + 2 * d + h * dh;
                 float *dv = dbase + j * ld + 2 * d + h * dh;
                 float s = 0;
@@ -109,8 +135,7 @@ static int attn_bwd_range(void *vctx, size_t begin, size_t end, int tid) {
                 dot += p[j] * s;
             }
             /* softmax backward: dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik) */
-            for (size_t j = 0; j < T; j++) {
-                if (p[j] == 0.0f) continue;
+            for (size_t j = 0; j < jend; j++) {
                 float ds = p[j] * (dp[j] - dot) * scale;
                 const float *k = base + j * ld + d + h * dh;
                 float *dk = dbase + j * ld + d + h * dh;
@@ -124,10 +149,11 @@ static int attn_bwd_range(void *vctx, size_t begin, size_t end, int tid) {
     return AISLE_OK;
 }
 
-int nn_attention_backward(const nn_attn_shape *sh, const float *qkv, const float *P, const float *dout,
-                          float *dqkv, float *scratch, int threads) {
-    attn_ctx c = {.sh = sh, .qkv = qkv, .P = (float *)P, .dout = dout, .dqkv = dqkv, .scratch = scratch};
-    return core_parallel_for(threads, sh->batch * (size_t)sh->heads, 1, attn_bwd_range, &c);
+int nn_attention_backward(const nn_attn_shape *sh, const nn_batch *bt, const float *qkv, const float *P,
+                          const float *dout, float *dqkv, float *scratch, int threads) {
+    attn_ctx c = {.sh = sh, .bt = bt, .qkv = qkv, .P = P, .dout = dout, .dqkv = dqkv, .scratch = scratch};
+    if (bt->rows * bt->max_len * sh->d < (1u << 18)) threads = 1;
+    return core_parallel_for(threads, bt->batch * (size_t)sh->heads, 1, attn_bwd_range, &c);
 }
 
 /* ---- encoder block ---- */
@@ -165,13 +191,13 @@ void nn_block_cache_free(nn_block_cache *c) {
     }
 }
 
-int nn_block_cache_alloc(nn_block_cache *c, const nn_block_cfg *cfg, size_t batch, size_t len, int threads,
+int nn_block_cache_alloc(nn_block_cache *c, const nn_block_cfg *cfg, size_t max_rows, size_t max_len, int threads,
                          bool training) {
     memset(c, 0, sizeof *c);
-    c->batch = batch;
-    c->len = len;
+    c->max_rows = max_rows;
+    c->max_len = max_len;
     c->threads = threads < 1 ? 1 : threads;
-    size_t n = batch * len, d = cfg->d, f = cfg->ff, H = (size_t)cfg->heads;
+    size_t n = max_rows, len = max_len, d = cfg->d, f = cfg->ff, H = (size_t)cfg->heads;
     struct {
         float **p;
         size_t count;
@@ -195,15 +221,15 @@ int nn_block_cache_alloc(nn_block_cache *c, const nn_block_cfg *cfg, size_t batc
     return AISLE_OK;
 }
 
-int nn_block_forward(const nn_store *s, const nn_block *b, nn_block_cache *c, const float *x, size_t batch,
-                     const uint8_t *valid, bool training, core_rng *rng, float *y) {
-    size_t n = batch * c->len, d = b->c.d, f = b->c.ff;
+int nn_block_forward(const nn_store *s, const nn_block *b, nn_block_cache *c, const nn_batch *bt, const float *x,
+                     bool training, core_rng *rng, float *y) {
+    size_t n = bt->rows, d = b->c.d, f = b->c.ff;
     float p = training ? b->c.dropout : 0.0f;
     memcpy(c->x, x, n * d * sizeof *x);
     nn_layernorm_forward(s, &b->ln1, c->x, n, c->a1, c->mean1, c->rstd1);
     nn_linear_forward(s, &b->qkv, c->a1, n, c->qkv);
-    nn_attn_shape sh = {batch, c->len, d, b->c.heads, b->c.mask};
-    int rc = nn_attention_forward(&sh, c->qkv, valid, c->P, c->att, c->threads);
+    nn_attn_shape sh = {d, b->c.heads, b->c.mask};
+    int rc = nn_attention_forward(&sh, bt, c->qkv, c->P, c->att, c->threads);
     if (rc) return rc;
     nn_linear_forward(s, &b->proj, c->att, n, c->o);
     if (p > 0) nn_dropout_forward(c->o, n * d, p, rng, c->mask1, c->o);
@@ -217,8 +243,9 @@ int nn_block_forward(const nn_store *s, const nn_block *b, nn_block_cache *c, co
     return AISLE_OK;
 }
 
-int nn_block_backward(nn_store *s, const nn_block *b, nn_block_cache *c, const float *dy, size_t batch, float *dx) {
-    size_t n = batch * c->len, d = b->c.d, f = b->c.ff;
+int nn_block_backward(nn_store *s, const nn_block *b, nn_block_cache *c, const nn_batch *bt, const float *dy,
+                      float *dx) {
+    size_t n = bt->rows, d = b->c.d, f = b->c.ff;
     bool drop = b->c.dropout > 0;
     /* FFN branch: d_n1 = dropout'(dy) */
     if (drop)
@@ -237,8 +264,8 @@ int nn_block_backward(nn_store *s, const nn_block *b, nn_block_cache *c, const f
     else
         memcpy(c->d_n1, dx, n * d * sizeof *dx);
     nn_linear_backward(s, &b->proj, c->att, c->d_n1, n, c->d_n2);
-    nn_attn_shape sh = {batch, c->len, d, b->c.heads, b->c.mask};
-    int rc = nn_attention_backward(&sh, c->qkv, c->P, c->d_n2, c->d_qkv, c->scratch, c->threads);
+    nn_attn_shape sh = {d, b->c.heads, b->c.mask};
+    int rc = nn_attention_backward(&sh, bt, c->qkv, c->P, c->d_n2, c->d_qkv, c->scratch, c->threads);
     if (rc) return rc;
     nn_linear_backward(s, &b->qkv, c->a1, c->d_qkv, n, c->d_n1);
     nn_layernorm_backward(s, &b->ln1, c->x, c->d_n1, c->mean1, c->rstd1, n, c->d_n2);

@@ -35,6 +35,7 @@ typedef struct nn_param {
 typedef struct nn_store {
     float *w, *g, *m, *v; /* g, m, v only when allocated for training */
     unsigned char *decay; /* per-parameter-tensor: weight decay applies */
+    unsigned char **lazy; /* per tensor: NULL (dense update) or row flags (see nn_store_set_lazy) */
     nn_param *params;
     size_t n_params, params_cap;
     size_t n; /* total floats */
@@ -51,7 +52,16 @@ int nn_store_alloc(nn_store *s, bool training);
 static inline float *nn_w(const nn_store *s, nn_param p) { return s->w + p.off; }
 static inline float *nn_g(const nn_store *s, nn_param p) { return s->g + p.off; }
 static inline size_t nn_size(nn_param p) { return p.rows * p.cols; }
+/* Zeroes the gradients of dense tensors (lazy tensors keep zero gradients
+ * outside the rows touched since the last step, which the step clears). */
 void nn_zero_grad(nn_store *s);
+/* Makes tensor p (an embedding table) update lazily: the optimizer step
+ * touches only rows whose flag in touched[p.rows] is set, then clears the
+ * flags and those rows' gradients.  The caller flags every row it gives a
+ * gradient.  As TensorFlow's LazyAdam: moments and weight decay of rows
+ * absent from a batch stay as they are, which makes a step cost the batch,
+ * not the catalog.  touched is owned by the caller and must be zeroed. */
+void nn_store_set_lazy(nn_store *s, nn_param p, unsigned char *touched);
 /* Fills a tensor with N(0, std^2) or U(-a, a). */
 void nn_init_normal(nn_store *s, nn_param p, float std, core_rng *r);
 void nn_init_uniform(nn_store *s, nn_param p, float a, core_rng *r);
@@ -129,26 +139,45 @@ double nn_bce_logit(float z, float y, float *dz);
 double nn_softmax_xent(const float *logits, size_t n, size_t target, float *grad);
 
 /* ------------------------------------------------------------------------
- * Attention and encoder blocks (attention.c)
+ * Ragged batches, attention and encoder blocks (attention.c)
+ *
+ * A batch of sequences is stored without padding: the tokens of sequence b
+ * are rows [offs[b], offs[b+1]) of every activation matrix.  Short
+ * sequences (the common case in shop data) then cost only their length,
+ * and no padding mask is needed.
  * ------------------------------------------------------------------------ */
+typedef struct nn_batch {
+    size_t batch, rows, max_len;
+    size_t *offs;  /* batch + 1 row offsets */
+    size_t *poffs; /* batch + 1 prefix sums of len^2 (attention weights per head) */
+    size_t cap;
+} nn_batch;
+
+int nn_batch_alloc(nn_batch *bt, size_t max_batch);
+void nn_batch_free(nn_batch *bt);
+/* Sets the batch from the sequence lengths. */
+void nn_batch_set(nn_batch *bt, const size_t *lens, size_t batch);
+
 enum { NN_MASK_NONE = 0, NN_MASK_CAUSAL = 1 }; /* causal: position i sees j <= i */
 
 typedef struct nn_attn_shape {
-    size_t batch, len, d; /* d = model width; heads divide it */
+    size_t d;  /* model width; heads divide it */
     int heads;
-    int mask;             /* NN_MASK_* */
+    int mask;  /* NN_MASK_* */
 } nn_attn_shape;
 
+/* Floats of attention weights a batch needs: heads * poffs[batch]. */
+static inline size_t nn_attn_weights(const nn_batch *bt, int heads) { return (size_t)heads * bt->poffs[bt->batch]; }
+
 /* Multi-head scaled dot-product attention (Vaswani et al. 2017) over
- * qkv[(b*len+i) x 3d] = [q | k | v].  valid[b*len+j] (NULL: all) marks real
- * tokens: padding keys get no attention; a query that sees no valid key
- * outputs zeros.  P[batch*heads*len*len] keeps the attention weights for
- * the backward; scratch holds threads * len floats. */
-int nn_attention_forward(const nn_attn_shape *sh, const float *qkv, const uint8_t *valid, float *P, float *out,
+ * qkv[rows x 3d] = [q | k | v] rows of a ragged batch, into out[rows x d].
+ * P (nn_attn_weights floats) keeps the attention weights for the
+ * backward. */
+int nn_attention_forward(const nn_attn_shape *sh, const nn_batch *bt, const float *qkv, float *P, float *out,
                          int threads);
-/* dqkv (overwritten) from dout. */
-int nn_attention_backward(const nn_attn_shape *sh, const float *qkv, const float *P, const float *dout,
-                          float *dqkv, float *scratch, int threads);
+/* dqkv (overwritten) from dout; scratch holds threads * max_len floats. */
+int nn_attention_backward(const nn_attn_shape *sh, const nn_batch *bt, const float *qkv, const float *P,
+                          const float *dout, float *dqkv, float *scratch, int threads);
 
 /* Pre-LN transformer encoder block:
  *   x1 = x + Drop(Proj(Attn(LN1(x))));   y = x1 + Drop(FF2(act(FF1(LN2(x1)))))
@@ -166,10 +195,10 @@ typedef struct nn_block {
     nn_linear qkv, proj, ff1, ff2;
 } nn_block;
 
-/* Activations of one block for batch x len tokens, kept for the backward,
- * plus scratch for the backward.  Sized once (nn_block_cache_alloc). */
+/* Activations of one block kept for the backward, plus the backward's
+ * scratch, for up to max_rows tokens in sequences of up to max_len. */
 typedef struct nn_block_cache {
-    size_t batch, len;
+    size_t max_rows, max_len;
     int threads;
     float *x, *a1, *mean1, *rstd1, *qkv, *P, *att, *o, *mask1, *x1, *a2, *mean2, *rstd2, *h, *act, *f, *mask2;
     float *d_ff, *d_qkv, *d_n1, *d_n2, *scratch;
@@ -177,14 +206,16 @@ typedef struct nn_block_cache {
 
 int nn_block_init(nn_block *b, nn_store *s, const nn_block_cfg *c);
 void nn_block_reset(const nn_block *b, nn_store *s, core_rng *r);
-int nn_block_cache_alloc(nn_block_cache *c, const nn_block_cfg *cfg, size_t batch, size_t len, int threads,
+int nn_block_cache_alloc(nn_block_cache *c, const nn_block_cfg *cfg, size_t max_rows, size_t max_len, int threads,
                          bool training);
 void nn_block_cache_free(nn_block_cache *c);
-/* y may alias nothing in the cache.  training enables dropout (rng used
- * only then).  batch <= the cache's batch. */
-int nn_block_forward(const nn_store *s, const nn_block *b, nn_block_cache *c, const float *x, size_t batch,
-                     const uint8_t *valid, bool training, core_rng *rng, float *y);
-/* dx (overwritten) from dy; accumulates parameter gradients. */
-int nn_block_backward(nn_store *s, const nn_block *b, nn_block_cache *c, const float *dy, size_t batch, float *dx);
+/* x, y: bt->rows x d (y must not alias x).  training enables dropout (rng
+ * used only then). */
+int nn_block_forward(const nn_store *s, const nn_block *b, nn_block_cache *c, const nn_batch *bt, const float *x,
+                     bool training, core_rng *rng, float *y);
+/* dx (overwritten, must not alias dy) from dy; accumulates parameter
+ * gradients. */
+int nn_block_backward(nn_store *s, const nn_block *b, nn_block_cache *c, const nn_batch *bt, const float *dy,
+                      float *dx);
 
 #endif /* AISLE_NN_H */

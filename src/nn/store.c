@@ -14,6 +14,7 @@ void nn_store_free(nn_store *s) {
     core_free(s->m);
     core_free(s->v);
     core_free(s->decay);
+    core_free(s->lazy);
     core_free(s->params);
     nn_store_init(s);
 }
@@ -26,10 +27,14 @@ int nn_store_add(nn_store *s, size_t rows, size_t cols, bool decay, nn_param *ou
         unsigned char *d = core_realloc(s->decay, s->params_cap);
         if (!d) return core_oom("nn parameter table");
         s->decay = d;
+        unsigned char **lz = core_realloc(s->lazy, s->params_cap * sizeof *lz);
+        if (!lz) return core_oom("nn parameter table");
+        s->lazy = lz;
     }
     nn_param p = {s->n, rows, cols};
     s->params[s->n_params] = p;
     s->decay[s->n_params] = decay;
+    s->lazy[s->n_params] = NULL;
     s->n_params++;
     s->n += rows * cols;
     *out = p;
@@ -50,7 +55,15 @@ int nn_store_alloc(nn_store *s, bool training) {
     return AISLE_OK;
 }
 
-void nn_zero_grad(nn_store *s) { memset(s->g, 0, s->n * sizeof *s->g); }
+void nn_zero_grad(nn_store *s) {
+    for (size_t p = 0; p < s->n_params; p++)
+        if (!s->lazy[p]) memset(s->g + s->params[p].off, 0, nn_size(s->params[p]) * sizeof *s->g);
+}
+
+void nn_store_set_lazy(nn_store *s, nn_param p, unsigned char *touched) {
+    for (size_t i = 0; i < s->n_params; i++)
+        if (s->params[i].off == p.off) s->lazy[i] = touched;
+}
 
 void nn_init_normal(nn_store *s, nn_param p, float std, core_rng *r) {
     float *w = nn_w(s, p);
@@ -77,8 +90,25 @@ float nn_adamw_lr(const nn_adamw *o, int64_t step) {
 
 double nn_grad_norm(const nn_store *s) {
     double acc = 0;
-    for (size_t i = 0; i < s->n; i++) acc += (double)s->g[i] * s->g[i];
+    for (size_t p = 0; p < s->n_params; p++) {
+        nn_param q = s->params[p];
+        for (size_t r = 0; r < q.rows; r++) {
+            if (s->lazy[p] && !s->lazy[p][r]) continue;
+            const float *g = s->g + q.off + r * q.cols;
+            for (size_t i = 0; i < q.cols; i++) acc += (double)g[i] * g[i];
+        }
+    }
     return sqrt(acc);
+}
+
+static void adam_span(float *w, float *g, float *m, float *v, size_t n, float gscale, float wd, float b1, float b2,
+                      float step_size, float vcorr, float eps) {
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] * gscale;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        w[i] = w[i] * wd - step_size * m[i] / (sqrtf(v[i] * vcorr) + eps);
+    }
 }
 
 double nn_adamw_step(nn_store *s, const nn_adamw *o) {
@@ -91,14 +121,20 @@ double nn_adamw_step(nn_store *s, const nn_adamw *o) {
     float step_size = (float)(lr / b1t), vcorr = (float)(1.0 / b2t);
     float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
     for (size_t p = 0; p < s->n_params; p++) {
-        size_t off = s->params[p].off, n = nn_size(s->params[p]);
-        float *w = s->w + off, *g = s->g + off, *m = s->m + off, *v = s->v + off;
+        nn_param q = s->params[p];
         float wd = s->decay[p] ? 1.0f - lr * o->weight_decay : 1.0f;
-        for (size_t i = 0; i < n; i++) {
-            float gi = g[i] * gscale;
-            m[i] = b1 * m[i] + (1.0f - b1) * gi;
-            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-            w[i] = w[i] * wd - step_size * m[i] / (sqrtf(v[i] * vcorr) + eps);
+        if (!s->lazy[p]) {
+            adam_span(s->w + q.off, s->g + q.off, s->m + q.off, s->v + q.off, nn_size(q), gscale, wd, b1, b2,
+                      step_size, vcorr, eps);
+            continue;
+        }
+        for (size_t r = 0; r < q.rows; r++) {
+            if (!s->lazy[p][r]) continue;
+            size_t off = q.off + r * q.cols;
+            adam_span(s->w + off, s->g + off, s->m + off, s->v + off, q.cols, gscale, wd, b1, b2, step_size, vcorr,
+                      eps);
+            memset(s->g + off, 0, q.cols * sizeof *s->g);
+            s->lazy[p][r] = 0;
         }
     }
     return norm;
