@@ -4,17 +4,19 @@
 #include "features/features.h"
 
 extern const model_ops model_popular_ops;
+extern const model_ops model_itemknn_ops;
 extern const model_ops model_mf_ops;
 extern const model_ops model_als_ops;
 extern const model_ops model_bpr_ops;
-extern const model_ops model_itemknn_ops;
+extern const model_ops model_sasrec_ops;
 
 const model_ops *const model_kinds[] = {
     &model_popular_ops,
+    &model_itemknn_ops,
     &model_mf_ops,
     &model_als_ops,
     &model_bpr_ops,
-    &model_itemknn_ops,
+    &model_sasrec_ops,
     NULL};
 
 /* Module option tables; each kind's own table follows them (see
