@@ -429,6 +429,31 @@ AISLE_API int aisle_eval_result_to_json(const aisle_eval_result *res, char *buf,
 
 /* >>> section: demo store */
 
+/* A built-in synthetic online shop for trying aisle without data
+ * (docs/DEMO.md): products in a category tree with English and Chinese
+ * titles, long-tailed prices; shoppers with latent tastes who visit in
+ * sessions and view, cart and buy (with repeat orders of consumables);
+ * customer-service messages labelled with intents.  Options: demo_users
+ * (5000), demo_items (2000), demo_days (90), demo_messages (1000) and seed;
+ * the same options give the same store on every platform.  User keys are
+ * "C10000".., item keys "P00001".., timestamps start at 2026-01-01. */
+
+/* Generates the store's behaviour events into a new dataset (events
+ * view/cart/purchase, value = quantity).  Returns AISLE_OK, AISLE_EINVAL
+ * (NULL out, bad option), AISLE_ERANGE (option out of range) or
+ * AISLE_ENOMEM; *events is set only on success.  Thread-safe. */
+AISLE_API int aisle_demo_generate(const aisle_config *cfg, aisle_dataset **events);
+
+/* Writes the store as three CSV files with a header row into dir (created
+ * if missing; existing files are replaced):
+ *   events.csv   user_id,item_id,event,quantity,timestamp (time order)
+ *   catalog.csv  item_id,title,description,category,brand,price
+ *                (category "Top > Leaf"; RFC 4180 quoting)
+ *   messages.csv message_id,user_id,timestamp,intent,text
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE, AISLE_EIO (the message names
+ * the file) or AISLE_ENOMEM.  Thread-safe for distinct directories. */
+AISLE_API int aisle_demo_write(const aisle_config *cfg, const char *dir);
+
 /* <<< section: demo store */
 
 #ifdef __cplusplus
