@@ -885,9 +885,90 @@ AISLE_API int aisle_recommend_batch(const aisle_model *model, const char *const 
 
 /* >>> section: evaluation */
 
+/* The outcome of an evaluation: named metrics and counts (see
+ * docs/EVALUATION.md for the definitions and the tie rule). */
+typedef struct aisle_eval_result aisle_eval_result;
+
+/* Evaluates a trained model on a held-out test dataset.  Test users and
+ * items are matched to the model's by key; unknown ones are skipped and
+ * counted ("skipped_users", "skipped_pairs").  Test pairs already in the
+ * user's training history are not ranked ("seen_pairs").
+ *
+ * Options (cfg may be NULL: defaults): `protocol` "full" ranks each user's
+ * test items against every item they have not interacted with in training;
+ * "sampled" ranks each test item against `negatives` random such items
+ * (SASRec/BERT4Rec style) and averages per user.  `k` is the cut-off of the
+ * ranking metrics, `threads` the worker count, `seed` the sampling seed
+ * (negative samples come from a per-user stream, so results do not depend
+ * on the thread count).  Progress is reported through cfg's callback
+ * (loss NaN), which may cancel.
+ *
+ * Metrics (K = k): "precision@K", "recall@K", "ndcg@K", "map@K", "hr@K",
+ * "mrr@K", "auc", "coverage" (share of the catalogue in anybody's top K)
+ * and "novelty" (mean self-information of the top K); "rmse" and "mae"
+ * over every known test pair for kinds that predict ratings.  Each ranked
+ * user weighs the same; users without a rankable test item are left out of
+ * the averages.  Counts: "users" (ranked), "test_users", "skipped_users",
+ * "skipped_pairs", "seen_pairs", "relevant_pairs" ("rating_pairs").
+ *
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, empty test set, nothing
+ * evaluable: the message gives the counts), AISLE_ERANGE / AISLE_EINVAL (bad
+ * option), AISLE_ECANCELLED or AISLE_ENOMEM.  *out is set only on success
+ * and is freed with aisle_eval_result_free.  Thread-safe: the model and
+ * dataset are only read (a dataset must not be changed meanwhile). */
+AISLE_API int aisle_evaluate(const aisle_model *model, const aisle_dataset *test, const aisle_config *cfg,
+                             aisle_eval_result **out);
+
+/* Frees a result.  NULL is a no-op. */
+AISLE_API void aisle_eval_result_free(aisle_eval_result *res);
+
+/* The value of a metric or count by name ("ndcg@10").  Returns AISLE_OK,
+ * AISLE_EINVAL or AISLE_ENOTFOUND (the message lists the names present). */
+AISLE_API int aisle_eval_result_get(const aisle_eval_result *res, const char *name, double *out);
+
+/* Number of entries (metrics first, then counts), and entry index: its
+ * name (owned by res), value and whether it is a count (1) or a metric
+ * (0).  Out-parameters may be NULL.  aisle_eval_result_at returns AISLE_OK,
+ * AISLE_EINVAL or AISLE_ERANGE. */
+AISLE_API int aisle_eval_result_count(const aisle_eval_result *res, size_t *out);
+AISLE_API int aisle_eval_result_at(const aisle_eval_result *res, size_t index, const char **name, double *value,
+                                   int *is_count);
+
+/* The result as one JSON object:
+ * {"protocol": "full", "k": 10, "metrics": {"ndcg@10": 0.1, ...},
+ *  "counts": {"users": 940, ...}} ("negatives" too when sampled).  Same
+ * buffer convention as aisle_model_describe: *needed (may be NULL) gets the
+ * length without the NUL; AISLE_ERANGE if it does not fit. */
+AISLE_API int aisle_eval_result_to_json(const aisle_eval_result *res, char *buf, size_t len, size_t *needed);
+
 /* <<< section: evaluation */
 
 /* >>> section: demo store */
+
+/* A built-in synthetic online shop for trying aisle without data
+ * (docs/DEMO.md): products in a category tree with English and Chinese
+ * titles, long-tailed prices; shoppers with latent tastes who visit in
+ * sessions and view, cart and buy (with repeat orders of consumables);
+ * customer-service messages labelled with intents.  Options: demo_users
+ * (5000), demo_items (2000), demo_days (90), demo_messages (1000) and seed;
+ * the same options give the same store on every platform.  User keys are
+ * "C10000".., item keys "P00001".., timestamps start at 2026-01-01. */
+
+/* Generates the store's behaviour events into a new dataset (events
+ * view/cart/purchase, value = quantity).  Returns AISLE_OK, AISLE_EINVAL
+ * (NULL out, bad option), AISLE_ERANGE (option out of range) or
+ * AISLE_ENOMEM; *events is set only on success.  Thread-safe. */
+AISLE_API int aisle_demo_generate(const aisle_config *cfg, aisle_dataset **events);
+
+/* Writes the store as three CSV files with a header row into dir (created
+ * if missing; existing files are replaced):
+ *   events.csv   user_id,item_id,event,quantity,timestamp (time order)
+ *   catalog.csv  item_id,title,description,category,brand,price
+ *                (category "Top > Leaf"; RFC 4180 quoting)
+ *   messages.csv message_id,user_id,timestamp,intent,text
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE, AISLE_EIO (the message names
+ * the file) or AISLE_ENOMEM.  Thread-safe for distinct directories. */
+AISLE_API int aisle_demo_write(const aisle_config *cfg, const char *dir);
 
 /* <<< section: demo store */
 

@@ -21,8 +21,10 @@ const model_ops *const model_kinds[] = {
 
 /* Module option tables; each kind's own table follows them (see
  * option_table_at). */
+extern const option_spec demo_options[]; /* src/data/generate.c */
 static const option_spec *const module_tables[] = {
-    core_options, data_options, io_options, serve_options, eval_options, features_options, NULL};
+    core_options, data_options, io_options, serve_options, eval_options, features_options, demo_options,
+    NULL};
 
 const option_spec *option_table_at(int t) {
     int nm = (int)CORE_ARRAY_LEN(module_tables) - 1;
