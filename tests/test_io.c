@@ -847,6 +847,61 @@ static void test_measured_sizes_and_ranking_effect_of_encodings(void **state) {
     free(v);
 }
 
+/* Replaces a factor matrix by its decoded encoding; returns the old one. */
+static float *requantize(float **mat, uint64_t rows, uint64_t cols, int quant) {
+    core_buf b;
+    buf_init(&b);
+    assert_ok(io_put_tensor(&b, *mat, rows, cols, quant));
+    io_cursor c = {(const uint8_t *)b.data, b.len, 0, "factors"};
+    float *dec, *old = *mat;
+    uint64_t r, k;
+    assert_ok(io_get_tensor(&c, &dec, &r, &k, rows, cols));
+    buf_free(&b);
+    *mat = dec;
+    return old;
+}
+
+/* NDCG@10 of an ALS model on the demo store with its factors stored as
+ * fp32, fp16 and int8 (figures in docs/FORMAT.md). */
+static void test_quantized_als_factors_keep_ranking_quality(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_users=800 demo_items=400 demo_days=30 demo_messages=0 seed=3"));
+    aisle_dataset *all, *train, *test;
+    assert_ok(aisle_demo_generate(cfg, &all));
+    assert_ok(aisle_dataset_split_spec(all, "last:1", 3, &train, &test));
+    assert_ok(aisle_config_parse(cfg, "model=als factors=32 epochs=8 threads=1 k=10"));
+    aisle_model *m;
+    assert_ok(aisle_model_train(train, cfg, &m));
+    assert_true(m->ops->flags & MODEL_FACTORS);
+    model_factors *f = m->state; /* first member of every factor kind's state */
+    static const char *names[] = {"fp32", "fp16", "int8"};
+    double ndcg[3];
+    for (int quant = 0; quant < 3; quant++) {
+        float *u = requantize(&f->user, m->users.n, f->dim, quant);
+        float *v = requantize(&f->item, m->items.n, f->dim, quant);
+        aisle_eval_result *res;
+        assert_ok(aisle_evaluate(m, test, cfg, &res));
+        assert_ok(aisle_eval_result_get(res, "ndcg@10", &ndcg[quant]));
+        aisle_eval_result_free(res);
+        core_free(f->user);
+        core_free(f->item);
+        f->user = u;
+        f->item = v;
+        print_message("als factors=32 on the demo store (800 users, 400 items, leave-last-1): %s NDCG@10 = %.4f\n",
+                      names[quant], ndcg[quant]);
+    }
+    assert_true(ndcg[0] > 0.02); /* the model learned something */
+    assert_true(fabs(ndcg[1] - ndcg[0]) <= 0.01 * ndcg[0]);
+    assert_true(fabs(ndcg[2] - ndcg[0]) <= 0.05 * ndcg[0]);
+    aisle_model_free(m);
+    aisle_dataset_free(all);
+    aisle_dataset_free(train);
+    aisle_dataset_free(test);
+    aisle_config_free(cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_f16_rounds_to_nearest_even),
@@ -862,6 +917,7 @@ int main(void) {
         cmocka_unit_test(test_crafted_huge_sizes_fail_before_allocating),
         cmocka_unit_test(test_allocation_failures_in_save_and_load),
         cmocka_unit_test(test_measured_sizes_and_ranking_effect_of_encodings),
+        cmocka_unit_test(test_quantized_als_factors_keep_ranking_quality),
     };
     return cmocka_run_group_tests_name("io", tests, NULL, NULL);
 }
