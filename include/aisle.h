@@ -544,8 +544,8 @@ typedef struct aisle_tfidf aisle_tfidf;
 /* Creates an unfitted vectorizer from the options in cfg (NULL: defaults):
  * the tokenizer and n-gram options (see aisle_hasher_new; the terms are
  * the same feature strings), `min_df` (1), `max_features` (0: all),
- * `weighting` ("tfidf" or "bm25"), `bm25_k1` (1.2), `bm25_b` (0.75) and
- * `l2_normalize` (true).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or
+ * `tfidf_weighting` ("tfidf" or "bm25"), `tfidf_bm25_k1` (1.2),
+ * `tfidf_bm25_b` (0.75) and `l2_normalize` (true).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or
  * AISLE_ENOMEM. */
 AISLE_API int aisle_tfidf_new(aisle_tfidf **out, const aisle_config *cfg);
 
@@ -588,15 +588,15 @@ AISLE_API int aisle_tfidf_lookup(const aisle_tfidf *t, const char *term, size_t 
  * out-of-vocabulary bucket (unseen or rare values). */
 typedef struct aisle_category_encoder aisle_category_encoder;
 
-/* Creates an unfitted encoder; reads option `min_count` (1) from cfg (may
- * be NULL).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or AISLE_ENOMEM. */
+/* Creates an unfitted encoder; reads option `category_min_count` (1) from
+ * cfg (may be NULL).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or AISLE_ENOMEM. */
 AISLE_API int aisle_category_encoder_new(aisle_category_encoder **out, const aisle_config *cfg);
 
 /* Frees an encoder.  NULL is a no-op. */
 AISLE_API void aisle_category_encoder_free(aisle_category_encoder *e);
 
 /* Fits on n values (NUL-terminated, compared byte for byte): values seen
- * at least min_count times get indices 1, 2, ... in order of first
+ * at least category_min_count times get indices 1, 2, ... in order of first
  * appearance.  A later fit replaces an earlier one; on failure the encoder
  * is unchanged.  Not thread-safe.  Returns AISLE_OK, AISLE_EINVAL (NULL
  * array or value), AISLE_ERANGE or AISLE_ENOMEM. */
