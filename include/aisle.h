@@ -362,6 +362,33 @@ AISLE_API int aisle_dataset_load_report(const aisle_dataset *ds, size_t *rows_re
  * AISLE_OK, AISLE_EINVAL or AISLE_ERANGE (no such message). */
 AISLE_API int aisle_dataset_load_message(const aisle_dataset *ds, size_t index, const char **out);
 
+/* Number of distinct (user, item) pairs with at least one event.  Builds
+ * the dataset's aggregated view if needed (cached until the next change).
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOMEM. */
+AISLE_API int aisle_dataset_pair_count(const aisle_dataset *ds, size_t *out);
+
+/* pairs / (users * items): the share of the user-item matrix that is
+ * filled; 0 for an empty dataset.  Returns as aisle_dataset_pair_count. */
+AISLE_API int aisle_dataset_density(const aisle_dataset *ds, double *out);
+
+/* Number of events of one type ("view", "purchase", a custom name).
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOTFOUND (a name the dataset
+ * has never seen; built-in names always count, possibly 0). */
+AISLE_API int aisle_dataset_event_type_count(const aisle_dataset *ds, const char *event, size_t *out);
+
+/* Earliest and latest timestamp among events that have one (timestamp
+ * 0 means unknown); both 0 when none has.  Either out-parameter may be
+ * NULL.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_dataset_time_range(const aisle_dataset *ds, int64_t *first, int64_t *last);
+
+/* A human-readable summary, "key: value" lines: users, items, events,
+ * pairs, density, whether ratings are present, time range (UTC) and, per
+ * event type, its count and weight.  *needed (may be NULL) receives the
+ * text's length without the NUL; returns AISLE_ERANGE if it does not fit
+ * in len bytes (buf then holds ""), else AISLE_OK, AISLE_EINVAL or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_dataset_describe(const aisle_dataset *ds, char *buf, size_t len, size_t *needed);
+
 /* <<< section: dataset */
 
 /* >>> section: catalog */

@@ -413,6 +413,51 @@ static void test_catalog_survives_allocation_failures(void **state) {
     aisle_catalog_free(cat);
 }
 
+/* ---- statistics ---- */
+
+static void test_describe_and_statistics(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(aisle_dataset_add_event(ds, "u1", "i1", "view", 1, 1291191960));
+    assert_ok(aisle_dataset_add_event(ds, "u1", "i1", "purchase", 2, 1291191990));
+    assert_ok(aisle_dataset_add_event(ds, "u2", "i2", "wish", 1, 0));
+    assert_ok(aisle_dataset_add_event(ds, "u2", "i1", "view", 1, 1291278360));
+    size_t n;
+    double d;
+    assert_ok(aisle_dataset_pair_count(ds, &n));
+    assert_int_equal(n, 3);
+    assert_ok(aisle_dataset_density(ds, &d));
+    assert_true(d == 0.75);
+    assert_ok(aisle_dataset_event_type_count(ds, "view", &n));
+    assert_int_equal(n, 2);
+    assert_ok(aisle_dataset_event_type_count(ds, "cart", &n));
+    assert_int_equal(n, 0);
+    assert_status_msg(aisle_dataset_event_type_count(ds, "like", &n), AISLE_ENOTFOUND, "'like'");
+    int64_t first, last;
+    assert_ok(aisle_dataset_time_range(ds, &first, &last));
+    assert_int_equal(first, 1291191960); /* timestamp 0 (unknown) does not count */
+    assert_int_equal(last, 1291278360);
+    char text[1024];
+    size_t need;
+    assert_ok(aisle_dataset_describe(ds, text, sizeof text, &need));
+    assert_int_equal(need, strlen(text));
+    assert_string_equal(text,
+                        "users: 2\nitems: 2\nevents: 4\npairs: 3\ndensity: 0.75\nexplicit ratings: no\n"
+                        "time range: 2010-12-01 08:26:00 .. 2010-12-02 08:26:00 UTC\n"
+                        "events view: 2 (weight 1)\nevents cart: 0 (weight 3)\nevents purchase: 1 (weight 5)\n"
+                        "events rating: 0 (weight 1)\nevents wish: 1 (weight 1)\n");
+    assert_status_msg(aisle_dataset_describe(ds, text, 10, &need), AISLE_ERANGE, NULL);
+    aisle_dataset *empty;
+    assert_ok(aisle_dataset_new(&empty));
+    assert_ok(aisle_dataset_density(empty, &d));
+    assert_true(d == 0.0);
+    assert_ok(aisle_dataset_describe(empty, text, sizeof text, NULL));
+    assert_non_null(strstr(text, "time range: none"));
+    aisle_dataset_free(empty);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_random_per_user_pairs),
@@ -421,6 +466,7 @@ int main(void) {
         cmocka_unit_test(test_split_kfold_folds_partition_events),
         cmocka_unit_test(test_split_spec_errors_and_options),
         cmocka_unit_test(test_split_survives_allocation_failures),
+        cmocka_unit_test(test_describe_and_statistics),
         cmocka_unit_test(test_catalog_add_update_and_getters),
         cmocka_unit_test(test_catalog_load_header_attributes_and_rollback),
         cmocka_unit_test(test_catalog_load_latin1_pipe_without_header),
