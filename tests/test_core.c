@@ -168,6 +168,15 @@ static void test_config_parse_good(void **state) {
     char text2[256];
     assert_ok(aisle_config_to_string(again, text2, sizeof text2, NULL));
     assert_string_equal(text, text2);
+    /* regression (found by fuzz_config): values holding characters the
+     * parser treats as separators (\v, \f) must be quoted on output */
+    assert_ok(aisle_config_set_string(again, "model", "a\vb\fc\"d"));
+    assert_ok(aisle_config_to_string(again, text2, sizeof text2, NULL));
+    aisle_config *third;
+    assert_ok(aisle_config_new(&third));
+    assert_ok(aisle_config_parse(third, text2));
+    assert_string_equal(config_string(third, NULL, "model"), "a\vb\fc\"d");
+    aisle_config_free(third);
     /* too small a buffer */
     assert_status_msg(aisle_config_to_string(cfg, text, 5, &need), AISLE_ERANGE, "too small");
     assert_string_equal(text, "");
