@@ -20,6 +20,7 @@ from .errors import (AisleError, InvalidArgument, OutOfMemory, AisleIOError, For
                      OutOfRange, Unsupported, Cancelled, StateError, VersionError, InternalError,
                      strerror, last_error)
 from .model import Model, ModelKind, model_kinds
+from .serving import RecOptions
 
 # aisle.IOError reads naturally next to the other classes; it is not in
 # __all__ so that `from aisle import *` never shadows the built-in.
@@ -42,6 +43,6 @@ def version_number():
 __all__ = [
     "AisleError", "InvalidArgument", "OutOfMemory", "AisleIOError", "FormatError", "NotFound",
     "OutOfRange", "Unsupported", "Cancelled", "StateError", "VersionError", "InternalError",
-    "Config", "OptionInfo", "options", "Dataset", "Model", "ModelKind", "model_kinds", "Progress",
+    "Config", "RecOptions", "OptionInfo", "options", "Dataset", "Model", "ModelKind", "model_kinds", "Progress",
     "strerror", "last_error", "version", "version_number", "library_path",
 ]

@@ -4,9 +4,10 @@ import collections
 import ctypes
 
 from . import _lib
-from ._base import Handle, dec, enc
+from ._base import Handle, dec, enc, numpy
 from .config import make_config
 from .errors import check
+from .serving import float_array, key_array, results, serve
 
 ModelKind = collections.namedtuple("ModelKind", "name summary")
 
@@ -128,6 +129,104 @@ class Model(Handle):
         out = ctypes.c_double()
         check(_lib.fn.model_get_metric(self._h, enc(name, "metric name"), ctypes.byref(out)))
         return out.value
+
+    # ---- serving -------------------------------------------------------
+    # Keyword arguments shared by the ranking calls: exclude_seen, allow,
+    # deny, filter, unknown_user, threads -- or options=aisle.RecOptions(...)
+    # built once and reused.
+
+    def recommend(self, user, k=10, exclude_seen=True, allow=None, deny=None, filter=None,
+                  unknown_user=None, threads=None, options=None):
+        """Top-k (item_key, score) pairs for a user, best first.  An unknown
+        user gets the most popular items unless unknown_user="error"
+        (aisle.NotFound)."""
+        k = int(k)
+        items = (ctypes.c_char_p * max(k, 1))()
+        scores = (ctypes.c_float * max(k, 1))()
+        n = ctypes.c_size_t()
+        u = enc(user, "user key")
+        serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
+                            unknown_user=unknown_user, threads=threads),
+              lambda o: _lib.fn.recommend(self._h, u, k, o, items, scores, ctypes.byref(n)))
+        return results(items, scores, n.value)
+
+    def recommend_for_items(self, item_keys, weights=None, k=10, exclude_seen=True, allow=None, deny=None,
+                            filter=None, threads=None, options=None):
+        """Top-k for an anonymous visitor who interacted with item_keys
+        (optional per-item weights); factor kinds fold the visitor in."""
+        keys, nk = key_array(item_keys)
+        w = float_array(weights, nk)
+        k = int(k)
+        items = (ctypes.c_char_p * max(k, 1))()
+        scores = (ctypes.c_float * max(k, 1))()
+        n = ctypes.c_size_t()
+        serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter, threads=threads),
+              lambda o: _lib.fn.recommend_for_items(self._h, keys, w, nk, k, o, items, scores, ctypes.byref(n)))
+        return results(items, scores, n.value)
+
+    def similar_items(self, item, k=10, allow=None, deny=None, filter=None, threads=None, options=None):
+        """The k items most similar to `item`, as (item_key, similarity)."""
+        k = int(k)
+        items = (ctypes.c_char_p * max(k, 1))()
+        scores = (ctypes.c_float * max(k, 1))()
+        n = ctypes.c_size_t()
+        key = enc(item, "item key")
+        serve(options, dict(allow=allow, deny=deny, filter=filter, threads=threads),
+              lambda o: _lib.fn.similar_items(self._h, key, k, o, items, scores, ctypes.byref(n)))
+        return results(items, scores, n.value)
+
+    def score(self, user, item):
+        """The model's score of one (user, item) pair."""
+        out = ctypes.c_float()
+        check(_lib.fn.score(self._h, enc(user, "user key"), enc(item, "item key"), ctypes.byref(out)))
+        return out.value
+
+    def explain(self, user, item, max=5):
+        """The user's training items contributing most to the score of
+        `item`, as (item_key, signed share) pairs."""
+        m = int(max)
+        items = (ctypes.c_char_p * (m if m > 0 else 1))()
+        shares = (ctypes.c_float * (m if m > 0 else 1))()
+        n = ctypes.c_size_t()
+        check(_lib.fn.explain(self._h, enc(user, "user key"), enc(item, "item key"), m, items, shares,
+                              ctypes.byref(n)))
+        return results(items, shares, n.value)
+
+    def update_user(self, user, item_keys, weights=None):
+        """Adds a known user's new events and re-fits the user in place.
+        NOT thread-safe: no other call may use the model meanwhile."""
+        keys, nk = key_array(item_keys)
+        check(_lib.fn.update_user(self._h, enc(user, "user key"), keys, float_array(weights, nk), nk))
+
+    def recommend_batch(self, users, k=10, exclude_seen=True, allow=None, deny=None, filter=None,
+                        unknown_user=None, threads=None, options=None, as_arrays=False):
+        """recommend() for many users at once (parallel in C).  Returns a
+        list of (item_key, score) lists, or with as_arrays=True (NumPy
+        required) a pair (keys, scores) of (n_users, k) arrays, padded with
+        None / NaN where a user has fewer than k results."""
+        keys, nu = key_array(users)
+        k = int(k)
+        size = max(nu * k, 1)
+        items = (ctypes.c_char_p * size)()
+        scores = (ctypes.c_float * size)()
+        counts = (ctypes.c_size_t * max(nu, 1))()
+        serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
+                            unknown_user=unknown_user, threads=threads),
+              lambda o: _lib.fn.recommend_batch(self._h, keys, nu, k, o, items, scores, counts))
+        if as_arrays:
+            np = numpy()
+            if np is None:
+                raise ImportError("aisle: recommend_batch(as_arrays=True) needs NumPy")
+            sc = np.ctypeslib.as_array(scores)[:nu * k].reshape(nu, k).copy()
+            ks = np.empty((nu, k), dtype=object)
+            for u in range(nu):
+                c = counts[u]
+                sc[u, c:] = np.nan
+                for j in range(k):
+                    ks[u, j] = dec(items[u * k + j]) if j < c else None
+            return ks, sc
+        return [[(dec(items[u * k + j]), float(scores[u * k + j])) for j in range(counts[u])]
+                for u in range(nu)]
 
     def __repr__(self):
         if self.closed:
