@@ -2,6 +2,7 @@
 serving API)."""
 import collections
 import ctypes
+import os
 
 from . import _lib
 from ._base import Handle, dec, enc, numpy
@@ -64,6 +65,55 @@ class Model(Handle):
         _run_with_config(lambda cfg: _lib.fn.model_train_with_catalog(dataset._h, cat, cfg, ctypes.byref(out)),
                          config, options, progress)
         return cls(out.value)
+
+    @classmethod
+    def load(cls, path, config=None, **options):
+        """Loads a model file written by save() (any release with the same
+        format major version).  Option max_model_bytes bounds memory.
+        Raises aisle.FormatError (corrupt/truncated: the message names the
+        field), VersionError, NotFound (no such file or kind), IOError."""
+        p = enc(os.fspath(path), "path")
+        out = ctypes.c_void_p()
+        _run_with_config(lambda cfg: _lib.fn.model_load(ctypes.byref(out), p, cfg), config, options, None)
+        return cls(out.value)
+
+    @classmethod
+    def from_bytes(cls, data, config=None, **options):
+        """Loads a model from the bytes to_bytes() (or a model file) holds."""
+        data = bytes(data)
+        out = ctypes.c_void_p()
+        _run_with_config(lambda cfg: _lib.fn.model_load_buffer(ctypes.byref(out), data, len(data), cfg),
+                         config, options, None)
+        return cls(out.value)
+
+    def save(self, path, config=None, **options):
+        """Saves atomically (temporary file, fsync, rename).  Options:
+        compression=0..9, quantize="none"|"fp16"|"int8"."""
+        p = enc(os.fspath(path), "path")
+        _run_with_config(lambda cfg: _lib.fn.model_save(self._h, p, cfg), config, options, None)
+
+    def to_bytes(self, config=None, **options):
+        """The model file image as bytes (same options as save)."""
+        buf, n = ctypes.c_void_p(), ctypes.c_size_t()
+        _run_with_config(lambda cfg: _lib.fn.model_save_buffer(self._h, cfg, ctypes.byref(buf), ctypes.byref(n)),
+                         config, options, None)
+        try:
+            return ctypes.string_at(buf.value, n.value) if n.value else b""
+        finally:
+            _lib.fn.free(buf)
+
+    def evaluate(self, test, k=None, protocol=None, config=None, progress=None, **options):
+        """Evaluates on a held-out test Dataset; returns an EvalResult with
+        .metrics ({"ndcg@10": ...}), .counts and .json.  Options:
+        k, protocol ("full" | "sampled"), negatives, threads, seed."""
+        if k is not None:
+            options["k"] = k
+        if protocol is not None:
+            options["protocol"] = protocol
+        out = ctypes.c_void_p()
+        _run_with_config(lambda cfg: _lib.fn.evaluate(self._h, test._h, cfg, ctypes.byref(out)),
+                         config, options, progress)
+        return EvalResult._take(out.value)
 
     @property
     def kind(self):
@@ -232,3 +282,42 @@ class Model(Handle):
         if self.closed:
             return "<aisle.Model closed>"
         return "<aisle.Model kind=%s users=%d items=%d>" % (self.kind, self.n_users, self.n_items)
+
+
+class EvalResult:
+    """The outcome of Model.evaluate: .metrics and .counts dicts (name ->
+    value), .json (the library's JSON text); result["ndcg@10"] reads
+    either.  A plain Python object: the C result is freed at once."""
+
+    def __init__(self, metrics, counts, json):
+        self.metrics = metrics
+        self.counts = counts
+        self.json = json
+
+    @classmethod
+    def _take(cls, ptr):
+        try:
+            n = ctypes.c_size_t()
+            check(_lib.fn.eval_result_count(ptr, ctypes.byref(n)))
+            metrics, counts = {}, {}
+            for i in range(n.value):
+                name, value, is_count = ctypes.c_char_p(), ctypes.c_double(), ctypes.c_int()
+                check(_lib.fn.eval_result_at(ptr, i, ctypes.byref(name), ctypes.byref(value), ctypes.byref(is_count)))
+                (counts if is_count.value else metrics)[dec(name.value)] = value.value
+            needed = ctypes.c_size_t()
+            rc = _lib.fn.eval_result_to_json(ptr, None, 0, ctypes.byref(needed))
+            if rc not in (0, -6):
+                check(rc)
+            buf = ctypes.create_string_buffer(needed.value + 1)
+            check(_lib.fn.eval_result_to_json(ptr, buf, needed.value + 1, None))
+            return cls(metrics, counts, dec(buf.value))
+        finally:
+            _lib.fn.eval_result_free(ptr)
+
+    def __getitem__(self, name):
+        if name in self.metrics:
+            return self.metrics[name]
+        return self.counts[name]
+
+    def __repr__(self):
+        return "<aisle.EvalResult %s>" % ", ".join("%s=%.4g" % kv for kv in self.metrics.items())
