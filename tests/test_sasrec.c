@@ -52,7 +52,7 @@ static aisle_config *small_config(const char *extra) {
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
     assert_ok(aisle_config_parse(cfg, "model=sasrec hidden=16 maxlen=8 blocks=1 heads=2 batch_size=16 "
-                                      "learning_rate=0.01 dropout=0 epochs=40 threads=1 seed=7 validation=false"));
+                                      "learning_rate=0.01 dropout=0 epochs=40 threads=1 seed=7 holdout_last=false"));
     if (extra) assert_ok(aisle_config_parse(cfg, extra));
     return cfg;
 }
@@ -127,7 +127,7 @@ static void test_sasrec_same_seed_gives_bit_identical_scores(void **state) {
 static void test_sasrec_sampled_softmax_and_gelu_train(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
-    aisle_config *cfg = small_config("loss=sampled_softmax negatives=5 activation=gelu lr_decay=cosine lazy_adam=false epochs=25");
+    aisle_config *cfg = small_config("loss=sampled_softmax negatives=5 activation=gelu lr_schedule=cosine lazy_adam=true epochs=25");
     progress_log log = {0};
     assert_ok(aisle_config_set_progress(cfg, on_progress, &log));
     aisle_model *m;
@@ -141,7 +141,7 @@ static void test_sasrec_sampled_softmax_and_gelu_train(void **state) {
 static void test_sasrec_validation_reports_metric_and_stops_early(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
-    aisle_config *cfg = small_config("validation=true patience=2 epochs=200");
+    aisle_config *cfg = small_config("holdout_last=true patience=2 epochs=200");
     progress_log log = {0};
     assert_ok(aisle_config_set_progress(cfg, on_progress, &log));
     aisle_model *m;
@@ -163,7 +163,7 @@ static void test_sasrec_validation_reports_metric_and_stops_early(void **state) 
 static void test_sasrec_cancel_from_progress_returns_cancelled(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
-    aisle_config *cfg = small_config("validation=true");
+    aisle_config *cfg = small_config("holdout_last=true");
     progress_log log = {.cancel_at = 2};
     assert_ok(aisle_config_set_progress(cfg, on_progress, &log));
     aisle_model *m = NULL;

@@ -27,7 +27,7 @@ static const option_spec bpr_options[] = {
     {"lr_decay", AISLE_OPTION_FLOAT, 0, 100, "0", NULL, "bpr",
      "Learning-rate schedule: epoch t uses learning_rate / (1 + lr_decay * t)."},
     {"regularization", AISLE_OPTION_FLOAT, 0, 1e6, "0.01", NULL, "bpr", "L2 regularisation lambda."},
-    {"negatives", AISLE_OPTION_STRING, 0, 0, "uniform", "uniform|popularity", "bpr",
+    {"negative_sampling", AISLE_OPTION_STRING, 0, 0, "uniform", "uniform|popularity", "bpr",
      "How negative items are sampled: uniformly, or in proportion to their popularity."},
     {"init_std", AISLE_OPTION_FLOAT, 0, 10, "0.1", NULL, "bpr", "Standard deviation of the initial factors."},
     {"foldin_reg", AISLE_OPTION_FLOAT, 1e-6, 1e6, "1", NULL, "bpr",
@@ -127,7 +127,7 @@ static int bpr_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     int epochs = (int)config_int(cfg, bpr_options, "epochs");
     double lr0 = config_float(cfg, bpr_options, "learning_rate"), decay = config_float(cfg, bpr_options, "lr_decay");
     int threads = core_thread_count(config_int(cfg, bpr_options, "threads"));
-    bool pop = strcmp(config_string(cfg, bpr_options, "negatives"), "popularity") == 0;
+    bool pop = strcmp(config_string(cfg, bpr_options, "negative_sampling"), "popularity") == 0;
     uint32_t nu = model_n_users(m), ni = model_n_items(m);
     const data_csr *h = &m->history;
     bpr_state *s = core_calloc(1, sizeof *s);
