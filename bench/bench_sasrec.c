@@ -1,0 +1,215 @@
+/* bench_sasrec.c - quality and speed of the sasrec kind on the SASRec
+ * paper's Amazon Video data (sasrec/Video.txt: "user item" lines in time
+ * order per user).
+ *
+ * Protocol (Kang & McAuley 2018): each user's last item is the test item,
+ * the one before is held out by the model itself for validation (option
+ * holdout_last=true), the rest trains.  Each test item is ranked against 100
+ * uniformly sampled items the user never interacted with: HR@10 and
+ * NDCG@10 (paper: 0.7410 / 0.5360 after ~200 epochs).  Also full-ranking
+ * NDCG@10 (all items except the user's training items), training
+ * sequences per second and the latency of one top-10 session query.
+ *
+ *   build/release/bench/bench_sasrec ["key=value ..." [eval_users]]
+ *
+ * Data: $AISLE_SHARED_DATA/sasrec/Video.txt, else ../shared/data/...;
+ * without it the benchmark prints a message and exits 0.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "models/models.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    int epochs;
+    double last_elapsed;
+} prog_t;
+
+static int on_progress(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    prog_t *p = user;
+    p->epochs = step;
+    p->last_elapsed = elapsed;
+    fprintf(stderr, "  epoch %d/%d loss %.4f val_ndcg@10 %.4f (%.1f s)\n", step, steps, loss, metric, elapsed);
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool contains(const uint32_t *sorted, size_t n, uint32_t v) {
+    return bsearch(&v, sorted, n, sizeof v, cmp_u32) != NULL;
+}
+
+int main(int argc, char **argv) {
+    const char *root = getenv("AISLE_SHARED_DATA");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sasrec/Video.txt", root && root[0] ? root : "../shared/data");
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        printf("bench_sasrec: skipped: %s not present (set AISLE_SHARED_DATA)\n", path);
+        return 0;
+    }
+    const char *opts = argc > 1 ? argv[1] : "epochs=3";
+    size_t eval_users = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 5000;
+
+    /* read (user, item) pairs; users are contiguous and time-ordered */
+    size_t n = 0, cap = 1 << 18;
+    uint32_t *us = malloc(cap * sizeof *us), *is = malloc(cap * sizeof *is);
+    unsigned long u, it;
+    uint32_t max_user = 0;
+    while (fscanf(f, "%lu %lu", &u, &it) == 2) {
+        if (n == cap) {
+            cap *= 2;
+            us = realloc(us, cap * sizeof *us);
+            is = realloc(is, cap * sizeof *is);
+        }
+        us[n] = (uint32_t)u;
+        is[n] = (uint32_t)it;
+        if (us[n] > max_user) max_user = us[n];
+        n++;
+    }
+    fclose(f);
+    /* per-user spans */
+    size_t *first = calloc((size_t)max_user + 2, sizeof *first), *count = calloc((size_t)max_user + 2, sizeof *count);
+    for (size_t k = n; k-- > 0;) first[us[k]] = k, count[us[k]]++;
+
+    aisle_dataset *ds;
+    aisle_dataset_new(&ds);
+    char uk[32], ik[32];
+    size_t test_users = 0;
+    for (size_t k = 0; k < n; k++) {
+        bool is_test = count[us[k]] >= 3 && k == first[us[k]] + count[us[k]] - 1;
+        if (is_test) {
+            test_users++;
+            continue;
+        }
+        snprintf(uk, sizeof uk, "%u", us[k]);
+        snprintf(ik, sizeof ik, "%u", is[k]);
+        if (aisle_dataset_add_event(ds, uk, ik, "view", 1, (int64_t)k)) return 1;
+    }
+    size_t nu, ni;
+    aisle_dataset_user_count(ds, &nu);
+    aisle_dataset_item_count(ds, &ni);
+    printf("data: %s: %zu interactions, %zu users, %zu items, %zu test users\n", path, n, nu, ni, test_users);
+
+    aisle_config *cfg;
+    aisle_config_new(&cfg);
+    if (aisle_config_parse(cfg, "model=sasrec hidden=50 blocks=2 heads=1 dropout=0.5 maxlen=50 batch_size=128 "
+                                "learning_rate=0.001 threads=2 holdout_last=true patience=5") ||
+        aisle_config_parse(cfg, opts)) {
+        fprintf(stderr, "bench_sasrec: %s\n", aisle_last_error());
+        return 1;
+    }
+    prog_t prog = {0};
+    aisle_config_set_progress(cfg, on_progress, &prog);
+    char cfg_text[1024];
+    aisle_config_to_string(cfg, cfg_text, sizeof cfg_text, NULL);
+    printf("options: %s\n", cfg_text);
+    aisle_model *m;
+    double t0 = now_s();
+    if (aisle_model_train(ds, cfg, &m)) {
+        fprintf(stderr, "bench_sasrec: train: %s\n", aisle_last_error());
+        return 1;
+    }
+    double train_s = now_s() - t0;
+    const data_seq *seq;
+    data_sequences(ds, &seq);
+    size_t train_seqs = 0;
+    for (uint32_t v = 0; v < seq->users; v++) train_seqs += seq->indptr[v + 1] - seq->indptr[v] >= 2;
+    printf("train: %d epochs in %.1f s (incl. per-epoch validation): %.0f sequences/s\n", prog.epochs, train_s,
+           (double)train_seqs * prog.epochs / train_s);
+
+    /* evaluation on up to eval_users test users (every k-th for spread) */
+    uint32_t n_items = model_n_items(m);
+    float *scores = malloc(n_items * sizeof *scores);
+    uint32_t *hist = malloc(4096 * sizeof *hist);
+    size_t stride = test_users > eval_users ? test_users / eval_users : 1, seen = 0, evaluated = 0;
+    double hr = 0, ndcg = 0, ndcg_full = 0;
+    uint64_t rs = 12345;
+    double *lat = malloc(eval_users * sizeof *lat);
+    size_t n_lat = 0;
+    for (uint32_t user = 0; user <= max_user && evaluated < eval_users; user++) {
+        if (count[user] < 3) continue;
+        if (seen++ % stride) continue;
+        snprintf(uk, sizeof uk, "%u", user);
+        snprintf(ik, sizeof ik, "%u", is[first[user] + count[user] - 1]);
+        size_t mu, target;
+        if (aisle_model_user_index(m, uk, &mu) || aisle_model_item_index(m, ik, &target)) continue;
+        /* the user's full history (train + test) as model item indices */
+        size_t h = 0;
+        for (size_t k = 0; k < count[user] && h < 4096; k++) {
+            size_t idx;
+            snprintf(ik, sizeof ik, "%u", is[first[user] + k]);
+            if (!aisle_model_item_index(m, ik, &idx)) hist[h++] = (uint32_t)idx;
+        }
+        qsort(hist, h, sizeof *hist, cmp_u32);
+        model_query q = {.user = (int64_t)mu};
+        m->ops->score_items(m, &q, scores);
+        float ts = scores[target];
+        /* sampled: 100 negatives outside the history */
+        int rank = 0;
+        for (int j = 0; j < 100;) {
+            rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+            uint32_t c = (uint32_t)(rs % n_items);
+            if (contains(hist, h, c)) continue;
+            rank += scores[c] > ts;
+            j++;
+        }
+        if (rank < 10) hr += 1, ndcg += 1.0 / log2(rank + 2.0);
+        /* full ranking, training items excluded */
+        size_t full = 0;
+        for (uint32_t c = 0; c < n_items; c++)
+            if (scores[c] > ts && !(c != target && contains(hist, h, c))) full++;
+        if (full < 10) ndcg_full += 1.0 / log2((double)full + 2.0);
+        evaluated++;
+        /* latency: the same user's recent items as an anonymous session,
+         * scored over the catalog and reduced to a top-10 */
+        uint32_t sess[50];
+        size_t sl = 0;
+        size_t tr = count[user] - 1, from = tr > 50 ? tr - 50 : 0;
+        for (size_t k = from; k < tr; k++) {
+            size_t idx;
+            snprintf(ik, sizeof ik, "%u", is[first[user] + k]);
+            if (!aisle_model_item_index(m, ik, &idx)) sess[sl++] = (uint32_t)idx;
+        }
+        model_query qs = {.user = -1, .items = sess, .n_items = sl};
+        double a = now_s();
+        m->ops->score_items(m, &qs, scores);
+        uint32_t top[10];
+        int nt = 0;
+        for (uint32_t c = 0; c < n_items; c++) {
+            if (nt == 10 && scores[c] <= scores[top[9]]) continue;
+            int pos = nt < 10 ? nt++ : 9;
+            while (pos > 0 && scores[top[pos - 1]] < scores[c]) top[pos] = top[pos - 1], pos--;
+            top[pos] = c;
+        }
+        lat[n_lat++] = now_s() - a;
+    }
+    qsort(lat, n_lat, sizeof *lat, cmp_double);
+    printf("quality (%zu test users, 100 sampled negatives): HR@10 %.4f NDCG@10 %.4f (paper 0.7410 / 0.5360)\n",
+           evaluated, hr / (double)evaluated, ndcg / (double)evaluated);
+    printf("quality (full ranking over %u items): NDCG@10 %.4f\n", n_items, ndcg_full / (double)evaluated);
+    printf("latency (top-10 for one %d-item session over the catalog, 1 thread): p50 %.3f ms p99 %.3f ms\n", 50,
+           1e3 * lat[n_lat / 2], 1e3 * lat[(size_t)(0.99 * (double)(n_lat - 1))]);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+    free(lat), free(scores), free(hist), free(first), free(count), free(us), free(is);
+    return 0;
+}
