@@ -123,7 +123,7 @@ static void test_mf_fits_small_ratings(void **state) {
     const float r[4][4] = {{5, 4, 1, 1}, {4, 5, 1, 2}, {1, 1, 5, 4}, {2, 1, 4, 5}};
     for (int u = 0; u < 4; u++)
         for (int i = 0; i < 4; i++) assert_ok(aisle_dataset_add_event(ds, users[u], items[i], "rating", r[u][i], 0));
-    aisle_model *m = train(ds, "model=mf factors=4 epochs=300 learning_rate=0.05 lr_decay=0 regularization=0.001 threads=1");
+    aisle_model *m = train(ds, "model=mf factors=4 epochs=300 learning_rate=0.05 learning_rate_decay=0 regularization=0.001 threads=1");
     double se = 0;
     for (int u = 0; u < 4; u++)
         for (int i = 0; i < 4; i++) {
@@ -160,7 +160,7 @@ static void check_cancel(const char *opts) {
 static void test_progress_cancels_every_kind(void **state) {
     (void)state;
     check_cancel("model=als epochs=5 factors=2");
-    check_cancel("model=mf epochs=5 factors=2 validation=0.2");
+    check_cancel("model=mf epochs=5 factors=2 validation_fraction=0.2");
     check_cancel("model=bpr epochs=5 factors=2");
 }
 
@@ -185,7 +185,7 @@ static void check_deterministic(const char *opts) {
 static void test_one_thread_same_seed_is_bit_identical(void **state) {
     (void)state;
     check_deterministic("model=als factors=4 epochs=3 threads=1");
-    check_deterministic("model=mf factors=4 epochs=3 threads=1 validation=0.2");
+    check_deterministic("model=mf factors=4 epochs=3 threads=1 validation_fraction=0.2");
     check_deterministic("model=bpr factors=4 epochs=3 threads=1");
 }
 
@@ -231,6 +231,64 @@ static void test_mf_movielens_u1_rmse(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* Every score a caller can see, for every user and a session. */
+static void all_scores(const aisle_model *m, float *out, size_t *n) {
+    size_t nu, ni, k = 0, got;
+    assert_ok(aisle_model_user_count(m, &nu));
+    assert_ok(aisle_model_item_count(m, &ni));
+    aisle_rec_options *o;
+    assert_ok(aisle_rec_options_new(&o));
+    assert_ok(aisle_rec_options_set(o, "exclude_seen", "false"));
+    for (size_t u = 0; u < nu; u++) {
+        const char *key;
+        assert_ok(aisle_model_user_key(m, u, &key));
+        assert_ok(aisle_recommend(m, key, ni, o, NULL, out + k, &got));
+        k += got;
+    }
+    const char *session[] = {"i1", "i3"};
+    assert_ok(aisle_recommend_for_items(m, session, NULL, 2, ni, o, NULL, out + k, &got));
+    k += got;
+    assert_ok(aisle_similar_items(m, "i2", ni, o, NULL, out + k, &got));
+    k += got;
+    aisle_rec_options_free(o);
+    *n = k;
+}
+
+static void test_save_load_round_trip_every_kind(void **state) {
+    (void)state;
+    const char *kinds[] = {"model=als factors=3 epochs=3", "model=mf factors=3 epochs=3",
+                           "model=bpr factors=3 epochs=3", "model=itemknn", "model=itemknn similarity=bm25"};
+    aisle_dataset *ds = tiny_dataset();
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        aisle_model *m = train(ds, kinds[k]), *l = NULL;
+        void *buf;
+        size_t len;
+        assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+        assert_ok(aisle_model_load_buffer(&l, buf, len, NULL));
+        float a[256], b[256];
+        size_t na, nb;
+        all_scores(m, a, &na);
+        all_scores(l, b, &nb);
+        assert_int_equal(na, nb);
+        assert_true(na > 20);
+        assert_memory_equal(a, b, na * sizeof *a);
+        float e1[8], e2[8];
+        size_t n1, n2;
+        assert_ok(aisle_explain(m, "u0", "i3", 8, NULL, e1, &n1));
+        assert_ok(aisle_explain(l, "u0", "i3", 8, NULL, e2, &n2));
+        assert_int_equal(n1, n2);
+        assert_memory_equal(e1, e2, n1 * sizeof *e1);
+        /* a truncated file is refused, never half-loaded */
+        aisle_model *bad = NULL;
+        assert_int_not_equal(aisle_model_load_buffer(&bad, buf, len / 2, NULL), AISLE_OK);
+        assert_null(bad);
+        aisle_free(buf);
+        aisle_model_free(m);
+        aisle_model_free(l);
+    }
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_als_cholesky_converges_to_normal_equations),
@@ -239,6 +297,7 @@ int main(void) {
         cmocka_unit_test(test_mf_fits_small_ratings),
         cmocka_unit_test(test_progress_cancels_every_kind),
         cmocka_unit_test(test_one_thread_same_seed_is_bit_identical),
+        cmocka_unit_test(test_save_load_round_trip_every_kind),
         cmocka_unit_test(test_mf_movielens_u1_rmse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
