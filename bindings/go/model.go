@@ -85,12 +85,17 @@ func (m *Model) Close() {
 
 // read runs a read-only call; many may run at once.
 func (m *Model) read(f func(p *C.aisle_model) C.int) error {
+	return m.withRead(func(p *C.aisle_model) error { return call(func() C.int { return f(p) }) })
+}
+
+// withRead gives f the C model, held for reading (not closed meanwhile).
+func (m *Model) withRead(f func(p *C.aisle_model) error) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.ptr == nil {
 		return errClosed("model")
 	}
-	return call(func() C.int { return f(m.ptr) })
+	return f(m.ptr)
 }
 
 // write runs a call that changes the model, alone.
