@@ -85,17 +85,7 @@ int model_cholesky_solve(double *a, double *b, uint32_t n) {
     return rc;
 }
 
-/* Dot product with independent partial sums so the compiler vectorises it
- * without -ffast-math; the summation order is fixed, hence deterministic. */
-static inline float dot(const float *a, const float *b, uint32_t n) {
-    float s[8] = {0};
-    uint32_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int t = 0; t < 8; t++) s[t] += a[k + t] * b[k + t];
-    float r = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; k < n; k++) r += a[k] * b[k];
-    return r;
-}
+#define dot model_dot
 
 /* Per-item target of the fold-in right-hand side: c_j for implicit models,
  * the residual r_j - mu - b_j for explicit ones (NULL weights mean the

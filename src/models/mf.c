@@ -49,19 +49,12 @@ typedef struct rating {
 
 float model_mf_sgd_step(float *restrict p, float *restrict q, float *bu, float *bi, uint32_t dim, float mean,
                         float r, float lr, float reg) {
-    /* split accumulators: the dot product vectorises without -ffast-math */
-    float acc[8] = {0};
-    uint32_t k = 0;
-    for (; k + 8 <= dim; k += 8)
-        for (int t = 0; t < 8; t++) acc[t] += p[k + t] * q[k + t];
-    float pred = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for (; k < dim; k++) pred += p[k] * q[k];
-    pred += mean + *bu + *bi;
+    float pred = model_dot(p, q, dim) + mean + *bu + *bi;
     float e = r - pred;
     *bu += lr * (e - reg * *bu);
     *bi += lr * (e - reg * *bi);
     float a = lr * e, b = 1.0f - lr * reg;
-    for (k = 0; k < dim; k++) {
+    for (uint32_t k = 0; k < dim; k++) {
         float pk = p[k];
         p[k] = b * pk + a * q[k];
         q[k] = b * q[k] + a * pk;
