@@ -127,7 +127,7 @@ static void test_sasrec_same_seed_gives_bit_identical_scores(void **state) {
 static void test_sasrec_sampled_softmax_and_gelu_train(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
-    aisle_config *cfg = small_config("loss=sampled_softmax negatives=5 activation=gelu lr_schedule=cosine lazy_adam=false epochs=25");
+    aisle_config *cfg = small_config("loss=sampled_softmax negatives=5 activation=gelu lr_schedule=cosine lazy_adam=true epochs=25");
     progress_log log = {0};
     assert_ok(aisle_config_set_progress(cfg, on_progress, &log));
     aisle_model *m;
