@@ -160,6 +160,9 @@ static void test_tokenizer_lowercases_german_and_latin_extended(void **state) {
     expect_tokens("ÄÖÜ Straße GRÜßE GROẞ", "äöü|straße|grüße|groß");
     expect_tokens("ŁÓDŹ ČESKÝ İstanbul ŒUVRE Ÿ", "łódź|český|istanbul|œuvre|ÿ");
     expect_tokens("3×4 ÷", "3|4");
+    /* Latin Extended-B: Romanian comma below, pinyin carons, digraphs, and
+     * Ⱥ whose lower case ⱥ (U+2C65) needs one byte more */
+    expect_tokens("ȘTIINȚĂ NǙ ǅ ȺB", "știință|nǚ|ǆ|ⱥb");
     expect_tokens_cfg("lowercase=false", "ÄÖÜ Straße", "ÄÖÜ|Straße");
 }
 
