@@ -18,6 +18,7 @@ import os
 from . import _lib
 from ._base import Progress, enc
 from .config import Config, OptionInfo, make_config, options
+from .catalog import Catalog
 from .dataset import Dataset, LoadReport
 from .errors import (AisleError, InvalidArgument, OutOfMemory, AisleIOError, FormatError, NotFound,
                      OutOfRange, Unsupported, Cancelled, StateError, VersionError, InternalError,
@@ -70,7 +71,7 @@ def version_number():
 __all__ = [
     "AisleError", "InvalidArgument", "OutOfMemory", "AisleIOError", "FormatError", "NotFound",
     "OutOfRange", "Unsupported", "Cancelled", "StateError", "VersionError", "InternalError",
-    "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Model", "ModelKind",
+    "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Model", "ModelKind",
     "EvalResult", "model_kinds", "Progress", "demo_dataset", "demo_write",
     "strerror", "last_error", "version", "version_number", "library_path",
 ]
