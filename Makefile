@@ -38,9 +38,11 @@ BASE_CFLAGS   = -std=c11 -g -fPIC -fvisibility=hidden -pthread -D_GNU_SOURCE -DA
 OPT_release  := -O2
 OPT_asan     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 OPT_tsan     := -O1 -fno-omit-frame-pointer -fsanitize=thread
+OPT_fuzz     := -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 SANFLAGS_release :=
 SANFLAGS_asan := -fsanitize=address,undefined
 SANFLAGS_tsan := -fsanitize=thread
+SANFLAGS_fuzz := -fsanitize=address,undefined
 CFLAGS_ALL    = $(BASE_CFLAGS) $(OPT_$(VARIANT)) $(CFLAGS)
 LDLIBS_ALL    = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
@@ -60,6 +62,9 @@ CLI_OBJS     := $(patsubst src/%.c,$(B)/obj/%.o,$(CLI_SRCS))
 TEST_SRCS    := $(sort $(wildcard tests/test_*.c))
 TEST_UTIL    := $(sort $(wildcard tests/util/*.c))
 TEST_BINS    := $(patsubst tests/%.c,$(B)/tests/%,$(TEST_SRCS))
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 30
 BENCH_SRCS   := $(sort $(wildcard bench/*.c))
 BENCH_BINS   := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 
@@ -68,7 +73,7 @@ SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
 STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
-.PHONY: all deps test check check-tsan demo install uninstall abi-check abi-baseline bench clean \
+.PHONY: test-bindings all deps test check check-tsan fuzz fuzz-bins demo install uninstall abi-check abi-baseline bench clean \
         examples header-check test-bins run-tests install-test
 .DELETE_ON_ERROR:
 
@@ -147,10 +152,55 @@ run-tests: test-bins
 test: header-check
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory install-test
+	@$(MAKE) --no-print-directory test-bindings
+
+# A pkg-config file for the build tree, so bindings build against lib/
+# without installing.
+build/pkgconfig/aisle.pc: pkgconfig/aisle.pc.in Makefile
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@LIBDIR@|$(CURDIR)/lib|g' -e 's|@INCLUDEDIR@|$(CURDIR)/include|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# Python (ctypes, standard library only) and Go (cgo) bindings, against the
+# freshly built lib/.  Skipped with a message when python3 / go is missing.
+test-bindings: all build/pkgconfig/aisle.pc
+	@if [ -d bindings/python/tests ]; then \
+	    if command -v python3 >/dev/null; then \
+	        echo "== python bindings"; \
+	        AISLE_LIBRARY=$(CURDIR)/lib/libaisle.so.1 PYTHONPATH=$(CURDIR)/bindings/python \
+	            python3 -m unittest discover -s bindings/python/tests -t bindings/python || exit 1; \
+	    else echo "test-bindings: python3 not found, python binding tests skipped"; fi; fi
+	@if [ -f bindings/go/go.mod ]; then \
+	    if command -v go >/dev/null; then \
+	        echo "== go bindings"; \
+	        cd bindings/go && PKG_CONFIG_PATH=$(CURDIR)/build/pkgconfig LD_LIBRARY_PATH=$(CURDIR)/lib \
+	            GOCACHE=$(CURDIR)/build/gocache GOPATH=$(CURDIR)/build/gopath GOFLAGS=-mod=mod GOPROXY=off \
+	            go test -count=1 ./... || exit 1; \
+	    else echo "test-bindings: go not found, go binding tests skipped"; fi; fi
 
 check:
 	@$(MAKE) --no-print-directory VARIANT=asan run-tests \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# libFuzzer targets (clang): each runs FUZZ_SECONDS seconds from its seed
+# corpus in tests/fuzz/corpus/NAME (kept read-only; new inputs go to
+# build/fuzz/corpus/NAME).  Crashes are written to build/fuzz/ and fail.
+$(B)/fuzz/%: tests/fuzz/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL)
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz:
+	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang fuzz-bins
+	@for f in $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS)); do \
+	    name=$${f#fuzz_}; mkdir -p build/fuzz/corpus/$$name build/fuzz/crashes; \
+	    echo "== fuzz $$name for $(FUZZ_SECONDS) s"; \
+	    build/fuzz/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	        -artifact_prefix=build/fuzz/crashes/$$name- build/fuzz/corpus/$$name tests/fuzz/corpus/$$name \
+	        2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY|INFO: Running with)" ; \
+	    if ls build/fuzz/crashes/$$name-* >/dev/null 2>&1; then echo "fuzz: $$name found a crash (build/fuzz/crashes)"; exit 1; fi; \
+	done; echo "fuzz: no crashes"
 
 check-tsan:
 	@$(MAKE) --no-print-directory VARIANT=tsan run-tests TSAN_OPTIONS=halt_on_error=1

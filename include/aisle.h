@@ -290,6 +290,78 @@ AISLE_API int aisle_dataset_item_index(const aisle_dataset *ds, const char *key,
 AISLE_API int aisle_dataset_user_key(const aisle_dataset *ds, size_t index, const char **out);
 AISLE_API int aisle_dataset_item_key(const aisle_dataset *ds, size_t index, const char **out);
 
+/* Splits a dataset into a training and a test part for evaluation.  Every
+ * event of ds goes to exactly one part (the parts are disjoint and their
+ * union is ds).  Both parts share ds's user, item and event dictionaries,
+ * so an index or key means the same in ds, *train and *test (a user may
+ * have no events in one part).  Options (cfg may be NULL): `split`
+ *   random  per user, round(test_fraction * n) of the user's n distinct
+ *           items (at most n-1) go to test with all their events;
+ *   time    one global cutoff: the events at or after the time of the
+ *           (1 - test_fraction) quantile go to test, so every train event
+ *           is earlier than every test event;
+ *   last    each user's last `leave_last` events in time order go to test
+ *           (users with no more events than that stay in train);
+ *   kfold   per user, the distinct items are dealt into `folds` folds;
+ *           fold number `fold` (0-based) is the test part;
+ * and `seed`: the same seed gives the same split on every platform.
+ * ds is not changed (its cached views may be built).  *train and *test are
+ * new datasets owned by the caller, set only on success.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument; split=time on data without
+ * timestamps), AISLE_ERANGE (fold >= folds) or AISLE_ENOMEM. */
+AISLE_API int aisle_dataset_split(const aisle_dataset *ds, const aisle_config *cfg, aisle_dataset **train,
+                                  aisle_dataset **test);
+
+/* The same split from a compact spec, as the CLI takes it: "random:0.2",
+ * "time:0.1", "last:1", "kfold:5:0" (kind, then its parameters separated
+ * by ':'; omitted parameters take the option defaults: random/time 0.2,
+ * last 1, kfold 5 folds, fold 0).  Returns what aisle_dataset_split
+ * returns, plus AISLE_EINVAL / AISLE_ERANGE for a malformed spec (the
+ * message quotes it). */
+AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec, uint64_t seed,
+                                       aisle_dataset **train, aisle_dataset **test);
+
+/* Loads events from a delimited text file (CSV, TSV, any one-byte or
+ * doubled delimiter such as MovieLens' "::"), plain or gzip-compressed
+ * (recognised by its magic bytes), and adds them to ds as
+ * aisle_dataset_add_event would.  Options (cfg may be NULL; see
+ * docs/DATA.md): `columns` maps roles user, item, value, time, event to
+ * header names or 1-based positions; `header` (auto|yes|no); `delimiter`
+ * (default by extension: .tsv .data .txt tab, .csv comma, else guessed);
+ * `event` (event name when there is no event column); `time_format`
+ * (epoch seconds or ISO 8601 by default); `negative`
+ * (subtract|skip|keep); `encoding` (utf8|latin1); `quoting`;
+ * `max_field`; `lenient`.  RFC 4180 quoting, CRLF and a UTF-8 BOM are
+ * handled.
+ *
+ * Strict mode (default): the first bad row fails the call with
+ * AISLE_EFORMAT and a message "file:line:column: expected X, found Y",
+ * and ds is exactly as before the call.  Lenient mode (lenient=true) skips
+ * bad rows; aisle_dataset_load_report tells how many and why.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, bad option text),
+ * AISLE_ENOTFOUND (no such file), AISLE_EIO, AISLE_EFORMAT, AISLE_ERANGE
+ * (key limit) or AISLE_ENOMEM; on failure ds is unchanged. */
+AISLE_API int aisle_dataset_load(aisle_dataset *ds, const char *path, const aisle_config *cfg);
+
+/* The same from a caller buffer of len bytes (plain or gzip; it need not
+ * be NUL-terminated and is not kept).  name (may be NULL) stands for the
+ * file name in messages and chooses the default delimiter by extension. */
+AISLE_API int aisle_dataset_load_buffer(aisle_dataset *ds, const void *data, size_t len, const char *name,
+                                        const aisle_config *cfg);
+
+/* Counts of the last successful load into ds: data rows read (header and
+ * blank lines excluded), rows loaded, bad rows skipped (lenient mode) and
+ * rows filtered by negative=skip.  All 0 before any load.  Any
+ * out-parameter may be NULL.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_dataset_load_report(const aisle_dataset *ds, size_t *rows_read, size_t *rows_loaded,
+                                        size_t *rows_skipped, size_t *rows_filtered);
+
+/* Message number index (0-based) about a skipped row of the last load (at
+ * most the first 10 are kept), "file:line:column: expected X, found Y".
+ * *out stays valid until the next load into ds or its free.  Returns
+ * AISLE_OK, AISLE_EINVAL or AISLE_ERANGE (no such message). */
+AISLE_API int aisle_dataset_load_message(const aisle_dataset *ds, size_t index, const char **out);
+
 /* <<< section: dataset */
 
 /* >>> section: catalog */
@@ -302,6 +374,286 @@ typedef struct aisle_catalog aisle_catalog;
 /* <<< section: catalog */
 
 /* >>> section: features */
+
+/* Feature engineering for product text and attributes: a UTF-8 tokenizer,
+ * word and character n-grams, stable feature hashing, sparse vectors,
+ * TF-IDF/BM25 and categorical / numeric encoders.  docs/FEATURES.md gives
+ * the exact tokenizer rules, the hash definition and the formulas.
+ *
+ * Texts are passed as (text, len): len bytes of UTF-8, or
+ * AISLE_NUL_TERMINATED for a NUL-terminated string.  With an explicit
+ * length, embedded NUL bytes are separators.  Invalid UTF-8 never fails:
+ * each byte that does not start a valid sequence is skipped and separates
+ * tokens.  Nothing is read past len bytes.
+ *
+ * Thread safety: a handle is configured and fitted by one thread; once
+ * fitted it is only read by the transform / tokenize / get functions, which
+ * may then be called from any number of threads at once. */
+
+/* Length value meaning "text is NUL-terminated". */
+#define AISLE_NUL_TERMINATED ((size_t)-1)
+
+/* Token kinds reported by aisle_tokens_kind() and the token callback. */
+#define AISLE_TOKEN_WORD 0       /* a word or number ("bluetooth", "2.4ghz") */
+#define AISLE_TOKEN_CJK 1        /* one CJK character ("蓝") */
+#define AISLE_TOKEN_CJK_BIGRAM 2 /* two adjacent CJK characters ("蓝牙") */
+#define AISLE_TOKEN_WORD_NGRAM 3 /* word n-gram, words joined by one space ("blue tooth") */
+#define AISLE_TOKEN_CHAR_NGRAM 4 /* character n-gram of "<word>" ("<bl") */
+
+/* MurmurHash3 x86_32 of len bytes at data with the given seed, the hash
+ * behind every hashed feature.  The same value on every platform (bytes are
+ * read as little-endian words).  Returns AISLE_OK or AISLE_EINVAL (out NULL,
+ * or data NULL with len > 0). */
+AISLE_API int aisle_hash32(const void *data, size_t len, uint32_t seed, uint32_t *out);
+
+/* A configured tokenizer. */
+typedef struct aisle_tokenizer aisle_tokenizer;
+/* A list of tokens or feature strings, owned by the caller. */
+typedef struct aisle_tokens aisle_tokens;
+
+/* Creates a tokenizer from the options in cfg (NULL: defaults):
+ * `lowercase` (true), `cjk_bigrams` (true), `min_token_len` (1) and
+ * `stop_words` ("": none; words separated by spaces or commas, "_english_"
+ * for the built-in English list).  cfg is not referenced afterwards.
+ * Returns AISLE_OK, AISLE_EINVAL (out NULL, bad stop word, an option out of
+ * range), or AISLE_ENOMEM.  *out is set only on success. */
+AISLE_API int aisle_tokenizer_new(aisle_tokenizer **out, const aisle_config *cfg);
+
+/* Frees a tokenizer.  NULL is a no-op. */
+AISLE_API void aisle_tokenizer_free(aisle_tokenizer *tok);
+
+/* Adds n stop words (NUL-terminated UTF-8; lower-cased like tokens when the
+ * tokenizer lower-cases).  Tokens equal to a stop word are dropped.  All or
+ * nothing.  Not thread-safe: call before sharing the tokenizer.  Returns
+ * AISLE_OK, AISLE_EINVAL (NULL, invalid UTF-8, longer than 255 bytes) or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_tokenizer_add_stop_words(aisle_tokenizer *tok, const char *const *words, size_t n);
+
+/* Tokenizes text into a new token list *out (free with aisle_tokens_free).
+ * Tokens come in text order; a run of CJK characters gives its characters,
+ * then its bigrams.  Returns AISLE_OK, AISLE_EINVAL (NULL argument) or
+ * AISLE_ENOMEM (nothing returned).  Thread-safe on a shared tokenizer. */
+AISLE_API int aisle_tokenizer_tokenize(const aisle_tokenizer *tok, const char *text, size_t len,
+                                       aisle_tokens **out);
+
+/* Token callback: token is NUL-terminated (valid during the call), len its
+ * length in bytes, kind an AISLE_TOKEN_* value.  Return 0 to continue,
+ * non-zero to stop. */
+typedef int (*aisle_token_fn)(void *user, const char *token, size_t len, int kind);
+
+/* Calls fn for every token of text, without allocating.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument) or AISLE_ECANCELLED (fn returned non-zero).
+ * Thread-safe on a shared tokenizer. */
+AISLE_API int aisle_tokenizer_each(const aisle_tokenizer *tok, const char *text, size_t len,
+                                   aisle_token_fn fn, void *user);
+
+/* Frees a token list.  NULL is a no-op. */
+AISLE_API void aisle_tokens_free(aisle_tokens *tokens);
+
+/* Number of tokens in the list.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_tokens_count(const aisle_tokens *tokens, size_t *out);
+
+/* Token i: *text (NUL-terminated, valid while the list lives) and its
+ * length in bytes in *len (len may be NULL).  Returns AISLE_OK,
+ * AISLE_EINVAL or AISLE_ERANGE (i >= count). */
+AISLE_API int aisle_tokens_get(const aisle_tokens *tokens, size_t i, const char **text, size_t *len);
+
+/* Kind of token i (AISLE_TOKEN_*).  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ERANGE. */
+AISLE_API int aisle_tokens_kind(const aisle_tokens *tokens, size_t i, int *kind);
+
+/* A sparse vector of dimension dim: strictly increasing uint32 indices
+ * below dim with float values. */
+typedef struct aisle_sparse aisle_sparse;
+
+/* Creates a sparse vector from n (index, value) pairs in any order: pairs
+ * with the same index are summed (in input order) and entries that sum to
+ * exactly 0 are dropped.  The arrays are copied.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument, non-finite value), AISLE_ERANGE (an index
+ * >= dim) or AISLE_ENOMEM. */
+AISLE_API int aisle_sparse_new(aisle_sparse **out, uint32_t dim, const uint32_t *indices,
+                               const float *values, size_t n);
+
+/* Frees a sparse vector.  NULL is a no-op. */
+AISLE_API void aisle_sparse_free(aisle_sparse *v);
+
+/* The stored entries: *indices (strictly increasing) and *values, nnz
+ * entries each; the pointers stay valid while v lives and is not changed
+ * (aisle_sparse_normalize changes values in place, not pointers).  indices
+ * and values may be NULL.  With nnz 0 the pointers may be NULL.  Returns
+ * AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_sparse_data(const aisle_sparse *v, const uint32_t **indices, const float **values,
+                                size_t *nnz);
+
+/* The dimension.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_sparse_dim(const aisle_sparse *v, uint32_t *out);
+
+/* Euclidean (L2) norm, accumulated in double.  Returns AISLE_OK or
+ * AISLE_EINVAL. */
+AISLE_API int aisle_sparse_norm(const aisle_sparse *v, double *out);
+
+/* Scales v to unit L2 norm in place (a zero vector stays zero).  Not
+ * thread-safe on a shared vector.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_sparse_normalize(aisle_sparse *v);
+
+/* Dot product of a and b (a merge of the sorted indices, accumulated in
+ * double).  Returns AISLE_OK or AISLE_EINVAL (NULL argument, dimensions
+ * differ). */
+AISLE_API int aisle_sparse_dot(const aisle_sparse *a, const aisle_sparse *b, double *out);
+
+/* A hashing vectorizer: text -> tokens -> feature strings -> buckets. */
+typedef struct aisle_hasher aisle_hasher;
+
+/* Creates a hashing vectorizer from the options in cfg (NULL: defaults):
+ * the tokenizer options (see aisle_tokenizer_new), `word_ngrams` (1),
+ * `char_ngram_min` / `char_ngram_max` (0: none), `hash_buckets` (2^20),
+ * `hash_seed` (0), `signed_hash` (false) and `l2_normalize` (true).
+ * Feature strings are: every token, word n-grams 2..word_ngrams over words
+ * and CJK characters (joined by one space, stop words already removed), and
+ * the character n-grams of every word wrapped in '<' '>'.  Feature f goes
+ * to bucket murmur3_32(f, seed) % hash_buckets (character n-grams use seed
+ * + 1); with signed_hash its value is -1 when bit 31 of that hash is set.
+ * Returns AISLE_OK, AISLE_EINVAL (out NULL, char_ngram_min >
+ * char_ngram_max, bad stop word), AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_hasher_new(aisle_hasher **out, const aisle_config *cfg);
+
+/* Frees a hasher.  NULL is a no-op. */
+AISLE_API void aisle_hasher_free(aisle_hasher *h);
+
+/* Hashes text into a new sparse vector *out of dimension hash_buckets
+ * (free with aisle_sparse_free): the signed counts of its features, scaled
+ * to unit L2 norm when l2_normalize is set.  The same text gives the same
+ * vector on every platform.  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ENOMEM.  Thread-safe on a shared hasher. */
+AISLE_API int aisle_hasher_transform(const aisle_hasher *h, const char *text, size_t len, aisle_sparse **out);
+
+/* The feature strings of text, in the order they are hashed, as a new
+ * token list (kinds AISLE_TOKEN_*).  For inspection and explanations.
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOMEM.  Thread-safe. */
+AISLE_API int aisle_hasher_features(const aisle_hasher *h, const char *text, size_t len, aisle_tokens **out);
+
+/* The bucket (*index) and sign (*sign, +1 or -1; may be NULL) of one
+ * feature string of the given kind (AISLE_TOKEN_*).  Returns AISLE_OK or
+ * AISLE_EINVAL.  Thread-safe. */
+AISLE_API int aisle_hasher_feature_index(const aisle_hasher *h, const char *feature, size_t len, int kind,
+                                         uint32_t *index, float *sign);
+
+/* A TF-IDF / BM25 vectorizer with a vocabulary fitted on a corpus. */
+typedef struct aisle_tfidf aisle_tfidf;
+
+/* Creates an unfitted vectorizer from the options in cfg (NULL: defaults):
+ * the tokenizer and n-gram options (see aisle_hasher_new; the terms are
+ * the same feature strings), `min_df` (1), `max_features` (0: all),
+ * `weighting` ("tfidf" or "bm25"), `bm25_k1` (1.2), `bm25_b` (0.75) and
+ * `l2_normalize` (true).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_tfidf_new(aisle_tfidf **out, const aisle_config *cfg);
+
+/* Frees a vectorizer.  NULL is a no-op. */
+AISLE_API void aisle_tfidf_free(aisle_tfidf *t);
+
+/* Fits the vocabulary on n NUL-terminated texts: terms occurring in at
+ * least min_df documents, of those the max_features with the highest
+ * corpus counts (ties: byte order), indexed in byte order of the terms.
+ * idf(t) = ln((1 + N) / (1 + df(t))) + 1 for tfidf and
+ * ln(1 + (N - df + 0.5) / (df + 0.5)) for bm25 (docs/FEATURES.md).  A
+ * later fit replaces an earlier one; on failure the vectorizer is
+ * unchanged.  Not thread-safe.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * argument or text, n = 0), AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_tfidf_fit(aisle_tfidf *t, const char *const *texts, size_t n);
+
+/* Transforms text into a new sparse vector *out with one dimension per
+ * vocabulary term: tf * idf (tfidf) or the BM25 term weight (bm25), tf the
+ * raw count, scaled to unit L2 norm when l2_normalize is set.  Terms not in
+ * the vocabulary are ignored.  With bm25 and l2_normalize=false, the dot
+ * product with a query's 0/1 term vector is the query's BM25 score.
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ESTATE (not fitted) or
+ * AISLE_ENOMEM.  Thread-safe on a fitted vectorizer. */
+AISLE_API int aisle_tfidf_transform(const aisle_tfidf *t, const char *text, size_t len, aisle_sparse **out);
+
+/* The number of vocabulary terms.  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ESTATE. */
+AISLE_API int aisle_tfidf_vocab_size(const aisle_tfidf *t, size_t *out);
+
+/* Term number index (*term valid while t lives and is not refitted) and
+ * its idf (idf may be NULL).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ESTATE
+ * or AISLE_ERANGE. */
+AISLE_API int aisle_tfidf_term(const aisle_tfidf *t, size_t index, const char **term, double *idf);
+
+/* The index of a term (as the tokenizer produces it: lower-cased).
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ESTATE or AISLE_ENOTFOUND. */
+AISLE_API int aisle_tfidf_lookup(const aisle_tfidf *t, const char *term, size_t *index);
+
+/* A categorical encoder: string values -> dense indices, with index 0 the
+ * out-of-vocabulary bucket (unseen or rare values). */
+typedef struct aisle_category_encoder aisle_category_encoder;
+
+/* Creates an unfitted encoder; reads option `min_count` (1) from cfg (may
+ * be NULL).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_category_encoder_new(aisle_category_encoder **out, const aisle_config *cfg);
+
+/* Frees an encoder.  NULL is a no-op. */
+AISLE_API void aisle_category_encoder_free(aisle_category_encoder *e);
+
+/* Fits on n values (NUL-terminated, compared byte for byte): values seen
+ * at least min_count times get indices 1, 2, ... in order of first
+ * appearance.  A later fit replaces an earlier one; on failure the encoder
+ * is unchanged.  Not thread-safe.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * array or value), AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_category_encoder_fit(aisle_category_encoder *e, const char *const *values, size_t n);
+
+/* The index of value: 1..size-1 for a kept value, 0 otherwise.  Returns
+ * AISLE_OK, AISLE_EINVAL or AISLE_ESTATE (not fitted).  Thread-safe. */
+AISLE_API int aisle_category_encoder_transform(const aisle_category_encoder *e, const char *value,
+                                               size_t *index);
+
+/* The number of indices, including the out-of-vocabulary bucket 0.
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ESTATE. */
+AISLE_API int aisle_category_encoder_size(const aisle_category_encoder *e, size_t *out);
+
+/* The value with index (1..size-1), valid while e lives and is not refit.
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ESTATE or AISLE_ERANGE (including
+ * index 0, the out-of-vocabulary bucket). */
+AISLE_API int aisle_category_encoder_value(const aisle_category_encoder *e, size_t index, const char **value);
+
+/* A numeric encoder, e.g. for prices. */
+typedef struct aisle_numeric_encoder aisle_numeric_encoder;
+
+/* Creates an unfitted encoder; reads options `numeric_transform`
+ * ("standardize" (default), "minmax", "log1p" or "quantile") and
+ * `quantile_bins` (10) from cfg (may be NULL).  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_numeric_encoder_new(aisle_numeric_encoder **out, const aisle_config *cfg);
+
+/* Frees an encoder.  NULL is a no-op. */
+AISLE_API void aisle_numeric_encoder_free(aisle_numeric_encoder *e);
+
+/* Fits on n > 0 finite values: mean and population standard deviation
+ * (standardize), minimum and maximum (minmax), or quantile bin edges: with
+ * B = quantile_bins and v the sorted values, the inner edges are
+ * v[floor(i * n / B)] for i = 1..B-1, with duplicates and edges equal to
+ * the minimum dropped, so ties may give fewer than B bins.  A later fit
+ * replaces an earlier one.  Not thread-safe.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL, n = 0, a non-finite value), AISLE_ERANGE (log1p and
+ * a value <= -1) or AISLE_ENOMEM. */
+AISLE_API int aisle_numeric_encoder_fit(aisle_numeric_encoder *e, const double *values, size_t n);
+
+/* Transforms x: (x - mean) / sd (0 when sd = 0), (x - min) / (max - min)
+ * (0 when max = min; not clamped), log1p(x) (needs no fit), or the
+ * quantile bin of x as a number.  Returns AISLE_OK, AISLE_EINVAL (x not
+ * finite), AISLE_ERANGE (log1p of x <= -1) or AISLE_ESTATE (not fitted).
+ * Thread-safe. */
+AISLE_API int aisle_numeric_encoder_transform(const aisle_numeric_encoder *e, double x, double *out);
+
+/* The quantile bin of x: the number of inner edges <= x, in [0, bins).
+ * Returns AISLE_OK, AISLE_EINVAL (NaN), AISLE_EUNSUPPORTED (transform is
+ * not quantile) or AISLE_ESTATE.  Thread-safe. */
+AISLE_API int aisle_numeric_encoder_bin(const aisle_numeric_encoder *e, double x, size_t *bin);
+
+/* The number of bins and (edges may be NULL) the bins-1 inner edges,
+ * strictly increasing, valid while e lives and is not refit.  Returns
+ * AISLE_OK, AISLE_EINVAL, AISLE_EUNSUPPORTED or AISLE_ESTATE. */
+AISLE_API int aisle_numeric_encoder_edges(const aisle_numeric_encoder *e, const double **edges, size_t *bins);
 
 /* <<< section: features */
 
@@ -361,17 +713,262 @@ AISLE_API int aisle_model_item_index(const aisle_model *model, const char *key, 
 AISLE_API int aisle_model_set_metric(aisle_model *model, const char *name, double value);
 AISLE_API int aisle_model_get_metric(const aisle_model *model, const char *name, double *out);
 
+/* Saves a model to a file (format: docs/FORMAT.md), atomically: the bytes
+ * go to a new temporary file in the same directory, which is flushed,
+ * fsync'ed and renamed over path, and the directory is fsync'ed; on any
+ * failure the temporary file is removed and an existing file at path is
+ * left untouched.  Save options in cfg (NULL: defaults): `compression`
+ * (zlib level 0..9, 0 stores raw) and `quantize` (none|fp16|int8, the
+ * encoding of the kind's large float tensors).  Thread-safe on a shared
+ * model.  Returns AISLE_OK, AISLE_EINVAL (NULL model or path),
+ * AISLE_EUNSUPPORTED (the kind cannot be saved; the message names it),
+ * AISLE_EIO (message with the path and errno text) or AISLE_ENOMEM. */
+AISLE_API int aisle_model_save(const aisle_model *model, const char *path, const aisle_config *cfg);
+
+/* The same file image in memory: *out receives a new buffer of *len bytes
+ * that the caller frees with aisle_free.  Returns AISLE_OK, AISLE_EINVAL,
+ * AISLE_EUNSUPPORTED or AISLE_ENOMEM; out and len are set only on success. */
+AISLE_API int aisle_model_save_buffer(const aisle_model *model, const aisle_config *cfg, void **out,
+                                      size_t *len);
+
+/* Loads a model saved by aisle_model_save (by this or another release with
+ * the same format major version).  The loaded model describes itself with
+ * the writer's library version and keeps the options it was trained with.
+ * Every length, count and CRC is checked before use; option
+ * `max_model_bytes` (cfg, NULL: default 16 GiB) bounds what is allocated.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument), AISLE_EIO (cannot read),
+ * AISLE_EFORMAT (not a model file, truncated or corrupt: the message names
+ * the header field or section), AISLE_EVERSION (written by a newer format
+ * major version, or needs a section this release does not know),
+ * AISLE_ENOTFOUND (model kind not compiled in), AISLE_EUNSUPPORTED,
+ * AISLE_ERANGE (larger than max_model_bytes) or AISLE_ENOMEM.  *out is set
+ * only on success. */
+AISLE_API int aisle_model_load(aisle_model **out, const char *path, const aisle_config *cfg);
+
+/* The same from a file image in memory (len bytes at data); data is not
+ * kept after the call.  Same statuses as aisle_model_load except
+ * AISLE_EIO. */
+AISLE_API int aisle_model_load_buffer(aisle_model **out, const void *data, size_t len,
+                                      const aisle_config *cfg);
+
 /* <<< section: model */
 
 /* >>> section: serving (recommend, similar, explain) */
+
+/* Serving: the same calls for every model kind.  Every function here takes
+ * an optional aisle_rec_options (NULL = defaults) and writes at most k
+ * results, best first, into caller arrays; item keys written to items_out
+ * point into the model and stay valid while it lives.  Rankings are exact
+ * (every item is scored); ties are broken by the lower item index, so
+ * results are deterministic.  All of them are read-only on the model and
+ * safe to call from many threads at once, except aisle_update_user.
+ * See docs/MODELS.md ("Serving"). */
+
+/* Per-call serving options: named options (exclude_seen, unknown_user,
+ * threads: see aisle_option_info, scope "serve"), an allow-list and a
+ * deny-list of item keys, and a filter callback.  Build it once, then share
+ * it between threads for reading; changing it while a call uses it is not
+ * safe. */
+typedef struct aisle_rec_options aisle_rec_options;
+
+/* Filter callback: return non-zero to keep the item, 0 to drop it.  Called
+ * during ranking, possibly from several threads at once (batch), and only
+ * for items that would otherwise enter the result (so not necessarily for
+ * every item).  item_index is the model's dense item index. */
+typedef int (*aisle_item_filter_fn)(void *user, const char *item_key, size_t item_index);
+
+/* Creates serving options at their defaults.  Returns AISLE_OK,
+ * AISLE_EINVAL (out is NULL) or AISLE_ENOMEM. */
+AISLE_API int aisle_rec_options_new(aisle_rec_options **out);
+
+/* Frees serving options.  NULL is a no-op. */
+AISLE_API void aisle_rec_options_free(aisle_rec_options *opts);
+
+/* Sets a serving option from its text form, e.g. ("exclude_seen",
+ * "false"), ("unknown_user", "error"), ("threads", "4").  Only options of
+ * scope "serve" (and "threads") are accepted.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument, bad value), AISLE_ENOTFOUND (not a serving
+ * option), AISLE_ERANGE or AISLE_ENOMEM; on failure opts is unchanged. */
+AISLE_API int aisle_rec_options_set(aisle_rec_options *opts, const char *key, const char *value);
+
+/* Restricts results to these item keys (n = 0 removes the restriction).
+ * Keys the model does not know are ignored at call time.  The keys are
+ * copied.  Returns AISLE_OK, AISLE_EINVAL (NULL opts, or NULL keys with
+ * n > 0, or a NULL key) or AISLE_ENOMEM; on failure opts is unchanged. */
+AISLE_API int aisle_rec_options_allow(aisle_rec_options *opts, const char *const *item_keys, size_t n);
+
+/* Never returns these item keys (n = 0 clears the deny-list).  Same rules
+ * as aisle_rec_options_allow. */
+AISLE_API int aisle_rec_options_deny(aisle_rec_options *opts, const char *const *item_keys, size_t n);
+
+/* Installs a filter callback (fn NULL removes it).  Returns AISLE_OK or
+ * AISLE_EINVAL. */
+AISLE_API int aisle_rec_options_set_filter(aisle_rec_options *opts, aisle_item_filter_fn fn, void *user);
+
+/* Top-k items for a known user: the kind's scores (predicted ratings for
+ * mf), leaving out the user's training items unless exclude_seen=false,
+ * then the allow-list, deny-list and filter.  An unknown user gets the
+ * most popular items (unknown_user=popular, the default; scores are the
+ * popularity counts) or AISLE_ENOTFOUND (unknown_user=error).  items_out
+ * and scores_out (either may be NULL) have room for k entries; *n_out
+ * receives the number written (< k when fewer items pass the filters).
+ * Returns AISLE_OK, AISLE_EINVAL (NULL model, user_key or n_out),
+ * AISLE_ENOTFOUND, AISLE_ENOMEM or an error of the filter's making. */
+AISLE_API int aisle_recommend(const aisle_model *model, const char *user_key, size_t k,
+                              const aisle_rec_options *opts, const char **items_out, float *scores_out,
+                              size_t *n_out);
+
+/* Top-k items for an anonymous visitor who interacted with item_keys
+ * (weights: per-item event weights, or ratings for mf; NULL = all 1, for
+ * mf "liked", i.e. the highest rating).  Factor kinds (als, mf, bpr) solve
+ * the visitor's vector in closed form (fold-in); itemknn sums neighbours;
+ * popular ignores the items.  Unknown item keys are ignored; if none is
+ * known the result is the popularity ranking.  exclude_seen leaves out the
+ * given items.  Returns AISLE_OK, AISLE_EINVAL, AISLE_EUNSUPPORTED (kind
+ * cannot fold in), AISLE_ENOMEM. */
+AISLE_API int aisle_recommend_for_items(const aisle_model *model, const char *const *item_keys,
+                                        const float *weights, size_t n, size_t k,
+                                        const aisle_rec_options *opts, const char **items_out,
+                                        float *scores_out, size_t *n_out);
+
+/* Adds a known user's new events to the model in place: weights are added
+ * to the user's history (a new item is inserted; for mf a weight is the
+ * rating and replaces the old one), then the kind re-fits the user's
+ * parameters (factor kinds: closed-form fold-in; itemknn: history only).
+ * Unknown item keys are skipped.  NOT thread-safe: no other call may use
+ * the model (not even readers) while it runs.  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_ENOTFOUND (unknown user), AISLE_EUNSUPPORTED or
+ * AISLE_ENOMEM (the model is then unchanged). */
+AISLE_API int aisle_update_user(aisle_model *model, const char *user_key, const char *const *item_keys,
+                                const float *weights, size_t n);
+
+/* The k items most similar to item_key ("customers who bought this also
+ * bought"): itemknn neighbours, cosine of item factors for factor kinds.
+ * The item itself is left out; allow/deny/filter apply.  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_ENOTFOUND (unknown item), AISLE_EUNSUPPORTED (kind
+ * has no item similarity) or AISLE_ENOMEM. */
+AISLE_API int aisle_similar_items(const aisle_model *model, const char *item_key, size_t k,
+                                  const aisle_rec_options *opts, const char **items_out, float *scores_out,
+                                  size_t *n_out);
+
+/* The model's score of one (user, item) pair; for mf the predicted rating,
+ * clipped to the training ratings' range.  Returns AISLE_OK, AISLE_EINVAL,
+ * AISLE_ENOTFOUND (unknown user or item) or AISLE_ENOMEM. */
+AISLE_API int aisle_score(const aisle_model *model, const char *user_key, const char *item_key,
+                          float *score_out);
+
+/* Why the model recommends item_key to user_key: the user's training items
+ * contributing most (by absolute value) to that score, at most max of
+ * them, with their shares (signed, sum of |share| over the whole history =
+ * 1).  itemknn: weight * similarity; als/bpr: Hu-Koren-Volinsky
+ * c_j * y_i^T W_u y_j; mf: the same algebra on the ridge fold-in of the
+ * user's ratings (the bias terms are not attributed).  *n_out receives the
+ * number written (0 when the user has no history or nothing contributes).
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND, AISLE_EUNSUPPORTED
+ * (kind has no explanations) or AISLE_ENOMEM. */
+AISLE_API int aisle_explain(const aisle_model *model, const char *user_key, const char *item_key, size_t max,
+                            const char **items_out, float *shares_out, size_t *n_out);
+
+/* aisle_recommend for n_users users at once: user i's results go to
+ * items_out[i*k ..] and scores_out[i*k ..] (either may be NULL) and its
+ * count to n_out[i].  Factor kinds compute blocks of scores with one sgemm
+ * (user factors x item factors^T) from the calling thread and select each
+ * row's top-k on `threads` threads; other kinds score users in parallel.
+ * Results equal aisle_recommend's up to float rounding.  Unknown users
+ * follow unknown_user (with "error" the whole call fails and names the
+ * user).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND or AISLE_ENOMEM. */
+AISLE_API int aisle_recommend_batch(const aisle_model *model, const char *const *user_keys, size_t n_users,
+                                    size_t k, const aisle_rec_options *opts, const char **items_out,
+                                    float *scores_out, size_t *n_out);
 
 /* <<< section: serving */
 
 /* >>> section: evaluation */
 
+/* The outcome of an evaluation: named metrics and counts (see
+ * docs/EVALUATION.md for the definitions and the tie rule). */
+typedef struct aisle_eval_result aisle_eval_result;
+
+/* Evaluates a trained model on a held-out test dataset.  Test users and
+ * items are matched to the model's by key; unknown ones are skipped and
+ * counted ("skipped_users", "skipped_pairs").  Test pairs already in the
+ * user's training history are not ranked ("seen_pairs").
+ *
+ * Options (cfg may be NULL: defaults): `protocol` "full" ranks each user's
+ * test items against every item they have not interacted with in training;
+ * "sampled" ranks each test item against `negatives` random such items
+ * (SASRec/BERT4Rec style) and averages per user.  `k` is the cut-off of the
+ * ranking metrics, `threads` the worker count, `seed` the sampling seed
+ * (negative samples come from a per-user stream, so results do not depend
+ * on the thread count).  Progress is reported through cfg's callback
+ * (loss NaN), which may cancel.
+ *
+ * Metrics (K = k): "precision@K", "recall@K", "ndcg@K", "map@K", "hr@K",
+ * "mrr@K", "auc", "coverage" (share of the catalogue in anybody's top K)
+ * and "novelty" (mean self-information of the top K); "rmse" and "mae"
+ * over every known test pair for kinds that predict ratings.  Each ranked
+ * user weighs the same; users without a rankable test item are left out of
+ * the averages.  Counts: "users" (ranked), "test_users", "skipped_users",
+ * "skipped_pairs", "seen_pairs", "relevant_pairs" ("rating_pairs").
+ *
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, empty test set, nothing
+ * evaluable: the message gives the counts), AISLE_ERANGE / AISLE_EINVAL (bad
+ * option), AISLE_ECANCELLED or AISLE_ENOMEM.  *out is set only on success
+ * and is freed with aisle_eval_result_free.  Thread-safe: the model and
+ * dataset are only read (a dataset must not be changed meanwhile). */
+AISLE_API int aisle_evaluate(const aisle_model *model, const aisle_dataset *test, const aisle_config *cfg,
+                             aisle_eval_result **out);
+
+/* Frees a result.  NULL is a no-op. */
+AISLE_API void aisle_eval_result_free(aisle_eval_result *res);
+
+/* The value of a metric or count by name ("ndcg@10").  Returns AISLE_OK,
+ * AISLE_EINVAL or AISLE_ENOTFOUND (the message lists the names present). */
+AISLE_API int aisle_eval_result_get(const aisle_eval_result *res, const char *name, double *out);
+
+/* Number of entries (metrics first, then counts), and entry index: its
+ * name (owned by res), value and whether it is a count (1) or a metric
+ * (0).  Out-parameters may be NULL.  aisle_eval_result_at returns AISLE_OK,
+ * AISLE_EINVAL or AISLE_ERANGE. */
+AISLE_API int aisle_eval_result_count(const aisle_eval_result *res, size_t *out);
+AISLE_API int aisle_eval_result_at(const aisle_eval_result *res, size_t index, const char **name, double *value,
+                                   int *is_count);
+
+/* The result as one JSON object:
+ * {"protocol": "full", "k": 10, "metrics": {"ndcg@10": 0.1, ...},
+ *  "counts": {"users": 940, ...}} ("negatives" too when sampled).  Same
+ * buffer convention as aisle_model_describe: *needed (may be NULL) gets the
+ * length without the NUL; AISLE_ERANGE if it does not fit. */
+AISLE_API int aisle_eval_result_to_json(const aisle_eval_result *res, char *buf, size_t len, size_t *needed);
+
 /* <<< section: evaluation */
 
 /* >>> section: demo store */
+
+/* A built-in synthetic online shop for trying aisle without data
+ * (docs/DEMO.md): products in a category tree with English and Chinese
+ * titles, long-tailed prices; shoppers with latent tastes who visit in
+ * sessions and view, cart and buy (with repeat orders of consumables);
+ * customer-service messages labelled with intents.  Options: demo_users
+ * (5000), demo_items (2000), demo_days (90), demo_messages (1000) and seed;
+ * the same options give the same store on every platform.  User keys are
+ * "C10000".., item keys "P00001".., timestamps start at 2026-01-01. */
+
+/* Generates the store's behaviour events into a new dataset (events
+ * view/cart/purchase, value = quantity).  Returns AISLE_OK, AISLE_EINVAL
+ * (NULL out, bad option), AISLE_ERANGE (option out of range) or
+ * AISLE_ENOMEM; *events is set only on success.  Thread-safe. */
+AISLE_API int aisle_demo_generate(const aisle_config *cfg, aisle_dataset **events);
+
+/* Writes the store as three CSV files with a header row into dir (created
+ * if missing; existing files are replaced):
+ *   events.csv   user_id,item_id,event,quantity,timestamp (time order)
+ *   catalog.csv  item_id,title,description,category,brand,price
+ *                (category "Top > Leaf"; RFC 4180 quoting)
+ *   messages.csv message_id,user_id,timestamp,intent,text
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE, AISLE_EIO (the message names
+ * the file) or AISLE_ENOMEM.  Thread-safe for distinct directories. */
+AISLE_API int aisle_demo_write(const aisle_config *cfg, const char *dir);
 
 /* <<< section: demo store */
 

@@ -168,6 +168,15 @@ static void test_config_parse_good(void **state) {
     char text2[256];
     assert_ok(aisle_config_to_string(again, text2, sizeof text2, NULL));
     assert_string_equal(text, text2);
+    /* regression (found by fuzz_config): values holding characters the
+     * parser treats as separators (\v, \f) must be quoted on output */
+    assert_ok(aisle_config_set_string(again, "model", "a\vb\fc\"d"));
+    assert_ok(aisle_config_to_string(again, text2, sizeof text2, NULL));
+    aisle_config *third;
+    assert_ok(aisle_config_new(&third));
+    assert_ok(aisle_config_parse(third, text2));
+    assert_string_equal(config_string(third, NULL, "model"), "a\vb\fc\"d");
+    aisle_config_free(third);
     /* too small a buffer */
     assert_status_msg(aisle_config_to_string(cfg, text, 5, &need), AISLE_ERANGE, "too small");
     assert_string_equal(text, "");
@@ -233,6 +242,13 @@ static void test_option_table_is_documented(void **state) {
         if (config_parse_value(spec, def, &e) != AISLE_OK) fail_msg("default of '%s' invalid: %s", name, aisle_last_error());
         core_free(e.s);
     }
+    /* a name declared by several tables (kinds sharing "factors", ...) must
+     * have one type everywhere: values are parsed by the first declaration */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (!strcmp(option_at(i)->name, option_at(j)->name) && option_at(i)->type != option_at(j)->type)
+                fail_msg("option '%s' is declared with two types (scopes %s and %s)", option_at(i)->name,
+                         option_at(i)->scope, option_at(j)->scope);
     assert_int_equal(aisle_option_info(n, NULL, NULL, NULL, NULL, NULL, NULL), AISLE_ERANGE);
     assert_int_equal(aisle_option_info(-1, NULL, NULL, NULL, NULL, NULL, NULL), AISLE_ERANGE);
 }

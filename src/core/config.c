@@ -436,7 +436,10 @@ static int entry_text(const config_entry *e, core_buf *b) {
     case AISLE_OPTION_FLOAT: return buf_printf(b, "%.17g", e->f);
     default: {
         const char *s = e->s ? e->s : "";
-        if (s[0] && !strpbrk(s, " \t\r\n,;\"\\")) return buf_printf(b, "%s", s);
+        /* quote whenever the parser would split or unescape the value */
+        bool plain = s[0] != '\0' && s[0] != '"';
+        for (const char *p = s; plain && *p; p++) plain = !is_sep(*p) && *p != '"' && *p != '\\';
+        if (plain) return buf_printf(b, "%s", s);
         int rc = buf_append(b, "\"", 1);
         for (const char *p = s; !rc && *p; p++) {
             if (*p == '"' || *p == '\\') rc = buf_append(b, "\\", 1);

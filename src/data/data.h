@@ -12,6 +12,7 @@
 #include "core/core.h"
 
 #include <pthread.h>
+#include <stdio.h>
 
 /* Built-in event types; custom event names get ids from DATA_EVENT_CUSTOM
  * on.  A dataset keeps one weight per event type. */
@@ -55,6 +56,17 @@ typedef struct data_seq {
     uint32_t *types;  /* n: event type of each step */
 } data_seq;
 
+/* Outcome of the last successful load into a dataset or catalog
+ * (aisle_dataset_load_report): counts and the first messages about skipped
+ * rows (lenient mode). */
+enum { DATA_REPORT_MESSAGES = 10 };
+typedef struct data_report {
+    size_t read, loaded, skipped, filtered;
+    char *messages[DATA_REPORT_MESSAGES]; /* owned; n_messages used */
+    size_t n_messages;
+} data_report;
+void data_report_clear(data_report *r);
+
 struct aisle_dataset {
     core_keys users, items, event_names; /* event_names: id -> name */
     float *event_weights;                /* per event type id */
@@ -70,6 +82,8 @@ struct aisle_dataset {
     bool views_valid;
     data_csr by_user, by_item;
     data_seq seq;
+
+    data_report report;                  /* of the last successful load */
 };
 
 /* Accessors for models and eval (all thread-safe on a dataset that is not
@@ -105,6 +119,98 @@ const char *data_catalog_key(const aisle_catalog *c, size_t idx);
 const char *data_catalog_field(const aisle_catalog *c, size_t idx, int field);
 /* Price of product idx, NaN when unknown. */
 double data_catalog_price(const aisle_catalog *c, size_t idx);
+
+/* ---- delimited text reading (csv.c), shared by the loaders ----
+ *
+ * A reader scans records of a CSV/TSV-like text: one- or two-byte
+ * delimiter ("::"), RFC 4180 quoting, CRLF or LF line ends, UTF-8 BOM,
+ * blank lines skipped.  Input is a file (plain or gzip, detected by magic
+ * bytes) read in large blocks, or a caller buffer (used in place unless
+ * gzip-compressed).  Fields point into the reader's memory and stay valid
+ * until the next data_reader_next call. */
+typedef struct data_field {
+    const char *p;
+    size_t len;
+    size_t line, col; /* 1-based position of the field's first byte */
+    size_t soff;      /* offset in scratch when the field was unescaped (p NULL until resolved) */
+} data_field;
+
+typedef struct data_reader {
+    const char *name;          /* file name for messages */
+    FILE *file;
+    void *gz;                  /* gzFile */
+    void *zs;                  /* z_stream for a gzip buffer */
+    const unsigned char *mem;  /* gzip buffer input */
+    size_t mem_len;
+    char *buf;                 /* owned block buffer (NULL when reading a plain buffer in place) */
+    const char *data;          /* buf or the caller's buffer */
+    size_t cap, len, pos;
+    bool eof;
+    size_t line, line_start;   /* line number at data[pos]; offset of that line's start */
+    char d0, d1;               /* delimiter bytes; d1 != 0 for two-byte delimiters */
+    bool quoting;
+    size_t max_field;
+    bool skip_line;            /* after a bad record: drop the rest of its line */
+    data_field *fields;
+    size_t nf, fcap;
+    core_buf scratch;          /* fields with doubled quotes, unescaped */
+    size_t rec_line, rec_end_col; /* first line of the current record; column after its last field */
+} data_reader;
+
+/* Opens a reader; delimiter is the option text ("" = by extension of name
+ * (.tsv/.data/.txt tab, .csv comma; .gz stripped), else sniffed from the
+ * first line: "::", tab, ',', '|', ';'). */
+int data_reader_open_file(data_reader *r, const char *path, const char *delimiter, bool quoting, size_t max_field);
+int data_reader_open_buffer(data_reader *r, const void *data, size_t len, const char *name, const char *delimiter,
+                            bool quoting, size_t max_field);
+/* Next record: 1 = a record in r->fields[0..nf), 0 = end of input, else a
+ * status (AISLE_EFORMAT with "name:line:col: expected X, found Y"; the
+ * reader then resumes at the next line, so lenient callers may go on). */
+int data_reader_next(data_reader *r);
+void data_reader_close(data_reader *r);
+
+/* Text helpers.  data_quote writes a short printable rendering of a field
+ * ('abc', with \xNN escapes, truncated with ...) for messages. */
+void data_quote(const char *p, size_t len, char *out, size_t outlen);
+/* Offset of the first byte that is not valid UTF-8, or len if all is. */
+size_t data_utf8_check(const char *p, size_t len);
+/* Appends latin-1 bytes as UTF-8. */
+int data_latin1_to_utf8(core_buf *out, const char *p, size_t len);
+/* Decimal number (surrounding spaces allowed, no NaN/Inf): 0 or -1. */
+int data_parse_number(const char *p, size_t len, double *out);
+/* Time: fmt NULL/"" = epoch seconds or ISO 8601 (UTC unless an offset is
+ * given); else a strftime-style format (%Y %y %m %d %e %H %I %M %S %p %b
+ * %B %j %s %z %T %F %D %%).  0 or -1. */
+int data_parse_time(const char *p, size_t len, const char *fmt, int64_t *out);
+
+/* ---- column mapping shared by the loaders (load.c) ---- */
+enum { DATA_MAX_ROLES = 8 };
+typedef struct data_columns {
+    const char *const *roles;             /* role names, roles[0..n_roles) */
+    size_t n_roles;
+    size_t field[DATA_MAX_ROLES];         /* resolved 0-based field index; SIZE_MAX unmapped */
+    const char *name[DATA_MAX_ROLES];     /* header name from the option (not NUL-terminated) */
+    size_t name_len[DATA_MAX_ROLES];
+    bool by_name, any;                    /* some role named by header name; option non-empty */
+    char label[DATA_MAX_ROLES][48];       /* "'CustomerID'" or "'user'" for messages */
+} data_columns;
+
+/* Parses an option such as "user=CustomerID,item=2".  required: bit mask
+ * of roles that must be mapped (checked at resolve time). */
+int data_columns_parse(data_columns *c, const char *const *roles, size_t n_roles, const char *spec,
+                       const char *option);
+/* Decides on the header and resolves the mapping given the first record
+ * (in r->fields).  aliases[role] is a NULL-terminated list of known
+ * header names (lower case) or NULL.  numeric_role / time_role (or
+ * SIZE_MAX) name roles whose text tells a header apart in auto mode.
+ * Without option or header, roles 0..n_default-1 take fields 1..n_default
+ * (as far as the first record has them).
+ * *is_header receives whether the first record is a header. */
+int data_columns_resolve(data_columns *c, const data_reader *r, const char *header_opt,
+                         const char *const *const *aliases, size_t n_default, size_t numeric_role,
+                         size_t time_role, const char *time_format, bool *is_header);
+/* Appends "name:line:col: expected ..., found ..." for a bad field. */
+int data_field_error(const data_reader *r, const data_field *f, const char *expected, const char *found);
 
 void data_csr_free(data_csr *m);
 void data_seq_free(data_seq *s);

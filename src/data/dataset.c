@@ -65,6 +65,7 @@ static void dataset_release(aisle_dataset *ds) {
     keys_clear(&ds->event_names);
     core_free(ds->event_weights);
     core_free(ds->events);
+    data_report_clear(&ds->report);
     pthread_mutex_destroy(&ds->lock);
 }
 

@@ -94,6 +94,46 @@ int io_get_f32_array(io_cursor *c, float **out, uint64_t *n, uint64_t max_n);
 /* AISLE_EFORMAT unless the cursor consumed its whole section. */
 int io_cursor_done(const io_cursor *c);
 
+/* ---- container lifecycle (src/io/container.c; docs/FORMAT.md) ---- */
+#define IO_FORMAT_MAJOR 1
+#define IO_FORMAT_MINOR 0
+enum {
+    IO_HEADER_FIXED = 88,   /* bytes before the section table in format 1.0 */
+    IO_ENTRY_SIZE = 32,     /* bytes per section table entry in format 1.0 */
+    IO_MAX_SECTIONS = 4096  /* sanity limit on the section count */
+};
+
+/* A writer for a model of kind `kind`; cfg gives the save options
+ * (compression, quantize; NULL = defaults). */
+int io_writer_new(io_writer **out, const char *kind, const aisle_config *cfg);
+void io_writer_free(io_writer *w);
+/* The whole file in one allocation (free with core_free). */
+int io_writer_to_buffer(const io_writer *w, void **out, size_t *len);
+/* Atomic save: temporary file in path's directory, fsync, rename, fsync of
+ * the directory.  fail_after simulates a write error once that many bytes
+ * were written (tests only); UINT64_MAX never fails. */
+int io_writer_to_file(const io_writer *w, const char *path, uint64_t fail_after);
+
+/* Parses and verifies header, section table and every section's stored
+ * bytes (CRC) of a file image.  data must outlive the reader.  max_bytes
+ * bounds the sum of the sections' uncompressed lengths (AISLE_ERANGE). */
+int io_reader_open(io_reader **out, const void *data, size_t len, uint64_t max_bytes);
+void io_reader_free(io_reader *r);
+const char *io_reader_kind(const io_reader *r);
+const char *io_reader_writer_version(const io_reader *r);
+/* After a model was read: AISLE_EVERSION if a REQUIRED section was never
+ * asked for (a section type this library does not know). */
+int io_reader_check_required(const io_reader *r);
+/* Reads a whole file into a new buffer (free with core_free); files larger
+ * than max_bytes fail with AISLE_ERANGE before anything is allocated. */
+int io_read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *len);
+
+/* ---- models (src/io/model_file.c) ---- */
+/* A writer holding every section of m (generic ones, then the kind's). */
+int io_model_writer(const aisle_model *m, const aisle_config *cfg, io_writer **out);
+/* aisle_model_save with the write-failure test hook of io_writer_to_file. */
+int io_model_save_file(const aisle_model *m, const char *path, const aisle_config *cfg, uint64_t fail_after);
+
 /* ---- CRC / fp16 helpers shared with other modules ---- */
 uint32_t io_crc32(const void *data, size_t len);
 uint16_t io_f32_to_f16(float f);

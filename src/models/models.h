@@ -106,4 +106,49 @@ void model_user_query(const aisle_model *m, uint32_t user, model_query *q);
 static inline uint32_t model_n_users(const aisle_model *m) { return (uint32_t)m->users.n; }
 static inline uint32_t model_n_items(const aisle_model *m) { return (uint32_t)m->items.n; }
 
+/* ---- shared by the latent-factor kinds mf, als, bpr (factors.c) ----
+ * A kind with MODEL_FACTORS keeps a model_factors as the FIRST member of
+ * its state, so serving can multiply factor blocks with BLAS (batch) and
+ * fold sessions in without knowing the kind. */
+enum { MODEL_FACTORS = 1u << 3 };
+
+typedef struct model_factors {
+    uint32_t dim;
+    float *user;      /* n_users x dim, row-major */
+    float *item;      /* n_items x dim */
+    float *user_bias; /* n_users (explicit kinds) or NULL */
+    float *item_bias; /* n_items (explicit kinds) or NULL */
+    float mean;       /* global mean rating (explicit) */
+    float rmin, rmax; /* observed rating range (explicit; score_one clips) */
+    bool explicit_r;  /* fold-in as ridge regression on ratings (mf) instead of HKV (als, bpr) */
+    float reg, alpha; /* fold-in regularisation and confidence 1 + alpha * w */
+    float *gram;      /* dim x dim item Gram matrix Q^T Q (implicit kinds) */
+} model_factors;
+
+void model_factors_free(model_factors *f);
+/* Allocates user/item (and biases if explicit) matrices, zeroed. */
+int model_factors_alloc(model_factors *f, uint32_t users, uint32_t items, uint32_t dim, bool explicit_r);
+/* out (dim x dim, full symmetric) = A^T A for A rows x dim; one cblas_ssyrk. */
+void model_factors_gram(const float *a, size_t rows, uint32_t dim, float *out);
+/* Solves A x = b in place (A: n x n SPD, overwritten by its Cholesky
+ * factor; b becomes x).  Returns AISLE_OK or AISLE_ERANGE if not SPD. */
+int model_cholesky_solve(double *a, double *b, uint32_t n);
+/* The user vector that best explains a session (items with weights; NULL
+ * weights = 1): ridge regression on ratings for explicit models, the
+ * Hu-Koren-Volinsky closed form with the stored Gram matrix otherwise.
+ * If z_item is not NULL it also receives A^-1 q_item (for explain). */
+int model_factors_fold_in(const model_factors *f, const uint32_t *items, const float *w, size_t n, float *x,
+                          int64_t z_item, float *z);
+/* The generic ops of factor kinds. */
+int model_factors_score_items(const aisle_model *m, const model_query *q, float *scores);
+int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t item, float *score);
+int model_factors_similar(const aisle_model *m, uint32_t item, float *scores);
+int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib);
+int model_factors_update_user(aisle_model *m, uint32_t user);
+int model_factors_describe(const aisle_model *m, core_buf *out);
+/* One SGD update of biased MF on rating r for user row p / item row q
+ * (exposed for tests); returns the error before the update. */
+float model_mf_sgd_step(float *restrict p, float *restrict q, float *bu, float *bi, uint32_t dim, float mean, float r, float lr,
+                        float reg);
+
 #endif /* AISLE_MODELS_H */

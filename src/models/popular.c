@@ -76,6 +76,33 @@ static int popular_describe(const aisle_model *m, core_buf *out) {
     return buf_printf(out, "most_popular: %s (%.6g)\n", keys_at(&m->items, best), s->score[best]);
 }
 
+/* One section: the score vector, always fp32 (a ranking by 127 int8 levels
+ * would tie most items). */
+static int popular_save(const aisle_model *m, io_writer *w) {
+    const popular_state *s = m->state;
+    core_buf b;
+    buf_init(&b);
+    int rc = io_put_tensor(&b, s->score, 1, model_n_items(m), IO_QUANT_NONE);
+    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND, IO_FLAG_REQUIRED, &b);
+    buf_free(&b);
+    return rc;
+}
+
+static int popular_load(aisle_model *m, io_reader *r) {
+    io_cursor c;
+    uint64_t rows, cols;
+    int rc = io_reader_section(r, IO_SECTION_KIND, &c);
+    if (rc) return rc;
+    popular_state *s = core_calloc(1, sizeof *s);
+    if (!s) return core_oom("popular model");
+    m->state = s;
+    rc = io_get_tensor(&c, &s->score, &rows, &cols, 1, model_n_items(m));
+    if (!rc && model_n_items(m) == 0 && (rows != 1 || cols != 0))
+        rc = core_error(AISLE_EFORMAT, "%s: scores are %llu x %llu, expected 1 x 0", c.section,
+                        (unsigned long long)rows, (unsigned long long)cols);
+    return rc ? rc : io_cursor_done(&c);
+}
+
 const model_ops model_popular_ops = {
     .name = "popular",
     .summary = "popularity baseline with optional time decay",
@@ -84,6 +111,8 @@ const model_ops model_popular_ops = {
     .train = popular_train,
     .score_items = popular_score,
     .score_one = popular_score_one,
+    .save = popular_save,
+    .load = popular_load,
     .describe = popular_describe,
     .free_state = popular_free,
 };

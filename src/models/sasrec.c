@@ -26,7 +26,7 @@ static const option_spec sasrec_options[] = {
     {"learning_rate", AISLE_OPTION_FLOAT, 1e-7, 10, "0.001", NULL, "sasrec", "Peak AdamW learning rate."},
     {"warmup", AISLE_OPTION_FLOAT, 0, 0.5, "0.02", NULL, "sasrec",
      "Fraction of the planned optimizer steps spent warming the learning rate up linearly from 0."},
-    {"lr_decay", AISLE_OPTION_STRING, 0, 0, "none", "none|linear|cosine", "sasrec",
+    {"lr_schedule", AISLE_OPTION_STRING, 0, 0, "none", "none|linear|cosine", "sasrec",
      "Learning-rate decay after warm-up, down to 10% of the peak at the last planned step."},
     {"clip_norm", AISLE_OPTION_FLOAT, 0, 1e6, "5", NULL, "sasrec", "Global gradient-norm clip; 0 disables."},
     {"lazy_adam", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "sasrec",
@@ -38,7 +38,7 @@ static const option_spec sasrec_options[] = {
     {"loss", AISLE_OPTION_STRING, 0, 0, "bce", "bce|sampled_softmax", "sasrec",
      "bce: binary cross-entropy, positive vs each negative (the paper); sampled_softmax: cross-entropy "
      "over the positive and its negatives."},
-    {"validation", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
+    {"holdout_last", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
      "Hold out each user's last item (users with 3+ items) to measure NDCG@10 after every epoch, stop "
      "early and keep the best epoch's parameters."},
     {"validation_users", AISLE_OPTION_INT, 1, 1e9, "2000", NULL, "sasrec",
@@ -407,7 +407,7 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     int threads = core_thread_count(config_int(cfg, o, "threads"));
     uint64_t seed = (uint64_t)config_int(cfg, o, "seed");
     int act = strcmp(config_string(cfg, o, "activation"), "gelu") == 0 ? NN_ACT_GELU : NN_ACT_RELU;
-    const char *decay = config_string(cfg, o, "lr_decay");
+    const char *decay = config_string(cfg, o, "lr_schedule");
 
     const data_seq *seq;
     int rc = data_sequences(ds, &seq);
@@ -439,7 +439,7 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
         nn_layernorm_reset(&net->ln_final, &net->s);
     }
 
-    train_ctx tc = {.seq = seq, .hist = &m->history, .holdout = config_bool(cfg, o, "validation")};
+    train_ctx tc = {.seq = seq, .hist = &m->history, .holdout = config_bool(cfg, o, "holdout_last")};
     tc.loss_kind = strcmp(config_string(cfg, o, "loss"), "bce") == 0 ? 0 : 1;
     tc.negatives = (int)config_int(cfg, o, "negatives");
     sasrec_ws w = {0}, vw = {0};
@@ -644,7 +644,6 @@ static int sasrec_similar(const aisle_model *m, uint32_t item, float *scores) {
  * KIND+3 each user's newest maxlen tokens: u32 array users * maxlen */
 enum { SASREC_SEC_HEADER = IO_SECTION_KIND, SASREC_SEC_ITEMS, SASREC_SEC_WEIGHTS, SASREC_SEC_USERS };
 
-#ifdef AISLE_SASREC_IO
 static int sasrec_save(const aisle_model *m, io_writer *wr) {
     const sasrec_state *st = m->state;
     const sasrec_net *net = &st->net;
@@ -734,7 +733,6 @@ static int sasrec_load(aisle_model *m, io_reader *r) {
     if (!rc) rc = io_cursor_done(&c);
     return rc;
 }
-#endif
 
 static int sasrec_describe(const aisle_model *m, core_buf *out) {
     const sasrec_state *st = m->state;
@@ -753,10 +751,8 @@ const model_ops model_sasrec_ops = {
     .train = sasrec_train,
     .score_items = sasrec_score,
     .similar_items = sasrec_similar,
-#ifdef AISLE_SASREC_IO
     .save = sasrec_save,
     .load = sasrec_load,
-#endif
     .describe = sasrec_describe,
     .free_state = sasrec_free,
 };

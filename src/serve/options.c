@@ -7,4 +7,6 @@ const option_spec serve_options[] = {
     {"unknown_user", AISLE_OPTION_STRING, 0, 0, "popular", "popular|error", "serve",
      "What recommend does for a user the model does not know: fall back to popularity, or fail "
      "with AISLE_ENOTFOUND."},
+    {"threads", AISLE_OPTION_INT, 0, 256, "0", NULL, "serve",
+     "Threads of aisle_recommend_batch; 0 uses every online CPU."},
     OPTION_END};

@@ -1,0 +1,3 @@
+module github.com/aisle-project/aisle/bindings/go
+
+go 1.19

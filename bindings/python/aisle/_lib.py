@@ -1,0 +1,157 @@
+"""Loading libaisle.so.1 and declaring the C prototypes (ctypes).
+
+The library is looked for, in order: the file named by the environment
+variable AISLE_LIBRARY, a libaisle.so.1 next to this package, then the
+system loader (ctypes.util.find_library("aisle"), then "libaisle.so.1").
+
+Only functions declared in include/aisle.h are listed here.  A function that
+the loaded library does not export (an older libaisle) is replaced by a stub
+that raises aisle.Unsupported when called, so importing never fails because
+of it.
+"""
+import ctypes
+import ctypes.util
+import os
+
+c_void_p = ctypes.c_void_p
+c_char_p = ctypes.c_char_p
+c_int = ctypes.c_int
+c_int64 = ctypes.c_int64
+c_size_t = ctypes.c_size_t
+c_double = ctypes.c_double
+c_float = ctypes.c_float
+c_uint32 = ctypes.c_uint32
+P = ctypes.POINTER
+
+# int (*aisle_progress_fn)(void *user, int step, int steps, double loss,
+#                          double metric, double elapsed_seconds)
+PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_int, c_double, c_double, c_double)
+
+
+def _candidates():
+    env = os.environ.get("AISLE_LIBRARY")
+    if env:
+        # An explicit choice is final: a wrong path must not silently fall
+        # back to some other installed copy.
+        return [env], True
+    here = os.path.dirname(os.path.abspath(__file__))
+    names = []
+    local = os.path.join(here, "libaisle.so.1")
+    if os.path.exists(local):
+        names.append(local)
+    found = ctypes.util.find_library("aisle")
+    if found:
+        names.append(found)
+    names.append("libaisle.so.1")
+    return names, False
+
+
+def _load():
+    names, explicit = _candidates()
+    errors = []
+    for name in names:
+        try:
+            return ctypes.CDLL(name), name
+        except OSError as exc:
+            errors.append("%s: %s" % (name, exc))
+    how = ("AISLE_LIBRARY=%s" % names[0]) if explicit else "tried " + ", ".join(names)
+    raise ImportError("aisle: cannot load the C library libaisle.so.1 (%s). Build it with `make` "
+                      "and set AISLE_LIBRARY to lib/libaisle.so.1, or install it. Details: %s"
+                      % (how, "; ".join(errors)))
+
+
+lib, path = _load()
+
+# name: (restype, [argtypes])
+_PROTOTYPES = {
+    # version, errors, memory
+    "aisle_version": (c_char_p, []),
+    "aisle_version_number": (c_int, []),
+    "aisle_strerror": (c_char_p, [c_int]),
+    "aisle_last_error": (c_char_p, []),
+    "aisle_clear_error": (None, []),
+    "aisle_free": (None, [c_void_p]),
+    # configuration
+    "aisle_config_new": (c_int, [P(c_void_p)]),
+    "aisle_config_copy": (c_int, [c_void_p, P(c_void_p)]),
+    "aisle_config_free": (None, [c_void_p]),
+    "aisle_config_set_int": (c_int, [c_void_p, c_char_p, c_int64]),
+    "aisle_config_set_float": (c_int, [c_void_p, c_char_p, c_double]),
+    "aisle_config_set_string": (c_int, [c_void_p, c_char_p, c_char_p]),
+    "aisle_config_set": (c_int, [c_void_p, c_char_p, c_char_p]),
+    "aisle_config_parse": (c_int, [c_void_p, c_char_p]),
+    "aisle_config_unset": (c_int, [c_void_p, c_char_p]),
+    "aisle_config_get_int": (c_int, [c_void_p, c_char_p, P(c_int64)]),
+    "aisle_config_get_float": (c_int, [c_void_p, c_char_p, P(c_double)]),
+    "aisle_config_get_string": (c_int, [c_void_p, c_char_p, c_char_p, c_size_t]),
+    "aisle_config_is_set": (c_int, [c_void_p, c_char_p, P(c_int)]),
+    "aisle_config_to_string": (c_int, [c_void_p, c_char_p, c_size_t, P(c_size_t)]),
+    "aisle_config_set_progress": (c_int, [c_void_p, PROGRESS_FN, c_void_p]),
+    "aisle_option_count": (c_int, []),
+    "aisle_option_info": (c_int, [c_int, P(c_char_p), P(c_int), P(c_char_p), P(c_char_p),
+                                  P(c_char_p), P(c_char_p)]),
+    # dataset
+    "aisle_dataset_new": (c_int, [P(c_void_p)]),
+    "aisle_dataset_free": (None, [c_void_p]),
+    "aisle_dataset_add_event": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p, c_double, c_int64]),
+    "aisle_dataset_set_event_weight": (c_int, [c_void_p, c_char_p, c_double]),
+    "aisle_dataset_user_count": (c_int, [c_void_p, P(c_size_t)]),
+    "aisle_dataset_item_count": (c_int, [c_void_p, P(c_size_t)]),
+    "aisle_dataset_event_count": (c_int, [c_void_p, P(c_size_t)]),
+    "aisle_dataset_user_index": (c_int, [c_void_p, c_char_p, P(c_size_t)]),
+    "aisle_dataset_item_index": (c_int, [c_void_p, c_char_p, P(c_size_t)]),
+    "aisle_dataset_user_key": (c_int, [c_void_p, c_size_t, P(c_char_p)]),
+    "aisle_dataset_item_key": (c_int, [c_void_p, c_size_t, P(c_char_p)]),
+    # model
+    "aisle_model_kind_count": (c_int, []),
+    "aisle_model_kind_info": (c_int, [c_int, P(c_char_p), P(c_char_p)]),
+    "aisle_model_train": (c_int, [c_void_p, c_void_p, P(c_void_p)]),
+    "aisle_model_train_with_catalog": (c_int, [c_void_p, c_void_p, c_void_p, P(c_void_p)]),
+    "aisle_model_free": (None, [c_void_p]),
+    "aisle_model_kind": (c_int, [c_void_p, P(c_char_p)]),
+    "aisle_model_describe": (c_int, [c_void_p, c_char_p, c_size_t, P(c_size_t)]),
+    "aisle_model_user_count": (c_int, [c_void_p, P(c_size_t)]),
+    "aisle_model_item_count": (c_int, [c_void_p, P(c_size_t)]),
+    "aisle_model_user_key": (c_int, [c_void_p, c_size_t, P(c_char_p)]),
+    "aisle_model_item_key": (c_int, [c_void_p, c_size_t, P(c_char_p)]),
+    "aisle_model_user_index": (c_int, [c_void_p, c_char_p, P(c_size_t)]),
+    "aisle_model_item_index": (c_int, [c_void_p, c_char_p, P(c_size_t)]),
+    "aisle_model_set_metric": (c_int, [c_void_p, c_char_p, c_double]),
+    "aisle_model_get_metric": (c_int, [c_void_p, c_char_p, P(c_double)]),
+}
+
+
+class _Missing:
+    """Stands in for a function the loaded library does not export."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, *args):
+        from .errors import Unsupported, AISLE_EUNSUPPORTED
+        raise Unsupported(AISLE_EUNSUPPORTED, "%s is not exported by %s (an older libaisle?)"
+                          % (self.name, path))
+
+    def __bool__(self):
+        return False
+
+
+class _Functions:
+    pass
+
+
+fn = _Functions()
+for _name, (_res, _args) in _PROTOTYPES.items():
+    try:
+        _f = getattr(lib, _name)
+    except AttributeError:
+        setattr(fn, _name[len("aisle_"):], _Missing(_name))
+        continue
+    _f.restype = _res
+    _f.argtypes = _args
+    setattr(fn, _name[len("aisle_"):], _f)
+
+
+def has(name):
+    """Whether the loaded library exports aisle_<name>."""
+    return not isinstance(getattr(fn, name, None), (_Missing, type(None)))

@@ -1,0 +1,315 @@
+/* load.c - behaviour events from delimited text files and buffers.
+ *
+ * All or nothing in strict mode: events are appended to the dataset as
+ * rows are read and the dictionaries grow, and a failure truncates the
+ * dictionaries (keys_truncate) and the event count back to where they were,
+ * so the dataset is exactly as before the call.  In lenient mode every
+ * check of a row happens before anything of it is interned, so a skipped
+ * row leaves no trace. */
+#include "data.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { R_USER, R_ITEM, R_VALUE, R_TIME, R_EVENT, R_COUNT };
+static const char *const event_roles[R_COUNT] = {"user", "item", "value", "time", "event"};
+
+/* Known header names (compared case-insensitively). */
+static const char *const user_alias[] = {"user", "user_id", "userid", "customer", "customer_id", "customerid",
+                                         "visitorid", "visitor_id", "uid", NULL};
+static const char *const item_alias[] = {"item",     "item_id", "itemid", "product", "product_id", "productid",
+                                         "movie_id", "movieid", "stockcode", "sku",  "asin",       "iid", NULL};
+static const char *const value_alias[] = {"value", "rating", "quantity", "qty", "count", "weight", "score", NULL};
+static const char *const time_alias[] = {"time",       "timestamp", "ts",         "date", "datetime",
+                                         "invoicedate", "event_time", "created_at", NULL};
+static const char *const event_alias[] = {"event", "event_type", "type", "action", "behavior", "behaviour", NULL};
+static const char *const *const event_aliases[R_COUNT] = {user_alias, item_alias, value_alias, time_alias,
+                                                          event_alias};
+
+enum { NEG_SUBTRACT, NEG_SKIP, NEG_KEEP };
+
+typedef struct ev_loader {
+    aisle_dataset *ds;
+    data_reader rd;
+    data_columns cols;
+    size_t need_fields;          /* 1 + largest mapped field index */
+    const char *time_format;
+    int negative;
+    bool lenient, latin1;
+    uint32_t default_type;
+    core_buf conv[3];            /* user, item, event text after conversion */
+    int64_t last_user;           /* cache: logs are often grouped by user */
+    int64_t last_type;
+    data_report rep;
+} ev_loader;
+
+void data_report_clear(data_report *r) {
+    for (size_t i = 0; i < r->n_messages; i++) core_free(r->messages[i]);
+    memset(r, 0, sizeof *r);
+}
+
+/* Checks and converts a text field (key or event name) to UTF-8 without
+ * NULs.  *out / *out_len point into the field or into conv. */
+static int text_field(ev_loader *L, const data_field *f, size_t role, core_buf *conv, const char **out,
+                      size_t *out_len) {
+    const char *p = f->p;
+    size_t len = f->len;
+    char exp[128], found[96];
+    if (memchr(p, '\0', len)) {
+        snprintf(exp, sizeof exp, "text in column %s", L->cols.label[role]);
+        return data_field_error(&L->rd, f, exp, "a NUL byte");
+    }
+    if (L->latin1) {
+        conv->len = 0;
+        int rc = data_latin1_to_utf8(conv, p, len);
+        if (rc) return rc;
+        p = conv->data;
+        len = conv->len;
+    } else {
+        size_t bad = data_utf8_check(p, len);
+        if (bad < len) {
+            snprintf(exp, sizeof exp, "UTF-8 text in column %s", L->cols.label[role]);
+            snprintf(found, sizeof found, "byte 0x%02x at byte %zu of the field (option encoding=latin1?)",
+                     (unsigned char)p[bad], bad + 1);
+            return data_field_error(&L->rd, f, exp, found);
+        }
+    }
+    *out = p;
+    *out_len = len;
+    return AISLE_OK;
+}
+
+/* One record: AISLE_OK (loaded), 1 (filtered by negative=skip), an
+ * AISLE_EFORMAT row error, or a fatal error. */
+static int load_row(ev_loader *L) {
+    data_reader *r = &L->rd;
+    data_columns *c = &L->cols;
+    char exp[160], found[96];
+    if (r->nf < L->need_fields) {
+        size_t role = SIZE_MAX; /* the first missing column */
+        for (size_t k = 0; k < R_COUNT; k++)
+            if (c->field[k] != SIZE_MAX && c->field[k] >= r->nf && (role == SIZE_MAX || c->field[k] < c->field[role]))
+                role = k;
+        snprintf(exp, sizeof exp, "column %s (field %zu)", c->label[role], c->field[role] + 1);
+        snprintf(found, sizeof found, "the end of the line after %zu field%s", r->nf, r->nf == 1 ? "" : "s");
+        data_field end = r->fields[r->nf - 1];
+        end.col = r->rec_end_col;
+        return data_field_error(r, &end, exp, found);
+    }
+    double value = 1.0;
+    int64_t time = 0;
+    if (c->field[R_VALUE] != SIZE_MAX) {
+        const data_field *f = &r->fields[c->field[R_VALUE]];
+        if (data_parse_number(f->p, f->len, &value) != 0 || fabs(value) > 3.4e38) {
+            snprintf(exp, sizeof exp, "a number in column %s", c->label[R_VALUE]);
+            if (f->len) data_quote(f->p, f->len, found, sizeof found);
+            else snprintf(found, sizeof found, "an empty field");
+            return data_field_error(r, f, exp, found);
+        }
+        if (value < 0) {
+            if (L->negative == NEG_SKIP) return 1;
+            if (L->negative == NEG_KEEP) value = -value;
+        }
+    }
+    if (c->field[R_TIME] != SIZE_MAX) {
+        const data_field *f = &r->fields[c->field[R_TIME]];
+        if (data_parse_time(f->p, f->len, L->time_format, &time) != 0) {
+            if (L->time_format[0])
+                snprintf(exp, sizeof exp, "a time in format '%s' (option time_format) in column %s", L->time_format,
+                         c->label[R_TIME]);
+            else
+                snprintf(exp, sizeof exp, "a time (epoch seconds or ISO 8601 like 2010-12-01 08:26:00) in column %s",
+                         c->label[R_TIME]);
+            if (f->len) data_quote(f->p, f->len, found, sizeof found);
+            else snprintf(found, sizeof found, "an empty field");
+            return data_field_error(r, f, exp, found);
+        }
+    }
+    const char *key[2];
+    size_t klen[2];
+    for (int k = 0; k < 2; k++) {
+        const data_field *f = &r->fields[c->field[k]];
+        if (!f->len) {
+            snprintf(exp, sizeof exp, "a%s %s key in column %s", k ? "n" : "", event_roles[k], c->label[k]);
+            return data_field_error(r, f, exp, "an empty field");
+        }
+        int rc = text_field(L, f, (size_t)k, &L->conv[k], &key[k], &klen[k]);
+        if (rc) return rc;
+    }
+    const char *ename = NULL;
+    size_t elen = 0;
+    if (c->field[R_EVENT] != SIZE_MAX && r->fields[c->field[R_EVENT]].len) {
+        int rc = text_field(L, &r->fields[c->field[R_EVENT]], R_EVENT, &L->conv[2], &ename, &elen);
+        if (rc) return rc;
+    }
+    /* the row is good: intern (only allocation failures or the key limit can fail now) */
+    aisle_dataset *ds = L->ds;
+    data_event ev = {0, 0, L->default_type, (float)value, time};
+    int rc;
+    if (L->last_user >= 0) {
+        const char *lk = keys_at(&ds->users, (uint32_t)L->last_user);
+        if (strncmp(lk, key[0], klen[0]) == 0 && lk[klen[0]] == '\0') ev.user = (uint32_t)L->last_user;
+        else L->last_user = -1;
+    }
+    if (L->last_user < 0) {
+        if ((rc = keys_intern(&ds->users, key[0], klen[0], &ev.user, NULL))) return rc;
+        L->last_user = ev.user;
+    }
+    if ((rc = keys_intern(&ds->items, key[1], klen[1], &ev.item, NULL))) return rc;
+    if (ename) {
+        const char *lt = L->last_type >= 0 ? keys_at(&ds->event_names, (uint32_t)L->last_type) : NULL;
+        if (lt && strncmp(lt, ename, elen) == 0 && lt[elen] == '\0') {
+            ev.type = (uint32_t)L->last_type;
+        } else {
+            core_buf *b = &L->conv[2];
+            if (ename != b->data) { /* NUL-terminate a copy */
+                b->len = 0;
+                if ((rc = buf_append(b, ename, elen))) return rc;
+            }
+            b->data[b->len] = '\0';
+            if ((rc = data_event_type(ds, b->data, &ev.type))) return rc;
+            L->last_type = ev.type;
+        }
+    }
+    if (ds->n_events == ds->events_cap &&
+        (rc = core_grow((void **)&ds->events, &ds->events_cap, ds->n_events + 1, sizeof *ds->events)))
+        return rc;
+    ds->events[ds->n_events++] = ev;
+    return AISLE_OK;
+}
+
+static int keep_message(data_report *rep) {
+    if (rep->n_messages >= DATA_REPORT_MESSAGES) return AISLE_OK;
+    char *m = core_strdup(aisle_last_error());
+    if (!m) return core_oom("load report");
+    rep->messages[rep->n_messages++] = m;
+    return AISLE_OK;
+}
+
+static int run_load(ev_loader *L, const aisle_config *cfg) {
+    data_reader *r = &L->rd;
+    int rc = data_reader_next(r);
+    while (rc == AISLE_EFORMAT && L->lenient) { /* a malformed first record */
+        L->rep.read++;
+        L->rep.skipped++;
+        if ((rc = keep_message(&L->rep))) return rc;
+        rc = data_reader_next(r);
+    }
+    if (rc == 0 && L->rep.read) return AISLE_OK; /* nothing but bad records */
+    if (rc == 0) return core_error(AISLE_EFORMAT, "%s:1:1: expected a header or data row, found an empty file", r->name);
+    if (rc < 0) return rc;
+    bool header;
+    rc = data_columns_resolve(&L->cols, r, config_string(cfg, data_options, "header"), event_aliases, 4, R_VALUE,
+                              R_TIME, L->time_format, &header);
+    if (rc) return rc;
+    if (L->cols.field[R_USER] == SIZE_MAX || L->cols.field[R_ITEM] == SIZE_MAX)
+        return core_error(AISLE_EINVAL, "%s: option columns must map the %s role (e.g. user=1,item=2)", r->name,
+                          L->cols.field[R_USER] == SIZE_MAX ? "user" : "item");
+    L->need_fields = 0;
+    for (size_t k = 0; k < R_COUNT; k++)
+        if (L->cols.field[k] != SIZE_MAX) L->need_fields = CORE_MAX(L->need_fields, L->cols.field[k] + 1);
+    /* the first record is in r->fields unless it was the header */
+    for (rc = header ? data_reader_next(r) : 1; rc != 0; rc = data_reader_next(r)) {
+        L->rep.read++;
+        int row = rc == 1 ? load_row(L) : rc;
+        if (row == AISLE_OK) {
+            L->rep.loaded++;
+        } else if (row == 1) {
+            L->rep.filtered++;
+        } else if (row == AISLE_EFORMAT && L->lenient) {
+            L->rep.skipped++;
+            int mrc = keep_message(&L->rep);
+            if (mrc) return mrc;
+        } else {
+            return row;
+        }
+    }
+    return AISLE_OK;
+}
+
+typedef struct load_src {
+    const char *path;
+    const void *data;
+    size_t len;
+    const char *name;
+} load_src;
+
+static int load_events(aisle_dataset *ds, const load_src *src, const aisle_config *cfg) {
+    ev_loader L;
+    memset(&L, 0, sizeof L);
+    L.ds = ds;
+    L.last_user = L.last_type = -1;
+    L.time_format = config_string(cfg, data_options, "time_format");
+    const char *neg = config_string(cfg, data_options, "negative");
+    L.negative = strcmp(neg, "skip") == 0 ? NEG_SKIP : strcmp(neg, "keep") == 0 ? NEG_KEEP : NEG_SUBTRACT;
+    L.lenient = config_bool(cfg, data_options, "lenient");
+    L.latin1 = strcmp(config_string(cfg, data_options, "encoding"), "latin1") == 0;
+    for (int i = 0; i < 3; i++) buf_init(&L.conv[i]);
+    int rc = data_columns_parse(&L.cols, event_roles, R_COUNT, config_string(cfg, data_options, "columns"), "columns");
+    if (rc) return rc;
+    /* reject unknown time conversions up front */
+    for (const char *f = L.time_format; *f; f++)
+        if (*f == '%' && !strchr("YymdeHIMSpbBhjszTFD%", *++f))
+            return core_error(AISLE_EINVAL, "option time_format '%s': unknown conversion '%%%c'", L.time_format,
+                              *f ? *f : ' ');
+    const char *ev_name = config_string(cfg, data_options, "event");
+    if (!ev_name[0]) ev_name = "view";
+
+    size_t nu = ds->users.n, ni = ds->items.n, nn = ds->event_names.n, ne = ds->n_events;
+    bool explicit_before = ds->has_explicit;
+    bool quoting = config_bool(cfg, data_options, "quoting");
+    size_t max_field = (size_t)config_int(cfg, data_options, "max_field");
+    const char *delim = config_string(cfg, data_options, "delimiter");
+    rc = src->path ? data_reader_open_file(&L.rd, src->path, delim, quoting, max_field)
+                   : data_reader_open_buffer(&L.rd, src->data, src->len, src->name, delim, quoting, max_field);
+    if (!rc) rc = data_event_type(ds, ev_name, &L.default_type);
+    if (!rc) rc = run_load(&L, cfg);
+    if (!rc) {
+        for (size_t e = ne; e < ds->n_events && !ds->has_explicit; e++)
+            ds->has_explicit = ds->events[e].type == DATA_EVENT_RATING;
+        if (ds->n_events != ne || ds->event_names.n != nn) data_invalidate(ds);
+        data_report_clear(&ds->report);
+        ds->report = L.rep;
+    } else {
+        keys_truncate(&ds->users, nu);
+        keys_truncate(&ds->items, ni);
+        keys_truncate(&ds->event_names, nn);
+        ds->n_events = ne;
+        ds->has_explicit = explicit_before;
+        data_report_clear(&L.rep);
+    }
+    data_reader_close(&L.rd);
+    for (int i = 0; i < 3; i++) buf_free(&L.conv[i]);
+    return rc;
+}
+
+AISLE_API int aisle_dataset_load(aisle_dataset *ds, const char *path, const aisle_config *cfg) {
+    if (!ds || !path) return core_error(AISLE_EINVAL, "aisle_dataset_load: NULL argument");
+    load_src src = {path, NULL, 0, path};
+    return load_events(ds, &src, cfg);
+}
+
+AISLE_API int aisle_dataset_load_buffer(aisle_dataset *ds, const void *data, size_t len, const char *name,
+                                        const aisle_config *cfg) {
+    if (!ds || (!data && len)) return core_error(AISLE_EINVAL, "aisle_dataset_load_buffer: NULL argument");
+    load_src src = {NULL, data, len, name && name[0] ? name : "<buffer>"};
+    return load_events(ds, &src, cfg);
+}
+
+AISLE_API int aisle_dataset_load_report(const aisle_dataset *ds, size_t *rows_read, size_t *rows_loaded,
+                                        size_t *rows_skipped, size_t *rows_filtered) {
+    if (!ds) return core_error(AISLE_EINVAL, "aisle_dataset_load_report: NULL dataset");
+    if (rows_read) *rows_read = ds->report.read;
+    if (rows_loaded) *rows_loaded = ds->report.loaded;
+    if (rows_skipped) *rows_skipped = ds->report.skipped;
+    if (rows_filtered) *rows_filtered = ds->report.filtered;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_dataset_load_message(const aisle_dataset *ds, size_t index, const char **out) {
+    if (!ds || !out) return core_error(AISLE_EINVAL, "aisle_dataset_load_message: NULL argument");
+    if (index >= ds->report.n_messages)
+        return core_error(AISLE_ERANGE, "load message %zu out of range [0, %zu)", index, ds->report.n_messages);
+    *out = ds->report.messages[index];
+    return AISLE_OK;
+}

@@ -1,0 +1,57 @@
+/*
+ * eval.h - internal interface of the evaluation module: the per-user metric
+ * kernels (pure functions, tested against hand-computed cases) that
+ * aisle_evaluate() runs over every test user.
+ *
+ * Conventions (docs/EVALUATION.md):
+ *  - Relevance is binary: every test item of a user that is a candidate
+ *    (not in the user's training history) is relevant.
+ *  - Ties are broken against the relevant items (pessimistic): a relevant
+ *    item ranks after every negative with an equal score, so a model that
+ *    scores everything alike earns nothing.  NaN scores count as -infinity.
+ *  - AUC counts a tied (relevant, negative) pair as half correct.
+ */
+#ifndef AISLE_EVAL_H
+#define AISLE_EVAL_H
+
+#include "core/core.h"
+
+/* The option table of the module (k, protocol, negatives). */
+extern const option_spec eval_options[];
+
+/* Ranking metrics of one user (or one sampled test item), each in [0, 1]. */
+typedef struct eval_user_metrics {
+    double precision, recall, ndcg, map, hit, mrr, auc;
+} eval_user_metrics;
+
+/* Pessimistic 1-based ranks of n_rel relevant scores among themselves and
+ * n_neg negative scores.  rel is sorted in place (descending; NaN first
+ * turned into -inf); ranks[j] receives the rank of the j-th best relevant
+ * item: 1 + j + #{negatives with score >= rel[j]}, so ranks ascend.
+ * *auc (may be NULL) receives the fraction of (relevant, negative) pairs
+ * ordered correctly, ties counting 1/2 (1 when n_neg is 0).  neg is not
+ * changed (its NaNs are read as -inf).  scratch holds 2 * (n_rel + 1)
+ * size_t. */
+void eval_ranks(float *rel, size_t n_rel, const float *neg, size_t n_neg, size_t *ranks, double *auc,
+                size_t *scratch);
+
+/* Metrics at cut-off k from the ascending ranks of n_rel >= 1 relevant
+ * items:
+ *   precision@k = hits / k;  recall@k = hits / n_rel;  hit@k = hits > 0;
+ *   ndcg@k = sum_{rank<=k} 1/log2(rank+1) / sum_{i=1..min(n_rel,k)} 1/log2(i+1);
+ *   map@k  = sum_{j: rank_j<=k} (j / rank_j) / min(n_rel, k)   (j 1-based);
+ *   mrr@k  = 1 / rank_1 if rank_1 <= k, else 0.
+ * auc is left untouched. */
+void eval_rank_metrics(const size_t *ranks, size_t n_rel, size_t k, eval_user_metrics *out);
+
+/* Mean self-information (novelty, Zhou et al. 2010) of a list of items:
+ * mean of -log2((users_of_item + 1) / (n_users + 1)); 0 for an empty list. */
+double eval_novelty(const uint32_t *items, size_t n, const uint32_t *item_users, size_t n_users);
+
+/* Indices of the k best items (score descending, ties by lower index, NaN
+ * as -inf) among the n items whose flags[i] != skip_flag (flags may be NULL:
+ * every item), written to top in rank order; returns how many (<= k). */
+size_t eval_top_k(const float *scores, const uint8_t *flags, uint8_t skip_flag, uint32_t n, size_t k,
+                  uint32_t *top);
+
+#endif /* AISLE_EVAL_H */

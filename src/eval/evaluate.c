@@ -1,0 +1,427 @@
+/* evaluate.c - aisle_evaluate: a trained model against a held-out test
+ * dataset, under the full-ranking or the sampled-negatives protocol, and
+ * the result handle.
+ *
+ * Users are scored in parallel (core_parallel_for) in blocks; each user's
+ * metrics land in its own slot and are summed in user order afterwards, so
+ * the result does not depend on the thread count.  Sampled negatives come
+ * from a per-user stream rng_seed_stream(seed, user). */
+#include "eval.h"
+
+#include "data/data.h"
+#include "models/models.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { FLAG_CAND = 0, FLAG_SEEN = 1, FLAG_REL = 2 };
+enum { M_PREC, M_REC, M_NDCG, M_MAP, M_HIT, M_MRR, M_AUC, M_NOV, M_COUNT };
+
+typedef struct eval_entry {
+    char name[32];
+    double value;
+    int is_count;
+} eval_entry;
+
+struct aisle_eval_result {
+    char protocol[16];
+    size_t k, negatives;
+    eval_entry *e;
+    size_t n, cap;
+};
+
+typedef struct user_out {
+    double m[M_COUNT];
+    double sq_err, abs_err;
+    size_t rating_pairs, seen_pairs, relevant;
+    int ranked;
+} user_out;
+
+typedef struct thread_scratch {
+    float *scores, *rel, *neg;
+    uint32_t *rel_items, *cands, *top;
+    size_t *ranks, *tmp;
+    uint8_t *flags, *cover;
+} thread_scratch;
+
+typedef struct eval_ctx {
+    const aisle_model *m;
+    const data_csr *test;      /* test by user */
+    const uint32_t *item_map;  /* test item -> model item, UINT32_MAX unknown */
+    const uint32_t *eu_model;  /* evaluated users: model index */
+    const uint32_t *eu_test;   /* ... and test row */
+    const uint32_t *item_users;
+    user_out *out;
+    thread_scratch *ts;
+    size_t k, negatives;
+    int sampled, ratings;
+    uint64_t seed;
+    size_t offset; /* first user of the current block */
+} eval_ctx;
+
+static void scratch_free(thread_scratch *t) {
+    core_free(t->scores);
+    core_free(t->rel);
+    core_free(t->neg);
+    core_free(t->rel_items);
+    core_free(t->cands);
+    core_free(t->top);
+    core_free(t->ranks);
+    core_free(t->tmp);
+    core_free(t->flags);
+    core_free(t->cover);
+}
+
+static int scratch_alloc(thread_scratch *t, size_t ni, size_t k) {
+    size_t n = ni ? ni : 1;
+    t->scores = core_malloc(n * sizeof *t->scores);
+    t->rel = core_malloc(n * sizeof *t->rel);
+    t->neg = core_malloc(n * sizeof *t->neg);
+    t->rel_items = core_malloc(n * sizeof *t->rel_items);
+    t->cands = core_malloc(n * sizeof *t->cands);
+    t->top = core_malloc(k * sizeof *t->top);
+    t->ranks = core_malloc(n * sizeof *t->ranks);
+    t->tmp = core_malloc(2 * (n + 1) * sizeof *t->tmp);
+    t->flags = core_calloc(n, 1);
+    t->cover = core_calloc(n, 1);
+    if (!t->scores || !t->rel || !t->neg || !t->rel_items || !t->cands || !t->top || !t->ranks || !t->tmp ||
+        !t->flags || !t->cover)
+        return core_oom("evaluation scratch");
+    return AISLE_OK;
+}
+
+/* Ranks each relevant item of the user against `negatives` candidates
+ * drawn without replacement, and averages the per-item metrics. */
+static void eval_sampled(const eval_ctx *c, thread_scratch *t, uint32_t user, size_t n_rel, size_t n_cand,
+                         user_out *o) {
+    core_rng rng;
+    rng_seed_stream(&rng, c->seed, user);
+    size_t n_neg = c->negatives < n_cand ? c->negatives : n_cand;
+    double sum[M_COUNT] = {0};
+    for (size_t r = 0; r < n_rel; r++) {
+        /* Partial Fisher-Yates over the candidate list: its first n_neg
+         * entries become a uniform sample. */
+        for (size_t i = 0; i < n_neg; i++) {
+            size_t j = i + (size_t)rng_below(&rng, n_cand - i);
+            uint32_t x = t->cands[i];
+            t->cands[i] = t->cands[j];
+            t->cands[j] = x;
+            t->neg[i] = t->scores[t->cands[i]];
+        }
+        float rs = t->scores[t->rel_items[r]];
+        size_t rank;
+        double auc;
+        eval_user_metrics um;
+        eval_ranks(&rs, 1, t->neg, n_neg, &rank, &auc, t->tmp);
+        eval_rank_metrics(&rank, 1, c->k, &um);
+        sum[M_PREC] += um.precision, sum[M_REC] += um.recall, sum[M_NDCG] += um.ndcg, sum[M_MAP] += um.map;
+        sum[M_HIT] += um.hit, sum[M_MRR] += um.mrr, sum[M_AUC] += auc;
+    }
+    for (int i = 0; i < M_NOV; i++) o->m[i] = sum[i] / (double)n_rel;
+}
+
+static int eval_range(void *vctx, size_t begin, size_t end, int tid) {
+    const eval_ctx *c = vctx;
+    const aisle_model *m = c->m;
+    thread_scratch *t = &c->ts[tid];
+    uint32_t ni = model_n_items(m);
+    for (size_t x = begin; x < end; x++) {
+        size_t ui = c->offset + x;
+        uint32_t u = c->eu_model[ui], tu = c->eu_test[ui];
+        user_out *o = &c->out[ui];
+        memset(o, 0, sizeof *o);
+        model_query q;
+        model_user_query(m, u, &q);
+        int rc = m->ops->score_items(m, &q, t->scores);
+        if (rc) return rc;
+        for (size_t i = 0; i < q.n_items; i++) t->flags[q.items[i]] = FLAG_SEEN;
+        size_t n_rel = 0;
+        for (size_t p = c->test->indptr[tu]; p < c->test->indptr[tu + 1]; p++) {
+            uint32_t it = c->item_map[c->test->indices[p]];
+            if (it == UINT32_MAX) continue;
+            if (c->ratings) {
+                double err = (double)t->scores[it] - (double)c->test->values[p];
+                o->sq_err += err * err;
+                o->abs_err += fabs(err);
+                o->rating_pairs++;
+            }
+            if (t->flags[it] == FLAG_SEEN) {
+                o->seen_pairs++;
+                continue;
+            }
+            t->flags[it] = FLAG_REL;
+            t->rel_items[n_rel] = it;
+            t->rel[n_rel++] = t->scores[it];
+        }
+        o->relevant = n_rel;
+        if (n_rel > 0) {
+            o->ranked = 1;
+            size_t n_cand = 0;
+            for (uint32_t i = 0; i < ni; i++) {
+                if (t->flags[i] != FLAG_CAND) continue;
+                if (c->sampled)
+                    t->cands[n_cand++] = i;
+                else
+                    t->neg[n_cand++] = t->scores[i];
+            }
+            if (c->sampled) {
+                eval_sampled(c, t, u, n_rel, n_cand, o);
+            } else {
+                eval_user_metrics um;
+                eval_ranks(t->rel, n_rel, t->neg, n_cand, t->ranks, &um.auc, t->tmp);
+                eval_rank_metrics(t->ranks, n_rel, c->k, &um);
+                o->m[M_PREC] = um.precision, o->m[M_REC] = um.recall, o->m[M_NDCG] = um.ndcg;
+                o->m[M_MAP] = um.map, o->m[M_HIT] = um.hit, o->m[M_MRR] = um.mrr, o->m[M_AUC] = um.auc;
+            }
+            /* What the user would be shown: the top K of everything not
+             * already in their history (coverage, novelty). */
+            size_t nt = eval_top_k(t->scores, t->flags, FLAG_SEEN, ni, c->k, t->top);
+            for (size_t i = 0; i < nt; i++) t->cover[t->top[i]] = 1;
+            o->m[M_NOV] = eval_novelty(t->top, nt, c->item_users, model_n_users(m));
+        }
+        for (size_t i = 0; i < q.n_items; i++) t->flags[q.items[i]] = FLAG_CAND;
+        for (size_t r = 0; r < n_rel; r++) t->flags[t->rel_items[r]] = FLAG_CAND;
+    }
+    return AISLE_OK;
+}
+
+static int result_add(aisle_eval_result *r, const char *name, double value, int is_count) {
+    int rc = core_grow((void **)&r->e, &r->cap, r->n + 1, sizeof *r->e);
+    if (rc) return rc;
+    snprintf(r->e[r->n].name, sizeof r->e[0].name, "%s", name);
+    r->e[r->n].value = value;
+    r->e[r->n].is_count = is_count;
+    r->n++;
+    return AISLE_OK;
+}
+
+AISLE_API void aisle_eval_result_free(aisle_eval_result *res) {
+    if (!res) return;
+    core_free(res->e);
+    core_free(res);
+}
+
+typedef struct eval_totals {
+    double m[M_COUNT], sq_err, abs_err;
+    size_t ranked, rating_pairs, seen_pairs, relevant, covered;
+} eval_totals;
+
+static int build_result(const eval_ctx *c, const eval_totals *s, size_t test_users, size_t skipped_users,
+                        size_t skipped_pairs, size_t ni, aisle_eval_result **out) {
+    aisle_eval_result *r = core_calloc(1, sizeof *r);
+    if (!r) return core_oom("evaluation result");
+    snprintf(r->protocol, sizeof r->protocol, "%s", c->sampled ? "sampled" : "full");
+    r->k = c->k;
+    r->negatives = c->negatives;
+    int rc = AISLE_OK;
+    char name[32];
+    if (c->ratings && s->rating_pairs) {
+        rc = result_add(r, "rmse", sqrt(s->sq_err / (double)s->rating_pairs), 0);
+        if (!rc) rc = result_add(r, "mae", s->abs_err / (double)s->rating_pairs, 0);
+    }
+    if (!rc && s->ranked) {
+        static const char *const names[] = {"precision", "recall", "ndcg", "map", "hr", "mrr"};
+        for (int i = 0; !rc && i < 6; i++) {
+            snprintf(name, sizeof name, "%s@%zu", names[i], c->k);
+            rc = result_add(r, name, s->m[i] / (double)s->ranked, 0);
+        }
+        if (!rc) rc = result_add(r, "auc", s->m[M_AUC] / (double)s->ranked, 0);
+        if (!rc) rc = result_add(r, "coverage", ni ? (double)s->covered / (double)ni : 0.0, 0);
+        if (!rc) rc = result_add(r, "novelty", s->m[M_NOV] / (double)s->ranked, 0);
+    }
+    if (!rc) rc = result_add(r, "users", (double)s->ranked, 1);
+    if (!rc) rc = result_add(r, "test_users", (double)test_users, 1);
+    if (!rc) rc = result_add(r, "skipped_users", (double)skipped_users, 1);
+    if (!rc) rc = result_add(r, "skipped_pairs", (double)skipped_pairs, 1);
+    if (!rc) rc = result_add(r, "seen_pairs", (double)s->seen_pairs, 1);
+    if (!rc) rc = result_add(r, "relevant_pairs", (double)s->relevant, 1);
+    if (!rc && c->ratings) rc = result_add(r, "rating_pairs", (double)s->rating_pairs, 1);
+    if (rc) {
+        aisle_eval_result_free(r);
+        return rc;
+    }
+    *out = r;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_evaluate(const aisle_model *m, const aisle_dataset *test, const aisle_config *cfg,
+                             aisle_eval_result **out) {
+    if (!m || !test || !out) return core_error(AISLE_EINVAL, "aisle_evaluate: NULL model, test dataset or out");
+    int rc = config_check(cfg, eval_options, "evaluation");
+    if (rc) return rc;
+    eval_ctx c;
+    memset(&c, 0, sizeof c);
+    c.m = m;
+    c.k = (size_t)config_int(cfg, eval_options, "k");
+    c.negatives = (size_t)config_int(cfg, eval_options, "negatives");
+    c.sampled = strcmp(config_string(cfg, eval_options, "protocol"), "sampled") == 0;
+    c.ratings = (m->ops->flags & MODEL_PREDICTS_RATINGS) != 0;
+    c.seed = (uint64_t)config_int(cfg, NULL, "seed");
+    int threads = core_thread_count(config_int(cfg, NULL, "threads"));
+    uint32_t ni = model_n_items(m);
+    rc = data_by_user(test, &c.test);
+    if (rc) return rc;
+    if (c.test->nnz == 0) return core_error(AISLE_EINVAL, "aisle_evaluate: the test dataset has no events");
+
+    uint32_t n_test_items = data_n_items(test), n_test_users = data_n_users(test);
+    uint32_t *item_map = core_malloc(((size_t)n_test_items + 1) * sizeof *item_map);
+    uint32_t *eu = core_malloc(((size_t)n_test_users + 1) * 2 * sizeof *eu);
+    uint32_t *item_users = core_calloc((size_t)ni + 1, sizeof *item_users);
+    user_out *uo = core_malloc(((size_t)n_test_users + 1) * sizeof *uo);
+    c.ts = core_calloc((size_t)threads, sizeof *c.ts);
+    if (!item_map || !eu || !item_users || !uo || !c.ts) {
+        rc = core_oom("evaluation");
+        goto done;
+    }
+    for (int t = 0; !rc && t < threads; t++) rc = scratch_alloc(&c.ts[t], ni, c.k);
+    if (rc) goto done;
+    for (uint32_t i = 0; i < n_test_items; i++) {
+        const char *key = keys_at(&test->items, i);
+        int64_t mi = keys_find(&m->items, key, strlen(key));
+        item_map[i] = mi < 0 ? UINT32_MAX : (uint32_t)mi;
+    }
+    for (size_t p = 0; p < m->history.nnz; p++) item_users[m->history.indices[p]]++;
+
+    /* Map test users to the model's; unknown users and items are skipped
+     * and counted. */
+    size_t n_eu = 0, test_users = 0, skipped_users = 0, skipped_pairs = 0;
+    for (uint32_t tu = 0; tu < n_test_users; tu++) {
+        size_t b = c.test->indptr[tu], e = c.test->indptr[tu + 1];
+        if (b == e) continue;
+        test_users++;
+        const char *key = keys_at(&test->users, tu);
+        int64_t mu = keys_find(&m->users, key, strlen(key));
+        if (mu < 0) {
+            skipped_users++;
+            skipped_pairs += e - b;
+            continue;
+        }
+        for (size_t p = b; p < e; p++) skipped_pairs += item_map[c.test->indices[p]] == UINT32_MAX;
+        eu[n_eu] = (uint32_t)mu;
+        eu[n_test_users + 1 + n_eu] = tu;
+        n_eu++;
+    }
+    c.item_map = item_map;
+    c.eu_model = eu;
+    c.eu_test = eu + n_test_users + 1;
+    c.item_users = item_users;
+    c.out = uo;
+
+    /* Blocks keep progress reports (and cancellation) in the caller's
+     * thread, as the callback contract requires. */
+    core_progress prog;
+    core_progress_init(&prog, cfg);
+    size_t block = 256 * (size_t)threads;
+    int steps = (int)((n_eu + block - 1) / block);
+    for (size_t b = 0, step = 1; !rc && b < n_eu; b += block, step++) {
+        c.offset = b;
+        size_t len = n_eu - b < block ? n_eu - b : block;
+        rc = core_parallel_for(threads, len, 16, eval_range, &c);
+        if (!rc) rc = core_progress_report(&prog, (int)step, steps, NAN, NAN);
+    }
+    if (rc) goto done;
+
+    eval_totals s;
+    memset(&s, 0, sizeof s);
+    for (size_t i = 0; i < n_eu; i++) {
+        const user_out *o = &uo[i];
+        s.sq_err += o->sq_err;
+        s.abs_err += o->abs_err;
+        s.rating_pairs += o->rating_pairs;
+        s.seen_pairs += o->seen_pairs;
+        s.relevant += o->relevant;
+        if (!o->ranked) continue;
+        s.ranked++;
+        for (int j = 0; j < M_COUNT; j++) s.m[j] += o->m[j];
+    }
+    for (uint32_t i = 0; i < ni; i++) {
+        for (int t = 0; t < threads; t++) {
+            if (c.ts[t].cover[i]) {
+                s.covered++;
+                break;
+            }
+        }
+    }
+    if (s.ranked == 0 && !(c.ratings && s.rating_pairs)) {
+        rc = core_error(AISLE_EINVAL,
+                        "aisle_evaluate: nothing to evaluate: of %zu test users, %zu are unknown to the model "
+                        "and the rest have no test item outside their training history (%zu seen pairs, %zu "
+                        "pairs with unknown items)",
+                        test_users, skipped_users, s.seen_pairs, skipped_pairs);
+        goto done;
+    }
+    rc = build_result(&c, &s, test_users, skipped_users, skipped_pairs, ni, out);
+done:
+    for (int t = 0; c.ts && t < threads; t++) scratch_free(&c.ts[t]);
+    core_free(c.ts);
+    core_free(item_map);
+    core_free(eu);
+    core_free(item_users);
+    core_free(uo);
+    return rc;
+}
+
+AISLE_API int aisle_eval_result_count(const aisle_eval_result *res, size_t *out) {
+    if (!res || !out) return core_error(AISLE_EINVAL, "aisle_eval_result_count: NULL argument");
+    *out = res->n;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_eval_result_at(const aisle_eval_result *res, size_t index, const char **name, double *value,
+                                   int *is_count) {
+    if (!res) return core_error(AISLE_EINVAL, "aisle_eval_result_at: result is NULL");
+    if (index >= res->n)
+        return core_error(AISLE_ERANGE, "evaluation result index %zu out of range [0, %zu)", index, res->n);
+    if (name) *name = res->e[index].name;
+    if (value) *value = res->e[index].value;
+    if (is_count) *is_count = res->e[index].is_count;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_eval_result_get(const aisle_eval_result *res, const char *name, double *out) {
+    if (!res || !name || !out) return core_error(AISLE_EINVAL, "aisle_eval_result_get: NULL argument");
+    for (size_t i = 0; i < res->n; i++) {
+        if (strcmp(res->e[i].name, name) == 0) {
+            *out = res->e[i].value;
+            return AISLE_OK;
+        }
+    }
+    core_buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < res->n; i++) buf_printf(&b, "%s%s", i ? ", " : "", res->e[i].name);
+    int rc = core_error(AISLE_ENOTFOUND, "evaluation result has no metric '%s' (has: %s)", name,
+                        b.data ? b.data : "none");
+    buf_free(&b);
+    return rc;
+}
+
+static int json_number(core_buf *b, double v, int is_count) {
+    if (!isfinite(v)) return buf_printf(b, "null");
+    if (is_count) return buf_printf(b, "%.0f", v);
+    return buf_printf(b, "%.10g", v);
+}
+
+AISLE_API int aisle_eval_result_to_json(const aisle_eval_result *res, char *buf, size_t len, size_t *needed) {
+    if (!res) return core_error(AISLE_EINVAL, "aisle_eval_result_to_json: result is NULL");
+    core_buf b;
+    buf_init(&b);
+    int rc = buf_printf(&b, "{\"protocol\": \"%s\", \"k\": %zu", res->protocol, res->k);
+    if (!rc && strcmp(res->protocol, "sampled") == 0) rc = buf_printf(&b, ", \"negatives\": %zu", res->negatives);
+    for (int pass = 0; !rc && pass < 2; pass++) {
+        rc = buf_printf(&b, ", \"%s\": {", pass ? "counts" : "metrics");
+        int first = 1;
+        for (size_t i = 0; !rc && i < res->n; i++) {
+            if (res->e[i].is_count != pass) continue;
+            /* metric names are ours: [a-z@0-9_], nothing to escape */
+            rc = buf_printf(&b, "%s\"%s\": ", first ? "" : ", ", res->e[i].name);
+            if (!rc) rc = json_number(&b, res->e[i].value, res->e[i].is_count);
+            first = 0;
+        }
+        if (!rc) rc = buf_printf(&b, "}");
+    }
+    if (!rc) rc = buf_printf(&b, "}");
+    if (!rc) rc = buf_export(&b, buf, len, needed);
+    buf_free(&b);
+    return rc;
+}

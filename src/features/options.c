@@ -1,0 +1,47 @@
+/* options.c - options of the feature-engineering module (tokenizer,
+ * hashing, n-grams, TF-IDF/BM25, encoders).  Scope "features". */
+#include "features.h"
+
+const option_spec features_options[] = {
+    {"lowercase", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "features",
+     "Tokenizer: lower-case Latin, Greek, Cyrillic and Armenian letters (simple Unicode mapping)."},
+    {"cjk_bigrams", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "features",
+     "Tokenizer: also emit the bigrams of adjacent CJK characters (ideographs, kana, Hangul)."},
+    {"min_token_len", AISLE_OPTION_INT, 1, 255, "1", NULL, "features",
+     "Tokenizer: drop words shorter than this many characters (CJK characters are always kept)."},
+    {"stop_words", AISLE_OPTION_STRING, 0, 0, "", NULL, "features",
+     "Tokenizer: stop words separated by spaces or commas; '_english_' adds the built-in English "
+     "list. Compared after lower-casing."},
+    {"word_ngrams", AISLE_OPTION_INT, 1, 5, "1", NULL, "features",
+     "Longest word n-gram used as a feature (1 = single tokens only)."},
+    {"char_ngram_min", AISLE_OPTION_INT, 0, 16, "0", NULL, "features",
+     "Shortest fastText-style character n-gram of '<word>' (0 = no character n-grams)."},
+    {"char_ngram_max", AISLE_OPTION_INT, 0, 16, "0", NULL, "features",
+     "Longest character n-gram (0 = no character n-grams; must be >= char_ngram_min)."},
+    {"hash_buckets", AISLE_OPTION_INT, 1, 2147483648.0, "1048576", NULL, "features",
+     "Feature hashing: number of buckets (dimension of hashed vectors); a power of two keeps "
+     "the index and sign bits independent."},
+    {"hash_seed", AISLE_OPTION_INT, 0, 4294967295.0, "0", NULL, "features",
+     "Feature hashing: MurmurHash3 x86_32 seed (character n-grams use seed+1)."},
+    {"signed_hash", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "features",
+     "Feature hashing: give each feature the sign of its hash's bit 31 so collisions cancel "
+     "on average instead of adding up."},
+    {"l2_normalize", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "features",
+     "Scale hashed and TF-IDF/BM25 vectors to unit Euclidean length."},
+    {"min_df", AISLE_OPTION_INT, 1, 2147483647.0, "1", NULL, "features",
+     "TF-IDF: keep terms that occur in at least this many fitted documents."},
+    {"max_features", AISLE_OPTION_INT, 0, 2147483647.0, "0", NULL, "features",
+     "TF-IDF: keep at most this many terms, the most frequent in the corpus (0 = all)."},
+    {"weighting", AISLE_OPTION_STRING, 0, 0, "tfidf", "tfidf|bm25", "features",
+     "TF-IDF vectorizer weighting: tfidf (raw count times smooth idf) or bm25."},
+    {"bm25_k1", AISLE_OPTION_FLOAT, 0, 100, "1.2", NULL, "features",
+     "BM25 term-frequency saturation k1."},
+    {"bm25_b", AISLE_OPTION_FLOAT, 0, 1, "0.75", NULL, "features",
+     "BM25 document-length normalisation b."},
+    {"min_count", AISLE_OPTION_INT, 1, 2147483647.0, "1", NULL, "features",
+     "Category encoder: values seen fewer times go to the out-of-vocabulary bucket."},
+    {"numeric_transform", AISLE_OPTION_STRING, 0, 0, "standardize", "standardize|minmax|log1p|quantile",
+     "features", "Numeric encoder transform."},
+    {"quantile_bins", AISLE_OPTION_INT, 2, 1000, "10", NULL, "features",
+     "Numeric encoder (quantile): requested number of bins; equal edges are merged."},
+    OPTION_END};

@@ -1,0 +1,338 @@
+/* model_file.c - saving and loading models: the generic sections every
+ * model has (META, USERS, ITEMS, HISTORY, POPULARITY; docs/FORMAT.md) and
+ * the public aisle_model_save / _load functions.  A kind's own parameters
+ * go through its ops->save / ops->load hooks. */
+#include "io.h"
+#include "models/models.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ======================================================================
+ * Saving
+ * ====================================================================== */
+
+static int put_keys(core_buf *b, const core_keys *k) {
+    int rc = buf_reserve(b, 8 + k->arena_len + 3 * k->n);
+    if (!rc) rc = io_put_u64(b, k->n);
+    for (size_t i = 0; !rc && i < k->n; i++) rc = io_put_str(b, keys_at(k, (uint32_t)i));
+    return rc;
+}
+
+static int put_meta(const aisle_model *m, core_buf *b) {
+    int rc = io_put_str(b, m->ops->name);
+    if (!rc) rc = io_put_str(b, AISLE_VERSION_STRING);
+    char *opts = NULL;
+    if (!rc && m->config) {
+        size_t need = 0;
+        /* sizing call: ERANGE is the expected answer, ENOMEM is not */
+        rc = aisle_config_to_string(m->config, NULL, 0, &need);
+        if (rc == AISLE_ERANGE || rc == AISLE_OK) {
+            opts = core_malloc(need + 1);
+            rc = opts ? aisle_config_to_string(m->config, opts, need + 1, NULL) : core_oom("saving model options");
+        }
+    }
+    if (!rc) rc = io_put_str(b, opts ? opts : "");
+    core_free(opts);
+    if (!rc) rc = io_put_u32(b, (uint32_t)m->n_metrics);
+    for (size_t i = 0; !rc && i < m->n_metrics; i++) {
+        rc = io_put_str(b, m->metrics[i].name);
+        if (!rc) rc = io_put_f64(b, m->metrics[i].value);
+    }
+    return rc;
+}
+
+static int put_history(const data_csr *h, core_buf *b) {
+    int rc = buf_reserve(b, 16 + 8 * ((size_t)h->rows + 1) + 24 * h->nnz + 40);
+    if (!rc) rc = io_put_u32(b, h->rows);
+    if (!rc) rc = io_put_u32(b, h->cols);
+    /* indptr and last_time are not uint64_t/ in memory: write them element-wise */
+    if (!rc) rc = io_put_u64(b, (uint64_t)h->rows + 1);
+    for (size_t i = 0; !rc && i <= h->rows; i++) rc = io_put_u64(b, h->indptr ? h->indptr[i] : 0);
+    if (!rc) rc = io_put_u32_array(b, h->indices, h->nnz);
+    if (!rc) rc = io_put_f32_array(b, h->values, h->nnz);
+    if (!rc) rc = io_put_u64(b, h->nnz);
+    for (size_t k = 0; !rc && k < h->nnz; k++) rc = io_put_i64(b, h->last_time[k]);
+    if (!rc) rc = io_put_u32_array(b, h->count, h->nnz);
+    return rc;
+}
+
+/* Adds one generic section built by fn. */
+static int add(io_writer *w, uint32_t type, int (*fn)(const aisle_model *, core_buf *), const aisle_model *m) {
+    core_buf b;
+    buf_init(&b);
+    int rc = fn(m, &b);
+    if (!rc) rc = io_writer_add_section(w, type, IO_FLAG_REQUIRED, &b);
+    buf_free(&b);
+    return rc;
+}
+
+static int put_users(const aisle_model *m, core_buf *b) { return put_keys(b, &m->users); }
+static int put_items(const aisle_model *m, core_buf *b) { return put_keys(b, &m->items); }
+static int put_hist(const aisle_model *m, core_buf *b) { return put_history(&m->history, b); }
+static int put_pop(const aisle_model *m, core_buf *b) {
+    return io_put_f32_array(b, m->popularity, m->popularity ? m->items.n : 0);
+}
+
+int io_model_writer(const aisle_model *m, const aisle_config *cfg, io_writer **out) {
+    if (!m->ops->save || !m->ops->load)
+        return core_error(AISLE_EUNSUPPORTED, "model kind '%s' does not support saving", m->ops->name);
+    io_writer *w;
+    int rc = io_writer_new(&w, m->ops->name, cfg);
+    if (rc) return rc;
+    rc = add(w, IO_SECTION_META, put_meta, m);
+    if (!rc) rc = add(w, IO_SECTION_USERS, put_users, m);
+    if (!rc) rc = add(w, IO_SECTION_ITEMS, put_items, m);
+    if (!rc) rc = add(w, IO_SECTION_HISTORY, put_hist, m);
+    if (!rc) rc = add(w, IO_SECTION_POPULARITY, put_pop, m);
+    if (!rc) rc = m->ops->save(m, w);
+    if (rc) {
+        io_writer_free(w);
+        return rc;
+    }
+    *out = w;
+    return AISLE_OK;
+}
+
+int io_model_save_file(const aisle_model *m, const char *path, const aisle_config *cfg, uint64_t fail_after) {
+    io_writer *w;
+    int rc = io_model_writer(m, cfg, &w);
+    if (rc) return rc;
+    rc = io_writer_to_file(w, path, fail_after);
+    io_writer_free(w);
+    return rc;
+}
+
+AISLE_API int aisle_model_save(const aisle_model *model, const char *path, const aisle_config *cfg) {
+    if (!model || !path || !path[0]) return core_error(AISLE_EINVAL, "aisle_model_save: NULL model or empty path");
+    return io_model_save_file(model, path, cfg, UINT64_MAX);
+}
+
+AISLE_API int aisle_model_save_buffer(const aisle_model *model, const aisle_config *cfg, void **out, size_t *len) {
+    if (!model || !out || !len) return core_error(AISLE_EINVAL, "aisle_model_save_buffer: NULL argument");
+    io_writer *w;
+    int rc = io_model_writer(model, cfg, &w);
+    if (rc) return rc;
+    rc = io_writer_to_buffer(w, out, len);
+    io_writer_free(w);
+    return rc;
+}
+
+/* ======================================================================
+ * Loading
+ * ====================================================================== */
+
+/* Applies the stored option text pair by pair: an option this library
+ * does not know (written by a newer one) is skipped, a bad value is
+ * corruption. */
+static int load_options(aisle_config *cfg, const char *text, const char *sect) {
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        const char *b = p;
+        bool quoted = false;
+        while (*p && (quoted || *p != ' ')) {
+            if (*p == '\\' && quoted && p[1]) p++;
+            else if (*p == '"') quoted = !quoted;
+            p++;
+        }
+        char *pair = core_strndup(b, (size_t)(p - b));
+        if (!pair) return core_oom("loading model options");
+        int rc = aisle_config_parse(cfg, pair);
+        if (rc == AISLE_ENOTFOUND) rc = AISLE_OK;
+        else if (rc == AISLE_ENOMEM) rc = core_oom("loading model options");
+        else if (rc) rc = core_error_prefix(AISLE_EFORMAT, "%s: stored option '%s'", sect, pair);
+        core_free(pair);
+        if (rc) return rc;
+    }
+    return AISLE_OK;
+}
+
+static int get_meta(aisle_model *m, io_reader *r) {
+    io_cursor c;
+    int rc = io_reader_section(r, IO_SECTION_META, &c);
+    if (rc) return rc;
+    char *kind = NULL, *writer = NULL, *opts = NULL;
+    rc = io_get_str(&c, &kind);
+    if (!rc) rc = io_get_str(&c, &writer);
+    if (!rc) rc = io_get_str(&c, &opts);
+    if (!rc && strcmp(kind, m->ops->name) != 0)
+        rc = core_error(AISLE_EFORMAT, "%s: kind '%s' differs from the header's '%s'", c.section, kind, m->ops->name);
+    if (!rc && strcmp(writer, m->writer_version) != 0)
+        rc = core_error(AISLE_EFORMAT, "%s: writer version '%s' differs from the header's '%s'", c.section, writer,
+                        m->writer_version);
+    if (!rc) rc = aisle_config_new(&m->config);
+    if (!rc) rc = load_options(m->config, opts, c.section);
+    uint32_t nm = 0;
+    if (!rc) rc = io_get_u32(&c, &nm);
+    for (uint32_t i = 0; !rc && i < nm; i++) {
+        char *name = NULL;
+        double v;
+        rc = io_get_str(&c, &name);
+        if (!rc) rc = io_get_f64(&c, &v);
+        if (!rc && (!name[0] || strlen(name) >= sizeof m->metrics[0].name))
+            rc = core_error(AISLE_EFORMAT, "%s: metric %u has an empty or over-long name", c.section, i);
+        if (!rc) rc = aisle_model_set_metric(m, name, v);
+        core_free(name);
+    }
+    if (!rc) rc = io_cursor_done(&c);
+    core_free(kind);
+    core_free(writer);
+    core_free(opts);
+    return rc;
+}
+
+static int get_keys(io_reader *r, uint32_t type, core_keys *k) {
+    io_cursor c;
+    int rc = io_reader_section(r, type, &c);
+    uint64_t n = 0;
+    if (!rc) rc = io_get_u64(&c, &n);
+    if (rc) return rc;
+    /* every key takes at least 5 bytes (length + one byte) */
+    if (n > (c.len - c.pos) / 5 || n > UINT32_MAX - 2)
+        return core_error(AISLE_EFORMAT, "%s: declares %llu keys, more than its %zu bytes can hold", c.section,
+                          (unsigned long long)n, c.len - c.pos);
+    for (uint64_t i = 0; i < n; i++) {
+        uint32_t len;
+        size_t at = c.pos;
+        rc = io_get_u32(&c, &len);
+        if (rc) return rc;
+        if (len == 0 || len > c.len - c.pos)
+            return core_error(AISLE_EFORMAT, "%s: key %llu at offset %zu has length %u (%zu bytes left)", c.section,
+                              (unsigned long long)i, at, len, c.len - c.pos);
+        const char *s = (const char *)c.p + c.pos;
+        if (memchr(s, '\0', len))
+            return core_error(AISLE_EFORMAT, "%s: key %llu contains a NUL byte", c.section, (unsigned long long)i);
+        uint32_t idx;
+        bool added;
+        rc = keys_intern(k, s, len, &idx, &added);
+        if (rc) return rc;
+        if (!added)
+            return core_error(AISLE_EFORMAT, "%s: key %llu '%.*s' repeats key %u", c.section, (unsigned long long)i,
+                              (int)CORE_MIN(len, 64u), s, idx);
+        c.pos += len;
+    }
+    return io_cursor_done(&c);
+}
+
+static int get_history(aisle_model *m, io_reader *r) {
+    io_cursor c;
+    data_csr *h = &m->history;
+    int rc = io_reader_section(r, IO_SECTION_HISTORY, &c);
+    uint64_t n = 0, nnz = 0;
+    if (!rc) rc = io_get_u32(&c, &h->rows);
+    if (!rc) rc = io_get_u32(&c, &h->cols);
+    if (rc) return rc;
+    if (h->rows != m->users.n || h->cols != m->items.n)
+        return core_error(AISLE_EFORMAT, "%s: %u x %u, but the file has %zu users and %zu items", c.section, h->rows,
+                          h->cols, m->users.n, m->items.n);
+    uint64_t *ip = NULL;
+    rc = io_get_u64_array(&c, &ip, &n, (uint64_t)h->rows + 1);
+    if (rc) return rc;
+    if (n != (uint64_t)h->rows + 1) rc = core_error(AISLE_EFORMAT, "%s: indptr has %llu entries, expected %u",
+                                                    c.section, (unsigned long long)n, h->rows + 1);
+    if (!rc && ip[0] != 0) rc = core_error(AISLE_EFORMAT, "%s: indptr[0] is %llu, expected 0", c.section,
+                                           (unsigned long long)ip[0]);
+    for (uint32_t u = 0; !rc && u < h->rows; u++)
+        if (ip[u + 1] < ip[u] || ip[u + 1] > c.len)
+            rc = core_error(AISLE_EFORMAT, "%s: indptr[%u] = %llu is out of order or too large", c.section, u + 1,
+                            (unsigned long long)ip[u + 1]);
+    if (!rc) {
+        nnz = ip[h->rows];
+        h->indptr = core_malloc(((size_t)h->rows + 1) * sizeof *h->indptr);
+        if (!h->indptr) rc = core_oom("loading model history");
+        for (size_t u = 0; !rc && u <= h->rows; u++) h->indptr[u] = (size_t)ip[u];
+    }
+    core_free(ip);
+    if (!rc) rc = io_get_u32_array(&c, &h->indices, &n, nnz);
+    if (!rc && n != nnz) rc = core_error(AISLE_EFORMAT, "%s: %llu item indices, expected %llu", c.section,
+                                         (unsigned long long)n, (unsigned long long)nnz);
+    if (!rc) h->nnz = (size_t)nnz;
+    for (uint32_t u = 0; !rc && u < h->rows; u++)
+        for (size_t k = h->indptr[u]; !rc && k < h->indptr[u + 1]; k++)
+            if (h->indices[k] >= h->cols || (k > h->indptr[u] && h->indices[k] <= h->indices[k - 1]))
+                rc = core_error(AISLE_EFORMAT, "%s: user %u: item index %u out of range or not ascending", c.section,
+                                u, h->indices[k]);
+    if (!rc) rc = io_get_f32_array(&c, &h->values, &n, nnz);
+    if (!rc && n != nnz) rc = core_error(AISLE_EFORMAT, "%s: %llu values, expected %llu", c.section,
+                                         (unsigned long long)n, (unsigned long long)nnz);
+    uint64_t *lt = NULL;
+    if (!rc) rc = io_get_u64_array(&c, &lt, &n, nnz);
+    if (!rc && n != nnz) rc = core_error(AISLE_EFORMAT, "%s: %llu timestamps, expected %llu", c.section,
+                                         (unsigned long long)n, (unsigned long long)nnz);
+    if (!rc) {
+        h->last_time = core_malloc((size_t)(nnz ? nnz : 1) * sizeof *h->last_time);
+        if (!h->last_time) rc = core_oom("loading model history");
+        for (size_t k = 0; !rc && k < nnz; k++) h->last_time[k] = (int64_t)lt[k];
+    }
+    core_free(lt);
+    if (!rc) rc = io_get_u32_array(&c, &h->count, &n, nnz);
+    if (!rc && n != nnz) rc = core_error(AISLE_EFORMAT, "%s: %llu counts, expected %llu", c.section,
+                                         (unsigned long long)n, (unsigned long long)nnz);
+    if (!rc) rc = io_cursor_done(&c);
+    return rc;
+}
+
+static int get_popularity(aisle_model *m, io_reader *r) {
+    io_cursor c;
+    uint64_t n;
+    int rc = io_reader_section(r, IO_SECTION_POPULARITY, &c);
+    if (!rc) rc = io_get_f32_array(&c, &m->popularity, &n, m->items.n);
+    if (!rc && n != m->items.n)
+        rc = core_error(AISLE_EFORMAT, "%s: %llu values for %zu items", c.section, (unsigned long long)n, m->items.n);
+    return rc ? rc : io_cursor_done(&c);
+}
+
+static int unknown_kind(const char *kind) {
+    core_buf b;
+    buf_init(&b);
+    for (int i = 0; model_kinds[i]; i++) buf_printf(&b, "%s%s", i ? ", " : "", model_kinds[i]->name);
+    int rc = core_error(AISLE_ENOTFOUND, "model kind '%s' is unknown to aisle %s (known: %s)", kind,
+                        AISLE_VERSION_STRING, b.data ? b.data : "none");
+    buf_free(&b);
+    return rc;
+}
+
+static int load_image(const uint8_t *data, size_t len, const aisle_config *cfg, aisle_model **out) {
+    io_reader *r;
+    int rc = io_reader_open(&r, data, len, (uint64_t)config_int(cfg, io_options, "max_model_bytes"));
+    if (rc) return rc;
+    const model_ops *ops = model_find_kind(io_reader_kind(r));
+    aisle_model *m = NULL;
+    if (!ops) rc = unknown_kind(io_reader_kind(r));
+    else if (!ops->load) rc = core_error(AISLE_EUNSUPPORTED, "model kind '%s' does not support loading", ops->name);
+    if (!rc) rc = model_alloc(ops, &m);
+    if (!rc) snprintf(m->writer_version, sizeof m->writer_version, "%s", io_reader_writer_version(r));
+    if (!rc) rc = get_meta(m, r);
+    if (!rc) rc = get_keys(r, IO_SECTION_USERS, &m->users);
+    if (!rc) rc = get_keys(r, IO_SECTION_ITEMS, &m->items);
+    if (!rc) rc = get_history(m, r);
+    if (!rc) rc = get_popularity(m, r);
+    if (!rc) rc = ops->load(m, r);
+    if (!rc) rc = io_reader_check_required(r);
+    io_reader_free(r);
+    if (rc) {
+        aisle_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_load_buffer(aisle_model **out, const void *data, size_t len, const aisle_config *cfg) {
+    if (!out || (!data && len)) return core_error(AISLE_EINVAL, "aisle_model_load_buffer: NULL argument");
+    int rc = load_image(data ? data : "", len, cfg, out);
+    return rc ? core_error_prefix(rc, "model buffer") : AISLE_OK;
+}
+
+AISLE_API int aisle_model_load(aisle_model **out, const char *path, const aisle_config *cfg) {
+    if (!out || !path) return core_error(AISLE_EINVAL, "aisle_model_load: NULL argument");
+    uint8_t *data;
+    size_t len;
+    int rc = io_read_file(path, (uint64_t)config_int(cfg, io_options, "max_model_bytes"), &data, &len);
+    if (rc) return rc;
+    rc = load_image(data, len, cfg, out);
+    core_free(data);
+    return rc ? core_error_prefix(rc, "%s", path) : AISLE_OK;
+}

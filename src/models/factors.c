@@ -1,0 +1,238 @@
+/* factors.c - what the latent-factor kinds (mf, als, bpr) share: factor
+ * storage, the Gram matrix, Cholesky solves, session fold-in, scoring,
+ * item similarity and explanations.
+ *
+ * Fold-in and explain follow Hu, Koren & Volinsky, "Collaborative
+ * Filtering for Implicit Feedback Datasets" (ICDM 2008), section 5: with
+ * W = (Y^T C Y + lambda I)^-1 the user vector is x = W Y^T C p, so the score
+ * of item i is sum_j c_j (y_i^T W y_j): history item j contributes
+ * c_j * y_i^T W y_j.  For explicit (mf) models the same algebra holds for the
+ * ridge regression x = (Q_h^T Q_h + lambda I)^-1 Q_h^T (r - mu - b), giving
+ * contributions (r_j - mu - b_j) * q_i^T W q_j. */
+#include "models.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void model_factors_free(model_factors *f) {
+    if (!f) return;
+    core_free(f->user);
+    core_free(f->item);
+    core_free(f->user_bias);
+    core_free(f->item_bias);
+    core_free(f->gram);
+    f->user = f->item = f->user_bias = f->item_bias = f->gram = NULL;
+}
+
+int model_factors_alloc(model_factors *f, uint32_t users, uint32_t items, uint32_t dim, bool explicit_r) {
+    f->dim = dim;
+    f->explicit_r = explicit_r;
+    f->user = core_calloc((size_t)(users ? users : 1) * dim, sizeof(float));
+    f->item = core_calloc((size_t)(items ? items : 1) * dim, sizeof(float));
+    f->gram = core_calloc((size_t)dim * dim, sizeof(float));
+    if (explicit_r) {
+        f->user_bias = core_calloc(users ? users : 1, sizeof(float));
+        f->item_bias = core_calloc(items ? items : 1, sizeof(float));
+    }
+    if (!f->user || !f->item || !f->gram || (explicit_r && (!f->user_bias || !f->item_bias))) {
+        model_factors_free(f);
+        return core_oom("factor matrices");
+    }
+    return AISLE_OK;
+}
+
+void model_factors_gram(const float *a, size_t rows, uint32_t dim, float *out) {
+    int d = (int)dim;
+    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)rows, 1.0f, a, d, 0.0f, out, d);
+    for (int r = 0; r < d; r++)
+        for (int c = 0; c < r; c++) out[(size_t)r * d + c] = out[(size_t)c * d + r];
+}
+
+/* In-place Cholesky A = L L^T (lower triangle). */
+static int chol_factor(double *a, uint32_t n) {
+    for (uint32_t j = 0; j < n; j++) {
+        double s = a[(size_t)j * n + j];
+        for (uint32_t k = 0; k < j; k++) s -= a[(size_t)j * n + k] * a[(size_t)j * n + k];
+        if (!(s > 0)) return core_error(AISLE_ERANGE, "matrix is not positive definite (pivot %u)", j);
+        double l = sqrt(s);
+        a[(size_t)j * n + j] = l;
+        for (uint32_t i = j + 1; i < n; i++) {
+            double t = a[(size_t)i * n + j];
+            for (uint32_t k = 0; k < j; k++) t -= a[(size_t)i * n + k] * a[(size_t)j * n + k];
+            a[(size_t)i * n + j] = t / l;
+        }
+    }
+    return AISLE_OK;
+}
+
+static void chol_solve(const double *l, double *b, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++) {
+        double t = b[i];
+        for (uint32_t k = 0; k < i; k++) t -= l[(size_t)i * n + k] * b[k];
+        b[i] = t / l[(size_t)i * n + i];
+    }
+    for (uint32_t i = n; i-- > 0;) {
+        double t = b[i];
+        for (uint32_t k = i + 1; k < n; k++) t -= l[(size_t)k * n + i] * b[k];
+        b[i] = t / l[(size_t)i * n + i];
+    }
+}
+
+int model_cholesky_solve(double *a, double *b, uint32_t n) {
+    int rc = chol_factor(a, n);
+    if (!rc) chol_solve(a, b, n);
+    return rc;
+}
+
+/* Dot product with independent partial sums so the compiler vectorises it
+ * without -ffast-math; the summation order is fixed, hence deterministic. */
+static inline float dot(const float *a, const float *b, uint32_t n) {
+    float s[8] = {0};
+    uint32_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int t = 0; t < 8; t++) s[t] += a[k + t] * b[k + t];
+    float r = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    for (; k < n; k++) r += a[k] * b[k];
+    return r;
+}
+
+/* Per-item target of the fold-in right-hand side: c_j for implicit models,
+ * the residual r_j - mu - b_j for explicit ones (NULL weights mean the
+ * visitor liked the item: r = rmax). */
+static float fold_target(const model_factors *f, uint32_t item, const float *w, size_t j) {
+    if (f->explicit_r) return (w ? w[j] : f->rmax) - f->mean - f->item_bias[item];
+    return 1.0f + f->alpha * (w ? w[j] : 1.0f);
+}
+
+int model_factors_fold_in(const model_factors *f, const uint32_t *items, const float *w, size_t n, float *x,
+                          int64_t z_item, float *z) {
+    uint32_t d = f->dim;
+    double *a = core_malloc((size_t)d * d * sizeof *a);
+    double *b = core_malloc((size_t)d * 2 * sizeof *b);
+    if (!a || !b) {
+        core_free(a);
+        core_free(b);
+        return core_oom("fold-in");
+    }
+    for (size_t r = 0; r < (size_t)d * d; r++) a[r] = f->explicit_r ? 0.0 : f->gram[r];
+    for (uint32_t r = 0; r < d; r++) a[(size_t)r * d + r] += f->reg, b[r] = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        const float *y = f->item + (size_t)items[j] * d;
+        double t = fold_target(f, items[j], w, j);
+        double c1 = f->explicit_r ? 1.0 : t - 1.0; /* weight of y y^T beyond the Gram matrix */
+        for (uint32_t r = 0; r < d; r++) {
+            b[r] += t * y[r];
+            for (uint32_t c = 0; c <= r; c++) a[(size_t)r * d + c] += c1 * y[r] * y[c];
+        }
+    }
+    for (uint32_t r = 0; r < d; r++)
+        for (uint32_t c = r + 1; c < d; c++) a[(size_t)r * d + c] = a[(size_t)c * d + r];
+    int rc = chol_factor(a, d);
+    if (!rc) {
+        chol_solve(a, b, d);
+        for (uint32_t r = 0; r < d; r++) x[r] = (float)b[r];
+        if (z) {
+            const float *yi = f->item + (size_t)z_item * d;
+            for (uint32_t r = 0; r < d; r++) b[d + r] = yi[r];
+            chol_solve(a, b + d, d);
+            for (uint32_t r = 0; r < d; r++) z[r] = (float)b[d + r];
+        }
+    }
+    core_free(a);
+    core_free(b);
+    return rc;
+}
+
+int model_factors_score_items(const aisle_model *m, const model_query *q, float *scores) {
+    const model_factors *f = m->state;
+    uint32_t d = f->dim, ni = model_n_items(m);
+    float *tmp = NULL;
+    const float *x;
+    float base = f->explicit_r ? f->mean : 0.0f;
+    if (q->user >= 0) {
+        x = f->user + (size_t)q->user * d;
+        if (f->user_bias) base += f->user_bias[q->user];
+    } else {
+        tmp = core_malloc((size_t)(d ? d : 1) * sizeof *tmp);
+        if (!tmp) return core_oom("session vector");
+        int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, tmp, -1, NULL);
+        if (rc) {
+            core_free(tmp);
+            return rc;
+        }
+        x = tmp;
+    }
+    for (uint32_t j = 0; j < ni; j++) {
+        float s = dot(x, f->item + (size_t)j * d, d) + base;
+        if (f->item_bias) s += f->item_bias[j];
+        scores[j] = s;
+    }
+    core_free(tmp);
+    return AISLE_OK;
+}
+
+int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t item, float *score) {
+    const model_factors *f = m->state;
+    uint32_t d = f->dim;
+    float s;
+    if (q->user >= 0) {
+        s = dot(f->user + (size_t)q->user * d, f->item + (size_t)item * d, d);
+        if (f->user_bias) s += f->user_bias[q->user];
+    } else {
+        float *x = core_malloc((size_t)(d ? d : 1) * sizeof *x);
+        if (!x) return core_oom("session vector");
+        int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, x, -1, NULL);
+        s = rc ? 0.0f : dot(x, f->item + (size_t)item * d, d);
+        core_free(x);
+        if (rc) return rc;
+    }
+    if (f->explicit_r) {
+        s += f->mean + f->item_bias[item];
+        /* a predicted rating stays within the observed scale */
+        s = s < f->rmin ? f->rmin : s > f->rmax ? f->rmax : s;
+    }
+    *score = s;
+    return AISLE_OK;
+}
+
+int model_factors_similar(const aisle_model *m, uint32_t item, float *scores) {
+    const model_factors *f = m->state;
+    uint32_t d = f->dim, ni = model_n_items(m);
+    const float *qi = f->item + (size_t)item * d;
+    float ni_norm = sqrtf(dot(qi, qi, d));
+    for (uint32_t j = 0; j < ni; j++) {
+        const float *qj = f->item + (size_t)j * d;
+        float den = ni_norm * sqrtf(dot(qj, qj, d));
+        scores[j] = den > 0 ? dot(qi, qj, d) / den : 0.0f;
+    }
+    return AISLE_OK;
+}
+
+int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib) {
+    const model_factors *f = m->state;
+    uint32_t d = f->dim;
+    float *x = core_malloc((size_t)(d ? d : 1) * 2 * sizeof *x);
+    if (!x) return core_oom("explain");
+    float *z = x + d;
+    int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, x, item, z);
+    if (!rc)
+        for (size_t j = 0; j < q->n_items; j++)
+            contrib[j] = fold_target(f, q->items[j], q->weights, j) * dot(z, f->item + (size_t)q->items[j] * d, d);
+    core_free(x);
+    return rc;
+}
+
+int model_factors_update_user(aisle_model *m, uint32_t user) {
+    model_factors *f = m->state;
+    model_query q;
+    model_user_query(m, user, &q);
+    return model_factors_fold_in(f, q.items, q.weights, q.n_items, f->user + (size_t)user * f->dim, -1, NULL);
+}
+
+int model_factors_describe(const aisle_model *m, core_buf *out) {
+    const model_factors *f = m->state;
+    int rc = buf_printf(out, "factors: %u\n", f->dim);
+    if (!rc && f->explicit_r) rc = buf_printf(out, "global_mean: %.6g\nrating_range: %g..%g\n", f->mean, f->rmin, f->rmax);
+    return rc;
+}

@@ -1,0 +1,325 @@
+/* mf.c - explicit-rating matrix factorisation with biases trained by SGD,
+ * parallelised as in FPSG (Chin, Zhuang, Juan & Lin, "A Fast Parallel
+ * Stochastic Gradient Method for Matrix Factorization in Shared Memory
+ * Systems", ACM TIST 2015).
+ *
+ * Minimises J = sum_{(u,i) observed} (r_ui - rhat_ui)^2
+ *             + lambda (|p_u|^2 + |q_i|^2 + b_u^2 + b_i^2)
+ * with rhat_ui = mu + b_u + b_i + p_u . q_i (Koren, Bell & Volinsky 2009).
+ *
+ * FPSG: users and items are randomly permuted into s x s blocks (s = 2 *
+ * threads, 1 with one thread).  A scheduler hands each thread a free block
+ * -- one whose row block and column block no other thread is updating --
+ * preferring the least updated; blocks sharing neither rows nor columns
+ * touch disjoint parameters, so updates need no locks.  Only the scheduler
+ * takes a mutex.  Learning rate: lr_t = learning_rate / (1 + lr_decay * t).
+ * Early stopping: with validation > 0 a random fraction of the ratings is
+ * held out; training stops when its RMSE has not improved for `patience`
+ * epochs and the best epoch's parameters are kept. */
+#include "models.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+static const option_spec mf_options[] = {
+    {"factors", AISLE_OPTION_INT, 1, 1024, "128", NULL, "mf", "Number of latent factors."},
+    {"epochs", AISLE_OPTION_INT, 1, 10000, "60", NULL, "mf", "Maximum SGD epochs."},
+    {"learning_rate", AISLE_OPTION_FLOAT, 1e-8, 10, "0.03", NULL, "mf", "Initial SGD learning rate."},
+    {"lr_decay", AISLE_OPTION_FLOAT, 0, 100, "0.2", NULL, "mf",
+     "Learning-rate schedule: epoch t uses learning_rate / (1 + lr_decay * t)."},
+    {"regularization", AISLE_OPTION_FLOAT, 0, 1e6, "0.1", NULL, "mf", "L2 regularisation lambda."},
+    {"init_std", AISLE_OPTION_FLOAT, 0, 10, "0.1", NULL, "mf", "Standard deviation of the initial factors."},
+    {"validation", AISLE_OPTION_FLOAT, 0, 0.9, "0", NULL, "mf",
+     "Fraction of ratings held out for early stopping (0: train on all, fixed epochs)."},
+    {"patience", AISLE_OPTION_INT, 1, 1000, "3", NULL, "mf",
+     "Epochs without validation improvement before stopping."},
+    {"threads", AISLE_OPTION_INT, 0, 256, "0", NULL, "all", "Worker threads; 0 uses every online CPU."},
+    {"seed", AISLE_OPTION_INT, 0, 9007199254740992.0, "42", NULL, "all", "Random seed."},
+    OPTION_END};
+
+typedef struct mf_state {
+    model_factors f; /* first member: see MODEL_FACTORS */
+} mf_state;
+
+typedef struct rating {
+    uint32_t u, i;
+    float r;
+} rating;
+
+float model_mf_sgd_step(float *restrict p, float *restrict q, float *bu, float *bi, uint32_t dim, float mean,
+                        float r, float lr, float reg) {
+    /* split accumulators: the dot product vectorises without -ffast-math */
+    float acc[8] = {0};
+    uint32_t k = 0;
+    for (; k + 8 <= dim; k += 8)
+        for (int t = 0; t < 8; t++) acc[t] += p[k + t] * q[k + t];
+    float pred = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; k < dim; k++) pred += p[k] * q[k];
+    pred += mean + *bu + *bi;
+    float e = r - pred;
+    *bu += lr * (e - reg * *bu);
+    *bi += lr * (e - reg * *bi);
+    float a = lr * e, b = 1.0f - lr * reg;
+    for (k = 0; k < dim; k++) {
+        float pk = p[k];
+        p[k] = b * pk + a * q[k];
+        q[k] = b * q[k] + a * pk;
+    }
+    return e;
+}
+
+typedef struct sched {
+    pthread_mutex_t lock;
+    int s;
+    bool *row_busy, *col_busy;
+    uint32_t *updates; /* per block */
+    int taken;         /* blocks handed out this epoch */
+} sched;
+
+typedef struct mf_ctx {
+    model_factors *f;
+    rating *r;       /* train ratings bucketed by block */
+    size_t *bstart;  /* s*s + 1 */
+    sched sc;
+    double *bsse;    /* per block squared error this epoch */
+    float lr, reg;
+    uint64_t seed;
+    int epoch;
+} mf_ctx;
+
+/* Takes a free block, least updated first (lowest index on ties, which
+ * keeps one thread's order fixed); -1 when the epoch's quota is handed out. */
+static int sched_take(sched *sc) {
+    pthread_mutex_lock(&sc->lock);
+    int best = -1;
+    if (sc->taken < sc->s * sc->s) {
+        for (int b = 0; b < sc->s * sc->s; b++) {
+            int br = b / sc->s, bc = b % sc->s;
+            if (sc->row_busy[br] || sc->col_busy[bc]) continue;
+            if (best < 0 || sc->updates[b] < sc->updates[best]) best = b;
+        }
+        if (best >= 0) {
+            sc->row_busy[best / sc->s] = sc->col_busy[best % sc->s] = true;
+            sc->taken++;
+        }
+    }
+    pthread_mutex_unlock(&sc->lock);
+    return best;
+}
+
+static void sched_release(sched *sc, int b) {
+    pthread_mutex_lock(&sc->lock);
+    sc->row_busy[b / sc->s] = sc->col_busy[b % sc->s] = false;
+    sc->updates[b]++;
+    pthread_mutex_unlock(&sc->lock);
+}
+
+static int mf_worker(void *vc, size_t begin, size_t end, int tid) {
+    (void)begin, (void)end, (void)tid;
+    mf_ctx *c = vc;
+    model_factors *f = c->f;
+    uint32_t d = f->dim;
+    int b;
+    while ((b = sched_take(&c->sc)) >= 0) {
+        rating *r = c->r + c->bstart[b];
+        size_t n = c->bstart[b + 1] - c->bstart[b];
+        /* a fresh order per (epoch, block): deterministic whatever thread runs it */
+        core_rng rng;
+        rng_seed_stream(&rng, c->seed, (uint64_t)c->epoch * 1000003u + (uint64_t)b);
+        for (size_t k = n; k > 1; k--) {
+            size_t j = (size_t)rng_below(&rng, k);
+            rating t = r[k - 1];
+            r[k - 1] = r[j];
+            r[j] = t;
+        }
+        double sse = 0;
+        for (size_t k = 0; k < n; k++) {
+            float e = model_mf_sgd_step(f->user + (size_t)r[k].u * d, f->item + (size_t)r[k].i * d,
+                                        &f->user_bias[r[k].u], &f->item_bias[r[k].i], d, f->mean, r[k].r, c->lr,
+                                        c->reg);
+            sse += (double)e * e;
+        }
+        c->bsse[b] += sse;
+        sched_release(&c->sc, b);
+    }
+    return AISLE_OK;
+}
+
+static double rmse(const model_factors *f, const rating *r, size_t n) {
+    double sse = 0;
+    for (size_t k = 0; k < n; k++) {
+        float p = f->mean + f->user_bias[r[k].u] + f->item_bias[r[k].i];
+        const float *pu = f->user + (size_t)r[k].u * f->dim, *qi = f->item + (size_t)r[k].i * f->dim;
+        for (uint32_t j = 0; j < f->dim; j++) p += pu[j] * qi[j];
+        p = p < f->rmin ? f->rmin : p > f->rmax ? f->rmax : p;
+        sse += (double)(r[k].r - p) * (r[k].r - p);
+    }
+    return n ? sqrt(sse / (double)n) : NAN;
+}
+
+static void mf_free(aisle_model *m) {
+    mf_state *s = m->state;
+    if (!s) return;
+    model_factors_free(&s->f);
+    core_free(s);
+    m->state = NULL;
+}
+
+/* Copies parameters (for keeping the best epoch). */
+static void snapshot(model_factors *dst, const model_factors *src, uint32_t nu, uint32_t ni) {
+    memcpy(dst->user, src->user, (size_t)nu * src->dim * sizeof(float));
+    memcpy(dst->item, src->item, (size_t)ni * src->dim * sizeof(float));
+    memcpy(dst->user_bias, src->user_bias, nu * sizeof(float));
+    memcpy(dst->item_bias, src->item_bias, ni * sizeof(float));
+}
+
+static int mf_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                    core_progress *prog) {
+    (void)ds, (void)cat;
+    uint32_t d = (uint32_t)config_int(cfg, mf_options, "factors");
+    int epochs = (int)config_int(cfg, mf_options, "epochs");
+    float lr0 = (float)config_float(cfg, mf_options, "learning_rate");
+    double decay = config_float(cfg, mf_options, "lr_decay");
+    double vfrac = config_float(cfg, mf_options, "validation");
+    int patience = (int)config_int(cfg, mf_options, "patience");
+    int threads = core_thread_count(config_int(cfg, mf_options, "threads"));
+    uint64_t seed = (uint64_t)config_int(cfg, mf_options, "seed");
+    uint32_t nu = model_n_users(m), ni = model_n_items(m);
+    const data_csr *h = &m->history;
+    size_t n = h->nnz;
+    mf_state *s = core_calloc(1, sizeof *s);
+    if (!s) return core_oom("mf model");
+    m->state = s;
+    int rc = model_factors_alloc(&s->f, nu, ni, d, true);
+    if (rc) return rc;
+    model_factors *f = &s->f;
+    f->reg = (float)config_float(cfg, mf_options, "regularization");
+
+    mf_ctx c = {.f = f, .reg = f->reg, .seed = seed};
+    int sb = threads == 1 ? 1 : 2 * threads;
+    c.sc.s = sb;
+    rating *all = core_malloc((n ? n : 1) * sizeof *all);
+    rating *val = NULL;
+    uint32_t *perm = core_malloc((size_t)CORE_MAX(nu, ni) * sizeof *perm + 4);
+    c.r = core_malloc((n ? n : 1) * sizeof *c.r);
+    c.bstart = core_calloc((size_t)sb * sb + 1, sizeof *c.bstart);
+    c.bsse = core_calloc((size_t)sb * sb, sizeof *c.bsse);
+    c.sc.row_busy = core_calloc((size_t)sb, sizeof(bool));
+    c.sc.col_busy = core_calloc((size_t)sb, sizeof(bool));
+    c.sc.updates = core_calloc((size_t)sb * sb, sizeof(uint32_t));
+    uint32_t *rblock = core_malloc((size_t)(nu ? nu : 1) * sizeof *rblock);
+    uint32_t *cblock = core_malloc((size_t)(ni ? ni : 1) * sizeof *cblock);
+    model_factors best = {0};
+    if (!all || !perm || !c.r || !c.bstart || !c.bsse || !c.sc.row_busy || !c.sc.col_busy || !c.sc.updates ||
+        !rblock || !cblock) {
+        rc = core_oom("mf training");
+        goto out;
+    }
+    pthread_mutex_init(&c.sc.lock, NULL);
+    core_rng rng;
+    rng_seed(&rng, seed);
+    f->rmin = INFINITY, f->rmax = -INFINITY;
+    for (uint32_t u = 0; u < nu; u++)
+        for (size_t k = h->indptr[u]; k < h->indptr[u + 1]; k++) {
+            all[k] = (rating){u, h->indices[k], h->values[k]};
+            f->rmin = CORE_MIN(f->rmin, h->values[k]);
+            f->rmax = CORE_MAX(f->rmax, h->values[k]);
+        }
+    /* hold out a random validation fraction */
+    size_t nval = (size_t)(vfrac * (double)n);
+    for (size_t k = n; k > 1; k--) {
+        size_t j = (size_t)rng_below(&rng, k);
+        rating t = all[k - 1];
+        all[k - 1] = all[j];
+        all[j] = t;
+    }
+    val = all;
+    size_t ntr = n - nval;
+    rating *tr = all + nval;
+    double mean = 0;
+    for (size_t k = 0; k < ntr; k++) mean += tr[k].r;
+    f->mean = ntr ? (float)(mean / (double)ntr) : 0.0f;
+    float std = (float)config_float(cfg, mf_options, "init_std");
+    for (size_t k = 0; k < (size_t)nu * d; k++) f->user[k] = std * rng_normal(&rng);
+    for (size_t k = 0; k < (size_t)ni * d; k++) f->item[k] = std * rng_normal(&rng);
+    /* random row/column permutation into blocks (balances the grid) */
+    for (uint32_t u = 0; u < nu; u++) perm[u] = u;
+    rng_shuffle_u32(&rng, perm, nu);
+    for (uint32_t u = 0; u < nu; u++) rblock[perm[u]] = (uint32_t)((uint64_t)u * sb / nu);
+    for (uint32_t i = 0; i < ni; i++) perm[i] = i;
+    rng_shuffle_u32(&rng, perm, ni);
+    for (uint32_t i = 0; i < ni; i++) cblock[perm[i]] = (uint32_t)((uint64_t)i * sb / ni);
+    for (size_t k = 0; k < ntr; k++) c.bstart[rblock[tr[k].u] * sb + cblock[tr[k].i] + 1]++;
+    for (int b = 0; b < sb * sb; b++) c.bstart[b + 1] += c.bstart[b];
+    {
+        size_t *fill = core_malloc((size_t)sb * sb * sizeof *fill);
+        if (!fill) {
+            rc = core_oom("mf training");
+            goto out_lock;
+        }
+        memcpy(fill, c.bstart, (size_t)sb * sb * sizeof *fill);
+        for (size_t k = 0; k < ntr; k++) c.r[fill[rblock[tr[k].u] * sb + cblock[tr[k].i]]++] = tr[k];
+        core_free(fill);
+    }
+    if (nval) {
+        rc = model_factors_alloc(&best, nu, ni, d, true);
+        if (rc) goto out_lock;
+    }
+    double best_rmse = INFINITY;
+    int since_best = 0;
+    for (int ep = 1; ep <= epochs; ep++) {
+        c.epoch = ep;
+        c.lr = (float)(lr0 / (1.0 + decay * (ep - 1)));
+        c.sc.taken = 0;
+        memset(c.bsse, 0, (size_t)sb * sb * sizeof *c.bsse);
+        rc = core_parallel_for(threads, (size_t)threads, 1, mf_worker, &c);
+        if (rc) break;
+        double sse = 0;
+        for (int b = 0; b < sb * sb; b++) sse += c.bsse[b];
+        double train_rmse = ntr ? sqrt(sse / (double)ntr) : NAN;
+        double vr = nval ? rmse(f, val, nval) : NAN;
+        rc = core_progress_report(prog, ep, epochs, train_rmse, vr);
+        if (rc) break;
+        if (nval) {
+            if (vr < best_rmse) {
+                best_rmse = vr;
+                since_best = 0;
+                snapshot(&best, f, nu, ni);
+            } else if (++since_best >= patience) {
+                break;
+            }
+        }
+    }
+    if (!rc && nval) snapshot(f, &best, nu, ni);
+out_lock:
+    pthread_mutex_destroy(&c.sc.lock);
+out:
+    model_factors_free(&best);
+    core_free(all);
+    core_free(perm);
+    core_free(c.r);
+    core_free(c.bstart);
+    core_free(c.bsse);
+    core_free(c.sc.row_busy);
+    core_free(c.sc.col_busy);
+    core_free(c.sc.updates);
+    core_free(rblock);
+    core_free(cblock);
+    return rc;
+}
+
+const model_ops model_mf_ops = {
+    .name = "mf",
+    .summary = "explicit-rating matrix factorisation with biases, parallel SGD (FPSG)",
+    .options = mf_options,
+    .flags = MODEL_FOLD_IN | MODEL_FACTORS | MODEL_PREDICTS_RATINGS,
+    .train = mf_train,
+    .score_items = model_factors_score_items,
+    .score_one = model_factors_score_one,
+    .similar_items = model_factors_similar,
+    .explain = model_factors_explain,
+    .update_user = model_factors_update_user,
+    .describe = model_factors_describe,
+    .free_state = mf_free,
+};

@@ -1,0 +1,147 @@
+/* batch.c - recommendations for many users at once.
+ *
+ * Factor kinds: users are taken in blocks; one cblas_sgemm from the calling
+ * thread computes the block's scores (user factors x item factors^T), then
+ * each row's biases, exclusions and top-k selection run on `threads`
+ * threads.  Other kinds score and select users in parallel through
+ * ops->score_items. */
+#include "serve.h"
+
+#include <cblas.h>
+#include <string.h>
+
+typedef struct batch_ctx {
+    const aisle_model *m;
+    const serve_sel *sel;
+    const int64_t *users; /* per requested user: index or -1 */
+    size_t first;         /* first user of the block (factor path) */
+    float *block;         /* block scores, rows x n_items (factor path) */
+    size_t k;
+    const char **items_out;
+    float *scores_out;
+    size_t *n_out;
+} batch_ctx;
+
+static int select_row(const batch_ctx *c, size_t r, float *scores, serve_hit *heap) {
+    const aisle_model *m = c->m;
+    int64_t u = c->users[r];
+    const uint32_t *excl = NULL;
+    size_t n_excl = 0;
+    if (u >= 0 && c->sel->exclude_seen) {
+        excl = m->history.indices + m->history.indptr[u];
+        n_excl = m->history.indptr[u + 1] - m->history.indptr[u];
+    }
+    size_t kk = CORE_MIN(c->k, (size_t)model_n_items(m));
+    size_t n = serve_select(c->sel, u >= 0 ? scores : m->popularity, excl, n_excl, -1, kk, heap);
+    serve_output(m, heap, n, c->items_out ? c->items_out + r * c->k : NULL,
+                 c->scores_out ? c->scores_out + r * c->k : NULL);
+    c->n_out[r] = n;
+    return AISLE_OK;
+}
+
+static int generic_range(void *vc, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const batch_ctx *c = vc;
+    uint32_t ni = model_n_items(c->m);
+    float *scores = core_malloc((size_t)ni * sizeof *scores);
+    serve_hit *heap = core_malloc((c->k ? c->k : 1) * sizeof *heap);
+    int rc = (!scores || !heap) ? core_oom("recommend_batch") : AISLE_OK;
+    for (size_t r = begin; !rc && r < end; r++) {
+        if (c->users[r] >= 0) {
+            model_query q;
+            model_user_query(c->m, (uint32_t)c->users[r], &q);
+            rc = c->m->ops->score_items(c->m, &q, scores);
+        }
+        if (!rc) rc = select_row(c, r, scores, heap);
+    }
+    core_free(scores);
+    core_free(heap);
+    return rc;
+}
+
+static int factor_range(void *vc, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const batch_ctx *c = vc;
+    const model_factors *f = c->m->state;
+    uint32_t ni = model_n_items(c->m);
+    serve_hit *heap = core_malloc((c->k ? c->k : 1) * sizeof *heap);
+    if (!heap) return core_oom("recommend_batch");
+    for (size_t r = begin; r < end; r++) {
+        size_t g = c->first + r;
+        float *row = c->block + r * ni;
+        int64_t u = c->users[g];
+        if (u >= 0 && f->explicit_r) {
+            float base = f->mean + f->user_bias[u];
+            for (uint32_t j = 0; j < ni; j++) row[j] += base + f->item_bias[j];
+        }
+        select_row(c, g, row, heap);
+    }
+    core_free(heap);
+    return AISLE_OK;
+}
+
+/* select_row indexes out arrays by the global row; factor_range passes it. */
+static int factor_path(batch_ctx *c, size_t n_users, int threads) {
+    const model_factors *f = c->m->state;
+    uint32_t ni = model_n_items(c->m), d = f->dim;
+    /* about 16 MiB of scores per block */
+    size_t bs = (size_t)4 << 20;
+    bs = ni ? bs / ni : 1;
+    bs = CORE_MAX((size_t)1, CORE_MIN(bs, (size_t)512));
+    bs = CORE_MIN(bs, n_users);
+    float *block = core_malloc(bs * ni * sizeof *block);
+    float *uf = core_malloc(bs * d * sizeof *uf);
+    int rc = (!block || !uf) ? core_oom("recommend_batch block") : AISLE_OK;
+    c->block = block;
+    for (size_t first = 0; !rc && first < n_users; first += bs) {
+        size_t rows = CORE_MIN(bs, n_users - first);
+        for (size_t r = 0; r < rows; r++) {
+            int64_t u = c->users[first + r];
+            if (u >= 0)
+                memcpy(uf + r * d, f->user + (size_t)u * d, d * sizeof *uf);
+            else
+                memset(uf + r * d, 0, d * sizeof *uf);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)ni, (int)d, 1.0f, uf, (int)d, f->item,
+                    (int)d, 0.0f, block, (int)ni);
+        c->first = first;
+        rc = core_parallel_for(threads, rows, 8, factor_range, c);
+    }
+    core_free(block);
+    core_free(uf);
+    return rc;
+}
+
+AISLE_API int aisle_recommend_batch(const aisle_model *m, const char *const *user_keys, size_t n_users, size_t k,
+                                    const aisle_rec_options *opts, const char **items_out, float *scores_out,
+                                    size_t *n_out) {
+    if (!m || (n_users && (!user_keys || !n_out)))
+        return core_error(AISLE_EINVAL, "aisle_recommend_batch: NULL model, user_keys or n_out");
+    if (n_users == 0) return AISLE_OK;
+    serve_sel sel;
+    int rc = serve_sel_init(&sel, m, opts);
+    if (rc) return rc;
+    int64_t *users = core_malloc(n_users * sizeof *users);
+    if (!users) rc = core_oom("recommend_batch");
+    for (size_t r = 0; !rc && r < n_users; r++) {
+        if (!user_keys[r]) {
+            rc = core_error(AISLE_EINVAL, "aisle_recommend_batch: user key %zu is NULL", r);
+            break;
+        }
+        users[r] = keys_find(&m->users, user_keys[r], strlen(user_keys[r]));
+        if (users[r] < 0 && sel.unknown_error)
+            rc = core_error(AISLE_ENOTFOUND, "unknown user '%s' (batch position %zu; option unknown_user=error)",
+                            user_keys[r], r);
+    }
+    if (!rc) {
+        batch_ctx c = {.m = m, .sel = &sel, .users = users, .k = k, .items_out = items_out, .scores_out = scores_out,
+                       .n_out = n_out};
+        if ((m->ops->flags & MODEL_FACTORS) && model_n_items(m) > 0)
+            rc = factor_path(&c, n_users, sel.threads);
+        else
+            rc = core_parallel_for(sel.threads, n_users, 16, generic_range, &c);
+    }
+    core_free(users);
+    serve_sel_free(&sel);
+    return rc;
+}

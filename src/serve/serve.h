@@ -1,0 +1,52 @@
+/*
+ * serve.h - internal interface of the serving layer: per-call options,
+ * candidate filtering and exact top-k selection over a model's scores.
+ * Everything is built on model_ops.score_items (and the optional ops), so
+ * every kind is served by the same code.
+ */
+#ifndef AISLE_SERVE_H
+#define AISLE_SERVE_H
+
+#include "models/models.h"
+
+struct aisle_rec_options {
+    aisle_config *cfg;   /* serve-scope options */
+    char **allow, **deny;
+    size_t n_allow, n_deny;
+    aisle_item_filter_fn filter;
+    void *filter_user;
+};
+
+/* Options resolved against one model for one call. */
+typedef struct serve_sel {
+    const aisle_model *m;
+    bool has_allow;
+    uint32_t *allow, *deny; /* sorted, unique item indices */
+    size_t n_allow, n_deny;
+    aisle_item_filter_fn filter;
+    void *filter_user;
+    bool exclude_seen, unknown_error;
+    int threads;
+} serve_sel;
+
+typedef struct serve_hit {
+    float score;
+    uint32_t item;
+} serve_hit;
+
+int serve_sel_init(serve_sel *s, const aisle_model *m, const aisle_rec_options *o);
+void serve_sel_free(serve_sel *s);
+
+/* Exact top-k of scores[0..n_items) among the candidates: skips NaN
+ * scores, the sorted exclusion list excl, the deny-list, `self` (an item
+ * index or -1), items outside the allow-list and items the filter drops.
+ * heap has room for k hits; returns the number selected, best first (ties:
+ * lower item index first). */
+size_t serve_select(const serve_sel *s, const float *scores, const uint32_t *excl, size_t n_excl, int64_t self,
+                    size_t k, serve_hit *heap);
+
+/* Copies hits to the public out arrays (either may be NULL). */
+void serve_output(const aisle_model *m, const serve_hit *hits, size_t n, const char **items_out,
+                  float *scores_out);
+
+#endif /* AISLE_SERVE_H */

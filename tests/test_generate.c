@@ -1,0 +1,226 @@
+/* test_generate.c - the demo store: determinism for a seed, sizes, the mix
+ * of events, repeat purchases, CSV files, options and errors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/data.h"
+#include "util/test_util.h"
+
+static aisle_config *small_cfg(const char *extra) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_users=400 demo_items=200 demo_messages=50"));
+    if (extra) assert_ok(aisle_config_parse(cfg, extra));
+    return cfg;
+}
+
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+    p[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static size_t count_lines(const char *s) {
+    size_t n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static void test_same_seed_gives_identical_files(void **state) {
+    (void)state;
+    char d1[1024], d2[1024], d3[1024], p1[1100], p2[1100];
+    tu_tmpdir(d1, sizeof d1, "gen_a");
+    tu_tmpdir(d2, sizeof d2, "gen_b");
+    tu_tmpdir(d3, sizeof d3, "gen_c");
+    aisle_config *cfg = small_cfg("seed=5"), *other = small_cfg("seed=6");
+    assert_ok(aisle_demo_write(cfg, d1));
+    assert_ok(aisle_demo_write(cfg, d2));
+    assert_ok(aisle_demo_write(other, d3));
+    static const char *const files[] = {"events.csv", "catalog.csv", "messages.csv"};
+    for (int i = 0; i < 3; i++) {
+        size_t n1, n2, n3;
+        snprintf(p1, sizeof p1, "%s/%s", d1, files[i]);
+        snprintf(p2, sizeof p2, "%s/%s", d2, files[i]);
+        char *a = slurp(p1, &n1), *b = slurp(p2, &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(a, b, n1);
+        snprintf(p2, sizeof p2, "%s/%s", d3, files[i]);
+        char *c = slurp(p2, &n3);
+        assert_true(n1 != n3 || memcmp(a, c, n1) != 0);
+        free(a), free(b), free(c);
+    }
+    aisle_config_free(cfg);
+    aisle_config_free(other);
+}
+
+static void test_dataset_matches_files_and_sizes(void **state) {
+    (void)state;
+    char dir[1024], path[1100];
+    tu_tmpdir(dir, sizeof dir, "gen_sizes");
+    aisle_config *cfg = small_cfg(NULL);
+    assert_ok(aisle_demo_write(cfg, dir));
+    aisle_dataset *ds, *ds2;
+    assert_ok(aisle_demo_generate(cfg, &ds));
+    assert_ok(aisle_demo_generate(cfg, &ds2));
+    size_t users, items, events, events2;
+    assert_ok(aisle_dataset_user_count(ds, &users));
+    assert_ok(aisle_dataset_item_count(ds, &items));
+    assert_ok(aisle_dataset_event_count(ds, &events));
+    assert_ok(aisle_dataset_event_count(ds2, &events2));
+    assert_int_equal(events, events2);
+    assert_memory_equal(ds->events, ds2->events, events * sizeof *ds->events);
+    assert_int_equal(users, 400); /* every shopper visits at least once */
+    assert_true(items <= 200 && items > 150);
+    assert_true(events > 400 * 5);
+    size_t n;
+    snprintf(path, sizeof path, "%s/events.csv", dir);
+    char *text = slurp(path, &n);
+    assert_int_equal(count_lines(text), events + 1);
+    assert_true(strncmp(text, "user_id,item_id,event,quantity,timestamp\n", 41) == 0);
+    free(text);
+    snprintf(path, sizeof path, "%s/catalog.csv", dir);
+    text = slurp(path, &n);
+    assert_int_equal(count_lines(text), 200 + 1);
+    assert_non_null(strstr(text, " > "));  /* category paths */
+    assert_non_null(strstr(text, "\xe7")); /* some CJK (UTF-8 lead byte of U+7xxx) */
+    free(text);
+    snprintf(path, sizeof path, "%s/messages.csv", dir);
+    text = slurp(path, &n);
+    assert_int_equal(count_lines(text), 50 + 1);
+    assert_non_null(strstr(text, ",order_status,"));
+    free(text);
+    aisle_dataset_free(ds);
+    aisle_dataset_free(ds2);
+    aisle_config_free(cfg);
+}
+
+static void test_event_mix_and_repeat_purchases(void **state) {
+    (void)state;
+    aisle_config *cfg = small_cfg(NULL);
+    aisle_dataset *ds;
+    assert_ok(aisle_demo_generate(cfg, &ds));
+    size_t count[3] = {0}, repeats = 0;
+    int64_t prev = INT64_MIN;
+    int sorted = 1;
+    for (size_t i = 0; i < ds->n_events; i++) {
+        const data_event *e = &ds->events[i];
+        assert_true(e->type <= DATA_EVENT_PURCHASE);
+        count[e->type]++;
+        sorted &= e->time >= prev;
+        prev = e->time;
+    }
+    assert_true(sorted);
+    /* views dominate; a minority is carted; most carts are bought */
+    assert_true(count[0] > 5 * count[1]);
+    assert_true(count[1] > count[2] / 2 && count[2] > 0);
+    const data_csr *bu;
+    assert_ok(data_by_user(ds, &bu));
+    /* purchase pairs aggregated from more than one purchase: repeat orders */
+    for (size_t i = 0; i < ds->n_events; i++) {
+        const data_event *e = &ds->events[i];
+        if (e->type != DATA_EVENT_PURCHASE) continue;
+        for (size_t j = i + 1; j < ds->n_events && j < i + 20000; j++) {
+            const data_event *f = &ds->events[j];
+            if (f->type == DATA_EVENT_PURCHASE && f->user == e->user && f->item == e->item) {
+                repeats++;
+                break;
+            }
+        }
+    }
+    assert_true(repeats > 10);
+    /* users concentrate on few items: far fewer pairs than events */
+    assert_true(bu->nnz < ds->n_events / 2);
+    /* timestamps inside [2026-01-01, + demo_days + a margin for sessions] */
+    assert_true(ds->events[0].time >= 1767225600);
+    assert_true(ds->events[ds->n_events - 1].time < 1767225600 + 91 * 86400);
+    aisle_dataset_free(ds);
+    aisle_config_free(cfg);
+}
+
+static void test_popularity_is_skewed(void **state) {
+    (void)state;
+    aisle_config *cfg = small_cfg(NULL);
+    aisle_dataset *ds;
+    assert_ok(aisle_demo_generate(cfg, &ds));
+    const data_csr *bi;
+    assert_ok(data_by_item(ds, &bi));
+    /* the top 10% of items draw over 2.5 times their even share of pairs */
+    size_t n = bi->rows, *deg = malloc(n * sizeof *deg);
+    assert_non_null(deg);
+    for (size_t i = 0; i < n; i++) deg[i] = bi->indptr[i + 1] - bi->indptr[i];
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (deg[j] > deg[i]) {
+                size_t t = deg[i];
+                deg[i] = deg[j];
+                deg[j] = t;
+            }
+    size_t top = 0, all = 0;
+    for (size_t i = 0; i < n; i++) all += deg[i], top += i < n / 10 ? deg[i] : 0;
+    assert_true(top * 4 > all); /* uniform would give 10% */
+    free(deg);
+    aisle_dataset_free(ds);
+    aisle_config_free(cfg);
+}
+
+static void test_options_and_errors(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_status_msg(aisle_config_set_int(cfg, "demo_users", 1), AISLE_ERANGE, "demo_users");
+    assert_status_msg(aisle_demo_generate(cfg, NULL), AISLE_EINVAL, "NULL");
+    assert_status_msg(aisle_demo_write(cfg, ""), AISLE_EINVAL, "directory");
+    assert_status_msg(aisle_demo_write(cfg, "/proc/no/such/dir"), AISLE_EIO, "/proc/no/such/dir");
+    int64_t v;
+    assert_ok(aisle_config_get_int(cfg, "demo_items", &v));
+    assert_int_equal(v, 2000);
+    aisle_config_free(cfg);
+}
+
+static void test_allocation_failures_leave_nothing_behind(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_users=10 demo_items=50 demo_messages=5 demo_days=3"));
+    for (uint64_t n = 1; n < 100000; n++) {
+        tu_failalloc_install(n, 0);
+        aisle_dataset *ds = NULL;
+        int rc = aisle_demo_generate(cfg, &ds);
+        uint64_t count = tu_failalloc_count();
+        aisle_dataset_free(ds);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        assert_int_equal(live, 0);
+        if (rc == AISLE_OK) {
+            assert_true(count < n);
+            break;
+        }
+        assert_int_equal(rc, AISLE_ENOMEM);
+        assert_null(ds);
+        /* beyond the first few hundred the pattern repeats: sample */
+        if (n > 300) n += 97;
+    }
+    aisle_config_free(cfg);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_seed_gives_identical_files),
+        cmocka_unit_test(test_dataset_matches_files_and_sizes),
+        cmocka_unit_test(test_event_mix_and_repeat_purchases),
+        cmocka_unit_test(test_popularity_is_skewed),
+        cmocka_unit_test(test_options_and_errors),
+        cmocka_unit_test(test_allocation_failures_leave_nothing_behind),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
