@@ -297,6 +297,30 @@ static void test_sasrec_allocation_failures_leak_nothing(void **state) {
         assert_int_equal(live, 0);
     }
     assert_true(failures > 10);
+    /* and while loading a saved model */
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    void *buf;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    aisle_model_free(m);
+    failures = 0;
+    for (uint64_t k = 1; k < 400; k += 2) {
+        m = NULL;
+        tu_failalloc_install(k, 1);
+        int rc = aisle_model_load_buffer(&m, buf, len, NULL);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        if (rc == AISLE_OK) {
+            aisle_model_free(m);
+            break;
+        }
+        assert_int_equal(rc, AISLE_ENOMEM);
+        assert_null(m);
+        assert_int_equal(live, 0);
+        failures++;
+    }
+    assert_true(failures > 5);
+    aisle_free(buf);
     aisle_config_free(cfg);
     aisle_dataset_free(ds);
 }
