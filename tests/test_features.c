@@ -590,7 +590,7 @@ static void test_tfidf_matches_hand_computation(void **state) {
 
 static void test_bm25_matches_hand_computation(void **state) {
     (void)state;
-    aisle_tfidf *t = tfidf_fitted("weighting=bm25 l2_normalize=false");
+    aisle_tfidf *t = tfidf_fitted("tfidf_weighting=bm25 l2_normalize=false");
     /* N = 3, document lengths 2, 3, 2 -> avgdl = 7/3; k1 = 1.2, b = 0.75.
      * idf(df=2) = ln(1 + 1.5/2.5) = 0.470004, idf(df=1) = ln(1 + 2.5/1.5) = 0.980829.
      * "red red shoe": dl 3, K = 1.2 * (0.25 + 0.75 * 3 / (7/3)) = 1.457143;
@@ -636,7 +636,7 @@ static void test_tfidf_states_and_errors(void **state) {
     aisle_tfidf_free(t);
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
-    assert_int_equal(aisle_config_set(cfg, "weighting", "bm99"), AISLE_EINVAL);
+    assert_int_equal(aisle_config_set(cfg, "tfidf_weighting", "bm99"), AISLE_EINVAL);
     aisle_config_free(cfg);
 }
 
@@ -681,7 +681,7 @@ static void test_category_encoder_min_count_and_oov(void **state) {
     (void)state;
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_set_int(cfg, "min_count", 2));
+    assert_ok(aisle_config_set_int(cfg, "category_min_count", 2));
     aisle_category_encoder *e;
     assert_ok(aisle_category_encoder_new(&e, cfg));
     aisle_config_free(cfg);

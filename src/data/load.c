@@ -28,6 +28,112 @@ static const char *const *const event_aliases[R_COUNT] = {user_alias, item_alias
 
 enum { NEG_SUBTRACT, NEG_SKIP, NEG_KEEP };
 
+#if defined(__GNUC__)
+#  define LOAD_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define LOAD_PREFETCH(p) ((void)(p))
+#endif
+
+/* A loader-local index over a key dictionary.  core_keys hashes with
+ * FNV-1a, whose low bits (the table slot) mix poorly for short numeric
+ * ids, and each probe reads the key arena; this index uses a
+ * multiply-xorshift hash with a murmur3 finalizer and keeps, per slot, the
+ * full hash and the key's first 8 bytes, so a lookup of a short key
+ * touches one cache line.  A miss falls back to keys_intern. */
+typedef struct key_slot {
+    uint64_t head;   /* first 8 bytes of the key, zero padded */
+    uint32_t check;  /* high hash bits, low bit set for keys longer than 8 bytes */
+    uint32_t index1; /* index+1; 0 = empty */
+} key_slot;
+
+typedef struct key_cache {
+    key_slot *slots;
+    size_t nslots, n;
+    unsigned shift; /* slot = hash >> shift */
+} key_cache;
+
+static uint64_t fast_hash(const char *p, size_t len, uint64_t *head) {
+    uint64_t h = 0x243F6A8885A308D3ull ^ (len * 0x9E3779B97F4A7C15ull), w = 0;
+    memcpy(&w, p, len < 8 ? len : 8);
+    *head = w;
+    while (len >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+        p += 8;
+        len -= 8;
+    }
+    w = 0;
+    memcpy(&w, p, len);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 33; /* murmur3 fmix64 */
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+static void cache_free(key_cache *c) {
+    core_free(c->slots);
+    memset(c, 0, sizeof *c);
+}
+
+/* check = the hash's top 32 bits with bit 0 replaced by "longer than 8
+ * bytes"; the slot is the hash's top log2(nslots) bits (at most 31), i.e.
+ * check >> (shift - 32), so growing needs no rehash of the keys. */
+static uint32_t check_of(uint64_t h, size_t len) { return ((uint32_t)(h >> 32) & ~1u) | (len > 8); }
+
+static int cache_grow(key_cache *c) {
+    size_t ns = c->nslots ? c->nslots * 2 : 1024;
+    unsigned shift = 64;
+    for (size_t t = ns; t > 1; t >>= 1) shift--;
+    if (shift < 33) return core_error(AISLE_ERANGE, "too many distinct keys for the loader index");
+    key_slot *slots = core_calloc(ns, sizeof *slots);
+    if (!slots) return core_oom("loader key index");
+    for (size_t i = 0; i < c->nslots; i++)
+        if (c->slots[i].index1) {
+            size_t j = c->slots[i].check >> (shift - 32);
+            while (slots[j].index1) j = (j + 1) & (ns - 1);
+            slots[j] = c->slots[i];
+        }
+    core_free(c->slots);
+    c->slots = slots;
+    c->nslots = ns;
+    c->shift = shift;
+    return AISLE_OK;
+}
+
+/* Index of key in k, interning it if new. */
+static int cache_intern(key_cache *c, core_keys *k, const char *key, size_t len, uint32_t *index) {
+    uint64_t head, h = fast_hash(key, len, &head);
+    uint32_t check = check_of(h, len);
+    size_t j = 0;
+    if (c->nslots) {
+        for (j = check >> (c->shift - 32); c->slots[j].index1; j = (j + 1) & (c->nslots - 1)) {
+            const key_slot *sl = &c->slots[j];
+            if (sl->check != check || sl->head != head) continue;
+            if (len > 8) { /* keys of up to 8 bytes are identified by head and check (keys hold no NUL) */
+                const char *kk = keys_at(k, sl->index1 - 1);
+                if (memcmp(kk, key, len) != 0 || kk[len] != '\0') continue;
+            }
+            *index = sl->index1 - 1;
+            return AISLE_OK;
+        }
+    }
+    int rc = keys_intern(k, key, len, index, NULL);
+    if (rc) return rc;
+    if ((c->n + 1) * 4 > c->nslots * 3) {
+        if ((rc = cache_grow(c))) return rc;
+        for (j = check >> (c->shift - 32); c->slots[j].index1; j = (j + 1) & (c->nslots - 1)) {}
+    }
+    c->slots[j].head = head;
+    c->slots[j].check = check;
+    c->slots[j].index1 = *index + 1;
+    c->n++;
+    return AISLE_OK;
+}
+
 typedef struct ev_loader {
     aisle_dataset *ds;
     data_reader rd;
@@ -38,7 +144,10 @@ typedef struct ev_loader {
     bool lenient, latin1;
     uint32_t default_type;
     core_buf conv[3];            /* user, item, event text after conversion */
+    key_cache ucache, icache;
     int64_t last_user;           /* cache: logs are often grouped by user */
+    char last_key[32];           /* its key (when short), compared without touching the dictionary */
+    size_t last_len;
     int64_t last_type;
     data_report rep;
 } ev_loader;
@@ -96,6 +205,16 @@ static int load_row(ev_loader *L) {
         end.col = r->rec_end_col;
         return data_field_error(r, &end, exp, found);
     }
+    /* Start fetching the keys' index slots (cache misses on big
+     * dictionaries dominate loading) while the numbers are parsed. */
+    for (int k = 0; k < 2; k++) {
+        key_cache *kc = k ? &L->icache : &L->ucache;
+        const data_field *f = &r->fields[c->field[k]];
+        if (kc->nslots && !L->latin1) {
+            uint64_t head, h = fast_hash(f->p, f->len, &head);
+            LOAD_PREFETCH(&kc->slots[check_of(h, f->len) >> (kc->shift - 32)]);
+        }
+    }
     double value = 1.0;
     int64_t time = 0;
     if (c->field[R_VALUE] != SIZE_MAX) {
@@ -146,16 +265,19 @@ static int load_row(ev_loader *L) {
     aisle_dataset *ds = L->ds;
     data_event ev = {0, 0, L->default_type, (float)value, time};
     int rc;
+    if (L->last_user >= 0 && !(klen[0] == L->last_len && memcmp(L->last_key, key[0], klen[0]) == 0))
+        L->last_user = -1;
     if (L->last_user >= 0) {
-        const char *lk = keys_at(&ds->users, (uint32_t)L->last_user);
-        if (strncmp(lk, key[0], klen[0]) == 0 && lk[klen[0]] == '\0') ev.user = (uint32_t)L->last_user;
-        else L->last_user = -1;
+        ev.user = (uint32_t)L->last_user;
+    } else {
+        if ((rc = cache_intern(&L->ucache, &ds->users, key[0], klen[0], &ev.user))) return rc;
+        if (klen[0] <= sizeof L->last_key) { /* longer keys are not cached */
+            L->last_user = ev.user;
+            memcpy(L->last_key, key[0], klen[0]);
+            L->last_len = klen[0];
+        }
     }
-    if (L->last_user < 0) {
-        if ((rc = keys_intern(&ds->users, key[0], klen[0], &ev.user, NULL))) return rc;
-        L->last_user = ev.user;
-    }
-    if ((rc = keys_intern(&ds->items, key[1], klen[1], &ev.item, NULL))) return rc;
+    if ((rc = cache_intern(&L->icache, &ds->items, key[1], klen[1], &ev.item))) return rc;
     if (ename) {
         const char *lt = L->last_type >= 0 ? keys_at(&ds->event_names, (uint32_t)L->last_type) : NULL;
         if (lt && strncmp(lt, ename, elen) == 0 && lt[elen] == '\0') {
@@ -280,6 +402,8 @@ static int load_events(aisle_dataset *ds, const load_src *src, const aisle_confi
     }
     data_reader_close(&L.rd);
     for (int i = 0; i < 3; i++) buf_free(&L.conv[i]);
+    cache_free(&L.ucache);
+    cache_free(&L.icache);
     return rc;
 }
 

@@ -48,21 +48,18 @@ typedef struct als_ctx {
     double *row_loss;     /* loss pass: per row */
 } als_ctx;
 
-static float dotf(const float *a, const float *b, uint32_t n) {
-    float s = 0;
-    for (uint32_t k = 0; k < n; k++) s += a[k] * b[k];
-    return s;
-}
+#define dotf model_dot
 
 /* (Y^T Y + lambda I) v + sum_j (c_j - 1)(y_j . v) y_j */
 static void als_matvec(const als_ctx *c, const uint32_t *idx, const float *w, size_t n, const float *v,
                        float *out) {
     uint32_t d = c->d;
-    for (uint32_t r = 0; r < d; r++) out[r] = dotf(c->gram + (size_t)r * d, v, d);
+    /* G v as a sum of G's rows (G is symmetric): plain axpys vectorise */
+    memset(out, 0, d * sizeof *out);
+    for (uint32_t r = 0; r < d; r++) model_axpy(out, v[r], c->gram + (size_t)r * d, d);
     for (size_t j = 0; j < n; j++) {
         const float *y = c->y + (size_t)idx[j] * d;
-        float s = c->alpha * w[j] * dotf(y, v, d);
-        for (uint32_t r = 0; r < d; r++) out[r] += s * y[r];
+        model_axpy(out, c->alpha * w[j] * dotf(y, v, d), y, d);
     }
 }
 
@@ -239,5 +236,7 @@ const model_ops model_als_ops = {
     .explain = model_factors_explain,
     .update_user = model_factors_update_user,
     .describe = model_factors_describe,
+    .save = model_factors_save,
+    .load = model_factors_load,
     .free_state = als_free,
 };

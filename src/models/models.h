@@ -16,6 +16,8 @@
 #include "data/data.h"
 #include "io/io.h"
 
+#include <string.h>
+
 /* What to score: a known user, or an anonymous session of items. */
 typedef struct model_query {
     int64_t user;          /* dense user index, or -1 for a session */
@@ -125,6 +127,47 @@ typedef struct model_factors {
     float *gram;      /* dim x dim item Gram matrix Q^T Q (implicit kinds) */
 } model_factors;
 
+/* Dot product used by every factor kernel: two 4-wide accumulators in a
+ * fixed order (vectorised without -ffast-math, deterministic). */
+static inline float model_dot(const float *a, const float *b, uint32_t n) {
+    uint32_t k = 0;
+    float r = 0.0f;
+#if defined(__GNUC__)
+    typedef float v4 __attribute__((vector_size(16)));
+    v4 s0 = {0, 0, 0, 0}, s1 = {0, 0, 0, 0};
+    for (; k + 8 <= n; k += 8) {
+        v4 a0, a1, b0, b1;
+        memcpy(&a0, a + k, sizeof a0);
+        memcpy(&a1, a + k + 4, sizeof a1);
+        memcpy(&b0, b + k, sizeof b0);
+        memcpy(&b1, b + k + 4, sizeof b1);
+        s0 += a0 * b0;
+        s1 += a1 * b1;
+    }
+    v4 t = s0 + s1;
+    r = (t[0] + t[2]) + (t[1] + t[3]);
+#endif
+    for (; k < n; k++) r += a[k] * b[k];
+    return r;
+}
+
+/* y += a * x (vectorised like model_dot). */
+static inline void model_axpy(float *y, float a, const float *x, uint32_t n) {
+    uint32_t k = 0;
+#if defined(__GNUC__)
+    typedef float v4 __attribute__((vector_size(16)));
+    v4 av = {a, a, a, a};
+    for (; k + 4 <= n; k += 4) {
+        v4 xv, yv;
+        memcpy(&xv, x + k, sizeof xv);
+        memcpy(&yv, y + k, sizeof yv);
+        yv += av * xv;
+        memcpy(y + k, &yv, sizeof yv);
+    }
+#endif
+    for (; k < n; k++) y[k] += a * x[k];
+}
+
 void model_factors_free(model_factors *f);
 /* Allocates user/item (and biases if explicit) matrices, zeroed. */
 int model_factors_alloc(model_factors *f, uint32_t users, uint32_t items, uint32_t dim, bool explicit_r);
@@ -146,6 +189,13 @@ int model_factors_similar(const aisle_model *m, uint32_t item, float *scores);
 int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib);
 int model_factors_update_user(aisle_model *m, uint32_t user);
 int model_factors_describe(const aisle_model *m, core_buf *out);
+/* save / load of a state that is a bare model_factors (mf, als, bpr):
+ * factor matrices as tensors in the writer's encoding (option quantize),
+ * biases, Gram matrix and scalars in fp32. */
+int model_factors_save(const aisle_model *m, io_writer *w);
+int model_factors_load(aisle_model *m, io_reader *r);
+/* free_state for such a state. */
+void model_factors_free_state(aisle_model *m);
 /* One SGD update of biased MF on rating r for user row p / item row q
  * (exposed for tests); returns the error before the update. */
 float model_mf_sgd_step(float *restrict p, float *restrict q, float *bu, float *bi, uint32_t dim, float mean, float r, float lr,

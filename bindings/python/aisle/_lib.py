@@ -26,6 +26,8 @@ P = ctypes.POINTER
 # int (*aisle_progress_fn)(void *user, int step, int steps, double loss,
 #                          double metric, double elapsed_seconds)
 PROGRESS_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_int, c_double, c_double, c_double)
+# int (*aisle_item_filter_fn)(void *user, const char *item_key, size_t item_index)
+FILTER_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_char_p, c_size_t)
 
 
 def _candidates():
@@ -102,6 +104,28 @@ _PROTOTYPES = {
     "aisle_dataset_item_index": (c_int, [c_void_p, c_char_p, P(c_size_t)]),
     "aisle_dataset_user_key": (c_int, [c_void_p, c_size_t, P(c_char_p)]),
     "aisle_dataset_item_key": (c_int, [c_void_p, c_size_t, P(c_char_p)]),
+    "aisle_dataset_split": (c_int, [c_void_p, c_void_p, P(c_void_p), P(c_void_p)]),
+    "aisle_dataset_split_spec": (c_int, [c_void_p, c_char_p, ctypes.c_uint64, P(c_void_p), P(c_void_p)]),
+    "aisle_dataset_load": (c_int, [c_void_p, c_char_p, c_void_p]),
+    "aisle_dataset_load_buffer": (c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_void_p]),
+    "aisle_dataset_load_report": (c_int, [c_void_p, P(c_size_t), P(c_size_t), P(c_size_t), P(c_size_t)]),
+    "aisle_dataset_load_message": (c_int, [c_void_p, c_size_t, P(c_char_p)]),
+    # catalog
+    "aisle_catalog_new": (c_int, [P(c_void_p)]),
+    "aisle_catalog_free": (None, [c_void_p]),
+    "aisle_catalog_add_item": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p, c_char_p, c_char_p, c_double]),
+    "aisle_catalog_set_attribute": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p]),
+    "aisle_catalog_count": (c_int, [c_void_p, P(c_size_t)]),
+    "aisle_catalog_index": (c_int, [c_void_p, c_char_p, P(c_size_t)]),
+    "aisle_catalog_key": (c_int, [c_void_p, c_size_t, P(c_char_p)]),
+    "aisle_catalog_item_text": (c_int, [c_void_p, c_char_p, c_char_p, P(c_char_p)]),
+    "aisle_catalog_item_price": (c_int, [c_void_p, c_char_p, P(c_double)]),
+    "aisle_catalog_item_attribute_count": (c_int, [c_void_p, c_char_p, P(c_size_t)]),
+    "aisle_catalog_item_attribute": (c_int, [c_void_p, c_char_p, c_size_t, P(c_char_p), P(c_char_p)]),
+    "aisle_catalog_load": (c_int, [c_void_p, c_char_p, c_void_p]),
+    "aisle_catalog_load_buffer": (c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_void_p]),
+    "aisle_catalog_load_report": (c_int, [c_void_p, P(c_size_t), P(c_size_t), P(c_size_t)]),
+    "aisle_catalog_load_message": (c_int, [c_void_p, c_size_t, P(c_char_p)]),
     # model
     "aisle_model_kind_count": (c_int, []),
     "aisle_model_kind_info": (c_int, [c_int, P(c_char_p), P(c_char_p)]),
@@ -118,6 +142,37 @@ _PROTOTYPES = {
     "aisle_model_item_index": (c_int, [c_void_p, c_char_p, P(c_size_t)]),
     "aisle_model_set_metric": (c_int, [c_void_p, c_char_p, c_double]),
     "aisle_model_get_metric": (c_int, [c_void_p, c_char_p, P(c_double)]),
+    "aisle_model_save": (c_int, [c_void_p, c_char_p, c_void_p]),
+    "aisle_model_save_buffer": (c_int, [c_void_p, c_void_p, P(c_void_p), P(c_size_t)]),
+    "aisle_model_load": (c_int, [P(c_void_p), c_char_p, c_void_p]),
+    "aisle_model_load_buffer": (c_int, [P(c_void_p), c_char_p, c_size_t, c_void_p]),
+    # evaluation
+    "aisle_evaluate": (c_int, [c_void_p, c_void_p, c_void_p, P(c_void_p)]),
+    "aisle_eval_result_free": (None, [c_void_p]),
+    "aisle_eval_result_get": (c_int, [c_void_p, c_char_p, P(c_double)]),
+    "aisle_eval_result_count": (c_int, [c_void_p, P(c_size_t)]),
+    "aisle_eval_result_at": (c_int, [c_void_p, c_size_t, P(c_char_p), P(c_double), P(c_int)]),
+    "aisle_eval_result_to_json": (c_int, [c_void_p, c_char_p, c_size_t, P(c_size_t)]),
+    # demo store
+    "aisle_demo_generate": (c_int, [c_void_p, P(c_void_p)]),
+    "aisle_demo_write": (c_int, [c_void_p, c_char_p]),
+    # serving
+    "aisle_rec_options_new": (c_int, [P(c_void_p)]),
+    "aisle_rec_options_free": (None, [c_void_p]),
+    "aisle_rec_options_set": (c_int, [c_void_p, c_char_p, c_char_p]),
+    "aisle_rec_options_allow": (c_int, [c_void_p, P(c_char_p), c_size_t]),
+    "aisle_rec_options_deny": (c_int, [c_void_p, P(c_char_p), c_size_t]),
+    "aisle_rec_options_set_filter": (c_int, [c_void_p, FILTER_FN, c_void_p]),
+    "aisle_recommend": (c_int, [c_void_p, c_char_p, c_size_t, c_void_p, P(c_char_p), P(c_float), P(c_size_t)]),
+    "aisle_recommend_for_items": (c_int, [c_void_p, P(c_char_p), P(c_float), c_size_t, c_size_t, c_void_p,
+                                          P(c_char_p), P(c_float), P(c_size_t)]),
+    "aisle_update_user": (c_int, [c_void_p, c_char_p, P(c_char_p), P(c_float), c_size_t]),
+    "aisle_similar_items": (c_int, [c_void_p, c_char_p, c_size_t, c_void_p, P(c_char_p), P(c_float),
+                                    P(c_size_t)]),
+    "aisle_score": (c_int, [c_void_p, c_char_p, c_char_p, P(c_float)]),
+    "aisle_explain": (c_int, [c_void_p, c_char_p, c_char_p, c_size_t, P(c_char_p), P(c_float), P(c_size_t)]),
+    "aisle_recommend_batch": (c_int, [c_void_p, P(c_char_p), c_size_t, c_size_t, c_void_p, P(c_char_p),
+                                      P(c_float), P(c_size_t)]),
 }
 
 
