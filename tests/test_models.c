@@ -372,6 +372,22 @@ static void test_mf_early_stopping_reports_validation_rmse(void **state) {
     aisle_dataset_free(ds);
 }
 
+static void test_option_names_have_one_type_across_tables(void **state) {
+    (void)state;
+    int n = aisle_option_count();
+    for (int a = 0; a < n; a++) {
+        const char *na;
+        int ta;
+        assert_ok(aisle_option_info(a, &na, &ta, NULL, NULL, NULL, NULL));
+        for (int b = a + 1; b < n; b++) {
+            const char *nb;
+            int tb;
+            assert_ok(aisle_option_info(b, &nb, &tb, NULL, NULL, NULL, NULL));
+            if (strcmp(na, nb) == 0 && ta != tb) fail_msg("option '%s' has types %d and %d", na, ta, tb);
+        }
+    }
+}
+
 /* Every score a caller can see, for every user and a session. */
 static void all_scores(const aisle_model *m, float *out, size_t *n) {
     size_t nu, ni, k = 0, got;
@@ -442,6 +458,7 @@ int main(void) {
         cmocka_unit_test(test_itemknn_tfidf_and_bm25_by_hand),
         cmocka_unit_test(test_bpr_and_als_losses_fall),
         cmocka_unit_test(test_mf_early_stopping_reports_validation_rmse),
+        cmocka_unit_test(test_option_names_have_one_type_across_tables),
         cmocka_unit_test(test_save_load_round_trip_every_kind),
         cmocka_unit_test(test_mf_movielens_u1_rmse),
     };
