@@ -388,6 +388,40 @@ static void test_option_names_have_one_type_across_tables(void **state) {
     }
 }
 
+/* Every allocation failure during training returns AISLE_ENOMEM, leaks
+ * nothing (LeakSanitizer in `make check`) and never hands out a model. */
+static void test_training_survives_every_allocation_failure(void **state) {
+    (void)state;
+    const char *kinds[] = {"model=als factors=2 epochs=2 threads=2", "model=als factors=2 epochs=2 solver=cholesky",
+                           "model=mf factors=2 epochs=2 threads=2 validation_fraction=0.2",
+                           "model=bpr factors=2 epochs=2 threads=2 negative_sampling=popularity",
+                           "model=itemknn threads=2"};
+    aisle_dataset *ds = tiny_dataset();
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        aisle_config *cfg;
+        assert_ok(aisle_config_new(&cfg));
+        assert_ok(aisle_config_parse(cfg, kinds[k]));
+        int ok = 0;
+        for (uint64_t at = 1; at < 2000 && !ok; at++) {
+            aisle_model *m = NULL;
+            tu_failalloc_install(at, 0);
+            int rc = aisle_model_train(ds, cfg, &m);
+            tu_failalloc_remove();
+            if (rc == AISLE_OK) {
+                ok = 1;
+                aisle_model_free(m);
+            } else {
+                if (rc != AISLE_ENOMEM) fail_msg("%s: allocation %llu: %d %s", kinds[k], (unsigned long long)at, rc,
+                                                 aisle_last_error());
+                assert_null(m);
+            }
+        }
+        assert_true(ok);
+        aisle_config_free(cfg);
+    }
+    aisle_dataset_free(ds);
+}
+
 /* Every score a caller can see, for every user and a session. */
 static void all_scores(const aisle_model *m, float *out, size_t *n) {
     size_t nu, ni, k = 0, got;
@@ -459,6 +493,7 @@ int main(void) {
         cmocka_unit_test(test_bpr_and_als_losses_fall),
         cmocka_unit_test(test_mf_early_stopping_reports_validation_rmse),
         cmocka_unit_test(test_option_names_have_one_type_across_tables),
+        cmocka_unit_test(test_training_survives_every_allocation_failure),
         cmocka_unit_test(test_save_load_round_trip_every_kind),
         cmocka_unit_test(test_mf_movielens_u1_rmse),
     };
