@@ -394,7 +394,7 @@ static void test_training_survives_every_allocation_failure(void **state) {
     (void)state;
     const char *kinds[] = {"model=als factors=2 epochs=2 threads=2", "model=als factors=2 epochs=2 solver=cholesky",
                            "model=mf factors=2 epochs=2 threads=2 validation_fraction=0.2",
-                           "model=bpr factors=2 epochs=2 threads=2 negative_sampling=popularity",
+                           "model=bpr factors=2 epochs=2 threads=1 negative_sampling=popularity",
                            "model=itemknn threads=2"};
     aisle_dataset *ds = tiny_dataset();
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
@@ -480,6 +480,35 @@ static void test_save_load_round_trip_every_kind(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* fp16 factors make the file smaller and change scores by little. */
+static void test_fp16_save_keeps_scores_close(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    aisle_model *m = train(ds, "model=als factors=3 epochs=10 threads=1"), *l = NULL;
+    aisle_config *save;
+    assert_ok(aisle_config_new(&save));
+    assert_ok(aisle_config_set(save, "quantize", "fp16"));
+    void *buf, *buf32;
+    size_t len, len32;
+    assert_ok(aisle_model_save_buffer(m, save, &buf, &len));
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf32, &len32));
+    assert_true(len < len32);
+    assert_ok(aisle_model_load_buffer(&l, buf, len, NULL));
+    const char *u[] = {"u0", "u1", "u2", "u3"};
+    for (int k = 0; k < 4; k++) {
+        float a, b;
+        assert_ok(aisle_score(m, u[k], "i3", &a));
+        assert_ok(aisle_score(l, u[k], "i3", &b));
+        assert_float_equal(a, b, 1e-3 + 1e-2 * fabs(a));
+    }
+    aisle_free(buf);
+    aisle_free(buf32);
+    aisle_config_free(save);
+    aisle_model_free(m);
+    aisle_model_free(l);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_als_cholesky_converges_to_normal_equations),
@@ -495,6 +524,7 @@ int main(void) {
         cmocka_unit_test(test_option_names_have_one_type_across_tables),
         cmocka_unit_test(test_training_survives_every_allocation_failure),
         cmocka_unit_test(test_save_load_round_trip_every_kind),
+        cmocka_unit_test(test_fp16_save_keeps_scores_close),
         cmocka_unit_test(test_mf_movielens_u1_rmse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
