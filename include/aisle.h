@@ -917,7 +917,7 @@ AISLE_API int aisle_rec_options_set_filter(aisle_rec_options *opts, aisle_item_f
  * and scores_out (either may be NULL) have room for k entries; *n_out
  * receives the number written (< k when fewer items pass the filters).
  * Returns AISLE_OK, AISLE_EINVAL (NULL model, user_key or n_out),
- * AISLE_ENOTFOUND, AISLE_ENOMEM or an error of the filter's making. */
+ * AISLE_ENOTFOUND or AISLE_ENOMEM. */
 AISLE_API int aisle_recommend(const aisle_model *model, const char *user_key, size_t k,
                               const aisle_rec_options *opts, const char **items_out, float *scores_out,
                               size_t *n_out);
