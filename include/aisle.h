@@ -921,7 +921,7 @@ AISLE_API int aisle_rec_options_set_filter(aisle_rec_options *opts, aisle_item_f
  * and scores_out (either may be NULL) have room for k entries; *n_out
  * receives the number written (< k when fewer items pass the filters).
  * Returns AISLE_OK, AISLE_EINVAL (NULL model, user_key or n_out),
- * AISLE_ENOTFOUND, AISLE_ENOMEM or an error of the filter's making. */
+ * AISLE_ENOTFOUND or AISLE_ENOMEM. */
 AISLE_API int aisle_recommend(const aisle_model *model, const char *user_key, size_t k,
                               const aisle_rec_options *opts, const char **items_out, float *scores_out,
                               size_t *n_out);
@@ -1065,8 +1065,15 @@ AISLE_API int aisle_eval_result_to_json(const aisle_eval_result *res, char *buf,
 /* Generates the store's behaviour events into a new dataset (events
  * view/cart/purchase, value = quantity).  Returns AISLE_OK, AISLE_EINVAL
  * (NULL out, bad option), AISLE_ERANGE (option out of range) or
- * AISLE_ENOMEM; *events is set only on success.  Thread-safe. */
+ * AISLE_ENOMEM; *events is set only on success and owned by the caller.
+ * Thread-safe. */
 AISLE_API int aisle_demo_generate(const aisle_config *cfg, aisle_dataset **events);
+
+/* The products of the store that the same options generate: a new catalog
+ * with title, description, category path "Top > Leaf", brand and price of
+ * every product (also those nobody interacted with).  Same statuses and
+ * ownership as aisle_demo_generate. */
+AISLE_API int aisle_demo_catalog(const aisle_config *cfg, aisle_catalog **catalog);
 
 /* Writes the store as three CSV files with a header row into dir (created
  * if missing; existing files are replaced):
