@@ -73,7 +73,7 @@ SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
 STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
-.PHONY: test-bindings all deps test check check-tsan fuzz fuzz-bins demo install uninstall abi-check abi-baseline bench clean \
+.PHONY: test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
         examples header-check test-bins run-tests install-test
 .DELETE_ON_ERROR:
 
@@ -191,6 +191,12 @@ $(B)/fuzz/%: tests/fuzz/%.c $(STATIC)
 
 fuzz-bins: $(FUZZ_BINS)
 
+# Regenerates the committed seed corpora from the project itself.
+fuzz-corpus: $(STATIC)
+	@mkdir -p $(B)/fuzz tests/tmp
+	$(Q)$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $(B)/fuzz/make_corpus tests/fuzz/make_corpus.c $(STATIC) $(LDLIBS_ALL)
+	$(B)/fuzz/make_corpus tests/fuzz/corpus
+
 fuzz:
 	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang fuzz-bins
 	@for f in $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRCS)); do \
@@ -202,8 +208,17 @@ fuzz:
 	    if ls build/fuzz/crashes/$$name-* >/dev/null 2>&1; then echo "fuzz: $$name found a crash (build/fuzz/crashes)"; exit 1; fi; \
 	done; echo "fuzz: no crashes"
 
+# Allocation-failure harness under ASan + LeakSanitizer.
+check-oom:
+	@$(MAKE) --no-print-directory VARIANT=asan build/asan/tests/test_oom
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build/asan/tests/test_oom
+
+# One model shared by 8 threads under ThreadSanitizer (OpenBLAS is not
+# instrumented: keep it single-threaded there).
 check-tsan:
-	@$(MAKE) --no-print-directory VARIANT=tsan run-tests TSAN_OPTIONS=halt_on_error=1
+	@$(MAKE) --no-print-directory VARIANT=tsan build/tsan/tests/test_concurrency
+	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
+	    build/tsan/tests/test_concurrency
 
 # Installs into a scratch prefix and builds examples/hello.c against it
 # through pkg-config, shared and static.

@@ -4,7 +4,7 @@
  *
  * Protocol (Kang & McAuley 2018): each user's last item is the test item,
  * the one before is held out by the model itself for validation (option
- * validation=true), the rest trains.  Each test item is ranked against 100
+ * holdout_last=true), the rest trains.  Each test item is ranked against 100
  * uniformly sampled items the user never interacted with: HR@10 and
  * NDCG@10 (paper: 0.7410 / 0.5360 after ~200 epochs).  Also full-ranking
  * NDCG@10 (all items except the user's training items), training
@@ -111,7 +111,7 @@ int main(int argc, char **argv) {
     aisle_config *cfg;
     aisle_config_new(&cfg);
     if (aisle_config_parse(cfg, "model=sasrec hidden=50 blocks=2 heads=1 dropout=0.5 maxlen=50 batch_size=128 "
-                                "learning_rate=0.001 threads=2 validation=true patience=5") ||
+                                "learning_rate=0.001 threads=2 holdout_last=true patience=5") ||
         aisle_config_parse(cfg, opts)) {
         fprintf(stderr, "bench_sasrec: %s\n", aisle_last_error());
         return 1;

@@ -307,6 +307,8 @@ AISLE_API int aisle_dataset_item_key(const aisle_dataset *ds, size_t index, cons
  * and `seed`: the same seed gives the same split on every platform.
  * ds is not changed (its cached views may be built).  *train and *test are
  * new datasets owned by the caller, set only on success.
+ * Thread-safe on a dataset that no thread is changing (views are built under
+ * the dataset's lock).
  * Returns AISLE_OK, AISLE_EINVAL (NULL argument; split=time on data without
  * timestamps), AISLE_ERANGE (fold >= folds) or AISLE_ENOMEM. */
 AISLE_API int aisle_dataset_split(const aisle_dataset *ds, const aisle_config *cfg, aisle_dataset **train,
@@ -340,7 +342,8 @@ AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec
  * bad rows; aisle_dataset_load_report tells how many and why.
  * Returns AISLE_OK, AISLE_EINVAL (NULL argument, bad option text),
  * AISLE_ENOTFOUND (no such file), AISLE_EIO, AISLE_EFORMAT, AISLE_ERANGE
- * (key limit) or AISLE_ENOMEM; on failure ds is unchanged. */
+ * (key limit) or AISLE_ENOMEM; on failure ds is unchanged.  It changes ds:
+ * one thread at a time per dataset; different datasets load in parallel. */
 AISLE_API int aisle_dataset_load(aisle_dataset *ds, const char *path, const aisle_config *cfg);
 
 /* The same from a caller buffer of len bytes (plain or gzip; it need not
@@ -362,6 +365,33 @@ AISLE_API int aisle_dataset_load_report(const aisle_dataset *ds, size_t *rows_re
  * AISLE_OK, AISLE_EINVAL or AISLE_ERANGE (no such message). */
 AISLE_API int aisle_dataset_load_message(const aisle_dataset *ds, size_t index, const char **out);
 
+/* Number of distinct (user, item) pairs with at least one event.  Builds
+ * the dataset's aggregated view if needed (cached until the next change).
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOMEM. */
+AISLE_API int aisle_dataset_pair_count(const aisle_dataset *ds, size_t *out);
+
+/* pairs / (users * items): the share of the user-item matrix that is
+ * filled; 0 for an empty dataset.  Returns as aisle_dataset_pair_count. */
+AISLE_API int aisle_dataset_density(const aisle_dataset *ds, double *out);
+
+/* Number of events of one type ("view", "purchase", a custom name).
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOTFOUND (a name the dataset
+ * has never seen; built-in names always count, possibly 0). */
+AISLE_API int aisle_dataset_event_type_count(const aisle_dataset *ds, const char *event, size_t *out);
+
+/* Earliest and latest timestamp among events that have one (timestamp
+ * 0 means unknown); both 0 when none has.  Either out-parameter may be
+ * NULL.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_dataset_time_range(const aisle_dataset *ds, int64_t *first, int64_t *last);
+
+/* A human-readable summary, "key: value" lines: users, items, events,
+ * pairs, density, whether ratings are present, time range (UTC) and, per
+ * event type, its count and weight.  *needed (may be NULL) receives the
+ * text's length without the NUL; returns AISLE_ERANGE if it does not fit
+ * in len bytes (buf then holds ""), else AISLE_OK, AISLE_EINVAL or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_dataset_describe(const aisle_dataset *ds, char *buf, size_t len, size_t *needed);
+
 /* <<< section: dataset */
 
 /* >>> section: catalog */
@@ -370,6 +400,84 @@ AISLE_API int aisle_dataset_load_message(const aisle_dataset *ds, size_t index, 
  * brand, price and free key=value attributes (see the catalog functions
  * below).  Joined with datasets and models by item key. */
 typedef struct aisle_catalog aisle_catalog;
+
+/* Creates an empty catalog.  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_catalog_new(aisle_catalog **out);
+
+/* Frees a catalog.  NULL is a no-op. */
+AISLE_API void aisle_catalog_free(aisle_catalog *cat);
+
+/* Adds a product, or updates the one with this key (its fields are
+ * replaced; its attributes are kept).  key is a non-empty UTF-8 id, the
+ * same as the item keys of datasets (a product need not appear in any
+ * dataset and vice versa).  title, description, brand: UTF-8 text or NULL
+ * for "".  category: a path such as "Home > Lighting" (stored as given).
+ * price: NaN when unknown.  Returns AISLE_OK, AISLE_EINVAL (NULL catalog or
+ * key, empty key, invalid UTF-8, infinite price), AISLE_ERANGE (key limit)
+ * or AISLE_ENOMEM; on failure the catalog is unchanged. */
+AISLE_API int aisle_catalog_add_item(aisle_catalog *cat, const char *key, const char *title,
+                                     const char *description, const char *category, const char *brand,
+                                     double price);
+
+/* Sets attribute name (non-empty) of the product key to value, replacing
+ * an earlier value of the same name.  Returns AISLE_OK, AISLE_EINVAL,
+ * AISLE_ENOTFOUND (no such product) or AISLE_ENOMEM. */
+AISLE_API int aisle_catalog_set_attribute(aisle_catalog *cat, const char *key, const char *name,
+                                          const char *value);
+
+/* Number of products. */
+AISLE_API int aisle_catalog_count(const aisle_catalog *cat, size_t *out);
+
+/* Product key -> dense index (0..count-1, in order of first addition) and
+ * back.  Keys stay valid while the catalog lives.  Return AISLE_OK,
+ * AISLE_EINVAL, AISLE_ENOTFOUND / AISLE_ERANGE. */
+AISLE_API int aisle_catalog_index(const aisle_catalog *cat, const char *key, size_t *out);
+AISLE_API int aisle_catalog_key(const aisle_catalog *cat, size_t index, const char **out);
+
+/* A product's text: field is "title", "description", "category", "brand"
+ * (always present, "" when unset) or an attribute name.  *out stays valid
+ * until the catalog is changed or freed.  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ENOTFOUND (no such product, or no such attribute on it). */
+AISLE_API int aisle_catalog_item_text(const aisle_catalog *cat, const char *key, const char *field,
+                                      const char **out);
+
+/* A product's price; NaN when unknown.  AISLE_ENOTFOUND for an unknown
+ * product. */
+AISLE_API int aisle_catalog_item_price(const aisle_catalog *cat, const char *key, double *out);
+
+/* A product's attributes in the order they were first set: their number,
+ * and name and value of number index (either out-parameter may be NULL).
+ * Return AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND or AISLE_ERANGE. */
+AISLE_API int aisle_catalog_item_attribute_count(const aisle_catalog *cat, const char *key, size_t *out);
+AISLE_API int aisle_catalog_item_attribute(const aisle_catalog *cat, const char *key, size_t index,
+                                           const char **name, const char **value);
+
+/* Loads products from a delimited text file (plain or gzip), with the same
+ * format options, strict/lenient rules and messages as aisle_dataset_load.
+ * Option `catalog_columns` maps roles key (required), title, description,
+ * category, brand, price to header names or 1-based positions (default:
+ * known header names such as item_id, title, price; else key=1 title=2).
+ * With a header row, every other named column becomes an attribute (empty
+ * values are not set).  A key seen again updates the product (non-empty
+ * fields win).  `encoding=latin1` converts e.g. MovieLens u.item.  All or
+ * nothing in strict mode: on failure cat is unchanged.  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_ENOTFOUND, AISLE_EIO, AISLE_EFORMAT, AISLE_ERANGE or
+ * AISLE_ENOMEM.  One thread at a time per catalog; the read-only catalog
+ * functions may be called from many threads on an unchanging catalog. */
+AISLE_API int aisle_catalog_load(aisle_catalog *cat, const char *path, const aisle_config *cfg);
+
+/* The same from a caller buffer; name (may be NULL) is used in messages
+ * and for the default delimiter. */
+AISLE_API int aisle_catalog_load_buffer(aisle_catalog *cat, const void *data, size_t len, const char *name,
+                                        const aisle_config *cfg);
+
+/* Counts of the last successful catalog load (rows read, loaded, skipped
+ * in lenient mode) and its first messages about skipped rows, as for
+ * datasets. */
+AISLE_API int aisle_catalog_load_report(const aisle_catalog *cat, size_t *rows_read, size_t *rows_loaded,
+                                        size_t *rows_skipped);
+AISLE_API int aisle_catalog_load_message(const aisle_catalog *cat, size_t index, const char **out);
 
 /* <<< section: catalog */
 
@@ -544,8 +652,8 @@ typedef struct aisle_tfidf aisle_tfidf;
 /* Creates an unfitted vectorizer from the options in cfg (NULL: defaults):
  * the tokenizer and n-gram options (see aisle_hasher_new; the terms are
  * the same feature strings), `min_df` (1), `max_features` (0: all),
- * `weighting` ("tfidf" or "bm25"), `bm25_k1` (1.2), `bm25_b` (0.75) and
- * `l2_normalize` (true).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or
+ * `tfidf_weighting` ("tfidf" or "bm25"), `tfidf_bm25_k1` (1.2),
+ * `tfidf_bm25_b` (0.75) and `l2_normalize` (true).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or
  * AISLE_ENOMEM. */
 AISLE_API int aisle_tfidf_new(aisle_tfidf **out, const aisle_config *cfg);
 
@@ -588,15 +696,15 @@ AISLE_API int aisle_tfidf_lookup(const aisle_tfidf *t, const char *term, size_t 
  * out-of-vocabulary bucket (unseen or rare values). */
 typedef struct aisle_category_encoder aisle_category_encoder;
 
-/* Creates an unfitted encoder; reads option `min_count` (1) from cfg (may
- * be NULL).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or AISLE_ENOMEM. */
+/* Creates an unfitted encoder; reads option `category_min_count` (1) from
+ * cfg (may be NULL).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE or AISLE_ENOMEM. */
 AISLE_API int aisle_category_encoder_new(aisle_category_encoder **out, const aisle_config *cfg);
 
 /* Frees an encoder.  NULL is a no-op. */
 AISLE_API void aisle_category_encoder_free(aisle_category_encoder *e);
 
 /* Fits on n values (NUL-terminated, compared byte for byte): values seen
- * at least min_count times get indices 1, 2, ... in order of first
+ * at least category_min_count times get indices 1, 2, ... in order of first
  * appearance.  A later fit replaces an earlier one; on failure the encoder
  * is unchanged.  Not thread-safe.  Returns AISLE_OK, AISLE_EINVAL (NULL
  * array or value), AISLE_ERANGE or AISLE_ENOMEM. */
@@ -957,8 +1065,15 @@ AISLE_API int aisle_eval_result_to_json(const aisle_eval_result *res, char *buf,
 /* Generates the store's behaviour events into a new dataset (events
  * view/cart/purchase, value = quantity).  Returns AISLE_OK, AISLE_EINVAL
  * (NULL out, bad option), AISLE_ERANGE (option out of range) or
- * AISLE_ENOMEM; *events is set only on success.  Thread-safe. */
+ * AISLE_ENOMEM; *events is set only on success and owned by the caller.
+ * Thread-safe. */
 AISLE_API int aisle_demo_generate(const aisle_config *cfg, aisle_dataset **events);
+
+/* The products of the store that the same options generate: a new catalog
+ * with title, description, category path "Top > Leaf", brand and price of
+ * every product (also those nobody interacted with).  Same statuses and
+ * ownership as aisle_demo_generate. */
+AISLE_API int aisle_demo_catalog(const aisle_config *cfg, aisle_catalog **catalog);
 
 /* Writes the store as three CSV files with a header row into dir (created
  * if missing; existing files are replaced):

@@ -242,6 +242,13 @@ static void test_option_table_is_documented(void **state) {
         if (config_parse_value(spec, def, &e) != AISLE_OK) fail_msg("default of '%s' invalid: %s", name, aisle_last_error());
         core_free(e.s);
     }
+    /* a name declared by several tables (kinds sharing "factors", ...) must
+     * have one type everywhere: values are parsed by the first declaration */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            if (!strcmp(option_at(i)->name, option_at(j)->name) && option_at(i)->type != option_at(j)->type)
+                fail_msg("option '%s' is declared with two types (scopes %s and %s)", option_at(i)->name,
+                         option_at(i)->scope, option_at(j)->scope);
     assert_int_equal(aisle_option_info(n, NULL, NULL, NULL, NULL, NULL, NULL), AISLE_ERANGE);
     assert_int_equal(aisle_option_info(-1, NULL, NULL, NULL, NULL, NULL, NULL), AISLE_ERANGE);
 }

@@ -238,6 +238,226 @@ static void test_split_survives_allocation_failures(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* ---- catalog ---- */
+
+static void test_catalog_add_update_and_getters(void **state) {
+    (void)state;
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    assert_ok(aisle_catalog_add_item(cat, "A1", "Desk lamp", "LED, warm white", "Home > Lighting", "Lumo", 24.5));
+    assert_ok(aisle_catalog_add_item(cat, "B2", "Mug", NULL, NULL, NULL, NAN));
+    assert_ok(aisle_catalog_set_attribute(cat, "A1", "color", "black"));
+    assert_ok(aisle_catalog_set_attribute(cat, "A1", "watts", "6"));
+    assert_ok(aisle_catalog_set_attribute(cat, "A1", "color", "white")); /* replaces */
+    size_t n, idx;
+    assert_ok(aisle_catalog_count(cat, &n));
+    assert_int_equal(n, 2);
+    assert_ok(aisle_catalog_index(cat, "B2", &idx));
+    assert_int_equal(idx, 1);
+    const char *t, *name;
+    assert_ok(aisle_catalog_key(cat, 0, &t));
+    assert_string_equal(t, "A1");
+    assert_ok(aisle_catalog_item_text(cat, "A1", "category", &t));
+    assert_string_equal(t, "Home > Lighting");
+    assert_ok(aisle_catalog_item_text(cat, "A1", "color", &t));
+    assert_string_equal(t, "white");
+    assert_ok(aisle_catalog_item_text(cat, "B2", "brand", &t));
+    assert_string_equal(t, "");
+    double price;
+    assert_ok(aisle_catalog_item_price(cat, "A1", &price));
+    assert_true(price == 24.5);
+    assert_ok(aisle_catalog_item_price(cat, "B2", &price));
+    assert_true(isnan(price));
+    assert_ok(aisle_catalog_item_attribute_count(cat, "A1", &n));
+    assert_int_equal(n, 2);
+    assert_ok(aisle_catalog_item_attribute(cat, "A1", 1, &name, &t));
+    assert_string_equal(name, "watts");
+    assert_string_equal(t, "6");
+    /* an update replaces fields and keeps attributes */
+    assert_ok(aisle_catalog_add_item(cat, "A1", "Desk lamp II", NULL, "Home > Lighting", "Lumo", 19.0));
+    assert_ok(aisle_catalog_item_text(cat, "A1", "title", &t));
+    assert_string_equal(t, "Desk lamp II");
+    assert_ok(aisle_catalog_item_text(cat, "A1", "color", &t));
+    assert_string_equal(t, "white");
+    /* internal accessors used by models */
+    assert_int_equal(data_catalog_size(cat), 2);
+    assert_int_equal(data_catalog_find(cat, "B2", 2), 1);
+    assert_int_equal(data_catalog_find(cat, "nope", 4), -1);
+    assert_string_equal(data_catalog_field(cat, 0, DATA_FIELD_BRAND), "Lumo");
+    assert_string_equal(data_catalog_field(cat, 9, DATA_FIELD_BRAND), "");
+    assert_true(data_catalog_price(cat, 0) == 19.0);
+    assert_string_equal(data_catalog_key(cat, 1), "B2");
+    /* errors */
+    assert_status_msg(aisle_catalog_item_text(cat, "Z", "title", &t), AISLE_ENOTFOUND, "no item 'Z'");
+    assert_status_msg(aisle_catalog_item_text(cat, "B2", "color", &t), AISLE_ENOTFOUND, "'color'");
+    assert_status_msg(aisle_catalog_set_attribute(cat, "Z", "a", "b"), AISLE_ENOTFOUND, "'Z'");
+    assert_status_msg(aisle_catalog_add_item(cat, "", NULL, NULL, NULL, NULL, 1), AISLE_EINVAL, "empty key");
+    assert_status_msg(aisle_catalog_add_item(cat, "C", "bad \xff", NULL, NULL, NULL, 1), AISLE_EINVAL, "UTF-8");
+    assert_status_msg(aisle_catalog_item_attribute(cat, "A1", 2, &name, &t), AISLE_ERANGE, "out of range");
+    assert_ok(aisle_catalog_count(cat, &n));
+    assert_int_equal(n, 2);
+    aisle_catalog_free(cat);
+    aisle_catalog_free(NULL);
+}
+
+static void test_catalog_load_header_attributes_and_rollback(void **state) {
+    (void)state;
+    const char *csv = "item_id,title,category,price,color,stock\n"
+                      "A1,Desk lamp,Home > Lighting,24.50,black,3\n"
+                      "B2,\"Mug, large\",Kitchen,,\"\",\n"
+                      "A1,,Home > Lighting,19,white,\n";
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    assert_ok(aisle_catalog_load_buffer(cat, csv, strlen(csv), "cat.csv", NULL));
+    size_t n, read, loaded, skipped;
+    assert_ok(aisle_catalog_count(cat, &n));
+    assert_int_equal(n, 2);
+    assert_ok(aisle_catalog_load_report(cat, &read, &loaded, &skipped));
+    assert_int_equal(read, 3);
+    assert_int_equal(loaded, 3);
+    const char *t;
+    assert_ok(aisle_catalog_item_text(cat, "A1", "title", &t));
+    assert_string_equal(t, "Desk lamp"); /* the empty title of the update kept it */
+    assert_ok(aisle_catalog_item_text(cat, "A1", "color", &t));
+    assert_string_equal(t, "white");
+    assert_ok(aisle_catalog_item_text(cat, "A1", "stock", &t));
+    assert_string_equal(t, "3");
+    assert_ok(aisle_catalog_item_text(cat, "B2", "title", &t));
+    assert_string_equal(t, "Mug, large");
+    assert_status_msg(aisle_catalog_item_text(cat, "B2", "color", &t), AISLE_ENOTFOUND, "color");
+    double price;
+    assert_ok(aisle_catalog_item_price(cat, "A1", &price));
+    assert_true(price == 19.0);
+    assert_ok(aisle_catalog_item_price(cat, "B2", &price));
+    assert_true(isnan(price));
+    /* a bad row in strict mode: nothing of the file is applied, not even updates */
+    const char *bad = "item_id,title,price\nA1,Renamed,1\nC3,New,abc\n";
+    assert_status_msg(aisle_catalog_load_buffer(cat, bad, strlen(bad), "bad.csv", NULL), AISLE_EFORMAT,
+                      "bad.csv:3:8: expected a price (a number or empty) in column 'price', found 'abc'");
+    assert_ok(aisle_catalog_item_text(cat, "A1", "title", &t));
+    assert_string_equal(t, "Desk lamp");
+    assert_ok(aisle_catalog_count(cat, &n));
+    assert_int_equal(n, 2);
+    assert_ok(aisle_catalog_load_report(cat, &read, NULL, NULL));
+    assert_int_equal(read, 3); /* the report of the last successful load */
+    /* lenient: the bad row is skipped and reported */
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_set(cfg, "lenient", "true"));
+    assert_ok(aisle_catalog_load_buffer(cat, bad, strlen(bad), "bad.csv", cfg));
+    assert_ok(aisle_catalog_load_report(cat, &read, &loaded, &skipped));
+    assert_int_equal(loaded, 1);
+    assert_int_equal(skipped, 1);
+    const char *msg;
+    assert_ok(aisle_catalog_load_message(cat, 0, &msg));
+    assert_string_equal(msg, "bad.csv:3:8: expected a price (a number or empty) in column 'price', found 'abc'");
+    assert_ok(aisle_catalog_item_text(cat, "A1", "title", &t));
+    assert_string_equal(t, "Renamed");
+    aisle_config_free(cfg);
+    aisle_catalog_free(cat);
+}
+
+static void test_catalog_load_latin1_pipe_without_header(void **state) {
+    (void)state;
+    const char *item = "1|Toy Story (1995)|01-Jan-1995||http://x|0|1\n543|Mis\xe9rables, Les (1995)|01-Jan-1995||http://y|1|0\n";
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    assert_status_msg(aisle_catalog_load_buffer(cat, item, strlen(item), "u.item", NULL), AISLE_EFORMAT,
+                      "u.item:2:5: expected UTF-8 text in column 'title', found byte 0xe9 at byte 4 of the field "
+                      "(option encoding=latin1?)");
+    size_t n;
+    assert_ok(aisle_catalog_count(cat, &n));
+    assert_int_equal(n, 0);
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_set(cfg, "encoding", "latin1"));
+    assert_ok(aisle_catalog_load_buffer(cat, item, strlen(item), "u.item", cfg));
+    const char *t;
+    assert_ok(aisle_catalog_item_text(cat, "543", "title", &t));
+    assert_string_equal(t, "Mis\xc3\xa9rables, Les (1995)");
+    size_t na;
+    assert_ok(aisle_catalog_item_attribute_count(cat, "1", &na));
+    assert_int_equal(na, 0); /* without a header other columns are ignored */
+    aisle_config_free(cfg);
+    aisle_catalog_free(cat);
+}
+
+static void test_catalog_survives_allocation_failures(void **state) {
+    (void)state;
+    const char *csv = "sku,name,brand,price,size\nA,Lamp,Lumo,3,L\nB,Mug,Cupco,,M\n";
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    assert_ok(aisle_catalog_add_item(cat, "A", "Old", NULL, NULL, NULL, 1));
+    int ok = 0;
+    for (uint64_t n = 1; n < 500 && !ok; n++) {
+        tu_failalloc_install(n, 0);
+        int rc = aisle_catalog_load_buffer(cat, csv, strlen(csv), "c.csv", NULL);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        if (rc == AISLE_OK) {
+            ok = 1;
+            break;
+        }
+        assert_int_equal(rc, AISLE_ENOMEM);
+        assert_int_equal(live, 0);
+        const char *t;
+        assert_ok(aisle_catalog_item_text(cat, "A", "title", &t));
+        assert_string_equal(t, "Old");
+    }
+    assert_true(ok);
+    const char *t;
+    assert_ok(aisle_catalog_item_text(cat, "B", "brand", &t));
+    assert_string_equal(t, "Cupco");
+    assert_ok(aisle_catalog_item_text(cat, "A", "size", &t));
+    assert_string_equal(t, "L");
+    aisle_catalog_free(cat);
+}
+
+/* ---- statistics ---- */
+
+static void test_describe_and_statistics(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(aisle_dataset_add_event(ds, "u1", "i1", "view", 1, 1291191960));
+    assert_ok(aisle_dataset_add_event(ds, "u1", "i1", "purchase", 2, 1291191990));
+    assert_ok(aisle_dataset_add_event(ds, "u2", "i2", "wish", 1, 0));
+    assert_ok(aisle_dataset_add_event(ds, "u2", "i1", "view", 1, 1291278360));
+    size_t n;
+    double d;
+    assert_ok(aisle_dataset_pair_count(ds, &n));
+    assert_int_equal(n, 3);
+    assert_ok(aisle_dataset_density(ds, &d));
+    assert_true(d == 0.75);
+    assert_ok(aisle_dataset_event_type_count(ds, "view", &n));
+    assert_int_equal(n, 2);
+    assert_ok(aisle_dataset_event_type_count(ds, "cart", &n));
+    assert_int_equal(n, 0);
+    assert_status_msg(aisle_dataset_event_type_count(ds, "like", &n), AISLE_ENOTFOUND, "'like'");
+    int64_t first, last;
+    assert_ok(aisle_dataset_time_range(ds, &first, &last));
+    assert_int_equal(first, 1291191960); /* timestamp 0 (unknown) does not count */
+    assert_int_equal(last, 1291278360);
+    char text[1024];
+    size_t need;
+    assert_ok(aisle_dataset_describe(ds, text, sizeof text, &need));
+    assert_int_equal(need, strlen(text));
+    assert_string_equal(text,
+                        "users: 2\nitems: 2\nevents: 4\npairs: 3\ndensity: 0.75\nexplicit ratings: no\n"
+                        "time range: 2010-12-01 08:26:00 .. 2010-12-02 08:26:00 UTC\n"
+                        "events view: 2 (weight 1)\nevents cart: 0 (weight 3)\nevents purchase: 1 (weight 5)\n"
+                        "events rating: 0 (weight 1)\nevents wish: 1 (weight 1)\n");
+    assert_status_msg(aisle_dataset_describe(ds, text, 10, &need), AISLE_ERANGE, NULL);
+    aisle_dataset *empty;
+    assert_ok(aisle_dataset_new(&empty));
+    assert_ok(aisle_dataset_density(empty, &d));
+    assert_true(d == 0.0);
+    assert_ok(aisle_dataset_describe(empty, text, sizeof text, NULL));
+    assert_non_null(strstr(text, "time range: none"));
+    aisle_dataset_free(empty);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_random_per_user_pairs),
@@ -246,6 +466,11 @@ int main(void) {
         cmocka_unit_test(test_split_kfold_folds_partition_events),
         cmocka_unit_test(test_split_spec_errors_and_options),
         cmocka_unit_test(test_split_survives_allocation_failures),
+        cmocka_unit_test(test_describe_and_statistics),
+        cmocka_unit_test(test_catalog_add_update_and_getters),
+        cmocka_unit_test(test_catalog_load_header_attributes_and_rollback),
+        cmocka_unit_test(test_catalog_load_latin1_pipe_without_header),
+        cmocka_unit_test(test_catalog_survives_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

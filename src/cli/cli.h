@@ -1,21 +1,53 @@
 /*
  * cli.h - the `aisle` command-line tool.  It uses only the public header,
  * proving the API is enough.  Each subcommand is one function in a file of
- * its own, listed in main.c's command table.
+ * its own, listed in main.c's command table; the shared option parser,
+ * data loading, JSON output and progress display live in util.c.
  */
 #ifndef AISLE_CLI_H
 #define AISLE_CLI_H
 
 #include "aisle.h"
 
+#include <stdio.h>
+
 /* Exit codes. */
 enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
+
+/* Options a command accepts (cli_command.opts), parsed by cli_parse. */
+enum {
+    OPT_DATA = 1u << 0,      /* --data FILE and the input options */
+    OPT_SET = 1u << 1,       /* --set KEY=VALUE, --threads, --seed */
+    OPT_MODEL = 1u << 2,     /* --model FILE (or KIND for train) */
+    OPT_OUT = 1u << 3,       /* --out PATH */
+    OPT_K = 1u << 4,         /* -k N */
+    OPT_USER = 1u << 5,      /* --user KEY */
+    OPT_ITEM = 1u << 6,      /* --item KEY */
+    OPT_JSON = 1u << 7,      /* --json */
+    OPT_SPLIT = 1u << 8,     /* --split SPEC */
+    OPT_EVAL = 1u << 9,      /* --protocol, --negatives */
+    OPT_CATALOG = 1u << 10,  /* --catalog FILE */
+    OPT_SEEN = 1u << 11,     /* --exclude-seen, --include-seen */
+    OPT_POSITIONAL = 1u << 12/* one positional argument */
+};
+
+typedef struct cli_opts {
+    const char *data, *model, *out, *user, *item, *split, *catalog, *positional;
+    int k;            /* -1: not given */
+    int json, quiet, verbose;
+    int exclude_seen; /* -1: library default */
+    int model_is_set; /* --model given */
+    aisle_config *cfg;/* --set, input options, --threads, --seed */
+    aisle_config *eval_cfg; /* --protocol, --negatives, -k: kept apart because model kinds
+                             * may use the same names for training options */
+} cli_opts;
 
 typedef struct cli_command {
     const char *name;
     const char *summary;
-    const char *usage; /* full help text: options with their defaults */
-    int (*run)(int argc, char **argv);
+    const char *usage; /* synopsis and description; options are listed from opts */
+    unsigned opts;     /* OPT_* accepted */
+    int (*run)(cli_opts *o);
 } cli_command;
 
 /* Prints "aisle: error: ..." to stderr and returns `code`. */
@@ -26,5 +58,59 @@ int cli_error(int code, const char *fmt, ...)
     ;
 /* Reports a failed library call: "aisle: error: <what>: <last error>". */
 int cli_fail(int rc, const char *what);
+
+/* Parses argv[1..argc) for command c into o (o->cfg created).  Returns
+ * CLI_OK or CLI_USAGE (message printed).  Free with cli_opts_free. */
+int cli_parse(const cli_command *c, int argc, char **argv, cli_opts *o);
+void cli_opts_free(cli_opts *o);
+/* Prints the option list of a command (with defaults), and for OPT_SET the
+ * library's option table. */
+void cli_print_options(FILE *out, const cli_command *c);
+
+/* Loads o->data into a new dataset with o->cfg's input options; verbose
+ * prints the load report.  Returns a CLI_* code (message printed). */
+int cli_load_data(const cli_opts *o, aisle_dataset **out);
+
+/* Installs the stderr progress display on cfg when stderr is a terminal
+ * and not quiet.  `what` labels the line ("train als"). */
+void cli_progress_install(aisle_config *cfg, const cli_opts *o, const char *what);
+/* Ends a progress line (newline) if one was drawn. */
+void cli_progress_done(void);
+
+/* JSON output helpers (stdout). */
+void cli_json_string(FILE *f, const char *s);
+void cli_json_number(FILE *f, double v);
+
+/* Loads a product catalog for titles when o->catalog is set (else *out =
+ * NULL) and looks titles up ("" when unknown). */
+typedef struct cli_titles cli_titles;
+int cli_titles_load(const cli_opts *o, cli_titles **out);
+const char *cli_title(const cli_titles *t, const char *item_key);
+/* Titles from a catalog the caller keeps owning (NULL: *out = NULL). */
+int cli_titles_from_catalog(aisle_catalog *cat, cli_titles **out);
+/* The catalog behind t (NULL when none). */
+aisle_catalog *cli_titles_catalog(const cli_titles *t);
+void cli_titles_free(cli_titles *t);
+
+/* A new config for aisle_evaluate: threads and seed of o->cfg, then
+ * --protocol, --negatives and -k.  Returns a CLI_* code. */
+int cli_eval_config(const cli_opts *o, aisle_config **out);
+
+/* Prints UTF-8 text in exactly `width` terminal columns: cut at a
+ * character boundary, padded with spaces (wide CJK characters count 2). */
+void cli_print_cell(FILE *f, const char *s, int width);
+
+/* Seconds since an arbitrary point (monotonic). */
+double cli_now(void);
+
+/* Subcommands. */
+int cmd_train(cli_opts *o);
+int cmd_eval(cli_opts *o);
+int cmd_recommend(cli_opts *o);
+int cmd_similar(cli_opts *o);
+int cmd_explain(cli_opts *o);
+int cmd_info(cli_opts *o);
+int cmd_generate(cli_opts *o);
+int cmd_demo(cli_opts *o);
 
 #endif

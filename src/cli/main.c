@@ -1,4 +1,5 @@
-/* main.c - `aisle` entry point: global flags and the subcommand table. */
+/* main.c - `aisle` entry point: global flags, the subcommand table and
+ * help. */
 #include "cli.h"
 
 #include <stdarg.h>
@@ -7,6 +8,8 @@
 
 int cli_error(int code, const char *fmt, ...) {
     va_list ap;
+    cli_progress_done();
+    fflush(stdout); /* keep the order of what was printed so far */
     fputs("aisle: error: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -16,41 +19,60 @@ int cli_error(int code, const char *fmt, ...) {
 }
 
 int cli_fail(int rc, const char *what) {
-    return cli_error(CLI_RUNTIME, "%s: %s (%s)", what, aisle_last_error(), aisle_strerror(rc));
-}
-
-/* Until the demo store lands, `demo` is a self-check: it trains the
- * popularity baseline on a tiny in-memory shop and prints the result. */
-static int cmd_demo(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    aisle_dataset *ds = NULL;
-    aisle_config *cfg = NULL;
-    aisle_model *model = NULL;
-    static const char *const events[][3] = {
-        {"u1", "mug", "purchase"}, {"u2", "mug", "view"},      {"u3", "mug", "cart"},
-        {"u1", "tea", "view"},     {"u2", "kettle", "purchase"}, {"u4", "tea", "purchase"},
-    };
-    int rc = aisle_dataset_new(&ds);
-    for (size_t i = 0; rc == AISLE_OK && i < sizeof events / sizeof events[0]; i++)
-        rc = aisle_dataset_add_event(ds, events[i][0], events[i][1], events[i][2], 1.0, 1700000000 + (int64_t)i);
-    if (rc == AISLE_OK) rc = aisle_config_new(&cfg);
-    if (rc == AISLE_OK) rc = aisle_config_parse(cfg, "model=popular threads=1");
-    if (rc == AISLE_OK) rc = aisle_model_train(ds, cfg, &model);
-    if (rc == AISLE_OK) {
-        char desc[1024];
-        rc = aisle_model_describe(model, desc, sizeof desc, NULL);
-        if (rc == AISLE_OK) printf("aisle %s self-check: ok\n%s", aisle_version(), desc);
-    }
-    aisle_model_free(model);
-    aisle_config_free(cfg);
-    aisle_dataset_free(ds);
-    return rc == AISLE_OK ? CLI_OK : cli_fail(rc, "demo");
+    const char *msg = aisle_last_error();
+    if (!msg[0]) msg = aisle_strerror(rc);
+    return cli_error(CLI_RUNTIME, "%s: %s", what, msg);
 }
 
 static const cli_command commands[] = {
-    {"demo", "run the built-in example store end to end",
-     "usage: aisle demo\n\nTrains on a small built-in store and prints the results.\n", cmd_demo},
+    {"train", "train a model on an event file and save it",
+     "usage: aisle train --data FILE [--model KIND] [--set KEY=VALUE]... [--out FILE] [--catalog FILE]\n\n"
+     "Loads behaviour events, trains a model of the given kind and saves it.  With\n"
+     "--split, part of the events is held out and the model's quality on it is\n"
+     "printed and stored in the model file (see `aisle info`).\n\n"
+     "example: aisle train --data events.csv --columns user=user_id,item=item_id,time=timestamp \\\n"
+     "             --model als --set factors=64 --out shop.aisle\n",
+     OPT_DATA | OPT_SET | OPT_MODEL | OPT_OUT | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG, cmd_train},
+    {"eval", "measure a model's quality on held-out events",
+     "usage: aisle eval --model FILE --data TEST_FILE [options]\n"
+     "       aisle eval --data FILE --split SPEC [--model KIND] [--set KEY=VALUE]...\n\n"
+     "The first form evaluates a saved model on a test file; the second splits\n"
+     "the events (e.g. time:0.1 = the newest 10% are the test part), trains on\n"
+     "the rest and evaluates.  Metrics: see docs/EVALUATION.md.\n",
+     OPT_DATA | OPT_SET | OPT_MODEL | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG, cmd_eval},
+    {"recommend", "top-k items for a user",
+     "usage: aisle recommend --model FILE --user KEY [-k N] [--exclude-seen|--include-seen]\n"
+     "                       [--catalog FILE] [--json]\n\n"
+     "Prints the user's top-k items with scores (and titles from a catalog file).\n"
+     "A user the model does not know gets the most popular items.\n",
+     OPT_MODEL | OPT_USER | OPT_K | OPT_SEEN | OPT_CATALOG | OPT_JSON | OPT_DATA, cmd_recommend},
+    {"similar", "items similar to an item",
+     "usage: aisle similar --model FILE --item KEY [-k N] [--catalog FILE] [--json]\n\n"
+     "Prints the k items most similar to the item (\"customers who bought this also\n"
+     "bought\").\n",
+     OPT_MODEL | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON | OPT_DATA, cmd_similar},
+    {"explain", "why an item is recommended to a user",
+     "usage: aisle explain --model FILE --user KEY --item KEY [-k N] [--catalog FILE] [--json]\n\n"
+     "Prints the user's past items that contribute most to the item's score, with\n"
+     "their signed shares (-k: how many, default 5).\n",
+     OPT_MODEL | OPT_USER | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON | OPT_DATA, cmd_explain},
+    {"info", "describe a saved model",
+     "usage: aisle info MODEL_FILE [--json]\n\n"
+     "Prints the model's kind, sizes, training options and stored metrics.\n",
+     OPT_MODEL | OPT_POSITIONAL | OPT_JSON, cmd_info},
+    {"generate", "write the built-in demo store as CSV files",
+     "usage: aisle generate [--out DIR] [--set demo_users=N] [--set demo_items=N] [--seed N]\n\n"
+     "Writes events.csv, catalog.csv and messages.csv of the synthetic demo shop\n"
+     "(docs/DEMO.md) into DIR (default demo-store).\n",
+     OPT_OUT | OPT_SET | OPT_JSON, cmd_generate},
+    {"demo", "run the built-in demo store end to end",
+     "usage: aisle demo [--set KEY=VALUE]... [--quiet]\n\n"
+     "Generates the demo shop in memory, splits it by time, trains every model kind,\n"
+     "compares their quality and training time with the popularity baseline, shows\n"
+     "one shopper's recommendations with reasons, and checks that a saved model\n"
+     "reloads and recommends the same.  Exits 1 if a model fails to beat popularity\n"
+     "on NDCG@10.\n",
+     OPT_SET | OPT_K | OPT_JSON, cmd_demo},
 };
 
 static void print_help(FILE *out) {
@@ -61,13 +83,19 @@ static void print_help(FILE *out) {
             aisle_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\n`aisle help COMMAND` or `aisle COMMAND --help` describes a command.\n");
+    fprintf(out, "\n`aisle help COMMAND` or `aisle COMMAND --help` describes a command and every option.\n"
+                 "Exit status: 0 success, 1 runtime error, 2 usage error.\n");
 }
 
 static const cli_command *find_command(const char *name) {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(commands[i].name, name) == 0) return &commands[i];
     return NULL;
+}
+
+static void command_help(const cli_command *c) {
+    fputs(c->usage, stdout);
+    cli_print_options(stdout, c);
 }
 
 int main(int argc, char **argv) {
@@ -91,16 +119,21 @@ int main(int argc, char **argv) {
         }
         const cli_command *c = find_command(argv[2]);
         if (!c) return cli_error(CLI_USAGE, "unknown command '%s' (try `aisle --help`)", argv[2]);
-        fputs(c->usage, stdout);
+        command_help(c);
         return CLI_OK;
     }
     const cli_command *c = find_command(arg);
     if (!c) return cli_error(CLI_USAGE, "unknown command '%s' (try `aisle --help`)", arg);
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(c->usage, stdout);
+            command_help(c);
             return CLI_OK;
         }
     }
-    return c->run(argc - 1, argv + 1);
+    cli_opts o;
+    int rc = cli_parse(c, argc - 1, argv + 1, &o);
+    if (rc == CLI_OK) rc = c->run(&o);
+    cli_progress_done();
+    cli_opts_free(&o);
+    return rc;
 }

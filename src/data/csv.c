@@ -115,7 +115,8 @@ static int delimiter_by_name(data_reader *r) {
     return 0;
 }
 
-/* Sniffs the first line: "::", tab, comma, pipe, semicolon, else tab. */
+/* Sniffs the first line: "::" if present, else the most frequent of tab,
+ * comma, pipe and semicolon (tab when none occurs). */
 static void delimiter_sniff(data_reader *r) {
     const char *p = r->data + r->pos, *end = r->data + r->len;
     const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -127,12 +128,16 @@ static void delimiter_sniff(data_reader *r) {
             return;
         }
     static const char cand[] = {'\t', ',', '|', ';'};
-    for (size_t c = 0; c < sizeof cand; c++)
-        if (memchr(p, cand[c], n)) {
-            r->d0 = cand[c];
-            return;
-        }
+    size_t best = 0;
     r->d0 = '\t';
+    for (size_t c = 0; c < sizeof cand; c++) {
+        size_t count = 0;
+        for (size_t i = 0; i < n; i++) count += p[i] == cand[c];
+        if (count > best) {
+            best = count;
+            r->d0 = cand[c];
+        }
+    }
 }
 
 static void reader_init(data_reader *r, const char *name, bool quoting, size_t max_field) {

@@ -110,6 +110,37 @@ int data_new_like(const aisle_dataset *src, aisle_dataset **out);
 
 /* ---- catalog access for models and the CLI (implemented in catalog.c) ---- */
 enum { DATA_FIELD_TITLE = 0, DATA_FIELD_DESCRIPTION = 1, DATA_FIELD_CATEGORY = 2, DATA_FIELD_BRAND = 3 };
+enum { DATA_N_FIELDS = 4 };
+
+/* A product's attribute: entries chain per product in insertion order. */
+typedef struct data_attr {
+    uint32_t name;      /* index in attr_names */
+    uint32_t next;      /* next entry of the same product, +1; 0 ends */
+    uint64_t value;     /* offset in text */
+} data_attr;
+
+struct aisle_catalog {
+    core_keys keys;                 /* product keys -> dense index */
+    core_buf text;                  /* NUL-terminated strings; offset 0 is "" */
+    uint64_t *fields;               /* n x DATA_N_FIELDS offsets into text */
+    double *price;                  /* n; NaN = unknown */
+    uint32_t *attr_head, *attr_tail;/* n; entry index + 1, 0 = none */
+    size_t cap;                     /* capacity of the per-product arrays */
+    core_keys attr_names;
+    data_attr *attrs;
+    size_t n_attrs, attrs_cap;
+    data_report report;             /* of the last successful load */
+};
+
+/* Adds or updates a product from (ptr, len) texts (NULL ptr = leave an
+ * existing field as is / "" for a new product); texts are valid UTF-8. */
+int data_catalog_upsert(aisle_catalog *c, const char *key, size_t key_len, const char *const *text,
+                        const size_t *text_len, double price, bool set_price, uint32_t *index);
+int data_catalog_set_attr(aisle_catalog *c, uint32_t index, const char *name, size_t name_len, const char *value,
+                          size_t value_len);
+/* Deep copy (for all-or-nothing loads) and release of contents. */
+int data_catalog_copy(aisle_catalog *dst, const aisle_catalog *src);
+void data_catalog_release(aisle_catalog *c);
 /* Number of products in the catalog. */
 size_t data_catalog_size(const aisle_catalog *c);
 /* Index of the product with this key, or -1. */

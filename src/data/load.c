@@ -28,6 +28,135 @@ static const char *const *const event_aliases[R_COUNT] = {user_alias, item_alias
 
 enum { NEG_SUBTRACT, NEG_SKIP, NEG_KEEP };
 
+/* GCC 12 -O2 removed the __builtin_prefetch calls of this file (its tree
+ * DCE; seen with objdump, kept with -fno-tree-dce), so x86-64 and AArch64
+ * get the instruction directly. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#  define LOAD_PREFETCH(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
+#elif defined(__GNUC__) && defined(__aarch64__)
+#  define LOAD_PREFETCH(p) __asm__ volatile("prfm pldl1keep, %0" : : "Q"(*(const char *)(p)))
+#elif defined(__GNUC__)
+#  define LOAD_PREFETCH(p) __builtin_prefetch(p)
+#else
+#  define LOAD_PREFETCH(p) ((void)(p))
+#endif
+
+/* A loader-local index over a key dictionary.  core_keys hashes with
+ * FNV-1a, whose low bits (the table slot) mix poorly for short numeric
+ * ids, and each probe reads the key arena; this index uses a
+ * multiply-xorshift hash with a murmur3 finalizer and keeps, per slot, the
+ * full hash and the key's first 8 bytes, so a lookup of a short key
+ * touches one cache line.  A miss falls back to keys_intern. */
+typedef struct key_slot {
+    uint64_t head;   /* first 8 bytes of the key, zero padded */
+    uint32_t check;  /* high hash bits, low bit set for keys longer than 8 bytes */
+    uint32_t index1; /* index+1; 0 = empty */
+} key_slot;
+
+typedef struct key_cache {
+    key_slot *slots;
+    size_t nslots, n;
+    unsigned shift; /* slot = hash >> shift */
+} key_cache;
+
+static uint64_t fast_hash(const char *p, size_t len, uint64_t *head) {
+    uint64_t h = 0x243F6A8885A308D3ull ^ (len * 0x9E3779B97F4A7C15ull), w = 0;
+    memcpy(&w, p, len < 8 ? len : 8);
+    *head = w;
+    while (len >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+        p += 8;
+        len -= 8;
+    }
+    w = 0;
+    memcpy(&w, p, len);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 33; /* murmur3 fmix64 */
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+static void cache_free(key_cache *c) {
+    core_free(c->slots);
+    memset(c, 0, sizeof *c);
+}
+
+/* check = the hash's top 32 bits with bit 0 replaced by "longer than 8
+ * bytes"; the slot is the hash's top log2(nslots) bits (at most 31), i.e.
+ * check >> (shift - 32), so growing needs no rehash of the keys. */
+static uint32_t check_of(uint64_t h, size_t len) { return ((uint32_t)(h >> 32) & ~1u) | (len > 8); }
+
+static int cache_grow(key_cache *c) {
+    size_t ns = c->nslots ? c->nslots * 2 : 1024;
+    unsigned shift = 64;
+    for (size_t t = ns; t > 1; t >>= 1) shift--;
+    if (shift < 33) return core_error(AISLE_ERANGE, "too many distinct keys for the loader index");
+    key_slot *slots = core_calloc(ns, sizeof *slots);
+    if (!slots) return core_oom("loader key index");
+    for (size_t i = 0; i < c->nslots; i++)
+        if (c->slots[i].index1) {
+            size_t j = c->slots[i].check >> (shift - 32);
+            while (slots[j].index1) j = (j + 1) & (ns - 1);
+            slots[j] = c->slots[i];
+        }
+    core_free(c->slots);
+    c->slots = slots;
+    c->nslots = ns;
+    c->shift = shift;
+    return AISLE_OK;
+}
+
+static void cache_prefetch(const key_cache *c, uint64_t h, size_t len) {
+    if (c->nslots) LOAD_PREFETCH(&c->slots[check_of(h, len) >> (c->shift - 32)]);
+}
+
+/* Index of key (hash h, first bytes head) in k, interning it if new. */
+static int cache_intern_h(key_cache *c, core_keys *k, const char *key, size_t len, uint64_t h, uint64_t head,
+                          uint32_t *index) {
+    uint32_t check = check_of(h, len);
+    size_t j = 0;
+    if (c->nslots) {
+        for (j = check >> (c->shift - 32); c->slots[j].index1; j = (j + 1) & (c->nslots - 1)) {
+            const key_slot *sl = &c->slots[j];
+            if (sl->check != check || sl->head != head) continue;
+            if (len > 8) { /* keys of up to 8 bytes are identified by head and check (keys hold no NUL) */
+                const char *kk = keys_at(k, sl->index1 - 1);
+                if (memcmp(kk, key, len) != 0 || kk[len] != '\0') continue;
+            }
+            *index = sl->index1 - 1;
+            return AISLE_OK;
+        }
+    }
+    int rc = keys_intern(k, key, len, index, NULL);
+    if (rc) return rc;
+    if ((c->n + 1) * 4 > c->nslots * 3) {
+        if ((rc = cache_grow(c))) return rc;
+        for (j = check >> (c->shift - 32); c->slots[j].index1; j = (j + 1) & (c->nslots - 1)) {}
+    }
+    c->slots[j].head = head;
+    c->slots[j].check = check;
+    c->slots[j].index1 = *index + 1;
+    c->n++;
+    return AISLE_OK;
+}
+
+
+/* Rows wait in a short queue between checking and interning, so the index
+ * slots of their keys, prefetched when they enter, are in cache when they
+ * leave (big dictionaries make interning a chain of cache misses). */
+enum { LOAD_AHEAD = 16, PEND_KEY = 40 };
+typedef struct pend_row {
+    data_event ev;          /* user and item still to resolve */
+    uint64_t uh, uhead, ih, ihead;
+    uint32_t ulen, ilen;
+    char ukey[PEND_KEY], ikey[PEND_KEY];
+} pend_row;
+
 typedef struct ev_loader {
     aisle_dataset *ds;
     data_reader rd;
@@ -38,7 +167,12 @@ typedef struct ev_loader {
     bool lenient, latin1;
     uint32_t default_type;
     core_buf conv[3];            /* user, item, event text after conversion */
+    key_cache ucache, icache;
+    pend_row ring[LOAD_AHEAD];
+    size_t ring_head, ring_n;
     int64_t last_user;           /* cache: logs are often grouped by user */
+    char last_key[32];           /* its key (when short), compared without touching the dictionary */
+    size_t last_len;
     int64_t last_type;
     data_report rep;
 } ev_loader;
@@ -76,6 +210,41 @@ static int text_field(ev_loader *L, const data_field *f, size_t role, core_buf *
     }
     *out = p;
     *out_len = len;
+    return AISLE_OK;
+}
+
+/* Resolves a queued row's keys and appends its event. */
+static int commit_row(ev_loader *L, pend_row *p, const char *ukey, const char *ikey) {
+    aisle_dataset *ds = L->ds;
+    int rc;
+    if (L->last_user >= 0 && !(p->ulen == L->last_len && memcmp(L->last_key, ukey, p->ulen) == 0))
+        L->last_user = -1;
+    if (L->last_user >= 0) {
+        p->ev.user = (uint32_t)L->last_user;
+    } else {
+        if ((rc = cache_intern_h(&L->ucache, &ds->users, ukey, p->ulen, p->uh, p->uhead, &p->ev.user))) return rc;
+        if (p->ulen <= sizeof L->last_key) { /* longer keys are not remembered */
+            L->last_user = p->ev.user;
+            memcpy(L->last_key, ukey, p->ulen);
+            L->last_len = p->ulen;
+        }
+    }
+    if ((rc = cache_intern_h(&L->icache, &ds->items, ikey, p->ilen, p->ih, p->ihead, &p->ev.item))) return rc;
+    if (ds->n_events == ds->events_cap &&
+        (rc = core_grow((void **)&ds->events, &ds->events_cap, ds->n_events + 1, sizeof *ds->events)))
+        return rc;
+    ds->events[ds->n_events++] = p->ev;
+    return AISLE_OK;
+}
+
+static int flush_rows(ev_loader *L) {
+    while (L->ring_n) {
+        pend_row *q = &L->ring[L->ring_head];
+        int rc = commit_row(L, q, q->ukey, q->ikey);
+        if (rc) return rc;
+        L->ring_head = (L->ring_head + 1) % LOAD_AHEAD;
+        L->ring_n--;
+    }
     return AISLE_OK;
 }
 
@@ -146,16 +315,6 @@ static int load_row(ev_loader *L) {
     aisle_dataset *ds = L->ds;
     data_event ev = {0, 0, L->default_type, (float)value, time};
     int rc;
-    if (L->last_user >= 0) {
-        const char *lk = keys_at(&ds->users, (uint32_t)L->last_user);
-        if (strncmp(lk, key[0], klen[0]) == 0 && lk[klen[0]] == '\0') ev.user = (uint32_t)L->last_user;
-        else L->last_user = -1;
-    }
-    if (L->last_user < 0) {
-        if ((rc = keys_intern(&ds->users, key[0], klen[0], &ev.user, NULL))) return rc;
-        L->last_user = ev.user;
-    }
-    if ((rc = keys_intern(&ds->items, key[1], klen[1], &ev.item, NULL))) return rc;
     if (ename) {
         const char *lt = L->last_type >= 0 ? keys_at(&ds->event_names, (uint32_t)L->last_type) : NULL;
         if (lt && strncmp(lt, ename, elen) == 0 && lt[elen] == '\0') {
@@ -171,10 +330,33 @@ static int load_row(ev_loader *L) {
             L->last_type = ev.type;
         }
     }
-    if (ds->n_events == ds->events_cap &&
-        (rc = core_grow((void **)&ds->events, &ds->events_cap, ds->n_events + 1, sizeof *ds->events)))
-        return rc;
-    ds->events[ds->n_events++] = ev;
+    if (klen[0] > PEND_KEY || klen[1] > PEND_KEY) { /* long keys skip the queue */
+        if ((rc = flush_rows(L))) return rc;
+        pend_row p;
+        p.ev = ev;
+        p.uh = fast_hash(key[0], klen[0], &p.uhead);
+        p.ih = fast_hash(key[1], klen[1], &p.ihead);
+        p.ulen = (uint32_t)klen[0];
+        p.ilen = (uint32_t)klen[1];
+        return commit_row(L, &p, key[0], key[1]);
+    }
+    if (L->ring_n == LOAD_AHEAD) {
+        pend_row *q = &L->ring[L->ring_head];
+        if ((rc = commit_row(L, q, q->ukey, q->ikey))) return rc;
+        L->ring_head = (L->ring_head + 1) % LOAD_AHEAD;
+        L->ring_n--;
+    }
+    pend_row *p = &L->ring[(L->ring_head + L->ring_n) % LOAD_AHEAD];
+    p->ev = ev;
+    p->ulen = (uint32_t)klen[0];
+    p->ilen = (uint32_t)klen[1];
+    memcpy(p->ukey, key[0], klen[0]);
+    memcpy(p->ikey, key[1], klen[1]);
+    p->uh = fast_hash(key[0], klen[0], &p->uhead);
+    p->ih = fast_hash(key[1], klen[1], &p->ihead);
+    cache_prefetch(&L->ucache, p->uh, klen[0]);
+    cache_prefetch(&L->icache, p->ih, klen[1]);
+    L->ring_n++;
     return AISLE_OK;
 }
 
@@ -224,7 +406,7 @@ static int run_load(ev_loader *L, const aisle_config *cfg) {
             return row;
         }
     }
-    return AISLE_OK;
+    return flush_rows(L);
 }
 
 typedef struct load_src {
@@ -280,6 +462,8 @@ static int load_events(aisle_dataset *ds, const load_src *src, const aisle_confi
     }
     data_reader_close(&L.rd);
     for (int i = 0; i < 3; i++) buf_free(&L.conv[i]);
+    cache_free(&L.ucache);
+    cache_free(&L.icache);
     return rc;
 }
 

@@ -9,6 +9,10 @@
 
 /* ---- categories ---- */
 
+static int not_fitted(const char *fn) {
+    return core_error(AISLE_ESTATE, "%s: the encoder is not fitted; call its _fit function first", fn);
+}
+
 struct aisle_category_encoder {
     int64_t min_count;
     bool fitted;
@@ -22,7 +26,7 @@ AISLE_API int aisle_category_encoder_new(aisle_category_encoder **out, const ais
     aisle_category_encoder *e = core_calloc(1, sizeof *e);
     if (!e) return core_oom("category encoder");
     keys_init(&e->vocab);
-    e->min_count = config_int(cfg, features_options, "min_count");
+    e->min_count = config_int(cfg, features_options, "category_min_count");
     *out = e;
     return AISLE_OK;
 }
@@ -75,7 +79,7 @@ AISLE_API int aisle_category_encoder_fit(aisle_category_encoder *e, const char *
 
 AISLE_API int aisle_category_encoder_transform(const aisle_category_encoder *e, const char *value, size_t *index) {
     if (!e || !value || !index) return core_error(AISLE_EINVAL, "aisle_category_encoder_transform: NULL argument");
-    if (!e->fitted) return core_error(AISLE_ESTATE, "aisle_category_encoder_transform: call aisle_category_encoder_fit first");
+    if (!e->fitted) return not_fitted("aisle_category_encoder_transform");
     int64_t id = keys_find(&e->vocab, value, strlen(value));
     *index = id < 0 ? 0 : (size_t)id + 1;
     return AISLE_OK;
@@ -83,14 +87,14 @@ AISLE_API int aisle_category_encoder_transform(const aisle_category_encoder *e, 
 
 AISLE_API int aisle_category_encoder_size(const aisle_category_encoder *e, size_t *out) {
     if (!e || !out) return core_error(AISLE_EINVAL, "aisle_category_encoder_size: NULL argument");
-    if (!e->fitted) return core_error(AISLE_ESTATE, "aisle_category_encoder_size: call aisle_category_encoder_fit first");
+    if (!e->fitted) return not_fitted("aisle_category_encoder_size");
     *out = e->vocab.n + 1;
     return AISLE_OK;
 }
 
 AISLE_API int aisle_category_encoder_value(const aisle_category_encoder *e, size_t index, const char **value) {
     if (!e || !value) return core_error(AISLE_EINVAL, "aisle_category_encoder_value: NULL argument");
-    if (!e->fitted) return core_error(AISLE_ESTATE, "aisle_category_encoder_value: call aisle_category_encoder_fit first");
+    if (!e->fitted) return not_fitted("aisle_category_encoder_value");
     if (index == 0 || index > e->vocab.n)
         return core_error(AISLE_ERANGE, "aisle_category_encoder_value: index %zu out of range [1, %zu]%s", index,
                           e->vocab.n, index == 0 ? " (0 is the out-of-vocabulary bucket)" : "");
@@ -207,7 +211,7 @@ AISLE_API int aisle_numeric_encoder_transform(const aisle_numeric_encoder *e, do
         *out = log1p(x);
         return AISLE_OK;
     }
-    if (!e->fitted) return core_error(AISLE_ESTATE, "aisle_numeric_encoder_transform: call aisle_numeric_encoder_fit first");
+    if (!e->fitted) return not_fitted("aisle_numeric_encoder_transform");
     switch (e->kind) {
     case NUM_STANDARDIZE: *out = e->sd > 0 ? (x - e->mean) / e->sd : 0.0; break;
     case NUM_MINMAX: *out = e->max > e->min ? (x - e->min) / (e->max - e->min) : 0.0; break;
@@ -220,7 +224,7 @@ AISLE_API int aisle_numeric_encoder_bin(const aisle_numeric_encoder *e, double x
     if (!e || !bin) return core_error(AISLE_EINVAL, "aisle_numeric_encoder_bin: NULL argument");
     if (e->kind != NUM_QUANTILE)
         return core_error(AISLE_EUNSUPPORTED, "aisle_numeric_encoder_bin: needs option numeric_transform=quantile");
-    if (!e->fitted) return core_error(AISLE_ESTATE, "aisle_numeric_encoder_bin: call aisle_numeric_encoder_fit first");
+    if (!e->fitted) return not_fitted("aisle_numeric_encoder_bin");
     if (isnan(x)) return core_error(AISLE_EINVAL, "aisle_numeric_encoder_bin: value is NaN");
     *bin = bin_of(e, x);
     return AISLE_OK;
@@ -230,7 +234,7 @@ AISLE_API int aisle_numeric_encoder_edges(const aisle_numeric_encoder *e, const 
     if (!e || !bins) return core_error(AISLE_EINVAL, "aisle_numeric_encoder_edges: NULL argument");
     if (e->kind != NUM_QUANTILE)
         return core_error(AISLE_EUNSUPPORTED, "aisle_numeric_encoder_edges: needs option numeric_transform=quantile");
-    if (!e->fitted) return core_error(AISLE_ESTATE, "aisle_numeric_encoder_edges: call aisle_numeric_encoder_fit first");
+    if (!e->fitted) return not_fitted("aisle_numeric_encoder_edges");
     if (edges) *edges = e->edges;
     *bins = e->nedges + 1;
     return AISLE_OK;

@@ -43,9 +43,9 @@ AISLE_API int aisle_tfidf_new(aisle_tfidf **out, const aisle_config *cfg) {
     }
     t->min_df = config_int(cfg, features_options, "min_df");
     t->max_features = config_int(cfg, features_options, "max_features");
-    t->bm25 = strcmp(config_string(cfg, features_options, "weighting"), "bm25") == 0;
-    t->k1 = config_float(cfg, features_options, "bm25_k1");
-    t->b = config_float(cfg, features_options, "bm25_b");
+    t->bm25 = strcmp(config_string(cfg, features_options, "tfidf_weighting"), "bm25") == 0;
+    t->k1 = config_float(cfg, features_options, "tfidf_bm25_k1");
+    t->b = config_float(cfg, features_options, "tfidf_bm25_b");
     t->normalize = config_bool(cfg, features_options, "l2_normalize");
     *out = t;
     return AISLE_OK;

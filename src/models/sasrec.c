@@ -26,10 +26,10 @@ static const option_spec sasrec_options[] = {
     {"learning_rate", AISLE_OPTION_FLOAT, 1e-7, 10, "0.001", NULL, "sasrec", "Peak AdamW learning rate."},
     {"warmup", AISLE_OPTION_FLOAT, 0, 0.5, "0.02", NULL, "sasrec",
      "Fraction of the planned optimizer steps spent warming the learning rate up linearly from 0."},
-    {"lr_decay", AISLE_OPTION_STRING, 0, 0, "none", "none|linear|cosine", "sasrec",
+    {"lr_schedule", AISLE_OPTION_STRING, 0, 0, "none", "none|linear|cosine", "sasrec",
      "Learning-rate decay after warm-up, down to 10% of the peak at the last planned step."},
     {"clip_norm", AISLE_OPTION_FLOAT, 0, 1e6, "5", NULL, "sasrec", "Global gradient-norm clip; 0 disables."},
-    {"lazy_adam", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
+    {"lazy_adam", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "sasrec",
      "Update only the item-embedding rows a batch touched (LazyAdam): a step then costs the batch, not the "
      "catalog.  false runs dense AdamW over the whole table every step."},
     {"l2", AISLE_OPTION_FLOAT, 0, 10, "0", NULL, "sasrec", "AdamW decoupled weight decay on weight matrices and embeddings."},
@@ -38,7 +38,7 @@ static const option_spec sasrec_options[] = {
     {"loss", AISLE_OPTION_STRING, 0, 0, "bce", "bce|sampled_softmax", "sasrec",
      "bce: binary cross-entropy, positive vs each negative (the paper); sampled_softmax: cross-entropy "
      "over the positive and its negatives."},
-    {"validation", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
+    {"holdout_last", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
      "Hold out each user's last item (users with 3+ items) to measure NDCG@10 after every epoch, stop "
      "early and keep the best epoch's parameters."},
     {"validation_users", AISLE_OPTION_INT, 1, 1e9, "2000", NULL, "sasrec",
@@ -407,7 +407,7 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     int threads = core_thread_count(config_int(cfg, o, "threads"));
     uint64_t seed = (uint64_t)config_int(cfg, o, "seed");
     int act = strcmp(config_string(cfg, o, "activation"), "gelu") == 0 ? NN_ACT_GELU : NN_ACT_RELU;
-    const char *decay = config_string(cfg, o, "lr_decay");
+    const char *decay = config_string(cfg, o, "lr_schedule");
 
     const data_seq *seq;
     int rc = data_sequences(ds, &seq);
@@ -439,7 +439,7 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
         nn_layernorm_reset(&net->ln_final, &net->s);
     }
 
-    train_ctx tc = {.seq = seq, .hist = &m->history, .holdout = config_bool(cfg, o, "validation")};
+    train_ctx tc = {.seq = seq, .hist = &m->history, .holdout = config_bool(cfg, o, "holdout_last")};
     tc.loss_kind = strcmp(config_string(cfg, o, "loss"), "bce") == 0 ? 0 : 1;
     tc.negatives = (int)config_int(cfg, o, "negatives");
     sasrec_ws w = {0}, vw = {0};
@@ -452,7 +452,7 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     if (config_bool(cfg, o, "lazy_adam")) {
         tc.touched = core_calloc(net->n_tokens, 1);
         if (tc.touched) nn_store_set_lazy(&net->s, net->item_emb, tc.touched);
-        else rc = AISLE_ENOMEM;
+        else rc = core_oom("sasrec touched rows");
     }
     if (rc || !tc.users || !tc.val_users || !tc.tgt || !tc.negs || !tc.logits || !tc.dlogits) {
         rc = core_oom("sasrec training buffers");
@@ -635,6 +635,105 @@ static int sasrec_similar(const aisle_model *m, uint32_t item, float *scores) {
     return AISLE_OK;
 }
 
+/* ---- model file sections (docs/SASREC.md) ----
+ * KIND+0 header: u32 format 1, d, maxlen, blocks, heads, activation, ff,
+ *        tokens (items + 1), i64 epochs trained, f64 best validation metric
+ * KIND+1 item embeddings: tensor tokens x d in the save's encoding
+ *        (fp16/int8 shrink the file; they dominate its size)
+ * KIND+2 the other weights: float32 tensor 1 x n, in registration order
+ * KIND+3 each user's newest maxlen tokens: u32 array users * maxlen */
+enum { SASREC_SEC_HEADER = IO_SECTION_KIND, SASREC_SEC_ITEMS, SASREC_SEC_WEIGHTS, SASREC_SEC_USERS };
+
+static int sasrec_save(const aisle_model *m, io_writer *wr) {
+    const sasrec_state *st = m->state;
+    const sasrec_net *net = &st->net;
+    size_t emb = (size_t)net->n_tokens * net->d;
+    core_buf b;
+    buf_init(&b);
+    int rc = AISLE_OK;
+    uint32_t head[] = {1, (uint32_t)net->d, (uint32_t)net->T, (uint32_t)net->nblocks, (uint32_t)net->blocks[0].c.heads,
+                       (uint32_t)net->blocks[0].c.act, (uint32_t)net->ff, net->n_tokens};
+    for (size_t i = 0; i < CORE_ARRAY_LEN(head) && !rc; i++) rc = io_put_u32(&b, head[i]);
+    if (!rc) rc = io_put_i64(&b, st->epochs_run);
+    if (!rc) rc = io_put_f64(&b, st->best_metric);
+    if (!rc) rc = io_writer_add_section(wr, SASREC_SEC_HEADER, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    if (!rc) rc = io_put_tensor(&b, net->s.w, net->n_tokens, net->d, io_writer_quant(wr));
+    if (!rc) rc = io_writer_add_section(wr, SASREC_SEC_ITEMS, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    if (!rc) rc = io_put_tensor(&b, net->s.w + emb, 1, net->s.n - emb, IO_QUANT_NONE);
+    if (!rc) rc = io_writer_add_section(wr, SASREC_SEC_WEIGHTS, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    if (!rc) rc = io_put_u32_array(&b, st->user_seq, (uint64_t)model_n_users(m) * net->T);
+    if (!rc) rc = io_writer_add_section(wr, SASREC_SEC_USERS, IO_FLAG_REQUIRED, &b);
+    buf_free(&b);
+    return rc;
+}
+
+static int load_header(aisle_model *m, io_reader *r, uint32_t *h, int64_t *epochs, double *best) {
+    io_cursor c;
+    int rc = io_reader_section(r, SASREC_SEC_HEADER, &c);
+    for (int i = 0; i < 8 && !rc; i++) rc = io_get_u32(&c, &h[i]);
+    if (!rc) rc = io_get_i64(&c, epochs);
+    if (!rc) rc = io_get_f64(&c, best);
+    if (!rc) rc = io_cursor_done(&c);
+    if (rc) return rc;
+    /* h: format, d, maxlen, blocks, heads, activation, ff, tokens */
+    if (h[0] != 1) return core_error(AISLE_EVERSION, "%s: sasrec format %u is newer than this library's (1)", c.section, h[0]);
+    if (h[1] < 1 || h[1] > 2048 || h[2] < 1 || h[2] > 1024 || h[3] < 1 || h[3] > 16 || h[4] < 1 || h[1] % h[4] ||
+        h[5] > NN_ACT_GELU || h[6] != h[1] || h[7] != model_n_items(m) + 1)
+        return core_error(AISLE_EFORMAT,
+                          "%s: inconsistent sasrec shape (hidden %u, maxlen %u, blocks %u, heads %u, activation %u, "
+                          "ff %u, tokens %u for %u items)",
+                          c.section, h[1], h[2], h[3], h[4], h[5], h[6], h[7], model_n_items(m));
+    return AISLE_OK;
+}
+
+static int sasrec_load(aisle_model *m, io_reader *r) {
+    uint32_t h[8];
+    int64_t epochs;
+    double best;
+    int rc = load_header(m, r, h, &epochs, &best);
+    if (rc) return rc;
+    sasrec_state *st = core_calloc(1, sizeof *st);
+    if (!st) return core_oom("sasrec model");
+    m->state = st;
+    st->epochs_run = (int)CORE_MIN(CORE_MAX(epochs, 0), INT32_MAX);
+    st->best_metric = best;
+    sasrec_net *net = &st->net;
+    rc = net_build(net, h[1], h[2], (int)h[3], (int)h[4], (int)h[5], 0.0f, model_n_items(m));
+    if (!rc) rc = nn_store_alloc(&net->s, false);
+    if (rc) return rc;
+    size_t emb = (size_t)net->n_tokens * net->d;
+    io_cursor c;
+    float *t = NULL;
+    uint64_t rows, cols;
+    rc = io_reader_section(r, SASREC_SEC_ITEMS, &c);
+    if (!rc) rc = io_get_tensor(&c, &t, &rows, &cols, net->n_tokens, net->d);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc) memcpy(net->s.w, t, emb * sizeof *t);
+    core_free(t);
+    t = NULL;
+    if (!rc) rc = io_reader_section(r, SASREC_SEC_WEIGHTS, &c);
+    if (!rc) rc = io_get_tensor(&c, &t, &rows, &cols, 1, net->s.n - emb);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc) memcpy(net->s.w + emb, t, (net->s.n - emb) * sizeof *t);
+    core_free(t);
+    if (rc) return rc;
+    uint64_t n, want = (uint64_t)model_n_users(m) * net->T;
+    rc = io_reader_section(r, SASREC_SEC_USERS, &c);
+    if (!rc) rc = io_get_u32_array(&c, &st->user_seq, &n, want);
+    if (!rc && n != want)
+        rc = core_error(AISLE_EFORMAT, "%s: %llu user tokens, expected %llu (users x maxlen)", c.section,
+                        (unsigned long long)n, (unsigned long long)want);
+    for (uint64_t i = 0; !rc && i < n; i++)
+        if (st->user_seq[i] >= net->n_tokens)
+            rc = core_error(AISLE_EFORMAT, "%s: token %u at %llu is not an item (max %u)", c.section, st->user_seq[i],
+                            (unsigned long long)i, net->n_tokens - 1);
+    if (!rc) rc = io_cursor_done(&c);
+    return rc;
+}
+
 static int sasrec_describe(const aisle_model *m, core_buf *out) {
     const sasrec_state *st = m->state;
     const sasrec_net *net = &st->net;
@@ -652,6 +751,8 @@ const model_ops model_sasrec_ops = {
     .train = sasrec_train,
     .score_items = sasrec_score,
     .similar_items = sasrec_similar,
+    .save = sasrec_save,
+    .load = sasrec_load,
     .describe = sasrec_describe,
     .free_state = sasrec_free,
 };

@@ -12,14 +12,21 @@ to this package, or the system loader (see aisle._lib).
         with aisle.Model.train(ds, kind="als", factors=64) as model:
             print(model.recommend("alice", k=10))
 """
+import ctypes
+import os
+
 from . import _lib
-from ._base import Progress
-from .config import Config, OptionInfo, options
-from .dataset import Dataset
+from ._base import Progress, enc
+from .config import Config, OptionInfo, make_config, options
+from .catalog import Catalog
+from .dataset import Dataset, LoadReport
 from .errors import (AisleError, InvalidArgument, OutOfMemory, AisleIOError, FormatError, NotFound,
                      OutOfRange, Unsupported, Cancelled, StateError, VersionError, InternalError,
-                     strerror, last_error)
-from .model import Model, ModelKind, model_kinds
+                     check, strerror, last_error)
+from .features import (Tokenizer, Hasher, TfIdf, CategoryEncoder, NumericEncoder, SparseVector,
+                       Token, hash32, sparse_dot)
+from .model import Model, ModelKind, EvalResult, model_kinds
+from .serving import RecOptions
 
 # aisle.IOError reads naturally next to the other classes; it is not in
 # __all__ so that `from aisle import *` never shadows the built-in.
@@ -27,6 +34,30 @@ IOError = AisleIOError
 
 __version__ = "0.1.0"
 library_path = _lib.path
+
+
+def demo_dataset(config=None, **options):
+    """The built-in synthetic shop's behaviour events as a new Dataset.
+    Options: demo_users (5000), demo_items (2000), demo_days (90), seed;
+    the same options give the same store everywhere.  User keys are
+    "C10000".., item keys "P00001".."""
+    p = ctypes.c_void_p()
+    cfg, _ = make_config(config, options)
+    try:
+        check(_lib.fn.demo_generate(cfg._h, ctypes.byref(p)))
+    finally:
+        cfg.close()
+    return Dataset._wrap(p.value)
+
+
+def demo_write(directory, config=None, **options):
+    """Writes the demo store as events.csv, catalog.csv and messages.csv
+    into directory (created if missing)."""
+    cfg, _ = make_config(config, options)
+    try:
+        check(_lib.fn.demo_write(cfg._h, enc(os.fspath(directory), "directory")))
+    finally:
+        cfg.close()
 
 
 def version():
@@ -42,6 +73,8 @@ def version_number():
 __all__ = [
     "AisleError", "InvalidArgument", "OutOfMemory", "AisleIOError", "FormatError", "NotFound",
     "OutOfRange", "Unsupported", "Cancelled", "StateError", "VersionError", "InternalError",
-    "Config", "OptionInfo", "options", "Dataset", "Model", "ModelKind", "model_kinds", "Progress",
+    "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Tokenizer", "Hasher", "TfIdf",
+    "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",
+    "EvalResult", "model_kinds", "Progress", "demo_dataset", "demo_write",
     "strerror", "last_error", "version", "version_number", "library_path",
 ]

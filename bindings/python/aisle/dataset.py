@@ -2,8 +2,16 @@
 import ctypes
 
 from . import _lib
+import collections
+import os
+
 from ._base import Handle, dec, enc
+from .config import make_config
 from .errors import check
+
+LoadReport = collections.namedtuple("LoadReport", "rows_read rows_loaded rows_skipped rows_filtered messages")
+LoadReport.__doc__ = """Counts of the last load into a dataset, and messages about (at most
+10) skipped rows, "file:line:column: expected X, found Y"."""
 
 
 class Dataset(Handle):
@@ -26,6 +34,78 @@ class Dataset(Handle):
         self._adopt(p.value)
         if events is not None:
             self.add_events(events)
+
+    @classmethod
+    def _wrap(cls, ptr):
+        ds = cls.__new__(cls)
+        Handle.__init__(ds)
+        ds._adopt(ptr)
+        return ds
+
+    @classmethod
+    def from_file(cls, path, **options):
+        """A new dataset loaded from a CSV/TSV file (plain or gzip); see load()."""
+        ds = cls()
+        try:
+            ds.load(path, **options)
+        except BaseException:
+            ds.close()
+            raise
+        return ds
+
+    def load(self, path, config=None, **options):
+        """Adds the events of a delimited text file (plain or gzip).
+        Options: columns="user=user_id,item=item_id,...", header, delimiter,
+        event, time_format, negative, lenient=True, ... (docs/DATA.md).
+        Strict by default: the first bad row raises aisle.FormatError with
+        "file:line:column: ..." and the dataset is unchanged."""
+        p = enc(os.fspath(path), "path")
+        cfg, _ = make_config(config, options)
+        try:
+            check(_lib.fn.dataset_load(self._h, p, cfg._h))
+        finally:
+            cfg.close()
+
+    def load_bytes(self, data, name=None, config=None, **options):
+        """load() from bytes in memory; name stands for the file name in
+        messages and picks the default delimiter by its extension."""
+        data = bytes(data)
+        cfg, _ = make_config(config, options)
+        try:
+            check(_lib.fn.dataset_load_buffer(self._h, data, len(data), enc(name, "name"), cfg._h))
+        finally:
+            cfg.close()
+
+    def load_report(self):
+        """A LoadReport for the last successful load (zeros before any)."""
+        c = [ctypes.c_size_t() for _ in range(4)]
+        check(_lib.fn.dataset_load_report(self._h, *[ctypes.byref(x) for x in c]))
+        msgs = []
+        while True:
+            out = ctypes.c_char_p()
+            if _lib.fn.dataset_load_message(self._h, len(msgs), ctypes.byref(out)) != 0:
+                break
+            msgs.append(dec(out.value))
+        return LoadReport(*[x.value for x in c], msgs)
+
+    def split(self, spec=None, seed=42, config=None, **options):
+        """(train, test) datasets.  spec is the compact form "random:0.2",
+        "time:0.1", "last:1" or "kfold:5:0"; without it, options
+        split=..., test_fraction=..., seed=... are used."""
+        train, test = ctypes.c_void_p(), ctypes.c_void_p()
+        if spec is not None:
+            if options or config is not None:
+                raise TypeError("aisle: Dataset.split takes a spec or options, not both")
+            check(_lib.fn.dataset_split_spec(self._h, enc(spec, "split spec"), int(seed),
+                                             ctypes.byref(train), ctypes.byref(test)))
+        else:
+            options.setdefault("seed", seed)
+            cfg, _ = make_config(config, options)
+            try:
+                check(_lib.fn.dataset_split(self._h, cfg._h, ctypes.byref(train), ctypes.byref(test)))
+            finally:
+                cfg.close()
+        return Dataset._wrap(train.value), Dataset._wrap(test.value)
 
     def add(self, user, item, event="view", value=1.0, timestamp=0):
         """Adds one event.  value is the quantity or rating; timestamp is

@@ -27,3 +27,10 @@ def shared_file(rel):
         if r and os.path.exists(os.path.join(r, rel)):
             return os.path.join(r, rel)
     return None
+
+
+def grid_events(users=30, items=20, per_user=5):
+    """A deterministic shop large enough for factor models: user u buys
+    items (7u + 3j) mod `items`."""
+    return [("u%d" % u, "i%d" % ((u * 7 + j * 3) % items), "purchase", 1.0, 1700000000 + u * 10 + j)
+            for u in range(users) for j in range(per_user)]

@@ -1,0 +1,241 @@
+/* cmd_serve.c - the read commands on a saved model: `aisle recommend`,
+ * `similar`, `explain` and `info`. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int load_model(const cli_opts *o, const char *path, aisle_model **m) {
+    if (!path) return cli_error(CLI_USAGE, "--model FILE is required (a model saved by `aisle train`)");
+    int rc = aisle_model_load(m, path, o->cfg);
+    return rc ? cli_fail(rc, "cannot load the model") : CLI_OK;
+}
+
+/* Prints a ranked list of items as text or as a JSON array. */
+static void print_items(const cli_opts *o, const cli_titles *t, const char *const *items, const float *scores,
+                        size_t n, const char *score_name) {
+    if (o->json) {
+        fputs("[", stdout);
+        for (size_t i = 0; i < n; i++) {
+            fputs(i ? ", {\"item\": " : "{\"item\": ", stdout);
+            cli_json_string(stdout, items[i]);
+            printf(", \"%s\": ", score_name);
+            cli_json_number(stdout, scores[i]);
+            if (t) {
+                fputs(", \"title\": ", stdout);
+                cli_json_string(stdout, cli_title(t, items[i]));
+            }
+            fputs("}", stdout);
+        }
+        fputs("]", stdout);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        printf("%3zu  %-16s %10.4f", i + 1, items[i], scores[i]);
+        if (t) printf("  %s", cli_title(t, items[i]));
+        putchar('\n');
+    }
+}
+
+static int known_user(const aisle_model *m, const char *user) {
+    size_t idx;
+    return aisle_model_user_index(m, user, &idx) == AISLE_OK;
+}
+
+int cmd_recommend(cli_opts *o) {
+    if (!o->user) return cli_error(CLI_USAGE, "--user KEY is required");
+    size_t k = o->k > 0 ? (size_t)o->k : 10;
+    aisle_model *m = NULL;
+    aisle_rec_options *ro = NULL;
+    cli_titles *t = NULL;
+    const char **items = calloc(k, sizeof *items);
+    float *scores = calloc(k, sizeof *scores);
+    if (!items || !scores) {
+        free(items), free(scores);
+        return cli_error(CLI_RUNTIME, "out of memory for -k %zu", k);
+    }
+    int rc = load_model(o, o->model, &m);
+    if (!rc) rc = cli_titles_load(o, &t);
+    if (!rc && aisle_rec_options_new(&ro) != AISLE_OK) rc = cli_fail(AISLE_ENOMEM, "serving options");
+    if (!rc && o->exclude_seen >= 0 && aisle_rec_options_set(ro, "exclude_seen", o->exclude_seen ? "true" : "false"))
+        rc = cli_fail(AISLE_EINVAL, "--exclude-seen");
+    size_t n = 0;
+    if (!rc) {
+        int arc = aisle_recommend(m, o->user, k, ro, items, scores, &n);
+        if (arc) rc = cli_fail(arc, "recommend failed");
+    }
+    if (!rc) {
+        int known = known_user(m, o->user);
+        if (o->json) {
+            fputs("{\"user\": ", stdout);
+            cli_json_string(stdout, o->user);
+            printf(", \"known_user\": %s, \"items\": ", known ? "true" : "false");
+            print_items(o, t, items, scores, n, "score");
+            puts("}");
+        } else {
+            if (!known && !o->quiet)
+                fprintf(stderr, "aisle: note: user '%s' is not in the model; showing the most popular items\n",
+                        o->user);
+            print_items(o, t, items, scores, n, "score");
+        }
+    }
+    free(items);
+    free(scores);
+    cli_titles_free(t);
+    aisle_rec_options_free(ro);
+    aisle_model_free(m);
+    return rc;
+}
+
+int cmd_similar(cli_opts *o) {
+    if (!o->item) return cli_error(CLI_USAGE, "--item KEY is required");
+    size_t k = o->k > 0 ? (size_t)o->k : 10;
+    aisle_model *m = NULL;
+    cli_titles *t = NULL;
+    const char **items = calloc(k, sizeof *items);
+    float *scores = calloc(k, sizeof *scores);
+    if (!items || !scores) {
+        free(items), free(scores);
+        return cli_error(CLI_RUNTIME, "out of memory for -k %zu", k);
+    }
+    int rc = load_model(o, o->model, &m);
+    if (!rc) rc = cli_titles_load(o, &t);
+    size_t n = 0;
+    if (!rc) {
+        int arc = aisle_similar_items(m, o->item, k, NULL, items, scores, &n);
+        if (arc) rc = cli_fail(arc, "similar failed");
+    }
+    if (!rc) {
+        if (o->json) {
+            fputs("{\"item\": ", stdout);
+            cli_json_string(stdout, o->item);
+            if (t) {
+                fputs(", \"title\": ", stdout);
+                cli_json_string(stdout, cli_title(t, o->item));
+            }
+            fputs(", \"similar\": ", stdout);
+            print_items(o, t, items, scores, n, "similarity");
+            puts("}");
+        } else {
+            if (t) printf("items similar to %s  %s\n", o->item, cli_title(t, o->item));
+            print_items(o, t, items, scores, n, "similarity");
+        }
+    }
+    free(items);
+    free(scores);
+    cli_titles_free(t);
+    aisle_model_free(m);
+    return rc;
+}
+
+int cmd_explain(cli_opts *o) {
+    if (!o->user || !o->item) return cli_error(CLI_USAGE, "--user KEY and --item KEY are required");
+    size_t k = o->k > 0 ? (size_t)o->k : 5;
+    aisle_model *m = NULL;
+    cli_titles *t = NULL;
+    const char **items = calloc(k, sizeof *items);
+    float *shares = calloc(k, sizeof *shares);
+    if (!items || !shares) {
+        free(items), free(shares);
+        return cli_error(CLI_RUNTIME, "out of memory for -k %zu", k);
+    }
+    int rc = load_model(o, o->model, &m);
+    if (!rc) rc = cli_titles_load(o, &t);
+    size_t n = 0;
+    float score = 0;
+    if (!rc) {
+        int arc = aisle_explain(m, o->user, o->item, k, items, shares, &n);
+        if (!arc) arc = aisle_score(m, o->user, o->item, &score);
+        if (arc) rc = cli_fail(arc, "explain failed");
+    }
+    if (!rc) {
+        if (o->json) {
+            fputs("{\"user\": ", stdout);
+            cli_json_string(stdout, o->user);
+            fputs(", \"item\": ", stdout);
+            cli_json_string(stdout, o->item);
+            fputs(", \"score\": ", stdout);
+            cli_json_number(stdout, score);
+            fputs(", \"because\": ", stdout);
+            print_items(o, t, items, shares, n, "share");
+            puts("}");
+        } else {
+            printf("%s for %s: score %.4f%s%s\n", o->item, o->user, score, t ? "  " : "", t ? cli_title(t, o->item) : "");
+            if (n == 0) printf("  (no past item of the user contributes)\n");
+            else printf("because of (share of the score):\n");
+            print_items(o, t, items, shares, n, "share");
+        }
+    }
+    free(items);
+    free(shares);
+    cli_titles_free(t);
+    aisle_model_free(m);
+    return rc;
+}
+
+int cmd_info(cli_opts *o) {
+    if (o->positional && o->model_is_set)
+        return cli_error(CLI_USAGE, "info takes one model: give MODEL_FILE or --model FILE, not both");
+    const char *path = o->positional ? o->positional : o->model;
+    if (!path) return cli_error(CLI_USAGE, "info needs a model file: aisle info MODEL_FILE");
+    aisle_model *m;
+    int rc = load_model(o, path, &m);
+    if (rc) return rc;
+    size_t need = 0;
+    aisle_model_describe(m, NULL, 0, &need);
+    char *text = malloc(need + 1);
+    if (!text) {
+        aisle_model_free(m);
+        return cli_error(CLI_RUNTIME, "out of memory");
+    }
+    int arc = aisle_model_describe(m, text, need + 1, NULL);
+    aisle_model_free(m);
+    if (arc) {
+        free(text);
+        return cli_fail(arc, "describe");
+    }
+    if (!o->json) {
+        fputs(text, stdout);
+        free(text);
+        return CLI_OK;
+    }
+    /* "key: value" lines -> one JSON object of strings (numbers stay
+     * strings: describe's values are for people, not arithmetic). */
+    fputs("{\"file\": ", stdout);
+    cli_json_string(stdout, path);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        char *colon = strstr(line, ": ");
+        if (!colon) continue;
+        *colon = '\0';
+        fputs(", ", stdout);
+        cli_json_string(stdout, line);
+        fputs(": ", stdout);
+        cli_json_string(stdout, colon + 2);
+    }
+    puts("}");
+    free(text);
+    return CLI_OK;
+}
+
+int cmd_generate(cli_opts *o) {
+    const char *dir = o->out ? o->out : "demo-store";
+    double t0 = cli_now();
+    int rc = aisle_demo_write(o->cfg, dir);
+    if (rc) return cli_fail(rc, "cannot write the demo store");
+    if (o->json) {
+        fputs("{\"dir\": ", stdout);
+        cli_json_string(stdout, dir);
+        fputs(", \"files\": [\"events.csv\", \"catalog.csv\", \"messages.csv\"], \"seconds\": ", stdout);
+        cli_json_number(stdout, cli_now() - t0);
+        puts("}");
+    } else {
+        printf("wrote %s/events.csv, %s/catalog.csv, %s/messages.csv (%.2fs)\n", dir, dir, dir, cli_now() - t0);
+        if (!o->quiet)
+            printf("next: aisle train --data %s/events.csv --columns user=user_id,item=item_id,event=event,"
+                   "time=timestamp --model als --out shop.aisle\n",
+                   dir);
+    }
+    return CLI_OK;
+}

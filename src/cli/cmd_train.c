@@ -1,0 +1,239 @@
+/* cmd_train.c - `aisle train` and `aisle eval`: load events, train (with
+ * an optional held-out split), evaluate, save. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Sets cfg's model kind from --model, rejecting unknown kinds up front. */
+static int choose_kind(cli_opts *o) {
+    if (!o->model) return CLI_OK;
+    for (int i = 0; i < aisle_model_kind_count(); i++) {
+        const char *name;
+        if (aisle_model_kind_info(i, &name, NULL) == AISLE_OK && !strcmp(name, o->model)) {
+            if (aisle_config_set(o->cfg, "model", o->model) != AISLE_OK) return cli_fail(AISLE_ENOMEM, "--model");
+            return CLI_OK;
+        }
+    }
+    char known[256] = "";
+    for (int i = 0; i < aisle_model_kind_count(); i++) {
+        const char *name;
+        if (aisle_model_kind_info(i, &name, NULL) != AISLE_OK) continue;
+        if (strlen(known) + strlen(name) + 3 < sizeof known) strcat(strcat(known, i ? ", " : ""), name);
+    }
+    return cli_error(CLI_USAGE, "--model: unknown model kind '%s' (known: %s)", o->model, known);
+}
+
+static const char *kind_of(const cli_opts *o, char *buf, size_t len) {
+    if (aisle_config_get_string(o->cfg, "model", buf, len) != AISLE_OK) snprintf(buf, len, "?");
+    return buf;
+}
+
+/* Loads --data and splits it per --split (test NULL without a split). */
+static int load_and_split(cli_opts *o, aisle_dataset **all, aisle_dataset **train, aisle_dataset **test) {
+    *all = *train = *test = NULL;
+    int rc = cli_load_data(o, all);
+    if (rc) return rc;
+    if (!o->split) {
+        *train = *all;
+        return CLI_OK;
+    }
+    int64_t seed = 42;
+    aisle_config_get_int(o->cfg, "seed", &seed);
+    int arc = aisle_dataset_split_spec(*all, o->split, (uint64_t)seed, train, test);
+    if (arc) {
+        int usage = arc == AISLE_EINVAL || arc == AISLE_ERANGE;
+        return cli_error(usage ? CLI_USAGE : CLI_RUNTIME, "--split %s: %s", o->split, aisle_last_error());
+    }
+    return CLI_OK;
+}
+
+static int train(cli_opts *o, const aisle_dataset *ds, const aisle_catalog *cat, aisle_model **model,
+                 double *seconds) {
+    char kind[64], label[96];
+    kind_of(o, kind, sizeof kind);
+    snprintf(label, sizeof label, "train %s", kind);
+    cli_progress_install(o->cfg, o, label);
+    double t0 = cli_now();
+    int rc = aisle_model_train_with_catalog(ds, cat, o->cfg, model);
+    *seconds = cli_now() - t0;
+    cli_progress_done();
+    aisle_config_set_progress(o->cfg, NULL, NULL);
+    if (rc) {
+        char what[96];
+        snprintf(what, sizeof what, "training '%s' failed", kind);
+        return cli_fail(rc, what);
+    }
+    return CLI_OK;
+}
+
+static int evaluate(cli_opts *o, const aisle_model *m, const aisle_dataset *test, aisle_eval_result **res) {
+    aisle_config *ecfg;
+    int rc = cli_eval_config(o, &ecfg);
+    if (rc) return rc;
+    cli_progress_install(ecfg, o, "evaluate");
+    rc = aisle_evaluate(m, test, ecfg, res);
+    cli_progress_done();
+    aisle_config_free(ecfg);
+    return rc ? cli_fail(rc, "evaluation failed") : CLI_OK;
+}
+
+static void print_metrics(const aisle_eval_result *res) {
+    size_t n = 0;
+    aisle_eval_result_count(res, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        double v;
+        int is_count;
+        if (aisle_eval_result_at(res, i, &name, &v, &is_count) != AISLE_OK) continue;
+        if (is_count)
+            printf("  %-16s %.0f\n", name, v);
+        else
+            printf("  %-16s %.4f\n", name, v);
+    }
+}
+
+/* The library's JSON object with "model" and "train_seconds" in front. */
+static int print_eval_json(const aisle_eval_result *res, const char *kind, double train_s) {
+    size_t need = 0;
+    aisle_eval_result_to_json(res, NULL, 0, &need);
+    char *buf = malloc(need + 1);
+    if (!buf) return cli_error(CLI_RUNTIME, "out of memory");
+    int rc = aisle_eval_result_to_json(res, buf, need + 1, NULL);
+    if (rc) {
+        free(buf);
+        return cli_fail(rc, "evaluation result");
+    }
+    fputs("{\"model\": ", stdout);
+    cli_json_string(stdout, kind);
+    if (train_s >= 0) {
+        fputs(", \"train_seconds\": ", stdout);
+        cli_json_number(stdout, train_s);
+    }
+    printf(", %s\n", buf + 1);
+    free(buf);
+    return CLI_OK;
+}
+
+static void store_metrics(aisle_model *m, const aisle_eval_result *res) {
+    size_t n = 0;
+    aisle_eval_result_count(res, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *name;
+        double v;
+        int is_count;
+        if (aisle_eval_result_at(res, i, &name, &v, &is_count) == AISLE_OK && !is_count)
+            aisle_model_set_metric(m, name, v);
+    }
+}
+
+int cmd_train(cli_opts *o) {
+    int rc = choose_kind(o);
+    if (rc) return rc;
+    aisle_dataset *all, *tr, *te;
+    cli_titles *cat = NULL;
+    rc = load_and_split(o, &all, &tr, &te);
+    if (!rc) rc = cli_titles_load(o, &cat);
+    aisle_model *m = NULL;
+    aisle_eval_result *res = NULL;
+    double secs = 0;
+    char kind[64];
+    kind_of(o, kind, sizeof kind);
+    if (!rc) rc = train(o, tr, cli_titles_catalog(cat), &m, &secs);
+    if (!rc && te) rc = evaluate(o, m, te, &res);
+    if (!rc && res) store_metrics(m, res);
+    const char *out = o->out ? o->out : "model.aisle";
+    if (!rc) {
+        int src = aisle_model_save(m, out, o->cfg);
+        if (src) rc = cli_fail(src, "saving the model failed");
+    }
+    if (!rc) {
+        size_t users = 0, items = 0, events = 0;
+        aisle_model_user_count(m, &users);
+        aisle_model_item_count(m, &items);
+        aisle_dataset_event_count(tr, &events);
+        if (o->json) {
+            printf("{\"model\": ");
+            cli_json_string(stdout, kind);
+            printf(", \"out\": ");
+            cli_json_string(stdout, out);
+            printf(", \"users\": %zu, \"items\": %zu, \"events\": %zu, \"train_seconds\": ", users, items, events);
+            cli_json_number(stdout, secs);
+            if (res) {
+                size_t n = 0;
+                aisle_eval_result_count(res, &n);
+                printf(", \"metrics\": {");
+                for (size_t i = 0, first = 1; i < n; i++) {
+                    const char *name;
+                    double v;
+                    int is_count;
+                    if (aisle_eval_result_at(res, i, &name, &v, &is_count) || is_count) continue;
+                    printf("%s", first ? "" : ", ");
+                    cli_json_string(stdout, name);
+                    printf(": ");
+                    cli_json_number(stdout, v);
+                    first = 0;
+                }
+                printf("}");
+            }
+            printf("}\n");
+        } else {
+            printf("trained %s on %zu events (%zu users, %zu items) in %.2fs\n", kind, events, users, items, secs);
+            if (res) {
+                printf("held-out quality (--split %s):\n", o->split);
+                print_metrics(res);
+            }
+            printf("saved %s\n", out);
+        }
+    }
+    aisle_eval_result_free(res);
+    aisle_model_free(m);
+    cli_titles_free(cat);
+    if (tr != all) aisle_dataset_free(tr);
+    aisle_dataset_free(te);
+    aisle_dataset_free(all);
+    return rc;
+}
+
+int cmd_eval(cli_opts *o) {
+    aisle_dataset *all = NULL, *tr = NULL, *te = NULL;
+    aisle_model *m = NULL;
+    aisle_eval_result *res = NULL;
+    cli_titles *cat = NULL;
+    double secs = -1;
+    char kind[64];
+    int rc;
+    if (o->split) {
+        rc = choose_kind(o);
+        if (!rc) rc = load_and_split(o, &all, &tr, &te);
+        if (!rc) rc = cli_titles_load(o, &cat);
+        if (!rc) rc = train(o, tr, cli_titles_catalog(cat), &m, &secs);
+        kind_of(o, kind, sizeof kind);
+    } else {
+        if (!o->model)
+            return cli_error(CLI_USAGE, "eval needs --model FILE and --data TEST_FILE, or --data FILE --split SPEC");
+        rc = aisle_model_load(&m, o->model, o->cfg);
+        if (rc) return cli_fail(rc, "cannot load the model");
+        const char *k = "?";
+        aisle_model_kind(m, &k);
+        snprintf(kind, sizeof kind, "%s", k);
+        rc = cli_load_data(o, &te);
+    }
+    if (!rc) rc = evaluate(o, m, te, &res);
+    if (!rc) {
+        if (o->json) {
+            rc = print_eval_json(res, kind, secs);
+        } else {
+            if (secs >= 0) printf("trained %s in %.2fs\n", kind, secs);
+            printf("%s evaluated on %s%s%s:\n", kind, o->data, o->split ? " --split " : "", o->split ? o->split : "");
+            print_metrics(res);
+        }
+    }
+    aisle_eval_result_free(res);
+    cli_titles_free(cat);
+    aisle_model_free(m);
+    if (tr != all) aisle_dataset_free(tr);
+    aisle_dataset_free(te);
+    aisle_dataset_free(all);
+    return rc;
+}
