@@ -73,7 +73,7 @@ SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
 STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
-.PHONY: test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins demo install uninstall abi-check abi-baseline bench clean \
+.PHONY: test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
         examples header-check test-bins run-tests install-test
 .DELETE_ON_ERROR:
 
@@ -190,6 +190,12 @@ $(B)/fuzz/%: tests/fuzz/%.c $(STATIC)
 	$(Q)$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
 fuzz-bins: $(FUZZ_BINS)
+
+# Regenerates the committed seed corpora from the project itself.
+fuzz-corpus: $(STATIC)
+	@mkdir -p $(B)/fuzz tests/tmp
+	$(Q)$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $(B)/fuzz/make_corpus tests/fuzz/make_corpus.c $(STATIC) $(LDLIBS_ALL)
+	$(B)/fuzz/make_corpus tests/fuzz/corpus
 
 fuzz:
 	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang fuzz-bins

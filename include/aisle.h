@@ -307,6 +307,8 @@ AISLE_API int aisle_dataset_item_key(const aisle_dataset *ds, size_t index, cons
  * and `seed`: the same seed gives the same split on every platform.
  * ds is not changed (its cached views may be built).  *train and *test are
  * new datasets owned by the caller, set only on success.
+ * Thread-safe on a dataset that no thread is changing (views are built under
+ * the dataset's lock).
  * Returns AISLE_OK, AISLE_EINVAL (NULL argument; split=time on data without
  * timestamps), AISLE_ERANGE (fold >= folds) or AISLE_ENOMEM. */
 AISLE_API int aisle_dataset_split(const aisle_dataset *ds, const aisle_config *cfg, aisle_dataset **train,
@@ -340,7 +342,8 @@ AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec
  * bad rows; aisle_dataset_load_report tells how many and why.
  * Returns AISLE_OK, AISLE_EINVAL (NULL argument, bad option text),
  * AISLE_ENOTFOUND (no such file), AISLE_EIO, AISLE_EFORMAT, AISLE_ERANGE
- * (key limit) or AISLE_ENOMEM; on failure ds is unchanged. */
+ * (key limit) or AISLE_ENOMEM; on failure ds is unchanged.  It changes ds:
+ * one thread at a time per dataset; different datasets load in parallel. */
 AISLE_API int aisle_dataset_load(aisle_dataset *ds, const char *path, const aisle_config *cfg);
 
 /* The same from a caller buffer of len bytes (plain or gzip; it need not
@@ -460,7 +463,8 @@ AISLE_API int aisle_catalog_item_attribute(const aisle_catalog *cat, const char 
  * fields win).  `encoding=latin1` converts e.g. MovieLens u.item.  All or
  * nothing in strict mode: on failure cat is unchanged.  Returns AISLE_OK,
  * AISLE_EINVAL, AISLE_ENOTFOUND, AISLE_EIO, AISLE_EFORMAT, AISLE_ERANGE or
- * AISLE_ENOMEM. */
+ * AISLE_ENOMEM.  One thread at a time per catalog; the read-only catalog
+ * functions may be called from many threads on an unchanging catalog. */
 AISLE_API int aisle_catalog_load(aisle_catalog *cat, const char *path, const aisle_config *cfg);
 
 /* The same from a caller buffer; name (may be NULL) is used in messages
@@ -917,7 +921,7 @@ AISLE_API int aisle_rec_options_set_filter(aisle_rec_options *opts, aisle_item_f
  * and scores_out (either may be NULL) have room for k entries; *n_out
  * receives the number written (< k when fewer items pass the filters).
  * Returns AISLE_OK, AISLE_EINVAL (NULL model, user_key or n_out),
- * AISLE_ENOTFOUND, AISLE_ENOMEM or an error of the filter's making. */
+ * AISLE_ENOTFOUND or AISLE_ENOMEM. */
 AISLE_API int aisle_recommend(const aisle_model *model, const char *user_key, size_t k,
                               const aisle_rec_options *opts, const char **items_out, float *scores_out,
                               size_t *n_out);

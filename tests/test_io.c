@@ -3,6 +3,7 @@
  * corruption, crafted huge sizes and allocation failures. */
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -556,7 +557,7 @@ static void big_free(void *ctx, void *p) { (void)ctx; free(p); }
 /* A valid popular model file built field by field; `bad` selects one
  * field to replace by a huge value (the CRCs stay valid, so only the
  * structure checks can catch it). */
-enum { OK_FILE, HUGE_USERS, HUGE_INDPTR, HUGE_POP, HUGE_TENSOR, HUGE_STRING, HUGE_NNZ };
+enum { OK_FILE, HUGE_USERS, HUGE_INDPTR, HUGE_POP, HUGE_TENSOR, HUGE_STRING, HUGE_NNZ, HUGE_METRICS, TWICE_METRIC };
 
 static void add_sec(io_writer *w, uint32_t type, core_buf *b) {
     assert_ok(io_writer_add_section(w, type, IO_FLAG_REQUIRED, b));
@@ -573,7 +574,17 @@ static void craft(int bad, const char *options, void **img, size_t *len) {
     assert_ok(io_put_str(&b, AISLE_VERSION_STRING));
     if (bad == HUGE_STRING) assert_ok(io_put_u32(&b, 0xffffffffu));
     else assert_ok(io_put_str(&b, options));
-    assert_ok(io_put_u32(&b, 0));
+    if (bad == HUGE_METRICS) {
+        assert_ok(io_put_u32(&b, 0xffffffffu));
+    } else if (bad == TWICE_METRIC) {
+        assert_ok(io_put_u32(&b, 2));
+        for (int i = 0; i < 2; i++) {
+            assert_ok(io_put_str(&b, "hr@10"));
+            assert_ok(io_put_f64(&b, 0.5));
+        }
+    } else {
+        assert_ok(io_put_u32(&b, 0));
+    }
     add_sec(w, IO_SECTION_META, &b);
     assert_ok(io_put_u64(&b, bad == HUGE_USERS ? (uint64_t)1 << 62 : 2));
     assert_ok(io_put_str(&b, "alice"));
@@ -641,6 +652,8 @@ static void test_crafted_huge_sizes_fail_before_allocating(void **state) {
         {HUGE_POP, "section 5 (popularity): f32 array"},
         {HUGE_TENSOR, "section 256 (model kind): tensor"},
         {HUGE_STRING, "section 1 (meta): string"},
+        {HUGE_METRICS, "section 1 (meta): 4294967295 metrics, more than the limit"},
+        {TWICE_METRIC, "section 1 (meta): metric 'hr@10' appears twice"},
     };
     for (size_t i = 0; i < CORE_ARRAY_LEN(cases); i++) {
         craft(cases[i].bad, "model=popular", &img, &len);
@@ -847,6 +860,109 @@ static void test_measured_sizes_and_ranking_effect_of_encodings(void **state) {
     free(v);
 }
 
+/* Replaces a factor matrix by its decoded encoding; returns the old one. */
+static float *requantize(float **mat, uint64_t rows, uint64_t cols, int quant) {
+    core_buf b;
+    buf_init(&b);
+    assert_ok(io_put_tensor(&b, *mat, rows, cols, quant));
+    io_cursor c = {(const uint8_t *)b.data, b.len, 0, "factors"};
+    float *dec, *old = *mat;
+    uint64_t r, k;
+    assert_ok(io_get_tensor(&c, &dec, &r, &k, rows, cols));
+    buf_free(&b);
+    *mat = dec;
+    return old;
+}
+
+/* NDCG@10 of an ALS model on the demo store with its factors stored as
+ * fp32, fp16 and int8 (figures in docs/FORMAT.md). */
+static void test_quantized_als_factors_keep_ranking_quality(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_users=800 demo_items=400 demo_days=30 demo_messages=0 seed=3"));
+    aisle_dataset *all, *train, *test;
+    assert_ok(aisle_demo_generate(cfg, &all));
+    assert_ok(aisle_dataset_split_spec(all, "last:1", 3, &train, &test));
+    assert_ok(aisle_config_parse(cfg, "model=als factors=32 epochs=8 threads=1 k=10"));
+    aisle_model *m;
+    assert_ok(aisle_model_train(train, cfg, &m));
+    assert_true(m->ops->flags & MODEL_FACTORS);
+    model_factors *f = m->state; /* first member of every factor kind's state */
+    static const char *names[] = {"fp32", "fp16", "int8"};
+    double ndcg[3];
+    for (int quant = 0; quant < 3; quant++) {
+        float *u = requantize(&f->user, m->users.n, f->dim, quant);
+        float *v = requantize(&f->item, m->items.n, f->dim, quant);
+        aisle_eval_result *res;
+        assert_ok(aisle_evaluate(m, test, cfg, &res));
+        assert_ok(aisle_eval_result_get(res, "ndcg@10", &ndcg[quant]));
+        aisle_eval_result_free(res);
+        core_free(f->user);
+        core_free(f->item);
+        f->user = u;
+        f->item = v;
+        print_message("als factors=32 on the demo store (800 users, 400 items, leave-last-1): %s NDCG@10 = %.4f\n",
+                      names[quant], ndcg[quant]);
+    }
+    assert_true(ndcg[0] > 0.02); /* the model learned something */
+    assert_true(fabs(ndcg[1] - ndcg[0]) <= 0.01 * ndcg[0]);
+    assert_true(fabs(ndcg[2] - ndcg[0]) <= 0.05 * ndcg[0]);
+    aisle_model_free(m);
+    aisle_dataset_free(all);
+    aisle_dataset_free(train);
+    aisle_dataset_free(test);
+    aisle_config_free(cfg);
+}
+
+/* ---- threads ---- */
+
+typedef struct share_ctx {
+    const aisle_model *m;
+    const uint8_t *img;
+    size_t len;
+    int ok;
+} share_ctx;
+
+static void *save_load_thread(void *arg) {
+    share_ctx *c = arg;
+    c->ok = 1;
+    for (int i = 0; i < 20 && c->ok; i++) {
+        void *img;
+        size_t len;
+        aisle_model *b;
+        if (aisle_model_save_buffer(c->m, NULL, &img, &len) != AISLE_OK) { c->ok = 0; break; }
+        c->ok = len == c->len && memcmp(img, c->img, len) == 0;
+        aisle_free(img);
+        if (aisle_model_load_buffer(&b, c->img, c->len, NULL) != AISLE_OK) { c->ok = 0; break; }
+        size_t n;
+        aisle_model_item_count(b, &n);
+        c->ok = c->ok && n == c->m->items.n;
+        aisle_model_free(b);
+    }
+    return NULL;
+}
+
+static void test_shared_model_saves_and_loads_from_many_threads(void **state) {
+    (void)state;
+    aisle_model *m = train_popular("model=popular");
+    void *img;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, NULL, &img, &len));
+    pthread_t t[4];
+    share_ctx c[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = (share_ctx){m, img, len, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, save_load_thread, &c[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(c[i].ok);
+    }
+    aisle_free(img);
+    aisle_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_f16_rounds_to_nearest_even),
@@ -862,6 +978,8 @@ int main(void) {
         cmocka_unit_test(test_crafted_huge_sizes_fail_before_allocating),
         cmocka_unit_test(test_allocation_failures_in_save_and_load),
         cmocka_unit_test(test_measured_sizes_and_ranking_effect_of_encodings),
+        cmocka_unit_test(test_quantized_als_factors_keep_ranking_quality),
+        cmocka_unit_test(test_shared_model_saves_and_loads_from_many_threads),
     };
     return cmocka_run_group_tests_name("io", tests, NULL, NULL);
 }

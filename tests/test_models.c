@@ -123,7 +123,7 @@ static void test_mf_fits_small_ratings(void **state) {
     const float r[4][4] = {{5, 4, 1, 1}, {4, 5, 1, 2}, {1, 1, 5, 4}, {2, 1, 4, 5}};
     for (int u = 0; u < 4; u++)
         for (int i = 0; i < 4; i++) assert_ok(aisle_dataset_add_event(ds, users[u], items[i], "rating", r[u][i], 0));
-    aisle_model *m = train(ds, "model=mf factors=4 epochs=300 learning_rate=0.05 lr_decay=0 regularization=0.001 threads=1");
+    aisle_model *m = train(ds, "model=mf factors=4 epochs=300 learning_rate=0.05 learning_rate_decay=0 regularization=0.001 threads=1");
     double se = 0;
     for (int u = 0; u < 4; u++)
         for (int i = 0; i < 4; i++) {
@@ -160,7 +160,7 @@ static void check_cancel(const char *opts) {
 static void test_progress_cancels_every_kind(void **state) {
     (void)state;
     check_cancel("model=als epochs=5 factors=2");
-    check_cancel("model=mf epochs=5 factors=2 validation=0.2");
+    check_cancel("model=mf epochs=5 factors=2 validation_fraction=0.2");
     check_cancel("model=bpr epochs=5 factors=2");
 }
 
@@ -185,7 +185,7 @@ static void check_deterministic(const char *opts) {
 static void test_one_thread_same_seed_is_bit_identical(void **state) {
     (void)state;
     check_deterministic("model=als factors=4 epochs=3 threads=1");
-    check_deterministic("model=mf factors=4 epochs=3 threads=1 validation=0.2");
+    check_deterministic("model=mf factors=4 epochs=3 threads=1 validation_fraction=0.2");
     check_deterministic("model=bpr factors=4 epochs=3 threads=1");
 }
 
@@ -231,6 +231,284 @@ static void test_mf_movielens_u1_rmse(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* Item columns of `tiny` (users u0..u3):
+ *   i0 = (1,0,1,0)  i1 = (2,1,0,0)  i2 = (0,3,0,1)  i3 = (0,0,2,1)  i4 = (1,0,1,0)
+ * cosine: i0.i4 = 2/(sqrt2 sqrt2) = 1; i0.i1 = i0.i3 = 2/(sqrt2 sqrt5); i1.i2 = 3/(sqrt5 sqrt10);
+ * i2.i3 = 1/(sqrt10 sqrt5); i0.i2 = 0.  Dense indices follow first appearance:
+ * i0=0, i1=1, i4=2, i2=3, i3=4. */
+static void test_itemknn_cosine_similarities_by_hand(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    aisle_model *m = train(ds, "model=itemknn similarity=cosine neighbours=10");
+    const char *items[4];
+    float s[4];
+    size_t n;
+    assert_ok(aisle_similar_items(m, "i0", 4, NULL, items, s, &n));
+    assert_int_equal(n, 3); /* i2 never co-occurs with i0 */
+    assert_string_equal(items[0], "i4");
+    assert_float_equal(s[0], 1.0, 1e-6);
+    assert_string_equal(items[1], "i1"); /* tie with i3: lower index first */
+    assert_string_equal(items[2], "i3");
+    assert_float_equal(s[1], 2 / (sqrt(2) * sqrt(5)), 1e-6);
+    assert_float_equal(s[2], 2 / (sqrt(2) * sqrt(5)), 1e-6);
+    /* u1 = {i1: 1, i2: 3}: score(i3) = 1 * 0 + 3 * sim(i2, i3) */
+    float sc;
+    assert_ok(aisle_score(m, "u1", "i3", &sc));
+    assert_float_equal(sc, 3 / (sqrt(10) * sqrt(5)), 1e-6);
+    assert_ok(aisle_recommend(m, "u1", 3, NULL, items, s, &n));
+    assert_int_equal(n, 3);
+    assert_string_equal(items[0], "i0"); /* 1 * sim(i1, i0), tied with i4 */
+    assert_string_equal(items[1], "i4");
+    assert_string_equal(items[2], "i3");
+    float shares[2];
+    assert_ok(aisle_explain(m, "u1", "i3", 2, items, shares, &n));
+    assert_int_equal(n, 1); /* i1 contributes nothing */
+    assert_string_equal(items[0], "i2");
+    assert_float_equal(shares[0], 1.0, 1e-6);
+    aisle_model_free(m);
+    /* one neighbour per item keeps only the best */
+    m = train(ds, "model=itemknn neighbours=1");
+    assert_ok(aisle_similar_items(m, "i0", 4, NULL, items, s, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0], "i4");
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
+static void test_itemknn_tfidf_and_bm25_by_hand(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    /* idf_u = ln(5 items) - ln(1 + n_u): n = 3, 2, 3, 2 */
+    double idf[4] = {log(5) - log(4), log(5) - log(3), log(5) - log(4), log(5) - log(3)};
+    aisle_model *m = train(ds, "model=itemknn similarity=tfidf");
+    const char *items[4];
+    float s[4];
+    size_t n;
+    assert_ok(aisle_similar_items(m, "i0", 1, NULL, items, s, &n));
+    /* i0.i4 over u0 and u2 (weights 1): idf0^2 + idf2^2; i0.i1: only u0 */
+    assert_string_equal(items[0], "i4");
+    assert_float_equal(s[0], idf[0] * idf[0] + idf[2] * idf[2], 1e-6);
+    aisle_model_free(m);
+    /* bm25 with K1 = 1, B = 1: x = w (K1 + 1) / (K1 len_i / avg + w) * idf_u,
+     * len = column sums: i0 2, i1 3, i2 4, i3 3, i4 2, avg 2.8 */
+    m = train(ds, "model=itemknn similarity=bm25 bm25_k1=1 bm25_b=1");
+    assert_ok(aisle_similar_items(m, "i2", 4, NULL, items, s, &n));
+    double x_u1_i2 = 3 * 2 / (4 / 2.8 + 3) * idf[1], x_u1_i1 = 1 * 2 / (3 / 2.8 + 1) * idf[1];
+    double x_u3_i2 = 1 * 2 / (4 / 2.8 + 1) * idf[3], x_u3_i3 = 1 * 2 / (3 / 2.8 + 1) * idf[3];
+    double want_i1 = x_u1_i2 * x_u1_i1, want_i3 = x_u3_i2 * x_u3_i3;
+    assert_int_equal(n, 2);
+    assert_string_equal(items[0], want_i1 > want_i3 ? "i1" : "i3");
+    assert_float_equal(s[0], want_i1 > want_i3 ? want_i1 : want_i3, 1e-5);
+    assert_float_equal(s[1], want_i1 > want_i3 ? want_i3 : want_i1, 1e-5);
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
+typedef struct trace {
+    int calls;
+    double first_loss, last_loss, last_metric;
+} trace;
+
+static int record(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    (void)steps, (void)elapsed;
+    trace *t = user;
+    t->calls++;
+    if (step == 1) t->first_loss = loss;
+    t->last_loss = loss;
+    t->last_metric = metric;
+    return 0;
+}
+
+static aisle_model *train_traced(const aisle_dataset *ds, const char *opts, trace *t) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, opts));
+    memset(t, 0, sizeof *t);
+    assert_ok(aisle_config_set_progress(cfg, record, t));
+    aisle_model *m;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    aisle_config_free(cfg);
+    return m;
+}
+
+static void test_bpr_and_als_losses_fall(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    trace t;
+    aisle_model *m = train_traced(ds, "model=bpr factors=4 epochs=200 learning_rate=0.1 threads=1", &t);
+    assert_int_equal(t.calls, 200);
+    assert_true(t.last_loss < 0.5 * t.first_loss);
+    aisle_model_free(m);
+    m = train_traced(ds, "model=bpr factors=4 epochs=200 learning_rate=0.1 negative_sampling=popularity threads=1", &t);
+    assert_true(t.last_loss < t.first_loss);
+    aisle_model_free(m);
+    m = train_traced(ds, "model=als factors=4 epochs=10 threads=1", &t);
+    assert_true(t.last_loss < t.first_loss);
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
+static void test_mf_early_stopping_reports_validation_rmse(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    char u[16], i[16];
+    for (int a = 0; a < 30; a++)
+        for (int b = 0; b < 20; b++)
+            if ((a * 7 + b * 3) % 4 != 0) {
+                snprintf(u, sizeof u, "u%d", a);
+                snprintf(i, sizeof i, "i%d", b);
+                assert_ok(aisle_dataset_add_event(ds, u, i, "rating", 1 + (a % 3 + b % 2 + (a * b) % 3), 0));
+            }
+    trace t;
+    /* no regularisation and a large step: validation error turns up soon */
+    aisle_model *m = train_traced(ds, "model=mf factors=16 epochs=500 learning_rate=0.05 learning_rate_decay=0 "
+                                      "regularization=0 init_std=0.3 validation_fraction=0.3 patience=2 threads=1",
+                                  &t);
+    assert_true(t.calls < 500);
+    assert_false(isnan(t.last_metric));
+    assert_true(t.last_metric > 0);
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
+static void test_option_names_have_one_type_across_tables(void **state) {
+    (void)state;
+    int n = aisle_option_count();
+    for (int a = 0; a < n; a++) {
+        const char *na;
+        int ta;
+        assert_ok(aisle_option_info(a, &na, &ta, NULL, NULL, NULL, NULL));
+        for (int b = a + 1; b < n; b++) {
+            const char *nb;
+            int tb;
+            assert_ok(aisle_option_info(b, &nb, &tb, NULL, NULL, NULL, NULL));
+            if (strcmp(na, nb) == 0 && ta != tb) fail_msg("option '%s' has types %d and %d", na, ta, tb);
+        }
+    }
+}
+
+/* Every allocation failure during training returns AISLE_ENOMEM, leaks
+ * nothing (LeakSanitizer in `make check`) and never hands out a model. */
+static void test_training_survives_every_allocation_failure(void **state) {
+    (void)state;
+    const char *kinds[] = {"model=als factors=2 epochs=2 threads=2", "model=als factors=2 epochs=2 solver=cholesky",
+                           "model=mf factors=2 epochs=2 threads=2 validation_fraction=0.2",
+                           "model=bpr factors=2 epochs=2 threads=1 negative_sampling=popularity",
+                           "model=itemknn threads=2"};
+    aisle_dataset *ds = tiny_dataset();
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        aisle_config *cfg;
+        assert_ok(aisle_config_new(&cfg));
+        assert_ok(aisle_config_parse(cfg, kinds[k]));
+        int ok = 0;
+        for (uint64_t at = 1; at < 2000 && !ok; at++) {
+            aisle_model *m = NULL;
+            tu_failalloc_install(at, 0);
+            int rc = aisle_model_train(ds, cfg, &m);
+            tu_failalloc_remove();
+            if (rc == AISLE_OK) {
+                ok = 1;
+                aisle_model_free(m);
+            } else {
+                if (rc != AISLE_ENOMEM) fail_msg("%s: allocation %llu: %d %s", kinds[k], (unsigned long long)at, rc,
+                                                 aisle_last_error());
+                assert_null(m);
+            }
+        }
+        assert_true(ok);
+        aisle_config_free(cfg);
+    }
+    aisle_dataset_free(ds);
+}
+
+/* Every score a caller can see, for every user and a session. */
+static void all_scores(const aisle_model *m, float *out, size_t *n) {
+    size_t nu, ni, k = 0, got;
+    assert_ok(aisle_model_user_count(m, &nu));
+    assert_ok(aisle_model_item_count(m, &ni));
+    aisle_rec_options *o;
+    assert_ok(aisle_rec_options_new(&o));
+    assert_ok(aisle_rec_options_set(o, "exclude_seen", "false"));
+    for (size_t u = 0; u < nu; u++) {
+        const char *key;
+        assert_ok(aisle_model_user_key(m, u, &key));
+        assert_ok(aisle_recommend(m, key, ni, o, NULL, out + k, &got));
+        k += got;
+    }
+    const char *session[] = {"i1", "i3"};
+    assert_ok(aisle_recommend_for_items(m, session, NULL, 2, ni, o, NULL, out + k, &got));
+    k += got;
+    assert_ok(aisle_similar_items(m, "i2", ni, o, NULL, out + k, &got));
+    k += got;
+    aisle_rec_options_free(o);
+    *n = k;
+}
+
+static void test_save_load_round_trip_every_kind(void **state) {
+    (void)state;
+    const char *kinds[] = {"model=als factors=3 epochs=3", "model=mf factors=3 epochs=3",
+                           "model=bpr factors=3 epochs=3", "model=itemknn", "model=itemknn similarity=bm25"};
+    aisle_dataset *ds = tiny_dataset();
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        aisle_model *m = train(ds, kinds[k]), *l = NULL;
+        void *buf;
+        size_t len;
+        assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+        assert_ok(aisle_model_load_buffer(&l, buf, len, NULL));
+        float a[256], b[256];
+        size_t na, nb;
+        all_scores(m, a, &na);
+        all_scores(l, b, &nb);
+        assert_int_equal(na, nb);
+        assert_true(na > 20);
+        assert_memory_equal(a, b, na * sizeof *a);
+        float e1[8], e2[8];
+        size_t n1, n2;
+        assert_ok(aisle_explain(m, "u0", "i3", 8, NULL, e1, &n1));
+        assert_ok(aisle_explain(l, "u0", "i3", 8, NULL, e2, &n2));
+        assert_int_equal(n1, n2);
+        assert_memory_equal(e1, e2, n1 * sizeof *e1);
+        /* a truncated file is refused, never half-loaded */
+        aisle_model *bad = NULL;
+        assert_int_not_equal(aisle_model_load_buffer(&bad, buf, len / 2, NULL), AISLE_OK);
+        assert_null(bad);
+        aisle_free(buf);
+        aisle_model_free(m);
+        aisle_model_free(l);
+    }
+    aisle_dataset_free(ds);
+}
+
+/* fp16 factors make the file smaller and change scores by little. */
+static void test_fp16_save_keeps_scores_close(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    aisle_model *m = train(ds, "model=als factors=3 epochs=10 threads=1"), *l = NULL;
+    aisle_config *save;
+    assert_ok(aisle_config_new(&save));
+    assert_ok(aisle_config_set(save, "quantize", "fp16"));
+    void *buf, *buf32;
+    size_t len, len32;
+    assert_ok(aisle_model_save_buffer(m, save, &buf, &len));
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf32, &len32));
+    assert_true(len < len32);
+    assert_ok(aisle_model_load_buffer(&l, buf, len, NULL));
+    const char *u[] = {"u0", "u1", "u2", "u3"};
+    for (int k = 0; k < 4; k++) {
+        float a, b;
+        assert_ok(aisle_score(m, u[k], "i3", &a));
+        assert_ok(aisle_score(l, u[k], "i3", &b));
+        assert_float_equal(a, b, 1e-3 + 1e-2 * fabs(a));
+    }
+    aisle_free(buf);
+    aisle_free(buf32);
+    aisle_config_free(save);
+    aisle_model_free(m);
+    aisle_model_free(l);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_als_cholesky_converges_to_normal_equations),
@@ -239,6 +517,14 @@ int main(void) {
         cmocka_unit_test(test_mf_fits_small_ratings),
         cmocka_unit_test(test_progress_cancels_every_kind),
         cmocka_unit_test(test_one_thread_same_seed_is_bit_identical),
+        cmocka_unit_test(test_itemknn_cosine_similarities_by_hand),
+        cmocka_unit_test(test_itemknn_tfidf_and_bm25_by_hand),
+        cmocka_unit_test(test_bpr_and_als_losses_fall),
+        cmocka_unit_test(test_mf_early_stopping_reports_validation_rmse),
+        cmocka_unit_test(test_option_names_have_one_type_across_tables),
+        cmocka_unit_test(test_training_survives_every_allocation_failure),
+        cmocka_unit_test(test_save_load_round_trip_every_kind),
+        cmocka_unit_test(test_fp16_save_keeps_scores_close),
         cmocka_unit_test(test_mf_movielens_u1_rmse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

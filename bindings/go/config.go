@@ -143,17 +143,21 @@ func (c *Config) Set(key string, value any) error {
 
 // SetAll sets several options, in name order; the first bad one stops it.
 func (c *Config) SetAll(opts Options) error {
-	keys := make([]string, 0, len(opts))
-	for k := range opts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(opts) {
 		if err := c.Set(k, opts[k]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func sortedKeys(opts Options) []string {
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Parse reads "key=value" pairs; all or nothing.

@@ -60,6 +60,16 @@ func (d *Dataset) do(f func(p *C.aisle_dataset) C.int) error {
 	return call(func() C.int { return f(d.ptr) })
 }
 
+// withLock gives f the C dataset with the dataset's lock held.
+func (d *Dataset) withLock(f func(p *C.aisle_dataset) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ptr == nil {
+		return errClosed("dataset")
+	}
+	return f(d.ptr)
+}
+
 // AddEvent adds one event; on failure the dataset is unchanged.
 func (d *Dataset) AddEvent(user, item, event string, value float64, timestamp int64) error {
 	u, err := cstring("user key", user)

@@ -46,14 +46,18 @@ func newModel(p *C.aisle_model) *Model {
 // on ds with the options in cfg (nil: defaults).  cfg's progress function,
 // if any, is called after each epoch and may cancel.  The model keeps its
 // own copy of what it needs: ds may be closed afterwards.
-func Train(ds *Dataset, cfg *Config) (*Model, error) {
+func Train(ds *Dataset, cfg *Config) (*Model, error) { return train(ds, nil, cfg) }
+
+func train(ds *Dataset, cat *C.aisle_catalog, cfg *Config) (*Model, error) {
 	ds.mu.Lock() // training reads (and lazily indexes) the dataset
 	defer ds.mu.Unlock()
 	if ds.ptr == nil {
 		return nil, errClosed("dataset")
 	}
 	var out *C.aisle_model
-	err := withConfig(cfg, func(c *C.aisle_config) C.int { return C.aisle_model_train(ds.ptr, c, &out) })
+	err := withConfig(cfg, func(c *C.aisle_config) C.int {
+		return C.aisle_model_train_with_catalog(ds.ptr, cat, c, &out)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -85,12 +89,17 @@ func (m *Model) Close() {
 
 // read runs a read-only call; many may run at once.
 func (m *Model) read(f func(p *C.aisle_model) C.int) error {
+	return m.withRead(func(p *C.aisle_model) error { return call(func() C.int { return f(p) }) })
+}
+
+// withRead gives f the C model, held for reading (not closed meanwhile).
+func (m *Model) withRead(f func(p *C.aisle_model) error) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.ptr == nil {
 		return errClosed("model")
 	}
-	return call(func() C.int { return f(m.ptr) })
+	return f(m.ptr)
 }
 
 // write runs a call that changes the model, alone.

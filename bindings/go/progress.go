@@ -1,6 +1,7 @@
 package aisle
 
 /*
+#include <stddef.h>
 #include <stdint.h>
 */
 import "C"
@@ -43,6 +44,25 @@ func aisleGoProgressCall(h C.uintptr_t, step, steps C.int, loss, metric, elapsed
 		Elapsed: time.Duration(float64(elapsed) * float64(time.Second))})
 	if err != nil {
 		pc.err = err
+		return 1
+	}
+	return 0
+}
+
+//export aisleGoFilterCall
+func aisleGoFilterCall(h C.uintptr_t, key *C.char, index C.size_t) (keep C.int) {
+	st := cgo.Handle(h).Value().(*filterState)
+	defer func() {
+		if r := recover(); r != nil {
+			st.mu.Lock()
+			if !st.panicked {
+				st.panicked, st.pval = true, r
+			}
+			st.mu.Unlock()
+			keep = 0
+		}
+	}()
+	if st.fn(C.GoString(key), int(index)) {
 		return 1
 	}
 	return 0

@@ -88,6 +88,19 @@ int feat_tokenize(const feat_tok_cfg *c, const char *text, size_t len, feat_toke
     size_t pos = 0, run_start = 0, run_chars = 0;
     int rc = 0;
     while (pos < len && !rc) {
+        unsigned char b = s[pos];
+        /* fast path: ASCII letters and digits outside a CJK run */
+        if (!run_chars && ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9'))) {
+            if (!st.full && st.wlen < FEAT_MAX_TOKEN) {
+                st.word[st.wlen++] = (char)(c->lowercase && b <= 'Z' && b >= 'A' ? b + 32 : b);
+                st.wchars++;
+            } else {
+                st.full = true;
+            }
+            st.last_digit = b <= '9';
+            pos++;
+            continue;
+        }
         uint32_t cp;
         size_t n = feat_utf8_decode(s + pos, len - pos, &cp);
         bool cjk = n && feat_is_cjk(cp);

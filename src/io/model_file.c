@@ -8,6 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Limits of the META section (docs/FORMAT.md): they keep crafted files from
+ * making the loader quadratic; the writer refuses to exceed them. */
+#define MAX_OPTIONS_TEXT 65536
+#define MAX_METRICS 1024
+
 /* ======================================================================
  * Saving
  * ====================================================================== */
@@ -32,6 +37,12 @@ static int put_meta(const aisle_model *m, core_buf *b) {
             rc = opts ? aisle_config_to_string(m->config, opts, need + 1, NULL) : core_oom("saving model options");
         }
     }
+    if (!rc && opts && strlen(opts) > MAX_OPTIONS_TEXT)
+        rc = core_error(AISLE_ERANGE, "model options text of %zu bytes exceeds the file format's limit of %d",
+                        strlen(opts), MAX_OPTIONS_TEXT);
+    if (!rc && m->n_metrics > MAX_METRICS)
+        rc = core_error(AISLE_ERANGE, "model has %zu metrics, more than the file format's limit of %d", m->n_metrics,
+                        MAX_METRICS);
     if (!rc) rc = io_put_str(b, opts ? opts : "");
     core_free(opts);
     if (!rc) rc = io_put_u32(b, (uint32_t)m->n_metrics);
@@ -162,10 +173,15 @@ static int get_meta(aisle_model *m, io_reader *r) {
     if (!rc && strcmp(writer, m->writer_version) != 0)
         rc = core_error(AISLE_EFORMAT, "%s: writer version '%s' differs from the header's '%s'", c.section, writer,
                         m->writer_version);
+    if (!rc && strlen(opts) > MAX_OPTIONS_TEXT)
+        rc = core_error(AISLE_EFORMAT, "%s: option text of %zu bytes exceeds the limit of %d", c.section,
+                        strlen(opts), MAX_OPTIONS_TEXT);
     if (!rc) rc = aisle_config_new(&m->config);
     if (!rc) rc = load_options(m->config, opts, c.section);
     uint32_t nm = 0;
     if (!rc) rc = io_get_u32(&c, &nm);
+    if (!rc && nm > MAX_METRICS)
+        rc = core_error(AISLE_EFORMAT, "%s: %u metrics, more than the limit of %d", c.section, nm, MAX_METRICS);
     for (uint32_t i = 0; !rc && i < nm; i++) {
         char *name = NULL;
         double v;
@@ -173,6 +189,9 @@ static int get_meta(aisle_model *m, io_reader *r) {
         if (!rc) rc = io_get_f64(&c, &v);
         if (!rc && (!name[0] || strlen(name) >= sizeof m->metrics[0].name))
             rc = core_error(AISLE_EFORMAT, "%s: metric %u has an empty or over-long name", c.section, i);
+        double prev;
+        if (!rc && aisle_model_get_metric(m, name, &prev) == AISLE_OK)
+            rc = core_error(AISLE_EFORMAT, "%s: metric '%s' appears twice", c.section, name);
         if (!rc) rc = aisle_model_set_metric(m, name, v);
         core_free(name);
     }

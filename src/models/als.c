@@ -236,5 +236,7 @@ const model_ops model_als_ops = {
     .explain = model_factors_explain,
     .update_user = model_factors_update_user,
     .describe = model_factors_describe,
+    .save = model_factors_save,
+    .load = model_factors_load,
     .free_state = als_free,
 };

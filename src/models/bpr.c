@@ -4,7 +4,7 @@
  * Maximises sum ln sigma(x_ui - x_uj) - lambda |Theta|^2 over sampled
  * triples (u, i, j): (u, i) an observed pair drawn uniformly, j an item the
  * user did not interact with, drawn uniformly or in proportion to item
- * popularity (option negatives).  x_ui = p_u . q_i.  SGD (LearnBPR).
+ * popularity (option negative_sampling).  x_ui = p_u . q_i.  SGD (LearnBPR).
  *
  * Parallelism: an epoch draws nnz triples in fixed chunks; chunk c uses
  * the random stream (seed, epoch, c), and threads update the shared
@@ -24,8 +24,8 @@ static const option_spec bpr_options[] = {
     {"factors", AISLE_OPTION_INT, 1, 1024, "64", NULL, "bpr", "Number of latent factors."},
     {"epochs", AISLE_OPTION_INT, 1, 10000, "30", NULL, "bpr", "Epochs (each draws as many triples as there are interactions)."},
     {"learning_rate", AISLE_OPTION_FLOAT, 1e-8, 10, "0.05", NULL, "bpr", "Initial SGD learning rate."},
-    {"lr_decay", AISLE_OPTION_FLOAT, 0, 100, "0", NULL, "bpr",
-     "Learning-rate schedule: epoch t uses learning_rate / (1 + lr_decay * t)."},
+    {"learning_rate_decay", AISLE_OPTION_FLOAT, 0, 100, "0", NULL, "bpr",
+     "Learning-rate schedule: epoch t uses learning_rate / (1 + learning_rate_decay * t)."},
     {"regularization", AISLE_OPTION_FLOAT, 0, 1e6, "0.01", NULL, "bpr", "L2 regularisation lambda."},
     {"negative_sampling", AISLE_OPTION_STRING, 0, 0, "uniform", "uniform|popularity", "bpr",
      "How negative items are sampled: uniformly, or in proportion to their popularity."},
@@ -125,7 +125,7 @@ static int bpr_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     (void)ds, (void)cat;
     uint32_t d = (uint32_t)config_int(cfg, bpr_options, "factors");
     int epochs = (int)config_int(cfg, bpr_options, "epochs");
-    double lr0 = config_float(cfg, bpr_options, "learning_rate"), decay = config_float(cfg, bpr_options, "lr_decay");
+    double lr0 = config_float(cfg, bpr_options, "learning_rate"), decay = config_float(cfg, bpr_options, "learning_rate_decay");
     int threads = core_thread_count(config_int(cfg, bpr_options, "threads"));
     bool pop = strcmp(config_string(cfg, bpr_options, "negative_sampling"), "popularity") == 0;
     uint32_t nu = model_n_users(m), ni = model_n_items(m);
@@ -191,5 +191,7 @@ const model_ops model_bpr_ops = {
     .explain = model_factors_explain,
     .update_user = model_factors_update_user,
     .describe = model_factors_describe,
+    .save = model_factors_save,
+    .load = model_factors_load,
     .free_state = bpr_free,
 };

@@ -226,3 +226,101 @@ int model_factors_describe(const aisle_model *m, core_buf *out) {
     if (!rc && f->explicit_r) rc = buf_printf(out, "global_mean: %.6g\nrating_range: %g..%g\n", f->mean, f->rmin, f->rmax);
     return rc;
 }
+
+/* Sections (types relative to IO_SECTION_KIND):
+ *   +0  u32 dim, u8 explicit, f32 mean, rmin, rmax, reg, alpha
+ *   +1  user factors tensor (users x dim)
+ *   +2  item factors tensor (items x dim)
+ *   +3  f32 arrays: user biases, item biases (explicit kinds only)
+ *   +4  f32 array: Gram matrix (dim x dim), kept exactly for fold-in */
+int model_factors_save(const aisle_model *m, io_writer *w) {
+    const model_factors *f = m->state;
+    uint32_t nu = model_n_users(m), ni = model_n_items(m);
+    int q = io_writer_quant(w);
+    core_buf b;
+    buf_init(&b);
+    int rc = io_put_u32(&b, f->dim);
+    if (!rc) rc = io_put_u8(&b, f->explicit_r ? 1 : 0);
+    if (!rc) rc = io_put_f32(&b, f->mean);
+    if (!rc) rc = io_put_f32(&b, f->rmin);
+    if (!rc) rc = io_put_f32(&b, f->rmax);
+    if (!rc) rc = io_put_f32(&b, f->reg);
+    if (!rc) rc = io_put_f32(&b, f->alpha);
+    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    if (!rc) rc = io_put_tensor(&b, f->user, nu, f->dim, q);
+    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 1, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    if (!rc) rc = io_put_tensor(&b, f->item, ni, f->dim, q);
+    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 2, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    if (!rc && f->explicit_r) {
+        rc = io_put_f32_array(&b, f->user_bias, nu);
+        if (!rc) rc = io_put_f32_array(&b, f->item_bias, ni);
+        if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 3, IO_FLAG_REQUIRED, &b);
+        b.len = 0;
+    }
+    if (!rc) rc = io_put_f32_array(&b, f->gram, (uint64_t)f->dim * f->dim);
+    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 4, IO_FLAG_REQUIRED, &b);
+    buf_free(&b);
+    return rc;
+}
+
+void model_factors_free_state(aisle_model *m) {
+    model_factors *f = m->state;
+    if (!f) return;
+    model_factors_free(f);
+    core_free(f);
+    m->state = NULL;
+}
+
+static int load_array(io_reader *r, io_cursor *c, float **out, uint64_t n) {
+    (void)r;
+    uint64_t got;
+    int rc = io_get_f32_array(c, out, &got, n);
+    if (!rc && got != n)
+        rc = core_error(AISLE_EFORMAT, "%s: array has %llu values, expected %llu", c->section,
+                        (unsigned long long)got, (unsigned long long)n);
+    return rc;
+}
+
+int model_factors_load(aisle_model *m, io_reader *r) {
+    uint32_t nu = model_n_users(m), ni = model_n_items(m);
+    model_factors *f = core_calloc(1, sizeof *f);
+    if (!f) return core_oom("factor model");
+    m->state = f;
+    io_cursor c;
+    uint8_t ex = 0;
+    int rc = io_reader_section(r, IO_SECTION_KIND, &c);
+    if (!rc) rc = io_get_u32(&c, &f->dim);
+    if (!rc) rc = io_get_u8(&c, &ex);
+    if (!rc) rc = io_get_f32(&c, &f->mean);
+    if (!rc) rc = io_get_f32(&c, &f->rmin);
+    if (!rc) rc = io_get_f32(&c, &f->rmax);
+    if (!rc) rc = io_get_f32(&c, &f->reg);
+    if (!rc) rc = io_get_f32(&c, &f->alpha);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc && (f->dim == 0 || f->dim > 1024 || ex > 1 || !(f->reg > 0) || !isfinite(f->alpha)))
+        rc = core_error(AISLE_EFORMAT, "%s: factors %u, explicit %u, reg %g, alpha %g are not valid", c.section, f->dim,
+                        ex, f->reg, f->alpha);
+    f->explicit_r = ex == 1;
+    uint64_t rows, cols;
+    if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 1, &c);
+    if (!rc) rc = io_get_tensor(&c, &f->user, &rows, &cols, nu, f->dim);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 2, &c);
+    if (!rc) rc = io_get_tensor(&c, &f->item, &rows, &cols, ni, f->dim);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc && (!f->user || !f->item || nu == 0 || ni == 0))
+        rc = core_error(AISLE_EFORMAT, "factor model without users or items");
+    if (!rc && f->explicit_r) {
+        rc = io_reader_section(r, IO_SECTION_KIND + 3, &c);
+        if (!rc) rc = load_array(r, &c, &f->user_bias, nu);
+        if (!rc) rc = load_array(r, &c, &f->item_bias, ni);
+        if (!rc) rc = io_cursor_done(&c);
+    }
+    if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 4, &c);
+    if (!rc) rc = load_array(r, &c, &f->gram, (uint64_t)f->dim * f->dim);
+    if (!rc) rc = io_cursor_done(&c);
+    return rc; /* on failure the caller frees the model and with it f */
+}

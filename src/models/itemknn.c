@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "itemknn saves size_t offsets as u64");
+
 static const option_spec itemknn_options[] = {
     {"neighbours", AISLE_OPTION_INT, 1, 100000, "50", NULL, "itemknn", "Most similar items kept per item."},
     {"similarity", AISLE_OPTION_STRING, 0, 0, "cosine", "cosine|tfidf|bm25", "itemknn",
@@ -31,7 +33,7 @@ static const option_spec itemknn_options[] = {
 enum { SIM_COSINE, SIM_TFIDF, SIM_BM25 };
 
 typedef struct knn_state {
-    size_t *indptr;  /* n_items + 1 */
+    size_t *indptr;  /* n_items + 1 (saved as u64: size_t is 64-bit on supported targets) */
     uint32_t *nbr;   /* neighbours of each item, ascending index */
     float *sim;
 } knn_state;
@@ -263,6 +265,55 @@ static int knn_describe(const aisle_model *m, core_buf *out) {
     return buf_printf(out, "neighbour_pairs: %zu\n", s->indptr[model_n_items(m)]);
 }
 
+/* Sections: +0 u64 array indptr (items + 1), +1 u32 array neighbours,
+ * +2 f32 array similarities (never quantized: they are few and ranked). */
+static int knn_save(const aisle_model *m, io_writer *w) {
+    const knn_state *s = m->state;
+    uint32_t ni = model_n_items(m);
+    size_t nnz = s->indptr[ni];
+    core_buf b;
+    buf_init(&b);
+    int rc = io_put_u64_array(&b, (const uint64_t *)s->indptr, (uint64_t)ni + 1);
+    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    if (!rc) rc = io_put_u32_array(&b, s->nbr, nnz);
+    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 1, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    if (!rc) rc = io_put_f32_array(&b, s->sim, nnz);
+    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 2, IO_FLAG_REQUIRED, &b);
+    buf_free(&b);
+    return rc;
+}
+
+static int knn_load(aisle_model *m, io_reader *r) {
+    uint32_t ni = model_n_items(m);
+    knn_state *s = core_calloc(1, sizeof *s);
+    if (!s) return core_oom("itemknn model");
+    m->state = s;
+    io_cursor c;
+    uint64_t n = 0, nn = 0, ns = 0;
+    int rc = io_reader_section(r, IO_SECTION_KIND, &c);
+    if (!rc) rc = io_get_u64_array(&c, (uint64_t **)&s->indptr, &n, (uint64_t)ni + 1);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc && n != (uint64_t)ni + 1)
+        rc = core_error(AISLE_EFORMAT, "%s: %llu row offsets for %u items", c.section, (unsigned long long)n, ni);
+    for (uint32_t i = 0; !rc && i < ni; i++)
+        if (s->indptr[i + 1] < s->indptr[i] || s->indptr[0] != 0)
+            rc = core_error(AISLE_EFORMAT, "%s: row offsets decrease at item %u", c.section, i);
+    if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 1, &c);
+    if (!rc) rc = io_get_u32_array(&c, &s->nbr, &nn, s->indptr[ni]);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 2, &c);
+    if (!rc) rc = io_get_f32_array(&c, &s->sim, &ns, s->indptr[ni]);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc && (nn != s->indptr[ni] || ns != s->indptr[ni]))
+        rc = core_error(AISLE_EFORMAT, "%s: %llu neighbours and %llu similarities, expected %zu", c.section,
+                        (unsigned long long)nn, (unsigned long long)ns, s->indptr[ni]);
+    for (size_t k = 0; !rc && k < nn; k++)
+        if (s->nbr[k] >= ni) rc = core_error(AISLE_EFORMAT, "%s: neighbour %zu is item %u of %u", c.section, k, s->nbr[k], ni);
+    return rc;
+}
+
 const model_ops model_itemknn_ops = {
     .name = "itemknn",
     .summary = "item-item nearest neighbours (cosine, TF-IDF or BM25 co-occurrence)",
@@ -275,5 +326,7 @@ const model_ops model_itemknn_ops = {
     .explain = knn_explain,
     .update_user = knn_update_user,
     .describe = knn_describe,
+    .save = knn_save,
+    .load = knn_load,
     .free_state = knn_free,
 };

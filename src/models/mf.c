@@ -12,8 +12,8 @@
  * -- one whose row block and column block no other thread is updating --
  * preferring the least updated; blocks sharing neither rows nor columns
  * touch disjoint parameters, so updates need no locks.  Only the scheduler
- * takes a mutex.  Learning rate: lr_t = learning_rate / (1 + lr_decay * t).
- * Early stopping: with validation > 0 a random fraction of the ratings is
+ * takes a mutex.  Learning rate: lr_t = learning_rate / (1 + learning_rate_decay * t).
+ * Early stopping: with validation_fraction > 0 a random fraction of the ratings is
  * held out; training stops when its RMSE has not improved for `patience`
  * epochs and the best epoch's parameters are kept. */
 #include "models.h"
@@ -23,14 +23,14 @@
 #include <string.h>
 
 static const option_spec mf_options[] = {
-    {"factors", AISLE_OPTION_INT, 1, 1024, "128", NULL, "mf", "Number of latent factors."},
+    {"factors", AISLE_OPTION_INT, 1, 1024, "64", NULL, "mf", "Number of latent factors."},
     {"epochs", AISLE_OPTION_INT, 1, 10000, "60", NULL, "mf", "Maximum SGD epochs."},
     {"learning_rate", AISLE_OPTION_FLOAT, 1e-8, 10, "0.03", NULL, "mf", "Initial SGD learning rate."},
-    {"lr_decay", AISLE_OPTION_FLOAT, 0, 100, "0.2", NULL, "mf",
-     "Learning-rate schedule: epoch t uses learning_rate / (1 + lr_decay * t)."},
+    {"learning_rate_decay", AISLE_OPTION_FLOAT, 0, 100, "0.2", NULL, "mf",
+     "Learning-rate schedule: epoch t uses learning_rate / (1 + learning_rate_decay * t)."},
     {"regularization", AISLE_OPTION_FLOAT, 0, 1e6, "0.1", NULL, "mf", "L2 regularisation lambda."},
     {"init_std", AISLE_OPTION_FLOAT, 0, 10, "0.1", NULL, "mf", "Standard deviation of the initial factors."},
-    {"validation", AISLE_OPTION_FLOAT, 0, 0.9, "0", NULL, "mf",
+    {"validation_fraction", AISLE_OPTION_FLOAT, 0, 0.9, "0", NULL, "mf",
      "Fraction of ratings held out for early stopping (0: train on all, fixed epochs)."},
     {"patience", AISLE_OPTION_INT, 1, 1000, "3", NULL, "mf",
      "Epochs without validation improvement before stopping."},
@@ -173,8 +173,8 @@ static int mf_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog
     uint32_t d = (uint32_t)config_int(cfg, mf_options, "factors");
     int epochs = (int)config_int(cfg, mf_options, "epochs");
     float lr0 = (float)config_float(cfg, mf_options, "learning_rate");
-    double decay = config_float(cfg, mf_options, "lr_decay");
-    double vfrac = config_float(cfg, mf_options, "validation");
+    double decay = config_float(cfg, mf_options, "learning_rate_decay");
+    double vfrac = config_float(cfg, mf_options, "validation_fraction");
     int patience = (int)config_int(cfg, mf_options, "patience");
     int threads = core_thread_count(config_int(cfg, mf_options, "threads"));
     uint64_t seed = (uint64_t)config_int(cfg, mf_options, "seed");
@@ -314,5 +314,7 @@ const model_ops model_mf_ops = {
     .explain = model_factors_explain,
     .update_user = model_factors_update_user,
     .describe = model_factors_describe,
+    .save = model_factors_save,
+    .load = model_factors_load,
     .free_state = mf_free,
 };

@@ -189,6 +189,13 @@ int model_factors_similar(const aisle_model *m, uint32_t item, float *scores);
 int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib);
 int model_factors_update_user(aisle_model *m, uint32_t user);
 int model_factors_describe(const aisle_model *m, core_buf *out);
+/* save / load of a state that is a bare model_factors (mf, als, bpr):
+ * factor matrices as tensors in the writer's encoding (option quantize),
+ * biases, Gram matrix and scalars in fp32. */
+int model_factors_save(const aisle_model *m, io_writer *w);
+int model_factors_load(aisle_model *m, io_reader *r);
+/* free_state for such a state. */
+void model_factors_free_state(aisle_model *m);
 /* One SGD update of biased MF on rating r for user row p / item row q
  * (exposed for tests); returns the error before the update. */
 float model_mf_sgd_step(float *restrict p, float *restrict q, float *bu, float *bi, uint32_t dim, float mean, float r, float lr,

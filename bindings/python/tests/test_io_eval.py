@@ -166,5 +166,21 @@ class TestDemoAndLoaders(unittest.TestCase):
             self.assertEqual((ds.n_users, ds.n_items, ds.n_events), (943, 1682, 100000))
 
 
+
+class TestQuickstart(unittest.TestCase):
+    def test_quickstart_example_runs_and_prints_recommendations(self):
+        import subprocess
+        import sys
+        from .helpers import TOP
+        path = os.path.join(TOP, "examples", "python", "quickstart.py")
+        if not os.path.exists(path):
+            self.skipTest("not in the source tree")
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(aisle.__file__)))
+        r = subprocess.run([sys.executable, path], env=env, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("top 5 for C", r.stdout)
+        self.assertIn("ndcg@10", r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()

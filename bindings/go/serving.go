@@ -1,0 +1,442 @@
+package aisle
+
+/*
+#include <aisle.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+int aisle_go_filter(void *user, const char *item_key, size_t item_index);
+
+static int aisle_go_set_filter(aisle_rec_options *opts, uintptr_t handle) {
+    return aisle_rec_options_set_filter(opts, aisle_go_filter, (void *)handle);
+}
+*/
+import "C"
+
+import (
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"unsafe"
+)
+
+// Scored is one result of a ranking call: an item key and its score (or
+// similarity, or share in an explanation).
+type Scored struct {
+	Item  string
+	Score float32
+}
+
+// FilterFunc decides whether an item may be returned (true keeps it).  It
+// may be called from several threads at once (RecommendBatch), so it must
+// be safe for concurrent use.
+type FilterFunc func(itemKey string, itemIndex int) bool
+
+// RecOptions are reusable serving options: named options (exclude_seen,
+// unknown_user, threads), an allow-list, a deny-list and a filter.  Build
+// them once, then share them between goroutines for reading.
+type RecOptions struct {
+	mu     sync.RWMutex
+	ptr    *C.aisle_rec_options
+	filter *filterState
+}
+
+type filterState struct {
+	fn       FilterFunc
+	h        cgo.Handle
+	mu       sync.Mutex
+	panicked bool
+	pval     any
+}
+
+// NewRecOptions makes serving options with the given named options set,
+// e.g. Options{"exclude_seen": false, "unknown_user": "error"}.
+func NewRecOptions(opts Options) (*RecOptions, error) {
+	r := &RecOptions{}
+	if err := call(func() C.int { return C.aisle_rec_options_new(&r.ptr) }); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(r, (*RecOptions).Close)
+	for _, k := range sortedKeys(opts) {
+		if err := r.Set(k, opts[k]); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Close frees the options; later calls do nothing.
+func (r *RecOptions) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ptr != nil {
+		C.aisle_rec_options_free(r.ptr)
+		r.ptr = nil
+	}
+	if r.filter != nil {
+		r.filter.h.Delete()
+		r.filter = nil
+	}
+	runtime.SetFinalizer(r, nil)
+}
+
+func (r *RecOptions) write(f func(p *C.aisle_rec_options) C.int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ptr == nil {
+		return errClosed("serving options")
+	}
+	return call(func() C.int { return f(r.ptr) })
+}
+
+// Set sets one serving option from a Go value (see OptionText).
+func (r *RecOptions) Set(key string, value any) error {
+	k, err := cstring("option name", key)
+	if err != nil {
+		return err
+	}
+	defer free(k)
+	v, err := cstring("option value", OptionText(value))
+	if err != nil {
+		return err
+	}
+	defer free(v)
+	return r.write(func(p *C.aisle_rec_options) C.int { return C.aisle_rec_options_set(p, k, v) })
+}
+
+// Allow restricts results to these item keys (empty: no restriction).
+func (r *RecOptions) Allow(itemKeys []string) error {
+	ks, err := newCStrings(itemKeys)
+	if err != nil {
+		return err
+	}
+	defer ks.free()
+	return r.write(func(p *C.aisle_rec_options) C.int { return C.aisle_rec_options_allow(p, ks.ptr(), ks.n()) })
+}
+
+// Deny never returns these item keys (empty: clears the list).
+func (r *RecOptions) Deny(itemKeys []string) error {
+	ks, err := newCStrings(itemKeys)
+	if err != nil {
+		return err
+	}
+	defer ks.free()
+	return r.write(func(p *C.aisle_rec_options) C.int { return C.aisle_rec_options_deny(p, ks.ptr(), ks.n()) })
+}
+
+// SetFilter installs a filter function (nil removes it).  A panic inside
+// it drops the item and is re-raised by the serving call.
+func (r *RecOptions) SetFilter(fn FilterFunc) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ptr == nil {
+		return errClosed("serving options")
+	}
+	var st *filterState
+	var err error
+	if fn == nil {
+		err = call(func() C.int { return C.aisle_rec_options_set_filter(r.ptr, nil, nil) })
+	} else {
+		st = &filterState{fn: fn}
+		st.h = cgo.NewHandle(st)
+		err = call(func() C.int { return C.aisle_go_set_filter(r.ptr, C.uintptr_t(st.h)) })
+		if err != nil {
+			st.h.Delete()
+			return err
+		}
+	}
+	if r.filter != nil {
+		r.filter.h.Delete()
+	}
+	r.filter = st
+	return err
+}
+
+// serve runs a serving call with opts (nil: library defaults), holding
+// the options for reading, and re-raises a filter's panic.
+func (r *RecOptions) serve(f func(p *C.aisle_rec_options) error) error {
+	if r == nil {
+		return f(nil)
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.ptr == nil {
+		return errClosed("serving options")
+	}
+	err := f(r.ptr)
+	if st := r.filter; st != nil {
+		st.mu.Lock()
+		p, v := st.panicked, st.pval
+		st.panicked, st.pval = false, nil
+		st.mu.Unlock()
+		if p {
+			panic(v)
+		}
+	}
+	return err
+}
+
+// cStrings is an array of C strings in C memory, for const char *const *
+// parameters.
+type cStrings struct {
+	arr  **C.char
+	keys []*C.char
+}
+
+func newCStrings(keys []string) (*cStrings, error) {
+	cs := &cStrings{}
+	if len(keys) == 0 {
+		return cs, nil
+	}
+	cs.arr = (**C.char)(C.calloc(C.size_t(len(keys)), C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	cs.keys = unsafe.Slice(cs.arr, len(keys))
+	for i, k := range keys {
+		p, err := cstring("key", k)
+		if err != nil {
+			cs.free()
+			return nil, err
+		}
+		cs.keys[i] = p
+	}
+	return cs, nil
+}
+
+func (cs *cStrings) ptr() **C.char { return cs.arr }
+func (cs *cStrings) n() C.size_t   { return C.size_t(len(cs.keys)) }
+
+func (cs *cStrings) free() {
+	for _, p := range cs.keys {
+		free(p)
+	}
+	if cs.arr != nil {
+		C.free(unsafe.Pointer(cs.arr))
+	}
+	cs.arr, cs.keys = nil, nil
+}
+
+// results holds the caller arrays of one ranking call.  Scores are written
+// by C straight into the Go slice (float32 has the layout of C float);
+// item key pointers go to C memory because they are C pointers.
+type results struct {
+	items  **C.char
+	scores []float32
+	k      int
+}
+
+func newResults(k int) *results {
+	n := k
+	if n < 1 {
+		n = 1
+	}
+	return &results{
+		items:  (**C.char)(C.calloc(C.size_t(n), C.size_t(unsafe.Sizeof((*C.char)(nil))))),
+		scores: make([]float32, n),
+		k:      k,
+	}
+}
+
+func (r *results) scorePtr() *C.float { return (*C.float)(unsafe.Pointer(&r.scores[0])) }
+
+// take converts the first n results (keys copied while the model is held).
+func (r *results) take(n int, offset int) []Scored {
+	keys := unsafe.Slice(r.items, offset+n)
+	out := make([]Scored, n)
+	for i := 0; i < n; i++ {
+		out[i] = Scored{C.GoString(keys[offset+i]), r.scores[offset+i]}
+	}
+	return out
+}
+
+func (r *results) free() { C.free(unsafe.Pointer(r.items)) }
+
+// Recommend gives the top-k items for a known user, best first, without
+// the user's training items (unless exclude_seen=false) and through opts'
+// allow/deny lists and filter (opts may be nil).  An unknown user gets the
+// most popular items, or ErrNotFound with unknown_user=error.
+func (m *Model) Recommend(user string, k int, opts *RecOptions) ([]Scored, error) {
+	if k < 0 {
+		return nil, &Error{Code: CodeRange, Message: "aisle: negative k"}
+	}
+	u, err := cstring("user key", user)
+	if err != nil {
+		return nil, err
+	}
+	defer free(u)
+	res := newResults(k)
+	defer res.free()
+	var out []Scored
+	err = opts.serve(func(o *C.aisle_rec_options) error {
+		return m.read(func(p *C.aisle_model) C.int {
+			var n C.size_t
+			rc := C.aisle_recommend(p, u, C.size_t(k), o, res.items, res.scorePtr(), &n)
+			if rc == 0 {
+				out = res.take(int(n), 0)
+			}
+			return rc
+		})
+	})
+	return out, err
+}
+
+// RecommendForItems gives the top-k items for an anonymous visitor who
+// interacted with itemKeys (weights may be nil: all 1; otherwise one per
+// key, passed to C without copying).
+func (m *Model) RecommendForItems(itemKeys []string, weights []float32, k int, opts *RecOptions) ([]Scored, error) {
+	if weights != nil && len(weights) != len(itemKeys) {
+		return nil, &Error{Code: CodeInvalid, Message: "aisle: weights and item keys differ in length"}
+	}
+	if k < 0 {
+		return nil, &Error{Code: CodeRange, Message: "aisle: negative k"}
+	}
+	ks, err := newCStrings(itemKeys)
+	if err != nil {
+		return nil, err
+	}
+	defer ks.free()
+	var w *C.float
+	if len(weights) > 0 {
+		w = (*C.float)(unsafe.Pointer(&weights[0]))
+	}
+	res := newResults(k)
+	defer res.free()
+	var out []Scored
+	err = opts.serve(func(o *C.aisle_rec_options) error {
+		return m.read(func(p *C.aisle_model) C.int {
+			var n C.size_t
+			rc := C.aisle_recommend_for_items(p, ks.ptr(), w, ks.n(), C.size_t(k), o, res.items, res.scorePtr(), &n)
+			if rc == 0 {
+				out = res.take(int(n), 0)
+			}
+			return rc
+		})
+	})
+	return out, err
+}
+
+// SimilarItems gives the k items most similar to item (not itself).
+func (m *Model) SimilarItems(item string, k int, opts *RecOptions) ([]Scored, error) {
+	if k < 0 {
+		return nil, &Error{Code: CodeRange, Message: "aisle: negative k"}
+	}
+	it, err := cstring("item key", item)
+	if err != nil {
+		return nil, err
+	}
+	defer free(it)
+	res := newResults(k)
+	defer res.free()
+	var out []Scored
+	err = opts.serve(func(o *C.aisle_rec_options) error {
+		return m.read(func(p *C.aisle_model) C.int {
+			var n C.size_t
+			rc := C.aisle_similar_items(p, it, C.size_t(k), o, res.items, res.scorePtr(), &n)
+			if rc == 0 {
+				out = res.take(int(n), 0)
+			}
+			return rc
+		})
+	})
+	return out, err
+}
+
+// Score is the model's score of one (user, item) pair.
+func (m *Model) Score(user, item string) (float32, error) {
+	u, err := cstring("user key", user)
+	if err != nil {
+		return 0, err
+	}
+	defer free(u)
+	it, err := cstring("item key", item)
+	if err != nil {
+		return 0, err
+	}
+	defer free(it)
+	var s C.float
+	err = m.read(func(p *C.aisle_model) C.int { return C.aisle_score(p, u, it, &s) })
+	return float32(s), err
+}
+
+// Explain gives the user's training items contributing most to the score
+// of item (at most max), with their signed shares.
+func (m *Model) Explain(user, item string, max int) ([]Scored, error) {
+	if max < 0 {
+		return nil, &Error{Code: CodeRange, Message: "aisle: negative max"}
+	}
+	u, err := cstring("user key", user)
+	if err != nil {
+		return nil, err
+	}
+	defer free(u)
+	it, err := cstring("item key", item)
+	if err != nil {
+		return nil, err
+	}
+	defer free(it)
+	res := newResults(max)
+	defer res.free()
+	var out []Scored
+	err = m.read(func(p *C.aisle_model) C.int {
+		var n C.size_t
+		rc := C.aisle_explain(p, u, it, C.size_t(max), res.items, res.scorePtr(), &n)
+		if rc == 0 {
+			out = res.take(int(n), 0)
+		}
+		return rc
+	})
+	return out, err
+}
+
+// UpdateUser adds a known user's new events and re-fits the user in
+// place.  It waits for read calls in progress and blocks new ones while it
+// runs (the C call is not thread-safe).
+func (m *Model) UpdateUser(user string, itemKeys []string, weights []float32) error {
+	if weights != nil && len(weights) != len(itemKeys) {
+		return &Error{Code: CodeInvalid, Message: "aisle: weights and item keys differ in length"}
+	}
+	u, err := cstring("user key", user)
+	if err != nil {
+		return err
+	}
+	defer free(u)
+	ks, err := newCStrings(itemKeys)
+	if err != nil {
+		return err
+	}
+	defer ks.free()
+	var w *C.float
+	if len(weights) > 0 {
+		w = (*C.float)(unsafe.Pointer(&weights[0]))
+	}
+	return m.write(func(p *C.aisle_model) C.int { return C.aisle_update_user(p, u, ks.ptr(), w, ks.n()) })
+}
+
+// RecommendBatch is Recommend for many users at once (parallel in C; set
+// "threads" in opts).  Result i belongs to users[i].
+func (m *Model) RecommendBatch(users []string, k int, opts *RecOptions) ([][]Scored, error) {
+	if k < 0 {
+		return nil, &Error{Code: CodeRange, Message: "aisle: negative k"}
+	}
+	ks, err := newCStrings(users)
+	if err != nil {
+		return nil, err
+	}
+	defer ks.free()
+	res := newResults(len(users) * k)
+	defer res.free()
+	counts := make([]C.size_t, len(users)+1)
+	var out [][]Scored
+	err = opts.serve(func(o *C.aisle_rec_options) error {
+		return m.read(func(p *C.aisle_model) C.int {
+			rc := C.aisle_recommend_batch(p, ks.ptr(), ks.n(), C.size_t(k), o, res.items, res.scorePtr(), &counts[0])
+			if rc == 0 {
+				out = make([][]Scored, len(users))
+				for i := range users {
+					out[i] = res.take(int(counts[i]), i*k)
+				}
+			}
+			return rc
+		})
+	})
+	return out, err
+}

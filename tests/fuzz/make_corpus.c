@@ -1,0 +1,170 @@
+/* make_corpus.c - writes the fuzzers' seed corpora (tests/fuzz/corpus/) from
+ * the project itself: small valid event and catalog files of every variant
+ * the loaders accept (plain and gzip), multilingual text for the
+ * tokenizer, and small saved models of every kind that can be saved, in
+ * each tensor encoding.  Run by `make fuzz-corpus`; the output is
+ * committed so fuzzing starts from valid inputs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "aisle.h"
+
+static void die(const char *what) {
+    fprintf(stderr, "make_corpus: %s: %s\n", what, aisle_last_error());
+    exit(1);
+}
+
+static void write_seed(const char *dir, const char *name, unsigned char variant, const void *data, size_t len) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) die(path);
+    if (variant != 0xFF) fputc(variant, f);
+    fwrite(data, 1, len, f);
+    fclose(f);
+}
+
+static void write_gz_seed(const char *dir, const char *name, unsigned char variant, const char *text) {
+    uLongf cap = compressBound((uLong)strlen(text)) + 32;
+    unsigned char *out = malloc(cap);
+    /* a real gzip stream (header + deflate + trailer), as gzip(1) writes */
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) die("deflateInit2");
+    zs.next_in = (Bytef *)text;
+    zs.avail_in = (uInt)strlen(text);
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    if (deflate(&zs, Z_FINISH) != Z_STREAM_END) die("deflate");
+    write_seed(dir, name, variant, out, zs.total_out);
+    deflateEnd(&zs);
+    free(out);
+}
+
+/* First `lines` lines of a file. */
+static char *head_of(const char *path, int lines) {
+    FILE *f = fopen(path, "rb");
+    if (!f) die(path);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    int c, n = 0;
+    while ((c = fgetc(f)) != EOF && n < lines && len + 1 < cap) {
+        buf[len++] = (char)c;
+        if (c == '\n') n++;
+    }
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+int main(int argc, char **argv) {
+    const char *root = argc > 1 ? argv[1] : "tests/fuzz/corpus";
+    char dir[512], tmp[512];
+    snprintf(tmp, sizeof tmp, "%s/../../tmp/corpus-demo", root);
+    aisle_config *cfg;
+    if (aisle_config_new(&cfg) || aisle_config_parse(cfg, "demo_users=40 demo_items=60 demo_days=5 demo_messages=5 seed=3"))
+        die("config");
+    if (aisle_demo_write(cfg, tmp)) die("demo_write");
+    char path[600];
+
+    /* ---- events: one seed per loader variant (first byte selects it) ---- */
+    snprintf(dir, sizeof dir, "%s/dataset_load", root);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/events.csv", tmp);
+    char *events = head_of(path, 25);
+    write_seed(dir, "v0-demo-events.csv", 0, events, strlen(events));
+    write_gz_seed(dir, "v0-demo-events.csv.gz", 0, events);
+    const char *tsv = "196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n";
+    write_seed(dir, "v1-movielens.data", 1, tsv, strlen(tsv));
+    const char *dat = "1::1193::5::978300760\r\n1::661::3::978302109\r\n2::1357::5::978298709\r\n";
+    write_seed(dir, "v2-ml1m.dat", 2, dat, strlen(dat));
+    const char *retail =
+        "\xEF\xBB\xBFInvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+        "536365,85123A,\"WHITE HANGING HEART T-LIGHT HOLDER\",6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+        "536365,71053,\"WHITE METAL LANTERN, \"\"LARGE\"\"\",6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n"
+        "C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,14527,United Kingdom\n"
+        "536414,22139,,56,2010-12-01 11:52:00,0,,United Kingdom\n";
+    write_seed(dir, "v3-online-retail.csv", 3, retail, strlen(retail));
+    const char *us = "17850;85123A\n17850;71053\n13047;84406B\n";
+    write_seed(dir, "v4-semicolon.csv", 4, us, strlen(us));
+    const char *pipe = "mug|u1|purchase\ntea|u2|view\n\"kettle|xl\"|u1|cart\n";
+    write_seed(dir, "v5-pipe.txt", 5, pipe, strlen(pipe));
+    free(events);
+
+    /* ---- catalog ---- */
+    snprintf(dir, sizeof dir, "%s/catalog_load", root);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/catalog.csv", tmp);
+    char *catalog = head_of(path, 12);
+    write_seed(dir, "v0-demo-catalog.csv", 0, catalog, strlen(catalog));
+    write_seed(dir, "v3-demo-catalog.csv", 3, catalog, strlen(catalog));
+    write_gz_seed(dir, "v0-demo-catalog.csv.gz", 0, catalog);
+    const char *uitem = "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1\n"
+                        "2|Caf\xE9 au lait (1994)|01-Jan-1994||http://y|0|1|0|0\n";
+    write_seed(dir, "v1-movielens-latin1.item", 1, uitem, strlen(uitem));
+    free(catalog);
+
+    /* ---- tokenizer ---- */
+    snprintf(dir, sizeof dir, "%s/tokenizer", root);
+    mkdir(dir, 0755);
+    static const char *const texts[] = {
+        "Wireless Bluetooth Headphones, 2.4GHz - Noise-Cancelling (Black)",
+        "Größe: Äpfel & Öl – STRASSE Übergröße",
+        "Беспроводные НАУШНИКИ с шумоподавлением",
+        "Ασύρματα ΑΚΟΥΣΤΙΚΑ για κινητό",
+        "无线蓝牙耳机 iPhone 15 保护壳",
+        "ワイヤレスイヤホン 무선 이어폰",
+        "bad utf8: \xC3\x28 \xE2\x82 \xF0\x9F\x98 \xFF end",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "text-%zu.txt", i);
+        write_seed(dir, name, 0xFF, texts[i], strlen(texts[i]));
+    }
+
+    /* ---- models: every kind that saves, in each encoding ---- */
+    snprintf(dir, sizeof dir, "%s/model_load", root);
+    mkdir(dir, 0755);
+    aisle_dataset *ds;
+    if (aisle_demo_generate(cfg, &ds)) die("demo_generate");
+    for (int k = 0; k < aisle_model_kind_count(); k++) {
+        const char *kind;
+        aisle_model_kind_info(k, &kind, NULL);
+        aisle_config *mc;
+        char text[256];
+        snprintf(text, sizeof text,
+                 "model=%s factors=4 epochs=2 hidden=8 maxlen=4 blocks=1 heads=1 batch_size=8 threads=1", kind);
+        aisle_config_new(&mc);
+        if (aisle_config_parse(mc, text)) die(text);
+        aisle_model *m;
+        if (aisle_model_train(ds, mc, &m)) die(kind);
+        static const char *const enc[] = {"quantize=none compression=0", "quantize=fp16 compression=6",
+                                          "quantize=int8 compression=6"};
+        for (int e = 0; e < 3; e++) {
+            aisle_config *sc;
+            aisle_config_new(&sc);
+            aisle_config_parse(sc, enc[e]);
+            void *bytes;
+            size_t len;
+            int rc = aisle_model_save_buffer(m, sc, &bytes, &len);
+            if (rc == AISLE_OK) {
+                char name[64];
+                snprintf(name, sizeof name, "%s-%s.aisle", kind, e == 0 ? "fp32" : e == 1 ? "fp16" : "int8");
+                write_seed(dir, name, 0xFF, bytes, len);
+                aisle_free(bytes);
+            } else if (rc != AISLE_EUNSUPPORTED) {
+                die("save");
+            }
+            aisle_config_free(sc);
+        }
+        aisle_model_free(m);
+        aisle_config_free(mc);
+    }
+    aisle_dataset_free(ds);
+    aisle_config_free(cfg);
+    printf("make_corpus: seeds written under %s\n", root);
+    return 0;
+}

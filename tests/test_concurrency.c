@@ -1,0 +1,178 @@
+/* test_concurrency.c - one loaded model shared by 8 threads calling
+ * recommend / score / similar / explain at once must give exactly the
+ * single-threaded answers.  `make check-tsan` runs it under ThreadSanitizer
+ * for longer (AISLE_STRESS_SECONDS). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "util/test_util.h"
+
+#define N_THREADS 8
+#define N_USERS 24
+#define K 10
+
+typedef struct reference {
+    const char *users[N_USERS];
+    const char *items[N_USERS][K];
+    float scores[N_USERS][K];
+    size_t n[N_USERS];
+    const char *similar[N_USERS][K];
+    size_t n_similar[N_USERS];
+    float pair_score[N_USERS];
+    const char *explain[N_USERS][3];
+    size_t n_explain[N_USERS];
+} reference;
+
+typedef struct shared {
+    const aisle_model *model;
+    const aisle_rec_options *opts;
+    const reference *ref;
+    double seconds;
+    int has_similar, has_explain;
+    int mismatches;
+    long calls;
+    pthread_mutex_t lock;
+} shared;
+
+static int drop_every_seventh(void *user, const char *key, size_t index) {
+    (void)user, (void)key;
+    return index % 7 != 3;
+}
+
+static double stress_seconds(void) {
+    const char *s = getenv("AISLE_STRESS_SECONDS");
+    double v = s ? atof(s) : 0.4;
+    return v > 0 ? v : 0.4;
+}
+
+static int answers(const aisle_model *m, const aisle_rec_options *opts, reference *r, int u, int has_similar,
+                   int has_explain) {
+    int rc = aisle_recommend(m, r->users[u], K, opts, r->items[u], r->scores[u], &r->n[u]);
+    if (rc) return rc;
+    if (has_similar && r->n[u] > 0) {
+        rc = aisle_similar_items(m, r->items[u][0], K, opts, r->similar[u], NULL, &r->n_similar[u]);
+        if (rc) return rc;
+    }
+    if (r->n[u] > 0) {
+        rc = aisle_score(m, r->users[u], r->items[u][0], &r->pair_score[u]);
+        if (rc) return rc;
+        if (has_explain) rc = aisle_explain(m, r->users[u], r->items[u][0], 3, r->explain[u], NULL, &r->n_explain[u]);
+    }
+    return rc;
+}
+
+static int same(const reference *a, const reference *b, int u, int has_similar, int has_explain) {
+    if (a->n[u] != b->n[u]) return 0;
+    for (size_t i = 0; i < a->n[u]; i++)
+        if (strcmp(a->items[u][i], b->items[u][i]) || a->scores[u][i] != b->scores[u][i]) return 0;
+    if (a->n[u] > 0 && a->pair_score[u] != b->pair_score[u]) return 0;
+    if (has_similar) {
+        if (a->n_similar[u] != b->n_similar[u]) return 0;
+        for (size_t i = 0; i < a->n_similar[u]; i++)
+            if (strcmp(a->similar[u][i], b->similar[u][i])) return 0;
+    }
+    if (has_explain) {
+        if (a->n_explain[u] != b->n_explain[u]) return 0;
+        for (size_t i = 0; i < a->n_explain[u]; i++)
+            if (strcmp(a->explain[u][i], b->explain[u][i])) return 0;
+    }
+    return 1;
+}
+
+static void *worker(void *arg) {
+    shared *sh = arg;
+    reference *mine = calloc(1, sizeof *mine);
+    memcpy(mine->users, sh->ref->users, sizeof mine->users);
+    double end = core_now() + sh->seconds;
+    long calls = 0;
+    int bad = 0;
+    for (int round = 0; core_now() < end || round < 2; round++) {
+        for (int u = 0; u < N_USERS; u++) {
+            int v = (u * 7 + round) % N_USERS; /* threads visit users in different orders */
+            if (answers(sh->model, sh->opts, mine, v, sh->has_similar, sh->has_explain) != AISLE_OK ||
+                !same(sh->ref, mine, v, sh->has_similar, sh->has_explain))
+                bad++;
+            calls++;
+        }
+    }
+    pthread_mutex_lock(&sh->lock);
+    sh->mismatches += bad;
+    sh->calls += calls;
+    pthread_mutex_unlock(&sh->lock);
+    free(mine);
+    return NULL;
+}
+
+static void run_shared_model(const char *config_text, int has_similar, int has_explain) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_users=200 demo_items=150 demo_days=30 demo_messages=0 seed=5"));
+    aisle_dataset *ds;
+    assert_ok(aisle_demo_generate(cfg, &ds));
+    assert_ok(aisle_config_parse(cfg, config_text));
+    aisle_model *trained;
+    assert_ok(aisle_model_train(ds, cfg, &trained));
+    /* share a loaded copy, as a server would */
+    void *bytes;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(trained, NULL, &bytes, &len));
+    aisle_model *m;
+    assert_ok(aisle_model_load_buffer(&m, bytes, len, NULL));
+    aisle_free(bytes);
+    aisle_model_free(trained);
+
+    aisle_rec_options *opts;
+    assert_ok(aisle_rec_options_new(&opts));
+    const char *deny[] = {"P00001", "P00002", "P00003"};
+    assert_ok(aisle_rec_options_deny(opts, deny, 3));
+    assert_ok(aisle_rec_options_set_filter(opts, drop_every_seventh, NULL));
+
+    reference *ref = calloc(1, sizeof *ref);
+    size_t n_users;
+    assert_ok(aisle_model_user_count(m, &n_users));
+    for (int u = 0; u < N_USERS; u++) {
+        assert_ok(aisle_model_user_key(m, (size_t)u * (n_users / N_USERS), &ref->users[u]));
+        assert_ok(answers(m, opts, ref, u, has_similar, has_explain));
+        assert_true(ref->n[u] > 0);
+    }
+    shared sh = {m, opts, ref, stress_seconds(), has_similar, has_explain, 0, 0, PTHREAD_MUTEX_INITIALIZER};
+    pthread_t t[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) assert_int_equal(pthread_create(&t[i], NULL, worker, &sh), 0);
+    for (int i = 0; i < N_THREADS; i++) pthread_join(t[i], NULL);
+    print_message("%s: %ld concurrent call groups on %d threads, %d mismatches\n", config_text, sh.calls,
+                  N_THREADS, sh.mismatches);
+    assert_int_equal(sh.mismatches, 0);
+    assert_true(sh.calls >= N_THREADS * N_USERS * 2);
+    free(ref);
+    aisle_rec_options_free(opts);
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+    aisle_config_free(cfg);
+}
+
+static void test_als_model_shared_by_eight_threads(void **state) {
+    (void)state;
+    run_shared_model("model=als factors=16 epochs=3 threads=2", 1, 1);
+}
+
+static void test_itemknn_model_shared_by_eight_threads(void **state) {
+    (void)state;
+    run_shared_model("model=itemknn threads=2", 1, 1);
+}
+
+static void test_popular_model_shared_by_eight_threads(void **state) {
+    (void)state;
+    run_shared_model("model=popular", 0, 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_als_model_shared_by_eight_threads),
+        cmocka_unit_test(test_itemknn_model_shared_by_eight_threads),
+        cmocka_unit_test(test_popular_model_shared_by_eight_threads),
+    };
+    return cmocka_run_group_tests_name("concurrency", tests, NULL, NULL);
+}
