@@ -50,7 +50,7 @@ static int train_and_eval(cli_opts *o, const aisle_dataset *train, const aisle_c
     rc = aisle_config_set(cfg, "model", row->kind);
     demo_defaults(cfg, row->kind);
     char label[64];
-    snprintf(label, sizeof label, "demo: train %s", row->kind);
+    snprintf(label, sizeof label, "demo: train %s: epoch", row->kind);
     cli_progress_install(cfg, o, label);
     double t0 = cli_now();
     if (!rc) rc = aisle_model_train_with_catalog(train, cat, cfg, &row->model);
