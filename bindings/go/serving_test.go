@@ -93,6 +93,26 @@ func TestRecommendTopKWithoutSeenItems(t *testing.T) {
 	})
 }
 
+func TestNegativeKFailsAndHugeKIsBounded(t *testing.T) {
+	m := mustTrain(t, gridDataset(t, 30), Options{"model": "itemknn"})
+	if _, err := m.Recommend("u1", -1, nil); !errors.Is(err, ErrRange) {
+		t.Fatal(err)
+	}
+	if _, err := m.Explain("u1", "i1", -1); !errors.Is(err, ErrRange) {
+		t.Fatal(err)
+	}
+	recs, err := m.Recommend("u1", 1<<40, nil)
+	if err != nil || len(recs) != m.NumItems()-len(seenItems("u1")) {
+		t.Fatal(len(recs), err)
+	}
+	if recs, err := m.Recommend("u1", 0, nil); err != nil || len(recs) != 0 {
+		t.Fatal(recs, err)
+	}
+	if b, err := m.RecommendBatch([]string{"u1", "u2"}, 1<<40, nil); err != nil || len(b) != 2 {
+		t.Fatal(err)
+	}
+}
+
 func TestAllowDenyAndFilter(t *testing.T) {
 	forKinds(t, func(t *testing.T, m *Model) {
 		allow := mustRec(t, nil)

@@ -42,6 +42,15 @@ class TestRecommend(ServingBase):
             self.assertIsInstance(item, str)
             self.assertIsInstance(score, float)
 
+    def test_negative_k_is_rejected_and_huge_k_is_bounded_by_the_items(self):
+        with self.assertRaises(ValueError):
+            self.model.recommend("u1", k=-1)
+        with self.assertRaises(ValueError):
+            self.model.explain("u1", "i1", max=-2)
+        recs = self.model.recommend("u1", k=10 ** 12)
+        self.assertEqual(len(recs), self.model.n_items - len(self.seen["u1"]))
+        self.assertEqual(self.model.recommend("u1", k=0), [])
+
     def test_exclude_seen_false_may_return_training_items(self):
         recs = self.model.recommend("u1", k=20, exclude_seen=False)
         self.assertTrue({i for i, _ in recs} & self.seen["u1"])
