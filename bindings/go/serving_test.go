@@ -262,6 +262,44 @@ func TestBatchEqualsSingleCalls(t *testing.T) {
 	})
 }
 
+// The filter is called from the library's worker threads (threads=3),
+// which are not Go threads; results equal single calls.
+func TestBatchFilterOnWorkerThreads(t *testing.T) {
+	forKinds(t, func(t *testing.T, m *Model) {
+		opts := mustRec(t, Options{"threads": 3})
+		var mu sync.Mutex
+		calls := 0
+		_ = opts.SetFilter(func(key string, index int) bool {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			return index%3 != 0
+		})
+		users := make([]string, 30)
+		for i := range users {
+			users[i] = fmt.Sprintf("u%d", i)
+		}
+		batch, err := m.RecommendBatch(users, 4, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, u := range users {
+			single, _ := m.Recommend(u, 4, opts)
+			for j := range single {
+				if single[j].Item != batch[i][j].Item {
+					t.Fatalf("%s: %v vs %v", u, batch[i], single)
+				}
+				if idx, _ := m.ItemIndex(single[j].Item); idx%3 == 0 {
+					t.Fatalf("filter let %s through", single[j].Item)
+				}
+			}
+		}
+		if calls == 0 {
+			t.Fatal("filter never called")
+		}
+	})
+}
+
 // 8 goroutines x 200 Recommend calls on one model give exactly the
 // sequential results (the model is shared read-only).
 func TestConcurrentRecommendEqualsSequential(t *testing.T) {

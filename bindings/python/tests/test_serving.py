@@ -132,6 +132,14 @@ class TestRecommend(ServingBase):
             for (_, a), (_, b) in zip(got, single):
                 self.assertTrue(math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6))
 
+    def test_batch_filter_runs_on_worker_threads_and_agrees_with_single_calls(self):
+        users = ["u%d" % i for i in range(30)]
+        keep = lambda key, index: index % 3 != 0  # noqa: E731
+        batch = self.model.recommend_batch(users, k=4, threads=3, filter=keep)
+        for u, got in zip(users, batch):
+            self.assertEqual([i for i, _ in got], [i for i, _ in self.model.recommend(u, k=4, filter=keep)])
+            self.assertTrue(all(self.model.item_index(i) % 3 != 0 for i, _ in got))
+
     def test_batch_as_arrays_needs_numpy(self):
         np = aisle._base.numpy()
         if np is None:
