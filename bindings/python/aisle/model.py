@@ -187,7 +187,10 @@ class Model(Handle):
         k = int(k)
         if k < 0:
             raise ValueError("aisle: %s must be >= 0, got %d" % (what, k))
-        return min(k, self.n_items)
+        n = self.__dict__.get("_n_items")
+        if n is None:  # fixed for the model's life (update_user skips unknown items)
+            n = self._n_items = self.n_items
+        return min(k, n)
 
     # Keyword arguments shared by the ranking calls: exclude_seen, allow,
     # deny, filter, unknown_user, threads -- or options=aisle.RecOptions(...)
