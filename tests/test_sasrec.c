@@ -202,6 +202,76 @@ static void test_sasrec_rejects_bad_options_and_queries(void **state) {
     aisle_dataset_free(ds);
 }
 
+static void session_scores(const aisle_model *m, float *scores) {
+    uint32_t sess[3] = {4, 5, 6};
+    model_query q = {.user = -1, .items = sess, .n_items = 3};
+    assert_ok(m->ops->score_items(m, &q, scores));
+}
+
+static void test_sasrec_save_load_round_trip_and_serving(void **state) {
+    (void)state;
+    aisle_dataset *ds = chain_dataset();
+    aisle_config *cfg = small_config(NULL);
+    aisle_model *m, *back;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    void *buf;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
+    float a[N_ITEMS], b[N_ITEMS];
+    session_scores(m, a);
+    session_scores(back, b);
+    assert_memory_equal(a, b, sizeof a); /* float32 weights: exact */
+    size_t u3;
+    assert_ok(aisle_model_user_index(back, "u3", &u3));
+    model_query qu = {.user = (int64_t)u3};
+    assert_ok(m->ops->score_items(m, &qu, a));
+    assert_ok(back->ops->score_items(back, &qu, b));
+    assert_memory_equal(a, b, sizeof a); /* the stored user windows came back */
+    char text[2048];
+    assert_ok(aisle_model_describe(back, text, sizeof text, NULL));
+    assert_non_null(strstr(text, "sasrec.epochs_trained: 40"));
+    /* truncated files are refused, not misread */
+    aisle_model *bad = NULL;
+    assert_true(aisle_model_load_buffer(&bad, buf, len - 7, NULL) != AISLE_OK);
+    assert_null(bad);
+    aisle_free(buf);
+
+    /* fp16 / int8 item embeddings: smaller, same top item */
+    const char *quants[] = {"fp16", "int8"};
+    for (int qi = 0; qi < 2; qi++) {
+        aisle_config *sc;
+        assert_ok(aisle_config_new(&sc));
+        assert_ok(aisle_config_set(sc, "quantize", quants[qi]));
+        size_t qlen;
+        assert_ok(aisle_model_save_buffer(m, sc, &buf, &qlen));
+        assert_ok(aisle_model_load_buffer(&bad, buf, qlen, NULL));
+        session_scores(bad, b);
+        assert_int_equal(rank_of(b, N_ITEMS, 7), 0);
+        aisle_model_free(bad);
+        aisle_free(buf);
+        aisle_config_free(sc);
+    }
+
+    /* the generic serving layer on top of the kind */
+    const char *items[5];
+    float sc[5];
+    size_t n;
+    assert_ok(aisle_recommend(back, "u3", 5, NULL, items, sc, &n));
+    assert_int_equal(n, 5);
+    assert_string_equal(items[0], "i0");
+    const char *sess[3] = {"i4", "i5", "i6"};
+    assert_ok(aisle_recommend_for_items(back, sess, NULL, 3, 5, NULL, items, sc, &n));
+    assert_string_equal(items[0], "i7");
+    assert_ok(aisle_similar_items(back, "i3", 5, NULL, items, sc, &n));
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) assert_string_not_equal(items[i], "i3");
+    aisle_model_free(back);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
 static void test_sasrec_allocation_failures_leak_nothing(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
@@ -227,6 +297,30 @@ static void test_sasrec_allocation_failures_leak_nothing(void **state) {
         assert_int_equal(live, 0);
     }
     assert_true(failures > 10);
+    /* and while loading a saved model */
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    void *buf;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    aisle_model_free(m);
+    failures = 0;
+    for (uint64_t k = 1; k < 400; k += 2) {
+        m = NULL;
+        tu_failalloc_install(k, 1);
+        int rc = aisle_model_load_buffer(&m, buf, len, NULL);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        if (rc == AISLE_OK) {
+            aisle_model_free(m);
+            break;
+        }
+        assert_int_equal(rc, AISLE_ENOMEM);
+        assert_null(m);
+        assert_int_equal(live, 0);
+        failures++;
+    }
+    assert_true(failures > 5);
+    aisle_free(buf);
     aisle_config_free(cfg);
     aisle_dataset_free(ds);
 }
@@ -239,6 +333,7 @@ int main(void) {
         cmocka_unit_test(test_sasrec_validation_reports_metric_and_stops_early),
         cmocka_unit_test(test_sasrec_cancel_from_progress_returns_cancelled),
         cmocka_unit_test(test_sasrec_rejects_bad_options_and_queries),
+        cmocka_unit_test(test_sasrec_save_load_round_trip_and_serving),
         cmocka_unit_test(test_sasrec_allocation_failures_leak_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

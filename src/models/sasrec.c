@@ -644,7 +644,6 @@ static int sasrec_similar(const aisle_model *m, uint32_t item, float *scores) {
  * KIND+3 each user's newest maxlen tokens: u32 array users * maxlen */
 enum { SASREC_SEC_HEADER = IO_SECTION_KIND, SASREC_SEC_ITEMS, SASREC_SEC_WEIGHTS, SASREC_SEC_USERS };
 
-#ifdef AISLE_SASREC_IO
 static int sasrec_save(const aisle_model *m, io_writer *wr) {
     const sasrec_state *st = m->state;
     const sasrec_net *net = &st->net;
@@ -734,7 +733,6 @@ static int sasrec_load(aisle_model *m, io_reader *r) {
     if (!rc) rc = io_cursor_done(&c);
     return rc;
 }
-#endif
 
 static int sasrec_describe(const aisle_model *m, core_buf *out) {
     const sasrec_state *st = m->state;
@@ -753,10 +751,8 @@ const model_ops model_sasrec_ops = {
     .train = sasrec_train,
     .score_items = sasrec_score,
     .similar_items = sasrec_similar,
-#ifdef AISLE_SASREC_IO
     .save = sasrec_save,
     .load = sasrec_load,
-#endif
     .describe = sasrec_describe,
     .free_state = sasrec_free,
 };
