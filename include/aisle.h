@@ -307,6 +307,8 @@ AISLE_API int aisle_dataset_item_key(const aisle_dataset *ds, size_t index, cons
  * and `seed`: the same seed gives the same split on every platform.
  * ds is not changed (its cached views may be built).  *train and *test are
  * new datasets owned by the caller, set only on success.
+ * Thread-safe on a dataset that no thread is changing (views are built under
+ * the dataset's lock).
  * Returns AISLE_OK, AISLE_EINVAL (NULL argument; split=time on data without
  * timestamps), AISLE_ERANGE (fold >= folds) or AISLE_ENOMEM. */
 AISLE_API int aisle_dataset_split(const aisle_dataset *ds, const aisle_config *cfg, aisle_dataset **train,
@@ -340,7 +342,8 @@ AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec
  * bad rows; aisle_dataset_load_report tells how many and why.
  * Returns AISLE_OK, AISLE_EINVAL (NULL argument, bad option text),
  * AISLE_ENOTFOUND (no such file), AISLE_EIO, AISLE_EFORMAT, AISLE_ERANGE
- * (key limit) or AISLE_ENOMEM; on failure ds is unchanged. */
+ * (key limit) or AISLE_ENOMEM; on failure ds is unchanged.  It changes ds:
+ * one thread at a time per dataset; different datasets load in parallel. */
 AISLE_API int aisle_dataset_load(aisle_dataset *ds, const char *path, const aisle_config *cfg);
 
 /* The same from a caller buffer of len bytes (plain or gzip; it need not
@@ -460,7 +463,8 @@ AISLE_API int aisle_catalog_item_attribute(const aisle_catalog *cat, const char 
  * fields win).  `encoding=latin1` converts e.g. MovieLens u.item.  All or
  * nothing in strict mode: on failure cat is unchanged.  Returns AISLE_OK,
  * AISLE_EINVAL, AISLE_ENOTFOUND, AISLE_EIO, AISLE_EFORMAT, AISLE_ERANGE or
- * AISLE_ENOMEM. */
+ * AISLE_ENOMEM.  One thread at a time per catalog; the read-only catalog
+ * functions may be called from many threads on an unchanging catalog. */
 AISLE_API int aisle_catalog_load(aisle_catalog *cat, const char *path, const aisle_config *cfg);
 
 /* The same from a caller buffer; name (may be NULL) is used in messages
@@ -1061,8 +1065,15 @@ AISLE_API int aisle_eval_result_to_json(const aisle_eval_result *res, char *buf,
 /* Generates the store's behaviour events into a new dataset (events
  * view/cart/purchase, value = quantity).  Returns AISLE_OK, AISLE_EINVAL
  * (NULL out, bad option), AISLE_ERANGE (option out of range) or
- * AISLE_ENOMEM; *events is set only on success.  Thread-safe. */
+ * AISLE_ENOMEM; *events is set only on success and owned by the caller.
+ * Thread-safe. */
 AISLE_API int aisle_demo_generate(const aisle_config *cfg, aisle_dataset **events);
+
+/* The products of the store that the same options generate: a new catalog
+ * with title, description, category path "Top > Leaf", brand and price of
+ * every product (also those nobody interacted with).  Same statuses and
+ * ownership as aisle_demo_generate. */
+AISLE_API int aisle_demo_catalog(const aisle_config *cfg, aisle_catalog **catalog);
 
 /* Writes the store as three CSV files with a header row into dir (created
  * if missing; existing files are replaced):

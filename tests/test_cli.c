@@ -11,7 +11,7 @@
 
 #include "util/test_util.h"
 
-static char dir[1024];
+static char dir[4096];
 static char out_text[1 << 20], err_text[1 << 16];
 
 /* ---- a strict JSON checker (RFC 8259 grammar; UTF-8 not re-validated) ---- */
@@ -151,7 +151,7 @@ static void slurp(const char *path, char *buf, size_t len) {
 static int run(const char *fmt, ...) {
     const char *cli = getenv("AISLE_CLI");
     if (!cli || !*cli) fail_msg("AISLE_CLI is not set (run through `make test`)");
-    char args[4096], cmd[8192], o[1100], e[1100];
+    char args[4096], cmd[20000], o[4200], e[4200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
@@ -183,11 +183,14 @@ static int run(const char *fmt, ...) {
 
 static int setup(void **state) {
     (void)state;
-    tu_tmpdir(dir, sizeof dir, "cli");
+    char rel[1024];
+    tu_tmpdir(rel, sizeof rel, "cli");
+    /* absolute: commands run with this directory as their working one */
+    if (!realpath(rel, dir)) fail_msg("realpath %s failed", rel);
     if (run("generate --out store --set demo_users=300 --set demo_items=120 --set demo_messages=20 --seed 3") != 0)
         fail_msg("generate failed: %s", err_text);
     /* every fifth event (with the header) is a held-out test file */
-    char cmd[2200];
+    char cmd[4400];
     snprintf(cmd, sizeof cmd,
              "cd '%s' && awk 'NR==1{print > \"train.csv\"; print > \"test.csv\"; next} "
              "NR%%5==0{print > \"test.csv\"; next} {print > \"train.csv\"}' store/events.csv",
@@ -254,7 +257,7 @@ static void test_usage_errors_exit_2_with_a_hint(void **state) {
 static void test_generate_writes_the_store(void **state) {
     (void)state;
     struct stat st;
-    char p[1200];
+    char p[4200];
     static const char *const files[] = {"events.csv", "catalog.csv", "messages.csv"};
     for (int i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/store/%s", dir, files[i]);
@@ -321,6 +324,14 @@ static void test_recommend_prints_keys_scores_and_valid_json(void **state) {
     assert_contains(out_text, "we\\\"ird\\\\user");
     assert_contains(out_text, "\"known_user\": false");
     assert_run(0, "recommend --model rec.aisle --user C10001 -k 3 --include-seen");
+    /* titles from the catalog, in text and JSON */
+    assert_run(0, "recommend --model rec.aisle --user C10001 -k 3 --catalog store/catalog.csv");
+    assert_true(strlen(out_text) > 3 * 40);
+    assert_run(0, "recommend --model rec.aisle --user C10001 -k 3 --catalog store/catalog.csv --json");
+    if (!json_valid(out_text)) fail_msg("invalid JSON: %s", out_text);
+    assert_contains(out_text, "\"title\": \"");
+    assert_run(1, "recommend --model rec.aisle --user C10001 --catalog nocatalog.csv");
+    assert_contains(err_text, "nocatalog.csv");
     /* popularity has no item similarity or explanations: a clean error */
     assert_run(1, "similar --model rec.aisle --item P00001");
     assert_contains(err_text, "aisle: error: similar failed: ");
@@ -352,7 +363,7 @@ static void test_bad_files_fail_with_file_and_line(void **state) {
     (void)state;
     assert_run(1, "train --data missing.csv --model popular");
     assert_contains(err_text, "missing.csv");
-    char p[1200];
+    char p[4200];
     snprintf(p, sizeof p, "%s/bad.csv", dir);
     const char bad[] = "user,item,value\nu1,i1,1\nu2,i2,abc\n";
     tu_write_file(p, bad, sizeof bad - 1);
@@ -372,6 +383,31 @@ static void test_bad_files_fail_with_file_and_line(void **state) {
     assert_contains(err_text, "nonsense");
 }
 
+static void test_input_options_delimiter_positions_and_gzip(void **state) {
+    (void)state;
+    char p[4200];
+    /* MovieLens ratings.dat style: '::', no header, columns by position */
+    snprintf(p, sizeof p, "%s/ratings.dat", dir);
+    const char ml[] = "1::10::5::978300760\n1::11::3::978300761\n2::10::4::978300762\n3::12::1::978300763\n";
+    tu_write_file(p, ml, sizeof ml - 1);
+    assert_run(0, "train --data ratings.dat --delimiter :: --no-header --columns user=1,item=2,value=3,time=4 "
+                  "--event rating --model popular --out ml.aisle --verbose");
+    assert_contains(err_text, "4 rows read, 4 loaded");
+    assert_run(0, "info ml.aisle --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"users\": \"3\"");
+    /* gzip input is recognised by its bytes */
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gzip -c store/events.csv > events.csv.gz", dir);
+    if (system(cmd) != 0) skip();
+    assert_run(0, "train --data events.csv.gz " COLS " --header --model popular --out gz.aisle --quiet --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"model\": \"popular\"");
+    /* a wrong delimiter is a load error that names the file */
+    assert_run(1, "train --data ratings.dat --delimiter , --no-header --columns user=1,item=2,value=3 --model popular");
+    assert_contains(err_text, "ratings.dat");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_checker_accepts_and_rejects),
@@ -383,6 +419,7 @@ int main(void) {
         cmocka_unit_test(test_recommend_prints_keys_scores_and_valid_json),
         cmocka_unit_test(test_similar_and_explain_with_itemknn),
         cmocka_unit_test(test_bad_files_fail_with_file_and_line),
+        cmocka_unit_test(test_input_options_delimiter_positions_and_gzip),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

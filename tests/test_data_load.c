@@ -395,6 +395,66 @@ static void test_load_survives_allocation_failures(void **state) {
     aisle_dataset_free(ds);
 }
 
+static void test_load_keeps_row_order_with_short_and_long_keys(void **state) {
+    (void)state;
+    /* keys of 1..70 bytes: short ones wait in the prefetch queue, long ones
+     * (over 40 bytes) bypass it; events must still come out in file order */
+    char *text = malloc(200000);
+    assert_non_null(text);
+    size_t o = 0;
+    char keys[500][80];
+    for (int i = 0; i < 500; i++) {
+        int len = 1 + (i * 37) % 70;
+        for (int k = 0; k < len; k++) keys[i][k] = (char)('a' + (i + k) % 26);
+        keys[i][len] = '\0';
+        o += (size_t)sprintf(text + o, "%s\titem%d\t%d\n", keys[i], i % 17, i);
+    }
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(aisle_dataset_load_buffer(ds, text, o, "k.tsv", NULL));
+    assert_int_equal(n_events(ds), 500);
+    for (int i = 0; i < 500; i++) {
+        const char *k;
+        assert_ok(aisle_dataset_user_key(ds, ds->events[i].user, &k));
+        assert_string_equal(k, keys[i]);
+        assert_true(ds->events[i].value == (float)i);
+        size_t idx;
+        assert_ok(aisle_dataset_user_index(ds, keys[i], &idx));
+        assert_int_equal(idx, ds->events[i].user);
+    }
+    free(text);
+    aisle_dataset_free(ds);
+}
+
+static void test_load_header_detection_auto_yes_no(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    /* unknown names, but 'rating' in the value column is not a number: a header */
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(load_text(ds, "h.csv", "u,i,rating\na,x,4\nb,y,5\n", NULL));
+    assert_int_equal(n_events(ds), 2);
+    size_t idx;
+    assert_int_equal(aisle_dataset_user_index(ds, "u", &idx), AISLE_ENOTFOUND);
+    aisle_dataset_free(ds);
+    /* no value column to tell: the first row is data unless header=yes */
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(load_text(ds, "h.csv", "u,i\na,x\n", NULL));
+    assert_int_equal(n_events(ds), 2);
+    aisle_dataset_free(ds);
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(load_text(ds, "h.csv", "u,i\na,x\n", "header=yes columns=\"user=1,item=2\""));
+    assert_int_equal(n_events(ds), 1);
+    aisle_dataset_free(ds);
+    /* known names with header=no are data (and then 'rating' is a bad value) */
+    assert_ok(aisle_dataset_new(&ds));
+    assert_status_msg(load_text(ds, "h.csv", "user_id,item_id,rating\na,x,4\n", "header=no"), AISLE_EFORMAT,
+                      "h.csv:1:17: expected a number in column 'value', found 'rating'");
+    /* header=yes without known names or columns */
+    assert_status_msg(load_text(ds, "h.csv", "p,q\na,x\n", "header=yes"), AISLE_EFORMAT,
+                      "h.csv:1:1: expected a header with known column names (or set the columns option), found 'p', 'q'");
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_tsv_without_header_positional_defaults),
@@ -409,6 +469,8 @@ int main(void) {
         cmocka_unit_test(test_load_latin1_encoding),
         cmocka_unit_test(test_load_block_boundaries_large_input),
         cmocka_unit_test(test_load_survives_allocation_failures),
+        cmocka_unit_test(test_load_keeps_row_order_with_short_and_long_keys),
+        cmocka_unit_test(test_load_header_detection_auto_yes_no),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

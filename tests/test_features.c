@@ -160,6 +160,9 @@ static void test_tokenizer_lowercases_german_and_latin_extended(void **state) {
     expect_tokens("ÄÖÜ Straße GRÜßE GROẞ", "äöü|straße|grüße|groß");
     expect_tokens("ŁÓDŹ ČESKÝ İstanbul ŒUVRE Ÿ", "łódź|český|istanbul|œuvre|ÿ");
     expect_tokens("3×4 ÷", "3|4");
+    /* Latin Extended-B: Romanian comma below, pinyin carons, digraphs, and
+     * Ⱥ whose lower case ⱥ (U+2C65) needs one byte more */
+    expect_tokens("ȘTIINȚĂ NǙ ǅ ȺB", "știință|nǚ|ǆ|ⱥb");
     expect_tokens_cfg("lowercase=false", "ÄÖÜ Straße", "ÄÖÜ|Straße");
 }
 
@@ -675,6 +678,72 @@ static void test_tfidf_allocation_failure(void **state) {
     assert_true(succeeded);
 }
 
+static void test_hasher_allocation_failure(void **state) {
+    (void)state;
+    int succeeded = 0;
+    for (uint64_t n = 1; n < 400 && !succeeded; n++) {
+        tu_failalloc_install(n, 0);
+        aisle_config *cfg = NULL;
+        aisle_hasher *h = NULL;
+        aisle_sparse *v = NULL;
+        aisle_tokens *f = NULL;
+        int rc = aisle_config_new(&cfg);
+        if (!rc) rc = aisle_config_parse(cfg, "word_ngrams=3 char_ngram_min=2 char_ngram_max=5 stop_words=_english_");
+        if (!rc) rc = aisle_hasher_new(&h, cfg);
+        /* long enough to need several growths of the pair arrays */
+        const char *text = "the wireless bluetooth headphones with active noise cancelling and a long battery life "
+                           "无线蓝牙耳机 主动降噪 超长续航 Беспроводные наушники с шумоподавлением";
+        if (!rc) rc = aisle_hasher_transform(h, text, AISLE_NUL_TERMINATED, &v);
+        if (!rc) rc = aisle_hasher_features(h, text, AISLE_NUL_TERMINATED, &f);
+        if (rc) {
+            assert_int_equal(rc, AISLE_ENOMEM);
+        } else {
+            succeeded = 1;
+            size_t nnz;
+            assert_ok(aisle_sparse_data(v, NULL, NULL, &nnz));
+            assert_true(nnz > 100);
+        }
+        aisle_tokens_free(f);
+        aisle_sparse_free(v);
+        aisle_hasher_free(h);
+        aisle_config_free(cfg);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        assert_int_equal(live, 0);
+    }
+    assert_true(succeeded);
+}
+
+/* The example of docs/FEATURES.md, verbatim apart from the checks. */
+static void test_docs_example_runs(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "stop_words=_english_ word_ngrams=2 char_ngram_min=3 char_ngram_max=5"));
+    aisle_tfidf *tf;
+    assert_ok(aisle_tfidf_new(&tf, cfg));
+    const char *titles[] = {"Wireless Bluetooth Headphones", "无线蓝牙耳机", "USB-C cable 2m"};
+    assert_ok(aisle_tfidf_fit(tf, titles, 3));
+    aisle_sparse *v;
+    assert_ok(aisle_tfidf_transform(tf, "bluetooth headphones", AISLE_NUL_TERMINATED, &v));
+    const uint32_t *idx;
+    const float *val;
+    size_t nnz;
+    assert_ok(aisle_sparse_data(v, &idx, &val, &nnz));
+    size_t vocab, i_bt, i_pair;
+    assert_ok(aisle_tfidf_vocab_size(tf, &vocab));
+    assert_ok(aisle_tfidf_lookup(tf, "bluetooth", &i_bt));
+    assert_ok(aisle_tfidf_lookup(tf, "bluetooth headphones", &i_pair));
+    assert_true(value_of(v, (uint32_t)i_bt) > 0);
+    assert_true(value_of(v, (uint32_t)i_pair) > 0);
+    double norm;
+    assert_ok(aisle_sparse_norm(v, &norm));
+    assert_float_equal(norm, 1.0, 1e-6);
+    aisle_sparse_free(v);
+    aisle_tfidf_free(tf);
+    aisle_config_free(cfg);
+}
+
 /* ---- encoders ---- */
 
 static void test_category_encoder_min_count_and_oov(void **state) {
@@ -928,6 +997,8 @@ int main(void) {
         cmocka_unit_test(test_bm25_matches_hand_computation),
         cmocka_unit_test(test_tfidf_states_and_errors),
         cmocka_unit_test(test_tfidf_allocation_failure),
+        cmocka_unit_test(test_hasher_allocation_failure),
+        cmocka_unit_test(test_docs_example_runs),
         cmocka_unit_test(test_category_encoder_min_count_and_oov),
         cmocka_unit_test(test_category_encoder_allocation_failure),
         cmocka_unit_test(test_numeric_standardize_minmax_log1p),

@@ -173,12 +173,102 @@ static void test_popularity_is_skewed(void **state) {
     aisle_config_free(cfg);
 }
 
+static void test_catalog_matches_the_csv_file(void **state) {
+    (void)state;
+    char d[1024], path[1100];
+    tu_tmpdir(d, sizeof d, "gen_catalog");
+    aisle_config *cfg = small_cfg(NULL);
+    assert_ok(aisle_demo_write(cfg, d));
+    aisle_dataset *ds;
+    aisle_catalog *cat, *loaded;
+    assert_ok(aisle_demo_generate(cfg, &ds));
+    assert_ok(aisle_demo_catalog(cfg, &cat));
+    size_t n, m;
+    assert_ok(aisle_catalog_count(cat, &n));
+    assert_int_equal(n, 200);
+    snprintf(path, sizeof path, "%s/catalog.csv", d);
+    assert_ok(aisle_catalog_new(&loaded));
+    assert_ok(aisle_catalog_load(loaded, path, NULL));
+    assert_ok(aisle_catalog_count(loaded, &m));
+    assert_int_equal(m, n);
+    static const char *const fields[] = {"title", "description", "category", "brand"};
+    size_t chinese = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *key, *a, *b;
+        assert_ok(aisle_catalog_key(cat, i, &key));
+        for (int f = 0; f < 4; f++) {
+            assert_ok(aisle_catalog_item_text(cat, key, fields[f], &a));
+            assert_ok(aisle_catalog_item_text(loaded, key, fields[f], &b));
+            assert_string_equal(a, b); /* CSV quoting round-trips */
+            assert_true(a[0] != '\0');
+            if (f == 0) chinese += strstr(a, "\xe7") || strstr(a, "\xe8") || strstr(a, "\xe5") || strstr(a, "\xe6");
+        }
+        double p1, p2;
+        assert_ok(aisle_catalog_item_price(cat, key, &p1));
+        assert_ok(aisle_catalog_item_price(loaded, key, &p2));
+        assert_float_equal(p1, p2, 1e-9);
+        assert_true(p1 > 0);
+    }
+    /* about 15% of the titles are Chinese */
+    assert_true(chinese > n / 20 && chinese < n / 3);
+    /* every item of the events is in the catalog */
+    size_t items;
+    assert_ok(aisle_dataset_item_count(ds, &items));
+    for (size_t i = 0; i < items; i++) {
+        const char *key;
+        size_t idx;
+        assert_ok(aisle_dataset_item_key(ds, i, &key));
+        assert_ok(aisle_catalog_index(cat, key, &idx));
+    }
+    aisle_catalog_free(loaded);
+    aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+    aisle_config_free(cfg);
+}
+
+/* The latent tastes are learnable: a collaborative model trained on the
+ * first 80% of the time line ranks the last 20% clearly better than
+ * popularity does. */
+static double ndcg_of(const char *kind, const aisle_dataset *train, const aisle_dataset *test) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_set(cfg, "model", kind));
+    assert_ok(aisle_config_set(cfg, "threads", "1"));
+    aisle_model *m;
+    assert_ok(aisle_model_train(train, cfg, &m));
+    aisle_eval_result *r;
+    assert_ok(aisle_evaluate(m, test, cfg, &r));
+    double v;
+    assert_ok(aisle_eval_result_get(r, "ndcg@10", &v));
+    aisle_eval_result_free(r);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    return v;
+}
+
+static void test_latent_taste_is_learnable(void **state) {
+    (void)state;
+    aisle_config *cfg = small_cfg(NULL);
+    aisle_dataset *ds, *train, *test;
+    assert_ok(aisle_demo_generate(cfg, &ds));
+    assert_ok(aisle_dataset_split_spec(ds, "time:0.2", 1, &train, &test));
+    double pop = ndcg_of("popular", train, test), knn = ndcg_of("itemknn", train, test);
+    print_message("ndcg@10 popular %.4f itemknn %.4f\n", pop, knn);
+    assert_true(pop > 0.01);
+    assert_true(knn > 1.3 * pop);
+    aisle_dataset_free(train);
+    aisle_dataset_free(test);
+    aisle_dataset_free(ds);
+    aisle_config_free(cfg);
+}
+
 static void test_options_and_errors(void **state) {
     (void)state;
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
     assert_status_msg(aisle_config_set_int(cfg, "demo_users", 1), AISLE_ERANGE, "demo_users");
     assert_status_msg(aisle_demo_generate(cfg, NULL), AISLE_EINVAL, "NULL");
+    assert_status_msg(aisle_demo_catalog(cfg, NULL), AISLE_EINVAL, "NULL");
     assert_status_msg(aisle_demo_write(cfg, ""), AISLE_EINVAL, "directory");
     assert_status_msg(aisle_demo_write(cfg, "/proc/no/such/dir"), AISLE_EIO, "/proc/no/such/dir");
     int64_t v;
@@ -195,9 +285,18 @@ static void test_allocation_failures_leave_nothing_behind(void **state) {
     for (uint64_t n = 1; n < 100000; n++) {
         tu_failalloc_install(n, 0);
         aisle_dataset *ds = NULL;
+        aisle_catalog *cat = NULL;
         int rc = aisle_demo_generate(cfg, &ds);
+        if (!rc) {
+            rc = aisle_demo_catalog(cfg, &cat);
+            if (rc) {
+                aisle_dataset_free(ds);
+                ds = NULL;
+            }
+        }
         uint64_t count = tu_failalloc_count();
         aisle_dataset_free(ds);
+        aisle_catalog_free(cat);
         int64_t live = tu_failalloc_live();
         tu_failalloc_remove();
         assert_int_equal(live, 0);
@@ -207,6 +306,7 @@ static void test_allocation_failures_leave_nothing_behind(void **state) {
         }
         assert_int_equal(rc, AISLE_ENOMEM);
         assert_null(ds);
+        assert_null(cat);
         /* beyond the first few hundred the pattern repeats: sample */
         if (n > 300) n += 97;
     }
@@ -219,6 +319,8 @@ int main(void) {
         cmocka_unit_test(test_dataset_matches_files_and_sizes),
         cmocka_unit_test(test_event_mix_and_repeat_purchases),
         cmocka_unit_test(test_popularity_is_skewed),
+        cmocka_unit_test(test_catalog_matches_the_csv_file),
+        cmocka_unit_test(test_latent_taste_is_learnable),
         cmocka_unit_test(test_options_and_errors),
         cmocka_unit_test(test_allocation_failures_leave_nothing_behind),
     };

@@ -372,6 +372,56 @@ static void test_mf_early_stopping_reports_validation_rmse(void **state) {
     aisle_dataset_free(ds);
 }
 
+static void test_option_names_have_one_type_across_tables(void **state) {
+    (void)state;
+    int n = aisle_option_count();
+    for (int a = 0; a < n; a++) {
+        const char *na;
+        int ta;
+        assert_ok(aisle_option_info(a, &na, &ta, NULL, NULL, NULL, NULL));
+        for (int b = a + 1; b < n; b++) {
+            const char *nb;
+            int tb;
+            assert_ok(aisle_option_info(b, &nb, &tb, NULL, NULL, NULL, NULL));
+            if (strcmp(na, nb) == 0 && ta != tb) fail_msg("option '%s' has types %d and %d", na, ta, tb);
+        }
+    }
+}
+
+/* Every allocation failure during training returns AISLE_ENOMEM, leaks
+ * nothing (LeakSanitizer in `make check`) and never hands out a model. */
+static void test_training_survives_every_allocation_failure(void **state) {
+    (void)state;
+    const char *kinds[] = {"model=als factors=2 epochs=2 threads=2", "model=als factors=2 epochs=2 solver=cholesky",
+                           "model=mf factors=2 epochs=2 threads=2 validation_fraction=0.2",
+                           "model=bpr factors=2 epochs=2 threads=1 negative_sampling=popularity",
+                           "model=itemknn threads=2"};
+    aisle_dataset *ds = tiny_dataset();
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        aisle_config *cfg;
+        assert_ok(aisle_config_new(&cfg));
+        assert_ok(aisle_config_parse(cfg, kinds[k]));
+        int ok = 0;
+        for (uint64_t at = 1; at < 2000 && !ok; at++) {
+            aisle_model *m = NULL;
+            tu_failalloc_install(at, 0);
+            int rc = aisle_model_train(ds, cfg, &m);
+            tu_failalloc_remove();
+            if (rc == AISLE_OK) {
+                ok = 1;
+                aisle_model_free(m);
+            } else {
+                if (rc != AISLE_ENOMEM) fail_msg("%s: allocation %llu: %d %s", kinds[k], (unsigned long long)at, rc,
+                                                 aisle_last_error());
+                assert_null(m);
+            }
+        }
+        assert_true(ok);
+        aisle_config_free(cfg);
+    }
+    aisle_dataset_free(ds);
+}
+
 /* Every score a caller can see, for every user and a session. */
 static void all_scores(const aisle_model *m, float *out, size_t *n) {
     size_t nu, ni, k = 0, got;
@@ -430,6 +480,35 @@ static void test_save_load_round_trip_every_kind(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* fp16 factors make the file smaller and change scores by little. */
+static void test_fp16_save_keeps_scores_close(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    aisle_model *m = train(ds, "model=als factors=3 epochs=10 threads=1"), *l = NULL;
+    aisle_config *save;
+    assert_ok(aisle_config_new(&save));
+    assert_ok(aisle_config_set(save, "quantize", "fp16"));
+    void *buf, *buf32;
+    size_t len, len32;
+    assert_ok(aisle_model_save_buffer(m, save, &buf, &len));
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf32, &len32));
+    assert_true(len < len32);
+    assert_ok(aisle_model_load_buffer(&l, buf, len, NULL));
+    const char *u[] = {"u0", "u1", "u2", "u3"};
+    for (int k = 0; k < 4; k++) {
+        float a, b;
+        assert_ok(aisle_score(m, u[k], "i3", &a));
+        assert_ok(aisle_score(l, u[k], "i3", &b));
+        assert_float_equal(a, b, 1e-3 + 1e-2 * fabs(a));
+    }
+    aisle_free(buf);
+    aisle_free(buf32);
+    aisle_config_free(save);
+    aisle_model_free(m);
+    aisle_model_free(l);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_als_cholesky_converges_to_normal_equations),
@@ -442,7 +521,10 @@ int main(void) {
         cmocka_unit_test(test_itemknn_tfidf_and_bm25_by_hand),
         cmocka_unit_test(test_bpr_and_als_losses_fall),
         cmocka_unit_test(test_mf_early_stopping_reports_validation_rmse),
+        cmocka_unit_test(test_option_names_have_one_type_across_tables),
+        cmocka_unit_test(test_training_survives_every_allocation_failure),
         cmocka_unit_test(test_save_load_round_trip_every_kind),
+        cmocka_unit_test(test_fp16_save_keeps_scores_close),
         cmocka_unit_test(test_mf_movielens_u1_rmse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
  * users, anonymous visitors (fold-in), user updates, similar items, score,
  * explain, batch, unsupported operations and allocation failures. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,6 +331,48 @@ static void test_recommend_survives_allocation_failures(void **state) {
     aisle_dataset_free(ds);
 }
 
+typedef struct reader {
+    const aisle_model *m;
+    int ok;
+} reader;
+
+static void *read_many(void *arg) {
+    reader *r = arg;
+    r->ok = 1;
+    for (int rep = 0; rep < 200 && r->ok; rep++) {
+        const char *users[] = {"u0", "u3", "u5"};
+        const char *a[4];
+        float s[4];
+        size_t n;
+        const char *hist[] = {"i4", "i7"};
+        if (aisle_recommend(r->m, users[rep % 3], 4, NULL, a, s, &n) || n != 4) r->ok = 0;
+        if (aisle_recommend_for_items(r->m, hist, NULL, 2, 4, NULL, a, s, &n) || n != 4) r->ok = 0;
+        if (aisle_explain(r->m, "u1", "i2", 4, a, s, &n)) r->ok = 0;
+        if (aisle_similar_items(r->m, "i1", 3, NULL, a, s, &n) || n != 3) r->ok = 0;
+    }
+    return NULL;
+}
+
+/* Trained models are read-only in serving: many threads at once (run under
+ * `make check-tsan` for races). */
+static void test_concurrent_readers(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop();
+    aisle_model *m = train(ds, "model=als factors=3 epochs=5 threads=1");
+    pthread_t t[4];
+    reader r[4];
+    for (int i = 0; i < 4; i++) {
+        r[i].m = m;
+        assert_int_equal(pthread_create(&t[i], NULL, read_many, &r[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(r[i].ok);
+    }
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recommend_excludes_seen_and_orders_best_first),
@@ -342,6 +385,7 @@ int main(void) {
         cmocka_unit_test(test_explain_shares_reconstruct_the_score),
         cmocka_unit_test(test_batch_equals_single_calls),
         cmocka_unit_test(test_recommend_survives_allocation_failures),
+        cmocka_unit_test(test_concurrent_readers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

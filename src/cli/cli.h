@@ -86,11 +86,19 @@ void cli_json_number(FILE *f, double v);
 typedef struct cli_titles cli_titles;
 int cli_titles_load(const cli_opts *o, cli_titles **out);
 const char *cli_title(const cli_titles *t, const char *item_key);
+/* Titles from a catalog the caller keeps owning (NULL: *out = NULL). */
+int cli_titles_from_catalog(aisle_catalog *cat, cli_titles **out);
+/* The catalog behind t (NULL when none). */
+aisle_catalog *cli_titles_catalog(const cli_titles *t);
 void cli_titles_free(cli_titles *t);
 
 /* A new config for aisle_evaluate: threads and seed of o->cfg, then
  * --protocol, --negatives and -k.  Returns a CLI_* code. */
 int cli_eval_config(const cli_opts *o, aisle_config **out);
+
+/* Prints UTF-8 text in exactly `width` terminal columns: cut at a
+ * character boundary, padded with spaces (wide CJK characters count 2). */
+void cli_print_cell(FILE *f, const char *s, int width);
 
 /* Seconds since an arbitrary point (monotonic). */
 double cli_now(void);

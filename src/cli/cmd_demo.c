@@ -42,17 +42,18 @@ static double metric(const aisle_eval_result *r, const char *name) {
     return v;
 }
 
-static int train_and_eval(cli_opts *o, const aisle_dataset *train, const aisle_dataset *test, demo_row *row) {
+static int train_and_eval(cli_opts *o, const aisle_dataset *train, const aisle_catalog *cat,
+                          const aisle_dataset *test, demo_row *row) {
     aisle_config *cfg;
     int rc = aisle_config_copy(o->cfg, &cfg);
     if (rc) return cli_fail(rc, "config");
     rc = aisle_config_set(cfg, "model", row->kind);
     demo_defaults(cfg, row->kind);
     char label[64];
-    snprintf(label, sizeof label, "demo: train %s", row->kind);
+    snprintf(label, sizeof label, "demo: train %s: epoch", row->kind);
     cli_progress_install(cfg, o, label);
     double t0 = cli_now();
-    if (!rc) rc = aisle_model_train(train, cfg, &row->model);
+    if (!rc) rc = aisle_model_train_with_catalog(train, cat, cfg, &row->model);
     row->seconds = cli_now() - t0;
     cli_progress_done();
     aisle_config_set_progress(cfg, NULL, NULL);
@@ -161,7 +162,9 @@ static void show_shopper(const cli_opts *o, const aisle_model *m, const char *us
                      100.0 * share[0]);
         else
             snprintf(reason, sizeof reason, "popular with shoppers like you");
-        printf("  %2zu. %-8s %-44.44s %s\n", i + 1, items[i], cli_title(t, items[i]), reason);
+        printf("  %2zu. %-8s ", i + 1, items[i]);
+        cli_print_cell(stdout, cli_title(t, items[i]), 44);
+        printf(" %s\n", reason);
     }
     aisle_clear_error();
     (void)o;
@@ -203,9 +206,14 @@ static int save_and_reload(const aisle_model *m, const char *user) {
 int cmd_demo(cli_opts *o) {
     double t_start = cli_now();
     aisle_dataset *events = NULL, *train = NULL, *test = NULL;
+    aisle_catalog *catalog = NULL;
     cli_titles *titles = NULL;
     int rc = aisle_demo_generate(o->cfg, &events);
-    if (rc) return cli_fail(rc, "generating the demo store");
+    if (!rc) rc = aisle_demo_catalog(o->cfg, &catalog);
+    if (rc) {
+        aisle_dataset_free(events);
+        return cli_fail(rc, "generating the demo store");
+    }
     size_t nu = 0, ni = 0, ne = 0;
     aisle_dataset_user_count(events, &nu);
     aisle_dataset_item_count(events, &ni);
@@ -217,6 +225,8 @@ int cmd_demo(cli_opts *o) {
         rc = cli_fail(rc, "splitting the demo store");
         goto done;
     }
+    rc = cli_titles_from_catalog(catalog, &titles);
+    if (rc) goto done;
     printf("aisle %s demo store: %zu shoppers, %zu products, %zu events (views, carts, purchases);\n"
            "trained on the first 90%% of the time line, tested on the last 10%%.\n\n",
            aisle_version(), nu, ni, ne);
@@ -231,7 +241,7 @@ int cmd_demo(cli_opts *o) {
     int popular = -1;
     for (int i = 0; i < nk; i++) {
         aisle_model_kind_info(i, &rows[i].kind, NULL);
-        if (train_and_eval(o, train, test, &rows[i]) != AISLE_OK) {
+        if (train_and_eval(o, train, catalog, test, &rows[i]) != AISLE_OK) {
             printf("%-10s %s\n", rows[i].kind, "failed (see the error above)");
             continue;
         }
@@ -287,6 +297,7 @@ int cmd_demo(cli_opts *o) {
     free(rows);
 done:
     cli_titles_free(titles);
+    aisle_catalog_free(catalog);
     aisle_dataset_free(train);
     aisle_dataset_free(test);
     aisle_dataset_free(events);

@@ -48,13 +48,14 @@ static int load_and_split(cli_opts *o, aisle_dataset **all, aisle_dataset **trai
     return CLI_OK;
 }
 
-static int train(cli_opts *o, const aisle_dataset *ds, aisle_model **model, double *seconds) {
+static int train(cli_opts *o, const aisle_dataset *ds, const aisle_catalog *cat, aisle_model **model,
+                 double *seconds) {
     char kind[64], label[96];
     kind_of(o, kind, sizeof kind);
-    snprintf(label, sizeof label, "train %s", kind);
+    snprintf(label, sizeof label, "train %s: epoch", kind);
     cli_progress_install(o->cfg, o, label);
     double t0 = cli_now();
-    int rc = aisle_model_train(ds, o->cfg, model);
+    int rc = aisle_model_train_with_catalog(ds, cat, o->cfg, model);
     *seconds = cli_now() - t0;
     cli_progress_done();
     aisle_config_set_progress(o->cfg, NULL, NULL);
@@ -70,7 +71,7 @@ static int evaluate(cli_opts *o, const aisle_model *m, const aisle_dataset *test
     aisle_config *ecfg;
     int rc = cli_eval_config(o, &ecfg);
     if (rc) return rc;
-    cli_progress_install(ecfg, o, "evaluate");
+    cli_progress_install(ecfg, o, "evaluate: users block");
     rc = aisle_evaluate(m, test, ecfg, res);
     cli_progress_done();
     aisle_config_free(ecfg);
@@ -130,13 +131,15 @@ int cmd_train(cli_opts *o) {
     int rc = choose_kind(o);
     if (rc) return rc;
     aisle_dataset *all, *tr, *te;
+    cli_titles *cat = NULL;
     rc = load_and_split(o, &all, &tr, &te);
+    if (!rc) rc = cli_titles_load(o, &cat);
     aisle_model *m = NULL;
     aisle_eval_result *res = NULL;
     double secs = 0;
     char kind[64];
     kind_of(o, kind, sizeof kind);
-    if (!rc) rc = train(o, tr, &m, &secs);
+    if (!rc) rc = train(o, tr, cli_titles_catalog(cat), &m, &secs);
     if (!rc && te) rc = evaluate(o, m, te, &res);
     if (!rc && res) store_metrics(m, res);
     const char *out = o->out ? o->out : "model.aisle";
@@ -185,6 +188,7 @@ int cmd_train(cli_opts *o) {
     }
     aisle_eval_result_free(res);
     aisle_model_free(m);
+    cli_titles_free(cat);
     if (tr != all) aisle_dataset_free(tr);
     aisle_dataset_free(te);
     aisle_dataset_free(all);
@@ -195,13 +199,15 @@ int cmd_eval(cli_opts *o) {
     aisle_dataset *all = NULL, *tr = NULL, *te = NULL;
     aisle_model *m = NULL;
     aisle_eval_result *res = NULL;
+    cli_titles *cat = NULL;
     double secs = -1;
     char kind[64];
     int rc;
     if (o->split) {
         rc = choose_kind(o);
         if (!rc) rc = load_and_split(o, &all, &tr, &te);
-        if (!rc) rc = train(o, tr, &m, &secs);
+        if (!rc) rc = cli_titles_load(o, &cat);
+        if (!rc) rc = train(o, tr, cli_titles_catalog(cat), &m, &secs);
         kind_of(o, kind, sizeof kind);
     } else {
         if (!o->model)
@@ -224,6 +230,7 @@ int cmd_eval(cli_opts *o) {
         }
     }
     aisle_eval_result_free(res);
+    cli_titles_free(cat);
     aisle_model_free(m);
     if (tr != all) aisle_dataset_free(tr);
     aisle_dataset_free(te);

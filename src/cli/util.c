@@ -40,7 +40,7 @@ static const cli_flag flags[] = {
     {"--item", OPT_ITEM, "KEY", "required", "the item's key as in the event file"},
     {"--exclude-seen", OPT_SEEN, NULL, "on", "leave out items the user interacted with in training"},
     {"--include-seen", OPT_SEEN, NULL, "off", "keep items the user interacted with in training"},
-    {"--catalog", OPT_CATALOG, "FILE", "none", "product catalog (item_id,title,...) to show titles"},
+    {"--catalog", OPT_CATALOG, "FILE", "none", "product catalog (item_id,title,...): titles in the output; side information for training"},
     {"--json", OPT_JSON, NULL, "off", "print one JSON document on stdout instead of text"},
     {"--quiet", 0, NULL, "off", "no progress or notes on stderr (errors only)"},
     {"--verbose", 0, NULL, "off", "more detail on stderr (load counts, timings)"},
@@ -267,7 +267,7 @@ static int progress_cb(void *user, int step, int steps, double loss, double metr
         n += snprintf(extra + n, sizeof extra - (size_t)n, "  metric %.4f", metric);
     double rate = elapsed > 0 ? step / elapsed : 0;
     double eta = rate > 0 ? (steps - step) / rate : 0;
-    fprintf(stderr, "\r%s: %d/%d%s  %.2f/s  ETA %.0fs   ", progress.what, step, steps, extra, rate, eta);
+    fprintf(stderr, "\r%s %d/%d%s  %.2f/s  ETA %.0fs   ", progress.what, step, steps, extra, rate, eta);
     fflush(stderr);
     progress.drawn = 1;
     return 0;
@@ -312,4 +312,37 @@ void cli_json_number(FILE *f, double v) {
         fprintf(f, "%.9g", v);
     else
         fputs("null", f);
+}
+
+/* ---- terminal cells ---- */
+
+/* Display columns of a code point: 2 for East Asian wide ranges (CJK,
+ * Hangul, full-width forms), else 1. */
+static int cp_width(unsigned cp) {
+    return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+                   (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+                   (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000
+               ? 2
+               : 1;
+}
+
+void cli_print_cell(FILE *f, const char *s, int width) {
+    int used = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 1;
+        unsigned cp = len == 1 ? *p : (unsigned)(*p & (0x3F >> (len - 1)));
+        int ok = 1;
+        for (int i = 1; i < len; i++) {
+            if ((p[i] & 0xC0) != 0x80) ok = 0;
+            else cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if (!ok) len = 1, cp = '?';
+        int w = cp_width(cp);
+        if (used + w > width) break; /* never split a character */
+        fwrite(p, 1, (size_t)len, f);
+        used += w;
+        p += len;
+    }
+    for (; used < width; used++) fputc(' ', f);
 }

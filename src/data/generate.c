@@ -375,7 +375,9 @@ static int make_messages(demo_store *s, uint64_t seed, size_t n) {
     return rc;
 }
 
-static int generate(const aisle_config *cfg, demo_store *s) {
+/* Draws the store; with_events = 0 stops after the catalogue (whose draws
+ * come from their own stream, so it is the same either way). */
+static int generate(const aisle_config *cfg, demo_store *s, int with_events) {
     memset(s, 0, sizeof *s);
     buf_init(&s->text);
     int rc = config_check(cfg, demo_options, "the demo store");
@@ -386,7 +388,7 @@ static int generate(const aisle_config *cfg, demo_store *s) {
     int64_t span = config_int(cfg, demo_options, "demo_days") * 86400;
     s->t0 = 1767225600; /* 2026-01-01T00:00:00Z */
     rc = make_catalog(s, seed);
-    if (rc) return rc;
+    if (rc || !with_events) return rc;
     enum { MAX_SESSIONS = 400 };
     double *cum = core_malloc(s->n_items * sizeof *cum);
     int64_t *starts = core_malloc(MAX_SESSIONS * sizeof *starts);
@@ -424,11 +426,44 @@ static int to_dataset(const demo_store *s, aisle_dataset **out) {
     return AISLE_OK;
 }
 
+static void category_path(char *out, size_t len, const demo_item *it) {
+    snprintf(out, len, "%s > %s", leaves[it->leaf].top, leaves[it->leaf].leaf);
+}
+
+static int to_catalog(const demo_store *s, aisle_catalog **out) {
+    aisle_catalog *cat;
+    int rc = aisle_catalog_new(&cat);
+    if (rc) return rc;
+    char key[16], path[128];
+    for (uint32_t i = 0; !rc && i < s->n_items; i++) {
+        const demo_item *it = &s->items[i];
+        item_key(key, sizeof key, i);
+        category_path(path, sizeof path, it);
+        rc = aisle_catalog_add_item(cat, key, store_text(s, it->title), store_text(s, it->desc), path,
+                                    brands[it->brand], it->price);
+    }
+    if (rc) {
+        aisle_catalog_free(cat);
+        return rc;
+    }
+    *out = cat;
+    return AISLE_OK;
+}
+
 AISLE_API int aisle_demo_generate(const aisle_config *cfg, aisle_dataset **events) {
     if (!events) return core_error(AISLE_EINVAL, "aisle_demo_generate: events is NULL");
     demo_store s;
-    int rc = generate(cfg, &s);
+    int rc = generate(cfg, &s, 1);
     if (!rc) rc = to_dataset(&s, events);
+    store_free(&s);
+    return rc;
+}
+
+AISLE_API int aisle_demo_catalog(const aisle_config *cfg, aisle_catalog **catalog) {
+    if (!catalog) return core_error(AISLE_EINVAL, "aisle_demo_catalog: catalog is NULL");
+    demo_store s;
+    int rc = generate(cfg, &s, 0);
+    if (!rc) rc = to_catalog(&s, catalog);
     store_free(&s);
     return rc;
 }
@@ -471,7 +506,7 @@ static int write_file(const char *dir, const char *name, const demo_store *s, in
             const demo_item *it = &s->items[i];
             char cat[128];
             item_key(a, sizeof a, i);
-            snprintf(cat, sizeof cat, "%s > %s", leaves[it->leaf].top, leaves[it->leaf].leaf);
+            category_path(cat, sizeof cat, it);
             csv_field(f, a, 0);
             csv_field(f, store_text(s, it->title), 0);
             csv_field(f, store_text(s, it->desc), 0);
@@ -497,7 +532,7 @@ AISLE_API int aisle_demo_write(const aisle_config *cfg, const char *dir) {
     if (!dir || !dir[0]) return core_error(AISLE_EINVAL, "aisle_demo_write: directory is NULL or empty");
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) return core_io_error(dir, "create directory");
     demo_store s;
-    int rc = generate(cfg, &s);
+    int rc = generate(cfg, &s, 1);
     if (!rc) rc = write_file(dir, "events.csv", &s, 0);
     if (!rc) rc = write_file(dir, "catalog.csv", &s, 1);
     if (!rc) rc = write_file(dir, "messages.csv", &s, 2);

@@ -28,7 +28,14 @@ static const char *const *const event_aliases[R_COUNT] = {user_alias, item_alias
 
 enum { NEG_SUBTRACT, NEG_SKIP, NEG_KEEP };
 
-#if defined(__GNUC__)
+/* GCC 12 -O2 removed the __builtin_prefetch calls of this file (its tree
+ * DCE; seen with objdump, kept with -fno-tree-dce), so x86-64 and AArch64
+ * get the instruction directly. */
+#if defined(__GNUC__) && defined(__x86_64__)
+#  define LOAD_PREFETCH(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
+#elif defined(__GNUC__) && defined(__aarch64__)
+#  define LOAD_PREFETCH(p) __asm__ volatile("prfm pldl1keep, %0" : : "Q"(*(const char *)(p)))
+#elif defined(__GNUC__)
 #  define LOAD_PREFETCH(p) __builtin_prefetch(p)
 #else
 #  define LOAD_PREFETCH(p) ((void)(p))
@@ -104,9 +111,13 @@ static int cache_grow(key_cache *c) {
     return AISLE_OK;
 }
 
-/* Index of key in k, interning it if new. */
-static int cache_intern(key_cache *c, core_keys *k, const char *key, size_t len, uint32_t *index) {
-    uint64_t head, h = fast_hash(key, len, &head);
+static void cache_prefetch(const key_cache *c, uint64_t h, size_t len) {
+    if (c->nslots) LOAD_PREFETCH(&c->slots[check_of(h, len) >> (c->shift - 32)]);
+}
+
+/* Index of key (hash h, first bytes head) in k, interning it if new. */
+static int cache_intern_h(key_cache *c, core_keys *k, const char *key, size_t len, uint64_t h, uint64_t head,
+                          uint32_t *index) {
     uint32_t check = check_of(h, len);
     size_t j = 0;
     if (c->nslots) {
@@ -134,6 +145,18 @@ static int cache_intern(key_cache *c, core_keys *k, const char *key, size_t len,
     return AISLE_OK;
 }
 
+
+/* Rows wait in a short queue between checking and interning, so the index
+ * slots of their keys, prefetched when they enter, are in cache when they
+ * leave (big dictionaries make interning a chain of cache misses). */
+enum { LOAD_AHEAD = 16, PEND_KEY = 40 };
+typedef struct pend_row {
+    data_event ev;          /* user and item still to resolve */
+    uint64_t uh, uhead, ih, ihead;
+    uint32_t ulen, ilen;
+    char ukey[PEND_KEY], ikey[PEND_KEY];
+} pend_row;
+
 typedef struct ev_loader {
     aisle_dataset *ds;
     data_reader rd;
@@ -145,6 +168,8 @@ typedef struct ev_loader {
     uint32_t default_type;
     core_buf conv[3];            /* user, item, event text after conversion */
     key_cache ucache, icache;
+    pend_row ring[LOAD_AHEAD];
+    size_t ring_head, ring_n;
     int64_t last_user;           /* cache: logs are often grouped by user */
     char last_key[32];           /* its key (when short), compared without touching the dictionary */
     size_t last_len;
@@ -188,6 +213,41 @@ static int text_field(ev_loader *L, const data_field *f, size_t role, core_buf *
     return AISLE_OK;
 }
 
+/* Resolves a queued row's keys and appends its event. */
+static int commit_row(ev_loader *L, pend_row *p, const char *ukey, const char *ikey) {
+    aisle_dataset *ds = L->ds;
+    int rc;
+    if (L->last_user >= 0 && !(p->ulen == L->last_len && memcmp(L->last_key, ukey, p->ulen) == 0))
+        L->last_user = -1;
+    if (L->last_user >= 0) {
+        p->ev.user = (uint32_t)L->last_user;
+    } else {
+        if ((rc = cache_intern_h(&L->ucache, &ds->users, ukey, p->ulen, p->uh, p->uhead, &p->ev.user))) return rc;
+        if (p->ulen <= sizeof L->last_key) { /* longer keys are not remembered */
+            L->last_user = p->ev.user;
+            memcpy(L->last_key, ukey, p->ulen);
+            L->last_len = p->ulen;
+        }
+    }
+    if ((rc = cache_intern_h(&L->icache, &ds->items, ikey, p->ilen, p->ih, p->ihead, &p->ev.item))) return rc;
+    if (ds->n_events == ds->events_cap &&
+        (rc = core_grow((void **)&ds->events, &ds->events_cap, ds->n_events + 1, sizeof *ds->events)))
+        return rc;
+    ds->events[ds->n_events++] = p->ev;
+    return AISLE_OK;
+}
+
+static int flush_rows(ev_loader *L) {
+    while (L->ring_n) {
+        pend_row *q = &L->ring[L->ring_head];
+        int rc = commit_row(L, q, q->ukey, q->ikey);
+        if (rc) return rc;
+        L->ring_head = (L->ring_head + 1) % LOAD_AHEAD;
+        L->ring_n--;
+    }
+    return AISLE_OK;
+}
+
 /* One record: AISLE_OK (loaded), 1 (filtered by negative=skip), an
  * AISLE_EFORMAT row error, or a fatal error. */
 static int load_row(ev_loader *L) {
@@ -204,16 +264,6 @@ static int load_row(ev_loader *L) {
         data_field end = r->fields[r->nf - 1];
         end.col = r->rec_end_col;
         return data_field_error(r, &end, exp, found);
-    }
-    /* Start fetching the keys' index slots (cache misses on big
-     * dictionaries dominate loading) while the numbers are parsed. */
-    for (int k = 0; k < 2; k++) {
-        key_cache *kc = k ? &L->icache : &L->ucache;
-        const data_field *f = &r->fields[c->field[k]];
-        if (kc->nslots && !L->latin1) {
-            uint64_t head, h = fast_hash(f->p, f->len, &head);
-            LOAD_PREFETCH(&kc->slots[check_of(h, f->len) >> (kc->shift - 32)]);
-        }
     }
     double value = 1.0;
     int64_t time = 0;
@@ -265,19 +315,6 @@ static int load_row(ev_loader *L) {
     aisle_dataset *ds = L->ds;
     data_event ev = {0, 0, L->default_type, (float)value, time};
     int rc;
-    if (L->last_user >= 0 && !(klen[0] == L->last_len && memcmp(L->last_key, key[0], klen[0]) == 0))
-        L->last_user = -1;
-    if (L->last_user >= 0) {
-        ev.user = (uint32_t)L->last_user;
-    } else {
-        if ((rc = cache_intern(&L->ucache, &ds->users, key[0], klen[0], &ev.user))) return rc;
-        if (klen[0] <= sizeof L->last_key) { /* longer keys are not cached */
-            L->last_user = ev.user;
-            memcpy(L->last_key, key[0], klen[0]);
-            L->last_len = klen[0];
-        }
-    }
-    if ((rc = cache_intern(&L->icache, &ds->items, key[1], klen[1], &ev.item))) return rc;
     if (ename) {
         const char *lt = L->last_type >= 0 ? keys_at(&ds->event_names, (uint32_t)L->last_type) : NULL;
         if (lt && strncmp(lt, ename, elen) == 0 && lt[elen] == '\0') {
@@ -293,10 +330,33 @@ static int load_row(ev_loader *L) {
             L->last_type = ev.type;
         }
     }
-    if (ds->n_events == ds->events_cap &&
-        (rc = core_grow((void **)&ds->events, &ds->events_cap, ds->n_events + 1, sizeof *ds->events)))
-        return rc;
-    ds->events[ds->n_events++] = ev;
+    if (klen[0] > PEND_KEY || klen[1] > PEND_KEY) { /* long keys skip the queue */
+        if ((rc = flush_rows(L))) return rc;
+        pend_row p;
+        p.ev = ev;
+        p.uh = fast_hash(key[0], klen[0], &p.uhead);
+        p.ih = fast_hash(key[1], klen[1], &p.ihead);
+        p.ulen = (uint32_t)klen[0];
+        p.ilen = (uint32_t)klen[1];
+        return commit_row(L, &p, key[0], key[1]);
+    }
+    if (L->ring_n == LOAD_AHEAD) {
+        pend_row *q = &L->ring[L->ring_head];
+        if ((rc = commit_row(L, q, q->ukey, q->ikey))) return rc;
+        L->ring_head = (L->ring_head + 1) % LOAD_AHEAD;
+        L->ring_n--;
+    }
+    pend_row *p = &L->ring[(L->ring_head + L->ring_n) % LOAD_AHEAD];
+    p->ev = ev;
+    p->ulen = (uint32_t)klen[0];
+    p->ilen = (uint32_t)klen[1];
+    memcpy(p->ukey, key[0], klen[0]);
+    memcpy(p->ikey, key[1], klen[1]);
+    p->uh = fast_hash(key[0], klen[0], &p->uhead);
+    p->ih = fast_hash(key[1], klen[1], &p->ihead);
+    cache_prefetch(&L->ucache, p->uh, klen[0]);
+    cache_prefetch(&L->icache, p->ih, klen[1]);
+    L->ring_n++;
     return AISLE_OK;
 }
 
@@ -346,7 +406,7 @@ static int run_load(ev_loader *L, const aisle_config *cfg) {
             return row;
         }
     }
-    return AISLE_OK;
+    return flush_rows(L);
 }
 
 typedef struct load_src {

@@ -2,8 +2,10 @@
  * Cyrillic and Armenian, and the character classes the tokenizer uses.
  *
  * Case rules are Unicode's simple (1:1) lower-case mappings written as
- * compact range rules (UnicodeData.txt, Unicode 15) rather than a full
- * table: the blocks covered alternate upper/lower case in fixed patterns. */
+ * compact range rules (UnicodeData.txt) rather than a full table: most
+ * blocks covered alternate upper/lower case in fixed patterns.  Checked
+ * code point by code point against Python 3.11's str.lower() for U+0000..
+ * U+058F and U+1E00..U+1EFF (docs/FEATURES.md). */
 #include "features.h"
 
 size_t feat_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp) {
@@ -75,6 +77,26 @@ static const case_rule lower_rules[] = {
     {0x014A, 0x0177, 0, 1},
     {0x0178, 0x0178, -1, -121},  /* Ÿ -> ÿ */
     {0x0179, 0x017E, 1, 1},
+    /* Latin Extended-B: irregular (African, pinyin caron, Romanian comma below
+     * Ș Ț, digraphs DŽ Lj Nj); delta = lower - upper */
+    {0x0181, 0x0181, -1, 210}, {0x0182, 0x0184, 0, 1}, {0x0186, 0x0186, -1, 206},
+    {0x0187, 0x0187, -1, 1}, {0x0189, 0x018A, -1, 205}, {0x018B, 0x018B, -1, 1},
+    {0x018E, 0x018E, -1, 79}, {0x018F, 0x018F, -1, 202}, {0x0190, 0x0190, -1, 203},
+    {0x0191, 0x0191, -1, 1}, {0x0193, 0x0193, -1, 205}, {0x0194, 0x0194, -1, 207},
+    {0x0196, 0x0196, -1, 211}, {0x0197, 0x0197, -1, 209}, {0x0198, 0x0198, -1, 1},
+    {0x019C, 0x019C, -1, 211}, {0x019D, 0x019D, -1, 213}, {0x019F, 0x019F, -1, 214},
+    {0x01A0, 0x01A4, 0, 1}, {0x01A6, 0x01A6, -1, 218}, {0x01A7, 0x01A7, -1, 1},
+    {0x01A9, 0x01A9, -1, 218}, {0x01AC, 0x01AC, -1, 1}, {0x01AE, 0x01AE, -1, 218},
+    {0x01AF, 0x01AF, -1, 1}, {0x01B1, 0x01B2, -1, 217}, {0x01B3, 0x01B5, 1, 1},
+    {0x01B7, 0x01B7, -1, 219}, {0x01B8, 0x01B8, -1, 1}, {0x01BC, 0x01BC, -1, 1},
+    {0x01C4, 0x01C4, -1, 2}, {0x01C5, 0x01C5, -1, 1}, {0x01C7, 0x01C7, -1, 2},
+    {0x01C8, 0x01C8, -1, 1}, {0x01CA, 0x01CA, -1, 2}, {0x01CB, 0x01DB, 1, 1},
+    {0x01DE, 0x01EE, 0, 1}, {0x01F1, 0x01F1, -1, 2}, {0x01F2, 0x01F4, 0, 1},
+    {0x01F6, 0x01F6, -1, -97}, {0x01F7, 0x01F7, -1, -56}, {0x01F8, 0x021E, 0, 1},
+    {0x0220, 0x0220, -1, -130}, {0x0222, 0x0232, 0, 1}, {0x023A, 0x023A, -1, 10795},
+    {0x023B, 0x023B, -1, 1}, {0x023D, 0x023D, -1, -163}, {0x023E, 0x023E, -1, 10792},
+    {0x0241, 0x0241, -1, 1}, {0x0243, 0x0243, -1, -195}, {0x0244, 0x0244, -1, 69},
+    {0x0245, 0x0245, -1, 71}, {0x0246, 0x024E, 0, 1},
     {0x0370, 0x0373, 0, 1},      /* Greek Heta, Sampi */
     {0x0376, 0x0376, -1, 1},
     {0x037F, 0x037F, -1, 116},   /* Yot */
@@ -106,14 +128,18 @@ static const case_rule lower_rules[] = {
 
 uint32_t feat_lower(uint32_t cp) {
     if (cp < 0x41 || cp > 0x1EFF) return cp;
-    for (size_t i = 0; i < CORE_ARRAY_LEN(lower_rules); i++) {
-        const case_rule *r = &lower_rules[i];
-        if (cp < r->lo) break; /* rules are sorted */
-        if (cp > r->hi) continue;
-        if (r->par >= 0 && (int)(cp & 1) != r->par) return cp;
-        return (uint32_t)((int32_t)cp + r->delta);
+    /* binary search for the last rule starting at or below cp (sorted,
+     * disjoint ranges) */
+    size_t lo = 0, hi = CORE_ARRAY_LEN(lower_rules);
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (lower_rules[mid].lo <= cp) lo = mid;
+        else hi = mid;
     }
-    return cp;
+    const case_rule *r = &lower_rules[lo];
+    if (cp < r->lo || cp > r->hi) return cp;
+    if (r->par >= 0 && (int)(cp & 1) != r->par) return cp;
+    return (uint32_t)((int32_t)cp + r->delta);
 }
 
 int feat_is_cjk(uint32_t cp) {

@@ -23,7 +23,7 @@
 #include <string.h>
 
 static const option_spec mf_options[] = {
-    {"factors", AISLE_OPTION_INT, 1, 1024, "128", NULL, "mf", "Number of latent factors."},
+    {"factors", AISLE_OPTION_INT, 1, 1024, "64", NULL, "mf", "Number of latent factors."},
     {"epochs", AISLE_OPTION_INT, 1, 10000, "60", NULL, "mf", "Maximum SGD epochs."},
     {"learning_rate", AISLE_OPTION_FLOAT, 1e-8, 10, "0.03", NULL, "mf", "Initial SGD learning rate."},
     {"learning_rate_decay", AISLE_OPTION_FLOAT, 0, 100, "0.2", NULL, "mf",

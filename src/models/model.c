@@ -2,6 +2,8 @@
  * key dictionaries and stored metrics. */
 #include "models.h"
 
+#include <cblas.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,6 +123,10 @@ AISLE_API int aisle_model_train_with_catalog(const aisle_dataset *ds, const aisl
     if (rc) return rc;
     if (ds->users.n == 0 || ds->items.n == 0)
         return core_error(AISLE_EINVAL, "cannot train model '%s' on an empty dataset", ops->name);
+    /* The one documented way aisle touches a process-wide BLAS setting:
+     * only when the caller asks for it. */
+    int64_t blas_threads = config_int(cfg, NULL, "blas_threads");
+    if (blas_threads > 0) openblas_set_num_threads((int)blas_threads);
     aisle_model *m;
     rc = model_alloc(ops, &m);
     if (rc) return rc;

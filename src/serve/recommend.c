@@ -56,11 +56,20 @@ static int cmp_u32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Event weights come from callers' data: reject NaN/Inf before they reach
+ * a solver, where they would surface as an unhelpful numeric failure. */
+static int check_weights(const float *w, size_t n, const char *fn) {
+    for (size_t i = 0; w && i < n; i++)
+        if (!isfinite(w[i])) return core_error(AISLE_EINVAL, "%s: weight %zu (%g) is not finite", fn, i, (double)w[i]);
+    return AISLE_OK;
+}
+
 AISLE_API int aisle_recommend_for_items(const aisle_model *m, const char *const *item_keys, const float *weights,
                                         size_t n, size_t k, const aisle_rec_options *opts, const char **items_out,
                                         float *scores_out, size_t *n_out) {
     if (!m || !n_out || (n && !item_keys))
         return core_error(AISLE_EINVAL, "aisle_recommend_for_items: NULL model, item_keys or n_out");
+    if (check_weights(weights, n, "aisle_recommend_for_items")) return AISLE_EINVAL;
     if (!(m->ops->flags & MODEL_FOLD_IN)) return unsupported(m, "recommendations for anonymous visitors");
     uint32_t *items = core_malloc((n ? n : 1) * 2 * sizeof *items);
     float *w = core_malloc((n ? n : 1) * sizeof *w);
@@ -211,6 +220,7 @@ typedef struct upd {
 AISLE_API int aisle_update_user(aisle_model *m, const char *user_key, const char *const *item_keys,
                                 const float *weights, size_t n) {
     if (!m || !user_key || (n && !item_keys)) return core_error(AISLE_EINVAL, "aisle_update_user: NULL argument");
+    if (check_weights(weights, n, "aisle_update_user")) return AISLE_EINVAL;
     if (!m->ops->update_user) return unsupported(m, "in-place user updates");
     uint32_t u = 0;
     int rc = find_user(m, user_key, &u);

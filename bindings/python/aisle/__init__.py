@@ -23,6 +23,8 @@ from .dataset import Dataset, LoadReport
 from .errors import (AisleError, InvalidArgument, OutOfMemory, AisleIOError, FormatError, NotFound,
                      OutOfRange, Unsupported, Cancelled, StateError, VersionError, InternalError,
                      check, strerror, last_error)
+from .features import (Tokenizer, Hasher, TfIdf, CategoryEncoder, NumericEncoder, SparseVector,
+                       Token, hash32, sparse_dot)
 from .model import Model, ModelKind, EvalResult, model_kinds
 from .serving import RecOptions
 
@@ -71,7 +73,8 @@ def version_number():
 __all__ = [
     "AisleError", "InvalidArgument", "OutOfMemory", "AisleIOError", "FormatError", "NotFound",
     "OutOfRange", "Unsupported", "Cancelled", "StateError", "VersionError", "InternalError",
-    "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Model", "ModelKind",
+    "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Tokenizer", "Hasher", "TfIdf",
+    "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",
     "EvalResult", "model_kinds", "Progress", "demo_dataset", "demo_write",
     "strerror", "last_error", "version", "version_number", "library_path",
 ]
