@@ -7,6 +7,8 @@
 
 #include "data/data.h"
 #include "models/models.h"
+
+#include <cblas.h>
 #include "util/test_util.h"
 
 static aisle_dataset *small_shop(void) {
@@ -192,6 +194,26 @@ static void test_popular_ranks_by_distinct_users(void **state) {
     aisle_dataset_free(ds);
 }
 
+static void test_blas_threads_option_sets_openblas_only_when_asked(void **state) {
+    (void)state;
+    aisle_dataset *ds = small_shop();
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "model=popular"));
+    int before = openblas_get_num_threads();
+    aisle_model *m;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    aisle_model_free(m);
+    assert_int_equal(openblas_get_num_threads(), before); /* untouched by default */
+    assert_ok(aisle_config_parse(cfg, "blas_threads=1"));
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    aisle_model_free(m);
+    assert_int_equal(openblas_get_num_threads(), 1);
+    openblas_set_num_threads(before);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
 static void test_model_describe_and_metrics(void **state) {
     (void)state;
     aisle_dataset *ds = small_shop();
@@ -303,6 +325,7 @@ int main(void) {
         cmocka_unit_test(test_add_event_rejects_bad_input_without_change),
         cmocka_unit_test(test_add_event_out_of_memory_rolls_back),
         cmocka_unit_test(test_popular_ranks_by_distinct_users),
+        cmocka_unit_test(test_blas_threads_option_sets_openblas_only_when_asked),
         cmocka_unit_test(test_model_describe_and_metrics),
         cmocka_unit_test(test_train_rejects_unknown_kind_and_empty_data),
         cmocka_unit_test(test_training_can_be_cancelled),

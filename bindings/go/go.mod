@@ -1,3 +1,3 @@
 module github.com/aisle-project/aisle/bindings/go
 
-go 1.19
+go 1.18

@@ -255,8 +255,9 @@ func (r *results) free() { C.free(unsafe.Pointer(r.items)) }
 // allow/deny lists and filter (opts may be nil).  An unknown user gets the
 // most popular items, or ErrNotFound with unknown_user=error.
 func (m *Model) Recommend(user string, k int, opts *RecOptions) ([]Scored, error) {
-	if k < 0 {
-		return nil, &Error{Code: CodeRange, Message: "aisle: negative k"}
+	k, err := m.clampK(k, "k")
+	if err != nil {
+		return nil, err
 	}
 	u, err := cstring("user key", user)
 	if err != nil {
@@ -286,8 +287,9 @@ func (m *Model) RecommendForItems(itemKeys []string, weights []float32, k int, o
 	if weights != nil && len(weights) != len(itemKeys) {
 		return nil, &Error{Code: CodeInvalid, Message: "aisle: weights and item keys differ in length"}
 	}
-	if k < 0 {
-		return nil, &Error{Code: CodeRange, Message: "aisle: negative k"}
+	k, err := m.clampK(k, "k")
+	if err != nil {
+		return nil, err
 	}
 	ks, err := newCStrings(itemKeys)
 	if err != nil {
@@ -316,8 +318,9 @@ func (m *Model) RecommendForItems(itemKeys []string, weights []float32, k int, o
 
 // SimilarItems gives the k items most similar to item (not itself).
 func (m *Model) SimilarItems(item string, k int, opts *RecOptions) ([]Scored, error) {
-	if k < 0 {
-		return nil, &Error{Code: CodeRange, Message: "aisle: negative k"}
+	k, err := m.clampK(k, "k")
+	if err != nil {
+		return nil, err
 	}
 	it, err := cstring("item key", item)
 	if err != nil {
@@ -360,8 +363,9 @@ func (m *Model) Score(user, item string) (float32, error) {
 // Explain gives the user's training items contributing most to the score
 // of item (at most max), with their signed shares.
 func (m *Model) Explain(user, item string, max int) ([]Scored, error) {
-	if max < 0 {
-		return nil, &Error{Code: CodeRange, Message: "aisle: negative max"}
+	max, err := m.clampK(max, "max")
+	if err != nil {
+		return nil, err
 	}
 	u, err := cstring("user key", user)
 	if err != nil {
@@ -414,8 +418,9 @@ func (m *Model) UpdateUser(user string, itemKeys []string, weights []float32) er
 // RecommendBatch is Recommend for many users at once (parallel in C; set
 // "threads" in opts).  Result i belongs to users[i].
 func (m *Model) RecommendBatch(users []string, k int, opts *RecOptions) ([][]Scored, error) {
-	if k < 0 {
-		return nil, &Error{Code: CodeRange, Message: "aisle: negative k"}
+	k, err := m.clampK(k, "k")
+	if err != nil {
+		return nil, err
 	}
 	ks, err := newCStrings(users)
 	if err != nil {
@@ -439,4 +444,17 @@ func (m *Model) RecommendBatch(users []string, k int, opts *RecOptions) ([][]Sco
 		})
 	})
 	return out, err
+}
+
+// clampK bounds a result count: never negative (C takes size_t) and no
+// larger than the item count, which bounds every result list, so a huge k
+// does not allocate a huge buffer.
+func (m *Model) clampK(k int, what string) (int, error) {
+	if k < 0 {
+		return 0, &Error{Code: CodeRange, Message: "aisle: negative " + what}
+	}
+	if n := m.NumItems(); k > n {
+		k = n
+	}
+	return k, nil
 }

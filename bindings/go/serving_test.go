@@ -93,6 +93,26 @@ func TestRecommendTopKWithoutSeenItems(t *testing.T) {
 	})
 }
 
+func TestNegativeKFailsAndHugeKIsBounded(t *testing.T) {
+	m := mustTrain(t, gridDataset(t, 30), Options{"model": "itemknn"})
+	if _, err := m.Recommend("u1", -1, nil); !errors.Is(err, ErrRange) {
+		t.Fatal(err)
+	}
+	if _, err := m.Explain("u1", "i1", -1); !errors.Is(err, ErrRange) {
+		t.Fatal(err)
+	}
+	recs, err := m.Recommend("u1", 1<<40, nil)
+	if err != nil || len(recs) != m.NumItems()-len(seenItems("u1")) {
+		t.Fatal(len(recs), err)
+	}
+	if recs, err := m.Recommend("u1", 0, nil); err != nil || len(recs) != 0 {
+		t.Fatal(recs, err)
+	}
+	if b, err := m.RecommendBatch([]string{"u1", "u2"}, 1<<40, nil); err != nil || len(b) != 2 {
+		t.Fatal(err)
+	}
+}
+
 func TestAllowDenyAndFilter(t *testing.T) {
 	forKinds(t, func(t *testing.T, m *Model) {
 		allow := mustRec(t, nil)
@@ -238,6 +258,44 @@ func TestBatchEqualsSingleCalls(t *testing.T) {
 					t.Fatalf("%s: %v vs %v", u, batch[i], single)
 				}
 			}
+		}
+	})
+}
+
+// The filter is called from the library's worker threads (threads=3),
+// which are not Go threads; results equal single calls.
+func TestBatchFilterOnWorkerThreads(t *testing.T) {
+	forKinds(t, func(t *testing.T, m *Model) {
+		opts := mustRec(t, Options{"threads": 3})
+		var mu sync.Mutex
+		calls := 0
+		_ = opts.SetFilter(func(key string, index int) bool {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			return index%3 != 0
+		})
+		users := make([]string, 30)
+		for i := range users {
+			users[i] = fmt.Sprintf("u%d", i)
+		}
+		batch, err := m.RecommendBatch(users, 4, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, u := range users {
+			single, _ := m.Recommend(u, 4, opts)
+			for j := range single {
+				if single[j].Item != batch[i][j].Item {
+					t.Fatalf("%s: %v vs %v", u, batch[i], single)
+				}
+				if idx, _ := m.ItemIndex(single[j].Item); idx%3 == 0 {
+					t.Fatalf("filter let %s through", single[j].Item)
+				}
+			}
+		}
+		if calls == 0 {
+			t.Fatal("filter never called")
 		}
 	})
 }

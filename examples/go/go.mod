@@ -1,6 +1,6 @@
 module github.com/aisle-project/aisle/examples/go
 
-go 1.19
+go 1.18
 
 require github.com/aisle-project/aisle/bindings/go v0.0.0
 

@@ -2,6 +2,8 @@
  * key dictionaries and stored metrics. */
 #include "models.h"
 
+#include <cblas.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,6 +123,10 @@ AISLE_API int aisle_model_train_with_catalog(const aisle_dataset *ds, const aisl
     if (rc) return rc;
     if (ds->users.n == 0 || ds->items.n == 0)
         return core_error(AISLE_EINVAL, "cannot train model '%s' on an empty dataset", ops->name);
+    /* The one documented way aisle touches a process-wide BLAS setting:
+     * only when the caller asks for it. */
+    int64_t blas_threads = config_int(cfg, NULL, "blas_threads");
+    if (blas_threads > 0) openblas_set_num_threads((int)blas_threads);
     aisle_model *m;
     rc = model_alloc(ops, &m);
     if (rc) return rc;
@@ -227,9 +233,12 @@ AISLE_API int aisle_model_describe(const aisle_model *m, char *buf, size_t len, 
                         m->ops->name, m->ops->summary, m->writer_version, m->users.n, m->items.n, m->history.nnz);
     if (!rc && m->config) {
         size_t need = 0;
-        aisle_config_to_string(m->config, NULL, 0, &need);
-        char *opts = core_malloc(need + 1);
-        if (!opts) rc = core_oom("describe");
+        /* sizing call: AISLE_ERANGE is its normal answer; anything else
+         * (out of memory) is a real failure */
+        int size_rc = aisle_config_to_string(m->config, NULL, 0, &need);
+        if (size_rc != AISLE_OK && size_rc != AISLE_ERANGE) rc = size_rc;
+        char *opts = rc ? NULL : core_malloc(need + 1);
+        if (!rc && !opts) rc = core_oom("describe");
         if (!rc) rc = aisle_config_to_string(m->config, opts, need + 1, NULL);
         if (!rc) rc = buf_printf(&b, "options: %s\n", opts);
         core_free(opts);

@@ -1,7 +1,7 @@
 /* make_corpus.c - writes the fuzzers' seed corpora (tests/fuzz/corpus/) from
  * the project itself: small valid event and catalog files of every variant
  * the loaders accept (plain and gzip), multilingual text for the
- * tokenizer, and small saved models of every kind that can be saved, in
+ * tokenizer and feature hashing, and small saved models of every kind that can be saved, in
  * each tensor encoding.  Run by `make fuzz-corpus`; the output is
  * committed so fuzzing starts from valid inputs. */
 #include <stdio.h>
@@ -107,8 +107,8 @@ int main(int argc, char **argv) {
     write_seed(dir, "v1-movielens-latin1.item", 1, uitem, strlen(uitem));
     free(catalog);
 
-    /* ---- tokenizer ---- */
-    snprintf(dir, sizeof dir, "%s/tokenizer", root);
+    /* ---- tokenizer, n-grams, hashing (fuzz_features: first byte = options) ---- */
+    snprintf(dir, sizeof dir, "%s/features", root);
     mkdir(dir, 0755);
     static const char *const texts[] = {
         "Wireless Bluetooth Headphones, 2.4GHz - Noise-Cancelling (Black)",
@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         char name[32];
         snprintf(name, sizeof name, "text-%zu.txt", i);
-        write_seed(dir, name, 0xFF, texts[i], strlen(texts[i]));
+        write_seed(dir, name, (unsigned char)i, texts[i], strlen(texts[i]));
     }
 
     /* ---- models: every kind that saves, in each encoding ---- */

@@ -181,6 +181,17 @@ class Model(Handle):
         return out.value
 
     # ---- serving -------------------------------------------------------
+    def _k(self, k, what="k"):
+        """k as a result-array size: never negative (C takes size_t), and
+        no larger than the item count, which bounds every result list."""
+        k = int(k)
+        if k < 0:
+            raise ValueError("aisle: %s must be >= 0, got %d" % (what, k))
+        n = self.__dict__.get("_n_items")
+        if n is None:  # fixed for the model's life (update_user skips unknown items)
+            n = self._n_items = self.n_items
+        return min(k, n)
+
     # Keyword arguments shared by the ranking calls: exclude_seen, allow,
     # deny, filter, unknown_user, threads -- or options=aisle.RecOptions(...)
     # built once and reused.
@@ -190,7 +201,7 @@ class Model(Handle):
         """Top-k (item_key, score) pairs for a user, best first.  An unknown
         user gets the most popular items unless unknown_user="error"
         (aisle.NotFound)."""
-        k = int(k)
+        k = self._k(k)
         items = (ctypes.c_char_p * max(k, 1))()
         scores = (ctypes.c_float * max(k, 1))()
         n = ctypes.c_size_t()
@@ -206,7 +217,7 @@ class Model(Handle):
         (optional per-item weights); factor kinds fold the visitor in."""
         keys, nk = key_array(item_keys)
         w = float_array(weights, nk)
-        k = int(k)
+        k = self._k(k)
         items = (ctypes.c_char_p * max(k, 1))()
         scores = (ctypes.c_float * max(k, 1))()
         n = ctypes.c_size_t()
@@ -216,7 +227,7 @@ class Model(Handle):
 
     def similar_items(self, item, k=10, allow=None, deny=None, filter=None, threads=None, options=None):
         """The k items most similar to `item`, as (item_key, similarity)."""
-        k = int(k)
+        k = self._k(k)
         items = (ctypes.c_char_p * max(k, 1))()
         scores = (ctypes.c_float * max(k, 1))()
         n = ctypes.c_size_t()
@@ -234,7 +245,7 @@ class Model(Handle):
     def explain(self, user, item, max=5):
         """The user's training items contributing most to the score of
         `item`, as (item_key, signed share) pairs."""
-        m = int(max)
+        m = self._k(max, "max")
         items = (ctypes.c_char_p * (m if m > 0 else 1))()
         shares = (ctypes.c_float * (m if m > 0 else 1))()
         n = ctypes.c_size_t()
@@ -255,7 +266,7 @@ class Model(Handle):
         required) a pair (keys, scores) of (n_users, k) arrays, padded with
         None / NaN where a user has fewer than k results."""
         keys, nu = key_array(users)
-        k = int(k)
+        k = self._k(k)
         size = max(nu * k, 1)
         items = (ctypes.c_char_p * size)()
         scores = (ctypes.c_float * size)()

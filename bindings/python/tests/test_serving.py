@@ -42,6 +42,15 @@ class TestRecommend(ServingBase):
             self.assertIsInstance(item, str)
             self.assertIsInstance(score, float)
 
+    def test_negative_k_is_rejected_and_huge_k_is_bounded_by_the_items(self):
+        with self.assertRaises(ValueError):
+            self.model.recommend("u1", k=-1)
+        with self.assertRaises(ValueError):
+            self.model.explain("u1", "i1", max=-2)
+        recs = self.model.recommend("u1", k=10 ** 12)
+        self.assertEqual(len(recs), self.model.n_items - len(self.seen["u1"]))
+        self.assertEqual(self.model.recommend("u1", k=0), [])
+
     def test_exclude_seen_false_may_return_training_items(self):
         recs = self.model.recommend("u1", k=20, exclude_seen=False)
         self.assertTrue({i for i, _ in recs} & self.seen["u1"])
@@ -122,6 +131,14 @@ class TestRecommend(ServingBase):
             self.assertEqual([i for i, _ in got], [i for i, _ in single])
             for (_, a), (_, b) in zip(got, single):
                 self.assertTrue(math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6))
+
+    def test_batch_filter_runs_on_worker_threads_and_agrees_with_single_calls(self):
+        users = ["u%d" % i for i in range(30)]
+        keep = lambda key, index: index % 3 != 0  # noqa: E731
+        batch = self.model.recommend_batch(users, k=4, threads=3, filter=keep)
+        for u, got in zip(users, batch):
+            self.assertEqual([i for i, _ in got], [i for i, _ in self.model.recommend(u, k=4, filter=keep)])
+            self.assertTrue(all(self.model.item_index(i) % 3 != 0 for i, _ in got))
 
     def test_batch_as_arrays_needs_numpy(self):
         np = aisle._base.numpy()
