@@ -72,7 +72,9 @@ static int evaluate(cli_opts *o, const aisle_model *m, const aisle_dataset *test
     int rc = cli_eval_config(o, &ecfg);
     if (rc) return rc;
     cli_progress_install(ecfg, o, "evaluate: users block");
+    double t0 = cli_now();
     rc = aisle_evaluate(m, test, ecfg, res);
+    if (o->verbose) fprintf(stderr, "aisle: evaluated in %.2fs\n", cli_now() - t0);
     cli_progress_done();
     aisle_config_free(ecfg);
     return rc ? cli_fail(rc, "evaluation failed") : CLI_OK;

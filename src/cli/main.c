@@ -45,17 +45,17 @@ static const cli_command commands[] = {
      "                       [--catalog FILE] [--json]\n\n"
      "Prints the user's top-k items with scores (and titles from a catalog file).\n"
      "A user the model does not know gets the most popular items.\n",
-     OPT_MODEL | OPT_USER | OPT_K | OPT_SEEN | OPT_CATALOG | OPT_JSON | OPT_DATA, cmd_recommend},
+     OPT_MODEL | OPT_USER | OPT_K | OPT_SEEN | OPT_CATALOG | OPT_JSON, cmd_recommend},
     {"similar", "items similar to an item",
      "usage: aisle similar --model FILE --item KEY [-k N] [--catalog FILE] [--json]\n\n"
      "Prints the k items most similar to the item (\"customers who bought this also\n"
      "bought\").\n",
-     OPT_MODEL | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON | OPT_DATA, cmd_similar},
+     OPT_MODEL | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON, cmd_similar},
     {"explain", "why an item is recommended to a user",
      "usage: aisle explain --model FILE --user KEY --item KEY [-k N] [--catalog FILE] [--json]\n\n"
      "Prints the user's past items that contribute most to the item's score, with\n"
      "their signed shares (-k: how many, default 5).\n",
-     OPT_MODEL | OPT_USER | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON | OPT_DATA, cmd_explain},
+     OPT_MODEL | OPT_USER | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON, cmd_explain},
     {"info", "describe a saved model",
      "usage: aisle info MODEL_FILE [--json]\n\n"
      "Prints the model's kind, sizes, training options and stored metrics.\n",
@@ -72,7 +72,7 @@ static const cli_command commands[] = {
      "one shopper's recommendations with reasons, and checks that a saved model\n"
      "reloads and recommends the same.  Exits 1 if a model fails to beat popularity\n"
      "on NDCG@10.\n",
-     OPT_SET | OPT_K | OPT_JSON, cmd_demo},
+     OPT_SET, cmd_demo},
 };
 
 static void print_help(FILE *out) {
