@@ -73,7 +73,7 @@ SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
 STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
-.PHONY: test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
+.PHONY: docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
         examples header-check test-bins run-tests install-test
 .DELETE_ON_ERROR:
 
@@ -149,7 +149,7 @@ run-tests: test-bins
 	if [ -n "$$failed" ]; then echo "FAILED suites:$$failed"; exit 1; fi; \
 	echo "all $(words $(TEST_BINS)) suites passed ($(VARIANT))"
 
-test: header-check
+test: header-check docs-check
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory install-test
 	@$(MAKE) --no-print-directory test-bindings
@@ -227,6 +227,18 @@ install-test: all
 
 demo: all
 	$(CLI) demo
+
+# docs/OPTIONS.md is generated from the option table.
+$(B)/gen_options: docs/gen_options.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL)
+
+docs: $(B)/gen_options
+	$(B)/gen_options > docs/OPTIONS.md
+
+docs-check: $(B)/gen_options
+	@$(B)/gen_options | cmp -s - docs/OPTIONS.md || { echo "docs/OPTIONS.md is stale: run make docs"; exit 1; }
+	@echo "docs-check: docs/OPTIONS.md matches the option table"
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done

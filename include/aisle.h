@@ -893,8 +893,8 @@ AISLE_API int aisle_rec_options_new(aisle_rec_options **out);
 AISLE_API void aisle_rec_options_free(aisle_rec_options *opts);
 
 /* Sets a serving option from its text form, e.g. ("exclude_seen",
- * "false"), ("unknown_user", "error"), ("threads", "4").  Only options of
- * scope "serve" (and "threads") are accepted.  Returns AISLE_OK,
+ * "false"), ("unknown_user", "error"), ("threads", "4").  Only the
+ * serving options (scope "serve") are accepted.  Returns AISLE_OK,
  * AISLE_EINVAL (NULL argument, bad value), AISLE_ENOTFOUND (not a serving
  * option), AISLE_ERANGE or AISLE_ENOMEM; on failure opts is unchanged. */
 AISLE_API int aisle_rec_options_set(aisle_rec_options *opts, const char *key, const char *value);
@@ -952,7 +952,8 @@ AISLE_API int aisle_update_user(aisle_model *model, const char *user_key, const 
 
 /* The k items most similar to item_key ("customers who bought this also
  * bought"): itemknn neighbours, cosine of item factors for factor kinds.
- * The item itself is left out; allow/deny/filter apply.  Returns AISLE_OK,
+ * The item itself is left out; allow/deny/filter apply.  itemknn returns
+ * only the item's kept neighbours, so possibly fewer than k.  Returns AISLE_OK,
  * AISLE_EINVAL, AISLE_ENOTFOUND (unknown item), AISLE_EUNSUPPORTED (kind
  * has no item similarity) or AISLE_ENOMEM. */
 AISLE_API int aisle_similar_items(const aisle_model *model, const char *item_key, size_t k,

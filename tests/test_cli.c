@@ -383,6 +383,31 @@ static void test_bad_files_fail_with_file_and_line(void **state) {
     assert_contains(err_text, "nonsense");
 }
 
+static void test_input_options_delimiter_positions_and_gzip(void **state) {
+    (void)state;
+    char p[4200];
+    /* MovieLens ratings.dat style: '::', no header, columns by position */
+    snprintf(p, sizeof p, "%s/ratings.dat", dir);
+    const char ml[] = "1::10::5::978300760\n1::11::3::978300761\n2::10::4::978300762\n3::12::1::978300763\n";
+    tu_write_file(p, ml, sizeof ml - 1);
+    assert_run(0, "train --data ratings.dat --delimiter :: --no-header --columns user=1,item=2,value=3,time=4 "
+                  "--event rating --model popular --out ml.aisle --verbose");
+    assert_contains(err_text, "4 rows read, 4 loaded");
+    assert_run(0, "info ml.aisle --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"users\": \"3\"");
+    /* gzip input is recognised by its bytes */
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gzip -c store/events.csv > events.csv.gz", dir);
+    if (system(cmd) != 0) skip();
+    assert_run(0, "train --data events.csv.gz " COLS " --header --model popular --out gz.aisle --quiet --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"model\": \"popular\"");
+    /* a wrong delimiter is a load error that names the file */
+    assert_run(1, "train --data ratings.dat --delimiter , --no-header --columns user=1,item=2,value=3 --model popular");
+    assert_contains(err_text, "ratings.dat");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_checker_accepts_and_rejects),
@@ -394,6 +419,7 @@ int main(void) {
         cmocka_unit_test(test_recommend_prints_keys_scores_and_valid_json),
         cmocka_unit_test(test_similar_and_explain_with_itemknn),
         cmocka_unit_test(test_bad_files_fail_with_file_and_line),
+        cmocka_unit_test(test_input_options_delimiter_positions_and_gzip),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -426,6 +426,35 @@ static void test_load_keeps_row_order_with_short_and_long_keys(void **state) {
     aisle_dataset_free(ds);
 }
 
+static void test_load_header_detection_auto_yes_no(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    /* unknown names, but 'rating' in the value column is not a number: a header */
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(load_text(ds, "h.csv", "u,i,rating\na,x,4\nb,y,5\n", NULL));
+    assert_int_equal(n_events(ds), 2);
+    size_t idx;
+    assert_int_equal(aisle_dataset_user_index(ds, "u", &idx), AISLE_ENOTFOUND);
+    aisle_dataset_free(ds);
+    /* no value column to tell: the first row is data unless header=yes */
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(load_text(ds, "h.csv", "u,i\na,x\n", NULL));
+    assert_int_equal(n_events(ds), 2);
+    aisle_dataset_free(ds);
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(load_text(ds, "h.csv", "u,i\na,x\n", "header=yes columns=\"user=1,item=2\""));
+    assert_int_equal(n_events(ds), 1);
+    aisle_dataset_free(ds);
+    /* known names with header=no are data (and then 'rating' is a bad value) */
+    assert_ok(aisle_dataset_new(&ds));
+    assert_status_msg(load_text(ds, "h.csv", "user_id,item_id,rating\na,x,4\n", "header=no"), AISLE_EFORMAT,
+                      "h.csv:1:17: expected a number in column 'value', found 'rating'");
+    /* header=yes without known names or columns */
+    assert_status_msg(load_text(ds, "h.csv", "p,q\na,x\n", "header=yes"), AISLE_EFORMAT,
+                      "h.csv:1:1: expected a header with known column names (or set the columns option), found 'p', 'q'");
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_tsv_without_header_positional_defaults),
@@ -441,6 +470,7 @@ int main(void) {
         cmocka_unit_test(test_load_block_boundaries_large_input),
         cmocka_unit_test(test_load_survives_allocation_failures),
         cmocka_unit_test(test_load_keeps_row_order_with_short_and_long_keys),
+        cmocka_unit_test(test_load_header_detection_auto_yes_no),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,10 @@ static int step_load_model(void *p) {
     train_ctx *c = p;
     aisle_model *m = NULL;
     int rc = aisle_model_load_buffer(&m, c->bytes, c->len, NULL);
+    if (!rc) {
+        char desc[4096];
+        rc = aisle_model_describe(m, desc, sizeof desc, NULL);
+    }
     aisle_model_free(m);
     return rc;
 }

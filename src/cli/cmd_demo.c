@@ -50,7 +50,7 @@ static int train_and_eval(cli_opts *o, const aisle_dataset *train, const aisle_c
     rc = aisle_config_set(cfg, "model", row->kind);
     demo_defaults(cfg, row->kind);
     char label[64];
-    snprintf(label, sizeof label, "demo: train %s", row->kind);
+    snprintf(label, sizeof label, "demo: train %s: epoch", row->kind);
     cli_progress_install(cfg, o, label);
     double t0 = cli_now();
     if (!rc) rc = aisle_model_train_with_catalog(train, cat, cfg, &row->model);
@@ -195,7 +195,11 @@ static int save_and_reload(const aisle_model *m, const char *user) {
         int same = !r1 && !r2 && na == nb;
         for (size_t i = 0; same && i < na; i++) same = !strcmp(a[i], b[i]) && sa[i] == sb[i];
         if (!same) rc = cli_error(CLI_RUNTIME, "the reloaded model recommends differently for %s", user);
-        else printf("\nSaved the model to %s, reloaded it: same top %d for %s.\n", path, DEMO_K, user);
+        else {
+            const char *kind = "?";
+            aisle_model_kind(m, &kind);
+            printf("\nSaved the %s model to %s, reloaded it: same top %d for %s.\n", kind, path, DEMO_K, user);
+        }
     }
     aisle_model_free(back);
     unlink(path);
@@ -237,7 +241,8 @@ int cmd_demo(cli_opts *o) {
         rc = cli_error(CLI_RUNTIME, "out of memory");
         goto done;
     }
-    printf("%-10s %9s %9s %13s %9s %9s\n", "model", "NDCG@10", "HR@10", "precision@10", "coverage", "train s");
+    printf("%-10s %9s %11s %9s %13s %9s %9s\n", "model", "NDCG@10", "vs popular", "HR@10", "precision@10", "coverage",
+           "train s");
     int popular = -1;
     for (int i = 0; i < nk; i++) {
         aisle_model_kind_info(i, &rows[i].kind, NULL);
@@ -245,10 +250,12 @@ int cmd_demo(cli_opts *o) {
             printf("%-10s %s\n", rows[i].kind, "failed (see the error above)");
             continue;
         }
-        printf("%-10s %9.4f %9.4f %13.4f %9.4f %9.2f\n", rows[i].kind, rows[i].ndcg, rows[i].hr, rows[i].precision,
-               rows[i].coverage, rows[i].seconds);
-        fflush(stdout);
         if (!strcmp(rows[i].kind, "popular")) popular = i;
+        char ratio[16] = "-";
+        if (popular >= 0 && rows[popular].ndcg > 0) snprintf(ratio, sizeof ratio, "x%.2f", rows[i].ndcg / rows[popular].ndcg);
+        printf("%-10s %9.4f %11s %9.4f %13.4f %9.4f %9.2f\n", rows[i].kind, rows[i].ndcg, ratio, rows[i].hr,
+               rows[i].precision, rows[i].coverage, rows[i].seconds);
+        fflush(stdout);
     }
     int failures = 0;
     for (int i = 0; i < nk; i++) {

@@ -233,7 +233,7 @@ int cmd_generate(cli_opts *o) {
     } else {
         printf("wrote %s/events.csv, %s/catalog.csv, %s/messages.csv (%.2fs)\n", dir, dir, dir, cli_now() - t0);
         if (!o->quiet)
-            printf("next: aisle train --data %s/events.csv --columns user=user_id,item=item_id,event=event,"
+            printf("next: aisle train --data %s/events.csv --columns user=user_id,item=item_id,event=event,value=quantity,"
                    "time=timestamp --model als --out shop.aisle\n",
                    dir);
     }

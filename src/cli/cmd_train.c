@@ -52,7 +52,7 @@ static int train(cli_opts *o, const aisle_dataset *ds, const aisle_catalog *cat,
                  double *seconds) {
     char kind[64], label[96];
     kind_of(o, kind, sizeof kind);
-    snprintf(label, sizeof label, "train %s", kind);
+    snprintf(label, sizeof label, "train %s: epoch", kind);
     cli_progress_install(o->cfg, o, label);
     double t0 = cli_now();
     int rc = aisle_model_train_with_catalog(ds, cat, o->cfg, model);
@@ -71,7 +71,7 @@ static int evaluate(cli_opts *o, const aisle_model *m, const aisle_dataset *test
     aisle_config *ecfg;
     int rc = cli_eval_config(o, &ecfg);
     if (rc) return rc;
-    cli_progress_install(ecfg, o, "evaluate");
+    cli_progress_install(ecfg, o, "evaluate: users block");
     rc = aisle_evaluate(m, test, ecfg, res);
     cli_progress_done();
     aisle_config_free(ecfg);

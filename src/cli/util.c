@@ -267,7 +267,7 @@ static int progress_cb(void *user, int step, int steps, double loss, double metr
         n += snprintf(extra + n, sizeof extra - (size_t)n, "  metric %.4f", metric);
     double rate = elapsed > 0 ? step / elapsed : 0;
     double eta = rate > 0 ? (steps - step) / rate : 0;
-    fprintf(stderr, "\r%s: %d/%d%s  %.2f/s  ETA %.0fs   ", progress.what, step, steps, extra, rate, eta);
+    fprintf(stderr, "\r%s %d/%d%s  %.2f/s  ETA %.0fs   ", progress.what, step, steps, extra, rate, eta);
     fflush(stderr);
     progress.drawn = 1;
     return 0;

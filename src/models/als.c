@@ -48,8 +48,6 @@ typedef struct als_ctx {
     double *row_loss;     /* loss pass: per row */
 } als_ctx;
 
-#define dotf model_dot
-
 /* (Y^T Y + lambda I) v + sum_j (c_j - 1)(y_j . v) y_j */
 static void als_matvec(const als_ctx *c, const uint32_t *idx, const float *w, size_t n, const float *v,
                        float *out) {
@@ -59,7 +57,7 @@ static void als_matvec(const als_ctx *c, const uint32_t *idx, const float *w, si
     for (uint32_t r = 0; r < d; r++) model_axpy(out, v[r], c->gram + (size_t)r * d, d);
     for (size_t j = 0; j < n; j++) {
         const float *y = c->y + (size_t)idx[j] * d;
-        model_axpy(out, c->alpha * w[j] * dotf(y, v, d), y, d);
+        model_axpy(out, c->alpha * w[j] * model_dot(y, v, d), y, d);
     }
 }
 
@@ -74,14 +72,14 @@ static void solve_cg(const als_ctx *c, const uint32_t *idx, const float *w, size
         for (uint32_t k = 0; k < d; k++) r[k] += cj * y[k];
     }
     memcpy(p, r, d * sizeof *p);
-    float rs = dotf(r, r, d);
+    float rs = model_dot(r, r, d);
     for (int it = 0; it < c->cg_steps && rs > 1e-20f; it++) {
         als_matvec(c, idx, w, n, p, ap);
-        float pap = dotf(p, ap, d);
+        float pap = model_dot(p, ap, d);
         if (!(pap > 0)) break;
         float a = rs / pap;
         for (uint32_t k = 0; k < d; k++) x[k] += a * p[k], r[k] -= a * ap[k];
-        float rs2 = dotf(r, r, d);
+        float rs2 = model_dot(r, r, d);
         for (uint32_t k = 0; k < d; k++) p[k] = r[k] + (rs2 / rs) * p[k];
         rs = rs2;
     }
@@ -132,10 +130,10 @@ static int als_loss_range(void *vc, size_t begin, size_t end, int tid) {
     float *g = (float *)((char *)c->scratch + (size_t)tid * c->scratch_stride);
     for (size_t u = begin; u < end; u++) {
         const float *x = c->x + u * d;
-        for (uint32_t r = 0; r < d; r++) g[r] = dotf(c->gram + (size_t)r * d, x, d);
-        double l = dotf(x, g, d);
+        for (uint32_t r = 0; r < d; r++) g[r] = model_dot(c->gram + (size_t)r * d, x, d);
+        double l = model_dot(x, g, d);
         for (size_t k = c->rows->indptr[u]; k < c->rows->indptr[u + 1]; k++) {
-            double s = dotf(x, c->y + (size_t)c->rows->indices[k] * d, d);
+            double s = model_dot(x, c->y + (size_t)c->rows->indices[k] * d, d);
             double cj = 1.0 + (double)c->alpha * c->rows->values[k];
             l += cj * (1 - s) * (1 - s) - s * s;
         }

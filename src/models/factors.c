@@ -85,8 +85,6 @@ int model_cholesky_solve(double *a, double *b, uint32_t n) {
     return rc;
 }
 
-#define dot model_dot
-
 /* Per-item target of the fold-in right-hand side: c_j for implicit models,
  * the residual r_j - mu - b_j for explicit ones (NULL weights mean the
  * visitor liked the item: r = rmax). */
@@ -154,7 +152,7 @@ int model_factors_score_items(const aisle_model *m, const model_query *q, float 
         x = tmp;
     }
     for (uint32_t j = 0; j < ni; j++) {
-        float s = dot(x, f->item + (size_t)j * d, d) + base;
+        float s = model_dot(x, f->item + (size_t)j * d, d) + base;
         if (f->item_bias) s += f->item_bias[j];
         scores[j] = s;
     }
@@ -167,13 +165,13 @@ int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t
     uint32_t d = f->dim;
     float s;
     if (q->user >= 0) {
-        s = dot(f->user + (size_t)q->user * d, f->item + (size_t)item * d, d);
+        s = model_dot(f->user + (size_t)q->user * d, f->item + (size_t)item * d, d);
         if (f->user_bias) s += f->user_bias[q->user];
     } else {
         float *x = core_malloc((size_t)(d ? d : 1) * sizeof *x);
         if (!x) return core_oom("session vector");
         int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, x, -1, NULL);
-        s = rc ? 0.0f : dot(x, f->item + (size_t)item * d, d);
+        s = rc ? 0.0f : model_dot(x, f->item + (size_t)item * d, d);
         core_free(x);
         if (rc) return rc;
     }
@@ -190,11 +188,11 @@ int model_factors_similar(const aisle_model *m, uint32_t item, float *scores) {
     const model_factors *f = m->state;
     uint32_t d = f->dim, ni = model_n_items(m);
     const float *qi = f->item + (size_t)item * d;
-    float ni_norm = sqrtf(dot(qi, qi, d));
+    float ni_norm = sqrtf(model_dot(qi, qi, d));
     for (uint32_t j = 0; j < ni; j++) {
         const float *qj = f->item + (size_t)j * d;
-        float den = ni_norm * sqrtf(dot(qj, qj, d));
-        scores[j] = den > 0 ? dot(qi, qj, d) / den : 0.0f;
+        float den = ni_norm * sqrtf(model_dot(qj, qj, d));
+        scores[j] = den > 0 ? model_dot(qi, qj, d) / den : 0.0f;
     }
     return AISLE_OK;
 }
@@ -208,7 +206,7 @@ int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t i
     int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, x, item, z);
     if (!rc)
         for (size_t j = 0; j < q->n_items; j++)
-            contrib[j] = fold_target(f, q->items[j], q->weights, j) * dot(z, f->item + (size_t)q->items[j] * d, d);
+            contrib[j] = fold_target(f, q->items[j], q->weights, j) * model_dot(z, f->item + (size_t)q->items[j] * d, d);
     core_free(x);
     return rc;
 }

@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(sizeof(size_t) == sizeof(uint64_t), "itemknn saves size_t offsets as u64");
-
 static const option_spec itemknn_options[] = {
     {"neighbours", AISLE_OPTION_INT, 1, 100000, "50", NULL, "itemknn", "Most similar items kept per item."},
     {"similarity", AISLE_OPTION_STRING, 0, 0, "cosine", "cosine|tfidf|bm25", "itemknn",
@@ -33,7 +31,7 @@ static const option_spec itemknn_options[] = {
 enum { SIM_COSINE, SIM_TFIDF, SIM_BM25 };
 
 typedef struct knn_state {
-    size_t *indptr;  /* n_items + 1 (saved as u64: size_t is 64-bit on supported targets) */
+    size_t *indptr;  /* n_items + 1 */
     uint32_t *nbr;   /* neighbours of each item, ascending index */
     float *sim;
 } knn_state;
@@ -271,9 +269,13 @@ static int knn_save(const aisle_model *m, io_writer *w) {
     const knn_state *s = m->state;
     uint32_t ni = model_n_items(m);
     size_t nnz = s->indptr[ni];
+    uint64_t *off = core_malloc(((size_t)ni + 1) * sizeof *off);
+    if (!off) return core_oom("saving itemknn");
+    for (uint32_t i = 0; i <= ni; i++) off[i] = s->indptr[i];
     core_buf b;
     buf_init(&b);
-    int rc = io_put_u64_array(&b, (const uint64_t *)s->indptr, (uint64_t)ni + 1);
+    int rc = io_put_u64_array(&b, off, (uint64_t)ni + 1);
+    core_free(off);
     if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND, IO_FLAG_REQUIRED, &b);
     b.len = 0;
     if (!rc) rc = io_put_u32_array(&b, s->nbr, nnz);
@@ -291,15 +293,18 @@ static int knn_load(aisle_model *m, io_reader *r) {
     if (!s) return core_oom("itemknn model");
     m->state = s;
     io_cursor c;
-    uint64_t n = 0, nn = 0, ns = 0;
+    uint64_t n = 0, nn = 0, ns = 0, *off = NULL;
     int rc = io_reader_section(r, IO_SECTION_KIND, &c);
-    if (!rc) rc = io_get_u64_array(&c, (uint64_t **)&s->indptr, &n, (uint64_t)ni + 1);
+    if (!rc) rc = io_get_u64_array(&c, &off, &n, (uint64_t)ni + 1);
     if (!rc) rc = io_cursor_done(&c);
     if (!rc && n != (uint64_t)ni + 1)
         rc = core_error(AISLE_EFORMAT, "%s: %llu row offsets for %u items", c.section, (unsigned long long)n, ni);
     for (uint32_t i = 0; !rc && i < ni; i++)
-        if (s->indptr[i + 1] < s->indptr[i] || s->indptr[0] != 0)
-            rc = core_error(AISLE_EFORMAT, "%s: row offsets decrease at item %u", c.section, i);
+        if (off[i + 1] < off[i] || off[0] != 0 || off[i + 1] > SIZE_MAX / sizeof(float))
+            rc = core_error(AISLE_EFORMAT, "%s: row offsets decrease or overflow at item %u", c.section, i);
+    if (!rc && !(s->indptr = core_malloc(((size_t)ni + 1) * sizeof *s->indptr))) rc = core_oom("loading itemknn");
+    for (uint32_t i = 0; !rc && i <= ni; i++) s->indptr[i] = (size_t)off[i];
+    core_free(off);
     if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 1, &c);
     if (!rc) rc = io_get_u32_array(&c, &s->nbr, &nn, s->indptr[ni]);
     if (!rc) rc = io_cursor_done(&c);

@@ -233,9 +233,12 @@ AISLE_API int aisle_model_describe(const aisle_model *m, char *buf, size_t len, 
                         m->ops->name, m->ops->summary, m->writer_version, m->users.n, m->items.n, m->history.nnz);
     if (!rc && m->config) {
         size_t need = 0;
-        aisle_config_to_string(m->config, NULL, 0, &need);
-        char *opts = core_malloc(need + 1);
-        if (!opts) rc = core_oom("describe");
+        /* sizing call: AISLE_ERANGE is its normal answer; anything else
+         * (out of memory) is a real failure */
+        int size_rc = aisle_config_to_string(m->config, NULL, 0, &need);
+        if (size_rc != AISLE_OK && size_rc != AISLE_ERANGE) rc = size_rc;
+        char *opts = rc ? NULL : core_malloc(need + 1);
+        if (!rc && !opts) rc = core_oom("describe");
         if (!rc) rc = aisle_config_to_string(m->config, opts, need + 1, NULL);
         if (!rc) rc = buf_printf(&b, "options: %s\n", opts);
         core_free(opts);

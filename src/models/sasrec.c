@@ -6,6 +6,7 @@
  * Tokens: item index i is token i+1; token 0 is padding.  Sequences are
  * left-padded to maxlen so the newest item is always at position maxlen-1.
  */
+#include "features/features.h"
 #include "models.h"
 #include "nn/nn.h"
 
@@ -45,7 +46,22 @@ static const option_spec sasrec_options[] = {
      "At most this many users (chosen at random) are scored for the validation metric."},
     {"patience", AISLE_OPTION_INT, 0, 100000, "3", NULL, "sasrec",
      "Stop after this many epochs without a better validation metric; 0 never stops early."},
+    {"side_info", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "sasrec",
+     "Add to each item's embedding the mean of learned embeddings of the hashed words of its catalog title, "
+     "category and brand (training with a catalog), so items with little or no sequence history still get "
+     "meaningful embeddings."},
+    {"side_id_dropout", AISLE_OPTION_FLOAT, 0, 1, "0.5", NULL, "sasrec",
+     "With side_info: each training step drops the item-id part of this fraction of items' embeddings, so "
+     "their words alone must predict them (DropoutNet-style training for cold items)."},
+    {"side_min_count", AISLE_OPTION_INT, 0, 1e9, "3", NULL, "sasrec",
+     "With side_info: items occurring fewer times than this in the training sequences are represented by "
+     "their words only (their id embedding is unused and stored as zeros)."},
+    {"side_buckets", AISLE_OPTION_INT, 16, 4194304, "8192", NULL, "sasrec",
+     "Hash buckets (learned embeddings) for the side-information words."},
     OPTION_END};
+
+/* Words of side information used per item, at most. */
+#define SASREC_MAX_ITEM_TOKENS 32
 
 /* Validation metric: NDCG@10 of the held-out item against this many
  * uniformly sampled items outside the user's history. */
@@ -59,6 +75,14 @@ typedef struct sasrec_net {
     nn_param item_emb, pos_emb;
     nn_block *blocks;
     nn_layernorm ln_final;
+    /* side information: item i's effective embedding (eff) is E[i+1] plus
+     * the mean of bucket embeddings of its hashed words tok_ids[tok_ptr[i]..] */
+    uint32_t n_buckets; /* 0: none */
+    nn_param buckets;
+    uint64_t *tok_ptr;  /* n_tokens + 1 (per token; padding has none) */
+    uint32_t *tok_ids;
+    float *eff, *geff;  /* n_tokens x d: effective embeddings and their gradient (training) */
+    unsigned char *id_keep; /* training: per token, whether this step uses the id embedding */
 } sasrec_net;
 
 typedef struct sasrec_state {
@@ -85,7 +109,7 @@ typedef struct sasrec_ws {
 } sasrec_ws;
 
 static int net_build(sasrec_net *net, size_t d, size_t T, int nblocks, int heads, int act, float dropout,
-                     uint32_t n_items) {
+                     uint32_t n_items, uint32_t n_buckets) {
     net->d = d;
     net->ff = d; /* as in the paper: point-wise feed-forward of the same width */
     net->T = T;
@@ -94,6 +118,8 @@ static int net_build(sasrec_net *net, size_t d, size_t T, int nblocks, int heads
     nn_store_init(&net->s);
     int rc = nn_store_add(&net->s, net->n_tokens, d, true, &net->item_emb);
     if (!rc) rc = nn_store_add(&net->s, T, d, true, &net->pos_emb);
+    net->n_buckets = n_buckets;
+    if (!rc && n_buckets) rc = nn_store_add(&net->s, n_buckets, d, true, &net->buckets);
     if (rc) return rc;
     net->blocks = core_calloc((size_t)nblocks, sizeof *net->blocks);
     if (!net->blocks) return core_oom("sasrec blocks");
@@ -105,8 +131,96 @@ static int net_build(sasrec_net *net, size_t d, size_t T, int nblocks, int heads
 
 static void net_free(sasrec_net *net) {
     nn_store_free(&net->s);
+    core_free(net->tok_ptr);
+    core_free(net->tok_ids);
+    core_free(net->eff);
+    core_free(net->geff);
+    core_free(net->id_keep);
+    net->tok_ptr = NULL, net->tok_ids = NULL, net->eff = net->geff = NULL, net->id_keep = NULL;
     core_free(net->blocks);
     net->blocks = NULL;
+}
+
+/* The item embedding table the network reads (tokens x d). */
+static const float *net_emb(const sasrec_net *net) { return net->n_buckets ? net->eff : nn_w(&net->s, net->item_emb); }
+
+/* eff = E + mean of each item's word-bucket embeddings. */
+static void net_refresh_eff(sasrec_net *net) {
+    if (!net->n_buckets) return;
+    size_t d = net->d;
+    const float *E = nn_w(&net->s, net->item_emb), *Bk = nn_w(&net->s, net->buckets);
+    for (uint32_t t = 0; t < net->n_tokens; t++) {
+        float *e = net->eff + (size_t)t * d;
+        uint64_t b = net->tok_ptr[t], end = net->tok_ptr[t + 1];
+        if (net->id_keep && !net->id_keep[t] && b != end)
+            memset(e, 0, d * sizeof *e);
+        else
+            memcpy(e, E + (size_t)t * d, d * sizeof *e);
+        if (b == end) continue;
+        float inv = 1.0f / (float)(end - b);
+        for (uint64_t k = b; k < end; k++) {
+            const float *w = Bk + (size_t)net->tok_ids[k] * d;
+            for (size_t j = 0; j < d; j++) e[j] += inv * w[j];
+        }
+    }
+}
+
+/* Moves the gradient of the effective embeddings to E and the buckets. */
+static void net_fold_geff(sasrec_net *net) {
+    size_t d = net->d;
+    float *gE = nn_g(&net->s, net->item_emb), *gB = nn_g(&net->s, net->buckets);
+    for (uint32_t t = 0; t < net->n_tokens; t++) {
+        float *g = net->geff + (size_t)t * d;
+        float *ge = gE + (size_t)t * d;
+        uint64_t b = net->tok_ptr[t], end = net->tok_ptr[t + 1];
+        float inv = b == end ? 0.0f : 1.0f / (float)(end - b);
+        if (!net->id_keep || net->id_keep[t] || b == end)
+            for (size_t j = 0; j < d; j++) ge[j] += g[j];
+        for (uint64_t k = b; k < end; k++) {
+            float *gb = gB + (size_t)net->tok_ids[k] * d;
+            for (size_t j = 0; j < d; j++) gb[j] += inv * g[j];
+        }
+        memset(g, 0, d * sizeof *g);
+    }
+}
+
+/* Hashed words of each model item's catalog title, category and brand. */
+static int build_item_tokens(sasrec_net *net, const aisle_model *m, const aisle_catalog *cat) {
+    size_t cap = 0;
+    net->tok_ptr = core_calloc((size_t)net->n_tokens + 1, sizeof *net->tok_ptr);
+    if (!net->tok_ptr) return core_oom("sasrec side information");
+    uint32_t buf[SASREC_MAX_ITEM_TOKENS];
+    const int fields[] = {DATA_FIELD_TITLE, DATA_FIELD_CATEGORY, DATA_FIELD_BRAND};
+    for (uint32_t i = 0; i < model_n_items(m); i++) {
+        size_t n = 0;
+        const char *key = keys_at(&m->items, i);
+        int64_t p = cat ? data_catalog_find(cat, key, strlen(key)) : -1;
+        for (size_t f = 0; p >= 0 && f < CORE_ARRAY_LEN(fields) && n < SASREC_MAX_ITEM_TOKENS; f++) {
+            const char *text = data_catalog_field(cat, (size_t)p, fields[f]);
+            size_t got;
+            int rc = feat_hash_tokens(text, strlen(text), net->n_buckets, buf + n, SASREC_MAX_ITEM_TOKENS - n, &got);
+            if (rc) return rc;
+            n += CORE_MIN(got, SASREC_MAX_ITEM_TOKENS - n);
+        }
+        uint64_t at = net->tok_ptr[i + 1];
+        int rc = core_grow((void **)&net->tok_ids, &cap, at + n + 1, sizeof *net->tok_ids);
+        if (rc) return rc;
+        memcpy(net->tok_ids + at, buf, n * sizeof *buf);
+        net->tok_ptr[i + 2] = at + n; /* token i+1 */
+    }
+    if (!net->tok_ids && !(net->tok_ids = core_malloc(sizeof *net->tok_ids))) return core_oom("sasrec side information");
+    return AISLE_OK;
+}
+
+/* Allocates eff (and geff for training) and fills eff. */
+static int net_side_alloc(sasrec_net *net, bool training) {
+    if (!net->n_buckets) return AISLE_OK;
+    size_t n = (size_t)net->n_tokens * net->d;
+    net->eff = core_malloc(n * sizeof *net->eff);
+    if (training) net->geff = core_calloc(n, sizeof *net->geff);
+    if (!net->eff || (training && !net->geff)) return core_oom("sasrec side-information embeddings");
+    net_refresh_eff(net);
+    return AISLE_OK;
 }
 
 static void ws_free(sasrec_ws *w, int nblocks) {
@@ -185,7 +299,7 @@ static void ws_close(sasrec_ws *w, size_t B) { nn_batch_set(&w->bt, w->lens, B);
  * learned positions, dropout, blocks, final layer norm. */
 static int net_forward(const sasrec_net *net, sasrec_ws *w, bool training, core_rng *rng) {
     size_t d = net->d, n = w->bt.rows;
-    const float *E = nn_w(&net->s, net->item_emb), *pos = nn_w(&net->s, net->pos_emb);
+    const float *E = net_emb(net), *pos = nn_w(&net->s, net->pos_emb);
     float *x = w->xs[0];
     nn_embedding_forward(E, d, w->ids, n, sqrtf((float)d), x);
     for (size_t r = 0; r < n; r++) {
@@ -221,7 +335,9 @@ static int net_backward(sasrec_net *net, sasrec_ws *w) {
         float *g = gpos + (size_t)w->posi[r] * d;
         for (size_t k = 0; k < d; k++) g[k] += dx[r * d + k];
     }
-    nn_embedding_backward(nn_g(&net->s, net->item_emb), d, w->ids, n, sqrtf((float)d), dx);
+    nn_embedding_backward(net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb), d, w->ids, n, sqrtf((float)d),
+                          dx);
+    if (net->n_buckets) net_fold_geff(net);
     return AISLE_OK;
 }
 
@@ -275,6 +391,8 @@ typedef struct train_ctx {
     uint32_t *tgt, *negs; /* B*T, B*T*negatives */
     float *logits, *dlogits;
     unsigned char *touched; /* item-embedding rows with a gradient this step (lazy updates) */
+    float id_dropout;       /* side_id_dropout */
+    unsigned char *cold;    /* side info: tokens represented by their words only */
 } train_ctx;
 
 /* Training length of user u's sequence (without the held-out item). */
@@ -310,10 +428,15 @@ static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32
         for (size_t r = 0; r < rows * K; r++) tc->touched[tc->negs[r]] = 1;
     }
     nn_zero_grad(&net->s);
+    if (net->id_keep) {
+        for (uint32_t t = 0; t < net->n_tokens; t++)
+            net->id_keep[t] = !tc->cold[t] && (tc->id_dropout <= 0 || rng_float(rng) >= tc->id_dropout);
+        net_refresh_eff(net);
+    }
     int rc = net_forward(net, w, true, rng);
     if (rc) return rc;
-    const float *E = nn_w(&net->s, net->item_emb);
-    float *gE = nn_g(&net->s, net->item_emb);
+    const float *E = net_emb(net);
+    float *gE = net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb);
     size_t n = w->bt.rows;
     float inv = n ? 1.0f / (float)n : 0.0f;
     double total = 0;
@@ -343,6 +466,7 @@ static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32
     rc = net_backward(net, w);
     if (rc) return rc;
     nn_adamw_step(&net->s, opt);
+    net_refresh_eff(net);
     *loss = n ? total / (double)n : 0.0;
     return AISLE_OK;
 }
@@ -350,7 +474,7 @@ static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32
 /* Sampled NDCG@10 of the held-out items (inputs: the training part). */
 static int validate(const sasrec_net *net, sasrec_ws *w, const train_ctx *tc, double *ndcg) {
     size_t d = net->d, M = 1 + SASREC_VAL_NEGATIVES;
-    const float *E = nn_w(&net->s, net->item_emb);
+    const float *E = net_emb(net);
     double sum = 0;
     for (size_t start = 0; start < tc->n_val; start += w->B) {
         size_t B = CORE_MIN(w->B, tc->n_val - start);
@@ -392,6 +516,7 @@ static void train_ctx_free(train_ctx *tc) {
     core_free(tc->logits);
     core_free(tc->dlogits);
     core_free(tc->touched);
+    core_free(tc->cold);
 }
 
 static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
@@ -416,10 +541,16 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     if (!st) return core_oom("sasrec model");
     m->state = st;
     uint32_t n_users = model_n_users(m), n_items = model_n_items(m);
-    rc = net_build(&st->net, d, T, nblocks, heads, act, (float)config_float(cfg, o, "dropout"), n_items);
+    bool side = config_bool(cfg, o, "side_info");
+    if (side && !cat)
+        return core_error(AISLE_EINVAL, "model 'sasrec': option side_info=true needs a catalog "
+                                        "(train with aisle_model_train_with_catalog)");
+    rc = net_build(&st->net, d, T, nblocks, heads, act, (float)config_float(cfg, o, "dropout"), n_items,
+                   side ? (uint32_t)config_int(cfg, o, "side_buckets") : 0);
     if (!rc) rc = nn_store_alloc(&st->net.s, true);
     if (rc) return rc;
     sasrec_net *net = &st->net;
+    if (side && (rc = build_item_tokens(net, m, cat)) != AISLE_OK) return rc;
 
     /* serving windows: each user's newest T items */
     st->user_seq = core_malloc((size_t)n_users * T * sizeof *st->user_seq);
@@ -437,11 +568,33 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
         nn_init_normal(&net->s, net->pos_emb, 1.0f / sqrtf((float)d), &rng);
         for (int l = 0; l < nblocks; l++) nn_block_reset(&net->blocks[l], &net->s, &rng);
         nn_layernorm_reset(&net->ln_final, &net->s);
+        if (side) nn_init_normal(&net->s, net->buckets, 1.0f / sqrtf((float)d), &rng);
     }
+    if ((rc = net_side_alloc(net, true)) != AISLE_OK) return rc;
+    float id_dropout = (float)config_float(cfg, o, "side_id_dropout");
 
     train_ctx tc = {.seq = seq, .hist = &m->history, .holdout = config_bool(cfg, o, "holdout_last")};
     tc.loss_kind = strcmp(config_string(cfg, o, "loss"), "bce") == 0 ? 0 : 1;
     tc.negatives = (int)config_int(cfg, o, "negatives");
+    tc.id_dropout = id_dropout;
+    unsigned char *cold = NULL;
+    if (side) {
+        /* items too rare to learn an id embedding for: words only */
+        net->id_keep = core_malloc(net->n_tokens);
+        cold = core_calloc(net->n_tokens, 1);
+        uint32_t *cnt = core_calloc(net->n_tokens, sizeof *cnt);
+        if (!net->id_keep || !cold || !cnt) {
+            core_free(cold);
+            core_free(cnt);
+            return core_oom("sasrec side information");
+        }
+        for (size_t k = 0; k < seq->n; k++) cnt[seq->items[k] + 1]++;
+        int64_t min_count = config_int(cfg, o, "side_min_count");
+        for (uint32_t t = 1; t < net->n_tokens; t++)
+            cold[t] = net->tok_ptr[t + 1] > net->tok_ptr[t] && cnt[t] < min_count;
+        core_free(cnt);
+    }
+    tc.cold = cold;
     sasrec_ws w = {0}, vw = {0};
     tc.users = core_malloc((size_t)n_users * sizeof *tc.users);
     tc.val_users = core_malloc((size_t)n_users * sizeof *tc.val_users);
@@ -522,6 +675,10 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
         }
         st->epochs_run = ep;
         double metric = NAN;
+        if (net->id_keep) { /* evaluate with every id embedding but the cold ones */
+            for (uint32_t t = 0; t < net->n_tokens; t++) net->id_keep[t] = !tc.cold[t];
+            net_refresh_eff(net);
+        }
         if (tc.n_val) {
             rc = validate(net, &vw, &tc, &metric);
             if (rc) goto done_best;
@@ -538,6 +695,11 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
         if (tc.n_val && patience > 0 && since_best >= patience) break;
     }
     if (best) memcpy(net->s.w, best, net->s.n * sizeof *best);
+    core_free(net->id_keep);
+    net->id_keep = NULL;
+    for (uint32_t t = 0; tc.cold && t < net->n_tokens; t++)
+        if (tc.cold[t]) memset(nn_w(&net->s, net->item_emb) + (size_t)t * d, 0, d * sizeof(float));
+    net_refresh_eff(net);
     if (tc.n_val) rc = aisle_model_set_metric(m, "val_ndcg@10", st->best_metric);
 done_best:
     core_free(best);
@@ -550,7 +712,10 @@ done:
         core_free(net->s.g);
         core_free(net->s.m);
         core_free(net->s.v);
-        net->s.g = net->s.m = net->s.v = NULL;
+        core_free(net->geff);
+        core_free(net->id_keep);
+        net->s.g = net->s.m = net->s.v = net->geff = NULL;
+        net->id_keep = NULL;
     }
     return rc;
 }
@@ -611,7 +776,7 @@ static int sasrec_score(const aisle_model *m, const model_query *q, float *score
         /* one item embedding per row, after the padding row: scores = E h */
         if (!rc)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)model_n_items(m), (int)net->d, 1.0f,
-                        nn_w(&net->s, net->item_emb) + net->d, (int)net->d, h, 1, 0.0f, scores, 1);
+                        net_emb(net) + net->d, (int)net->d, h, 1, 0.0f, scores, 1);
     }
     core_free(items);
     core_free(h);
@@ -624,7 +789,7 @@ static int sasrec_similar(const aisle_model *m, uint32_t item, float *scores) {
     size_t d = net->d;
     if (item >= model_n_items(m))
         return core_error(AISLE_ERANGE, "sasrec: item index %u out of range [0, %u)", item, model_n_items(m));
-    const float *E = nn_w(&net->s, net->item_emb) + d;
+    const float *E = net_emb(net) + d;
     const float *a = E + (size_t)item * d;
     double na = sqrt((double)dot_f(a, a, d));
     for (uint32_t i = 0; i < model_n_items(m); i++) {
@@ -641,8 +806,11 @@ static int sasrec_similar(const aisle_model *m, uint32_t item, float *scores) {
  * KIND+1 item embeddings: tensor tokens x d in the save's encoding
  *        (fp16/int8 shrink the file; they dominate its size)
  * KIND+2 the other weights: float32 tensor 1 x n, in registration order
- * KIND+3 each user's newest maxlen tokens: u32 array users * maxlen */
-enum { SASREC_SEC_HEADER = IO_SECTION_KIND, SASREC_SEC_ITEMS, SASREC_SEC_WEIGHTS, SASREC_SEC_USERS };
+ * KIND+3 each user's newest maxlen tokens: u32 array users * maxlen
+ * KIND+4 (side_info only) hashed words per token: u64 array tokens + 1
+ *        offsets, u32 array bucket ids */
+enum { SASREC_SEC_HEADER = IO_SECTION_KIND, SASREC_SEC_ITEMS, SASREC_SEC_WEIGHTS, SASREC_SEC_USERS, SASREC_SEC_WORDS };
+#define SASREC_HEADER_WORDS 9
 
 static int sasrec_save(const aisle_model *m, io_writer *wr) {
     const sasrec_state *st = m->state;
@@ -652,7 +820,7 @@ static int sasrec_save(const aisle_model *m, io_writer *wr) {
     buf_init(&b);
     int rc = AISLE_OK;
     uint32_t head[] = {1, (uint32_t)net->d, (uint32_t)net->T, (uint32_t)net->nblocks, (uint32_t)net->blocks[0].c.heads,
-                       (uint32_t)net->blocks[0].c.act, (uint32_t)net->ff, net->n_tokens};
+                       (uint32_t)net->blocks[0].c.act, (uint32_t)net->ff, net->n_tokens, net->n_buckets};
     for (size_t i = 0; i < CORE_ARRAY_LEN(head) && !rc; i++) rc = io_put_u32(&b, head[i]);
     if (!rc) rc = io_put_i64(&b, st->epochs_run);
     if (!rc) rc = io_put_f64(&b, st->best_metric);
@@ -666,6 +834,13 @@ static int sasrec_save(const aisle_model *m, io_writer *wr) {
     b.len = 0;
     if (!rc) rc = io_put_u32_array(&b, st->user_seq, (uint64_t)model_n_users(m) * net->T);
     if (!rc) rc = io_writer_add_section(wr, SASREC_SEC_USERS, IO_FLAG_REQUIRED, &b);
+    if (net->n_buckets) {
+        b.len = 0;
+        uint64_t nw = net->tok_ptr[net->n_tokens];
+        if (!rc) rc = io_put_u64_array(&b, net->tok_ptr, (uint64_t)net->n_tokens + 1);
+        if (!rc) rc = io_put_u32_array(&b, net->tok_ids, nw);
+        if (!rc) rc = io_writer_add_section(wr, SASREC_SEC_WORDS, IO_FLAG_REQUIRED, &b);
+    }
     buf_free(&b);
     return rc;
 }
@@ -673,7 +848,7 @@ static int sasrec_save(const aisle_model *m, io_writer *wr) {
 static int load_header(aisle_model *m, io_reader *r, uint32_t *h, int64_t *epochs, double *best) {
     io_cursor c;
     int rc = io_reader_section(r, SASREC_SEC_HEADER, &c);
-    for (int i = 0; i < 8 && !rc; i++) rc = io_get_u32(&c, &h[i]);
+    for (int i = 0; i < SASREC_HEADER_WORDS && !rc; i++) rc = io_get_u32(&c, &h[i]);
     if (!rc) rc = io_get_i64(&c, epochs);
     if (!rc) rc = io_get_f64(&c, best);
     if (!rc) rc = io_cursor_done(&c);
@@ -681,16 +856,41 @@ static int load_header(aisle_model *m, io_reader *r, uint32_t *h, int64_t *epoch
     /* h: format, d, maxlen, blocks, heads, activation, ff, tokens */
     if (h[0] != 1) return core_error(AISLE_EVERSION, "%s: sasrec format %u is newer than this library's (1)", c.section, h[0]);
     if (h[1] < 1 || h[1] > 2048 || h[2] < 1 || h[2] > 1024 || h[3] < 1 || h[3] > 16 || h[4] < 1 || h[1] % h[4] ||
-        h[5] > NN_ACT_GELU || h[6] != h[1] || h[7] != model_n_items(m) + 1)
+        h[5] > NN_ACT_GELU || h[6] != h[1] || h[7] != model_n_items(m) + 1 || h[8] > 4194304)
         return core_error(AISLE_EFORMAT,
                           "%s: inconsistent sasrec shape (hidden %u, maxlen %u, blocks %u, heads %u, activation %u, "
-                          "ff %u, tokens %u for %u items)",
-                          c.section, h[1], h[2], h[3], h[4], h[5], h[6], h[7], model_n_items(m));
+                          "ff %u, tokens %u for %u items, buckets %u)",
+                          c.section, h[1], h[2], h[3], h[4], h[5], h[6], h[7], model_n_items(m), h[8]);
     return AISLE_OK;
 }
 
+static int load_words(sasrec_net *net, io_reader *r) {
+    io_cursor c;
+    uint64_t n, nw;
+    int rc = io_reader_section(r, SASREC_SEC_WORDS, &c);
+    if (!rc) rc = io_get_u64_array(&c, &net->tok_ptr, &n, (uint64_t)net->n_tokens + 1);
+    if (rc) return rc;
+    if (n != (uint64_t)net->n_tokens + 1 || net->tok_ptr[0] != 0)
+        return core_error(AISLE_EFORMAT, "%s: %llu word offsets, expected %u starting at 0", c.section,
+                          (unsigned long long)n, net->n_tokens + 1);
+    for (uint64_t t = 0; t < n - 1; t++)
+        if (net->tok_ptr[t + 1] < net->tok_ptr[t] || net->tok_ptr[t + 1] - net->tok_ptr[t] > SASREC_MAX_ITEM_TOKENS)
+            return core_error(AISLE_EFORMAT, "%s: word offsets of token %llu are not increasing by at most %d",
+                              c.section, (unsigned long long)t, SASREC_MAX_ITEM_TOKENS);
+    rc = io_get_u32_array(&c, &net->tok_ids, &nw, net->tok_ptr[n - 1]);
+    if (rc) return rc;
+    if (nw != net->tok_ptr[n - 1])
+        return core_error(AISLE_EFORMAT, "%s: %llu words, offsets say %llu", c.section, (unsigned long long)nw,
+                          (unsigned long long)net->tok_ptr[n - 1]);
+    for (uint64_t k = 0; k < nw; k++)
+        if (net->tok_ids[k] >= net->n_buckets)
+            return core_error(AISLE_EFORMAT, "%s: word bucket %u at %llu is not below %u", c.section, net->tok_ids[k],
+                              (unsigned long long)k, net->n_buckets);
+    return io_cursor_done(&c);
+}
+
 static int sasrec_load(aisle_model *m, io_reader *r) {
-    uint32_t h[8];
+    uint32_t h[SASREC_HEADER_WORDS];
     int64_t epochs;
     double best;
     int rc = load_header(m, r, h, &epochs, &best);
@@ -701,7 +901,7 @@ static int sasrec_load(aisle_model *m, io_reader *r) {
     st->epochs_run = (int)CORE_MIN(CORE_MAX(epochs, 0), INT32_MAX);
     st->best_metric = best;
     sasrec_net *net = &st->net;
-    rc = net_build(net, h[1], h[2], (int)h[3], (int)h[4], (int)h[5], 0.0f, model_n_items(m));
+    rc = net_build(net, h[1], h[2], (int)h[3], (int)h[4], (int)h[5], 0.0f, model_n_items(m), h[8]);
     if (!rc) rc = nn_store_alloc(&net->s, false);
     if (rc) return rc;
     size_t emb = (size_t)net->n_tokens * net->d;
@@ -731,6 +931,8 @@ static int sasrec_load(aisle_model *m, io_reader *r) {
             rc = core_error(AISLE_EFORMAT, "%s: token %u at %llu is not an item (max %u)", c.section, st->user_seq[i],
                             (unsigned long long)i, net->n_tokens - 1);
     if (!rc) rc = io_cursor_done(&c);
+    if (!rc && net->n_buckets) rc = load_words(net, r);
+    if (!rc) rc = net_side_alloc(net, false);
     return rc;
 }
 
