@@ -88,6 +88,30 @@ func TestCatalogLoadDemoAndStrictErrors(t *testing.T) {
 	}
 }
 
+func TestDemoCatalogMatchesTheDemoEvents(t *testing.T) {
+	cfg, _ := NewConfig(Options{"demo_users": 60, "demo_items": 50, "demo_days": 5, "seed": 2})
+	defer cfg.Close()
+	c, err := DemoCatalog(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ds, _ := DemoDataset(cfg)
+	defer ds.Close()
+	if c.Len() != 50 {
+		t.Fatal(c.Len())
+	}
+	for _, item := range ds.Items() {
+		if _, err := c.Index(item); err != nil {
+			t.Fatal(item, err)
+		}
+	}
+	k, _ := c.Key(0)
+	if p, _ := c.Price(k); math.IsNaN(p) {
+		t.Fatal("demo product without price")
+	}
+}
+
 func TestTrainWithCatalog(t *testing.T) {
 	ds := gridDataset(t, 30)
 	c := newCatalog(t)

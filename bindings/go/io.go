@@ -152,6 +152,17 @@ func DemoDataset(cfg *Config) (*Dataset, error) {
 	return d, nil
 }
 
+// DemoCatalog gives the demo store's products (same options as
+// DemoDataset): title, description, category path, brand and price.
+func DemoCatalog(cfg *Config) (*Catalog, error) {
+	c := &Catalog{}
+	if err := withConfig(cfg, func(cf *C.aisle_config) C.int { return C.aisle_demo_catalog(cf, &c.ptr) }); err != nil {
+		return nil, err
+	}
+	runtime.SetFinalizer(c, (*Catalog).Close)
+	return c, nil
+}
+
 // DemoWrite writes the demo store as events.csv, catalog.csv and
 // messages.csv into dir (created if missing).
 func DemoWrite(dir string, cfg *Config) error {

@@ -14,10 +14,12 @@ import aisle
 def main():
     print("aisle", aisle.version())
     # A small synthetic shop: shoppers C10000.., products P00001..
-    with aisle.demo_dataset(demo_users=1000, demo_items=300, demo_days=30, seed=7) as events:
+    demo = dict(demo_users=1000, demo_items=300, demo_days=30, seed=7)
+    catalog = aisle.demo_catalog(**demo)  # the same store's products: titles, prices
+    with aisle.demo_dataset(**demo) as events:
         print("demo store: %d users, %d items, %d events" % (events.n_users, events.n_items, events.n_events))
         train, test = events.split("last:1", seed=7)
-    with train, test:
+    with train, test, catalog:
         def progress(p):
             print("  epoch %d/%d loss %.4g" % (p.step, p.steps, p.loss))
 
@@ -26,7 +28,7 @@ def main():
             user = train.user_key(0)
             print("\ntop 5 for %s:" % user)
             for item, score in model.recommend(user, k=5):
-                print("  %-8s %.4f" % (item, score))
+                print("  %-8s %.4f  %s" % (item, score, catalog.text(item, "title")))
 
             best = model.recommend(user, k=1)[0][0]
             print("\nwhy %s? because of" % best)

@@ -50,6 +50,18 @@ def demo_dataset(config=None, **options):
     return Dataset._wrap(p.value)
 
 
+def demo_catalog(config=None, **options):
+    """The demo store's products (same options as demo_dataset) as a new
+    Catalog: title, description, category path, brand and price."""
+    p = ctypes.c_void_p()
+    cfg, _ = make_config(config, options)
+    try:
+        check(_lib.fn.demo_catalog(cfg._h, ctypes.byref(p)))
+    finally:
+        cfg.close()
+    return Catalog._wrap(p.value)
+
+
 def demo_write(directory, config=None, **options):
     """Writes the demo store as events.csv, catalog.csv and messages.csv
     into directory (created if missing)."""
@@ -75,6 +87,6 @@ __all__ = [
     "OutOfRange", "Unsupported", "Cancelled", "StateError", "VersionError", "InternalError",
     "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Tokenizer", "Hasher", "TfIdf",
     "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",
-    "EvalResult", "model_kinds", "Progress", "demo_dataset", "demo_write",
+    "EvalResult", "model_kinds", "Progress", "demo_dataset", "demo_catalog", "demo_write",
     "strerror", "last_error", "version", "version_number", "library_path",
 ]

@@ -193,6 +193,7 @@ _PROTOTYPES = {
     # demo store
     "aisle_demo_generate": (c_int, [c_void_p, P(c_void_p)]),
     "aisle_demo_write": (c_int, [c_void_p, c_char_p]),
+    "aisle_demo_catalog": (c_int, [c_void_p, P(c_void_p)]),
     # serving
     "aisle_rec_options_new": (c_int, [P(c_void_p)]),
     "aisle_rec_options_free": (None, [c_void_p]),

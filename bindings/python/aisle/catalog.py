@@ -33,6 +33,13 @@ class Catalog(Handle):
         self._adopt(p.value)
 
     @classmethod
+    def _wrap(cls, ptr):
+        cat = cls.__new__(cls)
+        Handle.__init__(cat)
+        cat._adopt(ptr)
+        return cat
+
+    @classmethod
     def from_file(cls, path, **options):
         """A new catalog loaded from a CSV/TSV file; see load()."""
         cat = cls()

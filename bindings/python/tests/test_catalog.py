@@ -72,6 +72,15 @@ class TestCatalog(unittest.TestCase):
             rep = cat.load_report()
             self.assertEqual((rep.rows_loaded, rep.rows_skipped), (1, 1))
 
+    def test_demo_catalog_matches_the_demo_events(self):
+        opts = dict(demo_users=60, demo_items=50, demo_days=5, seed=2)
+        with aisle.demo_catalog(**opts) as cat, aisle.demo_dataset(**opts) as ds:
+            self.assertEqual(len(cat), 50)
+            for item in ds.items():
+                self.assertIn(item, cat)
+            self.assertIsNotNone(cat.price(cat.key(0)))
+            self.assertIn(" > ", cat.text(cat.key(0), "category"))
+
     def test_training_accepts_a_catalog(self):
         with aisle.Dataset(grid_events()) as ds, aisle.Catalog() as cat:
             for i in range(20):

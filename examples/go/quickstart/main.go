@@ -26,6 +26,9 @@ func main() {
 	events, err := aisle.DemoDataset(demo)
 	check(err)
 	defer events.Close()
+	catalog, err := aisle.DemoCatalog(demo) // the same store's products: titles, prices
+	check(err)
+	defer catalog.Close()
 	fmt.Printf("demo store: %d users, %d items, %d events\n", events.NumUsers(), events.NumItems(), events.NumEvents())
 
 	train, test, err := events.SplitSpec("last:1", 7)
@@ -49,7 +52,8 @@ func main() {
 	check(err)
 	fmt.Printf("\ntop 5 for %s:\n", user)
 	for _, r := range recs {
-		fmt.Printf("  %-8s %.4f\n", r.Item, r.Score)
+		title, _ := catalog.Text(r.Item, "title")
+		fmt.Printf("  %-8s %.4f  %s\n", r.Item, r.Score, title)
 	}
 
 	why, err := model.Explain(user, recs[0].Item, 3)
