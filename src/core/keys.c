@@ -13,6 +13,19 @@ uint64_t core_hash_bytes(const void *data, size_t len) {
     return h;
 }
 
+/* FNV-1a's low bits spread short, similar ids ("17850", "17851") poorly;
+ * a 64-bit finalizer (MurmurHash3's fmix64) mixes every bit into the slot
+ * index. */
+static inline size_t slot_hash(const void *key, size_t len) {
+    uint64_t h = core_hash_bytes(key, len);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (size_t)h;
+}
+
 void keys_init(core_keys *k) { memset(k, 0, sizeof *k); }
 
 void keys_clear(core_keys *k) {
@@ -27,7 +40,7 @@ static int keys_rehash(core_keys *k, size_t nslots) {
     if (!slots) return core_oom("key dictionary");
     for (size_t i = 0; i < k->n; i++) {
         const char *s = k->arena + k->offsets[i];
-        size_t h = (size_t)core_hash_bytes(s, strlen(s)) & (nslots - 1);
+        size_t h = slot_hash(s, strlen(s)) & (nslots - 1);
         while (slots[h]) h = (h + 1) & (nslots - 1);
         slots[h] = (uint32_t)(i + 1);
     }
@@ -39,7 +52,7 @@ static int keys_rehash(core_keys *k, size_t nslots) {
 
 int64_t keys_find(const core_keys *k, const char *key, size_t len) {
     if (!k->nslots) return -1;
-    size_t h = (size_t)core_hash_bytes(key, len) & (k->nslots - 1);
+    size_t h = slot_hash(key, len) & (k->nslots - 1);
     while (k->slots[h]) {
         uint32_t idx = k->slots[h] - 1;
         const char *s = k->arena + k->offsets[idx];
@@ -71,7 +84,7 @@ int keys_intern(core_keys *k, const char *key, size_t len, uint32_t *index, bool
     k->arena[k->arena_len + len] = '\0';
     k->offsets[k->n] = k->arena_len;
     k->arena_len += len + 1;
-    size_t h = (size_t)core_hash_bytes(key, len) & (k->nslots - 1);
+    size_t h = slot_hash(key, len) & (k->nslots - 1);
     while (k->slots[h]) h = (h + 1) & (k->nslots - 1);
     k->slots[h] = (uint32_t)(k->n + 1);
     *index = (uint32_t)k->n;
@@ -90,7 +103,7 @@ void keys_truncate(core_keys *k, size_t n) {
         memset(k->slots, 0, k->nslots * sizeof *k->slots);
         for (size_t i = 0; i < k->n; i++) {
             const char *s = k->arena + k->offsets[i];
-            size_t h = (size_t)core_hash_bytes(s, strlen(s)) & (k->nslots - 1);
+            size_t h = slot_hash(s, strlen(s)) & (k->nslots - 1);
             while (k->slots[h]) h = (h + 1) & (k->nslots - 1);
             k->slots[h] = (uint32_t)(i + 1);
         }
