@@ -39,9 +39,9 @@
 
 static const option_spec mf_options[] = {
     {"factors", AISLE_OPTION_INT, 1, 1024, "32", NULL, "mf", "Number of latent factors."},
-    {"epochs", AISLE_OPTION_INT, 1, 10000, "60", NULL, "mf", "Maximum SGD epochs."},
-    {"learning_rate", AISLE_OPTION_FLOAT, 1e-8, 10, "0.01", NULL, "mf", "Initial SGD learning rate."},
-    {"learning_rate_decay", AISLE_OPTION_FLOAT, 0, 100, "0.2", NULL, "mf",
+    {"epochs", AISLE_OPTION_INT, 1, 10000, "100", NULL, "mf", "Maximum SGD epochs."},
+    {"learning_rate", AISLE_OPTION_FLOAT, 1e-8, 10, "0.007", NULL, "mf", "Initial SGD learning rate."},
+    {"learning_rate_decay", AISLE_OPTION_FLOAT, 0, 100, "0.1", NULL, "mf",
      "Learning-rate schedule: epoch t uses learning_rate / (1 + learning_rate_decay * t)."},
     {"regularization", AISLE_OPTION_FLOAT, 0, 1e6, "0.1", NULL, "mf", "L2 regularisation lambda."},
     {"init_std", AISLE_OPTION_FLOAT, 0, 10, "0.05", NULL, "mf", "Standard deviation of the initial factors."},
@@ -486,6 +486,8 @@ static int mf_load(aisle_model *m, io_reader *r) {
     }
     return rc;
 }
+
+const float *model_mf_implicit(const aisle_model *m) { return ((const mf_state *)m->state)->y; }
 
 static int mf_describe(const aisle_model *m, core_buf *out) {
     const mf_state *s = m->state;

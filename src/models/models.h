@@ -206,5 +206,7 @@ float model_mf_sgd_step(float *restrict p, float *restrict q, float *bu, float *
  * reg_bias for the biases.  z and acc may be NULL (plain biased MF). */
 float model_mf_svdpp_step(float *restrict p, float *restrict q, const float *z, float *acc, float *bu, float *bi,
                           uint32_t dim, float mean, float r, float lr, float reg, float reg_bias);
+/* The SVD++ y matrix (n_items x dim) of an mf model, or NULL (tests). */
+const float *model_mf_implicit(const aisle_model *m);
 
 #endif /* AISLE_MODELS_H */
