@@ -195,6 +195,31 @@ static void test_mf_implicit_save_load_round_trip(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* An anonymous session is folded in with the implicit term (x = z_S +
+ * ridge on the residuals), and explain splits q_i . x exactly over the
+ * session items. */
+static void test_mf_implicit_session_fold_in_and_explain(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    aisle_model *m = train(ds, "model=mf factors=3 epochs=30 threads=1 learning_rate=0.02 regularization_implicit=0.01");
+    const model_factors *f = m->state;
+    uint32_t items[2] = {0, 3};
+    float w[2] = {3.0f, 1.0f}, with_y[8], plain[8], contrib[2];
+    model_query q = {.user = -1, .items = items, .weights = w, .n_items = 2};
+    uint32_t ni = model_n_items(m);
+    assert_true(ni <= 8);
+    assert_ok(m->ops->score_items(m, &q, with_y));
+    assert_ok(model_factors_score_items(m, &q, plain));
+    assert_true(memcmp(with_y, plain, ni * sizeof(float)) != 0); /* y is used */
+    for (uint32_t i = 0; i < ni; i++) {
+        assert_ok(m->ops->explain(m, &q, i, contrib));
+        double sum = contrib[0] + contrib[1];
+        assert_float_equal(sum, with_y[i] - f->mean - f->item_bias[i], 1e-4);
+    }
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
 /* Determinism contract: threads=1 and a seed give bit-identical y (and
  * factors, checked by check_deterministic); threads=2 is not bit-identical
  * (FPSG block order) but y is still finite and learned. */
@@ -618,6 +643,7 @@ int main(void) {
         cmocka_unit_test(test_mf_implicit_feedback_learns_y),
         cmocka_unit_test(test_mf_implicit_save_load_round_trip),
         cmocka_unit_test(test_mf_implicit_deterministic_with_one_thread),
+        cmocka_unit_test(test_mf_implicit_session_fold_in_and_explain),
         cmocka_unit_test(test_mf_fits_small_ratings),
         cmocka_unit_test(test_progress_cancels_every_kind),
         cmocka_unit_test(test_one_thread_same_seed_is_bit_identical),

@@ -29,8 +29,9 @@
  * raters in a fixed order), which needs no locks and keeps the FPSG grid for
  * p, q and the biases.  After training z_u is folded into the stored user
  * vector (p_u + z_u), so scoring a known user is plain biased MF; y is
- * saved (its own section).  Anonymous sessions are still folded in by the
- * ridge regression of factors.c on q (the y term is not used there yet). */
+ * saved (its own section): an anonymous session S (and a user re-fitted
+ * after new events) gets x = z_S + the ridge fold-in of factors.c on the
+ * residual ratings, and explain splits q_i . x over the session items. */
 #include "models.h"
 
 #include <math.h>
@@ -487,6 +488,92 @@ static int mf_load(aisle_model *m, io_reader *r) {
     return rc;
 }
 
+/* The vector of a session (or a history re-fit) with SVD++: the implicit
+ * sum z_s = |S|^-1/2 sum_{j in S} y_j, plus the ridge fold-in of factors.c
+ * on what z_s leaves unexplained (targets r_j - q_j . z_s), so
+ * x = z_s + (Q_S^T Q_S + lambda I)^-1 Q_S^T (r - mu - b - Q_S z_s).  If
+ * z_item >= 0, wz receives W q_item (explain).  Without y: plain fold-in. */
+static int mf_session_vector(const mf_state *s, const model_query *q, float *x, int64_t z_item, float *wz) {
+    const model_factors *f = &s->f;
+    if (!s->y) return model_factors_fold_in(f, q->items, q->weights, q->n_items, x, z_item, wz);
+    uint32_t d = f->dim;
+    size_t n = q->n_items;
+    float *z = core_calloc((size_t)d + (n ? n : 1), sizeof *z);
+    if (!z) return core_oom("session vector");
+    float *w = z + d;
+    float norm = n ? 1.0f / sqrtf((float)n) : 0.0f;
+    for (size_t j = 0; j < n; j++) model_axpy(z, norm, s->y + (size_t)q->items[j] * d, d);
+    for (size_t j = 0; j < n; j++)
+        w[j] = (q->weights ? q->weights[j] : f->rmax) - model_dot(f->item + (size_t)q->items[j] * d, z, d);
+    int rc = model_factors_fold_in(f, q->items, w, n, x, z_item, wz);
+    if (!rc) model_axpy(x, 1.0f, z, d);
+    core_free(z);
+    return rc;
+}
+
+static int mf_score_items(const aisle_model *m, const model_query *q, float *scores) {
+    const mf_state *s = m->state;
+    if (q->user >= 0 || !s->y) return model_factors_score_items(m, q, scores);
+    const model_factors *f = &s->f;
+    uint32_t d = f->dim, ni = model_n_items(m);
+    float *x = core_malloc((size_t)d * sizeof *x);
+    if (!x) return core_oom("session vector");
+    int rc = mf_session_vector(s, q, x, -1, NULL);
+    for (uint32_t j = 0; !rc && j < ni; j++) scores[j] = model_dot(x, f->item + (size_t)j * d, d) + f->mean + f->item_bias[j];
+    core_free(x);
+    return rc;
+}
+
+static int mf_score_one(const aisle_model *m, const model_query *q, uint32_t item, float *score) {
+    const mf_state *s = m->state;
+    if (q->user >= 0 || !s->y) return model_factors_score_one(m, q, item, score);
+    const model_factors *f = &s->f;
+    float *x = core_malloc((size_t)f->dim * sizeof *x);
+    if (!x) return core_oom("session vector");
+    int rc = mf_session_vector(s, q, x, -1, NULL);
+    if (!rc) {
+        float v = model_dot(x, f->item + (size_t)item * f->dim, f->dim) + f->mean + f->item_bias[item];
+        *score = v < f->rmin ? f->rmin : v > f->rmax ? f->rmax : v;
+    }
+    core_free(x);
+    return rc;
+}
+
+/* q_i . x split over the history: item j contributes its ridge term
+ * (r_j - mu - b_j - q_j . z) q_i^T W q_j plus its implicit term
+ * |N|^-1/2 q_i . y_j (exact decomposition of the folded-in q_i . x). */
+static int mf_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib) {
+    const mf_state *s = m->state;
+    if (!s->y) return model_factors_explain(m, q, item, contrib);
+    const model_factors *f = &s->f;
+    uint32_t d = f->dim;
+    size_t n = q->n_items;
+    float *x = core_malloc(((size_t)d * 3) * sizeof *x);
+    if (!x) return core_oom("explain");
+    float *wz = x + d, *z = x + 2 * (size_t)d;
+    int rc = mf_session_vector(s, q, x, item, wz);
+    if (!rc) {
+        float norm = n ? 1.0f / sqrtf((float)n) : 0.0f;
+        const float *qi = f->item + (size_t)item * d;
+        memset(z, 0, d * sizeof *z);
+        for (size_t j = 0; j < n; j++) model_axpy(z, norm, s->y + (size_t)q->items[j] * d, d);
+        for (size_t j = 0; j < n; j++) {
+            const float *qj = f->item + (size_t)q->items[j] * d;
+            float t = (q->weights ? q->weights[j] : f->rmax) - model_dot(qj, z, d) - f->mean - f->item_bias[q->items[j]];
+            contrib[j] = t * model_dot(wz, qj, d) + norm * model_dot(qi, s->y + (size_t)q->items[j] * d, d);
+        }
+    }
+    core_free(x);
+    return rc;
+}
+
+static int mf_update_user(aisle_model *m, uint32_t user) {
+    mf_state *s = m->state;
+    model_query q;
+    model_user_query(m, user, &q);
+    return mf_session_vector(s, &q, s->f.user + (size_t)user * s->f.dim, -1, NULL);
+}
+
 const float *model_mf_implicit(const aisle_model *m) { return ((const mf_state *)m->state)->y; }
 
 static int mf_describe(const aisle_model *m, core_buf *out) {
@@ -502,11 +589,11 @@ const model_ops model_mf_ops = {
     .options = mf_options,
     .flags = MODEL_FOLD_IN | MODEL_FACTORS | MODEL_PREDICTS_RATINGS,
     .train = mf_train,
-    .score_items = model_factors_score_items,
-    .score_one = model_factors_score_one,
+    .score_items = mf_score_items,
+    .score_one = mf_score_one,
     .similar_items = model_factors_similar,
-    .explain = model_factors_explain,
-    .update_user = model_factors_update_user,
+    .explain = mf_explain,
+    .update_user = mf_update_user,
     .describe = mf_describe,
     .save = mf_save,
     .load = mf_load,
