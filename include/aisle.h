@@ -815,6 +815,16 @@ AISLE_API int aisle_model_item_key(const aisle_model *model, size_t index, const
 AISLE_API int aisle_model_user_index(const aisle_model *model, const char *key, size_t *out);
 AISLE_API int aisle_model_item_index(const aisle_model *model, const char *key, size_t *out);
 
+/* A user's training history, as the model holds it: the items the user
+ * interacted with and their aggregated weights (ratings for rating data),
+ * most recent first.  Writes at most max entries to items_out and
+ * weights_out (either may be NULL; keys point into the model) and the
+ * user's full history length to *n_out, so a first call with max = 0 sizes
+ * the arrays.  Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND (unknown
+ * user) or AISLE_ENOMEM.  Thread-safe on a trained or loaded model. */
+AISLE_API int aisle_model_user_history(const aisle_model *model, const char *user_key, size_t max,
+                                       const char **items_out, float *weights_out, size_t *n_out);
+
 /* Stored metrics (e.g. "ndcg@10" measured after training), saved with the
  * model and shown by describe.  Names are at most 31 bytes.  Setting is not
  * thread-safe; getting is.  get returns AISLE_ENOTFOUND if absent. */

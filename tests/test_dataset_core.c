@@ -214,6 +214,36 @@ static void test_blas_threads_option_sets_openblas_only_when_asked(void **state)
     aisle_dataset_free(ds);
 }
 
+static void test_user_history_most_recent_first(void **state) {
+    (void)state;
+    aisle_dataset *ds = small_shop();
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "model=popular"));
+    aisle_model *m;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    const char *items[4];
+    float w[4];
+    size_t n;
+    assert_ok(aisle_model_user_history(m, "17850", 0, NULL, NULL, &n)); /* sizing */
+    assert_int_equal(n, 2);
+    assert_ok(aisle_model_user_history(m, "17850", 4, items, w, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(items[0], "85123A"); /* last touched at 110 */
+    assert_true(w[0] == 4.0f);               /* view 1 + cart 3 */
+    assert_string_equal(items[1], "71053");  /* purchase at 90 */
+    assert_true(w[1] == 10.0f);
+    assert_ok(aisle_model_user_history(m, "17850", 1, items, NULL, &n));
+    assert_int_equal(n, 2);
+    assert_string_equal(items[0], "85123A");
+    assert_status_msg(aisle_model_user_history(m, "nobody", 4, items, w, &n), AISLE_ENOTFOUND, "nobody");
+    assert_status_msg(aisle_model_user_history(m, "17850", 4, NULL, NULL, &n), AISLE_EINVAL, "no output");
+    assert_status_msg(aisle_model_user_history(NULL, "17850", 4, items, w, &n), AISLE_EINVAL, NULL);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
 static void test_model_describe_and_metrics(void **state) {
     (void)state;
     aisle_dataset *ds = small_shop();
@@ -326,6 +356,7 @@ int main(void) {
         cmocka_unit_test(test_add_event_out_of_memory_rolls_back),
         cmocka_unit_test(test_popular_ranks_by_distinct_users),
         cmocka_unit_test(test_blas_threads_option_sets_openblas_only_when_asked),
+        cmocka_unit_test(test_user_history_most_recent_first),
         cmocka_unit_test(test_model_describe_and_metrics),
         cmocka_unit_test(test_train_rejects_unknown_kind_and_empty_data),
         cmocka_unit_test(test_training_can_be_cancelled),

@@ -111,23 +111,23 @@ static void train_scores(const char *extra, float *scores) {
 
 static void test_sasrec_same_seed_gives_bit_identical_scores(void **state) {
     (void)state;
-    const char *opts = "epochs=3 dropout=0.3 blocks=2 negatives=3";
+    const char *opts = "epochs=3 dropout=0.3 blocks=2 train_negatives=3";
     float a[N_ITEMS], b[N_ITEMS], c[N_ITEMS];
     train_scores(opts, a);
     train_scores(opts, b);
     assert_memory_equal(a, b, sizeof a);
     /* attention work is split per (sequence, head), so more threads give
      * the same numbers too */
-    train_scores("epochs=3 dropout=0.3 blocks=2 negatives=3 threads=2", c);
+    train_scores("epochs=3 dropout=0.3 blocks=2 train_negatives=3 threads=2", c);
     assert_memory_equal(a, c, sizeof a);
-    train_scores("epochs=3 dropout=0.3 blocks=2 negatives=3 seed=8", c);
+    train_scores("epochs=3 dropout=0.3 blocks=2 train_negatives=3 seed=8", c);
     assert_memory_not_equal(a, c, sizeof a);
 }
 
 static void test_sasrec_sampled_softmax_and_gelu_train(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
-    aisle_config *cfg = small_config("loss=sampled_softmax negatives=5 activation=gelu lr_schedule=cosine lazy_adam=true epochs=25");
+    aisle_config *cfg = small_config("loss=sampled_softmax train_negatives=5 activation=gelu lr_schedule=cosine lazy_adam=true epochs=25");
     progress_log log = {0};
     assert_ok(aisle_config_set_progress(cfg, on_progress, &log));
     aisle_model *m;

@@ -391,6 +391,37 @@ func (m *Model) Explain(user, item string, max int) ([]Scored, error) {
 	return out, err
 }
 
+// History returns the user's training items with their aggregated
+// weights, most recent first; at most max of them (max <= 0: all).
+func (m *Model) History(user string, max int) ([]Scored, error) {
+	u, err := cstring("user key", user)
+	if err != nil {
+		return nil, err
+	}
+	defer free(u)
+	var out []Scored
+	err = m.read(func(p *C.aisle_model) C.int {
+		var total C.size_t
+		rc := C.aisle_model_user_history(p, u, 0, nil, nil, &total)
+		if rc != 0 {
+			return rc
+		}
+		want := int(total)
+		if max > 0 && max < want {
+			want = max
+		}
+		res := newResults(want)
+		defer res.free()
+		var n C.size_t
+		rc = C.aisle_model_user_history(p, u, C.size_t(want), res.items, res.scorePtr(), &n)
+		if rc == 0 {
+			out = res.take(want, 0)
+		}
+		return rc
+	})
+	return out, err
+}
+
 // UpdateUser adds a known user's new events and re-fits the user in
 // place.  It waits for read calls in progress and blocks new ones while it
 // runs (the C call is not thread-safe).

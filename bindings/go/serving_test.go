@@ -223,6 +223,27 @@ func TestSimilarScoreExplainFoldIn(t *testing.T) {
 	})
 }
 
+func TestHistoryListsTrainingItems(t *testing.T) {
+	forKinds(t, func(t *testing.T, m *Model) {
+		hist, err := m.History("u2", 0)
+		if err != nil || len(hist) != len(seenItems("u2")) {
+			t.Fatal(hist, err)
+		}
+		for _, h := range hist {
+			if !seenItems("u2")[h.Item] || h.Score <= 0 {
+				t.Fatalf("history entry %v", h)
+			}
+		}
+		one, err := m.History("u2", 1)
+		if err != nil || len(one) != 1 || one[0] != hist[0] {
+			t.Fatal(one, err)
+		}
+		if _, err := m.History("nobody", 0); !errors.Is(err, ErrNotFound) {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestUpdateUserChangesSeenItems(t *testing.T) {
 	m := mustTrain(t, gridDataset(t, 30), Options{"model": "itemknn", "threads": 1})
 	top, _ := m.Recommend("u1", 1, nil)

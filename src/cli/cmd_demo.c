@@ -81,37 +81,10 @@ static int train_and_eval(cli_opts *o, const aisle_dataset *train, const aisle_c
     return AISLE_OK;
 }
 
-/* The items of a user's training history.  The public API has no history
- * accessor, so this takes the items that recommend returns with
- * exclude_seen=false but not with exclude_seen=true (both asked for every
- * item).  *n receives the full count; at most max keys are written. */
+/* The items of a user's training history, most recent first.  *n
+ * receives the full count; at most max keys are written. */
 static int user_history(const aisle_model *m, const char *user, const char **out, size_t max, size_t *n) {
-    size_t ni = 0;
-    aisle_model_item_count(m, &ni);
-    const char **all = calloc(ni + 1, sizeof *all), **unseen = calloc(ni + 1, sizeof *unseen);
-    unsigned char *mark = calloc(ni + 1, 1);
-    aisle_rec_options *keep = NULL;
-    size_t na = 0, nu = 0;
-    int rc = all && unseen && mark ? aisle_rec_options_new(&keep) : AISLE_ENOMEM;
-    if (!rc) rc = aisle_rec_options_set(keep, "exclude_seen", "false");
-    if (!rc) rc = aisle_recommend(m, user, ni, keep, all, NULL, &na);
-    if (!rc) rc = aisle_recommend(m, user, ni, NULL, unseen, NULL, &nu);
-    for (size_t j = 0; !rc && j < nu; j++) {
-        size_t idx;
-        if (aisle_model_item_index(m, unseen[j], &idx) == AISLE_OK) mark[idx] = 1;
-    }
-    *n = 0;
-    for (size_t i = 0; !rc && i < na; i++) {
-        size_t idx;
-        if (aisle_model_item_index(m, all[i], &idx) != AISLE_OK || mark[idx]) continue;
-        if (*n < max) out[*n] = all[i];
-        (*n)++;
-    }
-    free(mark);
-    aisle_rec_options_free(keep);
-    free(all);
-    free(unseen);
-    return rc;
+    return aisle_model_user_history(m, user, max, out, NULL, n);
 }
 
 /* A shopper to show: the first test-part user the model knows who has a

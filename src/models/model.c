@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int model_alloc(const model_ops *ops, aisle_model **out) {
@@ -249,4 +250,41 @@ AISLE_API int aisle_model_describe(const aisle_model *m, char *buf, size_t len, 
     if (!rc) rc = buf_export(&b, buf, len, needed);
     buf_free(&b);
     return rc;
+}
+
+typedef struct hist_entry {
+    int64_t time;
+    uint32_t item;
+    float weight;
+} hist_entry;
+
+/* most recent first; equal times by item index for a stable answer */
+static int hist_cmp(const void *pa, const void *pb) {
+    const hist_entry *a = pa, *b = pb;
+    if (a->time != b->time) return a->time > b->time ? -1 : 1;
+    return a->item < b->item ? -1 : a->item > b->item;
+}
+
+AISLE_API int aisle_model_user_history(const aisle_model *m, const char *user_key, size_t max, const char **items_out,
+                                       float *weights_out, size_t *n_out) {
+    if (!m || !user_key || !n_out) return core_error(AISLE_EINVAL, "aisle_model_user_history: NULL argument");
+    if (max && !items_out && !weights_out)
+        return core_error(AISLE_EINVAL, "aisle_model_user_history: no output array for %zu entries", max);
+    int64_t u = keys_find(&m->users, user_key, strlen(user_key));
+    if (u < 0) return core_error(AISLE_ENOTFOUND, "unknown user '%s'", user_key);
+    size_t b = m->history.indptr[u], n = m->history.indptr[u + 1] - b;
+    *n_out = n;
+    size_t w = CORE_MIN(n, max);
+    if (w == 0) return AISLE_OK;
+    hist_entry *e = core_malloc(n * sizeof *e);
+    if (!e) return core_oom("user history");
+    for (size_t i = 0; i < n; i++)
+        e[i] = (hist_entry){m->history.last_time[b + i], m->history.indices[b + i], m->history.values[b + i]};
+    qsort(e, n, sizeof *e, hist_cmp);
+    for (size_t i = 0; i < w; i++) {
+        if (items_out) items_out[i] = keys_at(&m->items, e[i].item);
+        if (weights_out) weights_out[i] = e[i].weight;
+    }
+    core_free(e);
+    return AISLE_OK;
 }

@@ -34,7 +34,7 @@ static const option_spec sasrec_options[] = {
      "Update only the item-embedding rows a batch touched (LazyAdam): a step then costs the batch, not the "
      "catalog.  false runs dense AdamW over the whole table every step."},
     {"l2", AISLE_OPTION_FLOAT, 0, 10, "0", NULL, "sasrec", "AdamW decoupled weight decay on weight matrices and embeddings."},
-    {"negatives", AISLE_OPTION_INT, 1, 1000, "1", NULL, "sasrec",
+    {"train_negatives", AISLE_OPTION_INT, 1, 1000, "1", NULL, "sasrec",
      "Sampled negative items per positive (items outside the user's history)."},
     {"loss", AISLE_OPTION_STRING, 0, 0, "bce", "bce|sampled_softmax", "sasrec",
      "bce: binary cross-entropy, positive vs each negative (the paper); sampled_softmax: cross-entropy "
@@ -575,7 +575,7 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
 
     train_ctx tc = {.seq = seq, .hist = &m->history, .holdout = config_bool(cfg, o, "holdout_last")};
     tc.loss_kind = strcmp(config_string(cfg, o, "loss"), "bce") == 0 ? 0 : 1;
-    tc.negatives = (int)config_int(cfg, o, "negatives");
+    tc.negatives = (int)config_int(cfg, o, "train_negatives");
     tc.id_dropout = id_dropout;
     unsigned char *cold = NULL;
     if (side) {

@@ -209,6 +209,7 @@ _PROTOTYPES = {
                                     P(c_size_t)]),
     "aisle_score": (c_int, [c_void_p, c_char_p, c_char_p, P(c_float)]),
     "aisle_explain": (c_int, [c_void_p, c_char_p, c_char_p, c_size_t, P(c_char_p), P(c_float), P(c_size_t)]),
+    "aisle_model_user_history": (c_int, [c_void_p, c_char_p, c_size_t, P(c_char_p), P(c_float), P(c_size_t)]),
     "aisle_recommend_batch": (c_int, [c_void_p, P(c_char_p), c_size_t, c_size_t, c_void_p, P(c_char_p),
                                       P(c_float), P(c_size_t)]),
 }

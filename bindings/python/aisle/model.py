@@ -253,6 +253,17 @@ class Model(Handle):
                               ctypes.byref(n)))
         return results(items, shares, n.value)
 
+    def history(self, user, max=None):
+        """The user's training history as (item_key, weight) pairs, most
+        recent first (all of it when max is None)."""
+        n = ctypes.c_size_t()
+        check(_lib.fn.model_user_history(self._h, enc(user, "user key"), 0, None, None, ctypes.byref(n)))
+        m = n.value if max is None else min(self._k(max, "max"), n.value)
+        items = (ctypes.c_char_p * (m if m > 0 else 1))()
+        weights = (ctypes.c_float * (m if m > 0 else 1))()
+        check(_lib.fn.model_user_history(self._h, enc(user, "user key"), m, items, weights, ctypes.byref(n)))
+        return results(items, weights, m)
+
     def update_user(self, user, item_keys, weights=None):
         """Adds a known user's new events and re-fits the user in place.
         NOT thread-safe: no other call may use the model meanwhile."""

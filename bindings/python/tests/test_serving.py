@@ -113,6 +113,14 @@ class TestRecommend(ServingBase):
             self.assertIn(it, self.seen["u4"])
             self.assertTrue(-1.0 <= share <= 1.0)
 
+    def test_history_lists_the_training_items(self):
+        hist = self.model.history("u4")
+        self.assertEqual({i for i, _ in hist}, set(self.seen["u4"]))
+        self.assertTrue(all(w > 0 for _, w in hist))
+        self.assertEqual(self.model.history("u4", max=1), hist[:1])
+        with self.assertRaises(aisle.NotFound):
+            self.model.history("no-such-user")
+
     def test_recommend_for_items_folds_in_a_visitor(self):
         recs = self.model.recommend_for_items(["i1", "i2"], k=4)
         self.assertEqual(len(recs), 4)
