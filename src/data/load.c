@@ -59,19 +59,36 @@ typedef struct key_cache {
     unsigned shift; /* slot = hash >> shift */
 } key_cache;
 
-static uint64_t fast_hash(const char *p, size_t len, uint64_t *head) {
-    uint64_t h = 0x243F6A8885A308D3ull ^ (len * 0x9E3779B97F4A7C15ull), w = 0;
-    memcpy(&w, p, len < 8 ? len : 8);
-    *head = w;
-    while (len >= 8) {
+/* The first min(len, 8) bytes of p in memory order, zero padded, with
+ * fixed-size loads only (a variable-length memcpy is a library call). */
+static inline uint64_t load_head(const char *p, size_t len) {
+    uint64_t w = 0;
+    if (len >= 8) {
         memcpy(&w, p, 8);
-        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-        h ^= h >> 29;
-        p += 8;
-        len -= 8;
+        return w;
     }
-    w = 0;
-    memcpy(&w, p, len);
+    unsigned char b[8] = {0};
+    size_t o = 0;
+    if (len & 4) memcpy(b, p, 4), o = 4;
+    if (len & 2) memcpy(b + o, p + o, 2), o += 2;
+    if (len & 1) b[o] = (unsigned char)p[o];
+    memcpy(&w, b, 8);
+    return w;
+}
+
+static uint64_t fast_hash(const char *p, size_t len, uint64_t *head) {
+    uint64_t h = 0x243F6A8885A308D3ull ^ (len * 0x9E3779B97F4A7C15ull), w = load_head(p, len);
+    *head = w;
+    if (len > 8) {
+        while (len >= 8) {
+            memcpy(&w, p, 8);
+            h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+            h ^= h >> 29;
+            p += 8;
+            len -= 8;
+        }
+        w = load_head(p, len);
+    }
     h = (h ^ w) * 0x9E3779B97F4A7C15ull;
     h ^= h >> 33; /* murmur3 fmix64 */
     h *= 0xff51afd7ed558ccdull;
@@ -173,6 +190,7 @@ typedef struct ev_loader {
     int64_t last_user;           /* cache: logs are often grouped by user */
     char last_key[32];           /* its key (when short), compared without touching the dictionary */
     size_t last_len;
+    uint64_t last_head;          /* its first 8 bytes, as in key_slot (the whole key when short) */
     int64_t last_type;
     data_report rep;
 } ev_loader;
@@ -180,6 +198,28 @@ typedef struct ev_loader {
 void data_report_clear(data_report *r) {
     for (size_t i = 0; i < r->n_messages; i++) core_free(r->messages[i]);
     memset(r, 0, sizeof *r);
+}
+
+/* Whether p holds only ASCII bytes 1..127, eight bytes at a time: a word
+ * has a byte >= 0x80 or a zero byte iff (w | ((w - 0x01..) & ~w)) has a
+ * high bit set (the zero-byte test is exact as a whole). */
+static inline bool ascii_no_nul(const char *p, size_t len) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t acc = 0, w;
+    for (; len >= 8; p += 8, len -= 8) {
+        memcpy(&w, p, 8);
+        acc |= w | ((w - ones) & ~w);
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (len) {
+        w = load_head(p, len) | (~0ull << (8 * len)); /* pad with 0xff... then drop the padding's high bits */
+        uint64_t keep = highs >> (8 * (8 - len));
+        acc |= (w | ((w - ones) & ~w)) & keep;
+    }
+#else
+    for (; len; p++, len--) acc |= (unsigned char)*p - 1u >= 0x7fu ? highs : 0;
+#endif
+    return !(acc & highs);
 }
 
 /* Checks and converts a text field (key or event name) to UTF-8 without
@@ -213,11 +253,18 @@ static int text_field(ev_loader *L, const data_field *f, size_t role, core_buf *
     return AISLE_OK;
 }
 
+/* A queued key: in its head when it fits (head holds the bytes in memory
+ * order), else in the copy. */
+static inline const char *pend_key(const char *copy, const uint64_t *head, uint32_t len) {
+    return len <= 8 ? (const char *)head : copy;
+}
+
 /* Resolves a queued row's keys and appends its event. */
 static int commit_row(ev_loader *L, pend_row *p, const char *ukey, const char *ikey) {
     aisle_dataset *ds = L->ds;
     int rc;
-    if (L->last_user >= 0 && !(p->ulen == L->last_len && memcmp(L->last_key, ukey, p->ulen) == 0))
+    if (L->last_user >= 0 && !(p->ulen == L->last_len && p->uhead == L->last_head &&
+                               (p->ulen <= 8 || memcmp(L->last_key, ukey, p->ulen) == 0)))
         L->last_user = -1;
     if (L->last_user >= 0) {
         p->ev.user = (uint32_t)L->last_user;
@@ -227,6 +274,7 @@ static int commit_row(ev_loader *L, pend_row *p, const char *ukey, const char *i
             L->last_user = p->ev.user;
             memcpy(L->last_key, ukey, p->ulen);
             L->last_len = p->ulen;
+            L->last_head = p->uhead;
         }
     }
     if ((rc = cache_intern_h(&L->icache, &ds->items, ikey, p->ilen, p->ih, p->ihead, &p->ev.item))) return rc;
@@ -240,7 +288,7 @@ static int commit_row(ev_loader *L, pend_row *p, const char *ukey, const char *i
 static int flush_rows(ev_loader *L) {
     while (L->ring_n) {
         pend_row *q = &L->ring[L->ring_head];
-        int rc = commit_row(L, q, q->ukey, q->ikey);
+        int rc = commit_row(L, q, pend_key(q->ukey, &q->uhead, q->ulen), pend_key(q->ikey, &q->ihead, q->ilen));
         if (rc) return rc;
         L->ring_head = (L->ring_head + 1) % LOAD_AHEAD;
         L->ring_n--;
@@ -302,6 +350,11 @@ static int load_row(ev_loader *L) {
             snprintf(exp, sizeof exp, "a%s %s key in column %s", k ? "n" : "", event_roles[k], c->label[k]);
             return data_field_error(r, f, exp, "an empty field");
         }
+        if (ascii_no_nul(f->p, f->len)) { /* the usual key: nothing to check or convert (latin-1 too) */
+            key[k] = f->p;
+            klen[k] = f->len;
+            continue;
+        }
         int rc = text_field(L, f, (size_t)k, &L->conv[k], &key[k], &klen[k]);
         if (rc) return rc;
     }
@@ -342,7 +395,8 @@ static int load_row(ev_loader *L) {
     }
     if (L->ring_n == LOAD_AHEAD) {
         pend_row *q = &L->ring[L->ring_head];
-        if ((rc = commit_row(L, q, q->ukey, q->ikey))) return rc;
+        if ((rc = commit_row(L, q, pend_key(q->ukey, &q->uhead, q->ulen), pend_key(q->ikey, &q->ihead, q->ilen))))
+            return rc;
         L->ring_head = (L->ring_head + 1) % LOAD_AHEAD;
         L->ring_n--;
     }
@@ -350,10 +404,10 @@ static int load_row(ev_loader *L) {
     p->ev = ev;
     p->ulen = (uint32_t)klen[0];
     p->ilen = (uint32_t)klen[1];
-    memcpy(p->ukey, key[0], klen[0]);
-    memcpy(p->ikey, key[1], klen[1]);
     p->uh = fast_hash(key[0], klen[0], &p->uhead);
     p->ih = fast_hash(key[1], klen[1], &p->ihead);
+    if (klen[0] > 8) memcpy(p->ukey, key[0], klen[0]); /* shorter keys are their head's bytes */
+    if (klen[1] > 8) memcpy(p->ikey, key[1], klen[1]);
     cache_prefetch(&L->ucache, p->uh, klen[0]);
     cache_prefetch(&L->icache, p->ih, klen[1]);
     L->ring_n++;
