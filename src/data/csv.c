@@ -428,9 +428,9 @@ static int scan_record(data_reader *r) {
 
 /* Fast path for the common record: single-byte delimiter, no field that
  * starts with a quote, the whole record (up to its '\n') inside the block.
- * A 64-bit mask marks the delimiters and line feeds of a 64-byte window
- * (SSE2 on x86-64, a byte loop elsewhere), and fields are cut at its set
- * bits, so no byte is looked at twice.  Returns SCAN_DONE, or 0 (nothing
+ * A bit mask marks the delimiters and line feeds of a 32-byte window
+ * (SSE2 on x86-64, a byte loop elsewhere; a record is typically shorter),
+ * and fields are cut at its set bits, so no byte is looked at twice.  Returns SCAN_DONE, or 0 (nothing
  * changed) for scan_record to handle the record with every check and
  * message of the full RFC 4180 path. */
 #if defined(__SSE2__)
@@ -440,7 +440,7 @@ static inline uint64_t stop_mask(const char *w, char d0) {
 #if defined(__SSE2__)
     const __m128i vd = _mm_set1_epi8(d0), vn = _mm_set1_epi8('\n');
     uint64_t m = 0;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 2; k++) {
         __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(w + 16 * k));
         __m128i e = _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vn));
         m |= (uint64_t)(uint32_t)_mm_movemask_epi8(e) << (16 * k);
@@ -448,7 +448,7 @@ static inline uint64_t stop_mask(const char *w, char d0) {
     return m;
 #else
     uint64_t m = 0;
-    for (int k = 0; k < 64; k++) m |= (uint64_t)(w[k] == d0 || w[k] == '\n') << k;
+    for (int k = 0; k < 32; k++) m |= (uint64_t)(w[k] == d0 || w[k] == '\n') << k;
     return m;
 #endif
 }
@@ -465,31 +465,34 @@ static inline unsigned lowest_bit(uint64_t m) {
 
 static int scan_fast(data_reader *r) {
     const char *base = r->data, *end = base + r->len, *w = base + r->pos, *fstart = w;
-    const size_t line_start = r->line_start, line = r->line;
+    const size_t line = r->line, max_field = r->max_field;
+    const char *colbase = base + r->line_start - 1; /* col = fstart - colbase */
     const char d0 = r->d0;
-    if (r->d1 || (size_t)(end - w) < 64) return 0;
+    const bool quoting = r->quoting;
+    if (r->d1 || (size_t)(end - w) < 32) return 0;
+    if (r->fcap < 16 && core_grow((void **)&r->fields, &r->fcap, 16, sizeof *r->fields)) return 0;
+    data_field *fields = r->fields; /* locals: the stores below could alias r's members */
+    const size_t fcap = r->fcap;
     uint64_t m = stop_mask(w, d0);
     size_t nf = 0;
     for (;;) {
-        if (r->quoting && *fstart == '"') return 0;
+        if (quoting && *fstart == '"') return 0;
         while (!m) {
-            w += 64;
-            if ((size_t)(end - w) < 64) return 0;
+            w += 32;
+            if ((size_t)(end - w) < 32) return 0;
             m = stop_mask(w, d0);
         }
         const char *q = w + lowest_bit(m);
         m &= m - 1;
         size_t len = (size_t)(q - fstart);
-        bool nl = *q == '\n';
+        const bool nl = *q == '\n';
         if (nl && len && fstart[len - 1] == '\r') len--;
-        if (len > r->max_field) return 0;
-        if (nf == r->fcap && core_grow((void **)&r->fields, &r->fcap, nf + 1, sizeof *r->fields)) return 0;
-        data_field *f = &r->fields[nf++];
-        f->p = fstart;
+        if (len > max_field || nf == fcap) return 0;
+        data_field *f = &fields[nf++];
+        f->p = fstart; /* soff is only read for unescaped fields, whose p is NULL */
         f->len = len;
-        f->soff = 0;
         f->line = line;
-        f->col = (size_t)(fstart - base) - line_start + 1;
+        f->col = (size_t)(fstart - colbase);
         fstart = q + 1;
         if (nl) {
             r->rec_end_col = f->col + len;
