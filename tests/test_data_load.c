@@ -455,6 +455,68 @@ static void test_load_header_detection_auto_yes_no(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* Rows with at least 32 bytes after them take the block scanner's fast
+ * path; these checks put every kind of row there (20 rows before, 5
+ * after) and expect the same values and the same exact messages as the
+ * full RFC 4180 path gives for short inputs. */
+static void test_load_fast_path_rows_match_full_path(void **state) {
+    (void)state;
+    char text[4096];
+    size_t o = 0;
+    for (int i = 0; i < 20; i++) o += (size_t)snprintf(text + o, sizeof text - o, "u%d\ti%d\t%d\t%d\n", i, i, 1 + i % 5, 1000 + i);
+    const char *mid = "quoted\t\"it\"\"em\"\t2\t7\r\n"       /* quote at a field start, CRLF */
+                      "12345678\t123456789\t3\t8\r\n"       /* 8- and 9-byte keys */
+                      "caf\xc3\xa9\tit\"em\t4\t9\n"          /* UTF-8 key, quote inside a field */
+                      "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu\ti1\t 5 \t 10 \n"; /* long key, spaces */
+    o += (size_t)snprintf(text + o, sizeof text - o, "%s", mid);
+    for (int i = 0; i < 5; i++) o += (size_t)snprintf(text + o, sizeof text - o, "u%d\tz%d\t1\t%d\n", i, i, 2000 + i);
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(load_text(ds, "f.tsv", text, "event=rating"));
+    assert_int_equal(n_events(ds), 29);
+    const char *k;
+    assert_ok(aisle_dataset_item_key(ds, 20, &k));
+    assert_string_equal(k, "it\"em");
+    assert_ok(aisle_dataset_user_key(ds, 21, &k));
+    assert_string_equal(k, "12345678");
+    assert_ok(aisle_dataset_item_key(ds, 21, &k));
+    assert_string_equal(k, "123456789");
+    assert_ok(aisle_dataset_user_key(ds, 22, &k));
+    assert_string_equal(k, "caf\xc3\xa9");
+    assert_ok(aisle_dataset_item_key(ds, 22, &k));
+    assert_string_equal(k, "z0"); /* it"em and i1 were known */
+    assert_int_equal(ds->events[20].item, ds->events[22].item);
+    assert_int_equal(ds->events[21].time, 8);
+    assert_true(ds->events[23].value == 5.0f);
+    assert_int_equal(ds->events[23].time, 10);
+    assert_int_equal(ds->events[24].user, 0); /* u0 again */
+    assert_int_equal(ds->events[24].time, 2000);
+    aisle_dataset_free(ds);
+
+    static const struct {
+        const char *row, *msg;
+    } bad[] = {
+        {"ab\tcd\tx1\t5\n", "b.tsv:21:7: expected a number in column 'value', found 'x1'"},
+        {"ab\tcd\t1\t5x\n", "b.tsv:21:9: expected a time (epoch seconds or ISO 8601 like 2010-12-01 08:26:00) in column "
+                            "'time', found '5x'"},
+        {"ab\tcd\t1\n", "b.tsv:21:8: expected column 'time' (field 4), found the end of the line after 3 fields"},
+        {"a\xff\tcd\t1\t5\n", "b.tsv:21:1: expected UTF-8 text in column 'user', found byte 0xff at byte 2 of the field"},
+        {"ab\t\t1\t5\r\n", "b.tsv:21:4: expected an item key in column 'item', found an empty field"},
+        {"ab\t\"c\"d\t1\t5\n", "b.tsv:21:7: expected a delimiter or end of line after the closing quote, found 'd'"},
+    };
+    for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
+        o = 0;
+        for (int i = 0; i < 20; i++) o += (size_t)snprintf(text + o, sizeof text - o, "u%d\ti%d\t1\t5\n", i, i);
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s", bad[c].row);
+        for (int i = 0; i < 5; i++) o += (size_t)snprintf(text + o, sizeof text - o, "v%d\tj%d\t1\t5\n", i, i);
+        assert_ok(aisle_dataset_new(&ds));
+        assert_status_msg(load_text(ds, "b.tsv", text, NULL), AISLE_EFORMAT, bad[c].msg);
+        assert_int_equal(n_events(ds), 0);
+        assert_int_equal(n_users(ds), 0);
+        aisle_dataset_free(ds);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_tsv_without_header_positional_defaults),
@@ -471,6 +533,7 @@ int main(void) {
         cmocka_unit_test(test_load_survives_allocation_failures),
         cmocka_unit_test(test_load_keeps_row_order_with_short_and_long_keys),
         cmocka_unit_test(test_load_header_detection_auto_yes_no),
+        cmocka_unit_test(test_load_fast_path_rows_match_full_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,10 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#if defined(__linux__)
+#  include <sys/mman.h>
+#endif
 
 enum { R_USER, R_ITEM, R_VALUE, R_TIME, R_EVENT, R_COUNT };
 static const char *const event_roles[R_COUNT] = {"user", "item", "value", "time", "event"};
@@ -59,19 +63,52 @@ typedef struct key_cache {
     unsigned shift; /* slot = hash >> shift */
 } key_cache;
 
-static uint64_t fast_hash(const char *p, size_t len, uint64_t *head) {
-    uint64_t h = 0x243F6A8885A308D3ull ^ (len * 0x9E3779B97F4A7C15ull), w = 0;
-    memcpy(&w, p, len < 8 ? len : 8);
-    *head = w;
-    while (len >= 8) {
+/* The first min(len, 8) bytes of p in memory order, zero padded, with
+ * fixed-size loads only (a variable-length memcpy is a library call). */
+static inline uint64_t load_head(const char *p, size_t len) {
+    uint64_t w = 0;
+    if (len >= 8) {
         memcpy(&w, p, 8);
-        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-        h ^= h >> 29;
-        p += 8;
-        len -= 8;
+        return w;
     }
-    w = 0;
-    memcpy(&w, p, len);
+    unsigned char b[8] = {0};
+    size_t o = 0;
+    if (len & 4) memcpy(b, p, 4), o = 4;
+    if (len & 2) memcpy(b + o, p + o, 2), o += 2;
+    if (len & 1) b[o] = (unsigned char)p[o];
+    memcpy(&w, b, 8);
+    return w;
+}
+
+/* load_head for a key inside a buffer that ends at lim: when 8 bytes are
+ * readable, one load and a mask (little-endian: the first bytes are the
+ * low ones). */
+static inline uint64_t load_head_in(const char *p, size_t len, const char *lim) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (len < 8 && (size_t)(lim - p) >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return w & ~(~0ull << (8 * len));
+    }
+#else
+    (void)lim;
+#endif
+    return load_head(p, len);
+}
+
+/* head: load_head(p, len), computed once by the caller. */
+static uint64_t fast_hash(const char *p, size_t len, uint64_t head) {
+    uint64_t h = 0x243F6A8885A308D3ull ^ (len * 0x9E3779B97F4A7C15ull), w = head;
+    if (len > 8) {
+        while (len >= 8) {
+            memcpy(&w, p, 8);
+            h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+            h ^= h >> 29;
+            p += 8;
+            len -= 8;
+        }
+        w = load_head(p, len);
+    }
     h = (h ^ w) * 0x9E3779B97F4A7C15ull;
     h ^= h >> 33; /* murmur3 fmix64 */
     h *= 0xff51afd7ed558ccdull;
@@ -173,6 +210,7 @@ typedef struct ev_loader {
     int64_t last_user;           /* cache: logs are often grouped by user */
     char last_key[32];           /* its key (when short), compared without touching the dictionary */
     size_t last_len;
+    uint64_t last_head;          /* its first 8 bytes, as in key_slot (the whole key when short) */
     int64_t last_type;
     data_report rep;
 } ev_loader;
@@ -180,6 +218,30 @@ typedef struct ev_loader {
 void data_report_clear(data_report *r) {
     for (size_t i = 0; i < r->n_messages; i++) core_free(r->messages[i]);
     memset(r, 0, sizeof *r);
+}
+
+/* Whether p holds only ASCII bytes 1..127 (head = load_head(p, len)),
+ * eight bytes at a time: a word has a byte >= 0x80 or a zero byte iff
+ * (w | ((w - 0x01..) & ~w)) has a high bit set (the zero-byte test is
+ * exact as a whole, and a borrow only moves toward later bytes, so the
+ * zero padding after a short key is masked off by keep). */
+static inline bool ascii_no_nul(const char *p, size_t len, uint64_t head) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (len <= 8) {
+        uint64_t keep = highs >> (8 * (8 - len)); /* len >= 1 */
+        return !((head | ((head - ones) & ~head)) & keep);
+    }
+#else
+    (void)head;
+#endif
+    uint64_t acc = 0, w;
+    for (; len >= 8; p += 8, len -= 8) {
+        memcpy(&w, p, 8);
+        acc |= w | ((w - ones) & ~w);
+    }
+    for (; len; p++, len--) acc |= (unsigned char)*p - 1u >= 0x7fu ? highs : 0;
+    return !(acc & highs);
 }
 
 /* Checks and converts a text field (key or event name) to UTF-8 without
@@ -213,11 +275,18 @@ static int text_field(ev_loader *L, const data_field *f, size_t role, core_buf *
     return AISLE_OK;
 }
 
+/* A queued key: in its head when it fits (head holds the bytes in memory
+ * order), else in the copy. */
+static inline const char *pend_key(const char *copy, const uint64_t *head, uint32_t len) {
+    return len <= 8 ? (const char *)head : copy;
+}
+
 /* Resolves a queued row's keys and appends its event. */
 static int commit_row(ev_loader *L, pend_row *p, const char *ukey, const char *ikey) {
     aisle_dataset *ds = L->ds;
     int rc;
-    if (L->last_user >= 0 && !(p->ulen == L->last_len && memcmp(L->last_key, ukey, p->ulen) == 0))
+    if (L->last_user >= 0 && !(p->ulen == L->last_len && p->uhead == L->last_head &&
+                               (p->ulen <= 8 || memcmp(L->last_key, ukey, p->ulen) == 0)))
         L->last_user = -1;
     if (L->last_user >= 0) {
         p->ev.user = (uint32_t)L->last_user;
@@ -225,8 +294,9 @@ static int commit_row(ev_loader *L, pend_row *p, const char *ukey, const char *i
         if ((rc = cache_intern_h(&L->ucache, &ds->users, ukey, p->ulen, p->uh, p->uhead, &p->ev.user))) return rc;
         if (p->ulen <= sizeof L->last_key) { /* longer keys are not remembered */
             L->last_user = p->ev.user;
-            memcpy(L->last_key, ukey, p->ulen);
+            if (p->ulen > 8) memcpy(L->last_key, ukey, p->ulen); /* shorter ones are last_head */
             L->last_len = p->ulen;
+            L->last_head = p->uhead;
         }
     }
     if ((rc = cache_intern_h(&L->icache, &ds->items, ikey, p->ilen, p->ih, p->ihead, &p->ev.item))) return rc;
@@ -240,7 +310,7 @@ static int commit_row(ev_loader *L, pend_row *p, const char *ukey, const char *i
 static int flush_rows(ev_loader *L) {
     while (L->ring_n) {
         pend_row *q = &L->ring[L->ring_head];
-        int rc = commit_row(L, q, q->ukey, q->ikey);
+        int rc = commit_row(L, q, pend_key(q->ukey, &q->uhead, q->ulen), pend_key(q->ikey, &q->ihead, q->ilen));
         if (rc) return rc;
         L->ring_head = (L->ring_head + 1) % LOAD_AHEAD;
         L->ring_n--;
@@ -296,14 +366,25 @@ static int load_row(ev_loader *L) {
     }
     const char *key[2];
     size_t klen[2];
+    uint64_t head[2]; /* load_head of each key */
+    const uintptr_t data_lo = (uintptr_t)r->data;
     for (int k = 0; k < 2; k++) {
         const data_field *f = &r->fields[c->field[k]];
         if (!f->len) {
             snprintf(exp, sizeof exp, "a%s %s key in column %s", k ? "n" : "", event_roles[k], c->label[k]);
             return data_field_error(r, f, exp, "an empty field");
         }
+        /* a field lies in the block (readable to its end) or, unescaped, in the scratch buffer */
+        const char *lim = (uintptr_t)f->p - data_lo < r->len ? r->data + r->len : f->p + f->len;
+        head[k] = load_head_in(f->p, f->len, lim);
+        if (ascii_no_nul(f->p, f->len, head[k])) { /* the usual key: nothing to check or convert (latin-1 too) */
+            key[k] = f->p;
+            klen[k] = f->len;
+            continue;
+        }
         int rc = text_field(L, f, (size_t)k, &L->conv[k], &key[k], &klen[k]);
         if (rc) return rc;
+        if (key[k] != f->p) head[k] = load_head(key[k], klen[k]); /* converted */
     }
     const char *ename = NULL;
     size_t elen = 0;
@@ -334,15 +415,18 @@ static int load_row(ev_loader *L) {
         if ((rc = flush_rows(L))) return rc;
         pend_row p;
         p.ev = ev;
-        p.uh = fast_hash(key[0], klen[0], &p.uhead);
-        p.ih = fast_hash(key[1], klen[1], &p.ihead);
+        p.uhead = head[0];
+        p.ihead = head[1];
+        p.uh = fast_hash(key[0], klen[0], head[0]);
+        p.ih = fast_hash(key[1], klen[1], head[1]);
         p.ulen = (uint32_t)klen[0];
         p.ilen = (uint32_t)klen[1];
         return commit_row(L, &p, key[0], key[1]);
     }
     if (L->ring_n == LOAD_AHEAD) {
         pend_row *q = &L->ring[L->ring_head];
-        if ((rc = commit_row(L, q, q->ukey, q->ikey))) return rc;
+        if ((rc = commit_row(L, q, pend_key(q->ukey, &q->uhead, q->ulen), pend_key(q->ikey, &q->ihead, q->ilen))))
+            return rc;
         L->ring_head = (L->ring_head + 1) % LOAD_AHEAD;
         L->ring_n--;
     }
@@ -350,10 +434,12 @@ static int load_row(ev_loader *L) {
     p->ev = ev;
     p->ulen = (uint32_t)klen[0];
     p->ilen = (uint32_t)klen[1];
-    memcpy(p->ukey, key[0], klen[0]);
-    memcpy(p->ikey, key[1], klen[1]);
-    p->uh = fast_hash(key[0], klen[0], &p->uhead);
-    p->ih = fast_hash(key[1], klen[1], &p->ihead);
+    p->uhead = head[0];
+    p->ihead = head[1];
+    p->uh = fast_hash(key[0], klen[0], head[0]);
+    p->ih = fast_hash(key[1], klen[1], head[1]);
+    if (klen[0] > 8) memcpy(p->ukey, key[0], klen[0]); /* shorter keys are their head's bytes */
+    if (klen[1] > 8) memcpy(p->ikey, key[1], klen[1]);
     cache_prefetch(&L->ucache, p->uh, klen[0]);
     cache_prefetch(&L->icache, p->ih, klen[1]);
     L->ring_n++;
@@ -409,6 +495,33 @@ static int run_load(ev_loader *L, const aisle_config *cfg) {
     return flush_rows(L);
 }
 
+/* Sizes the event array for a plain file from its size and the bytes per
+ * line of the first block, so it is not regrown (and refaulted) while
+ * loading, and on Linux asks for transparent huge pages on it: faulting
+ * in 4 KiB pages of a 100 MB array was about a fifth of the load's CPU
+ * time in bench_load (system time in a VM). */
+static int presize_events(aisle_dataset *ds, const data_reader *r) {
+    struct stat st;
+    if (!r->file || fstat(fileno(r->file), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return AISLE_OK;
+    size_t sample = CORE_MIN(r->len, (size_t)1 << 16), lines = 0;
+    for (const char *p = r->data, *e = r->data + sample; (p = memchr(p, '\n', (size_t)(e - p))); p++) lines++;
+    if (lines < 16) return AISLE_OK;
+    size_t rows = (size_t)((double)st.st_size / ((double)sample / (double)lines) * 1.02) + 1024;
+    size_t want = ds->n_events + rows;
+    if (want <= ds->events_cap) return AISLE_OK;
+    size_t cap = ds->events_cap;
+    int rc = core_grow((void **)&ds->events, &cap, want, sizeof *ds->events);
+    if (rc) return rc;
+    ds->events_cap = cap;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)1 << 21;
+    uintptr_t lo = ((uintptr_t)(ds->events + ds->n_events) + huge - 1) & ~(huge - 1);
+    uintptr_t hi = (uintptr_t)(ds->events + ds->events_cap) & ~(huge - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    return AISLE_OK;
+}
+
 typedef struct load_src {
     const char *path;
     const void *data;
@@ -445,6 +558,7 @@ static int load_events(aisle_dataset *ds, const load_src *src, const aisle_confi
     rc = src->path ? data_reader_open_file(&L.rd, src->path, delim, quoting, max_field)
                    : data_reader_open_buffer(&L.rd, src->data, src->len, src->name, delim, quoting, max_field);
     if (!rc) rc = data_event_type(ds, ev_name, &L.default_type);
+    if (!rc) rc = presize_events(ds, &L.rd);
     if (!rc) rc = run_load(&L, cfg);
     if (!rc) {
         for (size_t e = ne; e < ds->n_events && !ds->has_explicit; e++)

@@ -25,6 +25,15 @@ static void trim(const char **p, size_t *len) {
 }
 
 int data_parse_number(const char *p, size_t len, double *out) {
+    if (len && len <= 15) { /* plain digits: exact, the most common value */
+        uint64_t mant = 0;
+        size_t i = 0;
+        for (; i < len && (unsigned)(p[i] - '0') <= 9; i++) mant = mant * 10 + (uint64_t)(p[i] - '0');
+        if (i == len) {
+            *out = (double)mant;
+            return 0;
+        }
+    }
     trim(&p, &len);
     if (!len) return -1;
     size_t i = 0;
@@ -312,7 +321,39 @@ static int parse_format(const char *s, const char *end, const char *fmt, int64_t
     return finish(&t, out);
 }
 
+/* Eight ASCII digits at once (SWAR, little-endian only): the digit test
+ * checks every byte is 0x30..0x39, then pairs, quads and octets are
+ * combined by multiply-shift (as in simdjson's parse_eight_digits). */
+static inline bool digits8(const char *p, int64_t *out) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w;
+    memcpy(&w, p, 8);
+    if ((w & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull ||
+        ((w + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull)
+        return false;
+    w -= 0x3030303030303030ull;
+    w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFull;
+    w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFull;
+    w = (w * 10000 + (w >> 32)) & 0xFFFFFFFFull;
+    *out = (int64_t)w;
+    return true;
+#else
+    (void)p, (void)out;
+    return false;
+#endif
+}
+
 int data_parse_time(const char *p, size_t len, const char *fmt, int64_t *out) {
+    if (len && len <= 18 && !(fmt && fmt[0])) { /* plain digits: epoch seconds, the most common time */
+        int64_t v = 0;
+        size_t i = 0;
+        if (len >= 8 && digits8(p, &v)) i = 8;
+        for (; i < len && (unsigned)(p[i] - '0') <= 9; i++) v = v * 10 + (p[i] - '0');
+        if (i == len) {
+            *out = v;
+            return 0;
+        }
+    }
     trim(&p, &len);
     if (!len) return -1;
     const char *end = p + len;
