@@ -73,7 +73,7 @@ SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
 STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
-.PHONY: docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
+.PHONY: symbols-check docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
         examples header-check test-bins run-tests install-test
 .DELETE_ON_ERROR:
 
@@ -149,7 +149,13 @@ run-tests: test-bins
 	if [ -n "$$failed" ]; then echo "FAILED suites:$$failed"; exit 1; fi; \
 	echo "all $(words $(TEST_BINS)) suites passed ($(VARIANT))"
 
-test: header-check docs-check
+# Only aisle_* symbols are exported, each with the version node AISLE_1.0.
+symbols-check: $(SHARED)
+	@bad=$$(nm -D --defined-only $(SHARED) | awk '{print $$NF}' | grep -vE '^(aisle_[a-z0-9_]+@@AISLE_1\.0|AISLE_1\.0)$$' || true); \
+	if [ -n "$$bad" ]; then echo "symbols-check: unexpected exported symbols:"; echo "$$bad"; exit 1; fi; \
+	echo "symbols-check: $$(nm -D --defined-only $(SHARED) | grep -c ' aisle_') aisle_* symbols, all versioned AISLE_1.0"
+
+test: header-check docs-check symbols-check
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory install-test
 	@$(MAKE) --no-print-directory test-bindings
@@ -169,7 +175,13 @@ test-bindings: all build/pkgconfig/aisle.pc
 	        echo "== python bindings"; \
 	        AISLE_LIBRARY=$(CURDIR)/lib/libaisle.so.1 PYTHONPATH=$(CURDIR)/bindings/python \
 	            python3 -m unittest discover -s bindings/python/tests -t bindings/python || exit 1; \
-	    else echo "test-bindings: python3 not found, python binding tests skipped"; fi; fi
+	    else echo "test-bindings: python3 not found, python binding tests skipped"; fi; \
+	    if [ -x /usr/bin/python3 ] && [ "$$(command -v python3)" != /usr/bin/python3 ] && \
+	        /usr/bin/python3 -c "import numpy" 2>/dev/null; then \
+	        echo "== python bindings with the system python and NumPy"; \
+	        AISLE_LIBRARY=$(CURDIR)/lib/libaisle.so.1 PYTHONPATH=$(CURDIR)/bindings/python \
+	            /usr/bin/python3 -m unittest discover -s bindings/python/tests -t bindings/python || exit 1; \
+	    fi; fi
 	@if [ -f bindings/go/go.mod ]; then \
 	    if command -v go >/dev/null; then \
 	        echo "== go bindings"; \

@@ -9,7 +9,8 @@
  *      GFLOP/s), top-10 latency for one user over all items beside the time
  *      to stream the item factors once, batch recommendations per second.
  *
- * Usage: bench_cf [users items events] (default 50000 100000 1000000).
+ * Usage: bench_cf [users items events] (default 50000 100000 1000000),
+ * or bench_cf mf ["extra mf options"] for part 1 only.
  * Data: AISLE_SHARED_DATA or ../shared/data; parts needing it are skipped
  * with a message when absent.  Only the public API is used, plus cblas for
  * the reference sgemm. */
@@ -86,8 +87,7 @@ static aisle_model *train(aisle_dataset *ds, const char *opts, double *secs) {
 }
 
 /* u<fold>.test = lines (fold-1)*20000 .. fold*20000-1 of u.data */
-static void bench_mf(const rating *rs, int n) {
-    const char *opts = "model=mf threads=2";
+static void bench_mf(const rating *rs, int n, const char *opts) {
     double sum = 0;
     printf("mf on ml-100k u1..u5 (%s, defaults otherwise)\n", opts);
     for (int fold = 1; fold <= 5; fold++) {
@@ -311,11 +311,19 @@ static void bench_synthetic(long nu, long ni, long ne) {
 
 int main(int argc, char **argv) {
     long nu = 50000, ni = 100000, ne = 1000000;
-    if (argc == 4) nu = atol(argv[1]), ni = atol(argv[2]), ne = atol(argv[3]);
     int n = 0;
+    if (argc >= 2 && strcmp(argv[1], "mf") == 0) { /* only the mf part, optional extra options */
+        char opts[512];
+        snprintf(opts, sizeof opts, "model=mf threads=2%s%s", argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "");
+        rating *rs = load_ml100k(&n);
+        if (rs) bench_mf(rs, n, opts);
+        free(rs);
+        return 0;
+    }
+    if (argc == 4) nu = atol(argv[1]), ni = atol(argv[2]), ne = atol(argv[3]);
     rating *rs = load_ml100k(&n);
     if (rs) {
-        bench_mf(rs, n);
+        bench_mf(rs, n, "model=mf threads=2");
         bench_implicit(rs, n);
         free(rs);
     }

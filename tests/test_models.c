@@ -113,6 +113,131 @@ static void test_mf_sgd_step_matches_hand_computation(void **state) {
     assert_float_equal(q[1], -0.0812, 1e-6);/* -0.1 + 0.1 (0.69 * 0.2 + 0.05) */
 }
 
+static void test_mf_svdpp_step_matches_hand_computation(void **state) {
+    (void)state;
+    float p[2] = {0.1f, 0.2f}, q[2] = {0.3f, -0.1f}, z[2] = {0.2f, 0.1f}, acc[2] = {0, 0}, bu = 0.5f, bi = -0.2f;
+    /* pred = 3 + 0.5 - 0.2 + p.q (0.01) + z.q (0.05) = 3.36, e = 0.64 */
+    float e = model_mf_svdpp_step(p, q, z, acc, &bu, &bi, 2, 3.0f, 4.0f, 0.1f, 0.5f, 0.2f);
+    assert_float_equal(e, 0.64, 1e-6);
+    assert_float_equal(bu, 0.554, 1e-6);    /* 0.5 + 0.1 (0.64 - 0.2 * 0.5), reg_bias */
+    assert_float_equal(bi, -0.132, 1e-6);   /* -0.2 + 0.1 (0.64 + 0.2 * 0.2) */
+    assert_float_equal(acc[0], 0.192, 1e-6);/* e q (old q): the user's y gradient */
+    assert_float_equal(acc[1], -0.064, 1e-6);
+    assert_float_equal(p[0], 0.1142, 1e-6); /* 0.1 + 0.1 (0.64 * 0.3 - 0.5 * 0.1) */
+    assert_float_equal(p[1], 0.1836, 1e-6); /* 0.2 + 0.1 (0.64 * -0.1 - 0.5 * 0.2) */
+    assert_float_equal(q[0], 0.3042, 1e-6); /* 0.3 + 0.1 (0.64 (0.1 + 0.2) - 0.15): old p + z */
+    assert_float_equal(q[1], -0.0758, 1e-6);/* -0.1 + 0.1 (0.64 (0.2 + 0.1) + 0.05) */
+    /* without z and acc it is the biased-MF step (with reg_bias = reg) */
+    float p2[2] = {0.1f, 0.2f}, q2[2] = {0.3f, -0.1f}, bu2 = 0.5f, bi2 = -0.2f;
+    float p3[2] = {0.1f, 0.2f}, q3[2] = {0.3f, -0.1f}, bu3 = 0.5f, bi3 = -0.2f;
+    float e2 = model_mf_svdpp_step(p2, q2, NULL, NULL, &bu2, &bi2, 2, 3.0f, 4.0f, 0.1f, 0.5f, 0.5f);
+    float e3 = model_mf_sgd_step(p3, q3, &bu3, &bi3, 2, 3.0f, 4.0f, 0.1f, 0.5f);
+    assert_float_equal(e2, e3, 0);
+    assert_memory_equal(p2, p3, sizeof p2);
+    assert_memory_equal(q2, q3, sizeof q2);
+    assert_float_equal(bu2, bu3, 0);
+}
+
+/* SVD++ learns y, which the stored user vectors include: with the items a
+ * user rated as the only signal, users who rated different item sets get
+ * different vectors even with biases and explicit factors removed. */
+static void test_mf_implicit_feedback_learns_y(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    aisle_model *on = train(ds, "model=mf factors=4 epochs=20 threads=1 learning_rate=0.02");
+    aisle_model *off = train(ds, "model=mf factors=4 epochs=20 threads=1 learning_rate=0.02 implicit_feedback=false");
+    const float *y = model_mf_implicit(on);
+    assert_non_null(y);
+    assert_null(model_mf_implicit(off));
+    const model_factors *f = on->state;
+    double norm = 0;
+    for (size_t k = 0; k < (size_t)model_n_items(on) * f->dim; k++) {
+        assert_true(isfinite(y[k]));
+        norm += (double)y[k] * y[k];
+    }
+    assert_true(norm > 0);
+    /* the two models differ only by the implicit term (same seed, same init) */
+    const model_factors *g = off->state;
+    assert_true(memcmp(f->user, g->user, model_n_users(on) * f->dim * sizeof(float)) != 0);
+    aisle_model_free(on);
+    aisle_model_free(off);
+    aisle_dataset_free(ds);
+}
+
+/* y travels in its own section: a loaded model has the same y bit for bit,
+ * the same scores, and a model without implicit feedback has none. */
+static void test_mf_implicit_save_load_round_trip(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    const char *opts[] = {"model=mf factors=3 epochs=5 implicit_feedback=true regularization_implicit=0.05",
+                          "model=mf factors=3 epochs=5 implicit_feedback=false"};
+    for (int k = 0; k < 2; k++) {
+        aisle_model *m = train(ds, opts[k]), *l = NULL;
+        void *buf;
+        size_t len;
+        assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+        assert_ok(aisle_model_load_buffer(&l, buf, len, NULL));
+        const float *ym = model_mf_implicit(m), *yl = model_mf_implicit(l);
+        if (k == 0) {
+            assert_non_null(yl);
+            assert_memory_equal(ym, yl, model_n_items(m) * 3 * sizeof(float));
+        } else {
+            assert_null(yl);
+        }
+        float a, b;
+        assert_ok(aisle_score(m, "u1", "i3", &a));
+        assert_ok(aisle_score(l, "u1", "i3", &b));
+        assert_float_equal(a, b, 0);
+        aisle_free(buf);
+        aisle_model_free(m);
+        aisle_model_free(l);
+    }
+    aisle_dataset_free(ds);
+}
+
+/* An anonymous session is folded in with the implicit term (x = z_S +
+ * ridge on the residuals), and explain splits q_i . x exactly over the
+ * session items. */
+static void test_mf_implicit_session_fold_in_and_explain(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    aisle_model *m = train(ds, "model=mf factors=3 epochs=30 threads=1 learning_rate=0.02 regularization_implicit=0.01");
+    const model_factors *f = m->state;
+    uint32_t items[2] = {0, 3};
+    float w[2] = {3.0f, 1.0f}, with_y[8], plain[8], contrib[2];
+    model_query q = {.user = -1, .items = items, .weights = w, .n_items = 2};
+    uint32_t ni = model_n_items(m);
+    assert_true(ni <= 8);
+    assert_ok(m->ops->score_items(m, &q, with_y));
+    assert_ok(model_factors_score_items(m, &q, plain));
+    assert_true(memcmp(with_y, plain, ni * sizeof(float)) != 0); /* y is used */
+    for (uint32_t i = 0; i < ni; i++) {
+        assert_ok(m->ops->explain(m, &q, i, contrib));
+        double sum = contrib[0] + contrib[1];
+        assert_float_equal(sum, with_y[i] - f->mean - f->item_bias[i], 1e-4);
+    }
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
+/* Determinism contract: threads=1 and a seed give bit-identical y (and
+ * factors, checked by check_deterministic); threads=2 is not bit-identical
+ * (FPSG block order) but y is still finite and learned. */
+static void test_mf_implicit_deterministic_with_one_thread(void **state) {
+    (void)state;
+    aisle_dataset *ds = tiny_dataset();
+    const char *opts = "model=mf factors=4 epochs=4 threads=1 validation_fraction=0.2";
+    aisle_model *a = train(ds, opts), *b = train(ds, opts);
+    assert_memory_equal(model_mf_implicit(a), model_mf_implicit(b), model_n_items(a) * 4 * sizeof(float));
+    aisle_model *c = train(ds, "model=mf factors=4 epochs=4 threads=2");
+    const float *yc = model_mf_implicit(c);
+    for (size_t k = 0; k < (size_t)model_n_items(c) * 4; k++) assert_true(isfinite(yc[k]));
+    aisle_model_free(a);
+    aisle_model_free(b);
+    aisle_model_free(c);
+    aisle_dataset_free(ds);
+}
+
 static void test_mf_fits_small_ratings(void **state) {
     (void)state;
     aisle_dataset *ds;
@@ -514,6 +639,11 @@ int main(void) {
         cmocka_unit_test(test_als_cholesky_converges_to_normal_equations),
         cmocka_unit_test(test_als_cg_converges_to_normal_equations),
         cmocka_unit_test(test_mf_sgd_step_matches_hand_computation),
+        cmocka_unit_test(test_mf_svdpp_step_matches_hand_computation),
+        cmocka_unit_test(test_mf_implicit_feedback_learns_y),
+        cmocka_unit_test(test_mf_implicit_save_load_round_trip),
+        cmocka_unit_test(test_mf_implicit_deterministic_with_one_thread),
+        cmocka_unit_test(test_mf_implicit_session_fold_in_and_explain),
         cmocka_unit_test(test_mf_fits_small_ratings),
         cmocka_unit_test(test_progress_cancels_every_kind),
         cmocka_unit_test(test_one_thread_same_seed_is_bit_identical),

@@ -173,7 +173,7 @@ static int collect_attributes(cat_loader *L) {
 static int run_load(cat_loader *L, aisle_catalog *c, const aisle_config *cfg) {
     data_reader *r = &L->rd;
     int rc = data_reader_next(r);
-    while (rc == AISLE_EFORMAT && L->lenient) {
+    while (rc == AISLE_EFORMAT && L->lenient && !r->fatal) {
         L->rep.read++;
         L->rep.skipped++;
         if ((rc = keep_message(&L->rep))) return rc;
@@ -197,7 +197,7 @@ static int run_load(cat_loader *L, aisle_catalog *c, const aisle_config *cfg) {
         int row = rc == 1 ? load_row(L, c) : rc;
         if (row == AISLE_OK) {
             L->rep.loaded++;
-        } else if (row == AISLE_EFORMAT && L->lenient) {
+        } else if (row == AISLE_EFORMAT && L->lenient && !r->fatal) {
             L->rep.skipped++;
             int mrc = keep_message(&L->rep);
             if (mrc) return mrc;

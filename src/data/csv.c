@@ -252,7 +252,9 @@ static int reader_more(data_reader *r) {
         r->len = keep;
         r->pos = 0;
     }
-    return reader_fill(r);
+    int rc = reader_fill(r);
+    if (rc) r->fatal = rc; /* the stream itself is broken: no later record can be read */
+    return rc;
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -449,6 +451,7 @@ static int skip_rest_of_line(data_reader *r) {
 }
 
 int data_reader_next(data_reader *r) {
+    if (r->fatal) return r->fatal;
     for (;;) {
         if (r->skip_line) {
             int rc = skip_rest_of_line(r);

@@ -186,6 +186,7 @@ typedef struct data_reader {
     size_t nf, fcap;
     core_buf scratch;          /* fields with doubled quotes, unescaped */
     size_t rec_line, rec_end_col; /* first line of the current record; column after its last field */
+    int fatal;                 /* a stream error (I/O, corrupt gzip): not a bad row; ends even a lenient load */
 } data_reader;
 
 /* Opens a reader; delimiter is the option text ("" = by extension of name

@@ -371,7 +371,7 @@ static int keep_message(data_report *rep) {
 static int run_load(ev_loader *L, const aisle_config *cfg) {
     data_reader *r = &L->rd;
     int rc = data_reader_next(r);
-    while (rc == AISLE_EFORMAT && L->lenient) { /* a malformed first record */
+    while (rc == AISLE_EFORMAT && L->lenient && !r->fatal) { /* a malformed first record */
         L->rep.read++;
         L->rep.skipped++;
         if ((rc = keep_message(&L->rep))) return rc;
@@ -398,7 +398,7 @@ static int run_load(ev_loader *L, const aisle_config *cfg) {
             L->rep.loaded++;
         } else if (row == 1) {
             L->rep.filtered++;
-        } else if (row == AISLE_EFORMAT && L->lenient) {
+        } else if (row == AISLE_EFORMAT && L->lenient && !r->fatal) {
             L->rep.skipped++;
             int mrc = keep_message(&L->rep);
             if (mrc) return mrc;

@@ -200,5 +200,13 @@ void model_factors_free_state(aisle_model *m);
  * (exposed for tests); returns the error before the update. */
 float model_mf_sgd_step(float *restrict p, float *restrict q, float *bu, float *bi, uint32_t dim, float mean, float r, float lr,
                         float reg);
+/* One SVD++ SGD update (mf implicit_feedback=true): as above with the
+ * user's implicit sum z added to p in the prediction and in q's gradient,
+ * e * q (before the update) added to acc (the user's y gradient), and
+ * reg_bias for the biases.  z and acc may be NULL (plain biased MF). */
+float model_mf_svdpp_step(float *restrict p, float *restrict q, const float *z, float *acc, float *bu, float *bi,
+                          uint32_t dim, float mean, float r, float lr, float reg, float reg_bias);
+/* The SVD++ y matrix (n_items x dim) of an mf model, or NULL (tests). */
+const float *model_mf_implicit(const aisle_model *m);
 
 #endif /* AISLE_MODELS_H */

@@ -16,8 +16,22 @@ NUL_TERMINATED = ctypes.c_size_t(-1).value
 TOKEN_KINDS = {0: "word", 1: "cjk", 2: "cjk_bigram", 3: "word_ngram", 4: "char_ngram"}
 
 Token = collections.namedtuple("Token", "text kind")
-SparseVector = collections.namedtuple("SparseVector", "dim indices values")
-SparseVector.__doc__ = "A sparse vector: strictly increasing indices below dim, with values."
+class SparseVector(collections.namedtuple("SparseVector", "dim indices values")):
+    """A sparse vector: strictly increasing indices below dim, with values.
+    Equality compares contents, whether the parts are lists or NumPy arrays."""
+    __slots__ = ()
+
+    def __eq__(self, other):
+        if not isinstance(other, SparseVector):
+            return NotImplemented
+        return (self.dim == other.dim and [int(i) for i in self.indices] == [int(i) for i in other.indices]
+                and [float(v) for v in self.values] == [float(v) for v in other.values])
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = None
 
 
 def hash32(data, seed=0):

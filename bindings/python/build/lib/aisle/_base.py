@@ -1,0 +1,129 @@
+"""Shared helpers: text encoding, handle lifetime, progress callbacks."""
+import collections
+import ctypes
+
+from . import _lib
+from .errors import AISLE_ESTATE, StateError
+
+try:  # NumPy is optional: used for array results when installed.
+    import numpy as _np
+except ImportError:  # pragma: no cover - depends on the environment
+    _np = None
+
+
+def numpy():
+    """The numpy module, or None when it is not installed."""
+    return _np
+
+
+def enc(value, what="key"):
+    """A key or text argument as NUL-terminated UTF-8 bytes.
+
+    str is encoded; bytes pass through; anything else (int ids, NumPy
+    scalars) goes through str()."""
+    if isinstance(value, bytes):
+        b = value
+    elif isinstance(value, str):
+        b = value.encode("utf-8")
+    elif value is None:
+        return None
+    else:
+        b = str(value).encode("utf-8")
+    if b"\0" in b:
+        raise ValueError("aisle: %s %r contains a NUL character" % (what, value))
+    return b
+
+
+def dec(b):
+    return b.decode("utf-8", "replace") if b is not None else None
+
+
+def option_text(value):
+    """The text form aisle_config_set expects for a Python value."""
+    if _np is not None and isinstance(value, _np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # shortest round-tripping form
+    return str(value)
+
+
+class Handle:
+    """Owns one C handle; close() frees it (idempotent), as do `with` and
+    garbage collection."""
+
+    _free_name = None
+    _what = "handle"
+
+    def __init__(self):
+        self._ptr = None
+
+    def _adopt(self, ptr):
+        self._ptr = ptr
+
+    @property
+    def _h(self):
+        if not self._ptr:
+            raise StateError(AISLE_ESTATE, "aisle: the %s is closed" % self._what)
+        return self._ptr
+
+    @property
+    def closed(self):
+        return not self._ptr
+
+    def close(self):
+        """Frees the C handle.  Calling it again does nothing."""
+        ptr, self._ptr = self._ptr, None
+        if ptr:
+            getattr(_lib.fn, self._free_name)(ptr)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: module globals may be gone
+            pass
+
+
+Progress = collections.namedtuple("Progress", "step steps loss metric elapsed")
+Progress.__doc__ = """What a progress callback receives after each epoch or step:
+step (1-based), steps planned, training loss and validation metric (NaN where
+none) and seconds elapsed.  Return False to cancel; raise to cancel and have
+the exception re-raised by the training call."""
+
+
+class ProgressAdapter:
+    """Turns a Python callable into an aisle_progress_fn.
+
+    The ctypes function object is kept alive by this adapter, which the
+    caller holds for the duration of the C call.  An exception inside the
+    callable cancels the work and is stored, to be re-raised afterwards."""
+
+    def __init__(self, callback):
+        self.callback = callback
+        self.error = None
+        self.cfunc = _lib.PROGRESS_FN(self._call)
+
+    def _call(self, user, step, steps, loss, metric, elapsed):
+        try:
+            r = self.callback(Progress(step, steps, loss, metric, elapsed))
+        except BaseException as exc:  # noqa: B902 - re-raised after the C call
+            self.error = exc
+            return 1
+        return 1 if r is False else 0
+
+    def reraise(self):
+        if self.error is not None:
+            exc, self.error = self.error, None
+            raise exc
+
+
+def out_ptr():
+    return ctypes.c_void_p()

@@ -1,0 +1,197 @@
+"""aisle_dataset: behaviour events keyed by the shop's own ids."""
+import ctypes
+
+from . import _lib
+import collections
+import os
+
+from ._base import Handle, dec, enc
+from .config import make_config
+from .errors import check
+
+LoadReport = collections.namedtuple("LoadReport", "rows_read rows_loaded rows_skipped rows_filtered messages")
+LoadReport.__doc__ = """Counts of the last load into a dataset, and messages about (at most
+10) skipped rows, "file:line:column: expected X, found Y"."""
+
+
+class Dataset(Handle):
+    """Events (view, cart, purchase, rating or a custom name) of users on
+    items.  Keys map to dense indices 0..n-1 in order of first appearance.
+
+        with aisle.Dataset() as ds:
+            ds.add("alice", "mug", "purchase")
+            ds.add_events([("bob", "tea"), ("bob", "mug", "cart", 2.0, 1700000000)])
+
+    One thread at a time may change a dataset."""
+
+    _free_name = "dataset_free"
+    _what = "dataset"
+
+    def __init__(self, events=None):
+        super().__init__()
+        p = ctypes.c_void_p()
+        check(_lib.fn.dataset_new(ctypes.byref(p)))
+        self._adopt(p.value)
+        if events is not None:
+            self.add_events(events)
+
+    @classmethod
+    def _wrap(cls, ptr):
+        ds = cls.__new__(cls)
+        Handle.__init__(ds)
+        ds._adopt(ptr)
+        return ds
+
+    @classmethod
+    def from_file(cls, path, **options):
+        """A new dataset loaded from a CSV/TSV file (plain or gzip); see load()."""
+        ds = cls()
+        try:
+            ds.load(path, **options)
+        except BaseException:
+            ds.close()
+            raise
+        return ds
+
+    def load(self, path, config=None, **options):
+        """Adds the events of a delimited text file (plain or gzip).
+        Options: columns="user=user_id,item=item_id,...", header, delimiter,
+        event, time_format, negative, lenient=True, ... (docs/DATA.md).
+        Strict by default: the first bad row raises aisle.FormatError with
+        "file:line:column: ..." and the dataset is unchanged."""
+        p = enc(os.fspath(path), "path")
+        cfg, _ = make_config(config, options)
+        try:
+            check(_lib.fn.dataset_load(self._h, p, cfg._h))
+        finally:
+            cfg.close()
+
+    def load_bytes(self, data, name=None, config=None, **options):
+        """load() from bytes in memory; name stands for the file name in
+        messages and picks the default delimiter by its extension."""
+        data = bytes(data)
+        cfg, _ = make_config(config, options)
+        try:
+            check(_lib.fn.dataset_load_buffer(self._h, data, len(data), enc(name, "name"), cfg._h))
+        finally:
+            cfg.close()
+
+    def load_report(self):
+        """A LoadReport for the last successful load (zeros before any)."""
+        c = [ctypes.c_size_t() for _ in range(4)]
+        check(_lib.fn.dataset_load_report(self._h, *[ctypes.byref(x) for x in c]))
+        msgs = []
+        while True:
+            out = ctypes.c_char_p()
+            if _lib.fn.dataset_load_message(self._h, len(msgs), ctypes.byref(out)) != 0:
+                break
+            msgs.append(dec(out.value))
+        return LoadReport(*[x.value for x in c], msgs)
+
+    def split(self, spec=None, seed=42, config=None, **options):
+        """(train, test) datasets.  spec is the compact form "random:0.2",
+        "time:0.1", "last:1" or "kfold:5:0"; without it, options
+        split=..., test_fraction=..., seed=... are used."""
+        train, test = ctypes.c_void_p(), ctypes.c_void_p()
+        if spec is not None:
+            if options or config is not None:
+                raise TypeError("aisle: Dataset.split takes a spec or options, not both")
+            check(_lib.fn.dataset_split_spec(self._h, enc(spec, "split spec"), int(seed),
+                                             ctypes.byref(train), ctypes.byref(test)))
+        else:
+            options.setdefault("seed", seed)
+            cfg, _ = make_config(config, options)
+            try:
+                check(_lib.fn.dataset_split(self._h, cfg._h, ctypes.byref(train), ctypes.byref(test)))
+            finally:
+                cfg.close()
+        return Dataset._wrap(train.value), Dataset._wrap(test.value)
+
+    def add(self, user, item, event="view", value=1.0, timestamp=0):
+        """Adds one event.  value is the quantity or rating; timestamp is
+        seconds since the Unix epoch (0 if unknown).  All or nothing."""
+        check(_lib.fn.dataset_add_event(self._h, enc(user, "user key"), enc(item, "item key"),
+                                        enc(event, "event") if event else None, float(value),
+                                        int(timestamp)))
+
+    add_event = add
+
+    def add_events(self, events):
+        """Adds (user, item[, event[, value[, timestamp]]]) tuples, or dicts
+        with those keys.  Stops at the first bad event, which raises; the
+        events before it stay added."""
+        for e in events:
+            if isinstance(e, dict):
+                self.add(**e)
+            else:
+                self.add(*e)
+
+    def add_arrays(self, users, items, events=None, values=None, timestamps=None):
+        """Adds events column-wise from equally long sequences (lists or
+        NumPy arrays); events/values/timestamps default to "view", 1, 0."""
+        n = len(users)
+        for name, col in (("items", items), ("events", events), ("values", values),
+                          ("timestamps", timestamps)):
+            if col is not None and len(col) != n:
+                raise ValueError("aisle: %s has %d entries, users has %d" % (name, len(col), n))
+        for i in range(n):
+            self.add(users[i], items[i],
+                     events[i] if events is not None else "view",
+                     values[i] if values is not None else 1.0,
+                     timestamps[i] if timestamps is not None else 0)
+
+    def set_event_weight(self, event, weight):
+        """Weight of an event type when aggregating implicit events."""
+        check(_lib.fn.dataset_set_event_weight(self._h, enc(event, "event"), float(weight)))
+
+    def _count(self, f):
+        out = ctypes.c_size_t()
+        check(f(self._h, ctypes.byref(out)))
+        return out.value
+
+    @property
+    def n_users(self):
+        return self._count(_lib.fn.dataset_user_count)
+
+    @property
+    def n_items(self):
+        return self._count(_lib.fn.dataset_item_count)
+
+    @property
+    def n_events(self):
+        return self._count(_lib.fn.dataset_event_count)
+
+    def user_index(self, key):
+        """Dense index of a user key; raises aisle.NotFound."""
+        out = ctypes.c_size_t()
+        check(_lib.fn.dataset_user_index(self._h, enc(key), ctypes.byref(out)))
+        return out.value
+
+    def item_index(self, key):
+        out = ctypes.c_size_t()
+        check(_lib.fn.dataset_item_index(self._h, enc(key), ctypes.byref(out)))
+        return out.value
+
+    def user_key(self, index):
+        """Key of a dense user index; raises aisle.OutOfRange."""
+        out = ctypes.c_char_p()
+        check(_lib.fn.dataset_user_key(self._h, index, ctypes.byref(out)))
+        return dec(out.value)
+
+    def item_key(self, index):
+        out = ctypes.c_char_p()
+        check(_lib.fn.dataset_item_key(self._h, index, ctypes.byref(out)))
+        return dec(out.value)
+
+    def users(self):
+        """Every user key, in index order."""
+        return [self.user_key(i) for i in range(self.n_users)]
+
+    def items(self):
+        """Every item key, in index order."""
+        return [self.item_key(i) for i in range(self.n_items)]
+
+    def __repr__(self):
+        if self.closed:
+            return "<aisle.Dataset closed>"
+        return "<aisle.Dataset users=%d items=%d events=%d>" % (self.n_users, self.n_items, self.n_events)

@@ -1,0 +1,345 @@
+"""aisle_model: training, key dictionaries, metrics (serving comes with the
+serving API)."""
+import collections
+import ctypes
+import os
+
+from . import _lib
+from ._base import Handle, dec, enc, numpy
+from .config import make_config
+from .errors import check
+from .serving import float_array, key_array, results, serve
+
+ModelKind = collections.namedtuple("ModelKind", "name summary")
+
+
+def model_kinds():
+    """The model kinds compiled into the library, as (name, summary)."""
+    out = []
+    for i in range(_lib.fn.model_kind_count()):
+        name, summary = ctypes.c_char_p(), ctypes.c_char_p()
+        check(_lib.fn.model_kind_info(i, ctypes.byref(name), ctypes.byref(summary)))
+        out.append(ModelKind(dec(name.value), dec(summary.value)))
+    return out
+
+
+def _run_with_config(call, config, options, progress):
+    """Runs call(cfg_ptr) -> status with a temporary config; re-raises an
+    exception from the progress callback in preference to ECANCELLED."""
+    cfg, adapter = make_config(config, options, progress)
+    try:
+        rc = call(cfg._h)
+        if adapter is not None:
+            adapter.reraise()
+        check(rc)
+    finally:
+        cfg.close()
+
+
+class Model(Handle):
+    """A trained or loaded model.  Immutable once built: its read-only
+    methods may be called from many threads at once (ctypes releases the
+    GIL during C calls).  Do not close() it while other threads use it."""
+
+    _free_name = "model_free"
+    _what = "model"
+
+    def __init__(self, _ptr=None):
+        super().__init__()
+        if _ptr is None:
+            raise TypeError("aisle.Model: use Model.train(...) or Model.load(...)")
+        self._adopt(_ptr)
+
+    @classmethod
+    def train(cls, dataset, kind=None, *, catalog=None, config=None, progress=None, **options):
+        """Trains a model of `kind` ("als", "popular", ... see model_kinds())
+        on a Dataset.  Keyword arguments are options (factors=64, epochs=15,
+        threads=1, seed=7, ...), applied over a copy of `config`.
+        progress(p) is called after each epoch with an aisle.Progress; it
+        cancels by returning False (aisle.Cancelled) or by raising (the
+        exception is re-raised here)."""
+        if kind is not None:
+            options["model"] = kind
+        out = ctypes.c_void_p()
+        cat = catalog._h if catalog is not None else None
+        _run_with_config(lambda cfg: _lib.fn.model_train_with_catalog(dataset._h, cat, cfg, ctypes.byref(out)),
+                         config, options, progress)
+        return cls(out.value)
+
+    @classmethod
+    def load(cls, path, config=None, **options):
+        """Loads a model file written by save() (any release with the same
+        format major version).  Option max_model_bytes bounds memory.
+        Raises aisle.FormatError (corrupt/truncated: the message names the
+        field), VersionError, NotFound (no such file or kind), IOError."""
+        p = enc(os.fspath(path), "path")
+        out = ctypes.c_void_p()
+        _run_with_config(lambda cfg: _lib.fn.model_load(ctypes.byref(out), p, cfg), config, options, None)
+        return cls(out.value)
+
+    @classmethod
+    def from_bytes(cls, data, config=None, **options):
+        """Loads a model from the bytes to_bytes() (or a model file) holds."""
+        data = bytes(data)
+        out = ctypes.c_void_p()
+        _run_with_config(lambda cfg: _lib.fn.model_load_buffer(ctypes.byref(out), data, len(data), cfg),
+                         config, options, None)
+        return cls(out.value)
+
+    def save(self, path, config=None, **options):
+        """Saves atomically (temporary file, fsync, rename).  Options:
+        compression=0..9, quantize="none"|"fp16"|"int8"."""
+        p = enc(os.fspath(path), "path")
+        _run_with_config(lambda cfg: _lib.fn.model_save(self._h, p, cfg), config, options, None)
+
+    def to_bytes(self, config=None, **options):
+        """The model file image as bytes (same options as save)."""
+        buf, n = ctypes.c_void_p(), ctypes.c_size_t()
+        _run_with_config(lambda cfg: _lib.fn.model_save_buffer(self._h, cfg, ctypes.byref(buf), ctypes.byref(n)),
+                         config, options, None)
+        try:
+            return ctypes.string_at(buf.value, n.value) if n.value else b""
+        finally:
+            _lib.fn.free(buf)
+
+    def evaluate(self, test, k=None, protocol=None, config=None, progress=None, **options):
+        """Evaluates on a held-out test Dataset; returns an EvalResult with
+        .metrics ({"ndcg@10": ...}), .counts and .json.  Options:
+        k, protocol ("full" | "sampled"), negatives, threads, seed."""
+        if k is not None:
+            options["k"] = k
+        if protocol is not None:
+            options["protocol"] = protocol
+        out = ctypes.c_void_p()
+        _run_with_config(lambda cfg: _lib.fn.evaluate(self._h, test._h, cfg, ctypes.byref(out)),
+                         config, options, progress)
+        return EvalResult._take(out.value)
+
+    @property
+    def kind(self):
+        out = ctypes.c_char_p()
+        check(_lib.fn.model_kind(self._h, ctypes.byref(out)))
+        return dec(out.value)
+
+    def describe(self):
+        """"key: value" lines: kind, version, sizes, options, metrics."""
+        needed = ctypes.c_size_t()
+        rc = _lib.fn.model_describe(self._h, None, 0, ctypes.byref(needed))
+        if rc not in (0, -6):
+            check(rc)
+        buf = ctypes.create_string_buffer(needed.value + 1)
+        check(_lib.fn.model_describe(self._h, buf, needed.value + 1, None))
+        return dec(buf.value)
+
+    def _count(self, f):
+        out = ctypes.c_size_t()
+        check(f(self._h, ctypes.byref(out)))
+        return out.value
+
+    @property
+    def n_users(self):
+        return self._count(_lib.fn.model_user_count)
+
+    @property
+    def n_items(self):
+        return self._count(_lib.fn.model_item_count)
+
+    def user_index(self, key):
+        out = ctypes.c_size_t()
+        check(_lib.fn.model_user_index(self._h, enc(key), ctypes.byref(out)))
+        return out.value
+
+    def item_index(self, key):
+        out = ctypes.c_size_t()
+        check(_lib.fn.model_item_index(self._h, enc(key), ctypes.byref(out)))
+        return out.value
+
+    def user_key(self, index):
+        out = ctypes.c_char_p()
+        check(_lib.fn.model_user_key(self._h, index, ctypes.byref(out)))
+        return dec(out.value)
+
+    def item_key(self, index):
+        out = ctypes.c_char_p()
+        check(_lib.fn.model_item_key(self._h, index, ctypes.byref(out)))
+        return dec(out.value)
+
+    def users(self):
+        return [self.user_key(i) for i in range(self.n_users)]
+
+    def items(self):
+        return [self.item_key(i) for i in range(self.n_items)]
+
+    def set_metric(self, name, value):
+        """Stores a metric with the model (not thread-safe)."""
+        check(_lib.fn.model_set_metric(self._h, enc(name, "metric name"), float(value)))
+
+    def get_metric(self, name):
+        """A stored metric; raises aisle.NotFound if absent."""
+        out = ctypes.c_double()
+        check(_lib.fn.model_get_metric(self._h, enc(name, "metric name"), ctypes.byref(out)))
+        return out.value
+
+    # ---- serving -------------------------------------------------------
+    def _k(self, k, what="k"):
+        """k as a result-array size: never negative (C takes size_t), and
+        no larger than the item count, which bounds every result list."""
+        k = int(k)
+        if k < 0:
+            raise ValueError("aisle: %s must be >= 0, got %d" % (what, k))
+        n = self.__dict__.get("_n_items")
+        if n is None:  # fixed for the model's life (update_user skips unknown items)
+            n = self._n_items = self.n_items
+        return min(k, n)
+
+    # Keyword arguments shared by the ranking calls: exclude_seen, allow,
+    # deny, filter, unknown_user, threads -- or options=aisle.RecOptions(...)
+    # built once and reused.
+
+    def recommend(self, user, k=10, exclude_seen=True, allow=None, deny=None, filter=None,
+                  unknown_user=None, threads=None, options=None):
+        """Top-k (item_key, score) pairs for a user, best first.  An unknown
+        user gets the most popular items unless unknown_user="error"
+        (aisle.NotFound)."""
+        k = self._k(k)
+        items = (ctypes.c_char_p * max(k, 1))()
+        scores = (ctypes.c_float * max(k, 1))()
+        n = ctypes.c_size_t()
+        u = enc(user, "user key")
+        serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
+                            unknown_user=unknown_user, threads=threads),
+              lambda o: _lib.fn.recommend(self._h, u, k, o, items, scores, ctypes.byref(n)))
+        return results(items, scores, n.value)
+
+    def recommend_for_items(self, item_keys, weights=None, k=10, exclude_seen=True, allow=None, deny=None,
+                            filter=None, threads=None, options=None):
+        """Top-k for an anonymous visitor who interacted with item_keys
+        (optional per-item weights); factor kinds fold the visitor in."""
+        keys, nk = key_array(item_keys)
+        w = float_array(weights, nk)
+        k = self._k(k)
+        items = (ctypes.c_char_p * max(k, 1))()
+        scores = (ctypes.c_float * max(k, 1))()
+        n = ctypes.c_size_t()
+        serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter, threads=threads),
+              lambda o: _lib.fn.recommend_for_items(self._h, keys, w, nk, k, o, items, scores, ctypes.byref(n)))
+        return results(items, scores, n.value)
+
+    def similar_items(self, item, k=10, allow=None, deny=None, filter=None, threads=None, options=None):
+        """The k items most similar to `item`, as (item_key, similarity)."""
+        k = self._k(k)
+        items = (ctypes.c_char_p * max(k, 1))()
+        scores = (ctypes.c_float * max(k, 1))()
+        n = ctypes.c_size_t()
+        key = enc(item, "item key")
+        serve(options, dict(allow=allow, deny=deny, filter=filter, threads=threads),
+              lambda o: _lib.fn.similar_items(self._h, key, k, o, items, scores, ctypes.byref(n)))
+        return results(items, scores, n.value)
+
+    def score(self, user, item):
+        """The model's score of one (user, item) pair."""
+        out = ctypes.c_float()
+        check(_lib.fn.score(self._h, enc(user, "user key"), enc(item, "item key"), ctypes.byref(out)))
+        return out.value
+
+    def explain(self, user, item, max=5):
+        """The user's training items contributing most to the score of
+        `item`, as (item_key, signed share) pairs."""
+        m = self._k(max, "max")
+        items = (ctypes.c_char_p * (m if m > 0 else 1))()
+        shares = (ctypes.c_float * (m if m > 0 else 1))()
+        n = ctypes.c_size_t()
+        check(_lib.fn.explain(self._h, enc(user, "user key"), enc(item, "item key"), m, items, shares,
+                              ctypes.byref(n)))
+        return results(items, shares, n.value)
+
+    def history(self, user, max=None):
+        """The user's training history as (item_key, weight) pairs, most
+        recent first (all of it when max is None)."""
+        n = ctypes.c_size_t()
+        check(_lib.fn.model_user_history(self._h, enc(user, "user key"), 0, None, None, ctypes.byref(n)))
+        m = n.value if max is None else min(self._k(max, "max"), n.value)
+        items = (ctypes.c_char_p * (m if m > 0 else 1))()
+        weights = (ctypes.c_float * (m if m > 0 else 1))()
+        check(_lib.fn.model_user_history(self._h, enc(user, "user key"), m, items, weights, ctypes.byref(n)))
+        return results(items, weights, m)
+
+    def update_user(self, user, item_keys, weights=None):
+        """Adds a known user's new events and re-fits the user in place.
+        NOT thread-safe: no other call may use the model meanwhile."""
+        keys, nk = key_array(item_keys)
+        check(_lib.fn.update_user(self._h, enc(user, "user key"), keys, float_array(weights, nk), nk))
+
+    def recommend_batch(self, users, k=10, exclude_seen=True, allow=None, deny=None, filter=None,
+                        unknown_user=None, threads=None, options=None, as_arrays=False):
+        """recommend() for many users at once (parallel in C).  Returns a
+        list of (item_key, score) lists, or with as_arrays=True (NumPy
+        required) a pair (keys, scores) of (n_users, k) arrays, padded with
+        None / NaN where a user has fewer than k results."""
+        keys, nu = key_array(users)
+        k = self._k(k)
+        size = max(nu * k, 1)
+        items = (ctypes.c_char_p * size)()
+        scores = (ctypes.c_float * size)()
+        counts = (ctypes.c_size_t * max(nu, 1))()
+        serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
+                            unknown_user=unknown_user, threads=threads),
+              lambda o: _lib.fn.recommend_batch(self._h, keys, nu, k, o, items, scores, counts))
+        if as_arrays:
+            np = numpy()
+            if np is None:
+                raise ImportError("aisle: recommend_batch(as_arrays=True) needs NumPy")
+            sc = np.ctypeslib.as_array(scores)[:nu * k].reshape(nu, k).copy()
+            ks = np.empty((nu, k), dtype=object)
+            for u in range(nu):
+                c = counts[u]
+                sc[u, c:] = np.nan
+                for j in range(k):
+                    ks[u, j] = dec(items[u * k + j]) if j < c else None
+            return ks, sc
+        return [[(dec(items[u * k + j]), float(scores[u * k + j])) for j in range(counts[u])]
+                for u in range(nu)]
+
+    def __repr__(self):
+        if self.closed:
+            return "<aisle.Model closed>"
+        return "<aisle.Model kind=%s users=%d items=%d>" % (self.kind, self.n_users, self.n_items)
+
+
+class EvalResult:
+    """The outcome of Model.evaluate: .metrics and .counts dicts (name ->
+    value), .json (the library's JSON text); result["ndcg@10"] reads
+    either.  A plain Python object: the C result is freed at once."""
+
+    def __init__(self, metrics, counts, json):
+        self.metrics = metrics
+        self.counts = counts
+        self.json = json
+
+    @classmethod
+    def _take(cls, ptr):
+        try:
+            n = ctypes.c_size_t()
+            check(_lib.fn.eval_result_count(ptr, ctypes.byref(n)))
+            metrics, counts = {}, {}
+            for i in range(n.value):
+                name, value, is_count = ctypes.c_char_p(), ctypes.c_double(), ctypes.c_int()
+                check(_lib.fn.eval_result_at(ptr, i, ctypes.byref(name), ctypes.byref(value), ctypes.byref(is_count)))
+                (counts if is_count.value else metrics)[dec(name.value)] = value.value
+            needed = ctypes.c_size_t()
+            rc = _lib.fn.eval_result_to_json(ptr, None, 0, ctypes.byref(needed))
+            if rc not in (0, -6):
+                check(rc)
+            buf = ctypes.create_string_buffer(needed.value + 1)
+            check(_lib.fn.eval_result_to_json(ptr, buf, needed.value + 1, None))
+            return cls(metrics, counts, dec(buf.value))
+        finally:
+            _lib.fn.eval_result_free(ptr)
+
+    def __getitem__(self, name):
+        if name in self.metrics:
+            return self.metrics[name]
+        return self.counts[name]
+
+    def __repr__(self):
+        return "<aisle.EvalResult %s>" % ", ".join("%s=%.4g" % kv for kv in self.metrics.items())
