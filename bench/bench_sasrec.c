@@ -10,7 +10,16 @@
  * NDCG@10 (all items except the user's training items), training
  * sequences per second and the latency of one top-10 session query.
  *
+ * Then the training-throughput comparison (issue #6): aisle and
+ * bench/sasrec_torch.py (the same model in PyTorch, CPU) each train
+ * 1 untimed + E timed epochs on the same sequences (each user's items minus
+ * the last two, holdout_last=false: no validation) with the same thread
+ * count; sequences per wall second and per process-CPU second are compared.
+ * Python: $AISLE_PYTHON, else /usr/bin/python3, else python3 - the first that
+ * can import torch; none: the comparison is skipped with a message.
+ *
  *   build/release/bench/bench_sasrec ["key=value ..." [eval_users]]
+ *   build/release/bench/bench_sasrec --throughput [timed_epochs [threads]]
  *
  * Data: $AISLE_SHARED_DATA/sasrec/Video.txt, else ../shared/data/...;
  * without it the benchmark prints a message and exits 0.
@@ -29,9 +38,16 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 typedef struct {
     int epochs;
     double last_elapsed;
+    double wall[2], cpu[2]; /* throughput: clocks after the warm-up and the last epoch */
 } prog_t;
 
 static int on_progress(void *user, int step, int steps, double loss, double metric, double elapsed) {
@@ -56,6 +72,127 @@ static bool contains(const uint32_t *sorted, size_t n, uint32_t v) {
     return bsearch(&v, sorted, n, sizeof v, cmp_u32) != NULL;
 }
 
+static int on_progress_tp(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    prog_t *p = user;
+    (void)metric;
+    int k = step == 1 ? 0 : step == steps ? 1 : -1;
+    if (k >= 0) p->wall[k] = now_s(), p->cpu[k] = cpu_s();
+    p->epochs = step;
+    fprintf(stderr, "  aisle epoch %d/%d loss %.4f (%.1f s)\n", step, steps, loss, elapsed);
+    return 0;
+}
+
+/* First of $AISLE_PYTHON, /usr/bin/python3, python3 that imports torch. */
+static const char *find_python(void) {
+    static const char *cands[3];
+    cands[0] = getenv("AISLE_PYTHON"), cands[1] = "/usr/bin/python3", cands[2] = "python3";
+    char cmd[4352];
+    for (int k = 0; k < 3; k++) {
+        if (!cands[k] || !cands[k][0]) continue;
+        snprintf(cmd, sizeof cmd, "%s -c 'import torch' >/dev/null 2>&1", cands[k]);
+        if (system(cmd) == 0) return cands[k];
+    }
+    return NULL;
+}
+
+/* bench/sasrec_torch.py from the repository root or next to build/<v>/bench. */
+static const char *find_script(const char *argv0, char *buf, size_t cap) {
+    const char *env = getenv("AISLE_SASREC_TORCH");
+    if (env && env[0]) return env;
+    snprintf(buf, cap, "bench/sasrec_torch.py");
+    FILE *f = fopen(buf, "r");
+    if (!f) {
+        const char *slash = strrchr(argv0, '/');
+        snprintf(buf, cap, "%.*s/../../../bench/sasrec_torch.py", slash ? (int)(slash - argv0) : 1,
+                 slash ? argv0 : ".");
+        f = fopen(buf, "r");
+    }
+    if (!f) return NULL;
+    fclose(f);
+    return buf;
+}
+
+/* The training-throughput comparison against PyTorch (see the header). */
+static int throughput(const char *argv0, const char *path, const uint32_t *us, const uint32_t *is, size_t n,
+                      const size_t *first, const size_t *count, int epochs, int threads) {
+    aisle_dataset *ds;
+    if (aisle_dataset_new(&ds)) return 1;
+    char uk[32], ik[32];
+    for (size_t k = 0; k < n; k++) {
+        size_t c = count[us[k]], pos = k - first[us[k]];
+        if (c >= 3 && pos >= c - 2) continue; /* test and validation items */
+        snprintf(uk, sizeof uk, "%u", us[k]);
+        snprintf(ik, sizeof ik, "%u", is[k]);
+        if (aisle_dataset_add_event(ds, uk, ik, "view", 1, (int64_t)k)) return 1;
+    }
+    aisle_config *cfg;
+    aisle_config_new(&cfg);
+    char extra[128];
+    snprintf(extra, sizeof extra, "epochs=%d threads=%d", 1 + epochs, threads);
+    if (aisle_config_parse(cfg, "model=sasrec hidden=50 blocks=2 heads=1 dropout=0.5 maxlen=50 batch_size=128 "
+                                "learning_rate=0.001 holdout_last=false") ||
+        aisle_config_parse(cfg, extra)) {
+        fprintf(stderr, "bench_sasrec: %s\n", aisle_last_error());
+        return 1;
+    }
+    prog_t prog = {0};
+    aisle_config_set_progress(cfg, on_progress_tp, &prog);
+    aisle_model *m;
+    if (aisle_model_train(ds, cfg, &m)) {
+        fprintf(stderr, "bench_sasrec: train: %s\n", aisle_last_error());
+        return 1;
+    }
+    const data_seq *seq;
+    data_sequences(ds, &seq);
+    size_t seqs = 0;
+    for (uint32_t v = 0; v < seq->users; v++) seqs += seq->indptr[v + 1] - seq->indptr[v] >= 2;
+    double wall = prog.wall[1] - prog.wall[0], cpu = prog.cpu[1] - prog.cpu[0];
+    double a_wall = (double)seqs * epochs / wall, a_cpu = (double)seqs * epochs / cpu;
+    printf("aisle throughput: %zu sequences x %d timed epochs (after 1 warm-up), threads=%d: %.1f s wall, %.1f s "
+           "CPU: %.0f seq/s wall, %.0f seq/CPU-s\n",
+           seqs, epochs, threads, wall, cpu, a_wall, a_cpu);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+
+    const char *py = find_python();
+    char sbuf[4096];
+    const char *script = find_script(argv0, sbuf, sizeof sbuf);
+    if (!py || !script) {
+        printf("training throughput: PyTorch comparison skipped: %s\n",
+               !py ? "no python3 that can import torch (install Debian's python3-torch or set AISLE_PYTHON)"
+                   : "bench/sasrec_torch.py not found (run from the repository root or set AISLE_SASREC_TORCH)");
+        return 0;
+    }
+    char cmd[8448];
+    snprintf(cmd, sizeof cmd, "%s %s %s --threads %d --epochs %d --warmup 1", py, script, path, threads, epochs);
+    printf("pytorch: %s\n", cmd);
+    fflush(stdout);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        printf("training throughput: PyTorch comparison skipped: cannot run %s\n", cmd);
+        return 0;
+    }
+    char line[512];
+    double t_wall = 0, t_cpu = 0, t_ws = 0, t_cs = 0;
+    long t_seqs = 0;
+    bool got = false;
+    while (fgets(line, sizeof line, p))
+        if (sscanf(line, "torch_sequences_per_second %lf %lf %ld %lf %lf", &t_wall, &t_cpu, &t_seqs, &t_ws, &t_cs) == 5)
+            got = true;
+    int st = pclose(p);
+    if (!got || t_wall <= 0 || t_cpu <= 0) {
+        printf("training throughput: PyTorch comparison failed: no result from %s (exit status %d)\n", cmd, st);
+        return 1;
+    }
+    printf("pytorch throughput: %ld sequences in %.1f s wall, %.1f s CPU: %.0f seq/s wall, %.0f seq/CPU-s\n", t_seqs,
+           t_ws, t_cs, t_wall, t_cpu);
+    printf("training throughput: aisle %.0f seq/s, PyTorch %.0f seq/s, ratio %.2f (target >= 1.5); per CPU-second: "
+           "aisle %.0f, PyTorch %.0f, ratio %.2f\n",
+           a_wall, t_wall, a_wall / t_wall, a_cpu, t_cpu, a_cpu / t_cpu);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *root = getenv("AISLE_SHARED_DATA");
     char path[4096];
@@ -65,7 +202,8 @@ int main(int argc, char **argv) {
         printf("bench_sasrec: skipped: %s not present (set AISLE_SHARED_DATA)\n", path);
         return 0;
     }
-    const char *opts = argc > 1 ? argv[1] : "epochs=3";
+    bool tp_only = argc > 1 && strcmp(argv[1], "--throughput") == 0;
+    const char *opts = argc > 1 && !tp_only ? argv[1] : "epochs=3";
     size_t eval_users = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 5000;
 
     /* read (user, item) pairs; users are contiguous and time-ordered */
@@ -88,6 +226,16 @@ int main(int argc, char **argv) {
     /* per-user spans */
     size_t *first = calloc((size_t)max_user + 2, sizeof *first), *count = calloc((size_t)max_user + 2, sizeof *count);
     for (size_t k = n; k-- > 0;) first[us[k]] = k, count[us[k]]++;
+    int tp_epochs = tp_only && argc > 2 ? atoi(argv[2]) : 2, tp_threads = tp_only && argc > 3 ? atoi(argv[3]) : 2;
+    if (tp_epochs < 1 || tp_threads < 1) {
+        fprintf(stderr, "usage: bench_sasrec --throughput [timed_epochs >= 1 [threads >= 1]]\n");
+        return 2;
+    }
+    if (tp_only) {
+        int rc = throughput(argv[0], path, us, is, n, first, count, tp_epochs, tp_threads);
+        free(first), free(count), free(us), free(is);
+        return rc;
+    }
 
     aisle_dataset *ds;
     aisle_dataset_new(&ds);
@@ -210,6 +358,7 @@ int main(int argc, char **argv) {
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_dataset_free(ds);
+    int rc = throughput(argv[0], path, us, is, n, first, count, tp_epochs, tp_threads);
     free(lat), free(scores), free(hist), free(first), free(count), free(us), free(is);
-    return 0;
+    return rc;
 }
