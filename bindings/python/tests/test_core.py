@@ -189,11 +189,16 @@ class TestPackaging(unittest.TestCase):
         if st < (70, 1) and not importlib.util.find_spec("wheel"):
             # older setuptools builds wheels through the separate `wheel` package
             self.skipTest("setuptools %s without the wheel package cannot build offline" % (st,))
+        import shutil
         import tempfile
         src = os.path.dirname(os.path.dirname(aisle.__file__))
-        with tempfile.TemporaryDirectory() as d:
+        with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as copy:
+            # build from a copy: setuptools writes build/ and *.egg-info next
+            # to the sources, which must stay clean
+            pkg = os.path.join(copy, "python")
+            shutil.copytree(src, pkg, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__", "tests"))
             r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
-                                "--no-index", "--quiet", "--target", d, src],
+                                "--no-index", "--quiet", "--target", d, pkg],
                                capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertTrue(os.path.exists(os.path.join(d, "aisle", "__init__.py")))
