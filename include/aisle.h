@@ -7,9 +7,9 @@
  * This header is the reference manual: every function is documented where it
  * is declared.  Conventions that hold for the whole API:
  *
- *  - Handles are opaque (`typedef struct aisle_xxx aisle_xxx;`).  They are
- *    created by `aisle_xxx_new(&out, ...)` or `aisle_xxx_load(&out, ...)` and
- *    released by `aisle_xxx_free(h)`; every `_free` accepts NULL.
+ *  - Handles are opaque (`typedef struct aisle_thing aisle_thing;`).  They are
+ *    created by `aisle_thing_new(&out, ...)` or `aisle_thing_load(&out, ...)` and
+ *    released by `aisle_thing_free(h)`; every `_free` accepts NULL.
  *  - Every fallible function returns an `int` status: AISLE_OK (0) or one of
  *    the negative AISLE_E* codes below.  Results come back through
  *    out-parameters and caller-provided arrays; on failure the out-parameters

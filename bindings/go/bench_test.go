@@ -2,7 +2,7 @@ package aisle
 
 import "testing"
 
-// go test -run XXX -bench . -benchtime 500x
+// go test -run '^$' -bench . -benchtime 500x
 func BenchmarkRecommend(b *testing.B) {
 	cfg, _ := NewConfig(Options{"demo_users": 2000, "demo_items": 1000, "demo_days": 30, "seed": 1})
 	defer cfg.Close()

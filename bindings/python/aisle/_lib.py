@@ -5,7 +5,7 @@ variable AISLE_LIBRARY, a libaisle.so.1 next to this package, then the
 system loader (ctypes.util.find_library("aisle"), then "libaisle.so.1").
 
 Only functions declared in include/aisle.h are listed here.  A function that
-the loaded library does not export (an older libaisle) is replaced by a stub
+the loaded library does not export (an older libaisle) is replaced by a placeholder
 that raises aisle.Unsupported when called, so importing never fails because
 of it.
 """
