@@ -3,7 +3,7 @@ import collections
 import ctypes
 
 from . import _lib
-from .errors import AISLE_ESTATE, StateError
+from .errors import AISLE_ESTATE, StateError, check
 
 try:  # NumPy is optional: used for array results when installed.
     import numpy as _np
@@ -97,6 +97,63 @@ Progress.__doc__ = """What a progress callback receives after each epoch or step
 step (1-based), steps planned, training loss and validation metric (NaN where
 none) and seconds elapsed.  Return False to cancel; raise to cancel and have
 the exception re-raised by the training call."""
+
+
+class KeyDictionaries:
+    """User and item key dictionaries of a handle whose C functions are named
+    aisle_<_keys_prefix>_{user,item}_{count,index,key} (datasets and models
+    share this shape)."""
+    _keys_prefix = None
+
+    def _keys_fn(self, what):
+        return getattr(_lib.fn, "%s_%s" % (self._keys_prefix, what))
+
+    def _count(self, f):
+        out = ctypes.c_size_t()
+        check(f(self._h, ctypes.byref(out)))
+        return out.value
+
+    @property
+    def n_users(self):
+        return self._count(self._keys_fn("user_count"))
+
+    @property
+    def n_items(self):
+        return self._count(self._keys_fn("item_count"))
+
+    def _index(self, what, key):
+        out = ctypes.c_size_t()
+        check(self._keys_fn(what)(self._h, enc(key), ctypes.byref(out)))
+        return out.value
+
+    def _key(self, what, index):
+        out = ctypes.c_char_p()
+        check(self._keys_fn(what)(self._h, index, ctypes.byref(out)))
+        return dec(out.value)
+
+    def user_index(self, key):
+        """Dense index of a user key; raises aisle.NotFound."""
+        return self._index("user_index", key)
+
+    def item_index(self, key):
+        """Dense index of an item key; raises aisle.NotFound."""
+        return self._index("item_index", key)
+
+    def user_key(self, index):
+        """Key of a dense user index; raises aisle.OutOfRange."""
+        return self._key("user_key", index)
+
+    def item_key(self, index):
+        """Key of a dense item index; raises aisle.OutOfRange."""
+        return self._key("item_key", index)
+
+    def users(self):
+        """Every user key, in index order."""
+        return [self.user_key(i) for i in range(self.n_users)]
+
+    def items(self):
+        """Every item key, in index order."""
+        return [self.item_key(i) for i in range(self.n_items)]
 
 
 class ProgressAdapter:

@@ -5,7 +5,7 @@ from . import _lib
 import collections
 import os
 
-from ._base import Handle, dec, enc
+from ._base import Handle, KeyDictionaries, dec, enc
 from .config import make_config
 from .errors import check
 
@@ -14,7 +14,7 @@ LoadReport.__doc__ = """Counts of the last load into a dataset, and messages abo
 10) skipped rows, "file:line:column: expected X, found Y"."""
 
 
-class Dataset(Handle):
+class Dataset(KeyDictionaries, Handle):
     """Events (view, cart, purchase, rating or a custom name) of users on
     items.  Keys map to dense indices 0..n-1 in order of first appearance.
 
@@ -23,6 +23,8 @@ class Dataset(Handle):
             ds.add_events([("bob", "tea"), ("bob", "mug", "cart", 2.0, 1700000000)])
 
     One thread at a time may change a dataset."""
+    _keys_prefix = "dataset"
+
 
     _free_name = "dataset_free"
     _what = "dataset"
@@ -144,52 +146,9 @@ class Dataset(Handle):
         """Weight of an event type when aggregating implicit events."""
         check(_lib.fn.dataset_set_event_weight(self._h, enc(event, "event"), float(weight)))
 
-    def _count(self, f):
-        out = ctypes.c_size_t()
-        check(f(self._h, ctypes.byref(out)))
-        return out.value
-
-    @property
-    def n_users(self):
-        return self._count(_lib.fn.dataset_user_count)
-
-    @property
-    def n_items(self):
-        return self._count(_lib.fn.dataset_item_count)
-
     @property
     def n_events(self):
         return self._count(_lib.fn.dataset_event_count)
-
-    def user_index(self, key):
-        """Dense index of a user key; raises aisle.NotFound."""
-        out = ctypes.c_size_t()
-        check(_lib.fn.dataset_user_index(self._h, enc(key), ctypes.byref(out)))
-        return out.value
-
-    def item_index(self, key):
-        out = ctypes.c_size_t()
-        check(_lib.fn.dataset_item_index(self._h, enc(key), ctypes.byref(out)))
-        return out.value
-
-    def user_key(self, index):
-        """Key of a dense user index; raises aisle.OutOfRange."""
-        out = ctypes.c_char_p()
-        check(_lib.fn.dataset_user_key(self._h, index, ctypes.byref(out)))
-        return dec(out.value)
-
-    def item_key(self, index):
-        out = ctypes.c_char_p()
-        check(_lib.fn.dataset_item_key(self._h, index, ctypes.byref(out)))
-        return dec(out.value)
-
-    def users(self):
-        """Every user key, in index order."""
-        return [self.user_key(i) for i in range(self.n_users)]
-
-    def items(self):
-        """Every item key, in index order."""
-        return [self.item_key(i) for i in range(self.n_items)]
 
     def __repr__(self):
         if self.closed:

@@ -5,7 +5,7 @@ import ctypes
 import os
 
 from . import _lib
-from ._base import Handle, dec, enc, numpy
+from ._base import Handle, KeyDictionaries, dec, enc, numpy
 from .config import make_config
 from .errors import check
 from .serving import float_array, key_array, results, serve
@@ -36,10 +36,12 @@ def _run_with_config(call, config, options, progress):
         cfg.close()
 
 
-class Model(Handle):
+class Model(KeyDictionaries, Handle):
     """A trained or loaded model.  Immutable once built: its read-only
     methods may be called from many threads at once (ctypes releases the
     GIL during C calls).  Do not close() it while other threads use it."""
+    _keys_prefix = "model"
+
 
     _free_name = "model_free"
     _what = "model"
@@ -130,45 +132,6 @@ class Model(Handle):
         buf = ctypes.create_string_buffer(needed.value + 1)
         check(_lib.fn.model_describe(self._h, buf, needed.value + 1, None))
         return dec(buf.value)
-
-    def _count(self, f):
-        out = ctypes.c_size_t()
-        check(f(self._h, ctypes.byref(out)))
-        return out.value
-
-    @property
-    def n_users(self):
-        return self._count(_lib.fn.model_user_count)
-
-    @property
-    def n_items(self):
-        return self._count(_lib.fn.model_item_count)
-
-    def user_index(self, key):
-        out = ctypes.c_size_t()
-        check(_lib.fn.model_user_index(self._h, enc(key), ctypes.byref(out)))
-        return out.value
-
-    def item_index(self, key):
-        out = ctypes.c_size_t()
-        check(_lib.fn.model_item_index(self._h, enc(key), ctypes.byref(out)))
-        return out.value
-
-    def user_key(self, index):
-        out = ctypes.c_char_p()
-        check(_lib.fn.model_user_key(self._h, index, ctypes.byref(out)))
-        return dec(out.value)
-
-    def item_key(self, index):
-        out = ctypes.c_char_p()
-        check(_lib.fn.model_item_key(self._h, index, ctypes.byref(out)))
-        return dec(out.value)
-
-    def users(self):
-        return [self.user_key(i) for i in range(self.n_users)]
-
-    def items(self):
-        return [self.item_key(i) for i in range(self.n_items)]
 
     def set_metric(self, name, value):
         """Stores a metric with the model (not thread-safe)."""
