@@ -37,6 +37,37 @@ static void print_items(const cli_opts *o, const cli_titles *t, const char *cons
     }
 }
 
+/* What recommend, similar and explain share: the model, optional titles
+ * and room for k ranked (key, value) results. */
+typedef struct ranked_run {
+    aisle_model *m;
+    cli_titles *t;
+    const char **items;
+    float *values;
+    size_t k;
+} ranked_run;
+
+static void ranked_end(ranked_run *r) {
+    free(r->items);
+    free(r->values);
+    cli_titles_free(r->t);
+    aisle_model_free(r->m);
+}
+
+/* Allocates the result arrays (k from -k or default_k), loads the model and
+ * the catalog titles.  On failure everything is released. */
+static int ranked_begin(cli_opts *o, size_t default_k, ranked_run *r) {
+    memset(r, 0, sizeof *r);
+    r->k = o->k > 0 ? (size_t)o->k : default_k;
+    r->items = calloc(r->k, sizeof *r->items);
+    r->values = calloc(r->k, sizeof *r->values);
+    int rc = r->items && r->values ? CLI_OK : cli_error(CLI_RUNTIME, "out of memory for -k %zu", r->k);
+    if (!rc) rc = load_model(o, o->model, &r->m);
+    if (!rc) rc = cli_titles_load(o, &r->t);
+    if (rc) ranked_end(r);
+    return rc;
+}
+
 static int known_user(const aisle_model *m, const char *user) {
     size_t idx;
     return aisle_model_user_index(m, user, &idx) == AISLE_OK;
@@ -44,110 +75,76 @@ static int known_user(const aisle_model *m, const char *user) {
 
 int cmd_recommend(cli_opts *o) {
     if (!o->user) return cli_error(CLI_USAGE, "--user KEY is required");
-    size_t k = o->k > 0 ? (size_t)o->k : 10;
-    aisle_model *m = NULL;
+    ranked_run r;
+    int rc = ranked_begin(o, 10, &r);
+    if (rc) return rc;
     aisle_rec_options *ro = NULL;
-    cli_titles *t = NULL;
-    const char **items = calloc(k, sizeof *items);
-    float *scores = calloc(k, sizeof *scores);
-    if (!items || !scores) {
-        free(items), free(scores);
-        return cli_error(CLI_RUNTIME, "out of memory for -k %zu", k);
-    }
-    int rc = load_model(o, o->model, &m);
-    if (!rc) rc = cli_titles_load(o, &t);
-    if (!rc && aisle_rec_options_new(&ro) != AISLE_OK) rc = cli_fail(AISLE_ENOMEM, "serving options");
+    if (aisle_rec_options_new(&ro) != AISLE_OK) rc = cli_fail(AISLE_ENOMEM, "serving options");
     if (!rc && o->exclude_seen >= 0 && aisle_rec_options_set(ro, "exclude_seen", o->exclude_seen ? "true" : "false"))
         rc = cli_fail(AISLE_EINVAL, "--exclude-seen");
     size_t n = 0;
     if (!rc) {
-        int arc = aisle_recommend(m, o->user, k, ro, items, scores, &n);
+        int arc = aisle_recommend(r.m, o->user, r.k, ro, r.items, r.values, &n);
         if (arc) rc = cli_fail(arc, "recommend failed");
     }
     if (!rc) {
-        int known = known_user(m, o->user);
+        int known = known_user(r.m, o->user);
         if (o->json) {
             fputs("{\"user\": ", stdout);
             cli_json_string(stdout, o->user);
             printf(", \"known_user\": %s, \"items\": ", known ? "true" : "false");
-            print_items(o, t, items, scores, n, "score");
+            print_items(o, r.t, r.items, r.values, n, "score");
             puts("}");
         } else {
             if (!known && !o->quiet)
                 fprintf(stderr, "aisle: note: user '%s' is not in the model; showing the most popular items\n",
                         o->user);
-            print_items(o, t, items, scores, n, "score");
+            print_items(o, r.t, r.items, r.values, n, "score");
         }
     }
-    free(items);
-    free(scores);
-    cli_titles_free(t);
     aisle_rec_options_free(ro);
-    aisle_model_free(m);
+    ranked_end(&r);
     return rc;
 }
 
 int cmd_similar(cli_opts *o) {
     if (!o->item) return cli_error(CLI_USAGE, "--item KEY is required");
-    size_t k = o->k > 0 ? (size_t)o->k : 10;
-    aisle_model *m = NULL;
-    cli_titles *t = NULL;
-    const char **items = calloc(k, sizeof *items);
-    float *scores = calloc(k, sizeof *scores);
-    if (!items || !scores) {
-        free(items), free(scores);
-        return cli_error(CLI_RUNTIME, "out of memory for -k %zu", k);
-    }
-    int rc = load_model(o, o->model, &m);
-    if (!rc) rc = cli_titles_load(o, &t);
+    ranked_run r;
+    int rc = ranked_begin(o, 10, &r);
+    if (rc) return rc;
     size_t n = 0;
-    if (!rc) {
-        int arc = aisle_similar_items(m, o->item, k, NULL, items, scores, &n);
-        if (arc) rc = cli_fail(arc, "similar failed");
-    }
+    int arc = aisle_similar_items(r.m, o->item, r.k, NULL, r.items, r.values, &n);
+    if (arc) rc = cli_fail(arc, "similar failed");
     if (!rc) {
         if (o->json) {
             fputs("{\"item\": ", stdout);
             cli_json_string(stdout, o->item);
-            if (t) {
+            if (r.t) {
                 fputs(", \"title\": ", stdout);
-                cli_json_string(stdout, cli_title(t, o->item));
+                cli_json_string(stdout, cli_title(r.t, o->item));
             }
             fputs(", \"similar\": ", stdout);
-            print_items(o, t, items, scores, n, "similarity");
+            print_items(o, r.t, r.items, r.values, n, "similarity");
             puts("}");
         } else {
-            if (t) printf("items similar to %s  %s\n", o->item, cli_title(t, o->item));
-            print_items(o, t, items, scores, n, "similarity");
+            if (r.t) printf("items similar to %s  %s\n", o->item, cli_title(r.t, o->item));
+            print_items(o, r.t, r.items, r.values, n, "similarity");
         }
     }
-    free(items);
-    free(scores);
-    cli_titles_free(t);
-    aisle_model_free(m);
+    ranked_end(&r);
     return rc;
 }
 
 int cmd_explain(cli_opts *o) {
     if (!o->user || !o->item) return cli_error(CLI_USAGE, "--user KEY and --item KEY are required");
-    size_t k = o->k > 0 ? (size_t)o->k : 5;
-    aisle_model *m = NULL;
-    cli_titles *t = NULL;
-    const char **items = calloc(k, sizeof *items);
-    float *shares = calloc(k, sizeof *shares);
-    if (!items || !shares) {
-        free(items), free(shares);
-        return cli_error(CLI_RUNTIME, "out of memory for -k %zu", k);
-    }
-    int rc = load_model(o, o->model, &m);
-    if (!rc) rc = cli_titles_load(o, &t);
+    ranked_run r;
+    int rc = ranked_begin(o, 5, &r);
+    if (rc) return rc;
     size_t n = 0;
     float score = 0;
-    if (!rc) {
-        int arc = aisle_explain(m, o->user, o->item, k, items, shares, &n);
-        if (!arc) arc = aisle_score(m, o->user, o->item, &score);
-        if (arc) rc = cli_fail(arc, "explain failed");
-    }
+    int arc = aisle_explain(r.m, o->user, o->item, r.k, r.items, r.values, &n);
+    if (!arc) arc = aisle_score(r.m, o->user, o->item, &score);
+    if (arc) rc = cli_fail(arc, "explain failed");
     if (!rc) {
         if (o->json) {
             fputs("{\"user\": ", stdout);
@@ -157,19 +154,17 @@ int cmd_explain(cli_opts *o) {
             fputs(", \"score\": ", stdout);
             cli_json_number(stdout, score);
             fputs(", \"because\": ", stdout);
-            print_items(o, t, items, shares, n, "share");
+            print_items(o, r.t, r.items, r.values, n, "share");
             puts("}");
         } else {
-            printf("%s for %s: score %.4f%s%s\n", o->item, o->user, score, t ? "  " : "", t ? cli_title(t, o->item) : "");
+            printf("%s for %s: score %.4f%s%s\n", o->item, o->user, score, r.t ? "  " : "",
+                   r.t ? cli_title(r.t, o->item) : "");
             if (n == 0) printf("  (no past item of the user contributes)\n");
             else printf("because of (share of the score):\n");
-            print_items(o, t, items, shares, n, "share");
+            print_items(o, r.t, r.items, r.values, n, "share");
         }
     }
-    free(items);
-    free(shares);
-    cli_titles_free(t);
-    aisle_model_free(m);
+    ranked_end(&r);
     return rc;
 }
 
