@@ -115,6 +115,91 @@ static void bench_mf(const rating *rs, int n, const char *opts) {
     printf("  mean RMSE %.4f (Surprise SVD: 0.934)\n", sum / 5);
 }
 
+/* mf-tune: hyperparameters chosen on a validation split of u1.base only
+ * (the test folds are never read).  u1.base (lines 20000.. of u.data) is
+ * split 90/10 at random (fixed seed); a coordinate search over the grid
+ * below, starting from the option defaults, trains on the 90% and keeps a
+ * value when it lowers the validation RMSE; two passes over the
+ * parameters.  Settings over the cost budget factors * epochs <= MF_BUDGET
+ * (training time grows with it; 64 x 150 keeps a fold under a second) are
+ * not tried. */
+enum { MF_BUDGET = 64 * 150, MF_NPARAM = 8 };
+static const struct {
+    const char *name, *start; /* start: the option default */
+    const char *values[6];
+} mf_grid[MF_NPARAM] = {
+    {"factors", "32", {"32", "48", "64", "96", "128", NULL}},
+    {"epochs", "100", {"60", "100", "150", "200", NULL}},
+    {"regularization", "0.1", {"0.05", "0.08", "0.1", "0.12", "0.15", NULL}},
+    {"regularization_implicit", "-1", {"-1", "0.05", "0.2", "0.3", "0.5", NULL}},
+    {"regularization_bias", "0.02", {"0.005", "0.02", "0.05", NULL}},
+    {"learning_rate", "0.007", {"0.004", "0.007", "0.01", NULL}},
+    {"learning_rate_decay", "0.1", {"0.03", "0.1", "0.3", NULL}},
+    {"init_std", "0.05", {"0.02", "0.05", "0.1", NULL}},
+};
+
+static double mf_validation_rmse(aisle_dataset *ds, const rating *rs, const int *val, int nval, const char *opts,
+                                 double *secs) {
+    aisle_model *m = train(ds, opts, secs);
+    double se = 0;
+    for (int k = 0; k < nval; k++) {
+        float s;
+        if (aisle_score(m, rs[val[k]].u, rs[val[k]].i, &s)) s = 3.53f; /* user or item only in validation */
+        se += (s - rs[val[k]].r) * (s - rs[val[k]].r);
+    }
+    aisle_model_free(m);
+    return sqrt(se / nval);
+}
+
+static void mf_tune(const rating *rs, int n, const char *extra, char *chosen, size_t chosen_len) {
+    /* 90/10 split of u1.base with a fixed xorshift seed */
+    aisle_dataset *ds;
+    aisle_dataset_new(&ds);
+    int *val = malloc((size_t)n * sizeof *val), nval = 0;
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int k = 20000; k < n; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (x % 10 == 0) val[nval++] = k;
+        else if (aisle_dataset_add_event(ds, rs[k].u, rs[k].i, "rating", rs[k].r, 0)) die("add_event");
+    }
+    const char *cur[MF_NPARAM];
+    for (int p = 0; p < MF_NPARAM; p++) cur[p] = mf_grid[p].start;
+    printf("mf-tune: u1.base split 90/10 (%d train, %d validation ratings; test folds unused), coordinate search, "
+           "budget factors*epochs <= %d, threads=2 %s\n",
+           n - 20000 - nval, nval, MF_BUDGET, extra);
+    printf("  %-100s %9s %7s %7s\n", "setting", "val RMSE", "wall s", "CPU s");
+    double best = INFINITY;
+    char opts[1024], seen[64][1024];
+    int nseen = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int p = 0; p < MF_NPARAM; p++) {
+            const char *keep = cur[p];
+            for (int v = 0; mf_grid[p].values[v]; v++) {
+                cur[p] = mf_grid[p].values[v];
+                if (atoi(cur[0]) * atoi(cur[1]) > MF_BUDGET) continue;
+                int len = snprintf(opts, sizeof opts, "model=mf threads=2");
+                for (int q = 0; q < MF_NPARAM; q++)
+                    len += snprintf(opts + len, sizeof opts - len, " %s=%s", mf_grid[q].name, cur[q]);
+                snprintf(opts + len, sizeof opts - len, "%s%s", *extra ? " " : "", extra);
+                int dup = 0;
+                for (int k = 0; k < nseen; k++) dup |= strcmp(seen[k], opts) == 0;
+                if (dup) continue;
+                if (nseen < 64) snprintf(seen[nseen++], sizeof seen[0], "%s", opts);
+                double secs, r = mf_validation_rmse(ds, rs, val, nval, opts, &secs);
+                printf("  %-100s %9.4f %7.2f %7.2f%s\n", opts + 19, r, secs, last_cpu, r < best ? "  *" : "");
+                fflush(stdout);
+                if (r < best) best = r, keep = cur[p];
+            }
+            cur[p] = keep;
+        }
+    int len = 0;
+    for (int q = 0; q < MF_NPARAM; q++)
+        len += snprintf(chosen + len, chosen_len - len, "%s%s=%s", q ? " " : "", mf_grid[q].name, cur[q]);
+    printf("  chosen (validation RMSE %.4f): %s\n", best, chosen);
+    free(val);
+    aisle_dataset_free(ds);
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Implicit evaluation on u1: precision@10, NDCG@10, coverage. */
@@ -312,6 +397,17 @@ static void bench_synthetic(long nu, long ni, long ne) {
 int main(int argc, char **argv) {
     long nu = 50000, ni = 100000, ne = 1000000;
     int n = 0;
+    if (argc >= 2 && strcmp(argv[1], "mf-tune") == 0) { /* tune on u1.base, then test with the choice */
+        char chosen[512], opts[1024];
+        rating *rs = load_ml100k(&n);
+        if (rs) {
+            mf_tune(rs, n, argc >= 3 ? argv[2] : "", chosen, sizeof chosen);
+            snprintf(opts, sizeof opts, "model=mf threads=2 %s%s%s", chosen, argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "");
+            bench_mf(rs, n, opts);
+        }
+        free(rs);
+        return 0;
+    }
     if (argc >= 2 && strcmp(argv[1], "mf") == 0) { /* only the mf part, optional extra options */
         char opts[512];
         snprintf(opts, sizeof opts, "model=mf threads=2%s%s", argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "");
