@@ -12,7 +12,11 @@
  * -- one whose row block and column block no other thread is updating --
  * preferring the least updated; blocks sharing neither rows nor columns
  * touch disjoint parameters, so updates need no locks.  Only the scheduler
- * takes a mutex.  Learning rate: lr_t = learning_rate / (1 + learning_rate_decay * t).
+ * takes a mutex.  The ratings are shuffled once, then visited in that
+ * order every epoch (as in LibMF).  Training works on a block-ordered,
+ * padded, aligned copy of the parameters (see mf_ctx) with 8-wide kernels
+ * built for SSE2 and AVX2 (same bits; docs/MODELS.md).
+ * Learning rate: lr_t = learning_rate / (1 + learning_rate_decay * t).
  * Early stopping: with validation_fraction > 0 a random fraction of the ratings is
  * held out; training stops when its RMSE has not improved for `patience`
  * epochs and the best epoch's parameters are kept.
