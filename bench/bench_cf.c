@@ -155,7 +155,11 @@ static int libmf_fold(libmf_run *lm, const rating *rs, int n, int fold, long thr
     snprintf(train_bin, sizeof train_bin, "%s/mf-train", lm->dir);
     snprintf(pred_bin, sizeof pred_bin, "%s/mf-predict", lm->dir);
     FILE *ft = fopen(tr, "w"), *fe = fopen(te, "w");
-    if (!ft || !fe) return -1;
+    if (!ft || !fe) {
+        if (ft) fclose(ft);
+        if (fe) fclose(fe);
+        return -1;
+    }
     for (int k = 0; k < n; k++)
         fprintf(k / 20000 == fold - 1 ? fe : ft, "%d %d %g\n", atoi(rs[k].u) - 1, atoi(rs[k].i) - 1, rs[k].r);
     fclose(ft);
