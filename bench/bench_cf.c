@@ -10,7 +10,11 @@
  *      to stream the item factors once, batch recommendations per second.
  *
  * Usage: bench_cf [users items events] (default 50000 100000 1000000),
- * or bench_cf mf ["extra mf options"] for part 1 only.
+ * bench_cf mf ["extra mf options"] for part 1 only (the setting MF_TUNED
+ * that mf-tune chose, then the extra options), or bench_cf mf-tune
+ * ["extra options"]: choose mf's hyperparameters on a validation split of
+ * u1.base, then part 1 with them.  With AISLE_LIBMF_DIR set to a built
+ * cjlin1/libmf, part 1 also runs LibMF's mf-train / mf-predict per fold.
  * Data: AISLE_SHARED_DATA or ../shared/data; parts needing it are skipped
  * with a message when absent.  Only the public API is used, plus cblas for
  * the reference sgemm. */
@@ -20,7 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "aisle.h"
 
@@ -86,9 +94,149 @@ static aisle_model *train(aisle_dataset *ds, const char *opts, double *secs) {
     return m;
 }
 
+/* The value of option `name` in an option string (the last one wins, as
+ * in aisle_config_parse), or `def`. */
+static long opt_long(const char *opts, const char *name, long def) {
+    size_t len = strlen(name);
+    for (const char *p = opts; (p = strstr(p, name)) != NULL; p += len)
+        if ((p == opts || p[-1] == ' ') && p[len] == '=') def = atol(p + len + 1);
+    return def;
+}
+
+/* Runs argv[0] with argv, stdout/stderr to /dev/null; wall and CPU seconds
+ * (user + system of the child, from wait4).  Returns the exit status, or
+ * -2 after killing a child still running after `limit` seconds (LibMF's
+ * scheduler can leave threads waiting forever: cjlin1/libmf#12). */
+static int run_child(char *const argv[], double limit, double *wall, double *cpu) {
+    double t0 = now();
+    fflush(stdout); /* else the child flushes our buffered output again when it reopens stdout */
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (pid < 0) return -1;
+    int st = -1;
+    struct rusage ru;
+    pid_t r;
+    while ((r = wait4(pid, &st, WNOHANG, &ru)) == 0) {
+        if (now() - t0 > limit) {
+            kill(pid, SIGKILL);
+            wait4(pid, &st, 0, &ru);
+            return -2;
+        }
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
+    if (r < 0) return -1;
+    *wall = now() - t0;
+    *cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* LibMF (cjlin1/libmf, its mf-train / mf-predict) on one fold: the fold
+ * written in LibMF's text format ("user item rating", 0-based ids), one
+ * training run per setting in `settings` (mf-train arguments; -s threads
+ * is added), RMSE from mf-predict's predictions (as mf-predict computes
+ * it: no clipping).  The mf-train time includes reading its text file. */
+typedef struct libmf_run {
+    const char *dir; /* AISLE_LIBMF_DIR */
+    char tmp[64];    /* temporary directory */
+    double rmse[2], wall[2], cpu[2];
+} libmf_run;
+
+static int libmf_fold(libmf_run *lm, const rating *rs, int n, int fold, long threads, char *const settings[2]) {
+    char tr[128], te[128], model[128], out[128], train_bin[1024], pred_bin[1024];
+    snprintf(tr, sizeof tr, "%s/train.txt", lm->tmp);
+    snprintf(te, sizeof te, "%s/test.txt", lm->tmp);
+    snprintf(model, sizeof model, "%s/model.txt", lm->tmp);
+    snprintf(out, sizeof out, "%s/pred.txt", lm->tmp);
+    snprintf(train_bin, sizeof train_bin, "%s/mf-train", lm->dir);
+    snprintf(pred_bin, sizeof pred_bin, "%s/mf-predict", lm->dir);
+    FILE *ft = fopen(tr, "w"), *fe = fopen(te, "w");
+    if (!ft || !fe) {
+        if (ft) fclose(ft);
+        if (fe) fclose(fe);
+        return -1;
+    }
+    for (int k = 0; k < n; k++)
+        fprintf(k / 20000 == fold - 1 ? fe : ft, "%d %d %g\n", atoi(rs[k].u) - 1, atoi(rs[k].i) - 1, rs[k].r);
+    fclose(ft);
+    fclose(fe);
+    char sthreads[16];
+    snprintf(sthreads, sizeof sthreads, "%ld", threads);
+    for (int v = 0; v < 2; v++) {
+        char *argv[32], buf[256];
+        int a = 0;
+        argv[a++] = train_bin;
+        argv[a++] = "-s";
+        argv[a++] = sthreads;
+        snprintf(buf, sizeof buf, "%s", settings[v]);
+        for (char *t = strtok(buf, " "); t && a < 28; t = strtok(NULL, " ")) argv[a++] = t;
+        argv[a++] = "--quiet";
+        argv[a++] = tr;
+        argv[a++] = model;
+        argv[a] = NULL;
+        int rc = run_child(argv, 60, &lm->wall[v], &lm->cpu[v]);
+        if (rc == -2) { /* hung (cjlin1/libmf#12): this setting has no figure on this fold */
+            lm->rmse[v] = lm->wall[v] = lm->cpu[v] = NAN;
+            continue;
+        }
+        if (rc) return rc;
+        char *pargv[] = {pred_bin, te, model, out, NULL};
+        double w, c;
+        if (run_child(pargv, 60, &w, &c)) return -1;
+        FILE *fp = fopen(out, "r");
+        if (!fp) return -1;
+        double se = 0;
+        int cnt = 0;
+        float p;
+        for (int k = (fold - 1) * 20000; k < fold * 20000 && k < n && fscanf(fp, "%f", &p) == 1; k++, cnt++)
+            se += (p - rs[k].r) * (p - rs[k].r);
+        fclose(fp);
+        lm->rmse[v] = cnt ? sqrt(se / cnt) : NAN;
+    }
+    remove(tr), remove(te), remove(model), remove(out);
+    return 0;
+}
+
+/* What `bench_cf mf-tune` chose on the validation split of u1.base
+ * (docs/BENCHMARKS.md); the options left at their defaults are omitted.
+ * bench_cf mf uses it; extra options given on the command line follow it
+ * and so override it. */
+#define MF_TUNED "factors=96 regularization=0.08 regularization_implicit=0.5 regularization_bias=0.05"
+
+/* LibMF's best setting on ml-100k, chosen like mf-tune on a random 90/10
+ * split of u1.base (docs/BENCHMARKS.md), not on the test folds. */
+#define LIBMF_TUNED "-k 64 -t 100 -l2 0.1 -r 0.05"
+
 /* u<fold>.test = lines (fold-1)*20000 .. fold*20000-1 of u.data */
 static void bench_mf(const rating *rs, int n, const char *opts) {
-    double sum = 0;
+    int lcnt[2] = {0, 0};
+    double sum = 0, lsum[2] = {0, 0}, wsum = 0, csum = 0, lwsum[2] = {0, 0}, lcsum[2] = {0, 0};
+    libmf_run lm = {.dir = getenv("AISLE_LIBMF_DIR")};
+    char same[128], tuned[128] = LIBMF_TUNED;
+    char *settings[2] = {same, tuned};
+    long threads = opt_long(opts, "threads", 0);
+    /* same factors, epochs and threads as aisle; LibMF's defaults otherwise */
+    snprintf(same, sizeof same, "-k %ld -t %ld", opt_long(opts, "factors", 32), opt_long(opts, "epochs", 100));
+    if (lm.dir && *lm.dir) {
+        char p1[1024], p2[1024];
+        snprintf(p1, sizeof p1, "%s/mf-train", lm.dir);
+        snprintf(p2, sizeof p2, "%s/mf-predict", lm.dir);
+        snprintf(lm.tmp, sizeof lm.tmp, "/tmp/aisle_libmf_XXXXXX");
+        if (access(p1, X_OK) || access(p2, X_OK) || !mkdtemp(lm.tmp)) {
+            printf("AISLE_LIBMF_DIR=%s has no executable mf-train and mf-predict (or no temporary directory): "
+                   "LibMF comparison skipped\n",
+                   lm.dir);
+            lm.dir = NULL;
+        }
+    } else {
+        lm.dir = NULL;
+        printf("(LibMF comparison off: build cjlin1/libmf with make and set AISLE_LIBMF_DIR to its directory, "
+               "see docs/BENCHMARKS.md)\n");
+    }
     printf("mf on ml-100k u1..u5 (%s, defaults otherwise)\n", opts);
     for (int fold = 1; fold <= 5; fold++) {
         aisle_dataset *ds;
@@ -107,12 +255,122 @@ static void bench_mf(const rating *rs, int n, const char *opts) {
             cnt++;
         }
         double rmse = sqrt(se / cnt);
-        sum += rmse;
+        sum += rmse, wsum += secs, csum += last_cpu;
         printf("  u%d: RMSE %.4f, trained in %.2f s wall, %.2f s CPU\n", fold, rmse, secs, last_cpu);
+        if (lm.dir) {
+            if (libmf_fold(&lm, rs, n, fold, threads ? threads : 2, settings)) {
+                printf("      LibMF run failed (%s): comparison stopped\n", lm.dir);
+                lm.dir = NULL;
+            } else
+                for (int v = 0; v < 2; v++) {
+                    if (isnan(lm.rmse[v])) {
+                        printf("      LibMF %-30s mf-train hung for 60 s and was killed (cjlin1/libmf#12)\n",
+                               settings[v]);
+                        continue;
+                    }
+                    lcnt[v]++;
+                    printf("      LibMF %-30s RMSE %.4f, trained in %.2f s wall, %.2f s CPU; aisle/LibMF wall %.2f, "
+                           "CPU %.2f\n",
+                           settings[v], lm.rmse[v], lm.wall[v], lm.cpu[v], secs / lm.wall[v], last_cpu / lm.cpu[v]);
+                    lsum[v] += lm.rmse[v], lwsum[v] += lm.wall[v], lcsum[v] += lm.cpu[v];
+                }
+        }
         aisle_model_free(m);
         aisle_dataset_free(ds);
     }
-    printf("  mean RMSE %.4f (Surprise SVD: 0.934)\n", sum / 5);
+    printf("  mean RMSE %.4f, %.2f s wall, %.2f s CPU per fold (Surprise SVD: 0.934, SVD++: 0.919)\n", sum / 5,
+           wsum / 5, csum / 5);
+    if (lm.dir) {
+        for (int v = 0; v < 2; v++)
+            printf("  LibMF %-30s mean RMSE %.4f, %.2f s wall, %.2f s CPU per fold (%d folds)\n", settings[v],
+                   lsum[v] / lcnt[v], lwsum[v] / lcnt[v], lcsum[v] / lcnt[v], lcnt[v]);
+        rmdir(lm.tmp);
+    }
+}
+
+/* mf-tune: hyperparameters chosen on a validation split of u1.base only
+ * (the test folds are never read).  u1.base (lines 20000.. of u.data) is
+ * split 90/10 at random (fixed seed); a coordinate search over the grid
+ * below, starting from the option defaults, trains on the 90% and keeps a
+ * value when it lowers the validation RMSE; two passes over the
+ * parameters.  Settings over the cost budget factors * epochs <= MF_BUDGET
+ * (training time grows with it; 64 x 150 keeps a fold under a second) are
+ * not tried. */
+enum { MF_BUDGET = 64 * 150, MF_NPARAM = 8 };
+static const struct {
+    const char *name, *start; /* start: the option default */
+    const char *values[6];
+} mf_grid[MF_NPARAM] = {
+    {"factors", "32", {"32", "48", "64", "96", "128", NULL}},
+    {"epochs", "100", {"60", "100", "150", "200", NULL}},
+    {"regularization", "0.1", {"0.05", "0.08", "0.1", "0.12", "0.15", NULL}},
+    {"regularization_implicit", "-1", {"-1", "0.05", "0.2", "0.3", "0.5", NULL}},
+    {"regularization_bias", "0.02", {"0.005", "0.02", "0.05", NULL}},
+    {"learning_rate", "0.007", {"0.004", "0.007", "0.01", NULL}},
+    {"learning_rate_decay", "0.1", {"0.03", "0.1", "0.3", NULL}},
+    {"init_std", "0.05", {"0.02", "0.05", "0.1", NULL}},
+};
+
+static double mf_validation_rmse(aisle_dataset *ds, const rating *rs, const int *val, int nval, const char *opts,
+                                 double *secs) {
+    aisle_model *m = train(ds, opts, secs);
+    double se = 0;
+    for (int k = 0; k < nval; k++) {
+        float s;
+        if (aisle_score(m, rs[val[k]].u, rs[val[k]].i, &s)) s = 3.53f; /* user or item only in validation */
+        se += (s - rs[val[k]].r) * (s - rs[val[k]].r);
+    }
+    aisle_model_free(m);
+    return sqrt(se / nval);
+}
+
+static void mf_tune(const rating *rs, int n, const char *extra, char *chosen, size_t chosen_len) {
+    /* 90/10 split of u1.base with a fixed xorshift seed */
+    aisle_dataset *ds;
+    aisle_dataset_new(&ds);
+    int *val = malloc((size_t)n * sizeof *val), nval = 0;
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int k = 20000; k < n; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (x % 10 == 0) val[nval++] = k;
+        else if (aisle_dataset_add_event(ds, rs[k].u, rs[k].i, "rating", rs[k].r, 0)) die("add_event");
+    }
+    const char *cur[MF_NPARAM];
+    for (int p = 0; p < MF_NPARAM; p++) cur[p] = mf_grid[p].start;
+    printf("mf-tune: u1.base split 90/10 (%d train, %d validation ratings; test folds unused), coordinate search, "
+           "budget factors*epochs <= %d, threads=1 %s\n",
+           n - 20000 - nval, nval, MF_BUDGET, extra);
+    printf("  %-100s %9s %7s %7s\n", "setting", "val RMSE", "wall s", "CPU s");
+    double best = INFINITY;
+    char opts[1024], seen[64][1024];
+    int nseen = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int p = 0; p < MF_NPARAM; p++) {
+            const char *keep = cur[p];
+            for (int v = 0; mf_grid[p].values[v]; v++) {
+                cur[p] = mf_grid[p].values[v];
+                if (atoi(cur[0]) * atoi(cur[1]) > MF_BUDGET) continue;
+                int len = snprintf(opts, sizeof opts, "model=mf threads=1"); /* deterministic: a reproducible table */
+                for (int q = 0; q < MF_NPARAM; q++)
+                    len += snprintf(opts + len, sizeof opts - len, " %s=%s", mf_grid[q].name, cur[q]);
+                snprintf(opts + len, sizeof opts - len, "%s%s", *extra ? " " : "", extra);
+                int dup = 0;
+                for (int k = 0; k < nseen; k++) dup |= strcmp(seen[k], opts) == 0;
+                if (dup) continue;
+                if (nseen < 64) snprintf(seen[nseen++], sizeof seen[0], "%s", opts);
+                double secs, r = mf_validation_rmse(ds, rs, val, nval, opts, &secs);
+                printf("  %-100s %9.4f %7.2f %7.2f%s\n", opts + 19, r, secs, last_cpu, r < best ? "  *" : "");
+                fflush(stdout);
+                if (r < best) best = r, keep = cur[p];
+            }
+            cur[p] = keep;
+        }
+    int len = 0;
+    for (int q = 0; q < MF_NPARAM; q++)
+        len += snprintf(chosen + len, chosen_len - len, "%s%s=%s", q ? " " : "", mf_grid[q].name, cur[q]);
+    printf("  chosen (validation RMSE %.4f): %s\n", best, chosen);
+    free(val);
+    aisle_dataset_free(ds);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -312,9 +570,21 @@ static void bench_synthetic(long nu, long ni, long ne) {
 int main(int argc, char **argv) {
     long nu = 50000, ni = 100000, ne = 1000000;
     int n = 0;
+    if (argc >= 2 && strcmp(argv[1], "mf-tune") == 0) { /* tune on u1.base, then test with the choice */
+        char chosen[512], opts[1024];
+        rating *rs = load_ml100k(&n);
+        if (rs) {
+            mf_tune(rs, n, argc >= 3 ? argv[2] : "", chosen, sizeof chosen);
+            snprintf(opts, sizeof opts, "model=mf threads=2 %s%s%s", chosen, argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "");
+            bench_mf(rs, n, opts);
+        }
+        free(rs);
+        return 0;
+    }
     if (argc >= 2 && strcmp(argv[1], "mf") == 0) { /* only the mf part, optional extra options */
         char opts[512];
-        snprintf(opts, sizeof opts, "model=mf threads=2%s%s", argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "");
+        snprintf(opts, sizeof opts, "model=mf threads=2 " MF_TUNED "%s%s", argc >= 3 ? " " : "",
+                 argc >= 3 ? argv[2] : "");
         rating *rs = load_ml100k(&n);
         if (rs) bench_mf(rs, n, opts);
         free(rs);
@@ -323,7 +593,7 @@ int main(int argc, char **argv) {
     if (argc == 4) nu = atol(argv[1]), ni = atol(argv[2]), ne = atol(argv[3]);
     rating *rs = load_ml100k(&n);
     if (rs) {
-        bench_mf(rs, n, "model=mf threads=2");
+        bench_mf(rs, n, "model=mf threads=2 " MF_TUNED);
         bench_implicit(rs, n);
         free(rs);
     }

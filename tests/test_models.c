@@ -138,6 +138,32 @@ static void test_mf_svdpp_step_matches_hand_computation(void **state) {
     assert_float_equal(bu2, bu3, 0);
 }
 
+/* The vectorised step (4/8-wide with a scalar tail) agrees with the
+ * scalar formulas for a length that is not a multiple of 4 or 8. */
+static void test_mf_svdpp_step_vector_and_tail_match_scalar(void **state) {
+    (void)state;
+    enum { D = 19 };
+    float p[D], q[D], z[D], acc[D], rp[D], rq[D], racc[D], bu = 0.1f, bi = -0.3f;
+    for (int k = 0; k < D; k++) {
+        p[k] = rp[k] = 0.05f * (float)(k % 7) - 0.1f;
+        q[k] = rq[k] = 0.03f * (float)(k % 5) - 0.05f;
+        z[k] = 0.02f * (float)(k % 3);
+        acc[k] = racc[k] = 0.01f * (float)k;
+    }
+    double dot = 0;
+    for (int k = 0; k < D; k++) dot += (double)(rp[k] + z[k]) * rq[k];
+    double e = 4.0 - (dot + 3.5 + 0.1 - 0.3);
+    float ev = model_mf_svdpp_step(p, q, z, acc, &bu, &bi, D, 3.5f, 4.0f, 0.01f, 0.1f, 0.02f);
+    assert_float_equal(ev, e, 1e-5);
+    assert_float_equal(bu, 0.1 + 0.01 * (e - 0.02 * 0.1), 1e-6);
+    assert_float_equal(bi, -0.3 + 0.01 * (e + 0.02 * 0.3), 1e-6);
+    for (int k = 0; k < D; k++) {
+        assert_float_equal(acc[k], racc[k] + e * rq[k], 1e-6);
+        assert_float_equal(p[k], rp[k] + 0.01 * (e * rq[k] - 0.1 * rp[k]), 1e-6);
+        assert_float_equal(q[k], rq[k] + 0.01 * (e * (rp[k] + z[k]) - 0.1 * rq[k]), 1e-6);
+    }
+}
+
 /* SVD++ learns y, which the stored user vectors include: with the items a
  * user rated as the only signal, users who rated different item sets get
  * different vectors even with biases and explicit factors removed. */
@@ -640,6 +666,7 @@ int main(void) {
         cmocka_unit_test(test_als_cg_converges_to_normal_equations),
         cmocka_unit_test(test_mf_sgd_step_matches_hand_computation),
         cmocka_unit_test(test_mf_svdpp_step_matches_hand_computation),
+        cmocka_unit_test(test_mf_svdpp_step_vector_and_tail_match_scalar),
         cmocka_unit_test(test_mf_implicit_feedback_learns_y),
         cmocka_unit_test(test_mf_implicit_save_load_round_trip),
         cmocka_unit_test(test_mf_implicit_deterministic_with_one_thread),
