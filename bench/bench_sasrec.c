@@ -18,7 +18,7 @@
  * Python: $AISLE_PYTHON, else /usr/bin/python3, else python3 - the first that
  * can import torch; none: the comparison is skipped with a message.
  *
- *   build/release/bench/bench_sasrec ["key=value ..." [eval_users]]
+ *   build/release/bench/bench_sasrec ["key=value ..." [eval_users]]   (0 or none: every test user)
  *   build/release/bench/bench_sasrec --throughput [timed_epochs [threads]]
  *
  * Data: $AISLE_SHARED_DATA/sasrec/Video.txt, else ../shared/data/...;
@@ -204,7 +204,7 @@ int main(int argc, char **argv) {
     }
     bool tp_only = argc > 1 && strcmp(argv[1], "--throughput") == 0;
     const char *opts = argc > 1 && !tp_only ? argv[1] : "epochs=3";
-    size_t eval_users = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 5000;
+    size_t eval_users = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 0; /* 0: every test user */
 
     /* read (user, item) pairs; users are contiguous and time-ordered */
     size_t n = 0, cap = 1 << 18;
@@ -284,6 +284,7 @@ int main(int argc, char **argv) {
            (double)train_seqs * prog.epochs / train_s);
 
     /* evaluation on up to eval_users test users (every k-th for spread) */
+    if (eval_users == 0 || eval_users > test_users) eval_users = test_users;
     uint32_t n_items = model_n_items(m);
     float *scores = malloc(n_items * sizeof *scores);
     uint32_t *hist = malloc(4096 * sizeof *hist);
