@@ -20,6 +20,8 @@
  *
  *   build/release/bench/bench_sasrec ["key=value ..." [eval_users]]   (0 or none: every test user)
  *   build/release/bench/bench_sasrec --throughput [timed_epochs [threads]]
+ *   build/release/bench/bench_sasrec --latency   (100k-item session latency,
+ *                                                 synthetic; needs no data)
  *
  * Data: $AISLE_SHARED_DATA/sasrec/Video.txt, else ../shared/data/...;
  * without it the benchmark prints a message and exits 0.
@@ -193,7 +195,78 @@ static int throughput(const char *argv0, const char *path, const uint32_t *us, c
     return 0;
 }
 
+/* Top-10 latency for one anonymous session over a 100,000-item catalog
+ * through the public API (aisle_recommend_for_items: key lookup, encode,
+ * one sgemv over the item table, exclusion of the session's items, top-k
+ * selection).  The model is a sasrec of the benchmark's shape trained for
+ * one epoch on a synthetic shop (random walks over a 100k-item catalog);
+ * latency does not depend on what the weights learned. */
+static int latency_100k(void) {
+    enum { USERS = 20000, ITEMS = 100000, LEN = 12, SESSIONS = 2000, SESSION_LEN = 20 };
+    aisle_dataset *ds;
+    if (aisle_dataset_new(&ds)) return 1;
+    char uk[32], ik[32];
+    uint64_t rs = 777;
+    for (int u = 0; u < USERS; u++) {
+        snprintf(uk, sizeof uk, "u%d", u);
+        rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+        uint32_t at = (uint32_t)(rs % ITEMS);
+        for (int t = 0; t < LEN; t++) {
+            rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+            at = (at + 1 + (uint32_t)(rs % 50)) % ITEMS;
+            snprintf(ik, sizeof ik, "i%u", at);
+            if (aisle_dataset_add_event(ds, uk, ik, "view", 1, t)) return 1;
+        }
+    }
+    for (int i = 0; i < ITEMS; i++) { /* every catalog item known to the model */
+        snprintf(ik, sizeof ik, "i%d", i);
+        if (aisle_dataset_add_event(ds, "catalog", ik, "view", 1, i)) return 1;
+    }
+    aisle_config *cfg;
+    aisle_config_new(&cfg);
+    if (aisle_config_parse(cfg, "model=sasrec hidden=50 blocks=2 heads=1 maxlen=50 epochs=1 threads=2 "
+                                "holdout_last=false")) {
+        fprintf(stderr, "bench_sasrec: %s\n", aisle_last_error());
+        return 1;
+    }
+    aisle_model *m;
+    if (aisle_model_train(ds, cfg, &m)) {
+        fprintf(stderr, "bench_sasrec: train: %s\n", aisle_last_error());
+        return 1;
+    }
+    size_t ni;
+    aisle_model_item_count(m, &ni);
+    char keys[SESSION_LEN][32];
+    const char *sess[SESSION_LEN], *out[10];
+    float sc[10];
+    double *lat = malloc(SESSIONS * sizeof *lat);
+    for (int k = 0; k < SESSIONS; k++) {
+        for (int j = 0; j < SESSION_LEN; j++) {
+            rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+            snprintf(keys[j], sizeof keys[j], "i%u", (uint32_t)(rs % ITEMS));
+            sess[j] = keys[j];
+        }
+        size_t n;
+        double a = now_s();
+        if (aisle_recommend_for_items(m, sess, NULL, SESSION_LEN, 10, NULL, out, sc, &n) || n != 10) {
+            fprintf(stderr, "bench_sasrec: recommend_for_items: %s\n", aisle_last_error());
+            return 1;
+        }
+        lat[k] = now_s() - a;
+    }
+    qsort(lat, SESSIONS, sizeof *lat, cmp_double);
+    printf("latency (top-10 for one %d-item session over %zu items, aisle_recommend_for_items, 1 thread, %d "
+           "sessions): p50 %.3f ms p99 %.3f ms\n",
+           SESSION_LEN, ni, SESSIONS, 1e3 * lat[SESSIONS / 2], 1e3 * lat[(size_t)(0.99 * (SESSIONS - 1))]);
+    free(lat);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--latency") == 0) return latency_100k();
     const char *root = getenv("AISLE_SHARED_DATA");
     char path[4096];
     snprintf(path, sizeof path, "%s/sasrec/Video.txt", root && root[0] ? root : "../shared/data");

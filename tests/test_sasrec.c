@@ -297,32 +297,49 @@ static void test_sasrec_side_info_scores_cold_items_through_their_titles(void **
         assert_ok(aisle_catalog_add_item(cat, key, title, NULL, NULL, NULL, NAN));
     }
     assert_ok(aisle_catalog_add_item(cat, "x7", "model7", NULL, NULL, NULL, NAN));
+    /* a brand-new product: in the catalog, never in any event */
+    assert_ok(aisle_catalog_add_item(cat, "y7", "model7", NULL, NULL, NULL, NAN));
     aisle_config *cfg = small_config("side_info=true side_buckets=1024");
     aisle_model *m, *plain;
     assert_status_msg(aisle_model_train(ds, cfg, &m), AISLE_EINVAL, "catalog");
     assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
     aisle_config *cfg0 = small_config(NULL);
     assert_ok(aisle_model_train(ds, cfg0, &plain));
-    size_t x7;
+    size_t x7, y7, count;
     assert_ok(aisle_model_item_index(m, "x7", &x7));
-    float a[N_ITEMS + 1], b[N_ITEMS + 1];
+    /* the new product joined the side-information model only */
+    assert_ok(aisle_model_item_index(m, "y7", &y7));
+    assert_int_equal(y7, N_ITEMS + 1);
+    assert_ok(aisle_model_item_count(m, &count));
+    assert_int_equal(count, N_ITEMS + 2);
+    assert_status_msg(aisle_model_item_index(plain, "y7", &count), AISLE_ENOTFOUND, "y7");
+    float a[N_ITEMS + 2], b[N_ITEMS + 2];
     session_scores(m, a);
     session_scores(plain, b);
-    int with = rank_of(a, N_ITEMS + 1, x7), without = rank_of(b, N_ITEMS + 1, x7);
+    int with = rank_of(a, N_ITEMS + 2, x7), without = rank_of(b, N_ITEMS + 1, x7);
     /* 7 is right after the session (6, itself in the session, may tie) */
-    assert_true(rank_of(a, N_ITEMS + 1, 7) <= 1);
+    assert_true(rank_of(a, N_ITEMS + 2, 7) <= 1);
     /* the cold twin is near the top; without words it is just an item
      * that was only ever a negative */
     assert_true(with <= 5);
     assert_true(with + 5 < without);
+    /* so is the never-seen product, through its title alone */
+    assert_true(rank_of(a, N_ITEMS + 2, y7) <= 5);
+    const char *sess[3] = {"i4", "i5", "i6"}, *top[6];
+    size_t n;
+    assert_ok(aisle_recommend_for_items(m, sess, NULL, 3, 6, NULL, top, NULL, &n));
+    bool found = false;
+    for (size_t i = 0; i < n; i++) found |= strcmp(top[i], "y7") == 0;
+    assert_true(found);
     /* saved and loaded with its words */
     void *buf;
     size_t len;
     aisle_model *back;
     assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
     assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
-    session_scores(back, b);
-    assert_memory_equal(a, b, sizeof a);
+    float c[N_ITEMS + 2];
+    session_scores(back, c);
+    assert_memory_equal(a, c, sizeof a);
     aisle_free(buf);
     aisle_model_free(back);
     aisle_model_free(plain);

@@ -58,7 +58,8 @@ static const option_spec sasrec_options[] = {
     {"side_info", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "sasrec",
      "Add to each item's embedding the mean of learned embeddings of the hashed words of its catalog title, "
      "category and brand (training with a catalog), so items with little or no sequence history still get "
-     "meaningful embeddings."},
+     "meaningful embeddings.  Catalog products without any event join the model's items, represented by "
+     "their words alone."},
     {"side_id_dropout", AISLE_OPTION_FLOAT, 0, 1, "0.5", NULL, "sasrec",
      "With side_info: each training step drops the item-id part of this fraction of items' embeddings, so "
      "their words alone must predict them (DropoutNet-style training for cold items)."},
@@ -528,6 +529,31 @@ static void train_ctx_free(train_ctx *tc) {
     core_free(tc->cold);
 }
 
+/* Catalog products nobody has interacted with yet join the model's items
+ * (after the dataset's, so dataset indices stay valid): with side
+ * information their words alone give them an embedding, which is the point
+ * of cold start.  They have no history and zero popularity. */
+static int add_catalog_items(aisle_model *m, const aisle_catalog *cat) {
+    size_t before = m->items.n, n = data_catalog_size(cat);
+    for (size_t p = 0; p < n; p++) {
+        const char *key = data_catalog_key(cat, p);
+        uint32_t idx;
+        bool added;
+        int rc = keys_intern(&m->items, key, strlen(key), &idx, &added);
+        if (rc) return rc;
+    }
+    if (m->items.n > UINT32_MAX - 1)
+        return core_error(AISLE_ERANGE, "model 'sasrec': %zu items with the catalog's, more than supported",
+                          m->items.n);
+    if (m->items.n == before) return AISLE_OK;
+    float *pop = core_realloc(m->popularity, m->items.n * sizeof *pop);
+    if (!pop) return core_oom("sasrec catalog items");
+    memset(pop + before, 0, (m->items.n - before) * sizeof *pop);
+    m->popularity = pop;
+    m->history.cols = (uint32_t)m->items.n;
+    return AISLE_OK;
+}
+
 static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
                         core_progress *prog) {
     (void)cat;
@@ -549,11 +575,12 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     sasrec_state *st = core_calloc(1, sizeof *st);
     if (!st) return core_oom("sasrec model");
     m->state = st;
-    uint32_t n_users = model_n_users(m), n_items = model_n_items(m);
     bool side = config_bool(cfg, o, "side_info");
     if (side && !cat)
         return core_error(AISLE_EINVAL, "model 'sasrec': option side_info=true needs a catalog "
                                         "(train with aisle_model_train_with_catalog)");
+    if (side && (rc = add_catalog_items(m, cat)) != AISLE_OK) return rc;
+    uint32_t n_users = model_n_users(m), n_items = model_n_items(m);
     int layout = strcmp(config_string(cfg, o, "block_layout"), "sasrec") == 0 ? NN_LAYOUT_SASREC : NN_LAYOUT_PRE_LN;
     float dropout = (float)config_float(cfg, o, "dropout"), attn_dropout = (float)config_float(cfg, o, "attention_dropout");
     rc = net_build(&st->net, d, T, nblocks, heads, act, layout, dropout, attn_dropout < 0 ? dropout : attn_dropout, n_items,
