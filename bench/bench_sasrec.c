@@ -131,8 +131,10 @@ static int throughput(const char *argv0, const char *path, const uint32_t *us, c
     aisle_config_new(&cfg);
     char extra[128];
     snprintf(extra, sizeof extra, "epochs=%d threads=%d", 1 + epochs, threads);
+    /* the paper's configuration: its block layout, loss and sizes */
     if (aisle_config_parse(cfg, "model=sasrec hidden=50 blocks=2 heads=1 dropout=0.5 maxlen=50 batch_size=128 "
-                                "learning_rate=0.001 holdout_last=false") ||
+                                "learning_rate=0.001 holdout_last=false block_layout=sasrec loss=bce "
+                                "train_negatives=1") ||
         aisle_config_parse(cfg, extra)) {
         fprintf(stderr, "bench_sasrec: %s\n", aisle_last_error());
         return 1;
@@ -167,7 +169,8 @@ static int throughput(const char *argv0, const char *path, const uint32_t *us, c
         return 0;
     }
     char cmd[8448];
-    snprintf(cmd, sizeof cmd, "%s %s %s --threads %d --epochs %d --warmup 1", py, script, path, threads, epochs);
+    snprintf(cmd, sizeof cmd, "%s %s %s --threads %d --epochs %d --warmup 1 --layout sasrec", py, script, path, threads,
+             epochs);
     printf("pytorch: %s\n", cmd);
     fflush(stdout);
     FILE *p = popen(cmd, "r");

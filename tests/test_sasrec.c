@@ -131,6 +131,11 @@ static void test_sasrec_same_seed_gives_bit_identical_scores(void **state) {
     assert_memory_equal(a, c, sizeof a);
     train_scores("epochs=3 dropout=0.3 blocks=2 train_negatives=3 seed=8", c);
     assert_memory_not_equal(a, c, sizeof a);
+    /* the authors' layout too (its attention-dropout masks are drawn
+     * before the parallel attention) */
+    train_scores("epochs=3 dropout=0.3 blocks=2 block_layout=sasrec", a);
+    train_scores("epochs=3 dropout=0.3 blocks=2 block_layout=sasrec threads=2", b);
+    assert_memory_equal(a, b, sizeof a);
 }
 
 static void test_sasrec_sampled_softmax_and_gelu_train(void **state) {
@@ -281,6 +286,33 @@ static void test_sasrec_save_load_round_trip_and_serving(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* The authors' block layout trains, learns the chain, and its layout is
+ * restored from the model file (scores after loading are identical). */
+static void test_sasrec_authors_block_layout_round_trips(void **state) {
+    (void)state;
+    aisle_dataset *ds = chain_dataset();
+    aisle_config *cfg = small_config("block_layout=sasrec");
+    aisle_model *m, *back;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    float a[N_ITEMS], b[N_ITEMS];
+    session_scores(m, a);
+    assert_int_equal(rank_of(a, N_ITEMS, 7), 0);
+    void *buf;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
+    session_scores(back, b);
+    assert_memory_equal(a, b, sizeof a);
+    char text[2048];
+    assert_ok(aisle_model_describe(back, text, sizeof text, NULL));
+    assert_non_null(strstr(text, "sasrec.block_layout: sasrec"));
+    aisle_free(buf);
+    aisle_model_free(back);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
 /* Item 7 has a twin "x7" with the same catalog title that only one user
  * ever viewed (no sequence to learn from).  Through the hashed title words
  * the twin inherits item 7's place after the session 4, 5, 6. */
@@ -412,6 +444,7 @@ int main(void) {
         cmocka_unit_test(test_sasrec_cancel_from_progress_returns_cancelled),
         cmocka_unit_test(test_sasrec_rejects_bad_options_and_queries),
         cmocka_unit_test(test_sasrec_save_load_round_trip_and_serving),
+        cmocka_unit_test(test_sasrec_authors_block_layout_round_trips),
         cmocka_unit_test(test_sasrec_side_info_scores_cold_items_through_their_titles),
         cmocka_unit_test(test_sasrec_allocation_failures_leak_nothing),
     };

@@ -20,10 +20,10 @@ static const option_spec sasrec_options[] = {
     {"heads", AISLE_OPTION_INT, 1, 64, "1", NULL, "sasrec", "Attention heads per block; must divide hidden."},
     {"hidden", AISLE_OPTION_INT, 4, 2048, "64", NULL, "sasrec", "Width of item embeddings and hidden states."},
     {"activation", AISLE_OPTION_STRING, 0, 0, "relu", "relu|gelu", "sasrec", "Feed-forward activation."},
-    {"block_layout", AISLE_OPTION_STRING, 0, 0, "sasrec", "sasrec|pre_ln", "sasrec",
-     "sasrec: the SASRec authors' block (queries layer-normalised, keys and values not; residuals from the "
-     "normalised inputs; dropout also after the feed-forward activation); pre_ln: the standard pre-LN "
-     "transformer block."},
+    {"block_layout", AISLE_OPTION_STRING, 0, 0, "pre_ln", "pre_ln|sasrec", "sasrec",
+     "pre_ln: the standard pre-LN transformer block (measured better); sasrec: the SASRec authors' block "
+     "(queries layer-normalised, keys and values not; residuals from the normalised inputs; dropout also "
+     "after the feed-forward activation)."},
     {"dropout", AISLE_OPTION_FLOAT, 0, 0.9, "0.2", NULL, "sasrec",
      "Dropout rate on embeddings and on each block's attention and feed-forward outputs."},
     {"attention_dropout", AISLE_OPTION_FLOAT, -1, 0.9, "-1", NULL, "sasrec",
@@ -43,9 +43,9 @@ static const option_spec sasrec_options[] = {
      "Update only the item-embedding rows a batch touched (LazyAdam): a step then costs the batch, not the "
      "catalog.  false runs dense AdamW over the whole table every step."},
     {"l2", AISLE_OPTION_FLOAT, 0, 10, "0", NULL, "sasrec", "AdamW decoupled weight decay on weight matrices and embeddings."},
-    {"train_negatives", AISLE_OPTION_INT, 1, 1000, "1", NULL, "sasrec",
+    {"train_negatives", AISLE_OPTION_INT, 1, 1000, "64", NULL, "sasrec",
      "Sampled negative items per positive (items outside the user's history)."},
-    {"loss", AISLE_OPTION_STRING, 0, 0, "bce", "bce|sampled_softmax", "sasrec",
+    {"loss", AISLE_OPTION_STRING, 0, 0, "sampled_softmax", "sampled_softmax|bce", "sasrec",
      "bce: binary cross-entropy, positive vs each negative (the paper); sampled_softmax: cross-entropy "
      "over the positive and its negatives."},
     {"holdout_last", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
