@@ -582,8 +582,10 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     if (side && (rc = add_catalog_items(m, cat)) != AISLE_OK) return rc;
     uint32_t n_users = model_n_users(m), n_items = model_n_items(m);
     int layout = strcmp(config_string(cfg, o, "block_layout"), "sasrec") == 0 ? NN_LAYOUT_SASREC : NN_LAYOUT_PRE_LN;
-    float dropout = (float)config_float(cfg, o, "dropout"), attn_dropout = (float)config_float(cfg, o, "attention_dropout");
-    rc = net_build(&st->net, d, T, nblocks, heads, act, layout, dropout, attn_dropout < 0 ? dropout : attn_dropout, n_items,
+    float dropout = (float)config_float(cfg, o, "dropout");
+    float attn_dropout = (float)config_float(cfg, o, "attention_dropout");
+    if (attn_dropout < 0) attn_dropout = dropout;
+    rc = net_build(&st->net, d, T, nblocks, heads, act, layout, dropout, attn_dropout, n_items,
                    side ? (uint32_t)config_int(cfg, o, "side_buckets") : 0);
     if (!rc) rc = nn_store_alloc(&st->net.s, true);
     if (rc) return rc;

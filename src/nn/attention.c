@@ -1,8 +1,8 @@
 /* attention.c - ragged batches, multi-head scaled dot-product attention
- * (Vaswani et al. 2017) with an optional causal mask, and the
- * encoder blocks built from it (pre-LN or the SASRec authors' layout).  Attention work is split over (sequence,
- * head) pairs; each pair writes only its own slices, so results do not
- * depend on the thread count. */
+ * (Vaswani et al. 2017) with an optional causal mask, and the encoder
+ * blocks built from it (pre-LN or the SASRec authors' layout).  Attention
+ * work is split over (sequence, head) pairs; each pair writes only its own
+ * slices, so results do not depend on the thread count. */
 #include "nn.h"
 
 #include <cblas.h>
@@ -191,8 +191,8 @@ void nn_block_reset(const nn_block *b, nn_store *s, core_rng *r) {
 void nn_block_cache_free(nn_block_cache *c) {
     if (!c) return;
     float **bufs[] = {&c->x, &c->a1, &c->mean1, &c->rstd1, &c->qkv, &c->P, &c->att, &c->o, &c->mask1, &c->x1,
-                      &c->a2, &c->mean2, &c->rstd2, &c->h, &c->act, &c->f, &c->mask2, &c->mask3, &c->amask, &c->d_ff, &c->d_qkv,
-                      &c->d_n1, &c->d_n2, &c->scratch};
+                      &c->a2, &c->mean2, &c->rstd2, &c->h, &c->act, &c->f, &c->mask2, &c->mask3, &c->amask,
+                      &c->d_ff, &c->d_qkv, &c->d_n1, &c->d_n2, &c->scratch};
     for (size_t i = 0; i < CORE_ARRAY_LEN(bufs); i++) {
         core_free(*bufs[i]);
         *bufs[i] = NULL;
