@@ -2,11 +2,13 @@
 """sasrec_torch.py - PyTorch CPU reference of aisle's sasrec, written for
 bench/bench_sasrec.c's training-throughput comparison (issue #6).
 
-Same model and training step as src/models/sasrec.c (Kang & McAuley 2018,
-with aisle's pre-LN blocks):
-  x = dropout(E[item] * sqrt(d) + P[pos]); per block
-  x = x + dropout(Wo attn(Wqkv LN1(x)))      (causal, no attention dropout)
-  x = x + dropout(W2 relu(W1 LN2(x)))        (feed-forward width = d)
+Same model and training step as src/models/sasrec.c (Kang & McAuley 2018;
+block_layout=sasrec, the default, or --layout pre_ln):
+  x = dropout(E[item] * sqrt(d) + P[pos]); per block, sasrec layout:
+  a = LN1(x); x = a + dropout(Wo attn(Q = Wq a, K = Wk x, V = Wv x))
+  a = LN2(x); x = a + dropout(W2 dropout(relu(W1 a)))
+  (attention weights dropped out with the same rate; causal mask), or pre-LN:
+  x = x + dropout(Wo attn(Wqkv LN1(x)));  x = x + dropout(W2 relu(W1 LN2(x)))
   h = LNf(x); logit(i) = h . E[i]            (item embedding shared)
   loss = BCE(positive) + BCE(1 sampled negative outside the user's history),
   mean over real (non-padding) positions; Adam(beta 0.9/0.98, eps 1e-8),
@@ -48,9 +50,9 @@ except ImportError:
 
 
 class Block(nn.Module):
-    def __init__(self, d, heads, p):
+    def __init__(self, d, heads, p, layout):
         super().__init__()
-        self.d, self.heads = d, heads
+        self.d, self.heads, self.sasrec = d, heads, layout == "sasrec"
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
         self.ff1, self.ff2 = nn.Linear(d, d), nn.Linear(d, d)
@@ -59,24 +61,37 @@ class Block(nn.Module):
     def forward(self, x, mask):
         B, L, d = x.shape
         h, dh = self.heads, d // self.heads
-        q, k, v = self.qkv(self.ln1(x)).view(B, L, 3, h, dh).permute(2, 0, 3, 1, 4)
+        a = self.ln1(x)
+        if self.sasrec:  # queries from LN1(x), keys and values from x
+            w, b = self.qkv.weight, self.qkv.bias
+            qkv = torch.cat([F.linear(a, w[:d], b[:d]), F.linear(x, w[d:], b[d:])], dim=-1)
+        else:
+            qkv = self.qkv(a)
+        q, k, v = qkv.view(B, L, 3, h, dh).permute(2, 0, 3, 1, 4)
         s = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(dh))
         s = s.masked_fill(mask, float("-inf"))
-        a = torch.matmul(torch.softmax(s, dim=-1), v).transpose(1, 2).reshape(B, L, d)
-        x = x + self.drop(self.proj(a))
+        P = torch.softmax(s, dim=-1)
+        if self.sasrec:
+            P = self.drop(P)
+        o = torch.matmul(P, v).transpose(1, 2).reshape(B, L, d)
+        if self.sasrec:
+            x = a + self.drop(self.proj(o))
+            a = self.ln2(x)
+            return a + self.drop(self.ff2(self.drop(F.relu(self.ff1(a)))))
+        x = x + self.drop(self.proj(o))
         return x + self.drop(self.ff2(F.relu(self.ff1(self.ln2(x)))))
 
 
 class SASRec(nn.Module):
-    def __init__(self, n_tokens, d, T, blocks, heads, p):
+    def __init__(self, n_tokens, d, T, blocks, heads, p, layout):
         super().__init__()
         self.d, self.T = d, T
         self.item = nn.Embedding(n_tokens, d)
         self.pos = nn.Embedding(T, d)
-        nn.init.normal_(self.item.weight, std=0.02)
+        nn.init.normal_(self.item.weight, std=0.01)
         nn.init.normal_(self.pos.weight, std=0.02)
         self.drop = nn.Dropout(p)
-        self.blocks = nn.ModuleList([Block(d, heads, p) for _ in range(blocks)])
+        self.blocks = nn.ModuleList([Block(d, heads, p, layout) for _ in range(blocks)])
         self.lnf = nn.LayerNorm(d)
 
     def forward(self, ids):
@@ -124,6 +139,7 @@ def main():
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--layout", choices=["sasrec", "pre_ln"], default="sasrec")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
@@ -142,7 +158,7 @@ def main():
         hist_keys.extend(r * n_tokens + t for t in set(s))
     hist = torch.tensor(sorted(hist_keys), dtype=torch.long)
 
-    model = SASRec(n_tokens, a.hidden, T, a.blocks, a.heads, a.dropout)
+    model = SASRec(n_tokens, a.hidden, T, a.blocks, a.heads, a.dropout, a.layout)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.98), eps=1e-8)
     epochs = a.warmup + a.epochs
     steps = epochs * ((n + a.batch - 1) // a.batch)

@@ -202,26 +202,30 @@ typedef struct {
     nn_attn_shape sh;
     nn_batch bt;
     float *qkv, *P, *out, *r, *dqkv, *scratch;
+    const float *dmask; /* attention dropout mask or NULL */
 } att_ctx;
 
 static double att_loss(gc_case *c) {
     att_ctx *k = c->ctx;
-    assert_ok(nn_attention_forward(&k->sh, &k->bt, k->qkv, k->P, k->out, 1));
+    assert_ok(nn_attention_forward(&k->sh, &k->bt, k->qkv, k->P, k->dmask, k->out, 1));
     return dot_r(k->out, k->r, k->bt.rows * k->sh.d);
 }
 static void att_back(gc_case *c) {
     att_ctx *k = c->ctx;
     att_loss(c);
-    assert_ok(nn_attention_backward(&k->sh, &k->bt, k->qkv, k->P, k->r, k->dqkv, k->scratch, 1));
+    assert_ok(nn_attention_backward(&k->sh, &k->bt, k->qkv, k->P, k->dmask, k->r, k->dqkv, k->scratch, 1));
 }
 
-static void check_attention(int mask) {
+static void check_attention(int mask, float attn_dropout) {
     enum { N = 8, D = 8, H = 2 };
     const size_t lens[2] = {5, 3};
     core_rng r;
     rng_seed(&r, 4 + (uint64_t)mask);
     float qkv[N * 3 * D], P[H * (25 + 9)], out[N * D], rr[N * D], dqkv[N * 3 * D], g[N * 3 * D], scratch[5];
-    att_ctx k = {.sh = {D, H, mask}, .qkv = qkv, .P = P, .out = out, .r = rr, .dqkv = dqkv, .scratch = scratch};
+    float dmask[H * (25 + 9)];
+    nn_dropout_mask(H * (25 + 9), attn_dropout, &r, dmask);
+    att_ctx k = {.sh = {D, H, mask}, .qkv = qkv, .P = P, .out = out, .r = rr, .dqkv = dqkv, .scratch = scratch,
+                 .dmask = attn_dropout > 0 ? dmask : NULL};
     assert_ok(nn_batch_alloc(&k.bt, 2));
     nn_batch_set(&k.bt, lens, 2);
     assert_int_equal(k.bt.rows, N);
@@ -256,12 +260,18 @@ static void check_attention(int mask) {
 
 static void test_causal_attention_backward_matches_finite_differences(void **state) {
     (void)state;
-    check_attention(NN_MASK_CAUSAL);
+    check_attention(NN_MASK_CAUSAL, 0);
+}
+
+static void test_attention_with_weight_dropout_backward_matches_finite_differences(void **state) {
+    (void)state;
+    check_attention(NN_MASK_CAUSAL, 0.3f);
+    check_attention(NN_MASK_NONE, 0.3f);
 }
 
 static void test_bidirectional_attention_backward_matches_finite_differences(void **state) {
     (void)state;
-    check_attention(NN_MASK_NONE);
+    check_attention(NN_MASK_NONE, 0);
 }
 
 /* ---- whole encoder block, with dropout (fixed mask by reseeding) ---- */
@@ -287,14 +297,14 @@ static void blk_back(gc_case *c) {
     assert_ok(nn_block_backward(&k->s, &k->b, &k->cache, &k->bt, k->r, k->dx));
 }
 
-static void check_block(int mask, int act) {
+static void check_block(int mask, int act, int layout, float attn_dropout) {
     enum { N = 7, D = 8 };
     const size_t lens[2] = {4, 3};
     blk_ctx k = {0};
     core_rng r;
     rng_seed(&r, 5);
     nn_store_init(&k.s);
-    nn_block_cfg cfg = {D, 12, 2, act, mask, 0.2f};
+    nn_block_cfg cfg = {D, 12, 2, act, mask, 0.2f, layout, attn_dropout};
     assert_ok(nn_block_init(&k.b, &k.s, &cfg));
     assert_ok(nn_store_alloc(&k.s, true));
     nn_block_reset(&k.b, &k.s, &r);
@@ -329,12 +339,20 @@ static void check_block(int mask, int act) {
 
 static void test_causal_gelu_block_backward_matches_finite_differences(void **state) {
     (void)state;
-    check_block(NN_MASK_CAUSAL, NN_ACT_GELU);
+    check_block(NN_MASK_CAUSAL, NN_ACT_GELU, NN_LAYOUT_PRE_LN, 0);
+}
+
+/* the SASRec authors' layout, with attention-weight dropout */
+static void test_sasrec_layout_block_backward_matches_finite_differences(void **state) {
+    (void)state;
+    check_block(NN_MASK_CAUSAL, NN_ACT_GELU, NN_LAYOUT_SASREC, 0.25f);
+    check_block(NN_MASK_CAUSAL, NN_ACT_GELU, NN_LAYOUT_SASREC, 0);
+    check_block(NN_MASK_NONE, NN_ACT_RELU, NN_LAYOUT_PRE_LN, 0.25f);
 }
 
 static void test_bidirectional_relu_block_backward_matches_finite_differences(void **state) {
     (void)state;
-    check_block(NN_MASK_NONE, NN_ACT_RELU);
+    check_block(NN_MASK_NONE, NN_ACT_RELU, NN_LAYOUT_PRE_LN, 0);
 }
 
 /* ---- losses ---- */
@@ -474,11 +492,11 @@ static void test_attention_result_does_not_depend_on_thread_count(void **state) 
     fill_normal(dout, n * D, &r, 1);
     nn_attn_shape sh = {D, H, NN_MASK_CAUSAL};
     assert_true(n * T * D >= (1u << 18)); /* large enough to be split over threads */
-    assert_ok(nn_attention_forward(&sh, &bt, qkv, P1, o1, 1));
-    assert_ok(nn_attention_forward(&sh, &bt, qkv, P2, o2, 4));
+    assert_ok(nn_attention_forward(&sh, &bt, qkv, P1, NULL, o1, 1));
+    assert_ok(nn_attention_forward(&sh, &bt, qkv, P2, NULL, o2, 4));
     assert_memory_equal(o1, o2, n * D * sizeof(float));
-    assert_ok(nn_attention_backward(&sh, &bt, qkv, P1, dout, d1, scratch, 1));
-    assert_ok(nn_attention_backward(&sh, &bt, qkv, P2, dout, d2, scratch, 4));
+    assert_ok(nn_attention_backward(&sh, &bt, qkv, P1, NULL, dout, d1, scratch, 1));
+    assert_ok(nn_attention_backward(&sh, &bt, qkv, P2, NULL, dout, d2, scratch, 4));
     assert_memory_equal(d1, d2, n * 3 * D * sizeof(float));
     free(qkv), free(dout), free(P1), free(P2), free(o1), free(o2), free(d1), free(d2), free(scratch);
     nn_batch_free(&bt);
@@ -492,8 +510,10 @@ int main(void) {
         cmocka_unit_test(test_embedding_padding_row_is_zero_and_gets_no_gradient),
         cmocka_unit_test(test_causal_attention_backward_matches_finite_differences),
         cmocka_unit_test(test_bidirectional_attention_backward_matches_finite_differences),
+        cmocka_unit_test(test_attention_with_weight_dropout_backward_matches_finite_differences),
         cmocka_unit_test(test_causal_gelu_block_backward_matches_finite_differences),
         cmocka_unit_test(test_bidirectional_relu_block_backward_matches_finite_differences),
+        cmocka_unit_test(test_sasrec_layout_block_backward_matches_finite_differences),
         cmocka_unit_test(test_loss_gradients_match_finite_differences),
         cmocka_unit_test(test_softmax_and_log_softmax_agree),
         cmocka_unit_test(test_adamw_schedule_clipping_and_convergence),

@@ -20,8 +20,17 @@ static const option_spec sasrec_options[] = {
     {"heads", AISLE_OPTION_INT, 1, 64, "1", NULL, "sasrec", "Attention heads per block; must divide hidden."},
     {"hidden", AISLE_OPTION_INT, 4, 2048, "64", NULL, "sasrec", "Width of item embeddings and hidden states."},
     {"activation", AISLE_OPTION_STRING, 0, 0, "relu", "relu|gelu", "sasrec", "Feed-forward activation."},
+    {"block_layout", AISLE_OPTION_STRING, 0, 0, "pre_ln", "pre_ln|sasrec", "sasrec",
+     "pre_ln: the standard pre-LN transformer block (measured better); sasrec: the SASRec authors' block "
+     "(queries layer-normalised, keys and values not; residuals from the normalised inputs; dropout also "
+     "after the feed-forward activation)."},
     {"dropout", AISLE_OPTION_FLOAT, 0, 0.9, "0.2", NULL, "sasrec",
      "Dropout rate on embeddings and on each block's attention and feed-forward outputs."},
+    {"attention_dropout", AISLE_OPTION_FLOAT, -1, 0.9, "-1", NULL, "sasrec",
+     "Dropout rate on the attention weights; -1: the same as dropout."},
+    {"embedding_std", AISLE_OPTION_FLOAT, 0, 10, "0.01", NULL, "sasrec",
+     "Standard deviation of the initial item embeddings.  Small values matter: items seldom seen in training "
+     "keep most of their initial noise, and large noise ranks them at random."},
     {"epochs", AISLE_OPTION_INT, 1, 100000, "30", NULL, "sasrec", "Maximum passes over the training sequences."},
     {"batch_size", AISLE_OPTION_INT, 1, 65536, "128", NULL, "sasrec", "Sequences per optimizer step."},
     {"learning_rate", AISLE_OPTION_FLOAT, 1e-7, 10, "0.001", NULL, "sasrec", "Peak AdamW learning rate."},
@@ -34,9 +43,9 @@ static const option_spec sasrec_options[] = {
      "Update only the item-embedding rows a batch touched (LazyAdam): a step then costs the batch, not the "
      "catalog.  false runs dense AdamW over the whole table every step."},
     {"l2", AISLE_OPTION_FLOAT, 0, 10, "0", NULL, "sasrec", "AdamW decoupled weight decay on weight matrices and embeddings."},
-    {"train_negatives", AISLE_OPTION_INT, 1, 1000, "1", NULL, "sasrec",
+    {"train_negatives", AISLE_OPTION_INT, 1, 1000, "64", NULL, "sasrec",
      "Sampled negative items per positive (items outside the user's history)."},
-    {"loss", AISLE_OPTION_STRING, 0, 0, "bce", "bce|sampled_softmax", "sasrec",
+    {"loss", AISLE_OPTION_STRING, 0, 0, "sampled_softmax", "sampled_softmax|bce", "sasrec",
      "bce: binary cross-entropy, positive vs each negative (the paper); sampled_softmax: cross-entropy "
      "over the positive and its negatives."},
     {"holdout_last", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
@@ -49,7 +58,8 @@ static const option_spec sasrec_options[] = {
     {"side_info", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "sasrec",
      "Add to each item's embedding the mean of learned embeddings of the hashed words of its catalog title, "
      "category and brand (training with a catalog), so items with little or no sequence history still get "
-     "meaningful embeddings."},
+     "meaningful embeddings.  Catalog products without any event join the model's items, represented by "
+     "their words alone."},
     {"side_id_dropout", AISLE_OPTION_FLOAT, 0, 1, "0.5", NULL, "sasrec",
      "With side_info: each training step drops the item-id part of this fraction of items' embeddings, so "
      "their words alone must predict them (DropoutNet-style training for cold items)."},
@@ -108,8 +118,8 @@ typedef struct sasrec_ws {
     float *dh, *dx;    /* gradients (training) */
 } sasrec_ws;
 
-static int net_build(sasrec_net *net, size_t d, size_t T, int nblocks, int heads, int act, float dropout,
-                     uint32_t n_items, uint32_t n_buckets) {
+static int net_build(sasrec_net *net, size_t d, size_t T, int nblocks, int heads, int act, int layout,
+                     float dropout, float attn_dropout, uint32_t n_items, uint32_t n_buckets) {
     net->d = d;
     net->ff = d; /* as in the paper: point-wise feed-forward of the same width */
     net->T = T;
@@ -123,7 +133,7 @@ static int net_build(sasrec_net *net, size_t d, size_t T, int nblocks, int heads
     if (rc) return rc;
     net->blocks = core_calloc((size_t)nblocks, sizeof *net->blocks);
     if (!net->blocks) return core_oom("sasrec blocks");
-    nn_block_cfg bc = {d, net->ff, heads, act, NN_MASK_CAUSAL, dropout};
+    nn_block_cfg bc = {d, net->ff, heads, act, NN_MASK_CAUSAL, dropout, layout, attn_dropout};
     for (int l = 0; l < nblocks && !rc; l++) rc = nn_block_init(&net->blocks[l], &net->s, &bc);
     if (!rc) rc = nn_layernorm_init(&net->ln_final, &net->s, d);
     return rc;
@@ -519,6 +529,31 @@ static void train_ctx_free(train_ctx *tc) {
     core_free(tc->cold);
 }
 
+/* Catalog products nobody has interacted with yet join the model's items
+ * (after the dataset's, so dataset indices stay valid): with side
+ * information their words alone give them an embedding, which is the point
+ * of cold start.  They have no history and zero popularity. */
+static int add_catalog_items(aisle_model *m, const aisle_catalog *cat) {
+    size_t before = m->items.n, n = data_catalog_size(cat);
+    for (size_t p = 0; p < n; p++) {
+        const char *key = data_catalog_key(cat, p);
+        uint32_t idx;
+        bool added;
+        int rc = keys_intern(&m->items, key, strlen(key), &idx, &added);
+        if (rc) return rc;
+    }
+    if (m->items.n > UINT32_MAX - 1)
+        return core_error(AISLE_ERANGE, "model 'sasrec': %zu items with the catalog's, more than supported",
+                          m->items.n);
+    if (m->items.n == before) return AISLE_OK;
+    float *pop = core_realloc(m->popularity, m->items.n * sizeof *pop);
+    if (!pop) return core_oom("sasrec catalog items");
+    memset(pop + before, 0, (m->items.n - before) * sizeof *pop);
+    m->popularity = pop;
+    m->history.cols = (uint32_t)m->items.n;
+    return AISLE_OK;
+}
+
 static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
                         core_progress *prog) {
     (void)cat;
@@ -540,12 +575,17 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     sasrec_state *st = core_calloc(1, sizeof *st);
     if (!st) return core_oom("sasrec model");
     m->state = st;
-    uint32_t n_users = model_n_users(m), n_items = model_n_items(m);
     bool side = config_bool(cfg, o, "side_info");
     if (side && !cat)
         return core_error(AISLE_EINVAL, "model 'sasrec': option side_info=true needs a catalog "
                                         "(train with aisle_model_train_with_catalog)");
-    rc = net_build(&st->net, d, T, nblocks, heads, act, (float)config_float(cfg, o, "dropout"), n_items,
+    if (side && (rc = add_catalog_items(m, cat)) != AISLE_OK) return rc;
+    uint32_t n_users = model_n_users(m), n_items = model_n_items(m);
+    int layout = strcmp(config_string(cfg, o, "block_layout"), "sasrec") == 0 ? NN_LAYOUT_SASREC : NN_LAYOUT_PRE_LN;
+    float dropout = (float)config_float(cfg, o, "dropout");
+    float attn_dropout = (float)config_float(cfg, o, "attention_dropout");
+    if (attn_dropout < 0) attn_dropout = dropout;
+    rc = net_build(&st->net, d, T, nblocks, heads, act, layout, dropout, attn_dropout, n_items,
                    side ? (uint32_t)config_int(cfg, o, "side_buckets") : 0);
     if (!rc) rc = nn_store_alloc(&st->net.s, true);
     if (rc) return rc;
@@ -563,7 +603,7 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     {
         /* initialisation: N(0, 1/d) item embeddings (times sqrt(d) at the
          * input), small positions, Glorot blocks */
-        nn_init_normal(&net->s, net->item_emb, 1.0f / sqrtf((float)d), &rng);
+        nn_init_normal(&net->s, net->item_emb, (float)config_float(cfg, o, "embedding_std"), &rng);
         memset(nn_w(&net->s, net->item_emb), 0, d * sizeof(float)); /* padding row */
         nn_init_normal(&net->s, net->pos_emb, 1.0f / sqrtf((float)d), &rng);
         for (int l = 0; l < nblocks; l++) nn_block_reset(&net->blocks[l], &net->s, &rng);
@@ -801,8 +841,9 @@ static int sasrec_similar(const aisle_model *m, uint32_t item, float *scores) {
 }
 
 /* ---- model file sections (docs/SASREC.md) ----
- * KIND+0 header: u32 format 1, d, maxlen, blocks, heads, activation, ff,
- *        tokens (items + 1), i64 epochs trained, f64 best validation metric
+ * KIND+0 header: u32 format 2, d, maxlen, blocks, heads, activation, ff,
+ *        tokens (items + 1), side buckets, block layout (format 2 only),
+ *        i64 epochs trained, f64 best validation metric
  * KIND+1 item embeddings: tensor tokens x d in the save's encoding
  *        (fp16/int8 shrink the file; they dominate its size)
  * KIND+2 the other weights: float32 tensor 1 x n, in registration order
@@ -810,7 +851,9 @@ static int sasrec_similar(const aisle_model *m, uint32_t item, float *scores) {
  * KIND+4 (side_info only) hashed words per token: u64 array tokens + 1
  *        offsets, u32 array bucket ids */
 enum { SASREC_SEC_HEADER = IO_SECTION_KIND, SASREC_SEC_ITEMS, SASREC_SEC_WEIGHTS, SASREC_SEC_USERS, SASREC_SEC_WORDS };
-#define SASREC_HEADER_WORDS 9
+/* Format 2 added the block layout word (format 1 never left development). */
+#define SASREC_FORMAT 2
+#define SASREC_HEADER_WORDS 10
 
 static int sasrec_save(const aisle_model *m, io_writer *wr) {
     const sasrec_state *st = m->state;
@@ -819,8 +862,9 @@ static int sasrec_save(const aisle_model *m, io_writer *wr) {
     core_buf b;
     buf_init(&b);
     int rc = AISLE_OK;
-    uint32_t head[] = {1, (uint32_t)net->d, (uint32_t)net->T, (uint32_t)net->nblocks, (uint32_t)net->blocks[0].c.heads,
-                       (uint32_t)net->blocks[0].c.act, (uint32_t)net->ff, net->n_tokens, net->n_buckets};
+    uint32_t head[] = {SASREC_FORMAT, (uint32_t)net->d, (uint32_t)net->T, (uint32_t)net->nblocks,
+                       (uint32_t)net->blocks[0].c.heads, (uint32_t)net->blocks[0].c.act, (uint32_t)net->ff,
+                       net->n_tokens, net->n_buckets, (uint32_t)net->blocks[0].c.layout};
     for (size_t i = 0; i < CORE_ARRAY_LEN(head) && !rc; i++) rc = io_put_u32(&b, head[i]);
     if (!rc) rc = io_put_i64(&b, st->epochs_run);
     if (!rc) rc = io_put_f64(&b, st->best_metric);
@@ -848,19 +892,26 @@ static int sasrec_save(const aisle_model *m, io_writer *wr) {
 static int load_header(aisle_model *m, io_reader *r, uint32_t *h, int64_t *epochs, double *best) {
     io_cursor c;
     int rc = io_reader_section(r, SASREC_SEC_HEADER, &c);
-    for (int i = 0; i < SASREC_HEADER_WORDS && !rc; i++) rc = io_get_u32(&c, &h[i]);
+    if (!rc) rc = io_get_u32(&c, &h[0]);
+    if (rc) return rc;
+    if (h[0] > SASREC_FORMAT)
+        return core_error(AISLE_EVERSION, "%s: sasrec format %u is newer than this library's (%d)", c.section, h[0],
+                          SASREC_FORMAT);
+    if (h[0] < SASREC_FORMAT)
+        return core_error(AISLE_EFORMAT, "%s: sasrec format %u predates the first release (retrain the model)",
+                          c.section, h[0]);
+    for (int i = 1; i < SASREC_HEADER_WORDS && !rc; i++) rc = io_get_u32(&c, &h[i]);
     if (!rc) rc = io_get_i64(&c, epochs);
     if (!rc) rc = io_get_f64(&c, best);
     if (!rc) rc = io_cursor_done(&c);
     if (rc) return rc;
-    /* h: format, d, maxlen, blocks, heads, activation, ff, tokens */
-    if (h[0] != 1) return core_error(AISLE_EVERSION, "%s: sasrec format %u is newer than this library's (1)", c.section, h[0]);
+    /* h: format, d, maxlen, blocks, heads, activation, ff, tokens, buckets, layout */
     if (h[1] < 1 || h[1] > 2048 || h[2] < 1 || h[2] > 1024 || h[3] < 1 || h[3] > 16 || h[4] < 1 || h[1] % h[4] ||
-        h[5] > NN_ACT_GELU || h[6] != h[1] || h[7] != model_n_items(m) + 1 || h[8] > 4194304)
+        h[5] > NN_ACT_GELU || h[6] != h[1] || h[7] != model_n_items(m) + 1 || h[8] > 4194304 || h[9] > NN_LAYOUT_SASREC)
         return core_error(AISLE_EFORMAT,
                           "%s: inconsistent sasrec shape (hidden %u, maxlen %u, blocks %u, heads %u, activation %u, "
-                          "ff %u, tokens %u for %u items, buckets %u)",
-                          c.section, h[1], h[2], h[3], h[4], h[5], h[6], h[7], model_n_items(m), h[8]);
+                          "ff %u, tokens %u for %u items, buckets %u, layout %u)",
+                          c.section, h[1], h[2], h[3], h[4], h[5], h[6], h[7], model_n_items(m), h[8], h[9]);
     return AISLE_OK;
 }
 
@@ -901,7 +952,7 @@ static int sasrec_load(aisle_model *m, io_reader *r) {
     st->epochs_run = (int)CORE_MIN(CORE_MAX(epochs, 0), INT32_MAX);
     st->best_metric = best;
     sasrec_net *net = &st->net;
-    rc = net_build(net, h[1], h[2], (int)h[3], (int)h[4], (int)h[5], 0.0f, model_n_items(m), h[8]);
+    rc = net_build(net, h[1], h[2], (int)h[3], (int)h[4], (int)h[5], (int)h[9], 0.0f, 0.0f, model_n_items(m), h[8]);
     if (!rc) rc = nn_store_alloc(&net->s, false);
     if (rc) return rc;
     size_t emb = (size_t)net->n_tokens * net->d;
@@ -941,8 +992,9 @@ static int sasrec_describe(const aisle_model *m, core_buf *out) {
     const sasrec_net *net = &st->net;
     return buf_printf(out,
                       "sasrec.blocks: %d\nsasrec.heads: %d\nsasrec.hidden: %zu\nsasrec.maxlen: %zu\n"
-                      "sasrec.parameters: %zu\nsasrec.epochs_trained: %d\n",
-                      net->nblocks, net->blocks[0].c.heads, net->d, net->T, net->s.n, st->epochs_run);
+                      "sasrec.block_layout: %s\nsasrec.parameters: %zu\nsasrec.epochs_trained: %d\n",
+                      net->nblocks, net->blocks[0].c.heads, net->d, net->T,
+                      net->blocks[0].c.layout == NN_LAYOUT_SASREC ? "sasrec" : "pre_ln", net->s.n, st->epochs_run);
 }
 
 const model_ops model_sasrec_ops = {

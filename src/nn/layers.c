@@ -144,16 +144,18 @@ void nn_act_backward(int act, const float *x, const float *dy, size_t n, float *
     }
 }
 
-void nn_dropout_forward(const float *x, size_t n, float p, core_rng *r, float *mask, float *y) {
+void nn_dropout_mask(size_t n, float p, core_rng *r, float *mask) {
     if (p <= 0) {
-        for (size_t i = 0; i < n; i++) mask[i] = 1.0f, y[i] = x[i];
+        for (size_t i = 0; i < n; i++) mask[i] = 1.0f;
         return;
     }
     float keep = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) {
-        mask[i] = rng_float(r) < p ? 0.0f : keep;
-        y[i] = x[i] * mask[i];
-    }
+    for (size_t i = 0; i < n; i++) mask[i] = rng_float(r) < p ? 0.0f : keep;
+}
+
+void nn_dropout_forward(const float *x, size_t n, float p, core_rng *r, float *mask, float *y) {
+    nn_dropout_mask(n, p, r, mask);
+    for (size_t i = 0; i < n; i++) y[i] = x[i] * mask[i];
 }
 
 void nn_dropout_backward(const float *dy, const float *mask, size_t n, float *dx) {

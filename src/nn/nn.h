@@ -125,6 +125,8 @@ void nn_act_backward(int act, const float *x, const float *dy, size_t n, float *
 /* Inverted dropout: mask[i] = 0 with probability p else 1/(1-p); y = x*mask
  * (in place allowed).  p = 0 writes a mask of ones. */
 void nn_dropout_forward(const float *x, size_t n, float p, core_rng *r, float *mask, float *y);
+/* The mask alone. */
+void nn_dropout_mask(size_t n, float p, core_rng *r, float *mask);
 void nn_dropout_backward(const float *dy, const float *mask, size_t n, float *dx);
 
 /* In-place softmax / log-softmax of one row (max-subtracted). */
@@ -172,21 +174,30 @@ static inline size_t nn_attn_weights(const nn_batch *bt, int heads) { return (si
 /* Multi-head scaled dot-product attention (Vaswani et al. 2017) over
  * qkv[rows x 3d] = [q | k | v] rows of a ragged batch, into out[rows x d].
  * P (nn_attn_weights floats) keeps the attention weights for the
- * backward. */
-int nn_attention_forward(const nn_attn_shape *sh, const nn_batch *bt, const float *qkv, float *P, float *out,
-                         int threads);
+ * backward.  dmask (laid out like P, or NULL) is a dropout mask applied to
+ * the weights: out_i = sum_j P_ij dmask_ij v_j. */
+int nn_attention_forward(const nn_attn_shape *sh, const nn_batch *bt, const float *qkv, float *P,
+                         const float *dmask, float *out, int threads);
 /* dqkv (overwritten) from dout; scratch holds threads * max_len floats. */
 int nn_attention_backward(const nn_attn_shape *sh, const nn_batch *bt, const float *qkv, const float *P,
-                          const float *dout, float *dqkv, float *scratch, int threads);
+                          const float *dmask, const float *dout, float *dqkv, float *scratch, int threads);
 
-/* Pre-LN transformer encoder block:
+/* Transformer encoder block, layout NN_LAYOUT_PRE_LN:
  *   x1 = x + Drop(Proj(Attn(LN1(x))));   y = x1 + Drop(FF2(act(FF1(LN2(x1)))))
+ * or NN_LAYOUT_SASREC, the SASRec authors' block (queries normalised, keys
+ * and values not; residuals from the normalised inputs):
+ *   a1 = LN1(x);  x1 = a1 + Drop(Proj(Attn(Q = a1, K = V = x)))
+ *   a2 = LN2(x1); y = a2 + Drop(FF2(Drop(act(FF1(a2)))))
+ * Attn applies dropout attn_dropout to its weights when training.
  * mask NN_MASK_CAUSAL gives SASRec's unidirectional block, NN_MASK_NONE a
  * BERT-style bidirectional one. */
+enum { NN_LAYOUT_PRE_LN = 0, NN_LAYOUT_SASREC = 1 };
 typedef struct nn_block_cfg {
     size_t d, ff;
     int heads, act, mask;
-    float dropout;
+    float dropout;      /* on the attention and feed-forward outputs (and, SASREC, after the activation) */
+    int layout;         /* NN_LAYOUT_* */
+    float attn_dropout; /* on the attention weights */
 } nn_block_cfg;
 
 typedef struct nn_block {
@@ -201,6 +212,7 @@ typedef struct nn_block_cache {
     size_t max_rows, max_len;
     int threads;
     float *x, *a1, *mean1, *rstd1, *qkv, *P, *att, *o, *mask1, *x1, *a2, *mean2, *rstd2, *h, *act, *f, *mask2;
+    float *mask3, *amask; /* SASREC mid-feed-forward and attention-weight dropout masks */
     float *d_ff, *d_qkv, *d_n1, *d_n2, *scratch;
 } nn_block_cache;
 
