@@ -18,7 +18,7 @@
  * Python: $AISLE_PYTHON, else /usr/bin/python3, else python3 - the first that
  * can import torch; none: the comparison is skipped with a message.
  *
- *   build/release/bench/bench_sasrec [--refit] ["key=value ..." [eval_users]]   (0 or none: every test user)
+ *   build/release/bench/bench_sasrec ["key=value ..." [eval_users]]   (0 or none: every test user)
  *   build/release/bench/bench_sasrec --throughput [timed_epochs [threads]]
  *   build/release/bench/bench_sasrec --latency   (100k-item session latency,
  *                                                 synthetic; needs no data)
@@ -47,7 +47,7 @@ static double cpu_s(void) {
 }
 
 typedef struct {
-    int epochs, best_epoch;
+    int epochs, calls, best_epoch;
     double best_metric;
     double last_elapsed;
     double wall[2], cpu[2]; /* throughput: clocks after the warm-up and the last epoch */
@@ -56,6 +56,7 @@ typedef struct {
 static int on_progress(void *user, int step, int steps, double loss, double metric, double elapsed) {
     prog_t *p = user;
     p->epochs = step;
+    p->calls++;
     p->last_elapsed = elapsed;
     if (metric > p->best_metric) p->best_metric = metric, p->best_epoch = step;
     fprintf(stderr, "  epoch %d/%d loss %.4f val_ndcg@10 %.4f (%.1f s)\n", step, steps, loss, metric, elapsed);
@@ -280,11 +281,6 @@ int main(int argc, char **argv) {
         printf("bench_sasrec: skipped: %s not present (set AISLE_SHARED_DATA)\n", path);
         return 0;
     }
-    /* --refit: after early stopping on the held-out items, train again on
-     * every training item (held-out ones included) for the best epoch
-     * count; the test items stay unseen either way */
-    bool refit = argc > 1 && strcmp(argv[1], "--refit") == 0;
-    if (refit) argc--, argv++;
     bool tp_only = argc > 1 && strcmp(argv[1], "--throughput") == 0;
     const char *opts = argc > 1 && !tp_only ? argv[1] : "epochs=3";
     size_t eval_users = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 0; /* 0: every test user */
@@ -363,23 +359,9 @@ int main(int argc, char **argv) {
     data_sequences(ds, &seq);
     size_t train_seqs = 0;
     for (uint32_t v = 0; v < seq->users; v++) train_seqs += seq->indptr[v + 1] - seq->indptr[v] >= 2;
-    printf("train: %d epochs in %.1f s (incl. per-epoch validation): %.0f sequences/s; best validation NDCG@10 "
-           "%.4f at epoch %d\n",
-           prog.epochs, train_s, (double)train_seqs * prog.epochs / train_s, prog.best_metric, prog.best_epoch);
-    if (refit && prog.best_epoch > 0) {
-        char again[64];
-        snprintf(again, sizeof again, "holdout_last=false epochs=%d", prog.best_epoch);
-        aisle_model_free(m);
-        if (aisle_config_parse(cfg, again)) return 1;
-        double t1 = now_s();
-        if (aisle_model_train(ds, cfg, &m)) {
-            fprintf(stderr, "bench_sasrec: refit: %s\n", aisle_last_error());
-            return 1;
-        }
-        double refit_s = now_s() - t1;
-        printf("refit: %d epochs on every training item in %.1f s; training in all %.1f s\n", prog.best_epoch, refit_s,
-               train_s + refit_s);
-    }
+    printf("train: %d epochs in %.1f s (incl. per-epoch validation and any refit=true epochs): %.0f sequences/s; "
+           "best validation NDCG@10 %.4f at epoch %d\n",
+           prog.calls, train_s, (double)train_seqs * prog.calls / train_s, prog.best_metric, prog.best_epoch);
 
     /* evaluation on up to eval_users test users (every k-th for spread) */
     if (eval_users == 0 || eval_users > test_users) eval_users = test_users;

