@@ -155,7 +155,7 @@ static void test_sasrec_sampled_softmax_and_gelu_train(void **state) {
 static void test_sasrec_validation_reports_metric_and_stops_early(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
-    aisle_config *cfg = small_config("holdout_last=true patience=2 epochs=200");
+    aisle_config *cfg = small_config("holdout_last=true patience=2 epochs=200 refit=false");
     progress_log log = {0};
     assert_ok(aisle_config_set_progress(cfg, on_progress, &log));
     aisle_model *m;

@@ -51,7 +51,7 @@ static const option_spec sasrec_options[] = {
     {"holdout_last", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
      "Hold out each user's last item (users with 3+ items) to measure NDCG@10 after every epoch, stop "
      "early and keep the best epoch's parameters."},
-    {"refit", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "sasrec",
+    {"refit", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "sasrec",
      "With holdout_last: once early stopping has chosen the best epoch count, train again from scratch on "
      "every event (the held-out items included) for that many epochs.  Costs about twice the training time; "
      "the model then also learns each user's newest transition (on Amazon Video: test HR@10 +0.03)."},
