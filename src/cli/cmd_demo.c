@@ -23,7 +23,7 @@ typedef struct demo_row {
  * know are skipped. */
 static const char *const demo_settings[][3] = {
     {"sasrec", "maxlen", "30"},  {"sasrec", "blocks", "1"},          {"sasrec", "hidden", "32"},
-    {"sasrec", "epochs", "12"},  {"sasrec", "validation_users", "500"},
+    {"sasrec", "epochs", "12"},  {"sasrec", "validation_users", "500"}, {"sasrec", "refit", "false"},
 };
 
 static void demo_defaults(aisle_config *cfg, const char *kind) {
