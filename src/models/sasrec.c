@@ -384,9 +384,16 @@ static uint32_t sample_negative(core_rng *r, const data_csr *h, uint32_t user, u
     return it;
 }
 
+/* Dot product with eight partial sums (vectorises without -ffast-math; the
+ * summation order is fixed, so results do not depend on the machine's
+ * vector width). */
 static float dot_f(const float *a, const float *b, size_t d) {
-    float s = 0;
-    for (size_t k = 0; k < d; k++) s += a[k] * b[k];
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t k = 0;
+    for (; k + 8 <= d; k += 8)
+        for (size_t j = 0; j < 8; j++) acc[j] += a[k + j] * b[k + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; k < d; k++) s += a[k] * b[k];
     return s;
 }
 
@@ -403,7 +410,9 @@ typedef struct train_ctx {
     size_t n_val;
     int loss_kind, negatives;
     uint32_t *tgt, *negs; /* B*T, B*T*negatives */
-    float *logits, *dlogits;
+    float *logits, *dlogits; /* rows x (1 + negatives) of the current batch */
+    double *row_loss;        /* rows */
+    int threads;
     unsigned char *touched; /* item-embedding rows with a gradient this step (lazy updates) */
     float id_dropout;       /* side_id_dropout */
     double warmup;          /* warm-up fraction of the planned steps */
@@ -414,6 +423,43 @@ typedef struct train_ctx {
 static size_t train_len(const train_ctx *tc, uint32_t u) {
     size_t len = tc->seq->indptr[u + 1] - tc->seq->indptr[u];
     return tc->holdout && len >= 3 ? len - 1 : len;
+}
+
+typedef struct loss_job {
+    const sasrec_net *net;
+    sasrec_ws *w;
+    train_ctx *tc;
+    float inv; /* 1 / rows: the loss is the mean over positions */
+} loss_job;
+
+/* Rows [begin, end): logits of the target and its negatives, the loss, its
+ * gradient wrt the logits (kept for the embedding gradient) and dh. */
+static int loss_rows(void *vjob, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const loss_job *job = vjob;
+    train_ctx *tc = job->tc;
+    size_t d = job->net->d, K = (size_t)tc->negatives;
+    const float *E = net_emb(job->net);
+    for (size_t r = begin; r < end; r++) {
+        const float *h = job->w->fin + r * d;
+        float *dh = job->w->dh + r * d;
+        float *logit = tc->logits + r * (K + 1), *dlogit = tc->dlogits + r * (K + 1);
+        for (size_t j = 0; j <= K; j++)
+            logit[j] = dot_f(h, E + (size_t)(j ? tc->negs[r * K + j - 1] : tc->tgt[r]) * d, d);
+        double loss = 0;
+        if (tc->loss_kind == 0)
+            for (size_t j = 0; j <= K; j++) loss += nn_bce_logit(logit[j], j == 0, &dlogit[j]);
+        else
+            loss = nn_softmax_xent(logit, K + 1, 0, dlogit);
+        tc->row_loss[r] = loss;
+        memset(dh, 0, d * sizeof *dh);
+        for (size_t j = 0; j <= K; j++) {
+            float g = dlogit[j] * job->inv;
+            const float *e = E + (size_t)(j ? tc->negs[r * K + j - 1] : tc->tgt[r]) * d;
+            for (size_t k = 0; k < d; k++) dh[k] += g * e[k];
+        }
+    }
+    return AISLE_OK;
 }
 
 /* One optimizer step on users[0..B).  Returns the mean loss in *loss. */
@@ -450,32 +496,23 @@ static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32
     }
     int rc = net_forward(net, w, true, rng);
     if (rc) return rc;
-    const float *E = net_emb(net);
     float *gE = net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb);
     size_t n = w->bt.rows;
     float inv = n ? 1.0f / (float)n : 0.0f;
+    /* scores, losses and dh row-parallel (each row writes only its own
+     * slots); the item-embedding gradient, whose rows several positions
+     * share, is then accumulated by this thread in row order */
+    loss_job job = {net, w, tc, inv};
+    rc = core_parallel_for(n * (K + 1) * d >= (1u << 16) ? tc->threads : 1, n, 16, loss_rows, &job);
+    if (rc) return rc;
     double total = 0;
-    memset(w->dh, 0, n * d * sizeof *w->dh);
     for (size_t r = 0; r < n; r++) {
         const float *h = w->fin + r * d;
-        float *dh = w->dh + r * d;
-        uint32_t cand[1 + 1000];
-        cand[0] = tc->tgt[r];
-        for (size_t k = 0; k < K; k++) cand[1 + k] = tc->negs[r * K + k];
-        for (size_t j = 0; j <= K; j++) tc->logits[j] = dot_f(h, E + (size_t)cand[j] * d, d);
-        if (tc->loss_kind == 0) {
-            for (size_t j = 0; j <= K; j++) total += nn_bce_logit(tc->logits[j], j == 0, &tc->dlogits[j]);
-        } else {
-            total += nn_softmax_xent(tc->logits, K + 1, 0, tc->dlogits);
-        }
+        total += tc->row_loss[r];
         for (size_t j = 0; j <= K; j++) {
-            float g = tc->dlogits[j] * inv;
-            const float *e = E + (size_t)cand[j] * d;
-            float *ge = gE + (size_t)cand[j] * d;
-            for (size_t k = 0; k < d; k++) {
-                dh[k] += g * e[k];
-                ge[k] += g * h[k];
-            }
+            float g = tc->dlogits[r * (K + 1) + j] * inv;
+            float *ge = gE + (size_t)(j ? tc->negs[r * K + j - 1] : tc->tgt[r]) * d;
+            for (size_t k = 0; k < d; k++) ge[k] += g * h[k];
         }
     }
     rc = net_backward(net, w);
@@ -530,6 +567,7 @@ static void train_ctx_free(train_ctx *tc) {
     core_free(tc->negs);
     core_free(tc->logits);
     core_free(tc->dlogits);
+    core_free(tc->row_loss);
     core_free(tc->touched);
     core_free(tc->cold);
 }
@@ -696,14 +734,16 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
     tc.val_users = core_malloc((size_t)n_users * sizeof *tc.val_users);
     tc.tgt = core_malloc(batch * T * sizeof *tc.tgt);
     tc.negs = core_malloc(batch * T * (size_t)tc.negatives * sizeof *tc.negs);
-    tc.logits = core_malloc(((size_t)tc.negatives + 1) * sizeof *tc.logits);
-    tc.dlogits = core_malloc(((size_t)tc.negatives + 1) * sizeof *tc.dlogits);
+    tc.threads = threads;
+    tc.logits = core_malloc(batch * T * ((size_t)tc.negatives + 1) * sizeof *tc.logits);
+    tc.dlogits = core_malloc(batch * T * ((size_t)tc.negatives + 1) * sizeof *tc.dlogits);
+    tc.row_loss = core_malloc(batch * T * sizeof *tc.row_loss);
     if (config_bool(cfg, o, "lazy_adam")) {
         tc.touched = core_calloc(net->n_tokens, 1);
         if (tc.touched) nn_store_set_lazy(&net->s, net->item_emb, tc.touched);
         else rc = core_oom("sasrec touched rows");
     }
-    if (rc || !tc.users || !tc.val_users || !tc.tgt || !tc.negs || !tc.logits || !tc.dlogits) {
+    if (rc || !tc.users || !tc.val_users || !tc.tgt || !tc.negs || !tc.logits || !tc.dlogits || !tc.row_loss) {
         rc = core_oom("sasrec training buffers");
         goto done;
     }
