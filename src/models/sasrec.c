@@ -824,8 +824,9 @@ static int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
         if (rc) goto done_best;
         if (tc.n_val && patience > 0 && since_best >= patience) break;
     }
-    if (best) memcpy(net->s.w, best, net->s.n * sizeof *best);
-    if (tc.n_val && best_epoch > 0 && config_bool(cfg, o, "refit")) {
+    bool refit = tc.n_val && best_epoch > 0 && config_bool(cfg, o, "refit");
+    if (best && !refit) memcpy(net->s.w, best, net->s.n * sizeof *best); /* a refit starts afresh */
+    if (refit) {
         rc = refit_all(net, &w, &tc, &opt, &rng, emb_std, n_users, best_epoch, prog);
         if (rc) goto done_best;
         st->epochs_run = best_epoch;
