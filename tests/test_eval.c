@@ -92,21 +92,25 @@ static void test_rank_metrics_by_hand(void **state) {
     assert_float_equal(m.map, 0.0, EPS);
 }
 
-static void test_top_k_orders_ties_by_index_and_skips_flagged(void **state) {
+static void test_top_k_orders_ties_by_index_and_skips_flagged_and_nan(void **state) {
     (void)state;
     const float s[] = {0.5f, 0.9f, 0.5f, NAN, 0.9f, 0.7f};
     const uint8_t flags[] = {0, 0, 0, 0, 1, 0};
     uint32_t top[4];
-    size_t n = eval_top_k(s, flags, 1, 6, 4, top);
+    core_hit heap[10];
+    size_t n = eval_top_k(s, flags, 1, 6, 4, heap, top);
     assert_int_equal(n, 4);
     assert_int_equal(top[0], 1);
     assert_int_equal(top[1], 5);
     assert_int_equal(top[2], 0);
     assert_int_equal(top[3], 2);
     uint32_t all[10];
-    n = eval_top_k(s, NULL, 1, 6, 10, all);
-    assert_int_equal(n, 6);
-    assert_int_equal(all[5], 3); /* NaN last */
+    n = eval_top_k(s, NULL, 1, 6, 10, heap, all);
+    /* NaN is never shown (as in serving): 5 of the 6 items */
+    assert_int_equal(n, 5);
+    assert_int_equal(all[0], 1);
+    assert_int_equal(all[1], 4);
+    assert_int_equal(all[4], 2);
 }
 
 static void test_novelty_is_mean_self_information(void **state) {
@@ -274,6 +278,113 @@ static void test_rating_metrics_by_hand(void **state) {
     aisle_model_free(m);
 }
 
+/* ---- evaluation ranks what serving returns ---- */
+
+/* A fake kind whose scores are full of ties, NaN and infinities; users
+ * with index 3 mod 4 have fewer than K scored (non-NaN) items. */
+static int tie_nan_score(const aisle_model *m, const model_query *q, float *scores) {
+    uint32_t u = (uint32_t)q->user;
+    for (uint32_t i = 0; i < model_n_items(m); i++) {
+        if ((u % 4 == 3 && i >= 3) || (i * 7 + u) % 5 == 0)
+            scores[i] = NAN;
+        else if ((i + u) % 9 == 0)
+            scores[i] = (u % 2) ? INFINITY : -INFINITY;
+        else
+            scores[i] = (float)((i * 3 + u) % 4); /* four values: many ties */
+    }
+    return AISLE_OK;
+}
+
+static const model_ops tie_nan_ops = {.name = "tie_nan", .summary = "test", .options = fake_options,
+                                      .score_items = tie_nan_score};
+
+enum { TN_USERS = 20, TN_ITEMS = 16, TN_K = 5 };
+
+/* 20 users with 3 training items each; the test holds one new item each. */
+static aisle_model *train_tie_nan(aisle_dataset **test) {
+    aisle_dataset *train;
+    assert_ok(aisle_dataset_new(&train));
+    assert_ok(aisle_dataset_new(test));
+    char u[16], it[16];
+    for (int user = 0; user < TN_USERS; user++) {
+        snprintf(u, sizeof u, "u%02d", user);
+        for (int j = 0; j < 3; j++) {
+            snprintf(it, sizeof it, "i%02d", (user * 3 + j) % TN_ITEMS);
+            assert_ok(aisle_dataset_add_event(train, u, it, "view", 1, user * 3 + j));
+        }
+        snprintf(it, sizeof it, "i%02d", (user * 3 + 5) % TN_ITEMS);
+        assert_ok(aisle_dataset_add_event(*test, u, it, "view", 1, 1000 + user));
+    }
+    aisle_model *m;
+    assert_ok(model_alloc(&tie_nan_ops, &m));
+    assert_ok(model_init_generic(m, train, NULL));
+    aisle_dataset_free(train);
+    assert_int_equal(model_n_items(m), TN_ITEMS);
+    return m;
+}
+
+static void test_evaluation_lists_equal_served_lists_with_ties_and_nan(void **state) {
+    (void)state;
+    aisle_dataset *test;
+    aisle_model *m = train_tie_nan(&test);
+    uint32_t ni = model_n_items(m);
+    float scores[TN_ITEMS];
+    uint8_t flags[TN_ITEMS];
+    core_hit heap[TN_K];
+    uint32_t top[TN_K];
+    uint32_t item_users[TN_ITEMS] = {0};
+    for (size_t p = 0; p < m->history.nnz; p++) item_users[m->history.indices[p]]++;
+    uint8_t covered[TN_ITEMS] = {0};
+    double novelty = 0;
+    size_t short_lists = 0, tied_pairs = 0;
+    for (uint32_t u = 0; u < model_n_users(m); u++) {
+        /* what aisle_recommend shows (default options: exclude_seen) */
+        const char *items[TN_K];
+        float served[TN_K];
+        size_t n;
+        assert_ok(aisle_recommend(m, keys_at(&m->users, u), TN_K, NULL, items, served, &n));
+        /* the list evaluation scores for the same user */
+        model_query q;
+        model_user_query(m, u, &q);
+        assert_ok(m->ops->score_items(m, &q, scores));
+        memset(flags, 0, sizeof flags);
+        for (size_t i = 0; i < q.n_items; i++) flags[q.items[i]] = 1;
+        size_t nt = eval_top_k(scores, flags, 1, ni, TN_K, heap, top);
+        assert_int_equal(nt, n);
+        for (size_t i = 0; i < n; i++) {
+            assert_string_equal(keys_at(&m->items, top[i]), items[i]);
+            assert_false(isnan(served[i]));
+            assert_true(served[i] == scores[top[i]]);
+            if (i > 0 && served[i] == served[i - 1]) {
+                tied_pairs++;
+                assert_true(top[i] > top[i - 1]); /* ties: lower index first */
+            }
+            covered[top[i]] = 1;
+        }
+        short_lists += n < TN_K;
+        novelty += eval_novelty(top, nt, item_users, model_n_users(m));
+    }
+    /* the scores really exercise both rules */
+    assert_true(short_lists > 0);
+    assert_true(tied_pairs > 0);
+    /* aisle_evaluate's coverage and novelty are those of the served lists
+     * (every user has one relevant test item, so every user is ranked) */
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "k=5 threads=2"));
+    aisle_eval_result *r;
+    assert_ok(aisle_evaluate(m, test, cfg, &r));
+    assert_float_equal(get(r, "users"), TN_USERS, EPS);
+    size_t n_cov = 0;
+    for (uint32_t i = 0; i < ni; i++) n_cov += covered[i];
+    assert_float_equal(get(r, "coverage"), (double)n_cov / ni, EPS);
+    assert_float_equal(get(r, "novelty"), novelty / TN_USERS, EPS);
+    aisle_eval_result_free(r);
+    aisle_config_free(cfg);
+    aisle_dataset_free(test);
+    aisle_model_free(m);
+}
+
 /* ---- determinism, options, errors ---- */
 
 static void random_shop(aisle_dataset **train, aisle_dataset **test) {
@@ -412,11 +523,12 @@ static void test_allocation_failures_are_reported_without_leaks(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ranks_are_pessimistic_and_auc_counts_ties_half),
+        cmocka_unit_test(test_evaluation_lists_equal_served_lists_with_ties_and_nan),
         cmocka_unit_test(test_all_tied_scores_rank_last),
         cmocka_unit_test(test_nan_scores_count_as_lowest),
         cmocka_unit_test(test_no_negatives_rank_first),
         cmocka_unit_test(test_rank_metrics_by_hand),
-        cmocka_unit_test(test_top_k_orders_ties_by_index_and_skips_flagged),
+        cmocka_unit_test(test_top_k_orders_ties_by_index_and_skips_flagged_and_nan),
         cmocka_unit_test(test_novelty_is_mean_self_information),
         cmocka_unit_test(test_full_protocol_by_hand),
         cmocka_unit_test(test_sampled_protocol_with_every_candidate_by_hand),

@@ -14,16 +14,6 @@ typedef struct fixture {
     aisle_model *als, *pop, *mf;
 } fixture;
 
-static aisle_model *train(aisle_dataset *ds, const char *text) {
-    aisle_config *cfg;
-    assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_parse(cfg, text));
-    aisle_model *m;
-    assert_ok(aisle_model_train(ds, cfg, &m));
-    aisle_config_free(cfg);
-    return m;
-}
-
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof *f);
     aisle_config *cfg;
@@ -31,8 +21,8 @@ static int setup(void **state) {
     assert_ok(aisle_config_parse(cfg, "demo_users=60 demo_items=80 demo_days=10 demo_messages=0 seed=9"));
     assert_ok(aisle_demo_generate(cfg, &f->ds));
     aisle_config_free(cfg);
-    f->als = train(f->ds, "model=als factors=4 epochs=2 threads=1");
-    f->pop = train(f->ds, "model=popular");
+    f->als = tu_train(f->ds, "model=als factors=4 epochs=2 threads=1");
+    f->pop = tu_train(f->ds, "model=popular");
     /* mf needs ratings */
     aisle_dataset *ratings;
     assert_ok(aisle_dataset_new(&ratings));
@@ -40,7 +30,7 @@ static int setup(void **state) {
     for (int u = 0; u < 3; u++)
         for (int i = 0; i < 3; i++)
             if ((u + i) % 3) assert_ok(aisle_dataset_add_event(ratings, users[u], items[i], "rating", 1 + u + i, 0));
-    f->mf = train(ratings, "model=mf factors=2 epochs=3 threads=1");
+    f->mf = tu_train(ratings, "model=mf factors=2 epochs=3 threads=1");
     aisle_dataset_free(ratings);
     *state = f;
     return 0;

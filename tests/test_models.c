@@ -31,16 +31,6 @@ static aisle_dataset *tiny_dataset(void) {
     return ds;
 }
 
-static aisle_model *train(const aisle_dataset *ds, const char *opts) {
-    aisle_config *cfg;
-    assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_parse(cfg, opts));
-    aisle_model *m = NULL;
-    assert_ok(aisle_model_train(ds, cfg, &m));
-    aisle_config_free(cfg);
-    return m;
-}
-
 /* x = (Y^T C Y + lambda I)^-1 Y^T C p solved by Gaussian elimination in double. */
 static void normal_equations(const model_factors *f, const aisle_model *m, uint32_t u, double *x) {
     uint32_t d = f->dim;
@@ -74,7 +64,7 @@ static void normal_equations(const model_factors *f, const aisle_model *m, uint3
 
 static void check_als_fixed_point(const char *opts, double tol) {
     aisle_dataset *ds = tiny_dataset();
-    aisle_model *m = train(ds, opts);
+    aisle_model *m = tu_train(ds, opts);
     const model_factors *f = m->state;
     for (uint32_t u = 0; u < model_n_users(m); u++) {
         double x[16];
@@ -170,8 +160,8 @@ static void test_mf_svdpp_step_vector_and_tail_match_scalar(void **state) {
 static void test_mf_implicit_feedback_learns_y(void **state) {
     (void)state;
     aisle_dataset *ds = tiny_dataset();
-    aisle_model *on = train(ds, "model=mf factors=4 epochs=20 threads=1 learning_rate=0.02");
-    aisle_model *off = train(ds, "model=mf factors=4 epochs=20 threads=1 learning_rate=0.02 implicit_feedback=false");
+    aisle_model *on = tu_train(ds, "model=mf factors=4 epochs=20 threads=1 learning_rate=0.02");
+    aisle_model *off = tu_train(ds, "model=mf factors=4 epochs=20 threads=1 learning_rate=0.02 implicit_feedback=false");
     const float *y = model_mf_implicit(on);
     assert_non_null(y);
     assert_null(model_mf_implicit(off));
@@ -198,7 +188,7 @@ static void test_mf_implicit_save_load_round_trip(void **state) {
     const char *opts[] = {"model=mf factors=3 epochs=5 implicit_feedback=true regularization_implicit=0.05",
                           "model=mf factors=3 epochs=5 implicit_feedback=false"};
     for (int k = 0; k < 2; k++) {
-        aisle_model *m = train(ds, opts[k]), *l = NULL;
+        aisle_model *m = tu_train(ds, opts[k]), *l = NULL;
         void *buf;
         size_t len;
         assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
@@ -227,7 +217,7 @@ static void test_mf_implicit_save_load_round_trip(void **state) {
 static void test_mf_implicit_session_fold_in_and_explain(void **state) {
     (void)state;
     aisle_dataset *ds = tiny_dataset();
-    aisle_model *m = train(ds, "model=mf factors=3 epochs=30 threads=1 learning_rate=0.02 regularization_implicit=0.01");
+    aisle_model *m = tu_train(ds, "model=mf factors=3 epochs=30 threads=1 learning_rate=0.02 regularization_implicit=0.01");
     const model_factors *f = m->state;
     uint32_t items[2] = {0, 3};
     float w[2] = {3.0f, 1.0f}, with_y[8], plain[8], contrib[2];
@@ -253,9 +243,9 @@ static void test_mf_implicit_deterministic_with_one_thread(void **state) {
     (void)state;
     aisle_dataset *ds = tiny_dataset();
     const char *opts = "model=mf factors=4 epochs=4 threads=1 validation_fraction=0.2";
-    aisle_model *a = train(ds, opts), *b = train(ds, opts);
+    aisle_model *a = tu_train(ds, opts), *b = tu_train(ds, opts);
     assert_memory_equal(model_mf_implicit(a), model_mf_implicit(b), model_n_items(a) * 4 * sizeof(float));
-    aisle_model *c = train(ds, "model=mf factors=4 epochs=4 threads=2");
+    aisle_model *c = tu_train(ds, "model=mf factors=4 epochs=4 threads=2");
     const float *yc = model_mf_implicit(c);
     for (size_t k = 0; k < (size_t)model_n_items(c) * 4; k++) assert_true(isfinite(yc[k]));
     aisle_model_free(a);
@@ -274,7 +264,7 @@ static void test_mf_fits_small_ratings(void **state) {
     const float r[4][4] = {{5, 4, 1, 1}, {4, 5, 1, 2}, {1, 1, 5, 4}, {2, 1, 4, 5}};
     for (int u = 0; u < 4; u++)
         for (int i = 0; i < 4; i++) assert_ok(aisle_dataset_add_event(ds, users[u], items[i], "rating", r[u][i], 0));
-    aisle_model *m = train(ds, "model=mf factors=4 epochs=300 learning_rate=0.05 learning_rate_decay=0 regularization=0.001 threads=1");
+    aisle_model *m = tu_train(ds, "model=mf factors=4 epochs=300 learning_rate=0.05 learning_rate_decay=0 regularization=0.001 threads=1");
     double se = 0;
     for (int u = 0; u < 4; u++)
         for (int i = 0; i < 4; i++) {
@@ -317,14 +307,14 @@ static void test_progress_cancels_every_kind(void **state) {
 
 static void check_deterministic(const char *opts) {
     aisle_dataset *ds = tiny_dataset();
-    aisle_model *a = train(ds, opts), *b = train(ds, opts);
+    aisle_model *a = tu_train(ds, opts), *b = tu_train(ds, opts);
     const model_factors *fa = a->state, *fb = b->state;
     assert_memory_equal(fa->user, fb->user, model_n_users(a) * fa->dim * sizeof(float));
     assert_memory_equal(fa->item, fb->item, model_n_items(a) * fa->dim * sizeof(float));
     /* a different seed gives different factors: the seed is used */
     char other[256];
     snprintf(other, sizeof other, "%s seed=7", opts);
-    aisle_model *c = train(ds, other);
+    aisle_model *c = tu_train(ds, other);
     const model_factors *fc = c->state;
     assert_true(memcmp(fa->item, fc->item, model_n_items(a) * fa->dim * sizeof(float)) != 0);
     aisle_model_free(a);
@@ -368,7 +358,7 @@ static void test_mf_movielens_u1_rmse(void **state) {
     fclose(f);
     assert_int_equal(line, 100000);
     /* small and fast (the sanitizer build runs this too); the bound is loose */
-    aisle_model *m = train(ds, "model=mf factors=32 epochs=25 regularization=0.08 threads=2");
+    aisle_model *m = tu_train(ds, "model=mf factors=32 epochs=25 regularization=0.08 threads=2");
     double se = 0;
     for (int k = 0; k < 20000; k++) {
         float s;
@@ -390,7 +380,7 @@ static void test_mf_movielens_u1_rmse(void **state) {
 static void test_itemknn_cosine_similarities_by_hand(void **state) {
     (void)state;
     aisle_dataset *ds = tiny_dataset();
-    aisle_model *m = train(ds, "model=itemknn similarity=cosine neighbours=10");
+    aisle_model *m = tu_train(ds, "model=itemknn similarity=cosine neighbours=10");
     const char *items[4];
     float s[4];
     size_t n;
@@ -418,7 +408,7 @@ static void test_itemknn_cosine_similarities_by_hand(void **state) {
     assert_float_equal(shares[0], 1.0, 1e-6);
     aisle_model_free(m);
     /* one neighbour per item keeps only the best */
-    m = train(ds, "model=itemknn neighbours=1");
+    m = tu_train(ds, "model=itemknn neighbours=1");
     assert_ok(aisle_similar_items(m, "i0", 4, NULL, items, s, &n));
     assert_int_equal(n, 1);
     assert_string_equal(items[0], "i4");
@@ -431,7 +421,7 @@ static void test_itemknn_tfidf_and_bm25_by_hand(void **state) {
     aisle_dataset *ds = tiny_dataset();
     /* idf_u = ln(5 items) - ln(1 + n_u): n = 3, 2, 3, 2 */
     double idf[4] = {log(5) - log(4), log(5) - log(3), log(5) - log(4), log(5) - log(3)};
-    aisle_model *m = train(ds, "model=itemknn similarity=tfidf");
+    aisle_model *m = tu_train(ds, "model=itemknn similarity=tfidf");
     const char *items[4];
     float s[4];
     size_t n;
@@ -442,7 +432,7 @@ static void test_itemknn_tfidf_and_bm25_by_hand(void **state) {
     aisle_model_free(m);
     /* bm25 with K1 = 1, B = 1: x = w (K1 + 1) / (K1 len_i / avg + w) * idf_u,
      * len = column sums: i0 2, i1 3, i2 4, i3 3, i4 2, avg 2.8 */
-    m = train(ds, "model=itemknn similarity=bm25 bm25_k1=1 bm25_b=1");
+    m = tu_train(ds, "model=itemknn similarity=bm25 bm25_k1=1 bm25_b=1");
     assert_ok(aisle_similar_items(m, "i2", 4, NULL, items, s, &n));
     double x_u1_i2 = 3 * 2 / (4 / 2.8 + 3) * idf[1], x_u1_i1 = 1 * 2 / (3 / 2.8 + 1) * idf[1];
     double x_u3_i2 = 1 * 2 / (4 / 2.8 + 1) * idf[3], x_u3_i3 = 1 * 2 / (3 / 2.8 + 1) * idf[3];
@@ -602,7 +592,7 @@ static void test_save_load_round_trip_every_kind(void **state) {
                            "model=bpr factors=3 epochs=3", "model=itemknn", "model=itemknn similarity=bm25"};
     aisle_dataset *ds = tiny_dataset();
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-        aisle_model *m = train(ds, kinds[k]), *l = NULL;
+        aisle_model *m = tu_train(ds, kinds[k]), *l = NULL;
         void *buf;
         size_t len;
         assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
@@ -635,7 +625,7 @@ static void test_save_load_round_trip_every_kind(void **state) {
 static void test_fp16_save_keeps_scores_close(void **state) {
     (void)state;
     aisle_dataset *ds = tiny_dataset();
-    aisle_model *m = train(ds, "model=als factors=3 epochs=10 threads=1"), *l = NULL;
+    aisle_model *m = tu_train(ds, "model=als factors=3 epochs=10 threads=1"), *l = NULL;
     aisle_config *save;
     assert_ok(aisle_config_new(&save));
     assert_ok(aisle_config_set(save, "quantize", "fp16"));

@@ -26,16 +26,6 @@ static aisle_dataset *shop(void) {
     return ds;
 }
 
-static aisle_model *train(const aisle_dataset *ds, const char *opts) {
-    aisle_config *cfg;
-    assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_parse(cfg, opts));
-    aisle_model *m = NULL;
-    assert_ok(aisle_model_train(ds, cfg, &m));
-    aisle_config_free(cfg);
-    return m;
-}
-
 static int has(const char **items, size_t n, const char *key) {
     for (size_t i = 0; i < n; i++)
         if (strcmp(items[i], key) == 0) return 1;
@@ -50,7 +40,7 @@ static void test_recommend_excludes_seen_and_orders_best_first(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
     for (size_t k = 0; k < CORE_ARRAY_LEN(kinds); k++) {
-        aisle_model *m = train(ds, kinds[k]);
+        aisle_model *m = tu_train(ds, kinds[k]);
         const char *items[8];
         float scores[8];
         size_t n;
@@ -76,7 +66,7 @@ static void test_ties_break_by_lower_item_index(void **state) {
     const char *items[] = {"c", "a", "d", "b"};
     for (int i = 0; i < 4; i++) assert_ok(aisle_dataset_add_event(ds, "u", items[i], "view", 1, 0));
     assert_ok(aisle_dataset_add_event(ds, "v", "d", "view", 1, 0));
-    aisle_model *m = train(ds, "model=popular");
+    aisle_model *m = tu_train(ds, "model=popular");
     const char *out[4];
     size_t n;
     assert_ok(aisle_recommend(m, "nobody", 4, NULL, out, NULL, &n));
@@ -98,7 +88,7 @@ static int drop_i5(void *user, const char *key, size_t index) {
 static void test_allow_deny_and_filter_callback(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    aisle_model *m = train(ds, "model=als factors=4 epochs=10 threads=1");
+    aisle_model *m = tu_train(ds, "model=als factors=4 epochs=10 threads=1");
     aisle_rec_options *o;
     assert_ok(aisle_rec_options_new(&o));
     const char *allow[] = {"i3", "i5", "i6", "no-such-item", "i0"};
@@ -130,7 +120,7 @@ static void test_allow_deny_and_filter_callback(void **state) {
 static void test_unknown_user_falls_back_or_fails(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    aisle_model *m = train(ds, "model=als factors=4 epochs=5 threads=1");
+    aisle_model *m = tu_train(ds, "model=als factors=4 epochs=5 threads=1");
     const char *items[3];
     float scores[3];
     size_t n;
@@ -150,7 +140,7 @@ static void test_unknown_user_falls_back_or_fails(void **state) {
 static void test_fold_in_matches_trained_user_for_als(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    aisle_model *m = train(ds, "model=als factors=3 epochs=100 solver=cholesky threads=1");
+    aisle_model *m = tu_train(ds, "model=als factors=3 epochs=100 solver=cholesky threads=1");
     const char *hist[] = {"i0", "i1", "i2", "unknown-item"};
     const float w[] = {2, 1, 1, 5};
     const char *a[8], *b[8];
@@ -175,7 +165,7 @@ static void test_fold_in_matches_trained_user_for_als(void **state) {
 static void test_update_user_adds_history_and_refits(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    aisle_model *m = train(ds, "model=als factors=3 epochs=20 threads=1");
+    aisle_model *m = tu_train(ds, "model=als factors=3 epochs=20 threads=1");
     const char *items[8];
     size_t n;
     const char *add[] = {"i3", "i0", "nope"};
@@ -202,7 +192,7 @@ static void test_update_user_adds_history_and_refits(void **state) {
     assert_ok(aisle_model_user_index(m, "u5", &u5));
     assert_int_equal(m->history.indptr[u5 + 1] - m->history.indptr[u5], 3);
     assert_status_msg(aisle_update_user(m, "ghost", add, w, 1), AISLE_ENOTFOUND, "ghost");
-    aisle_model *p = train(ds, "model=popular");
+    aisle_model *p = tu_train(ds, "model=popular");
     assert_status_msg(aisle_update_user(p, "u0", add, w, 1), AISLE_EUNSUPPORTED, "popular");
     aisle_model_free(p);
     aisle_model_free(m);
@@ -212,7 +202,7 @@ static void test_update_user_adds_history_and_refits(void **state) {
 static void test_similar_items_and_score(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    aisle_model *m = train(ds, "model=als factors=3 epochs=20 threads=1");
+    aisle_model *m = tu_train(ds, "model=als factors=3 epochs=20 threads=1");
     const char *items[7];
     float s[7];
     size_t n;
@@ -227,7 +217,7 @@ static void test_similar_items_and_score(void **state) {
     assert_ok(aisle_score(m, "u3", top[0], &sc));
     assert_float_equal(sc, best, 1e-5);
     assert_status_msg(aisle_score(m, "u3", "zzz", &sc), AISLE_ENOTFOUND, "zzz");
-    aisle_model *p = train(ds, "model=popular");
+    aisle_model *p = tu_train(ds, "model=popular");
     assert_status_msg(aisle_similar_items(p, "i4", 3, NULL, items, s, &n), AISLE_EUNSUPPORTED, "'popular'");
     aisle_model_free(p);
     aisle_model_free(m);
@@ -239,7 +229,7 @@ static void test_explain_shares_reconstruct_the_score(void **state) {
     aisle_dataset *ds = shop();
     /* converged Cholesky ALS: the trained user vector is the HKV solve, so
      * the contributions add up to the score exactly */
-    aisle_model *m = train(ds, "model=als factors=3 epochs=200 solver=cholesky threads=1");
+    aisle_model *m = tu_train(ds, "model=als factors=3 epochs=200 solver=cholesky threads=1");
     size_t u;
     assert_ok(aisle_model_user_index(m, "u1", &u));
     model_query q;
@@ -263,7 +253,7 @@ static void test_explain_shares_reconstruct_the_score(void **state) {
     assert_float_equal(tot, 1.0, 1e-5);
     assert_ok(aisle_explain(m, "u1", "i2", 1, items, shares, &n));
     assert_int_equal(n, 1);
-    aisle_model *p = train(ds, "model=popular");
+    aisle_model *p = tu_train(ds, "model=popular");
     assert_status_msg(aisle_explain(p, "u1", "i2", 3, items, shares, &n), AISLE_EUNSUPPORTED, "popular");
     aisle_model_free(p);
     aisle_model_free(m);
@@ -278,7 +268,7 @@ static void test_batch_equals_single_calls(void **state) {
     assert_ok(aisle_rec_options_new(&o));
     assert_ok(aisle_rec_options_set(o, "threads", "2"));
     for (size_t k = 0; k < CORE_ARRAY_LEN(kinds); k++) {
-        aisle_model *m = train(ds, kinds[k]);
+        aisle_model *m = tu_train(ds, kinds[k]);
         const char *bi[7 * 3];
         float bs[7 * 3];
         size_t bn[7];
@@ -294,7 +284,7 @@ static void test_batch_equals_single_calls(void **state) {
         aisle_model_free(m);
     }
     assert_ok(aisle_rec_options_set(o, "unknown_user", "error"));
-    aisle_model *m = train(ds, "model=popular");
+    aisle_model *m = tu_train(ds, "model=popular");
     size_t bn[7];
     assert_status_msg(aisle_recommend_batch(m, users, 7, 3, o, NULL, NULL, bn), AISLE_ENOTFOUND, "stranger");
     aisle_model_free(m);
@@ -305,7 +295,7 @@ static void test_batch_equals_single_calls(void **state) {
 static void test_recommend_survives_allocation_failures(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    aisle_model *m = train(ds, "model=als factors=3 epochs=5 threads=1");
+    aisle_model *m = tu_train(ds, "model=als factors=3 epochs=5 threads=1");
     aisle_rec_options *o;
     assert_ok(aisle_rec_options_new(&o));
     const char *deny[] = {"i4"};
@@ -358,7 +348,7 @@ static void *read_many(void *arg) {
 static void test_concurrent_readers(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    aisle_model *m = train(ds, "model=als factors=3 epochs=5 threads=1");
+    aisle_model *m = tu_train(ds, "model=als factors=3 epochs=5 threads=1");
     pthread_t t[4];
     reader r[4];
     for (int i = 0; i < 4; i++) {

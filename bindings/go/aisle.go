@@ -53,6 +53,12 @@ func call(f func() C.int) error {
 	return err
 }
 
+// checked turns a C call on a handle into a func returning its *Error, for
+// exclusive and shared.
+func checked[P any](f func(P) C.int) func(P) error {
+	return func(p P) error { return call(func() C.int { return f(p) }) }
+}
+
 // cstring converts a Go string to a C string the caller frees with
 // C.free.  Strings holding a NUL byte cannot cross to C unchanged.
 func cstring(what, s string) (*C.char, error) {

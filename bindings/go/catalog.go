@@ -43,31 +43,16 @@ func NewCatalog() (*Catalog, error) {
 
 // Close frees the catalog; later calls do nothing.
 func (c *Catalog) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ptr != nil {
-		C.aisle_catalog_free(c.ptr)
-		c.ptr = nil
-	}
+	release(&c.mu, &c.ptr, func(p *C.aisle_catalog) { C.aisle_catalog_free(p) })
 	runtime.SetFinalizer(c, nil)
 }
 
 func (c *Catalog) write(f func(p *C.aisle_catalog) C.int) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ptr == nil {
-		return errClosed("catalog")
-	}
-	return call(func() C.int { return f(c.ptr) })
+	return exclusive(&c.mu, &c.ptr, "catalog", checked(f))
 }
 
 func (c *Catalog) read(f func(p *C.aisle_catalog) C.int) error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.ptr == nil {
-		return errClosed("catalog")
-	}
-	return call(func() C.int { return f(c.ptr) })
+	return shared(&c.mu, &c.ptr, "catalog", checked(f))
 }
 
 // AddItem adds a product or updates the one with its key (fields replaced,
@@ -216,12 +201,7 @@ func (c *Catalog) Attributes(key string) ([]Attribute, error) {
 }
 
 func (c *Catalog) withWrite(f func(p *C.aisle_catalog) error) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ptr == nil {
-		return errClosed("catalog")
-	}
-	return f(c.ptr)
+	return exclusive(&c.mu, &c.ptr, "catalog", f)
 }
 
 // Load adds products from a delimited text file (plain or gzip).  Options

@@ -67,12 +67,7 @@ func ParseConfig(text string) (*Config, error) {
 
 // Close frees the configuration; later calls do nothing.
 func (c *Config) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ptr != nil {
-		C.aisle_config_free(c.ptr)
-		c.ptr = nil
-	}
+	release(&c.mu, &c.ptr, func(p *C.aisle_config) { C.aisle_config_free(p) })
 	runtime.SetFinalizer(c, nil)
 }
 
@@ -109,21 +104,11 @@ func OptionText(value any) string {
 }
 
 func (c *Config) write(f func(p *C.aisle_config) C.int) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ptr == nil {
-		return errClosed("config")
-	}
-	return call(func() C.int { return f(c.ptr) })
+	return exclusive(&c.mu, &c.ptr, "config", checked(f))
 }
 
 func (c *Config) read(f func(p *C.aisle_config) C.int) error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.ptr == nil {
-		return errClosed("config")
-	}
-	return call(func() C.int { return f(c.ptr) })
+	return shared(&c.mu, &c.ptr, "config", checked(f))
 }
 
 // Set sets one option from a Go value (see OptionText).

@@ -42,32 +42,17 @@ func NewDataset() (*Dataset, error) {
 // Close frees the dataset; later calls do nothing.  Models trained on it
 // keep working: they carry their own copies of what they need.
 func (d *Dataset) Close() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.ptr != nil {
-		C.aisle_dataset_free(d.ptr)
-		d.ptr = nil
-	}
+	release(&d.mu, &d.ptr, func(p *C.aisle_dataset) { C.aisle_dataset_free(p) })
 	runtime.SetFinalizer(d, nil)
 }
 
 func (d *Dataset) do(f func(p *C.aisle_dataset) C.int) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.ptr == nil {
-		return errClosed("dataset")
-	}
-	return call(func() C.int { return f(d.ptr) })
+	return exclusive(&d.mu, &d.ptr, "dataset", checked(f))
 }
 
 // withLock gives f the C dataset with the dataset's lock held.
 func (d *Dataset) withLock(f func(p *C.aisle_dataset) error) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.ptr == nil {
-		return errClosed("dataset")
-	}
-	return f(d.ptr)
+	return exclusive(&d.mu, &d.ptr, "dataset", f)
 }
 
 // AddEvent adds one event; on failure the dataset is unchanged.

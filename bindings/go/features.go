@@ -75,31 +75,14 @@ type featureHandle struct {
 	del  func(unsafe.Pointer)
 }
 
-func (h *featureHandle) close() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.ptr != nil {
-		h.del(h.ptr)
-		h.ptr = nil
-	}
-}
+func (h *featureHandle) close() { release(&h.mu, &h.ptr, h.del) }
 
 func (h *featureHandle) read(f func(p unsafe.Pointer) C.int) error {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if h.ptr == nil {
-		return errClosed(h.what)
-	}
-	return call(func() C.int { return f(h.ptr) })
+	return shared(&h.mu, &h.ptr, h.what, checked(f))
 }
 
 func (h *featureHandle) write(f func(p unsafe.Pointer) C.int) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.ptr == nil {
-		return errClosed(h.what)
-	}
-	return call(func() C.int { return f(h.ptr) })
+	return exclusive(&h.mu, &h.ptr, h.what, checked(f))
 }
 
 // textArg copies text to C memory (the caller frees it) and gives its

@@ -78,38 +78,21 @@ func TrainWith(ds *Dataset, opts Options) (*Model, error) {
 // Close frees the model after the calls in progress return; later calls
 // fail with ErrState, later Close calls do nothing.
 func (m *Model) Close() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.ptr != nil {
-		C.aisle_model_free(m.ptr)
-		m.ptr = nil
-	}
+	release(&m.mu, &m.ptr, func(p *C.aisle_model) { C.aisle_model_free(p) })
 	runtime.SetFinalizer(m, nil)
 }
 
 // read runs a read-only call; many may run at once.
-func (m *Model) read(f func(p *C.aisle_model) C.int) error {
-	return m.withRead(func(p *C.aisle_model) error { return call(func() C.int { return f(p) }) })
-}
+func (m *Model) read(f func(p *C.aisle_model) C.int) error { return m.withRead(checked(f)) }
 
 // withRead gives f the C model, held for reading (not closed meanwhile).
 func (m *Model) withRead(f func(p *C.aisle_model) error) error {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.ptr == nil {
-		return errClosed("model")
-	}
-	return f(m.ptr)
+	return shared(&m.mu, &m.ptr, "model", f)
 }
 
 // write runs a call that changes the model, alone.
 func (m *Model) write(f func(p *C.aisle_model) C.int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.ptr == nil {
-		return errClosed("model")
-	}
-	return call(func() C.int { return f(m.ptr) })
+	return exclusive(&m.mu, &m.ptr, "model", checked(f))
 }
 
 // Kind is the model's kind name ("als"); "" for a closed model.

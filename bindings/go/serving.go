@@ -82,12 +82,7 @@ func (r *RecOptions) Close() {
 }
 
 func (r *RecOptions) write(f func(p *C.aisle_rec_options) C.int) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ptr == nil {
-		return errClosed("serving options")
-	}
-	return call(func() C.int { return f(r.ptr) })
+	return exclusive(&r.mu, &r.ptr, "serving options", checked(f))
 }
 
 // Set sets one serving option from a Go value (see OptionText).
@@ -250,6 +245,27 @@ func (r *results) take(n int, offset int) []Scored {
 
 func (r *results) free() { C.free(unsafe.Pointer(r.items)) }
 
+// ranked runs one call that fills a result list of at most k entries: with
+// opts held for reading (nil: library defaults) and the model held for
+// reading; f makes the C call into res and sets *n.
+func (m *Model) ranked(k int, opts *RecOptions,
+	f func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int) ([]Scored, error) {
+	res := newResults(k)
+	defer res.free()
+	var out []Scored
+	err := opts.serve(func(o *C.aisle_rec_options) error {
+		return m.read(func(p *C.aisle_model) C.int {
+			var n C.size_t
+			rc := f(p, o, res, &n)
+			if rc == 0 {
+				out = res.take(int(n), 0)
+			}
+			return rc
+		})
+	})
+	return out, err
+}
+
 // Recommend gives the top-k items for a known user, best first, without
 // the user's training items (unless exclude_seen=false) and through opts'
 // allow/deny lists and filter (opts may be nil).  An unknown user gets the
@@ -264,20 +280,9 @@ func (m *Model) Recommend(user string, k int, opts *RecOptions) ([]Scored, error
 		return nil, err
 	}
 	defer free(u)
-	res := newResults(k)
-	defer res.free()
-	var out []Scored
-	err = opts.serve(func(o *C.aisle_rec_options) error {
-		return m.read(func(p *C.aisle_model) C.int {
-			var n C.size_t
-			rc := C.aisle_recommend(p, u, C.size_t(k), o, res.items, res.scorePtr(), &n)
-			if rc == 0 {
-				out = res.take(int(n), 0)
-			}
-			return rc
-		})
+	return m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+		return C.aisle_recommend(p, u, C.size_t(k), o, res.items, res.scorePtr(), n)
 	})
-	return out, err
 }
 
 // RecommendForItems gives the top-k items for an anonymous visitor who
@@ -300,20 +305,9 @@ func (m *Model) RecommendForItems(itemKeys []string, weights []float32, k int, o
 	if len(weights) > 0 {
 		w = (*C.float)(unsafe.Pointer(&weights[0]))
 	}
-	res := newResults(k)
-	defer res.free()
-	var out []Scored
-	err = opts.serve(func(o *C.aisle_rec_options) error {
-		return m.read(func(p *C.aisle_model) C.int {
-			var n C.size_t
-			rc := C.aisle_recommend_for_items(p, ks.ptr(), w, ks.n(), C.size_t(k), o, res.items, res.scorePtr(), &n)
-			if rc == 0 {
-				out = res.take(int(n), 0)
-			}
-			return rc
-		})
+	return m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+		return C.aisle_recommend_for_items(p, ks.ptr(), w, ks.n(), C.size_t(k), o, res.items, res.scorePtr(), n)
 	})
-	return out, err
 }
 
 // SimilarItems gives the k items most similar to item (not itself).
@@ -327,20 +321,9 @@ func (m *Model) SimilarItems(item string, k int, opts *RecOptions) ([]Scored, er
 		return nil, err
 	}
 	defer free(it)
-	res := newResults(k)
-	defer res.free()
-	var out []Scored
-	err = opts.serve(func(o *C.aisle_rec_options) error {
-		return m.read(func(p *C.aisle_model) C.int {
-			var n C.size_t
-			rc := C.aisle_similar_items(p, it, C.size_t(k), o, res.items, res.scorePtr(), &n)
-			if rc == 0 {
-				out = res.take(int(n), 0)
-			}
-			return rc
-		})
+	return m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+		return C.aisle_similar_items(p, it, C.size_t(k), o, res.items, res.scorePtr(), n)
 	})
-	return out, err
 }
 
 // Score is the model's score of one (user, item) pair.
@@ -377,18 +360,10 @@ func (m *Model) Explain(user, item string, max int) ([]Scored, error) {
 		return nil, err
 	}
 	defer free(it)
-	res := newResults(max)
-	defer res.free()
-	var out []Scored
-	err = m.read(func(p *C.aisle_model) C.int {
-		var n C.size_t
-		rc := C.aisle_explain(p, u, it, C.size_t(max), res.items, res.scorePtr(), &n)
-		if rc == 0 {
-			out = res.take(int(n), 0)
-		}
-		return rc
+	// no serving options: nil opts runs the call directly
+	return m.ranked(max, nil, func(p *C.aisle_model, _ *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+		return C.aisle_explain(p, u, it, C.size_t(max), res.items, res.scorePtr(), n)
 	})
-	return out, err
 }
 
 // History returns the user's training items with their aggregated

@@ -222,6 +222,53 @@ int keys_copy(core_keys *dst, const core_keys *src);
 uint64_t core_hash_bytes(const void *data, size_t len); /* FNV-1a 64 */
 
 /* ------------------------------------------------------------------------
+ * Top-k selection (topk.c), the one used by serving (what aisle_recommend
+ * shows) and by evaluation (the list coverage and novelty count), so the
+ * two cannot disagree.  Order: higher score first, equal scores by lower
+ * item index.  NaN scores are never selected: a NaN means the model has no
+ * score for the item, and serving has never shown one.
+ *
+ * A min-heap of the k best hits offered so far (root = the worst of them):
+ * O(n + m log k) for n offers of which m enter.  Callers ask topk_admits()
+ * before doing per-candidate work (serving's filter callback) and only
+ * push what it admits.
+ * ------------------------------------------------------------------------ */
+typedef struct core_hit {
+    float score;
+    uint32_t item;
+} core_hit;
+
+typedef struct core_topk {
+    core_hit *hits; /* room for k */
+    size_t k, n;
+} core_topk;
+
+/* (as, ai) ranks before (bs, bi); neither score is NaN. */
+static inline bool topk_before(float as, uint32_t ai, float bs, uint32_t bi) {
+    return as > bs || (as == bs && ai < bi);
+}
+
+static inline void topk_init(core_topk *t, core_hit *hits, size_t k) {
+    t->hits = hits;
+    t->k = k;
+    t->n = 0;
+}
+
+/* Whether (score, item) would enter the top k: never for NaN; else when
+ * the heap has room or it ranks before the worst hit kept. */
+static inline bool topk_admits(const core_topk *t, float score, uint32_t item) {
+    if (score != score) return false;
+    if (t->n < t->k) return true;
+    return t->k > 0 && topk_before(score, item, t->hits[0].score, t->hits[0].item);
+}
+
+/* Adds a hit that topk_admits() accepted (each item at most once). */
+void topk_push(core_topk *t, float score, uint32_t item);
+/* Sorts the kept hits best first in t->hits and returns how many (<= k);
+ * the heap takes no more pushes afterwards. */
+size_t topk_finish(core_topk *t);
+
+/* ------------------------------------------------------------------------
  * Growable byte buffer (buf.c) with printf, used for messages, JSON and
  * serialisation.
  * ------------------------------------------------------------------------ */

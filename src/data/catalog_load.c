@@ -135,14 +135,6 @@ static int load_row(cat_loader *L, aisle_catalog *c) {
     return rc;
 }
 
-static int keep_message(data_report *rep) {
-    if (rep->n_messages >= DATA_REPORT_MESSAGES) return AISLE_OK;
-    char *m = core_strdup(aisle_last_error());
-    if (!m) return core_oom("load report");
-    rep->messages[rep->n_messages++] = m;
-    return AISLE_OK;
-}
-
 /* With a header, every column that no role maps becomes an attribute. */
 static int collect_attributes(cat_loader *L) {
     data_reader *r = &L->rd;
@@ -176,7 +168,7 @@ static int run_load(cat_loader *L, aisle_catalog *c, const aisle_config *cfg) {
     while (rc == AISLE_EFORMAT && L->lenient && !r->fatal) {
         L->rep.read++;
         L->rep.skipped++;
-        if ((rc = keep_message(&L->rep))) return rc;
+        if ((rc = data_report_keep_message(&L->rep))) return rc;
         rc = data_reader_next(r);
     }
     if (rc == 0 && L->rep.read) return AISLE_OK;
@@ -199,7 +191,7 @@ static int run_load(cat_loader *L, aisle_catalog *c, const aisle_config *cfg) {
             L->rep.loaded++;
         } else if (row == AISLE_EFORMAT && L->lenient && !r->fatal) {
             L->rep.skipped++;
-            int mrc = keep_message(&L->rep);
+            int mrc = data_report_keep_message(&L->rep);
             if (mrc) return mrc;
         } else {
             return row;
@@ -254,21 +246,4 @@ AISLE_API int aisle_catalog_load_buffer(aisle_catalog *c, const void *data, size
                                         const aisle_config *cfg) {
     if (!c || (!data && len)) return core_error(AISLE_EINVAL, "aisle_catalog_load_buffer: NULL argument");
     return load_catalog(c, NULL, data, len, name && name[0] ? name : "<buffer>", cfg);
-}
-
-AISLE_API int aisle_catalog_load_report(const aisle_catalog *c, size_t *rows_read, size_t *rows_loaded,
-                                        size_t *rows_skipped) {
-    if (!c) return core_error(AISLE_EINVAL, "aisle_catalog_load_report: NULL catalog");
-    if (rows_read) *rows_read = c->report.read;
-    if (rows_loaded) *rows_loaded = c->report.loaded;
-    if (rows_skipped) *rows_skipped = c->report.skipped;
-    return AISLE_OK;
-}
-
-AISLE_API int aisle_catalog_load_message(const aisle_catalog *c, size_t index, const char **out) {
-    if (!c || !out) return core_error(AISLE_EINVAL, "aisle_catalog_load_message: NULL argument");
-    if (index >= c->report.n_messages)
-        return core_error(AISLE_ERANGE, "load message %zu out of range [0, %zu)", index, c->report.n_messages);
-    *out = c->report.messages[index];
-    return AISLE_OK;
 }

@@ -57,7 +57,8 @@ typedef struct data_seq {
 } data_seq;
 
 /* Outcome of the last successful load into a dataset or catalog
- * (aisle_dataset_load_report): counts and the first messages about skipped
+ * (report.c, read by aisle_dataset_load_report and
+ * aisle_catalog_load_report): counts and the first messages about skipped
  * rows (lenient mode). */
 enum { DATA_REPORT_MESSAGES = 10 };
 typedef struct data_report {
@@ -66,6 +67,9 @@ typedef struct data_report {
     size_t n_messages;
 } data_report;
 void data_report_clear(data_report *r);
+/* Keeps a copy of the thread's last error message while fewer than
+ * DATA_REPORT_MESSAGES are kept; AISLE_ENOMEM if the copy fails. */
+int data_report_keep_message(data_report *r);
 
 struct aisle_dataset {
     core_keys users, items, event_names; /* event_names: id -> name */

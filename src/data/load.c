@@ -215,11 +215,6 @@ typedef struct ev_loader {
     data_report rep;
 } ev_loader;
 
-void data_report_clear(data_report *r) {
-    for (size_t i = 0; i < r->n_messages; i++) core_free(r->messages[i]);
-    memset(r, 0, sizeof *r);
-}
-
 /* Whether p holds only ASCII bytes 1..127 (head = load_head(p, len)),
  * eight bytes at a time: a word has a byte >= 0x80 or a zero byte iff
  * (w | ((w - 0x01..) & ~w)) has a high bit set (the zero-byte test is
@@ -446,21 +441,13 @@ static int load_row(ev_loader *L) {
     return AISLE_OK;
 }
 
-static int keep_message(data_report *rep) {
-    if (rep->n_messages >= DATA_REPORT_MESSAGES) return AISLE_OK;
-    char *m = core_strdup(aisle_last_error());
-    if (!m) return core_oom("load report");
-    rep->messages[rep->n_messages++] = m;
-    return AISLE_OK;
-}
-
 static int run_load(ev_loader *L, const aisle_config *cfg) {
     data_reader *r = &L->rd;
     int rc = data_reader_next(r);
     while (rc == AISLE_EFORMAT && L->lenient && !r->fatal) { /* a malformed first record */
         L->rep.read++;
         L->rep.skipped++;
-        if ((rc = keep_message(&L->rep))) return rc;
+        if ((rc = data_report_keep_message(&L->rep))) return rc;
         rc = data_reader_next(r);
     }
     if (rc == 0 && L->rep.read) return AISLE_OK; /* nothing but bad records */
@@ -486,7 +473,7 @@ static int run_load(ev_loader *L, const aisle_config *cfg) {
             L->rep.filtered++;
         } else if (row == AISLE_EFORMAT && L->lenient && !r->fatal) {
             L->rep.skipped++;
-            int mrc = keep_message(&L->rep);
+            int mrc = data_report_keep_message(&L->rep);
             if (mrc) return mrc;
         } else {
             return row;
@@ -592,22 +579,4 @@ AISLE_API int aisle_dataset_load_buffer(aisle_dataset *ds, const void *data, siz
     if (!ds || (!data && len)) return core_error(AISLE_EINVAL, "aisle_dataset_load_buffer: NULL argument");
     load_src src = {NULL, data, len, name && name[0] ? name : "<buffer>"};
     return load_events(ds, &src, cfg);
-}
-
-AISLE_API int aisle_dataset_load_report(const aisle_dataset *ds, size_t *rows_read, size_t *rows_loaded,
-                                        size_t *rows_skipped, size_t *rows_filtered) {
-    if (!ds) return core_error(AISLE_EINVAL, "aisle_dataset_load_report: NULL dataset");
-    if (rows_read) *rows_read = ds->report.read;
-    if (rows_loaded) *rows_loaded = ds->report.loaded;
-    if (rows_skipped) *rows_skipped = ds->report.skipped;
-    if (rows_filtered) *rows_filtered = ds->report.filtered;
-    return AISLE_OK;
-}
-
-AISLE_API int aisle_dataset_load_message(const aisle_dataset *ds, size_t index, const char **out) {
-    if (!ds || !out) return core_error(AISLE_EINVAL, "aisle_dataset_load_message: NULL argument");
-    if (index >= ds->report.n_messages)
-        return core_error(AISLE_ERANGE, "load message %zu out of range [0, %zu)", index, ds->report.n_messages);
-    *out = ds->report.messages[index];
-    return AISLE_OK;
 }

@@ -8,7 +8,11 @@
  *    (not in the user's training history) is relevant.
  *  - Ties are broken against the relevant items (pessimistic): a relevant
  *    item ranks after every negative with an equal score, so a model that
- *    scores everything alike earns nothing.  NaN scores count as -infinity.
+ *    scores everything alike earns nothing.  NaN scores count as -infinity
+ *    when ranking the relevant items.
+ *  - The list a user is shown (coverage, novelty) is what aisle_recommend
+ *    would return with exclude_seen: core's topk, where NaN scores are
+ *    never selected.
  *  - AUC counts a tied (relevant, negative) pair as half correct.
  */
 #ifndef AISLE_EVAL_H
@@ -48,10 +52,13 @@ void eval_rank_metrics(const size_t *ranks, size_t n_rel, size_t k, eval_user_me
  * mean of -log2((users_of_item + 1) / (n_users + 1)); 0 for an empty list. */
 double eval_novelty(const uint32_t *items, size_t n, const uint32_t *item_users, size_t n_users);
 
-/* Indices of the k best items (score descending, ties by lower index, NaN
- * as -inf) among the n items whose flags[i] != skip_flag (flags may be NULL:
- * every item), written to top in rank order; returns how many (<= k). */
+/* The list a user is shown: indices of the k best items among the n items
+ * whose flags[i] != skip_flag (flags may be NULL: every item), selected by
+ * core's topk exactly as serving selects them (score descending, ties by
+ * lower index, NaN scores never selected), written to top in rank order;
+ * returns how many (<= k, fewer when fewer non-NaN items remain).  heap is
+ * scratch for k hits. */
 size_t eval_top_k(const float *scores, const uint8_t *flags, uint8_t skip_flag, uint32_t n, size_t k,
-                  uint32_t *top);
+                  core_hit *heap, uint32_t *top);
 
 #endif /* AISLE_EVAL_H */

@@ -41,6 +41,7 @@ typedef struct user_out {
 typedef struct thread_scratch {
     float *scores, *rel, *neg;
     uint32_t *rel_items, *cands, *top;
+    core_hit *heap;
     size_t *ranks, *tmp;
     uint8_t *flags, *cover;
 } thread_scratch;
@@ -67,6 +68,7 @@ static void scratch_free(thread_scratch *t) {
     core_free(t->rel_items);
     core_free(t->cands);
     core_free(t->top);
+    core_free(t->heap);
     core_free(t->ranks);
     core_free(t->tmp);
     core_free(t->flags);
@@ -81,11 +83,12 @@ static int scratch_alloc(thread_scratch *t, size_t ni, size_t k) {
     t->rel_items = core_malloc(n * sizeof *t->rel_items);
     t->cands = core_malloc(n * sizeof *t->cands);
     t->top = core_malloc(k * sizeof *t->top);
+    t->heap = core_malloc(k * sizeof *t->heap);
     t->ranks = core_malloc(n * sizeof *t->ranks);
     t->tmp = core_malloc(2 * (n + 1) * sizeof *t->tmp);
     t->flags = core_calloc(n, 1);
     t->cover = core_calloc(n, 1);
-    if (!t->scores || !t->rel || !t->neg || !t->rel_items || !t->cands || !t->top || !t->ranks || !t->tmp ||
+    if (!t->scores || !t->rel || !t->neg || !t->rel_items || !t->cands || !t->top || !t->heap || !t->ranks || !t->tmp ||
         !t->flags || !t->cover)
         return core_oom("evaluation scratch");
     return AISLE_OK;
@@ -175,8 +178,9 @@ static int eval_range(void *vctx, size_t begin, size_t end, int tid) {
                 o->m[M_MAP] = um.map, o->m[M_HIT] = um.hit, o->m[M_MRR] = um.mrr, o->m[M_AUC] = um.auc;
             }
             /* What the user would be shown: the top K of everything not
-             * already in their history (coverage, novelty). */
-            size_t nt = eval_top_k(t->scores, t->flags, FLAG_SEEN, ni, c->k, t->top);
+             * already in their history, selected as aisle_recommend
+             * selects it (coverage, novelty). */
+            size_t nt = eval_top_k(t->scores, t->flags, FLAG_SEEN, ni, c->k, t->heap, t->top);
             for (size_t i = 0; i < nt; i++) t->cover[t->top[i]] = 1;
             o->m[M_NOV] = eval_novelty(t->top, nt, c->item_users, model_n_users(m));
         }

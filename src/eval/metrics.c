@@ -1,5 +1,6 @@
 /* metrics.c - per-user metric kernels: pessimistic ranks and AUC, ranking
- * metrics at K, novelty and top-K selection.  Pure functions over arrays,
+ * metrics at K, novelty and the top-K list a user is shown (core's topk,
+ * the one serving uses).  Pure functions over arrays,
  * so the tests check them against cases worked out by hand. */
 #include "eval.h"
 
@@ -78,54 +79,15 @@ double eval_novelty(const uint32_t *items, size_t n, const uint32_t *item_users,
     return sum / (double)n;
 }
 
-/* a ranks below b: lower score, or equal score and higher index. */
-static inline int worse(const float *s, uint32_t a, uint32_t b) {
-    float x = finite_or_low(s[a]), y = finite_or_low(s[b]);
-    return x < y || (x == y && a > b);
-}
-
-static void sift_down(const float *s, uint32_t *h, size_t n, size_t i) {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && worse(s, h[l], h[w])) w = l;
-        if (r < n && worse(s, h[r], h[w])) w = r;
-        if (w == i) return;
-        uint32_t t = h[i];
-        h[i] = h[w];
-        h[w] = t;
-        i = w;
-    }
-}
-
 size_t eval_top_k(const float *scores, const uint8_t *flags, uint8_t skip_flag, uint32_t n, size_t k,
-                  uint32_t *top) {
-    /* A min-heap of the k best seen so far, its root the worst of them. */
-    size_t m = 0;
-    if (k == 0) return 0;
+                  core_hit *heap, uint32_t *top) {
+    core_topk t;
+    topk_init(&t, heap, k);
     for (uint32_t i = 0; i < n; i++) {
         if (flags && flags[i] == skip_flag) continue;
-        if (m < k) {
-            size_t c = m++;
-            top[c] = i;
-            while (c > 0) {
-                size_t p = (c - 1) / 2;
-                if (!worse(scores, top[c], top[p])) break;
-                uint32_t t = top[c];
-                top[c] = top[p];
-                top[p] = t;
-                c = p;
-            }
-        } else if (worse(scores, top[0], i)) {
-            top[0] = i;
-            sift_down(scores, top, m, 0);
-        }
+        if (topk_admits(&t, scores[i], i)) topk_push(&t, scores[i], i);
     }
-    /* Heap-sort in place: repeatedly move the worst to the end. */
-    for (size_t e = m; e > 1; e--) {
-        uint32_t t = top[0];
-        top[0] = top[e - 1];
-        top[e - 1] = t;
-        sift_down(scores, top, e - 1, 0);
-    }
+    size_t m = topk_finish(&t);
+    for (size_t i = 0; i < m; i++) top[i] = heap[i].item;
     return m;
 }

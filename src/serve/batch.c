@@ -22,7 +22,7 @@ typedef struct batch_ctx {
     size_t *n_out;
 } batch_ctx;
 
-static int select_row(const batch_ctx *c, size_t r, float *scores, serve_hit *heap) {
+static int select_row(const batch_ctx *c, size_t r, float *scores, core_hit *heap) {
     const aisle_model *m = c->m;
     int64_t u = c->users[r];
     const uint32_t *excl = NULL;
@@ -44,7 +44,7 @@ static int generic_range(void *vc, size_t begin, size_t end, int tid) {
     const batch_ctx *c = vc;
     uint32_t ni = model_n_items(c->m);
     float *scores = core_malloc((size_t)ni * sizeof *scores);
-    serve_hit *heap = core_malloc((c->k ? c->k : 1) * sizeof *heap);
+    core_hit *heap = core_malloc((c->k ? c->k : 1) * sizeof *heap);
     int rc = (!scores || !heap) ? core_oom("recommend_batch") : AISLE_OK;
     for (size_t r = begin; !rc && r < end; r++) {
         if (c->users[r] >= 0) {
@@ -64,7 +64,7 @@ static int factor_range(void *vc, size_t begin, size_t end, int tid) {
     const batch_ctx *c = vc;
     const model_factors *f = c->m->state;
     uint32_t ni = model_n_items(c->m);
-    serve_hit *heap = core_malloc((c->k ? c->k : 1) * sizeof *heap);
+    core_hit *heap = core_malloc((c->k ? c->k : 1) * sizeof *heap);
     if (!heap) return core_oom("recommend_batch");
     for (size_t r = begin; r < end; r++) {
         size_t g = c->first + r;

@@ -16,7 +16,7 @@ static int rank(const aisle_model *m, const serve_sel *sel, const model_query *q
     uint32_t ni = model_n_items(m);
     size_t kk = CORE_MIN(k, (size_t)ni);
     float *scores = q ? core_malloc((size_t)(ni ? ni : 1) * sizeof *scores) : NULL;
-    serve_hit *heap = core_malloc((kk ? kk : 1) * sizeof *heap);
+    core_hit *heap = core_malloc((kk ? kk : 1) * sizeof *heap);
     int rc = AISLE_OK;
     if ((q && !scores) || !heap) rc = core_oom("recommend");
     if (!rc && q) rc = m->ops->score_items(m, q, scores);
@@ -125,7 +125,7 @@ AISLE_API int aisle_similar_items(const aisle_model *m, const char *item_key, si
     uint32_t ni = model_n_items(m);
     size_t kk = CORE_MIN(k, (size_t)ni);
     float *scores = core_malloc((size_t)ni * sizeof *scores);
-    serve_hit *heap = core_malloc((kk ? kk : 1) * sizeof *heap);
+    core_hit *heap = core_malloc((kk ? kk : 1) * sizeof *heap);
     serve_sel sel;
     rc = (!scores || !heap) ? core_oom("similar items") : serve_sel_init(&sel, m, opts);
     if (!rc) {

@@ -1,10 +1,9 @@
 /* select.c - serving options and exact top-k selection.
  *
- * Selection keeps a min-heap of the k best hits seen so far (root = the
- * worst of them) while walking candidates in ascending item order, so the
- * cost is O(n + m log k) for m heap entries and ties resolve to the lower
- * index deterministically.  The filter callback runs only for a candidate
- * that would enter the heap, which keeps expensive callbacks cheap. */
+ * Selection walks the candidates through core's top-k (topk.c: ties to the
+ * lower index, NaN never shown), the same one evaluation uses.  The filter
+ * callback runs only for a candidate that would enter the heap, which keeps
+ * expensive callbacks cheap. */
 #include "serve.h"
 
 #include <stdlib.h>
@@ -140,72 +139,31 @@ void serve_sel_free(serve_sel *s) {
     s->allow = s->deny = NULL;
 }
 
-/* a ranks before b */
-static inline bool better(float as, uint32_t ai, float bs, uint32_t bi) {
-    return as > bs || (as == bs && ai < bi);
-}
-
-static void sift_down(serve_hit *h, size_t n, size_t i) {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && better(h[w].score, h[w].item, h[l].score, h[l].item)) w = l;
-        if (r < n && better(h[w].score, h[w].item, h[r].score, h[r].item)) w = r;
-        if (w == i) return;
-        serve_hit t = h[i];
-        h[i] = h[w];
-        h[w] = t;
-        i = w;
-    }
-}
-
-static void sift_up(serve_hit *h, size_t i) {
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!better(h[p].score, h[p].item, h[i].score, h[i].item)) return;
-        serve_hit t = h[i];
-        h[i] = h[p];
-        h[p] = t;
-        i = p;
-    }
-}
-
-static int cmp_hit(const void *a, const void *b) {
-    const serve_hit *x = a, *y = b;
-    if (better(x->score, x->item, y->score, y->item)) return -1;
-    if (better(y->score, y->item, x->score, x->item)) return 1;
-    return 0;
-}
-
 size_t serve_select(const serve_sel *s, const float *scores, const uint32_t *excl, size_t n_excl, int64_t self,
-                    size_t k, serve_hit *heap) {
+                    size_t k, core_hit *heap) {
     if (k == 0) return 0;
     uint32_t ni = model_n_items(s->m);
-    size_t n = 0, pe = 0, pd = 0;
+    size_t pe = 0, pd = 0;
     size_t total = s->has_allow ? s->n_allow : ni;
+    core_topk top;
+    topk_init(&top, heap, k);
     for (size_t c = 0; c < total; c++) {
         uint32_t j = s->has_allow ? s->allow[c] : (uint32_t)c;
         float sc = scores[j];
-        if (sc != sc) continue; /* NaN */
+        if (sc != sc) continue; /* NaN: never recommended (core.h) */
         while (pe < n_excl && excl[pe] < j) pe++;
         if (pe < n_excl && excl[pe] == j) continue;
         while (pd < s->n_deny && s->deny[pd] < j) pd++;
         if (pd < s->n_deny && s->deny[pd] == j) continue;
         if ((int64_t)j == self) continue;
-        if (n == k && !better(sc, j, heap[0].score, heap[0].item)) continue;
+        if (!topk_admits(&top, sc, j)) continue;
         if (s->filter && !s->filter(s->filter_user, keys_at(&s->m->items, j), j)) continue;
-        if (n < k) {
-            heap[n] = (serve_hit){sc, j};
-            sift_up(heap, n++);
-        } else {
-            heap[0] = (serve_hit){sc, j};
-            sift_down(heap, n, 0);
-        }
+        topk_push(&top, sc, j);
     }
-    qsort(heap, n, sizeof *heap, cmp_hit);
-    return n;
+    return topk_finish(&top);
 }
 
-void serve_output(const aisle_model *m, const serve_hit *hits, size_t n, const char **items_out,
+void serve_output(const aisle_model *m, const core_hit *hits, size_t n, const char **items_out,
                   float *scores_out) {
     for (size_t i = 0; i < n; i++) {
         if (items_out) items_out[i] = keys_at(&m->items, hits[i].item);

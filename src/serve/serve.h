@@ -29,24 +29,19 @@ typedef struct serve_sel {
     int threads;
 } serve_sel;
 
-typedef struct serve_hit {
-    float score;
-    uint32_t item;
-} serve_hit;
-
 int serve_sel_init(serve_sel *s, const aisle_model *m, const aisle_rec_options *o);
 void serve_sel_free(serve_sel *s);
 
-/* Exact top-k of scores[0..n_items) among the candidates: skips NaN
- * scores, the sorted exclusion list excl, the deny-list, `self` (an item
- * index or -1), items outside the allow-list and items the filter drops.
- * heap has room for k hits; returns the number selected, best first (ties:
- * lower item index first). */
+/* Exact top-k of scores[0..n_items) among the candidates (topk_* in
+ * core.h: NaN scores never selected, ties to the lower item index): skips
+ * the sorted exclusion list excl, the deny-list, `self` (an item index or
+ * -1), items outside the allow-list and items the filter drops.  heap has
+ * room for k hits; returns the number selected, best first. */
 size_t serve_select(const serve_sel *s, const float *scores, const uint32_t *excl, size_t n_excl, int64_t self,
-                    size_t k, serve_hit *heap);
+                    size_t k, core_hit *heap);
 
 /* Copies hits to the public out arrays (either may be NULL). */
-void serve_output(const aisle_model *m, const serve_hit *hits, size_t n, const char **items_out,
+void serve_output(const aisle_model *m, const core_hit *hits, size_t n, const char **items_out,
                   float *scores_out);
 
 #endif /* AISLE_SERVE_H */

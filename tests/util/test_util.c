@@ -13,6 +13,16 @@ const char *tu_srcdir(void) {
     return s && *s ? s : ".";
 }
 
+aisle_model *tu_train(const aisle_dataset *ds, const char *options) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, options));
+    aisle_model *m = NULL;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    aisle_config_free(cfg);
+    return m;
+}
+
 const char *tu_shared_data(void) {
     static char path[1024];
     const char *s = getenv("AISLE_SHARED_DATA");

@@ -44,6 +44,10 @@ const char *tu_shared_data(void);
  * prints "skipped: <path> not present" and returns 0. */
 int tu_shared_file(char *out, size_t len, const char *rel);
 
+/* Trains a model on ds with the options text (e.g. "model=als factors=4");
+ * fails the test on any error. */
+aisle_model *tu_train(const aisle_dataset *ds, const char *options);
+
 /* Failing allocator: counts allocations; the n-th one (1-based) and, if
  * `sticky`, every later one fails.  n = 0 never fails. */
 void tu_failalloc_install(uint64_t fail_at, int sticky);
