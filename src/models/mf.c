@@ -63,8 +63,6 @@ static const option_spec mf_options[] = {
      "L2 regularisation of the biases (-1: same as regularization)."},
     {"regularization_implicit", AISLE_OPTION_FLOAT, -1, 1e6, "-1", NULL, "mf",
      "L2 regularisation of the implicit factors y (-1: same as regularization)."},
-    {"threads", AISLE_OPTION_INT, 0, 256, "0", NULL, "all", "Worker threads; 0 uses every online CPU."},
-    {"seed", AISLE_OPTION_INT, 0, 9007199254740992.0, "42", NULL, "all", "Random seed."},
     OPTION_END};
 
 typedef struct mf_state {
