@@ -26,8 +26,6 @@ static const option_spec als_options[] = {
     {"cg_steps", AISLE_OPTION_INT, 1, 100, "3", NULL, "als", "Conjugate-gradient steps per solve (solver=cg)."},
     {"init_std", AISLE_OPTION_FLOAT, 0, 10, "0.01", NULL, "als,mf,bpr",
      "Standard deviation of the random normal initial factors."},
-    {"threads", AISLE_OPTION_INT, 0, 256, "0", NULL, "all", "Worker threads; 0 uses every online CPU."},
-    {"seed", AISLE_OPTION_INT, 0, 9007199254740992.0, "42", NULL, "all", "Random seed of the initial factors."},
     OPTION_END};
 
 typedef struct als_state {

@@ -32,8 +32,6 @@ static const option_spec bpr_options[] = {
     {"init_std", AISLE_OPTION_FLOAT, 0, 10, "0.1", NULL, "bpr", "Standard deviation of the initial factors."},
     {"foldin_reg", AISLE_OPTION_FLOAT, 1e-6, 1e6, "1", NULL, "bpr",
      "Ridge lambda of the closed-form fold-in of sessions and updated users."},
-    {"threads", AISLE_OPTION_INT, 0, 256, "0", NULL, "all", "Worker threads; 0 uses every online CPU."},
-    {"seed", AISLE_OPTION_INT, 0, 9007199254740992.0, "42", NULL, "all", "Random seed."},
     OPTION_END};
 
 typedef struct bpr_state {

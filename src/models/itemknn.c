@@ -25,7 +25,6 @@ static const option_spec itemknn_options[] = {
      "Weighting of the co-occurrence similarity."},
     {"bm25_k1", AISLE_OPTION_FLOAT, 0, 1e6, "100", NULL, "itemknn", "BM25 K1 (similarity=bm25)."},
     {"bm25_b", AISLE_OPTION_FLOAT, 0, 1, "0.8", NULL, "itemknn", "BM25 B (similarity=bm25)."},
-    {"threads", AISLE_OPTION_INT, 0, 256, "0", NULL, "all", "Worker threads; 0 uses every online CPU."},
     OPTION_END};
 
 enum { SIM_COSINE, SIM_TFIDF, SIM_BM25 };

@@ -1,7 +1,7 @@
 /*
  * models.h - the model handle and the table of operations every model kind
- * fills.  A new kind is one file in src/models/ exporting one model_ops,
- * plus one line in registry.c.
+ * fills.  A new kind is one file in src/models/ exporting one model_ops
+ * named model_<kind>_ops, plus one line in kinds.def.
  *
  * Generic parts live in the handle and are trained, saved and loaded for
  * every kind by shared code: the user and item key dictionaries, each
@@ -36,7 +36,11 @@ enum {
 typedef struct model_ops {
     const char *name;          /* "als" */
     const char *summary;       /* one line for help and describe */
-    const option_spec *options;/* this kind's options (NULL-name terminated) */
+    /* This kind's options (NULL-name terminated): only those it adds,
+     * narrows or overrides.  Generic ones it reads but does not change
+     * (threads, seed: core_options) are not repeated; config_int & co.
+     * fall back to the generic table for names not in this one. */
+    const option_spec *options;
     unsigned flags;            /* MODEL_* */
 
     /* Fills m->state from the dataset.  The generic parts (keys, history,

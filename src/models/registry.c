@@ -1,22 +1,16 @@
 /* registry.c - every model kind, in one place.  Adding a model kind is one
- * file in src/models/ plus one line here. */
+ * file in src/models/ plus one line in kinds.def. */
 #include "models.h"
 #include "features/features.h"
 
-extern const model_ops model_popular_ops;
-extern const model_ops model_itemknn_ops;
-extern const model_ops model_mf_ops;
-extern const model_ops model_als_ops;
-extern const model_ops model_bpr_ops;
-extern const model_ops model_sasrec_ops;
+#define MODEL_KIND(name) extern const model_ops model_##name##_ops;
+#include "kinds.def"
+#undef MODEL_KIND
 
 const model_ops *const model_kinds[] = {
-    &model_popular_ops,
-    &model_itemknn_ops,
-    &model_mf_ops,
-    &model_als_ops,
-    &model_bpr_ops,
-    &model_sasrec_ops,
+#define MODEL_KIND(name) &model_##name##_ops,
+#include "kinds.def"
+#undef MODEL_KIND
     NULL};
 
 /* Module option tables; each kind's own table follows them (see

@@ -1,0 +1,520 @@
+/* sasrec_train.c - the SASRec training loop: sampled negatives per
+ * position, BCE or sampled-softmax loss on the shared item embeddings,
+ * AdamW (optionally lazy on the embedding rows), NDCG@10 validation on
+ * each user's held-out last item with early stopping, and the optional
+ * refit on every event for the chosen number of epochs (docs/SASREC.md). */
+#include "sasrec.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Validation metric: NDCG@10 of the held-out item against this many
+ * uniformly sampled items outside the user's history. */
+#define SASREC_VAL_NEGATIVES 100
+
+static bool in_history(const data_csr *h, uint32_t user, uint32_t item) {
+    size_t lo = h->indptr[user], hi = h->indptr[user + 1];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->indices[mid] == item) return true;
+        if (h->indices[mid] < item) lo = mid + 1;
+        else hi = mid;
+    }
+    return false;
+}
+
+/* Uniform item outside the user's history (gives up after a few tries on
+ * users who saw nearly everything). */
+static uint32_t sample_negative(core_rng *r, const data_csr *h, uint32_t user, uint32_t n_items) {
+    uint32_t it = 0;
+    for (int tries = 0; tries < 20; tries++) {
+        it = (uint32_t)rng_below(r, n_items);
+        if (!in_history(h, user, it)) break;
+    }
+    return it;
+}
+
+typedef struct train_ctx {
+    const data_seq *seq;
+    const data_csr *hist;
+    uint32_t *users; /* trainable users */
+    size_t n_users;
+    bool holdout;    /* drop each user's last item from training (validation) */
+    uint32_t *val_users;
+    uint32_t *val_items; /* n_val x (1 + negatives): target first */
+    size_t n_val;
+    int loss_kind, negatives;
+    uint32_t *tgt, *negs; /* B*T, B*T*negatives */
+    float *logits, *dlogits; /* rows x (1 + negatives) of the current batch */
+    double *row_loss;        /* rows */
+    int threads;
+    unsigned char *touched; /* item-embedding rows with a gradient this step (lazy updates) */
+    float id_dropout;       /* side_id_dropout */
+    double warmup;          /* warm-up fraction of the planned steps */
+    unsigned char *cold;    /* side info: tokens represented by their words only */
+} train_ctx;
+
+/* Training length of user u's sequence (without the held-out item). */
+static size_t train_len(const train_ctx *tc, uint32_t u) {
+    size_t len = tc->seq->indptr[u + 1] - tc->seq->indptr[u];
+    return tc->holdout && len >= 3 ? len - 1 : len;
+}
+
+typedef struct loss_job {
+    const sasrec_net *net;
+    sasrec_ws *w;
+    train_ctx *tc;
+    float inv; /* 1 / rows: the loss is the mean over positions */
+} loss_job;
+
+/* Rows [begin, end): logits of the target and its negatives, the loss, its
+ * gradient wrt the logits (kept for the embedding gradient) and dh. */
+static int loss_rows(void *vjob, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const loss_job *job = vjob;
+    train_ctx *tc = job->tc;
+    size_t d = job->net->d, K = (size_t)tc->negatives;
+    const float *E = sasrec_net_emb(job->net);
+    for (size_t r = begin; r < end; r++) {
+        const float *h = job->w->fin + r * d;
+        float *dh = job->w->dh + r * d;
+        float *logit = tc->logits + r * (K + 1), *dlogit = tc->dlogits + r * (K + 1);
+        for (size_t j = 0; j <= K; j++)
+            logit[j] = sasrec_dot(h, E + (size_t)(j ? tc->negs[r * K + j - 1] : tc->tgt[r]) * d, d);
+        double loss = 0;
+        if (tc->loss_kind == 0)
+            for (size_t j = 0; j <= K; j++) loss += nn_bce_logit(logit[j], j == 0, &dlogit[j]);
+        else
+            loss = nn_softmax_xent(logit, K + 1, 0, dlogit);
+        tc->row_loss[r] = loss;
+        memset(dh, 0, d * sizeof *dh);
+        for (size_t j = 0; j <= K; j++) {
+            float g = dlogit[j] * job->inv;
+            const float *e = E + (size_t)(j ? tc->negs[r * K + j - 1] : tc->tgt[r]) * d;
+            for (size_t k = 0; k < d; k++) dh[k] += g * e[k];
+        }
+    }
+    return AISLE_OK;
+}
+
+/* One optimizer step on users[0..B).  Returns the mean loss in *loss. */
+static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32_t *users, size_t B,
+                      const nn_adamw *opt, core_rng *rng, double *loss) {
+    size_t d = net->d, K = (size_t)tc->negatives;
+    uint32_t n_items = net->n_tokens - 1;
+    for (size_t b = 0; b < B; b++) {
+        uint32_t u = users[b];
+        const uint32_t *items = tc->seq->items + tc->seq->indptr[u];
+        size_t len = train_len(tc, u);
+        /* inputs: items[0..len-1), targets: the item after each input */
+        sasrec_ws_add(w, net, b, items, len - 1);
+        size_t row = w->bt.offs[b], take = w->lens[b];
+        for (size_t i = 0; i < take; i++) {
+            tc->tgt[row + i] = items[len - take + i] + 1;
+            for (size_t k = 0; k < K; k++) tc->negs[(row + i) * K + k] = sample_negative(rng, tc->hist, u, n_items) + 1;
+        }
+    }
+    sasrec_ws_close(w, B);
+    if (tc->touched) {
+        size_t rows = w->bt.rows;
+        for (size_t r = 0; r < rows; r++) {
+            tc->touched[w->ids[r]] = 1;
+            tc->touched[tc->tgt[r]] = 1;
+        }
+        for (size_t r = 0; r < rows * K; r++) tc->touched[tc->negs[r]] = 1;
+    }
+    nn_zero_grad(&net->s);
+    if (net->id_keep) {
+        for (uint32_t t = 0; t < net->n_tokens; t++)
+            net->id_keep[t] = !tc->cold[t] && (tc->id_dropout <= 0 || rng_float(rng) >= tc->id_dropout);
+        sasrec_net_refresh_eff(net);
+    }
+    int rc = sasrec_net_forward(net, w, true, rng);
+    if (rc) return rc;
+    float *gE = net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb);
+    size_t n = w->bt.rows;
+    float inv = n ? 1.0f / (float)n : 0.0f;
+    /* scores, losses and dh row-parallel (each row writes only its own
+     * slots); the item-embedding gradient, whose rows several positions
+     * share, is then accumulated by this thread in row order */
+    loss_job job = {net, w, tc, inv};
+    rc = core_parallel_for(n * (K + 1) * d >= (1u << 16) ? tc->threads : 1, n, 16, loss_rows, &job);
+    if (rc) return rc;
+    double total = 0;
+    for (size_t r = 0; r < n; r++) {
+        const float *h = w->fin + r * d;
+        total += tc->row_loss[r];
+        for (size_t j = 0; j <= K; j++) {
+            float g = tc->dlogits[r * (K + 1) + j] * inv;
+            float *ge = gE + (size_t)(j ? tc->negs[r * K + j - 1] : tc->tgt[r]) * d;
+            for (size_t k = 0; k < d; k++) ge[k] += g * h[k];
+        }
+    }
+    rc = sasrec_net_backward(net, w);
+    if (rc) return rc;
+    nn_adamw_step(&net->s, opt);
+    sasrec_net_refresh_eff(net);
+    *loss = n ? total / (double)n : 0.0;
+    return AISLE_OK;
+}
+
+/* Sampled NDCG@10 of the held-out items (inputs: the training part). */
+static int validate(const sasrec_net *net, sasrec_ws *w, const train_ctx *tc, double *ndcg) {
+    size_t d = net->d, M = 1 + SASREC_VAL_NEGATIVES;
+    const float *E = sasrec_net_emb(net);
+    double sum = 0;
+    for (size_t start = 0; start < tc->n_val; start += w->B) {
+        size_t B = CORE_MIN(w->B, tc->n_val - start);
+        for (size_t b = 0; b < B; b++) {
+            uint32_t u = tc->val_users[start + b];
+            sasrec_ws_add(w, net, b, tc->seq->items + tc->seq->indptr[u], train_len(tc, u));
+        }
+        sasrec_ws_close(w, B);
+        int rc = sasrec_net_forward(net, w, false, NULL);
+        if (rc) return rc;
+        for (size_t b = 0; b < B; b++) {
+            const float *h = w->fin + (w->bt.offs[b + 1] - 1) * d;
+            const uint32_t *c = tc->val_items + (start + b) * M;
+            float target = sasrec_dot(h, E + ((size_t)c[0] + 1) * d, d);
+            size_t rank = 0;
+            for (size_t j = 1; j < M; j++) rank += sasrec_dot(h, E + ((size_t)c[j] + 1) * d, d) > target;
+            if (rank < 10) sum += 1.0 / log2((double)rank + 2.0);
+        }
+    }
+    *ndcg = tc->n_val ? sum / (double)tc->n_val : NAN;
+    return AISLE_OK;
+}
+
+static void train_ctx_free(train_ctx *tc) {
+    core_free(tc->users);
+    core_free(tc->val_users);
+    core_free(tc->val_items);
+    core_free(tc->tgt);
+    core_free(tc->negs);
+    core_free(tc->logits);
+    core_free(tc->dlogits);
+    core_free(tc->row_loss);
+    core_free(tc->touched);
+    core_free(tc->cold);
+}
+
+/* One pass over the trainable users in a fresh random order; *loss: the
+ * mean training loss per user. */
+static int run_epoch(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const nn_adamw *opt, core_rng *rng,
+                     double *loss) {
+    rng_shuffle_u32(rng, tc->users, tc->n_users);
+    double sum = 0;
+    for (size_t start = 0; start < tc->n_users; start += w->B) {
+        size_t B = CORE_MIN(w->B, tc->n_users - start);
+        double l;
+        int rc = train_step(net, w, tc, tc->users + start, B, opt, rng, &l);
+        if (rc) return rc;
+        sum += l * (double)B;
+    }
+    *loss = sum / (double)tc->n_users;
+    return AISLE_OK;
+}
+
+/* Trainable users (2+ training items) into tc->users. */
+static void collect_users(train_ctx *tc, uint32_t n_users) {
+    tc->n_users = 0;
+    for (uint32_t u = 0; u < n_users; u++)
+        if (train_len(tc, u) >= 2) tc->users[tc->n_users++] = u;
+}
+
+/* refit=true: after early stopping chose `epochs`, train fresh parameters
+ * on every training item (the held-out ones included) for that many
+ * epochs, so the model learns each user's newest transition too. */
+static int refit_all(sasrec_net *net, sasrec_ws *w, train_ctx *tc, nn_adamw *opt, core_rng *rng, float emb_std,
+                     uint32_t n_users, int epochs, core_progress *prog) {
+    tc->holdout = false;
+    collect_users(tc, n_users);
+    sasrec_net_init_params(net, emb_std, rng);
+    opt->total_steps = (int64_t)(((tc->n_users + w->B - 1) / w->B) * (size_t)epochs);
+    opt->warmup_steps = (int64_t)(tc->warmup * (double)opt->total_steps);
+    for (int ep = 1; ep <= epochs; ep++) {
+        double loss;
+        int rc = run_epoch(net, w, tc, opt, rng, &loss);
+        if (!rc) rc = core_progress_report(prog, ep, epochs, loss, NAN);
+        if (rc) return rc;
+    }
+    return AISLE_OK;
+}
+
+/* Catalog products nobody has interacted with yet join the model's items
+ * (after the dataset's, so dataset indices stay valid): with side
+ * information their words alone give them an embedding, which is the point
+ * of cold start.  They have no history and zero popularity. */
+static int add_catalog_items(aisle_model *m, const aisle_catalog *cat) {
+    size_t before = m->items.n, n = data_catalog_size(cat);
+    for (size_t p = 0; p < n; p++) {
+        const char *key = data_catalog_key(cat, p);
+        uint32_t idx;
+        bool added;
+        int rc = keys_intern(&m->items, key, strlen(key), &idx, &added);
+        if (rc) return rc;
+    }
+    if (m->items.n > UINT32_MAX - 1)
+        return core_error(AISLE_ERANGE, "model 'sasrec': %zu items with the catalog's, more than supported",
+                          m->items.n);
+    if (m->items.n == before) return AISLE_OK;
+    float *pop = core_realloc(m->popularity, m->items.n * sizeof *pop);
+    if (!pop) return core_oom("sasrec catalog items");
+    memset(pop + before, 0, (m->items.n - before) * sizeof *pop);
+    m->popularity = pop;
+    m->history.cols = (uint32_t)m->items.n;
+    return AISLE_OK;
+}
+
+/* Everything the model keeps apart from the weights' values: catalog
+ * items (side_info), the network's shape and parameter store, the words of
+ * each item, and the serving windows (each user's newest T items). */
+static int build_model(aisle_model *m, const aisle_catalog *cat, const aisle_config *cfg, const data_seq *seq) {
+    const option_spec *o = sasrec_options;
+    sasrec_state *st = m->state;
+    size_t d = (size_t)config_int(cfg, o, "hidden"), T = (size_t)config_int(cfg, o, "maxlen");
+    int heads = (int)config_int(cfg, o, "heads"), nblocks = (int)config_int(cfg, o, "blocks");
+    int act = strcmp(config_string(cfg, o, "activation"), "gelu") == 0 ? NN_ACT_GELU : NN_ACT_RELU;
+    bool side = config_bool(cfg, o, "side_info");
+    int rc;
+    if (side && !cat)
+        return core_error(AISLE_EINVAL, "model 'sasrec': option side_info=true needs a catalog "
+                                        "(train with aisle_model_train_with_catalog)");
+    if (side && (rc = add_catalog_items(m, cat)) != AISLE_OK) return rc;
+    uint32_t n_users = model_n_users(m), n_items = model_n_items(m);
+    int layout = strcmp(config_string(cfg, o, "block_layout"), "sasrec") == 0 ? NN_LAYOUT_SASREC : NN_LAYOUT_PRE_LN;
+    float dropout = (float)config_float(cfg, o, "dropout");
+    float attn_dropout = (float)config_float(cfg, o, "attention_dropout");
+    if (attn_dropout < 0) attn_dropout = dropout;
+    rc = sasrec_net_build(&st->net, d, T, nblocks, heads, act, layout, dropout, attn_dropout, n_items,
+                          side ? (uint32_t)config_int(cfg, o, "side_buckets") : 0);
+    if (!rc) rc = nn_store_alloc(&st->net.s, true);
+    if (rc) return rc;
+    if (side && (rc = sasrec_build_item_tokens(&st->net, m, cat)) != AISLE_OK) return rc;
+    st->user_seq = core_malloc((size_t)n_users * T * sizeof *st->user_seq);
+    if (!st->user_seq) return core_oom("sasrec user sequences");
+    for (uint32_t u = 0; u < n_users; u++)
+        sasrec_fill_window(st->user_seq + (size_t)u * T, T, seq->items + seq->indptr[u],
+                           seq->indptr[u + 1] - seq->indptr[u]);
+    return AISLE_OK;
+}
+
+/* side_info: items too rare to learn an id embedding for are represented
+ * by their words only (tc->cold); net->id_keep is the per-step mask. */
+static int mark_cold_items(sasrec_net *net, train_ctx *tc, const data_seq *seq, int64_t min_count) {
+    net->id_keep = core_malloc(net->n_tokens);
+    tc->cold = core_calloc(net->n_tokens, 1);
+    uint32_t *cnt = core_calloc(net->n_tokens, sizeof *cnt);
+    if (!net->id_keep || !tc->cold || !cnt) {
+        core_free(cnt);
+        return core_oom("sasrec side information");
+    }
+    for (size_t k = 0; k < seq->n; k++) cnt[seq->items[k] + 1]++;
+    for (uint32_t t = 1; t < net->n_tokens; t++)
+        tc->cold[t] = net->tok_ptr[t + 1] > net->tok_ptr[t] && cnt[t] < min_count;
+    core_free(cnt);
+    return AISLE_OK;
+}
+
+/* The batch buffers of the loss (batch sequences of up to T positions). */
+static int alloc_batch_buffers(sasrec_net *net, train_ctx *tc, uint32_t n_users, size_t batch, bool lazy) {
+    size_t T = net->T, K1 = (size_t)tc->negatives + 1;
+    int rc = AISLE_OK;
+    tc->users = core_malloc((size_t)n_users * sizeof *tc->users);
+    tc->val_users = core_malloc((size_t)n_users * sizeof *tc->val_users);
+    tc->tgt = core_malloc(batch * T * sizeof *tc->tgt);
+    tc->negs = core_malloc(batch * T * (size_t)tc->negatives * sizeof *tc->negs);
+    tc->logits = core_malloc(batch * T * K1 * sizeof *tc->logits);
+    tc->dlogits = core_malloc(batch * T * K1 * sizeof *tc->dlogits);
+    tc->row_loss = core_malloc(batch * T * sizeof *tc->row_loss);
+    if (lazy) {
+        tc->touched = core_calloc(net->n_tokens, 1);
+        if (tc->touched) nn_store_set_lazy(&net->s, net->item_emb, tc->touched);
+        else rc = core_oom("sasrec touched rows");
+    }
+    if (rc || !tc->users || !tc->val_users || !tc->tgt || !tc->negs || !tc->logits || !tc->dlogits || !tc->row_loss)
+        return core_oom("sasrec training buffers");
+    return AISLE_OK;
+}
+
+/* Trainable users, and validation users (3+ items; at most max_val of
+ * them, chosen at random) each with its held-out item and sampled
+ * negatives.  Uses its own random stream so the training one is not moved. */
+static int choose_validation(train_ctx *tc, const aisle_model *m, uint64_t seed, size_t max_val) {
+    const data_seq *seq = tc->seq;
+    uint32_t n_users = model_n_users(m), n_items = model_n_items(m);
+    collect_users(tc, n_users);
+    for (uint32_t u = 0; u < n_users; u++)
+        if (tc->holdout && seq->indptr[u + 1] - seq->indptr[u] >= 3) tc->val_users[tc->n_val++] = u;
+    if (tc->n_users == 0)
+        return core_error(AISLE_EINVAL, "model 'sasrec': no user has 2 or more events to learn a sequence from");
+    core_rng vrng;
+    rng_seed_stream(&vrng, seed, 1);
+    if (tc->n_val > max_val) {
+        rng_shuffle_u32(&vrng, tc->val_users, tc->n_val);
+        tc->n_val = max_val;
+    }
+    if (!tc->n_val) return AISLE_OK;
+    size_t M = 1 + SASREC_VAL_NEGATIVES;
+    tc->val_items = core_malloc(tc->n_val * M * sizeof *tc->val_items);
+    if (!tc->val_items) return core_oom("sasrec validation items");
+    for (size_t i = 0; i < tc->n_val; i++) {
+        uint32_t u = tc->val_users[i];
+        tc->val_items[i * M] = seq->items[seq->indptr[u + 1] - 1];
+        for (size_t j = 1; j < M; j++) tc->val_items[i * M + j] = sample_negative(&vrng, &m->history, u, n_items);
+    }
+    return AISLE_OK;
+}
+
+/* The training context from the options: loss, negatives, side-info
+ * masks, batch buffers, trainable and validation users. */
+static int train_ctx_init(train_ctx *tc, aisle_model *m, const aisle_config *cfg, const data_seq *seq, int threads) {
+    const option_spec *o = sasrec_options;
+    sasrec_net *net = &((sasrec_state *)m->state)->net;
+    *tc = (train_ctx){.seq = seq, .hist = &m->history, .holdout = config_bool(cfg, o, "holdout_last")};
+    tc->loss_kind = strcmp(config_string(cfg, o, "loss"), "bce") == 0 ? 0 : 1;
+    tc->negatives = (int)config_int(cfg, o, "train_negatives");
+    tc->id_dropout = (float)config_float(cfg, o, "side_id_dropout");
+    tc->threads = threads;
+    tc->warmup = config_float(cfg, o, "warmup");
+    int rc = AISLE_OK;
+    if (net->n_buckets) rc = mark_cold_items(net, tc, seq, config_int(cfg, o, "side_min_count"));
+    if (!rc)
+        rc = alloc_batch_buffers(net, tc, model_n_users(m), (size_t)config_int(cfg, o, "batch_size"),
+                                 config_bool(cfg, o, "lazy_adam"));
+    if (!rc)
+        rc = choose_validation(tc, m, (uint64_t)config_int(cfg, o, "seed"),
+                               (size_t)config_int(cfg, o, "validation_users"));
+    return rc;
+}
+
+/* AdamW as configured, its schedule planned over `epochs` epochs of
+ * `steps_per_epoch` steps. */
+static nn_adamw make_optimizer(const aisle_config *cfg, const train_ctx *tc, size_t steps_per_epoch, int epochs) {
+    const option_spec *o = sasrec_options;
+    const char *decay = config_string(cfg, o, "lr_schedule");
+    nn_adamw opt = {.lr = (float)config_float(cfg, o, "learning_rate"), .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
+                    .weight_decay = (float)config_float(cfg, o, "l2"),
+                    .clip_norm = (float)config_float(cfg, o, "clip_norm"),
+                    .total_steps = (int64_t)(steps_per_epoch * (size_t)epochs),
+                    .decay = strcmp(decay, "linear") == 0 ? NN_DECAY_LINEAR
+                             : strcmp(decay, "cosine") == 0 ? NN_DECAY_COSINE : NN_DECAY_NONE};
+    opt.warmup_steps = (int64_t)(tc->warmup * (double)opt.total_steps);
+    return opt;
+}
+
+/* Epochs with validation after each: keeps the best epoch's parameters
+ * (best, when validating) and stops after `patience` epochs without a
+ * better metric.  *best_epoch: the epoch chosen (0 without validation). */
+static int train_epochs(sasrec_state *st, sasrec_ws *w, sasrec_ws *vw, train_ctx *tc, nn_adamw *opt,
+                        core_rng *rng, int epochs, int patience, float *best, int *best_epoch,
+                        core_progress *prog) {
+    sasrec_net *net = &st->net;
+    st->best_metric = -1;
+    int since_best = 0;
+    *best_epoch = 0;
+    for (int ep = 1; ep <= epochs; ep++) {
+        double loss;
+        int rc = run_epoch(net, w, tc, opt, rng, &loss);
+        if (rc) return rc;
+        st->epochs_run = ep;
+        double metric = NAN;
+        if (net->id_keep) { /* evaluate with every id embedding but the cold ones */
+            for (uint32_t t = 0; t < net->n_tokens; t++) net->id_keep[t] = !tc->cold[t];
+            sasrec_net_refresh_eff(net);
+        }
+        if (tc->n_val) {
+            rc = validate(net, vw, tc, &metric);
+            if (rc) return rc;
+            if (metric > st->best_metric) {
+                st->best_metric = metric;
+                *best_epoch = ep;
+                memcpy(best, net->s.w, net->s.n * sizeof *best);
+                since_best = 0;
+            } else {
+                since_best++;
+            }
+        }
+        rc = core_progress_report(prog, ep, epochs, loss, metric);
+        if (rc) return rc;
+        if (tc->n_val && patience > 0 && since_best >= patience) break;
+    }
+    return AISLE_OK;
+}
+
+/* The whole fit once the network and the context are ready: epochs with
+ * early stopping, then the best parameters or a refit, then the cold
+ * items' id embeddings zeroed (they are never used). */
+static int fit(aisle_model *m, sasrec_ws *w, sasrec_ws *vw, train_ctx *tc, const aisle_config *cfg,
+               core_rng *rng, float emb_std, core_progress *prog) {
+    const option_spec *o = sasrec_options;
+    sasrec_state *st = m->state;
+    sasrec_net *net = &st->net;
+    int epochs = (int)config_int(cfg, o, "epochs"), patience = (int)config_int(cfg, o, "patience");
+    nn_adamw opt = make_optimizer(cfg, tc, (tc->n_users + w->B - 1) / w->B, epochs);
+    float *best = NULL;
+    if (tc->n_val && !(best = core_malloc(net->s.n * sizeof *best))) return core_oom("sasrec best parameters");
+    int best_epoch;
+    int rc = train_epochs(st, w, vw, tc, &opt, rng, epochs, patience, best, &best_epoch, prog);
+    bool refit = !rc && tc->n_val && best_epoch > 0 && config_bool(cfg, o, "refit");
+    if (!rc && best && !refit) memcpy(net->s.w, best, net->s.n * sizeof *best); /* a refit starts afresh */
+    core_free(best);
+    if (refit) {
+        rc = refit_all(net, w, tc, &opt, rng, emb_std, model_n_users(m), best_epoch, prog);
+        if (rc) return rc;
+        st->epochs_run = best_epoch;
+    }
+    if (rc) return rc;
+    core_free(net->id_keep);
+    net->id_keep = NULL;
+    for (uint32_t t = 0; tc->cold && t < net->n_tokens; t++)
+        if (tc->cold[t]) memset(nn_w(&net->s, net->item_emb) + (size_t)t * net->d, 0, net->d * sizeof(float));
+    sasrec_net_refresh_eff(net);
+    if (tc->n_val) rc = aisle_model_set_metric(m, "val_ndcg@10", st->best_metric);
+    return rc;
+}
+
+int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                 core_progress *prog) {
+    const option_spec *o = sasrec_options;
+    size_t d = (size_t)config_int(cfg, o, "hidden");
+    int heads = (int)config_int(cfg, o, "heads");
+    if (d % (size_t)heads)
+        return core_error(AISLE_EINVAL, "model 'sasrec': option hidden=%zu must be a multiple of heads=%d", d, heads);
+    int threads = core_thread_count(config_int(cfg, o, "threads"));
+    size_t batch = (size_t)config_int(cfg, o, "batch_size");
+    const data_seq *seq;
+    int rc = data_sequences(ds, &seq);
+    if (rc) return rc;
+    sasrec_state *st = core_calloc(1, sizeof *st);
+    if (!st) return core_oom("sasrec model");
+    m->state = st;
+    if ((rc = build_model(m, cat, cfg, seq)) != AISLE_OK) return rc;
+    sasrec_net *net = &st->net;
+    core_rng rng;
+    rng_seed(&rng, (uint64_t)config_int(cfg, o, "seed"));
+    float emb_std = (float)config_float(cfg, o, "embedding_std");
+    sasrec_net_init_params(net, emb_std, &rng);
+    if ((rc = sasrec_net_side_alloc(net, true)) != AISLE_OK) return rc;
+
+    train_ctx tc;
+    sasrec_ws w = {0}, vw = {0};
+    rc = train_ctx_init(&tc, m, cfg, seq, threads);
+    if (!rc) rc = sasrec_ws_alloc(&w, net, CORE_MIN(batch, tc.n_users), threads, true);
+    if (!rc && tc.n_val) rc = sasrec_ws_alloc(&vw, net, CORE_MIN((size_t)256, tc.n_val), threads, false);
+    if (!rc) rc = fit(m, &w, &vw, &tc, cfg, &rng, emb_std, prog);
+    sasrec_ws_free(&w, net->nblocks);
+    sasrec_ws_free(&vw, net->nblocks);
+    train_ctx_free(&tc);
+    if (!rc) {
+        /* serving needs only the weights */
+        core_free(net->s.g);
+        core_free(net->s.m);
+        core_free(net->s.v);
+        core_free(net->geff);
+        core_free(net->id_keep);
+        net->s.g = net->s.m = net->s.v = net->geff = NULL;
+        net->id_keep = NULL;
+    }
+    return rc;
+}
