@@ -3,6 +3,7 @@
 #   make                 library (lib/), CLI (bin/aisle)
 #   make deps            install build/test dependencies (Debian/Ubuntu, apt-get)
 #   make test            build and run the whole test suite
+#   make lint-layers     check that every #include points down the layers
 #   make check           the suite built with ASan + UBSan + LeakSanitizer
 #   make demo            run `bin/aisle demo` on the built-in example store
 #   make install         PREFIX=/usr/local DESTDIR= (make uninstall reverses it)
@@ -80,7 +81,7 @@ SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
 STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
-.PHONY: symbols-check docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
+.PHONY: lint-layers symbols-check docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
         examples header-check test-bins run-tests install-test
 .DELETE_ON_ERROR:
 
@@ -175,7 +176,14 @@ symbols-check: $(SHARED)
 	if [ -n "$$bad" ]; then echo "symbols-check: unexpected exported symbols:"; echo "$$bad"; exit 1; fi; \
 	echo "symbols-check: $$(nm -D --defined-only $(SHARED) | grep -c ' aisle_') aisle_* symbols, all versioned AISLE_1.0 or AISLE_1.1"
 
-test: header-check docs-check symbols-check
+# Every #include "..." points down the layers (docs/ARCHITECTURE.md), and
+# the faces include only aisle.h; the linter's own test runs first so it
+# cannot pass by matching nothing.
+lint-layers:
+	@sh tests/lint_layers_test.sh >/dev/null || { sh tests/lint_layers_test.sh; exit 1; }
+	@sh scripts/lint_layers.sh
+
+test: lint-layers header-check docs-check symbols-check
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory install-test
 	@$(MAKE) --no-print-directory test-bindings
