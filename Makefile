@@ -3,6 +3,7 @@
 #   make                 library (lib/), CLI (bin/aisle)
 #   make deps            install build/test dependencies (Debian/Ubuntu, apt-get)
 #   make test            build and run the whole test suite
+#   make lint-layers     check that every #include points down the layers
 #   make check           the suite built with ASan + UBSan + LeakSanitizer
 #   make demo            run `bin/aisle demo` on the built-in example store
 #   make install         PREFIX=/usr/local DESTDIR= (make uninstall reverses it)
@@ -33,8 +34,12 @@ CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN         := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-BASE_CFLAGS   = -std=c11 -g -fPIC -fvisibility=hidden -pthread -D_GNU_SOURCE -DAISLE_BUILDING \
-                -Iinclude -Isrc $(PKG_CFLAGS) $(WARN)
+# Two include paths: the library (and the tests, which may use internals)
+# sees src/; the faces (src/cli, examples, bench, docs/gen_options.c) see
+# only include/, so "faces use only aisle.h" is enforced by the compiler.
+COMMON_CFLAGS = -std=c11 -g -fPIC -pthread -D_GNU_SOURCE -Iinclude $(PKG_CFLAGS) $(WARN)
+BASE_CFLAGS   = $(COMMON_CFLAGS) -fvisibility=hidden -DAISLE_BUILDING -Isrc
+FACE_CFLAGS   = $(COMMON_CFLAGS)
 OPT_release  := -O2
 OPT_asan     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 OPT_tsan     := -O1 -fno-omit-frame-pointer -fsanitize=thread
@@ -44,6 +49,7 @@ SANFLAGS_asan := -fsanitize=address,undefined
 SANFLAGS_tsan := -fsanitize=thread
 SANFLAGS_fuzz := -fsanitize=address,undefined
 CFLAGS_ALL    = $(BASE_CFLAGS) $(OPT_$(VARIANT)) $(CFLAGS)
+CFLAGS_FACE   = $(FACE_CFLAGS) $(OPT_$(VARIANT)) $(CFLAGS)
 LDLIBS_ALL    = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 B            := build/$(VARIANT)
@@ -67,13 +73,15 @@ FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 30
 BENCH_SRCS   := $(sort $(wildcard bench/*.c))
 BENCH_BINS   := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/examples/%,$(EXAMPLE_SRCS))
 
 SONAME       := libaisle.so.$(ABI_MAJOR)
 SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
 STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
-.PHONY: symbols-check docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
+.PHONY: lint-layers symbols-check docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
         examples header-check test-bins run-tests install-test
 .DELETE_ON_ERROR:
 
@@ -86,6 +94,13 @@ $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),,echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# The CLI is a face: public header only (a static pattern rule wins over
+# the library's pattern rule above).
+$(CLI_OBJS): $(B)/obj/cli/%.o: src/cli/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_FACE) -MMD -MP -c $< -o $@
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
@@ -128,9 +143,15 @@ $(B)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/util/test_util.h
 
 $(B)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_FACE) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
-test-bins: $(TEST_BINS) $(CLI) $(SHARED)
+$(B)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_FACE) -o $@ $< $(STATIC) $(LDLIBS_ALL)
+
+examples: $(EXAMPLE_BINS)
+
+test-bins: $(TEST_BINS) $(CLI) $(SHARED) $(EXAMPLE_BINS)
 
 # The public header must compile as C99 (pedantic) and as C++.
 header-check:
@@ -155,7 +176,14 @@ symbols-check: $(SHARED)
 	if [ -n "$$bad" ]; then echo "symbols-check: unexpected exported symbols:"; echo "$$bad"; exit 1; fi; \
 	echo "symbols-check: $$(nm -D --defined-only $(SHARED) | grep -c ' aisle_') aisle_* symbols, all versioned AISLE_1.0 or AISLE_1.1"
 
-test: header-check docs-check symbols-check
+# Every #include "..." points down the layers (docs/ARCHITECTURE.md), and
+# the faces include only aisle.h; the linter's own test runs first so it
+# cannot pass by matching nothing.
+lint-layers:
+	@sh tests/lint_layers_test.sh >/dev/null || { sh tests/lint_layers_test.sh; exit 1; }
+	@sh scripts/lint_layers.sh
+
+test: lint-layers header-check docs-check symbols-check
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory install-test
 	@$(MAKE) --no-print-directory test-bindings
@@ -243,7 +271,7 @@ demo: all
 # docs/OPTIONS.md is generated from the option table.
 $(B)/gen_options: docs/gen_options.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL)
+	$(Q)$(CC) $(CFLAGS_FACE) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
 docs: $(B)/gen_options
 	$(B)/gen_options > docs/OPTIONS.md

@@ -27,12 +27,13 @@
  * without it the benchmark prints a message and exits 0.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "models/models.h"
+#include "aisle.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -85,6 +86,20 @@ static int on_progress_tp(void *user, int step, int steps, double loss, double m
     p->epochs = step;
     fprintf(stderr, "  aisle epoch %d/%d loss %.4f (%.1f s)\n", step, steps, loss, elapsed);
     return 0;
+}
+
+/* Training sequences the model sees: users with at least two training
+ * events once the held_out last events of each user with >= 3 events are
+ * left out (a user's events are contiguous in the file). */
+static size_t trainable_sequences(const uint32_t *us, size_t n, const size_t *first, const size_t *count,
+                                  size_t held_out) {
+    size_t seqs = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (first[us[k]] != k) continue;
+        size_t c = count[us[k]], kept = c >= 3 ? c - held_out : c;
+        seqs += kept >= 2;
+    }
+    return seqs;
 }
 
 /* First of $AISLE_PYTHON, /usr/bin/python3, python3 that imports torch. */
@@ -149,10 +164,7 @@ static int throughput(const char *argv0, const char *path, const uint32_t *us, c
         fprintf(stderr, "bench_sasrec: train: %s\n", aisle_last_error());
         return 1;
     }
-    const data_seq *seq;
-    data_sequences(ds, &seq);
-    size_t seqs = 0;
-    for (uint32_t v = 0; v < seq->users; v++) seqs += seq->indptr[v + 1] - seq->indptr[v] >= 2;
+    size_t seqs = trainable_sequences(us, n, first, count, 2);
     double wall = prog.wall[1] - prog.wall[0], cpu = prog.cpu[1] - prog.cpu[0];
     double a_wall = (double)seqs * epochs / wall, a_cpu = (double)seqs * epochs / cpu;
     printf("aisle throughput: %zu sequences x %d timed epochs (after 1 warm-up), threads=%d: %.1f s wall, %.1f s "
@@ -355,18 +367,36 @@ int main(int argc, char **argv) {
         return 1;
     }
     double train_s = now_s() - t0;
-    const data_seq *seq;
-    data_sequences(ds, &seq);
-    size_t train_seqs = 0;
-    for (uint32_t v = 0; v < seq->users; v++) train_seqs += seq->indptr[v + 1] - seq->indptr[v] >= 2;
+    size_t train_seqs = trainable_sequences(us, n, first, count, 1);
     printf("train: %d epochs in %.1f s (incl. per-epoch validation and any refit=true epochs): %.0f sequences/s; "
            "best validation NDCG@10 %.4f at epoch %d\n",
            prog.calls, train_s, (double)train_seqs * prog.calls / train_s, prog.best_metric, prog.best_epoch);
 
     /* evaluation on up to eval_users test users (every k-th for spread) */
     if (eval_users == 0 || eval_users > test_users) eval_users = test_users;
-    uint32_t n_items = model_n_items(m);
-    float *scores = malloc(n_items * sizeof *scores);
+    size_t n_items_z;
+    aisle_model_item_count(m, &n_items_z);
+    uint32_t n_items = (uint32_t)n_items_z;
+    float *scores = malloc(n_items * sizeof *scores), *ranked_scores = malloc(n_items * sizeof *ranked_scores);
+    const char **ranked = malloc(n_items * sizeof *ranked);
+    /* raw item id (the key's number) -> model item index, to put the full
+     * ranking aisle_recommend returns back in index order */
+    uint32_t max_item = 0;
+    for (size_t k = 0; k < n; k++) max_item = is[k] > max_item ? is[k] : max_item;
+    uint32_t *raw_to_index = malloc(((size_t)max_item + 1) * sizeof *raw_to_index);
+    for (uint32_t i = 0; i < n_items; i++) {
+        const char *key;
+        aisle_model_item_key(m, i, &key);
+        raw_to_index[strtoul(key, NULL, 10)] = i;
+    }
+    /* every item scored, training items included: the metrics below do their
+     * own exclusions; the latency query is single-threaded */
+    aisle_rec_options *keep_seen;
+    if (aisle_rec_options_new(&keep_seen) || aisle_rec_options_set(keep_seen, "exclude_seen", "false") ||
+        aisle_rec_options_set(keep_seen, "threads", "1")) {
+        fprintf(stderr, "bench_sasrec: serving options: %s\n", aisle_last_error());
+        return 1;
+    }
     uint32_t *hist = malloc(4096 * sizeof *hist);
     size_t stride = test_users > eval_users ? test_users / eval_users : 1, seen = 0, evaluated = 0, unknown = 0;
     double hr = 0, ndcg = 0, ndcg_full = 0;
@@ -395,8 +425,13 @@ int main(int argc, char **argv) {
             if (!aisle_model_item_index(m, ik, &idx)) hist[h++] = (uint32_t)idx;
         }
         qsort(hist, h, sizeof *hist, cmp_u32);
-        model_query q = {.user = (int64_t)mu};
-        m->ops->score_items(m, &q, scores);
+        size_t n_ranked;
+        if (aisle_recommend(m, uk, n_items, keep_seen, ranked, ranked_scores, &n_ranked)) {
+            fprintf(stderr, "bench_sasrec: recommend: %s\n", aisle_last_error());
+            return 1;
+        }
+        for (uint32_t c = 0; c < n_items; c++) scores[c] = NAN; /* items left out of the ranking (NaN scores) */
+        for (size_t r = 0; r < n_ranked; r++) scores[raw_to_index[strtoul(ranked[r], NULL, 10)]] = ranked_scores[r];
         float ts = scores[target];
         /* sampled: 100 negatives outside the history */
         int rank = 0;
@@ -416,24 +451,20 @@ int main(int argc, char **argv) {
         evaluated++;
         /* latency: the same user's recent items as an anonymous session,
          * scored over the catalog and reduced to a top-10 */
-        uint32_t sess[50];
-        size_t sl = 0;
+        char sess_keys[50][32];
+        const char *sess[50], *top[10];
+        float top_scores[10];
+        size_t sl = 0, nt;
         size_t tr = count[user] - 1, from = tr > 50 ? tr - 50 : 0;
-        for (size_t k = from; k < tr; k++) {
-            size_t idx;
-            snprintf(ik, sizeof ik, "%u", is[first[user] + k]);
-            if (!aisle_model_item_index(m, ik, &idx)) sess[sl++] = (uint32_t)idx;
+        for (size_t k = from; k < tr; k++) { /* keys the model does not know are ignored by the call */
+            snprintf(sess_keys[sl], sizeof sess_keys[sl], "%u", is[first[user] + k]);
+            sess[sl] = sess_keys[sl];
+            sl++;
         }
-        model_query qs = {.user = -1, .items = sess, .n_items = sl};
         double a = now_s();
-        m->ops->score_items(m, &qs, scores);
-        uint32_t top[10];
-        int nt = 0;
-        for (uint32_t c = 0; c < n_items; c++) {
-            if (nt == 10 && scores[c] <= scores[top[9]]) continue;
-            int pos = nt < 10 ? nt++ : 9;
-            while (pos > 0 && scores[top[pos - 1]] < scores[c]) top[pos] = top[pos - 1], pos--;
-            top[pos] = c;
+        if (aisle_recommend_for_items(m, sess, NULL, sl, 10, keep_seen, top, top_scores, &nt)) {
+            fprintf(stderr, "bench_sasrec: recommend_for_items: %s\n", aisle_last_error());
+            return 1;
         }
         lat[n_lat++] = now_s() - a;
     }
@@ -446,8 +477,11 @@ int main(int argc, char **argv) {
            hr / (double)known, ndcg / (double)known);
     printf("quality (full ranking over %u items, all %zu test users): NDCG@10 %.4f\n", n_items, evaluated,
            ndcg_full / (double)evaluated);
-    printf("latency (top-10 for one %d-item session over the catalog, 1 thread): p50 %.3f ms p99 %.3f ms\n", 50,
+    printf("latency (top-10 for one %d-item session over the catalog, aisle_recommend_for_items, 1 thread): "
+           "p50 %.3f ms p99 %.3f ms\n", 50,
            1e3 * lat[n_lat / 2], 1e3 * lat[(size_t)(0.99 * (double)(n_lat - 1))]);
+    aisle_rec_options_free(keep_seen);
+    free(ranked), free(ranked_scores), free(raw_to_index);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_dataset_free(ds);

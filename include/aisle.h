@@ -51,14 +51,12 @@ extern "C" {
 #  define AISLE_API
 #endif
 
-/* ========================================================================
- * Version
- *
- * The release version follows semantic versioning.  The shared library's
+/* >>> section: version */
+
+/* The release version follows semantic versioning.  The shared library's
  * ABI version (its soname, libaisle.so.1) changes only when a published
  * function or type changes incompatibly, which aisle avoids: new behaviour
- * comes as new functions or new option names.
- * ======================================================================== */
+ * comes as new functions or new option names. */
 
 #define AISLE_VERSION_MAJOR 0
 #define AISLE_VERSION_MINOR 1
@@ -73,15 +71,16 @@ extern "C" {
  * release).  Never fails; the string is static. */
 AISLE_API const char *aisle_version(void);
 
-/* The same as AISLE_VERSION_NUMBER, for the library loaded at run time. */
+/* The same as AISLE_VERSION_NUMBER, for the library loaded at run time.
+ * Returns the number itself (not a status); never fails. */
 AISLE_API int aisle_version_number(void);
 
-/* ========================================================================
- * Errors
- *
- * Every status code is one of these values; new codes may be added in later
- * releases, so treat any unknown negative value as a failure.
- * ======================================================================== */
+/* <<< section: version */
+
+/* >>> section: errors */
+
+/* Every status code is one of these values; new codes may be added in later
+ * releases, so treat any unknown negative value as a failure. */
 
 typedef enum aisle_status {
     AISLE_OK = 0,
@@ -112,13 +111,13 @@ AISLE_API const char *aisle_last_error(void);
 /* Clears the calling thread's last error message. */
 AISLE_API void aisle_clear_error(void);
 
-/* ========================================================================
- * Memory
- *
- * Every allocation aisle makes goes through one allocator, which the host
+/* <<< section: errors */
+
+/* >>> section: memory (allocator) */
+
+/* Every allocation aisle makes goes through one allocator, which the host
  * may replace to account memory or inject failures.  (OpenBLAS and zlib
- * internals keep their own allocators.)
- * ======================================================================== */
+ * internals keep their own allocators.) */
 
 typedef void *(*aisle_malloc_fn)(void *ctx, size_t size);
 typedef void *(*aisle_realloc_fn)(void *ctx, void *ptr, size_t size);
@@ -138,10 +137,11 @@ AISLE_API int aisle_set_allocator(aisle_malloc_fn malloc_fn, aisle_realloc_fn re
  * function documents that the caller owns a result).  NULL is a no-op. */
 AISLE_API void aisle_free(void *ptr);
 
-/* ========================================================================
- * Configuration
- *
- * Options are set by name on an aisle_config handle and passed to training,
+/* <<< section: memory */
+
+/* >>> section: configuration (options) */
+
+/* Options are set by name on an aisle_config handle and passed to training,
  * loading, saving and serving functions.  Every option is declared once, in
  * the library's option table, with its type, allowed range or values, default
  * and help text; aisle_option_info() enumerates the table (docs/OPTIONS.md
@@ -151,8 +151,7 @@ AISLE_API void aisle_free(void *ptr);
  *
  * An option that is not set takes its default.  Options that do not apply to
  * the call at hand are ignored (a config may carry options for several model
- * kinds).
- * ======================================================================== */
+ * kinds). */
 
 typedef struct aisle_config aisle_config;
 
@@ -194,17 +193,25 @@ AISLE_API int aisle_config_set_float(aisle_config *cfg, const char *key, double 
 AISLE_API int aisle_config_set_string(aisle_config *cfg, const char *key, const char *value);
 
 /* Sets an option of any type from its text form ("64", "0.05", "true",
- * "cosine"), as a command line or parameter file would give it. */
+ * "cosine"), as a command line or parameter file would give it.  Returns
+ * AISLE_OK, AISLE_EINVAL (NULL argument, text that is not of the option's
+ * type, value not among the choices), AISLE_ENOTFOUND (no such option),
+ * AISLE_ERANGE (outside the allowed range) or AISLE_ENOMEM.  On failure cfg
+ * is unchanged. */
 AISLE_API int aisle_config_set(aisle_config *cfg, const char *key, const char *value);
 
 /* Parses "key=value" pairs separated by whitespace, commas or semicolons,
  * e.g. "model=als factors=64 epochs=15".  Values may be double-quoted to
  * hold separators.  All or nothing: if any pair is bad, cfg is unchanged and
- * the message names the pair's position and key. */
+ * the message names the pair's position and key.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument, or a value as for aisle_config_set),
+ * AISLE_EFORMAT (not key=value, unterminated quote), AISLE_ENOTFOUND (no
+ * such option), AISLE_ERANGE or AISLE_ENOMEM. */
 AISLE_API int aisle_config_parse(aisle_config *cfg, const char *text);
 
-/* Removes an option so it takes its default again.  AISLE_ENOTFOUND if the
- * name is not an option. */
+/* Removes an option so it takes its default again (not set: nothing to
+ * do).  Returns AISLE_OK, AISLE_EINVAL (NULL cfg or key) or AISLE_ENOTFOUND
+ * (the name is not an option). */
 AISLE_API int aisle_config_unset(aisle_config *cfg, const char *key);
 
 /* Typed getters: the value set, or the option's default when unset.
@@ -214,26 +221,33 @@ AISLE_API int aisle_config_unset(aisle_config *cfg, const char *key);
  * default; the kind-specific one is listed by aisle_option_info(). */
 AISLE_API int aisle_config_get_int(const aisle_config *cfg, const char *key, int64_t *out);
 AISLE_API int aisle_config_get_float(const aisle_config *cfg, const char *key, double *out);
-/* Copies the value's text form (any type) into buf, NUL-terminated.  Fails
- * with AISLE_ERANGE if it does not fit in len bytes (buf then holds "").  */
+/* Copies the value's text form (any type) into buf, NUL-terminated.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL buf or key), AISLE_ENOTFOUND (no
+ * such option), AISLE_ERANGE (does not fit in len bytes; buf then holds "")
+ * or AISLE_ENOMEM. */
 AISLE_API int aisle_config_get_string(const aisle_config *cfg, const char *key, char *buf,
                                       size_t len);
 
 /* Whether the option was set explicitly (1) or takes its default (0).
- * Returns AISLE_OK or AISLE_ENOTFOUND. */
+ * cfg may be NULL (nothing set).  Returns AISLE_OK, AISLE_EINVAL (NULL out
+ * or key) or AISLE_ENOTFOUND. */
 AISLE_API int aisle_config_is_set(const aisle_config *cfg, const char *key, int *out);
 
 /* Writes every explicitly set option as "key=value" pairs separated by
  * spaces (the format aisle_config_parse reads) into buf.  *needed (may be
  * NULL) receives the length the text needs, excluding the NUL.  Returns
- * AISLE_ERANGE if it does not fit. */
+ * AISLE_OK, AISLE_EINVAL (NULL cfg), AISLE_ERANGE (does not fit) or
+ * AISLE_ENOMEM. */
 AISLE_API int aisle_config_to_string(const aisle_config *cfg, char *buf, size_t len,
                                      size_t *needed);
 
-/* Installs a progress callback (NULL removes it). */
+/* Installs a progress callback (NULL removes it); user is passed to every
+ * call.  Returns AISLE_OK or AISLE_EINVAL (NULL cfg). */
 AISLE_API int aisle_config_set_progress(aisle_config *cfg, aisle_progress_fn fn, void *user);
 
-/* The number of entries in the option table. */
+/* The number of entries in the option table (every module's and every
+ * model kind's options; a name may appear once per table).  Returns the
+ * count itself; never fails. */
 AISLE_API int aisle_option_count(void);
 
 /* Describes option number index (0 <= index < aisle_option_count()).  Every
@@ -243,6 +257,8 @@ AISLE_API int aisle_option_count(void);
  * Returns AISLE_OK or AISLE_ERANGE. */
 AISLE_API int aisle_option_info(int index, const char **name, int *type, const char **default_text,
                                 const char **range, const char **scope, const char **help);
+
+/* <<< section: configuration */
 
 /* >>> section: dataset (behaviour events) */
 
@@ -276,7 +292,8 @@ AISLE_API int aisle_dataset_add_event(aisle_dataset *ds, const char *user_key, c
  * AISLE_ENOMEM. */
 AISLE_API int aisle_dataset_set_event_weight(aisle_dataset *ds, const char *event, double weight);
 
-/* Numbers of distinct users, distinct items and raw events added. */
+/* Numbers of distinct users, distinct items and raw events added.
+ * Return AISLE_OK or AISLE_EINVAL (NULL argument). */
 AISLE_API int aisle_dataset_user_count(const aisle_dataset *ds, size_t *out);
 AISLE_API int aisle_dataset_item_count(const aisle_dataset *ds, size_t *out);
 AISLE_API int aisle_dataset_event_count(const aisle_dataset *ds, size_t *out);
@@ -348,7 +365,8 @@ AISLE_API int aisle_dataset_load(aisle_dataset *ds, const char *path, const aisl
 
 /* The same from a caller buffer of len bytes (plain or gzip; it need not
  * be NUL-terminated and is not kept).  name (may be NULL) stands for the
- * file name in messages and chooses the default delimiter by extension. */
+ * file name in messages and chooses the default delimiter by extension.
+ * Same statuses as aisle_dataset_load. */
 AISLE_API int aisle_dataset_load_buffer(aisle_dataset *ds, const void *data, size_t len, const char *name,
                                         const aisle_config *cfg);
 
@@ -426,7 +444,7 @@ AISLE_API int aisle_catalog_add_item(aisle_catalog *cat, const char *key, const 
 AISLE_API int aisle_catalog_set_attribute(aisle_catalog *cat, const char *key, const char *name,
                                           const char *value);
 
-/* Number of products. */
+/* Number of products.  Returns AISLE_OK or AISLE_EINVAL. */
 AISLE_API int aisle_catalog_count(const aisle_catalog *cat, size_t *out);
 
 /* Product key -> dense index (0..count-1, in order of first addition) and
@@ -442,8 +460,8 @@ AISLE_API int aisle_catalog_key(const aisle_catalog *cat, size_t index, const ch
 AISLE_API int aisle_catalog_item_text(const aisle_catalog *cat, const char *key, const char *field,
                                       const char **out);
 
-/* A product's price; NaN when unknown.  AISLE_ENOTFOUND for an unknown
- * product. */
+/* A product's price; NaN when unknown.  Returns AISLE_OK, AISLE_EINVAL
+ * or AISLE_ENOTFOUND (unknown product). */
 AISLE_API int aisle_catalog_item_price(const aisle_catalog *cat, const char *key, double *out);
 
 /* A product's attributes in the order they were first set: their number,
@@ -468,13 +486,15 @@ AISLE_API int aisle_catalog_item_attribute(const aisle_catalog *cat, const char 
 AISLE_API int aisle_catalog_load(aisle_catalog *cat, const char *path, const aisle_config *cfg);
 
 /* The same from a caller buffer; name (may be NULL) is used in messages
- * and for the default delimiter. */
+ * and for the default delimiter.  Same statuses as aisle_catalog_load. */
 AISLE_API int aisle_catalog_load_buffer(aisle_catalog *cat, const void *data, size_t len, const char *name,
                                         const aisle_config *cfg);
 
 /* Counts of the last successful catalog load (rows read, loaded, skipped
  * in lenient mode) and its first messages about skipped rows, as for
- * datasets. */
+ * datasets.  aisle_catalog_load_report returns AISLE_OK or AISLE_EINVAL;
+ * aisle_catalog_load_message AISLE_OK, AISLE_EINVAL or AISLE_ERANGE (no such
+ * message). */
 AISLE_API int aisle_catalog_load_report(const aisle_catalog *cat, size_t *rows_read, size_t *rows_loaded,
                                         size_t *rows_skipped);
 AISLE_API int aisle_catalog_load_message(const aisle_catalog *cat, size_t index, const char **out);
@@ -776,6 +796,7 @@ typedef struct aisle_model aisle_model;
 
 /* Number of model kinds compiled in, and the name and one-line summary of
  * kind number index (static strings; either out-parameter may be NULL).
+ * aisle_model_kind_count returns the count itself and never fails;
  * aisle_model_kind_info returns AISLE_OK or AISLE_ERANGE. */
 AISLE_API int aisle_model_kind_count(void);
 AISLE_API int aisle_model_kind_info(int index, const char **name, const char **summary);
@@ -790,24 +811,29 @@ AISLE_API int aisle_model_train(const aisle_dataset *ds, const aisle_config *cfg
 
 /* The same, with a product catalog for kinds that use item side
  * information (titles, categories) -- e.g. to give items without history
- * sensible scores.  cat may be NULL; kinds that do not use it ignore it. */
+ * sensible scores.  cat may be NULL; kinds that do not use it ignore it.
+ * Same statuses as aisle_model_train. */
 AISLE_API int aisle_model_train_with_catalog(const aisle_dataset *ds, const aisle_catalog *cat,
                                             const aisle_config *cfg, aisle_model **out);
 
 /* Frees a model.  NULL is a no-op. */
 AISLE_API void aisle_model_free(aisle_model *model);
 
-/* The model's kind name ("als"); static string. */
+/* The model's kind name ("als"); static string.  Returns AISLE_OK or
+ * AISLE_EINVAL (NULL argument). */
 AISLE_API int aisle_model_kind(const aisle_model *model, const char **out);
 
 /* A human-readable description, "key: value" lines: kind, writer's library
  * version, sizes, training options, stored metrics and kind-specific facts.
- * *needed (may be NULL) receives the text's length without the NUL; returns
- * AISLE_ERANGE if it does not fit in len bytes. */
+ * *needed (may be NULL) receives the text's length without the NUL.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL model), AISLE_ERANGE (does not fit in
+ * len bytes) or AISLE_ENOMEM. */
 AISLE_API int aisle_model_describe(const aisle_model *model, char *buf, size_t len, size_t *needed);
 
 /* The model's key dictionaries (see the aisle_dataset equivalents).  Keys
- * returned stay valid while the model lives. */
+ * returned stay valid while the model lives.  The counts return AISLE_OK or
+ * AISLE_EINVAL; index -> key also AISLE_ERANGE; key -> index also
+ * AISLE_ENOTFOUND. */
 AISLE_API int aisle_model_user_count(const aisle_model *model, size_t *out);
 AISLE_API int aisle_model_item_count(const aisle_model *model, size_t *out);
 AISLE_API int aisle_model_user_key(const aisle_model *model, size_t index, const char **out);
@@ -827,7 +853,9 @@ AISLE_API int aisle_model_user_history(const aisle_model *model, const char *use
 
 /* Stored metrics (e.g. "ndcg@10" measured after training), saved with the
  * model and shown by describe.  Names are at most 31 bytes.  Setting is not
- * thread-safe; getting is.  get returns AISLE_ENOTFOUND if absent. */
+ * thread-safe; getting is.  set returns AISLE_OK, AISLE_EINVAL (NULL model,
+ * empty or over-long name) or AISLE_ENOMEM; get returns AISLE_OK,
+ * AISLE_EINVAL or AISLE_ENOTFOUND (absent). */
 AISLE_API int aisle_model_set_metric(aisle_model *model, const char *name, double value);
 AISLE_API int aisle_model_get_metric(const aisle_model *model, const char *name, double *out);
 
@@ -916,7 +944,7 @@ AISLE_API int aisle_rec_options_set(aisle_rec_options *opts, const char *key, co
 AISLE_API int aisle_rec_options_allow(aisle_rec_options *opts, const char *const *item_keys, size_t n);
 
 /* Never returns these item keys (n = 0 clears the deny-list).  Same rules
- * as aisle_rec_options_allow. */
+ * and statuses as aisle_rec_options_allow. */
 AISLE_API int aisle_rec_options_deny(aisle_rec_options *opts, const char *const *item_keys, size_t n);
 
 /* Installs a filter callback (fn NULL removes it).  Returns AISLE_OK or
@@ -1047,8 +1075,9 @@ AISLE_API int aisle_eval_result_get(const aisle_eval_result *res, const char *na
 
 /* Number of entries (metrics first, then counts), and entry index: its
  * name (owned by res), value and whether it is a count (1) or a metric
- * (0).  Out-parameters may be NULL.  aisle_eval_result_at returns AISLE_OK,
- * AISLE_EINVAL or AISLE_ERANGE. */
+ * (0).  Out-parameters of aisle_eval_result_at may be NULL.
+ * aisle_eval_result_count returns AISLE_OK or AISLE_EINVAL;
+ * aisle_eval_result_at AISLE_OK, AISLE_EINVAL or AISLE_ERANGE. */
 AISLE_API int aisle_eval_result_count(const aisle_eval_result *res, size_t *out);
 AISLE_API int aisle_eval_result_at(const aisle_eval_result *res, size_t index, const char **name, double *value,
                                    int *is_count);
@@ -1057,7 +1086,8 @@ AISLE_API int aisle_eval_result_at(const aisle_eval_result *res, size_t index, c
  * {"protocol": "full", "k": 10, "metrics": {"ndcg@10": 0.1, ...},
  *  "counts": {"users": 940, ...}} ("negatives" too when sampled).  Same
  * buffer convention as aisle_model_describe: *needed (may be NULL) gets the
- * length without the NUL; AISLE_ERANGE if it does not fit. */
+ * length without the NUL.  Returns AISLE_OK, AISLE_EINVAL (NULL result),
+ * AISLE_ERANGE (does not fit) or AISLE_ENOMEM. */
 AISLE_API int aisle_eval_result_to_json(const aisle_eval_result *res, char *buf, size_t len, size_t *needed);
 
 /* <<< section: evaluation */

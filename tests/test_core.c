@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "core/core.h"
 #include "util/test_util.h"
 
@@ -237,7 +238,7 @@ static void test_option_table_is_documented(void **state) {
         assert_true(strlen(help) > 10);
         assert_true(type >= AISLE_OPTION_INT && type <= AISLE_OPTION_BOOL);
         /* every default is itself a valid value */
-        const option_spec *spec = option_at(i);
+        const option_spec *spec = option_at(option_table_at, i);
         config_entry e;
         if (config_parse_value(spec, def, &e) != AISLE_OK) fail_msg("default of '%s' invalid: %s", name, aisle_last_error());
         core_free(e.s);
@@ -246,9 +247,9 @@ static void test_option_table_is_documented(void **state) {
      * have one type everywhere: values are parsed by the first declaration */
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++)
-            if (!strcmp(option_at(i)->name, option_at(j)->name) && option_at(i)->type != option_at(j)->type)
-                fail_msg("option '%s' is declared with two types (scopes %s and %s)", option_at(i)->name,
-                         option_at(i)->scope, option_at(j)->scope);
+            if (!strcmp(option_at(option_table_at, i)->name, option_at(option_table_at, j)->name) && option_at(option_table_at, i)->type != option_at(option_table_at, j)->type)
+                fail_msg("option '%s' is declared with two types (scopes %s and %s)", option_at(option_table_at, i)->name,
+                         option_at(option_table_at, i)->scope, option_at(option_table_at, j)->scope);
     assert_int_equal(aisle_option_info(n, NULL, NULL, NULL, NULL, NULL, NULL), AISLE_ERANGE);
     assert_int_equal(aisle_option_info(-1, NULL, NULL, NULL, NULL, NULL, NULL), AISLE_ERANGE);
 }

@@ -373,7 +373,7 @@ static void test_failed_save_leaves_old_file_intact(void **state) {
     assert_ok(io_read_file(path, 1 << 24, &before, &before_len));
     const uint64_t cuts[] = {0, 1, 50, before_len / 2, before_len - 1};
     for (size_t i = 0; i < CORE_ARRAY_LEN(cuts); i++) {
-        assert_status_msg(io_model_save_file(neu, path, NULL, cuts[i]), AISLE_EIO, "simulated");
+        assert_status_msg(model_save_file(neu, path, NULL, cuts[i]), AISLE_EIO, "simulated");
         uint8_t *now;
         size_t now_len;
         assert_ok(io_read_file(path, 1 << 24, &now, &now_len));
@@ -387,7 +387,7 @@ static void test_failed_save_leaves_old_file_intact(void **state) {
         aisle_model_free(b);
     }
     /* a save that succeeds replaces the file */
-    assert_ok(io_model_save_file(neu, path, NULL, UINT64_MAX));
+    assert_ok(model_save_file(neu, path, NULL, UINT64_MAX));
     aisle_model *b;
     assert_ok(aisle_model_load(&b, path, NULL));
     assert_same_model(neu, b);
@@ -423,7 +423,7 @@ static void test_newer_major_refused_newer_minor_loads(void **state) {
 
 static void save_with_extra(const aisle_model *m, uint32_t type, uint32_t flags, void **img, size_t *len) {
     io_writer *w;
-    assert_ok(io_model_writer(m, NULL, &w));
+    assert_ok(model_writer(m, NULL, &w));
     core_buf b;
     buf_init(&b);
     assert_ok(io_put_str(&b, "a section from the future"));

@@ -1,8 +1,9 @@
 /*
  * cli.h - the `aisle` command-line tool.  It uses only the public header,
  * proving the API is enough.  Each subcommand is one function in a file of
- * its own, listed in main.c's command table; the shared option parser,
- * data loading, JSON output and progress display live in util.c.
+ * its own, listed in main.c's command table.  Shared code, each file using
+ * only those after it: args.c (flags, parsing, help), load.c (--data),
+ * titles.c (--catalog), output.c (errors, progress, JSON, terminal cells).
  */
 #ifndef AISLE_CLI_H
 #define AISLE_CLI_H
@@ -50,6 +51,8 @@ typedef struct cli_command {
     int (*run)(cli_opts *o);
 } cli_command;
 
+/* ---- output.c ---- */
+
 /* Prints "aisle: error: ..." to stderr and returns `code`. */
 int cli_error(int code, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -58,6 +61,8 @@ int cli_error(int code, const char *fmt, ...)
     ;
 /* Reports a failed library call: "aisle: error: <what>: <last error>". */
 int cli_fail(int rc, const char *what);
+
+/* ---- args.c ---- */
 
 /* Parses argv[1..argc) for command c into o (o->cfg created).  Returns
  * CLI_OK or CLI_USAGE (message printed).  Free with cli_opts_free. */

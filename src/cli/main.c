@@ -2,27 +2,8 @@
  * help. */
 #include "cli.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-int cli_error(int code, const char *fmt, ...) {
-    va_list ap;
-    cli_progress_done();
-    fflush(stdout); /* keep the order of what was printed so far */
-    fputs("aisle: error: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return code;
-}
-
-int cli_fail(int rc, const char *what) {
-    const char *msg = aisle_last_error();
-    if (!msg[0]) msg = aisle_strerror(rc);
-    return cli_error(CLI_RUNTIME, "%s: %s", what, msg);
-}
 
 static const cli_command commands[] = {
     {"train", "train a model on an event file and save it",

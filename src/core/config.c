@@ -186,18 +186,18 @@ static int config_store(aisle_config *cfg, config_entry *e) {
     return AISLE_OK;
 }
 
-static int find_spec(const char *key, const option_spec **out) {
+static int find_spec(option_tables tables, const char *key, const option_spec **out) {
     if (!key) return core_error(AISLE_EINVAL, "option name is NULL");
-    const option_spec *s = option_find(key);
+    const option_spec *s = option_find(tables, key);
     if (!s) return core_error(AISLE_ENOTFOUND, "unknown option '%s' (aisle help options lists them)", key);
     *out = s;
     return AISLE_OK;
 }
 
-AISLE_API int aisle_config_set_int(aisle_config *cfg, const char *key, int64_t value) {
+int config_set_int(aisle_config *cfg, option_tables tables, const char *key, int64_t value) {
     if (!cfg) return core_error(AISLE_EINVAL, "aisle_config_set_int: cfg is NULL");
     const option_spec *s = NULL;
-    int rc = find_spec(key, &s);
+    int rc = find_spec(tables, key, &s);
     if (rc) return rc;
     config_entry e = {s, 0, 0, NULL};
     if (s->type == AISLE_OPTION_INT || s->type == AISLE_OPTION_BOOL)
@@ -210,10 +210,10 @@ AISLE_API int aisle_config_set_int(aisle_config *cfg, const char *key, int64_t v
     return rc ? rc : config_store(cfg, &e);
 }
 
-AISLE_API int aisle_config_set_float(aisle_config *cfg, const char *key, double value) {
+int config_set_float(aisle_config *cfg, option_tables tables, const char *key, double value) {
     if (!cfg) return core_error(AISLE_EINVAL, "aisle_config_set_float: cfg is NULL");
     const option_spec *s = NULL;
-    int rc = find_spec(key, &s);
+    int rc = find_spec(tables, key, &s);
     if (rc) return rc;
     if (s->type != AISLE_OPTION_FLOAT)
         return core_error(AISLE_EINVAL, "option '%s' expects %s, not a floating-point number", key,
@@ -223,10 +223,10 @@ AISLE_API int aisle_config_set_float(aisle_config *cfg, const char *key, double 
     return rc ? rc : config_store(cfg, &e);
 }
 
-AISLE_API int aisle_config_set_string(aisle_config *cfg, const char *key, const char *value) {
+int config_set_string(aisle_config *cfg, option_tables tables, const char *key, const char *value) {
     if (!cfg || !value) return core_error(AISLE_EINVAL, "aisle_config_set_string: NULL argument");
     const option_spec *s = NULL;
-    int rc = find_spec(key, &s);
+    int rc = find_spec(tables, key, &s);
     if (rc) return rc;
     if (s->type != AISLE_OPTION_STRING)
         return core_error(AISLE_EINVAL, "option '%s' expects %s, not text (use aisle_config_set to parse text)",
@@ -236,20 +236,23 @@ AISLE_API int aisle_config_set_string(aisle_config *cfg, const char *key, const 
     return rc ? rc : config_store(cfg, &e);
 }
 
-AISLE_API int aisle_config_set(aisle_config *cfg, const char *key, const char *value) {
-    if (!cfg || !value) return core_error(AISLE_EINVAL, "aisle_config_set: NULL argument");
-    const option_spec *s = NULL;
-    int rc = find_spec(key, &s);
-    if (rc) return rc;
+int config_set_text(aisle_config *cfg, const option_spec *spec, const char *value) {
     config_entry e;
-    rc = config_parse_value(s, value, &e);
+    int rc = config_parse_value(spec, value, &e);
     return rc ? rc : config_store(cfg, &e);
 }
 
-AISLE_API int aisle_config_unset(aisle_config *cfg, const char *key) {
+int config_set(aisle_config *cfg, option_tables tables, const char *key, const char *value) {
+    if (!cfg || !value) return core_error(AISLE_EINVAL, "aisle_config_set: NULL argument");
+    const option_spec *s = NULL;
+    int rc = find_spec(tables, key, &s);
+    return rc ? rc : config_set_text(cfg, s, value);
+}
+
+int config_unset(aisle_config *cfg, option_tables tables, const char *key) {
     if (!cfg) return core_error(AISLE_EINVAL, "aisle_config_unset: cfg is NULL");
     const option_spec *s = NULL;
-    int rc = find_spec(key, &s);
+    int rc = find_spec(tables, key, &s);
     if (rc) return rc;
     for (size_t i = 0; i < cfg->n; i++) {
         if (cfg->entries[i].spec == s) {
@@ -270,7 +273,7 @@ typedef struct pair {
 
 static bool is_sep(char c) { return isspace((unsigned char)c) || c == ',' || c == ';'; }
 
-AISLE_API int aisle_config_parse(aisle_config *cfg, const char *text) {
+int config_parse(aisle_config *cfg, option_tables tables, const char *text) {
     if (!cfg || !text) return core_error(AISLE_EINVAL, "aisle_config_parse: NULL argument");
     /* Parse into a scratch copy first so a bad pair leaves cfg unchanged. */
     aisle_config *scratch;
@@ -314,7 +317,7 @@ AISLE_API int aisle_config_parse(aisle_config *cfg, const char *text) {
         if (!rc) rc = buf_append(&v, "", 0); /* ensure non-NULL data */
         val = v.data;
         if (!rc) {
-            rc = aisle_config_set(scratch, key, val);
+            rc = config_set(scratch, tables, key, val);
             if (rc) core_error_prefix(rc, "config text, pair %d", pairno);
         }
         core_free(key);
@@ -351,36 +354,49 @@ static int default_entry(const option_spec *s, config_entry *e) {
     return AISLE_OK;
 }
 
-/* The effective entry for (cfg, table, key): set value, else table's
- * default, else the generic default. */
-static const option_spec *resolve(const aisle_config *cfg, const option_spec *table, const char *key,
-                                  config_entry *out) {
+/* The effective entry for key: the value set in cfg, else spec's default
+ * (spec NULL: none). */
+static const option_spec *effective(const aisle_config *cfg, const option_spec *spec, const char *key,
+                                    config_entry *out) {
     const config_entry *set = config_lookup(cfg, key);
     if (set) {
         *out = *set;
         return set->spec;
     }
+    if (!spec) return NULL;
+    default_entry(spec, out);
+    return spec;
+}
+
+/* The effective entry for (cfg, table, key): set value, else table's
+ * default, else the generic default. */
+static const option_spec *resolve(const aisle_config *cfg, const option_spec *table, const char *key,
+                                  config_entry *out) {
     const option_spec *s = option_find_in(table, key);
-    if (!s) s = option_find(key);
-    if (!s) return NULL;
-    default_entry(s, out);
-    return s;
+    if (!s) s = option_find_in(core_options, key);
+    return effective(cfg, s, key, out);
+}
+
+static int64_t entry_int(const option_spec *s, const config_entry *e) {
+    if (!s) return 0;
+    return s->type == AISLE_OPTION_FLOAT ? (int64_t)e->f : e->i;
+}
+
+static double entry_float(const option_spec *s, const config_entry *e) {
+    if (!s) return 0.0;
+    return s->type == AISLE_OPTION_FLOAT ? e->f : (double)e->i;
 }
 
 int64_t config_int(const aisle_config *cfg, const option_spec *table, const char *key) {
     config_entry e;
     const option_spec *s = resolve(cfg, table, key, &e);
-    if (!s) return 0;
-    if (s->type == AISLE_OPTION_FLOAT) return (int64_t)e.f;
-    return e.i;
+    return entry_int(s, &e);
 }
 
 double config_float(const aisle_config *cfg, const option_spec *table, const char *key) {
     config_entry e;
     const option_spec *s = resolve(cfg, table, key, &e);
-    if (!s) return 0.0;
-    if (s->type == AISLE_OPTION_FLOAT) return e.f;
-    return (double)e.i;
+    return entry_float(s, &e);
 }
 
 bool config_bool(const aisle_config *cfg, const option_spec *table, const char *key) {
@@ -407,25 +423,27 @@ int config_check(const aisle_config *cfg, const option_spec *table, const char *
     return AISLE_OK;
 }
 
-AISLE_API int aisle_config_get_int(const aisle_config *cfg, const char *key, int64_t *out) {
+int config_get_int(const aisle_config *cfg, option_tables tables, const char *key, int64_t *out) {
     const option_spec *s = NULL;
     if (!out) return core_error(AISLE_EINVAL, "aisle_config_get_int: out is NULL");
-    int rc = find_spec(key, &s);
+    int rc = find_spec(tables, key, &s);
     if (rc) return rc;
     if (s->type != AISLE_OPTION_INT && s->type != AISLE_OPTION_BOOL)
         return core_error(AISLE_EINVAL, "option '%s' is %s, not an integer", key, type_name(s->type));
-    *out = config_int(cfg, NULL, key);
+    config_entry e;
+    *out = entry_int(effective(cfg, s, key, &e), &e);
     return AISLE_OK;
 }
 
-AISLE_API int aisle_config_get_float(const aisle_config *cfg, const char *key, double *out) {
+int config_get_float(const aisle_config *cfg, option_tables tables, const char *key, double *out) {
     const option_spec *s = NULL;
     if (!out) return core_error(AISLE_EINVAL, "aisle_config_get_float: out is NULL");
-    int rc = find_spec(key, &s);
+    int rc = find_spec(tables, key, &s);
     if (rc) return rc;
     if (s->type == AISLE_OPTION_STRING)
         return core_error(AISLE_EINVAL, "option '%s' is text, not a number", key);
-    *out = config_float(cfg, NULL, key);
+    config_entry e;
+    *out = entry_float(effective(cfg, s, key, &e), &e);
     return AISLE_OK;
 }
 
@@ -450,13 +468,13 @@ static int entry_text(const config_entry *e, core_buf *b) {
     }
 }
 
-AISLE_API int aisle_config_get_string(const aisle_config *cfg, const char *key, char *buf, size_t len) {
+int config_get_string(const aisle_config *cfg, option_tables tables, const char *key, char *buf, size_t len) {
     const option_spec *s = NULL;
     if (!buf) return core_error(AISLE_EINVAL, "aisle_config_get_string: buf is NULL");
-    int rc = find_spec(key, &s);
+    int rc = find_spec(tables, key, &s);
     if (rc) return rc;
     config_entry e;
-    resolve(cfg, NULL, key, &e);
+    effective(cfg, s, key, &e);
     if (s->type == AISLE_OPTION_STRING) return core_copy_string(e.s ? e.s : "", buf, len, NULL);
     core_buf b;
     buf_init(&b);
@@ -466,10 +484,10 @@ AISLE_API int aisle_config_get_string(const aisle_config *cfg, const char *key, 
     return rc;
 }
 
-AISLE_API int aisle_config_is_set(const aisle_config *cfg, const char *key, int *out) {
+int config_is_set(const aisle_config *cfg, option_tables tables, const char *key, int *out) {
     const option_spec *s = NULL;
     if (!out) return core_error(AISLE_EINVAL, "aisle_config_is_set: out is NULL");
-    int rc = find_spec(key, &s);
+    int rc = find_spec(tables, key, &s);
     if (rc) return rc;
     *out = config_lookup(cfg, key) != NULL;
     return AISLE_OK;

@@ -81,24 +81,24 @@ typedef struct option_spec {
 /* Tables end with an entry whose name is NULL. */
 #define OPTION_END {NULL, 0, 0, 0, NULL, NULL, NULL, NULL}
 
-/* Finds a generic option (core, data, io, serve, eval tables, then each
- * registered model kind's table).  NULL when unknown. */
-const option_spec *option_find(const char *name);
-/* Number of options in the merged table, and entry i (for docs / help). */
-int option_total(void);
-const option_spec *option_at(int i);
+/* Every option table in lookup order: table t (0, 1, ...), NULL past the
+ * end.  Each module declares its own table; only the top layer (src/api)
+ * knows them all, and it passes its enumerator down to the calls below
+ * that look a name up, so no layer names a table of a layer above it. */
+typedef const option_spec *(*option_tables)(int t);
+
+/* Finds name in the tables, first declaration first (it gives the type
+ * for validation).  NULL when unknown. */
+const option_spec *option_find(option_tables tables, const char *name);
+/* Number of options in all tables, and entry i (for docs / help). */
+int option_total(option_tables tables);
+const option_spec *option_at(option_tables tables, int i);
 /* Finds name in one NULL-terminated table. */
 const option_spec *option_find_in(const option_spec *table, const char *name);
 
-/* Table t of all option tables (module tables, then each model kind's);
- * NULL past the end.  Defined in src/models/registry.c. */
-const option_spec *option_table_at(int t);
-/* Module option tables (each NULL-name terminated). */
+/* The generic options (threads, seed, blas_threads, model), which every
+ * lookup with a module's or kind's table falls back to. */
 extern const option_spec core_options[];
-extern const option_spec data_options[];
-extern const option_spec io_options[];
-extern const option_spec serve_options[];
-extern const option_spec eval_options[];
 
 typedef struct config_entry {
     const option_spec *spec;
@@ -117,9 +117,9 @@ struct aisle_config {
 /* Getters used by modules.  `table` is the option table that defines the
  * default for this use (a model kind's table, or a module table); the value
  * comes from cfg when set there, else from table's default, else from the
- * generic table.  The key must exist in table or the generic table (a
- * programming error otherwise: returns 0 / "" and never crashes).  cfg may
- * be NULL. */
+ * generic table (core_options).  The key must exist in table or the generic
+ * table (a programming error otherwise: returns 0 / "" and never crashes).
+ * cfg may be NULL. */
 int64_t config_int(const aisle_config *cfg, const option_spec *table, const char *key);
 double config_float(const aisle_config *cfg, const option_spec *table, const char *key);
 bool config_bool(const aisle_config *cfg, const option_spec *table, const char *key);
@@ -133,6 +133,24 @@ int config_check(const aisle_config *cfg, const option_spec *table, const char *
 const config_entry *config_lookup(const aisle_config *cfg, const char *key);
 /* Parses a value's text for a spec (used by config and the CLI). */
 int config_parse_value(const option_spec *spec, const char *text, config_entry *out);
+/* Sets spec's option from its text form (aisle_config_set for a spec the
+ * caller already found, e.g. in its own module's table). */
+int config_set_text(aisle_config *cfg, const option_spec *spec, const char *value);
+
+/* The public aisle_config_* calls that look an option up by name, with
+ * the table list to look in (src/api passes every table; the public
+ * functions are thin wrappers there).  Same arguments, codes and messages
+ * as the public functions. */
+int config_set_int(aisle_config *cfg, option_tables tables, const char *key, int64_t value);
+int config_set_float(aisle_config *cfg, option_tables tables, const char *key, double value);
+int config_set_string(aisle_config *cfg, option_tables tables, const char *key, const char *value);
+int config_set(aisle_config *cfg, option_tables tables, const char *key, const char *value);
+int config_unset(aisle_config *cfg, option_tables tables, const char *key);
+int config_parse(aisle_config *cfg, option_tables tables, const char *text);
+int config_get_int(const aisle_config *cfg, option_tables tables, const char *key, int64_t *out);
+int config_get_float(const aisle_config *cfg, option_tables tables, const char *key, double *out);
+int config_get_string(const aisle_config *cfg, option_tables tables, const char *key, char *buf, size_t len);
+int config_is_set(const aisle_config *cfg, option_tables tables, const char *key, int *out);
 
 /* ------------------------------------------------------------------------
  * Progress reporting and time (progress.c).

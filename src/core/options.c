@@ -1,14 +1,14 @@
-/* options.c - the option table: every option aisle knows, declared once.
+/* options.c - the generic option table and lookups over option tables.
  *
  * Each module keeps its own table (core_options here, data_options in
  * src/data, ...), and each model kind carries its own table in its ops.
- * option_table_at() (src/models/registry.c) enumerates them all; lookups
- * walk them in order, so the first declaration of a name gives its type
- * for validation.  A name declared by several tables must have the same
- * type in each (a kind may narrow the range or change the default). */
+ * The top layer (src/api/options.c) enumerates them all and passes that
+ * enumerator to these lookups; they walk the tables in order, so the first
+ * declaration of a name gives its type for validation.  A name declared by
+ * several tables must have the same type in each (a kind may narrow the
+ * range or change the default). */
 #include "core.h"
 
-#include <stdio.h>
 #include <string.h>
 
 const option_spec core_options[] = {
@@ -31,60 +31,25 @@ const option_spec *option_find_in(const option_spec *table, const char *name) {
     return NULL;
 }
 
-const option_spec *option_find(const char *name) {
-    for (int t = 0; option_table_at(t); t++) {
-        const option_spec *o = option_find_in(option_table_at(t), name);
+const option_spec *option_find(option_tables tables, const char *name) {
+    for (int t = 0; tables(t); t++) {
+        const option_spec *o = option_find_in(tables(t), name);
         if (o) return o;
     }
     return NULL;
 }
 
-int option_total(void) {
+int option_total(option_tables tables) {
     int n = 0;
-    for (int t = 0; option_table_at(t); t++)
-        for (const option_spec *o = option_table_at(t); o->name; o++) n++;
+    for (int t = 0; tables(t); t++)
+        for (const option_spec *o = tables(t); o->name; o++) n++;
     return n;
 }
 
-const option_spec *option_at(int i) {
+const option_spec *option_at(option_tables tables, int i) {
     if (i < 0) return NULL;
-    for (int t = 0; option_table_at(t); t++)
-        for (const option_spec *o = option_table_at(t); o->name; o++)
+    for (int t = 0; tables(t); t++)
+        for (const option_spec *o = tables(t); o->name; o++)
             if (i-- == 0) return o;
     return NULL;
-}
-
-AISLE_API int aisle_option_count(void) { return option_total(); }
-
-/* Ranges are rendered from the spec on demand into a thread-local buffer
- * (valid until the calling thread's next call), which keeps the option
- * table const and the library free of shared mutable state. */
-static _Thread_local char range_text[128];
-
-AISLE_API int aisle_option_info(int index, const char **name, int *type, const char **default_text,
-                                const char **range, const char **scope, const char **help) {
-    const option_spec *o = option_at(index);
-    if (!o) return core_error(AISLE_ERANGE, "option index %d out of range [0, %d)", index, option_total());
-    if (name) *name = o->name;
-    if (type) *type = o->type;
-    if (default_text) *default_text = o->def;
-    if (scope) *scope = o->scope;
-    if (help) *help = o->help;
-    if (range) {
-        switch (o->type) {
-        case AISLE_OPTION_INT:
-            snprintf(range_text, sizeof range_text, "[%.0f, %.0f]", o->min, o->max);
-            break;
-        case AISLE_OPTION_FLOAT:
-            snprintf(range_text, sizeof range_text, "[%g, %g]", o->min, o->max);
-            break;
-        case AISLE_OPTION_BOOL:
-            snprintf(range_text, sizeof range_text, "true|false");
-            break;
-        default:
-            snprintf(range_text, sizeof range_text, "%s", o->choices ? o->choices : "text");
-        }
-        *range = range_text;
-    }
-    return AISLE_OK;
 }

@@ -14,6 +14,11 @@
 #include <pthread.h>
 #include <stdio.h>
 
+/* The module's option tables: loaders and splits (options.c), the demo
+ * store (generate.c). */
+extern const option_spec data_options[];
+extern const option_spec demo_options[];
+
 /* Built-in event types; custom event names get ids from DATA_EVENT_CUSTOM
  * on.  A dataset keeps one weight per event type. */
 enum {

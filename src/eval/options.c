@@ -1,5 +1,5 @@
 /* options.c - options of evaluation. */
-#include "core/core.h"
+#include "eval.h"
 
 const option_spec eval_options[] = {
     {"k", AISLE_OPTION_INT, 1, 10000, "10", NULL, "eval", "Cut-off K of ranking metrics (precision@K, NDCG@K, ...)."},

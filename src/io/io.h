@@ -14,8 +14,12 @@
 
 #include "core/core.h"
 
-/* Section types 1..255 are the container's generic sections (written by
- * src/io for every model); model kinds use 256 and up for their own. */
+/* Options of saving and loading (options.c). */
+extern const option_spec io_options[];
+
+/* Section types 1..255 are the generic sections every model has (written
+ * by src/models/model_file.c); model kinds use 256 and up for their own.
+ * The container only numbers and names them. */
 enum {
     IO_SECTION_META = 1,      /* kind name, writer version, options used, metrics */
     IO_SECTION_USERS = 2,     /* user key dictionary */
@@ -127,12 +131,6 @@ int io_reader_check_required(const io_reader *r);
 /* Reads a whole file into a new buffer (free with core_free); files larger
  * than max_bytes fail with AISLE_ERANGE before anything is allocated. */
 int io_read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *len);
-
-/* ---- models (src/io/model_file.c) ---- */
-/* A writer holding every section of m (generic ones, then the kind's). */
-int io_model_writer(const aisle_model *m, const aisle_config *cfg, io_writer **out);
-/* aisle_model_save with the write-failure test hook of io_writer_to_file. */
-int io_model_save_file(const aisle_model *m, const char *path, const aisle_config *cfg, uint64_t fail_after);
 
 /* ---- CRC / fp16 helpers shared with other modules ---- */
 uint32_t io_crc32(const void *data, size_t len);

@@ -109,6 +109,17 @@ int model_init_generic(aisle_model *m, const aisle_dataset *ds, const aisle_conf
 /* Query for a known user from the model's history. */
 void model_user_query(const aisle_model *m, uint32_t user, model_query *q);
 
+/* Model files (model_file.c; docs/FORMAT.md).  A writer holding every
+ * section of m (generic ones, then the kind's). */
+int model_writer(const aisle_model *m, const aisle_config *cfg, io_writer **out);
+/* aisle_model_save with the write-failure test hook of io_writer_to_file. */
+int model_save_file(const aisle_model *m, const char *path, const aisle_config *cfg, uint64_t fail_after);
+/* aisle_model_load_buffer / aisle_model_load (src/api wraps them): tables
+ * are every option table, to read back the options stored in the file. */
+int model_load_buffer(aisle_model **out, const void *data, size_t len, const aisle_config *cfg,
+                      option_tables tables);
+int model_load_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables);
+
 static inline uint32_t model_n_users(const aisle_model *m) { return (uint32_t)m->users.n; }
 static inline uint32_t model_n_items(const aisle_model *m) { return (uint32_t)m->items.n; }
 

@@ -1,5 +1,5 @@
 /* options.c - options of the serving calls (recommend, similar, explain). */
-#include "core/core.h"
+#include "serve.h"
 
 const option_spec serve_options[] = {
     {"exclude_seen", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "serve",

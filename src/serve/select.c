@@ -37,7 +37,8 @@ AISLE_API void aisle_rec_options_free(aisle_rec_options *o) {
 
 AISLE_API int aisle_rec_options_set(aisle_rec_options *o, const char *key, const char *value) {
     if (!o || !key || !value) return core_error(AISLE_EINVAL, "aisle_rec_options_set: NULL argument");
-    if (!option_find_in(serve_options, key)) {
+    const option_spec *spec = option_find_in(serve_options, key);
+    if (!spec) {
         core_buf b;
         buf_init(&b);
         for (const option_spec *s = serve_options; s->name; s++) buf_printf(&b, "%s%s", s == serve_options ? "" : ", ", s->name);
@@ -46,7 +47,7 @@ AISLE_API int aisle_rec_options_set(aisle_rec_options *o, const char *key, const
         buf_free(&b);
         return rc;
     }
-    return aisle_config_set(o->cfg, key, value);
+    return config_set_text(o->cfg, spec, value);
 }
 
 static int set_keys(char ***dst, size_t *dst_n, const char *const *keys, size_t n, const char *what) {

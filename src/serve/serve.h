@@ -9,6 +9,9 @@
 
 #include "models/models.h"
 
+/* Options of the serving calls (options.c). */
+extern const option_spec serve_options[];
+
 struct aisle_rec_options {
     aisle_config *cfg;   /* serve-scope options */
     char **allow, **deny;

@@ -1,9 +1,11 @@
 /* model_file.c - saving and loading models: the generic sections every
  * model has (META, USERS, ITEMS, HISTORY, POPULARITY; docs/FORMAT.md) and
- * the public aisle_model_save / _load functions.  A kind's own parameters
- * go through its ops->save / ops->load hooks. */
-#include "io.h"
-#include "models/models.h"
+ * the public aisle_model_save functions; a kind's own parameters go through
+ * its ops->save / ops->load hooks.  src/io below only carries the bytes
+ * (header, sections, zlib, CRC, atomic save).  Loading needs every option
+ * table to read back the stored options, so the public aisle_model_load
+ * functions live in the top layer (src/api), which passes them down. */
+#include "models.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -85,7 +87,7 @@ static int put_pop(const aisle_model *m, core_buf *b) {
     return io_put_f32_array(b, m->popularity, m->popularity ? m->items.n : 0);
 }
 
-int io_model_writer(const aisle_model *m, const aisle_config *cfg, io_writer **out) {
+int model_writer(const aisle_model *m, const aisle_config *cfg, io_writer **out) {
     if (!m->ops->save || !m->ops->load)
         return core_error(AISLE_EUNSUPPORTED, "model kind '%s' does not support saving", m->ops->name);
     io_writer *w;
@@ -105,9 +107,9 @@ int io_model_writer(const aisle_model *m, const aisle_config *cfg, io_writer **o
     return AISLE_OK;
 }
 
-int io_model_save_file(const aisle_model *m, const char *path, const aisle_config *cfg, uint64_t fail_after) {
+int model_save_file(const aisle_model *m, const char *path, const aisle_config *cfg, uint64_t fail_after) {
     io_writer *w;
-    int rc = io_model_writer(m, cfg, &w);
+    int rc = model_writer(m, cfg, &w);
     if (rc) return rc;
     rc = io_writer_to_file(w, path, fail_after);
     io_writer_free(w);
@@ -116,13 +118,13 @@ int io_model_save_file(const aisle_model *m, const char *path, const aisle_confi
 
 AISLE_API int aisle_model_save(const aisle_model *model, const char *path, const aisle_config *cfg) {
     if (!model || !path || !path[0]) return core_error(AISLE_EINVAL, "aisle_model_save: NULL model or empty path");
-    return io_model_save_file(model, path, cfg, UINT64_MAX);
+    return model_save_file(model, path, cfg, UINT64_MAX);
 }
 
 AISLE_API int aisle_model_save_buffer(const aisle_model *model, const aisle_config *cfg, void **out, size_t *len) {
     if (!model || !out || !len) return core_error(AISLE_EINVAL, "aisle_model_save_buffer: NULL argument");
     io_writer *w;
-    int rc = io_model_writer(model, cfg, &w);
+    int rc = model_writer(model, cfg, &w);
     if (rc) return rc;
     rc = io_writer_to_buffer(w, out, len);
     io_writer_free(w);
@@ -136,7 +138,7 @@ AISLE_API int aisle_model_save_buffer(const aisle_model *model, const aisle_conf
 /* Applies the stored option text pair by pair: an option this library
  * does not know (written by a newer one) is skipped, a bad value is
  * corruption. */
-static int load_options(aisle_config *cfg, const char *text, const char *sect) {
+static int load_options(aisle_config *cfg, option_tables tables, const char *text, const char *sect) {
     const char *p = text;
     while (*p) {
         while (*p == ' ') p++;
@@ -150,7 +152,7 @@ static int load_options(aisle_config *cfg, const char *text, const char *sect) {
         }
         char *pair = core_strndup(b, (size_t)(p - b));
         if (!pair) return core_oom("loading model options");
-        int rc = aisle_config_parse(cfg, pair);
+        int rc = config_parse(cfg, tables, pair);
         if (rc == AISLE_ENOTFOUND) rc = AISLE_OK;
         else if (rc == AISLE_ENOMEM) rc = core_oom("loading model options");
         else if (rc) rc = core_error_prefix(AISLE_EFORMAT, "%s: stored option '%s'", sect, pair);
@@ -160,7 +162,7 @@ static int load_options(aisle_config *cfg, const char *text, const char *sect) {
     return AISLE_OK;
 }
 
-static int get_meta(aisle_model *m, io_reader *r) {
+static int get_meta(aisle_model *m, io_reader *r, option_tables tables) {
     io_cursor c;
     int rc = io_reader_section(r, IO_SECTION_META, &c);
     if (rc) return rc;
@@ -177,7 +179,7 @@ static int get_meta(aisle_model *m, io_reader *r) {
         rc = core_error(AISLE_EFORMAT, "%s: option text of %zu bytes exceeds the limit of %d", c.section,
                         strlen(opts), MAX_OPTIONS_TEXT);
     if (!rc) rc = aisle_config_new(&m->config);
-    if (!rc) rc = load_options(m->config, opts, c.section);
+    if (!rc) rc = load_options(m->config, tables, opts, c.section);
     uint32_t nm = 0;
     if (!rc) rc = io_get_u32(&c, &nm);
     if (!rc && nm > MAX_METRICS)
@@ -313,7 +315,8 @@ static int unknown_kind(const char *kind) {
     return rc;
 }
 
-static int load_image(const uint8_t *data, size_t len, const aisle_config *cfg, aisle_model **out) {
+static int load_image(const uint8_t *data, size_t len, const aisle_config *cfg, option_tables tables,
+                      aisle_model **out) {
     io_reader *r;
     int rc = io_reader_open(&r, data, len, (uint64_t)config_int(cfg, io_options, "max_model_bytes"));
     if (rc) return rc;
@@ -323,7 +326,7 @@ static int load_image(const uint8_t *data, size_t len, const aisle_config *cfg, 
     else if (!ops->load) rc = core_error(AISLE_EUNSUPPORTED, "model kind '%s' does not support loading", ops->name);
     if (!rc) rc = model_alloc(ops, &m);
     if (!rc) snprintf(m->writer_version, sizeof m->writer_version, "%s", io_reader_writer_version(r));
-    if (!rc) rc = get_meta(m, r);
+    if (!rc) rc = get_meta(m, r, tables);
     if (!rc) rc = get_keys(r, IO_SECTION_USERS, &m->users);
     if (!rc) rc = get_keys(r, IO_SECTION_ITEMS, &m->items);
     if (!rc) rc = get_history(m, r);
@@ -339,19 +342,20 @@ static int load_image(const uint8_t *data, size_t len, const aisle_config *cfg, 
     return AISLE_OK;
 }
 
-AISLE_API int aisle_model_load_buffer(aisle_model **out, const void *data, size_t len, const aisle_config *cfg) {
+int model_load_buffer(aisle_model **out, const void *data, size_t len, const aisle_config *cfg,
+                      option_tables tables) {
     if (!out || (!data && len)) return core_error(AISLE_EINVAL, "aisle_model_load_buffer: NULL argument");
-    int rc = load_image(data ? data : "", len, cfg, out);
+    int rc = load_image(data ? data : "", len, cfg, tables, out);
     return rc ? core_error_prefix(rc, "model buffer") : AISLE_OK;
 }
 
-AISLE_API int aisle_model_load(aisle_model **out, const char *path, const aisle_config *cfg) {
+int model_load_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables) {
     if (!out || !path) return core_error(AISLE_EINVAL, "aisle_model_load: NULL argument");
     uint8_t *data;
     size_t len;
     int rc = io_read_file(path, (uint64_t)config_int(cfg, io_options, "max_model_bytes"), &data, &len);
     if (rc) return rc;
-    rc = load_image(data, len, cfg, out);
+    rc = load_image(data, len, cfg, tables, out);
     core_free(data);
     return rc ? core_error_prefix(rc, "%s", path) : AISLE_OK;
 }

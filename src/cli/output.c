@@ -1,0 +1,138 @@
+/* output.c - what the tool writes: error lines, the progress line, JSON
+ * values and fixed-width terminal cells.  It calls nothing else of the tool,
+ * so every other file may use it. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- errors ---- */
+
+int cli_error(int code, const char *fmt, ...) {
+    va_list ap;
+    cli_progress_done();
+    fflush(stdout); /* keep the order of what was printed so far */
+    fputs("aisle: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+int cli_fail(int rc, const char *what) {
+    const char *msg = aisle_last_error();
+    if (!msg[0]) msg = aisle_strerror(rc);
+    return cli_error(CLI_RUNTIME, "%s: %s", what, msg);
+}
+
+double cli_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- progress ---- */
+
+/* The tool is one process drawing one progress line at a time, so its
+ * state is a single static. */
+static struct {
+    const char *what;
+    int drawn;
+    double last;
+} progress;
+
+static int progress_cb(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    (void)user;
+    double now = cli_now();
+    if (step < steps && now - progress.last < 0.1) return 0;
+    progress.last = now;
+    char extra[96] = "";
+    int n = 0;
+    if (!isnan(loss)) n += snprintf(extra + n, sizeof extra - (size_t)n, "  loss %.4g", loss);
+    if (!isnan(metric) && n < (int)sizeof extra)
+        n += snprintf(extra + n, sizeof extra - (size_t)n, "  metric %.4f", metric);
+    double rate = elapsed > 0 ? step / elapsed : 0;
+    double eta = rate > 0 ? (steps - step) / rate : 0;
+    fprintf(stderr, "\r%s %d/%d%s  %.2f/s  ETA %.0fs   ", progress.what, step, steps, extra, rate, eta);
+    fflush(stderr);
+    progress.drawn = 1;
+    return 0;
+}
+
+void cli_progress_install(aisle_config *cfg, const cli_opts *o, const char *what) {
+    cli_progress_done();
+    if (o->quiet || !isatty(STDERR_FILENO)) return;
+    progress.what = what;
+    progress.last = 0;
+    aisle_config_set_progress(cfg, progress_cb, NULL);
+}
+
+void cli_progress_done(void) {
+    if (progress.drawn) fputc('\n', stderr);
+    progress.drawn = 0;
+}
+
+/* ---- JSON ---- */
+
+void cli_json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fprintf(f, "\\u%04x", *p);
+            else
+                fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+void cli_json_number(FILE *f, double v) {
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fputs("null", f);
+}
+
+/* ---- terminal cells ---- */
+
+/* Display columns of a code point: 2 for East Asian wide ranges (CJK,
+ * Hangul, full-width forms), else 1. */
+static int cp_width(unsigned cp) {
+    return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+                   (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+                   (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000
+               ? 2
+               : 1;
+}
+
+void cli_print_cell(FILE *f, const char *s, int width) {
+    int used = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 1;
+        unsigned cp = len == 1 ? *p : (unsigned)(*p & (0x3F >> (len - 1)));
+        int ok = 1;
+        for (int i = 1; i < len; i++) {
+            if ((p[i] & 0xC0) != 0x80) ok = 0;
+            else cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        if (!ok) len = 1, cp = '?';
+        int w = cp_width(cp);
+        if (used + w > width) break; /* never split a character */
+        fwrite(p, 1, (size_t)len, f);
+        used += w;
+        p += len;
+    }
+    for (; used < width; used++) fputc(' ', f);
+}
