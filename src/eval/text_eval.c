@@ -84,6 +84,8 @@ AISLE_API int aisle_text_evaluate(const aisle_model *m, const aisle_texts *test,
     int rc = aisle_model_label_count(m, &nl);
     if (rc) return rc;
     if (!test->n) return core_error(AISLE_EINVAL, "aisle_text_evaluate: no test texts");
+    if (keys_find(&test->labels, "", 0) >= 0)
+        return core_error(AISLE_EINVAL, "aisle_text_evaluate: test texts without labels (map a label column)");
     int threads = core_thread_count(config_int(cfg, text_options, "threads"));
     aisle_text_eval *e = core_calloc(1, sizeof *e);
     uint32_t *truth = core_malloc(test->n * sizeof *truth);

@@ -231,6 +231,8 @@ AISLE_API int aisle_text_train(const aisle_texts *t, const aisle_config *cfg, ai
     snprintf(what, sizeof what, "model 'intent' (architecture %s)", arch->name);
     if ((rc = config_check(cfg, arch->options, what))) return rc;
     if (!t->n) return core_error(AISLE_EINVAL, "cannot train an intent model on no texts");
+    if (keys_find(&t->labels, "", 0) >= 0)
+        return core_error(AISLE_EINVAL, "cannot train an intent model on texts without labels (map a label column)");
     if (t->labels.n < 2)
         return core_error(AISLE_EINVAL, "an intent model needs texts of at least 2 labels; all %zu texts have the "
                           "label '%s'", t->n, keys_at(&t->labels, 0));

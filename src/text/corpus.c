@@ -40,8 +40,7 @@ static int reserve_rows(aisle_texts *t, size_t need) {
 
 int text_corpus_add(aisle_texts *t, const char *text, size_t len, const char *label, size_t label_len) {
     if (len > UINT32_MAX - 1) return core_error(AISLE_ERANGE, "text of %zu bytes is longer than 4 GiB", len);
-    if (!label_len) return core_error(AISLE_EINVAL, "empty label");
-    if (memchr(label, '\0', label_len)) return core_error(AISLE_EINVAL, "label holds a NUL byte");
+    if (label_len && memchr(label, '\0', label_len)) return core_error(AISLE_EINVAL, "label holds a NUL byte");
     size_t bad = data_utf8_check(label, label_len);
     if (bad < label_len) return core_error(AISLE_EINVAL, "label is not valid UTF-8 (byte %zu)", bad + 1);
     if (len && memchr(text, '\0', len)) return core_error(AISLE_EINVAL, "text holds a NUL byte");
@@ -73,6 +72,7 @@ AISLE_API int aisle_texts_add(aisle_texts *t, const char *text, size_t len, cons
     if (!t || (!text && len && len != AISLE_NUL_TERMINATED) || !label)
         return core_error(AISLE_EINVAL, "aisle_texts_add: NULL argument");
     len = feat_text_len(text, len);
+    if (!label[0]) return core_error(AISLE_EINVAL, "aisle_texts_add (text %zu): empty label", t->n + 1);
     int rc = text_corpus_add(t, text ? text : "", len, label, strlen(label));
     if (rc) return core_error_prefix(rc, "aisle_texts_add (text %zu)", t->n + 1);
     return AISLE_OK;

@@ -61,7 +61,8 @@ static int load_row(text_loader *L, aisle_texts *t) {
     char exp[160], found[96];
     if (r->nf < L->need_fields) {
         size_t role = cl->field[R_TEXT] >= r->nf ? R_TEXT : R_LABEL;
-        if (cl->field[R_LABEL] >= r->nf && cl->field[R_LABEL] < cl->field[R_TEXT]) role = R_LABEL;
+        if (cl->field[R_LABEL] != SIZE_MAX && cl->field[R_LABEL] >= r->nf && cl->field[R_LABEL] < cl->field[R_TEXT])
+            role = R_LABEL;
         snprintf(exp, sizeof exp, "column %s (field %zu)", cl->label[role], cl->field[role] + 1);
         snprintf(found, sizeof found, "the end of the line after %zu field%s", r->nf, r->nf == 1 ? "" : "s");
         data_field end = r->fields[r->nf - 1];
@@ -69,12 +70,13 @@ static int load_row(text_loader *L, aisle_texts *t) {
         return data_field_error(r, &end, exp, found);
     }
     L->conv.len = 0;
-    const char *text, *label;
-    size_t tlen, llen;
+    const char *text, *label = "";
+    size_t tlen, llen = 0;
+    bool unlabelled = cl->field[R_LABEL] == SIZE_MAX;
     int rc = field_text(L, R_TEXT, &text, &tlen);
-    if (!rc) rc = field_text(L, R_LABEL, &label, &llen);
+    if (!rc && !unlabelled) rc = field_text(L, R_LABEL, &label, &llen);
     if (rc) return rc;
-    if (!llen) {
+    if (!llen && !unlabelled) {
         snprintf(exp, sizeof exp, "a label in column %s", cl->label[R_LABEL]);
         return data_field_error(r, &r->fields[cl->field[R_LABEL]], exp, "an empty field");
     }
@@ -109,13 +111,15 @@ static int run_load(text_loader *L, aisle_texts *t, const aisle_config *cfg) {
     rc = data_columns_resolve(&L->cols, r, config_string(cfg, data_options, "header"), aliases, 2, SIZE_MAX, SIZE_MAX,
                               NULL, &header);
     if (rc) return rc;
-    if (L->cols.field[R_TEXT] == SIZE_MAX || L->cols.field[R_LABEL] == SIZE_MAX)
-        return core_error(AISLE_EINVAL, "%s: option columns must map both the text and the label role "
-                          "(e.g. text=utterance,label=intent or text=1,label=2)", r->name);
-    if (L->cols.field[R_TEXT] == L->cols.field[R_LABEL])
+    /* a columns option naming only the text reads unlabelled texts (label "") */
+    bool unlabelled = L->cols.any && L->cols.field[R_LABEL] == SIZE_MAX && !L->cols.name[R_LABEL];
+    if (L->cols.field[R_TEXT] == SIZE_MAX || (L->cols.field[R_LABEL] == SIZE_MAX && !unlabelled))
+        return core_error(AISLE_EINVAL, "%s: option columns must map the text role, and the label role for "
+                          "labelled texts (e.g. text=utterance,label=intent or text=1,label=2)", r->name);
+    if (!unlabelled && L->cols.field[R_TEXT] == L->cols.field[R_LABEL])
         return core_error(AISLE_EINVAL, "%s: the text and the label are the same column (field %zu)", r->name,
                           L->cols.field[R_TEXT] + 1);
-    L->need_fields = CORE_MAX(L->cols.field[R_TEXT], L->cols.field[R_LABEL]) + 1;
+    L->need_fields = (unlabelled ? L->cols.field[R_TEXT] : CORE_MAX(L->cols.field[R_TEXT], L->cols.field[R_LABEL])) + 1;
     for (rc = header ? data_reader_next(r) : 1; rc != 0; rc = data_reader_next(r)) {
         L->rep.read++;
         int row = rc == 1 ? load_row(L, t) : rc;
