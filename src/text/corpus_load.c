@@ -10,6 +10,7 @@
 #include "text.h"
 
 #include <string.h>
+#include <strings.h>
 
 enum { R_TEXT, R_LABEL, R_COUNT };
 static const char *const roles[R_COUNT] = {"text", "label"};
@@ -111,6 +112,15 @@ static int run_load(text_loader *L, aisle_texts *t, const aisle_config *cfg) {
     rc = data_columns_resolve(&L->cols, r, config_string(cfg, data_options, "header"), aliases, 2, SIZE_MAX, SIZE_MAX,
                               NULL, &header);
     if (rc) return rc;
+    /* columns by position, header auto: a first row naming the columns by
+     * known names (text, message, label, intent, ...) is a header */
+    if (!header && !strcmp(config_string(cfg, data_options, "header"), "auto"))
+        for (size_t role = 0; role < R_COUNT && !header; role++) {
+            size_t k = L->cols.field[role];
+            if (k >= r->nf) continue;
+            for (const char *const *a = aliases[role]; *a && !header; a++)
+                header = r->fields[k].len == strlen(*a) && !strncasecmp(r->fields[k].p, *a, strlen(*a));
+        }
     /* a columns option naming only the text reads unlabelled texts (label "") */
     bool unlabelled = L->cols.any && L->cols.field[R_LABEL] == SIZE_MAX && !L->cols.name[R_LABEL];
     if (L->cols.field[R_TEXT] == SIZE_MAX || (L->cols.field[R_LABEL] == SIZE_MAX && !unlabelled))
