@@ -35,6 +35,8 @@
 
 #include "aisle.h"
 
+#define CORE_MIN_SZ(a, b) ((a) < (b) ? (a) : (b))
+
 static double wall(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -168,10 +170,24 @@ static void write_fasttext(const aisle_texts *t, const char *path, const aisle_t
     fclose(f);
 }
 
+/* Runs cmd and keeps the last outlen-1 bytes of its output (reading all
+ * of it, so the command never dies of a closed pipe). */
 static int run_cmd(const char *cmd, char *out, size_t outlen) {
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
-    size_t n = fread(out, 1, outlen - 1, p);
+    size_t n = 0;
+    char block[4096];
+    for (size_t got; (got = fread(block, 1, sizeof block, p)) > 0;) {
+        if (got >= outlen - 1) {
+            memcpy(out, block + got - (outlen - 1), outlen - 1);
+            n = outlen - 1;
+        } else {
+            size_t keep = CORE_MIN_SZ(n, outlen - 1 - got);
+            memmove(out, out + n - keep, keep);
+            memcpy(out + keep, block, got);
+            n = keep + got;
+        }
+    }
     out[n] = '\0';
     return pclose(p);
 }
@@ -186,7 +202,7 @@ static double file_size(const char *path) {
 static void run_fasttext(const char *name, const char *args, size_t n_test, row *r) {
     char cmd[1024], out[4096];
     snprintf(r->name, sizeof r->name, "%s", name);
-    snprintf(cmd, sizeof cmd, "fasttext supervised -input %s/train.txt -output %s/ft -thread %d %s 2>&1", tmp, tmp,
+    snprintf(cmd, sizeof cmd, "fasttext supervised -input %s/train.txt -output %s/ft -thread %d -verbose 1 %s 2>&1", tmp, tmp,
              threads, args);
     double w0 = wall(), c0 = cpu_children();
     if (run_cmd(cmd, out, sizeof out) != 0) {
