@@ -226,7 +226,7 @@ static void run_fasttext(const char *name, const char *args, size_t n_test, row 
     c0 = cpu_children();
     run_cmd(cmd, out, sizeof out);
     double all = cpu_children() - c0;
-    size_t reps = (200000 + n_test - 1) / n_test;
+    size_t reps = (50000 + n_test - 1) / n_test;
     r->pred_s = all - load > 0 ? (double)(n_test * reps) / (all - load) : 0;
 }
 
@@ -241,12 +241,12 @@ static void prepare_fasttext(const aisle_texts *tr, const aisle_texts *te) {
     snprintf(p, sizeof p, "%s/empty.txt", tmp);
     FILE *f = fopen(p, "w");
     if (f) fclose(f);
-    /* the test file repeated to >= 200k lines, so prediction outweighs loading */
+    /* the test file repeated to >= 50k lines, so prediction outweighs loading */
     size_t n;
     aisle_texts_count(te, &n);
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "cd '%s' && : > pred.txt && for i in $(seq %zu); do cat test.txt >> pred.txt; done", tmp,
-             (200000 + n - 1) / n);
+             (50000 + n - 1) / n);
     if (system(cmd) != 0) die("pred.txt");
     aisle_tokenizer_free(tok);
 }

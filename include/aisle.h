@@ -1167,7 +1167,10 @@ AISLE_API int aisle_texts_add(aisle_texts *t, const char *text, size_t len, cons
  * columns `text` and `label` are chosen by option `columns`
  * ("text=utterance,label=intent", header names or 1-based positions); when
  * it is empty, known header names (text, utterance, review, message, ...;
- * label, intent, class) or else text=1,label=2.  Also reads the data
+ * label, intent, class) or else text=1,label=2; with positions, a first
+ * row whose text or label field is such a name is a header.  A columns
+ * option naming only `text` reads unlabelled texts (label "", for
+ * classifying; training and evaluation refuse them).  Also reads the data
  * options header, delimiter, quoting, encoding, max_field and lenient.  All
  * or nothing: on failure t is left as it was.  Returns AISLE_OK,
  * AISLE_EINVAL (NULL argument, bad columns option), AISLE_EFORMAT (bad row;

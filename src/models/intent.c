@@ -488,7 +488,7 @@ AISLE_API int aisle_text_explain(const aisle_model *m, const char *text, size_t 
     }
     if (!rc) rc = s->arch->explain(s->arch_state, &v, target, e->contrib);
     if (!rc) rc = buf_append(&e->tokens, d.tok_text.data ? d.tok_text.data : "", d.tok_text.len);
-    if (!rc) memcpy(e->off, d.tok_off, d.n_tokens * sizeof *e->off);
+    if (!rc && d.n_tokens) memcpy(e->off, d.tok_off, d.n_tokens * sizeof *e->off);
     text_doc_free(&d);
     core_free(z);
     if (rc) {
