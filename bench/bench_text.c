@@ -24,6 +24,7 @@
  *
  * usage: bench_text [--threads N] [--zh-epochs N] [--skip-zh] [--no-fasttext] [--teacher-arch NAME]
  *                   [--student OPTIONS] */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,8 +140,11 @@ static aisle_model *train_aisle(const aisle_texts *tr, const char *opts, row *r)
 
 /* ---- fastText ---- */
 
-/* Writes texts as "__label__L tok tok ..." lines of aisle's tokens. */
-static void write_fasttext(const aisle_texts *t, const char *path, const aisle_tokenizer *tok) {
+/* Writes texts as "__label__L tok tok ..." lines of aisle's tokens, in a
+ * seeded random order when shuffle is set: fastText reads its input in
+ * file order, and both data sets are sorted by label (aisle shuffles its
+ * examples itself). */
+static void write_fasttext(const aisle_texts *t, const char *path, const aisle_tokenizer *tok, int shuffle) {
     FILE *f = fopen(path, "w");
     if (!f) {
         perror(path);
@@ -148,7 +152,18 @@ static void write_fasttext(const aisle_texts *t, const char *path, const aisle_t
     }
     size_t n;
     aisle_texts_count(t, &n);
-    for (size_t i = 0; i < n; i++) {
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) die("shuffle");
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = n; shuffle && i > 1; i--) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t j = (size_t)(x % i), tmpi = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = tmpi;
+    }
+    for (size_t r = 0; r < n; r++) {
+        size_t i = order[r];
         const char *text, *label;
         aisle_texts_at(t, i, &text, &label);
         fputs("__label__", f);
@@ -167,6 +182,7 @@ static void write_fasttext(const aisle_texts *t, const char *path, const aisle_t
         aisle_tokens_free(tk);
         fputc('\n', f);
     }
+    free(order);
     fclose(f);
 }
 
@@ -235,9 +251,9 @@ static void prepare_fasttext(const aisle_texts *tr, const aisle_texts *te) {
     if (aisle_tokenizer_new(&tok, NULL)) die("tokenizer");
     char p[512];
     snprintf(p, sizeof p, "%s/train.txt", tmp);
-    write_fasttext(tr, p, tok);
+    write_fasttext(tr, p, tok, 1);
     snprintf(p, sizeof p, "%s/test.txt", tmp);
-    write_fasttext(te, p, tok);
+    write_fasttext(te, p, tok, 0);
     snprintf(p, sizeof p, "%s/empty.txt", tmp);
     FILE *f = fopen(p, "w");
     if (f) fclose(f);

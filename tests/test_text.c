@@ -168,6 +168,22 @@ static void test_load_by_header_names_quoting_bom_crlf(void **state) {
     aisle_texts_free(t);
 }
 
+static void test_load_latin1_text_and_label(void **state) {
+    (void)state;
+    /* both fields converted into one buffer (found by fuzz_text_load) */
+    static const char csv[] = "text;label\ncaf\xe9 au lait, tr\xe8s bon;boisson \xe0 emporter\n";
+    aisle_config *c = cfg_of("encoding=latin1 delimiter=semicolon");
+    aisle_texts *t;
+    assert_ok(aisle_texts_new(&t));
+    assert_ok(aisle_texts_load_buffer(t, csv, sizeof csv - 1, "l.csv", c));
+    const char *text, *label;
+    assert_ok(aisle_texts_at(t, 0, &text, &label));
+    assert_string_equal(text, "caf\xc3\xa9 au lait, tr\xc3\xa8s bon");
+    assert_string_equal(label, "boisson \xc3\xa0 emporter");
+    aisle_config_free(c);
+    aisle_texts_free(t);
+}
+
 static void test_load_gzip_file(void **state) {
     (void)state;
     char dir[256], path[300];
@@ -642,6 +658,7 @@ int main(void) {
         cmocka_unit_test(test_texts_add_checks_text_and_label),
         cmocka_unit_test(test_split_is_stratified_and_seeded),
         cmocka_unit_test(test_load_by_header_names_quoting_bom_crlf),
+        cmocka_unit_test(test_load_latin1_text_and_label),
         cmocka_unit_test(test_load_gzip_file),
         cmocka_unit_test(test_load_errors_name_file_line_column_and_change_nothing),
         cmocka_unit_test(test_unlabelled_file_classifies_but_does_not_train),

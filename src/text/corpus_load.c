@@ -71,6 +71,14 @@ static int load_row(text_loader *L, aisle_texts *t) {
         return data_field_error(r, &end, exp, found);
     }
     L->conv.len = 0;
+    if (L->latin1) {
+        /* latin-1 at most doubles in UTF-8: room for both fields up front, so
+         * the label's conversion cannot move the converted text */
+        size_t need = 2 * r->fields[cl->field[R_TEXT]].len + 2;
+        if (cl->field[R_LABEL] != SIZE_MAX) need += 2 * r->fields[cl->field[R_LABEL]].len;
+        int rc = buf_reserve(&L->conv, need);
+        if (rc) return rc;
+    }
     const char *text, *label = "";
     size_t tlen, llen = 0;
     bool unlabelled = cl->field[R_LABEL] == SIZE_MAX;
