@@ -25,9 +25,6 @@ static const option_spec bag_options[] = {
     {"epochs", AISLE_OPTION_INT, 1, 10000, "25", NULL, "intent (bag)", "Passes over the training texts."},
     {"learning_rate", AISLE_OPTION_FLOAT, 1e-6, 10, "0.5", NULL, "intent (bag)",
      "Initial SGD learning rate, decayed linearly to zero."},
-    {"threads", AISLE_OPTION_INT, 0, 256, "0", NULL, "all", "Worker threads; 0 uses every online CPU."},
-    {"seed", AISLE_OPTION_INT, 0, 9007199254740992.0, "42", NULL, "all",
-     "Random seed (initial weights, example order, calibration split)."},
     OPTION_END};
 
 typedef struct bag_state {

@@ -33,7 +33,4 @@ const option_spec text_options[] = {
      "Distillation: softmax temperature of the teacher's and the student's soft targets."},
     {"distill_alpha", AISLE_OPTION_FLOAT, 0, 1, "0.5", NULL, "intent",
      "Distillation: weight of the soft-target loss (1 - alpha goes to the true labels)."},
-    {"threads", AISLE_OPTION_INT, 0, 256, "0", NULL, "all", "Worker threads; 0 uses every online CPU."},
-    {"seed", AISLE_OPTION_INT, 0, 9007199254740992.0, "42", NULL, "all",
-     "Random seed (initial weights, example order, calibration split)."},
     OPTION_END};

@@ -145,8 +145,9 @@ void text_set_free(text_set *s);
  *   - train builds a new state from a text_set (and may read the held-out
  *     `valid` set, which may be NULL, e.g. for early stopping); it reads its
  *     own options with config_int/config_float/... (cfg, ops->options, NAME),
- *     the thread count from option `threads` and the seed from `seed`
- *     (both in its own table with the generic meaning), reports progress
+ *     the thread count from the generic option `threads` and the seed from
+ *     `seed` (core options; own tables list only what they add or narrow,
+ *     and config_int falls back to the generic entry), reports progress
  *     with core_progress_report and returns AISLE_ECANCELLED (freeing what
  *     it built) when asked to stop.  Result must depend only on the data,
  *     the options and the seed given the thread count.
