@@ -37,31 +37,16 @@ func wrapTexts(p *C.aisle_texts) *Texts {
 
 // Close frees the list; later calls do nothing.
 func (t *Texts) Close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.ptr != nil {
-		C.aisle_texts_free(t.ptr)
-		t.ptr = nil
-	}
+	release(&t.mu, &t.ptr, func(p *C.aisle_texts) { C.aisle_texts_free(p) })
 	runtime.SetFinalizer(t, nil)
 }
 
 func (t *Texts) withWrite(f func(p *C.aisle_texts) error) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.ptr == nil {
-		return errClosed("texts")
-	}
-	return f(t.ptr)
+	return exclusive(&t.mu, &t.ptr, "texts", f)
 }
 
 func (t *Texts) withRead(f func(p *C.aisle_texts) error) error {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if t.ptr == nil {
-		return errClosed("texts")
-	}
-	return f(t.ptr)
+	return shared(&t.mu, &t.ptr, "texts", f)
 }
 
 // bytesArg passes a Go string's bytes with their length (NUL bytes and
