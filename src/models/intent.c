@@ -104,10 +104,11 @@ static int corpus_logits(const intent_state *s, const aisle_texts *t, int thread
 
 /* ---- distillation targets ---- */
 
-static int teacher_targets(const aisle_texts *t, const aisle_config *cfg, int threads, text_set *set) {
+static int teacher_targets(const aisle_texts *t, const aisle_config *cfg, option_tables tables, int threads,
+                           text_set *set) {
     const char *path = config_string(cfg, text_options, "teacher");
     aisle_model *tm = NULL;
-    int rc = aisle_model_load(&tm, path, NULL);
+    int rc = model_load_file(&tm, path, NULL, tables);
     if (rc) return core_error_prefix(rc, "teacher %s", path);
     const intent_state *ts = intent_of(tm);
     if (!ts) {
@@ -196,7 +197,8 @@ static int calibrate(aisle_model *m, intent_state *s, const aisle_texts *cal, in
     return rc;
 }
 
-static int train_texts(aisle_model *m, intent_state *s, const aisle_texts *t, const aisle_config *cfg) {
+static int train_texts(aisle_model *m, intent_state *s, const aisle_texts *t, const aisle_config *cfg,
+                       option_tables tables) {
     int threads = core_thread_count(config_int(cfg, text_options, "threads"));
     double frac = config_float(cfg, text_options, "calibration_fraction");
     uint64_t seed = (uint64_t)config_int(cfg, text_options, "seed");
@@ -207,7 +209,7 @@ static int train_texts(aisle_model *m, intent_state *s, const aisle_texts *t, co
     text_set set;
     memset(&set, 0, sizeof set);
     if (!rc) rc = text_set_build(&s->feat, train, &set);
-    if (!rc && config_string(cfg, text_options, "teacher")[0]) rc = teacher_targets(train, cfg, threads, &set);
+    if (!rc && config_string(cfg, text_options, "teacher")[0]) rc = teacher_targets(train, cfg, tables, threads, &set);
     if (!rc) {
         core_progress prog;
         core_progress_init(&prog, cfg);
@@ -220,7 +222,7 @@ static int train_texts(aisle_model *m, intent_state *s, const aisle_texts *t, co
     return rc;
 }
 
-AISLE_API int aisle_text_train(const aisle_texts *t, const aisle_config *cfg, aisle_model **out) {
+int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_tables tables, aisle_model **out) {
     if (!t || !out) return core_error(AISLE_EINVAL, "aisle_text_train: NULL texts or out");
     int rc = config_check(cfg, text_options, "model 'intent'");
     if (rc) return rc;
@@ -253,7 +255,7 @@ AISLE_API int aisle_text_train(const aisle_texts *t, const aisle_config *cfg, ai
     if (!rc) rc = keys_copy(&s->labels, &t->labels);
     if (!rc) rc = cfg ? aisle_config_copy(cfg, &m->config) : aisle_config_new(&m->config);
     if (!rc) m->config->progress = NULL, m->config->progress_user = NULL;
-    if (!rc) rc = train_texts(m, s, t, cfg);
+    if (!rc) rc = train_texts(m, s, t, cfg, tables);
     if (rc) {
         aisle_model_free(m);
         return rc;
