@@ -1128,6 +1128,173 @@ AISLE_API int aisle_demo_write(const aisle_config *cfg, const char *dir);
 
 /* <<< section: demo store */
 
+/* >>> section: text */
+
+/* Text understanding: labelled texts, intent classification (model kind
+ * `intent`, also good for sentiment, category and spam), calibrated
+ * probabilities with an `unknown` answer, explanations and evaluation.
+ * docs/TEXT.md describes the design and the options.
+ *
+ * Texts are UTF-8 given as (text, len) with the AISLE_NUL_TERMINATED
+ * convention of the features section.  Training texts must be valid UTF-8
+ * without NUL bytes (aisle_texts_add checks); texts to classify may be any
+ * bytes: invalid UTF-8 is skipped, NUL bytes separate words, an empty text
+ * gets the model's prior answer, and texts longer than option max_tokens
+ * tokens are truncated, never rejected.
+ *
+ * Thread safety: an aisle_texts handle is built by one thread and may then
+ * be read by any number of threads.  A trained or loaded intent model may
+ * be shared: aisle_text_classify, aisle_text_explain and
+ * aisle_text_evaluate only read it and may run on many threads at once. */
+
+/* A list of (text, label) pairs. */
+typedef struct aisle_texts aisle_texts;
+
+/* Creates an empty list in *out.  Returns AISLE_OK, AISLE_EINVAL (out
+ * NULL) or AISLE_ENOMEM. */
+AISLE_API int aisle_texts_new(aisle_texts **out);
+
+/* Frees a list (NULL is a no-op). */
+AISLE_API void aisle_texts_free(aisle_texts *t);
+
+/* Appends a text with its label (copied).  Returns AISLE_OK, AISLE_EINVAL
+ * (NULL argument, empty label, a NUL byte or invalid UTF-8 in the text or
+ * the label; nothing is added), AISLE_ERANGE (text of 4 GiB or more) or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_texts_add(aisle_texts *t, const char *text, size_t len, const char *label);
+
+/* Appends the rows of a delimited file (CSV, TSV, ...; plain or gzip): the
+ * columns `text` and `label` are chosen by option `columns`
+ * ("text=utterance,label=intent", header names or 1-based positions); when
+ * it is empty, known header names (text, utterance, review, message, ...;
+ * label, intent, class) or else text=1,label=2; with positions, a first
+ * row whose text or label field is such a name is a header.  A columns
+ * option naming only `text` reads unlabelled texts (label "", for
+ * classifying; training and evaluation refuse them).  Also reads the data
+ * options header, delimiter, quoting, encoding, max_field and lenient.  All
+ * or nothing: on failure t is left as it was.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument, bad columns option), AISLE_EFORMAT (bad row;
+ * the message names file:line:column), AISLE_EIO or AISLE_ENOMEM.  With
+ * lenient=true bad rows are skipped and counted (aisle_texts_load_report). */
+AISLE_API int aisle_texts_load(aisle_texts *t, const char *path, const aisle_config *cfg);
+
+/* Same as aisle_texts_load from len bytes of memory (plain or gzip); name
+ * is used in messages (NULL: "<buffer>"). */
+AISLE_API int aisle_texts_load_buffer(aisle_texts *t, const void *data, size_t len, const char *name,
+                                      const aisle_config *cfg);
+
+/* Counts of the last successful load (any pointer may be NULL).  Returns
+ * AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_texts_load_report(const aisle_texts *t, size_t *rows_read, size_t *rows_loaded,
+                                      size_t *rows_skipped);
+
+/* The index-th kept message about a skipped row of the last load (valid
+ * until the next load or free).  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ERANGE. */
+AISLE_API int aisle_texts_load_message(const aisle_texts *t, size_t index, const char **out);
+
+/* Number of texts, and of distinct labels.  Return AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_texts_count(const aisle_texts *t, size_t *out);
+AISLE_API int aisle_texts_label_count(const aisle_texts *t, size_t *out);
+
+/* Text and label of entry index (either out pointer may be NULL; strings
+ * owned by t, valid until it changes).  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ERANGE. */
+AISLE_API int aisle_texts_at(const aisle_texts *t, size_t index, const char **text, const char **label);
+
+/* Seeded stratified split: of each label's texts, round(test_fraction *
+ * count) go to *test (at least one when the label has two or more texts,
+ * none when it has one), the rest to *train; both keep t's order.  The
+ * caller frees both.  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE
+ * (test_fraction outside [0, 1)) or AISLE_ENOMEM. */
+AISLE_API int aisle_texts_split(const aisle_texts *t, double test_fraction, uint64_t seed, aisle_texts **train,
+                                aisle_texts **test);
+
+/* Trains an intent model (kind "intent") on the texts: option
+ * architecture (bag, ...), the feature, calibration, unknown_threshold and
+ * distillation (teacher, distill_temperature, distill_alpha) options of
+ * docs/OPTIONS.md, threads, seed and the progress callback.  A share
+ * calibration_fraction of the texts (stratified) is held out to fit the
+ * probability temperature; the held-out expected calibration error is kept
+ * as model metrics ece_uncalibrated and ece.  The model is saved, loaded,
+ * freed and described with the aisle_model_* functions.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument, fewer than 2 labels or no texts, a teacher
+ * lacking a training label), AISLE_ERANGE / AISLE_ENOTFOUND (bad option),
+ * AISLE_ECANCELLED, AISLE_EIO / AISLE_EFORMAT (teacher file) or
+ * AISLE_ENOMEM.  Thread-safe for distinct outputs. */
+AISLE_API int aisle_text_train(const aisle_texts *t, const aisle_config *cfg, aisle_model **out);
+
+/* Number of labels of an intent model, and label index's name (owned by
+ * the model).  Return AISLE_OK, AISLE_EINVAL, AISLE_EUNSUPPORTED (not an
+ * intent model) or AISLE_ERANGE. */
+AISLE_API int aisle_model_label_count(const aisle_model *m, size_t *out);
+AISLE_API int aisle_model_label(const aisle_model *m, size_t index, const char **out);
+
+/* Classifies a text: the k most probable labels, best first, into
+ * labels[0..*n_out) (names owned by the model) and probs[0..*n_out)
+ * (calibrated probabilities over all labels; *n_out = min(k, labels)).
+ * *unknown (may be NULL) is 1 when the top probability is below the
+ * model's unknown_threshold, else 0 (the labels are filled either way).
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, k == 0),
+ * AISLE_EUNSUPPORTED (not an intent model) or AISLE_ENOMEM.  Thread-safe
+ * on a shared model. */
+AISLE_API int aisle_text_classify(const aisle_model *m, const char *text, size_t len, size_t k, const char **labels,
+                                  float *probs, size_t *n_out, int *unknown);
+
+/* Why a text was classified so: one contribution per token of the text
+ * (words, CJK characters), how much it moved the label's score above the
+ * average label's score (positive: towards the label). */
+typedef struct aisle_text_explanation aisle_text_explanation;
+
+/* Explains the classification of a text towards label (NULL: the top
+ * label).  Returns AISLE_OK, AISLE_EINVAL (NULL argument),
+ * AISLE_ENOTFOUND (label not in the model), AISLE_EUNSUPPORTED or
+ * AISLE_ENOMEM.  Thread-safe on a shared model. */
+AISLE_API int aisle_text_explain(const aisle_model *m, const char *text, size_t len, const char *label,
+                                 aisle_text_explanation **out);
+/* The explained label (owned by the explanation). */
+AISLE_API int aisle_text_explanation_label(const aisle_text_explanation *e, const char **label);
+/* Number of tokens. */
+AISLE_API int aisle_text_explanation_count(const aisle_text_explanation *e, size_t *out);
+/* Token index in text order: its text (lower-cased as tokenized; owned by
+ * e) and contribution.  Returns AISLE_OK, AISLE_EINVAL or AISLE_ERANGE. */
+AISLE_API int aisle_text_explanation_at(const aisle_text_explanation *e, size_t index, const char **token,
+                                        float *contribution);
+AISLE_API void aisle_text_explanation_free(aisle_text_explanation *e);
+
+/* Quality of an intent model on labelled texts. */
+typedef struct aisle_text_eval aisle_text_eval;
+
+/* Classifies every text of test (threads option of cfg; cfg may be NULL)
+ * and compares with its label.  Labels the model does not know are a
+ * defined result, not an error: such texts count as wrong and their labels
+ * get rows of their own in the confusion matrix (after the model's labels;
+ * metric unseen_labels counts them).  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * argument, empty test), AISLE_EUNSUPPORTED (not an intent model) or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_text_evaluate(const aisle_model *m, const aisle_texts *test, const aisle_config *cfg,
+                                  aisle_text_eval **out);
+/* A metric by name: accuracy, macro_f1, ece (expected calibration error,
+ * 15 bins), unknown_rate (share answered unknown), texts, labels,
+ * unseen_labels.  Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOTFOUND. */
+AISLE_API int aisle_text_eval_metric(const aisle_text_eval *e, const char *name, double *out);
+/* Rows/columns of the confusion matrix, and the label of index i. */
+AISLE_API int aisle_text_eval_label_count(const aisle_text_eval *e, size_t *out);
+AISLE_API int aisle_text_eval_label(const aisle_text_eval *e, size_t index, const char **out);
+/* Number of texts labelled truth that the model classified as predicted.
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ERANGE. */
+AISLE_API int aisle_text_eval_confusion(const aisle_text_eval *e, size_t truth, size_t predicted, size_t *out);
+/* The result as one JSON object {"texts", "accuracy", "macro_f1", "ece",
+ * "unknown_rate", "unseen_labels", "labels": [...], "confusion": [[...]],
+ * "per_label": [{"label","precision","recall","f1","support"}]} into
+ * out/len (NUL-terminated; *needed, if not NULL, gets the length without
+ * the NUL).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE (truncated) or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_text_eval_to_json(const aisle_text_eval *e, char *out, size_t len, size_t *needed);
+AISLE_API void aisle_text_eval_free(aisle_text_eval *e);
+
+/* <<< section: text */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

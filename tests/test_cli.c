@@ -408,6 +408,52 @@ static void test_input_options_delimiter_positions_and_gzip(void **state) {
     assert_contains(err_text, "ratings.dat");
 }
 
+/* Intent models: train / eval / classify spelled as documented. */
+static void test_intent_train_eval_classify(void **state) {
+    (void)state;
+    static const char *const intents[3][2] = {
+        {"refund", "where is my refund"}, {"shipping", "track my parcel delivery"}, {"cancel", "cancel the order now"}};
+    char p[4200];
+    snprintf(p, sizeof p, "%s/chat.csv", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fprintf(f, "id,message,intent\n");
+    for (int i = 0; i < 90; i++)
+        fprintf(f, "%d,\"%s, please %d\",%s\n", i, intents[i % 3][1], i % 7, intents[i % 3][0]);
+    fclose(f);
+    assert_run(0, "train --model intent --data chat.csv --columns text=message,label=intent --out intent.aisle "
+                  "--set epochs=5 --threads 1 --quiet");
+    assert_contains(out_text, "trained intent on 90 texts (3 labels)");
+    assert_run(0, "eval --model intent.aisle --data chat.csv --columns text=2,label=3 --json");
+    if (!json_valid(out_text)) fail_msg("invalid JSON: %s", out_text);
+    assert_contains(out_text, "\"accuracy\": 1.0");
+    assert_contains(out_text, "\"macro_f1\": ");
+    assert_contains(out_text, "\"confusion\": [[30, 0, 0]");
+    assert_run(0, "eval --model intent.aisle --data chat.csv --columns text=message,label=intent");
+    assert_contains(out_text, "confusion matrix");
+    assert_run(0, "classify --model intent.aisle --text \"my parcel?\" -k 2");
+    assert_contains(out_text, "shipping");
+    assert_run(0, "classify --model intent.aisle --text \"cancel it\" -k 3 --json --explain");
+    if (!json_valid(out_text)) fail_msg("invalid JSON: %s", out_text);
+    assert_contains(out_text, "\"label\": \"cancel\"");
+    assert_contains(out_text, "\"explanation\": [");
+    assert_run(0, "classify --model intent.aisle --data chat.csv --columns text=message -k 1 --json");
+    if (!json_valid(out_text)) fail_msg("invalid JSON: %s", out_text);
+    assert_run(0, "info intent.aisle");
+    assert_contains(out_text, "kind: intent");
+    assert_contains(out_text, "architecture: bag");
+    /* errors: no text, a recommender model, one label */
+    assert_run(2, "classify --model intent.aisle -k 1");
+    assert_run(1, "classify --model pop.aisle --text hi");
+    assert_contains(err_text, "not an intent model");
+    snprintf(p, sizeof p, "%s/one.csv", dir);
+    f = fopen(p, "w");
+    fprintf(f, "text,label\nhello,greet\nhi there,greet\n");
+    fclose(f);
+    assert_run(1, "train --model intent --data one.csv --out one.aisle --quiet");
+    assert_contains(err_text, "at least 2 labels");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_checker_accepts_and_rejects),
@@ -420,6 +466,7 @@ int main(void) {
         cmocka_unit_test(test_similar_and_explain_with_itemknn),
         cmocka_unit_test(test_bad_files_fail_with_file_and_line),
         cmocka_unit_test(test_input_options_delimiter_positions_and_gzip),
+        cmocka_unit_test(test_intent_train_eval_classify),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -168,11 +168,103 @@ static void test_popular_model_shared_by_eight_threads(void **state) {
     run_shared_model("model=popular", 0, 0);
 }
 
+/* ---- an intent model shared by 8 threads classifying and explaining ---- */
+
+enum { N_MESSAGES = 12 };
+static const char *const messages[N_MESSAGES] = {
+    "where is my refund", "track my parcel please", "cancel the order now", "money back", "delivery late",
+    "stop my order", "\u8d28\u91cf\u5f88\u597d", "refund\xff\xfe bytes", "", "parcel parcel parcel",
+    "i want to cancel", "courier lost my package"};
+
+typedef struct text_shared {
+    const aisle_model *m;
+    const char *top[N_MESSAGES];
+    float p[N_MESSAGES];
+    float first_contrib[N_MESSAGES];
+    double seconds;
+    int mismatches;
+    long calls;
+    pthread_mutex_t lock;
+} text_shared;
+
+static int text_answer(const aisle_model *m, int i, const char **top, float *p, float *c0) {
+    const char *labels[3];
+    float probs[3];
+    size_t n;
+    int unknown;
+    int rc = aisle_text_classify(m, messages[i], AISLE_NUL_TERMINATED, 3, labels, probs, &n, &unknown);
+    if (rc) return rc;
+    *top = labels[0];
+    *p = probs[0];
+    aisle_text_explanation *e;
+    if ((rc = aisle_text_explain(m, messages[i], AISLE_NUL_TERMINATED, NULL, &e))) return rc;
+    size_t nt = 0;
+    aisle_text_explanation_count(e, &nt);
+    *c0 = 0;
+    if (nt) aisle_text_explanation_at(e, 0, NULL, c0);
+    aisle_text_explanation_free(e);
+    return AISLE_OK;
+}
+
+static void *text_worker(void *arg) {
+    text_shared *sh = arg;
+    double end = core_now() + sh->seconds;
+    long calls = 0;
+    int bad = 0;
+    for (int round = 0; core_now() < end || round < 2; round++)
+        for (int k = 0; k < N_MESSAGES; k++, calls++) {
+            int i = (k * 5 + round) % N_MESSAGES;
+            const char *top;
+            float p, c0;
+            if (text_answer(sh->m, i, &top, &p, &c0) != AISLE_OK || top != sh->top[i] || p != sh->p[i] ||
+                c0 != sh->first_contrib[i])
+                bad++;
+        }
+    pthread_mutex_lock(&sh->lock);
+    sh->mismatches += bad;
+    sh->calls += calls;
+    pthread_mutex_unlock(&sh->lock);
+    return NULL;
+}
+
+static void test_intent_model_shared_by_eight_threads(void **state) {
+    (void)state;
+    static const char *const rows[][2] = {{"where is my refund", "refund"}, {"money back please", "refund"},
+                                          {"track my parcel", "shipping"}, {"delivery is late", "shipping"},
+                                          {"cancel the order", "cancel"}, {"stop my order now", "cancel"}};
+    aisle_texts *t;
+    assert_ok(aisle_texts_new(&t));
+    for (int r = 0; r < 10; r++)
+        for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+            assert_ok(aisle_texts_add(t, rows[i][0], AISLE_NUL_TERMINATED, rows[i][1]));
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "threads=2 epochs=5 dim=16 hash_buckets=65536"));
+    aisle_model *m;
+    assert_ok(aisle_text_train(t, cfg, &m));
+    text_shared sh = {.m = m, .seconds = stress_seconds(), .lock = PTHREAD_MUTEX_INITIALIZER};
+    for (int i = 0; i < N_MESSAGES; i++) assert_ok(text_answer(m, i, &sh.top[i], &sh.p[i], &sh.first_contrib[i]));
+    pthread_t th[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) assert_int_equal(pthread_create(&th[i], NULL, text_worker, &sh), 0);
+    /* the evaluation's own worker threads run beside them */
+    aisle_text_eval *e;
+    assert_ok(aisle_text_evaluate(m, t, cfg, &e));
+    aisle_text_eval_free(e);
+    for (int i = 0; i < N_THREADS; i++) pthread_join(th[i], NULL);
+    print_message("intent: %ld concurrent classify+explain calls on %d threads, %d mismatches\n", sh.calls, N_THREADS,
+                  sh.mismatches);
+    assert_int_equal(sh.mismatches, 0);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_texts_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_als_model_shared_by_eight_threads),
         cmocka_unit_test(test_itemknn_model_shared_by_eight_threads),
         cmocka_unit_test(test_popular_model_shared_by_eight_threads),
+        cmocka_unit_test(test_intent_model_shared_by_eight_threads),
     };
     return cmocka_run_group_tests_name("concurrency", tests, NULL, NULL);
 }

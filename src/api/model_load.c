@@ -11,3 +11,8 @@ AISLE_API int aisle_model_load_buffer(aisle_model **out, const void *data, size_
 AISLE_API int aisle_model_load(aisle_model **out, const char *path, const aisle_config *cfg) {
     return model_load_file(out, path, cfg, option_table_at);
 }
+
+/* Training an intent model may read a teacher model file (option teacher). */
+AISLE_API int aisle_text_train(const aisle_texts *t, const aisle_config *cfg, aisle_model **out) {
+    return model_text_train(t, cfg, option_table_at, out);
+}

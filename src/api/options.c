@@ -7,6 +7,7 @@
 #include "io/io.h"
 #include "models/models.h"
 #include "serve/serve.h"
+#include "text/text.h"
 
 #include <stdio.h>
 
@@ -20,8 +21,11 @@ const option_spec *option_table_at(int t) {
     if (t < 0) return NULL;
     if (t < nm) return module_tables[t];
     t -= nm;
-    for (int k = 0; model_kinds[k]; k++)
-        if (k == t) return model_kinds[k]->options;
+    for (int k = 0; model_kinds[k]; k++, t--)
+        if (t == 0) return model_kinds[k]->options;
+    /* then each text architecture's own table (options of the intent kind) */
+    for (int k = 0; text_archs[k]; k++, t--)
+        if (t == 0) return text_archs[k]->options;
     return NULL;
 }
 

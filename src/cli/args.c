@@ -38,6 +38,8 @@ static const cli_flag flags[] = {
     {"--exclude-seen", OPT_SEEN, NULL, "on", "leave out items the user interacted with in training"},
     {"--include-seen", OPT_SEEN, NULL, "off", "keep items the user interacted with in training"},
     {"--catalog", OPT_CATALOG, "FILE", "none", "product catalog (item_id,title,...): titles in the output; side information for training"},
+    {"--text", OPT_TEXT, "TEXT", "--data or --text required", "one text to classify"},
+    {"--explain", OPT_TEXT, NULL, "off", "also print each token's contribution to the top label"},
     {"--json", OPT_JSON, NULL, "off", "print one JSON document on stdout instead of text"},
     {"--quiet", 0, NULL, "off", "no progress or notes on stderr (errors only)"},
     {"--verbose", 0, NULL, "off", "more detail on stderr (load counts, timings)"},
@@ -133,6 +135,8 @@ static int apply_flag(cli_opts *o, const cli_flag *f, const char *v) {
     else if (!strcmp(n, "--include-seen")) o->exclude_seen = 0;
     else if (!strcmp(n, "--catalog")) o->catalog = v;
     else if (!strcmp(n, "--json")) o->json = 1;
+    else if (!strcmp(n, "--text")) o->text = v;
+    else if (!strcmp(n, "--explain")) o->explain = 1;
     else if (!strcmp(n, "--quiet")) o->quiet = 1;
     else if (!strcmp(n, "--verbose")) o->verbose = 1;
     else if (!strcmp(n, "--set")) {

@@ -29,7 +29,8 @@ enum {
     OPT_EVAL = 1u << 9,      /* --protocol, --negatives */
     OPT_CATALOG = 1u << 10,  /* --catalog FILE */
     OPT_SEEN = 1u << 11,     /* --exclude-seen, --include-seen */
-    OPT_POSITIONAL = 1u << 12/* one positional argument */
+    OPT_POSITIONAL = 1u << 12,/* one positional argument */
+    OPT_TEXT = 1u << 13      /* --text TEXT, --explain (classify) */
 };
 
 typedef struct cli_opts {
@@ -38,6 +39,8 @@ typedef struct cli_opts {
     int json, quiet, verbose;
     int exclude_seen; /* -1: library default */
     int model_is_set; /* --model given */
+    const char *text; /* --text */
+    int explain;      /* --explain */
     aisle_config *cfg;/* --set, input options, --threads, --seed */
     aisle_config *eval_cfg; /* --protocol, --negatives, -k: kept apart because model kinds
                              * may use the same names for training options */
@@ -117,5 +120,10 @@ int cmd_explain(cli_opts *o);
 int cmd_info(cli_opts *o);
 int cmd_generate(cli_opts *o);
 int cmd_demo(cli_opts *o);
+/* Text classification (cmd_classify.c): train and eval of intent models,
+ * and `aisle classify`. */
+int cmd_train_intent(cli_opts *o);
+int cmd_eval_intent(cli_opts *o, aisle_model *m);
+int cmd_classify(cli_opts *o);
 
 #endif

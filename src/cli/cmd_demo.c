@@ -219,6 +219,7 @@ int cmd_demo(cli_opts *o) {
     int popular = -1;
     for (int i = 0; i < nk; i++) {
         aisle_model_kind_info(i, &rows[i].kind, NULL);
+        if (!strcmp(rows[i].kind, "intent")) continue; /* a text classifier, not a recommender */
         if (train_and_eval(o, train, catalog, test, &rows[i]) != AISLE_OK) {
             printf("%-10s %s\n", rows[i].kind, "failed (see the error above)");
             continue;
@@ -232,7 +233,7 @@ int cmd_demo(cli_opts *o) {
     }
     int failures = 0;
     for (int i = 0; i < nk; i++) {
-        if (i == popular) continue;
+        if (i == popular || !strcmp(rows[i].kind, "intent")) continue;
         if (!rows[i].ok) {
             failures++;
         } else if (rows[i].rating) {

@@ -130,6 +130,7 @@ static void store_metrics(aisle_model *m, const aisle_eval_result *res) {
 }
 
 int cmd_train(cli_opts *o) {
+    if (o->model && !strcmp(o->model, "intent")) return cmd_train_intent(o);
     int rc = choose_kind(o);
     if (rc) return rc;
     aisle_dataset *all, *tr, *te;
@@ -219,6 +220,11 @@ int cmd_eval(cli_opts *o) {
         const char *k = "?";
         aisle_model_kind(m, &k);
         snprintf(kind, sizeof kind, "%s", k);
+        if (!strcmp(kind, "intent")) {
+            rc = cmd_eval_intent(o, m);
+            aisle_model_free(m);
+            return rc;
+        }
         rc = cli_load_data(o, &te);
     }
     if (!rc) rc = evaluate(o, m, te, &res);

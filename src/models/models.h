@@ -224,4 +224,13 @@ float model_mf_svdpp_step(float *restrict p, float *restrict q, const float *z, 
 /* The SVD++ y matrix (n_items x dim) of an mf model, or NULL (tests). */
 const float *model_mf_implicit(const aisle_model *m);
 
+/* ---- the intent kind (intent.c) ---- */
+/* aisle_text_train (src/api wraps it): tables lists every option table, for
+ * reading a teacher model file. */
+int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_tables tables, aisle_model **out);
+/* Calibrated probabilities of every text of t into a new rows x labels
+ * array (*probs, core_free), computed on `threads` threads, and the
+ * model's unknown threshold.  AISLE_EUNSUPPORTED for other kinds. */
+int model_text_probs(const aisle_model *m, const aisle_texts *t, int threads, float **probs, float *threshold);
+
 #endif /* AISLE_MODELS_H */

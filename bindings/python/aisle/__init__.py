@@ -27,6 +27,7 @@ from .features import (Tokenizer, Hasher, TfIdf, CategoryEncoder, NumericEncoder
                        Token, hash32, sparse_dot)
 from .model import Model, ModelKind, EvalResult, model_kinds
 from .serving import RecOptions
+from .text import Texts, TextEval, Classification, train_text
 
 # aisle.IOError reads naturally next to the other classes; it is not in
 # __all__ so that `from aisle import *` never shadows the built-in.

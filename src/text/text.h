@@ -1,0 +1,227 @@
+/*
+ * text.h - internal interface of the text module: labelled-text corpora
+ * and their loader, hashed token features, and the text classifier
+ * architectures behind one operations table (text_arch_ops).
+ *
+ * Layer: above core, data, features, io and nn; below models (the `intent`
+ * kind in src/models/intent.c wraps a corpus's labels, the feature
+ * settings, calibration and one architecture's state).
+ *
+ * Features.  A text is tokenized by the features tokenizer (lower-cased
+ * words, numbers, CJK characters plus CJK bigrams) and each TOKEN gets a
+ * group of hashed feature ids in [0, buckets):
+ *   - its own unigram,
+ *   - the word bigram ending at it (previous word or CJK character + this
+ *     one; tokens of kind CJK bigram take no bigram of their own),
+ *   - the character n-grams of the word wrapped in '<' '>' (fastText,
+ *     Bojanowski et al. 2017), words only.
+ * Keeping features grouped by token lets a bag model sum them all (order
+ * free) while a sequence model embeds token t as the sum of its group's
+ * bucket vectors at position t.  Texts longer than max_tokens tokens are
+ * truncated, never rejected.
+ */
+#ifndef AISLE_TEXT_H
+#define AISLE_TEXT_H
+
+#include "core/core.h"
+#include "data/data.h"
+#include "features/features.h"
+#include "io/io.h"
+
+/* ------------------------------------------------------------------------
+ * Labelled texts (corpus.c, corpus_load.c): the public aisle_texts handle.
+ * Texts are valid UTF-8 without NUL bytes, stored NUL-terminated in one
+ * arena; labels are interned in a key dictionary in order of first sight.
+ * ------------------------------------------------------------------------ */
+struct aisle_texts {
+    core_buf arena;       /* texts, each NUL-terminated */
+    uint64_t *off;        /* n: offset of text i in arena */
+    uint32_t *len;        /* n: byte length of text i */
+    uint32_t *label;      /* n: label index of text i */
+    size_t n, cap;
+    core_keys labels;     /* label names <-> indices */
+    data_report report;   /* of the last successful load */
+};
+
+static inline const char *text_at(const aisle_texts *t, size_t i) { return t->arena.data + t->off[i]; }
+
+/* Appends a text (checked: valid UTF-8, no NUL) with its label. */
+int text_corpus_add(aisle_texts *t, const char *text, size_t len, const char *label, size_t label_len);
+/* Seeded stratified split: per label, round(test_fraction * count) texts
+ * (at least one when a label has >= 2 texts, none when it has one) go to
+ * test.  Both parts share the label dictionary of t (same indices). */
+int text_corpus_split(const aisle_texts *t, double test_fraction, uint64_t seed, aisle_texts **train,
+                      aisle_texts **test);
+/* An empty corpus carrying a copy of t's label dictionary. */
+int text_corpus_new_like(const aisle_texts *t, aisle_texts **out);
+
+/* ------------------------------------------------------------------------
+ * Hashed features (features.c).
+ * ------------------------------------------------------------------------ */
+typedef struct text_feat_cfg {
+    feat_tok_cfg tok;    /* lowercase, cjk_bigrams; no stop words */
+    int word_ngrams;     /* 1 (unigrams) or 2 (plus bigrams) */
+    int char_min, char_max; /* character n-gram lengths; 0 0 = none */
+    uint32_t buckets;    /* feature ids are in [0, buckets) */
+    uint32_t max_tokens; /* longer texts are truncated */
+} text_feat_cfg;
+
+/* Reads the feature options (text_options) from cfg. */
+int text_feat_configure(text_feat_cfg *c, const aisle_config *cfg);
+
+/* A featurized text, reusable across calls (arrays grow, never shrink).
+ * Token t's feature ids are ids[first[t] .. first[t+1]).  With keep_text,
+ * token t's text (lower-cased as tokenized) is tok_text.data + tok_off[t],
+ * NUL-terminated. */
+typedef struct text_doc {
+    uint32_t *ids;
+    size_t n_ids, ids_cap;
+    size_t *first;        /* n_tokens + 1 */
+    size_t n_tokens, first_cap;
+    bool keep_text;
+    core_buf tok_text;
+    size_t *tok_off;      /* n_tokens (keep_text only) */
+    size_t tok_off_cap;
+    bool truncated;       /* the text had more than max_tokens tokens */
+} text_doc;
+
+void text_doc_init(text_doc *d);
+void text_doc_free(text_doc *d);
+/* Fills d from text[0..len) (any bytes: invalid UTF-8 is skipped by the
+ * tokenizer, NUL bytes separate words).  AISLE_OK or AISLE_ENOMEM. */
+int text_featurize(const text_feat_cfg *c, const char *text, size_t len, text_doc *d);
+
+/* What an architecture reads: one text's token groups (a view into a
+ * text_doc or into a text_set). */
+typedef struct text_view {
+    const uint32_t *ids;  /* feature ids */
+    const size_t *first;  /* n_tokens + 1 offsets into ids */
+    size_t n_tokens;
+} text_view;
+
+static inline text_view text_doc_view(const text_doc *d) {
+    text_view v = {d->ids, d->first, d->n_tokens};
+    return v;
+}
+
+/* A featurized training corpus, packed: document i's tokens are
+ * tok_first[doc_first[i] .. doc_first[i+1]], so its view is
+ * {ids, tok_first + doc_first[i], doc_first[i+1] - doc_first[i]}. */
+typedef struct text_set {
+    size_t n_docs;
+    size_t *doc_first;    /* n_docs + 1 offsets into tok_first (token index) */
+    size_t *tok_first;    /* n_tokens_total + 1 offsets into ids */
+    uint32_t *ids;
+    uint32_t *label;      /* n_docs: gold label index (< n_labels) */
+    /* Distillation (optional): a teacher's probabilities at temperature
+     * soft_temperature, n_docs x n_labels row-major, and the weight alpha of
+     * the soft-target cross-entropy; the loss of a document is
+     *   alpha * T^2 * CE(soft, softmax(z / T)) + (1 - alpha) * CE(label, softmax(z)).
+     * soft == NULL: plain cross-entropy on the labels. */
+    float *soft;
+    float soft_alpha, soft_temperature;
+    uint32_t n_labels;
+    uint32_t buckets;
+    size_t n_tokens_total, n_ids;
+} text_set;
+
+static inline text_view text_set_view(const text_set *s, size_t i) {
+    text_view v = {s->ids, s->tok_first + s->doc_first[i], s->doc_first[i + 1] - s->doc_first[i]};
+    return v;
+}
+
+/* Featurizes every text of t (labels copied; soft NULL). */
+int text_set_build(const text_feat_cfg *c, const aisle_texts *t, text_set *out);
+void text_set_free(text_set *s);
+
+/* ------------------------------------------------------------------------
+ * Classifier architectures: the contract (one entry per architecture in
+ * text_archs[], arch.c).  The intent kind owns everything around an
+ * architecture: labels, features, calibration, the unknown threshold,
+ * distillation targets, the model file's generic sections.  An
+ * architecture owns only its parameters, kept in an opaque state.
+ *
+ * Rules every implementation follows:
+ *   - train builds a new state from a text_set (and may read the held-out
+ *     `valid` set, which may be NULL, e.g. for early stopping); it reads its
+ *     own options with config_int/config_float/... (cfg, ops->options, NAME),
+ *     the thread count from the generic option `threads` and the seed from
+ *     `seed` (core options; own tables list only what they add or narrow,
+ *     and config_int falls back to the generic entry), reports progress
+ *     with core_progress_report and returns AISLE_ECANCELLED (freeing what
+ *     it built) when asked to stop.  Result must depend only on the data,
+ *     the options and the seed given the thread count.
+ *   - logits and explain are read-only on the state and safe to call from
+ *     many threads at once on one state; they may allocate scratch memory
+ *     (core_malloc, failure -> core_oom, AISLE_ENOMEM) but nothing that
+ *     outlives the call.  A view with n_tokens == 0 is valid (empty text):
+ *     return the logits of "no evidence" (the output bias).
+ *   - logits are unnormalised scores (before the intent kind's calibration
+ *     temperature and softmax), one per label index.
+ *   - explain writes contrib[0..n_tokens): each token's contribution to
+ *     logit[label] minus the mean logit over labels, so positive values
+ *     pushed towards `label` relative to the others (for the linear bag
+ *     model exact; for others an attribution such as leave-one-token-out).
+ *   - save writes the architecture's sections through io (types
+ *     TEXT_SECTION_<ARCH> .. +7; big matrices with io_put_tensor and the
+ *     writer's encoding io_writer_quant(w), so fp16/int8 weights come for
+ *     free) and load reads them back into a new state, validating every
+ *     size against the bytes present (AISLE_EFORMAT naming the section).
+ *     n_labels and buckets are given to load because the intent kind
+ *     stores them.
+ *   - describe appends "key: value" lines (dimensions, parameter count).
+ *   - free is NULL-safe.
+ * Fields may be added to this table later; NULL means "not supported".
+ * ------------------------------------------------------------------------ */
+typedef struct text_arch_ops {
+    const char *name;           /* value of option `architecture` ("bag") */
+    const char *summary;        /* one line for describe and docs */
+    const option_spec *options; /* own options (NULL-name terminated), scope "intent" */
+
+    int (*train)(const text_set *train, const text_set *valid, const aisle_config *cfg, core_progress *prog,
+                 void **out);
+    int (*logits)(const void *state, const text_view *doc, float *logits);
+    int (*explain)(const void *state, const text_view *doc, uint32_t label, float *contrib);
+    int (*save)(const void *state, io_writer *w);
+    int (*load)(io_reader *r, uint32_t n_labels, uint32_t buckets, void **out);
+    int (*describe)(const void *state, core_buf *out);
+    void (*free)(void *state);
+} text_arch_ops;
+
+/* Section types of the intent kind (the model file's kind range starts at
+ * IO_SECTION_KIND = 256; see docs/FORMAT.md). */
+enum {
+    TEXT_SECTION_INTENT = IO_SECTION_KIND + 0,     /* labels, feature settings, calibration, architecture name */
+    TEXT_SECTION_BAG = IO_SECTION_KIND + 16,        /* bag: .. +7 */
+    TEXT_SECTION_TRANSFORMER = IO_SECTION_KIND + 24 /* transformer: .. +7 */
+};
+
+/* NULL-terminated list of architectures (arch.c); adding one is a line
+ * there. */
+extern const text_arch_ops *const text_archs[];
+const text_arch_ops *text_arch_find(const char *name);
+
+extern const text_arch_ops text_bag_ops;         /* bag.c */
+
+/* ------------------------------------------------------------------------
+ * Options (options.c): the intent kind's common options (features,
+ * calibration, unknown threshold, distillation), listed in the kind's
+ * table; each architecture's own table is listed after it by
+ * option_table_at.
+ * ------------------------------------------------------------------------ */
+extern const option_spec text_options[];
+
+/* ------------------------------------------------------------------------
+ * Probabilities and quality (calibrate.c).
+ * ------------------------------------------------------------------------ */
+/* In place: p = softmax(z / temperature) over n values. */
+void text_softmax(float *z, size_t n, float temperature);
+/* Temperature T > 0 minimising the negative log-likelihood of labels under
+ * softmax(logits / T) (rows x n_labels), by golden-section search on
+ * log T in [1/20, 20]. */
+float text_fit_temperature(const float *logits, const uint32_t *labels, size_t rows, uint32_t n_labels);
+/* Expected calibration error over `bins` equal-width confidence bins:
+ * sum_b |B_b|/N * |accuracy(B_b) - confidence(B_b)| (Guo et al. 2017). */
+double text_ece(const float *confidence, const uint8_t *correct, size_t n, int bins);
+
+#endif /* AISLE_TEXT_H */
