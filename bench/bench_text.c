@@ -2,8 +2,8 @@
  * in the same run.
  *
  *   1. bitext-cs customer-service intents (27 labels): seeded stratified
- *      80/20 split; aisle `bag` (and every other built-in architecture with
- *      --all-archs) vs `fasttext supervised` with its defaults and with
+ *      80/20 split; aisle `bag` (and `transformer` when built in, with its
+ *      defaults) vs `fasttext supervised` with its defaults and with
  *      -wordNgrams 2 -epoch 25: accuracy, training seconds (wall and CPU),
  *      model bytes, predictions per second on one thread.
  *   2. online-shopping-zh reviews: category (10) and sentiment (2), seeded
