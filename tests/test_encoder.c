@@ -1,0 +1,560 @@
+/* test_encoder.c - the BERT-style text encoder (src/nn/encoder*.c): hashed
+ * token inputs (truncation, CJK, bad bytes), every gradient of the encoder
+ * and of both losses against central finite differences, then training
+ * end to end: pre-training lowers the masked-token loss, fine-tuning
+ * learns a toy intent task, predictions do not depend on batch or thread
+ * count, explanations point at the decisive word, temperature scaling
+ * fits a known temperature, and allocation failures leave nothing behind. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn.h"
+#include "util/test_util.h"
+
+/* ---- inputs ---- */
+
+static nn_feat_cfg small_feat(void) {
+    nn_feat_cfg c;
+    nn_feat_default(&c);
+    c.buckets = 1000;
+    c.max_len = 8;
+    return c;
+}
+
+static void test_tokens_get_unigram_bigram_and_char_ngram_buckets(void **state) {
+    (void)state;
+    nn_feat_cfg c = small_feat();
+    nn_toks t;
+    nn_toks_init(&t);
+    assert_ok(nn_toks_add(&t, &c, "Refund now", 10));
+    assert_int_equal(t.n_texts, 1);
+    assert_int_equal(t.n_tokens, 2);
+    /* "refund": unigram + char 3..5-grams of "<refund>" (8 chars: 6 + 5 + 4,
+     * minus none: the whole word is 8 > 5); "now": unigram, bigram, grams of
+     * "<now>" (5 chars: 3 + 2 + 1, minus the whole word) */
+    assert_int_equal(t.tok_off[1] - t.tok_off[0], 1 + 6 + 5 + 4);
+    assert_int_equal(t.tok_off[2] - t.tok_off[1], 1 + 1 + 3 + 2);
+    for (size_t i = 0; i < t.n_ids; i++) {
+        assert_true(t.ids[i] >= NN_ENC_SPECIAL);
+        assert_true(t.ids[i] < NN_ENC_SPECIAL + c.buckets);
+    }
+    /* lower-casing: the same word hashes alike */
+    assert_ok(nn_toks_add(&t, &c, "refund", 6));
+    assert_int_equal(t.word[2], t.word[0]);
+    assert_int_equal(t.ids[t.tok_off[2]], t.ids[t.tok_off[0]]);
+    nn_toks_free(&t);
+}
+
+static void test_long_text_is_truncated_not_rejected(void **state) {
+    (void)state;
+    nn_feat_cfg c = small_feat();
+    size_t len = 1u << 20;
+    char *big = malloc(len);
+    assert_non_null(big);
+    for (size_t i = 0; i < len; i++) big[i] = i % 7 == 6 ? ' ' : (char)('a' + i % 5);
+    nn_toks t;
+    nn_toks_init(&t);
+    assert_ok(nn_toks_add(&t, &c, big, len));
+    assert_int_equal(nn_toks_len(&t, 0), c.max_len);
+    free(big);
+    nn_toks_free(&t);
+}
+
+static void test_empty_invalid_utf8_nul_and_cjk_texts(void **state) {
+    (void)state;
+    nn_feat_cfg c = small_feat();
+    c.keep_strings = true;
+    nn_toks t;
+    nn_toks_init(&t);
+    assert_ok(nn_toks_add(&t, &c, "", 0));
+    assert_ok(nn_toks_add(&t, &c, NULL, 0));
+    assert_int_equal(nn_toks_len(&t, 0), 0);
+    assert_int_equal(nn_toks_len(&t, 1), 0);
+    const char bad[] = "ok\xff\xfe\0yes\xc3";
+    assert_ok(nn_toks_add(&t, &c, bad, sizeof bad - 1));
+    assert_int_equal(nn_toks_len(&t, 2), 2); /* "ok", "yes" */
+    assert_memory_equal(t.str + t.str_off[t.text_off[2] + 1], "yes", 3);
+    assert_ok(nn_toks_add(&t, &c, "质量很好", strlen("质量很好")));
+    assert_int_equal(nn_toks_len(&t, 3), 4);  /* one token per character */
+    size_t k = t.text_off[3] + 1;             /* 量: unigram + bigram 质量, no char n-grams */
+    assert_int_equal(t.tok_off[k + 1] - t.tok_off[k], 2);
+    nn_toks_free(&t);
+}
+
+static void test_tokens_all_or_nothing_under_allocation_failure(void **state) {
+    (void)state;
+    nn_feat_cfg c = small_feat();
+    c.keep_strings = true;
+    for (uint64_t at = 1; at < 40; at++) {
+        nn_toks t;
+        nn_toks_init(&t);
+        assert_ok(nn_toks_add(&t, &c, "first text", 10));
+        size_t tokens = t.n_tokens, ids = t.n_ids;
+        tu_failalloc_install(at, 1);
+        int rc = nn_toks_add(&t, &c, "where is my refund please tell me now", 37);
+        tu_failalloc_remove();
+        if (rc) {
+            assert_int_equal(rc, AISLE_ENOMEM);
+            assert_int_equal(t.n_texts, 1);
+            assert_int_equal(t.n_tokens, tokens);
+            assert_int_equal(t.n_ids, ids);
+        } else {
+            assert_int_equal(t.n_texts, 2);
+        }
+        nn_toks_free(&t);
+    }
+}
+
+/* ---- finite differences ---- */
+
+static nn_encoder_cfg tiny_enc(int pool) {
+    nn_encoder_cfg c;
+    nn_encoder_default(&c);
+    c.buckets = 13;
+    c.d = 8;
+    c.ff = 12;
+    c.heads = 2;
+    c.layers = 2;
+    c.max_len = 6;
+    c.pool = pool;
+    c.dropout = 0.1f;
+    c.emb_std = 0.5f;
+    return c;
+}
+
+static void fill_texts(nn_toks *t, const nn_feat_cfg *fc) {
+    const char *texts[] = {"where is my refund", "cancel order", "", "track the parcel please now soon"};
+    for (size_t i = 0; i < CORE_ARRAY_LEN(texts); i++) assert_ok(nn_toks_add(t, fc, texts[i], strlen(texts[i])));
+}
+
+typedef struct enc_gc {
+    nn_store s;
+    nn_encoder e;
+    nn_encoder_ws w;
+    nn_toks t;
+    float *rfin, *rpool;
+    bool mask_some; /* replace a few rows by [MASK] (the pre-training input) */
+} enc_gc;
+
+static void gc_batch(enc_gc *k) {
+    nn_encoder_ws_batch(&k->w, &k->t, NULL, 0, k->t.n_texts);
+    if (k->mask_some) {
+        k->w.src[2] = NN_SRC_MASK;
+        k->w.src[k->w.bt.offs[1] + 1] = NN_SRC_MASK;
+    }
+}
+
+/* L = r_fin . fin + r_pool . pooled, dropout masks identical every call */
+static double enc_loss(enc_gc *k) {
+    core_rng r;
+    rng_seed(&r, 99);
+    gc_batch(k);
+    assert_ok(nn_encoder_forward(&k->s, &k->e, &k->w, &k->t, true, &r));
+    double L = 0;
+    size_t d = k->e.c.d;
+    for (size_t i = 0; i < k->w.bt.rows * d; i++) L += (double)k->w.fin[i] * k->rfin[i];
+    for (size_t i = 0; i < k->w.bt.batch * d; i++) L += (double)k->w.pooled[i] * k->rpool[i];
+    return L;
+}
+
+static void enc_backward(enc_gc *k) {
+    nn_zero_grad(&k->s);
+    enc_loss(k);
+    size_t d = k->e.c.d;
+    memcpy(k->w.dfin, k->rfin, k->w.bt.rows * d * sizeof(float));
+    memcpy(k->w.dpooled, k->rpool, k->w.bt.batch * d * sizeof(float));
+    assert_ok(nn_encoder_backward(&k->s, &k->e, &k->w, &k->t));
+}
+
+/* Relative error between analytic and central-difference gradients over
+ * the n parameters at p (in double, scalar from enc_loss). */
+static double enc_check(enc_gc *k, float *p, const float *g, size_t n) {
+    double diff = 0, na = 0, nn = 0;
+    const float eps = 1e-2f;
+    for (size_t i = 0; i < n; i++) {
+        float keep = p[i];
+        p[i] = keep + eps;
+        double lp = enc_loss(k);
+        p[i] = keep - eps;
+        double lm = enc_loss(k);
+        p[i] = keep;
+        double num = (lp - lm) / (2.0 * eps);
+        diff += (num - g[i]) * (num - g[i]);
+        na += (double)g[i] * g[i];
+        nn += num * num;
+    }
+    double den = sqrt(na > nn ? na : nn);
+    assert_true(den > 1e-6); /* a vanishing gradient would make the check vacuous */
+    return sqrt(diff) / den;
+}
+
+static void encoder_gradient_check(int pool, bool mask_some) {
+    enc_gc k;
+    memset(&k, 0, sizeof k);
+    k.mask_some = mask_some;
+    nn_encoder_cfg ec = tiny_enc(pool);
+    nn_feat_cfg fc = small_feat();
+    fc.buckets = ec.buckets;
+    fc.max_len = ec.max_len;
+    nn_store_init(&k.s);
+    nn_toks_init(&k.t);
+    fill_texts(&k.t, &fc);
+    assert_ok(nn_encoder_init(&k.e, &k.s, &ec));
+    assert_ok(nn_store_alloc(&k.s, true));
+    core_rng r;
+    rng_seed(&r, 5);
+    nn_encoder_reset(&k.e, &k.s, &r);
+    /* non-trivial norms */
+    for (size_t i = 0; i < k.s.n; i++)
+        if (k.s.w[i] == 1.0f || k.s.w[i] == 0.0f) k.s.w[i] += 0.2f * rng_normal(&r);
+    assert_ok(nn_encoder_ws_alloc(&k.w, &k.e, 4, 2, true));
+    size_t rows = k.w.max_rows * ec.d, pooled = 4 * ec.d;
+    k.rfin = malloc(rows * sizeof(float));
+    k.rpool = malloc(pooled * sizeof(float));
+    for (size_t i = 0; i < rows; i++) k.rfin[i] = rng_normal(&r);
+    for (size_t i = 0; i < pooled; i++) k.rpool[i] = rng_normal(&r);
+    enc_backward(&k);
+    float *gcopy = malloc(k.s.n * sizeof(float));
+    memcpy(gcopy, k.s.g, k.s.n * sizeof(float));
+    /* every tensor: embeddings (the used rows have gradients, the rest
+     * must be zero), positions, blocks, final norm */
+    for (size_t p = 0; p < k.s.n_params; p++) {
+        nn_param q = k.s.params[p];
+        double err = enc_check(&k, k.s.w + q.off, gcopy + q.off, nn_size(q));
+        if (err > 5e-3) fail_msg("tensor %zu (%zux%zu): relative error %g", p, q.rows, q.cols, err);
+    }
+    /* [MASK] row used only when masking */
+    float mask_norm = 0;
+    for (size_t j = 0; j < ec.d; j++) mask_norm += fabsf(gcopy[k.e.emb.off + NN_ENC_MASK * ec.d + j]);
+    if (mask_some) assert_true(mask_norm > 0);
+    else assert_true(mask_norm == 0);
+    free(gcopy);
+    free(k.rfin);
+    free(k.rpool);
+    nn_encoder_ws_free(&k.w);
+    nn_encoder_free(&k.e);
+    nn_store_free(&k.s);
+    nn_toks_free(&k.t);
+}
+
+static void test_encoder_mean_pool_gradients_match_finite_differences(void **state) {
+    (void)state;
+    encoder_gradient_check(NN_POOL_MEAN, false);
+}
+
+static void test_encoder_cls_pool_with_masked_rows_gradients_match_finite_differences(void **state) {
+    (void)state;
+    encoder_gradient_check(NN_POOL_CLS, true);
+}
+
+/* ---- training end to end ---- */
+
+/* A toy intent task: the intent word decides, fillers vary, one typo. */
+static const char *const intents[] = {"refund", "cancel", "track", "invoice"};
+static const char *const fillers[] = {"please", "my",    "order", "the",  "now",  "help",
+                                      "i",      "want",  "to",    "with", "today", "asap"};
+
+static void toy_texts(nn_toks *t, const nn_feat_cfg *fc, uint32_t *labels, size_t n, uint64_t seed) {
+    core_rng r;
+    rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) {
+        char buf[256];
+        size_t o = 0, lab = (size_t)rng_below(&r, 4), words = 2 + (size_t)rng_below(&r, 5),
+               at = (size_t)rng_below(&r, words);
+        for (size_t w = 0; w < words; w++) {
+            const char *s = w == at ? intents[lab] : fillers[rng_below(&r, CORE_ARRAY_LEN(fillers))];
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s ", s);
+        }
+        assert_ok(nn_toks_add(t, fc, buf, o));
+        labels[i] = (uint32_t)lab;
+    }
+}
+
+typedef struct toy {
+    nn_feat_cfg fc;
+    nn_encoder_cfg ec;
+    nn_train_cfg tc;
+    nn_toks train, test;
+    uint32_t ytrain[400], ytest[100];
+} toy;
+
+static void toy_setup(toy *k) {
+    nn_feat_default(&k->fc);
+    k->fc.buckets = 4096;
+    k->fc.max_len = 12;
+    nn_encoder_default(&k->ec);
+    k->ec.buckets = k->fc.buckets;
+    k->ec.max_len = k->fc.max_len;
+    k->ec.d = 16;
+    k->ec.ff = 32;
+    k->ec.heads = 2;
+    k->ec.layers = 1;
+    nn_train_default(&k->tc);
+    k->tc.epochs = 4;
+    k->tc.batch = 16;
+    k->tc.lr = 5e-3f;
+    nn_toks_init(&k->train);
+    nn_toks_init(&k->test);
+    toy_texts(&k->train, &k->fc, k->ytrain, 400, 1);
+    toy_texts(&k->test, &k->fc, k->ytest, 100, 2);
+}
+
+static void toy_free(toy *k) {
+    nn_toks_free(&k->train);
+    nn_toks_free(&k->test);
+}
+
+static double accuracy(const nn_textclf *m, const nn_toks *t, const uint32_t *y) {
+    size_t n = t->n_texts, C = m->n_classes, ok = 0;
+    float *p = malloc(n * C * sizeof *p);
+    assert_ok(nn_textclf_predict(m, t, p, NULL));
+    for (size_t i = 0; i < n; i++) {
+        size_t best = 0;
+        double sum = 0;
+        for (size_t c = 0; c < C; c++) {
+            sum += p[i * C + c];
+            if (p[i * C + c] > p[i * C + best]) best = c;
+        }
+        assert_true(fabs(sum - 1.0) < 1e-4);
+        ok += best == y[i];
+    }
+    free(p);
+    return (double)ok / (double)n;
+}
+
+static void test_finetune_learns_toy_intents(void **state) {
+    (void)state;
+    toy k;
+    toy_setup(&k);
+    nn_textclf m;
+    assert_ok(nn_textclf_new(&m, &k.ec, &k.fc, 4, true, 3));
+    double before = accuracy(&m, &k.test, k.ytest), loss;
+    assert_ok(nn_textclf_finetune(&m, &k.train, k.ytrain, &k.tc, &loss));
+    double after = accuracy(&m, &k.test, k.ytest);
+    assert_true(after >= 0.97);
+    assert_true(after > before);
+    assert_true(loss < 0.2);
+    nn_textclf_free(&m);
+    toy_free(&k);
+}
+
+static int count_epochs(void *ctx, int stage, int epoch, double loss) {
+    double *v = ctx;
+    (void)epoch;
+    if (stage == 0) v[v[0] < 1 ? 1 : 2] = loss, v[0] += 1;
+    return 0;
+}
+
+static void test_pretraining_lowers_masked_token_loss_and_keeps_finetuning_working(void **state) {
+    (void)state;
+    toy k;
+    toy_setup(&k);
+    nn_textclf m;
+    assert_ok(nn_textclf_new(&m, &k.ec, &k.fc, 4, true, 3));
+    double seen[3] = {0, 0, 0}; /* epochs seen, first loss, last loss */
+    k.tc.pretrain_epochs = 6;
+    k.tc.mlm_buckets = 64;
+    k.tc.progress = count_epochs;
+    k.tc.progress_ctx = seen;
+    double loss;
+    assert_ok(nn_textclf_pretrain(&m, &k.train, &k.tc, &loss));
+    assert_true(seen[0] == 6);
+    assert_true(seen[2] < seen[1] - 0.3); /* it learns which words fill the blanks */
+    assert_true(loss == seen[2]);
+    k.tc.progress = NULL;
+    assert_ok(nn_textclf_finetune(&m, &k.train, k.ytrain, &k.tc, &loss));
+    assert_true(accuracy(&m, &k.test, k.ytest) >= 0.97);
+    nn_textclf_free(&m);
+    toy_free(&k);
+}
+
+static int stop_now(void *ctx, int stage, int epoch, double loss) {
+    (void)ctx, (void)stage, (void)epoch, (void)loss;
+    return 1;
+}
+
+static void test_progress_callback_cancels_training(void **state) {
+    (void)state;
+    toy k;
+    toy_setup(&k);
+    nn_textclf m;
+    assert_ok(nn_textclf_new(&m, &k.ec, &k.fc, 4, true, 3));
+    k.tc.progress = stop_now;
+    k.tc.epochs = 1;
+    assert_status_msg(nn_textclf_finetune(&m, &k.train, k.ytrain, &k.tc, NULL), AISLE_ECANCELLED, "stopped");
+    /* a label outside the classes is refused before anything changes */
+    k.ytrain[3] = 4;
+    assert_status_msg(nn_textclf_finetune(&m, &k.train, k.ytrain, &k.tc, NULL), AISLE_EINVAL, "label 4 of text 3");
+    nn_textclf_free(&m);
+    toy_free(&k);
+}
+
+static void test_training_is_independent_of_thread_count(void **state) {
+    (void)state;
+    toy k;
+    toy_setup(&k);
+    k.tc.epochs = 1;
+    k.tc.pretrain_epochs = 1;
+    k.tc.mlm_buckets = 64;
+    nn_textclf a, b;
+    assert_ok(nn_textclf_new(&a, &k.ec, &k.fc, 4, true, 3));
+    assert_ok(nn_textclf_new(&b, &k.ec, &k.fc, 4, true, 3));
+    k.tc.threads = 1;
+    assert_ok(nn_textclf_pretrain(&a, &k.train, &k.tc, NULL));
+    assert_ok(nn_textclf_finetune(&a, &k.train, k.ytrain, &k.tc, NULL));
+    k.tc.threads = 3;
+    assert_ok(nn_textclf_pretrain(&b, &k.train, &k.tc, NULL));
+    assert_ok(nn_textclf_finetune(&b, &k.train, k.ytrain, &k.tc, NULL));
+    assert_memory_equal(a.s.w, b.s.w, a.s.n * sizeof(float));
+    nn_textclf_free(&a);
+    nn_textclf_free(&b);
+    toy_free(&k);
+}
+
+static void test_predict_does_not_depend_on_batching(void **state) {
+    (void)state;
+    toy k;
+    toy_setup(&k);
+    k.tc.epochs = 1;
+    nn_textclf m;
+    assert_ok(nn_textclf_new(&m, &k.ec, &k.fc, 4, true, 3));
+    assert_ok(nn_textclf_finetune(&m, &k.train, k.ytrain, &k.tc, NULL));
+    size_t n = k.test.n_texts;
+    float *all = malloc(n * 4 * sizeof(float)), *one = malloc(4 * sizeof(float));
+    assert_ok(nn_textclf_predict(&m, &k.test, all, NULL)); /* batches of 32 */
+    nn_encoder_ws ws;
+    assert_ok(nn_encoder_ws_alloc(&ws, &m.enc, 1, 1, false));
+    for (size_t i = 0; i < n; i += 7) {
+        /* text i alone: a view of the same tokens */
+        nn_toks sub = k.test;
+        size_t off[2] = {k.test.text_off[i], k.test.text_off[i + 1]};
+        sub.n_texts = 1;
+        sub.text_off = off;
+        assert_ok(nn_textclf_predict(&m, &sub, one, &ws));
+        for (size_t c = 0; c < 4; c++) assert_true(fabsf(one[c] - all[i * 4 + c]) < 1e-5f);
+    }
+    nn_encoder_ws_free(&ws);
+    free(all);
+    free(one);
+    nn_textclf_free(&m);
+    toy_free(&k);
+}
+
+static void test_explain_points_at_the_intent_word(void **state) {
+    (void)state;
+    toy k;
+    toy_setup(&k);
+    nn_textclf m;
+    assert_ok(nn_textclf_new(&m, &k.ec, &k.fc, 4, true, 3));
+    assert_ok(nn_textclf_finetune(&m, &k.train, k.ytrain, &k.tc, NULL));
+    nn_toks t;
+    nn_toks_init(&t);
+    assert_ok(nn_toks_add(&t, &k.fc, "please help with my cancel today", 32));
+    float contrib[6];
+    assert_ok(nn_textclf_explain(&m, &t, 1, contrib));
+    size_t best = 0;
+    for (size_t i = 1; i < 6; i++)
+        if (contrib[i] > contrib[best]) best = i;
+    assert_int_equal(best, 4);
+    assert_true(contrib[4] > 0);
+    assert_status_msg(nn_textclf_explain(&m, &t, 9, contrib), AISLE_EINVAL, "class 9");
+    nn_toks_free(&t);
+    nn_textclf_free(&m);
+    toy_free(&k);
+}
+
+static void test_temperature_fit_recovers_the_generating_temperature(void **state) {
+    (void)state;
+    /* labels drawn from softmax(z / 2.5): the best temperature is ~2.5 */
+    size_t n = 4000, C = 5;
+    float *z = malloc(n * C * sizeof *z), p[5];
+    uint32_t *y = malloc(n * sizeof *y);
+    core_rng r;
+    rng_seed(&r, 8);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t c = 0; c < C; c++) p[c] = (z[i * C + c] = 4.0f * rng_normal(&r)) / 2.5f;
+        nn_softmax(p, C);
+        float u = rng_float(&r), acc = 0;
+        y[i] = (uint32_t)(C - 1);
+        for (size_t c = 0; c < C; c++)
+            if (u < (acc += p[c])) {
+                y[i] = (uint32_t)c;
+                break;
+            }
+    }
+    float T = nn_fit_temperature(z, y, n, C);
+    assert_true(T > 2.1f && T < 2.9f);
+    assert_true(nn_fit_temperature(z, y, 0, C) == 1.0f);
+    free(z);
+    free(y);
+}
+
+static void test_config_errors_name_the_field(void **state) {
+    (void)state;
+    nn_encoder_cfg c = tiny_enc(NN_POOL_MEAN);
+    c.heads = 3;
+    assert_status_msg(nn_encoder_check(&c), AISLE_EINVAL, "heads");
+    c = tiny_enc(NN_POOL_MEAN);
+    c.max_len = 0;
+    assert_status_msg(nn_encoder_check(&c), AISLE_EINVAL, "max_len");
+    c = tiny_enc(7);
+    assert_status_msg(nn_encoder_check(&c), AISLE_EINVAL, "pooling");
+    nn_feat_cfg fc = small_feat();
+    nn_textclf m;
+    c = tiny_enc(NN_POOL_MEAN);
+    assert_status_msg(nn_textclf_new(&m, &c, &fc, 3, false, 1), AISLE_EINVAL, "disagree");
+    nn_textclf_free(&m);
+}
+
+static void test_training_and_prediction_survive_every_allocation_failure(void **state) {
+    (void)state;
+    toy k;
+    toy_setup(&k);
+    k.tc.epochs = 1;
+    k.tc.pretrain_epochs = 1;
+    k.tc.mlm_buckets = 32;
+    float probs[4 * 100];
+    k.train.n_texts = 40; /* a prefix keeps the test quick */
+    for (uint64_t at = 1;; at++) {
+        nn_textclf m;
+        tu_failalloc_install(at, 0);
+        int rc = nn_textclf_new(&m, &k.ec, &k.fc, 4, true, 3);
+        if (!rc) rc = nn_textclf_pretrain(&m, &k.train, &k.tc, NULL);
+        if (!rc) rc = nn_textclf_finetune(&m, &k.train, k.ytrain, &k.tc, NULL);
+        if (!rc) rc = nn_textclf_predict(&m, &k.test, probs, NULL);
+        float contrib[12];
+        if (!rc) rc = nn_textclf_explain(&m, &k.test, 0, contrib);
+        uint64_t tried = tu_failalloc_count();
+        tu_failalloc_remove();
+        nn_textclf_free(&m);
+        if (!rc) {
+            assert_true(at > tried); /* every allocation has been failed once */
+            break;
+        }
+        assert_int_equal(rc, AISLE_ENOMEM);
+    }
+    toy_free(&k);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tokens_get_unigram_bigram_and_char_ngram_buckets),
+        cmocka_unit_test(test_long_text_is_truncated_not_rejected),
+        cmocka_unit_test(test_empty_invalid_utf8_nul_and_cjk_texts),
+        cmocka_unit_test(test_tokens_all_or_nothing_under_allocation_failure),
+        cmocka_unit_test(test_encoder_mean_pool_gradients_match_finite_differences),
+        cmocka_unit_test(test_encoder_cls_pool_with_masked_rows_gradients_match_finite_differences),
+        cmocka_unit_test(test_finetune_learns_toy_intents),
+        cmocka_unit_test(test_pretraining_lowers_masked_token_loss_and_keeps_finetuning_working),
+        cmocka_unit_test(test_progress_callback_cancels_training),
+        cmocka_unit_test(test_training_is_independent_of_thread_count),
+        cmocka_unit_test(test_predict_does_not_depend_on_batching),
+        cmocka_unit_test(test_explain_points_at_the_intent_word),
+        cmocka_unit_test(test_temperature_fit_recovers_the_generating_temperature),
+        cmocka_unit_test(test_config_errors_name_the_field),
+        cmocka_unit_test(test_training_and_prediction_survive_every_allocation_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
