@@ -249,6 +249,42 @@ static void test_encoder_cls_pool_with_masked_rows_gradients_match_finite_differ
     encoder_gradient_check(NN_POOL_CLS, true);
 }
 
+/* ---- losses ---- */
+
+static double loss_at(const float *z0, size_t n, int kind, float *scratch) {
+    static const float soft[5] = {0.1f, 0.5f, 0.05f, 0.3f, 0.05f};
+    memcpy(scratch, z0, n * sizeof *scratch);
+    return kind == 0 ? nn_xent_smoothed(scratch, n, 3, 0.1f, 1.0f)
+                     : nn_distill_xent(scratch, n, 3, soft, 0.7f, 2.5f, 1.0f);
+}
+
+static void test_smoothed_and_distillation_losses_match_finite_differences(void **state) {
+    (void)state;
+    float z[5] = {0.3f, -1.2f, 2.0f, 0.7f, -0.1f}, g[5], tmp[5];
+    for (int kind = 0; kind < 2; kind++) {
+        loss_at(z, 5, kind, g);
+        double diff = 0, norm = 0;
+        for (size_t i = 0; i < 5; i++) {
+            float keep = z[i];
+            z[i] = keep + 1e-3f;
+            double lp = loss_at(z, 5, kind, tmp);
+            z[i] = keep - 1e-3f;
+            double lm = loss_at(z, 5, kind, tmp);
+            z[i] = keep;
+            double num = (lp - lm) / 2e-3;
+            diff += (num - g[i]) * (num - g[i]);
+            norm += num * num;
+        }
+        assert_true(norm > 1e-4);
+        if (sqrt(diff / norm) > 1e-3) fail_msg("loss %d: relative error %g", kind, sqrt(diff / norm));
+    }
+    /* eps 0 is plain cross-entropy; alpha 0 too */
+    float a[3] = {1, 2, 3}, b[3] = {1, 2, 3}, soft[3] = {1, 0, 0};
+    double la = nn_xent_smoothed(a, 3, 1, 0.0f, 1.0f), lb = nn_distill_xent(b, 3, 1, soft, 0.0f, 3.0f, 1.0f);
+    assert_true(fabs(la - lb) < 1e-6);
+    assert_true(fabs(la - (log(exp(1.0) + exp(2.0) + exp(3.0)) - 2.0)) < 1e-5);
+}
+
 /* ---- training end to end ---- */
 
 /* A toy intent task: the intent word decides, fillers vary, one typo. */
@@ -372,7 +408,7 @@ static void test_pretraining_lowers_masked_token_loss_and_keeps_finetuning_worki
 
 static int stop_now(void *ctx, int stage, int epoch, double loss) {
     (void)ctx, (void)stage, (void)epoch, (void)loss;
-    return 1;
+    return core_error(AISLE_ECANCELLED, "stopped by the test");
 }
 
 static void test_progress_callback_cancels_training(void **state) {
@@ -546,6 +582,7 @@ int main(void) {
         cmocka_unit_test(test_tokens_all_or_nothing_under_allocation_failure),
         cmocka_unit_test(test_encoder_mean_pool_gradients_match_finite_differences),
         cmocka_unit_test(test_encoder_cls_pool_with_masked_rows_gradients_match_finite_differences),
+        cmocka_unit_test(test_smoothed_and_distillation_losses_match_finite_differences),
         cmocka_unit_test(test_finetune_learns_toy_intents),
         cmocka_unit_test(test_pretraining_lowers_masked_token_loss_and_keeps_finetuning_working),
         cmocka_unit_test(test_progress_callback_cancels_training),

@@ -93,7 +93,7 @@ static nn_adamw make_opt(const nn_train_cfg *c, float lr, int64_t total) {
 /* Cross-entropy of softmax(z[0..n)) at target, with label smoothing eps
  * (target 1 - eps + eps/n, others eps/n); z is overwritten by the gradient
  * times gscale.  Returns the loss. */
-static double xent_inplace(float *z, size_t n, size_t target, float eps, float gscale) {
+double nn_xent_smoothed(float *z, size_t n, size_t target, float eps, float gscale) {
     float mx = z[0];
     for (size_t i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
     double sum = 0;
@@ -105,6 +105,31 @@ static double xent_inplace(float *z, size_t n, size_t target, float eps, float g
         double lp = (double)z[i] - lse;
         if (y > 0) loss -= y * lp;
         z[i] = (float)((exp(lp) - y) * gscale);
+    }
+    return loss;
+}
+
+/* Knowledge distillation (Hinton et al. 2015): with q = softmax(z / T),
+ * p = softmax(z), loss = alpha T^2 CE(soft, q) + (1 - alpha) CE(label, p);
+ * dz = alpha T (q - soft) + (1 - alpha)(p - onehot).  z is overwritten by
+ * dz times gscale. */
+double nn_distill_xent(float *z, size_t n, size_t target, const float *soft, float alpha, float temperature,
+                       float gscale) {
+    double T = temperature > 0 ? temperature : 1.0, a = alpha;
+    double mx = z[0];
+    for (size_t i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    double s1 = 0, sT = 0;
+    for (size_t i = 0; i < n; i++) {
+        s1 += exp((double)z[i] - mx);
+        sT += exp(((double)z[i] - mx) / T);
+    }
+    double l1 = log(s1), lT = log(sT), loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double lp = (double)z[i] - mx - l1, lq = ((double)z[i] - mx) / T - lT;
+        if (soft[i] > 0) loss -= a * T * T * soft[i] * lq;
+        if (i == target) loss -= (1 - a) * lp;
+        double g = a * T * (exp(lq) - soft[i]) + (1 - a) * (exp(lp) - (i == target ? 1.0 : 0.0));
+        z[i] = (float)(g * gscale);
     }
     return loss;
 }
@@ -178,7 +203,7 @@ int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg 
             for (size_t i = 0; i < mc; i++) memcpy(H + i * d, w.fin + mrow[i] * d, d * sizeof *H);
             nn_linear_forward(&hs, &out, H, mc, Z);
             float inv = 1.0f / (float)mc;
-            for (size_t i = 0; i < mc; i++) total += xent_inplace(Z + i * V, V, mtgt[i], 0.0f, inv);
+            for (size_t i = 0; i < mc; i++) total += nn_xent_smoothed(Z + i * V, V, mtgt[i], 0.0f, inv);
             counted += mc;
             nn_linear_backward(&hs, &out, H, Z, mc, dH);
             memset(w.dfin, 0, n * d * sizeof *w.dfin);
@@ -190,8 +215,7 @@ int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg 
             nn_adamw_step(&hs, &opt);
         }
         epoch_loss = counted ? total / (double)counted : 0;
-        if (!rc && c->progress && c->progress(c->progress_ctx, 0, ep, epoch_loss))
-            rc = core_error(AISLE_ECANCELLED, "text encoder: pre-training stopped by the progress callback");
+        if (!rc && c->progress) rc = c->progress(c->progress_ctx, 0, ep, epoch_loss);
     }
     if (loss) *loss = epoch_loss;
 done:
@@ -245,8 +269,11 @@ int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *lab
             if (rc) break;
             nn_linear_forward(&m->s, &m->head, w.pooled, B, Z);
             float inv = 1.0f / (float)B;
-            for (size_t b = 0; b < B; b++)
-                total += xent_inplace(Z + b * C, C, labels[order[start + b]], c->label_smoothing, inv);
+            for (size_t b = 0; b < B; b++) {
+                size_t doc = order[start + b];
+                if (c->soft) total += nn_distill_xent(Z + b * C, C, labels[doc], c->soft + doc * C, c->soft_alpha, c->soft_temperature, inv);
+                else total += nn_xent_smoothed(Z + b * C, C, labels[doc], c->label_smoothing, inv);
+            }
             nn_linear_backward(&m->s, &m->head, w.pooled, Z, B, w.dpooled);
             memset(w.dfin, 0, w.bt.rows * d * sizeof *w.dfin);
             rc = nn_encoder_backward(&m->s, &m->enc, &w, texts);
@@ -254,8 +281,7 @@ int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *lab
             nn_adamw_step(&m->s, &opt);
         }
         epoch_loss = total / (double)N;
-        if (!rc && c->progress && c->progress(c->progress_ctx, 1, ep, epoch_loss))
-            rc = core_error(AISLE_ECANCELLED, "text encoder: fine-tuning stopped by the progress callback");
+        if (!rc && c->progress) rc = c->progress(c->progress_ctx, 1, ep, epoch_loss);
     }
     if (loss) *loss = epoch_loss;
 done:

@@ -248,9 +248,10 @@ int nn_block_backward(nn_store *s, const nn_block *b, nn_block_cache *c, const n
  * output layer, fine at shop scale).
  * ------------------------------------------------------------------------ */
 
-/* Rows 0 and 1 of the bucket table are the [CLS] and [MASK] embeddings;
- * hashed buckets are NN_ENC_SPECIAL + (hash % buckets). */
-enum { NN_ENC_CLS = 0, NN_ENC_MASK = 1, NN_ENC_SPECIAL = 2 };
+/* Rows 0, 1, 2 of the bucket table are the [CLS], [MASK] and [UNK]
+ * embeddings ([UNK]: a token none of whose buckets has a row); hashed
+ * buckets are NN_ENC_SPECIAL + (hash % buckets). */
+enum { NN_ENC_CLS = 0, NN_ENC_MASK = 1, NN_ENC_UNK = 2, NN_ENC_SPECIAL = 3 };
 enum { NN_POOL_CLS = 0, NN_POOL_MEAN = 1 };
 
 typedef struct nn_feat_cfg {
@@ -363,7 +364,13 @@ typedef struct nn_train_cfg {
     float label_smoothing;
     int threads;
     uint64_t seed;
-    /* progress: called after every epoch with the mean loss; non-zero stops */
+    /* distillation targets (NULL: labels only): n_texts x n_classes
+     * probabilities; loss alpha T^2 CE(soft, softmax(z/T)) + (1 - alpha) CE(label, softmax(z)) */
+    const float *soft;
+    float soft_alpha, soft_temperature;
+    /* progress: called after every epoch (stage 0 pre-training, 1 fine-
+     * tuning) with the mean loss; a non-zero status stops training and is
+     * returned as is (the callback sets the message) */
     int (*progress)(void *ctx, int stage, int epoch, double loss);
     void *progress_ctx;
 } nn_train_cfg;
@@ -404,6 +411,14 @@ int nn_textclf_logits(const nn_textclf *m, const nn_toks *toks, float *logits, n
  * contrib[k] = log p(cls | text) - log p(cls | text with token k as
  * [MASK]), for its n tokens (contrib holds n floats). */
 int nn_textclf_explain(const nn_textclf *m, const nn_toks *toks, size_t cls, float *contrib);
+/* Losses over logits z[0..n), each overwriting z with its gradient times
+ * gscale and returning the loss.  Softmax cross-entropy with label
+ * smoothing eps (target 1 - eps + eps/n, others eps/n): */
+double nn_xent_smoothed(float *z, size_t n, size_t target, float eps, float gscale);
+/* Distillation (Hinton et al. 2015): alpha T^2 CE(soft, softmax(z/T)) +
+ * (1 - alpha) CE(target, softmax(z)). */
+double nn_distill_xent(float *z, size_t n, size_t target, const float *soft, float alpha, float temperature,
+                       float gscale);
 /* Fits the temperature minimising the log-loss of logits (n x n_classes)
  * against labels (golden-section search on log T in [1/20, 20]). */
 float nn_fit_temperature(const float *logits, const uint32_t *labels, size_t n, size_t n_classes);
