@@ -352,12 +352,14 @@ int nn_textclf_explain(const nn_textclf *m, const nn_toks *toks, size_t cls, flo
     rc = nn_encoder_forward(&m->s, &m->enc, &w, toks, false, NULL);
     if (!rc) {
         nn_linear_forward(&m->s, &m->head, w.pooled, n + 1, Z);
+        /* margin of cls over the mean logit, with and without each token */
         for (size_t j = 0; j <= n; j++) {
             float *z = Z + j * C;
-            for (size_t i = 0; i < C; i++) z[i] /= m->temperature;
-            nn_log_softmax(z, C);
+            double mean = 0;
+            for (size_t i = 0; i < C; i++) mean += z[i];
+            z[0] = z[cls] - (float)(mean / (double)C);
         }
-        for (size_t k = 0; k < n; k++) contrib[k] = Z[cls] - Z[(k + 1) * C + cls];
+        for (size_t k = 0; k < n; k++) contrib[k] = Z[0] - Z[(k + 1) * C];
     }
     nn_encoder_ws_free(&w);
     core_free(Z);

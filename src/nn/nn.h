@@ -407,9 +407,11 @@ int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *lab
 int nn_textclf_predict(const nn_textclf *m, const nn_toks *toks, float *probs, nn_encoder_ws *ws);
 /* Raw logits (before the temperature) of the texts, like predict. */
 int nn_textclf_logits(const nn_textclf *m, const nn_toks *toks, float *logits, nn_encoder_ws *ws);
-/* Leave-one-token-out contributions to class `cls` for text 0 of toks:
- * contrib[k] = log p(cls | text) - log p(cls | text with token k as
- * [MASK]), for its n tokens (contrib holds n floats). */
+/* Leave-one-token-out contributions to class `cls` for text 0 of toks,
+ * with margin(x) = logit_cls(x) - mean logit(x):
+ * contrib[k] = margin(text) - margin(text with token k as [MASK]), for its
+ * n tokens (contrib holds n floats).  Positive: token k pushed towards
+ * cls relative to the other classes. */
 int nn_textclf_explain(const nn_textclf *m, const nn_toks *toks, size_t cls, float *contrib);
 /* Losses over logits z[0..n), each overwriting z with its gradient times
  * gscale and returning the loss.  Softmax cross-entropy with label
