@@ -574,6 +574,250 @@ static void test_training_and_prediction_survive_every_allocation_failure(void *
     toy_free(&k);
 }
 
+/* ---- architecture transformer of the intent kind (public API) ---- */
+
+static aisle_texts *toy_corpus(size_t n, uint64_t seed, bool chinese) {
+    static const char *const zh_good[] = {"很好", "不错", "满意"}, *const zh_bad[] = {"很差", "失望", "退货"};
+    static const char *const zh_fill[] = {"质量", "手机", "这个", "物流", "价格", "屏幕"};
+    aisle_texts *t;
+    assert_ok(aisle_texts_new(&t));
+    core_rng r;
+    rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++) {
+        char buf[256];
+        size_t o = 0, lab = (size_t)rng_below(&r, chinese ? 2 : 4), words = 2 + (size_t)rng_below(&r, 4),
+               at = (size_t)rng_below(&r, words);
+        for (size_t w = 0; w < words; w++) {
+            const char *s;
+            if (chinese) s = w == at ? (lab ? zh_good : zh_bad)[rng_below(&r, 3)] : zh_fill[rng_below(&r, 6)];
+            else s = w == at ? intents[lab] : fillers[rng_below(&r, CORE_ARRAY_LEN(fillers))];
+            o += (size_t)snprintf(buf + o, sizeof buf - o, chinese ? "%s" : "%s ", s);
+        }
+        const char *label = chinese ? (lab ? "positive" : "negative") : intents[lab];
+        assert_ok(aisle_texts_add(t, buf, o, label));
+    }
+    return t;
+}
+
+static aisle_config *tf_config(void) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_set(cfg, "architecture", "transformer"));
+    assert_ok(aisle_config_set(cfg, "hidden", "16"));
+    assert_ok(aisle_config_set(cfg, "heads", "2"));
+    assert_ok(aisle_config_set(cfg, "ff_hidden", "32"));
+    assert_ok(aisle_config_set(cfg, "blocks", "1"));
+    assert_ok(aisle_config_set(cfg, "epochs", "5"));
+    assert_ok(aisle_config_set(cfg, "learning_rate", "0.005"));
+    assert_ok(aisle_config_set(cfg, "batch_size", "16"));
+    assert_ok(aisle_config_set(cfg, "threads", "2"));
+    assert_ok(aisle_config_set(cfg, "hash_buckets", "65536"));
+    return cfg;
+}
+
+static double public_accuracy(const aisle_model *m, const aisle_texts *test) {
+    aisle_text_eval *e;
+    assert_ok(aisle_text_evaluate(m, test, NULL, &e));
+    double acc;
+    assert_ok(aisle_text_eval_metric(e, "accuracy", &acc));
+    aisle_text_eval_free(e);
+    return acc;
+}
+
+static const char *top_label(const aisle_model *m, const char *text, size_t len, float *prob) {
+    const char *labels[1];
+    float probs[1];
+    size_t n;
+    assert_ok(aisle_text_classify(m, text, len, 1, labels, probs, &n, NULL));
+    assert_int_equal(n, 1);
+    if (prob) *prob = probs[0];
+    return labels[0];
+}
+
+static void test_transformer_intent_trains_classifies_explains(void **state) {
+    (void)state;
+    aisle_texts *train = toy_corpus(400, 1, false), *test = toy_corpus(100, 2, false);
+    aisle_config *cfg = tf_config();
+    aisle_model *m;
+    assert_ok(aisle_text_train(train, cfg, &m));
+    assert_true(public_accuracy(m, test) >= 0.95);
+    assert_string_equal(top_label(m, "my invoice please", 17, NULL), "invoice");
+    aisle_text_explanation *e;
+    assert_ok(aisle_text_explain(m, "please help with my cancel today", 32, "cancel", &e));
+    size_t n, best = 0;
+    float bestc = -1e9f;
+    assert_ok(aisle_text_explanation_count(e, &n));
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++) {
+        const char *tok;
+        float c;
+        assert_ok(aisle_text_explanation_at(e, i, &tok, &c));
+        if (c > bestc) bestc = c, best = i;
+    }
+    assert_int_equal(best, 4);
+    aisle_text_explanation_free(e);
+    /* bad input is a defined result, never a crash */
+    size_t big = 1u << 20;
+    char *huge = malloc(big);
+    for (size_t i = 0; i < big; i++) huge[i] = (char)(i % 11 == 10 ? ' ' : 'a' + i % 7);
+    top_label(m, huge, big, NULL);
+    free(huge);
+    top_label(m, "", 0, NULL);
+    top_label(m, "\xff\xfe\0\x80refund", 10, NULL);
+    char desc[2048];
+    assert_ok(aisle_model_describe(m, desc, sizeof desc, NULL));
+    assert_non_null(strstr(desc, "transformer_hidden: 16"));
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_texts_free(train);
+    aisle_texts_free(test);
+}
+
+static void test_transformer_learns_chinese_sentiment(void **state) {
+    (void)state;
+    aisle_texts *train = toy_corpus(300, 3, true), *test = toy_corpus(100, 4, true);
+    aisle_config *cfg = tf_config();
+    aisle_model *m;
+    assert_ok(aisle_text_train(train, cfg, &m));
+    assert_true(public_accuracy(m, test) >= 0.95);
+    assert_string_equal(top_label(m, "这个手机很差", strlen("这个手机很差"), NULL), "negative");
+    aisle_text_explanation *e;
+    assert_ok(aisle_text_explain(m, "物流满意", strlen("物流满意"), "positive", &e));
+    size_t n;
+    assert_ok(aisle_text_explanation_count(e, &n));
+    assert_int_equal(n, 4); /* one token per character */
+    const char *tok;
+    float c2, c3, c0;
+    assert_ok(aisle_text_explanation_at(e, 0, &tok, &c0));
+    assert_ok(aisle_text_explanation_at(e, 2, &tok, &c2));
+    assert_ok(aisle_text_explanation_at(e, 3, &tok, &c3));
+    assert_string_equal(tok, "意");
+    assert_true(c2 + c3 > c0); /* 满意 carries the sentiment */
+    aisle_text_explanation_free(e);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_texts_free(train);
+    aisle_texts_free(test);
+}
+
+static void test_transformer_save_load_fp32_fp16_int8(void **state) {
+    (void)state;
+    aisle_texts *train = toy_corpus(300, 5, false), *test = toy_corpus(60, 6, false);
+    aisle_config *cfg = tf_config();
+    aisle_model *m;
+    assert_ok(aisle_text_train(train, cfg, &m));
+    char dir[256], path[300];
+    tu_tmpdir(dir, sizeof dir, "encoder_save");
+    const char *quant[] = {"none", "fp16", "int8"};
+    double acc = public_accuracy(m, test);
+    for (int q = 0; q < 3; q++) {
+        aisle_config *sc;
+        assert_ok(aisle_config_new(&sc));
+        assert_ok(aisle_config_set(sc, "quantize", quant[q]));
+        snprintf(path, sizeof path, "%s/tf_%s.aisle", dir, quant[q]);
+        assert_ok(aisle_model_save(m, path, sc));
+        aisle_model *l;
+        assert_ok(aisle_model_load(&l, path, NULL));
+        for (size_t i = 0; i < 60; i += 5) {
+            const char *text;
+            assert_ok(aisle_texts_at(test, i, &text, NULL));
+            float pa, pb;
+            const char *la = top_label(m, text, strlen(text), &pa), *lb = top_label(l, text, strlen(text), &pb);
+            assert_string_equal(la, lb);
+            if (q == 0) assert_true(pa == pb); /* fp32 round trip is exact */
+            else assert_true(fabsf(pa - pb) < 0.05f);
+        }
+        assert_true(fabs(public_accuracy(l, test) - acc) <= 0.02);
+        aisle_model_free(l);
+        aisle_config_free(sc);
+    }
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_texts_free(train);
+    aisle_texts_free(test);
+}
+
+static void test_transformer_pretraining_and_pretrained_encoder_file(void **state) {
+    (void)state;
+    aisle_texts *train = toy_corpus(300, 7, false), *test = toy_corpus(80, 8, false);
+    aisle_config *cfg = tf_config();
+    assert_ok(aisle_config_set(cfg, "pretrain_epochs", "2"));
+    assert_ok(aisle_config_set(cfg, "mlm_buckets", "128"));
+    aisle_model *a;
+    assert_ok(aisle_text_train(train, cfg, &a));
+    assert_true(public_accuracy(a, test) >= 0.95);
+    char dir[256], path[300], bad[300];
+    tu_tmpdir(dir, sizeof dir, "encoder_pretrained");
+    snprintf(path, sizeof path, "%s/encoder.aisle", dir);
+    assert_ok(aisle_model_save(a, path, NULL));
+    /* start from a's encoder: its dimensions win over the options */
+    aisle_config *c2 = tf_config();
+    assert_ok(aisle_config_set(c2, "hidden", "32"));
+    assert_ok(aisle_config_set(c2, "epochs", "2"));
+    assert_ok(aisle_config_set(c2, "pretrained_encoder", path));
+    aisle_model *b;
+    assert_ok(aisle_text_train(train, c2, &b));
+    char desc[2048];
+    assert_ok(aisle_model_describe(b, desc, sizeof desc, NULL));
+    assert_non_null(strstr(desc, "transformer_hidden: 16"));
+    assert_true(public_accuracy(b, test) >= 0.95);
+    aisle_model_free(b);
+    /* a missing file, a bag model, other hash buckets: clear errors */
+    snprintf(bad, sizeof bad, "%s/none.aisle", dir);
+    assert_ok(aisle_config_set(c2, "pretrained_encoder", bad));
+    assert_status_msg(aisle_text_train(train, c2, &b), AISLE_EIO, "pretrained_encoder");
+    aisle_config *bc;
+    assert_ok(aisle_config_new(&bc));
+    assert_ok(aisle_config_set(bc, "hash_buckets", "65536"));
+    assert_ok(aisle_text_train(train, bc, &b));
+    snprintf(bad, sizeof bad, "%s/bag.aisle", dir);
+    assert_ok(aisle_model_save(b, bad, NULL));
+    aisle_model_free(b);
+    assert_ok(aisle_config_set(c2, "pretrained_encoder", bad));
+    assert_status_msg(aisle_text_train(train, c2, &b), AISLE_EINVAL, "not a model of architecture transformer");
+    assert_ok(aisle_config_set(c2, "pretrained_encoder", path));
+    assert_ok(aisle_config_set(c2, "hash_buckets", "4096"));
+    assert_status_msg(aisle_text_train(train, c2, &b), AISLE_EFORMAT, "hash_buckets");
+    aisle_config_free(bc);
+    aisle_config_free(c2);
+    aisle_model_free(a);
+    aisle_config_free(cfg);
+    aisle_texts_free(train);
+    aisle_texts_free(test);
+}
+
+static void test_transformer_training_and_classify_survive_allocation_failures(void **state) {
+    (void)state;
+    aisle_texts *train = toy_corpus(40, 9, false);
+    aisle_config *cfg = tf_config();
+    assert_ok(aisle_config_set(cfg, "epochs", "1"));
+    assert_ok(aisle_config_set(cfg, "pretrain_epochs", "1"));
+    assert_ok(aisle_config_set(cfg, "mlm_buckets", "32"));
+    assert_ok(aisle_config_set(cfg, "threads", "1"));
+    for (uint64_t at = 1;; at++) {
+        aisle_model *m = NULL;
+        tu_failalloc_install(at, 0);
+        int rc = aisle_text_train(train, cfg, &m);
+        const char *labels[2];
+        float probs[2];
+        size_t n;
+        aisle_text_explanation *e = NULL;
+        if (!rc) rc = aisle_text_classify(m, "cancel my order", 15, 2, labels, probs, &n, NULL);
+        if (!rc) rc = aisle_text_explain(m, "cancel my order", 15, NULL, &e);
+        uint64_t tried = tu_failalloc_count();
+        tu_failalloc_remove();
+        aisle_text_explanation_free(e);
+        aisle_model_free(m);
+        if (!rc) {
+            assert_true(at > tried);
+            break;
+        }
+        if (rc != AISLE_ENOMEM) fail_msg("allocation %llu: %d %s", (unsigned long long)at, rc, aisle_last_error());
+    }
+    aisle_config_free(cfg);
+    aisle_texts_free(train);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokens_get_unigram_bigram_and_char_ngram_buckets),
@@ -592,6 +836,11 @@ int main(void) {
         cmocka_unit_test(test_temperature_fit_recovers_the_generating_temperature),
         cmocka_unit_test(test_config_errors_name_the_field),
         cmocka_unit_test(test_training_and_prediction_survive_every_allocation_failure),
+        cmocka_unit_test(test_transformer_intent_trains_classifies_explains),
+        cmocka_unit_test(test_transformer_learns_chinese_sentiment),
+        cmocka_unit_test(test_transformer_save_load_fp32_fp16_int8),
+        cmocka_unit_test(test_transformer_pretraining_and_pretrained_encoder_file),
+        cmocka_unit_test(test_transformer_training_and_classify_survive_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
