@@ -401,6 +401,8 @@ static void test_pretraining_lowers_masked_token_loss_and_keeps_finetuning_worki
     assert_true(loss == seen[2]);
     k.tc.progress = NULL;
     assert_ok(nn_textclf_finetune(&m, &k.train, k.ytrain, &k.tc, &loss));
+    /* fine-tuning ran its own schedule from step 0 (warm-up, decay) */
+    assert_int_equal(m.s.step, (int64_t)((400 + 15) / 16) * k.tc.epochs);
     assert_true(accuracy(&m, &k.test, k.ytest) >= 0.97);
     nn_textclf_free(&m);
     toy_free(&k);

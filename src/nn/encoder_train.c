@@ -83,6 +83,14 @@ static size_t *identity_order(size_t n) {
     return o;
 }
 
+/* A fresh optimizer run: step 0 (warm-up and decay restart) and zero
+ * moments, as BERT starts fine-tuning with a new optimizer. */
+static void restart_optimizer(nn_store *s) {
+    s->step = 0;
+    memset(s->m, 0, s->n * sizeof *s->m);
+    memset(s->v, 0, s->n * sizeof *s->v);
+}
+
 static nn_adamw make_opt(const nn_train_cfg *c, float lr, int64_t total) {
     nn_adamw o = {.lr = lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = c->weight_decay,
                   .clip_norm = c->clip_norm, .warmup_steps = (int64_t)(c->warmup * (float)total),
@@ -175,6 +183,7 @@ int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg 
     rng_seed_stream(&r, c->seed, 7);
     nn_linear_reset(&out, &hs, &r);
     nn_store_set_lazy(&m->s, m->enc.emb, w.touched);
+    restart_optimizer(&m->s);
     size_t steps_per_epoch = (N + Bmax - 1) / Bmax;
     nn_adamw opt = make_opt(c, c->pretrain_lr, (int64_t)steps_per_epoch * c->pretrain_epochs);
     double epoch_loss = 0;
@@ -255,6 +264,7 @@ int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *lab
     core_rng r;
     rng_seed_stream(&r, c->seed, 11);
     nn_store_set_lazy(&m->s, m->enc.emb, w.touched);
+    restart_optimizer(&m->s);
     size_t steps_per_epoch = (N + Bmax - 1) / Bmax;
     nn_adamw opt = make_opt(c, c->lr, (int64_t)steps_per_epoch * c->epochs);
     double epoch_loss = 0;
