@@ -771,6 +771,7 @@ static void test_transformer_pretraining_and_pretrained_encoder_file(void **stat
     aisle_config *bc;
     assert_ok(aisle_config_new(&bc));
     assert_ok(aisle_config_set(bc, "hash_buckets", "65536"));
+    assert_ok(aisle_config_set(bc, "threads", "1")); /* bag's Hogwild threads race by design */
     assert_ok(aisle_text_train(train, bc, &b));
     snprintf(bad, sizeof bad, "%s/bag.aisle", dir);
     assert_ok(aisle_model_save(b, bad, NULL));
