@@ -739,7 +739,7 @@ static void test_transformer_save_load_fp32_fp16_int8(void **state) {
     aisle_texts_free(test);
 }
 
-static void test_transformer_pretraining_and_pretrained_encoder_file(void **state) {
+static void test_transformer_pretraining_pile_and_pretrained_encoder_file(void **state) {
     (void)state;
     aisle_texts *train = toy_corpus(300, 7, false), *test = toy_corpus(80, 8, false);
     aisle_config *cfg = tf_config();
@@ -781,6 +781,33 @@ static void test_transformer_pretraining_and_pretrained_encoder_file(void **stat
     assert_ok(aisle_config_set(c2, "pretrained_encoder", path));
     assert_ok(aisle_config_set(c2, "hash_buckets", "4096"));
     assert_status_msg(aisle_text_train(train, c2, &b), AISLE_EFORMAT, "hash_buckets");
+    /* pre-training on an unlabelled pile: its words get rows too */
+    snprintf(bad, sizeof bad, "%s/pile.txt", dir);
+    const char pile[] = "kettle descaler for the blue kettle\r\n\nrefund arrived, thanks\nwhere is the kettle\n";
+    tu_write_file(bad, pile, sizeof pile - 1);
+    aisle_config *c3 = tf_config();
+    assert_ok(aisle_config_set(c3, "epochs", "2"));
+    assert_ok(aisle_config_set(c3, "pretrain_texts", bad));
+    assert_status_msg(aisle_text_train(train, c3, &b), AISLE_EINVAL, "needs pretrain_epochs");
+    assert_ok(aisle_config_set(c3, "pretrain_epochs", "1"));
+    assert_ok(aisle_config_set(c3, "mlm_buckets", "64"));
+    assert_ok(aisle_text_train(train, c3, &b));
+    char desc3[2048];
+    assert_ok(aisle_model_describe(b, desc3, sizeof desc3, NULL));
+    assert_string_equal(top_label(b, "cancel the kettle", 17, NULL), "cancel");
+    aisle_model_free(b);
+    assert_ok(aisle_config_set(c3, "pretrain_texts", ""));
+    assert_ok(aisle_text_train(train, c3, &b));
+    assert_ok(aisle_model_describe(b, desc, sizeof desc, NULL));
+    aisle_model_free(b);
+    unsigned rows_pile = 0, rows_plain = 0;
+    assert_int_equal(sscanf(strstr(desc3, "transformer_rows:"), "transformer_rows: %u", &rows_pile), 1);
+    assert_int_equal(sscanf(strstr(desc, "transformer_rows:"), "transformer_rows: %u", &rows_plain), 1);
+    assert_true(rows_pile > rows_plain);
+    snprintf(bad, sizeof bad, "%s/no-pile.txt", dir);
+    assert_ok(aisle_config_set(c3, "pretrain_texts", bad));
+    assert_status_msg(aisle_text_train(train, c3, &b), AISLE_EIO, "pretrain_texts");
+    aisle_config_free(c3);
     aisle_config_free(bc);
     aisle_config_free(c2);
     aisle_model_free(a);
@@ -842,7 +869,7 @@ int main(void) {
         cmocka_unit_test(test_transformer_intent_trains_classifies_explains),
         cmocka_unit_test(test_transformer_learns_chinese_sentiment),
         cmocka_unit_test(test_transformer_save_load_fp32_fp16_int8),
-        cmocka_unit_test(test_transformer_pretraining_and_pretrained_encoder_file),
+        cmocka_unit_test(test_transformer_pretraining_pile_and_pretrained_encoder_file),
         cmocka_unit_test(test_transformer_training_and_classify_survive_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

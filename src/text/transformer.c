@@ -9,8 +9,8 @@
  * row in O(1).  Features without a row are skipped; a token none of whose
  * features has a row reads the [UNK] row.
  *
- * Training: optional masked-token pre-training on the training texts
- * (pretrain_epochs), optionally starting from the encoder of another
+ * Training: optional masked-token pre-training on the training texts and
+ * an unlabelled pile (pretrain_epochs, pretrain_texts), optionally starting from the encoder of another
  * transformer intent model (pretrained_encoder=FILE: its dimensions win;
  * buckets it has keep their rows, new ones get fresh rows), then
  * fine-tuning of encoder and head with AdamW.  Explanations are leave-one-
@@ -49,6 +49,9 @@ static const option_spec tf_options[] = {
      "Pre-training: share of tokens masked (80% [MASK], 10% another token, 10% unchanged)."},
     {"mlm_buckets", AISLE_OPTION_INT, 2, 1048576, "8192", NULL, "intent (transformer)",
      "Pre-training: hashed output classes; a masked token's target is its word's bucket modulo this."},
+    {"pretrain_texts", AISLE_OPTION_STRING, 0, 0, "", NULL, "intent (transformer)",
+     "A plain UTF-8 file of unlabelled texts, one per line (catalog titles, chat logs, reviews), added to the "
+     "training texts for masked-token pre-training (needs pretrain_epochs > 0); empty: none."},
     {"pretrained_encoder", AISLE_OPTION_STRING, 0, 0, "", NULL, "intent (transformer)",
      "An intent model file of architecture transformer whose encoder starts training (its dimensions are "
      "used; same hash_buckets required); empty: random initialisation."},
@@ -259,6 +262,65 @@ static int read_pretrained(const char *path, uint32_t buckets, tf_state **out) {
 
 /* ---- training ---- */
 
+/* The texts of option pretrain_texts, featurized like the training texts:
+ * one text per line ('\n', an optional '\r' before it dropped), empty
+ * lines skipped.  *out holds every line's token groups (ids as features,
+ * not yet rows); bits gets their buckets. */
+typedef struct pile {
+    uint32_t *ids;
+    size_t *first;         /* token offsets into ids (n_tokens + 1) */
+    size_t *doc_first;     /* text offsets into first (n_docs + 1) */
+    size_t n_ids, n_tokens, n_docs, ids_cap, first_cap, docs_cap;
+} pile;
+
+static void pile_free(pile *p) {
+    core_free(p->ids);
+    core_free(p->first);
+    core_free(p->doc_first);
+    memset(p, 0, sizeof *p);
+}
+
+static int pile_load(const char *path, const aisle_config *cfg, uint32_t buckets, pile *p) {
+    text_feat_cfg fc;
+    int rc = text_feat_configure(&fc, cfg);
+    if (rc) return rc;
+    if (fc.buckets != buckets) return core_error(AISLE_EINTERNAL, "pretrain_texts: hash_buckets mismatch");
+    uint8_t *data = NULL;
+    size_t len = 0;
+    rc = io_read_file(path, (uint64_t)1 << 34, &data, &len);
+    text_doc d;
+    text_doc_init(&d);
+    if (!rc) rc = core_grow((void **)&p->doc_first, &p->docs_cap, 1, sizeof *p->doc_first);
+    if (!rc) rc = core_grow((void **)&p->first, &p->first_cap, 1, sizeof *p->first);
+    if (!rc) p->doc_first[0] = 0, p->first[0] = 0;
+    for (size_t pos = 0; pos < len && !rc;) {
+        const char *line = (const char *)data + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        pos += n + (nl ? 1 : 0);
+        if (n && line[n - 1] == '\r') n--;
+        if (!n) continue;
+        rc = text_featurize(&fc, line, n, &d);
+        if (!rc && d.n_tokens == 0) continue;
+        if (!rc) rc = core_grow((void **)&p->ids, &p->ids_cap, p->n_ids + d.n_ids, sizeof *p->ids);
+        if (!rc) rc = core_grow((void **)&p->first, &p->first_cap, p->n_tokens + d.n_tokens + 1, sizeof *p->first);
+        if (!rc) rc = core_grow((void **)&p->doc_first, &p->docs_cap, p->n_docs + 2, sizeof *p->doc_first);
+        if (rc) break;
+        memcpy(p->ids + p->n_ids, d.ids, d.n_ids * sizeof *d.ids);
+        for (size_t k = 1; k <= d.n_tokens; k++) p->first[p->n_tokens + k] = p->n_ids + d.first[k];
+        p->n_ids += d.n_ids;
+        p->n_tokens += d.n_tokens;
+        p->doc_first[++p->n_docs] = p->n_tokens;
+    }
+    text_doc_free(&d);
+    core_free(data);
+    if (rc) {
+        pile_free(p);
+        core_error_prefix(rc, "option pretrain_texts '%s'", path);
+    }
+    return rc;
+}
+
 typedef struct tf_prog {
     core_progress *prog;
     int steps, done;
@@ -320,13 +382,19 @@ static int tf_train(const text_set *set, const text_set *valid, const aisle_conf
     tc.progress = tf_progress;
     tc.progress_ctx = &tp;
     const char *pre_path = config_string(cfg, o, "pretrained_encoder");
+    const char *pile_path = config_string(cfg, o, "pretrain_texts");
 
     tf_state *pre = NULL, *s = core_calloc(1, sizeof *s);
     nn_toks toks;
     nn_toks_init(&toks);
+    pile extra;
+    memset(&extra, 0, sizeof extra);
     if (!s) return core_oom("transformer model");
     s->buckets = set->buckets;
     int rc = pre_path[0] ? read_pretrained(pre_path, set->buckets, &pre) : AISLE_OK;
+    if (!rc && pile_path[0] && tc.pretrain_epochs == 0)
+        rc = core_error(AISLE_EINVAL, "option pretrain_texts '%s' needs pretrain_epochs > 0", pile_path);
+    if (!rc && pile_path[0]) rc = pile_load(pile_path, cfg, set->buckets, &extra);
     if (!rc && pre) {
         ec = pre->clf.enc.c;
         ec.dropout = (float)config_float(cfg, o, "dropout");
@@ -334,6 +402,7 @@ static int tf_train(const text_set *set, const text_set *valid, const aisle_conf
     if (!rc) rc = tf_alloc_index(s);
     if (!rc) {
         for (size_t k = 0; k < set->n_ids; k++) s->bits[set->ids[k] >> 6] |= 1ull << (set->ids[k] & 63);
+        for (size_t k = 0; k < extra.n_ids; k++) s->bits[extra.ids[k] >> 6] |= 1ull << (extra.ids[k] & 63);
         if (pre)
             for (size_t k = 0; k < ((size_t)s->buckets + 63) / 64; k++) s->bits[k] |= pre->bits[k];
         tf_rank(s);
@@ -347,8 +416,19 @@ static int tf_train(const text_set *set, const text_set *valid, const aisle_conf
     if (!rc && pre) copy_pretrained(s, pre);
     tf_free(pre);
     if (!rc) rc = tf_set_toks(s, set, &toks);
+    /* pre-training reads the training texts and then the pile; fine-tuning
+     * the training texts only (a prefix of toks) */
+    for (size_t i = 0; i < extra.n_docs && !rc; i++) {
+        text_view v = {extra.ids, extra.first + extra.doc_first[i], extra.doc_first[i + 1] - extra.doc_first[i]};
+        rc = tf_add_view(s, &v, &toks);
+    }
+    pile_free(&extra);
     if (!rc) rc = nn_textclf_pretrain(&s->clf, &toks, &tc, NULL);
-    if (!rc) rc = nn_textclf_finetune(&s->clf, &toks, set->label, &tc, NULL);
+    if (!rc) {
+        nn_toks labelled = toks;
+        labelled.n_texts = set->n_docs;
+        rc = nn_textclf_finetune(&s->clf, &labelled, set->label, &tc, NULL);
+    }
     nn_toks_free(&toks);
     if (rc) {
         tf_free(s);
