@@ -498,6 +498,23 @@ static void test_explain_points_at_the_intent_word(void **state) {
     assert_int_equal(best, 4);
     assert_true(contrib[4] > 0);
     assert_status_msg(nn_textclf_explain(&m, &t, 9, contrib), AISLE_EINVAL, "class 9");
+    /* tokens past the encoder's max_len (texts featurized with a longer
+     * limit) are cut, never read: they contribute 0 */
+    nn_feat_cfg longer = k.fc;
+    longer.max_len = 3 * k.fc.max_len;
+    nn_toks_clear(&t);
+    char text[512];
+    size_t o = 0;
+    for (size_t i = 0; i < longer.max_len; i++) o += (size_t)snprintf(text + o, sizeof text - o, "cancel ");
+    assert_ok(nn_toks_add(&t, &longer, text, o));
+    assert_int_equal(nn_toks_len(&t, 0), longer.max_len);
+    float *many = malloc(longer.max_len * sizeof *many), probs[4];
+    for (size_t i = 0; i < longer.max_len; i++) many[i] = 99.0f;
+    assert_ok(nn_textclf_explain(&m, &t, 1, many));
+    for (size_t i = k.fc.max_len; i < longer.max_len; i++) assert_true(many[i] == 0.0f);
+    assert_true(many[0] != 99.0f);
+    assert_ok(nn_textclf_predict(&m, &t, probs, NULL));
+    free(many);
     nn_toks_free(&t);
     nn_textclf_free(&m);
     toy_free(&k);

@@ -95,9 +95,16 @@ void nn_encoder_ws_free(nn_encoder_ws *w) {
 }
 
 int nn_encoder_ws_alloc(nn_encoder_ws *w, const nn_encoder *e, size_t max_batch, int threads, bool training) {
+    return nn_encoder_ws_alloc_for(w, e, max_batch, e->c.max_len + 1, threads, training);
+}
+
+int nn_encoder_ws_alloc_for(nn_encoder_ws *w, const nn_encoder *e, size_t max_batch, size_t max_seq, int threads,
+                            bool training) {
     memset(w, 0, sizeof *w);
     if (max_batch < 1) max_batch = 1;
-    size_t len = e->c.max_len + 1, d = e->c.d;
+    if (max_seq < 1 || max_seq > e->c.max_len + 1) max_seq = e->c.max_len + 1;
+    size_t len = max_seq, d = e->c.d;
+    w->max_seq = max_seq;
     w->max_batch = max_batch;
     w->max_rows = max_batch * len;
     w->threads = threads < 1 ? 1 : threads;
@@ -145,7 +152,8 @@ oom:
 void nn_encoder_ws_batch(nn_encoder_ws *w, const nn_toks *toks, const size_t *idx, size_t first_text, size_t B) {
     size_t r = 0;
     for (size_t b = 0; b < B; b++) {
-        size_t t = idx ? idx[b] : first_text + b, first = toks->text_off[t], n = nn_toks_len(toks, t);
+        size_t t = idx ? idx[b] : first_text + b, first = toks->text_off[t];
+        size_t n = CORE_MIN(nn_toks_len(toks, t), w->max_seq - 1); /* longer texts are cut, never overrun */
         w->lens[b] = 1 + n;
         w->src[r++] = NN_SRC_CLS;
         for (size_t k = 0; k < n; k++) w->src[r++] = first + k;

@@ -309,7 +309,9 @@ int nn_textclf_logits(const nn_textclf *m, const nn_toks *toks, float *logits, n
     size_t N = toks->n_texts, C = m->n_classes;
     if (N == 0) return AISLE_OK;
     if (!ws) {
-        int rc = nn_encoder_ws_alloc(&own, &m->enc, CORE_MIN(N, (size_t)32), 1, false);
+        size_t longest = 0;
+        for (size_t i = 0; i < N; i++) longest = CORE_MAX(longest, nn_toks_len(toks, i));
+        int rc = nn_encoder_ws_alloc_for(&own, &m->enc, CORE_MIN(N, (size_t)32), longest + 1, 1, false);
         if (rc) return rc;
         ws = &own;
     }
@@ -342,12 +344,14 @@ int nn_textclf_explain(const nn_textclf *m, const nn_toks *toks, size_t cls, flo
     if (toks->n_texts < 1) return core_error(AISLE_EINVAL, "text classifier: nothing to explain");
     if (cls >= m->n_classes) return core_error(AISLE_EINVAL, "text classifier: class %zu out of range", cls);
     size_t n = nn_toks_len(toks, 0), C = m->n_classes, first = toks->text_off[0];
+    for (size_t k = m->enc.c.max_len; k < n; k++) contrib[k] = 0.0f; /* not read by the encoder */
+    n = CORE_MIN(n, m->enc.c.max_len);
     if (n == 0) return AISLE_OK;
     /* one batch: the text itself, then a copy per token with that token
      * replaced by [MASK] (the pre-training's stand-in for "absent") */
     nn_encoder_ws w;
     float *Z = core_malloc((n + 1) * C * sizeof *Z);
-    int rc = Z ? nn_encoder_ws_alloc(&w, &m->enc, n + 1, 1, false) : core_oom("text explanation");
+    int rc = Z ? nn_encoder_ws_alloc_for(&w, &m->enc, n + 1, n + 1, 1, false) : core_oom("text explanation");
     if (rc) {
         core_free(Z);
         return rc;

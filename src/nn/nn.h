@@ -321,7 +321,7 @@ void nn_encoder_free(nn_encoder *e);
 
 /* Activations of one batch of up to max_batch texts (max_rows rows). */
 typedef struct nn_encoder_ws {
-    size_t max_batch, max_rows;
+    size_t max_batch, max_rows, max_seq; /* max_seq: rows of one text, [CLS] included */
     int threads;
     bool training;
     nn_batch bt;
@@ -336,10 +336,14 @@ typedef struct nn_encoder_ws {
 } nn_encoder_ws;
 
 int nn_encoder_ws_alloc(nn_encoder_ws *w, const nn_encoder *e, size_t max_batch, int threads, bool training);
+/* The same for sequences of at most max_seq rows ([CLS] included; at most
+ * max_len + 1): a prediction sized to its texts allocates far less. */
+int nn_encoder_ws_alloc_for(nn_encoder_ws *w, const nn_encoder *e, size_t max_batch, size_t max_seq, int threads,
+                            bool training);
 void nn_encoder_ws_free(nn_encoder_ws *w);
 /* Sets the batch: texts idx[0..B) of toks (idx NULL: texts first_text ..
- * first_text + B - 1), each one [CLS] row plus its tokens (B <=
- * max_batch).  src then holds token indices the caller may overwrite
+ * first_text + B - 1), each one [CLS] row plus its first max_seq - 1
+ * tokens (B <= max_batch).  src then holds token indices the caller may overwrite
  * (masking) before the forward. */
 void nn_encoder_ws_batch(nn_encoder_ws *w, const nn_toks *toks, const size_t *idx, size_t first_text, size_t B);
 /* Embeds, runs the blocks and the final norm into w->fin, pools into
