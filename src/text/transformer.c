@@ -55,10 +55,7 @@ static const option_spec tf_options[] = {
     {"pretrained_encoder", AISLE_OPTION_STRING, 0, 0, "", NULL, "intent (transformer)",
      "An intent model file of architecture transformer whose encoder starts training (its dimensions are "
      "used; same hash_buckets required); empty: random initialisation."},
-    {"threads", AISLE_OPTION_INT, 0, 256, "0", NULL, "all", "Worker threads; 0 uses every online CPU."},
-    {"seed", AISLE_OPTION_INT, 0, 9007199254740992.0, "42", NULL, "all",
-     "Random seed (initial weights, example order, calibration split)."},
-    OPTION_END};
+    OPTION_END}; /* threads and seed: the generic core options */
 
 enum { TF_FORMAT = 1, TF_HEADER_WORDS = 11 };
 enum { SEC_HEADER = TEXT_SECTION_TRANSFORMER + 0, SEC_BUCKETS = TEXT_SECTION_TRANSFORMER + 1,
