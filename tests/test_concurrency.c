@@ -227,8 +227,7 @@ static void *text_worker(void *arg) {
     return NULL;
 }
 
-static void test_intent_model_shared_by_eight_threads(void **state) {
-    (void)state;
+static void run_intent_shared(const char *config_text) {
     static const char *const rows[][2] = {{"where is my refund", "refund"}, {"money back please", "refund"},
                                           {"track my parcel", "shipping"}, {"delivery is late", "shipping"},
                                           {"cancel the order", "cancel"}, {"stop my order now", "cancel"}};
@@ -239,7 +238,7 @@ static void test_intent_model_shared_by_eight_threads(void **state) {
             assert_ok(aisle_texts_add(t, rows[i][0], AISLE_NUL_TERMINATED, rows[i][1]));
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_parse(cfg, "threads=2 epochs=5 dim=16 hash_buckets=65536"));
+    assert_ok(aisle_config_parse(cfg, config_text));
     aisle_model *m;
     assert_ok(aisle_text_train(t, cfg, &m));
     text_shared sh = {.m = m, .seconds = stress_seconds(), .lock = PTHREAD_MUTEX_INITIALIZER};
@@ -248,15 +247,29 @@ static void test_intent_model_shared_by_eight_threads(void **state) {
     for (int i = 0; i < N_THREADS; i++) assert_int_equal(pthread_create(&th[i], NULL, text_worker, &sh), 0);
     /* the evaluation's own worker threads run beside them */
     aisle_text_eval *e;
+    assert_ok(aisle_config_parse(cfg, "threads=2"));
     assert_ok(aisle_text_evaluate(m, t, cfg, &e));
     aisle_text_eval_free(e);
     for (int i = 0; i < N_THREADS; i++) pthread_join(th[i], NULL);
-    print_message("intent: %ld concurrent classify+explain calls on %d threads, %d mismatches\n", sh.calls, N_THREADS,
-                  sh.mismatches);
+    print_message("intent %s: %ld concurrent classify+explain calls on %d threads, %d mismatches\n", config_text,
+                  sh.calls, N_THREADS, sh.mismatches);
     assert_int_equal(sh.mismatches, 0);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_texts_free(t);
+}
+
+static void test_intent_model_shared_by_eight_threads(void **state) {
+    (void)state;
+    /* bag trains on one thread here: its Hogwild threads race by design */
+    run_intent_shared("threads=1 epochs=5 dim=16 hash_buckets=65536");
+}
+
+/* the transformer trains its attention and embedding sums on 3 threads */
+static void test_transformer_intent_model_shared_by_eight_threads(void **state) {
+    (void)state;
+    run_intent_shared("architecture=transformer hidden=16 heads=2 ff_hidden=32 blocks=1 epochs=3 pretrain_epochs=1 "
+                      "mlm_buckets=64 threads=3 hash_buckets=65536");
 }
 
 int main(void) {
@@ -265,6 +278,7 @@ int main(void) {
         cmocka_unit_test(test_itemknn_model_shared_by_eight_threads),
         cmocka_unit_test(test_popular_model_shared_by_eight_threads),
         cmocka_unit_test(test_intent_model_shared_by_eight_threads),
+        cmocka_unit_test(test_transformer_intent_model_shared_by_eight_threads),
     };
     return cmocka_run_group_tests_name("concurrency", tests, NULL, NULL);
 }

@@ -114,9 +114,39 @@ static void test_every_kind_rejects_every_corruption(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* Intent architecture transformer: every flipped byte and every
+ * truncation of an int8 file is refused with a message. */
+static void test_transformer_intent_rejects_every_corruption(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "architecture=transformer hidden=4 heads=1 ff_hidden=8 blocks=1 maxlen=4 "
+                                      "epochs=1 hash_buckets=1024 char_ngram_min=0 char_ngram_max=0 "
+                                      "calibration_fraction=0 threads=1"));
+    aisle_model *m;
+    assert_ok(train_intent(cfg, &m));
+    assert_ok(aisle_config_parse(cfg, "compression=6 quantize=int8"));
+    void *bytes;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, cfg, &bytes, &len));
+    unsigned char *buf = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        memcpy(buf, bytes, len);
+        buf[i] ^= 0xFF;
+        expect_rejected(buf, len, "intent/transformer", i);
+    }
+    for (size_t cut = 0; cut < len; cut++) expect_rejected(bytes, cut, "intent/transformer", cut);
+    print_message("intent/transformer %zu-byte file: %zu corrupted variants rejected\n", len, 2 * len);
+    free(buf);
+    aisle_free(bytes);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_kind_rejects_every_corruption),
+        cmocka_unit_test(test_transformer_intent_rejects_every_corruption),
     };
     return cmocka_run_group_tests_name("corruption", tests, NULL, NULL);
 }

@@ -247,6 +247,7 @@ static const char texts_csv[] = "text,label\n"
                                 "\u8d28\u91cf\u5f88\u597d,refund\n";
 
 typedef struct text_ctx {
+    const char *train_config;
     aisle_texts *texts;
     aisle_model *model;
     void *bytes;
@@ -268,7 +269,8 @@ static int step_text_train(void *vc) {
     aisle_config *cfg;
     int rc = aisle_config_new(&cfg);
     if (rc) return rc;
-    rc = aisle_config_parse(cfg, "threads=1 epochs=2 dim=4 hash_buckets=4096 calibration_fraction=0.34");
+    rc = aisle_config_parse(cfg, c->train_config);
+    if (!rc) rc = aisle_config_parse(cfg, "calibration_fraction=0.34");
     aisle_model *m = NULL;
     if (!rc) rc = aisle_text_train(c->texts, cfg, &m);
     aisle_model_free(m);
@@ -325,14 +327,14 @@ static int step_text_model_load(void *vc) {
     return rc;
 }
 
-static void test_text_paths_survive_allocation_failures(void **state) {
-    (void)state;
+static void run_text_paths(const char *name, const char *train_config) {
     text_ctx c = {0};
+    c.train_config = train_config;
     assert_ok(aisle_texts_new(&c.texts));
     assert_ok(aisle_texts_load_buffer(c.texts, texts_csv, sizeof texts_csv - 1, "texts.csv", NULL));
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_parse(cfg, "threads=1 epochs=2 dim=4 hash_buckets=4096"));
+    assert_ok(aisle_config_parse(cfg, train_config));
     assert_ok(aisle_text_train(c.texts, cfg, &c.model));
     aisle_config_free(cfg);
     assert_ok(aisle_model_save_buffer(c.model, NULL, &c.bytes, &c.len));
@@ -342,8 +344,8 @@ static void test_text_paths_survive_allocation_failures(void **state) {
     uint64_t p_eval = run_until_success("text evaluate", step_text_eval, &c);
     uint64_t p_save = run_until_success("intent save", step_text_save, &c);
     uint64_t p_mload = run_until_success("intent load", step_text_model_load, &c);
-    print_message("intent   failure points: texts load %llu, train %llu, classify+explain %llu, evaluate %llu, "
-                  "save %llu, load %llu\n", (unsigned long long)p_load, (unsigned long long)p_train,
+    print_message("%s failure points: texts load %llu, train %llu, classify+explain %llu, evaluate %llu, "
+                  "save %llu, load %llu\n", name, (unsigned long long)p_load, (unsigned long long)p_train,
                   (unsigned long long)p_serve, (unsigned long long)p_eval, (unsigned long long)p_save,
                   (unsigned long long)p_mload);
     aisle_free(c.bytes);
@@ -351,11 +353,24 @@ static void test_text_paths_survive_allocation_failures(void **state) {
     aisle_texts_free(c.texts);
 }
 
+static void test_text_paths_survive_allocation_failures(void **state) {
+    (void)state;
+    run_text_paths("intent (bag)", "threads=1 epochs=2 dim=4 hash_buckets=4096");
+}
+
+/* pre-training, fine-tuning on 2 threads, leave-one-token-out explanations */
+static void test_transformer_text_paths_survive_allocation_failures(void **state) {
+    (void)state;
+    run_text_paths("intent (transformer)", "architecture=transformer hidden=8 heads=2 ff_hidden=16 blocks=1 epochs=1 "
+                                           "pretrain_epochs=1 mlm_buckets=16 threads=2 hash_buckets=4096");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_data_survives_every_allocation_failure),
         cmocka_unit_test(test_every_kind_survives_allocation_failures),
         cmocka_unit_test(test_text_paths_survive_allocation_failures),
+        cmocka_unit_test(test_transformer_text_paths_survive_allocation_failures),
     };
     return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
 }

@@ -230,4 +230,203 @@ int nn_block_forward(const nn_store *s, const nn_block *b, nn_block_cache *c, co
 int nn_block_backward(nn_store *s, const nn_block *b, nn_block_cache *c, const nn_batch *bt, const float *dy,
                       float *dx);
 
+
+/* ------------------------------------------------------------------------
+ * BERT-style text encoder (encoder_input.c, encoder.c, encoder_train.c)
+ *
+ * Texts become tokens (words, CJK characters) and each token a handful of
+ * hashed buckets, fastText-style (Bojanowski et al. 2017): the token
+ * itself, the word bigram ending at it, and the character n-grams of a
+ * word.  No vocabulary: a misspelt word still shares most of its n-grams.
+ * A token's input vector is the sum of its bucket rows scaled by
+ * 1/sqrt(count), plus a learned position.  Every text starts with a
+ * [CLS] row; a ragged batch (no padding, so no padding mask) goes through
+ * N bidirectional pre-LN blocks and a final layer norm, then is pooled
+ * ([CLS] row or mean of all rows) for a classification head.  Masked-
+ * token pre-training (Devlin et al. 2019) predicts each masked token's
+ * own-word hash modulo mlm_buckets through a full softmax (a hashed
+ * output layer, fine at shop scale).
+ * ------------------------------------------------------------------------ */
+
+/* Rows 0, 1, 2 of the bucket table are the [CLS], [MASK] and [UNK]
+ * embeddings ([UNK]: a token none of whose buckets has a row); hashed
+ * buckets are NN_ENC_SPECIAL + (hash % buckets). */
+enum { NN_ENC_CLS = 0, NN_ENC_MASK = 1, NN_ENC_UNK = 2, NN_ENC_SPECIAL = 3 };
+enum { NN_POOL_CLS = 0, NN_POOL_MEAN = 1 };
+
+typedef struct nn_feat_cfg {
+    uint32_t buckets;       /* hashed rows (besides the special ones) */
+    int word_ngrams;        /* 1: no bigram bucket; 2: bigram of previous unit + this one */
+    int char_min, char_max; /* character n-grams of words (0 = none) */
+    size_t max_len;         /* tokens kept per text (later ones dropped) */
+    bool keep_strings;      /* keep each token's normalised string (explanations) */
+} nn_feat_cfg;
+
+void nn_feat_default(nn_feat_cfg *c);
+
+/* Featurised texts, flat.  Text t has tokens [text_off[t], text_off[t+1]);
+ * token k has bucket rows ids[tok_off[k] .. tok_off[k+1]) (already offset
+ * by NN_ENC_SPECIAL) and word[k], the hash of its own string (the masked-
+ * token target). */
+typedef struct nn_toks {
+    size_t n_texts, n_tokens, n_ids;
+    size_t *text_off, *tok_off;
+    uint32_t *ids, *word;
+    size_t texts_cap, tokens_cap, ids_cap, word_cap;
+    char *str;       /* keep_strings: token k is str[str_off[k] .. str_off[k+1]) */
+    size_t *str_off;
+    size_t str_len, str_cap, str_off_cap;
+} nn_toks;
+
+void nn_toks_init(nn_toks *t);
+void nn_toks_free(nn_toks *t);
+/* Forgets the texts, keeps the buffers. */
+void nn_toks_clear(nn_toks *t);
+/* Appends one text (any bytes: invalid UTF-8 separates, NUL is a
+ * separator; an empty text has no tokens).  Texts longer than max_len
+ * tokens are cut.  All or nothing: on failure t is as before. */
+int nn_toks_add(nn_toks *t, const nn_feat_cfg *c, const char *text, size_t len);
+static inline size_t nn_toks_len(const nn_toks *t, size_t text) { return t->text_off[text + 1] - t->text_off[text]; }
+
+typedef struct nn_encoder_cfg {
+    uint32_t buckets;
+    size_t d, ff, max_len; /* max_len: tokens (the [CLS] row is extra) */
+    int heads, layers, act, pool;
+    float dropout, attn_dropout;
+    float emb_std; /* initial bucket-embedding scale */
+} nn_encoder_cfg;
+
+void nn_encoder_default(nn_encoder_cfg *c);
+/* AISLE_EINVAL naming the field when a value is out of range. */
+int nn_encoder_check(const nn_encoder_cfg *c);
+
+typedef struct nn_encoder {
+    nn_encoder_cfg c;
+    nn_param emb; /* (NN_ENC_SPECIAL + buckets) x d */
+    nn_param pos; /* (max_len + 1) x d */
+    nn_block *blocks;
+    nn_layernorm ln_f;
+    size_t first, count; /* the encoder's floats in its store: [first, first + count) */
+} nn_encoder;
+
+/* Registers the encoder's tensors in s (before nn_store_alloc). */
+int nn_encoder_init(nn_encoder *e, nn_store *s, const nn_encoder_cfg *c);
+void nn_encoder_reset(const nn_encoder *e, nn_store *s, core_rng *r);
+void nn_encoder_free(nn_encoder *e);
+
+/* Row sources: a row's input is token k's buckets (k < n_tokens), or the
+ * [CLS] / [MASK] embedding. */
+#define NN_SRC_CLS ((size_t)-1)
+#define NN_SRC_MASK ((size_t)-2)
+
+/* Activations of one batch of up to max_batch texts (max_rows rows). */
+typedef struct nn_encoder_ws {
+    size_t max_batch, max_rows, max_seq; /* max_seq: rows of one text, [CLS] included */
+    int threads;
+    bool training;
+    nn_batch bt;
+    size_t *lens, *src; /* rows per text; source of each row (token index or NN_SRC_*) */
+    float *x0, *h0, *h1;          /* embeddings; block ping-pong */
+    nn_block_cache *caches;       /* one per block */
+    float *fin, *mean_f, *rstd_f; /* final layer norm */
+    float *pooled;                /* batch x d */
+    float *dfin, *dh0, *dh1, *dpooled;
+    unsigned char *touched; /* training: bucket rows with a gradient (lazy Adam) */
+    size_t n_layers;
+} nn_encoder_ws;
+
+int nn_encoder_ws_alloc(nn_encoder_ws *w, const nn_encoder *e, size_t max_batch, int threads, bool training);
+/* The same for sequences of at most max_seq rows ([CLS] included; at most
+ * max_len + 1): a prediction sized to its texts allocates far less. */
+int nn_encoder_ws_alloc_for(nn_encoder_ws *w, const nn_encoder *e, size_t max_batch, size_t max_seq, int threads,
+                            bool training);
+void nn_encoder_ws_free(nn_encoder_ws *w);
+/* Sets the batch: texts idx[0..B) of toks (idx NULL: texts first_text ..
+ * first_text + B - 1), each one [CLS] row plus its first max_seq - 1
+ * tokens (B <= max_batch).  src then holds token indices the caller may overwrite
+ * (masking) before the forward. */
+void nn_encoder_ws_batch(nn_encoder_ws *w, const nn_toks *toks, const size_t *idx, size_t first_text, size_t B);
+/* Embeds, runs the blocks and the final norm into w->fin, pools into
+ * w->pooled.  training: dropout (rng used only then). */
+int nn_encoder_forward(const nn_store *s, const nn_encoder *e, nn_encoder_ws *w, const nn_toks *toks, bool training,
+                       core_rng *rng);
+/* Backward from w->dfin (rows x d, gradient at the final norm's output)
+ * plus w->dpooled (B x d), both caller-filled (zero what is unused).
+ * Accumulates parameter gradients (bucket rows flagged in w->touched when
+ * set).  Overwrites the ws gradient buffers. */
+int nn_encoder_backward(nn_store *s, const nn_encoder *e, nn_encoder_ws *w, const nn_toks *toks);
+
+/* ---- training and prediction (encoder_train.c) ---- */
+
+typedef struct nn_train_cfg {
+    int epochs;           /* fine-tuning epochs */
+    int pretrain_epochs;  /* masked-token epochs before fine-tuning (0 = none) */
+    size_t batch;
+    float lr, pretrain_lr, weight_decay, warmup, clip_norm;
+    float mask_rate;      /* share of tokens masked in pre-training */
+    uint32_t mlm_buckets; /* hashed output classes of the masked-token head */
+    float label_smoothing;
+    int threads;
+    uint64_t seed;
+    /* distillation targets (NULL: labels only): n_texts x n_classes
+     * probabilities; loss alpha T^2 CE(soft, softmax(z/T)) + (1 - alpha) CE(label, softmax(z)) */
+    const float *soft;
+    float soft_alpha, soft_temperature;
+    /* progress: called after every epoch (stage 0 pre-training, 1 fine-
+     * tuning) with the mean loss; a non-zero status stops training and is
+     * returned as is (the callback sets the message) */
+    int (*progress)(void *ctx, int stage, int epoch, double loss);
+    void *progress_ctx;
+} nn_train_cfg;
+
+void nn_train_default(nn_train_cfg *c);
+
+/* A text classifier: the encoder and a linear head on the pooled vector,
+ * in one store (what a model file keeps). */
+typedef struct nn_textclf {
+    nn_store s;
+    nn_encoder enc;
+    nn_linear head;
+    nn_feat_cfg feat;
+    size_t n_classes;
+    float temperature; /* logits are divided by it (calibration); 1 by default */
+} nn_textclf;
+
+/* Registers and allocates (training: with gradients and moments); random
+ * initialisation from seed. */
+int nn_textclf_new(nn_textclf *m, const nn_encoder_cfg *ec, const nn_feat_cfg *fc, size_t n_classes, bool training,
+                   uint64_t seed);
+void nn_textclf_free(nn_textclf *m);
+/* Masked-token pre-training of m's encoder on texts (labels not used).
+ * 80% of the chosen tokens become [MASK], 10% another token of the batch,
+ * 10% stay (Devlin et al. 2019). *loss: last epoch's mean loss (or NULL). */
+int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg *c, double *loss);
+/* Fine-tunes encoder and head on (texts, labels in [0, n_classes)). */
+int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *labels, const nn_train_cfg *c,
+                        double *loss);
+/* Class probabilities of texts [0, n_texts) of toks into probs
+ * (n_texts x n_classes).  ws: NULL (allocates its own) or a prediction
+ * workspace of at least one text.  Thread-safe on a shared m with one ws
+ * per thread. */
+int nn_textclf_predict(const nn_textclf *m, const nn_toks *toks, float *probs, nn_encoder_ws *ws);
+/* Raw logits (before the temperature) of the texts, like predict. */
+int nn_textclf_logits(const nn_textclf *m, const nn_toks *toks, float *logits, nn_encoder_ws *ws);
+/* Leave-one-token-out contributions to class `cls` for text 0 of toks,
+ * with margin(x) = logit_cls(x) - mean logit(x):
+ * contrib[k] = margin(text) - margin(text with token k as [MASK]), for its
+ * n tokens (contrib holds n floats).  Positive: token k pushed towards
+ * cls relative to the other classes. */
+int nn_textclf_explain(const nn_textclf *m, const nn_toks *toks, size_t cls, float *contrib);
+/* Losses over logits z[0..n), each overwriting z with its gradient times
+ * gscale and returning the loss.  Softmax cross-entropy with label
+ * smoothing eps (target 1 - eps + eps/n, others eps/n): */
+double nn_xent_smoothed(float *z, size_t n, size_t target, float eps, float gscale);
+/* Distillation (Hinton et al. 2015): alpha T^2 CE(soft, softmax(z/T)) +
+ * (1 - alpha) CE(target, softmax(z)). */
+double nn_distill_xent(float *z, size_t n, size_t target, const float *soft, float alpha, float temperature,
+                       float gscale);
+/* Fits the temperature minimising the log-loss of logits (n x n_classes)
+ * against labels (golden-section search on log T in [1/20, 20]). */
+float nn_fit_temperature(const float *logits, const uint32_t *labels, size_t n, size_t n_classes);
+
 #endif /* AISLE_NN_H */

@@ -6,6 +6,7 @@
 
 const text_arch_ops *const text_archs[] = {
     &text_bag_ops,
+    &text_transformer_ops,
     NULL};
 
 const text_arch_ops *text_arch_find(const char *name) {

@@ -202,6 +202,7 @@ extern const text_arch_ops *const text_archs[];
 const text_arch_ops *text_arch_find(const char *name);
 
 extern const text_arch_ops text_bag_ops;         /* bag.c */
+extern const text_arch_ops text_transformer_ops; /* transformer.c */
 
 /* ------------------------------------------------------------------------
  * Options (options.c): the intent kind's common options (features,

@@ -165,6 +165,42 @@ int main(int argc, char **argv) {
         aisle_config_free(mc);
     }
     aisle_dataset_free(ds);
+
+    /* ---- intent model of architecture transformer, each encoding ---- */
+    {
+        static const char *const words[] = {"refund", "cancel", "track"};
+        aisle_texts *tx;
+        aisle_config *tc;
+        aisle_model *tm;
+        char line[64];
+        if (aisle_texts_new(&tx) || aisle_config_new(&tc)) die("texts");
+        for (int i = 0; i < 24; i++) {
+            snprintf(line, sizeof line, "please %s my order %d", words[i % 3], i % 5);
+            if (aisle_texts_add(tx, line, AISLE_NUL_TERMINATED, words[i % 3])) die("texts_add");
+        }
+        if (aisle_config_parse(tc, "architecture=transformer hidden=8 heads=2 ff_hidden=16 blocks=1 epochs=1 "
+                                   "maxlen=8 hash_buckets=4096 threads=1") ||
+            aisle_text_train(tx, tc, &tm))
+            die("intent transformer");
+        static const char *const tenc[] = {"quantize=none compression=0", "quantize=fp16 compression=6",
+                                           "quantize=int8 compression=6"};
+        for (int e = 0; e < 3; e++) {
+            aisle_config *sc;
+            void *bytes;
+            size_t len;
+            aisle_config_new(&sc);
+            aisle_config_parse(sc, tenc[e]);
+            if (aisle_model_save_buffer(tm, sc, &bytes, &len)) die("save intent transformer");
+            char name[64];
+            snprintf(name, sizeof name, "intent-transformer-%s.aisle", e == 0 ? "fp32" : e == 1 ? "fp16" : "int8");
+            write_seed(dir, name, 0xFF, bytes, len);
+            aisle_free(bytes);
+            aisle_config_free(sc);
+        }
+        aisle_model_free(tm);
+        aisle_config_free(tc);
+        aisle_texts_free(tx);
+    }
     aisle_config_free(cfg);
     printf("make_corpus: seeds written under %s\n", root);
     return 0;

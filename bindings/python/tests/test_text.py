@@ -75,6 +75,21 @@ class TestText(unittest.TestCase):
                     with aisle.Model.load(path) as m2:
                         self.assertEqual(m2.classify("track my parcel").labels[0], "shipping")
 
+    def test_transformer_architecture(self):
+        with corpus() as t:
+            with aisle.train_text(t, architecture="transformer", hidden=16, heads=2, ff_hidden=32, blocks=1,
+                                  epochs=20, batch_size=16, learning_rate=0.005, threads=1) as m:
+                self.assertIn("transformer_hidden: 16", m.describe())
+                self.assertEqual(m.classify("where is my money back").labels[0], "refund")
+                e = m.explain_text("please cancel it")
+                self.assertEqual(e.label, "cancel")
+                self.assertGreater(dict(e)["cancel"], 0)
+                with tempfile.TemporaryDirectory() as d:
+                    path = os.path.join(d, "transformer.aisle")
+                    m.save(path, quantize="int8")
+                    with aisle.Model.load(path) as m2:
+                        self.assertEqual(m2.classify("track my parcel").labels[0], "shipping")
+
     def test_chinese(self):
         with aisle.Texts() as t:
             for _ in range(20):

@@ -1,0 +1,420 @@
+/* encoder_train.c - the text encoder's recipe (Devlin et al. 2019, at shop
+ * scale): optional masked-token pre-training on any pile of texts, then
+ * fine-tuning with a linear classification head on the pooled vector;
+ * prediction, leave-one-token-out explanations and temperature scaling
+ * (Guo et al. 2017) for calibrated probabilities. */
+#include "nn.h"
+
+#include <math.h>
+#include <string.h>
+
+void nn_train_default(nn_train_cfg *c) {
+    memset(c, 0, sizeof *c);
+    c->epochs = 10;
+    c->pretrain_epochs = 0;
+    c->batch = 32;
+    c->lr = 2e-3f;
+    c->pretrain_lr = 2e-3f;
+    c->weight_decay = 0.01f;
+    c->warmup = 0.05f;
+    c->clip_norm = 1.0f;
+    c->mask_rate = 0.15f;
+    c->mlm_buckets = 8192;
+    c->label_smoothing = 0.0f;
+    c->threads = 1;
+    c->seed = 42;
+}
+
+static int check_train(const nn_train_cfg *c) {
+    if (c->epochs < 0 || c->pretrain_epochs < 0) return core_error(AISLE_EINVAL, "text encoder: epochs must be >= 0");
+    if (c->batch < 1 || c->batch > 4096) return core_error(AISLE_EINVAL, "text encoder: batch %zu out of range", c->batch);
+    if (!(c->lr > 0) || !(c->pretrain_lr > 0)) return core_error(AISLE_EINVAL, "text encoder: learning rate must be > 0");
+    if (!(c->mask_rate > 0 && c->mask_rate < 1))
+        return core_error(AISLE_EINVAL, "text encoder: mask_rate must be in (0, 1)");
+    if (c->mlm_buckets < 2) return core_error(AISLE_EINVAL, "text encoder: mlm_buckets must be >= 2");
+    if (!(c->label_smoothing >= 0 && c->label_smoothing < 1))
+        return core_error(AISLE_EINVAL, "text encoder: label_smoothing must be in [0, 1)");
+    return AISLE_OK;
+}
+
+int nn_textclf_new(nn_textclf *m, const nn_encoder_cfg *ec, const nn_feat_cfg *fc, size_t n_classes, bool training,
+                   uint64_t seed) {
+    memset(m, 0, sizeof *m);
+    nn_store_init(&m->s);
+    m->temperature = 1.0f;
+    if (n_classes < 1) return core_error(AISLE_EINVAL, "text classifier: no classes");
+    if (fc->buckets != ec->buckets || fc->max_len != ec->max_len)
+        return core_error(AISLE_EINVAL, "text classifier: tokenizer and encoder disagree on buckets or max_len");
+    m->feat = *fc;
+    m->n_classes = n_classes;
+    int rc = nn_encoder_init(&m->enc, &m->s, ec);
+    if (!rc) rc = nn_linear_init(&m->head, &m->s, ec->d, n_classes);
+    if (!rc) rc = nn_store_alloc(&m->s, training);
+    if (rc) {
+        nn_textclf_free(m);
+        return rc;
+    }
+    core_rng r;
+    rng_seed(&r, seed);
+    nn_encoder_reset(&m->enc, &m->s, &r);
+    nn_linear_reset(&m->head, &m->s, &r);
+    return AISLE_OK;
+}
+
+void nn_textclf_free(nn_textclf *m) {
+    if (!m) return;
+    nn_encoder_free(&m->enc);
+    nn_store_free(&m->s);
+}
+
+static void shuffle_sizes(core_rng *r, size_t *v, size_t n) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)rng_below(r, i);
+        size_t t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+static size_t *identity_order(size_t n) {
+    size_t *o = core_malloc((n ? n : 1) * sizeof *o);
+    if (o)
+        for (size_t i = 0; i < n; i++) o[i] = i;
+    return o;
+}
+
+/* A fresh optimizer run: step 0 (warm-up and decay restart) and zero
+ * moments, as BERT starts fine-tuning with a new optimizer. */
+static void restart_optimizer(nn_store *s) {
+    s->step = 0;
+    memset(s->m, 0, s->n * sizeof *s->m);
+    memset(s->v, 0, s->n * sizeof *s->v);
+}
+
+static nn_adamw make_opt(const nn_train_cfg *c, float lr, int64_t total) {
+    nn_adamw o = {.lr = lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = c->weight_decay,
+                  .clip_norm = c->clip_norm, .warmup_steps = (int64_t)(c->warmup * (float)total),
+                  .total_steps = total, .decay = NN_DECAY_LINEAR};
+    return o;
+}
+
+/* Cross-entropy of softmax(z[0..n)) at target, with label smoothing eps
+ * (target 1 - eps + eps/n, others eps/n); z is overwritten by the gradient
+ * times gscale.  Returns the loss. */
+double nn_xent_smoothed(float *z, size_t n, size_t target, float eps, float gscale) {
+    float mx = z[0];
+    for (size_t i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += exp((double)z[i] - mx);
+    double lse = mx + log(sum), loss = 0;
+    double off = eps / (double)n, on = 1.0 - eps + off;
+    for (size_t i = 0; i < n; i++) {
+        double y = i == target ? on : off;
+        double lp = (double)z[i] - lse;
+        if (y > 0) loss -= y * lp;
+        z[i] = (float)((exp(lp) - y) * gscale);
+    }
+    return loss;
+}
+
+/* Knowledge distillation (Hinton et al. 2015): with q = softmax(z / T),
+ * p = softmax(z), loss = alpha T^2 CE(soft, q) + (1 - alpha) CE(label, p);
+ * dz = alpha T (q - soft) + (1 - alpha)(p - onehot).  z is overwritten by
+ * dz times gscale. */
+double nn_distill_xent(float *z, size_t n, size_t target, const float *soft, float alpha, float temperature,
+                       float gscale) {
+    double T = temperature > 0 ? temperature : 1.0, a = alpha;
+    double mx = z[0];
+    for (size_t i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    double s1 = 0, sT = 0;
+    for (size_t i = 0; i < n; i++) {
+        s1 += exp((double)z[i] - mx);
+        sT += exp(((double)z[i] - mx) / T);
+    }
+    double l1 = log(s1), lT = log(sT), loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        double lp = (double)z[i] - mx - l1, lq = ((double)z[i] - mx) / T - lT;
+        if (soft[i] > 0) loss -= a * T * T * soft[i] * lq;
+        if (i == target) loss -= (1 - a) * lp;
+        double g = a * T * (exp(lq) - soft[i]) + (1 - a) * (exp(lp) - (i == target ? 1.0 : 0.0));
+        z[i] = (float)(g * gscale);
+    }
+    return loss;
+}
+
+/* ---- masked-token pre-training ---- */
+
+int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg *c, double *loss) {
+    int rc = check_train(c);
+    if (rc) return rc;
+    if (!m->s.g) return core_error(AISLE_EINVAL, "text classifier: not allocated for training");
+    size_t N = texts->n_texts, d = m->enc.c.d, V = c->mlm_buckets, Bmax = c->batch;
+    if (N == 0 || texts->n_tokens == 0 || c->pretrain_epochs == 0) {
+        if (loss) *loss = 0;
+        return AISLE_OK;
+    }
+    nn_store hs;
+    nn_store_init(&hs);
+    nn_linear out;
+    nn_encoder_ws w;
+    memset(&w, 0, sizeof w);
+    float *H = NULL, *dH = NULL, *Z = NULL;
+    size_t *order = NULL, *mrow = NULL;
+    uint32_t *mtgt = NULL;
+    rc = nn_linear_init(&out, &hs, d, V);
+    if (!rc) rc = nn_store_alloc(&hs, true);
+    if (!rc) rc = nn_encoder_ws_alloc(&w, &m->enc, Bmax, c->threads, true);
+    if (rc) goto done;
+    /* masked rows per batch are capped (twice the expected count, plus
+     * slack) so the output logits stay small; the cap is rarely reached */
+    size_t mcap = (size_t)((double)w.max_rows * c->mask_rate * 2.0) + 8;
+    if (mcap > w.max_rows) mcap = w.max_rows;
+    H = core_malloc(mcap * d * sizeof *H);
+    dH = core_malloc(mcap * d * sizeof *dH);
+    Z = core_malloc(mcap * V * sizeof *Z);
+    mrow = core_malloc(mcap * sizeof *mrow);
+    mtgt = core_malloc(mcap * sizeof *mtgt);
+    order = identity_order(N);
+    if (!H || !dH || !Z || !mrow || !mtgt || !order) {
+        rc = core_oom("masked-token pre-training");
+        goto done;
+    }
+    core_rng r;
+    rng_seed_stream(&r, c->seed, 7);
+    nn_linear_reset(&out, &hs, &r);
+    nn_store_set_lazy(&m->s, m->enc.emb, w.touched);
+    restart_optimizer(&m->s);
+    size_t steps_per_epoch = (N + Bmax - 1) / Bmax;
+    nn_adamw opt = make_opt(c, c->pretrain_lr, (int64_t)steps_per_epoch * c->pretrain_epochs);
+    double epoch_loss = 0;
+    for (int ep = 0; ep < c->pretrain_epochs && !rc; ep++) {
+        shuffle_sizes(&r, order, N);
+        double total = 0;
+        size_t counted = 0;
+        for (size_t start = 0; start < N && !rc; start += Bmax) {
+            size_t B = CORE_MIN(Bmax, N - start);
+            nn_encoder_ws_batch(&w, texts, order + start, 0, B);
+            size_t n = w.bt.rows, mc = 0;
+            for (size_t row = 0; row < n && mc < mcap; row++) {
+                size_t src = w.src[row];
+                if (src == NN_SRC_CLS || rng_float(&r) >= c->mask_rate) continue;
+                mrow[mc] = row;
+                mtgt[mc++] = texts->word[src] % (uint32_t)V;
+                float u = rng_float(&r);
+                if (u < 0.8f) w.src[row] = NN_SRC_MASK;
+                else if (u < 0.9f) w.src[row] = (size_t)rng_below(&r, texts->n_tokens);
+            }
+            if (mc == 0) continue;
+            nn_zero_grad(&m->s);
+            nn_zero_grad(&hs);
+            rc = nn_encoder_forward(&m->s, &m->enc, &w, texts, true, &r);
+            if (rc) break;
+            for (size_t i = 0; i < mc; i++) memcpy(H + i * d, w.fin + mrow[i] * d, d * sizeof *H);
+            nn_linear_forward(&hs, &out, H, mc, Z);
+            float inv = 1.0f / (float)mc;
+            for (size_t i = 0; i < mc; i++) total += nn_xent_smoothed(Z + i * V, V, mtgt[i], 0.0f, inv);
+            counted += mc;
+            nn_linear_backward(&hs, &out, H, Z, mc, dH);
+            memset(w.dfin, 0, n * d * sizeof *w.dfin);
+            memset(w.dpooled, 0, B * d * sizeof *w.dpooled);
+            for (size_t i = 0; i < mc; i++) memcpy(w.dfin + mrow[i] * d, dH + i * d, d * sizeof *dH);
+            rc = nn_encoder_backward(&m->s, &m->enc, &w, texts);
+            if (rc) break;
+            nn_adamw_step(&m->s, &opt);
+            nn_adamw_step(&hs, &opt);
+        }
+        epoch_loss = counted ? total / (double)counted : 0;
+        if (!rc && c->progress) rc = c->progress(c->progress_ctx, 0, ep, epoch_loss);
+    }
+    if (loss) *loss = epoch_loss;
+done:
+    nn_store_set_lazy(&m->s, m->enc.emb, NULL);
+    nn_encoder_ws_free(&w);
+    nn_store_free(&hs);
+    core_free(H);
+    core_free(dH);
+    core_free(Z);
+    core_free(mrow);
+    core_free(mtgt);
+    core_free(order);
+    return rc;
+}
+
+/* ---- fine-tuning ---- */
+
+int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *labels, const nn_train_cfg *c,
+                        double *loss) {
+    int rc = check_train(c);
+    if (rc) return rc;
+    if (!m->s.g) return core_error(AISLE_EINVAL, "text classifier: not allocated for training");
+    size_t N = texts->n_texts, d = m->enc.c.d, C = m->n_classes, Bmax = c->batch;
+    for (size_t i = 0; i < N; i++)
+        if (labels[i] >= C) return core_error(AISLE_EINVAL, "text classifier: label %u of text %zu >= %zu classes",
+                                              labels[i], i, C);
+    if (N == 0 || c->epochs == 0) {
+        if (loss) *loss = 0;
+        return AISLE_OK;
+    }
+    nn_encoder_ws w;
+    float *Z = core_malloc(Bmax * C * sizeof *Z);
+    size_t *order = identity_order(N);
+    rc = nn_encoder_ws_alloc(&w, &m->enc, Bmax, c->threads, true);
+    if (!rc && (!Z || !order)) rc = core_oom("text classifier training");
+    if (rc) goto done;
+    core_rng r;
+    rng_seed_stream(&r, c->seed, 11);
+    nn_store_set_lazy(&m->s, m->enc.emb, w.touched);
+    restart_optimizer(&m->s);
+    size_t steps_per_epoch = (N + Bmax - 1) / Bmax;
+    nn_adamw opt = make_opt(c, c->lr, (int64_t)steps_per_epoch * c->epochs);
+    double epoch_loss = 0;
+    for (int ep = 0; ep < c->epochs && !rc; ep++) {
+        shuffle_sizes(&r, order, N);
+        double total = 0;
+        for (size_t start = 0; start < N && !rc; start += Bmax) {
+            size_t B = CORE_MIN(Bmax, N - start);
+            nn_encoder_ws_batch(&w, texts, order + start, 0, B);
+            nn_zero_grad(&m->s);
+            rc = nn_encoder_forward(&m->s, &m->enc, &w, texts, true, &r);
+            if (rc) break;
+            nn_linear_forward(&m->s, &m->head, w.pooled, B, Z);
+            float inv = 1.0f / (float)B;
+            for (size_t b = 0; b < B; b++) {
+                size_t doc = order[start + b];
+                if (c->soft) total += nn_distill_xent(Z + b * C, C, labels[doc], c->soft + doc * C, c->soft_alpha, c->soft_temperature, inv);
+                else total += nn_xent_smoothed(Z + b * C, C, labels[doc], c->label_smoothing, inv);
+            }
+            nn_linear_backward(&m->s, &m->head, w.pooled, Z, B, w.dpooled);
+            memset(w.dfin, 0, w.bt.rows * d * sizeof *w.dfin);
+            rc = nn_encoder_backward(&m->s, &m->enc, &w, texts);
+            if (rc) break;
+            nn_adamw_step(&m->s, &opt);
+        }
+        epoch_loss = total / (double)N;
+        if (!rc && c->progress) rc = c->progress(c->progress_ctx, 1, ep, epoch_loss);
+    }
+    if (loss) *loss = epoch_loss;
+done:
+    nn_store_set_lazy(&m->s, m->enc.emb, NULL);
+    nn_encoder_ws_free(&w);
+    core_free(Z);
+    core_free(order);
+    return rc;
+}
+
+/* ---- prediction ---- */
+
+int nn_textclf_logits(const nn_textclf *m, const nn_toks *toks, float *logits, nn_encoder_ws *ws) {
+    nn_encoder_ws own;
+    size_t N = toks->n_texts, C = m->n_classes;
+    if (N == 0) return AISLE_OK;
+    if (!ws) {
+        size_t longest = 0;
+        for (size_t i = 0; i < N; i++) longest = CORE_MAX(longest, nn_toks_len(toks, i));
+        int rc = nn_encoder_ws_alloc_for(&own, &m->enc, CORE_MIN(N, (size_t)32), longest + 1, 1, false);
+        if (rc) return rc;
+        ws = &own;
+    }
+    int rc = AISLE_OK;
+    for (size_t start = 0; start < N && !rc; start += ws->max_batch) {
+        size_t B = CORE_MIN(ws->max_batch, N - start);
+        nn_encoder_ws_batch(ws, toks, NULL, start, B);
+        rc = nn_encoder_forward(&m->s, &m->enc, ws, toks, false, NULL);
+        if (!rc) nn_linear_forward(&m->s, &m->head, ws->pooled, B, logits + start * C);
+    }
+    if (ws == &own) nn_encoder_ws_free(&own);
+    return rc;
+}
+
+static void probs_from_logits(const float *z, size_t C, float temperature, float *p) {
+    float inv = 1.0f / temperature;
+    for (size_t i = 0; i < C; i++) p[i] = z[i] * inv;
+    nn_softmax(p, C);
+}
+
+int nn_textclf_predict(const nn_textclf *m, const nn_toks *toks, float *probs, nn_encoder_ws *ws) {
+    int rc = nn_textclf_logits(m, toks, probs, ws);
+    if (rc) return rc;
+    for (size_t i = 0; i < toks->n_texts; i++)
+        probs_from_logits(probs + i * m->n_classes, m->n_classes, m->temperature, probs + i * m->n_classes);
+    return AISLE_OK;
+}
+
+int nn_textclf_explain(const nn_textclf *m, const nn_toks *toks, size_t cls, float *contrib) {
+    if (toks->n_texts < 1) return core_error(AISLE_EINVAL, "text classifier: nothing to explain");
+    if (cls >= m->n_classes) return core_error(AISLE_EINVAL, "text classifier: class %zu out of range", cls);
+    size_t n = nn_toks_len(toks, 0), C = m->n_classes, first = toks->text_off[0];
+    for (size_t k = m->enc.c.max_len; k < n; k++) contrib[k] = 0.0f; /* not read by the encoder */
+    n = CORE_MIN(n, m->enc.c.max_len);
+    if (n == 0) return AISLE_OK;
+    /* one batch: the text itself, then a copy per token with that token
+     * replaced by [MASK] (the pre-training's stand-in for "absent") */
+    nn_encoder_ws w;
+    float *Z = core_malloc((n + 1) * C * sizeof *Z);
+    int rc = Z ? nn_encoder_ws_alloc_for(&w, &m->enc, n + 1, n + 1, 1, false) : core_oom("text explanation");
+    if (rc) {
+        core_free(Z);
+        return rc;
+    }
+    size_t r = 0;
+    for (size_t j = 0; j <= n; j++) {
+        w.lens[j] = n + 1;
+        w.src[r++] = NN_SRC_CLS;
+        for (size_t k = 0; k < n; k++) w.src[r++] = j == k + 1 ? NN_SRC_MASK : first + k;
+    }
+    nn_batch_set(&w.bt, w.lens, n + 1);
+    rc = nn_encoder_forward(&m->s, &m->enc, &w, toks, false, NULL);
+    if (!rc) {
+        nn_linear_forward(&m->s, &m->head, w.pooled, n + 1, Z);
+        /* margin of cls over the mean logit, with and without each token */
+        for (size_t j = 0; j <= n; j++) {
+            float *z = Z + j * C;
+            double mean = 0;
+            for (size_t i = 0; i < C; i++) mean += z[i];
+            z[0] = z[cls] - (float)(mean / (double)C);
+        }
+        for (size_t k = 0; k < n; k++) contrib[k] = Z[0] - Z[(k + 1) * C];
+    }
+    nn_encoder_ws_free(&w);
+    core_free(Z);
+    return rc;
+}
+
+/* Mean log-loss of logits / T. */
+static double temp_nll(const float *logits, const uint32_t *labels, size_t n, size_t C, double T) {
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *z = logits + i * C;
+        double mx = z[0];
+        for (size_t k = 1; k < C; k++) mx = z[k] > mx ? z[k] : mx;
+        double sum = 0;
+        for (size_t k = 0; k < C; k++) sum += exp(((double)z[k] - mx) / T);
+        total += log(sum) - ((double)z[labels[i]] - mx) / T;
+    }
+    return n ? total / (double)n : 0;
+}
+
+float nn_fit_temperature(const float *logits, const uint32_t *labels, size_t n, size_t n_classes) {
+    if (n == 0 || n_classes < 2) return 1.0f;
+    /* golden-section search on log T: the NLL is unimodal in T */
+    const double g = 0.6180339887498949;
+    double a = log(1.0 / 20), b = log(20.0);
+    double x1 = b - g * (b - a), x2 = a + g * (b - a);
+    double f1 = temp_nll(logits, labels, n, n_classes, exp(x1)), f2 = temp_nll(logits, labels, n, n_classes, exp(x2));
+    for (int it = 0; it < 60; it++) {
+        if (f1 < f2) {
+            b = x2;
+            x2 = x1;
+            f2 = f1;
+            x1 = b - g * (b - a);
+            f1 = temp_nll(logits, labels, n, n_classes, exp(x1));
+        } else {
+            a = x1;
+            x1 = x2;
+            f1 = f2;
+            x2 = a + g * (b - a);
+            f2 = temp_nll(logits, labels, n, n_classes, exp(x2));
+        }
+    }
+    return (float)exp(0.5 * (a + b));
+}
