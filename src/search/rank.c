@@ -73,6 +73,7 @@ static int semantic(const aisle_search_index *idx, const search_params *p, const
             if (nr > 0) model_axpy(qv, w / nr, y, dim);
         } else {
             if ((rc = m->ops->similar_items(m, (uint32_t)it, tmp))) goto done;
+            tmp[it] = 1.0f; /* an item is most similar to itself (kinds leave it out) */
             for (uint32_t j = 0; j < ni; j++)
                 if (isfinite(tmp[j])) score[j] += w * tmp[j];
         }
