@@ -1315,8 +1315,9 @@ AISLE_API void aisle_text_eval_free(aisle_text_eval *e);
  * caller's lock, e.g. a read-write lock with searches as readers).  Building
  * a new index in one thread while others search an existing one is safe;
  * a shop typically swaps in the new handle.  A model passed to aisle_search
- * is only read.  Results handles belong to the caller; free them from any
- * thread. */
+ * is only read.  Results handles belong to the caller: one thread at a
+ * time per results handle (aisle_search_results_explain formats on first
+ * use); free them from any thread. */
 
 typedef struct aisle_search_index aisle_search_index;
 typedef struct aisle_search_results aisle_search_results;

@@ -347,7 +347,8 @@ AISLE_API int aisle_search_results_matched(const aisle_search_results *r, size_t
 AISLE_API int aisle_search_results_explain(const aisle_search_results *r, size_t i, const char **text) {
     int rc = hit_at(r, i, "aisle_search_results_explain");
     if (!rc && !text) rc = core_error(AISLE_EINVAL, "aisle_search_results_explain: NULL argument");
-    if (!rc) *text = r->arena.data + r->hits[i].explain;
+    /* formatted on demand: searches that never ask pay nothing */
+    if (!rc) rc = search_explain((aisle_search_results *)r, i, text);
     return rc;
 }
 

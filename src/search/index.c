@@ -17,6 +17,11 @@ int search_index_alloc(aisle_search_index **out) {
     keys_init(&idx->categories);
     keys_init(&idx->attr_names);
     keys_init(&idx->attr_pairs);
+    int rc = search_params_read(&idx->defaults, NULL, NULL);
+    if (rc) {
+        core_free(idx);
+        return rc;
+    }
     *out = idx;
     return AISLE_OK;
 }

@@ -16,7 +16,18 @@
 #include <string.h>
 #include <strings.h>
 
-int search_params_read(search_params *p, const aisle_config *cfg) {
+/* Reading ~30 options costs more than a small query: without search_*
+ * options in cfg the index's precomputed defaults are used. */
+int search_params_read(search_params *p, const aisle_config *cfg, const search_params *defaults) {
+    size_t n_opts = 0;
+    while (search_options[n_opts].name) n_opts++;
+    bool any = false;
+    for (size_t i = 0; cfg && i < cfg->n && !any; i++)
+        any = cfg->entries[i].spec >= search_options && cfg->entries[i].spec < search_options + n_opts;
+    if (defaults && !any) {
+        *p = *defaults;
+        return AISLE_OK;
+    }
     static const char *const wn[SEARCH_N_FIELDS] = {"search_weight_title", "search_weight_description",
                                                     "search_weight_category", "search_weight_brand",
                                                     "search_weight_attributes"};
@@ -421,12 +432,11 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
         if (search_filter_pass(idx, f, doc)) {
             float best[SEARCH_MAX_TERMS];
             uint8_t which[SEARCH_MAX_TERMS];
-            memset(which, 0xff, sizeof which);
-            for (size_t g = 0; g < q->n_groups; g++) best[g] = 0;
+            memset(which, 0xff, q->n_groups);
             for (size_t i = 0; i < na; i++) {
                 const search_exp *x = &q->exp[cs[at[i]].exp];
                 float s = x->weight * x->idf * bm25f(idx, p, inv_avg, &cs[at[i]].e);
-                if (which[x->group] == 0xff || s > best[x->group]) {
+                if (which[x->group] == 0xff || s > best[x->group]) { /* best set with which */
                     best[x->group] = s;
                     which[x->group] = (uint8_t)cs[at[i]].exp;
                 }
@@ -434,7 +444,7 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
             float text = 0, prox = 0;
             size_t matched = 0;
             uint32_t prev_g = SEARCH_NONE;
-            const search_entry *ent[SEARCH_MAX_TERMS] = {0};
+            const search_entry *ent[SEARCH_MAX_TERMS];
             for (size_t i = 0; i < na; i++)
                 if (which[q->exp[cs[at[i]].exp].group] == cs[at[i]].exp) ent[q->exp[cs[at[i]].exp].group] = &cs[at[i]].e;
             for (size_t g = 0; g < q->n_groups; g++) {
@@ -467,7 +477,8 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
                 cd.doc = doc;
                 cd.score = cd.text = score;
                 cd.proximity = prox;
-                memcpy(cd.exp, which, sizeof cd.exp);
+                memset(cd.exp, 0xff, sizeof cd.exp);
+                memcpy(cd.exp, which, q->n_groups);
                 if (*pool_n < pool_cap) {
                     pool[(*pool_n)++] = cd;
                     pool_up(pool, *pool_n - 1);
@@ -504,7 +515,11 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
 
 void search_results_release(aisle_search_results *r) {
     if (!r) return;
+    for (size_t i = 0; r->hits && i < r->n; i++) core_free(r->hits[i].explain_text);
     core_free(r->hits);
+    core_free(r->cands);
+    core_free(r->xi);
+    core_free(r->info);
     for (size_t i = 0; i < r->n_facets; i++) {
         core_free(r->facets[i].value);
         core_free(r->facets[i].count);
@@ -520,35 +535,61 @@ static int arena_str(core_buf *b, const char *s, size_t n, uint64_t *off) {
     return rc ? rc : buf_append(b, "", 1);
 }
 
-static int explain_hit(const aisle_search_index *idx, const search_query *q, const search_cand *c,
-                       const search_rerank_info *info, core_buf *m, core_buf *x) {
-    int rc = AISLE_OK;
-    bool first = true;
-    rc = buf_printf(x, "text %.4f", c->text);
-    for (size_t g = 0; g < q->n_groups && !rc; g++) {
-        if (c->exp[g] == 0xff) continue;
-        const search_exp *e = &q->exp[c->exp[g]];
-        const char *term = keys_at(&idx->terms, e->term);
-        if (!first) rc = buf_append(m, " ", 1);
-        if (!rc) rc = buf_append(m, term, strlen(term));
-        first = false;
-        const char *qw = q->text.data + q->group_off[g];
-        if (!rc && e->edits) rc = buf_printf(x, "; typo %s->%s (%d edit%s)", qw, term, e->edits, e->edits > 1 ? "s" : "");
-        else if (!rc && e->prefix) rc = buf_printf(x, "; prefix %s->%s", qw, term);
-        else if (!rc) rc = buf_printf(x, "; matched %s", term);
+int search_explain(aisle_search_results *r, size_t i, const char **out) {
+    if (r->hits[i].explain_text || !r->cands) {
+        *out = r->hits[i].explain_text ? r->hits[i].explain_text : r->arena.data + r->hits[i].explain;
+        return AISLE_OK;
     }
-    if (!rc && c->proximity > 0) rc = buf_printf(x, "; proximity +%.4f", c->proximity);
+    const search_cand *c = &r->cands[i];
+    const search_rerank_info *info = (const search_rerank_info *)r->info;
+    const char *a = r->arena.data;
+    core_buf x;
+    buf_init(&x);
+    int rc = buf_printf(&x, "text %.4f", c->text);
+    for (size_t g = 0; g < SEARCH_MAX_TERMS && !rc; g++) {
+        if (c->exp[g] == 0xff) continue;
+        const search_exp_info *e = &r->xi[c->exp[g]];
+        const char *term = a + e->term, *qw = a + e->word;
+        if (e->edits) rc = buf_printf(&x, "; typo %s->%s (%d edit%s)", qw, term, e->edits, e->edits > 1 ? "s" : "");
+        else if (e->prefix) rc = buf_printf(&x, "; prefix %s->%s", qw, term);
+        else rc = buf_printf(&x, "; matched %s", term);
+    }
+    if (!rc && c->proximity > 0) rc = buf_printf(&x, "; proximity +%.4f", c->proximity);
     if (!rc && info->semantic_used) {
-        if (c->rank_semantic) rc = buf_printf(x, "; semantic rank %d (cosine %.3f)", c->rank_semantic, c->semantic);
-        if (!rc && !c->rank_text) rc = buf_printf(x, "; found by behaviour similarity only");
+        if (c->rank_semantic) rc = buf_printf(&x, "; semantic rank %d (cosine %.3f)", c->rank_semantic, c->semantic);
+        if (!rc && !c->rank_text) rc = buf_printf(&x, "; found by behaviour similarity only");
     }
     if (!rc && info->personal_used)
-        rc = buf_printf(x, "; user %.4f popularity %.4f; history moved it from rank %d to final", c->user, c->pop,
-                        c->rank_before_user);
-    if (!rc && info->unknown_user) rc = buf_printf(x, "; user unknown to the model: not personalised");
-    if (!rc && info->semantic_note) rc = buf_printf(x, "; %s", info->semantic_note);
-    if (!rc && info->personal_note) rc = buf_printf(x, "; %s", info->personal_note);
-    return rc;
+        rc = buf_printf(&x, "; user %.4f popularity %.4f; history moved it from rank %d to %zu", c->user, c->pop,
+                        c->rank_before_user, i + 1);
+    if (!rc && info->unknown_user) rc = buf_printf(&x, "; user unknown to the model: not personalised");
+    if (!rc && info->semantic_note) rc = buf_printf(&x, "; %s", info->semantic_note);
+    if (!rc && info->personal_note) rc = buf_printf(&x, "; %s", info->personal_note);
+    if (!rc && !x.data) rc = buf_append(&x, "", 1);
+    if (rc) {
+        buf_free(&x);
+        return rc;
+    }
+    r->hits[i].explain_text = x.data;
+    *out = x.data;
+    return AISLE_OK;
+}
+
+/* Matched terms of a hit, space-separated, into the arena. */
+static int matched_hit(aisle_search_results *r, const search_cand *c, uint64_t *off) {
+    *off = r->arena.len;
+    bool first = true;
+    int rc = AISLE_OK;
+    for (size_t g = 0; g < SEARCH_MAX_TERMS && !rc; g++) {
+        if (c->exp[g] == 0xff) continue;
+        uint64_t t = r->xi[c->exp[g]].term;
+        size_t l = strlen(r->arena.data + t);
+        if (!first) rc = buf_append(&r->arena, " ", 1);
+        if (!rc) rc = buf_reserve(&r->arena, l);
+        if (!rc) rc = buf_append(&r->arena, r->arena.data + t, l);
+        first = false;
+    }
+    return rc ? rc : buf_append(&r->arena, "", 1);
 }
 
 static int facets_setup(const aisle_search_index *idx, const search_params *p, facet_counts **out, size_t *n_out) {
@@ -662,7 +703,7 @@ static int facets_export(const aisle_search_index *idx, const search_params *p, 
 
 int search_run(const aisle_search_index *idx, const search_request *rq, aisle_search_results **out) {
     search_params p;
-    int rc = search_params_read(&p, rq->cfg);
+    int rc = search_params_read(&p, rq->cfg, &idx->defaults);
     if (rc) return rc;
     aisle_search_results *r = core_calloc(1, sizeof *r);
     if (!r) return core_oom("search results");
@@ -683,21 +724,30 @@ int search_run(const aisle_search_index *idx, const search_request *rq, aisle_se
     if (!rc && rq->model) rc = search_rerank(idx, &p, rq, &f, &pool, &pool_n, &pool_cap, &info);
     size_t n = CORE_MIN(pool_n, rq->k);
     if (!rc && !(r->hits = core_calloc(n ? n : 1, sizeof *r->hits))) rc = core_oom("search hits");
-    core_buf m, x;
-    buf_init(&m);
-    buf_init(&x);
+    if (!rc && !(r->cands = core_malloc((n ? n : 1) * sizeof *r->cands))) rc = core_oom("search hits");
+    if (!rc && !(r->xi = core_calloc(q.n_exp ? q.n_exp : 1, sizeof *r->xi))) rc = core_oom("search hits");
+    if (!rc && !(r->info = core_malloc(sizeof *r->info))) rc = core_oom("search hits");
+    if (!rc) {
+        *r->info = info;
+        memcpy(r->cands, pool, n * sizeof *pool);
+        r->n_xi = q.n_exp;
+        rc = buf_reserve(&r->arena, 64 * n + 32 * q.n_exp + 64);
+    }
+    for (size_t e = 0; e < q.n_exp && !rc; e++) {
+        const search_exp *x = &q.exp[e];
+        const char *term = keys_at(&idx->terms, x->term);
+        r->xi[e].edits = x->edits;
+        r->xi[e].prefix = x->prefix;
+        rc = arena_str(&r->arena, term, strlen(term), &r->xi[e].term);
+        if (!rc) rc = arena_str(&r->arena, q.text.data + q.group_off[x->group], q.group_len[x->group], &r->xi[e].word);
+    }
     for (size_t i = 0; i < n && !rc; i++) {
         const search_cand *c = &pool[i];
         const char *key = keys_at(&idx->keys, idx->key_of_doc[c->doc]);
-        m.len = x.len = 0;
-        rc = explain_hit(idx, &q, c, &info, &m, &x);
-        if (!rc) rc = arena_str(&r->arena, key, strlen(key), &r->hits[i].key);
-        if (!rc) rc = arena_str(&r->arena, m.data ? m.data : "", m.len, &r->hits[i].matched);
-        if (!rc) rc = arena_str(&r->arena, x.data ? x.data : "", x.len, &r->hits[i].explain);
+        rc = arena_str(&r->arena, key, strlen(key), &r->hits[i].key);
+        if (!rc) rc = matched_hit(r, c, &r->hits[i].matched);
         r->hits[i].score = c->score;
     }
-    buf_free(&m);
-    buf_free(&x);
     r->n = n;
     if (!rc) rc = facets_export(idx, &p, fc, n_fc, r);
     for (size_t k = 0; k < n_fc; k++) core_free(fc[k].count);

@@ -91,29 +91,50 @@ static int semantic(const aisle_search_index *idx, const search_params *p, const
             score[j] = nr > 0 && qn > 0 ? model_dot(qv, y, dim) / (nr * qn) : 0.0f;
         }
     }
-    /* the best `depth` searchable items by that score */
-    size_t depth = p->depth, nt = 0;
-    top = core_malloc((depth ? depth : 1) * sizeof *top);
+    /* the best model items by that score (a min-heap of 4 x depth), then
+     * the first `depth` of them that are indexed and pass the filters */
+    size_t depth = p->depth, cap_h = 4 * depth, nh = 0, nt = 0;
+    top = core_malloc((cap_h ? cap_h : 1) * sizeof *top);
     if (!top) {
         rc = core_oom("semantic retrieval");
         goto done;
     }
     for (uint32_t j = 0; j < ni; j++) {
         if (!(score[j] > 0)) continue;
-        const char *key = keys_at(&m->items, j);
+        sem_hit h = {score[j], j};
+        size_t i;
+        if (nh < cap_h) {
+            i = nh++;
+        } else if (sem_desc(&h, &top[0]) < 0) {
+            i = 0; /* replace the worst and sift down */
+            for (;;) {
+                size_t l = 2 * i + 1, w = i;
+                const sem_hit *cur = &h;
+                if (l < nh && sem_desc(&top[l], cur) > 0) w = l;
+                if (l + 1 < nh && sem_desc(&top[l + 1], w == i ? cur : &top[w]) > 0) w = l + 1;
+                if (w == i) break;
+                top[i] = top[w];
+                i = w;
+            }
+            top[i] = h;
+            continue;
+        } else {
+            continue;
+        }
+        while (i && sem_desc(&top[(i - 1) / 2], &h) < 0) { /* parent better than h: move it down */
+            top[i] = top[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        top[i] = h;
+    }
+    qsort(top, nh, sizeof *top, sem_desc);
+    for (size_t i = 0; i < nh && nt < depth; i++) {
+        const char *key = keys_at(&m->items, top[i].doc);
         int64_t ki = keys_find(&idx->keys, key, strlen(key));
         if (ki < 0) continue;
         uint32_t doc = idx->doc_of_key[ki];
         if (doc == SEARCH_NONE || !search_filter_pass(idx, f, doc)) continue;
-        sem_hit h = {score[j], doc};
-        if (nt < depth) {
-            top[nt++] = h;
-            continue;
-        }
-        size_t w = 0;
-        for (size_t i = 1; i < nt; i++)
-            if (sem_desc(&top[i], &top[w]) > 0) w = i;
-        if (sem_desc(&h, &top[w]) < 0) top[w] = h;
+        top[nt++] = (sem_hit){top[i].s, doc};
     }
     qsort(top, nt, sizeof *top, sem_desc);
     /* merge: semantic-only documents join the candidates */

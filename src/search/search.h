@@ -74,7 +74,25 @@ typedef struct search_tok {
     uint8_t field;
 } search_tok;
 
+/* Ranking and retrieval settings read from the options (search_options). */
+typedef struct search_params {
+    double w[SEARCH_N_FIELDS], k1, b, proximity, coordination;
+    bool typo, prefix;
+    int typo_len1, typo_len2, typo_min_df, typo_max, prefix_max;
+    double typo_penalty, prefix_weight;
+    size_t depth;
+    const char *facets;
+    int facet_limit;
+    int fusion; /* SEARCH_FUSION_* */
+    double semantic_weight;
+    int semantic_seeds, rrf_k;
+    double personal_text, personal_user, personal_pop;
+} search_params;
+
+enum { SEARCH_FUSION_NONE = 0, SEARCH_FUSION_RRF = 1, SEARCH_FUSION_LINEAR = 2 };
+
 struct aisle_search_index {
+    search_params defaults; /* the options' defaults, read once */
     /* terms */
     core_keys terms;
     search_postings *post; /* terms.n entries */
@@ -185,24 +203,10 @@ int search_prefix_candidates(const aisle_search_index *idx, const char *prefix, 
 
 /* ---- queries (query.c, rank.c) ---- */
 
-/* Ranking and retrieval settings read from the options (search_options). */
-typedef struct search_params {
-    double w[SEARCH_N_FIELDS], k1, b, proximity, coordination;
-    bool typo, prefix;
-    int typo_len1, typo_len2, typo_min_df, typo_max, prefix_max;
-    double typo_penalty, prefix_weight;
-    size_t depth;
-    const char *facets;
-    int facet_limit;
-    int fusion; /* SEARCH_FUSION_* */
-    double semantic_weight;
-    int semantic_seeds, rrf_k;
-    double personal_text, personal_user, personal_pop;
-} search_params;
 
-enum { SEARCH_FUSION_NONE = 0, SEARCH_FUSION_RRF = 1, SEARCH_FUSION_LINEAR = 2 };
-
-int search_params_read(search_params *p, const aisle_config *cfg);
+/* defaults (may be NULL): the values with no option set, used as they are
+ * when cfg sets no search_* option. */
+int search_params_read(search_params *p, const aisle_config *cfg, const search_params *defaults);
 
 /* One expansion of a query term: an indexed term and how it was reached. */
 typedef struct search_exp {
@@ -241,13 +245,24 @@ typedef struct search_facet_field {
 } search_facet_field;
 
 typedef struct search_hit {
-    uint64_t key, matched, explain; /* arena offsets */
+    uint64_t key, matched, explain; /* arena offsets (explain: suggestions only) */
     double score;
+    char *explain_text;             /* formatted on first request (search hits) */
 } search_hit;
+
+/* What an explanation needs of one query expansion. */
+typedef struct search_exp_info {
+    uint64_t term, word; /* arena offsets: indexed term, query word */
+    uint8_t edits, prefix;
+} search_exp_info;
 
 struct aisle_search_results {
     size_t n, total;
     search_hit *hits;
+    search_cand *cands;  /* n, for explanations (NULL for suggestions) */
+    search_exp_info *xi;
+    size_t n_xi;
+    struct search_rerank_info_s *info;
     search_facet_field *facets;
     size_t n_facets;
     core_buf arena;
@@ -268,6 +283,8 @@ typedef struct search_request {
 
 int search_run(const aisle_search_index *idx, const search_request *rq, aisle_search_results **out);
 void search_results_release(aisle_search_results *r);
+/* Formats hit i's explanation (once; kept in the results). */
+int search_explain(aisle_search_results *r, size_t i, const char **out);
 /* Semantic fusion and personalization of the candidates (rank.c): may
  * append candidates (cap grows) and reorders them by final score. */
 typedef struct search_filter {
@@ -285,7 +302,7 @@ void search_filter_release(search_filter *f);
 bool search_filter_pass(const aisle_search_index *idx, const search_filter *f, uint32_t doc);
 
 /* What re-ranking did, for explanations. */
-typedef struct search_rerank_info {
+typedef struct search_rerank_info_s {
     bool semantic_used, personal_used, unknown_user;
     const char *semantic_note, *personal_note; /* static text, NULL none */
 } search_rerank_info;
