@@ -600,6 +600,82 @@ static void test_suggest_completes_by_popularity(void **state) {
     aisle_search_index_free(idx);
 }
 
+/* A random catalog of many products over a small Zipf-like vocabulary. */
+static aisle_catalog *random_catalog(size_t n, unsigned seed) {
+    static const char *const vocab[] = {"red", "blue", "green", "lamp", "chair", "table", "desk", "oak", "pine",
+                                        "steel", "glass", "soft", "round", "square", "small", "large", "wooden",
+                                        "modern", "classic", "vintage", "kitchen", "garden", "office", "light"};
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    char key[32], title[256], desc[256];
+    unsigned x = seed;
+    for (size_t i = 0; i < n; i++) {
+        size_t o = 0, d = 0;
+        for (int w = 0; w < 4; w++) {
+            x = x * 1103515245u + 12345u;
+            size_t v = (x >> 16) % 24;
+            v = v * v / 24; /* favour the first words */
+            o += (size_t)snprintf(title + o, sizeof title - o, "%s ", vocab[v]);
+        }
+        for (int w = 0; w < 6; w++) {
+            x = x * 1103515245u + 12345u;
+            d += (size_t)snprintf(desc + d, sizeof desc - d, "%s ", vocab[(x >> 16) % 24]);
+        }
+        snprintf(key, sizeof key, "r%zu", i);
+        assert_ok(aisle_catalog_add_item(cat, key, title, desc, "", "", 1));
+    }
+    return cat;
+}
+
+static void same_top(const aisle_search_index *a, const char *oa, const aisle_search_index *b, const char *ob,
+                     const char *q, size_t k) {
+    aisle_search_results *ra = run(a, q, k, NULL, 0, oa), *rb = run(b, q, k, NULL, 0, ob);
+    assert_int_equal(count_of(ra), count_of(rb));
+    for (size_t i = 0; i < count_of(ra); i++) {
+        double sa, sb;
+        const char *ka, *kb;
+        assert_ok(aisle_search_results_hit(ra, i, &ka, &sa));
+        assert_ok(aisle_search_results_hit(rb, i, &kb, &sb));
+        if (strcmp(ka, kb) || fabs(sa - sb) > 1e-5) fail_msg("query '%s' hit %zu: %s %f vs %s %f", q, i, ka, sa, kb, sb);
+    }
+    aisle_search_results_free(ra);
+    aisle_search_results_free(rb);
+}
+
+static void test_pruned_retrieval_returns_the_exact_top_k(void **state) {
+    (void)state;
+    aisle_catalog *cat = random_catalog(4000, 7);
+    aisle_search_index *built, *grown;
+    assert_ok(aisle_search_index_new(&built));
+    assert_ok(aisle_search_index_build(built, cat, NULL));
+    /* the same products added one by one (skip tables grown incrementally) */
+    assert_ok(aisle_search_index_new(&grown));
+    const char *key;
+    for (size_t i = 0; i < 4000; i++) {
+        assert_ok(aisle_catalog_key(cat, i, &key));
+        assert_ok(aisle_search_index_add(grown, cat, key));
+    }
+    const char *qs[] = {"red lamp ", "oak table modern ", "blue ", "vintage garden light ", "red blue green ",
+                        "square wooden desk office ", "classic ", "steel glass "};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+        for (size_t k = 1; k <= 50; k *= 7) {
+            same_top(built, "search_total_limit=0", built, "search_total_limit=1", qs[i], k);
+            same_top(built, "search_total_limit=0", grown, "search_total_limit=1", qs[i], k);
+        }
+    /* totals: exact without pruning, a lower bound with it */
+    aisle_search_results *r = run(built, "red ", 5, NULL, 0, "search_total_limit=0");
+    size_t exact, bound;
+    assert_ok(aisle_search_results_total(r, &exact));
+    aisle_search_results_free(r);
+    r = run(built, "red ", 5, NULL, 0, "search_total_limit=100");
+    assert_ok(aisle_search_results_total(r, &bound));
+    aisle_search_results_free(r);
+    assert_true(bound >= 100 && bound <= exact);
+    aisle_search_index_free(built);
+    aisle_search_index_free(grown);
+    aisle_catalog_free(cat);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_title_match_ranks_above_description_match),
@@ -617,6 +693,7 @@ int main(void) {
         cmocka_unit_test(test_personalization_moves_the_users_items_up),
         cmocka_unit_test(test_semantic_fusion_adds_behaviour_neighbours),
         cmocka_unit_test(test_suggest_completes_by_popularity),
+        cmocka_unit_test(test_pruned_retrieval_returns_the_exact_top_k),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,10 @@ int search_index_alloc(aisle_search_index **out) {
 
 void search_index_release(aisle_search_index *idx) {
     if (!idx) return;
-    for (size_t t = 0; t < idx->terms.n && idx->post; t++) core_free(idx->post[t].data);
+    for (size_t t = 0; t < idx->terms.n && idx->post; t++) {
+        core_free(idx->post[t].data);
+        core_free(idx->post[t].skip);
+    }
     core_free(idx->post);
     keys_clear(&idx->terms);
     keys_clear(&idx->keys);
@@ -84,6 +87,23 @@ int search_decode_entry(const uint8_t *data, uint32_t len, uint32_t *off, uint32
         e->pos[k] = (uint16_t)p;
     }
     *off = o;
+    return AISLE_OK;
+}
+
+int search_skips_build(search_postings *p) {
+    uint32_t n = p->df ? (p->df - 1) / SEARCH_SKIP : 0;
+    if (!n) return AISLE_OK;
+    p->skip = core_malloc(n * sizeof *p->skip);
+    if (!p->skip) return core_oom("postings skips");
+    p->skip_cap = n;
+    uint32_t off = 0, k = 0;
+    search_entry e;
+    e.doc = 0;
+    while (off < p->len && k <= n * SEARCH_SKIP) {
+        if (k && k % SEARCH_SKIP == 0) p->skip[k / SEARCH_SKIP - 1] = (search_skip){e.doc, off};
+        if (search_decode_entry(p->data, p->len, &off, e.doc, &e)) return AISLE_EFORMAT;
+        k++;
+    }
     return AISLE_OK;
 }
 
@@ -265,6 +285,11 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
             p->data = d;
             p->cap = (uint32_t)cap;
         }
+        if (p->df && p->df % SEARCH_SKIP == 0 && p->df / SEARCH_SKIP > p->skip_cap) {
+            size_t cap = p->skip_cap;
+            if ((rc = core_grow((void **)&p->skip, &cap, p->df / SEARCH_SKIP, sizeof *p->skip))) break;
+            p->skip_cap = (uint32_t)cap;
+        }
         n_groups++;
         a = b;
     }
@@ -272,6 +297,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
         /* roll back: blobs of new terms, dictionaries (grown arrays stay) */
         for (size_t t = terms0; t < idx->terms.n && t < idx->post_cap; t++) {
             core_free(idx->post[t].data);
+            core_free(idx->post[t].skip);
             memset(&idx->post[t], 0, sizeof idx->post[t]);
         }
         (void)post_cap0;
@@ -298,6 +324,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
         size_t b = a + 1;
         while (b < n && idx->toks[b].term == idx->toks[a].term) b++;
         search_postings *p = &idx->post[idx->toks[a].term];
+        if (p->df && p->df % SEARCH_SKIP == 0) p->skip[p->df / SEARCH_SKIP - 1] = (search_skip){p->last_doc, p->len};
         p->len += (uint32_t)encode_entry(idx->toks + a, b - a, doc, p->df ? p->last_doc : 0, p->data + p->len);
         p->df++;
         p->last_doc = doc;

@@ -46,6 +46,7 @@ int search_params_read(search_params *p, const aisle_config *cfg, const search_p
     p->prefix_max = (int)config_int(cfg, search_options, "search_prefix_max");
     p->prefix_weight = config_float(cfg, search_options, "search_prefix_weight");
     p->depth = (size_t)config_int(cfg, search_options, "search_depth");
+    p->total_limit = config_int(cfg, search_options, "search_total_limit");
     p->facets = config_string(cfg, search_options, "search_facets");
     p->facet_limit = (int)config_int(cfg, search_options, "search_facet_limit");
     const char *fu = config_string(cfg, search_options, "search_fusion");
@@ -300,7 +301,9 @@ typedef struct cursor {
     uint32_t len, off;
     uint32_t exp;
     search_entry e;
-    bool done;
+    bool done, essential;
+    const search_skip *skip;
+    uint32_t n_skip;
 } cursor;
 
 static void cursor_next(cursor *c) {
@@ -309,6 +312,24 @@ static void cursor_next(cursor *c) {
         return;
     }
     if (search_decode_entry(c->data, c->len, &c->off, c->e.doc, &c->e)) c->done = true; /* load verified it */
+}
+
+/* Moves c to its first entry >= target, jumping whole blocks through the
+ * skip table. */
+static void cursor_seek(cursor *c, uint32_t target) {
+    if (c->done || c->e.doc >= target) return;
+    uint32_t lo = 0, hi = c->n_skip;
+    while (lo < hi) { /* last block whose previous document is < target */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (c->skip[mid].prev < target) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo && c->skip[lo - 1].off > c->off) {
+        c->off = c->skip[lo - 1].off;
+        c->e.doc = c->skip[lo - 1].prev;
+    }
+    do cursor_next(c);
+    while (!c->done && c->e.doc < target);
 }
 
 /* min-heap of cursor indices by current document */
@@ -410,8 +431,13 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
     size_t hn = 0;
     for (size_t i = 0; i < q->n_exp; i++) {
         const search_postings *po = &idx->post[q->exp[i].term];
-        cs[i] = (cursor){po->data, po->len, 0, (uint32_t)i, {0}, false};
-        cs[i].e.doc = 0;
+        memset(&cs[i], 0, sizeof cs[i]);
+        cs[i].data = po->data;
+        cs[i].len = po->len;
+        cs[i].exp = (uint32_t)i;
+        cs[i].essential = true;
+        cs[i].skip = po->skip;
+        cs[i].n_skip = po->df ? (po->df - 1) / SEARCH_SKIP : 0;
         cursor_next(&cs[i]);
         if (!cs[i].done) heap[hn++] = (uint32_t)i;
     }
@@ -419,8 +445,68 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
     double coord[SEARCH_MAX_TERMS + 1];
     for (size_t m = 0; m <= q->n_groups; m++)
         coord[m] = q->n_groups ? pow((double)m / (double)q->n_groups, p->coordination) : 1.0;
+    /* MaxScore (Turtle & Flood 1995): once the totals need not be exact
+     * (search_total_limit reached, no facets) and the pool is full, groups
+     * whose summed score bound cannot beat the pool's worst are
+     * non-essential: documents are taken from the other cursors only, and
+     * non-essential cursors seek to them through their skip tables.  The
+     * bound of group g is max over its expansions of weight idf (k1 + 1);
+     * a document with groups S scores at most
+     * (1 + proximity) sum_S ub (|S| / n)^coordination. */
+    double ub[SEARCH_MAX_TERMS] = {0}, prefix[SEARCH_MAX_TERMS + 1];
+    uint32_t ord[SEARCH_MAX_TERMS];
+    for (size_t i = 0; i < q->n_exp; i++) {
+        double u = q->exp[i].weight * q->exp[i].idf * (p->k1 + 1.0);
+        if (u > ub[q->exp[i].group]) ub[q->exp[i].group] = u;
+    }
+    for (size_t g = 0; g < q->n_groups; g++) ord[g] = (uint32_t)g;
+    for (size_t a = 1; a < q->n_groups; a++)
+        for (size_t b = a; b > 0 && ub[ord[b]] < ub[ord[b - 1]]; b--) {
+            uint32_t t = ord[b];
+            ord[b] = ord[b - 1];
+            ord[b - 1] = t;
+        }
+    prefix[0] = 0;
+    for (size_t g = 0; g < q->n_groups; g++) prefix[g + 1] = prefix[g] + ub[ord[g]];
+    bool may_prune = !n_fc && p->total_limit > 0, pruning = false;
+    size_t n_noness = 0;
+    float theta = -1;
+    uint32_t *noness = core_malloc(q->n_exp * sizeof *noness);
+    size_t nn = 0;
+    if (!noness) {
+        core_free(cs);
+        core_free(heap);
+        return core_oom("search cursors");
+    }
     uint32_t at[256];
     while (hn) {
+        if (may_prune && *pool_n == pool_cap && pool_cap && (pruning || *total >= (size_t)p->total_limit) &&
+            pool[0].score > theta) {
+            pruning = true;
+            theta = pool[0].score;
+            size_t r = n_noness;
+            while (r < q->n_groups && (1.0 + p->proximity) * prefix[r + 1] * coord[r + 1] <= theta) r++;
+            if (r == q->n_groups) break; /* nothing left can enter the pool */
+            if (r > n_noness) {
+                /* move the cursors of groups ord[n_noness..r) out of the heap */
+                bool drop[SEARCH_MAX_TERMS] = {false};
+                for (size_t g = n_noness; g < r; g++) drop[ord[g]] = true;
+                size_t keep = 0;
+                for (size_t i = 0; i < hn; i++) {
+                    cursor *c = &cs[heap[i]];
+                    if (drop[q->exp[c->exp].group]) {
+                        c->essential = false;
+                        noness[nn++] = heap[i];
+                    } else {
+                        heap[keep++] = heap[i];
+                    }
+                }
+                hn = keep;
+                for (size_t i = hn; i-- > 0;) heap_down(cs, heap, hn, i);
+                n_noness = r;
+                if (!hn) break;
+            }
+        }
         uint32_t doc = cs[heap[0]].e.doc;
         size_t na = 0;
         /* collect every cursor on doc */
@@ -428,6 +514,11 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
             at[na++] = heap[0];
             heap[0] = heap[--hn];
             heap_down(cs, heap, hn, 0);
+        }
+        for (size_t i = 0; i < nn; i++) {
+            cursor *c = &cs[noness[i]];
+            cursor_seek(c, doc);
+            if (!c->done && c->e.doc == doc) at[na++] = noness[i];
         }
         if (search_filter_pass(idx, f, doc)) {
             float best[SEARCH_MAX_TERMS];
@@ -458,7 +549,7 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
                 prev_g = (uint32_t)g;
             }
             float score = (float)((text + prox) * coord[matched]);
-            (*total)++;
+            if (!pruning) (*total)++; /* pruned: a lower bound past search_total_limit */
             for (size_t k = 0; k < n_fc; k++) {
                 facet_counts *c = &fc[k];
                 if (c->kind == 0 && idx->brand[doc] != SEARCH_NONE) c->count[idx->brand[doc]]++;
@@ -490,7 +581,7 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
         }
         for (size_t i = 0; i < na; i++) {
             cursor_next(&cs[at[i]]);
-            if (!cs[at[i]].done) {
+            if (!cs[at[i]].done && cs[at[i]].essential) {
                 size_t j = hn++;
                 heap[j] = at[i];
                 while (j) {
@@ -506,6 +597,7 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
     }
     core_free(cs);
     core_free(heap);
+    core_free(noness);
     qsort(pool, *pool_n, sizeof *pool, cand_desc);
     for (size_t i = 0; i < *pool_n; i++) pool[i].rank_text = (int32_t)i + 1;
     return AISLE_OK;

@@ -55,11 +55,21 @@ enum {
     SEARCH_SECTION_FACETS = 260    /* brand, category and attribute dictionaries, per-product attributes */
 };
 
+/* Skip entry: where block b (entries from b * SEARCH_SKIP) starts and the
+ * document before it, so a cursor can jump there and go on decoding. */
+typedef struct search_skip {
+    uint32_t prev, off;
+} search_skip;
+
+enum { SEARCH_SKIP = 64 };
+
 typedef struct search_postings {
     uint8_t *data;
     uint32_t len, cap;
     uint32_t df;       /* entries, removed documents included */
     uint32_t last_doc; /* document of the last entry (append delta) */
+    search_skip *skip; /* one per SEARCH_SKIP entries after the first block */
+    uint32_t skip_cap;
 } search_postings;
 
 /* One (trigram hash, term) pair of the typo candidate index. */
@@ -81,6 +91,7 @@ typedef struct search_params {
     int typo_len1, typo_len2, typo_min_df, typo_max, prefix_max;
     double typo_penalty, prefix_weight;
     size_t depth;
+    int64_t total_limit;
     const char *facets;
     int facet_limit;
     int fusion; /* SEARCH_FUSION_* */
@@ -178,6 +189,8 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
 int search_index_remove(aisle_search_index *idx, const char *key);
 /* Rebuilds the sorted term order and trigram index over every term. */
 int search_helpers_rebuild(aisle_search_index *idx);
+/* Fills p's skip table from its blob (after load). */
+int search_skips_build(search_postings *p);
 /* Brand, category and attribute facets of document d. */
 static inline bool search_doc_alive(const aisle_search_index *idx, uint32_t d) { return idx->alive[d] != 0; }
 
