@@ -78,6 +78,7 @@ int search_decode_entry(const uint8_t *data, uint32_t len, uint32_t *off, uint32
         total += v;
     }
     e->npos = (uint8_t)(total < SEARCH_MAX_POS ? total : SEARCH_MAX_POS);
+    e->pos_off = o;
     uint32_t p = 0;
     for (int k = 0; k < e->npos; k++) {
         n = search_get_varint(data + o, len - o, &v);

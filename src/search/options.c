@@ -37,7 +37,7 @@ const option_spec search_options[] = {
     {"search_prefix_weight", AISLE_OPTION_FLOAT, 0, 1, "0.7", NULL, "search", "Weight of a prefix completion."},
     {"search_depth", AISLE_OPTION_INT, 1, 100000, "100", NULL, "search",
      "Candidates re-ranked by semantic fusion and personalization (and semantic candidates added)."},
-    {"search_total_limit", AISLE_OPTION_INT, 0, 1e12, "10000", NULL, "search",
+    {"search_total_limit", AISLE_OPTION_INT, 0, 1e12, "1000", NULL, "search",
      "Matches are counted exactly up to this many; past it (and without facets) retrieval skips "
      "products that cannot reach the top k and the total is a lower bound.  0: always exact."},
     {"search_facets", AISLE_OPTION_STRING, 0, 0, "", NULL, "search",

@@ -311,7 +311,7 @@ static void cursor_next(cursor *c) {
         c->done = true;
         return;
     }
-    if (search_decode_entry(c->data, c->len, &c->off, c->e.doc, &c->e)) c->done = true; /* load verified it */
+    if (search_decode_head(c->data, c->len, &c->off, c->e.doc, &c->e)) c->done = true; /* load verified it */
 }
 
 /* Moves c to its first entry >= target, jumping whole blocks through the
@@ -478,8 +478,16 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
         core_free(heap);
         return core_oom("search cursors");
     }
+    /* Conjunctive phase: when even a document missing one group cannot
+     * beat the pool, that group is required; with required groups (each one
+     * cursor), candidates come from leapfrogging the required cursors
+     * through their skip tables and every other cursor seeks. */
+    uint32_t group_cursors[SEARCH_MAX_TERMS] = {0}, req[SEARCH_MAX_TERMS];
+    for (size_t i = 0; i < q->n_exp; i++) group_cursors[q->exp[i].group]++;
+    size_t nreq = 0;
+    bool is_req[SEARCH_MAX_TERMS] = {false};
     uint32_t at[256];
-    while (hn) {
+    for (;;) {
         if (may_prune && *pool_n == pool_cap && pool_cap && (pruning || *total >= (size_t)p->total_limit) &&
             pool[0].score > theta) {
             pruning = true;
@@ -487,14 +495,22 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
             size_t r = n_noness;
             while (r < q->n_groups && (1.0 + p->proximity) * prefix[r + 1] * coord[r + 1] <= theta) r++;
             if (r == q->n_groups) break; /* nothing left can enter the pool */
-            if (r > n_noness) {
-                /* move the cursors of groups ord[n_noness..r) out of the heap */
+            bool newly_req = false;
+            for (size_t g = 0; g < q->n_groups && q->n_groups > 1; g++)
+                if (!is_req[g] && group_cursors[g] == 1 &&
+                    (1.0 + p->proximity) * (prefix[q->n_groups] - ub[g]) * coord[q->n_groups - 1] <= theta)
+                    is_req[g] = newly_req = true;
+            if (r > n_noness || newly_req) {
+                /* heap cursors of non-essential groups (or, once some group
+                 * is required, all of them) become seekers; required ones
+                 * join the leapfrog */
                 bool drop[SEARCH_MAX_TERMS] = {false};
                 for (size_t g = n_noness; g < r; g++) drop[ord[g]] = true;
                 size_t keep = 0;
                 for (size_t i = 0; i < hn; i++) {
                     cursor *c = &cs[heap[i]];
-                    if (drop[q->exp[c->exp].group]) {
+                    size_t g = q->exp[c->exp].group;
+                    if (drop[g] || newly_req || nreq) {
                         c->essential = false;
                         noness[nn++] = heap[i];
                     } else {
@@ -504,16 +520,46 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
                 hn = keep;
                 for (size_t i = hn; i-- > 0;) heap_down(cs, heap, hn, i);
                 n_noness = r;
-                if (!hn) break;
+                if (newly_req) {
+                    size_t k = 0;
+                    for (size_t i = 0; i < nn; i++) {
+                        if (is_req[q->exp[cs[noness[i]].exp].group]) req[nreq++] = noness[i];
+                        else noness[k++] = noness[i];
+                    }
+                    nn = k;
+                }
             }
         }
-        uint32_t doc = cs[heap[0]].e.doc;
+        uint32_t doc;
         size_t na = 0;
-        /* collect every cursor on doc */
-        while (hn && cs[heap[0]].e.doc == doc) {
-            at[na++] = heap[0];
-            heap[0] = heap[--hn];
-            heap_down(cs, heap, hn, 0);
+        if (nreq) {
+            /* leapfrog: the smallest document every required cursor has */
+            bool done = false;
+            doc = 0;
+            for (size_t i = 0; i < nreq; i++) {
+                if (cs[req[i]].done) done = true;
+                else if (cs[req[i]].e.doc > doc) doc = cs[req[i]].e.doc;
+            }
+            for (bool moved = true; moved && !done;) {
+                moved = false;
+                for (size_t i = 0; i < nreq && !done; i++) {
+                    cursor *c = &cs[req[i]];
+                    cursor_seek(c, doc);
+                    if (c->done) done = true;
+                    else if (c->e.doc > doc) doc = c->e.doc, moved = true;
+                }
+            }
+            if (done) break;
+            for (size_t i = 0; i < nreq; i++) at[na++] = req[i];
+        } else {
+            if (!hn) break;
+            doc = cs[heap[0]].e.doc;
+            /* collect every cursor on doc */
+            while (hn && cs[heap[0]].e.doc == doc) {
+                at[na++] = heap[0];
+                heap[0] = heap[--hn];
+                heap_down(cs, heap, hn, 0);
+            }
         }
         for (size_t i = 0; i < nn; i++) {
             cursor *c = &cs[noness[i]];
@@ -535,15 +581,18 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
             float text = 0, prox = 0;
             size_t matched = 0;
             uint32_t prev_g = SEARCH_NONE;
-            const search_entry *ent[SEARCH_MAX_TERMS];
+            cursor *ent[SEARCH_MAX_TERMS];
             for (size_t i = 0; i < na; i++)
-                if (which[q->exp[cs[at[i]].exp].group] == cs[at[i]].exp) ent[q->exp[cs[at[i]].exp].group] = &cs[at[i]].e;
+                if (which[q->exp[cs[at[i]].exp].group] == cs[at[i]].exp) ent[q->exp[cs[at[i]].exp].group] = &cs[at[i]];
             for (size_t g = 0; g < q->n_groups; g++) {
                 if (which[g] == 0xff) continue;
                 text += best[g];
                 matched++;
                 if (p->proximity > 0 && prev_g != SEARCH_NONE && prev_g + 1 == g) {
-                    int d = min_distance(ent[prev_g], ent[g]);
+                    cursor *ca = ent[prev_g], *cb = ent[g];
+                    search_entry_positions(ca->data, ca->len, &ca->e);
+                    search_entry_positions(cb->data, cb->len, &cb->e);
+                    int d = min_distance(&ca->e, &cb->e);
                     prox += (float)(p->proximity * CORE_MIN(best[prev_g], best[g]) / d);
                 }
                 prev_g = (uint32_t)g;

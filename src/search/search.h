@@ -174,8 +174,64 @@ typedef struct search_entry {
     uint8_t mask;
     uint16_t tf[SEARCH_N_FIELDS];
     uint8_t npos;
-    uint16_t pos[SEARCH_MAX_POS];
+    uint32_t pos_off;  /* where the positions start in the blob */
+    uint16_t pos[SEARCH_MAX_POS]; /* filled by search_decode_entry, not by the head decoder */
 } search_entry;
+
+/* Decodes only document, field mask and frequencies of the entry at *off,
+ * skipping its positions (the query loop's hot path; positions are read
+ * with search_entry_positions when a proximity needs them).  Returns
+ * AISLE_OK or AISLE_EFORMAT. */
+static inline int search_decode_head(const uint8_t *data, uint32_t len, uint32_t *off, uint32_t prev,
+                                     search_entry *e) {
+    uint32_t o = *off, v;
+    size_t n;
+    if (o < len && data[o] < 0x80) v = data[o++];
+    else {
+        n = search_get_varint(data + o, len - o, &v);
+        if (!n) return AISLE_EFORMAT;
+        o += (uint32_t)n;
+    }
+    e->doc = prev + v;
+    if (o >= len) return AISLE_EFORMAT;
+    uint8_t mask = e->mask = data[o++];
+    uint32_t total = 0;
+    for (int f = 0; f < 5; f++) {
+        e->tf[f] = 0;
+        if (!(mask >> f & 1)) continue;
+        if (o < len && data[o] < 0x80) v = data[o++];
+        else {
+            n = search_get_varint(data + o, len - o, &v);
+            if (!n) return AISLE_EFORMAT;
+            o += (uint32_t)n;
+        }
+        e->tf[f] = (uint16_t)v;
+        total += v;
+    }
+    e->npos = (uint8_t)(total < 8 ? total : 8);
+    e->pos_off = o;
+    for (int k = 0; k < e->npos; k++) {
+        while (o < len && data[o] & 0x80) o++;
+        if (o++ >= len) return AISLE_EFORMAT;
+    }
+    *off = o;
+    return AISLE_OK;
+}
+
+/* Fills e->pos from the blob (after search_decode_head). */
+static inline void search_entry_positions(const uint8_t *data, uint32_t len, search_entry *e) {
+    uint32_t o = e->pos_off, p = 0, v;
+    for (int k = 0; k < e->npos; k++) {
+        size_t n = search_get_varint(data + o, len - o, &v);
+        if (!n) {
+            e->npos = (uint8_t)k;
+            return;
+        }
+        o += (uint32_t)n;
+        p += v;
+        e->pos[k] = (uint16_t)(p < UINT16_MAX ? p : UINT16_MAX);
+    }
+}
 
 /* Decodes the entry at *off of a blob (prev = previous doc, 0 at start);
  * returns AISLE_OK or AISLE_EFORMAT on a malformed entry. */
