@@ -303,7 +303,7 @@ typedef struct cursor {
     search_entry e;
     bool done, essential;
     const search_skip *skip;
-    uint32_t n_skip;
+    uint32_t n_skip, blk; /* blk: first skip entry not yet passed */
 } cursor;
 
 static void cursor_next(cursor *c) {
@@ -314,19 +314,18 @@ static void cursor_next(cursor *c) {
     if (search_decode_head(c->data, c->len, &c->off, c->e.doc, &c->e)) c->done = true; /* load verified it */
 }
 
-/* Moves c to its first entry >= target, jumping whole blocks through the
- * skip table. */
+/* Moves c to its first entry >= target.  Blocks whose successor starts
+ * before target are jumped over through the skip table, walking forward
+ * from the cursor's block (amortised constant: seeks only go forward). */
 static void cursor_seek(cursor *c, uint32_t target) {
     if (c->done || c->e.doc >= target) return;
-    uint32_t lo = 0, hi = c->n_skip;
-    while (lo < hi) { /* last block whose previous document is < target */
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (c->skip[mid].prev < target) lo = mid + 1;
-        else hi = mid;
-    }
-    if (lo && c->skip[lo - 1].off > c->off) {
-        c->off = c->skip[lo - 1].off;
-        c->e.doc = c->skip[lo - 1].prev;
+    while (c->blk < c->n_skip && c->skip[c->blk].off < c->off) c->blk++; /* blocks already entered */
+    if (c->blk < c->n_skip && c->skip[c->blk].prev < target) {
+        uint32_t b = c->blk;
+        while (b + 1 < c->n_skip && c->skip[b + 1].prev < target) b++;
+        c->off = c->skip[b].off;
+        c->e.doc = c->skip[b].prev;
+        c->blk = b + 1;
     }
     do cursor_next(c);
     while (!c->done && c->e.doc < target);
