@@ -143,7 +143,7 @@ static void test_search_paths_survive_every_allocation_failure(void **state) {
     aisle_dataset *ds;
     assert_ok(aisle_dataset_new(&ds));
     const char *items[] = {"p1", "p2", "p3", "p5", "p6"};
-    char user[8];
+    char user[16];
     for (int u = 0; u < 12; u++) {
         snprintf(user, sizeof user, "u%d", u);
         for (int j = 0; j < 3; j++) assert_ok(aisle_dataset_add_event(ds, user, items[(u + j) % 5], "purchase", 1, u));

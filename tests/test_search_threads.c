@@ -125,7 +125,7 @@ static void test_eight_searchers_and_a_builder(void **state) {
     assert_ok(aisle_search_index_build(s.idx, s.cat, NULL));
     aisle_dataset *ds;
     assert_ok(aisle_dataset_new(&ds));
-    char user[8], item[16];
+    char user[16], item[24];
     for (int u = 0; u < 30; u++)
         for (int j = 0; j < 5; j++) {
             snprintf(user, sizeof user, "u%d", u);
