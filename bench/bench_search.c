@@ -414,7 +414,7 @@ static void score_list(const judged *j, const int64_t *ranked, size_t n, double 
 }
 
 typedef struct run_stats {
-    double ndcg, recall, ndcg_typo, ndcg_typo_clean, qps, p99_ms;
+    double ndcg, recall, ndcg_typo, ndcg_typo_clean, qps, p99_ms, qps_cpu, p99_cpu_ms;
     size_t n, n_typo;
 } run_stats;
 
@@ -431,12 +431,14 @@ typedef struct aisle_sys {
 } aisle_sys;
 
 static void aisle_ranked(const aisle_search_index *idx, const retail *r, const char *q, const aisle_config *cfg,
-                         const aisle_model *m, const char *user, int64_t *out, size_t *n_out, double *secs) {
+                         const aisle_model *m, const char *user, int64_t *out, size_t *n_out, double *secs,
+                         double *cpu) {
     aisle_search_results *res;
     char buf[160];
     snprintf(buf, sizeof buf, "%s ", q); /* a submitted query: no prefix completion */
-    double t0 = now();
+    double t0 = now(), c0 = cpu_now();
     CHECK(aisle_search(idx, buf, AISLE_NUL_TERMINATED, 100, NULL, 0, m, user, NULL, 0, cfg, &res));
+    *cpu = cpu_now() - c0;
     *secs = now() - t0;
     size_t n;
     aisle_search_results_count(res, &n);
@@ -449,12 +451,15 @@ static void aisle_ranked(const aisle_search_index *idx, const retail *r, const c
     aisle_search_results_free(res);
 }
 
-static void finish_times(double *t, size_t n, run_stats *s) {
-    double total = 0;
-    for (size_t i = 0; i < n; i++) total += t[i];
+static void finish_times(double *t, double *tc, size_t n, run_stats *s) {
+    double total = 0, total_cpu = 0;
+    for (size_t i = 0; i < n; i++) total += t[i], total_cpu += tc[i];
     qsort(t, n, sizeof *t, dcmp);
+    qsort(tc, n, sizeof *tc, dcmp);
     s->qps = total > 0 ? n / total : 0;
     s->p99_ms = n ? t[(size_t)(0.99 * (n - 1))] * 1e3 : 0;
+    s->qps_cpu = total_cpu > 0 ? n / total_cpu : 0;
+    s->p99_cpu_ms = n ? tc[(size_t)(0.99 * (n - 1))] * 1e3 : 0;
 }
 
 static run_stats eval_aisle(const aisle_search_index *idx, const retail *r, judged *qs, size_t nq, const char *opts,
@@ -463,20 +468,20 @@ static run_stats eval_aisle(const aisle_search_index *idx, const retail *r, judg
     CHECK(aisle_config_new(&cfg));
     if (opts && opts[0]) CHECK(aisle_config_parse(cfg, opts));
     run_stats s = {0};
-    double *t = xmalloc(nq * sizeof *t);
+    double *t = xmalloc(nq * sizeof *t), *tc = xmalloc(nq * sizeof *tc);
     int64_t ranked[100];
     size_t n;
     for (size_t i = 0; i < nq; i++) {
         double nd, rc;
         const char *user = personal ? r->users.keys[qs[i].user] : NULL;
-        aisle_ranked(idx, r, qs[i].text, cfg, m, user, ranked, &n, &t[i]);
+        aisle_ranked(idx, r, qs[i].text, cfg, m, user, ranked, &n, &t[i], &tc[i]);
         score_list(&qs[i], ranked, n, &nd, &rc);
         s.ndcg += nd;
         s.recall += rc;
         if (qs[i].typo[0]) {
-            double sec;
+            double sec, csec;
             s.ndcg_typo_clean += nd;
-            aisle_ranked(idx, r, qs[i].typo, cfg, m, user, ranked, &n, &sec);
+            aisle_ranked(idx, r, qs[i].typo, cfg, m, user, ranked, &n, &sec, &csec);
             score_list(&qs[i], ranked, n, &nd, &rc);
             s.ndcg_typo += nd;
             s.n_typo++;
@@ -486,8 +491,9 @@ static run_stats eval_aisle(const aisle_search_index *idx, const retail *r, judg
     s.ndcg /= nq;
     s.recall /= nq;
     if (s.n_typo) s.ndcg_typo /= s.n_typo, s.ndcg_typo_clean /= s.n_typo;
-    finish_times(t, nq, &s);
+    finish_times(t, tc, nq, &s);
     free(t);
+    free(tc);
     aisle_config_free(cfg);
     return s;
 }
@@ -555,7 +561,7 @@ static run_stats eval_fts5(sqlite_api *s, const retail *r, judged *qs, size_t nq
     *build_s = now() - t0;
     snprintf(sql, sizeof sql, "SELECT key FROM p WHERE p MATCH ? ORDER BY bm25(p) LIMIT 100");
     s->prepare(db, sql, -1, &st, NULL);
-    double *t = xmalloc(nq * sizeof *t);
+    double *t = xmalloc(nq * sizeof *t), *tc = xmalloc(nq * sizeof *tc);
     int64_t ranked[100];
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < nq; i++) {
@@ -563,13 +569,13 @@ static run_stats eval_fts5(sqlite_api *s, const retail *r, judged *qs, size_t nq
             if (!q[0]) continue;
             char m[256];
             fts_query(q, m, sizeof m);
-            double t1 = now();
+            double t1 = now(), c1 = cpu_now();
             s->bind_text(st, 1, m, -1, NULL);
             size_t n = 0;
             while (s->step(st) == 100 /* SQLITE_ROW */ && n < 100)
                 ranked[n++] = smap_find(&r->items, (const char *)s->column_text(st, 0));
             s->reset(st);
-            if (!pass) t[i] = now() - t1;
+            if (!pass) t[i] = now() - t1, tc[i] = cpu_now() - c1;
             double nd, rc;
             score_list(&qs[i], ranked, n, &nd, &rc);
             if (!pass) {
@@ -590,8 +596,9 @@ static run_stats eval_fts5(sqlite_api *s, const retail *r, judged *qs, size_t nq
     rs.ndcg /= nq;
     rs.recall /= nq;
     if (rs.n_typo) rs.ndcg_typo /= rs.n_typo, rs.ndcg_typo_clean /= rs.n_typo;
-    finish_times(t, nq, &rs);
+    finish_times(t, tc, nq, &rs);
     free(t);
+    free(tc);
     return rs;
 }
 
@@ -663,7 +670,8 @@ static void print_row(const char *name, const run_stats *s, double build_s, long
            s->ndcg_typo, -loss);
     if (build_s >= 0) printf("%.3f s | %ld | ", build_s, bytes);
     else printf("- | - | ");
-    printf("%.0f | %.3f |\n", s->qps, s->p99_ms);
+    if (s->qps_cpu > 0) printf("%.0f (%.0f) | %.3f (%.3f) |\n", s->qps, s->qps_cpu, s->p99_ms, s->p99_cpu_ms);
+    else printf("%.0f | %.3f |\n", s->qps, s->p99_ms);
 }
 
 
@@ -785,6 +793,32 @@ int main(int argc, char **argv) {
         size_t nq = make_generic(&r, qs, n_queries);
         size_t n_typo = 0;
         for (size_t i = 0; i < nq; i++) n_typo += qs[i].typo[0] != 0;
+        printf("judged queries: %zu (%zu with a misspelt twin)\n\n", nq, n_typo);
+        printf("| system | NDCG@10 | recall@100 | misspelt subset NDCG@10 clean / misspelt (change) | build | "
+               "index bytes | queries/s wall (CPU) | p99 ms wall (CPU) |\n");
+        printf("|---|---|---|---|---|---|---|---|\n");
+        run_stats s = eval_aisle(idx, &r, qs, nq, "search_typo=false search_proximity=0 search_coordination=0",
+                                 NULL, 0);
+        print_row("aisle BM25 (no typo, no proximity)", &s, build_s, bytes);
+        s = eval_aisle(idx, &r, qs, nq, "", NULL, 0);
+        print_row("aisle BM25F + typo + proximity", &s, build_s, bytes);
+        sqlite_api sq;
+        if (sqlite_load(&sq)) {
+            double fb = 0;
+            long fbytes = 0;
+            s = eval_fts5(&sq, &r, qs, nq, dir, &fb, &fbytes);
+            print_row("SQLite FTS5 bm25() (AND)", &s, fb, fbytes);
+        } else {
+            printf("| SQLite FTS5 | skipped: libsqlite3.so.0 not found (apt-get install libsqlite3-0) |\n");
+        }
+        double xb = 0;
+        long xbytes = 0;
+        if (eval_xapian(&r, qs, nq, dir, srcdir, &s, &xb, &xbytes))
+            print_row("Xapian BM25 (OR, via python3-xapian)", &s, xb, xbytes);
+        else
+            printf("| Xapian | skipped: python3-xapian not installed (apt-get install python3-xapian) |\n");
+        /* the model is trained after the text-only timings: OpenBLAS's
+         * threads keep spinning for a while after training */
         /* the behaviour model: ALS on purchases before the last month */
         int64_t tmax = 0;
         for (size_t i = 0; i < r.n_ev; i++) tmax = r.ev[i].time > tmax ? r.ev[i].time : tmax;
@@ -802,36 +836,11 @@ int main(int argc, char **argv) {
         t0 = now();
         CHECK(aisle_model_train(train, mc, &m));
         double train_s = now() - t0;
-        printf("judged queries: %zu (%zu with a misspelt twin); ALS trained in %.1f s on purchases before the last "
-               "30 days\n\n",
-               nq, n_typo, train_s);
-        printf("| system | NDCG@10 | recall@100 | misspelt subset NDCG@10 clean / misspelt (change) | build | "
-               "index bytes | queries/s | p99 ms |\n");
-        printf("|---|---|---|---|---|---|---|---|\n");
-        run_stats s = eval_aisle(idx, &r, qs, nq, "search_typo=false search_proximity=0 search_coordination=0",
-                                 NULL, 0);
-        print_row("aisle BM25 (no typo, no proximity)", &s, build_s, bytes);
-        s = eval_aisle(idx, &r, qs, nq, "", NULL, 0);
-        print_row("aisle BM25F + typo + proximity", &s, build_s, bytes);
         s = eval_aisle(idx, &r, qs, nq, "", m, 0);
-        print_row("aisle + semantic fusion (ALS, RRF)", &s, -1, 0);
-        s = eval_aisle(idx, &r, qs, nq, "search_fusion=linear", m, 0);
         print_row("aisle + semantic fusion (ALS, linear)", &s, -1, 0);
-        sqlite_api sq;
-        if (sqlite_load(&sq)) {
-            double fb = 0;
-            long fbytes = 0;
-            s = eval_fts5(&sq, &r, qs, nq, dir, &fb, &fbytes);
-            print_row("SQLite FTS5 bm25() (AND)", &s, fb, fbytes);
-        } else {
-            printf("| SQLite FTS5 | skipped: libsqlite3.so.0 not found (apt-get install libsqlite3-0) |\n");
-        }
-        double xb = 0;
-        long xbytes = 0;
-        if (eval_xapian(&r, qs, nq, dir, srcdir, &s, &xb, &xbytes))
-            print_row("Xapian BM25 (OR, via python3-xapian)", &s, xb, xbytes);
-        else
-            printf("| Xapian | skipped: python3-xapian not installed (apt-get install python3-xapian) |\n");
+        s = eval_aisle(idx, &r, qs, nq, "search_fusion=rrf", m, 0);
+        print_row("aisle + semantic fusion (ALS, RRF)", &s, -1, 0);
+        printf("\nALS (64 factors, 15 epochs) trained in %.1f s on purchases before the last 30 days\n", train_s);
 
         /* personal queries: a customer's test-month purchase gives the query */
         size_t np = 0, want = n_queries / 2;
@@ -865,13 +874,21 @@ int main(int argc, char **argv) {
         printf("\nPersonal queries: %zu (a test-month purchase's description span; relevance: that customer's "
                "test-month purchases by count)\n\n",
                np);
-        printf("| system | NDCG@10 | recall@100 | queries/s | p99 ms |\n|---|---|---|---|---|\n");
-        s = eval_aisle(idx, &r, ps, np, "", NULL, 0);
-        printf("| aisle BM25F + typo | %.4f | %.4f | %.0f | %.3f |\n", s.ndcg, s.recall, s.qps, s.p99_ms);
-        s = eval_aisle(idx, &r, ps, np, "", m, 0);
-        printf("| + semantic fusion | %.4f | %.4f | %.0f | %.3f |\n", s.ndcg, s.recall, s.qps, s.p99_ms);
-        s = eval_aisle(idx, &r, ps, np, "", m, 1);
-        printf("| + personalization (ALS, user) | %.4f | %.4f | %.0f | %.3f |\n", s.ndcg, s.recall, s.qps, s.p99_ms);
+        printf("| system | NDCG@10 | recall@100 | queries/s wall (CPU) | p99 ms wall (CPU) |\n|---|---|---|---|---|\n");
+        static const struct {
+            const char *name, *opts;
+            int model, user;
+        } prow[] = {{"aisle BM25F + typo", "", 0, 0},
+                    {"+ semantic fusion (linear)", "", 1, 0},
+                    {"+ semantic fusion (RRF)", "search_fusion=rrf", 1, 0},
+                    {"+ personalization (ALS, user; linear fusion)", "", 1, 1},
+                    {"+ personalization (ALS, user; RRF)", "search_fusion=rrf", 1, 1},
+                    {"personalization without fusion", "search_fusion=none", 1, 1}};
+        for (size_t i = 0; i < sizeof prow / sizeof prow[0]; i++) {
+            s = eval_aisle(idx, &r, ps, np, prow[i].opts, prow[i].model ? m : NULL, prow[i].user);
+            printf("| %s | %.4f | %.4f | %.0f (%.0f) | %.3f (%.3f) |\n", prow[i].name, s.ndcg, s.recall, s.qps,
+                   s.qps_cpu, s.p99_ms, s.p99_cpu_ms);
+        }
         for (size_t i = 0; i < nq; i++) free(qs[i].rel_item), free(qs[i].rel_grade);
         for (size_t i = 0; i < np; i++) free(ps[i].rel_item), free(ps[i].rel_grade);
         free(qs);

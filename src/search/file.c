@@ -232,7 +232,7 @@ static int read_docs(aisle_search_index *idx, io_reader *r, uint64_t n) {
         for (uint64_t i = 0; i < na && !rc; i++)
             if (a[i] >= idx->attr_pairs.n) rc = bad(&c, "attribute id");
         if (!rc) {
-            memcpy(idx->attrs + idx->n_attrs, a, na * sizeof *a);
+            if (na) memcpy(idx->attrs + idx->n_attrs, a, na * sizeof *a);
             idx->attr_start[d] = (uint32_t)idx->n_attrs;
             idx->attr_n[d] = (uint32_t)na;
             idx->n_attrs += na;

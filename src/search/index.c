@@ -266,7 +266,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
     /* grow every touched blob to fit its new entry (contents unchanged) */
     uint32_t doc = (uint32_t)idx->n_docs;
     size_t n = c.n, n_groups = 0;
-    if (!rc) qsort(idx->toks, n, sizeof *idx->toks, tok_cmp);
+    if (!rc && n) qsort(idx->toks, n, sizeof *idx->toks, tok_cmp);
     for (size_t a = 0; a < n && !rc;) {
         size_t b = a + 1;
         while (b < n && idx->toks[b].term == idx->toks[a].term) b++;
@@ -341,7 +341,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
     idx->category[doc] = category;
     idx->attr_start[doc] = (uint32_t)idx->n_attrs;
     idx->attr_n[doc] = (uint32_t)n_pairs;
-    memcpy(idx->attrs + idx->n_attrs, pair_ids, n_pairs * sizeof *pair_ids);
+    if (n_pairs) memcpy(idx->attrs + idx->n_attrs, pair_ids, n_pairs * sizeof *pair_ids);
     idx->n_attrs += n_pairs;
     idx->popularity[doc] = pop;
     idx->n_docs++;

@@ -44,9 +44,9 @@ const option_spec search_options[] = {
      "Comma-separated facets to count over every match: brand, category or attribute names."},
     {"search_facet_limit", AISLE_OPTION_INT, 1, 100000, "20", NULL, "search",
      "Values reported per facet (largest counts)."},
-    {"search_fusion", AISLE_OPTION_STRING, 0, 0, "rrf", "rrf|linear|none", "search",
-     "With a model: fuse text and behaviour-space retrieval by reciprocal-rank fusion, a linear blend "
-     "of normalised scores, or not at all."},
+    {"search_fusion", AISLE_OPTION_STRING, 0, 0, "linear", "linear|rrf|none", "search",
+     "With a model: fuse text and behaviour-space retrieval by a linear blend of the max-normalised text "
+     "score and the cosine, by reciprocal-rank fusion, or not at all."},
     {"search_semantic_weight", AISLE_OPTION_FLOAT, 0, 100, "0.3", NULL, "search",
      "Weight of behaviour-space retrieval in the fusion (0 turns it off)."},
     {"search_semantic_seeds", AISLE_OPTION_INT, 1, 1000, "5", NULL, "search",

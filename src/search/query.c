@@ -602,7 +602,7 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
                 facet_counts *c = &fc[k];
                 if (c->kind == 0 && idx->brand[doc] != SEARCH_NONE) c->count[idx->brand[doc]]++;
                 else if (c->kind == 1 && idx->category[doc] != SEARCH_NONE) c->count[idx->category[doc]]++;
-                else if (c->kind == 2) {
+                else if (c->kind == 2 && idx->attr_n[doc]) {
                     const uint32_t *a = idx->attrs + idx->attr_start[doc];
                     for (uint32_t j = 0; j < idx->attr_n[doc]; j++)
                         if (idx->pair_name[a[j]] == c->name_id) c->count[a[j]]++;

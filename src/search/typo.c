@@ -203,7 +203,7 @@ int search_typo_candidates(const aisle_search_index *idx, const char *word, size
     size_t o = 0;
     for (size_t i = 0; i < ng; i++)
         for (size_t j = lo[i]; j < hi[i]; j++) all[o++] = idx->grams[j].term;
-    qsort(all, o, sizeof *all, u32_cmp);
+    if (o) qsort(all, o, sizeof *all, u32_cmp);
     for (size_t a = 0; a < o;) {
         size_t b = a + 1;
         while (b < o && all[b] == all[a]) b++;
