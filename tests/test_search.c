@@ -447,6 +447,10 @@ static void test_bad_queries_give_defined_results(void **state) {
     aisle_search_results_free(r);
     free(big);
     free(many);
+    /* a huge k is bounded by the products */
+    r = run(idx, "lunch", (size_t)1 << 40, NULL, 0, NULL);
+    assert_int_equal(count_of(r), 2);
+    aisle_search_results_free(r);
     /* k = 0 gives the total only */
     r = run(idx, "lunch", 0, NULL, 0, NULL);
     size_t total;

@@ -611,7 +611,7 @@ static int retrieve(const aisle_search_index *idx, const search_params *p, const
             search_cand cd;
             cd.doc = doc;
             cd.score = score;
-            if (*pool_n < pool_cap || cand_less(&pool[0], &cd)) {
+            if (pool_cap && (*pool_n < pool_cap || cand_less(&pool[0], &cd))) {
                 memset(&cd, 0, sizeof cd);
                 cd.doc = doc;
                 cd.score = cd.text = score;
@@ -858,6 +858,7 @@ int search_run(const aisle_search_index *idx, const search_request *rq, aisle_se
     if (!rc) rc = search_filter_parse(idx, rq->filters, rq->n_filters, &f);
     if (!rc) rc = facets_setup(idx, &p, &fc, &n_fc);
     pool_cap = rq->model ? CORE_MAX(rq->k, p.depth) : rq->k;
+    if (pool_cap > idx->n_docs) pool_cap = idx->n_docs; /* k may be huge: never more than the products */
     if (!rc && !(pool = core_malloc((pool_cap ? pool_cap : 1) * sizeof *pool))) rc = core_oom("search candidates");
     if (!rc) rc = retrieve(idx, &p, &q, &f, pool_cap, pool, &pool_n, &r->total, fc, n_fc);
     search_rerank_info info = {0};
