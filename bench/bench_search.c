@@ -19,6 +19,9 @@
  * with implicit AND), Xapian through bench/search_xapian.py (python3-xapian,
  * BM25 with OR); each skipped with a message when missing.  Times are one
  * thread, per query, wall clock. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* clock_gettime, mkdtemp, popen, getline, strndup, dlopen */
+#endif
 #include "aisle.h"
 
 #include <dlfcn.h>

@@ -1,6 +1,9 @@
 /* cmd_search.c - `aisle index` and `aisle search`: build a product search
  * index from a catalog file, and query one.  These commands parse their own
  * arguments (repeatable --filter, --query/--queries). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* clock_gettime, mkdtemp, popen, getline, strndup, dlopen */
+#endif
 #include "cli.h"
 
 #include <stdlib.h>
