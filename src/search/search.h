@@ -186,33 +186,36 @@ static inline int search_decode_head(const uint8_t *data, uint32_t len, uint32_t
                                      search_entry *e) {
     uint32_t o = *off, v;
     size_t n;
-    if (o < len && data[o] < 0x80) v = data[o++];
+    if (CORE_LIKELY(o < len && data[o] < 0x80)) v = data[o++];
     else {
         n = search_get_varint(data + o, len - o, &v);
         if (!n) return AISLE_EFORMAT;
         o += (uint32_t)n;
     }
     e->doc = prev + v;
-    if (o >= len) return AISLE_EFORMAT;
-    uint8_t mask = e->mask = data[o++];
+    if (CORE_UNLIKELY(o >= len)) return AISLE_EFORMAT;
+    unsigned mask = e->mask = data[o++];
+    memset(e->tf, 0, sizeof e->tf);
     uint32_t total = 0;
-    for (int f = 0; f < 5; f++) {
-        e->tf[f] = 0;
-        if (!(mask >> f & 1)) continue;
-        if (o < len && data[o] < 0x80) v = data[o++];
+    while (mask) { /* the set bits only */
+        int f = __builtin_ctz(mask);
+        mask &= mask - 1;
+        if (CORE_LIKELY(o < len && data[o] < 0x80)) v = data[o++];
         else {
             n = search_get_varint(data + o, len - o, &v);
             if (!n) return AISLE_EFORMAT;
             o += (uint32_t)n;
         }
+        if (CORE_UNLIKELY(f >= 5)) return AISLE_EFORMAT;
         e->tf[f] = (uint16_t)v;
         total += v;
     }
     e->npos = (uint8_t)(total < 8 ? total : 8);
     e->pos_off = o;
-    for (int k = 0; k < e->npos; k++) {
-        while (o < len && data[o] & 0x80) o++;
-        if (o++ >= len) return AISLE_EFORMAT;
+    /* skip the positions: count the bytes that end a varint */
+    for (int k = e->npos; k > 0; o++) {
+        if (CORE_UNLIKELY(o >= len)) return AISLE_EFORMAT;
+        k -= data[o] < 0x80;
     }
     *off = o;
     return AISLE_OK;
