@@ -4,6 +4,7 @@
  * filters.  Any input must give a defined result: hits (at most k, scores
  * non-increasing, every accessor working) or a status with a message. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
