@@ -250,15 +250,18 @@ fuzz:
 
 # Allocation-failure harness under ASan + LeakSanitizer.
 check-oom:
-	@$(MAKE) --no-print-directory VARIANT=asan build/asan/tests/test_oom
+	@$(MAKE) --no-print-directory VARIANT=asan build/asan/tests/test_oom build/asan/tests/test_search_oom
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build/asan/tests/test_oom
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build/asan/tests/test_search_oom
 
 # One model shared by 8 threads under ThreadSanitizer (OpenBLAS is not
 # instrumented: keep it single-threaded there).
 check-tsan:
-	@$(MAKE) --no-print-directory VARIANT=tsan build/tsan/tests/test_concurrency
+	@$(MAKE) --no-print-directory VARIANT=tsan build/tsan/tests/test_concurrency build/tsan/tests/test_search_threads
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_concurrency
+	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
+	    build/tsan/tests/test_search_threads
 
 # Installs into a scratch prefix and builds examples/hello.c against it
 # through pkg-config, shared and static.

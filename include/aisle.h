@@ -1295,6 +1295,155 @@ AISLE_API void aisle_text_eval_free(aisle_text_eval *e);
 
 /* <<< section: text */
 
+/* >>> section: search */
+
+/* Product search (docs/SEARCH.md): an inverted index over a catalog's
+ * title, description, category path, brand and attribute values, ranked by
+ * per-field BM25F with a proximity boost for words found near each other,
+ * typo tolerance (query words that match too few products expand to
+ * indexed words within 1 edit from 5 characters, 2 edits from 9; options),
+ * prefix completion of the last word, CJK through the tokenizer, filters
+ * and facet counts inside retrieval, and optional re-ranking with a trained
+ * model: behaviour-space retrieval fused with the text ranking, and
+ * personalization for a user or a session.  Options are the search_* ones
+ * (docs/OPTIONS.md), read from the cfg of each call (NULL: defaults).
+ *
+ * Threads: a search index may be searched (aisle_search, aisle_suggest,
+ * aisle_search_index_count, aisle_search_index_save) from any number of
+ * threads at once while nobody changes it.  aisle_search_index_build, _add,
+ * _remove and _set_popularity change it: they need exclusive access (the
+ * caller's lock, e.g. a read-write lock with searches as readers).  Building
+ * a new index in one thread while others search an existing one is safe;
+ * a shop typically swaps in the new handle.  A model passed to aisle_search
+ * is only read.  Results handles belong to the caller: one thread at a
+ * time per results handle (aisle_search_results_explain formats on first
+ * use); free them from any thread. */
+
+typedef struct aisle_search_index aisle_search_index;
+typedef struct aisle_search_results aisle_search_results;
+
+/* Creates an empty search index.  Returns AISLE_OK, AISLE_EINVAL (NULL out)
+ * or AISLE_ENOMEM. */
+AISLE_API int aisle_search_index_new(aisle_search_index **out);
+
+/* Frees an index.  NULL is a no-op. */
+AISLE_API void aisle_search_index_free(aisle_search_index *index);
+
+/* Indexes every product of cat into an empty index (cfg: progress callback,
+ * may be NULL).  All or nothing.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * argument or bad option), AISLE_ESTATE (the index is not empty: use
+ * aisle_search_index_add), AISLE_ERANGE (over 2^32-2 products or terms),
+ * AISLE_ECANCELLED (the progress callback asked to stop) or AISLE_ENOMEM. */
+AISLE_API int aisle_search_index_build(aisle_search_index *index, const aisle_catalog *cat,
+                                       const aisle_config *cfg);
+
+/* Adds catalog product `key` to the index, replacing the indexed product
+ * with the same key (its popularity is kept).  No rebuild: the change is
+ * visible to the next search.  All or nothing.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument), AISLE_ENOTFOUND (key not in cat),
+ * AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_search_index_add(aisle_search_index *index, const aisle_catalog *cat, const char *key);
+
+/* Removes a product from the index.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * argument) or AISLE_ENOTFOUND (no such product indexed). */
+AISLE_API int aisle_search_index_remove(aisle_search_index *index, const char *key);
+
+/* Number of products indexed.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_search_index_count(const aisle_search_index *index, size_t *out);
+
+/* Stores each indexed product's popularity from a trained model (0 for
+ * products the model does not know), used to rank aisle_suggest
+ * completions and saved with the index.  Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_search_index_set_popularity(aisle_search_index *index, const aisle_model *model);
+
+/* Saves the index atomically in the model container format (kind
+ * "search_index"; docs/FORMAT.md); removed products are dropped (the saved
+ * index is compact).  cfg: save options (compression).  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_EIO (message names the path) or AISLE_ENOMEM; on
+ * failure an existing file at path is unchanged. */
+AISLE_API int aisle_search_index_save(const aisle_search_index *index, const char *path, const aisle_config *cfg);
+
+/* Loads an index saved by aisle_search_index_save (every postings entry is
+ * checked).  cfg: option search_max_bytes.  Returns AISLE_OK, AISLE_EINVAL,
+ * AISLE_EIO, AISLE_EFORMAT (not a search index, corrupt: the message names
+ * the section), AISLE_EVERSION (newer format), AISLE_ERANGE (file too
+ * large) or AISLE_ENOMEM; *out is set only on success. */
+AISLE_API int aisle_search_index_load(aisle_search_index **out, const char *path, const aisle_config *cfg);
+
+/* The same from a file image in memory (not kept). */
+AISLE_API int aisle_search_index_load_buffer(aisle_search_index **out, const void *data, size_t len,
+                                             const aisle_config *cfg);
+
+/* Searches: the k best products for query (len bytes, or
+ * AISLE_NUL_TERMINATED; any bytes: invalid UTF-8 separates words; the first
+ * 32 distinct words count).  filters (n_filters strings, all must hold):
+ *   "category=PATH"  category path starts with PATH (ASCII case-insensitive)
+ *   "brand=NAME"     brand equals NAME (ASCII case-insensitive)
+ *   "price=LO..HI"   price in [LO, HI]; "LO..", "..HI" or one number
+ *   "NAME=VALUE"     attribute NAME equals VALUE
+ * model (may be NULL): a trained model for behaviour-space fusion (option
+ * search_fusion) and, with user (a key the model knows) or items (a
+ * session's item keys, oldest first), personalization.  An unknown user or
+ * session gives the unpersonalised ranking (the explanation says so).  A
+ * query without words, or filters that match nothing, give no hits.  k may
+ * be 0 (only the total and facets).  *out gets the hits (best first), the
+ * number of matching products and the facets named by option
+ * search_facets.  Returns AISLE_OK, AISLE_EINVAL (NULL argument, a user or
+ * session without a model, both a user and items, malformed filter or
+ * option), AISLE_ERANGE (more than 16 attribute filters) or AISLE_ENOMEM. */
+AISLE_API int aisle_search(const aisle_search_index *index, const char *query, size_t len, size_t k,
+                           const char *const *filters, size_t n_filters, const aisle_model *model,
+                           const char *user, const char *const *items, size_t n_items, const aisle_config *cfg,
+                           aisle_search_results **out);
+
+/* Query completions for what a shopper has typed so far (len bytes or
+ * AISLE_NUL_TERMINATED): the earlier words followed by an indexed word that
+ * starts with the last one, ranked by the products that have them all,
+ * weighted by popularity when the index has it (see
+ * aisle_search_index_set_popularity).  Hits' keys are the completions, their
+ * matched term the completed word.  Text ending in a space or punctuation
+ * gives none.  Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOMEM. */
+AISLE_API int aisle_suggest(const aisle_search_index *index, const char *prefix, size_t len, size_t k,
+                            const aisle_config *cfg, aisle_search_results **out);
+
+/* Number of hits, and number of products that matched the query and
+ * filters (all of them, not only the k returned).  Return AISLE_OK or
+ * AISLE_EINVAL. */
+AISLE_API int aisle_search_results_count(const aisle_search_results *results, size_t *n);
+AISLE_API int aisle_search_results_total(const aisle_search_results *results, size_t *n);
+
+/* Hit i: product key and score (either may be NULL).  Strings live as long
+ * as the results.  Returns AISLE_OK, AISLE_EINVAL or AISLE_ERANGE (i past
+ * the last hit). */
+AISLE_API int aisle_search_results_hit(const aisle_search_results *results, size_t i, const char **key,
+                                       double *score);
+
+/* The indexed words hit i matched, space-separated ("" when it was found by
+ * behaviour similarity only).  Returns AISLE_OK, AISLE_EINVAL or
+ * AISLE_ERANGE. */
+AISLE_API int aisle_search_results_matched(const aisle_search_results *results, size_t i, const char **terms);
+
+/* Why hit i ranks where it does, one line: its text score, each matched
+ * word (typo corrections "hert->heart (1 edit)" and prefix completions
+ * named), the proximity boost, its behaviour-space rank, and with
+ * personalization the user's model score, popularity and the rank the
+ * history moved it from.  Returns AISLE_OK, AISLE_EINVAL or AISLE_ERANGE. */
+AISLE_API int aisle_search_results_explain(const aisle_search_results *results, size_t i, const char **text);
+
+/* Facets (option search_facets): number of facet fields; field f's name and
+ * number of values; value i and its count over every match, largest counts
+ * first.  Return AISLE_OK, AISLE_EINVAL or AISLE_ERANGE. */
+AISLE_API int aisle_search_results_facet_count(const aisle_search_results *results, size_t *n);
+AISLE_API int aisle_search_results_facet(const aisle_search_results *results, size_t field, const char **name,
+                                         size_t *n_values);
+AISLE_API int aisle_search_results_facet_value(const aisle_search_results *results, size_t field, size_t i,
+                                               const char **value, size_t *count);
+
+/* Frees results.  NULL is a no-op. */
+AISLE_API void aisle_search_results_free(aisle_search_results *results);
+
+/* <<< section: search */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -58,9 +58,9 @@ printf '#include "util.h"\n' >> "$t/examples/hello.c"
 expect fail example_internal 'examples/hello.c:2'
 
 t=$(tree unknown_module)
-mkdir -p "$t/src/search"
-printf '#include "core/core.h"\n' > "$t/src/search/index.c"
-expect fail unknown_module 'module src/search has no layer'
+mkdir -p "$t/src/shiny"
+printf '#include "core/core.h"\n' > "$t/src/shiny/index.c"
+expect fail unknown_module 'module src/shiny has no layer'
 
 t=$(tree dotdot)
 printf '#include "../api/api.h"\n' >> "$t/src/models/model.c"

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/core.h"
+#include "search/search.h"
 #include "util/test_util.h"
 
 static aisle_dataset *shop(void) {
@@ -143,10 +144,117 @@ static void test_transformer_intent_rejects_every_corruption(void **state) {
     aisle_config_free(cfg);
 }
 
+/* ---- search index files ---- */
+
+static aisle_search_index *small_search_index(void) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_items=60 seed=4"));
+    aisle_catalog *cat;
+    assert_ok(aisle_demo_catalog(cfg, &cat));
+    const char *key;
+    assert_ok(aisle_catalog_key(cat, 3, &key));
+    assert_ok(aisle_catalog_set_attribute(cat, key, "color", "red"));
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    assert_ok(aisle_search_index_build(idx, cat, NULL));
+    aisle_catalog_free(cat);
+    aisle_config_free(cfg);
+    return idx;
+}
+
+static void index_image(const aisle_search_index *idx, void **bytes, size_t *len) {
+    io_writer *w;
+    assert_ok(search_index_write(idx, NULL, &w));
+    assert_ok(io_writer_to_buffer(w, bytes, len));
+    io_writer_free(w);
+}
+
+static void expect_index_rejected(const void *bytes, size_t len, const char *what, size_t pos, const char *needle) {
+    aisle_search_index *idx = NULL;
+    aisle_clear_error();
+    int rc = aisle_search_index_load_buffer(&idx, bytes, len, NULL);
+    if (rc == AISLE_OK) {
+        aisle_search_index_free(idx);
+        fail_msg("%s at byte %zu: corrupted index loaded", what, pos);
+    }
+    if (rc != AISLE_EFORMAT && rc != AISLE_EVERSION)
+        fail_msg("%s at byte %zu: status %d (%s), expected AISLE_EFORMAT", what, pos, rc, aisle_last_error());
+    if (!aisle_last_error()[0]) fail_msg("%s at byte %zu: no message", what, pos);
+    if (needle && !strstr(aisle_last_error(), needle))
+        fail_msg("%s: message '%s' lacks '%s'", what, aisle_last_error(), needle);
+    assert_null(idx);
+}
+
+static void test_search_index_rejects_every_corruption(void **state) {
+    (void)state;
+    aisle_search_index *idx = small_search_index();
+    void *bytes;
+    size_t len, cases = 0;
+    index_image(idx, &bytes, &len);
+    aisle_search_index *ok = NULL;
+    assert_ok(aisle_search_index_load_buffer(&ok, bytes, len, NULL));
+    aisle_search_index_free(ok);
+    unsigned char *buf = malloc(len);
+    assert_non_null(buf);
+    for (size_t i = 0; i < len; i++, cases++) {
+        memcpy(buf, bytes, len);
+        buf[i] ^= 0xFF;
+        expect_index_rejected(buf, len, "flip", i, NULL);
+    }
+    for (size_t cut = 0; cut < len; cut++, cases++) expect_index_rejected(bytes, cut, "truncation", cut, NULL);
+    print_message("search index %zu-byte file: %zu corrupted variants rejected\n", len, cases);
+    free(buf);
+    aisle_free(bytes);
+    aisle_search_index_free(idx);
+}
+
+/* Structurally wrong indexes with valid CRCs: each must be refused by the
+ * checks behind the CRCs, naming what is wrong. */
+static void test_search_index_rejects_inconsistent_structure(void **state) {
+    (void)state;
+    void *bytes;
+    size_t len;
+    aisle_search_index *idx = small_search_index();
+    uint32_t brand = idx->brand[0];
+    idx->brand[0] = 100000;
+    index_image(idx, &bytes, &len);
+    idx->brand[0] = brand;
+    expect_index_rejected(bytes, len, "brand", 0, "brand id");
+    aisle_free(bytes);
+    uint32_t cat = idx->category[2];
+    idx->category[2] = 77777;
+    index_image(idx, &bytes, &len);
+    idx->category[2] = cat;
+    expect_index_rejected(bytes, len, "category", 0, "category id");
+    aisle_free(bytes);
+    uint32_t key = idx->key_of_doc[1];
+    idx->key_of_doc[1] = idx->key_of_doc[0];
+    index_image(idx, &bytes, &len);
+    idx->key_of_doc[1] = key;
+    expect_index_rejected(bytes, len, "key", 0, "duplicate product key");
+    aisle_free(bytes);
+    assert_true(idx->n_attrs > 0);
+    uint32_t attr = idx->attrs[0];
+    idx->attrs[0] = 5555;
+    index_image(idx, &bytes, &len);
+    idx->attrs[0] = attr;
+    expect_index_rejected(bytes, len, "attribute", 0, "attribute id");
+    aisle_free(bytes);
+    /* a model file is not an index, an index is not a model */
+    index_image(idx, &bytes, &len);
+    aisle_model *m = NULL;
+    assert_int_equal(aisle_model_load_buffer(&m, bytes, len, NULL), AISLE_ENOTFOUND);
+    aisle_free(bytes);
+    aisle_search_index_free(idx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_kind_rejects_every_corruption),
         cmocka_unit_test(test_transformer_intent_rejects_every_corruption),
+        cmocka_unit_test(test_search_index_rejects_every_corruption),
+        cmocka_unit_test(test_search_index_rejects_inconsistent_structure),
     };
     return cmocka_run_group_tests_name("corruption", tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
 #include "core/core.h"
 
 /* Table t of every option table: the module tables (core, data, io,
- * serve, eval, features, demo), then each model kind's, in registry
+ * serve, eval, features, demo, search), then each model kind's, in registry
  * order; NULL past the end.  An option_tables enumerator. */
 const option_spec *option_table_at(int t);
 

@@ -63,6 +63,36 @@ static const cli_command commands[] = {
      OPT_SET, cmd_demo},
 };
 
+/* Commands that parse their own arguments. */
+typedef struct cli_raw_command {
+    const char *name, *summary, *usage;
+    int (*run)(int argc, char **argv);
+} cli_raw_command;
+
+static const cli_raw_command raw_commands[] = {
+    {"index", "build a product search index from a catalog file", CMD_INDEX_USAGE, cmd_index_raw},
+    {"search", "search products in an index (text, typos, filters, personal)", CMD_SEARCH_USAGE, cmd_search_raw},
+};
+
+static const cli_raw_command *find_raw(const char *name) {
+    for (size_t i = 0; i < sizeof raw_commands / sizeof raw_commands[0]; i++)
+        if (strcmp(raw_commands[i].name, name) == 0) return &raw_commands[i];
+    return NULL;
+}
+
+/* Runs a raw command (help included); -1 when name is not one. */
+static int run_raw(const char *name, int argc, char **argv, int help) {
+    const cli_raw_command *r = find_raw(name);
+    if (!r) return -1;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) help = 1;
+    if (help) {
+        fputs(r->usage, stdout);
+        return CLI_OK;
+    }
+    return r->run(argc, argv);
+}
+
 static void print_help(FILE *out) {
     fprintf(out,
             "usage: aisle [--version] [--help] COMMAND [ARGS]\n\n"
@@ -71,6 +101,8 @@ static void print_help(FILE *out) {
             aisle_version());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < sizeof raw_commands / sizeof raw_commands[0]; i++)
+        fprintf(out, "  %-12s %s\n", raw_commands[i].name, raw_commands[i].summary);
     fprintf(out, "\n`aisle help COMMAND` or `aisle COMMAND --help` describes a command and every option.\n"
                  "Exit status: 0 success, 1 runtime error, 2 usage error.\n");
 }
@@ -105,11 +137,15 @@ int main(int argc, char **argv) {
             print_help(stdout);
             return CLI_OK;
         }
+        int raw = run_raw(argv[2], 1, argv + 2, 1);
+        if (raw >= 0) return raw;
         const cli_command *c = find_command(argv[2]);
         if (!c) return cli_error(CLI_USAGE, "unknown command '%s' (try `aisle --help`)", argv[2]);
         command_help(c);
         return CLI_OK;
     }
+    int raw = run_raw(arg, argc - 1, argv + 1, 0);
+    if (raw >= 0) return raw;
     const cli_command *c = find_command(arg);
     if (!c) return cli_error(CLI_USAGE, "unknown command '%s' (try `aisle --help`)", arg);
     for (int i = 2; i < argc; i++) {
@@ -118,6 +154,7 @@ int main(int argc, char **argv) {
             return CLI_OK;
         }
     }
+
     cli_opts o;
     int rc = cli_parse(c, argc - 1, argv + 1, &o);
     if (rc == CLI_OK) rc = c->run(&o);

@@ -25,6 +25,13 @@ void model_factors_free(model_factors *f) {
     f->user = f->item = f->user_bias = f->item_bias = f->gram = NULL;
 }
 
+const float *model_item_vectors(const aisle_model *m, uint32_t *dim) {
+    if (!m || !m->state || !(m->ops->flags & MODEL_FACTORS)) return NULL;
+    const model_factors *f = m->state;
+    *dim = f->dim;
+    return f->item;
+}
+
 int model_factors_alloc(model_factors *f, uint32_t users, uint32_t items, uint32_t dim, bool explicit_r) {
     f->dim = dim;
     f->explicit_r = explicit_r;

@@ -184,6 +184,10 @@ static inline void model_axpy(float *y, float a, const float *x, uint32_t n) {
 }
 
 void model_factors_free(model_factors *f);
+/* The item factor matrix (n_items x *dim, row-major) of a latent-factor
+ * kind, or NULL for kinds without item vectors.  Read-only; used by search
+ * for behaviour-space retrieval. */
+const float *model_item_vectors(const aisle_model *m, uint32_t *dim);
 /* Allocates user/item (and biases if explicit) matrices, zeroed. */
 int model_factors_alloc(model_factors *f, uint32_t users, uint32_t items, uint32_t dim, bool explicit_r);
 /* out (dim x dim, full symmetric) = A^T A for A rows x dim; one cblas_ssyrk. */

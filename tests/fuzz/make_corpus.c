@@ -60,6 +60,41 @@ static char *head_of(const char *path, int lines) {
     return buf;
 }
 
+/* Search seeds: saved indexes (fuzz_search_index_load) of the demo
+ * catalog with and without removals and compression, and queries with
+ * filters (fuzz_search_query: byte 0 = option bits, then lines). */
+static void search_seeds(const char *root, const char *catalog_csv) {
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/search_index_load", root);
+    mkdir(dir, 0755);
+    aisle_catalog *cat;
+    aisle_search_index *idx;
+    if (aisle_catalog_new(&cat) || aisle_catalog_load(cat, catalog_csv, NULL)) die("search catalog");
+    if (aisle_catalog_set_attribute(cat, "P00001", "color", "red")) die("attribute");
+    for (int v = 0; v < 3; v++) {
+        if (aisle_search_index_new(&idx) || aisle_search_index_build(idx, cat, NULL)) die("search index");
+        if (v >= 1 && aisle_search_index_remove(idx, "P00002")) die("remove");
+        aisle_config *sc;
+        if (aisle_config_new(&sc) || aisle_config_set(sc, "compression", v == 2 ? "0" : "6")) die("config");
+        snprintf(path, sizeof path, "%s/demo-%d.aidx", dir, v);
+        if (aisle_search_index_save(idx, path, sc)) die("search save");
+        aisle_config_free(sc);
+        aisle_search_index_free(idx);
+    }
+    aisle_catalog_free(cat);
+    snprintf(dir, sizeof dir, "%s/search_query", root);
+    mkdir(dir, 0755);
+    static const char *const q[] = {
+        "\x40wireless earbuds", "\x48red lunch\ncolor=red\nprice=..20", "\x60wireles erbuds",
+        "\x41\xe8\x93\x9d\xe7\x89\x99 case", "\x50red lamp chair\ncategory=electronics",
+        "\x42he\nbrand=sonic", "\xe0\xff\xfe bad \xc3\x28 utf8", "\x58 ?!,,-- \nprice=5..1"};
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "query-%zu.txt", i);
+        write_seed(dir, name, 0xFF, q[i], strlen(q[i]));
+    }
+}
+
 int main(int argc, char **argv) {
     const char *root = argc > 1 ? argv[1] : "tests/fuzz/corpus";
     char dir[512], tmp[512];
@@ -201,6 +236,8 @@ int main(int argc, char **argv) {
         aisle_config_free(tc);
         aisle_texts_free(tx);
     }
+    snprintf(path, sizeof path, "%s/catalog.csv", tmp);
+    search_seeds(root, path);
     aisle_config_free(cfg);
     printf("make_corpus: seeds written under %s\n", root);
     return 0;

@@ -28,6 +28,7 @@ from .features import (Tokenizer, Hasher, TfIdf, CategoryEncoder, NumericEncoder
 from .model import Model, ModelKind, EvalResult, model_kinds
 from .serving import RecOptions
 from .text import Texts, TextEval, Classification, train_text
+from .search import SearchIndex, SearchResults, Hit
 
 # aisle.IOError reads naturally next to the other classes; it is not in
 # __all__ so that `from aisle import *` never shadows the built-in.
@@ -89,5 +90,5 @@ __all__ = [
     "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Tokenizer", "Hasher", "TfIdf",
     "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",
     "EvalResult", "model_kinds", "Progress", "demo_dataset", "demo_catalog", "demo_write",
-    "strerror", "last_error", "version", "version_number", "library_path",
+    "strerror", "last_error", "version", "version_number", "library_path", "SearchIndex", "SearchResults", "Hit",
 ]

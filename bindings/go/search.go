@@ -1,0 +1,329 @@
+package aisle
+
+/*
+#include <aisle.h>
+#include <stdlib.h>
+*/
+import "C"
+
+import (
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// SearchIndex is a product search index (docs/SEARCH.md).  Search,
+// Suggest, Len and Save may run from many goroutines at once; Add, Remove
+// and SetPopularity take the index alone (a read-write lock inside).
+type SearchIndex struct {
+	mu  sync.RWMutex
+	ptr *C.aisle_search_index
+}
+
+// Hit is one search hit: product key, score and the indexed words it
+// matched (empty when found by behaviour similarity only).
+type Hit struct {
+	Item    string
+	Score   float64
+	Matched []string
+}
+
+// FacetValue is one value of a facet and the matches that have it.
+type FacetValue struct {
+	Value string
+	Count int
+}
+
+// SearchResults holds what one search returned.  Total is the number of
+// matching products (a lower bound past option search_total_limit).
+type SearchResults struct {
+	Hits    []Hit
+	Total   int
+	Facets  map[string][]FacetValue
+	explain []string
+}
+
+// Explain says why hit i ranks where it does.
+func (r *SearchResults) Explain(i int) string {
+	if i < 0 || i >= len(r.explain) {
+		return ""
+	}
+	return r.explain[i]
+}
+
+// SearchRequest holds the optional parts of a search: filters
+// ("category=PATH", "brand=NAME", "price=LO..HI", "NAME=VALUE"), a model
+// for behaviour-space fusion and, with User or Session, personalization.
+type SearchRequest struct {
+	K       int
+	Filters []string
+	Model   *Model
+	User    string
+	Session []string
+	Config  *Config
+}
+
+func newSearchIndex(p *C.aisle_search_index) *SearchIndex {
+	s := &SearchIndex{ptr: p}
+	runtime.SetFinalizer(s, (*SearchIndex).Close)
+	return s
+}
+
+// BuildSearchIndex indexes every product of a catalog.
+func BuildSearchIndex(c *Catalog, cfg *Config) (*SearchIndex, error) {
+	var p *C.aisle_search_index
+	if err := call(func() C.int { return C.aisle_search_index_new(&p) }); err != nil {
+		return nil, err
+	}
+	err := c.read(func(cp *C.aisle_catalog) C.int {
+		var rc C.int
+		_ = withConfig(cfg, func(cc *C.aisle_config) C.int { rc = C.aisle_search_index_build(p, cp, cc); return rc })
+		return rc
+	})
+	if err != nil {
+		C.aisle_search_index_free(p)
+		return nil, err
+	}
+	return newSearchIndex(p), nil
+}
+
+// LoadSearchIndex reads an index saved by Save.
+func LoadSearchIndex(path string, cfg *Config) (*SearchIndex, error) {
+	cp, err := cstring("path", path)
+	if err != nil {
+		return nil, err
+	}
+	defer free(cp)
+	var p *C.aisle_search_index
+	if err := withConfig(cfg, func(c *C.aisle_config) C.int { return C.aisle_search_index_load(&p, cp, c) }); err != nil {
+		return nil, err
+	}
+	return newSearchIndex(p), nil
+}
+
+// Close frees the index; later calls do nothing.
+func (s *SearchIndex) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr != nil {
+		C.aisle_search_index_free(s.ptr)
+		s.ptr = nil
+	}
+	runtime.SetFinalizer(s, nil)
+}
+
+func (s *SearchIndex) read(f func(p *C.aisle_search_index) C.int) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.ptr == nil {
+		return errClosed("search index")
+	}
+	return call(func() C.int { return f(s.ptr) })
+}
+
+func (s *SearchIndex) write(f func(p *C.aisle_search_index) C.int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ptr == nil {
+		return errClosed("search index")
+	}
+	return call(func() C.int { return f(s.ptr) })
+}
+
+// Save writes the index atomically (removed products are dropped).
+func (s *SearchIndex) Save(path string, cfg *Config) error {
+	cp, err := cstring("path", path)
+	if err != nil {
+		return err
+	}
+	defer free(cp)
+	return s.read(func(p *C.aisle_search_index) C.int {
+		var rc C.int
+		_ = withConfig(cfg, func(c *C.aisle_config) C.int { rc = C.aisle_search_index_save(p, cp, c); return rc })
+		return rc
+	})
+}
+
+// Len is the number of indexed products.
+func (s *SearchIndex) Len() int {
+	var n C.size_t
+	if s.read(func(p *C.aisle_search_index) C.int { return C.aisle_search_index_count(p, &n) }) != nil {
+		return 0
+	}
+	return int(n)
+}
+
+// Add indexes catalog product key, replacing the indexed one.
+func (s *SearchIndex) Add(c *Catalog, key string) error {
+	k, err := cstring("item key", key)
+	if err != nil {
+		return err
+	}
+	defer free(k)
+	return c.read(func(cp *C.aisle_catalog) C.int {
+		var rc C.int
+		_ = s.write(func(p *C.aisle_search_index) C.int { rc = C.aisle_search_index_add(p, cp, k); return rc })
+		return rc
+	})
+}
+
+// Remove drops a product from the index (CodeNotFound when absent).
+func (s *SearchIndex) Remove(key string) error {
+	k, err := cstring("item key", key)
+	if err != nil {
+		return err
+	}
+	defer free(k)
+	return s.write(func(p *C.aisle_search_index) C.int { return C.aisle_search_index_remove(p, k) })
+}
+
+// SetPopularity stores each product's popularity from a model.
+func (s *SearchIndex) SetPopularity(m *Model) error {
+	return m.withRead(func(mp *C.aisle_model) error {
+		return s.write(func(p *C.aisle_search_index) C.int { return C.aisle_search_index_set_popularity(p, mp) })
+	})
+}
+
+func cstrings(what string, v []string) ([]*C.char, error) {
+	out := make([]*C.char, len(v))
+	for i, s := range v {
+		c, err := cstring(what, s)
+		if err != nil {
+			freeAll(out)
+			return nil, err
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+func freeAll(v []*C.char) {
+	for _, c := range v {
+		free(c)
+	}
+}
+
+// carray copies C string pointers into a C array, so no Go memory is
+// passed to C as a pointer-holding argument; free with C.free.
+func carray(v []*C.char) **C.char {
+	if len(v) == 0 {
+		return nil
+	}
+	a := (**C.char)(C.malloc(C.size_t(len(v)) * C.size_t(unsafe.Sizeof(uintptr(0)))))
+	copy(unsafe.Slice(a, len(v)), v)
+	return a
+}
+
+func collect(r *C.aisle_search_results, withExplain bool) *SearchResults {
+	var n, total, nf C.size_t
+	C.aisle_search_results_count(r, &n)
+	C.aisle_search_results_total(r, &total)
+	C.aisle_search_results_facet_count(r, &nf)
+	out := &SearchResults{Total: int(total), Facets: map[string][]FacetValue{}}
+	for i := C.size_t(0); i < n; i++ {
+		var key, matched, why *C.char
+		var score C.double
+		C.aisle_search_results_hit(r, i, &key, &score)
+		C.aisle_search_results_matched(r, i, &matched)
+		h := Hit{Item: C.GoString(key), Score: float64(score)}
+		if m := C.GoString(matched); m != "" {
+			h.Matched = strings.Split(m, " ")
+		}
+		out.Hits = append(out.Hits, h)
+		if withExplain && C.aisle_search_results_explain(r, i, &why) == 0 {
+			out.explain = append(out.explain, C.GoString(why))
+		}
+	}
+	for f := C.size_t(0); f < nf; f++ {
+		var name *C.char
+		var nv C.size_t
+		C.aisle_search_results_facet(r, f, &name, &nv)
+		var vals []FacetValue
+		for v := C.size_t(0); v < nv; v++ {
+			var val *C.char
+			var cnt C.size_t
+			C.aisle_search_results_facet_value(r, f, v, &val, &cnt)
+			vals = append(vals, FacetValue{C.GoString(val), int(cnt)})
+		}
+		out.Facets[C.GoString(name)] = vals
+	}
+	return out
+}
+
+// Search returns the req.K (10 when 0) best products for query, with
+// explanations.
+func (s *SearchIndex) Search(query string, req SearchRequest) (*SearchResults, error) {
+	k := req.K
+	if k <= 0 {
+		k = 10
+	}
+	q := C.CBytes([]byte(query))
+	defer C.free(q)
+	fl, err := cstrings("filter", req.Filters)
+	if err != nil {
+		return nil, err
+	}
+	defer freeAll(fl)
+	items, err := cstrings("item key", req.Session)
+	if err != nil {
+		return nil, err
+	}
+	defer freeAll(items)
+	fa, ia := carray(fl), carray(items)
+	defer C.free(unsafe.Pointer(fa))
+	defer C.free(unsafe.Pointer(ia))
+	var user *C.char
+	if req.User != "" {
+		if user, err = cstring("user key", req.User); err != nil {
+			return nil, err
+		}
+		defer free(user)
+	}
+	var res *SearchResults
+	run := func(mp *C.aisle_model) error {
+		return s.read(func(p *C.aisle_search_index) C.int {
+			var rc C.int
+			_ = withConfig(req.Config, func(c *C.aisle_config) C.int {
+				var r *C.aisle_search_results
+				rc = C.aisle_search(p, (*C.char)(q), C.size_t(len(query)), C.size_t(k), fa, C.size_t(len(fl)), mp,
+					user, ia, C.size_t(len(items)), c, &r)
+				if rc == 0 {
+					res = collect(r, true)
+					C.aisle_search_results_free(r)
+				}
+				return rc
+			})
+			return rc
+		})
+	}
+	if req.Model != nil {
+		err = req.Model.withRead(run)
+	} else {
+		err = run(nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Suggest returns up to k completions of what was typed so far.
+func (s *SearchIndex) Suggest(prefix string, k int) ([]Hit, error) {
+	q := C.CBytes([]byte(prefix))
+	defer C.free(q)
+	var res *SearchResults
+	err := s.read(func(p *C.aisle_search_index) C.int {
+		var r *C.aisle_search_results
+		rc := C.aisle_suggest(p, (*C.char)(q), C.size_t(len(prefix)), C.size_t(k), nil, &r)
+		if rc == 0 {
+			res = collect(r, false)
+			C.aisle_search_results_free(r)
+		}
+		return rc
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res.Hits, nil
+}

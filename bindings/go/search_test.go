@@ -1,0 +1,131 @@
+package aisle
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func searchCatalog(t *testing.T) *Catalog {
+	c := newCatalog(t)
+	for _, p := range []Product{
+		{Key: "p1", Title: "Wireless Earbuds", Description: "Bluetooth earbuds, charging case", Category: "Electronics > Headphones", Brand: "Sonic", Price: 49},
+		{Key: "p2", Title: "Red Lunch Bag", Description: "Insulated lunch bag", Category: "Kitchen > Storage", Brand: "Pack", Price: 15},
+		{Key: "p3", Title: "蓝牙耳机", Description: "无线蓝牙耳机 charging case", Category: "Electronics > Headphones", Brand: "Sonic", Price: 59},
+		{Key: "p4", Title: "Lunch Box", Description: "Bento lunch box", Category: "Kitchen > Storage", Brand: "Pack", Price: 18},
+	} {
+		if err := c.AddItem(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+func TestSearchTyposFiltersFacetsSaveLoad(t *testing.T) {
+	c := searchCatalog(t)
+	idx, err := BuildSearchIndex(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if idx.Len() != 4 {
+		t.Fatalf("len %d", idx.Len())
+	}
+	r, err := idx.Search("wireles earbuds", SearchRequest{K: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Hits[0].Item != "p1" || strings.Join(r.Hits[0].Matched, " ") != "wireless earbuds" ||
+		!strings.Contains(r.Explain(0), "wireles->wireless (1 edit)") {
+		t.Fatalf("hits %+v explain %q", r.Hits, r.Explain(0))
+	}
+	cfg, _ := NewConfig(Options{"search_facets": "brand"})
+	defer cfg.Close()
+	r, err = idx.Search("lunch ", SearchRequest{K: 5, Filters: []string{"price=..16"}, Config: cfg})
+	if err != nil || len(r.Hits) != 1 || r.Hits[0].Item != "p2" || r.Facets["brand"][0] != (FacetValue{"Pack", 1}) {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if _, err := idx.Search("x", SearchRequest{Filters: []string{"nonsense"}}); !errors.Is(err, &Error{Code: CodeInvalid}) {
+		t.Fatalf("want invalid, got %v", err)
+	}
+	if err := c.AddItem(Product{Key: "p5", Title: "Espresso Machine", Price: 99}); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Add(c, "p5"); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.Remove("p1"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "shop.idx")
+	if err := idx.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadSearchIndex(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	r, err = back.Search("espreso", SearchRequest{K: 1})
+	if err != nil || back.Len() != 4 || r.Hits[0].Item != "p5" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	s, err := back.Suggest("lun", 3)
+	if err != nil || len(s) == 0 || s[0].Item != "lunch" {
+		t.Fatalf("suggest %+v %v", s, err)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				if r, err := back.Search("lunch", SearchRequest{K: 2}); err != nil || len(r.Hits) != 2 {
+					t.Error(r, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestSearchPersonalWithModel(t *testing.T) {
+	c := searchCatalog(t)
+	idx, err := BuildSearchIndex(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	ds, err := NewDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	for u := 0; u < 20; u++ {
+		items := []string{"p1", "p3"}
+		if u%2 == 1 {
+			items = []string{"p2", "p4"}
+		}
+		for _, it := range items {
+			if err := ds.AddEvent("u"+string(rune('a'+u)), it, "purchase", 1, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m, err := TrainWith(ds, Options{"model": "als", "factors": 4, "epochs": 3, "seed": 1, "threads": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	r, err := idx.Search("case", SearchRequest{K: 3, Model: m, User: "ua"})
+	if err != nil || !strings.Contains(r.Explain(0), "history moved it from rank") {
+		t.Fatalf("%+v %v", r, err)
+	}
+	r, err = idx.Search("case", SearchRequest{K: 3, Model: m, User: "nobody"})
+	if err != nil || !strings.Contains(r.Explain(0), "user unknown") {
+		t.Fatalf("%+v %v", r, err)
+	}
+}

@@ -1,0 +1,90 @@
+"""aisle.SearchIndex."""
+import os
+import tempfile
+import threading
+import unittest
+
+import aisle
+
+
+def catalog():
+    cat = aisle.Catalog()
+    cat.add("p1", title="Wireless Earbuds", description="Bluetooth earbuds, charging case",
+            category="Electronics > Headphones", brand="Sonic", price=49, color="black")
+    cat.add("p2", title="Red Lunch Bag", description="Insulated lunch bag", category="Kitchen > Storage",
+            brand="Pack", price=15, color="red")
+    cat.add("p3", title="蓝牙耳机", description="无线蓝牙耳机 charging case", category="Electronics > Headphones",
+            brand="Sonic", price=59, color="black")
+    cat.add("p4", title="Lunch Box", description="Bento lunch box", category="Kitchen > Storage", brand="Pack",
+            price=18, color="blue")
+    return cat
+
+
+class TestSearch(unittest.TestCase):
+    def setUp(self):
+        self.cat = catalog()
+        self.idx = aisle.SearchIndex.build(self.cat)
+
+    def tearDown(self):
+        self.idx.close()
+        self.cat.close()
+
+    def test_search_typos_filters_facets_explain(self):
+        self.assertEqual(len(self.idx), 4)
+        r = self.idx.search("wireles earbuds", k=3)
+        self.assertEqual(r[0].item, "p1")
+        self.assertEqual(r[0].matched, ["wireless", "earbuds"])
+        self.assertIn("wireles->wireless (1 edit)", r.explain(0))
+        r = self.idx.search("lunch ", k=5, filters=["price=..16"], search_facets="brand,color")
+        self.assertEqual([h.item for h in r], ["p2"])
+        self.assertEqual(r.facets["brand"], [("Pack", 1)])
+        self.assertEqual(r.total, 1)
+        self.assertEqual(self.idx.search("蓝牙", k=1)[0].item, "p3")
+        self.assertEqual(len(self.idx.search("", k=3)), 0)
+        with self.assertRaises(aisle.InvalidArgument):
+            self.idx.search("x", filters=["nonsense"])
+
+    def test_add_remove_save_load_suggest(self):
+        self.cat.add("p5", title="Espresso Machine", price=99)
+        self.idx.add(self.cat, "p5")
+        self.assertEqual(self.idx.search("espreso", k=1)[0].item, "p5")
+        self.idx.remove("p1")
+        with self.assertRaises(aisle.NotFound):
+            self.idx.remove("p1")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "shop.idx")
+            self.idx.save(path)
+            with aisle.SearchIndex.load(path) as back:
+                self.assertEqual(len(back), 4)
+                self.assertEqual([h.item for h in back.search("lunch ")], [h.item for h in self.idx.search("lunch ")])
+        self.assertEqual(self.idx.suggest("lun")[0][0], "lunch")
+
+    def test_personal_search_with_a_model_and_threads(self):
+        ds = aisle.Dataset()
+        for u in range(20):
+            for item in (["p2", "p4"] if u % 2 else ["p1", "p3"]):
+                ds.add_event("u%d" % u, item, "purchase")
+        model = aisle.Model.train(ds, model="als", factors=4, epochs=3, seed=1, threads=1)
+        r = self.idx.search("case", k=3, model=model, user="u0", search_fusion="none")
+        self.assertIn("history moved it from rank", r.explain(0))
+        r = self.idx.search("case", k=3, model=model, user="nobody")
+        self.assertIn("user unknown", r.explain(0))
+        expect = [h.item for h in self.idx.search("lunch charging", k=4)]
+        got = []
+
+        def worker():
+            for _ in range(50):
+                got.append([h.item for h in self.idx.search("lunch charging", k=4)])
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertTrue(all(g == expect for g in got))
+        model.close()
+        ds.close()
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,276 @@
+/* cmd_search.c - `aisle index` and `aisle search`: build a product search
+ * index from a catalog file, and query one.  These commands parse their own
+ * arguments (repeatable --filter, --query/--queries). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* clock_gettime, mkdtemp, popen, getline, strndup, dlopen */
+#endif
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int need_value(int i, int argc, char **argv) {
+    if (i + 1 >= argc) return cli_error(CLI_USAGE, "%s needs a value", argv[i]);
+    return CLI_OK;
+}
+
+static int set_option(aisle_config *cfg, const char *kv) {
+    const char *eq = strchr(kv, '=');
+    if (!eq) return cli_error(CLI_USAGE, "--set wants KEY=VALUE, got '%s'", kv);
+    char key[128];
+    size_t n = (size_t)(eq - kv);
+    if (n >= sizeof key) return cli_error(CLI_USAGE, "--set: option name too long");
+    memcpy(key, kv, n);
+    key[n] = 0;
+    int rc = aisle_config_set(cfg, key, eq + 1);
+    return rc ? cli_fail(rc, "--set") : CLI_OK;
+}
+
+int cmd_index_raw(int argc, char **argv) {
+    const char *catalog = NULL, *columns = NULL, *out = NULL, *model = NULL;
+    int quiet = 0, rc = CLI_OK;
+    aisle_config *cfg = NULL;
+    if (aisle_config_new(&cfg)) return cli_fail(AISLE_ENOMEM, "config");
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
+        else if (!strcmp(a, "--catalog") || !strcmp(a, "--columns") || !strcmp(a, "--out") ||
+                 !strcmp(a, "--model") || !strcmp(a, "--set")) {
+            if ((rc = need_value(i, argc, argv))) break;
+            const char *v = argv[++i];
+            if (!strcmp(a, "--catalog")) catalog = v;
+            else if (!strcmp(a, "--columns")) columns = v;
+            else if (!strcmp(a, "--out")) out = v;
+            else if (!strcmp(a, "--model")) model = v;
+            else rc = set_option(cfg, v);
+        } else {
+            rc = cli_error(CLI_USAGE, "index: unknown argument '%s' (try `aisle index --help`)", a);
+        }
+    }
+    if (!rc && (!catalog || !out)) rc = cli_error(CLI_USAGE, "index: --catalog FILE and --out IDX are required");
+    if (!rc && columns && (rc = aisle_config_set(cfg, "catalog_columns", columns))) rc = cli_fail(rc, "--columns");
+    aisle_catalog *cat = NULL;
+    aisle_search_index *idx = NULL;
+    aisle_model *m = NULL;
+    double t0 = cli_now();
+    int lrc;
+    if (!rc && (lrc = aisle_catalog_new(&cat))) rc = cli_fail(lrc, "catalog");
+    if (!rc && (lrc = aisle_catalog_load(cat, catalog, cfg))) rc = cli_fail(lrc, "loading the catalog");
+    if (!rc && (lrc = aisle_search_index_new(&idx))) rc = cli_fail(lrc, "index");
+    if (!rc && (lrc = aisle_search_index_build(idx, cat, cfg))) rc = cli_fail(lrc, "building the index");
+    if (!rc && model && (lrc = aisle_model_load(&m, model, NULL))) rc = cli_fail(lrc, "loading the model");
+    if (!rc && m && (lrc = aisle_search_index_set_popularity(idx, m))) rc = cli_fail(lrc, "popularity");
+    if (!rc && (lrc = aisle_search_index_save(idx, out, cfg))) rc = cli_fail(lrc, "saving the index");
+    size_t n = 0;
+    if (!rc && !quiet) {
+        aisle_search_index_count(idx, &n);
+        fprintf(stderr, "indexed %zu products into %s in %.2f s\n", n, out, cli_now() - t0);
+    }
+    aisle_model_free(m);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+    aisle_config_free(cfg);
+    return rc;
+}
+
+typedef struct search_args {
+    const char *index, *query, *queries, *user, *model, *session;
+    int k, json, explain, suggest;
+    const char **filters;
+    size_t n_filters;
+    aisle_config *cfg;
+} search_args;
+
+/* Splits "a,b,c" into a new array of new strings. */
+static int split_list(const char *s, char ***out, size_t *n_out) {
+    size_t n = 1;
+    for (const char *p = s; *p; p++) n += *p == ',';
+    char **v = calloc(n, sizeof *v);
+    if (!v) return cli_error(CLI_RUNTIME, "out of memory");
+    size_t k = 0;
+    for (const char *p = s;;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l && !(v[k++] = strndup(p, l))) return cli_error(CLI_RUNTIME, "out of memory");
+        if (!e) break;
+        p = e + 1;
+    }
+    *out = v;
+    *n_out = k;
+    return CLI_OK;
+}
+
+static void print_hits(const search_args *a, const aisle_search_results *r, const char *query) {
+    size_t n = 0, total = 0, nf = 0;
+    aisle_search_results_count(r, &n);
+    aisle_search_results_total(r, &total);
+    aisle_search_results_facet_count(r, &nf);
+    if (a->json) {
+        if (nf) printf("{\"total\":%zu,\"hits\":", total);
+        putchar('[');
+        for (size_t i = 0; i < n; i++) {
+            const char *key, *matched, *why;
+            double score;
+            aisle_search_results_hit(r, i, &key, &score);
+            aisle_search_results_matched(r, i, &matched);
+            printf("%s{\"item\":", i ? "," : "");
+            cli_json_string(stdout, key);
+            printf(",\"score\":");
+            cli_json_number(stdout, score);
+            printf(",\"matched\":[");
+            int first = 1;
+            for (const char *p = matched; *p;) {
+                const char *e = strchr(p, ' ');
+                size_t l = e ? (size_t)(e - p) : strlen(p);
+                char *t = strndup(p, l);
+                if (t) {
+                    if (!first) putchar(',');
+                    cli_json_string(stdout, t);
+                    first = 0;
+                    free(t);
+                }
+                p += l + (e ? 1 : 0);
+                if (!e) break;
+            }
+            putchar(']');
+            if (a->explain) {
+                aisle_search_results_explain(r, i, &why);
+                printf(",\"explain\":");
+                cli_json_string(stdout, why);
+            }
+            putchar('}');
+        }
+        putchar(']');
+        if (nf) {
+            printf(",\"facets\":{");
+            for (size_t f = 0; f < nf; f++) {
+                const char *name;
+                size_t nv;
+                aisle_search_results_facet(r, f, &name, &nv);
+                printf("%s", f ? "," : "");
+                cli_json_string(stdout, name);
+                printf(":{");
+                for (size_t i = 0; i < nv; i++) {
+                    const char *v;
+                    size_t c;
+                    aisle_search_results_facet_value(r, f, i, &v, &c);
+                    printf("%s", i ? "," : "");
+                    cli_json_string(stdout, v);
+                    printf(":%zu", c);
+                }
+                putchar('}');
+            }
+            printf("}}");
+        }
+        putchar('\n');
+        return;
+    }
+    printf("query: %s  (%zu matching)\n", query, total);
+    for (size_t i = 0; i < n; i++) {
+        const char *key, *matched, *why;
+        double score;
+        aisle_search_results_hit(r, i, &key, &score);
+        aisle_search_results_matched(r, i, &matched);
+        printf("%3zu  %-20s %10.4f  %s\n", i + 1, key, score, matched);
+        if (a->explain && !aisle_search_results_explain(r, i, &why)) printf("       %s\n", why);
+    }
+    for (size_t f = 0; f < nf; f++) {
+        const char *name;
+        size_t nv;
+        aisle_search_results_facet(r, f, &name, &nv);
+        printf("facet %s:", name);
+        for (size_t i = 0; i < nv; i++) {
+            const char *v;
+            size_t c;
+            aisle_search_results_facet_value(r, f, i, &v, &c);
+            printf(" %s (%zu)%s", v, c, i + 1 < nv ? "," : "");
+        }
+        putchar('\n');
+    }
+}
+
+static int run_one(const search_args *a, const aisle_search_index *idx, const aisle_model *m, const char *const *items,
+                   size_t n_items, const char *query) {
+    aisle_search_results *r = NULL;
+    int rc = a->suggest ? aisle_suggest(idx, query, AISLE_NUL_TERMINATED, (size_t)a->k, a->cfg, &r)
+                        : aisle_search(idx, query, AISLE_NUL_TERMINATED, (size_t)a->k, a->filters, a->n_filters, m,
+                                       a->user, items, n_items, a->cfg, &r);
+    if (rc) return cli_fail(rc, "search");
+    print_hits(a, r, query);
+    aisle_search_results_free(r);
+    return CLI_OK;
+}
+
+int cmd_search_raw(int argc, char **argv) {
+    search_args a;
+    memset(&a, 0, sizeof a);
+    a.k = 10;
+    int rc = CLI_OK;
+    if (aisle_config_new(&a.cfg)) return cli_fail(AISLE_ENOMEM, "config");
+    a.filters = calloc((size_t)argc, sizeof *a.filters);
+    if (!a.filters) rc = cli_error(CLI_RUNTIME, "out of memory");
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--json")) a.json = 1;
+        else if (!strcmp(s, "--explain")) a.explain = 1;
+        else if (!strcmp(s, "--suggest")) a.suggest = 1;
+        else if (!strcmp(s, "--index") || !strcmp(s, "--query") || !strcmp(s, "--queries") || !strcmp(s, "-k") ||
+                 !strcmp(s, "--user") || !strcmp(s, "--model") || !strcmp(s, "--filter") ||
+                 !strcmp(s, "--session") || !strcmp(s, "--facets") || !strcmp(s, "--set")) {
+            if ((rc = need_value(i, argc, argv))) break;
+            const char *v = argv[++i];
+            if (!strcmp(s, "--index")) a.index = v;
+            else if (!strcmp(s, "--query")) a.query = v;
+            else if (!strcmp(s, "--queries")) a.queries = v;
+            else if (!strcmp(s, "--user")) a.user = v;
+            else if (!strcmp(s, "--model")) a.model = v;
+            else if (!strcmp(s, "--session")) a.session = v;
+            else if (!strcmp(s, "--filter")) a.filters[a.n_filters++] = v;
+            else if (!strcmp(s, "--facets")) {
+                int src = aisle_config_set_string(a.cfg, "search_facets", v);
+                if (src) rc = cli_fail(src, "--facets");
+            } else if (!strcmp(s, "--set")) rc = set_option(a.cfg, v);
+            else {
+                char *end;
+                long k = strtol(v, &end, 10);
+                if (*end || k < 0 || k > 1000000) rc = cli_error(CLI_USAGE, "-k wants a count 0..1000000, got '%s'", v);
+                a.k = (int)k;
+            }
+        } else {
+            rc = cli_error(CLI_USAGE, "search: unknown argument '%s' (try `aisle search --help`)", s);
+        }
+    }
+    if (!rc && !a.index) rc = cli_error(CLI_USAGE, "search: --index IDX is required");
+    if (!rc && !a.query == !a.queries) rc = cli_error(CLI_USAGE, "search: give --query TEXT or --queries FILE");
+    if (!rc && (a.user || a.session) && !a.model) rc = cli_error(CLI_USAGE, "search: --user/--session need --model");
+    if (!rc && a.user && a.session) rc = cli_error(CLI_USAGE, "search: --user and --session exclude each other");
+    aisle_search_index *idx = NULL;
+    aisle_model *m = NULL;
+    char **items = NULL;
+    size_t n_items = 0;
+    int lrc;
+    if (!rc && (lrc = aisle_search_index_load(&idx, a.index, a.cfg))) rc = cli_fail(lrc, "loading the index");
+    if (!rc && a.model && (lrc = aisle_model_load(&m, a.model, NULL))) rc = cli_fail(lrc, "loading the model");
+    if (!rc && a.session) rc = split_list(a.session, &items, &n_items);
+    if (!rc && a.query) rc = run_one(&a, idx, m, (const char *const *)items, n_items, a.query);
+    if (!rc && a.queries) {
+        FILE *f = fopen(a.queries, "rb");
+        if (!f) rc = cli_error(CLI_RUNTIME, "%s: cannot open", a.queries);
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        while (!rc && f && (len = getline(&line, &cap, f)) >= 0) {
+            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+            rc = run_one(&a, idx, m, (const char *const *)items, n_items, line);
+        }
+        free(line);
+        if (f) fclose(f);
+    }
+    for (size_t i = 0; i < n_items; i++) free(items[i]);
+    free(items);
+    aisle_model_free(m);
+    aisle_search_index_free(idx);
+    free(a.filters);
+    aisle_config_free(a.cfg);
+    return rc;
+}

@@ -1,0 +1,261 @@
+/* rank.c - ranking beyond words, with a trained model:
+ *
+ * Behaviour-space retrieval.  Items bought together lie close in a factor
+ * model's item space, so the query gets a vector there: the score-weighted
+ * centroid of the unit item vectors of its best lexical hits (pseudo-
+ * relevance feedback, Rocchio 1971, in the model's space).  Every catalog
+ * item is scored by cosine with it; the best ones join the candidates, and
+ * the two lists are fused by reciprocal-rank fusion (Cormack, Clarke &
+ * Buettcher, SIGIR 2009: sum of 1 / (k + rank)) or a linear blend of the
+ * max-normalised text score and the cosine.  Kinds without item vectors
+ * (itemknn) use their item-item similarities of the same seeds.
+ *
+ * Personalization.  With a user the model knows (or a session's items), the
+ * candidates are re-scored by  w_text * text/max + w_user * user' + w_pop *
+ * pop', user' min-max normalised over the candidates and pop' =
+ * ln(1+pop)/ln(1+max pop); the rank before and after is kept for explain. */
+#include "search.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cand_desc(const void *x, const void *y) {
+    const search_cand *a = x, *b = y;
+    if (a->score != b->score) return a->score > b->score ? -1 : 1;
+    return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+static int64_t model_item_of(const aisle_model *m, const aisle_search_index *idx, uint32_t doc) {
+    const char *key = keys_at(&idx->keys, idx->key_of_doc[doc]);
+    return keys_find(&m->items, key, strlen(key));
+}
+
+typedef struct sem_hit {
+    float s;
+    uint32_t doc;
+} sem_hit;
+
+static int sem_desc(const void *x, const void *y) {
+    const sem_hit *a = x, *b = y;
+    if (a->s != b->s) return a->s > b->s ? -1 : 1;
+    return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+static int semantic(const aisle_search_index *idx, const search_params *p, const aisle_model *m,
+                    const search_filter *f, search_cand **cands, size_t *n, size_t *cap,
+                    search_rerank_info *info) {
+    uint32_t ni = model_n_items(m);
+    uint32_t dim = 0;
+    const float *vec = model_item_vectors(m, &dim);
+    if (!vec && !m->ops->similar_items) {
+        info->semantic_note = "semantic fusion skipped: the model has no item vectors or similarities";
+        return AISLE_OK;
+    }
+    float *score = core_calloc(ni ? ni : 1, sizeof *score);
+    float *qv = vec ? core_calloc(dim ? dim : 1, sizeof *qv) : NULL;
+    float *tmp = !vec ? core_malloc((ni ? ni : 1) * sizeof *tmp) : NULL;
+    sem_hit *top = NULL;
+    int rc = AISLE_OK;
+    if (!score || (vec && !qv) || (!vec && !tmp)) {
+        rc = core_oom("semantic retrieval");
+        goto done;
+    }
+    /* seeds: the best lexical hits the model knows */
+    int seeds = 0;
+    for (size_t i = 0; i < *n && seeds < p->semantic_seeds; i++) {
+        int64_t it = model_item_of(m, idx, (*cands)[i].doc);
+        if (it < 0) continue;
+        float w = (*cands)[i].text;
+        if (vec) {
+            const float *y = vec + (size_t)it * dim;
+            float nr = sqrtf(model_dot(y, y, dim));
+            if (nr > 0) model_axpy(qv, w / nr, y, dim);
+        } else {
+            if ((rc = m->ops->similar_items(m, (uint32_t)it, tmp))) goto done;
+            tmp[it] = 1.0f; /* an item is most similar to itself (kinds leave it out) */
+            for (uint32_t j = 0; j < ni; j++)
+                if (isfinite(tmp[j])) score[j] += w * tmp[j];
+        }
+        seeds++;
+    }
+    if (!seeds) {
+        info->semantic_note = "semantic fusion skipped: no lexical hit is known to the model";
+        goto done;
+    }
+    if (vec) {
+        float qn = sqrtf(model_dot(qv, qv, dim));
+        for (uint32_t j = 0; j < ni; j++) {
+            const float *y = vec + (size_t)j * dim;
+            float nr = sqrtf(model_dot(y, y, dim));
+            score[j] = nr > 0 && qn > 0 ? model_dot(qv, y, dim) / (nr * qn) : 0.0f;
+        }
+    }
+    /* the best model items by that score (a min-heap of 4 x depth), then
+     * the first `depth` of them that are indexed and pass the filters */
+    size_t depth = p->depth, cap_h = 4 * depth, nh = 0, nt = 0;
+    top = core_malloc((cap_h ? cap_h : 1) * sizeof *top);
+    if (!top) {
+        rc = core_oom("semantic retrieval");
+        goto done;
+    }
+    for (uint32_t j = 0; j < ni; j++) {
+        if (!(score[j] > 0)) continue;
+        sem_hit h = {score[j], j};
+        size_t i;
+        if (nh < cap_h) {
+            i = nh++;
+        } else if (sem_desc(&h, &top[0]) < 0) {
+            i = 0; /* replace the worst and sift down */
+            for (;;) {
+                size_t l = 2 * i + 1, w = i;
+                const sem_hit *cur = &h;
+                if (l < nh && sem_desc(&top[l], cur) > 0) w = l;
+                if (l + 1 < nh && sem_desc(&top[l + 1], w == i ? cur : &top[w]) > 0) w = l + 1;
+                if (w == i) break;
+                top[i] = top[w];
+                i = w;
+            }
+            top[i] = h;
+            continue;
+        } else {
+            continue;
+        }
+        while (i && sem_desc(&top[(i - 1) / 2], &h) < 0) { /* parent better than h: move it down */
+            top[i] = top[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        top[i] = h;
+    }
+    qsort(top, nh, sizeof *top, sem_desc);
+    for (size_t i = 0; i < nh && nt < depth; i++) {
+        const char *key = keys_at(&m->items, top[i].doc);
+        int64_t ki = keys_find(&idx->keys, key, strlen(key));
+        if (ki < 0) continue;
+        uint32_t doc = idx->doc_of_key[ki];
+        if (doc == SEARCH_NONE || !search_filter_pass(idx, f, doc)) continue;
+        top[nt++] = (sem_hit){top[i].s, doc};
+    }
+    qsort(top, nt, sizeof *top, sem_desc);
+    /* merge: semantic-only documents join the candidates */
+    for (size_t r = 0; r < nt; r++) {
+        size_t i = 0;
+        while (i < *n && (*cands)[i].doc != top[r].doc) i++;
+        if (i == *n) {
+            if (*n == *cap && (rc = core_grow((void **)cands, cap, *n + 1, sizeof **cands))) goto done;
+            memset(&(*cands)[i], 0, sizeof **cands);
+            (*cands)[i].doc = top[r].doc;
+            memset((*cands)[i].exp, 0xff, sizeof (*cands)[i].exp);
+            (*n)++;
+        }
+        (*cands)[i].rank_semantic = (int32_t)r + 1;
+        (*cands)[i].semantic = top[r].s;
+    }
+    float maxt = 0;
+    for (size_t i = 0; i < *n; i++) maxt = CORE_MAX(maxt, (*cands)[i].text);
+    for (size_t i = 0; i < *n; i++) {
+        search_cand *c = &(*cands)[i];
+        if (p->fusion == SEARCH_FUSION_RRF) {
+            double s = 0;
+            if (c->rank_text) s += 1.0 / (p->rrf_k + c->rank_text);
+            if (c->rank_semantic) s += p->semantic_weight / (p->rrf_k + c->rank_semantic);
+            c->score = (float)s;
+        } else {
+            c->score = (maxt > 0 ? c->text / maxt : 0) + (float)p->semantic_weight * CORE_MAX(c->semantic, 0.0f);
+        }
+    }
+    qsort(*cands, *n, sizeof **cands, cand_desc);
+    info->semantic_used = true;
+done:
+    core_free(score);
+    core_free(qv);
+    core_free(tmp);
+    core_free(top);
+    return rc;
+}
+
+static int personalize(const aisle_search_index *idx, const search_params *p, const search_request *rq,
+                       search_cand *cands, size_t n, search_rerank_info *info) {
+    const aisle_model *m = rq->model;
+    model_query q;
+    uint32_t *items = NULL;
+    memset(&q, 0, sizeof q);
+    if (rq->user) {
+        int64_t u = keys_find(&m->users, rq->user, strlen(rq->user));
+        if (u < 0) {
+            info->unknown_user = true;
+            return AISLE_OK;
+        }
+        model_user_query(m, (uint32_t)u, &q);
+    } else {
+        items = core_malloc((rq->n_items ? rq->n_items : 1) * sizeof *items);
+        if (!items) return core_oom("session items");
+        size_t k = 0;
+        for (size_t i = 0; i < rq->n_items; i++) {
+            int64_t it = rq->items[i] ? keys_find(&m->items, rq->items[i], strlen(rq->items[i])) : -1;
+            if (it >= 0) items[k++] = (uint32_t)it;
+        }
+        if (!k) {
+            info->personal_note = "no session item is known to the model: not personalised";
+            core_free(items);
+            return AISLE_OK;
+        }
+        if (!(m->ops->flags & MODEL_FOLD_IN)) {
+            info->personal_note = "this model kind cannot score sessions: not personalised";
+            core_free(items);
+            return AISLE_OK;
+        }
+        q.user = -1;
+        q.items = items;
+        q.n_items = k;
+    }
+    uint32_t ni = model_n_items(m);
+    float *scores = core_malloc((ni ? ni : 1) * sizeof *scores);
+    if (!scores) {
+        core_free(items);
+        return core_oom("personal scores");
+    }
+    int rc = m->ops->score_items(m, &q, scores);
+    core_free(items);
+    if (rc) {
+        core_free(scores);
+        return rc;
+    }
+    float umin = INFINITY, umax = -INFINITY, tmax = 0, pmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        search_cand *c = &cands[i];
+        c->rank_before_user = (int32_t)i + 1;
+        int64_t it = model_item_of(m, idx, c->doc);
+        c->user = it >= 0 && isfinite(scores[it]) ? scores[it] : NAN;
+        c->pop = it >= 0 && m->popularity ? m->popularity[it] : 0.0f;
+        if (isfinite(c->user)) {
+            umin = CORE_MIN(umin, c->user);
+            umax = CORE_MAX(umax, c->user);
+        }
+        tmax = CORE_MAX(tmax, c->score);
+        pmax = CORE_MAX(pmax, c->pop);
+    }
+    core_free(scores);
+    double lp = log1p((double)pmax);
+    for (size_t i = 0; i < n; i++) {
+        search_cand *c = &cands[i];
+        double un = isfinite(c->user) && umax > umin ? (c->user - umin) / (umax - umin) : 0.0;
+        double pn = lp > 0 ? log1p((double)CORE_MAX(c->pop, 0.0f)) / lp : 0.0;
+        double tn = tmax > 0 ? c->score / tmax : 0.0;
+        c->score = (float)(p->personal_text * tn + p->personal_user * un + p->personal_pop * pn);
+        if (!isfinite(c->user)) c->user = 0;
+    }
+    qsort(cands, n, sizeof *cands, cand_desc);
+    info->personal_used = true;
+    return AISLE_OK;
+}
+
+int search_rerank(const aisle_search_index *idx, const search_params *p, const search_request *rq,
+                  const search_filter *f, search_cand **cands, size_t *n, size_t *cap, search_rerank_info *info) {
+    const aisle_model *m = rq->model;
+    int rc = AISLE_OK;
+    if (p->fusion != SEARCH_FUSION_NONE && p->semantic_weight > 0 && *n)
+        rc = semantic(idx, p, m, f, cands, n, cap, info);
+    if (!rc && (rq->user || rq->n_items) && *n) rc = personalize(idx, p, rq, *cands, *n, info);
+    return rc;
+}

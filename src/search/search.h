@@ -1,0 +1,392 @@
+/*
+ * search.h - internal interface of the product search module: an inverted
+ * index over a catalog's text fields with per-field BM25F ranking, term
+ * positions for a proximity boost, typo-tolerant and prefix term expansion,
+ * filters and facets inside retrieval, incremental updates, and re-ranking
+ * with a trained model (behaviour-space retrieval, personalization).
+ *
+ * Layout (docs/SEARCH.md): every indexed term owns one growable byte blob of
+ * postings in document order, each entry LEB128 varints
+ *     doc delta, field mask (1 byte), tf per present field, positions delta
+ * (at most SEARCH_MAX_POS positions).  New documents always get the next
+ * document id, so appending keeps the delta coding valid and add/replace
+ * never rewrites a list; removal marks the document dead (statistics keep
+ * counting it until the index is saved and loaded, as Lucene does until a
+ * merge).  Blobs are decoded sequentially by cursors: no pointer chasing,
+ * one cache line holds several entries.
+ */
+#ifndef AISLE_SEARCH_H
+#define AISLE_SEARCH_H
+
+#include "core/core.h"
+#include "data/data.h"
+#include "features/features.h"
+#include "io/io.h"
+#include "models/models.h"
+
+/* Indexed fields; a product's attributes' values form one field. */
+enum {
+    SEARCH_F_TITLE = 0,
+    SEARCH_F_DESCRIPTION = 1,
+    SEARCH_F_CATEGORY = 2,
+    SEARCH_F_BRAND = 3,
+    SEARCH_F_ATTRS = 4,
+    SEARCH_N_FIELDS = 5
+};
+
+enum {
+    SEARCH_MAX_POS = 8,         /* positions kept per (term, document) for proximity */
+    SEARCH_MAX_TERMS = 32,      /* query terms used; later ones are ignored */
+    SEARCH_MAX_EXPANSIONS = 64, /* indexed terms one query term may expand to */
+    SEARCH_MAX_TYPO_LEN = 48,   /* longer query words are not typo-corrected (chars) */
+    SEARCH_FIELD_GAP = 4        /* position gap between fields */
+};
+
+#define SEARCH_NONE UINT32_MAX
+#define SEARCH_KIND "search_index"
+#define SEARCH_FORMAT 1
+
+/* Section types of a search index file (its kind is "search_index"). */
+enum {
+    SEARCH_SECTION_META = 256,     /* counts, format, field length sums */
+    SEARCH_SECTION_TERMS = 257,    /* term texts, document frequencies, blob lengths */
+    SEARCH_SECTION_POSTINGS = 258, /* the postings blobs, concatenated */
+    SEARCH_SECTION_DOCS = 259,     /* keys, field lengths, prices, brand/category ids, popularity */
+    SEARCH_SECTION_FACETS = 260    /* brand, category and attribute dictionaries, per-product attributes */
+};
+
+/* Skip entry: where block b (entries from b * SEARCH_SKIP) starts and the
+ * document before it, so a cursor can jump there and go on decoding. */
+typedef struct search_skip {
+    uint32_t prev, off;
+} search_skip;
+
+enum { SEARCH_SKIP = 64 };
+
+typedef struct search_postings {
+    uint8_t *data;
+    uint32_t len, cap;
+    uint32_t df;       /* entries, removed documents included */
+    uint32_t last_doc; /* document of the last entry (append delta) */
+    search_skip *skip; /* one per SEARCH_SKIP entries after the first block */
+    uint32_t skip_cap;
+} search_postings;
+
+/* One (trigram hash, term) pair of the typo candidate index. */
+typedef struct search_gram {
+    uint32_t gram, term;
+} search_gram;
+
+/* A token of one product during add: term, field, position. */
+typedef struct search_tok {
+    uint32_t term;
+    uint16_t pos;
+    uint8_t field;
+} search_tok;
+
+/* Ranking and retrieval settings read from the options (search_options). */
+typedef struct search_params {
+    double w[SEARCH_N_FIELDS], k1, b, proximity, coordination;
+    bool typo, prefix;
+    int typo_len1, typo_len2, typo_min_df, typo_max, prefix_max;
+    double typo_penalty, prefix_weight;
+    size_t depth;
+    int64_t total_limit;
+    const char *facets;
+    int facet_limit;
+    int fusion; /* SEARCH_FUSION_* */
+    double semantic_weight;
+    int semantic_seeds, rrf_k;
+    double personal_text, personal_user, personal_pop;
+} search_params;
+
+enum { SEARCH_FUSION_NONE = 0, SEARCH_FUSION_RRF = 1, SEARCH_FUSION_LINEAR = 2 };
+
+struct aisle_search_index {
+    search_params defaults; /* the options' defaults, read once */
+    /* terms */
+    core_keys terms;
+    search_postings *post; /* terms.n entries */
+    size_t post_cap;
+    uint32_t *sorted;      /* term ids [0, n_sorted) in byte order (prefix ranges) */
+    size_t n_sorted;
+    search_gram *grams;    /* sorted by (gram, term); covers terms [0, grams_upto) */
+    size_t n_grams;
+    uint32_t grams_upto;
+    /* documents (slot = document id) */
+    core_keys keys;        /* product keys ever added; key index is stable */
+    uint32_t *doc_of_key;  /* keys.n: live document, SEARCH_NONE when removed */
+    size_t dok_cap;
+    uint32_t *key_of_doc;  /* n_docs */
+    uint8_t *alive;
+    uint16_t *flen;        /* n_docs x SEARCH_N_FIELDS tokens (saturating) */
+    double *price;         /* NaN unknown */
+    uint32_t *brand, *category; /* ids in brands / categories, SEARCH_NONE for none */
+    uint32_t *attr_start, *attr_n; /* per document: its pair ids in attrs */
+    float *popularity;     /* per document, set by aisle_search_index_set_popularity */
+    size_t n_docs, docs_cap, n_alive;
+    uint32_t *attrs;       /* pair ids */
+    size_t n_attrs, attrs_cap;
+    double flen_sum[SEARCH_N_FIELDS];
+    /* facet dictionaries */
+    core_keys brands, categories;
+    core_keys attr_names;  /* attribute names */
+    core_keys attr_pairs;  /* "name\x1fvalue" */
+    uint32_t *pair_name;   /* attr_pairs.n: name id */
+    size_t pair_name_cap;
+    bool has_popularity;
+    /* writer scratch (only touched by add/build, never by searches) */
+    search_tok *toks;
+    size_t toks_cap;
+    uint32_t *touched;
+    size_t touched_cap;
+    bool bulk;             /* inside build: helper indexes rebuilt once at the end */
+};
+
+/* ---- postings coding (index.c) ---- */
+static inline size_t search_put_varint(uint8_t *p, uint32_t v) {
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Bounds-checked decode; returns bytes read, 0 on malformed/truncated. */
+static inline size_t search_get_varint(const uint8_t *p, size_t avail, uint32_t *v) {
+    uint32_t r = 0;
+    for (size_t i = 0; i < avail && i < 5; i++) {
+        r |= (uint32_t)(p[i] & 0x7f) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            if (i == 4 && p[i] > 0x0f) return 0;
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* A decoded postings entry. */
+typedef struct search_entry {
+    uint32_t doc;
+    uint8_t mask;
+    uint16_t tf[SEARCH_N_FIELDS];
+    uint8_t npos;
+    uint32_t pos_off;  /* where the positions start in the blob */
+    uint16_t pos[SEARCH_MAX_POS]; /* filled by search_decode_entry, not by the head decoder */
+} search_entry;
+
+/* Decodes only document, field mask and frequencies of the entry at *off,
+ * skipping its positions (the query loop's hot path; positions are read
+ * with search_entry_positions when a proximity needs them).  Returns
+ * AISLE_OK or AISLE_EFORMAT. */
+static inline int search_decode_head(const uint8_t *data, uint32_t len, uint32_t *off, uint32_t prev,
+                                     search_entry *e) {
+    uint32_t o = *off, v;
+    size_t n;
+    if (CORE_LIKELY(o < len && data[o] < 0x80)) v = data[o++];
+    else {
+        n = search_get_varint(data + o, len - o, &v);
+        if (!n) return AISLE_EFORMAT;
+        o += (uint32_t)n;
+    }
+    e->doc = prev + v;
+    if (CORE_UNLIKELY(o >= len)) return AISLE_EFORMAT;
+    unsigned mask = e->mask = data[o++];
+    memset(e->tf, 0, sizeof e->tf);
+    uint32_t total = 0;
+    while (mask) { /* the set bits only */
+        int f = __builtin_ctz(mask);
+        mask &= mask - 1;
+        if (CORE_LIKELY(o < len && data[o] < 0x80)) v = data[o++];
+        else {
+            n = search_get_varint(data + o, len - o, &v);
+            if (!n) return AISLE_EFORMAT;
+            o += (uint32_t)n;
+        }
+        if (CORE_UNLIKELY(f >= 5)) return AISLE_EFORMAT;
+        e->tf[f] = (uint16_t)v;
+        total += v;
+    }
+    e->npos = (uint8_t)(total < 8 ? total : 8);
+    e->pos_off = o;
+    /* skip the positions: count the bytes that end a varint */
+    for (int k = e->npos; k > 0; o++) {
+        if (CORE_UNLIKELY(o >= len)) return AISLE_EFORMAT;
+        k -= data[o] < 0x80;
+    }
+    *off = o;
+    return AISLE_OK;
+}
+
+/* Fills e->pos from the blob (after search_decode_head). */
+static inline void search_entry_positions(const uint8_t *data, uint32_t len, search_entry *e) {
+    uint32_t o = e->pos_off, p = 0, v;
+    for (int k = 0; k < e->npos; k++) {
+        size_t n = search_get_varint(data + o, len - o, &v);
+        if (!n) {
+            e->npos = (uint8_t)k;
+            return;
+        }
+        o += (uint32_t)n;
+        p += v;
+        e->pos[k] = (uint16_t)(p < UINT16_MAX ? p : UINT16_MAX);
+    }
+}
+
+/* Decodes the entry at *off of a blob (prev = previous doc, 0 at start);
+ * returns AISLE_OK or AISLE_EFORMAT on a malformed entry. */
+int search_decode_entry(const uint8_t *data, uint32_t len, uint32_t *off, uint32_t prev, search_entry *e);
+
+/* ---- index maintenance (index.c) ---- */
+int search_index_alloc(aisle_search_index **out);
+void search_index_release(aisle_search_index *idx);
+/* Adds (or replaces) catalog product i; all or nothing. */
+int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i);
+int search_index_remove(aisle_search_index *idx, const char *key);
+/* Rebuilds the sorted term order and trigram index over every term. */
+int search_helpers_rebuild(aisle_search_index *idx);
+/* Fills p's skip table from its blob (after load). */
+int search_skips_build(search_postings *p);
+/* Brand, category and attribute facets of document d. */
+static inline bool search_doc_alive(const aisle_search_index *idx, uint32_t d) { return idx->alive[d] != 0; }
+
+/* ---- typo and prefix expansion (typo.c) ---- */
+/* Decodes UTF-8 s into code points (at most max); returns the count, or
+ * (size_t)-1 when s is longer. */
+size_t search_codepoints(const char *s, size_t len, uint32_t *cp, size_t max);
+/* Optimal-string-alignment Damerau-Levenshtein distance, or max+1 when it
+ * exceeds max. */
+int search_edit_distance(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, int max);
+/* Trigram hashes of a word ('^' and '$' padded) into out (na + 0 grams
+ * for na >= 1); returns the count. */
+size_t search_word_grams(const uint32_t *cp, size_t n, uint32_t *out);
+/* Terms within max_edits of word (not word itself): appends (term, edits)
+ * pairs to cand/edits up to cap; returns the count found (<= cap). */
+int search_typo_candidates(const aisle_search_index *idx, const char *word, size_t len, int max_edits,
+                           uint32_t *cand, uint8_t *edits, size_t cap, size_t *n_out);
+/* Terms that start with prefix (not prefix itself), the cap with the most
+ * documents. */
+int search_prefix_candidates(const aisle_search_index *idx, const char *prefix, size_t len, uint32_t *cand,
+                             size_t cap, size_t *n_out);
+
+
+/* ---- queries (query.c, rank.c) ---- */
+
+
+/* defaults (may be NULL): the values with no option set, used as they are
+ * when cfg sets no search_* option. */
+int search_params_read(search_params *p, const aisle_config *cfg, const search_params *defaults);
+
+/* One expansion of a query term: an indexed term and how it was reached. */
+typedef struct search_exp {
+    uint32_t term;
+    float weight, idf;
+    uint8_t group, edits, prefix;
+} search_exp;
+
+/* A parsed query: its distinct terms (groups) and their expansions. */
+typedef struct search_query {
+    size_t n_groups;
+    uint32_t group_off[SEARCH_MAX_TERMS]; /* offset of the term text in text */
+    uint16_t group_len[SEARCH_MAX_TERMS];
+    core_buf text;
+    search_exp *exp;
+    size_t n_exp;
+} search_query;
+
+/* A candidate hit with what matched (exp index per group, 0xff none). */
+typedef struct search_cand {
+    uint32_t doc;
+    float score;   /* final */
+    float text;    /* lexical */
+    float proximity;
+    float semantic; /* cosine with the query's behaviour vector (fusion), 0 none */
+    float user, pop;
+    int32_t rank_text, rank_semantic, rank_before_user; /* 1-based, 0 = none */
+    uint8_t exp[SEARCH_MAX_TERMS];
+} search_cand;
+
+typedef struct search_facet_field {
+    uint64_t name;     /* arena offsets */
+    size_t n;
+    uint64_t *value;
+    uint32_t *count;
+} search_facet_field;
+
+typedef struct search_hit {
+    uint64_t key, matched, explain; /* arena offsets (explain: suggestions only) */
+    double score;
+    char *explain_text;             /* formatted on first request (search hits) */
+} search_hit;
+
+/* What an explanation needs of one query expansion. */
+typedef struct search_exp_info {
+    uint64_t term, word; /* arena offsets: indexed term, query word */
+    uint8_t edits, prefix;
+} search_exp_info;
+
+struct aisle_search_results {
+    size_t n, total;
+    search_hit *hits;
+    search_cand *cands;  /* n, for explanations (NULL for suggestions) */
+    search_exp_info *xi;
+    size_t n_xi;
+    struct search_rerank_info_s *info;
+    search_facet_field *facets;
+    size_t n_facets;
+    core_buf arena;
+};
+
+typedef struct search_request {
+    const char *text;
+    size_t len;
+    size_t k;
+    const char *const *filters;
+    size_t n_filters;
+    const aisle_model *model;
+    const char *user;
+    const char *const *items;
+    size_t n_items;
+    const aisle_config *cfg;
+} search_request;
+
+int search_run(const aisle_search_index *idx, const search_request *rq, aisle_search_results **out);
+void search_results_release(aisle_search_results *r);
+/* Formats hit i's explanation (once; kept in the results). */
+int search_explain(aisle_search_results *r, size_t i, const char **out);
+/* Semantic fusion and personalization of the candidates (rank.c): may
+ * append candidates (cap grows) and reorders them by final score. */
+typedef struct search_filter {
+    bool none;          /* a filter names a value no product has: nothing matches */
+    uint8_t *category;  /* n categories: 1 = allowed (NULL: any) */
+    uint8_t *brand;     /* n brands (NULL: any) */
+    double price_min, price_max; /* inclusive; NaN prices fail a set range */
+    bool has_price;
+    uint32_t pairs[16]; /* attribute (name, value) pairs every hit must have */
+    size_t n_pairs;
+} search_filter;
+
+int search_filter_parse(const aisle_search_index *idx, const char *const *filters, size_t n, search_filter *f);
+void search_filter_release(search_filter *f);
+bool search_filter_pass(const aisle_search_index *idx, const search_filter *f, uint32_t doc);
+
+/* What re-ranking did, for explanations. */
+typedef struct search_rerank_info_s {
+    bool semantic_used, personal_used, unknown_user;
+    const char *semantic_note, *personal_note; /* static text, NULL none */
+} search_rerank_info;
+
+int search_rerank(const aisle_search_index *idx, const search_params *p, const search_request *rq,
+                  const search_filter *f, search_cand **cands, size_t *n, size_t *cap, search_rerank_info *info);
+
+/* ---- save / load (file.c) ---- */
+int search_index_write(const aisle_search_index *idx, const aisle_config *cfg, io_writer **out);
+int search_index_read(aisle_search_index *idx, io_reader *r);
+
+/* ---- options (options.c) ---- */
+extern const option_spec search_options[];
+
+#endif /* AISLE_SEARCH_H */

@@ -1,0 +1,285 @@
+/* test_cli_search.c - `aisle index` and `aisle search` run as programs
+ * (path in AISLE_CLI, set by `make test`) on the demo store's catalog:
+ * outputs, one JSON array per --queries line in order, filters, typos,
+ * personalised search with a model, and errors. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "util/test_util.h"
+
+static char dir[4096];
+static char out_text[1 << 20], err_text[1 << 16];
+
+/* ---- a strict JSON checker (RFC 8259 grammar; UTF-8 not re-validated) ---- */
+
+typedef struct jp {
+    const char *p;
+    int depth;
+} jp;
+
+static void ws(jp *j) {
+    while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r') j->p++;
+}
+
+static int value(jp *j);
+
+static int string(jp *j) {
+    if (*j->p != '"') return 0;
+    j->p++;
+    while (*j->p != '"') {
+        unsigned char c = (unsigned char)*j->p;
+        if (c == '\0' || c < 0x20) return 0;
+        if (c == '\\') {
+            j->p++;
+            if (*j->p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!isxdigit((unsigned char)j->p[i])) return 0;
+                j->p += 4;
+            } else if (!strchr("\"\\/bfnrt", *j->p) || !*j->p) {
+                return 0;
+            }
+        }
+        j->p++;
+    }
+    j->p++;
+    return 1;
+}
+
+static int number(jp *j) {
+    const char *s = j->p;
+    if (*j->p == '-') j->p++;
+    if (*j->p == '0') {
+        j->p++;
+    } else if (isdigit((unsigned char)*j->p)) {
+        while (isdigit((unsigned char)*j->p)) j->p++;
+    } else {
+        return 0;
+    }
+    if (*j->p == '.') {
+        j->p++;
+        if (!isdigit((unsigned char)*j->p)) return 0;
+        while (isdigit((unsigned char)*j->p)) j->p++;
+    }
+    if (*j->p == 'e' || *j->p == 'E') {
+        j->p++;
+        if (*j->p == '+' || *j->p == '-') j->p++;
+        if (!isdigit((unsigned char)*j->p)) return 0;
+        while (isdigit((unsigned char)*j->p)) j->p++;
+    }
+    return j->p > s;
+}
+
+static int composite(jp *j, char open, char close, int object) {
+    if (*j->p != open || ++j->depth > 64) return 0;
+    j->p++;
+    ws(j);
+    if (*j->p == close) {
+        j->p++;
+        j->depth--;
+        return 1;
+    }
+    for (;;) {
+        ws(j);
+        if (object) {
+            if (!string(j)) return 0;
+            ws(j);
+            if (*j->p++ != ':') return 0;
+        }
+        if (!value(j)) return 0;
+        ws(j);
+        if (*j->p == ',') {
+            j->p++;
+            continue;
+        }
+        if (*j->p++ != close) return 0;
+        j->depth--;
+        return 1;
+    }
+}
+
+static int value(jp *j) {
+    ws(j);
+    switch (*j->p) {
+    case '{': return composite(j, '{', '}', 1);
+    case '[': return composite(j, '[', ']', 0);
+    case '"': return string(j);
+    case 't': return strncmp(j->p, "true", 4) == 0 ? (j->p += 4, 1) : 0;
+    case 'f': return strncmp(j->p, "false", 5) == 0 ? (j->p += 5, 1) : 0;
+    case 'n': return strncmp(j->p, "null", 4) == 0 ? (j->p += 4, 1) : 0;
+    default: return number(j);
+    }
+}
+
+/* 1 if text is exactly one JSON document (surrounding whitespace allowed). */
+static int json_valid(const char *text) {
+    jp j = {text, 0};
+    if (!value(&j)) return 0;
+    ws(&j);
+    return *j.p == '\0';
+}
+
+/* ---- running the tool ---- */
+
+static void slurp(const char *path, char *buf, size_t len) {
+    buf[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    size_t n = fread(buf, 1, len - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* Runs `aisle ARGS` (args are a shell fragment) and returns its exit
+ * status; stdout and stderr land in out_text and err_text. */
+static int run(const char *fmt, ...) {
+    const char *cli = getenv("AISLE_CLI");
+    if (!cli || !*cli) fail_msg("AISLE_CLI is not set (run through `make test`)");
+    char args[4096], cmd[20000], o[4200], e[4200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(o, sizeof o, "%s/stdout", dir);
+    snprintf(e, sizeof e, "%s/stderr", dir);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s' 2>'%s' </dev/null", dir, cli, args, o, e);
+    int st = system(cmd);
+    slurp(o, out_text, sizeof out_text);
+    slurp(e, err_text, sizeof err_text);
+    if (!WIFEXITED(st)) fail_msg("aisle %s: did not exit normally", args);
+    return WEXITSTATUS(st);
+}
+
+#define assert_run(code, ...)                                                                      \
+    do {                                                                                           \
+        int st_ = run(__VA_ARGS__);                                                                \
+        if (st_ != (code))                                                                         \
+            fail_msg("exit %d, expected %d\nstdout: %.2000s\nstderr: %.2000s", st_, (code), out_text, \
+                     err_text);                                                                    \
+    } while (0)
+
+#define assert_contains(text, needle)                                                              \
+    do {                                                                                           \
+        if (!strstr((text), (needle))) fail_msg("'%s' not in output:\n%.3000s", (needle), (text)); \
+    } while (0)
+
+static int setup(void **state) {
+    (void)state;
+    char rel[1024];
+    tu_tmpdir(rel, sizeof rel, "cli_search");
+    if (!realpath(rel, dir)) fail_msg("realpath %s failed", rel);
+    if (run("generate --out store --set demo_users=200 --set demo_items=300 --set demo_messages=0 --seed 5") != 0)
+        fail_msg("generate failed: %s", err_text);
+    return 0;
+}
+
+static void test_index_and_search_print_hits(void **state) {
+    (void)state;
+    assert_run(0, "index --catalog store/catalog.csv --out store.idx");
+    assert_contains(err_text, "indexed 300 products");
+    assert_run(0, "search --index store.idx --query 'yoga mat' -k 3");
+    assert_contains(out_text, "query: yoga mat");
+    assert_contains(out_text, "  1  P");
+    assert_contains(out_text, "yoga mat");
+    /* a typo, explained */
+    assert_run(0, "search --index store.idx --query 'wireles earbuds' -k 2 --explain");
+    assert_contains(out_text, "typo wireles->wireless (1 edit)");
+    /* filters and facets */
+    assert_run(0, "search --index store.idx --query 'bag' -k 50 --filter 'category=Fashion' --filter 'price=..1000' "
+                  "--facets brand,category");
+    assert_contains(out_text, "facet category: Fashion > Bags");
+    assert_run(0, "search --index store.idx --query 'bag' -k 5 --filter 'brand=no such brand'");
+    assert_contains(out_text, "(0 matching)");
+    /* CJK */
+    assert_run(0, "search --index store.idx --query '瑜伽垫' -k 1");
+    assert_contains(out_text, "  1  P");
+}
+
+static void test_queries_file_prints_one_json_array_per_line_in_order(void **state) {
+    (void)state;
+    assert_run(0, "index --catalog store/catalog.csv --out store.idx --quiet");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/queries.txt", dir);
+    const char q[] = "yoga mat\n\n?!?\nwireles earbuds\ntent\n";
+    tu_write_file(path, q, strlen(q));
+    assert_run(0, "search --index store.idx --queries queries.txt -k 3 --json");
+    char *line = out_text, *next;
+    int n = 0;
+    for (; *line; line = next, n++) {
+        next = strchr(line, '\n');
+        if (!next) fail_msg("output line without newline: %s", line);
+        *next++ = 0;
+        if (!json_valid(line)) fail_msg("line %d is not JSON: %s", n + 1, line);
+        if (line[0] != '[') fail_msg("line %d is not an array: %s", n + 1, line);
+        if (n == 0 || n == 3 || n == 4) {
+            assert_contains(line, "{\"item\":\"P");
+            assert_contains(line, "\"score\":");
+            assert_contains(line, "\"matched\":[\"");
+        }
+        if (n == 1 || n == 2) assert_string_equal(line, "[]");
+        if (n == 3) assert_contains(line, "\"wireless\"");
+    }
+    assert_int_equal(n, 5);
+    /* with facets each line is an object */
+    assert_run(0, "search --index store.idx --query tent -k 2 --json --facets brand");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"facets\":{\"brand\":{");
+}
+
+static void test_personal_search_and_suggest(void **state) {
+    (void)state;
+    assert_run(0, "train --data store/events.csv --model als --set factors=8 --set epochs=3 --out als.model");
+    assert_run(0, "index --catalog store/catalog.csv --out store.idx --model als.model --quiet");
+    char user[64] = "";
+    FILE *f;
+    char path[4200], line[512];
+    snprintf(path, sizeof path, "%s/store/events.csv", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    sscanf(line, "%63[^,]", user);
+    assert_run(0, "search --index store.idx --query 'shoes' -k 3 --model als.model --user %s --explain --json", user);
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "history moved it from rank");
+    assert_run(0, "search --index store.idx --query 'shoes' -k 3 --model als.model --user nobody --explain");
+    assert_contains(out_text, "user unknown to the model");
+    assert_run(0, "search --index store.idx --query 'yog' --suggest -k 3");
+    assert_contains(out_text, "yoga");
+}
+
+static void test_search_usage_and_file_errors(void **state) {
+    (void)state;
+    assert_run(2, "index --catalog store/catalog.csv");
+    assert_contains(err_text, "--out IDX");
+    assert_run(2, "search --index store.idx");
+    assert_contains(err_text, "--query TEXT or --queries FILE");
+    assert_run(2, "search --index store.idx --query x --user u1");
+    assert_contains(err_text, "--model");
+    assert_run(2, "search --index store.idx --query x -k lots");
+    assert_run(1, "search --index missing.idx --query x");
+    assert_contains(err_text, "missing.idx");
+    assert_run(1, "search --index store/catalog.csv --query x");
+    assert_run(1, "index --catalog missing.csv --out x.idx");
+    assert_contains(err_text, "missing.csv");
+    assert_run(1, "search --index store.idx --query x --filter nonsense");
+    assert_contains(err_text, "NAME=VALUE");
+    assert_run(0, "search --help");
+    assert_contains(out_text, "usage: aisle search --index IDX");
+    assert_run(0, "help index");
+    assert_contains(out_text, "usage: aisle index --catalog FILE");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_index_and_search_print_hits),
+        cmocka_unit_test(test_queries_file_prints_one_json_array_per_line_in_order),
+        cmocka_unit_test(test_personal_search_and_suggest),
+        cmocka_unit_test(test_search_usage_and_file_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -1,0 +1,197 @@
+/* test_search_oom.c - allocation failure on every search path: build,
+ * search (filters, facets, typos, prefix, explanations), semantic fusion and
+ * personalization with a model, suggest, incremental add/remove, save and
+ * load.  A test allocator fails the n-th allocation for n = 1, 2, ... until
+ * the path succeeds: each failure must return AISLE_ENOMEM and leak nothing
+ * (under `make check-oom` LeakSanitizer checks too). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/test_util.h"
+
+#define MAX_STEPS 200000
+
+typedef int (*oom_step)(void *ctx);
+
+static uint64_t run_until_success(const char *what, oom_step step, void *ctx) {
+    for (uint64_t n = 1; n < MAX_STEPS; n++) {
+        tu_failalloc_install(n, 0);
+        int rc = step(ctx);
+        uint64_t attempted = tu_failalloc_count();
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        if (rc == AISLE_OK) {
+            if (live != 0) fail_msg("%s: %lld allocations live after success", what, (long long)live);
+            return n - 1;
+        }
+        if (rc != AISLE_ENOMEM)
+            fail_msg("%s: failure at allocation %llu gave %d (%s), not AISLE_ENOMEM", what, (unsigned long long)n,
+                     rc, aisle_last_error());
+        if (live != 0)
+            fail_msg("%s: failure at allocation %llu leaked %lld allocations", what, (unsigned long long)n,
+                     (long long)live);
+        if (attempted < n) fail_msg("%s: failed without reaching allocation %llu", what, (unsigned long long)n);
+    }
+    fail_msg("%s: never succeeded", what);
+    return 0;
+}
+
+typedef struct ctx {
+    aisle_catalog *cat;
+    aisle_search_index *idx;
+    aisle_model *model;
+    void *image;
+    size_t image_len;
+    char path[512];
+} ctx;
+
+static aisle_catalog *small_catalog(void) {
+    static const char *const rows[][5] = {
+        {"p1", "Wireless Earbuds", "Bluetooth earbuds, charging case", "Electronics > Headphones", "Sonic"},
+        {"p2", "Over-Ear Headphones", "Wireless headphones", "Electronics > Headphones", "Sonic"},
+        {"p3", "Red Lunch Bag", "Insulated lunch bag", "Kitchen > Storage", "Pack"},
+        {"p4", "蓝牙耳机", "无线蓝牙耳机 case", "Electronics > Headphones", "Sonic"},
+        {"p5", "Lunch Box", "Bento lunch box", "Kitchen > Storage", "Pack"},
+        {"p6", "Yoga Mat", "Non-slip mat", "Sports > Yoga", "Zen"},
+    };
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_ok(aisle_catalog_add_item(cat, rows[i][0], rows[i][1], rows[i][2], rows[i][3], rows[i][4], 5.0 + i));
+        assert_ok(aisle_catalog_set_attribute(cat, rows[i][0], "color", i % 2 ? "red" : "black"));
+    }
+    assert_ok(aisle_catalog_add_item(cat, "p7", "Espresso Machine", "Dual boiler", "Kitchen > Coffee", "Brew", 99));
+    return cat;
+}
+
+static int step_build(void *p) {
+    ctx *c = p;
+    aisle_search_index *idx = NULL;
+    int rc = aisle_search_index_new(&idx);
+    if (!rc) rc = aisle_search_index_build(idx, c->cat, NULL);
+    aisle_search_index_free(idx);
+    return rc;
+}
+
+static int search_once(const aisle_search_index *idx, const char *q, const aisle_model *m, const char *user) {
+    aisle_config *cfg = NULL;
+    aisle_search_results *r = NULL;
+    const char *filters[] = {"category=electronics", "price=..100", "color=red"};
+    int rc = aisle_config_new(&cfg);
+    if (!rc) rc = aisle_config_set(cfg, "search_facets", "brand,category,color");
+    if (!rc) rc = aisle_search(idx, q, AISLE_NUL_TERMINATED, 5, filters, m ? 0 : 2, m, user, NULL, 0, cfg, &r);
+    size_t n = 0;
+    if (!rc) rc = aisle_search_results_count(r, &n);
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *why;
+        rc = aisle_search_results_explain(r, i, &why);
+    }
+    aisle_search_results_free(r);
+    aisle_config_free(cfg);
+    return rc;
+}
+
+static int step_search(void *p) {
+    ctx *c = p;
+    int rc = search_once(c->idx, "wireles headph", NULL, NULL);
+    if (!rc) rc = search_once(c->idx, "蓝牙 case", NULL, NULL);
+    return rc;
+}
+
+static int step_personal(void *p) {
+    ctx *c = p;
+    int rc = search_once(c->idx, "lunch", c->model, "u1");
+    if (!rc) rc = search_once(c->idx, "earbuds", c->model, NULL);
+    return rc;
+}
+
+static int step_suggest(void *p) {
+    ctx *c = p;
+    aisle_search_results *r = NULL;
+    int rc = aisle_suggest(c->idx, "lunch b", AISLE_NUL_TERMINATED, 3, NULL, &r);
+    aisle_search_results_free(r);
+    return rc;
+}
+
+static int step_load_update(void *p) {
+    ctx *c = p;
+    aisle_search_index *idx = NULL;
+    int rc = aisle_search_index_load_buffer(&idx, c->image, c->image_len, NULL);
+    if (!rc) rc = aisle_search_index_add(idx, c->cat, "p7");
+    if (!rc) rc = aisle_search_index_add(idx, c->cat, "p1"); /* replace */
+    if (!rc) rc = aisle_search_index_remove(idx, "p2");
+    if (!rc) rc = search_once(idx, "espreso machine", NULL, NULL);
+    aisle_search_index_free(idx);
+    return rc;
+}
+
+static int step_save(void *p) {
+    ctx *c = p;
+    return aisle_search_index_save(c->idx, c->path, NULL);
+}
+
+static void test_search_paths_survive_every_allocation_failure(void **state) {
+    (void)state;
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.cat = small_catalog();
+    char dir[256];
+    tu_tmpdir(dir, sizeof dir, "search_oom");
+    snprintf(c.path, sizeof c.path, "%s/idx.aisle", dir);
+    /* the model, the index without p7 and its saved image: real allocator */
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    const char *items[] = {"p1", "p2", "p3", "p5", "p6"};
+    char user[16];
+    for (int u = 0; u < 12; u++) {
+        snprintf(user, sizeof user, "u%d", u);
+        for (int j = 0; j < 3; j++) assert_ok(aisle_dataset_add_event(ds, user, items[(u + j) % 5], "purchase", 1, u));
+    }
+    aisle_config *mc;
+    assert_ok(aisle_config_new(&mc));
+    assert_ok(aisle_config_parse(mc, "model=als factors=4 epochs=2 threads=1 seed=1"));
+    assert_ok(aisle_model_train(ds, mc, &c.model));
+    aisle_config_free(mc);
+    aisle_dataset_free(ds);
+    assert_ok(aisle_search_index_new(&c.idx));
+    assert_ok(aisle_search_index_build(c.idx, c.cat, NULL));
+    assert_ok(aisle_search_index_remove(c.idx, "p7"));
+    assert_ok(aisle_search_index_save(c.idx, c.path, NULL));
+    FILE *f = fopen(c.path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    c.image_len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    c.image = malloc(c.image_len);
+    assert_non_null(c.image);
+    assert_int_equal(fread(c.image, 1, c.image_len, f), c.image_len);
+    fclose(f);
+    uint64_t pb = run_until_success("build", step_build, &c);
+    uint64_t ps = run_until_success("search", step_search, &c);
+    uint64_t pp = run_until_success("fusion+personal", step_personal, &c);
+    uint64_t pg = run_until_success("suggest", step_suggest, &c);
+    uint64_t pl = run_until_success("load+update", step_load_update, &c);
+    uint64_t pv = run_until_success("save", step_save, &c);
+    print_message("search failure points: build %llu, search %llu, fusion+personal %llu, suggest %llu, "
+                  "load+update %llu, save %llu\n",
+                  (unsigned long long)pb, (unsigned long long)ps, (unsigned long long)pp, (unsigned long long)pg,
+                  (unsigned long long)pl, (unsigned long long)pv);
+    assert_true(pb > 20 && ps > 10 && pp > 5 && pl > 20);
+    /* the index that saw failed saves still loads and searches */
+    aisle_search_index *back;
+    assert_ok(aisle_search_index_load(&back, c.path, NULL));
+    assert_ok(search_once(back, "lunch", NULL, NULL));
+    aisle_search_index_free(back);
+    free(c.image);
+    aisle_model_free(c.model);
+    aisle_search_index_free(c.idx);
+    aisle_catalog_free(c.cat);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_search_paths_survive_every_allocation_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
