@@ -88,9 +88,9 @@ static int gz_fill(data_reader *r, char *out, size_t want, size_t *got) {
         else if (zrc == Z_MEM_ERROR) rc = core_oom("gzip stream");
         else if (zrc == Z_BUF_ERROR && !zs->avail_in && r->src_eof) /* no progress and no more input */
             rc = core_error(AISLE_EFORMAT,
-                            "%s: truncated gzip data: expected more compressed bytes, found the end of the %s "
+                            "%s: truncated gzip data: expected more compressed bytes, found the end of the input "
                             "after %lu bytes of text",
-                            r->name, r->mem ? "buffer" : "file", zs->total_out);
+                            r->name, zs->total_out);
         else if (zrc != Z_OK && !(zrc == Z_BUF_ERROR && !zs->avail_in))
             rc = core_error(AISLE_EFORMAT, "%s: corrupt gzip data: %s", r->name, zs->msg ? zs->msg : "inflate failed");
     }
@@ -304,23 +304,28 @@ int data_reader_open_file(data_reader *r, const char *path, const data_reader_op
     }
     /* the first bytes decide plain or gzip; nothing is read twice (no seek: pipes work) */
     size_t got = 0;
+    /* blocks sized for a small regular file (a few KB need no 4 MiB) */
+    size_t small = !rc && S_ISREG(st.st_mode) && st.st_size >= 0 && (uint64_t)st.st_size < READ_BLOCK
+                       ? (size_t)st.st_size + 1
+                       : READ_BLOCK;
     if (!rc) {
-        r->zin_cap = ZIN_BLOCK;
+        r->zin_cap = CORE_MAX((size_t)64, CORE_MIN((size_t)ZIN_BLOCK, small));
         r->zin = core_malloc(r->zin_cap);
         if (!r->zin) rc = core_oom("reading a data file");
     }
     if (!rc && first >= 0) r->zin[0] = (unsigned char)first;
     if (!rc) rc = read_full(r, r->zin + (first >= 0), r->zin_cap - (first >= 0), &got);
     got += first >= 0;
+    bool gzip = got >= 2 && r->zin[0] == 0x1f && r->zin[1] == 0x8b;
     if (!rc) {
-        r->cap = READ_BLOCK;
+        r->cap = CORE_MAX((size_t)4096, CORE_MIN((size_t)READ_BLOCK, gzip ? small * 4 : small));
         r->buf = core_malloc(r->cap);
         if (!r->buf) rc = core_oom("reading a data file");
         r->data = r->buf;
     }
     if (!rc) {
         r->src_eof = got < r->zin_cap;
-        if (got >= 2 && r->zin[0] == 0x1f && r->zin[1] == 0x8b) {
+        if (gzip) {
             rc = gz_start(r, r->zin, got);
         } else {
             memcpy(r->buf, r->zin, got);
