@@ -1034,7 +1034,10 @@ AISLE_API int aisle_explain(const aisle_model *model, const char *user_key, cons
  * row's top-k on `threads` threads; other kinds score users in parallel.
  * Results equal aisle_recommend's up to float rounding.  Unknown users
  * follow unknown_user (with "error" the whole call fails and names the
- * user).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND or AISLE_ENOMEM. */
+ * user).  At most min(k, item count) results are written per row (k is
+ * the row stride).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND,
+ * AISLE_ERANGE (n_users > 1 rows of k entries cannot exist in memory) or
+ * AISLE_ENOMEM. */
 AISLE_API int aisle_recommend_batch(const aisle_model *model, const char *const *user_keys, size_t n_users,
                                     size_t k, const aisle_rec_options *opts, const char **items_out,
                                     float *scores_out, size_t *n_out);
