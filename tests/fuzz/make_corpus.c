@@ -185,6 +185,37 @@ int main(int argc, char **argv) {
         write_seed(dir, name, (unsigned char)i, texts[i], strlen(texts[i]));
     }
 
+    /* ---- model_struct: programs of section edits (fuzz_model_struct.c):
+     * each trained model as it is, and with a section of every other model
+     * transplanted into it ---- */
+    snprintf(dir, sizeof dir, "%s/model_struct", root);
+    mkdir(dir, 0755);
+    for (unsigned b = 0; b < 16; b++) {
+        char name[32];
+        unsigned char prog[1 + 8 * 4];
+        prog[0] = (unsigned char)b;
+        snprintf(name, sizeof name, "model-%u", b);
+        write_seed(dir, name, 0xFF, prog, 1);
+        for (unsigned t = 0; t < 4; t++) { /* transplants: op 6, arg = other model | section << 8 */
+            unsigned char *e = prog + 1 + 8 * t;
+            memset(e, 0, 8);
+            e[0] = 6;
+            e[4] = (unsigned char)(b ^ 1);
+            e[5] = (unsigned char)(4 + t);
+        }
+        snprintf(name, sizeof name, "model-%u-transplants", b);
+        write_seed(dir, name, 0xFF, prog, sizeof prog);
+    }
+    /* each kind section dropped (index 5 and up: after the generic ones), so
+     * one more edit reaches a state the writer never produces */
+    for (unsigned b = 0; b < 24; b++)
+        for (unsigned sec = 5; sec < 12; sec++) {
+            char name[40];
+            unsigned char prog[9] = {(unsigned char)b, 5, (unsigned char)sec, 0, 0, 0, 0, 0, 0};
+            snprintf(name, sizeof name, "model-%u-drop-%u", b, sec);
+            write_seed(dir, name, 0xFF, prog, sizeof prog);
+        }
+
     /* ---- models: every kind that saves, in each encoding ---- */
     snprintf(dir, sizeof dir, "%s/model_load", root);
     mkdir(dir, 0755);
