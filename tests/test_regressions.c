@@ -581,6 +581,135 @@ static void test_batch_with_huge_k_is_clamped(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* ---- crafted model files: sections patched in an uncompressed image,
+ * CRCs recomputed, so only the kind's own checks stand in the way ---- */
+
+static uint32_t get32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Payload of section `type` in an uncompressed image (and its table entry). */
+static uint8_t *section_of(uint8_t *img, uint32_t type, uint8_t **entry) {
+    uint32_t n = get32(img + 16);
+    size_t off = 88 + (size_t)n * 32 + 4;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *e = img + 88 + (size_t)i * 32;
+        assert_int_equal(get32(e + 4) & IO_FLAG_COMPRESSED, 0);
+        if (get32(e) == type) {
+            if (entry) *entry = e;
+            return img + off;
+        }
+        off += get32(e + 16);
+    }
+    fail_msg("no section %u", type);
+    return NULL;
+}
+
+/* Recomputes every section CRC and the header CRC. */
+static void fix_crcs(uint8_t *img) {
+    uint32_t n = get32(img + 16);
+    size_t hl = 88 + (size_t)n * 32 + 4, off = hl;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *e = img + 88 + (size_t)i * 32;
+        uint32_t len = get32(e + 16), c = io_crc32(img + off, len);
+        put32(e + 24, c);
+        put32(e + 28, c);
+        off += len;
+    }
+    put32(img + hl - 4, io_crc32(img, hl - 4));
+}
+
+static void *saved_image(aisle_model *m, size_t *len) {
+    aisle_config *cfg = config_of("compression=0");
+    void *img;
+    assert_ok(aisle_model_save_buffer(m, cfg, &img, len));
+    aisle_config_free(cfg);
+    return img;
+}
+
+/* Issue 15.2: an mf file with explicit = 0 and its SVD++ y section (the
+ * bias section made optional) loaded, and every serving call dereferenced
+ * the NULL item biases.  mf must be explicit: the load fails. */
+static void test_mf_without_biases_is_refused(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    char u[32], it[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(u, sizeof u, "u%d", i % 20);
+        snprintf(it, sizeof it, "i%d", (i * 7) % 30);
+        assert_ok(aisle_dataset_add_event(ds, u, it, "rating", 1 + i % 5, i));
+    }
+    aisle_model *m = tu_train(ds, "model=mf factors=4 epochs=2 implicit_feedback=true");
+    size_t len;
+    uint8_t *img = saved_image(m, &len);
+    uint8_t *bias_entry;
+    section_of(img, IO_SECTION_KIND + 5, NULL); /* the y section is there */
+    section_of(img, IO_SECTION_KIND + 3, &bias_entry);
+    section_of(img, IO_SECTION_KIND, NULL)[4] = 0; /* explicit = 0 */
+    put32(bias_entry + 4, 0);                      /* biases no longer required */
+    fix_crcs(img);
+    aisle_model *bad = NULL;
+    assert_status_msg(aisle_model_load_buffer(&bad, img, len, NULL), AISLE_EFORMAT, "mf model must be explicit");
+    assert_null(bad);
+    aisle_free(img);
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
+static size_t biggest_request;
+static void *capped_malloc(void *ctx, size_t n) {
+    (void)ctx;
+    if (n > biggest_request) biggest_request = n;
+    return n > ((size_t)256 << 20) ? NULL : malloc(n); /* never touch gigabytes */
+}
+static void *capped_realloc(void *ctx, void *p, size_t n) {
+    (void)ctx;
+    if (n > biggest_request) biggest_request = n;
+    return n > ((size_t)256 << 20) ? NULL : realloc(p, n);
+}
+static void capped_free(void *ctx, void *p) {
+    (void)ctx;
+    free(p);
+}
+
+/* Issue 15.5: a 489-byte sasrec file made the loader allocate 13.6 GB: the
+ * network was built and its parameter store zero-filled from the header's
+ * shape before any section proved it held that much data. */
+static void test_sasrec_header_cannot_ask_for_gigabytes(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    char u[32], it[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(u, sizeof u, "u%d", i % 20);
+        snprintf(it, sizeof it, "i%d", (i * 7) % 30);
+        assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1, i));
+    }
+    aisle_model *m = tu_train(ds, "model=sasrec hidden=8 maxlen=4 blocks=1 heads=1 epochs=1 batch_size=8 threads=1");
+    size_t len;
+    uint8_t *img = saved_image(m, &len);
+    uint8_t *h = section_of(img, IO_SECTION_KIND, NULL); /* format, hidden, maxlen, blocks, heads, act, ff, tokens, buckets */
+    put32(h + 4, 2048);
+    put32(h + 12, 16);
+    put32(h + 16, 8);
+    put32(h + 24, 2048);
+    put32(h + 32, 1500000);
+    fix_crcs(img);
+    biggest_request = 0;
+    assert_ok(aisle_set_allocator(capped_malloc, capped_realloc, capped_free, NULL));
+    aisle_model *bad = NULL;
+    int rc = aisle_model_load_buffer(&bad, img, len, NULL);
+    aisle_set_allocator(NULL, NULL, NULL, NULL);
+    if (rc != AISLE_EFORMAT || !strstr(aisle_last_error(), "the sections hold"))
+        fail_msg("status %d, message '%s'", rc, aisle_last_error());
+    if (biggest_request > ((size_t)1 << 20)) fail_msg("asked for %zu bytes at once", biggest_request);
+    assert_null(bad);
+    aisle_free(img);
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_truncated_gzip_ends_a_lenient_load),
@@ -596,6 +725,8 @@ int main(void) {
         cmocka_unit_test(test_decompression_bomb_is_refused),
         cmocka_unit_test(test_save_refuses_special_files_and_writes_through_links),
         cmocka_unit_test(test_batch_with_huge_k_is_clamped),
+        cmocka_unit_test(test_mf_without_biases_is_refused),
+        cmocka_unit_test(test_sasrec_header_cannot_ask_for_gigabytes),
     };
     return cmocka_run_group_tests_name("regressions", tests, NULL, NULL);
 }

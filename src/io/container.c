@@ -506,6 +506,11 @@ static io_section *find(const io_reader *r, uint32_t type) {
 
 int io_reader_has_section(const io_reader *r, uint32_t type) { return find(r, type) != NULL; }
 
+uint64_t io_reader_section_bytes(const io_reader *r, uint32_t type) {
+    const io_section *s = find(r, type);
+    return s ? s->raw_len : 0;
+}
+
 /* Inflates exactly raw_len bytes into a buffer of that size: a stream that
  * wants to produce more, or less, is corrupt (no decompression bombs). */
 static int inflate_section(const io_reader *r, io_section *s, const char *what) {
