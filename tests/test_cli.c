@@ -452,6 +452,8 @@ static void test_intent_train_eval_classify(void **state) {
     fclose(f);
     assert_run(1, "train --model intent --data one.csv --out one.aisle --quiet");
     assert_contains(err_text, "at least 2 labels");
+}
+
 /* Issue 15.14: `--out ""` (or a directory, a FIFO, a missing directory)
  * was rejected only after training: outputs are checked before any work. */
 static void test_bad_outputs_fail_before_training(void **state) {
