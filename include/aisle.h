@@ -350,13 +350,19 @@ AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec
  * `event` (event name when there is no event column); `time_format`
  * (epoch seconds or ISO 8601 by default); `negative`
  * (subtract|skip|keep); `encoding` (utf8|latin1); `quoting`;
- * `max_field`; `lenient`.  RFC 4180 quoting, CRLF and a UTF-8 BOM are
- * handled.
+ * `max_field`, `max_fields`, `max_record` (bounds on a field, the fields of
+ * a record and a record's bytes); `lenient`; `fifo_timeout`.  RFC 4180
+ * quoting, CRLF and a UTF-8 BOM at the start are handled; a BOM inside a
+ * key is a bad row.  The file is read sequentially, so pipes, FIFOs and
+ * /dev/stdin work; a FIFO nobody writes to fails with AISLE_EIO after
+ * `fifo_timeout` seconds.
  *
  * Strict mode (default): the first bad row fails the call with
  * AISLE_EFORMAT and a message "file:line:column: expected X, found Y",
  * and ds is exactly as before the call.  Lenient mode (lenient=true) skips
- * bad rows; aisle_dataset_load_report tells how many and why.
+ * bad rows; aisle_dataset_load_report tells how many and why.  Broken
+ * input ends even a lenient load with AISLE_EFORMAT: corrupt or truncated
+ * gzip data, a record longer than `max_record`.
  * Returns AISLE_OK, AISLE_EINVAL (NULL argument, bad option text),
  * AISLE_ENOTFOUND (no such file), AISLE_EIO, AISLE_EFORMAT, AISLE_ERANGE
  * (key limit) or AISLE_ENOMEM; on failure ds is unchanged.  It changes ds:
@@ -863,12 +869,17 @@ AISLE_API int aisle_model_get_metric(const aisle_model *model, const char *name,
  * go to a new temporary file in the same directory, which is flushed,
  * fsync'ed and renamed over path, and the directory is fsync'ed; on any
  * failure the temporary file is removed and an existing file at path is
- * left untouched.  Save options in cfg (NULL: defaults): `compression`
+ * left untouched.  A symbolic link at path is written through: the file it
+ * points to is replaced (in that file's directory) and the link stays.  A
+ * path naming anything but a regular file (a device such as /dev/null, a
+ * FIFO, a directory) is refused with AISLE_EIO before anything is written.
+ * Save options in cfg (NULL: defaults): `compression`
  * (zlib level 0..9, 0 stores raw) and `quantize` (none|fp16|int8, the
  * encoding of the kind's large float tensors).  Thread-safe on a shared
  * model.  Returns AISLE_OK, AISLE_EINVAL (NULL model or path),
  * AISLE_EUNSUPPORTED (the kind cannot be saved; the message names it),
- * AISLE_EIO (message with the path and errno text) or AISLE_ENOMEM. */
+ * AISLE_EIO (message with the path and errno text; not a regular file; a
+ * symbolic link to a missing file) or AISLE_ENOMEM. */
 AISLE_API int aisle_model_save(const aisle_model *model, const char *path, const aisle_config *cfg);
 
 /* The same file image in memory: *out receives a new buffer of *len bytes
@@ -1023,7 +1034,10 @@ AISLE_API int aisle_explain(const aisle_model *model, const char *user_key, cons
  * row's top-k on `threads` threads; other kinds score users in parallel.
  * Results equal aisle_recommend's up to float rounding.  Unknown users
  * follow unknown_user (with "error" the whole call fails and names the
- * user).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND or AISLE_ENOMEM. */
+ * user).  At most min(k, item count) results are written per row (k is
+ * the row stride).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND,
+ * AISLE_ERANGE (n_users > 1 rows of k entries cannot exist in memory) or
+ * AISLE_ENOMEM. */
 AISLE_API int aisle_recommend_batch(const aisle_model *model, const char *const *user_keys, size_t n_users,
                                     size_t k, const aisle_rec_options *opts, const char **items_out,
                                     float *scores_out, size_t *n_out);

@@ -454,6 +454,44 @@ static void test_intent_train_eval_classify(void **state) {
     assert_contains(err_text, "at least 2 labels");
 }
 
+/* Issue 15.14: `--out ""` (or a directory, a FIFO, a missing directory)
+ * was rejected only after training: outputs are checked before any work. */
+static void test_bad_outputs_fail_before_training(void **state) {
+    (void)state;
+    assert_run(2, "train --data store/events.csv " COLS " --model als --out ''");
+    assert_contains(err_text, "--out: empty path");
+    assert_run(2, "train --data store/events.csv " COLS " --model als --out store");
+    assert_contains(err_text, "not a regular file (a directory)");
+    assert_run(1, "train --data store/events.csv " COLS " --model als --out no/such/dir/m.aisle");
+    assert_contains(err_text, "cannot write in directory no/such/dir");
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "cd '%s' && rm -f fifo && mkfifo fifo", dir);
+    if (system(cmd) != 0) fail_msg("mkfifo failed");
+    assert_run(2, "train --data store/events.csv " COLS " --model als --out fifo");
+    assert_contains(err_text, "not a regular file");
+    if (strstr(out_text, "trained") || strstr(err_text, "epoch")) fail_msg("trained before failing:\n%s", out_text);
+}
+
+/* Issue 15.15: keys and metric names holding control characters (ESC)
+ * were printed raw in text output (terminal injection). */
+static void test_text_output_escapes_control_characters(void **state) {
+    (void)state;
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && printf 'user,item\\nu1,i\\033[31mRED\\nu2,i\\033[31mRED\\nu2,i2\\nu3,i2\\n' > esc.csv",
+             dir);
+    if (system(cmd) != 0) fail_msg("cannot write esc.csv");
+    assert_run(0, "train --data esc.csv --model popular --out esc.aisle --quiet");
+    assert_run(0, "recommend --model esc.aisle --user u3");
+    if (strchr(out_text, 0x1b)) fail_msg("raw ESC in output: %s", out_text);
+    assert_contains(out_text, "i\\x1b[31mRED");
+    assert_run(0, "recommend --model esc.aisle --user \"$(printf '\\033[2J')\"");
+    if (strchr(err_text, 0x1b) || strchr(out_text, 0x1b)) fail_msg("raw ESC in output: %s%s", err_text, out_text);
+    assert_contains(err_text, "user '\\x1b[2J' is not in the model");
+    assert_run(0, "recommend --model esc.aisle --user u3 --json");
+    assert_contains(out_text, "i\\u001b[31mRED");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_checker_accepts_and_rejects),
@@ -467,6 +505,8 @@ int main(void) {
         cmocka_unit_test(test_bad_files_fail_with_file_and_line),
         cmocka_unit_test(test_input_options_delimiter_positions_and_gzip),
         cmocka_unit_test(test_intent_train_eval_classify),
+        cmocka_unit_test(test_bad_outputs_fail_before_training),
+        cmocka_unit_test(test_text_output_escapes_control_characters),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

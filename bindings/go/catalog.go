@@ -263,10 +263,11 @@ func TrainWithCatalog(ds *Dataset, cat *Catalog, cfg *Config) (*Model, error) {
 	if cat == nil {
 		return Train(ds, cfg)
 	}
-	cat.mu.RLock()
-	defer cat.mu.RUnlock()
-	if cat.ptr == nil {
-		return nil, errClosed("catalog")
-	}
-	return train(ds, cat.ptr, cfg)
+	var m *Model
+	err := shared(&cat.mu, &cat.ptr, "catalog", func(p *C.aisle_catalog) error {
+		var err error
+		m, err = train(ds, p, cfg)
+		return err
+	})
+	return m, err
 }

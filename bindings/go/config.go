@@ -267,26 +267,27 @@ func withConfig(c *Config, f func(p *C.aisle_config) C.int) error {
 	if c == nil {
 		return call(func() C.int { return f(nil) })
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.ptr == nil {
-		return errClosed("config")
-	}
-	if c.progress == nil {
-		return call(func() C.int { return f(c.ptr) })
-	}
 	var cp *C.aisle_config
-	if err := call(func() C.int { return C.aisle_config_copy(c.ptr, &cp) }); err != nil {
+	var progress ProgressFunc
+	err := shared(&c.mu, &c.ptr, "config", func(p *C.aisle_config) error {
+		progress = c.progress
+		if progress == nil { // the call runs holding the config
+			return call(func() C.int { return f(p) })
+		}
+		// a private copy runs the call: the progress function may close c
+		return call(func() C.int { return C.aisle_config_copy(p, &cp) })
+	})
+	if err != nil || progress == nil {
 		return err
 	}
 	defer C.aisle_config_free(cp)
-	pc := &progressCall{fn: c.progress}
+	pc := &progressCall{fn: progress}
 	h := cgo.NewHandle(pc)
 	defer h.Delete()
 	if err := call(func() C.int { return C.aisle_go_set_progress(cp, C.uintptr_t(h)) }); err != nil {
 		return err
 	}
-	err := call(func() C.int { return f(cp) })
+	err = call(func() C.int { return f(cp) })
 	if pc.panicked {
 		panic(pc.pval)
 	}

@@ -49,14 +49,12 @@ func newModel(p *C.aisle_model) *Model {
 func Train(ds *Dataset, cfg *Config) (*Model, error) { return train(ds, nil, cfg) }
 
 func train(ds *Dataset, cat *C.aisle_catalog, cfg *Config) (*Model, error) {
-	ds.mu.Lock() // training reads (and lazily indexes) the dataset
-	defer ds.mu.Unlock()
-	if ds.ptr == nil {
-		return nil, errClosed("dataset")
-	}
 	var out *C.aisle_model
-	err := withConfig(cfg, func(c *C.aisle_config) C.int {
-		return C.aisle_model_train_with_catalog(ds.ptr, cat, c, &out)
+	// training reads (and lazily indexes) the dataset: held alone
+	err := exclusive(&ds.mu, &ds.ptr, "dataset", func(p *C.aisle_dataset) error {
+		return withConfig(cfg, func(c *C.aisle_config) C.int {
+			return C.aisle_model_train_with_catalog(p, cat, c, &out)
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -75,8 +73,9 @@ func TrainWith(ds *Dataset, opts Options) (*Model, error) {
 	return Train(ds, cfg)
 }
 
-// Close frees the model after the calls in progress return; later calls
-// fail with ErrState, later Close calls do nothing.
+// Close frees the model after the calls in progress return (at once when
+// there are none; it never waits, so a filter or progress function may
+// call it); later calls fail with ErrState, later Close calls do nothing.
 func (m *Model) Close() {
 	release(&m.mu, &m.ptr, func(p *C.aisle_model) { C.aisle_model_free(p) })
 	runtime.SetFinalizer(m, nil)

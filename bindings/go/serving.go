@@ -66,18 +66,16 @@ func NewRecOptions(opts Options) (*RecOptions, error) {
 	return r, nil
 }
 
-// Close frees the options; later calls do nothing.
+// Close frees the options after the calls using them return (at once
+// when there are none; a filter may call it); later calls do nothing.
 func (r *RecOptions) Close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ptr != nil {
-		C.aisle_rec_options_free(r.ptr)
-		r.ptr = nil
-	}
-	if r.filter != nil {
-		r.filter.h.Delete()
-		r.filter = nil
-	}
+	release(&r.mu, &r.ptr, func(p *C.aisle_rec_options) {
+		C.aisle_rec_options_free(p)
+		if r.filter != nil {
+			r.filter.h.Delete()
+			r.filter = nil
+		}
+	})
 	runtime.SetFinalizer(r, nil)
 }
 
@@ -123,29 +121,26 @@ func (r *RecOptions) Deny(itemKeys []string) error {
 // SetFilter installs a filter function (nil removes it).  A panic inside
 // it drops the item and is re-raised by the serving call.
 func (r *RecOptions) SetFilter(fn FilterFunc) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ptr == nil {
-		return errClosed("serving options")
-	}
-	var st *filterState
-	var err error
-	if fn == nil {
-		err = call(func() C.int { return C.aisle_rec_options_set_filter(r.ptr, nil, nil) })
-	} else {
-		st = &filterState{fn: fn}
-		st.h = cgo.NewHandle(st)
-		err = call(func() C.int { return C.aisle_go_set_filter(r.ptr, C.uintptr_t(st.h)) })
-		if err != nil {
-			st.h.Delete()
-			return err
+	return exclusive(&r.mu, &r.ptr, "serving options", func(p *C.aisle_rec_options) error {
+		var st *filterState
+		var err error
+		if fn == nil {
+			err = call(func() C.int { return C.aisle_rec_options_set_filter(p, nil, nil) })
+		} else {
+			st = &filterState{fn: fn}
+			st.h = cgo.NewHandle(st)
+			err = call(func() C.int { return C.aisle_go_set_filter(p, C.uintptr_t(st.h)) })
+			if err != nil {
+				st.h.Delete()
+				return err
+			}
 		}
-	}
-	if r.filter != nil {
-		r.filter.h.Delete()
-	}
-	r.filter = st
-	return err
+		if r.filter != nil {
+			r.filter.h.Delete()
+		}
+		r.filter = st
+		return err
+	})
 }
 
 // serve runs a serving call with opts (nil: library defaults), holding
@@ -154,20 +149,20 @@ func (r *RecOptions) serve(f func(p *C.aisle_rec_options) error) error {
 	if r == nil {
 		return f(nil)
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if r.ptr == nil {
-		return errClosed("serving options")
-	}
-	err := f(r.ptr)
-	if st := r.filter; st != nil {
-		st.mu.Lock()
-		p, v := st.panicked, st.pval
-		st.panicked, st.pval = false, nil
-		st.mu.Unlock()
-		if p {
-			panic(v)
+	var panicked bool
+	var pval any
+	err := shared(&r.mu, &r.ptr, "serving options", func(p *C.aisle_rec_options) error {
+		err := f(p)
+		if st := r.filter; st != nil {
+			st.mu.Lock()
+			panicked, pval = st.panicked, st.pval
+			st.panicked, st.pval = false, nil
+			st.mu.Unlock()
 		}
+		return err
+	})
+	if panicked { // re-raised once the options are released
+		panic(pval)
 	}
 	return err
 }

@@ -122,7 +122,10 @@ static int apply_flag(cli_opts *o, const cli_flag *f, const char *v) {
     else if (!strcmp(n, "--event")) return set_option(o, n, "event", v);
     else if (!strcmp(n, "--lenient")) return set_option(o, n, "lenient", "true");
     else if (!strcmp(n, "--model")) o->model = v, o->model_is_set = 1;
-    else if (!strcmp(n, "--out")) o->out = v;
+    else if (!strcmp(n, "--out")) {
+        if (!v[0]) return cli_error(CLI_USAGE, "--out: empty path (give a file or directory name)");
+        o->out = v;
+    }
     else if (!strcmp(n, "--threads")) return set_option(o, n, "threads", v);
     else if (!strcmp(n, "--seed")) return set_option(o, n, "seed", v);
     else if (!strcmp(n, "--split")) o->split = v;

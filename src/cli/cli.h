@@ -104,6 +104,14 @@ void cli_titles_free(cli_titles *t);
  * --protocol, --negatives and -k.  Returns a CLI_* code. */
 int cli_eval_config(const cli_opts *o, aisle_config **out);
 
+/* Text that came from data (keys, titles, metric names, messages quoting
+ * them) as text output shows it: control characters (C0, DEL, C1) escaped
+ * as \xNN / \uNNNN, as JSON output escapes them, so a key holding ESC
+ * cannot drive the terminal.  cli_text returns s itself when nothing needs
+ * escaping, else the escaped form in buf (cut with "..." to cap). */
+void cli_write_text(FILE *f, const char *s);
+const char *cli_text(const char *s, char *buf, size_t cap);
+
 /* Prints UTF-8 text in exactly `width` terminal columns: cut at a
  * character boundary, padded with spaces (wide CJK characters count 2). */
 void cli_print_cell(FILE *f, const char *s, int width);

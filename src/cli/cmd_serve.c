@@ -31,8 +31,9 @@ static void print_items(const cli_opts *o, const cli_titles *t, const char *cons
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        printf("%3zu  %-16s %10.4f", i + 1, items[i], scores[i]);
-        if (t) printf("  %s", cli_title(t, items[i]));
+        char kb[512], tb[512];
+        printf("%3zu  %-16s %10.4f", i + 1, cli_text(items[i], kb, sizeof kb), scores[i]);
+        if (t) printf("  %s", cli_text(cli_title(t, items[i]), tb, sizeof tb));
         putchar('\n');
     }
 }
@@ -98,7 +99,7 @@ int cmd_recommend(cli_opts *o) {
         } else {
             if (!known && !o->quiet)
                 fprintf(stderr, "aisle: note: user '%s' is not in the model; showing the most popular items\n",
-                        o->user);
+                        cli_text(o->user, (char[512]){0}, 512));
             print_items(o, r.t, r.items, r.values, n, "score");
         }
     }
@@ -127,7 +128,9 @@ int cmd_similar(cli_opts *o) {
             print_items(o, r.t, r.items, r.values, n, "similarity");
             puts("}");
         } else {
-            if (r.t) printf("items similar to %s  %s\n", o->item, cli_title(r.t, o->item));
+            if (r.t)
+                printf("items similar to %s  %s\n", cli_text(o->item, (char[512]){0}, 512),
+                       cli_text(cli_title(r.t, o->item), (char[512]){0}, 512));
             print_items(o, r.t, r.items, r.values, n, "similarity");
         }
     }
@@ -157,8 +160,9 @@ int cmd_explain(cli_opts *o) {
             print_items(o, r.t, r.items, r.values, n, "share");
             puts("}");
         } else {
-            printf("%s for %s: score %.4f%s%s\n", o->item, o->user, score, r.t ? "  " : "",
-                   r.t ? cli_title(r.t, o->item) : "");
+            printf("%s for %s: score %.4f%s%s\n", cli_text(o->item, (char[512]){0}, 512),
+                   cli_text(o->user, (char[512]){0}, 512), score, r.t ? "  " : "",
+                   r.t ? cli_text(cli_title(r.t, o->item), (char[512]){0}, 512) : "");
             if (n == 0) printf("  (no past item of the user contributes)\n");
             else printf("because of (share of the score):\n");
             print_items(o, r.t, r.items, r.values, n, "share");
@@ -189,8 +193,13 @@ int cmd_info(cli_opts *o) {
         free(text);
         return cli_fail(arc, "describe");
     }
-    if (!o->json) {
-        fputs(text, stdout);
+    if (!o->json) { /* line by line: metric names and options come from the file */
+        for (char *line = text, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            if (next) *next++ = '\0';
+            cli_write_text(stdout, line);
+            putchar('\n');
+        }
         free(text);
         return CLI_OK;
     }

@@ -2,8 +2,12 @@
  * an optional held-out split), evaluate, save. */
 #include "cli.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Sets cfg's model kind from --model, rejecting unknown kinds up front. */
 static int choose_kind(cli_opts *o) {
@@ -88,6 +92,8 @@ static void print_metrics(const aisle_eval_result *res) {
         double v;
         int is_count;
         if (aisle_eval_result_at(res, i, &name, &v, &is_count) != AISLE_OK) continue;
+        char nb[256];
+        name = cli_text(name, nb, sizeof nb); /* metric names come from model files */
         if (is_count)
             printf("  %-16s %.0f\n", name, v);
         else
@@ -129,9 +135,38 @@ static void store_metrics(aisle_model *m, const aisle_eval_result *res) {
     }
 }
 
+/* Whether the model can be saved at out, checked before training (which
+ * may take hours): a regular file or nothing at the path (a symbolic link
+ * is followed, as aisle_model_save does), in a writable directory. */
+static int check_output(const char *out) {
+    struct stat st;
+    char dir[PATH_MAX];
+    const char *target = out;
+    char *resolved = NULL;
+    if (lstat(out, &st) == 0 && S_ISLNK(st.st_mode)) {
+        resolved = realpath(out, NULL);
+        if (!resolved) return cli_error(CLI_USAGE, "--out %s: a symbolic link whose target does not exist", out);
+        target = resolved;
+    }
+    int rc = CLI_OK;
+    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode))
+        rc = cli_error(CLI_USAGE, "--out %s: not a regular file (%s); give a file name", out,
+                       S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+    if (!rc) {
+        const char *slash = strrchr(target, '/');
+        if (!slash) snprintf(dir, sizeof dir, ".");
+        else snprintf(dir, sizeof dir, "%.*s", (int)(slash == target ? 1 : slash - target), target);
+        if (access(dir, W_OK) != 0)
+            rc = cli_error(CLI_RUNTIME, "--out %s: cannot write in directory %s: %s", out, dir, strerror(errno));
+    }
+    free(resolved);
+    return rc;
+}
+
 int cmd_train(cli_opts *o) {
     if (o->model && !strcmp(o->model, "intent")) return cmd_train_intent(o);
     int rc = choose_kind(o);
+    if (!rc) rc = check_output(o->out ? o->out : "model.aisle");
     if (rc) return rc;
     aisle_dataset *all, *tr, *te;
     cli_titles *cat = NULL;

@@ -9,16 +9,55 @@
 #include <time.h>
 #include <unistd.h>
 
+/* ---- text from data (keys, titles, metric names) ---- */
+
+/* Length of a C1 control (U+0080..U+009F, UTF-8 C2 80..C2 9F: 0x9B is CSI
+ * on some terminals) at p, or 0. */
+static int c1_control(const unsigned char *p) { return p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F ? 2 : 0; }
+
+static int needs_escape(const unsigned char *p) { return *p < 0x20 || *p == 0x7f || c1_control(p); }
+
+void cli_write_text(FILE *f, const char *s) {
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if (!needs_escape(p)) {
+            fputc(*p, f);
+        } else if (c1_control(p)) {
+            fprintf(f, "\\u%04x", p[1]);
+            p++;
+        } else {
+            fprintf(f, "\\x%02x", *p);
+        }
+    }
+}
+
+const char *cli_text(const char *s, char *buf, size_t cap) {
+    const unsigned char *p = (const unsigned char *)s;
+    if (!s) return "";
+    while (*p && !needs_escape(p)) p++;
+    if (!*p) return s; /* the usual case: nothing to escape */
+    size_t o = 0;
+    for (p = (const unsigned char *)s; *p && o + 8 < cap; p++) {
+        if (!needs_escape(p)) buf[o++] = (char)*p;
+        else if (c1_control(p)) o += (size_t)snprintf(buf + o, cap - o, "\\u%04x", p[1]), p++;
+        else o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", *p);
+    }
+    if (*p && o + 4 <= cap) memcpy(buf + o, "...", 3), o += 3;
+    buf[o < cap ? o : cap - 1] = '\0';
+    return buf;
+}
+
 /* ---- errors ---- */
 
 int cli_error(int code, const char *fmt, ...) {
     va_list ap;
     cli_progress_done();
     fflush(stdout); /* keep the order of what was printed so far */
-    fputs("aisle: error: ", stderr);
+    char msg[4096];
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fputs("aisle: error: ", stderr);
+    cli_write_text(stderr, msg); /* messages quote keys and file text */
     fputc('\n', stderr);
     return code;
 }

@@ -28,6 +28,7 @@ void data_catalog_release(aisle_catalog *c) {
     core_free(c->attr_head);
     core_free(c->attr_tail);
     core_free(c->attrs);
+    core_free(c->attr_slots);
     data_report_clear(&c->report);
     memset(c, 0, sizeof *c);
 }
@@ -52,12 +53,14 @@ int data_catalog_copy(aisle_catalog *dst, const aisle_catalog *src) {
     if (!rc) rc = dup_array((void **)&dst->attr_head, src->attr_head, n, sizeof *dst->attr_head);
     if (!rc) rc = dup_array((void **)&dst->attr_tail, src->attr_tail, n, sizeof *dst->attr_tail);
     if (!rc) rc = dup_array((void **)&dst->attrs, src->attrs, src->n_attrs, sizeof *dst->attrs);
+    if (!rc) rc = dup_array((void **)&dst->attr_slots, src->attr_slots, src->attr_nslots, sizeof *dst->attr_slots);
     if (rc) {
         data_catalog_release(dst);
         return rc;
     }
     dst->cap = n;
     dst->n_attrs = dst->attrs_cap = src->n_attrs;
+    dst->attr_nslots = src->attr_nslots;
     return AISLE_OK;
 }
 
@@ -133,22 +136,53 @@ int data_catalog_upsert(aisle_catalog *c, const char *key, size_t key_len, const
     return AISLE_OK;
 }
 
+/* The slot of (item, name): the one holding it, else the empty slot where
+ * it belongs.  The table must have an empty slot. */
+static data_attr_slot *attr_slot(const data_attr_slot *slots, size_t nslots, uint32_t item, uint32_t name) {
+    uint64_t h = ((uint64_t)item << 32 | name) * 0x9E3779B97F4A7C15ull;
+    size_t mask = nslots - 1;
+    for (size_t j = (size_t)(h >> 32) & mask;; j = (j + 1) & mask)
+        if (!slots[j].entry1 || (slots[j].item == item && slots[j].name == name)) return (data_attr_slot *)&slots[j];
+}
+
+/* Entry index + 1 of product item's attribute `name`, or 0. */
+static uint32_t attr_find(const aisle_catalog *c, uint32_t item, uint32_t name) {
+    return c->attr_nslots ? attr_slot(c->attr_slots, c->attr_nslots, item, name)->entry1 : 0;
+}
+
+/* Room for one more entry in the index (at most 3/4 full). */
+static int attr_index_reserve(aisle_catalog *c) {
+    if ((c->n_attrs + 1) * 4 <= c->attr_nslots * 3) return AISLE_OK;
+    size_t ns = c->attr_nslots ? c->attr_nslots * 2 : 64;
+    data_attr_slot *slots = core_calloc(ns, sizeof *slots);
+    if (!slots) return core_oom("catalog attribute index");
+    for (size_t i = 0; i < c->attr_nslots; i++)
+        if (c->attr_slots[i].entry1)
+            *attr_slot(slots, ns, c->attr_slots[i].item, c->attr_slots[i].name) = c->attr_slots[i];
+    core_free(c->attr_slots);
+    c->attr_slots = slots;
+    c->attr_nslots = ns;
+    return AISLE_OK;
+}
+
 int data_catalog_set_attr(aisle_catalog *c, uint32_t index, const char *name, size_t name_len, const char *value,
                           size_t value_len) {
     size_t nn = c->attr_names.n, tlen0 = c->text.len;
     uint32_t id;
     int rc = keys_intern(&c->attr_names, name, name_len, &id, NULL);
     if (rc) return rc;
-    for (uint32_t e = c->attr_head[index]; e; e = c->attrs[e - 1].next)
-        if (c->attrs[e - 1].name == id) {
-            uint64_t off;
-            if ((rc = put_text(c, value, value_len, c->attrs[e - 1].value, &off))) return rc;
-            c->attrs[e - 1].value = off;
-            return AISLE_OK;
-        }
+    uint32_t e = attr_find(c, index, id);
+    if (e) {
+        uint64_t off;
+        if ((rc = put_text(c, value, value_len, c->attrs[e - 1].value, &off))) return rc;
+        c->attrs[e - 1].value = off;
+        return AISLE_OK;
+    }
     uint64_t off = 0;
-    if ((rc = put_text(c, value, value_len, 0, &off)) ||
-        (rc = core_grow((void **)&c->attrs, &c->attrs_cap, c->n_attrs + 1, sizeof *c->attrs))) {
+    if (c->n_attrs >= UINT32_MAX - 1) rc = core_error(AISLE_ERANGE, "more than 2^32 - 2 catalog attributes");
+    if (rc || (rc = put_text(c, value, value_len, 0, &off)) ||
+        (rc = core_grow((void **)&c->attrs, &c->attrs_cap, c->n_attrs + 1, sizeof *c->attrs)) ||
+        (rc = attr_index_reserve(c))) {
         c->text.len = tlen0;
         keys_truncate(&c->attr_names, nn);
         return rc;
@@ -161,6 +195,10 @@ int data_catalog_set_attr(aisle_catalog *c, uint32_t index, const char *name, si
     if (c->attr_tail[index]) c->attrs[c->attr_tail[index] - 1].next = e1;
     else c->attr_head[index] = e1;
     c->attr_tail[index] = e1;
+    data_attr_slot *sl = attr_slot(c->attr_slots, c->attr_nslots, index, id);
+    sl->item = index;
+    sl->name = id;
+    sl->entry1 = e1;
     return AISLE_OK;
 }
 
@@ -284,11 +322,11 @@ AISLE_API int aisle_catalog_item_text(const aisle_catalog *c, const char *key, c
             return AISLE_OK;
         }
     int64_t id = keys_find(&c->attr_names, field, strlen(field));
-    for (uint32_t e = id >= 0 ? c->attr_head[idx] : 0; e; e = c->attrs[e - 1].next)
-        if (c->attrs[e - 1].name == (uint32_t)id) {
-            *out = c->text.data + c->attrs[e - 1].value;
-            return AISLE_OK;
-        }
+    uint32_t e = id >= 0 ? attr_find(c, idx, (uint32_t)id) : 0;
+    if (e) {
+        *out = c->text.data + c->attrs[e - 1].value;
+        return AISLE_OK;
+    }
     return core_error(AISLE_ENOTFOUND, "catalog item '%s' has no field or attribute '%s'", key, field);
 }
 

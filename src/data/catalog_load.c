@@ -59,6 +59,13 @@ static int row_text(cat_loader *L, size_t k, const char *label) {
                      (unsigned char)f->p[bad], bad + 1);
             return data_field_error(&L->rd, f, exp, found);
         }
+        size_t bom = data_bom_find(f->p, f->len);
+        if (k == L->cols.field[C_KEY] && bom < f->len) {
+            snprintf(exp, sizeof exp, "a key without a byte order mark in column %s", label);
+            snprintf(found, sizeof found, "U+FEFF at byte %zu of the field (files concatenated with their BOMs?)",
+                     bom + 1);
+            return data_field_error(&L->rd, f, exp, found);
+        }
         rc = buf_append(&L->row, f->p, f->len);
     }
     if (rc) return rc;
@@ -212,11 +219,10 @@ static int load_catalog(aisle_catalog *c, const char *path, const void *data, si
     if (rc) return rc;
     aisle_catalog stage;
     if ((rc = data_catalog_copy(&stage, c))) return rc;
-    bool quoting = config_bool(cfg, data_options, "quoting");
-    size_t max_field = (size_t)config_int(cfg, data_options, "max_field");
-    const char *delim = config_string(cfg, data_options, "delimiter");
-    rc = path ? data_reader_open_file(&L.rd, path, delim, quoting, max_field)
-              : data_reader_open_buffer(&L.rd, data, len, name, delim, quoting, max_field);
+    data_reader_opts ro;
+    data_reader_options(cfg, &ro);
+    rc = path ? data_reader_open_file(&L.rd, path, &ro)
+              : data_reader_open_buffer(&L.rd, data, len, name, &ro);
     if (!rc) rc = run_load(&L, &stage, cfg);
     if (!rc) {
         data_report_clear(&stage.report);

@@ -10,13 +10,93 @@
 #include "data.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
-enum { READ_BLOCK = 1 << 22 }; /* 4 MiB */
+enum {
+    READ_BLOCK = 1 << 22,  /* 4 MiB */
+    ZIN_BLOCK = 1 << 18,   /* compressed input read per call */
+    SNIFF_BYTES = 1 << 16  /* the first line's bytes the delimiter is guessed from */
+};
 
 /* ---- sources ------------------------------------------------------------ */
+
+/* Reads until len bytes arrived or the source ended (pipes return short
+ * reads); *got receives the count. */
+static int read_full(data_reader *r, void *dst, size_t len, size_t *got) {
+    size_t n = 0;
+    while (n < len) {
+        ssize_t k = read(r->fd, (char *)dst + n, CORE_MIN(len - n, (size_t)1 << 30));
+        if (k > 0) n += (size_t)k;
+        else if (k == 0) break;
+        else if (errno != EINTR) return core_io_error(r->name, "read");
+    }
+    *got = n;
+    return AISLE_OK;
+}
+
+/* Makes at least `want` compressed bytes available at zs->next_in (fewer
+ * only at the end of the source), keeping the unread ones. */
+static int gz_input(data_reader *r, size_t want) {
+    z_stream *zs = r->zs;
+    if (zs->avail_in >= want || r->src_eof) return AISLE_OK;
+    if (r->mem) { /* a buffer: the next window of it (zlib counts in uInt) */
+        size_t off = (size_t)((const unsigned char *)zs->next_in - r->mem);
+        zs->avail_in = (uInt)CORE_MIN(r->mem_len - off, (size_t)1 << 30);
+        r->src_eof = off + zs->avail_in == r->mem_len;
+        return AISLE_OK;
+    }
+    memmove(r->zin, zs->next_in, zs->avail_in);
+    size_t got;
+    int rc = read_full(r, r->zin + zs->avail_in, r->zin_cap - zs->avail_in, &got);
+    if (rc) return rc;
+    if (got < r->zin_cap - zs->avail_in) r->src_eof = true;
+    zs->next_in = r->zin;
+    zs->avail_in += (uInt)got;
+    return AISLE_OK;
+}
+
+/* Inflates into out[0..want): stops when it is full or the data ended
+ * (r->eof).  Concatenated members are read as gzip(1) reads them; bytes
+ * after the last member that do not start another are ignored, as gzip(1)
+ * and zlib's gzread do.  A stream that stops inside a member is truncated,
+ * for files and buffers alike. */
+static int gz_fill(data_reader *r, char *out, size_t want, size_t *got) {
+    z_stream *zs = r->zs;
+    zs->next_out = (Bytef *)out;
+    zs->avail_out = (uInt)CORE_MIN(want, (size_t)1 << 30);
+    int rc = AISLE_OK;
+    while (zs->avail_out && !rc) {
+        if (r->gz_member_end) {
+            if ((rc = gz_input(r, 2))) break;
+            if (zs->avail_in < 2 || zs->next_in[0] != 0x1f || zs->next_in[1] != 0x8b) {
+                r->eof = true;
+                break;
+            }
+            inflateReset(zs);
+            r->gz_member_end = false;
+        }
+        if (!zs->avail_in && (rc = gz_input(r, 1))) break;
+        int zrc = inflate(zs, Z_NO_FLUSH);
+        if (zrc == Z_STREAM_END) r->gz_member_end = true;
+        else if (zrc == Z_MEM_ERROR) rc = core_oom("gzip stream");
+        else if (zrc == Z_BUF_ERROR && !zs->avail_in && r->src_eof) /* no progress and no more input */
+            rc = core_error(AISLE_EFORMAT,
+                            "%s: truncated gzip data: expected more compressed bytes, found the end of the input "
+                            "after %lu bytes of text",
+                            r->name, zs->total_out);
+        else if (zrc != Z_OK && !(zrc == Z_BUF_ERROR && !zs->avail_in))
+            rc = core_error(AISLE_EFORMAT, "%s: corrupt gzip data: %s", r->name, zs->msg ? zs->msg : "inflate failed");
+    }
+    *got = (size_t)((char *)zs->next_out - out);
+    return rc;
+}
 
 /* Reads more input into buf[len..cap); sets eof when the source is done. */
 static int reader_fill(data_reader *r) {
@@ -29,41 +109,32 @@ static int reader_fill(data_reader *r) {
         r->data = r->buf;
     }
     size_t want = r->cap - r->len, got = 0;
-    if (r->file) {
-        got = fread(r->buf + r->len, 1, want, r->file);
-        if (got < want) {
-            if (ferror(r->file)) return core_io_error(r->name, "read");
-            r->eof = true;
-        }
-    } else if (r->gz) {
-        int n = gzread((gzFile)r->gz, r->buf + r->len, (unsigned)CORE_MIN(want, (size_t)1 << 30));
-        if (n < 0) {
-            int err;
-            const char *msg = gzerror((gzFile)r->gz, &err);
-            if (err == Z_ERRNO) return core_io_error(r->name, "read");
-            return core_error(AISLE_EFORMAT, "%s: corrupt gzip data: %s", r->name, msg);
-        }
-        got = (size_t)n;
-        if (got == 0) r->eof = true;
-    } else if (r->zs) {
-        z_stream *zs = r->zs;
-        zs->next_out = (Bytef *)r->buf + r->len;
-        zs->avail_out = (uInt)CORE_MIN(want, (size_t)1 << 30);
-        int zrc = inflate(zs, Z_NO_FLUSH);
-        got = (size_t)((char *)zs->next_out - (r->buf + r->len));
-        if (zrc == Z_STREAM_END) {
-            /* concatenated gzip members, as gzip(1) reads them */
-            if (zs->avail_in > 2 && zs->next_in[0] == 0x1f && zs->next_in[1] == 0x8b) inflateReset(zs);
-            else r->eof = true;
-        } else if (zrc != Z_OK && !(zrc == Z_BUF_ERROR && got)) {
-            if (zrc == Z_BUF_ERROR)
-                return core_error(AISLE_EFORMAT, "%s: expected more gzip data, found the end of the buffer", r->name);
-            return core_error(AISLE_EFORMAT, "%s: corrupt gzip data: %s", r->name, zs->msg ? zs->msg : "inflate failed");
-        }
+    int rc = AISLE_OK;
+    if (r->zs) {
+        rc = gz_fill(r, r->buf + r->len, want, &got);
+    } else if (r->fd >= 0) {
+        rc = read_full(r, r->buf + r->len, want, &got);
+        if (!rc && got < want) r->eof = true;
     } else {
         r->eof = true;
     }
     r->len += got;
+    return rc;
+}
+
+/* A gzip stream over r->zin or r->mem. */
+static int gz_start(data_reader *r, const unsigned char *in, size_t in_len) {
+    z_stream *zs = core_calloc(1, sizeof *zs);
+    if (!zs) return core_oom("gzip stream");
+    r->zs = zs;
+    zs->next_in = (Bytef *)(uintptr_t)in;
+    zs->avail_in = (uInt)CORE_MIN(in_len, (size_t)1 << 30);
+    if (r->mem) r->src_eof = zs->avail_in == in_len;
+    if (inflateInit2(zs, 16 + MAX_WBITS) != Z_OK) {
+        core_free(zs);
+        r->zs = NULL;
+        return core_oom("gzip stream");
+    }
     return AISLE_OK;
 }
 
@@ -115,10 +186,11 @@ static int delimiter_by_name(data_reader *r) {
     return 0;
 }
 
-/* Sniffs the first line: "::" if present, else the most frequent of tab,
- * comma, pipe and semicolon (tab when none occurs). */
+/* Sniffs the first line (at most its first SNIFF_BYTES, so a file and the
+ * same bytes in a buffer guess alike): "::" if present, else the most
+ * frequent of tab, comma, pipe and semicolon (tab when none occurs). */
 static void delimiter_sniff(data_reader *r) {
-    const char *p = r->data + r->pos, *end = r->data + r->len;
+    const char *p = r->data + r->pos, *end = r->data + CORE_MIN(r->len, r->pos + SNIFF_BYTES);
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     if (nl) end = nl;
     size_t n = (size_t)(end - p);
@@ -140,76 +212,145 @@ static void delimiter_sniff(data_reader *r) {
     }
 }
 
-static void reader_init(data_reader *r, const char *name, bool quoting, size_t max_field) {
+void data_reader_options(const aisle_config *cfg, data_reader_opts *o) {
+    o->delimiter = config_string(cfg, data_options, "delimiter");
+    o->quoting = config_bool(cfg, data_options, "quoting");
+    o->max_field = (size_t)config_int(cfg, data_options, "max_field");
+    o->max_fields = (size_t)config_int(cfg, data_options, "max_fields");
+    o->max_record = (size_t)config_int(cfg, data_options, "max_record");
+    o->fifo_timeout = config_float(cfg, data_options, "fifo_timeout");
+}
+
+static void reader_init(data_reader *r, const char *name, const data_reader_opts *o) {
     memset(r, 0, sizeof *r);
     r->name = name;
-    r->quoting = quoting;
-    r->max_field = max_field;
+    r->fd = -1;
+    r->quoting = o->quoting;
+    r->max_field = o->max_field;
+    r->max_fields = o->max_fields;
+    r->max_record = o->max_record;
     r->line = 1;
     buf_init(&r->scratch);
 }
 
-/* After the first block is in: BOM, delimiter. */
+/* After the first block is in: BOM, delimiter.  The first line is read up
+ * to SNIFF_BYTES first, whatever the source's block size. */
 static int reader_start(data_reader *r, const char *delimiter) {
     int rc = set_delimiter(r, delimiter);
     if (rc < 0) return rc;
+    while (!r->eof && (r->len - r->pos < 3 || (r->len - r->pos < SNIFF_BYTES &&
+                                                !memchr(r->data + r->pos, '\n', r->len - r->pos)))) {
+        int frc = reader_fill(r);
+        if (frc) return frc;
+    }
     if (r->len - r->pos >= 3 && memcmp(r->data + r->pos, "\xEF\xBB\xBF", 3) == 0) r->pos += 3;
     r->line_start = r->pos;
     if (rc == 1 && !delimiter_by_name(r)) delimiter_sniff(r);
     return AISLE_OK;
 }
 
-int data_reader_open_file(data_reader *r, const char *path, const char *delimiter, bool quoting, size_t max_field) {
-    reader_init(r, path, quoting, max_field);
-    unsigned char magic[2] = {0, 0};
-    FILE *f = fopen(path, "rb");
-    if (!f) return errno == ENOENT ? core_error(AISLE_ENOTFOUND, "%s: no such file", path) : core_io_error(path, "open");
-    size_t m = fread(magic, 1, 2, f);
-    if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        fclose(f);
-        gzFile gz = gzopen(path, "rb");
-        if (!gz) return core_io_error(path, "open");
-        gzbuffer(gz, 1 << 18);
-        r->gz = gz;
-    } else {
-        if (ferror(f) || fseek(f, 0, SEEK_SET) != 0) {
-            int rc = core_io_error(path, "read");
-            fclose(f);
-            return rc;
+/* A FIFO opened without blocking: waits up to `timeout` seconds for its
+ * first data (or a writer that came and went), so a FIFO nobody writes to
+ * fails with a message instead of blocking forever; a writer that is
+ * connected but slow is waited for.  Our own standard input (/dev/stdin)
+ * is read as it is: its writer, if any, came with it.  A byte read while
+ * deciding is returned in *first (else -1). */
+static int wait_for_writer(data_reader *r, const struct stat *st, double timeout, int *first) {
+    *first = -1;
+    struct stat in;
+    if (fstat(0, &in) == 0 && in.st_dev == st->st_dev && in.st_ino == st->st_ino) return AISLE_OK;
+    double left = timeout;
+    for (;;) {
+        struct pollfd pfd = {r->fd, POLLIN, 0};
+        int ms = left > 2e6 ? 2000000000 : (int)(left * 1000.0 + 0.5);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int n = poll(&pfd, 1, ms);
+        if (n > 0) return AISLE_OK; /* data, or a writer that closed (an empty file) */
+        if (n < 0 && errno != EINTR) return core_io_error(r->name, "poll");
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        left -= (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (n == 0 || left <= 0) break;
+    }
+    /* a connected writer makes a non-blocking read say "try again", none
+     * makes it say "end of file" */
+    unsigned char b;
+    ssize_t got;
+    do got = read(r->fd, &b, 1);
+    while (got < 0 && errno == EINTR);
+    if (got == 1) *first = b;
+    if (got == 1 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) return AISLE_OK;
+    if (got < 0) return core_io_error(r->name, "read");
+    return core_error(AISLE_EIO,
+                      "%s: a FIFO with no writer: nothing was written to it within %g s (option fifo_timeout)",
+                      r->name, timeout);
+}
+
+int data_reader_open_file(data_reader *r, const char *path, const data_reader_opts *o) {
+    reader_init(r, path, o);
+    /* without O_NONBLOCK, opening a FIFO blocks until a writer opens it */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? core_error(AISLE_ENOTFOUND, "%s: no such file", path) : core_io_error(path, "open");
+    r->fd = fd;
+    struct stat st;
+    int rc = AISLE_OK;
+    if (fstat(fd, &st) != 0) rc = core_io_error(path, "stat");
+    else if (S_ISDIR(st.st_mode)) rc = core_error(AISLE_EIO, "%s: is a directory, not a data file", path);
+    int first = -1;
+    if (!rc && S_ISFIFO(st.st_mode)) rc = wait_for_writer(r, &st, o->fifo_timeout, &first);
+    if (!rc) {
+        int fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) rc = core_io_error(path, "fcntl");
+    }
+    /* the first bytes decide plain or gzip; nothing is read twice (no seek: pipes work) */
+    size_t got = 0;
+    /* blocks sized for a small regular file (a few KB need no 4 MiB) */
+    size_t small = !rc && S_ISREG(st.st_mode) && st.st_size >= 0 && (uint64_t)st.st_size < READ_BLOCK
+                       ? (size_t)st.st_size + 1
+                       : READ_BLOCK;
+    if (!rc) {
+        r->zin_cap = CORE_MAX((size_t)64, CORE_MIN((size_t)ZIN_BLOCK, small));
+        r->zin = core_malloc(r->zin_cap);
+        if (!r->zin) rc = core_oom("reading a data file");
+    }
+    if (!rc && first >= 0) r->zin[0] = (unsigned char)first;
+    if (!rc) rc = read_full(r, r->zin + (first >= 0), r->zin_cap - (first >= 0), &got);
+    got += first >= 0;
+    bool gzip = got >= 2 && r->zin[0] == 0x1f && r->zin[1] == 0x8b;
+    if (!rc) {
+        r->cap = CORE_MAX((size_t)4096, CORE_MIN((size_t)READ_BLOCK, gzip ? small * 4 : small));
+        r->buf = core_malloc(r->cap);
+        if (!r->buf) rc = core_oom("reading a data file");
+        r->data = r->buf;
+    }
+    if (!rc) {
+        r->src_eof = got < r->zin_cap;
+        if (gzip) {
+            rc = gz_start(r, r->zin, got);
+        } else {
+            memcpy(r->buf, r->zin, got);
+            r->len = got;
+            r->eof = r->src_eof;
+            core_free(r->zin);
+            r->zin = NULL;
         }
-        r->file = f;
     }
-    r->cap = READ_BLOCK;
-    r->buf = core_malloc(r->cap);
-    if (!r->buf) {
-        data_reader_close(r);
-        return core_oom("reading a data file");
-    }
-    r->data = r->buf;
-    int rc = reader_fill(r);
-    if (!rc) rc = reader_start(r, delimiter);
+    if (!rc) rc = reader_fill(r);
+    if (!rc) rc = reader_start(r, o->delimiter);
     if (rc) data_reader_close(r);
     return rc;
 }
 
-int data_reader_open_buffer(data_reader *r, const void *data, size_t len, const char *name, const char *delimiter,
-                            bool quoting, size_t max_field) {
-    reader_init(r, name, quoting, max_field);
+int data_reader_open_buffer(data_reader *r, const void *data, size_t len, const char *name,
+                            const data_reader_opts *o) {
+    reader_init(r, name, o);
     const unsigned char *u = data;
     int rc = AISLE_OK;
     if (len >= 2 && u[0] == 0x1f && u[1] == 0x8b) {
-        z_stream *zs = core_calloc(1, sizeof *zs);
-        if (!zs) return core_oom("gzip stream");
-        r->zs = zs;
         r->mem = u;
         r->mem_len = len;
-        zs->next_in = (Bytef *)u;
-        zs->avail_in = (uInt)CORE_MIN(len, (size_t)UINT32_MAX);
-        if (inflateInit2(zs, 16 + MAX_WBITS) != Z_OK) {
-            core_free(zs);
-            r->zs = NULL;
-            return core_oom("gzip stream");
-        }
+        rc = gz_start(r, u, len);
+        if (rc) return rc;
         r->cap = CORE_MIN((size_t)READ_BLOCK, CORE_MAX(len * 4, (size_t)4096));
         r->buf = core_malloc(r->cap);
         if (!r->buf) {
@@ -223,22 +364,23 @@ int data_reader_open_buffer(data_reader *r, const void *data, size_t len, const 
         r->len = len;
         r->eof = true;
     }
-    if (!rc) rc = reader_start(r, delimiter);
+    if (!rc) rc = reader_start(r, o->delimiter);
     if (rc) data_reader_close(r);
     return rc;
 }
 
 void data_reader_close(data_reader *r) {
-    if (r->file) fclose(r->file);
-    if (r->gz) gzclose((gzFile)r->gz);
+    if (r->fd >= 0) close(r->fd);
     if (r->zs) {
         inflateEnd(r->zs);
         core_free(r->zs);
     }
+    core_free(r->zin);
     core_free(r->buf);
     core_free(r->fields);
     buf_free(&r->scratch);
     memset(r, 0, sizeof *r);
+    r->fd = -1;
 }
 
 /* Moves the unread tail to the front and reads more.  Returns AISLE_OK
@@ -279,7 +421,19 @@ void data_quote(const char *p, size_t len, char *out, size_t outlen) {
     out[o] = '\0';
 }
 
+/* A format error in the current record: the reader resumes at the next
+ * line. */
+static int record_error(data_reader *r, size_t line, size_t col, const char *expected, const char *found) {
+    r->skip_line = true;
+    return core_error(AISLE_EFORMAT, "%s:%zu:%zu: expected %s, found %s", r->name, line, col, expected, found);
+}
+
 static int push_field(data_reader *r, const char *p, size_t len, size_t soff, size_t line, size_t col) {
+    if (r->nf >= r->max_fields) {
+        char exp[96];
+        snprintf(exp, sizeof exp, "a record of at most %zu fields (option max_fields)", r->max_fields);
+        return record_error(r, r->rec_line, 1, exp, "more");
+    }
     if (r->nf == r->fcap) {
         int rc = core_grow((void **)&r->fields, &r->fcap, r->nf + 1, sizeof *r->fields);
         if (rc) return rc;
@@ -293,11 +447,15 @@ static int push_field(data_reader *r, const char *p, size_t len, size_t soff, si
     return AISLE_OK;
 }
 
-/* A format error in the current record: the reader resumes at the next
- * line. */
-static int record_error(data_reader *r, size_t line, size_t col, const char *expected, const char *found) {
-    r->skip_line = true;
-    return core_error(AISLE_EFORMAT, "%s:%zu:%zu: expected %s, found %s", r->name, line, col, expected, found);
+/* A record longer than max_record bytes (so a line of a billion empty
+ * fields, or a file with no line break, cannot take all memory).  It ends
+ * even a lenient load: without a line break in sight (/dev/zero) there is
+ * no next record to resume at. */
+static int record_too_long(data_reader *r) {
+    char exp[96];
+    snprintf(exp, sizeof exp, "a record of at most %zu bytes (option max_record)", r->max_record);
+    r->fatal = record_error(r, r->rec_line, 1, exp, "a longer one");
+    return r->fatal;
 }
 
 enum { SCAN_DONE = 1, SCAN_MORE = 2 };
@@ -329,7 +487,7 @@ static int scan_record(data_reader *r) {
                 }
                 if ((size_t)(p - fstart) > 2 * r->max_field + 2) goto too_long; /* unescaped >= (raw-2)/2 */
                 if (p == end || (p + 1 == end && !r->eof)) {
-                    if (!r->eof) return SCAN_MORE;
+                    if (!r->eof) return (size_t)(end - base) - r->pos > r->max_record ? record_too_long(r) : SCAN_MORE;
                     return record_error(r, fline, col, "a closing quote for the quoted field", "the end of the input");
                 }
                 /* p at a quote */
@@ -363,7 +521,7 @@ static int scan_record(data_reader *r) {
             if (rc) return rc;
             if (p < end && *p == '\r' && p + 1 < end && p[1] == '\n') p++;
             if (p == end || (p < end && *p == '\r' && p + 1 == end)) {
-                if (!r->eof) return SCAN_MORE;
+                if (!r->eof) return (size_t)(end - base) - r->pos > r->max_record ? record_too_long(r) : SCAN_MORE;
                 r->rec_end_col = (size_t)(p - base) - line_start + 1;
                 p = end;
                 break;
@@ -379,7 +537,8 @@ static int scan_record(data_reader *r) {
                 p += d1 ? 2 : 1;
                 continue;
             }
-            if (d1 && *p == d0 && p + 1 == end && !r->eof) return SCAN_MORE;
+            if (d1 && *p == d0 && p + 1 == end && !r->eof)
+                return (size_t)(end - base) - r->pos > r->max_record ? record_too_long(r) : SCAN_MORE;
             char found[64];
             data_quote(p, 1, found, sizeof found);
             return record_error(r, line, (size_t)(p - base) - line_start + 1,
@@ -393,7 +552,7 @@ static int scan_record(data_reader *r) {
         }
         if (p == end && !r->eof) {
             if ((size_t)(p - fstart) > r->max_field + 1) goto too_long;
-            return SCAN_MORE;
+            return (size_t)(end - base) - r->pos > r->max_record ? record_too_long(r) : SCAN_MORE;
         }
         size_t len = (size_t)(p - fstart);
         if (len && fstart[len - 1] == '\r' && (p == end || *p == '\n')) len--;
@@ -419,6 +578,7 @@ static int scan_record(data_reader *r) {
         return record_error(r, fline, col, exp, "a longer one");
     }
     }
+    if ((size_t)(p - base) - r->pos > r->max_record + 2) return record_too_long(r); /* + CRLF */
     r->pos = (size_t)(p - base);
     r->line = line;
     r->line_start = line_start;
@@ -474,7 +634,7 @@ static int scan_fast(data_reader *r) {
     if (r->d1 || (size_t)(end - w) < 32) return 0;
     if (r->fcap < 16 && core_grow((void **)&r->fields, &r->fcap, 16, sizeof *r->fields)) return 0;
     data_field *fields = r->fields; /* locals: the stores below could alias r's members */
-    const size_t fcap = r->fcap;
+    const size_t fcap = CORE_MIN(r->fcap, r->max_fields);
     uint64_t m = stop_mask(w, d0);
     size_t nf = 0;
     for (;;) {
@@ -502,6 +662,7 @@ static int scan_fast(data_reader *r) {
         }
         if (fstart == end) return 0;
     }
+    if ((size_t)(fstart - (base + r->pos)) > r->max_record + 2) return 0; /* scan_record reports it */
     r->nf = nf;
     r->scratch.len = 0;
     r->rec_line = line;
@@ -511,8 +672,11 @@ static int scan_fast(data_reader *r) {
     return SCAN_DONE;
 }
 
-/* Drops the rest of the current line (after a bad record). */
+/* Drops the rest of the current line (after a bad record).  A line longer
+ * than max_record cannot be skipped either (no line break in sight, as in
+ * /dev/zero): that ends even a lenient load. */
 static int skip_rest_of_line(data_reader *r) {
+    size_t skipped = 0;
     for (;;) {
         const char *p = r->data + r->pos, *end = r->data + r->len;
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -523,10 +687,18 @@ static int skip_rest_of_line(data_reader *r) {
             r->skip_line = false;
             return AISLE_OK;
         }
+        skipped += r->len - r->pos;
         r->pos = r->len;
         if (r->eof) {
             r->skip_line = false;
             return AISLE_OK;
+        }
+        if (skipped > r->max_record) {
+            r->fatal = core_error(AISLE_EFORMAT,
+                                  "%s:%zu: a line longer than %zu bytes (option max_record) without a line break: "
+                                  "not a delimited text file?",
+                                  r->name, r->line, r->max_record);
+            return r->fatal;
         }
         int rc = reader_more(r);
         if (rc) return rc;
@@ -597,6 +769,12 @@ size_t data_utf8_check(const char *s, size_t len) {
         if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
         i += n + 1;
     }
+    return len;
+}
+
+size_t data_bom_find(const char *p, size_t len) {
+    for (const char *q = p, *end = p + len; (q = memchr(q, 0xEF, (size_t)(end - q))); q++)
+        if (end - q >= 3 && (unsigned char)q[1] == 0xBB && (unsigned char)q[2] == 0xBF) return (size_t)(q - p);
     return len;
 }
 

@@ -128,6 +128,14 @@ typedef struct data_attr {
     uint64_t value;     /* offset in text */
 } data_attr;
 
+/* Index of attribute entries by (product, name): open addressing, so
+ * setting or reading one of a product's thousands of attributes does not
+ * walk its chain. */
+typedef struct data_attr_slot {
+    uint32_t item, name;
+    uint32_t entry1;    /* entry index + 1; 0 = empty slot */
+} data_attr_slot;
+
 struct aisle_catalog {
     core_keys keys;                 /* product keys -> dense index */
     core_buf text;                  /* NUL-terminated strings; offset 0 is "" */
@@ -138,6 +146,8 @@ struct aisle_catalog {
     core_keys attr_names;
     data_attr *attrs;
     size_t n_attrs, attrs_cap;
+    data_attr_slot *attr_slots;     /* power-of-two table, at most 3/4 full */
+    size_t attr_nslots;
     data_report report;             /* of the last successful load */
 };
 
@@ -177,11 +187,14 @@ typedef struct data_field {
 
 typedef struct data_reader {
     const char *name;          /* file name for messages */
-    FILE *file;
-    void *gz;                  /* gzFile */
-    void *zs;                  /* z_stream for a gzip buffer */
+    int fd;                    /* file source (plain or gzip), -1 when none */
+    void *zs;                  /* z_stream of gzip input (from fd or mem) */
+    unsigned char *zin;        /* gzip input read from fd */
+    size_t zin_cap;
     const unsigned char *mem;  /* gzip buffer input */
     size_t mem_len;
+    bool src_eof;              /* the compressed source is exhausted */
+    bool gz_member_end;        /* a gzip member ended: another may follow */
     char *buf;                 /* owned block buffer (NULL when reading a plain buffer in place) */
     const char *data;          /* buf or the caller's buffer */
     size_t cap, len, pos;
@@ -189,7 +202,7 @@ typedef struct data_reader {
     size_t line, line_start;   /* line number at data[pos]; offset of that line's start */
     char d0, d1;               /* delimiter bytes; d1 != 0 for two-byte delimiters */
     bool quoting;
-    size_t max_field;
+    size_t max_field, max_fields, max_record;
     bool skip_line;            /* after a bad record: drop the rest of its line */
     data_field *fields;
     size_t nf, fcap;
@@ -198,12 +211,25 @@ typedef struct data_reader {
     int fatal;                 /* a stream error (I/O, corrupt gzip): not a bad row; ends even a lenient load */
 } data_reader;
 
+/* What a reader is opened with (options delimiter, quoting, max_field,
+ * max_fields, max_record, fifo_timeout; data_reader_options fills it from
+ * a config). */
+typedef struct data_reader_opts {
+    const char *delimiter;
+    bool quoting;
+    size_t max_field, max_fields, max_record;
+    double fifo_timeout;       /* seconds to wait for a FIFO's writer */
+} data_reader_opts;
+void data_reader_options(const aisle_config *cfg, data_reader_opts *o);
+
 /* Opens a reader; delimiter is the option text ("" = by extension of name
  * (.tsv/.data/.txt tab, .csv comma; .gz stripped), else sniffed from the
- * first line: "::", tab, ',', '|', ';'). */
-int data_reader_open_file(data_reader *r, const char *path, const char *delimiter, bool quoting, size_t max_field);
-int data_reader_open_buffer(data_reader *r, const void *data, size_t len, const char *name, const char *delimiter,
-                            bool quoting, size_t max_field);
+ * first line: "::", tab, ',', '|', ';').  Files are read sequentially
+ * (pipes, FIFOs and /dev/stdin work; gzip is recognised by its magic bytes
+ * without seeking back). */
+int data_reader_open_file(data_reader *r, const char *path, const data_reader_opts *o);
+int data_reader_open_buffer(data_reader *r, const void *data, size_t len, const char *name,
+                            const data_reader_opts *o);
 /* Next record: 1 = a record in r->fields[0..nf), 0 = end of input, else a
  * status (AISLE_EFORMAT with "name:line:col: expected X, found Y"; the
  * reader then resumes at the next line, so lenient callers may go on). */
@@ -215,6 +241,9 @@ void data_reader_close(data_reader *r);
 void data_quote(const char *p, size_t len, char *out, size_t outlen);
 /* Offset of the first byte that is not valid UTF-8, or len if all is. */
 size_t data_utf8_check(const char *p, size_t len);
+/* Offset of the first UTF-8 byte order mark (EF BB BF) in p, or len:
+ * one inside a key means files were concatenated with their BOMs. */
+size_t data_bom_find(const char *p, size_t len);
 /* Appends latin-1 bytes as UTF-8. */
 int data_latin1_to_utf8(core_buf *out, const char *p, size_t len);
 /* Decimal number (surrounding spaces allowed, no NaN/Inf): 0 or -1. */

@@ -264,6 +264,14 @@ static int text_field(ev_loader *L, const data_field *f, size_t role, core_buf *
                      (unsigned char)p[bad], bad + 1);
             return data_field_error(&L->rd, f, exp, found);
         }
+        size_t bom = data_bom_find(p, len);
+        if (bom < len) {
+            snprintf(exp, sizeof exp, "a %s without a byte order mark in column %s",
+                     role == R_EVENT ? "name" : "key", L->cols.label[role]);
+            snprintf(found, sizeof found, "U+FEFF at byte %zu of the field (files concatenated with their BOMs?)",
+                     bom + 1);
+            return data_field_error(&L->rd, f, exp, found);
+        }
     }
     *out = p;
     *out_len = len;
@@ -489,7 +497,7 @@ static int run_load(ev_loader *L, const aisle_config *cfg) {
  * time in bench_load (system time in a VM). */
 static int presize_events(aisle_dataset *ds, const data_reader *r) {
     struct stat st;
-    if (!r->file || fstat(fileno(r->file), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return AISLE_OK;
+    if (r->fd < 0 || r->zs || fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return AISLE_OK;
     size_t sample = CORE_MIN(r->len, (size_t)1 << 16), lines = 0;
     for (const char *p = r->data, *e = r->data + sample; (p = memchr(p, '\n', (size_t)(e - p))); p++) lines++;
     if (lines < 16) return AISLE_OK;
@@ -530,20 +538,23 @@ static int load_events(aisle_dataset *ds, const load_src *src, const aisle_confi
     int rc = data_columns_parse(&L.cols, event_roles, R_COUNT, config_string(cfg, data_options, "columns"), "columns");
     if (rc) return rc;
     /* reject unknown time conversions up front */
-    for (const char *f = L.time_format; *f; f++)
-        if (*f == '%' && !strchr("YymdeHIMSpbBhjszTFD%", *++f))
-            return core_error(AISLE_EINVAL, "option time_format '%s': unknown conversion '%%%c'", L.time_format,
-                              *f ? *f : ' ');
+    for (const char *f = L.time_format; *f; f++) {
+        if (*f != '%') continue;
+        if (!*++f) /* strchr would find the terminator: a lone '%' at the end */
+            return core_error(AISLE_EINVAL, "option time_format '%s': a '%%' at the end without a conversion letter",
+                              L.time_format);
+        if (!strchr("YymdeHIMSpbBhjszTFD%", *f))
+            return core_error(AISLE_EINVAL, "option time_format '%s': unknown conversion '%%%c'", L.time_format, *f);
+    }
     const char *ev_name = config_string(cfg, data_options, "event");
     if (!ev_name[0]) ev_name = "view";
 
     size_t nu = ds->users.n, ni = ds->items.n, nn = ds->event_names.n, ne = ds->n_events;
     bool explicit_before = ds->has_explicit;
-    bool quoting = config_bool(cfg, data_options, "quoting");
-    size_t max_field = (size_t)config_int(cfg, data_options, "max_field");
-    const char *delim = config_string(cfg, data_options, "delimiter");
-    rc = src->path ? data_reader_open_file(&L.rd, src->path, delim, quoting, max_field)
-                   : data_reader_open_buffer(&L.rd, src->data, src->len, src->name, delim, quoting, max_field);
+    data_reader_opts ro;
+    data_reader_options(cfg, &ro);
+    rc = src->path ? data_reader_open_file(&L.rd, src->path, &ro)
+                   : data_reader_open_buffer(&L.rd, src->data, src->len, src->name, &ro);
     if (!rc) rc = data_event_type(ds, ev_name, &L.default_type);
     if (!rc) rc = presize_events(ds, &L.rd);
     if (!rc) rc = run_load(&L, cfg);

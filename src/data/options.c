@@ -46,6 +46,17 @@ const option_spec data_options[] = {
      "aisle_dataset_load_report) instead of failing on the first one."},
     {"max_field", AISLE_OPTION_INT, 1, 1073741824.0, "65536", NULL, "data",
      "Longest field a data file may hold, in bytes; longer ones are bad rows."},
+    {"max_fields", AISLE_OPTION_INT, 1, 268435456.0, "10000", NULL, "data",
+     "Most fields a record of a data file may hold; a record with more is a bad row (a catalog "
+     "with more attribute columns needs a larger value)."},
+    {"max_record", AISLE_OPTION_INT, 1024, 1073741824.0, "16777216", NULL, "data",
+     "Longest record (line) a data file may hold, in bytes (default 16 MiB). A longer one ends "
+     "the load, even a lenient one: an input without line breaks (such as /dev/zero) has no next "
+     "record to resume at."},
+    {"fifo_timeout", AISLE_OPTION_FLOAT, 0, 86400, "30", NULL, "data",
+     "Seconds a load from a FIFO (named pipe) waits for a writer to write; a FIFO nobody writes "
+     "to then fails with AISLE_EIO instead of blocking forever. Pipes and /dev/stdin that already "
+     "have their writer are read as they come."},
     {"encoding", AISLE_OPTION_STRING, 0, 0, "utf8", "utf8|latin1", "data",
      "Text encoding of data files: utf8 (invalid bytes are errors) or latin1 (converted to UTF-8, "
      "e.g. for MovieLens u.item)."},

@@ -17,9 +17,15 @@
 
 static const uint8_t io_magic[8] = {0x89, 'A', 'I', 'S', '\r', '\n', 0x1a, '\n'};
 
-/* deflate never expands more than ~1032:1 (RFC 1951 max match 258 bytes
- * per ~2 bits); a section declaring more is corrupt, not a big model. */
-#define IO_MAX_RATIO 1032u
+/* How much a compressed section may expand: deflate can reach ~1032:1
+ * (RFC 1951: a 258-byte match per ~2 bits), so a 2 MB file could ask for
+ * 2 GB of zeros.  Model data compresses far less (keys and histories 3-6:1,
+ * float tensors ~1.1:1), so the writer stores any section that would
+ * compress better than IO_MAX_RATIO raw, and the reader refuses a section
+ * declaring more than IO_MAX_RATIO times its stored bytes (plus a little
+ * for tiny sections): a file can only ask for ~64 times its own size. */
+#define IO_MAX_RATIO 64u
+#define IO_RATIO_SLACK 4096u
 
 typedef struct io_section {
     uint32_t type, flags;
@@ -161,7 +167,7 @@ int io_writer_add_section(io_writer *w, uint32_t type, uint32_t flags, const cor
             return rc;
         }
     }
-    if (s->stored.len && s->stored.len < len) {
+    if (s->stored.len && s->stored.len < len && len / IO_MAX_RATIO <= s->stored.len) {
         flags |= IO_FLAG_COMPRESSED;
     } else { /* incompressible, empty or level 0: store the bytes as they are */
         s->stored.len = 0;
@@ -259,11 +265,59 @@ static int sync_dir(const char *dir) {
     return rc;
 }
 
-int io_writer_to_file(const io_writer *w, const char *path, uint64_t fail_after) {
+/* The file a save replaces: path itself, or the file a symbolic link at
+ * path points to (saving writes through links, as shell redirection does,
+ * so a link such as model.bin -> models/v7.bin stays a link).  Anything
+ * but a regular file (a device such as /dev/null, a FIFO, a directory, a
+ * socket) is refused: the atomic rename would replace the node itself. */
+static int save_target(const char *path, char **out) {
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT) return core_io_error(path, "stat");
+        *out = core_strdup(path); /* a new file */
+        return *out ? AISLE_OK : core_oom("model file path");
+    }
+    const char *target = path;
+    char *resolved = NULL;
+    if (S_ISLNK(st.st_mode)) {
+        resolved = realpath(path, NULL);
+        if (!resolved) {
+            if (errno == ENOENT || errno == ENOTDIR)
+                return core_error(AISLE_EIO, "%s: a symbolic link whose target does not exist; not saved", path);
+            return core_io_error(path, "resolve symbolic link");
+        }
+        target = resolved;
+        if (stat(target, &st) != 0) {
+            int rc = core_io_error(target, "stat");
+            free(resolved);
+            return rc;
+        }
+    }
+    int rc = AISLE_OK;
+    if (!S_ISREG(st.st_mode))
+        rc = core_error(AISLE_EIO, "%s%s%s: not a regular file (%s); a model is saved only as or over a regular file",
+                        path, resolved ? " -> " : "", resolved ? resolved : "",
+                        S_ISDIR(st.st_mode) ? "a directory" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                        : S_ISFIFO(st.st_mode) ? "a FIFO" : "a socket or other special file");
+    if (!rc) {
+        *out = core_strdup(target);
+        if (!*out) rc = core_oom("model file path");
+    }
+    free(resolved);
+    return rc;
+}
+
+int io_writer_to_file(const io_writer *w, const char *path_arg, uint64_t fail_after) {
+    char *path = NULL;
+    int rc = save_target(path_arg, &path);
+    if (rc) return rc;
     core_buf head;
     buf_init(&head);
-    int rc = build_header(w, &head);
-    if (rc) return rc;
+    rc = build_header(w, &head);
+    if (rc) {
+        core_free(path);
+        return rc;
+    }
     size_t pl = strlen(path);
     /* everything that can fail for memory is allocated before the rename */
     char *tmp = core_malloc(pl + 16), *dir = dir_of(path);
@@ -271,6 +325,7 @@ int io_writer_to_file(const io_writer *w, const char *path, uint64_t fail_after)
         buf_free(&head);
         core_free(tmp);
         core_free(dir);
+        core_free(path);
         return core_oom("model file path");
     }
     memcpy(tmp, path, pl);
@@ -281,6 +336,7 @@ int io_writer_to_file(const io_writer *w, const char *path, uint64_t fail_after)
         buf_free(&head);
         core_free(tmp);
         core_free(dir);
+        core_free(path);
         return rc;
     }
     /* mkstemp creates 0600; a model file is ordinary data */
@@ -304,6 +360,7 @@ int io_writer_to_file(const io_writer *w, const char *path, uint64_t fail_after)
     buf_free(&head);
     core_free(tmp);
     core_free(dir);
+    core_free(path);
     return rc;
 }
 
@@ -400,12 +457,14 @@ int io_reader_open(io_reader **out, const void *data, size_t len, uint64_t max_b
                      (unsigned long long)s->raw_len, (unsigned long long)s->stored_len);
             break;
         }
-        if ((s->flags & IO_FLAG_COMPRESSED) && s->raw_len / IO_MAX_RATIO > s->stored_len) {
-            rc = bad(what, "declares %llu bytes from %llu compressed bytes, more than zlib can produce",
-                     (unsigned long long)s->raw_len, (unsigned long long)s->stored_len);
+        if ((s->flags & IO_FLAG_COMPRESSED) && s->raw_len > s->stored_len * IO_MAX_RATIO + IO_RATIO_SLACK) {
+            rc = bad(what,
+                     "declares %llu bytes from %llu compressed bytes, more than the %u:1 expansion a model file "
+                     "allows (a decompression bomb?)",
+                     (unsigned long long)s->raw_len, (unsigned long long)s->stored_len, IO_MAX_RATIO);
             break;
         }
-        total_raw += s->raw_len; /* cannot overflow: each raw_len <= 1032 * (len) */
+        total_raw += s->raw_len; /* cannot overflow: each raw_len <= 64 * len + 4096 */
         if (total_raw > max_bytes) {
             rc = core_error(AISLE_ERANGE, "%s: sections need %llu bytes, more than max_model_bytes=%llu", what,
                             (unsigned long long)total_raw, (unsigned long long)max_bytes);
@@ -446,6 +505,11 @@ static io_section *find(const io_reader *r, uint32_t type) {
 }
 
 int io_reader_has_section(const io_reader *r, uint32_t type) { return find(r, type) != NULL; }
+
+uint64_t io_reader_section_bytes(const io_reader *r, uint32_t type) {
+    const io_section *s = find(r, type);
+    return s ? s->raw_len : 0;
+}
 
 /* Inflates exactly raw_len bytes into a buffer of that size: a stream that
  * wants to produce more, or less, is corrupt (no decompression bombs). */

@@ -77,6 +77,10 @@ typedef struct io_cursor {
 int io_reader_section(io_reader *r, uint32_t type, io_cursor *out);
 /* 1 if the file has a section of this type, else 0. */
 int io_reader_has_section(const io_reader *r, uint32_t type);
+/* The uncompressed length a section declares (0 if absent), known before
+ * it is inflated: a loader compares it with the sizes a header asks for
+ * before allocating them. */
+uint64_t io_reader_section_bytes(const io_reader *r, uint32_t type);
 
 int io_get_u8(io_cursor *c, uint8_t *v);
 int io_get_u32(io_cursor *c, uint32_t *v);

@@ -7,7 +7,8 @@ const option_spec io_options[] = {
     {"quantize", AISLE_OPTION_STRING, 0, 0, "none", "none|fp16|int8", "save",
      "Encoding of large float tensors in saved models: none (fp32, exact), fp16, or int8 with a "
      "scale per row."},
-    {"max_model_bytes", AISLE_OPTION_INT, 4096, 1099511627776.0, "17179869184", NULL, "load",
-     "Largest model a load accepts, in decompressed bytes (default 16 GiB); bigger or corrupt size "
-     "fields fail with AISLE_ERANGE before anything is allocated."},
+    {"max_model_bytes", AISLE_OPTION_INT, 4096, 1099511627776.0, "2147483648", NULL, "load",
+     "Largest model a load accepts, in decompressed bytes (default 2 GiB, so an untrusted file "
+     "cannot take more memory than a shop server has; raise it for bigger models); bigger or "
+     "corrupt size fields fail with AISLE_ERANGE before anything is allocated."},
     OPTION_END};

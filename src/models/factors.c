@@ -309,6 +309,9 @@ int model_factors_load(aisle_model *m, io_reader *r) {
         rc = core_error(AISLE_EFORMAT, "%s: factors %u, explicit %u, reg %g, alpha %g are not valid", c.section, f->dim,
                         ex, f->reg, f->alpha);
     f->explicit_r = ex == 1;
+    if (!rc && ex && !(isfinite(f->mean) && isfinite(f->rmin) && isfinite(f->rmax) && f->rmin <= f->rmax))
+        rc = core_error(AISLE_EFORMAT, "%s: rating mean %g and range %g..%g are not valid", c.section, f->mean, f->rmin,
+                        f->rmax);
     uint64_t rows, cols;
     if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 1, &c);
     if (!rc) rc = io_get_tensor(&c, &f->user, &rows, &cols, nu, f->dim);

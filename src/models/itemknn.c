@@ -315,6 +315,8 @@ static int knn_load(aisle_model *m, io_reader *r) {
                         (unsigned long long)nn, (unsigned long long)ns, s->indptr[ni]);
     for (size_t k = 0; !rc && k < nn; k++)
         if (s->nbr[k] >= ni) rc = core_error(AISLE_EFORMAT, "%s: neighbour %zu is item %u of %u", c.section, k, s->nbr[k], ni);
+        else if (!isfinite(s->sim[k]))
+            rc = core_error(AISLE_EFORMAT, "%s: similarity %zu is %g, not a finite number", c.section, k, s->sim[k]);
     return rc;
 }
 

@@ -354,6 +354,11 @@ static int mf_load(aisle_model *m, io_reader *r) {
         return rc;
     }
     mf_state *s = m->state;
+    /* mf is always trained on ratings: its scores add the global mean and
+     * both biases, and SVD++ folds in against them (docs/FORMAT.md) */
+    if (!s->f.explicit_r)
+        return core_error(AISLE_EFORMAT, "section 256 (model kind): an mf model must be explicit (with biases), "
+                                         "found explicit 0");
     if (io_reader_has_section(r, IO_SECTION_KIND + 5)) {
         io_cursor c;
         uint64_t rows, cols;

@@ -8,6 +8,7 @@
 #include "models.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 /* Limits of the META section (docs/FORMAT.md): they keep crafted files from
@@ -278,6 +279,9 @@ static int get_history(aisle_model *m, io_reader *r) {
     if (!rc) rc = io_get_f32_array(&c, &h->values, &n, nnz);
     if (!rc && n != nnz) rc = core_error(AISLE_EFORMAT, "%s: %llu values, expected %llu", c.section,
                                          (unsigned long long)n, (unsigned long long)nnz);
+    for (size_t k = 0; !rc && k < nnz; k++)
+        if (!isfinite(h->values[k]))
+            rc = core_error(AISLE_EFORMAT, "%s: value %zu is %g, not a finite number", c.section, k, h->values[k]);
     uint64_t *lt = NULL;
     if (!rc) rc = io_get_u64_array(&c, &lt, &n, nnz);
     if (!rc && n != nnz) rc = core_error(AISLE_EFORMAT, "%s: %llu timestamps, expected %llu", c.section,
@@ -302,6 +306,10 @@ static int get_popularity(aisle_model *m, io_reader *r) {
     if (!rc) rc = io_get_f32_array(&c, &m->popularity, &n, m->items.n);
     if (!rc && n != m->items.n)
         rc = core_error(AISLE_EFORMAT, "%s: %llu values for %zu items", c.section, (unsigned long long)n, m->items.n);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!isfinite(m->popularity[i]))
+            rc = core_error(AISLE_EFORMAT, "%s: item %zu has popularity %g, not a finite number", c.section, i,
+                            m->popularity[i]);
     return rc ? rc : io_cursor_done(&c);
 }
 

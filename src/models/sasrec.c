@@ -262,9 +262,25 @@ static int sasrec_load(aisle_model *m, io_reader *r) {
     st->best_metric = best;
     sasrec_net *net = &st->net;
     rc = sasrec_net_build(net, h[1], h[2], (int)h[3], (int)h[4], (int)h[5], (int)h[9], 0.0f, 0.0f, model_n_items(m), h[8]);
-    if (!rc) rc = nn_store_alloc(&net->s, false);
     if (rc) return rc;
     size_t emb = (size_t)net->n_tokens * net->d;
+    /* the header alone decides the parameter count (hidden 2048, 16 blocks
+     * and 1.5M word buckets ask for 13.6 GB): the tensors must be there,
+     * at one byte per parameter at least (int8), before the store and its
+     * derived arrays are allocated */
+    uint64_t have_items = io_reader_section_bytes(r, SASREC_SEC_ITEMS),
+             have_weights = io_reader_section_bytes(r, SASREC_SEC_WEIGHTS),
+             have_users = io_reader_section_bytes(r, SASREC_SEC_USERS);
+    uint64_t want_users = (uint64_t)model_n_users(m) * net->T * sizeof(uint32_t);
+    if (have_items < emb || have_weights < net->s.n - emb || have_users < want_users)
+        return core_error(AISLE_EFORMAT,
+                          "sasrec: the header asks for %llu item and %llu other parameters and %llu bytes of user "
+                          "sequences (hidden %u, blocks %u, buckets %u); the sections hold %llu, %llu and %llu bytes",
+                          (unsigned long long)emb, (unsigned long long)(net->s.n - emb),
+                          (unsigned long long)want_users, h[1], h[3], h[8], (unsigned long long)have_items,
+                          (unsigned long long)have_weights, (unsigned long long)have_users);
+    rc = nn_store_alloc(&net->s, false);
+    if (rc) return rc;
     io_cursor c;
     float *t = NULL;
     uint64_t rows, cols;

@@ -16,7 +16,8 @@ typedef struct batch_ctx {
     const int64_t *users; /* per requested user: index or -1 */
     size_t first;         /* first user of the block (factor path) */
     float *block;         /* block scores, rows x n_items (factor path) */
-    size_t k;
+    size_t k;             /* the caller's k: the row stride of the outputs */
+    size_t kk;            /* min(k, n_items): what a row can hold, and the heap's size */
     const char **items_out;
     float *scores_out;
     size_t *n_out;
@@ -31,8 +32,7 @@ static int select_row(const batch_ctx *c, size_t r, float *scores, core_hit *hea
         excl = m->history.indices + m->history.indptr[u];
         n_excl = m->history.indptr[u + 1] - m->history.indptr[u];
     }
-    size_t kk = CORE_MIN(c->k, (size_t)model_n_items(m));
-    size_t n = serve_select(c->sel, u >= 0 ? scores : m->popularity, excl, n_excl, -1, kk, heap);
+    size_t n = serve_select(c->sel, u >= 0 ? scores : m->popularity, excl, n_excl, -1, c->kk, heap);
     serve_output(m, heap, n, c->items_out ? c->items_out + r * c->k : NULL,
                  c->scores_out ? c->scores_out + r * c->k : NULL);
     c->n_out[r] = n;
@@ -44,7 +44,7 @@ static int generic_range(void *vc, size_t begin, size_t end, int tid) {
     const batch_ctx *c = vc;
     uint32_t ni = model_n_items(c->m);
     float *scores = core_malloc((size_t)ni * sizeof *scores);
-    core_hit *heap = core_malloc((c->k ? c->k : 1) * sizeof *heap);
+    core_hit *heap = core_malloc((c->kk ? c->kk : 1) * sizeof *heap);
     int rc = (!scores || !heap) ? core_oom("recommend_batch") : AISLE_OK;
     for (size_t r = begin; !rc && r < end; r++) {
         if (c->users[r] >= 0) {
@@ -64,7 +64,7 @@ static int factor_range(void *vc, size_t begin, size_t end, int tid) {
     const batch_ctx *c = vc;
     const model_factors *f = c->m->state;
     uint32_t ni = model_n_items(c->m);
-    core_hit *heap = core_malloc((c->k ? c->k : 1) * sizeof *heap);
+    core_hit *heap = core_malloc((c->kk ? c->kk : 1) * sizeof *heap);
     if (!heap) return core_oom("recommend_batch");
     for (size_t r = begin; r < end; r++) {
         size_t g = c->first + r;
@@ -118,6 +118,14 @@ AISLE_API int aisle_recommend_batch(const aisle_model *m, const char *const *use
     if (!m || (n_users && (!user_keys || !n_out)))
         return core_error(AISLE_EINVAL, "aisle_recommend_batch: NULL model, user_keys or n_out");
     if (n_users == 0) return AISLE_OK;
+    /* the outputs hold n_users rows of k: a k no array of that many rows
+     * can have is a caller error (one row may claim any k: only
+     * min(k, n_items) entries are written) */
+    if (n_users > 1 && k > SIZE_MAX / sizeof(const char *) / n_users)
+        return core_error(AISLE_ERANGE,
+                          "aisle_recommend_batch: k = %zu for %zu users needs output arrays larger than memory "
+                          "(use k <= the item count, %u)",
+                          k, n_users, model_n_items(m));
     serve_sel sel;
     int rc = serve_sel_init(&sel, m, opts);
     if (rc) return rc;
@@ -134,8 +142,8 @@ AISLE_API int aisle_recommend_batch(const aisle_model *m, const char *const *use
                             user_keys[r], r);
     }
     if (!rc) {
-        batch_ctx c = {.m = m, .sel = &sel, .users = users, .k = k, .items_out = items_out, .scores_out = scores_out,
-                       .n_out = n_out};
+        batch_ctx c = {.m = m, .sel = &sel, .users = users, .k = k, .kk = CORE_MIN(k, (size_t)model_n_items(m)),
+                       .items_out = items_out, .scores_out = scores_out, .n_out = n_out};
         if ((m->ops->flags & MODEL_FACTORS) && model_n_items(m) > 0)
             rc = factor_path(&c, n_users, sel.threads);
         else

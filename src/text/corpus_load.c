@@ -164,11 +164,9 @@ static int load_texts(aisle_texts *t, const char *path, const void *data, size_t
     int rc = data_columns_parse(&L.cols, roles, R_COUNT, config_string(cfg, data_options, "columns"), "columns");
     if (rc) return rc;
     size_t n0 = t->n, arena0 = t->arena.len, labels0 = t->labels.n;
-    bool quoting = config_bool(cfg, data_options, "quoting");
-    size_t max_field = (size_t)config_int(cfg, data_options, "max_field");
-    const char *delim = config_string(cfg, data_options, "delimiter");
-    rc = path ? data_reader_open_file(&L.rd, path, delim, quoting, max_field)
-              : data_reader_open_buffer(&L.rd, data, len, name, delim, quoting, max_field);
+    data_reader_opts ro;
+    data_reader_options(cfg, &ro);
+    rc = path ? data_reader_open_file(&L.rd, path, &ro) : data_reader_open_buffer(&L.rd, data, len, name, &ro);
     if (!rc) rc = run_load(&L, t, cfg);
     if (!rc) {
         data_report_clear(&t->report);

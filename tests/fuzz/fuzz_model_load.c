@@ -1,8 +1,9 @@
 /* fuzz_model_load.c - libFuzzer target: the model file loader.  Any input
  * must either load or fail with a status and a message, without crashing,
  * leaking or allocating more than max_model_bytes allows; a model that
- * loads must describe itself, save, and load again to the same
- * description.  Each input is tried as is and with its CRCs recomputed
+ * loads must serve (serve_check.h: recommend, for items, similar, score,
+ * explain, history, batch with k from 0 to huge, update_user), describe
+ * itself, save, and load again to the same description.  Each input is tried as is and with its CRCs recomputed
  * (layout in docs/FORMAT.md), so mutations reach the structure checks
  * behind the CRCs. */
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <zlib.h>
 
 #include "aisle.h"
+#include "serve_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,37 +51,16 @@ static void fix_crcs(uint8_t *p, size_t size) {
     wr32(p + hl - 4, (uint32_t)crc32(0, p, (uInt)(hl - 4)));
 }
 
-static void try_load(const uint8_t *data, size_t size, const aisle_config *cfg) {
-    aisle_model *m = NULL;
-    int rc = aisle_model_load_buffer(&m, data, size, cfg);
-    if (rc != AISLE_OK) {
-        if (aisle_last_error()[0] == '\0' || m) abort(); /* every failure explains itself */
-        return;
-    }
-    static char d1[1 << 16], d2[1 << 16];
-    if (aisle_model_describe(m, d1, sizeof d1, NULL) == AISLE_OK) {
-        void *img = NULL;
-        size_t len = 0;
-        if (aisle_model_save_buffer(m, cfg, &img, &len) != AISLE_OK) abort();
-        aisle_model *again = NULL;
-        if (aisle_model_load_buffer(&again, img, len, cfg) != AISLE_OK) abort(); /* our own output loads */
-        if (aisle_model_describe(again, d2, sizeof d2, NULL) != AISLE_OK || strcmp(d1, d2) != 0) abort();
-        aisle_model_free(again);
-        aisle_free(img);
-    }
-    aisle_model_free(m);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     aisle_config *cfg = NULL;
     if (aisle_config_new(&cfg) != AISLE_OK) return 0;
     aisle_config_set_int(cfg, "max_model_bytes", 1 << 24);
-    try_load(data, size, cfg);
+    load_and_serve(data, size, cfg, (uint32_t)crc32(0, data, (uInt)size));
     uint8_t *copy = malloc(size ? size : 1);
     if (copy) {
         memcpy(copy, data, size);
         fix_crcs(copy, size);
-        try_load(copy, size, cfg);
+        load_and_serve(copy, size, cfg, (uint32_t)crc32(0, copy, (uInt)size));
         free(copy);
     }
     aisle_config_free(cfg);

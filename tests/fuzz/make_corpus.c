@@ -27,6 +27,17 @@ static void write_seed(const char *dir, const char *name, unsigned char variant,
     fclose(f);
 }
 
+/* A dataset_load seed: 6 option bytes, then the text. */
+static void write_opt_seed(const char *dir, const char *name, const unsigned char opt[6], const void *data,
+                           size_t len) {
+    unsigned char *buf = malloc(len + 6);
+    if (!buf) die("malloc");
+    memcpy(buf, opt, 6);
+    memcpy(buf + 6, data, len);
+    write_seed(dir, name, 0xFF, buf, len + 6);
+    free(buf);
+}
+
 static void write_gz_seed(const char *dir, const char *name, unsigned char variant, const char *text) {
     uLongf cap = compressBound((uLong)strlen(text)) + 32;
     unsigned char *out = malloc(cap);
@@ -105,28 +116,42 @@ int main(int argc, char **argv) {
     if (aisle_demo_write(cfg, tmp)) die("demo_write");
     char path[600];
 
-    /* ---- events: one seed per loader variant (first byte selects it) ---- */
+    /* ---- events: one seed per loader variant; the first 6 bytes are the
+     * options fuzz_dataset_load decodes (delimiter, header/lenient/quoting/
+     * encoding/negative, columns, time format, limits/gzip/file, event) ---- */
     snprintf(dir, sizeof dir, "%s/dataset_load", root);
     mkdir(dir, 0755);
     snprintf(path, sizeof path, "%s/events.csv", tmp);
     char *events = head_of(path, 25);
-    write_seed(dir, "v0-demo-events.csv", 0, events, strlen(events));
-    write_gz_seed(dir, "v0-demo-events.csv.gz", 0, events);
+    static const unsigned char o_demo[6] = {1, 1, 2, 0, 0, 0}, o_demo_gz[6] = {1, 1, 2, 0, 8 | 32, 0},
+                               o_demo_cut[6] = {1, 5, 2, 0, 8 | 16 | 32, 3}, o_demo_file[6] = {0, 0, 0, 0, 32, 0},
+                               o_ml[6] = {2, 2, 1, 0, 0, 0}, o_ml1m[6] = {3, 2, 1, 0, 32, 2},
+                               o_retail[6] = {1, 1 | 4, 3, 0, 0, 0}, o_semi[6] = {4, 4, 4, 1, 0, 0},
+                               o_pipe[6] = {5, 2 | 1 << 5, 5, 0, 0, 0}, o_own_time[6] = {1, 2, 6, 9, 32, 1},
+                               o_limits[6] = {1, 4, 4, 0, 1 | 2 | 4 | 32, 0};
+    write_opt_seed(dir, "demo-events.csv", o_demo, events, strlen(events));
+    write_opt_seed(dir, "demo-events-gz-file.csv", o_demo_gz, events, strlen(events));
+    write_opt_seed(dir, "demo-events-gz-cut-lenient.csv", o_demo_cut, events, strlen(events));
+    write_opt_seed(dir, "demo-events-sniffed-file.csv", o_demo_file, events, strlen(events));
     const char *tsv = "196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n";
-    write_seed(dir, "v1-movielens.data", 1, tsv, strlen(tsv));
+    write_opt_seed(dir, "movielens.data", o_ml, tsv, strlen(tsv));
     const char *dat = "1::1193::5::978300760\r\n1::661::3::978302109\r\n2::1357::5::978298709\r\n";
-    write_seed(dir, "v2-ml1m.dat", 2, dat, strlen(dat));
+    write_opt_seed(dir, "ml1m.dat", o_ml1m, dat, strlen(dat));
     const char *retail =
         "\xEF\xBB\xBFInvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
         "536365,85123A,\"WHITE HANGING HEART T-LIGHT HOLDER\",6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
         "536365,71053,\"WHITE METAL LANTERN, \"\"LARGE\"\"\",6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n"
         "C536379,D,Discount,-1,2010-12-01 09:41:00,27.5,14527,United Kingdom\n"
         "536414,22139,,56,2010-12-01 11:52:00,0,,United Kingdom\n";
-    write_seed(dir, "v3-online-retail.csv", 3, retail, strlen(retail));
-    const char *us = "17850;85123A\n17850;71053\n13047;84406B\n";
-    write_seed(dir, "v4-semicolon.csv", 4, us, strlen(us));
+    write_opt_seed(dir, "online-retail.csv", o_retail, retail, strlen(retail));
+    const char *us = "17850;85123A;12/1/10 8:26\n17850;71053;12/1/10 8:26\n13047;84406B;12/1/10 9:02\n";
+    write_opt_seed(dir, "semicolon.csv", o_semi, us, strlen(us));
     const char *pipe = "mug|u1|purchase\ntea|u2|view\n\"kettle|xl\"|u1|cart\n";
-    write_seed(dir, "v5-pipe.txt", 5, pipe, strlen(pipe));
+    write_opt_seed(dir, "pipe.txt", o_pipe, pipe, strlen(pipe));
+    static const char own[] = "%Y%m%d %H%M\0u1,i1,20200101 0830\nu2,i2,19991231 2359\n";
+    write_opt_seed(dir, "own-time-format.csv", o_own_time, own, sizeof own - 1);
+    const char *wide = "u1,i1,1,2,3,4,5\nu2,i2\n\"a long quoted user key\",i3\n";
+    write_opt_seed(dir, "small-limits.csv", o_limits, wide, strlen(wide));
     free(events);
 
     /* ---- catalog ---- */
@@ -159,6 +184,37 @@ int main(int argc, char **argv) {
         snprintf(name, sizeof name, "text-%zu.txt", i);
         write_seed(dir, name, (unsigned char)i, texts[i], strlen(texts[i]));
     }
+
+    /* ---- model_struct: programs of section edits (fuzz_model_struct.c):
+     * each trained model as it is, and with a section of every other model
+     * transplanted into it ---- */
+    snprintf(dir, sizeof dir, "%s/model_struct", root);
+    mkdir(dir, 0755);
+    for (unsigned b = 0; b < 16; b++) {
+        char name[32];
+        unsigned char prog[1 + 8 * 4];
+        prog[0] = (unsigned char)b;
+        snprintf(name, sizeof name, "model-%u", b);
+        write_seed(dir, name, 0xFF, prog, 1);
+        for (unsigned t = 0; t < 4; t++) { /* transplants: op 6, arg = other model | section << 8 */
+            unsigned char *e = prog + 1 + 8 * t;
+            memset(e, 0, 8);
+            e[0] = 6;
+            e[4] = (unsigned char)(b ^ 1);
+            e[5] = (unsigned char)(4 + t);
+        }
+        snprintf(name, sizeof name, "model-%u-transplants", b);
+        write_seed(dir, name, 0xFF, prog, sizeof prog);
+    }
+    /* each kind section dropped (index 5 and up: after the generic ones), so
+     * one more edit reaches a state the writer never produces */
+    for (unsigned b = 0; b < 24; b++)
+        for (unsigned sec = 5; sec < 12; sec++) {
+            char name[40];
+            unsigned char prog[9] = {(unsigned char)b, 5, (unsigned char)sec, 0, 0, 0, 0, 0, 0};
+            snprintf(name, sizeof name, "model-%u-drop-%u", b, sec);
+            write_seed(dir, name, 0xFF, prog, sizeof prog);
+        }
 
     /* ---- models: every kind that saves, in each encoding ---- */
     snprintf(dir, sizeof dir, "%s/model_load", root);

@@ -1,6 +1,7 @@
 """Shared helpers: text encoding, handle lifetime, progress callbacks."""
 import collections
 import ctypes
+import threading
 
 from . import _lib
 from .errors import AISLE_ESTATE, StateError, check
@@ -49,12 +50,24 @@ def option_text(value):
     return str(value)
 
 
+# Guards the busy counts of every handle (held for a few instructions).
+_busy_lock = threading.Lock()
+
+
 class Handle:
     """Owns one C handle; close() frees it (idempotent), as do `with` and
-    garbage collection."""
+    garbage collection.
+
+    A call that runs Python code while C uses the handle (a serving filter,
+    a progress callback) or that another thread runs meanwhile holds the
+    handle with in_use(): close() during such a call only marks it closed,
+    and the last call to finish frees it, so a callback that closes the
+    model it filters cannot make C read freed memory."""
 
     _free_name = None
     _what = "handle"
+    _busy = 0          # calls holding the handle (in_use)
+    _closing = False   # close() came while busy: freed by the last one
 
     def __init__(self):
         self._ptr = None
@@ -64,17 +77,40 @@ class Handle:
 
     @property
     def _h(self):
-        if not self._ptr:
+        if not self._ptr or self._closing:
             raise StateError(AISLE_ESTATE, "aisle: the %s is closed" % self._what)
         return self._ptr
 
     @property
     def closed(self):
-        return not self._ptr
+        return not self._ptr or self._closing
+
+    def _acquire(self):
+        with _busy_lock:
+            if not self._ptr or self._closing:
+                raise StateError(AISLE_ESTATE, "aisle: the %s is closed" % self._what)
+            self._busy += 1
+            return self._ptr
+
+    def _release(self):
+        ptr = None
+        with _busy_lock:
+            self._busy -= 1
+            if self._busy == 0 and self._closing:
+                ptr, self._ptr, self._closing = self._ptr, None, False
+        if ptr:
+            getattr(_lib.fn, self._free_name)(ptr)
 
     def close(self):
-        """Frees the C handle.  Calling it again does nothing."""
-        ptr, self._ptr = self._ptr, None
+        """Frees the C handle.  Calling it again does nothing.  Called
+        while a call uses the handle (from a callback or another thread),
+        it marks the handle closed and the call frees it when it ends."""
+        with _busy_lock:
+            if self._busy:
+                if self._ptr:
+                    self._closing = True
+                return
+            ptr, self._ptr = self._ptr, None
         if ptr:
             getattr(_lib.fn, self._free_name)(ptr)
 
@@ -90,6 +126,32 @@ class Handle:
             self.close()
         except Exception:  # interpreter shutdown: module globals may be gone
             pass
+
+
+class in_use:
+    """with in_use(a, b, ...) as ptrs: holds the handles (None skipped) for
+    the duration of a C call and the reading of its results; ptrs is the
+    list of their C pointers (the single pointer for one handle)."""
+    __slots__ = ("handles",)
+
+    def __init__(self, *handles):
+        self.handles = [h for h in handles if h is not None]
+
+    def __enter__(self):
+        got = []
+        try:
+            for h in self.handles:
+                got.append(h._acquire())
+        except BaseException:
+            for h in self.handles[:len(got)]:
+                h._release()
+            raise
+        return got[0] if len(got) == 1 else got
+
+    def __exit__(self, *exc):
+        for h in reversed(self.handles):
+            h._release()
+        return False
 
 
 Progress = collections.namedtuple("Progress", "step steps loss metric elapsed")

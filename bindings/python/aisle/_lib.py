@@ -257,6 +257,36 @@ class _Functions:
     pass
 
 
+def _int_range(ctype):
+    """(low, high) of an integer ctypes type, or None for other types."""
+    if not (isinstance(ctype, type) and issubclass(ctype, ctypes._SimpleCData)) or ctype._type_ not in "bBhHiIlLqQnN":
+        return None
+    bits = 8 * ctypes.sizeof(ctype)
+    signed = ctype(-1).value < 0
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
+def _range_checked(name, f, checks):
+    """f with its integer arguments checked: ctypes silently wraps values
+    that do not fit (2**64 became 0, -1 became SIZE_MAX), Python's own C
+    conversions raise OverflowError."""
+    def call(*args):
+        for i, lo, hi in checks:
+            v = args[i]
+            if not isinstance(v, int):
+                index = getattr(v, "__index__", None)
+                if index is None:
+                    continue
+                v = index()
+            if not lo <= v <= hi:
+                raise OverflowError("aisle: argument %d of %s is %d, outside the C type's range [%d, %d]"
+                                    % (i + 1, name, v, lo, hi))
+        return f(*args)
+    call.__name__ = name
+    call.__wrapped__ = f
+    return call
+
+
 fn = _Functions()
 for _name, (_res, _args) in _PROTOTYPES.items():
     try:
@@ -266,7 +296,8 @@ for _name, (_res, _args) in _PROTOTYPES.items():
         continue
     _f.restype = _res
     _f.argtypes = _args
-    setattr(fn, _name[len("aisle_"):], _f)
+    _checks = [(i, r[0], r[1]) for i, r in ((i, _int_range(t)) for i, t in enumerate(_args)) if r]
+    setattr(fn, _name[len("aisle_"):], _range_checked(_name, _f, _checks) if _checks else _f)
 
 
 def has(name):

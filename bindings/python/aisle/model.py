@@ -5,7 +5,7 @@ import ctypes
 import os
 
 from . import _lib
-from ._base import Handle, KeyDictionaries, dec, enc, numpy
+from ._base import Handle, KeyDictionaries, dec, enc, in_use, numpy
 from .config import make_config
 from .errors import check
 from .serving import float_array, key_array, results, serve
@@ -39,7 +39,9 @@ def _run_with_config(call, config, options, progress):
 class Model(KeyDictionaries, Handle):
     """A trained or loaded model.  Immutable once built: its read-only
     methods may be called from many threads at once (ctypes releases the
-    GIL during C calls).  Do not close() it while other threads use it."""
+    GIL during C calls).  close() from a filter or progress callback, or
+    from another thread during a serving call, is deferred until that call
+    has returned its results; the model then counts as closed."""
     _keys_prefix = "model"
 
 
@@ -63,9 +65,10 @@ class Model(KeyDictionaries, Handle):
         if kind is not None:
             options["model"] = kind
         out = ctypes.c_void_p()
-        cat = catalog._h if catalog is not None else None
-        _run_with_config(lambda cfg: _lib.fn.model_train_with_catalog(dataset._h, cat, cfg, ctypes.byref(out)),
-                         config, options, progress)
+        with in_use(dataset, catalog) as ptrs:  # a progress callback may close them
+            d, cat = (ptrs, None) if catalog is None else ptrs
+            _run_with_config(lambda cfg: _lib.fn.model_train_with_catalog(d, cat, cfg, ctypes.byref(out)),
+                             config, options, progress)
         return cls(out.value)
 
     @classmethod
@@ -113,8 +116,9 @@ class Model(KeyDictionaries, Handle):
         if protocol is not None:
             options["protocol"] = protocol
         out = ctypes.c_void_p()
-        _run_with_config(lambda cfg: _lib.fn.evaluate(self._h, test._h, cfg, ctypes.byref(out)),
-                         config, options, progress)
+        with in_use(self, test) as (m, t):  # a progress callback may close them
+            _run_with_config(lambda cfg: _lib.fn.evaluate(m, t, cfg, ctypes.byref(out)),
+                             config, options, progress)
         return EvalResult._take(out.value)
 
     @property
@@ -169,10 +173,11 @@ class Model(KeyDictionaries, Handle):
         scores = (ctypes.c_float * max(k, 1))()
         n = ctypes.c_size_t()
         u = enc(user, "user key")
-        serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
-                            unknown_user=unknown_user, threads=threads),
-              lambda o: _lib.fn.recommend(self._h, u, k, o, items, scores, ctypes.byref(n)))
-        return results(items, scores, n.value)
+        with in_use(self) as h:  # held until the keys are read: a filter may close the model
+            serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
+                                unknown_user=unknown_user, threads=threads),
+                  lambda o: _lib.fn.recommend(h, u, k, o, items, scores, ctypes.byref(n)))
+            return results(items, scores, n.value)
 
     def recommend_for_items(self, item_keys, weights=None, k=10, exclude_seen=True, allow=None, deny=None,
                             filter=None, threads=None, options=None):
@@ -184,9 +189,10 @@ class Model(KeyDictionaries, Handle):
         items = (ctypes.c_char_p * max(k, 1))()
         scores = (ctypes.c_float * max(k, 1))()
         n = ctypes.c_size_t()
-        serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter, threads=threads),
-              lambda o: _lib.fn.recommend_for_items(self._h, keys, w, nk, k, o, items, scores, ctypes.byref(n)))
-        return results(items, scores, n.value)
+        with in_use(self) as h:
+            serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter, threads=threads),
+                  lambda o: _lib.fn.recommend_for_items(h, keys, w, nk, k, o, items, scores, ctypes.byref(n)))
+            return results(items, scores, n.value)
 
     def similar_items(self, item, k=10, allow=None, deny=None, filter=None, threads=None, options=None):
         """The k items most similar to `item`, as (item_key, similarity)."""
@@ -195,9 +201,10 @@ class Model(KeyDictionaries, Handle):
         scores = (ctypes.c_float * max(k, 1))()
         n = ctypes.c_size_t()
         key = enc(item, "item key")
-        serve(options, dict(allow=allow, deny=deny, filter=filter, threads=threads),
-              lambda o: _lib.fn.similar_items(self._h, key, k, o, items, scores, ctypes.byref(n)))
-        return results(items, scores, n.value)
+        with in_use(self) as h:
+            serve(options, dict(allow=allow, deny=deny, filter=filter, threads=threads),
+                  lambda o: _lib.fn.similar_items(h, key, k, o, items, scores, ctypes.byref(n)))
+            return results(items, scores, n.value)
 
     def score(self, user, item):
         """The model's score of one (user, item) pair."""
@@ -212,9 +219,10 @@ class Model(KeyDictionaries, Handle):
         items = (ctypes.c_char_p * (m if m > 0 else 1))()
         shares = (ctypes.c_float * (m if m > 0 else 1))()
         n = ctypes.c_size_t()
-        check(_lib.fn.explain(self._h, enc(user, "user key"), enc(item, "item key"), m, items, shares,
-                              ctypes.byref(n)))
-        return results(items, shares, n.value)
+        with in_use(self) as h:
+            check(_lib.fn.explain(h, enc(user, "user key"), enc(item, "item key"), m, items, shares,
+                                  ctypes.byref(n)))
+            return results(items, shares, n.value)
 
     def history(self, user, max=None):
         """The user's training history as (item_key, weight) pairs, most
@@ -224,8 +232,9 @@ class Model(KeyDictionaries, Handle):
         m = n.value if max is None else min(self._k(max, "max"), n.value)
         items = (ctypes.c_char_p * (m if m > 0 else 1))()
         weights = (ctypes.c_float * (m if m > 0 else 1))()
-        check(_lib.fn.model_user_history(self._h, enc(user, "user key"), m, items, weights, ctypes.byref(n)))
-        return results(items, weights, m)
+        with in_use(self) as h:
+            check(_lib.fn.model_user_history(h, enc(user, "user key"), m, items, weights, ctypes.byref(n)))
+            return results(items, weights, m)
 
     def update_user(self, user, item_keys, weights=None):
         """Adds a known user's new events and re-fits the user in place.
@@ -245,9 +254,14 @@ class Model(KeyDictionaries, Handle):
         items = (ctypes.c_char_p * size)()
         scores = (ctypes.c_float * size)()
         counts = (ctypes.c_size_t * max(nu, 1))()
-        serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
-                            unknown_user=unknown_user, threads=threads),
-              lambda o: _lib.fn.recommend_batch(self._h, keys, nu, k, o, items, scores, counts))
+        with in_use(self) as h:  # held until the keys are read: a filter may close the model
+            serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
+                                unknown_user=unknown_user, threads=threads),
+                  lambda o: _lib.fn.recommend_batch(h, keys, nu, k, o, items, scores, counts))
+            return self._batch_results(items, scores, counts, nu, k, as_arrays)
+
+    @staticmethod
+    def _batch_results(items, scores, counts, nu, k, as_arrays):
         if as_arrays:
             np = numpy()
             if np is None:

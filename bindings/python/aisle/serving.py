@@ -2,7 +2,7 @@
 import ctypes
 
 from . import _lib
-from ._base import Handle, dec, enc, option_text
+from ._base import Handle, dec, enc, in_use, option_text
 from .errors import check
 
 
@@ -114,7 +114,8 @@ def serve(options, kw, call):
     re-raises a filter's exception."""
     opts, temporary = make_options(options, kw)
     try:
-        rc = call(opts._h if opts is not None else None)
+        with in_use(opts) as o:
+            rc = call(o if opts is not None else None)
         if opts is not None:
             opts._reraise()
         check(rc)

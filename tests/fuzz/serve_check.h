@@ -1,0 +1,87 @@
+/* serve_check.h - what the model fuzz targets do with a model that loaded:
+ * serve from it as a shop would (recommend, for items, similar, score,
+ * explain, history, batch with k from 0 to huge, update_user), so a loader
+ * that accepts a state it cannot serve from is found; then describe, save
+ * and load again to the same description.  Included by fuzz_model_load.c
+ * and fuzz_model_struct.c. */
+#ifndef AISLE_FUZZ_SERVE_CHECK_H
+#define AISLE_FUZZ_SERVE_CHECK_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aisle.h"
+
+/* A status a serving call may return on a loaded model: anything but a
+ * crash or an internal error, and every failure explains itself. */
+static void served(int rc) {
+    if (rc == AISLE_OK) return;
+    if (aisle_last_error()[0] == '\0') abort();
+    if (rc == AISLE_EINTERNAL) abort(); /* a model that loads must be servable */
+}
+
+/* Keys and k are chosen from h (a hash of the input). */
+static void serve_all(aisle_model *m, uint32_t h) {
+    size_t nu = 0, ni = 0;
+    if (aisle_model_user_count(m, &nu) || aisle_model_item_count(m, &ni)) abort();
+    const char *user = "fuzz-unknown-user", *item = "fuzz-unknown-item", *item2 = item;
+    if (nu && aisle_model_user_key(m, h % nu, &user)) abort();
+    if (ni && aisle_model_item_key(m, (h >> 8) % ni, &item)) abort();
+    if (ni && aisle_model_item_key(m, (h >> 16) % ni, &item2)) abort();
+    size_t cap = ni + 2, n = 0, hist = 0;
+    served(aisle_model_user_history(m, user, 0, NULL, NULL, &hist)); /* explain and history write up to this */
+    if (hist + 2 > cap) cap = hist + 2;
+    const char **items = malloc(2 * cap * sizeof *items);
+    float *scores = malloc(2 * cap * sizeof *scores);
+    size_t counts[2];
+    if (!items || !scores) abort();
+    static const size_t huge[] = {(size_t)1 << 61, (size_t)1 << 40, SIZE_MAX};
+    size_t k = (h & 3) == 3 ? huge[(h >> 2) % 3] : (h >> 4) % cap;
+    served(aisle_recommend(m, user, k, NULL, items, scores, &n));
+    served(aisle_recommend(m, "fuzz-unknown-user", k, NULL, items, scores, &n));
+    const char *basket[2] = {item, item2};
+    float weights[2] = {1.0f, 0.5f};
+    served(aisle_recommend_for_items(m, basket, weights, 2, k, NULL, items, scores, &n));
+    served(aisle_similar_items(m, item, k, NULL, items, scores, &n));
+    float score;
+    served(aisle_score(m, user, item, &score));
+    served(aisle_explain(m, user, item, k, items, scores, &n));
+    served(aisle_model_user_history(m, user, k, items, scores, &n));
+    const char *users[2] = {user, "fuzz-unknown-user"};
+    served(aisle_recommend_batch(m, users, 1, k, NULL, items, scores, counts));
+    served(aisle_recommend_batch(m, users, 2, (h >> 12) % cap, NULL, items, scores, counts));
+    served(aisle_update_user(m, user, basket, weights, 2));
+    served(aisle_recommend(m, user, k, NULL, items, scores, &n));
+    free(items);
+    free(scores);
+}
+
+/* Loads an image; a model that loads must serve, and (loaded afresh)
+ * describe itself, save, and load again to the same description. */
+static void load_and_serve(const uint8_t *data, size_t size, const aisle_config *cfg, uint32_t h) {
+    aisle_model *m = NULL;
+    int rc = aisle_model_load_buffer(&m, data, size, cfg);
+    if (rc != AISLE_OK) {
+        if (aisle_last_error()[0] == '\0' || m) abort(); /* every failure explains itself */
+        return;
+    }
+    serve_all(m, h);
+    aisle_model_free(m);
+    m = NULL;
+    if (aisle_model_load_buffer(&m, data, size, cfg) != AISLE_OK) abort(); /* loads again, unchanged */
+    static char d1[1 << 16], d2[1 << 16];
+    if (aisle_model_describe(m, d1, sizeof d1, NULL) == AISLE_OK) {
+        void *img = NULL;
+        size_t len = 0;
+        if (aisle_model_save_buffer(m, cfg, &img, &len) != AISLE_OK) abort();
+        aisle_model *again = NULL;
+        if (aisle_model_load_buffer(&again, img, len, cfg) != AISLE_OK) abort(); /* our own output loads */
+        if (aisle_model_describe(again, d2, sizeof d2, NULL) != AISLE_OK || strcmp(d1, d2) != 0) abort();
+        aisle_model_free(again);
+        aisle_free(img);
+    }
+    aisle_model_free(m);
+}
+
+#endif
