@@ -309,9 +309,9 @@ build/storefront/storefront-asan: $(SF_SRCS) examples/storefront/build.sh $(if $
 storefront-run: build/storefront/storefront
 	build/storefront/storefront $(SF_ARGS)
 
-# Chromium (Debian), ab (apache2-utils), node and playwright-core (npm, into
+# Chromium (Debian) with a CJK font for the demo's Chinese titles, ab (apache2-utils), node and playwright-core (npm, into
 # build/storefront; it drives the Debian chromium, never downloads a browser).
-STOREFRONT_DEB_PKGS := chromium apache2-utils
+STOREFRONT_DEB_PKGS := chromium fonts-wqy-zenhei apache2-utils
 storefront-deps:
 	@$(MAKE) --no-print-directory deps EXTRA_DEB_PKGS="$(STOREFRONT_DEB_PKGS) $$(command -v npm >/dev/null || echo nodejs npm)"
 	@[ -f build/storefront/node_modules/playwright-core/package.json ] || \

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW 8 /* cards in a row */
+#define ROW 6 /* cards in a row */
 
 /* ---- fragments ---- */
 
@@ -117,7 +117,7 @@ static void why_user(sf_app *app, const aisle_model *m, const char *user, const 
     size_t n = 0;
     char t[64];
     if (aisle_explain(m, user, item, 1, because, share, &n) == AISLE_OK && n == 1 && share[0] > 0)
-        snprintf(out, 160, "Because you viewed %s (%.0f%% of the match)", short_title(app, because[0], t, sizeof t),
+        snprintf(out, 160, "Because you chose %s (%.0f%% of the match)", short_title(app, because[0], t, sizeof t),
                  100.0 * share[0]);
     else
         snprintf(out, 160, "Popular with shoppers like you");
@@ -301,18 +301,19 @@ static void fit(sf_app *app, const char *user, const char *item, sf_buf *b) {
         n = 0;
     while (rank < n && strcmp(keys[rank], item)) rank++;
     if (rank < n) {
-        const char *because[2];
-        float share[2];
+        const char *because[3];
+        float share[3];
         size_t nb = 0;
         char t[64];
         sf_printf(b, "<div class=\"fit\" id=\"fit\"><b>%s</b>: #%zu of %zu products for %s (top %.0f%%)",
                   rank < n / 20 ? "A great fit for you" : rank < n / 5 ? "A good fit for you" : "Not your usual style",
                   rank + 1, n, user,
                   ceil(100.0 * (double)(rank + 1) / (double)n));
-        if (aisle_explain(app->best->model, user, item, 2, because, share, &nb) == AISLE_OK && nb) {
-            sf_put(b, "<br>Because you viewed ");
-            for (size_t i = 0; i < nb; i++) {
-                sf_put(b, i ? " and " : "");
+        /* the product itself is in the history once viewed: name the others */
+        if (aisle_explain(app->best->model, user, item, 3, because, share, &nb) == AISLE_OK) {
+            for (size_t i = 0, shown = 0; i < nb && shown < 2; i++) {
+                if (!strcmp(because[i], item) || share[i] <= 0) continue;
+                sf_put(b, shown++ ? " and " : "<br>Because you chose ");
                 sf_html(b, short_title(app, because[i], t, sizeof t));
             }
         }
@@ -325,11 +326,11 @@ static void fit(sf_app *app, const char *user, const char *item, sf_buf *b) {
 
 static void neighbours(sf_app *app, sf_model *m, const char *item, const char *heading, const char *id,
                        const char *why_fmt, sf_buf *b) {
-    const char *keys[6];
-    float scores[6];
-    char whys[6][160];
+    const char *keys[ROW];
+    float scores[ROW];
+    char whys[ROW][160];
     size_t n = 0;
-    if (!m || aisle_similar_items(m->model, item, 6, NULL, keys, scores, &n)) n = 0;
+    if (!m || aisle_similar_items(m->model, item, ROW, NULL, keys, scores, &n)) n = 0;
     for (size_t i = 0; i < n; i++) snprintf(whys[i], 160, why_fmt, 100.0 * scores[i]);
     aisle_clear_error();
     if (m) sf_cards(app, b, heading, id, keys, whys, n, "No shopper data on this product yet.");
