@@ -39,6 +39,10 @@ cases.push(['/api/recommend', 'GET'], ['/api/recommend?user=a&items=b', 'GET'], 
 for (let i = 0; i < 100; i++) cases.push([`/no/such/page/${i}`, 'GET'], [`/api/nothing${i}`, 'GET']);
 for (const m of ['DELETE', 'PUT', 'PATCH', 'OPTIONS', 'TRACE']) cases.push(['/', m], ['/api/recommend?user=C10003', m]);
 cases.push(['/api/recommend?user=C10003', 'POST'], ['/cart/add', 'POST'], ['/shopper?user=NOBODY', 'POST']);
+// search and chat (404 where the library has not got them, else 400)
+for (const t of ['/api/search?q=', '/api/suggest?q=', '/api/chat?q=', '/search?q=', '/help?q='])
+  cases.push([t + 'x'.repeat(201), 'GET'], [t + '%ZZ', 'GET'], [t + 'ok&k=0', 'GET']);
+cases.push(['/api/search', 'GET'], ['/api/chat', 'GET'], ['/api/suggest', 'GET'], ['/api/search?q=a&user=' + 'u'.repeat(65), 'GET']);
 cases.push(['relative/path', 'GET'], ['/static/../../etc/passwd', 'GET'], ['/static/nothing.css', 'GET']);
 
 let bad = 0, total = 0;

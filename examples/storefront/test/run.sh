@@ -5,7 +5,7 @@
 # (--listen 127.0.0.1:0) and must stop cleanly on SIGTERM (exit 0, no
 # sanitizer report).  Screenshots and logs: build/storefront/.
 set -eu
-out=build/storefront
+out=${SF_OUT:-build/storefront}  # binaries, node_modules, screenshots, logs
 demo="demo_users=1500 demo_items=600 demo_messages=1200"
 pid=""
 cleanup() { [ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true; }
