@@ -123,12 +123,18 @@ void sf_page_search(sf_app *app, sf_request *r) {
     }
     const char *keys[RESULTS];
     char whys[RESULTS][160];
+    /* a short reason on the card; /api/search carries the full explanation */
     for (size_t i = 0; i < n && i < RESULTS; i++) {
-        const char *why = "";
+        const char *why = "", *terms = "";
         aisle_search_results_hit(res, i, &keys[i], NULL);
         aisle_search_results_explain(res, i, &why);
-        snprintf(whys[i], sizeof whys[i], "%s", why);
-        if (strlen(why) >= sizeof whys[i]) memcpy(whys[i] + sizeof whys[i] - 4, "...", 4);
+        aisle_search_results_matched(res, i, &terms);
+        const char *moved = strstr(why, "moved it from rank ");
+        size_t from = 0, to = 0;
+        int typo = strstr(why, "edit)") != NULL;
+        int personal = moved && sscanf(moved, "moved it from rank %zu to %zu", &from, &to) == 2 && to < from;
+        snprintf(whys[i], sizeof whys[i], "%s%.90s%s%s", *terms ? "Matches " : "Found by shopping patterns",
+                 terms, typo ? " (spelling corrected)" : "", personal ? " · moved up for you" : "");
     }
     sf_cards(app, &c, *category ? category : "Products", "results", keys, whys, n,
              *q ? "Nothing matches. Try fewer or other words." : "Type what you are looking for above.");

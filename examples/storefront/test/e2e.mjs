@@ -94,8 +94,10 @@ try {
         `'Recommended for you' changed after the cart: [${before.slice(0, 4)}...] -> [${after.slice(0, 4)}...]`);
 
   if (stats.search) {
-    const title = await page.locator('#trending .card .title').first().innerText();
-    const word = title.split(/\s+/).filter(w => /^[A-Za-z]{4,}$/.test(w)).pop() || 'shoes';
+    // the last word of a product name ("... Running Shoes"), then its first letters for autocomplete
+    const titles = await page.locator('#trending .card .title').allInnerTexts();
+    const words = titles.map(t => t.replace(/\.\.\.$/, '').split(/\s+/)).find(w => w.length >= 4 && w.every(x => /^[A-Za-z&]+$/.test(x)));
+    const word = words ? words[words.length - 1] : 'shoes';
     await page.locator('#q').pressSequentially(word.slice(0, 3).toLowerCase(), { delay: 60 });
     await page.waitForFunction(() => document.querySelectorAll('#suggestions option').length > 0, null, { timeout: 5000 });
     check(true, `autocomplete offers completions for '${word.slice(0, 3).toLowerCase()}'`);
