@@ -22,5 +22,5 @@ for s in $srcs; do files="$files $dir/$s"; done
 # shellcheck disable=SC2086
 $cc -std=c11 -O2 -g -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
     -DSTOREFRONT_TEMPLATES="\"$(cd "$dir" && pwd)/templates\"" $flags "$@" -o "$out" $files \
-    $(pkg-config --cflags --libs aisle libmicrohttpd) -Wl,-rpath,"$libdir" -lpthread
+    $(pkg-config --cflags --libs aisle libmicrohttpd) -Wl,-rpath,"$libdir" -lm -lpthread
 echo "storefront: built $out (library features:${features:- none beyond recommendations})"

@@ -31,6 +31,10 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c) {
     if (!conn) return NULL;
     clock_gettime(CLOCK_MONOTONIC, &conn->t0);
     conn->uri = strdup(uri ? uri : "");
+    if (!conn->uri) {
+        free(conn);
+        return NULL; /* on_request then drops the connection */
+    }
     (void)cls;
     (void)c;
     return conn;
