@@ -105,6 +105,10 @@ try {
     await Promise.all([page.waitForURL(/\/search\?/), page.locator('#q').press('Enter')]);
     check((await keys(page, 'results')).length > 0, `search for '${word}' finds products`);
     await shot(page, 'search');
+    const xss = '<img src=x onerror=alert(1)>"\'&';
+    await page.goto(base + 'search?q=' + encodeURIComponent(xss));
+    check((await page.locator('h1').innerText()).includes(xss) && await page.locator('main img').count() === 0,
+          'the search page shows markup in the query as text');
   }
   if (stats.chat) {
     await page.goto(base + 'help');
@@ -113,6 +117,10 @@ try {
     const intent = await page.locator('.intent').first().innerText();
     check(/order_status/.test(intent), `help chat detects the intent: ${intent}`);
     await shot(page, 'help');
+    const xss = '<img src=x onerror=alert(1)> where is my order?';
+    await page.goto(base + 'help?q=' + encodeURIComponent(xss));
+    check((await page.locator('.bubble.me').innerText()) === xss && await page.locator('main img').count() === 0,
+          'the help chat shows markup in the question as text');
   }
 
   await page.goto(base + 'admin');
