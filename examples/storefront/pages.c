@@ -3,6 +3,7 @@
  * built here; every text from the data or the request is escaped. */
 #include "store.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,10 @@ void sf_svg(sf_buf *b, const sf_app *app, const char *key, int size) {
         if (!*w) break;
         size_t len = ((unsigned char)*w < 0x80) ? 1 : ((unsigned char)*w >> 4) == 0xe ? 3 : ((unsigned char)*w >> 5) == 6 ? 2 : 4;
         if (strlen(w) < len) break;
+        if (len == 1 && !isalnum((unsigned char)*w)) { /* "&", "-": not a word's initial */
+            while (*w && *w != ' ') w++;
+            continue;
+        }
         memcpy(initials + n, w, len);
         n += len;
         if (len == 1 && initials[n - 1] >= 'a' && initials[n - 1] <= 'z') initials[n - 1] -= 32;
