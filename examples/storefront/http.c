@@ -335,6 +335,8 @@ int sf_serve(sf_app *app) {
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGINT, SIG_DFL); /* a shell starts background jobs with SIGINT ignored */
+    signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, on_request, app, MHD_OPTION_SOCK_ADDR, &addr,

@@ -2,8 +2,8 @@
 # make test-storefront: the browser test and malformed requests against the
 # ASan+UBSan build, then the load test (ab: 10,000 requests, 8 concurrent)
 # against the release build.  Each server starts on a free loopback port
-# (--listen 127.0.0.1:0) and must stop cleanly on SIGTERM (exit 0, no
-# sanitizer report).  Screenshots and logs: build/storefront/.
+# (--listen 127.0.0.1:0) and must stop cleanly on SIGTERM / SIGINT (exit 0,
+# no sanitizer report).  Screenshots and logs: build/storefront/.
 set -eu
 out=${SF_OUT:-build/storefront}  # binaries, node_modules, screenshots, logs
 demo="demo_users=1500 demo_items=600 demo_messages=1200"
@@ -27,21 +27,22 @@ start() { # start BINARY NAME: sets $pid and $url
     echo "== $2 server at $url ($(grep -c . "$out/$2.err") log lines)"
 }
 
-stop() { # stop NAME: SIGTERM, then the exit status must be 0 and the log clean
-    kill -TERM "$pid"
+stop() { # stop NAME SIGNAL: then the exit status must be 0 and the log clean
+    kill -"$2" "$pid"
     rc=0; wait "$pid" || rc=$?
     pid=""
     if [ $rc -ne 0 ] || grep -q 'Sanitizer\|runtime error' "$out/$1.err"; then
         echo "test-storefront: $1 server did not stop cleanly (exit $rc):" >&2; tail -40 "$out/$1.err" >&2; exit 1
     fi
-    echo "  ok  $1 server stopped cleanly on SIGTERM ($(grep -o 'received, stopping' "$out/$1.err"))"
+    grep -q "SIG$2 received, stopping" "$out/$1.err" || { echo "test-storefront: $1 did not report SIG$2" >&2; exit 1; }
+    echo "  ok  $1 server stopped cleanly on SIG$2 (exit 0, no sanitizer report)"
 }
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 start "$out/storefront-asan" asan
 node examples/storefront/test/e2e.mjs "$url" "$out"
 node examples/storefront/test/malformed.mjs "$url"
-stop asan
+stop asan TERM
 
 start "$out/storefront" release
 command -v ab >/dev/null || { echo "test-storefront: ab missing (apt-get install apache2-utils)" >&2; exit 1; }
@@ -52,5 +53,5 @@ rps=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$out/ab.txt")
 p99=$(sed -n 's/^ *99% *\([0-9]*\).*/\1/p' "$out/ab.txt")
 echo "load: /api/recommend, 10000 requests, 8 concurrent: $rps requests/s, p99 $p99 ms, failed ${failed:-?}, non-2xx ${non2xx:-0} (load $(cut -d' ' -f1-3 /proc/loadavg))"
 [ "$failed" = 0 ] && [ -z "$non2xx" ] || { echo "test-storefront: the load test had errors" >&2; exit 1; }
-stop release
+stop release INT
 echo "test-storefront: passed (screenshots in $out/)"
