@@ -298,10 +298,10 @@ SF_ARGS      ?=
 
 .PHONY: storefront storefront-run storefront-deps test-storefront
 storefront: build/storefront/storefront
-build/storefront/storefront: $(SF_SRCS) examples/storefront/build.sh $(if $(SF_PKGCONFIG),$(SHARED) build/pkgconfig/aisle.pc)
+build/storefront/storefront: $(SF_SRCS) examples/storefront/build.sh include/aisle.h $(if $(SF_PKGCONFIG),$(SHARED) build/pkgconfig/aisle.pc)
 	@mkdir -p $(dir $@)
 	@$(SF_PC) sh examples/storefront/build.sh $@
-build/storefront/storefront-asan: $(SF_SRCS) examples/storefront/build.sh $(if $(SF_PKGCONFIG),$(SHARED) build/pkgconfig/aisle.pc)
+build/storefront/storefront-asan: $(SF_SRCS) examples/storefront/build.sh include/aisle.h $(if $(SF_PKGCONFIG),$(SHARED) build/pkgconfig/aisle.pc)
 	@mkdir -p $(dir $@)
 	@$(SF_PC) sh examples/storefront/build.sh $@ -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
