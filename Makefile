@@ -9,6 +9,8 @@
 #   make install         PREFIX=/usr/local DESTDIR= (make uninstall reverses it)
 #   make abi-check       compare lib/libaisle.so with abi/libaisle.abi
 #   make bench           benchmarks (bench/), on ../shared/data when present
+#   make storefront      the example web shop (examples/storefront); storefront-run opens it
+#   make test-storefront its browser (headless Chromium) and load tests
 #
 # Variables: CC (gcc or clang), PREFIX, DESTDIR, LIBDIR, VARIANT (release|asan|tsan).
 
@@ -123,7 +125,7 @@ $(CLI): $(CLI_OBJS) $(STATIC)
 	$(CC) $(SANFLAGS_$(VARIANT)) -o $@ $(CLI_OBJS) $(STATIC) $(LDLIBS_ALL)
 
 # ---- dependencies --------------------------------------------------------
-DEB_PKGS := pkg-config libopenblas-dev zlib1g-dev libcmocka-dev
+DEB_PKGS := pkg-config libopenblas-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev
 
 deps:
 	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEB_PKGS); do \
@@ -285,6 +287,42 @@ docs-check: $(B)/gen_options
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+# ---- storefront example ---------------------------------------------------
+# Built through pkg-config and aisle.h only, against the in-tree library
+# (build/pkgconfig) or, with SF_PKGCONFIG=, against the installed one.
+SF_PKGCONFIG ?= $(CURDIR)/build/pkgconfig
+SF_PC         = PKG_CONFIG_PATH=$(SF_PKGCONFIG)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}
+SF_SRCS      := $(wildcard examples/storefront/*.c examples/storefront/*.h)
+SF_ARGS      ?=
+
+.PHONY: storefront storefront-run storefront-deps test-storefront
+storefront: build/storefront/storefront
+build/storefront/storefront: $(SF_SRCS) examples/storefront/build.sh include/aisle.h $(if $(SF_PKGCONFIG),$(SHARED) build/pkgconfig/aisle.pc)
+	@mkdir -p $(dir $@)
+	@$(SF_PC) sh examples/storefront/build.sh $@
+build/storefront/storefront-asan: $(SF_SRCS) examples/storefront/build.sh include/aisle.h $(if $(SF_PKGCONFIG),$(SHARED) build/pkgconfig/aisle.pc)
+	@mkdir -p $(dir $@)
+	@$(SF_PC) sh examples/storefront/build.sh $@ -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+# Opens the shop on the demo store at http://127.0.0.1:8080/ (SF_ARGS adds options).
+storefront-run: build/storefront/storefront
+	build/storefront/storefront $(SF_ARGS)
+
+# Chromium (Debian) with a CJK font for the demo's Chinese titles, ab (apache2-utils), node and playwright-core (npm, into
+# build/storefront; it drives the Debian chromium, never downloads a browser).
+STOREFRONT_DEB_PKGS := chromium fonts-wqy-zenhei apache2-utils
+storefront-deps:
+	@$(MAKE) --no-print-directory deps EXTRA_DEB_PKGS="$(STOREFRONT_DEB_PKGS) $$(command -v npm >/dev/null || echo nodejs npm)"
+	@[ -f build/storefront/node_modules/playwright-core/package.json ] || \
+	    { mkdir -p build/storefront && cp examples/storefront/test/package.json build/storefront/ && \
+	      cd build/storefront && npm install --no-audit --no-fund --loglevel=error; }
+
+# A browser run through every page (screenshots in build/storefront/), then
+# a load test and malformed requests; the servers run under ASan+UBSan for
+# the browser and malformed parts, and must stop cleanly on SIGTERM.
+test-storefront: build/storefront/storefront build/storefront/storefront-asan storefront-deps
+	@sh examples/storefront/test/run.sh
 
 # ---- install -------------------------------------------------------------
 pkgconfig/aisle.pc: pkgconfig/aisle.pc.in Makefile
