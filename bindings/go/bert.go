@@ -110,14 +110,14 @@ func (b *Bert) Info() (BertInfo, error) {
 	return info, err
 }
 
-// cstrings is a C array of C strings (nil for a nil slice).
-type cstrings struct {
+// cTextArray is a C array of C strings (nil for a nil slice).
+type cTextArray struct {
 	arr  **C.char
 	strs []*C.char
 }
 
-func newCstrings(texts []string) (*cstrings, error) {
-	cs := &cstrings{}
+func newCTextArray(texts []string) (*cTextArray, error) {
+	cs := &cTextArray{}
 	if texts == nil {
 		return cs, nil
 	}
@@ -139,7 +139,7 @@ func newCstrings(texts []string) (*cstrings, error) {
 	return cs, nil
 }
 
-func (cs *cstrings) free() {
+func (cs *cTextArray) free() {
 	for _, s := range cs.strs {
 		free(s)
 	}
@@ -162,7 +162,7 @@ func (b *Bert) Embed(texts []string, pooling int, cfg *Config) ([][]float32, err
 	if err != nil {
 		return nil, err
 	}
-	cs, err := newCstrings(texts)
+	cs, err := newCTextArray(texts)
 	if err != nil {
 		return nil, err
 	}
@@ -189,12 +189,12 @@ func (b *Bert) Classify(textsA, textsB []string, cfg *Config) ([][]float32, erro
 	if err != nil {
 		return nil, err
 	}
-	ca, err := newCstrings(textsA)
+	ca, err := newCTextArray(textsA)
 	if err != nil {
 		return nil, err
 	}
 	defer ca.free()
-	cb, err := newCstrings(textsB)
+	cb, err := newCTextArray(textsB)
 	if err != nil {
 		return nil, err
 	}
@@ -218,12 +218,12 @@ func (b *Bert) FinetuneHead(textsA, textsB []string, labels []float32, numLabels
 	if len(labels) != len(textsA) || (textsB != nil && len(textsB) != len(textsA)) {
 		return 0, &Error{Code: CodeInvalid, Message: "aisle: texts and labels differ in length"}
 	}
-	ca, err := newCstrings(textsA)
+	ca, err := newCTextArray(textsA)
 	if err != nil {
 		return 0, err
 	}
 	defer ca.free()
-	cb, err := newCstrings(textsB)
+	cb, err := newCTextArray(textsB)
 	if err != nil {
 		return 0, err
 	}
