@@ -1458,6 +1458,114 @@ AISLE_API void aisle_search_results_free(aisle_search_results *results);
 
 /* <<< section: search */
 
+/* >>> section: bert */
+
+/* Pretrained BERT checkpoints run in-process (docs/BERT.md).  A checkpoint
+ * directory in the common layout (config.json, vocab.txt,
+ * model.safetensors, optional tokenizer_config.json; BERT tensor names with
+ * or without the "bert." prefix; pooler and classifier.weight/bias when
+ * present) is imported once and saved as an aisle model file of kind
+ * "bert" (weights fp32, fp16 or int8 per the save option `quantize`).
+ *
+ * Threads: a loaded or imported model is immutable except through
+ * aisle_bert_finetune_head; any number of threads may call embed,
+ * classify, tokenize and hidden on it at once.  Each call splits its texts
+ * over the `threads` option's worker threads.  Options: max_length (tokens
+ * per sequence, 0 = the model's max positions), head_epochs,
+ * head_learning_rate, threads, blas_threads, seed, quantize and
+ * max_model_bytes. */
+typedef struct aisle_bert aisle_bert;
+
+/* Pooling of aisle_bert_embed: the final hidden state of [CLS], the mean
+ * of all final hidden states (special tokens included), or the pooler's
+ * tanh output. */
+enum { AISLE_BERT_POOL_CLS = 0, AISLE_BERT_POOL_MEAN = 1, AISLE_BERT_POOL_POOLER = 2 };
+
+/* Imports the checkpoint directory dir.  Every JSON field, tensor dtype,
+ * shape and byte range is checked before anything large is allocated.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument), AISLE_ENOTFOUND (a
+ * required file is missing), AISLE_EFORMAT (malformed JSON, safetensors,
+ * vocabulary, or tensors not matching config.json; the message names the
+ * file and field or tensor), AISLE_EUNSUPPORTED (an activation, position
+ * embedding type or dtype aisle does not run), AISLE_ERANGE (a file over
+ * its size limit), AISLE_EIO or AISLE_ENOMEM.  *out is set only on
+ * success; free it with aisle_bert_free. */
+AISLE_API int aisle_bert_import(aisle_bert **out, const char *dir, const aisle_config *cfg);
+
+/* Saves atomically as a model file of kind "bert"; cfg's quantize chooses
+ * fp32 (none), fp16 or int8 for the large matrices.  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_EIO or AISLE_ENOMEM. */
+AISLE_API int aisle_bert_save(const aisle_bert *model, const char *path, const aisle_config *cfg);
+
+/* Loads a file written by aisle_bert_save; int8 and fp16 weights stay
+ * encoded in memory.  Returns AISLE_OK, AISLE_EINVAL, AISLE_EIO,
+ * AISLE_EFORMAT (corrupt file), AISLE_EUNSUPPORTED (a model file of another
+ * kind), AISLE_EVERSION, AISLE_ERANGE (over max_model_bytes) or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_bert_load(aisle_bert **out, const char *path, const aisle_config *cfg);
+
+/* Frees the model; NULL is a no-op. */
+AISLE_API void aisle_bert_free(aisle_bert *model);
+
+/* The embedding width (hidden size), the classifier's label count (0
+ * without a classifier head; 1 for regression), whether the head is a
+ * regression, and the model's max positions.  Any out-pointer may be NULL.
+ * Returns AISLE_OK or AISLE_EINVAL (NULL model). */
+AISLE_API int aisle_bert_info(const aisle_bert *model, size_t *dim, size_t *num_labels, int *regression,
+                              size_t *max_length);
+
+/* Bytes the loaded model's parameters and vocabulary take in memory.
+ * Returns AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_bert_memory(const aisle_bert *model, size_t *bytes);
+
+/* BERT's tokenization of text_a (and text_b for a pair, or NULL):
+ * [CLS] a [SEP] (b [SEP]), truncated longest-first to max_length.  ids and
+ * types (may be NULL) get *n token ids and token type ids when *n <= cap.
+ * Returns AISLE_OK, AISLE_EINVAL, AISLE_ERANGE (more than cap tokens: *n
+ * says how many; or max_length over the model's max positions) or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_bert_tokenize(const aisle_bert *model, const char *text_a, const char *text_b,
+                                  const aisle_config *cfg, uint32_t *ids, uint32_t *types, size_t cap, size_t *n);
+
+/* Embeds n texts into out[n x dim] (row i for texts[i]) with the given
+ * AISLE_BERT_POOL_*.  Returns AISLE_OK, AISLE_EINVAL (NULL argument or
+ * text, unknown pooling), AISLE_EUNSUPPORTED (pooler pooling without a
+ * pooler), AISLE_ERANGE (max_length) or AISLE_ENOMEM. */
+AISLE_API int aisle_bert_embed(const aisle_bert *model, const char *const *texts, size_t n, int pooling,
+                               const aisle_config *cfg, float *out);
+
+/* Runs the classification or regression head on n texts or pairs
+ * (texts_b NULL for single texts): out[n x num_labels] gets softmax
+ * probabilities, or for a regression head out[n] the value.  Returns
+ * AISLE_OK, AISLE_EINVAL, AISLE_EUNSUPPORTED (no classifier head),
+ * AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_bert_classify(const aisle_bert *model, const char *const *texts_a, const char *const *texts_b,
+                                  size_t n, const aisle_config *cfg, float *out);
+
+/* The final layer's hidden states of one text or pair: *n_tokens gets the
+ * token count and, when it is <= max_tokens and out is not NULL,
+ * out[n_tokens x dim] the states.  Returns AISLE_OK, AISLE_EINVAL,
+ * AISLE_ERANGE (more tokens than max_tokens) or AISLE_ENOMEM. */
+AISLE_API int aisle_bert_hidden(const aisle_bert *model, const char *text_a, const char *text_b,
+                                const aisle_config *cfg, float *out, size_t max_tokens, size_t *n_tokens);
+
+/* Trains the classification or regression head on n labelled texts or
+ * pairs (texts_b NULL for single texts) with the encoder frozen: AdamW on
+ * the pooled outputs, options head_epochs, head_learning_rate, seed,
+ * threads (for the forward pass).  num_labels 0 keeps and continues the
+ * existing head; otherwise a new head of num_labels outputs replaces it
+ * (1 = regression).  labels[i] is a class index 0..num_labels-1, or the
+ * regression target.  *loss (may be NULL) gets the last epoch's mean loss.
+ * Changes the model: no other call may use it at the same time.  Returns
+ * AISLE_OK, AISLE_EINVAL (NULL argument, no texts, non-finite label, no
+ * head to keep), AISLE_ERANGE (a class index out of range), AISLE_EUNSUPPORTED
+ * (no pooler) or AISLE_ENOMEM; on failure the model is unchanged. */
+AISLE_API int aisle_bert_finetune_head(aisle_bert *model, const char *const *texts_a, const char *const *texts_b,
+                                       const float *labels, size_t n, size_t num_labels, const aisle_config *cfg,
+                                       double *loss);
+
+/* <<< section: bert */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -3,6 +3,7 @@
  * outputs, --json validity (checked by a small JSON parser below), exit
  * codes and error messages for bad arguments and bad files. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,6 +493,49 @@ static void test_text_output_escapes_control_characters(void **state) {
     assert_contains(out_text, "i\\u001b[31mRED");
 }
 
+/* bert: import a checkpoint, embed (one JSON array per line), classify,
+ * score-pair, and the errors (docs/BERT.md). */
+static void test_bert_import_embed_classify_score_pair(void **state) {
+    (void)state;
+    const char *ck = "'%s/tests/bert/data/cls'";
+    char imp[2048];
+    snprintf(imp, sizeof imp, ck, tu_srcdir());
+    assert_run(0, "import --format bert %s --out bert.aisle", imp);
+    assert_run(0, "import --format bert %s --out bert8.aisle --set quantize=int8 --json", imp);
+    assert_true(json_valid(out_text));
+    assert_run(0, "embed --model bert.aisle --text 'running shoes' --json");
+    assert_true(json_valid(out_text));
+    assert_int_equal(out_text[0], '[');
+    size_t commas = 0;
+    for (const char *p = out_text; *p; p++) commas += *p == ',';
+    assert_int_equal(commas, 63); /* 64 floats */
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "cd '%s' && printf 'first text\nsecond, with punctuation!\n中文\n' > texts.txt", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_run(0, "embed --model bert8.aisle --data texts.txt --pooling mean --json");
+    int lines = 0;
+    for (char *line = strtok(out_text, "\n"); line; line = strtok(NULL, "\n"), lines++) assert_true(json_valid(line));
+    assert_int_equal(lines, 3);
+    assert_run(0, "classify --model bert.aisle --text 'good shoes' --json");
+    assert_true(json_valid(out_text));
+    float p0, p1, p2;
+    assert_int_equal(sscanf(out_text, "[%f, %f, %f]", &p0, &p1, &p2), 3);
+    assert_true(fabsf(p0 + p1 + p2 - 1.0f) < 1e-5f);
+    assert_run(0, "score-pair --model bert.aisle --text-a 'running shoes' --text-b 'jackets' --json");
+    assert_true(json_valid(out_text));
+    /* errors: exit 2 for usage, 1 with the file named for bad input */
+    assert_run(2, "import %s --out x.aisle", imp);
+    assert_run(2, "embed --model bert.aisle --pooling max --text a");
+    assert_run(2, "score-pair --model bert.aisle --text-a a");
+    assert_run(1, "import --format bert no_such_dir --out x.aisle");
+    assert_contains(err_text, "no_such_dir/config.json");
+    assert_run(1, "embed --model bert.aisle --text hello --set max_length=1000");
+    assert_contains(err_text, "max_length");
+    assert_run(0, "train --data train.csv " COLS " --model popular --out pop.aisle --quiet");
+    assert_run(1, "embed --model pop.aisle --text hello");
+    assert_contains(err_text, "not a bert model");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_checker_accepts_and_rejects),
@@ -507,6 +551,7 @@ int main(void) {
         cmocka_unit_test(test_intent_train_eval_classify),
         cmocka_unit_test(test_bad_outputs_fail_before_training),
         cmocka_unit_test(test_text_output_escapes_control_characters),
+        cmocka_unit_test(test_bert_import_embed_classify_score_pair),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

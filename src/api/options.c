@@ -1,6 +1,7 @@
 /* options.c - the list of every option table, and the public option and
  * config calls that look a name up in it. */
 #include "api.h"
+#include "bert/bert.h"
 #include "data/data.h"
 #include "eval/eval.h"
 #include "features/features.h"
@@ -15,7 +16,7 @@
 /* Module option tables; each kind's own table follows them. */
 static const option_spec *const module_tables[] = {
     core_options, data_options, io_options, serve_options, eval_options, features_options, demo_options,
-    search_options, NULL};
+    search_options, bert_options, NULL};
 
 const option_spec *option_table_at(int t) {
     int nm = (int)CORE_ARRAY_LEN(module_tables) - 1;

@@ -40,6 +40,10 @@ static const cli_flag flags[] = {
     {"--catalog", OPT_CATALOG, "FILE", "none", "product catalog (item_id,title,...): titles in the output; side information for training"},
     {"--text", OPT_TEXT, "TEXT", "--data or --text required", "one text to classify"},
     {"--explain", OPT_TEXT, NULL, "off", "also print each token's contribution to the top label"},
+    {"--format", OPT_BERT, "bert", "required for import", "format of the checkpoint directory to import"},
+    {"--text-a", OPT_BERT, "TEXT", "required for score-pair", "first text of a pair"},
+    {"--text-b", OPT_BERT, "TEXT", "none", "second text of a pair (bert models)"},
+    {"--pooling", OPT_BERT, "cls|mean|pooler", "cls", "embedding of a text: [CLS] state, mean of states, or pooler"},
     {"--json", OPT_JSON, NULL, "off", "print one JSON document on stdout instead of text"},
     {"--quiet", 0, NULL, "off", "no progress or notes on stderr (errors only)"},
     {"--verbose", 0, NULL, "off", "more detail on stderr (load counts, timings)"},
@@ -140,6 +144,10 @@ static int apply_flag(cli_opts *o, const cli_flag *f, const char *v) {
     else if (!strcmp(n, "--json")) o->json = 1;
     else if (!strcmp(n, "--text")) o->text = v;
     else if (!strcmp(n, "--explain")) o->explain = 1;
+    else if (!strcmp(n, "--format")) o->format = v;
+    else if (!strcmp(n, "--text-a")) o->text_a = v;
+    else if (!strcmp(n, "--text-b")) o->text_b = v;
+    else if (!strcmp(n, "--pooling")) o->pooling = v;
     else if (!strcmp(n, "--quiet")) o->quiet = 1;
     else if (!strcmp(n, "--verbose")) o->verbose = 1;
     else if (!strcmp(n, "--set")) {

@@ -30,7 +30,8 @@ enum {
     OPT_CATALOG = 1u << 10,  /* --catalog FILE */
     OPT_SEEN = 1u << 11,     /* --exclude-seen, --include-seen */
     OPT_POSITIONAL = 1u << 12,/* one positional argument */
-    OPT_TEXT = 1u << 13      /* --text TEXT, --explain (classify) */
+    OPT_TEXT = 1u << 13,     /* --text TEXT, --explain (classify) */
+    OPT_BERT = 1u << 14      /* --format, --text-a, --text-b, --pooling (cmd_bert.c) */
 };
 
 typedef struct cli_opts {
@@ -41,6 +42,7 @@ typedef struct cli_opts {
     int model_is_set; /* --model given */
     const char *text; /* --text */
     int explain;      /* --explain */
+    const char *format, *text_a, *text_b, *pooling; /* OPT_BERT */
     aisle_config *cfg;/* --set, input options, --threads, --seed */
     aisle_config *eval_cfg; /* --protocol, --negatives, -k: kept apart because model kinds
                              * may use the same names for training options */
@@ -152,5 +154,13 @@ int cmd_search_raw(int argc, char **argv);
     "per line; with --json each prints one JSON array of {item, score, matched} (an object\n"         \
     "{total, hits, facets} with --facets).  --suggest prints completions of the text instead.\n"      \
     "--set takes search_* options (docs/OPTIONS.md).\n"
+
+/* cmd_bert.c: pretrained BERT checkpoints.  cmd_classify_bert runs
+ * `aisle classify` when --model is a bert model file (*handled set);
+ * otherwise it leaves *handled 0 and the intent classifier takes over. */
+int cmd_import(cli_opts *o);
+int cmd_embed(cli_opts *o);
+int cmd_classify_bert(cli_opts *o, int *handled);
+int cmd_score_pair(cli_opts *o);
 
 #endif

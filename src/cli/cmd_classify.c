@@ -195,6 +195,8 @@ static int classify_one(const cli_opts *o, const aisle_model *m, const char *tex
 int cmd_classify(cli_opts *o) {
     if (!o->model) return cli_error(CLI_USAGE, "classify needs --model FILE");
     if (!o->text == !o->data) return cli_error(CLI_USAGE, "classify needs exactly one of --text TEXT and --data FILE");
+    int handled = 0, brc = cmd_classify_bert(o, &handled); /* a bert model file (cmd_bert.c) */
+    if (handled) return brc;
     int k = o->k > 0 ? o->k : 1;
     aisle_model *m = NULL;
     int rc = aisle_model_load(&m, o->model, o->cfg);

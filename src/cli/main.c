@@ -37,13 +37,16 @@ static const cli_command commands[] = {
      "Prints the user's past items that contribute most to the item's score, with\n"
      "their signed shares (-k: how many, default 5).\n",
      OPT_MODEL | OPT_USER | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON, cmd_explain},
-    {"classify", "label texts with an intent model",
-     "usage: aisle classify --model FILE (--text TEXT | --data FILE [--columns text=COL]) [-k N] [--explain] [--json]\n\n"
+    {"classify", "label texts with an intent model or a bert model's head",
+     "usage: aisle classify --model FILE (--text TEXT | --data FILE [--columns text=COL]) [-k N] [--explain] [--json]\n"
+     "       aisle classify --model BERT_MODEL (--text TEXT [--text-b TEXT] | --data FILE) [--json]\n\n"
      "Prints the k most probable labels of each text with calibrated probabilities,\n"
      "and `unknown` when the top probability is below the model's unknown_threshold.\n"
      "Intent models are trained with `aisle train --model intent --data FILE\n"
-     "--columns text=COL,label=COL` and evaluated with `aisle eval --model M --data FILE`.\n",
-     OPT_MODEL | OPT_TEXT | OPT_DATA | OPT_K | OPT_JSON | OPT_SET, cmd_classify},
+     "--columns text=COL,label=COL` and evaluated with `aisle eval --model M --data FILE`.\n"
+     "A bert model (aisle import --format bert) prints its head's probabilities per label, or the\n"
+     "regression value, one line per text (FILE: one text a line, or 'a<TAB>b' pairs).\n",
+     OPT_MODEL | OPT_TEXT | OPT_DATA | OPT_K | OPT_JSON | OPT_SET | OPT_BERT, cmd_classify},
     {"info", "describe a saved model",
      "usage: aisle info MODEL_FILE [--json]\n\n"
      "Prints the model's kind, sizes, training options and stored metrics.\n",
@@ -61,6 +64,7 @@ static const cli_command commands[] = {
      "reloads and recommends the same.  Exits 1 if a model fails to beat popularity\n"
      "on NDCG@10.\n",
      OPT_SET, cmd_demo},
+#include "cmd_bert.def"
 };
 
 /* Commands that parse their own arguments. */

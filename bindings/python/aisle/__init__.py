@@ -18,6 +18,7 @@ import os
 from . import _lib
 from ._base import Progress, enc
 from .config import Config, OptionInfo, make_config, options
+from .bert import Bert
 from .catalog import Catalog
 from .dataset import Dataset, LoadReport
 from .errors import (AisleError, InvalidArgument, OutOfMemory, AisleIOError, FormatError, NotFound,
@@ -89,6 +90,6 @@ __all__ = [
     "OutOfRange", "Unsupported", "Cancelled", "StateError", "VersionError", "InternalError",
     "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Tokenizer", "Hasher", "TfIdf",
     "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",
-    "EvalResult", "model_kinds", "Progress", "demo_dataset", "demo_catalog", "demo_write",
+    "EvalResult", "model_kinds", "Progress", "Bert", "demo_dataset", "demo_catalog", "demo_write",
     "strerror", "last_error", "version", "version_number", "library_path", "SearchIndex", "SearchResults", "Hit",
 ]

@@ -235,6 +235,20 @@ _PROTOTYPES = {
     "aisle_model_user_history": (c_int, [c_void_p, c_char_p, c_size_t, P(c_char_p), P(c_float), P(c_size_t)]),
     "aisle_recommend_batch": (c_int, [c_void_p, P(c_char_p), c_size_t, c_size_t, c_void_p, P(c_char_p),
                                       P(c_float), P(c_size_t)]),
+    # bert: pretrained checkpoints
+    "aisle_bert_import": (c_int, [P(c_void_p), c_char_p, c_void_p]),
+    "aisle_bert_save": (c_int, [c_void_p, c_char_p, c_void_p]),
+    "aisle_bert_load": (c_int, [P(c_void_p), c_char_p, c_void_p]),
+    "aisle_bert_free": (None, [c_void_p]),
+    "aisle_bert_info": (c_int, [c_void_p, P(c_size_t), P(c_size_t), P(c_int), P(c_size_t)]),
+    "aisle_bert_memory": (c_int, [c_void_p, P(c_size_t)]),
+    "aisle_bert_tokenize": (c_int, [c_void_p, c_char_p, c_char_p, c_void_p, P(c_uint32), P(c_uint32), c_size_t,
+                                    P(c_size_t)]),
+    "aisle_bert_embed": (c_int, [c_void_p, P(c_char_p), c_size_t, c_int, c_void_p, P(c_float)]),
+    "aisle_bert_classify": (c_int, [c_void_p, P(c_char_p), P(c_char_p), c_size_t, c_void_p, P(c_float)]),
+    "aisle_bert_hidden": (c_int, [c_void_p, c_char_p, c_char_p, c_void_p, P(c_float), c_size_t, P(c_size_t)]),
+    "aisle_bert_finetune_head": (c_int, [c_void_p, P(c_char_p), P(c_char_p), P(c_float), c_size_t, c_size_t,
+                                         c_void_p, P(c_double)]),
 }
 
 

@@ -1,0 +1,220 @@
+/* api.c - the public bert calls (include/aisle.h, section bert). */
+#include "bert.h"
+
+#include <cblas.h>
+#include <string.h>
+
+AISLE_API int aisle_bert_import(aisle_bert **out, const char *dir, const aisle_config *cfg) {
+    (void)cfg;
+    if (!out || !dir) return core_error(AISLE_EINVAL, "aisle_bert_import: NULL argument");
+    return bert_import_dir(out, dir);
+}
+
+AISLE_API int aisle_bert_save(const aisle_bert *model, const char *path, const aisle_config *cfg) {
+    if (!model || !path) return core_error(AISLE_EINVAL, "aisle_bert_save: NULL argument");
+    return bert_save(model, path, cfg);
+}
+
+AISLE_API int aisle_bert_load(aisle_bert **out, const char *path, const aisle_config *cfg) {
+    if (!out || !path) return core_error(AISLE_EINVAL, "aisle_bert_load: NULL argument");
+    uint8_t *data;
+    size_t len;
+    int rc = io_read_file(path, (uint64_t)config_int(cfg, io_options, "max_model_bytes"), &data, &len);
+    if (rc) return rc;
+    rc = bert_load_buffer(out, data, len, cfg, path);
+    core_free(data);
+    return rc;
+}
+
+AISLE_API void aisle_bert_free(aisle_bert *model) {
+    if (!model) return;
+    bert_model_release(model);
+    core_free(model);
+}
+
+AISLE_API int aisle_bert_info(const aisle_bert *model, size_t *dim, size_t *num_labels, int *regression,
+                              size_t *max_length) {
+    if (!model) return core_error(AISLE_EINVAL, "aisle_bert_info: NULL model");
+    if (dim) *dim = model->cfg.hidden;
+    if (num_labels) *num_labels = model->cfg.has_classifier ? model->cfg.num_labels : 0;
+    if (regression) *regression = model->cfg.has_classifier && model->cfg.regression;
+    if (max_length) *max_length = model->cfg.max_pos;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_bert_memory(const aisle_bert *model, size_t *bytes) {
+    if (!model || !bytes) return core_error(AISLE_EINVAL, "aisle_bert_memory: NULL argument");
+    *bytes = bert_model_bytes(model);
+    return AISLE_OK;
+}
+
+static int max_len(const aisle_bert *m, const aisle_config *cfg, size_t *out) {
+    int64_t v = config_int(cfg, bert_options, "max_length");
+    if (v > (int64_t)m->cfg.max_pos)
+        return core_error(AISLE_ERANGE, "option max_length=%lld is more than the model's max_position_embeddings (%u)",
+                          (long long)v, m->cfg.max_pos);
+    *out = v ? (size_t)v : m->cfg.max_pos;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_bert_tokenize(const aisle_bert *model, const char *text_a, const char *text_b,
+                                  const aisle_config *cfg, uint32_t *ids, uint32_t *types, size_t cap, size_t *n) {
+    if (!model || !text_a || !n) return core_error(AISLE_EINVAL, "aisle_bert_tokenize: NULL argument");
+    size_t ml = 0;
+    int rc = max_len(model, cfg, &ml);
+    if (rc) return rc;
+    uint32_t *i2 = core_malloc(ml * sizeof *i2), *t2 = core_malloc(ml * sizeof *t2);
+    size_t k = 0;
+    if (!i2 || !t2) rc = core_oom("token ids");
+    if (!rc) rc = bert_encode(&model->vocab, model->cfg.lower, model->cfg.strip_accents, text_a, text_b, ml, i2, t2, &k);
+    if (!rc) {
+        *n = k;
+        if (k > cap) {
+            rc = core_error(AISLE_ERANGE, "aisle_bert_tokenize: %zu tokens do not fit cap=%zu", k, cap);
+        } else {
+            if (ids) memcpy(ids, i2, k * sizeof *ids);
+            if (types) memcpy(types, t2, k * sizeof *types);
+        }
+    }
+    core_free(i2);
+    core_free(t2);
+    return rc;
+}
+
+/* ---- batched forward over texts ---- */
+
+enum { JOB_EMBED, JOB_CLASSIFY };
+
+typedef struct {
+    const aisle_bert *m;
+    const char *const *a;
+    const char *const *b;
+    int job, pooling;
+    size_t max_len, out_dim;
+    float *out;
+    float **ws; /* per thread: workspace, hidden, pooled */
+    uint32_t **ids;
+} run_ctx;
+
+static int run_range(void *vctx, size_t begin, size_t end, int tid) {
+    run_ctx *r = vctx;
+    const aisle_bert *m = r->m;
+    size_t H = m->cfg.hidden;
+    float *ws = r->ws[tid], *hidden = ws + bert_ws_floats(&m->cfg, r->max_len), *pooled = hidden + r->max_len * H;
+    uint32_t *ids = r->ids[tid], *types = ids + r->max_len;
+    for (size_t i = begin; i < end; i++) {
+        if (!r->a[i] || (r->b && !r->b[i])) return core_error(AISLE_EINVAL, "text %zu is NULL", i);
+        size_t n;
+        int rc = bert_encode(&m->vocab, m->cfg.lower, m->cfg.strip_accents, r->a[i], r->b ? r->b[i] : NULL,
+                             r->max_len, ids, types, &n);
+        if (rc) return rc;
+        bool need_pool = r->job == JOB_CLASSIFY || r->pooling == AISLE_BERT_POOL_POOLER;
+        bert_forward(m, ids, types, n, ws, hidden, need_pool ? pooled : NULL);
+        float *o = r->out + i * r->out_dim;
+        if (r->job == JOB_CLASSIFY) {
+            bert_head(m, pooled, o);
+        } else if (r->pooling == AISLE_BERT_POOL_POOLER) {
+            memcpy(o, pooled, H * sizeof *o);
+        } else if (r->pooling == AISLE_BERT_POOL_CLS) {
+            memcpy(o, hidden, H * sizeof *o);
+        } else {
+            for (size_t j = 0; j < H; j++) {
+                double s = 0;
+                for (size_t t = 0; t < n; t++) s += hidden[t * H + j];
+                o[j] = (float)(s / (double)n);
+            }
+        }
+    }
+    return AISLE_OK;
+}
+
+static int run(run_ctx *r, size_t n, const aisle_config *cfg) {
+    int rc = max_len(r->m, cfg, &r->max_len);
+    if (rc) return rc;
+    if (r->max_len < (r->b ? 3u : 2u))
+        return core_error(AISLE_ERANGE, "option max_length=%zu leaves no room for the text", r->max_len);
+    /* the documented way to touch OpenBLAS's process-wide thread count:
+     * only when the caller sets blas_threads (1 makes `threads` the only
+     * parallelism, since each worker thread calls sgemm itself) */
+    int64_t blas_threads = config_int(cfg, NULL, "blas_threads");
+    if (blas_threads > 0) openblas_set_num_threads((int)blas_threads);
+    int T = core_thread_count(config_int(cfg, NULL, "threads"));
+    if ((size_t)T > n) T = n ? (int)n : 1;
+    size_t H = r->m->cfg.hidden, per = bert_ws_floats(&r->m->cfg, r->max_len) + r->max_len * H + H;
+    r->ws = core_calloc((size_t)T, sizeof *r->ws);
+    r->ids = core_calloc((size_t)T, sizeof *r->ids);
+    if (!r->ws || !r->ids) rc = core_oom("bert workspaces");
+    for (int t = 0; !rc && t < T; t++) {
+        r->ws[t] = core_malloc(per * sizeof(float));
+        r->ids[t] = core_malloc(2 * r->max_len * sizeof(uint32_t));
+        if (!r->ws[t] || !r->ids[t]) rc = core_oom("bert workspaces");
+    }
+    if (!rc) rc = core_parallel_for(T, n, 1, run_range, r);
+    for (int t = 0; t < T && r->ws; t++) core_free(r->ws[t]);
+    for (int t = 0; t < T && r->ids; t++) core_free(r->ids[t]);
+    core_free(r->ws);
+    core_free(r->ids);
+    return rc;
+}
+
+AISLE_API int aisle_bert_embed(const aisle_bert *model, const char *const *texts, size_t n, int pooling,
+                               const aisle_config *cfg, float *out) {
+    if (!model || (n && (!texts || !out))) return core_error(AISLE_EINVAL, "aisle_bert_embed: NULL argument");
+    if (pooling != AISLE_BERT_POOL_CLS && pooling != AISLE_BERT_POOL_MEAN && pooling != AISLE_BERT_POOL_POOLER)
+        return core_error(AISLE_EINVAL, "aisle_bert_embed: unknown pooling %d", pooling);
+    if (pooling == AISLE_BERT_POOL_POOLER && !model->cfg.has_pooler)
+        return core_error(AISLE_EUNSUPPORTED, "aisle_bert_embed: the model has no pooler (use cls or mean pooling)");
+    run_ctx r = {model, texts, NULL, JOB_EMBED, pooling, 0, model->cfg.hidden, out, NULL, NULL};
+    return run(&r, n, cfg);
+}
+
+AISLE_API int aisle_bert_classify(const aisle_bert *model, const char *const *texts_a, const char *const *texts_b,
+                                  size_t n, const aisle_config *cfg, float *out) {
+    if (!model || (n && (!texts_a || !out))) return core_error(AISLE_EINVAL, "aisle_bert_classify: NULL argument");
+    if (!model->cfg.has_classifier)
+        return core_error(AISLE_EUNSUPPORTED, "aisle_bert_classify: the model has no classifier head "
+                          "(import a checkpoint with classifier.weight, or aisle_bert_finetune_head)");
+    run_ctx r = {model, texts_a, texts_b, JOB_CLASSIFY, 0, 0, model->cfg.num_labels, out, NULL, NULL};
+    return run(&r, n, cfg);
+}
+
+AISLE_API int aisle_bert_hidden(const aisle_bert *model, const char *text_a, const char *text_b,
+                                const aisle_config *cfg, float *out, size_t max_tokens, size_t *n_tokens) {
+    if (!model || !text_a || !n_tokens) return core_error(AISLE_EINVAL, "aisle_bert_hidden: NULL argument");
+    size_t ml = 0, n = 0;
+    int rc = max_len(model, cfg, &ml);
+    if (rc) return rc;
+    size_t H = model->cfg.hidden;
+    uint32_t *ids = core_malloc(2 * ml * sizeof *ids);
+    float *ws = core_malloc((bert_ws_floats(&model->cfg, ml) + ml * H) * sizeof *ws);
+    if (!ids || !ws) rc = core_oom("bert workspace");
+    if (!rc) rc = bert_encode(&model->vocab, model->cfg.lower, model->cfg.strip_accents, text_a, text_b, ml, ids,
+                              ids + ml, &n);
+    if (!rc) {
+        *n_tokens = n;
+        if (n > max_tokens) {
+            rc = core_error(AISLE_ERANGE, "aisle_bert_hidden: %zu tokens do not fit max_tokens=%zu", n, max_tokens);
+        } else if (out) {
+            float *hidden = ws + bert_ws_floats(&model->cfg, ml);
+            bert_forward(model, ids, ids + ml, n, ws, hidden, NULL);
+            memcpy(out, hidden, n * H * sizeof *out);
+        }
+    }
+    core_free(ids);
+    core_free(ws);
+    return rc;
+}
+
+int bert_pooled_batch(const aisle_bert *m, const char *const *a, const char *const *b, size_t n,
+                      const aisle_config *cfg, float *out) {
+    run_ctx r = {m, a, b, JOB_EMBED, AISLE_BERT_POOL_POOLER, 0, m->cfg.hidden, out, NULL, NULL};
+    return run(&r, n, cfg);
+}
+
+AISLE_API int aisle_bert_finetune_head(aisle_bert *model, const char *const *texts_a, const char *const *texts_b,
+                                       const float *labels, size_t n, size_t num_labels, const aisle_config *cfg,
+                                       double *loss) {
+    if (!model || (n && (!texts_a || !labels)))
+        return core_error(AISLE_EINVAL, "aisle_bert_finetune_head: NULL argument");
+    return bert_finetune_head(model, texts_a, texts_b, labels, n, num_labels, cfg, loss);
+}

@@ -1,0 +1,203 @@
+/*
+ * bert.h - internal interface of the bert module: pretrained BERT
+ * checkpoints (config.json, vocab.txt, model.safetensors) imported into an
+ * aisle model file, BERT's tokenizer, and the encoder's forward pass with
+ * its heads (docs/BERT.md).
+ *
+ * Everything read from a checkpoint directory is untrusted: JSON is parsed
+ * with size, depth and node limits; every tensor's dtype, shape and byte
+ * range is checked against the config and the file size before anything
+ * is allocated for it.
+ */
+#ifndef AISLE_BERT_H
+#define AISLE_BERT_H
+
+#include "core/core.h"
+#include "io/io.h"
+
+#include <stdbool.h>
+
+extern const option_spec bert_options[];
+
+/* ---- bounded JSON (json.c) ---- */
+#define BERT_JSON_MAX_BYTES (100u << 20) /* the safetensors spec's own header limit */
+#define BERT_JSON_MAX_DEPTH 64
+#define BERT_JSON_MAX_NODES (1u << 20) /* ~48 MiB of nodes at most; a BERT-large header needs ~4000 */
+#define BERT_JSON_NONE UINT32_MAX
+
+enum { BJ_NULL, BJ_FALSE, BJ_TRUE, BJ_NUM, BJ_STR, BJ_ARR, BJ_OBJ };
+
+typedef struct bert_jnode {
+    uint8_t type;
+    bool has_key;
+    uint32_t count;       /* children of an array or object */
+    uint32_t child, next; /* first child, next sibling (BERT_JSON_NONE ends) */
+    uint32_t key, key_len; /* member name in the string arena */
+    uint32_t str, str_len; /* string value in the arena (NUL-terminated) */
+    double num;
+} bert_jnode;
+
+typedef struct bert_json {
+    bert_jnode *nodes; /* nodes[0] is the root */
+    size_t n, cap;
+    char *strs;
+    size_t slen;
+} bert_json;
+
+/* what: the file name for messages ("DIR/config.json"). */
+int bert_json_parse(bert_json *j, const char *text, size_t len, const char *what);
+void bert_json_free(bert_json *j);
+/* Member of object node obj, or BERT_JSON_NONE. */
+uint32_t bert_json_get(const bert_json *j, uint32_t obj, const char *key);
+
+/* ---- safetensors header (safetensors.c) ---- */
+enum { BERT_DT_F32 = 0, BERT_DT_F16 = 1, BERT_DT_BF16 = 2 };
+#define BERT_ST_MAX_DIMS 4
+#define BERT_ST_MAX_TENSORS 16384
+
+typedef struct bert_st_tensor {
+    char *name;
+    int dtype;
+    int ndim;
+    uint64_t shape[BERT_ST_MAX_DIMS];
+    uint64_t begin, end; /* absolute byte offsets in the file */
+} bert_st_tensor;
+
+typedef struct bert_safetensors {
+    bert_st_tensor *t;
+    size_t n;
+    uint64_t data_start, file_size;
+} bert_safetensors;
+
+/* The header length from a file's first 8 bytes (little-endian u64),
+ * checked against the file size and BERT_JSON_MAX_BYTES. */
+int bert_st_header_len(const uint8_t first8[8], uint64_t file_size, const char *what, uint64_t *hlen);
+/* Parses the JSON header (hlen bytes following the first 8) of a file of
+ * file_size bytes: every entry's dtype (F32, F16, BF16), shape and
+ * data_offsets (inside the data area, matching the shape's byte count,
+ * no overflow) is checked; messages name `what` and the tensor. */
+int bert_st_parse(bert_safetensors *st, const char *json, size_t hlen, uint64_t file_size, const char *what);
+void bert_st_free(bert_safetensors *st);
+const bert_st_tensor *bert_st_find(const bert_safetensors *st, const char *name);
+
+/* ---- config.json (config.c) ---- */
+typedef struct bert_config {
+    uint32_t vocab, hidden, layers, heads, inter, max_pos, type_vocab, num_labels;
+    float eps;
+    bool lower, strip_accents, regression;
+    bool has_pooler, has_classifier;
+} bert_config;
+
+/* Fills c from config.json text; tokenizer_config.json (may be NULL) can
+ * set do_lower_case and strip_accents.  Limits keep every later
+ * allocation bounded (docs/BERT.md). */
+int bert_config_parse(bert_config *c, const char *json, size_t len, const char *what, const char *tok_json,
+                      size_t tok_len, const char *tok_what);
+
+/* ---- vocabulary (vocab.c) ---- */
+#define BERT_VOCAB_MAX_BYTES (64u << 20)
+#define BERT_MAX_TOKEN_BYTES 1024
+
+typedef struct bert_vocab {
+    char *arena;          /* tokens, each NUL-terminated */
+    uint32_t *off, *len;  /* per id */
+    uint32_t n;
+    uint32_t *slots;      /* open addressing: id + 1, 0 empty */
+    uint32_t nslots;      /* power of two */
+    uint32_t unk, cls, sep, pad;
+} bert_vocab;
+
+/* One token per line (the line number is the id); "\r\n" accepted. */
+int bert_vocab_parse(bert_vocab *v, const char *text, size_t len, const char *what);
+void bert_vocab_free(bert_vocab *v);
+/* Id of the token, or -1. */
+int64_t bert_vocab_find(const bert_vocab *v, const char *s, size_t len);
+
+/* ---- tokenizer (tokenizer.c) ---- */
+#define BERT_MAX_WORD_CHARS 100
+
+typedef struct bert_ids {
+    uint32_t *v;
+    size_t n, cap;
+} bert_ids;
+
+void bert_ids_free(bert_ids *ids);
+/* Appends the WordPiece ids of text (basic tokenizer + WordPiece). */
+int bert_tokenize(const bert_vocab *v, bool lower, bool strip_accents, const char *text, size_t len, bert_ids *out);
+/* [CLS] a [SEP] (b [SEP]) with token types, truncated longest-first to
+ * max_len (>= 3 with b, >= 2 without).  ids/types: max_len entries. */
+int bert_encode(const bert_vocab *v, bool lower, bool strip_accents, const char *a, const char *b,
+                size_t max_len, uint32_t *ids, uint32_t *types, size_t *n);
+
+/* ---- model (model.c, forward.c) ---- */
+/* A weight matrix [rows x cols] (PyTorch Linear layout: out x in) stored
+ * fp32, fp16 or int8 with one scale per row. */
+typedef struct bert_mat {
+    uint32_t rows, cols;
+    int enc; /* IO_QUANT_* */
+    float *f;
+    uint16_t *h;
+    int8_t *q;
+    float *scale;
+} bert_mat;
+
+typedef struct bert_layer {
+    bert_mat qkv; /* [3H x H]: query, key, value rows stacked */
+    float *qkv_b;
+    bert_mat ao;
+    float *ao_b, *ln1_g, *ln1_b;
+    bert_mat in;
+    float *in_b;
+    bert_mat out;
+    float *out_b, *ln2_g, *ln2_b;
+} bert_layer;
+
+struct aisle_bert {
+    bert_config cfg;
+    bert_vocab vocab;
+    int enc; /* encoding of the big matrices */
+    bert_mat word;
+    float *pos, *type, *emb_g, *emb_b;
+    bert_layer *layer;
+    bert_mat pool;
+    float *pool_b;
+    bert_mat cls;
+    float *cls_b;
+};
+
+int bert_mat_alloc(bert_mat *m, uint32_t rows, uint32_t cols);
+void bert_mat_free(bert_mat *m);
+/* Re-encodes an fp32 matrix in place (IO_QUANT_FP16 / INT8). */
+int bert_mat_encode(bert_mat *m, int enc);
+/* Row r as fp32 into out[cols]. */
+void bert_mat_row(const bert_mat *m, uint32_t r, float *out);
+size_t bert_mat_bytes(const bert_mat *m);
+
+/* All tensors allocated fp32 for cfg (zeroed); pooler/classifier per cfg. */
+int bert_model_alloc(aisle_bert *m);
+void bert_model_release(aisle_bert *m);
+size_t bert_model_bytes(const aisle_bert *m);
+
+/* Imports DIR (config.json, vocab.txt, model.safetensors). */
+int bert_import_dir(aisle_bert **out, const char *dir);
+/* Model file (kind "bert"): save with cfg's quantize; load. */
+int bert_save(const aisle_bert *m, const char *path, const aisle_config *cfg);
+int bert_save_buffer(const aisle_bert *m, const aisle_config *cfg, void **out, size_t *len);
+int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle_config *cfg, const char *what);
+
+/* Forward of one sequence: hidden [n x H] (final layer), pooled [H] if the
+ * model has a pooler (NULL to skip).  ws: bert_ws_floats(cfg, n) floats. */
+size_t bert_ws_floats(const bert_config *c, size_t n);
+void bert_forward(const aisle_bert *m, const uint32_t *ids, const uint32_t *types, size_t n, float *ws,
+                  float *hidden, float *pooled);
+/* Pooled outputs (pooler) of n texts or pairs into out[n x H] (api.c). */
+int bert_pooled_batch(const aisle_bert *m, const char *const *a, const char *const *b, size_t n,
+                      const aisle_config *cfg, float *out);
+/* Trains the head on the frozen encoder's pooled outputs (finetune.c);
+ * num_labels 0 keeps the existing head, 1 makes a regression head. */
+int bert_finetune_head(aisle_bert *m, const char *const *a, const char *const *b, const float *labels, size_t n,
+                       size_t num_labels, const aisle_config *cfg, double *final_loss);
+/* Head on a pooled vector: probabilities (softmax) or the regression value. */
+void bert_head(const aisle_bert *m, const float *pooled, float *out);
+
+#endif /* AISLE_BERT_H */
