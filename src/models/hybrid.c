@@ -187,7 +187,7 @@ static int build_item_features(hy_train *t, const aisle_model *m, uint32_t n_kno
     hy_feats f;
     memset(&f, 0, sizeof f);
     keys_init(&f.names);
-    size_t cap = 0;
+    size_t cap = 0, wcap = 0;
     int rc = AISLE_OK;
     t->fptr = core_calloc((size_t)ni + 1, sizeof *t->fptr);
     if (!t->fptr) rc = core_oom("hybrid item features");
@@ -198,10 +198,10 @@ static int build_item_features(hy_train *t, const aisle_model *m, uint32_t n_kno
         if (p >= 0) rc = item_features(&f, cat, (size_t)p);
         size_t at = t->fptr[i], n = f.n + (identity && i < n_known);
         if (!rc) rc = core_grow((void **)&t->fidx, &cap, at + n + 1, sizeof *t->fidx);
-        if (!rc && cap > 0) {
+        if (!rc && cap > wcap) { /* weights follow the ids' capacity */
             float *w = core_realloc(t->fw, cap * sizeof *w);
             if (!w) rc = core_oom("hybrid item features");
-            else t->fw = w;
+            else t->fw = w, wcap = cap;
         }
         if (rc) break;
         size_t o = at;
@@ -312,7 +312,7 @@ static int hy_range(void *vc, size_t begin, size_t end, int tid) {
             }
             if (!found) continue;
             double rank = floor((double)(ni - 1) / draws);
-            g = (float)log(rank > 1 ? rank : 1.0) + 0.0f;
+            g = (float)log(rank > 1 ? rank : 1.0);
             if (g <= 0) g = 1.0f / (float)draws; /* tiny catalogues: keep a step */
             loss += g * (1.0f - xi + xj);
         }
