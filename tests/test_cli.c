@@ -340,6 +340,23 @@ static void test_recommend_prints_keys_scores_and_valid_json(void **state) {
     assert_contains(err_text, "aisle: error: explain failed: ");
 }
 
+/* The hybrid kind takes the catalog's features through --catalog. */
+static void test_train_hybrid_with_catalog(void **state) {
+    (void)state;
+    assert_run(0, "train --model hybrid --data store/events.csv " COLS " --catalog store/catalog.csv "
+                  "--set loss=bpr --set epochs=2 --set factors=8 --out hy.aisle --quiet");
+    assert_contains(out_text, "trained hybrid");
+    assert_run(0, "info hy.aisle");
+    assert_contains(out_text, "kind: hybrid");
+    assert_run(0, "recommend --model hy.aisle --user C10001 -k 3");
+    assert_run(0, "similar --model hy.aisle --item P00001");
+    assert_run(0, "explain --model hy.aisle --user C10001 --item P00001");
+    assert_run(0, "train --model hybrid --data store/events.csv " COLS " --catalog store/catalog.csv "
+                  "--set loss=squared --set epochs=1 --set factors=4 --out hy2.aisle --quiet");
+    assert_run(2, "train --model hybrid --data store/events.csv " COLS " --set loss=hinge");
+    assert_contains(err_text, "loss");
+}
+
 static void test_similar_and_explain_with_itemknn(void **state) {
     (void)state;
     int st = run("train --data store/events.csv " COLS " --model itemknn --out knn.aisle --quiet");
@@ -552,6 +569,7 @@ int main(void) {
         cmocka_unit_test(test_bad_outputs_fail_before_training),
         cmocka_unit_test(test_text_output_escapes_control_characters),
         cmocka_unit_test(test_bert_import_embed_classify_score_pair),
+        cmocka_unit_test(test_train_hybrid_with_catalog),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

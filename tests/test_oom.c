@@ -180,6 +180,7 @@ static const char *kind_options(const char *kind) {
     if (!strcmp(kind, "mf")) return "model=mf factors=4 epochs=3 threads=2 seed=1";
     if (!strcmp(kind, "als")) return "model=als factors=4 epochs=2 threads=2 seed=1";
     if (!strcmp(kind, "bpr")) return "model=bpr factors=4 epochs=2 threads=2 seed=1";
+    if (!strcmp(kind, "hybrid")) return "model=hybrid factors=4 epochs=2 threads=2 seed=1";
     if (!strcmp(kind, "sasrec")) return "model=sasrec hidden=8 maxlen=4 blocks=1 heads=1 epochs=2 batch_size=4 threads=2";
     static char buf[64];
     snprintf(buf, sizeof buf, "model=%s threads=2", kind);

@@ -171,7 +171,7 @@ const config_entry *config_lookup(const aisle_config *cfg, const char *key) {
 /* Stores a validated entry, taking ownership of e->s. */
 static int config_store(aisle_config *cfg, config_entry *e) {
     for (size_t i = 0; i < cfg->n; i++) {
-        if (cfg->entries[i].spec == e->spec) {
+        if (strcmp(cfg->entries[i].spec->name, e->spec->name) == 0) {
             core_free(cfg->entries[i].s);
             cfg->entries[i] = *e;
             return AISLE_OK;
@@ -191,6 +191,22 @@ static int find_spec(option_tables tables, const char *key, const option_spec **
     const option_spec *s = option_find(tables, key);
     if (!s) return core_error(AISLE_ENOTFOUND, "unknown option '%s' (aisle help options lists them)", key);
     *out = s;
+    return AISLE_OK;
+}
+
+/* Two kinds may give one option name different choices (loss of sasrec
+ * and hybrid): text goes to the first spec of that name whose choices
+ * accept it, else to the first (which reports the error). */
+static int find_spec_for_text(option_tables tables, const char *key, const char *text, const option_spec **out) {
+    int rc = find_spec(tables, key, out);
+    if (rc || (*out)->type != AISLE_OPTION_STRING || !(*out)->choices || choice_ok((*out)->choices, text)) return rc;
+    for (int t = 0; tables(t); t++) {
+        const option_spec *o = option_find_in(tables(t), key);
+        if (o && o->type == AISLE_OPTION_STRING && (!o->choices || choice_ok(o->choices, text))) {
+            *out = o;
+            break;
+        }
+    }
     return AISLE_OK;
 }
 
@@ -226,7 +242,7 @@ int config_set_float(aisle_config *cfg, option_tables tables, const char *key, d
 int config_set_string(aisle_config *cfg, option_tables tables, const char *key, const char *value) {
     if (!cfg || !value) return core_error(AISLE_EINVAL, "aisle_config_set_string: NULL argument");
     const option_spec *s = NULL;
-    int rc = find_spec(tables, key, &s);
+    int rc = find_spec_for_text(tables, key, value, &s);
     if (rc) return rc;
     if (s->type != AISLE_OPTION_STRING)
         return core_error(AISLE_EINVAL, "option '%s' expects %s, not text (use aisle_config_set to parse text)",
@@ -245,7 +261,7 @@ int config_set_text(aisle_config *cfg, const option_spec *spec, const char *valu
 int config_set(aisle_config *cfg, option_tables tables, const char *key, const char *value) {
     if (!cfg || !value) return core_error(AISLE_EINVAL, "aisle_config_set: NULL argument");
     const option_spec *s = NULL;
-    int rc = find_spec(tables, key, &s);
+    int rc = find_spec_for_text(tables, key, value, &s);
     return rc ? rc : config_set_text(cfg, s, value);
 }
 
@@ -255,7 +271,7 @@ int config_unset(aisle_config *cfg, option_tables tables, const char *key) {
     int rc = find_spec(tables, key, &s);
     if (rc) return rc;
     for (size_t i = 0; i < cfg->n; i++) {
-        if (cfg->entries[i].spec == s) {
+        if (strcmp(cfg->entries[i].spec->name, s->name) == 0) {
             core_free(cfg->entries[i].s);
             memmove(&cfg->entries[i], &cfg->entries[i + 1], (cfg->n - i - 1) * sizeof *cfg->entries);
             cfg->n--;
