@@ -43,7 +43,9 @@ static void die(const char *what) {
 
 static const char *data_dir(void) {
     const char *d = getenv("AISLE_SHARED_DATA");
-    return d && d[0] ? d : "../shared/data";
+    if (d && d[0]) return d;
+    /* beside the checkout, or beside the folder of worktrees */
+    return access("../shared/data", R_OK) == 0 ? "../shared/data" : "../../shared/data";
 }
 
 static const char *const retail_options =

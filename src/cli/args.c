@@ -40,6 +40,9 @@ static const cli_flag flags[] = {
     {"--catalog", OPT_CATALOG, "FILE", "none", "product catalog (item_id,title,...): titles in the output; side information for training"},
     {"--text", OPT_TEXT, "TEXT", "--data or --text required", "one text to classify"},
     {"--explain", OPT_TEXT, NULL, "off", "also print each token's contribution to the top label"},
+    {"--period", OPT_FORECAST, "day|week", "week", "forecast period (weeks start on Monday, UTC)"},
+    {"--horizon", OPT_FORECAST, "H", "8 (with --holdout: H)", "periods to forecast after the last one in the data"},
+    {"--holdout", OPT_FORECAST, "H", "none", "backtest: hide the last H periods and score forecasts of them"},
     {"--json", OPT_JSON, NULL, "off", "print one JSON document on stdout instead of text"},
     {"--quiet", 0, NULL, "off", "no progress or notes on stderr (errors only)"},
     {"--verbose", 0, NULL, "off", "more detail on stderr (load counts, timings)"},
@@ -134,6 +137,9 @@ static int apply_flag(cli_opts *o, const cli_flag *f, const char *v) {
     else if (!strcmp(n, "--exclude-seen")) o->exclude_seen = 1;
     else if (!strcmp(n, "--include-seen")) o->exclude_seen = 0;
     else if (!strcmp(n, "--catalog")) o->catalog = v;
+    else if (!strcmp(n, "--period")) return set_option(o, n, "period", v);
+    else if (!strcmp(n, "--horizon")) return parse_int(n, v, 1, &o->horizon);
+    else if (!strcmp(n, "--holdout")) return parse_int(n, v, 1, &o->holdout);
     else if (!strcmp(n, "--json")) o->json = 1;
     else if (!strcmp(n, "--text")) o->text = v;
     else if (!strcmp(n, "--explain")) o->explain = 1;

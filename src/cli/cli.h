@@ -30,7 +30,8 @@ enum {
     OPT_CATALOG = 1u << 10,  /* --catalog FILE */
     OPT_SEEN = 1u << 11,     /* --exclude-seen, --include-seen */
     OPT_POSITIONAL = 1u << 12,/* one positional argument */
-    OPT_TEXT = 1u << 13      /* --text TEXT, --explain (classify) */
+    OPT_TEXT = 1u << 13,     /* --text TEXT, --explain (classify) */
+    OPT_FORECAST = 1u << 14  /* --period, --horizon, --holdout */
 };
 
 typedef struct cli_opts {
@@ -41,6 +42,7 @@ typedef struct cli_opts {
     int model_is_set; /* --model given */
     const char *text; /* --text */
     int explain;      /* --explain */
+    int horizon, holdout; /* forecast: 0 when not given */
     aisle_config *cfg;/* --set, input options, --threads, --seed */
     aisle_config *eval_cfg; /* --protocol, --negatives, -k: kept apart because model kinds
                              * may use the same names for training options */
@@ -125,6 +127,7 @@ int cmd_demo(cli_opts *o);
 int cmd_train_intent(cli_opts *o);
 int cmd_eval_intent(cli_opts *o, aisle_model *m);
 int cmd_classify(cli_opts *o);
+int cmd_forecast(cli_opts *o);
 /* Search commands (cmd_search.c); they parse their own arguments. */
 int cmd_index_raw(int argc, char **argv);
 int cmd_search_raw(int argc, char **argv);

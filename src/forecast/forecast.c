@@ -48,22 +48,29 @@ AISLE_API void aisle_forecast_free(aisle_forecast *fc) {
 
 /* ---- training ---- */
 
+/* Interval calibration: each series' model, fitted without its last C
+ * values, forecasts C periods from CAL_ORIGINS origins (the first after
+ * the fitting window, then C/2 apart going back); errors are kept in
+ * units of the series' scale and pooled over series per method and
+ * horizon. */
+enum { CAL_ORIGINS = 4 };
+
 typedef struct fit_ctx {
     aisle_forecast *fc;
     uint32_t calib;
-    float *err; /* n x calib scaled calibration errors (NaN: none) */
+    float *err; /* n x CAL_ORIGINS x calib scaled calibration errors (NaN: none) */
 } fit_ctx;
 
 static int fit_range(void *vctx, size_t begin, size_t end, int tid) {
     fit_ctx *c = vctx;
     aisle_forecast *fc = c->fc;
     const fc_series *S = &fc->S;
-    double mean[1024];
+    double mean[1000]; /* C <= 1000 (option horizon) */
     for (size_t s = begin; s < end; s++) {
         const float *y = S->values + S->off[s];
         uint32_t n = S->len[s], C = c->calib;
-        float *err = c->err + s * C;
-        for (uint32_t h = 0; h < C; h++) err[h] = NAN;
+        float *err = c->err + s * C * CAL_ORIGINS;
+        for (uint32_t k = 0; k < C * CAL_ORIGINS; k++) err[k] = NAN;
         int method = fc->method[s];
         if (method == FC_GLOBAL) { /* the local slot keeps only the scale (the file format wants one) */
             fc->local[s].method = FC_ZERO;
@@ -73,17 +80,16 @@ static int fit_range(void *vctx, size_t begin, size_t end, int tid) {
         uint32_t n_fit = n >= C + 4 ? n - C : n;
         int rc = fc_local_fit(y, n, n_fit, method, fc->season, &fc->local[s]);
         if (rc) return rc;
-        fc->method[s] = fc->local[s].method; /* all-zero series become FC_ZERO */
-        if (n_fit == n || fc->method[s] == FC_ZERO) continue;
-        /* calibration: the same method fitted without the last C values forecasts them */
-        fc_local cal;
-        rc = fc_local_fit(y, n_fit, n_fit, method, fc->season, &cal);
-        if (rc) return rc;
-        if (cal.method == method) { /* C <= 1000 (option horizon) */
-            fc_local_forecast(&cal, y, n_fit, C, mean);
-            for (uint32_t h = 0; h < C; h++) err[h] = (float)((y[n_fit + h] - mean[h]) / cal.scale);
+        const fc_local *f = &fc->local[s];
+        fc->method[s] = f->method; /* all-zero series become FC_ZERO */
+        if (n_fit == n || f->method == FC_ZERO) continue;
+        uint32_t step = C / 2 ? C / 2 : 1;
+        for (uint32_t j = 0; j < CAL_ORIGINS; j++) {
+            if ((uint64_t)j * step + 2 > n_fit) break;
+            uint32_t o = n_fit - j * step, H = n - o < C ? n - o : C;
+            fc_local_forecast_from(f, y, o, H, mean);
+            for (uint32_t h = 0; h < H; h++) err[j * C + h] = (float)((y[o + h] - mean[h]) / f->scale);
         }
-        fc_local_free(&cal);
     }
     return AISLE_OK;
 }
@@ -105,7 +111,8 @@ static float sorted_quantile(const float *v, size_t n, double tau) {
  * (widened by sqrt(h / mean horizon)), else +-1 series scale. */
 static int make_qtables(aisle_forecast *fc, const float *err, uint32_t C) {
     const fc_series *S = &fc->S;
-    float *buf = core_malloc(((size_t)S->n * C + 1) * sizeof *buf);
+    const uint32_t K = CAL_ORIGINS;
+    float *buf = core_malloc(((size_t)S->n * C * K + 1) * sizeof *buf);
     if (!buf) return core_oom("forecast intervals");
     int rc = AISLE_OK;
     for (int m = 0; m < FC_N_METHODS && !rc; m++) {
@@ -120,23 +127,24 @@ static int make_qtables(aisle_forecast *fc, const float *err, uint32_t C) {
         size_t np = 0;
         for (uint32_t s = 0; s < S->n; s++)
             if (fc->method[s] == m)
-                for (uint32_t h = 0; h < C; h++)
-                    if (!isnan(err[(size_t)s * C + h])) buf[np++] = err[(size_t)s * C + h];
+                for (uint32_t k = 0; k < C * K; k++)
+                    if (!isnan(err[(size_t)s * C * K + k])) buf[np++] = err[(size_t)s * C * K + k];
         float pooled[FC_NQ] = {-1, 0, 1};
-        if (np >= 30) {
+        if (np >= 5) {
             qsort(buf, np, sizeof *buf, cmp_f32);
             for (int k = 0; k < FC_NQ; k++) pooled[k] = sorted_quantile(buf, np, fc_taus[k]);
         }
         for (uint32_t h = 0; h < C; h++) {
             size_t nh = 0;
             for (uint32_t s = 0; s < S->n; s++)
-                if (fc->method[s] == m && !isnan(err[(size_t)s * C + h])) buf[nh++] = err[(size_t)s * C + h];
+                for (uint32_t j = 0; j < K && fc->method[s] == m; j++)
+                    if (!isnan(err[((size_t)s * K + j) * C + h])) buf[nh++] = err[((size_t)s * K + j) * C + h];
             float *q = t->q + (size_t)h * FC_NQ;
             if (nh >= 30) {
                 qsort(buf, nh, sizeof *buf, cmp_f32);
                 for (int k = 0; k < FC_NQ; k++) q[k] = sorted_quantile(buf, nh, fc_taus[k]);
             } else {
-                double w = np >= 30 ? sqrt((h + 1.0) / ((C + 1) / 2.0)) : 1;
+                double w = np >= 5 ? sqrt((h + 1.0) / ((C + 1) / 2.0)) : 1;
                 for (int k = 0; k < FC_NQ; k++) q[k] = (float)(pooled[k] * w);
             }
         }
@@ -161,7 +169,7 @@ int fc_train_series(fc_series *S, const aisle_config *cfg, aisle_forecast **out)
     uint32_t n = fc->S.n, C = fc->horizon;
     fc->method = core_calloc(n, 1);
     fc->local = core_calloc(n, sizeof *fc->local);
-    float *err = core_malloc(((size_t)n * C + 1) * sizeof *err);
+    float *err = core_malloc(((size_t)n * C * CAL_ORIGINS + 1) * sizeof *err);
     int rc = fc->method && fc->local && err ? AISLE_OK : core_oom("forecast");
     bool want_global = false;
     for (uint32_t s = 0; !rc && s < n; s++) {

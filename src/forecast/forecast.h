@@ -99,6 +99,9 @@ void fc_local_forecast(const fc_local *f, const float *y, uint32_t n, uint32_t H
 /* Forecast decomposition at horizon h: level, trend, season parts. */
 void fc_local_parts(const fc_local *f, const float *y, uint32_t n, uint32_t h, double *level, double *trend,
                     double *season);
+/* Forecasts for o+1..o+H with f's parameters, its state re-filtered over
+ * y[0..o) (calibration at earlier origins without refitting). */
+void fc_local_forecast_from(const fc_local *f, const float *y, uint32_t o, uint32_t H, double *mean);
 void fc_local_free(fc_local *f);
 /* Mean |y| over y[0..n), floored so it is > 0 (interval scale). */
 float fc_series_scale(const float *y, uint32_t n);

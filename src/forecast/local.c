@@ -321,3 +321,43 @@ void fc_local_forecast(const fc_local *f, const float *y, uint32_t n, uint32_t H
         mean[h - 1] = v > 0 ? v : 0; /* demand is never negative */
     }
 }
+
+void fc_local_forecast_from(const fc_local *f, const float *y, uint32_t o, uint32_t H, double *mean) {
+    for (uint32_t h = 0; h < H; h++) mean[h] = 0;
+    if (!o) return;
+    double l = 0, b = 0, s[ETS_MAX_SEASON];
+    switch (f->method) {
+    case FC_SNAIVE:
+        for (uint32_t h = 1; h <= H; h++) mean[h - 1] = f->m >= 1 && o >= f->m ? y[o - f->m + (h - 1) % f->m] : y[o - 1];
+        return;
+    case FC_ETS: {
+        ets_spec e = {y, o, f->season ? f->m : 0, f->trend, f->season};
+        if (f->season && o < f->m) return;
+        double phi = f->trend == 2 ? f->phi : 1.0;
+        ets_filter(&e, y, o, 0, f->alpha, f->beta, f->gamma, phi, &l, &b, s);
+        for (uint32_t h = 1; h <= H; h++) {
+            double damp = 0, pw = 1;
+            for (uint32_t i = 1; i <= h; i++) pw *= phi, damp += f->trend == 2 ? pw : 1;
+            double v = l + (f->trend ? damp * b : 0);
+            if (f->season == 1) v += s[(o + h - 1) % f->m];
+            else if (f->season == 2) v *= s[(o + h - 1) % f->m];
+            mean[h - 1] = v > 0 ? v : 0;
+        }
+        return;
+    }
+    case FC_CROSTON: {
+        double z, x;
+        croston_run(y, o, 0, f->alpha, &z, &x);
+        for (uint32_t h = 0; h < H; h++) mean[h] = x > 0 ? (1 - f->alpha / 2) * z / x : 0;
+        return;
+    }
+    case FC_TSB: {
+        double z, p;
+        tsb_run(y, o, o, f->alpha, f->beta, &z, &p);
+        for (uint32_t h = 0; h < H; h++) mean[h] = p * z;
+        return;
+    }
+    default:
+        return;
+    }
+}
