@@ -1459,8 +1459,10 @@ AISLE_API void aisle_search_results_free(aisle_search_results *results);
  * feature of the global model.
  *
  * Methods (option `method`): seasonal naive, ETS, Croston (SBA), TSB, a
- * global gradient-boosted quantile model over every product, or auto (TSB
- * for intermittent series, the global model otherwise).  Every forecast
+ * global gradient-boosted quantile model over every product, or auto (the
+ * global model for products with more than horizon + 1 periods of history;
+ * TSB for shorter intermittent series, ETS for other short series and for
+ * categories).  Every forecast
  * gives the 10%, 50% and 90% quantiles of each period's demand; the 80%
  * interval [p10, p90] is calibrated on the last `horizon` periods of the
  * training data.

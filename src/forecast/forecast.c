@@ -176,7 +176,11 @@ int fc_train_series(fc_series *S, const aisle_config *cfg, aisle_forecast **out)
         const float *y = fc->S.values + fc->S.off[s];
         bool product = s < fc->S.n_items;
         int m = method;
-        if (m == FC_AUTO) m = is_intermittent(y, fc->S.len[s]) ? FC_TSB : FC_GLOBAL;
+        /* auto: the global model wherever it has history to learn from (in the
+         * Online Retail backtest it beat TSB on intermittent series too,
+         * docs/FORECAST.md); short series: TSB when intermittent, else ETS */
+        if (m == FC_AUTO)
+            m = product && fc->S.len[s] > C + 1 ? FC_GLOBAL : is_intermittent(y, fc->S.len[s]) ? FC_TSB : FC_ETS;
         if (m == FC_GLOBAL && !product) m = FC_ETS; /* the global model learns products only */
         fc->method[s] = (uint8_t)m;
         want_global |= m == FC_GLOBAL;

@@ -10,8 +10,9 @@ const option_spec forecast_options[] = {
     {"method", AISLE_OPTION_STRING, 0, 0, "auto", "auto|snaive|ets|croston|tsb|global", "forecast",
      "Forecast model: seasonal naive, exponential smoothing (ETS, chosen per series by AIC among "
      "none/additive/damped trend and none/additive/multiplicative season), Croston (SBA), TSB, the "
-     "global gradient-boosted model over every series, or auto: TSB for intermittent series "
-     "(average interval between sales > 1.32 periods), the global model otherwise."},
+     "global gradient-boosted model over every product, or auto: the global model for products "
+     "with more than horizon + 1 periods of history, else TSB for intermittent series (average "
+     "interval between sales > 1.32 periods) and ETS for the others (and for categories)."},
     {"season_length", AISLE_OPTION_INT, 0, 400, "0", NULL, "forecast",
      "Season length in periods; 0: 7 for period=day, 52 for period=week."},
     {"holidays", AISLE_OPTION_STRING, 0, 0, "", NULL, "forecast",
