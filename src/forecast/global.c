@@ -94,20 +94,23 @@ void fc_global_features(const fc_series *S, uint32_t s, uint32_t len, uint32_t h
     }
 }
 
+/* Up to two training sets (calibration, refit) x three quantiles: six
+ * independent tree ensembles, trained in parallel. */
 typedef struct train_ctx {
-    const float *x, *y;
-    size_t n;
+    const float *x[2], *y[2];
+    size_t n[2];
     const fc_global_params *p;
-    fc_global *g;
+    fc_gbt *out[2]; /* FC_NQ models each */
 } train_ctx;
 
 static int train_one(void *vctx, size_t begin, size_t end, int tid) {
     train_ctx *c = vctx;
-    for (size_t q = begin; q < end; q++) {
+    for (size_t t = begin; t < end; t++) {
+        size_t set = t / FC_NQ, q = t % FC_NQ;
         fc_gbt_params gp = c->p->gbt;
         gp.tau = fc_taus[q];
-        gp.seed = c->p->gbt.seed + q;
-        int rc = fc_gbt_train(c->x, c->y, c->n, FC_GLOBAL_FEATURES, &gp, &c->g->q[q]);
+        gp.seed = c->p->gbt.seed + t;
+        int rc = fc_gbt_train(c->x[set], c->y[set], c->n[set], FC_GLOBAL_FEATURES, &gp, &c->out[set][q]);
         if (rc) return rc;
     }
     return AISLE_OK;
@@ -200,8 +203,22 @@ int fc_global_train(const fc_series *S, const fc_global_params *p, fc_global *ou
         }
     }
     if (!rc && !n) rc = core_error(AISLE_EINVAL, "forecast: no training rows for the global model");
-    train_ctx tc = {x, y, n, p, out};
-    if (!rc) rc = core_parallel_for(p->gbt.threads, FC_NQ, 1, train_one, &tc);
+    /* The offsets come from models that never saw the last C periods; the
+     * models kept are fitted on everything, so the newest demand counts. */
+    float *xa = NULL, *ya = NULL;
+    size_t na = 0;
+    if (!rc && nc) rc = collect_rows(S, p, 0, &xa, &ya, &na);
+    fc_gbt cal[FC_NQ];
+    memset(cal, 0, sizeof cal);
+    train_ctx tc = {{xa, x}, {ya, y}, {na, n}, p, {out->q, cal}};
+    if (!rc) {
+        if (!nc) { /* no calibration window: the models of all rows only */
+            tc.x[0] = x, tc.y[0] = y, tc.n[0] = n;
+        }
+        rc = core_parallel_for(p->gbt.threads, nc ? 2 * FC_NQ : FC_NQ, 1, train_one, &tc);
+    }
+    core_free(xa);
+    core_free(ya);
     if (!rc) {
         out->horizon = H;
         out->cqr = core_calloc(H, sizeof *out->cqr);
@@ -210,8 +227,8 @@ int fc_global_train(const fc_series *S, const fc_global_params *p, fc_global *ou
     if (!rc && nc) {
         /* conformity scores per horizon; horizons with few rows use all rows */
         for (size_t i = 0; i < nc; i++) {
-            float lo = fc_gbt_predict(&out->q[FC_Q10], cx + i * FC_GLOBAL_FEATURES);
-            float hi = fc_gbt_predict(&out->q[FC_Q90], cx + i * FC_GLOBAL_FEATURES);
+            float lo = fc_gbt_predict(&cal[FC_Q10], cx + i * FC_GLOBAL_FEATURES);
+            float hi = fc_gbt_predict(&cal[FC_Q90], cx + i * FC_GLOBAL_FEATURES);
             e[i] = fmaxf(lo - cy[i], cy[i] - hi);
         }
         float *eh = core_malloc(nc * sizeof *eh);
@@ -229,26 +246,7 @@ int fc_global_train(const fc_series *S, const fc_global_params *p, fc_global *ou
         }
         core_free(eh);
     }
-    core_free(x);
-    core_free(y);
-    x = y = NULL;
-    /* The offsets came from models that never saw the last C periods; the
-     * models kept are refitted on everything, so the newest demand counts. */
-    if (!rc && nc) rc = collect_rows(S, p, 0, &x, &y, &n);
-    if (!rc && nc) {
-        fc_global refit;
-        memset(&refit, 0, sizeof refit);
-        train_ctx rt = {x, y, n, p, &refit};
-        rc = core_parallel_for(p->gbt.threads, FC_NQ, 1, train_one, &rt);
-        for (int q = 0; q < FC_NQ; q++) {
-            if (!rc) {
-                fc_gbt_free(&out->q[q]);
-                out->q[q] = refit.q[q];
-            } else {
-                fc_gbt_free(&refit.q[q]);
-            }
-        }
-    }
+    for (int q = 0; q < FC_NQ; q++) fc_gbt_free(&cal[q]);
     out->trained = !rc;
     core_free(x);
     core_free(y);

@@ -29,6 +29,7 @@ from .model import Model, ModelKind, EvalResult, model_kinds
 from .serving import RecOptions
 from .text import Texts, TextEval, Classification, train_text
 from .search import SearchIndex, SearchResults, Hit
+from .forecast import Forecast, Period, Reorder, backtest
 
 # aisle.IOError reads naturally next to the other classes; it is not in
 # __all__ so that `from aisle import *` never shadows the built-in.
@@ -91,4 +92,6 @@ __all__ = [
     "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",
     "EvalResult", "model_kinds", "Progress", "demo_dataset", "demo_catalog", "demo_write",
     "strerror", "last_error", "version", "version_number", "library_path", "SearchIndex", "SearchResults", "Hit",
+    "strerror", "last_error", "version", "version_number", "library_path",
+    "Forecast", "Period", "Reorder", "backtest",
 ]
