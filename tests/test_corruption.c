@@ -271,7 +271,7 @@ static void test_forecast_rejects_every_corruption(void **state) {
     assert_ok(aisle_dataset_new(&ds));
     for (int d = 0; d < 40; d++)
         for (int i = 0; i < 4; i++) {
-            char key[8];
+            char key[16];
             snprintf(key, sizeof key, "p%d", i);
             if (i < 2 || d % 3 == 0)
                 assert_ok(aisle_dataset_add_event(ds, "u", key, "purchase", 1 + (d + i) % 4,

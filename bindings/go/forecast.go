@@ -195,7 +195,9 @@ func (f *Forecast) periods(key string, horizon int, category bool) ([]Period, er
 }
 
 // Item forecasts a product's next horizon periods.
-func (f *Forecast) Item(key string, horizon int) ([]Period, error) { return f.periods(key, horizon, false) }
+func (f *Forecast) Item(key string, horizon int) ([]Period, error) {
+	return f.periods(key, horizon, false)
+}
 
 // Category forecasts a catalog category's next horizon periods.
 func (f *Forecast) Category(name string, horizon int) ([]Period, error) {

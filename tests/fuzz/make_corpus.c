@@ -211,7 +211,7 @@ int main(int argc, char **argv) {
     if (aisle_dataset_new(&sales)) die("dataset");
     for (int d = 0; d < 60; d++)
         for (int i = 0; i < 6; i++) {
-            char key[8];
+            char key[16];
             snprintf(key, sizeof key, "p%d", i);
             if ((d + i) % (i + 1) == 0 &&
                 aisle_dataset_add_event(sales, "u", key, "purchase", 1 + (d * 7 + i) % 5, 1767225600 + (int64_t)d * 86400))
