@@ -25,7 +25,7 @@ static const cli_flag flags[] = {
     {"--lenient", OPT_DATA, NULL, "off", "skip bad rows instead of failing (see --verbose for counts)"},
     {"--model", OPT_MODEL, "FILE|KIND", "train: als; others: required",
      "a saved model file; for train and eval --split, the model kind to train"},
-    {"--out", OPT_OUT, "PATH", "train: model.aisle; generate: demo-store", "where to write the result"},
+    {"--out", OPT_OUT, "PATH", "train: model.aisle; generate: demo-store; forecast: stdout", "where to write the result"},
     {"--set", OPT_SET, "KEY=VALUE", "-", "set a library option (repeatable; options listed below)"},
     {"--threads", OPT_SET, "N", "0 (every CPU)", "worker threads (same as --set threads=N)"},
     {"--seed", OPT_SET, "N", "42", "random seed (same as --set seed=N)"},
