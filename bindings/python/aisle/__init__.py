@@ -92,6 +92,5 @@ __all__ = [
     "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",
     "EvalResult", "model_kinds", "Progress", "demo_dataset", "demo_catalog", "demo_write",
     "strerror", "last_error", "version", "version_number", "library_path", "SearchIndex", "SearchResults", "Hit",
-    "strerror", "last_error", "version", "version_number", "library_path",
     "Forecast", "Period", "Reorder", "backtest",
 ]
