@@ -1566,6 +1566,174 @@ AISLE_API int aisle_bert_finetune_head(aisle_bert *model, const char *const *tex
 
 /* <<< section: bert */
 
+/* >>> section: forecast */
+/* ========================================================================
+ * Demand forecasting (docs/FORECAST.md)
+ *
+ * A forecast is trained from the purchase events of a dataset (events of
+ * type purchase when the data has any, else every event; the event value is
+ * the quantity, returns count as negative quantities as loaded with the
+ * `negative` option).  Demand is summed per product and period (option
+ * `period`: day, or week starting on Monday, UTC); a product's series runs
+ * from its first sale to the last period of the data, periods without sales
+ * are 0, and a period whose returns exceed its sales counts as 0.  With a
+ * catalog, products are also summed per category and catalog prices are a
+ * feature of the global model.
+ *
+ * Methods (option `method`): seasonal naive, ETS, Croston (SBA), TSB, a
+ * global gradient-boosted quantile model over every product, or auto (the
+ * global model for products with more than horizon + 1 periods of history;
+ * TSB for shorter intermittent series, ETS for other short series and for
+ * categories).  Every forecast
+ * gives the 10%, 50% and 90% quantiles of each period's demand; the 80%
+ * interval [p10, p90] is calibrated on the last `horizon` periods of the
+ * training data.
+ *
+ * A trained or loaded forecast is immutable: any number of threads may call
+ * the read-only functions (item, category, mean, method, history,
+ * reorder, explain, describe, save) on it at once.
+ * ======================================================================== */
+
+typedef struct aisle_forecast aisle_forecast;
+
+/* Trains a forecast from ds's events (and, if cat is not NULL, its
+ * categories and prices) with the forecast options of cfg (NULL: defaults;
+ * scope "forecast", plus threads and seed).  *out owns everything it needs:
+ * ds and cat may be freed afterwards.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument; no events; events without a
+ * time; no product with min_sale_periods periods of sales; bad holidays or
+ * end_date text; method=global with series too short to train it),
+ * AISLE_ENOTFOUND / AISLE_ERANGE (a bad option), AISLE_ERANGE (events more
+ * than 2^32 periods apart) or AISLE_ENOMEM.  Thread-safe for distinct
+ * outputs (ds may be shared). */
+AISLE_API int aisle_forecast_train(const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                                   aisle_forecast **out);
+
+/* Frees a forecast.  NULL is a no-op. */
+AISLE_API void aisle_forecast_free(aisle_forecast *fc);
+
+/* Forecasts the `horizon` periods after the last period of the data for a
+ * product: period_start[h] receives the start of period h+1 (seconds since
+ * the epoch, 00:00 UTC; a Monday for weekly periods), p10/p50/p90 the
+ * quantiles of its demand (>= 0, p10 <= p50 <= p90).  Each output array
+ * holds horizon values and may be NULL when not wanted.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL fc or key), AISLE_ENOTFOUND (the
+ * product had no sales, or fewer than min_sale_periods), AISLE_ERANGE
+ * (horizon outside 1..100000) or AISLE_ENOMEM. */
+AISLE_API int aisle_forecast_item(const aisle_forecast *fc, const char *item_key, size_t horizon,
+                                  int64_t *period_start, double *p10, double *p50, double *p90);
+
+/* The same for a catalog category (the sum of its products' demand).
+ * Returns as aisle_forecast_item; AISLE_ENOTFOUND for an unknown category. */
+AISLE_API int aisle_forecast_category(const aisle_forecast *fc, const char *category, size_t horizon,
+                                      int64_t *period_start, double *p10, double *p50, double *p90);
+
+/* Point forecasts (the model's mean; the median for the global model) of a
+ * product for the next horizon periods into mean[horizon].  Returns as
+ * aisle_forecast_item (AISLE_EINVAL also when mean is NULL). */
+AISLE_API int aisle_forecast_mean(const aisle_forecast *fc, const char *item_key, size_t horizon, double *mean);
+
+/* Number of products / categories, and their keys by index (0-based; the
+ * strings belong to fc).  Return AISLE_OK, AISLE_EINVAL (NULL argument) or
+ * AISLE_ERANGE (index out of range). */
+AISLE_API int aisle_forecast_item_count(const aisle_forecast *fc, size_t *out);
+AISLE_API int aisle_forecast_item_key(const aisle_forecast *fc, size_t index, const char **out);
+AISLE_API int aisle_forecast_category_count(const aisle_forecast *fc, size_t *out);
+AISLE_API int aisle_forecast_category_key(const aisle_forecast *fc, size_t index, const char **out);
+
+/* The method used for a product ("snaive", "ets", "croston", "tsb",
+ * "global", or "zero" for a series without demand); a static string.
+ * Returns AISLE_OK, AISLE_EINVAL or AISLE_ENOTFOUND. */
+AISLE_API int aisle_forecast_method(const aisle_forecast *fc, const char *item_key, const char **out);
+
+/* A product's demand series: *n receives its length, values[0..min(n,
+ * max)) the demand per period, *first_start (may be NULL) the start of its
+ * first period (seconds since the epoch).  Returns AISLE_OK, AISLE_EINVAL,
+ * AISLE_ENOTFOUND, or AISLE_ERANGE when max < *n (values then hold the
+ * first max periods). */
+AISLE_API int aisle_forecast_history(const aisle_forecast *fc, const char *item_key, double *values, size_t max,
+                                     size_t *n, int64_t *first_start);
+
+/* Inventory policy for a product from its forecast.  lead_time and
+ * review_period are in periods (fractions allowed); service_level is the
+ * wanted probability of not running out (cycle service level, 0.5..<1);
+ * stock_on_hand is the inventory position (on hand + on order - backorders).
+ * With mu(t) and sigma(t) the forecast demand over the next t periods (sum
+ * of means, the last period pro rata; sigma_h = (p90 - p10) / 2.563 per
+ * period, independent periods) and z the standard normal quantile of the
+ * service level:
+ *   reorder_point  = mu(L) + z sigma(L)                (order when the
+ *                    position falls to it; continuous review)
+ *   order_quantity = max(0, mu(L+R) + z sigma(L+R) - stock_on_hand)
+ *                    (order-up-to level for periodic review every R)
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, stock not finite),
+ * AISLE_ENOTFOUND, AISLE_ERANGE (lead time outside (0, 1000], review period
+ * outside [0, 1000], service level outside [0.5, 1)) or AISLE_ENOMEM. */
+AISLE_API int aisle_forecast_reorder(const aisle_forecast *fc, const char *item_key, double lead_time,
+                                     double review_period, double service_level, double stock_on_hand,
+                                     double *reorder_point, double *order_quantity);
+
+/* What drove a product's forecast for period `period` (1 = the first
+ * period after the data): names[i] / values[i] receive the parts "base",
+ * "trend", "season", "recent" (recent lags and rolling windows) and
+ * "price", in demand units; they add up to the forecast before clipping at
+ * 0 (the median for the global model, by path attribution over its trees;
+ * the mean for the others: ETS level/trend/season, seasonal naive last
+ * value/seasonal difference, Croston/TSB level).  *n receives the number
+ * of parts (5).  Returns AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND,
+ * AISLE_ERANGE (period outside 1..100000, or max < *n: the first max parts
+ * are filled). */
+AISLE_API int aisle_forecast_explain(const aisle_forecast *fc, const char *item_key, size_t period,
+                                     const char **names, double *values, size_t max, size_t *n);
+
+/* A text summary (products, categories, period, methods used, events
+ * ignored) into buf, with the usual *needed / AISLE_ERANGE convention. */
+AISLE_API int aisle_forecast_describe(const aisle_forecast *fc, char *buf, size_t len, size_t *needed);
+
+/* Saves a forecast in the model container (kind "forecast"; save options
+ * compression; atomic: a temporary file renamed into place).  Returns
+ * AISLE_OK, AISLE_EINVAL, AISLE_EIO or AISLE_ENOMEM. */
+AISLE_API int aisle_forecast_save(const aisle_forecast *fc, const char *path, const aisle_config *cfg);
+/* The same image in a new buffer the caller frees with aisle_free. */
+AISLE_API int aisle_forecast_save_buffer(const aisle_forecast *fc, const aisle_config *cfg, void **out,
+                                         size_t *len);
+
+/* Loads a saved forecast.  Returns AISLE_OK, AISLE_EINVAL (NULL argument,
+ * or the file holds another model kind), AISLE_EIO, AISLE_EFORMAT
+ * (damaged or malformed file; the message names the section), AISLE_EVERSION,
+ * AISLE_ERANGE (larger than max_model_bytes) or AISLE_ENOMEM. */
+AISLE_API int aisle_forecast_load(aisle_forecast **out, const char *path, const aisle_config *cfg);
+AISLE_API int aisle_forecast_load_buffer(aisle_forecast **out, const void *data, size_t len,
+                                         const aisle_config *cfg);
+
+/* Backtest figures: name -> value. */
+typedef struct aisle_forecast_report aisle_forecast_report;
+
+/* Rolling-origin backtest of the configured method: the last `holdout`
+ * periods are hidden; at `backtest_origins` origins spaced holdout /
+ * origins apart from the holdout's start, a forecast is trained on the data
+ * before the origin and forecasts every period up to the end of the data.
+ * Figures: mase and mase_mean (mean absolute error of the median / of the
+ * point forecast over the mean absolute one-step naive change in the
+ * training part, averaged over series and origins), smape and smape_mean
+ * (symmetric MAPE in percent of the median / point forecast, 0/0 = 0),
+ * pinball_p10/p50/p90 (pinball loss over the same naive scale),
+ * coverage_80 (share of actual values within [p10, p90]), series, scored,
+ * origins, points, seconds.
+ * Returns AISLE_OK, the errors of aisle_forecast_train, AISLE_ERANGE
+ * (holdout outside 1..1000) or AISLE_EINVAL (nothing to score). */
+AISLE_API int aisle_forecast_backtest(const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                                      size_t holdout, aisle_forecast_report **out);
+AISLE_API void aisle_forecast_report_free(aisle_forecast_report *rep);
+/* A figure by name: AISLE_OK, AISLE_EINVAL, AISLE_ENOTFOUND. */
+AISLE_API int aisle_forecast_report_get(const aisle_forecast_report *rep, const char *name, double *out);
+AISLE_API int aisle_forecast_report_count(const aisle_forecast_report *rep, size_t *out);
+/* The index-th figure: AISLE_OK, AISLE_EINVAL, AISLE_ERANGE. */
+AISLE_API int aisle_forecast_report_at(const aisle_forecast_report *rep, size_t index, const char **name,
+                                       double *value);
+
+/* <<< section: forecast */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

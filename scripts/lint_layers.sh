@@ -5,7 +5,7 @@
 # src/M may include headers of M itself and of modules listed before M;
 # a module missing from this list fails the check, so a new module has to
 # be given its place here.
-LAYERS="core data features io nn text bert models serve eval search api"
+LAYERS="core data features io nn text bert models serve eval search forecast api"
 #
 # The faces (src/cli, examples, bench, docs/gen_options.c) may include only
 # "aisle.h" and headers next to them (no directory part).

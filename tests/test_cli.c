@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -553,6 +554,60 @@ static void test_bert_import_embed_classify_score_pair(void **state) {
     assert_contains(err_text, "not a bert model");
 }
 
+static void test_forecast_writes_monday_weeks_json_and_backtests(void **state) {
+    (void)state;
+    assert_run(0, "forecast --data store/events.csv " COLS " --period week --horizon 3 --out f.csv --quiet");
+    char p[4200], text[1 << 16];
+    snprintf(p, sizeof p, "%s/f.csv", dir);
+    slurp(p, text, sizeof text);
+    if (strncmp(text, "item,period_start,p10,p50,p90\n", 30) != 0) fail_msg("header: %.80s", text);
+    int rows = 0;
+    for (char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1, rows++) {
+        char item[64];
+        int y, m, d;
+        double q10, q50, q90;
+        if (sscanf(line, "%63[^,],%d-%d-%d,%lf,%lf,%lf", item, &y, &m, &d, &q10, &q50, &q90) != 7)
+            fail_msg("bad row: %.80s", line);
+        struct tm tm = {0};
+        tm.tm_year = y - 1900, tm.tm_mon = m - 1, tm.tm_mday = d;
+        time_t t = timegm(&tm);
+        struct tm back;
+        gmtime_r(&t, &back);
+        if (back.tm_wday != 1) fail_msg("period_start %d-%02d-%02d is not a Monday", y, m, d);
+        if (!(q10 >= 0 && q10 <= q50 && q50 <= q90)) fail_msg("quantiles out of order: %.80s", line);
+    }
+    assert_true(rows > 0 && rows % 3 == 0);
+    assert_run(0, "forecast --data store/events.csv " COLS " --period day --horizon 2 --json --quiet");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"period_start\"");
+    assert_contains(out_text, "\"p90\"");
+    /* CSV on stdout without --out */
+    assert_run(0, "forecast --data store/events.csv " COLS " --period day --horizon 1 --set method=tsb --quiet");
+    assert_contains(out_text, "item,period_start,p10,p50,p90");
+    assert_run(0, "forecast --data store/events.csv " COLS " --period day --holdout 7 --set method=ets");
+    assert_contains(out_text, "mase");
+    assert_contains(out_text, "coverage_80");
+    assert_contains(out_text, "pinball_p10");
+    assert_run(0, "forecast --data store/events.csv " COLS " --period day --holdout 7 --json --quiet");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"smape\"");
+    /* bad input */
+    assert_run(2, "forecast --data store/events.csv " COLS " --period month --horizon 2");
+    assert_contains(err_text, "period");
+    assert_run(2, "forecast --data store/events.csv " COLS " --horizon 0");
+    assert_contains(err_text, "--horizon");
+    assert_run(1, "forecast --data store/events.csv --columns user=user_id,item=item_id,value=quantity --horizon 2");
+    assert_contains(err_text, "no time");
+    snprintf(p, sizeof p, "%s/sales.csv", dir);
+    const char sales[] = "u,i,q,t\nu1,A,2,2024-01-01\nu1,A,x,2024-01-02\nu2,A,3,2024-01-09\n";
+    tu_write_file(p, sales, sizeof sales - 1);
+    assert_run(1, "forecast --data sales.csv --columns user=u,item=i,value=q,time=t --period week --horizon 1");
+    assert_contains(err_text, "sales.csv:3");
+    assert_run(0, "forecast --data sales.csv --columns user=u,item=i,value=q,time=t --lenient --period week "
+                  "--horizon 1 --quiet");
+    assert_contains(out_text, "A,2024-01-15,");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_checker_accepts_and_rejects),
@@ -570,6 +625,7 @@ int main(void) {
         cmocka_unit_test(test_text_output_escapes_control_characters),
         cmocka_unit_test(test_bert_import_embed_classify_score_pair),
         cmocka_unit_test(test_train_hybrid_with_catalog),
+        cmocka_unit_test(test_forecast_writes_monday_weeks_json_and_backtests),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

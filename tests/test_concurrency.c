@@ -272,6 +272,93 @@ static void test_transformer_intent_model_shared_by_eight_threads(void **state) 
                       "mlm_buckets=64 threads=3 hash_buckets=65536");
 }
 
+/* ---- one forecast shared by 8 threads: item, category, reorder, explain ---- */
+#define FC_ITEMS 12
+#define FC_H 6
+
+typedef struct fc_answer {
+    double q[3][FC_H], rop, qty, parts[5];
+} fc_answer;
+
+typedef struct fc_shared {
+    const aisle_forecast *fc;
+    fc_answer ref[FC_ITEMS];
+    double seconds;
+    int mismatches;
+    long calls;
+    pthread_mutex_t lock;
+} fc_shared;
+
+static int fc_answers(const aisle_forecast *fc, int i, fc_answer *a) {
+    char key[16];
+    snprintf(key, sizeof key, "p%d", i);
+    const char *names[5];
+    size_t n;
+    memset(a, 0, sizeof *a);
+    int rc = aisle_forecast_item(fc, key, FC_H, NULL, a->q[0], a->q[1], a->q[2]);
+    if (!rc) rc = aisle_forecast_reorder(fc, key, 2, 1, 0.9, 3, &a->rop, &a->qty);
+    if (!rc) rc = aisle_forecast_explain(fc, key, 2, names, a->parts, 5, &n);
+    return rc;
+}
+
+static void *fc_worker(void *arg) {
+    fc_shared *sh = arg;
+    double end = core_now() + sh->seconds;
+    long calls = 0;
+    int bad = 0;
+    for (int round = 0; core_now() < end || round < 2; round++)
+        for (int i = 0; i < FC_ITEMS; i++) {
+            fc_answer a;
+            if (fc_answers(sh->fc, i, &a) != AISLE_OK || memcmp(&a, &sh->ref[i], sizeof a) != 0) bad++;
+            calls++;
+        }
+    pthread_mutex_lock(&sh->lock);
+    sh->mismatches += bad;
+    sh->calls += calls;
+    pthread_mutex_unlock(&sh->lock);
+    return NULL;
+}
+
+static void test_forecast_shared_by_eight_threads(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    for (int d = 0; d < 70; d++)
+        for (int i = 0; i < FC_ITEMS; i++)
+            if (i % 3 || d % 4 == 0) {
+                char key[16];
+                snprintf(key, sizeof key, "p%d", i);
+                assert_ok(aisle_dataset_add_event(ds, "u", key, "purchase", 1 + (d * (i + 1)) % 7,
+                                                  1767225600 + (int64_t)d * 86400));
+            }
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "period=day horizon=4 forecast_trees=10 threads=2"));
+    aisle_forecast *trained, *fc;
+    assert_ok(aisle_forecast_train(ds, NULL, cfg, &trained));
+    void *img;
+    size_t len;
+    assert_ok(aisle_forecast_save_buffer(trained, NULL, &img, &len));
+    assert_ok(aisle_forecast_load_buffer(&fc, img, len, NULL));
+    aisle_free(img);
+    fc_shared sh;
+    memset(&sh, 0, sizeof sh);
+    sh.fc = fc;
+    sh.seconds = stress_seconds();
+    pthread_mutex_init(&sh.lock, NULL);
+    for (int i = 0; i < FC_ITEMS; i++) assert_ok(fc_answers(fc, i, &sh.ref[i]));
+    pthread_t t[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) assert_int_equal(pthread_create(&t[i], NULL, fc_worker, &sh), 0);
+    for (int i = 0; i < N_THREADS; i++) pthread_join(t[i], NULL);
+    pthread_mutex_destroy(&sh.lock);
+    assert_int_equal(sh.mismatches, 0);
+    assert_true(sh.calls >= N_THREADS * FC_ITEMS);
+    aisle_forecast_free(fc);
+    aisle_forecast_free(trained);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_als_model_shared_by_eight_threads),
@@ -279,6 +366,7 @@ int main(void) {
         cmocka_unit_test(test_popular_model_shared_by_eight_threads),
         cmocka_unit_test(test_intent_model_shared_by_eight_threads),
         cmocka_unit_test(test_transformer_intent_model_shared_by_eight_threads),
+        cmocka_unit_test(test_forecast_shared_by_eight_threads),
     };
     return cmocka_run_group_tests_name("concurrency", tests, NULL, NULL);
 }

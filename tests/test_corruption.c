@@ -249,12 +249,66 @@ static void test_search_index_rejects_inconsistent_structure(void **state) {
     aisle_search_index_free(idx);
 }
 
+/* The same for forecast files (every section type 1024..1029, with a
+ * global model, local models and holidays). */
+static void expect_forecast_rejected(const unsigned char *bytes, size_t len, size_t pos) {
+    aisle_forecast *fc = NULL;
+    aisle_clear_error();
+    int rc = aisle_forecast_load_buffer(&fc, bytes, len, NULL);
+    if (rc == AISLE_OK) {
+        aisle_forecast_free(fc);
+        fail_msg("forecast at byte %zu: corrupted file loaded", pos);
+    }
+    if (rc != AISLE_EFORMAT && rc != AISLE_EVERSION)
+        fail_msg("forecast at byte %zu: status %d (%s), expected AISLE_EFORMAT", pos, rc, aisle_last_error());
+    if (!aisle_last_error()[0]) fail_msg("forecast at byte %zu: no message", pos);
+    assert_null(fc);
+}
+
+static void test_forecast_rejects_every_corruption(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    for (int d = 0; d < 40; d++)
+        for (int i = 0; i < 4; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "p%d", i);
+            if (i < 2 || d % 3 == 0)
+                assert_ok(aisle_dataset_add_event(ds, "u", key, "purchase", 1 + (d + i) % 4,
+                                                  1767225600 + (int64_t)d * 86400));
+        }
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "period=day horizon=3 forecast_trees=2 forecast_depth=2 holidays=2026-01-06 "
+                                      "threads=1 compression=6"));
+    aisle_forecast *fc;
+    assert_ok(aisle_forecast_train(ds, NULL, cfg, &fc));
+    void *bytes;
+    size_t len;
+    assert_ok(aisle_forecast_save_buffer(fc, cfg, &bytes, &len));
+    unsigned char *buf = malloc(len);
+    size_t cases = 0;
+    for (size_t i = 0; i < len; i++, cases++) {
+        memcpy(buf, bytes, len);
+        buf[i] ^= 0xFF;
+        expect_forecast_rejected(buf, len, i);
+    }
+    for (size_t cut = 0; cut < len; cut++, cases++) expect_forecast_rejected(bytes, cut, cut);
+    print_message("forecast %6zu-byte file: %zu corrupted variants rejected\n", len, cases);
+    free(buf);
+    aisle_free(bytes);
+    aisle_forecast_free(fc);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_kind_rejects_every_corruption),
         cmocka_unit_test(test_transformer_intent_rejects_every_corruption),
         cmocka_unit_test(test_search_index_rejects_every_corruption),
         cmocka_unit_test(test_search_index_rejects_inconsistent_structure),
+        cmocka_unit_test(test_forecast_rejects_every_corruption),
     };
     return cmocka_run_group_tests_name("corruption", tests, NULL, NULL);
 }

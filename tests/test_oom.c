@@ -366,12 +366,109 @@ static void test_transformer_text_paths_survive_allocation_failures(void **state
                                            "pretrain_epochs=1 mlm_buckets=16 threads=2 hash_buckets=4096");
 }
 
+/* ---- forecasting: train (global model, local models, intervals), save,
+ * load, forecast, reorder, explain, backtest ---- */
+typedef struct fc_ctx {
+    aisle_dataset *ds;
+    aisle_forecast *fc;
+    void *bytes;
+    size_t len;
+} fc_ctx;
+
+/* threads=1: the counting allocator of tests/util is not thread-safe, and
+ * the forecast allocates from several workers at once (the parallel paths
+ * are covered by test_forecast and the TSan suite). */
+static const char fc_options[] = "period=day horizon=3 forecast_trees=2 forecast_depth=2 threads=1 holidays=2026-01-06";
+
+static int step_fc_train(void *ctx) {
+    fc_ctx *c = ctx;
+    aisle_config *cfg = NULL;
+    aisle_forecast *fc = NULL;
+    int rc = aisle_config_new(&cfg);
+    if (!rc) rc = aisle_config_parse(cfg, fc_options);
+    if (!rc) rc = aisle_forecast_train(c->ds, NULL, cfg, &fc);
+    aisle_forecast_free(fc);
+    aisle_config_free(cfg);
+    return rc;
+}
+
+static int step_fc_save(void *ctx) {
+    fc_ctx *c = ctx;
+    void *b = NULL;
+    size_t len;
+    int rc = aisle_forecast_save_buffer(c->fc, NULL, &b, &len);
+    aisle_free(b);
+    return rc;
+}
+
+static int step_fc_load_and_use(void *ctx) {
+    fc_ctx *c = ctx;
+    aisle_forecast *fc = NULL;
+    int rc = aisle_forecast_load_buffer(&fc, c->bytes, c->len, NULL);
+    double p[3][4], rop, qty, parts[5];
+    const char *names[5];
+    size_t n;
+    if (!rc) rc = aisle_forecast_item(fc, "mug", 4, NULL, p[0], p[1], p[2]);
+    if (!rc) rc = aisle_forecast_reorder(fc, "tea", 2, 1, 0.95, 1, &rop, &qty);
+    if (!rc) rc = aisle_forecast_explain(fc, "mug", 2, names, parts, 5, &n);
+    char text[512];
+    if (!rc) rc = aisle_forecast_describe(fc, text, sizeof text, NULL);
+    aisle_forecast_free(fc);
+    return rc;
+}
+
+static int step_fc_backtest(void *ctx) {
+    fc_ctx *c = ctx;
+    aisle_config *cfg = NULL;
+    aisle_forecast_report *rep = NULL;
+    int rc = aisle_config_new(&cfg);
+    if (!rc) rc = aisle_config_parse(cfg, fc_options);
+    if (!rc) rc = aisle_config_parse(cfg, "method=ets backtest_origins=2");
+    if (!rc) rc = aisle_forecast_backtest(c->ds, NULL, cfg, 3, &rep);
+    aisle_forecast_report_free(rep);
+    aisle_config_free(cfg);
+    return rc;
+}
+
+static void test_forecast_survives_allocation_failures(void **state) {
+    (void)state;
+    fc_ctx c = {NULL, NULL, NULL, 0};
+    assert_ok(aisle_dataset_new(&c.ds));
+    static const char *const items[] = {"mug", "tea", "kettle"};
+    for (int d = 0; d < 40; d++)
+        for (int i = 0; i < 3; i++)
+            if (i < 2 || d % 3 == 0)
+                assert_ok(aisle_dataset_add_event(c.ds, "u", items[i], "purchase", 1 + (d + i) % 4,
+                                                  1767225600 + (int64_t)d * 86400));
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, fc_options));
+    assert_ok(aisle_forecast_train(c.ds, NULL, cfg, &c.fc));
+    const char *m;
+    assert_ok(aisle_forecast_method(c.fc, "mug", &m));
+    assert_string_equal(m, "global"); /* the global model's paths are covered */
+    assert_ok(aisle_forecast_save_buffer(c.fc, NULL, &c.bytes, &c.len));
+    uint64_t p_train = run_until_success("forecast train", step_fc_train, &c);
+    uint64_t p_save = run_until_success("forecast save", step_fc_save, &c);
+    uint64_t p_load = run_until_success("forecast load+use", step_fc_load_and_use, &c);
+    uint64_t p_bt = run_until_success("forecast backtest", step_fc_backtest, &c);
+    print_message("forecast failure points: train %llu, save %llu, load+use %llu, backtest %llu\n",
+                  (unsigned long long)p_train, (unsigned long long)p_save, (unsigned long long)p_load,
+                  (unsigned long long)p_bt);
+    assert_true(p_train > 10 && p_load > 10);
+    aisle_free(c.bytes);
+    aisle_forecast_free(c.fc);
+    aisle_config_free(cfg);
+    aisle_dataset_free(c.ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_data_survives_every_allocation_failure),
         cmocka_unit_test(test_every_kind_survives_allocation_failures),
         cmocka_unit_test(test_text_paths_survive_allocation_failures),
         cmocka_unit_test(test_transformer_text_paths_survive_allocation_failures),
+        cmocka_unit_test(test_forecast_survives_allocation_failures),
     };
     return cmocka_run_group_tests_name("oom", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include "data/data.h"
 #include "eval/eval.h"
 #include "features/features.h"
+#include "forecast/forecast.h"
 #include "io/io.h"
 #include "models/models.h"
 #include "search/search.h"
@@ -16,7 +17,7 @@
 /* Module option tables; each kind's own table follows them. */
 static const option_spec *const module_tables[] = {
     core_options, data_options, io_options, serve_options, eval_options, features_options, demo_options,
-    search_options, bert_options, NULL};
+    search_options, bert_options, forecast_options, NULL};
 
 const option_spec *option_table_at(int t) {
     int nm = (int)CORE_ARRAY_LEN(module_tables) - 1;

@@ -25,7 +25,7 @@ static const cli_flag flags[] = {
     {"--lenient", OPT_DATA, NULL, "off", "skip bad rows instead of failing (see --verbose for counts)"},
     {"--model", OPT_MODEL, "FILE|KIND", "train: als; others: required",
      "a saved model file; for train and eval --split, the model kind to train"},
-    {"--out", OPT_OUT, "PATH", "train: model.aisle; generate: demo-store", "where to write the result"},
+    {"--out", OPT_OUT, "PATH", "train: model.aisle; generate: demo-store; forecast: stdout", "where to write the result"},
     {"--set", OPT_SET, "KEY=VALUE", "-", "set a library option (repeatable; options listed below)"},
     {"--threads", OPT_SET, "N", "0 (every CPU)", "worker threads (same as --set threads=N)"},
     {"--seed", OPT_SET, "N", "42", "random seed (same as --set seed=N)"},
@@ -44,6 +44,9 @@ static const cli_flag flags[] = {
     {"--text-a", OPT_BERT, "TEXT", "required for score-pair", "first text of a pair"},
     {"--text-b", OPT_BERT, "TEXT", "none", "second text of a pair (bert models)"},
     {"--pooling", OPT_BERT, "cls|mean|pooler", "cls", "embedding of a text: [CLS] state, mean of states, or pooler"},
+    {"--period", OPT_FORECAST, "day|week", "week", "forecast period (weeks start on Monday, UTC)"},
+    {"--horizon", OPT_FORECAST, "H", "8 (with --holdout: H)", "periods to forecast after the last one in the data"},
+    {"--holdout", OPT_FORECAST, "H", "none", "backtest: hide the last H periods and score forecasts of them"},
     {"--json", OPT_JSON, NULL, "off", "print one JSON document on stdout instead of text"},
     {"--quiet", 0, NULL, "off", "no progress or notes on stderr (errors only)"},
     {"--verbose", 0, NULL, "off", "more detail on stderr (load counts, timings)"},
@@ -141,6 +144,9 @@ static int apply_flag(cli_opts *o, const cli_flag *f, const char *v) {
     else if (!strcmp(n, "--exclude-seen")) o->exclude_seen = 1;
     else if (!strcmp(n, "--include-seen")) o->exclude_seen = 0;
     else if (!strcmp(n, "--catalog")) o->catalog = v;
+    else if (!strcmp(n, "--period")) return set_option(o, n, "period", v);
+    else if (!strcmp(n, "--horizon")) return parse_int(n, v, 1, &o->horizon);
+    else if (!strcmp(n, "--holdout")) return parse_int(n, v, 1, &o->holdout);
     else if (!strcmp(n, "--json")) o->json = 1;
     else if (!strcmp(n, "--text")) o->text = v;
     else if (!strcmp(n, "--explain")) o->explain = 1;

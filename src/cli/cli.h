@@ -31,7 +31,8 @@ enum {
     OPT_SEEN = 1u << 11,     /* --exclude-seen, --include-seen */
     OPT_POSITIONAL = 1u << 12,/* one positional argument */
     OPT_TEXT = 1u << 13,     /* --text TEXT, --explain (classify) */
-    OPT_BERT = 1u << 14      /* --format, --text-a, --text-b, --pooling (cmd_bert.c) */
+    OPT_BERT = 1u << 14,     /* --format, --text-a, --text-b, --pooling (cmd_bert.c) */
+    OPT_FORECAST = 1u << 15  /* --period, --horizon, --holdout */
 };
 
 typedef struct cli_opts {
@@ -43,6 +44,7 @@ typedef struct cli_opts {
     const char *text; /* --text */
     int explain;      /* --explain */
     const char *format, *text_a, *text_b, *pooling; /* OPT_BERT */
+    int horizon, holdout; /* forecast: 0 when not given */
     aisle_config *cfg;/* --set, input options, --threads, --seed */
     aisle_config *eval_cfg; /* --protocol, --negatives, -k: kept apart because model kinds
                              * may use the same names for training options */
@@ -135,6 +137,7 @@ int cmd_demo(cli_opts *o);
 int cmd_train_intent(cli_opts *o);
 int cmd_eval_intent(cli_opts *o, aisle_model *m);
 int cmd_classify(cli_opts *o);
+int cmd_forecast(cli_opts *o);
 /* Search commands (cmd_search.c); they parse their own arguments. */
 int cmd_index_raw(int argc, char **argv);
 int cmd_search_raw(int argc, char **argv);

@@ -56,6 +56,18 @@ static const cli_command commands[] = {
      "Writes events.csv, catalog.csv and messages.csv of the synthetic demo shop\n"
      "(docs/DEMO.md) into DIR (default demo-store).\n",
      OPT_OUT | OPT_SET | OPT_JSON, cmd_generate},
+    {"forecast", "forecast each product's demand (or backtest with --holdout)",
+     "usage: aisle forecast --data EVENTS --columns user=..,item=..,value=QUANTITY,time=.. [--lenient]\n"
+     "                      --period week|day --horizon H [--out FILE.csv] [--json] [--holdout H]\n"
+     "                      [--catalog FILE] [--set KEY=VALUE]...\n\n"
+     "Sums the quantities of the events per product and period, trains a forecast\n"
+     "(--set method=auto|snaive|ets|croston|tsb|global) and writes the H periods\n"
+     "after the last one in the data as CSV item,period_start,p10,p50,p90\n"
+     "(period_start YYYY-MM-DD; weeks start on Monday), to --out or stdout; --json\n"
+     "prints them as JSON instead.  With --holdout H, the last H periods are hidden\n"
+     "and the forecasts of them are scored (MASE, sMAPE, pinball loss, 80% interval\n"
+     "coverage; docs/FORECAST.md).\n",
+     OPT_DATA | OPT_SET | OPT_OUT | OPT_JSON | OPT_CATALOG | OPT_FORECAST, cmd_forecast},
     {"demo", "run the built-in demo store end to end",
      "usage: aisle demo [--set KEY=VALUE]... [--quiet]\n\n"
      "Generates the demo shop in memory, splits it by time, trains every model kind,\n"

@@ -255,6 +255,45 @@ int main(int argc, char **argv) {
         aisle_model_free(m);
         aisle_config_free(mc);
     }
+
+    /* ---- forecasts: a file per method family, and option texts ---- */
+    snprintf(dir, sizeof dir, "%s/forecast_load", root);
+    mkdir(dir, 0755);
+    static const char *const fopts[] = {"period=day method=auto forecast_trees=3 horizon=4",
+                                        "period=day method=ets season_length=7 horizon=3",
+                                        "period=week method=snaive holidays=2026-01-01",
+                                        "period=day method=croston horizon=2"};
+    aisle_dataset *sales; /* 60 days of 6 products: long enough for the global model */
+    if (aisle_dataset_new(&sales)) die("dataset");
+    for (int d = 0; d < 60; d++)
+        for (int i = 0; i < 6; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "p%d", i);
+            if ((d + i) % (i + 1) == 0 &&
+                aisle_dataset_add_event(sales, "u", key, "purchase", 1 + (d * 7 + i) % 5, 1767225600 + (int64_t)d * 86400))
+                die("event");
+        }
+    for (size_t i = 0; i < sizeof fopts / sizeof fopts[0]; i++) {
+        aisle_config *fc_cfg;
+        aisle_config_new(&fc_cfg);
+        if (aisle_config_parse(fc_cfg, fopts[i])) die(fopts[i]);
+        aisle_forecast *fc;
+        if (aisle_forecast_train(sales, NULL, fc_cfg, &fc)) die(fopts[i]);
+        void *bytes;
+        size_t len;
+        if (aisle_forecast_save_buffer(fc, NULL, &bytes, &len)) die("forecast save");
+        char name[64];
+        snprintf(name, sizeof name, "forecast-%zu.aisle", i);
+        write_seed(dir, name, 0xFF, bytes, len);
+        aisle_free(bytes);
+        snprintf(name, sizeof name, "options-%zu.txt", i);
+        char text[256];
+        snprintf(text, sizeof text, "#%s", fopts[i]);
+        write_seed(dir, name, 0xFF, text, strlen(text));
+        aisle_forecast_free(fc);
+        aisle_config_free(fc_cfg);
+    }
+    aisle_dataset_free(sales);
     aisle_dataset_free(ds);
 
     /* ---- intent model of architecture transformer, each encoding ---- */

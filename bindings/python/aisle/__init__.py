@@ -30,6 +30,7 @@ from .model import Model, ModelKind, EvalResult, model_kinds
 from .serving import RecOptions
 from .text import Texts, TextEval, Classification, train_text
 from .search import SearchIndex, SearchResults, Hit
+from .forecast import Forecast, Period, Reorder, backtest
 
 # aisle.IOError reads naturally next to the other classes; it is not in
 # __all__ so that `from aisle import *` never shadows the built-in.
@@ -92,4 +93,5 @@ __all__ = [
     "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",
     "EvalResult", "model_kinds", "Progress", "Bert", "demo_dataset", "demo_catalog", "demo_write",
     "strerror", "last_error", "version", "version_number", "library_path", "SearchIndex", "SearchResults", "Hit",
+    "Forecast", "Period", "Reorder", "backtest",
 ]
