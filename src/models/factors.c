@@ -340,3 +340,18 @@ int model_factors_load(aisle_model *m, io_reader *r) {
     if (!rc) rc = io_cursor_done(&c);
     return rc; /* on failure the caller frees the model and with it f */
 }
+
+AISLE_API int aisle_model_factors(const aisle_model *m, int side, const float **data, size_t *rows, size_t *dim) {
+    if (!m || !data || !rows || !dim) return core_error(AISLE_EINVAL, "aisle_model_factors: NULL argument");
+    if (side != AISLE_FACTORS_USERS && side != AISLE_FACTORS_ITEMS)
+        return core_error(AISLE_EINVAL, "aisle_model_factors: side %d is neither AISLE_FACTORS_USERS (0) nor "
+                                        "AISLE_FACTORS_ITEMS (1)", side);
+    if (!(m->ops->flags & MODEL_FACTORS))
+        return core_error(AISLE_EUNSUPPORTED, "model kind '%s' has no factor matrices (mf, als and bpr have)",
+                          m->ops->name);
+    const model_factors *f = m->state;
+    *data = side == AISLE_FACTORS_USERS ? f->user : f->item;
+    *rows = side == AISLE_FACTORS_USERS ? m->users.n : m->items.n;
+    *dim = f->dim;
+    return AISLE_OK;
+}
