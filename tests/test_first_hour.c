@@ -183,6 +183,25 @@ static void test_unknown_user_is_flagged_as_popularity_fallback(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* mf on summed implicit events (the demo store's views, carts, purchases:
+ * values 1..hundreds) used to train to NaN and recommend nothing; now it
+ * refuses, saying what to use instead. */
+static void test_mf_on_implicit_events_refuses_clearly(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    aisle_dataset *ds;
+    aisle_model *m = NULL;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_users=300 demo_items=100 seed=1"));
+    assert_ok(aisle_demo_generate(cfg, &ds));
+    assert_ok(aisle_config_parse(cfg, "model=mf threads=1"));
+    assert_status_msg(aisle_model_train(ds, cfg, &m), AISLE_ERANGE, "mf predicts ratings");
+    assert_null(m);
+    assert_true(strstr(aisle_last_error(), "als") != NULL);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_indexed_keys_are_the_indices),
@@ -190,6 +209,7 @@ int main(void) {
         cmocka_unit_test(test_factor_matrices_line_up_with_indices_and_scores),
         cmocka_unit_test(test_score_and_recommend_by_index_match_the_key_calls),
         cmocka_unit_test(test_unknown_user_is_flagged_as_popularity_fallback),
+        cmocka_unit_test(test_mf_on_implicit_events_refuses_clearly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
