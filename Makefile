@@ -88,7 +88,7 @@ STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
 .PHONY: lint-layers symbols-check docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
-        examples header-check test-bins run-tests install-test print-ldconfig tooling-test
+        examples header-check test-bins run-tests install-test print-ldconfig tooling-test doc-test
 .DELETE_ON_ERROR:
 
 # build/pkgconfig/aisle.pc describes the build tree (for the Go binding and
@@ -213,6 +213,7 @@ test: lint-layers header-check docs-check symbols-check
 	@$(MAKE) --no-print-directory install-test
 	@$(MAKE) --no-print-directory tooling-test
 	@$(MAKE) --no-print-directory test-bindings
+	@$(MAKE) --no-print-directory doc-test
 
 # A pkg-config file for the build tree, so bindings build against lib/
 # without installing.
@@ -309,6 +310,13 @@ check-tsan:
 # through pkg-config, shared and static.
 install-test: all
 	@sh tests/install_test.sh
+
+# Every code block of README.md and docs/TUTORIAL.md, run as printed on a
+# slice of the shared Online Retail export (skipped with a message when the
+# export is absent; tests/doc_snippets.py says how).
+DOC_SNIPPET_FILES := README.md $(wildcard docs/TUTORIAL.md)
+doc-test: all
+	@for f in $(DOC_SNIPPET_FILES); do "$(NUMPY_PYTHON)" tests/doc_snippets.py $$f || exit 1; done
 
 # make deps (apt lock), the plain build's pkg-config file, binding suites
 # that fail unless skipped explicitly (tests/tooling_test.sh).
