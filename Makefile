@@ -80,7 +80,8 @@ FUZZ_SECONDS ?= 30
 BENCH_SRCS   := $(sort $(wildcard bench/*.c))
 BENCH_BINS   := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
-EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/examples/%,$(EXAMPLE_SRCS))
+EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/examples/%,$(EXAMPLE_SRCS)) \
+                $(patsubst examples/%.cpp,$(B)/examples/%_cpp,$(sort $(wildcard examples/*.cpp)))
 
 SONAME       := libaisle.so.$(ABI_MAJOR)
 SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
@@ -173,6 +174,11 @@ $(B)/bench/%: bench/%.c $(STATIC)
 $(B)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_FACE) -o $@ $< $(STATIC) $(LDLIBS_ALL)
+
+# C++ examples (hello.cpp -> hello_cpp), against the static library too.
+$(B)/examples/%_cpp: examples/%.cpp $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude $(PKG_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
 examples: $(EXAMPLE_BINS)
 
