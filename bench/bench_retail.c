@@ -35,6 +35,7 @@ static void die(const char *what) {
 
 typedef struct row {
     double ndcg, hr, coverage, cpu, nonpositive, capped;
+    char error[256]; /* training refused (mf on quantities): the message */
 } row;
 
 /* Trains `kind` with the defaults plus `extra` and evaluates on test. */
@@ -46,7 +47,11 @@ static row run(const aisle_dataset *train, const aisle_dataset *test, const char
     row r = {0};
     double t0 = cpu_now();
     aisle_model *m;
-    if (aisle_model_train(train, cfg, &m)) die(kind);
+    if (aisle_model_train(train, cfg, &m)) {
+        snprintf(r.error, sizeof r.error, "%s", aisle_last_error());
+        aisle_config_free(cfg);
+        return r;
+    }
     r.cpu = cpu_now() - t0;
     if (aisle_model_get_metric(m, "nonpositive_pairs", &r.nonpositive)) r.nonpositive = 0;
     if (aisle_model_get_metric(m, "capped_pairs", &r.capped)) r.capped = 0;
@@ -93,6 +98,10 @@ int main(int argc, char **argv) {
         /* keep the default run to minutes */
         const char *extra = argc < 2 && strcmp(kind, "sasrec") == 0 ? "epochs=3" : NULL;
         row r = strcmp(kind, "popular") == 0 ? pop : run(train, test, kind, extra);
+        if (r.error[0]) {
+            printf("%-10s %-22s refused: %.200s\n", kind, extra ? extra : "(defaults)", r.error);
+            continue;
+        }
         printf("%-10s %-22s %8.4f %8.4f %8.4f %8.2fx %8.2f %11.0f %7.0f\n", kind, extra ? extra : "(defaults)", r.ndcg, r.hr,
                r.coverage, pop.ndcg > 0 ? r.ndcg / pop.ndcg : 0, r.cpu, r.nonpositive, r.capped);
     }
