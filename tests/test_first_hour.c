@@ -183,6 +183,40 @@ static void test_unknown_user_is_flagged_as_popularity_fallback(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* Every allocation of the index calls fails in turn: an error, never a
+ * crash or a leak (LeakSanitizer under make check). */
+static void test_index_calls_survive_allocation_failures(void **state) {
+    (void)state;
+    aisle_dataset *ds = indexed_shop();
+    static const char *const kinds[] = {"model=als factors=2 epochs=2 threads=2", "model=itemknn threads=2"};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        aisle_model *m = train(ds, kinds[k]);
+        const uint32_t users[] = {0, 3, 5}, items[] = {1, 2, 8};
+        uint32_t idx[3 * 4];
+        float sc[3 * 4], s3[3];
+        size_t cnt[3], n;
+        const char *keys[] = {"0", "x"}, *out[2 * 4];
+        int flags[2], fb;
+        for (uint64_t fail = 1; fail < 200; fail++) {
+            int done = 0;
+            for (int call = 0; call < 4; call++) {
+                tu_failalloc_install(fail, 0);
+                int rc = call == 0   ? aisle_score_indexed(m, users, items, 3, s3)
+                         : call == 1 ? aisle_recommend_indexed(m, users, 3, 4, NULL, idx, sc, cnt)
+                         : call == 2 ? aisle_recommend_batch_v2(m, keys, 2, 4, NULL, out, sc, cnt, flags)
+                                     : aisle_recommend_v2(m, "x", 4, NULL, out, sc, &n, &fb);
+                uint64_t used = tu_failalloc_count();
+                tu_failalloc_remove();
+                if (rc != AISLE_OK) assert_int_equal(rc, AISLE_ENOMEM);
+                done += used < fail; /* the call made fewer allocations than the failing one */
+            }
+            if (done == 4) break;
+        }
+        aisle_model_free(m);
+    }
+    aisle_dataset_free(ds);
+}
+
 /* mf on summed implicit events (the demo store's views, carts, purchases:
  * values 1..hundreds) used to train to NaN and recommend nothing; now it
  * refuses, saying what to use instead. */
@@ -210,6 +244,7 @@ int main(void) {
         cmocka_unit_test(test_score_and_recommend_by_index_match_the_key_calls),
         cmocka_unit_test(test_unknown_user_is_flagged_as_popularity_fallback),
         cmocka_unit_test(test_mf_on_implicit_events_refuses_clearly),
+        cmocka_unit_test(test_index_calls_survive_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
