@@ -178,7 +178,7 @@ $(B)/examples/%: examples/%.c $(STATIC)
 # C++ examples (hello.cpp -> hello_cpp), against the static library too.
 $(B)/examples/%_cpp: examples/%.cpp $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude $(PKG_CFLAGS) -o $@ $< $(STATIC) $(LDLIBS_ALL)
+	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude $(PKG_CFLAGS) $(OPT_$(VARIANT)) -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
 examples: $(EXAMPLE_BINS)
 
