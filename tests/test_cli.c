@@ -452,6 +452,7 @@ static void test_intent_train_eval_classify(void **state) {
     fclose(f);
     assert_run(1, "train --model intent --data one.csv --out one.aisle --quiet");
     assert_contains(err_text, "at least 2 labels");
+}
 
 /* ---- issue 14: a shop's first hour ---- */
 
