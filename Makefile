@@ -1,12 +1,16 @@
 # aisle - build, test, install.
 #
 #   make                 library (lib/), CLI (bin/aisle)
-#   make deps            install build/test dependencies (Debian/Ubuntu, apt-get)
-#   make test            build and run the whole test suite
+#   make deps            install build/test dependencies (Debian/Ubuntu, apt-get;
+#                        waits up to APT_LOCK_TIMEOUT s for another apt to finish)
+#   make test            build and run the whole test suite; a suite that cannot
+#                        run fails it unless skipped explicitly: AISLE_SKIP_GO=1,
+#                        AISLE_SKIP_PYTHON=1, AISLE_SKIP_NUMPY=1
 #   make lint-layers     check that every #include points down the layers
 #   make check           the suite built with ASan + UBSan + LeakSanitizer
 #   make demo            run `bin/aisle demo` on the built-in example store
-#   make install         PREFIX=/usr/local DESTDIR= (make uninstall reverses it)
+#   make install         PREFIX=/usr/local DESTDIR= (make uninstall reverses it);
+#                        as root into a directory the loader searches, runs ldconfig
 #   make abi-check       compare lib/libaisle.so with abi/libaisle.abi
 #   make bench           benchmarks (bench/), on ../shared/data when present
 #   make storefront      the example web shop (examples/storefront); storefront-run opens it
@@ -76,7 +80,8 @@ FUZZ_SECONDS ?= 30
 BENCH_SRCS   := $(sort $(wildcard bench/*.c))
 BENCH_BINS   := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRCS))
 EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
-EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/examples/%,$(EXAMPLE_SRCS))
+EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/examples/%,$(EXAMPLE_SRCS)) \
+                $(patsubst examples/%.cpp,$(B)/examples/%_cpp,$(sort $(wildcard examples/*.cpp)))
 
 SONAME       := libaisle.so.$(ABI_MAJOR)
 SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
@@ -84,10 +89,12 @@ STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
 .PHONY: lint-layers symbols-check docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
-        examples header-check test-bins run-tests install-test
+        examples header-check test-bins run-tests install-test print-ldconfig tooling-test doc-test
 .DELETE_ON_ERROR:
 
-all: $(SHARED) $(STATIC) $(CLI)
+# build/pkgconfig/aisle.pc describes the build tree (for the Go binding and
+# programs built against lib/ without installing): part of the plain build.
+all: $(SHARED) $(STATIC) $(CLI) build/pkgconfig/aisle.pc
 
 # V=1 shows full command lines.
 Q            := $(if $(V),,@)
@@ -125,8 +132,18 @@ $(CLI): $(CLI_OBJS) $(STATIC)
 	$(CC) $(SANFLAGS_$(VARIANT)) -o $@ $(CLI_OBJS) $(STATIC) $(LDLIBS_ALL)
 
 # ---- dependencies --------------------------------------------------------
-DEB_PKGS := pkg-config libopenblas-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev
+# Build and test: the library, CMocka, and what `make test` runs beyond C:
+# the Python suite (python3; NumPy/SciPy for its array tests; pip, setuptools
+# and wheel for the offline package install test), the Go suite, and g++ for
+# the header and install tests.
+DEB_PKGS := pkg-config libopenblas-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev python3 python3-numpy python3-scipy \
+            python3-pip python3-setuptools python3-wheel golang-go g++
+APT_GET          ?= apt-get
+APT_LOCK_TIMEOUT ?= 600
 
+# apt-get waits for the dpkg lock (DPkg::Lock::Timeout) instead of failing
+# when another apt-get runs; `update` also retries while the lists lock is
+# held, for up to APT_LOCK_TIMEOUT seconds.
 deps:
 	@missing=""; for p in $(DEB_PKGS) $(EXTRA_DEB_PKGS); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -135,7 +152,14 @@ deps:
 	if ! command -v apt-get >/dev/null; then echo "deps: install$$missing with your package manager" >&2; exit 1; fi; \
 	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	echo "deps: installing$$missing"; \
-	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing
+	waited=0; \
+	until $$SUDO $(APT_GET) -o DPkg::Lock::Timeout=$(APT_LOCK_TIMEOUT) update -q; do \
+	    if [ $$waited -ge $(APT_LOCK_TIMEOUT) ]; then echo "deps: apt-get update kept failing for $$waited s" >&2; exit 1; fi; \
+	    echo "deps: apt-get update failed (another apt may hold its lock); retrying in 10 s"; \
+	    sleep 10; waited=$$((waited + 10)); \
+	done; \
+	DEBIAN_FRONTEND=noninteractive $$SUDO $(APT_GET) -o DPkg::Lock::Timeout=$(APT_LOCK_TIMEOUT) install -y -q \
+	    --no-install-recommends $$missing
 
 # ---- tests ---------------------------------------------------------------
 $(B)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/util/test_util.h
@@ -150,6 +174,11 @@ $(B)/bench/%: bench/%.c $(STATIC)
 $(B)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_FACE) -o $@ $< $(STATIC) $(LDLIBS_ALL)
+
+# C++ examples (hello.cpp -> hello_cpp), against the static library too.
+$(B)/examples/%_cpp: examples/%.cpp $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++11 -Wall -Wextra -Werror -Iinclude $(PKG_CFLAGS) $(OPT_$(VARIANT)) -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
 examples: $(EXAMPLE_BINS)
 
@@ -188,37 +217,55 @@ lint-layers:
 test: lint-layers header-check docs-check symbols-check
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory install-test
+	@$(MAKE) --no-print-directory tooling-test
 	@$(MAKE) --no-print-directory test-bindings
+	@$(MAKE) --no-print-directory doc-test
 
 # A pkg-config file for the build tree, so bindings build against lib/
 # without installing.
+# Its Libs carry an rpath to lib/, so what is linked through it (the Go
+# binding's programs, C/C++ programs) runs without LD_LIBRARY_PATH.
 build/pkgconfig/aisle.pc: pkgconfig/aisle.pc.in Makefile
 	@mkdir -p $(dir $@)
 	@sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@LIBDIR@|$(CURDIR)/lib|g' -e 's|@INCLUDEDIR@|$(CURDIR)/include|g' \
-	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	    -e 's|@VERSION@|$(VERSION)|g' -e 's|^Libs: -L$${libdir} -laisle$$|Libs: -L$${libdir} -Wl,-rpath,$${libdir} -laisle|' \
+	    $< > $@
 
 # Python (ctypes, standard library only) and Go (cgo) bindings, against the
-# freshly built lib/.  Skipped with a message when python3 / go is missing.
-test-bindings: all build/pkgconfig/aisle.pc
+# freshly built lib/.  A suite that cannot run (no python3, no NumPy/SciPy
+# for the system python, no go) FAILS the target, naming `make deps` and the
+# opt-out: AISLE_SKIP_PYTHON=1, AISLE_SKIP_NUMPY=1, AISLE_SKIP_GO=1.
+PYTHON       ?= python3
+NUMPY_PYTHON ?= /usr/bin/python3
+GO           ?= go
+test-bindings: all
 	@if [ -d bindings/python/tests ]; then \
-	    if command -v python3 >/dev/null; then \
-	        echo "== python bindings"; \
+	    if [ "$(AISLE_SKIP_PYTHON)" = 1 ]; then echo "test-bindings: python binding tests skipped (AISLE_SKIP_PYTHON=1)"; \
+	    elif command -v $(PYTHON) >/dev/null; then \
+	        echo "== python bindings ($(PYTHON))"; \
 	        AISLE_LIBRARY=$(CURDIR)/lib/libaisle.so.1 PYTHONPATH=$(CURDIR)/bindings/python \
-	            python3 -m unittest discover -s bindings/python/tests -t bindings/python || exit 1; \
-	    else echo "test-bindings: python3 not found, python binding tests skipped"; fi; \
-	    if [ -x /usr/bin/python3 ] && [ "$$(command -v python3)" != /usr/bin/python3 ] && \
-	        /usr/bin/python3 -c "import numpy" 2>/dev/null; then \
-	        echo "== python bindings with the system python and NumPy"; \
-	        AISLE_LIBRARY=$(CURDIR)/lib/libaisle.so.1 PYTHONPATH=$(CURDIR)/bindings/python \
-	            /usr/bin/python3 -m unittest discover -s bindings/python/tests -t bindings/python || exit 1; \
-	    fi; fi
+	            $(PYTHON) -m unittest discover -s bindings/python/tests -t bindings/python || exit 1; \
+	    else echo "test-bindings: $(PYTHON) not found: run 'make deps', or set AISLE_SKIP_PYTHON=1 to skip the Python suite" >&2; exit 1; fi; \
+	    if [ "$(AISLE_SKIP_NUMPY)" = 1 ] || [ "$(AISLE_SKIP_PYTHON)" = 1 ]; then echo "test-bindings: NumPy/SciPy binding tests skipped (AISLE_SKIP_NUMPY=1)"; \
+	    elif [ -x "$(NUMPY_PYTHON)" ] && "$(NUMPY_PYTHON)" -c "import numpy, scipy.sparse" 2>/dev/null; then \
+	        echo "== python bindings with NumPy and SciPy ($(NUMPY_PYTHON))"; \
+	        AISLE_LIBRARY=$(CURDIR)/lib/libaisle.so.1 PYTHONPATH=$(CURDIR)/bindings/python AISLE_REQUIRE_NUMPY=1 \
+	            "$(NUMPY_PYTHON)" -m unittest discover -s bindings/python/tests -t bindings/python || exit 1; \
+	        echo "== python package installs offline (pip install --no-build-isolation)"; \
+	        PYTHON="$(NUMPY_PYTHON)" sh tests/python_install_test.sh || exit 1; \
+	    else echo "test-bindings: $(NUMPY_PYTHON) cannot import numpy and scipy: run 'make deps' (python3-numpy python3-scipy), or set AISLE_SKIP_NUMPY=1" >&2; exit 1; fi; \
+	fi
 	@if [ -f bindings/go/go.mod ]; then \
-	    if command -v go >/dev/null; then \
+	    if [ "$(AISLE_SKIP_GO)" = 1 ]; then echo "test-bindings: go binding tests skipped (AISLE_SKIP_GO=1)"; \
+	    elif command -v $(GO) >/dev/null; then \
 	        echo "== go bindings"; \
-	        cd bindings/go && PKG_CONFIG_PATH=$(CURDIR)/build/pkgconfig LD_LIBRARY_PATH=$(CURDIR)/lib \
+	        (cd bindings/go && PKG_CONFIG_PATH=$(CURDIR)/build/pkgconfig LD_LIBRARY_PATH=$(CURDIR)/lib \
 	            GOCACHE=$(CURDIR)/build/gocache GOPATH=$(CURDIR)/build/gopath GOFLAGS=-mod=mod GOPROXY=off \
-	            go test -count=1 ./... || exit 1; \
-	    else echo "test-bindings: go not found, go binding tests skipped"; fi; fi
+	            $(GO) test -count=1 ./...) || exit 1; \
+	        echo "== go module used from outside the checkout (replace directive)"; \
+	        GO="$(GO)" sh tests/go_outside_test.sh || exit 1; \
+	    else echo "test-bindings: $(GO) not found: run 'make deps' (golang-go), or set AISLE_SKIP_GO=1 to skip the Go suite" >&2; exit 1; fi; \
+	fi
 
 check:
 	@$(MAKE) --no-print-directory VARIANT=asan run-tests \
@@ -269,6 +316,18 @@ check-tsan:
 # through pkg-config, shared and static.
 install-test: all
 	@sh tests/install_test.sh
+
+# Every code block of README.md and docs/TUTORIAL.md, run as printed on a
+# slice of the shared Online Retail export (skipped with a message when the
+# export is absent; tests/doc_snippets.py says how).
+DOC_SNIPPET_FILES := README.md $(wildcard docs/TUTORIAL.md)
+doc-test: all
+	@for f in $(DOC_SNIPPET_FILES); do "$(NUMPY_PYTHON)" tests/doc_snippets.py $$f || exit 1; done
+
+# make deps (apt lock), the plain build's pkg-config file, binding suites
+# that fail unless skipped explicitly (tests/tooling_test.sh).
+tooling-test: all
+	@sh tests/tooling_test.sh
 
 demo: all
 	$(CLI) demo
@@ -329,6 +388,16 @@ pkgconfig/aisle.pc: pkgconfig/aisle.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 	    -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
+# `make install` runs ldconfig when it installs as root, without DESTDIR
+# (a staged install is not this machine's), into a directory the dynamic
+# loader searches (its configured and trusted directories).
+LOADER_DIRS   = $(shell ldconfig -v -N -X 2>/dev/null | sed -n 's|^\(/[^:]*\):.*|\1|p') \
+                /lib /usr/lib /lib64 /usr/lib64
+RUN_LDCONFIG  = $(if $(DESTDIR),,$(if $(filter 0,$(shell id -u)),$(if $(filter $(abspath $(LIBDIR)),$(LOADER_DIRS)),yes)))
+
+print-ldconfig:
+	@echo "$(if $(RUN_LDCONFIG),yes,no)"
+
 INSTALLED_DOCS := README.md CHANGELOG.md LICENSE $(wildcard docs/*.md)
 
 install: all pkgconfig/aisle.pc
@@ -342,6 +411,9 @@ install: all pkgconfig/aisle.pc
 	install -m 644 pkgconfig/aisle.pc $(DESTDIR)$(PKGCONFIGDIR)/aisle.pc
 	install -m 644 $(INSTALLED_DOCS) $(DESTDIR)$(DOCDIR)/
 	@rm -f pkgconfig/aisle.pc
+	@if [ "$(RUN_LDCONFIG)" = yes ]; then echo "install: ldconfig (so programs find $(SONAME) in $(LIBDIR))"; ldconfig; \
+	elif [ -z "$(DESTDIR)" ]; then echo "install: $(LIBDIR) is not in the loader cache: link programs with" \
+	    "-Wl,-rpath,$(LIBDIR) or set LD_LIBRARY_PATH=$(LIBDIR) (README, Install and link)"; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/aisle.h

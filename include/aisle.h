@@ -1734,6 +1734,72 @@ AISLE_API int aisle_forecast_report_at(const aisle_forecast_report *rep, size_t 
 
 /* <<< section: forecast */
 
+/* >>> section: first hour */
+/* Additions for a shop's first hour with aisle (0.2.0, issue 14): index
+ * arrays in and out (for NumPy / scipy.sparse callers), the factor
+ * matrices, and recommendations that say when they are the popularity
+ * fallback for an unknown user.  Thread rules as for the calls they
+ * mirror: the read-only calls are safe on a shared trained or loaded
+ * model. */
+
+/* Adds n events given by dense indices: event e is user users[e] on item
+ * items[e] with value values[e] (NULL: all 1) at timestamps[e] (NULL: all
+ * 0), all of type `event` (NULL or "": "view").  Index i is the key "i"
+ * (decimal); the keys "0".."n_users-1" and "0".."n_items-1" are added
+ * first, in order, so on an EMPTY dataset user index i of the dataset and
+ * of a model trained on it is i (also users or items with no event).
+ * All or nothing.  Returns AISLE_OK, AISLE_EINVAL (NULL dataset, or NULL
+ * users/items with n > 0; a value not finite), AISLE_ERANGE (an index >=
+ * n_users / n_items, or more than 2^32-2 keys) or AISLE_ENOMEM.  Not
+ * thread-safe on the same dataset. */
+AISLE_API int aisle_dataset_add_indexed(aisle_dataset *ds, size_t n_users, size_t n_items, const uint32_t *users,
+                                        const uint32_t *items, const float *values, const int64_t *timestamps,
+                                        size_t n, const char *event);
+
+/* Which factor matrix aisle_model_factors returns. */
+#define AISLE_FACTORS_USERS 0
+#define AISLE_FACTORS_ITEMS 1
+
+/* The user or item factor matrix of a factor model (mf, als, bpr):
+ * *data points at rows x dim floats, row-major, row i for user/item index
+ * i, owned by the model: valid until the model is freed, read-only (user
+ * rows change in place under aisle_update_user).  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument, unknown side) or AISLE_EUNSUPPORTED (a kind
+ * without factors: popular, itemknn, sasrec). */
+AISLE_API int aisle_model_factors(const aisle_model *model, int side, const float **data, size_t *rows,
+                                  size_t *dim);
+
+/* Scores of n (user, item) pairs by model index into scores_out[0..n), as
+ * aisle_score would give them.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * argument), AISLE_ERANGE (an index out of range; nothing is written
+ * after it) or AISLE_ENOMEM. */
+AISLE_API int aisle_score_indexed(const aisle_model *model, const uint32_t *users, const uint32_t *items, size_t n,
+                                  float *scores_out);
+
+/* aisle_recommend_batch for users given by model index, results as item
+ * indices: row r of items_out / scores_out (k columns each, row-major)
+ * holds n_out[r] results.  scores_out may be NULL.  Returns AISLE_OK,
+ * AISLE_EINVAL, AISLE_ERANGE (a user index out of range) or AISLE_ENOMEM. */
+AISLE_API int aisle_recommend_indexed(const aisle_model *model, const uint32_t *users, size_t n_users, size_t k,
+                                      const aisle_rec_options *opts, uint32_t *items_out, float *scores_out,
+                                      size_t *n_out);
+
+/* aisle_recommend, and *popular_fallback (may be NULL) set to 1 when the
+ * user is unknown to the model and the list is the popularity fallback
+ * (its scores are then popularity masses, not the model's scores), else
+ * 0.  Returns what aisle_recommend returns. */
+AISLE_API int aisle_recommend_v2(const aisle_model *model, const char *user_key, size_t k,
+                                 const aisle_rec_options *opts, const char **items_out, float *scores_out,
+                                 size_t *n_out, int *popular_fallback);
+
+/* aisle_recommend_batch, and popular_fallback[r] (the array may be NULL)
+ * set as aisle_recommend_v2 sets it, per user.  Returns what
+ * aisle_recommend_batch returns. */
+AISLE_API int aisle_recommend_batch_v2(const aisle_model *model, const char *const *user_keys, size_t n_users,
+                                       size_t k, const aisle_rec_options *opts, const char **items_out,
+                                       float *scores_out, size_t *n_out, int *popular_fallback);
+/* <<< section: first hour */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

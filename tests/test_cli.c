@@ -414,7 +414,7 @@ static void test_input_options_delimiter_positions_and_gzip(void **state) {
     assert_contains(err_text, "4 rows read, 4 loaded");
     assert_run(0, "info ml.aisle --json");
     assert_true(json_valid(out_text));
-    assert_contains(out_text, "\"users\": \"3\"");
+    assert_contains(out_text, "\"users\": 3");
     /* gzip input is recognised by its bytes */
     char cmd[4400];
     snprintf(cmd, sizeof cmd, "cd '%s' && gzip -c store/events.csv > events.csv.gz", dir);
@@ -471,6 +471,92 @@ static void test_intent_train_eval_classify(void **state) {
     fclose(f);
     assert_run(1, "train --model intent --data one.csv --out one.aisle --quiet");
     assert_contains(err_text, "at least 2 labels");
+}
+
+/* ---- issue 14: a shop's first hour ---- */
+
+/* An order-lines export like UCI Online Retail: no title column, a return. */
+static const char order_lines[] =
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,United Kingdom\n"
+    "536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n"
+    "536366,22633,HAND WARMER UNION JACK,6,2010-12-01 08:28:00,1.85,17850,United Kingdom\n"
+    "536367,84879,ASSORTED COLOUR BIRD ORNAMENT,32,2010-12-01 08:34:00,1.69,13047,United Kingdom\n"
+    "536367,22633,HAND WARMER UNION JACK,12,2010-12-01 08:34:00,1.85,13047,United Kingdom\n"
+    "536368,85123A,WHITE HANGING HEART T-LIGHT HOLDER,4,2010-12-01 08:40:00,2.55,12583,France\n"
+    "536368,71053,WHITE METAL LANTERN,2,2010-12-01 08:40:00,3.39,12583,France\n"
+    "C536379,71053,WHITE METAL LANTERN,-8,2010-12-01 09:41:00,3.39,12583,France\n"
+    "536369,84879,ASSORTED COLOUR BIRD ORNAMENT,8,2010-12-01 09:50:00,1.69,,United Kingdom\n";
+
+static void write_order_lines(void) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/orders.csv", dir);
+    tu_write_file(p, order_lines, sizeof order_lines - 1);
+}
+
+static void test_help_options_exists_as_messages_say(void **state) {
+    (void)state;
+    assert_run(2, "train --data store/events.csv " COLS " --set no_such_option=1 --out x.aisle");
+    assert_contains(err_text, "aisle help options"); /* the hint ... */
+    assert_run(0, "help options");                   /* ... points somewhere */
+    assert_contains(out_text, "weight_scale");
+    assert_contains(out_text, "catalog_columns");
+    assert_contains(out_text, "Model kinds");
+    assert_run(0, "--help");
+    assert_contains(out_text, "aisle help options");
+    assert_run(2, "help nonsense");
+}
+
+static void test_bad_columns_role_is_a_usage_error(void **state) {
+    (void)state;
+    write_order_lines();
+    assert_run(2, "train --data orders.csv --columns usr=CustomerID,item=StockCode --lenient --out x.aisle");
+    assert_contains(err_text, "unknown role 'usr'");
+    assert_run(2, "train --data orders.csv --set columns=usr=CustomerID,item=StockCode --lenient --out x.aisle");
+}
+
+static void test_order_lines_export_titles_returns_and_fallback(void **state) {
+    (void)state;
+    write_order_lines();
+    assert_run(0, "train --data orders.csv --lenient --model itemknn --out orders.aisle");
+    /* 12583 bought 2 lanterns and returned 8: one pair netting below zero, said once */
+    assert_contains(err_text, "1 (user, item) pairs sum to zero or less");
+    /* a catalog from the same export: descriptions stand in for titles, with one warning */
+    assert_run(0, "recommend --model orders.aisle --user 13047 -k 2 --catalog orders.csv --set lenient=true");
+    assert_contains(out_text, "WHITE HANGING HEART T-LIGHT HOLDER");
+    assert_contains(err_text, "gives no titles");
+    const char *first = strstr(err_text, "gives no titles");
+    if (strstr(first + 1, "gives no titles")) fail_msg("warned twice: %s", err_text);
+    /* --set reaches the catalog loader on every read command */
+    assert_run(0, "recommend --model orders.aisle --user 13047 -k 2 --catalog orders.csv --set lenient=true "
+                  "--set catalog_columns=key=StockCode,title=Description --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"title\": \"WHITE HANGING HEART T-LIGHT HOLDER\"");
+    if (strstr(err_text, "gives no titles")) fail_msg("warned although titles were given: %s", err_text);
+    assert_contains(out_text, "\"popular_fallback\": false");
+    assert_run(0, "similar --model orders.aisle --item 71053 -k 2 --catalog orders.csv --set lenient=true --quiet");
+    assert_run(0, "explain --model orders.aisle --user 17850 --item 84879 --catalog orders.csv --set lenient=true --quiet");
+    /* an unknown user: flagged in JSON and in a note */
+    assert_run(0, "recommend --model orders.aisle --user 99999 -k 2 --json");
+    assert_contains(out_text, "\"popular_fallback\": true");
+    assert_run(0, "recommend --model orders.aisle --user 99999 -k 2");
+    assert_contains(err_text, "popularity, not the model's");
+}
+
+static void test_info_json_numbers_and_every_training_option(void **state) {
+    (void)state;
+    assert_run(0, "train --data store/events.csv " COLS " --model als --set factors=4 --out info.aisle --quiet");
+    assert_run(0, "info info.aisle --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"users\": 300");          /* a number, not "300" */
+    assert_contains(out_text, "\"options\": {");
+    assert_contains(out_text, "\"factors\": 4");          /* given */
+    assert_contains(out_text, "\"epochs\": 15");          /* defaults too */
+    assert_contains(out_text, "\"alpha\": 2");
+    assert_contains(out_text, "\"regularization\": 0.05");
+    assert_contains(out_text, "\"solver\": \"cg\"");
+    assert_run(0, "info info.aisle");
+    assert_contains(out_text, "epochs=15");
 }
 
 /* Issue 15.14: `--out ""` (or a directory, a FIFO, a missing directory)
@@ -626,6 +712,10 @@ int main(void) {
         cmocka_unit_test(test_bert_import_embed_classify_score_pair),
         cmocka_unit_test(test_train_hybrid_with_catalog),
         cmocka_unit_test(test_forecast_writes_monday_weeks_json_and_backtests),
+        cmocka_unit_test(test_help_options_exists_as_messages_say),
+        cmocka_unit_test(test_bad_columns_role_is_a_usage_error),
+        cmocka_unit_test(test_order_lines_export_titles_returns_and_fallback),
+        cmocka_unit_test(test_info_json_numbers_and_every_training_option),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

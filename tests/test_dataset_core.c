@@ -179,7 +179,7 @@ static void test_popular_ranks_by_distinct_users(void **state) {
     assert_string_equal(key, "17850");
     aisle_model_free(m);
     /* weight and half-life */
-    assert_ok(aisle_config_parse(cfg, "popular_by=weight half_life=0.0001"));
+    assert_ok(aisle_config_parse(cfg, "popular_by=weight half_life=0.0001 weight_scale=linear"));
     assert_ok(aisle_model_train(ds, cfg, &m));
     assert_ok(m->ops->score_items(m, &q, scores));
     /* half-life 8.64 s, newest event t=210: 22752's rating (4 at t=210) is
@@ -189,6 +189,12 @@ static void test_popular_ranks_by_distinct_users(void **state) {
     assert_float_equal(scores[2], 4.0, 1e-6);
     assert_float_equal(scores[0], 5.0 * exp2(-10.0 / hl) + 4.0 * exp2(-100.0 / hl), 1e-5);
     assert_true(scores[1] < 0.01f);
+    aisle_model_free(m);
+    /* the default weight_scale=log sums ln(1 + w) per pair */
+    assert_ok(aisle_config_unset(cfg, "weight_scale"));
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    assert_ok(m->ops->score_items(m, &q, scores));
+    assert_float_equal(scores[2], log1p(4.0), 1e-6);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_dataset_free(ds);

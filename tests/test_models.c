@@ -41,7 +41,8 @@ static void normal_equations(const model_factors *f, const aisle_model *m, uint3
         double w = 0;
         for (size_t k = m->history.indptr[u]; k < m->history.indptr[u + 1]; k++)
             if (m->history.indices[k] == j) w = m->history.values[k];
-        double c = 1 + f->alpha * w, p = w > 0 ? 1 : 0;
+        /* the confidence reads the weight under the model's rule (log by default) */
+        double c = 1 + f->alpha * model_weight_apply(&m->weight_rule, (float)w), p = w > 0 ? 1 : 0;
         const float *y = f->item + (size_t)j * d;
         for (uint32_t r = 0; r < d; r++) {
             for (uint32_t s = 0; s < d; s++) a[r * (d + 1) + s] += c * y[r] * y[s];
@@ -380,7 +381,7 @@ static void test_mf_movielens_u1_rmse(void **state) {
 static void test_itemknn_cosine_similarities_by_hand(void **state) {
     (void)state;
     aisle_dataset *ds = tiny_dataset();
-    aisle_model *m = tu_train(ds, "model=itemknn similarity=cosine neighbours=10");
+    aisle_model *m = tu_train(ds, "model=itemknn similarity=cosine neighbours=10 weight_scale=linear");
     const char *items[4];
     float s[4];
     size_t n;
@@ -408,7 +409,7 @@ static void test_itemknn_cosine_similarities_by_hand(void **state) {
     assert_float_equal(shares[0], 1.0, 1e-6);
     aisle_model_free(m);
     /* one neighbour per item keeps only the best */
-    m = tu_train(ds, "model=itemknn neighbours=1");
+    m = tu_train(ds, "model=itemknn neighbours=1 weight_scale=linear");
     assert_ok(aisle_similar_items(m, "i0", 4, NULL, items, s, &n));
     assert_int_equal(n, 1);
     assert_string_equal(items[0], "i4");
@@ -421,7 +422,7 @@ static void test_itemknn_tfidf_and_bm25_by_hand(void **state) {
     aisle_dataset *ds = tiny_dataset();
     /* idf_u = ln(5 items) - ln(1 + n_u): n = 3, 2, 3, 2 */
     double idf[4] = {log(5) - log(4), log(5) - log(3), log(5) - log(4), log(5) - log(3)};
-    aisle_model *m = tu_train(ds, "model=itemknn similarity=tfidf");
+    aisle_model *m = tu_train(ds, "model=itemknn similarity=tfidf weight_scale=linear");
     const char *items[4];
     float s[4];
     size_t n;
@@ -432,7 +433,7 @@ static void test_itemknn_tfidf_and_bm25_by_hand(void **state) {
     aisle_model_free(m);
     /* bm25 with K1 = 1, B = 1: x = w (K1 + 1) / (K1 len_i / avg + w) * idf_u,
      * len = column sums: i0 2, i1 3, i2 4, i3 3, i4 2, avg 2.8 */
-    m = tu_train(ds, "model=itemknn similarity=bm25 bm25_k1=1 bm25_b=1");
+    m = tu_train(ds, "model=itemknn similarity=bm25 bm25_k1=1 bm25_b=1 weight_scale=linear");
     assert_ok(aisle_similar_items(m, "i2", 4, NULL, items, s, &n));
     double x_u1_i2 = 3 * 2 / (4 / 2.8 + 3) * idf[1], x_u1_i1 = 1 * 2 / (3 / 2.8 + 1) * idf[1];
     double x_u3_i2 = 1 * 2 / (4 / 2.8 + 1) * idf[3], x_u3_i3 = 1 * 2 / (3 / 2.8 + 1) * idf[3];

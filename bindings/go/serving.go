@@ -280,6 +280,28 @@ func (m *Model) Recommend(user string, k int, opts *RecOptions) ([]Scored, error
 	})
 }
 
+// RecommendWithFallback is Recommend that also says whether the list is
+// the popularity fallback: popularFallback is true when the user is
+// unknown to the model (the scores are then popularity masses, not the
+// model's scores).
+func (m *Model) RecommendWithFallback(user string, k int, opts *RecOptions) (recs []Scored, popularFallback bool,
+	err error) {
+	k, err = m.clampK(k, "k")
+	if err != nil {
+		return nil, false, err
+	}
+	u, err := cstring("user key", user)
+	if err != nil {
+		return nil, false, err
+	}
+	defer free(u)
+	var fb C.int
+	recs, err = m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+		return C.aisle_recommend_v2(p, u, C.size_t(k), o, res.items, res.scorePtr(), n, &fb)
+	})
+	return recs, err == nil && fb != 0, err
+}
+
 // RecommendForItems gives the top-k items for an anonymous visitor who
 // interacted with itemKeys (weights may be nil: all 1; otherwise one per
 // key, passed to C without copying).

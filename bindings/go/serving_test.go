@@ -185,6 +185,25 @@ func TestUnknownUserPopularOrNotFound(t *testing.T) {
 	}
 }
 
+func TestUnknownUserIsFlaggedAsPopularityFallback(t *testing.T) {
+	m := mustTrain(t, gridDataset(t, 30), Options{"model": "itemknn"})
+	recs, fb, err := m.RecommendWithFallback("stranger", 3, nil)
+	if err != nil || !fb || len(recs) != 3 {
+		t.Fatal(recs, fb, err)
+	}
+	plain, _ := m.Recommend("stranger", 3, nil)
+	if !reflect.DeepEqual(recs, plain) {
+		t.Fatal(recs, plain)
+	}
+	if recs, fb, err = m.RecommendWithFallback("u1", 3, nil); err != nil || fb || len(recs) != 3 {
+		t.Fatal(recs, fb, err)
+	}
+	if _, fb, err = m.RecommendWithFallback("stranger", 3, mustRec(t, Options{"unknown_user": "error"})); fb ||
+		!errors.Is(err, ErrNotFound) {
+		t.Fatal(fb, err)
+	}
+}
+
 func TestSimilarScoreExplainFoldIn(t *testing.T) {
 	forKinds(t, func(t *testing.T, m *Model) {
 		sims, err := m.SimilarItems("i3", 4, nil)

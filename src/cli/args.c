@@ -63,6 +63,10 @@ void cli_print_options(FILE *out, const cli_command *c) {
     }
     fprintf(out, "  %-26s %s\n", "--help", "this help");
     if (!(c->opts & OPT_SET)) return;
+    cli_print_library_options(out);
+}
+
+void cli_print_library_options(FILE *out) {
     fprintf(out, "\nLibrary options for --set (name type [range] default; scope: where it applies):\n");
     for (int i = 0; i < aisle_option_count(); i++) {
         const char *name, *def, *range, *scope, *help;

@@ -92,9 +92,21 @@ void cli_progress_done(void);
 /* JSON output helpers (stdout). */
 void cli_json_string(FILE *f, const char *s);
 void cli_json_number(FILE *f, double v);
+/* A text value as JSON: a number when the whole text is a finite number,
+ * true/false as booleans, else a string. */
+void cli_json_scalar(FILE *f, const char *text);
+/* "key=value key=\"quoted value\" ..." (aisle_config_to_string) as a JSON
+ * object of scalars. */
+void cli_json_options(FILE *f, const char *text);
+/* Prints the library's option table and the model kinds (`aisle help
+ * options`, and the tail of a command's help). */
+void cli_print_library_options(FILE *out);
 
 /* Loads a product catalog for titles when o->catalog is set (else *out =
- * NULL) and looks titles up ("" when unknown). */
+ * NULL), with o->cfg's library options (catalog_columns, lenient, ...; when
+ * the command also reads an event file, that file's input options are not
+ * applied), and looks titles up: the title, else the description, else "".
+ * Warns once on stderr (unless --quiet) when no product has a title. */
 typedef struct cli_titles cli_titles;
 int cli_titles_load(const cli_opts *o, cli_titles **out);
 const char *cli_title(const cli_titles *t, const char *item_key);

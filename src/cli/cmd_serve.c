@@ -69,11 +69,6 @@ static int ranked_begin(cli_opts *o, size_t default_k, ranked_run *r) {
     return rc;
 }
 
-static int known_user(const aisle_model *m, const char *user) {
-    size_t idx;
-    return aisle_model_user_index(m, user, &idx) == AISLE_OK;
-}
-
 int cmd_recommend(cli_opts *o) {
     if (!o->user) return cli_error(CLI_USAGE, "--user KEY is required");
     ranked_run r;
@@ -84,21 +79,24 @@ int cmd_recommend(cli_opts *o) {
     if (!rc && o->exclude_seen >= 0 && aisle_rec_options_set(ro, "exclude_seen", o->exclude_seen ? "true" : "false"))
         rc = cli_fail(AISLE_EINVAL, "--exclude-seen");
     size_t n = 0;
+    int fallback = 0;
     if (!rc) {
-        int arc = aisle_recommend(r.m, o->user, r.k, ro, r.items, r.values, &n);
+        int arc = aisle_recommend_v2(r.m, o->user, r.k, ro, r.items, r.values, &n, &fallback);
         if (arc) rc = cli_fail(arc, "recommend failed");
     }
     if (!rc) {
-        int known = known_user(r.m, o->user);
+        int known = !fallback;
         if (o->json) {
             fputs("{\"user\": ", stdout);
             cli_json_string(stdout, o->user);
-            printf(", \"known_user\": %s, \"items\": ", known ? "true" : "false");
+            printf(", \"known_user\": %s, \"popular_fallback\": %s, \"items\": ", known ? "true" : "false",
+                   fallback ? "true" : "false");
             print_items(o, r.t, r.items, r.values, n, "score");
             puts("}");
         } else {
             if (!known && !o->quiet)
-                fprintf(stderr, "aisle: note: user '%s' is not in the model; showing the most popular items\n",
+                fprintf(stderr, "aisle: note: user '%s' is not in the model; showing the most popular items "
+                                "(scores are popularity, not the model's)\n",
                         cli_text(o->user, (char[512]){0}, 512));
             print_items(o, r.t, r.items, r.values, n, "score");
         }
@@ -203,8 +201,8 @@ int cmd_info(cli_opts *o) {
         free(text);
         return CLI_OK;
     }
-    /* "key: value" lines -> one JSON object of strings (numbers stay
-     * strings: describe's values are for people, not arithmetic). */
+    /* "key: value" lines -> one JSON object: numbers as numbers, true /
+     * false as booleans, the training options as an object of their own */
     fputs("{\"file\": ", stdout);
     cli_json_string(stdout, path);
     for (char *line = text, *next; line && *line; line = next) {
@@ -216,7 +214,10 @@ int cmd_info(cli_opts *o) {
         fputs(", ", stdout);
         cli_json_string(stdout, line);
         fputs(": ", stdout);
-        cli_json_string(stdout, colon + 2);
+        if (strcmp(line, "options") == 0)
+            cli_json_options(stdout, colon + 2);
+        else
+            cli_json_scalar(stdout, colon + 2);
     }
     puts("}");
     free(text);

@@ -68,6 +68,13 @@ static int train(cli_opts *o, const aisle_dataset *ds, const aisle_catalog *cat,
         snprintf(what, sizeof what, "training '%s' failed", kind);
         return cli_fail(rc, what);
     }
+    /* once per training: what the weight rule did (src/models/weights.c) */
+    double dropped = 0, capped = 0;
+    if (!o->quiet && aisle_model_get_metric(*model, "nonpositive_pairs", &dropped) == AISLE_OK && dropped > 0)
+        fprintf(stderr, "aisle: note: %.0f (user, item) pairs sum to zero or less (e.g. returns outweighing "
+                        "purchases) and count as no interaction (docs/MODELS.md, \"Implicit weights\")\n", dropped);
+    if (!o->quiet && aisle_model_get_metric(*model, "capped_pairs", &capped) == AISLE_OK && capped > 0)
+        fprintf(stderr, "aisle: note: %.0f pair weights were clipped at weight_cap\n", capped);
     return CLI_OK;
 }
 

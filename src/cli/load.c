@@ -10,6 +10,10 @@ int cli_load_data(const cli_opts *o, aisle_dataset **out) {
     rc = aisle_dataset_load(ds, o->data, o->cfg);
     if (rc) {
         aisle_dataset_free(ds);
+        /* an option the file cannot be read with (--columns usr=..., a bad
+         * time_format) is a usage error, not a runtime one */
+        if (rc == AISLE_EINVAL)
+            return cli_error(CLI_USAGE, "cannot load events: %s (see `aisle help options`)", aisle_last_error());
         return cli_error(CLI_RUNTIME, "cannot load events: %s%s", aisle_last_error(),
                          rc == AISLE_EFORMAT ? " (check --columns, --delimiter, --header; --lenient skips bad rows)"
                                              : "");

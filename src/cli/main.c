@@ -26,17 +26,17 @@ static const cli_command commands[] = {
      "                       [--catalog FILE] [--json]\n\n"
      "Prints the user's top-k items with scores (and titles from a catalog file).\n"
      "A user the model does not know gets the most popular items.\n",
-     OPT_MODEL | OPT_USER | OPT_K | OPT_SEEN | OPT_CATALOG | OPT_JSON, cmd_recommend},
+     OPT_MODEL | OPT_USER | OPT_K | OPT_SEEN | OPT_CATALOG | OPT_JSON | OPT_SET, cmd_recommend},
     {"similar", "items similar to an item",
      "usage: aisle similar --model FILE --item KEY [-k N] [--catalog FILE] [--json]\n\n"
      "Prints the k items most similar to the item (\"customers who bought this also\n"
      "bought\").\n",
-     OPT_MODEL | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON, cmd_similar},
+     OPT_MODEL | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON | OPT_SET, cmd_similar},
     {"explain", "why an item is recommended to a user",
      "usage: aisle explain --model FILE --user KEY --item KEY [-k N] [--catalog FILE] [--json]\n\n"
      "Prints the user's past items that contribute most to the item's score, with\n"
      "their signed shares (-k: how many, default 5).\n",
-     OPT_MODEL | OPT_USER | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON, cmd_explain},
+     OPT_MODEL | OPT_USER | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON | OPT_SET, cmd_explain},
     {"classify", "label texts with an intent model or a bert model's head",
      "usage: aisle classify --model FILE (--text TEXT | --data FILE [--columns text=COL]) [-k N] [--explain] [--json]\n"
      "       aisle classify --model BERT_MODEL (--text TEXT [--text-b TEXT] | --data FILE) [--json]\n\n"
@@ -49,8 +49,9 @@ static const cli_command commands[] = {
      OPT_MODEL | OPT_TEXT | OPT_DATA | OPT_K | OPT_JSON | OPT_SET | OPT_BERT, cmd_classify},
     {"info", "describe a saved model",
      "usage: aisle info MODEL_FILE [--json]\n\n"
-     "Prints the model's kind, sizes, training options and stored metrics.\n",
-     OPT_MODEL | OPT_POSITIONAL | OPT_JSON, cmd_info},
+     "Prints the model's kind, sizes, every option it was trained with and its\n"
+     "stored metrics (--json: numbers as numbers, options as an object).\n",
+     OPT_MODEL | OPT_POSITIONAL | OPT_JSON | OPT_SET, cmd_info},
     {"generate", "write the built-in demo store as CSV files",
      "usage: aisle generate [--out DIR] [--set demo_users=N] [--set demo_items=N] [--seed N]\n\n"
      "Writes events.csv, catalog.csv and messages.csv of the synthetic demo shop\n"
@@ -119,7 +120,8 @@ static void print_help(FILE *out) {
         fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     for (size_t i = 0; i < sizeof raw_commands / sizeof raw_commands[0]; i++)
         fprintf(out, "  %-12s %s\n", raw_commands[i].name, raw_commands[i].summary);
-    fprintf(out, "\n`aisle help COMMAND` or `aisle COMMAND --help` describes a command and every option.\n"
+    fprintf(out, "\n`aisle help COMMAND` or `aisle COMMAND --help` describes a command and every option;\n"
+                 "`aisle help options` lists the library options (--set KEY=VALUE) and model kinds.\n"
                  "Exit status: 0 success, 1 runtime error, 2 usage error.\n");
 }
 
@@ -153,10 +155,18 @@ int main(int argc, char **argv) {
             print_help(stdout);
             return CLI_OK;
         }
+        if (!strcmp(argv[2], "options")) {
+            printf("Library options, set with --set KEY=VALUE on every command that loads data or a model\n"
+                   "(docs/OPTIONS.md has the same table).\n");
+            cli_print_library_options(stdout);
+            return CLI_OK;
+        }
         int raw = run_raw(argv[2], 1, argv + 2, 1);
         if (raw >= 0) return raw;
         const cli_command *c = find_command(argv[2]);
-        if (!c) return cli_error(CLI_USAGE, "unknown command '%s' (try `aisle --help`)", argv[2]);
+        if (!c)
+            return cli_error(CLI_USAGE, "unknown command or topic '%s' (try `aisle --help` or `aisle help options`)",
+                             argv[2]);
         command_help(c);
         return CLI_OK;
     }

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +142,74 @@ void cli_json_number(FILE *f, double v) {
         fprintf(f, "%.9g", v);
     else
         fputs("null", f);
+}
+
+/* Whether text is exactly one JSON number (RFC 8259 grammar). */
+static int json_number_text(const char *p) {
+    if (*p == '-') p++;
+    if (*p == '0') p++;
+    else if (*p >= '1' && *p <= '9') while (*p >= '0' && *p <= '9') p++;
+    else return 0;
+    if (*p == '.') {
+        p++;
+        if (!(*p >= '0' && *p <= '9')) return 0;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!(*p >= '0' && *p <= '9')) return 0;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    return *p == '\0';
+}
+
+void cli_json_scalar(FILE *f, const char *text) {
+    if (json_number_text(text) && isfinite(strtod(text, NULL)))
+        fputs(text, f);
+    else if (!strcmp(text, "true") || !strcmp(text, "false"))
+        fputs(text, f);
+    else
+        cli_json_string(f, text);
+}
+
+void cli_json_options(FILE *f, const char *text) {
+    fputc('{', f);
+    const char *p = text;
+    int first = 1;
+    char *val = malloc(strlen(text) + 1), *key = malloc(strlen(text) + 1);
+    while (val && key && *p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        size_t k = 0, v = 0;
+        while (*p && *p != '=' && *p != ' ') key[k++] = *p++;
+        key[k] = '\0';
+        if (*p == '=') p++;
+        if (*p == '"') {
+            /* a quoted value: \" and \\ are escapes */
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1]) p++;
+                val[v++] = *p;
+            }
+            if (*p == '"') p++;
+            val[v] = '\0';
+            fputs(first ? "" : ", ", f);
+            cli_json_string(f, key);
+            fputs(": ", f);
+            cli_json_string(f, val);
+        } else {
+            while (*p && *p != ' ') val[v++] = *p++;
+            val[v] = '\0';
+            fputs(first ? "" : ", ", f);
+            cli_json_string(f, key);
+            fputs(": ", f);
+            cli_json_scalar(f, val);
+        }
+        first = 0;
+    }
+    free(val);
+    free(key);
+    fputc('}', f);
 }
 
 /* ---- terminal cells ---- */

@@ -467,7 +467,14 @@ static int entry_text(const config_entry *e, core_buf *b) {
     switch (e->spec->type) {
     case AISLE_OPTION_INT: return buf_printf(b, "%lld", (long long)e->i);
     case AISLE_OPTION_BOOL: return buf_printf(b, "%s", e->i ? "true" : "false");
-    case AISLE_OPTION_FLOAT: return buf_printf(b, "%.17g", e->f);
+    case AISLE_OPTION_FLOAT: {
+        /* the shortest of %.15g / %.17g that reads back exactly: 0.05, not
+         * 0.050000000000000003 */
+        char t[40];
+        snprintf(t, sizeof t, "%.15g", e->f);
+        if (strtod(t, NULL) != e->f) snprintf(t, sizeof t, "%.17g", e->f);
+        return buf_printf(b, "%s", t);
+    }
     default: {
         const char *s = e->s ? e->s : "";
         /* quote whenever the parser would split or unescape the value */

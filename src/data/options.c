@@ -41,6 +41,14 @@ const option_spec data_options[] = {
     {"negative", AISLE_OPTION_STRING, 0, 0, "subtract", "subtract|skip|keep", "data",
      "Rows with a negative value (returns): subtract loads them as given, so they subtract from "
      "the pair's sum; skip drops them (counted as filtered); keep loads their absolute value."},
+    {"weight_scale", AISLE_OPTION_STRING, 0, 0, "log", "linear|log", "data",
+     "How implicit-feedback kinds (popular, itemknn, als, bpr, sasrec) read a (user, item) pair's "
+     "summed value w, e.g. a quantity: linear uses w, log uses ln(1 + w). Pairs whose sum is <= 0 "
+     "(returns outweighing purchases) are no interaction for these kinds whatever this says; the "
+     "model stores how many as the metric nonpositive_pairs. Ratings for mf are used as given."},
+    {"weight_cap", AISLE_OPTION_FLOAT, 0, 1e30, "0", NULL, "data",
+     "If > 0, implicit-feedback kinds clip a pair's weight (after weight_scale) at this value; the "
+     "model stores how many pairs were clipped as the metric capped_pairs. 0: no cap."},
     {"lenient", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "data",
      "Loaders skip bad rows (counting them and keeping the first messages, see "
      "aisle_dataset_load_report) instead of failing on the first one."},

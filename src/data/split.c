@@ -29,6 +29,7 @@ enum { SPLIT_RANDOM, SPLIT_TIME, SPLIT_LAST, SPLIT_KFOLD };
 typedef struct split_params {
     int kind;
     double fraction;
+    double days; /* time: > 0 puts the last `days` days (before the newest event) in test */
     int64_t leave_last, folds, fold;
     uint64_t seed;
 } split_params;
@@ -93,6 +94,14 @@ static int assign_time(const aisle_dataset *ds, const split_params *p, uint8_t *
     for (size_t e = 0; e < n && !any_time; e++) any_time = ds->events[e].time != 0;
     if (n && !any_time)
         return core_error(AISLE_EINVAL, "split=time: no event has a timestamp (all are 0); use split=random");
+    if (p->days > 0) {
+        /* the newest event's time minus the span: "the last month" */
+        int64_t newest = INT64_MIN;
+        for (size_t e = 0; e < n; e++) newest = CORE_MAX(newest, ds->events[e].time);
+        int64_t cutoff = newest - (int64_t)llround(p->days * 86400.0);
+        for (size_t e = 0; e < n; e++) is_test[e] = ds->events[e].time >= cutoff;
+        return AISLE_OK;
+    }
     size_t k = n - CORE_MIN(n, (size_t)floor(p->fraction * (double)n + 0.5)); /* train size target */
     if (k >= n) return AISLE_OK;                                                /* nothing to test */
     int64_t *t = core_malloc(n * sizeof *t);
@@ -193,7 +202,7 @@ static int split_run(const aisle_dataset *ds, const split_params *p, aisle_datas
 AISLE_API int aisle_dataset_split(const aisle_dataset *ds, const aisle_config *cfg, aisle_dataset **train,
                                   aisle_dataset **test) {
     if (!ds || !train || !test) return core_error(AISLE_EINVAL, "aisle_dataset_split: NULL argument");
-    split_params p;
+    split_params p = {0};
     const char *kind = config_string(cfg, data_options, "split");
     p.kind = strcmp(kind, "time") == 0   ? SPLIT_TIME
              : strcmp(kind, "last") == 0 ? SPLIT_LAST
@@ -226,7 +235,7 @@ static int spec_number(const char *spec, const char **s, double lo, double hi, b
 AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec, uint64_t seed,
                                        aisle_dataset **train, aisle_dataset **test) {
     if (!ds || !spec || !train || !test) return core_error(AISLE_EINVAL, "aisle_dataset_split_spec: NULL argument");
-    split_params p = {SPLIT_RANDOM, 0.2, 1, 5, 0, seed};
+    split_params p = {SPLIT_RANDOM, 0.2, 0, 1, 5, 0, seed};
     size_t klen = strcspn(spec, ":");
     const char *s = spec + klen;
     if (*s) s++;
@@ -238,7 +247,20 @@ AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec
         if (more) rc = spec_number(spec, &s, 0, 1, false, "test fraction", &p.fraction);
     } else if (klen == 4 && strncmp(spec, "time", 4) == 0) {
         p.kind = SPLIT_TIME;
-        if (more) rc = spec_number(spec, &s, 0, 1, false, "test fraction", &p.fraction);
+        size_t len = strcspn(s, ":");
+        if (more && len > 1 && s[len - 1] == 'd') {
+            /* time:30d = the last 30 days */
+            char num[64];
+            if (len >= sizeof num)
+                return core_error(AISLE_EINVAL, "split spec '%s': day count '%.*s' is too long", spec, (int)len, s);
+            memcpy(num, s, len - 1);
+            num[len - 1] = '\0';
+            const char *ns = num;
+            rc = spec_number(spec, &ns, 1.0 / 86400, 1e6, false, "number of days", &p.days);
+            s += len;
+        } else if (more) {
+            rc = spec_number(spec, &s, 0, 1, false, "test fraction", &p.fraction);
+        }
     } else if (klen == 4 && strncmp(spec, "last", 4) == 0) {
         p.kind = SPLIT_LAST;
         if (more && !(rc = spec_number(spec, &s, 1, 1e6, true, "event count", &v))) p.leave_last = (int64_t)v;
@@ -248,7 +270,7 @@ AISLE_API int aisle_dataset_split_spec(const aisle_dataset *ds, const char *spec
         if (!rc && *s && !(rc = spec_number(spec, &s, 0, 999, true, "fold index", &v))) p.fold = (int64_t)v;
     } else {
         return core_error(AISLE_EINVAL,
-                          "split spec '%s': expected random[:fraction], time[:fraction], last[:n] or "
+                          "split spec '%s': expected random[:fraction], time[:fraction|DAYSd], last[:n] or "
                           "kfold[:folds[:fold]], found '%.*s'",
                           spec, (int)klen, spec);
     }

@@ -143,6 +143,9 @@ static int eval_range(void *vctx, size_t begin, size_t end, int tid) {
         for (size_t p = c->test->indptr[tu]; p < c->test->indptr[tu + 1]; p++) {
             uint32_t it = c->item_map[c->test->indices[p]];
             if (it == UINT32_MAX) continue;
+            /* for implicit kinds a pair netting <= 0 in the test part (a
+             * return of an earlier purchase) is no interaction */
+            if (!c->ratings && !(c->test->values[p] > 0.0f)) continue;
             if (c->ratings) {
                 double err = (double)t->scores[it] - (double)c->test->values[p];
                 o->sq_err += err * err;

@@ -155,19 +155,31 @@ static void random_init(float *a, size_t n, core_rng *rng, float std) {
 static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
                      core_progress *prog) {
     (void)cat;
-    const data_csr *by_item;
-    int rc = data_by_item(ds, &by_item);
+    (void)ds;
+    /* both sides read the history's pairs under the weight rule */
+    data_csr wu, wi;
+    int rc = model_weighted_history(m, &wu, &wi);
     if (rc) return rc;
+    const data_csr *by_item = &wi;
     uint32_t d = (uint32_t)config_int(cfg, als_options, "factors");
     int epochs = (int)config_int(cfg, als_options, "epochs");
     float reg = (float)config_float(cfg, als_options, "regularization");
     int threads = core_thread_count(config_int(cfg, als_options, "threads"));
     als_state *s = core_calloc(1, sizeof *s);
-    if (!s) return core_oom("als model");
+    if (!s) {
+        data_csr_free(&wu);
+        data_csr_free(&wi);
+        return core_oom("als model");
+    }
     m->state = s;
     uint32_t nu = model_n_users(m), ni = model_n_items(m);
     rc = model_factors_alloc(&s->f, nu, ni, d, false);
-    if (rc) return rc;
+    if (rc) {
+        data_csr_free(&wu);
+        data_csr_free(&wi);
+        return rc;
+    }
+    s->f.rule = m->weight_rule;
     s->f.reg = reg;
     s->f.alpha = (float)config_float(cfg, als_options, "alpha");
     core_rng rng;
@@ -192,7 +204,7 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
             size_t ny = side == 0 ? ni : nu;
             model_factors_gram(y, ny, d, gram);
             for (uint32_t k = 0; k < d; k++) gram[(size_t)k * d + k] += reg;
-            c.rows = side == 0 ? &m->history : by_item;
+            c.rows = side == 0 ? &wu : by_item;
             c.x = side == 0 ? s->f.user : s->f.item;
             c.y = y;
             rc = core_parallel_for(threads, c.rows->rows, 64, als_solve_range, &c);
@@ -200,7 +212,7 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
         if (rc) break;
         /* loss with the user side evaluated against the fresh item factors */
         model_factors_gram(s->f.item, ni, d, gram);
-        c.rows = &m->history;
+        c.rows = &wu;
         c.x = s->f.user;
         c.y = s->f.item;
         rc = core_parallel_for(threads, nu, 64, als_loss_range, &c);
@@ -217,6 +229,8 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     core_free(c.scratch);
     core_free(c.row_loss);
     core_free(gram);
+    data_csr_free(&wu);
+    data_csr_free(&wi);
     return rc;
 }
 

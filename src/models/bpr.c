@@ -135,6 +135,7 @@ static int bpr_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     if (rc) return rc;
     s->f.reg = (float)config_float(cfg, bpr_options, "foldin_reg");
     s->f.alpha = 1.0f;
+    s->f.rule = m->weight_rule;
     core_rng rng;
     uint64_t seed = (uint64_t)config_int(cfg, bpr_options, "seed");
     rng_seed(&rng, seed);

@@ -97,7 +97,7 @@ int model_cholesky_solve(double *a, double *b, uint32_t n) {
  * visitor liked the item: r = rmax). */
 static float fold_target(const model_factors *f, uint32_t item, const float *w, size_t j) {
     if (f->explicit_r) return (w ? w[j] : f->rmax) - f->mean - f->item_bias[item];
-    return 1.0f + f->alpha * (w ? w[j] : 1.0f);
+    return 1.0f + f->alpha * model_weight_apply(&f->rule, w ? w[j] : 1.0f);
 }
 
 int model_factors_fold_in(const model_factors *f, const uint32_t *items, const float *w, size_t n, float *x,
@@ -114,6 +114,8 @@ int model_factors_fold_in(const model_factors *f, const uint32_t *items, const f
     for (uint32_t r = 0; r < d; r++) a[(size_t)r * d + r] += f->reg, b[r] = 0.0;
     for (size_t j = 0; j < n; j++) {
         const float *y = f->item + (size_t)items[j] * d;
+        /* implicit: a weight <= 0 is no interaction (weights.c) */
+        if (!f->explicit_r && model_weight_apply(&f->rule, w ? w[j] : 1.0f) == 0.0f) continue;
         double t = fold_target(f, items[j], w, j);
         double c1 = f->explicit_r ? 1.0 : t - 1.0; /* weight of y y^T beyond the Gram matrix */
         for (uint32_t r = 0; r < d; r++) {
@@ -212,8 +214,12 @@ int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t i
     float *z = x + d;
     int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, x, item, z);
     if (!rc)
-        for (size_t j = 0; j < q->n_items; j++)
-            contrib[j] = fold_target(f, q->items[j], q->weights, j) * model_dot(z, f->item + (size_t)q->items[j] * d, d);
+        for (size_t j = 0; j < q->n_items; j++) {
+            bool none = !f->explicit_r && model_weight_apply(&f->rule, q->weights ? q->weights[j] : 1.0f) == 0.0f;
+            contrib[j] = none ? 0.0f
+                              : fold_target(f, q->items[j], q->weights, j) *
+                                    model_dot(z, f->item + (size_t)q->items[j] * d, d);
+        }
     core_free(x);
     return rc;
 }
@@ -294,6 +300,8 @@ int model_factors_load(aisle_model *m, io_reader *r) {
     model_factors *f = core_calloc(1, sizeof *f);
     if (!f) return core_oom("factor model");
     m->state = f;
+    model_weight_params_of(m);
+    f->rule = m->weight_rule;
     io_cursor c;
     uint8_t ex = 0;
     int rc = io_reader_section(r, IO_SECTION_KIND, &c);
@@ -331,4 +339,19 @@ int model_factors_load(aisle_model *m, io_reader *r) {
     if (!rc) rc = load_array(r, &c, &f->gram, (uint64_t)f->dim * f->dim);
     if (!rc) rc = io_cursor_done(&c);
     return rc; /* on failure the caller frees the model and with it f */
+}
+
+AISLE_API int aisle_model_factors(const aisle_model *m, int side, const float **data, size_t *rows, size_t *dim) {
+    if (!m || !data || !rows || !dim) return core_error(AISLE_EINVAL, "aisle_model_factors: NULL argument");
+    if (side != AISLE_FACTORS_USERS && side != AISLE_FACTORS_ITEMS)
+        return core_error(AISLE_EINVAL, "aisle_model_factors: side %d is neither AISLE_FACTORS_USERS (0) nor "
+                                        "AISLE_FACTORS_ITEMS (1)", side);
+    if (!(m->ops->flags & MODEL_FACTORS))
+        return core_error(AISLE_EUNSUPPORTED, "model kind '%s' has no factor matrices (mf, als and bpr have)",
+                          m->ops->name);
+    const model_factors *f = m->state;
+    *data = side == AISLE_FACTORS_USERS ? f->user : f->item;
+    *rows = side == AISLE_FACTORS_USERS ? m->users.n : m->items.n;
+    *dim = f->dim;
+    return AISLE_OK;
 }

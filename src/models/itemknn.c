@@ -131,20 +131,27 @@ static void knn_free(aisle_model *m) {
 static int knn_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
                      core_progress *prog) {
     (void)cat;
-    const data_csr *bi;
-    int rc = data_by_item(ds, &bi);
+    (void)ds;
+    /* the history's pairs under the weight rule, by user and by item */
+    data_csr wu, wi;
+    int rc = model_weighted_history(m, &wu, &wi);
     if (rc) return rc;
+    const data_csr *bi = &wi;
     const char *sim = config_string(cfg, itemknn_options, "similarity");
     int threads = core_thread_count(config_int(cfg, itemknn_options, "threads"));
     uint32_t nu = model_n_users(m), ni = model_n_items(m);
-    knn_ctx c = {.bu = &m->history, .bi = bi, .ni = ni};
+    knn_ctx c = {.bu = &wu, .bi = bi, .ni = ni};
     c.kind = strcmp(sim, "tfidf") == 0 ? SIM_TFIDF : strcmp(sim, "bm25") == 0 ? SIM_BM25 : SIM_COSINE;
     c.k1 = config_float(cfg, itemknn_options, "bm25_k1");
     double bb = config_float(cfg, itemknn_options, "bm25_b");
     c.keep = (uint32_t)CORE_MIN((int64_t)ni, config_int(cfg, itemknn_options, "neighbours"));
     if (threads > 64) threads = 64;
     knn_state *s = core_calloc(1, sizeof *s);
-    if (!s) return core_oom("itemknn model");
+    if (!s) {
+        data_csr_free(&wu);
+        data_csr_free(&wi);
+        return core_oom("itemknn model");
+    }
     m->state = s;
     c.idf = core_malloc((size_t)nu * sizeof *c.idf);
     c.lnorm = core_malloc((size_t)ni * sizeof *c.lnorm);
@@ -202,6 +209,8 @@ out:
     core_free(c.out_n);
     core_free(c.acc);
     core_free(c.touched);
+    data_csr_free(&wu);
+    data_csr_free(&wi);
     return rc;
 }
 
@@ -210,7 +219,7 @@ static int knn_score(const aisle_model *m, const model_query *q, float *scores) 
     memset(scores, 0, model_n_items(m) * sizeof *scores);
     for (size_t h = 0; h < q->n_items; h++) {
         uint32_t i = q->items[h];
-        float w = q->weights ? q->weights[h] : 1.0f;
+        float w = model_weight_apply(&m->weight_rule, q->weights ? q->weights[h] : 1.0f);
         for (size_t k = s->indptr[i]; k < s->indptr[i + 1]; k++) scores[s->nbr[k]] += w * s->sim[k];
     }
     return AISLE_OK;
@@ -231,7 +240,8 @@ static float knn_sim(const knn_state *s, uint32_t i, uint32_t j) {
 static int knn_score_one(const aisle_model *m, const model_query *q, uint32_t item, float *score) {
     const knn_state *s = m->state;
     float t = 0;
-    for (size_t h = 0; h < q->n_items; h++) t += (q->weights ? q->weights[h] : 1.0f) * knn_sim(s, q->items[h], item);
+    for (size_t h = 0; h < q->n_items; h++)
+        t += model_weight_apply(&m->weight_rule, q->weights ? q->weights[h] : 1.0f) * knn_sim(s, q->items[h], item);
     *score = t;
     return AISLE_OK;
 }
@@ -247,7 +257,7 @@ static int knn_similar(const aisle_model *m, uint32_t item, float *scores) {
 static int knn_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib) {
     const knn_state *s = m->state;
     for (size_t h = 0; h < q->n_items; h++)
-        contrib[h] = (q->weights ? q->weights[h] : 1.0f) * knn_sim(s, q->items[h], item);
+        contrib[h] = model_weight_apply(&m->weight_rule, q->weights ? q->weights[h] : 1.0f) * knn_sim(s, q->items[h], item);
     return AISLE_OK;
 }
 
@@ -291,6 +301,7 @@ static int knn_load(aisle_model *m, io_reader *r) {
     knn_state *s = core_calloc(1, sizeof *s);
     if (!s) return core_oom("itemknn model");
     m->state = s;
+    model_weight_params_of(m);
     io_cursor c;
     uint64_t n = 0, nn = 0, ns = 0, *off = NULL;
     int rc = io_reader_section(r, IO_SECTION_KIND, &c);

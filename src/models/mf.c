@@ -249,6 +249,15 @@ static int fit_epochs(mf_fit *t, const model_factors *f, int threads, int epochs
         double sse = 0;
         for (int b = 0; b < sb * sb; b++) sse += c->bsse[b];
         double train_rmse = ntr ? sqrt(sse / (double)ntr) : NAN;
+        /* SGD on values far outside a rating scale (summed implicit events,
+         * quantities) blows up; a model of NaN scores would recommend
+         * nothing, so say so instead */
+        if (ntr && !isfinite(train_rmse))
+            return core_error(AISLE_ERANGE,
+                              "mf diverged at epoch %d (training error is not finite) on values %g..%g: mf predicts "
+                              "ratings; for implicit events (views, purchases, quantities) train als, bpr or "
+                              "itemknn, or lower learning_rate",
+                              ep, (double)f->rmin, (double)f->rmax);
         double vr = nval ? rmse(c, f, t->all, nval) : NAN;
         rc = core_progress_report(prog, ep, epochs, train_rmse, vr);
         if (rc) return rc;

@@ -62,16 +62,32 @@ int model_init_generic(aisle_model *m, const aisle_dataset *ds, const aisle_conf
     rc = keys_copy(&m->users, &ds->users);
     if (!rc) rc = keys_copy(&m->items, &ds->items);
     if (!rc) rc = copy_csr(&m->history, bu);
+    /* rating-predicting kinds read values as ratings; the others as
+     * implicit weights (weights.c) */
+    if (!rc && !(m->ops->flags & MODEL_PREDICTS_RATINGS)) rc = model_implicit_history(m, cfg);
     if (rc) return rc;
     /* popularity = number of distinct users who interacted with the item */
     m->popularity = core_calloc(m->items.n ? m->items.n : 1, sizeof *m->popularity);
     if (!m->popularity) return core_oom("model popularity");
-    for (size_t k = 0; k < bu->nnz; k++) m->popularity[bu->indices[k]] += 1.0f;
+    for (size_t k = 0; k < m->history.nnz; k++) m->popularity[m->history.indices[k]] += 1.0f;
     if (cfg)
         rc = aisle_config_copy(cfg, &m->config);
     else
         rc = aisle_config_new(&m->config);
     if (!rc) m->config->progress = NULL, m->config->progress_user = NULL;
+    if (!rc && !(m->ops->flags & MODEL_PREDICTS_RATINGS)) rc = model_pin_weight_rule(m);
+    /* Every option the kind was trained with goes into the saved options
+     * (epochs, alpha, ...: defaults included), so `aisle info` shows them
+     * all; readers skip names they do not know, so older readers still load
+     * the file. */
+    for (const option_spec *o = m->ops->options; !rc && o && o->name; o++) {
+        int set = 0;
+        if (aisle_config_is_set(m->config, o->name, &set) == AISLE_OK && !set)
+            rc = aisle_config_set(m->config, o->name, o->def);
+    }
+    int seed_set = 0;
+    if (!rc && aisle_config_is_set(m->config, "seed", &seed_set) == AISLE_OK && !seed_set)
+        rc = aisle_config_set_int(m->config, "seed", config_int(m->config, NULL, "seed"));
     return rc;
 }
 

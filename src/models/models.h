@@ -86,6 +86,12 @@ typedef struct model_metric {
     double value;
 } model_metric;
 
+/* How implicit-feedback kinds read a pair's summed weight (weights.c). */
+typedef struct model_weight_rule {
+    bool log;  /* ln(1 + w) */
+    float cap; /* > 0: clip at it */
+} model_weight_rule;
+
 struct aisle_model {
     const model_ops *ops;
     core_keys users, items;
@@ -95,6 +101,7 @@ struct aisle_model {
     char writer_version[32];
     model_metric *metrics;
     size_t n_metrics, metrics_cap;
+    model_weight_rule weight_rule; /* implicit kinds: how weights are read (weights.c) */
     void *state;           /* kind-specific */
 };
 
@@ -106,6 +113,23 @@ const model_ops *model_find_kind(const char *name);
 int model_alloc(const model_ops *ops, aisle_model **out);
 /* Fills keys, history and popularity from a dataset (used by train). */
 int model_init_generic(aisle_model *m, const aisle_dataset *ds, const aisle_config *cfg);
+/* Applies the weight rule to m->history (model_init_generic calls it for
+ * kinds that do not predict ratings): drops pairs netting <= 0, sets
+ * m->weight_rule from cfg, stores the counts "nonpositive_pairs" and
+ * "capped_pairs" as metrics.  See weights.c. */
+int model_implicit_history(aisle_model *m, const aisle_config *cfg);
+/* Writes m->weight_rule into m->config (saved with the model). */
+int model_pin_weight_rule(aisle_model *m);
+/* m->weight_rule from a loaded model's options (unset: linear, no cap, as
+ * files written before the rule existed were trained). */
+void model_weight_params_of(aisle_model *m);
+void model_weight_params(const aisle_config *cfg, model_weight_rule *rule);
+/* One weight under the rule: 0 for w <= 0 or NaN ("no interaction"). */
+float model_weight_apply(const model_weight_rule *rule, float w);
+/* The history with ruled weights, by user and by item (indptr, indices,
+ * values only).  Free both with data_csr_free. */
+int model_weighted_history(const aisle_model *m, data_csr *by_user, data_csr *by_item);
+
 /* Query for a known user from the model's history. */
 void model_user_query(const aisle_model *m, uint32_t user, model_query *q);
 
@@ -140,6 +164,7 @@ typedef struct model_factors {
     bool explicit_r;  /* fold-in as ridge regression on ratings (mf) instead of HKV (als, bpr) */
     float reg, alpha; /* fold-in regularisation and confidence 1 + alpha * w */
     float *gram;      /* dim x dim item Gram matrix Q^T Q (implicit kinds) */
+    model_weight_rule rule; /* implicit: how fold-in reads weights (the model's weight_rule) */
 } model_factors;
 
 /* Dot product used by every factor kernel: two 4-wide accumulators in a

@@ -44,7 +44,7 @@ static int popular_train(aisle_model *m, const aisle_dataset *ds, const aisle_ca
     double *acc = core_calloc(ni ? ni : 1, sizeof *acc);
     if (!acc) return core_oom("popular model");
     for (size_t k = 0; k < h->nnz; k++) {
-        double w = by_weight ? h->values[k] : 1.0;
+        double w = by_weight ? model_weight_apply(&m->weight_rule, h->values[k]) : 1.0;
         if (half_life_s > 0) w *= exp2(-(double)(newest - h->last_time[k]) / half_life_s);
         acc[h->indices[k]] += w;
     }

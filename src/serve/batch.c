@@ -19,6 +19,7 @@ typedef struct batch_ctx {
     size_t k;             /* the caller's k: the row stride of the outputs */
     size_t kk;            /* min(k, n_items): what a row can hold, and the heap's size */
     const char **items_out;
+    uint32_t *index_out; /* item indices instead of / beside keys (NULL: none) */
     float *scores_out;
     size_t *n_out;
 } batch_ctx;
@@ -35,6 +36,8 @@ static int select_row(const batch_ctx *c, size_t r, float *scores, core_hit *hea
     size_t n = serve_select(c->sel, u >= 0 ? scores : m->popularity, excl, n_excl, -1, c->kk, heap);
     serve_output(m, heap, n, c->items_out ? c->items_out + r * c->k : NULL,
                  c->scores_out ? c->scores_out + r * c->k : NULL);
+    if (c->index_out)
+        for (size_t i = 0; i < n; i++) c->index_out[r * c->k + i] = heap[i].item;
     c->n_out[r] = n;
     return AISLE_OK;
 }
@@ -112,9 +115,19 @@ static int factor_path(batch_ctx *c, size_t n_users, int threads) {
     return rc;
 }
 
-AISLE_API int aisle_recommend_batch(const aisle_model *m, const char *const *user_keys, size_t n_users, size_t k,
-                                    const aisle_rec_options *opts, const char **items_out, float *scores_out,
-                                    size_t *n_out) {
+/* Ranks users[r] (a model index, or -1 for an unknown user: popularity)
+ * for every r into the row-major out arrays of k columns. */
+static int run_batch(const aisle_model *m, const serve_sel *sel, const int64_t *users, size_t n_users, size_t k,
+                     const char **items_out, uint32_t *index_out, float *scores_out, size_t *n_out) {
+    batch_ctx c = {.m = m, .sel = sel, .users = users, .k = k, .kk = CORE_MIN(k, (size_t)model_n_items(m)),
+                   .items_out = items_out, .index_out = index_out, .scores_out = scores_out, .n_out = n_out};
+    if ((m->ops->flags & MODEL_FACTORS) && model_n_items(m) > 0) return factor_path(&c, n_users, sel->threads);
+    return core_parallel_for(sel->threads, n_users, 16, generic_range, &c);
+}
+
+static int batch_by_keys(const aisle_model *m, const char *const *user_keys, size_t n_users, size_t k,
+                         const aisle_rec_options *opts, const char **items_out, float *scores_out, size_t *n_out,
+                         int *fallback_out) {
     if (!m || (n_users && (!user_keys || !n_out)))
         return core_error(AISLE_EINVAL, "aisle_recommend_batch: NULL model, user_keys or n_out");
     if (n_users == 0) return AISLE_OK;
@@ -141,15 +154,44 @@ AISLE_API int aisle_recommend_batch(const aisle_model *m, const char *const *use
             rc = core_error(AISLE_ENOTFOUND, "unknown user '%s' (batch position %zu; option unknown_user=error)",
                             user_keys[r], r);
     }
-    if (!rc) {
-        batch_ctx c = {.m = m, .sel = &sel, .users = users, .k = k, .kk = CORE_MIN(k, (size_t)model_n_items(m)),
-                       .items_out = items_out, .scores_out = scores_out, .n_out = n_out};
-        if ((m->ops->flags & MODEL_FACTORS) && model_n_items(m) > 0)
-            rc = factor_path(&c, n_users, sel.threads);
-        else
-            rc = core_parallel_for(sel.threads, n_users, 16, generic_range, &c);
-    }
+    if (!rc) rc = run_batch(m, &sel, users, n_users, k, items_out, NULL, scores_out, n_out);
+    if (!rc && fallback_out)
+        for (size_t r = 0; r < n_users; r++) fallback_out[r] = users[r] < 0;
     core_free(users);
+    serve_sel_free(&sel);
+    return rc;
+}
+
+AISLE_API int aisle_recommend_batch(const aisle_model *m, const char *const *user_keys, size_t n_users, size_t k,
+                                    const aisle_rec_options *opts, const char **items_out, float *scores_out,
+                                    size_t *n_out) {
+    return batch_by_keys(m, user_keys, n_users, k, opts, items_out, scores_out, n_out, NULL);
+}
+
+AISLE_API int aisle_recommend_batch_v2(const aisle_model *m, const char *const *user_keys, size_t n_users, size_t k,
+                                       const aisle_rec_options *opts, const char **items_out, float *scores_out,
+                                       size_t *n_out, int *popular_fallback) {
+    return batch_by_keys(m, user_keys, n_users, k, opts, items_out, scores_out, n_out, popular_fallback);
+}
+
+AISLE_API int aisle_recommend_indexed(const aisle_model *m, const uint32_t *users, size_t n_users, size_t k,
+                                      const aisle_rec_options *opts, uint32_t *items_out, float *scores_out,
+                                      size_t *n_out) {
+    if (!m || (n_users && (!users || !n_out)))
+        return core_error(AISLE_EINVAL, "aisle_recommend_indexed: NULL model, users or n_out");
+    for (size_t r = 0; r < n_users; r++)
+        if (users[r] >= model_n_users(m))
+            return core_error(AISLE_ERANGE, "aisle_recommend_indexed: position %zu: user index %u >= %u users", r,
+                              users[r], model_n_users(m));
+    if (n_users == 0) return AISLE_OK;
+    serve_sel sel;
+    int rc = serve_sel_init(&sel, m, opts);
+    if (rc) return rc;
+    int64_t *u = core_malloc(n_users * sizeof *u);
+    if (!u) rc = core_oom("recommend_indexed");
+    for (size_t r = 0; !rc && r < n_users; r++) u[r] = users[r];
+    if (!rc) rc = run_batch(m, &sel, u, n_users, k, NULL, items_out, scores_out, n_out);
+    core_free(u);
     serve_sel_free(&sel);
     return rc;
 }

@@ -27,7 +27,13 @@ const char *tu_shared_data(void) {
     static char path[1024];
     const char *s = getenv("AISLE_SHARED_DATA");
     if (s && *s) return s;
+    /* a checkout beside shared/ (../shared/data), or a worktree one level
+     * further down (../../shared/data) */
     snprintf(path, sizeof path, "%s/../shared/data", tu_srcdir());
+    if (access(path, R_OK) == 0) return path;
+    char deeper[1024];
+    snprintf(deeper, sizeof deeper, "%s/../../shared/data", tu_srcdir());
+    if (access(deeper, R_OK) == 0) snprintf(path, sizeof path, "%s", deeper);
     return path;
 }
 

@@ -37,7 +37,7 @@ void tu_write_file(const char *path, const void *data, size_t len);
 /* Root of the source tree (AISLE_SRCDIR or "."). */
 const char *tu_srcdir(void);
 /* Folder of the shared real datasets: AISLE_SHARED_DATA, else
- * <srcdir>/../shared/data.  Tests that need a file there call
+ * <srcdir>/../shared/data (or ../../shared/data from a worktree).  Tests that need a file there call
  * tu_shared_file() and skip() with a message when it returns 0. */
 const char *tu_shared_data(void);
 /* Fills out with <shared data>/<rel>; returns 1 if the file exists, else

@@ -2,7 +2,10 @@
 
 A pure-Python ctypes binding of libaisle.so.1; no compile step, standard
 library only.  NumPy arrays are accepted, and returned where noted, when
-NumPy is installed.  The library is found through AISLE_LIBRARY, a copy next
+NumPy is installed; with NumPy (and SciPy for sparse matrices) a model
+trains from index arrays or a CSR matrix (Dataset.from_indices,
+Dataset.from_csr), exposes user_factors / item_factors as arrays, scores
+and recommends for arrays of indices, and pickles (through to_bytes).  The library is found through AISLE_LIBRARY, a copy next
 to this package, or the system loader (see aisle._lib).
 
     import aisle
@@ -22,11 +25,11 @@ from .bert import Bert
 from .catalog import Catalog
 from .dataset import Dataset, LoadReport
 from .errors import (AisleError, InvalidArgument, OutOfMemory, AisleIOError, FormatError, NotFound,
-                     OutOfRange, Unsupported, Cancelled, StateError, VersionError, InternalError,
+                     UnknownOption, OutOfRange, Unsupported, Cancelled, StateError, VersionError, InternalError,
                      check, strerror, last_error)
 from .features import (Tokenizer, Hasher, TfIdf, CategoryEncoder, NumericEncoder, SparseVector,
                        Token, hash32, sparse_dot)
-from .model import Model, ModelKind, EvalResult, model_kinds
+from .model import Model, ModelKind, EvalResult, Recommendations, model_kinds
 from .serving import RecOptions
 from .text import Texts, TextEval, Classification, train_text
 from .search import SearchIndex, SearchResults, Hit
@@ -87,7 +90,8 @@ def version_number():
 
 
 __all__ = [
-    "AisleError", "InvalidArgument", "OutOfMemory", "AisleIOError", "FormatError", "NotFound",
+    "AisleError", "InvalidArgument", "OutOfMemory", "AisleIOError", "FormatError", "NotFound", "UnknownOption",
+    "Recommendations",
     "OutOfRange", "Unsupported", "Cancelled", "StateError", "VersionError", "InternalError",
     "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Tokenizer", "Hasher", "TfIdf",
     "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",

@@ -277,6 +277,17 @@ _PROTOTYPES = {
     "aisle_forecast_report_get": (c_int, [c_void_p, c_char_p, P(c_double)]),
     "aisle_forecast_report_count": (c_int, [c_void_p, P(c_size_t)]),
     "aisle_forecast_report_at": (c_int, [c_void_p, c_size_t, P(c_char_p), P(c_double)]),
+    # first-hour additions (0.2.0): index arrays, factor matrices, fallback flag
+    "aisle_dataset_add_indexed": (c_int, [c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p, c_void_p,
+                                          c_size_t, c_char_p]),
+    "aisle_model_factors": (c_int, [c_void_p, c_int, P(c_void_p), P(c_size_t), P(c_size_t)]),
+    "aisle_score_indexed": (c_int, [c_void_p, c_void_p, c_void_p, c_size_t, c_void_p]),
+    "aisle_recommend_indexed": (c_int, [c_void_p, c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p,
+                                        c_void_p]),
+    "aisle_recommend_v2": (c_int, [c_void_p, c_char_p, c_size_t, c_void_p, P(c_char_p), P(c_float), P(c_size_t),
+                                   P(c_int)]),
+    "aisle_recommend_batch_v2": (c_int, [c_void_p, P(c_char_p), c_size_t, c_size_t, c_void_p, P(c_char_p),
+                                         P(c_float), P(c_size_t), P(c_int)]),
 }
 
 

@@ -4,7 +4,9 @@ import ctypes
 
 from . import _lib
 from ._base import Handle, ProgressAdapter, dec, enc, option_text
-from .errors import check, NotFound, AISLE_ENOTFOUND
+import difflib
+
+from .errors import check, NotFound, UnknownOption, AISLE_ENOTFOUND
 
 OPTION_INT, OPTION_FLOAT, OPTION_STRING, OPTION_BOOL = 1, 2, 3, 4
 _TYPE_NAMES = {OPTION_INT: "int", OPTION_FLOAT: "float", OPTION_STRING: "string", OPTION_BOOL: "bool"}
@@ -64,9 +66,14 @@ class Config(Handle):
             self.parse(text)
         self.update(options)
 
-    def set(self, key, value):
-        """Sets one option from a Python value (see option_text)."""
-        check(_lib.fn.config_set(self._h, enc(key, "option name"), enc(option_text(value), "value")))
+    def set(self, key: str, value) -> None:
+        """Sets one option from a Python value (see option_text).  An
+        unknown name raises aisle.UnknownOption (a TypeError) naming the
+        closest known options; aisle.options() lists them all."""
+        rc = _lib.fn.config_set(self._h, enc(key, "option name"), enc(option_text(value), "value"))
+        if rc == AISLE_ENOTFOUND and _option_type(str(key)) is None:
+            raise unknown_option(key)
+        check(rc)
 
     def update(self, options=None, **kw):
         """Sets several options; stops at the first bad one (earlier ones stay set)."""
@@ -173,3 +180,12 @@ def make_config(config=None, options=None, progress=None):
         cfg.close()
         raise
     return cfg, adapter
+
+
+def unknown_option(key):
+    """The UnknownOption for a name not in the option table."""
+    names = sorted({o.name for o in options()})
+    close = difflib.get_close_matches(str(key), names, n=3)
+    hint = ("did you mean %s? " % " or ".join("'%s'" % c for c in close)) if close else ""
+    return UnknownOption(AISLE_ENOTFOUND, "aisle: unknown option '%s' (%saisle.options() lists every option; "
+                                          "from the shell: aisle help options)" % (key, hint))

@@ -68,6 +68,13 @@ class NotFound(AisleError, LookupError):
     """AISLE_ENOTFOUND: unknown user, item, option, file or model kind."""
 
 
+class UnknownOption(NotFound, TypeError):
+    """An option name the library does not know, e.g. a misspelt keyword
+    argument (``Model.train(ds, factrs=64)``): a TypeError, as Python raises
+    for an unexpected keyword, and a NotFound.  The message suggests the
+    closest known names; ``aisle.options()`` lists every option."""
+
+
 class OutOfRange(AisleError, ValueError):
     """AISLE_ERANGE: a value or index outside its allowed range."""
 

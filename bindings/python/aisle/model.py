@@ -9,6 +9,7 @@ from ._base import Handle, KeyDictionaries, dec, enc, in_use, numpy
 from .config import make_config
 from .errors import check
 from .serving import float_array, key_array, results, serve
+from .dataset import _index_array, _ptr
 
 ModelKind = collections.namedtuple("ModelKind", "name summary")
 
@@ -36,12 +37,29 @@ def _run_with_config(call, config, options, progress):
         cfg.close()
 
 
+class Recommendations(list):
+    """A list of (item_key, score) pairs, best first, with one flag:
+    ``popular_fallback`` is True when the user is unknown to the model and
+    the list is the popularity fallback (scores are then popularity
+    masses, not the model's scores)."""
+    popular_fallback = False
+
+
 class Model(KeyDictionaries, Handle):
     """A trained or loaded model.  Immutable once built: its read-only
     methods may be called from many threads at once (ctypes releases the
     GIL during C calls).  close() from a filter or progress callback, or
     from another thread during a serving call, is deferred until that call
-    has returned its results; the model then counts as closed."""
+    has returned its results; the model then counts as closed.
+
+    Works with the Python data stack (NumPy; SciPy for sparse input):
+
+        ds = aisle.Dataset.from_csr(user_item_csr)          # or from_indices
+        model = aisle.Model.train(ds, kind="als", factors=64)
+        model.user_factors, model.item_factors               # NumPy views
+        model.score(np.array([0, 1]), np.array([5, 7]))      # by index
+        items, scores = model.recommend_indices(np.arange(100), k=10)
+        pickle.loads(pickle.dumps(model))                    # model file bytes"""
     _keys_prefix = "model"
 
 
@@ -90,6 +108,11 @@ class Model(KeyDictionaries, Handle):
         _run_with_config(lambda cfg: _lib.fn.model_load_buffer(ctypes.byref(out), data, len(data), cfg),
                          config, options, None)
         return cls(out.value)
+
+    def __reduce__(self):
+        # pickled as the model file image (docs/FORMAT.md), so a pickle is
+        # as portable and as checked as a saved model
+        return (Model.from_bytes, (self.to_bytes(),))
 
     def save(self, path, config=None, **options):
         """Saves atomically (temporary file, fsync, rename).  Options:
@@ -164,20 +187,24 @@ class Model(KeyDictionaries, Handle):
     # built once and reused.
 
     def recommend(self, user, k=10, exclude_seen=True, allow=None, deny=None, filter=None,
-                  unknown_user=None, threads=None, options=None):
-        """Top-k (item_key, score) pairs for a user, best first.  An unknown
-        user gets the most popular items unless unknown_user="error"
+                  unknown_user=None, threads=None, options=None) -> Recommendations:
+        """Top-k (item_key, score) pairs for a user, best first, as a
+        Recommendations list.  An unknown user gets the most popular items
+        (and ``.popular_fallback`` is True) unless unknown_user="error"
         (aisle.NotFound)."""
         k = self._k(k)
         items = (ctypes.c_char_p * max(k, 1))()
         scores = (ctypes.c_float * max(k, 1))()
         n = ctypes.c_size_t()
+        fallback = ctypes.c_int(0)
         u = enc(user, "user key")
         with in_use(self) as h:  # held until the keys are read: a filter may close the model
             serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
                                 unknown_user=unknown_user, threads=threads),
-                  lambda o: _lib.fn.recommend(h, u, k, o, items, scores, ctypes.byref(n)))
-            return results(items, scores, n.value)
+                  lambda o: _lib.fn.recommend_v2(h, u, k, o, items, scores, ctypes.byref(n), ctypes.byref(fallback)))
+            out = Recommendations(results(items, scores, n.value))
+            out.popular_fallback = bool(fallback.value)
+            return out
 
     def recommend_for_items(self, item_keys, weights=None, k=10, exclude_seen=True, allow=None, deny=None,
                             filter=None, threads=None, options=None):
@@ -207,10 +234,90 @@ class Model(KeyDictionaries, Handle):
             return results(items, scores, n.value)
 
     def score(self, user, item):
-        """The model's score of one (user, item) pair."""
+        """The model's score of one (user, item) pair, by keys; or, given
+        two equally long arrays (NumPy arrays of integer indices, or
+        sequences of indices), a float32 NumPy array of the scores of the
+        pairs (users[p], items[p]) by model index, computed in one C call
+        (needs NumPy)."""
+        if _is_index_array(user) or _is_index_array(item):
+            return self.score_indices(user, item)
         out = ctypes.c_float()
         check(_lib.fn.score(self._h, enc(user, "user key"), enc(item, "item key"), ctypes.byref(out)))
         return out.value
+
+    def score_indices(self, users, items):
+        """Scores of the pairs (users[p], items[p]) by model index, as a
+        float32 NumPy array (one C call).  Raises aisle.OutOfRange for an
+        index out of range."""
+        np = _need_numpy("Model.score_indices")
+        u = _index_array(users, "users")
+        i = _index_array(items, "items")
+        if len(u) != len(i):
+            raise ValueError("aisle: users has %d entries, items %d" % (len(u), len(i)))
+        out = np.empty(len(u), dtype=np.float32)
+        check(_lib.fn.score_indexed(self._h, _ptr(u), _ptr(i), len(u), _ptr(out)))
+        return out
+
+    def recommend_indices(self, users, k=10, exclude_seen=True, allow=None, deny=None, filter=None,
+                          threads=None, options=None):
+        """Top-k for many users given by model index, as two NumPy arrays
+        of shape (n_users, k): item indices (int64, -1 where a user has
+        fewer than k results) and scores (float32, NaN there).  One
+        parallel C call; no Python loop over users."""
+        np = _need_numpy("Model.recommend_indices")
+        u = _index_array(users, "users")
+        nu = len(u)
+        k = self._k(k)
+        items = np.zeros((nu, k), dtype=np.uint32)
+        scores = np.zeros((nu, k), dtype=np.float32)
+        counts = np.zeros(nu, dtype=np.uintp)
+        if nu and k:
+            with in_use(self) as h:  # a filter may close the model during the call
+                serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
+                                    threads=threads),
+                      lambda o: _lib.fn.recommend_indexed(h, _ptr(u), nu, k, o, _ptr(items), _ptr(scores),
+                                                          _ptr(counts)))
+        idx = items.astype(np.int64)
+        pad = np.arange(k)[None, :] >= counts.astype(np.int64)[:, None]
+        idx[pad] = -1
+        scores[pad] = np.nan
+        return idx, scores
+
+    def _factors(self, side, copy):
+        np = _need_numpy("Model.user_factors / item_factors")
+        ptr, rows, dim = ctypes.c_void_p(), ctypes.c_size_t(), ctypes.c_size_t()
+        check(_lib.fn.model_factors(self._h, side, ctypes.byref(ptr), ctypes.byref(rows), ctypes.byref(dim)))
+        n = rows.value * dim.value
+        if n == 0:
+            return np.zeros((rows.value, dim.value), dtype=np.float32)
+        buf = (ctypes.c_float * n).from_address(ptr.value)
+        view = np.frombuffer(buf, dtype=np.float32).reshape(rows.value, dim.value)
+        if copy:
+            return view.copy()
+        view.flags.writeable = False
+        self._views = getattr(self, "_views", 0) + 1
+        return view
+
+    @property
+    def user_factors(self):
+        """The user factor matrix (mf, als, bpr) as a read-only float32
+        NumPy array of shape (n_users, factors), row i = user index i.  A
+        zero-copy view of the model's memory: valid while the model is
+        open (copy it, or use factors(..., copy=True), to keep it after
+        close()).  Raises aisle.Unsupported for kinds without factors."""
+        return self._factors(0, False)
+
+    @property
+    def item_factors(self):
+        """The item factor matrix, shape (n_items, factors); see user_factors."""
+        return self._factors(1, False)
+
+    def factors(self, side="items", copy=True):
+        """The "users" or "items" factor matrix as a NumPy array (a copy by
+        default, independent of the model's lifetime)."""
+        if side not in ("users", "items"):
+            raise ValueError("aisle: side must be 'users' or 'items', got %r" % (side,))
+        return self._factors(0 if side == "users" else 1, copy)
 
     def explain(self, user, item, max=5):
         """The user's training items contributing most to the score of
@@ -245,23 +352,26 @@ class Model(KeyDictionaries, Handle):
     def recommend_batch(self, users, k=10, exclude_seen=True, allow=None, deny=None, filter=None,
                         unknown_user=None, threads=None, options=None, as_arrays=False):
         """recommend() for many users at once (parallel in C).  Returns a
-        list of (item_key, score) lists, or with as_arrays=True (NumPy
-        required) a pair (keys, scores) of (n_users, k) arrays, padded with
-        None / NaN where a user has fewer than k results."""
+        list of Recommendations (lists of (item_key, score) with
+        .popular_fallback), or with as_arrays=True (NumPy required) a pair
+        (keys, scores) of (n_users, k) arrays, padded with None / NaN where
+        a user has fewer than k results.  For users given by model index,
+        recommend_indices returns index arrays without any key."""
         keys, nu = key_array(users)
         k = self._k(k)
         size = max(nu * k, 1)
         items = (ctypes.c_char_p * size)()
         scores = (ctypes.c_float * size)()
         counts = (ctypes.c_size_t * max(nu, 1))()
+        fallback = (ctypes.c_int * max(nu, 1))()
         with in_use(self) as h:  # held until the keys are read: a filter may close the model
             serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
                                 unknown_user=unknown_user, threads=threads),
-                  lambda o: _lib.fn.recommend_batch(h, keys, nu, k, o, items, scores, counts))
-            return self._batch_results(items, scores, counts, nu, k, as_arrays)
+                  lambda o: _lib.fn.recommend_batch_v2(h, keys, nu, k, o, items, scores, counts, fallback))
+            return self._batch_results(items, scores, counts, nu, k, as_arrays, fallback)
 
     @staticmethod
-    def _batch_results(items, scores, counts, nu, k, as_arrays):
+    def _batch_results(items, scores, counts, nu, k, as_arrays, fallback):
         if as_arrays:
             np = numpy()
             if np is None:
@@ -274,13 +384,33 @@ class Model(KeyDictionaries, Handle):
                 for j in range(k):
                     ks[u, j] = dec(items[u * k + j]) if j < c else None
             return ks, sc
-        return [[(dec(items[u * k + j]), float(scores[u * k + j])) for j in range(counts[u])]
-                for u in range(nu)]
+        out = []
+        for u in range(nu):
+            r = Recommendations((dec(items[u * k + j]), float(scores[u * k + j])) for j in range(counts[u]))
+            r.popular_fallback = bool(fallback[u])
+            out.append(r)
+        return out
 
     def __repr__(self):
         if self.closed:
             return "<aisle.Model closed>"
         return "<aisle.Model kind=%s users=%d items=%d>" % (self.kind, self.n_users, self.n_items)
+
+
+def _is_index_array(x):
+    """An array of indices (NumPy integer array, or a list/tuple of ints)
+    rather than one key."""
+    np = numpy()
+    if np is not None and isinstance(x, np.ndarray):
+        return True
+    return isinstance(x, (list, tuple, range)) and all(isinstance(v, int) for v in x)
+
+
+def _need_numpy(what):
+    np = numpy()
+    if np is None:
+        raise ImportError("aisle: %s needs NumPy (pip install numpy, or Debian python3-numpy)" % what)
+    return np
 
 
 class EvalResult:
