@@ -89,7 +89,7 @@ STATIC       := $(OUTLIB)/libaisle.a
 CLI          := $(OUTBIN)/aisle
 
 .PHONY: lint-layers symbols-check docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
-        examples header-check test-bins run-tests install-test print-ldconfig tooling-test doc-test
+        examples header-check test-bins test-stages run-tests install-test print-ldconfig tooling-test doc-test
 .DELETE_ON_ERROR:
 
 # build/pkgconfig/aisle.pc describes the build tree (for the Go binding and
@@ -214,12 +214,15 @@ lint-layers:
 	@sh tests/lint_layers_test.sh >/dev/null || { sh tests/lint_layers_test.sh; exit 1; }
 	@sh scripts/lint_layers.sh
 
+# The stages after the static checks are independent (the suites, the
+# install, the tooling, the bindings, the README snippets), so they run
+# TEST_JOBS at a time; -O prints each stage's output whole, never interleaved.
+TEST_JOBS ?= 2
 test: lint-layers header-check docs-check symbols-check
-	@$(MAKE) --no-print-directory run-tests
-	@$(MAKE) --no-print-directory install-test
-	@$(MAKE) --no-print-directory tooling-test
-	@$(MAKE) --no-print-directory test-bindings
-	@$(MAKE) --no-print-directory doc-test
+	@$(MAKE) --no-print-directory test-bins all
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) -O test-stages
+
+test-stages: run-tests install-test tooling-test test-bindings doc-test
 
 # A pkg-config file for the build tree, so bindings build against lib/
 # without installing.
