@@ -1,5 +1,6 @@
 /* test_util.c - helpers shared by the suites. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,15 +63,18 @@ void tu_write_file(const char *path, const void *data, size_t len) {
     fclose(f);
 }
 
-/* The failing allocator keeps a size header so live counts are exact. */
-static uint64_t fa_at, fa_count;
-static int fa_sticky, fa_failed;
-static int64_t fa_live;
+/* The failing allocator keeps exact live counts.  Its counters are atomic
+ * because the library allocates from its worker threads too (threads > 1):
+ * the n-th allocation fails whichever thread makes it. */
+static _Atomic uint64_t fa_at, fa_count;
+static _Atomic int fa_sticky, fa_failed;
+static _Atomic int64_t fa_live;
 
 static int fa_should_fail(void) {
-    fa_count++;
-    if (fa_at && (fa_count == fa_at || (fa_sticky && fa_count > fa_at))) {
-        fa_failed = 1;
+    uint64_t n = atomic_fetch_add(&fa_count, 1) + 1;
+    uint64_t at = atomic_load(&fa_at);
+    if (at && (n == at || (atomic_load(&fa_sticky) && n > at))) {
+        atomic_store(&fa_failed, 1);
         return 1;
     }
     return 0;
@@ -80,7 +84,7 @@ static void *fa_malloc(void *ctx, size_t n) {
     (void)ctx;
     if (fa_should_fail()) return NULL;
     void *p = malloc(n);
-    if (p) fa_live++;
+    if (p) atomic_fetch_add(&fa_live, 1);
     return p;
 }
 
@@ -88,13 +92,13 @@ static void *fa_realloc(void *ctx, void *p, size_t n) {
     (void)ctx;
     if (fa_should_fail()) return NULL;
     void *q = realloc(p, n);
-    if (q && !p) fa_live++;
+    if (q && !p) atomic_fetch_add(&fa_live, 1);
     return q;
 }
 
 static void fa_free(void *ctx, void *p) {
     (void)ctx;
-    if (p) fa_live--;
+    if (p) atomic_fetch_sub(&fa_live, 1);
     free(p);
 }
 
