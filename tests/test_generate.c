@@ -1,8 +1,13 @@
 /* test_generate.c - the demo store: determinism for a seed, sizes, the mix
  * of events, repeat purchases, CSV files, options and errors. */
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "data/data.h"
 #include "util/test_util.h"
@@ -277,6 +282,43 @@ static void test_options_and_errors(void **state) {
     aisle_config_free(cfg);
 }
 
+/* A write that fails half-way (here: the file-size limit) leaves the files
+ * that were there before untouched and no temporary file behind. */
+static void test_failed_write_keeps_the_old_files(void **state) {
+    (void)state;
+    char dir[1024], path[1100];
+    tu_tmpdir(dir, sizeof dir, "gen_atomic");
+    aisle_config *cfg = small_cfg("seed=3");
+    assert_ok(aisle_demo_write(cfg, dir));
+    snprintf(path, sizeof path, "%s/events.csv", dir);
+    size_t n_before, n_after;
+    char *before = slurp(path, &n_before);
+    assert_true(n_before > 8192);
+    aisle_config *bigger = small_cfg("seed=4 demo_users=800");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit lim = {4096, 4096};
+        setrlimit(RLIMIT_FSIZE, &lim);
+        _exit(aisle_demo_write(bigger, dir) == AISLE_EIO ? 0 : 1);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char *after = slurp(path, &n_after);
+    assert_int_equal(n_after, n_before);
+    assert_memory_equal(after, before, n_before);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, ".tmp.")) fail_msg("temporary file left behind: %s", e->d_name);
+    closedir(d);
+    free(before), free(after);
+    aisle_config_free(cfg);
+    aisle_config_free(bigger);
+}
+
 static void test_allocation_failures_leave_nothing_behind(void **state) {
     (void)state;
     aisle_config *cfg;
@@ -322,6 +364,7 @@ int main(void) {
         cmocka_unit_test(test_catalog_matches_the_csv_file),
         cmocka_unit_test(test_latent_taste_is_learnable),
         cmocka_unit_test(test_options_and_errors),
+        cmocka_unit_test(test_failed_write_keeps_the_old_files),
         cmocka_unit_test(test_allocation_failures_leave_nothing_behind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const option_spec demo_options[] = {
     {"demo_users", AISLE_OPTION_INT, 10, 1000000, "5000", NULL, "demo", "Shoppers in the generated demo store."},
@@ -488,9 +489,19 @@ static void csv_field(FILE *f, const char *v, int last) {
 
 static int write_file(const char *dir, const char *name, const demo_store *s, int which) {
     char path[4096];
+    char tmp[4096 + 16];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) return core_io_error(path, "open for writing");
+    /* Written beside the target and renamed over it, so a failed or killed
+     * run never leaves a half-written CSV where a good one was. */
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) return core_io_error(path, "create a temporary file beside");
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        return core_io_error(path, "open for writing");
+    }
     char a[32], b[32];
     if (which == 0) {
         fputs("user_id,item_id,event,quantity,timestamp\n", f);
@@ -523,8 +534,15 @@ static int write_file(const char *dir, const char *name, const demo_store *s, in
             csv_field(f, store_text(s, g->text), 1);
         }
     }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) return core_io_error(path, "write");
+    int bad = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    if (fclose(f) != 0 || bad) {
+        unlink(tmp);
+        return core_io_error(path, "write");
+    }
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return core_io_error(path, "rename temporary file over it");
+    }
     return AISLE_OK;
 }
 
