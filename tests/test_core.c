@@ -195,6 +195,13 @@ static void test_config_parse_bad_is_all_or_nothing(void **state) {
     assert_status_msg(aisle_config_parse(cfg, "=4"), AISLE_EFORMAT, "pair 1");
     assert_status_msg(aisle_config_parse(cfg, "model=\"als"), AISLE_EFORMAT, "unterminated");
     assert_status_msg(aisle_config_parse(cfg, "seed=1 nope=2"), AISLE_ENOTFOUND, "'nope'");
+    /* integer bounds compare exactly: 2^53 + 1 is past seed's 2^53 */
+    aisle_config *big;
+    assert_ok(aisle_config_new(&big));
+    assert_ok(aisle_config_parse(big, "seed=9007199254740992"));
+    assert_status_msg(aisle_config_parse(big, "seed=9007199254740993"), AISLE_ERANGE, "seed");
+    assert_status_msg(aisle_config_set_int(big, "seed", 9007199254740993LL), AISLE_ERANGE, "seed");
+    aisle_config_free(big);
     int64_t v;
     assert_ok(aisle_config_get_int(cfg, "threads", &v));
     assert_int_equal(v, 3);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,13 +33,21 @@ static bool choice_ok(const char *choices, const char *value) {
     return false;
 }
 
+/* An integer option's bound, compared as an integer: as doubles, 2^53 + 1
+ * would round down to a bound of 2^53 and pass. */
+static long long int_bound(double b) {
+    if (b >= 9223372036854775807.0) return LLONG_MAX;
+    if (b <= -9223372036854775808.0) return LLONG_MIN;
+    return (long long)b;
+}
+
 /* Validates a parsed entry against spec's range and choices. */
 static int check_entry(const option_spec *spec, const config_entry *e, const char *what) {
     const char *who = what ? what : "";
     const char *sep = what ? " for " : "";
     switch (spec->type) {
     case AISLE_OPTION_INT:
-        if ((double)e->i < spec->min || (double)e->i > spec->max)
+        if (e->i < int_bound(spec->min) || e->i > int_bound(spec->max))
             return core_error(AISLE_ERANGE, "option '%s'=%lld is out of range [%.0f, %.0f]%s%s", spec->name,
                               (long long)e->i, spec->min, spec->max, sep, who);
         break;
