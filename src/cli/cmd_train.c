@@ -171,6 +171,9 @@ static int check_output(const char *out) {
 }
 
 int cmd_train(cli_opts *o) {
+    if (o->distributed) return cmd_train_dist(o);
+    if (o->checkpoint || o->checkpoint_every)
+        return cli_error(CLI_USAGE, "--checkpoint and --checkpoint-every need --distributed");
     if (o->model && !strcmp(o->model, "intent")) return cmd_train_intent(o);
     int rc = choose_kind(o);
     if (!rc) rc = check_output(o->out ? o->out : "model.aisle");

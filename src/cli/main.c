@@ -13,7 +13,8 @@ static const cli_command commands[] = {
      "printed and stored in the model file (see `aisle info`).\n\n"
      "example: aisle train --data events.csv --columns user=user_id,item=item_id,time=timestamp \\\n"
      "             --model als --set factors=64 --out shop.aisle\n",
-     OPT_DATA | OPT_SET | OPT_MODEL | OPT_OUT | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG, cmd_train},
+     OPT_DATA | OPT_SET | OPT_MODEL | OPT_OUT | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST,
+     cmd_train},
     {"eval", "measure a model's quality on held-out events",
      "usage: aisle eval --model FILE --data TEST_FILE [options]\n"
      "       aisle eval --data FILE --split SPEC [--model KIND] [--set KEY=VALUE]...\n\n"
