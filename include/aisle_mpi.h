@@ -95,6 +95,17 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *d, const aisle_config *cfg
  * Gram matrices).  AISLE_OK or AISLE_EINVAL. */
 AISLE_API int aisle_dist_train_bytes(const aisle_dist_data *d, double *total, double *per_epoch);
 
+/* Collective.  aisle_evaluate split over the ranks: every rank passes
+ * the same model and test dataset (each loads them: both are small next
+ * to the training events) and evaluates the users whose model index %
+ * ranks == its rank; the sums, counts and recommended-item sets are then
+ * combined, so every rank receives the one-process result (*out, free
+ * with aisle_eval_result_free): counts exactly, metrics up to the order
+ * of summing per-user values (relative 1e-12).  Returns aisle_evaluate's
+ * statuses, the same on every rank. */
+AISLE_API int aisle_dist_evaluate(const aisle_model *m, const aisle_dataset *test, const aisle_config *cfg,
+                                  aisle_eval_result **out);
+
 #ifdef __cplusplus
 }
 #endif

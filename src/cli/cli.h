@@ -157,6 +157,11 @@ int cmd_forecast(cli_opts *o);
 /* `aisle train --distributed` (cmd_dist.c): under mpirun with the CLI of
  * `make MPI=1`; elsewhere a usage error saying so. */
 int cmd_train_dist(cli_opts *o);
+/* `aisle eval --distributed --model FILE --data TEST` (cmd_dist.c). */
+int cmd_eval_dist(cli_opts *o);
+/* Prints an evaluation as `aisle eval` does (text or --json; secs < 0:
+ * no training time).  Returns a CLI_* code. */
+int cli_eval_report(const cli_opts *o, const char *kind, double secs, const aisle_eval_result *res);
 /* Search commands (cmd_search.c); they parse their own arguments. */
 int cmd_index_raw(int argc, char **argv);
 int cmd_search_raw(int argc, char **argv);

@@ -73,6 +73,42 @@ int cmd_train_dist(cli_opts *o) {
     return rc;
 }
 
+int cmd_eval_dist(cli_opts *o) {
+    if (o->split || !o->model || !o->data)
+        return cli_error(CLI_USAGE, "eval --distributed needs --model FILE and --data TEST_FILE (no --split)");
+    if (o->checkpoint || o->checkpoint_every)
+        return cli_error(CLI_USAGE, "--checkpoint and --checkpoint-every belong to train --distributed");
+    if (aisle_dist_init(NULL, NULL) != AISLE_OK) return cli_fail(AISLE_EIO, "cannot start MPI");
+    int rank = 0;
+    aisle_dist_rank(&rank, NULL);
+    aisle_model *m = NULL;
+    aisle_dataset *te = NULL;
+    aisle_eval_result *res = NULL;
+    aisle_config *ecfg = NULL;
+    /* every rank loads the model and the test file; a failure on one rank
+     * (a file missing there) is caught by the collective call below */
+    int lrc = aisle_model_load(&m, o->model, o->cfg);
+    if (lrc && rank == 0) cli_fail(lrc, "cannot load the model");
+    int rc = lrc ? CLI_RUNTIME : CLI_OK;
+    if (!rc) {
+        rc = cli_load_data(o, &te);
+        if (!rc) rc = cli_eval_config(o, &ecfg);
+    }
+    const char *kind = "?";
+    if (m) aisle_model_kind(m, &kind);
+    /* a rank that failed above takes part with what it has, so the others
+     * do not wait for it: the call then fails everywhere */
+    int erc = aisle_dist_evaluate(m, te, ecfg, &res);
+    if (!rc && erc) rc = rank0_fail(rank, erc, "distributed evaluation failed");
+    if (!rc && rank == 0) rc = cli_eval_report(o, kind, -1, res);
+    aisle_eval_result_free(res);
+    aisle_config_free(ecfg);
+    aisle_dataset_free(te);
+    aisle_model_free(m);
+    aisle_dist_finalize();
+    return rc;
+}
+
 #else
 
 int cmd_train_dist(cli_opts *o) {
@@ -80,5 +116,7 @@ int cmd_train_dist(cli_opts *o) {
     return cli_error(CLI_USAGE, "--distributed needs the MPI build of aisle: make MPI=1, then "
                                 "mpirun -np N build/mpi/bin/aisle train --distributed ...");
 }
+
+int cmd_eval_dist(cli_opts *o) { return cmd_train_dist(o); }
 
 #endif

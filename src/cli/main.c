@@ -21,7 +21,7 @@ static const cli_command commands[] = {
      "The first form evaluates a saved model on a test file; the second splits\n"
      "the events (e.g. time:0.1 = the newest 10% are the test part), trains on\n"
      "the rest and evaluates.  Metrics: see docs/EVALUATION.md.\n",
-     OPT_DATA | OPT_SET | OPT_MODEL | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG, cmd_eval},
+     OPT_DATA | OPT_SET | OPT_MODEL | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST, cmd_eval},
     {"recommend", "top-k items for a user",
      "usage: aisle recommend --model FILE --user KEY [-k N] [--exclude-seen|--include-seen]\n"
      "                       [--catalog FILE] [--json]\n\n"

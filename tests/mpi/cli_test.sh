@@ -56,6 +56,18 @@ n=$(grep -c "aisle: error:" "$dir/bad.log")
 grep -q "rank 2: $dir/bad.csv:$lines:" "$dir/bad.log" || { cat "$dir/bad.log"; fail "bad row: message lacks rank, file and line"; }
 echo "cli_test: a bad row fails every rank with one message naming rank 2, file and line $lines"
 
+# eval --distributed prints what one process prints
+total=$(wc -l < "$ev")
+head -n $((total - 3000)) "$ev" > "$dir/train.csv"
+{ head -n 1 "$ev"; tail -n 3000 "$ev"; } > "$dir/test.csv"
+"$CLI" train --data "$dir/train.csv" $opts --out "$dir/train.aisle" >/dev/null || fail "train for eval"
+"$CLI" eval --model "$dir/train.aisle" --data "$dir/test.csv" --threads 1 > "$dir/eval1.txt" || fail "one-process eval"
+timeout 120 $MPIRUN -np 3 "$CLI" eval --distributed --model "$dir/train.aisle" --data "$dir/test.csv" --threads 1 \
+    > "$dir/eval3.txt" 2> "$dir/eval3.err" || { cat "$dir/eval3.err"; fail "distributed eval"; }
+cmp -s "$dir/eval1.txt" "$dir/eval3.txt" || { diff "$dir/eval1.txt" "$dir/eval3.txt"; fail "eval --distributed differs"; }
+grep -q "ndcg@10" "$dir/eval3.txt" || fail "eval --distributed printed no metrics"
+echo "cli_test: eval --distributed at 3 ranks prints one process's metrics"
+
 # --checkpoint without --distributed is a usage error
 "$CLI" train --data "$ev" $opts --checkpoint "$dir/x" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "--checkpoint without --distributed is not a usage error"

@@ -266,6 +266,58 @@ static void test_dist_load_errors_agree(void **state) {
     assert_status_msg(aisle_dist_load(&d, gz, NULL), AISLE_EINVAL, "part-*");
 }
 
+static void test_dist_evaluate_equals_one_process(void **state) {
+    (void)state;
+    char path[600];
+    path_in(path, sizeof path, "eval_events.csv");
+    if (g_rank == 0) write_events(path, 3000, 33, NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    aisle_config *cfg = als_config(3, "cg");
+    aisle_dataset *all, *train, *test;
+    assert_ok(aisle_dataset_new(&all));
+    assert_ok(aisle_dataset_load(all, path, cfg));
+    assert_ok(aisle_dataset_split_spec(all, "time:0.2", 1, &train, &test));
+    aisle_model *m;
+    assert_ok(aisle_model_train(train, cfg, &m));
+    static const char *const protocols[] = {"full", "sampled"};
+    for (int k = 0; k < 2; k++) {
+        aisle_config *ecfg;
+        assert_ok(aisle_config_new(&ecfg));
+        assert_ok(aisle_config_set(ecfg, "protocol", protocols[k]));
+        assert_ok(aisle_config_set(ecfg, "threads", "1"));
+        aisle_eval_result *one, *dist;
+        assert_ok(aisle_evaluate(m, test, ecfg, &one));
+        assert_ok(aisle_dist_evaluate(m, test, ecfg, &dist));
+        size_t n1 = 0, n2 = 0;
+        aisle_eval_result_count(one, &n1);
+        aisle_eval_result_count(dist, &n2);
+        assert_int_equal(n1, n2);
+        for (size_t i = 0; i < n1; i++) {
+            const char *a, *b;
+            double va, vb;
+            int ca, cb;
+            assert_ok(aisle_eval_result_at(one, i, &a, &va, &ca));
+            assert_ok(aisle_eval_result_at(dist, i, &b, &vb, &cb));
+            assert_string_equal(a, b);
+            assert_int_equal(ca, cb);
+            if (ca) assert_true(va == vb);
+            else if (fabs(va - vb) > 1e-12 * fmax(1, fabs(va))) fail_msg("%s: %.17g vs %.17g", a, va, vb);
+        }
+        aisle_eval_result_free(one);
+        aisle_eval_result_free(dist);
+        aisle_config_free(ecfg);
+    }
+    /* one rank without a test set: every rank fails, none waits */
+    aisle_eval_result *res = (aisle_eval_result *)1;
+    assert_status_msg(aisle_dist_evaluate(m, g_rank == g_size - 1 ? NULL : test, NULL, &res), AISLE_EINVAL, "rank");
+    assert_null(res);
+    aisle_model_free(m);
+    aisle_dataset_free(test);
+    aisle_dataset_free(train);
+    aisle_dataset_free(all);
+    aisle_config_free(cfg);
+}
+
 int main(int argc, char **argv) {
     assert_ok(aisle_dist_init(&argc, &argv));
     assert_ok(aisle_dist_rank(&g_rank, &g_size));
@@ -276,6 +328,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dist_checkpoint_resume_equals_uninterrupted),
         cmocka_unit_test(test_dist_train_refuses_other_kinds_everywhere),
         cmocka_unit_test(test_dist_load_errors_agree),
+        cmocka_unit_test(test_dist_evaluate_equals_one_process),
     };
     int failed = cmocka_run_group_tests(tests, setup, NULL);
     aisle_dist_finalize();
