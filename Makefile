@@ -384,6 +384,11 @@ test-mpi:
 	done; done
 	@MPIRUN="$(MPIRUN)" AISLE_MPI_CLI=$(CURDIR)/build/mpi/bin/aisle sh tests/mpi/cli_test.sh
 
+# ALS iteration time and traffic at 1, 2 and 4 ranks (docs/SCALING.md).
+bench-mpi:
+	@$(MAKE) --no-print-directory MPI=1 mpi-bins
+	@MPIRUN="$(MPIRUN)" AISLE_MPI_CLI=$(CURDIR)/build/mpi/bin/aisle sh bench/mpi_scaling.sh
+
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 

@@ -141,7 +141,9 @@ static int load_range(aisle_dist_data *d, const char *path, const aisle_config *
     if (!rc && c->rank > 0 && hdr_len) {
         aisle_dataset *probe;
         if ((rc = aisle_dataset_new(&probe))) goto out;
-        if (aisle_dataset_load_buffer(probe, buf, hdr_len, path, cfg) == AISLE_OK) header = probe->report.read == 0;
+        int prc = aisle_dataset_load_buffer(probe, buf, hdr_len, path, cfg);
+        if (prc == AISLE_OK) header = probe->report.read == 0;
+        else if (prc == AISLE_ENOMEM) rc = prc; /* a bad first row is not a header; rank 0 reports it */
         aisle_dataset_free(probe);
     }
     if (!rc && shard_len) {
@@ -224,7 +226,7 @@ static int merge_keys(dist_comm *c, const core_keys *local, core_keys *global, u
         cnt[core_hash_bytes(k, len) % (uint64_t)p] += rec_size(len);
     }
     size_t total = 0;
-    for (int r = 0; r < p; r++) off[r] = total, total += cnt[r];
+    for (int r = 0; !rc && r < p; r++) off[r] = total, total += cnt[r];
     if (!rc && !(send = core_malloc(total ? total : 1))) rc = core_oom("key merge");
     for (size_t j = 0; !rc && j < local->n; j++) {
         const char *k = keys_at(local, (uint32_t)j);

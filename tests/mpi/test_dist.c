@@ -318,6 +318,62 @@ static void test_dist_evaluate_equals_one_process(void **state) {
     aisle_config_free(cfg);
 }
 
+/* Every allocation of loading, training and evaluating can fail: the
+ * calls return AISLE_ENOMEM and free what they built.  One rank only: with
+ * several, the n-th allocation falls at different points on each rank
+ * (what dist_agree is for, tested above with real errors). */
+static int oom_step(const char *train_path, const char *test_path) {
+    aisle_config *cfg = NULL;
+    aisle_dist_data *d = NULL;
+    aisle_model *m = NULL;
+    aisle_eval_result *res = NULL;
+    aisle_dataset *test = NULL;
+    int rc = aisle_config_new(&cfg);
+    if (!rc) rc = aisle_config_parse(cfg, "model=als factors=4 epochs=2 threads=1");
+    if (!rc) rc = aisle_dist_load(&d, train_path, cfg);
+    if (!rc) rc = aisle_dist_train(d, cfg, NULL, 0, &m);
+    if (!rc) rc = aisle_dataset_new(&test);
+    if (!rc) rc = aisle_dataset_load(test, test_path, cfg);
+    if (!rc) rc = aisle_dist_evaluate(m, test, NULL, &res);
+    aisle_eval_result_free(res);
+    aisle_dataset_free(test);
+    aisle_model_free(m);
+    aisle_dist_data_free(d);
+    aisle_config_free(cfg);
+    return rc;
+}
+
+static void test_dist_allocation_failures(void **state) {
+    (void)state;
+    if (g_size != 1) {
+        print_message("skipped: allocation failures are checked at one rank\n");
+        return;
+    }
+    char train[600], test[600];
+    path_in(train, sizeof train, "oom_train.csv");
+    path_in(test, sizeof test, "oom_test.csv");
+    write_events(train, 300, 3, NULL);
+    write_events(test, 100, 4, NULL);
+    /* every allocation point of a clean run fails once in turn (some,
+     * such as loader caches, may fail without failing the call) */
+    tu_failalloc_install(0, 0);
+    assert_ok(oom_step(train, test));
+    uint64_t total = tu_failalloc_count();
+    tu_failalloc_remove();
+    for (uint64_t n = 1; n <= total; n++) {
+        tu_failalloc_install(n, 0);
+        int rc = oom_step(train, test);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        if (live != 0) fail_msg("failure at allocation %llu leaked %lld allocations", (unsigned long long)n, (long long)live);
+        if (rc != AISLE_OK && rc != AISLE_ENOMEM)
+            fail_msg("failure at allocation %llu gave %d (%s), not AISLE_ENOMEM", (unsigned long long)n, rc,
+                     aisle_last_error());
+    }
+    print_message("dist load/train/evaluate: %llu failure points\n", (unsigned long long)total);
+    assert_true(total > 50);
+}
+
 int main(int argc, char **argv) {
     assert_ok(aisle_dist_init(&argc, &argv));
     assert_ok(aisle_dist_rank(&g_rank, &g_size));
@@ -329,6 +385,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dist_train_refuses_other_kinds_everywhere),
         cmocka_unit_test(test_dist_load_errors_agree),
         cmocka_unit_test(test_dist_evaluate_equals_one_process),
+        cmocka_unit_test(test_dist_allocation_failures),
     };
     int failed = cmocka_run_group_tests(tests, setup, NULL);
     aisle_dist_finalize();
