@@ -2,7 +2,8 @@
 # mpi_scaling.sh - distributed ALS iteration time and traffic at 1, 2 and 4
 # ranks (make bench-mpi; docs/SCALING.md).  Each rank runs one thread.  The
 # peer is one process of the same CLI (threads=1 and threads=2) in the same
-# run.  Iteration time = (T(12 epochs) - T(2 epochs)) / 10, so loading,
+# run.  Iteration time = (T(2 + N epochs) - T(2 epochs)) / N (N = BENCH_EPOCHS,
+# default 5), so loading,
 # merging and saving cancel out.  Bytes are what rank 0 hands to MPI per
 # epoch (the payload of the all-gathers and reductions: on one machine
 # OpenMPI moves them through shared memory, so there is no wire to count),
@@ -15,7 +16,8 @@ CLI=${AISLE_MPI_CLI:-build/mpi/bin/aisle}
 MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe}
 DATA=${AISLE_SHARED_DATA:-../shared/data}
 [ -d "$DATA" ] || DATA=../../shared/data
-D=${BENCH_FACTORS:-64}
+D=${BENCH_FACTORS:-32}
+N=${BENCH_EPOCHS:-5}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aisle-bench-mpi.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 if [ -f "$DATA/sasrec/Video.txt" ]; then
@@ -42,14 +44,14 @@ printf "%-26s %10s %12s %14s %14s\n" "configuration" "s/iter" "vs 1 rank" "MB/ep
 base=""
 for t in 1 2; do
     a=$(run "$CLI" train --data "$ev" $opts --threads $t --set epochs=2 --out "$tmp/m.aisle")
-    b=$(run "$CLI" train --data "$ev" $opts --threads $t --set epochs=12 --out "$tmp/m.aisle")
-    it=$(echo "$a $b" | awk '{printf "%.3f", ($2 - $1) / 10}')
+    b=$(run "$CLI" train --data "$ev" $opts --threads $t --set epochs=$((2 + N)) --out "$tmp/m.aisle")
+    it=$(echo "$a $b" | awk -v n=$N '{printf "%.3f", ($2 - $1) / n}')
     printf "%-26s %10s %12s %14s %14s\n" "one process, $t thread(s)" "$it" "-" "0" "0"
 done
 for np in 1 2 4; do
     a=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=2 --out "$tmp/m.aisle")
-    b=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=12 --out "$tmp/m.aisle")
-    it=$(echo "$a $b" | awk '{printf "%.3f", ($2 - $1) / 10}')
+    b=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=$((2 + N)) --out "$tmp/m.aisle")
+    it=$(echo "$a $b" | awk -v n=$N '{printf "%.3f", ($2 - $1) / n}')
     [ -n "$base" ] || base=$it
     users=$(field users); items=$(field items); sent=$(field rank0_bytes_sent_per_epoch)
     # rank 0 owns ceil-partition blocks [0, ceil(n/P)); loss sums: 2 doubles all-reduced

@@ -27,7 +27,7 @@
  *
  * Checkpoints: rank 0, which holds the full factors after every epoch
  * anyway, saves them with the epoch and a fingerprint of the data and
- * options in the io container (atomic write).  A run started with an
+ * options (src/models/als_checkpoint.c, an io container, atomic write).  A run started with an
  * existing checkpoint resumes after its epoch; since an epoch depends only
  * on the factors before it, the final model is the uninterrupted one.
  *
@@ -41,12 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CKPT_META = IO_SECTION_KIND, CKPT_USERS = IO_SECTION_KIND + 1, CKPT_ITEMS = IO_SECTION_KIND + 2 };
-#define CKPT_KIND "als-checkpoint"
-
-typedef struct ckpt_meta {
-    uint64_t epoch, users, items, dim, fingerprint;
-} ckpt_meta;
+typedef model_als_checkpoint ckpt_meta;
 
 static uint64_t mix(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = p;
@@ -83,30 +78,6 @@ static uint64_t fingerprint(const aisle_dist_data *d, const aisle_config *cfg, c
     return mix(h, s, strlen(s) + 1);
 }
 
-static int ckpt_save(const char *path, const aisle_config *cfg, const ckpt_meta *meta, const float *x, const float *y) {
-    io_writer *w;
-    int rc = io_writer_new(&w, CKPT_KIND, cfg);
-    if (rc) return rc;
-    core_buf b;
-    buf_init(&b);
-    rc = io_put_u64(&b, meta->epoch);
-    if (!rc) rc = io_put_u64(&b, meta->users);
-    if (!rc) rc = io_put_u64(&b, meta->items);
-    if (!rc) rc = io_put_u64(&b, meta->dim);
-    if (!rc) rc = io_put_u64(&b, meta->fingerprint);
-    if (!rc) rc = io_writer_add_section(w, CKPT_META, IO_FLAG_REQUIRED, &b);
-    b.len = 0;
-    if (!rc) rc = io_put_tensor(&b, x, meta->users, meta->dim, IO_QUANT_NONE);
-    if (!rc) rc = io_writer_add_section(w, CKPT_USERS, IO_FLAG_REQUIRED, &b);
-    b.len = 0;
-    if (!rc) rc = io_put_tensor(&b, y, meta->items, meta->dim, IO_QUANT_NONE);
-    if (!rc) rc = io_writer_add_section(w, CKPT_ITEMS, IO_FLAG_REQUIRED, &b);
-    if (!rc) rc = io_writer_to_file(w, path, UINT64_MAX);
-    buf_free(&b);
-    io_writer_free(w);
-    return rc;
-}
-
 /* Rank 0: reads a checkpoint into x, y (full) when it matches *want; sets
  * *epoch (0 when there is no file). */
 static int ckpt_load(const char *path, const ckpt_meta *want, float *x, float *y, uint64_t *epoch) {
@@ -116,46 +87,10 @@ static int ckpt_load(const char *path, const ckpt_meta *want, float *x, float *y
     fclose(f);
     uint8_t *data = NULL;
     size_t len = 0;
-    io_reader *r = NULL;
-    /* bounded by what this run's factors take, plus slack for the header */
-    uint64_t max = ((uint64_t)want->users + want->items) * want->dim * sizeof(float) + (1u << 20);
+    uint64_t max = (want->users + want->items) * want->dim * sizeof(float) + (1u << 16);
     int rc = io_read_file(path, max, &data, &len);
-    if (!rc) rc = io_reader_open(&r, data, len, max);
-    if (!rc && strcmp(io_reader_kind(r), CKPT_KIND) != 0)
-        rc = core_error(AISLE_EFORMAT, "a '%s' file", io_reader_kind(r));
-    io_cursor c;
-    ckpt_meta got = {0};
-    if (!rc) rc = io_reader_section(r, CKPT_META, &c);
-    if (!rc) rc = io_get_u64(&c, &got.epoch);
-    if (!rc) rc = io_get_u64(&c, &got.users);
-    if (!rc) rc = io_get_u64(&c, &got.items);
-    if (!rc) rc = io_get_u64(&c, &got.dim);
-    if (!rc) rc = io_get_u64(&c, &got.fingerprint);
-    if (rc) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", aisle_last_error());
-        rc = core_error(rc == AISLE_EIO ? AISLE_EIO : AISLE_EFORMAT, "checkpoint %s: not an aisle ALS checkpoint (%s)",
-                        path, why);
-    }
-    if (!rc && (got.users != want->users || got.items != want->items || got.dim != want->dim ||
-                got.fingerprint != want->fingerprint))
-        rc = core_error(AISLE_EFORMAT,
-                        "checkpoint %s was written for other data or options (%llu users, %llu items, %llu factors; "
-                        "this run: %llu, %llu, %llu): remove it or give another path",
-                        path, (unsigned long long)got.users, (unsigned long long)got.items,
-                        (unsigned long long)got.dim, (unsigned long long)want->users,
-                        (unsigned long long)want->items, (unsigned long long)want->dim);
-    float *t[2] = {NULL, NULL};
-    for (int s = 0; s < 2 && !rc; s++) {
-        uint64_t rows = 0, cols = 0, n = s ? want->items : want->users;
-        rc = io_reader_section(r, s ? CKPT_ITEMS : CKPT_USERS, &c);
-        if (!rc) rc = io_get_tensor(&c, &t[s], &rows, &cols, n, want->dim);
-        if (!rc) memcpy(s ? y : x, t[s], n * want->dim * sizeof(float));
-    }
-    core_free(t[0]);
-    core_free(t[1]);
-    if (!rc) *epoch = got.epoch;
-    io_reader_free(r);
+    if (rc == AISLE_ERANGE) rc = core_error(AISLE_EFORMAT, "checkpoint %s is larger than this run's factors", path);
+    if (!rc) rc = model_als_checkpoint_read(data, len, path, want, x, y, epoch);
     core_free(data);
     return rc;
 }
@@ -270,7 +205,7 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
         if (c->rank == 0) rc = core_progress_report(&prog, ep, epochs, loss, NAN);
         if (!rc && checkpoint && every > 0 && (ep % every == 0 || ep == epochs) && c->rank == 0) {
             meta.epoch = (uint64_t)ep;
-            rc = ckpt_save(checkpoint, cfg, &meta, xfull, yfull);
+            rc = model_als_checkpoint_write(checkpoint, cfg, &meta, xfull, yfull);
         }
         rc = dist_agree(c, rc);
     }

@@ -279,6 +279,22 @@ int model_als_solve_rows(const model_als_rows *r, double *row_loss);
  * dim columns with reg, alpha and the weight rule from m; *out points at
  * them (owned by m).  AISLE_OK or AISLE_ENOMEM. */
 int model_als_state_new(aisle_model *m, uint32_t dim, model_factors **out);
+/* The ALS training checkpoint file (als_checkpoint.c; docs/FORMAT.md). */
+typedef struct model_als_checkpoint {
+    uint64_t epoch;       /* epochs completed */
+    uint64_t users, items, dim;
+    uint64_t fingerprint; /* of the data and options (the writer's choice) */
+} model_als_checkpoint;
+/* Saves meta and the full factor matrices (users x dim, items x dim)
+ * atomically at path.  AISLE_OK, AISLE_EIO, AISLE_ENOMEM. */
+int model_als_checkpoint_write(const char *path, const aisle_config *cfg, const model_als_checkpoint *meta,
+                               const float *user, const float *item);
+/* Reads a checkpoint image (name for messages) that must match want's
+ * sizes and fingerprint into user and item (sized by want) and *epoch.
+ * AISLE_OK, AISLE_EFORMAT (not a checkpoint, damaged, or another run's),
+ * AISLE_EVERSION, AISLE_ERANGE, AISLE_ENOMEM. */
+int model_als_checkpoint_read(const void *data, size_t len, const char *name, const model_als_checkpoint *want,
+                              float *user, float *item, uint64_t *epoch);
 /* model_init_generic from parts built elsewhere (src/dist): takes
  * ownership of users, items and history (aggregated values, rows sorted)
  * whatever it returns. */
