@@ -203,7 +203,10 @@ header-check:
 	@mkdir -p $(B)
 	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/header/header_c99.c -o $(B)/header_c99.o
 	$(CXX) -std=c++11 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/header/header_cpp.cpp -o $(B)/header_cpp.o
-	@echo "header-check: include/aisle.h compiles as C99 and C++11"
+	@printf '#include "aisle_mpi.h"\nint main(void) { return aisle_dist_init(0, 0); }\n' > $(B)/header_mpi.c
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -c $(B)/header_mpi.c -o $(B)/header_mpi_c99.o
+	$(CXX) -std=c++11 -pedantic -Wall -Wextra -Werror -Iinclude -x c++ -c $(B)/header_mpi.c -o $(B)/header_mpi_cpp.o
+	@echo "header-check: include/aisle.h and include/aisle_mpi.h compile as C99 and C++11"
 
 # Runs every suite even after a failure; fails at the end if any failed.
 run-tests: test-bins
