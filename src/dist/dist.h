@@ -8,7 +8,8 @@
  * Files: comm.c (agreement on errors, byte exchanges, traffic counts),
  * shard.c (a rank's shard and the merged key dictionaries), events.c
  * (events shuffled to the owners of their users and items, aggregated as
- * one process would), als.c (distributed ALS, checkpoints), api.c (public
+ * one process would), als.c (distributed ALS, checkpoints), eval.c
+ * (distributed evaluation over eval_part_run), api.c (the other public
  * calls).
  *
  * Every MPI call is made from the thread that started MPI; compute inside
