@@ -54,9 +54,9 @@ SANFLAGS_release :=
 SANFLAGS_asan := -fsanitize=address,undefined
 SANFLAGS_tsan := -fsanitize=thread
 SANFLAGS_fuzz := -fsanitize=address,undefined
-CFLAGS_ALL    = $(BASE_CFLAGS) $(OPT_$(VARIANT)) $(CFLAGS)
-CFLAGS_FACE   = $(FACE_CFLAGS) $(OPT_$(VARIANT)) $(CFLAGS)
-LDLIBS_ALL    = $(PKG_LIBS) -lm -lpthread $(LDLIBS)
+CFLAGS_ALL    = $(BASE_CFLAGS) $(OPT_$(VARIANT)) $(MPI_CFLAGS) $(CFLAGS)
+CFLAGS_FACE   = $(FACE_CFLAGS) $(OPT_$(VARIANT)) $(MPI_CFLAGS) $(CFLAGS)
+LDLIBS_ALL    = $(PKG_LIBS) $(MPI_LIBS) -lm -lpthread $(LDLIBS)
 
 B            := build/$(VARIANT)
 ifeq ($(VARIANT),release)
@@ -67,7 +67,21 @@ OUTLIB       := $(B)/lib
 OUTBIN       := $(B)/bin
 endif
 
-LIB_SRCS     := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+# make MPI=1: libaisle_mpi (every libaisle call plus src/dist, linked with
+# OpenMPI; include/aisle_mpi.h) and a CLI with --distributed, all under
+# build/mpi/ so the ordinary build and its ABI stay as they are.
+MPI          ?=
+LIBNAME      := aisle
+ifeq ($(MPI),1)
+B            := build/mpi$(if $(filter release,$(VARIANT)),,-$(VARIANT))
+OUTLIB       := $(B)/lib
+OUTBIN       := $(B)/bin
+LIBNAME      := aisle_mpi
+MPI_CFLAGS    = $(shell mpicc --showme:compile 2>/dev/null) -DAISLE_MPI
+MPI_LIBS      = $(shell mpicc --showme:link 2>/dev/null)
+endif
+LIB_SRCS     := $(sort $(filter-out src/cli/% src/dist/%,$(wildcard src/*/*.c))) \
+                $(if $(filter 1,$(MPI)),$(sort $(wildcard src/dist/*.c)))
 CLI_SRCS     := $(sort $(wildcard src/cli/*.c))
 LIB_OBJS     := $(patsubst src/%.c,$(B)/obj/%.o,$(LIB_SRCS))
 CLI_OBJS     := $(patsubst src/%.c,$(B)/obj/%.o,$(CLI_SRCS))
@@ -83,9 +97,9 @@ EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
 EXAMPLE_BINS := $(patsubst examples/%.c,$(B)/examples/%,$(EXAMPLE_SRCS)) \
                 $(patsubst examples/%.cpp,$(B)/examples/%_cpp,$(sort $(wildcard examples/*.cpp)))
 
-SONAME       := libaisle.so.$(ABI_MAJOR)
-SHARED       := $(OUTLIB)/libaisle.so.$(SO_VERSION)
-STATIC       := $(OUTLIB)/libaisle.a
+SONAME       := lib$(LIBNAME).so.$(ABI_MAJOR)
+SHARED       := $(OUTLIB)/lib$(LIBNAME).so.$(SO_VERSION)
+STATIC       := $(OUTLIB)/lib$(LIBNAME).a
 CLI          := $(OUTBIN)/aisle
 
 .PHONY: lint-layers symbols-check docs docs-check test-bindings all deps test check check-oom check-tsan fuzz fuzz-bins fuzz-corpus demo install uninstall abi-check abi-baseline bench clean \
@@ -117,8 +131,8 @@ $(SHARED): $(LIB_OBJS) src/libaisle.map
 	@mkdir -p $(OUTLIB)
 	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libaisle.map -Wl,--no-undefined \
 	    $(SANFLAGS_$(VARIANT)) -o $@ $(LIB_OBJS) $(LDLIBS_ALL)
-	ln -sf libaisle.so.$(SO_VERSION) $(OUTLIB)/$(SONAME)
-	ln -sf $(SONAME) $(OUTLIB)/libaisle.so
+	ln -sf lib$(LIBNAME).so.$(SO_VERSION) $(OUTLIB)/$(SONAME)
+	ln -sf $(SONAME) $(OUTLIB)/lib$(LIBNAME).so
 
 $(STATIC): $(LIB_OBJS)
 	@mkdir -p $(OUTLIB)
@@ -137,7 +151,7 @@ $(CLI): $(CLI_OBJS) $(STATIC)
 # and wheel for the offline package install test), the Go suite, and g++ for
 # the header and install tests.
 DEB_PKGS := pkg-config libopenblas-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev python3 python3-numpy python3-scipy \
-            python3-pip python3-setuptools python3-wheel golang-go g++
+            python3-pip python3-setuptools python3-wheel golang-go g++ libopenmpi-dev openmpi-bin
 APT_GET          ?= apt-get
 APT_LOCK_TIMEOUT ?= 600
 
@@ -189,7 +203,10 @@ header-check:
 	@mkdir -p $(B)
 	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/header/header_c99.c -o $(B)/header_c99.o
 	$(CXX) -std=c++11 -pedantic -Wall -Wextra -Werror -Iinclude -c tests/header/header_cpp.cpp -o $(B)/header_cpp.o
-	@echo "header-check: include/aisle.h compiles as C99 and C++11"
+	@printf '#include "aisle_mpi.h"\nint main(void) { return aisle_dist_init(0, 0); }\n' > $(B)/header_mpi.c
+	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -c $(B)/header_mpi.c -o $(B)/header_mpi_c99.o
+	$(CXX) -std=c++11 -pedantic -Wall -Wextra -Werror -Iinclude -x c++ -c $(B)/header_mpi.c -o $(B)/header_mpi_cpp.o
+	@echo "header-check: include/aisle.h and include/aisle_mpi.h compile as C99 and C++11"
 
 # Runs every suite even after a failure; fails at the end if any failed.
 run-tests: test-bins
@@ -346,6 +363,39 @@ docs: $(B)/gen_options
 docs-check: $(B)/gen_options
 	@$(B)/gen_options | cmp -s - docs/OPTIONS.md || { echo "docs/OPTIONS.md is stale: run make docs"; exit 1; }
 	@echo "docs-check: docs/OPTIONS.md matches the option table"
+
+# ---- distributed training (MPI) -------------------------------------------
+# make MPI=1 builds build/mpi/{lib/libaisle_mpi.*,bin/aisle}; test-mpi runs
+# the MPI suites at 1, 2 and 3 ranks on this machine (oversubscribed: more
+# ranks than cores is fine, slower) and the CLI tests (kill, checkpoint).
+MPIRUN       ?= mpirun --allow-run-as-root --oversubscribe
+MPI_TEST_SRCS := $(sort $(wildcard tests/mpi/test_*.c))
+$(B)/tests/mpi/%: tests/mpi/%.c $(TEST_UTIL) $(STATIC) tests/util/test_util.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes $(CMOCKA_CFLAGS) -Itests -o $@ $< $(TEST_UTIL) $(STATIC) \
+	    $(CMOCKA_LIBS) $(LDLIBS_ALL)
+
+.PHONY: mpi-bins test-mpi bench-mpi
+mpi-bins: $(if $(filter 1,$(MPI)),$(SHARED) $(STATIC) $(CLI) $(patsubst tests/mpi/%.c,$(B)/tests/mpi/%,$(MPI_TEST_SRCS)))
+
+# VARIANT=asan runs them under ASan + UBSan (build/mpi-asan; leak checks off:
+# OpenMPI keeps its own allocations to the end, and the allocation-failure
+# test counts aisle's).
+MPI_B        := build/mpi$(if $(filter release,$(VARIANT)),,-$(VARIANT))
+test-mpi:
+	@command -v mpirun >/dev/null || { echo "test-mpi: mpirun missing: run 'make deps' (libopenmpi-dev openmpi-bin)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory MPI=1 VARIANT=$(VARIANT) mpi-bins
+	@export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
+	for t in $(patsubst tests/mpi/%.c,%,$(MPI_TEST_SRCS)); do for np in 1 2 3; do \
+	    echo "== $$t at $$np rank(s) ($(VARIANT))"; \
+	    timeout 300 $(MPIRUN) -np $$np $(MPI_B)/tests/mpi/$$t || { echo "test-mpi: $$t failed at $$np rank(s)"; exit 1; }; \
+	done; done; \
+	MPIRUN="$(MPIRUN)" AISLE_MPI_CLI=$(CURDIR)/$(MPI_B)/bin/aisle sh tests/mpi/cli_test.sh
+
+# ALS iteration time and traffic at 1, 2 and 4 ranks (docs/SCALING.md).
+bench-mpi:
+	@$(MAKE) --no-print-directory MPI=1 mpi-bins
+	@MPIRUN="$(MPIRUN)" AISLE_MPI_CLI=$(CURDIR)/build/mpi/bin/aisle sh bench/mpi_scaling.sh
 
 bench: $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done

@@ -256,6 +256,17 @@ static void test_usage_errors_exit_2_with_a_hint(void **state) {
     assert_run(2, "demo --quiet --verbose");
 }
 
+/* The plain CLI has no MPI: --distributed says which build has it. */
+static void test_distributed_needs_the_mpi_build(void **state) {
+    (void)state;
+    assert_run(2, "train --distributed --data store/events.csv");
+    assert_contains(err_text, "make MPI=1");
+    assert_run(2, "eval --distributed --model m.aisle --data store/events.csv");
+    assert_contains(err_text, "make MPI=1");
+    assert_run(2, "train --data store/events.csv --checkpoint c.ckpt");
+    assert_contains(err_text, "--distributed");
+}
+
 static void test_generate_writes_the_store(void **state) {
     (void)state;
     struct stat st;
@@ -716,6 +727,7 @@ int main(void) {
         cmocka_unit_test(test_bad_columns_role_is_a_usage_error),
         cmocka_unit_test(test_order_lines_export_titles_returns_and_fallback),
         cmocka_unit_test(test_info_json_numbers_and_every_training_option),
+        cmocka_unit_test(test_distributed_needs_the_mpi_build),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -47,6 +47,10 @@ static const cli_flag flags[] = {
     {"--period", OPT_FORECAST, "day|week", "week", "forecast period (weeks start on Monday, UTC)"},
     {"--horizon", OPT_FORECAST, "H", "8 (with --holdout: H)", "periods to forecast after the last one in the data"},
     {"--holdout", OPT_FORECAST, "H", "none", "backtest: hide the last H periods and score forecasts of them"},
+    {"--distributed", OPT_DIST, NULL, "off",
+     "train over MPI ranks: mpirun -np N aisle train --distributed ... (CLI built by make MPI=1; model als)"},
+    {"--checkpoint", OPT_DIST, "FILE", "none", "with --distributed: save factors here; an existing one is resumed"},
+    {"--checkpoint-every", OPT_DIST, "N", "0 (never)", "with --distributed: save the checkpoint every N epochs"},
     {"--json", OPT_JSON, NULL, "off", "print one JSON document on stdout instead of text"},
     {"--quiet", 0, NULL, "off", "no progress or notes on stderr (errors only)"},
     {"--verbose", 0, NULL, "off", "more detail on stderr (load counts, timings)"},
@@ -152,6 +156,9 @@ static int apply_flag(cli_opts *o, const cli_flag *f, const char *v) {
     else if (!strcmp(n, "--horizon")) return parse_int(n, v, 1, &o->horizon);
     else if (!strcmp(n, "--holdout")) return parse_int(n, v, 1, &o->holdout);
     else if (!strcmp(n, "--json")) o->json = 1;
+    else if (!strcmp(n, "--distributed")) o->distributed = 1;
+    else if (!strcmp(n, "--checkpoint")) o->checkpoint = v;
+    else if (!strcmp(n, "--checkpoint-every")) return parse_int(n, v, 1, &o->checkpoint_every);
     else if (!strcmp(n, "--text")) o->text = v;
     else if (!strcmp(n, "--explain")) o->explain = 1;
     else if (!strcmp(n, "--format")) o->format = v;

@@ -32,7 +32,8 @@ enum {
     OPT_POSITIONAL = 1u << 12,/* one positional argument */
     OPT_TEXT = 1u << 13,     /* --text TEXT, --explain (classify) */
     OPT_BERT = 1u << 14,     /* --format, --text-a, --text-b, --pooling (cmd_bert.c) */
-    OPT_FORECAST = 1u << 15  /* --period, --horizon, --holdout */
+    OPT_FORECAST = 1u << 15, /* --period, --horizon, --holdout */
+    OPT_DIST = 1u << 16      /* --distributed, --checkpoint, --checkpoint-every (cmd_dist.c) */
 };
 
 typedef struct cli_opts {
@@ -45,6 +46,9 @@ typedef struct cli_opts {
     int explain;      /* --explain */
     const char *format, *text_a, *text_b, *pooling; /* OPT_BERT */
     int horizon, holdout; /* forecast: 0 when not given */
+    int distributed;      /* --distributed: train over MPI ranks (make MPI=1) */
+    const char *checkpoint; /* --checkpoint FILE */
+    int checkpoint_every; /* --checkpoint-every N (0: never) */
     aisle_config *cfg;/* --set, input options, --threads, --seed */
     aisle_config *eval_cfg; /* --protocol, --negatives, -k: kept apart because model kinds
                              * may use the same names for training options */
@@ -150,6 +154,14 @@ int cmd_train_intent(cli_opts *o);
 int cmd_eval_intent(cli_opts *o, aisle_model *m);
 int cmd_classify(cli_opts *o);
 int cmd_forecast(cli_opts *o);
+/* `aisle train --distributed` (cmd_dist.c): under mpirun with the CLI of
+ * `make MPI=1`; elsewhere a usage error saying so. */
+int cmd_train_dist(cli_opts *o);
+/* `aisle eval --distributed --model FILE --data TEST` (cmd_dist.c). */
+int cmd_eval_dist(cli_opts *o);
+/* Prints an evaluation as `aisle eval` does (text or --json; secs < 0:
+ * no training time).  Returns a CLI_* code. */
+int cli_eval_report(const cli_opts *o, const char *kind, double secs, const aisle_eval_result *res);
 /* Search commands (cmd_search.c); they parse their own arguments. */
 int cmd_index_raw(int argc, char **argv);
 int cmd_search_raw(int argc, char **argv);

@@ -171,6 +171,9 @@ static int check_output(const char *out) {
 }
 
 int cmd_train(cli_opts *o) {
+    if (o->distributed) return cmd_train_dist(o);
+    if (o->checkpoint || o->checkpoint_every)
+        return cli_error(CLI_USAGE, "--checkpoint and --checkpoint-every need --distributed");
     if (o->model && !strcmp(o->model, "intent")) return cmd_train_intent(o);
     int rc = choose_kind(o);
     if (!rc) rc = check_output(o->out ? o->out : "model.aisle");
@@ -240,7 +243,18 @@ int cmd_train(cli_opts *o) {
     return rc;
 }
 
+int cli_eval_report(const cli_opts *o, const char *kind, double secs, const aisle_eval_result *res) {
+    if (o->json) return print_eval_json(res, kind, secs);
+    if (secs >= 0) printf("trained %s in %.2fs\n", kind, secs);
+    printf("%s evaluated on %s%s%s:\n", kind, o->data, o->split ? " --split " : "", o->split ? o->split : "");
+    print_metrics(res);
+    return CLI_OK;
+}
+
 int cmd_eval(cli_opts *o) {
+    if (o->distributed) return cmd_eval_dist(o);
+    if (o->checkpoint || o->checkpoint_every)
+        return cli_error(CLI_USAGE, "--checkpoint and --checkpoint-every belong to train --distributed");
     aisle_dataset *all = NULL, *tr = NULL, *te = NULL;
     aisle_model *m = NULL;
     aisle_eval_result *res = NULL;
@@ -270,15 +284,7 @@ int cmd_eval(cli_opts *o) {
         rc = cli_load_data(o, &te);
     }
     if (!rc) rc = evaluate(o, m, te, &res);
-    if (!rc) {
-        if (o->json) {
-            rc = print_eval_json(res, kind, secs);
-        } else {
-            if (secs >= 0) printf("trained %s in %.2fs\n", kind, secs);
-            printf("%s evaluated on %s%s%s:\n", kind, o->data, o->split ? " --split " : "", o->split ? o->split : "");
-            print_metrics(res);
-        }
-    }
+    if (!rc) rc = cli_eval_report(o, kind, secs, res);
     aisle_eval_result_free(res);
     cli_titles_free(cat);
     aisle_model_free(m);

@@ -61,4 +61,29 @@ double eval_novelty(const uint32_t *items, size_t n, const uint32_t *item_users,
 size_t eval_top_k(const float *scores, const uint8_t *flags, uint8_t skip_flag, uint32_t n, size_t k,
                   core_hit *heap, uint32_t *top);
 
+/* ---- evaluation in parts (evaluate.c), for src/dist ----
+ * aisle_evaluate is one part of one: the sums of every part added (and
+ * the cover flags or-ed) give the whole result.  A part evaluates the
+ * known test users whose model index % count == index; unknown users are
+ * counted in part 0. */
+enum { EVAL_SQ_ERR = 8, EVAL_ABS_ERR = 9, EVAL_SUMS = 10 };   /* sums[0..8): metric sums per user */
+enum {
+    EVAL_RANKED, EVAL_RATING_PAIRS, EVAL_SEEN_PAIRS, EVAL_RELEVANT, EVAL_TEST_USERS, EVAL_SKIPPED_USERS,
+    EVAL_SKIPPED_PAIRS, EVAL_COVERED, EVAL_COUNTS
+};
+typedef struct eval_part {
+    int index, count;            /* in */
+    uint8_t *cover;              /* in: n_items zeroed bytes; out: 1 where some user's top k held the item */
+    double sums[EVAL_SUMS];      /* out */
+    uint64_t counts[EVAL_COUNTS];/* out (EVAL_COVERED is set by eval_part_result) */
+    size_t k, negatives;         /* out: the protocol, for the result */
+    int sampled, ratings;
+    uint32_t n_items;
+} eval_part;
+/* Evaluates one part.  Statuses as aisle_evaluate's. */
+int eval_part_run(const aisle_model *m, const aisle_dataset *test, const aisle_config *cfg, eval_part *p);
+/* The result from (summed) parts; AISLE_EINVAL when nothing was
+ * evaluated, AISLE_ENOMEM. */
+int eval_part_result(eval_part *p, aisle_eval_result **out);
+
 #endif /* AISLE_EVAL_H */

@@ -16,7 +16,9 @@
 #include <string.h>
 
 enum { FLAG_CAND = 0, FLAG_SEEN = 1, FLAG_REL = 2 };
+/* per-user metric sums: eval_part.sums[0..M_COUNT) (eval.h) */
 enum { M_PREC, M_REC, M_NDCG, M_MAP, M_HIT, M_MRR, M_AUC, M_NOV, M_COUNT };
+_Static_assert((int)M_COUNT == (int)EVAL_SQ_ERR, "eval_part.sums: metric sums come first");
 
 typedef struct eval_entry {
     char name[32];
@@ -209,41 +211,37 @@ AISLE_API void aisle_eval_result_free(aisle_eval_result *res) {
     core_free(res);
 }
 
-typedef struct eval_totals {
-    double m[M_COUNT], sq_err, abs_err;
-    size_t ranked, rating_pairs, seen_pairs, relevant, covered;
-} eval_totals;
-
-static int build_result(const eval_ctx *c, const eval_totals *s, size_t test_users, size_t skipped_users,
-                        size_t skipped_pairs, size_t ni, aisle_eval_result **out) {
+static int build_result(const eval_part *p, aisle_eval_result **out) {
     aisle_eval_result *r = core_calloc(1, sizeof *r);
     if (!r) return core_oom("evaluation result");
-    snprintf(r->protocol, sizeof r->protocol, "%s", c->sampled ? "sampled" : "full");
-    r->k = c->k;
-    r->negatives = c->negatives;
+    snprintf(r->protocol, sizeof r->protocol, "%s", p->sampled ? "sampled" : "full");
+    r->k = p->k;
+    r->negatives = p->negatives;
+    const double *m = p->sums;
+    size_t ranked = (size_t)p->counts[EVAL_RANKED], rating_pairs = (size_t)p->counts[EVAL_RATING_PAIRS];
     int rc = AISLE_OK;
     char name[32];
-    if (c->ratings && s->rating_pairs) {
-        rc = result_add(r, "rmse", sqrt(s->sq_err / (double)s->rating_pairs), 0);
-        if (!rc) rc = result_add(r, "mae", s->abs_err / (double)s->rating_pairs, 0);
+    if (p->ratings && rating_pairs) {
+        rc = result_add(r, "rmse", sqrt(p->sums[EVAL_SQ_ERR] / (double)rating_pairs), 0);
+        if (!rc) rc = result_add(r, "mae", p->sums[EVAL_ABS_ERR] / (double)rating_pairs, 0);
     }
-    if (!rc && s->ranked) {
+    if (!rc && ranked) {
         static const char *const names[] = {"precision", "recall", "ndcg", "map", "hr", "mrr"};
         for (int i = 0; !rc && i < 6; i++) {
-            snprintf(name, sizeof name, "%s@%zu", names[i], c->k);
-            rc = result_add(r, name, s->m[i] / (double)s->ranked, 0);
+            snprintf(name, sizeof name, "%s@%zu", names[i], p->k);
+            rc = result_add(r, name, m[i] / (double)ranked, 0);
         }
-        if (!rc) rc = result_add(r, "auc", s->m[M_AUC] / (double)s->ranked, 0);
-        if (!rc) rc = result_add(r, "coverage", ni ? (double)s->covered / (double)ni : 0.0, 0);
-        if (!rc) rc = result_add(r, "novelty", s->m[M_NOV] / (double)s->ranked, 0);
+        if (!rc) rc = result_add(r, "auc", m[M_AUC] / (double)ranked, 0);
+        if (!rc) rc = result_add(r, "coverage", p->n_items ? (double)p->counts[EVAL_COVERED] / (double)p->n_items : 0.0, 0);
+        if (!rc) rc = result_add(r, "novelty", m[M_NOV] / (double)ranked, 0);
     }
-    if (!rc) rc = result_add(r, "users", (double)s->ranked, 1);
-    if (!rc) rc = result_add(r, "test_users", (double)test_users, 1);
-    if (!rc) rc = result_add(r, "skipped_users", (double)skipped_users, 1);
-    if (!rc) rc = result_add(r, "skipped_pairs", (double)skipped_pairs, 1);
-    if (!rc) rc = result_add(r, "seen_pairs", (double)s->seen_pairs, 1);
-    if (!rc) rc = result_add(r, "relevant_pairs", (double)s->relevant, 1);
-    if (!rc && c->ratings) rc = result_add(r, "rating_pairs", (double)s->rating_pairs, 1);
+    if (!rc) rc = result_add(r, "users", (double)ranked, 1);
+    if (!rc) rc = result_add(r, "test_users", (double)p->counts[EVAL_TEST_USERS], 1);
+    if (!rc) rc = result_add(r, "skipped_users", (double)p->counts[EVAL_SKIPPED_USERS], 1);
+    if (!rc) rc = result_add(r, "skipped_pairs", (double)p->counts[EVAL_SKIPPED_PAIRS], 1);
+    if (!rc) rc = result_add(r, "seen_pairs", (double)p->counts[EVAL_SEEN_PAIRS], 1);
+    if (!rc) rc = result_add(r, "relevant_pairs", (double)p->counts[EVAL_RELEVANT], 1);
+    if (!rc && p->ratings) rc = result_add(r, "rating_pairs", (double)rating_pairs, 1);
     if (rc) {
         aisle_eval_result_free(r);
         return rc;
@@ -252,9 +250,7 @@ static int build_result(const eval_ctx *c, const eval_totals *s, size_t test_use
     return AISLE_OK;
 }
 
-AISLE_API int aisle_evaluate(const aisle_model *m, const aisle_dataset *test, const aisle_config *cfg,
-                             aisle_eval_result **out) {
-    if (!m || !test || !out) return core_error(AISLE_EINVAL, "aisle_evaluate: NULL model, test dataset or out");
+int eval_part_run(const aisle_model *m, const aisle_dataset *test, const aisle_config *cfg, eval_part *part) {
     int rc = config_check(cfg, eval_options, "evaluation");
     if (rc) return rc;
     eval_ctx c;
@@ -267,6 +263,13 @@ AISLE_API int aisle_evaluate(const aisle_model *m, const aisle_dataset *test, co
     c.seed = (uint64_t)config_int(cfg, NULL, "seed");
     int threads = core_thread_count(config_int(cfg, NULL, "threads"));
     uint32_t ni = model_n_items(m);
+    part->k = c.k;
+    part->negatives = c.negatives;
+    part->sampled = c.sampled;
+    part->ratings = c.ratings;
+    part->n_items = ni;
+    memset(part->sums, 0, sizeof part->sums);
+    memset(part->counts, 0, sizeof part->counts);
     rc = data_by_user(test, &c.test);
     if (rc) return rc;
     if (c.test->nnz == 0) return core_error(AISLE_EINVAL, "aisle_evaluate: the test dataset has no events");
@@ -291,14 +294,16 @@ AISLE_API int aisle_evaluate(const aisle_model *m, const aisle_dataset *test, co
     for (size_t p = 0; p < m->history.nnz; p++) item_users[m->history.indices[p]]++;
 
     /* Map test users to the model's; unknown users and items are skipped
-     * and counted. */
+     * and counted.  A part evaluates the known users with index % count
+     * == its index and counts the unknown ones in part 0. */
     size_t n_eu = 0, test_users = 0, skipped_users = 0, skipped_pairs = 0;
     for (uint32_t tu = 0; tu < n_test_users; tu++) {
         size_t b = c.test->indptr[tu], e = c.test->indptr[tu + 1];
         if (b == e) continue;
-        test_users++;
         const char *key = keys_at(&test->users, tu);
         int64_t mu = keys_find(&m->users, key, strlen(key));
+        if ((mu < 0 ? 0 : (int)((uint64_t)mu % (uint64_t)part->count)) != part->index) continue;
+        test_users++;
         if (mu < 0) {
             skipped_users++;
             skipped_pairs += e - b;
@@ -329,36 +334,28 @@ AISLE_API int aisle_evaluate(const aisle_model *m, const aisle_dataset *test, co
     }
     if (rc) goto done;
 
-    eval_totals s;
-    memset(&s, 0, sizeof s);
     for (size_t i = 0; i < n_eu; i++) {
         const user_out *o = &uo[i];
-        s.sq_err += o->sq_err;
-        s.abs_err += o->abs_err;
-        s.rating_pairs += o->rating_pairs;
-        s.seen_pairs += o->seen_pairs;
-        s.relevant += o->relevant;
+        part->sums[EVAL_SQ_ERR] += o->sq_err;
+        part->sums[EVAL_ABS_ERR] += o->abs_err;
+        part->counts[EVAL_RATING_PAIRS] += o->rating_pairs;
+        part->counts[EVAL_SEEN_PAIRS] += o->seen_pairs;
+        part->counts[EVAL_RELEVANT] += o->relevant;
         if (!o->ranked) continue;
-        s.ranked++;
-        for (int j = 0; j < M_COUNT; j++) s.m[j] += o->m[j];
+        part->counts[EVAL_RANKED]++;
+        for (int j = 0; j < M_COUNT; j++) part->sums[j] += o->m[j];
     }
     for (uint32_t i = 0; i < ni; i++) {
         for (int t = 0; t < threads; t++) {
             if (c.ts[t].cover[i]) {
-                s.covered++;
+                part->cover[i] = 1;
                 break;
             }
         }
     }
-    if (s.ranked == 0 && !(c.ratings && s.rating_pairs)) {
-        rc = core_error(AISLE_EINVAL,
-                        "aisle_evaluate: nothing to evaluate: of %zu test users, %zu are unknown to the model "
-                        "and the rest have no test item outside their training history (%zu seen pairs, %zu "
-                        "pairs with unknown items)",
-                        test_users, skipped_users, s.seen_pairs, skipped_pairs);
-        goto done;
-    }
-    rc = build_result(&c, &s, test_users, skipped_users, skipped_pairs, ni, out);
+    part->counts[EVAL_TEST_USERS] = test_users;
+    part->counts[EVAL_SKIPPED_USERS] = skipped_users;
+    part->counts[EVAL_SKIPPED_PAIRS] = skipped_pairs;
 done:
     for (int t = 0; c.ts && t < threads; t++) scratch_free(&c.ts[t]);
     core_free(c.ts);
@@ -366,6 +363,36 @@ done:
     core_free(eu);
     core_free(item_users);
     core_free(uo);
+    return rc;
+}
+
+int eval_part_result(eval_part *p, aisle_eval_result **out) {
+    p->counts[EVAL_COVERED] = 0;
+    for (uint32_t i = 0; i < p->n_items; i++) p->counts[EVAL_COVERED] += p->cover[i] != 0;
+    if (p->counts[EVAL_RANKED] == 0 && !(p->ratings && p->counts[EVAL_RATING_PAIRS]))
+        return core_error(AISLE_EINVAL,
+                          "aisle_evaluate: nothing to evaluate: of %llu test users, %llu are unknown to the model "
+                          "and the rest have no test item outside their training history (%llu seen pairs, %llu "
+                          "pairs with unknown items)",
+                          (unsigned long long)p->counts[EVAL_TEST_USERS],
+                          (unsigned long long)p->counts[EVAL_SKIPPED_USERS],
+                          (unsigned long long)p->counts[EVAL_SEEN_PAIRS],
+                          (unsigned long long)p->counts[EVAL_SKIPPED_PAIRS]);
+    return build_result(p, out);
+}
+
+AISLE_API int aisle_evaluate(const aisle_model *m, const aisle_dataset *test, const aisle_config *cfg,
+                             aisle_eval_result **out) {
+    if (!m || !test || !out) return core_error(AISLE_EINVAL, "aisle_evaluate: NULL model, test dataset or out");
+    eval_part p;
+    memset(&p, 0, sizeof p);
+    p.index = 0;
+    p.count = 1;
+    p.cover = core_calloc((size_t)model_n_items(m) + 1, 1);
+    if (!p.cover) return core_oom("evaluation");
+    int rc = eval_part_run(m, test, cfg, &p);
+    if (!rc) rc = eval_part_result(&p, out);
+    core_free(p.cover);
     return rc;
 }
 

@@ -234,6 +234,36 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     return rc;
 }
 
+/* ---- hooks for distributed training (src/dist; see models.h) ---- */
+
+int model_als_solve_rows(const model_als_rows *r, double *row_loss) {
+    bool cholesky = strcmp(r->solver, "cholesky") == 0;
+    int threads = r->threads > 0 ? r->threads : 1;
+    als_ctx c = {.rows = r->rows, .x = r->x, .y = r->y, .gram = r->gram, .d = r->dim, .alpha = r->alpha,
+                 .cg_steps = r->cg_steps, .cholesky = cholesky, .row_loss = row_loss};
+    c.scratch_stride = cholesky && !row_loss ? ((size_t)r->dim * r->dim + 2 * r->dim) * sizeof(double)
+                                             : 4 * (size_t)r->dim * sizeof(float);
+    c.scratch_stride = (c.scratch_stride + 63) / 64 * 64;
+    c.scratch = core_malloc(c.scratch_stride * (size_t)threads);
+    if (!c.scratch) return core_oom("als rows");
+    int rc = core_parallel_for(threads, r->rows->rows, 64, row_loss ? als_loss_range : als_solve_range, &c);
+    core_free(c.scratch);
+    return rc;
+}
+
+int model_als_state_new(aisle_model *m, uint32_t dim, model_factors **out) {
+    als_state *s = core_calloc(1, sizeof *s);
+    if (!s) return core_oom("als model");
+    m->state = s;
+    int rc = model_factors_alloc(&s->f, model_n_users(m), model_n_items(m), dim, false);
+    if (rc) return rc;
+    s->f.rule = m->weight_rule;
+    s->f.reg = (float)config_float(m->config, als_options, "regularization");
+    s->f.alpha = (float)config_float(m->config, als_options, "alpha");
+    *out = &s->f;
+    return AISLE_OK;
+}
+
 const model_ops model_als_ops = {
     .name = "als",
     .summary = "implicit-feedback matrix factorisation by alternating least squares (Hu et al. 2008)",

@@ -55,6 +55,8 @@ static int copy_csr(data_csr *dst, const data_csr *src) {
     return AISLE_OK;
 }
 
+static int init_rest(aisle_model *m, const aisle_config *cfg);
+
 int model_init_generic(aisle_model *m, const aisle_dataset *ds, const aisle_config *cfg) {
     const data_csr *bu;
     int rc = data_by_user(ds, &bu);
@@ -62,9 +64,27 @@ int model_init_generic(aisle_model *m, const aisle_dataset *ds, const aisle_conf
     rc = keys_copy(&m->users, &ds->users);
     if (!rc) rc = keys_copy(&m->items, &ds->items);
     if (!rc) rc = copy_csr(&m->history, bu);
+    if (rc) return rc;
+    return init_rest(m, cfg);
+}
+
+int model_init_parts(aisle_model *m, core_keys *users, core_keys *items, data_csr *history, const aisle_config *cfg) {
+    m->users = *users;
+    m->items = *items;
+    m->history = *history;
+    keys_init(users);
+    keys_init(items);
+    memset(history, 0, sizeof *history);
+    return init_rest(m, cfg);
+}
+
+/* The generic parts after keys and history: weight rule, popularity,
+ * options. */
+static int init_rest(aisle_model *m, const aisle_config *cfg) {
+    int rc = AISLE_OK;
     /* rating-predicting kinds read values as ratings; the others as
      * implicit weights (weights.c) */
-    if (!rc && !(m->ops->flags & MODEL_PREDICTS_RATINGS)) rc = model_implicit_history(m, cfg);
+    if (!(m->ops->flags & MODEL_PREDICTS_RATINGS)) rc = model_implicit_history(m, cfg);
     if (rc) return rc;
     /* popularity = number of distinct users who interacted with the item */
     m->popularity = core_calloc(m->items.n ? m->items.n : 1, sizeof *m->popularity);

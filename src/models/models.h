@@ -253,6 +253,53 @@ float model_mf_svdpp_step(float *restrict p, float *restrict q, const float *z, 
 /* The SVD++ y matrix (n_items x dim) of an mf model, or NULL (tests). */
 const float *model_mf_implicit(const aisle_model *m);
 
+/* ---- als hooks for distributed training (als.c; used by src/dist) ----
+ * A rank solves only its own rows: `rows` is a CSR of those rows (ruled
+ * weights, global column indices into y), x their factors (rows x dim,
+ * warm start in, solution out), y the full fixed side, gram its Gram
+ * matrix with lambda already on the diagonal.  The per-row arithmetic is
+ * exactly als_train's, so a row solved here equals the same row solved by
+ * one process given the same inputs. */
+typedef struct model_als_rows {
+    const data_csr *rows;
+    float *x;
+    const float *y;
+    const float *gram;
+    uint32_t dim;
+    float alpha;
+    const char *solver; /* "cg" or "cholesky" */
+    int cg_steps, threads;
+} model_als_rows;
+/* Solves every row of r (row_loss NULL), or, with row_loss (rows entries),
+ * leaves x alone and writes each row's loss term as als_train's progress
+ * loss computes it (gram then without lambda).  AISLE_OK, AISLE_ENOMEM,
+ * AISLE_ERANGE (cholesky: not positive definite). */
+int model_als_solve_rows(const model_als_rows *r, double *row_loss);
+/* Gives m (keys, history, config set) an als state of zeroed factors of
+ * dim columns with reg, alpha and the weight rule from m; *out points at
+ * them (owned by m).  AISLE_OK or AISLE_ENOMEM. */
+int model_als_state_new(aisle_model *m, uint32_t dim, model_factors **out);
+/* The ALS training checkpoint file (als_checkpoint.c; docs/FORMAT.md). */
+typedef struct model_als_checkpoint {
+    uint64_t epoch;       /* epochs completed */
+    uint64_t users, items, dim;
+    uint64_t fingerprint; /* of the data and options (the writer's choice) */
+} model_als_checkpoint;
+/* Saves meta and the full factor matrices (users x dim, items x dim)
+ * atomically at path.  AISLE_OK, AISLE_EIO, AISLE_ENOMEM. */
+int model_als_checkpoint_write(const char *path, const aisle_config *cfg, const model_als_checkpoint *meta,
+                               const float *user, const float *item);
+/* Reads a checkpoint image (name for messages) that must match want's
+ * sizes and fingerprint into user and item (sized by want) and *epoch.
+ * AISLE_OK, AISLE_EFORMAT (not a checkpoint, damaged, or another run's),
+ * AISLE_EVERSION, AISLE_ERANGE, AISLE_ENOMEM. */
+int model_als_checkpoint_read(const void *data, size_t len, const char *name, const model_als_checkpoint *want,
+                              float *user, float *item, uint64_t *epoch);
+/* model_init_generic from parts built elsewhere (src/dist): takes
+ * ownership of users, items and history (aggregated values, rows sorted)
+ * whatever it returns. */
+int model_init_parts(aisle_model *m, core_keys *users, core_keys *items, data_csr *history, const aisle_config *cfg);
+
 /* ---- the intent kind (intent.c) ---- */
 /* aisle_text_train (src/api wraps it): tables lists every option table, for
  * reading a teacher model file. */

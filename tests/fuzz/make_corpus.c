@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "aisle.h"
+#include "models/models.h"
 
 static void die(const char *what) {
     fprintf(stderr, "make_corpus: %s: %s\n", what, aisle_last_error());
@@ -104,6 +105,20 @@ static void search_seeds(const char *root, const char *catalog_csv) {
         snprintf(name, sizeof name, "query-%zu.txt", i);
         write_seed(dir, name, 0xFF, q[i], strlen(q[i]));
     }
+}
+
+/* The ALS checkpoint that fuzz_als_checkpoint reads against: 6 users, 5
+ * items, 4 factors, its fingerprint. */
+static void als_checkpoint_seed(const char *root) {
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/als_checkpoint", root);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/epoch-3.ckpt", dir);
+    model_als_checkpoint meta = {3, 6, 5, 4, 0x5eed5eed5eed5eedull};
+    float user[6 * 4], item[5 * 4];
+    for (int k = 0; k < 6 * 4; k++) user[k] = 0.25f * (float)(k % 7) - 0.5f;
+    for (int k = 0; k < 5 * 4; k++) item[k] = 0.125f * (float)(k % 5) + 0.1f;
+    if (model_als_checkpoint_write(path, NULL, &meta, user, item)) die("als checkpoint");
 }
 
 int main(int argc, char **argv) {
@@ -333,6 +348,7 @@ int main(int argc, char **argv) {
     }
     snprintf(path, sizeof path, "%s/catalog.csv", tmp);
     search_seeds(root, path);
+    als_checkpoint_seed(root);
     aisle_config_free(cfg);
     printf("make_corpus: seeds written under %s\n", root);
     return 0;

@@ -1,0 +1,62 @@
+#!/bin/sh
+# mpi_scaling.sh - distributed ALS iteration time and traffic at 1, 2 and 4
+# ranks (make bench-mpi; docs/SCALING.md).  Each rank runs one thread.  The
+# peer is one process of the same CLI (threads=1 and threads=2) in the same
+# run.  Iteration time = (T(2 + N epochs) - T(2 epochs)) / N (N = BENCH_EPOCHS,
+# default 5), so loading,
+# merging and saving cancel out.  Bytes are what rank 0 hands to MPI per
+# epoch (the payload of the all-gathers and reductions: on one machine
+# OpenMPI moves them through shared memory, so there is no wire to count),
+# printed beside the model of docs/SCALING.md:
+#     all-gather payload sent by rank r = (own users + own items) x d x 4 x (P - 1)
+# Data: the SASRec Amazon Video Games log (../shared/data/sasrec/Video.txt,
+# 287k events) when present, else a generated store.
+set -eu
+CLI=${AISLE_MPI_CLI:-build/mpi/bin/aisle}
+MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe}
+DATA=${AISLE_SHARED_DATA:-../shared/data}
+[ -d "$DATA" ] || DATA=../../shared/data
+D=${BENCH_FACTORS:-32}
+N=${BENCH_EPOCHS:-5}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/aisle-bench-mpi.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+if [ -f "$DATA/sasrec/Video.txt" ]; then
+    ev="$DATA/sasrec/Video.txt"; input="--delimiter space --no-header --columns user=1,item=2"
+    echo "data: $ev"
+else
+    "$CLI" generate --out "$tmp/store" --set demo_users=20000 --set demo_items=5000 >/dev/null
+    ev="$tmp/store/events.csv"; input=""
+    echo "data: generated store ($ev; shared data not found)"
+fi
+echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
+opts="--model als --set factors=$D --quiet --json $input"
+
+# seconds of one run (wall clock around the whole command)
+run() {
+    s=$(date +%s.%N)
+    "$@" > "$tmp/out.json"
+    e=$(date +%s.%N)
+    echo "$s $e" | awk '{printf "%.3f", $2 - $1}'
+}
+field() { sed -n "s/.*\"$1\": \([0-9.e+-]*\).*/\1/p" "$tmp/out.json"; }
+
+printf "%-26s %10s %12s %14s %14s\n" "configuration" "s/iter" "vs 1 rank" "MB/epoch r0" "model MB"
+base=""
+for t in 1 2; do
+    a=$(run "$CLI" train --data "$ev" $opts --threads $t --set epochs=2 --out "$tmp/m.aisle")
+    b=$(run "$CLI" train --data "$ev" $opts --threads $t --set epochs=$((2 + N)) --out "$tmp/m.aisle")
+    it=$(echo "$a $b" | awk -v n=$N '{printf "%.3f", ($2 - $1) / n}')
+    printf "%-26s %10s %12s %14s %14s\n" "one process, $t thread(s)" "$it" "-" "0" "0"
+done
+for np in 1 2 4; do
+    a=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=2 --out "$tmp/m.aisle")
+    b=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=$((2 + N)) --out "$tmp/m.aisle")
+    it=$(echo "$a $b" | awk -v n=$N '{printf "%.3f", ($2 - $1) / n}')
+    [ -n "$base" ] || base=$it
+    users=$(field users); items=$(field items); sent=$(field rank0_bytes_sent_per_epoch)
+    # rank 0 owns ceil-partition blocks [0, ceil(n/P)); loss sums: 2 doubles all-reduced
+    model=$(echo "$users $items $np $D" | awk '{u=int(($1+$3-1)/$3); i=int(($2+$3-1)/$3); m=(u+i)*$4*4*($3-1); if ($3>1) m+=2*($3-1)/$3*16; printf "%.3f", m/1e6}')
+    printf "%-26s %10s %12s %14s %14s\n" "mpirun -np $np (1 thread)" "$it" \
+        "$(echo "$base $it" | awk '{printf "%.2fx", $1 / $2}')" "$(echo "$sent" | awk '{printf "%.3f", $1/1e6}')" "$model"
+done
+echo "users $users, items $items, factors $D"

@@ -1,0 +1,113 @@
+/*
+ * aisle_mpi.h - distributed training over MPI (libaisle_mpi, `make MPI=1`).
+ *
+ * The ordinary library (libaisle, aisle.h) never links MPI.  `make MPI=1`
+ * builds libaisle_mpi: every call of libaisle plus the aisle_dist_* calls
+ * below, linked against OpenMPI.  Programs using it are started by
+ * `mpirun -np N program ...`; every rank runs the same calls in the same
+ * order (they are collective: a rank that skips one makes the others wait).
+ *
+ * Data: each rank loads its own shard of the events (aisle_dist_load), so
+ * no rank ever holds every event.  The key dictionaries are merged by a
+ * distributed hash of the keys, and every rank ends with the same user and
+ * item indices, in the order one process loading the whole input would
+ * give them (first appearance).  Training (aisle_dist_train) partitions
+ * users and items over the ranks; rank 0 receives an ordinary model that
+ * aisle_model_save writes and plain libaisle loads.
+ *
+ * Errors: a call fails on every rank together.  When one rank fails (a bad
+ * row in its shard, a full disk), all return the same code and
+ * aisle_last_error() on each reads "rank R: <that rank's message>".  A rank
+ * that dies (killed, crashed) ends the whole job: mpirun reports the rank
+ * and its signal and stops the others.
+ *
+ * Threads: MPI is called only from the thread that called aisle_dist_init;
+ * the `threads` option sets each rank's worker threads as in one process.
+ * A handle belongs to one thread.
+ */
+#ifndef AISLE_MPI_H
+#define AISLE_MPI_H
+
+#include "aisle.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Starts MPI (MPI_Init_thread, funneled) unless the program already did.
+ * argc/argv may be NULL.  Returns AISLE_OK or AISLE_EIO (MPI failed to
+ * start). */
+AISLE_API int aisle_dist_init(int *argc, char ***argv);
+
+/* Ends MPI if aisle_dist_init started it.  Returns AISLE_OK or AISLE_EIO. */
+AISLE_API int aisle_dist_finalize(void);
+
+/* This process's rank and the number of ranks (either may be NULL).
+ * Returns AISLE_OK or AISLE_EINVAL (MPI not started). */
+AISLE_API int aisle_dist_rank(int *rank, int *size);
+
+/* A rank's shard of the events plus the merged key dictionaries. */
+typedef struct aisle_dist_data aisle_dist_data;
+
+/* Collective.  Loads this rank's shard of `path` with cfg's input options
+ * (columns, delimiter, header, lenient, event weights, ...: as
+ * aisle_dataset_load):
+ *   - a directory: its files named part-* (sorted by name) are dealt out
+ *     in contiguous runs, rank r taking files [r n / N, (r+1) n / N);
+ *   - a file: rank r reads bytes [r size / N, (r+1) size / N) moved to
+ *     line starts, so every line is read by exactly one rank.  A header
+ *     line is given to every rank.  Plain text only (no gzip), and quoted
+ *     fields must not contain line breaks.
+ * Then merges the key dictionaries.  *out is set on every rank.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, MPI not started, gzip
+ * file), AISLE_ENOTFOUND (no such file, no part-* in the directory),
+ * AISLE_EIO, AISLE_EFORMAT (a bad row: the message names the file and its
+ * line in the whole file), AISLE_ENOMEM, AISLE_ERANGE (more than 2^31
+ * bytes to exchange with one rank) -- the same code on every rank. */
+AISLE_API int aisle_dist_load(aisle_dist_data **out, const char *path, const aisle_config *cfg);
+
+/* Frees d (NULL is a no-op).  Not collective. */
+AISLE_API void aisle_dist_data_free(aisle_dist_data *d);
+
+/* Global counts of the loaded data (any may be NULL): users and items of
+ * the merged dictionaries, and events over all ranks.  AISLE_OK or
+ * AISLE_EINVAL. */
+AISLE_API int aisle_dist_data_counts(const aisle_dist_data *d, size_t *users, size_t *items, size_t *events);
+
+/* Collective.  Trains a model of cfg's kind on the distributed data.
+ * Kinds: als (users and items partitioned over the ranks; the model is
+ * bit-identical to one process's aisle_model_train on the whole input,
+ * for any rank count: docs/SCALING.md says how and what it costs).  checkpoint (may be NULL) names a file rank 0 writes atomically
+ * every checkpoint_every epochs (0: never); when that file exists at the
+ * start and matches the data and options, training resumes after the
+ * epoch it holds and ends with the same model as an uninterrupted run.
+ * On rank 0 *out receives the model (free with aisle_model_free); on the
+ * other ranks *out is NULL.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * argument, bad option, empty data), AISLE_EUNSUPPORTED (another kind),
+ * AISLE_EFORMAT (a checkpoint that is not one or does not match),
+ * AISLE_EIO, AISLE_ENOMEM, AISLE_ECANCELLED (rank 0's progress callback
+ * asked to stop) -- the same code on every rank. */
+AISLE_API int aisle_dist_train(const aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint,
+                               int checkpoint_every, aisle_model **out);
+
+/* Bytes this rank sent to other ranks in the last aisle_dist_train, and
+ * how many of them per epoch (the steady-state exchange of factors and
+ * Gram matrices).  AISLE_OK or AISLE_EINVAL. */
+AISLE_API int aisle_dist_train_bytes(const aisle_dist_data *d, double *total, double *per_epoch);
+
+/* Collective.  aisle_evaluate split over the ranks: every rank passes
+ * the same model and test dataset (each loads them: both are small next
+ * to the training events) and evaluates the users whose model index %
+ * ranks == its rank; the sums, counts and recommended-item sets are then
+ * combined, so every rank receives the one-process result (*out, free
+ * with aisle_eval_result_free): counts exactly, metrics up to the order
+ * of summing per-user values (relative 1e-12).  Returns aisle_evaluate's
+ * statuses, the same on every rank. */
+AISLE_API int aisle_dist_evaluate(const aisle_model *m, const aisle_dataset *test, const aisle_config *cfg,
+                                  aisle_eval_result **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AISLE_MPI_H */

@@ -1,0 +1,163 @@
+/* comm.c - the few MPI patterns distributed training needs, with aisle
+ * statuses instead of MPI's abort-on-error, and a count of bytes sent. */
+#include "dist.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+int dist_mpi_error(int mpi_rc, const char *what) {
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (MPI_Error_string(mpi_rc, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "MPI error %d", mpi_rc);
+    return core_error(AISLE_EIO, "%s: %s", what, text);
+}
+
+int dist_comm_world(dist_comm *c) {
+    int up = 0, down = 0;
+    MPI_Initialized(&up);
+    MPI_Finalized(&down);
+    if (!up || down) return core_error(AISLE_EINVAL, "MPI is not running: call aisle_dist_init first (and start under mpirun)");
+    memset(c, 0, sizeof *c);
+    c->comm = MPI_COMM_WORLD;
+    /* report failures as statuses; a rank that dies still ends the job
+     * through mpirun */
+    MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(c->comm, &c->rank);
+    MPI_Comm_size(c->comm, &c->size);
+    return AISLE_OK;
+}
+
+enum { AGREE_MSG = 1024 };
+
+int dist_agree(dist_comm *c, int rc) {
+    /* the lowest failing rank speaks for all: its status and message */
+    int mine = rc ? c->rank : c->size, first = c->size;
+    int m = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, c->comm);
+    if (m != MPI_SUCCESS) return dist_mpi_error(m, "agreeing on a status");
+    if (first == c->size) return AISLE_OK;
+    struct {
+        int rc;
+        char msg[AGREE_MSG];
+    } what;
+    memset(&what, 0, sizeof what);
+    if (c->rank == first) {
+        what.rc = rc;
+        snprintf(what.msg, sizeof what.msg, "%s", aisle_last_error());
+    }
+    m = MPI_Bcast(&what, (int)sizeof what, MPI_BYTE, first, c->comm);
+    if (m != MPI_SUCCESS) return dist_mpi_error(m, "sharing an error");
+    /* a message already prefixed by an earlier agreement keeps its rank */
+    if (strncmp(what.msg, "rank ", 5) == 0) return core_error(what.rc, "%s", what.msg);
+    return core_error(what.rc, "rank %d: %s", first, what.msg);
+}
+
+static int int_counts(const size_t *n, int size, int *out, int *displ, const char *what) {
+    size_t off = 0;
+    for (int r = 0; r < size; r++) {
+        if (n[r] > INT_MAX || off > INT_MAX)
+            return core_error(AISLE_ERANGE, "%s: more than %d bytes for one rank (use more ranks)", what, INT_MAX);
+        out[r] = (int)n[r];
+        if (displ) displ[r] = (int)off;
+        off += n[r];
+    }
+    return AISLE_OK;
+}
+
+int dist_alltoallv(dist_comm *c, const void *send, const size_t *send_counts, void **recv, size_t *recv_counts) {
+    int p = c->size, rc = AISLE_OK;
+    int *sc = core_malloc(4 * (size_t)p * sizeof *sc);
+    uint64_t *s64 = core_malloc(2 * (size_t)p * sizeof *s64);
+    *recv = NULL;
+    if (!sc || !s64) {
+        core_free(sc);
+        core_free(s64);
+        return core_oom("exchange counts");
+    }
+    int *sd = sc + p, *rcn = sc + 2 * p, *rd = sc + 3 * p;
+    uint64_t *r64 = s64 + p;
+    for (int r = 0; r < p; r++) s64[r] = send_counts[r];
+    int m = MPI_Alltoall(s64, 1, MPI_UINT64_T, r64, 1, MPI_UINT64_T, c->comm);
+    if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "exchanging counts");
+    size_t total = 0;
+    for (int r = 0; !rc && r < p; r++) recv_counts[r] = (size_t)r64[r], total += recv_counts[r];
+    if (!rc) rc = int_counts(send_counts, p, sc, sd, "exchange");
+    if (!rc) rc = int_counts(recv_counts, p, rcn, rd, "exchange");
+    if (!rc && !(*recv = core_malloc(total ? total : 1))) rc = core_oom("exchange buffer");
+    if (!rc) {
+        m = MPI_Alltoallv(send, sc, sd, MPI_BYTE, *recv, rcn, rd, MPI_BYTE, c->comm);
+        if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "exchanging data");
+    }
+    if (!rc)
+        for (int r = 0; r < p; r++)
+            if (r != c->rank) c->bytes_sent += (double)send_counts[r];
+    if (rc) {
+        core_free(*recv);
+        *recv = NULL;
+    }
+    core_free(sc);
+    core_free(s64);
+    return rc;
+}
+
+int dist_allgather_f(dist_comm *c, const float *mine, const size_t *counts, float *all) {
+    int p = c->size;
+    int *n = core_malloc(2 * (size_t)p * sizeof *n);
+    if (!n) return core_oom("gather counts");
+    int rc = int_counts(counts, p, n, n + p, "all-gather");
+    if (!rc) {
+        /* own rows already in place (als.c solves them there) */
+        const void *src = mine == all + n[p + c->rank] ? MPI_IN_PLACE : (const void *)mine;
+        int m = MPI_Allgatherv(src, n[c->rank], MPI_FLOAT, all, n, n + p, MPI_FLOAT, c->comm);
+        if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "all-gathering factors");
+        /* sent to each other rank (the algorithm may relay, this is the
+         * payload every rank must receive) */
+        else c->bytes_sent += (double)counts[c->rank] * sizeof(float) * (p - 1);
+    }
+    core_free(n);
+    return rc;
+}
+
+int dist_gather_f(dist_comm *c, const float *mine, const size_t *counts, float *all) {
+    int p = c->size;
+    int *n = core_malloc(2 * (size_t)p * sizeof *n);
+    if (!n) return core_oom("gather counts");
+    int rc = int_counts(counts, p, n, n + p, "gather");
+    if (!rc) {
+        int m = MPI_Gatherv(mine, n[c->rank], MPI_FLOAT, all, n, n + p, MPI_FLOAT, 0, c->comm);
+        if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "gathering factors");
+        else if (c->rank) c->bytes_sent += (double)counts[c->rank] * sizeof(float);
+    }
+    core_free(n);
+    return rc;
+}
+
+int dist_allreduce_f(dist_comm *c, float *v, size_t n) {
+    if (n > INT_MAX) return core_error(AISLE_ERANGE, "all-reduce of %zu values", n);
+    int m = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_FLOAT, MPI_SUM, c->comm);
+    if (m != MPI_SUCCESS) return dist_mpi_error(m, "summing over ranks");
+    /* a ring all-reduce sends about 2 (p-1)/p of the vector per rank */
+    c->bytes_sent += 2.0 * (double)(c->size - 1) / c->size * (double)n * sizeof(float);
+    return AISLE_OK;
+}
+
+int dist_allreduce_d(dist_comm *c, double *v, size_t n) {
+    if (n > INT_MAX) return core_error(AISLE_ERANGE, "all-reduce of %zu values", n);
+    int m = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_DOUBLE, MPI_SUM, c->comm);
+    if (m != MPI_SUCCESS) return dist_mpi_error(m, "summing over ranks");
+    c->bytes_sent += 2.0 * (double)(c->size - 1) / c->size * (double)n * sizeof(double);
+    return AISLE_OK;
+}
+
+int dist_bcast(dist_comm *c, void *data, size_t n) {
+    unsigned char *p = data;
+    while (n) { /* in pieces: MPI counts are int */
+        int part = n > (size_t)1 << 30 ? 1 << 30 : (int)n;
+        int m = MPI_Bcast(p, part, MPI_BYTE, 0, c->comm);
+        if (m != MPI_SUCCESS) return dist_mpi_error(m, "broadcasting");
+        if (c->rank == 0) c->bytes_sent += (double)part * (c->size - 1);
+        p += part;
+        n -= (size_t)part;
+    }
+    return AISLE_OK;
+}

@@ -1,0 +1,110 @@
+/*
+ * dist.h - internal interface of the dist module: distributed training
+ * over MPI, built only by `make MPI=1` into libaisle_mpi (public calls in
+ * include/aisle_mpi.h).  A layer above models and eval: it drives the als
+ * kind's row solver (models.h, model_als_solve_rows) on each rank's rows
+ * and assembles an ordinary model on rank 0.
+ *
+ * Files: comm.c (agreement on errors, byte exchanges, traffic counts),
+ * shard.c (a rank's shard and the merged key dictionaries), events.c
+ * (events shuffled to the owners of their users and items, aggregated as
+ * one process would), als.c (distributed ALS, checkpoints), eval.c
+ * (distributed evaluation over eval_part_run), api.c (the other public
+ * calls).
+ *
+ * Every MPI call is made from the thread that started MPI; compute inside
+ * a rank uses core_parallel_for as in one process.
+ */
+#ifndef AISLE_DIST_H
+#define AISLE_DIST_H
+
+#include "aisle_mpi.h"
+#include "models/models.h"
+
+#include <mpi.h>
+
+/* ---- comm.c ---- */
+
+typedef struct dist_comm {
+    MPI_Comm comm;
+    int rank, size;
+    double bytes_sent; /* to other ranks, counted by the helpers below */
+} dist_comm;
+
+/* Fills c from MPI_COMM_WORLD (errors returned, not fatal).  AISLE_OK or
+ * AISLE_EINVAL when MPI is not running. */
+int dist_comm_world(dist_comm *c);
+/* Collective: every rank passes its local status; returns AISLE_OK when
+ * all are OK, else on every rank the status of the lowest failing rank
+ * with its message prefixed "rank R: ". */
+int dist_agree(dist_comm *c, int rc);
+/* Collective exchange of byte buffers: send[r] bytes (send_counts[r]) go
+ * to rank r; *recv (core_malloc'd, free with core_free) receives
+ * recv_counts[r] bytes from each rank r, in rank order (recv_counts sized
+ * c->size, filled).  Local status (agree afterwards): AISLE_ERANGE when a
+ * count exceeds INT_MAX, AISLE_ENOMEM, AISLE_EIO (MPI error). */
+int dist_alltoallv(dist_comm *c, const void *send, const size_t *send_counts, void **recv, size_t *recv_counts);
+/* MPI_Allgatherv of floats: each rank's n_mine floats (counts[r] for rank
+ * r, offsets by prefix sum) into all.  AISLE_OK or AISLE_EIO/ERANGE. */
+int dist_allgather_f(dist_comm *c, const float *mine, const size_t *counts, float *all);
+/* Sum-allreduce in place of n floats / doubles.  AISLE_OK or AISLE_EIO. */
+int dist_allreduce_f(dist_comm *c, float *v, size_t n);
+int dist_allreduce_d(dist_comm *c, double *v, size_t n);
+/* Gathers each rank's counts[r] floats to rank 0's all (NULL elsewhere). */
+int dist_gather_f(dist_comm *c, const float *mine, const size_t *counts, float *all);
+/* Bytes: broadcast n bytes from rank 0. */
+int dist_bcast(dist_comm *c, void *data, size_t n);
+/* An MPI failure as a status with the MPI error text. */
+int dist_mpi_error(int mpi_rc, const char *what);
+
+/* Contiguous block partition of n rows over size ranks: rank r owns
+ * [dist_lo(n, size, r), dist_lo(n, size, r + 1)). */
+static inline uint32_t dist_lo(uint32_t n, int size, int r) {
+    return (uint32_t)(((uint64_t)n * (uint64_t)r + (uint64_t)size - 1) / (uint64_t)size);
+}
+static inline int dist_owner(uint32_t n, int size, uint32_t row) {
+    return (int)(((uint64_t)row * (uint64_t)size) / (uint64_t)n);
+}
+
+/* ---- shard.c ---- */
+
+struct aisle_dist_data {
+    dist_comm comm;
+    aisle_dataset *local;        /* this rank's shard, local dictionaries */
+    uint32_t *user_map, *item_map; /* local index -> global index */
+    core_keys users, items;      /* merged dictionaries (same on every rank) */
+    uint64_t events_before;      /* events of lower ranks (arrival order) */
+    uint64_t events_total;
+    double train_bytes, epoch_bytes; /* traffic of the last training */
+};
+
+/* ---- events.c ---- */
+
+/* A rank's rows of the aggregated history: users [lo, lo + csr.rows) with
+ * global item indices (by user), or the reverse (by item). */
+typedef struct dist_rows {
+    uint32_t lo;
+    data_csr csr;
+} dist_rows;
+
+/* Collective.  Shuffles the events to the owners of their users and
+ * aggregates each (user, item) pair exactly as one process's dataset view
+ * does (arrival order over the whole input), giving this rank's rows of
+ * the raw history (values as summed; rows sorted).  Local status. */
+int dist_user_history(aisle_dist_data *d, dist_rows *out);
+/* Collective.  From the raw history rows: the ruled weights (weights.c:
+ * pairs netting <= 0 dropped, rule applied) by user, and the same pairs
+ * sent to the owners of their items, by item (users ascending).  Only
+ * indptr, indices and values are set. */
+int dist_ruled_views(aisle_dist_data *d, const dist_rows *hist, const model_weight_rule *rule, dist_rows *by_user,
+                     dist_rows *by_item);
+/* Collective.  Gathers the raw history rows to rank 0 as one users x items
+ * CSR (*all on rank 0 only).  Local status. */
+int dist_gather_history(aisle_dist_data *d, const dist_rows *hist, data_csr *all);
+
+/* ---- als.c ---- */
+
+/* Collective.  Distributed ALS (aisle_dist_train for kind als). */
+int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out);
+
+#endif /* AISLE_DIST_H */

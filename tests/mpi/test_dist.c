@@ -1,0 +1,393 @@
+/* test_dist.c - distributed loading and ALS against one process.  Run by
+ * `make test-mpi` under mpirun at 1, 2 and 3 ranks: every rank runs every
+ * test (the calls are collective); rank 0 also computes the one-process
+ * reference and compares. */
+#include "dist/dist.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/test_util.h"
+
+static int g_rank, g_size;
+static char g_dir[512];
+
+/* A log with what makes merging and aggregation non-trivial: keys that
+ * first appear late in the file, repeated pairs, returns (negative
+ * quantities, some pairs netting to zero), several event types and
+ * duplicate timestamps. */
+static void write_events(const char *path, int n, unsigned seed, const char *bad_row_at) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "user_id,item_id,event,quantity,timestamp\n");
+    unsigned s = seed;
+    for (int k = 0; k < n; k++) {
+        s = s * 1103515245u + 12345u;
+        unsigned r = s >> 8;
+        /* the key ranges grow along the file, so later shards bring new keys */
+        int u = (int)(r % (unsigned)(20 + k / 4)), i = (int)((r / 7) % (unsigned)(10 + k / 8));
+        const char *ev = (r % 5 == 0) ? "purchase" : (r % 7 == 0) ? "cart" : "view";
+        int q = (r % 13 == 0) ? -1 : 1 + (int)(r % 3);
+        fprintf(f, "u%d,i%d,%s,%d,%d\n", u, i, ev, q, 1000 + k / 3);
+        if (bad_row_at && k == n * 9 / 10) fprintf(f, "%s\n", bad_row_at);
+    }
+    fclose(f);
+}
+
+static aisle_config *als_config(int epochs, const char *solver) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "model=als factors=8 threads=1 seed=7 regularization=0.1 alpha=3"));
+    assert_ok(aisle_config_set_int(cfg, "epochs", epochs));
+    assert_ok(aisle_config_set(cfg, "solver", solver));
+    return cfg;
+}
+
+static void path_in(char *out, size_t len, const char *name) { snprintf(out, len, "%s/%s", g_dir, name); }
+
+/* The shared scratch directory: rank 0 makes it, every rank learns it. */
+static int setup(void **state) {
+    (void)state;
+    if (g_rank == 0) tu_tmpdir(g_dir, sizeof g_dir, "mpi");
+    MPI_Bcast(g_dir, sizeof g_dir, MPI_CHAR, 0, MPI_COMM_WORLD);
+    return 0;
+}
+
+static void compare_keys(const aisle_dist_data *d, const aisle_dataset *ds) {
+    size_t nu = 0, ni = 0;
+    aisle_dataset_user_count(ds, &nu);
+    aisle_dataset_item_count(ds, &ni);
+    assert_int_equal(d->users.n, nu);
+    assert_int_equal(d->items.n, ni);
+    for (size_t k = 0; k < nu; k++) {
+        const char *key;
+        assert_ok(aisle_dataset_user_key(ds, k, &key));
+        assert_string_equal(keys_at(&d->users, (uint32_t)k), key);
+    }
+    for (size_t k = 0; k < ni; k++) {
+        const char *key;
+        assert_ok(aisle_dataset_item_key(ds, k, &key));
+        assert_string_equal(keys_at(&d->items, (uint32_t)k), key);
+    }
+}
+
+/* Max |difference| of the factors; history and keys must be identical. */
+static double compare_models(const aisle_model *a, const aisle_model *b) {
+    assert_int_equal(a->users.n, b->users.n);
+    assert_int_equal(a->items.n, b->items.n);
+    for (size_t k = 0; k < a->users.n; k++)
+        assert_string_equal(keys_at(&a->users, (uint32_t)k), keys_at(&b->users, (uint32_t)k));
+    for (size_t k = 0; k < a->items.n; k++)
+        assert_string_equal(keys_at(&a->items, (uint32_t)k), keys_at(&b->items, (uint32_t)k));
+    const data_csr *ha = &a->history, *hb = &b->history;
+    assert_int_equal(ha->nnz, hb->nnz);
+    assert_memory_equal(ha->indptr, hb->indptr, (ha->rows + 1) * sizeof *ha->indptr);
+    assert_memory_equal(ha->indices, hb->indices, ha->nnz * sizeof *ha->indices);
+    assert_memory_equal(ha->values, hb->values, ha->nnz * sizeof *ha->values);
+    assert_memory_equal(ha->last_time, hb->last_time, ha->nnz * sizeof *ha->last_time);
+    assert_memory_equal(ha->count, hb->count, ha->nnz * sizeof *ha->count);
+    double dropped_a = 0, dropped_b = 0;
+    aisle_model_get_metric(a, "nonpositive_pairs", &dropped_a);
+    aisle_model_get_metric(b, "nonpositive_pairs", &dropped_b);
+    assert_true(dropped_a == dropped_b);
+    const model_factors *fa = a->state, *fb = b->state;
+    assert_int_equal(fa->dim, fb->dim);
+    double diff = 0;
+    for (size_t k = 0; k < a->users.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->user[k] - fb->user[k]));
+    for (size_t k = 0; k < a->items.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->item[k] - fb->item[k]));
+    for (size_t k = 0; k < (size_t)fa->dim * fa->dim; k++) diff = fmax(diff, fabs((double)fa->gram[k] - fb->gram[k]));
+    return diff;
+}
+
+/* Loads and trains distributed; on rank 0 compares with one process
+ * loading `ref_files` in order. */
+static void check_als(const char *dist_path, const char *const *ref_files, int epochs, const char *solver) {
+    aisle_config *cfg = als_config(epochs, solver);
+    aisle_dist_data *d;
+    assert_ok(aisle_dist_load(&d, dist_path, cfg));
+    aisle_model *dm = NULL;
+    assert_ok(aisle_dist_train(d, cfg, NULL, 0, &dm));
+    if (g_rank == 0) {
+        aisle_dataset *ds;
+        assert_ok(aisle_dataset_new(&ds));
+        for (int k = 0; ref_files[k]; k++) assert_ok(aisle_dataset_load(ds, ref_files[k], cfg));
+        compare_keys(d, ds);
+        size_t events = 0, total = 0;
+        aisle_dataset_event_count(ds, &events);
+        aisle_dist_data_counts(d, NULL, NULL, &total);
+        assert_int_equal(events, total);
+        aisle_model *om;
+        assert_ok(aisle_model_train(ds, cfg, &om));
+        assert_non_null(dm);
+        double diff = compare_models(om, dm);
+        printf("# %d rank(s), solver %s, %d epochs: max |factor difference| %g\n", g_size, solver, epochs, diff);
+        /* the same sums in the same order on any number of ranks
+         * (src/dist/als.c) */
+        assert_true(diff == 0);
+        /* rank 0's model is an ordinary model file */
+        char out[600];
+        path_in(out, sizeof out, "dist.aisle");
+        assert_ok(aisle_model_save(dm, out, NULL));
+        aisle_model *back;
+        assert_ok(aisle_model_load(&back, out, NULL));
+        assert_true(compare_models(dm, back) == 0);
+        aisle_model_free(back);
+        aisle_model_free(om);
+        aisle_dataset_free(ds);
+    } else {
+        assert_null(dm);
+    }
+    aisle_model_free(dm);
+    aisle_dist_data_free(d);
+    aisle_config_free(cfg);
+}
+
+static void test_dist_als_byte_ranges_equal_one_process(void **state) {
+    (void)state;
+    char path[600];
+    path_in(path, sizeof path, "events.csv");
+    if (g_rank == 0) write_events(path, 3000, 11, NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    const char *files[] = {path, NULL};
+    check_als(path, files, 6, "cg");
+    check_als(path, files, 3, "cholesky");
+}
+
+static void test_dist_als_part_files_equal_one_process(void **state) {
+    (void)state;
+    char dir[600], parts[5][700];
+    path_in(dir, sizeof dir, "parts");
+    for (int k = 0; k < 5; k++) snprintf(parts[k], sizeof parts[k], "%s/part-%05d.csv", dir, k);
+    if (g_rank == 0) {
+        mkdir(dir, 0777);
+        for (int k = 0; k < 5; k++) write_events(parts[k], 400 + 100 * k, 100u + (unsigned)k, NULL);
+        char other[700];
+        snprintf(other, sizeof other, "%s/_SUCCESS", dir); /* not a part: ignored */
+        tu_write_file(other, "", 0);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    const char *files[] = {parts[0], parts[1], parts[2], parts[3], parts[4], NULL};
+    check_als(dir, files, 4, "cg");
+}
+
+static void test_dist_bad_row_fails_every_rank_with_file_line(void **state) {
+    (void)state;
+    char path[600];
+    path_in(path, sizeof path, "bad.csv");
+    if (g_rank == 0) write_events(path, 900, 5, "u1,i2,view,lots,1200");
+    MPI_Barrier(MPI_COMM_WORLD);
+    aisle_config *cfg = als_config(2, "cg");
+    char where[700];
+    /* header + 811 rows before it: line 813 of the file */
+    snprintf(where, sizeof where, "%s:813:", path);
+    if (g_rank == 0) { /* one process says the same */
+        aisle_dataset *ds;
+        assert_ok(aisle_dataset_new(&ds));
+        assert_status_msg(aisle_dataset_load(ds, path, cfg), AISLE_EFORMAT, where);
+        aisle_dataset_free(ds);
+    }
+    aisle_dist_data *d = (aisle_dist_data *)1;
+    assert_status_msg(aisle_dist_load(&d, path, cfg), AISLE_EFORMAT, where);
+    assert_null(d);
+    char who[32];
+    snprintf(who, sizeof who, "rank %d: ", g_size - 1); /* the row is in the last tenth */
+    assert_non_null(strstr(aisle_last_error(), who));
+    aisle_config_free(cfg);
+}
+
+static void test_dist_checkpoint_resume_equals_uninterrupted(void **state) {
+    (void)state;
+    char path[600], ckpt[600];
+    path_in(path, sizeof path, "ckpt_events.csv");
+    path_in(ckpt, sizeof ckpt, "als.ckpt");
+    if (g_rank == 0) {
+        write_events(path, 2000, 21, NULL);
+        unlink(ckpt);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    aisle_config *full = als_config(5, "cg"), *part = als_config(2, "cg");
+    aisle_dist_data *d;
+    assert_ok(aisle_dist_load(&d, path, full));
+    aisle_model *a = NULL, *b = NULL, *tmp = NULL;
+    assert_ok(aisle_dist_train(d, full, NULL, 0, &a));
+    /* an "interrupted" run: 2 epochs, checkpoint after each */
+    assert_ok(aisle_dist_train(d, part, ckpt, 1, &tmp));
+    aisle_model_free(tmp);
+    /* resumed to 5 epochs from the checkpoint of epoch 2 */
+    assert_ok(aisle_dist_train(d, full, ckpt, 1, &b));
+    if (g_rank == 0) assert_true(compare_models(a, b) == 0);
+    /* a checkpoint of other options is refused, by every rank */
+    aisle_config *other = als_config(5, "cg");
+    assert_ok(aisle_config_set(other, "alpha", "9"));
+    assert_status_msg(aisle_dist_train(d, other, ckpt, 1, &tmp), AISLE_EFORMAT, "other data or options");
+    assert_non_null(strstr(aisle_last_error(), "rank 0: "));
+    aisle_config_free(other);
+    aisle_model_free(a);
+    aisle_model_free(b);
+    aisle_dist_data_free(d);
+    aisle_config_free(full);
+    aisle_config_free(part);
+}
+
+static void test_dist_train_refuses_other_kinds_everywhere(void **state) {
+    (void)state;
+    char path[600];
+    path_in(path, sizeof path, "events.csv");
+    aisle_config *cfg = als_config(2, "cg");
+    aisle_dist_data *d;
+    assert_ok(aisle_dist_load(&d, path, cfg));
+    assert_ok(aisle_config_set(cfg, "model", "itemknn"));
+    aisle_model *m = (aisle_model *)1;
+    assert_status_msg(aisle_dist_train(d, cfg, NULL, 0, &m), AISLE_EUNSUPPORTED, "itemknn");
+    assert_null(m);
+    assert_status_msg(aisle_dist_train(NULL, cfg, NULL, 0, &m), AISLE_EINVAL, NULL);
+    aisle_dist_data_free(d);
+    aisle_dist_data_free(NULL);
+    aisle_config_free(cfg);
+}
+
+static void test_dist_load_errors_agree(void **state) {
+    (void)state;
+    aisle_dist_data *d;
+    assert_status_msg(aisle_dist_load(&d, "/nonexistent/events.csv", NULL), AISLE_ENOTFOUND, "nonexistent");
+    char empty[600];
+    path_in(empty, sizeof empty, "empty_dir");
+    if (g_rank == 0) mkdir(empty, 0777);
+    MPI_Barrier(MPI_COMM_WORLD);
+    assert_status_msg(aisle_dist_load(&d, empty, NULL), AISLE_ENOTFOUND, "no part-* files");
+    char gz[600];
+    path_in(gz, sizeof gz, "events.csv.gz");
+    if (g_rank == 0) tu_write_file(gz, "\x1f\x8b\x08\x00", 4);
+    MPI_Barrier(MPI_COMM_WORLD);
+    assert_status_msg(aisle_dist_load(&d, gz, NULL), AISLE_EINVAL, "part-*");
+}
+
+static void test_dist_evaluate_equals_one_process(void **state) {
+    (void)state;
+    char path[600];
+    path_in(path, sizeof path, "eval_events.csv");
+    if (g_rank == 0) write_events(path, 3000, 33, NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    aisle_config *cfg = als_config(3, "cg");
+    aisle_dataset *all, *train, *test;
+    assert_ok(aisle_dataset_new(&all));
+    assert_ok(aisle_dataset_load(all, path, cfg));
+    assert_ok(aisle_dataset_split_spec(all, "time:0.2", 1, &train, &test));
+    aisle_model *m;
+    assert_ok(aisle_model_train(train, cfg, &m));
+    static const char *const protocols[] = {"full", "sampled"};
+    for (int k = 0; k < 2; k++) {
+        aisle_config *ecfg;
+        assert_ok(aisle_config_new(&ecfg));
+        assert_ok(aisle_config_set(ecfg, "protocol", protocols[k]));
+        assert_ok(aisle_config_set(ecfg, "threads", "1"));
+        aisle_eval_result *one, *dist;
+        assert_ok(aisle_evaluate(m, test, ecfg, &one));
+        assert_ok(aisle_dist_evaluate(m, test, ecfg, &dist));
+        size_t n1 = 0, n2 = 0;
+        aisle_eval_result_count(one, &n1);
+        aisle_eval_result_count(dist, &n2);
+        assert_int_equal(n1, n2);
+        for (size_t i = 0; i < n1; i++) {
+            const char *a, *b;
+            double va, vb;
+            int ca, cb;
+            assert_ok(aisle_eval_result_at(one, i, &a, &va, &ca));
+            assert_ok(aisle_eval_result_at(dist, i, &b, &vb, &cb));
+            assert_string_equal(a, b);
+            assert_int_equal(ca, cb);
+            if (ca) assert_true(va == vb);
+            else if (fabs(va - vb) > 1e-12 * fmax(1, fabs(va))) fail_msg("%s: %.17g vs %.17g", a, va, vb);
+        }
+        aisle_eval_result_free(one);
+        aisle_eval_result_free(dist);
+        aisle_config_free(ecfg);
+    }
+    /* one rank without a test set: every rank fails, none waits */
+    aisle_eval_result *res = (aisle_eval_result *)1;
+    assert_status_msg(aisle_dist_evaluate(m, g_rank == g_size - 1 ? NULL : test, NULL, &res), AISLE_EINVAL, "rank");
+    assert_null(res);
+    aisle_model_free(m);
+    aisle_dataset_free(test);
+    aisle_dataset_free(train);
+    aisle_dataset_free(all);
+    aisle_config_free(cfg);
+}
+
+/* Every allocation of loading, training and evaluating can fail: the
+ * calls return AISLE_ENOMEM and free what they built.  One rank only: with
+ * several, the n-th allocation falls at different points on each rank
+ * (what dist_agree is for, tested above with real errors). */
+static int oom_step(const char *train_path, const char *test_path) {
+    aisle_config *cfg = NULL;
+    aisle_dist_data *d = NULL;
+    aisle_model *m = NULL;
+    aisle_eval_result *res = NULL;
+    aisle_dataset *test = NULL;
+    int rc = aisle_config_new(&cfg);
+    if (!rc) rc = aisle_config_parse(cfg, "model=als factors=4 epochs=2 threads=1");
+    if (!rc) rc = aisle_dist_load(&d, train_path, cfg);
+    if (!rc) rc = aisle_dist_train(d, cfg, NULL, 0, &m);
+    if (!rc) rc = aisle_dataset_new(&test);
+    if (!rc) rc = aisle_dataset_load(test, test_path, cfg);
+    if (!rc) rc = aisle_dist_evaluate(m, test, NULL, &res);
+    aisle_eval_result_free(res);
+    aisle_dataset_free(test);
+    aisle_model_free(m);
+    aisle_dist_data_free(d);
+    aisle_config_free(cfg);
+    return rc;
+}
+
+static void test_dist_allocation_failures(void **state) {
+    (void)state;
+    if (g_size != 1) {
+        print_message("skipped: allocation failures are checked at one rank\n");
+        return;
+    }
+    char train[600], test[600];
+    path_in(train, sizeof train, "oom_train.csv");
+    path_in(test, sizeof test, "oom_test.csv");
+    write_events(train, 300, 3, NULL);
+    write_events(test, 100, 4, NULL);
+    /* every allocation point of a clean run fails once in turn (some,
+     * such as loader caches, may fail without failing the call) */
+    tu_failalloc_install(0, 0);
+    assert_ok(oom_step(train, test));
+    uint64_t total = tu_failalloc_count();
+    tu_failalloc_remove();
+    for (uint64_t n = 1; n <= total; n++) {
+        tu_failalloc_install(n, 0);
+        int rc = oom_step(train, test);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        if (live != 0) fail_msg("failure at allocation %llu leaked %lld allocations", (unsigned long long)n, (long long)live);
+        if (rc != AISLE_OK && rc != AISLE_ENOMEM)
+            fail_msg("failure at allocation %llu gave %d (%s), not AISLE_ENOMEM", (unsigned long long)n, rc,
+                     aisle_last_error());
+    }
+    print_message("dist load/train/evaluate: %llu failure points\n", (unsigned long long)total);
+    assert_true(total > 50);
+}
+
+int main(int argc, char **argv) {
+    assert_ok(aisle_dist_init(&argc, &argv));
+    assert_ok(aisle_dist_rank(&g_rank, &g_size));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dist_als_byte_ranges_equal_one_process),
+        cmocka_unit_test(test_dist_als_part_files_equal_one_process),
+        cmocka_unit_test(test_dist_bad_row_fails_every_rank_with_file_line),
+        cmocka_unit_test(test_dist_checkpoint_resume_equals_uninterrupted),
+        cmocka_unit_test(test_dist_train_refuses_other_kinds_everywhere),
+        cmocka_unit_test(test_dist_load_errors_agree),
+        cmocka_unit_test(test_dist_evaluate_equals_one_process),
+        cmocka_unit_test(test_dist_allocation_failures),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, NULL);
+    aisle_dist_finalize();
+    return failed ? 1 : 0;
+}
