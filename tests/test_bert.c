@@ -355,6 +355,37 @@ static void test_save_load(void **state) {
 }
 
 
+
+/* NFC: composed and decomposed spellings, singletons and marks in either
+ * order give the same tokens, cased (reg fixture) and uncased (cls). */
+static void test_tokenizer_nfc(void **state) {
+    (void)state;
+    static const char *const same[][2] = {
+        {"Café crème", "Cafe\xcc\x81 cre\xcc\x80me"},
+        {"\xc3\x85ngstr\xc3\xb6m", "\xe2\x84\xab" "ngstro\xcc\x88m"},           /* U+212B ANGSTROM SIGN */
+        {"\xe1\xbb\x87", "e\xcc\xa3\xcc\x82"},                                 /* U+1EC7 from marks in order */
+        {"\xe1\xbb\x87", "e\xcc\x82\xcc\xa3"},                                 /* ... and in the other order */
+        {"\xea\xb0\x81", "\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8"},              /* Hangul from conjoining jamo */
+        {"\xe8\x98\xad", "\xef\xa4\x9f"},                                     /* U+F91F compatibility ideograph */
+    };
+    static const char *const models[] = {"cls", "reg"};
+    for (int mi = 0; mi < 2; mi++) {
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s/%s", fixtures(), models[mi]);
+        aisle_bert *m;
+        assert_ok(aisle_bert_import(&m, dir, NULL));
+        for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+            uint32_t a[64], b[64];
+            size_t na, nb;
+            assert_ok(aisle_bert_tokenize(m, same[i][0], NULL, NULL, a, NULL, 64, &na));
+            assert_ok(aisle_bert_tokenize(m, same[i][1], NULL, NULL, b, NULL, 64, &nb));
+            if (na != nb || memcmp(a, b, na * sizeof *a))
+                fail_msg("%s: '%s' and '%s' tokenize differently", models[mi], same[i][0], same[i][1]);
+        }
+        aisle_bert_free(m);
+    }
+}
+
 /* ---- batching and the int8 kernels ---- */
 
 static uint64_t trng = 0x9e3779b97f4a7c15ull;
@@ -929,7 +960,7 @@ int main(void) {
         cmocka_unit_test(test_bad_model_files),     cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_finetune_head),       cmocka_unit_test(test_finetune_bitext_smoke),
         cmocka_unit_test(test_int8_quantize_row),   cmocka_unit_test(test_int8_gemm_kernels),
-        cmocka_unit_test(test_batched_forward),
+        cmocka_unit_test(test_batched_forward),     cmocka_unit_test(test_tokenizer_nfc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
