@@ -179,18 +179,26 @@ static aisle_config *bench_cfg(int threads) {
     return cfg;
 }
 
-static double run_aisle(aisle_bert *m, const char **texts, int n, int threads, float *out) {
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* texts/s of wall time; *per_cpu: texts per second of CPU time (all threads) */
+static double run_aisle(aisle_bert *m, const char **texts, int n, int threads, float *out, double *per_cpu) {
     aisle_config *cfg = bench_cfg(threads);
     if (aisle_bert_embed(m, texts, 1, AISLE_BERT_POOL_POOLER, cfg, out) != AISLE_OK) { /* warm-up */
         fprintf(stderr, "bench_bert: %s\n", aisle_last_error());
         exit(1);
     }
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     if (aisle_bert_embed(m, texts, (size_t)n, AISLE_BERT_POOL_POOLER, cfg, out) != AISLE_OK) {
         fprintf(stderr, "bench_bert: %s\n", aisle_last_error());
         exit(1);
     }
     double dt = now_s() - t0;
+    *per_cpu = n / (cpu_s() - c0);
     aisle_config_free(cfg);
     return n / dt;
 }
@@ -308,10 +316,10 @@ int main(int argc, char **argv) {
     fclose(f);
 
     float *out = malloc(sizeof(float) * (size_t)n * HIDDEN);
-    double a[NQ][3];
+    double a[NQ][3], ac[NQ][3];
     for (int th = 1; th <= 2; th++)
-        for (int k = 0; k < NQ; k++) a[k][th] = run_aisle(m[k], (const char **)texts, n, th, out);
-    double tt[3] = {0, 0, 0};
+        for (int k = 0; k < NQ; k++) a[k][th] = run_aisle(m[k], (const char **)texts, n, th, out, &ac[k][th]);
+    double tt[3] = {0, 0, 0}, tc[3] = {0, 0, 0};
     const char *py = torch_python();
     if (!py) {
         printf("torch: no python3 with torch found (set AISLE_PYTHON): comparison skipped\n");
@@ -319,19 +327,23 @@ int main(int argc, char **argv) {
         for (int th = 1; th <= 2; th++) {
             snprintf(cmd, sizeof cmd, "%s bench/bert_torch.py %s %d", py, dir, th);
             FILE *p = popen(cmd, "r");
-            if (!p || fscanf(p, "%lf", &tt[th]) != 1) tt[th] = 0;
+            if (!p || fscanf(p, "%lf %lf", &tt[th], &tc[th]) != 2) tt[th] = tc[th] = 0;
             if (p) pclose(p);
         }
     }
-    printf("\n%d texts of %d tokens, %d x %d x %d heads; texts/s (higher is better)\n", n, SEQ, LAYERS, HIDDEN, HEADS);
-    printf("%-8s %11s %11s %11s %11s %8s %8s %8s\n", "threads", "aisle fp32", "aisle fp16", "aisle int8", "torch fp32",
-           "fp32/t", "fp16/t", "int8/t");
-    for (int th = 1; th <= 2; th++) {
-        printf("%-8d %11.3f %11.3f %11.3f", th, a[0][th], a[1][th], a[2][th]);
-        if (tt[th] > 0)
-            printf(" %11.3f %7.2fx %7.2fx %7.2fx\n", tt[th], a[0][th] / tt[th], a[1][th] / tt[th], a[2][th] / tt[th]);
-        else
-            printf(" %11s %8s %8s %8s\n", "-", "-", "-", "-");
+    for (int cpu = 0; cpu < 2; cpu++) {
+        double(*x)[3] = cpu ? ac : a, *y = cpu ? tc : tt;
+        printf("\n%d texts of %d tokens, %d x %d x %d heads; texts per second of %s (higher is better)\n", n, SEQ,
+               LAYERS, HIDDEN, HEADS, cpu ? "CPU time, all threads (robust to a loaded machine)" : "wall time");
+        printf("%-8s %11s %11s %11s %11s %8s %8s %8s\n", "threads", "aisle fp32", "aisle fp16", "aisle int8",
+               "torch fp32", "fp32/t", "fp16/t", "int8/t");
+        for (int th = 1; th <= 2; th++) {
+            printf("%-8d %11.3f %11.3f %11.3f", th, x[0][th], x[1][th], x[2][th]);
+            if (y[th] > 0)
+                printf(" %11.3f %7.2fx %7.2fx %7.2fx\n", y[th], x[0][th] / y[th], x[1][th] / y[th], x[2][th] / y[th]);
+            else
+                printf(" %11s %8s %8s %8s\n", "-", "-", "-", "-");
+        }
     }
     /* accuracy on texts of mixed lengths (8..126 words) */
     enum { NACC = 32 };

@@ -422,7 +422,7 @@ static void test_int8_quantize_row(void **state) {
     assert_int_equal(q[76], 127);
 }
 
-/* The int8 product: the scalar and AVX2 kernels and any thread count give
+/* The int8 product: the scalar, AVX2 and AVX-VNNI kernels and any thread count give
  * the same bits; the result is the exact product of the dequantised
  * operands (up to float rounding). Shapes with remainders in every
  * direction: tokens % 4, rows % 2, cols % 32. */
@@ -444,12 +444,16 @@ static void test_int8_gemm_kernels(void **state) {
         assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y1, 1, BERT_KERNEL_SCALAR));
         assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y2, 3, BERT_KERNEL_SCALAR));
         assert_memory_equal(y1, y2, n * R * sizeof *y1);
-        if (bert_int8_kernel_best() == BERT_KERNEL_AVX2) {
-            assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y3, 2, BERT_KERNEL_AVX2));
+        for (int k = BERT_KERNEL_AVX2; k <= bert_int8_kernel_best(); k++) {
+            memset(y3, 0, n * R * sizeof *y3);
+            assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y3, 2, k));
             assert_memory_equal(y1, y3, n * R * sizeof *y1);
-        } else {
-            print_message("    no AVX2 on this CPU: only the scalar int8 kernel was checked\n");
         }
+        if (si == 0)
+            print_message("    int8 kernels checked against the scalar one: %s\n",
+                          bert_int8_kernel_best() == BERT_KERNEL_VNNI   ? "AVX2, AVX-VNNI"
+                          : bert_int8_kernel_best() == BERT_KERNEL_AVX2 ? "AVX2 (no AVX-VNNI on this CPU)"
+                                                                        : "none (no AVX2 on this CPU)");
         for (size_t t = 0; t < n; t++)
             for (size_t r = 0; r < R; r++) {
                 double want = 0, mag = 0;
@@ -507,10 +511,12 @@ static void test_batched_forward(void **state) {
     assert_ok(aisle_bert_embed(q, texts, NT, AISLE_BERT_POOL_POOLER, c1, b8));
     assert_memory_equal(a8, b8, sizeof a8);
     int best = q->int8_kernel;
-    q->int8_kernel = BERT_KERNEL_SCALAR;
-    assert_ok(aisle_bert_embed(q, texts, NT, AISLE_BERT_POOL_POOLER, c3, c8));
+    for (int k = BERT_KERNEL_SCALAR; k < best; k++) {
+        q->int8_kernel = k;
+        assert_ok(aisle_bert_embed(q, texts, NT, AISLE_BERT_POOL_POOLER, c3, c8));
+        assert_memory_equal(a8, c8, sizeof a8);
+    }
     q->int8_kernel = best;
-    assert_memory_equal(a8, c8, sizeof a8);
     float f32[NT * 64];
     assert_ok(aisle_bert_embed(m, texts, NT, AISLE_BERT_POOL_POOLER, c1, f32));
     double worst = 0;

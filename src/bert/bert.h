@@ -188,7 +188,7 @@ int bert_save_buffer(const aisle_bert *m, const aisle_config *cfg, void **out, s
 int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle_config *cfg, const char *what);
 
 /* ---- int8 products (int8.c) ---- */
-enum { BERT_KERNEL_SCALAR = 0, BERT_KERNEL_AVX2 = 1 };
+enum { BERT_KERNEL_SCALAR = 0, BERT_KERNEL_AVX2 = 1, BERT_KERNEL_VNNI = 2 };
 /* The fastest kernel this CPU runs (checked at run time). */
 int bert_int8_kernel_best(void);
 /* Per-token dynamic quantisation of x[k] to 7 bits: x ~ (q - zero) * scale. */
