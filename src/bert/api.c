@@ -198,15 +198,21 @@ static int run(run_ctx *r, size_t n, const aisle_config *cfg) {
     return rc;
 }
 
+int bert_embed_texts(const aisle_bert *model, const char *const *texts, size_t n, int pooling,
+                     const aisle_config *cfg, float *out) {
+    if (!model || (n && (!texts || !out))) return core_error(AISLE_EINVAL, "bert_embed_texts: NULL argument");
+    if (pooling != AISLE_BERT_POOL_CLS && pooling != AISLE_BERT_POOL_MEAN && pooling != AISLE_BERT_POOL_POOLER)
+        return core_error(AISLE_EINVAL, "unknown bert pooling %d", pooling);
+    if (pooling == AISLE_BERT_POOL_POOLER && !model->cfg.has_pooler)
+        return core_error(AISLE_EUNSUPPORTED, "the bert model has no pooler (use cls or mean pooling)");
+    run_ctx r = {model, texts, NULL, JOB_EMBED, pooling, 0, model->cfg.hidden, out, 0, NULL, NULL, NULL};
+    return run(&r, n, cfg);
+}
+
 AISLE_API int aisle_bert_embed(const aisle_bert *model, const char *const *texts, size_t n, int pooling,
                                const aisle_config *cfg, float *out) {
     if (!model || (n && (!texts || !out))) return core_error(AISLE_EINVAL, "aisle_bert_embed: NULL argument");
-    if (pooling != AISLE_BERT_POOL_CLS && pooling != AISLE_BERT_POOL_MEAN && pooling != AISLE_BERT_POOL_POOLER)
-        return core_error(AISLE_EINVAL, "aisle_bert_embed: unknown pooling %d", pooling);
-    if (pooling == AISLE_BERT_POOL_POOLER && !model->cfg.has_pooler)
-        return core_error(AISLE_EUNSUPPORTED, "aisle_bert_embed: the model has no pooler (use cls or mean pooling)");
-    run_ctx r = {model, texts, NULL, JOB_EMBED, pooling, 0, model->cfg.hidden, out, 0, NULL, NULL, NULL};
-    return run(&r, n, cfg);
+    return bert_embed_texts(model, texts, n, pooling, cfg, out);
 }
 
 AISLE_API int aisle_bert_classify(const aisle_bert *model, const char *const *texts_a, const char *const *texts_b,

@@ -213,6 +213,15 @@ typedef struct bert_seqs {
  * int8 kernel over `threads`); attention, GELU and LayerNorm run over
  * `threads`.  Only allocation can fail. */
 int bert_forward(const aisle_bert *m, const bert_seqs *s, int threads, float *hidden, float *pooled);
+/* Embeddings of n texts into out[n x hidden] with pooling AISLE_BERT_POOL_*
+ * (cls, mean, pooler): what aisle_bert_embed does, for the modules above
+ * bert (search's semantic embeddings, intent's encoder).  Options read
+ * from cfg: max_length, threads, blas_threads.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL text, unknown pooling), AISLE_EUNSUPPORTED (pooler
+ * asked of a model without one), AISLE_ERANGE (max_length), AISLE_ENOMEM.
+ * Safe to call from several threads on the same model. */
+int bert_embed_texts(const aisle_bert *model, const char *const *texts, size_t n, int pooling,
+                     const aisle_config *cfg, float *out);
 /* Pooled outputs (pooler) of n texts or pairs into out[n x H] (api.c). */
 int bert_pooled_batch(const aisle_bert *m, const char *const *a, const char *const *b, size_t n,
                       const aisle_config *cfg, float *out);
