@@ -2,9 +2,9 @@
  * hidden x 12 heads, intermediate 3072, vocab 30522) on 128-token inputs,
  * against PyTorch (bench/bert_torch.py, fp32, the same checkpoint and
  * token ids) in the same run: texts per second on 1 and 2 threads for
- * aisle fp32 and int8 weights, the int8 accuracy loss (cosine and max
- * difference of the pooled output against fp32), and the loaded model's
- * memory against the checkpoint size.
+ * aisle fp32, fp16 and int8 weights, the accuracy loss of fp16/int8 against
+ * fp32 (classifier logit margin and argmax, pooled output) on 32 texts of
+ * mixed lengths, and the loaded model's memory against the checkpoint.
  *
  * The random checkpoint is written on the fly (config.json, vocab.txt,
  * model.safetensors under build/bench_bert/), so no data is needed.
@@ -168,23 +168,97 @@ static const char *torch_python(void) {
     return NULL;
 }
 
-static double run_aisle(aisle_bert *m, const char **texts, int n, int threads, float *out) {
+/* blas_threads = threads: the fp32/fp16 products are sgemm calls from one
+ * thread, so OpenBLAS's own threads are their parallelism (set through the
+ * documented option); `threads` runs the row-wise work and the int8 kernel. */
+static aisle_config *bench_cfg(int threads) {
     aisle_config *cfg;
     aisle_config_new(&cfg);
     aisle_config_set_int(cfg, "threads", threads);
-    aisle_config_set_int(cfg, "blas_threads", 1); /* `threads` is then all the parallelism, as torch's */
+    aisle_config_set_int(cfg, "blas_threads", threads);
+    return cfg;
+}
+
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* texts/s of wall time; *per_cpu: texts per second of CPU time (all threads) */
+static double run_aisle(aisle_bert *m, const char **texts, int n, int threads, float *out, double *per_cpu) {
+    aisle_config *cfg = bench_cfg(threads);
     if (aisle_bert_embed(m, texts, 1, AISLE_BERT_POOL_POOLER, cfg, out) != AISLE_OK) { /* warm-up */
         fprintf(stderr, "bench_bert: %s\n", aisle_last_error());
         exit(1);
     }
-    double t0 = now_s();
+    double t0 = now_s(), c0 = cpu_s();
     if (aisle_bert_embed(m, texts, (size_t)n, AISLE_BERT_POOL_POOLER, cfg, out) != AISLE_OK) {
         fprintf(stderr, "bench_bert: %s\n", aisle_last_error());
         exit(1);
     }
     double dt = now_s() - t0;
+    *per_cpu = n / (cpu_s() - c0);
     aisle_config_free(cfg);
     return n / dt;
+}
+
+/* Accuracy of an encoded model against fp32 on texts: the classifier's
+ * logit margin z1 - z0 (log p1 - log p0: what softmax leaves of the two
+ * logits), the argmax, and the pooled output. */
+static void accuracy(const char *name, aisle_bert *m32, aisle_bert *mq, const char **texts, int n) {
+    aisle_config *cfg = bench_cfg(2);
+    float *p32 = malloc(sizeof(float) * 2 * (size_t)n), *pq = malloc(sizeof(float) * 2 * (size_t)n);
+    float *e32 = malloc(sizeof(float) * HIDDEN * (size_t)n), *eq = malloc(sizeof(float) * HIDDEN * (size_t)n);
+    if (aisle_bert_classify(m32, texts, NULL, (size_t)n, cfg, p32) || aisle_bert_classify(mq, texts, NULL, (size_t)n, cfg, pq) ||
+        aisle_bert_embed(m32, texts, (size_t)n, AISLE_BERT_POOL_POOLER, cfg, e32) ||
+        aisle_bert_embed(mq, texts, (size_t)n, AISLE_BERT_POOL_POOLER, cfg, eq)) {
+        fprintf(stderr, "bench_bert: %s\n", aisle_last_error());
+        exit(1);
+    }
+    double worst = 0, margin = 0, pooled = 0, cos_min = 1;
+    int agree = 0;
+    for (int i = 0; i < n; i++) {
+        double z32 = log(p32[2 * i + 1]) - log(p32[2 * i]), zq = log(pq[2 * i + 1]) - log(pq[2 * i]);
+        worst = fmax(worst, fabs(z32 - zq));
+        margin = fmax(margin, fabs(z32));
+        agree += (z32 > 0) == (zq > 0);
+        double dot = 0, na = 0, nb = 0;
+        for (int j = 0; j < HIDDEN; j++) {
+            double x = e32[(size_t)i * HIDDEN + j], y = eq[(size_t)i * HIDDEN + j];
+            dot += x * y, na += x * x, nb += y * y;
+            pooled = fmax(pooled, fabs(x - y));
+        }
+        cos_min = fmin(cos_min, dot / sqrt(na * nb));
+    }
+    printf("%s vs fp32 on %d texts: logit margin max |diff| %.4g (fp32 margins up to %.3g), argmax agrees %d/%d; "
+           "pooled max |diff| %.4g, min cosine %.6f\n",
+           name, n, worst, margin, agree, n, pooled, cos_min);
+    free(p32), free(pq), free(e32), free(eq);
+    aisle_config_free(cfg);
+}
+
+static char *random_text(int words) {
+    char *t = malloc((size_t)words * 8 + 1);
+    size_t at = 0;
+    t[0] = '\0';
+    for (int w = 0; w < words; w++) at += (size_t)sprintf(t + at, "%sw%d", w ? " " : "", 5 + (int)(unif() * (VOCAB - 5)));
+    return t;
+}
+
+static aisle_bert *encoded(aisle_bert *m32, const char *dir, const char *quant) {
+    char path[600];
+    aisle_config *q;
+    aisle_bert *m;
+    aisle_config_new(&q);
+    aisle_config_set(q, "quantize", quant);
+    snprintf(path, sizeof path, "%s/model_%s.aisle", dir, quant);
+    if (aisle_bert_save(m32, path, q) != AISLE_OK || aisle_bert_load(&m, path, NULL) != AISLE_OK) {
+        fprintf(stderr, "bench_bert: %s: %s\n", quant, aisle_last_error());
+        exit(1);
+    }
+    aisle_config_free(q);
+    return m;
 }
 
 int main(int argc, char **argv) {
@@ -204,38 +278,30 @@ int main(int argc, char **argv) {
         }
         stat(path, &st);
     }
-    aisle_bert *m32, *m8;
+    enum { NQ = 3 };
+    static const char *const qname[NQ] = {"fp32", "fp16", "int8"};
+    aisle_bert *m[NQ];
     double t0 = now_s();
-    if (aisle_bert_import(&m32, dir, NULL) != AISLE_OK) {
+    if (aisle_bert_import(&m[0], dir, NULL) != AISLE_OK) {
         fprintf(stderr, "bench_bert: import: %s\n", aisle_last_error());
         return 1;
     }
     printf("import: %.2f s\n", now_s() - t0);
-    aisle_config *q;
-    aisle_config_new(&q);
-    aisle_config_set(q, "quantize", "int8");
-    snprintf(path, sizeof path, "%s/model_int8.aisle", dir);
-    if (aisle_bert_save(m32, path, q) != AISLE_OK || aisle_bert_load(&m8, path, NULL) != AISLE_OK) {
-        fprintf(stderr, "bench_bert: int8: %s\n", aisle_last_error());
-        return 1;
+    m[1] = encoded(m[0], dir, "fp16");
+    m[2] = encoded(m[0], dir, "int8");
+    printf("checkpoint model.safetensors: %.1f MB; loaded", st.st_size / 1e6);
+    for (int k = 0; k < NQ; k++) {
+        size_t b;
+        aisle_bert_memory(m[k], &b);
+        printf(" %s %.1f MB (%.2fx)%s", qname[k], b / 1e6, (double)b / (double)st.st_size, k + 1 < NQ ? ";" : "\n");
     }
-    aisle_config_free(q);
-    size_t b32, b8;
-    aisle_bert_memory(m32, &b32);
-    aisle_bert_memory(m8, &b8);
-    printf("checkpoint model.safetensors: %.1f MB; loaded fp32: %.1f MB; loaded int8: %.1f MB\n",
-           st.st_size / 1e6, b32 / 1e6, b8 / 1e6);
 
     /* n distinct texts of exactly 126 words -> 128 tokens with [CLS]/[SEP] */
     char **texts = malloc((size_t)n * sizeof *texts);
-    for (int i = 0; i < n; i++) {
-        texts[i] = malloc(126 * 8);
-        size_t at = 0;
-        for (int w = 0; w < SEQ - 2; w++) at += (size_t)sprintf(texts[i] + at, "%sw%d", w ? " " : "", 5 + (int)(unif() * (VOCAB - 5)));
-    }
+    for (int i = 0; i < n; i++) texts[i] = random_text(SEQ - 2);
     size_t ntok;
     uint32_t ids[SEQ];
-    aisle_bert_tokenize(m32, texts[0], NULL, NULL, ids, NULL, SEQ, &ntok);
+    aisle_bert_tokenize(m[0], texts[0], NULL, NULL, ids, NULL, SEQ, &ntok);
     if (ntok != SEQ) {
         fprintf(stderr, "bench_bert: %zu tokens, expected %d\n", ntok, SEQ);
         return 1;
@@ -244,28 +310,16 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/ids.txt", dir);
     FILE *f = fopen(path, "w");
     for (int i = 0; i < n; i++) {
-        aisle_bert_tokenize(m32, texts[i], NULL, NULL, ids, NULL, SEQ, &ntok);
+        aisle_bert_tokenize(m[0], texts[i], NULL, NULL, ids, NULL, SEQ, &ntok);
         for (int k = 0; k < SEQ; k++) fprintf(f, "%u%c", ids[k], k + 1 < SEQ ? ' ' : '\n');
     }
     fclose(f);
 
-    float *o32 = malloc(sizeof(float) * (size_t)n * HIDDEN), *o8 = malloc(sizeof(float) * (size_t)n * HIDDEN);
-    double a32[3], a8[3];
-    for (int th = 1; th <= 2; th++) {
-        a32[th] = run_aisle(m32, (const char **)texts, n, th, o32);
-        a8[th] = run_aisle(m8, (const char **)texts, n, th, o8);
-    }
-    double worst = 0, cos_min = 1;
-    for (int i = 0; i < n; i++) {
-        double dot = 0, na = 0, nb = 0;
-        for (int j = 0; j < HIDDEN; j++) {
-            double x = o32[(size_t)i * HIDDEN + j], y = o8[(size_t)i * HIDDEN + j];
-            dot += x * y, na += x * x, nb += y * y;
-            worst = fmax(worst, fabs(x - y));
-        }
-        cos_min = fmin(cos_min, dot / sqrt(na * nb));
-    }
-    double tt[3] = {0, 0, 0};
+    float *out = malloc(sizeof(float) * (size_t)n * HIDDEN);
+    double a[NQ][3], ac[NQ][3];
+    for (int th = 1; th <= 2; th++)
+        for (int k = 0; k < NQ; k++) a[k][th] = run_aisle(m[k], (const char **)texts, n, th, out, &ac[k][th]);
+    double tt[3] = {0, 0, 0}, tc[3] = {0, 0, 0};
     const char *py = torch_python();
     if (!py) {
         printf("torch: no python3 with torch found (set AISLE_PYTHON): comparison skipped\n");
@@ -273,26 +327,33 @@ int main(int argc, char **argv) {
         for (int th = 1; th <= 2; th++) {
             snprintf(cmd, sizeof cmd, "%s bench/bert_torch.py %s %d", py, dir, th);
             FILE *p = popen(cmd, "r");
-            if (!p || fscanf(p, "%lf", &tt[th]) != 1) tt[th] = 0;
+            if (!p || fscanf(p, "%lf %lf", &tt[th], &tc[th]) != 2) tt[th] = tc[th] = 0;
             if (p) pclose(p);
         }
     }
-    printf("\n%d texts of %d tokens, %d x %d x %d heads; texts/s (higher is better)\n", n, SEQ, LAYERS, HIDDEN, HEADS);
-    printf("%-8s %12s %12s %12s %10s %10s\n", "threads", "aisle fp32", "aisle int8", "torch fp32", "fp32/torch",
-           "int8/torch");
-    for (int th = 1; th <= 2; th++) {
-        if (tt[th] > 0)
-            printf("%-8d %12.2f %12.2f %12.2f %9.2fx %9.2fx\n", th, a32[th], a8[th], tt[th], a32[th] / tt[th],
-                   a8[th] / tt[th]);
-        else
-            printf("%-8d %12.2f %12.2f %12s %10s %10s\n", th, a32[th], a8[th], "-", "-", "-");
+    for (int cpu = 0; cpu < 2; cpu++) {
+        double(*x)[3] = cpu ? ac : a, *y = cpu ? tc : tt;
+        printf("\n%d texts of %d tokens, %d x %d x %d heads; texts per second of %s (higher is better)\n", n, SEQ,
+               LAYERS, HIDDEN, HEADS, cpu ? "CPU time, all threads (robust to a loaded machine)" : "wall time");
+        printf("%-8s %11s %11s %11s %11s %8s %8s %8s\n", "threads", "aisle fp32", "aisle fp16", "aisle int8",
+               "torch fp32", "fp32/t", "fp16/t", "int8/t");
+        for (int th = 1; th <= 2; th++) {
+            printf("%-8d %11.3f %11.3f %11.3f", th, x[0][th], x[1][th], x[2][th]);
+            if (y[th] > 0)
+                printf(" %11.3f %7.2fx %7.2fx %7.2fx\n", y[th], x[0][th] / y[th], x[1][th] / y[th], x[2][th] / y[th]);
+            else
+                printf(" %11s %8s %8s %8s\n", "-", "-", "-", "-");
+        }
     }
-    printf("int8 vs fp32 pooled output: min cosine %.6f, max |diff| %.4g\n", cos_min, worst);
+    /* accuracy on texts of mixed lengths (8..126 words) */
+    enum { NACC = 32 };
+    char *acc[NACC];
+    for (int i = 0; i < NACC; i++) acc[i] = random_text(8 + (int)(unif() * 119));
+    for (int k = 1; k < NQ; k++) accuracy(qname[k], m[0], m[k], (const char **)acc, NACC);
+    for (int i = 0; i < NACC; i++) free(acc[i]);
     for (int i = 0; i < n; i++) free(texts[i]);
     free(texts);
-    free(o32);
-    free(o8);
-    aisle_bert_free(m32);
-    aisle_bert_free(m8);
+    free(out);
+    for (int k = 0; k < NQ; k++) aisle_bert_free(m[k]);
     return 0;
 }

@@ -3,7 +3,8 @@
 8-byte header length, JSON header, raw little-endian F32 data) and times
 BERT's fp32 forward (tests/bert/bert_ref.py's math, in float32, batched,
 torch.inference_mode) on the token ids in DIR/ids.txt with THREADS intra-op
-threads.  Prints texts per second.
+threads.  Prints texts per second of wall time and per second of the
+process's CPU time (all threads).
 
   bert_torch.py DIR THREADS"""
 import json, os, struct, sys, time
@@ -32,10 +33,10 @@ def main():
     types = [[0] * len(x) for x in ids]
     with torch.inference_mode():
         forward(cfg, w, "bert.", ids[:1], types[:1], True, True, dtype=torch.float32)  # warm-up
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         forward(cfg, w, "bert.", ids, types, True, True, dtype=torch.float32)
-        dt = time.perf_counter() - t0
-    print("%.4f" % (len(ids) / dt))
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
+    print("%.4f %.4f" % (len(ids) / dt, len(ids) / dc))
 
 if __name__ == "__main__":
     main()

@@ -354,6 +354,186 @@ static void test_save_load(void **state) {
     aisle_bert_free(l);
 }
 
+
+
+/* NFC: composed and decomposed spellings, singletons and marks in either
+ * order give the same tokens, cased (reg fixture) and uncased (cls). */
+static void test_tokenizer_nfc(void **state) {
+    (void)state;
+    static const char *const same[][2] = {
+        {"Café crème", "Cafe\xcc\x81 cre\xcc\x80me"},
+        {"\xc3\x85ngstr\xc3\xb6m", "\xe2\x84\xab" "ngstro\xcc\x88m"},           /* U+212B ANGSTROM SIGN */
+        {"\xe1\xbb\x87", "e\xcc\xa3\xcc\x82"},                                 /* U+1EC7 from marks in order */
+        {"\xe1\xbb\x87", "e\xcc\x82\xcc\xa3"},                                 /* ... and in the other order */
+        {"\xea\xb0\x81", "\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8"},              /* Hangul from conjoining jamo */
+        {"\xe8\x98\xad", "\xef\xa4\x9f"},                                     /* U+F91F compatibility ideograph */
+    };
+    static const char *const models[] = {"cls", "reg"};
+    for (int mi = 0; mi < 2; mi++) {
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s/%s", fixtures(), models[mi]);
+        aisle_bert *m;
+        assert_ok(aisle_bert_import(&m, dir, NULL));
+        for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+            uint32_t a[64], b[64];
+            size_t na, nb;
+            assert_ok(aisle_bert_tokenize(m, same[i][0], NULL, NULL, a, NULL, 64, &na));
+            assert_ok(aisle_bert_tokenize(m, same[i][1], NULL, NULL, b, NULL, 64, &nb));
+            if (na != nb || memcmp(a, b, na * sizeof *a))
+                fail_msg("%s: '%s' and '%s' tokenize differently", models[mi], same[i][0], same[i][1]);
+        }
+        aisle_bert_free(m);
+    }
+}
+
+/* ---- batching and the int8 kernels ---- */
+
+static uint64_t trng = 0x9e3779b97f4a7c15ull;
+static float trand(void) { /* uniform in [-1, 1) */
+    trng ^= trng << 13;
+    trng ^= trng >> 7;
+    trng ^= trng << 17;
+    return (float)((trng >> 11) * (2.0 / 9007199254740992.0) - 1.0);
+}
+
+/* Dynamic quantisation: 7-bit codes, 0 exact, every value within half a step. */
+static void test_int8_quantize_row(void **state) {
+    (void)state;
+    float x[77], s;
+    uint8_t q[77];
+    int32_t z;
+    for (int i = 0; i < 77; i++) x[i] = 3.0f * trand() + 1.0f;
+    x[5] = 0.0f;
+    bert_quantize_row(x, 77, q, &s, &z);
+    assert_true(s > 0 && z >= 0 && z <= 127);
+    for (int i = 0; i < 77; i++) {
+        assert_true(q[i] <= 127);
+        assert_true(fabs(((int)q[i] - z) * s - x[i]) <= 0.5 * s + 1e-6);
+    }
+    assert_int_equal(q[5], z);
+    /* all zeros: scale 0, codes 0 */
+    memset(x, 0, sizeof x);
+    bert_quantize_row(x, 77, q, &s, &z);
+    assert_true(s == 0.0f && z == 0 && q[3] == 0);
+    /* all positive: zero point 0, the max maps to 127 */
+    for (int i = 0; i < 77; i++) x[i] = 0.5f + (float)i;
+    bert_quantize_row(x, 77, q, &s, &z);
+    assert_int_equal(z, 0);
+    assert_int_equal(q[76], 127);
+}
+
+/* The int8 product: the scalar, AVX2 and AVX-VNNI kernels and any thread count give
+ * the same bits; the result is the exact product of the dequantised
+ * operands (up to float rounding). Shapes with remainders in every
+ * direction: tokens % 4, rows % 2, cols % 32. */
+static void test_int8_gemm_kernels(void **state) {
+    (void)state;
+    static const size_t shapes[][3] = {{13, 37, 77}, {64, 64, 96}, {70, 130, 33}, {1, 1, 1}, {5, 3, 31}};
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        size_t n = shapes[si][0], R = shapes[si][1], K = shapes[si][2];
+        bert_mat W;
+        assert_ok(bert_mat_alloc(&W, (uint32_t)R, (uint32_t)K));
+        for (size_t i = 0; i < R * K; i++) W.f[i] = trand() * (1.0f + (float)(i % 7));
+        assert_ok(bert_mat_encode(&W, IO_QUANT_INT8));
+        float *x = malloc(n * K * sizeof *x), *xs = malloc(n * sizeof *xs), *y1 = malloc(n * R * sizeof *y1),
+              *y2 = malloc(n * R * sizeof *y2), *y3 = malloc(n * R * sizeof *y3);
+        uint8_t *xq = malloc(n * K);
+        int32_t *xz = malloc(n * sizeof *xz);
+        for (size_t i = 0; i < n * K; i++) x[i] = 4.0f * trand() + (i % 3 ? 0.5f : -0.25f);
+        for (size_t t = 0; t < n; t++) bert_quantize_row(x + t * K, K, xq + t * K, xs + t, xz + t);
+        assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y1, 1, BERT_KERNEL_SCALAR));
+        assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y2, 3, BERT_KERNEL_SCALAR));
+        assert_memory_equal(y1, y2, n * R * sizeof *y1);
+        for (int k = BERT_KERNEL_AVX2; k <= bert_int8_kernel_best(); k++) {
+            memset(y3, 0, n * R * sizeof *y3);
+            assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y3, 2, k));
+            assert_memory_equal(y1, y3, n * R * sizeof *y1);
+        }
+        if (si == 0)
+            print_message("    int8 kernels checked against the scalar one: %s\n",
+                          bert_int8_kernel_best() == BERT_KERNEL_VNNI   ? "AVX2, AVX-VNNI"
+                          : bert_int8_kernel_best() == BERT_KERNEL_AVX2 ? "AVX2 (no AVX-VNNI on this CPU)"
+                                                                        : "none (no AVX2 on this CPU)");
+        for (size_t t = 0; t < n; t++)
+            for (size_t r = 0; r < R; r++) {
+                double want = 0, mag = 0;
+                for (size_t k = 0; k < K; k++) {
+                    double a = ((int)xq[t * K + k] - xz[t]) * (double)xs[t], w = W.q[r * K + k] * (double)W.scale[r];
+                    want += a * w;
+                    mag += fabs(a * w);
+                }
+                if (fabs(y1[t * R + r] - want) > 1e-5 * (mag + 1))
+                    fail_msg("shape %zu: y[%zu][%zu] = %g, exact %g", si, t, r, y1[t * R + r], want);
+            }
+        bert_mat_free(&W);
+        free(x), free(xs), free(y1), free(y2), free(y3), free(xq), free(xz);
+    }
+}
+
+/* Texts batched in one call give what one call per text gives (the
+ * packing only changes which sgemm rows a token is), within float noise;
+ * the int8 model gives the same bits with the scalar and AVX2 kernels and
+ * any thread count, and stays close to fp32 (the bound the save/load test
+ * uses for int8). */
+static void test_batched_forward(void **state) {
+    (void)state;
+    char src[1100], dir[512], path[1100];
+    snprintf(src, sizeof src, "%s/cls", fixtures());
+    aisle_bert *m, *q;
+    assert_ok(aisle_bert_import(&m, src, NULL));
+    enum { NT = 9 };
+    const char *texts[NT] = {"The shop sells running shoes.", "great 👍🏽 shoes", "我喜欢这家商店", "Café à Paris",
+                             "a", "where is my order? it was due on monday and nothing came",
+                             "xylophonequux unknownword", "Ünïcödé ÀÉÎÕÜ", "x y z"};
+    const char *pairs_b[NT] = {"b", "shoes for trail running", "商店", "Paris", "", "order 42", "q", "ü", "z y x"};
+    aisle_config *c1 = cfg_len(0, 1), *c3 = cfg_len(0, 3);
+    float all[NT * 64], one[64], pa[NT * 3], p1[3];
+    assert_ok(aisle_bert_embed(m, texts, NT, AISLE_BERT_POOL_MEAN, c3, all));
+    assert_ok(aisle_bert_classify(m, texts, pairs_b, NT, c3, pa));
+    for (int i = 0; i < NT; i++) {
+        assert_ok(aisle_bert_embed(m, texts + i, 1, AISLE_BERT_POOL_MEAN, c1, one));
+        for (int k = 0; k < 64; k++)
+            if (fabs(one[k] - all[i * 64 + k]) > 1e-5) fail_msg("text %d dim %d: %g alone, %g batched", i, k, one[k], all[i * 64 + k]);
+        assert_ok(aisle_bert_classify(m, texts + i, pairs_b + i, 1, c1, p1));
+        for (int k = 0; k < 3; k++) assert_true(fabs(p1[k] - pa[i * 3 + k]) < 1e-5);
+    }
+    /* int8 */
+    tu_tmpdir(dir, sizeof dir, "bert_batch");
+    snprintf(path, sizeof path, "%s/q.aisle", dir);
+    aisle_config *qc;
+    assert_ok(aisle_config_new(&qc));
+    assert_ok(aisle_config_set(qc, "quantize", "int8"));
+    assert_ok(aisle_bert_save(m, path, qc));
+    aisle_config_free(qc);
+    assert_ok(aisle_bert_load(&q, path, NULL));
+    float a8[NT * 64], b8[NT * 64], c8[NT * 64];
+    assert_ok(aisle_bert_embed(q, texts, NT, AISLE_BERT_POOL_POOLER, c3, a8));
+    assert_ok(aisle_bert_embed(q, texts, NT, AISLE_BERT_POOL_POOLER, c1, b8));
+    assert_memory_equal(a8, b8, sizeof a8);
+    int best = q->int8_kernel;
+    for (int k = BERT_KERNEL_SCALAR; k < best; k++) {
+        q->int8_kernel = k;
+        assert_ok(aisle_bert_embed(q, texts, NT, AISLE_BERT_POOL_POOLER, c3, c8));
+        assert_memory_equal(a8, c8, sizeof a8);
+    }
+    q->int8_kernel = best;
+    float f32[NT * 64];
+    assert_ok(aisle_bert_embed(m, texts, NT, AISLE_BERT_POOL_POOLER, c1, f32));
+    double worst = 0;
+    for (int k = 0; k < NT * 64; k++) worst = fmax(worst, fabs(f32[k] - a8[k]));
+    if (!(worst > 0 && worst < 0.1)) fail_msg("int8 pooled output differs from fp32 by %g", worst);
+    /* hidden of one text = the batch's cls pooling of it */
+    size_t nt;
+    static float hid[512 * 64];
+    assert_ok(aisle_bert_hidden(m, texts[5], NULL, c3, hid, 512, &nt));
+    assert_ok(aisle_bert_embed(m, texts, NT, AISLE_BERT_POOL_CLS, c3, all));
+    for (int k = 0; k < 64; k++) assert_true(fabs(hid[k] - all[5 * 64 + k]) < 1e-5);
+    aisle_config_free(c1);
+    aisle_config_free(c3);
+    aisle_bert_free(m);
+    aisle_bert_free(q);
+}
+
 /* ---- bad input ---- */
 
 static void copy_file(const char *from, const char *to, size_t truncate_to) {
@@ -738,7 +918,16 @@ static int oom_save_load(void *p) {
     aisle_config_free(cfg);
     aisle_bert *l;
     if (!rc) rc = aisle_bert_load(&l, c->file, NULL);
-    if (!rc) aisle_bert_free(l);
+    if (!rc) { /* and the int8 forward */
+        const char *a[2] = {"running shoes", "Café"};
+        float out[2 * 64];
+        aisle_config *one = NULL;
+        rc = aisle_config_new(&one);
+        if (!rc) rc = aisle_config_set_int(one, "threads", 1);
+        if (!rc) rc = aisle_bert_embed(l, a, 2, AISLE_BERT_POOL_POOLER, one, out);
+        aisle_config_free(one);
+        aisle_bert_free(l);
+    }
     return rc;
 }
 
@@ -776,6 +965,8 @@ int main(void) {
         cmocka_unit_test(test_save_load),           cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_model_files),     cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_finetune_head),       cmocka_unit_test(test_finetune_bitext_smoke),
+        cmocka_unit_test(test_int8_quantize_row),   cmocka_unit_test(test_int8_gemm_kernels),
+        cmocka_unit_test(test_batched_forward),     cmocka_unit_test(test_tokenizer_nfc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

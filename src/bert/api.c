@@ -81,9 +81,14 @@ AISLE_API int aisle_bert_tokenize(const aisle_bert *model, const char *text_a, c
     return rc;
 }
 
-/* ---- batched forward over texts ---- */
+/* ---- batched forward over texts ----
+ * Texts are tokenized a window at a time (in parallel), then packed into
+ * batches of at most BATCH_TOKENS real tokens (no padding) for bert_forward,
+ * so each layer's products are large matrix products over many texts.  A
+ * text's result does not depend on the thread count. */
 
 enum { JOB_EMBED, JOB_CLASSIFY };
+enum { WINDOW_TEXTS = 256, BATCH_TOKENS = 2048 };
 
 typedef struct {
     const aisle_bert *m;
@@ -92,36 +97,57 @@ typedef struct {
     int job, pooling;
     size_t max_len, out_dim;
     float *out;
-    float **ws; /* per thread: workspace, hidden, pooled */
-    uint32_t **ids;
+    /* the current window: text w0 + i has ids/types slot i (max_len each) */
+    size_t w0;
+    uint32_t *ids, *types;
+    size_t *len;
 } run_ctx;
 
-static int run_range(void *vctx, size_t begin, size_t end, int tid) {
+static int tokenize_range(void *vctx, size_t begin, size_t end, int tid) {
+    (void)tid;
     run_ctx *r = vctx;
     const aisle_bert *m = r->m;
-    size_t H = m->cfg.hidden;
-    float *ws = r->ws[tid], *hidden = ws + bert_ws_floats(&m->cfg, r->max_len), *pooled = hidden + r->max_len * H;
-    uint32_t *ids = r->ids[tid], *types = ids + r->max_len;
     for (size_t i = begin; i < end; i++) {
-        if (!r->a[i] || (r->b && !r->b[i])) return core_error(AISLE_EINVAL, "text %zu is NULL", i);
-        size_t n;
-        int rc = bert_encode(&m->vocab, m->cfg.lower, m->cfg.strip_accents, r->a[i], r->b ? r->b[i] : NULL,
-                             r->max_len, ids, types, &n);
+        size_t t = r->w0 + i;
+        if (!r->a[t] || (r->b && !r->b[t])) return core_error(AISLE_EINVAL, "text %zu is NULL", t);
+        int rc = bert_encode(&m->vocab, m->cfg.lower, m->cfg.strip_accents, r->a[t], r->b ? r->b[t] : NULL,
+                             r->max_len, r->ids + i * r->max_len, r->types + i * r->max_len, &r->len[i]);
         if (rc) return rc;
-        bool need_pool = r->job == JOB_CLASSIFY || r->pooling == AISLE_BERT_POOL_POOLER;
-        bert_forward(m, ids, types, n, ws, hidden, need_pool ? pooled : NULL);
-        float *o = r->out + i * r->out_dim;
+    }
+    return AISLE_OK;
+}
+
+/* One packed batch: slots [i0, i1) of the window. */
+static int run_batch(run_ctx *r, size_t i0, size_t i1, int threads, uint32_t *ids, uint32_t *types, size_t *start,
+                     float *hidden, float *pooled) {
+    const aisle_bert *m = r->m;
+    size_t H = m->cfg.hidden, k = 0;
+    start[0] = 0;
+    for (size_t i = i0; i < i1; i++) {
+        memcpy(ids + k, r->ids + i * r->max_len, r->len[i] * sizeof *ids);
+        memcpy(types + k, r->types + i * r->max_len, r->len[i] * sizeof *types);
+        k += r->len[i];
+        start[i - i0 + 1] = k;
+    }
+    bert_seqs s = {i1 - i0, start, ids, types};
+    bool need_pool = r->job == JOB_CLASSIFY || r->pooling == AISLE_BERT_POOL_POOLER;
+    int rc = bert_forward(m, &s, threads, hidden, need_pool ? pooled : NULL);
+    if (rc) return rc;
+    for (size_t i = i0; i < i1; i++) {
+        size_t q = i - i0, n = start[q + 1] - start[q];
+        const float *hs = hidden + start[q] * H, *po = pooled + q * H;
+        float *o = r->out + (r->w0 + i) * r->out_dim;
         if (r->job == JOB_CLASSIFY) {
-            bert_head(m, pooled, o);
+            bert_head(m, po, o);
         } else if (r->pooling == AISLE_BERT_POOL_POOLER) {
-            memcpy(o, pooled, H * sizeof *o);
+            memcpy(o, po, H * sizeof *o);
         } else if (r->pooling == AISLE_BERT_POOL_CLS) {
-            memcpy(o, hidden, H * sizeof *o);
+            memcpy(o, hs, H * sizeof *o);
         } else {
             for (size_t j = 0; j < H; j++) {
-                double s = 0;
-                for (size_t t = 0; t < n; t++) s += hidden[t * H + j];
-                o[j] = (float)(s / (double)n);
+                double sum = 0;
+                for (size_t t = 0; t < n; t++) sum += hs[t * H + j];
+                o[j] = (float)(sum / (double)n);
             }
         }
     }
@@ -133,39 +159,60 @@ static int run(run_ctx *r, size_t n, const aisle_config *cfg) {
     if (rc) return rc;
     if (r->max_len < (r->b ? 3u : 2u))
         return core_error(AISLE_ERANGE, "option max_length=%zu leaves no room for the text", r->max_len);
+    if (n == 0) return AISLE_OK;
     /* the documented way to touch OpenBLAS's process-wide thread count:
-     * only when the caller sets blas_threads (1 makes `threads` the only
-     * parallelism, since each worker thread calls sgemm itself) */
+     * only when the caller sets blas_threads.  sgemm is called from this
+     * thread only; `threads` runs the row-wise work and the int8 kernel. */
     int64_t blas_threads = config_int(cfg, NULL, "blas_threads");
     if (blas_threads > 0) openblas_set_num_threads((int)blas_threads);
     int T = core_thread_count(config_int(cfg, NULL, "threads"));
-    if ((size_t)T > n) T = n ? (int)n : 1;
-    size_t H = r->m->cfg.hidden, per = bert_ws_floats(&r->m->cfg, r->max_len) + r->max_len * H + H;
-    r->ws = core_calloc((size_t)T, sizeof *r->ws);
-    r->ids = core_calloc((size_t)T, sizeof *r->ids);
-    if (!r->ws || !r->ids) rc = core_oom("bert workspaces");
-    for (int t = 0; !rc && t < T; t++) {
-        r->ws[t] = core_malloc(per * sizeof(float));
-        r->ids[t] = core_malloc(2 * r->max_len * sizeof(uint32_t));
-        if (!r->ws[t] || !r->ids[t]) rc = core_oom("bert workspaces");
+    size_t H = r->m->cfg.hidden, ml = r->max_len, win = n < WINDOW_TEXTS ? n : WINDOW_TEXTS;
+    size_t budget = ml > BATCH_TOKENS ? ml : BATCH_TOKENS;
+    r->ids = core_malloc(win * ml * sizeof *r->ids);
+    r->types = core_malloc(win * ml * sizeof *r->types);
+    r->len = core_malloc(win * sizeof *r->len);
+    uint32_t *ids = core_malloc(budget * sizeof *ids), *types = core_malloc(budget * sizeof *types);
+    size_t *start = core_malloc((win + 1) * sizeof *start);
+    float *hidden = core_malloc(budget * H * sizeof *hidden), *pooled = core_malloc(win * H * sizeof *pooled);
+    if (!r->ids || !r->types || !r->len || !ids || !types || !start || !hidden || !pooled)
+        rc = core_oom("bert batch buffers");
+    for (size_t w0 = 0; !rc && w0 < n; w0 += win) {
+        size_t w1 = w0 + win < n ? w0 + win : n;
+        r->w0 = w0;
+        rc = core_parallel_for(T, w1 - w0, 4, tokenize_range, r);
+        for (size_t i0 = 0; !rc && i0 < w1 - w0;) {
+            size_t i1 = i0, tok = 0;
+            while (i1 < w1 - w0 && (i1 == i0 || tok + r->len[i1] <= budget)) tok += r->len[i1++];
+            rc = run_batch(r, i0, i1, T, ids, types, start, hidden, pooled);
+            i0 = i1;
+        }
     }
-    if (!rc) rc = core_parallel_for(T, n, 1, run_range, r);
-    for (int t = 0; t < T && r->ws; t++) core_free(r->ws[t]);
-    for (int t = 0; t < T && r->ids; t++) core_free(r->ids[t]);
-    core_free(r->ws);
     core_free(r->ids);
+    core_free(r->types);
+    core_free(r->len);
+    core_free(ids);
+    core_free(types);
+    core_free(start);
+    core_free(hidden);
+    core_free(pooled);
     return rc;
+}
+
+int bert_embed_texts(const aisle_bert *model, const char *const *texts, size_t n, int pooling,
+                     const aisle_config *cfg, float *out) {
+    if (!model || (n && (!texts || !out))) return core_error(AISLE_EINVAL, "bert_embed_texts: NULL argument");
+    if (pooling != AISLE_BERT_POOL_CLS && pooling != AISLE_BERT_POOL_MEAN && pooling != AISLE_BERT_POOL_POOLER)
+        return core_error(AISLE_EINVAL, "unknown bert pooling %d", pooling);
+    if (pooling == AISLE_BERT_POOL_POOLER && !model->cfg.has_pooler)
+        return core_error(AISLE_EUNSUPPORTED, "the bert model has no pooler (use cls or mean pooling)");
+    run_ctx r = {model, texts, NULL, JOB_EMBED, pooling, 0, model->cfg.hidden, out, 0, NULL, NULL, NULL};
+    return run(&r, n, cfg);
 }
 
 AISLE_API int aisle_bert_embed(const aisle_bert *model, const char *const *texts, size_t n, int pooling,
                                const aisle_config *cfg, float *out) {
     if (!model || (n && (!texts || !out))) return core_error(AISLE_EINVAL, "aisle_bert_embed: NULL argument");
-    if (pooling != AISLE_BERT_POOL_CLS && pooling != AISLE_BERT_POOL_MEAN && pooling != AISLE_BERT_POOL_POOLER)
-        return core_error(AISLE_EINVAL, "aisle_bert_embed: unknown pooling %d", pooling);
-    if (pooling == AISLE_BERT_POOL_POOLER && !model->cfg.has_pooler)
-        return core_error(AISLE_EUNSUPPORTED, "aisle_bert_embed: the model has no pooler (use cls or mean pooling)");
-    run_ctx r = {model, texts, NULL, JOB_EMBED, pooling, 0, model->cfg.hidden, out, NULL, NULL};
-    return run(&r, n, cfg);
+    return bert_embed_texts(model, texts, n, pooling, cfg, out);
 }
 
 AISLE_API int aisle_bert_classify(const aisle_bert *model, const char *const *texts_a, const char *const *texts_b,
@@ -174,7 +221,7 @@ AISLE_API int aisle_bert_classify(const aisle_bert *model, const char *const *te
     if (!model->cfg.has_classifier)
         return core_error(AISLE_EUNSUPPORTED, "aisle_bert_classify: the model has no classifier head "
                           "(import a checkpoint with classifier.weight, or aisle_bert_finetune_head)");
-    run_ctx r = {model, texts_a, texts_b, JOB_CLASSIFY, 0, 0, model->cfg.num_labels, out, NULL, NULL};
+    run_ctx r = {model, texts_a, texts_b, JOB_CLASSIFY, 0, 0, model->cfg.num_labels, out, 0, NULL, NULL, NULL};
     return run(&r, n, cfg);
 }
 
@@ -186,8 +233,8 @@ AISLE_API int aisle_bert_hidden(const aisle_bert *model, const char *text_a, con
     if (rc) return rc;
     size_t H = model->cfg.hidden;
     uint32_t *ids = core_malloc(2 * ml * sizeof *ids);
-    float *ws = core_malloc((bert_ws_floats(&model->cfg, ml) + ml * H) * sizeof *ws);
-    if (!ids || !ws) rc = core_oom("bert workspace");
+    float *hidden = core_malloc(ml * H * sizeof *hidden);
+    if (!ids || !hidden) rc = core_oom("bert workspace");
     if (!rc) rc = bert_encode(&model->vocab, model->cfg.lower, model->cfg.strip_accents, text_a, text_b, ml, ids,
                               ids + ml, &n);
     if (!rc) {
@@ -195,19 +242,20 @@ AISLE_API int aisle_bert_hidden(const aisle_bert *model, const char *text_a, con
         if (n > max_tokens) {
             rc = core_error(AISLE_ERANGE, "aisle_bert_hidden: %zu tokens do not fit max_tokens=%zu", n, max_tokens);
         } else if (out) {
-            float *hidden = ws + bert_ws_floats(&model->cfg, ml);
-            bert_forward(model, ids, ids + ml, n, ws, hidden, NULL);
-            memcpy(out, hidden, n * H * sizeof *out);
+            size_t start[2] = {0, n};
+            bert_seqs s = {1, start, ids, ids + ml};
+            rc = bert_forward(model, &s, core_thread_count(config_int(cfg, NULL, "threads")), hidden, NULL);
+            if (!rc) memcpy(out, hidden, n * H * sizeof *out);
         }
     }
     core_free(ids);
-    core_free(ws);
+    core_free(hidden);
     return rc;
 }
 
 int bert_pooled_batch(const aisle_bert *m, const char *const *a, const char *const *b, size_t n,
                       const aisle_config *cfg, float *out) {
-    run_ctx r = {m, a, b, JOB_EMBED, AISLE_BERT_POOL_POOLER, 0, m->cfg.hidden, out, NULL, NULL};
+    run_ctx r = {m, a, b, JOB_EMBED, AISLE_BERT_POOL_POOLER, 0, m->cfg.hidden, out, 0, NULL, NULL, NULL};
     return run(&r, n, cfg);
 }
 

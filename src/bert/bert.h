@@ -139,6 +139,7 @@ typedef struct bert_mat {
     uint16_t *h;
     int8_t *q;
     float *scale;
+    int32_t *qsum; /* int8: sum of each row's q, for the activations' zero point */
 } bert_mat;
 
 typedef struct bert_layer {
@@ -163,6 +164,7 @@ struct aisle_bert {
     float *pool_b;
     bert_mat cls;
     float *cls_b;
+    int int8_kernel; /* BERT_KERNEL_*: the best the CPU has; tests force the scalar one */
 };
 
 int bert_mat_alloc(bert_mat *m, uint32_t rows, uint32_t cols);
@@ -185,11 +187,41 @@ int bert_save(const aisle_bert *m, const char *path, const aisle_config *cfg);
 int bert_save_buffer(const aisle_bert *m, const aisle_config *cfg, void **out, size_t *len);
 int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle_config *cfg, const char *what);
 
-/* Forward of one sequence: hidden [n x H] (final layer), pooled [H] if the
- * model has a pooler (NULL to skip).  ws: bert_ws_floats(cfg, n) floats. */
-size_t bert_ws_floats(const bert_config *c, size_t n);
-void bert_forward(const aisle_bert *m, const uint32_t *ids, const uint32_t *types, size_t n, float *ws,
-                  float *hidden, float *pooled);
+/* ---- int8 products (int8.c) ---- */
+enum { BERT_KERNEL_SCALAR = 0, BERT_KERNEL_AVX2 = 1, BERT_KERNEL_VNNI = 2 };
+/* The fastest kernel this CPU runs (checked at run time). */
+int bert_int8_kernel_best(void);
+/* Per-token dynamic quantisation of x[k] to 7 bits: x ~ (q - zero) * scale. */
+void bert_quantize_row(const float *x, size_t k, uint8_t *q, float *scale, int32_t *zero);
+/* Y[n x W->rows] = X W^T for an int8 matrix W and rows of X quantised by
+ * bert_quantize_row; the same floats from every kernel and thread count. */
+int bert_gemm_int8(const bert_mat *W, const uint8_t *xq, const float *xs, const int32_t *xz, size_t n, float *Y,
+                   int threads, int kernel);
+
+/* ---- forward (forward.c) ---- */
+/* Sequences packed back to back without padding: sequence s is tokens
+ * start[s] .. start[s+1]-1. */
+typedef struct bert_seqs {
+    size_t nseq;
+    const size_t *start; /* nseq + 1 offsets */
+    const uint32_t *ids, *types;
+} bert_seqs;
+
+/* Forward of packed sequences: hidden [ntok x H] (final layer), pooled
+ * [nseq x H] when the model has a pooler (NULL to skip).  Each layer's
+ * products are one call over all tokens (sgemm from this thread, or the
+ * int8 kernel over `threads`); attention, GELU and LayerNorm run over
+ * `threads`.  Only allocation can fail. */
+int bert_forward(const aisle_bert *m, const bert_seqs *s, int threads, float *hidden, float *pooled);
+/* Embeddings of n texts into out[n x hidden] with pooling AISLE_BERT_POOL_*
+ * (cls, mean, pooler): what aisle_bert_embed does, for the modules above
+ * bert (search's semantic embeddings, intent's encoder).  Options read
+ * from cfg: max_length, threads, blas_threads.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL text, unknown pooling), AISLE_EUNSUPPORTED (pooler
+ * asked of a model without one), AISLE_ERANGE (max_length), AISLE_ENOMEM.
+ * Safe to call from several threads on the same model. */
+int bert_embed_texts(const aisle_bert *model, const char *const *texts, size_t n, int pooling,
+                     const aisle_config *cfg, float *out);
 /* Pooled outputs (pooler) of n texts or pairs into out[n x H] (api.c). */
 int bert_pooled_batch(const aisle_bert *m, const char *const *a, const char *const *b, size_t n,
                       const aisle_config *cfg, float *out);

@@ -1,71 +1,72 @@
-/* forward.c - BERT's encoder on one sequence (no padding needed: each
- * sequence runs at its own length, which is what an attention mask over a
- * padded batch computes): embeddings + LayerNorm, post-LN blocks (self-
- * attention, exact erf GELU feed-forward), pooler (tanh) and the head.
- * The big products are sgemm calls; fp16/int8 matrices are dequantized a
- * tile of rows at a time into per-thread scratch, so they never exist in
- * fp32 as a whole. */
+/* forward.c - BERT's encoder over a batch of sequences packed back to back
+ * without padding (each sequence attends over its own real length, which
+ * is what an attention mask over a padded batch computes): embeddings +
+ * LayerNorm, post-LN blocks (self-attention, exact erf GELU feed-forward),
+ * pooler (tanh).
+ *
+ * Every layer's four products (QKV, attention output, intermediate,
+ * output) are one call over all the tokens of the batch: one sgemm from
+ * this thread for fp32 (OpenBLAS's own threads are set only through the
+ * `blas_threads` option), fp16 dequantised a tile of rows at a time into
+ * scratch then sgemm, int8 through the integer kernel of int8.c.  Our own
+ * threads (`threads`) run what is row-wise: embeddings, attention per
+ * (sequence, head), bias + GELU, residual + bias + LayerNorm, activation
+ * quantisation.  Biases are folded into those row passes instead of
+ * separate sweeps. */
 #include "bert.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-#define TILE_ROWS 128
+#define TILE_ROWS 256
 
-static size_t tile_floats(const bert_config *c) {
-    size_t w = c->inter > c->hidden ? c->inter : c->hidden;
-    return TILE_ROWS * w;
+#if defined(__GNUC__)
+typedef float bert_v4 __attribute__((vector_size(16)));
+static inline bert_v4 v4_load(const float *p) {
+    bert_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
+static inline void v4_store(float *p, bert_v4 v) { memcpy(p, &v, sizeof v); }
+#endif
 
-size_t bert_ws_floats(const bert_config *c, size_t n) {
-    size_t H = c->hidden;
-    return n * H           /* x */
-           + n * 3 * H     /* qkv */
-           + n * H         /* ctx */
-           + n * H         /* t */
-           + n * c->inter  /* inter */
-           + n * n         /* scores of one head */
-           + tile_floats(c) + 2 * H;
-}
+typedef struct fwd {
+    const aisle_bert *m;
+    const bert_seqs *s;
+    size_t ntok, H, NI, heads, d, maxn, att_floats;
+    int threads;
+    float *x, *qkv, *ctx, *t, *inter, *tile, *att;
+    uint8_t *xq;
+    float *xs;
+    int32_t *xz;
+    const bert_layer *L;
+    /* operands of the current row pass */
+    const float *qx;
+    size_t qk;
+    const bert_mat *tw;
+    uint32_t tr0;
+    const float *add, *bias, *g, *b;
+} fwd;
 
-/* Y[n x rows] = X[n x cols] W^T + bias */
-static void matmul(const bert_mat *W, const float *X, size_t n, const float *bias, float *Y, float *tile) {
-    int R = (int)W->rows, C = (int)W->cols;
-    if (W->enc == IO_QUANT_NONE) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, R, C, 1.0f, X, C, W->f, C, 0.0f, Y, R);
-    } else {
-        for (uint32_t r0 = 0; r0 < W->rows; r0 += TILE_ROWS) {
-            uint32_t r1 = r0 + TILE_ROWS < W->rows ? r0 + TILE_ROWS : W->rows;
-            for (uint32_t r = r0; r < r1; r++) bert_mat_row(W, r, tile + (size_t)(r - r0) * W->cols);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)(r1 - r0), C, 1.0f, X, C, tile, C, 0.0f,
-                        Y + r0, R);
-        }
-    }
+/* r = LayerNorm(r + add + bias) (add, bias may be NULL); double sums as
+ * the reference (the per-row cost is small next to the products). */
+static void add_layernorm_row(float *r, const float *add, const float *bias, size_t H, const float *g, const float *b,
+                              float eps) {
+    if (add)
+        for (size_t j = 0; j < H; j++) r[j] += add[j];
     if (bias)
-        for (size_t i = 0; i < n; i++) {
-            float *y = Y + i * (size_t)R;
-            for (int j = 0; j < R; j++) y[j] += bias[j];
-        }
-}
-
-/* x = LayerNorm(x + add) per row (add may be NULL). */
-static void add_layernorm(float *x, const float *add, size_t n, size_t H, const float *g, const float *b, float eps) {
-    for (size_t i = 0; i < n; i++) {
-        float *r = x + i * H;
-        if (add)
-            for (size_t j = 0; j < H; j++) r[j] += add[i * H + j];
-        double mean = 0, var = 0;
-        for (size_t j = 0; j < H; j++) mean += r[j];
-        mean /= (double)H;
-        for (size_t j = 0; j < H; j++) {
-            double d = r[j] - mean;
-            var += d * d;
-        }
-        var /= (double)H;
-        float inv = (float)(1.0 / sqrt(var + eps)), mu = (float)mean;
-        for (size_t j = 0; j < H; j++) r[j] = (r[j] - mu) * inv * g[j] + b[j];
+        for (size_t j = 0; j < H; j++) r[j] += bias[j];
+    double mean = 0, var = 0;
+    for (size_t j = 0; j < H; j++) mean += r[j];
+    mean /= (double)H;
+    for (size_t j = 0; j < H; j++) {
+        double d = r[j] - mean;
+        var += d * d;
     }
+    var /= (double)H;
+    float inv = (float)(1.0 / sqrt(var + eps)), mu = (float)mean;
+    for (size_t j = 0; j < H; j++) r[j] = (r[j] - mu) * inv * g[j] + b[j];
 }
 
 static void softmax_row(float *s, size_t n) {
@@ -80,42 +81,207 @@ static void softmax_row(float *s, size_t n) {
     for (size_t j = 0; j < n; j++) s[j] *= inv;
 }
 
-void bert_forward(const aisle_bert *m, const uint32_t *ids, const uint32_t *types, size_t n, float *ws, float *hidden,
-                  float *pooled) {
-    const bert_config *c = &m->cfg;
-    size_t H = c->hidden, NI = c->inter, heads = c->heads, d = H / heads;
-    float *x = hidden, *qkv = ws, *ctx = qkv + n * 3 * H, *t = ctx + n * H, *inter = t + n * H, *S = inter + n * NI,
-          *tile = S + n * n, *vec = tile + tile_floats(c);
-    for (size_t i = 0; i < n; i++) {
-        float *r = x + i * H;
-        bert_mat_row(&m->word, ids[i], r);
-        const float *p = m->pos + i * H, *ty = m->type + (size_t)types[i] * H;
-        for (size_t j = 0; j < H; j++) r[j] += p[j] + ty[j];
-    }
-    add_layernorm(x, NULL, n, H, m->emb_g, m->emb_b, c->eps);
-    float scale = 1.0f / sqrtf((float)d);
-    for (uint32_t l = 0; l < c->layers; l++) {
-        const bert_layer *L = &m->layer[l];
-        matmul(&L->qkv, x, n, L->qkv_b, qkv, tile);
-        for (size_t h = 0; h < heads; h++) {
-            const float *Q = qkv + h * d, *K = qkv + H + h * d, *V = qkv + 2 * H + h * d;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, (int)d, scale, Q, (int)(3 * H), K,
-                        (int)(3 * H), 0.0f, S, (int)n);
-            for (size_t i = 0; i < n; i++) softmax_row(S + i * n, n);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d, (int)n, 1.0f, S, (int)n, V,
-                        (int)(3 * H), 0.0f, ctx + h * d, (int)H);
+/* ---- row passes (core_parallel_for bodies) ---- */
+
+static int embed_range(void *vf, size_t begin, size_t end, int tid) {
+    (void)tid;
+    fwd *f = vf;
+    const aisle_bert *m = f->m;
+    size_t H = f->H;
+    for (size_t s = begin; s < end; s++)
+        for (size_t k = f->s->start[s]; k < f->s->start[s + 1]; k++) {
+            float *r = f->x + k * H;
+            bert_mat_row(&m->word, f->s->ids[k], r);
+            const float *p = m->pos + (k - f->s->start[s]) * H, *ty = m->type + (size_t)f->s->types[k] * H;
+            for (size_t j = 0; j < H; j++) r[j] += p[j] + ty[j];
+            add_layernorm_row(r, NULL, NULL, H, m->emb_g, m->emb_b, m->cfg.eps);
         }
-        matmul(&L->ao, ctx, n, L->ao_b, t, tile);
-        add_layernorm(x, t, n, H, L->ln1_g, L->ln1_b, c->eps);
-        matmul(&L->in, x, n, L->in_b, inter, tile);
-        for (size_t i = 0; i < n * NI; i++) inter[i] = 0.5f * inter[i] * (1.0f + erff(inter[i] * 0.70710678118654752f));
-        matmul(&L->out, inter, n, L->out_b, t, tile);
-        add_layernorm(x, t, n, H, L->ln2_g, L->ln2_b, c->eps);
+    return AISLE_OK;
+}
+
+static int addln_range(void *vf, size_t begin, size_t end, int tid) {
+    (void)tid;
+    fwd *f = vf;
+    for (size_t i = begin; i < end; i++)
+        add_layernorm_row(f->x + i * f->H, f->add + i * f->H, f->bias, f->H, f->g, f->b, f->m->cfg.eps);
+    return AISLE_OK;
+}
+
+static int gelu_range(void *vf, size_t begin, size_t end, int tid) {
+    (void)tid;
+    fwd *f = vf;
+    size_t NI = f->NI;
+    const float *bias = f->bias;
+    for (size_t i = begin; i < end; i++) {
+        float *r = f->inter + i * NI;
+        for (size_t j = 0; j < NI; j++) {
+            float v = r[j] + bias[j];
+            r[j] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+        }
     }
-    if (pooled && c->has_pooler) {
-        matmul(&m->pool, x, 1, m->pool_b, vec, tile);
-        for (size_t j = 0; j < H; j++) pooled[j] = tanhf(vec[j]);
+    return AISLE_OK;
+}
+
+static int quant_range(void *vf, size_t begin, size_t end, int tid) {
+    (void)tid;
+    fwd *f = vf;
+    for (size_t i = begin; i < end; i++) bert_quantize_row(f->qx + i * f->qk, f->qk, f->xq + i * f->qk, f->xs + i, f->xz + i);
+    return AISLE_OK;
+}
+
+static int dequant_range(void *vf, size_t begin, size_t end, int tid) {
+    (void)tid;
+    fwd *f = vf;
+    for (size_t r = begin; r < end; r++) bert_mat_row(f->tw, f->tr0 + (uint32_t)r, f->tile + r * f->tw->cols);
+    return AISLE_OK;
+}
+
+/* Self-attention of one (sequence, head): scores = (q + bq) . (k + bk) /
+ * sqrt(d) over the sequence's own tokens, softmax, ctx = bv + sum p v (the
+ * value bias comes out of the sum since the weights sum to 1).  K is
+ * transposed into scratch so both inner loops run along contiguous rows. */
+static int attention_range(void *vf, size_t begin, size_t end, int tid) {
+    fwd *f = vf;
+    size_t H = f->H, d = f->d, H3 = 3 * H;
+    const float *bq = f->L->qkv_b, *bk = bq + H, *bv = bq + 2 * H;
+    float scale = 1.0f / sqrtf((float)d);
+    float *KT = f->att + (size_t)tid * f->att_floats;
+    for (size_t p = begin; p < end; p++) {
+        size_t s = p / f->heads, h = p % f->heads, s0 = f->s->start[s], n = f->s->start[s + 1] - s0;
+        size_t np = (n + 3) & ~(size_t)3; /* row stride: whole vectors, the padding stays zero */
+        float *sc = KT + d * np;
+        for (size_t k = 0; k < d; k++) {
+            float *row = KT + k * np;
+            const float *kcol = f->qkv + s0 * H3 + H + h * d + k;
+            float b = bk[h * d + k];
+            for (size_t j = 0; j < n; j++) row[j] = kcol[j * H3] + b;
+            for (size_t j = n; j < np; j++) row[j] = 0.0f;
+        }
+        for (size_t i = 0; i < n; i++) {
+            const float *q = f->qkv + (s0 + i) * H3 + h * d;
+            memset(sc, 0, np * sizeof *sc);
+            for (size_t k = 0; k < d; k++) {
+                float qk = (q[k] + bq[h * d + k]) * scale;
+                const float *row = KT + k * np;
+#if defined(__GNUC__)
+                bert_v4 qv = {qk, qk, qk, qk};
+                for (size_t j = 0; j < np; j += 4) v4_store(sc + j, v4_load(sc + j) + qv * v4_load(row + j));
+#else
+                for (size_t j = 0; j < np; j++) sc[j] += qk * row[j];
+#endif
+            }
+            softmax_row(sc, n);
+            float *c = f->ctx + (s0 + i) * H + h * d;
+            memcpy(c, bv + h * d, d * sizeof *c);
+            for (size_t j = 0; j < n; j++) {
+                float w = sc[j];
+                const float *v = f->qkv + (s0 + j) * H3 + 2 * H + h * d;
+                size_t k = 0;
+#if defined(__GNUC__)
+                bert_v4 wv = {w, w, w, w};
+                for (; k + 4 <= d; k += 4) v4_store(c + k, v4_load(c + k) + wv * v4_load(v + k));
+#endif
+                for (; k < d; k++) c[k] += w * v[k];
+            }
+        }
     }
+    return AISLE_OK;
+}
+
+/* ---- products ---- */
+
+enum { ROW_GRAIN = 8 };
+
+/* Y[n x W->rows] = X[n x W->cols] W^T (no bias: the row passes add it). */
+static int linear(fwd *f, const bert_mat *W, const float *X, size_t n, float *Y) {
+    int R = (int)W->rows, C = (int)W->cols, rc = AISLE_OK;
+    if (W->enc == IO_QUANT_NONE) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, R, C, 1.0f, X, C, W->f, C, 0.0f, Y, R);
+    } else if (W->enc == IO_QUANT_FP16) {
+        f->tw = W;
+        for (uint32_t r0 = 0; !rc && r0 < W->rows; r0 += TILE_ROWS) {
+            uint32_t r1 = r0 + TILE_ROWS < W->rows ? r0 + TILE_ROWS : W->rows;
+            f->tr0 = r0;
+            rc = core_parallel_for(f->threads, r1 - r0, ROW_GRAIN, dequant_range, f);
+            if (!rc)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)(r1 - r0), C, 1.0f, X, C, f->tile,
+                            C, 0.0f, Y + r0, R);
+        }
+    } else {
+        f->qx = X;
+        f->qk = W->cols;
+        rc = core_parallel_for(f->threads, n, ROW_GRAIN, quant_range, f);
+        if (!rc) rc = bert_gemm_int8(W, f->xq, f->xs, f->xz, n, Y, f->threads, f->m->int8_kernel);
+    }
+    return rc;
+}
+
+int bert_forward(const aisle_bert *m, const bert_seqs *s, int threads, float *hidden, float *pooled) {
+    const bert_config *c = &m->cfg;
+    fwd f;
+    memset(&f, 0, sizeof f);
+    f.m = m;
+    f.s = s;
+    f.threads = threads < 1 ? 1 : threads;
+    f.ntok = s->start[s->nseq];
+    f.H = c->hidden;
+    f.NI = c->inter;
+    f.heads = c->heads;
+    f.d = f.H / f.heads;
+    for (size_t i = 0; i < s->nseq; i++) {
+        size_t n = s->start[i + 1] - s->start[i];
+        f.maxn = n > f.maxn ? n : f.maxn;
+    }
+    if (f.ntok == 0) return AISLE_OK;
+    size_t np = (f.maxn + 3) & ~(size_t)3, wide = f.NI > f.H ? f.NI : f.H, T = f.ntok;
+    f.att_floats = f.d * np + np;
+    bool tile = m->enc == IO_QUANT_FP16, q8 = m->enc == IO_QUANT_INT8;
+    size_t floats = T * 3 * f.H + 2 * T * f.H + T * f.NI + (tile ? (size_t)TILE_ROWS * wide : 0) +
+                    (size_t)f.threads * f.att_floats + (q8 ? 2 * T : 0);
+    size_t bytes = floats * sizeof(float) + (q8 ? T * wide : 0);
+    float *ws = core_malloc(bytes);
+    if (!ws) return core_oom("bert forward workspace");
+    f.x = hidden;
+    f.qkv = ws;
+    f.ctx = f.qkv + T * 3 * f.H;
+    f.t = f.ctx + T * f.H;
+    f.inter = f.t + T * f.H;
+    float *next = f.inter + T * f.NI;
+    if (tile) {
+        f.tile = next;
+        next += (size_t)TILE_ROWS * wide;
+    }
+    f.att = next;
+    next += (size_t)f.threads * f.att_floats;
+    if (q8) {
+        f.xs = next;
+        f.xz = (int32_t *)(next + T);
+        f.xq = (uint8_t *)(next + 2 * T);
+    }
+    int rc = core_parallel_for(f.threads, s->nseq, 1, embed_range, &f);
+    for (uint32_t l = 0; !rc && l < c->layers; l++) {
+        const bert_layer *L = f.L = &m->layer[l];
+        rc = linear(&f, &L->qkv, f.x, T, f.qkv);
+        if (!rc) rc = core_parallel_for(f.threads, s->nseq * f.heads, 1, attention_range, &f);
+        if (!rc) rc = linear(&f, &L->ao, f.ctx, T, f.t);
+        f.add = f.t, f.bias = L->ao_b, f.g = L->ln1_g, f.b = L->ln1_b;
+        if (!rc) rc = core_parallel_for(f.threads, T, ROW_GRAIN, addln_range, &f);
+        if (!rc) rc = linear(&f, &L->in, f.x, T, f.inter);
+        f.bias = L->in_b;
+        if (!rc) rc = core_parallel_for(f.threads, T, ROW_GRAIN, gelu_range, &f);
+        if (!rc) rc = linear(&f, &L->out, f.inter, T, f.t);
+        f.add = f.t, f.bias = L->out_b, f.g = L->ln2_g, f.b = L->ln2_b;
+        if (!rc) rc = core_parallel_for(f.threads, T, ROW_GRAIN, addln_range, &f);
+    }
+    if (!rc && pooled && c->has_pooler) {
+        /* the [CLS] rows, then one product for the whole batch */
+        for (size_t i = 0; i < s->nseq; i++) memcpy(f.ctx + i * f.H, f.x + s->start[i] * f.H, f.H * sizeof(float));
+        rc = linear(&f, &m->pool, f.ctx, s->nseq, f.t);
+        for (size_t i = 0; !rc && i < s->nseq; i++)
+            for (size_t j = 0; j < f.H; j++) pooled[i * f.H + j] = tanhf(f.t[i * f.H + j] + m->pool_b[j]);
+    }
+    core_free(ws);
+    return rc;
 }
 
 void bert_head(const aisle_bert *m, const float *pooled, float *out) {

@@ -22,12 +22,13 @@ void bert_mat_free(bert_mat *m) {
     core_free(m->h);
     core_free(m->q);
     core_free(m->scale);
+    core_free(m->qsum);
     memset(m, 0, sizeof *m);
 }
 
 size_t bert_mat_bytes(const bert_mat *m) {
     size_t n = (size_t)m->rows * m->cols;
-    return m->enc == IO_QUANT_NONE ? n * 4 : m->enc == IO_QUANT_FP16 ? n * 2 : n + (size_t)m->rows * 4;
+    return m->enc == IO_QUANT_NONE ? n * 4 : m->enc == IO_QUANT_FP16 ? n * 2 : n + (size_t)m->rows * 8;
 }
 
 int bert_mat_encode(bert_mat *m, int enc) {
@@ -41,11 +42,14 @@ int bert_mat_encode(bert_mat *m, int enc) {
     } else if (enc == IO_QUANT_INT8) {
         m->q = core_malloc(n ? n : 1);
         m->scale = core_malloc((m->rows ? m->rows : 1) * sizeof *m->scale);
-        if (!m->q || !m->scale) {
+        m->qsum = core_malloc((m->rows ? m->rows : 1) * sizeof *m->qsum);
+        if (!m->q || !m->scale || !m->qsum) {
             core_free(m->q);
             core_free(m->scale);
+            core_free(m->qsum);
             m->q = NULL;
             m->scale = NULL;
+            m->qsum = NULL;
             return core_oom("bert int8 weights");
         }
         /* the same symmetric per-row scale as the model file's int8 tensors,
@@ -56,10 +60,14 @@ int bert_mat_encode(bert_mat *m, int enc) {
             for (uint32_t j = 0; j < m->cols; j++) mx = fmaxf(mx, fabsf(row[j]));
             float s = mx / 127.0f;
             m->scale[r] = s;
+            int32_t sum = 0;
             for (uint32_t j = 0; j < m->cols; j++) {
                 int q = s > 0 ? (int)lrintf(row[j] / s) : 0;
-                m->q[(size_t)r * m->cols + j] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+                q = q > 127 ? 127 : q < -127 ? -127 : q;
+                m->q[(size_t)r * m->cols + j] = (int8_t)q;
+                sum += q;
             }
+            m->qsum[r] = sum;
         }
     } else {
         return core_error(AISLE_EINTERNAL, "bert_mat_encode: unknown encoding %d", enc);
@@ -97,6 +105,7 @@ int bert_model_alloc(aisle_bert *m) {
     const bert_config *c = &m->cfg;
     uint32_t H = c->hidden;
     int rc = AISLE_OK;
+    m->int8_kernel = bert_int8_kernel_best();
     m->layer = core_calloc(c->layers, sizeof *m->layer);
     if (!m->layer) return core_oom("bert layers");
     mat(&m->word, c->vocab, H, &rc);

@@ -4,7 +4,10 @@
  * whitespace, lower-case and strip accents per the config, split off every
  * punctuation character), then WordPiece (greedy longest match, "##"
  * continuations, the whole word [UNK] when a piece is missing or the word
- * has more than 100 characters).  The Unicode facts come from tables
+ * has more than 100 characters).  As Transformers' BasicTokenizer since
+ * 4.x, each word is first put in NFC (canonical decomposition, canonical
+ * ordering, canonical composition), so composed and decomposed spellings
+ * of a text give the same tokens.  The Unicode facts come from tables
  * generated from Python's unicodedata (unicode_tables.h), so they agree with
  * the reference implementation character for character. */
 #include "bert.h"
@@ -167,6 +170,95 @@ static int push_normalized(cps *b, uint32_t cp, bool lower, bool strip) {
     return rc;
 }
 
+/* ---- NFC (UAX #15) ---- */
+
+enum { HANGUL_S = 0xAC00, HANGUL_L = 0x1100, HANGUL_V = 0x1161, HANGUL_T = 0x11A7, HANGUL_N = 588, HANGUL_COUNT = 11172 };
+
+static uint32_t ccc_of(uint32_t cp) {
+    size_t lo = 0, hi = CORE_ARRAY_LEN(bert_ccc_ranges);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cp < bert_ccc_ranges[mid][0]) hi = mid;
+        else if (cp > bert_ccc_ranges[mid][1]) lo = mid + 1;
+        else return bert_ccc_ranges[mid][2];
+    }
+    return 0;
+}
+
+/* The primary composite of a + b, or 0. */
+static uint32_t compose_pair(uint32_t a, uint32_t b) {
+    if (a >= HANGUL_L && a < HANGUL_L + 19 && b >= HANGUL_V && b < HANGUL_V + 21)
+        return HANGUL_S + ((a - HANGUL_L) * 21 + (b - HANGUL_V)) * 28;
+    if (a >= HANGUL_S && a < HANGUL_S + HANGUL_COUNT && (a - HANGUL_S) % 28 == 0 && b > HANGUL_T && b < HANGUL_T + 28)
+        return a + (b - HANGUL_T);
+    size_t lo = 0, hi = CORE_ARRAY_LEN(bert_compose_pairs);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const uint32_t *r = bert_compose_pairs[mid];
+        if (a < r[0] || (a == r[0] && b < r[1])) hi = mid;
+        else if (a > r[0] || b > r[1]) lo = mid + 1;
+        else return r[2];
+    }
+    return 0;
+}
+
+/* out = NFC(in[0..n)). */
+static int nfc(const uint32_t *in, size_t n, cps *out) {
+    out->n = 0;
+    int rc = AISLE_OK;
+    for (size_t i = 0; !rc && i < n; i++) { /* full canonical decomposition */
+        uint32_t cp = in[i];
+        if (cp >= HANGUL_S && cp < HANGUL_S + HANGUL_COUNT) {
+            uint32_t si = cp - HANGUL_S, t = si % 28;
+            rc = cps_push(out, HANGUL_L + si / HANGUL_N);
+            if (!rc) rc = cps_push(out, HANGUL_V + (si % HANGUL_N) / 28);
+            if (!rc && t) rc = cps_push(out, HANGUL_T + t);
+            continue;
+        }
+        const uint32_t *m = map_find(&bert_decomp_map[0][0], CORE_ARRAY_LEN(bert_decomp_map), BERT_DECOMP_WIDTH, cp);
+        if (!m) {
+            rc = cps_push(out, cp);
+            continue;
+        }
+        for (int k = 0; !rc && k < BERT_DECOMP_WIDTH && m[k]; k++) rc = cps_push(out, m[k]);
+    }
+    if (rc || out->n == 0) return rc;
+    uint32_t *v = out->v;
+    size_t len = out->n;
+    /* canonical ordering: a stable insertion sort of each run of marks by class */
+    for (size_t i = 1; i < len; i++) {
+        uint32_t c = ccc_of(v[i]);
+        if (c == 0) continue;
+        size_t j = i;
+        uint32_t x = v[i];
+        while (j > 0) {
+            uint32_t pc = ccc_of(v[j - 1]);
+            if (pc <= c) break;
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    /* canonical composition (the algorithm of UAX #15's sample code): a
+     * mark composes with the last starter unless a mark of the same or a
+     * higher class, or a starter, stands between them */
+    size_t starter = 0, at = 1;
+    uint32_t last = ccc_of(v[0]);
+    if (last != 0) last = 256; /* a leading mark blocks */
+    for (size_t i = 1; i < len; i++) {
+        uint32_t ch = v[i], c = ccc_of(ch), comp = compose_pair(v[starter], ch);
+        if (comp && (last < c || last == 0)) {
+            v[starter] = comp;
+            continue;
+        }
+        if (c == 0) starter = at;
+        last = c;
+        v[at++] = ch;
+    }
+    out->n = at;
+    return AISLE_OK;
+}
+
 /* WordPiece of one basic token (code points w[0..n)). */
 static int wordpiece(const bert_vocab *v, const uint32_t *w, size_t n, bert_ids *out, char *buf, size_t *boff) {
     if (n > BERT_MAX_WORD_CHARS) return ids_push(out, v->unk);
@@ -208,7 +300,7 @@ static int wordpiece(const bert_vocab *v, const uint32_t *w, size_t n, bert_ids 
 }
 
 int bert_tokenize(const bert_vocab *v, bool lower, bool strip_accents, const char *text, size_t len, bert_ids *out) {
-    cps word = {0}, clean = {0};
+    cps word = {0}, clean = {0}, composed = {0};
     int rc = AISLE_OK;
     /* a word of BERT_MAX_WORD_CHARS code points needs at most 4 bytes each + "##" */
     char buf[2 + 4 * BERT_MAX_WORD_CHARS + 4];
@@ -228,7 +320,9 @@ int bert_tokenize(const bert_vocab *v, bool lower, bool strip_accents, const cha
         /* end of a whitespace-separated word: normalize, split punctuation, WordPiece */
         if (clean.n) {
             word.n = 0;
-            for (size_t i = 0; !rc && i < clean.n; i++) rc = push_normalized(&word, clean.v[i], lower, strip_accents);
+            rc = nfc(clean.v, clean.n, &composed);
+            for (size_t i = 0; !rc && i < composed.n; i++)
+                rc = push_normalized(&word, composed.v[i], lower, strip_accents);
             size_t st = 0;
             for (size_t i = 0; !rc && i <= word.n; i++) {
                 bool punct = i < word.n && IN(bert_punct_ranges, word.v[i]);
@@ -242,12 +336,15 @@ int bert_tokenize(const bert_vocab *v, bool lower, bool strip_accents, const cha
         if (!rc && cjk) {
             /* an ideograph is a word of its own */
             word.n = 0;
-            rc = push_normalized(&word, cp, lower, strip_accents); /* compatibility ideographs decompose */
+            rc = nfc(&cp, 1, &composed); /* compatibility ideographs map to the unified ones */
+            for (size_t i = 0; !rc && i < composed.n; i++)
+                rc = push_normalized(&word, composed.v[i], lower, strip_accents);
             if (!rc && word.n) rc = wordpiece(v, word.v, word.n, out, buf, boff);
         }
     }
     core_free(word.v);
     core_free(clean.v);
+    core_free(composed.v);
     return rc;
 }
 

@@ -45,6 +45,8 @@ def basic_tokenize(text, lower, strip):
             continue
         out.append(" " if is_whitespace(c) else c)
     text = "".join(" %s " % c if is_cjk(ord(c)) else c for c in out)
+    # Transformers' BasicTokenizer (4.x) puts the text in NFC here
+    text = unicodedata.normalize("NFC", text)
     toks = []
     for tok in text.strip().split():
         if lower:
@@ -128,6 +130,10 @@ CORPUS = [
     "",
     "Running runner runs RUNNING",
     "é" + "\u0301" * 3 + "combining marks",
+    # composed and decomposed spellings (NFC makes them one)
+    "Cafe\u0301 Café A\u030a \u212b \u00c5ngstro\u0308m",
+    "e\u0323\u0302 e\u0302\u0323 \u1ec7 q\u0307\u0323 \u0301leading mark",
+    "\u1100\u1161\u11a8 \uac01 \u0958 \u2126 \uf91f\u0301",
 ]
 
 def build_vocab(rng, size):
