@@ -22,6 +22,8 @@ typedef struct cursor {
     bool done, essential;
     const search_skip *skip;
     uint32_t n_skip, blk; /* blk: first skip entry not yet passed */
+    double norm_min[SEARCH_N_FIELDS]; /* the term's smallest length normaliser per field */
+    float bound;                      /* its largest score (max_tf over norm_min) */
 } cursor;
 
 static void cursor_next(cursor *c) {
@@ -99,13 +101,66 @@ static int cand_desc(const void *x, const void *y) {
 }
 
 
+/* Pruning bounds are computed by the very operations that compute scores,
+ * on the extremes of their inputs (largest frequencies, smallest length
+ * normalisers, distance 1).  IEEE rounding is monotone in each operand of
+ * +, *, / and of a narrowing cast, and every step below is monotone in its
+ * inputs, so a bound is never below a score it stands for: no margin, and a
+ * pool full of documents with the largest possible score ends the scan.
+ * This is also why the saturation is written (k1+1) - (k1+1) k1 / (k1+tf~)
+ * (monotone step by step) rather than tf~ (k1+1) / (k1+tf~). */
+static inline double length_norm(const search_params *p, double len, double inv_avg) {
+    return 1.0 - p->b + p->b * len * inv_avg;
+}
+
+/* BM25F of frequencies tf over length normalisers norm (fields with tf). */
+static inline float bm25f_of(const search_params *p, const uint16_t *tf, const double *norm) {
+    double t = 0;
+    for (int f = 0; f < SEARCH_N_FIELDS; f++)
+        if (tf[f]) t += p->w[f] * tf[f] / norm[f];
+    return (float)((p->k1 + 1.0) - (p->k1 + 1.0) * p->k1 / (p->k1 + t));
+}
+
 static float bm25f(const aisle_search_index *idx, const search_params *p, const double *inv_avg,
                    const search_entry *e) {
     const uint16_t *fl = idx->flen + (size_t)e->doc * SEARCH_N_FIELDS;
-    double tf = 0;
-    for (int f = 0; f < SEARCH_N_FIELDS; f++)
-        if (e->tf[f]) tf += p->w[f] * e->tf[f] / (1.0 - p->b + p->b * fl[f] * inv_avg[f]);
-    return (float)(tf * (p->k1 + 1.0) / (p->k1 + tf));
+    double norm[SEARCH_N_FIELDS];
+    for (int f = 0; f < SEARCH_N_FIELDS; f++) norm[f] = e->tf[f] ? length_norm(p, fl[f], inv_avg[f]) : 1.0;
+    return bm25f_of(p, e->tf, norm);
+}
+
+/* A document's score from its groups' best scores (present: which[g] !=
+ * 0xff) and dist[g], the distance between the positions of groups g - 1
+ * and g (used when both are present); *prox_out the proximity part. */
+static float combine(const search_params *p, const double *coord, size_t n_groups, const float *best,
+                     const uint8_t *which, const int *dist, float *prox_out) {
+    float text = 0, prox = 0;
+    size_t matched = 0;
+    for (size_t g = 0; g < n_groups; g++) {
+        if (which[g] == 0xff) continue;
+        text += best[g];
+        matched++;
+        if (p->proximity > 0 && g && which[g - 1] != 0xff)
+            prox += (float)(p->proximity * CORE_MIN(best[g - 1], best[g]) / dist[g]);
+    }
+    *prox_out = prox;
+    return (float)((text + prox) * coord[matched]);
+}
+
+/* Bound of the cursor's current entry's score without its document's field
+ * lengths (a cache miss per document at scale). */
+static inline float entry_bound(const search_params *p, const search_query *q, const cursor *c) {
+    const search_exp *x = &q->exp[c->exp];
+    return x->weight * x->idf * bm25f_of(p, c->e.tf, c->norm_min);
+}
+
+/* Bound of a document's score from group bounds gb (which[g] 0xff: absent). */
+static float doc_bound(const search_params *p, const double *coord, size_t n_groups, const float *gb,
+                       const uint8_t *which) {
+    static const int ones[SEARCH_MAX_TERMS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                               1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    float prox;
+    return combine(p, coord, n_groups, gb, which, ones, &prox);
 }
 
 /* Smallest distance between the positions of two terms (in query order;
@@ -147,6 +202,9 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
         cs[i].essential = true;
         cs[i].skip = po->skip;
         cs[i].n_skip = po->df ? (po->df - 1) / SEARCH_SKIP : 0;
+        for (int fi = 0; fi < SEARCH_N_FIELDS; fi++)
+            cs[i].norm_min[fi] = po->max_tf[fi] ? length_norm(p, po->min_len[fi], inv_avg[fi]) : 1.0;
+        cs[i].bound = q->exp[i].weight * q->exp[i].idf * bm25f_of(p, po->max_tf, cs[i].norm_min);
         cursor_next(&cs[i]);
         if (!cs[i].done) heap[hn++] = (uint32_t)i;
     }
@@ -159,15 +217,25 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
      * whose summed score bound cannot beat the pool's worst are
      * non-essential: documents are taken from the other cursors only, and
      * non-essential cursors seek to them through their skip tables.  The
-     * bound of group g is max over its expansions of weight idf (k1 + 1);
-     * a document with groups S scores at most
-     * (1 + proximity) sum_S ub (|S| / n)^coordination. */
+     * bound of group g is the largest of its expansions' bounds (largest
+     * frequencies, shortest fields); a document with groups S scores at
+     * most (1 + proximity) sum_S ub (|S| / n)^coordination (compared with a
+     * margin: these sums are not the scorer's operations).  Documents
+     * themselves are checked against doc_bound before their field lengths
+     * are read or the non-essential cursors seek, and a full pool at the
+     * bound of every group present ends the scan. */
     double ub[SEARCH_MAX_TERMS] = {0}, prefix[SEARCH_MAX_TERMS + 1];
     uint32_t ord[SEARCH_MAX_TERMS];
     for (size_t i = 0; i < q->n_exp; i++) {
-        double u = q->exp[i].weight * q->exp[i].idf * (p->k1 + 1.0);
+        double u = cs[i].bound * (1.0 + 1e-5);
         if (u > ub[q->exp[i].group]) ub[q->exp[i].group] = u;
     }
+    float gub[SEARCH_MAX_TERMS] = {0}, ceiling;
+    uint8_t all[SEARCH_MAX_TERMS];
+    memset(all, 0, sizeof all);
+    for (size_t i = 0; i < q->n_exp; i++)
+        if (cs[i].bound > gub[q->exp[i].group]) gub[q->exp[i].group] = cs[i].bound;
+    ceiling = doc_bound(p, coord, q->n_groups, gub, all);
     for (size_t g = 0; g < q->n_groups; g++) ord[g] = (uint32_t)g;
     for (size_t a = 1; a < q->n_groups; a++)
         for (size_t b = a; b > 0 && ub[ord[b]] < ub[ord[b - 1]]; b--) {
@@ -203,7 +271,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             theta = pool[0].score;
             size_t r = n_noness;
             while (r < q->n_groups && (1.0 + p->proximity) * prefix[r + 1] * coord[r + 1] <= theta) r++;
-            if (r == q->n_groups) break; /* nothing left can enter the pool */
+            if (r == q->n_groups || ceiling <= theta) break; /* nothing left can enter the pool */
             bool newly_req = false;
             for (size_t g = 0; g < q->n_groups && q->n_groups > 1; g++)
                 if (!is_req[g] && group_cursors[g] == 1 &&
@@ -270,12 +338,46 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                 heap_down(cs, heap, hn, 0);
             }
         }
-        for (size_t i = 0; i < nn; i++) {
-            cursor *c = &cs[noness[i]];
-            cursor_seek(c, doc);
-            if (!c->done && c->e.doc == doc) at[na++] = noness[i];
+        bool skip = false;
+        if (pruning) {
+            /* before any seek or field-length read: positioned cursors by
+             * their entries, the seekers' groups by their bounds */
+            float gb[SEARCH_MAX_TERMS];
+            uint8_t present[SEARCH_MAX_TERMS];
+            memset(present, 0xff, q->n_groups);
+            for (size_t i = 0; i < na; i++) {
+                float b = entry_bound(p, q, &cs[at[i]]);
+                size_t g = q->exp[cs[at[i]].exp].group;
+                if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
+            }
+            float gs[SEARCH_MAX_TERMS];
+            uint8_t ps[SEARCH_MAX_TERMS];
+            memcpy(gs, gb, q->n_groups * sizeof *gs);
+            memcpy(ps, present, q->n_groups);
+            for (size_t i = 0; i < nn; i++) {
+                size_t g = q->exp[cs[noness[i]].exp].group;
+                if (ps[g] == 0xff || gub[g] > gs[g]) gs[g] = gub[g], ps[g] = 0;
+            }
+            skip = doc_bound(p, coord, q->n_groups, gs, ps) <= pool[0].score;
+            for (size_t i = 0; i < nn && !skip; i++) {
+                cursor *c = &cs[noness[i]];
+                cursor_seek(c, doc);
+                if (!c->done && c->e.doc == doc) {
+                    at[na++] = noness[i];
+                    float b = entry_bound(p, q, c);
+                    size_t g = q->exp[c->exp].group;
+                    if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
+                }
+            }
+            if (!skip) skip = doc_bound(p, coord, q->n_groups, gb, present) <= pool[0].score;
+        } else {
+            for (size_t i = 0; i < nn; i++) {
+                cursor *c = &cs[noness[i]];
+                cursor_seek(c, doc);
+                if (!c->done && c->e.doc == doc) at[na++] = noness[i];
+            }
         }
-        if (search_filter_pass(idx, f, doc)) {
+        if (!skip && search_filter_pass(idx, f, doc)) {
             float best[SEARCH_MAX_TERMS];
             uint8_t which[SEARCH_MAX_TERMS];
             memset(which, 0xff, q->n_groups);
@@ -287,26 +389,20 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                     which[x->group] = (uint8_t)cs[at[i]].exp;
                 }
             }
-            float text = 0, prox = 0;
-            size_t matched = 0;
-            uint32_t prev_g = SEARCH_NONE;
             cursor *ent[SEARCH_MAX_TERMS];
+            int dist[SEARCH_MAX_TERMS];
             for (size_t i = 0; i < na; i++)
                 if (which[q->exp[cs[at[i]].exp].group] == cs[at[i]].exp) ent[q->exp[cs[at[i]].exp].group] = &cs[at[i]];
-            for (size_t g = 0; g < q->n_groups; g++) {
-                if (which[g] == 0xff) continue;
-                text += best[g];
-                matched++;
-                if (p->proximity > 0 && prev_g != SEARCH_NONE && prev_g + 1 == g) {
-                    cursor *ca = ent[prev_g], *cb = ent[g];
-                    search_entry_positions(ca->data, ca->len, &ca->e);
-                    search_entry_positions(cb->data, cb->len, &cb->e);
-                    int d = min_distance(&ca->e, &cb->e);
-                    prox += (float)(p->proximity * CORE_MIN(best[prev_g], best[g]) / d);
-                }
-                prev_g = (uint32_t)g;
+            /* positions only for the pairs the proximity boost looks at */
+            for (size_t g = 1; g < q->n_groups && p->proximity > 0; g++) {
+                if (which[g] == 0xff || which[g - 1] == 0xff) continue;
+                cursor *ca = ent[g - 1], *cb = ent[g];
+                search_entry_positions(ca->data, ca->len, &ca->e);
+                search_entry_positions(cb->data, cb->len, &cb->e);
+                dist[g] = min_distance(&ca->e, &cb->e);
             }
-            float score = (float)((text + prox) * coord[matched]);
+            float prox;
+            float score = combine(p, coord, q->n_groups, best, which, dist, &prox);
             if (!pruning) (*total)++; /* pruned: a lower bound past search_total_limit */
             for (size_t k = 0; k < n_fc; k++) {
                 facet_counts *c = &fc[k];

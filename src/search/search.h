@@ -70,7 +70,22 @@ typedef struct search_postings {
     uint32_t last_doc; /* document of the last entry (append delta) */
     search_skip *skip; /* one per SEARCH_SKIP entries after the first block */
     uint32_t skip_cap;
+    /* Score bounds for pruning (not saved: kept by add, rebuilt on load):
+     * per field, the largest tf and the shortest field length among the
+     * entries whose field holds the term (max_tf 0: no entry has it there).
+     * Removal leaves them as they are: a superset's extremes still bound. */
+    uint16_t max_tf[SEARCH_N_FIELDS], min_len[SEARCH_N_FIELDS];
 } search_postings;
+
+/* Widens p's bounds by one entry's frequencies and its document's field
+ * lengths. */
+static inline void search_bounds_add(search_postings *p, const uint16_t *tf, const uint16_t *flen) {
+    for (int f = 0; f < SEARCH_N_FIELDS; f++) {
+        if (!tf[f]) continue;
+        if (!p->max_tf[f] || flen[f] < p->min_len[f]) p->min_len[f] = flen[f];
+        if (tf[f] > p->max_tf[f]) p->max_tf[f] = tf[f];
+    }
+}
 
 /* One (trigram hash, term) pair of the typo candidate index. */
 typedef struct search_gram {
