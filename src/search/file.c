@@ -285,6 +285,7 @@ static int read_terms(aisle_search_index *idx, io_reader *r, uint64_t n_terms) {
             }
             prev = e.doc;
             count++;
+            search_bounds_add(p, e.tf, idx->flen + (size_t)e.doc * SEARCH_N_FIELDS);
         }
         if (!rc && count != df) rc = bad(&pc, "postings count differs from the document frequency");
         p->df = df;

@@ -327,6 +327,10 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
         search_postings *p = &idx->post[idx->toks[a].term];
         if (p->df && p->df % SEARCH_SKIP == 0) p->skip[p->df / SEARCH_SKIP - 1] = (search_skip){p->last_doc, p->len};
         p->len += (uint32_t)encode_entry(idx->toks + a, b - a, doc, p->df ? p->last_doc : 0, p->data + p->len);
+        uint16_t tf[SEARCH_N_FIELDS] = {0};
+        for (size_t j = a; j < b; j++)
+            if (tf[idx->toks[j].field] < UINT16_MAX) tf[idx->toks[j].field]++;
+        search_bounds_add(p, tf, flen);
         p->df++;
         p->last_doc = doc;
         a = b;

@@ -1,5 +1,7 @@
 /* options.c - options of product search (index building and queries). */
-#include "core/core.h"
+#include "search.h"
+
+#include <string.h>
 
 const option_spec search_options[] = {
     {"search_weight_title", AISLE_OPTION_FLOAT, 0, 100, "3", NULL, "search",
@@ -61,3 +63,49 @@ const option_spec search_options[] = {
     {"search_max_bytes", AISLE_OPTION_INT, 1024, 1e15, "17179869184", NULL, "search",
      "Largest search index file aisle_search_index_load reads."},
     OPTION_END};
+
+
+/* Reading ~30 options costs more than a small query: without search_*
+ * options in cfg the index's precomputed defaults are used. */
+int search_params_read(search_params *p, const aisle_config *cfg, const search_params *defaults) {
+    size_t n_opts = 0;
+    while (search_options[n_opts].name) n_opts++;
+    bool any = false;
+    for (size_t i = 0; cfg && i < cfg->n && !any; i++)
+        any = cfg->entries[i].spec >= search_options && cfg->entries[i].spec < search_options + n_opts;
+    if (defaults && !any) {
+        *p = *defaults;
+        return AISLE_OK;
+    }
+    static const char *const wn[SEARCH_N_FIELDS] = {"search_weight_title", "search_weight_description",
+                                                    "search_weight_category", "search_weight_brand",
+                                                    "search_weight_attributes"};
+    for (int f = 0; f < SEARCH_N_FIELDS; f++) p->w[f] = config_float(cfg, search_options, wn[f]);
+    p->k1 = config_float(cfg, search_options, "search_k1");
+    p->b = config_float(cfg, search_options, "search_b");
+    p->proximity = config_float(cfg, search_options, "search_proximity");
+    p->coordination = config_float(cfg, search_options, "search_coordination");
+    p->typo = config_bool(cfg, search_options, "search_typo");
+    p->typo_len1 = (int)config_int(cfg, search_options, "search_typo_min_len1");
+    p->typo_len2 = (int)config_int(cfg, search_options, "search_typo_min_len2");
+    p->typo_min_df = (int)config_int(cfg, search_options, "search_typo_min_df");
+    p->typo_max = (int)config_int(cfg, search_options, "search_typo_max");
+    p->typo_penalty = config_float(cfg, search_options, "search_typo_penalty");
+    p->prefix = config_bool(cfg, search_options, "search_prefix");
+    p->prefix_max = (int)config_int(cfg, search_options, "search_prefix_max");
+    p->prefix_weight = config_float(cfg, search_options, "search_prefix_weight");
+    p->depth = (size_t)config_int(cfg, search_options, "search_depth");
+    p->total_limit = config_int(cfg, search_options, "search_total_limit");
+    p->facets = config_string(cfg, search_options, "search_facets");
+    p->facet_limit = (int)config_int(cfg, search_options, "search_facet_limit");
+    const char *fu = config_string(cfg, search_options, "search_fusion");
+    p->fusion = !strcmp(fu, "rrf") ? SEARCH_FUSION_RRF : !strcmp(fu, "linear") ? SEARCH_FUSION_LINEAR
+                                                                              : SEARCH_FUSION_NONE;
+    p->semantic_weight = config_float(cfg, search_options, "search_semantic_weight");
+    p->semantic_seeds = (int)config_int(cfg, search_options, "search_semantic_seeds");
+    p->rrf_k = (int)config_int(cfg, search_options, "search_rrf_k");
+    p->personal_text = config_float(cfg, search_options, "search_personal_text");
+    p->personal_user = config_float(cfg, search_options, "search_personal_user");
+    p->personal_pop = config_float(cfg, search_options, "search_personal_popularity");
+    return config_check(cfg, search_options, "search");
+}

@@ -70,7 +70,22 @@ typedef struct search_postings {
     uint32_t last_doc; /* document of the last entry (append delta) */
     search_skip *skip; /* one per SEARCH_SKIP entries after the first block */
     uint32_t skip_cap;
+    /* Score bounds for pruning (not saved: kept by add, rebuilt on load):
+     * per field, the largest tf and the shortest field length among the
+     * entries whose field holds the term (max_tf 0: no entry has it there).
+     * Removal leaves them as they are: a superset's extremes still bound. */
+    uint16_t max_tf[SEARCH_N_FIELDS], min_len[SEARCH_N_FIELDS];
 } search_postings;
+
+/* Widens p's bounds by one entry's frequencies and its document's field
+ * lengths. */
+static inline void search_bounds_add(search_postings *p, const uint16_t *tf, const uint16_t *flen) {
+    for (int f = 0; f < SEARCH_N_FIELDS; f++) {
+        if (!tf[f]) continue;
+        if (!p->max_tf[f] || flen[f] < p->min_len[f]) p->min_len[f] = flen[f];
+        if (tf[f] > p->max_tf[f]) p->max_tf[f] = tf[f];
+    }
+}
 
 /* One (trigram hash, term) pair of the typo candidate index. */
 typedef struct search_gram {
@@ -273,8 +288,7 @@ int search_prefix_candidates(const aisle_search_index *idx, const char *prefix, 
                              size_t cap, size_t *n_out);
 
 
-/* ---- queries (query.c, rank.c) ---- */
-
+/* ---- queries (options.c, parse.c, filter.c, retrieve.c, facets.c, query.c, rank.c) ---- */
 
 /* defaults (may be NULL): the values with no option set, used as they are
  * when cfg sets no search_* option. */
@@ -296,6 +310,12 @@ typedef struct search_query {
     search_exp *exp;
     size_t n_exp;
 } search_query;
+
+/* Parses text into q (terms, typo and prefix expansions under p); q owns
+ * memory to release with search_query_release even on failure. */
+int search_query_parse(const aisle_search_index *idx, const search_params *p, const char *text, size_t len,
+                       search_query *q);
+void search_query_release(search_query *q);
 
 /* A candidate hit with what matched (exp index per group, 0xff none). */
 typedef struct search_cand {
@@ -369,9 +389,34 @@ typedef struct search_filter {
     size_t n_pairs;
 } search_filter;
 
+/* Facet counts of one field over the matched set (facets.c). */
+typedef struct search_facet_counts {
+    int kind; /* 0 brand, 1 category, 2 attribute name */
+    uint32_t name_id;
+    uint32_t *count;
+    size_t n;
+    const char *name;
+    size_t name_len;
+} facet_counts;
+
+/* Appends s[0..n) and a NUL to b; *off is where it starts. */
+int search_arena_str(core_buf *b, const char *s, size_t n, uint64_t *off);
+/* The counters of the fields p->facets names (*out NULL when none). */
+int search_facets_setup(const aisle_search_index *idx, const search_params *p, facet_counts **out, size_t *n_out);
+/* The p->facet_limit largest counts of each field into r. */
+int search_facets_export(const aisle_search_index *idx, const search_params *p, facet_counts *fc, size_t n,
+                         aisle_search_results *r);
+
 int search_filter_parse(const aisle_search_index *idx, const char *const *filters, size_t n, search_filter *f);
 void search_filter_release(search_filter *f);
 bool search_filter_pass(const aisle_search_index *idx, const search_filter *f, uint32_t doc);
+
+/* The pool_cap best documents of q that pass f into pool (sorted, best
+ * first, rank_text set), *total the matching documents (a lower bound once
+ * search_total_limit is passed), facets counted over the matches. */
+int search_retrieve(const aisle_search_index *idx, const search_params *p, const search_query *q,
+                    const search_filter *f, size_t pool_cap, search_cand *pool, size_t *pool_n, size_t *total,
+                    facet_counts *fc, size_t n_fc);
 
 /* What re-ranking did, for explanations. */
 typedef struct search_rerank_info_s {

@@ -1,0 +1,458 @@
+/* retrieve.c - document-at-a-time retrieval over the postings cursors of a
+ * parsed query: BM25F with a proximity boost, filters and facet counts per
+ * matching document, MaxScore pruning into a top-N pool.
+ *
+ * BM25F follows Robertson, Zaragoza & Taylor, "Simple BM25 extension to
+ * multiple weighted fields" (CIKM 2004): per-field term frequencies are
+ * length-normalised and weighted, summed, then saturated once:
+ *     tf~ = sum_f w_f tf_f / (1 - b + b len_f / avglen_f)
+ *     score = sum_t idf(t) tf~ (k1 + 1) / (k1 + tf~),
+ *     idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)). */
+#include "search.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cursor {
+    const uint8_t *data;
+    uint32_t len, off;
+    uint32_t exp;
+    search_entry e;
+    bool done, essential;
+    const search_skip *skip;
+    uint32_t n_skip, blk; /* blk: first skip entry not yet passed */
+    double norm_min[SEARCH_N_FIELDS]; /* the term's smallest length normaliser per field */
+    float bound;                      /* its largest score (max_tf over norm_min) */
+} cursor;
+
+static void cursor_next(cursor *c) {
+    if (c->off >= c->len) {
+        c->done = true;
+        return;
+    }
+    if (search_decode_head(c->data, c->len, &c->off, c->e.doc, &c->e)) c->done = true; /* load verified it */
+}
+
+/* Moves c to its first entry >= target.  Blocks whose successor starts
+ * before target are jumped over through the skip table, walking forward
+ * from the cursor's block (amortised constant: seeks only go forward). */
+static void cursor_seek(cursor *c, uint32_t target) {
+    if (c->done || c->e.doc >= target) return;
+    while (c->blk < c->n_skip && c->skip[c->blk].off < c->off) c->blk++; /* blocks already entered */
+    if (c->blk < c->n_skip && c->skip[c->blk].prev < target) {
+        uint32_t b = c->blk;
+        while (b + 1 < c->n_skip && c->skip[b + 1].prev < target) b++;
+        c->off = c->skip[b].off;
+        c->e.doc = c->skip[b].prev;
+        c->blk = b + 1;
+    }
+    do cursor_next(c);
+    while (!c->done && c->e.doc < target);
+}
+
+/* min-heap of cursor indices by current document */
+static void heap_down(cursor *cs, uint32_t *h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && cs[h[l]].e.doc < cs[h[m]].e.doc) m = l;
+        if (l + 1 < n && cs[h[l + 1]].e.doc < cs[h[m]].e.doc) m = l + 1;
+        if (m == i) return;
+        uint32_t t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+/* top-N pool: min-heap by (score, -doc) */
+static bool cand_less(const search_cand *a, const search_cand *b) {
+    return a->score < b->score || (a->score == b->score && a->doc > b->doc);
+}
+
+static void pool_down(search_cand *h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && cand_less(&h[l], &h[m])) m = l;
+        if (l + 1 < n && cand_less(&h[l + 1], &h[m])) m = l + 1;
+        if (m == i) return;
+        search_cand t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void pool_up(search_cand *h, size_t i) {
+    while (i) {
+        size_t p = (i - 1) / 2;
+        if (!cand_less(&h[i], &h[p])) return;
+        search_cand t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
+}
+
+static int cand_desc(const void *x, const void *y) {
+    const search_cand *a = x, *b = y;
+    if (a->score != b->score) return a->score > b->score ? -1 : 1;
+    return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+
+/* Pruning bounds are computed by the very operations that compute scores,
+ * on the extremes of their inputs (largest frequencies, smallest length
+ * normalisers, distance 1).  IEEE rounding is monotone in each operand of
+ * +, *, / and of a narrowing cast, and every step below is monotone in its
+ * inputs, so a bound is never below a score it stands for: no margin, and a
+ * pool full of documents with the largest possible score ends the scan.
+ * This is also why the saturation is written (k1+1) - (k1+1) k1 / (k1+tf~)
+ * (monotone step by step) rather than tf~ (k1+1) / (k1+tf~). */
+static inline double length_norm(const search_params *p, double len, double inv_avg) {
+    return 1.0 - p->b + p->b * len * inv_avg;
+}
+
+/* BM25F of frequencies tf over length normalisers norm (fields with tf). */
+static inline float bm25f_of(const search_params *p, const uint16_t *tf, const double *norm) {
+    double t = 0;
+    for (int f = 0; f < SEARCH_N_FIELDS; f++)
+        if (tf[f]) t += p->w[f] * tf[f] / norm[f];
+    return (float)((p->k1 + 1.0) - (p->k1 + 1.0) * p->k1 / (p->k1 + t));
+}
+
+static float bm25f(const aisle_search_index *idx, const search_params *p, const double *inv_avg,
+                   const search_entry *e) {
+    const uint16_t *fl = idx->flen + (size_t)e->doc * SEARCH_N_FIELDS;
+    double norm[SEARCH_N_FIELDS];
+    for (int f = 0; f < SEARCH_N_FIELDS; f++) norm[f] = e->tf[f] ? length_norm(p, fl[f], inv_avg[f]) : 1.0;
+    return bm25f_of(p, e->tf, norm);
+}
+
+/* A document's score from its groups' best scores (present: which[g] !=
+ * 0xff) and dist[g], the distance between the positions of groups g - 1
+ * and g (used when both are present); *prox_out the proximity part. */
+static float combine(const search_params *p, const double *coord, size_t n_groups, const float *best,
+                     const uint8_t *which, const int *dist, float *prox_out) {
+    float text = 0, prox = 0;
+    size_t matched = 0;
+    for (size_t g = 0; g < n_groups; g++) {
+        if (which[g] == 0xff) continue;
+        text += best[g];
+        matched++;
+        if (p->proximity > 0 && g && which[g - 1] != 0xff)
+            prox += (float)(p->proximity * CORE_MIN(best[g - 1], best[g]) / dist[g]);
+    }
+    *prox_out = prox;
+    return (float)((text + prox) * coord[matched]);
+}
+
+/* Bound of the cursor's current entry's score without its document's field
+ * lengths (a cache miss per document at scale). */
+static inline float entry_bound(const search_params *p, const search_query *q, const cursor *c) {
+    const search_exp *x = &q->exp[c->exp];
+    return x->weight * x->idf * bm25f_of(p, c->e.tf, c->norm_min);
+}
+
+/* Bound of a document's score from group bounds gb (which[g] 0xff: absent). */
+static float doc_bound(const search_params *p, const double *coord, size_t n_groups, const float *gb,
+                       const uint8_t *which) {
+    static const int ones[SEARCH_MAX_TERMS] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                               1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    float prox;
+    return combine(p, coord, n_groups, gb, which, ones, &prox);
+}
+
+/* Smallest distance between the positions of two terms (in query order;
+ * the reverse order counts one more). */
+static int min_distance(const search_entry *a, const search_entry *b) {
+    int best = 1 << 20;
+    for (int i = 0; i < a->npos; i++)
+        for (int j = 0; j < b->npos; j++) {
+            int d = (int)b->pos[j] - (int)a->pos[i];
+            d = d > 0 ? d : 1 - d;
+            if (d < best) best = d;
+        }
+    return best;
+}
+
+int search_retrieve(const aisle_search_index *idx, const search_params *p, const search_query *q,
+                    const search_filter *f, size_t pool_cap, search_cand *pool, size_t *pool_n, size_t *total,
+                    facet_counts *fc, size_t n_fc) {
+    *pool_n = 0;
+    *total = 0;
+    if (!q->n_exp || f->none) return AISLE_OK;
+    cursor *cs = core_malloc(q->n_exp * sizeof *cs);
+    uint32_t *heap = core_malloc(q->n_exp * sizeof *heap);
+    if (!cs || !heap) {
+        core_free(cs);
+        core_free(heap);
+        return core_oom("search cursors");
+    }
+    double inv_avg[SEARCH_N_FIELDS];
+    for (int fi = 0; fi < SEARCH_N_FIELDS; fi++)
+        inv_avg[fi] = idx->flen_sum[fi] > 0 ? (double)idx->n_docs / idx->flen_sum[fi] : 0.0;
+    size_t hn = 0;
+    for (size_t i = 0; i < q->n_exp; i++) {
+        const search_postings *po = &idx->post[q->exp[i].term];
+        memset(&cs[i], 0, sizeof cs[i]);
+        cs[i].data = po->data;
+        cs[i].len = po->len;
+        cs[i].exp = (uint32_t)i;
+        cs[i].essential = true;
+        cs[i].skip = po->skip;
+        cs[i].n_skip = po->df ? (po->df - 1) / SEARCH_SKIP : 0;
+        for (int fi = 0; fi < SEARCH_N_FIELDS; fi++)
+            cs[i].norm_min[fi] = po->max_tf[fi] ? length_norm(p, po->min_len[fi], inv_avg[fi]) : 1.0;
+        cs[i].bound = q->exp[i].weight * q->exp[i].idf * bm25f_of(p, po->max_tf, cs[i].norm_min);
+        cursor_next(&cs[i]);
+        if (!cs[i].done) heap[hn++] = (uint32_t)i;
+    }
+    for (size_t i = hn; i-- > 0;) heap_down(cs, heap, hn, i);
+    double coord[SEARCH_MAX_TERMS + 1];
+    for (size_t m = 0; m <= q->n_groups; m++)
+        coord[m] = q->n_groups ? pow((double)m / (double)q->n_groups, p->coordination) : 1.0;
+    /* MaxScore (Turtle & Flood 1995): once the totals need not be exact
+     * (search_total_limit reached, no facets) and the pool is full, groups
+     * whose summed score bound cannot beat the pool's worst are
+     * non-essential: documents are taken from the other cursors only, and
+     * non-essential cursors seek to them through their skip tables.  The
+     * bound of group g is the largest of its expansions' bounds (largest
+     * frequencies, shortest fields); a document with groups S scores at
+     * most (1 + proximity) sum_S ub (|S| / n)^coordination (compared with a
+     * margin: these sums are not the scorer's operations).  Documents
+     * themselves are checked against doc_bound before their field lengths
+     * are read or the non-essential cursors seek, and a full pool at the
+     * bound of every group present ends the scan. */
+    double ub[SEARCH_MAX_TERMS] = {0}, prefix[SEARCH_MAX_TERMS + 1];
+    uint32_t ord[SEARCH_MAX_TERMS];
+    for (size_t i = 0; i < q->n_exp; i++) {
+        double u = cs[i].bound * (1.0 + 1e-5);
+        if (u > ub[q->exp[i].group]) ub[q->exp[i].group] = u;
+    }
+    float gub[SEARCH_MAX_TERMS] = {0}, ceiling;
+    uint8_t all[SEARCH_MAX_TERMS];
+    memset(all, 0, sizeof all);
+    for (size_t i = 0; i < q->n_exp; i++)
+        if (cs[i].bound > gub[q->exp[i].group]) gub[q->exp[i].group] = cs[i].bound;
+    ceiling = doc_bound(p, coord, q->n_groups, gub, all);
+    for (size_t g = 0; g < q->n_groups; g++) ord[g] = (uint32_t)g;
+    for (size_t a = 1; a < q->n_groups; a++)
+        for (size_t b = a; b > 0 && ub[ord[b]] < ub[ord[b - 1]]; b--) {
+            uint32_t t = ord[b];
+            ord[b] = ord[b - 1];
+            ord[b - 1] = t;
+        }
+    prefix[0] = 0;
+    for (size_t g = 0; g < q->n_groups; g++) prefix[g + 1] = prefix[g] + ub[ord[g]];
+    bool may_prune = !n_fc && p->total_limit > 0, pruning = false;
+    size_t n_noness = 0;
+    float theta = -1;
+    uint32_t *noness = core_malloc(q->n_exp * sizeof *noness);
+    size_t nn = 0;
+    if (!noness) {
+        core_free(cs);
+        core_free(heap);
+        return core_oom("search cursors");
+    }
+    /* Conjunctive phase: when even a document missing one group cannot
+     * beat the pool, that group is required; with required groups (each one
+     * cursor), candidates come from leapfrogging the required cursors
+     * through their skip tables and every other cursor seeks. */
+    uint32_t group_cursors[SEARCH_MAX_TERMS] = {0}, req[SEARCH_MAX_TERMS];
+    for (size_t i = 0; i < q->n_exp; i++) group_cursors[q->exp[i].group]++;
+    size_t nreq = 0;
+    bool is_req[SEARCH_MAX_TERMS] = {false};
+    uint32_t at[256];
+    for (;;) {
+        if (may_prune && *pool_n == pool_cap && pool_cap && (pruning || *total >= (size_t)p->total_limit) &&
+            pool[0].score > theta) {
+            pruning = true;
+            theta = pool[0].score;
+            size_t r = n_noness;
+            while (r < q->n_groups && (1.0 + p->proximity) * prefix[r + 1] * coord[r + 1] <= theta) r++;
+            if (r == q->n_groups || ceiling <= theta) break; /* nothing left can enter the pool */
+            bool newly_req = false;
+            for (size_t g = 0; g < q->n_groups && q->n_groups > 1; g++)
+                if (!is_req[g] && group_cursors[g] == 1 &&
+                    (1.0 + p->proximity) * (prefix[q->n_groups] - ub[g]) * coord[q->n_groups - 1] <= theta)
+                    is_req[g] = newly_req = true;
+            if (r > n_noness || newly_req) {
+                /* heap cursors of non-essential groups (or, once some group
+                 * is required, all of them) become seekers; required ones
+                 * join the leapfrog */
+                bool drop[SEARCH_MAX_TERMS] = {false};
+                for (size_t g = n_noness; g < r; g++) drop[ord[g]] = true;
+                size_t keep = 0;
+                for (size_t i = 0; i < hn; i++) {
+                    cursor *c = &cs[heap[i]];
+                    size_t g = q->exp[c->exp].group;
+                    if (drop[g] || newly_req || nreq) {
+                        c->essential = false;
+                        noness[nn++] = heap[i];
+                    } else {
+                        heap[keep++] = heap[i];
+                    }
+                }
+                hn = keep;
+                for (size_t i = hn; i-- > 0;) heap_down(cs, heap, hn, i);
+                n_noness = r;
+                if (newly_req) {
+                    size_t k = 0;
+                    for (size_t i = 0; i < nn; i++) {
+                        if (is_req[q->exp[cs[noness[i]].exp].group]) req[nreq++] = noness[i];
+                        else noness[k++] = noness[i];
+                    }
+                    nn = k;
+                }
+            }
+        }
+        uint32_t doc;
+        size_t na = 0;
+        if (nreq) {
+            /* leapfrog: the smallest document every required cursor has */
+            bool done = false;
+            doc = 0;
+            for (size_t i = 0; i < nreq; i++) {
+                if (cs[req[i]].done) done = true;
+                else if (cs[req[i]].e.doc > doc) doc = cs[req[i]].e.doc;
+            }
+            for (bool moved = true; moved && !done;) {
+                moved = false;
+                for (size_t i = 0; i < nreq && !done; i++) {
+                    cursor *c = &cs[req[i]];
+                    cursor_seek(c, doc);
+                    if (c->done) done = true;
+                    else if (c->e.doc > doc) doc = c->e.doc, moved = true;
+                }
+            }
+            if (done) break;
+            for (size_t i = 0; i < nreq; i++) at[na++] = req[i];
+        } else {
+            if (!hn) break;
+            doc = cs[heap[0]].e.doc;
+            /* collect every cursor on doc */
+            while (hn && cs[heap[0]].e.doc == doc) {
+                at[na++] = heap[0];
+                heap[0] = heap[--hn];
+                heap_down(cs, heap, hn, 0);
+            }
+        }
+        bool skip = false;
+        if (pruning) {
+            /* before any seek or field-length read: positioned cursors by
+             * their entries, the seekers' groups by their bounds */
+            float gb[SEARCH_MAX_TERMS];
+            uint8_t present[SEARCH_MAX_TERMS];
+            memset(present, 0xff, q->n_groups);
+            for (size_t i = 0; i < na; i++) {
+                float b = entry_bound(p, q, &cs[at[i]]);
+                size_t g = q->exp[cs[at[i]].exp].group;
+                if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
+            }
+            float gs[SEARCH_MAX_TERMS];
+            uint8_t ps[SEARCH_MAX_TERMS];
+            memcpy(gs, gb, q->n_groups * sizeof *gs);
+            memcpy(ps, present, q->n_groups);
+            for (size_t i = 0; i < nn; i++) {
+                size_t g = q->exp[cs[noness[i]].exp].group;
+                if (ps[g] == 0xff || gub[g] > gs[g]) gs[g] = gub[g], ps[g] = 0;
+            }
+            skip = doc_bound(p, coord, q->n_groups, gs, ps) <= pool[0].score;
+            for (size_t i = 0; i < nn && !skip; i++) {
+                cursor *c = &cs[noness[i]];
+                cursor_seek(c, doc);
+                if (!c->done && c->e.doc == doc) {
+                    at[na++] = noness[i];
+                    float b = entry_bound(p, q, c);
+                    size_t g = q->exp[c->exp].group;
+                    if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
+                }
+            }
+            if (!skip) skip = doc_bound(p, coord, q->n_groups, gb, present) <= pool[0].score;
+        } else {
+            for (size_t i = 0; i < nn; i++) {
+                cursor *c = &cs[noness[i]];
+                cursor_seek(c, doc);
+                if (!c->done && c->e.doc == doc) at[na++] = noness[i];
+            }
+        }
+        if (!skip && search_filter_pass(idx, f, doc)) {
+            float best[SEARCH_MAX_TERMS];
+            uint8_t which[SEARCH_MAX_TERMS];
+            memset(which, 0xff, q->n_groups);
+            for (size_t i = 0; i < na; i++) {
+                const search_exp *x = &q->exp[cs[at[i]].exp];
+                float s = x->weight * x->idf * bm25f(idx, p, inv_avg, &cs[at[i]].e);
+                if (which[x->group] == 0xff || s > best[x->group]) { /* best set with which */
+                    best[x->group] = s;
+                    which[x->group] = (uint8_t)cs[at[i]].exp;
+                }
+            }
+            cursor *ent[SEARCH_MAX_TERMS];
+            int dist[SEARCH_MAX_TERMS];
+            for (size_t i = 0; i < na; i++)
+                if (which[q->exp[cs[at[i]].exp].group] == cs[at[i]].exp) ent[q->exp[cs[at[i]].exp].group] = &cs[at[i]];
+            /* positions only for the pairs the proximity boost looks at */
+            for (size_t g = 1; g < q->n_groups && p->proximity > 0; g++) {
+                if (which[g] == 0xff || which[g - 1] == 0xff) continue;
+                cursor *ca = ent[g - 1], *cb = ent[g];
+                search_entry_positions(ca->data, ca->len, &ca->e);
+                search_entry_positions(cb->data, cb->len, &cb->e);
+                dist[g] = min_distance(&ca->e, &cb->e);
+            }
+            float prox;
+            float score = combine(p, coord, q->n_groups, best, which, dist, &prox);
+            if (!pruning) (*total)++; /* pruned: a lower bound past search_total_limit */
+            for (size_t k = 0; k < n_fc; k++) {
+                facet_counts *c = &fc[k];
+                if (c->kind == 0 && idx->brand[doc] != SEARCH_NONE) c->count[idx->brand[doc]]++;
+                else if (c->kind == 1 && idx->category[doc] != SEARCH_NONE) c->count[idx->category[doc]]++;
+                else if (c->kind == 2 && idx->attr_n[doc]) {
+                    const uint32_t *a = idx->attrs + idx->attr_start[doc];
+                    for (uint32_t j = 0; j < idx->attr_n[doc]; j++)
+                        if (idx->pair_name[a[j]] == c->name_id) c->count[a[j]]++;
+                }
+            }
+            search_cand cd;
+            cd.doc = doc;
+            cd.score = score;
+            if (pool_cap && (*pool_n < pool_cap || cand_less(&pool[0], &cd))) {
+                memset(&cd, 0, sizeof cd);
+                cd.doc = doc;
+                cd.score = cd.text = score;
+                cd.proximity = prox;
+                memset(cd.exp, 0xff, sizeof cd.exp);
+                memcpy(cd.exp, which, q->n_groups);
+                if (*pool_n < pool_cap) {
+                    pool[(*pool_n)++] = cd;
+                    pool_up(pool, *pool_n - 1);
+                } else {
+                    pool[0] = cd;
+                    pool_down(pool, *pool_n, 0);
+                }
+            }
+        }
+        for (size_t i = 0; i < na; i++) {
+            cursor_next(&cs[at[i]]);
+            if (!cs[at[i]].done && cs[at[i]].essential) {
+                size_t j = hn++;
+                heap[j] = at[i];
+                while (j) {
+                    size_t pj = (j - 1) / 2;
+                    if (cs[heap[pj]].e.doc <= cs[heap[j]].e.doc) break;
+                    uint32_t t = heap[pj];
+                    heap[pj] = heap[j];
+                    heap[j] = t;
+                    j = pj;
+                }
+            }
+        }
+    }
+    core_free(cs);
+    core_free(heap);
+    core_free(noness);
+    qsort(pool, *pool_n, sizeof *pool, cand_desc);
+    for (size_t i = 0; i < *pool_n; i++) pool[i].rank_text = (int32_t)i + 1;
+    return AISLE_OK;
+}
