@@ -79,6 +79,12 @@ typedef struct model_ops {
 
     /* Frees m->state (NULL-safe). */
     void (*free_state)(aisle_model *m);
+
+    /* train with a user-attribute table besides the catalog (users: an
+     * aisle_catalog keyed by user; may be NULL); optional (NULL: train,
+     * the table is ignored). */
+    int (*train_users)(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
+                       const aisle_catalog *users, const aisle_config *cfg, core_progress *prog);
 } model_ops;
 
 typedef struct model_metric {
