@@ -1831,6 +1831,18 @@ AISLE_API int aisle_model_train_with_users(const aisle_dataset *ds, const aisle_
  * AISLE_ENOMEM.  Safe to call from many threads on one model. */
 AISLE_API int aisle_rerank(const aisle_model *model, const char *user_key, const char *const *item_keys, size_t n,
                            float *scores, size_t *order);
+/* Explains a pair model's score of item_key for user_key in words: every
+ * token the encoder reads (the shopper's side, "shopper: WORD", then the
+ * product's, "product: WORD"), with its contribution: the prediction minus
+ * the prediction with that token masked (positive: it raised the score).
+ * The label (aisle_text_explanation_label) is the item key; read the
+ * result with aisle_text_explanation_count / _at, free it with
+ * aisle_text_explanation_free.  A user the model does not know is a
+ * shopper with no history.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * argument), AISLE_ENOTFOUND (unknown item), AISLE_EUNSUPPORTED (not a
+ * pair model) or AISLE_ENOMEM.  Safe to call from many threads. */
+AISLE_API int aisle_pair_explain(const aisle_model *model, const char *user_key, const char *item_key,
+                                 aisle_text_explanation **out);
 /* <<< section: pair */
 
 #ifdef __cplusplus

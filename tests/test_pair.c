@@ -230,6 +230,64 @@ static void test_pair_explain_names_recent_items(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* Words: every token of the pair with its leave-one-token-out
+ * contribution; the product's own "mug" pushes a mug lover's score up. */
+static void test_pair_explains_in_words(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop(true);
+    aisle_catalog *cat = catalog();
+    aisle_config *cfg = config(NULL);
+    aisle_model *m;
+    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    aisle_text_explanation *e;
+    assert_ok(aisle_pair_explain(m, "u0", "newmug", &e));
+    const char *label, *tok;
+    assert_ok(aisle_text_explanation_label(e, &label));
+    assert_string_equal(label, "newmug");
+    size_t n;
+    assert_ok(aisle_text_explanation_count(e, &n));
+    assert_true(n >= 4);
+    float c, mug = NAN;
+    size_t shopper = 0, product = 0;
+    for (size_t k = 0; k < n; k++) {
+        assert_ok(aisle_text_explanation_at(e, k, &tok, &c));
+        assert_true(isfinite(c));
+        shopper += strncmp(tok, "shopper: ", 9) == 0;
+        product += strncmp(tok, "product: ", 9) == 0;
+        if (!strcmp(tok, "product: mug")) mug = c;
+    }
+    assert_int_equal(shopper + product, n);
+    assert_int_equal(product, 3); /* ceramic mug deluxe */
+    assert_true(shopper > 0);
+    assert_true(mug > 0);
+    aisle_text_explanation_free(e);
+    /* the same after a save/load round trip (strings are in the file) */
+    void *buf;
+    size_t len;
+    aisle_model *back;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
+    assert_ok(aisle_pair_explain(back, "stranger", "newmug", &e));
+    assert_ok(aisle_text_explanation_count(e, &n));
+    assert_int_equal(n, 3); /* no history: the product's words only */
+    aisle_text_explanation_free(e);
+    assert_status_msg(aisle_pair_explain(back, "u0", "nothing", &e), AISLE_ENOTFOUND, "nothing");
+    aisle_free(buf);
+    aisle_model_free(back);
+    aisle_model *pop;
+    aisle_config *pc;
+    assert_ok(aisle_config_new(&pc));
+    assert_ok(aisle_config_parse(pc, "model=popular"));
+    assert_ok(aisle_model_train(ds, pc, &pop));
+    assert_status_msg(aisle_pair_explain(pop, "u0", "x1", &e), AISLE_EUNSUPPORTED, "popular");
+    aisle_model_free(pop);
+    aisle_config_free(pc);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+}
+
 static void test_pair_rerank_orders_by_pair_scores_only(void **state) {
     (void)state;
     aisle_dataset *ds = shop(true);
@@ -367,6 +425,9 @@ static void test_pair_allocation_failures_leak_nothing(void **state) {
         int rc = aisle_score(back, "u3", "newmug", s);
         if (!rc) rc = aisle_rerank(back, "u3", cand, 2, s, order);
         if (!rc) rc = aisle_explain(back, "u3", "newmug", 4, items, s, &n);
+        aisle_text_explanation *e = NULL;
+        if (!rc) rc = aisle_pair_explain(back, "u3", "newmug", &e);
+        aisle_text_explanation_free(e);
         tu_failalloc_remove();
         if (rc == AISLE_OK) break;
         assert_int_equal(rc, AISLE_ENOMEM);
@@ -444,6 +505,7 @@ int main(void) {
         cmocka_unit_test(test_pair_reads_shopper_attributes),
         cmocka_unit_test(test_pair_save_load_round_trip_and_quantized_weights),
         cmocka_unit_test(test_pair_explain_names_recent_items),
+        cmocka_unit_test(test_pair_explains_in_words),
         cmocka_unit_test(test_pair_rerank_orders_by_pair_scores_only),
         cmocka_unit_test(test_pair_rejects_bad_options_and_odd_input),
         cmocka_unit_test(test_pair_allocation_failures_leak_nothing),

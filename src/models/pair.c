@@ -434,6 +434,7 @@ static int pair_train_users(aisle_model *m, const aisle_dataset *ds, const aisle
     nn_feat_default(&s->feat);
     s->feat.buckets = ec.buckets;
     s->feat.max_len = ec.max_len;
+    s->feat.keep_strings = true; /* explanations name the words */
     if (s->rating) rc = rating_stats(m, s);
     bool any = false;
     for (size_t k = 0; k < m->history.nnz && !any; k++) any = m->history.values[k] > 0;

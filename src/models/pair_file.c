@@ -3,7 +3,8 @@
  *   SEC_HEADER  format, objective, encoder shape, feature settings, text
  *               layout, rating statistics (u32 / f32 words);
  *   SEC_TEXTS   the featurised texts: text offsets, token offsets, bucket
- *               ids (u64, u64, u32 arrays);
+ *               ids (u64, u64, u32 arrays), each token's string (u64
+ *               array of offsets, u64 length, the bytes);
  *   SEC_RECENT  each user's recent items: offsets, items, values;
  *   SEC_WEIGHTS every parameter tensor in registration order; the bucket
  *               embeddings and id embeddings in the save encoding
@@ -46,6 +47,9 @@ int pair_save(const aisle_model *m, io_writer *w) {
     if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)t->text_off, t->n_texts + 1);
     if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)t->tok_off, t->n_tokens + 1);
     if (!rc) rc = io_put_u32_array(&b, t->ids, t->n_ids);
+    if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)t->str_off, t->n_tokens + 1);
+    if (!rc) rc = io_put_u64(&b, t->str_len);
+    if (!rc) rc = io_put_bytes(&b, t->str, t->str_len);
     if (!rc) rc = io_writer_add_section(w, SEC_TEXTS, IO_FLAG_REQUIRED, &b);
     b.len = 0;
     size_t nr = s->recent_off[s->n_users];
@@ -114,12 +118,20 @@ static int read_texts(pair_state *s, io_reader *r) {
     int rc = io_reader_section(r, SEC_TEXTS, &c);
     if (rc) return rc;
     nn_toks *t = &s->toks;
-    uint64_t *text_off = NULL, *tok_off = NULL, nt = 0, nk = 0, ni = 0;
+    uint64_t *text_off = NULL, *tok_off = NULL, *str_off = NULL, nt = 0, nk = 0, ni = 0, ns = 0, str_len = 0;
     uint32_t *ids = NULL;
+    char *str = NULL;
     rc = io_get_u64_array(&c, &text_off, &nt, c.len);
     if (!rc) rc = io_get_u64_array(&c, &tok_off, &nk, c.len);
     if (!rc) rc = io_get_u32_array(&c, &ids, &ni, c.len);
+    if (!rc) rc = io_get_u64_array(&c, &str_off, &ns, c.len);
+    if (!rc) rc = io_get_u64(&c, &str_len);
+    if (!rc && str_len > c.len - c.pos) rc = bad(&c, "token strings longer than the section");
+    if (!rc && !(str = core_malloc(str_len + 1))) rc = core_oom("loading the pair model");
+    if (!rc) rc = io_get_bytes(&c, str, str_len);
     if (!rc) rc = io_cursor_done(&c);
+    if (!rc && (nk < 1 || ns != nk)) rc = bad(&c, "token string count does not match the tokens");
+    if (!rc) rc = check_offsets(&c, str_off, ns - 1, str_len, "token string offsets");
     uint64_t want = (uint64_t)s->n_items + s->n_users + s->rating_words + 1;
     if (!rc && nt != want) rc = bad(&c, "text count does not match the model's items and users");
     if (!rc && nk < 1) rc = bad(&c, "no token offsets");
@@ -138,6 +150,8 @@ static int read_texts(pair_state *s, io_reader *r) {
         core_free(text_off);
         core_free(tok_off);
         core_free(ids);
+        core_free(str_off);
+        core_free(str);
         return rc;
     }
     /* size_t and uint64_t offsets share a representation on the platforms
@@ -145,6 +159,8 @@ static int read_texts(pair_state *s, io_reader *r) {
     t->text_off = (size_t *)text_off, t->tok_off = (size_t *)tok_off, t->ids = ids;
     t->n_texts = nt - 1, t->n_tokens = nk - 1, t->n_ids = ni;
     t->texts_cap = nt, t->tokens_cap = nk, t->ids_cap = ni, t->word_cap = nk;
+    t->str = str, t->str_off = (size_t *)str_off, t->str_len = str_len, t->str_cap = str_len + 1, t->str_off_cap = ns;
+    s->feat.keep_strings = true;
     return AISLE_OK;
 }
 _Static_assert(sizeof(size_t) == sizeof(uint64_t), "pair files store offsets as u64");

@@ -79,8 +79,8 @@ static float id_terms(const pair_state *s, int64_t user, uint32_t item) {
     return nn_w(&s->s, s->ub)[user] + nn_w(&s->s, s->vb)[item] + model_dot(p, q, k);
 }
 
-int pair_forward(const pair_state *s, nn_encoder_ws *w, pair_batch *b, const pair_job *jobs, size_t n,
-                 bool training, core_rng *rng) {
+/* Sets w's batch to the pairs of jobs[0..n) (no forward). */
+static void batch_set(const pair_state *s, nn_encoder_ws *w, pair_batch *b, const pair_job *jobs, size_t n) {
     size_t na = 0;
     b->a_off[0] = 0;
     for (size_t j = 0; j < n; j++) {
@@ -99,11 +99,22 @@ int pair_forward(const pair_state *s, nn_encoder_ws *w, pair_batch *b, const pai
     b->b_off[n] = n;
     nn_pair_spec spec = {b->a_off, b->a_piece, b->a_cap, b->b_off, b->b_piece, NULL};
     nn_encoder_ws_pairs(w, &s->toks, &spec, n);
+}
+
+/* Forward of the batch w holds (jobs[0..n)) into b->z. */
+static int forward_set(const pair_state *s, nn_encoder_ws *w, pair_batch *b, const pair_job *jobs, size_t n,
+                       bool training, core_rng *rng) {
     int rc = nn_encoder_forward(&s->s, &s->enc, w, &s->toks, training, rng);
     if (rc) return rc;
     nn_linear_forward(&s->s, &s->head, w->pooled, n, b->z);
     for (size_t j = 0; j < n; j++) b->z[j] += id_terms(s, jobs[j].user, jobs[j].item);
     return AISLE_OK;
+}
+
+int pair_forward(const pair_state *s, nn_encoder_ws *w, pair_batch *b, const pair_job *jobs, size_t n,
+                 bool training, core_rng *rng) {
+    batch_set(s, w, b, jobs, n);
+    return forward_set(s, w, b, jobs, n, training, rng);
 }
 
 int pair_raw(const pair_state *s, const pair_job *jobs, size_t n, float *out) {
@@ -221,6 +232,98 @@ int pair_explain(const aisle_model *m, const model_query *q, uint32_t item, floa
     }
     core_free(jobs);
     core_free(raw);
+    side_buf_free(&sb);
+    return rc;
+}
+
+/* ---- explanation in words ---- */
+
+typedef struct word_rows {
+    size_t n, *src;      /* token rows of the pair: their token index */
+    unsigned char *seg;  /* and segment */
+    size_t *row;         /* row within the pair */
+    float *contrib;
+} word_rows;
+
+/* Leave-one-token-out over every token row of one pair: the prediction
+ * minus the prediction with that row read as [MASK] (as intent's
+ * transformer explains), B rows at a time. */
+static int explain_rows(const pair_state *s, const pair_job *job, word_rows *wr) {
+    enum { B = 16 };
+    nn_encoder_ws w;
+    pair_batch b;
+    pair_job jobs[B];
+    for (size_t j = 0; j < B; j++) jobs[j] = *job;
+    int rc = nn_encoder_ws_alloc(&w, &s->enc, B, 1, false);
+    if (rc) return rc;
+    if ((rc = pair_batch_alloc(&b, s, B))) {
+        nn_encoder_ws_free(&w);
+        return rc;
+    }
+    batch_set(s, &w, &b, jobs, 1);
+    size_t L = w.lens[0];
+    wr->src = core_malloc(L * sizeof *wr->src);
+    wr->row = core_malloc(L * sizeof *wr->row);
+    wr->seg = core_malloc(L);
+    wr->contrib = core_malloc(L * sizeof *wr->contrib);
+    if (!wr->src || !wr->row || !wr->seg || !wr->contrib) rc = core_oom("pair explanation");
+    wr->n = 0;
+    for (size_t r = 0; !rc && r < L; r++)
+        if (w.src[r] != NN_SRC_CLS && w.src[r] != NN_SRC_SEP)
+            wr->src[wr->n] = w.src[r], wr->seg[wr->n] = w.seg[r], wr->row[wr->n++] = r;
+    float base = 0;
+    if (!rc && !(rc = forward_set(s, &w, &b, jobs, 1, false, NULL))) base = explained(s, b.z[0]);
+    for (size_t first = 0; !rc && first < wr->n; first += B) {
+        size_t m = CORE_MIN((size_t)B, wr->n - first);
+        batch_set(s, &w, &b, jobs, m);
+        for (size_t j = 0; j < m; j++) w.src[w.bt.offs[j] + wr->row[first + j]] = NN_SRC_MASK;
+        rc = forward_set(s, &w, &b, jobs, m, false, NULL);
+        for (size_t j = 0; !rc && j < m; j++) wr->contrib[first + j] = base - explained(s, b.z[j]);
+    }
+    pair_batch_free(&b);
+    nn_encoder_ws_free(&w);
+    return rc;
+}
+
+AISLE_API int aisle_pair_explain(const aisle_model *m, const char *user_key, const char *item_key,
+                                 aisle_text_explanation **out) {
+    if (!m || !user_key || !item_key || !out) return core_error(AISLE_EINVAL, "aisle_pair_explain: NULL argument");
+    if (m->ops != &model_pair_ops)
+        return core_error(AISLE_EUNSUPPORTED, "aisle_pair_explain: model kind '%s' is not a pair model", m->ops->name);
+    const pair_state *s = m->state;
+    int64_t item = keys_find(&m->items, item_key, strlen(item_key));
+    if (item < 0) return core_error(AISLE_ENOTFOUND, "unknown item '%s'", item_key);
+    if (!s->toks.str) return core_error(AISLE_EUNSUPPORTED, "aisle_pair_explain: the model keeps no token strings");
+    model_query q = {.user = -1};
+    int64_t u = keys_find(&m->users, user_key, strlen(user_key));
+    if (u >= 0) model_user_query(m, (uint32_t)u, &q);
+    side_buf sb;
+    int rc = side_buf_alloc(s, &sb);
+    if (rc) return rc;
+    pair_side side;
+    word_rows wr;
+    memset(&wr, 0, sizeof wr);
+    core_buf text;
+    buf_init(&text);
+    size_t *off = NULL;
+    rc = pair_side_of(s, &q, &side, sb.items, sb.vals);
+    pair_job job = {&side, q.user, (uint32_t)item, SIZE_MAX};
+    if (!rc) rc = explain_rows(s, &job, &wr);
+    if (!rc && !(off = core_malloc((wr.n ? wr.n : 1) * sizeof *off))) rc = core_oom("pair explanation");
+    for (size_t k = 0; !rc && k < wr.n; k++) {
+        const nn_toks *t = &s->toks;
+        size_t a = t->str_off[wr.src[k]], z = t->str_off[wr.src[k] + 1];
+        off[k] = text.len;
+        rc = buf_printf(&text, "%s: %.*s", wr.seg[k] ? "product" : "shopper", (int)(z - a), t->str + a);
+        if (!rc) rc = buf_append(&text, "", 1); /* the NUL ending the token */
+    }
+    if (!rc) rc = model_text_explanation_new(item_key, text.data, off, wr.contrib, wr.n, text.len, out);
+    buf_free(&text);
+    core_free(off);
+    core_free(wr.src);
+    core_free(wr.row);
+    core_free(wr.seg);
+    core_free(wr.contrib);
     side_buf_free(&sb);
     return rc;
 }
