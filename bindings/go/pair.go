@@ -73,3 +73,39 @@ func (m *Model) Rerank(user string, items []string) (scores []float32, order []i
 	}
 	return scores, order, nil
 }
+
+// ExplainWords explains a pair model's score of item for user in words:
+// every token the model reads ("shopper: WORD", then "product: WORD") with
+// the prediction minus the prediction with that token masked.
+func (m *Model) ExplainWords(user, item string) ([]TokenContribution, error) {
+	u, err := cstring("user key", user)
+	if err != nil {
+		return nil, err
+	}
+	defer free(u)
+	it, err := cstring("item key", item)
+	if err != nil {
+		return nil, err
+	}
+	defer free(it)
+	var out []TokenContribution
+	err = m.read(func(h *C.aisle_model) C.int {
+		var e *C.aisle_text_explanation
+		if rc := C.aisle_pair_explain(h, u, it, &e); rc != 0 {
+			return rc
+		}
+		defer C.aisle_text_explanation_free(e)
+		var cnt C.size_t
+		C.aisle_text_explanation_count(e, &cnt)
+		for i := C.size_t(0); i < cnt; i++ {
+			var tok *C.char
+			var c C.float
+			if rc := C.aisle_text_explanation_at(e, i, &tok, &c); rc != 0 {
+				return rc
+			}
+			out = append(out, TokenContribution{C.GoString(tok), float32(c)})
+		}
+		return 0
+	})
+	return out, err
+}

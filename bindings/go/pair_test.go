@@ -80,6 +80,10 @@ func TestPairTrainWithUsersScoresNewProductsAndReranks(t *testing.T) {
 			t.Fatalf("order %v does not follow scores %v", order, scores)
 		}
 	}
+	words, err := m.ExplainWords("u0", "newmug")
+	if err != nil || len(words) < 3 || words[len(words)-1].Token != "product: deluxe" {
+		t.Fatalf("ExplainWords: %v %v", words, err)
+	}
 	if _, _, err := m.Rerank("u0", []string{"x1", "\x00bad"}); err == nil {
 		t.Fatal("a key with NUL was accepted")
 	}

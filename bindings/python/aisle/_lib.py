@@ -193,6 +193,7 @@ _PROTOTYPES = {
     "aisle_model_train_with_catalog": (c_int, [c_void_p, c_void_p, c_void_p, P(c_void_p)]),
     "aisle_model_train_with_users": (c_int, [c_void_p, c_void_p, c_void_p, c_void_p, P(c_void_p)]),
     "aisle_rerank": (c_int, [c_void_p, c_char_p, P(c_char_p), c_size_t, P(c_float), P(c_size_t)]),
+    "aisle_pair_explain": (c_int, [c_void_p, c_char_p, c_char_p, P(c_void_p)]),
     "aisle_model_free": (None, [c_void_p]),
     "aisle_model_kind": (c_int, [c_void_p, P(c_char_p)]),
     "aisle_model_describe": (c_int, [c_void_p, c_char_p, c_size_t, P(c_size_t)]),

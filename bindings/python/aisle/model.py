@@ -347,6 +347,26 @@ class Model(KeyDictionaries, Handle):
             check(_lib.fn.rerank(h, enc(user, "user key"), keys, nk, scores, order))
         return [scores[i] for i in range(nk)], [order[i] for i in range(nk)]
 
+    def explain_words(self, user, item):
+        """A pair model's score of item for user in words: a list of
+        ("shopper: WORD" or "product: WORD", contribution) for every token
+        the model reads (leave-one-token-out)."""
+        from . import text  # noqa: F401  (registers the explanation readers)
+        e = ctypes.c_void_p()
+        with in_use(self) as h:
+            check(_lib.fn.pair_explain(h, enc(user, "user key"), enc(item, "item key"), ctypes.byref(e)))
+        try:
+            n = ctypes.c_size_t()
+            check(_lib.fn.text_explanation_count(e, ctypes.byref(n)))
+            out = []
+            for i in range(n.value):
+                tok, c = ctypes.c_char_p(), ctypes.c_float()
+                check(_lib.fn.text_explanation_at(e, i, ctypes.byref(tok), ctypes.byref(c)))
+                out.append((dec(tok.value), c.value))
+            return out
+        finally:
+            _lib.fn.text_explanation_free(e)
+
     def history(self, user, max=None):
         """The user's training history as (item_key, weight) pairs, most
         recent first (all of it when max is None)."""

@@ -44,6 +44,9 @@ class PairTest(unittest.TestCase):
                 self.assertAlmostEqual(scores[3], m.score("u0", "newmug"), places=6)
                 ranked = [scores[i] for i in order[:-1]]
                 self.assertEqual(ranked, sorted(ranked, reverse=True))
+                words = m.explain_words("u0", "newmug")
+                self.assertIn("product: mug", [w for w, _ in words])
+                self.assertTrue(all(w.startswith(("shopper: ", "product: ")) for w, _ in words))
 
     def test_train_without_users_still_works(self):
         with aisle.Dataset(shop()) as ds, catalog() as cat:
