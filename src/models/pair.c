@@ -51,7 +51,7 @@ const option_spec pair_options[] = {
 
 /* ---- network ---- */
 
-int pair_build_net(pair_state *s, const nn_encoder_cfg *ec, bool training) {
+int pair_build_net(pair_state *s, const nn_encoder_cfg *ec, bool training, uint64_t max_floats) {
     nn_store_init(&s->s);
     int rc = nn_encoder_init(&s->enc, &s->s, ec);
     if (!rc) rc = nn_linear_init(&s->head, &s->s, ec->d, 1);
@@ -61,6 +61,8 @@ int pair_build_net(pair_state *s, const nn_encoder_cfg *ec, bool training) {
         if (!rc) rc = nn_store_add(&s->s, s->n_users, 1, false, &s->ub);
         if (!rc) rc = nn_store_add(&s->s, s->n_items, 1, false, &s->vb);
     }
+    if (!rc && max_floats && s->s.n > max_floats)
+        rc = core_error(AISLE_EFORMAT, "pair weights: %zu parameters, more than the file holds", s->s.n);
     if (!rc) rc = nn_store_alloc(&s->s, training);
     return rc;
 }
@@ -441,7 +443,7 @@ static int pair_train_users(aisle_model *m, const aisle_dataset *ds, const aisle
     if (!rc && !s->rating && !any) rc = core_error(AISLE_EINVAL, "model 'pair': no training pairs with a positive weight");
     if (!rc) rc = build_texts(m, s, cat, users);
     if (!rc) rc = build_recent(m, s, ds);
-    if (!rc) rc = pair_build_net(s, &ec, true);
+    if (!rc) rc = pair_build_net(s, &ec, true, 0);
     if (!rc) {
         core_rng r;
         rng_seed_stream(&r, (uint64_t)config_int(cfg, o, "seed"), 0x9a10);

@@ -99,8 +99,10 @@ int pair_forward(const pair_state *s, nn_encoder_ws *w, pair_batch *b, const pai
  * probability. */
 float pair_output(const pair_state *s, float raw);
 
-/* Registers the parameters (encoder, head, ids) and allocates the store. */
-int pair_build_net(pair_state *s, const nn_encoder_cfg *ec, bool training);
+/* Registers the parameters (encoder, head, ids) and allocates the store;
+ * max_floats > 0: AISLE_EFORMAT before allocating when they are more (a
+ * loader passes the bytes its weights section holds). */
+int pair_build_net(pair_state *s, const nn_encoder_cfg *ec, bool training, uint64_t max_floats);
 void pair_state_free(pair_state *s);
 
 /* Model ops (pair_score.c, pair_file.c). */

@@ -211,7 +211,8 @@ int pair_load(aisle_model *m, io_reader *r) {
     s->n_items = model_n_items(m);
     nn_encoder_cfg ec;
     int rc = read_header(s, r, &ec);
-    if (!rc) rc = pair_build_net(s, &ec, false);
+    /* int8 weights: at least a byte each in the (uncompressed) section */
+    if (!rc) rc = pair_build_net(s, &ec, false, io_reader_section_bytes(r, SEC_WEIGHTS));
     if (!rc) rc = read_texts(s, r);
     if (!rc) rc = read_recent(s, r);
     if (!rc) rc = read_weights(s, r);
