@@ -1800,6 +1800,51 @@ AISLE_API int aisle_recommend_batch_v2(const aisle_model *model, const char *con
                                        float *scores_out, size_t *n_out, int *popular_fallback);
 /* <<< section: first hour */
 
+/* >>> section: pair */
+/* Kind `pair` (docs/PAIR.md): a cross-encoder that reads the text of a
+ * shopper (profile fields, titles of recent items) and of a product and
+ * predicts a rating (option objective=rating) or a purchase probability
+ * (objective=purchase).  It trains through aisle_model_train_with_catalog
+ * or, with shopper attributes, the call below, and serves through the same
+ * calls as every kind; it also re-ranks another model's candidates. */
+
+/* aisle_model_train_with_catalog with a user-attribute table as well:
+ * users is a catalog keyed by user id (load it with aisle_catalog_load and
+ * catalog_columns=key=user_id; every other column becomes an attribute).
+ * Kinds that read shopper attributes (pair) describe each user by them;
+ * users absent from the table, or rows for users absent from the events,
+ * are allowed (the former get no profile, the latter are ignored).  Kinds
+ * that do not read them ignore the table.  users and cat may be NULL.
+ * Same statuses as aisle_model_train. */
+AISLE_API int aisle_model_train_with_users(const aisle_dataset *ds, const aisle_catalog *cat,
+                                          const aisle_catalog *users, const aisle_config *cfg, aisle_model **out);
+
+/* Re-scores n candidate items (e.g. another model's top n) for a user with
+ * model (typically a `pair` model) and orders them by that score alone:
+ * scores[i] receives the score of item_keys[i] (NaN for an item the model
+ * does not know), order[0..n) the candidate indices by descending score,
+ * ties and NaN kept in candidate order (NaN last).  order may be NULL.  A
+ * user the model does not know is scored as a shopper with no history
+ * (kinds that can score sessions: pair, and every kind with fold-in), else
+ * AISLE_ENOTFOUND.  Returns AISLE_OK, AISLE_EINVAL (NULL argument),
+ * AISLE_ENOTFOUND, AISLE_EUNSUPPORTED (a kind that cannot score pairs) or
+ * AISLE_ENOMEM.  Safe to call from many threads on one model. */
+AISLE_API int aisle_rerank(const aisle_model *model, const char *user_key, const char *const *item_keys, size_t n,
+                           float *scores, size_t *order);
+/* Explains a pair model's score of item_key for user_key in words: every
+ * token the encoder reads (the shopper's side, "shopper: WORD", then the
+ * product's, "product: WORD"), with its contribution: the prediction minus
+ * the prediction with that token masked (positive: it raised the score).
+ * The label (aisle_text_explanation_label) is the item key; read the
+ * result with aisle_text_explanation_count / _at, free it with
+ * aisle_text_explanation_free.  A user the model does not know is a
+ * shopper with no history.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * argument), AISLE_ENOTFOUND (unknown item), AISLE_EUNSUPPORTED (not a
+ * pair model) or AISLE_ENOMEM.  Safe to call from many threads. */
+AISLE_API int aisle_pair_explain(const aisle_model *model, const char *user_key, const char *item_key,
+                                 aisle_text_explanation **out);
+/* <<< section: pair */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

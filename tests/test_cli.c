@@ -369,6 +369,29 @@ static void test_train_hybrid_with_catalog(void **state) {
     assert_contains(err_text, "loss");
 }
 
+/* kind pair with a user-attribute table; a table without user_id fails
+ * naming the file. */
+static void test_train_pair_with_users(void **state) {
+    (void)state;
+    char p[4200];
+    snprintf(p, sizeof p, "%s/users.csv", dir);
+    const char users[] = "user_id,segment,country\nC10001,gold,UK\nC10002,silver,FR\n";
+    tu_write_file(p, users, sizeof users - 1);
+    assert_run(0, "train --model pair --data store/events.csv " COLS " --catalog store/catalog.csv "
+                  "--users users.csv --set epochs=1 --set hidden=8 --set heads=1 --set ff_hidden=8 "
+                  "--set maxlen=8 --set hash_buckets=1024 --out pair.aisle --quiet");
+    assert_contains(out_text, "trained pair");
+    assert_run(0, "info pair.aisle");
+    assert_contains(out_text, "kind: pair");
+    assert_run(0, "recommend --model pair.aisle --user C10001 -k 3");
+    snprintf(p, sizeof p, "%s/nokey.csv", dir);
+    const char nokey[] = "customer,segment\nC10001,gold\n";
+    tu_write_file(p, nokey, sizeof nokey - 1);
+    int st = run("train --model pair --data store/events.csv " COLS " --users nokey.csv --set epochs=1 --out x.aisle");
+    assert_true(st != 0);
+    assert_contains(err_text, "nokey.csv");
+}
+
 static void test_similar_and_explain_with_itemknn(void **state) {
     (void)state;
     int st = run("train --data store/events.csv " COLS " --model itemknn --out knn.aisle --quiet");
@@ -722,6 +745,7 @@ int main(void) {
         cmocka_unit_test(test_text_output_escapes_control_characters),
         cmocka_unit_test(test_bert_import_embed_classify_score_pair),
         cmocka_unit_test(test_train_hybrid_with_catalog),
+        cmocka_unit_test(test_train_pair_with_users),
         cmocka_unit_test(test_forecast_writes_monday_weeks_json_and_backtests),
         cmocka_unit_test(test_help_options_exists_as_messages_say),
         cmocka_unit_test(test_bad_columns_role_is_a_usage_error),

@@ -163,6 +163,13 @@ static void test_itemknn_model_shared_by_eight_threads(void **state) {
     run_shared_model("model=itemknn threads=2", 1, 1);
 }
 
+static void test_pair_model_shared_by_eight_threads(void **state) {
+    (void)state;
+    run_shared_model("model=pair objective=purchase hidden=8 heads=1 ff_hidden=8 blocks=1 maxlen=8 hash_buckets=1024 "
+                     "epochs=1 recent_items=3 threads=2",
+                     0, 1);
+}
+
 static void test_popular_model_shared_by_eight_threads(void **state) {
     (void)state;
     run_shared_model("model=popular", 0, 0);
@@ -364,6 +371,7 @@ int main(void) {
         cmocka_unit_test(test_als_model_shared_by_eight_threads),
         cmocka_unit_test(test_itemknn_model_shared_by_eight_threads),
         cmocka_unit_test(test_popular_model_shared_by_eight_threads),
+        cmocka_unit_test(test_pair_model_shared_by_eight_threads),
         cmocka_unit_test(test_intent_model_shared_by_eight_threads),
         cmocka_unit_test(test_transformer_intent_model_shared_by_eight_threads),
         cmocka_unit_test(test_forecast_shared_by_eight_threads),

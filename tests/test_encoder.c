@@ -136,9 +136,20 @@ typedef struct enc_gc {
     nn_toks t;
     float *rfin, *rpool;
     bool mask_some; /* replace a few rows by [MASK] (the pre-training input) */
+    bool pairs;     /* segment encoder on "[CLS] A [SEP] B" pairs */
 } enc_gc;
 
+/* Two pairs: A = texts 0 and 1 (text 0 cut to 2 tokens), B = text 3 (cut
+ * by the room left); A = the empty text 2, B = text 0. */
+static const size_t pa_off[] = {0, 2, 3}, pa_piece[] = {0, 1, 2}, pa_cap[] = {2, SIZE_MAX, SIZE_MAX};
+static const size_t pb_off[] = {0, 1, 2}, pb_piece[] = {3, 0};
+
 static void gc_batch(enc_gc *k) {
+    if (k->pairs) {
+        nn_pair_spec sp = {pa_off, pa_piece, pa_cap, pb_off, pb_piece, NULL};
+        nn_encoder_ws_pairs(&k->w, &k->t, &sp, 2);
+        return;
+    }
     nn_encoder_ws_batch(&k->w, &k->t, NULL, 0, k->t.n_texts);
     if (k->mask_some) {
         k->w.src[2] = NN_SRC_MASK;
@@ -190,11 +201,13 @@ static double enc_check(enc_gc *k, float *p, const float *g, size_t n) {
     return sqrt(diff) / den;
 }
 
-static void encoder_gradient_check(int pool, bool mask_some) {
+static void encoder_gradient_check(int pool, bool mask_some, bool pairs) {
     enc_gc k;
     memset(&k, 0, sizeof k);
     k.mask_some = mask_some;
+    k.pairs = pairs;
     nn_encoder_cfg ec = tiny_enc(pool);
+    if (pairs) ec.segments = 2;
     nn_feat_cfg fc = small_feat();
     fc.buckets = ec.buckets;
     fc.max_len = ec.max_len;
@@ -230,6 +243,25 @@ static void encoder_gradient_check(int pool, bool mask_some) {
     for (size_t j = 0; j < ec.d; j++) mask_norm += fabsf(gcopy[k.e.emb.off + NN_ENC_MASK * ec.d + j]);
     if (mask_some) assert_true(mask_norm > 0);
     else assert_true(mask_norm == 0);
+    if (pairs) {
+        /* both segments and the [SEP] row are used and learn */
+        float s0 = 0, s1 = 0, sep = 0;
+        for (size_t j = 0; j < ec.d; j++) {
+            s0 += fabsf(gcopy[k.e.seg.off + j]);
+            s1 += fabsf(gcopy[k.e.seg.off + ec.d + j]);
+            sep += fabsf(gcopy[k.e.sep.off + j]);
+        }
+        assert_true(s0 > 0 && s1 > 0 && sep > 0);
+        /* pair 0: 5 rows of room (max_len 6 + [CLS] - [CLS] - [SEP]); B
+         * keeps half (2 of its 6 tokens), A the other 3 of its 2 + 2 */
+        assert_int_equal(k.w.lens[0], 7);
+        assert_int_equal(k.w.src[0], NN_SRC_CLS);
+        assert_int_equal(k.w.src[4], NN_SRC_SEP);
+        assert_int_equal(k.w.seg[4], 0);
+        assert_int_equal(k.w.seg[5], 1);
+        /* pair 1: empty A, so B (text 0, 4 tokens) is whole */
+        assert_int_equal(k.w.lens[1], 6);
+    }
     free(gcopy);
     free(k.rfin);
     free(k.rpool);
@@ -241,12 +273,17 @@ static void encoder_gradient_check(int pool, bool mask_some) {
 
 static void test_encoder_mean_pool_gradients_match_finite_differences(void **state) {
     (void)state;
-    encoder_gradient_check(NN_POOL_MEAN, false);
+    encoder_gradient_check(NN_POOL_MEAN, false, false);
+}
+
+static void test_pair_encoder_segments_and_sep_gradients_match_finite_differences(void **state) {
+    (void)state;
+    encoder_gradient_check(NN_POOL_CLS, false, true);
 }
 
 static void test_encoder_cls_pool_with_masked_rows_gradients_match_finite_differences(void **state) {
     (void)state;
-    encoder_gradient_check(NN_POOL_CLS, true);
+    encoder_gradient_check(NN_POOL_CLS, true, false);
 }
 
 /* ---- losses ---- */
@@ -873,6 +910,7 @@ int main(void) {
         cmocka_unit_test(test_tokens_all_or_nothing_under_allocation_failure),
         cmocka_unit_test(test_encoder_mean_pool_gradients_match_finite_differences),
         cmocka_unit_test(test_encoder_cls_pool_with_masked_rows_gradients_match_finite_differences),
+        cmocka_unit_test(test_pair_encoder_segments_and_sep_gradients_match_finite_differences),
         cmocka_unit_test(test_smoothed_and_distillation_losses_match_finite_differences),
         cmocka_unit_test(test_finetune_learns_toy_intents),
         cmocka_unit_test(test_pretraining_lowers_masked_token_loss_and_keeps_finetuning_working),

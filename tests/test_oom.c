@@ -181,6 +181,9 @@ static const char *kind_options(const char *kind) {
     if (!strcmp(kind, "als")) return "model=als factors=4 epochs=2 threads=2 seed=1";
     if (!strcmp(kind, "bpr")) return "model=bpr factors=4 epochs=2 threads=2 seed=1";
     if (!strcmp(kind, "hybrid")) return "model=hybrid factors=4 epochs=2 threads=2 seed=1";
+    if (!strcmp(kind, "pair"))
+        return "model=pair hidden=8 heads=1 ff_hidden=8 maxlen=8 hash_buckets=1024 epochs=1 batch_size=4 id_factors=2 "
+               "recent_items=2 threads=2";
     if (!strcmp(kind, "sasrec")) return "model=sasrec hidden=8 maxlen=4 blocks=1 heads=1 epochs=2 batch_size=4 threads=2";
     static char buf[64];
     snprintf(buf, sizeof buf, "model=%s threads=2", kind);

@@ -38,6 +38,7 @@ enum {
 
 typedef struct cli_opts {
     const char *data, *model, *out, *user, *item, *split, *catalog, *positional;
+    const char *users; /* --users FILE: user attributes */
     int k;            /* -1: not given */
     int json, quiet, verbose;
     int exclude_seen; /* -1: library default */

@@ -52,15 +52,39 @@ static int load_and_split(cli_opts *o, aisle_dataset **all, aisle_dataset **trai
     return CLI_OK;
 }
 
+/* --users FILE: a user-attribute table, read as a catalog keyed by
+ * user_id (every other column an attribute); *out = NULL without it. */
+static int load_users(const cli_opts *o, aisle_catalog **out) {
+    *out = NULL;
+    if (!o->users) return CLI_OK;
+    aisle_config *cfg = NULL;
+    int rc = aisle_config_copy(o->cfg, &cfg);
+    if (!rc) rc = aisle_config_set(cfg, "catalog_columns", "key=user_id");
+    if (!rc) rc = aisle_catalog_new(out);
+    if (!rc) rc = aisle_catalog_load(*out, o->users, cfg);
+    aisle_config_free(cfg);
+    if (rc) {
+        aisle_catalog_free(*out);
+        *out = NULL;
+        return cli_error(rc == AISLE_EINVAL ? CLI_USAGE : CLI_RUNTIME, "cannot load the user attributes %s: %s",
+                         o->users, aisle_last_error());
+    }
+    return CLI_OK;
+}
+
 static int train(cli_opts *o, const aisle_dataset *ds, const aisle_catalog *cat, aisle_model **model,
                  double *seconds) {
     char kind[64], label[96];
     kind_of(o, kind, sizeof kind);
     snprintf(label, sizeof label, "train %s: epoch", kind);
     cli_progress_install(o->cfg, o, label);
+    aisle_catalog *users = NULL;
+    int rc = load_users(o, &users);
+    if (rc) return rc;
     double t0 = cli_now();
-    int rc = aisle_model_train_with_catalog(ds, cat, o->cfg, model);
+    rc = aisle_model_train_with_users(ds, cat, users, o->cfg, model);
     *seconds = cli_now() - t0;
+    aisle_catalog_free(users);
     cli_progress_done();
     aisle_config_set_progress(o->cfg, NULL, NULL);
     if (rc) {

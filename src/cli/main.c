@@ -7,7 +7,8 @@
 
 static const cli_command commands[] = {
     {"train", "train a model on an event file and save it",
-     "usage: aisle train --data FILE [--model KIND] [--set KEY=VALUE]... [--out FILE] [--catalog FILE]\n\n"
+     "usage: aisle train --data FILE [--model KIND] [--set KEY=VALUE]... [--out FILE] [--catalog FILE]\n"
+     "                   [--users FILE]\n\n"
      "Loads behaviour events, trains a model of the given kind and saves it.  With\n"
      "--split, part of the events is held out and the model's quality on it is\n"
      "printed and stored in the model file (see `aisle info`).\n\n"

@@ -501,6 +501,29 @@ AISLE_API int aisle_text_explain(const aisle_model *m, const char *text, size_t 
     return AISLE_OK;
 }
 
+int model_text_explanation_new(const char *label, const char *tokens, const size_t *off, const float *contrib,
+                                size_t n, size_t tokens_len, aisle_text_explanation **out) {
+    aisle_text_explanation *e = core_calloc(1, sizeof *e);
+    if (!e) return core_oom("explanation");
+    buf_init(&e->tokens);
+    e->n = n;
+    e->label = core_strdup(label);
+    e->off = core_malloc((n ? n : 1) * sizeof *e->off);
+    e->contrib = core_malloc((n ? n : 1) * sizeof *e->contrib);
+    int rc = !e->label || !e->off || !e->contrib ? core_oom("explanation") : AISLE_OK;
+    if (!rc) rc = buf_append(&e->tokens, tokens ? tokens : "", tokens ? tokens_len : 0);
+    if (!rc && n) {
+        memcpy(e->off, off, n * sizeof *off);
+        memcpy(e->contrib, contrib, n * sizeof *contrib);
+    }
+    if (rc) {
+        aisle_text_explanation_free(e);
+        return rc;
+    }
+    *out = e;
+    return AISLE_OK;
+}
+
 AISLE_API int aisle_text_explanation_label(const aisle_text_explanation *e, const char **label) {
     if (!e || !label) return core_error(AISLE_EINVAL, "aisle_text_explanation_label: NULL argument");
     *label = e->label;

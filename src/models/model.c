@@ -150,6 +150,11 @@ AISLE_API int aisle_model_kind_info(int index, const char **name, const char **s
 
 AISLE_API int aisle_model_train_with_catalog(const aisle_dataset *ds, const aisle_catalog *cat,
                                             const aisle_config *cfg, aisle_model **out) {
+    return aisle_model_train_with_users(ds, cat, NULL, cfg, out);
+}
+
+AISLE_API int aisle_model_train_with_users(const aisle_dataset *ds, const aisle_catalog *cat,
+                                          const aisle_catalog *users, const aisle_config *cfg, aisle_model **out) {
     if (!ds || !out) return core_error(AISLE_EINVAL, "aisle_model_train: NULL dataset or out");
     const char *kind = config_string(cfg, NULL, "model");
     const model_ops *ops = model_find_kind(kind);
@@ -171,7 +176,7 @@ AISLE_API int aisle_model_train_with_catalog(const aisle_dataset *ds, const aisl
     if (!rc) {
         core_progress prog;
         core_progress_init(&prog, cfg);
-        rc = ops->train(m, ds, cat, cfg, &prog);
+        rc = ops->train_users ? ops->train_users(m, ds, cat, users, cfg, &prog) : ops->train(m, ds, cat, cfg, &prog);
     }
     if (rc) {
         aisle_model_free(m);

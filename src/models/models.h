@@ -79,6 +79,12 @@ typedef struct model_ops {
 
     /* Frees m->state (NULL-safe). */
     void (*free_state)(aisle_model *m);
+
+    /* train with a user-attribute table besides the catalog (users: an
+     * aisle_catalog keyed by user; may be NULL); optional (NULL: train,
+     * the table is ignored). */
+    int (*train_users)(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
+                       const aisle_catalog *users, const aisle_config *cfg, core_progress *prog);
 } model_ops;
 
 typedef struct model_metric {
@@ -308,5 +314,11 @@ int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_table
  * array (*probs, core_free), computed on `threads` threads, and the
  * model's unknown threshold.  AISLE_EUNSUPPORTED for other kinds. */
 int model_text_probs(const aisle_model *m, const aisle_texts *t, int threads, float **probs, float *threshold);
+/* A text explanation (aisle_text_explanation_*) from n tokens: token k is
+ * the NUL-terminated string at tokens + off[k] (tokens_len bytes in all,
+ * NULs included), with contribution contrib[k]; everything is copied.
+ * Used by other kinds that explain in words (pair). */
+int model_text_explanation_new(const char *label, const char *tokens, const size_t *off, const float *contrib,
+                               size_t n, size_t tokens_len, aisle_text_explanation **out);
 
 #endif /* AISLE_MODELS_H */

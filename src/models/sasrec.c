@@ -330,6 +330,7 @@ const model_ops model_sasrec_ops = {
     .train = sasrec_train,
     .score_items = sasrec_score,
     .similar_items = sasrec_similar,
+    .explain = sasrec_explain,
     .save = sasrec_save,
     .load = sasrec_load,
     .describe = sasrec_describe,

@@ -93,6 +93,9 @@ int sasrec_net_forward(const sasrec_net *net, sasrec_ws *w, bool training, core_
 int sasrec_net_backward(sasrec_net *net, sasrec_ws *w);
 /* Final hidden state (d floats) after the newest of items[0..len), len >= 1. */
 int sasrec_encode(const sasrec_net *net, const uint32_t *items, size_t len, float *h);
+/* explain: leave-one-out contribution of each query item to `item`'s
+ * score (sasrec_explain.c). */
+int sasrec_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib);
 /* Writes the last T tokens of items[0..len) (item indices) left-padded. */
 void sasrec_fill_window(uint32_t *dst, size_t T, const uint32_t *items, size_t len);
 

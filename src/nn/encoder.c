@@ -21,6 +21,7 @@ void nn_encoder_default(nn_encoder_cfg *c) {
     c->dropout = 0.1f;
     c->attn_dropout = 0.0f;
     c->emb_std = 0.1f;
+    c->segments = 0;
 }
 
 int nn_encoder_check(const nn_encoder_cfg *c) {
@@ -40,6 +41,8 @@ int nn_encoder_check(const nn_encoder_cfg *c) {
         return core_error(AISLE_EINVAL, "text encoder: unknown activation %d", c->act);
     if (!(c->dropout >= 0 && c->dropout < 1) || !(c->attn_dropout >= 0 && c->attn_dropout < 1))
         return core_error(AISLE_EINVAL, "text encoder: dropout must be in [0, 1)");
+    if (c->segments != 0 && c->segments != 2)
+        return core_error(AISLE_EINVAL, "text encoder: segments %d is neither 0 nor 2", c->segments);
     return AISLE_OK;
 }
 
@@ -60,6 +63,9 @@ int nn_encoder_init(nn_encoder *e, nn_store *s, const nn_encoder_cfg *c) {
                        .dropout = c->dropout, .layout = NN_LAYOUT_PRE_LN, .attn_dropout = c->attn_dropout};
     for (int l = 0; l < c->layers && !rc; l++) rc = nn_block_init(&e->blocks[l], s, &bc);
     if (!rc) rc = nn_layernorm_init(&e->ln_f, s, c->d);
+    /* registered last, so single-text encoders keep their layout */
+    if (!rc && c->segments) rc = nn_store_add(s, (size_t)c->segments, c->d, false, &e->seg);
+    if (!rc && c->segments) rc = nn_store_add(s, 1, c->d, true, &e->sep);
     e->count = s->n - e->first;
     return rc;
 }
@@ -69,6 +75,10 @@ void nn_encoder_reset(const nn_encoder *e, nn_store *s, core_rng *r) {
     nn_init_normal(s, e->pos, 0.02f, r);
     for (int l = 0; l < e->c.layers; l++) nn_block_reset(&e->blocks[l], s, r);
     nn_layernorm_reset(&e->ln_f, s);
+    if (e->c.segments) {
+        nn_init_normal(s, e->seg, 0.02f, r);
+        nn_init_normal(s, e->sep, e->c.emb_std, r);
+    }
 }
 
 void nn_encoder_free(nn_encoder *e) {
@@ -91,6 +101,7 @@ void nn_encoder_ws_free(nn_encoder_ws *w) {
     core_free(w->lens);
     core_free(w->src);
     core_free(w->touched);
+    core_free(w->seg);
     memset(w, 0, sizeof *w);
 }
 
@@ -115,7 +126,8 @@ int nn_encoder_ws_alloc_for(nn_encoder_ws *w, const nn_encoder *e, size_t max_ba
     w->lens = core_calloc(max_batch, sizeof *w->lens);
     w->src = core_calloc(n, sizeof *w->src);
     if (e->c.layers) w->caches = core_calloc((size_t)e->c.layers, sizeof *w->caches);
-    if (!w->lens || !w->src || (e->c.layers && !w->caches)) goto oom;
+    if (e->c.segments) w->seg = core_calloc(n, 1);
+    if (!w->lens || !w->src || (e->c.layers && !w->caches) || (e->c.segments && !w->seg)) goto oom;
     struct {
         float **p;
         size_t count;
@@ -158,6 +170,48 @@ void nn_encoder_ws_batch(nn_encoder_ws *w, const nn_toks *toks, const size_t *id
         w->src[r++] = NN_SRC_CLS;
         for (size_t k = 0; k < n; k++) w->src[r++] = first + k;
     }
+    if (w->seg) memset(w->seg, 0, r);
+    nn_batch_set(&w->bt, w->lens, B);
+}
+
+/* Tokens the pieces [lo, hi) of a side offer. */
+static size_t side_tokens(const nn_toks *toks, const size_t *piece, const size_t *cap, size_t lo, size_t hi) {
+    size_t n = 0;
+    for (size_t i = lo; i < hi; i++) n += CORE_MIN(nn_toks_len(toks, piece[i]), cap ? cap[i] : SIZE_MAX);
+    return n;
+}
+
+/* Writes up to `room` rows of a side's pieces; returns the rows written. */
+static size_t side_rows(nn_encoder_ws *w, size_t r, const nn_toks *toks, const size_t *piece, const size_t *cap,
+                        size_t lo, size_t hi, size_t room, unsigned char seg) {
+    size_t done = 0;
+    for (size_t i = lo; i < hi && done < room; i++) {
+        size_t t = piece[i], first = toks->text_off[t];
+        size_t n = CORE_MIN(CORE_MIN(nn_toks_len(toks, t), cap ? cap[i] : SIZE_MAX), room - done);
+        for (size_t k = 0; k < n; k++) {
+            w->src[r + done + k] = first + k;
+            w->seg[r + done + k] = seg;
+        }
+        done += n;
+    }
+    return done;
+}
+
+void nn_encoder_ws_pairs(nn_encoder_ws *w, const nn_toks *toks, const nn_pair_spec *p, size_t B) {
+    size_t r = 0, room = w->max_seq >= 2 ? w->max_seq - 2 : 0; /* [CLS] and [SEP] */
+    for (size_t b = 0; b < B; b++) {
+        size_t na = side_tokens(toks, p->a_piece, p->a_cap, p->a_off[b], p->a_off[b + 1]);
+        size_t nb = side_tokens(toks, p->b_piece, p->b_cap, p->b_off[b], p->b_off[b + 1]);
+        /* B keeps half the room, or more when A leaves it free */
+        size_t keep_b = CORE_MIN(nb, CORE_MAX(room / 2, room - CORE_MIN(na, room)));
+        size_t keep_a = CORE_MIN(na, room - keep_b);
+        size_t start = r;
+        w->src[r] = NN_SRC_CLS, w->seg[r++] = 0;
+        r += side_rows(w, r, toks, p->a_piece, p->a_cap, p->a_off[b], p->a_off[b + 1], keep_a, 0);
+        w->src[r] = NN_SRC_SEP, w->seg[r++] = 0;
+        r += side_rows(w, r, toks, p->b_piece, p->b_cap, p->b_off[b], p->b_off[b + 1], keep_b, 1);
+        w->lens[b] = r - start;
+    }
     nn_batch_set(&w->bt, w->lens, B);
 }
 
@@ -192,19 +246,24 @@ static int embed_rows(void *vjob, size_t begin, size_t end, int tid) {
         float *x = j->w->x0 + r * d;
         const float *p = P + (r - j->w->bt.offs[b]) * d;
         size_t src = j->w->src[r];
-        if (src == NN_SRC_CLS || src == NN_SRC_MASK) {
-            const float *t = E + (src == NN_SRC_CLS ? NN_ENC_CLS : NN_ENC_MASK) * d;
+        if (src == NN_SRC_CLS || src == NN_SRC_MASK || src == NN_SRC_SEP) {
+            const float *t = src == NN_SRC_SEP ? nn_w(j->s, j->e->sep)
+                                               : E + (src == NN_SRC_CLS ? NN_ENC_CLS : NN_ENC_MASK) * d;
             for (size_t k = 0; k < d; k++) x[k] = t[k] + p[k];
-            continue;
+        } else {
+            size_t a = j->toks->tok_off[src], z = j->toks->tok_off[src + 1];
+            float scale = 1.0f / sqrtf((float)(z - a));
+            memset(x, 0, d * sizeof *x);
+            for (size_t i = a; i < z; i++) {
+                const float *t = E + (size_t)j->toks->ids[i] * d;
+                for (size_t k = 0; k < d; k++) x[k] += t[k];
+            }
+            for (size_t k = 0; k < d; k++) x[k] = x[k] * scale + p[k];
         }
-        size_t a = j->toks->tok_off[src], z = j->toks->tok_off[src + 1];
-        float scale = 1.0f / sqrtf((float)(z - a));
-        memset(x, 0, d * sizeof *x);
-        for (size_t i = a; i < z; i++) {
-            const float *t = E + (size_t)j->toks->ids[i] * d;
-            for (size_t k = 0; k < d; k++) x[k] += t[k];
+        if (j->e->c.segments) {
+            const float *sg = nn_w(j->s, j->e->seg) + (size_t)j->w->seg[r] * d;
+            for (size_t k = 0; k < d; k++) x[k] += sg[k];
         }
-        for (size_t k = 0; k < d; k++) x[k] = x[k] * scale + p[k];
     }
     return AISLE_OK;
 }
@@ -278,7 +337,16 @@ int nn_encoder_backward(nn_store *s, const nn_encoder *e, nn_encoder_ws *w, cons
         const float *g = dy + r * d;
         float *gp = gP + (r - w->bt.offs[b]) * d;
         for (size_t k = 0; k < d; k++) gp[k] += g[k];
+        if (e->c.segments) {
+            float *gs = nn_g(s, e->seg) + (size_t)w->seg[r] * d;
+            for (size_t k = 0; k < d; k++) gs[k] += g[k];
+        }
         size_t src = w->src[r];
+        if (src == NN_SRC_SEP) {
+            float *gsep = nn_g(s, e->sep);
+            for (size_t k = 0; k < d; k++) gsep[k] += g[k];
+            continue;
+        }
         if (src == NN_SRC_CLS || src == NN_SRC_MASK) {
             size_t row = src == NN_SRC_CLS ? NN_ENC_CLS : NN_ENC_MASK;
             float *ge = gE + row * d;

@@ -294,6 +294,8 @@ typedef struct nn_encoder_cfg {
     int heads, layers, act, pool;
     float dropout, attn_dropout;
     float emb_std; /* initial bucket-embedding scale */
+    int segments;  /* 0: single texts; 2: text pairs "[CLS] A [SEP] B" with
+                    * BERT's segment embeddings (nn_encoder_ws_pairs) */
 } nn_encoder_cfg;
 
 void nn_encoder_default(nn_encoder_cfg *c);
@@ -306,6 +308,7 @@ typedef struct nn_encoder {
     nn_param pos; /* (max_len + 1) x d */
     nn_block *blocks;
     nn_layernorm ln_f;
+    nn_param seg, sep;   /* segments > 0: segments x d rows, and the [SEP] row (1 x d) */
     size_t first, count; /* the encoder's floats in its store: [first, first + count) */
 } nn_encoder;
 
@@ -318,6 +321,7 @@ void nn_encoder_free(nn_encoder *e);
  * [CLS] / [MASK] embedding. */
 #define NN_SRC_CLS ((size_t)-1)
 #define NN_SRC_MASK ((size_t)-2)
+#define NN_SRC_SEP ((size_t)-3) /* pair encoders only */
 
 /* Activations of one batch of up to max_batch texts (max_rows rows). */
 typedef struct nn_encoder_ws {
@@ -332,6 +336,7 @@ typedef struct nn_encoder_ws {
     float *pooled;                /* batch x d */
     float *dfin, *dh0, *dh1, *dpooled;
     unsigned char *touched; /* training: bucket rows with a gradient (lazy Adam) */
+    unsigned char *seg;     /* pair encoders: segment of each row (0 or 1) */
     size_t n_layers;
 } nn_encoder_ws;
 
@@ -346,6 +351,18 @@ void nn_encoder_ws_free(nn_encoder_ws *w);
  * tokens (B <= max_batch).  src then holds token indices the caller may overwrite
  * (masking) before the forward. */
 void nn_encoder_ws_batch(nn_encoder_ws *w, const nn_toks *toks, const size_t *idx, size_t first_text, size_t B);
+/* For an encoder with segments: pair b is "[CLS] A [SEP] B" with A the
+ * concatenation of pieces a_piece[a_off[b] .. a_off[b+1]) and B the
+ * pieces b_piece[b_off[b] .. b_off[b+1]); a piece is a text index of toks
+ * whose first piece_cap[...] tokens are taken (SIZE_MAX: all).  Rows beyond
+ * max_seq are cut: B keeps up to half the room (more when A is shorter),
+ * A the rest, each in piece order.  Segment 0 covers [CLS], A and [SEP];
+ * segment 1 covers B. */
+typedef struct nn_pair_spec {
+    const size_t *a_off, *a_piece, *a_cap;
+    const size_t *b_off, *b_piece, *b_cap;
+} nn_pair_spec;
+void nn_encoder_ws_pairs(nn_encoder_ws *w, const nn_toks *toks, const nn_pair_spec *p, size_t B);
 /* Embeds, runs the blocks and the final norm into w->fin, pools into
  * w->pooled.  training: dropout (rng used only then). */
 int nn_encoder_forward(const nn_store *s, const nn_encoder *e, nn_encoder_ws *w, const nn_toks *toks, bool training,

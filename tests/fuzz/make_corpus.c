@@ -246,6 +246,9 @@ int main(int argc, char **argv) {
                  "model=%s factors=4 epochs=2 hidden=8 maxlen=4 blocks=1 heads=1 batch_size=8 threads=1", kind);
         aisle_config_new(&mc);
         if (aisle_config_parse(mc, text)) die(text);
+        /* pair reads at least 8 tokens; a small text table keeps seeds small */
+        if (!strcmp(kind, "pair") && aisle_config_parse(mc, "maxlen=8 hash_buckets=1024 id_factors=2 epochs=1"))
+            die("pair options");
         aisle_model *m;
         if (aisle_model_train(ds, mc, &m)) die(kind);
         static const char *const enc[] = {"quantize=none compression=0", "quantize=fp16 compression=6",

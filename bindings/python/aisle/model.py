@@ -73,19 +73,23 @@ class Model(KeyDictionaries, Handle):
         self._adopt(_ptr)
 
     @classmethod
-    def train(cls, dataset, kind=None, *, catalog=None, config=None, progress=None, **options):
+    def train(cls, dataset, kind=None, *, catalog=None, users=None, config=None, progress=None, **options):
         """Trains a model of `kind` ("als", "popular", ... see model_kinds())
         on a Dataset.  Keyword arguments are options (factors=64, epochs=15,
         threads=1, seed=7, ...), applied over a copy of `config`.
         progress(p) is called after each epoch with an aisle.Progress; it
         cancels by returning False (aisle.Cancelled) or by raising (the
-        exception is re-raised here)."""
+        exception is re-raised here).  users: a Catalog of shopper
+        attributes keyed by user id, for kinds that read them (pair)."""
         if kind is not None:
             options["model"] = kind
         out = ctypes.c_void_p()
-        with in_use(dataset, catalog) as ptrs:  # a progress callback may close them
-            d, cat = (ptrs, None) if catalog is None else ptrs
-            _run_with_config(lambda cfg: _lib.fn.model_train_with_catalog(d, cat, cfg, ctypes.byref(out)),
+        with in_use(dataset, catalog, users) as ptrs:  # a progress callback may close them
+            ptrs = list(ptrs) if isinstance(ptrs, (list, tuple)) else [ptrs]
+            d = ptrs.pop(0)
+            cat = ptrs.pop(0) if catalog is not None else None
+            us = ptrs.pop(0) if users is not None else None
+            _run_with_config(lambda cfg: _lib.fn.model_train_with_users(d, cat, us, cfg, ctypes.byref(out)),
                              config, options, progress)
         return cls(out.value)
 
@@ -330,6 +334,38 @@ class Model(KeyDictionaries, Handle):
             check(_lib.fn.explain(h, enc(user, "user key"), enc(item, "item key"), m, items, shares,
                                   ctypes.byref(n)))
             return results(items, shares, n.value)
+
+    def rerank(self, user, item_keys):
+        """Re-scores candidate items (e.g. another model's top-n) for a
+        user with this model (a pair model, typically): returns (scores,
+        order), scores[i] for item_keys[i] (NaN for an unknown item) and
+        order the candidate indices by descending score (unknown last)."""
+        keys, nk = key_array(item_keys)
+        scores = (ctypes.c_float * max(nk, 1))()
+        order = (ctypes.c_size_t * max(nk, 1))()
+        with in_use(self) as h:
+            check(_lib.fn.rerank(h, enc(user, "user key"), keys, nk, scores, order))
+        return [scores[i] for i in range(nk)], [order[i] for i in range(nk)]
+
+    def explain_words(self, user, item):
+        """A pair model's score of item for user in words: a list of
+        ("shopper: WORD" or "product: WORD", contribution) for every token
+        the model reads (leave-one-token-out)."""
+        from . import text  # noqa: F401  (registers the explanation readers)
+        e = ctypes.c_void_p()
+        with in_use(self) as h:
+            check(_lib.fn.pair_explain(h, enc(user, "user key"), enc(item, "item key"), ctypes.byref(e)))
+        try:
+            n = ctypes.c_size_t()
+            check(_lib.fn.text_explanation_count(e, ctypes.byref(n)))
+            out = []
+            for i in range(n.value):
+                tok, c = ctypes.c_char_p(), ctypes.c_float()
+                check(_lib.fn.text_explanation_at(e, i, ctypes.byref(tok), ctypes.byref(c)))
+                out.append((dec(tok.value), c.value))
+            return out
+        finally:
+            _lib.fn.text_explanation_free(e)
 
     def history(self, user, max=None):
         """The user's training history as (item_key, weight) pairs, most

@@ -1,0 +1,116 @@
+/*
+ * pair.h - internals shared by the files of the `pair` kind (docs/PAIR.md):
+ *   pair.c        options, the shopper and product texts, training;
+ *   pair_score.c  scoring a batch of (shopper text, product) pairs, the
+ *                 model ops that serve (score, explain), re-ranking;
+ *   pair_file.c   save, load, describe.
+ *
+ * The model is a cross-encoder (seed section 4.3): "[CLS] shopper [SEP]
+ * product" through the bidirectional text encoder of src/nn with segment
+ * embeddings, a linear head on the pooled vector, and optionally id
+ * embeddings beside the text (a biased dot product of a user and an item
+ * vector, as mf, added to the head's output).
+ *
+ * Texts live in one nn_toks: product i is text i (title, category, brand,
+ * description from the catalog; the key when the catalog has no row), the
+ * profile of user u (attributes from a user-attribute table) is text
+ * n_items + u, and explicit models add rating words ("r0", "r1", ...; word
+ * k = rating rounded minus the lowest rounded rating) after them.  The
+ * shopper side of a pair is the profile followed by the user's recent
+ * items, newest first, each cut to title_tokens tokens and, for ratings,
+ * followed by its rating word.  The scored product never appears on the
+ * shopper side (training and serving alike).
+ */
+#ifndef AISLE_MODELS_PAIR_H
+#define AISLE_MODELS_PAIR_H
+
+#include "models.h"
+#include "nn/nn.h"
+
+extern const option_spec pair_options[];
+extern const model_ops model_pair_ops;
+
+enum { PAIR_MAX_RATING_WORDS = 16 };
+
+typedef struct pair_state {
+    nn_store s;
+    nn_encoder enc;
+    nn_linear head;          /* pooled (d) -> 1 */
+    uint32_t id_factors;     /* 0: no id embeddings */
+    nn_param uf, vf, ub, vb; /* id_factors > 0: users x k, items x k, user and item biases */
+    nn_feat_cfg feat;
+    bool rating;             /* objective rating (regression) or purchase (sigmoid) */
+    float mean, rmin, rmax;  /* ratings: global mean and observed range */
+    uint32_t recent;         /* history items on the shopper side */
+    uint32_t title_tokens;   /* tokens of each history item */
+    uint32_t rating_words;   /* explicit: words r0 .. r(rating_words-1) */
+    int32_t rating_lo;       /* rounded rating of word r0 */
+    nn_toks toks;            /* items, profiles, rating words (see above) */
+    uint32_t n_users, n_items;
+    size_t *recent_off;      /* n_users + 1 */
+    uint32_t *recent_item;   /* newest first */
+    float *recent_val;       /* its rating (explicit) or weight */
+} pair_state;
+
+/* Text index of user u's profile and of a rating's word. */
+static inline size_t pair_profile_text(const pair_state *s, uint32_t u) { return (size_t)s->n_items + u; }
+size_t pair_rating_text(const pair_state *s, float r);
+
+/* One shopper side: the profile text (SIZE_MAX: none) and recent items
+ * (newest first) with their values. */
+typedef struct pair_side {
+    size_t profile;
+    const uint32_t *items;
+    const float *vals; /* NULL: no rating words */
+    size_t n;
+} pair_side;
+
+/* The shopper side of a query: a known user's stored recent items and
+ * profile, or a session's items (newest first, at most s->recent). */
+int pair_side_of(const pair_state *s, const model_query *q, pair_side *side, uint32_t *buf_items, float *buf_vals);
+
+/* Raw outputs (head + id terms, before mean / sigmoid) of n pairs: the
+ * shopper side sides[k] (leaving out item skip[k] when not UINT32_MAX, and
+ * position drop[k] of its items when not SIZE_MAX) with product items[k].
+ * user[k]: dense user for id embeddings, or -1.  Allocates its own
+ * workspace; thread-safe on a shared state. */
+typedef struct pair_job {
+    const pair_side *side;
+    int64_t user;
+    uint32_t item;
+    size_t drop; /* SIZE_MAX: none */
+} pair_job;
+int pair_raw(const pair_state *s, const pair_job *jobs, size_t n, float *out);
+
+/* Piece lists of one batch of pairs (nn_pair_spec), sized for max_batch
+ * jobs by pair_batch_alloc. */
+typedef struct pair_batch {
+    size_t max_batch;
+    size_t *a_off, *a_piece, *a_cap, *b_off, *b_piece;
+    float *z; /* max_batch outputs */
+} pair_batch;
+int pair_batch_alloc(pair_batch *b, const pair_state *s, size_t max_batch);
+void pair_batch_free(pair_batch *b);
+/* Forward of jobs[0..n) (n <= both capacities) through encoder, head and
+ * id terms into b->z; w->pooled keeps the pooled vectors for a backward. */
+int pair_forward(const pair_state *s, nn_encoder_ws *w, pair_batch *b, const pair_job *jobs, size_t n,
+                 bool training, core_rng *rng);
+/* Raw output to served score: rating clipped to the range, or purchase
+ * probability. */
+float pair_output(const pair_state *s, float raw);
+
+/* Registers the parameters (encoder, head, ids) and allocates the store;
+ * max_floats > 0: AISLE_EFORMAT before allocating when they are more (a
+ * loader passes the bytes its weights section holds). */
+int pair_build_net(pair_state *s, const nn_encoder_cfg *ec, bool training, uint64_t max_floats);
+void pair_state_free(pair_state *s);
+
+/* Model ops (pair_score.c, pair_file.c). */
+int pair_score_items(const aisle_model *m, const model_query *q, float *scores);
+int pair_score_one(const aisle_model *m, const model_query *q, uint32_t item, float *score);
+int pair_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib);
+int pair_save(const aisle_model *m, io_writer *w);
+int pair_load(aisle_model *m, io_reader *r);
+int pair_describe(const aisle_model *m, core_buf *out);
+
+#endif /* AISLE_MODELS_PAIR_H */

@@ -1,0 +1,236 @@
+/* pair_file.c - kind `pair`: its sections of a model file (docs/FORMAT.md)
+ * and describe.  Sections:
+ *   SEC_HEADER  format, objective, encoder shape, feature settings, text
+ *               layout, rating statistics (u32 / f32 words);
+ *   SEC_TEXTS   the featurised texts: text offsets, token offsets, bucket
+ *               ids (u64, u64, u32 arrays), each token's string (u64
+ *               array of offsets, u64 length, the bytes);
+ *   SEC_RECENT  each user's recent items: offsets, items, values;
+ *   SEC_WEIGHTS every parameter tensor in registration order; the bucket
+ *               embeddings and id embeddings in the save encoding
+ *               (quantize: fp16/int8), the rest in fp32.
+ * A reader checks every count against the model's users and items and the
+ * bytes present before it allocates. */
+#include "pair.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { PAIR_FORMAT = 1, HEADER_U32 = 17 };
+enum { SEC_HEADER = IO_SECTION_KIND + 0, SEC_TEXTS = IO_SECTION_KIND + 1, SEC_RECENT = IO_SECTION_KIND + 2,
+       SEC_WEIGHTS = IO_SECTION_KIND + 3 };
+
+/* Tensors saved in the writer's encoding: the big embedding tables. */
+static bool quantizable(const pair_state *s, size_t k) {
+    size_t off = s->s.params[k].off;
+    if (off == s->enc.emb.off) return true;
+    return s->id_factors && (off == s->uf.off || off == s->vf.off);
+}
+
+int pair_save(const aisle_model *m, io_writer *w) {
+    const pair_state *s = m->state;
+    const nn_encoder_cfg *ec = &s->enc.c;
+    uint32_t h[HEADER_U32] = {PAIR_FORMAT, s->rating, ec->buckets, (uint32_t)ec->d, (uint32_t)ec->ff,
+                              (uint32_t)ec->heads, (uint32_t)ec->layers, (uint32_t)ec->max_len, (uint32_t)ec->act,
+                              (uint32_t)s->feat.word_ngrams, (uint32_t)s->feat.char_min, (uint32_t)s->feat.char_max,
+                              s->id_factors, s->recent, s->title_tokens, s->rating_words, (uint32_t)s->rating_lo};
+    core_buf b;
+    buf_init(&b);
+    int rc = AISLE_OK;
+    for (int k = 0; k < HEADER_U32 && !rc; k++) rc = io_put_u32(&b, h[k]);
+    if (!rc) rc = io_put_f32(&b, s->mean);
+    if (!rc) rc = io_put_f32(&b, s->rmin);
+    if (!rc) rc = io_put_f32(&b, s->rmax);
+    if (!rc) rc = io_writer_add_section(w, SEC_HEADER, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    const nn_toks *t = &s->toks;
+    if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)t->text_off, t->n_texts + 1);
+    if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)t->tok_off, t->n_tokens + 1);
+    if (!rc) rc = io_put_u32_array(&b, t->ids, t->n_ids);
+    if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)t->str_off, t->n_tokens + 1);
+    if (!rc) rc = io_put_u64(&b, t->str_len);
+    if (!rc) rc = io_put_bytes(&b, t->str, t->str_len);
+    if (!rc) rc = io_writer_add_section(w, SEC_TEXTS, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    size_t nr = s->recent_off[s->n_users];
+    if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)s->recent_off, (uint64_t)s->n_users + 1);
+    if (!rc) rc = io_put_u32_array(&b, s->recent_item, nr);
+    if (!rc) rc = io_put_f32_array(&b, s->recent_val, nr);
+    if (!rc) rc = io_writer_add_section(w, SEC_RECENT, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    int quant = io_writer_quant(w);
+    for (size_t k = 0; k < s->s.n_params && !rc; k++) {
+        nn_param p = s->s.params[k];
+        rc = io_put_tensor(&b, nn_w(&s->s, p), p.rows, p.cols, quantizable(s, k) ? quant : IO_QUANT_NONE);
+    }
+    if (!rc) rc = io_writer_add_section(w, SEC_WEIGHTS, IO_FLAG_REQUIRED, &b);
+    buf_free(&b);
+    return rc;
+}
+
+static int bad(const io_cursor *c, const char *what) {
+    return core_error(AISLE_EFORMAT, "%s: %s", c->section, what);
+}
+
+/* Offsets: n + 1 values from 0, never decreasing, ending at end. */
+static int check_offsets(const io_cursor *c, const uint64_t *off, size_t n, uint64_t end, const char *what) {
+    if (off[0] != 0 || off[n] != end) return core_error(AISLE_EFORMAT, "%s: %s do not span the data", c->section, what);
+    for (size_t k = 0; k < n; k++)
+        if (off[k + 1] < off[k]) return core_error(AISLE_EFORMAT, "%s: %s decrease at %zu", c->section, what, k);
+    return AISLE_OK;
+}
+
+static int read_header(pair_state *s, io_reader *r, nn_encoder_cfg *ec) {
+    io_cursor c;
+    int rc = io_reader_section(r, SEC_HEADER, &c);
+    uint32_t h[HEADER_U32];
+    for (int k = 0; k < HEADER_U32 && !rc; k++) rc = io_get_u32(&c, &h[k]);
+    if (!rc) rc = io_get_f32(&c, &s->mean);
+    if (!rc) rc = io_get_f32(&c, &s->rmin);
+    if (!rc) rc = io_get_f32(&c, &s->rmax);
+    if (!rc) rc = io_cursor_done(&c);
+    if (rc) return rc;
+    if (h[0] != PAIR_FORMAT)
+        return core_error(AISLE_EVERSION, "%s: pair format %u is not known to this library", c.section, h[0]);
+    nn_encoder_default(ec);
+    ec->buckets = h[2], ec->d = h[3], ec->ff = h[4], ec->heads = (int)h[5], ec->layers = (int)h[6];
+    ec->max_len = h[7], ec->act = (int)h[8], ec->pool = NN_POOL_CLS, ec->segments = 2, ec->dropout = 0;
+    if (h[1] > 1 || h[7] < 8 || h[9] < 1 || h[9] > 2 || h[10] > 16 || h[11] > 16 || h[13] > 256 || h[14] < 1 ||
+        h[14] > 256 || h[15] > PAIR_MAX_RATING_WORDS || (h[1] && h[15] < 1) || h[12] > 1024 || nn_encoder_check(ec))
+        return bad(&c, "invalid settings");
+    if (h[11] && (h[10] < 1 || h[10] > h[11])) return bad(&c, "invalid character n-gram lengths");
+    if (!isfinite(s->mean) || !(s->rmin <= s->rmax)) return bad(&c, "invalid rating statistics");
+    s->rating = h[1] != 0;
+    nn_feat_default(&s->feat);
+    s->feat.buckets = ec->buckets, s->feat.max_len = ec->max_len;
+    s->feat.word_ngrams = (int)h[9], s->feat.char_min = (int)h[10], s->feat.char_max = (int)h[11];
+    s->id_factors = h[12], s->recent = h[13], s->title_tokens = h[14], s->rating_words = h[15];
+    s->rating_lo = (int32_t)h[16];
+    /* the parameters must fit the bytes stored (int8: a byte a weight) */
+    uint64_t floats = ((uint64_t)NN_ENC_SPECIAL + ec->buckets) * ec->d +
+                      (uint64_t)s->id_factors * ((uint64_t)s->n_users + s->n_items);
+    if (floats > io_reader_section_bytes(r, SEC_WEIGHTS)) return bad(&c, "weights larger than the file holds");
+    return AISLE_OK;
+}
+
+static int read_texts(pair_state *s, io_reader *r) {
+    io_cursor c;
+    int rc = io_reader_section(r, SEC_TEXTS, &c);
+    if (rc) return rc;
+    nn_toks *t = &s->toks;
+    uint64_t *text_off = NULL, *tok_off = NULL, *str_off = NULL, nt = 0, nk = 0, ni = 0, ns = 0, str_len = 0;
+    uint32_t *ids = NULL;
+    char *str = NULL;
+    rc = io_get_u64_array(&c, &text_off, &nt, c.len);
+    if (!rc) rc = io_get_u64_array(&c, &tok_off, &nk, c.len);
+    if (!rc) rc = io_get_u32_array(&c, &ids, &ni, c.len);
+    if (!rc) rc = io_get_u64_array(&c, &str_off, &ns, c.len);
+    if (!rc) rc = io_get_u64(&c, &str_len);
+    if (!rc && str_len > c.len - c.pos) rc = bad(&c, "token strings longer than the section");
+    if (!rc && !(str = core_malloc(str_len + 1))) rc = core_oom("loading the pair model");
+    if (!rc) rc = io_get_bytes(&c, str, str_len);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc && (nk < 1 || ns != nk)) rc = bad(&c, "token string count does not match the tokens");
+    if (!rc) rc = check_offsets(&c, str_off, ns - 1, str_len, "token string offsets");
+    uint64_t want = (uint64_t)s->n_items + s->n_users + s->rating_words + 1;
+    if (!rc && nt != want) rc = bad(&c, "text count does not match the model's items and users");
+    if (!rc && nk < 1) rc = bad(&c, "no token offsets");
+    if (!rc) rc = check_offsets(&c, text_off, nt - 1, nk - 1, "text offsets");
+    if (!rc) rc = check_offsets(&c, tok_off, nk - 1, ni, "token offsets");
+    for (uint64_t k = 0; !rc && k < ni; k++)
+        if (ids[k] >= NN_ENC_SPECIAL + (uint64_t)s->enc.c.buckets || ids[k] == NN_ENC_CLS || ids[k] == NN_ENC_MASK)
+            rc = bad(&c, "bucket id out of range");
+    for (uint64_t k = 0; !rc && k + 1 < nk; k++)
+        if (tok_off[k + 1] == tok_off[k]) rc = bad(&c, "a token without buckets");
+    if (!rc) {
+        t->word = core_calloc(nk, sizeof *t->word);
+        if (!t->word) rc = core_oom("loading the pair model");
+    }
+    if (rc) {
+        core_free(text_off);
+        core_free(tok_off);
+        core_free(ids);
+        core_free(str_off);
+        core_free(str);
+        return rc;
+    }
+    /* size_t and uint64_t offsets share a representation on the platforms
+     * built for (checked at compile time below) */
+    t->text_off = (size_t *)text_off, t->tok_off = (size_t *)tok_off, t->ids = ids;
+    t->n_texts = nt - 1, t->n_tokens = nk - 1, t->n_ids = ni;
+    t->texts_cap = nt, t->tokens_cap = nk, t->ids_cap = ni, t->word_cap = nk;
+    t->str = str, t->str_off = (size_t *)str_off, t->str_len = str_len, t->str_cap = str_len + 1, t->str_off_cap = ns;
+    s->feat.keep_strings = true;
+    return AISLE_OK;
+}
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "pair files store offsets as u64");
+
+static int read_recent(pair_state *s, io_reader *r) {
+    io_cursor c;
+    int rc = io_reader_section(r, SEC_RECENT, &c);
+    if (rc) return rc;
+    uint64_t *off = NULL, n_off = 0, n_it = 0, n_val = 0;
+    rc = io_get_u64_array(&c, &off, &n_off, c.len);
+    s->recent_off = (size_t *)off;
+    if (!rc) rc = io_get_u32_array(&c, &s->recent_item, &n_it, c.len);
+    if (!rc) rc = io_get_f32_array(&c, &s->recent_val, &n_val, c.len);
+    if (!rc) rc = io_cursor_done(&c);
+    if (!rc && (n_off != (uint64_t)s->n_users + 1 || n_val != n_it)) rc = bad(&c, "counts do not match the model");
+    if (!rc) rc = check_offsets(&c, off, s->n_users, n_it, "recent offsets");
+    for (uint32_t u = 0; !rc && u < s->n_users; u++)
+        if (off[u + 1] - off[u] > (uint64_t)s->recent + 1) rc = bad(&c, "more recent items than recent_items");
+    for (uint64_t k = 0; !rc && k < n_it; k++)
+        if (s->recent_item[k] >= s->n_items) rc = bad(&c, "recent item out of range");
+    return rc;
+}
+
+static int read_weights(pair_state *s, io_reader *r) {
+    io_cursor c;
+    int rc = io_reader_section(r, SEC_WEIGHTS, &c);
+    for (size_t k = 0; k < s->s.n_params && !rc; k++) {
+        nn_param p = s->s.params[k];
+        float *t = NULL;
+        uint64_t rows, cols;
+        rc = io_get_tensor(&c, &t, &rows, &cols, p.rows, p.cols);
+        for (size_t i = 0; !rc && i < nn_size(p); i++)
+            if (!isfinite(t[i])) rc = bad(&c, "a weight is not finite");
+        if (!rc) memcpy(nn_w(&s->s, p), t, nn_size(p) * sizeof *t);
+        core_free(t);
+    }
+    if (!rc) rc = io_cursor_done(&c);
+    return rc;
+}
+
+int pair_load(aisle_model *m, io_reader *r) {
+    pair_state *s = core_calloc(1, sizeof *s);
+    if (!s) return core_oom("loading the pair model");
+    m->state = s;
+    nn_toks_init(&s->toks);
+    nn_store_init(&s->s);
+    s->n_users = model_n_users(m);
+    s->n_items = model_n_items(m);
+    nn_encoder_cfg ec;
+    int rc = read_header(s, r, &ec);
+    /* int8 weights: at least a byte each in the (uncompressed) section */
+    if (!rc) rc = pair_build_net(s, &ec, false, io_reader_section_bytes(r, SEC_WEIGHTS));
+    if (!rc) rc = read_texts(s, r);
+    if (!rc) rc = read_recent(s, r);
+    if (!rc) rc = read_weights(s, r);
+    return rc;
+}
+
+int pair_describe(const aisle_model *m, core_buf *out) {
+    const pair_state *s = m->state;
+    const nn_encoder_cfg *ec = &s->enc.c;
+    int rc = buf_printf(out, "objective: %s\nencoder: hidden=%zu blocks=%d heads=%d ff=%zu maxlen=%zu "
+                        "hash_buckets=%u\n", s->rating ? "rating" : "purchase", ec->d, ec->layers, ec->heads,
+                        ec->ff, ec->max_len, ec->buckets);
+    if (!rc) rc = buf_printf(out, "shopper text: recent_items=%u title_tokens=%u\nid_factors: %u\n", s->recent,
+                             s->title_tokens, s->id_factors);
+    if (!rc && s->rating)
+        rc = buf_printf(out, "ratings: mean %.4g in [%.4g, %.4g]\n", (double)s->mean, (double)s->rmin,
+                        (double)s->rmax);
+    if (!rc) rc = buf_printf(out, "texts: %zu (%zu tokens)\nparameters: %zu\n", s->toks.n_texts, s->toks.n_tokens,
+                             s->s.n);
+    return rc;
+}
