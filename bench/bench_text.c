@@ -49,7 +49,7 @@ static double cpu_children(void) {
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 }
 
-static void die(const char *what) {
+static _Noreturn void die(const char *what) {
     fprintf(stderr, "bench_text: %s: %s\n", what, aisle_last_error());
     exit(1);
 }
@@ -466,6 +466,7 @@ static void chinese(int full, int with_transformer) {
         snprintf(title, sizeof title, "online-shopping-zh %s%s: %zu labels, %zu train / %zu test reviews, %d threads",
                  tasks[k][0], full ? "" : " (quick: stratified 25% sample; --zh-full for all)", nl, ntr, nte, threads);
         print_header(title);
+        printf("(aisle bag options: %s)\n", zh_bag_opts);
         row r;
         memset(&r, 0, sizeof r);
         snprintf(r.name, sizeof r.name, "aisle intent bag");
