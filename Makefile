@@ -185,6 +185,9 @@ $(B)/bench/%: bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_FACE) -Wno-missing-prototypes -o $@ $< $(STATIC) $(LDLIBS_ALL)
 
+# the text benches share their data loading and split
+$(B)/bench/bench_text $(B)/bench/bench_text_encoder: bench/bench_text_data.h
+
 $(B)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_FACE) -o $@ $< $(STATIC) $(LDLIBS_ALL)

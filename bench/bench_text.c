@@ -8,7 +8,10 @@
  *      model bytes, predictions per second on one thread.
  *   2. online-shopping-zh reviews: category (10) and sentiment (2), seeded
  *      stratified 80/20 split, fastText fed the same tokens aisle's
- *      tokenizer produces (space-separated).
+ *      tokenizer produces (space-separated), with its defaults and with
+ *      -wordNgrams 2 and 3.  Quick by default (a stratified, seeded 25%
+ *      sample of the reviews: a couple of minutes); --zh-full or
+ *      AISLE_BENCH_FULL=1 reads all 62,774 and adds the transformer.
  *   3. Latency of one short message (p50 / p99, one thread).
  *   4. Distillation: teacher, student fp32, student int8.
  *
@@ -16,14 +19,15 @@
  * characters and bigrams), so both read the same words.  Training uses
  * `threads` threads for both (default 2, -thread for fastText).  fastText
  * prediction speed is timed with `fasttext predict` on the test file minus
- * the same command on an empty file (model loading).
+ * the same command on an empty file (model loading).  Loading the data and
+ * the split are shared with bench_text_encoder (bench_text_data.h).
  *
  * Data: AISLE_SHARED_DATA or ../shared/data; parts whose files or whose
  * peer (fasttext on PATH) are missing are skipped with a message.  Uses
  * only the public header.
  *
- * usage: bench_text [--threads N] [--zh-epochs N] [--skip-zh] [--no-fasttext] [--teacher-arch NAME]
- *                   [--student OPTIONS] */
+ * usage: bench_text [--threads N] [--skip-bitext] [--skip-zh] [--zh-full] [--zh-bag OPTIONS] [--[no-]zh-transformer]
+ *                   [--no-fasttext] [--teacher-arch NAME] [--student OPTIONS] */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,36 +39,22 @@
 #include <unistd.h>
 
 #include "aisle.h"
+#include "bench_text_data.h"
 
 #define CORE_MIN_SZ(a, b) ((a) < (b) ? (a) : (b))
 
-static double wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-static double cpu_self(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-static double cpu_thread(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 static double cpu_children(void) {
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 }
 
-static void die(const char *what) {
+static _Noreturn void die(const char *what) {
     fprintf(stderr, "bench_text: %s: %s\n", what, aisle_last_error());
     exit(1);
 }
 
-static int threads = 2, zh_epochs = 5;
+static int threads = 2;
 static char tmp[256];
 static int have_fasttext;
 static const char *student_opts = "dim=8 hash_buckets=262144 distill_alpha=0.7 distill_temperature=3";
@@ -97,13 +87,13 @@ static void measure(const aisle_model *m, const aisle_texts *test, row *r) {
     const char *lab[1];
     float p[1];
     size_t k;
-    double t0 = cpu_thread();
+    double t0 = bt_cpu_thread();
     for (size_t i = 0; i < n; i++) {
         const char *text;
         aisle_texts_at(test, i, &text, NULL);
         if (aisle_text_classify(m, text, AISLE_NUL_TERMINATED, 1, lab, p, &k, NULL)) die("classify");
     }
-    r->pred_s = (double)n / (cpu_thread() - t0);
+    r->pred_s = (double)n / (bt_cpu_thread() - t0);
 }
 
 static double model_bytes(const aisle_model *m, const char *opts) {
@@ -124,10 +114,10 @@ static aisle_model *try_train(const aisle_texts *tr, const char *opts, row *r) {
     snprintf(all, sizeof all, "threads=%d %s", threads, opts ? opts : "");
     if (aisle_config_new(&c) || aisle_config_parse(c, all)) die(all);
     aisle_model *m = NULL;
-    double w0 = wall(), c0 = cpu_self();
+    double w0 = bt_wall(), c0 = bt_cpu_process();
     int rc = aisle_text_train(tr, c, &m);
-    r->train_wall = wall() - w0;
-    r->train_cpu = cpu_self() - c0;
+    r->train_wall = bt_wall() - w0;
+    r->train_cpu = bt_cpu_process() - c0;
     aisle_config_free(c);
     return rc ? NULL : m;
 }
@@ -213,26 +203,54 @@ static double file_size(const char *path) {
     return stat(path, &st) == 0 ? (double)st.st_size : -1;
 }
 
-/* fastText with extra arguments: trains, tests (P@1 = accuracy with one
- * label per text), times prediction. */
+/* Share of test.txt lines whose first token (the gold __label__) equals
+ * the line of predicted.txt; -1 when the files do not pair up. */
+static double fasttext_accuracy(void) {
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/test.txt", tmp);
+    snprintf(b, sizeof b, "%s/predicted.txt", tmp);
+    FILE *gold = fopen(a, "r"), *pred = fopen(b, "r");
+    size_t n = 0, right = 0;
+    int ok = gold && pred;
+    char *gl = NULL, *pl = NULL;
+    size_t gcap = 0, pcap = 0;
+    while (ok && getline(&gl, &gcap, gold) > 0) {
+        if (getline(&pl, &pcap, pred) <= 0) {
+            ok = 0;
+            break;
+        }
+        gl[strcspn(gl, " \n")] = '\0';
+        pl[strcspn(pl, " \n")] = '\0';
+        right += strcmp(gl, pl) == 0;
+        n++;
+    }
+    free(gl);
+    free(pl);
+    if (gold) fclose(gold);
+    if (pred) fclose(pred);
+    return ok && n ? (double)right / (double)n : -1;
+}
+
+/* fastText with extra arguments: trains, predicts the test file (accuracy),
+ * times prediction. */
 static void run_fasttext(const char *name, const char *args, size_t n_test, row *r) {
     char cmd[1024], out[4096];
     snprintf(r->name, sizeof r->name, "%s", name);
     snprintf(cmd, sizeof cmd, "fasttext supervised -input %s/train.txt -output %s/ft -thread %d -verbose 1 %s 2>&1", tmp, tmp,
              threads, args);
-    double w0 = wall(), c0 = cpu_children();
+    double w0 = bt_wall(), c0 = cpu_children();
     if (run_cmd(cmd, out, sizeof out) != 0) {
         fprintf(stderr, "bench_text: %s failed:\n%s\n", cmd, out);
         exit(1);
     }
-    r->train_wall = wall() - w0;
+    r->train_wall = bt_wall() - w0;
     r->train_cpu = cpu_children() - c0;
     snprintf(cmd, sizeof cmd, "%s/ft.bin", tmp);
     r->bytes = file_size(cmd);
-    snprintf(cmd, sizeof cmd, "fasttext test %s/ft.bin %s/test.txt 2>&1", tmp, tmp);
-    run_cmd(cmd, out, sizeof out);
-    const char *p = strstr(out, "P@1");
-    r->acc = p ? atof(p + 4) : -1;
+    /* accuracy from the predictions themselves: `fasttext test` prints P@1
+     * with three significant digits only */
+    snprintf(cmd, sizeof cmd, "fasttext predict %s/ft.bin %s/test.txt > %s/predicted.txt 2>/dev/null", tmp, tmp, tmp);
+    r->acc = run_cmd(cmd, out, sizeof out) == 0 ? fasttext_accuracy() : -1;
     /* one thread: predict the test file, minus loading the model */
     snprintf(cmd, sizeof cmd, "fasttext predict %s/ft.bin %s/empty.txt > /dev/null 2>&1", tmp, tmp);
     c0 = cpu_children();
@@ -267,17 +285,6 @@ static void prepare_fasttext(const aisle_texts *tr, const aisle_texts *te) {
     aisle_tokenizer_free(tok);
 }
 
-static aisle_texts *load(const char *path, const char *columns) {
-    aisle_config *c;
-    aisle_texts *t;
-    char opt[256];
-    snprintf(opt, sizeof opt, "columns=\"%s\"", columns);
-    if (aisle_config_new(&c) || aisle_config_parse(c, opt) || aisle_texts_new(&t) || aisle_texts_load(t, path, c))
-        die(path);
-    aisle_config_free(c);
-    return t;
-}
-
 /* ---- parts ---- */
 
 static void latency(const aisle_model *m, const char *arch) {
@@ -289,9 +296,9 @@ static void latency(const aisle_model *m, const char *arch) {
     size_t k;
     for (int i = 0; i < 200; i++) aisle_text_classify(m, msg, AISLE_NUL_TERMINATED, 3, lab, p, &k, NULL);
     for (int i = 0; i < N; i++) {
-        double t0 = cpu_thread();
+        double t0 = bt_cpu_thread();
         aisle_text_classify(m, msg, AISLE_NUL_TERMINATED, 3, lab, p, &k, NULL);
-        t[i] = cpu_thread() - t0;
+        t[i] = bt_cpu_thread() - t0;
     }
     /* partial sort is enough for two percentiles: plain qsort */
     int cmp(const void *a, const void *b);
@@ -305,15 +312,14 @@ int cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static void bitext(const char *root, int all_archs, const char *teacher_arch) {
+static void bitext(int all_archs, const char *teacher_arch) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/bitext-cs/Bitext_Sample_Customer_Service_Training_Dataset.csv", root);
-    if (access(path, R_OK) != 0) {
+    if (!bt_data_path(path, sizeof path, BT_BITEXT_FILE)) {
         printf("bitext-cs: skipped (%s not present)\n", path);
         return;
     }
-    aisle_texts *all = load(path, "text=utterance,label=intent"), *tr, *te;
-    if (aisle_texts_split(all, 0.2, 42, &tr, &te)) die("split");
+    aisle_texts *all, *tr, *te;
+    if (bt_load_split(path, BT_BITEXT_COLUMNS, 0, BT_TEST_FRACTION, BT_SPLIT_SEED, &all, &tr, &te)) die(path);
     size_t ntr, nte, nl;
     aisle_texts_count(tr, &ntr);
     aisle_texts_count(te, &nte);
@@ -433,44 +439,63 @@ static void bitext(const char *root, int all_archs, const char *teacher_arch) {
     aisle_texts_free(all);
 }
 
-static void chinese(const char *root) {
+/* The zh bag settings, chosen on a validation split of the training part
+ * (docs/BENCHMARKS.md): fastText's learning rate and epochs, CJK character
+ * trigrams, sum / sqrt(n) pooling, and no held-out calibration slice (as
+ * fastText has none). */
+static const char *zh_bag_opts = "epochs=5 learning_rate=0.1 word_ngrams=3 bag_norm=sqrt calibration_fraction=0";
+
+static void chinese(int full, int with_transformer) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/online-shopping-zh/online_shopping_10_cats.csv.gz", root);
-    if (access(path, R_OK) != 0) {
+    if (!bt_data_path(path, sizeof path, BT_ZH_FILE)) {
         printf("online-shopping-zh: skipped (%s not present)\n", path);
         return;
     }
     static const char *const tasks[2][2] = {{"category", "text=review,label=cat"},
                                             {"sentiment", "text=review,label=label"}};
+    /* quick by default: a stratified quarter of the reviews; --zh-full reads all */
+    double sample = full ? 0 : 0.25;
     for (int k = 0; k < 2; k++) {
-        aisle_texts *all = load(path, tasks[k][1]), *tr, *te;
-        if (aisle_texts_split(all, 0.2, 42, &tr, &te)) die("split");
+        aisle_texts *all, *tr, *te;
+        if (bt_load_split(path, tasks[k][1], sample, BT_TEST_FRACTION, BT_SPLIT_SEED, &all, &tr, &te)) die(path);
         size_t ntr, nte, nl;
         aisle_texts_count(tr, &ntr);
         aisle_texts_count(te, &nte);
         aisle_texts_label_count(all, &nl);
-        char title[256], opts[128];
-        snprintf(title, sizeof title, "online-shopping-zh %s: %zu labels, %zu train / %zu test reviews, %d threads",
-                 tasks[k][0], nl, ntr, nte, threads);
+        char title[256];
+        snprintf(title, sizeof title, "online-shopping-zh %s%s: %zu labels, %zu train / %zu test reviews, %d threads",
+                 tasks[k][0], full ? "" : " (quick: stratified 25% sample; --zh-full for all)", nl, ntr, nte, threads);
         print_header(title);
+        printf("(aisle bag options: %s)\n", zh_bag_opts);
         row r;
         memset(&r, 0, sizeof r);
-        snprintf(r.name, sizeof r.name, "aisle intent bag epochs=%d", zh_epochs);
-        snprintf(opts, sizeof opts, "epochs=%d", zh_epochs);
-        aisle_model *m = train_aisle(tr, opts, &r);
+        snprintf(r.name, sizeof r.name, "aisle intent bag");
+        aisle_model *m = train_aisle(tr, zh_bag_opts, &r);
         r.bytes = model_bytes(m, NULL);
         measure(m, te, &r);
         print_row(&r);
         aisle_model_free(m);
+        if (with_transformer) {
+            memset(&r, 0, sizeof r);
+            snprintf(r.name, sizeof r.name, "aisle intent transformer");
+            m = try_train(tr, "architecture=transformer blas_threads=1", &r);
+            if (m) {
+                r.bytes = model_bytes(m, NULL);
+                measure(m, te, &r);
+                print_row(&r);
+                aisle_model_free(m);
+            } else {
+                printf("%-34s skipped: %s\n", r.name, aisle_last_error());
+            }
+        }
         if (have_fasttext) {
             prepare_fasttext(tr, te);
             run_fasttext("fastText defaults", "", nte, &r);
             print_row(&r);
-            char args[64];
-            snprintf(args, sizeof args, "-wordNgrams 2 -epoch %d", zh_epochs);
-            char name[64];
-            snprintf(name, sizeof name, "fastText -wordNgrams 2 -epoch %d", zh_epochs);
-            run_fasttext(name, args, nte, &r);
+            run_fasttext("fastText -wordNgrams 2", "-wordNgrams 2", nte, &r);
+            print_row(&r);
+            /* the same n-gram order as aisle's zh settings */
+            run_fasttext("fastText -wordNgrams 3", "-wordNgrams 3", nte, &r);
             print_row(&r);
         }
         aisle_texts_free(tr);
@@ -480,31 +505,38 @@ static void chinese(const char *root) {
 }
 
 int main(int argc, char **argv) {
-    int skip_zh = 0, all_archs = 1, no_ft = 0;
-    const char *teacher_arch = "bag";
+    int skip_zh = 0, skip_bitext = 0, all_archs = 1, no_ft = 0, zh_full = 0, zh_transformer = -1;
+    const char *teacher_arch = "bag", *full_env = getenv("AISLE_BENCH_FULL");
+    if (full_env && *full_env && strcmp(full_env, "0") != 0) zh_full = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--zh-epochs") && i + 1 < argc) zh_epochs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--zh-full")) zh_full = 1;
+        else if (!strcmp(argv[i], "--zh-bag") && i + 1 < argc) zh_bag_opts = argv[++i];
+        else if (!strcmp(argv[i], "--zh-transformer")) zh_transformer = 1;
+        else if (!strcmp(argv[i], "--no-zh-transformer")) zh_transformer = 0;
         else if (!strcmp(argv[i], "--skip-zh")) skip_zh = 1;
+        else if (!strcmp(argv[i], "--skip-bitext")) skip_bitext = 1;
         else if (!strcmp(argv[i], "--no-fasttext")) no_ft = 1;
         else if (!strcmp(argv[i], "--student") && i + 1 < argc) student_opts = argv[++i];
         else if (!strcmp(argv[i], "--teacher-arch") && i + 1 < argc) teacher_arch = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_text [--threads N] [--zh-epochs N] [--skip-zh] [--no-fasttext] "
-                            "[--teacher-arch NAME] [--student OPTIONS]\n");
+            fprintf(stderr, "usage: bench_text [--threads N] [--skip-bitext] [--skip-zh] [--zh-full] [--zh-bag OPTIONS] "
+                            "[--[no-]zh-transformer] [--no-fasttext] [--teacher-arch NAME] [--student OPTIONS]\n");
             return 2;
         }
     }
-    const char *root = getenv("AISLE_SHARED_DATA");
-    if (!root || !*root) root = "../shared/data";
+    /* the transformer's zh rows cost minutes: in the full run by default */
+    if (zh_transformer < 0) zh_transformer = zh_full;
     snprintf(tmp, sizeof tmp, "/tmp/aisle_bench_text_%d", (int)getpid());
     mkdir(tmp, 0700);
     have_fasttext = !no_ft && system("command -v fasttext > /dev/null 2>&1") == 0;
     double load[3] = {0, 0, 0};
     if (getloadavg(load, 3) < 0) load[0] = -1;
     printf("bench_text: %d threads, load average at start %.2f\n", threads, load[0]);
-    bitext(root, all_archs, teacher_arch);
-    if (!skip_zh) chinese(root);
+    if (!skip_bitext) bitext(all_archs, teacher_arch);
+    if (!skip_zh) chinese(zh_full, zh_transformer);
+    if (getloadavg(load, 3) < 0) load[0] = -1;
+    printf("bench_text: load average at end %.2f\n", load[0]);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0) fprintf(stderr, "bench_text: could not remove %s\n", tmp);

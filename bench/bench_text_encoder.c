@@ -13,28 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "aisle.h"
-
-static double wall(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double cpu(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double thread_cpu(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "bench_text_data.h"
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -80,9 +61,9 @@ static int run(const char *arch, const aisle_texts *train, const aisle_texts *te
         aisle_config_set(cfg, "pretrain_epochs", v);
     }
     aisle_model *m;
-    double w0 = wall(), c0 = cpu();
+    double w0 = bt_wall(), c0 = bt_cpu_process();
     if (aisle_text_train(train, cfg, &m)) return fail("train");
-    double tw = wall() - w0, tc = cpu() - c0;
+    double tw = bt_wall() - w0, tc = bt_cpu_process() - c0;
     double acc = metric(m, test, "accuracy"), f1 = metric(m, test, "macro_f1"), ece = metric(m, test, "ece");
     *acc_out = acc;
     /* one message at a time on this thread */
@@ -96,10 +77,10 @@ static int run(const char *arch, const aisle_texts *train, const aisle_texts *te
     for (size_t i = 0; i < reps; i++) {
         const char *text;
         aisle_texts_at(test, i, &text, NULL);
-        double a = wall(), ca = thread_cpu();
+        double a = bt_wall(), ca = bt_cpu_thread();
         if (aisle_text_classify(m, text, AISLE_NUL_TERMINATED, 1, &label, &prob, &k, NULL)) return fail("classify");
-        lat[i] = wall() - a;
-        clat[i] = thread_cpu() - ca;
+        lat[i] = bt_wall() - a;
+        clat[i] = bt_cpu_thread() - ca;
     }
     /* wall-clock percentiles include the time the thread waited for a CPU
      * on a loaded machine; CPU-time percentiles do not */
@@ -134,10 +115,8 @@ static int run(const char *arch, const aisle_texts *train, const aisle_texts *te
 }
 
 int main(int argc, char **argv) {
-    const char *root = getenv("AISLE_SHARED_DATA");
     char data_path[1024];
-    snprintf(data_path, sizeof data_path, "%s/bitext-cs/Bitext_Sample_Customer_Service_Training_Dataset.csv",
-             root && root[0] ? root : "../shared/data");
+    bt_data_path(data_path, sizeof data_path, BT_BITEXT_FILE);
     const char *data = data_path, *only = NULL;
     int threads = 2, epochs = 0, pretrain = 0;
     for (int i = 1; i < argc; i++) {
@@ -156,12 +135,9 @@ int main(int argc, char **argv) {
         printf("bench_text_encoder: skipped: %s not present\n", data);
         return 0;
     }
-    aisle_config *lc;
     aisle_texts *all, *train, *test;
-    if (aisle_config_new(&lc) || aisle_config_set(lc, "columns", "text=utterance,label=intent") ||
-        aisle_texts_new(&all) || aisle_texts_load(all, data, lc))
+    if (bt_load_split(data, BT_BITEXT_COLUMNS, 0, BT_TEST_FRACTION, BT_SPLIT_SEED, &all, &train, &test))
         return fail("load");
-    if (aisle_texts_split(all, 0.2, 42, &train, &test)) return fail("split");
     size_t ntr, nte, nl;
     aisle_texts_count(train, &ntr);
     aisle_texts_count(test, &nte);
@@ -179,6 +155,5 @@ int main(int argc, char **argv) {
     aisle_texts_free(all);
     aisle_texts_free(train);
     aisle_texts_free(test);
-    aisle_config_free(lc);
     return 0;
 }

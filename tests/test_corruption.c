@@ -148,6 +148,33 @@ static void test_transformer_intent_rejects_every_corruption(void **state) {
     aisle_config_free(cfg);
 }
 
+/* Intent architecture bag with sqrt pooling and trigrams (section 273 and
+ * word_ngrams 3): every flipped byte and every truncation is refused. */
+static void test_bag_sqrt_intent_rejects_every_corruption(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "bag_norm=sqrt word_ngrams=3 dim=2 epochs=1 hash_buckets=1024 "
+                                      "char_ngram_min=0 char_ngram_max=0 calibration_fraction=0 threads=1"));
+    aisle_model *m;
+    assert_ok(train_intent(cfg, &m));
+    void *bytes;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, cfg, &bytes, &len));
+    unsigned char *buf = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        memcpy(buf, bytes, len);
+        buf[i] ^= 0xFF;
+        expect_rejected(buf, len, "intent/bag sqrt", i);
+    }
+    for (size_t cut = 0; cut < len; cut++) expect_rejected(bytes, cut, "intent/bag sqrt", cut);
+    print_message("intent/bag sqrt %zu-byte file: %zu corrupted variants rejected\n", len, 2 * len);
+    free(buf);
+    aisle_free(bytes);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+}
+
 /* ---- search index files ---- */
 
 static aisle_search_index *small_search_index(void) {
@@ -310,6 +337,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_kind_rejects_every_corruption),
         cmocka_unit_test(test_transformer_intent_rejects_every_corruption),
+        cmocka_unit_test(test_bag_sqrt_intent_rejects_every_corruption),
         cmocka_unit_test(test_search_index_rejects_every_corruption),
         cmocka_unit_test(test_search_index_rejects_inconsistent_structure),
         cmocka_unit_test(test_forecast_rejects_every_corruption),

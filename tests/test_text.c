@@ -411,6 +411,83 @@ static void test_chinese_train_predict_explain(void **state) {
     aisle_texts_free(t);
 }
 
+/* "aaba" and "abaa" have the same words and word bigrams (aa, ab, ba) and
+ * differ only in their trigrams: word_ngrams=2 cannot tell them apart
+ * (same bag of features, same scores), word_ngrams=3 can. */
+static void test_word_trigrams_separate_what_bigrams_cannot(void **state) {
+    (void)state;
+    static const char *const texts[2] = {"up up down up", "up down up up"};
+    aisle_texts *t;
+    assert_ok(aisle_texts_new(&t));
+    for (int r = 0; r < 30; r++) {
+        assert_ok(aisle_texts_add(t, texts[0], AISLE_NUL_TERMINATED, "first"));
+        assert_ok(aisle_texts_add(t, texts[1], AISLE_NUL_TERMINATED, "second"));
+    }
+    float p0, p1;
+    aisle_model *m = train(t, "threads=1 epochs=20 word_ngrams=2 char_ngram_min=0 char_ngram_max=0 "
+                              "calibration_fraction=0");
+    const char *l0 = top(m, texts[0], &p0), *l1 = top(m, texts[1], &p1);
+    assert_string_equal(l0, l1);
+    assert_float_equal(p0, p1, 1e-5);
+    aisle_model_free(m);
+    m = train(t, "threads=1 epochs=20 word_ngrams=3 char_ngram_min=0 char_ngram_max=0 calibration_fraction=0");
+    assert_string_equal(top(m, texts[0], &p0), "first");
+    assert_string_equal(top(m, texts[1], &p1), "second");
+    assert_true(p0 > 0.9f && p1 > 0.9f);
+    /* the n-gram order is saved with the model */
+    void *buf;
+    size_t len;
+    aisle_model *back;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
+    assert_string_equal(top(back, texts[1], NULL), "second");
+    aisle_model_free(back);
+    aisle_free(buf);
+    aisle_model_free(m);
+    aisle_texts_free(t);
+}
+
+/* bag_norm=mean pools a text as the mean of its feature rows, so a word
+ * repeated is no more evidence than once; sqrt (sum / sqrt(n)) makes it
+ * more.  The pooling is saved with the model. */
+static void test_bag_norm_sqrt_counts_repeated_evidence(void **state) {
+    (void)state;
+    aisle_texts *t = synthetic(80, 23);
+    const char *plain = "threads=1 epochs=8 word_ngrams=1 char_ngram_min=0 char_ngram_max=0 calibration_fraction=0";
+    char opts[256];
+    float once, thrice;
+    aisle_model *m = train(t, plain);
+    /* a filler word leans a little towards some label */
+    const char *lean = top(m, "please", &once);
+    assert_string_equal(top(m, "please please please", &thrice), lean);
+    assert_float_equal(once, thrice, 1e-6);
+    aisle_model_free(m);
+    snprintf(opts, sizeof opts, "%s bag_norm=sqrt", plain);
+    m = train(t, opts);
+    lean = top(m, "please", &once);
+    assert_string_equal(top(m, "please please please", &thrice), lean);
+    assert_true(once < 0.9f);
+    assert_true(thrice > once + 1e-3f);
+    void *buf;
+    size_t len;
+    aisle_model *back;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
+    float again;
+    top(back, "please please please", &again);
+    assert_float_equal(again, thrice, 1e-6);
+    char desc[2048];
+    assert_ok(aisle_model_describe(back, desc, sizeof desc, NULL));
+    assert_non_null(strstr(desc, "bag_norm: sqrt"));
+    aisle_model_free(back);
+    aisle_free(buf);
+    aisle_model_free(m);
+    aisle_config *c = cfg_of(NULL);
+    assert_int_not_equal(aisle_config_set(c, "bag_norm", "max"), AISLE_OK);
+    aisle_config_free(c);
+    aisle_texts_free(t);
+}
+
 static void test_bad_texts_have_defined_results(void **state) {
     (void)state;
     aisle_texts *t = synthetic(50, 11);
@@ -465,7 +542,7 @@ static void test_training_input_errors(void **state) {
     assert_status_msg(aisle_text_train(t, c, &m), AISLE_ENOTFOUND, "bag");
     aisle_config_free(c);
     assert_int_equal(aisle_config_new(&c), AISLE_OK);
-    assert_int_equal(aisle_config_set(c, "word_ngrams", "3"), AISLE_OK); /* valid for features, not for intent */
+    assert_int_equal(aisle_config_set(c, "word_ngrams", "4"), AISLE_OK); /* valid for features, not for intent */
     assert_status_msg(aisle_text_train(t, c, &m), AISLE_ERANGE, "word_ngrams");
     aisle_config_free(c);
     aisle_texts_free(t);
@@ -666,6 +743,8 @@ int main(void) {
         cmocka_unit_test(test_misspellings_share_character_ngrams),
         cmocka_unit_test(test_unknown_below_threshold_and_explain),
         cmocka_unit_test(test_chinese_train_predict_explain),
+        cmocka_unit_test(test_word_trigrams_separate_what_bigrams_cannot),
+        cmocka_unit_test(test_bag_norm_sqrt_counts_repeated_evidence),
         cmocka_unit_test(test_bad_texts_have_defined_results),
         cmocka_unit_test(test_training_input_errors),
         cmocka_unit_test(test_eval_counts_unknown_test_labels_as_wrong),

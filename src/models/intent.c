@@ -322,7 +322,7 @@ static int intent_load(aisle_model *m, io_reader *r) {
         if (!rc && !added) rc = core_error(AISLE_EFORMAT, "%s: label '%s' appears twice", c.section, lab);
         core_free(lab);
     }
-    if (!rc) rc = get_u32_in(&c, &v, 1, 2, "word_ngrams"), s->feat.word_ngrams = (int)v;
+    if (!rc) rc = get_u32_in(&c, &v, 1, 3, "word_ngrams"), s->feat.word_ngrams = (int)v;
     if (!rc) rc = get_u32_in(&c, &v, 0, 16, "char_ngram_min"), s->feat.char_min = (int)v;
     if (!rc) rc = get_u32_in(&c, &v, 0, 16, "char_ngram_max"), s->feat.char_max = (int)v;
     if (!rc && s->feat.char_max && (s->feat.char_min < 1 || s->feat.char_min > s->feat.char_max))

@@ -25,10 +25,16 @@ static const option_spec bag_options[] = {
     {"epochs", AISLE_OPTION_INT, 1, 10000, "25", NULL, "intent (bag)", "Passes over the training texts."},
     {"learning_rate", AISLE_OPTION_FLOAT, 1e-6, 10, "0.5", NULL, "intent (bag)",
      "Initial SGD learning rate, decayed linearly to zero."},
+    {"bag_norm", AISLE_OPTION_STRING, 0, 0, "mean", "mean|sqrt", "intent (bag)",
+     "How a text's feature vectors are pooled: mean (fastText: sum / n) or sqrt (sum / sqrt(n): longer texts "
+     "carry more evidence)."},
     OPTION_END};
+
+enum { BAG_NORM_MEAN = 0, BAG_NORM_SQRT = 1 };
 
 typedef struct bag_state {
     uint32_t dim, n_labels, buckets, n_rows;
+    uint32_t norm;    /* BAG_NORM_*: h = sum of the rows times bag_scale(n) */
     uint64_t *bits;   /* buckets/64 words: bucket used */
     uint32_t *rank;   /* rows before each word */
     float *in;        /* n_rows x dim */
@@ -70,6 +76,12 @@ static void bag_rank(bag_state *s) {
     s->n_rows = r;
 }
 
+/* The pooling factor for n known features: 1/n (the mean) or 1/sqrt(n). */
+static inline float bag_scale(const bag_state *s, size_t n) {
+    if (!n) return 0.0f;
+    return s->norm == BAG_NORM_SQRT ? 1.0f / sqrtf((float)n) : 1.0f / (float)n;
+}
+
 static inline float dot(const float *a, const float *b, uint32_t n) {
     float r = 0;
     for (uint32_t k = 0; k < n; k++) r += a[k] * b[k];
@@ -80,7 +92,7 @@ static inline void axpy(float *y, float a, const float *x, uint32_t n) {
     for (uint32_t k = 0; k < n; k++) y[k] += a * x[k];
 }
 
-/* z = W h; returns the number of known features (h is their mean). */
+/* h = the pooled rows of the known features; returns their number. */
 static size_t bag_hidden(const bag_state *s, const text_view *v, float *h) {
     uint32_t d = s->dim;
     memset(h, 0, d * sizeof *h);
@@ -93,7 +105,7 @@ static size_t bag_hidden(const bag_state *s, const text_view *v, float *h) {
         n++;
     }
     if (n > 1) {
-        float inv = 1.0f / (float)n;
+        float inv = bag_scale(s, n);
         for (uint32_t k = 0; k < d; k++) h[k] *= inv;
     }
     return n;
@@ -121,7 +133,7 @@ static int bag_explain(const void *vs, const text_view *v, uint32_t label, float
     size_t known = 0;
     for (size_t k = v->n_tokens ? v->first[0] : 0; v->n_tokens && k < v->first[v->n_tokens]; k++)
         known += v->ids[k] < s->buckets && bag_row(s, v->ids[k]) != UINT32_MAX;
-    float inv = known ? 1.0f / (float)known : 0.0f;
+    float inv = bag_scale(s, known);
     for (size_t t = 0; t < v->n_tokens; t++) {
         float c = 0;
         for (size_t k = v->first[t]; k < v->first[t + 1]; k++) {
@@ -199,7 +211,7 @@ static int bag_train_range(void *vc, size_t begin, size_t end, int tid) {
             size_t n = e - b;
             for (size_t k = b; k < e; k++) axpy(h, 1.0f, s->in + (size_t)c->rows[k] * d, d);
             if (n > 1) {
-                float inv = 1.0f / (float)n;
+                float inv = bag_scale(s, n);
                 for (uint32_t k = 0; k < d; k++) h[k] *= inv;
             }
             for (uint32_t l = 0; l < nl; l++) z[l] = dot(s->out + (size_t)l * d, h, d);
@@ -212,7 +224,7 @@ static int bag_train_range(void *vc, size_t begin, size_t end, int tid) {
                 axpy(wl, -lr * g[l], h, d);
             }
             if (!n) continue;
-            float step = -lr / (float)n;
+            float step = -lr * bag_scale(s, n);
             for (size_t k = b; k < e; k++) axpy(s->in + (size_t)c->rows[k] * d, step, gh, d);
         }
     }
@@ -226,6 +238,7 @@ static int bag_train(const text_set *set, const text_set *valid, const aisle_con
     bag_state *s = core_calloc(1, sizeof *s);
     if (!s) return core_oom("bag model");
     s->dim = (uint32_t)config_int(cfg, bag_options, "dim");
+    s->norm = strcmp(config_string(cfg, bag_options, "bag_norm"), "sqrt") == 0 ? BAG_NORM_SQRT : BAG_NORM_MEAN;
     s->n_labels = set->n_labels;
     s->buckets = set->buckets;
     int epochs = (int)config_int(cfg, bag_options, "epochs");
@@ -294,6 +307,13 @@ static int bag_save(const void *vs, io_writer *w) {
     if (!rc) rc = io_put_tensor(&b, s->in, s->n_rows, s->dim, q);
     if (!rc) rc = io_put_tensor(&b, s->out, s->n_labels, s->dim, q);
     if (!rc) rc = io_writer_add_section(w, TEXT_SECTION_BAG, IO_FLAG_REQUIRED, &b);
+    /* pooling other than the mean: a section of its own, REQUIRED so that
+     * a reader without it refuses the file rather than pooling wrongly */
+    if (!rc && s->norm != BAG_NORM_MEAN) {
+        b.len = 0;
+        rc = io_put_u32(&b, s->norm);
+        if (!rc) rc = io_writer_add_section(w, TEXT_SECTION_BAG + 1, IO_FLAG_REQUIRED, &b);
+    }
     core_free(used);
     buf_free(&b);
     return rc;
@@ -330,6 +350,14 @@ static int bag_load(io_reader *r, uint32_t n_labels, uint32_t buckets, void **ou
         rc = core_error(AISLE_EFORMAT, "%s: output tensor %llu x %llu, expected %u x %u", c.section,
                         (unsigned long long)rows, (unsigned long long)cols, n_labels, s->dim);
     if (!rc) rc = io_cursor_done(&c);
+    if (!rc && io_reader_has_section(r, TEXT_SECTION_BAG + 1)) {
+        io_cursor cn;
+        rc = io_reader_section(r, TEXT_SECTION_BAG + 1, &cn);
+        if (!rc) rc = io_get_u32(&cn, &s->norm);
+        if (!rc && s->norm != BAG_NORM_MEAN && s->norm != BAG_NORM_SQRT)
+            rc = core_error(AISLE_EFORMAT, "%s: pooling %u is neither 0 (mean) nor 1 (sqrt)", cn.section, s->norm);
+        if (!rc) rc = io_cursor_done(&cn);
+    }
     core_free(used);
     if (rc) {
         bag_free(s);
@@ -341,7 +369,8 @@ static int bag_load(io_reader *r, uint32_t n_labels, uint32_t buckets, void **ou
 
 static int bag_describe(const void *vs, core_buf *out) {
     const bag_state *s = vs;
-    return buf_printf(out, "bag_dim: %u\nbag_rows: %u\nparameters: %llu\n", s->dim, s->n_rows,
+    return buf_printf(out, "bag_dim: %u\nbag_rows: %u\nbag_norm: %s\nparameters: %llu\n", s->dim, s->n_rows,
+                      s->norm == BAG_NORM_SQRT ? "sqrt" : "mean",
                       (unsigned long long)((uint64_t)s->n_rows * s->dim + (uint64_t)s->n_labels * s->dim));
 }
 

@@ -1,6 +1,7 @@
 /* features.c - hashed token features of a text, grouped by token (see
  * text.h): unigram, the word bigram ending at the token, and the
- * fastText character n-grams of words (Bojanowski et al. 2017).
+ * fastText character n-grams of words (Bojanowski et al. 2017); with
+ * word_ngrams = 3 also the word trigram ending at the token.
  *
  * Hashing needs no strings: a bigram's id hashes the current token with
  * the previous token's hash as the seed, and character n-grams are slices
@@ -20,6 +21,7 @@
 enum {
     SEED_UNIGRAM = 0x2545f491u,
     SEED_BIGRAM = 0x9e3779b9u,
+    SEED_TRIGRAM = 0x85ebca6bu,
     SEED_CHAR = 0x7f4a7c15u
 };
 
@@ -60,7 +62,8 @@ typedef struct feat_ctx {
     const text_feat_cfg *c;
     text_doc *d;
     uint32_t prev_hash;  /* unigram hash of the previous word / CJK character */
-    bool have_prev, prev_cjk;
+    uint32_t prev_bigram; /* hash of the bigram ending at the previous one */
+    bool have_prev, have_prev_bigram, prev_cjk;
 } feat_ctx;
 
 enum { STOP_TRUNCATED = 1 };
@@ -132,10 +135,19 @@ static int on_token(void *vx, const char *tok, size_t len, int kind) {
     if (rc) return rc;
     if (kind != FEAT_TOK_BIGRAM) {
         bool cjk = kind == FEAT_TOK_CJK;
+        uint32_t bigram = 0;
         if (c->word_ngrams >= 2 && x->have_prev) {
-            rc = push_id(d, feat_hash32(tok, len, x->prev_hash ^ SEED_BIGRAM) % c->buckets);
+            bigram = feat_hash32(tok, len, x->prev_hash ^ SEED_BIGRAM);
+            rc = push_id(d, bigram % c->buckets);
             if (rc) return rc;
         }
+        /* the trigram chains this token onto the previous bigram's hash */
+        if (c->word_ngrams >= 3 && x->have_prev_bigram) {
+            rc = push_id(d, feat_hash32(tok, len, x->prev_bigram ^ SEED_TRIGRAM) % c->buckets);
+            if (rc) return rc;
+        }
+        x->have_prev_bigram = c->word_ngrams >= 2 && x->have_prev;
+        x->prev_bigram = bigram;
         x->prev_hash = h;
         x->have_prev = true;
         x->prev_cjk = cjk;
@@ -156,7 +168,7 @@ int text_featurize(const text_feat_cfg *c, const char *text, size_t len, text_do
         if (rc) return rc;
     }
     d->first[0] = 0;
-    feat_ctx x = {c, d, 0, false, false};
+    feat_ctx x = {c, d, 0, 0, false, false, false};
     int rc = feat_tokenize(&c->tok, text ? text : "", len, on_token, &x);
     if (rc == STOP_TRUNCATED) rc = AISLE_OK;
     if (rc) {

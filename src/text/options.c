@@ -7,9 +7,9 @@ const option_spec text_options[] = {
     {"architecture", AISLE_OPTION_STRING, 0, 0, "bag", NULL, "intent",
      "Text classifier: bag (fastText-style linear model over hashed n-gram buckets; trains in seconds) or "
      "transformer (a BERT-style encoder) where built in."},
-    {"word_ngrams", AISLE_OPTION_INT, 1, 2, "2", NULL, "intent",
-     "Word n-grams per token: 1 = the token only, 2 = also the bigram ending at it (CJK characters count "
-     "as words)."},
+    {"word_ngrams", AISLE_OPTION_INT, 1, 3, "2", NULL, "intent",
+     "Word n-grams per token: 1 = the token only, 2 = also the bigram ending at it, 3 = also the trigram "
+     "(CJK characters count as words)."},
     {"char_ngram_min", AISLE_OPTION_INT, 0, 16, "3", NULL, "intent",
      "Shortest character n-gram of each word (wrapped in '<' '>'); 0 with char_ngram_max 0: none."},
     {"char_ngram_max", AISLE_OPTION_INT, 0, 16, "5", NULL, "intent",

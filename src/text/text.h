@@ -13,6 +13,7 @@
  *   - its own unigram,
  *   - the word bigram ending at it (previous word or CJK character + this
  *     one; tokens of kind CJK bigram take no bigram of their own),
+ *   - with word_ngrams = 3, the word trigram ending at it,
  *   - the character n-grams of the word wrapped in '<' '>' (fastText,
  *     Bojanowski et al. 2017), words only.
  * Keeping features grouped by token lets a bag model sum them all (order
@@ -60,7 +61,7 @@ int text_corpus_new_like(const aisle_texts *t, aisle_texts **out);
  * ------------------------------------------------------------------------ */
 typedef struct text_feat_cfg {
     feat_tok_cfg tok;    /* lowercase, cjk_bigrams; no stop words */
-    int word_ngrams;     /* 1 (unigrams) or 2 (plus bigrams) */
+    int word_ngrams;     /* 1 (unigrams), 2 (plus bigrams) or 3 (plus trigrams) */
     int char_min, char_max; /* character n-gram lengths; 0 0 = none */
     uint32_t buckets;    /* feature ids are in [0, buckets) */
     uint32_t max_tokens; /* longer texts are truncated */

@@ -2,29 +2,34 @@
 and free attributes, joined with datasets and models by item key."""
 import ctypes
 import math
-import os
 
 from . import _lib
 from ._base import Handle, dec, enc
-from .config import make_config
-from .dataset import LoadReport
+from ._loading import Loadable
 from .errors import check
 
 _FIELDS = ("title", "description", "category", "brand")
 
 
-class Catalog(Handle):
+class Catalog(Loadable, Handle):
     """A product catalog.
 
         with aisle.Catalog() as cat:
             cat.add("P1", title="Blue mug", category="Home > Kitchen", price=9.5, colour="blue")
             cat.text("P1", "title"), cat.price("P1"), cat.attributes("P1")
 
+    Catalog.from_file(path, **options) and load(path, **options) read a
+    delimited file (plain or gzip) with options catalog_columns=
+    "key=item_id,title=name,...", delimiter, encoding, lenient, ... (see
+    aisle.Dataset.load); load_bytes reads one from memory; load_report()
+    describes the last load.
+
     Keys are the item keys of datasets.  One thread at a time may change a
     catalog; reading it from several threads is safe."""
 
     _free_name = "catalog_free"
     _what = "catalog"
+    _load_prefix = "catalog"  # load, load_bytes, load_report, from_file: see _loading.py
 
     def __init__(self):
         super().__init__()
@@ -37,17 +42,6 @@ class Catalog(Handle):
         cat = cls.__new__(cls)
         Handle.__init__(cat)
         cat._adopt(ptr)
-        return cat
-
-    @classmethod
-    def from_file(cls, path, **options):
-        """A new catalog loaded from a CSV/TSV file; see load()."""
-        cat = cls()
-        try:
-            cat.load(path, **options)
-        except BaseException:
-            cat.close()
-            raise
         return cat
 
     def add(self, key, title=None, description=None, category=None, brand=None, price=None, **attributes):
@@ -118,37 +112,6 @@ class Catalog(Handle):
         d.update(self.attributes(key))
         d["key"] = dec(enc(key))
         return d
-
-    def load(self, path, config=None, **options):
-        """Adds products from a delimited text file (plain or gzip).
-        Options: catalog_columns="key=item_id,title=name,...", delimiter,
-        encoding, lenient, ... (see aisle.Dataset.load)."""
-        p = enc(os.fspath(path), "path")
-        cfg, _ = make_config(config, options)
-        try:
-            check(_lib.fn.catalog_load(self._h, p, cfg._h))
-        finally:
-            cfg.close()
-
-    def load_bytes(self, data, name=None, config=None, **options):
-        data = bytes(data)
-        cfg, _ = make_config(config, options)
-        try:
-            check(_lib.fn.catalog_load_buffer(self._h, data, len(data), enc(name, "name"), cfg._h))
-        finally:
-            cfg.close()
-
-    def load_report(self):
-        """A LoadReport of the last successful load (rows_filtered is 0)."""
-        c = [ctypes.c_size_t() for _ in range(3)]
-        check(_lib.fn.catalog_load_report(self._h, *[ctypes.byref(x) for x in c]))
-        msgs = []
-        while True:
-            out = ctypes.c_char_p()
-            if _lib.fn.catalog_load_message(self._h, len(msgs), ctypes.byref(out)) != 0:
-                break
-            msgs.append(dec(out.value))
-        return LoadReport(c[0].value, c[1].value, c[2].value, 0, msgs)
 
     def __repr__(self):
         return "<aisle.Catalog closed>" if self.closed else "<aisle.Catalog items=%d>" % len(self)

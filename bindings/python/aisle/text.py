@@ -12,13 +12,11 @@ unknown flag, per-token explanations and evaluation (see docs/TEXT.md).
 classify, explain, labels and evaluate_texts are methods of aisle.Model
 (defined here); they raise aisle.Unsupported on recommender models."""
 import ctypes
-import os
 from collections import namedtuple
 
 from . import _lib
 from ._base import Handle, dec, enc
-from .config import make_config
-from .dataset import LoadReport
+from ._loading import Loadable
 from .errors import check
 from .model import Model, _run_with_config
 
@@ -76,12 +74,19 @@ def _text_bytes(text):
     return bytes(text)
 
 
-class Texts(Handle):
+class Texts(Loadable, Handle):
     """A list of (text, label) pairs for training and evaluating intent
-    models.  Built by one thread; then readable from many."""
+    models.  Built by one thread; then readable from many.
+
+    Texts.from_file(path, **options) and load(path, **options) append the
+    rows of a delimited file (plain or gzip) with options
+    columns="text=utterance,label=intent" (names or 1-based positions),
+    delimiter, header, lenient, encoding, ...; all or nothing.  load_bytes
+    reads from memory; load_report() describes the last load."""
 
     _free_name = "texts_free"
     _what = "texts"
+    _load_prefix = "texts"  # load, load_bytes, load_report, from_file: see _loading.py
 
     def __init__(self, pairs=None):
         super().__init__()
@@ -98,50 +103,9 @@ class Texts(Handle):
         t._adopt(ptr)
         return t
 
-    @classmethod
-    def from_file(cls, path, config=None, **options):
-        """A new list loaded from a CSV/TSV file; see load()."""
-        t = cls()
-        try:
-            t.load(path, config, **options)
-        except BaseException:
-            t.close()
-            raise
-        return t
-
     def add(self, text, label):
         b = _text_bytes(text)
         check(_lib.fn.texts_add(self._h, b, len(b), enc(label, "label")))
-
-    def load(self, path, config=None, **options):
-        """Appends the rows of a delimited file (plain or gzip).  Options:
-        columns="text=utterance,label=intent" (names or 1-based positions),
-        delimiter, header, lenient, encoding, ...  All or nothing."""
-        p = enc(os.fspath(path), "path")
-        cfg, _ = make_config(config, options)
-        try:
-            check(_lib.fn.texts_load(self._h, p, cfg._h))
-        finally:
-            cfg.close()
-
-    def load_bytes(self, data, name=None, config=None, **options):
-        data = bytes(data)
-        cfg, _ = make_config(config, options)
-        try:
-            check(_lib.fn.texts_load_buffer(self._h, data, len(data), enc(name, "name"), cfg._h))
-        finally:
-            cfg.close()
-
-    def load_report(self):
-        c = [ctypes.c_size_t() for _ in range(3)]
-        check(_lib.fn.texts_load_report(self._h, *[ctypes.byref(x) for x in c]))
-        msgs = []
-        while True:
-            out = ctypes.c_char_p()
-            if _lib.fn.texts_load_message(self._h, len(msgs), ctypes.byref(out)) != 0:
-                break
-            msgs.append(dec(out.value))
-        return LoadReport(c[0].value, c[1].value, c[2].value, 0, msgs)
 
     def __len__(self):
         out = ctypes.c_size_t()
