@@ -38,6 +38,7 @@ static const cli_flag flags[] = {
     {"--exclude-seen", OPT_SEEN, NULL, "on", "leave out items the user interacted with in training"},
     {"--include-seen", OPT_SEEN, NULL, "off", "keep items the user interacted with in training"},
     {"--catalog", OPT_CATALOG, "FILE", "none", "product catalog (item_id,title,...): titles in the output; side information for training"},
+    {"--users", OPT_USERS, "FILE", "none", "shopper attributes (user_id,country,age_band,...): user features for hybrid"},
     {"--text", OPT_TEXT, "TEXT", "--data or --text required", "one text to classify"},
     {"--explain", OPT_TEXT, NULL, "off", "also print each token's contribution to the top label"},
     {"--format", OPT_BERT, "bert", "required for import", "format of the checkpoint directory to import"},
@@ -152,6 +153,7 @@ static int apply_flag(cli_opts *o, const cli_flag *f, const char *v) {
     else if (!strcmp(n, "--exclude-seen")) o->exclude_seen = 1;
     else if (!strcmp(n, "--include-seen")) o->exclude_seen = 0;
     else if (!strcmp(n, "--catalog")) o->catalog = v;
+    else if (!strcmp(n, "--users")) o->users = v;
     else if (!strcmp(n, "--period")) return set_option(o, n, "period", v);
     else if (!strcmp(n, "--horizon")) return parse_int(n, v, 1, &o->horizon);
     else if (!strcmp(n, "--holdout")) return parse_int(n, v, 1, &o->holdout);

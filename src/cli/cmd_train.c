@@ -54,13 +54,17 @@ static int load_and_split(cli_opts *o, aisle_dataset **all, aisle_dataset **trai
 
 static int train(cli_opts *o, const aisle_dataset *ds, const aisle_catalog *cat, aisle_model **model,
                  double *seconds) {
+    aisle_catalog *users = NULL;
+    int urc = cli_users_load(o, &users);
+    if (urc) return urc;
     char kind[64], label[96];
     kind_of(o, kind, sizeof kind);
     snprintf(label, sizeof label, "train %s: epoch", kind);
     cli_progress_install(o->cfg, o, label);
     double t0 = cli_now();
-    int rc = aisle_model_train_with_catalog(ds, cat, o->cfg, model);
+    int rc = aisle_model_train_with_features(ds, cat, users, o->cfg, model);
     *seconds = cli_now() - t0;
+    aisle_catalog_free(users);
     cli_progress_done();
     aisle_config_set_progress(o->cfg, NULL, NULL);
     if (rc) {
@@ -271,6 +275,9 @@ int cmd_eval(cli_opts *o) {
     } else {
         if (!o->model)
             return cli_error(CLI_USAGE, "eval needs --model FILE and --data TEST_FILE, or --data FILE --split SPEC");
+        if (o->users)
+            return cli_error(CLI_USAGE, "--users is for training (train, or eval --split); a saved model keeps "
+                                        "the attributes it was trained with");
         rc = aisle_model_load(&m, o->model, o->cfg);
         if (rc) return cli_fail(rc, "cannot load the model");
         const char *k = "?";

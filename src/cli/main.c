@@ -7,13 +7,15 @@
 
 static const cli_command commands[] = {
     {"train", "train a model on an event file and save it",
-     "usage: aisle train --data FILE [--model KIND] [--set KEY=VALUE]... [--out FILE] [--catalog FILE]\n\n"
+     "usage: aisle train --data FILE [--model KIND] [--set KEY=VALUE]... [--out FILE] [--catalog FILE]\n"
+     "                   [--users FILE]\n\n"
      "Loads behaviour events, trains a model of the given kind and saves it.  With\n"
      "--split, part of the events is held out and the model's quality on it is\n"
      "printed and stored in the model file (see `aisle info`).\n\n"
      "example: aisle train --data events.csv --columns user=user_id,item=item_id,time=timestamp \\\n"
      "             --model als --set factors=64 --out shop.aisle\n",
-     OPT_DATA | OPT_SET | OPT_MODEL | OPT_OUT | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST,
+     OPT_DATA | OPT_SET | OPT_MODEL | OPT_OUT | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST |
+         OPT_USERS,
      cmd_train},
     {"eval", "measure a model's quality on held-out events",
      "usage: aisle eval --model FILE --data TEST_FILE [options]\n"
@@ -21,7 +23,8 @@ static const cli_command commands[] = {
      "The first form evaluates a saved model on a test file; the second splits\n"
      "the events (e.g. time:0.1 = the newest 10% are the test part), trains on\n"
      "the rest and evaluates.  Metrics: see docs/EVALUATION.md.\n",
-     OPT_DATA | OPT_SET | OPT_MODEL | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST, cmd_eval},
+     OPT_DATA | OPT_SET | OPT_MODEL | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST | OPT_USERS,
+     cmd_eval},
     {"recommend", "top-k items for a user",
      "usage: aisle recommend --model FILE --user KEY [-k N] [--exclude-seen|--include-seen]\n"
      "                       [--catalog FILE] [--json]\n\n"
