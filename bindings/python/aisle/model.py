@@ -73,19 +73,24 @@ class Model(KeyDictionaries, Handle):
         self._adopt(_ptr)
 
     @classmethod
-    def train(cls, dataset, kind=None, *, catalog=None, config=None, progress=None, **options):
+    def train(cls, dataset, kind=None, *, catalog=None, users=None, config=None, progress=None, **options):
         """Trains a model of `kind` ("als", "popular", ... see model_kinds())
         on a Dataset.  Keyword arguments are options (factors=64, epochs=15,
         threads=1, seed=7, ...), applied over a copy of `config`.
         progress(p) is called after each epoch with an aisle.Progress; it
         cancels by returning False (aisle.Cancelled) or by raising (the
-        exception is re-raised here)."""
+        exception is re-raised here).  users: a shopper attribute table (an
+        aisle.Catalog keyed by user id, e.g. loaded from
+        user_id,country,age_band) for kind "hybrid"."""
         if kind is not None:
             options["model"] = kind
         out = ctypes.c_void_p()
-        with in_use(dataset, catalog) as ptrs:  # a progress callback may close them
-            d, cat = (ptrs, None) if catalog is None else ptrs
-            _run_with_config(lambda cfg: _lib.fn.model_train_with_catalog(d, cat, cfg, ctypes.byref(out)),
+        with in_use(dataset, catalog, users) as ptrs:  # a progress callback may close them
+            ptrs = ptrs if isinstance(ptrs, list) else [ptrs]
+            d = ptrs.pop(0)
+            cat = ptrs.pop(0) if catalog is not None else None
+            usr = ptrs.pop(0) if users is not None else None
+            _run_with_config(lambda cfg: _lib.fn.model_train_with_features(d, cat, usr, cfg, ctypes.byref(out)),
                              config, options, progress)
         return cls(out.value)
 
@@ -330,6 +335,21 @@ class Model(KeyDictionaries, Handle):
             check(_lib.fn.explain(h, enc(user, "user key"), enc(item, "item key"), m, items, shares,
                                   ctypes.byref(n)))
             return results(items, shares, n.value)
+
+    def explain_features(self, user, item, max=10):
+        """The features that drove the score of (user, item), as
+        (feature name, signed contribution) pairs, largest first: "brand:
+        Acme", "country: UK", "the product's own history".  Over all features
+        the contributions add up to the score (plus the mean for ratings).
+        Kind hybrid; others raise aisle.Unsupported."""
+        m = self._k(max, "max")
+        names = (ctypes.c_char_p * (m if m > 0 else 1))()
+        contrib = (ctypes.c_float * (m if m > 0 else 1))()
+        n = ctypes.c_size_t()
+        with in_use(self) as h:
+            check(_lib.fn.explain_features(h, enc(user, "user key"), enc(item, "item key"), m, names, contrib,
+                                           ctypes.byref(n)))
+            return results(names, contrib, n.value)
 
     def history(self, user, max=None):
         """The user's training history as (item_key, weight) pairs, most
