@@ -416,6 +416,10 @@ static void check_explanations(const aisle_model *m, const aisle_model *back, bo
     }
     assert_true(country);
     assert_false(history);
+    /* "deluxe" names only the new products: no trained product has it, so
+     * it is no feature (min_feature_support=1) */
+    for (size_t i = 0; i < n; i++) assert_null(strstr(names[i], "deluxe"));
+    assert_true(n >= 5); /* word: ceramic, word: mug, two category levels, brand, price */
     assert_ok(aisle_explain_features(m, "u0", "newmug", 2, names, c, &n));
     assert_int_equal(n, 2);
     assert_ok(aisle_explain_features(m, "u0", "newmug", 0, NULL, NULL, &n));

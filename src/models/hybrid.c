@@ -49,6 +49,9 @@ static const option_spec hybrid_options[] = {
      "Give every item of the training events its own identity feature besides its catalog features."},
     {"user_identity", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "hybrid",
      "Give every user of the training events its own identity feature besides its attributes."},
+    {"min_feature_support", AISLE_OPTION_INT, 1, 1000000, "1", NULL, "hybrid",
+     "Keep a catalog or attribute feature only when at least this many items (users) of the training events have "
+     "it: features of cold products alone carry nothing learned."},
     {"init_std", AISLE_OPTION_FLOAT, 0, 10, "0.1", NULL, "hybrid", "Standard deviation of the initial embeddings."},
     {"foldin_reg", AISLE_OPTION_FLOAT, 1e-6, 1e6, "1", NULL, "hybrid",
      "Ridge lambda of the closed-form fold-in of sessions and updated users."},
@@ -278,8 +281,9 @@ static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const 
     t.seed = seed;
     int rc = cat ? hy_add_catalog_items(m, cat) : AISLE_OK;
     if (!rc && users) rc = hy_add_attribute_users(m, users);
-    if (!rc) rc = hy_build_item_side(&st->item, m, n_known_items, item_id, cat);
-    if (!rc) rc = hy_build_user_side(&st->user, m, n_known_users, user_id, users);
+    uint32_t support = (uint32_t)config_int(cfg, o, "min_feature_support");
+    if (!rc) rc = hy_build_item_side(&st->item, m, n_known_items, item_id, cat, support);
+    if (!rc) rc = hy_build_user_side(&st->user, m, n_known_users, user_id, users, support);
     uint32_t nu = model_n_users(m);
     const data_csr *h = &m->history;
     size_t nnz = h->nnz, chunks = (nnz + HY_CHUNK - 1) / HY_CHUNK;

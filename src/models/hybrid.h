@@ -64,13 +64,17 @@ int hy_add_catalog_items(aisle_model *m, const aisle_catalog *cat);
 int hy_add_attribute_users(aisle_model *m, const aisle_catalog *users);
 
 /* Builds side s for the model's items (users): identity features for the
- * first n_identity entities when `identity`, then the named features of
- * each entity's row of cat (NULL: none).  Items: title and description
+ * first n_identity entities (those of the training events) when
+ * `identity`, then the named features of each entity's row of cat (NULL:
+ * none) that at least min_support of those first n_identity entities
+ * have.  Items: title and description
  * words, category levels, brand, price band, attributes; users: every
  * attribute of the user table, plus its category/brand/text fields when
  * present.  An entity with neither gets no features (a zero vector). */
-int hy_build_item_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity, const aisle_catalog *cat);
-int hy_build_user_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity, const aisle_catalog *users);
+int hy_build_item_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity, const aisle_catalog *cat,
+                       uint32_t min_support);
+int hy_build_user_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity,
+                       const aisle_catalog *users, uint32_t min_support);
 
 /* ---- hybrid.c ---- */
 

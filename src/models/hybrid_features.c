@@ -196,11 +196,59 @@ static int build_side(hy_side *s, const core_keys *keys, uint32_t n_identity, bo
     return rc;
 }
 
-int hy_build_item_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity, const aisle_catalog *cat) {
-    return build_side(s, &m->items, n_identity, identity, cat, "item features");
+/* Drops the named features that fewer than min_support of the first
+ * n_known entities (those of the training events) have: a feature no
+ * trained entity carries would keep its random start and, through the
+ * 1 / count weights, dilute the trained features of a cold entity.  Rows
+ * are renormalised; names are renumbered in their order. */
+static int prune_side(hy_side *s, uint32_t n_known, uint32_t min_support, const char *what) {
+    uint32_t nn = (uint32_t)s->names.n, base = s->n_identity;
+    hy_table *t = &s->table;
+    if (!nn) return AISLE_OK;
+    uint32_t *support = core_calloc(nn, sizeof *support), *remap = core_malloc((size_t)nn * sizeof *remap);
+    core_keys kept;
+    keys_init(&kept);
+    int rc = support && remap ? AISLE_OK : core_oom(what);
+    for (uint32_t i = 0; !rc && i < CORE_MIN(n_known, t->rows); i++)
+        for (size_t e = t->ptr[i]; e < t->ptr[i + 1]; e++)
+            if (t->idx[e] >= base) support[t->idx[e] - base]++;
+    for (uint32_t j = 0; !rc && j < nn; j++) {
+        remap[j] = UINT32_MAX;
+        if (support[j] < min_support) continue;
+        const char *name = keys_at(&s->names, j);
+        rc = keys_intern(&kept, name, strlen(name), &remap[j], NULL);
+    }
+    if (!rc) {
+        size_t o = 0;
+        for (uint32_t i = 0; i < t->rows; i++) {
+            size_t at = o;
+            for (size_t e = t->ptr[i]; e < t->ptr[i + 1]; e++) {
+                uint32_t f = t->idx[e];
+                if (f >= base && remap[f - base] == UINT32_MAX) continue;
+                t->idx[o++] = f < base ? f : base + remap[f - base];
+            }
+            for (size_t e = at; e < o; e++) t->w[e] = 1.0f / (float)(o - at);
+            t->ptr[i] = at;
+        }
+        t->ptr[t->rows] = o;
+        keys_clear(&s->names);
+        s->names = kept;
+    } else {
+        keys_clear(&kept);
+    }
+    core_free(support);
+    core_free(remap);
+    return rc;
+}
+
+int hy_build_item_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity, const aisle_catalog *cat,
+                       uint32_t min_support) {
+    int rc = build_side(s, &m->items, n_identity, identity, cat, "item features");
+    return rc ? rc : prune_side(s, n_identity, min_support, "item features");
 }
 
 int hy_build_user_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity,
-                       const aisle_catalog *users) {
-    return build_side(s, &m->users, n_identity, identity, users, "user features");
+                       const aisle_catalog *users, uint32_t min_support) {
+    int rc = build_side(s, &m->users, n_identity, identity, users, "user features");
+    return rc ? rc : prune_side(s, n_identity, min_support, "user features");
 }
