@@ -188,7 +188,8 @@ static result run(const rating *rs, int n, const int *mask, int test, aisle_cata
 
 static const char *const base_options = "model=hybrid loss=squared threads=2 seed=1 ";
 /* the --tune grid's best on the validation movies (docs/BENCHMARKS.md) */
-static const char *const tuned_options = "factors=16 epochs=30 learning_rate=0.02 regularization=1e-4";
+static const char *const tuned_options =
+    "factors=64 epochs=100 learning_rate=0.1 regularization=3e-3 min_feature_support=20 item_identity=false";
 
 static aisle_config *make_config(const char *options, int argc, char **argv, int first) {
     aisle_config *cfg;
@@ -229,10 +230,12 @@ int main(int argc, char **argv) {
     if (tune) {
         hold_out(mask, 18, 2); /* validation movies, from the training ones */
         static const char *const grid[] = {
-            "factors=32 epochs=100 learning_rate=0.1 regularization=1e-3 min_feature_support=20 item_identity=false",
+            "factors=16 epochs=30 learning_rate=0.05 regularization=1e-3 min_feature_support=5",
+            "factors=16 epochs=30 learning_rate=0.05 regularization=1e-3 min_feature_support=20 item_identity=false",
             "factors=32 epochs=100 learning_rate=0.05 regularization=1e-3 min_feature_support=5 item_identity=false",
-            "factors=32 epochs=60 learning_rate=0.05 regularization=1e-4 min_feature_support=20 item_identity=false",
             "factors=64 epochs=100 learning_rate=0.1 regularization=3e-3 min_feature_support=20 item_identity=false",
+            "factors=64 epochs=100 learning_rate=0.1 regularization=3e-3 min_feature_support=5 item_identity=false",
+            "factors=64 epochs=150 learning_rate=0.1 regularization=1e-2 min_feature_support=5 item_identity=false",
         };
         printf("ml-100k cold start, validation movies (seed 18) of the training movies:\n");
         for (size_t g = 0; g < sizeof grid / sizeof *grid; g++) {
