@@ -175,6 +175,8 @@ static int check_output(const char *out) {
 }
 
 int cmd_train(cli_opts *o) {
+    if (o->distributed && o->users)
+        return cli_error(CLI_USAGE, "--users (hybrid's shopper attributes) does not go with --distributed");
     if (o->distributed) return cmd_train_dist(o);
     if (o->checkpoint || o->checkpoint_every)
         return cli_error(CLI_USAGE, "--checkpoint and --checkpoint-every need --distributed");
@@ -256,6 +258,8 @@ int cli_eval_report(const cli_opts *o, const char *kind, double secs, const aisl
 }
 
 int cmd_eval(cli_opts *o) {
+    if (o->distributed && o->users)
+        return cli_error(CLI_USAGE, "--users (hybrid's shopper attributes) does not go with --distributed");
     if (o->distributed) return cmd_eval_dist(o);
     if (o->checkpoint || o->checkpoint_every)
         return cli_error(CLI_USAGE, "--checkpoint and --checkpoint-every belong to train --distributed");
