@@ -188,7 +188,7 @@ int main(int argc, char **argv) {
             }
             aisle_model *m;
             double t0 = now();
-            if (aisle_model_train_with_users(ds, items, users, cfg, &m)) die("train");
+            if (aisle_model_train_with_features(ds, items, users, cfg, &m)) die("train");
             double secs = now() - t0;
             r[v] = rmse(m, te, nte, trained);
             if (v == 0 && aisle_model_get_metric(m, "train_pairs_per_second", &pairs_s)) die("metric");

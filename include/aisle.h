@@ -1806,18 +1806,11 @@ AISLE_API int aisle_recommend_batch_v2(const aisle_model *model, const char *con
  * predicts a rating (option objective=rating) or a purchase probability
  * (objective=purchase).  It trains through aisle_model_train_with_catalog
  * or, with shopper attributes, the call below, and serves through the same
- * calls as every kind; it also re-ranks another model's candidates. */
-
-/* aisle_model_train_with_catalog with a user-attribute table as well:
- * users is a catalog keyed by user id (load it with aisle_catalog_load and
- * catalog_columns=key=user_id; every other column becomes an attribute).
- * Kinds that read shopper attributes (pair) describe each user by them;
- * users absent from the table, or rows for users absent from the events,
- * are allowed (the former get no profile, the latter are ignored).  Kinds
- * that do not read them ignore the table.  users and cat may be NULL.
- * Same statuses as aisle_model_train. */
-AISLE_API int aisle_model_train_with_users(const aisle_dataset *ds, const aisle_catalog *cat,
-                                          const aisle_catalog *users, const aisle_config *cfg, aisle_model **out);
+ * calls as every kind; it also re-ranks another model's candidates.  With
+ * shopper attributes it trains through aisle_model_train_with_features
+ * (section content below): each user is described by the table's fields;
+ * users absent from the table get no profile, rows for users absent from
+ * the events are ignored. */
 
 /* Re-scores n candidate items (e.g. another model's top n) for a user with
  * model (typically a `pair` model) and orders them by that score alone:
@@ -1844,6 +1837,54 @@ AISLE_API int aisle_rerank(const aisle_model *model, const char *user_key, const
 AISLE_API int aisle_pair_explain(const aisle_model *model, const char *user_key, const char *item_key,
                                  aisle_text_explanation **out);
 /* <<< section: pair */
+
+/* >>> section: content (hybrid features, shopper attributes) */
+
+/* Content-aware training and explanations (docs/HYBRID.md).  A shopper
+ * attribute table is an aisle_catalog keyed by user id -- loaded with
+ * aisle_catalog_load from a CSV such as `user_id,country,age_band` (every
+ * column besides the key becomes an attribute; a user_id, customer_id or
+ * id column is the key), with the catalog loader's strict/lenient rules
+ * and file:line:column errors -- or built with aisle_catalog_add_item and
+ * aisle_catalog_set_attribute. */
+
+/* Trains like aisle_model_train_with_catalog, with shopper attributes as
+ * well: for kind hybrid every attribute ("country: UK") becomes a user
+ * feature beside the user's identity, and users of the table that the
+ * events never mention join the model, scored from their attributes alone
+ * (cold-start shoppers).  items may be NULL; users may be NULL (then the
+ * call is aisle_model_train_with_catalog).  Attribute rows for users not
+ * in the events are such cold users; events of users without a row train
+ * their identity only.  Neither table is kept: the model copies what it
+ * needs.  Kind pair reads the attributes as profile text instead (section
+ * pair above).  Returns what aisle_model_train returns, and
+ * AISLE_EUNSUPPORTED when users is given to a kind that does not use user
+ * attributes (only hybrid and pair do). */
+AISLE_API int aisle_model_train_with_features(const aisle_dataset *ds, const aisle_catalog *items,
+                                             const aisle_catalog *users, const aisle_config *cfg,
+                                             aisle_model **out);
+
+/* What drove the score of (user_key, item_key), named by feature: the at
+ * most max features with the largest absolute contributions, largest
+ * first.  Names read "word: mug", "category: Kitchen > Mugs", "brand:
+ * Acme", "price: 5.73-8.19", "<attribute>: <value>" (catalog and shopper
+ * attributes: "country: UK"), and "the product's own history" / "the
+ * shopper's own history" for the identity features.  Contributions are
+ * signed and in score units: over all features they add up, with the
+ * global mean for rating models, to the model's unclipped score (hybrid:
+ * each user-feature x item-feature term is split evenly between the two
+ * features, each bias goes to its feature).  Users folded in later by
+ * aisle_update_user are explained from their trained features.  Names
+ * stay valid while the model lives; features_out and contrib_out may be
+ * NULL; *n_out receives the count written.  Any kind may implement this;
+ * today hybrid does.  Returns AISLE_OK, AISLE_EINVAL (NULL model, key or
+ * n_out), AISLE_ENOTFOUND (unknown user or item), AISLE_EUNSUPPORTED (the
+ * kind does not explain by features, or a hybrid file saved without its
+ * feature tables) or AISLE_ENOMEM.  Safe from many threads on one model
+ * (read-only). */
+AISLE_API int aisle_explain_features(const aisle_model *model, const char *user_key, const char *item_key,
+                                     size_t max, const char **features_out, float *contrib_out, size_t *n_out);
+/* <<< section: content */
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -369,8 +369,8 @@ static void test_train_hybrid_with_catalog(void **state) {
     assert_contains(err_text, "loss");
 }
 
-/* kind pair with a user-attribute table; a table without user_id fails
- * naming the file. */
+/* kind pair with a user-attribute table (the table's errors are checked
+ * with hybrid below). */
 static void test_train_pair_with_users(void **state) {
     (void)state;
     char p[4200];
@@ -384,12 +384,45 @@ static void test_train_pair_with_users(void **state) {
     assert_run(0, "info pair.aisle");
     assert_contains(out_text, "kind: pair");
     assert_run(0, "recommend --model pair.aisle --user C10001 -k 3");
-    snprintf(p, sizeof p, "%s/nokey.csv", dir);
-    const char nokey[] = "customer,segment\nC10001,gold\n";
-    tu_write_file(p, nokey, sizeof nokey - 1);
-    int st = run("train --model pair --data store/events.csv " COLS " --users nokey.csv --set epochs=1 --out x.aisle");
-    assert_true(st != 0);
-    assert_contains(err_text, "nokey.csv");
+    /* a user id the events never mention is ignored by pair (no profile to attach) */
+    const char extra[] = "user_id,segment\nC10001,gold\nnobody,silver\n";
+    tu_write_file(p, extra, sizeof extra - 1);
+    assert_run(0, "train --model pair --data store/events.csv " COLS " --users users.csv --set epochs=1 "
+                  "--set hidden=8 --set heads=1 --set ff_hidden=8 --set maxlen=8 --set hash_buckets=1024 "
+                  "--out pair2.aisle --quiet");
+}
+
+/* Shopper attributes through --users: a user of the table only is
+ * recommended to from its attributes, explain names features, and the
+ * table's errors name file, line and column. */
+static void test_train_hybrid_with_users(void **state) {
+    (void)state;
+    char p[4200];
+    snprintf(p, sizeof p, "%s/users.csv", dir);
+    const char users[] = "customer_id,country,age_band\nC10001,UK,25-34\nC10002,DE,35-44\nnewcomer,UK,25-34\n";
+    tu_write_file(p, users, sizeof users - 1);
+    assert_run(0, "train --model hybrid --data store/events.csv " COLS " --catalog store/catalog.csv "
+                  "--users users.csv --set epochs=2 --set factors=8 --out hyu.aisle --quiet");
+    assert_run(0, "recommend --model hyu.aisle --user newcomer -k 3 --json");
+    assert_contains(out_text, "\"items\"");
+    assert_run(0, "explain --model hyu.aisle --user newcomer --item P00001 -k 500");
+    assert_contains(out_text, "driven by these features");
+    assert_contains(out_text, "country: UK");
+    assert_run(0, "explain --model hyu.aisle --user C10001 --item P00001 --json");
+    assert_contains(out_text, "\"features\": [{\"feature\": ");
+    assert_run(0, "eval --data store/events.csv " COLS " --split time:0.2 --model hybrid --catalog store/catalog.csv "
+                  "--users users.csv --set epochs=1 --set factors=4 --json");
+    assert_contains(out_text, "ndcg@10");
+    /* --users is for training */
+    assert_run(2, "eval --model hyu.aisle --data test.csv " COLS " --users users.csv");
+    assert_contains(err_text, "--users is for training");
+    /* other kinds do not take it */
+    assert_run(1, "train --model als --data store/events.csv " COLS " --users users.csv --out x.aisle --quiet");
+    assert_contains(err_text, "does not use user attributes");
+    const char bad[] = "user_id,country\nC10001,UK\nC10002,\"DE\n";
+    tu_write_file(p, bad, sizeof bad - 1);
+    assert_run(1, "train --model hybrid --data store/events.csv " COLS " --users users.csv --out x.aisle --quiet");
+    assert_contains(err_text, "users.csv:3:");
 }
 
 static void test_similar_and_explain_with_itemknn(void **state) {
@@ -746,6 +779,7 @@ int main(void) {
         cmocka_unit_test(test_bert_import_embed_classify_score_pair),
         cmocka_unit_test(test_train_hybrid_with_catalog),
         cmocka_unit_test(test_train_pair_with_users),
+        cmocka_unit_test(test_train_hybrid_with_users),
         cmocka_unit_test(test_forecast_writes_monday_weeks_json_and_backtests),
         cmocka_unit_test(test_help_options_exists_as_messages_say),
         cmocka_unit_test(test_bad_columns_role_is_a_usage_error),

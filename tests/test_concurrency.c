@@ -170,6 +170,68 @@ static void test_pair_model_shared_by_eight_threads(void **state) {
                      0, 1);
 }
 
+/* hybrid: scoring, explain and explain_features from 8 threads on a model
+ * trained with the demo catalog (on one thread: its Hogwild threads race
+ * by design). */
+typedef struct feat_shared {
+    const aisle_model *m;
+    const char *users[N_USERS], *item;
+    const char *names[N_USERS][4];
+    float contrib[N_USERS][4];
+    double seconds;
+    int mismatches;
+} feat_shared;
+
+static void *feat_worker(void *arg) {
+    feat_shared *sh = arg;
+    double end = core_now() + sh->seconds;
+    for (int round = 0; core_now() < end || round < 2; round++)
+        for (int u = 0; u < N_USERS; u++) {
+            const char *names[4];
+            float c[4];
+            size_t n;
+            int v = (u * 7 + round) % N_USERS;
+            if (aisle_explain_features(sh->m, sh->users[v], sh->item, 4, names, c, &n) != AISLE_OK || n != 4 ||
+                memcmp(names, sh->names[v], sizeof names) || memcmp(c, sh->contrib[v], sizeof c))
+                __atomic_add_fetch(&sh->mismatches, 1, __ATOMIC_RELAXED);
+        }
+    return NULL;
+}
+
+static void test_hybrid_model_shared_by_eight_threads(void **state) {
+    (void)state;
+    run_shared_model("model=hybrid factors=8 epochs=2 threads=1", 1, 1);
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_users=100 demo_items=80 demo_days=20 demo_messages=0 seed=5"));
+    aisle_dataset *ds;
+    aisle_catalog *cat;
+    assert_ok(aisle_demo_generate(cfg, &ds));
+    assert_ok(aisle_demo_catalog(cfg, &cat));
+    assert_ok(aisle_config_parse(cfg, "model=hybrid factors=8 epochs=2 threads=1"));
+    aisle_model *m;
+    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    feat_shared *sh = calloc(1, sizeof *sh);
+    sh->m = m;
+    sh->seconds = stress_seconds();
+    assert_ok(aisle_model_item_key(m, 0, &sh->item));
+    for (int u = 0; u < N_USERS; u++) {
+        size_t n;
+        assert_ok(aisle_model_user_key(m, (size_t)u, &sh->users[u]));
+        assert_ok(aisle_explain_features(m, sh->users[u], sh->item, 4, sh->names[u], sh->contrib[u], &n));
+        assert_int_equal(n, 4);
+    }
+    pthread_t t[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) assert_int_equal(pthread_create(&t[i], NULL, feat_worker, sh), 0);
+    for (int i = 0; i < N_THREADS; i++) pthread_join(t[i], NULL);
+    assert_int_equal(sh->mismatches, 0);
+    free(sh);
+    aisle_model_free(m);
+    aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+    aisle_config_free(cfg);
+}
+
 static void test_popular_model_shared_by_eight_threads(void **state) {
     (void)state;
     run_shared_model("model=popular", 0, 0);
@@ -372,6 +434,7 @@ int main(void) {
         cmocka_unit_test(test_itemknn_model_shared_by_eight_threads),
         cmocka_unit_test(test_popular_model_shared_by_eight_threads),
         cmocka_unit_test(test_pair_model_shared_by_eight_threads),
+        cmocka_unit_test(test_hybrid_model_shared_by_eight_threads),
         cmocka_unit_test(test_intent_model_shared_by_eight_threads),
         cmocka_unit_test(test_transformer_intent_model_shared_by_eight_threads),
         cmocka_unit_test(test_forecast_shared_by_eight_threads),

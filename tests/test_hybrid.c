@@ -11,6 +11,8 @@
 
 #include "util/test_util.h"
 
+#include "models/hybrid.h"
+
 enum { N_ITEMS = 40, N_USERS = 60, PER_USER = 8 };
 
 /* Even items are mugs (Kitchen > Mugs, brand Potter), odd ones garden
@@ -51,6 +53,24 @@ static aisle_catalog *catalog(void) {
     assert_ok(aisle_catalog_add_item(cat, "newmug", "ceramic mug deluxe", NULL, "Kitchen > Mugs", "Potter", 9.0));
     assert_ok(aisle_catalog_add_item(cat, "newspade", "steel spade deluxe", NULL, "Garden > Tools", "Digger", 29.0));
     return cat;
+}
+
+/* Shoppers: even users (mug people) live in the UK, odd ones (tools) in
+ * Germany; two more users of each country appear in the table only. */
+static aisle_catalog *shoppers(void) {
+    aisle_catalog *users;
+    assert_ok(aisle_catalog_new(&users));
+    char csv[8192] = "user_id,country,age_band\n";
+    size_t len = strlen(csv);
+    for (int user = 0; user < N_USERS; user++)
+        len += (size_t)snprintf(csv + len, sizeof csv - len, "u%d,%s,%s\n", user, (user & 1) ? "DE" : "UK",
+                                user % 3 ? "25-34" : "35-44");
+    len += (size_t)snprintf(csv + len, sizeof csv - len, "newuk,UK,25-34\nnewde,DE,35-44\nnewuk2,UK,\n");
+    assert_ok(aisle_catalog_load_buffer(users, csv, len, "users.csv", NULL));
+    size_t n;
+    assert_ok(aisle_catalog_count(users, &n));
+    assert_int_equal(n, N_USERS + 3);
+    return users;
 }
 
 static aisle_config *config(const char *extra) {
@@ -249,8 +269,286 @@ static void test_hybrid_allocation_failures_leak_nothing(void **state) {
         failures++;
     }
     assert_true(failures > 10);
+    /* with shopper attributes, then explaining and loading */
+    aisle_catalog *users = shoppers();
+    void *buf = NULL;
+    size_t len = 0;
+    for (int step = 0; step < 3; step++) {
+        failures = 0;
+        aisle_model *keep = NULL;
+        if (step) {
+            assert_ok(aisle_model_train_with_features(ds, cat, users, cfg, &keep));
+            if (step == 2) assert_ok(aisle_model_save_buffer(keep, NULL, &buf, &len));
+        }
+        for (uint64_t k = 1; k < 1000; k++) {
+            m = NULL;
+            const char *names[4];
+            size_t n = 0;
+            tu_failalloc_install(k, 1);
+            int rc = step == 0   ? aisle_model_train_with_features(ds, cat, users, cfg, &m)
+                     : step == 1 ? aisle_explain_features(keep, "newuk", "newmug", 4, names, NULL, &n)
+                                 : aisle_model_load_buffer(&m, buf, len, NULL);
+            int64_t live = tu_failalloc_live();
+            tu_failalloc_remove();
+            if (rc == AISLE_OK) {
+                aisle_model_free(m);
+                break;
+            }
+            assert_int_equal(rc, AISLE_ENOMEM);
+            assert_null(m);
+            assert_int_equal(live, 0);
+            failures++;
+        }
+        assert_true(failures > (step == 1 ? 0 : 10));
+        aisle_model_free(keep);
+    }
+    aisle_free(buf);
+    aisle_catalog_free(users);
     aisle_config_free(cfg);
     aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+}
+
+/* Mean score of the mugs minus that of the spades for a user. */
+static float mug_margin(const aisle_model *m, const char *user) {
+    float d = 0;
+    char it[16];
+    for (int i = 0; i < N_ITEMS; i++) {
+        snprintf(it, sizeof it, "i%d", i);
+        d += (i % 2 ? -1.0f : 1.0f) * score(m, user, it);
+    }
+    return d / N_ITEMS;
+}
+
+static void test_hybrid_user_attributes_score_cold_shoppers(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop(false);
+    aisle_catalog *cat = catalog(), *users = shoppers();
+    const char *extra[] = {"loss=warp", "loss=bpr optimizer=adam learning_rate=0.02", "loss=warp user_identity=false"};
+    for (size_t v = 0; v < CORE_ARRAY_LEN(extra); v++) {
+        aisle_config *cfg = config(extra[v]);
+        aisle_model *m;
+        assert_ok(aisle_model_train_with_features(ds, cat, users, cfg, &m));
+        size_t count;
+        assert_ok(aisle_model_user_count(m, &count));
+        assert_int_equal(count, N_USERS + 3);
+        /* never seen in an event, known only by country */
+        if (!(mug_margin(m, "newuk") > 0 && mug_margin(m, "newde") < 0 && mug_margin(m, "newuk2") > 0))
+            fail_msg("%s: margins uk %g de %g uk2 %g", extra[v], mug_margin(m, "newuk"), mug_margin(m, "newde"),
+                     mug_margin(m, "newuk2"));
+        const char *top[5];
+        size_t n;
+        assert_ok(aisle_recommend(m, "newde", 5, NULL, top, NULL, &n));
+        assert_int_equal(n, 5);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(top[i], "newspade") && atoi(top[i] + 1) % 2 != 1) fail_msg("newde got %s", top[i]);
+        aisle_model_free(m);
+        aisle_config_free(cfg);
+    }
+    /* without an attribute table, user_identity=false has nothing to learn */
+    aisle_config *cfg = config("user_identity=false");
+    aisle_model *m = NULL;
+    assert_status_msg(aisle_model_train_with_catalog(ds, cat, cfg, &m), AISLE_EINVAL, "user attribute table");
+    assert_null(m);
+    aisle_config_free(cfg);
+    /* other kinds do not take attributes */
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "model=als factors=4"));
+    assert_status_msg(aisle_model_train_with_features(ds, cat, users, cfg, &m), AISLE_EUNSUPPORTED, "als");
+    assert_null(m);
+    assert_ok(aisle_model_train_with_features(ds, cat, NULL, cfg, &m));
+    size_t n;
+    assert_status_msg(aisle_explain_features(m, "u0", "i0", 3, NULL, NULL, &n), AISLE_EUNSUPPORTED, "als");
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_catalog_free(users);
+    aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+}
+
+/* Every feature's contribution, summed, is the score (plus the mean for
+ * ratings); the strongest ones for a mug person and a mug are mug
+ * features; the names survive save/load. */
+static void check_explanations(const aisle_model *m, const aisle_model *back, bool ratings) {
+    const char *names[600], *again[600];
+    float c[600], c2[600];
+    size_t n, n2;
+    const char *pairs[][2] = {{"u0", "i0"}, {"u1", "i0"}, {"newuk", "newmug"}, {"u3", "newspade"}, {"newde", "i7"}};
+    float mean_seen = NAN;
+    int inside = 0;
+    for (size_t p = 0; p < CORE_ARRAY_LEN(pairs); p++) {
+        assert_ok(aisle_explain_features(m, pairs[p][0], pairs[p][1], 600, names, c, &n));
+        assert_true(n > 1);
+        double sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            sum += c[i];
+            if (i) assert_true(fabsf(c[i]) <= fabsf(c[i - 1]));
+        }
+        float s = score(m, pairs[p][0], pairs[p][1]);
+        if (ratings) {
+            /* the rating model's score is clipped to 1..5: compare inside;
+             * score - sum is the global mean, the same for every pair */
+            if (s > 1.0f && s < 5.0f) {
+                float diff = s - (float)sum;
+                if (isnan(mean_seen)) mean_seen = diff;
+                assert_float_equal(diff, mean_seen, 1e-3);
+                assert_true(diff > 1.0f && diff < 5.0f);
+                inside++;
+            }
+        } else {
+            assert_float_equal(sum, s, 1e-4 + 1e-4 * fabs(s));
+        }
+        assert_ok(aisle_explain_features(back, pairs[p][0], pairs[p][1], 600, again, c2, &n2));
+        assert_int_equal(n, n2);
+        for (size_t i = 0; i < n; i++) {
+            assert_string_equal(names[i], again[i]);
+            assert_memory_equal(&c[i], &c2[i], sizeof c[i]);
+        }
+    }
+    assert_true(!ratings || inside >= 2);
+    /* a cold UK shopper and the new mug: only its own features and the
+     * country are there to explain it, and the country is named */
+    assert_ok(aisle_explain_features(m, "newuk", "newmug", 600, names, c, &n));
+    bool country = false, history = false;
+    for (size_t i = 0; i < n; i++) {
+        country |= !strcmp(names[i], "country: UK");
+        history |= !strcmp(names[i], "the product's own history") || !strcmp(names[i], "the shopper's own history");
+    }
+    assert_true(country);
+    assert_false(history);
+    /* "deluxe" names only the new products: no trained product has it, so
+     * it is no feature (min_feature_support=1) */
+    for (size_t i = 0; i < n; i++) assert_null(strstr(names[i], "deluxe"));
+    assert_true(n >= 5); /* word: ceramic, word: mug, two category levels, brand, price */
+    assert_ok(aisle_explain_features(m, "u0", "newmug", 2, names, c, &n));
+    assert_int_equal(n, 2);
+    assert_ok(aisle_explain_features(m, "u0", "newmug", 0, NULL, NULL, &n));
+    assert_int_equal(n, 0);
+    assert_status_msg(aisle_explain_features(m, "nobody", "newmug", 2, names, c, &n), AISLE_ENOTFOUND, "nobody");
+    assert_status_msg(aisle_explain_features(m, "u0", "nothing", 2, names, c, &n), AISLE_ENOTFOUND, "nothing");
+    assert_status_msg(aisle_explain_features(NULL, "u0", "i0", 2, names, c, &n), AISLE_EINVAL, "NULL");
+}
+
+static void test_hybrid_explain_features_adds_up_to_the_score_and_survives_save_load(void **state) {
+    (void)state;
+    for (int ratings = 0; ratings < 2; ratings++) {
+        aisle_dataset *ds = shop(ratings);
+        aisle_catalog *cat = catalog(), *users = shoppers();
+        aisle_config *cfg = config(ratings ? "loss=squared epochs=20" : "epochs=10");
+        aisle_model *m, *back;
+        assert_ok(aisle_model_train_with_features(ds, cat, users, cfg, &m));
+        void *buf;
+        size_t len;
+        assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+        assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
+        check_explanations(m, back, ratings);
+        /* the strongest reason a mug person likes the new mug is a mug
+         * feature (or the shopper), never a spade's */
+        const char *names[3];
+        float c[3];
+        size_t n;
+        assert_ok(aisle_explain_features(back, "u0", "newmug", 3, names, c, &n));
+        for (size_t i = 0; i < n; i++)
+            if (strstr(names[i], "spade") || strstr(names[i], "Digger") || strstr(names[i], "Garden"))
+                fail_msg("u0/newmug explained by %s", names[i]);
+        aisle_free(buf);
+        aisle_model_free(back);
+        aisle_model_free(m);
+        aisle_config_free(cfg);
+        aisle_catalog_free(users);
+        aisle_catalog_free(cat);
+        aisle_dataset_free(ds);
+    }
+}
+
+/* Finite differences against hy_sample_grad for each loss, and through the
+ * feature sums (a feature row's gradient is its weight times the vector's). */
+static void test_hybrid_gradients_match_finite_differences(void **state) {
+    (void)state;
+    enum { K = 5, R = K + 1 };
+    float p[R], qi[R], qj[R], gp[R], gi[R], gj[R];
+    uint64_t x = 12345;
+    for (int c = 0; c < R; c++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        p[c] = (float)((x >> 40) % 1000) / 1000.0f - 0.5f;
+        qi[c] = (float)((x >> 20) % 1000) / 1000.0f - 0.5f;
+        qj[c] = (float)((x >> 10) % 1000) / 1000.0f - 0.4f;
+    }
+    const int losses[] = {HY_SQUARED, HY_BPR, HY_WARP};
+    for (size_t l = 0; l < 3; l++) {
+        int loss = losses[l];
+        hy_sample_grad(loss, p, qi, qj, K, 3.5f, 4.0f, 1.7f, gp, gi, gj);
+        float *vec[3] = {p, qi, qj}, *grad[3] = {gp, gi, gj};
+        for (int v = 0; v < (loss == HY_SQUARED ? 2 : 3); v++)
+            for (int c = 0; c < R; c++) {
+                if (loss != HY_SQUARED && v == 0 && c == K) continue; /* no user bias in implicit losses */
+                float keep = vec[v][c], h = 1e-2f, tmp[3][R];
+                vec[v][c] = keep + h;
+                double up = hy_sample_grad(loss, p, qi, qj, K, 3.5f, 4.0f, 1.7f, tmp[0], tmp[1], tmp[2]);
+                vec[v][c] = keep - h;
+                double down = hy_sample_grad(loss, p, qi, qj, K, 3.5f, 4.0f, 1.7f, tmp[0], tmp[1], tmp[2]);
+                vec[v][c] = keep;
+                double fd = (up - down) / (2 * h);
+                if (fabs(fd - grad[v][c]) > 2e-3 * (1 + fabs(fd)))
+                    fail_msg("loss %d vector %d coordinate %d: analytic %g, numeric %g", loss, v, c, grad[v][c], fd);
+            }
+    }
+    /* through a feature sum: item = 0.25 f0 + 0.75 f1 */
+    float emb[2 * R];
+    for (int c = 0; c < 2 * R; c++) emb[c] = 0.1f * (float)(c % 7) - 0.3f;
+    size_t ptr[2] = {0, 2};
+    uint32_t idx[2] = {0, 1};
+    float w[2] = {0.25f, 0.75f};
+    hy_side side = {.n_identity = 2, .table = {.rows = 1, .ptr = ptr, .idx = idx, .w = w}, .emb = emb};
+    float q[R], tq[R], tmp[3][R];
+    hy_sum(&side, R, 0, q);
+    hy_sample_grad(HY_BPR, p, q, qj, K, 0, 0, 0, gp, gi, gj);
+    for (int f = 0; f < 2; f++)
+        for (int c = 0; c < R; c++) {
+            float keep = emb[f * R + c], h = 1e-2f;
+            emb[f * R + c] = keep + h;
+            hy_sum(&side, R, 0, tq);
+            double up = hy_sample_grad(HY_BPR, p, tq, qj, K, 0, 0, 0, tmp[0], tmp[1], tmp[2]);
+            emb[f * R + c] = keep - h;
+            hy_sum(&side, R, 0, tq);
+            double down = hy_sample_grad(HY_BPR, p, tq, qj, K, 0, 0, 0, tmp[0], tmp[1], tmp[2]);
+            emb[f * R + c] = keep;
+            assert_float_equal((up - down) / (2 * h), w[f] * gi[c], 2e-3);
+        }
+}
+
+/* The attribute table goes through the catalog loader: its errors name
+ * file, line and column; a value-less attribute is no feature; a table
+ * naming only unknown users adds them as cold users. */
+static void test_hybrid_user_table_bad_input(void **state) {
+    (void)state;
+    aisle_catalog *users;
+    assert_ok(aisle_catalog_new(&users));
+    const char bad[] = "user_id,country\nu1,UK\nu2,\xff\xfe\n";
+    assert_status_msg(aisle_catalog_load_buffer(users, bad, sizeof bad - 1, "users.csv", NULL), AISLE_EFORMAT,
+                      "users.csv:3:4");
+    size_t n;
+    assert_ok(aisle_catalog_count(users, &n));
+    assert_int_equal(n, 0); /* all or nothing */
+    const char odd[] = "customer_id,country,segment\nstranger,,\nu0,UK,\n";
+    assert_ok(aisle_catalog_load_buffer(users, odd, sizeof odd - 1, "users.csv", NULL));
+    aisle_dataset *ds = shop(false);
+    aisle_config *cfg = config("epochs=2");
+    aisle_model *m;
+    assert_ok(aisle_model_train_with_features(ds, NULL, users, cfg, &m));
+    const char *names[8];
+    float c[8];
+    assert_ok(aisle_explain_features(m, "stranger", "i0", 8, names, c, &n));
+    assert_int_equal(n, 1); /* no features of its own: only the item's identity */
+    assert_string_equal(names[0], "the product's own history");
+    float s;
+    assert_ok(aisle_score(m, "stranger", "i0", &s));
+    assert_true(isfinite(s));
+    assert_ok(aisle_explain_features(m, "u0", "i0", 8, names, c, &n));
+    assert_int_equal(n, 3); /* identity, country, item identity */
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_catalog_free(users);
     aisle_dataset_free(ds);
 }
 
@@ -307,6 +605,10 @@ int main(void) {
         cmocka_unit_test(test_hybrid_save_load_gives_identical_scores_and_same_seed_same_model),
         cmocka_unit_test(test_hybrid_rejects_bad_options),
         cmocka_unit_test(test_hybrid_allocation_failures_leak_nothing),
+        cmocka_unit_test(test_hybrid_user_attributes_score_cold_shoppers),
+        cmocka_unit_test(test_hybrid_explain_features_adds_up_to_the_score_and_survives_save_load),
+        cmocka_unit_test(test_hybrid_gradients_match_finite_differences),
+        cmocka_unit_test(test_hybrid_user_table_bad_input),
         cmocka_unit_test(test_hybrid_model_is_shared_by_8_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -147,8 +147,8 @@ static void test_pair_reads_shopper_attributes(void **state) {
     free(buf);
     aisle_config *cfg = config("objective=purchase epochs=8 recent_items=0");
     aisle_model *with, *without;
-    assert_ok(aisle_model_train_with_users(ds, cat, users, cfg, &with));
-    assert_ok(aisle_model_train_with_users(ds, cat, NULL, cfg, &without));
+    assert_ok(aisle_model_train_with_features(ds, cat, users, cfg, &with));
+    assert_ok(aisle_model_train_with_features(ds, cat, NULL, cfg, &without));
     assert_true(cold_preference(with) >= 0.9);
     /* without the profile and with no recent items, every shopper reads the same */
     assert_true(fabsf(score(without, "u0", "newmug") - score(without, "u1", "newmug")) < 1e-6f);

@@ -266,8 +266,34 @@ func TrainWithCatalog(ds *Dataset, cat *Catalog, cfg *Config) (*Model, error) {
 	var m *Model
 	err := shared(&cat.mu, &cat.ptr, "catalog", func(p *C.aisle_catalog) error {
 		var err error
-		m, err = train(ds, p, cfg)
+		m, err = train(ds, p, nil, cfg)
 		return err
+	})
+	return m, err
+}
+
+// TrainWithFeatures is TrainWithCatalog with a shopper attribute table as
+// well: users is a Catalog keyed by user id (e.g. loaded from
+// user_id,country,age_band), whose attributes become user features of
+// kind "hybrid"; users of the table without events join the model and are
+// scored from their attributes.  cat and users may be nil; other kinds
+// refuse users (ErrUnsupported).
+func TrainWithFeatures(ds *Dataset, cat, users *Catalog, cfg *Config) (*Model, error) {
+	if users == nil {
+		return TrainWithCatalog(ds, cat, cfg)
+	}
+	var m *Model
+	err := shared(&users.mu, &users.ptr, "user table", func(up *C.aisle_catalog) error {
+		if cat == nil {
+			var err error
+			m, err = train(ds, nil, up, cfg)
+			return err
+		}
+		return shared(&cat.mu, &cat.ptr, "catalog", func(cp *C.aisle_catalog) error {
+			var err error
+			m, err = train(ds, cp, up, cfg)
+			return err
+		})
 	})
 	return m, err
 }

@@ -46,14 +46,14 @@ func newModel(p *C.aisle_model) *Model {
 // on ds with the options in cfg (nil: defaults).  cfg's progress function,
 // if any, is called after each epoch and may cancel.  The model keeps its
 // own copy of what it needs: ds may be closed afterwards.
-func Train(ds *Dataset, cfg *Config) (*Model, error) { return train(ds, nil, cfg) }
+func Train(ds *Dataset, cfg *Config) (*Model, error) { return train(ds, nil, nil, cfg) }
 
-func train(ds *Dataset, cat *C.aisle_catalog, cfg *Config) (*Model, error) {
+func train(ds *Dataset, cat, users *C.aisle_catalog, cfg *Config) (*Model, error) {
 	var out *C.aisle_model
 	// training reads (and lazily indexes) the dataset: held alone
 	err := exclusive(&ds.mu, &ds.ptr, "dataset", func(p *C.aisle_dataset) error {
 		return withConfig(cfg, func(c *C.aisle_config) C.int {
-			return C.aisle_model_train_with_catalog(p, cat, c, &out)
+			return C.aisle_model_train_with_features(p, cat, users, c, &out)
 		})
 	})
 	if err != nil {

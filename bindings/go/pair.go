@@ -8,36 +8,6 @@ import "C"
 
 import "unsafe"
 
-// TrainWithUsers is TrainWithCatalog with a user-attribute table as well:
-// users is a Catalog keyed by user id whose attributes describe each
-// shopper (kind pair reads them; other kinds ignore it).  cat and users
-// may be nil.
-func TrainWithUsers(ds *Dataset, cat, users *Catalog, cfg *Config) (*Model, error) {
-	if users == nil {
-		return TrainWithCatalog(ds, cat, cfg)
-	}
-	var m *Model
-	err := shared(&users.mu, &users.ptr, "user attributes", func(up *C.aisle_catalog) error {
-		withCat := func(cp *C.aisle_catalog) error {
-			var out *C.aisle_model
-			err := exclusive(&ds.mu, &ds.ptr, "dataset", func(p *C.aisle_dataset) error {
-				return withConfig(cfg, func(c *C.aisle_config) C.int {
-					return C.aisle_model_train_with_users(p, cp, up, c, &out)
-				})
-			})
-			if err == nil {
-				m = newModel(out)
-			}
-			return err
-		}
-		if cat == nil {
-			return withCat(nil)
-		}
-		return shared(&cat.mu, &cat.ptr, "catalog", withCat)
-	})
-	return m, err
-}
-
 // Rerank re-scores candidate items (e.g. another model's top n) for a user
 // with m (a pair model, typically): scores[i] is the score of items[i]
 // (NaN for an item m does not know) and order lists the candidate indices

@@ -45,7 +45,7 @@ func pairShop(t *testing.T) (*Dataset, *Catalog, *Catalog) {
 	return ds, cat, users
 }
 
-func TestPairTrainWithUsersScoresNewProductsAndReranks(t *testing.T) {
+func TestPairTrainWithFeaturesScoresNewProductsAndReranks(t *testing.T) {
 	ds, cat, users := pairShop(t)
 	cfg, err := NewConfig(Options{"model": "pair", "objective": "purchase", "hidden": 16, "heads": 2,
 		"ff_hidden": 32, "blocks": 1, "epochs": 10, "threads": 1, "seed": 5, "learning_rate": 0.01,
@@ -54,7 +54,7 @@ func TestPairTrainWithUsersScoresNewProductsAndReranks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cfg.Close()
-	m, err := TrainWithUsers(ds, cat, users, cfg)
+	m, err := TrainWithFeatures(ds, cat, users, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

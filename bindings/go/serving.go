@@ -383,6 +383,32 @@ func (m *Model) Explain(user, item string, max int) ([]Scored, error) {
 	})
 }
 
+// ExplainFeatures gives the features that drove the score of (user, item),
+// at most max, largest absolute contribution first: each Scored's Item is
+// the feature's name ("brand: Acme", "country: UK", "the product's own
+// history") and its Score the signed contribution; over all features they
+// add up to the score (plus the mean for ratings).  Kind hybrid; others
+// give ErrUnsupported.
+func (m *Model) ExplainFeatures(user, item string, max int) ([]Scored, error) {
+	max, err := m.clampK(max, "max")
+	if err != nil {
+		return nil, err
+	}
+	u, err := cstring("user key", user)
+	if err != nil {
+		return nil, err
+	}
+	defer free(u)
+	it, err := cstring("item key", item)
+	if err != nil {
+		return nil, err
+	}
+	defer free(it)
+	return m.ranked(max, nil, func(p *C.aisle_model, _ *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+		return C.aisle_explain_features(p, u, it, C.size_t(max), res.items, res.scorePtr(), n)
+	})
+}
+
 // History returns the user's training items with their aggregated
 // weights, most recent first; at most max of them (max <= 0: all).
 func (m *Model) History(user string, max int) ([]Scored, error) {

@@ -38,7 +38,7 @@ static const cli_flag flags[] = {
     {"--exclude-seen", OPT_SEEN, NULL, "on", "leave out items the user interacted with in training"},
     {"--include-seen", OPT_SEEN, NULL, "off", "keep items the user interacted with in training"},
     {"--catalog", OPT_CATALOG, "FILE", "none", "product catalog (item_id,title,...): titles in the output; side information for training"},
-    {"--users", OPT_CATALOG, "FILE", "none", "user attributes (CSV with a header user_id,...): shopper profiles for kinds that read them (pair)"},
+    {"--users", OPT_USERS, "FILE", "none", "shopper attributes (user_id,country,age_band,...): user features for hybrid, profile text for pair"},
     {"--text", OPT_TEXT, "TEXT", "--data or --text required", "one text to classify"},
     {"--explain", OPT_TEXT, NULL, "off", "also print each token's contribution to the top label"},
     {"--format", OPT_BERT, "bert", "required for import", "format of the checkpoint directory to import"},

@@ -33,12 +33,13 @@ enum {
     OPT_TEXT = 1u << 13,     /* --text TEXT, --explain (classify) */
     OPT_BERT = 1u << 14,     /* --format, --text-a, --text-b, --pooling (cmd_bert.c) */
     OPT_FORECAST = 1u << 15, /* --period, --horizon, --holdout */
-    OPT_DIST = 1u << 16      /* --distributed, --checkpoint, --checkpoint-every (cmd_dist.c) */
+    OPT_DIST = 1u << 16,     /* --distributed, --checkpoint, --checkpoint-every (cmd_dist.c) */
+    OPT_USERS = 1u << 17     /* --users FILE (shopper attributes) */
 };
 
 typedef struct cli_opts {
     const char *data, *model, *out, *user, *item, *split, *catalog, *positional;
-    const char *users; /* --users FILE: user attributes */
+    const char *users; /* --users FILE */
     int k;            /* -1: not given */
     int json, quiet, verbose;
     int exclude_seen; /* -1: library default */
@@ -115,6 +116,9 @@ void cli_print_library_options(FILE *out);
 typedef struct cli_titles cli_titles;
 int cli_titles_load(const cli_opts *o, cli_titles **out);
 const char *cli_title(const cli_titles *t, const char *item_key);
+/* Loads the shopper attribute table of --users (a catalog keyed by user;
+ * *out = NULL without --users), with the catalog's options. */
+int cli_users_load(const cli_opts *o, aisle_catalog **out);
 /* Titles from a catalog the caller keeps owning (NULL: *out = NULL). */
 int cli_titles_from_catalog(aisle_catalog *cat, cli_titles **out);
 /* The catalog behind t (NULL when none). */

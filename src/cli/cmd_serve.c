@@ -146,6 +146,14 @@ int cmd_explain(cli_opts *o) {
     int arc = aisle_explain(r.m, o->user, o->item, r.k, r.items, r.values, &n);
     if (!arc) arc = aisle_score(r.m, o->user, o->item, &score);
     if (arc) rc = cli_fail(arc, "explain failed");
+    /* kinds that explain by features (hybrid) say which ones drove the score */
+    const char **fnames = calloc(r.k, sizeof *fnames);
+    float *fvals = calloc(r.k, sizeof *fvals);
+    size_t nf = 0;
+    int frc = !fnames || !fvals ? AISLE_ENOMEM
+                                : rc ? AISLE_EUNSUPPORTED : aisle_explain_features(r.m, o->user, o->item, r.k, fnames, fvals, &nf);
+    if (!rc && frc && frc != AISLE_EUNSUPPORTED) rc = cli_fail(frc, "explain by features failed");
+    if (frc) nf = 0;
     if (!rc) {
         if (o->json) {
             fputs("{\"user\": ", stdout);
@@ -156,6 +164,17 @@ int cmd_explain(cli_opts *o) {
             cli_json_number(stdout, score);
             fputs(", \"because\": ", stdout);
             print_items(o, r.t, r.items, r.values, n, "share");
+            if (!frc) {
+                fputs(", \"features\": [", stdout);
+                for (size_t i = 0; i < nf; i++) {
+                    fputs(i ? ", {\"feature\": " : "{\"feature\": ", stdout);
+                    cli_json_string(stdout, fnames[i]);
+                    fputs(", \"contribution\": ", stdout);
+                    cli_json_number(stdout, fvals[i]);
+                    fputs("}", stdout);
+                }
+                fputs("]", stdout);
+            }
             puts("}");
         } else {
             printf("%s for %s: score %.4f%s%s\n", cli_text(o->item, (char[512]){0}, 512),
@@ -164,8 +183,15 @@ int cmd_explain(cli_opts *o) {
             if (n == 0) printf("  (no past item of the user contributes)\n");
             else printf("because of (share of the score):\n");
             print_items(o, r.t, r.items, r.values, n, "share");
+            if (!frc && nf) {
+                printf("driven by these features (contribution to the score):\n");
+                for (size_t i = 0; i < nf; i++)
+                    printf("%3zu  %+10.4f  %s\n", i + 1, fvals[i], cli_text(fnames[i], (char[512]){0}, 512));
+            }
         }
     }
+    free(fnames);
+    free(fvals);
     ranked_end(&r);
     return rc;
 }

@@ -52,37 +52,17 @@ static int load_and_split(cli_opts *o, aisle_dataset **all, aisle_dataset **trai
     return CLI_OK;
 }
 
-/* --users FILE: a user-attribute table, read as a catalog keyed by
- * user_id (every other column an attribute); *out = NULL without it. */
-static int load_users(const cli_opts *o, aisle_catalog **out) {
-    *out = NULL;
-    if (!o->users) return CLI_OK;
-    aisle_config *cfg = NULL;
-    int rc = aisle_config_copy(o->cfg, &cfg);
-    if (!rc) rc = aisle_config_set(cfg, "catalog_columns", "key=user_id");
-    if (!rc) rc = aisle_catalog_new(out);
-    if (!rc) rc = aisle_catalog_load(*out, o->users, cfg);
-    aisle_config_free(cfg);
-    if (rc) {
-        aisle_catalog_free(*out);
-        *out = NULL;
-        return cli_error(rc == AISLE_EINVAL ? CLI_USAGE : CLI_RUNTIME, "cannot load the user attributes %s: %s",
-                         o->users, aisle_last_error());
-    }
-    return CLI_OK;
-}
-
 static int train(cli_opts *o, const aisle_dataset *ds, const aisle_catalog *cat, aisle_model **model,
                  double *seconds) {
+    aisle_catalog *users = NULL;
+    int urc = cli_users_load(o, &users);
+    if (urc) return urc;
     char kind[64], label[96];
     kind_of(o, kind, sizeof kind);
     snprintf(label, sizeof label, "train %s: epoch", kind);
     cli_progress_install(o->cfg, o, label);
-    aisle_catalog *users = NULL;
-    int rc = load_users(o, &users);
-    if (rc) return rc;
     double t0 = cli_now();
-    rc = aisle_model_train_with_users(ds, cat, users, o->cfg, model);
+    int rc = aisle_model_train_with_features(ds, cat, users, o->cfg, model);
     *seconds = cli_now() - t0;
     aisle_catalog_free(users);
     cli_progress_done();
@@ -195,6 +175,8 @@ static int check_output(const char *out) {
 }
 
 int cmd_train(cli_opts *o) {
+    if (o->distributed && o->users)
+        return cli_error(CLI_USAGE, "--users (hybrid's shopper attributes) does not go with --distributed");
     if (o->distributed) return cmd_train_dist(o);
     if (o->checkpoint || o->checkpoint_every)
         return cli_error(CLI_USAGE, "--checkpoint and --checkpoint-every need --distributed");
@@ -276,6 +258,8 @@ int cli_eval_report(const cli_opts *o, const char *kind, double secs, const aisl
 }
 
 int cmd_eval(cli_opts *o) {
+    if (o->distributed && o->users)
+        return cli_error(CLI_USAGE, "--users (hybrid's shopper attributes) does not go with --distributed");
     if (o->distributed) return cmd_eval_dist(o);
     if (o->checkpoint || o->checkpoint_every)
         return cli_error(CLI_USAGE, "--checkpoint and --checkpoint-every belong to train --distributed");
@@ -295,6 +279,9 @@ int cmd_eval(cli_opts *o) {
     } else {
         if (!o->model)
             return cli_error(CLI_USAGE, "eval needs --model FILE and --data TEST_FILE, or --data FILE --split SPEC");
+        if (o->users)
+            return cli_error(CLI_USAGE, "--users is for training (train, or eval --split); a saved model keeps "
+                                        "the attributes it was trained with");
         rc = aisle_model_load(&m, o->model, o->cfg);
         if (rc) return cli_fail(rc, "cannot load the model");
         const char *k = "?";

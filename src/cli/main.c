@@ -14,7 +14,8 @@ static const cli_command commands[] = {
      "printed and stored in the model file (see `aisle info`).\n\n"
      "example: aisle train --data events.csv --columns user=user_id,item=item_id,time=timestamp \\\n"
      "             --model als --set factors=64 --out shop.aisle\n",
-     OPT_DATA | OPT_SET | OPT_MODEL | OPT_OUT | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST,
+     OPT_DATA | OPT_SET | OPT_MODEL | OPT_OUT | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST |
+         OPT_USERS,
      cmd_train},
     {"eval", "measure a model's quality on held-out events",
      "usage: aisle eval --model FILE --data TEST_FILE [options]\n"
@@ -22,7 +23,8 @@ static const cli_command commands[] = {
      "The first form evaluates a saved model on a test file; the second splits\n"
      "the events (e.g. time:0.1 = the newest 10% are the test part), trains on\n"
      "the rest and evaluates.  Metrics: see docs/EVALUATION.md.\n",
-     OPT_DATA | OPT_SET | OPT_MODEL | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST, cmd_eval},
+     OPT_DATA | OPT_SET | OPT_MODEL | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST | OPT_USERS,
+     cmd_eval},
     {"recommend", "top-k items for a user",
      "usage: aisle recommend --model FILE --user KEY [-k N] [--exclude-seen|--include-seen]\n"
      "                       [--catalog FILE] [--json]\n\n"

@@ -62,6 +62,23 @@ int cli_titles_load(const cli_opts *o, cli_titles **out) {
     return CLI_OK;
 }
 
+int cli_users_load(const cli_opts *o, aisle_catalog **out) {
+    *out = NULL;
+    if (!o->users) return CLI_OK;
+    aisle_config *cfg = NULL;
+    int rc = catalog_config(o, &cfg);
+    if (!rc) rc = aisle_catalog_new(out);
+    if (!rc) rc = aisle_catalog_load(*out, o->users, cfg);
+    aisle_config_free(cfg);
+    if (rc) {
+        aisle_catalog_free(*out);
+        *out = NULL;
+        return cli_error(rc == AISLE_EINVAL ? CLI_USAGE : CLI_RUNTIME, "cannot load the user attributes: %s",
+                         aisle_last_error());
+    }
+    return CLI_OK;
+}
+
 int cli_titles_from_catalog(aisle_catalog *cat, cli_titles **out) {
     *out = NULL;
     if (!cat) return CLI_OK;

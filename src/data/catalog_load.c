@@ -14,7 +14,9 @@ enum { C_KEY, C_TITLE, C_DESCRIPTION, C_CATEGORY, C_BRAND, C_PRICE, C_COUNT };
 static const char *const cat_roles[C_COUNT] = {"key", "title", "description", "category", "brand", "price"};
 
 static const char *const key_alias[] = {"key",      "item_id", "itemid",    "id",  "product_id", "productid",
-                                        "movie_id", "movieid", "stockcode", "sku", "asin",       "item", NULL};
+                                        "movie_id", "movieid", "stockcode", "sku", "asin",       "item",
+                                        /* shopper attribute tables are catalogs keyed by user */
+                                        "user_id", "userid", "customer_id", "customerid", NULL};
 static const char *const title_alias[] = {"title", "name", "product_name", "movie_title", NULL};
 static const char *const desc_alias[] = {"description", "desc", "details", NULL};
 static const char *const cat_alias[] = {"category", "categories", "category_path", "department", NULL};

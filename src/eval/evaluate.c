@@ -259,7 +259,9 @@ int eval_part_run(const aisle_model *m, const aisle_dataset *test, const aisle_c
     c.k = (size_t)config_int(cfg, eval_options, "k");
     c.negatives = (size_t)config_int(cfg, eval_options, "negatives");
     c.sampled = strcmp(config_string(cfg, eval_options, "protocol"), "sampled") == 0;
-    c.ratings = (m->ops->flags & MODEL_PREDICTS_RATINGS) != 0;
+    /* hybrid with loss=squared predicts ratings too: its factors say so */
+    c.ratings = (m->ops->flags & MODEL_PREDICTS_RATINGS) != 0 ||
+                ((m->ops->flags & MODEL_FACTORS) && ((const model_factors *)m->state)->explicit_r);
     c.seed = (uint64_t)config_int(cfg, NULL, "seed");
     int threads = core_thread_count(config_int(cfg, NULL, "threads"));
     uint32_t ni = model_n_items(m);

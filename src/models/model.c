@@ -148,13 +148,9 @@ AISLE_API int aisle_model_kind_info(int index, const char **name, const char **s
     return AISLE_OK;
 }
 
-AISLE_API int aisle_model_train_with_catalog(const aisle_dataset *ds, const aisle_catalog *cat,
-                                            const aisle_config *cfg, aisle_model **out) {
-    return aisle_model_train_with_users(ds, cat, NULL, cfg, out);
-}
-
-AISLE_API int aisle_model_train_with_users(const aisle_dataset *ds, const aisle_catalog *cat,
-                                          const aisle_catalog *users, const aisle_config *cfg, aisle_model **out) {
+/* users: a shopper attribute table, for kinds with train_features. */
+static int model_train(const aisle_dataset *ds, const aisle_catalog *cat, const aisle_catalog *users,
+                       const aisle_config *cfg, aisle_model **out) {
     if (!ds || !out) return core_error(AISLE_EINVAL, "aisle_model_train: NULL dataset or out");
     const char *kind = config_string(cfg, NULL, "model");
     const model_ops *ops = model_find_kind(kind);
@@ -165,6 +161,8 @@ AISLE_API int aisle_model_train_with_users(const aisle_dataset *ds, const aisle_
     if (rc) return rc;
     if (ds->users.n == 0 || ds->items.n == 0)
         return core_error(AISLE_EINVAL, "cannot train model '%s' on an empty dataset", ops->name);
+    if (users && !ops->train_features)
+        return core_error(AISLE_EUNSUPPORTED, "model '%s' does not use user attributes (hybrid does)", ops->name);
     /* The one documented way aisle touches a process-wide BLAS setting:
      * only when the caller asks for it. */
     int64_t blas_threads = config_int(cfg, NULL, "blas_threads");
@@ -176,7 +174,7 @@ AISLE_API int aisle_model_train_with_users(const aisle_dataset *ds, const aisle_
     if (!rc) {
         core_progress prog;
         core_progress_init(&prog, cfg);
-        rc = ops->train_users ? ops->train_users(m, ds, cat, users, cfg, &prog) : ops->train(m, ds, cat, cfg, &prog);
+        rc = users ? ops->train_features(m, ds, cat, users, cfg, &prog) : ops->train(m, ds, cat, cfg, &prog);
     }
     if (rc) {
         aisle_model_free(m);
@@ -184,6 +182,16 @@ AISLE_API int aisle_model_train_with_users(const aisle_dataset *ds, const aisle_
     }
     *out = m;
     return AISLE_OK;
+}
+
+AISLE_API int aisle_model_train_with_catalog(const aisle_dataset *ds, const aisle_catalog *cat,
+                                            const aisle_config *cfg, aisle_model **out) {
+    return model_train(ds, cat, NULL, cfg, out);
+}
+
+AISLE_API int aisle_model_train_with_features(const aisle_dataset *ds, const aisle_catalog *items,
+                                             const aisle_catalog *users, const aisle_config *cfg, aisle_model **out) {
+    return model_train(ds, items, users, cfg, out);
 }
 
 AISLE_API int aisle_model_train(const aisle_dataset *ds, const aisle_config *cfg, aisle_model **out) {

@@ -79,12 +79,16 @@ typedef struct model_ops {
 
     /* Frees m->state (NULL-safe). */
     void (*free_state)(aisle_model *m);
-
-    /* train with a user-attribute table besides the catalog (users: an
-     * aisle_catalog keyed by user; may be NULL); optional (NULL: train,
-     * the table is ignored). */
-    int (*train_users)(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
-                       const aisle_catalog *users, const aisle_config *cfg, core_progress *prog);
+    /* train with a shopper attribute table as well (a catalog keyed by user
+     * id; never NULL here); optional (NULL: aisle_model_train_with_features
+     * with users answers AISLE_EUNSUPPORTED). */
+    int (*train_features)(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
+                          const aisle_catalog *users, const aisle_config *cfg, core_progress *prog);
+    /* The at most max features contributing most (by absolute value) to
+     * the score of (user, item): static or state-owned names, signed
+     * contributions, *n_out written; optional (aisle_explain_features). */
+    int (*explain_features)(const aisle_model *m, uint32_t user, uint32_t item, size_t max, const char **names,
+                            float *contrib, size_t *n_out);
 } model_ops;
 
 typedef struct model_metric {
@@ -314,6 +318,7 @@ int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_table
  * array (*probs, core_free), computed on `threads` threads, and the
  * model's unknown threshold.  AISLE_EUNSUPPORTED for other kinds. */
 int model_text_probs(const aisle_model *m, const aisle_texts *t, int threads, float **probs, float *threshold);
+
 /* A text explanation (aisle_text_explanation_*) from n tokens: token k is
  * the NUL-terminated string at tokens + off[k] (tokens_len bytes in all,
  * NULs included), with contribution contrib[k]; everything is copied.

@@ -1,6 +1,7 @@
 /* serve_check.h - what the model fuzz targets do with a model that loaded:
  * serve from it as a shop would (recommend, for items, similar, score,
- * explain, history, batch with k from 0 to huge, update_user), so a loader
+ * explain, explain_features, history, batch with k from 0 to huge,
+ * update_user), so a loader
  * that accepts a state it cannot serve from is found; then describe, save
  * and load again to the same description.  Included by fuzz_model_load.c
  * and fuzz_model_struct.c. */
@@ -47,6 +48,7 @@ static void serve_all(aisle_model *m, uint32_t h) {
     float score;
     served(aisle_score(m, user, item, &score));
     served(aisle_explain(m, user, item, k, items, scores, &n));
+    served(aisle_explain_features(m, user, item, k, items, scores, &n)); /* hybrid's feature tables */
     served(aisle_model_user_history(m, user, k, items, scores, &n));
     const char *users[2] = {user, "fuzz-unknown-user"};
     served(aisle_recommend_batch(m, users, 1, k, NULL, items, scores, counts));

@@ -79,17 +79,19 @@ class Model(KeyDictionaries, Handle):
         threads=1, seed=7, ...), applied over a copy of `config`.
         progress(p) is called after each epoch with an aisle.Progress; it
         cancels by returning False (aisle.Cancelled) or by raising (the
-        exception is re-raised here).  users: a Catalog of shopper
-        attributes keyed by user id, for kinds that read them (pair)."""
+        exception is re-raised here).  users: a shopper attribute table (an
+        aisle.Catalog keyed by user id, e.g. loaded from
+        user_id,country,age_band) for kinds "hybrid" (features) and "pair"
+        (profile text)."""
         if kind is not None:
             options["model"] = kind
         out = ctypes.c_void_p()
         with in_use(dataset, catalog, users) as ptrs:  # a progress callback may close them
-            ptrs = list(ptrs) if isinstance(ptrs, (list, tuple)) else [ptrs]
+            ptrs = ptrs if isinstance(ptrs, list) else [ptrs]
             d = ptrs.pop(0)
             cat = ptrs.pop(0) if catalog is not None else None
-            us = ptrs.pop(0) if users is not None else None
-            _run_with_config(lambda cfg: _lib.fn.model_train_with_users(d, cat, us, cfg, ctypes.byref(out)),
+            usr = ptrs.pop(0) if users is not None else None
+            _run_with_config(lambda cfg: _lib.fn.model_train_with_features(d, cat, usr, cfg, ctypes.byref(out)),
                              config, options, progress)
         return cls(out.value)
 
@@ -366,6 +368,21 @@ class Model(KeyDictionaries, Handle):
             return out
         finally:
             _lib.fn.text_explanation_free(e)
+
+    def explain_features(self, user, item, max=10):
+        """The features that drove the score of (user, item), as
+        (feature name, signed contribution) pairs, largest first: "brand:
+        Acme", "country: UK", "the product's own history".  Over all features
+        the contributions add up to the score (plus the mean for ratings).
+        Kind hybrid; others raise aisle.Unsupported."""
+        m = self._k(max, "max")
+        names = (ctypes.c_char_p * (m if m > 0 else 1))()
+        contrib = (ctypes.c_float * (m if m > 0 else 1))()
+        n = ctypes.c_size_t()
+        with in_use(self) as h:
+            check(_lib.fn.explain_features(h, enc(user, "user key"), enc(item, "item key"), m, names, contrib,
+                                           ctypes.byref(n)))
+            return results(names, contrib, n.value)
 
     def history(self, user, max=None):
         """The user's training history as (item_key, weight) pairs, most

@@ -1,0 +1,54 @@
+"""aisle.Model.train(..., users=...) and Model.explain_features (kind hybrid)."""
+import unittest
+
+import aisle
+
+
+def taste_shop():
+    """Even users buy mugs, odd users spades; the user table gives their
+    country (UK for even, DE for odd) and two shoppers with no events."""
+    ds = aisle.Dataset()
+    for u in range(40):
+        for j in range(6):
+            item = 2 * ((u * 3 + j * 7) % 10) + (u % 2)
+            ds.add("u%d" % u, "i%d" % item, "purchase", 1.0, 1700000000 + j)
+    cat = aisle.Catalog()
+    for i in range(20):
+        mug = i % 2 == 0
+        cat.add("i%d" % i, title="ceramic mug" if mug else "steel spade",
+                category="Kitchen > Mugs" if mug else "Garden > Tools", brand="Potter" if mug else "Digger")
+    users = aisle.Catalog()
+    users.load_bytes(("user_id,country\n" + "".join("u%d,%s\n" % (u, "DE" if u % 2 else "UK") for u in range(40))
+                      + "newuk,UK\nnewde,DE\n").encode(), name="users.csv")
+    return ds, cat, users
+
+
+class TestHybridFeatures(unittest.TestCase):
+    def test_cold_shoppers_and_explanations(self):
+        ds, cat, users = taste_shop()
+        with ds, cat, users, aisle.Model.train(ds, kind="hybrid", catalog=cat, users=users, factors=8, epochs=30,
+                                               threads=1, seed=3, learning_rate=0.1) as m:
+            top = [k for k, _ in m.recommend("newde", k=3)]
+            self.assertTrue(all(int(k[1:]) % 2 == 1 for k in top), top)
+            feats = m.explain_features("newuk", "i0", max=50)
+            names = [n for n, _ in feats]
+            self.assertIn("country: UK", names)
+            self.assertNotIn("the shopper's own history", names)
+            total = sum(c for _, c in feats)
+            self.assertAlmostEqual(total, m.score("newuk", "i0"), places=4)
+            back = aisle.Model.from_bytes(m.to_bytes())
+            self.assertEqual(back.explain_features("newuk", "i0", max=50), feats)
+            with self.assertRaises(aisle.NotFound):
+                m.explain_features("nobody", "i0")
+
+    def test_other_kinds_refuse_users_and_feature_explanations(self):
+        ds, cat, users = taste_shop()
+        with ds, cat, users:
+            with self.assertRaises(aisle.Unsupported):
+                aisle.Model.train(ds, kind="als", users=users, factors=4)
+            with aisle.Model.train(ds, kind="als", factors=4) as m, self.assertRaises(aisle.Unsupported):
+                m.explain_features("u0", "i0")
+
+
+if __name__ == "__main__":
+    unittest.main()

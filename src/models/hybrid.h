@@ -1,0 +1,100 @@
+/*
+ * hybrid.h - what the files of the hybrid kind share (hybrid.c trains,
+ * hybrid_features.c turns catalogs and shopper attributes into features,
+ * hybrid_state.c keeps, saves, loads and explains the trained features).
+ *
+ * Both sides are sums of features (LightFM): an item's vector and bias
+ * are the weighted sum of its features' rows, a user's likewise.  Rows are
+ * k + 1 floats: k factors, then the bias.  Identity features come first in
+ * each table (items / users of the training events, in model order), then
+ * the named ones ("word: mug", "category: Kitchen > Mugs", "country: UK").
+ */
+#ifndef AISLE_MODELS_HYBRID_H
+#define AISLE_MODELS_HYBRID_H
+#include "models.h"
+
+enum { HY_BPR = 0, HY_WARP = 1, HY_SQUARED = 2 };
+
+/* Entity -> weighted features, CSR; each entity's weights sum to 1. */
+typedef struct hy_table {
+    uint32_t rows;
+    size_t *ptr;  /* rows + 1 */
+    uint32_t *idx;
+    float *w;
+} hy_table;
+
+void hy_table_free(hy_table *t);
+
+/* One side's features: the identity count, display names of the others,
+ * the entity -> feature table and the embedding rows. */
+typedef struct hy_side {
+    uint32_t n_identity;
+    core_keys names;     /* feature n_identity + j is names[j] */
+    hy_table table;
+    float *emb;          /* (n_identity + names.n) x row */
+} hy_side;
+
+void hy_side_free(hy_side *s);
+static inline uint32_t hy_side_features(const hy_side *s) { return s->n_identity + (uint32_t)s->names.n; }
+
+/* The state of a trained hybrid: serving factors first (MODEL_FACTORS),
+ * then the features they were summed from, kept for explain_features.
+ * Files written before the features were saved load with has_features
+ * false. */
+typedef struct hy_state {
+    model_factors f;
+    bool has_features;
+    uint32_t k, row;
+    hy_side item, user;
+} hy_state;
+
+/* v = sum of entity e's feature rows (row floats). */
+static inline void hy_sum(const hy_side *s, uint32_t row, uint32_t e, float *v) {
+    memset(v, 0, row * sizeof *v);
+    const hy_table *t = &s->table;
+    for (size_t j = t->ptr[e]; j < t->ptr[e + 1]; j++) model_axpy(v, t->w[j], s->emb + (size_t)t->idx[j] * row, row);
+}
+
+/* ---- hybrid_features.c ---- */
+
+/* Catalog products (items) or attribute-table rows (users) that the
+ * training events do not mention join the model's dictionaries (and the
+ * history gets empty rows for such users). */
+int hy_add_catalog_items(aisle_model *m, const aisle_catalog *cat);
+int hy_add_attribute_users(aisle_model *m, const aisle_catalog *users);
+
+/* Builds side s for the model's items (users): identity features for the
+ * first n_identity entities (those of the training events) when
+ * `identity`, then the named features of each entity's row of cat (NULL:
+ * none) that at least min_support of those first n_identity entities
+ * have.  Items: title and description
+ * words, category levels, brand, price band, attributes; users: every
+ * attribute of the user table, plus its category/brand/text fields when
+ * present.  An entity with neither gets no features (a zero vector). */
+int hy_build_item_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity, const aisle_catalog *cat,
+                       uint32_t min_support);
+int hy_build_user_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity,
+                       const aisle_catalog *users, uint32_t min_support);
+
+/* ---- hybrid.c ---- */
+
+/* Loss of one training sample and its gradient (dL/d...) with respect to
+ * the user row p, the positive item row qi and the negative item row qj
+ * (rows of k + 1: factors then bias; qj and gj unused by squared).
+ * squared: L = (target - (target_mean + p.q + p_b + q_b))^2 / 2 with
+ * target_mean in `mean`; bpr: L = -ln sigmoid(x_i - x_j); warp: L =
+ * rank_weight * (1 - x_i + x_j), x = p.q + q_b.  Exposed for the gradient
+ * checks of tests/test_hybrid.c. */
+float hy_sample_grad(int loss, const float *p, const float *qi, const float *qj, uint32_t k, float mean,
+                     float target, float rank_weight, float *gp, float *gi, float *gj);
+
+/* ---- hybrid_state.c ---- */
+
+int hy_save(const aisle_model *m, io_writer *w);
+int hy_load(aisle_model *m, io_reader *r);
+void hy_free_state(aisle_model *m);
+int hy_describe(const aisle_model *m, core_buf *out);
+int hy_explain_features(const aisle_model *m, uint32_t user, uint32_t item, size_t max, const char **names,
+                        float *contrib, size_t *n_out);
+
+#endif /* AISLE_MODELS_HYBRID_H */
