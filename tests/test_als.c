@@ -1,6 +1,7 @@
 /* test_als.c - the blocked ALS half-iteration (src/models/als_cg.c):
  * its row blocks, its lockstep CG against a plain per-row CG in double,
- * and bit-identical results for every thread count. */
+ * bit-identical results for every thread count, and the data-scaled
+ * regularization. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,11 +226,29 @@ static void test_same_bits_for_every_thread_count(void **state) {
     aisle_dataset_free(ds);
 }
 
+static void test_regularization_scales_with_the_data(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop();
+    aisle_model *m = tu_train(ds, "model=als factors=4 epochs=1 regularization=0.3 threads=1");
+    aisle_model *u = tu_train(ds, "model=als factors=4 epochs=1 regularization=0.3 scale_regularization=false threads=1");
+    const model_factors *f = m->state, *g = u->state;
+    double per_row = (double)m->history.nnz / (model_n_users(m) + model_n_items(m));
+    assert_true(per_row > 5); /* the scaling is visible */
+    assert_float_equal(f->reg, 0.3 * per_row, 1e-4);
+    assert_float_equal(g->reg, 0.3, 1e-7);
+    /* and it changes the solution */
+    assert_true(memcmp(f->user, g->user, model_n_users(m) * (size_t)f->dim * sizeof(float)) != 0);
+    aisle_model_free(m);
+    aisle_model_free(u);
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blocks_follow_row_and_byte_limits),
         cmocka_unit_test(test_blocked_cg_matches_per_row_cg),
         cmocka_unit_test(test_same_bits_for_every_thread_count),
+        cmocka_unit_test(test_regularization_scales_with_the_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,12 @@
 static const option_spec als_options[] = {
     {"factors", AISLE_OPTION_INT, 1, 1024, "64", NULL, "als", "Number of latent factors."},
     {"epochs", AISLE_OPTION_INT, 1, 10000, "15", NULL, "als", "ALS iterations (each solves users, then items)."},
-    {"regularization", AISLE_OPTION_FLOAT, 0, 1e6, "0.05", NULL, "als", "L2 regularisation lambda."},
+    /* defaults chosen by validation NDCG@10 on MovieLens-100K u1.base
+     * (bench_cf als-tune, docs/BENCHMARKS.md); lambda was 0.05 unscaled before */
+    {"regularization", AISLE_OPTION_FLOAT, 0, 1e6, "1", NULL, "als",
+     "L2 regularisation lambda (multiplied by the mean interactions per row when scale_regularization=true)."},
+    {"scale_regularization", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "als",
+     "Multiply regularization by nnz / (users + items), so one value suits small and large data; false: as given."},
     {"alpha", AISLE_OPTION_FLOAT, 0, 1e6, "2", NULL, "als",
      "Confidence slope: c = 1 + alpha * aggregated event weight."},
     {"solver", AISLE_OPTION_STRING, 0, 0, "cg", "cg|cholesky", "als",
@@ -73,6 +78,11 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
         return rc;
     }
     s->f.rule = m->weight_rule;
+    /* A fixed lambda that suits MovieLens (about 30 interactions per row)
+     * drives every factor of a small shop's sparse matrix to zero: scale it
+     * with the data.  The model stores the effective value (fold-in uses it). */
+    if (config_bool(cfg, als_options, "scale_regularization") && nu + ni > 0)
+        reg = (float)((double)reg * (double)wu.nnz / ((double)nu + (double)ni));
     s->f.reg = reg;
     s->f.alpha = (float)config_float(cfg, als_options, "alpha");
     core_rng rng;
