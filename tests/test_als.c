@@ -1,6 +1,7 @@
 /* test_als.c - the blocked ALS half-iteration (src/models/als_cg.c):
  * its row blocks, its lockstep CG against a plain per-row CG in double,
- * bit-identical results for every thread count, and the data-scaled
+ * bit-identical results for every thread count and kernel build (SSE2,
+ * AVX2, AVX-512), and the data-scaled
  * regularization. */
 #include <math.h>
 #include <stdio.h>
@@ -182,6 +183,57 @@ static void check_blocked_cg(uint32_t d, int threads) {
     free_csr(&c);
 }
 
+/* Every kernel build this CPU runs gives the same bits as the plain one. */
+static void check_same_bits_every_isa(uint32_t d) {
+    lcg_state = 11 + d;
+    uint32_t rows = 150, cols = 90;
+    size_t len[150];
+    for (uint32_t u = 0; u < rows; u++) len[u] = (size_t)(unif() * 40);
+    data_csr c = random_csr(rows, cols, len);
+    float *y = malloc((size_t)cols * d * sizeof *y), *x0 = malloc((size_t)rows * d * sizeof *x0);
+    float *x = malloc((size_t)rows * d * sizeof *x), *ref = malloc((size_t)rows * d * sizeof *ref);
+    float *gram = calloc((size_t)d * d, sizeof *gram);
+    for (size_t k = 0; k < (size_t)cols * d; k++) y[k] = (float)(unif() - 0.5) * 0.6f;
+    for (size_t k = 0; k < (size_t)rows * d; k++) x0[k] = (float)(unif() - 0.5) * 0.2f;
+    for (uint32_t i = 0; i < cols; i++)
+        for (uint32_t r = 0; r < d; r++)
+            for (uint32_t q = 0; q < d; q++) gram[r * d + q] += y[i * d + r] * y[i * d + q];
+    for (uint32_t r = 0; r < d; r++) gram[r * d + r] += 0.1f;
+    als_solver s = {.rows = &c, .x = x, .y = y, .gram = gram, .d = d, .alpha = 2.0f, .cg_steps = 3};
+    assert_int_equal(als_plan_blocks(&c, d, (size_t **)&s.block_start, &s.n_blocks), AISLE_OK);
+    s.scratch_stride = als_scratch_bytes(d, false);
+    s.scratch = malloc(s.scratch_stride);
+    int ran = 0;
+    for (int isa = 0; isa < 3; isa++) {
+        memcpy(x, x0, (size_t)rows * d * sizeof *x);
+        int rc = als_solve_blocks_isa(&s, 0, s.n_blocks, 0, isa);
+        if (rc == AISLE_EUNSUPPORTED) continue;
+        assert_int_equal(rc, AISLE_OK);
+        if (isa == 0) memcpy(ref, x, (size_t)rows * d * sizeof *x);
+        else assert_memory_equal(ref, x, (size_t)rows * d * sizeof *x);
+        ran++;
+    }
+    assert_true(ran >= 1);
+    memcpy(x, x0, (size_t)rows * d * sizeof *x);
+    assert_int_equal(als_solve_blocks(&s, 0, s.n_blocks, 0), AISLE_OK); /* the dispatched build too */
+    assert_memory_equal(ref, x, (size_t)rows * d * sizeof *x);
+    free((void *)s.block_start);
+    free(s.scratch);
+    free(gram);
+    free(ref);
+    free(x);
+    free(x0);
+    free(y);
+    free_csr(&c);
+}
+
+static void test_every_kernel_build_gives_the_same_bits(void **state) {
+    (void)state;
+    check_same_bits_every_isa(64); /* the 32-wide AVX-512 G P path */
+    check_same_bits_every_isa(40); /* 32 + an 8-wide chunk */
+    check_same_bits_every_isa(21);
+}
+
 static void test_blocked_cg_matches_per_row_cg(void **state) {
     (void)state;
     check_blocked_cg(64, 1); /* vector paths only */
@@ -247,6 +299,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blocks_follow_row_and_byte_limits),
         cmocka_unit_test(test_blocked_cg_matches_per_row_cg),
+        cmocka_unit_test(test_every_kernel_build_gives_the_same_bits),
         cmocka_unit_test(test_same_bits_for_every_thread_count),
         cmocka_unit_test(test_regularization_scales_with_the_data),
     };

@@ -46,5 +46,9 @@ size_t als_scratch_bytes(uint32_t d, bool cholesky);
  * the same for every thread count. */
 int als_solve_blocks(void *solver, size_t begin, size_t end, int tid);
 int als_loss_blocks(void *solver, size_t begin, size_t end, int tid);
+/* als_solve_blocks with a given kernel build (0 plain SSE2, 1 AVX2, 2
+ * AVX-512), for tests that check they give the same bits.  Returns
+ * AISLE_EUNSUPPORTED when this CPU (or compiler) lacks it. */
+int als_solve_blocks_isa(void *solver, size_t begin, size_t end, int tid, int isa);
 
 #endif

@@ -14,12 +14,20 @@
  * as acc += (c_j - (c_j - 1) y_j . x) y_j.
  *
  * The kernels use GCC vector types (explicit, so they vectorise without
- * -ffast-math in a fixed operation order) and are compiled twice on x86,
- * plain and target("avx2") without FMA, giving the same bits.  A row's
+ * -ffast-math in a fixed operation order) and are compiled three times on
+ * x86, plain, target("avx2") and target("avx2,avx512f"), never with FMA,
+ * giving the same bits (the AVX-512 build only widens the G P product,
+ * whose per-element order does not depend on the width).  A row's
  * result depends only on its own data: the same for every thread count. */
 #include "als.h"
 
 #include <string.h>
+
+#if defined(__clang__)
+/* clang contracts a * b + c into FMA by default where the target has it
+ * (its avx512f implies fma): that would change the bits between builds */
+#  pragma STDC FP_CONTRACT OFF
+#endif
 
 #if defined(__GNUC__)
 /* 8-wide values: macros over an unaligned, may_alias vector type (8-wide
@@ -27,7 +35,12 @@
 typedef float als_v8 __attribute__((vector_size(32)));
 typedef float als_v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #  define ALS_INLINE static inline __attribute__((always_inline))
+typedef float als_v16 __attribute__((vector_size(64)));
+typedef float als_v16u __attribute__((vector_size(64), aligned(4), may_alias));
 #  define ld8(p) (*(const als_v8u *)(p))
+#  define ld16(p) (*(const als_v16u *)(p))
+#  define st16(p, v) (*(als_v16u *)(p) = (v))
+#  define splat16(a) ((als_v16){(a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a), (a)})
 #  define st8(p, v) (*(als_v8u *)(p) = (v))
 #  define splat8(a) ((als_v8){(a), (a), (a), (a), (a), (a), (a), (a)})
 #  define HSUM8(s) ((((s)[0] + (s)[4]) + ((s)[1] + (s)[5])) + (((s)[2] + (s)[6]) + ((s)[3] + (s)[7])))
@@ -103,13 +116,13 @@ ALS_INLINE void axpy_k(float *restrict y, float a, const float *restrict x, uint
 /* out (rows x d) = P (rows x d) G (d x d, symmetric): four rows and 16
  * columns at a time in registers, G streamed from L1.  Every element is
  * sum_r p[r] g[r][c] in order r = 0, 1, ... on every path. */
-ALS_INLINE void block_times_gram(const float *restrict P, size_t rows, const float *restrict G, uint32_t d,
-                                 float *restrict out) {
+ALS_INLINE void block_times_gram_from(const float *restrict P, size_t rows, const float *restrict G, uint32_t d,
+                                      float *restrict out, uint32_t c0) {
     size_t i = 0;
 #if ALS_VEC
     for (; i + 4 <= rows; i += 4) {
         const float *p0 = P + i * d, *p1 = p0 + d, *p2 = p1 + d, *p3 = p2 + d;
-        uint32_t c = 0;
+        uint32_t c = c0;
         for (; c + 16 <= d; c += 16) {
             als_v8 a0 = splat8(0), b0 = splat8(0), a1 = splat8(0), b1 = splat8(0);
             als_v8 a2 = splat8(0), b2 = splat8(0), a3 = splat8(0), b3 = splat8(0);
@@ -139,11 +152,51 @@ ALS_INLINE void block_times_gram(const float *restrict P, size_t rows, const flo
     }
 #endif
     for (; i < rows; i++)
-        for (uint32_t c = 0; c < d; c++) {
+        for (uint32_t c = c0; c < d; c++) {
             float t = 0.0f;
             for (uint32_t r = 0; r < d; r++) t += P[i * d + r] * G[(size_t)r * d + c];
             out[i * d + c] = t;
         }
+}
+
+/* The same with 16-wide vectors for the first columns (32 at a time):
+ * each element is still sum_r p[r] g[r][c] in order, so the bits do not
+ * change; used by the AVX-512 build, where it halves the instructions. */
+ALS_INLINE void block_times_gram(const float *restrict P, size_t rows, const float *restrict G, uint32_t d,
+                                 float *restrict out, bool wide) {
+    uint32_t c0 = 0;
+    size_t rows4 = rows & ~(size_t)3;
+#if ALS_VEC
+    if (wide) {
+        for (; c0 + 32 <= d; c0 += 32)
+            for (size_t i = 0; i < rows4; i += 4) {
+                const float *p0 = P + i * d, *p1 = p0 + d, *p2 = p1 + d, *p3 = p2 + d;
+                als_v16 a0 = splat16(0), b0 = splat16(0), a1 = splat16(0), b1 = splat16(0);
+                als_v16 a2 = splat16(0), b2 = splat16(0), a3 = splat16(0), b3 = splat16(0);
+                for (uint32_t r = 0; r < d; r++) {
+                    als_v16 g0 = ld16(G + (size_t)r * d + c0), g1 = ld16(G + (size_t)r * d + c0 + 16);
+                    als_v16 t = splat16(p0[r]);
+                    a0 += t * g0, b0 += t * g1;
+                    t = splat16(p1[r]);
+                    a1 += t * g0, b1 += t * g1;
+                    t = splat16(p2[r]);
+                    a2 += t * g0, b2 += t * g1;
+                    t = splat16(p3[r]);
+                    a3 += t * g0, b3 += t * g1;
+                }
+                float *o = out + i * d + c0;
+                st16(o, a0), st16(o + 16, b0);
+                st16(o + d, a1), st16(o + d + 16, b1);
+                st16(o + 2 * d, a2), st16(o + 2 * d + 16, b2);
+                st16(o + 3 * d, a3), st16(o + 3 * d + 16, b3);
+            }
+    }
+#else
+    (void)wide;
+#endif
+    /* the remaining columns of the 4-row groups, then the last rows whole */
+    block_times_gram_from(P, rows4, G, d, out, c0);
+    block_times_gram_from(P + rows4 * d, rows - rows4, G, d, out + rows4 * d, 0);
 }
 
 /* One fused pass over a row's observed items: for each j, t = y_j . v and
@@ -186,7 +239,7 @@ static int solve_cholesky(const als_solver *c, const uint32_t *idx, const float 
 }
 
 /* CG in lockstep over rows [r0, r1) (at most ALS_BLOCK_ROWS). */
-ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scratch) {
+ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scratch, bool wide) {
     uint32_t d = c->d;
     size_t nr = r1 - r0;
     const size_t *ptr = c->rows->indptr;
@@ -196,7 +249,7 @@ ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scrat
     float *rs = AP + (size_t)ALS_BLOCK_ROWS * d, *live = rs + ALS_BLOCK_ROWS;
     float *X = c->x + r0 * d;
     /* r = b - A x, from -G x and one residual pass */
-    block_times_gram(X, nr, c->gram, d, AP);
+    block_times_gram(X, nr, c->gram, d, AP, wide);
     for (size_t i = 0; i < nr; i++) {
         float *r = R + i * d;
         for (uint32_t k = 0; k < d; k++) r[k] = -AP[i * d + k];
@@ -210,7 +263,7 @@ ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scrat
         bool any = false;
         for (size_t i = 0; i < nr; i++) any |= live[i] != 0;
         if (!any) break;
-        block_times_gram(P, nr, c->gram, d, AP);
+        block_times_gram(P, nr, c->gram, d, AP, wide);
         for (size_t i = 0; i < nr; i++) {
             if (!live[i]) continue;
             float *p = P + i * d, *ap = AP + i * d, *r = R + i * d, *x = X + i * d;
@@ -233,12 +286,12 @@ ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scrat
     }
 }
 
-ALS_INLINE int solve_blocks(const als_solver *c, size_t begin, size_t end, int tid) {
+ALS_INLINE int solve_blocks(const als_solver *c, size_t begin, size_t end, int tid, bool wide) {
     void *scratch = (char *)c->scratch + (size_t)tid * c->scratch_stride;
     for (size_t bk = begin; bk < end; bk++) {
         size_t r0 = c->block_start[bk], r1 = c->block_start[bk + 1];
         if (!c->cholesky) {
-            cg_block(c, r0, r1, scratch);
+            cg_block(c, r0, r1, scratch, wide);
             continue;
         }
         for (size_t u = r0; u < r1; u++) {
@@ -250,12 +303,12 @@ ALS_INLINE int solve_blocks(const als_solver *c, size_t begin, size_t end, int t
     return AISLE_OK;
 }
 
-ALS_INLINE int loss_blocks(const als_solver *c, size_t begin, size_t end, int tid) {
+ALS_INLINE int loss_blocks(const als_solver *c, size_t begin, size_t end, int tid, bool wide) {
     uint32_t d = c->d;
     float *gx = (float *)((char *)c->scratch + (size_t)tid * c->scratch_stride);
     for (size_t bk = begin; bk < end; bk++) {
         size_t r0 = c->block_start[bk], r1 = c->block_start[bk + 1];
-        block_times_gram(c->x + r0 * d, r1 - r0, c->gram, d, gx);
+        block_times_gram(c->x + r0 * d, r1 - r0, c->gram, d, gx, wide);
         for (size_t u = r0; u < r1; u++) {
             const float *x = c->x + u * d;
             double l = dot_k(x, gx + (u - r0) * d, d);
@@ -270,23 +323,48 @@ ALS_INLINE int loss_blocks(const als_solver *c, size_t begin, size_t end, int ti
     return AISLE_OK;
 }
 
-static int solve_plain(void *vc, size_t begin, size_t end, int tid) { return solve_blocks(vc, begin, end, tid); }
-static int loss_plain(void *vc, size_t begin, size_t end, int tid) { return loss_blocks(vc, begin, end, tid); }
+static int solve_plain(void *vc, size_t begin, size_t end, int tid) { return solve_blocks(vc, begin, end, tid, false); }
+static int loss_plain(void *vc, size_t begin, size_t end, int tid) { return loss_blocks(vc, begin, end, tid, false); }
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #  define ALS_DISPATCH 1
 __attribute__((target("avx2"))) static int solve_avx2(void *vc, size_t begin, size_t end, int tid) {
-    return solve_blocks(vc, begin, end, tid);
+    return solve_blocks(vc, begin, end, tid, false);
 }
 __attribute__((target("avx2"))) static int loss_avx2(void *vc, size_t begin, size_t end, int tid) {
-    return loss_blocks(vc, begin, end, tid);
+    return loss_blocks(vc, begin, end, tid, false);
+}
+__attribute__((target("avx2,avx512f"))) static int solve_avx512(void *vc, size_t begin, size_t end, int tid) {
+    return solve_blocks(vc, begin, end, tid, true);
+}
+__attribute__((target("avx2,avx512f"))) static int loss_avx512(void *vc, size_t begin, size_t end, int tid) {
+    return loss_blocks(vc, begin, end, tid, true);
 }
 #else
 #  define ALS_DISPATCH 0
 #endif
 
+int als_solve_blocks_isa(void *solver, size_t begin, size_t end, int tid, int isa) {
+    switch (isa) {
+    case 0:
+        return solve_plain(solver, begin, end, tid);
+#if ALS_DISPATCH
+    case 1:
+        if (!__builtin_cpu_supports("avx2")) break;
+        return solve_avx2(solver, begin, end, tid);
+    case 2:
+        if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx2")) break;
+        return solve_avx512(solver, begin, end, tid);
+#endif
+    default:
+        break;
+    }
+    return core_error(AISLE_EUNSUPPORTED, "als kernels: instruction set %d not available", isa);
+}
+
 int als_solve_blocks(void *solver, size_t begin, size_t end, int tid) {
 #if ALS_DISPATCH
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")) return solve_avx512(solver, begin, end, tid);
     if (__builtin_cpu_supports("avx2")) return solve_avx2(solver, begin, end, tid);
 #endif
     return solve_plain(solver, begin, end, tid);
@@ -294,6 +372,7 @@ int als_solve_blocks(void *solver, size_t begin, size_t end, int tid) {
 
 int als_loss_blocks(void *solver, size_t begin, size_t end, int tid) {
 #if ALS_DISPATCH
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")) return loss_avx512(solver, begin, end, tid);
     if (__builtin_cpu_supports("avx2")) return loss_avx2(solver, begin, end, tid);
 #endif
     return loss_plain(solver, begin, end, tid);
