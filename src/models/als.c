@@ -81,8 +81,7 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     /* A fixed lambda that suits MovieLens (about 30 interactions per row)
      * drives every factor of a small shop's sparse matrix to zero: scale it
      * with the data.  The model stores the effective value (fold-in uses it). */
-    if (config_bool(cfg, als_options, "scale_regularization") && nu + ni > 0)
-        reg = (float)((double)reg * (double)wu.nnz / ((double)nu + (double)ni));
+    reg = model_als_effective_reg(cfg, (double)wu.nnz, nu, ni);
     s->f.reg = reg;
     s->f.alpha = (float)config_float(cfg, als_options, "alpha");
     core_rng rng;
@@ -150,16 +149,26 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
 int model_als_solve_rows(const model_als_rows *r, double *row_loss) {
     bool cholesky = strcmp(r->solver, "cholesky") == 0;
     int threads = r->threads > 0 ? r->threads : 1;
-    als_ctx c = {.rows = r->rows, .x = r->x, .y = r->y, .gram = r->gram, .d = r->dim, .alpha = r->alpha,
-                 .cg_steps = r->cg_steps, .cholesky = cholesky, .row_loss = row_loss};
-    c.scratch_stride = cholesky && !row_loss ? ((size_t)r->dim * r->dim + 2 * r->dim) * sizeof(double)
-                                             : 4 * (size_t)r->dim * sizeof(float);
-    c.scratch_stride = (c.scratch_stride + 63) / 64 * 64;
+    als_solver c = {.rows = r->rows, .x = r->x, .y = r->y, .gram = r->gram, .d = r->dim, .alpha = r->alpha,
+                    .cg_steps = r->cg_steps, .cholesky = cholesky && !row_loss, .row_loss = row_loss};
+    size_t *blocks = NULL;
+    int rc = als_plan_blocks(r->rows, r->dim, &blocks, &c.n_blocks);
+    if (rc) return rc;
+    c.block_start = blocks;
+    c.scratch_stride = als_scratch_bytes(r->dim, c.cholesky);
     c.scratch = core_malloc(c.scratch_stride * (size_t)threads);
-    if (!c.scratch) return core_oom("als rows");
-    int rc = core_parallel_for(threads, r->rows->rows, 64, row_loss ? als_loss_range : als_solve_range, &c);
+    if (!c.scratch) rc = core_oom("als rows");
+    if (!rc) rc = core_parallel_for(threads, c.n_blocks, 1, row_loss ? als_loss_blocks : als_solve_blocks, &c);
     core_free(c.scratch);
+    core_free(blocks);
     return rc;
+}
+
+float model_als_effective_reg(const aisle_config *cfg, double pairs, uint32_t users, uint32_t items) {
+    float reg = (float)config_float(cfg, als_options, "regularization");
+    if (config_bool(cfg, als_options, "scale_regularization") && (double)users + (double)items > 0)
+        reg = (float)((double)reg * pairs / ((double)users + (double)items));
+    return reg;
 }
 
 int model_als_state_new(aisle_model *m, uint32_t dim, model_factors **out) {
