@@ -10,11 +10,17 @@
  *      to stream the item factors once, batch recommendations per second.
  *
  * Usage: bench_cf [users items events] (default 50000 100000 1000000),
+ * bench_cf als [users items events] for the als parts only, bench_cf
+ * als-tune: choose als's defaults on a validation split of u1.base, then
+ * u1 binary with them,
  * bench_cf mf ["extra mf options"] for part 1 only (the setting MF_TUNED
  * that mf-tune chose, then the extra options), or bench_cf mf-tune
  * ["extra options"]: choose mf's hyperparameters on a validation split of
  * u1.base, then part 1 with them.  With AISLE_LIBMF_DIR set to a built
- * cjlin1/libmf, part 1 also runs LibMF's mf-train / mf-predict per fold.
+ * cjlin1/libmf, part 1 also runs LibMF's mf-train / mf-predict per fold;
+ * with AISLE_IMPLICIT_DIR set to a directory holding implicit's built
+ * _als module, the als parts run implicit beside aisle
+ * (bench/als_implicit.py).
  * Data: AISLE_SHARED_DATA or ../shared/data; parts needing it are skipped
  * with a message when absent.  Only the public API is used, plus cblas for
  * the reference sgemm. */
@@ -375,69 +381,189 @@ static void mf_tune(const rating *rs, int n, const char *extra, char *chosen, si
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* Relevant pairs for a top-10 evaluation: sorted "user\titem" strings. */
+typedef struct relset {
+    char **pair;
+    int n;
+} relset;
+
+/* Ratings rs[k] for k in [b, e) with r >= minr and keep(k) (NULL: all). */
+static relset make_rel(const rating *rs, int b, int e, float minr, int (*keep)(int)) {
+    relset rel = {malloc((size_t)(e > b ? e - b : 1) * sizeof(char *)), 0};
+    for (int k = b; k < e; k++)
+        if (rs[k].r >= minr && (!keep || keep(k))) {
+            rel.pair[rel.n] = malloc(32);
+            snprintf(rel.pair[rel.n++], 32, "%s\t%s", rs[k].u, rs[k].i);
+        }
+    qsort(rel.pair, (size_t)rel.n, sizeof *rel.pair, cmp_str);
+    return rel;
+}
+
+static void free_rel(relset *rel) {
+    for (int k = 0; k < rel->n; k++) free(rel->pair[k]);
+    free(rel->pair);
+}
+
+/* Precision@10, NDCG@10 (binary gains) averaged over the users with a
+ * relevant pair, all items ranked, seen items excluded; coverage =
+ * distinct recommended items / items. */
+static void eval_top10(aisle_model *m, const relset *rel, double *p10, double *ndcg10, double *coverage) {
+    size_t ni;
+    aisle_model_item_count(m, &ni);
+    char *seen = calloc(ni ? ni : 1, 1);
+    double prec = 0, ndcg = 0;
+    int users = 0;
+    for (int a = 0; a < rel->n;) {
+        char user[16];
+        sscanf(rel->pair[a], "%15[^\t]", user);
+        int b = a;
+        size_t ul = strlen(user);
+        while (b < rel->n && strncmp(rel->pair[b], user, ul) == 0 && rel->pair[b][ul] == '\t') b++;
+        const char *items[10];
+        size_t nr = 0;
+        int rc = aisle_recommend(m, user, 10, NULL, items, NULL, &nr);
+        if (rc && rc != AISLE_ENOTFOUND) die("recommend");
+        double dcg = 0, idcg = 0;
+        int hits = 0;
+        for (size_t r = 0; !rc && r < nr; r++) {
+            char key[32];
+            snprintf(key, sizeof key, "%s\t%s", user, items[r]);
+            const char *kp = key;
+            if (bsearch(&kp, rel->pair + a, (size_t)(b - a), sizeof *rel->pair, cmp_str)) hits++, dcg += 1 / log2(r + 2.0);
+            size_t idx;
+            if (!aisle_model_item_index(m, items[r], &idx)) seen[idx] = 1;
+        }
+        for (int r = 0; r < b - a && r < 10; r++) idcg += 1 / log2(r + 2.0);
+        prec += hits / 10.0;
+        ndcg += dcg / idcg;
+        users++;
+        a = b;
+    }
+    size_t cov = 0;
+    for (size_t i = 0; i < ni; i++) cov += seen[i];
+    free(seen);
+    *p10 = users ? prec / users : 0;
+    *ndcg10 = users ? ndcg / users : 0;
+    *coverage = ni ? (double)cov / ni : 0;
+}
+
+static aisle_dataset *events_of(const rating *rs, int b, int e, int (*keep)(int)) {
+    aisle_dataset *ds;
+    if (aisle_dataset_new(&ds)) die("dataset");
+    for (int k = b; k < e; k++)
+        if ((!keep || keep(k)) && aisle_dataset_add_event(ds, rs[k].u, rs[k].i, "view", 1, 0)) die("add_event");
+    return ds;
+}
+
 /* Implicit evaluation on u1: precision@10, NDCG@10, coverage. */
 static void bench_implicit(const rating *rs, int n) {
-    aisle_dataset *ds;
-    aisle_dataset_new(&ds);
-    for (int k = 20000; k < n; k++)
-        if (aisle_dataset_add_event(ds, rs[k].u, rs[k].i, "view", 1, 0)) die("add_event");
-    /* test users with relevant items: sorted "user\titem" strings */
-    char **rel = malloc(20000 * sizeof *rel);
-    int nrel = 0;
-    for (int k = 0; k < 20000 && k < n; k++)
-        if (rs[k].r >= 4) {
-            rel[nrel] = malloc(32);
-            snprintf(rel[nrel++], 32, "%s\t%s", rs[k].u, rs[k].i);
-        }
-    qsort(rel, nrel, sizeof *rel, cmp_str);
+    aisle_dataset *ds = events_of(rs, 20000, n, NULL);
+    relset rel = make_rel(rs, 0, 20000 < n ? 20000 : n, 4, NULL);
     const char *kinds[] = {"model=popular", "model=itemknn similarity=cosine neighbours=100",
                            "model=itemknn similarity=bm25 neighbours=100",
                            "model=als factors=64 epochs=15 regularization=0.05 alpha=2 threads=2",
+                           "model=als factors=64 epochs=15 threads=2",
                            "model=bpr factors=64 epochs=60 learning_rate=0.05 regularization=0.002 threads=1"};
-    printf("ml-100k u1 as implicit feedback (relevant: test rating >= 4; %d pairs)\n", nrel);
-    size_t ni;
+    printf("ml-100k u1 as implicit feedback (relevant: test rating >= 4; %d pairs)\n", rel.n);
     for (size_t kd = 0; kd < sizeof kinds / sizeof kinds[0]; kd++) {
-        double secs;
+        double secs, prec, ndcg, cov;
         aisle_model *m = train(ds, kinds[kd], &secs);
-        aisle_model_item_count(m, &ni);
-        char *seen = calloc(ni, 1);
-        double prec = 0, ndcg = 0;
-        int users = 0;
-        for (int a = 0; a < nrel;) {
-            char user[16];
-            sscanf(rel[a], "%15[^\t]", user);
-            int b = a;
-            size_t ul = strlen(user);
-            while (b < nrel && strncmp(rel[b], user, ul) == 0 && rel[b][ul] == '\t') b++;
-            const char *items[10];
-            size_t nr;
-            if (aisle_recommend(m, user, 10, NULL, items, NULL, &nr)) die("recommend");
-            double dcg = 0, idcg = 0;
-            int hits = 0;
-            for (size_t r = 0; r < nr; r++) {
-                char key[32];
-                snprintf(key, sizeof key, "%s\t%s", user, items[r]);
-                const char *kp = key;
-                if (bsearch(&kp, rel + a, (size_t)(b - a), sizeof *rel, cmp_str)) hits++, dcg += 1 / log2(r + 2.0);
-                size_t idx;
-                if (!aisle_model_item_index(m, items[r], &idx)) seen[idx] = 1;
-            }
-            for (int r = 0; r < b - a && r < 10; r++) idcg += 1 / log2(r + 2.0);
-            prec += hits / 10.0;
-            ndcg += dcg / idcg;
-            users++;
-            a = b;
-        }
-        size_t cov = 0;
-        for (size_t i = 0; i < ni; i++) cov += seen[i];
-        printf("  %-80s P@10 %.4f  NDCG@10 %.4f  coverage %.3f  (train %.2f s CPU)\n", kinds[kd], prec / users,
-               ndcg / users, (double)cov / ni, last_cpu);
-        free(seen);
+        eval_top10(m, &rel, &prec, &ndcg, &cov);
+        printf("  %-80s P@10 %.4f  NDCG@10 %.4f  coverage %.3f  (train %.2f s CPU)\n", kinds[kd], prec, ndcg, cov,
+               last_cpu);
         aisle_model_free(m);
     }
-    for (int k = 0; k < nrel; k++) free(rel[k]);
-    free(rel);
+    free_rel(&rel);
     aisle_dataset_free(ds);
+}
+
+/* Writes rs[k], k in [b, e) with keep(k), as uint32 (user, item) pairs. */
+static void write_pairs(const char *path, const rating *rs, int b, int e, int (*keep)(int)) {
+    FILE *f = fopen(path, "wb");
+    if (!f) die("pairs file");
+    for (int k = b; k < e; k++)
+        if (!keep || keep(k)) {
+            uint32_t pr[2] = {(uint32_t)atol(rs[k].u), (uint32_t)atol(rs[k].i)};
+            if (fwrite(pr, sizeof pr, 1, f) != 1) die("pairs file");
+        }
+    if (fclose(f)) die("pairs file");
+}
+
+/* u1 as binary implicit feedback, every test rating relevant: als (the
+ * given options and the defaults) and, with AISLE_IMPLICIT_DIR, implicit's
+ * AlternatingLeastSquares recipe with its defaults at 64 factors. */
+static void bench_als_binary(const rating *rs, int n, const char *opts) {
+    int nt = 20000 < n ? 20000 : n;
+    aisle_dataset *ds = events_of(rs, nt, n, NULL);
+    relset rel = make_rel(rs, 0, nt, 1, NULL);
+    printf("ml-100k u1 binary (every u1.base rating one event, every u1.test rating relevant; %d pairs)\n", rel.n);
+    const char *kinds[] = {"model=als factors=64 epochs=15 threads=2", opts};
+    for (size_t kd = 0; kd < 2 && kinds[kd]; kd++) {
+        double secs, prec, ndcg, cov;
+        aisle_model *m = train(ds, kinds[kd], &secs);
+        eval_top10(m, &rel, &prec, &ndcg, &cov);
+        printf("  aisle %-74s P@10 %.4f  NDCG@10 %.4f  coverage %.3f  (train %.2f s CPU)\n", kinds[kd], prec, ndcg,
+               cov, last_cpu);
+        aisle_model_free(m);
+    }
+    const char *dir = getenv("AISLE_IMPLICIT_DIR");
+    if (dir) {
+        const char *tmp = getenv("TMPDIR");
+        char tr[256], te[256], cmd[1024];
+        snprintf(tr, sizeof tr, "%s/bench_cf_u1base_%ld.bin", tmp ? tmp : "/tmp", (long)getpid());
+        snprintf(te, sizeof te, "%s/bench_cf_u1test_%ld.bin", tmp ? tmp : "/tmp", (long)getpid());
+        write_pairs(tr, rs, nt, n, NULL);
+        write_pairs(te, rs, 0, nt, NULL);
+        snprintf(cmd, sizeof cmd,
+                 "OPENBLAS_NUM_THREADS=1 PYTHONPATH='%s' /usr/bin/python3 bench/als_implicit.py --topn '%s' '%s' 2",
+                 dir, tr, te);
+        fflush(stdout);
+        if (system(cmd) != 0) printf("  implicit peer failed (AISLE_IMPLICIT_DIR=%s)\n", dir);
+        remove(tr);
+        remove(te);
+    } else {
+        printf("  (implicit comparison off: set AISLE_IMPLICIT_DIR, docs/BENCHMARKS.md)\n");
+    }
+    free_rel(&rel);
+    aisle_dataset_free(ds);
+}
+
+/* Validation split of u1.base (u1.test is never read): every fifth rating. */
+static int is_val(int k) { return k % 5 == 0; }
+static int is_fit(int k) { return k % 5 != 0; }
+
+/* Chooses als's alpha and regularization by validation NDCG@10
+ * (binary, 64 factors, 15 epochs), then reports u1 with the choice. */
+static void als_tune(const rating *rs, int n) {
+    aisle_dataset *ds = events_of(rs, 20000, n, is_fit);
+    relset val = make_rel(rs, 20000, n, 1, is_val);
+    /* regularization is scaled by nnz / (users + items) (the default
+     * scale_regularization=true); an earlier unscaled grid (alpha 0.25-16,
+     * lambda 0.01-200, init_std 0.01 and 0.1) peaked at alpha 1 and lambda
+     * 20 (about 0.6 scaled here) with init_std making no difference */
+    const char *alphas[] = {"0.5", "1", "2", "4"};
+    const char *regs[] = {"0.1", "0.2", "0.35", "0.5", "0.7", "1", "1.5"};
+    const char *stds[] = {"0.01"};
+    char best[256] = "", opts[256];
+    double best_ndcg = -1;
+    printf("als-tune: validation = every fifth u1.base rating (%d pairs), binary, 64 factors, 15 epochs\n", val.n);
+    for (size_t a = 0; a < sizeof alphas / sizeof *alphas; a++)
+        for (size_t r = 0; r < sizeof regs / sizeof *regs; r++)
+            for (size_t q = 0; q < sizeof stds / sizeof *stds; q++) {
+                snprintf(opts, sizeof opts, "model=als factors=64 epochs=15 threads=2 alpha=%s regularization=%s init_std=%s",
+                         alphas[a], regs[r], stds[q]);
+                double prec, ndcg, cov;
+                aisle_model *m = train(ds, opts, NULL);
+                eval_top10(m, &val, &prec, &ndcg, &cov);
+                aisle_model_free(m);
+                printf("  alpha=%-4s regularization=%-5s init_std=%-5s validation NDCG@10 %.4f\n", alphas[a], regs[r],
+                       stds[q], ndcg);
+                if (ndcg > best_ndcg) best_ndcg = ndcg, snprintf(best, sizeof best, "%s", opts);
+            }
+    printf("  chosen (validation NDCG@10 %.4f): %s\n", best_ndcg, best);
+    free_rel(&val);
+    aisle_dataset_free(ds);
+    bench_als_binary(rs, n, best);
 }
 
 static double sgemm_gflops(void) {
@@ -476,6 +602,16 @@ static void bench_synthetic(long nu, long ni, long ne) {
     aisle_dataset_new(&ds);
     uint64_t s = 88172645463325252ull;
     char u[24], it[24];
+    /* with AISLE_IMPLICIT_DIR the same events go to implicit's solver */
+    const char *implicit_dir = getenv("AISLE_IMPLICIT_DIR");
+    char pairs_path[256] = "";
+    FILE *pairs = NULL;
+    if (implicit_dir) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(pairs_path, sizeof pairs_path, "%s/bench_cf_pairs_%ld.bin", tmp ? tmp : "/tmp", (long)getpid());
+        pairs = fopen(pairs_path, "wb");
+        if (!pairs) die("pairs file");
+    }
     for (long e = 0; e < ne; e++) {
         s ^= s << 13, s ^= s >> 7, s ^= s << 17;
         long user = (long)(s % (uint64_t)nu);
@@ -484,7 +620,12 @@ static void bench_synthetic(long nu, long ni, long ne) {
         snprintf(u, sizeof u, "u%ld", user);
         snprintf(it, sizeof it, "p%ld", item);
         if (aisle_dataset_add_event(ds, u, it, "view", 1, 0)) die("add_event");
+        if (pairs) {
+            uint32_t pr[2] = {(uint32_t)user, (uint32_t)item};
+            if (fwrite(pr, sizeof pr, 1, pairs) != 1) die("pairs file");
+        }
     }
+    if (pairs && fclose(pairs)) die("pairs file");
     size_t nnz_users, nnz_items;
     aisle_dataset_user_count(ds, &nnz_users);
     aisle_dataset_item_count(ds, &nnz_items);
@@ -492,7 +633,8 @@ static void bench_synthetic(long nu, long ni, long ne) {
     double gf = sgemm_gflops();
     /* per-iteration time from the progress callback: epochs 2..3 of one run */
     aisle_config *cfg;
-    if (aisle_config_new(&cfg) || aisle_config_parse(cfg, "model=als factors=64 epochs=3 cg_steps=3 threads=2"))
+    if (aisle_config_new(&cfg) || aisle_config_parse(cfg, "model=als factors=64 epochs=3 cg_steps=3 threads=2 "
+                                                        "regularization=0.05 alpha=2 weight_scale=linear"))
         die("config");
     epoch_clock ec = {{0}, {0}};
     aisle_config_set_progress(cfg, on_epoch, &ec);
@@ -507,15 +649,68 @@ static void bench_synthetic(long nu, long ni, long ne) {
         const char *p = strstr(buf, "interactions: ");
         if (p) nnz = strtoull(p + 14, NULL, 10);
     }
-    /* flops of one iteration: per side a Gram matrix (d^2 per row of the
-     * fixed side) and per solved row (steps+1) matvecs of 2d^2 + 4d nnz_row;
-     * plus the loss pass */
+    /* flops of one iteration (als_cg.c): per side a Gram matrix (d^2 per
+     * row of the fixed side), per solved row (steps + 1) block products
+     * G P of 2 d^2, per event (steps + 1) fused passes of 4 d; then the
+     * loss pass (a Gram matrix, 2 d^2 per user, 2 d per event) */
     double rows = (double)nnz_users + (double)nnz_items;
-    double flops = 2.0 * d * d * rows + (steps + 1) * (2.0 * d * d * rows + 2 * 4.0 * d * (double)nnz) +
-                   2.0 * d * d * nnz_users + 2.0 * d * nnz + d * d * (double)nnz_items;
+    double flops = d * d * rows + (steps + 1) * (2.0 * d * d * rows + 2 * 4.0 * d * (double)nnz) +
+                   d * d * (double)nnz_items + 2.0 * d * d * nnz_users + 2.0 * d * nnz;
+    /* memory traffic: per side the CSR (8 B a pair), the fixed side once
+     * for its Gram matrix, the solved side read and written, and every
+     * gathered factor row once (an upper bound: popular rows hit cache;
+     * the CG passes over a block reread them from L2) */
+    double bytes_floor = 2 * 8.0 * nnz + 2 * 3.0 * rows * d * 4, bytes_gather = 2.0 * nnz * d * 4;
+    size_t bwb = (size_t)256 << 20;
+    char *bw_src = malloc(bwb), *bw_dst = malloc(bwb);
+    if (!bw_src || !bw_dst) die("bandwidth buffers");
+    memset(bw_src, 1, bwb);
+    memset(bw_dst, 0, bwb);
+    double bw_t = now();
+    for (int r = 0; r < 3; r++) bw_src[r] = (char)r, memcpy(bw_dst, bw_src, bwb);
+    double bw = 3 * 2.0 * (double)bwb / (now() - bw_t); /* read + write */
+    bench_sink += bw_dst[7];
+    free(bw_src), free(bw_dst);
     printf("  one ALS iteration (cg, 3 steps, 64 factors, threads=2; mean of epochs 2-3): %.2f s wall, "
            "%.2f s CPU; %.2f GFLOP/s wall, %.2f GFLOP/CPU-second; sgemm 1024^3 in this run: %.1f GFLOP/s wall\n",
            secs, cpu, flops / secs / 1e9, flops / cpu / 1e9, gf);
+    printf("  memory per iteration: %.2f GB without the gathers, %.2f GB if every gathered row came from DRAM; "
+           "memcpy in this run %.1f GB/s (read + write): floor %.2f s, %.2f s with all gathers\n",
+           bytes_floor / 1e9, (bytes_floor + bytes_gather) / 1e9, bw / 1e9, bytes_floor / bw,
+           (bytes_floor + bytes_gather) / bw);
+    if (implicit_dir) {
+        /* the peer on the same events, after aisle, in this run */
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd,
+                 "OPENBLAS_NUM_THREADS=1 PYTHONPATH='%s' /usr/bin/python3 bench/als_implicit.py '%s' 2 0.05 2 64 3",
+                 implicit_dir, pairs_path);
+        FILE *p = popen(cmd, "r");
+        char line[256];
+        double iw[4] = {0}, ic[4] = {0};
+        int got = 0;
+        while (p && fgets(line, sizeof line, p)) {
+            int k;
+            double w, c;
+            if (sscanf(line, "iteration %d wall %lf cpu %lf", &k, &w, &c) == 3 && k >= 1 && k <= 3)
+                iw[k] = w, ic[k] = c, got++;
+            else
+                printf("  %s", line);
+        }
+        if (p) pclose(p);
+        if (got == 3) {
+            double w = (iw[2] + iw[3]) / 2, c = (ic[2] + ic[3]) / 2;
+            printf("  implicit least_squares_cg (same events, 64 factors, 3 CG steps, num_threads=2, no loss pass; "
+                   "mean of iterations 2-3): %.2f s wall, %.2f s CPU; aisle/implicit: %.2fx wall, %.2fx CPU\n",
+                   w, c, secs / w, cpu / c);
+        } else {
+            printf("  implicit peer failed (AISLE_IMPLICIT_DIR=%s must hold the built _als module; "
+                   "docs/BENCHMARKS.md)\n", implicit_dir);
+        }
+        remove(pairs_path);
+    } else {
+        printf("  (implicit comparison off: build implicit's _als.pyx as docs/BENCHMARKS.md says and set "
+               "AISLE_IMPLICIT_DIR to its directory)\n");
+    }
     /* latency of top-10 for one user */
     size_t nus;
     aisle_model_user_count(m, &nus);
@@ -590,11 +785,26 @@ int main(int argc, char **argv) {
         free(rs);
         return 0;
     }
+    if (argc >= 2 && strcmp(argv[1], "als-tune") == 0) { /* tune on u1.base, then test with the choice */
+        rating *rs = load_ml100k(&n);
+        if (rs) als_tune(rs, n);
+        free(rs);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "als") == 0) { /* only the als parts at the given size */
+        if (argc == 5) nu = atol(argv[2]), ni = atol(argv[3]), ne = atol(argv[4]);
+        rating *rs = load_ml100k(&n);
+        if (rs) bench_als_binary(rs, n, NULL);
+        free(rs);
+        bench_synthetic(nu, ni, ne);
+        return 0;
+    }
     if (argc == 4) nu = atol(argv[1]), ni = atol(argv[2]), ne = atol(argv[3]);
     rating *rs = load_ml100k(&n);
     if (rs) {
         bench_mf(rs, n, "model=mf threads=2 " MF_TUNED);
         bench_implicit(rs, n);
+        bench_als_binary(rs, n, NULL);
         free(rs);
     }
     bench_synthetic(nu, ni, ne);

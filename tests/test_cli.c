@@ -620,7 +620,8 @@ static void test_info_json_numbers_and_every_training_option(void **state) {
     assert_contains(out_text, "\"factors\": 4");          /* given */
     assert_contains(out_text, "\"epochs\": 15");          /* defaults too */
     assert_contains(out_text, "\"alpha\": 2");
-    assert_contains(out_text, "\"regularization\": 0.05");
+    assert_contains(out_text, "\"regularization\": 1");
+    assert_contains(out_text, "\"scale_regularization\": true");
     assert_contains(out_text, "\"solver\": \"cg\"");
     assert_run(0, "info info.aisle");
     assert_contains(out_text, "epochs=15");

@@ -151,6 +151,7 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
 
     double pairs = (double)bu.csr.nnz;
     if ((rc = dist_allreduce_d(c, &pairs, 1))) goto out;
+    reg = model_als_effective_reg(cfg, pairs, nu, ni); /* as one process scales it */
     ckpt_meta meta = {0, nu, ni, dim, fingerprint(d, cfg, t, (uint64_t)pairs)};
     uint64_t start = 0;
     if (checkpoint) {
@@ -224,6 +225,7 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
         else keys_clear(&users), keys_clear(&items);
         model_factors *f = NULL;
         if (!rc) rc = model_als_state_new(m, dim, &f);
+        if (!rc) f->reg = reg;
         if (!rc) {
             memcpy(f->user, xfull, (size_t)nu * dim * sizeof *xfull);
             memcpy(f->item, yfull, (size_t)ni * dim * sizeof *yfull);

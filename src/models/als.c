@@ -9,8 +9,9 @@
  * observed items for the rest.  Solver: a few conjugate-gradient steps
  * warm-started from the previous x_u (Takacs, Pilaszy & Tikk, RecSys 2011),
  * or an exact Cholesky solve.  Users are independent, so the result does
- * not depend on the thread count. */
-#include "models.h"
+ * not depend on the thread count.  The half-iteration itself (blocked
+ * for cache, CG in lockstep over a block of rows) is in als_cg.c. */
+#include "als.h"
 
 #include <math.h>
 #include <string.h>
@@ -18,7 +19,12 @@
 static const option_spec als_options[] = {
     {"factors", AISLE_OPTION_INT, 1, 1024, "64", NULL, "als", "Number of latent factors."},
     {"epochs", AISLE_OPTION_INT, 1, 10000, "15", NULL, "als", "ALS iterations (each solves users, then items)."},
-    {"regularization", AISLE_OPTION_FLOAT, 0, 1e6, "0.05", NULL, "als", "L2 regularisation lambda."},
+    /* defaults chosen by validation NDCG@10 on MovieLens-100K u1.base
+     * (bench_cf als-tune, docs/BENCHMARKS.md); lambda was 0.05 unscaled before */
+    {"regularization", AISLE_OPTION_FLOAT, 0, 1e6, "1", NULL, "als",
+     "L2 regularisation lambda (multiplied by the mean interactions per row when scale_regularization=true)."},
+    {"scale_regularization", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "als",
+     "Multiply regularization by nnz / (users + items), so one value suits small and large data; false: as given."},
     {"alpha", AISLE_OPTION_FLOAT, 0, 1e6, "2", NULL, "als",
      "Confidence slope: c = 1 + alpha * aggregated event weight."},
     {"solver", AISLE_OPTION_STRING, 0, 0, "cg", "cg|cholesky", "als",
@@ -31,114 +37,6 @@ static const option_spec als_options[] = {
 typedef struct als_state {
     model_factors f; /* first member: see MODEL_FACTORS */
 } als_state;
-
-typedef struct als_ctx {
-    const data_csr *rows; /* by-user (solving users) or by-item view */
-    float *x;             /* side being solved */
-    const float *y;       /* fixed side */
-    const float *gram;    /* Y^T Y + lambda I (dim x dim) */
-    uint32_t d;
-    float alpha;
-    int cg_steps;
-    bool cholesky;
-    float *scratch;       /* per thread: 4 * d floats, or d*d+2d doubles for cholesky */
-    size_t scratch_stride;/* in bytes */
-    double *row_loss;     /* loss pass: per row */
-} als_ctx;
-
-/* (Y^T Y + lambda I) v + sum_j (c_j - 1)(y_j . v) y_j */
-static void als_matvec(const als_ctx *c, const uint32_t *idx, const float *w, size_t n, const float *v,
-                       float *out) {
-    uint32_t d = c->d;
-    /* G v as a sum of G's rows (G is symmetric): plain axpys vectorise */
-    memset(out, 0, d * sizeof *out);
-    for (uint32_t r = 0; r < d; r++) model_axpy(out, v[r], c->gram + (size_t)r * d, d);
-    for (size_t j = 0; j < n; j++) {
-        const float *y = c->y + (size_t)idx[j] * d;
-        model_axpy(out, c->alpha * w[j] * model_dot(y, v, d), y, d);
-    }
-}
-
-static void solve_cg(const als_ctx *c, const uint32_t *idx, const float *w, size_t n, float *x, float *tmp) {
-    uint32_t d = c->d;
-    float *r = tmp, *p = tmp + d, *ap = tmp + 2 * d;
-    als_matvec(c, idx, w, n, x, ap);
-    for (uint32_t k = 0; k < d; k++) r[k] = -ap[k];
-    for (size_t j = 0; j < n; j++) {
-        const float *y = c->y + (size_t)idx[j] * d;
-        float cj = 1.0f + c->alpha * w[j];
-        for (uint32_t k = 0; k < d; k++) r[k] += cj * y[k];
-    }
-    memcpy(p, r, d * sizeof *p);
-    float rs = model_dot(r, r, d);
-    for (int it = 0; it < c->cg_steps && rs > 1e-20f; it++) {
-        als_matvec(c, idx, w, n, p, ap);
-        float pap = model_dot(p, ap, d);
-        if (!(pap > 0)) break;
-        float a = rs / pap;
-        for (uint32_t k = 0; k < d; k++) x[k] += a * p[k], r[k] -= a * ap[k];
-        float rs2 = model_dot(r, r, d);
-        for (uint32_t k = 0; k < d; k++) p[k] = r[k] + (rs2 / rs) * p[k];
-        rs = rs2;
-    }
-}
-
-static int solve_cholesky(const als_ctx *c, const uint32_t *idx, const float *w, size_t n, float *x, double *a) {
-    uint32_t d = c->d;
-    double *b = a + (size_t)d * d;
-    for (size_t k = 0; k < (size_t)d * d; k++) a[k] = c->gram[k];
-    for (uint32_t k = 0; k < d; k++) b[k] = 0;
-    for (size_t j = 0; j < n; j++) {
-        const float *y = c->y + (size_t)idx[j] * d;
-        double cj = 1.0 + (double)c->alpha * w[j];
-        for (uint32_t r = 0; r < d; r++) {
-            b[r] += cj * y[r];
-            for (uint32_t s = 0; s <= r; s++) a[(size_t)r * d + s] += (cj - 1.0) * y[r] * y[s];
-        }
-    }
-    for (uint32_t r = 0; r < d; r++)
-        for (uint32_t s = r + 1; s < d; s++) a[(size_t)r * d + s] = a[(size_t)s * d + r];
-    int rc = model_cholesky_solve(a, b, d);
-    if (rc) return rc;
-    for (uint32_t k = 0; k < d; k++) x[k] = (float)b[k];
-    return AISLE_OK;
-}
-
-static int als_solve_range(void *vc, size_t begin, size_t end, int tid) {
-    const als_ctx *c = vc;
-    void *scratch = (char *)c->scratch + (size_t)tid * c->scratch_stride;
-    for (size_t u = begin; u < end; u++) {
-        size_t b = c->rows->indptr[u], e = c->rows->indptr[u + 1];
-        float *x = c->x + u * c->d;
-        if (c->cholesky) {
-            int rc = solve_cholesky(c, c->rows->indices + b, c->rows->values + b, e - b, x, scratch);
-            if (rc) return rc;
-        } else {
-            solve_cg(c, c->rows->indices + b, c->rows->values + b, e - b, x, scratch);
-        }
-    }
-    return AISLE_OK;
-}
-
-/* Per-user loss without the regulariser: x^T (Y^T Y) x + sum_obs [c (1-s)^2 - s^2]. */
-static int als_loss_range(void *vc, size_t begin, size_t end, int tid) {
-    (void)tid;
-    const als_ctx *c = vc;
-    uint32_t d = c->d;
-    float *g = (float *)((char *)c->scratch + (size_t)tid * c->scratch_stride);
-    for (size_t u = begin; u < end; u++) {
-        const float *x = c->x + u * d;
-        for (uint32_t r = 0; r < d; r++) g[r] = model_dot(c->gram + (size_t)r * d, x, d);
-        double l = model_dot(x, g, d);
-        for (size_t k = c->rows->indptr[u]; k < c->rows->indptr[u + 1]; k++) {
-            double s = model_dot(x, c->y + (size_t)c->rows->indices[k] * d, d);
-            double cj = 1.0 + (double)c->alpha * c->rows->values[k];
-            l += cj * (1 - s) * (1 - s) - s * s;
-        }
-        c->row_loss[u] = l;
-    }
-    return AISLE_OK;
-}
 
 static void als_free(aisle_model *m) {
     als_state *s = m->state;
@@ -180,6 +78,10 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
         return rc;
     }
     s->f.rule = m->weight_rule;
+    /* A fixed lambda that suits MovieLens (about 30 interactions per row)
+     * drives every factor of a small shop's sparse matrix to zero: scale it
+     * with the data.  The model stores the effective value (fold-in uses it). */
+    reg = model_als_effective_reg(cfg, (double)wu.nnz, nu, ni);
     s->f.reg = reg;
     s->f.alpha = (float)config_float(cfg, als_options, "alpha");
     core_rng rng;
@@ -188,15 +90,16 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     random_init(s->f.user, (size_t)nu * d, &rng, std);
     random_init(s->f.item, (size_t)ni * d, &rng, std);
 
-    als_ctx c = {.d = d, .alpha = s->f.alpha, .cg_steps = (int)config_int(cfg, als_options, "cg_steps")};
+    als_solver c = {.d = d, .alpha = s->f.alpha, .cg_steps = (int)config_int(cfg, als_options, "cg_steps")};
     c.cholesky = strcmp(config_string(cfg, als_options, "solver"), "cholesky") == 0;
-    c.scratch_stride = c.cholesky ? ((size_t)d * d + 2 * d) * sizeof(double) : 4 * (size_t)d * sizeof(float);
-    c.scratch_stride = (c.scratch_stride + 63) / 64 * 64; /* no false sharing */
+    c.scratch_stride = als_scratch_bytes(d, c.cholesky);
     c.scratch = core_malloc(c.scratch_stride * (size_t)threads);
     c.row_loss = core_malloc((size_t)(nu ? nu : 1) * sizeof *c.row_loss);
     float *gram = core_malloc((size_t)d * d * sizeof *gram);
+    size_t *ublocks = NULL, *iblocks = NULL, nub = 0, nib = 0;
     if (!c.scratch || !c.row_loss || !gram) rc = core_oom("als training");
-    c.gram = gram;
+    if (!rc) rc = als_plan_blocks(&wu, d, &ublocks, &nub);
+    if (!rc) rc = als_plan_blocks(by_item, d, &iblocks, &nib);
     for (int ep = 1; !rc && ep <= epochs; ep++) {
         /* users given items, then items given users */
         for (int side = 0; side < 2 && !rc; side++) {
@@ -204,10 +107,13 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
             size_t ny = side == 0 ? ni : nu;
             model_factors_gram(y, ny, d, gram);
             for (uint32_t k = 0; k < d; k++) gram[(size_t)k * d + k] += reg;
+            c.gram = gram;
             c.rows = side == 0 ? &wu : by_item;
             c.x = side == 0 ? s->f.user : s->f.item;
             c.y = y;
-            rc = core_parallel_for(threads, c.rows->rows, 64, als_solve_range, &c);
+            c.block_start = side == 0 ? ublocks : iblocks;
+            c.n_blocks = side == 0 ? nub : nib;
+            rc = core_parallel_for(threads, c.n_blocks, 1, als_solve_blocks, &c);
         }
         if (rc) break;
         /* loss with the user side evaluated against the fresh item factors */
@@ -215,7 +121,9 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
         c.rows = &wu;
         c.x = s->f.user;
         c.y = s->f.item;
-        rc = core_parallel_for(threads, nu, 64, als_loss_range, &c);
+        c.block_start = ublocks;
+        c.n_blocks = nub;
+        rc = core_parallel_for(threads, nub, 1, als_loss_blocks, &c);
         if (rc) break;
         double loss = 0, norms = 0;
         for (uint32_t u = 0; u < nu; u++) loss += c.row_loss[u];
@@ -228,6 +136,8 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     if (!rc) model_factors_gram(s->f.item, ni, d, s->f.gram);
     core_free(c.scratch);
     core_free(c.row_loss);
+    core_free(ublocks);
+    core_free(iblocks);
     core_free(gram);
     data_csr_free(&wu);
     data_csr_free(&wi);
@@ -239,16 +149,26 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
 int model_als_solve_rows(const model_als_rows *r, double *row_loss) {
     bool cholesky = strcmp(r->solver, "cholesky") == 0;
     int threads = r->threads > 0 ? r->threads : 1;
-    als_ctx c = {.rows = r->rows, .x = r->x, .y = r->y, .gram = r->gram, .d = r->dim, .alpha = r->alpha,
-                 .cg_steps = r->cg_steps, .cholesky = cholesky, .row_loss = row_loss};
-    c.scratch_stride = cholesky && !row_loss ? ((size_t)r->dim * r->dim + 2 * r->dim) * sizeof(double)
-                                             : 4 * (size_t)r->dim * sizeof(float);
-    c.scratch_stride = (c.scratch_stride + 63) / 64 * 64;
+    als_solver c = {.rows = r->rows, .x = r->x, .y = r->y, .gram = r->gram, .d = r->dim, .alpha = r->alpha,
+                    .cg_steps = r->cg_steps, .cholesky = cholesky && !row_loss, .row_loss = row_loss};
+    size_t *blocks = NULL;
+    int rc = als_plan_blocks(r->rows, r->dim, &blocks, &c.n_blocks);
+    if (rc) return rc;
+    c.block_start = blocks;
+    c.scratch_stride = als_scratch_bytes(r->dim, c.cholesky);
     c.scratch = core_malloc(c.scratch_stride * (size_t)threads);
-    if (!c.scratch) return core_oom("als rows");
-    int rc = core_parallel_for(threads, r->rows->rows, 64, row_loss ? als_loss_range : als_solve_range, &c);
+    if (!c.scratch) rc = core_oom("als rows");
+    if (!rc) rc = core_parallel_for(threads, c.n_blocks, 1, row_loss ? als_loss_blocks : als_solve_blocks, &c);
     core_free(c.scratch);
+    core_free(blocks);
     return rc;
+}
+
+float model_als_effective_reg(const aisle_config *cfg, double pairs, uint32_t users, uint32_t items) {
+    float reg = (float)config_float(cfg, als_options, "regularization");
+    if (config_bool(cfg, als_options, "scale_regularization") && (double)users + (double)items > 0)
+        reg = (float)((double)reg * pairs / ((double)users + (double)items));
+    return reg;
 }
 
 int model_als_state_new(aisle_model *m, uint32_t dim, model_factors **out) {

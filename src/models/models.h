@@ -285,6 +285,10 @@ typedef struct model_als_rows {
  * loss computes it (gram then without lambda).  AISLE_OK, AISLE_ENOMEM,
  * AISLE_ERANGE (cholesky: not positive definite). */
 int model_als_solve_rows(const model_als_rows *r, double *row_loss);
+/* The lambda als trains with for cfg: regularization, times pairs /
+ * (users + items) when scale_regularization (pairs: the weighted history's
+ * nonzeros, as als_train counts them). */
+float model_als_effective_reg(const aisle_config *cfg, double pairs, uint32_t users, uint32_t items);
 /* Gives m (keys, history, config set) an als state of zeroed factors of
  * dim columns with reg, alpha and the weight rule from m; *out points at
  * them (owned by m).  AISLE_OK or AISLE_ENOMEM. */
