@@ -15,6 +15,19 @@ static int rank(const aisle_model *m, const serve_sel *sel, const model_query *q
                 size_t n_excl, int64_t self, size_t k, const char **items_out, float *scores_out, size_t *n_out) {
     uint32_t ni = model_n_items(m);
     size_t kk = CORE_MIN(k, (size_t)ni);
+    if (q && serve_factor_kind(m)) { /* no n_items score buffer: quant.c */
+        core_hit stack[64];
+        core_hit *hits = kk <= 64 ? stack : core_malloc(kk * sizeof *hits);
+        if (!hits) return core_oom("recommend");
+        size_t n = 0;
+        int rc = serve_factor_topk(m, sel, q, excl, n_excl, self, kk, hits, &n);
+        if (!rc) {
+            serve_output(m, hits, n, items_out, scores_out);
+            *n_out = n;
+        }
+        if (hits != stack) core_free(hits);
+        return rc;
+    }
     float *scores = q ? core_malloc((size_t)(ni ? ni : 1) * sizeof *scores) : NULL;
     core_hit *heap = core_malloc((kk ? kk : 1) * sizeof *heap);
     int rc = AISLE_OK;
