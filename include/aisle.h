@@ -1886,6 +1886,31 @@ AISLE_API int aisle_explain_features(const aisle_model *model, const char *user_
                                      size_t max, const char **features_out, float *contrib_out, size_t *n_out);
 /* <<< section: content */
 
+/* >>> section: serving */
+/* Production serving (docs/SERVING.md).  aisle_recommend and
+ * aisle_recommend_for_items on als, bpr and hybrid models scan int8 item
+ * factors (built on first use or by aisle_model_prepare, kept with the
+ * model) and re-score every item that can still reach the top k in fp32,
+ * so lists and scores are identical to the fp32 scan (serving option
+ * scan=auto|int8|fp32). */
+
+/* Builds now what serving a model builds on first use (the int8 item index
+ * of als, bpr and hybrid models; nothing for other kinds), so the first
+ * request is not slower than the rest.  Call it before sharing the model
+ * between threads or at any time (concurrent first uses are safe too).
+ * Returns AISLE_OK, AISLE_EINVAL (NULL model) or AISLE_ENOMEM. */
+AISLE_API int aisle_model_prepare(const aisle_model *model);
+
+/* What the calling thread's last aisle_recommend or
+ * aisle_recommend_for_items on an als, bpr or hybrid model did:
+ * *items_scanned (may be NULL) the items scored, *items_rescored (may be
+ * NULL) how many of them were scored in fp32 (all of them for the fp32
+ * scan; the re-score rate of the int8 scan is their ratio), *int8 (may be
+ * NULL) 1 if the int8 scan ran.  Zeros before any such call.  Per thread;
+ * always AISLE_OK. */
+AISLE_API int aisle_recommend_scan_stats(size_t *items_scanned, size_t *items_rescored, int *int8);
+/* <<< section: serving */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -484,3 +484,15 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
     core_free(tmp);
     return rc;
 }
+
+AISLE_API int aisle_model_prepare(const aisle_model *m) {
+    if (!m) return core_error(AISLE_EINVAL, "aisle_model_prepare: model is NULL");
+    return serve_quant_prepare(m);
+}
+
+AISLE_API int aisle_recommend_scan_stats(size_t *items_scanned, size_t *items_rescored, int *int8) {
+    if (items_scanned) *items_scanned = serve_last_scan.items;
+    if (items_rescored) *items_rescored = serve_last_scan.rescored;
+    if (int8) *int8 = serve_last_scan.int8;
+    return AISLE_OK;
+}
