@@ -321,6 +321,57 @@ static void test_int8_index_built_once_under_racing_readers(void **state) {
     aisle_model_free(m);
 }
 
+static int drop_multiples_of_3(void *user, const char *key, size_t index) {
+    (void)user, (void)key;
+    return index % 3 != 0;
+}
+
+/* The tiled batch (3 item tiles, 3 user blocks, unknown users) against
+ * one-user calls: same items and scores up to sgemm's rounding (items
+ * compared where the scores around them are apart by more than it). */
+static void check_batch(const aisle_model *m, aisle_rec_options *o, size_t k) {
+    size_t nu = model_n_users(m) + 3;
+    const char **keys = calloc(nu, sizeof *keys), **bi = calloc(nu * k, sizeof *bi);
+    float *bs = calloc(nu * k, sizeof *bs), *s1 = calloc(k, sizeof *s1);
+    size_t *bn = calloc(nu, sizeof *bn);
+    const char **i1 = calloc(k, sizeof *i1);
+    assert_true(keys && bi && bs && bn && s1 && i1);
+    for (size_t r = 0; r < nu; r++) keys[r] = r % 100 == 7 ? "stranger" : keys_at(&m->users, (uint32_t)(r * 13 % (nu - 3)));
+    assert_ok(aisle_recommend_batch(m, keys, nu, k, o, bi, bs, bn));
+    for (size_t r = 0; r < nu; r++) {
+        size_t n1;
+        assert_ok(aisle_recommend(m, keys[r], k, o, i1, s1, &n1));
+        assert_int_equal(bn[r], n1);
+        for (size_t i = 0; i < n1; i++) {
+            float tol = 1e-4f * (1 + fabsf(s1[i]));
+            assert_true(fabsf(bs[r * k + i] - s1[i]) <= tol);
+            bool apart = (i == 0 || s1[i - 1] - s1[i] > 2 * tol) && (i + 1 == n1 || s1[i] - s1[i + 1] > 2 * tol);
+            if (apart) assert_string_equal(bi[r * k + i], i1[i]);
+        }
+    }
+    free(keys), free(bi), free(bs), free(bn), free(s1), free(i1);
+}
+
+static void test_tiled_batch_equals_single_calls(void **state) {
+    (void)state;
+    aisle_model *m = train_catalog(2500, 16, 2);
+    aisle_rec_options *o;
+    assert_ok(aisle_rec_options_new(&o));
+    assert_ok(aisle_rec_options_set(o, "threads", "2"));
+    check_batch(m, o, 10);
+    check_batch(m, o, 1100); /* past BATCH_MAX_K: the per-user path */
+    assert_ok(aisle_rec_options_set(o, "exclude_seen", "false"));
+    const char *deny[] = {"p0", "p1", "p2", "p2048"}, *allow[] = {"p0", "p5", "p1500", "p2400", "p2499", "p77"};
+    assert_ok(aisle_rec_options_deny(o, deny, 4));
+    check_batch(m, o, 10);
+    assert_ok(aisle_rec_options_set_filter(o, drop_multiples_of_3, NULL));
+    check_batch(m, o, 25);
+    assert_ok(aisle_rec_options_allow(o, allow, 6));
+    check_batch(m, o, 10);
+    aisle_rec_options_free(o);
+    aisle_model_free(m);
+}
+
 static void test_int8_scan_allocation_failures(void **state) {
     (void)state;
     aisle_dataset *ds = catalog_data(2000);
@@ -355,6 +406,7 @@ int main(void) {
         cmocka_unit_test(test_scan_choice_auto_filter_and_allow),
         cmocka_unit_test(test_int8_index_built_once_under_racing_readers),
         cmocka_unit_test(test_int8_scan_allocation_failures),
+        cmocka_unit_test(test_tiled_batch_equals_single_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -609,3 +609,40 @@ func TestMovieLensWhenSharedDataIsPresent(t *testing.T) {
 		t.Fatal(ds.NumUsers(), ds.NumItems(), ds.NumEvents())
 	}
 }
+
+func TestInt8ScanEqualsFP32AndReportsRescores(t *testing.T) {
+	ds, err := NewDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	if err := ds.AddEvents(gridEvents(60, 600, 12)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := TrainWith(ds, Options{"model": "als", "factors": 16, "epochs": 3, "threads": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	int8, fp32 := mustRec(t, Options{"scan": "int8"}), mustRec(t, Options{"scan": "fp32"})
+	for u := 0; u < 60; u++ {
+		user := fmt.Sprintf("u%d", u)
+		a, st, err := m.RecommendWithScanStats(user, 10, int8)
+		if err != nil || !st.Int8 || st.ItemsRescored > st.ItemsScanned || st.ItemsScanned == 0 {
+			t.Fatal(st, err)
+		}
+		b, st32, err := m.RecommendWithScanStats(user, 10, fp32)
+		if err != nil || st32.Int8 || st32.ItemsRescored != st32.ItemsScanned {
+			t.Fatal(st32, err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("%s: int8 %v != fp32 %v", user, a, b)
+		}
+	}
+	if _, err := NewRecOptions(Options{"scan": "int4"}); err == nil {
+		t.Fatal("scan=int4 accepted")
+	}
+}

@@ -194,3 +194,26 @@ class TestUpdateUser(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestInt8Scan(unittest.TestCase):
+    """scan="int8" gives the fp32 scan's lists (src/serve/quant.c)."""
+
+    def test_int8_scan_equals_fp32_and_reports_its_rescore_rate(self):
+        if not has_kind("als"):
+            raise unittest.SkipTest("model kind als not compiled in")
+        events = [("u%d" % (i % 40), "p%d" % i, "view") for i in range(600)]
+        events += [("u%d" % u, "p%d" % ((u * 37 + t * 11) % 600), "view") for u in range(40) for t in range(10)]
+        with aisle.Dataset(events) as ds, aisle.Model.train(ds, kind="als", factors=16, epochs=3, threads=1) as m:
+            m.prepare()
+            int8, fp32 = aisle.RecOptions(scan="int8"), aisle.RecOptions(scan="fp32")
+            for u in range(40):
+                a = m.recommend("u%d" % u, k=10, options=int8)
+                st = aisle.scan_stats()
+                self.assertTrue(st.int8)
+                self.assertEqual(st.items_scanned, 600)
+                self.assertLessEqual(st.items_rescored, 600)
+                self.assertEqual(list(a), list(m.recommend("u%d" % u, k=10, options=fp32)))
+                self.assertFalse(aisle.scan_stats().int8)
+            with self.assertRaises(aisle.AisleError):
+                aisle.RecOptions(scan="int4")
