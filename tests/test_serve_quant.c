@@ -143,6 +143,25 @@ static void test_int8_scan_equals_fp32_on_random_models(void **state) {
     }
 }
 
+/* The AVX2 kernel and the portable one (the only one on CPUs without
+ * AVX2) find the same candidates with the same bounds, bit for bit. */
+static void test_int8_kernels_agree(void **state) {
+    (void)state;
+    static const uint32_t dims[] = {16, 13, 64, 7};
+    for (size_t t = 0; t < CORE_ARRAY_LEN(dims); t++) {
+        aisle_model *m = train_catalog(1500, dims[t], 1);
+        randomize(m, 77 + t);
+        model_factors *f = m->state;
+        for (uint32_t k = 0; k < f->dim; k++) f->item[3 * f->dim + k] = NAN;
+        for (uint32_t u = 0; u < 20; u++) {
+            bool same = false;
+            assert_ok(serve_quant_kernels_agree(m, f->user + (size_t)u * f->dim, 1 + u * 5, &same));
+            assert_true(same);
+        }
+        aisle_model_free(m);
+    }
+}
+
 static void test_int8_scan_equals_fp32_on_a_trained_model(void **state) {
     (void)state;
     aisle_model *m = train_catalog(5000, 32, 4);
@@ -397,6 +416,7 @@ static void test_int8_scan_allocation_failures(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_int8_scan_equals_fp32_on_random_models),
+        cmocka_unit_test(test_int8_kernels_agree),
         cmocka_unit_test(test_int8_scan_equals_fp32_on_a_trained_model),
         cmocka_unit_test(test_int8_scan_with_k_at_least_n_items_and_deny_list),
         cmocka_unit_test(test_int8_scan_breaks_ties_like_fp32),

@@ -496,3 +496,42 @@ AISLE_API int aisle_recommend_scan_stats(size_t *items_scanned, size_t *items_re
     if (int8) *int8 = serve_last_scan.int8;
     return AISLE_OK;
 }
+
+/* Tests: both kernels over the same query give the same candidates (rows,
+ * upper-bound bits) and the same final tau; *same = 1 when they agree or
+ * the CPU has no AVX2 (then only the portable one exists). */
+int serve_quant_kernels_agree(const aisle_model *m, const float *x, size_t k, bool *same) {
+    *same = true;
+    const serve_quant *ix;
+    int rc = quant_get(m, &ix);
+    if (rc) return rc;
+#if defined(QUANT_X86)
+    const model_factors *f = m->state;
+    if (!have_avx2() || ix->quads > 64 || k == 0) return AISLE_OK;
+    serve_sel sel;
+    memset(&sel, 0, sizeof sel);
+    sel.m = m;
+    scan_state st[2];
+    int8_t qx[4 * 64];
+    float lbs[2][STACK_LBS];
+    cand cs[2][STACK_CANDS];
+    if (k > STACK_LBS) k = STACK_LBS;
+    for (int v = 0; v < 2; v++) {
+        memset(&st[v], 0, sizeof st[v]);
+        st[v].ix = ix, st[v].sel = &sel, st[v].self = -1, st[v].k = k, st[v].hmin = -INFINITY;
+        st[v].lbs = lbs[v], st[v].cands = cs[v], st[v].cap_cands = STACK_CANDS;
+        if (!quant_query(&st[v], x, f->dim, qx)) return AISLE_OK;
+        if (v == 0) scan_portable(&st[v], qx);
+        else scan_avx2(&st[v], qx);
+    }
+    if (st[0].oom || st[1].oom) rc = core_oom("kernel comparison");
+    *same = st[0].n_cands == st[1].n_cands && memcmp(&st[0].hmin, &st[1].hmin, sizeof(float)) == 0;
+    for (size_t c = 0; *same && c < st[0].n_cands; c++)
+        *same = st[0].cands[c].j == st[1].cands[c].j && memcmp(&st[0].cands[c].ub, &st[1].cands[c].ub, 4) == 0;
+    core_free(st[0].own_cands);
+    core_free(st[1].own_cands);
+#else
+    (void)x, (void)k;
+#endif
+    return rc;
+}

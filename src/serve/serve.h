@@ -66,6 +66,10 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
 /* Builds m's int8 item index now (a no-op for other kinds or when built). */
 int serve_quant_prepare(const aisle_model *m);
 
+/* Tests: whether the AVX2 and the portable int8 kernels find the same
+ * candidates for query x (trivially true without AVX2). */
+int serve_quant_kernels_agree(const aisle_model *m, const float *x, size_t k, bool *same);
+
 /* What the calling thread's last serve_factor_topk did (aisle_recommend_scan_stats). */
 typedef struct serve_scan_stats {
     size_t items, rescored;
