@@ -1915,8 +1915,10 @@ AISLE_API int aisle_recommend_scan_stats(size_t *items_scanned, size_t *items_re
  * users.  Thread rules: every aisle_server_* call may run concurrently
  * with every other on the same server, except aisle_server_free (no lease
  * outstanding, no call in flight).  A lease is released by the thread that
- * acquired it, and a thread holds at most one lease of a server at a time
- * (a second acquire can wait forever behind a waiting update). */
+ * acquired it, and a thread holding a lease makes no other aisle_server_*
+ * call on that server (a second acquire, an update or a swap) until it
+ * releases it: that call can wait forever behind an update waiting for
+ * the lease. */
 typedef struct aisle_server aisle_server;
 
 /* Makes a server whose current model is `model`; the server owns it from

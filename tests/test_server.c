@@ -4,6 +4,7 @@
  * (AISLE_STRESS_SECONDS, default 1; make check-tsan runs it under TSan;
  * docs/SERVING.md gives the 30 s run). */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,28 @@ static aisle_model *copy_of(const void *buf, size_t len) {
     return m;
 }
 
+typedef struct lease_holder {
+    aisle_server *s;
+    const aisle_model *m;
+    atomic_int holding, swapped;
+    int rc;
+} lease_holder;
+
+static void *hold_lease(void *arg) {
+    lease_holder *lh = arg;
+    lh->rc = aisle_server_acquire(lh->s, &lh->m);
+    atomic_store(&lh->holding, 1);
+    if (lh->rc) return NULL;
+    while (!atomic_load(&lh->swapped)) sched_yield();
+    const char *items[10];
+    size_t n = 0;
+    lh->rc = aisle_recommend(lh->m, "u3", 10, NULL, items, NULL, &n);
+    if (!lh->rc && (n == 0 || strlen(items[0]) == 0)) lh->rc = AISLE_EINTERNAL;
+    int rc = aisle_server_release(lh->s, lh->m);
+    if (!lh->rc) lh->rc = rc;
+    return NULL;
+}
+
 static void test_lease_outlives_swap_and_updates_are_replayed(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
@@ -67,16 +90,22 @@ static void test_lease_outlives_swap_and_updates_are_replayed(void **state) {
     const char *add[] = {"p7", "p8"};
     assert_ok(aisle_server_update_user(s, "u3", add, NULL, 2));
     assert_status_msg(aisle_server_update_user(s, "ghost", add, NULL, 1), AISLE_ENOTFOUND, "ghost");
-    assert_ok(aisle_server_acquire(s, &a)); /* a lease across the swap */
-    assert_true(has_pair(a, "u3", "p7") && has_pair(a, "u3", "p8"));
+    /* a lease held by another thread across the swap (a thread never
+     * swaps or updates while it holds a lease itself: header rules) */
+    lease_holder lh = {.s = s};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, hold_lease, &lh), 0);
+    while (!atomic_load(&lh.holding)) sched_yield();
+    assert_true(has_pair(lh.m, "u3", "p7") && has_pair(lh.m, "u3", "p8"));
     aisle_model *fresh = copy_of(buf, len);
     assert_false(has_pair(fresh, "u3", "p7"));
     size_t replayed = 0;
     assert_ok(aisle_server_swap(s, fresh, 0, &replayed));
     assert_int_equal(replayed, 1);
-    assert_ok(aisle_recommend(a, "u3", 10, NULL, items, NULL, &n)); /* the old model is still alive */
-    assert_true(n > 0 && strlen(items[0]) > 0);
-    assert_ok(aisle_server_release(s, a)); /* frees it */
+    atomic_store(&lh.swapped, 1);
+    pthread_join(th, NULL);
+    assert_ok(lh.rc); /* the old model was still alive for its recommend; its release freed it */
+    assert_ptr_equal(lh.m, m);
     const aisle_model *b;
     assert_ok(aisle_server_acquire(s, &b));
     assert_ptr_equal(b, fresh);
