@@ -329,11 +329,15 @@ check-oom:
 # One model shared by 8 threads under ThreadSanitizer (OpenBLAS is not
 # instrumented: keep it single-threaded there).
 check-tsan:
-	@$(MAKE) --no-print-directory VARIANT=tsan build/tsan/tests/test_concurrency build/tsan/tests/test_search_threads
+	@$(MAKE) --no-print-directory VARIANT=tsan build/tsan/tests/test_concurrency build/tsan/tests/test_search_threads \
+	    build/tsan/tests/test_serve_quant build/tsan/tests/test_server
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_concurrency
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_search_threads
+	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 build/tsan/tests/test_serve_quant
+	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
+	    build/tsan/tests/test_server
 
 # Installs into a scratch prefix and builds examples/hello.c against it
 # through pkg-config, shared and static.

@@ -1886,6 +1886,87 @@ AISLE_API int aisle_explain_features(const aisle_model *model, const char *user_
                                      size_t max, const char **features_out, float *contrib_out, size_t *n_out);
 /* <<< section: content */
 
+/* >>> section: serving */
+/* Production serving (docs/SERVING.md).  aisle_recommend and
+ * aisle_recommend_for_items on als, bpr and hybrid models scan int8 item
+ * factors (built on first use or by aisle_model_prepare, kept with the
+ * model) and re-score every item that can still reach the top k in fp32,
+ * so lists and scores are identical to the fp32 scan (serving option
+ * scan=auto|int8|fp32). */
+
+/* Builds now what serving a model builds on first use (the int8 item index
+ * of als, bpr and hybrid models; nothing for other kinds), so the first
+ * request is not slower than the rest.  Call it before sharing the model
+ * between threads or at any time (concurrent first uses are safe too).
+ * Returns AISLE_OK, AISLE_EINVAL (NULL model) or AISLE_ENOMEM. */
+AISLE_API int aisle_model_prepare(const aisle_model *model);
+
+/* What the calling thread's last aisle_recommend or
+ * aisle_recommend_for_items on an als, bpr or hybrid model did:
+ * *items_scanned (may be NULL) the items scored, *items_rescored (may be
+ * NULL) how many of them were scored in fp32 (all of them for the fp32
+ * scan; the re-score rate of the int8 scan is their ratio), *int8 (may be
+ * NULL) 1 if the int8 scan ran.  Zeros before any such call.  Per thread;
+ * always AISLE_OK. */
+AISLE_API int aisle_recommend_scan_stats(size_t *items_scanned, size_t *items_rescored, int *int8);
+
+/* A serving handle: many threads read the current model through leases
+ * while one thread swaps in a newly trained model and another updates
+ * users.  Thread rules: every aisle_server_* call may run concurrently
+ * with every other on the same server, except aisle_server_free (no lease
+ * outstanding, no call in flight).  A lease is released by the thread that
+ * acquired it, and a thread holding a lease makes no other aisle_server_*
+ * call on that server (a second acquire, an update or a swap) until it
+ * releases it: that call can wait forever behind an update waiting for
+ * the lease. */
+typedef struct aisle_server aisle_server;
+
+/* Makes a server whose current model is `model`; the server owns it from
+ * now on (aisle_server_free frees it).  Returns AISLE_OK, AISLE_EINVAL
+ * (NULL argument) or AISLE_ENOMEM (the caller keeps the model). */
+AISLE_API int aisle_server_new(aisle_server **out, aisle_model *model);
+
+/* Frees the server and its model(s).  NULL is a no-op. */
+AISLE_API void aisle_server_free(aisle_server *server);
+
+/* Leases the current model: *model_out may be used with every read-only
+ * call (aisle_recommend, aisle_recommend_batch, aisle_similar_items,
+ * aisle_score, ...; never aisle_update_user or aisle_model_free) and the
+ * key strings those calls return stay valid until aisle_server_release.
+ * A swap meanwhile does not affect the lease; an update waits for it.
+ * Returns AISLE_OK or AISLE_EINVAL (NULL argument). */
+AISLE_API int aisle_server_acquire(aisle_server *server, const aisle_model **model_out);
+
+/* Ends a lease; a model that is no longer current is freed when its last
+ * lease ends.  Returns AISLE_OK or AISLE_EINVAL (NULL argument, or a model
+ * not leased from this server). */
+AISLE_API int aisle_server_release(aisle_server *server, const aisle_model *model);
+
+/* aisle_update_user on the current model, waiting for its leases to end
+ * (new leases wait for the update: it takes a few milliseconds on large
+ * models).  The update is also journaled with the time it was made, and
+ * aisle_server_swap replays the updates the incoming model lacks, so no
+ * update is lost by a swap (the journal holds every update made after the
+ * latest replay_since; memory grows with them until a swap trims it).
+ * Returns what aisle_update_user returns; on an error nothing changed. */
+AISLE_API int aisle_server_update_user(aisle_server *server, const char *user_key, const char *const *item_keys,
+                                       const float *weights, size_t n);
+
+/* Makes `model` the current model (the server owns it from now on).
+ * First the updates made through aisle_server_update_user at or after
+ * `replay_since` (seconds since the epoch, the server's clock: the end of
+ * the data the model was trained on; 0 replays every update kept,
+ * INT64_MAX none) are applied to it (*replayed_out, may be NULL: how many
+ * could be; a user the new model does not know cannot take its update),
+ * and the journal forgets updates from before replay_since.  Then new
+ * leases get it, while leases of the old model go on until released (the
+ * last one frees it).  Returns AISLE_OK, AISLE_EINVAL (NULL argument) or
+ * AISLE_ENOMEM (the caller keeps the model, which may hold part of the
+ * replayed updates; the server is unchanged). */
+AISLE_API int aisle_server_swap(aisle_server *server, aisle_model *model, int64_t replay_since,
+                                size_t *replayed_out);
+/* <<< section: serving */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -321,6 +321,49 @@ static void test_recommend_survives_allocation_failures(void **state) {
     aisle_dataset_free(ds);
 }
 
+static float popularity_of(const aisle_model *m, const char *item) {
+    int64_t j = keys_find(&m->items, item, strlen(item));
+    assert_true(j >= 0);
+    return m->popularity[j];
+}
+
+/* A return (negative weight) that cancels a purchase takes the pair out
+ * of the history, as training drops pairs netting <= 0: no longer seen
+ * (recommendable again) nor counted in popularity; a new pair netting
+ * <= 0 never enters. */
+static void test_update_user_return_leaves_seen_set_and_popularity(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop();
+    aisle_model *m = tu_train(ds, "model=als factors=4 epochs=10 threads=1");
+    float pop_i0 = popularity_of(m, "i0"), pop_i5 = popularity_of(m, "i5");
+    size_t nnz = m->history.nnz;
+    const char *ret[] = {"i0", "i5"};
+    float w[] = {-2, -1}; /* u0 had i0 with weight 2; i5 is new */
+    assert_ok(aisle_update_user(m, "u0", ret, w, 2));
+    assert_int_equal(m->history.nnz, nnz - 1);
+    assert_float_equal(popularity_of(m, "i0"), pop_i0 - 1, 0);
+    assert_float_equal(popularity_of(m, "i5"), pop_i5, 0);
+    const char *items[8];
+    size_t n;
+    assert_ok(aisle_recommend(m, "u0", 8, NULL, items, NULL, &n));
+    assert_int_equal(n, 6); /* 8 items, 2 still seen (i1, i2) */
+    assert_true(has(items, n, "i0"));
+    /* a partial return keeps the pair */
+    const char *part[] = {"i1"};
+    float half[] = {-0.5f};
+    assert_ok(aisle_update_user(m, "u0", part, half, 1));
+    assert_int_equal(m->history.nnz, nnz - 1);
+    assert_ok(aisle_recommend(m, "u0", 8, NULL, items, NULL, &n));
+    assert_false(has(items, n, "i1"));
+    /* buying it again brings the pair back */
+    const char *again[] = {"i0"};
+    assert_ok(aisle_update_user(m, "u0", again, NULL, 1));
+    assert_int_equal(m->history.nnz, nnz);
+    assert_float_equal(popularity_of(m, "i0"), pop_i0, 0);
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+}
+
 typedef struct reader {
     const aisle_model *m;
     int ok;
@@ -371,6 +414,7 @@ int main(void) {
         cmocka_unit_test(test_unknown_user_falls_back_or_fails),
         cmocka_unit_test(test_fold_in_matches_trained_user_for_als),
         cmocka_unit_test(test_update_user_adds_history_and_refits),
+        cmocka_unit_test(test_update_user_return_leaves_seen_set_and_popularity),
         cmocka_unit_test(test_similar_items_and_score),
         cmocka_unit_test(test_explain_shares_reconstruct_the_score),
         cmocka_unit_test(test_batch_equals_single_calls),

@@ -10,6 +10,16 @@ int aisle_go_filter(void *user, const char *item_key, size_t item_index);
 static int aisle_go_set_filter(aisle_rec_options *opts, uintptr_t handle) {
     return aisle_rec_options_set_filter(opts, aisle_go_filter, (void *)handle);
 }
+
+// recommend and its scan statistics in one cgo call: the statistics are
+// per OS thread, and a goroutine may change threads between two calls.
+static int aisle_go_recommend_stats(const aisle_model *m, const char *user, size_t k, const aisle_rec_options *o,
+                                    const char **items, float *scores, size_t *n, size_t *scanned, size_t *rescored,
+                                    int *int8) {
+    int rc = aisle_recommend(m, user, k, o, items, scores, n);
+    aisle_recommend_scan_stats(scanned, rescored, int8);
+    return rc;
+}
 */
 import "C"
 
@@ -278,6 +288,46 @@ func (m *Model) Recommend(user string, k int, opts *RecOptions) ([]Scored, error
 	return m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
 		return C.aisle_recommend(p, u, C.size_t(k), o, res.items, res.scorePtr(), n)
 	})
+}
+
+// ScanStats says how a Recommend on an als, bpr or hybrid model scanned
+// the items: with the int8 scan (option scan "auto" or "int8"),
+// ItemsRescored of ItemsScanned items were scored again in fp32 to keep
+// the list identical to the fp32 scan's.
+type ScanStats struct {
+	ItemsScanned, ItemsRescored int
+	Int8                        bool
+}
+
+// RecommendWithScanStats is Recommend that also returns how the items
+// were scanned (zero ScanStats for kinds without factors).
+func (m *Model) RecommendWithScanStats(user string, k int, opts *RecOptions) ([]Scored, ScanStats, error) {
+	var st ScanStats
+	k, err := m.clampK(k, "k")
+	if err != nil {
+		return nil, st, err
+	}
+	u, err := cstring("user key", user)
+	if err != nil {
+		return nil, st, err
+	}
+	defer free(u)
+	recs, err := m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+		var scanned, rescored C.size_t
+		var int8 C.int
+		rc := C.aisle_go_recommend_stats(p, u, C.size_t(k), o, res.items, res.scorePtr(), n, &scanned, &rescored,
+			&int8)
+		st = ScanStats{int(scanned), int(rescored), int8 != 0}
+		return rc
+	})
+	return recs, st, err
+}
+
+// Prepare builds now what serving builds on first use (the int8 item
+// index of als, bpr and hybrid models), so the first request is as fast
+// as the rest.  Safe while other goroutines read the model.
+func (m *Model) Prepare() error {
+	return m.read(func(p *C.aisle_model) C.int { return C.aisle_model_prepare(p) })
 }
 
 // RecommendWithFallback is Recommend that also says whether the list is

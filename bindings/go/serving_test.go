@@ -609,3 +609,118 @@ func TestMovieLensWhenSharedDataIsPresent(t *testing.T) {
 		t.Fatal(ds.NumUsers(), ds.NumItems(), ds.NumEvents())
 	}
 }
+
+func TestInt8ScanEqualsFP32AndReportsRescores(t *testing.T) {
+	ds, err := NewDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	if err := ds.AddEvents(gridEvents(60, 600, 12)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := TrainWith(ds, Options{"model": "als", "factors": 16, "epochs": 3, "threads": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	int8, fp32 := mustRec(t, Options{"scan": "int8"}), mustRec(t, Options{"scan": "fp32"})
+	for u := 0; u < 60; u++ {
+		user := fmt.Sprintf("u%d", u)
+		a, st, err := m.RecommendWithScanStats(user, 10, int8)
+		if err != nil || !st.Int8 || st.ItemsRescored > st.ItemsScanned || st.ItemsScanned == 0 {
+			t.Fatal(st, err)
+		}
+		b, st32, err := m.RecommendWithScanStats(user, 10, fp32)
+		if err != nil || st32.Int8 || st32.ItemsRescored != st32.ItemsScanned {
+			t.Fatal(st32, err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("%s: int8 %v != fp32 %v", user, a, b)
+		}
+	}
+	if _, err := NewRecOptions(Options{"scan": "int4"}); err == nil {
+		t.Fatal("scan=int4 accepted")
+	}
+}
+
+func TestServerLeasesSwapsAndReplaysUpdates(t *testing.T) {
+	ds, err := NewDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	if err := ds.AddEvents(gridEvents(30, 200, 8)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := TrainWith(ds, Options{"model": "als", "factors": 8, "epochs": 2, "threads": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.Bytes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := m.Recommend("u1", 3, nil); err == nil {
+		t.Fatal("the model handed to the server is still open")
+	}
+	seen := func(item string) bool {
+		found := false
+		if err := s.Lease(func(lm *Model) error {
+			recs, err := lm.Recommend("u3", 200, nil)
+			for _, r := range recs {
+				found = found || r.Item == item
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return !found
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := s.Lease(func(lm *Model) error { _, err := lm.Recommend("u1", 5, nil); return err }); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	item := "i199"
+	if seen(item) {
+		t.Fatal("u3 already has", item)
+	}
+	if err := s.UpdateUser("u3", []string{item}, nil); err != nil || !seen(item) {
+		t.Fatal("update not visible", err)
+	}
+	fresh, err := LoadBytes(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Swap(fresh, 0); err != nil || n != 1 || !seen(item) {
+		t.Fatal("update not replayed", n, err)
+	}
+	close(stop)
+	wg.Wait()
+	if err := s.UpdateUser("ghost", []string{item}, nil); err == nil {
+		t.Fatal("unknown user accepted")
+	}
+}

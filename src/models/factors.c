@@ -141,32 +141,30 @@ int model_factors_fold_in(const model_factors *f, const uint32_t *items, const f
     return rc;
 }
 
+int model_factors_query(const model_factors *f, const model_query *q, float *tmp, const float **x, float *base) {
+    *base = f->explicit_r ? f->mean : 0.0f;
+    if (q->user >= 0) {
+        *x = f->user + (size_t)q->user * f->dim;
+        if (f->user_bias) *base += f->user_bias[q->user];
+        return AISLE_OK;
+    }
+    *x = tmp;
+    return model_factors_fold_in(f, q->items, q->weights, q->n_items, tmp, -1, NULL);
+}
+
 int model_factors_score_items(const aisle_model *m, const model_query *q, float *scores) {
     const model_factors *f = m->state;
     uint32_t d = f->dim, ni = model_n_items(m);
-    float *tmp = NULL;
+    float *tmp = NULL, base;
     const float *x;
-    float base = f->explicit_r ? f->mean : 0.0f;
-    if (q->user >= 0) {
-        x = f->user + (size_t)q->user * d;
-        if (f->user_bias) base += f->user_bias[q->user];
-    } else {
+    if (q->user < 0) {
         tmp = core_malloc((size_t)(d ? d : 1) * sizeof *tmp);
         if (!tmp) return core_oom("session vector");
-        int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, tmp, -1, NULL);
-        if (rc) {
-            core_free(tmp);
-            return rc;
-        }
-        x = tmp;
     }
-    for (uint32_t j = 0; j < ni; j++) {
-        float s = model_dot(x, f->item + (size_t)j * d, d) + base;
-        if (f->item_bias) s += f->item_bias[j];
-        scores[j] = s;
-    }
+    int rc = model_factors_query(f, q, tmp, &x, &base);
+    for (uint32_t j = 0; !rc && j < ni; j++) scores[j] = model_factors_row_score(f, x, base, j);
     core_free(tmp);
-    return AISLE_OK;
+    return rc;
 }
 
 int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t item, float *score) {

@@ -5,6 +5,7 @@
 #include <cblas.h>
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ int model_alloc(const model_ops *ops, aisle_model **out) {
 
 AISLE_API void aisle_model_free(aisle_model *m) {
     if (!m) return;
+    model_cache *cache = atomic_load(&m->serve_cache);
+    if (cache) cache->release(cache);
     if (m->ops && m->ops->free_state) m->ops->free_state(m);
     keys_clear(&m->users);
     keys_clear(&m->items);

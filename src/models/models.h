@@ -97,6 +97,15 @@ typedef struct model_metric {
 } model_metric;
 
 /* How implicit-feedback kinds read a pair's summed weight (weights.c). */
+/* Read-only data an upper layer (serve: the int8 item index) derives from
+ * a model's state on first use and keeps with it.  It is published once
+ * through an atomic pointer (several readers may race to build it; one
+ * wins, the others release theirs) and released by aisle_model_free.  Valid
+ * while the item factors do not change (update_user changes user rows only). */
+typedef struct model_cache {
+    void (*release)(struct model_cache *self);
+} model_cache;
+
 typedef struct model_weight_rule {
     bool log;  /* ln(1 + w) */
     float cap; /* > 0: clip at it */
@@ -113,6 +122,7 @@ struct aisle_model {
     size_t n_metrics, metrics_cap;
     model_weight_rule weight_rule; /* implicit kinds: how weights are read (weights.c) */
     void *state;           /* kind-specific */
+    _Atomic(model_cache *) serve_cache; /* see model_cache; NULL until first needed */
 };
 
 /* Registry (registry.c). */
@@ -217,6 +227,19 @@ static inline void model_axpy(float *y, float a, const float *x, uint32_t n) {
 #endif
     for (; k < n; k++) y[k] += a * x[k];
 }
+
+/* The score of item j for query vector x with offset base, exactly as
+ * model_factors_score_items computes it: every exact path (fp32 scan,
+ * re-scoring after the int8 scan) calls this, so results agree bit for bit. */
+static inline float model_factors_row_score(const model_factors *f, const float *x, float base, uint32_t j) {
+    float s = model_dot(x, f->item + (size_t)j * f->dim, f->dim) + base;
+    if (f->item_bias) s += f->item_bias[j];
+    return s;
+}
+/* The query vector of q (the user's row, or the session folded into tmp,
+ * which has room for dim floats) and the score offset (global mean and
+ * user bias of explicit kinds). */
+int model_factors_query(const model_factors *f, const model_query *q, float *tmp, const float **x, float *base);
 
 void model_factors_free(model_factors *f);
 /* The item factor matrix (n_items x *dim, row-major) of a latent-factor

@@ -1,10 +1,8 @@
 /* batch.c - recommendations for many users at once.
  *
- * Factor kinds: users are taken in blocks; one cblas_sgemm from the calling
- * thread computes the block's scores (user factors x item factors^T), then
- * each row's biases, exclusions and top-k selection run on `threads`
- * threads.  Other kinds score and select users in parallel through
- * ops->score_items. */
+ * Factor kinds: tiled sgemm with the top-k fused over each tile (see
+ * tile_range).  Other kinds (and k > BATCH_MAX_K) score and select users
+ * in parallel through ops->score_items. */
 #include "serve.h"
 
 #include <cblas.h>
@@ -14,8 +12,7 @@ typedef struct batch_ctx {
     const aisle_model *m;
     const serve_sel *sel;
     const int64_t *users; /* per requested user: index or -1 */
-    size_t first;         /* first user of the block (factor path) */
-    float *block;         /* block scores, rows x n_items (factor path) */
+    size_t first;         /* the user count (factor path) */
     size_t k;             /* the caller's k: the row stride of the outputs */
     size_t kk;            /* min(k, n_items): what a row can hold, and the heap's size */
     const char **items_out;
@@ -62,57 +59,101 @@ static int generic_range(void *vc, size_t begin, size_t end, int tid) {
     return rc;
 }
 
-static int factor_range(void *vc, size_t begin, size_t end, int tid) {
-    (void)tid;
-    const batch_ctx *c = vc;
-    const model_factors *f = c->m->state;
-    uint32_t ni = model_n_items(c->m);
-    core_hit *heap = core_malloc((c->kk ? c->kk : 1) * sizeof *heap);
-    if (!heap) return core_oom("recommend_batch");
-    for (size_t r = begin; r < end; r++) {
-        size_t g = c->first + r;
-        float *row = c->block + r * ni;
-        int64_t u = c->users[g];
-        if (u >= 0 && f->explicit_r) {
-            float base = f->mean + f->user_bias[u];
-            for (uint32_t j = 0; j < ni; j++) row[j] += base + f->item_bias[j];
-        }
-        select_row(c, g, row, heap);
+/* The factor path: each worker takes blocks of BATCH_USERS users and walks
+ * the items in tiles of BATCH_ITEMS; one cblas_sgemm per (block, tile)
+ * writes a BATCH_USERS x BATCH_ITEMS score tile (512 KiB: stays in L2 with
+ * its 256 KiB of item factors), which is folded at once into each user's
+ * top-k.  The n_users x n_items score matrix never exists, and the top-k
+ * work runs on the tile while it is in cache.  Worker threads each call
+ * BLAS; with OpenBLAS's own threads as well (blas_threads unset) the
+ * two pools compete for the cores, so blas_threads=1 is the setting for
+ * threads > 1 (docs/SERVING.md). */
+enum { BATCH_USERS = 128, BATCH_ITEMS = 1024, BATCH_MAX_K = 1024 };
+
+static bool in_sorted(const uint32_t *v, size_t n, uint32_t j) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < j) lo = mid + 1;
+        else hi = mid;
     }
-    core_free(heap);
-    return AISLE_OK;
+    return lo < n && v[lo] == j;
 }
 
-/* select_row indexes out arrays by the global row; factor_range passes it. */
-static int factor_path(batch_ctx *c, size_t n_users, int threads) {
-    const model_factors *f = c->m->state;
-    uint32_t ni = model_n_items(c->m), d = f->dim;
-    /* about 16 MiB of scores per block */
-    size_t bs = (size_t)4 << 20;
-    bs = ni ? bs / ni : 1;
-    bs = CORE_MAX((size_t)1, CORE_MIN(bs, (size_t)512));
-    bs = CORE_MIN(bs, n_users);
-    float *block = core_malloc(bs * ni * sizeof *block);
-    float *uf = core_malloc(bs * d * sizeof *uf);
-    int rc = (!block || !uf) ? core_oom("recommend_batch block") : AISLE_OK;
-    c->block = block;
-    for (size_t first = 0; !rc && first < n_users; first += bs) {
-        size_t rows = CORE_MIN(bs, n_users - first);
+static int tile_range(void *vc, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const batch_ctx *c = vc;
+    const aisle_model *m = c->m;
+    const serve_sel *sel = c->sel;
+    const model_factors *f = m->state;
+    uint32_t ni = model_n_items(m), d = f->dim;
+    size_t n_users = c->first; /* factor_path passes the user count here */
+    float *uf = core_malloc((size_t)BATCH_USERS * (d ? d : 1) * sizeof *uf);
+    float *tile = core_malloc((size_t)BATCH_USERS * BATCH_ITEMS * sizeof *tile);
+    core_hit *hits = core_malloc((size_t)BATCH_USERS * (c->kk ? c->kk : 1) * sizeof *hits);
+    core_topk top[BATCH_USERS];
+    int rc = (!uf || !tile || !hits) ? core_oom("recommend_batch tile") : AISLE_OK;
+    for (size_t blk = begin; !rc && blk < end; blk++) {
+        size_t g0 = blk * BATCH_USERS, rows = CORE_MIN((size_t)BATCH_USERS, n_users - g0);
         for (size_t r = 0; r < rows; r++) {
-            int64_t u = c->users[first + r];
-            if (u >= 0)
-                memcpy(uf + r * d, f->user + (size_t)u * d, d * sizeof *uf);
-            else
-                memset(uf + r * d, 0, d * sizeof *uf);
+            int64_t u = c->users[g0 + r];
+            if (u >= 0) memcpy(uf + r * d, f->user + (size_t)u * d, d * sizeof *uf);
+            else memset(uf + r * d, 0, d * sizeof *uf);
+            topk_init(&top[r], hits + r * c->kk, c->kk);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)ni, (int)d, 1.0f, uf, (int)d, f->item,
-                    (int)d, 0.0f, block, (int)ni);
-        c->first = first;
-        rc = core_parallel_for(threads, rows, 8, factor_range, c);
+        for (uint32_t j0 = 0; j0 < ni; j0 += BATCH_ITEMS) {
+            uint32_t cols = CORE_MIN((uint32_t)BATCH_ITEMS, ni - j0);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)d, 1.0f, uf, (int)d,
+                        f->item + (size_t)j0 * d, (int)d, 0.0f, tile, (int)cols);
+            for (size_t r = 0; r < rows; r++) {
+                int64_t u = c->users[g0 + r];
+                if (u < 0) continue; /* popularity: below */
+                const uint32_t *excl = NULL;
+                size_t n_excl = 0;
+                if (sel->exclude_seen) {
+                    excl = m->history.indices + m->history.indptr[u];
+                    n_excl = m->history.indptr[u + 1] - m->history.indptr[u];
+                }
+                float base = f->explicit_r ? f->mean + f->user_bias[u] : 0.0f;
+                const float *row = tile + r * cols;
+                core_topk *t = &top[r];
+                for (uint32_t jj = 0; jj < cols; jj++) {
+                    uint32_t j = j0 + jj;
+                    float sc = f->explicit_r ? row[jj] + (base + f->item_bias[j]) : row[jj];
+                    if (sc != sc || !topk_admits(t, sc, j)) continue; /* NaN: never recommended */
+                    if ((sel->has_allow && !in_sorted(sel->allow, sel->n_allow, j)) ||
+                        in_sorted(excl, n_excl, j) || in_sorted(sel->deny, sel->n_deny, j))
+                        continue;
+                    if (sel->filter && !sel->filter(sel->filter_user, keys_at(&m->items, j), j)) continue;
+                    topk_push(t, sc, j);
+                }
+            }
+        }
+        for (size_t r = 0; r < rows; r++) {
+            size_t g = g0 + r;
+            if (c->users[g] < 0) {
+                select_row(c, g, NULL, hits + r * c->kk);
+                continue;
+            }
+            size_t n = topk_finish(&top[r]);
+            const core_hit *h = hits + r * c->kk;
+            serve_output(m, h, n, c->items_out ? c->items_out + g * c->k : NULL,
+                         c->scores_out ? c->scores_out + g * c->k : NULL);
+            if (c->index_out)
+                for (size_t i = 0; i < n; i++) c->index_out[g * c->k + i] = h[i].item;
+            c->n_out[g] = n;
+        }
     }
-    core_free(block);
     core_free(uf);
+    core_free(tile);
+    core_free(hits);
     return rc;
+}
+
+static int factor_path(batch_ctx *c, size_t n_users, int threads) {
+    c->first = n_users;
+    size_t blocks = (n_users + BATCH_USERS - 1) / BATCH_USERS;
+    return core_parallel_for(threads, blocks, 1, tile_range, c);
 }
 
 /* Ranks users[r] (a model index, or -1 for an unknown user: popularity)
@@ -121,7 +162,8 @@ static int run_batch(const aisle_model *m, const serve_sel *sel, const int64_t *
                      const char **items_out, uint32_t *index_out, float *scores_out, size_t *n_out) {
     batch_ctx c = {.m = m, .sel = sel, .users = users, .k = k, .kk = CORE_MIN(k, (size_t)model_n_items(m)),
                    .items_out = items_out, .index_out = index_out, .scores_out = scores_out, .n_out = n_out};
-    if ((m->ops->flags & MODEL_FACTORS) && model_n_items(m) > 0) return factor_path(&c, n_users, sel->threads);
+    if ((m->ops->flags & MODEL_FACTORS) && model_n_items(m) > 0 && c.kk > 0 && c.kk <= BATCH_MAX_K)
+        return factor_path(&c, n_users, sel->threads);
     return core_parallel_for(sel->threads, n_users, 16, generic_range, &c);
 }
 

@@ -15,6 +15,19 @@ static int rank(const aisle_model *m, const serve_sel *sel, const model_query *q
                 size_t n_excl, int64_t self, size_t k, const char **items_out, float *scores_out, size_t *n_out) {
     uint32_t ni = model_n_items(m);
     size_t kk = CORE_MIN(k, (size_t)ni);
+    if (q && serve_factor_kind(m)) { /* no n_items score buffer: quant.c */
+        core_hit stack[64];
+        core_hit *hits = kk <= 64 ? stack : core_malloc(kk * sizeof *hits);
+        if (!hits) return core_oom("recommend");
+        size_t n = 0;
+        int rc = serve_factor_topk(m, sel, q, excl, n_excl, self, kk, hits, &n);
+        if (!rc) {
+            serve_output(m, hits, n, items_out, scores_out);
+            *n_out = n;
+        }
+        if (hits != stack) core_free(hits);
+        return rc;
+    }
     float *scores = q ? core_malloc((size_t)(ni ? ni : 1) * sizeof *scores) : NULL;
     core_hit *heap = core_malloc((kk ? kk : 1) * sizeof *heap);
     int rc = AISLE_OK;
@@ -251,48 +264,62 @@ AISLE_API int aisle_update_user(aisle_model *m, const char *user_key, const char
             e[d++] = e[i];
     }
     data_csr *h = &m->history;
-    size_t b = h->indptr[u], en = h->indptr[u + 1], added = 0;
-    for (size_t i = 0, p = b; i < d; i++) {
-        while (p < en && h->indices[p] < e[i].item) p++;
-        if (p >= en || h->indices[p] != e[i].item) added++;
-    }
+    size_t b = h->indptr[u], en = h->indptr[u + 1];
+    /* the merged row first: for implicit kinds a pair whose weight nets
+     * <= 0 (a return cancelling a purchase) leaves the history, as
+     * training drops it (model_implicit_history), so it is no longer
+     * "seen" nor counted in popularity */
+    size_t cap = (en - b) + d;
+    uint32_t *ri = core_malloc((cap ? cap : 1) * sizeof *ri), *rc_ = core_malloc((cap ? cap : 1) * sizeof *rc_);
+    float *rv = core_malloc((cap ? cap : 1) * sizeof *rv);
+    int64_t *rt = core_malloc((cap ? cap : 1) * sizeof *rt);
     data_csr nh = *h;
-    nh.nnz = h->nnz + added;
-    size_t nz = nh.nnz ? nh.nnz : 1;
-    nh.indptr = core_malloc(((size_t)h->rows + 1) * sizeof *nh.indptr);
-    nh.indices = core_malloc(nz * sizeof *nh.indices);
-    nh.values = core_malloc(nz * sizeof *nh.values);
-    nh.last_time = core_malloc(nz * sizeof *nh.last_time);
-    nh.count = core_malloc(nz * sizeof *nh.count);
+    nh.indptr = NULL, nh.indices = NULL, nh.values = NULL, nh.last_time = NULL, nh.count = NULL;
+    size_t len = 0;
+    if (ri && rc_ && rv && rt) {
+        size_t p = b, i = 0;
+        while (p < en || i < d) {
+            if (i >= d || (p < en && h->indices[p] < e[i].item)) {
+                ri[len] = h->indices[p], rv[len] = h->values[p], rt[len] = h->last_time[p], rc_[len] = h->count[p];
+                p++;
+            } else if (p < en && h->indices[p] == e[i].item) {
+                ri[len] = h->indices[p], rv[len] = replace ? e[i].w : h->values[p] + e[i].w;
+                rt[len] = h->last_time[p], rc_[len] = h->count[p] + 1;
+                p++, i++;
+            } else {
+                ri[len] = e[i].item, rv[len] = e[i].w, rt[len] = 0, rc_[len] = 1;
+                i++;
+            }
+            if (replace || rv[len] > 0.0f) len++;
+        }
+        nh.nnz = h->nnz - (en - b) + len;
+        size_t nz = nh.nnz ? nh.nnz : 1;
+        nh.indptr = core_malloc(((size_t)h->rows + 1) * sizeof *nh.indptr);
+        nh.indices = core_malloc(nz * sizeof *nh.indices);
+        nh.values = core_malloc(nz * sizeof *nh.values);
+        nh.last_time = core_malloc(nz * sizeof *nh.last_time);
+        nh.count = core_malloc(nz * sizeof *nh.count);
+    }
     if (!nh.indptr || !nh.indices || !nh.values || !nh.last_time || !nh.count) {
-        core_free(e);
+        core_free(e), core_free(ri), core_free(rc_), core_free(rv), core_free(rt);
         data_csr_free(&nh);
         return core_oom("update_user history");
     }
-    for (uint32_t r = 0; r <= h->rows; r++) nh.indptr[r] = h->indptr[r] + (r > u ? added : 0);
+    for (uint32_t r = 0; r <= h->rows; r++) nh.indptr[r] = r > u ? h->indptr[r] - (en - b) + len : h->indptr[r];
     memcpy(nh.indices, h->indices, b * sizeof *nh.indices);
     memcpy(nh.values, h->values, b * sizeof *nh.values);
     memcpy(nh.last_time, h->last_time, b * sizeof *nh.last_time);
     memcpy(nh.count, h->count, b * sizeof *nh.count);
-    size_t o = b, p = b, i = 0;
-    while (p < en || i < d) {
-        if (i >= d || (p < en && h->indices[p] < e[i].item)) {
-            nh.indices[o] = h->indices[p], nh.values[o] = h->values[p];
-            nh.last_time[o] = h->last_time[p], nh.count[o++] = h->count[p++];
-        } else if (p < en && h->indices[p] == e[i].item) {
-            nh.indices[o] = h->indices[p], nh.values[o] = replace ? e[i].w : h->values[p] + e[i].w;
-            nh.last_time[o] = h->last_time[p], nh.count[o++] = h->count[p++] + 1;
-            i++;
-        } else {
-            nh.indices[o] = e[i].item, nh.values[o] = e[i].w, nh.last_time[o] = 0, nh.count[o++] = 1;
-            i++;
-        }
-    }
-    size_t rest = h->nnz - en;
+    memcpy(nh.indices + b, ri, len * sizeof *ri);
+    memcpy(nh.values + b, rv, len * sizeof *rv);
+    memcpy(nh.last_time + b, rt, len * sizeof *rt);
+    memcpy(nh.count + b, rc_, len * sizeof *rc_);
+    size_t o = b + len, rest = h->nnz - en;
     memcpy(nh.indices + o, h->indices + en, rest * sizeof *nh.indices);
     memcpy(nh.values + o, h->values + en, rest * sizeof *nh.values);
     memcpy(nh.last_time + o, h->last_time + en, rest * sizeof *nh.last_time);
     memcpy(nh.count + o, h->count + en, rest * sizeof *nh.count);
+    core_free(ri), core_free(rc_), core_free(rv), core_free(rt);
     data_csr old = *h;
     *h = nh;
     rc = m->ops->update_user(m, u);
@@ -300,10 +327,13 @@ AISLE_API int aisle_update_user(aisle_model *m, const char *user_key, const char
         *h = old;
         data_csr_free(&nh);
     } else {
-        /* popularity counts distinct users: new pairs add one */
-        for (size_t k = nh.indptr[u], q = b; k < nh.indptr[u + 1]; k++) {
-            while (q < en && old.indices[q] < nh.indices[k]) q++;
-            if (q >= en || old.indices[q] != nh.indices[k]) m->popularity[nh.indices[k]] += 1.0f;
+        /* popularity counts distinct users: pairs that appear add one,
+         * pairs that left (netted <= 0) take one away */
+        size_t k = nh.indptr[u], ke = nh.indptr[u + 1], q = b;
+        while (k < ke || q < en) {
+            if (q >= en || (k < ke && nh.indices[k] < old.indices[q])) m->popularity[nh.indices[k++]] += 1.0f;
+            else if (k >= ke || old.indices[q] < nh.indices[k]) m->popularity[old.indices[q++]] -= 1.0f;
+            else k++, q++;
         }
         data_csr_free(&old);
     }

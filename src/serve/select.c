@@ -124,6 +124,8 @@ int serve_sel_init(serve_sel *s, const aisle_model *m, const aisle_rec_options *
     s->exclude_seen = config_bool(cfg, serve_options, "exclude_seen");
     s->unknown_error = strcmp(config_string(cfg, serve_options, "unknown_user"), "error") == 0;
     s->threads = core_thread_count(config_int(cfg, serve_options, "threads"));
+    const char *scan = config_string(cfg, serve_options, "scan");
+    s->scan = strcmp(scan, "int8") == 0 ? SERVE_SCAN_INT8 : strcmp(scan, "fp32") == 0 ? SERVE_SCAN_FP32 : SERVE_SCAN_AUTO;
     if (!o) return AISLE_OK;
     s->filter = o->filter;
     s->filter_user = o->filter_user;

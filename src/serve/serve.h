@@ -30,7 +30,10 @@ typedef struct serve_sel {
     void *filter_user;
     bool exclude_seen, unknown_error;
     int threads;
+    int scan; /* SERVE_SCAN_*: option scan */
 } serve_sel;
+
+enum { SERVE_SCAN_AUTO, SERVE_SCAN_INT8, SERVE_SCAN_FP32 };
 
 int serve_sel_init(serve_sel *s, const aisle_model *m, const aisle_rec_options *o);
 void serve_sel_free(serve_sel *s);
@@ -46,5 +49,32 @@ size_t serve_select(const serve_sel *s, const float *scores, const uint32_t *exc
 /* Copies hits to the public out arrays (either may be NULL). */
 void serve_output(const aisle_model *m, const core_hit *hits, size_t n, const char **items_out,
                   float *scores_out);
+
+/* ---- latent-factor kinds (quant.c) ---- */
+
+/* Whether m scores with model_factors_score_items (als, bpr, hybrid): the
+ * kinds served by serve_factor_topk and the batch sgemm path. */
+bool serve_factor_kind(const aisle_model *m);
+
+/* Exact top-k for q as serve_select over score_items would give it, without
+ * an n_items buffer: the int8 scan with fp32 re-scoring (scan=int8, or auto
+ * on 4096+ items; results identical to the fp32 scan) or the fused fp32
+ * scan.  heap has room for k; *n_out gets the count. */
+int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_query *q, const uint32_t *excl,
+                      size_t n_excl, int64_t self, size_t k, core_hit *heap, size_t *n_out);
+
+/* Builds m's int8 item index now (a no-op for other kinds or when built). */
+int serve_quant_prepare(const aisle_model *m);
+
+/* Tests: whether the AVX2 and the portable int8 kernels find the same
+ * candidates for query x (trivially true without AVX2). */
+int serve_quant_kernels_agree(const aisle_model *m, const float *x, size_t k, bool *same);
+
+/* What the calling thread's last serve_factor_topk did (aisle_recommend_scan_stats). */
+typedef struct serve_scan_stats {
+    size_t items, rescored;
+    bool int8;
+} serve_scan_stats;
+extern _Thread_local serve_scan_stats serve_last_scan;
 
 #endif /* AISLE_SERVE_H */

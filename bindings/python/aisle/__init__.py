@@ -30,7 +30,8 @@ from .errors import (AisleError, InvalidArgument, OutOfMemory, AisleIOError, For
 from .features import (Tokenizer, Hasher, TfIdf, CategoryEncoder, NumericEncoder, SparseVector,
                        Token, hash32, sparse_dot)
 from .model import Model, ModelKind, EvalResult, Recommendations, model_kinds
-from .serving import RecOptions
+from .serving import RecOptions, ScanStats, scan_stats
+from .server import Server
 from .text import Texts, TextEval, Classification, train_text
 from .search import SearchIndex, SearchResults, Hit
 from .forecast import Forecast, Period, Reorder, backtest
@@ -93,7 +94,7 @@ __all__ = [
     "AisleError", "InvalidArgument", "OutOfMemory", "AisleIOError", "FormatError", "NotFound", "UnknownOption",
     "Recommendations",
     "OutOfRange", "Unsupported", "Cancelled", "StateError", "VersionError", "InternalError",
-    "Config", "RecOptions", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Tokenizer", "Hasher", "TfIdf",
+    "Config", "RecOptions", "ScanStats", "scan_stats", "Server", "OptionInfo", "options", "Dataset", "LoadReport", "Catalog", "Tokenizer", "Hasher", "TfIdf",
     "CategoryEncoder", "NumericEncoder", "SparseVector", "Token", "hash32", "sparse_dot", "Model", "ModelKind",
     "EvalResult", "model_kinds", "Progress", "Bert", "demo_dataset", "demo_catalog", "demo_write",
     "strerror", "last_error", "version", "version_number", "library_path", "SearchIndex", "SearchResults", "Hit",

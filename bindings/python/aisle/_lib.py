@@ -293,6 +293,15 @@ _PROTOTYPES = {
                                    P(c_int)]),
     "aisle_recommend_batch_v2": (c_int, [c_void_p, P(c_char_p), c_size_t, c_size_t, c_void_p, P(c_char_p),
                                          P(c_float), P(c_size_t), P(c_int)]),
+    # serving (0.2.0): int8 scan index, scan statistics
+    "aisle_model_prepare": (c_int, [c_void_p]),
+    "aisle_recommend_scan_stats": (c_int, [P(c_size_t), P(c_size_t), P(c_int)]),
+    "aisle_server_new": (c_int, [P(c_void_p), c_void_p]),
+    "aisle_server_free": (None, [c_void_p]),
+    "aisle_server_acquire": (c_int, [c_void_p, P(c_void_p)]),
+    "aisle_server_release": (c_int, [c_void_p, c_void_p]),
+    "aisle_server_update_user": (c_int, [c_void_p, c_char_p, P(c_char_p), P(c_float), c_size_t]),
+    "aisle_server_swap": (c_int, [c_void_p, c_void_p, c_int64, P(c_size_t)]),
 }
 
 

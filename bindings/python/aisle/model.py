@@ -396,6 +396,13 @@ class Model(KeyDictionaries, Handle):
             check(_lib.fn.model_user_history(h, enc(user, "user key"), m, items, weights, ctypes.byref(n)))
             return results(items, weights, m)
 
+    def prepare(self):
+        """Builds now what serving builds on first use (the int8 item index
+        of als, bpr and hybrid models), so the first request is as fast as
+        the rest.  Safe while other threads read the model."""
+        with in_use(self) as h:
+            check(_lib.fn.model_prepare(h))
+
     def update_user(self, user, item_keys, weights=None):
         """Adds a known user's new events and re-fits the user in place.
         NOT thread-safe: no other call may use the model meanwhile."""

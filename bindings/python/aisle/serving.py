@@ -1,4 +1,5 @@
 """Serving: per-call options (aisle_rec_options) and result conversion."""
+import collections
 import ctypes
 
 from . import _lib
@@ -73,6 +74,19 @@ class RecOptions(Handle):
         if self._filter_error is not None:
             exc, self._filter_error = self._filter_error, None
             raise exc
+
+
+ScanStats = collections.namedtuple("ScanStats", "items_scanned items_rescored int8")
+
+
+def scan_stats():
+    """What this thread's last recommend / recommend_for_items on an als,
+    bpr or hybrid model did: ScanStats(items_scanned, items_rescored, int8).
+    With the int8 scan (option scan="auto"/"int8") items_rescored /
+    items_scanned is the share of items scored again in fp32."""
+    a, b, c = ctypes.c_size_t(), ctypes.c_size_t(), ctypes.c_int()
+    check(_lib.fn.recommend_scan_stats(ctypes.byref(a), ctypes.byref(b), ctypes.byref(c)))
+    return ScanStats(a.value, b.value, bool(c.value))
 
 
 def key_array(keys):

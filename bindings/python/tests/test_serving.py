@@ -194,3 +194,71 @@ class TestUpdateUser(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestInt8Scan(unittest.TestCase):
+    """scan="int8" gives the fp32 scan's lists (src/serve/quant.c)."""
+
+    def test_int8_scan_equals_fp32_and_reports_its_rescore_rate(self):
+        if not has_kind("als"):
+            raise unittest.SkipTest("model kind als not compiled in")
+        events = [("u%d" % (i % 40), "p%d" % i, "view") for i in range(600)]
+        events += [("u%d" % u, "p%d" % ((u * 37 + t * 11) % 600), "view") for u in range(40) for t in range(10)]
+        with aisle.Dataset(events) as ds, aisle.Model.train(ds, kind="als", factors=16, epochs=3, threads=1) as m:
+            m.prepare()
+            int8, fp32 = aisle.RecOptions(scan="int8"), aisle.RecOptions(scan="fp32")
+            for u in range(40):
+                a = m.recommend("u%d" % u, k=10, options=int8)
+                st = aisle.scan_stats()
+                self.assertTrue(st.int8)
+                self.assertEqual(st.items_scanned, 600)
+                self.assertLessEqual(st.items_rescored, 600)
+                self.assertEqual(list(a), list(m.recommend("u%d" % u, k=10, options=fp32)))
+                self.assertFalse(aisle.scan_stats().int8)
+            with self.assertRaises(aisle.AisleError):
+                aisle.RecOptions(scan="int4")
+
+
+class TestServer(unittest.TestCase):
+    """aisle.Server: leases across a swap, journaled updates replayed."""
+
+    def test_lease_swap_update_and_replay_under_reader_threads(self):
+        if not has_kind("als"):
+            raise unittest.SkipTest("model kind als not compiled in")
+        events = [("u%d" % (i % 30), "p%d" % i, "view") for i in range(200)]
+        with aisle.Dataset(events) as ds:
+            model = aisle.Model.train(ds, kind="als", factors=8, epochs=2, threads=1)
+            data = model.to_bytes()
+        with aisle.Server(model) as server:
+            self.assertTrue(model.closed)  # the server owns it
+            stop, errors = threading.Event(), []
+
+            def read():
+                while not stop.is_set():
+                    try:
+                        with server.lease() as m:
+                            self.assertLessEqual(len(m.recommend("u3", k=5)), 5)
+                    except Exception as e:  # reported below
+                        errors.append(e)
+                        return
+
+            readers = [threading.Thread(target=read) for _ in range(4)]
+            for t in readers:
+                t.start()
+            server.update_user("u3", ["p150"])
+            with server.lease() as m:
+                self.assertNotIn("p150", [i for i, _ in m.recommend("u3", k=200)])  # seen now
+            self.assertEqual(server.swap(aisle.Model.from_bytes(data), replay_since=0), 1)
+            with server.lease() as m:
+                self.assertNotIn("p150", [i for i, _ in m.recommend("u3", k=200)])  # replayed
+            self.assertEqual(server.swap(aisle.Model.from_bytes(data), replay_since=2**62), 0)
+            with server.lease() as m:
+                self.assertIn("p150", [i for i, _ in m.recommend("u3", k=200)])
+            stop.set()
+            for t in readers:
+                t.join()
+            self.assertEqual(errors, [])
+            with self.assertRaises(aisle.NotFound):
+                server.update_user("ghost", ["p1"])
+            with self.assertRaises(TypeError):
+                aisle.Server("not a model")

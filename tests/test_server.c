@@ -1,0 +1,285 @@
+/* test_server.c - aisle_server (src/serve/server.c): leases outlive a
+ * swap, updates are replayed onto swapped-in models, misuse is reported,
+ * and a stress run of 8 readers + 1 writer + 1 swapper loses no update
+ * (AISLE_STRESS_SECONDS, default 1; make check-tsan runs it under TSan;
+ * docs/SERVING.md gives the 30 s run). */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "models/models.h"
+#include "util/test_util.h"
+
+enum { USERS = 200, ITEMS = 400, READERS = 8 };
+
+static aisle_dataset *shop(void) {
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    char u[16], it[16];
+    for (int i = 0; i < ITEMS; i++) {
+        snprintf(u, sizeof u, "u%d", i % USERS);
+        snprintf(it, sizeof it, "p%d", i);
+        assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1, 0));
+    }
+    for (int r = 0; r < USERS; r++)
+        for (int t = 0; t < 5; t++) {
+            snprintf(u, sizeof u, "u%d", r);
+            snprintf(it, sizeof it, "p%d", (r * 13 + t * 31) % ITEMS);
+            assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1, 0));
+        }
+    return ds;
+}
+
+static bool has_pair(const aisle_model *m, const char *user, const char *item) {
+    int64_t u = keys_find(&m->users, user, strlen(user)), j = keys_find(&m->items, item, strlen(item));
+    if (u < 0 || j < 0) return false;
+    for (size_t p = m->history.indptr[u]; p < m->history.indptr[u + 1]; p++)
+        if (m->history.indices[p] == (uint32_t)j) return m->history.values[p] > 0;
+    return false;
+}
+
+static aisle_model *copy_of(const void *buf, size_t len) {
+    aisle_model *m;
+    assert_ok(aisle_model_load_buffer(&m, buf, len, NULL));
+    return m;
+}
+
+typedef struct lease_holder {
+    aisle_server *s;
+    const aisle_model *m;
+    atomic_int holding, swapped;
+    int rc;
+} lease_holder;
+
+static void *hold_lease(void *arg) {
+    lease_holder *lh = arg;
+    lh->rc = aisle_server_acquire(lh->s, &lh->m);
+    atomic_store(&lh->holding, 1);
+    if (lh->rc) return NULL;
+    while (!atomic_load(&lh->swapped)) sched_yield();
+    const char *items[10];
+    size_t n = 0;
+    lh->rc = aisle_recommend(lh->m, "u3", 10, NULL, items, NULL, &n);
+    if (!lh->rc && (n == 0 || strlen(items[0]) == 0)) lh->rc = AISLE_EINTERNAL;
+    int rc = aisle_server_release(lh->s, lh->m);
+    if (!lh->rc) lh->rc = rc;
+    return NULL;
+}
+
+static void test_lease_outlives_swap_and_updates_are_replayed(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop();
+    aisle_model *m = tu_train(ds, "model=als factors=8 epochs=3 threads=1");
+    void *buf;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    aisle_server *s;
+    assert_ok(aisle_server_new(&s, m));
+    const aisle_model *a;
+    assert_ok(aisle_server_acquire(s, &a));
+    assert_ptr_equal(a, m);
+    const char *items[10];
+    size_t n;
+    assert_ok(aisle_recommend(a, "u1", 10, NULL, items, NULL, &n));
+    assert_ok(aisle_server_release(s, a));
+
+    const char *add[] = {"p7", "p8"};
+    assert_ok(aisle_server_update_user(s, "u3", add, NULL, 2));
+    assert_status_msg(aisle_server_update_user(s, "ghost", add, NULL, 1), AISLE_ENOTFOUND, "ghost");
+    /* a lease held by another thread across the swap (a thread never
+     * swaps or updates while it holds a lease itself: header rules) */
+    lease_holder lh = {.s = s};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, hold_lease, &lh), 0);
+    while (!atomic_load(&lh.holding)) sched_yield();
+    assert_true(has_pair(lh.m, "u3", "p7") && has_pair(lh.m, "u3", "p8"));
+    aisle_model *fresh = copy_of(buf, len);
+    assert_false(has_pair(fresh, "u3", "p7"));
+    size_t replayed = 0;
+    assert_ok(aisle_server_swap(s, fresh, 0, &replayed));
+    assert_int_equal(replayed, 1);
+    atomic_store(&lh.swapped, 1);
+    pthread_join(th, NULL);
+    assert_ok(lh.rc); /* the old model was still alive for its recommend; its release freed it */
+    assert_ptr_equal(lh.m, m);
+    const aisle_model *b;
+    assert_ok(aisle_server_acquire(s, &b));
+    assert_ptr_equal(b, fresh);
+    assert_true(has_pair(b, "u3", "p7") && has_pair(b, "u3", "p8"));
+    assert_ok(aisle_server_release(s, b));
+    /* a model trained after the update: nothing to replay, and the
+     * journal forgets it */
+    aisle_model *third = copy_of(buf, len);
+    assert_ok(aisle_server_swap(s, third, INT64_MAX, &replayed));
+    assert_int_equal(replayed, 0);
+    aisle_model *fourth = copy_of(buf, len);
+    assert_ok(aisle_server_swap(s, fourth, 0, &replayed));
+    assert_int_equal(replayed, 0);
+    assert_ok(aisle_server_acquire(s, &b));
+    assert_false(has_pair(b, "u3", "p7"));
+    assert_ok(aisle_server_release(s, b));
+
+    assert_status_msg(aisle_server_release(s, b), AISLE_EINVAL, "not leased");
+    assert_status_msg(aisle_server_acquire(s, NULL), AISLE_EINVAL, NULL);
+    assert_status_msg(aisle_server_swap(s, NULL, 0, NULL), AISLE_EINVAL, NULL);
+    assert_status_msg(aisle_server_new(NULL, fourth), AISLE_EINVAL, NULL);
+    aisle_server_free(s);
+    aisle_server_free(NULL);
+    aisle_free(buf);
+    aisle_dataset_free(ds);
+}
+
+static void test_server_allocation_failures(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop();
+    aisle_model *m = tu_train(ds, "model=als factors=4 epochs=1 threads=1");
+    void *buf;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    aisle_model_free(m);
+    const char *add[] = {"p1", "p2", "p3"};
+    int ok = 0;
+    for (uint64_t at = 1; at < 400 && !ok; at++) {
+        aisle_model *first = copy_of(buf, len), *next = copy_of(buf, len);
+        aisle_server *s = NULL;
+        tu_failalloc_install(at, 1);
+        int rc = aisle_server_new(&s, first);
+        int rc2 = rc ? rc : aisle_server_update_user(s, "u5", add, NULL, 3);
+        int rc3 = rc2 ? rc2 : aisle_server_swap(s, next, 0, NULL);
+        tu_failalloc_remove();
+        assert_true(rc == AISLE_OK || rc == AISLE_ENOMEM);
+        assert_true(rc2 == AISLE_OK || rc2 == AISLE_ENOMEM);
+        assert_true(rc3 == AISLE_OK || rc3 == AISLE_ENOMEM);
+        if (rc) aisle_model_free(first);
+        if (rc3 || !s) aisle_model_free(next); /* not taken */
+        if (!rc2 && s) { /* an accepted update is never lost, even when the swap failed */
+            const aisle_model *a;
+            assert_ok(aisle_server_acquire(s, &a));
+            assert_true(has_pair(a, "u5", "p1"));
+            assert_ok(aisle_server_release(s, a));
+        }
+        aisle_server_free(s);
+        ok = rc3 == AISLE_OK;
+    }
+    assert_true(ok);
+    aisle_free(buf);
+    aisle_dataset_free(ds);
+}
+
+typedef struct stress {
+    aisle_server *s;
+    const void *buf;
+    size_t len;
+    atomic_int stop;
+    atomic_long reads, swaps;
+    long updates;
+    int failed;
+    char failure[200];
+} stress;
+
+static void stress_fail(stress *st, const char *what) {
+    if (!st->failed) snprintf(st->failure, sizeof st->failure, "%s: %s", what, aisle_last_error());
+    st->failed = 1;
+    atomic_store(&st->stop, 1);
+}
+
+static void *reader(void *arg) {
+    stress *st = arg;
+    unsigned seed = (unsigned)(uintptr_t)&seed;
+    while (!atomic_load(&st->stop)) {
+        const aisle_model *m;
+        if (aisle_server_acquire(st->s, &m)) return stress_fail(st, "acquire"), NULL;
+        char user[16];
+        snprintf(user, sizeof user, "u%d", (int)(rand_r(&seed) % USERS));
+        const char *items[10];
+        float scores[10];
+        size_t n = 0;
+        int rc = aisle_recommend(m, user, 10, NULL, items, scores, &n);
+        for (size_t i = 0; !rc && i < n; i++)
+            if (!items[i] || items[i][0] != 'p') rc = AISLE_EINTERNAL;
+        if (aisle_server_release(st->s, m) || rc) return stress_fail(st, "read"), NULL;
+        atomic_fetch_add(&st->reads, 1);
+    }
+    return NULL;
+}
+
+static void *writer(void *arg) {
+    stress *st = arg;
+    for (long i = 0; !atomic_load(&st->stop); i++) {
+        char user[16], item[16];
+        snprintf(user, sizeof user, "u%ld", i % USERS);
+        snprintf(item, sizeof item, "p%ld", (i * 7 + i / USERS) % ITEMS);
+        const char *items[] = {item};
+        if (aisle_server_update_user(st->s, user, items, NULL, 1)) return stress_fail(st, "update"), NULL;
+        st->updates = i + 1;
+    }
+    return NULL;
+}
+
+static void *swapper(void *arg) {
+    stress *st = arg;
+    while (!atomic_load(&st->stop)) {
+        aisle_model *m;
+        if (aisle_model_load_buffer(&m, st->buf, st->len, NULL)) return stress_fail(st, "load"), NULL;
+        if (aisle_server_swap(st->s, m, 0, NULL)) { /* the buffer predates every update */
+            aisle_model_free(m);
+            return stress_fail(st, "swap"), NULL;
+        }
+        atomic_fetch_add(&st->swaps, 1);
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static void test_stress_readers_writer_swapper_lose_no_update(void **state) {
+    (void)state;
+    const char *env = getenv("AISLE_STRESS_SECONDS");
+    double seconds = env ? atof(env) : 1.0;
+    aisle_dataset *ds = shop();
+    aisle_model *m = tu_train(ds, "model=als factors=8 epochs=3 threads=1");
+    stress st = {0};
+    void *buf;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &st.len));
+    st.buf = buf;
+    assert_ok(aisle_server_new(&st.s, m));
+    pthread_t r[READERS], w, sw;
+    for (int i = 0; i < READERS; i++) assert_int_equal(pthread_create(&r[i], NULL, reader, &st), 0);
+    assert_int_equal(pthread_create(&w, NULL, writer, &st), 0);
+    assert_int_equal(pthread_create(&sw, NULL, swapper, &st), 0);
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&ts, NULL);
+    atomic_store(&st.stop, 1);
+    for (int i = 0; i < READERS; i++) pthread_join(r[i], NULL);
+    pthread_join(w, NULL);
+    pthread_join(sw, NULL);
+    if (st.failed) fail_msg("%s", st.failure);
+    print_message("stress %.1f s: %ld reads, %ld updates, %ld swaps\n", seconds, (long)atomic_load(&st.reads),
+                  st.updates, (long)atomic_load(&st.swaps));
+    assert_true(atomic_load(&st.reads) > 0 && st.updates > 0 && atomic_load(&st.swaps) > 0);
+    const aisle_model *cur;
+    assert_ok(aisle_server_acquire(st.s, &cur));
+    for (long i = 0; i < st.updates; i++) {
+        char user[16], item[16];
+        snprintf(user, sizeof user, "u%ld", i % USERS);
+        snprintf(item, sizeof item, "p%ld", (i * 7 + i / USERS) % ITEMS);
+        if (!has_pair(cur, user, item)) fail_msg("update %ld (%s, %s) lost", i, user, item);
+    }
+    assert_ok(aisle_server_release(st.s, cur));
+    aisle_server_free(st.s);
+    aisle_free(buf);
+    aisle_dataset_free(ds);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lease_outlives_swap_and_updates_are_replayed),
+        cmocka_unit_test(test_server_allocation_failures),
+        cmocka_unit_test(test_stress_readers_writer_swapper_lose_no_update),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
