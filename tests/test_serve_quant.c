@@ -349,6 +349,7 @@ static int drop_multiples_of_3(void *user, const char *key, size_t index) {
  * one-user calls: same items and scores up to sgemm's rounding (items
  * compared where the scores around them are apart by more than it). */
 static void check_batch(const aisle_model *m, aisle_rec_options *o, size_t k) {
+    int int8 = 0;
     size_t nu = model_n_users(m) + 3;
     const char **keys = calloc(nu, sizeof *keys), **bi = calloc(nu * k, sizeof *bi);
     float *bs = calloc(nu * k, sizeof *bs), *s1 = calloc(k, sizeof *s1);
@@ -360,7 +361,13 @@ static void check_batch(const aisle_model *m, aisle_rec_options *o, size_t k) {
     for (size_t r = 0; r < nu; r++) {
         size_t n1;
         assert_ok(aisle_recommend(m, keys[r], k, o, i1, s1, &n1));
+        assert_ok(aisle_recommend_scan_stats(NULL, NULL, &int8));
         assert_int_equal(bn[r], n1);
+        if (int8) /* the batch ran the same scan: identical */
+            for (size_t i = 0; i < n1; i++) {
+                assert_string_equal(bi[r * k + i], i1[i]);
+                assert_memory_equal(&bs[r * k + i], &s1[i], sizeof(float));
+            }
         for (size_t i = 0; i < n1; i++) {
             float tol = 1e-4f * (1 + fabsf(s1[i]));
             assert_true(fabsf(bs[r * k + i] - s1[i]) <= tol);
@@ -379,6 +386,10 @@ static void test_tiled_batch_equals_single_calls(void **state) {
     assert_ok(aisle_rec_options_set(o, "threads", "2"));
     check_batch(m, o, 10);
     check_batch(m, o, 1100); /* past BATCH_MAX_K: the per-user path */
+    assert_ok(aisle_rec_options_set(o, "scan", "int8")); /* the int8 scan per user: bit for bit */
+    check_batch(m, o, 10);
+    check_batch(m, o, 300);
+    assert_ok(aisle_rec_options_set(o, "scan", "auto"));
     assert_ok(aisle_rec_options_set(o, "exclude_seen", "false"));
     const char *deny[] = {"p0", "p1", "p2", "p2048"}, *allow[] = {"p0", "p5", "p1500", "p2400", "p2499", "p77"};
     assert_ok(aisle_rec_options_deny(o, deny, 4));
