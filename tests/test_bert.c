@@ -658,6 +658,10 @@ static void test_bad_checkpoints(void **state) {
     fresh_copy(dir, sizeof dir, "bert_bad");
     edit(dir, "config.json", "\"num_attention_heads\": 4", "\"num_attention_heads\": 5");
     expect_import(dir, AISLE_EFORMAT, "num_attention_heads", NULL);
+    /* an eps that is positive as a double but 0 as a float (fuzz finding) */
+    fresh_copy(dir, sizeof dir, "bert_bad");
+    edit(dir, "config.json", "\"layer_norm_eps\": 1e-12", "\"layer_norm_eps\": 1e-92");
+    expect_import(dir, AISLE_EFORMAT, "layer_norm_eps", NULL);
     fresh_copy(dir, sizeof dir, "bert_bad");
     edit(dir, "config.json", "\"gelu\"", "\"relu\"");
     expect_import(dir, AISLE_EUNSUPPORTED, "hidden_act", NULL);

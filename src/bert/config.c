@@ -66,9 +66,13 @@ static int parse_main(bert_config *c, const bert_json *j, const char *what, bool
     c->eps = 1e-12f;
     n = bert_json_get(j, 0, "layer_norm_eps");
     if (n != BERT_JSON_NONE) {
-        if (j->nodes[n].type != BJ_NUM || !(j->nodes[n].num > 0 && j->nodes[n].num < 1))
-            return core_error(AISLE_EFORMAT, "%s: field layer_norm_eps must be a number in (0, 1)", what);
-        c->eps = (float)j->nodes[n].num;
+        /* checked after the narrowing to float: 1e-92 would pass as a double and
+         * become 0, 0.999999999 would become 1 */
+        float eps = j->nodes[n].type == BJ_NUM ? (float)j->nodes[n].num : 0.0f;
+        if (!(eps > 0 && eps < 1))
+            return core_error(AISLE_EFORMAT, "%s: field layer_norm_eps must be a number in (0, 1) as a float",
+                              what);
+        c->eps = eps;
     }
     /* labels: num_labels, else the size of id2label, else 2 (Transformers' default) */
     c->num_labels = 2;
