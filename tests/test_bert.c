@@ -935,18 +935,21 @@ static int oom_save_load(void *p) {
     return rc;
 }
 
-static int oom_finetune(void *p) {
-    oom_ctx *c = p;
+static int oom_finetune_with(oom_ctx *c, const char *opts) {
     const char *a[3] = {"good shoes", "bad shoes", "a jacket"};
     float y[3] = {1, 0, 2};
     aisle_config *cfg;
     int rc = aisle_config_new(&cfg);
     if (rc) return rc;
-    rc = aisle_config_parse(cfg, "head_epochs=2 threads=1");
+    rc = aisle_config_parse(cfg, opts);
     if (!rc) rc = aisle_bert_finetune_head(c->m, a, NULL, y, 3, 3, cfg, NULL);
     aisle_config_free(cfg);
     return rc;
 }
+
+static int oom_finetune(void *p) { return oom_finetune_with(p, "head_epochs=2 threads=1"); }
+/* the last layers too (tune.c) */
+static int oom_finetune_layers(void *p) { return oom_finetune_with(p, "head_epochs=2 finetune_layers=2 threads=1"); }
 
 static void test_allocation_failures(void **state) {
     (void)state;
@@ -960,6 +963,7 @@ static void test_allocation_failures(void **state) {
     until_success("forward", oom_forward, &c);
     until_success("save+load", oom_save_load, &c);
     until_success("finetune", oom_finetune, &c);
+    until_success("finetune layers", oom_finetune_layers, &c);
     aisle_bert_free(c.m);
 }
 
