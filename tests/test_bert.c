@@ -857,6 +857,17 @@ static void test_finetune_bitext_smoke(void **state) {
     }
     printf("    bitext-cs smoke: %d messages, %d categories, training accuracy %.2f, loss %.3f "
            "(random encoder: not a quality figure)\n", n, ncat, (double)right / n, loss);
+    /* and the top layer with the head (finetune_layers) */
+    aisle_bert *m2;
+    assert_ok(aisle_bert_import(&m2, src, NULL));
+    assert_ok(aisle_config_parse(cfg, "finetune_layers=1 finetune_learning_rate=0.001 head_epochs=5"));
+    double loss2;
+    assert_ok(aisle_bert_finetune_head(m2, (const char *const *)texts, NULL, labels, (size_t)n, (size_t)ncat, cfg,
+                                       &loss2));
+    assert_true(isfinite(loss2));
+    printf("    bitext-cs smoke, top layer + head, 5 epochs: loss %.3f (random encoder: not a quality figure)\n",
+           loss2);
+    aisle_bert_free(m2);
     free(p);
     for (int i = 0; i < n; i++) free(texts[i]);
     aisle_config_free(cfg);
