@@ -1552,14 +1552,19 @@ AISLE_API int aisle_bert_hidden(const aisle_bert *model, const char *text_a, con
 /* Trains the classification or regression head on n labelled texts or
  * pairs (texts_b NULL for single texts) with the encoder frozen: AdamW on
  * the pooled outputs, options head_epochs, head_learning_rate, seed,
- * threads (for the forward pass).  num_labels 0 keeps and continues the
+ * threads (for the forward pass).  With the option finetune_layers = N > 0
+ * the top N encoder layers and the pooler train too (AdamW at
+ * finetune_learning_rate with warm-up and linear decay; the model must
+ * hold fp32 weights).  num_labels 0 keeps and continues the
  * existing head; otherwise a new head of num_labels outputs replaces it
  * (1 = regression).  labels[i] is a class index 0..num_labels-1, or the
  * regression target.  *loss (may be NULL) gets the last epoch's mean loss.
  * Changes the model: no other call may use it at the same time.  Returns
  * AISLE_OK, AISLE_EINVAL (NULL argument, no texts, non-finite label, no
- * head to keep), AISLE_ERANGE (a class index out of range), AISLE_EUNSUPPORTED
- * (no pooler) or AISLE_ENOMEM; on failure the model is unchanged. */
+ * head to keep), AISLE_ERANGE (a class index out of range, finetune_layers
+ * above the model's layers, max_length), AISLE_EUNSUPPORTED (no pooler;
+ * finetune_layers on a model with int8 or fp16 weights) or AISLE_ENOMEM;
+ * on failure the model is unchanged. */
 AISLE_API int aisle_bert_finetune_head(aisle_bert *model, const char *const *texts_a, const char *const *texts_b,
                                        const float *labels, size_t n, size_t num_labels, const aisle_config *cfg,
                                        double *loss);

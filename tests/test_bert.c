@@ -857,6 +857,17 @@ static void test_finetune_bitext_smoke(void **state) {
     }
     printf("    bitext-cs smoke: %d messages, %d categories, training accuracy %.2f, loss %.3f "
            "(random encoder: not a quality figure)\n", n, ncat, (double)right / n, loss);
+    /* and the top layer with the head (finetune_layers) */
+    aisle_bert *m2;
+    assert_ok(aisle_bert_import(&m2, src, NULL));
+    assert_ok(aisle_config_parse(cfg, "finetune_layers=1 finetune_learning_rate=0.001 head_epochs=5"));
+    double loss2;
+    assert_ok(aisle_bert_finetune_head(m2, (const char *const *)texts, NULL, labels, (size_t)n, (size_t)ncat, cfg,
+                                       &loss2));
+    assert_true(isfinite(loss2));
+    printf("    bitext-cs smoke, top layer + head, 5 epochs: loss %.3f (random encoder: not a quality figure)\n",
+           loss2);
+    aisle_bert_free(m2);
     free(p);
     for (int i = 0; i < n; i++) free(texts[i]);
     aisle_config_free(cfg);
@@ -935,18 +946,21 @@ static int oom_save_load(void *p) {
     return rc;
 }
 
-static int oom_finetune(void *p) {
-    oom_ctx *c = p;
+static int oom_finetune_with(oom_ctx *c, const char *opts) {
     const char *a[3] = {"good shoes", "bad shoes", "a jacket"};
     float y[3] = {1, 0, 2};
     aisle_config *cfg;
     int rc = aisle_config_new(&cfg);
     if (rc) return rc;
-    rc = aisle_config_parse(cfg, "head_epochs=2 threads=1");
+    rc = aisle_config_parse(cfg, opts);
     if (!rc) rc = aisle_bert_finetune_head(c->m, a, NULL, y, 3, 3, cfg, NULL);
     aisle_config_free(cfg);
     return rc;
 }
+
+static int oom_finetune(void *p) { return oom_finetune_with(p, "head_epochs=2 threads=1"); }
+/* the last layers too (tune.c) */
+static int oom_finetune_layers(void *p) { return oom_finetune_with(p, "head_epochs=2 finetune_layers=2 threads=1"); }
 
 static void test_allocation_failures(void **state) {
     (void)state;
@@ -960,6 +974,7 @@ static void test_allocation_failures(void **state) {
     until_success("forward", oom_forward, &c);
     until_success("save+load", oom_save_load, &c);
     until_success("finetune", oom_finetune, &c);
+    until_success("finetune layers", oom_finetune_layers, &c);
     aisle_bert_free(c.m);
 }
 

@@ -48,7 +48,7 @@ AISLE_API int aisle_bert_memory(const aisle_bert *model, size_t *bytes) {
     return AISLE_OK;
 }
 
-static int max_len(const aisle_bert *m, const aisle_config *cfg, size_t *out) {
+int bert_max_length(const aisle_bert *m, const aisle_config *cfg, size_t *out) {
     int64_t v = config_int(cfg, bert_options, "max_length");
     if (v > (int64_t)m->cfg.max_pos)
         return core_error(AISLE_ERANGE, "option max_length=%lld is more than the model's max_position_embeddings (%u)",
@@ -61,7 +61,7 @@ AISLE_API int aisle_bert_tokenize(const aisle_bert *model, const char *text_a, c
                                   const aisle_config *cfg, uint32_t *ids, uint32_t *types, size_t cap, size_t *n) {
     if (!model || !text_a || !n) return core_error(AISLE_EINVAL, "aisle_bert_tokenize: NULL argument");
     size_t ml = 0;
-    int rc = max_len(model, cfg, &ml);
+    int rc = bert_max_length(model, cfg, &ml);
     if (rc) return rc;
     uint32_t *i2 = core_malloc(ml * sizeof *i2), *t2 = core_malloc(ml * sizeof *t2);
     size_t k = 0;
@@ -155,7 +155,7 @@ static int run_batch(run_ctx *r, size_t i0, size_t i1, int threads, uint32_t *id
 }
 
 static int run(run_ctx *r, size_t n, const aisle_config *cfg) {
-    int rc = max_len(r->m, cfg, &r->max_len);
+    int rc = bert_max_length(r->m, cfg, &r->max_len);
     if (rc) return rc;
     if (r->max_len < (r->b ? 3u : 2u))
         return core_error(AISLE_ERANGE, "option max_length=%zu leaves no room for the text", r->max_len);
@@ -229,7 +229,7 @@ AISLE_API int aisle_bert_hidden(const aisle_bert *model, const char *text_a, con
                                 const aisle_config *cfg, float *out, size_t max_tokens, size_t *n_tokens) {
     if (!model || !text_a || !n_tokens) return core_error(AISLE_EINVAL, "aisle_bert_hidden: NULL argument");
     size_t ml = 0, n = 0;
-    int rc = max_len(model, cfg, &ml);
+    int rc = bert_max_length(model, cfg, &ml);
     if (rc) return rc;
     size_t H = model->cfg.hidden;
     uint32_t *ids = core_malloc(2 * ml * sizeof *ids);

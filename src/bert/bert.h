@@ -14,6 +14,7 @@
 
 #include "core/core.h"
 #include "io/io.h"
+#include "nn/nn.h"
 
 #include <stdbool.h>
 
@@ -213,6 +214,11 @@ typedef struct bert_seqs {
  * int8 kernel over `threads`); attention, GELU and LayerNorm run over
  * `threads`.  Only allocation can fail. */
 int bert_forward(const aisle_bert *m, const bert_seqs *s, int threads, float *hidden, float *pooled);
+/* The same through the embeddings and the first `layers` encoder layers
+ * only (pooled only when layers is all of them): the frozen part below
+ * the layers being fine-tuned. */
+int bert_forward_layers(const aisle_bert *m, const bert_seqs *s, int threads, uint32_t layers, float *hidden,
+                        float *pooled);
 /* Embeddings of n texts into out[n x hidden] with pooling AISLE_BERT_POOL_*
  * (cls, mean, pooler): what aisle_bert_embed does, for the modules above
  * bert (search's semantic embeddings, intent's encoder).  Options read
@@ -231,5 +237,61 @@ int bert_finetune_head(aisle_bert *m, const char *const *a, const char *const *b
                        size_t num_labels, const aisle_config *cfg, double *final_loss);
 /* Head on a pooled vector: probabilities (softmax) or the regression value. */
 void bert_head(const aisle_bert *m, const float *pooled, float *out);
+/* Token budget of one sequence from the option max_length (0: the model's
+ * positions); AISLE_ERANGE above the model's positions (api.c). */
+int bert_max_length(const aisle_bert *m, const aisle_config *cfg, size_t *out);
+
+/* ---- fine-tuning the last encoder layers (tune.c) ----
+ * A trainable fp32 copy of the top n encoder layers, the pooler and the
+ * head in nn stores (the nn core's layout: a linear layer's W is in x out,
+ * the model's transposed), trained on packed batches: the frozen layers
+ * below run through bert_forward_layers, the trained ones through the nn
+ * core's layers (linear, ragged attention, layer norm, exact GELU), whose
+ * forward is BERT's post-LN block:
+ *   h1 = LN1(x + Attn(x) Wo + bo);  y = LN2(h1 + GELU(h1 Wi + bi) Wf + bf)
+ * then pooled = tanh([CLS] Wp + bp), logits = pooled Wc + bc. */
+typedef struct bert_tune_layer {
+    nn_linear qkv, ao, in, out;
+    nn_layernorm ln1, ln2;
+    /* the current batch's activations, kept for the backward */
+    float *x, *qkv_y, *P, *ctx, *r1, *mean1, *rstd1, *h1, *inter, *act, *r2, *mean2, *rstd2;
+} bert_tune_layer;
+
+typedef struct bert_tuner {
+    const aisle_bert *m;
+    uint32_t first, n; /* trains layers first .. first + n - 1 (n 0: pooler and head only) */
+    uint32_t labels;
+    bool regression;
+    int threads;
+    nn_store enc;  /* the layers and the pooler */
+    nn_store head; /* the classifier (its own learning rate) */
+    bert_tune_layer *tl;
+    nn_linear pool, cls;
+    size_t max_rows, max_seqs, *lens;
+    nn_batch bt;
+    float *top, *cls_x, *pooled, *logits;
+    float *d_h, *d_r, *d_h1, *d_qkv, *d_ctx, *d_inter, *d_cls, *d_pooled, *d_logits, *scratch;
+} bert_tuner;
+
+/* Copies m's top n layers, pooler and head (keep_head) or a new head of
+ * `labels` outputs drawn from N(0, 0.02^2) (regression: one output), and
+ * sizes the workspace for batches of up to max_seqs sequences, max_rows
+ * tokens, max_len tokens each.  m must be fp32 and must outlive t. */
+int bert_tuner_init(bert_tuner *t, const aisle_bert *m, uint32_t n, uint32_t labels, bool regression, bool keep_head,
+                    size_t max_rows, size_t max_seqs, size_t max_len, int threads, core_rng *rng);
+void bert_tuner_free(bert_tuner *t);
+/* Mean loss over the batch's sequences (softmax cross-entropy on class
+ * indices, or half the squared error) into *loss; with backward, adds the
+ * gradient of that mean to both stores' gradients.  t->logits then holds
+ * the raw outputs. */
+int bert_tuner_batch(bert_tuner *t, const bert_seqs *s, const float *labels, bool backward, double *loss);
+/* Writes the trained layers, pooler and head back into m (the head
+ * allocation first: on failure m is unchanged). */
+int bert_tuner_install(const bert_tuner *t, aisle_bert *m);
+/* bert_finetune_head with the option finetune_layers > 0: trains the top
+ * layers, the pooler and the head (labels checked by the caller). */
+int bert_finetune_layers(aisle_bert *m, const char *const *a, const char *const *b, const float *labels, size_t n,
+                         uint32_t num_labels, bool regression, bool keep_head, const aisle_config *cfg,
+                         double *final_loss);
 
 #endif /* AISLE_BERT_H */

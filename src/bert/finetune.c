@@ -29,6 +29,8 @@ int bert_finetune_head(aisle_bert *m, const char *const *a, const char *const *b
                               L - 1);
     }
     if (n == 0) return core_error(AISLE_EINVAL, "no labelled texts");
+    if (config_int(cfg, bert_options, "finetune_layers") > 0)
+        return bert_finetune_layers(m, a, b, labels, n, (uint32_t)L, regression, keep, cfg, final_loss);
     int64_t epochs = config_int(cfg, bert_options, "head_epochs");
     double lr = config_float(cfg, bert_options, "head_learning_rate");
     uint64_t seed = (uint64_t)config_int(cfg, NULL, "seed");

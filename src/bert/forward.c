@@ -217,6 +217,11 @@ static int linear(fwd *f, const bert_mat *W, const float *X, size_t n, float *Y)
 }
 
 int bert_forward(const aisle_bert *m, const bert_seqs *s, int threads, float *hidden, float *pooled) {
+    return bert_forward_layers(m, s, threads, m->cfg.layers, hidden, pooled);
+}
+
+int bert_forward_layers(const aisle_bert *m, const bert_seqs *s, int threads, uint32_t layers, float *hidden,
+                        float *pooled) {
     const bert_config *c = &m->cfg;
     fwd f;
     memset(&f, 0, sizeof f);
@@ -259,7 +264,7 @@ int bert_forward(const aisle_bert *m, const bert_seqs *s, int threads, float *hi
         f.xq = (uint8_t *)(next + 2 * T);
     }
     int rc = core_parallel_for(f.threads, s->nseq, 1, embed_range, &f);
-    for (uint32_t l = 0; !rc && l < c->layers; l++) {
+    for (uint32_t l = 0; !rc && l < layers; l++) {
         const bert_layer *L = f.L = &m->layer[l];
         rc = linear(&f, &L->qkv, f.x, T, f.qkv);
         if (!rc) rc = core_parallel_for(f.threads, s->nseq * f.heads, 1, attention_range, &f);
@@ -273,7 +278,7 @@ int bert_forward(const aisle_bert *m, const bert_seqs *s, int threads, float *hi
         f.add = f.t, f.bias = L->out_b, f.g = L->ln2_g, f.b = L->ln2_b;
         if (!rc) rc = core_parallel_for(f.threads, T, ROW_GRAIN, addln_range, &f);
     }
-    if (!rc && pooled && c->has_pooler) {
+    if (!rc && pooled && c->has_pooler && layers == c->layers) {
         /* the [CLS] rows, then one product for the whole batch */
         for (size_t i = 0; i < s->nseq; i++) memcpy(f.ctx + i * f.H, f.x + s->start[i] * f.H, f.H * sizeof(float));
         rc = linear(&f, &m->pool, f.ctx, s->nseq, f.t);
