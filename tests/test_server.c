@@ -12,41 +12,10 @@
 #include <time.h>
 
 #include "models/models.h"
+#include "util/server_util.h"
 #include "util/test_util.h"
 
-enum { USERS = 200, ITEMS = 400, READERS = 8 };
-
-static aisle_dataset *shop(void) {
-    aisle_dataset *ds;
-    assert_ok(aisle_dataset_new(&ds));
-    char u[16], it[16];
-    for (int i = 0; i < ITEMS; i++) {
-        snprintf(u, sizeof u, "u%d", i % USERS);
-        snprintf(it, sizeof it, "p%d", i);
-        assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1, 0));
-    }
-    for (int r = 0; r < USERS; r++)
-        for (int t = 0; t < 5; t++) {
-            snprintf(u, sizeof u, "u%d", r);
-            snprintf(it, sizeof it, "p%d", (r * 13 + t * 31) % ITEMS);
-            assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1, 0));
-        }
-    return ds;
-}
-
-static bool has_pair(const aisle_model *m, const char *user, const char *item) {
-    int64_t u = keys_find(&m->users, user, strlen(user)), j = keys_find(&m->items, item, strlen(item));
-    if (u < 0 || j < 0) return false;
-    for (size_t p = m->history.indptr[u]; p < m->history.indptr[u + 1]; p++)
-        if (m->history.indices[p] == (uint32_t)j) return m->history.values[p] > 0;
-    return false;
-}
-
-static aisle_model *copy_of(const void *buf, size_t len) {
-    aisle_model *m;
-    assert_ok(aisle_model_load_buffer(&m, buf, len, NULL));
-    return m;
-}
+enum { USERS = TU_SHOP_USERS, ITEMS = TU_SHOP_ITEMS, READERS = 8 };
 
 typedef struct lease_holder {
     aisle_server *s;
@@ -72,7 +41,7 @@ static void *hold_lease(void *arg) {
 
 static void test_lease_outlives_swap_and_updates_are_replayed(void **state) {
     (void)state;
-    aisle_dataset *ds = shop();
+    aisle_dataset *ds = tu_shop();
     aisle_model *m = tu_train(ds, "model=als factors=8 epochs=3 threads=1");
     void *buf;
     size_t len;
@@ -96,9 +65,9 @@ static void test_lease_outlives_swap_and_updates_are_replayed(void **state) {
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, hold_lease, &lh), 0);
     while (!atomic_load(&lh.holding)) sched_yield();
-    assert_true(has_pair(lh.m, "u3", "p7") && has_pair(lh.m, "u3", "p8"));
-    aisle_model *fresh = copy_of(buf, len);
-    assert_false(has_pair(fresh, "u3", "p7"));
+    assert_true(tu_has_pair(lh.m, "u3", "p7") && tu_has_pair(lh.m, "u3", "p8"));
+    aisle_model *fresh = tu_model_copy(buf, len);
+    assert_false(tu_has_pair(fresh, "u3", "p7"));
     size_t replayed = 0;
     assert_ok(aisle_server_swap(s, fresh, 0, &replayed));
     assert_int_equal(replayed, 1);
@@ -109,18 +78,18 @@ static void test_lease_outlives_swap_and_updates_are_replayed(void **state) {
     const aisle_model *b;
     assert_ok(aisle_server_acquire(s, &b));
     assert_ptr_equal(b, fresh);
-    assert_true(has_pair(b, "u3", "p7") && has_pair(b, "u3", "p8"));
+    assert_true(tu_has_pair(b, "u3", "p7") && tu_has_pair(b, "u3", "p8"));
     assert_ok(aisle_server_release(s, b));
     /* a model trained after the update: nothing to replay, and the
      * journal forgets it */
-    aisle_model *third = copy_of(buf, len);
+    aisle_model *third = tu_model_copy(buf, len);
     assert_ok(aisle_server_swap(s, third, INT64_MAX, &replayed));
     assert_int_equal(replayed, 0);
-    aisle_model *fourth = copy_of(buf, len);
+    aisle_model *fourth = tu_model_copy(buf, len);
     assert_ok(aisle_server_swap(s, fourth, 0, &replayed));
     assert_int_equal(replayed, 0);
     assert_ok(aisle_server_acquire(s, &b));
-    assert_false(has_pair(b, "u3", "p7"));
+    assert_false(tu_has_pair(b, "u3", "p7"));
     assert_ok(aisle_server_release(s, b));
 
     assert_status_msg(aisle_server_release(s, b), AISLE_EINVAL, "not leased");
@@ -135,7 +104,7 @@ static void test_lease_outlives_swap_and_updates_are_replayed(void **state) {
 
 static void test_server_allocation_failures(void **state) {
     (void)state;
-    aisle_dataset *ds = shop();
+    aisle_dataset *ds = tu_shop();
     aisle_model *m = tu_train(ds, "model=als factors=4 epochs=1 threads=1");
     void *buf;
     size_t len;
@@ -144,7 +113,7 @@ static void test_server_allocation_failures(void **state) {
     const char *add[] = {"p1", "p2", "p3"};
     int ok = 0;
     for (uint64_t at = 1; at < 400 && !ok; at++) {
-        aisle_model *first = copy_of(buf, len), *next = copy_of(buf, len);
+        aisle_model *first = tu_model_copy(buf, len), *next = tu_model_copy(buf, len);
         aisle_server *s = NULL;
         tu_failalloc_install(at, 1);
         int rc = aisle_server_new(&s, first);
@@ -159,7 +128,7 @@ static void test_server_allocation_failures(void **state) {
         if (!rc2 && s) { /* an accepted update is never lost, even when the swap failed */
             const aisle_model *a;
             assert_ok(aisle_server_acquire(s, &a));
-            assert_true(has_pair(a, "u5", "p1"));
+            assert_true(tu_has_pair(a, "u5", "p1"));
             assert_ok(aisle_server_release(s, a));
         }
         aisle_server_free(s);
@@ -240,7 +209,7 @@ static void test_stress_readers_writer_swapper_lose_no_update(void **state) {
     (void)state;
     const char *env = getenv("AISLE_STRESS_SECONDS");
     double seconds = env ? atof(env) : 1.0;
-    aisle_dataset *ds = shop();
+    aisle_dataset *ds = tu_shop();
     aisle_model *m = tu_train(ds, "model=als factors=8 epochs=3 threads=1");
     stress st = {0};
     void *buf;
@@ -267,7 +236,7 @@ static void test_stress_readers_writer_swapper_lose_no_update(void **state) {
         char user[16], item[16];
         snprintf(user, sizeof user, "u%ld", i % USERS);
         snprintf(item, sizeof item, "p%ld", (i * 7 + i / USERS) % ITEMS);
-        if (!has_pair(cur, user, item)) fail_msg("update %ld (%s, %s) lost", i, user, item);
+        if (!tu_has_pair(cur, user, item)) fail_msg("update %ld (%s, %s) lost", i, user, item);
     }
     assert_ok(aisle_server_release(st.s, cur));
     aisle_server_free(st.s);
