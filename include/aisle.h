@@ -991,7 +991,8 @@ AISLE_API int aisle_recommend_for_items(const aisle_model *model, const char *co
 /* Adds a known user's new events to the model in place: weights are added
  * to the user's history (a new item is inserted; for mf a weight is the
  * rating and replaces the old one), then the kind re-fits the user's
- * parameters (factor kinds: closed-form fold-in; itemknn: history only).
+ * parameters (factor kinds: closed-form fold-in; itemknn: history only;
+ * popular: history and popularity counts, the trained ranking stays).
  * Unknown item keys are skipped.  NOT thread-safe: no other call may use
  * the model (not even readers) while it runs.  Returns AISLE_OK,
  * AISLE_EINVAL, AISLE_ENOTFOUND (unknown user), AISLE_EUNSUPPORTED or
