@@ -212,6 +212,20 @@ static void test_each_kind_adds_what_it_can(void **state) {
             assert_ok(aisle_recommend(a, "newbie", 10, NULL, recs, NULL, &n));
             assert_true(n > 0);
             for (size_t i = 0; i < n; i++) assert_true(strcmp(recs[i], "p1") && strcmp(recs[i], "p2")); /* seen */
+            /* a grown model saves and loads like a trained one */
+            void *buf;
+            size_t len;
+            assert_ok(aisle_model_save_buffer(a, NULL, &buf, &len));
+            aisle_model *back = tu_model_copy(buf, len);
+            assert_true(tu_has_pair(back, "newbie", "p1"));
+            assert_int_equal(back->items.n, a->items.n);
+            const char *again[10];
+            size_t n2 = 0;
+            assert_ok(aisle_recommend(back, "newbie", 10, NULL, again, NULL, &n2));
+            assert_int_equal(n2, n);
+            for (size_t i = 0; i < n; i++) assert_string_equal(again[i], recs[i]);
+            aisle_model_free(back);
+            aisle_free(buf);
         } else {
             assert_true(keys_find(&a->users, "newbie", 6) < 0);
         }
