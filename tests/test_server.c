@@ -152,13 +152,13 @@ typedef struct stress {
     atomic_int stop;
     atomic_long reads, swaps;
     atomic_long steps; /* writer steps completed: their users and items exist */
-    int failed;
+    atomic_int failed;
     char failure[200];
 } stress;
 
 static void stress_fail(stress *st, const char *what) {
-    if (!st->failed) snprintf(st->failure, sizeof st->failure, "%s: %s", what, aisle_last_error());
-    st->failed = 1;
+    if (atomic_exchange(&st->failed, 1) == 0)
+        snprintf(st->failure, sizeof st->failure, "%s: %s", what, aisle_last_error());
     atomic_store(&st->stop, 1);
 }
 
@@ -280,11 +280,16 @@ static void test_stress_readers_writer_swapper_lose_no_update(void **state) {
     assert_int_equal(pthread_create(&sw, NULL, swapper, &st), 0);
     struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
     nanosleep(&ts, NULL);
+    /* on a loaded machine a thread may not have run yet: every role does
+     * its part at least once before the run ends */
+    struct timespec tick = {0, 10000000};
+    while (!atomic_load(&st.failed) && (!atomic_load(&st.reads) || !atomic_load(&st.steps) || !atomic_load(&st.swaps)))
+        nanosleep(&tick, NULL);
     atomic_store(&st.stop, 1);
     for (int i = 0; i < READERS; i++) pthread_join(r[i], NULL);
     pthread_join(w, NULL);
     pthread_join(sw, NULL);
-    if (st.failed) fail_msg("%s", st.failure);
+    if (atomic_load(&st.failed)) fail_msg("%s", st.failure);
     long steps = atomic_load(&st.steps);
     print_message("stress %.1f s: %ld reads, %ld writer steps (update, new item, new user), %ld swaps\n", seconds,
                   (long)atomic_load(&st.reads), steps, (long)atomic_load(&st.swaps));
