@@ -330,13 +330,25 @@ check-oom:
 # instrumented: keep it single-threaded there).
 check-tsan:
 	@$(MAKE) --no-print-directory VARIANT=tsan build/tsan/tests/test_concurrency build/tsan/tests/test_search_threads \
-	    build/tsan/tests/test_serve_quant build/tsan/tests/test_server
+	    build/tsan/tests/test_serve_quant build/tsan/tests/test_server build/tsan/tests/test_server_grow
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_concurrency
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_search_threads
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 build/tsan/tests/test_serve_quant
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
+	    build/tsan/tests/test_server
+	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 build/tsan/tests/test_server_grow
+
+# The serving stress run (issue 19, docs/SERVING.md): 8 readers + 1 writer
+# (updates, new items, new users) + 1 swapper on one aisle_server for
+# STRESS_SECONDS under ThreadSanitizer, then every writer step is checked
+# on the final model.
+STRESS_SECONDS ?= 30
+.PHONY: stress
+stress:
+	@$(MAKE) --no-print-directory VARIANT=tsan build/tsan/tests/test_server
+	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$(STRESS_SECONDS) \
 	    build/tsan/tests/test_server
 
 # Installs into a scratch prefix and builds examples/hello.c against it

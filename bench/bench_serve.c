@@ -11,6 +11,9 @@
  * re-score rate and whether both scans returned the same lists.  Then
  * aisle_recommend_batch (threads=2, blas_threads=1 set at training) in
  * users/s beside the sgemm floor of the same work and the one-user loop.
+ * Then, through an aisle_server holding the model, the median time of a
+ * live change (a new item, which rebuilds the int8 index; an update of a
+ * trained user; a new user), each beside the int8 index build.
  *
  * Usage: bench_serve [n_items ...] (default 100000 1000000).  Public API
  * plus cblas for the sgemm floor. */
@@ -52,6 +55,42 @@ static void score_all(const float *items, size_t rows, size_t dim, const float *
         for (; k < dim; k++) a0 += x[k] * v[k];
         out[j] = (a0 + a1) + (a2 + a3);
     }
+}
+
+/* Median time of 21 live changes of each kind on a server that owns m. */
+static void live_changes(aisle_model *m, size_t dim, double prep_s) {
+    enum { N = 21 };
+    aisle_server *srv;
+    if (aisle_server_new(&srv, m)) die("server");
+    float *v = calloc(dim, sizeof *v);
+    double t_item[N], t_update[N], t_user[N];
+    if (!v) die("malloc");
+    for (int i = 0; i < N; i++) {
+        char key[32], items[10][16];
+        const char *ev[10];
+        for (int e = 0; e < 10; e++) snprintf(items[e], sizeof items[e], "%d", (i * 10 + e) * 97), ev[e] = items[e];
+        for (size_t k = 0; k < dim; k++) v[k] = (float)((i + (int)k) % 7) * 0.01f;
+        snprintf(key, sizeof key, "live-item-%d", i);
+        double t = now();
+        if (aisle_server_add_item(srv, key, v, dim)) die("add item");
+        t_item[i] = now() - t;
+        snprintf(key, sizeof key, "%d", i * 31);
+        t = now();
+        if (aisle_server_update_user(srv, key, ev, NULL, 10)) die("update user");
+        t_update[i] = now() - t;
+        snprintf(key, sizeof key, "live-user-%d", i);
+        t = now();
+        if (aisle_server_add_user(srv, key, ev, NULL, 10)) die("add user");
+        t_user[i] = now() - t;
+    }
+    qsort(t_item, N, sizeof *t_item, cmp_double);
+    qsort(t_update, N, sizeof *t_update, cmp_double);
+    qsort(t_user, N, sizeof *t_user, cmp_double);
+    printf("  live changes through aisle_server, median of %d: new item %.2f ms (int8 index rebuilt; built alone "
+           "above in %.2f ms: %.2fx) | update of a trained user, 10 events %.2f ms | new user, 10 events %.2f ms\n",
+           N, t_item[N / 2] * 1e3, prep_s * 1e3, t_item[N / 2] / prep_s, t_update[N / 2] * 1e3, t_user[N / 2] * 1e3);
+    free(v);
+    aisle_server_free(srv);
 }
 
 static void bench(size_t n_items) {
@@ -172,7 +211,7 @@ static void bench(size_t n_items) {
     free(keys), free(out), free(nout), free(block);
     aisle_rec_options_free(o8);
     aisle_rec_options_free(o32);
-    aisle_model_free(m);
+    live_changes(m, dim, prep_s);
 }
 
 int main(int argc, char **argv) {

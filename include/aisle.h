@@ -991,7 +991,8 @@ AISLE_API int aisle_recommend_for_items(const aisle_model *model, const char *co
 /* Adds a known user's new events to the model in place: weights are added
  * to the user's history (a new item is inserted; for mf a weight is the
  * rating and replaces the old one), then the kind re-fits the user's
- * parameters (factor kinds: closed-form fold-in; itemknn: history only).
+ * parameters (factor kinds: closed-form fold-in; itemknn: history only;
+ * popular: history and popularity counts, the trained ranking stays).
  * Unknown item keys are skipped.  NOT thread-safe: no other call may use
  * the model (not even readers) while it runs.  Returns AISLE_OK,
  * AISLE_EINVAL, AISLE_ENOTFOUND (unknown user), AISLE_EUNSUPPORTED or
@@ -1767,8 +1768,9 @@ AISLE_API int aisle_dataset_add_indexed(aisle_dataset *ds, size_t n_users, size_
 
 /* The user or item factor matrix of a factor model (mf, als, bpr):
  * *data points at rows x dim floats, row-major, row i for user/item index
- * i, owned by the model: valid until the model is freed, read-only (user
- * rows change in place under aisle_update_user).  Returns AISLE_OK,
+ * i, owned by the model: valid until the model is freed or grows (users
+ * or items added by an aisle_server holding it; a lease keeps it valid),
+ * read-only (user rows change in place under aisle_update_user).  Returns AISLE_OK,
  * AISLE_EINVAL (NULL argument, unknown side) or AISLE_EUNSUPPORTED (a kind
  * without factors: popular, itemknn, sasrec). */
 AISLE_API int aisle_model_factors(const aisle_model *model, int side, const float **data, size_t *rows,
@@ -1958,7 +1960,8 @@ AISLE_API int aisle_server_update_user(aisle_server *server, const char *user_ke
                                        const float *weights, size_t n);
 
 /* Makes `model` the current model (the server owns it from now on).
- * First the updates made through aisle_server_update_user at or after
+ * First the updates made through aisle_server_update_user (and the users
+ * and items added through aisle_server_add_user and _add_item) at or after
  * `replay_since` (seconds since the epoch, the server's clock: the end of
  * the data the model was trained on; 0 replays every update kept,
  * INT64_MAX none) are applied to it (*replayed_out, may be NULL: how many
@@ -1970,6 +1973,35 @@ AISLE_API int aisle_server_update_user(aisle_server *server, const char *user_ke
  * replayed updates; the server is unchanged). */
 AISLE_API int aisle_server_swap(aisle_server *server, aisle_model *model, int64_t replay_since,
                                 size_t *replayed_out);
+
+/* aisle_server_update_user that also takes a user the current model does
+ * not know (a shopper who arrived after training): the user is added with
+ * an empty history, then the events are applied as for a known user (als,
+ * bpr, mf: the vector is folded in from them; itemknn: scored from them;
+ * popular: the popularity ranking, less the seen items).  n may be 0.
+ * Readers see the model with or without the whole change, never a part;
+ * the change is journaled and replayed by aisle_server_swap like an
+ * update (in the order made, so an item added before it is known).
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, empty user key, bad
+ * weight), AISLE_EUNSUPPORTED (the kind cannot add users: hybrid, sasrec,
+ * pair, intent; the message names it) or AISLE_ENOMEM (nothing changed). */
+AISLE_API int aisle_server_add_user(aisle_server *server, const char *user_key, const char *const *item_keys,
+                                    const float *weights, size_t n);
+
+/* Adds an item the current model does not know (a product listed after
+ * training) so recommendations can include it.  als and bpr: `vector` is
+ * its dim factors (the model's `factors`; e.g. the mean of similar items'
+ * vectors), taking part in scoring, fold-in and similar items; itemknn
+ * and popular: vector NULL and dim 0 (it has no neighbours and ranks last
+ * until retraining, but users' events on it are recorded).  The int8 item
+ * index (scan option) is rebuilt before readers see the item.  Visibility,
+ * journal and replay as aisle_server_add_user; a swapped-in model that
+ * already knows the item keeps its trained one.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL argument, empty key, an item the model knows, a
+ * vector of the wrong size or with a non-finite value), AISLE_EUNSUPPORTED
+ * (mf: an item needs a trained bias; hybrid, sasrec, pair, intent) or
+ * AISLE_ENOMEM (nothing changed). */
+AISLE_API int aisle_server_add_item(aisle_server *server, const char *item_key, const float *vector, size_t dim);
 /* <<< section: serving */
 
 #ifdef __cplusplus

@@ -192,8 +192,21 @@ static void test_update_user_adds_history_and_refits(void **state) {
     assert_ok(aisle_model_user_index(m, "u5", &u5));
     assert_int_equal(m->history.indptr[u5 + 1] - m->history.indptr[u5], 3);
     assert_status_msg(aisle_update_user(m, "ghost", add, w, 1), AISLE_ENOTFOUND, "ghost");
+    /* popular records the events (seen set) and keeps its trained ranking */
     aisle_model *p = tu_train(ds, "model=popular");
-    assert_status_msg(aisle_update_user(p, "u0", add, w, 1), AISLE_EUNSUPPORTED, "popular");
+    const char *rank_before[5], *rank_after[5];
+    size_t nb, na;
+    assert_ok(aisle_recommend(p, "u1", 5, NULL, rank_before, NULL, &nb));
+    assert_ok(aisle_update_user(p, "u0", add, w, 1));
+    assert_ok(aisle_recommend(p, "u1", 5, NULL, rank_after, NULL, &na));
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) assert_string_equal(rank_before[i], rank_after[i]);
+    size_t u0;
+    assert_ok(aisle_model_user_index(p, "u0", &u0));
+    int64_t j = keys_find(&p->items, add[0], strlen(add[0]));
+    bool seen = false;
+    for (size_t k = p->history.indptr[u0]; k < p->history.indptr[u0 + 1]; k++) seen |= p->history.indices[k] == j;
+    assert_true(seen);
     aisle_model_free(p);
     aisle_model_free(m);
     aisle_dataset_free(ds);

@@ -74,35 +74,51 @@ func (s *Server) Lease(f func(m *Model) error) error {
 	})
 }
 
+// write runs a change on the current model (f's C call) while others read.
+func (s *Server) write(f func(p *C.aisle_server) C.int) error {
+	return shared(&s.mu, &s.ptr, "server", checked(f))
+}
+
 // UpdateUser is Model.UpdateUser on the current model, safe while others
 // read; it is journaled, so Swap can replay it onto a newer model.
 func (s *Server) UpdateUser(user string, itemKeys []string, weights []float32) error {
-	if weights != nil && len(weights) != len(itemKeys) {
-		return &Error{Code: CodeInvalid, Message: "aisle: weights and item keys differ in length"}
+	return withUserEvents(user, itemKeys, weights, func(u *C.char, ks *cStrings, w *C.float) error {
+		return s.write(func(p *C.aisle_server) C.int { return C.aisle_server_update_user(p, u, ks.ptr(), w, ks.n()) })
+	})
+}
+
+// AddUser is UpdateUser that also takes a user the current model does not
+// know: the user is added, then fitted to the events (als, bpr, mf fold
+// in; itemknn scores from them; popular records them).  Readers see all of
+// it or nothing; Swap replays it.  Kinds that cannot add users give
+// ErrUnsupported.
+func (s *Server) AddUser(user string, itemKeys []string, weights []float32) error {
+	return withUserEvents(user, itemKeys, weights, func(u *C.char, ks *cStrings, w *C.float) error {
+		return s.write(func(p *C.aisle_server) C.int { return C.aisle_server_add_user(p, u, ks.ptr(), w, ks.n()) })
+	})
+}
+
+// AddItem adds an item the current model does not know: als and bpr take
+// its factor vector (the model's factors count), itemknn and popular take
+// nil (no neighbours, ranked last, until retraining).  Readers see all of
+// it or nothing; Swap replays it unless the new model has the item.  mf and
+// kinds without it give ErrUnsupported.
+func (s *Server) AddItem(item string, vector []float32) error {
+	var v *C.float
+	if len(vector) > 0 {
+		v = (*C.float)(unsafe.Pointer(&vector[0]))
 	}
-	u, err := cstring("user key", user)
-	if err != nil {
-		return err
-	}
-	defer free(u)
-	ks, err := newCStrings(itemKeys)
-	if err != nil {
-		return err
-	}
-	defer ks.free()
-	var w *C.float
-	if len(weights) > 0 {
-		w = (*C.float)(unsafe.Pointer(&weights[0]))
-	}
-	return shared(&s.mu, &s.ptr, "server", checked(func(p *C.aisle_server) C.int {
-		return C.aisle_server_update_user(p, u, ks.ptr(), w, ks.n())
-	}))
+	return withKeys(func(c []*C.char) error {
+		return s.write(func(p *C.aisle_server) C.int {
+			return C.aisle_server_add_item(p, c[0], v, C.size_t(len(vector)))
+		})
+	}, "item key", item)
 }
 
 // Swap makes m the current model (the server owns it afterwards; m is
-// closed) after replaying the updates made at or after replaySince
-// (seconds since the epoch: the end of m's training data; 0 replays all
-// kept).  It returns how many updates were replayed.  Leases of the old
+// closed) after replaying the updates (and added users and items) made at
+// or after replaySince (seconds since the epoch: the end of m's training
+// data; 0 replays all kept).  It returns how many were replayed.  Leases of the old
 // model go on until they end.
 func (s *Server) Swap(m *Model, replaySince int64) (int, error) {
 	var n C.size_t

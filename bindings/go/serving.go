@@ -271,23 +271,87 @@ func (m *Model) ranked(k int, opts *RecOptions,
 	return out, err
 }
 
+// withKeys runs f with C copies of keys, given as (what, key) pairs (what
+// names the key in an error), freed when f returns.
+func withKeys(f func(c []*C.char) error, whatKey ...string) error {
+	c := make([]*C.char, 0, len(whatKey)/2)
+	defer func() { freeAll(c) }()
+	for i := 0; i+1 < len(whatKey); i += 2 {
+		p, err := cstring(whatKey[i], whatKey[i+1])
+		if err != nil {
+			return err
+		}
+		c = append(c, p)
+	}
+	return f(c)
+}
+
+// withEvents runs f with itemKeys as a C array and weights (nil: all 1;
+// otherwise one per key, passed to C without copying).
+func withEvents(itemKeys []string, weights []float32, f func(ks *cStrings, w *C.float) error) error {
+	if weights != nil && len(weights) != len(itemKeys) {
+		return &Error{Code: CodeInvalid, Message: "aisle: weights and item keys differ in length"}
+	}
+	ks, err := newCStrings(itemKeys)
+	if err != nil {
+		return err
+	}
+	defer ks.free()
+	var w *C.float
+	if len(weights) > 0 {
+		w = (*C.float)(unsafe.Pointer(&weights[0]))
+	}
+	return f(ks, w)
+}
+
+// rankedBy is ranked for one key (a user or an item, named by what in
+// errors): k bounded by clampK, the key converted for f.
+func (m *Model) rankedBy(what, key string, k int, opts *RecOptions,
+	f func(p *C.aisle_model, o *C.aisle_rec_options, key *C.char, k C.size_t, res *results, n *C.size_t) C.int) (
+	[]Scored, error) {
+	k, err := m.clampK(k, "k")
+	if err != nil {
+		return nil, err
+	}
+	var out []Scored
+	err = withKeys(func(c []*C.char) error {
+		var rerr error
+		out, rerr = m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+			return f(p, o, c[0], C.size_t(k), res, n)
+		})
+		return rerr
+	}, what, key)
+	return out, err
+}
+
+// explained runs an explanation call for (user, item) with at most max
+// entries (no serving options).
+func (m *Model) explained(user, item string, max int,
+	f func(p *C.aisle_model, u, it *C.char, max C.size_t, res *results, n *C.size_t) C.int) ([]Scored, error) {
+	max, err := m.clampK(max, "max")
+	if err != nil {
+		return nil, err
+	}
+	var out []Scored
+	err = withKeys(func(c []*C.char) error {
+		var rerr error
+		out, rerr = m.ranked(max, nil, func(p *C.aisle_model, _ *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+			return f(p, c[0], c[1], C.size_t(max), res, n)
+		})
+		return rerr
+	}, "user key", user, "item key", item)
+	return out, err
+}
+
 // Recommend gives the top-k items for a known user, best first, without
 // the user's training items (unless exclude_seen=false) and through opts'
 // allow/deny lists and filter (opts may be nil).  An unknown user gets the
 // most popular items, or ErrNotFound with unknown_user=error.
 func (m *Model) Recommend(user string, k int, opts *RecOptions) ([]Scored, error) {
-	k, err := m.clampK(k, "k")
-	if err != nil {
-		return nil, err
-	}
-	u, err := cstring("user key", user)
-	if err != nil {
-		return nil, err
-	}
-	defer free(u)
-	return m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
-		return C.aisle_recommend(p, u, C.size_t(k), o, res.items, res.scorePtr(), n)
-	})
+	return m.rankedBy("user key", user, k, opts,
+		func(p *C.aisle_model, o *C.aisle_rec_options, u *C.char, k C.size_t, res *results, n *C.size_t) C.int {
+			return C.aisle_recommend(p, u, k, o, res.items, res.scorePtr(), n)
+		})
 }
 
 // ScanStats says how a Recommend on an als, bpr or hybrid model scanned
@@ -303,23 +367,14 @@ type ScanStats struct {
 // were scanned (zero ScanStats for kinds without factors).
 func (m *Model) RecommendWithScanStats(user string, k int, opts *RecOptions) ([]Scored, ScanStats, error) {
 	var st ScanStats
-	k, err := m.clampK(k, "k")
-	if err != nil {
-		return nil, st, err
-	}
-	u, err := cstring("user key", user)
-	if err != nil {
-		return nil, st, err
-	}
-	defer free(u)
-	recs, err := m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
-		var scanned, rescored C.size_t
-		var int8 C.int
-		rc := C.aisle_go_recommend_stats(p, u, C.size_t(k), o, res.items, res.scorePtr(), n, &scanned, &rescored,
-			&int8)
-		st = ScanStats{int(scanned), int(rescored), int8 != 0}
-		return rc
-	})
+	recs, err := m.rankedBy("user key", user, k, opts,
+		func(p *C.aisle_model, o *C.aisle_rec_options, u *C.char, k C.size_t, res *results, n *C.size_t) C.int {
+			var scanned, rescored C.size_t
+			var int8 C.int
+			rc := C.aisle_go_recommend_stats(p, u, k, o, res.items, res.scorePtr(), n, &scanned, &rescored, &int8)
+			st = ScanStats{int(scanned), int(rescored), int8 != 0}
+			return rc
+		})
 	return recs, st, err
 }
 
@@ -336,19 +391,11 @@ func (m *Model) Prepare() error {
 // model's scores).
 func (m *Model) RecommendWithFallback(user string, k int, opts *RecOptions) (recs []Scored, popularFallback bool,
 	err error) {
-	k, err = m.clampK(k, "k")
-	if err != nil {
-		return nil, false, err
-	}
-	u, err := cstring("user key", user)
-	if err != nil {
-		return nil, false, err
-	}
-	defer free(u)
 	var fb C.int
-	recs, err = m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
-		return C.aisle_recommend_v2(p, u, C.size_t(k), o, res.items, res.scorePtr(), n, &fb)
-	})
+	recs, err = m.rankedBy("user key", user, k, opts,
+		func(p *C.aisle_model, o *C.aisle_rec_options, u *C.char, k C.size_t, res *results, n *C.size_t) C.int {
+			return C.aisle_recommend_v2(p, u, k, o, res.items, res.scorePtr(), n, &fb)
+		})
 	return recs, err == nil && fb != 0, err
 }
 
@@ -356,81 +403,45 @@ func (m *Model) RecommendWithFallback(user string, k int, opts *RecOptions) (rec
 // interacted with itemKeys (weights may be nil: all 1; otherwise one per
 // key, passed to C without copying).
 func (m *Model) RecommendForItems(itemKeys []string, weights []float32, k int, opts *RecOptions) ([]Scored, error) {
-	if weights != nil && len(weights) != len(itemKeys) {
-		return nil, &Error{Code: CodeInvalid, Message: "aisle: weights and item keys differ in length"}
-	}
 	k, err := m.clampK(k, "k")
 	if err != nil {
 		return nil, err
 	}
-	ks, err := newCStrings(itemKeys)
-	if err != nil {
-		return nil, err
-	}
-	defer ks.free()
-	var w *C.float
-	if len(weights) > 0 {
-		w = (*C.float)(unsafe.Pointer(&weights[0]))
-	}
-	return m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
-		return C.aisle_recommend_for_items(p, ks.ptr(), w, ks.n(), C.size_t(k), o, res.items, res.scorePtr(), n)
+	var out []Scored
+	err = withEvents(itemKeys, weights, func(ks *cStrings, w *C.float) error {
+		var rerr error
+		out, rerr = m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
+			return C.aisle_recommend_for_items(p, ks.ptr(), w, ks.n(), C.size_t(k), o, res.items, res.scorePtr(), n)
+		})
+		return rerr
 	})
+	return out, err
 }
 
 // SimilarItems gives the k items most similar to item (not itself).
 func (m *Model) SimilarItems(item string, k int, opts *RecOptions) ([]Scored, error) {
-	k, err := m.clampK(k, "k")
-	if err != nil {
-		return nil, err
-	}
-	it, err := cstring("item key", item)
-	if err != nil {
-		return nil, err
-	}
-	defer free(it)
-	return m.ranked(k, opts, func(p *C.aisle_model, o *C.aisle_rec_options, res *results, n *C.size_t) C.int {
-		return C.aisle_similar_items(p, it, C.size_t(k), o, res.items, res.scorePtr(), n)
-	})
+	return m.rankedBy("item key", item, k, opts,
+		func(p *C.aisle_model, o *C.aisle_rec_options, it *C.char, k C.size_t, res *results, n *C.size_t) C.int {
+			return C.aisle_similar_items(p, it, k, o, res.items, res.scorePtr(), n)
+		})
 }
 
 // Score is the model's score of one (user, item) pair.
 func (m *Model) Score(user, item string) (float32, error) {
-	u, err := cstring("user key", user)
-	if err != nil {
-		return 0, err
-	}
-	defer free(u)
-	it, err := cstring("item key", item)
-	if err != nil {
-		return 0, err
-	}
-	defer free(it)
 	var s C.float
-	err = m.read(func(p *C.aisle_model) C.int { return C.aisle_score(p, u, it, &s) })
+	err := withKeys(func(c []*C.char) error {
+		return m.read(func(p *C.aisle_model) C.int { return C.aisle_score(p, c[0], c[1], &s) })
+	}, "user key", user, "item key", item)
 	return float32(s), err
 }
 
 // Explain gives the user's training items contributing most to the score
 // of item (at most max), with their signed shares.
 func (m *Model) Explain(user, item string, max int) ([]Scored, error) {
-	max, err := m.clampK(max, "max")
-	if err != nil {
-		return nil, err
-	}
-	u, err := cstring("user key", user)
-	if err != nil {
-		return nil, err
-	}
-	defer free(u)
-	it, err := cstring("item key", item)
-	if err != nil {
-		return nil, err
-	}
-	defer free(it)
-	// no serving options: nil opts runs the call directly
-	return m.ranked(max, nil, func(p *C.aisle_model, _ *C.aisle_rec_options, res *results, n *C.size_t) C.int {
-		return C.aisle_explain(p, u, it, C.size_t(max), res.items, res.scorePtr(), n)
-	})
+	return m.explained(user, item, max,
+		func(p *C.aisle_model, u, it *C.char, max C.size_t, res *results, n *C.size_t) C.int {
+			return C.aisle_explain(p, u, it, max, res.items, res.scorePtr(), n)
+		})
 }
 
 // ExplainFeatures gives the features that drove the score of (user, item),
@@ -440,53 +451,38 @@ func (m *Model) Explain(user, item string, max int) ([]Scored, error) {
 // add up to the score (plus the mean for ratings).  Kind hybrid; others
 // give ErrUnsupported.
 func (m *Model) ExplainFeatures(user, item string, max int) ([]Scored, error) {
-	max, err := m.clampK(max, "max")
-	if err != nil {
-		return nil, err
-	}
-	u, err := cstring("user key", user)
-	if err != nil {
-		return nil, err
-	}
-	defer free(u)
-	it, err := cstring("item key", item)
-	if err != nil {
-		return nil, err
-	}
-	defer free(it)
-	return m.ranked(max, nil, func(p *C.aisle_model, _ *C.aisle_rec_options, res *results, n *C.size_t) C.int {
-		return C.aisle_explain_features(p, u, it, C.size_t(max), res.items, res.scorePtr(), n)
-	})
+	return m.explained(user, item, max,
+		func(p *C.aisle_model, u, it *C.char, max C.size_t, res *results, n *C.size_t) C.int {
+			return C.aisle_explain_features(p, u, it, max, res.items, res.scorePtr(), n)
+		})
 }
 
 // History returns the user's training items with their aggregated
 // weights, most recent first; at most max of them (max <= 0: all).
 func (m *Model) History(user string, max int) ([]Scored, error) {
-	u, err := cstring("user key", user)
-	if err != nil {
-		return nil, err
-	}
-	defer free(u)
 	var out []Scored
-	err = m.read(func(p *C.aisle_model) C.int {
-		var total C.size_t
-		rc := C.aisle_model_user_history(p, u, 0, nil, nil, &total)
-		if rc != 0 {
+	err := withKeys(func(c []*C.char) error {
+		return m.read(func(p *C.aisle_model) C.int {
+			u := c[0]
+			var total C.size_t
+			rc := C.aisle_model_user_history(p, u, 0, nil, nil, &total)
+			if rc != 0 {
+				return rc
+			}
+			want := int(total)
+			if max > 0 && max < want {
+				want = max
+			}
+			res := newResults(want)
+			defer res.free()
+			var n C.size_t
+			rc = C.aisle_model_user_history(p, u, C.size_t(want), res.items, res.scorePtr(), &n)
+			if rc == 0 {
+				out = res.take(want, 0)
+			}
 			return rc
-		}
-		want := int(total)
-		if max > 0 && max < want {
-			want = max
-		}
-		res := newResults(want)
-		defer res.free()
-		var n C.size_t
-		rc = C.aisle_model_user_history(p, u, C.size_t(want), res.items, res.scorePtr(), &n)
-		if rc == 0 {
-			out = res.take(want, 0)
-		}
-		return rc
-	})
+		})
+	}, "user key", user)
 	return out, err
 }
 
@@ -494,24 +490,17 @@ func (m *Model) History(user string, max int) ([]Scored, error) {
 // place.  It waits for read calls in progress and blocks new ones while it
 // runs (the C call is not thread-safe).
 func (m *Model) UpdateUser(user string, itemKeys []string, weights []float32) error {
-	if weights != nil && len(weights) != len(itemKeys) {
-		return &Error{Code: CodeInvalid, Message: "aisle: weights and item keys differ in length"}
-	}
-	u, err := cstring("user key", user)
-	if err != nil {
-		return err
-	}
-	defer free(u)
-	ks, err := newCStrings(itemKeys)
-	if err != nil {
-		return err
-	}
-	defer ks.free()
-	var w *C.float
-	if len(weights) > 0 {
-		w = (*C.float)(unsafe.Pointer(&weights[0]))
-	}
-	return m.write(func(p *C.aisle_model) C.int { return C.aisle_update_user(p, u, ks.ptr(), w, ks.n()) })
+	return withUserEvents(user, itemKeys, weights, func(u *C.char, ks *cStrings, w *C.float) error {
+		return m.write(func(p *C.aisle_model) C.int { return C.aisle_update_user(p, u, ks.ptr(), w, ks.n()) })
+	})
+}
+
+// withUserEvents is withEvents with the user key converted as well.
+func withUserEvents(user string, itemKeys []string, weights []float32,
+	f func(u *C.char, ks *cStrings, w *C.float) error) error {
+	return withKeys(func(c []*C.char) error {
+		return withEvents(itemKeys, weights, func(ks *cStrings, w *C.float) error { return f(c[0], ks, w) })
+	}, "user key", user)
 }
 
 // RecommendBatch is Recommend for many users at once (parallel in C; set

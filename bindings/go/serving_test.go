@@ -724,3 +724,98 @@ func TestServerLeasesSwapsAndReplaysUpdates(t *testing.T) {
 		t.Fatal("unknown user accepted")
 	}
 }
+
+func TestServerAddsUsersAndItemsWhileReading(t *testing.T) {
+	ds, err := NewDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	if err := ds.AddEvents(gridEvents(30, 200, 8)); err != nil {
+		t.Fatal(err)
+	}
+	m, err := TrainWith(ds, Options{"model": "als", "factors": 4, "epochs": 2, "threads": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.Bytes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := s.Lease(func(lm *Model) error { _, err := lm.Recommend("newbie", 5, nil); return err }); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	if err := s.AddItem("fresh", []float32{0.5, -0.5, 0.25, 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddItem("short", []float32{1, 2}); !errors.Is(err, ErrInvalid) {
+		t.Fatal("a vector of 2 factors for a 4-factor model:", err)
+	}
+	if err := s.AddUser("newbie", []string{"fresh", "i2"}, []float32{2, 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUser("newbie", []string{"i3"}, []float32{1, 2}); !errors.Is(err, ErrInvalid) {
+		t.Fatal("weights of another length accepted:", err)
+	}
+	history := func() map[string]bool {
+		got := map[string]bool{}
+		if err := s.Lease(func(lm *Model) error {
+			h, err := lm.History("newbie", 0)
+			for _, e := range h {
+				got[e.Item] = true
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if h := history(); !h["fresh"] || !h["i2"] || len(h) != 2 {
+		t.Fatal("new user's history", h)
+	}
+	fresh, err := LoadBytes(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Swap(fresh, 0); err != nil || n != 2 {
+		t.Fatal("adds not replayed", n, err)
+	}
+	close(stop)
+	wg.Wait()
+	if h := history(); !h["fresh"] || !h["i2"] {
+		t.Fatal("new user lost by the swap", h)
+	}
+	mf, err := TrainWith(ds, Options{"model": "mf", "factors": 4, "epochs": 2, "threads": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := NewServer(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := s2.AddItem("fresh", []float32{0, 0, 0, 0}); !errors.Is(err, ErrUnsupported) {
+		t.Fatal("mf added an item:", err)
+	}
+}

@@ -199,4 +199,5 @@ const model_ops model_als_ops = {
     .save = model_factors_save,
     .load = model_factors_load,
     .free_state = als_free,
+    .grow = model_factors_grow,
 };

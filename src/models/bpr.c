@@ -193,4 +193,5 @@ const model_ops model_bpr_ops = {
     .save = model_factors_save,
     .load = model_factors_load,
     .free_state = bpr_free,
+    .grow = model_factors_grow,
 };

@@ -229,6 +229,51 @@ int model_factors_update_user(aisle_model *m, uint32_t user) {
     return model_factors_fold_in(f, q.items, q.weights, q.n_items, f->user + (size_t)user * f->dim, -1, NULL);
 }
 
+/* Grows one array of rows x width floats to `want` rows; the caller
+ * writes the new rows.  On failure *a is unchanged. */
+static int grow_rows(float **a, size_t want, size_t width) {
+    float *p = core_reallocarray(*a, want ? want * width : 1, sizeof *p);
+    if (!p) return core_oom("adding a row to a factor model");
+    *a = p;
+    return AISLE_OK;
+}
+
+int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, const float *item_vector, size_t dim) {
+    model_factors *f = m->state;
+    uint32_t nu = old_users, ni = old_items, users = model_n_users(m), items = model_n_items(m), d = f->dim;
+    if (items > ni && (!item_vector || dim != d))
+        return core_error(AISLE_EINVAL, "a new item of a '%s' model needs a vector of %u factors (got %zu)",
+                          m->ops->name, d, item_vector ? dim : (size_t)0);
+    for (size_t k = 0; items > ni && k < d; k++)
+        if (!isfinite(item_vector[k]))
+            return core_error(AISLE_EINVAL, "factor %zu of the new item's vector is %g, not a finite number", k,
+                              item_vector[k]);
+    /* every array first (a bigger array holding the same rows is the same
+     * model), then the new rows: nothing can fail after the first write */
+    int rc = AISLE_OK;
+    if (users > nu) {
+        rc = grow_rows(&f->user, users, d);
+        if (!rc && f->user_bias) rc = grow_rows(&f->user_bias, users, 1);
+    }
+    if (!rc && items > ni) {
+        rc = grow_rows(&f->item, items, d);
+        if (!rc && f->item_bias) rc = grow_rows(&f->item_bias, items, 1);
+    }
+    if (rc) return rc;
+    if (users > nu) {
+        memset(f->user + (size_t)nu * d, 0, (size_t)(users - nu) * d * sizeof *f->user);
+        if (f->user_bias) memset(f->user_bias + nu, 0, (users - nu) * sizeof *f->user_bias);
+    }
+    if (items > ni) {
+        memcpy(f->item + (size_t)ni * d, item_vector, d * sizeof *f->item);
+        if (f->item_bias) f->item_bias[ni] = 0.0f;
+        /* fold-in solves with Q^T Q over every item: the new row joins it */
+        for (uint32_t a = 0; f->gram && a < d; a++)
+            for (uint32_t b = 0; b < d; b++) f->gram[(size_t)a * d + b] += item_vector[a] * item_vector[b];
+    }
+    return AISLE_OK;
+}
+
 int model_factors_describe(const aisle_model *m, core_buf *out) {
     const model_factors *f = m->state;
     int rc = buf_printf(out, "factors: %u\n", f->dim);

@@ -267,6 +267,23 @@ static int knn_update_user(aisle_model *m, uint32_t user) {
     return AISLE_OK;
 }
 
+/* A new item has no neighbours until retraining (no co-occurrence was
+ * counted for it): it is recommended to nobody and explains nothing. */
+static int knn_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, const float *item_vector, size_t dim) {
+    (void)old_users;
+    knn_state *s = m->state;
+    uint32_t ni = old_items, items = model_n_items(m);
+    if (item_vector || dim)
+        return core_error(AISLE_EINVAL, "itemknn items have no vector: pass NULL and 0 (got %zu values)", dim);
+    if (items > ni) {
+        size_t *p = core_reallocarray(s->indptr, (size_t)items + 1, sizeof *p);
+        if (!p) return core_oom("adding an item to an itemknn model");
+        s->indptr = p;
+        for (uint32_t i = ni + 1; i <= items; i++) p[i] = p[ni];
+    }
+    return AISLE_OK;
+}
+
 static int knn_describe(const aisle_model *m, core_buf *out) {
     const knn_state *s = m->state;
     return buf_printf(out, "neighbour_pairs: %zu\n", s->indptr[model_n_items(m)]);
@@ -346,4 +363,5 @@ const model_ops model_itemknn_ops = {
     .save = knn_save,
     .load = knn_load,
     .free_state = knn_free,
+    .grow = knn_grow,
 };

@@ -464,6 +464,15 @@ static int mf_update_user(aisle_model *m, uint32_t user) {
     return mf_session_vector(s, &q, s->f.user + (size_t)user * s->f.dim, -1, NULL);
 }
 
+/* New users only: a new item would need a bias and (SVD++) an implicit
+ * row that nothing here can estimate. */
+static int mf_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, const float *item_vector, size_t dim) {
+    if (model_n_items(m) > old_items)
+        return core_error(AISLE_EUNSUPPORTED, "model kind 'mf' cannot add items while serving (an item needs a "
+                                              "trained bias); retrain with the item's ratings");
+    return model_factors_grow(m, old_users, old_items, item_vector, dim);
+}
+
 const float *model_mf_implicit(const aisle_model *m) { return ((const mf_state *)m->state)->y; }
 
 static int mf_describe(const aisle_model *m, core_buf *out) {
@@ -488,5 +497,6 @@ const model_ops model_mf_ops = {
     .save = mf_save,
     .load = mf_load,
     .free_state = mf_free,
+    .grow = mf_grow,
 };
 

@@ -89,6 +89,18 @@ typedef struct model_ops {
      * contributions, *n_out written; optional (aisle_explain_features). */
     int (*explain_features)(const aisle_model *m, uint32_t user, uint32_t item, size_t max, const char **names,
                             float *contrib, size_t *n_out);
+    /* Rows for users and items added while serving (src/serve/grow.c):
+     * the key dictionaries already hold the new key, so model_n_users/
+     * items(m) count it, while the state is sized for old_users and
+     * old_items users and items (at most one fewer).  Grows every per-user
+     * and per-item part of the state, zeroing a new user's parameters
+     * (update_user then fits them) and filling a new item's from
+     * item_vector (dim floats: factor kinds; NULL and 0 for kinds without
+     * item vectors).  All or nothing: AISLE_OK, AISLE_EINVAL (vector
+     * missing or of the wrong size, message says which), AISLE_EUNSUPPORTED
+     * (the kind can add users but not items) or AISLE_ENOMEM.  Optional
+     * (NULL: the kind cannot grow). */
+    int (*grow)(aisle_model *m, uint32_t old_users, uint32_t old_items, const float *item_vector, size_t dim);
 } model_ops;
 
 typedef struct model_metric {
@@ -265,6 +277,8 @@ int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t
 int model_factors_similar(const aisle_model *m, uint32_t item, float *scores);
 int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib);
 int model_factors_update_user(aisle_model *m, uint32_t user);
+/* model_ops.grow of a bare model_factors state (als, bpr; mf for users). */
+int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, const float *item_vector, size_t dim);
 int model_factors_describe(const aisle_model *m, core_buf *out);
 /* save / load of a state that is a bare model_factors (mf, als, bpr):
  * factor matrices as tensors in the writer's encoding (option quantize),

@@ -103,6 +103,30 @@ static int popular_load(aisle_model *m, io_reader *r) {
     return rc ? rc : io_cursor_done(&c);
 }
 
+/* A user's live events go to the history (so exclude_seen leaves them
+ * out) and the generic popularity counts; the ranking is the trained one
+ * (with decay it depends on every event's age) until retraining. */
+static int popular_update_user(aisle_model *m, uint32_t user) {
+    (void)m, (void)user;
+    return AISLE_OK;
+}
+
+/* A new item ranks last (score 0) until retraining counts its users. */
+static int popular_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, const float *item_vector, size_t dim) {
+    (void)old_users;
+    popular_state *s = m->state;
+    uint32_t ni = old_items, items = model_n_items(m);
+    if (item_vector || dim)
+        return core_error(AISLE_EINVAL, "popular items have no vector: pass NULL and 0 (got %zu values)", dim);
+    if (items > ni) {
+        float *p = core_reallocarray(s->score, items, sizeof *p);
+        if (!p) return core_oom("adding an item to a popular model");
+        s->score = p;
+        for (uint32_t i = ni; i < items; i++) p[i] = 0.0f;
+    }
+    return AISLE_OK;
+}
+
 const model_ops model_popular_ops = {
     .name = "popular",
     .summary = "popularity baseline with optional time decay",
@@ -115,4 +139,6 @@ const model_ops model_popular_ops = {
     .load = popular_load,
     .describe = popular_describe,
     .free_state = popular_free,
+    .update_user = popular_update_user,
+    .grow = popular_grow,
 };

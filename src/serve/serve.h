@@ -77,4 +77,16 @@ typedef struct serve_scan_stats {
 } serve_scan_stats;
 extern _Thread_local serve_scan_stats serve_last_scan;
 
+/* ---- users and items added while serving (grow.c) ---- */
+
+/* aisle_update_user for a known user; an unknown one is first added
+ * (kinds with model_ops.grow and update_user, else AISLE_EUNSUPPORTED)
+ * with an empty history that the events then fill.  All or nothing. */
+int serve_add_user(aisle_model *m, const char *key, const char *const *item_keys, const float *weights, size_t n);
+
+/* Adds item `key` (AISLE_EINVAL if known) with its vector (dim floats
+ * for factor kinds, NULL and 0 otherwise; model_ops.grow says what each
+ * kind takes).  All or nothing. */
+int serve_add_item(aisle_model *m, const char *key, const float *vector, size_t dim);
+
 #endif /* AISLE_SERVE_H */

@@ -9,11 +9,16 @@
  * short mutex: readers of the old model finish on it, and the last release
  * frees it.
  *
+ * New users and items (aisle_server_add_user, aisle_server_add_item) grow
+ * the current model in place under the same write lock (grow.c): a reader
+ * sees the model before or after, never a half-added row.
+ *
  * No lost update: updates and swaps are serialized by `write_mu`; every
- * update is kept in a journal with its time, and a swap replays onto the
- * incoming model, before it becomes current, the updates made at or after
- * the time the caller says the model's training data ends; older entries
- * leave the journal (the model holds them). */
+ * update, new user and new item is kept in a journal with its time, and a
+ * swap replays onto the incoming model, before it becomes current and in
+ * the order they were made, the entries made at or after the time the
+ * caller says the model's training data ends; older entries leave the
+ * journal (the model holds them). */
 #include "serve.h"
 
 #include <pthread.h>
@@ -28,10 +33,13 @@ typedef struct version {
     struct version *next; /* live versions (current first) */
 } version;
 
+enum { ENTRY_UPDATE, ENTRY_ADD_USER, ENTRY_ADD_ITEM };
+
 typedef struct journal_entry {
-    char *user;
-    char **items;
-    float *weights; /* NULL: all 1 */
+    int what;       /* ENTRY_* */
+    char *key;      /* the user (update, add user) or the item (add item) */
+    char **items;   /* update, add user: n item keys */
+    float *weights; /* NULL: all 1; add item: the vector (n floats, or NULL) */
     size_t n;
     int64_t time;   /* when it was applied (s since the epoch) */
 } journal_entry;
@@ -74,7 +82,7 @@ static void entry_free(journal_entry *e) {
     for (size_t k = 0; e->items && k < e->n; k++) core_free(e->items[k]);
     core_free(e->items);
     core_free(e->weights);
-    core_free(e->user);
+    core_free(e->key);
 }
 
 static void journal_clear(aisle_server *s) {
@@ -82,11 +90,11 @@ static void journal_clear(aisle_server *s) {
     s->n_journal = 0;
 }
 
-/* A journal entry for an update, made (and the journal grown) BEFORE the
- * update is applied: an update the journal could not hold would be lost
- * silently on the next swap. */
-static int entry_make(aisle_server *s, journal_entry *e, const char *user, const char *const *items, const float *w,
-                      size_t n) {
+/* A journal entry, made (and the journal grown) BEFORE the change is
+ * applied: a change the journal could not hold would be lost silently on
+ * the next swap.  items is NULL for an added item (w its vector). */
+static int entry_make(aisle_server *s, journal_entry *e, int what, const char *key, const char *const *items,
+                      const float *w, size_t n) {
     if (s->n_journal == s->cap_journal) {
         size_t cap = s->cap_journal ? s->cap_journal * 2 : 64;
         journal_entry *j = core_realloc(s->journal, cap * sizeof *j);
@@ -94,18 +102,19 @@ static int entry_make(aisle_server *s, journal_entry *e, const char *user, const
         s->journal = j, s->cap_journal = cap;
     }
     memset(e, 0, sizeof *e);
+    e->what = what;
     e->n = n;
     e->time = (int64_t)time(NULL);
-    e->user = core_strdup(user);
-    e->items = core_calloc(n ? n : 1, sizeof *e->items);
-    bool ok = e->user && e->items;
+    e->key = core_strdup(key);
+    e->items = items ? core_calloc(n ? n : 1, sizeof *e->items) : NULL;
+    bool ok = e->key && (e->items || !items);
     if (ok && w) {
         e->weights = core_malloc((n ? n : 1) * sizeof *e->weights);
         ok = e->weights != NULL;
         if (ok) memcpy(e->weights, w, n * sizeof *w);
     }
     /* a NULL key is skipped by update_user; "" is unknown to every model */
-    for (size_t k = 0; ok && k < n; k++) ok = (e->items[k] = core_strdup(items[k] ? items[k] : "")) != NULL;
+    for (size_t k = 0; ok && items && k < n; k++) ok = (e->items[k] = core_strdup(items[k] ? items[k] : "")) != NULL;
     if (!ok) {
         entry_free(e);
         return core_oom("server update journal");
@@ -190,17 +199,28 @@ AISLE_API int aisle_server_release(aisle_server *s, const aisle_model *model) {
     return AISLE_OK;
 }
 
-AISLE_API int aisle_server_update_user(aisle_server *s, const char *user_key, const char *const *item_keys,
-                                       const float *weights, size_t n) {
-    if (!s || !user_key || (n && !item_keys))
-        return core_error(AISLE_EINVAL, "aisle_server_update_user: NULL server, user_key or item_keys");
+/* Applies a journal entry to m (the current model under its write lock,
+ * or an incoming one no reader sees yet). */
+static int entry_apply(aisle_model *m, const journal_entry *e) {
+    const char *const *items = (const char *const *)e->items;
+    switch (e->what) {
+    case ENTRY_UPDATE: return aisle_update_user(m, e->key, items, e->weights, e->n);
+    case ENTRY_ADD_USER: return serve_add_user(m, e->key, items, e->weights, e->n);
+    default: return serve_add_item(m, e->key, e->weights, e->n);
+    }
+}
+
+/* Journals a change, then applies it to the current model while no lease
+ * is out; the journal keeps it only if it was applied. */
+static int server_write(aisle_server *s, int what, const char *key, const char *const *items, const float *w,
+                        size_t n) {
     pthread_mutex_lock(&s->write_mu);
     journal_entry e;
-    int rc = entry_make(s, &e, user_key, item_keys, weights, n);
+    int rc = entry_make(s, &e, what, key, items, w, n);
     if (!rc) {
         version *v = grab_current(s);
         pthread_rwlock_wrlock(&v->rw);
-        rc = aisle_update_user(v->m, user_key, item_keys, weights, n);
+        rc = entry_apply(v->m, &e);
         pthread_rwlock_unlock(&v->rw);
         drop(s, v);
         if (rc) entry_free(&e);
@@ -208,6 +228,27 @@ AISLE_API int aisle_server_update_user(aisle_server *s, const char *user_key, co
     }
     pthread_mutex_unlock(&s->write_mu);
     return rc;
+}
+
+AISLE_API int aisle_server_update_user(aisle_server *s, const char *user_key, const char *const *item_keys,
+                                       const float *weights, size_t n) {
+    if (!s || !user_key || (n && !item_keys))
+        return core_error(AISLE_EINVAL, "aisle_server_update_user: NULL server, user_key or item_keys");
+    return server_write(s, ENTRY_UPDATE, user_key, item_keys, weights, n);
+}
+
+AISLE_API int aisle_server_add_user(aisle_server *s, const char *user_key, const char *const *item_keys,
+                                    const float *weights, size_t n) {
+    if (!s || !user_key || (n && !item_keys))
+        return core_error(AISLE_EINVAL, "aisle_server_add_user: NULL server, user_key or item_keys");
+    static const char *const none[1] = {NULL};
+    return server_write(s, ENTRY_ADD_USER, user_key, n ? item_keys : none, weights, n);
+}
+
+AISLE_API int aisle_server_add_item(aisle_server *s, const char *item_key, const float *vector, size_t dim) {
+    if (!s || !item_key || (dim && !vector))
+        return core_error(AISLE_EINVAL, "aisle_server_add_item: NULL server, item_key or vector");
+    return server_write(s, ENTRY_ADD_ITEM, item_key, NULL, dim ? vector : NULL, dim);
 }
 
 AISLE_API int aisle_server_swap(aisle_server *s, aisle_model *model, int64_t replay_since, size_t *replayed_out) {
@@ -220,7 +261,9 @@ AISLE_API int aisle_server_swap(aisle_server *s, aisle_model *model, int64_t rep
     for (size_t i = 0; !rc && i < s->n_journal; i++) {
         const journal_entry *e = &s->journal[i];
         if (e->time < replay_since) continue;
-        int r = aisle_update_user(model, e->user, (const char *const *)e->items, e->weights, e->n);
+        /* an item the incoming model was trained with stays as trained */
+        if (e->what == ENTRY_ADD_ITEM && keys_find(&model->items, e->key, strlen(e->key)) >= 0) continue;
+        int r = entry_apply(model, e);
         if (r == AISLE_OK) replayed++;
         else if (r == AISLE_ENOMEM) rc = r;
     }

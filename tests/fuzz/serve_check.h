@@ -3,11 +3,14 @@
  * explain, explain_features, history, batch with k from 0 to huge,
  * update_user), so a loader
  * that accepts a state it cannot serve from is found; then describe, save
- * and load again to the same description.  Included by fuzz_model_load.c
+ * and load again to the same description; then serve it from an
+ * aisle_server that adds an item and a user, and save and load the grown
+ * model.  Included by fuzz_model_load.c
  * and fuzz_model_struct.c. */
 #ifndef AISLE_FUZZ_SERVE_CHECK_H
 #define AISLE_FUZZ_SERVE_CHECK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +62,39 @@ static void serve_all(aisle_model *m, uint32_t h) {
     free(scores);
 }
 
+/* Hands m to a server, adds an item (a vector of the model's factor count
+ * for factor kinds, none otherwise) and a user who bought it, serves the
+ * grown model and saves and loads it: growing must keep a loaded model
+ * servable and its file well formed.  Frees m. */
+static void grow_and_serve(aisle_model *m, const aisle_config *cfg, uint32_t h) {
+    aisle_server *s = NULL;
+    if (aisle_server_new(&s, m) != AISLE_OK) abort();
+    const float *data;
+    size_t rows = 0, dim = 0;
+    float v[64];
+    bool factors = aisle_model_factors(m, AISLE_FACTORS_ITEMS, &data, &rows, &dim) == AISLE_OK && dim <= 64;
+    for (size_t k = 0; k < 64; k++) v[k] = (float)((h >> (k % 24)) & 15) / 8.0f - 1.0f;
+    served(aisle_server_add_item(s, "fuzz-new-item", factors ? v : NULL, factors ? dim : 0));
+    const char *basket[2] = {"fuzz-new-item", "fuzz-unknown-item"};
+    served(aisle_server_add_user(s, "fuzz-new-user", basket, NULL, 2));
+    const aisle_model *g;
+    if (aisle_server_acquire(s, &g) != AISLE_OK) abort();
+    const char *items[8];
+    float scores[8];
+    size_t n;
+    served(aisle_recommend(g, "fuzz-new-user", 8, NULL, items, scores, &n));
+    served(aisle_similar_items(g, "fuzz-new-item", 8, NULL, items, scores, &n));
+    void *img = NULL;
+    size_t len = 0;
+    if (aisle_model_save_buffer(g, cfg, &img, &len) != AISLE_OK) abort();
+    aisle_model *again = NULL;
+    if (aisle_model_load_buffer(&again, img, len, cfg) != AISLE_OK) abort(); /* the grown model's file loads */
+    aisle_model_free(again);
+    aisle_free(img);
+    if (aisle_server_release(s, g) != AISLE_OK) abort();
+    aisle_server_free(s);
+}
+
 /* Loads an image; a model that loads must serve, and (loaded afresh)
  * describe itself, save, and load again to the same description. */
 static void load_and_serve(const uint8_t *data, size_t size, const aisle_config *cfg, uint32_t h) {
@@ -83,7 +119,7 @@ static void load_and_serve(const uint8_t *data, size_t size, const aisle_config 
         aisle_model_free(again);
         aisle_free(img);
     }
-    aisle_model_free(m);
+    grow_and_serve(m, cfg, h);
 }
 
 #endif

@@ -302,6 +302,8 @@ _PROTOTYPES = {
     "aisle_server_release": (c_int, [c_void_p, c_void_p]),
     "aisle_server_update_user": (c_int, [c_void_p, c_char_p, P(c_char_p), P(c_float), c_size_t]),
     "aisle_server_swap": (c_int, [c_void_p, c_void_p, c_int64, P(c_size_t)]),
+    "aisle_server_add_user": (c_int, [c_void_p, c_char_p, P(c_char_p), P(c_float), c_size_t]),
+    "aisle_server_add_item": (c_int, [c_void_p, c_char_p, P(c_float), c_size_t]),
 }
 
 

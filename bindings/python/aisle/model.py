@@ -8,7 +8,7 @@ from . import _lib
 from ._base import Handle, KeyDictionaries, dec, enc, in_use, numpy
 from .config import make_config
 from .errors import check
-from .serving import float_array, key_array, results, serve
+from .serving import ResultList, float_array, key_array, serve
 from .dataset import _index_array, _ptr
 
 ModelKind = collections.namedtuple("ModelKind", "name summary")
@@ -199,16 +199,14 @@ class Model(KeyDictionaries, Handle):
         (and ``.popular_fallback`` is True) unless unknown_user="error"
         (aisle.NotFound)."""
         k = self._k(k)
-        items = (ctypes.c_char_p * max(k, 1))()
-        scores = (ctypes.c_float * max(k, 1))()
-        n = ctypes.c_size_t()
+        r = ResultList(k)
         fallback = ctypes.c_int(0)
         u = enc(user, "user key")
         with in_use(self) as h:  # held until the keys are read: a filter may close the model
             serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter,
                                 unknown_user=unknown_user, threads=threads),
-                  lambda o: _lib.fn.recommend_v2(h, u, k, o, items, scores, ctypes.byref(n), ctypes.byref(fallback)))
-            out = Recommendations(results(items, scores, n.value))
+                  lambda o: _lib.fn.recommend_v2(h, u, k, o, *r.args(), ctypes.byref(fallback)))
+            out = Recommendations(r.take())
             out.popular_fallback = bool(fallback.value)
             return out
 
@@ -219,25 +217,21 @@ class Model(KeyDictionaries, Handle):
         keys, nk = key_array(item_keys)
         w = float_array(weights, nk)
         k = self._k(k)
-        items = (ctypes.c_char_p * max(k, 1))()
-        scores = (ctypes.c_float * max(k, 1))()
-        n = ctypes.c_size_t()
+        r = ResultList(k)
         with in_use(self) as h:
             serve(options, dict(exclude_seen=exclude_seen, allow=allow, deny=deny, filter=filter, threads=threads),
-                  lambda o: _lib.fn.recommend_for_items(h, keys, w, nk, k, o, items, scores, ctypes.byref(n)))
-            return results(items, scores, n.value)
+                  lambda o: _lib.fn.recommend_for_items(h, keys, w, nk, k, o, *r.args()))
+            return r.take()
 
     def similar_items(self, item, k=10, allow=None, deny=None, filter=None, threads=None, options=None):
         """The k items most similar to `item`, as (item_key, similarity)."""
         k = self._k(k)
-        items = (ctypes.c_char_p * max(k, 1))()
-        scores = (ctypes.c_float * max(k, 1))()
-        n = ctypes.c_size_t()
+        r = ResultList(k)
         key = enc(item, "item key")
         with in_use(self) as h:
             serve(options, dict(allow=allow, deny=deny, filter=filter, threads=threads),
-                  lambda o: _lib.fn.similar_items(h, key, k, o, items, scores, ctypes.byref(n)))
-            return results(items, scores, n.value)
+                  lambda o: _lib.fn.similar_items(h, key, k, o, *r.args()))
+            return r.take()
 
     def score(self, user, item):
         """The model's score of one (user, item) pair, by keys; or, given
@@ -328,14 +322,15 @@ class Model(KeyDictionaries, Handle):
     def explain(self, user, item, max=5):
         """The user's training items contributing most to the score of
         `item`, as (item_key, signed share) pairs."""
+        return self._explained(_lib.fn.explain, user, item, max)
+
+    def _explained(self, fn, user, item, max):
+        """An explanation call fn(model, user, item, max, keys, values, &n)."""
         m = self._k(max, "max")
-        items = (ctypes.c_char_p * (m if m > 0 else 1))()
-        shares = (ctypes.c_float * (m if m > 0 else 1))()
-        n = ctypes.c_size_t()
+        r = ResultList(m)
         with in_use(self) as h:
-            check(_lib.fn.explain(h, enc(user, "user key"), enc(item, "item key"), m, items, shares,
-                                  ctypes.byref(n)))
-            return results(items, shares, n.value)
+            check(fn(h, enc(user, "user key"), enc(item, "item key"), m, *r.args()))
+            return r.take()
 
     def rerank(self, user, item_keys):
         """Re-scores candidate items (e.g. another model's top-n) for a
@@ -375,14 +370,7 @@ class Model(KeyDictionaries, Handle):
         Acme", "country: UK", "the product's own history".  Over all features
         the contributions add up to the score (plus the mean for ratings).
         Kind hybrid; others raise aisle.Unsupported."""
-        m = self._k(max, "max")
-        names = (ctypes.c_char_p * (m if m > 0 else 1))()
-        contrib = (ctypes.c_float * (m if m > 0 else 1))()
-        n = ctypes.c_size_t()
-        with in_use(self) as h:
-            check(_lib.fn.explain_features(h, enc(user, "user key"), enc(item, "item key"), m, names, contrib,
-                                           ctypes.byref(n)))
-            return results(names, contrib, n.value)
+        return self._explained(_lib.fn.explain_features, user, item, max)
 
     def history(self, user, max=None):
         """The user's training history as (item_key, weight) pairs, most
@@ -390,11 +378,10 @@ class Model(KeyDictionaries, Handle):
         n = ctypes.c_size_t()
         check(_lib.fn.model_user_history(self._h, enc(user, "user key"), 0, None, None, ctypes.byref(n)))
         m = n.value if max is None else min(self._k(max, "max"), n.value)
-        items = (ctypes.c_char_p * (m if m > 0 else 1))()
-        weights = (ctypes.c_float * (m if m > 0 else 1))()
+        r = ResultList(m)
         with in_use(self) as h:
-            check(_lib.fn.model_user_history(h, enc(user, "user key"), m, items, weights, ctypes.byref(n)))
-            return results(items, weights, m)
+            check(_lib.fn.model_user_history(h, enc(user, "user key"), m, *r.args()))
+            return r.take(m)
 
     def prepare(self):
         """Builds now what serving builds on first use (the int8 item index

@@ -68,21 +68,45 @@ class Server(Handle):
         finally:
             self._release()
 
+    def _write(self, fn, *args):
+        """A change fn(server, *args) to the current model, while others read."""
+        h = self._acquire()
+        try:
+            check(fn(h, *args))
+        finally:
+            self._release()
+
     def update_user(self, user, item_keys, weights=None):
         """Model.update_user on the current model, safe while others read;
         journaled so that swap() can replay it onto a newer model."""
         keys, nk = key_array(item_keys)
-        h = self._acquire()
-        try:
-            check(_lib.fn.server_update_user(h, enc(user, "user key"), keys, float_array(weights, nk), nk))
-        finally:
-            self._release()
+        self._write(_lib.fn.server_update_user, enc(user, "user key"), keys, float_array(weights, nk), nk)
+
+    def add_user(self, user, item_keys=(), weights=None):
+        """update_user that also takes a user the current model does not
+        know: the user is added, then fitted to the events (als, bpr, mf
+        fold in; itemknn scores from them; popular records them).  Readers
+        see all of it or nothing; swap() replays it.  Kinds that cannot add
+        users raise aisle.Unsupported."""
+        keys, nk = key_array(item_keys)
+        self._write(_lib.fn.server_add_user, enc(user, "user key"), keys, float_array(weights, nk), nk)
+
+    def add_item(self, item, vector=None):
+        """Adds an item the current model does not know: als and bpr take
+        its factor vector (a sequence of the model's `factors` floats),
+        itemknn and popular take None (no neighbours, ranked last, until
+        retraining).  Readers see all of it or nothing; swap() replays it
+        unless the new model has the item.  mf and kinds without it raise
+        aisle.Unsupported."""
+        vec = None if vector is None else list(vector)
+        n = 0 if vec is None else len(vec)
+        self._write(_lib.fn.server_add_item, enc(item, "item key"), float_array(vec, n, "vector"), n)
 
     def swap(self, model, replay_since=0):
         """Makes `model` current (the server owns it afterwards) after
-        replaying the updates made at or after replay_since (seconds since
-        the epoch: when the model's training data ends); returns how many
-        updates it took.  Leases of the old model go on until they end."""
+        replaying the updates (and added users and items) made at or after
+        replay_since (seconds since the epoch: when the model's training
+        data ends); returns how many it took.  Leases of the old model go on until they end."""
         ptr = _take(model)
         n = ctypes.c_size_t()
         h = self._acquire()

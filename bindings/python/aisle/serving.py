@@ -140,3 +140,20 @@ def serve(options, kw, call):
 
 def results(items, scores, n):
     return [(dec(items[i]), float(scores[i])) for i in range(n)]
+
+
+class ResultList:
+    """The caller arrays of one C call that returns at most k (key, value)
+    pairs and their count; read them (take) while the model is held."""
+
+    def __init__(self, k):
+        self.items = (ctypes.c_char_p * max(k, 1))()
+        self.values = (ctypes.c_float * max(k, 1))()
+        self.n = ctypes.c_size_t()
+
+    def args(self):
+        """items, values, &n: the last three arguments of the C call."""
+        return self.items, self.values, ctypes.byref(self.n)
+
+    def take(self, count=None):
+        return results(self.items, self.values, self.n.value if count is None else count)

@@ -262,3 +262,48 @@ class TestServer(unittest.TestCase):
                 server.update_user("ghost", ["p1"])
             with self.assertRaises(TypeError):
                 aisle.Server("not a model")
+
+    def test_add_user_and_item_while_reading_and_replay(self):
+        if not has_kind("als"):
+            raise unittest.SkipTest("model kind als not compiled in")
+        events = [("u%d" % (i % 30), "p%d" % i, "view") for i in range(200)]
+        with aisle.Dataset(events) as ds:
+            model = aisle.Model.train(ds, kind="als", factors=4, epochs=2, threads=1)
+            data = model.to_bytes()
+        with aisle.Server(model) as server:
+            stop, errors = threading.Event(), []
+
+            def read():
+                while not stop.is_set():
+                    try:
+                        with server.lease() as m:
+                            m.recommend("newbie", k=5)
+                    except Exception as e:  # reported below
+                        errors.append(e)
+                        return
+
+            readers = [threading.Thread(target=read) for _ in range(4)]
+            for t in readers:
+                t.start()
+            server.add_item("fresh", [0.5, -0.5, 0.25, 1.0])
+            with self.assertRaises(ValueError):
+                server.add_item("short", [1.0, 2.0, 3.0])  # not the model's 4 factors
+            with self.assertRaises(aisle.InvalidArgument):
+                server.add_item("fresh", [0.0] * 4)  # known now
+            server.add_user("newbie", ["fresh", "p2"], weights=[2.0, 1.0])
+            with server.lease() as m:
+                self.assertEqual(m.n_items, 201)
+                self.assertEqual(sorted(i for i, _ in m.history("newbie")), ["fresh", "p2"])
+            self.assertEqual(server.swap(aisle.Model.from_bytes(data), replay_since=0), 2)
+            with server.lease() as m:
+                self.assertEqual(sorted(i for i, _ in m.history("newbie")), ["fresh", "p2"])
+            stop.set()
+            for t in readers:
+                t.join()
+            self.assertEqual(errors, [])
+        with aisle.Dataset(events) as ds:
+            mf = aisle.Model.train(ds, kind="mf", factors=4, epochs=2, threads=1)
+        with aisle.Server(mf) as server:
+            with self.assertRaises(aisle.Unsupported):
+                server.add_item("fresh", [0.0] * 4)
+            server.add_user("newbie", ["p1"])

@@ -1,0 +1,73 @@
+/* grow.c - users and items added to a trained model while it serves
+ * (aisle_server_add_user, aisle_server_add_item; docs/SERVING.md).
+ *
+ * The server calls these under the version's write lock, so no reader sees
+ * the model between two steps.  Each call is all or nothing: the generic
+ * arrays are made bigger first (a bigger array holding the same rows is
+ * the same model), then the key is added, then the kind grows its state
+ * (model_ops.grow, itself all or nothing); a failure there takes the key
+ * back out.  Only after that do the counts change, which cannot fail. */
+#include "serve.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+static int cannot(const aisle_model *m, const char *what) {
+    return core_error(AISLE_EUNSUPPORTED, "model kind '%s' cannot add %s while serving; retrain to include them",
+                      m->ops->name, what);
+}
+
+int serve_add_user(aisle_model *m, const char *key, const char *const *item_keys, const float *weights, size_t n) {
+    if (keys_find(&m->users, key, strlen(key)) >= 0) return aisle_update_user(m, key, item_keys, weights, n);
+    if (!m->ops->grow || !m->ops->update_user) return cannot(m, "users");
+    if (!key[0]) return core_error(AISLE_EINVAL, "a new user needs a non-empty key");
+    data_csr *h = &m->history;
+    uint32_t nu = model_n_users(m), ni = model_n_items(m);
+    bool had_rows = h->indptr != NULL;
+    size_t *indptr = core_reallocarray(h->indptr, (size_t)nu + 2, sizeof *indptr);
+    if (!indptr) return core_oom("adding a user");
+    h->indptr = indptr;
+    if (!had_rows) indptr[0] = 0; /* an empty history without offsets */
+    uint32_t u;
+    int rc = keys_intern(&m->users, key, strlen(key), &u, NULL);
+    if (!rc) rc = m->ops->grow(m, nu, ni, NULL, 0);
+    if (!rc) {
+        h->indptr[nu + 1] = h->indptr[nu]; /* an empty history row */
+        h->rows = nu + 1;
+        /* the events as for a known user: merged into the (empty) row,
+         * then the kind fits the user (fold-in for factor kinds) */
+        rc = aisle_update_user(m, key, item_keys, weights, n);
+        if (rc) h->rows = nu; /* the user goes again: nothing changed */
+    }
+    if (rc) keys_truncate(&m->users, nu);
+    return rc;
+}
+
+int serve_add_item(aisle_model *m, const char *key, const float *vector, size_t dim) {
+    if (keys_find(&m->items, key, strlen(key)) >= 0)
+        return core_error(AISLE_EINVAL, "item '%s' is already in the model", key);
+    if (!m->ops->grow) return cannot(m, "items");
+    if (!key[0]) return core_error(AISLE_EINVAL, "a new item needs a non-empty key");
+    uint32_t nu = model_n_users(m), ni = model_n_items(m);
+    float *pop = core_reallocarray(m->popularity, (size_t)ni + 1, sizeof *pop);
+    if (!pop) return core_oom("adding an item");
+    m->popularity = pop;
+    uint32_t j;
+    int rc = keys_intern(&m->items, key, strlen(key), &j, NULL);
+    if (!rc) rc = m->ops->grow(m, nu, ni, vector, dim);
+    if (rc) {
+        keys_truncate(&m->items, ni);
+        return rc;
+    }
+    m->popularity[ni] = 0.0f; /* no user has it yet */
+    m->history.cols = ni + 1;
+    /* the int8 item index covers the old items only: build it again now,
+     * under the writer's lock, rather than in up to every reader at once
+     * (a failure there is left to the readers, which build it on demand) */
+    model_cache *c = atomic_exchange(&m->serve_cache, NULL);
+    if (c) {
+        c->release(c);
+        (void)serve_quant_prepare(m);
+    }
+    return AISLE_OK;
+}

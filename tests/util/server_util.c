@@ -1,0 +1,40 @@
+/* server_util.c - see server_util.h. */
+#include "server_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "models/models.h"
+#include "test_util.h"
+
+aisle_dataset *tu_shop(void) {
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    char u[16], it[16];
+    for (int i = 0; i < TU_SHOP_ITEMS; i++) {
+        snprintf(u, sizeof u, "u%d", i % TU_SHOP_USERS);
+        snprintf(it, sizeof it, "p%d", i);
+        assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1, 0));
+    }
+    for (int r = 0; r < TU_SHOP_USERS; r++)
+        for (int t = 0; t < 5; t++) {
+            snprintf(u, sizeof u, "u%d", r);
+            snprintf(it, sizeof it, "p%d", (r * 13 + t * 31) % TU_SHOP_ITEMS);
+            assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1, 0));
+        }
+    return ds;
+}
+
+bool tu_has_pair(const aisle_model *m, const char *user, const char *item) {
+    int64_t u = keys_find(&m->users, user, strlen(user)), j = keys_find(&m->items, item, strlen(item));
+    if (u < 0 || j < 0) return false;
+    for (size_t p = m->history.indptr[u]; p < m->history.indptr[u + 1]; p++)
+        if (m->history.indices[p] == (uint32_t)j) return m->history.values[p] > 0;
+    return false;
+}
+
+aisle_model *tu_model_copy(const void *buf, size_t len) {
+    aisle_model *m;
+    assert_ok(aisle_model_load_buffer(&m, buf, len, NULL));
+    return m;
+}
