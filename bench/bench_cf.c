@@ -16,7 +16,9 @@
  * bench_cf mf ["extra mf options"] for part 1 only (the setting MF_TUNED
  * that mf-tune chose, then the extra options), or bench_cf mf-tune
  * ["extra options"]: choose mf's hyperparameters on a validation split of
- * u1.base, then part 1 with them.  With AISLE_LIBMF_DIR set to a built
+ * u1.base, then part 1 with them; bench_cf mf-fast ["extra options"]:
+ * part 1 with the fast preset MF_FAST (chosen by bench_cf mf-fast-tune the
+ * same way under a smaller cost budget).  With AISLE_LIBMF_DIR set to a built
  * cjlin1/libmf, part 1 also runs LibMF's mf-train / mf-predict per fold;
  * with AISLE_IMPLICIT_DIR set to a directory holding implicit's built
  * _als module, the als parts run implicit beside aisle
@@ -149,10 +151,10 @@ static int run_child(char *const argv[], double limit, double *wall, double *cpu
 typedef struct libmf_run {
     const char *dir; /* AISLE_LIBMF_DIR */
     char tmp[64];    /* temporary directory */
-    double rmse[2], wall[2], cpu[2];
+    double rmse[3], wall[3], cpu[3];
 } libmf_run;
 
-static int libmf_fold(libmf_run *lm, const rating *rs, int n, int fold, long threads, char *const settings[2]) {
+static int libmf_fold(libmf_run *lm, const rating *rs, int n, int fold, long threads, char *const settings[3]) {
     char tr[128], te[128], model[128], out[128], train_bin[1024], pred_bin[1024];
     snprintf(tr, sizeof tr, "%s/train.txt", lm->tmp);
     snprintf(te, sizeof te, "%s/test.txt", lm->tmp);
@@ -172,7 +174,7 @@ static int libmf_fold(libmf_run *lm, const rating *rs, int n, int fold, long thr
     fclose(fe);
     char sthreads[16];
     snprintf(sthreads, sizeof sthreads, "%ld", threads);
-    for (int v = 0; v < 2; v++) {
+    for (int v = 0; v < 3; v++) {
         char *argv[32], buf[256];
         int a = 0;
         argv[a++] = train_bin;
@@ -217,13 +219,20 @@ static int libmf_fold(libmf_run *lm, const rating *rs, int n, int fold, long thr
  * split of u1.base (docs/BENCHMARKS.md), not on the test folds. */
 #define LIBMF_TUNED "-k 64 -t 100 -l2 0.1 -r 0.05"
 
+/* The fast preset of mf (docs/MODELS.md), chosen by `bench_cf mf-fast-tune`
+ * on the same validation split as MF_TUNED under a budget of factors x
+ * epochs <= MF_FAST_BUDGET; `bench_cf mf-fast` runs it against LibMF's
+ * quick setting LIBMF_FAST (issue #19). */
+#define MF_FAST "factors=32 epochs=60 regularization=0.05 regularization_implicit=0.2 regularization_bias=0.1 init_std=0.02"
+#define LIBMF_FAST "-k 100 -t 20"
+
 /* u<fold>.test = lines (fold-1)*20000 .. fold*20000-1 of u.data */
 static void bench_mf(const rating *rs, int n, const char *opts) {
-    int lcnt[2] = {0, 0};
-    double sum = 0, lsum[2] = {0, 0}, wsum = 0, csum = 0, lwsum[2] = {0, 0}, lcsum[2] = {0, 0};
+    int lcnt[3] = {0, 0, 0};
+    double sum = 0, lsum[3] = {0, 0, 0}, wsum = 0, csum = 0, lwsum[3] = {0, 0, 0}, lcsum[3] = {0, 0, 0};
     libmf_run lm = {.dir = getenv("AISLE_LIBMF_DIR")};
-    char same[128], tuned[128] = LIBMF_TUNED;
-    char *settings[2] = {same, tuned};
+    char same[128], tuned[128] = LIBMF_TUNED, fast[128] = LIBMF_FAST;
+    char *settings[3] = {same, tuned, fast};
     long threads = opt_long(opts, "threads", 0);
     /* same factors, epochs and threads as aisle; LibMF's defaults otherwise */
     snprintf(same, sizeof same, "-k %ld -t %ld", opt_long(opts, "factors", 32), opt_long(opts, "epochs", 100));
@@ -268,7 +277,7 @@ static void bench_mf(const rating *rs, int n, const char *opts) {
                 printf("      LibMF run failed (%s): comparison stopped\n", lm.dir);
                 lm.dir = NULL;
             } else
-                for (int v = 0; v < 2; v++) {
+                for (int v = 0; v < 3; v++) {
                     if (isnan(lm.rmse[v])) {
                         printf("      LibMF %-30s mf-train hung for 60 s and was killed (cjlin1/libmf#12)\n",
                                settings[v]);
@@ -287,7 +296,7 @@ static void bench_mf(const rating *rs, int n, const char *opts) {
     printf("  mean RMSE %.4f, %.2f s wall, %.2f s CPU per fold (Surprise SVD: 0.934, SVD++: 0.919)\n", sum / 5,
            wsum / 5, csum / 5);
     if (lm.dir) {
-        for (int v = 0; v < 2; v++)
+        for (int v = 0; v < 3; v++)
             printf("  LibMF %-30s mean RMSE %.4f, %.2f s wall, %.2f s CPU per fold (%d folds)\n", settings[v],
                    lsum[v] / lcnt[v], lwsum[v] / lcnt[v], lcsum[v] / lcnt[v], lcnt[v]);
         rmdir(lm.tmp);
@@ -302,11 +311,12 @@ static void bench_mf(const rating *rs, int n, const char *opts) {
  * parameters.  Settings over the cost budget factors * epochs <= MF_BUDGET
  * (training time grows with it; 64 x 150 keeps a fold under a second) are
  * not tried. */
-enum { MF_BUDGET = 64 * 150, MF_NPARAM = 8 };
-static const struct {
+enum { MF_BUDGET = 64 * 150, MF_FAST_BUDGET = 48 * 60, MF_NPARAM = 8 };
+typedef struct mf_grid_param {
     const char *name, *start; /* start: the option default */
     const char *values[6];
-} mf_grid[MF_NPARAM] = {
+} mf_grid_param;
+static const mf_grid_param mf_grid[MF_NPARAM] = {
     {"factors", "32", {"32", "48", "64", "96", "128", NULL}},
     {"epochs", "100", {"60", "100", "150", "200", NULL}},
     {"regularization", "0.1", {"0.05", "0.08", "0.1", "0.12", "0.15", NULL}},
@@ -330,7 +340,21 @@ static double mf_validation_rmse(aisle_dataset *ds, const rating *rs, const int 
     return sqrt(se / nval);
 }
 
-static void mf_tune(const rating *rs, int n, const char *extra, char *chosen, size_t chosen_len) {
+/* mf-fast-tune: the same search for the fast preset, from MF_TUNED's
+ * regularisation, over fewer factors and epochs (budget MF_FAST_BUDGET). */
+static const mf_grid_param mf_fast_grid[MF_NPARAM] = {
+    {"factors", "32", {"16", "24", "32", "48", "64", NULL}},
+    {"epochs", "40", {"20", "30", "40", "60", NULL}},
+    {"regularization", "0.08", {"0.05", "0.08", "0.1", "0.12", NULL}},
+    {"regularization_implicit", "0.5", {"0.2", "0.3", "0.5", "0.8", NULL}},
+    {"regularization_bias", "0.05", {"0.02", "0.05", "0.1", NULL}},
+    {"learning_rate", "0.007", {"0.007", "0.01", "0.014", NULL}},
+    {"learning_rate_decay", "0.1", {"0.03", "0.1", "0.3", NULL}},
+    {"init_std", "0.05", {"0.02", "0.05", "0.1", NULL}},
+};
+
+static void mf_tune(const rating *rs, int n, const char *extra, const mf_grid_param *grid, int budget, char *chosen,
+                    size_t chosen_len) {
     /* 90/10 split of u1.base with a fixed xorshift seed */
     aisle_dataset *ds;
     aisle_dataset_new(&ds);
@@ -342,10 +366,10 @@ static void mf_tune(const rating *rs, int n, const char *extra, char *chosen, si
         else if (aisle_dataset_add_event(ds, rs[k].u, rs[k].i, "rating", rs[k].r, 0)) die("add_event");
     }
     const char *cur[MF_NPARAM];
-    for (int p = 0; p < MF_NPARAM; p++) cur[p] = mf_grid[p].start;
+    for (int p = 0; p < MF_NPARAM; p++) cur[p] = grid[p].start;
     printf("mf-tune: u1.base split 90/10 (%d train, %d validation ratings; test folds unused), coordinate search, "
            "budget factors*epochs <= %d, threads=1 %s\n",
-           n - 20000 - nval, nval, MF_BUDGET, extra);
+           n - 20000 - nval, nval, budget, extra);
     printf("  %-100s %9s %7s %7s\n", "setting", "val RMSE", "wall s", "CPU s");
     double best = INFINITY;
     char opts[1024], seen[64][1024];
@@ -353,12 +377,12 @@ static void mf_tune(const rating *rs, int n, const char *extra, char *chosen, si
     for (int pass = 0; pass < 2; pass++)
         for (int p = 0; p < MF_NPARAM; p++) {
             const char *keep = cur[p];
-            for (int v = 0; mf_grid[p].values[v]; v++) {
-                cur[p] = mf_grid[p].values[v];
-                if (atoi(cur[0]) * atoi(cur[1]) > MF_BUDGET) continue;
+            for (int v = 0; grid[p].values[v]; v++) {
+                cur[p] = grid[p].values[v];
+                if (atoi(cur[0]) * atoi(cur[1]) > budget) continue;
                 int len = snprintf(opts, sizeof opts, "model=mf threads=1"); /* deterministic: a reproducible table */
                 for (int q = 0; q < MF_NPARAM; q++)
-                    len += snprintf(opts + len, sizeof opts - len, " %s=%s", mf_grid[q].name, cur[q]);
+                    len += snprintf(opts + len, sizeof opts - len, " %s=%s", grid[q].name, cur[q]);
                 snprintf(opts + len, sizeof opts - len, "%s%s", *extra ? " " : "", extra);
                 int dup = 0;
                 for (int k = 0; k < nseen; k++) dup |= strcmp(seen[k], opts) == 0;
@@ -373,7 +397,7 @@ static void mf_tune(const rating *rs, int n, const char *extra, char *chosen, si
         }
     int len = 0;
     for (int q = 0; q < MF_NPARAM; q++)
-        len += snprintf(chosen + len, chosen_len - len, "%s%s=%s", q ? " " : "", mf_grid[q].name, cur[q]);
+        len += snprintf(chosen + len, chosen_len - len, "%s%s=%s", q ? " " : "", grid[q].name, cur[q]);
     printf("  chosen (validation RMSE %.4f): %s\n", best, chosen);
     free(val);
     aisle_dataset_free(ds);
@@ -769,10 +793,29 @@ int main(int argc, char **argv) {
         char chosen[512], opts[1024];
         rating *rs = load_ml100k(&n);
         if (rs) {
-            mf_tune(rs, n, argc >= 3 ? argv[2] : "", chosen, sizeof chosen);
+            mf_tune(rs, n, argc >= 3 ? argv[2] : "", mf_grid, MF_BUDGET, chosen, sizeof chosen);
             snprintf(opts, sizeof opts, "model=mf threads=2 %s%s%s", chosen, argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "");
             bench_mf(rs, n, opts);
         }
+        free(rs);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "mf-fast-tune") == 0) { /* the fast preset's search, then the test folds */
+        char chosen[512], opts[1024];
+        rating *rs = load_ml100k(&n);
+        if (rs) {
+            mf_tune(rs, n, "", mf_fast_grid, MF_FAST_BUDGET, chosen, sizeof chosen);
+            snprintf(opts, sizeof opts, "model=mf threads=2 %s", chosen);
+            bench_mf(rs, n, opts);
+        }
+        free(rs);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "mf-fast") == 0) { /* the fast preset against LibMF -k 100 -t 20 */
+        char opts[512];
+        snprintf(opts, sizeof opts, "model=mf threads=2 " MF_FAST "%s%s", argc >= 3 ? " " : "", argc >= 3 ? argv[2] : "");
+        rating *rs = load_ml100k(&n);
+        if (rs) bench_mf(rs, n, opts);
         free(rs);
         return 0;
     }

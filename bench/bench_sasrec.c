@@ -20,6 +20,8 @@
  *
  *   build/release/bench/bench_sasrec ["key=value ..." [eval_users]]   (0 or none: every test user)
  *   build/release/bench/bench_sasrec --throughput [timed_epochs [threads]]
+ *   build/release/bench/bench_sasrec --scaling [timed_epochs [threads]]
+ *                     (aisle alone, 1 thread then `threads`: the speed-up)
  *   build/release/bench/bench_sasrec --latency   (100k-item session latency,
  *                                                 synthetic; needs no data)
  *
@@ -132,9 +134,13 @@ static const char *find_script(const char *argv0, char *buf, size_t cap) {
     return buf;
 }
 
-/* The training-throughput comparison against PyTorch (see the header). */
-static int throughput(const char *argv0, const char *path, const uint32_t *us, const uint32_t *is, size_t n,
-                      const size_t *first, const size_t *count, int epochs, int threads) {
+/* aisle's side of the throughput runs: 1 untimed + `epochs` timed epochs
+ * of the paper's configuration on the training sequences; *wall_rate and
+ * *cpu_rate: sequences per wall and per process-CPU second.  OpenBLAS is
+ * kept to one thread (blas_threads=1): the sasrec trainer splits its own
+ * work over `threads`, each worker calling single-threaded sgemm. */
+static int aisle_rate(const uint32_t *us, const uint32_t *is, size_t n, const size_t *first, const size_t *count,
+                      int epochs, int threads, double *wall_rate, double *cpu_rate) {
     aisle_dataset *ds;
     if (aisle_dataset_new(&ds)) return 1;
     char uk[32], ik[32];
@@ -148,7 +154,7 @@ static int throughput(const char *argv0, const char *path, const uint32_t *us, c
     aisle_config *cfg;
     aisle_config_new(&cfg);
     char extra[128];
-    snprintf(extra, sizeof extra, "epochs=%d threads=%d", 1 + epochs, threads);
+    snprintf(extra, sizeof extra, "epochs=%d threads=%d blas_threads=1", 1 + epochs, threads);
     /* the paper's configuration: its block layout, loss and sizes */
     if (aisle_config_parse(cfg, "model=sasrec hidden=50 blocks=2 heads=1 dropout=0.5 maxlen=50 batch_size=128 "
                                 "learning_rate=0.001 holdout_last=false block_layout=sasrec loss=bce "
@@ -166,13 +172,37 @@ static int throughput(const char *argv0, const char *path, const uint32_t *us, c
     }
     size_t seqs = trainable_sequences(us, n, first, count, 2);
     double wall = prog.wall[1] - prog.wall[0], cpu = prog.cpu[1] - prog.cpu[0];
-    double a_wall = (double)seqs * epochs / wall, a_cpu = (double)seqs * epochs / cpu;
+    *wall_rate = (double)seqs * epochs / wall;
+    *cpu_rate = (double)seqs * epochs / cpu;
     printf("aisle throughput: %zu sequences x %d timed epochs (after 1 warm-up), threads=%d: %.1f s wall, %.1f s "
            "CPU: %.0f seq/s wall, %.0f seq/CPU-s\n",
-           seqs, epochs, threads, wall, cpu, a_wall, a_cpu);
+           seqs, epochs, threads, wall, cpu, *wall_rate, *cpu_rate);
+    fflush(stdout);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_dataset_free(ds);
+    return 0;
+}
+
+/* Thread scaling (issue #19): the same training with 1 and with `threads`
+ * threads in this process; the ratio of sequences per wall second. */
+static int scaling(const uint32_t *us, const uint32_t *is, size_t n, const size_t *first, const size_t *count,
+                   int epochs, int threads) {
+    double w1, c1, wt, ct;
+    if (aisle_rate(us, is, n, first, count, epochs, 1, &w1, &c1) ||
+        aisle_rate(us, is, n, first, count, epochs, threads, &wt, &ct))
+        return 1;
+    printf("thread scaling: %d threads %.0f seq/s, 1 thread %.0f seq/s: %.2fx (target >= 1.7x at 2); CPU per "
+           "sequence %.2fx of one thread's\n",
+           threads, wt, w1, wt / w1, c1 / ct);
+    return 0;
+}
+
+/* The training-throughput comparison against PyTorch (see the header). */
+static int throughput(const char *argv0, const char *path, const uint32_t *us, const uint32_t *is, size_t n,
+                      const size_t *first, const size_t *count, int epochs, int threads) {
+    double a_wall, a_cpu;
+    if (aisle_rate(us, is, n, first, count, epochs, threads, &a_wall, &a_cpu)) return 1;
 
     const char *py = find_python();
     char sbuf[4096];
@@ -293,7 +323,8 @@ int main(int argc, char **argv) {
         printf("bench_sasrec: skipped: %s not present (set AISLE_SHARED_DATA)\n", path);
         return 0;
     }
-    bool tp_only = argc > 1 && strcmp(argv[1], "--throughput") == 0;
+    bool scale_only = argc > 1 && strcmp(argv[1], "--scaling") == 0;
+    bool tp_only = argc > 1 && (strcmp(argv[1], "--throughput") == 0 || scale_only);
     const char *opts = argc > 1 && !tp_only ? argv[1] : "epochs=3";
     size_t eval_users = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 0; /* 0: every test user */
 
@@ -319,11 +350,12 @@ int main(int argc, char **argv) {
     for (size_t k = n; k-- > 0;) first[us[k]] = k, count[us[k]]++;
     int tp_epochs = tp_only && argc > 2 ? atoi(argv[2]) : 2, tp_threads = tp_only && argc > 3 ? atoi(argv[3]) : 2;
     if (tp_epochs < 1 || tp_threads < 1) {
-        fprintf(stderr, "usage: bench_sasrec --throughput [timed_epochs >= 1 [threads >= 1]]\n");
+        fprintf(stderr, "usage: bench_sasrec --throughput|--scaling [timed_epochs >= 1 [threads >= 1]]\n");
         return 2;
     }
     if (tp_only) {
-        int rc = throughput(argv[0], path, us, is, n, first, count, tp_epochs, tp_threads);
+        int rc = scale_only ? scaling(us, is, n, first, count, tp_epochs, tp_threads)
+                            : throughput(argv[0], path, us, is, n, first, count, tp_epochs, tp_threads);
         free(first), free(count), free(us), free(is);
         return rc;
     }

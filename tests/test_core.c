@@ -425,6 +425,56 @@ static void test_parallel_for_covers_range_and_propagates_errors(void **state) {
     assert_int_equal(core_thread_count(100000), 256);
 }
 
+/* Counts the tids a pool call used (workers write only their own slot). */
+typedef struct tid_ctx {
+    int used[8];
+} tid_ctx;
+
+static int mark_tid(void *ctx, size_t b, size_t e, int tid) {
+    (void)b, (void)e;
+    ((tid_ctx *)ctx)->used[tid] = 1;
+    return AISLE_OK;
+}
+
+static void test_pool_reuses_threads_covers_range_and_propagates_errors(void **state) {
+    (void)state;
+    size_t n = 10007;
+    uint64_t *out = calloc(n, sizeof *out);
+    for (int threads = 1; threads <= 4; threads++) {
+        core_pool *pool;
+        assert_ok(core_pool_new(&pool, threads));
+        assert_int_equal(core_pool_threads(pool), threads);
+        /* many calls on the same workers: each covers the range, an error
+         * stops it and its message reaches the caller, the next is clean */
+        for (int round = 0; round < 50; round++) {
+            memset(out, 0, n * sizeof *out);
+            sum_ctx c = {out, round % 5 == 4 ? (size_t)(round * 97) : (size_t)-1};
+            aisle_clear_error();
+            int rc = core_pool_for(pool, n, 64, sum_range, &c);
+            if (c.fail_at != (size_t)-1) {
+                char want[64];
+                snprintf(want, sizeof want, "failed at %zu", c.fail_at);
+                assert_int_equal(rc, AISLE_ERANGE);
+                assert_string_equal(aisle_last_error(), want);
+                continue;
+            }
+            assert_ok(rc);
+            for (size_t i = 0; i < n; i++) assert_true(out[i] == i * i);
+        }
+        tid_ctx t = {{0}};
+        assert_ok(core_pool_for(pool, 1000, 1, mark_tid, &t));
+        for (int k = threads; k < 8; k++) assert_int_equal(t.used[k], 0); /* tids stay below the pool size */
+        core_pool_free(pool);
+    }
+    /* no pool: the calling thread alone */
+    sum_ctx c = {out, (size_t)-1};
+    assert_ok(core_pool_for(NULL, n, 64, sum_range, &c));
+    assert_true(out[n - 1] == (uint64_t)(n - 1) * (n - 1));
+    assert_int_equal(core_pool_threads(NULL), 1);
+    core_pool_free(NULL);
+    free(out);
+}
+
 static void test_buf_printf_and_export(void **state) {
     (void)state;
     core_buf b;
@@ -460,7 +510,9 @@ int main(void) {
         cmocka_unit_test(test_keys_intern_find_truncate),
         cmocka_unit_test(test_rng_is_deterministic_and_uniform),
         cmocka_unit_test(test_parallel_for_covers_range_and_propagates_errors),
+        cmocka_unit_test(test_pool_reuses_threads_covers_range_and_propagates_errors),
         cmocka_unit_test(test_buf_printf_and_export),
     };
+    tu_filter_from_env();
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -138,6 +138,28 @@ static void test_sasrec_same_seed_gives_bit_identical_scores(void **state) {
     assert_memory_equal(a, b, sizeof a);
 }
 
+static void test_sasrec_threads_give_bit_identical_models(void **state) {
+    (void)state;
+    /* hidden=32 makes a step big enough for the thread pool: the batch of
+     * 16 is split into 8 shards whichever thread runs them, the shards'
+     * gradients are added in shard order and the embedding gradients per
+     * token in row order, so any thread count gives the same bits */
+    const char *base[] = {"hidden=32 heads=2 epochs=3 dropout=0.3 blocks=2 train_negatives=3",
+                          "hidden=32 heads=2 epochs=3 dropout=0.3 attention_dropout=0.1 blocks=2 block_layout=sasrec "
+                          "loss=bce lazy_adam=true batch_size=13"};
+    for (size_t k = 0; k < 2; k++) {
+        float one[N_ITEMS], other[N_ITEMS];
+        char opts[256];
+        snprintf(opts, sizeof opts, "%s threads=1", base[k]);
+        train_scores(opts, one);
+        for (int threads = 2; threads <= 3; threads++) {
+            snprintf(opts, sizeof opts, "%s threads=%d", base[k], threads);
+            train_scores(opts, other);
+            assert_memory_equal(one, other, sizeof one);
+        }
+    }
+}
+
 static void test_sasrec_sampled_softmax_and_gelu_train(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
@@ -444,13 +466,14 @@ static void test_sasrec_side_info_scores_cold_items_through_their_titles(void **
 static void test_sasrec_allocation_failures_leak_nothing(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
-    aisle_config *cfg = small_config("epochs=1");
+    /* threads=2 hidden=32: the pool and the sharded step are allocated too */
+    aisle_config *cfg = small_config("epochs=1 threads=2 hidden=32");
     aisle_model *m = NULL;
     /* warm the dataset's lazy views so the count below is training only */
     assert_ok(aisle_model_train(ds, cfg, &m));
     aisle_model_free(m);
     int failures = 0;
-    for (uint64_t k = 1; k < 200; k += 3) {
+    for (uint64_t k = 1; k < 2000; k += 3) {
         m = NULL;
         tu_failalloc_install(k, 1);
         int rc = aisle_model_train(ds, cfg, &m);
@@ -498,6 +521,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sasrec_overfits_and_learns_next_item_rule),
         cmocka_unit_test(test_sasrec_same_seed_gives_bit_identical_scores),
+        cmocka_unit_test(test_sasrec_threads_give_bit_identical_models),
         cmocka_unit_test(test_sasrec_sampled_softmax_and_gelu_train),
         cmocka_unit_test(test_sasrec_validation_reports_metric_and_stops_early),
         cmocka_unit_test(test_sasrec_refit_retrains_for_the_best_epoch_count),
@@ -508,5 +532,6 @@ int main(void) {
         cmocka_unit_test(test_sasrec_side_info_scores_cold_items_through_their_titles),
         cmocka_unit_test(test_sasrec_allocation_failures_leak_nothing),
     };
+    tu_filter_from_env();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

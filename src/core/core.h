@@ -208,6 +208,22 @@ int core_parallel_for(int threads, size_t n, size_t grain, core_range_fn fn, voi
  * [1, 256]. */
 int core_thread_count(int64_t requested);
 
+/* A persistent pool for work split many times a second (a training step):
+ * its threads - 1 workers are started once and sleep between calls, so a
+ * call costs a wake-up rather than thread creations.  One caller thread
+ * at a time per pool (the one that runs core_pool_for); the pool holds no
+ * global state.  core_pool_new returns AISLE_OK or AISLE_ENOMEM; workers
+ * that cannot be started are simply not used (threads 1 runs everything
+ * in the caller).  core_pool_free(NULL) is a no-op. */
+typedef struct core_pool core_pool;
+int core_pool_new(core_pool **out, int threads);
+void core_pool_free(core_pool *pool);
+/* Threads a call uses: the workers started plus the caller (1 for NULL). */
+int core_pool_threads(const core_pool *pool);
+/* core_parallel_for on the pool's threads (pool NULL: the calling thread
+ * alone), with the same chunking, tids and error rules. */
+int core_pool_for(core_pool *pool, size_t n, size_t grain, core_range_fn fn, void *ctx);
+
 /* ------------------------------------------------------------------------
  * Key dictionaries (keys.c): the shop's own string ids <-> dense indices.
  * Open addressing over FNV-1a hashes; strings are stored in one arena.

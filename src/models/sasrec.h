@@ -87,10 +87,38 @@ void sasrec_net_refresh_eff(sasrec_net *net);
 /* Workspace for batches of up to B sequences. */
 int sasrec_ws_alloc(sasrec_ws *w, const sasrec_net *net, size_t B, int threads, bool training);
 void sasrec_ws_free(sasrec_ws *w, int nblocks);
-/* Forward over the batch's tokens to w->fin; backward from w->dh into the
- * gradients of net->s. */
+/* The transformer part of a network (blocks, final norm) and the store
+ * it reads its weights from and writes its gradients to: the network's
+ * own (sasrec_net_body), or a view whose gradients go to a private buffer
+ * (sasrec_body_view), so that training shards run the backward at once. */
+typedef struct sasrec_body {
+    nn_store s; /* a shallow copy of, or a view into, net->s */
+    nn_block *blocks;
+    nn_layernorm ln_final;
+} sasrec_body;
+
+static inline sasrec_body sasrec_net_body(const sasrec_net *net) {
+    sasrec_body b = {net->s, net->blocks, net->ln_final};
+    return b;
+}
+/* Floats of the body's tensors: they follow the embeddings in net->s. */
+size_t sasrec_body_size(const sasrec_net *net);
+/* A view of net's body reading the network's weights and accumulating
+ * its gradients in grad (sasrec_body_size floats, body tensors in store
+ * order); blocks: room for net->nblocks copies with shifted offsets.
+ * AISLE_EINTERNAL if the body's tensors do not tile the store's tail. */
+int sasrec_body_view(const sasrec_net *net, float *grad, nn_block *blocks, sasrec_body *out);
+/* Forward over the batch's tokens to w->fin (net: embeddings, body:
+ * blocks); backward from w->dh into body->s.g, *dx: the gradient wrt the
+ * embedded input (the embedding and position gradients are the caller's:
+ * they are shared between shards). */
+int sasrec_body_forward(const sasrec_net *net, const sasrec_body *body, sasrec_ws *w, bool training, core_rng *rng);
+int sasrec_body_backward(const sasrec_net *net, sasrec_body *body, sasrec_ws *w, float **dx);
+/* Forward with the network's own body (validation, encoding). */
 int sasrec_net_forward(const sasrec_net *net, sasrec_ws *w, bool training, core_rng *rng);
-int sasrec_net_backward(sasrec_net *net, sasrec_ws *w);
+/* Moves the gradient of the effective embeddings (side information) to
+ * the item embeddings and the buckets, and clears it. */
+void sasrec_net_fold_geff(sasrec_net *net);
 /* Final hidden state (d floats) after the newest of items[0..len), len >= 1. */
 int sasrec_encode(const sasrec_net *net, const uint32_t *items, size_t len, float *h);
 /* explain: leave-one-out contribution of each query item to `item`'s

@@ -63,7 +63,7 @@ void sasrec_net_refresh_eff(sasrec_net *net) {
 }
 
 /* Moves the gradient of the effective embeddings to E and the buckets. */
-static void net_fold_geff(sasrec_net *net) {
+void sasrec_net_fold_geff(sasrec_net *net) {
     size_t d = net->d;
     float *gE = nn_g(&net->s, net->item_emb), *gB = nn_g(&net->s, net->buckets);
     for (uint32_t t = 0; t < net->n_tokens; t++) {
@@ -178,8 +178,8 @@ int sasrec_ws_alloc(sasrec_ws *w, const sasrec_net *net, size_t B, int threads, 
 }
 
 /* Forward over the batch's tokens to w->fin: embeddings * sqrt(d) plus
- * learned positions, dropout, blocks, final layer norm. */
-int sasrec_net_forward(const sasrec_net *net, sasrec_ws *w, bool training, core_rng *rng) {
+ * learned positions, dropout, the body's blocks, final layer norm. */
+int sasrec_body_forward(const sasrec_net *net, const sasrec_body *body, sasrec_ws *w, bool training, core_rng *rng) {
     size_t d = net->d, n = w->bt.rows;
     const float *E = sasrec_net_emb(net), *pos = nn_w(&net->s, net->pos_emb);
     float *x = w->xs[0];
@@ -188,38 +188,89 @@ int sasrec_net_forward(const sasrec_net *net, sasrec_ws *w, bool training, core_
         const float *p = pos + (size_t)w->posi[r] * d;
         for (size_t k = 0; k < d; k++) x[r * d + k] += p[k];
     }
-    float p0 = training ? net->blocks[0].c.dropout : 0.0f;
+    float p0 = training ? body->blocks[0].c.dropout : 0.0f;
     if (p0 > 0) nn_dropout_forward(x, n * d, p0, rng, w->mask0, x);
     for (int l = 0; l < net->nblocks; l++) {
-        int rc = nn_block_forward(&net->s, &net->blocks[l], &w->caches[l], &w->bt, w->xs[l], training, rng,
+        int rc = nn_block_forward(&body->s, &body->blocks[l], &w->caches[l], &w->bt, w->xs[l], training, rng,
                                   w->xs[l + 1]);
         if (rc) return rc;
     }
-    nn_layernorm_forward(&net->s, &net->ln_final, w->xs[net->nblocks], n, w->fin, w->meanf, w->rstdf);
+    nn_layernorm_forward(&body->s, &body->ln_final, w->xs[net->nblocks], n, w->fin, w->meanf, w->rstdf);
     return AISLE_OK;
 }
 
-/* Backward from w->dh (gradient wrt w->fin); accumulates into net->s.g. */
-int sasrec_net_backward(sasrec_net *net, sasrec_ws *w) {
+int sasrec_net_forward(const sasrec_net *net, sasrec_ws *w, bool training, core_rng *rng) {
+    sasrec_body body = sasrec_net_body(net);
+    return sasrec_body_forward(net, &body, w, training, rng);
+}
+
+/* Backward from w->dh (gradient wrt w->fin) through the final norm, the
+ * blocks and the input dropout; parameter gradients accumulate in
+ * body->s.g; *dx: the gradient wrt the scaled embeddings plus positions
+ * (w->dh or w->dx). */
+int sasrec_body_backward(const sasrec_net *net, sasrec_body *body, sasrec_ws *w, float **dx_out) {
     size_t d = net->d, n = w->bt.rows;
     float *dy = w->dh, *dx = w->dx;
-    nn_layernorm_backward(&net->s, &net->ln_final, w->xs[net->nblocks], dy, w->meanf, w->rstdf, n, dx);
+    nn_layernorm_backward(&body->s, &body->ln_final, w->xs[net->nblocks], dy, w->meanf, w->rstdf, n, dx);
     for (int l = net->nblocks - 1; l >= 0; l--) {
         float *t = dy;
         dy = dx;
         dx = t;
-        int rc = nn_block_backward(&net->s, &net->blocks[l], &w->caches[l], &w->bt, dy, dx);
+        int rc = nn_block_backward(&body->s, &body->blocks[l], &w->caches[l], &w->bt, dy, dx);
         if (rc) return rc;
     }
-    if (net->blocks[0].c.dropout > 0) nn_dropout_backward(dx, w->mask0, n * d, dx);
-    float *gpos = nn_g(&net->s, net->pos_emb);
-    for (size_t r = 0; r < n; r++) {
-        float *g = gpos + (size_t)w->posi[r] * d;
-        for (size_t k = 0; k < d; k++) g[k] += dx[r * d + k];
+    if (body->blocks[0].c.dropout > 0) nn_dropout_backward(dx, w->mask0, n * d, dx);
+    *dx_out = dx;
+    return AISLE_OK;
+}
+
+/* Parameters before the body (embeddings, positions, buckets) end here. */
+static size_t body_first(const sasrec_net *net) {
+    size_t lo = net->pos_emb.off + nn_size(net->pos_emb);
+    lo = CORE_MAX(lo, net->item_emb.off + nn_size(net->item_emb));
+    if (net->n_buckets) lo = CORE_MAX(lo, net->buckets.off + nn_size(net->buckets));
+    return lo;
+}
+
+size_t sasrec_body_size(const sasrec_net *net) { return net->s.n - body_first(net); }
+
+/* Shifts a tensor of the body by -lo (it must lie at or after lo). */
+static bool rebase(nn_param *p, size_t lo, size_t *covered) {
+    if (p->off < lo) return false;
+    p->off -= lo;
+    *covered += nn_size(*p);
+    return true;
+}
+
+static bool rebase_norm(nn_layernorm *l, size_t lo, size_t *covered) {
+    return rebase(&l->gamma, lo, covered) && rebase(&l->beta, lo, covered);
+}
+
+static bool rebase_linear(nn_linear *l, size_t lo, size_t *covered) {
+    return rebase(&l->W, lo, covered) && rebase(&l->b, lo, covered);
+}
+
+int sasrec_body_view(const sasrec_net *net, float *grad, nn_block *blocks, sasrec_body *out) {
+    size_t lo = body_first(net), covered = 0;
+    out->ln_final = net->ln_final;
+    bool ok = rebase_norm(&out->ln_final, lo, &covered);
+    for (int l = 0; l < net->nblocks && ok; l++) {
+        nn_block *b = &blocks[l];
+        *b = net->blocks[l];
+        ok = rebase_norm(&b->ln1, lo, &covered) && rebase_norm(&b->ln2, lo, &covered) &&
+             rebase_linear(&b->qkv, lo, &covered) && rebase_linear(&b->proj, lo, &covered) &&
+             rebase_linear(&b->ff1, lo, &covered) && rebase_linear(&b->ff2, lo, &covered);
     }
-    nn_embedding_backward(net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb), d, w->ids, n, sqrtf((float)d),
-                          dx);
-    if (net->n_buckets) net_fold_geff(net);
+    /* every tensor after the embeddings must have been moved, or a
+     * gradient would land outside grad */
+    if (!ok || covered != net->s.n - lo)
+        return core_error(AISLE_EINTERNAL, "sasrec: the block tensors do not tile the parameter store (%zu of %zu)",
+                          covered, net->s.n - lo);
+    nn_store_init(&out->s);
+    out->s.w = net->s.w + lo;
+    out->s.g = grad;
+    out->s.n = net->s.n - lo;
+    out->blocks = blocks;
     return AISLE_OK;
 }
 

@@ -34,6 +34,25 @@ static uint32_t sample_negative(core_rng *r, const data_csr *h, uint32_t user, u
     return it;
 }
 
+/* A training step splits its batch into shards (SASREC_SHARDS, fewer for
+ * small batches): each runs the forward, the loss and the backward of its
+ * sequences on its own workspace, random stream and body-gradient buffer,
+ * on whichever thread takes it; the shards' gradients are then added in
+ * shard order.  The split depends on the batch alone, never on the thread
+ * count, so a seed gives a bit-identical model with any `threads`. */
+#define SASREC_SHARDS 8
+
+typedef struct sasrec_shard {
+    sasrec_ws w;
+    sasrec_body body;  /* the network's body, gradients into grad */
+    nn_block *blocks;  /* the body's blocks, offsets shifted */
+    float *grad;       /* body_n floats */
+    float *dx;         /* after the backward: gradient wrt the embedded input */
+    size_t first, count; /* the shard's sequences in the current batch */
+    size_t base;       /* its first slot in the per-row arrays (first * T) */
+    core_rng rng;      /* negatives and dropout */
+} sasrec_shard;
+
 typedef struct train_ctx {
     const data_seq *seq;
     const data_csr *hist;
@@ -52,6 +71,11 @@ typedef struct train_ctx {
     float id_dropout;       /* side_id_dropout */
     double warmup;          /* warm-up fraction of the planned steps */
     unsigned char *cold;    /* side info: tokens represented by their words only */
+    size_t batch;           /* sequences per step */
+    sasrec_shard *shards;   /* n_shards, each for up to ceil(batch / n_shards) sequences */
+    size_t n_shards;
+    size_t body_n;          /* floats of the body's tensors (sasrec_body_size) */
+    core_pool *pool;        /* `threads` threads for the whole run */
 } train_ctx;
 
 /* Training length of user u's sequence (without the held-out item). */
@@ -60,99 +84,196 @@ static size_t train_len(const train_ctx *tc, uint32_t u) {
     return tc->holdout && len >= 3 ? len - 1 : len;
 }
 
-typedef struct loss_job {
+typedef struct step_job {
     const sasrec_net *net;
-    sasrec_ws *w;
     train_ctx *tc;
-    float inv; /* 1 / rows: the loss is the mean over positions */
-} loss_job;
+    const uint32_t *users;
+    size_t n_shards;   /* of this step */
+    uint64_t seed;     /* the shards' random streams */
+    float inv;         /* 1 / rows: the loss is the mean over positions */
+    size_t parts;      /* embedding-gradient partitions */
+    size_t order[SASREC_SHARDS]; /* shards, most rows first (which thread runs which shard does not matter) */
+} step_job;
 
-/* Rows [begin, end): logits of the target and its negatives, the loss, its
+/* Shard sh's rows: logits of the target and its negatives, the loss, its
  * gradient wrt the logits (kept for the embedding gradient) and dh. */
-static int loss_rows(void *vjob, size_t begin, size_t end, int tid) {
-    (void)tid;
-    const loss_job *job = vjob;
+static void shard_loss(const step_job *job, sasrec_shard *sh) {
     train_ctx *tc = job->tc;
     size_t d = job->net->d, K = (size_t)tc->negatives;
     const float *E = sasrec_net_emb(job->net);
-    for (size_t r = begin; r < end; r++) {
-        const float *h = job->w->fin + r * d;
-        float *dh = job->w->dh + r * d;
-        float *logit = tc->logits + r * (K + 1), *dlogit = tc->dlogits + r * (K + 1);
+    for (size_t r = 0; r < sh->w.bt.rows; r++) {
+        size_t slot = sh->base + r;
+        const float *h = sh->w.fin + r * d;
+        float *dh = sh->w.dh + r * d;
+        float *logit = tc->logits + slot * (K + 1), *dlogit = tc->dlogits + slot * (K + 1);
         for (size_t j = 0; j <= K; j++)
-            logit[j] = sasrec_dot(h, E + (size_t)(j ? tc->negs[r * K + j - 1] : tc->tgt[r]) * d, d);
+            logit[j] = sasrec_dot(h, E + (size_t)(j ? tc->negs[slot * K + j - 1] : tc->tgt[slot]) * d, d);
         double loss = 0;
         if (tc->loss_kind == 0)
             for (size_t j = 0; j <= K; j++) loss += nn_bce_logit(logit[j], j == 0, &dlogit[j]);
         else
             loss = nn_softmax_xent(logit, K + 1, 0, dlogit);
-        tc->row_loss[r] = loss;
+        tc->row_loss[slot] = loss;
         memset(dh, 0, d * sizeof *dh);
         for (size_t j = 0; j <= K; j++) {
             float g = dlogit[j] * job->inv;
-            const float *e = E + (size_t)(j ? tc->negs[r * K + j - 1] : tc->tgt[r]) * d;
+            const float *e = E + (size_t)(j ? tc->negs[slot * K + j - 1] : tc->tgt[slot]) * d;
             for (size_t k = 0; k < d; k++) dh[k] += g * e[k];
+        }
+    }
+}
+
+/* Shards [begin, end): inputs, targets and negatives, forward, loss and
+ * backward into the shard's own buffers. */
+static int shard_steps(void *vjob, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const step_job *job = vjob;
+    const sasrec_net *net = job->net;
+    train_ctx *tc = job->tc;
+    size_t K = (size_t)tc->negatives;
+    uint32_t n_items = net->n_tokens - 1;
+    for (size_t at = begin; at < end; at++) {
+        size_t s = job->order[at];
+        sasrec_shard *sh = &tc->shards[s];
+        rng_seed_stream(&sh->rng, job->seed, s);
+        for (size_t b = 0; b < sh->count; b++) {
+            uint32_t u = job->users[sh->first + b];
+            const uint32_t *items = tc->seq->items + tc->seq->indptr[u];
+            size_t len = train_len(tc, u);
+            /* inputs: items[0..len-1), targets: the item after each input */
+            sasrec_ws_add(&sh->w, net, b, items, len - 1);
+            size_t slot = sh->base + sh->w.bt.offs[b], take = sh->w.lens[b];
+            for (size_t i = 0; i < take; i++) {
+                tc->tgt[slot + i] = items[len - take + i] + 1;
+                for (size_t k = 0; k < K; k++)
+                    tc->negs[(slot + i) * K + k] = sample_negative(&sh->rng, tc->hist, u, n_items) + 1;
+            }
+        }
+        sasrec_ws_close(&sh->w, sh->count);
+        int rc = sasrec_body_forward(net, &sh->body, &sh->w, true, &sh->rng);
+        if (rc) return rc;
+        shard_loss(job, sh);
+        memset(sh->grad, 0, tc->body_n * sizeof *sh->grad);
+        rc = sasrec_body_backward(net, &sh->body, &sh->w, &sh->dx);
+        if (rc) return rc;
+    }
+    return AISLE_OK;
+}
+
+/* Embedding and position gradients of every shard, for the tokens and
+ * positions of partitions [begin, end) (token % parts): each table row is
+ * written by one partition, always in the same order (shards, rows, then
+ * the input side), so the sums do not depend on the partition count. */
+static int embedding_grads(void *vjob, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const step_job *job = vjob;
+    const sasrec_net *net = job->net;
+    const train_ctx *tc = job->tc;
+    size_t d = net->d, K = (size_t)tc->negatives, P = job->parts;
+    float *gE = net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb);
+    float *gpos = nn_g(&net->s, net->pos_emb);
+    float scale = sqrtf((float)d);
+    for (size_t s = 0; s < job->n_shards; s++) { /* from the loss */
+        const sasrec_shard *sh = &tc->shards[s];
+        for (size_t r = 0; r < sh->w.bt.rows; r++) {
+            size_t slot = sh->base + r;
+            const float *h = sh->w.fin + r * d;
+            for (size_t j = 0; j <= K; j++) {
+                uint32_t tok = j ? tc->negs[slot * K + j - 1] : tc->tgt[slot];
+                if (tok % P < begin || tok % P >= end) continue;
+                float g = tc->dlogits[slot * (K + 1) + j] * job->inv;
+                float *ge = gE + (size_t)tok * d;
+                for (size_t k = 0; k < d; k++) ge[k] += g * h[k];
+            }
+        }
+    }
+    for (size_t s = 0; s < job->n_shards; s++) { /* from the input */
+        const sasrec_shard *sh = &tc->shards[s];
+        for (size_t r = 0; r < sh->w.bt.rows; r++) {
+            const float *o = sh->dx + r * d;
+            uint32_t tok = sh->w.ids[r], pos = sh->w.posi[r];
+            if (tok && tok % P >= begin && tok % P < end) {
+                float *ge = gE + (size_t)tok * d;
+                for (size_t k = 0; k < d; k++) ge[k] += o[k] * scale;
+            }
+            if (pos % P >= begin && pos % P < end) {
+                float *gp = gpos + (size_t)pos * d;
+                for (size_t k = 0; k < d; k++) gp[k] += o[k];
+            }
         }
     }
     return AISLE_OK;
 }
 
+/* The body's gradient: the shards' sums, added in shard order. */
+#define SASREC_SUM_CHUNK 4096
+static int sum_body_grads(void *vjob, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const step_job *job = vjob;
+    const train_ctx *tc = job->tc;
+    float *g = job->net->s.g + (job->net->s.n - tc->body_n);
+    size_t lo = begin * SASREC_SUM_CHUNK, hi = CORE_MIN(end * SASREC_SUM_CHUNK, tc->body_n);
+    for (size_t i = lo; i < hi; i++) {
+        float acc = tc->shards[0].grad[i];
+        for (size_t s = 1; s < job->n_shards; s++) acc += tc->shards[s].grad[i];
+        g[i] = acc;
+    }
+    return AISLE_OK;
+}
+
 /* One optimizer step on users[0..B).  Returns the mean loss in *loss. */
-static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32_t *users, size_t B,
-                      const nn_adamw *opt, core_rng *rng, double *loss) {
-    size_t d = net->d, K = (size_t)tc->negatives;
-    uint32_t n_items = net->n_tokens - 1;
-    for (size_t b = 0; b < B; b++) {
-        uint32_t u = users[b];
-        const uint32_t *items = tc->seq->items + tc->seq->indptr[u];
-        size_t len = train_len(tc, u);
-        /* inputs: items[0..len-1), targets: the item after each input */
-        sasrec_ws_add(w, net, b, items, len - 1);
-        size_t row = w->bt.offs[b], take = w->lens[b];
-        for (size_t i = 0; i < take; i++) {
-            tc->tgt[row + i] = items[len - take + i] + 1;
-            for (size_t k = 0; k < K; k++) tc->negs[(row + i) * K + k] = sample_negative(rng, tc->hist, u, n_items) + 1;
+static int train_step(sasrec_net *net, train_ctx *tc, const uint32_t *users, size_t B, const nn_adamw *opt,
+                      core_rng *rng, double *loss) {
+    size_t K = (size_t)tc->negatives, n = 0, rows[SASREC_SHARDS];
+    step_job job = {net, tc, users, CORE_MIN(tc->n_shards, B), rng_next(rng), 0, 1, {0}};
+    for (size_t s = 0; s < job.n_shards; s++) {
+        sasrec_shard *sh = &tc->shards[s];
+        sh->first = s * B / job.n_shards;
+        sh->count = (s + 1) * B / job.n_shards - sh->first;
+        sh->base = sh->first * net->T;
+        rows[s] = 0;
+        for (size_t b = sh->first; b < sh->first + sh->count; b++)
+            rows[s] += CORE_MIN(train_len(tc, users[b]) - 1, net->T);
+        n += rows[s];
+        /* insertion into the order, most rows first, so the last shard
+         * handed to a thread is a short one */
+        size_t at = s;
+        while (at > 0 && rows[job.order[at - 1]] < rows[s]) {
+            job.order[at] = job.order[at - 1];
+            at--;
         }
+        job.order[at] = s;
     }
-    sasrec_ws_close(w, B);
-    if (tc->touched) {
-        size_t rows = w->bt.rows;
-        for (size_t r = 0; r < rows; r++) {
-            tc->touched[w->ids[r]] = 1;
-            tc->touched[tc->tgt[r]] = 1;
-        }
-        for (size_t r = 0; r < rows * K; r++) tc->touched[tc->negs[r]] = 1;
-    }
-    nn_zero_grad(&net->s);
+    job.inv = n ? 1.0f / (float)n : 0.0f;
     if (net->id_keep) {
         for (uint32_t t = 0; t < net->n_tokens; t++)
             net->id_keep[t] = !tc->cold[t] && (tc->id_dropout <= 0 || rng_float(rng) >= tc->id_dropout);
         sasrec_net_refresh_eff(net);
     }
-    int rc = sasrec_net_forward(net, w, true, rng);
-    if (rc) return rc;
-    float *gE = net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb);
-    size_t n = w->bt.rows;
-    float inv = n ? 1.0f / (float)n : 0.0f;
-    /* scores, losses and dh row-parallel (each row writes only its own
-     * slots); the item-embedding gradient, whose rows several positions
-     * share, is then accumulated by this thread in row order */
-    loss_job job = {net, w, tc, inv};
-    rc = core_parallel_for(n * (K + 1) * d >= (1u << 16) ? tc->threads : 1, n, 16, loss_rows, &job);
+    /* the pool only for enough work: a wake-up costs microseconds */
+    core_pool *pool = n * net->d * net->d >= (1u << 16) ? tc->pool : NULL;
+    job.parts = (size_t)core_pool_threads(pool);
+    int rc = core_pool_for(pool, job.n_shards, 1, shard_steps, &job);
     if (rc) return rc;
     double total = 0;
-    for (size_t r = 0; r < n; r++) {
-        const float *h = w->fin + r * d;
-        total += tc->row_loss[r];
-        for (size_t j = 0; j <= K; j++) {
-            float g = tc->dlogits[r * (K + 1) + j] * inv;
-            float *ge = gE + (size_t)(j ? tc->negs[r * K + j - 1] : tc->tgt[r]) * d;
-            for (size_t k = 0; k < d; k++) ge[k] += g * h[k];
+    for (size_t s = 0; s < job.n_shards; s++) {
+        const sasrec_shard *sh = &tc->shards[s];
+        for (size_t r = 0; r < sh->w.bt.rows; r++) {
+            size_t slot = sh->base + r;
+            total += tc->row_loss[slot];
+            if (!tc->touched) continue;
+            tc->touched[sh->w.ids[r]] = 1;
+            tc->touched[tc->tgt[slot]] = 1;
+            for (size_t k = 0; k < K; k++) tc->touched[tc->negs[slot * K + k]] = 1;
         }
     }
-    rc = sasrec_net_backward(net, w);
+    rc = core_pool_for(pool, job.parts, 1, embedding_grads, &job);
+    if (!rc) rc = core_pool_for(pool, (tc->body_n + SASREC_SUM_CHUNK - 1) / SASREC_SUM_CHUNK, 1,
+                                    sum_body_grads, &job);
     if (rc) return rc;
-    nn_adamw_step(&net->s, opt);
+    if (net->n_buckets) sasrec_net_fold_geff(net);
+    rc = nn_adamw_step_pool(&net->s, opt, pool, NULL);
+    if (rc) return rc;
     sasrec_net_refresh_eff(net);
     *loss = n ? total / (double)n : 0.0;
     return AISLE_OK;
@@ -185,7 +306,14 @@ static int validate(const sasrec_net *net, sasrec_ws *w, const train_ctx *tc, do
     return AISLE_OK;
 }
 
-static void train_ctx_free(train_ctx *tc) {
+static void train_ctx_free(train_ctx *tc, int nblocks) {
+    for (size_t i = 0; tc->shards && i < tc->n_shards; i++) {
+        sasrec_ws_free(&tc->shards[i].w, nblocks);
+        core_free(tc->shards[i].blocks);
+        core_free(tc->shards[i].grad);
+    }
+    core_free(tc->shards);
+    core_pool_free(tc->pool);
     core_free(tc->users);
     core_free(tc->val_users);
     core_free(tc->val_items);
@@ -200,14 +328,14 @@ static void train_ctx_free(train_ctx *tc) {
 
 /* One pass over the trainable users in a fresh random order; *loss: the
  * mean training loss per user. */
-static int run_epoch(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const nn_adamw *opt, core_rng *rng,
+static int run_epoch(sasrec_net *net, train_ctx *tc, const nn_adamw *opt, core_rng *rng,
                      double *loss) {
     rng_shuffle_u32(rng, tc->users, tc->n_users);
     double sum = 0;
-    for (size_t start = 0; start < tc->n_users; start += w->B) {
-        size_t B = CORE_MIN(w->B, tc->n_users - start);
+    for (size_t start = 0; start < tc->n_users; start += tc->batch) {
+        size_t B = CORE_MIN(tc->batch, tc->n_users - start);
         double l;
-        int rc = train_step(net, w, tc, tc->users + start, B, opt, rng, &l);
+        int rc = train_step(net, tc, tc->users + start, B, opt, rng, &l);
         if (rc) return rc;
         sum += l * (double)B;
     }
@@ -225,16 +353,16 @@ static void collect_users(train_ctx *tc, uint32_t n_users) {
 /* refit=true: after early stopping chose `epochs`, train fresh parameters
  * on every training item (the held-out ones included) for that many
  * epochs, so the model learns each user's newest transition too. */
-static int refit_all(sasrec_net *net, sasrec_ws *w, train_ctx *tc, nn_adamw *opt, core_rng *rng, float emb_std,
+static int refit_all(sasrec_net *net, train_ctx *tc, nn_adamw *opt, core_rng *rng, float emb_std,
                      uint32_t n_users, int epochs, core_progress *prog) {
     tc->holdout = false;
     collect_users(tc, n_users);
     sasrec_net_init_params(net, emb_std, rng);
-    opt->total_steps = (int64_t)(((tc->n_users + w->B - 1) / w->B) * (size_t)epochs);
+    opt->total_steps = (int64_t)(((tc->n_users + tc->batch - 1) / tc->batch) * (size_t)epochs);
     opt->warmup_steps = (int64_t)(tc->warmup * (double)opt->total_steps);
     for (int ep = 1; ep <= epochs; ep++) {
         double loss;
-        int rc = run_epoch(net, w, tc, opt, rng, &loss);
+        int rc = run_epoch(net, tc, opt, rng, &loss);
         if (!rc) rc = core_progress_report(prog, ep, epochs, loss, NAN);
         if (rc) return rc;
     }
@@ -337,6 +465,30 @@ static int alloc_batch_buffers(sasrec_net *net, train_ctx *tc, uint32_t n_users,
     return AISLE_OK;
 }
 
+/* The shards of a step of up to `batch` sequences (see SASREC_SHARDS):
+ * workspaces for ceil(batch / shards) sequences each (attention single-
+ * threaded inside: the shards are the parallel unit), body views. */
+static int alloc_shards(train_ctx *tc, const sasrec_net *net, size_t batch) {
+    tc->batch = batch;
+    tc->body_n = sasrec_body_size(net);
+    int rc = core_pool_new(&tc->pool, tc->threads);
+    if (rc) return rc;
+    size_t n = CORE_MIN((size_t)SASREC_SHARDS, batch), per = (batch + n - 1) / n;
+    tc->shards = core_calloc(n, sizeof *tc->shards);
+    if (!tc->shards) return core_oom("sasrec training shards");
+    tc->n_shards = n;
+    for (size_t i = 0; i < n; i++) {
+        sasrec_shard *sh = &tc->shards[i];
+        rc = sasrec_ws_alloc(&sh->w, net, per, 1, true);
+        if (rc) return rc;
+        sh->blocks = core_malloc((size_t)net->nblocks * sizeof *sh->blocks);
+        sh->grad = core_malloc((tc->body_n ? tc->body_n : 1) * sizeof *sh->grad);
+        if (!sh->blocks || !sh->grad) return core_oom("sasrec training shards");
+        if ((rc = sasrec_body_view(net, sh->grad, sh->blocks, &sh->body)) != AISLE_OK) return rc;
+    }
+    return AISLE_OK;
+}
+
 /* Trainable users, and validation users (3+ items; at most max_val of
  * them, chosen at random) each with its held-out item and sampled
  * negatives.  Uses its own random stream so the training one is not moved. */
@@ -406,7 +558,7 @@ static nn_adamw make_optimizer(const aisle_config *cfg, const train_ctx *tc, siz
 /* Epochs with validation after each: keeps the best epoch's parameters
  * (best, when validating) and stops after `patience` epochs without a
  * better metric.  *best_epoch: the epoch chosen (0 without validation). */
-static int train_epochs(sasrec_state *st, sasrec_ws *w, sasrec_ws *vw, train_ctx *tc, nn_adamw *opt,
+static int train_epochs(sasrec_state *st, sasrec_ws *vw, train_ctx *tc, nn_adamw *opt,
                         core_rng *rng, int epochs, int patience, float *best, int *best_epoch,
                         core_progress *prog) {
     sasrec_net *net = &st->net;
@@ -415,7 +567,7 @@ static int train_epochs(sasrec_state *st, sasrec_ws *w, sasrec_ws *vw, train_ctx
     *best_epoch = 0;
     for (int ep = 1; ep <= epochs; ep++) {
         double loss;
-        int rc = run_epoch(net, w, tc, opt, rng, &loss);
+        int rc = run_epoch(net, tc, opt, rng, &loss);
         if (rc) return rc;
         st->epochs_run = ep;
         double metric = NAN;
@@ -445,22 +597,22 @@ static int train_epochs(sasrec_state *st, sasrec_ws *w, sasrec_ws *vw, train_ctx
 /* The whole fit once the network and the context are ready: epochs with
  * early stopping, then the best parameters or a refit, then the cold
  * items' id embeddings zeroed (they are never used). */
-static int fit(aisle_model *m, sasrec_ws *w, sasrec_ws *vw, train_ctx *tc, const aisle_config *cfg,
+static int fit(aisle_model *m, sasrec_ws *vw, train_ctx *tc, const aisle_config *cfg,
                core_rng *rng, float emb_std, core_progress *prog) {
     const option_spec *o = sasrec_options;
     sasrec_state *st = m->state;
     sasrec_net *net = &st->net;
     int epochs = (int)config_int(cfg, o, "epochs"), patience = (int)config_int(cfg, o, "patience");
-    nn_adamw opt = make_optimizer(cfg, tc, (tc->n_users + w->B - 1) / w->B, epochs);
+    nn_adamw opt = make_optimizer(cfg, tc, (tc->n_users + tc->batch - 1) / tc->batch, epochs);
     float *best = NULL;
     if (tc->n_val && !(best = core_malloc(net->s.n * sizeof *best))) return core_oom("sasrec best parameters");
     int best_epoch;
-    int rc = train_epochs(st, w, vw, tc, &opt, rng, epochs, patience, best, &best_epoch, prog);
+    int rc = train_epochs(st, vw, tc, &opt, rng, epochs, patience, best, &best_epoch, prog);
     bool refit = !rc && tc->n_val && best_epoch > 0 && config_bool(cfg, o, "refit");
     if (!rc && best && !refit) memcpy(net->s.w, best, net->s.n * sizeof *best); /* a refit starts afresh */
     core_free(best);
     if (refit) {
-        rc = refit_all(net, w, tc, &opt, rng, emb_std, model_n_users(m), best_epoch, prog);
+        rc = refit_all(net, tc, &opt, rng, emb_std, model_n_users(m), best_epoch, prog);
         if (rc) return rc;
         st->epochs_run = best_epoch;
     }
@@ -498,14 +650,13 @@ int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *c
     if ((rc = sasrec_net_side_alloc(net, true)) != AISLE_OK) return rc;
 
     train_ctx tc;
-    sasrec_ws w = {0}, vw = {0};
+    sasrec_ws vw = {0};
     rc = train_ctx_init(&tc, m, cfg, seq, threads);
-    if (!rc) rc = sasrec_ws_alloc(&w, net, CORE_MIN(batch, tc.n_users), threads, true);
+    if (!rc) rc = alloc_shards(&tc, net, CORE_MIN(batch, tc.n_users));
     if (!rc && tc.n_val) rc = sasrec_ws_alloc(&vw, net, CORE_MIN((size_t)256, tc.n_val), threads, false);
-    if (!rc) rc = fit(m, &w, &vw, &tc, cfg, &rng, emb_std, prog);
-    sasrec_ws_free(&w, net->nblocks);
+    if (!rc) rc = fit(m, &vw, &tc, cfg, &rng, emb_std, prog);
     sasrec_ws_free(&vw, net->nblocks);
-    train_ctx_free(&tc);
+    train_ctx_free(&tc, net->nblocks);
     if (!rc) {
         /* serving needs only the weights */
         core_free(net->s.g);

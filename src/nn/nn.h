@@ -83,6 +83,14 @@ double nn_grad_norm(const nn_store *s);
  * clipping the global gradient norm (Pascanu et al. 2013).  Returns the
  * norm before clipping. */
 double nn_adamw_step(nn_store *s, const nn_adamw *o);
+/* The same step on a thread pool (NULL: this thread), for stores large
+ * enough that the optimizer pass matters.  Differences from
+ * nn_adamw_step: the norm is summed in fixed units (so it may differ from
+ * nn_adamw_step's in the last bits, but never between pools of different
+ * sizes), and every gradient is left zero afterwards (no nn_zero_grad
+ * needed before the next backward).  *norm (may be NULL): the norm before
+ * clipping.  Returns AISLE_OK or AISLE_ENOMEM (nothing updated then). */
+int nn_adamw_step_pool(nn_store *s, const nn_adamw *o, core_pool *pool, double *norm);
 
 /* ------------------------------------------------------------------------
  * Elementwise layers, losses (layers.c)

@@ -4,6 +4,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__SSE2__)
+#  include <emmintrin.h>
+#endif
 
 void nn_store_init(nn_store *s) { memset(s, 0, sizeof *s); }
 
@@ -101,9 +104,29 @@ double nn_grad_norm(const nn_store *s) {
     return sqrt(acc);
 }
 
+/* The update, four floats at a time where SSE2 is there: sqrtps and divps
+ * round exactly like their scalar forms and no step is fused or
+ * reordered, so both paths give the same bits (scalar sqrtf cannot be
+ * vectorised by the compiler because of errno). */
 static void adam_span(float *w, float *g, float *m, float *v, size_t n, float gscale, float wd, float b1, float b2,
                       float step_size, float vcorr, float eps) {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128 vgs = _mm_set1_ps(gscale), vwd = _mm_set1_ps(wd), vb1 = _mm_set1_ps(b1), vb2 = _mm_set1_ps(b2);
+    const __m128 v1b1 = _mm_set1_ps(1.0f - b1), v1b2 = _mm_set1_ps(1.0f - b2), vss = _mm_set1_ps(step_size);
+    const __m128 vvc = _mm_set1_ps(vcorr), veps = _mm_set1_ps(eps);
+    for (; i + 4 <= n; i += 4) {
+        __m128 gi = _mm_mul_ps(_mm_loadu_ps(g + i), vgs);
+        __m128 mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)), _mm_mul_ps(v1b1, gi));
+        __m128 vi = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)), _mm_mul_ps(_mm_mul_ps(v1b2, gi), gi));
+        __m128 den = _mm_add_ps(_mm_sqrt_ps(_mm_mul_ps(vi, vvc)), veps);
+        __m128 wi = _mm_sub_ps(_mm_mul_ps(_mm_loadu_ps(w + i), vwd), _mm_div_ps(_mm_mul_ps(vss, mi), den));
+        _mm_storeu_ps(m + i, mi);
+        _mm_storeu_ps(v + i, vi);
+        _mm_storeu_ps(w + i, wi);
+    }
+#endif
+    for (; i < n; i++) {
         float gi = g[i] * gscale;
         m[i] = b1 * m[i] + (1.0f - b1) * gi;
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
@@ -138,4 +161,136 @@ double nn_adamw_step(nn_store *s, const nn_adamw *o) {
         }
     }
     return norm;
+}
+
+/* ---- the same step split over a thread pool (nn_adamw_step_pool) ----
+ * Work units are row ranges of one tensor of about ADAM_UNIT floats, fixed
+ * by the store's shape alone: each unit's squared-norm partial sum has its
+ * own slot, and the slots are added in unit order, so the norm, and hence
+ * every update, is the same for any thread count. */
+#define ADAM_UNIT 16384
+
+typedef struct adam_job {
+    nn_store *s;
+    const nn_adamw *o;
+    double *partial; /* per unit */
+    size_t n_units;
+    float gscale, lr, step_size, vcorr;
+} adam_job;
+
+static size_t adam_rows_per_unit(nn_param q) { return q.cols >= ADAM_UNIT ? 1 : ADAM_UNIT / (q.cols ? q.cols : 1); }
+
+/* Units of tensor p, and the tensor and first row of unit u. */
+static size_t adam_units_of(nn_param q) {
+    size_t per = adam_rows_per_unit(q);
+    return q.rows ? (q.rows + per - 1) / per : 0;
+}
+
+static void adam_locate(const nn_store *s, size_t u, size_t *p, size_t *r0, size_t *r1) {
+    size_t i = 0;
+    for (;; i++) {
+        size_t k = adam_units_of(s->params[i]);
+        if (u < k) break;
+        u -= k;
+    }
+    nn_param q = s->params[i];
+    size_t per = adam_rows_per_unit(q);
+    *p = i;
+    *r0 = u * per;
+    *r1 = *r0 + per < q.rows ? *r0 + per : q.rows;
+}
+
+/* Sum of squares in double, in four lanes (lane k: elements 4i+k), added
+ * as (l0 + l1) + (l2 + l3), then the tail: the same order with and
+ * without SSE2. */
+static double sum_squares(const float *g, size_t n) {
+    size_t i = 0;
+    double acc;
+#if defined(__SSE2__)
+    __m128d a01 = _mm_setzero_pd(), a23 = _mm_setzero_pd();
+    for (; i + 4 <= n; i += 4) {
+        __m128 x = _mm_loadu_ps(g + i);
+        __m128d lo = _mm_cvtps_pd(x), hi = _mm_cvtps_pd(_mm_movehl_ps(x, x));
+        a01 = _mm_add_pd(a01, _mm_mul_pd(lo, lo));
+        a23 = _mm_add_pd(a23, _mm_mul_pd(hi, hi));
+    }
+    double l[4];
+    _mm_storeu_pd(l, a01);
+    _mm_storeu_pd(l + 2, a23);
+#else
+    double l[4] = {0, 0, 0, 0};
+    for (; i + 4 <= n; i += 4)
+        for (size_t k = 0; k < 4; k++) l[k] += (double)g[i + k] * (double)g[i + k];
+#endif
+    acc = (l[0] + l[1]) + (l[2] + l[3]);
+    for (; i < n; i++) acc += (double)g[i] * (double)g[i];
+    return acc;
+}
+
+static int adam_norm_units(void *vjob, size_t begin, size_t end, int tid) {
+    (void)tid;
+    adam_job *j = vjob;
+    const nn_store *s = j->s;
+    for (size_t u = begin; u < end; u++) {
+        size_t p, r0, r1;
+        adam_locate(s, u, &p, &r0, &r1);
+        nn_param q = s->params[p];
+        double acc = 0;
+        if (!s->lazy[p]) acc = sum_squares(s->g + q.off + r0 * q.cols, (r1 - r0) * q.cols);
+        else
+            for (size_t r = r0; r < r1; r++)
+                if (s->lazy[p][r]) acc += sum_squares(s->g + q.off + r * q.cols, q.cols);
+        j->partial[u] = acc;
+    }
+    return AISLE_OK;
+}
+
+static int adam_update_units(void *vjob, size_t begin, size_t end, int tid) {
+    (void)tid;
+    adam_job *j = vjob;
+    nn_store *s = j->s;
+    const nn_adamw *o = j->o;
+    for (size_t u = begin; u < end; u++) {
+        size_t p, r0, r1;
+        adam_locate(s, u, &p, &r0, &r1);
+        nn_param q = s->params[p];
+        float wd = s->decay[p] ? 1.0f - j->lr * o->weight_decay : 1.0f;
+        for (size_t r = r0; r < r1; r++) {
+            if (s->lazy[p] && !s->lazy[p][r]) continue;
+            size_t off = q.off + r * q.cols;
+            adam_span(s->w + off, s->g + off, s->m + off, s->v + off, q.cols, j->gscale, wd, o->beta1, o->beta2,
+                      j->step_size, j->vcorr, o->eps);
+            memset(s->g + off, 0, q.cols * sizeof *s->g);
+            if (s->lazy[p]) s->lazy[p][r] = 0;
+        }
+    }
+    return AISLE_OK;
+}
+
+int nn_adamw_step_pool(nn_store *s, const nn_adamw *o, core_pool *pool, double *norm) {
+    adam_job j = {.s = s, .o = o};
+    for (size_t p = 0; p < s->n_params; p++) j.n_units += adam_units_of(s->params[p]);
+    j.partial = core_malloc((j.n_units ? j.n_units : 1) * sizeof *j.partial);
+    if (!j.partial) return core_oom("nn optimizer step");
+    /* a unit is ~64 KB of gradient: a few per thread pay for the wake-up */
+    if (j.n_units < 4 * (size_t)core_pool_threads(pool)) pool = NULL;
+    int rc = core_pool_for(pool, j.n_units, 1, adam_norm_units, &j);
+    if (rc) {
+        core_free(j.partial);
+        return rc;
+    }
+    double acc = 0;
+    for (size_t u = 0; u < j.n_units; u++) acc += j.partial[u];
+    core_free(j.partial);
+    double nrm = sqrt(acc);
+    j.gscale = o->clip_norm > 0 && nrm > o->clip_norm ? (float)(o->clip_norm / nrm) : 1.0f;
+    j.lr = nn_adamw_lr(o, s->step);
+    s->step++;
+    double b1t = 1.0 - pow(o->beta1, (double)s->step), b2t = 1.0 - pow(o->beta2, (double)s->step);
+    j.step_size = (float)(j.lr / b1t);
+    j.vcorr = (float)(1.0 / b2t);
+    rc = core_pool_for(pool, j.n_units, 1, adam_update_units, &j);
+    if (rc) return rc;
+    if (norm) *norm = nrm;
+    return AISLE_OK;
 }

@@ -114,3 +114,8 @@ void tu_failalloc_install(uint64_t fail_at, int sticky) {
 void tu_failalloc_remove(void) { aisle_set_allocator(NULL, NULL, NULL, NULL); }
 uint64_t tu_failalloc_count(void) { return fa_count; }
 int64_t tu_failalloc_live(void) { return fa_live; }
+
+void tu_filter_from_env(void) {
+    const char *f = getenv("AISLE_TEST_FILTER");
+    if (f && *f) cmocka_set_test_filter(f);
+}

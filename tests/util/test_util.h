@@ -50,6 +50,11 @@ aisle_model *tu_train(const aisle_dataset *ds, const char *options);
 
 /* Failing allocator: counts allocations; the n-th one (1-based) and, if
  * `sticky`, every later one fails.  n = 0 never fails. */
+/* Runs only the tests whose names match $AISLE_TEST_FILTER (a cmocka
+ * pattern, e.g. "test_sasrec_threads*"), when it is set: make check-tsan
+ * uses it to run a suite's threaded tests alone. */
+void tu_filter_from_env(void);
+
 void tu_failalloc_install(uint64_t fail_at, int sticky);
 void tu_failalloc_remove(void);
 uint64_t tu_failalloc_count(void);   /* allocations attempted since install */
