@@ -337,6 +337,26 @@ int model_als_checkpoint_read(const void *data, size_t len, const char *name, co
  * whatever it returns. */
 int model_init_parts(aisle_model *m, core_keys *users, core_keys *items, data_csr *history, const aisle_config *cfg);
 
+/* ---- sasrec data-parallel hook (sasrec_train.c; used by src/dist) ----
+ * With a hook, each optimizer step draws the random numbers of the whole
+ * batch (so every process's stream stays in step) but computes the
+ * gradients of the batch's sequences [lo, hi) only (slice); reduce is then
+ * called after the backward pass, before the update, and must leave in
+ * grad (n floats) the sum over all processes, in touched (n_touched row
+ * flags of the lazily updated item embeddings, or NULL) their union, and
+ * in *loss_sum the summed loss.  The loss is normalised by the whole
+ * batch's positions.  dropout_rng: the stream for dropout masks (NULL: the
+ * training stream, as one process). */
+typedef struct model_sasrec_hook {
+    void (*slice)(void *ctx, size_t batch, size_t *lo, size_t *hi);
+    int (*reduce)(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, double *loss_sum);
+    core_rng *dropout_rng;
+    void *ctx;
+} model_sasrec_hook;
+/* model_ops.train of sasrec with a hook (NULL: as sasrec's train). */
+int model_sasrec_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
+                              const aisle_config *cfg, core_progress *prog, const model_sasrec_hook *hook);
+
 /* ---- the intent kind (intent.c) ---- */
 /* aisle_text_train (src/api wraps it): tables lists every option table, for
  * reading a teacher model file. */

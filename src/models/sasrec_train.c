@@ -52,6 +52,7 @@ typedef struct train_ctx {
     float id_dropout;       /* side_id_dropout */
     double warmup;          /* warm-up fraction of the planned steps */
     unsigned char *cold;    /* side info: tokens represented by their words only */
+    const model_sasrec_hook *hook; /* data-parallel training (src/dist), or NULL */
 } train_ctx;
 
 /* Training length of user u's sequence (without the held-out item). */
@@ -102,19 +103,26 @@ static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32
                       const nn_adamw *opt, core_rng *rng, double *loss) {
     size_t d = net->d, K = (size_t)tc->negatives;
     uint32_t n_items = net->n_tokens - 1;
+    size_t lo = 0, hi = B, rows_all = 0; /* this process's sequences; positions of the whole batch */
+    if (tc->hook) tc->hook->slice(tc->hook->ctx, B, &lo, &hi);
     for (size_t b = 0; b < B; b++) {
         uint32_t u = users[b];
         const uint32_t *items = tc->seq->items + tc->seq->indptr[u];
         size_t len = train_len(tc, u);
+        rows_all += CORE_MIN(len - 1, net->T);
+        if (b < lo || b >= hi) { /* another process's: the same draws */
+            for (size_t k = 0; k < CORE_MIN(len - 1, net->T) * K; k++) sample_negative(rng, tc->hist, u, n_items);
+            continue;
+        }
         /* inputs: items[0..len-1), targets: the item after each input */
-        sasrec_ws_add(w, net, b, items, len - 1);
-        size_t row = w->bt.offs[b], take = w->lens[b];
+        sasrec_ws_add(w, net, b - lo, items, len - 1);
+        size_t row = w->bt.offs[b - lo], take = w->lens[b - lo];
         for (size_t i = 0; i < take; i++) {
             tc->tgt[row + i] = items[len - take + i] + 1;
             for (size_t k = 0; k < K; k++) tc->negs[(row + i) * K + k] = sample_negative(rng, tc->hist, u, n_items) + 1;
         }
     }
-    sasrec_ws_close(w, B);
+    sasrec_ws_close(w, hi - lo);
     if (tc->touched) {
         size_t rows = w->bt.rows;
         for (size_t r = 0; r < rows; r++) {
@@ -129,11 +137,12 @@ static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32
             net->id_keep[t] = !tc->cold[t] && (tc->id_dropout <= 0 || rng_float(rng) >= tc->id_dropout);
         sasrec_net_refresh_eff(net);
     }
-    int rc = sasrec_net_forward(net, w, true, rng);
+    size_t n = w->bt.rows;
+    int rc = n ? sasrec_net_forward(net, w, true, tc->hook && tc->hook->dropout_rng ? tc->hook->dropout_rng : rng)
+               : AISLE_OK;
     if (rc) return rc;
     float *gE = net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb);
-    size_t n = w->bt.rows;
-    float inv = n ? 1.0f / (float)n : 0.0f;
+    float inv = rows_all ? 1.0f / (float)rows_all : 0.0f;
     /* scores, losses and dh row-parallel (each row writes only its own
      * slots); the item-embedding gradient, whose rows several positions
      * share, is then accumulated by this thread in row order */
@@ -150,11 +159,12 @@ static int train_step(sasrec_net *net, sasrec_ws *w, train_ctx *tc, const uint32
             for (size_t k = 0; k < d; k++) ge[k] += g * h[k];
         }
     }
-    rc = sasrec_net_backward(net, w);
+    rc = n ? sasrec_net_backward(net, w) : AISLE_OK;
+    if (!rc && tc->hook) rc = tc->hook->reduce(tc->hook->ctx, net->s.g, net->s.n, tc->touched, net->n_tokens, &total);
     if (rc) return rc;
     nn_adamw_step(&net->s, opt);
     sasrec_net_refresh_eff(net);
-    *loss = n ? total / (double)n : 0.0;
+    *loss = rows_all ? total / (double)rows_all : 0.0;
     return AISLE_OK;
 }
 
@@ -476,6 +486,11 @@ static int fit(aisle_model *m, sasrec_ws *w, sasrec_ws *vw, train_ctx *tc, const
 
 int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
                  core_progress *prog) {
+    return model_sasrec_train_hooked(m, ds, cat, cfg, prog, NULL);
+}
+
+int model_sasrec_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
+                              const aisle_config *cfg, core_progress *prog, const model_sasrec_hook *hook) {
     const option_spec *o = sasrec_options;
     size_t d = (size_t)config_int(cfg, o, "hidden");
     int heads = (int)config_int(cfg, o, "heads");
@@ -500,6 +515,7 @@ int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *c
     train_ctx tc;
     sasrec_ws w = {0}, vw = {0};
     rc = train_ctx_init(&tc, m, cfg, seq, threads);
+    tc.hook = hook;
     if (!rc) rc = sasrec_ws_alloc(&w, net, CORE_MIN(batch, tc.n_users), threads, true);
     if (!rc && tc.n_val) rc = sasrec_ws_alloc(&vw, net, CORE_MIN((size_t)256, tc.n_val), threads, false);
     if (!rc) rc = fit(m, &w, &vw, &tc, cfg, &rng, emb_std, prog);

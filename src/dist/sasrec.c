@@ -1,0 +1,125 @@
+/* sasrec.c - synchronous data-parallel SASRec (docs/SCALING.md).
+ *
+ * Every rank holds the whole dataset (dist_gather_dataset: the sequences
+ * are what every step samples from, and the model keeps each user's
+ * window anyway) and a full replica of the network.  Each optimizer step
+ * takes the same global batch as one process: every rank draws the whole
+ * batch's random numbers (shuffle, negatives, side-information masks), so
+ * their streams stay in step, but runs the forward and backward passes on
+ * its contiguous slice of the batch's sequences only.  The slice gradients
+ * are summed over the ranks in a fixed order (dist_sum_ordered: rank 0's
+ * plus rank 1's ...), the rows of the lazily updated item table that any
+ * rank touched are or-ed, the losses summed, and every rank applies the
+ * same AdamW update to the same bits, so the replicas never drift apart
+ * and validation, early stopping and refit decide the same on every rank.
+ *
+ * Against one process at the same batch size the only difference is the
+ * order of summing the gradient over the batch's positions: per slice,
+ * then over slices.  At one rank it is the one-process computation bit
+ * for bit; at more, parameters agree to float rounding carried through
+ * the steps (tests/mpi/test_dist.c measures and bounds it).  Dropout masks
+ * are drawn by each rank for its own rows from a stream of its own
+ * (seed, rank): the same distribution as one process, not the same
+ * numbers, so equality is checked with dropout off.
+ *
+ * Failures: a rank's error inside a step, or anywhere in training,
+ * reaches the others through the agreement that opens every step's
+ * exchange, or through the one each rank makes when training returns. */
+#include "dist.h"
+
+#include <string.h>
+
+typedef struct sasrec_dp {
+    dist_comm *c;
+    float *scratch;     /* n + size floats for the ordered sum */
+    size_t scratch_n;
+    int agreed;         /* an agreement already failed every rank */
+    core_progress user; /* rank 0's callback */
+    double epoch_bytes0, *epoch_bytes;
+} sasrec_dp;
+
+/* Rank r's part of a batch of B sequences: [r B / P, (r + 1) B / P). */
+static void dp_slice(void *ctx, size_t batch, size_t *lo, size_t *hi) {
+    const sasrec_dp *dp = ctx;
+    size_t p = (size_t)dp->c->size, r = (size_t)dp->c->rank;
+    *lo = batch * r / p;
+    *hi = batch * (r + 1) / p;
+}
+
+static int dp_reduce(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, double *loss_sum) {
+    sasrec_dp *dp = ctx;
+    dist_comm *c = dp->c;
+    /* opens every exchange: a rank that failed since the last one (in a
+     * step, in validation, cancelled) is met here */
+    int rc = dist_agree(c, AISLE_OK);
+    if (rc) {
+        dp->agreed = 1;
+        return rc;
+    }
+    if (dp->scratch_n < n + (size_t)c->size) { /* the first step (n is the same on every rank) */
+        core_free(dp->scratch);
+        dp->scratch_n = 0;
+        if (!(dp->scratch = core_malloc((n + (size_t)c->size) * sizeof *dp->scratch))) rc = core_oom("gradient sum");
+        else dp->scratch_n = n + (size_t)c->size;
+        if ((rc = dist_agree(c, rc))) {
+            dp->agreed = 1;
+            return rc;
+        }
+    }
+    if (!rc) rc = dist_sum_ordered(c, grad, n, dp->scratch);
+    if (!rc && touched) rc = dist_or_bytes(c, touched, n_touched);
+    if (!rc && c->size > 1) {
+        /* the loss too in rank order, so every rank reports the same */
+        double *losses = (double *)dp->scratch; /* free again after the sum */
+        int m = MPI_Allgather(loss_sum, 1, MPI_DOUBLE, losses, 1, MPI_DOUBLE, c->comm);
+        if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "gathering losses");
+        if (!rc) {
+            c->bytes_sent += sizeof(double) * (double)(c->size - 1);
+            *loss_sum = 0;
+            for (int r = 0; r < c->size; r++) *loss_sum += losses[r];
+        }
+    }
+    rc = dist_agree(c, rc);
+    if (rc) dp->agreed = 1;
+    return rc;
+}
+
+/* Progress on every rank: counts each epoch's traffic; rank 0 also calls
+ * the caller's callback. */
+static int dp_progress(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    sasrec_dp *dp = user;
+    (void)elapsed;
+    *dp->epoch_bytes = dp->c->bytes_sent - dp->epoch_bytes0;
+    dp->epoch_bytes0 = dp->c->bytes_sent;
+    if (core_progress_report(&dp->user, step, steps, loss, metric)) return 1;
+    return 0;
+}
+
+int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out) {
+    dist_comm *c = &d->comm;
+    const model_ops *ops = model_find_kind("sasrec");
+    aisle_dataset *ds = NULL;
+    aisle_model *m = NULL;
+    int rc = dist_gather_dataset(d, &ds);
+    if (rc) return rc;
+    rc = model_alloc(ops, &m);
+    if (!rc) rc = model_init_generic(m, ds, cfg);
+    rc = dist_agree(c, rc);
+    sasrec_dp dp = {.c = c, .epoch_bytes0 = c->bytes_sent, .epoch_bytes = &d->epoch_bytes};
+    core_progress_init(&dp.user, c->rank == 0 ? cfg : NULL);
+    core_progress prog = {dp_progress, &dp, dp.user.start};
+    core_rng dropout;
+    rng_seed_stream(&dropout, (uint64_t)config_int(cfg, ops->options, "seed"), 1000 + (uint64_t)c->rank);
+    model_sasrec_hook hook = {dp_slice, dp_reduce, c->size > 1 ? &dropout : NULL, &dp};
+    if (!rc) {
+        rc = model_sasrec_train_hooked(m, ds, NULL, cfg, &prog, &hook);
+        /* the closing agreement, unless a failed one already ended every
+         * rank's training */
+        if (!dp.agreed) rc = dist_agree(c, rc);
+    }
+    core_free(dp.scratch);
+    aisle_dataset_free(ds);
+    if (!rc && c->rank == 0) *out = m;
+    else aisle_model_free(m);
+    return rc;
+}
