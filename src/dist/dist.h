@@ -8,7 +8,9 @@
  * Files: comm.c (agreement on errors, byte exchanges, traffic counts),
  * shard.c (a rank's shard and the merged key dictionaries), events.c
  * (events shuffled to the owners of their users and items, aggregated as
- * one process would), als.c (distributed ALS, checkpoints), eval.c
+ * one process would; the whole dataset on every rank for sasrec), als.c
+ * (distributed ALS, checkpoints), bpr.c (data-parallel BPR epochs), sasrec.c (data-parallel sasrec through
+ * the kind's training hook, models.h model_sasrec_hook), eval.c
  * (distributed evaluation over eval_part_run), api.c (the other public
  * calls).
  *
@@ -133,5 +135,11 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
 /* Collective.  Synchronous data-parallel sasrec (aisle_dist_train for kind
  * sasrec). */
 int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
+
+/* ---- bpr.c ---- */
+
+/* Collective.  Data-parallel BPR epochs, the ranks' changes summed after
+ * each (aisle_dist_train for kind bpr). */
+int dist_bpr_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
 
 #endif /* AISLE_DIST_H */

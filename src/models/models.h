@@ -357,6 +357,23 @@ typedef struct model_sasrec_hook {
 int model_sasrec_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
                               const aisle_config *cfg, core_progress *prog, const model_sasrec_hook *hook);
 
+/* ---- SGD data-parallel hook (bpr.c; used by src/dist) ----
+ * With a hook, each epoch's n samples (the one-process epoch's, drawn in
+ * chunks of `grain` with a random stream per chunk) are split by
+ * epoch_begin, which also sees the factors (user: n_user floats, item:
+ * n_item) the epoch starts from and sets lo, hi (multiples of grain, or
+ * n): this process draws only samples [lo, hi).  epoch_end then combines
+ * the factors and the summed loss over all processes. */
+typedef struct model_sgd_hook {
+    int (*epoch_begin)(void *ctx, const float *user, size_t n_user, const float *item, size_t n_item, size_t n,
+                       size_t grain, size_t *lo, size_t *hi);
+    int (*epoch_end)(void *ctx, float *user, size_t n_user, float *item, size_t n_item, double *loss_sum);
+    void *ctx;
+} model_sgd_hook;
+/* model_ops.train of bpr with a hook (NULL: as bpr's train). */
+int model_bpr_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                           core_progress *prog, const model_sgd_hook *hook);
+
 /* ---- the intent kind (intent.c) ---- */
 /* aisle_text_train (src/api wraps it): tables lists every option table, for
  * reading a teacher model file. */
