@@ -69,32 +69,26 @@ static int sgd_end(void *ctx, float *user, size_t n_user, float *item, size_t n_
     return dp_fail(dp, dist_agree(c, rc));
 }
 
+typedef struct bpr_job {
+    sgd_dp dp;
+    const aisle_config *cfg;
+} bpr_job;
+
+static int bpr_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, core_progress *prog) {
+    bpr_job *job = ctx;
+    model_sgd_hook hook = {sgd_begin, sgd_end, &job->dp};
+    return model_bpr_train_hooked(m, ds, NULL, job->cfg, prog, &hook);
+}
+
 int dist_bpr_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out) {
     dist_comm *c = &d->comm;
-    const model_ops *ops = model_find_kind("bpr");
-    aisle_dataset *ds = NULL;
-    aisle_model *m = NULL;
-    int rc = dist_gather_dataset(d, &ds);
-    if (rc) return rc;
-    rc = model_alloc(ops, &m);
-    if (!rc) rc = model_init_generic(m, ds, cfg);
-    rc = dist_agree(c, rc);
-    sgd_dp dp = {.c = c};
-    core_progress prog;
-    core_progress_init(&prog, c->rank == 0 ? cfg : NULL);
-    model_sgd_hook hook = {sgd_begin, sgd_end, &dp};
+    bpr_job job = {.dp = {.c = c}, .cfg = cfg};
     double bytes0 = c->bytes_sent;
-    if (!rc) {
-        rc = model_bpr_train_hooked(m, ds, NULL, cfg, &prog, &hook);
-        if (!dp.agreed) rc = dist_agree(c, rc); /* the closing agreement */
-    }
-    int epochs = (int)config_int(cfg, ops->options, "epochs");
-    d->epoch_bytes = (c->bytes_sent - bytes0) / (epochs > 0 ? epochs : 1);
-    core_free(dp.start);
-    core_free(dp.change);
-    core_free(dp.scratch);
-    aisle_dataset_free(ds);
-    if (!rc && c->rank == 0) *out = m;
-    else aisle_model_free(m);
+    int rc = dist_replica_train(d, cfg, "bpr", bpr_replica, &job, &job.dp.agreed, out);
+    int epochs = (int)config_int(cfg, model_find_kind("bpr")->options, "epochs");
+    d->epoch_bytes = (c->bytes_sent - bytes0) / epochs;
+    core_free(job.dp.start);
+    core_free(job.dp.change);
+    core_free(job.dp.scratch);
     return rc;
 }

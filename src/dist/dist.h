@@ -9,7 +9,8 @@
  * shard.c (a rank's shard and the merged key dictionaries), events.c
  * (events shuffled to the owners of their users and items, aggregated as
  * one process would; the whole dataset on every rank for sasrec), als.c
- * (distributed ALS, checkpoints), bpr.c (data-parallel BPR epochs), sasrec.c (data-parallel sasrec through
+ * (distributed ALS, checkpoints), replica.c (the frame of the data-parallel
+ * kinds), bpr.c (data-parallel BPR epochs), sasrec.c (data-parallel sasrec through
  * the kind's training hook, models.h model_sasrec_hook), eval.c
  * (distributed evaluation over eval_part_run), api.c (the other public
  * calls).
@@ -129,6 +130,19 @@ int dist_gather_dataset(aisle_dist_data *d, aisle_dataset **out);
 
 /* Collective.  Distributed ALS (aisle_dist_train for kind als). */
 int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out);
+
+/* ---- replica.c ---- */
+
+/* A kind's training on one replica: m initialised from the one-process
+ * dataset ds; prog calls the caller's callback on rank 0 only. */
+typedef int (*dist_replica_fn)(void *ctx, aisle_model *m, const aisle_dataset *ds, core_progress *prog);
+/* Collective.  Gathers the dataset (dist_gather_dataset), initialises a
+ * model of kind from it on every rank and runs train; then, unless
+ * *agreed (a failed agreement inside training already reached every
+ * rank), agrees on the outcome, which meets any rank still waiting in the
+ * hook's next agreement.  Rank 0 receives the model in *out. */
+int dist_replica_train(aisle_dist_data *d, const aisle_config *cfg, const char *kind, dist_replica_fn train,
+                       void *ctx, const int *agreed, aisle_model **out);
 
 /* ---- sasrec.c ---- */
 

@@ -95,31 +95,27 @@ static int dp_progress(void *user, int step, int steps, double loss, double metr
     return 0;
 }
 
+typedef struct sasrec_job {
+    sasrec_dp dp;
+    const aisle_config *cfg;
+} sasrec_job;
+
+static int sasrec_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, core_progress *user) {
+    sasrec_job *job = ctx;
+    sasrec_dp *dp = &job->dp;
+    dp->user = *user;
+    dp->epoch_bytes0 = dp->c->bytes_sent; /* after the dataset's gather */
+    core_progress prog = {dp_progress, dp, user->start};
+    core_rng dropout;
+    rng_seed_stream(&dropout, (uint64_t)config_int(job->cfg, m->ops->options, "seed"), 1000 + (uint64_t)dp->c->rank);
+    model_sasrec_hook hook = {dp_slice, dp_reduce, dp->c->size > 1 ? &dropout : NULL, dp};
+    return model_sasrec_train_hooked(m, ds, NULL, job->cfg, &prog, &hook);
+}
+
 int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out) {
     dist_comm *c = &d->comm;
-    const model_ops *ops = model_find_kind("sasrec");
-    aisle_dataset *ds = NULL;
-    aisle_model *m = NULL;
-    int rc = dist_gather_dataset(d, &ds);
-    if (rc) return rc;
-    rc = model_alloc(ops, &m);
-    if (!rc) rc = model_init_generic(m, ds, cfg);
-    rc = dist_agree(c, rc);
-    sasrec_dp dp = {.c = c, .epoch_bytes0 = c->bytes_sent, .epoch_bytes = &d->epoch_bytes};
-    core_progress_init(&dp.user, c->rank == 0 ? cfg : NULL);
-    core_progress prog = {dp_progress, &dp, dp.user.start};
-    core_rng dropout;
-    rng_seed_stream(&dropout, (uint64_t)config_int(cfg, ops->options, "seed"), 1000 + (uint64_t)c->rank);
-    model_sasrec_hook hook = {dp_slice, dp_reduce, c->size > 1 ? &dropout : NULL, &dp};
-    if (!rc) {
-        rc = model_sasrec_train_hooked(m, ds, NULL, cfg, &prog, &hook);
-        /* the closing agreement, unless a failed one already ended every
-         * rank's training */
-        if (!dp.agreed) rc = dist_agree(c, rc);
-    }
-    core_free(dp.scratch);
-    aisle_dataset_free(ds);
-    if (!rc && c->rank == 0) *out = m;
-    else aisle_model_free(m);
+    sasrec_job job = {.dp = {.c = c, .epoch_bytes = &d->epoch_bytes}, .cfg = cfg};
+    int rc = dist_replica_train(d, cfg, "sasrec", sasrec_replica, &job, &job.dp.agreed, out);
+    core_free(job.dp.scratch);
     return rc;
 }
