@@ -23,6 +23,7 @@ typedef struct sgd_dp {
     float *start, *change, *scratch; /* (n_user + n_item) floats; scratch + size */
     size_t n;
     int agreed;
+    double bytes0; /* sent before the first epoch (the dataset's gather) */
 } sgd_dp;
 
 static int dp_fail(sgd_dp *dp, int rc) {
@@ -37,6 +38,7 @@ static int sgd_begin(void *ctx, const float *user, size_t n_user, const float *i
     int rc = dist_agree(c, AISLE_OK); /* meets a rank that failed since the last epoch */
     if (rc) return dp_fail(dp, rc);
     if (!dp->start) {
+        dp->bytes0 = c->bytes_sent;
         dp->n = n_user + n_item;
         dp->start = core_malloc((dp->n + 1) * sizeof *dp->start);
         dp->change = core_malloc((dp->n + 1) * sizeof *dp->change);
@@ -83,10 +85,9 @@ static int bpr_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, core_
 int dist_bpr_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out) {
     dist_comm *c = &d->comm;
     bpr_job job = {.dp = {.c = c}, .cfg = cfg};
-    double bytes0 = c->bytes_sent;
     int rc = dist_replica_train(d, cfg, "bpr", bpr_replica, &job, &job.dp.agreed, out);
     int epochs = (int)config_int(cfg, model_find_kind("bpr")->options, "epochs");
-    d->epoch_bytes = (c->bytes_sent - bytes0) / epochs;
+    if (job.dp.start) d->epoch_bytes = (c->bytes_sent - job.dp.bytes0) / epochs;
     core_free(job.dp.start);
     core_free(job.dp.change);
     core_free(job.dp.scratch);
