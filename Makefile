@@ -72,11 +72,13 @@ endif
 # build/mpi/ so the ordinary build and its ABI stay as they are.
 MPI          ?=
 LIBNAME      := aisle
+VERSION_MAP  := src/libaisle.map
 ifeq ($(MPI),1)
 B            := build/mpi$(if $(filter release,$(VARIANT)),,-$(VARIANT))
 OUTLIB       := $(B)/lib
 OUTBIN       := $(B)/bin
 LIBNAME      := aisle_mpi
+VERSION_MAP  := $(B)/libaisle_mpi.map
 MPI_CFLAGS    = $(shell mpicc --showme:compile 2>/dev/null) -DAISLE_MPI
 MPI_LIBS      = $(shell mpicc --showme:link 2>/dev/null)
 endif
@@ -127,12 +129,17 @@ $(CLI_OBJS): $(B)/obj/cli/%.o: src/cli/%.c
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
 
-$(SHARED): $(LIB_OBJS) src/libaisle.map
+$(SHARED): $(LIB_OBJS) $(VERSION_MAP)
 	@mkdir -p $(OUTLIB)
-	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libaisle.map -Wl,--no-undefined \
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(VERSION_MAP) -Wl,--no-undefined \
 	    $(SANFLAGS_$(VARIANT)) -o $@ $(LIB_OBJS) $(LDLIBS_ALL)
 	ln -sf lib$(LIBNAME).so.$(SO_VERSION) $(OUTLIB)/$(SONAME)
 	ln -sf $(SONAME) $(OUTLIB)/lib$(LIBNAME).so
+
+# the MPI library: libaisle's nodes plus its own (src/dist/libaisle_mpi.map)
+$(B)/libaisle_mpi.map: src/libaisle.map src/dist/libaisle_mpi.map
+	@mkdir -p $(dir $@)
+	$(Q)cat $^ > $@
 
 $(STATIC): $(LIB_OBJS)
 	@mkdir -p $(OUTLIB)

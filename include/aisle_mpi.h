@@ -77,13 +77,20 @@ AISLE_API int aisle_dist_data_counts(const aisle_dist_data *d, size_t *users, si
 /* Collective.  Trains a model of cfg's kind on the distributed data.
  * Kinds: als (users and items partitioned over the ranks; the model is
  * bit-identical to one process's aisle_model_train on the whole input,
- * for any rank count: docs/SCALING.md says how and what it costs).  checkpoint (may be NULL) names a file rank 0 writes atomically
+ * for any rank count: docs/SCALING.md says how and what it costs) and
+ * sasrec (synchronous data parallelism: every rank holds the events and a
+ * replica of the network, each step's global batch -- the one process's
+ * batch -- is split over the ranks and the gradients summed in rank order;
+ * bit-identical at one rank, equal to float rounding carried through
+ * AdamW at more, with dropout masks drawn per rank: docs/SCALING.md).
+ * checkpoint (als only) names a file rank 0 writes atomically
  * every checkpoint_every epochs (0: never); when that file exists at the
  * start and matches the data and options, training resumes after the
  * epoch it holds and ends with the same model as an uninterrupted run.
  * On rank 0 *out receives the model (free with aisle_model_free); on the
  * other ranks *out is NULL.  Returns AISLE_OK, AISLE_EINVAL (NULL
- * argument, bad option, empty data), AISLE_EUNSUPPORTED (another kind),
+ * argument, bad option, empty data), AISLE_EUNSUPPORTED (another kind, or
+ * a checkpoint for sasrec),
  * AISLE_EFORMAT (a checkpoint that is not one or does not match),
  * AISLE_EIO, AISLE_ENOMEM, AISLE_ECANCELLED (rank 0's progress callback
  * asked to stop) -- the same code on every rank. */
@@ -91,8 +98,8 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *d, const aisle_config *cfg
                                int checkpoint_every, aisle_model **out);
 
 /* Bytes this rank sent to other ranks in the last aisle_dist_train, and
- * how many of them per epoch (the steady-state exchange of factors and
- * Gram matrices).  AISLE_OK or AISLE_EINVAL. */
+ * how many of them per epoch (als: the steady-state exchange of factors;
+ * sasrec: the last epoch's gradient sums).  AISLE_OK or AISLE_EINVAL. */
 AISLE_API int aisle_dist_train_bytes(const aisle_dist_data *d, double *total, double *per_epoch);
 
 /* Collective.  aisle_evaluate split over the ranks: every rank passes

@@ -29,13 +29,17 @@ int cmd_train_dist(cli_opts *o) {
     int rank = 0, size = 1;
     aisle_dist_rank(&rank, &size);
     const char *out = o->out ? o->out : "model.aisle";
+    char kind[32] = "als";
+    if (aisle_config_get_string(o->cfg, "model", kind, sizeof kind) != AISLE_OK) snprintf(kind, sizeof kind, "als");
+    char label[96];
+    snprintf(label, sizeof label, "train %s (distributed): epoch", kind);
     aisle_dist_data *d = NULL;
     aisle_model *m = NULL;
     double t0 = cli_now(), secs = 0;
     int rc = aisle_dist_load(&d, o->data, o->cfg);
     if (rc) rc = rank0_fail(rank, rc, "loading the events failed");
     if (!rc) {
-        if (rank == 0) cli_progress_install(o->cfg, o, "train als (distributed): epoch");
+        if (rank == 0) cli_progress_install(o->cfg, o, label);
         int trc = aisle_dist_train(d, o->cfg, o->checkpoint, o->checkpoint_every, &m);
         secs = cli_now() - t0;
         if (rank == 0) cli_progress_done();
@@ -52,7 +56,9 @@ int cmd_train_dist(cli_opts *o) {
         aisle_dist_data_counts(d, &users, &items, &events);
         aisle_dist_train_bytes(d, &total, &per_epoch);
         if (o->json) {
-            printf("{\"model\": \"als\", \"out\": ");
+            printf("{\"model\": ");
+            cli_json_string(stdout, kind);
+            printf(", \"out\": ");
             cli_json_string(stdout, out);
             printf(", \"ranks\": %d, \"users\": %zu, \"items\": %zu, \"events\": %zu, \"train_seconds\": ", size, users,
                    items, events);
@@ -61,7 +67,7 @@ int cmd_train_dist(cli_opts *o) {
             cli_json_number(stdout, per_epoch);
             printf("}\n");
         } else {
-            printf("trained als on %zu events (%zu users, %zu items) over %d rank%s in %.2fs\n", events, users, items,
+            printf("trained %s on %zu events (%zu users, %zu items) over %d rank%s in %.2fs\n", kind, events, users, items,
                    size, size == 1 ? "" : "s", secs);
             printf("rank 0 sent %.3g MB per epoch\n", per_epoch / 1e6);
             printf("saved %s\n", out);

@@ -50,8 +50,10 @@ static uint64_t mix(uint64_t h, const void *p, size_t n) {
 }
 
 /* What must match for a checkpoint to continue this run: the keys, the
- * number of training pairs and every option an epoch depends on. */
-static uint64_t fingerprint(const aisle_dist_data *d, const aisle_config *cfg, const option_spec *t, uint64_t nnz) {
+ * training pairs and their weights (pairs_hash) and every option an epoch
+ * depends on. */
+static uint64_t fingerprint(const aisle_dist_data *d, const aisle_config *cfg, const option_spec *t, uint64_t nnz,
+                            uint64_t pairs_hash) {
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t k = 0; k < d->users.n; k++) {
         const char *s = keys_at(&d->users, (uint32_t)k);
@@ -62,6 +64,9 @@ static uint64_t fingerprint(const aisle_dist_data *d, const aisle_config *cfg, c
         h = mix(h, s, strlen(s) + 1);
     }
     h = mix(h, &nnz, sizeof nnz);
+    h = mix(h, &pairs_hash, sizeof pairs_hash);
+    int64_t scaled = config_bool(cfg, t, "scale_regularization");
+    h = mix(h, &scaled, sizeof scaled);
     static const char *const ints[] = {"factors", "cg_steps", "seed"};
     static const char *const floats[] = {"regularization", "alpha", "init_std", "weight_cap"};
     for (size_t k = 0; k < 3; k++) {
@@ -76,6 +81,23 @@ static uint64_t fingerprint(const aisle_dist_data *d, const aisle_config *cfg, c
     h = mix(h, s, strlen(s) + 1);
     s = config_string(cfg, t, "weight_scale");
     return mix(h, s, strlen(s) + 1);
+}
+
+/* A hash of the ruled training pairs that does not depend on how the rows
+ * are spread over ranks: each user row's hash (its global index, columns
+ * and weights), summed over the rows (mod 2^64) and then over the ranks.
+ * Event weights, weight_scale and weight_cap all change it. */
+static int pairs_hash(dist_comm *c, const dist_rows *by_user, uint64_t *out) {
+    uint64_t sum = 0;
+    const data_csr *m = &by_user->csr;
+    for (uint32_t r = 0; r < m->rows; r++) {
+        uint64_t user = by_user->lo + r, h = mix(0xcbf29ce484222325ull, &user, sizeof user);
+        size_t lo = m->indptr[r], n = m->indptr[r + 1] - lo;
+        h = mix(h, m->indices + lo, n * sizeof *m->indices);
+        sum += mix(h, m->values + lo, n * sizeof *m->values);
+    }
+    int rc = MPI_Allreduce(&sum, out, 1, MPI_UINT64_T, MPI_SUM, c->comm);
+    return rc == MPI_SUCCESS ? AISLE_OK : dist_mpi_error(rc, "hashing the training pairs");
 }
 
 /* Rank 0: reads a checkpoint into x, y (full) when it matches *want; sets
@@ -152,7 +174,9 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
     double pairs = (double)bu.csr.nnz;
     if ((rc = dist_allreduce_d(c, &pairs, 1))) goto out;
     reg = model_als_effective_reg(cfg, pairs, nu, ni); /* as one process scales it */
-    ckpt_meta meta = {0, nu, ni, dim, fingerprint(d, cfg, t, (uint64_t)pairs)};
+    uint64_t phash = 0;
+    if (checkpoint && (rc = dist_agree(c, pairs_hash(c, &bu, &phash)))) goto out;
+    ckpt_meta meta = {0, nu, ni, dim, fingerprint(d, cfg, t, (uint64_t)pairs, phash)};
     uint64_t start = 0;
     if (checkpoint) {
         if (c->rank == 0) rc = ckpt_load(checkpoint, &meta, xfull, yfull, &start);

@@ -2,6 +2,7 @@
 #include "dist.h"
 
 #include <cblas.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Whether aisle_dist_init started MPI (then aisle_dist_finalize ends it).
@@ -46,17 +47,31 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *cd, const aisle_config *cf
     const char *kind = config_string(cfg, NULL, "model");
     const model_ops *ops = model_find_kind(kind);
     if (!ops) return core_error(AISLE_ENOTFOUND, "unknown model kind '%s'", kind);
-    if (strcmp(ops->name, "als") != 0)
-        return core_error(AISLE_EUNSUPPORTED, "distributed training supports model als, not '%s' (docs/SCALING.md)",
+    bool als = strcmp(ops->name, "als") == 0, sasrec = strcmp(ops->name, "sasrec") == 0,
+         bpr = strcmp(ops->name, "bpr") == 0;
+    if (!als && !sasrec && !bpr)
+        return core_error(AISLE_EUNSUPPORTED,
+                          "distributed training supports models als, bpr and sasrec, not '%s' (docs/SCALING.md)",
                           ops->name);
-    int rc = config_check(cfg, ops->options, "model 'als'");
+    char what[64];
+    snprintf(what, sizeof what, "model '%s'", ops->name);
+    int rc = config_check(cfg, ops->options, what);
     if (rc) return rc;
     if (checkpoint_every < 0) return core_error(AISLE_EINVAL, "checkpoint_every %d: must be >= 0", checkpoint_every);
+    if (!als && checkpoint)
+        return core_error(AISLE_EUNSUPPORTED, "distributed %s has no checkpoints yet (als has; docs/SCALING.md)",
+                          ops->name);
     if (d->users.n == 0 || d->items.n == 0)
-        return core_error(AISLE_EINVAL, "cannot train model 'als' on an empty dataset");
+        return core_error(AISLE_EINVAL, "cannot train model '%s' on an empty dataset", ops->name);
     int64_t blas_threads = config_int(cfg, NULL, "blas_threads");
     if (blas_threads > 0) openblas_set_num_threads((int)blas_threads);
     d->train_bytes = d->epoch_bytes = 0;
+    if (!als) {
+        double bytes0 = d->comm.bytes_sent;
+        rc = sasrec ? dist_sasrec_train(d, cfg, out) : dist_bpr_train(d, cfg, out);
+        d->train_bytes = d->comm.bytes_sent - bytes0;
+        return rc;
+    }
     return dist_als_train(d, cfg, checkpoint, checkpoint_every, out);
 }
 

@@ -161,3 +161,90 @@ int dist_bcast(dist_comm *c, void *data, size_t n) {
     }
     return AISLE_OK;
 }
+
+int dist_allgather_bytes(dist_comm *c, const void *mine, size_t n, void **all, size_t *total) {
+    int p = c->size, rc = AISLE_OK;
+    *all = NULL;
+    *total = 0;
+    uint64_t *n64 = core_malloc((size_t)p * sizeof *n64);
+    int *cnt = core_malloc(2 * (size_t)p * sizeof *cnt);
+    size_t *sz = core_malloc((size_t)p * sizeof *sz);
+    if (!n64 || !cnt || !sz) rc = core_oom("gather counts");
+    /* a rank that cannot take part must not leave the others waiting */
+    rc = dist_agree(c, rc);
+    uint64_t own = n;
+    int m = rc ? MPI_SUCCESS : MPI_Allgather(&own, 1, MPI_UINT64_T, n64, 1, MPI_UINT64_T, c->comm);
+    if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "gathering counts");
+    for (int r = 0; !rc && r < p; r++) sz[r] = (size_t)n64[r], *total += sz[r];
+    if (!rc) rc = int_counts(sz, p, cnt, cnt + p, "all-gather");
+    if (!rc && !(*all = core_malloc(*total ? *total : 1))) rc = core_oom("all-gather buffer");
+    if (!rc) rc = dist_agree(c, rc);
+    if (!rc) {
+        m = MPI_Allgatherv(mine, (int)n, MPI_BYTE, *all, cnt, cnt + p, MPI_BYTE, c->comm);
+        if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "all-gathering");
+        else c->bytes_sent += (double)n * (p - 1);
+    }
+    if (rc) {
+        core_free(*all);
+        *all = NULL;
+    }
+    core_free(n64);
+    core_free(cnt);
+    core_free(sz);
+    return rc;
+}
+
+/* Rank r owns values [chunk_lo(r), chunk_lo(r + 1)) of the sum. */
+static size_t chunk_lo(size_t n, int size, int r) {
+    return n / (size_t)size * (size_t)r + CORE_MIN(n % (size_t)size, (size_t)r);
+}
+
+int dist_sum_ordered(dist_comm *c, float *v, size_t n, float *scratch) {
+    int p = c->size, rc = AISLE_OK;
+    if (p == 1) return AISLE_OK;
+    if (n / (size_t)p + 1 > INT_MAX || n > (size_t)INT_MAX)
+        return core_error(AISLE_ERANGE, "sum of %zu values over %d ranks", n, p);
+    size_t lo = chunk_lo(n, p, c->rank), mine = chunk_lo(n, p, c->rank + 1) - lo;
+    /* counts and requests in scratch's tail would alias; a small array
+     * per call, agreed on before any message */
+    int *cnt = core_malloc(2 * (size_t)p * sizeof *cnt);
+    MPI_Request *req = core_malloc(2 * (size_t)p * sizeof *req);
+    if (!cnt || !req) rc = core_oom("sum requests");
+    rc = dist_agree(c, rc);
+    int nreq = 0, m = MPI_SUCCESS;
+    for (int r = 0; !rc && r < p; r++) cnt[r] = (int)(chunk_lo(n, p, r + 1) - chunk_lo(n, p, r)), cnt[p + r] = (int)chunk_lo(n, p, r);
+    /* reduce-scatter by one message per pair of ranks: rank r receives
+     * every rank's part r */
+    for (int r = 0; !rc && r < p && m == MPI_SUCCESS; r++)
+        m = MPI_Irecv(scratch + mine * (size_t)r, (int)mine, MPI_FLOAT, r, 71, c->comm, &req[nreq++]);
+    for (int r = 0; !rc && r < p && m == MPI_SUCCESS; r++)
+        m = MPI_Isend(v + cnt[p + r], cnt[r], MPI_FLOAT, r, 71, c->comm, &req[nreq++]);
+    if (nreq) {
+        int w = MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
+        if (m == MPI_SUCCESS) m = w;
+    }
+    if (!rc && m != MPI_SUCCESS) rc = dist_mpi_error(m, "exchanging partial sums");
+    if (!rc) {
+        c->bytes_sent += (double)(n - mine) * sizeof(float);
+        /* the fixed order: rank 0's part, plus rank 1's, ... */
+        for (size_t k = 0; k < mine; k++) {
+            float s = scratch[k];
+            for (int r = 1; r < p; r++) s += scratch[(size_t)r * mine + k];
+            v[lo + k] = s;
+        }
+        m = MPI_Allgatherv(MPI_IN_PLACE, cnt[c->rank], MPI_FLOAT, v, cnt, cnt + p, MPI_FLOAT, c->comm);
+        if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "all-gathering sums");
+        else c->bytes_sent += (double)mine * sizeof(float) * (p - 1);
+    }
+    core_free(req);
+    core_free(cnt);
+    return rc;
+}
+
+int dist_or_bytes(dist_comm *c, unsigned char *v, size_t n) {
+    if (n > INT_MAX) return core_error(AISLE_ERANGE, "all-reduce of %zu flags", n);
+    int m = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UNSIGNED_CHAR, MPI_BOR, c->comm);
+    if (m != MPI_SUCCESS) return dist_mpi_error(m, "combining flags");
+    c->bytes_sent += 2.0 * (double)(c->size - 1) / c->size * (double)n;
+    return AISLE_OK;
+}

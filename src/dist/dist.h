@@ -8,7 +8,10 @@
  * Files: comm.c (agreement on errors, byte exchanges, traffic counts),
  * shard.c (a rank's shard and the merged key dictionaries), events.c
  * (events shuffled to the owners of their users and items, aggregated as
- * one process would), als.c (distributed ALS, checkpoints), eval.c
+ * one process would; the whole dataset on every rank for sasrec), als.c
+ * (distributed ALS, checkpoints), replica.c (the frame of the data-parallel
+ * kinds), bpr.c (data-parallel BPR epochs), sasrec.c (data-parallel sasrec through
+ * the kind's training hook, models.h model_sasrec_hook), eval.c
  * (distributed evaluation over eval_part_run), api.c (the other public
  * calls).
  *
@@ -54,6 +57,20 @@ int dist_allreduce_d(dist_comm *c, double *v, size_t n);
 int dist_gather_f(dist_comm *c, const float *mine, const size_t *counts, float *all);
 /* Bytes: broadcast n bytes from rank 0. */
 int dist_bcast(dist_comm *c, void *data, size_t n);
+/* All-gather of byte buffers: each rank's n bytes, in rank order, into
+ * *all (core_malloc'd; *total bytes).  Local status: AISLE_ERANGE (more
+ * than INT_MAX bytes in all), AISLE_ENOMEM, AISLE_EIO. */
+int dist_allgather_bytes(dist_comm *c, const void *mine, size_t n, void **all, size_t *total);
+/* Sum over ranks in place of n floats in a fixed order (rank 0's value,
+ * plus rank 1's, ...), whatever MPI's algorithms: every rank receives the
+ * same bits, and one rank's sum is its own values.  A reduce-scatter by
+ * point-to-point messages then an all-gather: 2 (P-1)/P n floats sent per
+ * rank, as a ring all-reduce.  scratch: n + size floats.  Local status:
+ * AISLE_ERANGE, AISLE_ENOMEM, AISLE_EIO. */
+int dist_sum_ordered(dist_comm *c, float *v, size_t n, float *scratch);
+/* Bitwise-or over ranks in place of n bytes.  AISLE_OK, AISLE_ERANGE or
+ * AISLE_EIO. */
+int dist_or_bytes(dist_comm *c, unsigned char *v, size_t n);
 /* An MPI failure as a status with the MPI error text. */
 int dist_mpi_error(int mpi_rc, const char *what);
 
@@ -102,9 +119,41 @@ int dist_ruled_views(aisle_dist_data *d, const dist_rows *hist, const model_weig
  * CSR (*all on rank 0 only).  Local status. */
 int dist_gather_history(aisle_dist_data *d, const dist_rows *hist, data_csr *all);
 
+/* Collective.  Every rank's events, in the order one process reads them,
+ * as a dataset over the merged dictionaries on every rank (*out, free with
+ * aisle_dataset_free): its views, sequences and history equal one
+ * process's bit for bit.  Non-rating events carry their weighted value
+ * (event weight x value) under one type of weight 1.  Local status. */
+int dist_gather_dataset(aisle_dist_data *d, aisle_dataset **out);
+
 /* ---- als.c ---- */
 
 /* Collective.  Distributed ALS (aisle_dist_train for kind als). */
 int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out);
+
+/* ---- replica.c ---- */
+
+/* A kind's training on one replica: m initialised from the one-process
+ * dataset ds; prog calls the caller's callback on rank 0 only. */
+typedef int (*dist_replica_fn)(void *ctx, aisle_model *m, const aisle_dataset *ds, core_progress *prog);
+/* Collective.  Gathers the dataset (dist_gather_dataset), initialises a
+ * model of kind from it on every rank and runs train; then, unless
+ * *agreed (a failed agreement inside training already reached every
+ * rank), agrees on the outcome, which meets any rank still waiting in the
+ * hook's next agreement.  Rank 0 receives the model in *out. */
+int dist_replica_train(aisle_dist_data *d, const aisle_config *cfg, const char *kind, dist_replica_fn train,
+                       void *ctx, const int *agreed, aisle_model **out);
+
+/* ---- sasrec.c ---- */
+
+/* Collective.  Synchronous data-parallel sasrec (aisle_dist_train for kind
+ * sasrec). */
+int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
+
+/* ---- bpr.c ---- */
+
+/* Collective.  Data-parallel BPR epochs, the ranks' changes summed after
+ * each (aisle_dist_train for kind bpr). */
+int dist_bpr_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
 
 #endif /* AISLE_DIST_H */

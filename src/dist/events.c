@@ -264,3 +264,50 @@ int dist_gather_history(aisle_dist_data *d, const dist_rows *hist, data_csr *all
     for (int k = 0; k < 5; k++) core_free(parts[k]);
     return dist_agree(c, rc);
 }
+
+/* An event as every rank receives it for dist_gather_dataset. */
+typedef struct ev_full {
+    int64_t time;
+    uint32_t user, item;
+    float value;     /* event weight x value, or the rating */
+    uint32_t rating; /* 1: a rating event */
+} ev_full;
+
+int dist_gather_dataset(aisle_dist_data *d, aisle_dataset **out) {
+    dist_comm *c = &d->comm;
+    const aisle_dataset *ds = d->local;
+    *out = NULL;
+    int rc = AISLE_OK;
+    ev_full *mine = core_malloc((ds->n_events ? ds->n_events : 1) * sizeof *mine), *all = NULL;
+    if (!mine) rc = core_oom("event gather");
+    for (size_t e = 0; !rc && e < ds->n_events; e++) {
+        const data_event *a = &ds->events[e];
+        ev_full v = {a->time, d->user_map[a->user], d->item_map[a->item], 0, 0};
+        if (a->type == DATA_EVENT_RATING) v.value = a->value, v.rating = 1;
+        else v.value = ds->event_weights[a->type] * a->value; /* the product dataset.c adds */
+        mine[e] = v;
+    }
+    rc = dist_agree(c, rc);
+    size_t bytes = 0;
+    if (!rc) rc = dist_agree(c, dist_allgather_bytes(c, mine, ds->n_events * sizeof *mine, (void **)&all, &bytes));
+    core_free(mine);
+    aisle_dataset *full = NULL;
+    if (!rc) rc = aisle_dataset_new(&full);
+    if (!rc) rc = keys_copy(&full->users, &d->users);
+    if (!rc) rc = keys_copy(&full->items, &d->items);
+    /* weight 1 for the already weighted values: 1.0f x (w x v) is w x v,
+     * so every pair sums the same floats in the same order */
+    if (!rc) full->event_weights[DATA_EVENT_VIEW] = 1.0f;
+    size_t n = bytes / sizeof *all;
+    if (!rc) rc = core_grow((void **)&full->events, &full->events_cap, n ? n : 1, sizeof *full->events);
+    for (size_t e = 0; !rc && e < n; e++) {
+        data_event ev = {all[e].user, all[e].item, all[e].rating ? DATA_EVENT_RATING : DATA_EVENT_VIEW, all[e].value,
+                         all[e].time};
+        rc = data_append_event(full, &ev);
+    }
+    core_free(all);
+    rc = dist_agree(c, rc);
+    if (rc) aisle_dataset_free(full);
+    else *out = full;
+    return rc;
+}

@@ -49,6 +49,7 @@ typedef struct bpr_ctx {
     float lr, reg;
     uint64_t seed;
     int epoch;
+    size_t first; /* index of the epoch's first sample this process draws (hook) */
 } bpr_ctx;
 
 static bool in_row(const data_csr *h, uint32_t u, uint32_t j) {
@@ -80,6 +81,7 @@ static uint32_t sample_negative(const bpr_ctx *c, core_rng *rng, uint32_t ni) {
 static int bpr_range(void *vc, size_t begin, size_t end, int tid) {
     (void)tid;
     const bpr_ctx *c = vc;
+    begin += c->first, end += c->first;
     const data_csr *h = &c->m->history;
     model_factors *f = c->f;
     uint32_t d = f->dim, ni = model_n_items(c->m);
@@ -120,6 +122,11 @@ static void bpr_free(aisle_model *m) {
 
 static int bpr_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
                      core_progress *prog) {
+    return model_bpr_train_hooked(m, ds, cat, cfg, prog, NULL);
+}
+
+int model_bpr_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                           core_progress *prog, const model_sgd_hook *hook) {
     (void)ds, (void)cat;
     uint32_t d = (uint32_t)config_int(cfg, bpr_options, "factors");
     int epochs = (int)config_int(cfg, bpr_options, "epochs");
@@ -163,10 +170,17 @@ static int bpr_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     for (int ep = 1; ep <= epochs && nnz; ep++) {
         c.epoch = ep;
         c.lr = (float)(lr0 / (1.0 + decay * (ep - 1)));
-        rc = core_parallel_for(threads, nnz, BPR_CHUNK, bpr_range, &c);
+        size_t lo = 0, hi = nnz;
+        if (hook && (rc = hook->epoch_begin(hook->ctx, s->f.user, (size_t)nu * d, s->f.item, (size_t)ni * d, nnz,
+                                            BPR_CHUNK, &lo, &hi)))
+            break;
+        c.first = lo;
+        rc = core_parallel_for(threads, hi - lo, BPR_CHUNK, bpr_range, &c);
         if (rc) break;
         double loss = 0;
         for (size_t k = 0; k < chunks; k++) loss += c.chunk_loss[k];
+        if (hook && (rc = hook->epoch_end(hook->ctx, s->f.user, (size_t)nu * d, s->f.item, (size_t)ni * d, &loss)))
+            break;
         rc = core_progress_report(prog, ep, epochs, loss / (double)nnz, NAN);
         if (rc) break;
     }

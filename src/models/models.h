@@ -351,6 +351,44 @@ int model_als_checkpoint_read(const void *data, size_t len, const char *name, co
  * whatever it returns. */
 int model_init_parts(aisle_model *m, core_keys *users, core_keys *items, data_csr *history, const aisle_config *cfg);
 
+/* ---- sasrec data-parallel hook (sasrec_train.c; used by src/dist) ----
+ * Each optimizer step is computed in shards (at most SASREC_SHARDS per
+ * batch), each drawing its negatives and dropout masks from a stream of
+ * its own (seed, step, shard).  With a hook, a process computes only the
+ * shards [lo, hi) that slice gives it out of the step's shard count, and
+ * reduce is called after the backward pass, before the update: it must
+ * leave in grad (n floats) the sum over all processes, in touched
+ * (n_touched row flags of the lazily updated item embeddings, or NULL)
+ * their union, and in *loss_sum the summed loss.  The loss is normalised
+ * by the whole batch's positions, so the processes together compute the
+ * one-process step; only the order of the gradient sum over the shards
+ * differs (per process, then over processes). */
+typedef struct model_sasrec_hook {
+    void (*slice)(void *ctx, size_t shards, size_t *lo, size_t *hi);
+    int (*reduce)(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, double *loss_sum);
+    void *ctx;
+} model_sasrec_hook;
+/* model_ops.train of sasrec with a hook (NULL: as sasrec's train). */
+int model_sasrec_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
+                              const aisle_config *cfg, core_progress *prog, const model_sasrec_hook *hook);
+
+/* ---- SGD data-parallel hook (bpr.c; used by src/dist) ----
+ * With a hook, each epoch's n samples (the one-process epoch's, drawn in
+ * chunks of `grain` with a random stream per chunk) are split by
+ * epoch_begin, which also sees the factors (user: n_user floats, item:
+ * n_item) the epoch starts from and sets lo, hi (multiples of grain, or
+ * n): this process draws only samples [lo, hi).  epoch_end then combines
+ * the factors and the summed loss over all processes. */
+typedef struct model_sgd_hook {
+    int (*epoch_begin)(void *ctx, const float *user, size_t n_user, const float *item, size_t n_item, size_t n,
+                       size_t grain, size_t *lo, size_t *hi);
+    int (*epoch_end)(void *ctx, float *user, size_t n_user, float *item, size_t n_item, double *loss_sum);
+    void *ctx;
+} model_sgd_hook;
+/* model_ops.train of bpr with a hook (NULL: as bpr's train). */
+int model_bpr_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                           core_progress *prog, const model_sgd_hook *hook);
+
 /* ---- the intent kind (intent.c) ---- */
 /* aisle_text_train (src/api wraps it): tables lists every option table, for
  * reading a teacher model file. */

@@ -76,6 +76,7 @@ typedef struct train_ctx {
     size_t n_shards;
     size_t body_n;          /* floats of the body's tensors (sasrec_body_size) */
     core_pool *pool;        /* `threads` threads for the whole run */
+    const model_sasrec_hook *hook; /* data-parallel training (src/dist), or NULL */
 } train_ctx;
 
 /* Training length of user u's sequence (without the held-out item). */
@@ -89,6 +90,7 @@ typedef struct step_job {
     train_ctx *tc;
     const uint32_t *users;
     size_t n_shards;   /* of this step */
+    size_t lo, hi;     /* the shards this process computes (all without a hook) */
     uint64_t seed;     /* the shards' random streams */
     float inv;         /* 1 / rows: the loss is the mean over positions */
     size_t parts;      /* embedding-gradient partitions */
@@ -173,7 +175,7 @@ static int embedding_grads(void *vjob, size_t begin, size_t end, int tid) {
     float *gE = net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb);
     float *gpos = nn_g(&net->s, net->pos_emb);
     float scale = sqrtf((float)d);
-    for (size_t s = 0; s < job->n_shards; s++) { /* from the loss */
+    for (size_t s = job->lo; s < job->hi; s++) { /* from the loss */
         const sasrec_shard *sh = &tc->shards[s];
         for (size_t r = 0; r < sh->w.bt.rows; r++) {
             size_t slot = sh->base + r;
@@ -187,7 +189,7 @@ static int embedding_grads(void *vjob, size_t begin, size_t end, int tid) {
             }
         }
     }
-    for (size_t s = 0; s < job->n_shards; s++) { /* from the input */
+    for (size_t s = job->lo; s < job->hi; s++) { /* from the input */
         const sasrec_shard *sh = &tc->shards[s];
         for (size_t r = 0; r < sh->w.bt.rows; r++) {
             const float *o = sh->dx + r * d;
@@ -213,9 +215,13 @@ static int sum_body_grads(void *vjob, size_t begin, size_t end, int tid) {
     const train_ctx *tc = job->tc;
     float *g = job->net->s.g + (job->net->s.n - tc->body_n);
     size_t lo = begin * SASREC_SUM_CHUNK, hi = CORE_MIN(end * SASREC_SUM_CHUNK, tc->body_n);
+    if (job->lo == job->hi) { /* a process with no shard this step (batch < processes) */
+        memset(g + lo, 0, (hi - lo) * sizeof *g);
+        return AISLE_OK;
+    }
     for (size_t i = lo; i < hi; i++) {
-        float acc = tc->shards[0].grad[i];
-        for (size_t s = 1; s < job->n_shards; s++) acc += tc->shards[s].grad[i];
+        float acc = tc->shards[job->lo].grad[i];
+        for (size_t s = job->lo + 1; s < job->hi; s++) acc += tc->shards[s].grad[i];
         g[i] = acc;
     }
     return AISLE_OK;
@@ -225,7 +231,13 @@ static int sum_body_grads(void *vjob, size_t begin, size_t end, int tid) {
 static int train_step(sasrec_net *net, train_ctx *tc, const uint32_t *users, size_t B, const nn_adamw *opt,
                       core_rng *rng, double *loss) {
     size_t K = (size_t)tc->negatives, n = 0, rows[SASREC_SHARDS];
-    step_job job = {net, tc, users, CORE_MIN(tc->n_shards, B), rng_next(rng), 0, 1, {0}};
+    step_job job = {net, tc, users, CORE_MIN(tc->n_shards, B), 0, 0, rng_next(rng), 0, 1, {0}};
+    /* Each shard draws from its own stream (seed, shard), so a shard's
+     * negatives and dropout masks are the same whichever process computes
+     * it: with a hook this process computes shards [lo, hi) only, and the
+     * loss is still normalised by the whole batch's positions. */
+    job.hi = job.n_shards;
+    if (tc->hook) tc->hook->slice(tc->hook->ctx, job.n_shards, &job.lo, &job.hi);
     for (size_t s = 0; s < job.n_shards; s++) {
         sasrec_shard *sh = &tc->shards[s];
         sh->first = s * B / job.n_shards;
@@ -235,9 +247,10 @@ static int train_step(sasrec_net *net, train_ctx *tc, const uint32_t *users, siz
         for (size_t b = sh->first; b < sh->first + sh->count; b++)
             rows[s] += CORE_MIN(train_len(tc, users[b]) - 1, net->T);
         n += rows[s];
+        if (s < job.lo || s >= job.hi) continue;
         /* insertion into the order, most rows first, so the last shard
          * handed to a thread is a short one */
-        size_t at = s;
+        size_t at = s - job.lo;
         while (at > 0 && rows[job.order[at - 1]] < rows[s]) {
             job.order[at] = job.order[at - 1];
             at--;
@@ -253,10 +266,10 @@ static int train_step(sasrec_net *net, train_ctx *tc, const uint32_t *users, siz
     /* the pool only for enough work: a wake-up costs microseconds */
     core_pool *pool = n * net->d * net->d >= (1u << 16) ? tc->pool : NULL;
     job.parts = (size_t)core_pool_threads(pool);
-    int rc = core_pool_for(pool, job.n_shards, 1, shard_steps, &job);
+    int rc = core_pool_for(pool, job.hi - job.lo, 1, shard_steps, &job);
     if (rc) return rc;
     double total = 0;
-    for (size_t s = 0; s < job.n_shards; s++) {
+    for (size_t s = job.lo; s < job.hi; s++) {
         const sasrec_shard *sh = &tc->shards[s];
         for (size_t r = 0; r < sh->w.bt.rows; r++) {
             size_t slot = sh->base + r;
@@ -272,6 +285,8 @@ static int train_step(sasrec_net *net, train_ctx *tc, const uint32_t *users, siz
                                     sum_body_grads, &job);
     if (rc) return rc;
     if (net->n_buckets) sasrec_net_fold_geff(net);
+    if (tc->hook) rc = tc->hook->reduce(tc->hook->ctx, net->s.g, net->s.n, tc->touched, net->n_tokens, &total);
+    if (rc) return rc;
     rc = nn_adamw_step_pool(&net->s, opt, pool, NULL);
     if (rc) return rc;
     sasrec_net_refresh_eff(net);
@@ -628,6 +643,11 @@ static int fit(aisle_model *m, sasrec_ws *vw, train_ctx *tc, const aisle_config 
 
 int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
                  core_progress *prog) {
+    return model_sasrec_train_hooked(m, ds, cat, cfg, prog, NULL);
+}
+
+int model_sasrec_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
+                              const aisle_config *cfg, core_progress *prog, const model_sasrec_hook *hook) {
     const option_spec *o = sasrec_options;
     size_t d = (size_t)config_int(cfg, o, "hidden");
     int heads = (int)config_int(cfg, o, "heads");
@@ -652,6 +672,7 @@ int sasrec_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *c
     train_ctx tc;
     sasrec_ws vw = {0};
     rc = train_ctx_init(&tc, m, cfg, seq, threads);
+    tc.hook = hook;
     if (!rc) rc = alloc_shards(&tc, net, CORE_MIN(batch, tc.n_users));
     if (!rc && tc.n_val) rc = sasrec_ws_alloc(&vw, net, CORE_MIN((size_t)256, tc.n_val), threads, false);
     if (!rc) rc = fit(m, &vw, &tc, cfg, &rng, emb_std, prog);

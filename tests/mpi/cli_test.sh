@@ -68,6 +68,29 @@ cmp -s "$dir/eval1.txt" "$dir/eval3.txt" || { diff "$dir/eval1.txt" "$dir/eval3.
 grep -q "ndcg@10" "$dir/eval3.txt" || fail "eval --distributed printed no metrics"
 echo "cli_test: eval --distributed at 3 ranks prints one process's metrics"
 
+# sasrec: synchronous data parallelism from the same command line; the
+# model is an ordinary file that one process evaluates
+sopts="--model sasrec --set hidden=16 --set heads=2 --set blocks=1 --set epochs=2 --set batch_size=32 --threads 1 --quiet"
+timeout 300 $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/train.csv" $sopts --out "$dir/sasrec.aisle" \
+    > "$dir/sasrec.log" 2>&1 || { cat "$dir/sasrec.log"; fail "distributed sasrec"; }
+grep -q "trained sasrec .* over 2 ranks" "$dir/sasrec.log" || { cat "$dir/sasrec.log"; fail "sasrec summary line"; }
+"$CLI" eval --model "$dir/sasrec.aisle" --data "$dir/test.csv" --threads 1 > "$dir/sasrec_eval.txt" || fail "sasrec eval"
+grep -q "ndcg@10" "$dir/sasrec_eval.txt" || fail "sasrec eval printed no metrics"
+$MPIRUN -np 2 "$CLI" train --distributed --data "$dir/train.csv" $sopts --checkpoint "$dir/s.ckpt" \
+    --checkpoint-every 1 --out "$dir/sasrec2.aisle" > "$dir/sasrec_ckpt.log" 2>&1
+[ $? -eq 1 ] || { cat "$dir/sasrec_ckpt.log"; fail "sasrec with --checkpoint: expected a clean refusal"; }
+grep -q "no checkpoints" "$dir/sasrec_ckpt.log" || { cat "$dir/sasrec_ckpt.log"; fail "sasrec checkpoint refusal message"; }
+echo "cli_test: distributed sasrec at 2 ranks trains a model one process evaluates"
+
+# the MPI library's own calls carry their own version node
+lib="$(dirname "$CLI")/../lib/libaisle_mpi.so"
+if command -v objdump >/dev/null && [ -f "$lib" ]; then
+    n=$(objdump -T "$lib" | grep -c ' AISLE_MPI_1.0 *aisle_dist_')
+    [ "$n" -eq 9 ] || { objdump -T "$lib" | grep aisle_dist_; fail "aisle_dist_* in AISLE_MPI_1.0: $n of 9"; }
+    ! objdump -T "$lib" | grep ' AISLE_1\.[01] *aisle_dist_' || fail "an aisle_dist_* symbol in a libaisle node"
+    echo "cli_test: the 9 aisle_dist_* symbols are versioned AISLE_MPI_1.0"
+fi
+
 # --checkpoint without --distributed is a usage error
 "$CLI" train --data "$ev" $opts --checkpoint "$dir/x" >/dev/null 2>&1
 [ $? -eq 2 ] || fail "--checkpoint without --distributed is not a usage error"

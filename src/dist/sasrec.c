@@ -1,0 +1,117 @@
+/* sasrec.c - synchronous data-parallel SASRec (docs/SCALING.md).
+ *
+ * Every rank holds the whole dataset (dist_gather_dataset: the sequences
+ * are what every step samples from, and the model keeps each user's
+ * window anyway) and a full replica of the network.  Each optimizer step
+ * takes the same global batch as one process, computed in the same shards
+ * (sasrec_train.c: each shard draws its negatives and dropout masks from a
+ * stream of its own), and each rank computes a contiguous range of the
+ * step's shards.  The ranks' gradients are summed in a fixed order
+ * (dist_sum_ordered: rank 0's plus rank 1's ...), the rows of the lazily
+ * updated item table that any rank touched are or-ed, the losses summed,
+ * and every rank applies the same AdamW update to the same bits, so the
+ * replicas never drift apart and validation, early stopping and refit
+ * decide the same on every rank.
+ *
+ * Against one process at the same batch size the only difference is the
+ * order of summing the gradient over the shards: per rank, then over
+ * ranks.  At one rank it is the one-process computation bit for bit; at
+ * more, parameters agree to float rounding carried through the steps
+ * (tests/mpi/test_dist.c measures and bounds it).  Dropout masks are the
+ * one-process masks too (they belong to the shard, not the rank).
+ *
+ * Failures: a rank's error inside a step, or anywhere in training,
+ * reaches the others through the agreement that opens every step's
+ * exchange, or through the one each rank makes when training returns. */
+#include "dist.h"
+
+#include <string.h>
+
+typedef struct sasrec_dp {
+    dist_comm *c;
+    float *scratch;     /* n + size floats for the ordered sum */
+    size_t scratch_n;
+    int agreed;         /* an agreement already failed every rank */
+    core_progress user; /* rank 0's callback */
+    double epoch_bytes0, *epoch_bytes;
+} sasrec_dp;
+
+/* Rank r's part of a step's S shards: [r S / P, (r + 1) S / P). */
+static void dp_slice(void *ctx, size_t shards, size_t *lo, size_t *hi) {
+    const sasrec_dp *dp = ctx;
+    size_t p = (size_t)dp->c->size, r = (size_t)dp->c->rank;
+    *lo = shards * r / p;
+    *hi = shards * (r + 1) / p;
+}
+
+static int dp_reduce(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, double *loss_sum) {
+    sasrec_dp *dp = ctx;
+    dist_comm *c = dp->c;
+    /* opens every exchange: a rank that failed since the last one (in a
+     * step, in validation, cancelled) is met here */
+    int rc = dist_agree(c, AISLE_OK);
+    if (rc) {
+        dp->agreed = 1;
+        return rc;
+    }
+    if (dp->scratch_n < n + (size_t)c->size) { /* the first step (n is the same on every rank) */
+        core_free(dp->scratch);
+        dp->scratch_n = 0;
+        if (!(dp->scratch = core_malloc((n + (size_t)c->size) * sizeof *dp->scratch))) rc = core_oom("gradient sum");
+        else dp->scratch_n = n + (size_t)c->size;
+        if ((rc = dist_agree(c, rc))) {
+            dp->agreed = 1;
+            return rc;
+        }
+    }
+    if (!rc) rc = dist_sum_ordered(c, grad, n, dp->scratch);
+    if (!rc && touched) rc = dist_or_bytes(c, touched, n_touched);
+    if (!rc && c->size > 1) {
+        /* the loss too in rank order, so every rank reports the same */
+        double *losses = (double *)dp->scratch; /* free again after the sum */
+        int m = MPI_Allgather(loss_sum, 1, MPI_DOUBLE, losses, 1, MPI_DOUBLE, c->comm);
+        if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "gathering losses");
+        if (!rc) {
+            c->bytes_sent += sizeof(double) * (double)(c->size - 1);
+            *loss_sum = 0;
+            for (int r = 0; r < c->size; r++) *loss_sum += losses[r];
+        }
+    }
+    rc = dist_agree(c, rc);
+    if (rc) dp->agreed = 1;
+    return rc;
+}
+
+/* Progress on every rank: counts each epoch's traffic; rank 0 also calls
+ * the caller's callback. */
+static int dp_progress(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    sasrec_dp *dp = user;
+    (void)elapsed;
+    *dp->epoch_bytes = dp->c->bytes_sent - dp->epoch_bytes0;
+    dp->epoch_bytes0 = dp->c->bytes_sent;
+    if (core_progress_report(&dp->user, step, steps, loss, metric)) return 1;
+    return 0;
+}
+
+typedef struct sasrec_job {
+    sasrec_dp dp;
+    const aisle_config *cfg;
+} sasrec_job;
+
+static int sasrec_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, core_progress *user) {
+    sasrec_job *job = ctx;
+    sasrec_dp *dp = &job->dp;
+    dp->user = *user;
+    dp->epoch_bytes0 = dp->c->bytes_sent; /* after the dataset's gather */
+    core_progress prog = {dp_progress, dp, user->start};
+    model_sasrec_hook hook = {dp_slice, dp_reduce, dp};
+    return model_sasrec_train_hooked(m, ds, NULL, job->cfg, &prog, &hook);
+}
+
+int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out) {
+    dist_comm *c = &d->comm;
+    sasrec_job job = {.dp = {.c = c, .epoch_bytes = &d->epoch_bytes}, .cfg = cfg};
+    int rc = dist_replica_train(d, cfg, "sasrec", sasrec_replica, &job, &job.dp.agreed, out);
+    core_free(job.dp.scratch);
+    return rc;
+}
