@@ -183,7 +183,7 @@ deps:
 	    --no-install-recommends $$missing
 
 # ---- tests ---------------------------------------------------------------
-$(B)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/util/test_util.h
+$(B)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) $(wildcard tests/util/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes $(CMOCKA_CFLAGS) -Itests -o $@ $< $(TEST_UTIL) $(STATIC) \
 	    $(CMOCKA_LIBS) $(LDLIBS_ALL)
@@ -194,6 +194,8 @@ $(B)/bench/%: bench/%.c $(STATIC)
 
 # the text benches share their data loading and split
 $(B)/bench/bench_text $(B)/bench/bench_text_encoder: bench/bench_text_data.h
+# the MovieLens benches share their loading, cold-start split and metrics
+$(B)/bench/bench_hybrid $(B)/bench/bench_pair: bench/bench_movielens.h
 
 $(B)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)

@@ -369,6 +369,26 @@ static void test_train_hybrid_with_catalog(void **state) {
     assert_contains(err_text, "loss");
 }
 
+/* eval of a saved hybrid scores test products that no training event
+ * mentions (here every product whose key ends in 7) from their catalog
+ * features: none of their test pairs is skipped, while als, which knows
+ * only the products of its events, skips them. */
+static void test_eval_hybrid_scores_products_new_in_the_test_file(void **state) {
+    (void)state;
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "cd '%s' && awk -F, 'NR==1 || $2 !~ /7$/' train.csv > train_old.csv", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_run(0, "train --model hybrid --data train_old.csv " COLS " --catalog store/catalog.csv "
+                  "--set epochs=2 --set factors=8 --out hynew.aisle --quiet");
+    assert_run(0, "eval --model hynew.aisle --data test.csv " COLS " --catalog store/catalog.csv --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"skipped_pairs\": 0,");
+    assert_run(0, "train --model als --data train_old.csv " COLS " --out alsold.aisle --quiet");
+    assert_run(0, "eval --model alsold.aisle --data test.csv " COLS " --json");
+    assert_contains(out_text, "\"skipped_pairs\": ");
+    if (strstr(out_text, "\"skipped_pairs\": 0,")) fail_msg("als scored products it never saw: %s", out_text);
+}
+
 /* kind pair with a user-attribute table (the table's errors are checked
  * with hybrid below). */
 static void test_train_pair_with_users(void **state) {
@@ -779,6 +799,7 @@ int main(void) {
         cmocka_unit_test(test_text_output_escapes_control_characters),
         cmocka_unit_test(test_bert_import_embed_classify_score_pair),
         cmocka_unit_test(test_train_hybrid_with_catalog),
+        cmocka_unit_test(test_eval_hybrid_scores_products_new_in_the_test_file),
         cmocka_unit_test(test_train_pair_with_users),
         cmocka_unit_test(test_train_hybrid_with_users),
         cmocka_unit_test(test_forecast_writes_monday_weeks_json_and_backtests),

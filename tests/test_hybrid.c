@@ -3,57 +3,26 @@
  * every loss; save/load; option checks; allocation failures; a shared
  * model served from 8 threads. */
 #include <math.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/test_util.h"
+#include "util/test_shop.h"
 
 #include "models/hybrid.h"
 
 enum { N_ITEMS = 40, N_USERS = 60, PER_USER = 8 };
 
-/* Even items are mugs (Kitchen > Mugs, brand Potter), odd ones garden
- * tools (Garden > Tools, brand Digger).  Even users only touch mugs, odd
- * users only tools; with ratings they rate their side 5 and, once, the
- * other side 1. */
-static aisle_dataset *shop(bool ratings) {
-    aisle_dataset *ds;
-    assert_ok(aisle_dataset_new(&ds));
-    char u[32], it[32];
-    for (int user = 0; user < N_USERS; user++) {
-        snprintf(u, sizeof u, "u%d", user);
-        for (int t = 0; t < PER_USER; t++) {
-            int item = (2 * ((user * 3 + t * 7) % (N_ITEMS / 2))) + (user & 1);
-            snprintf(it, sizeof it, "i%d", item);
-            assert_ok(aisle_dataset_add_event(ds, u, it, ratings ? "rating" : "view", ratings ? 5 : 1, 100 + t));
-        }
-        if (ratings) {
-            snprintf(it, sizeof it, "i%d", (2 * (user % (N_ITEMS / 2))) + 1 - (user & 1));
-            assert_ok(aisle_dataset_add_event(ds, u, it, "rating", 1, 99));
-        }
-    }
-    return ds;
-}
+/* The shop of tests/util/test_shop.h: even items are mugs (Kitchen >
+ * Mugs, brand Potter), odd ones garden tools (Garden > Tools, brand
+ * Digger); even users only touch mugs, odd users only tools; with ratings
+ * they rate their side 5 and, once, the other side 1. */
+static const tu_shop spec = {.users = N_USERS, .items = N_ITEMS, .per_user = PER_USER, .stride = 3, .prefix = "i",
+                             .event = "view", .dislikes = 1, .title_word = "number", .rich = true};
 
-static aisle_catalog *catalog(void) {
-    aisle_catalog *cat;
-    assert_ok(aisle_catalog_new(&cat));
-    char key[16], title[64];
-    for (int i = 0; i < N_ITEMS; i++) {
-        snprintf(key, sizeof key, "i%d", i);
-        bool mug = i % 2 == 0;
-        snprintf(title, sizeof title, "%s number %d", mug ? "ceramic mug" : "steel spade", i);
-        assert_ok(aisle_catalog_add_item(cat, key, title, NULL, mug ? "Kitchen > Mugs" : "Garden > Tools",
-                                         mug ? "Potter" : "Digger", mug ? 8.0 : 30.0));
-    }
-    /* brand-new products: in the catalog, in no event */
-    assert_ok(aisle_catalog_add_item(cat, "newmug", "ceramic mug deluxe", NULL, "Kitchen > Mugs", "Potter", 9.0));
-    assert_ok(aisle_catalog_add_item(cat, "newspade", "steel spade deluxe", NULL, "Garden > Tools", "Digger", 29.0));
-    return cat;
-}
+static aisle_dataset *shop(bool ratings) { return tu_shop_events(&spec, ratings); }
+static aisle_catalog *catalog(void) { return tu_shop_catalog(&spec); }
 
 /* Shoppers: even users (mug people) live in the UK, odd ones (tools) in
  * Germany; two more users of each country appear in the table only. */
@@ -90,22 +59,13 @@ static float score(const aisle_model *m, const char *user, const char *item) {
 /* Mug people prefer the new mug to the new spade, spade people the other
  * way round, and the new mug's nearest items are mugs. */
 static void check_cold_items(const aisle_model *m) {
-    int right = 0;
-    char u[32];
-    for (int user = 0; user < N_USERS; user++) {
-        snprintf(u, sizeof u, "u%d", user);
-        float mug = score(m, u, "newmug"), spade = score(m, u, "newspade");
-        right += (user & 1) ? spade > mug : mug > spade;
-    }
-    assert_true(right >= N_USERS * 9 / 10);
+    assert_true(tu_shop_cold_preference(m, &spec) >= 0.9);
     const char *top[5];
     size_t n;
     assert_ok(aisle_similar_items(m, "newmug", 5, NULL, top, NULL, &n));
     assert_int_equal(n, 5);
-    for (size_t i = 0; i < n; i++) {
-        bool mug = !strcmp(top[i], "newmug") || (top[i][0] == 'i' && atoi(top[i] + 1) % 2 == 0);
-        if (!mug) fail_msg("similar to newmug: %s", top[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        if (!tu_shop_is_mug(&spec, top[i])) fail_msg("similar to newmug: %s", top[i]);
 }
 
 static void test_hybrid_learns_features_and_scores_cold_items(void **state) {
@@ -127,7 +87,7 @@ static void test_hybrid_learns_features_and_scores_cold_items(void **state) {
         size_t n;
         assert_ok(aisle_recommend(m, "u0", 5, NULL, top, NULL, &n));
         for (size_t i = 0; i < n; i++)
-            assert_true(!strcmp(top[i], "newmug") || (top[i][0] == 'i' && atoi(top[i] + 1) % 2 == 0));
+            assert_true(tu_shop_is_mug(&spec, top[i]));
         aisle_model_free(m);
         aisle_config_free(cfg);
     }
@@ -552,28 +512,6 @@ static void test_hybrid_user_table_bad_input(void **state) {
     aisle_dataset_free(ds);
 }
 
-typedef struct shared {
-    const aisle_model *m;
-    float expect[N_USERS];
-    int bad;
-} shared;
-
-static void *serve_thread(void *arg) {
-    shared *sh = arg;
-    for (int rep = 0; rep < 20; rep++)
-        for (int user = 0; user < N_USERS; user++) {
-            char u[32];
-            float s;
-            const char *top[4];
-            size_t n;
-            snprintf(u, sizeof u, "u%d", user);
-            if (aisle_score(sh->m, u, "newmug", &s) != AISLE_OK || s != sh->expect[user]) __atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
-            if (aisle_recommend(sh->m, u, 4, NULL, top, NULL, &n) != AISLE_OK || n != 4)
-                __atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
-        }
-    return NULL;
-}
-
 static void test_hybrid_model_is_shared_by_8_threads(void **state) {
     (void)state;
     aisle_dataset *ds = shop(false);
@@ -581,16 +519,7 @@ static void test_hybrid_model_is_shared_by_8_threads(void **state) {
     aisle_config *cfg = config("epochs=3");
     aisle_model *m;
     assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
-    shared sh = {.m = m};
-    for (int user = 0; user < N_USERS; user++) {
-        char u[32];
-        snprintf(u, sizeof u, "u%d", user);
-        sh.expect[user] = score(m, u, "newmug");
-    }
-    pthread_t th[8];
-    for (int i = 0; i < 8; i++) assert_int_equal(pthread_create(&th[i], NULL, serve_thread, &sh), 0);
-    for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
-    assert_int_equal(sh.bad, 0);
+    tu_shop_serve_from_8_threads(m, &spec, 20);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_catalog_free(cat);

@@ -5,51 +5,24 @@
  * pair scores only; bad options and input; allocation failures; a shared
  * model scored from 8 threads. */
 #include <math.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/test_util.h"
+#include "util/test_shop.h"
 
 enum { N_ITEMS = 24, N_USERS = 40, PER_USER = 6 };
 
-/* Even items are mugs, odd ones spades, and the keys say nothing.  Even
- * users rate mugs 5 and spades 1, odd users the other way round; with
- * purchases they buy only their side. */
-static aisle_dataset *shop(bool ratings) {
-    aisle_dataset *ds;
-    assert_ok(aisle_dataset_new(&ds));
-    char u[32], it[32];
-    for (int user = 0; user < N_USERS; user++) {
-        snprintf(u, sizeof u, "u%d", user);
-        for (int t = 0; t < PER_USER; t++) {
-            int item = 2 * ((user * 5 + t * 7) % (N_ITEMS / 2)) + (user & 1);
-            snprintf(it, sizeof it, "x%d", item);
-            assert_ok(aisle_dataset_add_event(ds, u, it, ratings ? "rating" : "purchase", ratings ? 5 : 1, 100 + t));
-            if (ratings && t < 2) {
-                snprintf(it, sizeof it, "x%d", item ^ 1);
-                assert_ok(aisle_dataset_add_event(ds, u, it, "rating", 1, 90 + t));
-            }
-        }
-    }
-    return ds;
-}
+/* The shop of tests/util/test_shop.h: even items are mugs, odd ones
+ * spades, and the keys say nothing; only the titles do.  Even users rate
+ * mugs 5 and spades 1, odd users the other way round; with purchases they
+ * buy only their side. */
+static const tu_shop spec = {.users = N_USERS, .items = N_ITEMS, .per_user = PER_USER, .stride = 5, .prefix = "x",
+                             .event = "purchase", .dislikes = 2, .title_word = "model", .rich = false};
 
-static aisle_catalog *catalog(void) {
-    aisle_catalog *cat;
-    assert_ok(aisle_catalog_new(&cat));
-    char key[16], title[64];
-    for (int i = 0; i < N_ITEMS; i++) {
-        snprintf(key, sizeof key, "x%d", i);
-        snprintf(title, sizeof title, "%s model %d", i % 2 == 0 ? "ceramic mug" : "steel spade", i);
-        assert_ok(aisle_catalog_add_item(cat, key, title, NULL, NULL, NULL, NAN));
-    }
-    assert_ok(aisle_catalog_add_item(cat, "newmug", "ceramic mug deluxe", NULL, NULL, NULL, NAN));
-    assert_ok(aisle_catalog_add_item(cat, "newspade", "steel spade deluxe", NULL, NULL, NULL, NAN));
-    return cat;
-}
+static aisle_dataset *shop(bool ratings) { return tu_shop_events(&spec, ratings); }
+static aisle_catalog *catalog(void) { return tu_shop_catalog(&spec); }
 
 static aisle_config *config(const char *extra) {
     aisle_config *cfg;
@@ -67,17 +40,7 @@ static float score(const aisle_model *m, const char *user, const char *item) {
     return s;
 }
 
-/* Share of users who prefer the new product of their side. */
-static double cold_preference(const aisle_model *m) {
-    int right = 0;
-    char u[32];
-    for (int user = 0; user < N_USERS; user++) {
-        snprintf(u, sizeof u, "u%d", user);
-        float mug = score(m, u, "newmug"), spade = score(m, u, "newspade");
-        right += (user & 1) ? spade > mug : mug > spade;
-    }
-    return (double)right / N_USERS;
-}
+static double cold_preference(const aisle_model *m) { return tu_shop_cold_preference(m, &spec); }
 
 static void test_pair_rating_learns_taste_from_titles_and_scores_cold_items(void **state) {
     (void)state;
@@ -452,29 +415,6 @@ static void test_pair_allocation_failures_leak_nothing(void **state) {
     aisle_dataset_free(ds);
 }
 
-typedef struct shared {
-    const aisle_model *m;
-    float expect[N_USERS];
-    int bad;
-} shared;
-
-static void *serve_thread(void *arg) {
-    shared *sh = arg;
-    for (int rep = 0; rep < 3; rep++)
-        for (int user = 0; user < N_USERS; user++) {
-            char u[32];
-            float s;
-            const char *top[4];
-            size_t n;
-            snprintf(u, sizeof u, "u%d", user);
-            if (aisle_score(sh->m, u, "newmug", &s) != AISLE_OK || s != sh->expect[user])
-                __atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
-            if (aisle_recommend(sh->m, u, 4, NULL, top, NULL, &n) != AISLE_OK || n != 4)
-                __atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
-        }
-    return NULL;
-}
-
 static void test_pair_model_is_shared_by_8_threads(void **state) {
     (void)state;
     aisle_dataset *ds = shop(true);
@@ -482,16 +422,7 @@ static void test_pair_model_is_shared_by_8_threads(void **state) {
     aisle_config *cfg = config("epochs=2");
     aisle_model *m;
     assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
-    shared sh = {.m = m};
-    for (int user = 0; user < N_USERS; user++) {
-        char u[32];
-        snprintf(u, sizeof u, "u%d", user);
-        sh.expect[user] = score(m, u, "newmug");
-    }
-    pthread_t th[8];
-    for (int i = 0; i < 8; i++) assert_int_equal(pthread_create(&th[i], NULL, serve_thread, &sh), 0);
-    for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
-    assert_int_equal(sh.bad, 0);
+    tu_shop_serve_from_8_threads(m, &spec, 3);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_catalog_free(cat);

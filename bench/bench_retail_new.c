@@ -1,0 +1,484 @@
+/* bench_retail_new.c - new products on UCI Online Retail (issue 17): how
+ * well each kind ranks what shoppers bought in the last month, over all
+ * products and over the products first sold in that month alone.
+ *
+ * Protocol (plain, for peers such as LightFM): rows with a CustomerID;
+ * events (customer, StockCode, Quantity: returns subtract) before the cut
+ * (the newest InvoiceDate minus 30 days) train, the others test.  Product
+ * catalog: every StockCode of the file with its first non-empty
+ * Description as the title and its first UnitPrice as the price (a shop
+ * knows its new products' descriptions the day it lists them).  New
+ * products: StockCodes whose first row with a customer is at or after the
+ * cut.  Test users: customers with training events and a test purchase
+ * (quantity > 0) of a product they did not buy before the cut; relevant:
+ * those products.  Per test user every catalog product they did not buy
+ * before the cut is scored (aisle_rerank: a product the model does not
+ * know scores lowest), and
+ *   all: NDCG@10 and recall@50 over every such product;
+ *   new: NDCG@10 and recall@50 of the same ranking with only the new
+ *        products the user bought as relevant, for the test users who
+ *        bought one (can the model bring a product nobody bought before
+ *        into a shopper's list?).
+ * Models: popular, itemknn, als (defaults), hybrid (defaults: loss=warp;
+ * item features: title words and price band, through the catalog) and a
+ * content-only TF-IDF baseline (each product's description as a unit
+ * TF-IDF vector; a shopper's score for a product is the sum of its cosine
+ * similarities to the products they bought before the cut).  Then hybrid's
+ * training speed in epochs per second with 1 and 2 threads.
+ *
+ * `--tune` drops the last month and makes the month before it the test
+ * month (the test month is never seen), then prints als and a small grid
+ * of hybrid options; the defaults of the main run come from it.
+ *
+ * Usage: bench_retail_new [--tune] [hybrid options...]   Data: AISLE_SHARED_DATA or
+ * ../shared/data; skipped with a message when absent.  Only the public
+ * API (and zlib to read the file). */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "aisle.h"
+
+static void die(const char *what) {
+    fprintf(stderr, "bench_retail_new: %s: %s\n", what, aisle_last_error());
+    exit(1);
+}
+
+static double wall_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+typedef struct row {
+    char cust[16], code[24];
+    double qty;
+    int64_t t;
+    uint32_t item; /* catalog index */
+} row;
+
+/* One CSV record of the file (no embedded newlines in this export):
+ * fields into f (quotes removed, "" unescaped, in place). */
+static int csv_fields(char *line, char **f, int max) {
+    int n = 0;
+    char *p = line;
+    while (n < max) {
+        char *out = p;
+        f[n++] = out;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (*p == '"' && p[1] == '"') *out++ = '"', p += 2;
+                else if (*p == '"') { p++; break; }
+                else if (!*p) break;
+                else *out++ = *p++;
+            }
+            while (*p && *p != ',' && *p != '\n' && *p != '\r') p++;
+        } else {
+            while (*p && *p != ',' && *p != '\n' && *p != '\r') *out++ = *p++;
+        }
+        char c = *p;
+        *out = '\0';
+        if (c != ',') break;
+        p++;
+    }
+    return n;
+}
+
+/* "YYYY-MM-DD HH:MM:SS" -> unix seconds (UTC). */
+static int64_t parse_time(const char *s) {
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) < 3)
+        return -1;
+    tm.tm_year -= 1900, tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm);
+}
+
+typedef struct shop {
+    row *rows;
+    size_t n;
+    aisle_catalog *cat;
+    const char **keys; /* catalog keys, in catalog order */
+    const char **texts;
+    size_t n_items;
+    int64_t cut;
+} shop;
+
+/* Reads the file; with held_back_days > 0 the rows of the newest that
+ * many days are dropped first (--tune: the month before the test month
+ * becomes the test month). */
+static int load(const char *path, int held_back_days, shop *s) {
+    gzFile gz = gzopen(path, "rb");
+    if (!gz) return -1;
+    static char line[8192];
+    size_t cap = 0;
+    if (aisle_catalog_new(&s->cat)) die("catalog");
+    int64_t newest = 0;
+    bool header = true;
+    while (gzgets(gz, line, sizeof line)) {
+        if (header) {
+            header = false;
+            continue;
+        }
+        char *f[8];
+        if (csv_fields(line, f, 8) < 8) continue;
+        /* InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country */
+        const char *text;
+        if (f[1][0] && aisle_catalog_item_text(s->cat, f[1], "title", &text) == AISLE_ENOTFOUND &&
+            aisle_catalog_add_item(s->cat, f[1], f[2], NULL, NULL, NULL, atof(f[5])))
+            die("catalog add");
+        int64_t t = parse_time(f[4]);
+        if (!f[6][0] || !f[1][0] || t < 0) continue;
+        if (s->n == cap) {
+            cap = cap ? 2 * cap : 1 << 16;
+            s->rows = realloc(s->rows, cap * sizeof *s->rows);
+            if (!s->rows) return -1;
+        }
+        row *r = &s->rows[s->n++];
+        snprintf(r->cust, sizeof r->cust, "%s", f[6]);
+        snprintf(r->code, sizeof r->code, "%s", f[1]);
+        r->qty = atof(f[3]);
+        r->t = t;
+        if (t > newest) newest = t;
+    }
+    gzclose(gz);
+    int64_t end = newest - (int64_t)held_back_days * 86400;
+    size_t kept = 0;
+    for (size_t r = 0; r < s->n; r++)
+        if (held_back_days <= 0 || s->rows[r].t < end) s->rows[kept++] = s->rows[r];
+    s->n = kept;
+    s->cut = end - 30 * 86400;
+    size_t n;
+    if (aisle_catalog_count(s->cat, &n)) die("catalog count");
+    s->n_items = n;
+    s->keys = malloc(n * sizeof *s->keys);
+    s->texts = malloc(n * sizeof *s->texts);
+    if (!s->keys || !s->texts) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (aisle_catalog_key(s->cat, i, &s->keys[i]) ||
+            aisle_catalog_item_text(s->cat, s->keys[i], "title", &s->texts[i]))
+            die("catalog key");
+    }
+    return 0;
+}
+
+/* Per test user: catalog indices bought before the cut (seen) and the
+ * relevant test products, as sorted lists into one pool. */
+typedef struct user_sets {
+    char key[16];
+    size_t seen_at, n_seen, rel_at, n_rel;
+} user_sets;
+
+typedef struct split {
+    aisle_dataset *train;
+    user_sets *users;
+    size_t n_users;
+    uint32_t *pool;
+    bool *is_new; /* per catalog index */
+    size_t n_new;
+} split;
+
+static int cmp_row_user(const void *a, const void *b) {
+    const row *x = a, *y = b;
+    return strcmp(x->cust, y->cust);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static bool has(const uint32_t *v, size_t n, uint32_t x) {
+    return bsearch(&x, v, n, sizeof *v, cmp_u32) != NULL;
+}
+
+static void make_split(shop *s, split *sp) {
+    size_t n_items = s->n_items;
+    sp->is_new = calloc(n_items, sizeof *sp->is_new);
+    int64_t *first = malloc(n_items * sizeof *first);
+    if (!sp->is_new || !first) die("memory");
+    for (size_t i = 0; i < n_items; i++) first[i] = INT64_MAX;
+    if (aisle_dataset_new(&sp->train)) die("dataset");
+    /* catalog index of each row through a model-free lookup: a dataset of
+     * the catalog keys gives dense indices in catalog order */
+    aisle_dataset *index;
+    if (aisle_dataset_new(&index)) die("dataset");
+    for (size_t i = 0; i < n_items; i++)
+        if (aisle_dataset_add_event(index, "x", s->keys[i], "view", 1, 0)) die("index");
+    for (size_t r = 0; r < s->n; r++) {
+        size_t ix;
+        if (aisle_dataset_item_index(index, s->rows[r].code, &ix)) die("item index");
+        s->rows[r].item = (uint32_t)ix;
+        if (s->rows[r].t < first[ix]) first[ix] = s->rows[r].t;
+        if (s->rows[r].t < s->cut &&
+            aisle_dataset_add_event(sp->train, s->rows[r].cust, s->rows[r].code, "purchase", s->rows[r].qty, s->rows[r].t))
+            die("add event");
+    }
+    for (size_t i = 0; i < n_items; i++) sp->n_new += sp->is_new[i] = first[i] != INT64_MAX && first[i] >= s->cut;
+    /* the rows grouped by customer (the training events are built) */
+    row *sorted = s->rows;
+    qsort(sorted, s->n, sizeof *sorted, cmp_row_user);
+    size_t pool_cap = 2 * s->n + 16, pool_n = 0;
+    sp->pool = malloc(pool_cap * sizeof *sp->pool);
+    sp->users = malloc(s->n * sizeof *sp->users);
+    if (!sp->pool || !sp->users) die("memory");
+    for (size_t a = 0; a < s->n;) {
+        size_t b = a;
+        while (b < s->n && !strcmp(sorted[b].cust, sorted[a].cust)) b++;
+        user_sets us;
+        memset(&us, 0, sizeof us);
+        snprintf(us.key, sizeof us.key, "%s", sorted[a].cust);
+        us.seen_at = pool_n;
+        for (size_t r = a; r < b; r++)
+            if (sorted[r].t < s->cut) sp->pool[pool_n++] = sorted[r].item;
+        qsort(sp->pool + us.seen_at, pool_n - us.seen_at, sizeof *sp->pool, cmp_u32);
+        size_t o = us.seen_at; /* unique */
+        for (size_t r = us.seen_at; r < pool_n; r++)
+            if (r == us.seen_at || sp->pool[r] != sp->pool[o - 1]) sp->pool[o++] = sp->pool[r];
+        pool_n = o;
+        us.n_seen = pool_n - us.seen_at;
+        us.rel_at = pool_n;
+        for (size_t r = a; r < b; r++)
+            if (sorted[r].t >= s->cut && sorted[r].qty > 0 && !has(sp->pool + us.seen_at, us.n_seen, sorted[r].item))
+                sp->pool[pool_n++] = sorted[r].item;
+        qsort(sp->pool + us.rel_at, pool_n - us.rel_at, sizeof *sp->pool, cmp_u32);
+        o = us.rel_at;
+        for (size_t r = us.rel_at; r < pool_n; r++)
+            if (r == us.rel_at || sp->pool[r] != sp->pool[o - 1]) sp->pool[o++] = sp->pool[r];
+        pool_n = o;
+        us.n_rel = pool_n - us.rel_at;
+        if (us.n_seen && us.n_rel) sp->users[sp->n_users++] = us;
+        else pool_n = us.seen_at;
+        a = b;
+    }
+    free(first);
+    aisle_dataset_free(index);
+}
+
+typedef struct metrics {
+    double ndcg_all, recall_all, ndcg_new, recall_new;
+    size_t users_new;
+    bool scores_new; /* the model scored at least one new product */
+} metrics;
+
+typedef struct ranked {
+    float s;
+    uint32_t i;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    if (x->s != y->s) return x->s < y->s ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* NDCG@10 and recall@50 of a ranking against the relevant set. */
+static void rank_metrics(ranked *r, size_t n, const uint32_t *rel, size_t n_rel, double *ndcg, double *recall) {
+    qsort(r, n, sizeof *r, cmp_ranked);
+    double dcg = 0, idcg = 0, hits = 0;
+    for (size_t p = 0; p < n && p < 50; p++) {
+        if (!has(rel, n_rel, r[p].i)) continue;
+        hits++;
+        if (p < 10) dcg += 1.0 / log2((double)p + 2.0);
+    }
+    for (size_t p = 0; p < n_rel && p < 10; p++) idcg += 1.0 / log2((double)p + 2.0);
+    *ndcg += dcg / idcg;
+    *recall += hits / (double)(n_rel < 50 ? n_rel : 50);
+}
+
+typedef int (*score_fn)(void *ctx, const char *user, const split *sp, size_t u, float *scores);
+
+static int model_scores(void *ctx, const char *user, const split *sp, size_t u, float *scores) {
+    (void)sp, (void)u;
+    const shop *s = ((const void **)ctx)[1];
+    return aisle_rerank(((const aisle_model **)ctx)[0], user, s->keys, s->n_items, scores, NULL);
+}
+
+static metrics evaluate(const shop *s, const split *sp, score_fn fn, void *ctx) {
+    metrics m;
+    memset(&m, 0, sizeof m);
+    float *scores = malloc(s->n_items * sizeof *scores);
+    ranked *r = malloc(s->n_items * sizeof *r);
+    uint32_t *rel_new = malloc(s->n_items * sizeof *rel_new);
+    if (!scores || !r || !rel_new) die("memory");
+    for (size_t u = 0; u < sp->n_users; u++) {
+        const user_sets *us = &sp->users[u];
+        if (fn(ctx, us->key, sp, u, scores)) die("score");
+        const uint32_t *seen = sp->pool + us->seen_at, *rel = sp->pool + us->rel_at;
+        size_t n = 0, n_rel_new = 0;
+        for (uint32_t i = 0; i < s->n_items; i++) {
+            if (has(seen, us->n_seen, i)) continue;
+            float v = isnan(scores[i]) ? -INFINITY : scores[i];
+            r[n].s = v, r[n++].i = i;
+            if (sp->is_new[i] && !isnan(scores[i])) m.scores_new = true;
+        }
+        rank_metrics(r, n, rel, us->n_rel, &m.ndcg_all, &m.recall_all);
+        for (size_t k = 0; k < us->n_rel; k++)
+            if (sp->is_new[rel[k]]) rel_new[n_rel_new++] = rel[k];
+        if (!n_rel_new) continue;
+        rank_metrics(r, n, rel_new, n_rel_new, &m.ndcg_new, &m.recall_new);
+        m.users_new++;
+    }
+    m.ndcg_all /= (double)sp->n_users, m.recall_all /= (double)sp->n_users;
+    if (m.users_new) m.ndcg_new /= (double)m.users_new, m.recall_new /= (double)m.users_new;
+    free(scores);
+    free(r);
+    free(rel_new);
+    return m;
+}
+
+/* The content-only baseline: unit TF-IDF vectors of the descriptions. */
+typedef struct tfidf_ctx {
+    aisle_sparse **vec; /* per catalog index */
+    float *profile;     /* per vocabulary term */
+    size_t vocab, n_items;
+} tfidf_ctx;
+
+static int tfidf_scores(void *vctx, const char *user, const split *sp, size_t u, float *scores) {
+    (void)user;
+    tfidf_ctx *c = vctx;
+    const user_sets *us = &sp->users[u];
+    memset(c->profile, 0, c->vocab * sizeof *c->profile);
+    const uint32_t *idx;
+    const float *val;
+    size_t nnz;
+    for (size_t k = 0; k < us->n_seen; k++) {
+        if (aisle_sparse_data(c->vec[sp->pool[us->seen_at + k]], &idx, &val, &nnz)) return -1;
+        for (size_t e = 0; e < nnz; e++) c->profile[idx[e]] += val[e];
+    }
+    for (size_t i = 0; i < c->n_items; i++) {
+        if (aisle_sparse_data(c->vec[i], &idx, &val, &nnz)) return -1;
+        double d = 0;
+        for (size_t e = 0; e < nnz; e++) d += (double)val[e] * c->profile[idx[e]];
+        scores[i] = (float)d;
+    }
+    return 0;
+}
+
+static metrics run_tfidf(const shop *s, const split *sp, double *secs) {
+    double t0 = wall_now();
+    aisle_tfidf *tf;
+    if (aisle_tfidf_new(&tf, NULL) || aisle_tfidf_fit(tf, s->texts, s->n_items)) die("tfidf");
+    tfidf_ctx c = {.n_items = s->n_items};
+    if (aisle_tfidf_vocab_size(tf, &c.vocab)) die("tfidf vocabulary");
+    c.vec = calloc(s->n_items, sizeof *c.vec);
+    c.profile = malloc((c.vocab ? c.vocab : 1) * sizeof *c.profile);
+    if (!c.vec || !c.profile) die("memory");
+    for (size_t i = 0; i < s->n_items; i++)
+        if (aisle_tfidf_transform(tf, s->texts[i], strlen(s->texts[i]), &c.vec[i])) die("tfidf transform");
+    *secs = wall_now() - t0;
+    metrics m = evaluate(s, sp, tfidf_scores, &c);
+    for (size_t i = 0; i < s->n_items; i++) aisle_sparse_free(c.vec[i]);
+    free(c.vec);
+    free(c.profile);
+    aisle_tfidf_free(tf);
+    return m;
+}
+
+static void print_row(const char *name, const metrics *r, double secs) {
+    if (r->scores_new)
+        printf("%-28s %9.4f %10.4f %9.4f %10.4f %8.1f\n", name, r->ndcg_all, r->recall_all, r->ndcg_new, r->recall_new,
+               secs);
+    else
+        printf("%-28s %9.4f %10.4f %9s %10s %8.1f\n", name, r->ndcg_all, r->recall_all, "(none)", "(none)", secs);
+}
+
+/* Trains kind with options (NULL: none) plus, for hybrid, the command
+ * line's, and prints its row.  Catalog: hybrid only. */
+static void run_kind(const shop *s, const split *sp, const char *kind, const char *options, int argc, char **argv) {
+    aisle_config *cfg;
+    if (aisle_config_new(&cfg) || aisle_config_set(cfg, "model", kind)) die("config");
+    if (options && aisle_config_parse(cfg, options)) die(options);
+    bool hybrid = !strcmp(kind, "hybrid");
+    for (int a = 1; hybrid && a < argc; a++)
+        if (strcmp(argv[a], "--tune") && aisle_config_parse(cfg, argv[a])) die(argv[a]);
+    aisle_model *m;
+    double t0 = wall_now();
+    int rc = hybrid ? aisle_model_train_with_catalog(sp->train, s->cat, cfg, &m) : aisle_model_train(sp->train, cfg, &m);
+    if (rc) die(kind);
+    double secs = wall_now() - t0;
+    const void *ctx[2] = {m, s};
+    metrics r = evaluate(s, sp, model_scores, (void *)ctx);
+    char name[160];
+    snprintf(name, sizeof name, "%s%s%s", kind, options ? " " : "", options ? options : "");
+    print_row(name, &r, secs);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+}
+
+int main(int argc, char **argv) {
+    const char *root = getenv("AISLE_SHARED_DATA");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/online-retail/OnlineRetail.csv.gz", root && *root ? root : "../shared/data");
+    if (access(path, R_OK) != 0) {
+        printf("bench_retail_new: skipped: %s not found (set AISLE_SHARED_DATA)\n", path);
+        return 0;
+    }
+    bool tune = argc > 1 && !strcmp(argv[1], "--tune");
+    shop s;
+    memset(&s, 0, sizeof s);
+    if (load(path, tune ? 30 : 0, &s)) die(path);
+    split sp;
+    memset(&sp, 0, sizeof sp);
+    make_split(&s, &sp);
+    size_t ntr, test_new_users = 0;
+    aisle_dataset_event_count(sp.train, &ntr);
+    for (size_t u = 0; u < sp.n_users; u++)
+        for (size_t k = 0; k < sp.users[u].n_rel; k++)
+            if (sp.is_new[sp.pool[sp.users[u].rel_at + k]]) {
+                test_new_users++;
+                break;
+            }
+    printf("Online Retail, %s: %zu training events, %zu catalog products (%zu first sold in the "
+           "test month), %zu test users (%zu bought a new product)\n",
+           tune ? "--tune: the month before the last as test, the last month dropped" : "last 30 days as test", ntr,
+           s.n_items, sp.n_new, sp.n_users, test_new_users);
+    printf("%-28s %9s %10s %9s %10s %8s\n", "model", "NDCG@10", "recall@50", "new:NDCG", "new:rec@50", "train s");
+    if (tune) {
+        static const char *const grid[] = {NULL, "epochs=40 factors=64", "epochs=40 factors=64 item_identity=false",
+                                           "loss=bpr epochs=40 factors=64", "epochs=40 factors=64 max_sampled=30"};
+        run_kind(&s, &sp, "als", NULL, 0, argv);
+        for (size_t g = 0; g < sizeof grid / sizeof *grid; g++) run_kind(&s, &sp, "hybrid", grid[g], argc, argv);
+        return 0;
+    }
+    static const char *const kinds[] = {"popular", "itemknn", "als", "hybrid"};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) run_kind(&s, &sp, kinds[k], NULL, argc, argv);
+    double secs;
+    metrics r = run_tfidf(&s, &sp, &secs);
+    print_row("tfidf (content only)", &r, secs);
+    printf("(none): the model cannot score products it never saw; they rank last, in catalog order\n");
+    /* hybrid's training speed: the same data, 5 epochs, 1 and 2 threads */
+    for (int threads = 1; threads <= 2; threads++) {
+        aisle_config *cfg;
+        char opt[32];
+        snprintf(opt, sizeof opt, "threads=%d", threads);
+        if (aisle_config_new(&cfg) || aisle_config_parse(cfg, "model=hybrid epochs=5")) die("config");
+        for (int a = 1; a < argc; a++)
+            if (aisle_config_parse(cfg, argv[a])) die(argv[a]);
+        if (aisle_config_parse(cfg, opt)) die(opt);
+        aisle_model *m;
+        double t0 = wall_now();
+        if (aisle_model_train_with_catalog(sp.train, s.cat, cfg, &m)) die("hybrid");
+        double secs5 = wall_now() - t0;
+        printf("hybrid training speed, %d thread%s: %.2f epochs/s (%zu events, 5 epochs in %.1f s wall, with "
+               "feature building)\n", threads, threads > 1 ? "s" : "", 5.0 / secs5, ntr, secs5);
+        aisle_model_free(m);
+        aisle_config_free(cfg);
+    }
+    aisle_dataset_free(sp.train);
+    free(sp.users);
+    free(sp.pool);
+    free(sp.is_new);
+    free(s.rows);
+    free(s.keys);
+    free(s.texts);
+    aisle_catalog_free(s.cat);
+    return 0;
+}
