@@ -176,7 +176,7 @@ deps:
 	    --no-install-recommends $$missing
 
 # ---- tests ---------------------------------------------------------------
-$(B)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) tests/util/test_util.h
+$(B)/tests/%: tests/%.c $(TEST_UTIL) $(STATIC) $(wildcard tests/util/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes $(CMOCKA_CFLAGS) -Itests -o $@ $< $(TEST_UTIL) $(STATIC) \
 	    $(CMOCKA_LIBS) $(LDLIBS_ALL)
