@@ -237,10 +237,12 @@ static inline float entry_block_bound(const search_params *p, const search_query
 }
 
 /* Block-max check of the next candidate doc: when no document from doc to
- * the end of the nearest block boundary of any list can beat the pool's
- * worst, returns that end + 1 (the first document worth looking at), else
- * doc.  Every list contributes the bound of the block covering the range,
- * so each document in it scores at most doc_bound of those bounds. */
+ * the nearest block end of any list can beat the pool's worst, returns that
+ * end + 1 (the first document worth looking at), else doc.  A list whose
+ * next entry is past doc contributes nothing before that entry (the range
+ * ends there); every other list contributes the bound of the block
+ * covering the range, so each document in it scores at most doc_bound of
+ * those bounds. */
 static uint32_t block_skip(const search_params *p, const search_query *q, const double *inv_avg, const double *coord,
                            cursor *cs, float theta, uint32_t doc) {
     float gb[SEARCH_MAX_TERMS];
@@ -250,6 +252,10 @@ static uint32_t block_skip(const search_params *p, const search_query *q, const 
     for (size_t i = 0; i < q->n_exp; i++) {
         float b;
         uint32_t e;
+        if (!cs[i].done && cs[i].e.doc > doc) { /* nothing from this list before its next entry */
+            if (cs[i].e.doc - 1 < end) end = cs[i].e.doc - 1;
+            continue;
+        }
         if (!cursor_block_bound(p, q, inv_avg, &cs[i], doc, &b, &e)) continue;
         size_t g = q->exp[i].group;
         if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
