@@ -743,13 +743,14 @@ static void test_pruned_retrieval_is_exact_on_random_catalogs(void **state) {
                                      "lamp red ", "wooden wooden chair ", "green gardn ", "modern ligh"};
     static const char *const variants[] = {"", "search_proximity=0", "search_proximity=3;search_coordination=2",
                                            "search_k1=0.3;search_b=1", "search_b=0;search_weight_title=1",
-                                           "search_coordination=0;search_weight_description=4"};
+                                           "search_coordination=0;search_weight_description=4",
+                                           "search_block_max=false"};
     static const char *const f1[] = {"brand=Acme"}, *const f2[] = {"price=10..60", "category=Home"};
-    for (unsigned seed = 1; seed <= 3; seed++) {
+    for (unsigned seed = 1; seed <= 4; seed++) {
         aisle_catalog *cat = varied_catalog(2500, seed, seed == 2 ? 8 : 24);
         aisle_search_index *idx;
         assert_ok(aisle_search_index_new(&idx));
-        if (seed == 3) { /* grown one by one, some replaced, some removed */
+        if (seed >= 3) { /* grown one by one, some replaced, some removed */
             const char *key;
             for (size_t i = 0; i < 2500; i++) {
                 assert_ok(aisle_catalog_key(cat, i, &key));
@@ -762,6 +763,16 @@ static void test_pruned_retrieval_is_exact_on_random_catalogs(void **state) {
             }
         } else {
             assert_ok(aisle_search_index_build(idx, cat, NULL));
+        }
+        if (seed == 4) { /* saved (compacted) and loaded: block bounds rebuilt from the file */
+            char dir[256], path[300];
+            tu_tmpdir(dir, sizeof dir, "search_pruned");
+            snprintf(path, sizeof path, "%s/idx.aisle", dir);
+            aisle_search_index *back;
+            assert_ok(aisle_search_index_save(idx, path, NULL));
+            assert_ok(aisle_search_index_load(&back, path, NULL));
+            aisle_search_index_free(idx);
+            idx = back;
         }
         for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
             char exact[160], pruned[160];
@@ -808,6 +819,39 @@ static void test_pruning_stops_only_when_nothing_can_beat_the_pool(void **state)
     aisle_catalog_free(cat);
 }
 
+/* Every entry added to a block's bounds is dominated by one of its vectors
+ * (tf at least and length at most the entry's in each of its fields), also
+ * once the set is full and entries are merged. */
+static void test_block_bounds_dominate_every_entry(void **state) {
+    (void)state;
+    unsigned x = 11;
+#define NEXT() (x = x * 1103515245u + 12345u, (x >> 16))
+    for (int round = 0; round < 200; round++) {
+        search_bmax b = {.n = 0};
+        uint16_t tf[SEARCH_SKIP][SEARCH_N_FIELDS], len[SEARCH_SKIP][SEARCH_N_FIELDS];
+        for (int e = 0; e < SEARCH_SKIP; e++) {
+            unsigned mask = 1 + NEXT() % 31;
+            for (int f = 0; f < SEARCH_N_FIELDS; f++) {
+                tf[e][f] = (uint16_t)(mask >> f & 1 ? 1 + NEXT() % 3 : 0);
+                len[e][f] = (uint16_t)(1 + NEXT() % 20);
+            }
+            search_bmax_add(&b, tf[e], len[e]);
+            assert_true(b.n >= 1 && b.n <= SEARCH_BMAX);
+            for (int k = 0; k <= e; k++) {
+                bool dominated = false;
+                for (int i = 0; i < b.n && !dominated; i++) {
+                    bool all = true;
+                    for (int f = 0; f < SEARCH_N_FIELDS; f++)
+                        if (tf[k][f] && (b.tf[i][f] < tf[k][f] || b.len[i][f] > len[k][f])) all = false;
+                    dominated = all;
+                }
+                if (!dominated) fail_msg("round %d: entry %d not dominated after %d adds", round, k, e + 1);
+            }
+        }
+    }
+#undef NEXT
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_title_match_ranks_above_description_match),
@@ -828,6 +872,7 @@ int main(void) {
         cmocka_unit_test(test_pruned_retrieval_returns_the_exact_top_k),
         cmocka_unit_test(test_pruned_retrieval_is_exact_on_random_catalogs),
         cmocka_unit_test(test_pruning_stops_only_when_nothing_can_beat_the_pool),
+        cmocka_unit_test(test_block_bounds_dominate_every_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -189,9 +189,84 @@ static void test_search_paths_survive_every_allocation_failure(void **state) {
     aisle_catalog_free(c.cat);
 }
 
+/* Lists longer than one block (block-max bounds allocated on add and on
+ * load): build, load, grow by adds, pruned search. */
+typedef struct block_ctx {
+    aisle_catalog *cat;
+    void *image;
+    size_t image_len;
+} block_ctx;
+
+static int step_blocks(void *p) {
+    block_ctx *c = p;
+    aisle_search_index *built = NULL, *idx = NULL;
+    aisle_config *cfg = NULL;
+    aisle_search_results *r = NULL;
+    const char *key;
+    int rc = aisle_search_index_new(&built);
+    for (size_t i = 0; i < 100 && !rc; i++) {
+        rc = aisle_catalog_key(c->cat, i, &key);
+        if (!rc) rc = aisle_search_index_add(built, c->cat, key);
+    }
+    if (!rc) rc = aisle_search_index_load_buffer(&idx, c->image, c->image_len, NULL);
+    for (size_t i = 140; i < 200 && !rc; i++) {
+        rc = aisle_catalog_key(c->cat, i, &key);
+        if (!rc) rc = aisle_search_index_add(idx, c->cat, key);
+    }
+    if (!rc) rc = aisle_config_new(&cfg);
+    if (!rc) rc = aisle_config_set(cfg, "search_total_limit", "1");
+    if (!rc) rc = aisle_search(idx, "red lamp ", AISLE_NUL_TERMINATED, 3, NULL, 0, NULL, NULL, NULL, 0, cfg, &r);
+    aisle_search_results_free(r);
+    aisle_config_free(cfg);
+    aisle_search_index_free(idx);
+    aisle_search_index_free(built);
+    return rc;
+}
+
+static void test_block_bounds_survive_every_allocation_failure(void **state) {
+    (void)state;
+    block_ctx c;
+    assert_ok(aisle_catalog_new(&c.cat));
+    char key[16], title[64], desc[64];
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "b%d", i);
+        snprintf(title, sizeof title, "%s lamp %s", i % 3 ? "red" : "blue", i % 4 ? "" : "desk");
+        snprintf(desc, sizeof desc, "lamp%s", i % 5 ? " with a red shade" : "");
+        assert_ok(aisle_catalog_add_item(c.cat, key, title, desc, "Home", "Lumen", i));
+    }
+    /* the first 140 products, saved: the image the step loads */
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    const char *k;
+    for (size_t i = 0; i < 140; i++) {
+        assert_ok(aisle_catalog_key(c.cat, i, &k));
+        assert_ok(aisle_search_index_add(idx, c.cat, k));
+    }
+    char dir[256], path[300];
+    tu_tmpdir(dir, sizeof dir, "search_oom_blocks");
+    snprintf(path, sizeof path, "%s/idx.aisle", dir);
+    assert_ok(aisle_search_index_save(idx, path, NULL));
+    aisle_search_index_free(idx);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    c.image_len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    c.image = malloc(c.image_len);
+    assert_non_null(c.image);
+    assert_int_equal(fread(c.image, 1, c.image_len, f), c.image_len);
+    fclose(f);
+    uint64_t n = run_until_success("blocks", step_blocks, &c);
+    print_message("block bounds failure points: %llu\n", (unsigned long long)n);
+    assert_true(n > 50);
+    free(c.image);
+    aisle_catalog_free(c.cat);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_paths_survive_every_allocation_failure),
+        cmocka_unit_test(test_block_bounds_survive_every_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -290,7 +290,7 @@ static int read_terms(aisle_search_index *idx, io_reader *r, uint64_t n_terms) {
         if (!rc && count != df) rc = bad(&pc, "postings count differs from the document frequency");
         p->df = df;
         p->last_doc = prev;
-        if (!rc) rc = search_skips_build(p);
+        if (!rc) rc = search_skips_build(p, idx->flen);
     }
     if (!rc) rc = io_cursor_done(&tc);
     if (!rc) rc = io_cursor_done(&pc);

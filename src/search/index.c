@@ -31,6 +31,7 @@ void search_index_release(aisle_search_index *idx) {
     for (size_t t = 0; t < idx->terms.n && idx->post; t++) {
         core_free(idx->post[t].data);
         core_free(idx->post[t].skip);
+        core_free(idx->post[t].bmax);
     }
     core_free(idx->post);
     keys_clear(&idx->terms);
@@ -91,12 +92,75 @@ int search_decode_entry(const uint8_t *data, uint32_t len, uint32_t *off, uint32
     return AISLE_OK;
 }
 
-int search_skips_build(search_postings *p) {
+/* Whether vector i of b has every field of (tf, len) at least as good. */
+static bool bmax_dominates(const search_bmax *b, int i, const uint16_t *tf, const uint16_t *len) {
+    for (int f = 0; f < SEARCH_N_FIELDS; f++)
+        if (tf[f] && (b->tf[i][f] < tf[f] || b->len[i][f] > len[f])) return false;
+    return true;
+}
+
+void search_bmax_add(search_bmax *b, const uint16_t *tf, const uint16_t *flen) {
+    uint16_t len[SEARCH_N_FIELDS];
+    for (int f = 0; f < SEARCH_N_FIELDS; f++) len[f] = tf[f] ? flen[f] : 0;
+    for (int i = 0; i < b->n; i++)
+        if (bmax_dominates(b, i, tf, len)) return;
+    /* drop the vectors the entry dominates: an entry dominates a vector
+     * when it has each of the vector's fields at least as well */
+    int k = 0;
+    for (int i = 0; i < b->n; i++) {
+        bool dominated = true;
+        for (int f = 0; f < SEARCH_N_FIELDS && dominated; f++)
+            if (b->tf[i][f] && (tf[f] < b->tf[i][f] || len[f] > b->len[i][f])) dominated = false;
+        if (dominated) continue;
+        if (k != i) {
+            memcpy(b->tf[k], b->tf[i], sizeof b->tf[k]);
+            memcpy(b->len[k], b->len[i], sizeof b->len[k]);
+        }
+        k++;
+    }
+    b->n = (uint8_t)k;
+    if (b->n < SEARCH_BMAX) {
+        memcpy(b->tf[b->n], tf, sizeof b->tf[b->n]);
+        memcpy(b->len[b->n], len, sizeof b->len[b->n]);
+        b->n++;
+        return;
+    }
+    /* full: merge into the vector sharing most fields (ties: the first) */
+    int best = 0, best_common = -1;
+    for (int i = 0; i < b->n; i++) {
+        int common = 0;
+        for (int f = 0; f < SEARCH_N_FIELDS; f++) common += (b->tf[i][f] != 0) == (tf[f] != 0);
+        if (common > best_common) best = i, best_common = common;
+    }
+    for (int f = 0; f < SEARCH_N_FIELDS; f++) {
+        if (!tf[f]) continue;
+        if (!b->tf[best][f] || len[f] < b->len[best][f]) b->len[best][f] = len[f];
+        if (tf[f] > b->tf[best][f]) b->tf[best][f] = tf[f];
+    }
+}
+
+/* Block-max bounds of the first n_entries entries of p (whole blocks and
+ * the partial last one) from its blob. */
+static int bmax_fill(search_postings *p, const uint16_t *flen, uint32_t n_entries) {
+    uint32_t off = 0;
+    search_entry e;
+    e.doc = 0;
+    for (uint32_t k = 0; k < n_entries && off < p->len; k++) {
+        if (search_decode_entry(p->data, p->len, &off, e.doc, &e)) return AISLE_EFORMAT;
+        if (k % SEARCH_SKIP == 0) p->bmax[k / SEARCH_SKIP].n = 0;
+        search_bmax_add(&p->bmax[k / SEARCH_SKIP], e.tf, flen + (size_t)e.doc * SEARCH_N_FIELDS);
+    }
+    return AISLE_OK;
+}
+
+int search_skips_build(search_postings *p, const uint16_t *flen) {
     uint32_t n = p->df ? (p->df - 1) / SEARCH_SKIP : 0;
     if (!n) return AISLE_OK;
     p->skip = core_malloc(n * sizeof *p->skip);
-    if (!p->skip) return core_oom("postings skips");
+    p->bmax = core_malloc(((size_t)n + 1) * sizeof *p->bmax);
+    if (!p->skip || !p->bmax) return core_oom("postings skips");
     p->skip_cap = n;
+    p->bmax_cap = n + 1;
     uint32_t off = 0, k = 0;
     search_entry e;
     e.doc = 0;
@@ -105,7 +169,7 @@ int search_skips_build(search_postings *p) {
         if (search_decode_entry(p->data, p->len, &off, e.doc, &e)) return AISLE_EFORMAT;
         k++;
     }
-    return AISLE_OK;
+    return bmax_fill(p, flen, p->df);
 }
 
 /* ---- tokenizing one product ---- */
@@ -291,6 +355,11 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
             if ((rc = core_grow((void **)&p->skip, &cap, p->df / SEARCH_SKIP, sizeof *p->skip))) break;
             p->skip_cap = (uint32_t)cap;
         }
+        if (p->df >= SEARCH_SKIP && p->df / SEARCH_SKIP + 1 > p->bmax_cap) {
+            size_t cap = p->bmax_cap;
+            if ((rc = core_grow((void **)&p->bmax, &cap, p->df / SEARCH_SKIP + 1, sizeof *p->bmax))) break;
+            p->bmax_cap = (uint32_t)cap;
+        }
         n_groups++;
         a = b;
     }
@@ -299,6 +368,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
         for (size_t t = terms0; t < idx->terms.n && t < idx->post_cap; t++) {
             core_free(idx->post[t].data);
             core_free(idx->post[t].skip);
+            core_free(idx->post[t].bmax);
             memset(&idx->post[t], 0, sizeof idx->post[t]);
         }
         (void)post_cap0;
@@ -331,6 +401,13 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
         for (size_t j = a; j < b; j++)
             if (tf[idx->toks[j].field] < UINT16_MAX) tf[idx->toks[j].field]++;
         search_bounds_add(p, tf, flen);
+        if (p->df >= SEARCH_SKIP) {
+            /* the second block begins: the first one's bounds from the blob
+             * (decoding entries this index wrote cannot fail) */
+            if (p->df == SEARCH_SKIP) (void)bmax_fill(p, idx->flen, SEARCH_SKIP);
+            if (p->df % SEARCH_SKIP == 0) p->bmax[p->df / SEARCH_SKIP].n = 0;
+            search_bmax_add(&p->bmax[p->df / SEARCH_SKIP], tf, flen);
+        }
         p->df++;
         p->last_doc = doc;
         a = b;

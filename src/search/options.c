@@ -42,6 +42,9 @@ const option_spec search_options[] = {
     {"search_total_limit", AISLE_OPTION_INT, 0, 1e12, "1000", NULL, "search",
      "Matches are counted exactly up to this many; past it (and without facets) retrieval skips "
      "products that cannot reach the top k and the total is a lower bound.  0: always exact."},
+    {"search_block_max", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "search",
+     "While pruning, skip whole postings blocks whose block-max bounds cannot reach the top k (results are "
+     "identical either way; false is for comparisons)."},
     {"search_facets", AISLE_OPTION_STRING, 0, 0, "", NULL, "search",
      "Comma-separated facets to count over every match: brand, category or attribute names."},
     {"search_facet_limit", AISLE_OPTION_INT, 1, 100000, "20", NULL, "search",
@@ -96,6 +99,7 @@ int search_params_read(search_params *p, const aisle_config *cfg, const search_p
     p->prefix_weight = config_float(cfg, search_options, "search_prefix_weight");
     p->depth = (size_t)config_int(cfg, search_options, "search_depth");
     p->total_limit = config_int(cfg, search_options, "search_total_limit");
+    p->block_max = config_bool(cfg, search_options, "search_block_max");
     p->facets = config_string(cfg, search_options, "search_facets");
     p->facet_limit = (int)config_int(cfg, search_options, "search_facet_limit");
     const char *fu = config_string(cfg, search_options, "search_fusion");

@@ -24,6 +24,13 @@ typedef struct cursor {
     uint32_t n_skip, blk; /* blk: first skip entry not yet passed */
     double norm_min[SEARCH_N_FIELDS]; /* the term's smallest length normaliser per field */
     float bound;                      /* its largest score (max_tf over norm_min) */
+    /* block-max state: the current entry's offset and block, the block
+     * looked at for a document the cursor has not reached (shallow), and
+     * the last block whose bound was computed */
+    const search_bmax *bmax; /* n_skip + 1 blocks, NULL for a single block */
+    uint32_t last_doc, e_off, cur_blk, sh_blk, bb_blk;
+    float bb;
+    double bnorm[SEARCH_BMAX][SEARCH_N_FIELDS]; /* block bb_blk's vectors' length normalisers */
 } cursor;
 
 static void cursor_next(cursor *c) {
@@ -31,6 +38,7 @@ static void cursor_next(cursor *c) {
         c->done = true;
         return;
     }
+    c->e_off = c->off;
     if (search_decode_head(c->data, c->len, &c->off, c->e.doc, &c->e)) c->done = true; /* load verified it */
 }
 
@@ -148,7 +156,8 @@ static float combine(const search_params *p, const double *coord, size_t n_group
 }
 
 /* Bound of the cursor's current entry's score without its document's field
- * lengths (a cache miss per document at scale). */
+ * lengths (a cache miss per document at scale): its frequencies over the
+ * term's shortest fields. */
 static inline float entry_bound(const search_params *p, const search_query *q, const cursor *c) {
     const search_exp *x = &q->exp[c->exp];
     return x->weight * x->idf * bm25f_of(p, c->e.tf, c->norm_min);
@@ -161,6 +170,99 @@ static float doc_bound(const search_params *p, const double *coord, size_t n_gro
                                                1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     float prox;
     return combine(p, coord, n_groups, gb, which, ones, &prox);
+}
+
+/* Last document of block b of c's list. */
+static inline uint32_t block_end(const cursor *c, uint32_t b) { return b < c->n_skip ? c->skip[b].prev : c->last_doc; }
+
+/* The bound of c's entries from doc on up to *end: those of the block that
+ * holds doc's place in the list (c's current block when c is at or past
+ * doc).  Returns false when c has no entry at or after doc. */
+static bool cursor_block_bound(const search_params *p, const search_query *q, const double *inv_avg, cursor *c,
+                               uint32_t doc, float *bound, uint32_t *end) {
+    if (c->done) return false;
+    if (!c->bmax) {
+        if (c->e.doc < doc && c->last_doc < doc) return false;
+        *bound = c->bound;
+        *end = c->last_doc;
+        return true;
+    }
+    while (c->cur_blk < c->n_skip && c->skip[c->cur_blk].off <= c->e_off) c->cur_blk++;
+    uint32_t b = c->cur_blk;
+    if (c->e.doc < doc) { /* not there yet: the block whose range holds doc */
+        if (c->sh_blk > b) b = c->sh_blk;
+        while (b < c->n_skip && c->skip[b].prev < doc) b++;
+        if (b == c->n_skip && c->last_doc < doc) return false;
+        c->sh_blk = b;
+    }
+    if (b != c->bb_blk) {
+        const search_bmax *m = &c->bmax[b];
+        const search_exp *x = &q->exp[c->exp];
+        float best = 0;
+        for (int i = 0; i < m->n; i++) {
+            double *norm = c->bnorm[i];
+            for (int f = 0; f < SEARCH_N_FIELDS; f++)
+                norm[f] = m->tf[i][f] ? length_norm(p, m->len[i][f], inv_avg[f]) : 1.0;
+            float v = x->weight * x->idf * bm25f_of(p, m->tf[i], norm);
+            if (v > best) best = v;
+        }
+        c->bb_blk = b;
+        c->bb = best;
+    }
+    *bound = c->bb;
+    *end = block_end(c, b);
+    return true;
+}
+
+/* entry_bound over the fields of the entry's own block: some vector of the
+ * block dominates the entry (tf >= and length <= in each of its fields), so
+ * the largest score of its frequencies over the lengths of the vectors with
+ * enough tf bounds it.  Needs cursor_block_bound on the entry's document
+ * first (block bb_blk is then the entry's). */
+static inline float entry_block_bound(const search_params *p, const search_query *q, cursor *c) {
+    if (!c->bmax) return entry_bound(p, q, c);
+    while (c->cur_blk < c->n_skip && c->skip[c->cur_blk].off <= c->e_off) c->cur_blk++;
+    if (c->bb_blk != c->cur_blk) return entry_bound(p, q, c);
+    const search_bmax *m = &c->bmax[c->cur_blk];
+    const search_exp *x = &q->exp[c->exp];
+    float best = 0;
+    for (int i = 0; i < m->n; i++) {
+        bool covers = true;
+        for (int f = 0; f < SEARCH_N_FIELDS; f++) covers &= m->tf[i][f] >= c->e.tf[f];
+        if (!covers) continue;
+        float v = x->weight * x->idf * bm25f_of(p, c->e.tf, c->bnorm[i]);
+        if (v > best) best = v;
+    }
+    return best;
+}
+
+/* Block-max check of the next candidate doc: when no document from doc to
+ * the nearest block end of any list can beat the pool's worst, returns that
+ * end + 1 (the first document worth looking at), else doc.  A list whose
+ * next entry is past doc contributes nothing before that entry (the range
+ * ends there); every other list contributes the bound of the block
+ * covering the range, so each document in it scores at most doc_bound of
+ * those bounds. */
+static uint32_t block_skip(const search_params *p, const search_query *q, const double *inv_avg, const double *coord,
+                           cursor *cs, float theta, uint32_t doc) {
+    float gb[SEARCH_MAX_TERMS];
+    uint8_t present[SEARCH_MAX_TERMS];
+    memset(present, 0xff, q->n_groups);
+    uint32_t end = UINT32_MAX;
+    for (size_t i = 0; i < q->n_exp; i++) {
+        float b;
+        uint32_t e;
+        if (!cs[i].done && cs[i].e.doc > doc) { /* nothing from this list before its next entry */
+            if (cs[i].e.doc - 1 < end) end = cs[i].e.doc - 1;
+            continue;
+        }
+        if (!cursor_block_bound(p, q, inv_avg, &cs[i], doc, &b, &e)) continue;
+        size_t g = q->exp[i].group;
+        if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
+        if (e < end) end = e;
+    }
+    if (end == UINT32_MAX || doc_bound(p, coord, q->n_groups, gb, present) > theta) return doc;
+    return end + 1;
 }
 
 /* Smallest distance between the positions of two terms (in query order;
@@ -205,6 +307,9 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
         for (int fi = 0; fi < SEARCH_N_FIELDS; fi++)
             cs[i].norm_min[fi] = po->max_tf[fi] ? length_norm(p, po->min_len[fi], inv_avg[fi]) : 1.0;
         cs[i].bound = q->exp[i].weight * q->exp[i].idf * bm25f_of(p, po->max_tf, cs[i].norm_min);
+        cs[i].bmax = cs[i].n_skip ? po->bmax : NULL;
+        cs[i].last_doc = po->last_doc;
+        cs[i].bb_blk = UINT32_MAX;
         cursor_next(&cs[i]);
         if (!cs[i].done) heap[hn++] = (uint32_t)i;
     }
@@ -327,10 +432,30 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                 }
             }
             if (done) break;
+            if (pruning && p->block_max) {
+                uint32_t next = block_skip(p, q, inv_avg, coord, cs, pool[0].score, doc);
+                if (next != doc) {
+                    for (size_t i = 0; i < nreq; i++) cursor_seek(&cs[req[i]], next);
+                    continue;
+                }
+            }
             for (size_t i = 0; i < nreq; i++) at[na++] = req[i];
         } else {
             if (!hn) break;
             doc = cs[heap[0]].e.doc;
+            if (pruning && p->block_max) {
+                uint32_t next = block_skip(p, q, inv_avg, coord, cs, pool[0].score, doc);
+                if (next != doc) {
+                    size_t keep = 0;
+                    for (size_t i = 0; i < hn; i++) {
+                        cursor_seek(&cs[heap[i]], next);
+                        if (!cs[heap[i]].done) heap[keep++] = heap[i];
+                    }
+                    hn = keep;
+                    for (size_t i = hn; i-- > 0;) heap_down(cs, heap, hn, i);
+                    continue;
+                }
+            }
             /* collect every cursor on doc */
             while (hn && cs[heap[0]].e.doc == doc) {
                 at[na++] = heap[0];
@@ -346,7 +471,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             uint8_t present[SEARCH_MAX_TERMS];
             memset(present, 0xff, q->n_groups);
             for (size_t i = 0; i < na; i++) {
-                float b = entry_bound(p, q, &cs[at[i]]);
+                float b = entry_block_bound(p, q, &cs[at[i]]);
                 size_t g = q->exp[cs[at[i]].exp].group;
                 if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
             }
@@ -364,7 +489,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                 cursor_seek(c, doc);
                 if (!c->done && c->e.doc == doc) {
                     at[na++] = noness[i];
-                    float b = entry_bound(p, q, c);
+                    float b = entry_block_bound(p, q, c);
                     size_t g = q->exp[c->exp].group;
                     if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
                 }

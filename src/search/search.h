@@ -63,6 +63,30 @@ typedef struct search_skip {
 
 enum { SEARCH_SKIP = 64 };
 
+/* Block-max bounds of one block of SEARCH_SKIP entries (Ding & Suel,
+ * "Faster top-k document retrieval using block-max indexes", SIGIR 2011),
+ * kept so that they hold for any query options: BM25F is increasing in each
+ * field's tf and decreasing in each field's length whatever k1, b and the
+ * field weights, so instead of one score a block keeps up to SEARCH_BMAX
+ * (tf, length) vectors that together dominate every entry of the block
+ * (tf >= the entry's and length <= the entry's in every field the entry
+ * has).  A new entry that no vector dominates replaces the vectors it
+ * dominates, or, when the set is full, is merged into the vector sharing
+ * most of its fields (largest tf, shortest length per field: still a
+ * bound).  Several vectors keep the bound tight on catalogs where a word
+ * sits in the title of some products and the description of others, where
+ * per-field maxima would pair the title of one with the description of
+ * another.  Not saved: kept by add, rebuilt on load, left by removal. */
+enum { SEARCH_BMAX = 3 };
+typedef struct search_bmax {
+    uint16_t tf[SEARCH_BMAX][SEARCH_N_FIELDS], len[SEARCH_BMAX][SEARCH_N_FIELDS];
+    uint8_t n;
+} search_bmax;
+
+/* Adds one entry (frequencies tf, its document's field lengths flen) to
+ * block bounds b. */
+void search_bmax_add(search_bmax *b, const uint16_t *tf, const uint16_t *flen);
+
 typedef struct search_postings {
     uint8_t *data;
     uint32_t len, cap;
@@ -70,6 +94,10 @@ typedef struct search_postings {
     uint32_t last_doc; /* document of the last entry (append delta) */
     search_skip *skip; /* one per SEARCH_SKIP entries after the first block */
     uint32_t skip_cap;
+    /* Block-max bounds, one per block, only for terms with more than one
+     * block (df > SEARCH_SKIP); single-block terms use max_tf/min_len. */
+    search_bmax *bmax;
+    uint32_t bmax_cap;
     /* Score bounds for pruning (not saved: kept by add, rebuilt on load):
      * per field, the largest tf and the shortest field length among the
      * entries whose field holds the term (max_tf 0: no entry has it there).
@@ -107,6 +135,7 @@ typedef struct search_params {
     double typo_penalty, prefix_weight;
     size_t depth;
     int64_t total_limit;
+    bool block_max;
     const char *facets;
     int facet_limit;
     int fusion; /* SEARCH_FUSION_* */
@@ -263,8 +292,9 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
 int search_index_remove(aisle_search_index *idx, const char *key);
 /* Rebuilds the sorted term order and trigram index over every term. */
 int search_helpers_rebuild(aisle_search_index *idx);
-/* Fills p's skip table from its blob (after load). */
-int search_skips_build(search_postings *p);
+/* Fills p's skip table and block-max bounds from its blob (after load;
+ * flen: the index's field lengths). */
+int search_skips_build(search_postings *p, const uint16_t *flen);
 /* Brand, category and attribute facets of document d. */
 static inline bool search_doc_alive(const aisle_search_index *idx, uint32_t d) { return idx->alive[d] != 0; }
 
