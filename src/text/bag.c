@@ -21,16 +21,16 @@
 #include <string.h>
 
 static const option_spec bag_options[] = {
-    {"dim", AISLE_OPTION_INT, 1, 1024, "64", NULL, "intent (bag)", "Embedding size of the bag model."},
-    {"epochs", AISLE_OPTION_INT, 1, 10000, "25", NULL, "intent (bag)", "Passes over the training texts."},
-    {"learning_rate", AISLE_OPTION_FLOAT, 1e-6, 10, "0.5", NULL, "intent (bag)",
-     "Initial SGD learning rate, decayed linearly to zero."},
-    {"bag_norm", AISLE_OPTION_STRING, 0, 0, "mean", "mean|sqrt", "intent (bag)",
-     "How a text's feature vectors are pooled: mean (fastText: sum / n) or sqrt (sum / sqrt(n): longer texts "
-     "carry more evidence)."},
-    {"bag_dropout", AISLE_OPTION_FLOAT, 0, 0.9, "0", NULL, "intent (bag)",
-     "Training only: share of a text's features left out of each update, drawn afresh every time (0: none). "
-     "Keeps the model from leaning on a few features when texts carry many."},
+    OPTION_INT("dim", 1, 1024, "64", "intent (bag)", "Embedding size of the bag model."),
+    OPTION_INT("epochs", 1, 10000, "25", "intent (bag)", "Passes over the training texts."),
+    OPTION_FLOAT("learning_rate", 1e-6, 10, "0.5", "intent (bag)",
+     "Initial SGD learning rate, decayed linearly to zero."),
+    OPTION_CHOICE("bag_norm", "mean", "mean|sqrt", "intent (bag)",
+     "How a text's feature vectors are pooled: mean (fastText: sum / n) or sqrt (sum / sqrt(n): longer "
+     "texts carry more evidence)."),
+    OPTION_FLOAT("bag_dropout", 0, 0.9, "0", "intent (bag)",
+     "Training only: share of a text's features left out of each update, drawn afresh every time (0: "
+     "none). Keeps the model from leaning on a few features when texts carry many."),
     OPTION_END};
 
 enum { BAG_NORM_MEAN = 0, BAG_NORM_SQRT = 1 };
