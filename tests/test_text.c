@@ -488,6 +488,57 @@ static void test_bag_norm_sqrt_counts_repeated_evidence(void **state) {
     aisle_texts_free(t);
 }
 
+/* bag_dropout trains each update on a random half of a text's features:
+ * the model still learns the intents, threads=1 with one seed repeats
+ * bit for bit, another seed or no dropout gives other weights, and the
+ * share is range-checked (1 would leave nothing to learn from). */
+static void test_bag_dropout_learns_and_repeats_with_one_thread(void **state) {
+    (void)state;
+    aisle_texts *t = synthetic(150, 5), *tr, *te;
+    assert_ok(aisle_texts_split(t, 0.2, 42, &tr, &te));
+    const char *opts = "threads=1 epochs=10 bag_dropout=0.5 calibration_fraction=0";
+    aisle_model *m = train(tr, opts), *again = train(tr, opts), *plain, *reseeded;
+    char more[256];
+    snprintf(more, sizeof more, "%s seed=7", opts);
+    reseeded = train(tr, more);
+    plain = train(tr, "threads=1 epochs=10 calibration_fraction=0");
+    aisle_text_eval *e;
+    double acc;
+    assert_ok(aisle_text_evaluate(m, te, NULL, &e));
+    assert_ok(aisle_text_eval_metric(e, "accuracy", &acc));
+    assert_true(acc >= 0.95);
+    aisle_text_eval_free(e);
+    void *b0, *b1;
+    size_t l0, l1;
+    assert_ok(aisle_model_save_buffer(m, NULL, &b0, &l0));
+    assert_ok(aisle_model_save_buffer(again, NULL, &b1, &l1));
+    /* the same options and seed: the same file; the others differ in
+     * their options too, so they are compared by their scores */
+    assert_int_equal(l0, l1);
+    assert_memory_equal(b0, b1, l0);
+    float p0, p2, p3;
+    const char *probe = "i want my money back please";
+    top(m, probe, &p0);
+    top(reseeded, probe, &p2);
+    top(plain, probe, &p3);
+    assert_true(p0 != p2);
+    assert_true(p0 != p3);
+    aisle_free(b0);
+    aisle_free(b1);
+    aisle_model_free(m);
+    aisle_model_free(again);
+    aisle_model_free(reseeded);
+    aisle_model_free(plain);
+    aisle_config *c = cfg_of(NULL);
+    assert_int_not_equal(aisle_config_set(c, "bag_dropout", "1"), AISLE_OK);
+    assert_int_not_equal(aisle_config_set(c, "bag_dropout", "-0.1"), AISLE_OK);
+    assert_ok(aisle_config_set(c, "bag_dropout", "0.9"));
+    aisle_config_free(c);
+    aisle_texts_free(tr);
+    aisle_texts_free(te);
+    aisle_texts_free(t);
+}
+
 static void test_bad_texts_have_defined_results(void **state) {
     (void)state;
     aisle_texts *t = synthetic(50, 11);
@@ -745,6 +796,7 @@ int main(void) {
         cmocka_unit_test(test_chinese_train_predict_explain),
         cmocka_unit_test(test_word_trigrams_separate_what_bigrams_cannot),
         cmocka_unit_test(test_bag_norm_sqrt_counts_repeated_evidence),
+        cmocka_unit_test(test_bag_dropout_learns_and_repeats_with_one_thread),
         cmocka_unit_test(test_bad_texts_have_defined_results),
         cmocka_unit_test(test_training_input_errors),
         cmocka_unit_test(test_eval_counts_unknown_test_labels_as_wrong),

@@ -81,6 +81,15 @@ typedef struct option_spec {
 /* Tables end with an entry whose name is NULL. */
 #define OPTION_END {NULL, 0, 0, 0, NULL, NULL, NULL, NULL}
 
+/* One table row per option type, so a row states only what varies: the
+ * range of numbers, the choices of a restricted string (and never a range
+ * for a string or choices for a number). */
+#define OPTION_INT(name, min, max, def, scope, help) {name, AISLE_OPTION_INT, min, max, def, NULL, scope, help}
+#define OPTION_FLOAT(name, min, max, def, scope, help) {name, AISLE_OPTION_FLOAT, min, max, def, NULL, scope, help}
+#define OPTION_BOOL(name, def, scope, help) {name, AISLE_OPTION_BOOL, 0, 1, def, NULL, scope, help}
+#define OPTION_STRING(name, def, scope, help) {name, AISLE_OPTION_STRING, 0, 0, def, NULL, scope, help}
+#define OPTION_CHOICE(name, def, choices, scope, help) {name, AISLE_OPTION_STRING, 0, 0, def, choices, scope, help}
+
 /* Every option table in lookup order: table t (0, 1, ...), NULL past the
  * end.  Each module declares its own table; only the top layer (src/api)
  * knows them all, and it passes its enumerator down to the calls below

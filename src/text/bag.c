@@ -21,13 +21,16 @@
 #include <string.h>
 
 static const option_spec bag_options[] = {
-    {"dim", AISLE_OPTION_INT, 1, 1024, "64", NULL, "intent (bag)", "Embedding size of the bag model."},
-    {"epochs", AISLE_OPTION_INT, 1, 10000, "25", NULL, "intent (bag)", "Passes over the training texts."},
-    {"learning_rate", AISLE_OPTION_FLOAT, 1e-6, 10, "0.5", NULL, "intent (bag)",
-     "Initial SGD learning rate, decayed linearly to zero."},
-    {"bag_norm", AISLE_OPTION_STRING, 0, 0, "mean", "mean|sqrt", "intent (bag)",
-     "How a text's feature vectors are pooled: mean (fastText: sum / n) or sqrt (sum / sqrt(n): longer texts "
-     "carry more evidence)."},
+    OPTION_INT("dim", 1, 1024, "64", "intent (bag)", "Embedding size of the bag model."),
+    OPTION_INT("epochs", 1, 10000, "25", "intent (bag)", "Passes over the training texts."),
+    OPTION_FLOAT("learning_rate", 1e-6, 10, "0.5", "intent (bag)",
+     "Initial SGD learning rate, decayed linearly to zero."),
+    OPTION_CHOICE("bag_norm", "mean", "mean|sqrt", "intent (bag)",
+     "How a text's feature vectors are pooled: mean (fastText: sum / n) or sqrt (sum / sqrt(n): longer "
+     "texts carry more evidence)."),
+    OPTION_FLOAT("bag_dropout", 0, 0.9, "0", "intent (bag)",
+     "Training only: share of a text's features left out of each update, drawn afresh every time (0: "
+     "none). Keeps the model from leaning on a few features when texts carry many."),
     OPTION_END};
 
 enum { BAG_NORM_MEAN = 0, BAG_NORM_SQRT = 1 };
@@ -155,9 +158,13 @@ typedef struct bag_train_ctx {
     uint32_t *order;        /* example order of the current epoch */
     int threads, epoch, epochs;
     float lr0;
+    uint32_t keep_below;    /* feature dropout: keep a feature when 32 random bits < this; UINT32_MAX: all */
+    uint64_t seed;
     double *loss;           /* per thread, padded */
     float *scratch;         /* per thread: 2*dim + 2*labels, padded */
     size_t scratch_stride;
+    uint32_t *kept;         /* per thread: rows of the current example's kept features */
+    size_t kept_stride;
 } bag_train_ctx;
 
 /* One example's gradient of the loss with respect to the logits z, into g;
@@ -195,11 +202,14 @@ static int bag_train_range(void *vc, size_t begin, size_t end, int tid) {
     const text_set *set = c->set;
     uint32_t d = s->dim, nl = s->n_labels;
     float *h = c->scratch + (size_t)tid * c->scratch_stride, *gh = h + d, *z = gh + d, *p = z + nl, *g = p + nl;
+    uint32_t *kept = c->kept ? c->kept + (size_t)tid * c->kept_stride : NULL;
     double loss = 0;
     size_t n_docs = set->n_docs;
     double total = (double)n_docs * c->epochs;
     /* worker slot `begin` of `threads` owns a contiguous slice of the order */
     for (size_t w = begin; w < end; w++) {
+        core_rng rng;
+        rng_seed_stream(&rng, c->seed, (uint64_t)c->epoch * (uint64_t)c->threads + w);
         size_t lo = n_docs * w / (size_t)c->threads, hi = n_docs * (w + 1) / (size_t)c->threads;
         for (size_t i = lo; i < hi; i++) {
             size_t doc = c->order[i];
@@ -207,9 +217,19 @@ static int bag_train_range(void *vc, size_t begin, size_t end, int tid) {
             /* progress as if the threads advanced in step */
             double done = (double)c->epoch * n_docs + (double)(i - lo) * c->threads;
             float lr = c->lr0 * (float)CORE_MAX(0.0, 1.0 - done / total);
-            memset(h, 0, d * sizeof *h);
+            /* with dropout each update sees a random subset of the features
+             * (its own stream per slot and epoch, so threads=1 repeats) */
+            const uint32_t *rows = c->rows + b;
             size_t n = e - b;
-            for (size_t k = b; k < e; k++) axpy(h, 1.0f, s->in + (size_t)c->rows[k] * d, d);
+            if (c->keep_below != UINT32_MAX) {
+                size_t m = 0;
+                for (size_t k = 0; k < n; k++)
+                    if ((uint32_t)(rng_next(&rng) >> 32) < c->keep_below) kept[m++] = rows[k];
+                rows = kept;
+                n = m;
+            }
+            memset(h, 0, d * sizeof *h);
+            for (size_t k = 0; k < n; k++) axpy(h, 1.0f, s->in + (size_t)rows[k] * d, d);
             if (n > 1) {
                 float inv = bag_scale(s, n);
                 for (uint32_t k = 0; k < d; k++) h[k] *= inv;
@@ -225,7 +245,7 @@ static int bag_train_range(void *vc, size_t begin, size_t end, int tid) {
             }
             if (!n) continue;
             float step = -lr * bag_scale(s, n);
-            for (size_t k = b; k < e; k++) axpy(s->in + (size_t)c->rows[k] * d, step, gh, d);
+            for (size_t k = 0; k < n; k++) axpy(s->in + (size_t)rows[k] * d, step, gh, d);
         }
     }
     c->loss[(size_t)tid * 8] += loss;
@@ -245,6 +265,9 @@ static int bag_train(const text_set *set, const text_set *valid, const aisle_con
     int threads = core_thread_count(config_int(cfg, bag_options, "threads"));
     bag_train_ctx c = {.s = s, .set = set, .threads = threads, .epochs = epochs};
     c.lr0 = (float)config_float(cfg, bag_options, "learning_rate");
+    double dropout = config_float(cfg, bag_options, "bag_dropout");
+    c.keep_below = dropout > 0 ? (uint32_t)((1.0 - dropout) * 4294967296.0) : UINT32_MAX;
+    c.seed = (uint64_t)config_int(cfg, bag_options, "seed");
     uint32_t *rows = NULL;
     int rc = bag_alloc_index(s);
     if (!rc) {
@@ -258,7 +281,15 @@ static int bag_train(const text_set *set, const text_set *valid, const aisle_con
         c.loss = core_calloc((size_t)threads * 8, sizeof *c.loss);
         c.scratch_stride = ((size_t)2 * d + 3 * (size_t)s->n_labels + 15) / 16 * 16;
         c.scratch = core_malloc(c.scratch_stride * (size_t)threads * sizeof *c.scratch);
-        if (!s->in || !s->out || !rows || !c.order || !c.loss || !c.scratch) rc = core_oom("bag training");
+        /* the longest text's feature count bounds what one example keeps */
+        for (size_t i = 0; i < set->n_docs; i++) {
+            size_t n = set->tok_first[set->doc_first[i + 1]] - set->tok_first[set->doc_first[i]];
+            c.kept_stride = CORE_MAX(c.kept_stride, n);
+        }
+        if (c.keep_below != UINT32_MAX)
+            c.kept = core_malloc(CORE_MAX(c.kept_stride, 1) * (size_t)threads * sizeof *c.kept);
+        if (!s->in || !s->out || !rows || !c.order || !c.loss || !c.scratch || (c.keep_below != UINT32_MAX && !c.kept))
+            rc = core_oom("bag training");
     }
     if (!rc) {
         core_rng rng;
@@ -282,6 +313,7 @@ static int bag_train(const text_set *set, const text_set *valid, const aisle_con
     core_free(c.order);
     core_free(c.loss);
     core_free(c.scratch);
+    core_free(c.kept);
     if (rc) {
         bag_free(s);
         return rc;
