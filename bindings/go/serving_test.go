@@ -648,26 +648,7 @@ func TestInt8ScanEqualsFP32AndReportsRescores(t *testing.T) {
 }
 
 func TestServerLeasesSwapsAndReplaysUpdates(t *testing.T) {
-	ds, err := NewDataset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
-	if err := ds.AddEvents(gridEvents(30, 200, 8)); err != nil {
-		t.Fatal(err)
-	}
-	m, err := TrainWith(ds, Options{"model": "als", "factors": 8, "epochs": 2, "threads": 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := m.Bytes(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, m, data := gridServer(t, 8)
 	defer s.Close()
 	if _, err := m.Recommend("u1", 3, nil); err == nil {
 		t.Fatal("the model handed to the server is still open")
@@ -685,25 +666,7 @@ func TestServerLeasesSwapsAndReplaysUpdates(t *testing.T) {
 		}
 		return !found
 	}
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := s.Lease(func(lm *Model) error { _, err := lm.Recommend("u1", 5, nil); return err }); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
+	stop := leaseReaders(t, s, 4, "u1")
 	item := "i199"
 	if seen(item) {
 		t.Fatal("u3 already has", item)
@@ -718,54 +681,16 @@ func TestServerLeasesSwapsAndReplaysUpdates(t *testing.T) {
 	if n, err := s.Swap(fresh, 0); err != nil || n != 1 || !seen(item) {
 		t.Fatal("update not replayed", n, err)
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if err := s.UpdateUser("ghost", []string{item}, nil); err == nil {
 		t.Fatal("unknown user accepted")
 	}
 }
 
 func TestServerAddsUsersAndItemsWhileReading(t *testing.T) {
-	ds, err := NewDataset()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ds.Close()
-	if err := ds.AddEvents(gridEvents(30, 200, 8)); err != nil {
-		t.Fatal(err)
-	}
-	m, err := TrainWith(ds, Options{"model": "als", "factors": 4, "epochs": 2, "threads": 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := m.Bytes(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := NewServer(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _, data := gridServer(t, 4)
 	defer s.Close()
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	for i := 0; i < 4; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := s.Lease(func(lm *Model) error { _, err := lm.Recommend("newbie", 5, nil); return err }); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
+	stop := leaseReaders(t, s, 4, "newbie")
 	if err := s.AddItem("fresh", []float32{0.5, -0.5, 0.25, 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -801,11 +726,11 @@ func TestServerAddsUsersAndItemsWhileReading(t *testing.T) {
 	if n, err := s.Swap(fresh, 0); err != nil || n != 2 {
 		t.Fatal("adds not replayed", n, err)
 	}
-	close(stop)
-	wg.Wait()
+	stop()
 	if h := history(); !h["fresh"] || !h["i2"] {
 		t.Fatal("new user lost by the swap", h)
 	}
+	ds := grid200Dataset(t)
 	mf, err := TrainWith(ds, Options{"model": "mf", "factors": 4, "epochs": 2, "threads": 1})
 	if err != nil {
 		t.Fatal(err)
@@ -817,5 +742,67 @@ func TestServerAddsUsersAndItemsWhileReading(t *testing.T) {
 	defer s2.Close()
 	if err := s2.AddItem("fresh", []float32{0, 0, 0, 0}); !errors.Is(err, ErrUnsupported) {
 		t.Fatal("mf added an item:", err)
+	}
+}
+
+// grid200Dataset: the 30 x 200 grid shop's events (closed when the test ends).
+func grid200Dataset(t *testing.T) *Dataset {
+	t.Helper()
+	ds, err := NewDataset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ds.Close)
+	if err := ds.AddEvents(gridEvents(30, 200, 8)); err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// gridServer: a server over an als model of the 30 x 200 grid shop, the
+// model handed to it, and the model's bytes (for swapping in a fresh copy).
+func gridServer(t *testing.T, factors int) (*Server, *Model, []byte) {
+	t.Helper()
+	ds := grid200Dataset(t)
+	m, err := TrainWith(ds, Options{"model": "als", "factors": factors, "epochs": 2, "threads": 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.Bytes(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, m, data
+}
+
+// leaseReaders starts n goroutines recommending for user through s until
+// the returned stop function is called (it waits for them).
+func leaseReaders(t *testing.T, s *Server, n int, user string) (stop func()) {
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if err := s.Lease(func(lm *Model) error { _, err := lm.Recommend(user, 5, nil); return err }); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	return func() {
+		close(done)
+		wg.Wait()
 	}
 }
