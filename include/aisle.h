@@ -2004,6 +2004,32 @@ AISLE_API int aisle_server_add_user(aisle_server *server, const char *user_key, 
 AISLE_API int aisle_server_add_item(aisle_server *server, const char *item_key, const float *vector, size_t dim);
 /* <<< section: serving */
 
+/* >>> section: mmap */
+/* Memory-mapped models (docs/FORMAT.md, "Mapped models").  A latent-factor
+ * model (als, bpr, mf, hybrid) saved with compression=0 (and quantize=none;
+ * store_int8=true adds the int8 copy the exact int8 scan reads) can be
+ * opened with aisle_model_load and option mmap=true: the file is mapped
+ * read-only and the factor tensors (and the stored int8 copy) are served
+ * in place instead of copied, so opening costs the key dictionaries and
+ * the history only, and processes serving the same file share its pages.
+ * Option mmap_verify=open (default) checks every CRC while opening (one
+ * pass over the file); none skips the CRC of the mapped tensors (a corrupt
+ * tensor then gives wrong scores, never a read outside the file: every
+ * size is still checked).  A compressed, quantized or pre-0.2.0 (format
+ * 1.0, unaligned) file and a kind without factors fail with
+ * AISLE_EUNSUPPORTED and a message saying how to save a mappable file;
+ * load them without mmap.  aisle_update_user works on a mapped model: the
+ * pages of the user rows it writes are copied for this process
+ * (copy-on-write), the file never changes.  Replace a mapped file only by
+ * saving over it (aisle_model_save renames a new file into place);
+ * truncating it in place while it is mapped makes later reads fault. */
+
+/* *bytes receives the size of the file `model` serves from a mapping
+ * (option mmap=true), 0 for a model loaded or trained in memory.
+ * Thread-safe.  Returns AISLE_OK or AISLE_EINVAL (NULL argument). */
+AISLE_API int aisle_model_mapped_bytes(const aisle_model *model, size_t *bytes);
+/* <<< section: mmap */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
