@@ -874,8 +874,10 @@ AISLE_API int aisle_model_get_metric(const aisle_model *model, const char *name,
  * path naming anything but a regular file (a device such as /dev/null, a
  * FIFO, a directory) is refused with AISLE_EIO before anything is written.
  * Save options in cfg (NULL: defaults): `compression`
- * (zlib level 0..9, 0 stores raw) and `quantize` (none|fp16|int8, the
- * encoding of the kind's large float tensors).  Thread-safe on a shared
+ * (zlib level 0..9, 0 stores raw), `quantize` (none|fp16|int8, the
+ * encoding of the kind's large float tensors) and `store_int8` (factor
+ * kinds: also store the int8 item copy of the int8 scan; needs
+ * quantize=none, else AISLE_EINVAL).  Thread-safe on a shared
  * model.  Returns AISLE_OK, AISLE_EINVAL (NULL model or path),
  * AISLE_EUNSUPPORTED (the kind cannot be saved; the message names it),
  * AISLE_EIO (message with the path and errno text; not a regular file; a
@@ -899,7 +901,9 @@ AISLE_API int aisle_model_save_buffer(const aisle_model *model, const aisle_conf
  * major version, or needs a section this release does not know),
  * AISLE_ENOTFOUND (model kind not compiled in), AISLE_EUNSUPPORTED,
  * AISLE_ERANGE (larger than max_model_bytes) or AISLE_ENOMEM.  *out is set
- * only on success. */
+ * only on success.  Option `mmap=true` maps the file and serves the factor
+ * tensors in place (section mmap below; AISLE_EUNSUPPORTED for a file that
+ * cannot be mapped). */
 AISLE_API int aisle_model_load(aisle_model **out, const char *path, const aisle_config *cfg);
 
 /* The same from a file image in memory (len bytes at data); data is not
