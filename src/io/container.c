@@ -236,6 +236,8 @@ static void put_entry(uint8_t *e, uint32_t type, uint32_t flags, uint64_t raw_le
 /* Header + section table + header CRC. */
 static int build_header(const io_writer *w, core_buf *h) {
     size_t hl = header_len(w);
+    if (hl > IO_HEADER_FIXED + (size_t)IO_MAX_SECTIONS * IO_ENTRY_SIZE + 4)
+        return core_error(AISLE_ERANGE, "more than %d sections with their padding", IO_MAX_SECTIONS);
     int rc = buf_reserve(h, hl);
     if (rc) return rc;
     uint8_t *p = (uint8_t *)h->data;
