@@ -331,6 +331,50 @@ static void test_update_user_on_a_mapped_model_copies_pages_not_the_file(void **
     }
 }
 
+/* Users and items added through an aisle_server to a mapped model (the
+ * grown arrays are copied out of the mapping, the stored int8 copy is
+ * replaced): the same lists as an ordinary load grown the same way, and the
+ * file never changes. */
+static void test_users_and_items_added_to_a_served_mapped_model(void **state) {
+    (void)state;
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_grow");
+    path_in(path, sizeof path, dir, "m.aisle");
+    aisle_model *m = train(4500, "model=als factors=8 epochs=2 threads=1");
+    assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
+    uint64_t before = file_hash(path);
+    aisle_model *a, *b;
+    assert_ok(aisle_model_load(&a, path, NULL));
+    assert_ok(tu_model_load_opts(&b, path, "mmap=true"));
+    aisle_server *sa, *sb;
+    assert_ok(aisle_server_new(&sa, a));
+    assert_ok(aisle_server_new(&sb, b));
+    float v[8] = {0.5f, -0.25f, 1, 0.125f, -1, 0.75f, 0.5f, 2};
+    const char *items[2] = {"brand-new", "item9"};
+    aisle_server *both[2] = {sa, sb};
+    for (int i = 0; i < 2; i++) {
+        assert_ok(aisle_server_add_item(both[i], "brand-new", v, 8));
+        assert_ok(aisle_server_add_user(both[i], "newcomer", items, NULL, 2));
+        assert_ok(aisle_server_update_user(both[i], "user5", items, NULL, 1));
+    }
+    const aisle_model *la, *lb;
+    assert_ok(aisle_server_acquire(sa, &la));
+    assert_ok(aisle_server_acquire(sb, &lb));
+    assert_same_serving(la, lb);
+    const char *ra[K], *rb[K];
+    float fa[K], fb[K];
+    size_t na, nb;
+    assert_ok(aisle_recommend(la, "newcomer", K, NULL, ra, fa, &na));
+    assert_ok(aisle_recommend(lb, "newcomer", K, NULL, rb, fb, &nb));
+    assert_same_list(ra, fa, na, rb, fb, nb, "new user", "newcomer");
+    assert_ok(aisle_server_release(sa, la));
+    assert_ok(aisle_server_release(sb, lb));
+    assert_int_equal(file_hash(path), before);
+    aisle_server_free(sa);
+    aisle_server_free(sb);
+    aisle_model_free(m);
+}
+
 /* Rss and Shared_Clean (kB) of this process's mappings of `path`. */
 static void smaps_of(const char *file, long *rss, long *shared_clean) {
     char path[4096];
@@ -482,6 +526,7 @@ int main(void) {
         cmocka_unit_test(test_files_that_cannot_be_mapped_are_refused_with_a_reason),
         cmocka_unit_test(test_truncated_and_corrupt_mapped_files_give_errors),
         cmocka_unit_test(test_update_user_on_a_mapped_model_copies_pages_not_the_file),
+        cmocka_unit_test(test_users_and_items_added_to_a_served_mapped_model),
         cmocka_unit_test(test_two_handles_and_a_forked_child_share_pages),
         cmocka_unit_test(test_eight_threads_recommend_from_one_mapped_model),
     };

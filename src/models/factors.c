@@ -19,10 +19,8 @@ void model_factors_free(model_factors *f) {
     if (!f) return;
     if (!(f->borrowed & MODEL_BORROWED_USER)) core_free(f->user);
     if (!(f->borrowed & MODEL_BORROWED_ITEM)) core_free(f->item);
-    if (!(f->borrowed & MODEL_BORROWED_BIAS)) {
-        core_free(f->user_bias);
-        core_free(f->item_bias);
-    }
+    if (!(f->borrowed & MODEL_BORROWED_UBIAS)) core_free(f->user_bias);
+    if (!(f->borrowed & MODEL_BORROWED_IBIAS)) core_free(f->item_bias);
     core_free(f->gram);
     model_int8_free(f->int8);
     f->user = f->item = f->user_bias = f->item_bias = f->gram = NULL;
@@ -236,9 +234,14 @@ int model_factors_update_user(aisle_model *m, uint32_t user) {
 
 /* Grows one array of rows x width floats to `want` rows; the caller
  * writes the new rows.  On failure *a is unchanged. */
-static int grow_rows(float **a, size_t want, size_t width) {
-    float *p = core_reallocarray(*a, want ? want * width : 1, sizeof *p);
+/* An array of a mapped model (flag in f->borrowed) is copied out of the
+ * mapping into a bigger one: the mapping is never resized or written. */
+static int grow_rows(model_factors *f, unsigned flag, float **a, size_t had, size_t want, size_t width) {
+    bool borrowed = (f->borrowed & flag) != 0;
+    float *p = borrowed ? core_malloc((want ? want * width : 1) * sizeof *p)
+                        : core_reallocarray(*a, want ? want * width : 1, sizeof *p);
     if (!p) return core_oom("adding a row to a factor model");
+    if (borrowed) memcpy(p, *a, had * width * sizeof *p), f->borrowed &= ~flag;
     *a = p;
     return AISLE_OK;
 }
@@ -257,14 +260,18 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
      * model), then the new rows: nothing can fail after the first write */
     int rc = AISLE_OK;
     if (users > nu) {
-        rc = grow_rows(&f->user, users, d);
-        if (!rc && f->user_bias) rc = grow_rows(&f->user_bias, users, 1);
+        rc = grow_rows(f, MODEL_BORROWED_USER, &f->user, nu, users, d);
+        if (!rc && f->user_bias) rc = grow_rows(f, MODEL_BORROWED_UBIAS, &f->user_bias, nu, users, 1);
     }
     if (!rc && items > ni) {
-        rc = grow_rows(&f->item, items, d);
-        if (!rc && f->item_bias) rc = grow_rows(&f->item_bias, items, 1);
+        rc = grow_rows(f, MODEL_BORROWED_ITEM, &f->item, ni, items, d);
+        if (!rc && f->item_bias) rc = grow_rows(f, MODEL_BORROWED_IBIAS, &f->item_bias, ni, items, 1);
     }
     if (rc) return rc;
+    if (items > ni && f->int8) { /* the stored int8 copy lacks the new row: serving builds one again */
+        model_int8_free(f->int8);
+        f->int8 = NULL;
+    }
     if (users > nu) {
         memset(f->user + (size_t)nu * d, 0, (size_t)(users - nu) * d * sizeof *f->user);
         if (f->user_bias) memset(f->user_bias + nu, 0, (users - nu) * sizeof *f->user_bias);
@@ -379,7 +386,7 @@ static int load_biases(io_reader *r, io_cursor *c, model_factors *f, uint32_t nu
                         (unsigned long long)gu, (unsigned long long)gi, nu, ni);
     if (!rc) {
         f->user_bias = (float *)(uintptr_t)ub, f->item_bias = (float *)(uintptr_t)ib;
-        f->borrowed |= MODEL_BORROWED_BIAS;
+        f->borrowed |= MODEL_BORROWED_UBIAS | MODEL_BORROWED_IBIAS;
     }
     return rc;
 }

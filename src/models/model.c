@@ -42,7 +42,7 @@ int model_unshare_users(aisle_model *m) {
     size_t nu = model_n_users(m);
     int rc = AISLE_OK;
     if (f->borrowed & MODEL_BORROWED_USER) rc = io_map_make_writable(m->map, f->user, nu * f->dim * sizeof(float));
-    if (!rc && (f->borrowed & MODEL_BORROWED_BIAS) && f->user_bias)
+    if (!rc && (f->borrowed & MODEL_BORROWED_UBIAS) && f->user_bias)
         rc = io_map_make_writable(m->map, f->user_bias, nu * sizeof(float));
     if (!rc) m->map_users_writable = true;
     return rc;

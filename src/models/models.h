@@ -205,7 +205,7 @@ typedef struct model_factors {
     struct model_int8 *int8; /* the stored int8 item copy (save option store_int8), or NULL */
 } model_factors;
 
-enum { MODEL_BORROWED_USER = 1, MODEL_BORROWED_ITEM = 2, MODEL_BORROWED_BIAS = 4 };
+enum { MODEL_BORROWED_USER = 1, MODEL_BORROWED_ITEM = 2, MODEL_BORROWED_UBIAS = 4, MODEL_BORROWED_IBIAS = 8 };
 
 /* The int8 copy of a factor model's item matrix that serving scans for its
  * exact top-k (layout and error bound: src/serve/quant.c).  Built there on
