@@ -5,7 +5,8 @@
  * recomputed (container_frame.h), so mutations reach the structure checks behind
  * the CRCs.  Any input must open or fail with a status and a message; a
  * model that opens must serve (serve_check.h, update_user included: it
- * writes copy-on-write pages of the mapping), and a file that opens
+ * writes copy-on-write pages of the mapping; an item and a user added
+ * through a server copy the grown matrices out of it), and a file that opens
  * mapped with verification must also load the ordinary way. */
 #include <stdio.h>
 #include <stdint.h>
@@ -37,8 +38,9 @@ static void open_mapped(const uint8_t *img, size_t size, aisle_config *cfg, int 
     }
     size_t mapped = 0;
     if (aisle_model_mapped_bytes(m, &mapped) != AISLE_OK || mapped != size) abort();
-    serve_all(m, (uint32_t)crc32(0, img, (uInt)size));
-    aisle_model_free(m);
+    uint32_t h = (uint32_t)crc32(0, img, (uInt)size);
+    serve_all(m, h);
+    grow_and_serve(m, cfg, h); /* new rows are copied out of the mapping; frees m */
     if (verify) { /* what opens mapped loads the ordinary way too */
         aisle_config_set(cfg, "mmap", "false");
         if (aisle_model_load_buffer(&m, img, size, cfg) != AISLE_OK) abort();
