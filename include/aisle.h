@@ -874,8 +874,10 @@ AISLE_API int aisle_model_get_metric(const aisle_model *model, const char *name,
  * path naming anything but a regular file (a device such as /dev/null, a
  * FIFO, a directory) is refused with AISLE_EIO before anything is written.
  * Save options in cfg (NULL: defaults): `compression`
- * (zlib level 0..9, 0 stores raw) and `quantize` (none|fp16|int8, the
- * encoding of the kind's large float tensors).  Thread-safe on a shared
+ * (zlib level 0..9, 0 stores raw), `quantize` (none|fp16|int8, the
+ * encoding of the kind's large float tensors) and `store_int8` (factor
+ * kinds: also store the int8 item copy of the int8 scan; needs
+ * quantize=none, else AISLE_EINVAL).  Thread-safe on a shared
  * model.  Returns AISLE_OK, AISLE_EINVAL (NULL model or path),
  * AISLE_EUNSUPPORTED (the kind cannot be saved; the message names it),
  * AISLE_EIO (message with the path and errno text; not a regular file; a
@@ -899,7 +901,9 @@ AISLE_API int aisle_model_save_buffer(const aisle_model *model, const aisle_conf
  * major version, or needs a section this release does not know),
  * AISLE_ENOTFOUND (model kind not compiled in), AISLE_EUNSUPPORTED,
  * AISLE_ERANGE (larger than max_model_bytes) or AISLE_ENOMEM.  *out is set
- * only on success. */
+ * only on success.  Option `mmap=true` maps the file and serves the factor
+ * tensors in place (section mmap below; AISLE_EUNSUPPORTED for a file that
+ * cannot be mapped). */
 AISLE_API int aisle_model_load(aisle_model **out, const char *path, const aisle_config *cfg);
 
 /* The same from a file image in memory (len bytes at data); data is not
@@ -2003,6 +2007,32 @@ AISLE_API int aisle_server_add_user(aisle_server *server, const char *user_key, 
  * AISLE_ENOMEM (nothing changed). */
 AISLE_API int aisle_server_add_item(aisle_server *server, const char *item_key, const float *vector, size_t dim);
 /* <<< section: serving */
+
+/* >>> section: mmap */
+/* Memory-mapped models (docs/FORMAT.md, "Mapped models").  A latent-factor
+ * model (als, bpr, mf, hybrid) saved with compression=0 (and quantize=none;
+ * store_int8=true adds the int8 copy the exact int8 scan reads) can be
+ * opened with aisle_model_load and option mmap=true: the file is mapped
+ * read-only and the factor tensors (and the stored int8 copy) are served
+ * in place instead of copied, so opening costs the key dictionaries and
+ * the history only, and processes serving the same file share its pages.
+ * Option mmap_verify=open (default) checks every CRC while opening (one
+ * pass over the file); none skips the CRC of the mapped tensors (a corrupt
+ * tensor then gives wrong scores, never a read outside the file: every
+ * size is still checked).  A compressed, quantized or pre-0.2.0 (format
+ * 1.0, unaligned) file and a kind without factors fail with
+ * AISLE_EUNSUPPORTED and a message saying how to save a mappable file;
+ * load them without mmap.  aisle_update_user works on a mapped model: the
+ * pages of the user rows it writes are copied for this process
+ * (copy-on-write), the file never changes.  Replace a mapped file only by
+ * saving over it (aisle_model_save renames a new file into place);
+ * truncating it in place while it is mapped makes later reads fault. */
+
+/* *bytes receives the size of the file `model` serves from a mapping
+ * (option mmap=true), 0 for a model loaded or trained in memory.
+ * Thread-safe.  Returns AISLE_OK or AISLE_EINVAL (NULL argument). */
+AISLE_API int aisle_model_mapped_bytes(const aisle_model *model, size_t *bytes);
+/* <<< section: mmap */
 
 #ifdef __cplusplus
 } /* extern "C" */

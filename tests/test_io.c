@@ -407,7 +407,7 @@ static void test_newer_major_refused_newer_minor_loads(void **state) {
     size_t len;
     save_buf(m, 6, &img, &len);
     aisle_model *b = NULL;
-    img[8] = 2; /* major 2 */
+    img[8] = 2, img[10] = 0; /* 2.0 (this writer writes 1.1) */
     assert_status_msg(aisle_model_load_buffer(&b, img, len, NULL), AISLE_EVERSION,
                       "model file format 2.0 is newer than this library's 1.x (aisle " AISLE_VERSION_STRING ")");
     img[8] = 1;

@@ -467,8 +467,48 @@ static void test_forecast_survives_allocation_failures(void **state) {
     aisle_dataset_free(c.ds);
 }
 
+/* ---- a mapped model (option mmap): open, serve, update a user ---- */
+
+static int step_open_mapped(void *path) {
+    aisle_model *m = NULL;
+    int rc = tu_model_load_opts(&m, path, "mmap=true");
+    train_ctx c = {.model = m};
+    if (!rc) rc = step_serve(&c);
+    const char *items[] = {"tea", "cups"};
+    if (!rc) rc = aisle_update_user(m, "u1", items, NULL, 2);
+    aisle_model_free(m);
+    return rc;
+}
+
+static void test_mapped_open_survives_allocation_failures(void **state) {
+    (void)state;
+    aisle_dataset *ds;
+    aisle_config *cfg;
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, load_options));
+    assert_ok(aisle_dataset_load_buffer(ds, events_csv, sizeof events_csv - 1, "events.csv", cfg));
+    aisle_config_free(cfg);
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "oom_mmap");
+    snprintf(path, sizeof path, "%s/m.aisle", dir);
+    const char *kinds[] = {"model=als factors=4 threads=2", "model=mf factors=4 threads=2",
+                           "model=hybrid factors=4 threads=2"};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        aisle_model *m = tu_train(ds, kinds[k]);
+        assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
+        aisle_model_free(m);
+        uint64_t points = run_until_success("open mapped", step_open_mapped, path);
+        print_message("%s: mapped open+serve+update: %llu allocation failure points\n", kinds[k],
+                      (unsigned long long)points);
+        assert_true(points > 10);
+    }
+    aisle_dataset_free(ds);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mapped_open_survives_allocation_failures),
         cmocka_unit_test(test_load_data_survives_every_allocation_failure),
         cmocka_unit_test(test_every_kind_survives_allocation_failures),
         cmocka_unit_test(test_text_paths_survive_allocation_failures),

@@ -385,6 +385,14 @@ func (m *Model) Prepare() error {
 	return m.read(func(p *C.aisle_model) C.int { return C.aisle_model_prepare(p) })
 }
 
+// MappedBytes is the size of the file the model serves from a mapping
+// (loaded with option mmap=true), 0 for a model in memory.
+func (m *Model) MappedBytes() (int, error) {
+	var n C.size_t
+	err := m.read(func(p *C.aisle_model) C.int { return C.aisle_model_mapped_bytes(p, &n) })
+	return int(n), err
+}
+
 // RecommendWithFallback is Recommend that also says whether the list is
 // the popularity fallback: popularFallback is true when the user is
 // unknown to the model (the scores are then popularity masses, not the

@@ -806,3 +806,61 @@ func leaseReaders(t *testing.T, s *Server, n int, user string) (stop func()) {
 		wg.Wait()
 	}
 }
+
+// Load with mmap=true serves from the mapping: MappedBytes is the file
+// size, lists equal an ordinary load's before and after an update, and a
+// compressed file is refused with ErrUnsupported.
+func TestMappedModelServesLikeALoadedOne(t *testing.T) {
+	m := mustTrain(t, gridDataset(t, 30), Options{"model": "als", "threads": 1, "seed": 3, "factors": 8})
+	path := filepath.Join(t.TempDir(), "m.aisle")
+	save, err := NewConfig(Options{"compression": 0, "store_int8": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(path, save); err != nil {
+		t.Fatal(err)
+	}
+	mapCfg, err := NewConfig(Options{"mmap": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	mapped, err := Load(path, mapCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mapped.Close()
+	st, _ := os.Stat(path)
+	if n, err := mapped.MappedBytes(); err != nil || n != int(st.Size()) {
+		t.Fatal(n, err)
+	}
+	if n, err := plain.MappedBytes(); err != nil || n != 0 {
+		t.Fatal(n, err)
+	}
+	same := func(u string) {
+		a, err1 := plain.Recommend(u, 5, nil)
+		b, err2 := mapped.Recommend(u, 5, nil)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("%s: %v %v vs %v %v", u, a, err1, b, err2)
+		}
+	}
+	for u := 0; u < 30; u++ {
+		same(fmt.Sprintf("u%d", u))
+	}
+	for _, mm := range []*Model{plain, mapped} {
+		if err := mm.UpdateUser("u3", []string{"i1", "i2"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same("u3")
+	if err := m.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, mapCfg); !errors.Is(err, ErrUnsupported) {
+		t.Fatal("compressed file mapped:", err)
+	}
+}

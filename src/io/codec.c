@@ -317,8 +317,10 @@ int io_get_f32_array(io_cursor *c, float **out, uint64_t *n, uint64_t max_n) {
     return AISLE_OK;
 }
 
-int io_get_tensor(io_cursor *c, float **out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
-                  uint64_t expect_cols) {
+/* A tensor's header (encoding, shape) checked against the expected shape
+ * and the bytes left, without overflow; *at: where the tensor starts. */
+static int tensor_head(io_cursor *c, uint8_t *enc_out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
+                       uint64_t expect_cols, size_t *at_out) {
     size_t at = c->pos;
     uint8_t enc;
     uint64_t r, k;
@@ -344,6 +346,17 @@ int io_get_tensor(io_cursor *c, float **out, uint64_t *rows, uint64_t *cols, uin
     if (!fits)
         return core_error(AISLE_EFORMAT, "%s: tensor at offset %zu declares %llu x %llu values, more than the %zu bytes left",
                           c->section, at, (unsigned long long)r, (unsigned long long)k, left);
+    *enc_out = enc, *rows = r, *cols = k, *at_out = at;
+    return AISLE_OK;
+}
+
+int io_get_tensor(io_cursor *c, float **out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
+                  uint64_t expect_cols) {
+    size_t at;
+    uint8_t enc;
+    uint64_t r, k;
+    int rc = tensor_head(c, &enc, &r, &k, expect_rows, expect_cols, &at);
+    if (rc) return rc;
     size_t n = (size_t)(r * k);
     float *v = core_malloc(n * sizeof *v);
     if (!v) return core_oom("model file tensor");
@@ -369,6 +382,63 @@ int io_get_tensor(io_cursor *c, float **out, uint64_t *rows, uint64_t *cols, uin
     *out = v;
     *rows = r;
     *cols = k;
+    return AISLE_OK;
+}
+
+/* Mapped files serve floats in place: only on a little-endian host (the
+ * file's byte order) and only from 4-byte aligned addresses. */
+static int view_ok(const io_cursor *c, size_t at, size_t align, const char *what) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if ((uintptr_t)(c->p + c->pos) % align == 0) return AISLE_OK;
+    return core_error(AISLE_EUNSUPPORTED,
+                      "%s: %s at offset %zu is not %zu-byte aligned in the file, so it cannot be served from a "
+                      "mapping (written before format 1.1, or compressed); save it again with compression=0",
+                      c->section, what, at, align);
+#else
+    (void)c, (void)align;
+    return core_error(AISLE_EUNSUPPORTED, "%s: %s at offset %zu: mapping needs a little-endian host", c->section, what,
+                      at);
+#endif
+}
+
+int io_get_tensor_view(io_cursor *c, const float **out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
+                       uint64_t expect_cols) {
+    size_t at;
+    uint8_t enc;
+    uint64_t r, k;
+    int rc = tensor_head(c, &enc, &r, &k, expect_rows, expect_cols, &at);
+    if (rc) return rc;
+    if (enc != IO_QUANT_NONE)
+        return core_error(AISLE_EUNSUPPORTED,
+                          "%s: tensor at offset %zu is stored as %s (save option quantize), so it cannot be served "
+                          "from a mapping; save with quantize=none (and store_int8=true for the int8 scan)",
+                          c->section, at, enc == IO_QUANT_FP16 ? "fp16" : "int8");
+    rc = view_ok(c, at, IO_ALIGN, "tensor");
+    if (rc) return rc;
+    *out = (const float *)(const void *)(c->p + c->pos);
+    c->pos += (size_t)(r * k) * 4;
+    *rows = r;
+    *cols = k;
+    return AISLE_OK;
+}
+
+int io_get_f32_array_view(io_cursor *c, const float **out, uint64_t *n, uint64_t max_n) {
+    size_t at = c->pos;
+    int rc = get_count(c, n, max_n, 4, "f32 array");
+    if (!rc) rc = view_ok(c, at, 4, "f32 array");
+    if (rc) return rc;
+    *out = (const float *)(const void *)(c->p + c->pos);
+    c->pos += (size_t)*n * 4;
+    return AISLE_OK;
+}
+
+int io_get_view(io_cursor *c, const void **out, size_t len, size_t align) {
+    size_t at = c->pos;
+    int rc = need(c, len, "array");
+    if (!rc) rc = view_ok(c, at, align, "array");
+    if (rc) return rc;
+    *out = c->p + c->pos;
+    c->pos += len;
     return AISLE_OK;
 }
 

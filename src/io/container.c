@@ -32,6 +32,9 @@ typedef struct io_section {
     uint64_t raw_len, stored_len;
     uint32_t raw_crc, stored_crc;
     core_buf stored;       /* writer: the bytes as stored */
+    size_t align_off;      /* writer: payload byte to align (aligned sections) */
+    bool aligned;          /* writer: pad before it when stored raw */
+    bool crc_ok;           /* reader: stored CRC verified */
     size_t offset;         /* reader: where the stored bytes start */
     uint8_t *raw;          /* reader: decompressed payload (owned), NULL until asked for */
     bool used;             /* reader: asked for by io_reader_section */
@@ -40,6 +43,7 @@ typedef struct io_section {
 struct io_writer {
     char kind[32];
     int level, quant;
+    bool store_int8;
     io_section *sec;
     size_t n, cap;
 };
@@ -51,6 +55,7 @@ struct io_reader {
     char kind[32], writer[32];
     io_section *sec;
     size_t n;
+    unsigned flags;        /* IO_OPEN_* */
 };
 
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size) {
@@ -65,6 +70,7 @@ static void z_free(voidpf opaque, voidpf p) {
 }
 
 static const char *section_name(uint32_t type) {
+    if (type >= IO_SECTION_PAD) return "padding";
     switch (type) {
     case IO_SECTION_META: return "meta";
     case IO_SECTION_USERS: return "users";
@@ -94,6 +100,7 @@ int io_writer_new(io_writer **out, const char *kind, const aisle_config *cfg) {
     snprintf(w->kind, sizeof w->kind, "%s", kind);
     w->level = (int)config_int(cfg, io_options, "compression");
     const char *q = config_string(cfg, io_options, "quantize");
+    w->store_int8 = config_bool(cfg, io_options, "store_int8");
     w->quant = strcmp(q, "fp16") == 0 ? IO_QUANT_FP16 : strcmp(q, "int8") == 0 ? IO_QUANT_INT8 : IO_QUANT_NONE;
     *out = w;
     return AISLE_OK;
@@ -107,6 +114,7 @@ void io_writer_free(io_writer *w) {
 }
 
 int io_writer_quant(const io_writer *w) { return w->quant; }
+bool io_writer_store_int8(const io_writer *w) { return w->store_int8; }
 
 /* Deflates src into dst; returns AISLE_OK, or ENOMEM. */
 static int deflate_buf(const uint8_t *src, size_t len, int level, core_buf *dst) {
@@ -143,7 +151,19 @@ static int deflate_buf(const uint8_t *src, size_t len, int level, core_buf *dst)
     return rc;
 }
 
+int io_writer_add_section_aligned(io_writer *w, uint32_t type, uint32_t flags, const core_buf *payload,
+                                  size_t data_off) {
+    int rc = io_writer_add_section(w, type, flags, payload);
+    if (!rc) {
+        w->sec[w->n - 1].aligned = true;
+        w->sec[w->n - 1].align_off = data_off;
+    }
+    return rc;
+}
+
 int io_writer_add_section(io_writer *w, uint32_t type, uint32_t flags, const core_buf *payload) {
+    if (type >= IO_SECTION_PAD)
+        return core_error(AISLE_EINTERNAL, "io_writer_add_section: types from 0x%x are padding", IO_SECTION_PAD);
     if (flags & ~(uint32_t)IO_FLAG_REQUIRED)
         return core_error(AISLE_EINTERNAL, "io_writer_add_section: only IO_FLAG_REQUIRED may be given");
     if (type == 0) return core_error(AISLE_EINTERNAL, "io_writer_add_section: section type 0 is reserved");
@@ -184,9 +204,40 @@ int io_writer_add_section(io_writer *w, uint32_t type, uint32_t flags, const cor
     return AISLE_OK;
 }
 
+/* Alignment (format 1.1): a raw section the writer was asked to align gets
+ * a padding section before it, always (so the entry count, and with it the
+ * header length, is known before any offset), of the bytes that move its
+ * payload byte align_off to a multiple of IO_ALIGN.  A 1.0 reader skips
+ * the padding as an unknown optional section. */
+static bool padded(const io_section *s) { return s->aligned && !(s->flags & IO_FLAG_COMPRESSED); }
+
+static size_t pad_at(const io_section *s, size_t off) {
+    return padded(s) ? (IO_ALIGN - (off + s->align_off) % IO_ALIGN) % IO_ALIGN : 0;
+}
+
+static const uint8_t io_zeros[IO_ALIGN];
+
+static size_t header_len(const io_writer *w) {
+    size_t entries = w->n;
+    for (size_t i = 0; i < w->n; i++) entries += padded(&w->sec[i]);
+    return IO_HEADER_FIXED + entries * IO_ENTRY_SIZE + 4;
+}
+
+static void put_entry(uint8_t *e, uint32_t type, uint32_t flags, uint64_t raw_len, uint64_t stored_len,
+                      uint32_t raw_crc, uint32_t stored_crc) {
+    le32(e, type);
+    le32(e + 4, flags);
+    le64(e + 8, raw_len);
+    le64(e + 16, stored_len);
+    le32(e + 24, raw_crc);
+    le32(e + 28, stored_crc);
+}
+
 /* Header + section table + header CRC. */
 static int build_header(const io_writer *w, core_buf *h) {
-    size_t hl = IO_HEADER_FIXED + w->n * IO_ENTRY_SIZE + 4;
+    size_t hl = header_len(w);
+    if (hl > IO_HEADER_FIXED + (size_t)IO_MAX_SECTIONS * IO_ENTRY_SIZE + 4)
+        return core_error(AISLE_ERANGE, "more than %d sections with their padding", IO_MAX_SECTIONS);
     int rc = buf_reserve(h, hl);
     if (rc) return rc;
     uint8_t *p = (uint8_t *)h->data;
@@ -195,19 +246,24 @@ static int build_header(const io_writer *w, core_buf *h) {
     le16(p + 8, IO_FORMAT_MAJOR);
     le16(p + 10, IO_FORMAT_MINOR);
     le32(p + 12, IO_HEADER_FIXED);
-    le32(p + 16, (uint32_t)w->n);
+    le32(p + 16, (uint32_t)((hl - 4 - IO_HEADER_FIXED) / IO_ENTRY_SIZE));
     le32(p + 20, IO_ENTRY_SIZE);
     memcpy(p + 24, w->kind, strlen(w->kind));
     memcpy(p + 56, AISLE_VERSION_STRING, strlen(AISLE_VERSION_STRING));
+    uint8_t *e = p + IO_HEADER_FIXED;
+    size_t off = hl;
     for (size_t i = 0; i < w->n; i++) {
-        uint8_t *e = p + IO_HEADER_FIXED + i * IO_ENTRY_SIZE;
         const io_section *s = &w->sec[i];
-        le32(e, s->type);
-        le32(e + 4, s->flags);
-        le64(e + 8, s->raw_len);
-        le64(e + 16, s->stored_len);
-        le32(e + 24, s->raw_crc);
-        le32(e + 28, s->stored_crc);
+        if (padded(s)) {
+            size_t pad = pad_at(s, off);
+            uint32_t crc = io_crc32(io_zeros, pad);
+            put_entry(e, IO_SECTION_PAD + (uint32_t)i, 0, pad, pad, crc, crc);
+            e += IO_ENTRY_SIZE;
+            off += pad;
+        }
+        put_entry(e, s->type, s->flags, s->raw_len, s->stored_len, s->raw_crc, s->stored_crc);
+        e += IO_ENTRY_SIZE;
+        off += (size_t)s->stored_len;
     }
     le32(p + hl - 4, io_crc32(p, hl - 4));
     h->len = hl;
@@ -219,9 +275,12 @@ int io_writer_to_buffer(const io_writer *w, void **out, size_t *len) {
     buf_init(&b);
     int rc = build_header(w, &b);
     size_t total = b.len;
-    for (size_t i = 0; !rc && i < w->n; i++) total += w->sec[i].stored.len;
+    for (size_t i = 0; !rc && i < w->n; i++) total += w->sec[i].stored.len + (padded(&w->sec[i]) ? IO_ALIGN : 0);
     if (!rc) rc = buf_reserve(&b, total - b.len);
-    for (size_t i = 0; !rc && i < w->n; i++) rc = buf_append(&b, w->sec[i].stored.data, w->sec[i].stored.len);
+    for (size_t i = 0; !rc && i < w->n; i++) {
+        rc = buf_append(&b, io_zeros, pad_at(&w->sec[i], b.len));
+        if (!rc) rc = buf_append(&b, w->sec[i].stored.data, w->sec[i].stored.len);
+    }
     if (rc) {
         buf_free(&b);
         return rc;
@@ -346,8 +405,13 @@ int io_writer_to_file(const io_writer *w, const char *path_arg, uint64_t fail_af
     if (!f) close(fd);
     uint64_t budget = fail_after;
     if (!rc) rc = write_all(f, head.data, head.len, &budget, tmp);
-    for (size_t i = 0; !rc && i < w->n; i++)
-        rc = write_all(f, w->sec[i].stored.data, w->sec[i].stored.len, &budget, tmp);
+    size_t off = head.len;
+    for (size_t i = 0; !rc && i < w->n; i++) {
+        size_t pad = pad_at(&w->sec[i], off);
+        rc = write_all(f, io_zeros, pad, &budget, tmp);
+        if (!rc) rc = write_all(f, w->sec[i].stored.data, w->sec[i].stored.len, &budget, tmp);
+        off += pad + w->sec[i].stored.len;
+    }
     if (!rc && fflush(f) != 0) rc = core_io_error(tmp, "flush");
     if (!rc && fsync(fileno(f)) != 0) rc = core_io_error(tmp, "fsync");
     if (f && fclose(f) != 0 && !rc) rc = core_io_error(tmp, "close");
@@ -388,7 +452,22 @@ static int name_field(const uint8_t *p, char *out, const char *what) {
     return AISLE_OK;
 }
 
+static int check_stored(io_reader *r, io_section *s, const char *what) {
+    uint32_t c = io_crc32(r->data + s->offset, (size_t)s->stored_len);
+    if (c != s->stored_crc)
+        return bad(what, "CRC mismatch of the stored bytes at offset %zu (stored %08x, computed %08x)", s->offset,
+                   s->stored_crc, c);
+    s->crc_ok = true;
+    return AISLE_OK;
+}
+
 int io_reader_open(io_reader **out, const void *data, size_t len, uint64_t max_bytes) {
+    return io_reader_open_flags(out, data, len, max_bytes, 0);
+}
+
+bool io_reader_mapped(const io_reader *r) { return (r->flags & IO_OPEN_MAPPED) != 0; }
+
+int io_reader_open_flags(io_reader **out, const void *data, size_t len, uint64_t max_bytes, unsigned flags) {
     const uint8_t *p = data;
     if (len >= 8 && memcmp(p, io_magic, 8) != 0) return bad("header", "not an aisle model file (bad magic bytes)");
     if (len < 24) return bad("header", "truncated: %zu bytes are too few for a model file header", len);
@@ -418,6 +497,7 @@ int io_reader_open(io_reader **out, const void *data, size_t len, uint64_t max_b
     r->len = len;
     r->major = major;
     r->minor = minor;
+    r->flags = flags;
     int rc = name_field(p + 24, r->kind, "model kind");
     if (!rc) rc = name_field(p + 56, r->writer, "writer version");
     if (!rc) {
@@ -472,12 +552,7 @@ int io_reader_open(io_reader **out, const void *data, size_t len, uint64_t max_b
         }
         s->offset = off;
         off += (size_t)s->stored_len;
-        uint32_t c = io_crc32(p + s->offset, (size_t)s->stored_len);
-        if (c != s->stored_crc) {
-            rc = bad(what, "CRC mismatch of the stored bytes at offset %zu (stored %08x, computed %08x)", s->offset,
-                     s->stored_crc, c);
-            break;
-        }
+        if (!(flags & IO_OPEN_LAZY_CRC)) rc = check_stored(r, s, what);
     }
     if (!rc && off != len) rc = bad("file", "%zu unexpected bytes after the last section (offset %zu)", len - off, off);
     if (rc) {
@@ -572,20 +647,43 @@ int io_reader_section(io_reader *r, uint32_t type, io_cursor *out) {
     char what[32];
     snprintf(what, sizeof what, "section %u (%s)", type, section_name(type));
     if (!s) return bad(what, "missing from the file");
-    if ((s->flags & IO_FLAG_COMPRESSED) && !s->raw) {
-        int rc = inflate_section(r, s, what);
+    bool compressed = (s->flags & IO_FLAG_COMPRESSED) != 0;
+    if (compressed && !s->raw) {
+        int rc = s->crc_ok ? AISLE_OK : check_stored(r, s, what);
+        if (!rc) rc = inflate_section(r, s, what);
         if (rc) return rc;
     }
-    const uint8_t *raw = (s->flags & IO_FLAG_COMPRESSED) ? s->raw : r->data + s->offset;
-    uint32_t c = io_crc32(raw, (size_t)s->raw_len);
-    if (c != s->raw_crc)
-        return bad(what, "CRC mismatch of the payload (stored %08x, computed %08x)", s->raw_crc, c);
+    const uint8_t *raw = compressed ? s->raw : r->data + s->offset;
+    /* a raw section whose stored bytes were verified needs no second pass
+     * when both CRCs are the same number (they cover the same bytes) */
+    if (compressed || !s->crc_ok || s->raw_crc != s->stored_crc) {
+        uint32_t c = io_crc32(raw, (size_t)s->raw_len);
+        if (c != s->raw_crc)
+            return bad(what, "CRC mismatch of the payload (stored %08x, computed %08x)", s->raw_crc, c);
+    }
     s->used = true;
     memset(out, 0, sizeof *out);
     out->p = raw;
     out->len = (size_t)s->raw_len;
     snprintf(out->section, sizeof out->section, "%s", what);
     return AISLE_OK;
+}
+
+int io_reader_section_view(io_reader *r, uint32_t type, io_cursor *out) {
+    io_section *s = find(r, type);
+    if (s && (s->flags & IO_FLAG_COMPRESSED))
+        return core_error(AISLE_EUNSUPPORTED,
+                          "section %u (%s) is compressed, so it cannot be served from a mapping; save the model "
+                          "with compression=0", type, section_name(type));
+    if (s && !s->crc_ok && (r->flags & IO_OPEN_NO_VIEW_CRC)) {
+        s->used = true; /* mmap_verify=none: bounds are checked, the bytes are trusted */
+        memset(out, 0, sizeof *out);
+        out->p = r->data + s->offset;
+        out->len = (size_t)s->raw_len;
+        snprintf(out->section, sizeof out->section, "section %u (%s)", type, section_name(type));
+        return AISLE_OK;
+    }
+    return io_reader_section(r, type, out);
 }
 
 int io_reader_check_required(const io_reader *r) {

@@ -28,6 +28,8 @@ enum {
     IO_SECTION_POPULARITY = 5,/* per-item popularity (fallback, novelty) */
     IO_SECTION_KIND = 256     /* first type free for model kinds */
 };
+/* Padding sections: optional, zero bytes, types IO_SECTION_PAD + n. */
+#define IO_SECTION_PAD 0xFFFF0000u
 
 /* Section flags. */
 enum {
@@ -62,9 +64,18 @@ int io_put_f32_array(core_buf *b, const float *v, uint64_t n);
 /* ---- writing a file ---- */
 /* The writer's tensor encoding chosen by the save options (quantize). */
 int io_writer_quant(const io_writer *w);
+/* Save option store_int8: whether factor kinds add their int8 item copy. */
+bool io_writer_store_int8(const io_writer *w);
 /* Adds a section; the payload is copied (and compressed per the save
  * options).  flags: IO_FLAG_REQUIRED or 0. */
 int io_writer_add_section(io_writer *w, uint32_t type, uint32_t flags, const core_buf *payload);
+/* The same for a section a reader may serve in place from a mapped file:
+ * when it is stored raw, the writer puts zero padding before it (in an
+ * optional section of a type from IO_SECTION_PAD, which every reader
+ * skips) so that payload byte data_off starts IO_ALIGN-aligned in the file
+ * (docs/FORMAT.md, format 1.1). */
+int io_writer_add_section_aligned(io_writer *w, uint32_t type, uint32_t flags, const core_buf *payload,
+                                  size_t data_off);
 
 /* ---- reading a file ---- */
 typedef struct io_cursor {
@@ -95,6 +106,14 @@ int io_get_str(io_cursor *c, char **out);
  * expect_rows/expect_cols: if non-zero, the stored shape must match. */
 int io_get_tensor(io_cursor *c, float **out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
                   uint64_t expect_cols);
+/* Views for mapped files: a pointer into the payload instead of a copy.
+ * The tensor must be fp32 and start IO_ALIGN-aligned, an f32 array 4-byte
+ * aligned, io_get_view's len bytes `align`-aligned; otherwise
+ * AISLE_EUNSUPPORTED (the message says how to save a mappable file). */
+int io_get_tensor_view(io_cursor *c, const float **out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
+                       uint64_t expect_cols);
+int io_get_f32_array_view(io_cursor *c, const float **out, uint64_t *n, uint64_t max_n);
+int io_get_view(io_cursor *c, const void **out, size_t len, size_t align);
 /* Allocated arrays; max_n bounds the count (besides the bytes present). */
 int io_get_u32_array(io_cursor *c, uint32_t **out, uint64_t *n, uint64_t max_n);
 int io_get_u64_array(io_cursor *c, uint64_t **out, uint64_t *n, uint64_t max_n);
@@ -104,8 +123,9 @@ int io_cursor_done(const io_cursor *c);
 
 /* ---- container lifecycle (src/io/container.c; docs/FORMAT.md) ---- */
 #define IO_FORMAT_MAJOR 1
-#define IO_FORMAT_MINOR 0
+#define IO_FORMAT_MINOR 1 /* 1.1: raw tensor sections padded to IO_ALIGN (readable by 1.0 readers) */
 enum {
+    IO_ALIGN = 64,          /* alignment of mappable payload bytes in the file (a cache line) */
     IO_HEADER_FIXED = 88,   /* bytes before the section table in format 1.0 */
     IO_ENTRY_SIZE = 32,     /* bytes per section table entry in format 1.0 */
     IO_MAX_SECTIONS = 4096  /* sanity limit on the section count */
@@ -126,6 +146,17 @@ int io_writer_to_file(const io_writer *w, const char *path, uint64_t fail_after)
  * bytes (CRC) of a file image.  data must outlive the reader.  max_bytes
  * bounds the sum of the sections' uncompressed lengths (AISLE_ERANGE). */
 int io_reader_open(io_reader **out, const void *data, size_t len, uint64_t max_bytes);
+/* The same with flags: IO_OPEN_MAPPED says data is a file mapping that
+ * outlives the model (loaders may keep views into it, io_reader_mapped);
+ * IO_OPEN_LAZY_CRC defers each section's CRC to the moment it is read;
+ * IO_OPEN_NO_VIEW_CRC skips the CRC of sections read with
+ * io_reader_section_view (option mmap_verify=none). */
+enum { IO_OPEN_MAPPED = 1, IO_OPEN_LAZY_CRC = 2, IO_OPEN_NO_VIEW_CRC = 4 };
+int io_reader_open_flags(io_reader **out, const void *data, size_t len, uint64_t max_bytes, unsigned flags);
+bool io_reader_mapped(const io_reader *r);
+/* Cursor over a raw (uncompressed) section read in place from a mapping;
+ * AISLE_EUNSUPPORTED for a compressed one (the message names it). */
+int io_reader_section_view(io_reader *r, uint32_t type, io_cursor *out);
 void io_reader_free(io_reader *r);
 const char *io_reader_kind(const io_reader *r);
 const char *io_reader_writer_version(const io_reader *r);
@@ -135,6 +166,18 @@ int io_reader_check_required(const io_reader *r);
 /* Reads a whole file into a new buffer (free with core_free); files larger
  * than max_bytes fail with AISLE_ERANGE before anything is allocated. */
 int io_read_file(const char *path, uint64_t max_bytes, uint8_t **data, size_t *len);
+
+/* A regular file mapped read-only and private (src/io/map.c): N processes
+ * mapping one file share its page-cache pages.  Files larger than
+ * max_bytes (plus the largest header) fail with AISLE_ERANGE. */
+typedef struct io_map io_map;
+int io_map_file(const char *path, uint64_t max_bytes, io_map **out);
+const uint8_t *io_map_data(const io_map *m);
+size_t io_map_len(const io_map *m);
+/* Lets the process write [p, p + len) of the mapping: the kernel copies
+ * each touched page privately (copy-on-write), the file never changes. */
+int io_map_make_writable(io_map *m, const void *p, size_t len);
+void io_map_free(io_map *m);
 
 /* ---- CRC / fp16 helpers shared with other modules ---- */
 uint32_t io_crc32(const void *data, size_t len);

@@ -11,4 +11,17 @@ const option_spec io_options[] = {
      "Largest model a load accepts, in decompressed bytes (default 2 GiB, so an untrusted file "
      "cannot take more memory than a shop server has; raise it for bigger models); bigger or "
      "corrupt size fields fail with AISLE_ERANGE before anything is allocated."},
+    {"store_int8", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "save",
+     "Latent-factor models (als, bpr, mf, hybrid): also store the int8 copy of the item factors "
+     "that the exact int8 top-k scan reads (scan=auto|int8), so a loaded or mapped model serves "
+     "it as stored instead of building it; needs quantize=none."},
+    {"mmap", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "load",
+     "aisle_model_load maps the file read-only and serves the factor tensors (and a stored int8 "
+     "copy) in place instead of copying them: opening is fast and processes share the pages. "
+     "Latent-factor kinds only, files saved with compression=0 and quantize=none (else "
+     "AISLE_EUNSUPPORTED); docs/FORMAT.md."},
+    {"mmap_verify", AISLE_OPTION_STRING, 0, 0, "open", "open|none", "load",
+     "With mmap=true: open checks the CRC of every mapped section while opening (reads the whole "
+     "file once); none skips it for the mapped tensors (opening touches almost nothing; a "
+     "corrupt tensor then gives wrong scores, never a crash: every size is still checked)."},
     OPTION_END};

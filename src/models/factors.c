@@ -17,12 +17,15 @@
 
 void model_factors_free(model_factors *f) {
     if (!f) return;
-    core_free(f->user);
-    core_free(f->item);
-    core_free(f->user_bias);
-    core_free(f->item_bias);
+    if (!(f->borrowed & MODEL_BORROWED_USER)) core_free(f->user);
+    if (!(f->borrowed & MODEL_BORROWED_ITEM)) core_free(f->item);
+    if (!(f->borrowed & MODEL_BORROWED_UBIAS)) core_free(f->user_bias);
+    if (!(f->borrowed & MODEL_BORROWED_IBIAS)) core_free(f->item_bias);
     core_free(f->gram);
+    model_int8_free(f->int8);
     f->user = f->item = f->user_bias = f->item_bias = f->gram = NULL;
+    f->int8 = NULL;
+    f->borrowed = 0;
 }
 
 const float *model_item_vectors(const aisle_model *m, uint32_t *dim) {
@@ -231,9 +234,14 @@ int model_factors_update_user(aisle_model *m, uint32_t user) {
 
 /* Grows one array of rows x width floats to `want` rows; the caller
  * writes the new rows.  On failure *a is unchanged. */
-static int grow_rows(float **a, size_t want, size_t width) {
-    float *p = core_reallocarray(*a, want ? want * width : 1, sizeof *p);
+/* An array of a mapped model (flag in f->borrowed) is copied out of the
+ * mapping into a bigger one: the mapping is never resized or written. */
+static int grow_rows(model_factors *f, unsigned flag, float **a, size_t had, size_t want, size_t width) {
+    bool borrowed = (f->borrowed & flag) != 0;
+    float *p = borrowed ? core_malloc((want ? want * width : 1) * sizeof *p)
+                        : core_reallocarray(*a, want ? want * width : 1, sizeof *p);
     if (!p) return core_oom("adding a row to a factor model");
+    if (borrowed) memcpy(p, *a, had * width * sizeof *p), f->borrowed &= ~flag;
     *a = p;
     return AISLE_OK;
 }
@@ -252,14 +260,18 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
      * model), then the new rows: nothing can fail after the first write */
     int rc = AISLE_OK;
     if (users > nu) {
-        rc = grow_rows(&f->user, users, d);
-        if (!rc && f->user_bias) rc = grow_rows(&f->user_bias, users, 1);
+        rc = grow_rows(f, MODEL_BORROWED_USER, &f->user, nu, users, d);
+        if (!rc && f->user_bias) rc = grow_rows(f, MODEL_BORROWED_UBIAS, &f->user_bias, nu, users, 1);
     }
     if (!rc && items > ni) {
-        rc = grow_rows(&f->item, items, d);
-        if (!rc && f->item_bias) rc = grow_rows(&f->item_bias, items, 1);
+        rc = grow_rows(f, MODEL_BORROWED_ITEM, &f->item, ni, items, d);
+        if (!rc && f->item_bias) rc = grow_rows(f, MODEL_BORROWED_IBIAS, &f->item_bias, ni, items, 1);
     }
     if (rc) return rc;
+    if (items > ni && f->int8) { /* the stored int8 copy lacks the new row: serving builds one again */
+        model_int8_free(f->int8);
+        f->int8 = NULL;
+    }
     if (users > nu) {
         memset(f->user + (size_t)nu * d, 0, (size_t)(users - nu) * d * sizeof *f->user);
         if (f->user_bias) memset(f->user_bias + nu, 0, (users - nu) * sizeof *f->user_bias);
@@ -302,21 +314,25 @@ int model_factors_save(const aisle_model *m, io_writer *w) {
     if (!rc) rc = io_put_f32(&b, f->alpha);
     if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND, IO_FLAG_REQUIRED, &b);
     b.len = 0;
+    /* tensors and biases aligned for mapping (format 1.1): the tensor's
+     * values follow its 17-byte head (u8 encoding, u64 rows, u64 cols), the
+     * biases their u64 count */
     if (!rc) rc = io_put_tensor(&b, f->user, nu, f->dim, q);
-    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 1, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = io_writer_add_section_aligned(w, IO_SECTION_KIND + 1, IO_FLAG_REQUIRED, &b, 17);
     b.len = 0;
     if (!rc) rc = io_put_tensor(&b, f->item, ni, f->dim, q);
-    if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 2, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = io_writer_add_section_aligned(w, IO_SECTION_KIND + 2, IO_FLAG_REQUIRED, &b, 17);
     b.len = 0;
     if (!rc && f->explicit_r) {
         rc = io_put_f32_array(&b, f->user_bias, nu);
         if (!rc) rc = io_put_f32_array(&b, f->item_bias, ni);
-        if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 3, IO_FLAG_REQUIRED, &b);
+        if (!rc) rc = io_writer_add_section_aligned(w, IO_SECTION_KIND + 3, IO_FLAG_REQUIRED, &b, 8);
         b.len = 0;
     }
     if (!rc) rc = io_put_f32_array(&b, f->gram, (uint64_t)f->dim * f->dim);
     if (!rc) rc = io_writer_add_section(w, IO_SECTION_KIND + 4, IO_FLAG_REQUIRED, &b);
     buf_free(&b);
+    if (!rc && io_writer_store_int8(w)) rc = model_int8_save(f, ni, w);
     return rc;
 }
 
@@ -335,6 +351,43 @@ static int load_array(io_reader *r, io_cursor *c, float **out, uint64_t n) {
     if (!rc && got != n)
         rc = core_error(AISLE_EFORMAT, "%s: array has %llu values, expected %llu", c->section,
                         (unsigned long long)got, (unsigned long long)n);
+    return rc;
+}
+
+/* A factor tensor: a view into the mapping (option mmap) or a copy. */
+static int load_matrix(io_reader *r, uint32_t type, float **out, uint64_t rows, uint64_t cols, unsigned *borrowed,
+                       unsigned flag) {
+    io_cursor c;
+    uint64_t gr, gc;
+    int rc;
+    if (io_reader_mapped(r)) {
+        const float *v = NULL;
+        rc = io_reader_section_view(r, type, &c);
+        if (!rc) rc = io_get_tensor_view(&c, &v, &gr, &gc, rows, cols);
+        if (!rc) *out = (float *)(uintptr_t)v, *borrowed |= flag; /* never written: see model_unshare_users */
+    } else {
+        rc = io_reader_section(r, type, &c);
+        if (!rc) rc = io_get_tensor(&c, out, &gr, &gc, rows, cols);
+    }
+    return rc ? rc : io_cursor_done(&c);
+}
+
+static int load_biases(io_reader *r, io_cursor *c, model_factors *f, uint32_t nu, uint32_t ni) {
+    if (!io_reader_mapped(r)) {
+        int rc = load_array(r, c, &f->user_bias, nu);
+        return rc ? rc : load_array(r, c, &f->item_bias, ni);
+    }
+    const float *ub = NULL, *ib = NULL;
+    uint64_t gu = 0, gi = 0;
+    int rc = io_get_f32_array_view(c, &ub, &gu, nu);
+    if (!rc) rc = io_get_f32_array_view(c, &ib, &gi, ni);
+    if (!rc && (gu != nu || gi != ni))
+        rc = core_error(AISLE_EFORMAT, "%s: %llu user and %llu item biases, expected %u and %u", c->section,
+                        (unsigned long long)gu, (unsigned long long)gi, nu, ni);
+    if (!rc) {
+        f->user_bias = (float *)(uintptr_t)ub, f->item_bias = (float *)(uintptr_t)ib;
+        f->borrowed |= MODEL_BORROWED_UBIAS | MODEL_BORROWED_IBIAS;
+    }
     return rc;
 }
 
@@ -363,24 +416,21 @@ int model_factors_load(aisle_model *m, io_reader *r) {
     if (!rc && ex && !(isfinite(f->mean) && isfinite(f->rmin) && isfinite(f->rmax) && f->rmin <= f->rmax))
         rc = core_error(AISLE_EFORMAT, "%s: rating mean %g and range %g..%g are not valid", c.section, f->mean, f->rmin,
                         f->rmax);
-    uint64_t rows, cols;
-    if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 1, &c);
-    if (!rc) rc = io_get_tensor(&c, &f->user, &rows, &cols, nu, f->dim);
-    if (!rc) rc = io_cursor_done(&c);
-    if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 2, &c);
-    if (!rc) rc = io_get_tensor(&c, &f->item, &rows, &cols, ni, f->dim);
-    if (!rc) rc = io_cursor_done(&c);
-    if (!rc && (!f->user || !f->item || nu == 0 || ni == 0))
+    if (!rc && (nu == 0 || ni == 0)) rc = core_error(AISLE_EFORMAT, "factor model without users or items");
+    if (!rc) rc = load_matrix(r, IO_SECTION_KIND + 1, &f->user, nu, f->dim, &f->borrowed, MODEL_BORROWED_USER);
+    if (!rc) rc = load_matrix(r, IO_SECTION_KIND + 2, &f->item, ni, f->dim, &f->borrowed, MODEL_BORROWED_ITEM);
+    if (!rc && (!f->user || !f->item))
         rc = core_error(AISLE_EFORMAT, "factor model without users or items");
     if (!rc && f->explicit_r) {
-        rc = io_reader_section(r, IO_SECTION_KIND + 3, &c);
-        if (!rc) rc = load_array(r, &c, &f->user_bias, nu);
-        if (!rc) rc = load_array(r, &c, &f->item_bias, ni);
+        rc = io_reader_mapped(r) ? io_reader_section_view(r, IO_SECTION_KIND + 3, &c)
+                                 : io_reader_section(r, IO_SECTION_KIND + 3, &c);
+        if (!rc) rc = load_biases(r, &c, f, nu, ni);
         if (!rc) rc = io_cursor_done(&c);
     }
     if (!rc) rc = io_reader_section(r, IO_SECTION_KIND + 4, &c);
     if (!rc) rc = load_array(r, &c, &f->gram, (uint64_t)f->dim * f->dim);
     if (!rc) rc = io_cursor_done(&c);
+    if (!rc) rc = model_int8_load(f, ni, r);
     return rc; /* on failure the caller frees the model and with it f */
 }
 

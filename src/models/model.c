@@ -32,7 +32,20 @@ AISLE_API void aisle_model_free(aisle_model *m) {
     core_free(m->popularity);
     aisle_config_free(m->config);
     core_free(m->metrics);
+    io_map_free(m->map); /* after free_state: the state's views point into it */
     core_free(m);
+}
+
+int model_unshare_users(aisle_model *m) {
+    if (!m->map || m->map_users_writable || !(m->ops->flags & MODEL_FACTORS) || !m->state) return AISLE_OK;
+    const model_factors *f = m->state;
+    size_t nu = model_n_users(m);
+    int rc = AISLE_OK;
+    if (f->borrowed & MODEL_BORROWED_USER) rc = io_map_make_writable(m->map, f->user, nu * f->dim * sizeof(float));
+    if (!rc && (f->borrowed & MODEL_BORROWED_UBIAS) && f->user_bias)
+        rc = io_map_make_writable(m->map, f->user_bias, nu * sizeof(float));
+    if (!rc) m->map_users_writable = true;
+    return rc;
 }
 
 static int copy_csr(data_csr *dst, const data_csr *src) {

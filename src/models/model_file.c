@@ -323,15 +323,20 @@ static int unknown_kind(const char *kind) {
     return rc;
 }
 
+/* flags: IO_OPEN_* (a mapped file: IO_OPEN_MAPPED and the verify mode). */
 static int load_image(const uint8_t *data, size_t len, const aisle_config *cfg, option_tables tables,
-                      aisle_model **out) {
+                      unsigned flags, aisle_model **out) {
     io_reader *r;
-    int rc = io_reader_open(&r, data, len, (uint64_t)config_int(cfg, io_options, "max_model_bytes"));
+    int rc = io_reader_open_flags(&r, data, len, (uint64_t)config_int(cfg, io_options, "max_model_bytes"), flags);
     if (rc) return rc;
     const model_ops *ops = model_find_kind(io_reader_kind(r));
     aisle_model *m = NULL;
     if (!ops) rc = unknown_kind(io_reader_kind(r));
     else if (!ops->load) rc = core_error(AISLE_EUNSUPPORTED, "model kind '%s' does not support loading", ops->name);
+    else if ((flags & IO_OPEN_MAPPED) && !(ops->flags & MODEL_FACTORS))
+        rc = core_error(AISLE_EUNSUPPORTED,
+                        "option mmap: model kind '%s' has no factor tensors to serve from a mapping (als, bpr, mf "
+                        "and hybrid have); load it without mmap", ops->name);
     if (!rc) rc = model_alloc(ops, &m);
     if (!rc) snprintf(m->writer_version, sizeof m->writer_version, "%s", io_reader_writer_version(r));
     if (!rc) rc = get_meta(m, r, tables);
@@ -353,17 +358,47 @@ static int load_image(const uint8_t *data, size_t len, const aisle_config *cfg, 
 int model_load_buffer(aisle_model **out, const void *data, size_t len, const aisle_config *cfg,
                       option_tables tables) {
     if (!out || (!data && len)) return core_error(AISLE_EINVAL, "aisle_model_load_buffer: NULL argument");
-    int rc = load_image(data ? data : "", len, cfg, tables, out);
+    int rc = load_image(data ? data : "", len, cfg, tables, 0, out);
     return rc ? core_error_prefix(rc, "model buffer") : AISLE_OK;
 }
 
 int model_load_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables) {
     if (!out || !path) return core_error(AISLE_EINVAL, "aisle_model_load: NULL argument");
+    if (config_bool(cfg, io_options, "mmap")) return model_map_file(out, path, cfg, tables);
     uint8_t *data;
     size_t len;
     int rc = io_read_file(path, (uint64_t)config_int(cfg, io_options, "max_model_bytes"), &data, &len);
     if (rc) return rc;
-    rc = load_image(data, len, cfg, tables, out);
+    rc = load_image(data, len, cfg, tables, 0, out);
     core_free(data);
     return rc ? core_error_prefix(rc, "%s", path) : AISLE_OK;
+}
+
+/* Option mmap: the factor tensors (and a stored int8 copy) stay in the
+ * mapping, which the model owns from here on; the generic sections (keys,
+ * history, popularity) are decoded into memory as in an ordinary load.
+ * With mmap_verify=none only the mapped tensors skip their CRC; the
+ * sections that are decoded are verified as they are read. */
+int model_map_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables) {
+    io_map *map;
+    int rc = io_map_file(path, (uint64_t)config_int(cfg, io_options, "max_model_bytes"), &map);
+    if (rc) return rc;
+    unsigned flags = IO_OPEN_MAPPED;
+    if (strcmp(config_string(cfg, io_options, "mmap_verify"), "none") == 0)
+        flags |= IO_OPEN_LAZY_CRC | IO_OPEN_NO_VIEW_CRC;
+    aisle_model *m = NULL;
+    rc = load_image(io_map_data(map), io_map_len(map), cfg, tables, flags, &m);
+    if (rc) {
+        io_map_free(map);
+        return core_error_prefix(rc, "%s", path);
+    }
+    m->map = map;
+    *out = m;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_model_mapped_bytes(const aisle_model *model, size_t *bytes) {
+    if (!model || !bytes) return core_error(AISLE_EINVAL, "aisle_model_mapped_bytes: NULL argument");
+    *bytes = model->map ? io_map_len(model->map) : 0;
+    return AISLE_OK;
 }

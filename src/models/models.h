@@ -135,6 +135,8 @@ struct aisle_model {
     model_weight_rule weight_rule; /* implicit kinds: how weights are read (weights.c) */
     void *state;           /* kind-specific */
     _Atomic(model_cache *) serve_cache; /* see model_cache; NULL until first needed */
+    io_map *map;           /* option mmap: the file the state's tensors point into, or NULL */
+    bool map_users_writable; /* the mapped user rows were made copy-on-write (model_unshare_users) */
 };
 
 /* Registry (registry.c). */
@@ -175,6 +177,8 @@ int model_save_file(const aisle_model *m, const char *path, const aisle_config *
 int model_load_buffer(aisle_model **out, const void *data, size_t len, const aisle_config *cfg,
                       option_tables tables);
 int model_load_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables);
+/* model_load_file with option mmap=true (docs/FORMAT.md, "Mapped models"). */
+int model_map_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables);
 
 static inline uint32_t model_n_users(const aisle_model *m) { return (uint32_t)m->users.n; }
 static inline uint32_t model_n_items(const aisle_model *m) { return (uint32_t)m->items.n; }
@@ -197,7 +201,41 @@ typedef struct model_factors {
     float reg, alpha; /* fold-in regularisation and confidence 1 + alpha * w */
     float *gram;      /* dim x dim item Gram matrix Q^T Q (implicit kinds) */
     model_weight_rule rule; /* implicit: how fold-in reads weights (the model's weight_rule) */
+    unsigned borrowed;      /* MODEL_BORROWED_*: arrays inside m->map (never freed here) */
+    struct model_int8 *int8; /* the stored int8 item copy (save option store_int8), or NULL */
 } model_factors;
+
+enum { MODEL_BORROWED_USER = 1, MODEL_BORROWED_ITEM = 2, MODEL_BORROWED_UBIAS = 4, MODEL_BORROWED_IBIAS = 8 };
+
+/* The int8 copy of a factor model's item matrix that serving scans for its
+ * exact top-k (layout and error bound: src/serve/quant.c).  Built there on
+ * first use, or stored in the file (store_int8) and read back, in place
+ * when the file is mapped (factors_int8.c). */
+enum { MODEL_INT8_ROWS = 8 }; /* rows per block */
+typedef struct model_int8 {
+    uint32_t n, dim, quads, blocks;
+    const int8_t *q;      /* blocks x quads x MODEL_INT8_ROWS x 4 */
+    const float *scale;   /* blocks * MODEL_INT8_ROWS: s_j (0 for zero and padding rows, NaN: always re-score) */
+    const float *ib;      /* blocks * MODEL_INT8_ROWS item biases (0 padding), or NULL */
+    const float *rnorm;   /* n: |r_j| rounded up */
+    const float *norm;    /* n: |v_j| rounded up */
+    float ratio_r, ratio_n; /* R, N: max |r_j| / s_j and |v_j| / s_j */
+    float ib_max;         /* max |item bias| */
+    void *owned;          /* one heap block holding the arrays, or NULL (views into a mapping) */
+} model_int8;
+int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out);
+void model_int8_free(model_int8 *t);
+/* Rounds a non-negative double up to a float that is >= it (the bound's
+ * constants are rounded so that they stay bounds). */
+float model_int8_round_up(double v);
+/* The stored copy: section IO_SECTION_KIND + 6 (optional); load checks its
+ * shape against f and the model's items. */
+int model_int8_save(const model_factors *f, uint32_t n, io_writer *w);
+int model_int8_load(model_factors *f, uint32_t n, io_reader *r);
+/* Before a write to a mapped model's user rows (aisle_update_user): makes
+ * them copy-on-write, so only the pages written are copied and the file
+ * never changes.  AISLE_OK at once for a model that is not mapped. */
+int model_unshare_users(aisle_model *m);
 
 /* Dot product used by every factor kernel: two 4-wide accumulators in a
  * fixed order (vectorised without -ffast-math, deterministic). */

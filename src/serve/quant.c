@@ -43,119 +43,56 @@
 #  define QUANT_X86 1
 #endif
 
-enum { QB = 8 };                 /* rows per block */
+enum { QB = MODEL_INT8_ROWS };   /* rows per block */
 #define QUANT_U (FLT_EPSILON / 2) /* unit roundoff of fp32 */
 
+/* The index (model_int8, built by src/models/factors_int8.c) kept with a
+ * model that did not bring a stored one. */
 typedef struct serve_quant {
     model_cache base; /* first member: m->serve_cache points here */
-    uint32_t n, dim, quads, blocks;
-    int8_t *q;        /* blocks x quads x QB x 4 */
-    float *scale;     /* blocks * QB: s_j (0 for zero and padding rows, NaN: always re-score) */
-    float *ib;        /* blocks * QB item biases (0 padding), or NULL */
-    float *rnorm;     /* n: |r_j| rounded up */
-    float *norm;      /* n: |v_j| rounded up */
-    float ratio_r, ratio_n; /* R, N: max |r_j| / s_j and |v_j| / s_j */
-    float ib_max;     /* max |item bias| */
+    model_int8 *ix;
 } serve_quant;
 
 static void quant_release(model_cache *c) {
-    serve_quant *ix = (serve_quant *)c;
-    core_free(ix->q);
-    core_free(ix->scale);
-    core_free(ix->ib);
-    core_free(ix->rnorm);
-    core_free(ix->norm);
-    core_free(ix);
-}
-
-/* Rounds a non-negative double up to a float that is >= it. */
-static float round_up(double v) {
-    float r = (float)(v * (1 + 1e-6));
-    return r < v ? INFINITY : r;
-}
-
-static int quant_build(const model_factors *f, uint32_t n, serve_quant **out) {
-    serve_quant *ix = core_calloc(1, sizeof *ix);
-    if (!ix) return core_oom("int8 item index");
-    ix->base.release = quant_release;
-    uint32_t d = f->dim;
-    ix->n = n, ix->dim = d, ix->quads = (d + 3) / 4, ix->blocks = (n + QB - 1) / QB;
-    size_t rows = (size_t)ix->blocks * QB;
-    size_t qbytes = rows * ix->quads * 4;
-    ix->q = core_calloc(qbytes ? qbytes : 1, 1);
-    ix->scale = core_calloc(rows ? rows : 1, sizeof *ix->scale);
-    ix->rnorm = core_malloc((n ? n : 1) * sizeof *ix->rnorm);
-    ix->norm = core_malloc((n ? n : 1) * sizeof *ix->norm);
-    ix->ib = f->item_bias ? core_calloc(rows ? rows : 1, sizeof *ix->ib) : NULL;
-    if (!ix->q || !ix->scale || !ix->rnorm || !ix->norm || (f->item_bias && !ix->ib)) {
-        quant_release(&ix->base);
-        return core_oom("int8 item index");
-    }
-    double rmax = 0, nmax = 0, ibmax = 0;
-    for (uint32_t j = 0; j < n; j++) {
-        const float *v = f->item + (size_t)j * d;
-        double amax = 0;
-        bool finite = true;
-        for (uint32_t k = 0; k < d; k++) {
-            if (!isfinite(v[k])) finite = false;
-            amax = fmax(amax, fabs((double)v[k]));
-        }
-        if (ix->ib) {
-            ix->ib[j] = f->item_bias[j];
-            if (isfinite(f->item_bias[j])) ibmax = fmax(ibmax, fabs((double)f->item_bias[j]));
-            else finite = false;
-        }
-        float s = (float)(amax / 127);
-        if (!finite || (amax > 0 && !(s >= FLT_MIN))) {
-            ix->scale[j] = NAN, ix->rnorm[j] = ix->norm[j] = INFINITY;
-            continue;
-        }
-        int8_t *qb = ix->q + ((size_t)(j / QB) * ix->quads * QB + (j % QB)) * 4;
-        double rr = 0, vv = 0;
-        for (uint32_t k = 0; s > 0 && k < d; k++) {
-            long qv = lrintf(v[k] / s);
-            qv = qv > 127 ? 127 : qv < -127 ? -127 : qv;
-            qb[(size_t)(k / 4) * QB * 4 + k % 4] = (int8_t)qv;
-            double r = (double)v[k] - (double)s * (double)qv;
-            rr += r * r, vv += (double)v[k] * v[k];
-        }
-        ix->scale[j] = s;
-        ix->rnorm[j] = round_up(sqrt(rr));
-        ix->norm[j] = round_up(sqrt(vv));
-        if (s > 0) {
-            rmax = fmax(rmax, (double)ix->rnorm[j] / s);
-            nmax = fmax(nmax, (double)ix->norm[j] / s);
-        }
-    }
-    ix->ratio_r = round_up(rmax), ix->ratio_n = round_up(nmax), ix->ib_max = round_up(ibmax);
-    *out = ix;
-    return AISLE_OK;
+    serve_quant *sq = (serve_quant *)c;
+    model_int8_free(sq->ix);
+    core_free(sq);
 }
 
 /* The model's int8 index, built by the first caller that needs it. */
-static int quant_get(const aisle_model *m, const serve_quant **out) {
+static int quant_get(const aisle_model *m, const model_int8 **out) {
+    const model_factors *f = m->state;
+    if (f->int8) { /* stored in the file (store_int8): served as stored */
+        *out = f->int8;
+        return AISLE_OK;
+    }
     aisle_model *mm = (aisle_model *)m; /* the cache is logically const: derived, published once */
     model_cache *c = atomic_load_explicit(&mm->serve_cache, memory_order_acquire);
     if (!c) {
-        serve_quant *ix = NULL;
-        int rc = quant_build(m->state, model_n_items(m), &ix);
-        if (rc) return rc;
+        serve_quant *sq = core_calloc(1, sizeof *sq);
+        if (!sq) return core_oom("int8 item index");
+        sq->base.release = quant_release;
+        int rc = model_int8_build(f, model_n_items(m), &sq->ix);
+        if (rc) {
+            core_free(sq);
+            return rc;
+        }
         model_cache *expect = NULL;
-        if (atomic_compare_exchange_strong_explicit(&mm->serve_cache, &expect, &ix->base, memory_order_acq_rel,
+        if (atomic_compare_exchange_strong_explicit(&mm->serve_cache, &expect, &sq->base, memory_order_acq_rel,
                                                     memory_order_acquire))
-            c = &ix->base;
+            c = &sq->base;
         else {
-            quant_release(&ix->base); /* another reader published first */
+            quant_release(&sq->base); /* another reader published first */
             c = expect;
         }
     }
-    *out = (const serve_quant *)c;
+    *out = ((const serve_quant *)c)->ix;
     return AISLE_OK;
 }
 
 int serve_quant_prepare(const aisle_model *m) {
     if (!serve_factor_kind(m) || model_n_items(m) == 0) return AISLE_OK;
-    const serve_quant *ix;
+    const model_int8 *ix;
     return quant_get(m, &ix);
 }
 
@@ -171,7 +108,7 @@ typedef struct cand {
 } cand;
 
 typedef struct scan_state {
-    const serve_quant *ix;
+    const model_int8 *ix;
     const serve_sel *sel;
     const uint32_t *excl;
     size_t n_excl;
@@ -243,7 +180,7 @@ static void add_cand(scan_state *st, uint32_t j, float ub) {
 /* A block in which some row's loose upper bound reaches hmin: per-row
  * bounds, candidates and lower bounds.  approx[i]: row b*QB+i. */
 static void block_slow(scan_state *st, uint32_t b, const float *approx) {
-    const serve_quant *ix = st->ix;
+    const model_int8 *ix = st->ix;
     for (uint32_t i = 0; i < QB; i++) {
         uint32_t j = b * QB + i;
         if (j >= ix->n) break;
@@ -264,7 +201,7 @@ static void block_slow(scan_state *st, uint32_t b, const float *approx) {
 
 /* The approximations of one block from its int sums. */
 static inline void block_approx(const scan_state *st, uint32_t b, const int32_t *acc, float *approx) {
-    const serve_quant *ix = st->ix;
+    const model_int8 *ix = st->ix;
     for (uint32_t i = 0; i < QB; i++) {
         float a = (float)acc[i] * (ix->scale[b * QB + i] * st->sx) + st->base;
         approx[i] = ix->ib ? a + ix->ib[b * QB + i] : a;
@@ -272,7 +209,7 @@ static inline void block_approx(const scan_state *st, uint32_t b, const int32_t 
 }
 
 static void scan_portable(scan_state *st, const int8_t *qx) {
-    const serve_quant *ix = st->ix;
+    const model_int8 *ix = st->ix;
     for (uint32_t b = 0; b < ix->blocks; b++) {
         const int8_t *p = ix->q + (size_t)b * ix->quads * QB * 4;
         int32_t acc[QB] = {0};
@@ -297,7 +234,7 @@ static void scan_portable(scan_state *st, const int8_t *qx) {
  * its unsigned operand: pairs sum to at most 2 * 127 * 127 < 2^15, no
  * saturation; vpmaddwd with ones widens each row's 4 products to int32. */
 __attribute__((target("avx2"))) static void scan_avx2(scan_state *st, const int8_t *qx) {
-    const serve_quant *ix = st->ix;
+    const model_int8 *ix = st->ix;
     uint32_t quads = ix->quads;
     __m256i ax[64], sx[64]; /* dim <= 256 (the caller checks) */
     for (uint32_t g = 0; g < quads; g++) {
@@ -362,7 +299,7 @@ static void scan_int8(scan_state *st, const int8_t *qx) {
 /* Quantizes x into qx (quads * 4 bytes) and sets the bound's constants;
  * false when x cannot be bounded (non-finite, or norms out of range). */
 static bool quant_query(scan_state *st, const float *x, uint32_t d, int8_t *qx) {
-    const serve_quant *ix = st->ix;
+    const model_int8 *ix = st->ix;
     double amax = 0;
     for (uint32_t k = 0; k < d; k++) {
         if (!isfinite(x[k])) return false;
@@ -384,7 +321,7 @@ static bool quant_query(scan_state *st, const float *x, uint32_t d, int8_t *qx) 
     double kk = (x1 * ix->ratio_r + x2 * ix->ratio_n) * (1 + 2e-5);
     double s1 = 8 * u * (fabs((double)st->base) + ix->ib_max) + (double)d * FLT_MIN;
     st->sx = sx;
-    st->X1 = round_up(x1), st->X2 = round_up(x2), st->K = round_up(kk), st->S1 = round_up(s1);
+    st->X1 = model_int8_round_up(x1), st->X2 = model_int8_round_up(x2), st->K = model_int8_round_up(kk), st->S1 = model_int8_round_up(s1);
     return isfinite(st->X1) && isfinite(st->X2) && isfinite(st->K) && isfinite(st->S1);
 }
 
@@ -439,7 +376,7 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
      * stay on the fp32 scan */
     bool int8 = sel->scan == SERVE_SCAN_INT8 || (sel->scan == SERVE_SCAN_AUTO && ni >= 4096);
     int8 = int8 && k > 0 && ni > 0 && !sel->has_allow && !sel->filter && d <= 4 * 64;
-    const serve_quant *ix = NULL;
+    const model_int8 *ix = NULL;
     if (int8) rc = quant_get(m, &ix);
     scan_state st;
     int8_t qx[4 * 64];
@@ -502,7 +439,7 @@ AISLE_API int aisle_recommend_scan_stats(size_t *items_scanned, size_t *items_re
  * the CPU has no AVX2 (then only the portable one exists). */
 int serve_quant_kernels_agree(const aisle_model *m, const float *x, size_t k, bool *same) {
     *same = true;
-    const serve_quant *ix;
+    const model_int8 *ix;
     int rc = quant_get(m, &ix);
     if (rc) return rc;
 #if defined(QUANT_X86)

@@ -244,6 +244,8 @@ AISLE_API int aisle_update_user(aisle_model *m, const char *user_key, const char
     if (!m->ops->update_user) return unsupported(m, "in-place user updates");
     uint32_t u = 0;
     int rc = find_user(m, user_key, &u);
+    /* a mapped model's user rows become copy-on-write: the file never changes */
+    if (!rc) rc = model_unshare_users(m);
     if (rc) return rc;
     bool replace = (m->ops->flags & MODEL_PREDICTS_RATINGS) != 0;
     upd *e = core_calloc(n ? n : 1, sizeof *e);

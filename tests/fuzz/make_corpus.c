@@ -274,6 +274,35 @@ int main(int argc, char **argv) {
         aisle_config_free(mc);
     }
 
+    /* ---- mappable models (fuzz_model_mmap): factor kinds saved raw,
+     * aligned, with and without the stored int8 copy ---- */
+    snprintf(dir, sizeof dir, "%s/model_mmap", root);
+    mkdir(dir, 0755);
+    static const char *const mkinds[] = {"als", "bpr", "mf", "hybrid"};
+    for (int k = 0; k < 4; k++) {
+        aisle_config *mc, *sc;
+        char text[128];
+        snprintf(text, sizeof text, "model=%s factors=4 epochs=2 threads=1", mkinds[k]);
+        aisle_config_new(&mc);
+        if (aisle_config_parse(mc, text)) die(text);
+        aisle_model *m;
+        if (aisle_model_train(ds, mc, &m)) die(mkinds[k]);
+        for (int i8 = 0; i8 < 2; i8++) {
+            aisle_config_new(&sc);
+            if (aisle_config_parse(sc, i8 ? "compression=0 store_int8=true" : "compression=0")) die("save options");
+            void *bytes;
+            size_t len;
+            if (aisle_model_save_buffer(m, sc, &bytes, &len)) die("save");
+            char name[64];
+            snprintf(name, sizeof name, "%s%s.aisle", mkinds[k], i8 ? "-int8" : "");
+            write_seed(dir, name, 0xFF, bytes, len);
+            aisle_free(bytes);
+            aisle_config_free(sc);
+        }
+        aisle_model_free(m);
+        aisle_config_free(mc);
+    }
+
     /* ---- forecasts: a file per method family, and option texts ---- */
     snprintf(dir, sizeof dir, "%s/forecast_load", root);
     mkdir(dir, 0755);

@@ -97,7 +97,7 @@ static void grow_and_serve(aisle_model *m, const aisle_config *cfg, uint32_t h) 
 
 /* Loads an image; a model that loads must serve, and (loaded afresh)
  * describe itself, save, and load again to the same description. */
-static void load_and_serve(const uint8_t *data, size_t size, const aisle_config *cfg, uint32_t h) {
+static inline void load_and_serve(const uint8_t *data, size_t size, const aisle_config *cfg, uint32_t h) {
     aisle_model *m = NULL;
     int rc = aisle_model_load_buffer(&m, data, size, cfg);
     if (rc != AISLE_OK) {

@@ -119,3 +119,21 @@ void tu_filter_from_env(void) {
     const char *f = getenv("AISLE_TEST_FILTER");
     if (f && *f) cmocka_set_test_filter(f);
 }
+
+int tu_model_save_opts(const aisle_model *m, const char *path, const char *options) {
+    aisle_config *cfg = NULL;
+    int rc = aisle_config_new(&cfg);
+    if (!rc) rc = aisle_config_parse(cfg, options);
+    if (!rc) rc = aisle_model_save(m, path, cfg);
+    aisle_config_free(cfg);
+    return rc;
+}
+
+int tu_model_load_opts(aisle_model **out, const char *path, const char *options) {
+    aisle_config *cfg = NULL;
+    int rc = aisle_config_new(&cfg);
+    if (!rc) rc = aisle_config_parse(cfg, options);
+    if (!rc) rc = aisle_model_load(out, path, cfg);
+    aisle_config_free(cfg);
+    return rc;
+}

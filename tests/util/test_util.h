@@ -48,6 +48,11 @@ int tu_shared_file(char *out, size_t len, const char *rel);
  * fails the test on any error. */
 aisle_model *tu_train(const aisle_dataset *ds, const char *options);
 
+/* aisle_model_save / aisle_model_load with an options text (e.g.
+ * "compression=0 store_int8=true", "mmap=true"); return the status. */
+int tu_model_save_opts(const aisle_model *m, const char *path, const char *options);
+int tu_model_load_opts(aisle_model **out, const char *path, const char *options);
+
 /* Failing allocator: counts allocations; the n-th one (1-based) and, if
  * `sticky`, every later one fails.  n = 0 never fails. */
 /* Runs only the tests whose names match $AISLE_TEST_FILTER (a cmocka

@@ -304,6 +304,8 @@ _PROTOTYPES = {
     "aisle_server_swap": (c_int, [c_void_p, c_void_p, c_int64, P(c_size_t)]),
     "aisle_server_add_user": (c_int, [c_void_p, c_char_p, P(c_char_p), P(c_float), c_size_t]),
     "aisle_server_add_item": (c_int, [c_void_p, c_char_p, P(c_float), c_size_t]),
+    # mmap (0.2.0): memory-mapped models (load option mmap)
+    "aisle_model_mapped_bytes": (c_int, [c_void_p, P(c_size_t)]),
 }
 
 

@@ -98,7 +98,10 @@ class Model(KeyDictionaries, Handle):
     @classmethod
     def load(cls, path, config=None, **options):
         """Loads a model file written by save() (any release with the same
-        format major version).  Option max_model_bytes bounds memory.
+        format major version).  Option max_model_bytes bounds memory;
+        mmap=True maps an als/bpr/mf/hybrid file saved with compression=0
+        and serves its factors in place (mapped_bytes(); mmap_verify="none"
+        skips their CRC; aisle.Unsupported for a file that cannot be mapped).
         Raises aisle.FormatError (corrupt/truncated: the message names the
         field), VersionError, NotFound (no such file or kind), IOError."""
         p = enc(os.fspath(path), "path")
@@ -122,7 +125,8 @@ class Model(KeyDictionaries, Handle):
 
     def save(self, path, config=None, **options):
         """Saves atomically (temporary file, fsync, rename).  Options:
-        compression=0..9, quantize="none"|"fp16"|"int8"."""
+        compression=0..9, quantize="none"|"fp16"|"int8", store_int8=True
+        (factor kinds: store the int8 scan's item copy; quantize="none")."""
         p = enc(os.fspath(path), "path")
         _run_with_config(lambda cfg: _lib.fn.model_save(self._h, p, cfg), config, options, None)
 
@@ -389,6 +393,14 @@ class Model(KeyDictionaries, Handle):
         the rest.  Safe while other threads read the model."""
         with in_use(self) as h:
             check(_lib.fn.model_prepare(h))
+
+    def mapped_bytes(self):
+        """Size of the file this model serves from a mapping (loaded with
+        mmap=True), 0 for a model in memory."""
+        n = ctypes.c_size_t()
+        with in_use(self) as h:
+            check(_lib.fn.model_mapped_bytes(h, ctypes.byref(n)))
+        return n.value
 
     def update_user(self, user, item_keys, weights=None):
         """Adds a known user's new events and re-fits the user in place.

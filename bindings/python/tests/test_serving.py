@@ -219,6 +219,36 @@ class TestInt8Scan(unittest.TestCase):
                 aisle.RecOptions(scan="int4")
 
 
+class TestMappedModel(unittest.TestCase):
+    """Model.load(path, mmap=True): served from the mapping, same lists."""
+
+    def test_mapped_model_serves_like_a_loaded_one_and_updates(self):
+        if not has_kind("als"):
+            raise unittest.SkipTest("model kind als not compiled in")
+        import os
+        import tempfile
+        events = [("u%d" % (i % 30), "p%d" % i, "view") for i in range(300)]
+        events += [("u%d" % u, "p%d" % ((u * 31 + t * 7) % 300), "view") for u in range(30) for t in range(8)]
+        with tempfile.TemporaryDirectory() as d, aisle.Dataset(events) as ds, \
+                aisle.Model.train(ds, kind="als", factors=8, epochs=2, threads=1) as m:
+            path = os.path.join(d, "m.aisle")
+            m.save(path, compression=0, store_int8=True)
+            with aisle.Model.load(path) as plain, aisle.Model.load(path, mmap=True) as mapped:
+                self.assertEqual(plain.mapped_bytes(), 0)
+                self.assertEqual(mapped.mapped_bytes(), os.path.getsize(path))
+                for u in range(30):
+                    for scan in ("int8", "fp32"):
+                        o = aisle.RecOptions(scan=scan)
+                        self.assertEqual(list(plain.recommend("u%d" % u, k=5, options=o)),
+                                         list(mapped.recommend("u%d" % u, k=5, options=o)))
+                plain.update_user("u3", ["p1", "p2"])
+                mapped.update_user("u3", ["p1", "p2"])
+                self.assertEqual(list(plain.recommend("u3", k=5)), list(mapped.recommend("u3", k=5)))
+            m.save(path)  # compressed: cannot be mapped
+            with self.assertRaises(aisle.Unsupported):
+                aisle.Model.load(path, mmap=True)
+
+
 class TestServer(unittest.TestCase):
     """aisle.Server: leases across a swap, journaled updates replayed."""
 

@@ -1,0 +1,214 @@
+/* bench_mmap.c - opening a large model mapped (load option mmap=true)
+ * against an ordinary load, and the memory of two processes serving the
+ * same file both ways (docs/BENCHMARKS.md, "Mapped models").
+ *
+ * Builds a bpr model of USERS x DIM and ITEMS x DIM factors (one epoch on
+ * one event per user: the numbers do not matter, the bytes do; default
+ * 1.6M x 128 and 400k x 128, 1.02 GB of fp32 factors), saves it with
+ * compression=0 store_int8=true, then times aisle_model_load three ways --
+ * ordinary, mmap (mmap_verify=open), mmap with mmap_verify=none -- each
+ * with the file's pages in the page cache (warm) and evicted from it first
+ * (posix_fadvise DONTNEED on this file only: cold), median of 3, plus the
+ * first recommend after opening (where a mapped model pays its page
+ * faults).  Then, both ways, two forked processes open the file, serve
+ * 2000 users (the int8 scan reads every item row) and, while both are
+ * alive, report their Rss, Pss (shared pages split between the processes
+ * that map them) and Shared_Clean from /proc/self/smaps_rollup.
+ *
+ * Usage: bench_mmap [users items dim [path]].  Public API only. */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aisle.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* CPU seconds of this process (user + system): on a shared machine the
+ * wall time of a step depends on the other jobs, its CPU time much less. */
+static double cpu(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "bench_mmap: %s: %s\n", what, aisle_last_error());
+    exit(1);
+}
+
+static aisle_config *config(const char *text) {
+    aisle_config *c;
+    if (aisle_config_new(&c) || aisle_config_parse(c, text)) die(text);
+    return c;
+}
+
+static void evict(const char *path) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) die("open for fadvise");
+    fdatasync(fd);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    close(fd);
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median open time (wall and CPU) and median first-recommend time of
+ * `options`. */
+static void time_open(const char *path, const char *options, int cold, double *open_s, double *open_cpu,
+                      double *first_s) {
+    double o[3], c[3], f[3];
+    aisle_config *cfg = config(options);
+    for (int r = 0; r < 3; r++) {
+        if (cold) evict(path);
+        aisle_model *m;
+        double t0 = now(), c0 = cpu();
+        if (aisle_model_load(&m, path, cfg)) die(options);
+        double t1 = now();
+        c[r] = cpu() - c0;
+        const char *items[10];
+        float scores[10];
+        size_t n;
+        if (aisle_recommend(m, "17", 10, NULL, items, scores, &n)) die("recommend");
+        o[r] = t1 - t0, f[r] = now() - t1;
+        aisle_model_free(m);
+    }
+    aisle_config_free(cfg);
+    qsort(o, 3, sizeof *o, cmp_double);
+    qsort(f, 3, sizeof *f, cmp_double);
+    qsort(c, 3, sizeof *c, cmp_double);
+    *open_s = o[1], *open_cpu = c[1], *first_s = f[1];
+}
+
+/* kB value of one field of /proc/self/smaps_rollup (-1: not available). */
+static long rollup(const char *field) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    if (!f) return -1;
+    char line[256];
+    long v = -1;
+    size_t fl = strlen(field);
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, field, fl) && line[fl] == ':') v = strtol(line + fl + 1, NULL, 10);
+    fclose(f);
+    return v;
+}
+
+/* Two processes serving the same file: open, 2000 users, then (both
+ * alive) their memory.  Prints one line per process. */
+static void two_processes(const char *path, const char *options, size_t users) {
+    int ready[2], go[2], done[2];
+    if (pipe(ready) || pipe(go) || pipe(done)) die("pipe");
+    pid_t pid[2];
+    fflush(stdout); /* the children must not print the parent's buffered lines again */
+    for (int p = 0; p < 2; p++) {
+        pid[p] = fork();
+        if (pid[p] < 0) die("fork");
+        if (pid[p] == 0) {
+            aisle_config *cfg = config(options);
+            aisle_model *m;
+            double t0 = now();
+            if (aisle_model_load(&m, path, cfg)) die(options);
+            double t_open = now() - t0;
+            const char *items[10];
+            float scores[10];
+            size_t n;
+            char key[32];
+            t0 = now();
+            for (size_t u = 0; u < 2000; u++) {
+                snprintf(key, sizeof key, "%zu", (u * 7919) % users);
+                if (aisle_recommend(m, key, 10, NULL, items, scores, &n)) die("recommend");
+            }
+            double t_serve = now() - t0;
+            char c = 'r';
+            if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1) _exit(1);
+            printf("  %-28s process %d: open %7.3f s, 2000 users %6.3f s, Rss %7.0f MB, Pss %7.0f MB, "
+                   "Shared_Clean %7.0f MB\n", options, p, t_open, t_serve, rollup("Rss") / 1024.0,
+                   rollup("Pss") / 1024.0, rollup("Shared_Clean") / 1024.0);
+            fflush(stdout);
+            /* stay mapped until both have measured */
+            if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) != 1) _exit(1);
+            aisle_model_free(m);
+            aisle_config_free(cfg);
+            _exit(0);
+        }
+    }
+    char c;
+    for (int p = 0; p < 2; p++)
+        if (read(ready[0], &c, 1) != 1) die("child did not get ready");
+    c = 'g';
+    for (int p = 0; p < 2; p++)
+        if (write(go[1], &c, 1) != 1) die("release children");
+    for (int p = 0; p < 2; p++) /* both measure while both are alive */
+        if (read(ready[0], &c, 1) != 1) die("child did not measure");
+    for (int p = 0; p < 2; p++)
+        if (write(done[1], &c, 1) != 1) die("release children");
+    for (int p = 0; p < 2; p++) waitpid(pid[p], NULL, 0);
+    close(ready[0]), close(ready[1]), close(go[0]), close(go[1]), close(done[0]), close(done[1]);
+}
+
+int main(int argc, char **argv) {
+    size_t users = argc > 3 ? strtoull(argv[1], NULL, 10) : 1600000;
+    size_t items = argc > 3 ? strtoull(argv[2], NULL, 10) : 400000;
+    size_t dim = argc > 3 ? strtoull(argv[3], NULL, 10) : 128;
+    const char *path = argc > 4 ? argv[4] : "/tmp/aisle-bench-mmap.aisle";
+    if (users < items || items < 10 || dim < 1) {
+        fprintf(stderr, "usage: bench_mmap [users items dim [path]] (users >= items >= 10)\n");
+        return 2;
+    }
+    uint32_t *u = malloc(users * sizeof *u), *it = malloc(users * sizeof *it);
+    if (!u || !it) die("malloc");
+    for (size_t e = 0; e < users; e++) u[e] = (uint32_t)e, it[e] = (uint32_t)((e * 2654435761u) % items);
+    for (size_t j = 0; j < items; j++) it[j] = (uint32_t)j; /* every item once */
+    aisle_dataset *ds;
+    if (aisle_dataset_new(&ds) || aisle_dataset_add_indexed(ds, users, items, u, it, NULL, NULL, users, "purchase"))
+        die("dataset");
+    free(u), free(it);
+    char text[160];
+    snprintf(text, sizeof text, "model=bpr factors=%zu epochs=1 threads=2 seed=1", dim);
+    aisle_config *tc = config(text), *sc = config("compression=0 store_int8=true");
+    aisle_model *m;
+    double t0 = now();
+    if (aisle_model_train(ds, tc, &m)) die("train");
+    double t_train = now() - t0;
+    t0 = now();
+    if (aisle_model_save(m, path, sc)) die("save");
+    double t_save = now() - t0;
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
+    aisle_config_free(tc), aisle_config_free(sc);
+    struct stat st;
+    if (stat(path, &st)) die("stat");
+    printf("bpr %zu users x %zu items x %zu factors: file %.1f MB (fp32 factors %.1f MB, int8 copy stored); "
+           "train %.1f s, save %.1f s\n", users, items, dim, st.st_size / 1e6, (users + items) * dim * 4 / 1e6,
+           t_train, t_save);
+    static const char *const modes[3] = {"mmap=false", "mmap=true", "mmap=true mmap_verify=none"};
+    double base[2] = {0, 0}, base_cpu[2] = {0, 0};
+    for (int cold = 0; cold < 2; cold++) {
+        printf("open, %s page cache (median of 3):\n", cold ? "cold" : "warm");
+        for (int k = 0; k < 3; k++) {
+            double o, oc, f;
+            time_open(path, modes[k], cold, &o, &oc, &f);
+            if (k == 0) base[cold] = o, base_cpu[cold] = oc;
+            printf("  %-28s open %8.3f s wall (%5.1fx the ordinary load's), %7.3f s CPU (%5.1fx); "
+                   "first recommend %7.4f s\n", modes[k], o, base[cold] / o, oc, base_cpu[cold] / oc, f);
+        }
+    }
+    printf("two processes serving the file at once:\n");
+    two_processes(path, "mmap=false", users);
+    two_processes(path, "mmap=true", users);
+    unlink(path);
+    return 0;
+}

@@ -1,0 +1,198 @@
+/* factors_int8.c - the int8 copy of a latent-factor model's item matrix
+ * (model_int8): built from the fp32 rows, stored in the model file when
+ * saving with store_int8=true, read back (in place from a mapped file).
+ * The scan that uses it and the reasoning behind its error bound are in
+ * src/serve/quant.c.
+ *
+ * Section IO_SECTION_KIND + 6 (optional: a reader that does not know it
+ * builds the copy itself), docs/FORMAT.md: a 64-byte head (u32 format 1,
+ * u32 n, u32 dim, u32 rows per block 8, u32 has item biases, f32 R, N,
+ * max |item bias|, zeros) then the arrays q, scale, [ib], rnorm, norm, each
+ * starting at a multiple of 64 bytes from the payload start (zero padding
+ * between), which the writer aligns in the file. */
+#include "models.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+enum { INT8_FORMAT = 1, INT8_HEAD = 64, INT8_SECTION = IO_SECTION_KIND + 6 };
+
+/* Byte offsets of the arrays inside the payload (and inside the owned
+ * block, which has the same layout); returns the total length. */
+typedef struct int8_layout {
+    size_t q, scale, ib, rnorm, norm, total;
+} int8_layout;
+
+static size_t up64(size_t v) { return (v + 63) / 64 * 64; }
+
+static int8_layout layout_of(uint32_t n, uint32_t dim, bool has_ib) {
+    size_t blocks = ((size_t)n + MODEL_INT8_ROWS - 1) / MODEL_INT8_ROWS, rows = blocks * MODEL_INT8_ROWS;
+    size_t quads = ((size_t)dim + 3) / 4;
+    int8_layout l;
+    l.q = INT8_HEAD;
+    l.scale = up64(l.q + rows * quads * 4);
+    l.ib = up64(l.scale + rows * sizeof(float));
+    l.rnorm = has_ib ? up64(l.ib + rows * sizeof(float)) : l.ib;
+    l.norm = up64(l.rnorm + (size_t)n * sizeof(float));
+    l.total = l.norm + (size_t)n * sizeof(float);
+    return l;
+}
+
+/* Points t's arrays at base laid out as l. */
+static void bind(model_int8 *t, const uint8_t *base, const int8_layout *l, bool has_ib) {
+    t->q = (const int8_t *)(base + l->q);
+    t->scale = (const float *)(const void *)(base + l->scale);
+    t->ib = has_ib ? (const float *)(const void *)(base + l->ib) : NULL;
+    t->rnorm = (const float *)(const void *)(base + l->rnorm);
+    t->norm = (const float *)(const void *)(base + l->norm);
+}
+
+void model_int8_free(model_int8 *t) {
+    if (!t) return;
+    core_free(t->owned);
+    core_free(t);
+}
+
+float model_int8_round_up(double v) {
+    float r = (float)(v * (1 + 1e-6));
+    return r < v ? INFINITY : r;
+}
+
+int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out) {
+    model_int8 *t = core_calloc(1, sizeof *t);
+    if (!t) return core_oom("int8 item index");
+    uint32_t d = f->dim;
+    bool has_ib = f->item_bias != NULL;
+    int8_layout l = layout_of(n, d, has_ib);
+    t->owned = core_calloc(l.total, 1); /* zero: padding rows and bytes */
+    if (!t->owned) {
+        core_free(t);
+        return core_oom("int8 item index");
+    }
+    t->n = n, t->dim = d, t->quads = (d + 3) / 4, t->blocks = (n + MODEL_INT8_ROWS - 1) / MODEL_INT8_ROWS;
+    uint8_t *base = t->owned;
+    bind(t, base, &l, has_ib);
+    int8_t *q = (int8_t *)(base + l.q);
+    float *scale = (float *)(void *)(base + l.scale), *ib = has_ib ? (float *)(void *)(base + l.ib) : NULL;
+    float *rnorm = (float *)(void *)(base + l.rnorm), *norm = (float *)(void *)(base + l.norm);
+    double rmax = 0, nmax = 0, ibmax = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        const float *v = f->item + (size_t)j * d;
+        double amax = 0;
+        bool finite = true;
+        for (uint32_t k = 0; k < d; k++) {
+            if (!isfinite(v[k])) finite = false;
+            amax = fmax(amax, fabs((double)v[k]));
+        }
+        if (ib) {
+            ib[j] = f->item_bias[j];
+            if (isfinite(f->item_bias[j])) ibmax = fmax(ibmax, fabs((double)f->item_bias[j]));
+            else finite = false;
+        }
+        float s = (float)(amax / 127);
+        if (!finite || (amax > 0 && !(s >= FLT_MIN))) {
+            scale[j] = NAN, rnorm[j] = norm[j] = INFINITY;
+            continue;
+        }
+        int8_t *qb = q + ((size_t)(j / MODEL_INT8_ROWS) * t->quads * MODEL_INT8_ROWS + (j % MODEL_INT8_ROWS)) * 4;
+        double rr = 0, vv = 0;
+        for (uint32_t k = 0; s > 0 && k < d; k++) {
+            long qv = lrintf(v[k] / s);
+            qv = qv > 127 ? 127 : qv < -127 ? -127 : qv;
+            qb[(size_t)(k / 4) * MODEL_INT8_ROWS * 4 + k % 4] = (int8_t)qv;
+            double r = (double)v[k] - (double)s * (double)qv;
+            rr += r * r, vv += (double)v[k] * v[k];
+        }
+        scale[j] = s;
+        rnorm[j] = model_int8_round_up(sqrt(rr));
+        norm[j] = model_int8_round_up(sqrt(vv));
+        if (s > 0) {
+            rmax = fmax(rmax, (double)rnorm[j] / s);
+            nmax = fmax(nmax, (double)norm[j] / s);
+        }
+    }
+    t->ratio_r = model_int8_round_up(rmax), t->ratio_n = model_int8_round_up(nmax), t->ib_max = model_int8_round_up(ibmax);
+    *out = t;
+    return AISLE_OK;
+}
+
+int model_int8_save(const model_factors *f, uint32_t n, io_writer *w) {
+    if (io_writer_quant(w) != IO_QUANT_NONE)
+        return core_error(AISLE_EINVAL, "store_int8=true needs quantize=none: the stored int8 copy must match the "
+                                        "fp32 item factors that re-score its candidates");
+    model_int8 *t;
+    int rc = model_int8_build(f, n, &t);
+    if (rc) return rc;
+    bool has_ib = t->ib != NULL;
+    int8_layout l = layout_of(n, f->dim, has_ib);
+    core_buf b;
+    buf_init(&b);
+    /* the head is written into the block's own (zero) head bytes */
+    uint8_t *head = t->owned;
+    uint32_t u[5] = {INT8_FORMAT, n, f->dim, MODEL_INT8_ROWS, has_ib ? 1u : 0u};
+    float r[3] = {t->ratio_r, t->ratio_n, t->ib_max};
+    core_buf h;
+    buf_init(&h);
+    for (int i = 0; !rc && i < 5; i++) rc = io_put_u32(&h, u[i]);
+    for (int i = 0; !rc && i < 3; i++) rc = io_put_f32(&h, r[i]);
+    if (!rc) memcpy(head, h.data, h.len);
+    buf_free(&h);
+    if (!rc) rc = io_put_bytes(&b, t->owned, l.total);
+    if (!rc) rc = io_writer_add_section_aligned(w, INT8_SECTION, 0, &b, 0);
+    buf_free(&b);
+    model_int8_free(t);
+    return rc;
+}
+
+int model_int8_load(model_factors *f, uint32_t n, io_reader *r) {
+    if (!io_reader_has_section(r, INT8_SECTION)) return AISLE_OK;
+    io_cursor c;
+    bool mapped = io_reader_mapped(r);
+    int rc = mapped ? io_reader_section_view(r, INT8_SECTION, &c) : io_reader_section(r, INT8_SECTION, &c);
+    uint32_t u[5] = {0};
+    float ratio[3] = {0};
+    for (int i = 0; !rc && i < 5; i++) rc = io_get_u32(&c, &u[i]);
+    for (int i = 0; !rc && i < 3; i++) rc = io_get_f32(&c, &ratio[i]);
+    if (rc) return rc;
+    if (u[0] != INT8_FORMAT)
+        return core_error(AISLE_EVERSION, "%s: int8 item copy format %u is unknown to aisle %s", c.section, u[0],
+                          AISLE_VERSION_STRING);
+    bool has_ib = u[4] == 1;
+    if (u[1] != n || u[2] != f->dim || u[3] != MODEL_INT8_ROWS || u[4] > 1 || has_ib != (f->item_bias != NULL))
+        return core_error(AISLE_EFORMAT, "%s: int8 copy of %u x %u items (block %u, biases %u) does not match the "
+                          "model's %u x %u (biases %d)", c.section, u[1], u[2], u[3], u[4], n, f->dim,
+                          f->item_bias != NULL);
+    for (int i = 0; i < 3; i++)
+        if (!(ratio[i] >= 0) || !isfinite(ratio[i]))
+            return core_error(AISLE_EFORMAT, "%s: bound constant %d is %g, not a finite number >= 0", c.section, i,
+                              (double)ratio[i]);
+    int8_layout l = layout_of(n, f->dim, has_ib);
+    if (c.len != l.total)
+        return core_error(AISLE_EFORMAT, "%s: %zu bytes, the int8 copy of %u x %u items takes %zu", c.section, c.len,
+                          n, f->dim, l.total);
+    c.pos = 0;
+    const void *all;
+    rc = mapped ? io_get_view(&c, &all, l.total, IO_ALIGN) : AISLE_OK;
+    if (rc) return rc;
+    model_int8 *t = core_calloc(1, sizeof *t);
+    if (!t) return core_oom("int8 item index");
+    if (!mapped) {
+        t->owned = core_malloc(l.total);
+        if (!t->owned) {
+            core_free(t);
+            return core_oom("int8 item index");
+        }
+        rc = io_get_bytes(&c, t->owned, l.total); /* cannot fail: the length was checked */
+        all = t->owned;
+    }
+    t->n = n, t->dim = f->dim, t->quads = (f->dim + 3) / 4, t->blocks = (n + MODEL_INT8_ROWS - 1) / MODEL_INT8_ROWS;
+    t->ratio_r = ratio[0], t->ratio_n = ratio[1], t->ib_max = ratio[2];
+    bind(t, all, &l, has_ib);
+    if (rc) {
+        model_int8_free(t);
+        return rc;
+    }
+    f->int8 = t;
+    return io_cursor_done(&c);
+}

@@ -1,0 +1,534 @@
+/* test_mmap.c - memory-mapped models (option mmap; docs/FORMAT.md "Mapped
+ * models"): a mapped model serves exactly what an ordinary load serves
+ * (recommend with both scans, similar items, batch, scores) for every
+ * latent-factor kind, with and without the stored int8 copy and CRC check;
+ * files that cannot be mapped are refused with a message; truncated and
+ * corrupt files give errors (run under ASan by `make check`); updates copy
+ * the pages they write and never change the file; two handles and a forked
+ * child share the file's pages (/proc/self/smaps); 8 threads recommend
+ * from one mapped model (run under TSan by `make check-tsan`). */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "util/test_util.h"
+
+enum { N_USERS = 120, K = 10 };
+
+/* Users with 1..30 items over n_items items; every item appears; values
+ * 1..5 (ratings for mf, weights for the implicit kinds). */
+static aisle_dataset *shop_data(uint32_t n_items) {
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    char u[32], it[32];
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    for (uint32_t j = 0; j < n_items; j++) {
+        snprintf(u, sizeof u, "user%u", j % N_USERS);
+        snprintf(it, sizeof it, "item%u", j);
+        assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1 + j % 5, 0));
+    }
+    for (uint32_t r = 0; r < N_USERS; r++)
+        for (uint32_t t = 0; t < 1 + r % 30; t++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            snprintf(u, sizeof u, "user%u", r);
+            snprintf(it, sizeof it, "item%u", (uint32_t)(s % n_items));
+            assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1 + (double)(s % 5), 0));
+        }
+    return ds;
+}
+
+static aisle_model *train(uint32_t n_items, const char *options) {
+    aisle_dataset *ds = shop_data(n_items);
+    aisle_model *m = tu_train(ds, options);
+    aisle_dataset_free(ds);
+    return m;
+}
+
+static void path_in(char *out, size_t len, const char *dir, const char *name) {
+    snprintf(out, len, "%s/%s", dir, name);
+}
+
+static aisle_rec_options *scan_opts(const char *scan) {
+    aisle_rec_options *o;
+    assert_ok(aisle_rec_options_new(&o));
+    assert_ok(aisle_rec_options_set(o, "scan", scan));
+    return o;
+}
+
+static void assert_same_list(const char **ia, const float *sa, size_t na, const char **ib, const float *sb,
+                             size_t nb, const char *what, const char *key) {
+    if (na != nb) fail_msg("%s %s: %zu vs %zu results", what, key, na, nb);
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(ia[i], ib[i]) != 0 || memcmp(&sa[i], &sb[i], sizeof(float)) != 0)
+            fail_msg("%s %s: rank %zu is %s %.9g vs %s %.9g", what, key, i, ia[i], (double)sa[i], ib[i],
+                     (double)sb[i]);
+}
+
+/* Every list a and b serve: recommend (int8 and fp32 scans) for every
+ * user, similar items for 40 items, a batch of every user, some scores. */
+static void assert_same_serving(const aisle_model *a, const aisle_model *b) {
+    const char *scans[2] = {"int8", "fp32"};
+    const char *ia[K], *ib[K];
+    float sa[K], sb[K];
+    size_t na, nb;
+    char key[32];
+    for (int v = 0; v < 2; v++) {
+        aisle_rec_options *o = scan_opts(scans[v]);
+        for (uint32_t u = 0; u < N_USERS; u++) {
+            snprintf(key, sizeof key, "user%u", u);
+            assert_ok(aisle_recommend(a, key, K, o, ia, sa, &na));
+            assert_ok(aisle_recommend(b, key, K, o, ib, sb, &nb));
+            assert_same_list(ia, sa, na, ib, sb, nb, scans[v], key);
+        }
+        aisle_rec_options_free(o);
+    }
+    for (uint32_t j = 0; j < 40; j++) {
+        snprintf(key, sizeof key, "item%u", j * 7);
+        assert_ok(aisle_similar_items(a, key, K, NULL, ia, sa, &na));
+        assert_ok(aisle_similar_items(b, key, K, NULL, ib, sb, &nb));
+        assert_same_list(ia, sa, na, ib, sb, nb, "similar", key);
+    }
+    static char names[N_USERS][16];
+    const char *users[N_USERS];
+    for (uint32_t u = 0; u < N_USERS; u++) snprintf(names[u], sizeof names[u], "user%u", u), users[u] = names[u];
+    const char **ba = calloc(N_USERS * K, sizeof *ba), **bb = calloc(N_USERS * K, sizeof *bb);
+    float *fa = calloc(N_USERS * K, sizeof *fa), *fb = calloc(N_USERS * K, sizeof *fb);
+    size_t ca[N_USERS], cb[N_USERS];
+    assert_true(ba && bb && fa && fb);
+    assert_ok(aisle_recommend_batch(a, users, N_USERS, K, NULL, ba, fa, ca));
+    assert_ok(aisle_recommend_batch(b, users, N_USERS, K, NULL, bb, fb, cb));
+    for (uint32_t u = 0; u < N_USERS; u++)
+        assert_same_list(ba + u * K, fa + u * K, ca[u], bb + u * K, fb + u * K, cb[u], "batch", users[u]);
+    free(ba), free(bb), free(fa), free(fb);
+    for (uint32_t u = 0; u < N_USERS; u += 11) {
+        float x, y;
+        snprintf(key, sizeof key, "item%u", u * 3);
+        assert_ok(aisle_score(a, users[u], key, &x));
+        assert_ok(aisle_score(b, users[u], key, &y));
+        assert_memory_equal(&x, &y, sizeof x);
+    }
+}
+
+static const char *const factor_kinds[] = {
+    "model=als factors=16 epochs=2 threads=1",
+    "model=bpr factors=16 epochs=2 threads=1",
+    "model=mf factors=16 epochs=2 threads=1",
+    "model=mf factors=8 epochs=2 threads=1 implicit_feedback=true",
+    "model=hybrid factors=8 epochs=2 threads=1",
+};
+
+static void test_mapped_model_serves_what_a_loaded_model_serves(void **state) {
+    (void)state;
+    char dir[512], plain[600], int8[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_same");
+    path_in(plain, sizeof plain, dir, "plain.aisle");
+    path_in(int8, sizeof int8, dir, "int8.aisle");
+    for (size_t k = 0; k < sizeof factor_kinds / sizeof *factor_kinds; k++) {
+        aisle_model *m = train(4500, factor_kinds[k]); /* >= 4096 items: scan=auto takes int8 too */
+        assert_ok(tu_model_save_opts(m, plain, "compression=0"));
+        assert_ok(tu_model_save_opts(m, int8, "compression=0 store_int8=true"));
+        aisle_model *ref;
+        assert_ok(aisle_model_load(&ref, plain, NULL));
+        size_t bytes = 1;
+        assert_ok(aisle_model_mapped_bytes(ref, &bytes));
+        assert_int_equal(bytes, 0);
+        const char *paths[2] = {plain, int8};
+        const char *modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
+        for (int p = 0; p < 2; p++)
+            for (int v = 0; v < 2; v++) {
+                aisle_model *mm;
+                assert_ok(tu_model_load_opts(&mm, paths[p], modes[v]));
+                struct stat st;
+                assert_int_equal(stat(paths[p], &st), 0);
+                assert_ok(aisle_model_mapped_bytes(mm, &bytes));
+                assert_int_equal(bytes, (size_t)st.st_size);
+                assert_same_serving(ref, mm);
+                aisle_model_free(mm);
+            }
+        /* the stored int8 copy also serves an ordinary load */
+        aisle_model *l8;
+        assert_ok(aisle_model_load(&l8, int8, NULL));
+        assert_same_serving(ref, l8);
+        aisle_model_free(l8);
+        aisle_model_free(ref);
+        aisle_model_free(m);
+    }
+}
+
+/* Rewrites a format 1.1 file as a 1.0 writer would have: without the
+ * padding sections, minor version 0, header CRC recomputed. */
+static size_t strip_padding(uint8_t *img, size_t len) {
+    uint32_t n = (uint32_t)img[16] | (uint32_t)img[17] << 8 | (uint32_t)img[18] << 16 | (uint32_t)img[19] << 24;
+    size_t hl = 88 + (size_t)n * 32 + 4;
+    uint8_t *out = malloc(len), *e = out + 88;
+    assert_non_null(out);
+    memcpy(out, img, 88);
+    size_t data = hl, kept = 0, w = 0;
+    uint8_t *body = malloc(len);
+    assert_non_null(body);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *src = img + 88 + (size_t)i * 32;
+        uint64_t stored = 0;
+        for (int b = 7; b >= 0; b--) stored = stored << 8 | src[16 + b];
+        uint32_t type = (uint32_t)src[0] | (uint32_t)src[1] << 8 | (uint32_t)src[2] << 16 | (uint32_t)src[3] << 24;
+        if (type < 0xFFFF0000u) {
+            memcpy(e, src, 32), e += 32, kept++;
+            memcpy(body + w, img + data, stored), w += stored;
+        }
+        data += stored;
+    }
+    out[16] = (uint8_t)kept, out[17] = (uint8_t)(kept >> 8), out[18] = out[19] = 0;
+    out[10] = out[11] = 0;
+    size_t nhl = 88 + kept * 32 + 4;
+    uint32_t crc = (uint32_t)crc32(0L, out, (uInt)(nhl - 4));
+    for (int b = 0; b < 4; b++) out[nhl - 4 + b] = (uint8_t)(crc >> (8 * b));
+    memcpy(out + nhl, body, w);
+    memcpy(img, out, nhl + w);
+    free(out), free(body);
+    return nhl + w;
+}
+
+static uint8_t *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void test_files_that_cannot_be_mapped_are_refused_with_a_reason(void **state) {
+    (void)state;
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_refused");
+    path_in(path, sizeof path, dir, "m.aisle");
+    aisle_model *m = train(300, "model=als factors=8 epochs=1 threads=1"), *x = NULL;
+    assert_ok(tu_model_save_opts(m, path, "compression=6"));
+    assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "compression=0");
+    assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16"));
+    assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "quantize=none");
+    assert_status_msg(tu_model_save_opts(m, path, "compression=0 quantize=int8 store_int8=true"), AISLE_EINVAL,
+                      "quantize=none");
+    /* an old-layout (format 1.0) file still loads, but is not mapped */
+    assert_ok(tu_model_save_opts(m, path, "compression=0"));
+    size_t len;
+    uint8_t *img = read_all(path, &len);
+    len = strip_padding(img, len);
+    tu_write_file(path, img, len);
+    free(img);
+    assert_ok(aisle_model_load(&x, path, NULL));
+    aisle_model_free(x);
+    x = NULL;
+    assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "aligned");
+    aisle_model *pop = train(300, "model=popular");
+    assert_ok(tu_model_save_opts(pop, path, "compression=0"));
+    assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "factor");
+    path_in(path, sizeof path, dir, "missing.aisle");
+    assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EIO, "missing.aisle");
+    assert_null(x);
+    aisle_model_free(pop);
+    aisle_model_free(m);
+}
+
+/* Every truncation and a spread of byte changes of a mapped file: an
+ * error or (mmap_verify=none, a change inside a tensor) a model that
+ * serves; never a crash or a read outside the file (ASan). */
+static void test_truncated_and_corrupt_mapped_files_give_errors(void **state) {
+    (void)state;
+    char dir[512], good[600], bad[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_corrupt");
+    path_in(good, sizeof good, dir, "good.aisle");
+    path_in(bad, sizeof bad, dir, "bad.aisle");
+    aisle_model *m = train(40, "model=mf factors=4 epochs=1 threads=1");
+    assert_ok(tu_model_save_opts(m, good, "compression=0 store_int8=true"));
+    size_t len;
+    uint8_t *img = read_all(good, &len);
+    const char *modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
+    for (size_t cut = 0; cut < len; cut += 1 + cut / 64) {
+        tu_write_file(bad, img, cut);
+        for (int v = 0; v < 2; v++) {
+            aisle_model *x = NULL;
+            int rc = tu_model_load_opts(&x, bad, modes[v]);
+            if (rc == AISLE_OK) fail_msg("truncated at %zu of %zu bytes: loaded", cut, len);
+            assert_null(x);
+        }
+    }
+    size_t loaded_unverified = 0;
+    for (size_t at = 0; at < len; at += 1 + at / 97) {
+        img[at] ^= 0x5A;
+        tu_write_file(bad, img, len);
+        for (int v = 0; v < 2; v++) {
+            aisle_model *x = NULL;
+            int rc = tu_model_load_opts(&x, bad, modes[v]);
+            if (rc == AISLE_OK && v == 0) fail_msg("byte %zu changed: loaded with mmap_verify=open", at);
+            if (rc == AISLE_OK) { /* inside a mapped tensor: wrong numbers, still served safely */
+                const char *items[K];
+                float scores[K];
+                size_t n;
+                assert_ok(aisle_recommend(x, "user1", K, NULL, items, scores, &n));
+                loaded_unverified++;
+            }
+            aisle_model_free(x);
+        }
+        img[at] ^= 0x5A;
+    }
+    assert_true(loaded_unverified > 0); /* the tensors are really left unverified */
+    free(img);
+    aisle_model_free(m);
+}
+
+static uint64_t file_hash(const char *path) {
+    size_t len;
+    uint8_t *b = read_all(path, &len);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) h = (h ^ b[i]) * 1099511628211ull;
+    free(b);
+    return h;
+}
+
+static void test_update_user_on_a_mapped_model_copies_pages_not_the_file(void **state) {
+    (void)state;
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_update");
+    path_in(path, sizeof path, dir, "m.aisle");
+    const char *kinds[2] = {"model=als factors=8 epochs=2 threads=1", "model=mf factors=8 epochs=2 threads=1"};
+    for (int k = 0; k < 2; k++) {
+        aisle_model *m = train(500, kinds[k]);
+        assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
+        uint64_t before = file_hash(path);
+        aisle_model *ref, *mm, *other;
+        assert_ok(aisle_model_load(&ref, path, NULL));
+        assert_ok(tu_model_load_opts(&mm, path, "mmap=true"));
+        assert_ok(tu_model_load_opts(&other, path, "mmap=true"));
+        const char *items[3] = {"item3", "item4", "item5"};
+        const float w[3] = {5, 4, 1};
+        assert_ok(aisle_update_user(ref, "user7", items, w, 3));
+        assert_ok(aisle_update_user(mm, "user7", items, w, 3));
+        assert_ok(aisle_update_user(mm, "user8", items + 1, w, 2));
+        assert_ok(aisle_update_user(ref, "user8", items + 1, w, 2));
+        assert_same_serving(ref, mm);
+        assert_int_equal(file_hash(path), before); /* never written through */
+        /* the other handle of the same file still serves the saved model */
+        aisle_model *fresh;
+        assert_ok(aisle_model_load(&fresh, path, NULL));
+        assert_same_serving(fresh, other);
+        aisle_model_free(fresh);
+        aisle_model_free(other);
+        aisle_model_free(mm);
+        aisle_model_free(ref);
+        aisle_model_free(m);
+    }
+}
+
+/* Users and items added through an aisle_server to a mapped model (the
+ * grown arrays are copied out of the mapping, the stored int8 copy is
+ * replaced): the same lists as an ordinary load grown the same way, and the
+ * file never changes. */
+static void test_users_and_items_added_to_a_served_mapped_model(void **state) {
+    (void)state;
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_grow");
+    path_in(path, sizeof path, dir, "m.aisle");
+    aisle_model *m = train(4500, "model=als factors=8 epochs=2 threads=1");
+    assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
+    uint64_t before = file_hash(path);
+    aisle_model *a, *b;
+    assert_ok(aisle_model_load(&a, path, NULL));
+    assert_ok(tu_model_load_opts(&b, path, "mmap=true"));
+    aisle_server *sa, *sb;
+    assert_ok(aisle_server_new(&sa, a));
+    assert_ok(aisle_server_new(&sb, b));
+    float v[8] = {0.5f, -0.25f, 1, 0.125f, -1, 0.75f, 0.5f, 2};
+    const char *items[2] = {"brand-new", "item9"};
+    aisle_server *both[2] = {sa, sb};
+    for (int i = 0; i < 2; i++) {
+        assert_ok(aisle_server_add_item(both[i], "brand-new", v, 8));
+        assert_ok(aisle_server_add_user(both[i], "newcomer", items, NULL, 2));
+        assert_ok(aisle_server_update_user(both[i], "user5", items, NULL, 1));
+    }
+    const aisle_model *la, *lb;
+    assert_ok(aisle_server_acquire(sa, &la));
+    assert_ok(aisle_server_acquire(sb, &lb));
+    assert_same_serving(la, lb);
+    const char *ra[K], *rb[K];
+    float fa[K], fb[K];
+    size_t na, nb;
+    assert_ok(aisle_recommend(la, "newcomer", K, NULL, ra, fa, &na));
+    assert_ok(aisle_recommend(lb, "newcomer", K, NULL, rb, fb, &nb));
+    assert_same_list(ra, fa, na, rb, fb, nb, "new user", "newcomer");
+    assert_ok(aisle_server_release(sa, la));
+    assert_ok(aisle_server_release(sb, lb));
+    assert_int_equal(file_hash(path), before);
+    aisle_server_free(sa);
+    aisle_server_free(sb);
+    aisle_model_free(m);
+}
+
+/* Rss and Shared_Clean (kB) of this process's mappings of `path`. */
+static void smaps_of(const char *file, long *rss, long *shared_clean) {
+    char path[4096];
+    assert_non_null(realpath(file, path)); /* smaps names the absolute path */
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    char line[1024];
+    bool in = false;
+    *rss = *shared_clean = 0;
+    while (fgets(line, sizeof line, f)) {
+        long v;
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) in = strstr(line, path) != NULL; /* a mapping's first line */
+        if (!in) continue;
+        if (sscanf(line, "Rss: %ld kB", &v) == 1) *rss += v;
+        if (sscanf(line, "Shared_Clean: %ld kB", &v) == 1) *shared_clean += v;
+    }
+    fclose(f);
+}
+
+/* Reads every item factor (a similar_items scan reads them all) and every
+ * user row (batch), so every mapped tensor page is resident. */
+static void touch_all(const aisle_model *m) {
+    const char *items[K];
+    float scores[K];
+    size_t n;
+    assert_ok(aisle_similar_items(m, "item1", K, NULL, items, scores, &n));
+    char key[32];
+    for (uint32_t u = 0; u < N_USERS; u++) {
+        snprintf(key, sizeof key, "user%u", u);
+        assert_ok(aisle_recommend(m, key, K, NULL, items, scores, &n));
+    }
+}
+
+static void test_two_handles_and_a_forked_child_share_pages(void **state) {
+    (void)state;
+    FILE *probe = fopen("/proc/self/smaps", "r");
+    if (!probe) skip(); /* not Linux: nothing to look at */
+    fclose(probe);
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_share");
+    path_in(path, sizeof path, dir, "big.aisle");
+    aisle_model *m = train(20000, "model=als factors=64 epochs=1 threads=1"); /* item factors 5 MB */
+    assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
+    aisle_model_free(m);
+    aisle_model *a, *b;
+    assert_ok(tu_model_load_opts(&a, path, "mmap=true"));
+    touch_all(a);
+    long rss1, sh1;
+    smaps_of(path, &rss1, &sh1);
+    assert_ok(tu_model_load_opts(&b, path, "mmap=true"));
+    touch_all(b);
+    long rss2, sh2;
+    smaps_of(path, &rss2, &sh2);
+    print_message("one handle: Rss %ld kB; two handles: Rss %ld kB, Shared_Clean %ld kB\n", rss1, rss2, sh2);
+    assert_true(rss1 >= 20000 * 64 * 4 / 1024);  /* the item factors are resident in the mapping ... */
+    assert_true(sh2 >= rss1 * 2 * 9 / 10);       /* ... and both handles' pages are the same pages */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* a child that opens the file itself (as another server process
+         * would): its fresh mapping is backed by the same page-cache pages */
+        aisle_model *c;
+        int ok = tu_model_load_opts(&c, path, "mmap=true") == AISLE_OK;
+        if (ok) {
+            const char *items[K];
+            float scores[K];
+            size_t n;
+            ok = aisle_similar_items(c, "item1", K, NULL, items, scores, &n) == AISLE_OK;
+            /* fork copies no page tables of file mappings, so what is
+             * resident here is what the child's own use mapped */
+            long r, s;
+            smaps_of(path, &r, &s);
+            fprintf(stderr, "child: Rss %ld kB, Shared_Clean %ld kB\n", r, s);
+            ok = ok && r >= 20000 * 64 * 4 / 1024 && s >= r * 9 / 10;
+            aisle_model_free(c);
+        }
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    aisle_model_free(b);
+    aisle_model_free(a);
+}
+
+/* ---- 8 threads recommending from one mapped model ---- */
+
+typedef struct reader_ctx {
+    const aisle_model *m;
+    const char *(*expect)[K];
+    int failures;
+} reader_ctx;
+
+static void *reader(void *p) {
+    reader_ctx *c = p;
+    const char *items[K];
+    float scores[K];
+    size_t n;
+    char key[32];
+    for (int round = 0; round < 3; round++)
+        for (uint32_t u = 0; u < N_USERS; u++) {
+            snprintf(key, sizeof key, "user%u", u);
+            if (aisle_recommend(c->m, key, K, NULL, items, scores, &n) != AISLE_OK || n != K) {
+                c->failures++;
+                continue;
+            }
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(items[i], c->expect[u][i]) != 0) c->failures++;
+        }
+    return NULL;
+}
+
+static void test_eight_threads_recommend_from_one_mapped_model(void **state) {
+    (void)state;
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_threads");
+    path_in(path, sizeof path, dir, "m.aisle");
+    aisle_model *m = train(4500, "model=als factors=16 epochs=1 threads=1");
+    assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
+    aisle_model *mm;
+    assert_ok(tu_model_load_opts(&mm, path, "mmap=true"));
+    static const char *expect[N_USERS][K];
+    float scores[K];
+    size_t n;
+    char key[32];
+    for (uint32_t u = 0; u < N_USERS; u++) {
+        snprintf(key, sizeof key, "user%u", u);
+        assert_ok(aisle_recommend(m, key, K, NULL, expect[u], scores, &n));
+        assert_int_equal(n, K);
+    }
+    pthread_t t[8];
+    reader_ctx c[8];
+    for (int i = 0; i < 8; i++) {
+        c[i] = (reader_ctx){mm, expect, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, reader, &c[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(c[i].failures, 0);
+    }
+    aisle_model_free(mm);
+    aisle_model_free(m);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mapped_model_serves_what_a_loaded_model_serves),
+        cmocka_unit_test(test_files_that_cannot_be_mapped_are_refused_with_a_reason),
+        cmocka_unit_test(test_truncated_and_corrupt_mapped_files_give_errors),
+        cmocka_unit_test(test_update_user_on_a_mapped_model_copies_pages_not_the_file),
+        cmocka_unit_test(test_users_and_items_added_to_a_served_mapped_model),
+        cmocka_unit_test(test_two_handles_and_a_forked_child_share_pages),
+        cmocka_unit_test(test_eight_threads_recommend_from_one_mapped_model),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
