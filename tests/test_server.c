@@ -105,11 +105,8 @@ static void test_lease_outlives_swap_and_updates_are_replayed(void **state) {
 static void test_server_allocation_failures(void **state) {
     (void)state;
     aisle_dataset *ds = tu_shop();
-    aisle_model *m = tu_train(ds, "model=als factors=4 epochs=1 threads=1");
-    void *buf;
     size_t len;
-    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
-    aisle_model_free(m);
+    void *buf = tu_model_bytes(ds, "model=als factors=4 epochs=1 threads=1", &len);
     const char *add[] = {"p1", "p2", "p3"};
     int ok = 0;
     for (uint64_t at = 1; at < 400 && !ok; at++) {

@@ -282,11 +282,8 @@ static void test_added_item_joins_the_int8_index(void **state) {
 static void test_add_allocation_failures_change_nothing(void **state) {
     (void)state;
     aisle_dataset *ds = tu_shop();
-    aisle_model *m = tu_train(ds, "model=als factors=4 epochs=1 threads=1");
-    void *buf;
     size_t len;
-    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
-    aisle_model_free(m);
+    void *buf = tu_model_bytes(ds, "model=als factors=4 epochs=1 threads=1", &len);
     const float v[4] = {0.5f, -0.25f, 0.125f, 1.0f};
     const char *ev[] = {"p1", "fresh"};
     int done = 0;

@@ -38,3 +38,11 @@ aisle_model *tu_model_copy(const void *buf, size_t len) {
     assert_ok(aisle_model_load_buffer(&m, buf, len, NULL));
     return m;
 }
+
+void *tu_model_bytes(const aisle_dataset *ds, const char *options, size_t *len) {
+    aisle_model *m = tu_train(ds, options);
+    void *buf;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, len));
+    aisle_model_free(m);
+    return buf;
+}

@@ -15,6 +15,9 @@ enum { TU_SHOP_USERS = 200, TU_SHOP_ITEMS = 400 };
 aisle_dataset *tu_shop(void);
 /* Whether user has item in the model's history with a positive weight. */
 bool tu_has_pair(const aisle_model *m, const char *user, const char *item);
+/* The saved bytes of a model trained on ds with options (the model itself
+ * is freed); *len gets their length.  Fails the test on error. */
+void *tu_model_bytes(const aisle_dataset *ds, const char *options, size_t *len);
 /* A model loaded from a saved buffer (fails the test on error). */
 aisle_model *tu_model_copy(const void *buf, size_t len);
 
