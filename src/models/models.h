@@ -137,7 +137,12 @@ struct aisle_model {
     _Atomic(model_cache *) serve_cache; /* see model_cache; NULL until first needed */
     io_map *map;           /* option mmap: the file the state's tensors point into, or NULL */
     bool map_users_writable; /* the mapped user rows were made copy-on-write (model_unshare_users) */
+    unsigned history_borrowed; /* MODEL_HISTORY_*: history arrays inside m->map (never written or freed) */
 };
+enum { MODEL_HISTORY_INDPTR = 1, MODEL_HISTORY_ENTRIES = 2 /* indices, values, last_time, count */ };
+/* Frees the arrays of h that are not borrowed (MODEL_HISTORY_* bits) and
+ * empties h. */
+void model_history_release(data_csr *h, unsigned borrowed);
 
 /* Registry (registry.c). */
 extern const model_ops *const model_kinds[];
@@ -177,6 +182,13 @@ int model_save_file(const aisle_model *m, const char *path, const aisle_config *
 int model_load_buffer(aisle_model **out, const void *data, size_t len, const aisle_config *cfg,
                       option_tables tables);
 int model_load_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables);
+/* The generic sections in the layout a mapped open serves in place
+ * (model_map.c; save option store_mappable, sections 6..8).  save adds
+ * them when the option asks; load, on a mapped file holding all three,
+ * binds m's keys and history to them (*served true) and marks USERS, ITEMS
+ * and HISTORY read, else leaves m alone (*served false: decode those). */
+int model_map_save(const aisle_model *m, io_writer *w);
+int model_map_load(aisle_model *m, io_reader *r, bool *served);
 /* model_load_file with option mmap=true (docs/FORMAT.md, "Mapped models"). */
 int model_map_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables);
 

@@ -23,9 +23,13 @@ int serve_add_user(aisle_model *m, const char *key, const char *const *item_keys
     if (!key[0]) return core_error(AISLE_EINVAL, "a new user needs a non-empty key");
     data_csr *h = &m->history;
     uint32_t nu = model_n_users(m), ni = model_n_items(m);
-    bool had_rows = h->indptr != NULL;
-    size_t *indptr = core_reallocarray(h->indptr, (size_t)nu + 2, sizeof *indptr);
+    bool had_rows = h->indptr != NULL, mapped = (m->history_borrowed & MODEL_HISTORY_INDPTR) != 0;
+    /* row pointers inside a mapped file (store_mappable) are copied out */
+    size_t *indptr = mapped ? core_malloc(((size_t)nu + 2) * sizeof *indptr)
+                            : core_reallocarray(h->indptr, (size_t)nu + 2, sizeof *indptr);
     if (!indptr) return core_oom("adding a user");
+    if (mapped) memcpy(indptr, h->indptr, ((size_t)nu + 1) * sizeof *indptr);
+    m->history_borrowed &= ~(unsigned)MODEL_HISTORY_INDPTR;
     h->indptr = indptr;
     if (!had_rows) indptr[0] = 0; /* an empty history without offsets */
     uint32_t u;
