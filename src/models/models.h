@@ -234,8 +234,15 @@ typedef struct model_int8 {
     float ratio_r, ratio_n; /* R, N: max |r_j| / s_j and |v_j| / s_j */
     float ib_max;         /* max |item bias| */
     void *owned;          /* one heap block holding the arrays, or NULL (views into a mapping) */
+    uint32_t cap;         /* rows owned is laid out for (layout of cap rows) after an append; 0: exactly n */
 } model_int8;
 int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out);
+/* Adds item row j (= t->n, already in f) to t in place, copying t into a
+ * bigger owned block when it is full, exactly sized or mapped (amortised:
+ * O(dim) per row); the index stays what a build over all rows would give
+ * up to its bound constants, which may be larger (still bounds).  On
+ * failure (AISLE_ENOMEM, AISLE_ERANGE) t is unchanged. */
+int model_int8_append(model_int8 *t, const model_factors *f, uint32_t j);
 void model_int8_free(model_int8 *t);
 /* Rounds a non-negative double up to a float that is >= it (the bound's
  * constants are rounded so that they stay bounds). */
