@@ -189,11 +189,14 @@ static int table_head(io_cursor *c, table_view *t, bool *known) {
     if (!*known) return AISLE_OK;
     size_t len = c->len;
     if (t->n > UINT32_MAX - 2 || t->n > len / 8 || t->nslots > len / 4 || t->arena_len > len)
-        return bad(c, "head", "%llu keys, %llu slots or the arena do not fit the section", (unsigned long long)t->n, (unsigned long long)t->nslots);
+        return bad(c, "head", "%llu keys, %llu slots or the arena do not fit the section",
+            (unsigned long long)t->n, (unsigned long long)t->nslots);
     if ((t->n && t->nslots <= t->n) || (t->nslots & (t->nslots - 1)))
-        return bad(c, "head", "%llu slots for %llu keys (a power of two above the key count)", (unsigned long long)t->nslots, (unsigned long long)t->n);
+        return bad(c, "head", "%llu slots for %llu keys (a power of two above the key count)",
+            (unsigned long long)t->nslots, (unsigned long long)t->n);
     table_layout l = table_layout_of(t->n, t->nslots, t->arena_len);
-    if (l.total != len) return bad(c, "length", "the section has %llu bytes, its sizes need %llu", (unsigned long long)len, (unsigned long long)l.total);
+    if (l.total != len) return bad(c, "length", "the section has %llu bytes, its sizes need %llu",
+        (unsigned long long)len, (unsigned long long)l.total);
     const void *p;
     c->pos = l.offsets;
     rc = io_get_view(c, &p, (size_t)t->n * 8, IO_ALIGN);
@@ -202,7 +205,8 @@ static int table_head(io_cursor *c, table_view *t, bool *known) {
     if (!rc) c->pos = l.arena, rc = io_get_view(c, &p, (size_t)t->arena_len, IO_ALIGN), t->arena = p;
     if (rc) return rc;
     if (t->n ? !t->arena_len || t->arena[t->arena_len - 1] != '\0' : t->arena_len != 0)
-        return bad(c, "arena", "%llu bytes for %llu keys do not end with a NUL", (unsigned long long)t->arena_len, (unsigned long long)t->n);
+        return bad(c, "arena", "%llu bytes for %llu keys do not end with a NUL",
+            (unsigned long long)t->arena_len, (unsigned long long)t->n);
     return io_cursor_done(c);
 }
 
@@ -214,32 +218,38 @@ static int table_verify(io_reader *r, const table_view *t, const core_keys *k, u
         uint64_t off = t->offsets[i], end = i + 1 < t->n ? t->offsets[i + 1] : t->arena_len;
         if (off != (i ? t->offsets[i - 1] + strlen(t->arena + t->offsets[i - 1]) + 1 : 0) || end > t->arena_len ||
             end < off + 2 || strlen(t->arena + off) != end - off - 1)
-            return bad(c, "offsets", "key %llu at offset %llu is empty, overlaps or is not NUL-terminated", (unsigned long long)i, (unsigned long long)off);
+            return bad(c, "offsets", "key %llu at offset %llu is empty, overlaps or is not NUL-terminated",
+                (unsigned long long)i, (unsigned long long)off);
     }
     uint64_t used = 0;
     for (uint64_t s = 0; s < t->nslots; s++) {
-        if (t->slots[s] > t->n) return bad(c, "slots", "slot %llu holds %llu, past the key count", (unsigned long long)s, (unsigned long long)t->slots[s]);
+        if (t->slots[s] > t->n) return bad(c, "slots", "slot %llu holds %llu, past the key count",
+            (unsigned long long)s, (unsigned long long)t->slots[s]);
         used += t->slots[s] != 0;
     }
-    if (used != t->n) return bad(c, "slots", "%llu slots used for %llu keys", (unsigned long long)used, (unsigned long long)t->n);
+    if (used != t->n) return bad(c, "slots", "%llu slots used for %llu keys",
+        (unsigned long long)used, (unsigned long long)t->n);
     for (uint64_t i = 0; i < t->n; i++) {
         const char *s = keys_at(k, (uint32_t)i);
         int64_t found = keys_find(k, s, strlen(s));
         if (found != (int64_t)i)
-            return bad(c, "slots", "key %llu is found at index %llu (a repeated key or a wrong table)", (unsigned long long)i,
+            return bad(c, "slots", "key %llu is found at index %llu (a repeated key or a wrong table)",
+                (unsigned long long)i,
                        (unsigned long long)found);
     }
     io_cursor o;
     uint64_t n = 0;
     int rc = io_reader_section(r, plain, &o);
     if (!rc) rc = io_get_u64(&o, &n);
-    if (!rc && n != t->n) rc = bad(c, "head", "%llu keys, the ordinary section has %llu", (unsigned long long)t->n, (unsigned long long)n);
+    if (!rc && n != t->n) rc = bad(c, "head", "%llu keys, the ordinary section has %llu",
+        (unsigned long long)t->n, (unsigned long long)n);
     for (uint64_t i = 0; !rc && i < n; i++) {
         const char *s = keys_at(k, (uint32_t)i);
         uint32_t len = 0;
         rc = io_get_u32(&o, &len);
         if (!rc && (len != strlen(s) || len > o.len - o.pos || memcmp(o.p + o.pos, s, len) != 0))
-            rc = bad(c, "arena", "key %llu differs from the ordinary section's (%llu bytes there)", (unsigned long long)i, (unsigned long long)len);
+            rc = bad(c, "arena", "key %llu differs from the ordinary section's (%llu bytes there)",
+                (unsigned long long)i, (unsigned long long)len);
         if (!rc) o.pos += len;
     }
     return rc ? rc : io_cursor_done(&o);
@@ -266,9 +276,11 @@ static int history_head(io_cursor *c, history_view *h, bool *known) {
     *known = format == TABLE_FORMAT;
     if (!*known) return AISLE_OK;
     if (h->nnz > c->len / 20 || h->rows > c->len / 8)
-        return bad(c, "head", "%llu pairs over %llu rows do not fit the section", (unsigned long long)h->nnz, (unsigned long long)h->rows);
+        return bad(c, "head", "%llu pairs over %llu rows do not fit the section",
+            (unsigned long long)h->nnz, (unsigned long long)h->rows);
     csr_layout l = csr_layout_of(h->rows, h->nnz);
-    if (l.total != c->len) return bad(c, "length", "the section has %llu bytes, its sizes need %llu", (unsigned long long)c->len, (unsigned long long)l.total);
+    if (l.total != c->len) return bad(c, "length", "the section has %llu bytes, its sizes need %llu",
+        (unsigned long long)c->len, (unsigned long long)l.total);
     const void *p[5];
     size_t at[5] = {l.indptr, l.indices, l.values, l.last_time, l.count};
     size_t bytes[5] = {((size_t)h->rows + 1) * 8, (size_t)h->nnz * 4, (size_t)h->nnz * 4, (size_t)h->nnz * 8,
@@ -287,16 +299,20 @@ static int history_check(const history_view *h, bool verify) {
     if (h->indptr[0] != 0) return bad(c, "indptr", "indptr[0] is %llu, expected 0", (unsigned long long)h->indptr[0]);
     for (uint32_t u = 0; u < h->rows; u++) {
         uint64_t b = h->indptr[u], e = h->indptr[u + 1];
-        if (e < b || e > h->nnz) return bad(c, "indptr", "indptr[%llu] = %llu is out of order or too large", (unsigned long long)u + 1, (unsigned long long)e);
+        if (e < b || e > h->nnz) return bad(c, "indptr", "indptr[%llu] = %llu is out of order or too large",
+            (unsigned long long)u + 1, (unsigned long long)e);
         for (uint64_t k = b; k < e; k++)
             if (h->indices[k] >= h->cols || (k > b && h->indices[k] <= h->indices[k - 1]))
-                return bad(c, "indices", "user %llu: item index %llu out of range or not ascending", (unsigned long long)u,
+                return bad(c, "indices", "user %llu: item index %llu out of range or not ascending",
+                    (unsigned long long)u,
                            (unsigned long long)h->indices[k]);
     }
     if (h->indptr[h->rows] != h->nnz)
-        return bad(c, "indptr", "the last row ends at %llu, the section holds %llu pairs", (unsigned long long)h->indptr[h->rows], (unsigned long long)h->nnz);
+        return bad(c, "indptr", "the last row ends at %llu, the section holds %llu pairs",
+            (unsigned long long)h->indptr[h->rows], (unsigned long long)h->nnz);
     for (uint64_t k = 0; verify && k < h->nnz; k++)
-        if (!isfinite(h->values[k])) return bad(c, "values", "value %llu is not a finite number", (unsigned long long)k);
+        if (!isfinite(h->values[k])) return bad(c, "values", "value %llu is not a finite number",
+            (unsigned long long)k);
     return AISLE_OK;
 }
 
@@ -309,7 +325,8 @@ static int history_same(io_reader *r, const history_view *h) {
     if (!rc) rc = io_get_u32(&o, &rows);
     if (!rc) rc = io_get_u32(&o, &cols);
     if (!rc && (rows != h->rows || cols != h->cols))
-        rc = bad(&h->c, "head", "%llu rows, the ordinary section has %llu", (unsigned long long)h->rows, (unsigned long long)rows);
+        rc = bad(&h->c, "head", "%llu rows, the ordinary section has %llu",
+            (unsigned long long)h->rows, (unsigned long long)rows);
     const void *arr[5] = {h->indptr, h->indices, h->values, h->last_time, h->count};
     uint64_t count[5] = {(uint64_t)h->rows + 1, h->nnz, h->nnz, h->nnz, h->nnz};
     size_t width[5] = {8, 4, 4, 8, 4};
@@ -349,7 +366,8 @@ int model_map_load(aisle_model *m, io_reader *r, bool *served) {
     }
     if (rc || !known) return rc;
     if (h.rows != t[0].n || h.cols != t[1].n)
-        return bad(&h.c, "head", "%llu x %llu, but the tables hold that many users and items", (unsigned long long)h.rows, (unsigned long long)h.cols);
+        return bad(&h.c, "head", "%llu x %llu, but the tables hold that many users and items",
+            (unsigned long long)h.rows, (unsigned long long)h.cols);
     rc = history_check(&h, verify);
     if (rc) return rc;
     core_keys *k[2] = {&m->users, &m->items};
