@@ -280,7 +280,7 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
             for (uint32_t b = 0; b < d; b++) f->gram[(size_t)a * d + b] += item_vector[a] * item_vector[b];
         /* the stored int8 copy gets the row appended (no rebuild); if that
          * fails it goes, and serving builds one again on demand */
-        if (f->int8 && model_int8_append(f->int8, f, ni) != AISLE_OK) {
+        if (f->int8 && (f->int8->n != ni || model_int8_append(f->int8, f, ni) != AISLE_OK)) {
             model_int8_free(f->int8);
             f->int8 = NULL;
         }
