@@ -18,11 +18,12 @@
  * also loads the ordinary way with the same keys and history.  With
  * mmap_verify=none only what keeps reads inside the mapping is checked at
  * open, in time linear in the users plus the pairs and nothing in the
- * keys: the sizes, the arena's final NUL and the history's row pointers
- * and item indices (every loop over the history indexes with them);
- * lookups in the borrowed table are bounded by keys_find and keys_at.  A
- * corrupt key table then finds the wrong user or none, never a byte
- * outside the file. */
+ * keys: the sizes, the arena's final NUL and the whole history (row
+ * pointers and item indices, which every loop over the history indexes
+ * with, and finite values); lookups in the borrowed table are bounded by
+ * keys_find and keys_at.  A corrupt key table then finds the wrong user or
+ * none, never a byte outside the file, and saving such a model is refused
+ * (model_file.c) rather than writing a file that cannot be loaded. */
 #include "models.h"
 
 #include <math.h>
@@ -291,10 +292,11 @@ static int history_head(io_cursor *c, history_view *h, bool *known) {
     return io_cursor_done(c);
 }
 
-/* Always (the history's indices are used to index arrays): row pointers
- * from 0, non-decreasing, ending at nnz; item indices < cols and strictly
- * ascending within a row.  Values only when verifying. */
-static int history_check(const history_view *h, bool verify) {
+/* Always, whatever the verification: row pointers from 0, non-decreasing,
+ * ending at nnz; item indices < cols and strictly ascending within a row
+ * (the serving loops index arrays with them); values finite (what the
+ * decoding path accepts, so the model saves to a file that loads). */
+static int history_check(const history_view *h) {
     const io_cursor *c = &h->c;
     if (h->indptr[0] != 0) return bad(c, "indptr", "indptr[0] is %llu, expected 0", (unsigned long long)h->indptr[0]);
     for (uint32_t u = 0; u < h->rows; u++) {
@@ -310,7 +312,7 @@ static int history_check(const history_view *h, bool verify) {
     if (h->indptr[h->rows] != h->nnz)
         return bad(c, "indptr", "the last row ends at %llu, the section holds %llu pairs",
             (unsigned long long)h->indptr[h->rows], (unsigned long long)h->nnz);
-    for (uint64_t k = 0; verify && k < h->nnz; k++)
+    for (uint64_t k = 0; k < h->nnz; k++)
         if (!isfinite(h->values[k])) return bad(c, "values", "value %llu is not a finite number",
             (unsigned long long)k);
     return AISLE_OK;
@@ -368,7 +370,7 @@ int model_map_load(aisle_model *m, io_reader *r, bool *served) {
     if (h.rows != t[0].n || h.cols != t[1].n)
         return bad(&h.c, "head", "%llu x %llu, but the tables hold that many users and items",
             (unsigned long long)h.rows, (unsigned long long)h.cols);
-    rc = history_check(&h, verify);
+    rc = history_check(&h);
     if (rc) return rc;
     core_keys *k[2] = {&m->users, &m->items};
     for (int i = 0; i < 2; i++)
