@@ -373,6 +373,16 @@ static void test_keys_borrowed_table_stays_in_bounds(void **state) {
     assert_false(c.borrowed);
     assert_int_equal(keys_find(&c, "tea", 3), 1);
     keys_clear(&c);
+    /* a repeated or empty key (a corrupt, unverified table) is refused
+     * when it would become owned */
+    static const char twice[] = "mug\0mug";
+    const uint64_t dup[2] = {0, 4};
+    keys_borrow(&k, twice, sizeof twice, dup, 2, slots, 4);
+    assert_status_msg(keys_intern(&k, "cups", 4, &idx, &added), AISLE_EFORMAT, "repeats");
+    assert_true(k.borrowed); /* unchanged */
+    const uint64_t empty[2] = {0, sizeof twice - 1};
+    keys_borrow(&k, twice, sizeof twice, empty, 2, slots, 4);
+    assert_status_msg(keys_copy(&c, &k), AISLE_EFORMAT, "empty");
     keys_clear(&k); /* forgets, frees nothing */
 }
 

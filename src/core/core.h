@@ -255,7 +255,8 @@ void keys_init(core_keys *k);
 void keys_clear(core_keys *k); /* frees everything, leaves an empty dictionary */
 /* Looks up key; if absent, appends it.  *index receives its index; *added
  * (may be NULL) whether it was new.  Fails with AISLE_ENOMEM, or
- * AISLE_ERANGE past 2^32-2 keys. */
+ * AISLE_ERANGE past 2^32-2 keys; a borrowed dictionary is copied first,
+ * AISLE_EFORMAT if it holds an empty or repeated key. */
 int keys_intern(core_keys *k, const char *key, size_t len, uint32_t *index, bool *added);
 /* Index of key or -1. */
 int64_t keys_find(const core_keys *k, const char *key, size_t len);

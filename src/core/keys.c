@@ -86,7 +86,9 @@ int64_t keys_find(const core_keys *k, const char *key, size_t len) {
 
 /* An owned copy of a borrowed dictionary with a table built here (the
  * borrowed one is not trusted to leave a free slot for an insertion):
- * keys_at of each index, so even a corrupt borrowed arena copies safely. */
+ * keys_at of each index, so even a corrupt borrowed arena copies safely.
+ * An empty or repeated key (a corrupt file mapped without verification)
+ * is refused: an owned dictionary never holds one. */
 static int keys_own(core_keys *k) {
     core_keys t;
     keys_init(&t);
@@ -108,6 +110,12 @@ static int keys_own(core_keys *k) {
     t.n = k->n;
     t.offsets_cap = k->n ? k->n : 1;
     if (!rc) rc = keys_rehash(&t, nslots);
+    for (size_t i = 0; !rc && i < t.n; i++) {
+        const char *s = t.arena + t.offsets[i];
+        if (!s[0] || keys_find(&t, s, strlen(s)) != (int64_t)i)
+            rc = core_error(AISLE_EFORMAT, "key %zu of a key table mapped from a model file is empty or repeats "
+                                           "another (the file is corrupt and was opened with mmap_verify=none)", i);
+    }
     if (rc) {
         keys_clear(&t);
         return rc;

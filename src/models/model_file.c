@@ -21,25 +21,14 @@
  * ====================================================================== */
 
 /* A dictionary borrowed from a file mapped with mmap_verify=none was
- * never checked: saving it must not write a file that cannot be loaded,
- * so its keys are interned afresh and an empty or repeated key refused. */
+ * never checked: saving it must not write a file that cannot be loaded.
+ * An owned copy (keys_copy) refuses an empty or repeated key. */
 static int check_borrowed_keys(const core_keys *k) {
     if (!k->borrowed) return AISLE_OK;
-    core_keys seen;
-    keys_init(&seen);
-    int rc = AISLE_OK;
-    for (size_t i = 0; !rc && i < k->n; i++) {
-        const char *s = keys_at(k, (uint32_t)i);
-        uint32_t idx;
-        bool added = false;
-        rc = s[0] ? keys_intern(&seen, s, strlen(s), &idx, &added) : AISLE_OK;
-        if (!rc && !added)
-            rc = core_error(AISLE_EFORMAT, "saving: key %zu of the key table mapped from the model file is empty or "
-                                           "repeats another (the file is corrupt and was opened with "
-                                           "mmap_verify=none); it cannot be saved", i);
-    }
-    keys_clear(&seen);
-    return rc;
+    core_keys copy;
+    int rc = keys_copy(&copy, k);
+    if (!rc) keys_clear(&copy);
+    return rc == AISLE_EFORMAT ? core_error_prefix(rc, "saving: the model cannot be saved") : rc;
 }
 
 static int put_keys(core_buf *b, const core_keys *k) {
