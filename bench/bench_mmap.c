@@ -4,19 +4,25 @@
  *
  * Builds a bpr model of USERS x DIM and ITEMS x DIM factors (one epoch on
  * one event per user: the numbers do not matter, the bytes do; default
- * 1.6M x 128 and 400k x 128, 1.02 GB of fp32 factors), saves it with
- * compression=0 store_int8=true, then times aisle_model_load three ways --
- * ordinary, mmap (mmap_verify=open), mmap with mmap_verify=none -- each
- * with the file's pages in the page cache (warm) and evicted from it first
- * (posix_fadvise DONTNEED on this file only: cold), median of 3, plus the
- * first recommend after opening (where a mapped model pays its page
- * faults).  Then, both ways, two forked processes open the file, serve
+ * 1.6M x 128 and 400k x 128, 1.02 GB of fp32 factors), saves it twice
+ * with compression=0 store_int8=true, once also with store_mappable=true
+ * (the key tables and the history laid out to be served in place), then
+ * times aisle_model_load -- ordinary, mmap (mmap_verify=open), mmap with
+ * mmap_verify=none, the mapped ones on both files -- each with the file's
+ * pages in the page cache (warm) and evicted from it first (posix_fadvise
+ * DONTNEED on this file only: cold), median of 3, plus the first recommend
+ * after opening (where a mapped model pays its page faults).  With
+ * BENCH_MMAP_QUICK=1 in the environment only the mapped opens of the
+ * store_mappable file run (seconds instead of minutes; for a rerun of the
+ * open figures).  Then, both ways, two forked processes open the file, serve
  * 2000 users (the int8 scan reads every item row) and, while both are
  * alive, report their Rss, Pss (shared pages split between the processes
  * that map them) and Shared_Clean from /proc/self/smaps_rollup.
  *
- * Usage: bench_mmap [users items dim [path]].  Public API only. */
+ * Usage: bench_mmap [users items dim [path]]: path.tables is the second
+ * file.  Public API only. */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,7 +114,7 @@ static long rollup(const char *field) {
 
 /* Two processes serving the same file: open, 2000 users, then (both
  * alive) their memory.  Prints one line per process. */
-static void two_processes(const char *path, const char *options, size_t users) {
+static void two_processes(const char *path, const char *options, const char *label, size_t users) {
     int ready[2], go[2], done[2];
     if (pipe(ready) || pipe(go) || pipe(done)) die("pipe");
     pid_t pid[2];
@@ -135,7 +141,7 @@ static void two_processes(const char *path, const char *options, size_t users) {
             char c = 'r';
             if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1) _exit(1);
             printf("  %-28s process %d: open %7.3f s, 2000 users %6.3f s, Rss %7.0f MB, Pss %7.0f MB, "
-                   "Shared_Clean %7.0f MB\n", options, p, t_open, t_serve, rollup("Rss") / 1024.0,
+                   "Shared_Clean %7.0f MB\n", label, p, t_open, t_serve, rollup("Rss") / 1024.0,
                    rollup("Pss") / 1024.0, rollup("Shared_Clean") / 1024.0);
             fflush(stdout);
             /* stay mapped until both have measured */
@@ -178,37 +184,55 @@ int main(int argc, char **argv) {
     free(u), free(it);
     char text[160];
     snprintf(text, sizeof text, "model=bpr factors=%zu epochs=1 threads=2 seed=1", dim);
-    aisle_config *tc = config(text), *sc = config("compression=0 store_int8=true");
+    char tables[4200];
+    snprintf(tables, sizeof tables, "%s.tables", path);
+    bool quick = getenv("BENCH_MMAP_QUICK") && strcmp(getenv("BENCH_MMAP_QUICK"), "1") == 0;
+    aisle_config *tc = config(text), *sc = config("compression=0 store_int8=true"),
+                 *sm = config("compression=0 store_int8=true store_mappable=true");
     aisle_model *m;
     double t0 = now();
     if (aisle_model_train(ds, tc, &m)) die("train");
     double t_train = now() - t0;
     t0 = now();
-    if (aisle_model_save(m, path, sc)) die("save");
+    if (!quick && aisle_model_save(m, path, sc)) die("save");
     double t_save = now() - t0;
+    if (aisle_model_save(m, tables, sm)) die("save store_mappable");
     aisle_model_free(m);
     aisle_dataset_free(ds);
-    aisle_config_free(tc), aisle_config_free(sc);
-    struct stat st;
-    if (stat(path, &st)) die("stat");
-    printf("bpr %zu users x %zu items x %zu factors: file %.1f MB (fp32 factors %.1f MB, int8 copy stored); "
-           "train %.1f s, save %.1f s\n", users, items, dim, st.st_size / 1e6, (users + items) * dim * 4 / 1e6,
-           t_train, t_save);
-    static const char *const modes[3] = {"mmap=false", "mmap=true", "mmap=true mmap_verify=none"};
+    aisle_config_free(tc), aisle_config_free(sc), aisle_config_free(sm);
+    struct stat st, st2;
+    if ((!quick && stat(path, &st)) || stat(tables, &st2)) die("stat");
+    printf("bpr %zu users x %zu items x %zu factors: file %.1f MB (fp32 factors %.1f MB, int8 copy stored), "
+           "%.1f MB with store_mappable; train %.1f s, save %.1f s\n", users, items, dim,
+           quick ? 0.0 : st.st_size / 1e6, (users + items) * dim * 4 / 1e6, st2.st_size / 1e6, t_train, t_save);
+    /* the ordinary load is the same for both files (it skips the tables) */
+    static const char *const modes[5] = {"mmap=false", "mmap=true", "mmap=true mmap_verify=none", "mmap=true",
+                                         "mmap=true mmap_verify=none"};
     double base[2] = {0, 0}, base_cpu[2] = {0, 0};
     for (int cold = 0; cold < 2; cold++) {
         printf("open, %s page cache (median of 3):\n", cold ? "cold" : "warm");
-        for (int k = 0; k < 3; k++) {
+        for (int k = quick ? 3 : 0; k < 5; k++) {
             double o, oc, f;
-            time_open(path, modes[k], cold, &o, &oc, &f);
+            time_open(k < 3 ? path : tables, modes[k], cold, &o, &oc, &f);
             if (k == 0) base[cold] = o, base_cpu[cold] = oc;
-            printf("  %-28s open %8.3f s wall (%5.1fx the ordinary load's), %7.3f s CPU (%5.1fx); "
-                   "first recommend %7.4f s\n", modes[k], o, base[cold] / o, oc, base_cpu[cold] / oc, f);
+            char ratio[2][32] = {"", ""};
+            if (!quick) {
+                snprintf(ratio[0], sizeof ratio[0], " (%6.1fx the ordinary load's)", base[cold] / o);
+                snprintf(ratio[1], sizeof ratio[1], " (%6.1fx)", base_cpu[cold] / oc);
+            }
+            printf("  %-28s %-14s open %9.1f ms wall%s, %8.1f ms CPU%s; first recommend %7.4f s\n", modes[k],
+                   k < 3 ? "" : "store_mappable", o * 1e3, ratio[0], oc * 1e3, ratio[1], f);
         }
     }
+    if (quick) {
+        unlink(tables);
+        return 0;
+    }
     printf("two processes serving the file at once:\n");
-    two_processes(path, "mmap=false", users);
-    two_processes(path, "mmap=true", users);
+    two_processes(path, "mmap=false", "mmap=false", users);
+    two_processes(path, "mmap=true", "mmap=true", users);
+    two_processes(tables, "mmap=true", "mmap=true store_mappable", users);
     unlink(path);
+    unlink(tables);
     return 0;
 }

@@ -324,6 +324,68 @@ static void test_allocator_counts_every_allocation(void **state) {
 
 /* ---- helpers ---- */
 
+/* A borrowed dictionary (a mapped model file's key table) is trusted for
+ * nothing: a full table, entries past the count and offsets outside the
+ * arena still give bounded lookups; the first insertion copies it into
+ * an owned, rebuilt one, and the borrowed memory is never written. */
+static void test_keys_borrowed_table_stays_in_bounds(void **state) {
+    (void)state;
+    static const char arena[] = "mug\0tea\0kettle"; /* 15 bytes, the last a NUL */
+    const uint64_t good[3] = {0, 4, 8};
+    uint32_t slots[4] = {0};
+    for (uint32_t i = 0; i < 3; i++) {
+        const char *key = arena + good[i];
+        size_t h = keys_slot_of(key, strlen(key), 4);
+        while (slots[h]) h = (h + 1) & 3;
+        slots[h] = i + 1;
+    }
+    core_keys k;
+    keys_init(&k);
+    keys_borrow(&k, arena, sizeof arena, good, 3, slots, 4);
+    assert_int_equal(keys_find(&k, "tea", 3), 1);
+    assert_int_equal(keys_find(&k, "kettle", 6), 2);
+    assert_int_equal(keys_find(&k, "kett", 4), -1);
+    assert_int_equal(keys_find(&k, "cups", 4), -1);
+    /* a full table (no empty slot to stop at: at most 4 probes), offsets far
+     * outside the arena and slots past the count */
+    const uint64_t bad[3] = {0, 1ull << 40, sizeof arena};
+    uint32_t junk[4] = {9, 2, 3, 7};
+    keys_borrow(&k, arena, sizeof arena, bad, 3, junk, 4);
+    assert_string_equal(keys_at(&k, 1), "");
+    assert_string_equal(keys_at(&k, 2), "");
+    assert_int_equal(keys_find(&k, "tea", 3), -1);
+    assert_int_equal(keys_find(&k, "", 0), -1);
+    /* an insertion owns a copy (keys as keys_at reads them) and works */
+    keys_borrow(&k, arena, sizeof arena, good, 3, slots, 4);
+    uint32_t idx;
+    bool added;
+    assert_ok(keys_intern(&k, "cups", 4, &idx, &added));
+    assert_true(added && !k.borrowed);
+    assert_int_equal(idx, 3);
+    assert_int_equal(keys_find(&k, "mug", 3), 0);
+    assert_int_equal(keys_find(&k, "cups", 4), 3);
+    assert_string_equal(keys_at(&k, 2), "kettle");
+    keys_clear(&k);
+    /* a copy of a borrowed dictionary is an owned, working one */
+    core_keys c;
+    keys_borrow(&k, arena, sizeof arena, good, 3, slots, 4);
+    assert_ok(keys_copy(&c, &k));
+    assert_false(c.borrowed);
+    assert_int_equal(keys_find(&c, "tea", 3), 1);
+    keys_clear(&c);
+    /* a repeated or empty key (a corrupt, unverified table) is refused
+     * when it would become owned */
+    static const char twice[] = "mug\0mug";
+    const uint64_t dup[2] = {0, 4};
+    keys_borrow(&k, twice, sizeof twice, dup, 2, slots, 4);
+    assert_status_msg(keys_intern(&k, "cups", 4, &idx, &added), AISLE_EFORMAT, "repeats");
+    assert_true(k.borrowed); /* unchanged */
+    const uint64_t empty[2] = {0, sizeof twice - 1};
+    keys_borrow(&k, twice, sizeof twice, empty, 2, slots, 4);
+    assert_status_msg(keys_copy(&c, &k), AISLE_EFORMAT, "empty");
+    keys_clear(&k); /* forgets, frees nothing */
+}
+
 static void test_keys_intern_find_truncate(void **state) {
     (void)state;
     core_keys k;
@@ -508,6 +570,7 @@ int main(void) {
         cmocka_unit_test(test_allocator_failure_is_reported_and_leak_free),
         cmocka_unit_test(test_allocator_counts_every_allocation),
         cmocka_unit_test(test_keys_intern_find_truncate),
+        cmocka_unit_test(test_keys_borrowed_table_stays_in_bounds),
         cmocka_unit_test(test_rng_is_deterministic_and_uniform),
         cmocka_unit_test(test_parallel_for_covers_range_and_propagates_errors),
         cmocka_unit_test(test_pool_reuses_threads_covers_range_and_propagates_errors),

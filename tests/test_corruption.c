@@ -49,6 +49,45 @@ static void expect_rejected(const unsigned char *bytes, size_t len, const char *
     assert_null(m);
 }
 
+/* Every byte of bytes flipped and every truncation (buf: len bytes of
+ * scratch) rejected; returns the number of cases. */
+static size_t reject_every_flip_and_cut(const void *bytes, size_t len, unsigned char *buf, const char *kind) {
+    size_t cases = 0;
+    for (size_t i = 0; i < len; i++, cases++) {
+        memcpy(buf, bytes, len);
+        buf[i] ^= 0xFF;
+        expect_rejected(buf, len, kind, i);
+    }
+    for (size_t cut = 0; cut < len; cut++, cases++) expect_rejected(bytes, cut, kind, cut);
+    return cases;
+}
+
+/* A file with the mappable key tables and history (store_mappable,
+ * sections 6..8): an ordinary load skips them but still refuses every
+ * change to them (test_mmap.c checks the mapped open). */
+static void test_mappable_file_rejects_every_corruption(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop();
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "model=als factors=3 epochs=1 threads=1"));
+    aisle_model *m;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    assert_ok(aisle_config_parse(cfg, "compression=0 store_int8=true store_mappable=true"));
+    void *bytes;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, cfg, &bytes, &len));
+    unsigned char *buf = malloc(len);
+    assert_non_null(buf);
+    size_t cases = reject_every_flip_and_cut(bytes, len, buf, "als store_mappable");
+    print_message("als store_mappable %zu-byte file: %zu corrupted variants rejected\n", len, cases);
+    free(buf);
+    aisle_free(bytes);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
 static void test_every_kind_rejects_every_corruption(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
@@ -83,15 +122,7 @@ static void test_every_kind_rejects_every_corruption(void **state) {
         size_t len;
         assert_ok(aisle_model_save_buffer(m, cfg, &bytes, &len));
         unsigned char *buf = malloc(len);
-        size_t cases = 0;
-        /* every byte, flipped */
-        for (size_t i = 0; i < len; i++, cases++) {
-            memcpy(buf, bytes, len);
-            buf[i] ^= 0xFF;
-            expect_rejected(buf, len, kind, i);
-        }
-        /* every truncation */
-        for (size_t cut = 0; cut < len; cut++, cases++) expect_rejected(bytes, cut, kind, cut);
+        size_t cases = reject_every_flip_and_cut(bytes, len, buf, kind);
         /* random multi-byte corruption: 2..8 bytes changed */
         for (int t = 0; t < 500; t++, cases++) {
             memcpy(buf, bytes, len);
@@ -336,6 +367,7 @@ static void test_forecast_rejects_every_corruption(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_kind_rejects_every_corruption),
+        cmocka_unit_test(test_mappable_file_rejects_every_corruption),
         cmocka_unit_test(test_transformer_intent_rejects_every_corruption),
         cmocka_unit_test(test_bag_sqrt_intent_rejects_every_corruption),
         cmocka_unit_test(test_search_index_rejects_every_corruption),

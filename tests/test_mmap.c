@@ -17,9 +17,16 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "fuzz/container_frame.h"
 #include "util/test_util.h"
 
 enum { N_USERS = 120, K = 10 };
+
+/* Save options of a file whose keys and history a mapped open serves in
+ * place (sections 6..8) beside the factors and the int8 copy. */
+#define MAPPABLE "compression=0 store_int8=true store_mappable=true"
+/* The two mappable layouts the mapped-model tests run on. */
+static const char *const saves[2] = {"compression=0 store_int8=true", MAPPABLE};
 
 /* Users with 1..30 items over n_items items; every item appears; values
  * 1..5 (ratings for mf, weights for the implicit kinds). */
@@ -125,22 +132,24 @@ static const char *const factor_kinds[] = {
 
 static void test_mapped_model_serves_what_a_loaded_model_serves(void **state) {
     (void)state;
-    char dir[512], plain[600], int8[600];
+    char dir[512], plain[600], int8[600], tables[600];
     tu_tmpdir(dir, sizeof dir, "mmap_same");
     path_in(plain, sizeof plain, dir, "plain.aisle");
     path_in(int8, sizeof int8, dir, "int8.aisle");
+    path_in(tables, sizeof tables, dir, "tables.aisle");
     for (size_t k = 0; k < sizeof factor_kinds / sizeof *factor_kinds; k++) {
         aisle_model *m = train(4500, factor_kinds[k]); /* >= 4096 items: scan=auto takes int8 too */
         assert_ok(tu_model_save_opts(m, plain, "compression=0"));
         assert_ok(tu_model_save_opts(m, int8, "compression=0 store_int8=true"));
+        assert_ok(tu_model_save_opts(m, tables, MAPPABLE));
         aisle_model *ref;
         assert_ok(aisle_model_load(&ref, plain, NULL));
         size_t bytes = 1;
         assert_ok(aisle_model_mapped_bytes(ref, &bytes));
         assert_int_equal(bytes, 0);
-        const char *paths[2] = {plain, int8};
+        const char *paths[3] = {plain, int8, tables};
         const char *modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
-        for (int p = 0; p < 2; p++)
+        for (int p = 0; p < 3; p++)
             for (int v = 0; v < 2; v++) {
                 aisle_model *mm;
                 assert_ok(tu_model_load_opts(&mm, paths[p], modes[v]));
@@ -154,6 +163,10 @@ static void test_mapped_model_serves_what_a_loaded_model_serves(void **state) {
         /* the stored int8 copy also serves an ordinary load */
         aisle_model *l8;
         assert_ok(aisle_model_load(&l8, int8, NULL));
+        assert_same_serving(ref, l8);
+        aisle_model_free(l8);
+        /* an ordinary load skips the mappable tables (as older readers do) */
+        assert_ok(aisle_model_load(&l8, tables, NULL));
         assert_same_serving(ref, l8);
         aisle_model_free(l8);
         aisle_model_free(ref);
@@ -220,6 +233,8 @@ static void test_files_that_cannot_be_mapped_are_refused_with_a_reason(void **st
     assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "quantize=none");
     assert_status_msg(tu_model_save_opts(m, path, "compression=0 quantize=int8 store_int8=true"), AISLE_EINVAL,
                       "quantize=none");
+    assert_status_msg(tu_model_save_opts(m, path, "compression=6 store_mappable=true"), AISLE_EINVAL,
+                      "compression=0");
     /* an old-layout (format 1.0) file still loads, but is not mapped */
     assert_ok(tu_model_save_opts(m, path, "compression=0"));
     size_t len;
@@ -251,39 +266,195 @@ static void test_truncated_and_corrupt_mapped_files_give_errors(void **state) {
     path_in(good, sizeof good, dir, "good.aisle");
     path_in(bad, sizeof bad, dir, "bad.aisle");
     aisle_model *m = train(40, "model=mf factors=4 epochs=1 threads=1");
-    assert_ok(tu_model_save_opts(m, good, "compression=0 store_int8=true"));
-    size_t len;
-    uint8_t *img = read_all(good, &len);
-    const char *modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
-    for (size_t cut = 0; cut < len; cut += 1 + cut / 64) {
-        tu_write_file(bad, img, cut);
-        for (int v = 0; v < 2; v++) {
-            aisle_model *x = NULL;
-            int rc = tu_model_load_opts(&x, bad, modes[v]);
-            if (rc == AISLE_OK) fail_msg("truncated at %zu of %zu bytes: loaded", cut, len);
-            assert_null(x);
-        }
-    }
-    size_t loaded_unverified = 0;
-    for (size_t at = 0; at < len; at += 1 + at / 97) {
-        img[at] ^= 0x5A;
-        tu_write_file(bad, img, len);
-        for (int v = 0; v < 2; v++) {
-            aisle_model *x = NULL;
-            int rc = tu_model_load_opts(&x, bad, modes[v]);
-            if (rc == AISLE_OK && v == 0) fail_msg("byte %zu changed: loaded with mmap_verify=open", at);
-            if (rc == AISLE_OK) { /* inside a mapped tensor: wrong numbers, still served safely */
-                const char *items[K];
-                float scores[K];
-                size_t n;
-                assert_ok(aisle_recommend(x, "user1", K, NULL, items, scores, &n));
-                loaded_unverified++;
+    for (int s = 0; s < 2; s++) {
+        assert_ok(tu_model_save_opts(m, good, saves[s]));
+        size_t len;
+        uint8_t *img = read_all(good, &len);
+        const char *modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
+        for (size_t cut = 0; cut < len; cut += 1 + cut / 64) {
+            tu_write_file(bad, img, cut);
+            for (int v = 0; v < 2; v++) {
+                aisle_model *x = NULL;
+                int rc = tu_model_load_opts(&x, bad, modes[v]);
+                if (rc == AISLE_OK) fail_msg("truncated at %zu of %zu bytes: loaded", cut, len);
+                assert_null(x);
             }
-            aisle_model_free(x);
         }
-        img[at] ^= 0x5A;
+        size_t loaded_unverified = 0;
+        for (size_t at = 0; at < len; at += 1 + at / 97) {
+            img[at] ^= 0x5A;
+            tu_write_file(bad, img, len);
+            for (int v = 0; v < 2; v++) {
+                aisle_model *x = NULL;
+                int rc = tu_model_load_opts(&x, bad, modes[v]);
+                if (rc == AISLE_OK && v == 0) fail_msg("byte %zu changed: loaded with mmap_verify=open", at);
+                if (rc == AISLE_OK) { /* inside a mapped tensor: wrong numbers, still served safely */
+                    const char *items[K];
+                    float scores[K];
+                    size_t n;
+                    assert_ok(aisle_recommend(x, "user1", K, NULL, items, scores, &n));
+                    loaded_unverified++;
+                }
+                aisle_model_free(x);
+            }
+            img[at] ^= 0x5A;
+        }
+        assert_true(loaded_unverified > 0); /* the tensors are really left unverified */
+        free(img);
     }
-    assert_true(loaded_unverified > 0); /* the tensors are really left unverified */
+    aisle_model_free(m);
+}
+
+/* ---- the mappable key tables and history (save option store_mappable) ---- */
+
+/* The payload of section `type` in a container image, and its length. */
+static uint8_t *section_at(uint8_t *img, uint32_t type, size_t *len) {
+    uint32_t n = rd32(img + 16);
+    size_t off = 88 + (size_t)n * 32 + 4;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *e = img + 88 + (size_t)i * 32;
+        size_t stored = rd32(e + 16) | (size_t)rd32(e + 20) << 32;
+        if (rd32(e) == type) {
+            *len = stored;
+            return img + off;
+        }
+        off += stored;
+    }
+    fail_msg("no section %u", type);
+    return NULL;
+}
+
+static uint64_t rd64le(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+static void wr64le(uint8_t *p, uint64_t v) { wr32(p, (uint32_t)v), wr32(p + 4, (uint32_t)(v >> 32)); }
+
+/* Users table (section 6) fields: key count, slot count, and where the
+ * offsets, the slots and the arena start (docs/FORMAT.md). */
+typedef struct table_at {
+    uint64_t n, nslots;
+    uint8_t *offsets, *slots, *arena;
+} table_at;
+static table_at users_table(uint8_t *img) {
+    size_t len;
+    uint8_t *p = section_at(img, 6, &len);
+    table_at t = {rd64le(p + 8), rd64le(p + 24), p + 64, NULL, NULL};
+    t.slots = p + ((64 + t.n * 8 + 63) / 64 * 64);
+    t.arena = t.slots + ((t.nslots * 4 + 63) / 64 * 64);
+    return t;
+}
+
+/* Opens bad (CRCs recomputed) both ways: with mmap_verify=open it must
+ * fail with AISLE_EFORMAT naming `needle`; with none it fails the same
+ * way when `both`, else opens and serves every user (known or not)
+ * without reading outside the file (ASan). */
+static void expect_tables_checked(const uint8_t *img, size_t len, const char *path, const char *needle, bool both) {
+    uint8_t *bad = malloc(len);
+    assert_non_null(bad);
+    memcpy(bad, img, len);
+    fix_crcs(bad, len);
+    tu_write_file(path, bad, len);
+    free(bad);
+    aisle_model *x = NULL;
+    assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EFORMAT, needle);
+    if (both) {
+        assert_status_msg(tu_model_load_opts(&x, path, "mmap=true mmap_verify=none"), AISLE_EFORMAT, needle);
+        return;
+    }
+    assert_ok(tu_model_load_opts(&x, path, "mmap=true mmap_verify=none"));
+    char key[32];
+    const char *items[K];
+    float scores[K];
+    size_t n;
+    for (uint32_t u = 0; u <= N_USERS; u++) {
+        snprintf(key, sizeof key, "user%u", u);
+        assert_ok(aisle_recommend(x, key, K, NULL, items, scores, &n));
+    }
+    const char *bought[1] = {"item1"};
+    int rc = aisle_update_user(x, "user3", bought, NULL, 1); /* user3 may be lost in a broken table */
+    assert_true(rc == AISLE_OK || rc == AISLE_ENOTFOUND);
+    aisle_model_free(x);
+}
+
+static void test_mappable_tables_are_checked_behind_the_crc(void **state) {
+    (void)state;
+    char dir[512], path[600], bad[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_tables");
+    path_in(path, sizeof path, dir, "m.aisle");
+    path_in(bad, sizeof bad, dir, "bad.aisle");
+    aisle_model *m = train(400, "model=als factors=8 epochs=1 threads=1");
+    assert_ok(tu_model_save_opts(m, path, MAPPABLE));
+    size_t len;
+    uint8_t *img = read_all(path, &len);
+    table_at t = users_table(img);
+    assert_int_equal(t.n, N_USERS);
+    assert_true(t.nslots >= 2 * t.n);
+    uint32_t s0 = 0; /* an occupied slot */
+    while (!rd32(t.slots + 4 * s0)) s0++;
+    /* a slot naming a key past the count */
+    uint32_t was = rd32(t.slots + 4 * s0);
+    wr32(t.slots + 4 * s0, (uint32_t)t.n + 5);
+    expect_tables_checked(img, len, bad, "slot", false);
+    wr32(t.slots + 4 * s0, was);
+    /* every slot occupied: a lookup of an unknown key must still stop */
+    uint8_t *saved = malloc(t.nslots * 4);
+    assert_non_null(saved);
+    memcpy(saved, t.slots, t.nslots * 4);
+    for (uint64_t i = 0; i < t.nslots; i++) wr32(t.slots + 4 * i, 1 + (uint32_t)(i % t.n));
+    expect_tables_checked(img, len, bad, "slots", false);
+    memcpy(t.slots, saved, t.nslots * 4);
+    free(saved);
+    /* an offset far past the arena */
+    uint64_t off3 = rd64le(t.offsets + 24);
+    wr64le(t.offsets + 24, 1ull << 40);
+    expect_tables_checked(img, len, bad, "offsets", false);
+    /* an empty key (the arena's final NUL): opened unverified, the model
+     * serves, but saving it is refused rather than writing a file that
+     * would not load (found by fuzz_model_mmap; the input is in its corpus) */
+    size_t tl;
+    uint8_t *ut0 = section_at(img, 6, &tl);
+    wr64le(t.offsets + 24, (uint64_t)(ut0 + tl - 1 - t.arena));
+    expect_tables_checked(img, len, bad, "offsets", false);
+    aisle_model *x;
+    assert_ok(tu_model_load_opts(&x, bad, "mmap=true mmap_verify=none"));
+    void *image;
+    size_t image_len;
+    assert_status_msg(aisle_model_save_buffer(x, NULL, &image, &image_len), AISLE_EFORMAT, "cannot be saved");
+    aisle_model_free(x);
+    wr64le(t.offsets + 24, off3);
+    /* the table's key differs from the ordinary USERS section's: a file
+     * that would load differently the ordinary way does not open verified;
+     * unverified, the table is what serves */
+    size_t ul;
+    uint8_t *users = section_at(img, 2, &ul);
+    assert_int_equal(users[8 + 4], 'u');
+    users[8 + 4] = 'v';
+    expect_tables_checked(img, len, bad, "differs", false);
+    users[8 + 4] = 'u';
+    /* history: an item index past the items, row pointers out of order --
+     * refused whatever the verification */
+    size_t hl;
+    uint8_t *hist = section_at(img, 8, &hl);
+    uint32_t rows = rd32(hist + 4), cols = rd32(hist + 8);
+    uint8_t *indices = hist + (64 + ((size_t)rows + 1) * 8 + 63) / 64 * 64;
+    uint32_t i0 = rd32(indices);
+    wr32(indices, cols + 1);
+    expect_tables_checked(img, len, bad, "indices", true);
+    wr32(indices, i0);
+    uint64_t p1 = rd64le(hist + 64 + 8);
+    wr64le(hist + 64 + 8, 1ull << 33);
+    expect_tables_checked(img, len, bad, "indptr", true);
+    wr64le(hist + 64 + 8, p1);
+    /* a table format this release does not know: the ordinary sections
+     * are decoded instead, and the model serves the same */
+    uint8_t *ut = section_at(img, 6, &ul);
+    wr32(ut, 2);
+    fix_crcs(img, len);
+    tu_write_file(bad, img, len);
+    aisle_model *ref;
+    assert_ok(aisle_model_load(&ref, path, NULL));
+    assert_ok(tu_model_load_opts(&x, bad, "mmap=true"));
+    assert_same_serving(ref, x);
+    aisle_model_free(x);
+    aisle_model_free(ref);
     free(img);
     aisle_model_free(m);
 }
@@ -303,9 +474,9 @@ static void test_update_user_on_a_mapped_model_copies_pages_not_the_file(void **
     tu_tmpdir(dir, sizeof dir, "mmap_update");
     path_in(path, sizeof path, dir, "m.aisle");
     const char *kinds[2] = {"model=als factors=8 epochs=2 threads=1", "model=mf factors=8 epochs=2 threads=1"};
-    for (int k = 0; k < 2; k++) {
-        aisle_model *m = train(500, kinds[k]);
-        assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
+    for (int k = 0; k < 4; k++) {
+        aisle_model *m = train(500, kinds[k % 2]);
+        assert_ok(tu_model_save_opts(m, path, saves[k / 2]));
         uint64_t before = file_hash(path);
         aisle_model *ref, *mm, *other;
         assert_ok(aisle_model_load(&ref, path, NULL));
@@ -341,37 +512,39 @@ static void test_users_and_items_added_to_a_served_mapped_model(void **state) {
     tu_tmpdir(dir, sizeof dir, "mmap_grow");
     path_in(path, sizeof path, dir, "m.aisle");
     aisle_model *m = train(4500, "model=als factors=8 epochs=2 threads=1");
-    assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
-    uint64_t before = file_hash(path);
-    aisle_model *a, *b;
-    assert_ok(aisle_model_load(&a, path, NULL));
-    assert_ok(tu_model_load_opts(&b, path, "mmap=true"));
-    aisle_server *sa, *sb;
-    assert_ok(aisle_server_new(&sa, a));
-    assert_ok(aisle_server_new(&sb, b));
-    float v[8] = {0.5f, -0.25f, 1, 0.125f, -1, 0.75f, 0.5f, 2};
-    const char *items[2] = {"brand-new", "item9"};
-    aisle_server *both[2] = {sa, sb};
-    for (int i = 0; i < 2; i++) {
-        assert_ok(aisle_server_add_item(both[i], "brand-new", v, 8));
-        assert_ok(aisle_server_add_user(both[i], "newcomer", items, NULL, 2));
-        assert_ok(aisle_server_update_user(both[i], "user5", items, NULL, 1));
+    for (int save = 0; save < 2; save++) {
+        assert_ok(tu_model_save_opts(m, path, saves[save]));
+        uint64_t before = file_hash(path);
+        aisle_model *a, *b;
+        assert_ok(aisle_model_load(&a, path, NULL));
+        assert_ok(tu_model_load_opts(&b, path, "mmap=true"));
+        aisle_server *sa, *sb;
+        assert_ok(aisle_server_new(&sa, a));
+        assert_ok(aisle_server_new(&sb, b));
+        float v[8] = {0.5f, -0.25f, 1, 0.125f, -1, 0.75f, 0.5f, 2};
+        const char *items[2] = {"brand-new", "item9"};
+        aisle_server *both[2] = {sa, sb};
+        for (int i = 0; i < 2; i++) {
+            assert_ok(aisle_server_add_item(both[i], "brand-new", v, 8));
+            assert_ok(aisle_server_add_user(both[i], "newcomer", items, NULL, 2));
+            assert_ok(aisle_server_update_user(both[i], "user5", items, NULL, 1));
+        }
+        const aisle_model *la, *lb;
+        assert_ok(aisle_server_acquire(sa, &la));
+        assert_ok(aisle_server_acquire(sb, &lb));
+        assert_same_serving(la, lb);
+        const char *ra[K], *rb[K];
+        float fa[K], fb[K];
+        size_t na, nb;
+        assert_ok(aisle_recommend(la, "newcomer", K, NULL, ra, fa, &na));
+        assert_ok(aisle_recommend(lb, "newcomer", K, NULL, rb, fb, &nb));
+        assert_same_list(ra, fa, na, rb, fb, nb, "new user", "newcomer");
+        assert_ok(aisle_server_release(sa, la));
+        assert_ok(aisle_server_release(sb, lb));
+        assert_int_equal(file_hash(path), before);
+        aisle_server_free(sa);
+        aisle_server_free(sb);
     }
-    const aisle_model *la, *lb;
-    assert_ok(aisle_server_acquire(sa, &la));
-    assert_ok(aisle_server_acquire(sb, &lb));
-    assert_same_serving(la, lb);
-    const char *ra[K], *rb[K];
-    float fa[K], fb[K];
-    size_t na, nb;
-    assert_ok(aisle_recommend(la, "newcomer", K, NULL, ra, fa, &na));
-    assert_ok(aisle_recommend(lb, "newcomer", K, NULL, rb, fb, &nb));
-    assert_same_list(ra, fa, na, rb, fb, nb, "new user", "newcomer");
-    assert_ok(aisle_server_release(sa, la));
-    assert_ok(aisle_server_release(sb, lb));
-    assert_int_equal(file_hash(path), before);
-    aisle_server_free(sa);
-    aisle_server_free(sb);
     aisle_model_free(m);
 }
 
@@ -525,6 +698,7 @@ int main(void) {
         cmocka_unit_test(test_mapped_model_serves_what_a_loaded_model_serves),
         cmocka_unit_test(test_files_that_cannot_be_mapped_are_refused_with_a_reason),
         cmocka_unit_test(test_truncated_and_corrupt_mapped_files_give_errors),
+        cmocka_unit_test(test_mappable_tables_are_checked_behind_the_crc),
         cmocka_unit_test(test_update_user_on_a_mapped_model_copies_pages_not_the_file),
         cmocka_unit_test(test_users_and_items_added_to_a_served_mapped_model),
         cmocka_unit_test(test_two_handles_and_a_forked_child_share_pages),

@@ -480,6 +480,25 @@ static int step_open_mapped(void *path) {
     return rc;
 }
 
+/* A mapped model whose keys and history are in the mapping
+ * (store_mappable): an update, then a user and an item added through a
+ * server (the dictionaries and row pointers are copied out of the file). */
+static int step_grow_mapped(void *path) {
+    aisle_model *m = NULL;
+    aisle_server *srv = NULL;
+    int rc = tu_model_load_opts(&m, path, "mmap=true");
+    const char *items[] = {"tea", "cups"};
+    const float v[4] = {0.5f, -0.25f, 1, 0.125f};
+    if (!rc) rc = aisle_update_user(m, "u1", items, NULL, 2);
+    if (!rc) rc = aisle_server_new(&srv, m);
+    if (!rc) m = NULL; /* the server owns it */
+    if (!rc) rc = aisle_server_add_item(srv, "saucer", v, 4);
+    if (!rc) rc = aisle_server_add_user(srv, "u9", items, NULL, 2);
+    aisle_server_free(srv);
+    aisle_model_free(m);
+    return rc;
+}
+
 static void test_mapped_open_survives_allocation_failures(void **state) {
     (void)state;
     aisle_dataset *ds;
@@ -501,6 +520,14 @@ static void test_mapped_open_survives_allocation_failures(void **state) {
         uint64_t points = run_until_success("open mapped", step_open_mapped, path);
         print_message("%s: mapped open+serve+update: %llu allocation failure points\n", kinds[k],
                       (unsigned long long)points);
+        assert_true(points > 10);
+        if (k != 0) continue;
+        m = tu_train(ds, kinds[k]);
+        assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true store_mappable=true"));
+        aisle_model_free(m);
+        points = run_until_success("grow mapped", step_grow_mapped, path);
+        print_message("%s, store_mappable: mapped open+update+add item and user: %llu allocation failure points\n",
+                      kinds[k], (unsigned long long)points);
         assert_true(points > 10);
     }
     aisle_dataset_free(ds);

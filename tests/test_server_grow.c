@@ -235,7 +235,7 @@ static void test_each_kind_adds_what_it_can(void **state) {
     aisle_dataset_free(ds);
 }
 
-/* The int8 scan's index is rebuilt with the item: the int8 and fp32 scans
+/* The int8 scan's index gets the item appended: the int8 and fp32 scans
  * still give the same list, led by the new item made to win. */
 static void test_added_item_joins_the_int8_index(void **state) {
     (void)state;
@@ -273,6 +273,90 @@ static void test_added_item_joins_the_int8_index(void **state) {
     aisle_server_free(s);
     aisle_rec_options_free(o8);
     aisle_rec_options_free(o32);
+    aisle_dataset_free(ds);
+}
+
+/* Items added one by one are appended to the int8 index in place
+ * (model_int8_append), whether the index was built on first use, stored
+ * in the file (store_int8) or stored and mapped: the index is never
+ * rebuilt, covers every item, and the int8 scan still returns exactly the
+ * fp32 scan's lists for every user -- with rows that tie trained ones, a
+ * zero row, rows of one large and many small values (large quantization
+ * error per scale) and random rows. */
+static void test_items_appended_to_the_int8_index_keep_the_scan_exact(void **state) {
+    (void)state;
+    aisle_dataset *ds = tu_shop();
+    aisle_model *m = tu_train(ds, "model=als factors=8 epochs=3 threads=1");
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "grow_int8");
+    snprintf(path, sizeof path, "%s/m.aisle", dir);
+    assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
+    aisle_rec_options *o8, *o32;
+    assert_ok(aisle_rec_options_new(&o8));
+    assert_ok(aisle_rec_options_set(o8, "scan", "int8"));
+    assert_ok(aisle_rec_options_new(&o32));
+    assert_ok(aisle_rec_options_set(o32, "scan", "fp32"));
+    uint64_t rng = 0x2545F4914F6CDD1Dull;
+    for (int variant = 0; variant < 3; variant++) {
+        aisle_model *v = NULL;
+        if (variant == 0) assert_ok(aisle_model_load(&v, path, NULL)); /* stored, in memory */
+        if (variant == 1) assert_ok(tu_model_load_opts(&v, path, "mmap=true")); /* stored, mapped */
+        if (variant == 2) { /* built on first use */
+            assert_ok(tu_model_load_opts(&v, path, "mmap=false"));
+            model_factors *f = v->state;
+            model_int8_free(f->int8);
+            f->int8 = NULL;
+            assert_ok(aisle_model_prepare(v));
+        }
+        model_cache *cache = atomic_load(&v->serve_cache);
+        assert_true((variant == 2) == (cache != NULL));
+        aisle_server *s;
+        assert_ok(aisle_server_new(&s, v));
+        for (int added = 0; added < 120; added++) {
+            const aisle_model *a;
+            assert_ok(aisle_server_acquire(s, &a));
+            const model_factors *f = a->state;
+            float row[DIM];
+            const float *twin = f->item + (size_t)(added * 7 % TU_SHOP_ITEMS) * DIM;
+            for (int k = 0; k < DIM; k++) {
+                rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+                float r = (float)((double)(rng >> 11) / 9007199254740992.0 - 0.5);
+                switch (added % 4) {
+                case 0: row[k] = twin[k]; break;                        /* ties a trained item */
+                case 1: row[k] = added == 1 ? 0.0f : 2 * r; break;      /* one zero row, then random */
+                case 2: row[k] = k == added % DIM ? 40 * r : r / 100; break; /* one large value */
+                default: row[k] = r * twin[k] * 8; break;
+                }
+            }
+            assert_ok(aisle_server_release(s, a));
+            char key[32];
+            snprintf(key, sizeof key, "new%d", added);
+            assert_ok(aisle_server_add_item(s, key, row, DIM));
+            if (added % 30 != 29) continue;
+            assert_ok(aisle_server_acquire(s, &a));
+            f = a->state;
+            if (variant < 2) assert_true(f->int8 && f->int8->n == a->items.n); /* appended, not dropped */
+            else assert_ptr_equal(atomic_load(&((aisle_model *)a)->serve_cache), cache); /* never rebuilt */
+            for (uint32_t u = 0; u < a->users.n; u++) {
+                const char *user = keys_at(&a->users, u), *i8[10], *i32[10];
+                float s8[10], s32[10];
+                size_t n8, n32;
+                assert_ok(aisle_recommend(a, user, 10, o8, i8, s8, &n8));
+                assert_ok(aisle_recommend(a, user, 10, o32, i32, s32, &n32));
+                assert_int_equal(n8, n32);
+                for (size_t i = 0; i < n8; i++) {
+                    if (strcmp(i8[i], i32[i]) != 0 || memcmp(&s8[i], &s32[i], sizeof *s8) != 0)
+                        fail_msg("variant %d, %d added, %s rank %zu: int8 %s %.9g, fp32 %s %.9g", variant,
+                                 added + 1, user, i, i8[i], (double)s8[i], i32[i], (double)s32[i]);
+                }
+            }
+            assert_ok(aisle_server_release(s, a));
+        }
+        aisle_server_free(s);
+    }
+    aisle_rec_options_free(o8);
+    aisle_rec_options_free(o32);
+    aisle_model_free(m);
     aisle_dataset_free(ds);
 }
 
@@ -325,6 +409,7 @@ int main(void) {
         cmocka_unit_test(test_add_misuse_changes_nothing),
         cmocka_unit_test(test_each_kind_adds_what_it_can),
         cmocka_unit_test(test_added_item_joins_the_int8_index),
+        cmocka_unit_test(test_items_appended_to_the_int8_index_keep_the_scan_exact),
         cmocka_unit_test(test_add_allocation_failures_change_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -244,20 +244,40 @@ typedef struct core_keys {
     size_t n, offsets_cap;
     uint32_t *slots;   /* hash slots: index+1, 0 = empty */
     size_t nslots;     /* power of two */
+    /* arena, offsets and slots are views into memory owned elsewhere (a
+     * mapped model file, keys_borrow): never written or freed here, and
+     * not trusted -- lookups stay inside them whatever they hold; the
+     * first keys_intern copies them into owned, rebuilt arrays. */
+    bool borrowed;
 } core_keys;
 
 void keys_init(core_keys *k);
 void keys_clear(core_keys *k); /* frees everything, leaves an empty dictionary */
 /* Looks up key; if absent, appends it.  *index receives its index; *added
  * (may be NULL) whether it was new.  Fails with AISLE_ENOMEM, or
- * AISLE_ERANGE past 2^32-2 keys. */
+ * AISLE_ERANGE past 2^32-2 keys; a borrowed dictionary is copied first,
+ * AISLE_EFORMAT if it holds an empty or repeated key. */
 int keys_intern(core_keys *k, const char *key, size_t len, uint32_t *index, bool *added);
 /* Index of key or -1. */
 int64_t keys_find(const core_keys *k, const char *key, size_t len);
-/* Key at index (index < k->n). */
+/* Key at index (index < k->n).  An offset outside the arena (only a
+ * borrowed, unverified dictionary can hold one) gives the arena's final
+ * NUL, an empty string, instead of a read outside it. */
 static inline const char *keys_at(const core_keys *k, uint32_t index) {
-    return k->arena + k->offsets[index];
+    uint64_t off = k->offsets[index];
+    return k->arena + (off < k->arena_len ? off : k->arena_len - 1);
 }
+/* A dictionary viewing n keys stored elsewhere in the layout keys_intern
+ * builds (arena of NUL-terminated keys, offsets, a power-of-two table of
+ * nslots slots filled with keys_slot_of): nothing is copied or checked
+ * but arena_len > 0 with a final NUL when n > 0 (the caller's job).
+ * keys_clear forgets it without freeing. */
+void keys_borrow(core_keys *k, const char *arena, size_t arena_len, const uint64_t *offsets, size_t n,
+                 const uint32_t *slots, size_t nslots);
+/* The first slot key probes in a table of nslots (a power of two) slots:
+ * fmix64(FNV-1a 64(key)) & (nslots - 1), then linear probing (part of the
+ * model file format: docs/FORMAT.md, sections 6 and 7). */
+size_t keys_slot_of(const char *key, size_t len, size_t nslots);
 /* Removes keys with index >= n (used to roll back a failed bulk insert). */
 void keys_truncate(core_keys *k, size_t n);
 /* Deep copy. */

@@ -26,13 +26,29 @@ static inline size_t slot_hash(const void *key, size_t len) {
     return (size_t)h;
 }
 
+size_t keys_slot_of(const char *key, size_t len, size_t nslots) { return slot_hash(key, len) & (nslots - 1); }
+
 void keys_init(core_keys *k) { memset(k, 0, sizeof *k); }
 
 void keys_clear(core_keys *k) {
-    core_free(k->arena);
-    core_free(k->offsets);
-    core_free(k->slots);
+    if (!k->borrowed) {
+        core_free(k->arena);
+        core_free(k->offsets);
+        core_free(k->slots);
+    }
     keys_init(k);
+}
+
+void keys_borrow(core_keys *k, const char *arena, size_t arena_len, const uint64_t *offsets, size_t n,
+                 const uint32_t *slots, size_t nslots) {
+    keys_clear(k);
+    k->arena = (char *)(uintptr_t)arena; /* never written: borrowed */
+    k->arena_len = arena_len;
+    k->offsets = (uint64_t *)(uintptr_t)offsets;
+    k->n = n;
+    k->slots = (uint32_t *)(uintptr_t)slots;
+    k->nslots = nslots;
+    k->borrowed = true;
 }
 
 static int keys_rehash(core_keys *k, size_t nslots) {
@@ -50,16 +66,62 @@ static int keys_rehash(core_keys *k, size_t nslots) {
     return AISLE_OK;
 }
 
+/* Bounded in every way, because a borrowed table (a mapped file opened
+ * without verification) may hold anything: at most nslots probes (a full
+ * table has no empty slot to stop at), entries past n skipped, the key
+ * compared only where it fits inside the arena. */
 int64_t keys_find(const core_keys *k, const char *key, size_t len) {
     if (!k->nslots) return -1;
-    size_t h = slot_hash(key, len) & (k->nslots - 1);
-    while (k->slots[h]) {
+    size_t mask = k->nslots - 1, h = slot_hash(key, len) & mask;
+    for (size_t probe = 0; probe < k->nslots && k->slots[h]; probe++, h = (h + 1) & mask) {
         uint32_t idx = k->slots[h] - 1;
-        const char *s = k->arena + k->offsets[idx];
-        if (strncmp(s, key, len) == 0 && s[len] == '\0') return idx;
-        h = (h + 1) & (k->nslots - 1);
+        if (idx >= k->n) continue;
+        uint64_t off = k->offsets[idx];
+        if (off < k->arena_len && len < k->arena_len - off && memcmp(k->arena + off, key, len) == 0 &&
+            k->arena[off + len] == '\0')
+            return idx;
     }
     return -1;
+}
+
+/* An owned copy of a borrowed dictionary with a table built here (the
+ * borrowed one is not trusted to leave a free slot for an insertion):
+ * keys_at of each index, so even a corrupt borrowed arena copies safely.
+ * An empty or repeated key (a corrupt file mapped without verification)
+ * is refused: an owned dictionary never holds one. */
+static int keys_own(core_keys *k) {
+    core_keys t;
+    keys_init(&t);
+    size_t bytes = 0;
+    for (size_t i = 0; i < k->n; i++) bytes += strlen(keys_at(k, (uint32_t)i)) + 1;
+    size_t nslots = 64;
+    while (nslots < 2 * (k->n + 1)) nslots *= 2;
+    t.arena = core_malloc(bytes ? bytes : 1);
+    t.offsets = core_malloc((k->n ? k->n : 1) * sizeof *t.offsets);
+    int rc = t.arena && t.offsets ? AISLE_OK : core_oom("key dictionary");
+    for (size_t i = 0; !rc && i < k->n; i++) {
+        const char *s = keys_at(k, (uint32_t)i);
+        size_t len = strlen(s) + 1;
+        memcpy(t.arena + t.arena_len, s, len);
+        t.offsets[i] = t.arena_len;
+        t.arena_len += len;
+    }
+    t.arena_cap = bytes ? bytes : 1;
+    t.n = k->n;
+    t.offsets_cap = k->n ? k->n : 1;
+    if (!rc) rc = keys_rehash(&t, nslots);
+    for (size_t i = 0; !rc && i < t.n; i++) {
+        const char *s = t.arena + t.offsets[i];
+        if (!s[0] || keys_find(&t, s, strlen(s)) != (int64_t)i)
+            rc = core_error(AISLE_EFORMAT, "key %zu of a key table mapped from a model file is empty or repeats "
+                                           "another (the file is corrupt and was opened with mmap_verify=none)", i);
+    }
+    if (rc) {
+        keys_clear(&t);
+        return rc;
+    }
+    *k = t;
+    return AISLE_OK;
 }
 
 int keys_intern(core_keys *k, const char *key, size_t len, uint32_t *index, bool *added) {
@@ -71,6 +133,10 @@ int keys_intern(core_keys *k, const char *key, size_t len, uint32_t *index, bool
     }
     if (k->n >= UINT32_MAX - 1) return core_error(AISLE_ERANGE, "too many distinct keys (limit 2^32-2)");
     if (memchr(key, '\0', len)) return core_error(AISLE_EINVAL, "key contains a NUL byte");
+    if (k->borrowed) {
+        int rc = keys_own(k);
+        if (rc) return rc;
+    }
     /* keep the load factor under 1/2 */
     if ((k->n + 1) * 2 > k->nslots) {
         int rc = keys_rehash(k, k->nslots ? k->nslots * 2 : 64);
@@ -95,6 +161,10 @@ int keys_intern(core_keys *k, const char *key, size_t len, uint32_t *index, bool
 
 void keys_truncate(core_keys *k, size_t n) {
     if (n >= k->n) return;
+    if (k->borrowed) { /* read-only: keys_find skips entries >= n */
+        k->n = n;
+        return;
+    }
     /* Remove the slots of dropped keys by rebuilding the table in place:
      * clearing slots breaks probe chains, so reinsert the survivors. */
     k->arena_len = k->offsets[n];
@@ -111,7 +181,12 @@ void keys_truncate(core_keys *k, size_t n) {
 }
 
 int keys_copy(core_keys *dst, const core_keys *src) {
-    core_keys t;
+    core_keys t = *src;
+    if (src->borrowed) {
+        int rc = keys_own(&t);
+        if (!rc) *dst = t;
+        return rc;
+    }
     keys_init(&t);
     if (src->n) {
         t.arena = core_malloc(src->arena_len);

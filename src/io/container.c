@@ -43,7 +43,7 @@ typedef struct io_section {
 struct io_writer {
     char kind[32];
     int level, quant;
-    bool store_int8;
+    bool store_int8, store_mappable;
     io_section *sec;
     size_t n, cap;
 };
@@ -77,6 +77,9 @@ static const char *section_name(uint32_t type) {
     case IO_SECTION_ITEMS: return "items";
     case IO_SECTION_HISTORY: return "history";
     case IO_SECTION_POPULARITY: return "popularity";
+    case IO_SECTION_USERS_TABLE: return "users table";
+    case IO_SECTION_ITEMS_TABLE: return "items table";
+    case IO_SECTION_HISTORY_ARRAYS: return "history arrays";
     default: return type >= IO_SECTION_KIND ? "model kind" : "unknown";
     }
 }
@@ -101,6 +104,7 @@ int io_writer_new(io_writer **out, const char *kind, const aisle_config *cfg) {
     w->level = (int)config_int(cfg, io_options, "compression");
     const char *q = config_string(cfg, io_options, "quantize");
     w->store_int8 = config_bool(cfg, io_options, "store_int8");
+    w->store_mappable = config_bool(cfg, io_options, "store_mappable");
     w->quant = strcmp(q, "fp16") == 0 ? IO_QUANT_FP16 : strcmp(q, "int8") == 0 ? IO_QUANT_INT8 : IO_QUANT_NONE;
     *out = w;
     return AISLE_OK;
@@ -115,6 +119,8 @@ void io_writer_free(io_writer *w) {
 
 int io_writer_quant(const io_writer *w) { return w->quant; }
 bool io_writer_store_int8(const io_writer *w) { return w->store_int8; }
+bool io_writer_store_mappable(const io_writer *w) { return w->store_mappable; }
+int io_writer_level(const io_writer *w) { return w->level; }
 
 /* Deflates src into dst; returns AISLE_OK, or ENOMEM. */
 static int deflate_buf(const uint8_t *src, size_t len, int level, core_buf *dst) {
@@ -684,6 +690,13 @@ int io_reader_section_view(io_reader *r, uint32_t type, io_cursor *out) {
         return AISLE_OK;
     }
     return io_reader_section(r, type, out);
+}
+
+bool io_reader_verifies_views(const io_reader *r) { return !(r->flags & IO_OPEN_NO_VIEW_CRC); }
+
+void io_reader_skip(io_reader *r, uint32_t type) {
+    io_section *s = find(r, type);
+    if (s) s->used = true;
 }
 
 int io_reader_check_required(const io_reader *r) {

@@ -26,6 +26,11 @@ enum {
     IO_SECTION_ITEMS = 3,     /* item key dictionary */
     IO_SECTION_HISTORY = 4,   /* training interactions by user (CSR) */
     IO_SECTION_POPULARITY = 5,/* per-item popularity (fallback, novelty) */
+    /* Optional copies of 2..4 laid out to be served in place from a mapped
+     * file (save option store_mappable; src/models/model_map.c) */
+    IO_SECTION_USERS_TABLE = 6,    /* user keys, offsets and hash table */
+    IO_SECTION_ITEMS_TABLE = 7,    /* item keys, offsets and hash table */
+    IO_SECTION_HISTORY_ARRAYS = 8, /* the history's CSR arrays, 64-byte aligned */
     IO_SECTION_KIND = 256     /* first type free for model kinds */
 };
 /* Padding sections: optional, zero bytes, types IO_SECTION_PAD + n. */
@@ -66,6 +71,11 @@ int io_put_f32_array(core_buf *b, const float *v, uint64_t n);
 int io_writer_quant(const io_writer *w);
 /* Save option store_int8: whether factor kinds add their int8 item copy. */
 bool io_writer_store_int8(const io_writer *w);
+/* Save option store_mappable: whether the generic sections are also
+ * written in the layout a mapped open serves in place (sections 6..8). */
+bool io_writer_store_mappable(const io_writer *w);
+/* The writer's zlib level (option compression; 0: sections stored raw). */
+int io_writer_level(const io_writer *w);
 /* Adds a section; the payload is copied (and compressed per the save
  * options).  flags: IO_FLAG_REQUIRED or 0. */
 int io_writer_add_section(io_writer *w, uint32_t type, uint32_t flags, const core_buf *payload);
@@ -158,6 +168,12 @@ bool io_reader_mapped(const io_reader *r);
  * AISLE_EUNSUPPORTED for a compressed one (the message names it). */
 int io_reader_section_view(io_reader *r, uint32_t type, io_cursor *out);
 void io_reader_free(io_reader *r);
+/* false when the file was opened with IO_OPEN_NO_VIEW_CRC (mmap_verify=
+ * none): views are bounds-checked, their bytes trusted. */
+bool io_reader_verifies_views(const io_reader *r);
+/* Marks a section as read without reading it (a mapped open that serves
+ * an equivalent section instead), for io_reader_check_required. */
+void io_reader_skip(io_reader *r, uint32_t type);
 const char *io_reader_kind(const io_reader *r);
 const char *io_reader_writer_version(const io_reader *r);
 /* After a model was read: AISLE_EVERSION if a REQUIRED section was never

@@ -15,6 +15,11 @@ const option_spec io_options[] = {
      "Latent-factor models (als, bpr, mf, hybrid): also store the int8 copy of the item factors "
      "that the exact int8 top-k scan reads (scan=auto|int8), so a loaded or mapped model serves "
      "it as stored instead of building it; needs quantize=none."},
+    {"store_mappable", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "save",
+     "Also store the key dictionaries (keys, offsets, hash table) and the training history (CSR "
+     "arrays) 64-byte aligned, so that a mapped open (mmap=true) serves them in place instead of "
+     "decoding them: opening takes milliseconds at any size. Needs compression=0; the file grows "
+     "by about the size of those sections; older readers skip the copies."},
     {"mmap", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "load",
      "aisle_model_load maps the file read-only and serves the factor tensors (and a stored int8 "
      "copy) in place instead of copying them: opening is fast and processes share the pages. "

@@ -268,10 +268,6 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
         if (!rc && f->item_bias) rc = grow_rows(f, MODEL_BORROWED_IBIAS, &f->item_bias, ni, items, 1);
     }
     if (rc) return rc;
-    if (items > ni && f->int8) { /* the stored int8 copy lacks the new row: serving builds one again */
-        model_int8_free(f->int8);
-        f->int8 = NULL;
-    }
     if (users > nu) {
         memset(f->user + (size_t)nu * d, 0, (size_t)(users - nu) * d * sizeof *f->user);
         if (f->user_bias) memset(f->user_bias + nu, 0, (users - nu) * sizeof *f->user_bias);
@@ -282,6 +278,12 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
         /* fold-in solves with Q^T Q over every item: the new row joins it */
         for (uint32_t a = 0; f->gram && a < d; a++)
             for (uint32_t b = 0; b < d; b++) f->gram[(size_t)a * d + b] += item_vector[a] * item_vector[b];
+        /* the stored int8 copy gets the row appended (no rebuild); if that
+         * fails it goes, and serving builds one again on demand */
+        if (f->int8 && (f->int8->n != ni || model_int8_append(f->int8, f, ni) != AISLE_OK)) {
+            model_int8_free(f->int8);
+            f->int8 = NULL;
+        }
     }
     return AISLE_OK;
 }

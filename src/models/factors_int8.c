@@ -59,6 +59,61 @@ float model_int8_round_up(double v) {
     return r < v ? INFINITY : r;
 }
 
+/* Writable views of an owned block laid out as l. */
+typedef struct int8_rows {
+    int8_t *q;
+    float *scale, *ib, *rnorm, *norm;
+    uint32_t quads;
+} int8_rows;
+
+static int8_rows rows_of(void *owned, const int8_layout *l, bool has_ib, uint32_t dim) {
+    uint8_t *base = owned;
+    int8_rows w = {(int8_t *)(base + l->q), (float *)(void *)(base + l->scale),
+                   has_ib ? (float *)(void *)(base + l->ib) : NULL, (float *)(void *)(base + l->rnorm),
+                   (float *)(void *)(base + l->norm), (dim + 3) / 4};
+    return w;
+}
+
+/* Quantizes item row j of f into w; raises the maxima of |r_j|/s_j,
+ * |v_j|/s_j and |item bias| the bound needs. */
+static void quantize_row(const model_factors *f, uint32_t j, const int8_rows *w, double *rmax, double *nmax,
+                         double *ibmax) {
+    uint32_t d = f->dim;
+    const float *v = f->item + (size_t)j * d;
+    double amax = 0;
+    bool finite = true;
+    for (uint32_t k = 0; k < d; k++) {
+        if (!isfinite(v[k])) finite = false;
+        amax = fmax(amax, fabs((double)v[k]));
+    }
+    if (w->ib) {
+        w->ib[j] = f->item_bias[j];
+        if (isfinite(f->item_bias[j])) *ibmax = fmax(*ibmax, fabs((double)f->item_bias[j]));
+        else finite = false;
+    }
+    float s = (float)(amax / 127);
+    if (!finite || (amax > 0 && !(s >= FLT_MIN))) {
+        w->scale[j] = NAN, w->rnorm[j] = w->norm[j] = INFINITY;
+        return;
+    }
+    int8_t *qb = w->q + ((size_t)(j / MODEL_INT8_ROWS) * w->quads * MODEL_INT8_ROWS + (j % MODEL_INT8_ROWS)) * 4;
+    double rr = 0, vv = 0;
+    for (uint32_t k = 0; s > 0 && k < d; k++) {
+        long qv = lrintf(v[k] / s);
+        qv = qv > 127 ? 127 : qv < -127 ? -127 : qv;
+        qb[(size_t)(k / 4) * MODEL_INT8_ROWS * 4 + k % 4] = (int8_t)qv;
+        double r = (double)v[k] - (double)s * (double)qv;
+        rr += r * r, vv += (double)v[k] * v[k];
+    }
+    w->scale[j] = s;
+    w->rnorm[j] = model_int8_round_up(sqrt(rr));
+    w->norm[j] = model_int8_round_up(sqrt(vv));
+    if (s > 0) {
+        *rmax = fmax(*rmax, (double)w->rnorm[j] / s);
+        *nmax = fmax(*nmax, (double)w->norm[j] / s);
+    }
+}
+
 int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out) {
     model_int8 *t = core_calloc(1, sizeof *t);
     if (!t) return core_oom("int8 item index");
@@ -71,49 +126,54 @@ int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out) {
         return core_oom("int8 item index");
     }
     t->n = n, t->dim = d, t->quads = (d + 3) / 4, t->blocks = (n + MODEL_INT8_ROWS - 1) / MODEL_INT8_ROWS;
-    uint8_t *base = t->owned;
-    bind(t, base, &l, has_ib);
-    int8_t *q = (int8_t *)(base + l.q);
-    float *scale = (float *)(void *)(base + l.scale), *ib = has_ib ? (float *)(void *)(base + l.ib) : NULL;
-    float *rnorm = (float *)(void *)(base + l.rnorm), *norm = (float *)(void *)(base + l.norm);
+    bind(t, t->owned, &l, has_ib);
+    int8_rows w = rows_of(t->owned, &l, has_ib, d);
     double rmax = 0, nmax = 0, ibmax = 0;
-    for (uint32_t j = 0; j < n; j++) {
-        const float *v = f->item + (size_t)j * d;
-        double amax = 0;
-        bool finite = true;
-        for (uint32_t k = 0; k < d; k++) {
-            if (!isfinite(v[k])) finite = false;
-            amax = fmax(amax, fabs((double)v[k]));
-        }
-        if (ib) {
-            ib[j] = f->item_bias[j];
-            if (isfinite(f->item_bias[j])) ibmax = fmax(ibmax, fabs((double)f->item_bias[j]));
-            else finite = false;
-        }
-        float s = (float)(amax / 127);
-        if (!finite || (amax > 0 && !(s >= FLT_MIN))) {
-            scale[j] = NAN, rnorm[j] = norm[j] = INFINITY;
-            continue;
-        }
-        int8_t *qb = q + ((size_t)(j / MODEL_INT8_ROWS) * t->quads * MODEL_INT8_ROWS + (j % MODEL_INT8_ROWS)) * 4;
-        double rr = 0, vv = 0;
-        for (uint32_t k = 0; s > 0 && k < d; k++) {
-            long qv = lrintf(v[k] / s);
-            qv = qv > 127 ? 127 : qv < -127 ? -127 : qv;
-            qb[(size_t)(k / 4) * MODEL_INT8_ROWS * 4 + k % 4] = (int8_t)qv;
-            double r = (double)v[k] - (double)s * (double)qv;
-            rr += r * r, vv += (double)v[k] * v[k];
-        }
-        scale[j] = s;
-        rnorm[j] = model_int8_round_up(sqrt(rr));
-        norm[j] = model_int8_round_up(sqrt(vv));
-        if (s > 0) {
-            rmax = fmax(rmax, (double)rnorm[j] / s);
-            nmax = fmax(nmax, (double)norm[j] / s);
-        }
-    }
+    for (uint32_t j = 0; j < n; j++) quantize_row(f, j, &w, &rmax, &nmax, &ibmax);
     t->ratio_r = model_int8_round_up(rmax), t->ratio_n = model_int8_round_up(nmax), t->ib_max = model_int8_round_up(ibmax);
     *out = t;
+    return AISLE_OK;
+}
+
+/* Rows are appended in place while the owned block has room (t->cap rows,
+ * laid out by layout_of(cap): every array sized for cap); a full block,
+ * an exactly sized one (built, loaded) or a view into a mapped file is
+ * first copied into a block half as large again, so n appends copy O(n)
+ * rows in all.  The per-row scale makes a new row independent of the
+ * others: only the three maxima of the bound may rise. */
+int model_int8_append(model_int8 *t, const model_factors *f, uint32_t j) {
+    if (j != t->n || t->dim != f->dim || (t->ib != NULL) != (f->item_bias != NULL))
+        return core_error(AISLE_EINTERNAL, "int8 index append: row %u to an index of %u x %u", j, t->n, t->dim);
+    bool has_ib = t->ib != NULL;
+    if (!t->owned || t->cap < j + 1) {
+        uint64_t want = (uint64_t)j + 1 + j / 2 + MODEL_INT8_ROWS;
+        want = (want + MODEL_INT8_ROWS - 1) / MODEL_INT8_ROWS * MODEL_INT8_ROWS;
+        if (want > UINT32_MAX - MODEL_INT8_ROWS) return core_error(AISLE_ERANGE, "int8 index: too many items");
+        uint32_t cap = (uint32_t)want;
+        int8_layout l = layout_of(cap, t->dim, has_ib);
+        void *block = core_calloc(l.total, 1);
+        if (!block) return core_oom("int8 item index");
+        int8_rows w = rows_of(block, &l, has_ib, t->dim);
+        size_t rows = (size_t)t->blocks * MODEL_INT8_ROWS;
+        memcpy(w.q, t->q, rows * t->quads * 4); /* a block's quads are contiguous: same offsets */
+        memcpy(w.scale, t->scale, rows * sizeof *w.scale);
+        if (has_ib) memcpy(w.ib, t->ib, rows * sizeof *w.ib);
+        memcpy(w.rnorm, t->rnorm, (size_t)t->n * sizeof *w.rnorm);
+        memcpy(w.norm, t->norm, (size_t)t->n * sizeof *w.norm);
+        core_free(t->owned);
+        t->owned = block;
+        t->cap = cap;
+        bind(t, block, &l, has_ib);
+    }
+    int8_layout l = layout_of(t->cap, t->dim, has_ib);
+    int8_rows w = rows_of(t->owned, &l, has_ib, t->dim);
+    double rmax = 0, nmax = 0, ibmax = 0;
+    quantize_row(f, j, &w, &rmax, &nmax, &ibmax);
+    t->ratio_r = fmaxf(t->ratio_r, model_int8_round_up(rmax));
+    t->ratio_n = fmaxf(t->ratio_n, model_int8_round_up(nmax));
+    t->ib_max = fmaxf(t->ib_max, model_int8_round_up(ibmax));
+    t->n = j + 1;
+    t->blocks = (t->n + MODEL_INT8_ROWS - 1) / MODEL_INT8_ROWS;
     return AISLE_OK;
 }
 

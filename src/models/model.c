@@ -28,7 +28,7 @@ AISLE_API void aisle_model_free(aisle_model *m) {
     if (m->ops && m->ops->free_state) m->ops->free_state(m);
     keys_clear(&m->users);
     keys_clear(&m->items);
-    data_csr_free(&m->history);
+    model_history_release(&m->history, m->history_borrowed);
     core_free(m->popularity);
     aisle_config_free(m->config);
     core_free(m->metrics);
@@ -46,6 +46,17 @@ int model_unshare_users(aisle_model *m) {
         rc = io_map_make_writable(m->map, f->user_bias, nu * sizeof(float));
     if (!rc) m->map_users_writable = true;
     return rc;
+}
+
+void model_history_release(data_csr *h, unsigned borrowed) {
+    if (!(borrowed & MODEL_HISTORY_INDPTR)) core_free(h->indptr);
+    if (!(borrowed & MODEL_HISTORY_ENTRIES)) {
+        core_free(h->indices);
+        core_free(h->values);
+        core_free(h->last_time);
+        core_free(h->count);
+    }
+    memset(h, 0, sizeof *h);
 }
 
 static int copy_csr(data_csr *dst, const data_csr *src) {

@@ -20,8 +20,21 @@
  * Saving
  * ====================================================================== */
 
+/* A dictionary borrowed from a file mapped with mmap_verify=none was
+ * never checked: saving it must not write a file that cannot be loaded.
+ * An owned copy (keys_copy) refuses an empty or repeated key. */
+static int check_borrowed_keys(const core_keys *k) {
+    if (!k->borrowed) return AISLE_OK;
+    core_keys copy;
+    int rc = keys_copy(&copy, k);
+    if (!rc) keys_clear(&copy);
+    return rc == AISLE_EFORMAT ? core_error_prefix(rc, "saving: the model cannot be saved") : rc;
+}
+
 static int put_keys(core_buf *b, const core_keys *k) {
-    int rc = buf_reserve(b, 8 + k->arena_len + 3 * k->n);
+    int rc = check_borrowed_keys(k);
+    if (rc) return rc;
+    rc = buf_reserve(b, 8 + k->arena_len + 3 * k->n);
     if (!rc) rc = io_put_u64(b, k->n);
     for (size_t i = 0; !rc && i < k->n; i++) rc = io_put_str(b, keys_at(k, (uint32_t)i));
     return rc;
@@ -99,6 +112,7 @@ int model_writer(const aisle_model *m, const aisle_config *cfg, io_writer **out)
     if (!rc) rc = add(w, IO_SECTION_ITEMS, put_items, m);
     if (!rc) rc = add(w, IO_SECTION_HISTORY, put_hist, m);
     if (!rc) rc = add(w, IO_SECTION_POPULARITY, put_pop, m);
+    if (!rc) rc = model_map_save(m, w);
     if (!rc) rc = m->ops->save(m, w);
     if (rc) {
         io_writer_free(w);
@@ -340,9 +354,11 @@ static int load_image(const uint8_t *data, size_t len, const aisle_config *cfg, 
     if (!rc) rc = model_alloc(ops, &m);
     if (!rc) snprintf(m->writer_version, sizeof m->writer_version, "%s", io_reader_writer_version(r));
     if (!rc) rc = get_meta(m, r, tables);
-    if (!rc) rc = get_keys(r, IO_SECTION_USERS, &m->users);
-    if (!rc) rc = get_keys(r, IO_SECTION_ITEMS, &m->items);
-    if (!rc) rc = get_history(m, r);
+    bool mapped_tables = false; /* option mmap and store_mappable: keys and history served in place */
+    if (!rc) rc = model_map_load(m, r, &mapped_tables);
+    if (!rc && !mapped_tables) rc = get_keys(r, IO_SECTION_USERS, &m->users);
+    if (!rc && !mapped_tables) rc = get_keys(r, IO_SECTION_ITEMS, &m->items);
+    if (!rc && !mapped_tables) rc = get_history(m, r);
     if (!rc) rc = get_popularity(m, r);
     if (!rc) rc = ops->load(m, r);
     if (!rc) rc = io_reader_check_required(r);

@@ -137,7 +137,12 @@ struct aisle_model {
     _Atomic(model_cache *) serve_cache; /* see model_cache; NULL until first needed */
     io_map *map;           /* option mmap: the file the state's tensors point into, or NULL */
     bool map_users_writable; /* the mapped user rows were made copy-on-write (model_unshare_users) */
+    unsigned history_borrowed; /* MODEL_HISTORY_*: history arrays inside m->map (never written or freed) */
 };
+enum { MODEL_HISTORY_INDPTR = 1, MODEL_HISTORY_ENTRIES = 2 /* indices, values, last_time, count */ };
+/* Frees the arrays of h that are not borrowed (MODEL_HISTORY_* bits) and
+ * empties h. */
+void model_history_release(data_csr *h, unsigned borrowed);
 
 /* Registry (registry.c). */
 extern const model_ops *const model_kinds[];
@@ -177,6 +182,13 @@ int model_save_file(const aisle_model *m, const char *path, const aisle_config *
 int model_load_buffer(aisle_model **out, const void *data, size_t len, const aisle_config *cfg,
                       option_tables tables);
 int model_load_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables);
+/* The generic sections in the layout a mapped open serves in place
+ * (model_map.c; save option store_mappable, sections 6..8).  save adds
+ * them when the option asks; load, on a mapped file holding all three,
+ * binds m's keys and history to them (*served true) and marks USERS, ITEMS
+ * and HISTORY read, else leaves m alone (*served false: decode those). */
+int model_map_save(const aisle_model *m, io_writer *w);
+int model_map_load(aisle_model *m, io_reader *r, bool *served);
 /* model_load_file with option mmap=true (docs/FORMAT.md, "Mapped models"). */
 int model_map_file(aisle_model **out, const char *path, const aisle_config *cfg, option_tables tables);
 
@@ -222,8 +234,15 @@ typedef struct model_int8 {
     float ratio_r, ratio_n; /* R, N: max |r_j| / s_j and |v_j| / s_j */
     float ib_max;         /* max |item bias| */
     void *owned;          /* one heap block holding the arrays, or NULL (views into a mapping) */
+    uint32_t cap;         /* rows owned is laid out for (layout of cap rows) after an append; 0: exactly n */
 } model_int8;
 int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out);
+/* Adds item row j (= t->n, already in f) to t in place, copying t into a
+ * bigger owned block when it is full, exactly sized or mapped (amortised:
+ * O(dim) per row); the index stays what a build over all rows would give
+ * up to its bound constants, which may be larger (still bounds).  On
+ * failure (AISLE_ENOMEM, AISLE_ERANGE) t is unchanged. */
+int model_int8_append(model_int8 *t, const model_factors *f, uint32_t j);
 void model_int8_free(model_int8 *t);
 /* Rounds a non-negative double up to a float that is >= it (the bound's
  * constants are rounded so that they stay bounds). */

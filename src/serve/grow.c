@@ -23,9 +23,13 @@ int serve_add_user(aisle_model *m, const char *key, const char *const *item_keys
     if (!key[0]) return core_error(AISLE_EINVAL, "a new user needs a non-empty key");
     data_csr *h = &m->history;
     uint32_t nu = model_n_users(m), ni = model_n_items(m);
-    bool had_rows = h->indptr != NULL;
-    size_t *indptr = core_reallocarray(h->indptr, (size_t)nu + 2, sizeof *indptr);
+    bool had_rows = h->indptr != NULL, mapped = (m->history_borrowed & MODEL_HISTORY_INDPTR) != 0;
+    /* row pointers inside a mapped file (store_mappable) are copied out */
+    size_t *indptr = mapped ? core_malloc(((size_t)nu + 2) * sizeof *indptr)
+                            : core_reallocarray(h->indptr, (size_t)nu + 2, sizeof *indptr);
     if (!indptr) return core_oom("adding a user");
+    if (mapped) memcpy(indptr, h->indptr, ((size_t)nu + 1) * sizeof *indptr);
+    m->history_borrowed &= ~(unsigned)MODEL_HISTORY_INDPTR;
     h->indptr = indptr;
     if (!had_rows) indptr[0] = 0; /* an empty history without offsets */
     uint32_t u;
@@ -52,7 +56,7 @@ int serve_add_item(aisle_model *m, const char *key, const float *vector, size_t 
     float *pop = core_reallocarray(m->popularity, (size_t)ni + 1, sizeof *pop);
     if (!pop) return core_oom("adding an item");
     m->popularity = pop;
-    /* a stored int8 copy (store_int8) is dropped by the kind's grow */
+    /* a stored int8 copy (store_int8) is extended or dropped by the kind's grow */
     bool had_stored = serve_factor_kind(m) && ((const model_factors *)m->state)->int8;
     uint32_t j;
     int rc = keys_intern(&m->items, key, strlen(key), &j, NULL);
@@ -63,11 +67,6 @@ int serve_add_item(aisle_model *m, const char *key, const float *vector, size_t 
     }
     m->popularity[ni] = 0.0f; /* no user has it yet */
     m->history.cols = ni + 1;
-    /* the int8 item index covers the old items only: build it again now,
-     * under the writer's lock, rather than in up to every reader at once
-     * (a failure there is left to the readers, which build it on demand) */
-    model_cache *c = atomic_exchange(&m->serve_cache, NULL);
-    if (c) c->release(c);
-    if (c || had_stored) (void)serve_quant_prepare(m);
+    serve_quant_added_item(m, ni, had_stored); /* the int8 item index gets the row */
     return AISLE_OK;
 }

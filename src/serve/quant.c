@@ -90,6 +90,27 @@ static int quant_get(const aisle_model *m, const model_int8 **out) {
     return AISLE_OK;
 }
 
+void serve_quant_added_item(aisle_model *m, uint32_t j, bool had_stored) {
+    if (!serve_factor_kind(m)) return;
+    model_factors *f = m->state;
+    if (f->int8 && f->int8->n == model_n_items(m)) return; /* the kind's grow appended the row */
+    if (f->int8) { /* a kind that grew its items without it: stale, so it goes */
+        model_int8_free(f->int8);
+        f->int8 = NULL;
+    }
+    model_cache *c = atomic_load_explicit(&m->serve_cache, memory_order_acquire);
+    if (c) {
+        serve_quant *sq = (serve_quant *)c;
+        if (sq->ix->n == j && model_int8_append(sq->ix, f, j) == AISLE_OK) return;
+        c = atomic_exchange(&m->serve_cache, NULL);
+        if (c) c->release(c);
+    }
+    /* build it again now, under the writer's lock, rather than in up to
+     * every reader at once (a failure is left to the readers, which build
+     * it on demand) */
+    if (c || had_stored) (void)serve_quant_prepare(m);
+}
+
 int serve_quant_prepare(const aisle_model *m) {
     if (!serve_factor_kind(m) || model_n_items(m) == 0) return AISLE_OK;
     const model_int8 *ix;

@@ -337,7 +337,8 @@ AISLE_API int aisle_update_user(aisle_model *m, const char *user_key, const char
             else if (k >= ke || old.indices[q] < nh.indices[k]) m->popularity[old.indices[q++]] -= 1.0f;
             else k++, q++;
         }
-        data_csr_free(&old);
+        model_history_release(&old, m->history_borrowed); /* a mapped history stays in its file */
+        m->history_borrowed = 0;
     }
     core_free(e);
     return rc;

@@ -65,6 +65,11 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
 
 /* Builds m's int8 item index now (a no-op for other kinds or when built). */
 int serve_quant_prepare(const aisle_model *m);
+/* After item j (the last) was added to m (under the server's write lock):
+ * appends its row to the int8 index, stored or built (model_int8_append:
+ * no rebuild), or, where that cannot be done, drops the index and builds
+ * it again if there was one (had_stored: m had a stored copy before). */
+void serve_quant_added_item(aisle_model *m, uint32_t j, bool had_stored);
 
 /* Tests: whether the AVX2 and the portable int8 kernels find the same
  * candidates for query x (trivially true without AVX2). */

@@ -275,7 +275,8 @@ int main(int argc, char **argv) {
     }
 
     /* ---- mappable models (fuzz_model_mmap): factor kinds saved raw,
-     * aligned, with and without the stored int8 copy ---- */
+     * aligned, with and without the stored int8 copy, and with the key
+     * tables and history served in place (store_mappable) ---- */
     snprintf(dir, sizeof dir, "%s/model_mmap", root);
     mkdir(dir, 0755);
     static const char *const mkinds[] = {"als", "bpr", "mf", "hybrid"};
@@ -287,14 +288,17 @@ int main(int argc, char **argv) {
         if (aisle_config_parse(mc, text)) die(text);
         aisle_model *m;
         if (aisle_model_train(ds, mc, &m)) die(mkinds[k]);
-        for (int i8 = 0; i8 < 2; i8++) {
+        static const char *const saves[3] = {"compression=0", "compression=0 store_int8=true",
+                                             "compression=0 store_int8=true store_mappable=true"};
+        static const char *const suffix[3] = {"", "-int8", "-tables"};
+        for (int i8 = 0; i8 < 3; i8++) {
             aisle_config_new(&sc);
-            if (aisle_config_parse(sc, i8 ? "compression=0 store_int8=true" : "compression=0")) die("save options");
+            if (aisle_config_parse(sc, saves[i8])) die("save options");
             void *bytes;
             size_t len;
             if (aisle_model_save_buffer(m, sc, &bytes, &len)) die("save");
             char name[64];
-            snprintf(name, sizeof name, "%s%s.aisle", mkinds[k], i8 ? "-int8" : "");
+            snprintf(name, sizeof name, "%s%s.aisle", mkinds[k], suffix[i8]);
             write_seed(dir, name, 0xFF, bytes, len);
             aisle_free(bytes);
             aisle_config_free(sc);

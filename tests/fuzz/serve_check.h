@@ -86,9 +86,18 @@ static void grow_and_serve(aisle_model *m, const aisle_config *cfg, uint32_t h) 
     served(aisle_similar_items(g, "fuzz-new-item", 8, NULL, items, scores, &n));
     void *img = NULL;
     size_t len = 0;
-    if (aisle_model_save_buffer(g, cfg, &img, &len) != AISLE_OK) abort();
+    /* a key table mapped without verification (mmap=true mmap_verify=none)
+     * may hold empty or repeated keys, which saving refuses (EFORMAT, with
+     * a message) instead of writing a file that cannot be loaded */
+    char mapped[8] = "", verify[8] = "";
+    bool unverified = aisle_config_get_string(cfg, "mmap", mapped, sizeof mapped) == AISLE_OK &&
+                      strcmp(mapped, "true") == 0 &&
+                      aisle_config_get_string(cfg, "mmap_verify", verify, sizeof verify) == AISLE_OK &&
+                      strcmp(verify, "none") == 0;
+    int rc = aisle_model_save_buffer(g, cfg, &img, &len);
+    if (rc != AISLE_OK && !(unverified && rc == AISLE_EFORMAT && aisle_last_error()[0])) abort();
     aisle_model *again = NULL;
-    if (aisle_model_load_buffer(&again, img, len, cfg) != AISLE_OK) abort(); /* the grown model's file loads */
+    if (!rc && aisle_model_load_buffer(&again, img, len, cfg) != AISLE_OK) abort(); /* the grown model's file loads */
     aisle_model_free(again);
     aisle_free(img);
     if (aisle_server_release(s, g) != AISLE_OK) abort();
