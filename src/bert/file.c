@@ -6,7 +6,10 @@
 
 #include <string.h>
 
-enum { SEC_CONFIG = IO_SECTION_KIND, SEC_VOCAB = IO_SECTION_KIND + 1, SEC_WEIGHTS = IO_SECTION_KIND + 2 };
+/* offsets from the first section type: kind "bert" starts at
+ * IO_SECTION_KIND; an intent model of architecture bert embeds the same
+ * three sections from TEXT_SECTION_BERT (src/bert/intent.c) */
+enum { SEC_CONFIG = 0, SEC_VOCAB = 1, SEC_WEIGHTS = 2 };
 enum { F_LOWER = 1, F_STRIP = 2, F_REGRESSION = 4, F_POOLER = 8, F_CLASSIFIER = 16 };
 #define BERT_FILE_VERSION 1
 
@@ -22,11 +25,9 @@ static int put_mat(core_buf *b, const bert_mat *m, int quant) {
 
 static int put_vec(core_buf *b, const float *v, size_t n) { return io_put_tensor(b, v, 1, n, IO_QUANT_NONE); }
 
-static int build(const aisle_bert *m, const aisle_config *cfg, io_writer **out) {
+int bert_write_sections(const aisle_bert *m, io_writer *w, uint32_t base) {
     const bert_config *c = &m->cfg;
-    io_writer *w = NULL;
-    int rc = io_writer_new(&w, "bert", cfg);
-    if (rc) return rc;
+    int rc = AISLE_OK;
     int q = io_writer_quant(w);
     core_buf b;
     buf_init(&b);
@@ -37,11 +38,11 @@ static int build(const aisle_bert *m, const aisle_config *cfg, io_writer **out) 
     for (size_t i = 0; !rc && i < CORE_ARRAY_LEN(fields); i++) rc = io_put_u32(&b, fields[i]);
     if (!rc) rc = io_put_f32(&b, c->eps);
     if (!rc) rc = io_put_u8(&b, (uint8_t)q);
-    if (!rc) rc = io_writer_add_section(w, SEC_CONFIG, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = io_writer_add_section(w, base + SEC_CONFIG, IO_FLAG_REQUIRED, &b);
     b.len = 0;
     if (!rc) rc = io_put_u32(&b, m->vocab.n);
     for (uint32_t i = 0; !rc && i < m->vocab.n; i++) rc = io_put_str(&b, m->vocab.arena + m->vocab.off[i]);
-    if (!rc) rc = io_writer_add_section(w, SEC_VOCAB, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = io_writer_add_section(w, base + SEC_VOCAB, IO_FLAG_REQUIRED, &b);
     b.len = 0;
     size_t H = c->hidden;
     if (!rc) rc = put_mat(&b, &m->word, q);
@@ -72,8 +73,15 @@ static int build(const aisle_bert *m, const aisle_config *cfg, io_writer **out) 
         rc = put_mat(&b, &m->cls, IO_QUANT_NONE);
         if (!rc) rc = put_vec(&b, m->cls_b, c->num_labels);
     }
-    if (!rc) rc = io_writer_add_section(w, SEC_WEIGHTS, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = io_writer_add_section(w, base + SEC_WEIGHTS, IO_FLAG_REQUIRED, &b);
     buf_free(&b);
+    return rc;
+}
+
+static int build(const aisle_bert *m, const aisle_config *cfg, io_writer **out) {
+    io_writer *w = NULL;
+    int rc = io_writer_new(&w, "bert", cfg);
+    if (!rc) rc = bert_write_sections(m, w, IO_SECTION_KIND);
     if (rc) {
         io_writer_free(w);
         return rc;
@@ -122,9 +130,9 @@ static int get_vec(io_cursor *cur, float *dst, uint64_t rows, uint64_t cols) {
     return AISLE_OK;
 }
 
-static int read_config(io_reader *r, bert_config *c, int *enc, const char *what) {
+static int read_config(io_reader *r, uint32_t base, bert_config *c, int *enc, const char *what) {
     io_cursor cur;
-    int rc = io_reader_section(r, SEC_CONFIG, &cur);
+    int rc = io_reader_section(r, base + SEC_CONFIG, &cur);
     uint32_t f[10];
     for (size_t i = 0; !rc && i < CORE_ARRAY_LEN(f); i++) rc = io_get_u32(&cur, &f[i]);
     float eps = 0;
@@ -153,10 +161,10 @@ static int read_config(io_reader *r, bert_config *c, int *enc, const char *what)
     return AISLE_OK;
 }
 
-static int read_vocab(io_reader *r, bert_vocab *v, uint32_t max_n, const char *what) {
+static int read_vocab(io_reader *r, uint32_t base, bert_vocab *v, uint32_t max_n, const char *what) {
     io_cursor cur;
     uint32_t n;
-    int rc = io_reader_section(r, SEC_VOCAB, &cur);
+    int rc = io_reader_section(r, base + SEC_VOCAB, &cur);
     if (!rc) rc = io_get_u32(&cur, &n);
     if (rc) return rc;
     if (n > max_n || n > (cur.len - cur.pos) / 4)
@@ -181,22 +189,14 @@ static int read_vocab(io_reader *r, bert_vocab *v, uint32_t max_n, const char *w
     return rc;
 }
 
-int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle_config *cfg, const char *what) {
-    io_reader *r = NULL;
+int bert_read_sections(io_reader *r, uint32_t base, const char *what, aisle_bert **out) {
     aisle_bert *m = NULL;
-    int enc = 0;
-    int rc = io_reader_open(&r, data, len, (uint64_t)config_int(cfg, io_options, "max_model_bytes"));
-    if (rc) return rc;
-    if (strcmp(io_reader_kind(r), "bert")) {
-        rc = core_error(AISLE_EUNSUPPORTED, "%s: a model of kind '%s', not a bert model", what, io_reader_kind(r));
-        io_reader_free(r);
-        return rc;
-    }
+    int enc = 0, rc = AISLE_OK;
     if (!(m = core_calloc(1, sizeof *m))) rc = core_oom("bert model");
-    if (!rc) rc = read_config(r, &m->cfg, &enc, what);
-    if (!rc) rc = read_vocab(r, &m->vocab, m->cfg.vocab, what);
+    if (!rc) rc = read_config(r, base, &m->cfg, &enc, what);
+    if (!rc) rc = read_vocab(r, base, &m->vocab, m->cfg.vocab, what);
     io_cursor cur;
-    if (!rc) rc = io_reader_section(r, SEC_WEIGHTS, &cur);
+    if (!rc) rc = io_reader_section(r, base + SEC_WEIGHTS, &cur);
     if (!rc) {
         /* every tensor's size is checked against the section before its
          * allocation, so a lying config cannot allocate more than the
@@ -243,14 +243,30 @@ int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle
         }
         if (!rc) rc = io_cursor_done(&cur);
     }
-    if (!rc) rc = io_reader_check_required(r);
-    io_reader_free(r);
     if (rc) {
         if (m) bert_model_release(m);
         core_free(m);
         return rc;
     }
     m->enc = enc;
+    *out = m;
+    return AISLE_OK;
+}
+
+int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle_config *cfg, const char *what) {
+    io_reader *r = NULL;
+    aisle_bert *m = NULL;
+    int rc = io_reader_open(&r, data, len, (uint64_t)config_int(cfg, io_options, "max_model_bytes"));
+    if (rc) return rc;
+    if (strcmp(io_reader_kind(r), "bert"))
+        rc = core_error(AISLE_EUNSUPPORTED, "%s: a model of kind '%s', not a bert model", what, io_reader_kind(r));
+    if (!rc) rc = bert_read_sections(r, IO_SECTION_KIND, what, &m);
+    if (!rc) rc = io_reader_check_required(r);
+    io_reader_free(r);
+    if (rc) {
+        aisle_bert_free(m);
+        return rc;
+    }
     *out = m;
     return AISLE_OK;
 }

@@ -10,6 +10,7 @@
  * with the true labels).  The recommender parts of the handle (users,
  * items, history) stay empty. */
 #include "models.h"
+#include "bert/bert.h"
 #include "text/text.h"
 
 #include <cblas.h>
@@ -27,6 +28,24 @@ typedef struct intent_state {
 } intent_state;
 
 extern const model_ops model_intent_ops;
+
+/* The text layer's architectures, then those of layers above it. */
+static const text_arch_ops *const upper_archs[] = {&bert_intent_ops, NULL};
+
+static const text_arch_ops *arch_find(const char *name) {
+    const text_arch_ops *a = text_arch_find(name);
+    for (int i = 0; !a && upper_archs[i]; i++)
+        if (strcmp(upper_archs[i]->name, name) == 0) a = upper_archs[i];
+    return a;
+}
+
+const text_arch_ops *model_text_arch_at(int i) {
+    for (int k = 0; i >= 0 && text_archs[k]; k++, i--)
+        if (i == 0) return text_archs[k];
+    for (int k = 0; i >= 0 && upper_archs[k]; k++, i--)
+        if (i == 0) return upper_archs[k];
+    return NULL;
+}
 
 static int not_intent(const aisle_model *m, const char *what) {
     return core_error(AISLE_EUNSUPPORTED, "%s: model kind '%s' is not an intent model", what,
@@ -62,6 +81,10 @@ static int intent_score_items(const aisle_model *m, const model_query *q, float 
 /* ---- per-text logits ---- */
 
 static int text_logits(const intent_state *s, const char *text, size_t len, text_doc *d, float *z) {
+    if (s->arch->raw_text) {
+        text_view raw = {NULL, NULL, 0, text ? text : "", text ? len : 0};
+        return s->arch->logits(s->arch_state, &raw, z);
+    }
     int rc = text_featurize(&s->feat, text, len, d);
     if (rc) return rc;
     text_view v = text_doc_view(d);
@@ -92,8 +115,20 @@ static int corpus_logits(const intent_state *s, const aisle_texts *t, int thread
     uint32_t nl = (uint32_t)s->labels.n;
     float *z = core_malloc((t->n ? t->n : 1) * nl * sizeof *z);
     if (!z) return core_oom("text logits");
-    logits_ctx c = {s, t, z, nl};
-    int rc = core_parallel_for(threads, t->n, 64, logits_range, &c);
+    int rc;
+    if (s->arch->logits_batch) {
+        /* batched by the architecture (the corpus's texts are NUL-terminated) */
+        const char **texts = core_malloc((t->n ? t->n : 1) * sizeof *texts);
+        size_t *lens = core_malloc((t->n ? t->n : 1) * sizeof *lens);
+        rc = !texts || !lens ? core_oom("text logits") : AISLE_OK;
+        for (size_t i = 0; !rc && i < t->n; i++) texts[i] = text_at(t, i), lens[i] = t->len[i];
+        if (!rc) rc = s->arch->logits_batch(s->arch_state, texts, lens, t->n, threads, z);
+        core_free(texts);
+        core_free(lens);
+    } else {
+        logits_ctx c = {s, t, z, nl};
+        rc = core_parallel_for(threads, t->n, 64, logits_range, &c);
+    }
     if (rc) {
         core_free(z);
         return rc;
@@ -155,7 +190,7 @@ static int teacher_targets(const aisle_texts *t, const aisle_config *cfg, option
 static int unknown_arch(const char *name) {
     core_buf b;
     buf_init(&b);
-    for (int i = 0; text_archs[i]; i++) buf_printf(&b, "%s%s", i ? ", " : "", text_archs[i]->name);
+    for (int i = 0; model_text_arch_at(i); i++) buf_printf(&b, "%s%s", i ? ", " : "", model_text_arch_at(i)->name);
     int rc = core_error(AISLE_ENOTFOUND, "option architecture: unknown architecture '%s' (known: %s)", name,
                         b.data ? b.data : "none");
     buf_free(&b);
@@ -208,7 +243,7 @@ static int train_texts(aisle_model *m, intent_state *s, const aisle_texts *t, co
     const aisle_texts *train = fit ? fit : t;
     text_set set;
     memset(&set, 0, sizeof set);
-    if (!rc) rc = text_set_build(&s->feat, train, &set);
+    if (!rc) rc = s->arch->raw_text ? text_set_raw(train, &set) : text_set_build(&s->feat, train, &set);
     if (!rc && config_string(cfg, text_options, "teacher")[0]) rc = teacher_targets(train, cfg, tables, threads, &set);
     if (!rc) {
         core_progress prog;
@@ -227,7 +262,7 @@ int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_table
     int rc = config_check(cfg, text_options, "model 'intent'");
     if (rc) return rc;
     const char *arch_name = config_string(cfg, text_options, "architecture");
-    const text_arch_ops *arch = text_arch_find(arch_name);
+    const text_arch_ops *arch = arch_find(arch_name);
     if (!arch) return unknown_arch(arch_name);
     char what[64];
     snprintf(what, sizeof what, "model 'intent' (architecture %s)", arch->name);
@@ -307,7 +342,7 @@ static int intent_load(aisle_model *m, io_reader *r) {
     char *name = NULL;
     uint32_t nl = 0, v;
     rc = io_get_str(&c, &name);
-    if (!rc && !(s->arch = text_arch_find(name)))
+    if (!rc && !(s->arch = arch_find(name)))
         rc = core_error(AISLE_EVERSION, "%s: architecture '%s' is not built into this library", c.section, name);
     core_free(name);
     if (!rc) rc = get_u32_in(&c, &nl, 2, (uint32_t)CORE_MIN(c.len, UINT32_MAX), "label count");
@@ -347,7 +382,7 @@ static int intent_load(aisle_model *m, io_reader *r) {
 static int intent_describe(const aisle_model *m, core_buf *out) {
     const intent_state *s = m->state;
     int rc = buf_printf(out, "architecture: %s\nlabels: %zu\n", s->arch->name, s->labels.n);
-    if (!rc) rc = buf_printf(out, "features: word_ngrams=%d char_ngrams=%d..%d hash_buckets=%u max_tokens=%u\n",
+    if (!rc && !s->arch->raw_text) rc = buf_printf(out, "features: word_ngrams=%d char_ngrams=%d..%d hash_buckets=%u max_tokens=%u\n",
                              s->feat.word_ngrams, s->feat.char_min, s->feat.char_max, s->feat.buckets,
                              s->feat.max_tokens);
     if (!rc) rc = buf_printf(out, "temperature: %.4g\nunknown_threshold: %.4g\n", (double)s->temperature,
@@ -358,8 +393,8 @@ static int intent_describe(const aisle_model *m, core_buf *out) {
 
 const model_ops model_intent_ops = {
     .name = "intent",
-    .summary = "text classifier (intents, sentiment, category): hashed n-gram bag or transformer; train with "
-               "aisle_text_train",
+    .summary = "text classifier (intents, sentiment, category): hashed n-gram bag, transformer or a pretrained "
+               "bert; train with aisle_text_train",
     .options = text_options,
     .flags = 0,
     .train = intent_train_events,
@@ -475,8 +510,10 @@ AISLE_API int aisle_text_explain(const aisle_model *m, const char *text, size_t 
     d.keep_text = true;
     int rc = !e || !z ? core_oom("explanation") : AISLE_OK;
     if (e) buf_init(&e->tokens);
-    if (!rc) rc = text_featurize(&s->feat, text, len, &d);
+    if (!rc && s->arch->raw_text) rc = s->arch->tokens(s->arch_state, text, len, &d);
+    else if (!rc) rc = text_featurize(&s->feat, text, len, &d);
     text_view v = text_doc_view(&d);
+    if (s->arch->raw_text) v.text = text ? text : "", v.len = text ? len : 0;
     if (!rc && !label) {
         rc = s->arch->logits(s->arch_state, &v, z);
         for (uint32_t l = 1; !rc && l < s->labels.n; l++) target = z[l] > z[target] ? l : target;
