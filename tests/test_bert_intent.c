@@ -133,10 +133,16 @@ static void test_save_load_self_contained(void **state) {
     static const char *const probe[] = {"great shop", "the cafe costs", "hello paris", "", "Café Ελλάδα ☃ 中文"};
     const char *modes[] = {"quantize=none", "quantize=fp16", "quantize=int8"};
     const float tol[] = {0.0f, 5e-3f, 6e-2f};
+    size_t sizes[1] = {0};
     for (int q = 0; q < 3; q++) {
         aisle_model *m2;
         if (q == 0) {
             assert_ok(aisle_model_load(&m2, path, NULL));
+            FILE *f = fopen(path, "rb");
+            assert_non_null(f);
+            fseek(f, 0, SEEK_END);
+            sizes[0] = (size_t)ftell(f);
+            fclose(f);
         } else {
             aisle_config *c;
             void *buf;
@@ -145,6 +151,8 @@ static void test_save_load_self_contained(void **state) {
             assert_ok(aisle_config_parse(c, modes[q]));
             assert_ok(aisle_model_save_buffer(m, c, &buf, &len));
             assert_ok(aisle_model_load_buffer(&m2, buf, len, NULL));
+            /* the encoder's big matrices take the save's encoding */
+            if (len > sizes[0] * (q == 1 ? 0.6 : 0.35)) fail_msg("%s: %zu bytes, fp32 %zu", modes[q], len, sizes[0]);
             aisle_free(buf);
             aisle_config_free(c);
         }
@@ -156,9 +164,12 @@ static void test_save_load_self_contained(void **state) {
                 if (fabsf(a[l] - b[l]) > tol[q])
                     fail_msg("%s: '%s' label %d: %g vs %g", modes[q], probe[i], l, a[l], b[l]);
         }
-        char desc[4096];
-        assert_ok(aisle_model_describe(m2, desc, sizeof desc, NULL));
-        assert_non_null(strstr(desc, q == 0 ? "bert_weights: fp32" : q == 1 ? "bert_weights: fp16" : "bert_weights: int8"));
+        /* the description is the structure, the same whatever the encoding
+         * (fuzz_model_load checks it of every file that loads) */
+        char d1[2048], d2[2048];
+        assert_ok(aisle_model_describe(m, d1, sizeof d1, NULL));
+        assert_ok(aisle_model_describe(m2, d2, sizeof d2, NULL));
+        assert_string_equal(strstr(d1, "architecture:"), strstr(d2, "architecture:"));
         aisle_model_free(m2);
     }
     aisle_model_free(m);

@@ -402,16 +402,15 @@ static int arch_load(io_reader *r, uint32_t n_labels, uint32_t buckets, void **o
     return AISLE_OK;
 }
 
+/* The structure only: describe must not change when a model is saved in
+ * another encoding and loaded again (the weights' encoding is the save's). */
 static int arch_describe(const void *vs, core_buf *out) {
     const bert_intent *s = vs;
     const bert_config *c = &s->m->cfg;
-    static const char *const enc[] = {"fp32", "fp16", "int8"};
     return buf_printf(out,
-                      "bert_layers: %u\nbert_hidden: %u\nbert_heads: %u\nbert_vocab: %u\nbert_weights: %s\n"
-                      "bert_pooling: %s\nbert_max_length: %u\nbert_bytes: %zu\n",
-                      c->layers, c->hidden, c->heads, c->vocab,
-                      s->m->enc >= 0 && s->m->enc <= 2 ? enc[s->m->enc] : "?",
-                      pool_names[s->pool], s->max_len, bert_model_bytes(s->m));
+                      "bert_layers: %u\nbert_hidden: %u\nbert_heads: %u\nbert_vocab: %u\nbert_pooling: %s\n"
+                      "bert_max_length: %u\n",
+                      c->layers, c->hidden, c->heads, c->vocab, pool_names[s->pool], s->max_len);
 }
 
 const text_arch_ops bert_intent_ops = {

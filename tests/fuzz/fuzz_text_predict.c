@@ -37,7 +37,7 @@ static void setup(void) {
     if (aisle_bert_import(&b, "tests/bert/data/cls", NULL) == AISLE_OK) {
         if (aisle_bert_save(b, enc, NULL) || aisle_config_new(&cfg) ||
             aisle_config_parse(cfg, "architecture=bert encoder=build/fuzz/bert-encoder.aisle head_epochs=2 "
-                                    "threads=1 max_length=24 unknown_threshold=0.5") ||
+                                    "threads=1 blas_threads=1 max_length=24 unknown_threshold=0.5") ||
             aisle_text_train(t, cfg, &bert_model))
             abort();
         aisle_config_free(cfg);
