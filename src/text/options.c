@@ -5,8 +5,9 @@
 
 const option_spec text_options[] = {
     OPTION_STRING("architecture", "bag", "intent",
-     "Text classifier: bag (fastText-style linear model over hashed n-gram buckets; trains in seconds) or "
-     "transformer (a BERT-style encoder) where built in."),
+     "Text classifier: bag (fastText-style linear model over hashed n-gram buckets; trains in seconds), "
+     "transformer (a BERT-style encoder trained here) or bert (a pretrained BERT file as the encoder: option "
+     "encoder)."),
     OPTION_INT("word_ngrams", 1, 3, "2", "intent",
      "Word n-grams per token: 1 = the token only, 2 = also the bigram ending at it, 3 = also the trigram "
      "(CJK characters count as words)."),
