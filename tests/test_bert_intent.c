@@ -4,7 +4,9 @@
  * classification, evaluation, calibration and the unknown threshold,
  * leave-one-token-out explanations checked against classification, a
  * self-contained file (the encoder file deleted after training) with
- * fp32/fp16/int8 weights, refusals, and distillation into a bag student. */
+ * fp32/fp16/int8 weights, refusals, and distillation into a bag student
+ * from a bert intent model or from a fine-tuned bert sequence classifier
+ * (label names from config.json's id2label). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +316,123 @@ static void test_bert_teacher_for_a_bag_student(void **state) {
     aisle_texts_free(t);
 }
 
+/* ---- a fine-tuned bert sequence classifier (kind bert) as the teacher ---- */
+
+/* The keyword task relabelled with the fixture's id2label names (neg,
+ * neutral, pos = ids 0, 1, 2), its texts and float class ids. */
+static aisle_texts *named_task(const char **texts, float *ids, size_t *n) {
+    static const char *const name_of[3] = {"pos", "neg", "neutral"}; /* for pos, price, greet */
+    static const float id_of[3] = {2, 0, 1};
+    aisle_texts *src = tu_keyword_texts(40, 19), *t;
+    assert_ok(aisle_texts_new(&t));
+    assert_ok(aisle_texts_count(src, n));
+    for (size_t i = 0; i < *n; i++) {
+        const char *text, *label;
+        assert_ok(aisle_texts_at(src, i, &text, &label));
+        int k = !strcmp(label, "pos") ? 0 : !strcmp(label, "price") ? 1 : 2;
+        assert_ok(aisle_texts_add(t, text, AISLE_NUL_TERMINATED, name_of[k]));
+        ids[i] = id_of[k];
+    }
+    for (size_t i = 0; i < *n; i++) assert_ok(aisle_texts_at(t, i, &texts[i], NULL));
+    aisle_texts_free(src);
+    return t;
+}
+
+static void test_bert_classifier_teacher_with_label_names(void **state) {
+    (void)state;
+    char dir[600], teacher[700], fresh[700], opts[2000], src[1100];
+    tu_tmpdir(dir, sizeof dir, "bert_cls_teacher");
+    snprintf(src, sizeof src, "%s/tests/bert/data/cls", tu_srcdir());
+    snprintf(teacher, sizeof teacher, "%s/teacher.aisle", dir);
+    snprintf(fresh, sizeof fresh, "%s/new-head.aisle", dir);
+    const char *texts[120];
+    float ids[120];
+    size_t n;
+    aisle_texts *t = named_task(texts, ids, &n);
+    assert_int_equal(n, 120);
+    /* fine-tune the imported head (num_labels 0 keeps it and its names) */
+    aisle_bert *b;
+    aisle_config *c;
+    assert_ok(aisle_bert_import(&b, src, NULL));
+    assert_ok(aisle_config_new(&c));
+    assert_ok(aisle_config_parse(c, "head_epochs=40 head_learning_rate=0.05 threads=1"));
+    assert_ok(aisle_bert_finetune_head(b, texts, NULL, ids, n, 0, c, NULL));
+    assert_ok(aisle_bert_save(b, teacher, NULL));
+    float *p = malloc(n * 3 * sizeof *p);
+    assert_ok(aisle_bert_classify(b, texts, NULL, n, c, p));
+    /* a new head (num_labels 3) has the caller's ids, not the names */
+    assert_ok(aisle_bert_finetune_head(b, texts, NULL, ids, n, 3, c, NULL));
+    assert_ok(aisle_bert_save(b, fresh, NULL));
+    aisle_bert_free(b);
+    aisle_config_free(c);
+    /* a bag student distilled from the bert teacher file */
+    snprintf(opts, sizeof opts, "threads=1 epochs=20 dim=16 teacher=\"%s\" distill_alpha=0.9", teacher);
+    aisle_model *student = train_opts(t, opts);
+    static const char *const names[3] = {"neg", "neutral", "pos"};
+    size_t agree = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *top[1];
+        float q[1];
+        size_t k;
+        int best = 0;
+        for (int l = 1; l < 3; l++) best = p[i * 3 + l] > p[i * 3 + best] ? l : best;
+        assert_ok(aisle_text_classify(student, texts[i], AISLE_NUL_TERMINATED, 1, top, q, &k, NULL));
+        agree += !strcmp(top[0], names[best]);
+    }
+    double rate = (double)agree / (double)n;
+    print_message("bag student agrees with the bert classifier teacher on %.3f of the training texts\n", rate);
+    if (rate < 0.9) fail_msg("student agrees with the teacher on %.3f of the training texts", rate);
+    aisle_model_free(student);
+    /* the file with a new head has no names: it loads, and as a teacher it
+     * is refused with the reason */
+    assert_ok(aisle_bert_load(&b, fresh, NULL));
+    aisle_bert_free(b);
+    snprintf(opts, sizeof opts, "threads=1 epochs=1 teacher=\"%s\"", fresh);
+    assert_int_equal(train_status(t, opts), AISLE_EINVAL);
+    assert_non_null(strstr(aisle_last_error(), "label names"));
+    free(p);
+    aisle_texts_free(t);
+}
+
+/* id2label must name each class id once. */
+static void test_import_refuses_bad_id2label(void **state) {
+    (void)state;
+    static const char *const bad[] = {
+        "\"id2label\": {\"0\": \"a\", \"5\": \"b\", \"2\": \"c\"}", "\"id2label\": {\"0\": \"a\", \"1\": \"a\", \"2\": \"c\"}",
+        "\"id2label\": {\"0\": \"a\", \"1\": 7, \"2\": \"c\"}", "\"id2label\": {\"0\": \"a\", \"1\": \"\", \"2\": \"c\"}",
+        "\"id2label\": {\"0\": \"a\", \"01x\": \"b\", \"2\": \"c\"}"};
+    char dir[600], path[700], src[1100];
+    tu_tmpdir(dir, sizeof dir, "bert_id2label");
+    static const char *const files[] = {"vocab.txt", "model.safetensors"};
+    for (int f = 0; f < 2; f++) {
+        snprintf(src, sizeof src, "%s/tests/bert/data/cls/%s", tu_srcdir(), files[f]);
+        FILE *in = fopen(src, "rb");
+        assert_non_null(in);
+        fseek(in, 0, SEEK_END);
+        long len = ftell(in);
+        fseek(in, 0, SEEK_SET);
+        char *buf = malloc((size_t)len);
+        assert_int_equal(fread(buf, 1, (size_t)len, in), (size_t)len);
+        fclose(in);
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        tu_write_file(path, buf, (size_t)len);
+        free(buf);
+    }
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char cfg[1024];
+        int len = snprintf(cfg, sizeof cfg,
+                           "{\"vocab_size\": 500, \"hidden_size\": 64, \"num_hidden_layers\": 2, "
+                           "\"num_attention_heads\": 4, \"intermediate_size\": 128, \"max_position_embeddings\": 64, "
+                           "\"num_labels\": 3, %s}", bad[i]);
+        tu_write_file(path, cfg, (size_t)len);
+        aisle_bert *b = NULL;
+        assert_int_equal(aisle_bert_import(&b, dir, NULL), AISLE_EFORMAT);
+        assert_non_null(strstr(aisle_last_error(), "id2label"));
+        assert_null(b);
+    }
+}
+
 int main(void) {
     tu_filter_from_env();
     const struct CMUnitTest tests[] = {
@@ -324,6 +443,8 @@ int main(void) {
         cmocka_unit_test(test_finetune_last_layer),
         cmocka_unit_test(test_refusals_name_the_option),
         cmocka_unit_test(test_bert_teacher_for_a_bag_student),
+        cmocka_unit_test(test_bert_classifier_teacher_with_label_names),
+        cmocka_unit_test(test_import_refuses_bad_id2label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,12 @@ typedef struct bert_config {
 int bert_config_parse(bert_config *c, const char *json, size_t len, const char *what, const char *tok_json,
                       size_t tok_len, const char *tok_what);
 
+/* The classifier's label names from config.json's id2label ({"0": "neg",
+ * ...}) into out (empty when the field is absent): keys must be the
+ * decimal ids 0 .. num_labels - 1, each once, values unique non-empty
+ * UTF-8 strings of at most 256 bytes (AISLE_EFORMAT naming the field). */
+int bert_config_labels(const char *json, size_t len, const char *what, uint32_t num_labels, core_keys *out);
+
 /* ---- vocabulary (vocab.c) ---- */
 #define BERT_VOCAB_MAX_BYTES (64u << 20)
 #define BERT_MAX_TOKEN_BYTES 1024
@@ -166,6 +172,10 @@ struct aisle_bert {
     bert_mat cls;
     float *cls_b;
     int int8_kernel; /* BERT_KERNEL_*: the best the CPU has; tests force the scalar one */
+    /* the classifier's label names (config.json id2label), index = class
+     * id; empty (n 0) when unknown.  Only with a classifier, then exactly
+     * num_labels unique non-empty names. */
+    core_keys label_names;
 };
 
 int bert_mat_alloc(bert_mat *m, uint32_t rows, uint32_t cols);

@@ -3,13 +3,14 @@
  * a fixed order.  The big matrices use the save option `quantize`
  * (fp32, fp16, int8 per row); vectors and the classifier stay fp32. */
 #include "bert.h"
+#include "data/data.h"
 
 #include <string.h>
 
 /* offsets from the first section type: kind "bert" starts at
  * IO_SECTION_KIND; an intent model of architecture bert embeds the same
  * three sections from TEXT_SECTION_BERT (src/bert/intent.c) */
-enum { SEC_CONFIG = 0, SEC_VOCAB = 1, SEC_WEIGHTS = 2 };
+enum { SEC_CONFIG = 0, SEC_VOCAB = 1, SEC_WEIGHTS = 2, SEC_LABELS = 3 };
 enum { F_LOWER = 1, F_STRIP = 2, F_REGRESSION = 4, F_POOLER = 8, F_CLASSIFIER = 16 };
 #define BERT_FILE_VERSION 1
 
@@ -74,6 +75,14 @@ int bert_write_sections(const aisle_bert *m, io_writer *w, uint32_t base) {
         if (!rc) rc = put_vec(&b, m->cls_b, c->num_labels);
     }
     if (!rc) rc = io_writer_add_section(w, base + SEC_WEIGHTS, IO_FLAG_REQUIRED, &b);
+    /* label names: optional, so readers from before they existed still
+     * load the file (they only lose the names) */
+    if (!rc && c->has_classifier && m->label_names.n) {
+        b.len = 0;
+        rc = io_put_u32(&b, (uint32_t)m->label_names.n);
+        for (uint32_t i = 0; !rc && i < m->label_names.n; i++) rc = io_put_str(&b, keys_at(&m->label_names, i));
+        if (!rc) rc = io_writer_add_section(w, base + SEC_LABELS, 0, &b);
+    }
     buf_free(&b);
     return rc;
 }
@@ -189,6 +198,32 @@ static int read_vocab(io_reader *r, uint32_t base, bert_vocab *v, uint32_t max_n
     return rc;
 }
 
+/* The classifier's label names: exactly num_labels unique non-empty UTF-8
+ * names, and only with a classifier. */
+static int read_labels(io_reader *r, uint32_t base, aisle_bert *m, const char *what) {
+    io_cursor cur;
+    uint32_t n = 0;
+    int rc = io_reader_section(r, base + SEC_LABELS, &cur);
+    if (!rc) rc = io_get_u32(&cur, &n);
+    if (!rc && (!m->cfg.has_classifier || n != m->cfg.num_labels))
+        rc = core_error(AISLE_EFORMAT, "%s: %u label names for a model with %u classifier labels", what, n,
+                        m->cfg.has_classifier ? m->cfg.num_labels : 0);
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        char *s = NULL;
+        bool added = false;
+        uint32_t idx;
+        rc = io_get_str(&cur, &s);
+        size_t len = rc ? 0 : strlen(s);
+        if (!rc && (!len || len > 256 || data_utf8_check(s, len) < len))
+            rc = core_error(AISLE_EFORMAT, "%s: label name %u is empty, too long or not UTF-8", what, i);
+        if (!rc) rc = keys_intern(&m->label_names, s, len, &idx, &added);
+        if (!rc && !added) rc = core_error(AISLE_EFORMAT, "%s: label name '%s' appears twice", what, s);
+        core_free(s);
+    }
+    if (!rc) rc = io_cursor_done(&cur);
+    return rc;
+}
+
 int bert_read_sections(io_reader *r, uint32_t base, const char *what, aisle_bert **out) {
     aisle_bert *m = NULL;
     int enc = 0, rc = AISLE_OK;
@@ -243,6 +278,7 @@ int bert_read_sections(io_reader *r, uint32_t base, const char *what, aisle_bert
         }
         if (!rc) rc = io_cursor_done(&cur);
     }
+    if (!rc && io_reader_has_section(r, base + SEC_LABELS)) rc = read_labels(r, base, m, what);
     if (rc) {
         if (m) bert_model_release(m);
         core_free(m);

@@ -67,6 +67,7 @@ static void drop_classifier(aisle_bert *m) {
     core_free(m->cls_b);
     m->cls_b = NULL;
     m->cfg.has_classifier = false;
+    keys_clear(&m->label_names);
 }
 
 /* z[n x L] = E[n x H] W^T + b */

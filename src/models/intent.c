@@ -139,46 +139,103 @@ static int corpus_logits(const intent_state *s, const aisle_texts *t, int thread
 
 /* ---- distillation targets ---- */
 
+/* map[l] = the teacher's index of training label l. */
+static int teacher_label_map(const aisle_texts *t, const core_keys *teacher, const char *path, uint32_t *map) {
+    for (uint32_t l = 0; l < t->labels.n; l++) {
+        const char *name = keys_at(&t->labels, l);
+        int64_t k = keys_find(teacher, name, strlen(name));
+        if (k < 0) return core_error(AISLE_EINVAL, "teacher %s does not know the training label '%s'", path, name);
+        map[l] = (uint32_t)k;
+    }
+    return AISLE_OK;
+}
+
+/* set->soft from the teacher's scores z (rows x stride): its softmax at
+ * temperature T restricted to the student's labels.  Scores are logits,
+ * or probabilities when `probs` (their logs are logits up to a constant). */
+static int fill_soft(text_set *set, const float *z, size_t rows, uint32_t stride, const uint32_t *map, bool probs,
+                     const aisle_config *cfg) {
+    uint32_t nl = set->n_labels;
+    set->soft = core_malloc((rows ? rows : 1) * nl * sizeof *set->soft);
+    if (!set->soft) return core_oom("distillation targets");
+    float T = (float)config_float(cfg, text_options, "distill_temperature");
+    for (size_t i = 0; i < rows; i++) {
+        float *q = set->soft + i * nl;
+        for (uint32_t l = 0; l < nl; l++) {
+            float v = z[i * stride + map[l]];
+            q[l] = probs ? logf(CORE_MAX(v, 1e-30f)) : v;
+        }
+        text_softmax(q, nl, T);
+    }
+    set->soft_temperature = T;
+    set->soft_alpha = (float)config_float(cfg, text_options, "distill_alpha");
+    return AISLE_OK;
+}
+
+/* A bert sequence classifier (kind "bert", a fine-tuned checkpoint whose
+ * label names came from config.json's id2label) as the teacher. */
+static int bert_teacher_targets(const aisle_texts *t, const aisle_config *cfg, const char *path, const void *data,
+                                size_t len, text_set *set) {
+    aisle_bert *b = NULL;
+    int rc = bert_load_buffer(&b, data, len, cfg, path);
+    if (rc) return core_error_prefix(rc, "teacher %s", path);
+    uint32_t tl = b->cfg.num_labels;
+    if (!b->cfg.has_classifier || b->cfg.regression)
+        rc = core_error(AISLE_EINVAL, "teacher %s is a bert model without a classification head", path);
+    else if (b->label_names.n != tl)
+        rc = core_error(AISLE_EINVAL, "teacher %s: the bert model carries no label names (import a checkpoint whose "
+                        "config.json has id2label)", path);
+    uint32_t *map = rc ? NULL : core_malloc(set->n_labels * sizeof *map);
+    const char **texts = rc ? NULL : core_malloc((t->n ? t->n : 1) * sizeof *texts);
+    float *p = rc ? NULL : core_malloc((t->n ? t->n : 1) * tl * sizeof *p);
+    if (!rc && (!map || !texts || !p)) rc = core_oom("distillation");
+    if (!rc) rc = teacher_label_map(t, &b->label_names, path, map);
+    for (size_t i = 0; !rc && i < t->n; i++) texts[i] = text_at(t, i);
+    if (!rc) rc = aisle_bert_classify(b, texts, NULL, t->n, cfg, p);
+    if (!rc) rc = fill_soft(set, p, t->n, tl, map, true, cfg);
+    core_free(map);
+    core_free(texts);
+    core_free(p);
+    aisle_bert_free(b);
+    return rc;
+}
+
+/* The kind of the model file at path ("" when it is not a readable model
+ * file: the intent load then reports why). */
+static int teacher_kind(const char *path, const aisle_config *cfg, uint8_t **data, size_t *len, bool *is_bert) {
+    uint64_t max = (uint64_t)config_int(cfg, io_options, "max_model_bytes");
+    int rc = io_read_file(path, max, data, len);
+    if (rc) return core_error_prefix(rc, "teacher %s", path);
+    io_reader *r = NULL;
+    *is_bert = io_reader_open(&r, *data, *len, max) == AISLE_OK && !strcmp(io_reader_kind(r), "bert");
+    io_reader_free(r);
+    return AISLE_OK;
+}
+
 static int teacher_targets(const aisle_texts *t, const aisle_config *cfg, option_tables tables, int threads,
                            text_set *set) {
     const char *path = config_string(cfg, text_options, "teacher");
+    uint8_t *data = NULL;
+    size_t len = 0;
+    bool is_bert = false;
+    int rc = teacher_kind(path, cfg, &data, &len, &is_bert);
+    if (!rc && is_bert) rc = bert_teacher_targets(t, cfg, path, data, len, set);
+    core_free(data);
+    if (rc || is_bert) return rc;
     aisle_model *tm = NULL;
-    int rc = model_load_file(&tm, path, NULL, tables);
+    rc = model_load_file(&tm, path, NULL, tables);
     if (rc) return core_error_prefix(rc, "teacher %s", path);
     const intent_state *ts = intent_of(tm);
     if (!ts) {
-        rc = core_error(AISLE_EINVAL, "teacher %s is a '%s' model, not an intent model", path, tm->ops->name);
+        rc = core_error(AISLE_EINVAL, "teacher %s is a '%s' model, not an intent or bert model", path, tm->ops->name);
         aisle_model_free(tm);
         return rc;
     }
-    /* the teacher's label index of each training label */
-    uint32_t nl = set->n_labels, tl = (uint32_t)ts->labels.n;
-    uint32_t *map = core_malloc(nl * sizeof *map);
+    uint32_t *map = core_malloc(set->n_labels * sizeof *map);
     float *tz = NULL;
-    if (!map) rc = core_oom("distillation");
-    for (uint32_t l = 0; !rc && l < nl; l++) {
-        const char *name = keys_at(&t->labels, l);
-        int64_t k = keys_find(&ts->labels, name, strlen(name));
-        if (k < 0) rc = core_error(AISLE_EINVAL, "teacher %s does not know the training label '%s'", path, name);
-        else map[l] = (uint32_t)k;
-    }
+    rc = map ? teacher_label_map(t, &ts->labels, path, map) : core_oom("distillation");
     if (!rc) rc = corpus_logits(ts, t, threads, &tz);
-    if (!rc) {
-        set->soft = core_malloc((t->n ? t->n : 1) * nl * sizeof *set->soft);
-        if (!set->soft) rc = core_oom("distillation targets");
-    }
-    if (!rc) {
-        float T = (float)config_float(cfg, text_options, "distill_temperature");
-        for (size_t i = 0; i < t->n; i++) {
-            float *q = set->soft + i * nl;
-            const float *z = tz + i * tl;
-            /* the teacher's softmax at T restricted to the student's labels */
-            for (uint32_t l = 0; l < nl; l++) q[l] = z[map[l]];
-            text_softmax(q, nl, T);
-        }
-        set->soft_temperature = T;
-        set->soft_alpha = (float)config_float(cfg, text_options, "distill_alpha");
-    }
+    if (!rc) rc = fill_soft(set, tz, t->n, (uint32_t)ts->labels.n, map, false, cfg);
     core_free(tz);
     core_free(map);
     aisle_model_free(tm);

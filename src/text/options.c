@@ -28,8 +28,9 @@ const option_spec text_options[] = {
     OPTION_FLOAT("unknown_threshold", 0, 1, "0", "intent",
      "Classification answers unknown when the top calibrated probability is below this (0: never)."),
     OPTION_STRING("teacher", "", "intent",
-     "Distillation: an intent model file whose probabilities the new model learns (mixed with the true "
-     "labels); its labels must include every training label."),
+     "Distillation: an intent model file, or a bert sequence classifier file with label names, whose "
+     "probabilities the new model learns (mixed with the true labels); its labels must include every "
+     "training label."),
     OPTION_FLOAT("distill_temperature", 0.05, 100, "2", "intent",
      "Distillation: softmax temperature of the teacher's and the student's soft targets."),
     OPTION_FLOAT("distill_alpha", 0, 1, "0.5", "intent",
