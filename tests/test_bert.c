@@ -953,7 +953,9 @@ static int oom_finetune_with(oom_ctx *c, const char *opts) {
     int rc = aisle_config_new(&cfg);
     if (rc) return rc;
     rc = aisle_config_parse(cfg, opts);
-    if (!rc) rc = aisle_bert_finetune_head(c->m, a, NULL, y, 3, 3, cfg, NULL);
+    /* num_labels 0 continues the imported head: a new head would also free
+     * its label names, allocated before the sweep's count began */
+    if (!rc) rc = aisle_bert_finetune_head(c->m, a, NULL, y, 3, 0, cfg, NULL);
     aisle_config_free(cfg);
     return rc;
 }

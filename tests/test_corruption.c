@@ -9,6 +9,7 @@
 
 #include "core/core.h"
 #include "search/search.h"
+#include "util/bert_util.h"
 #include "util/test_util.h"
 
 static aisle_dataset *shop(void) {
@@ -248,6 +249,46 @@ static void expect_index_rejected(const void *bytes, size_t len, const char *wha
     assert_null(idx);
 }
 
+/* Intent architecture bert: the head section and the embedded encoder's
+ * three sections.  The file is ~450 KB (the tiny checkpoint), so every
+ * byte of the first and last 8 KB (container header, intent and head
+ * sections, section table) is flipped and truncated, and elsewhere every
+ * 61st byte and every 211th length. */
+static void test_bert_intent_rejects_corruption(void **state) {
+    (void)state;
+    char enc[600], opts[1200];
+    tu_bert_encoder_file(enc, sizeof enc, "corrupt_bert_intent");
+    snprintf(opts, sizeof opts, "architecture=bert encoder=\"%s\" head_epochs=1 calibration_fraction=0 threads=1",
+             enc);
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, opts));
+    aisle_model *m;
+    assert_ok(train_intent(cfg, &m));
+    assert_ok(aisle_config_parse(cfg, "quantize=int8"));
+    void *bytes;
+    size_t len, n = 0;
+    assert_ok(aisle_model_save_buffer(m, cfg, &bytes, &len));
+    unsigned char *buf = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        if (i >= 8192 && i + 8192 < len && i % 61) continue;
+        memcpy(buf, bytes, len);
+        buf[i] ^= 0xFF;
+        expect_rejected(buf, len, "intent/bert", i);
+        n++;
+    }
+    for (size_t cut = 0; cut < len; cut++) {
+        if (cut >= 8192 && cut + 8192 < len && cut % 211) continue;
+        expect_rejected(bytes, cut, "intent/bert", cut);
+        n++;
+    }
+    print_message("intent/bert %zu-byte file: %zu corrupted variants rejected\n", len, n);
+    free(buf);
+    aisle_free(bytes);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+}
+
 static void test_search_index_rejects_every_corruption(void **state) {
     (void)state;
     aisle_search_index *idx = small_search_index();
@@ -370,6 +411,7 @@ int main(void) {
         cmocka_unit_test(test_mappable_file_rejects_every_corruption),
         cmocka_unit_test(test_transformer_intent_rejects_every_corruption),
         cmocka_unit_test(test_bag_sqrt_intent_rejects_every_corruption),
+        cmocka_unit_test(test_bert_intent_rejects_corruption),
         cmocka_unit_test(test_search_index_rejects_every_corruption),
         cmocka_unit_test(test_search_index_rejects_inconsistent_structure),
         cmocka_unit_test(test_forecast_rejects_every_corruption),

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/bert_util.h"
 #include "util/test_util.h"
 
 #define MAX_STEPS 200000
@@ -371,6 +372,19 @@ static void test_transformer_text_paths_survive_allocation_failures(void **state
                                            "pretrain_epochs=1 mlm_buckets=16 threads=2 hash_buckets=4096");
 }
 
+/* architecture bert: the encoder file read, embedded into the model file
+ * and back, batched logits for calibration and evaluation, leave-one-out
+ * explanations; head-only and last-layer training */
+static void test_bert_text_paths_survive_allocation_failures(void **state) {
+    (void)state;
+    char enc[600], opts[1200];
+    tu_bert_encoder_file(enc, sizeof enc, "oom_bert_intent");
+    snprintf(opts, sizeof opts, "architecture=bert encoder=\"%s\" head_epochs=1 threads=1", enc);
+    run_text_paths("intent (bert)", opts);
+    snprintf(opts, sizeof opts, "architecture=bert encoder=\"%s\" head_epochs=1 finetune_layers=1 threads=1", enc);
+    run_text_paths("intent (bert, last layer)", opts);
+}
+
 /* ---- forecasting: train (global model, local models, intervals), save,
  * load, forecast, reorder, explain, backtest ---- */
 typedef struct fc_ctx {
@@ -540,6 +554,7 @@ int main(void) {
         cmocka_unit_test(test_every_kind_survives_allocation_failures),
         cmocka_unit_test(test_text_paths_survive_allocation_failures),
         cmocka_unit_test(test_transformer_text_paths_survive_allocation_failures),
+        cmocka_unit_test(test_bert_text_paths_survive_allocation_failures),
         cmocka_unit_test(test_forecast_survives_allocation_failures),
     };
     return cmocka_run_group_tests_name("oom", tests, NULL, NULL);

@@ -27,8 +27,8 @@ const option_spec *option_table_at(int t) {
     for (int k = 0; model_kinds[k]; k++, t--)
         if (t == 0) return model_kinds[k]->options;
     /* then each text architecture's own table (options of the intent kind) */
-    for (int k = 0; text_archs[k]; k++, t--)
-        if (t == 0) return text_archs[k]->options;
+    for (int k = 0; model_text_arch_at(k); k++, t--)
+        if (t == 0) return model_text_arch_at(k)->options;
     return NULL;
 }
 

@@ -117,6 +117,37 @@ static int tokenize_range(void *vctx, size_t begin, size_t end, int tid) {
     return AISLE_OK;
 }
 
+/* Sequence q's embedding from a forward's hidden (packed) and pooled rows. */
+static void pool_one(size_t H, const bert_seqs *s, size_t q, const float *hidden, const float *pooled, int pooling,
+                     float *o) {
+    size_t n = s->start[q + 1] - s->start[q];
+    const float *hs = hidden + s->start[q] * H;
+    if (pooling == AISLE_BERT_POOL_POOLER) {
+        memcpy(o, pooled + q * H, H * sizeof *o);
+    } else if (pooling == AISLE_BERT_POOL_CLS) {
+        memcpy(o, hs, H * sizeof *o);
+    } else {
+        for (size_t j = 0; j < H; j++) {
+            double sum = 0;
+            for (size_t t = 0; t < n; t++) sum += hs[t * H + j];
+            o[j] = (float)(sum / (double)n);
+        }
+    }
+}
+
+int bert_embed_seqs(const aisle_bert *m, const bert_seqs *s, int pooling, int threads, float *out) {
+    size_t H = m->cfg.hidden, ntok = s->start[s->nseq];
+    float *hidden = core_malloc((ntok ? ntok : 1) * H * sizeof *hidden);
+    bool pool = pooling == AISLE_BERT_POOL_POOLER;
+    float *pooled = pool ? core_malloc((s->nseq ? s->nseq : 1) * H * sizeof *pooled) : NULL;
+    int rc = !hidden || (pool && !pooled) ? core_oom("bert embeddings") : AISLE_OK;
+    if (!rc) rc = bert_forward(m, s, threads, hidden, pooled);
+    for (size_t q = 0; !rc && q < s->nseq; q++) pool_one(H, s, q, hidden, pooled, pooling, out + q * H);
+    core_free(hidden);
+    core_free(pooled);
+    return rc;
+}
+
 /* One packed batch: slots [i0, i1) of the window. */
 static int run_batch(run_ctx *r, size_t i0, size_t i1, int threads, uint32_t *ids, uint32_t *types, size_t *start,
                      float *hidden, float *pooled) {
@@ -134,38 +165,18 @@ static int run_batch(run_ctx *r, size_t i0, size_t i1, int threads, uint32_t *id
     int rc = bert_forward(m, &s, threads, hidden, need_pool ? pooled : NULL);
     if (rc) return rc;
     for (size_t i = i0; i < i1; i++) {
-        size_t q = i - i0, n = start[q + 1] - start[q];
-        const float *hs = hidden + start[q] * H, *po = pooled + q * H;
+        size_t q = i - i0;
         float *o = r->out + (r->w0 + i) * r->out_dim;
-        if (r->job == JOB_CLASSIFY) {
-            bert_head(m, po, o);
-        } else if (r->pooling == AISLE_BERT_POOL_POOLER) {
-            memcpy(o, po, H * sizeof *o);
-        } else if (r->pooling == AISLE_BERT_POOL_CLS) {
-            memcpy(o, hs, H * sizeof *o);
-        } else {
-            for (size_t j = 0; j < H; j++) {
-                double sum = 0;
-                for (size_t t = 0; t < n; t++) sum += hs[t * H + j];
-                o[j] = (float)(sum / (double)n);
-            }
-        }
+        if (r->job == JOB_CLASSIFY) bert_head(m, pooled + q * H, o);
+        else pool_one(H, &s, q, hidden, pooled, r->pooling, o);
     }
     return AISLE_OK;
 }
 
-static int run(run_ctx *r, size_t n, const aisle_config *cfg) {
-    int rc = bert_max_length(r->m, cfg, &r->max_len);
-    if (rc) return rc;
-    if (r->max_len < (r->b ? 3u : 2u))
-        return core_error(AISLE_ERANGE, "option max_length=%zu leaves no room for the text", r->max_len);
+/* r->max_len set and checked; T threads. */
+static int run_threads(run_ctx *r, size_t n, int T) {
+    int rc = AISLE_OK;
     if (n == 0) return AISLE_OK;
-    /* the documented way to touch OpenBLAS's process-wide thread count:
-     * only when the caller sets blas_threads.  sgemm is called from this
-     * thread only; `threads` runs the row-wise work and the int8 kernel. */
-    int64_t blas_threads = config_int(cfg, NULL, "blas_threads");
-    if (blas_threads > 0) openblas_set_num_threads((int)blas_threads);
-    int T = core_thread_count(config_int(cfg, NULL, "threads"));
     size_t H = r->m->cfg.hidden, ml = r->max_len, win = n < WINDOW_TEXTS ? n : WINDOW_TEXTS;
     size_t budget = ml > BATCH_TOKENS ? ml : BATCH_TOKENS;
     r->ids = core_malloc(win * ml * sizeof *r->ids);
@@ -196,6 +207,28 @@ static int run(run_ctx *r, size_t n, const aisle_config *cfg) {
     core_free(hidden);
     core_free(pooled);
     return rc;
+}
+
+static int run(run_ctx *r, size_t n, const aisle_config *cfg) {
+    int rc = bert_max_length(r->m, cfg, &r->max_len);
+    if (rc) return rc;
+    if (r->max_len < (r->b ? 3u : 2u))
+        return core_error(AISLE_ERANGE, "option max_length=%zu leaves no room for the text", r->max_len);
+    /* the documented way to touch OpenBLAS's process-wide thread count:
+     * only when the caller sets blas_threads.  sgemm is called from this
+     * thread only; `threads` runs the row-wise work and the int8 kernel. */
+    int64_t blas_threads = config_int(cfg, NULL, "blas_threads");
+    if (blas_threads > 0 && n) openblas_set_num_threads((int)blas_threads);
+    return run_threads(r, n, core_thread_count(config_int(cfg, NULL, "threads")));
+}
+
+int bert_embed_with(const aisle_bert *m, const char *const *a, const char *const *b, size_t n, int pooling,
+                    size_t max_len, int threads, float *out) {
+    if (max_len < (b ? 3u : 2u) || max_len > m->cfg.max_pos)
+        return core_error(AISLE_ERANGE, "bert max_length %zu outside [%u, %u]", max_len, b ? 3u : 2u,
+                          m->cfg.max_pos);
+    run_ctx r = {m, a, b, JOB_EMBED, pooling, max_len, m->cfg.hidden, out, 0, NULL, NULL, NULL};
+    return run_threads(&r, n, threads < 1 ? 1 : threads);
 }
 
 int bert_embed_texts(const aisle_bert *model, const char *const *texts, size_t n, int pooling,

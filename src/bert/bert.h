@@ -95,6 +95,12 @@ typedef struct bert_config {
 int bert_config_parse(bert_config *c, const char *json, size_t len, const char *what, const char *tok_json,
                       size_t tok_len, const char *tok_what);
 
+/* The classifier's label names from config.json's id2label ({"0": "neg",
+ * ...}) into out (empty when the field is absent): keys must be the
+ * decimal ids 0 .. num_labels - 1, each once, values unique non-empty
+ * UTF-8 strings of at most 256 bytes (AISLE_EFORMAT naming the field). */
+int bert_config_labels(const char *json, size_t len, const char *what, uint32_t num_labels, core_keys *out);
+
 /* ---- vocabulary (vocab.c) ---- */
 #define BERT_VOCAB_MAX_BYTES (64u << 20)
 #define BERT_MAX_TOKEN_BYTES 1024
@@ -166,6 +172,10 @@ struct aisle_bert {
     bert_mat cls;
     float *cls_b;
     int int8_kernel; /* BERT_KERNEL_*: the best the CPU has; tests force the scalar one */
+    /* the classifier's label names (config.json id2label), index = class
+     * id; empty (n 0) when unknown.  Only with a classifier, then exactly
+     * num_labels unique non-empty names. */
+    core_keys label_names;
 };
 
 int bert_mat_alloc(bert_mat *m, uint32_t rows, uint32_t cols);
@@ -187,6 +197,14 @@ int bert_import_dir(aisle_bert **out, const char *dir);
 int bert_save(const aisle_bert *m, const char *path, const aisle_config *cfg);
 int bert_save_buffer(const aisle_bert *m, const aisle_config *cfg, void **out, size_t *len);
 int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle_config *cfg, const char *what);
+/* The three sections of a bert model (config, vocabulary, weights) as
+ * section types base, base + 1, base + 2 of any container: kind "bert"
+ * uses IO_SECTION_KIND, an intent model of architecture bert
+ * TEXT_SECTION_BERT.  Big matrices in the writer's encoding; reading
+ * checks every size against the section before allocating (AISLE_EFORMAT,
+ * AISLE_EVERSION naming `what`). */
+int bert_write_sections(const aisle_bert *m, io_writer *w, uint32_t base);
+int bert_read_sections(io_reader *r, uint32_t base, const char *what, aisle_bert **out);
 
 /* ---- int8 products (int8.c) ---- */
 enum { BERT_KERNEL_SCALAR = 0, BERT_KERNEL_AVX2 = 1, BERT_KERNEL_VNNI = 2 };
@@ -228,6 +246,15 @@ int bert_forward_layers(const aisle_bert *m, const bert_seqs *s, int threads, ui
  * Safe to call from several threads on the same model. */
 int bert_embed_texts(const aisle_bert *model, const char *const *texts, size_t n, int pooling,
                      const aisle_config *cfg, float *out);
+/* bert_embed_texts (texts or pairs b, may be NULL) with max_length and
+ * threads given rather than read from a config (blas_threads untouched):
+ * for callers that keep their settings in their own state.  max_len in
+ * [2 or 3 with pairs, max positions] (AISLE_ERANGE). */
+int bert_embed_with(const aisle_bert *m, const char *const *a, const char *const *b, size_t n, int pooling,
+                    size_t max_len, int threads, float *out);
+/* Embeddings (AISLE_BERT_POOL_*, pooler only with a pooler) of packed,
+ * already encoded sequences into out[nseq x H]: one forward. */
+int bert_embed_seqs(const aisle_bert *m, const bert_seqs *s, int pooling, int threads, float *out);
 /* Pooled outputs (pooler) of n texts or pairs into out[n x H] (api.c). */
 int bert_pooled_batch(const aisle_bert *m, const char *const *a, const char *const *b, size_t n,
                       const aisle_config *cfg, float *out);
@@ -293,5 +320,11 @@ int bert_tuner_install(const bert_tuner *t, aisle_bert *m);
 int bert_finetune_layers(aisle_bert *m, const char *const *a, const char *const *b, const float *labels, size_t n,
                          uint32_t num_labels, bool regression, bool keep_head, const aisle_config *cfg,
                          double *final_loss);
+
+/* ---- architecture `bert` of the intent kind (intent.c) ----
+ * A text_arch_ops (src/text/text.h) reading raw texts; the intent kind
+ * adds it to the text layer's architectures. */
+struct text_arch_ops;
+extern const struct text_arch_ops bert_intent_ops;
 
 #endif /* AISLE_BERT_H */

@@ -2,8 +2,10 @@
  * present), checked against limits that keep every later allocation
  * bounded: a config can only describe a model the tensors then must match. */
 #include "bert.h"
+#include "data/data.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -122,5 +124,48 @@ int bert_config_parse(bert_config *c, const char *json, size_t len, const char *
     }
     /* Transformers: strip_accents unset (null) follows do_lower_case */
     if (!rc && !strip_set) c->strip_accents = c->lower;
+    return rc;
+}
+
+int bert_config_labels(const char *json, size_t len, const char *what, uint32_t num_labels, core_keys *out) {
+    bert_json j;
+    keys_init(out);
+    int rc = bert_json_parse(&j, json, len, what);
+    if (rc) return rc;
+    uint32_t id2 = j.nodes[0].type == BJ_OBJ ? bert_json_get(&j, 0, "id2label") : BERT_JSON_NONE;
+    if (id2 != BERT_JSON_NONE && j.nodes[id2].count != num_labels)
+        rc = core_error(AISLE_EFORMAT, "%s: field id2label has %u labels, the model %u", what, j.nodes[id2].count,
+                        num_labels);
+    /* names in id order: slot k of the id2label object may be any id */
+    uint32_t *node_of = rc || id2 == BERT_JSON_NONE ? NULL : core_calloc(num_labels, sizeof *node_of);
+    if (!rc && id2 != BERT_JSON_NONE && !node_of) rc = core_oom("bert label names");
+    for (uint32_t n = node_of ? j.nodes[id2].child : BERT_JSON_NONE; !rc && n != BERT_JSON_NONE;
+         n = j.nodes[n].next) {
+        const bert_jnode *e = &j.nodes[n];
+        const char *key = j.strs + e->key;
+        char *end = NULL;
+        unsigned long id = ~0ul;
+        if (e->key_len && e->key_len < 8 && key[0] >= '0' && key[0] <= '9') id = strtoul(key, &end, 10);
+        if (id >= num_labels || end != key + e->key_len || node_of[id])
+            rc = core_error(AISLE_EFORMAT, "%s: field id2label: key \"%.20s\" is not a distinct id in 0..%u", what,
+                            key, num_labels - 1);
+        else if (e->type != BJ_STR || !e->str_len || e->str_len > 256 ||
+                 data_utf8_check(j.strs + e->str, e->str_len) < e->str_len)
+            rc = core_error(AISLE_EFORMAT, "%s: field id2label: label %lu must be a non-empty UTF-8 string of at "
+                            "most 256 bytes", what, id);
+        else
+            node_of[id] = n + 1;
+    }
+    for (uint32_t id = 0; !rc && node_of && id < num_labels; id++) {
+        const bert_jnode *e = &j.nodes[node_of[id] - 1];
+        bool added = false;
+        uint32_t idx;
+        rc = keys_intern(out, j.strs + e->str, e->str_len, &idx, &added);
+        if (!rc && !added)
+            rc = core_error(AISLE_EFORMAT, "%s: field id2label: label \"%.40s\" appears twice", what, j.strs + e->str);
+    }
+    core_free(node_of);
+    bert_json_free(&j);
+    if (rc) keys_clear(out);
     return rc;
 }

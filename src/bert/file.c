@@ -3,10 +3,14 @@
  * a fixed order.  The big matrices use the save option `quantize`
  * (fp32, fp16, int8 per row); vectors and the classifier stay fp32. */
 #include "bert.h"
+#include "data/data.h"
 
 #include <string.h>
 
-enum { SEC_CONFIG = IO_SECTION_KIND, SEC_VOCAB = IO_SECTION_KIND + 1, SEC_WEIGHTS = IO_SECTION_KIND + 2 };
+/* offsets from the first section type: kind "bert" starts at
+ * IO_SECTION_KIND; an intent model of architecture bert embeds the same
+ * three sections from TEXT_SECTION_BERT (src/bert/intent.c) */
+enum { SEC_CONFIG = 0, SEC_VOCAB = 1, SEC_WEIGHTS = 2, SEC_LABELS = 3 };
 enum { F_LOWER = 1, F_STRIP = 2, F_REGRESSION = 4, F_POOLER = 8, F_CLASSIFIER = 16 };
 #define BERT_FILE_VERSION 1
 
@@ -22,11 +26,9 @@ static int put_mat(core_buf *b, const bert_mat *m, int quant) {
 
 static int put_vec(core_buf *b, const float *v, size_t n) { return io_put_tensor(b, v, 1, n, IO_QUANT_NONE); }
 
-static int build(const aisle_bert *m, const aisle_config *cfg, io_writer **out) {
+int bert_write_sections(const aisle_bert *m, io_writer *w, uint32_t base) {
     const bert_config *c = &m->cfg;
-    io_writer *w = NULL;
-    int rc = io_writer_new(&w, "bert", cfg);
-    if (rc) return rc;
+    int rc = AISLE_OK;
     int q = io_writer_quant(w);
     core_buf b;
     buf_init(&b);
@@ -37,11 +39,11 @@ static int build(const aisle_bert *m, const aisle_config *cfg, io_writer **out) 
     for (size_t i = 0; !rc && i < CORE_ARRAY_LEN(fields); i++) rc = io_put_u32(&b, fields[i]);
     if (!rc) rc = io_put_f32(&b, c->eps);
     if (!rc) rc = io_put_u8(&b, (uint8_t)q);
-    if (!rc) rc = io_writer_add_section(w, SEC_CONFIG, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = io_writer_add_section(w, base + SEC_CONFIG, IO_FLAG_REQUIRED, &b);
     b.len = 0;
     if (!rc) rc = io_put_u32(&b, m->vocab.n);
     for (uint32_t i = 0; !rc && i < m->vocab.n; i++) rc = io_put_str(&b, m->vocab.arena + m->vocab.off[i]);
-    if (!rc) rc = io_writer_add_section(w, SEC_VOCAB, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = io_writer_add_section(w, base + SEC_VOCAB, IO_FLAG_REQUIRED, &b);
     b.len = 0;
     size_t H = c->hidden;
     if (!rc) rc = put_mat(&b, &m->word, q);
@@ -72,8 +74,23 @@ static int build(const aisle_bert *m, const aisle_config *cfg, io_writer **out) 
         rc = put_mat(&b, &m->cls, IO_QUANT_NONE);
         if (!rc) rc = put_vec(&b, m->cls_b, c->num_labels);
     }
-    if (!rc) rc = io_writer_add_section(w, SEC_WEIGHTS, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = io_writer_add_section(w, base + SEC_WEIGHTS, IO_FLAG_REQUIRED, &b);
+    /* label names: optional, so readers from before they existed still
+     * load the file (they only lose the names) */
+    if (!rc && c->has_classifier && m->label_names.n) {
+        b.len = 0;
+        rc = io_put_u32(&b, (uint32_t)m->label_names.n);
+        for (uint32_t i = 0; !rc && i < m->label_names.n; i++) rc = io_put_str(&b, keys_at(&m->label_names, i));
+        if (!rc) rc = io_writer_add_section(w, base + SEC_LABELS, 0, &b);
+    }
     buf_free(&b);
+    return rc;
+}
+
+static int build(const aisle_bert *m, const aisle_config *cfg, io_writer **out) {
+    io_writer *w = NULL;
+    int rc = io_writer_new(&w, "bert", cfg);
+    if (!rc) rc = bert_write_sections(m, w, IO_SECTION_KIND);
     if (rc) {
         io_writer_free(w);
         return rc;
@@ -122,9 +139,9 @@ static int get_vec(io_cursor *cur, float *dst, uint64_t rows, uint64_t cols) {
     return AISLE_OK;
 }
 
-static int read_config(io_reader *r, bert_config *c, int *enc, const char *what) {
+static int read_config(io_reader *r, uint32_t base, bert_config *c, int *enc, const char *what) {
     io_cursor cur;
-    int rc = io_reader_section(r, SEC_CONFIG, &cur);
+    int rc = io_reader_section(r, base + SEC_CONFIG, &cur);
     uint32_t f[10];
     for (size_t i = 0; !rc && i < CORE_ARRAY_LEN(f); i++) rc = io_get_u32(&cur, &f[i]);
     float eps = 0;
@@ -153,10 +170,10 @@ static int read_config(io_reader *r, bert_config *c, int *enc, const char *what)
     return AISLE_OK;
 }
 
-static int read_vocab(io_reader *r, bert_vocab *v, uint32_t max_n, const char *what) {
+static int read_vocab(io_reader *r, uint32_t base, bert_vocab *v, uint32_t max_n, const char *what) {
     io_cursor cur;
     uint32_t n;
-    int rc = io_reader_section(r, SEC_VOCAB, &cur);
+    int rc = io_reader_section(r, base + SEC_VOCAB, &cur);
     if (!rc) rc = io_get_u32(&cur, &n);
     if (rc) return rc;
     if (n > max_n || n > (cur.len - cur.pos) / 4)
@@ -181,22 +198,40 @@ static int read_vocab(io_reader *r, bert_vocab *v, uint32_t max_n, const char *w
     return rc;
 }
 
-int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle_config *cfg, const char *what) {
-    io_reader *r = NULL;
-    aisle_bert *m = NULL;
-    int enc = 0;
-    int rc = io_reader_open(&r, data, len, (uint64_t)config_int(cfg, io_options, "max_model_bytes"));
-    if (rc) return rc;
-    if (strcmp(io_reader_kind(r), "bert")) {
-        rc = core_error(AISLE_EUNSUPPORTED, "%s: a model of kind '%s', not a bert model", what, io_reader_kind(r));
-        io_reader_free(r);
-        return rc;
-    }
-    if (!(m = core_calloc(1, sizeof *m))) rc = core_oom("bert model");
-    if (!rc) rc = read_config(r, &m->cfg, &enc, what);
-    if (!rc) rc = read_vocab(r, &m->vocab, m->cfg.vocab, what);
+/* The classifier's label names: exactly num_labels unique non-empty UTF-8
+ * names, and only with a classifier. */
+static int read_labels(io_reader *r, uint32_t base, aisle_bert *m, const char *what) {
     io_cursor cur;
-    if (!rc) rc = io_reader_section(r, SEC_WEIGHTS, &cur);
+    uint32_t n = 0;
+    int rc = io_reader_section(r, base + SEC_LABELS, &cur);
+    if (!rc) rc = io_get_u32(&cur, &n);
+    if (!rc && (!m->cfg.has_classifier || n != m->cfg.num_labels))
+        rc = core_error(AISLE_EFORMAT, "%s: %u label names for a model with %u classifier labels", what, n,
+                        m->cfg.has_classifier ? m->cfg.num_labels : 0);
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        char *s = NULL;
+        bool added = false;
+        uint32_t idx;
+        rc = io_get_str(&cur, &s);
+        size_t len = rc ? 0 : strlen(s);
+        if (!rc && (!len || len > 256 || data_utf8_check(s, len) < len))
+            rc = core_error(AISLE_EFORMAT, "%s: label name %u is empty, too long or not UTF-8", what, i);
+        if (!rc) rc = keys_intern(&m->label_names, s, len, &idx, &added);
+        if (!rc && !added) rc = core_error(AISLE_EFORMAT, "%s: label name '%s' appears twice", what, s);
+        core_free(s);
+    }
+    if (!rc) rc = io_cursor_done(&cur);
+    return rc;
+}
+
+int bert_read_sections(io_reader *r, uint32_t base, const char *what, aisle_bert **out) {
+    aisle_bert *m = NULL;
+    int enc = 0, rc = AISLE_OK;
+    if (!(m = core_calloc(1, sizeof *m))) rc = core_oom("bert model");
+    if (!rc) rc = read_config(r, base, &m->cfg, &enc, what);
+    if (!rc) rc = read_vocab(r, base, &m->vocab, m->cfg.vocab, what);
+    io_cursor cur;
+    if (!rc) rc = io_reader_section(r, base + SEC_WEIGHTS, &cur);
     if (!rc) {
         /* every tensor's size is checked against the section before its
          * allocation, so a lying config cannot allocate more than the
@@ -243,14 +278,31 @@ int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle
         }
         if (!rc) rc = io_cursor_done(&cur);
     }
-    if (!rc) rc = io_reader_check_required(r);
-    io_reader_free(r);
+    if (!rc && io_reader_has_section(r, base + SEC_LABELS)) rc = read_labels(r, base, m, what);
     if (rc) {
         if (m) bert_model_release(m);
         core_free(m);
         return rc;
     }
     m->enc = enc;
+    *out = m;
+    return AISLE_OK;
+}
+
+int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle_config *cfg, const char *what) {
+    io_reader *r = NULL;
+    aisle_bert *m = NULL;
+    int rc = io_reader_open(&r, data, len, (uint64_t)config_int(cfg, io_options, "max_model_bytes"));
+    if (rc) return rc;
+    if (strcmp(io_reader_kind(r), "bert"))
+        rc = core_error(AISLE_EUNSUPPORTED, "%s: a model of kind '%s', not a bert model", what, io_reader_kind(r));
+    if (!rc) rc = bert_read_sections(r, IO_SECTION_KIND, what, &m);
+    if (!rc) rc = io_reader_check_required(r);
+    io_reader_free(r);
+    if (rc) {
+        aisle_bert_free(m);
+        return rc;
+    }
     *out = m;
     return AISLE_OK;
 }

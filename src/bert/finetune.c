@@ -29,8 +29,11 @@ int bert_finetune_head(aisle_bert *m, const char *const *a, const char *const *b
                               L - 1);
     }
     if (n == 0) return core_error(AISLE_EINVAL, "no labelled texts");
-    if (config_int(cfg, bert_options, "finetune_layers") > 0)
-        return bert_finetune_layers(m, a, b, labels, n, (uint32_t)L, regression, keep, cfg, final_loss);
+    if (config_int(cfg, bert_options, "finetune_layers") > 0) {
+        int lrc = bert_finetune_layers(m, a, b, labels, n, (uint32_t)L, regression, keep, cfg, final_loss);
+        if (!lrc && !keep) keys_clear(&m->label_names); /* a new head's classes are the caller's ids */
+        return lrc;
+    }
     int64_t epochs = config_int(cfg, bert_options, "head_epochs");
     double lr = config_float(cfg, bert_options, "head_learning_rate");
     uint64_t seed = (uint64_t)config_int(cfg, NULL, "seed");
@@ -108,6 +111,7 @@ int bert_finetune_head(aisle_bert *m, const char *const *a, const char *const *b
         m->cfg.has_classifier = true;
         m->cfg.num_labels = (uint32_t)L;
         m->cfg.regression = regression;
+        if (!keep) keys_clear(&m->label_names); /* a new head's classes are the caller's ids */
     } else {
         bert_mat_free(&head);
         core_free(hb);

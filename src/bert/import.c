@@ -286,6 +286,7 @@ int bert_import_dir(aisle_bert **out, const char *dir) {
     }
     if (!rc) rc = bert_model_alloc(m);
     if (!rc) rc = fill(&k, m);
+    if (!rc && m->cfg.has_classifier) rc = bert_config_labels(cfg_text, cfg_len, p_cfg, m->cfg.num_labels, &m->label_names);
     if (k.f) fclose(k.f);
     bert_st_free(&k.st);
     core_free(cfg_text);

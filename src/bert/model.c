@@ -167,6 +167,7 @@ void bert_model_release(aisle_bert *m) {
     core_free(m->pool_b);
     bert_mat_free(&m->cls);
     core_free(m->cls_b);
+    keys_clear(&m->label_names);
     memset(m, 0, sizeof *m);
 }
 

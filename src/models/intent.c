@@ -10,6 +10,7 @@
  * with the true labels).  The recommender parts of the handle (users,
  * items, history) stay empty. */
 #include "models.h"
+#include "bert/bert.h"
 #include "text/text.h"
 
 #include <cblas.h>
@@ -27,6 +28,24 @@ typedef struct intent_state {
 } intent_state;
 
 extern const model_ops model_intent_ops;
+
+/* The text layer's architectures, then those of layers above it. */
+static const text_arch_ops *const upper_archs[] = {&bert_intent_ops, NULL};
+
+static const text_arch_ops *arch_find(const char *name) {
+    const text_arch_ops *a = text_arch_find(name);
+    for (int i = 0; !a && upper_archs[i]; i++)
+        if (strcmp(upper_archs[i]->name, name) == 0) a = upper_archs[i];
+    return a;
+}
+
+const text_arch_ops *model_text_arch_at(int i) {
+    for (int k = 0; i >= 0 && text_archs[k]; k++, i--)
+        if (i == 0) return text_archs[k];
+    for (int k = 0; i >= 0 && upper_archs[k]; k++, i--)
+        if (i == 0) return upper_archs[k];
+    return NULL;
+}
 
 static int not_intent(const aisle_model *m, const char *what) {
     return core_error(AISLE_EUNSUPPORTED, "%s: model kind '%s' is not an intent model", what,
@@ -62,6 +81,10 @@ static int intent_score_items(const aisle_model *m, const model_query *q, float 
 /* ---- per-text logits ---- */
 
 static int text_logits(const intent_state *s, const char *text, size_t len, text_doc *d, float *z) {
+    if (s->arch->raw_text) {
+        text_view raw = {NULL, NULL, 0, text ? text : "", text ? len : 0};
+        return s->arch->logits(s->arch_state, &raw, z);
+    }
     int rc = text_featurize(&s->feat, text, len, d);
     if (rc) return rc;
     text_view v = text_doc_view(d);
@@ -92,8 +115,20 @@ static int corpus_logits(const intent_state *s, const aisle_texts *t, int thread
     uint32_t nl = (uint32_t)s->labels.n;
     float *z = core_malloc((t->n ? t->n : 1) * nl * sizeof *z);
     if (!z) return core_oom("text logits");
-    logits_ctx c = {s, t, z, nl};
-    int rc = core_parallel_for(threads, t->n, 64, logits_range, &c);
+    int rc;
+    if (s->arch->logits_batch) {
+        /* batched by the architecture (the corpus's texts are NUL-terminated) */
+        const char **texts = core_malloc((t->n ? t->n : 1) * sizeof *texts);
+        size_t *lens = core_malloc((t->n ? t->n : 1) * sizeof *lens);
+        rc = !texts || !lens ? core_oom("text logits") : AISLE_OK;
+        for (size_t i = 0; !rc && i < t->n; i++) texts[i] = text_at(t, i), lens[i] = t->len[i];
+        if (!rc) rc = s->arch->logits_batch(s->arch_state, texts, lens, t->n, threads, z);
+        core_free(texts);
+        core_free(lens);
+    } else {
+        logits_ctx c = {s, t, z, nl};
+        rc = core_parallel_for(threads, t->n, 64, logits_range, &c);
+    }
     if (rc) {
         core_free(z);
         return rc;
@@ -104,46 +139,103 @@ static int corpus_logits(const intent_state *s, const aisle_texts *t, int thread
 
 /* ---- distillation targets ---- */
 
+/* map[l] = the teacher's index of training label l. */
+static int teacher_label_map(const aisle_texts *t, const core_keys *teacher, const char *path, uint32_t *map) {
+    for (uint32_t l = 0; l < t->labels.n; l++) {
+        const char *name = keys_at(&t->labels, l);
+        int64_t k = keys_find(teacher, name, strlen(name));
+        if (k < 0) return core_error(AISLE_EINVAL, "teacher %s does not know the training label '%s'", path, name);
+        map[l] = (uint32_t)k;
+    }
+    return AISLE_OK;
+}
+
+/* set->soft from the teacher's scores z (rows x stride): its softmax at
+ * temperature T restricted to the student's labels.  Scores are logits,
+ * or probabilities when `probs` (their logs are logits up to a constant). */
+static int fill_soft(text_set *set, const float *z, size_t rows, uint32_t stride, const uint32_t *map, bool probs,
+                     const aisle_config *cfg) {
+    uint32_t nl = set->n_labels;
+    set->soft = core_malloc((rows ? rows : 1) * nl * sizeof *set->soft);
+    if (!set->soft) return core_oom("distillation targets");
+    float T = (float)config_float(cfg, text_options, "distill_temperature");
+    for (size_t i = 0; i < rows; i++) {
+        float *q = set->soft + i * nl;
+        for (uint32_t l = 0; l < nl; l++) {
+            float v = z[i * stride + map[l]];
+            q[l] = probs ? logf(CORE_MAX(v, 1e-30f)) : v;
+        }
+        text_softmax(q, nl, T);
+    }
+    set->soft_temperature = T;
+    set->soft_alpha = (float)config_float(cfg, text_options, "distill_alpha");
+    return AISLE_OK;
+}
+
+/* A bert sequence classifier (kind "bert", a fine-tuned checkpoint whose
+ * label names came from config.json's id2label) as the teacher. */
+static int bert_teacher_targets(const aisle_texts *t, const aisle_config *cfg, const char *path, const void *data,
+                                size_t len, text_set *set) {
+    aisle_bert *b = NULL;
+    int rc = bert_load_buffer(&b, data, len, cfg, path);
+    if (rc) return core_error_prefix(rc, "teacher %s", path);
+    uint32_t tl = b->cfg.num_labels;
+    if (!b->cfg.has_classifier || b->cfg.regression)
+        rc = core_error(AISLE_EINVAL, "teacher %s is a bert model without a classification head", path);
+    else if (b->label_names.n != tl)
+        rc = core_error(AISLE_EINVAL, "teacher %s: the bert model carries no label names (import a checkpoint whose "
+                        "config.json has id2label)", path);
+    uint32_t *map = rc ? NULL : core_malloc(set->n_labels * sizeof *map);
+    const char **texts = rc ? NULL : core_malloc((t->n ? t->n : 1) * sizeof *texts);
+    float *p = rc ? NULL : core_malloc((t->n ? t->n : 1) * tl * sizeof *p);
+    if (!rc && (!map || !texts || !p)) rc = core_oom("distillation");
+    if (!rc) rc = teacher_label_map(t, &b->label_names, path, map);
+    for (size_t i = 0; !rc && i < t->n; i++) texts[i] = text_at(t, i);
+    if (!rc) rc = aisle_bert_classify(b, texts, NULL, t->n, cfg, p);
+    if (!rc) rc = fill_soft(set, p, t->n, tl, map, true, cfg);
+    core_free(map);
+    core_free(texts);
+    core_free(p);
+    aisle_bert_free(b);
+    return rc;
+}
+
+/* The kind of the model file at path ("" when it is not a readable model
+ * file: the intent load then reports why). */
+static int teacher_kind(const char *path, const aisle_config *cfg, uint8_t **data, size_t *len, bool *is_bert) {
+    uint64_t max = (uint64_t)config_int(cfg, io_options, "max_model_bytes");
+    int rc = io_read_file(path, max, data, len);
+    if (rc) return core_error_prefix(rc, "teacher %s", path);
+    io_reader *r = NULL;
+    *is_bert = io_reader_open(&r, *data, *len, max) == AISLE_OK && !strcmp(io_reader_kind(r), "bert");
+    io_reader_free(r);
+    return AISLE_OK;
+}
+
 static int teacher_targets(const aisle_texts *t, const aisle_config *cfg, option_tables tables, int threads,
                            text_set *set) {
     const char *path = config_string(cfg, text_options, "teacher");
+    uint8_t *data = NULL;
+    size_t len = 0;
+    bool is_bert = false;
+    int rc = teacher_kind(path, cfg, &data, &len, &is_bert);
+    if (!rc && is_bert) rc = bert_teacher_targets(t, cfg, path, data, len, set);
+    core_free(data);
+    if (rc || is_bert) return rc;
     aisle_model *tm = NULL;
-    int rc = model_load_file(&tm, path, NULL, tables);
+    rc = model_load_file(&tm, path, NULL, tables);
     if (rc) return core_error_prefix(rc, "teacher %s", path);
     const intent_state *ts = intent_of(tm);
     if (!ts) {
-        rc = core_error(AISLE_EINVAL, "teacher %s is a '%s' model, not an intent model", path, tm->ops->name);
+        rc = core_error(AISLE_EINVAL, "teacher %s is a '%s' model, not an intent or bert model", path, tm->ops->name);
         aisle_model_free(tm);
         return rc;
     }
-    /* the teacher's label index of each training label */
-    uint32_t nl = set->n_labels, tl = (uint32_t)ts->labels.n;
-    uint32_t *map = core_malloc(nl * sizeof *map);
+    uint32_t *map = core_malloc(set->n_labels * sizeof *map);
     float *tz = NULL;
-    if (!map) rc = core_oom("distillation");
-    for (uint32_t l = 0; !rc && l < nl; l++) {
-        const char *name = keys_at(&t->labels, l);
-        int64_t k = keys_find(&ts->labels, name, strlen(name));
-        if (k < 0) rc = core_error(AISLE_EINVAL, "teacher %s does not know the training label '%s'", path, name);
-        else map[l] = (uint32_t)k;
-    }
+    rc = map ? teacher_label_map(t, &ts->labels, path, map) : core_oom("distillation");
     if (!rc) rc = corpus_logits(ts, t, threads, &tz);
-    if (!rc) {
-        set->soft = core_malloc((t->n ? t->n : 1) * nl * sizeof *set->soft);
-        if (!set->soft) rc = core_oom("distillation targets");
-    }
-    if (!rc) {
-        float T = (float)config_float(cfg, text_options, "distill_temperature");
-        for (size_t i = 0; i < t->n; i++) {
-            float *q = set->soft + i * nl;
-            const float *z = tz + i * tl;
-            /* the teacher's softmax at T restricted to the student's labels */
-            for (uint32_t l = 0; l < nl; l++) q[l] = z[map[l]];
-            text_softmax(q, nl, T);
-        }
-        set->soft_temperature = T;
-        set->soft_alpha = (float)config_float(cfg, text_options, "distill_alpha");
-    }
+    if (!rc) rc = fill_soft(set, tz, t->n, (uint32_t)ts->labels.n, map, false, cfg);
     core_free(tz);
     core_free(map);
     aisle_model_free(tm);
@@ -155,7 +247,7 @@ static int teacher_targets(const aisle_texts *t, const aisle_config *cfg, option
 static int unknown_arch(const char *name) {
     core_buf b;
     buf_init(&b);
-    for (int i = 0; text_archs[i]; i++) buf_printf(&b, "%s%s", i ? ", " : "", text_archs[i]->name);
+    for (int i = 0; model_text_arch_at(i); i++) buf_printf(&b, "%s%s", i ? ", " : "", model_text_arch_at(i)->name);
     int rc = core_error(AISLE_ENOTFOUND, "option architecture: unknown architecture '%s' (known: %s)", name,
                         b.data ? b.data : "none");
     buf_free(&b);
@@ -208,7 +300,7 @@ static int train_texts(aisle_model *m, intent_state *s, const aisle_texts *t, co
     const aisle_texts *train = fit ? fit : t;
     text_set set;
     memset(&set, 0, sizeof set);
-    if (!rc) rc = text_set_build(&s->feat, train, &set);
+    if (!rc) rc = s->arch->raw_text ? text_set_raw(train, &set) : text_set_build(&s->feat, train, &set);
     if (!rc && config_string(cfg, text_options, "teacher")[0]) rc = teacher_targets(train, cfg, tables, threads, &set);
     if (!rc) {
         core_progress prog;
@@ -227,7 +319,7 @@ int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_table
     int rc = config_check(cfg, text_options, "model 'intent'");
     if (rc) return rc;
     const char *arch_name = config_string(cfg, text_options, "architecture");
-    const text_arch_ops *arch = text_arch_find(arch_name);
+    const text_arch_ops *arch = arch_find(arch_name);
     if (!arch) return unknown_arch(arch_name);
     char what[64];
     snprintf(what, sizeof what, "model 'intent' (architecture %s)", arch->name);
@@ -307,7 +399,7 @@ static int intent_load(aisle_model *m, io_reader *r) {
     char *name = NULL;
     uint32_t nl = 0, v;
     rc = io_get_str(&c, &name);
-    if (!rc && !(s->arch = text_arch_find(name)))
+    if (!rc && !(s->arch = arch_find(name)))
         rc = core_error(AISLE_EVERSION, "%s: architecture '%s' is not built into this library", c.section, name);
     core_free(name);
     if (!rc) rc = get_u32_in(&c, &nl, 2, (uint32_t)CORE_MIN(c.len, UINT32_MAX), "label count");
@@ -347,7 +439,7 @@ static int intent_load(aisle_model *m, io_reader *r) {
 static int intent_describe(const aisle_model *m, core_buf *out) {
     const intent_state *s = m->state;
     int rc = buf_printf(out, "architecture: %s\nlabels: %zu\n", s->arch->name, s->labels.n);
-    if (!rc) rc = buf_printf(out, "features: word_ngrams=%d char_ngrams=%d..%d hash_buckets=%u max_tokens=%u\n",
+    if (!rc && !s->arch->raw_text) rc = buf_printf(out, "features: word_ngrams=%d char_ngrams=%d..%d hash_buckets=%u max_tokens=%u\n",
                              s->feat.word_ngrams, s->feat.char_min, s->feat.char_max, s->feat.buckets,
                              s->feat.max_tokens);
     if (!rc) rc = buf_printf(out, "temperature: %.4g\nunknown_threshold: %.4g\n", (double)s->temperature,
@@ -358,8 +450,8 @@ static int intent_describe(const aisle_model *m, core_buf *out) {
 
 const model_ops model_intent_ops = {
     .name = "intent",
-    .summary = "text classifier (intents, sentiment, category): hashed n-gram bag or transformer; train with "
-               "aisle_text_train",
+    .summary = "text classifier (intents, sentiment, category): hashed n-gram bag, transformer or a pretrained "
+               "bert; train with aisle_text_train",
     .options = text_options,
     .flags = 0,
     .train = intent_train_events,
@@ -475,8 +567,10 @@ AISLE_API int aisle_text_explain(const aisle_model *m, const char *text, size_t 
     d.keep_text = true;
     int rc = !e || !z ? core_oom("explanation") : AISLE_OK;
     if (e) buf_init(&e->tokens);
-    if (!rc) rc = text_featurize(&s->feat, text, len, &d);
+    if (!rc && s->arch->raw_text) rc = s->arch->tokens(s->arch_state, text, len, &d);
+    else if (!rc) rc = text_featurize(&s->feat, text, len, &d);
     text_view v = text_doc_view(&d);
+    if (s->arch->raw_text) v.text = text ? text : "", v.len = text ? len : 0;
     if (!rc && !label) {
         rc = s->arch->logits(s->arch_state, &v, z);
         for (uint32_t l = 1; !rc && l < s->labels.n; l++) target = z[l] > z[target] ? l : target;

@@ -453,6 +453,10 @@ int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_table
 /* Calibrated probabilities of every text of t into a new rows x labels
  * array (*probs, core_free), computed on `threads` threads, and the
  * model's unknown threshold.  AISLE_EUNSUPPORTED for other kinds. */
+/* Architecture i of the intent kind (the text layer's, then bert's), NULL
+ * past the last: for the option table list and messages. */
+struct text_arch_ops;
+const struct text_arch_ops *model_text_arch_at(int i);
 int model_text_probs(const aisle_model *m, const aisle_texts *t, int threads, float **probs, float *threshold);
 
 /* A text explanation (aisle_text_explanation_*) from n tokens: token k is

@@ -167,35 +167,6 @@ typedef struct bag_train_ctx {
     size_t kept_stride;
 } bag_train_ctx;
 
-/* One example's gradient of the loss with respect to the logits z, into g;
- * returns the loss.  p receives softmax(z). */
-static double example_grad(const text_set *set, size_t doc, const float *z, float *p, float *g, uint32_t nl) {
-    uint32_t y = set->label[doc];
-    float zmax = z[0];
-    for (uint32_t l = 1; l < nl; l++) zmax = z[l] > zmax ? z[l] : zmax;
-    double sum = 0;
-    for (uint32_t l = 0; l < nl; l++) sum += p[l] = expf(z[l] - zmax);
-    for (uint32_t l = 0; l < nl; l++) p[l] = (float)(p[l] / sum);
-    double loss = -log(CORE_MAX(p[y], 1e-12f));
-    float a = set->soft ? set->soft_alpha : 0.0f;
-    for (uint32_t l = 0; l < nl; l++) g[l] = (1.0f - a) * (p[l] - (l == y ? 1.0f : 0.0f));
-    if (set->soft && a > 0) {
-        /* alpha T^2 CE(q, softmax(z/T)): gradient alpha T (softmax(z/T) - q) */
-        const float *q = set->soft + doc * nl;
-        float T = set->soft_temperature;
-        double st = 0, ce = 0;
-        float *pt = p; /* reuse p for softmax(z / T) after the hard part is done */
-        for (uint32_t l = 0; l < nl; l++) st += pt[l] = expf((z[l] - zmax) / T);
-        for (uint32_t l = 0; l < nl; l++) {
-            pt[l] = (float)(pt[l] / st);
-            g[l] += a * T * (pt[l] - q[l]);
-            if (q[l] > 0) ce -= q[l] * log(CORE_MAX(pt[l], 1e-12f));
-        }
-        loss = (1.0 - a) * loss + a * T * T * ce;
-    }
-    return loss;
-}
-
 static int bag_train_range(void *vc, size_t begin, size_t end, int tid) {
     bag_train_ctx *c = vc;
     bag_state *s = c->s;
@@ -235,7 +206,7 @@ static int bag_train_range(void *vc, size_t begin, size_t end, int tid) {
                 for (uint32_t k = 0; k < d; k++) h[k] *= inv;
             }
             for (uint32_t l = 0; l < nl; l++) z[l] = dot(s->out + (size_t)l * d, h, d);
-            loss += example_grad(set, doc, z, p, g, nl);
+            loss += text_example_grad(set, doc, z, p, g, nl);
             memset(gh, 0, d * sizeof *gh);
             for (uint32_t l = 0; l < nl; l++) {
                 float *wl = s->out + (size_t)l * d;

@@ -222,3 +222,14 @@ int text_set_build(const text_feat_cfg *c, const aisle_texts *t, text_set *s) {
     if (rc) text_set_free(s);
     return rc;
 }
+
+int text_set_raw(const aisle_texts *t, text_set *s) {
+    memset(s, 0, sizeof *s);
+    s->n_docs = t->n;
+    s->n_labels = (uint32_t)t->labels.n;
+    s->texts = t;
+    s->label = core_malloc((t->n ? t->n : 1) * sizeof *s->label);
+    if (!s->label) return core_oom("text labels");
+    if (t->n) memcpy(s->label, t->label, t->n * sizeof *s->label);
+    return AISLE_OK;
+}

@@ -5,8 +5,9 @@
 
 const option_spec text_options[] = {
     OPTION_STRING("architecture", "bag", "intent",
-     "Text classifier: bag (fastText-style linear model over hashed n-gram buckets; trains in seconds) or "
-     "transformer (a BERT-style encoder) where built in."),
+     "Text classifier: bag (fastText-style linear model over hashed n-gram buckets; trains in seconds), "
+     "transformer (a BERT-style encoder trained here) or bert (a pretrained BERT file as the encoder: option "
+     "encoder)."),
     OPTION_INT("word_ngrams", 1, 3, "2", "intent",
      "Word n-grams per token: 1 = the token only, 2 = also the bigram ending at it, 3 = also the trigram "
      "(CJK characters count as words)."),
@@ -27,8 +28,9 @@ const option_spec text_options[] = {
     OPTION_FLOAT("unknown_threshold", 0, 1, "0", "intent",
      "Classification answers unknown when the top calibrated probability is below this (0: never)."),
     OPTION_STRING("teacher", "", "intent",
-     "Distillation: an intent model file whose probabilities the new model learns (mixed with the true "
-     "labels); its labels must include every training label."),
+     "Distillation: an intent model file, or a bert sequence classifier file with label names, whose "
+     "probabilities the new model learns (mixed with the true labels); its labels must include every "
+     "training label."),
     OPTION_FLOAT("distill_temperature", 0.05, 100, "2", "intent",
      "Distillation: softmax temperature of the teacher's and the student's soft targets."),
     OPTION_FLOAT("distill_alpha", 0, 1, "0.5", "intent",

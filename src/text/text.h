@@ -29,6 +29,8 @@
 #include "features/features.h"
 #include "io/io.h"
 
+#include <math.h>
+
 /* ------------------------------------------------------------------------
  * Labelled texts (corpus.c, corpus_load.c): the public aisle_texts handle.
  * Texts are valid UTF-8 without NUL bytes, stored NUL-terminated in one
@@ -93,15 +95,18 @@ void text_doc_free(text_doc *d);
 int text_featurize(const text_feat_cfg *c, const char *text, size_t len, text_doc *d);
 
 /* What an architecture reads: one text's token groups (a view into a
- * text_doc or into a text_set). */
+ * text_doc or into a text_set), and for an architecture that tokenizes
+ * for itself (text_arch_ops.raw_text) the text itself. */
 typedef struct text_view {
     const uint32_t *ids;  /* feature ids */
     const size_t *first;  /* n_tokens + 1 offsets into ids */
     size_t n_tokens;
+    const char *text;     /* raw_text architectures: the text's bytes (not NUL-terminated), else NULL */
+    size_t len;
 } text_view;
 
 static inline text_view text_doc_view(const text_doc *d) {
-    text_view v = {d->ids, d->first, d->n_tokens};
+    text_view v = {d->ids, d->first, d->n_tokens, NULL, 0};
     return v;
 }
 
@@ -124,15 +129,53 @@ typedef struct text_set {
     uint32_t n_labels;
     uint32_t buckets;
     size_t n_tokens_total, n_ids;
+    /* raw_text architectures: the texts themselves (borrowed; text i is
+     * text_at(texts, i)) and no features (doc_first, tok_first, ids NULL) */
+    const aisle_texts *texts;
 } text_set;
 
 static inline text_view text_set_view(const text_set *s, size_t i) {
-    text_view v = {s->ids, s->tok_first + s->doc_first[i], s->doc_first[i + 1] - s->doc_first[i]};
+    text_view v = {s->ids, s->tok_first + s->doc_first[i], s->doc_first[i + 1] - s->doc_first[i], NULL, 0};
     return v;
+}
+
+/* One training example's loss (cross-entropy on its label, mixed with
+ * the distillation targets when set->soft is set: text_set's formula) and
+ * its gradient with respect to the logits z into g[nl]; p[nl] is scratch.
+ * Inline because bag's SGD calls it once per example. */
+static inline double text_example_grad(const text_set *set, size_t doc, const float *z, float *p, float *g,
+                                       uint32_t nl) {
+    uint32_t y = set->label[doc];
+    float zmax = z[0];
+    for (uint32_t l = 1; l < nl; l++) zmax = z[l] > zmax ? z[l] : zmax;
+    double sum = 0;
+    for (uint32_t l = 0; l < nl; l++) sum += p[l] = expf(z[l] - zmax);
+    for (uint32_t l = 0; l < nl; l++) p[l] = (float)(p[l] / sum);
+    double loss = -log(CORE_MAX(p[y], 1e-12f));
+    float a = set->soft ? set->soft_alpha : 0.0f;
+    for (uint32_t l = 0; l < nl; l++) g[l] = (1.0f - a) * (p[l] - (l == y ? 1.0f : 0.0f));
+    if (set->soft && a > 0) {
+        /* alpha T^2 CE(q, softmax(z/T)): gradient alpha T (softmax(z/T) - q) */
+        const float *q = set->soft + doc * nl;
+        float T = set->soft_temperature;
+        double st = 0, ce = 0;
+        float *pt = p; /* reuse p for softmax(z / T) after the hard part is done */
+        for (uint32_t l = 0; l < nl; l++) st += pt[l] = expf((z[l] - zmax) / T);
+        for (uint32_t l = 0; l < nl; l++) {
+            pt[l] = (float)(pt[l] / st);
+            g[l] += a * T * (pt[l] - q[l]);
+            if (q[l] > 0) ce -= q[l] * log(CORE_MAX(pt[l], 1e-12f));
+        }
+        loss = (1.0 - a) * loss + a * T * T * ce;
+    }
+    return loss;
 }
 
 /* Featurizes every text of t (labels copied; soft NULL). */
 int text_set_build(const text_feat_cfg *c, const aisle_texts *t, text_set *out);
+/* For a raw_text architecture: labels copied, texts borrowed from t (which
+ * must outlive out), no features. */
+int text_set_raw(const aisle_texts *t, text_set *out);
 void text_set_free(text_set *s);
 
 /* ------------------------------------------------------------------------
@@ -172,6 +215,18 @@ void text_set_free(text_set *s);
  *     stores them.
  *   - describe appends "key: value" lines (dimensions, parameter count).
  *   - free is NULL-safe.
+ *
+ * Raw texts (raw_text true; e.g. a pretrained BERT, which runs its own
+ * WordPiece tokenizer): the intent kind then never featurizes.  train gets
+ * a text_set from text_set_raw (texts and labels, no features); logits gets
+ * a view with only text/len set (n_tokens 0); explain gets a view with
+ * text/len plus the architecture's own tokens, made by its tokens op into
+ * a text_doc (n_tokens, and with keep_text the token texts shown to the
+ * user), and writes contrib[0..n_tokens) over those tokens.  The bag and
+ * the transformer keep the hashed path, untouched.  logits_batch (optional,
+ * any architecture) computes n texts' logits at once over `threads`
+ * (z: n x n_labels), for the kind's corpus-wide passes (calibration,
+ * distillation targets, evaluation) where batching pays.
  * Fields may be added to this table later; NULL means "not supported".
  * ------------------------------------------------------------------------ */
 typedef struct text_arch_ops {
@@ -187,6 +242,10 @@ typedef struct text_arch_ops {
     int (*load)(io_reader *r, uint32_t n_labels, uint32_t buckets, void **out);
     int (*describe)(const void *state, core_buf *out);
     void (*free)(void *state);
+    bool raw_text;
+    int (*tokens)(const void *state, const char *text, size_t len, text_doc *d);
+    int (*logits_batch)(const void *state, const char *const *texts, const size_t *lens, size_t n, int threads,
+                        float *z);
 } text_arch_ops;
 
 /* Section types of the intent kind (the model file's kind range starts at
@@ -194,11 +253,13 @@ typedef struct text_arch_ops {
 enum {
     TEXT_SECTION_INTENT = IO_SECTION_KIND + 0,     /* labels, feature settings, calibration, architecture name */
     TEXT_SECTION_BAG = IO_SECTION_KIND + 16,        /* bag: .. +7 */
-    TEXT_SECTION_TRANSFORMER = IO_SECTION_KIND + 24 /* transformer: .. +7 */
+    TEXT_SECTION_TRANSFORMER = IO_SECTION_KIND + 24, /* transformer: .. +7 */
+    TEXT_SECTION_BERT = IO_SECTION_KIND + 32         /* bert (src/bert/intent.c): .. +7 */
 };
 
-/* NULL-terminated list of architectures (arch.c); adding one is a line
- * there. */
+/* NULL-terminated list of the architectures this layer implements
+ * (arch.c); adding one is a line there.  Architectures of layers above
+ * (bert's, bert_intent_ops) are added to the list by the intent kind. */
 extern const text_arch_ops *const text_archs[];
 const text_arch_ops *text_arch_find(const char *name);
 

@@ -416,7 +416,7 @@ static int tf_train(const text_set *set, const text_set *valid, const aisle_conf
     /* pre-training reads the training texts and then the pile; fine-tuning
      * the training texts only (a prefix of toks) */
     for (size_t i = 0; i < extra.n_docs && !rc; i++) {
-        text_view v = {extra.ids, extra.first + extra.doc_first[i], extra.doc_first[i + 1] - extra.doc_first[i]};
+        text_view v = {extra.ids, extra.first + extra.doc_first[i], extra.doc_first[i + 1] - extra.doc_first[i], NULL, 0};
         rc = tf_add_view(s, &v, &toks);
     }
     pile_free(&extra);

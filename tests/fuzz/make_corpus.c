@@ -348,6 +348,7 @@ int main(int argc, char **argv) {
     aisle_dataset_free(ds);
 
     /* ---- intent model of architecture transformer, each encoding ---- */
+    snprintf(dir, sizeof dir, "%s/model_load", root);
     {
         static const char *const words[] = {"refund", "cancel", "track"};
         aisle_texts *tx;
@@ -380,6 +381,36 @@ int main(int argc, char **argv) {
         }
         aisle_model_free(tm);
         aisle_config_free(tc);
+        aisle_texts_free(tx);
+    }
+    /* ---- intent model of architecture bert (the tiny checkpoint of
+     * tests/bert as its encoder, embedded), int8 to keep the seed small ---- */
+    {
+        char src[600], enc[600], opts[900];
+        snprintf(src, sizeof src, "%s/../../bert/data/cls", root);
+        snprintf(enc, sizeof enc, "%s/bert-encoder.aisle", tmp);
+        aisle_bert *b;
+        aisle_texts *tx;
+        aisle_config *tc, *sc;
+        aisle_model *tm;
+        if (aisle_bert_import(&b, src, NULL) || aisle_bert_save(b, enc, NULL)) die("bert encoder");
+        aisle_bert_free(b);
+        if (aisle_texts_new(&tx) || aisle_config_new(&tc) || aisle_config_new(&sc)) die("texts");
+        static const char *const rows[][2] = {{"great shop", "pos"}, {"the cafe costs", "price"}, {"hello paris", "greet"},
+                                              {"great run", "pos"}, {"total costs", "price"}, {"hello here", "greet"}};
+        for (int i = 0; i < 6; i++)
+            if (aisle_texts_add(tx, rows[i][0], AISLE_NUL_TERMINATED, rows[i][1])) die("texts_add");
+        snprintf(opts, sizeof opts, "architecture=bert encoder=\"%s\" head_epochs=2 threads=1", enc);
+        if (aisle_config_parse(tc, opts) || aisle_text_train(tx, tc, &tm)) die("intent bert");
+        void *bytes;
+        size_t len;
+        if (aisle_config_parse(sc, "quantize=int8 compression=6") || aisle_model_save_buffer(tm, sc, &bytes, &len))
+            die("save intent bert");
+        write_seed(dir, "intent-bert-int8.aisle", 0xFF, bytes, len);
+        aisle_free(bytes);
+        aisle_model_free(tm);
+        aisle_config_free(tc);
+        aisle_config_free(sc);
         aisle_texts_free(tx);
     }
     snprintf(path, sizeof path, "%s/catalog.csv", tmp);
