@@ -11,6 +11,8 @@
  *
  * Usage: bench_cf [users items events] (default 50000 100000 1000000),
  * bench_cf als [users items events] for the als parts only, bench_cf
+ * als-iter [users items events] for the synthetic ALS iterations only
+ * (no MovieLens, no serving figures: the cheap full-size command), bench_cf
  * als-tune: choose als's defaults on a validation split of u1.base, then
  * u1 binary with them,
  * bench_cf mf ["extra mf options"] for part 1 only (the setting MF_TUNED
@@ -620,7 +622,9 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void bench_synthetic(long nu, long ni, long ne) {
+/* serving: also the top-10 latency and batch figures (off for
+ * `bench_cf als-iter`, which only times the iterations) */
+static void bench_synthetic(long nu, long ni, long ne, int serving) {
     printf("synthetic shop: %ld users x %ld items, %ld events (Zipf-like item popularity)\n", nu, ni, ne);
     aisle_dataset *ds;
     aisle_dataset_new(&ds);
@@ -676,10 +680,9 @@ static void bench_synthetic(long nu, long ni, long ne) {
     /* flops of one iteration (als_cg.c): per side a Gram matrix (d^2 per
      * row of the fixed side), per solved row (steps + 1) block products
      * G P of 2 d^2, per event (steps + 1) fused passes of 4 d; then the
-     * loss pass (a Gram matrix, 2 d^2 per user, 2 d per event) */
+     * loss, recorded by the item side (2 d per event) */
     double rows = (double)nnz_users + (double)nnz_items;
-    double flops = d * d * rows + (steps + 1) * (2.0 * d * d * rows + 2 * 4.0 * d * (double)nnz) +
-                   d * d * (double)nnz_items + 2.0 * d * d * nnz_users + 2.0 * d * nnz;
+    double flops = d * d * rows + (steps + 1) * (2.0 * d * d * rows + 2 * 4.0 * d * (double)nnz) + 2.0 * d * nnz;
     /* memory traffic: per side the CSR (8 B a pair), the fixed side once
      * for its Gram matrix, the solved side read and written, and every
      * gathered factor row once (an upper bound: popular rows hit cache;
@@ -734,6 +737,11 @@ static void bench_synthetic(long nu, long ni, long ne) {
     } else {
         printf("  (implicit comparison off: build implicit's _als.pyx as docs/BENCHMARKS.md says and set "
                "AISLE_IMPLICIT_DIR to its directory)\n");
+    }
+    if (!serving) {
+        aisle_model_free(m);
+        aisle_dataset_free(ds);
+        return;
     }
     /* latency of top-10 for one user */
     size_t nus;
@@ -839,7 +847,12 @@ int main(int argc, char **argv) {
         rating *rs = load_ml100k(&n);
         if (rs) bench_als_binary(rs, n, NULL);
         free(rs);
-        bench_synthetic(nu, ni, ne);
+        bench_synthetic(nu, ni, ne, 1);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "als-iter") == 0) { /* only the synthetic ALS iterations (and the peer) */
+        if (argc == 5) nu = atol(argv[2]), ni = atol(argv[3]), ne = atol(argv[4]);
+        bench_synthetic(nu, ni, ne, 0);
         return 0;
     }
     if (argc == 4) nu = atol(argv[1]), ni = atol(argv[2]), ne = atol(argv[3]);
@@ -850,6 +863,6 @@ int main(int argc, char **argv) {
         bench_als_binary(rs, n, NULL);
         free(rs);
     }
-    bench_synthetic(nu, ni, ne);
+    bench_synthetic(nu, ni, ne, 1);
     return 0;
 }

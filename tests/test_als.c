@@ -151,6 +151,9 @@ static void check_blocked_cg(uint32_t d, int threads) {
     assert_int_equal(s.n_blocks, 3);
     s.scratch_stride = als_scratch_bytes(d, false);
     s.scratch = malloc(s.scratch_stride * (size_t)threads);
+    /* the solve also records each row's observed loss (observed_loss) */
+    s.row_loss = malloc(rows * sizeof *s.row_loss);
+    s.observed_loss = true;
     assert_int_equal(core_parallel_for(threads, s.n_blocks, 1, als_solve_blocks, &s), AISLE_OK);
     for (uint32_t u = 0; u < rows; u++)
         for (uint32_t k = 0; k < d; k++) {
@@ -158,21 +161,26 @@ static void check_blocked_cg(uint32_t d, int threads) {
             if (fabs(got - w) > 2e-4 * (1 + fabs(w)))
                 fail_msg("d=%u row %u factor %u: blocked CG %.7g, reference %.7g", d, u, k, got, w);
         }
-    /* the loss pass agrees with the definition, row by row */
-    s.row_loss = malloc(rows * sizeof *s.row_loss);
+    double *observed = malloc(rows * sizeof *observed);
+    memcpy(observed, s.row_loss, rows * sizeof *observed);
+    /* the loss pass agrees with the definition, row by row, and the
+     * solve's observed loss with its part after x^T G x */
     assert_int_equal(core_parallel_for(threads, s.n_blocks, 1, als_loss_blocks, &s), AISLE_OK);
     for (uint32_t u = 0; u < rows; u++) {
         const float *xu = x + (size_t)u * d;
-        double l = 0;
+        double quad = 0, l = 0;
         for (uint32_t r = 0; r < d; r++)
-            for (uint32_t q = 0; q < d; q++) l += (double)xu[r] * gram[r * d + q] * xu[q];
+            for (uint32_t q = 0; q < d; q++) quad += (double)xu[r] * gram[r * d + q] * xu[q];
         for (size_t j = c.indptr[u]; j < c.indptr[u + 1]; j++) {
             double t = 0, cj = 1 + 2.0 * c.values[j];
             for (uint32_t k = 0; k < d; k++) t += (double)xu[k] * y[(size_t)c.indices[j] * d + k];
             l += cj * (1 - t) * (1 - t) - t * t;
         }
-        if (fabs(l - s.row_loss[u]) > 1e-4 * (1 + fabs(l))) fail_msg("row %u loss %g, want %g", u, s.row_loss[u], l);
+        if (fabs(quad + l - s.row_loss[u]) > 1e-4 * (1 + fabs(quad + l)))
+            fail_msg("row %u loss %g, want %g", u, s.row_loss[u], quad + l);
+        if (fabs(l - observed[u]) > 1e-4 * (1 + fabs(l))) fail_msg("row %u observed loss %g, want %g", u, observed[u], l);
     }
+    free(observed);
     free(s.row_loss);
     free((void *)s.block_start);
     free(s.scratch);
@@ -295,6 +303,61 @@ static void test_regularization_scales_with_the_data(void **state) {
     aisle_dataset_free(ds);
 }
 
+static int keep_loss(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    (void)step, (void)steps, (void)metric, (void)elapsed;
+    *(double *)user = loss;
+    return 0;
+}
+
+/* The loss training reports (observed part summed per item during the item
+ * side, x^T Y^T Y x as <X^T X, Y^T Y>) is the objective of Hu et al. over
+ * the final factors, per interaction; for both solvers. */
+static void check_reported_loss(const char *solver) {
+    aisle_dataset *ds = shop();
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    char opts[128];
+    snprintf(opts, sizeof opts, "model=als factors=12 epochs=2 threads=2 seed=5 solver=%s", solver);
+    assert_ok(aisle_config_parse(cfg, opts));
+    double reported = NAN;
+    assert_ok(aisle_config_set_progress(cfg, keep_loss, &reported));
+    aisle_model *m = NULL;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    const model_factors *f = m->state;
+    data_csr wu, wi;
+    assert_ok(model_weighted_history(m, &wu, &wi));
+    uint32_t d = f->dim, nu = model_n_users(m), ni = model_n_items(m);
+    double loss = 0;
+    for (uint32_t u = 0; u < nu; u++) {
+        const float *x = f->user + (size_t)u * d;
+        for (uint32_t k = 0; k < d; k++) loss += (double)f->reg * x[k] * x[k];
+        for (uint32_t i = 0; i < ni; i++) { /* every pair: c = 1, p = 0 unless observed */
+            double t = 0;
+            for (uint32_t k = 0; k < d; k++) t += (double)x[k] * f->item[(size_t)i * d + k];
+            loss += t * t;
+        }
+        for (size_t j = wu.indptr[u]; j < wu.indptr[u + 1]; j++) {
+            double t = 0, cj = 1 + (double)f->alpha * wu.values[j];
+            for (uint32_t k = 0; k < d; k++) t += (double)x[k] * f->item[(size_t)wu.indices[j] * d + k];
+            loss += cj * (1 - t) * (1 - t) - t * t;
+        }
+    }
+    for (size_t k = 0; k < (size_t)ni * d; k++) loss += (double)f->reg * f->item[k] * f->item[k];
+    loss /= (double)m->history.nnz;
+    if (!(fabs(reported - loss) <= 1e-4 * fabs(loss))) fail_msg("%s: reported loss %.8g, objective %.8g", solver, reported, loss);
+    data_csr_free(&wu);
+    data_csr_free(&wi);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_dataset_free(ds);
+}
+
+static void test_reported_loss_is_the_objective(void **state) {
+    (void)state;
+    check_reported_loss("cg");
+    check_reported_loss("cholesky");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blocks_follow_row_and_byte_limits),
@@ -302,6 +365,7 @@ int main(void) {
         cmocka_unit_test(test_every_kernel_build_gives_the_same_bits),
         cmocka_unit_test(test_same_bits_for_every_thread_count),
         cmocka_unit_test(test_regularization_scales_with_the_data),
+        cmocka_unit_test(test_reported_loss_is_the_objective),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

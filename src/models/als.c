@@ -15,6 +15,9 @@
 
 #include <math.h>
 #include <string.h>
+#if defined(__linux__)
+#  include <sys/mman.h>
+#endif
 
 static const option_spec als_options[] = {
     {"factors", AISLE_OPTION_INT, 1, 1024, "64", NULL, "als", "Number of latent factors."},
@@ -44,6 +47,22 @@ static void als_free(aisle_model *m) {
     model_factors_free(&s->f);
     core_free(s);
     m->state = NULL;
+}
+
+/* Transparent huge pages for a factor matrix, asked for before its first
+ * write: the item side gathers rows of the user matrix at random, and with
+ * 4 KiB pages nearly every gathered row also misses the TLB (a two-level
+ * page walk in a VM); at 1M users it cost about 15% of an iteration's CPU
+ * (docs/BENCHMARKS.md).  Only the whole 2 MiB pages inside the block;
+ * advice only, a refusal changes nothing. */
+static void advise_huge_pages(void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t page = (uintptr_t)1 << 21;
+    uintptr_t first = ((uintptr_t)p + page - 1) & ~(page - 1), last = ((uintptr_t)p + bytes) & ~(page - 1);
+    if (last > first) (void)madvise((void *)first, last - first, MADV_HUGEPAGE);
+#else
+    (void)p, (void)bytes;
+#endif
 }
 
 static void random_init(float *a, size_t n, core_rng *rng, float std) {
@@ -77,6 +96,8 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
         data_csr_free(&wi);
         return rc;
     }
+    advise_huge_pages(s->f.user, (size_t)nu * d * sizeof(float));
+    advise_huge_pages(s->f.item, (size_t)ni * d * sizeof(float));
     s->f.rule = m->weight_rule;
     /* A fixed lambda that suits MovieLens (about 30 interactions per row)
      * drives every factor of a small shop's sparse matrix to zero: scale it
@@ -94,46 +115,49 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     c.cholesky = strcmp(config_string(cfg, als_options, "solver"), "cholesky") == 0;
     c.scratch_stride = als_scratch_bytes(d, c.cholesky);
     c.scratch = core_malloc(c.scratch_stride * (size_t)threads);
-    c.row_loss = core_malloc((size_t)(nu ? nu : 1) * sizeof *c.row_loss);
-    float *gram = core_malloc((size_t)d * d * sizeof *gram);
+    /* the loss is summed per item (the item side records it) */
+    c.row_loss = core_malloc((size_t)(ni ? ni : 1) * sizeof *c.row_loss);
+    /* gram: the regularised system matrix of the current side; gram_x,
+     * gram_y: X^T X and Y^T Y, the latter kept from the end of one epoch
+     * to the start of the next */
+    float *gram = core_malloc(3 * (size_t)d * d * sizeof *gram);
+    float *gram_x = gram ? gram + (size_t)d * d : NULL, *gram_y = gram ? gram_x + (size_t)d * d : NULL;
     size_t *ublocks = NULL, *iblocks = NULL, nub = 0, nib = 0;
     if (!c.scratch || !c.row_loss || !gram) rc = core_oom("als training");
     if (!rc) rc = als_plan_blocks(&wu, d, &ublocks, &nub);
     if (!rc) rc = als_plan_blocks(by_item, d, &iblocks, &nib);
+    if (!rc) model_factors_gram(s->f.item, ni, d, gram_y);
     for (int ep = 1; !rc && ep <= epochs; ep++) {
         /* users given items, then items given users */
         for (int side = 0; side < 2 && !rc; side++) {
-            const float *y = side == 0 ? s->f.item : s->f.user;
-            size_t ny = side == 0 ? ni : nu;
-            model_factors_gram(y, ny, d, gram);
+            if (side == 1) model_factors_gram(s->f.user, nu, d, gram_x);
+            memcpy(gram, side == 0 ? gram_y : gram_x, (size_t)d * d * sizeof *gram);
             for (uint32_t k = 0; k < d; k++) gram[(size_t)k * d + k] += reg;
             c.gram = gram;
             c.rows = side == 0 ? &wu : by_item;
             c.x = side == 0 ? s->f.user : s->f.item;
-            c.y = y;
+            c.y = side == 0 ? s->f.item : s->f.user;
             c.block_start = side == 0 ? ublocks : iblocks;
             c.n_blocks = side == 0 ? nub : nib;
+            /* the item side leaves both sides final: it records the
+             * observed part of the loss while its rows are in cache,
+             * saving a loss pass that gathered every event's row again */
+            c.observed_loss = side == 1;
             rc = core_parallel_for(threads, c.n_blocks, 1, als_solve_blocks, &c);
         }
         if (rc) break;
-        /* loss with the user side evaluated against the fresh item factors */
-        model_factors_gram(s->f.item, ni, d, gram);
-        c.rows = &wu;
-        c.x = s->f.user;
-        c.y = s->f.item;
-        c.block_start = ublocks;
-        c.n_blocks = nub;
-        rc = core_parallel_for(threads, nub, 1, als_loss_blocks, &c);
-        if (rc) break;
-        double loss = 0, norms = 0;
-        for (uint32_t u = 0; u < nu; u++) loss += c.row_loss[u];
+        /* the rest of the loss: sum_u x_u^T (Y^T Y) x_u = <X^T X, Y^T Y> */
+        model_factors_gram(s->f.item, ni, d, gram_y);
+        double loss = 0, quad = 0, norms = 0;
+        for (uint32_t i = 0; i < ni; i++) loss += c.row_loss[i];
+        for (size_t k = 0; k < (size_t)d * d; k++) quad += (double)gram_x[k] * gram_y[k];
         for (size_t k = 0; k < (size_t)nu * d; k++) norms += (double)s->f.user[k] * s->f.user[k];
         for (size_t k = 0; k < (size_t)ni * d; k++) norms += (double)s->f.item[k] * s->f.item[k];
-        loss = (loss + reg * norms) / (double)(m->history.nnz ? m->history.nnz : 1);
+        loss = (loss + quad + reg * norms) / (double)(m->history.nnz ? m->history.nnz : 1);
         rc = core_progress_report(prog, ep, epochs, loss, NAN);
     }
     /* the Gram matrix of the final item factors serves fold-in */
-    if (!rc) model_factors_gram(s->f.item, ni, d, s->f.gram);
+    if (!rc) memcpy(s->f.gram, gram_y, (size_t)d * d * sizeof *gram);
     core_free(c.scratch);
     core_free(c.row_loss);
     core_free(ublocks);

@@ -32,6 +32,11 @@ typedef struct als_solver {
     void *scratch;         /* per thread: scratch_stride bytes (als_scratch_bytes) */
     size_t scratch_stride; /* bytes, a multiple of 64 */
     double *row_loss;      /* loss pass: one per row */
+    /* solve: also store each solved row's observed loss (als_loss_blocks
+     * without its x^T G x term) with its new factors in row_loss, read
+     * while the block's gathered rows are still in cache; the caller adds
+     * the quadratic term for all rows at once (see als.c) */
+    bool observed_loss;
 } als_solver;
 
 /* Splits the rows of csr into blocks (see ALS_BLOCK_ROWS).  *starts is
@@ -41,8 +46,8 @@ int als_plan_blocks(const data_csr *csr, uint32_t d, size_t **starts, size_t *n)
  * to 64 so threads never share a cache line). */
 size_t als_scratch_bytes(uint32_t d, bool cholesky);
 /* core_parallel_for bodies over blocks [begin, end): the CG (or Cholesky)
- * solve of every row, and the per-row loss x^T G x + sum_obs [c (1-s)^2 - s^2]
- * into row_loss.  Each row's result depends only on its own data, so it is
+ * solve of every row (and its observed loss with observed_loss), and the
+ * per-row loss x^T G x + sum_obs [c (1-s)^2 - s^2] into row_loss.  Each row's result depends only on its own data, so it is
  * the same for every thread count. */
 int als_solve_blocks(void *solver, size_t begin, size_t end, int tid);
 int als_loss_blocks(void *solver, size_t begin, size_t end, int tid);

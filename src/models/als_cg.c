@@ -217,6 +217,20 @@ ALS_INLINE void row_pass(const float *restrict Y, const uint32_t *restrict idx, 
     }
 }
 
+/* sum over row u's observed items of c_j (1 - s)^2 - s^2, s = x_u . y_j:
+ * the part of the loss the x^T G x term does not cover */
+ALS_INLINE double observed_loss(const als_solver *c, size_t u) {
+    uint32_t d = c->d;
+    const float *x = c->x + u * d;
+    double l = 0;
+    for (size_t k = c->rows->indptr[u]; k < c->rows->indptr[u + 1]; k++) {
+        double s = dot_k(x, c->y + (size_t)c->rows->indices[k] * d, d);
+        double cj = 1.0 + (double)c->alpha * c->rows->values[k];
+        l += cj * (1 - s) * (1 - s) - s * s;
+    }
+    return l;
+}
+
 static int solve_cholesky(const als_solver *c, const uint32_t *idx, const float *w, size_t n, float *x, double *a) {
     uint32_t d = c->d;
     double *b = a + (size_t)d * d;
@@ -292,13 +306,16 @@ ALS_INLINE int solve_blocks(const als_solver *c, size_t begin, size_t end, int t
         size_t r0 = c->block_start[bk], r1 = c->block_start[bk + 1];
         if (!c->cholesky) {
             cg_block(c, r0, r1, scratch, wide);
-            continue;
+        } else {
+            for (size_t u = r0; u < r1; u++) {
+                size_t b = c->rows->indptr[u], e = c->rows->indptr[u + 1];
+                int rc = solve_cholesky(c, c->rows->indices + b, c->rows->values + b, e - b, c->x + u * c->d, scratch);
+                if (rc) return rc;
+            }
         }
-        for (size_t u = r0; u < r1; u++) {
-            size_t b = c->rows->indptr[u], e = c->rows->indptr[u + 1];
-            int rc = solve_cholesky(c, c->rows->indices + b, c->rows->values + b, e - b, c->x + u * c->d, scratch);
-            if (rc) return rc;
-        }
+        /* the block's gathered rows are still in L2: one more pass for the loss */
+        if (c->observed_loss)
+            for (size_t u = r0; u < r1; u++) c->row_loss[u] = observed_loss(c, u);
     }
     return AISLE_OK;
 }
@@ -309,16 +326,8 @@ ALS_INLINE int loss_blocks(const als_solver *c, size_t begin, size_t end, int ti
     for (size_t bk = begin; bk < end; bk++) {
         size_t r0 = c->block_start[bk], r1 = c->block_start[bk + 1];
         block_times_gram(c->x + r0 * d, r1 - r0, c->gram, d, gx, wide);
-        for (size_t u = r0; u < r1; u++) {
-            const float *x = c->x + u * d;
-            double l = dot_k(x, gx + (u - r0) * d, d);
-            for (size_t k = c->rows->indptr[u]; k < c->rows->indptr[u + 1]; k++) {
-                double s = dot_k(x, c->y + (size_t)c->rows->indices[k] * d, d);
-                double cj = 1.0 + (double)c->alpha * c->rows->values[k];
-                l += cj * (1 - s) * (1 - s) - s * s;
-            }
-            c->row_loss[u] = l;
-        }
+        for (size_t u = r0; u < r1; u++)
+            c->row_loss[u] = dot_k(c->x + u * d, gx + (u - r0) * d, d) + observed_loss(c, u);
     }
     return AISLE_OK;
 }
