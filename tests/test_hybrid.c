@@ -167,6 +167,30 @@ static void test_hybrid_save_load_gives_identical_scores_and_same_seed_same_mode
     aisle_dataset_free(ds);
 }
 
+/* identity_dropout: trained with the items' identities left out half the
+ * time, the title, category and brand features must rank products on
+ * their own, so a new product climbs its side's lists (it has only
+ * those); the same seed without dropout leaves it lower. */
+static void test_hybrid_identity_dropout_lifts_new_products(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop(false);
+    aisle_catalog *cat = catalog();
+    aisle_config *plain = config("epochs=10"), *dropped = config("epochs=10 identity_dropout=0.5");
+    aisle_model *a, *b;
+    assert_ok(aisle_model_train_with_catalog(ds, cat, plain, &a));
+    assert_ok(aisle_model_train_with_catalog(ds, cat, dropped, &b));
+    double rank_plain = tu_shop_cold_rank(a, &spec), rank_dropped = tu_shop_cold_rank(b, &spec);
+    print_message("new product's rank: %.2f without identity dropout, %.2f with 0.5\n", rank_plain, rank_dropped);
+    assert_true(rank_dropped < rank_plain);
+    assert_true(tu_shop_cold_preference(b, &spec) >= 0.9);
+    aisle_model_free(a);
+    aisle_model_free(b);
+    aisle_config_free(plain);
+    aisle_config_free(dropped);
+    aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+}
+
 static void test_hybrid_rejects_bad_options(void **state) {
     (void)state;
     aisle_dataset *ds = shop(false);
@@ -181,6 +205,9 @@ static void test_hybrid_rejects_bad_options(void **state) {
     assert_ok(aisle_config_new(&cfg));
     assert_ok(aisle_config_parse(cfg, "model=hybrid factors=1024"));
     assert_status_msg(aisle_model_train(ds, cfg, &m), AISLE_ERANGE, "factors");
+    aisle_config_free(cfg);
+    assert_ok(aisle_config_new(&cfg));
+    assert_status_msg(aisle_config_parse(cfg, "model=hybrid identity_dropout=1"), AISLE_ERANGE, "identity_dropout");
     aisle_config_free(cfg);
     cfg = config("item_identity=false");
     assert_status_msg(aisle_model_train(ds, cfg, &m), AISLE_EINVAL, "catalog");
@@ -532,6 +559,7 @@ int main(void) {
         cmocka_unit_test(test_hybrid_squared_loss_predicts_ratings_of_cold_items),
         cmocka_unit_test(test_hybrid_without_catalog_learns_identities),
         cmocka_unit_test(test_hybrid_save_load_gives_identical_scores_and_same_seed_same_model),
+        cmocka_unit_test(test_hybrid_identity_dropout_lifts_new_products),
         cmocka_unit_test(test_hybrid_rejects_bad_options),
         cmocka_unit_test(test_hybrid_allocation_failures_leak_nothing),
         cmocka_unit_test(test_hybrid_user_attributes_score_cold_shoppers),

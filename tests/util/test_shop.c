@@ -71,6 +71,20 @@ double tu_shop_cold_preference(const aisle_model *m, const tu_shop *spec) {
     return (double)right / spec->users;
 }
 
+double tu_shop_cold_rank(const aisle_model *m, const tu_shop *spec) {
+    double above = 0;
+    char u[32], it[32];
+    for (int user = 0; user < spec->users; user++) {
+        snprintf(u, sizeof u, "u%d", user);
+        float own = shop_score(m, u, (user & 1) ? "newspade" : "newmug");
+        for (int item = 0; item < spec->items; item++) {
+            snprintf(it, sizeof it, "%s%d", spec->prefix, item);
+            above += shop_score(m, u, it) > own;
+        }
+    }
+    return above / spec->users;
+}
+
 typedef struct serve_job {
     const aisle_model *m;
     const tu_shop *spec;

@@ -33,6 +33,9 @@ bool tu_shop_is_mug(const tu_shop *spec, const char *key);
 /* Share of the users that score the new product of their side above the
  * other new product. */
 double tu_shop_cold_preference(const aisle_model *m, const tu_shop *spec);
+/* Mean over users of how many of the shop's products the user scores
+ * above the new product of their side (0: it leads every list). */
+double tu_shop_cold_rank(const aisle_model *m, const tu_shop *spec);
 /* Scores newmug for every user, then 8 threads each make `reps` rounds of
  * aisle_score (must give the same bits) and aisle_recommend (4 items) for
  * every user of the shared model; fails the test on any difference. */
