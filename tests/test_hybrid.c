@@ -43,11 +43,7 @@ static aisle_catalog *shoppers(void) {
 }
 
 static aisle_config *config(const char *extra) {
-    aisle_config *cfg;
-    assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_parse(cfg, "model=hybrid factors=8 epochs=30 threads=1 seed=3 learning_rate=0.1"));
-    if (extra) assert_ok(aisle_config_parse(cfg, extra));
-    return cfg;
+    return tu_shop_config("model=hybrid factors=8 epochs=30 threads=1 seed=3 learning_rate=0.1", extra);
 }
 
 static float score(const aisle_model *m, const char *user, const char *item) {
@@ -239,42 +235,24 @@ static void test_hybrid_allocation_failures_leak_nothing(void **state) {
     aisle_model *m = NULL;
     assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m)); /* warms the dataset's lazy views */
     aisle_model_free(m);
-    int failures = 0;
-    for (uint64_t k = 1; k < 300; k++) {
-        m = NULL;
-        tu_failalloc_install(k, 1);
-        int rc = aisle_model_train_with_catalog(ds, cat, cfg, &m);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            aisle_model_free(m);
-            break;
-        }
-        assert_int_equal(rc, AISLE_ENOMEM);
-        assert_null(m);
-        assert_int_equal(live, 0);
-        failures++;
-    }
-    assert_true(failures > 10);
+    assert_true(tu_shop_train_failures(ds, cat, NULL, cfg, 300) > 10);
     /* with shopper attributes, then explaining and loading */
     aisle_catalog *users = shoppers();
+    assert_true(tu_shop_train_failures(ds, cat, users, cfg, 1000) > 10);
     void *buf = NULL;
     size_t len = 0;
-    for (int step = 0; step < 3; step++) {
-        failures = 0;
+    for (int step = 1; step < 3; step++) {
+        int failures = 0;
         aisle_model *keep = NULL;
-        if (step) {
-            assert_ok(aisle_model_train_with_features(ds, cat, users, cfg, &keep));
-            if (step == 2) assert_ok(aisle_model_save_buffer(keep, NULL, &buf, &len));
-        }
+        assert_ok(aisle_model_train_with_features(ds, cat, users, cfg, &keep));
+        if (step == 2) assert_ok(aisle_model_save_buffer(keep, NULL, &buf, &len));
         for (uint64_t k = 1; k < 1000; k++) {
             m = NULL;
             const char *names[4];
             size_t n = 0;
             tu_failalloc_install(k, 1);
-            int rc = step == 0   ? aisle_model_train_with_features(ds, cat, users, cfg, &m)
-                     : step == 1 ? aisle_explain_features(keep, "newuk", "newmug", 4, names, NULL, &n)
-                                 : aisle_model_load_buffer(&m, buf, len, NULL);
+            int rc = step == 1 ? aisle_explain_features(keep, "newuk", "newmug", 4, names, NULL, &n)
+                               : aisle_model_load_buffer(&m, buf, len, NULL);
             int64_t live = tu_failalloc_live();
             tu_failalloc_remove();
             if (rc == AISLE_OK) {

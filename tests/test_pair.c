@@ -25,13 +25,9 @@ static aisle_dataset *shop(bool ratings) { return tu_shop_events(&spec, ratings)
 static aisle_catalog *catalog(void) { return tu_shop_catalog(&spec); }
 
 static aisle_config *config(const char *extra) {
-    aisle_config *cfg;
-    assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_parse(cfg, "model=pair hidden=16 heads=2 ff_hidden=32 blocks=1 epochs=25 threads=1 "
-                                      "seed=5 learning_rate=0.01 batch_size=16 dropout=0 hash_buckets=4096 "
-                                      "recent_items=4 title_tokens=3"));
-    if (extra) assert_ok(aisle_config_parse(cfg, extra));
-    return cfg;
+    return tu_shop_config("model=pair hidden=16 heads=2 ff_hidden=32 blocks=1 epochs=25 threads=1 seed=5 "
+                          "learning_rate=0.01 batch_size=16 dropout=0 hash_buckets=4096 recent_items=4 title_tokens=3",
+                          extra);
 }
 
 static float score(const aisle_model *m, const char *user, const char *item) {
@@ -359,23 +355,7 @@ static void test_pair_allocation_failures_leak_nothing(void **state) {
     size_t len;
     assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
     aisle_model_free(m);
-    int failures = 0;
-    for (uint64_t k = 1; k < 400; k++) {
-        m = NULL;
-        tu_failalloc_install(k, 1);
-        int rc = aisle_model_train_with_catalog(ds, cat, cfg, &m);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            aisle_model_free(m);
-            break;
-        }
-        assert_int_equal(rc, AISLE_ENOMEM);
-        assert_null(m);
-        assert_int_equal(live, 0);
-        failures++;
-    }
-    assert_true(failures > 10);
+    assert_true(tu_shop_train_failures(ds, cat, NULL, cfg, 400) > 10);
     /* loading, scoring, explaining and re-ranking */
     aisle_model *back;
     assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));

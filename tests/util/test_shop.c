@@ -85,6 +85,35 @@ double tu_shop_cold_rank(const aisle_model *m, const tu_shop *spec) {
     return above / spec->users;
 }
 
+aisle_config *tu_shop_config(const char *options, const char *extra) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, options));
+    if (extra) assert_ok(aisle_config_parse(cfg, extra));
+    return cfg;
+}
+
+int tu_shop_train_failures(const aisle_dataset *ds, const aisle_catalog *cat, const aisle_catalog *users,
+                           const aisle_config *cfg, uint64_t max_k) {
+    int failures = 0;
+    for (uint64_t k = 1; k < max_k; k++) {
+        aisle_model *m = NULL;
+        tu_failalloc_install(k, 1);
+        int rc = aisle_model_train_with_features(ds, cat, users, cfg, &m);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        if (rc == AISLE_OK) {
+            aisle_model_free(m);
+            break;
+        }
+        assert_int_equal(rc, AISLE_ENOMEM);
+        assert_null(m);
+        assert_int_equal(live, 0);
+        failures++;
+    }
+    return failures;
+}
+
 typedef struct serve_job {
     const aisle_model *m;
     const tu_shop *spec;
