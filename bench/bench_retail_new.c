@@ -444,9 +444,16 @@ int main(int argc, char **argv) {
     printf("%-28s %9s %10s %9s %10s %8s\n", "model", "NDCG@10", "recall@50", "new:NDCG", "new:rec@50", "train s");
     if (tune) {
         /* 10 epochs a point so the grid finishes on a loaded machine */
-        static const char *const grid[] = {"epochs=10", "epochs=10 identity_dropout=0.3",
-                                           "epochs=10 identity_dropout=0.6"};
+        static const char *const grid[] = {"epochs=10",
+                                           "epochs=10 identity_dropout=0.3",
+                                           "epochs=10 identity_dropout=0.6",
+                                           "fit=als factors=64 content_reg=0.01",
+                                           "fit=als factors=64 content_reg=0.1",
+                                           "fit=als factors=64 content_reg=1"};
         run_kind(&s, &sp, "als", NULL, 0, argv);
+        double secs;
+        metrics r = run_tfidf(&s, &sp, &secs);
+        print_row("tfidf (content only)", &r, secs);
         for (size_t g = 0; g < sizeof grid / sizeof *grid; g++) run_kind(&s, &sp, "hybrid", grid[g], argc, argv);
         return 0;
     }

@@ -187,6 +187,43 @@ static void test_hybrid_identity_dropout_lifts_new_products(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* fit=als: the products and shoppers of the events score exactly as in
+ * an als model of the same factors and seed, and the new products, scored
+ * from the catalog features fitted to the ALS vectors, go to their side's
+ * shoppers.  Squared loss and missing identities are refused. */
+static void test_hybrid_fit_als_keeps_als_scores_and_scores_new_products(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop(false);
+    aisle_catalog *cat = catalog();
+    aisle_config *cfg = config("fit=als content_reg=0.01");
+    aisle_config *acfg = tu_shop_config("model=als factors=8 threads=1 seed=3", NULL);
+    aisle_model *m, *als;
+    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    assert_ok(aisle_model_train(ds, acfg, &als));
+    char u[32], it[32];
+    for (int user = 0; user < N_USERS; user += 5) {
+        snprintf(u, sizeof u, "u%d", user);
+        for (int item = 0; item < N_ITEMS; item += 3) {
+            snprintf(it, sizeof it, "i%d", item);
+            float a = score(als, u, it), h = score(m, u, it);
+            if (fabsf(a - h) > 1e-4f * (1.0f + fabsf(a))) fail_msg("%s %s: als %g, hybrid fit=als %g", u, it, a, h);
+        }
+    }
+    check_cold_items(m);
+    aisle_model_free(m);
+    aisle_model_free(als);
+    aisle_config_free(acfg);
+    aisle_config_free(cfg);
+    cfg = config("fit=als loss=squared");
+    assert_status_msg(aisle_model_train_with_catalog(ds, cat, cfg, &m), AISLE_EINVAL, "fit=als");
+    aisle_config_free(cfg);
+    cfg = config("fit=als item_identity=false");
+    assert_status_msg(aisle_model_train_with_catalog(ds, cat, cfg, &m), AISLE_EINVAL, "identity");
+    aisle_config_free(cfg);
+    aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+}
+
 static void test_hybrid_rejects_bad_options(void **state) {
     (void)state;
     aisle_dataset *ds = shop(false);
@@ -236,6 +273,9 @@ static void test_hybrid_allocation_failures_leak_nothing(void **state) {
     assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m)); /* warms the dataset's lazy views */
     aisle_model_free(m);
     assert_true(tu_shop_train_failures(ds, cat, NULL, cfg, 300) > 10);
+    aisle_config *als_fit = config("fit=als");
+    assert_true(tu_shop_train_failures(ds, cat, NULL, als_fit, 600) > 10);
+    aisle_config_free(als_fit);
     /* with shopper attributes, then explaining and loading */
     aisle_catalog *users = shoppers();
     assert_true(tu_shop_train_failures(ds, cat, users, cfg, 1000) > 10);
@@ -538,6 +578,7 @@ int main(void) {
         cmocka_unit_test(test_hybrid_without_catalog_learns_identities),
         cmocka_unit_test(test_hybrid_save_load_gives_identical_scores_and_same_seed_same_model),
         cmocka_unit_test(test_hybrid_identity_dropout_lifts_new_products),
+        cmocka_unit_test(test_hybrid_fit_als_keeps_als_scores_and_scores_new_products),
         cmocka_unit_test(test_hybrid_rejects_bad_options),
         cmocka_unit_test(test_hybrid_allocation_failures_leak_nothing),
         cmocka_unit_test(test_hybrid_user_attributes_score_cold_shoppers),

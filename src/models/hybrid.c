@@ -54,6 +54,12 @@ static const option_spec hybrid_options[] = {
      "Give every item of the training events its own identity feature besides its catalog features."},
     {"user_identity", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "hybrid",
      "Give every user of the training events its own identity feature besides its attributes."},
+    {"fit", AISLE_OPTION_STRING, 0, 0, "sgd", "sgd|als", "hybrid",
+     "sgd trains every embedding with `loss`; als takes the shoppers' and products' vectors from implicit ALS on "
+     "the events (als's own options at their defaults, `factors` shared) and fits the catalog features to them "
+     "(ridge, content_reg), so known products score as in als and new ones from their features."},
+    {"content_reg", AISLE_OPTION_FLOAT, 0, 1e6, "0.1", NULL, "hybrid",
+     "fit=als: ridge lambda of the catalog features' fit to the ALS product vectors."},
     {"identity_dropout", AISLE_OPTION_FLOAT, 0, 0.99, "0", NULL, "hybrid",
      "Probability that a training step leaves an item's identity feature out (its other features' weights rescaled "
      "to sum to 1), so the catalog features alone must rank it: what a product new to the shop has."},
@@ -284,7 +290,6 @@ static int alloc_side(const hy_train *t, hy_side *s, float std, core_rng *rng) {
 
 static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
                                  const aisle_catalog *users, const aisle_config *cfg, core_progress *prog) {
-    (void)ds;
     const option_spec *o = hybrid_options;
     const char *ls = config_string(cfg, o, "loss");
     int lossk = strcmp(ls, "bpr") == 0 ? HY_BPR : strcmp(ls, "squared") == 0 ? HY_SQUARED : HY_WARP;
@@ -355,7 +360,11 @@ static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const 
             for (size_t e = h->indptr[u]; e < h->indptr[u + 1]; e++) row_of[e] = u;
         t.row_of = row_of;
     }
-    for (int ep = 1; !rc && ep <= epochs && nnz; ep++) {
+    bool fit_als = strcmp(config_string(cfg, o, "fit"), "als") == 0;
+    if (!rc && fit_als && lossk == HY_SQUARED)
+        rc = core_error(AISLE_EINVAL, "model 'hybrid': fit=als is for implicit events (loss=warp or bpr)");
+    if (!rc && fit_als) rc = hy_fit_als(m, st, ds, cfg, o, (float)config_float(cfg, o, "content_reg"));
+    for (int ep = 1; !rc && !fit_als && ep <= epochs && nnz; ep++) {
         t.epoch = ep;
         rc = core_parallel_for(threads, nnz, HY_CHUNK, hy_range, &t);
         if (rc) break;
