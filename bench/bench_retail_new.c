@@ -20,7 +20,8 @@
  *        bought one (can the model bring a product nobody bought before
  *        into a shopper's list?).
  * Models: popular, itemknn, als (defaults), hybrid (defaults: loss=warp;
- * item features: title words and price band, through the catalog) and a
+ * item features: title words and price band, through the catalog; then
+ * with identity_dropout=0.6, and fit=als factors=64, the --tune choices) and a
  * content-only TF-IDF baseline (each product's description as a unit
  * TF-IDF vector; a shopper's score for a product is the sum of its cosine
  * similarities to the products they bought before the cut).  Then hybrid's
@@ -447,6 +448,8 @@ int main(int argc, char **argv) {
         static const char *const grid[] = {"epochs=10",
                                            "epochs=10 identity_dropout=0.3",
                                            "epochs=10 identity_dropout=0.6",
+                                           "fit=als factors=64 content_reg=0.001",
+                                           "fit=als factors=64 content_reg=0.003",
                                            "fit=als factors=64 content_reg=0.01",
                                            "fit=als factors=64 content_reg=0.1",
                                            "fit=als factors=64 content_reg=1"};
@@ -459,6 +462,9 @@ int main(int argc, char **argv) {
     }
     static const char *const kinds[] = {"popular", "itemknn", "als", "hybrid"};
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) run_kind(&s, &sp, kinds[k], NULL, argc, argv);
+    /* the --tune choices (docs/BENCHMARKS.md) */
+    run_kind(&s, &sp, "hybrid", "identity_dropout=0.6", argc, argv);
+    run_kind(&s, &sp, "hybrid", "fit=als factors=64", argc, argv);
     double secs;
     metrics r = run_tfidf(&s, &sp, &secs);
     print_row("tfidf (content only)", &r, secs);

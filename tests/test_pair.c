@@ -164,13 +164,17 @@ static void test_pair_save_load_round_trip_and_quantized_weights(void **state) {
 }
 
 /* aisle_explain's shares follow the leave-one-out contributions: the
- * items it names are the user's recent ones, and the strongest one, left
- * out of a session, moves the score by what explain says. */
+ * items it names are the user's recent ones.  title_tokens=4 keeps each
+ * title's number ("ceramic mug model 22"): with 3 tokens every recent item
+ * of u0 reads "ceramic mug model" rated 5, leaving one out changes no
+ * token and the contributions are 0 up to the rounding of its batch row
+ * (the test once passed on that noise at -O2 and failed at the TSan
+ * build's -O1). */
 static void test_pair_explain_names_recent_items(void **state) {
     (void)state;
     aisle_dataset *ds = shop(true);
     aisle_catalog *cat = catalog();
-    aisle_config *cfg = config("epochs=10");
+    aisle_config *cfg = config("epochs=10 title_tokens=4");
     aisle_model *m;
     assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
     const char *items[8];
@@ -180,9 +184,11 @@ static void test_pair_explain_names_recent_items(void **state) {
     size_t moved = 0;
     for (size_t k = 0; k < n; k++) {
         assert_true(isfinite(shares[k]));
-        moved += shares[k] != 0;
+        moved += fabsf(shares[k]) > 1e-3f;
     }
-    assert_true(moved >= 1 && moved <= 5); /* only the recent_items + 1 newest items can matter */
+    /* the 4 recent items differ in their titles' numbers; only the
+     * recent_items + 1 newest items can matter */
+    assert_true(moved >= 2 && moved <= 5);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_catalog_free(cat);
@@ -410,6 +416,7 @@ static void test_pair_model_is_shared_by_8_threads(void **state) {
 }
 
 int main(void) {
+    tu_filter_from_env(); /* make check-tsan runs the 8-thread test alone */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pair_rating_learns_taste_from_titles_and_scores_cold_items),
         cmocka_unit_test(test_pair_purchase_gives_probabilities_and_recommends_own_side),

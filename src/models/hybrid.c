@@ -58,7 +58,7 @@ static const option_spec hybrid_options[] = {
      "sgd trains every embedding with `loss`; als takes the shoppers' and products' vectors from implicit ALS on "
      "the events (als's own options at their defaults, `factors` shared) and fits the catalog features to them "
      "(ridge, content_reg), so known products score as in als and new ones from their features."},
-    {"content_reg", AISLE_OPTION_FLOAT, 0, 1e6, "0.1", NULL, "hybrid",
+    {"content_reg", AISLE_OPTION_FLOAT, 0, 1e6, "0.01", NULL, "hybrid",
      "fit=als: ridge lambda of the catalog features' fit to the ALS product vectors."},
     {"identity_dropout", AISLE_OPTION_FLOAT, 0, 0.99, "0", NULL, "hybrid",
      "Probability that a training step leaves an item's identity feature out (its other features' weights rescaled "
