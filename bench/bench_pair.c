@@ -52,7 +52,7 @@ static double rmse(const aisle_model *m, const ml_rating *te, int n, const bool 
 }
 
 static const char *const pair_opts = "model=pair hidden=32 blocks=1 heads=2 ff_hidden=64 maxlen=40 recent_items=6 "
-                                     "title_tokens=5 epochs=2 batch_size=64 learning_rate=0.002 threads=2 seed=1";
+                                     "title_tokens=5 epochs=1 batch_size=64 learning_rate=0.002 threads=2 seed=1";
 
 static aisle_config *pair_config(const char *extra, int argc, char **argv, int first) {
     aisle_config *cfg;

@@ -25,13 +25,9 @@ static aisle_dataset *shop(bool ratings) { return tu_shop_events(&spec, ratings)
 static aisle_catalog *catalog(void) { return tu_shop_catalog(&spec); }
 
 static aisle_config *config(const char *extra) {
-    aisle_config *cfg;
-    assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_parse(cfg, "model=pair hidden=16 heads=2 ff_hidden=32 blocks=1 epochs=25 threads=1 "
-                                      "seed=5 learning_rate=0.01 batch_size=16 dropout=0 hash_buckets=4096 "
-                                      "recent_items=4 title_tokens=3"));
-    if (extra) assert_ok(aisle_config_parse(cfg, extra));
-    return cfg;
+    return tu_shop_config("model=pair hidden=16 heads=2 ff_hidden=32 blocks=1 epochs=25 threads=1 seed=5 "
+                          "learning_rate=0.01 batch_size=16 dropout=0 hash_buckets=4096 recent_items=4 title_tokens=3",
+                          extra);
 }
 
 static float score(const aisle_model *m, const char *user, const char *item) {
@@ -168,13 +164,17 @@ static void test_pair_save_load_round_trip_and_quantized_weights(void **state) {
 }
 
 /* aisle_explain's shares follow the leave-one-out contributions: the
- * items it names are the user's recent ones, and the strongest one, left
- * out of a session, moves the score by what explain says. */
+ * items it names are the user's recent ones.  title_tokens=4 keeps each
+ * title's number ("ceramic mug model 22"): with 3 tokens every recent item
+ * of u0 reads "ceramic mug model" rated 5, leaving one out changes no
+ * token and the contributions are 0 up to the rounding of its batch row
+ * (the test once passed on that noise at -O2 and failed at the TSan
+ * build's -O1). */
 static void test_pair_explain_names_recent_items(void **state) {
     (void)state;
     aisle_dataset *ds = shop(true);
     aisle_catalog *cat = catalog();
-    aisle_config *cfg = config("epochs=10");
+    aisle_config *cfg = config("epochs=10 title_tokens=4");
     aisle_model *m;
     assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
     const char *items[8];
@@ -184,9 +184,11 @@ static void test_pair_explain_names_recent_items(void **state) {
     size_t moved = 0;
     for (size_t k = 0; k < n; k++) {
         assert_true(isfinite(shares[k]));
-        moved += shares[k] != 0;
+        moved += fabsf(shares[k]) > 1e-3f;
     }
-    assert_true(moved >= 1 && moved <= 5); /* only the recent_items + 1 newest items can matter */
+    /* the 4 recent items differ in their titles' numbers; only the
+     * recent_items + 1 newest items can matter */
+    assert_true(moved >= 2 && moved <= 5);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_catalog_free(cat);
@@ -359,23 +361,7 @@ static void test_pair_allocation_failures_leak_nothing(void **state) {
     size_t len;
     assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
     aisle_model_free(m);
-    int failures = 0;
-    for (uint64_t k = 1; k < 400; k++) {
-        m = NULL;
-        tu_failalloc_install(k, 1);
-        int rc = aisle_model_train_with_catalog(ds, cat, cfg, &m);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            aisle_model_free(m);
-            break;
-        }
-        assert_int_equal(rc, AISLE_ENOMEM);
-        assert_null(m);
-        assert_int_equal(live, 0);
-        failures++;
-    }
-    assert_true(failures > 10);
+    assert_true(tu_shop_train_failures(ds, cat, NULL, cfg, 400) > 10);
     /* loading, scoring, explaining and re-ranking */
     aisle_model *back;
     assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
@@ -430,6 +416,7 @@ static void test_pair_model_is_shared_by_8_threads(void **state) {
 }
 
 int main(void) {
+    tu_filter_from_env(); /* make check-tsan runs the 8-thread test alone */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pair_rating_learns_taste_from_titles_and_scores_cold_items),
         cmocka_unit_test(test_pair_purchase_gives_probabilities_and_recommends_own_side),

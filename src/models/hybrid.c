@@ -20,6 +20,11 @@
  * without locks (Hogwild, as bpr.c); with threads=1 a seed gives
  * bit-identical models.
  *
+ * Identity dropout (option identity_dropout, after DropoutNet, Volkovs et
+ * al. 2017): a step leaves an item's identity out with probability p and
+ * rescales its other feature weights to sum to 1, so the catalog features
+ * learn to rank the item on their own, as they must for a new product.
+ *
  * Serving: after training the vectors are materialised into the state's
  * model_factors (MODEL_FACTORS), so scoring, batch sgemm, fold-in of
  * sessions, explain and save/load are the factor kinds'; the features stay
@@ -49,6 +54,15 @@ static const option_spec hybrid_options[] = {
      "Give every item of the training events its own identity feature besides its catalog features."},
     {"user_identity", AISLE_OPTION_BOOL, 0, 1, "true", NULL, "hybrid",
      "Give every user of the training events its own identity feature besides its attributes."},
+    {"fit", AISLE_OPTION_STRING, 0, 0, "sgd", "sgd|als", "hybrid",
+     "sgd trains every embedding with `loss`; als takes the shoppers' and products' vectors from implicit ALS on "
+     "the events (als's own options at their defaults, `factors` shared) and fits the catalog features to them "
+     "(ridge, content_reg), so known products score as in als and new ones from their features."},
+    {"content_reg", AISLE_OPTION_FLOAT, 0, 1e6, "0.01", NULL, "hybrid",
+     "fit=als: ridge lambda of the catalog features' fit to the ALS product vectors."},
+    {"identity_dropout", AISLE_OPTION_FLOAT, 0, 0.99, "0", NULL, "hybrid",
+     "Probability that a training step leaves an item's identity feature out (its other features' weights rescaled "
+     "to sum to 1), so the catalog features alone must rank it: what a product new to the shop has."},
     {"min_feature_support", AISLE_OPTION_INT, 1, 1000000, "1", NULL, "hybrid",
      "Keep a catalog or attribute feature only when at least this many items (users) of the training events have "
      "it: features of cold products alone carry nothing learned."},
@@ -70,7 +84,7 @@ typedef struct hy_train {
     const aisle_model *m;
     int loss, max_sampled;
     bool adam;
-    float lr, reg, mean;
+    float lr, reg, mean, id_drop;
     uint64_t seed;
     int epoch;
 } hy_train;
@@ -117,13 +131,39 @@ static void step_row(const hy_train *t, float *x, float *G, float *M, const floa
     }
 }
 
-/* Moves entity e's features of side `side` (0 item, 1 user) along -g. */
-static void update(const hy_train *t, int side, uint32_t e, const float *g, float c1, float c2) {
+/* The features of an entity that one step uses: entries [from, to) of its
+ * table row, weights times scale.  Identity dropout skips the identity
+ * (always the row's first entry) and rescales the rest to sum to 1. */
+typedef struct hy_span {
+    size_t from, to;
+    float scale;
+} hy_span;
+
+static hy_span item_span(const hy_train *t, uint32_t e, core_rng *rng) {
+    const hy_table *tb = &t->item->table;
+    hy_span sp = {tb->ptr[e], tb->ptr[e + 1], 1.0f};
+    if (t->id_drop > 0 && sp.to - sp.from > 1 && tb->idx[sp.from] < t->item->n_identity &&
+        rng_float(rng) < t->id_drop) {
+        sp.scale = 1.0f / (1.0f - tb->w[sp.from]);
+        sp.from++;
+    }
+    return sp;
+}
+
+static void sum_span(const hy_side *s, uint32_t row, hy_span sp, float *v) {
+    memset(v, 0, row * sizeof *v);
+    const hy_table *t = &s->table;
+    for (size_t j = sp.from; j < sp.to; j++) model_axpy(v, sp.scale * t->w[j], s->emb + (size_t)t->idx[j] * row, row);
+}
+
+/* Moves the features of span sp of side `side` (0 item, 1 user) along -g. */
+static void update(const hy_train *t, int side, hy_span sp, const float *g, float c1, float c2) {
     const hy_side *s = side ? t->user : t->item;
     const hy_table *tb = &s->table;
-    for (size_t j = tb->ptr[e]; j < tb->ptr[e + 1]; j++) {
+    for (size_t j = sp.from; j < sp.to; j++) {
         size_t r = (size_t)tb->idx[j] * t->row;
-        step_row(t, s->emb + r, t->G[side] + r, t->adam ? t->M[side] + r : NULL, g, tb->w[j], t->row, c1, c2);
+        step_row(t, s->emb + r, t->G[side] + r, t->adam ? t->M[side] + r : NULL, g, sp.scale * tb->w[j], t->row,
+                 c1, c2);
     }
 }
 
@@ -161,12 +201,14 @@ static int hy_range(void *vc, size_t begin, size_t end, int tid) {
         }
         size_t e = (size_t)rng_below(&rng, h->nnz);
         uint32_t u = t->row_of[e], i = h->indices[e];
-        hy_sum(t->user, row, u, p);
-        hy_sum(t->item, row, i, qi);
+        const hy_table *ut = &t->user->table;
+        hy_span su = {ut->ptr[u], ut->ptr[u + 1], 1.0f}, si = item_span(t, i, &rng), sj = si;
+        sum_span(t->user, row, su, p);
+        sum_span(t->item, row, si, qi);
         if (t->loss == HY_SQUARED) {
             loss += 2.0 * hy_sample_grad(HY_SQUARED, p, qi, NULL, k, t->mean, h->values[e], 0, gp, gi, NULL);
-            update(t, 1, u, gp, c1, c2);
-            update(t, 0, i, gi, c1, c2);
+            update(t, 1, su, gp, c1, c2);
+            update(t, 0, si, gi, c1, c2);
             continue;
         }
         uint32_t j = 0;
@@ -176,7 +218,8 @@ static int hy_range(void *vc, size_t begin, size_t end, int tid) {
             do j = (uint32_t)rng_below(&rng, ni);
             while (in_row(h, u, j) && ++tries < 16);
             if (in_row(h, u, j)) continue;
-            hy_sum(t->item, row, j, qj);
+            sj = item_span(t, j, &rng);
+            sum_span(t->item, row, sj, qj);
         } else {
             int draws = 0;
             bool found = false;
@@ -185,7 +228,8 @@ static int hy_range(void *vc, size_t begin, size_t end, int tid) {
                 draws++;
                 j = (uint32_t)rng_below(&rng, ni);
                 if (in_row(h, u, j)) continue;
-                hy_sum(t->item, row, j, qj);
+                sj = item_span(t, j, &rng);
+                sum_span(t->item, row, sj, qj);
                 if (model_dot(p, qj, k) + qj[k] > xi - 1.0f) {
                     found = true;
                     break;
@@ -197,9 +241,9 @@ static int hy_range(void *vc, size_t begin, size_t end, int tid) {
             if (w <= 0) w = 1.0f / (float)draws; /* tiny catalogues: keep a step */
         }
         loss += hy_sample_grad(t->loss, p, qi, qj, k, 0, 0, w, gp, gi, gj);
-        update(t, 1, u, gp, c1, c2);
-        update(t, 0, i, gi, c1, c2);
-        update(t, 0, j, gj, c1, c2);
+        update(t, 1, su, gp, c1, c2);
+        update(t, 0, si, gi, c1, c2);
+        update(t, 0, sj, gj, c1, c2);
     }
     t->chunk_loss[chunk] = loss;
     core_free(buf);
@@ -246,7 +290,6 @@ static int alloc_side(const hy_train *t, hy_side *s, float std, core_rng *rng) {
 
 static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
                                  const aisle_catalog *users, const aisle_config *cfg, core_progress *prog) {
-    (void)ds;
     const option_spec *o = hybrid_options;
     const char *ls = config_string(cfg, o, "loss");
     int lossk = strcmp(ls, "bpr") == 0 ? HY_BPR : strcmp(ls, "squared") == 0 ? HY_SQUARED : HY_WARP;
@@ -278,6 +321,7 @@ static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const 
     t.max_sampled = (int)config_int(cfg, o, "max_sampled");
     t.lr = (float)config_float(cfg, o, "learning_rate");
     t.reg = (float)config_float(cfg, o, "regularization");
+    t.id_drop = (float)config_float(cfg, o, "identity_dropout");
     t.seed = seed;
     int rc = cat ? hy_add_catalog_items(m, cat) : AISLE_OK;
     if (!rc && users) rc = hy_add_attribute_users(m, users);
@@ -316,7 +360,11 @@ static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const 
             for (size_t e = h->indptr[u]; e < h->indptr[u + 1]; e++) row_of[e] = u;
         t.row_of = row_of;
     }
-    for (int ep = 1; !rc && ep <= epochs && nnz; ep++) {
+    bool fit_als = strcmp(config_string(cfg, o, "fit"), "als") == 0;
+    if (!rc && fit_als && lossk == HY_SQUARED)
+        rc = core_error(AISLE_EINVAL, "model 'hybrid': fit=als is for implicit events (loss=warp or bpr)");
+    if (!rc && fit_als) rc = hy_fit_als(m, st, ds, cfg, o, (float)config_float(cfg, o, "content_reg"));
+    for (int ep = 1; !rc && !fit_als && ep <= epochs && nnz; ep++) {
         t.epoch = ep;
         rc = core_parallel_for(threads, nnz, HY_CHUNK, hy_range, &t);
         if (rc) break;

@@ -88,6 +88,17 @@ int hy_build_user_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bo
 float hy_sample_grad(int loss, const float *p, const float *qi, const float *qj, uint32_t k, float mean,
                      float target, float rank_weight, float *gp, float *gi, float *gj);
 
+/* ---- hybrid_als.c ---- */
+
+/* fit=als: trains als on ds with cfg's shared options (hybrid_options
+ * unset but factors), then sets st's embeddings: shopper identities to the
+ * ALS user vectors, item features to the ridge fit (lambda) of the ALS item
+ * vectors on the catalog features, item identities to the residuals.  The
+ * sides are built and allocated; both need identities.  AISLE_OK,
+ * AISLE_EINVAL, AISLE_ENOMEM or what als training returns. */
+int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisle_config *cfg,
+               const option_spec *hybrid_options, float lambda);
+
 /* ---- hybrid_state.c ---- */
 
 int hy_save(const aisle_model *m, io_writer *w);

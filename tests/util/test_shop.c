@@ -71,6 +71,49 @@ double tu_shop_cold_preference(const aisle_model *m, const tu_shop *spec) {
     return (double)right / spec->users;
 }
 
+double tu_shop_cold_rank(const aisle_model *m, const tu_shop *spec) {
+    double above = 0;
+    char u[32], it[32];
+    for (int user = 0; user < spec->users; user++) {
+        snprintf(u, sizeof u, "u%d", user);
+        float own = shop_score(m, u, (user & 1) ? "newspade" : "newmug");
+        for (int item = 0; item < spec->items; item++) {
+            snprintf(it, sizeof it, "%s%d", spec->prefix, item);
+            above += shop_score(m, u, it) > own;
+        }
+    }
+    return above / spec->users;
+}
+
+aisle_config *tu_shop_config(const char *options, const char *extra) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, options));
+    if (extra) assert_ok(aisle_config_parse(cfg, extra));
+    return cfg;
+}
+
+int tu_shop_train_failures(const aisle_dataset *ds, const aisle_catalog *cat, const aisle_catalog *users,
+                           const aisle_config *cfg, uint64_t max_k) {
+    int failures = 0;
+    for (uint64_t k = 1; k < max_k; k++) {
+        aisle_model *m = NULL;
+        tu_failalloc_install(k, 1);
+        int rc = aisle_model_train_with_features(ds, cat, users, cfg, &m);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        if (rc == AISLE_OK) {
+            aisle_model_free(m);
+            break;
+        }
+        assert_int_equal(rc, AISLE_ENOMEM);
+        assert_null(m);
+        assert_int_equal(live, 0);
+        failures++;
+    }
+    return failures;
+}
+
 typedef struct serve_job {
     const aisle_model *m;
     const tu_shop *spec;

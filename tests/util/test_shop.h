@@ -24,6 +24,9 @@ typedef struct tu_shop {
     bool rich;                  /* catalog with category, brand and price */
 } tu_shop;
 
+/* A config parsed from options, then extra (NULL: none); fails the test
+ * on error. */
+aisle_config *tu_shop_config(const char *options, const char *extra);
 /* The events (ratings or spec->event); fails the test on error. */
 aisle_dataset *tu_shop_events(const tu_shop *spec, bool ratings);
 /* The catalog of spec->items products plus newmug and newspade. */
@@ -33,6 +36,16 @@ bool tu_shop_is_mug(const tu_shop *spec, const char *key);
 /* Share of the users that score the new product of their side above the
  * other new product. */
 double tu_shop_cold_preference(const aisle_model *m, const tu_shop *spec);
+/* Mean over users of how many of the shop's products the user scores
+ * above the new product of their side (0: it leads every list). */
+double tu_shop_cold_rank(const aisle_model *m, const tu_shop *spec);
+/* Fails allocation k = 1, 2, ... (up to max_k) of
+ * aisle_model_train_with_features(ds, cat, users, cfg) until training
+ * succeeds; every failure must be AISLE_ENOMEM with no model and nothing
+ * leaked.  Returns the number of failures (the caller checks it is more
+ * than a handful, i.e. the sweep reached the training paths). */
+int tu_shop_train_failures(const aisle_dataset *ds, const aisle_catalog *cat, const aisle_catalog *users,
+                           const aisle_config *cfg, uint64_t max_k);
 /* Scores newmug for every user, then 8 threads each make `reps` rounds of
  * aisle_score (must give the same bits) and aisle_recommend (4 items) for
  * every user of the shared model; fails the test on any difference. */

@@ -1,0 +1,170 @@
+/* hybrid_als.c - hybrid's fit=als: behaviour from implicit ALS, content
+ * fitted to it.
+ *
+ * The shopper and product vectors of the training events are those of an
+ * als model trained on the same events (Hu, Koren & Volinsky 2008); the
+ * catalog features are then fitted to what ALS learned: the feature
+ * embeddings E solve the ridge regression
+ *
+ *     min_E  sum_i || V_i - x_i E ||^2 + lambda || E ||^2
+ *
+ * over the products of the events, x_i being product i's catalog feature
+ * weights as a product without identity has them (summing to 1), V_i its
+ * ALS vector (content_reg = lambda; conjugate gradients on the normal
+ * equations, one factor column at a time).  Each identity keeps the
+ * residual, (V_i - sum_f w_f E_f) / w_id, so a product of the events
+ * scores exactly as in ALS and a new product, known only by its catalog
+ * row, gets x E: the ALS vector its words and price predict.  A shopper's
+ * identity carries its ALS vector; shopper attributes get zero rows (a
+ * shopper known only by attributes has a zero vector), biases are zero.
+ * It is LightFM's model with ALS's optimum for the identities, so explain
+ * by features, save/load and serving are unchanged. */
+#include "hybrid.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { HY_CG_MAX_STEPS = 200 };
+
+/* An als config from the hybrid one: the hybrid-only options unset
+ * (factors kept), the others (threads, seed, event weights) as given. */
+static int als_config(const aisle_config *cfg, const option_spec *hybrid_options, aisle_config **out) {
+    aisle_config *c = NULL;
+    int rc = aisle_config_copy(cfg, &c);
+    for (const option_spec *o = hybrid_options; !rc && o->name; o++)
+        if (strcmp(o->name, "factors")) rc = aisle_config_unset(c, o->name);
+    if (!rc) rc = aisle_config_set(c, "model", "als");
+    if (rc) {
+        aisle_config_free(c);
+        return rc;
+    }
+    *out = c;
+    return AISLE_OK;
+}
+
+/* The content rows of the first n items: their named features (the
+ * identity skipped) with weights rescaled to sum to 1. */
+typedef struct content_rows {
+    uint32_t n, n_named, n_identity;
+    const hy_table *t;
+} content_rows;
+
+static void row_span(const content_rows *x, uint32_t i, size_t *from, float *scale) {
+    const hy_table *t = x->t;
+    *from = t->ptr[i];
+    *scale = 1.0f;
+    if (*from < t->ptr[i + 1] && t->idx[*from] < x->n_identity) {
+        float w = t->w[*from];
+        (*from)++;
+        *scale = w < 1.0f ? 1.0f / (1.0f - w) : 0.0f;
+    }
+}
+
+/* out = (X^T X + lambda I) e, with tmp n floats. */
+static void normal_apply(const content_rows *x, float lambda, const double *e, double *out, double *tmp) {
+    const hy_table *t = x->t;
+    for (uint32_t f = 0; f < x->n_named; f++) out[f] = lambda * e[f];
+    for (uint32_t i = 0; i < x->n; i++) {
+        size_t from;
+        float s;
+        row_span(x, i, &from, &s);
+        double d = 0;
+        for (size_t j = from; j < t->ptr[i + 1]; j++) d += (double)(s * t->w[j]) * e[t->idx[j] - x->n_identity];
+        tmp[i] = d;
+        for (size_t j = from; j < t->ptr[i + 1]; j++) out[t->idx[j] - x->n_identity] += (double)(s * t->w[j]) * d;
+    }
+}
+
+/* Solves column c of E by conjugate gradients; e (n_named) starts at 0. */
+static void solve_column(const content_rows *x, float lambda, const float *v, uint32_t dim, uint32_t c, double *e,
+                         double *r, double *p, double *ap, double *tmp) {
+    const hy_table *t = x->t;
+    uint32_t nf = x->n_named;
+    memset(e, 0, nf * sizeof *e);
+    memset(r, 0, nf * sizeof *r);
+    for (uint32_t i = 0; i < x->n; i++) { /* r = X^T v (e = 0) */
+        size_t from;
+        float s;
+        row_span(x, i, &from, &s);
+        for (size_t j = from; j < t->ptr[i + 1]; j++)
+            r[t->idx[j] - x->n_identity] += (double)(s * t->w[j]) * v[(size_t)i * dim + c];
+    }
+    double rr = 0;
+    for (uint32_t f = 0; f < nf; f++) p[f] = r[f], rr += r[f] * r[f];
+    double stop = rr * 1e-12;
+    for (int step = 0; step < HY_CG_MAX_STEPS && rr > stop && rr > 0; step++) {
+        normal_apply(x, lambda, p, ap, tmp);
+        double pap = 0;
+        for (uint32_t f = 0; f < nf; f++) pap += p[f] * ap[f];
+        if (!(pap > 0)) break;
+        double alpha = rr / pap, rr_new = 0;
+        for (uint32_t f = 0; f < nf; f++) {
+            e[f] += alpha * p[f];
+            r[f] -= alpha * ap[f];
+            rr_new += r[f] * r[f];
+        }
+        for (uint32_t f = 0; f < nf; f++) p[f] = r[f] + rr_new / rr * p[f];
+        rr = rr_new;
+    }
+}
+
+int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisle_config *cfg,
+               const option_spec *hybrid_options, float lambda) {
+    if (!ds) return core_error(AISLE_EINVAL, "model 'hybrid': fit=als needs the training events");
+    if (!st->item.n_identity || !st->user.n_identity)
+        return core_error(AISLE_EINVAL, "model 'hybrid': fit=als needs item_identity=true and user_identity=true "
+                                        "(the identities carry the ALS vectors)");
+    aisle_config *acfg;
+    int rc = als_config(cfg, hybrid_options, &acfg);
+    if (rc) return rc;
+    aisle_model *als = NULL;
+    rc = aisle_model_train(ds, acfg, &als);
+    aisle_config_free(acfg);
+    if (rc) return rc;
+    const model_factors *af = als->state; /* MODEL_FACTORS: factors first */
+    uint32_t k = st->k, row = st->row, n_items = st->item.n_identity, n_users = st->user.n_identity;
+    uint32_t nf = (uint32_t)st->item.names.n;
+    float *v = core_calloc((size_t)n_items * k, sizeof *v);
+    double *work = core_malloc(((size_t)nf * 4 + n_items + 1) * sizeof *work);
+    if (!v || !work) rc = core_oom("hybrid fit=als");
+    /* the ALS vectors in this model's order (both index the events' keys) */
+    for (uint32_t i = 0; !rc && i < n_items; i++) {
+        const char *key = keys_at(&m->items, i);
+        int64_t a = keys_find(&als->items, key, strlen(key));
+        if (a >= 0) memcpy(v + (size_t)i * k, af->item + (size_t)a * af->dim, k * sizeof *v);
+    }
+    memset(st->item.emb, 0, (size_t)hy_side_features(&st->item) * row * sizeof *st->item.emb);
+    memset(st->user.emb, 0, (size_t)(hy_side_features(&st->user) ? hy_side_features(&st->user) : 1) * row *
+                                 sizeof *st->user.emb);
+    content_rows x = {.n = n_items, .n_named = nf, .n_identity = st->item.n_identity, .t = &st->item.table};
+    for (uint32_t c = 0; !rc && c < k && nf; c++) {
+        double *e = work, *r = e + nf, *p = r + nf, *ap = p + nf, *tmp = ap + nf;
+        solve_column(&x, lambda, v, k, c, e, r, p, ap, tmp);
+        for (uint32_t f = 0; f < nf; f++) st->item.emb[(size_t)(x.n_identity + f) * row + c] = (float)e[f];
+    }
+    /* identities: the residual of each product, the ALS vector of each shopper */
+    const hy_table *it = &st->item.table, *ut = &st->user.table;
+    float *q = core_malloc((size_t)row * sizeof *q);
+    if (!rc && !q) rc = core_oom("hybrid fit=als");
+    for (uint32_t i = 0; !rc && i < n_items; i++) {
+        size_t first = it->ptr[i];
+        if (first == it->ptr[i + 1] || it->idx[first] != i) continue;
+        hy_sum(&st->item, row, i, q); /* the named features' part: the identity row is still 0 */
+        float w = it->w[first];
+        for (uint32_t c = 0; c < k; c++) st->item.emb[(size_t)i * row + c] = (v[(size_t)i * k + c] - q[c]) / w;
+    }
+    for (uint32_t u = 0; !rc && u < n_users; u++) {
+        size_t first = ut->ptr[u];
+        if (first == ut->ptr[u + 1] || ut->idx[first] != u) continue;
+        const char *key = keys_at(&m->users, u);
+        int64_t a = keys_find(&als->users, key, strlen(key));
+        if (a < 0) continue;
+        for (uint32_t c = 0; c < k; c++)
+            st->user.emb[(size_t)u * row + c] = af->user[(size_t)a * af->dim + c] / ut->w[first];
+    }
+    core_free(q);
+    core_free(v);
+    core_free(work);
+    aisle_model_free(als);
+    return rc;
+}
