@@ -341,13 +341,14 @@ check-tsan:
 	@$(MAKE) --no-print-directory VARIANT=tsan build/tsan/tests/test_concurrency build/tsan/tests/test_search_threads \
 	    build/tsan/tests/test_serve_quant build/tsan/tests/test_server build/tsan/tests/test_server_grow \
 	    build/tsan/tests/test_core build/tsan/tests/test_sasrec \
-	    build/tsan/tests/test_mmap build/tsan/tests/test_pair
+	    build/tsan/tests/test_mmap build/tsan/tests/test_pair build/tsan/tests/test_nn
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_concurrency
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_search_threads
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 build/tsan/tests/test_serve_quant
 	TSAN_OPTIONS=halt_on_error=1 AISLE_TEST_FILTER='test_pool*' build/tsan/tests/test_core
+	TSAN_OPTIONS=halt_on_error=1 AISLE_TEST_FILTER='test_adam*' build/tsan/tests/test_nn
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_TEST_FILTER='test_sasrec_threads*' \
 	    build/tsan/tests/test_sasrec
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 build/tsan/tests/test_mmap

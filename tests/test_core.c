@@ -2,9 +2,11 @@
  * the core helpers (key dictionaries, RNG, threads, buffers). */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "core/core.h"
@@ -537,6 +539,47 @@ static void test_pool_reuses_threads_covers_range_and_propagates_errors(void **s
     free(out);
 }
 
+/* Home ranges: with two threads and 100 chunks, thread 0's home is
+ * [0, 50) and thread 1's [50, 100).  Chunk 0 (thread 0's first) waits
+ * until chunk 49 has run: only thread 1 can run it, after its own range,
+ * by taking thread 0's chunks from the far end. */
+typedef struct steal_ctx {
+    int tid_of[100], order_of[100];
+    atomic_int done49, seq;
+} steal_ctx;
+
+static int steal_chunk(void *ctx, size_t b, size_t e, int tid) {
+    steal_ctx *c = ctx;
+    for (size_t i = b; i < e; i++) {
+        if (i == 0)
+            for (int waited = 0; !atomic_load(&c->done49) && waited < 20000; waited++) usleep(500);
+        c->tid_of[i] = tid;
+        c->order_of[i] = atomic_fetch_add(&c->seq, 1);
+        if (i == 49) atomic_store(&c->done49, 1);
+    }
+    return AISLE_OK;
+}
+
+static void test_pool_runs_home_ranges_first_and_steals_from_the_far_end(void **state) {
+    (void)state;
+    core_pool *pool;
+    assert_ok(core_pool_new(&pool, 2));
+    if (core_pool_threads(pool) < 2) { /* no second thread could be started */
+        core_pool_free(pool);
+        skip();
+    }
+    steal_ctx c;
+    memset(&c, 0, sizeof c);
+    atomic_init(&c.done49, 0);
+    atomic_init(&c.seq, 0);
+    assert_ok(core_pool_for(pool, 100, 1, steal_chunk, &c));
+    assert_int_equal(c.tid_of[0], 0);
+    for (int i = 49; i < 100; i++) assert_int_equal(c.tid_of[i], 1);
+    for (int i = 51; i < 100; i++) assert_true(c.order_of[i - 1] < c.order_of[i]); /* its own range in order */
+    assert_true(c.order_of[99] < c.order_of[49]);                                  /* then the theft */
+    core_pool_free(pool);
+}
+
 static void test_buf_printf_and_export(void **state) {
     (void)state;
     core_buf b;
@@ -574,6 +617,7 @@ int main(void) {
         cmocka_unit_test(test_rng_is_deterministic_and_uniform),
         cmocka_unit_test(test_parallel_for_covers_range_and_propagates_errors),
         cmocka_unit_test(test_pool_reuses_threads_covers_range_and_propagates_errors),
+        cmocka_unit_test(test_pool_runs_home_ranges_first_and_steals_from_the_far_end),
         cmocka_unit_test(test_buf_printf_and_export),
     };
     tu_filter_from_env();

@@ -472,6 +472,62 @@ static void test_lazy_adam_updates_only_touched_rows(void **state) {
     nn_store_free(&s);
 }
 
+/* nn_store_set_grad_rows: a dense AdamW step that reads and clears only
+ * the flagged rows' gradients gives the same bits as the plain dense step
+ * (serial and on a pool), untouched rows included (their moments decay
+ * and their weights move). */
+static void test_adam_grad_rows_match_dense_bit_for_bit(void **state) {
+    (void)state;
+    enum { ROWS = 1000, COLS = 50, STEPS = 6 };
+    nn_adamw o = {.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f, .weight_decay = 0.1f,
+                  .warmup_steps = 2, .total_steps = STEPS, .decay = NN_DECAY_COSINE};
+    nn_store s[3];
+    nn_param e[3], b[3];
+    unsigned char flags[2][ROWS];
+    memset(flags, 0, sizeof flags);
+    core_pool *pool;
+    assert_ok(core_pool_new(&pool, 2));
+    for (int k = 0; k < 3; k++) {
+        nn_store_init(&s[k]);
+        assert_ok(nn_store_add(&s[k], ROWS, COLS, true, &e[k]));
+        assert_ok(nn_store_add(&s[k], 3, 7, false, &b[k]));
+        assert_ok(nn_store_alloc(&s[k], true));
+        core_rng r;
+        rng_seed(&r, 11);
+        fill_normal(s[k].w, s[k].n, &r, 1);
+        if (k) nn_store_set_grad_rows(&s[k], e[k], flags[k - 1]);
+    }
+    core_rng r;
+    rng_seed(&r, 12);
+    for (int step = 0; step < STEPS; step++) {
+        for (int t = 0; t < 40; t++) { /* a few rows with a gradient, the small tensor dense */
+            size_t row = rng_below(&r, ROWS);
+            for (size_t c = 0; c < COLS; c++) {
+                float g = rng_normal(&r);
+                for (int k = 0; k < 3; k++) nn_g(&s[k], e[k])[row * COLS + c] += g;
+            }
+            flags[0][row] = flags[1][row] = 1;
+        }
+        for (size_t i = 0; i < 21; i++) {
+            float g = rng_normal(&r);
+            for (int k = 0; k < 3; k++) nn_g(&s[k], b[k])[i] = g;
+        }
+        assert_ok(nn_adamw_step_pool(&s[0], &o, NULL, NULL)); /* plain dense */
+        assert_ok(nn_adamw_step_pool(&s[1], &o, pool, NULL)); /* flagged rows, two threads */
+        nn_adamw_step(&s[2], &o);                              /* flagged rows, serial */
+        nn_zero_grad(&s[2]);
+        for (size_t row = 0; row < ROWS; row++) assert_int_equal(flags[0][row] | flags[1][row], 0);
+    }
+    for (int k = 1; k < 3; k++) {
+        assert_memory_equal(s[0].w, s[k].w, s[0].n * sizeof(float));
+        assert_memory_equal(s[0].m, s[k].m, s[0].n * sizeof(float));
+        assert_memory_equal(s[0].v, s[k].v, s[0].n * sizeof(float));
+        for (size_t i = 0; i < s[k].n; i++) assert_true(s[k].g[i] == 0.0f);
+    }
+    for (int k = 0; k < 3; k++) nn_store_free(&s[k]);
+    core_pool_free(pool);
+}
+
 static void test_attention_result_does_not_depend_on_thread_count(void **state) {
     (void)state;
     enum { B = 40, T = 30, D = 32, H = 2 };
@@ -518,6 +574,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_and_log_softmax_agree),
         cmocka_unit_test(test_adamw_schedule_clipping_and_convergence),
         cmocka_unit_test(test_lazy_adam_updates_only_touched_rows),
+        cmocka_unit_test(test_adam_grad_rows_match_dense_bit_for_bit),
         cmocka_unit_test(test_attention_result_does_not_depend_on_thread_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -230,7 +230,12 @@ void core_pool_free(core_pool *pool);
 /* Threads a call uses: the workers started plus the caller (1 for NULL). */
 int core_pool_threads(const core_pool *pool);
 /* core_parallel_for on the pool's threads (pool NULL: the calling thread
- * alone), with the same chunking, tids and error rules. */
+ * alone), with the same chunking, tids and error rules.  Of the C chunks,
+ * thread tid (0: the caller) first runs its home range
+ * [tid C / P, (tid + 1) C / P) in order (P = core_pool_threads), then takes
+ * chunks from the far ends of the other ranges: a loop that splits the
+ * same data the same way on every call keeps each chunk on one core's
+ * cache, and uneven chunks still balance. */
 int core_pool_for(core_pool *pool, size_t n, size_t grain, core_range_fn fn, void *ctx);
 
 /* ------------------------------------------------------------------------

@@ -85,12 +85,11 @@ static void sasrec_free(aisle_model *m) {
     m->state = NULL;
 }
 
-/* The query's item sequence (item indices, oldest first) into items[T];
- * *len may be 0 (empty session). */
-static int query_items(const aisle_model *m, const model_query *q, uint32_t *items, size_t *len) {
+int sasrec_query_window(const aisle_model *m, const model_query *q, uint32_t *items, size_t *len, size_t *first) {
     const sasrec_state *st = m->state;
     size_t T = st->net.T;
     *len = 0;
+    if (first) *first = 0;
     if (q->user >= 0) {
         if ((uint64_t)q->user >= model_n_users(m))
             return core_error(AISLE_ERANGE, "sasrec: user index %lld out of range [0, %u)", (long long)q->user,
@@ -107,6 +106,7 @@ static int query_items(const aisle_model *m, const model_query *q, uint32_t *ite
     size_t take = q->n_items < T ? q->n_items : T;
     memcpy(items, q->items + q->n_items - take, take * sizeof *items);
     *len = take;
+    if (first) *first = q->n_items - take;
     return AISLE_OK;
 }
 
@@ -116,7 +116,7 @@ static int sasrec_score(const aisle_model *m, const model_query *q, float *score
     float *h = core_malloc(net->d * sizeof *h);
     uint32_t *items = core_malloc(net->T * sizeof *items);
     size_t len = 0;
-    int rc = h && items ? query_items(m, q, items, &len) : core_oom("sasrec scores");
+    int rc = h && items ? sasrec_query_window(m, q, items, &len, NULL) : core_oom("sasrec scores");
     if (!rc && len == 0) {
         /* nothing to go on: popularity */
         memcpy(scores, m->popularity, model_n_items(m) * sizeof *scores);

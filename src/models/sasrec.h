@@ -124,6 +124,13 @@ int sasrec_encode(const sasrec_net *net, const uint32_t *items, size_t len, floa
 /* explain: leave-one-out contribution of each query item to `item`'s
  * score (sasrec_explain.c). */
 int sasrec_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib);
+/* The sequence the model reads for q (item indices, oldest first) into
+ * items[T] (sasrec.c; scoring and explain): a known user's stored window,
+ * else the session's newest T items; *len may be 0 (empty session).
+ * *first (may be NULL): index in q->items of the window's first item
+ * (sessions; 0 for users).  AISLE_ERANGE for a user or session item out
+ * of range. */
+int sasrec_query_window(const aisle_model *m, const model_query *q, uint32_t *items, size_t *len, size_t *first);
 /* Writes the last T tokens of items[0..len) (item indices) left-padded. */
 void sasrec_fill_window(uint32_t *dst, size_t T, const uint32_t *items, size_t len);
 

@@ -7,35 +7,6 @@
  * cost of one encoder pass per distinct recent item (at most maxlen). */
 #include "sasrec.h"
 
-/* The sequence scored for q (item indices, oldest first), as sasrec.c's
- * scoring reads it: a known user's stored window, else the session's
- * newest T items.  *first: index in q->items of the window's first item
- * (sessions; 0 for users). */
-static int explain_window(const aisle_model *m, const model_query *q, uint32_t *items, size_t *len, size_t *first) {
-    const sasrec_state *st = m->state;
-    size_t T = st->net.T;
-    *len = 0;
-    *first = 0;
-    if (q->user >= 0) {
-        if ((uint64_t)q->user >= model_n_users(m))
-            return core_error(AISLE_ERANGE, "sasrec: user index %lld out of range [0, %u)", (long long)q->user,
-                              model_n_users(m));
-        const uint32_t *win = st->user_seq + (size_t)q->user * T;
-        for (size_t i = 0; i < T; i++)
-            if (win[i]) items[(*len)++] = win[i] - 1;
-        return AISLE_OK;
-    }
-    for (size_t i = 0; i < q->n_items; i++)
-        if (q->items[i] >= model_n_items(m))
-            return core_error(AISLE_ERANGE, "sasrec: session item %zu has index %u, out of range [0, %u)", i,
-                              q->items[i], model_n_items(m));
-    size_t take = q->n_items < T ? q->n_items : T;
-    memcpy(items, q->items + q->n_items - take, take * sizeof *items);
-    *len = take;
-    *first = q->n_items - take;
-    return AISLE_OK;
-}
-
 /* Score of `item` after items[0..len) with positions where drop[] is set
  * left out. */
 static int score_without(const sasrec_net *net, const uint32_t *items, size_t len, const unsigned char *drop,
@@ -61,7 +32,7 @@ int sasrec_explain(const aisle_model *m, const model_query *q, uint32_t item, fl
     uint32_t *items = core_malloc(T * sizeof *items), *buf = core_malloc(T * sizeof *buf);
     unsigned char *drop = core_calloc(T, 1);
     float *h = core_malloc(net->d * sizeof *h);
-    int rc = items && buf && drop && h ? explain_window(m, q, items, &len, &first) : core_oom("sasrec explain");
+    int rc = items && buf && drop && h ? sasrec_query_window(m, q, items, &len, &first) : core_oom("sasrec explain");
     float base = 0;
     if (!rc) rc = score_without(net, items, len, NULL, item, buf, h, &base);
     for (size_t i = 0; !rc && i < q->n_items; i++) {

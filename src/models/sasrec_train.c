@@ -67,7 +67,7 @@ typedef struct train_ctx {
     float *logits, *dlogits; /* rows x (1 + negatives) of the current batch */
     double *row_loss;        /* rows */
     int threads;
-    unsigned char *touched; /* item-embedding rows with a gradient this step (lazy updates) */
+    unsigned char *touched; /* item-embedding rows with a gradient this step (the optimizer's row flags) */
     float id_dropout;       /* side_id_dropout */
     double warmup;          /* warm-up fraction of the planned steps */
     unsigned char *cold;    /* side info: tokens represented by their words only */
@@ -93,8 +93,8 @@ typedef struct step_job {
     size_t lo, hi;     /* the shards this process computes (all without a hook) */
     uint64_t seed;     /* the shards' random streams */
     float inv;         /* 1 / rows: the loss is the mean over positions */
-    size_t parts;      /* embedding-gradient partitions */
-    size_t order[SASREC_SHARDS]; /* shards, most rows first (which thread runs which shard does not matter) */
+    size_t parts;      /* embedding-gradient partitions (one per thread) */
+    size_t gather_tasks; /* parts + body chunks */
 } step_job;
 
 /* Shard sh's rows: logits of the target and its negatives, the loss, its
@@ -135,7 +135,7 @@ static int shard_steps(void *vjob, size_t begin, size_t end, int tid) {
     size_t K = (size_t)tc->negatives;
     uint32_t n_items = net->n_tokens - 1;
     for (size_t at = begin; at < end; at++) {
-        size_t s = job->order[at];
+        size_t s = job->lo + at;
         sasrec_shard *sh = &tc->shards[s];
         rng_seed_stream(&sh->rng, job->seed, s);
         for (size_t b = 0; b < sh->count; b++) {
@@ -162,18 +162,23 @@ static int shard_steps(void *vjob, size_t begin, size_t end, int tid) {
     return AISLE_OK;
 }
 
-/* Embedding and position gradients of every shard, for the tokens and
- * positions of partitions [begin, end) (token % parts): each table row is
- * written by one partition, always in the same order (shards, rows, then
- * the input side), so the sums do not depend on the partition count. */
-static int embedding_grads(void *vjob, size_t begin, size_t end, int tid) {
-    (void)tid;
-    const step_job *job = vjob;
+/* Embedding and position gradients of every shard, for the rows of
+ * partition `part` of job->parts: of a table's N rows, partition p owns
+ * [p N / parts, (p + 1) N / parts) (ranges, so two threads never write one
+ * cache line, and the item rows a thread owns here are about those its
+ * AdamW chunks update).  Each row is written by one partition, always in
+ * the same order (shards, rows, then the input side), so the sums do not
+ * depend on the partition count.  The partition also flags the item rows
+ * it gives a gradient (tc->touched: the optimizer reads only those). */
+static bool owns_row(size_t row, size_t rows, size_t part, size_t parts) { return row * parts / rows == part; }
+
+static void embedding_grads(const step_job *job, size_t part) {
     const sasrec_net *net = job->net;
     const train_ctx *tc = job->tc;
-    size_t d = net->d, K = (size_t)tc->negatives, P = job->parts;
+    size_t d = net->d, K = (size_t)tc->negatives, P = job->parts, N = net->n_tokens;
     float *gE = net->n_buckets ? net->geff : nn_g(&net->s, net->item_emb);
     float *gpos = nn_g(&net->s, net->pos_emb);
+    unsigned char *touched = tc->touched;
     float scale = sqrtf((float)d);
     for (size_t s = job->lo; s < job->hi; s++) { /* from the loss */
         const sasrec_shard *sh = &tc->shards[s];
@@ -182,10 +187,11 @@ static int embedding_grads(void *vjob, size_t begin, size_t end, int tid) {
             const float *h = sh->w.fin + r * d;
             for (size_t j = 0; j <= K; j++) {
                 uint32_t tok = j ? tc->negs[slot * K + j - 1] : tc->tgt[slot];
-                if (tok % P < begin || tok % P >= end) continue;
+                if (!owns_row(tok, N, part, P)) continue;
                 float g = tc->dlogits[slot * (K + 1) + j] * job->inv;
                 float *ge = gE + (size_t)tok * d;
                 for (size_t k = 0; k < d; k++) ge[k] += g * h[k];
+                touched[tok] = 1;
             }
         }
     }
@@ -194,35 +200,50 @@ static int embedding_grads(void *vjob, size_t begin, size_t end, int tid) {
         for (size_t r = 0; r < sh->w.bt.rows; r++) {
             const float *o = sh->dx + r * d;
             uint32_t tok = sh->w.ids[r], pos = sh->w.posi[r];
-            if (tok && tok % P >= begin && tok % P < end) {
+            if (tok && owns_row(tok, N, part, P)) {
                 float *ge = gE + (size_t)tok * d;
                 for (size_t k = 0; k < d; k++) ge[k] += o[k] * scale;
+                touched[tok] = 1;
             }
-            if (pos % P >= begin && pos % P < end) {
+            if (owns_row(pos, net->T, part, P)) {
                 float *gp = gpos + (size_t)pos * d;
                 for (size_t k = 0; k < d; k++) gp[k] += o[k];
             }
         }
     }
-    return AISLE_OK;
 }
 
-/* The body's gradient: the shards' sums, added in shard order. */
+/* Body-gradient chunk c: the shards' sums, added in shard order. */
 #define SASREC_SUM_CHUNK 4096
-static int sum_body_grads(void *vjob, size_t begin, size_t end, int tid) {
-    (void)tid;
-    const step_job *job = vjob;
+static void sum_body_chunk(const step_job *job, size_t c) {
     const train_ctx *tc = job->tc;
     float *g = job->net->s.g + (job->net->s.n - tc->body_n);
-    size_t lo = begin * SASREC_SUM_CHUNK, hi = CORE_MIN(end * SASREC_SUM_CHUNK, tc->body_n);
+    size_t lo = c * SASREC_SUM_CHUNK, hi = CORE_MIN(lo + SASREC_SUM_CHUNK, tc->body_n);
     if (job->lo == job->hi) { /* a process with no shard this step (batch < processes) */
         memset(g + lo, 0, (hi - lo) * sizeof *g);
-        return AISLE_OK;
+        return;
     }
     for (size_t i = lo; i < hi; i++) {
         float acc = tc->shards[job->lo].grad[i];
         for (size_t s = job->lo + 1; s < job->hi; s++) acc += tc->shards[s].grad[i];
         g[i] = acc;
+    }
+}
+
+/* The step's gradient from the shards' results, in one wake-up of the
+ * pool: of its C tasks, embedding partition p is task p C / parts, the
+ * first of pool thread p's home range (core_pool_for), so each thread
+ * writes the embedding rows its AdamW chunks read; the others are the
+ * body's chunks in order. */
+static int gather_grads(void *vjob, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const step_job *job = vjob;
+    size_t C = job->gather_tasks, P = job->parts;
+    for (size_t t = begin; t < end; t++) {
+        size_t before = 0; /* partitions at tasks <= t */
+        while (before < P && before * C / P <= t) before++;
+        if ((before - 1) * C / P == t) embedding_grads(job, before - 1);
+        else sum_body_chunk(job, t - before);
     }
     return AISLE_OK;
 }
@@ -230,8 +251,8 @@ static int sum_body_grads(void *vjob, size_t begin, size_t end, int tid) {
 /* One optimizer step on users[0..B).  Returns the mean loss in *loss. */
 static int train_step(sasrec_net *net, train_ctx *tc, const uint32_t *users, size_t B, const nn_adamw *opt,
                       core_rng *rng, double *loss) {
-    size_t K = (size_t)tc->negatives, n = 0, rows[SASREC_SHARDS];
-    step_job job = {net, tc, users, CORE_MIN(tc->n_shards, B), 0, 0, rng_next(rng), 0, 1, {0}};
+    size_t n = 0;
+    step_job job = {net, tc, users, CORE_MIN(tc->n_shards, B), 0, 0, rng_next(rng), 0, 1, 0};
     /* Each shard draws from its own stream (seed, shard), so a shard's
      * negatives and dropout masks are the same whichever process computes
      * it: with a hook this process computes shards [lo, hi) only, and the
@@ -243,19 +264,7 @@ static int train_step(sasrec_net *net, train_ctx *tc, const uint32_t *users, siz
         sh->first = s * B / job.n_shards;
         sh->count = (s + 1) * B / job.n_shards - sh->first;
         sh->base = sh->first * net->T;
-        rows[s] = 0;
-        for (size_t b = sh->first; b < sh->first + sh->count; b++)
-            rows[s] += CORE_MIN(train_len(tc, users[b]) - 1, net->T);
-        n += rows[s];
-        if (s < job.lo || s >= job.hi) continue;
-        /* insertion into the order, most rows first, so the last shard
-         * handed to a thread is a short one */
-        size_t at = s - job.lo;
-        while (at > 0 && rows[job.order[at - 1]] < rows[s]) {
-            job.order[at] = job.order[at - 1];
-            at--;
-        }
-        job.order[at] = s;
+        for (size_t b = sh->first; b < sh->first + sh->count; b++) n += CORE_MIN(train_len(tc, users[b]) - 1, net->T);
     }
     job.inv = n ? 1.0f / (float)n : 0.0f;
     if (net->id_keep) {
@@ -271,18 +280,10 @@ static int train_step(sasrec_net *net, train_ctx *tc, const uint32_t *users, siz
     double total = 0;
     for (size_t s = job.lo; s < job.hi; s++) {
         const sasrec_shard *sh = &tc->shards[s];
-        for (size_t r = 0; r < sh->w.bt.rows; r++) {
-            size_t slot = sh->base + r;
-            total += tc->row_loss[slot];
-            if (!tc->touched) continue;
-            tc->touched[sh->w.ids[r]] = 1;
-            tc->touched[tc->tgt[slot]] = 1;
-            for (size_t k = 0; k < K; k++) tc->touched[tc->negs[slot * K + k]] = 1;
-        }
+        for (size_t r = 0; r < sh->w.bt.rows; r++) total += tc->row_loss[sh->base + r];
     }
-    rc = core_pool_for(pool, job.parts, 1, embedding_grads, &job);
-    if (!rc) rc = core_pool_for(pool, (tc->body_n + SASREC_SUM_CHUNK - 1) / SASREC_SUM_CHUNK, 1,
-                                    sum_body_grads, &job);
+    job.gather_tasks = job.parts + (tc->body_n + SASREC_SUM_CHUNK - 1) / SASREC_SUM_CHUNK;
+    rc = core_pool_for(pool, job.gather_tasks, 1, gather_grads, &job);
     if (rc) return rc;
     if (net->n_buckets) sasrec_net_fold_geff(net);
     if (tc->hook) rc = tc->hook->reduce(tc->hook->ctx, net->s.g, net->s.n, tc->touched, net->n_tokens, &total);
@@ -462,7 +463,6 @@ static int mark_cold_items(sasrec_net *net, train_ctx *tc, const data_seq *seq, 
 /* The batch buffers of the loss (batch sequences of up to T positions). */
 static int alloc_batch_buffers(sasrec_net *net, train_ctx *tc, uint32_t n_users, size_t batch, bool lazy) {
     size_t T = net->T, K1 = (size_t)tc->negatives + 1;
-    int rc = AISLE_OK;
     tc->users = core_malloc((size_t)n_users * sizeof *tc->users);
     tc->val_users = core_malloc((size_t)n_users * sizeof *tc->val_users);
     tc->tgt = core_malloc(batch * T * sizeof *tc->tgt);
@@ -470,12 +470,12 @@ static int alloc_batch_buffers(sasrec_net *net, train_ctx *tc, uint32_t n_users,
     tc->logits = core_malloc(batch * T * K1 * sizeof *tc->logits);
     tc->dlogits = core_malloc(batch * T * K1 * sizeof *tc->dlogits);
     tc->row_loss = core_malloc(batch * T * sizeof *tc->row_loss);
-    if (lazy) {
-        tc->touched = core_calloc(net->n_tokens, 1);
-        if (tc->touched) nn_store_set_lazy(&net->s, net->item_emb, tc->touched);
-        else rc = core_oom("sasrec touched rows");
-    }
-    if (rc || !tc->users || !tc->val_users || !tc->tgt || !tc->negs || !tc->logits || !tc->dlogits || !tc->row_loss)
+    /* a step gives a gradient to a few item rows: lazy AdamW updates only
+     * those, dense AdamW updates every row but reads only their gradients */
+    tc->touched = core_calloc(net->n_tokens, 1);
+    if (tc->touched && lazy) nn_store_set_lazy(&net->s, net->item_emb, tc->touched);
+    else if (tc->touched) nn_store_set_grad_rows(&net->s, net->item_emb, tc->touched);
+    if (!tc->touched || !tc->users || !tc->val_users || !tc->tgt || !tc->negs || !tc->logits || !tc->dlogits || !tc->row_loss)
         return core_oom("sasrec training buffers");
     return AISLE_OK;
 }

@@ -36,6 +36,7 @@ typedef struct nn_store {
     float *w, *g, *m, *v; /* g, m, v only when allocated for training */
     unsigned char *decay; /* per-parameter-tensor: weight decay applies */
     unsigned char **lazy; /* per tensor: NULL (dense update) or row flags (see nn_store_set_lazy) */
+    unsigned char *rows_dense; /* per tensor with row flags: update every row (nn_store_set_grad_rows) */
     nn_param *params;
     size_t n_params, params_cap;
     size_t n; /* total floats */
@@ -62,6 +63,15 @@ void nn_zero_grad(nn_store *s);
  * absent from a batch stay as they are, which makes a step cost the batch,
  * not the catalog.  touched is owned by the caller and must be zeroed. */
 void nn_store_set_lazy(nn_store *s, nn_param p, unsigned char *touched);
+/* Keeps AdamW dense on tensor p (every row's moments, decay and update
+ * move each step) but tells the optimizer which rows can have a nonzero
+ * gradient: the caller flags in rows[p.rows] every row it gives a
+ * gradient, the others must hold zero gradients.  The norm then reads the
+ * flagged rows only and the update of the other rows neither reads nor
+ * clears their gradient: the same bits as without flags, for less memory
+ * traffic (an embedding table of which a step touches a few rows).  The
+ * step clears the flags.  rows NULL: back to a plain dense tensor. */
+void nn_store_set_grad_rows(nn_store *s, nn_param p, unsigned char *rows);
 /* Fills a tensor with N(0, std^2) or U(-a, a). */
 void nn_init_normal(nn_store *s, nn_param p, float std, core_rng *r);
 void nn_init_uniform(nn_store *s, nn_param p, float a, core_rng *r);

@@ -18,6 +18,7 @@ void nn_store_free(nn_store *s) {
     core_free(s->v);
     core_free(s->decay);
     core_free(s->lazy);
+    core_free(s->rows_dense);
     core_free(s->params);
     nn_store_init(s);
 }
@@ -33,11 +34,15 @@ int nn_store_add(nn_store *s, size_t rows, size_t cols, bool decay, nn_param *ou
         unsigned char **lz = core_realloc(s->lazy, s->params_cap * sizeof *lz);
         if (!lz) return core_oom("nn parameter table");
         s->lazy = lz;
+        unsigned char *rd = core_realloc(s->rows_dense, s->params_cap);
+        if (!rd) return core_oom("nn parameter table");
+        s->rows_dense = rd;
     }
     nn_param p = {s->n, rows, cols};
     s->params[s->n_params] = p;
     s->decay[s->n_params] = decay;
     s->lazy[s->n_params] = NULL;
+    s->rows_dense[s->n_params] = 0;
     s->n_params++;
     s->n += rows * cols;
     *out = p;
@@ -65,7 +70,12 @@ void nn_zero_grad(nn_store *s) {
 
 void nn_store_set_lazy(nn_store *s, nn_param p, unsigned char *touched) {
     for (size_t i = 0; i < s->n_params; i++)
-        if (s->params[i].off == p.off) s->lazy[i] = touched;
+        if (s->params[i].off == p.off) s->lazy[i] = touched, s->rows_dense[i] = 0;
+}
+
+void nn_store_set_grad_rows(nn_store *s, nn_param p, unsigned char *rows) {
+    for (size_t i = 0; i < s->n_params; i++)
+        if (s->params[i].off == p.off) s->lazy[i] = rows, s->rows_dense[i] = rows != NULL;
 }
 
 void nn_init_normal(nn_store *s, nn_param p, float std, core_rng *r) {
@@ -107,16 +117,17 @@ double nn_grad_norm(const nn_store *s) {
 /* The update, four floats at a time where SSE2 is there: sqrtps and divps
  * round exactly like their scalar forms and no step is fused or
  * reordered, so both paths give the same bits (scalar sqrtf cannot be
- * vectorised by the compiler because of errno). */
-static void adam_span(float *w, float *g, float *m, float *v, size_t n, float gscale, float wd, float b1, float b2,
-                      float step_size, float vcorr, float eps) {
+ * vectorised by the compiler because of errno).  g NULL: a zero gradient,
+ * computed as one (the same bits) without reading it. */
+static void adam_span(float *w, const float *g, float *m, float *v, size_t n, float gscale, float wd, float b1,
+                      float b2, float step_size, float vcorr, float eps) {
     size_t i = 0;
 #if defined(__SSE2__)
     const __m128 vgs = _mm_set1_ps(gscale), vwd = _mm_set1_ps(wd), vb1 = _mm_set1_ps(b1), vb2 = _mm_set1_ps(b2);
     const __m128 v1b1 = _mm_set1_ps(1.0f - b1), v1b2 = _mm_set1_ps(1.0f - b2), vss = _mm_set1_ps(step_size);
     const __m128 vvc = _mm_set1_ps(vcorr), veps = _mm_set1_ps(eps);
     for (; i + 4 <= n; i += 4) {
-        __m128 gi = _mm_mul_ps(_mm_loadu_ps(g + i), vgs);
+        __m128 gi = g ? _mm_mul_ps(_mm_loadu_ps(g + i), vgs) : _mm_setzero_ps();
         __m128 mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)), _mm_mul_ps(v1b1, gi));
         __m128 vi = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)), _mm_mul_ps(_mm_mul_ps(v1b2, gi), gi));
         __m128 den = _mm_add_ps(_mm_sqrt_ps(_mm_mul_ps(vi, vvc)), veps);
@@ -127,11 +138,27 @@ static void adam_span(float *w, float *g, float *m, float *v, size_t n, float gs
     }
 #endif
     for (; i < n; i++) {
-        float gi = g[i] * gscale;
+        float gi = g ? g[i] * gscale : 0.0f;
         m[i] = b1 * m[i] + (1.0f - b1) * gi;
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         w[i] = w[i] * wd - step_size * m[i] / (sqrtf(v[i] * vcorr) + eps);
     }
+}
+
+/* Row r of tensor p: flagged rows of a lazy or grad-rows tensor are
+ * updated and their gradient and flag cleared; unflagged rows are skipped
+ * (lazy) or updated with their zero gradient left unread (grad rows). */
+static void adam_flagged_row(nn_store *s, size_t p, size_t r, float gscale, float wd, const nn_adamw *o,
+                             float step_size, float vcorr) {
+    nn_param q = s->params[p];
+    size_t off = q.off + r * q.cols;
+    bool has_g = s->lazy[p][r] != 0;
+    if (!has_g && !s->rows_dense[p]) return;
+    adam_span(s->w + off, has_g ? s->g + off : NULL, s->m + off, s->v + off, q.cols, gscale, wd, o->beta1,
+              o->beta2, step_size, vcorr, o->eps);
+    if (!has_g) return;
+    memset(s->g + off, 0, q.cols * sizeof *s->g);
+    s->lazy[p][r] = 0;
 }
 
 double nn_adamw_step(nn_store *s, const nn_adamw *o) {
@@ -151,14 +178,7 @@ double nn_adamw_step(nn_store *s, const nn_adamw *o) {
                       step_size, vcorr, eps);
             continue;
         }
-        for (size_t r = 0; r < q.rows; r++) {
-            if (!s->lazy[p][r]) continue;
-            size_t off = q.off + r * q.cols;
-            adam_span(s->w + off, s->g + off, s->m + off, s->v + off, q.cols, gscale, wd, b1, b2, step_size, vcorr,
-                      eps);
-            memset(s->g + off, 0, q.cols * sizeof *s->g);
-            s->lazy[p][r] = 0;
-        }
+        for (size_t r = 0; r < q.rows; r++) adam_flagged_row(s, p, r, gscale, wd, o, step_size, vcorr);
     }
     return norm;
 }
@@ -255,14 +275,14 @@ static int adam_update_units(void *vjob, size_t begin, size_t end, int tid) {
         adam_locate(s, u, &p, &r0, &r1);
         nn_param q = s->params[p];
         float wd = s->decay[p] ? 1.0f - j->lr * o->weight_decay : 1.0f;
-        for (size_t r = r0; r < r1; r++) {
-            if (s->lazy[p] && !s->lazy[p][r]) continue;
-            size_t off = q.off + r * q.cols;
-            adam_span(s->w + off, s->g + off, s->m + off, s->v + off, q.cols, j->gscale, wd, o->beta1, o->beta2,
-                      j->step_size, j->vcorr, o->eps);
-            memset(s->g + off, 0, q.cols * sizeof *s->g);
-            if (s->lazy[p]) s->lazy[p][r] = 0;
+        if (s->lazy[p]) {
+            for (size_t r = r0; r < r1; r++) adam_flagged_row(s, p, r, j->gscale, wd, o, j->step_size, j->vcorr);
+            continue;
         }
+        size_t off = q.off + r0 * q.cols, n = (r1 - r0) * q.cols;
+        adam_span(s->w + off, s->g + off, s->m + off, s->v + off, n, j->gscale, wd, o->beta1, o->beta2, j->step_size,
+                  j->vcorr, o->eps);
+        memset(s->g + off, 0, n * sizeof *s->g);
     }
     return AISLE_OK;
 }
