@@ -173,4 +173,3 @@ func TestSearchEncoderSavedAndAttached(t *testing.T) {
 		t.Fatalf("after load: %v %v", r2, err)
 	}
 }
-
