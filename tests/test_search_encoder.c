@@ -295,6 +295,22 @@ static void test_saved_vectors_and_fingerprint(void **state) {
         assert_true((a == NULL) == (b == NULL));
         if (a) assert_memory_equal(a, b, 64 * sizeof(float));
     }
+    /* quantized on save (fp16, int8): close to the fp32 vectors */
+    static const char *const quant[] = {"quantize=fp16", "quantize=int8"};
+    for (size_t q = 0; q < 2; q++) {
+        aisle_config *qc;
+        assert_ok(aisle_config_new(&qc));
+        assert_ok(aisle_config_parse(qc, quant[q]));
+        assert_ok(aisle_search_index_save(idx, path, qc));
+        aisle_config_free(qc);
+        aisle_search_index *qi;
+        assert_ok(aisle_search_index_load(&qi, path, NULL));
+        for (size_t i = 0; i < N_SHOP; i++) {
+            const float *a = vector_of(idx, shop[i][0]), *b = vector_of(qi, shop[i][0]);
+            for (size_t d = 0; a && d < 64; d++) assert_float_equal(a[d], b[d], q ? 0.01 : 1e-3);
+        }
+        aisle_search_index_free(qi);
+    }
     /* not attached: words only, adds refused */
     aisle_search_results *r = query(back, "zebra quartz ", 10, NULL);
     size_t n;
