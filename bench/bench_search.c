@@ -790,13 +790,22 @@ int main(int argc, char **argv) {
     size_t n_queries = 1000;
     long scale = 100000;
     uint64_t seed = 42;
+    /* the text encoder: the bert tests' small random model unless --encoder
+     * names a real checkpoint directory */
+    char encoder[600];
+    snprintf(encoder, sizeof encoder, "%s/tests/bert/data/cls", srcdir);
+    int encoder_is_fixture = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) snprintf(data, sizeof data, "%s", argv[++i]);
+        else if (!strcmp(argv[i], "--encoder") && i + 1 < argc) {
+            snprintf(encoder, sizeof encoder, "%s", argv[++i]);
+            encoder_is_fixture = 0;
+        }
         else if (!strcmp(argv[i], "--queries") && i + 1 < argc) n_queries = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--scale") && i + 1 < argc) scale = atol(argv[++i]);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = (uint64_t)atoll(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_search [--data FILE] [--queries N] [--scale N] [--seed N]\n");
+            fprintf(stderr, "usage: bench_search [--data FILE] [--queries N] [--scale N] [--seed N] [--encoder DIR]\n");
             return 2;
         }
     }
@@ -851,6 +860,31 @@ int main(int argc, char **argv) {
             print_row("Xapian BM25 (OR, via python3-xapian)", &s, xb, xbytes);
         else
             printf("| Xapian | skipped: python3-xapian not installed (apt-get install python3-xapian) |\n");
+        /* semantic fusion from a text encoder: product vectors once, the
+         * query encoded per search (its forward is in the timings) */
+        aisle_bert *bert = NULL;
+        if (aisle_bert_import(&bert, encoder, NULL) == AISLE_OK) {
+            aisle_config *ec;
+            CHECK(aisle_config_new(&ec));
+            CHECK(aisle_config_parse(ec, "threads=2"));
+            double e0 = now();
+            CHECK(aisle_search_index_set_encoder(idx, bert, cat, ec));
+            printf("| (encoder %s: %zu product vectors in %.2f s wall, 2 threads) |\n",
+                   encoder_is_fixture ? "tests/bert/data/cls" : encoder, r.items.n, now() - e0);
+            const char *what = encoder_is_fixture ? "random BERT fixture, code-path check" : "BERT";
+            char name[160];
+            s = eval_aisle(idx, &r, qs, nq, "", NULL, 0);
+            snprintf(name, sizeof name, "aisle + semantic fusion (encoder: %s; linear)", what);
+            print_row(name, &s, -1, 0);
+            s = eval_aisle(idx, &r, qs, nq, "search_fusion=rrf", NULL, 0);
+            snprintf(name, sizeof name, "aisle + semantic fusion (encoder: %s; RRF)", what);
+            print_row(name, &s, -1, 0);
+            CHECK(aisle_search_index_set_encoder(idx, NULL, NULL, NULL)); /* the rows below: without */
+            aisle_config_free(ec);
+            aisle_bert_free(bert);
+        } else {
+            printf("| encoder | skipped: %s: %s |\n", encoder, aisle_last_error());
+        }
         /* the model is trained after the text-only timings: OpenBLAS's
          * threads keep spinning for a while after training */
         /* the behaviour model: ALS on purchases before the last month */

@@ -1358,9 +1358,11 @@ AISLE_API int aisle_search_index_build(aisle_search_index *index, const aisle_ca
 
 /* Adds catalog product `key` to the index, replacing the indexed product
  * with the same key (its popularity is kept).  No rebuild: the change is
- * visible to the next search.  All or nothing.  Returns AISLE_OK,
- * AISLE_EINVAL (NULL argument), AISLE_ENOTFOUND (key not in cat),
- * AISLE_ERANGE or AISLE_ENOMEM. */
+ * visible to the next search.  An index with encoder vectors (section
+ * search_encoder) also encodes the product with its attached encoder.  All
+ * or nothing.  Returns AISLE_OK, AISLE_EINVAL (NULL argument),
+ * AISLE_ENOTFOUND (key not in cat), AISLE_ESTATE (the index has encoder
+ * vectors but no encoder attached), AISLE_ERANGE or AISLE_ENOMEM. */
 AISLE_API int aisle_search_index_add(aisle_search_index *index, const aisle_catalog *cat, const char *key);
 
 /* Removes a product from the index.  Returns AISLE_OK, AISLE_EINVAL (NULL
@@ -2033,6 +2035,52 @@ AISLE_API int aisle_server_add_item(aisle_server *server, const char *item_key, 
  * Thread-safe.  Returns AISLE_OK or AISLE_EINVAL (NULL argument). */
 AISLE_API int aisle_model_mapped_bytes(const aisle_model *model, size_t *bytes);
 /* <<< section: mmap */
+
+/* >>> section: search_encoder */
+
+/* Semantic retrieval from a text encoder (docs/SEARCH.md, "Text
+ * encoder").  An imported BERT model (aisle_bert) attached to a search
+ * index encodes every product's text once (title, description, brand and
+ * category) into a unit vector stored in the index (and in its saved file,
+ * with the encoder's fingerprint); aisle_search then encodes the query,
+ * scans the products' vectors exactly (cosine), and fuses the best
+ * search_depth of them with the lexical candidates as option search_fusion
+ * says (linear: + search_encoder_weight x cosine; rrf: + weight / (k +
+ * rank)), with or without a model.  Products found by the encoder alone
+ * join the hits ("found by the text encoder only" in the explanation).
+ * aisle_search_index_add encodes new and replaced products with the
+ * attached encoder; removal drops their vectors when the index is saved.
+ *
+ * Threads: the index borrows the encoder, which must outlive it (or until
+ * detached); the encoder is read-only while searching, so any number of
+ * threads may search at once.  set_encoder needs exclusive access to the
+ * index, as _add does. */
+
+/* Attaches `encoder` to the index:
+ *   - with `cat`: computes the vectors of every indexed product (each must
+ *     be in cat) with pooling search_encoder_pooling from cfg (also read:
+ *     max_length, threads, blas_threads), replacing any the index had; on
+ *     an empty index, a later aisle_search_index_build encodes the catalog
+ *     it indexes;
+ *   - without (NULL): the index must already hold vectors made by this
+ *     encoder (a loaded index): its fingerprint (configuration, vocabulary,
+ *     weights as stored, pooling) is checked, nothing is recomputed.
+ * encoder NULL detaches the encoder and drops the vectors.  On failure the
+ * index is unchanged.  Returns AISLE_OK, AISLE_EINVAL (NULL index, bad
+ * option, or an encoder that is not the one the vectors were made with),
+ * AISLE_ESTATE (no cat and no stored vectors), AISLE_ENOTFOUND (an indexed
+ * product is not in cat), AISLE_EUNSUPPORTED (pooling=pooler on a model
+ * without a pooler), AISLE_ERANGE (max_length) or AISLE_ENOMEM. */
+AISLE_API int aisle_search_index_set_encoder(aisle_search_index *index, const aisle_bert *encoder,
+                                             const aisle_catalog *cat, const aisle_config *cfg);
+
+/* The index's encoder vectors: *dim their dimension (0: none), *attached
+ * 1 when an encoder is attached, *fingerprint the encoder's (0: none); any
+ * out-parameter may be NULL.  Thread-safe.  Returns AISLE_OK or
+ * AISLE_EINVAL (NULL index). */
+AISLE_API int aisle_search_index_encoder_info(const aisle_search_index *index, size_t *dim, int *attached,
+                                              uint64_t *fingerprint);
+/* <<< section: search_encoder */
 
 #ifdef __cplusplus
 } /* extern "C" */

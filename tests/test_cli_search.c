@@ -3,6 +3,7 @@
  * outputs, one JSON array per --queries line in order, filters, typos,
  * personalised search with a model, and errors. */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,12 +120,42 @@ static void test_search_usage_and_file_errors(void **state) {
     assert_contains(out_text, "usage: aisle index --catalog FILE");
 }
 
+/* --encoder on index and search: the product vectors are stored, the
+ * query's vector finds products sharing no word with it, another encoder
+ * (or an index built without one) is refused. */
+static void test_encoder_index_and_search(void **state) {
+    (void)state;
+    char cls[PATH_MAX], reg[PATH_MAX], rel[2200];
+    snprintf(rel, sizeof rel, "%s/tests/bert/data/cls", tu_srcdir());
+    if (!realpath(rel, cls)) fail_msg("realpath %s failed", rel);
+    snprintf(rel, sizeof rel, "%s/tests/bert/data/reg", tu_srcdir());
+    if (!realpath(rel, reg)) fail_msg("realpath %s failed", rel);
+    assert_run(0, "index --catalog store/catalog.csv --out enc.idx --encoder %s --set threads=1", cls);
+    assert_contains(err_text, "indexed 300 products");
+    assert_run(0, "search --index enc.idx --encoder %s --query 'zebra quartz' -k 3 --explain", cls);
+    assert_contains(out_text, "found by the text encoder only");
+    assert_run(0, "search --index enc.idx --encoder %s --query 'yoga mat' -k 3 --json", cls);
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"matched\":[\"yoga\"");
+    /* without --encoder the stored vectors wait: words only */
+    assert_run(0, "search --index enc.idx --query 'zebra quartz' -k 3");
+    assert_contains(out_text, "(0 matching)");
+    assert_run(1, "search --index enc.idx --encoder %s --query 'yoga' -k 3", reg);
+    assert_contains(err_text, "another encoder");
+    assert_run(0, "index --catalog store/catalog.csv --out plain.idx --quiet");
+    assert_run(1, "search --index plain.idx --encoder %s --query 'yoga' -k 3", cls);
+    assert_contains(err_text, "no encoder vectors");
+    assert_run(1, "search --index enc.idx --encoder missing-dir --query 'yoga'");
+    assert_contains(err_text, "missing-dir");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_and_search_print_hits),
         cmocka_unit_test(test_queries_file_prints_one_json_array_per_line_in_order),
         cmocka_unit_test(test_personal_search_and_suggest),
         cmocka_unit_test(test_search_usage_and_file_errors),
+        cmocka_unit_test(test_encoder_index_and_search),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

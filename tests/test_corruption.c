@@ -3,6 +3,7 @@
  * fail with AISLE_EFORMAT (or AISLE_EVERSION when the version field now
  * claims a newer format) and a message, never crash, hang or load
  * garbage.  (test_io.c covers crafted huge lengths and counts.) */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,9 +290,51 @@ static void test_bert_intent_rejects_corruption(void **state) {
     aisle_config_free(cfg);
 }
 
+static void flip_and_cut_index(aisle_search_index *idx);
+
 static void test_search_index_rejects_every_corruption(void **state) {
     (void)state;
     aisle_search_index *idx = small_search_index();
+    flip_and_cut_index(idx);
+    aisle_search_index_free(idx);
+}
+
+/* The same with the optional text-encoder vectors section (docs/FORMAT.md
+ * section 261), made by the bert tests' small model: a flipped vector
+ * byte fails the CRC, a flipped section flag or type too. */
+static void test_search_index_with_vectors_rejects_every_corruption(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_items=50 seed=4 threads=1"));
+    aisle_catalog *cat;
+    assert_ok(aisle_demo_catalog(cfg, &cat));
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/tests/bert/data/cls", tu_srcdir());
+    aisle_bert *bert;
+    assert_ok(aisle_bert_import(&bert, dir, NULL));
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    assert_ok(aisle_search_index_set_encoder(idx, bert, cat, cfg));
+    assert_ok(aisle_search_index_build(idx, cat, cfg));
+    assert_int_equal(idx->enc_dim, 64);
+    flip_and_cut_index(idx);
+    /* valid CRCs, impossible vectors */
+    void *bytes;
+    size_t len;
+    float v = idx->enc_vec[70];
+    idx->enc_vec[70] = NAN;
+    index_image(idx, &bytes, &len);
+    idx->enc_vec[70] = v;
+    expect_index_rejected(bytes, len, "vector", 0, "search index vectors: value 70");
+    aisle_free(bytes);
+    aisle_search_index_free(idx);
+    aisle_bert_free(bert);
+    aisle_catalog_free(cat);
+    aisle_config_free(cfg);
+}
+
+static void flip_and_cut_index(aisle_search_index *idx) {
     void *bytes;
     size_t len, cases = 0;
     index_image(idx, &bytes, &len);
@@ -309,7 +352,6 @@ static void test_search_index_rejects_every_corruption(void **state) {
     print_message("search index %zu-byte file: %zu corrupted variants rejected\n", len, cases);
     free(buf);
     aisle_free(bytes);
-    aisle_search_index_free(idx);
 }
 
 /* Structurally wrong indexes with valid CRCs: each must be refused by the
@@ -413,6 +455,7 @@ int main(void) {
         cmocka_unit_test(test_bag_sqrt_intent_rejects_every_corruption),
         cmocka_unit_test(test_bert_intent_rejects_corruption),
         cmocka_unit_test(test_search_index_rejects_every_corruption),
+        cmocka_unit_test(test_search_index_with_vectors_rejects_every_corruption),
         cmocka_unit_test(test_search_index_rejects_inconsistent_structure),
         cmocka_unit_test(test_forecast_rejects_every_corruption),
     };

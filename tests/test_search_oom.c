@@ -37,6 +37,20 @@ static uint64_t run_until_success(const char *what, oom_step step, void *ctx) {
     return 0;
 }
 
+/* A file's bytes (malloc'd; the test fails when it cannot be read). */
+static void *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *data = malloc(*len ? *len : 1);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, *len, f), *len);
+    fclose(f);
+    return data;
+}
+
 typedef struct ctx {
     aisle_catalog *cat;
     aisle_search_index *idx;
@@ -158,15 +172,7 @@ static void test_search_paths_survive_every_allocation_failure(void **state) {
     assert_ok(aisle_search_index_build(c.idx, c.cat, NULL));
     assert_ok(aisle_search_index_remove(c.idx, "p7"));
     assert_ok(aisle_search_index_save(c.idx, c.path, NULL));
-    FILE *f = fopen(c.path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    c.image_len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    c.image = malloc(c.image_len);
-    assert_non_null(c.image);
-    assert_int_equal(fread(c.image, 1, c.image_len, f), c.image_len);
-    fclose(f);
+    c.image = slurp(c.path, &c.image_len);
     uint64_t pb = run_until_success("build", step_build, &c);
     uint64_t ps = run_until_success("search", step_search, &c);
     uint64_t pp = run_until_success("fusion+personal", step_personal, &c);
@@ -247,15 +253,7 @@ static void test_block_bounds_survive_every_allocation_failure(void **state) {
     snprintf(path, sizeof path, "%s/idx.aisle", dir);
     assert_ok(aisle_search_index_save(idx, path, NULL));
     aisle_search_index_free(idx);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    c.image_len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    c.image = malloc(c.image_len);
-    assert_non_null(c.image);
-    assert_int_equal(fread(c.image, 1, c.image_len, f), c.image_len);
-    fclose(f);
+    c.image = slurp(path, &c.image_len);
     uint64_t n = run_until_success("blocks", step_blocks, &c);
     print_message("block bounds failure points: %llu\n", (unsigned long long)n);
     assert_true(n > 50);
@@ -263,10 +261,74 @@ static void test_block_bounds_survive_every_allocation_failure(void **state) {
     aisle_catalog_free(c.cat);
 }
 
+/* Text-encoder vectors: building with an encoder, attaching one to a built
+ * index, loading vectors and attaching by fingerprint, adds and replaces
+ * encoded, searches through the encoder scan, saving the vectors. */
+typedef struct enc_ctx {
+    aisle_catalog *cat;
+    aisle_bert *bert;
+    aisle_config *cfg; /* threads=1 */
+    void *image;       /* an index with vectors, without p7 */
+    size_t image_len;
+    char path[1200];
+} enc_ctx;
+
+static int step_encoder(void *p) {
+    enc_ctx *c = p;
+    aisle_search_index *built = NULL, *plain = NULL, *idx = NULL;
+    int rc = aisle_search_index_new(&built);
+    if (!rc) rc = aisle_search_index_set_encoder(built, c->bert, c->cat, c->cfg);
+    if (!rc) rc = aisle_search_index_build(built, c->cat, c->cfg);
+    if (!rc) rc = aisle_search_index_new(&plain);
+    if (!rc) rc = aisle_search_index_build(plain, c->cat, NULL);
+    if (!rc) rc = aisle_search_index_set_encoder(plain, c->bert, c->cat, c->cfg);
+    if (!rc) rc = aisle_search_index_load_buffer(&idx, c->image, c->image_len, NULL);
+    if (!rc) rc = aisle_search_index_set_encoder(idx, c->bert, NULL, c->cfg);
+    if (!rc) rc = aisle_search_index_add(idx, c->cat, "p7");
+    if (!rc) rc = aisle_search_index_add(idx, c->cat, "p1"); /* replace */
+    if (!rc) rc = search_once(idx, "espreso machine", NULL, NULL);
+    if (!rc) rc = search_once(idx, "zebra quartz", NULL, NULL); /* encoder hits only */
+    if (!rc) rc = aisle_search_index_save(built, c->path, NULL);
+    aisle_search_index_free(idx);
+    aisle_search_index_free(plain);
+    aisle_search_index_free(built);
+    return rc;
+}
+
+static void test_encoder_paths_survive_every_allocation_failure(void **state) {
+    (void)state;
+    enc_ctx c;
+    memset(&c, 0, sizeof c);
+    c.cat = small_catalog();
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/tests/bert/data/cls", tu_srcdir());
+    assert_ok(aisle_bert_import(&c.bert, dir, NULL));
+    assert_ok(aisle_config_new(&c.cfg));
+    assert_ok(aisle_config_set(c.cfg, "threads", "1"));
+    tu_tmpdir(dir, sizeof dir, "search_oom_encoder");
+    snprintf(c.path, sizeof c.path, "%s/idx.aisle", dir);
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    assert_ok(aisle_search_index_set_encoder(idx, c.bert, c.cat, c.cfg));
+    assert_ok(aisle_search_index_build(idx, c.cat, c.cfg));
+    assert_ok(aisle_search_index_remove(idx, "p7"));
+    assert_ok(aisle_search_index_save(idx, c.path, NULL));
+    aisle_search_index_free(idx);
+    c.image = slurp(c.path, &c.image_len);
+    uint64_t n = run_until_success("encoder", step_encoder, &c);
+    print_message("encoder failure points: %llu\n", (unsigned long long)n);
+    assert_true(n > 100);
+    free(c.image);
+    aisle_config_free(c.cfg);
+    aisle_bert_free(c.bert);
+    aisle_catalog_free(c.cat);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_paths_survive_every_allocation_failure),
         cmocka_unit_test(test_block_bounds_survive_every_allocation_failure),
+        cmocka_unit_test(test_encoder_paths_survive_every_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

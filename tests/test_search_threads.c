@@ -1,6 +1,7 @@
 /* test_search_threads.c - 8 threads search one shared index (text,
- * filters, facets, fusion and personalization with a shared model, suggest)
- * while another thread builds, updates and saves a new index; every search
+ * filters, facets, fusion and personalization with a shared model, the
+ * text-encoder scan with a shared BERT encoder, suggest) while another
+ * thread builds, updates and saves a new index with the encoder; every search
  * must give the results a single thread gets.  Run under ThreadSanitizer
  * by `make check-tsan` (AISLE_STRESS_SECONDS sets the duration). */
 #include <pthread.h>
@@ -19,6 +20,8 @@ enum { N_QUERIES = sizeof queries / sizeof queries[0] };
 typedef struct shared {
     aisle_search_index *idx;
     aisle_model *model;
+    aisle_bert *bert;
+    aisle_config *one; /* threads=1 */
     aisle_catalog *cat;
     char expect[N_QUERIES][2][512]; /* keys of the top 10: plain, personal */
     double seconds;
@@ -96,7 +99,8 @@ static void *builder(void *p) {
     for (int it = 0; now() < end || it < 2; it++) {
         aisle_search_index *idx = NULL;
         int rc = aisle_search_index_new(&idx);
-        if (!rc) rc = aisle_search_index_build(idx, s->cat, NULL);
+        if (!rc) rc = aisle_search_index_set_encoder(idx, s->bert, s->cat, s->one);
+        if (!rc) rc = aisle_search_index_build(idx, s->cat, s->one);
         if (!rc) rc = aisle_search_index_remove(idx, "k1");
         if (!rc) rc = aisle_search_index_add(idx, s->cat, "k1");
         if (!rc) rc = aisle_search_index_set_popularity(idx, s->model);
@@ -123,6 +127,12 @@ static void test_eight_searchers_and_a_builder(void **state) {
     snprintf(s.path, sizeof s.path, "%s/idx.aisle", dir);
     assert_ok(aisle_search_index_new(&s.idx));
     assert_ok(aisle_search_index_build(s.idx, s.cat, NULL));
+    char bert_dir[1100];
+    snprintf(bert_dir, sizeof bert_dir, "%s/tests/bert/data/cls", tu_srcdir());
+    assert_ok(aisle_bert_import(&s.bert, bert_dir, NULL));
+    assert_ok(aisle_config_new(&s.one));
+    assert_ok(aisle_config_set(s.one, "threads", "1"));
+    assert_ok(aisle_search_index_set_encoder(s.idx, s.bert, s.cat, s.one));
     aisle_dataset *ds;
     assert_ok(aisle_dataset_new(&ds));
     char user[16], item[24];
@@ -150,6 +160,8 @@ static void test_eight_searchers_and_a_builder(void **state) {
     assert_int_equal(s.failures, 0);
     aisle_model_free(s.model);
     aisle_search_index_free(s.idx);
+    aisle_bert_free(s.bert);
+    aisle_config_free(s.one);
     aisle_catalog_free(s.cat);
 }
 

@@ -19,6 +19,7 @@ import (
 type SearchIndex struct {
 	mu  sync.RWMutex
 	ptr *C.aisle_search_index
+	enc *Bert // the attached text encoder, kept reachable while the index borrows it
 }
 
 // Hit is one search hit: product key, score and the indexed words it
@@ -183,6 +184,59 @@ func (s *SearchIndex) SetPopularity(m *Model) error {
 	return m.withRead(func(mp *C.aisle_model) error {
 		return s.write(func(p *C.aisle_search_index) C.int { return C.aisle_search_index_set_popularity(p, mp) })
 	})
+}
+
+// SetEncoder attaches a BERT text encoder (docs/SEARCH.md, "Text
+// encoder").  With a catalog it computes every product's text vector
+// (option search_encoder_pooling); with c nil the index's saved vectors
+// must come from this encoder (CodeInvalid otherwise).  Searches then add
+// semantic retrieval from the query's vector (search_encoder_weight).  The
+// index keeps b reachable; do not Close b or fine-tune it while attached.
+// b nil detaches and drops the vectors.
+func (s *SearchIndex) SetEncoder(b *Bert, c *Catalog, cfg *Config) error {
+	setEnc := func(p *C.aisle_search_index, bp *C.aisle_bert, cp *C.aisle_catalog) C.int {
+		var rc C.int
+		_ = withConfig(cfg, func(cc *C.aisle_config) C.int {
+			rc = C.aisle_search_index_set_encoder(p, bp, cp, cc)
+			return rc
+		})
+		return rc
+	}
+	withCatalog := func(bp *C.aisle_bert) error {
+		if c == nil {
+			return s.write(func(p *C.aisle_search_index) C.int { return setEnc(p, bp, nil) })
+		}
+		var err error
+		if cerr := c.read(func(cp *C.aisle_catalog) C.int {
+			err = s.write(func(p *C.aisle_search_index) C.int { return setEnc(p, bp, cp) })
+			return 0
+		}); cerr != nil {
+			return cerr
+		}
+		return err
+	}
+	var err error
+	if b == nil {
+		err = withCatalog(nil)
+	} else {
+		err = b.read(withCatalog)
+	}
+	if err == nil {
+		s.mu.Lock()
+		s.enc = b
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// EncoderInfo reports the index's encoder vectors: their dimension (0
+// without), whether an encoder is attached, and its fingerprint.
+func (s *SearchIndex) EncoderInfo() (dim int, attached bool, fingerprint uint64, err error) {
+	var d C.size_t
+	var a C.int
+	var fp C.uint64_t
+	err = s.read(func(p *C.aisle_search_index) C.int { return C.aisle_search_index_encoder_info(p, &d, &a, &fp) })
+	return int(d), a != 0, uint64(fp), err
 }
 
 func cstrings(what string, v []string) ([]*C.char, error) {

@@ -129,3 +129,47 @@ func TestSearchPersonalWithModel(t *testing.T) {
 		t.Fatalf("%+v %v", r, err)
 	}
 }
+
+func TestSearchEncoderSavedAndAttached(t *testing.T) {
+	b, err := ImportBert(bertCheckpoint(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := searchCatalog(t)
+	idx, err := BuildSearchIndex(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if err := idx.SetEncoder(b, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	dim, attached, fp, err := idx.EncoderInfo()
+	if err != nil || dim != 64 || !attached || fp == 0 {
+		t.Fatalf("encoder info %d %v %x %v", dim, attached, fp, err)
+	}
+	r, err := idx.Search("zebra quartz ", SearchRequest{K: 4})
+	if err != nil || len(r.Hits) == 0 {
+		t.Fatalf("encoder search: %v %v", r, err)
+	}
+	path := filepath.Join(t.TempDir(), "enc.idx")
+	if err := idx.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadSearchIndex(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	if _, attached, fp2, _ := back.EncoderInfo(); attached || fp2 != fp {
+		t.Fatalf("loaded: attached %v fingerprint %x, want %x", attached, fp2, fp)
+	}
+	if err := back.SetEncoder(b, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := back.Search("zebra quartz ", SearchRequest{K: 4})
+	if err != nil || len(r2.Hits) != len(r.Hits) || r2.Hits[0].Item != r.Hits[0].Item {
+		t.Fatalf("after load: %v %v", r2, err)
+	}
+}

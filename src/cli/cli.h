@@ -171,18 +171,23 @@ int cli_eval_report(const cli_opts *o, const char *kind, double secs, const aisl
 int cmd_index_raw(int argc, char **argv);
 int cmd_search_raw(int argc, char **argv);
 #define CMD_INDEX_USAGE                                                                                   \
-    "usage: aisle index --catalog FILE [--columns SPEC] --out IDX [--model M] [--set KEY=VALUE]... [--quiet]\n\n" \
+    "usage: aisle index --catalog FILE [--columns SPEC] --out IDX [--model M] [--encoder E]\n"            \
+    "                   [--set KEY=VALUE]... [--quiet]\n\n"                                                \
     "Builds a product search index from a catalog file (CSV with a header: item_id, title,\n"          \
     "description, category, brand, price; other columns become attributes) and saves it.\n"           \
     "--columns maps roles to columns (option catalog_columns, e.g. key=sku,title=name).\n"           \
-    "--model stores the model's item popularity (ranks suggestions).\n"
+    "--model stores the model's item popularity (ranks suggestions).\n"                                \
+    "--encoder E (a BERT directory or a file of aisle bert import) stores each product's text\n"       \
+    "vector for semantic retrieval (option search_encoder_pooling: mean, cls or pooler).\n"
 #define CMD_SEARCH_USAGE                                                                                  \
     "usage: aisle search --index IDX (--query TEXT | --queries FILE) [-k N] [--filter F]...\n"         \
     "                    [--user KEY | --session ITEM,ITEM...] [--model M] [--facets LIST]\n"         \
-    "                    [--explain] [--suggest] [--json] [--set KEY=VALUE]...\n\n"                   \
+    "                    [--encoder E] [--explain] [--suggest] [--json] [--set KEY=VALUE]...\n\n"     \
     "Searches the index (k = 10 by default).  Filters: category=PATH (prefix), brand=NAME,\n"         \
     "price=LO..HI, NAME=VALUE (attribute); all must hold.  With --model, behaviour-space\n"          \
-    "fusion; with --user or --session as well, personalised ranking.  --queries runs one query\n"     \
+    "fusion; with --user or --session as well, personalised ranking.  --encoder E (the encoder\n"     \
+    "the index was built with; another is refused) adds semantic retrieval from the query's text\n"   \
+    "vector (option search_encoder_weight).  --queries runs one query\n"                              \
     "per line; with --json each prints one JSON array of {item, score, matched} (an object\n"         \
     "{total, hits, facets} with --facets).  --suggest prints completions of the text instead.\n"      \
     "--set takes search_* options (docs/OPTIONS.md).\n"

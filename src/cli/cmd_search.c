@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int need_value(int i, int argc, char **argv) {
     if (i + 1 >= argc) return cli_error(CLI_USAGE, "%s needs a value", argv[i]);
@@ -26,8 +27,17 @@ static int set_option(aisle_config *cfg, const char *kv) {
     return rc ? cli_fail(rc, "--set") : CLI_OK;
 }
 
+/* A BERT encoder: a checkpoint directory (imported) or a file written by
+ * `aisle bert import --out` (loaded). */
+static int load_encoder(const char *path, const aisle_config *cfg, aisle_bert **out) {
+    struct stat st;
+    int rc = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? aisle_bert_import(out, path, cfg)
+                                                           : aisle_bert_load(out, path, cfg);
+    return rc ? cli_fail(rc, "loading the encoder") : CLI_OK;
+}
+
 int cmd_index_raw(int argc, char **argv) {
-    const char *catalog = NULL, *columns = NULL, *out = NULL, *model = NULL;
+    const char *catalog = NULL, *columns = NULL, *out = NULL, *model = NULL, *encoder = NULL;
     int quiet = 0, rc = CLI_OK;
     aisle_config *cfg = NULL;
     if (aisle_config_new(&cfg)) return cli_fail(AISLE_ENOMEM, "config");
@@ -35,10 +45,11 @@ int cmd_index_raw(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
         else if (!strcmp(a, "--catalog") || !strcmp(a, "--columns") || !strcmp(a, "--out") ||
-                 !strcmp(a, "--model") || !strcmp(a, "--set")) {
+                 !strcmp(a, "--model") || !strcmp(a, "--encoder") || !strcmp(a, "--set")) {
             if ((rc = need_value(i, argc, argv))) break;
             const char *v = argv[++i];
             if (!strcmp(a, "--catalog")) catalog = v;
+            else if (!strcmp(a, "--encoder")) encoder = v;
             else if (!strcmp(a, "--columns")) columns = v;
             else if (!strcmp(a, "--out")) out = v;
             else if (!strcmp(a, "--model")) model = v;
@@ -52,11 +63,14 @@ int cmd_index_raw(int argc, char **argv) {
     aisle_catalog *cat = NULL;
     aisle_search_index *idx = NULL;
     aisle_model *m = NULL;
+    aisle_bert *bert = NULL;
     double t0 = cli_now();
     int lrc;
     if (!rc && (lrc = aisle_catalog_new(&cat))) rc = cli_fail(lrc, "catalog");
     if (!rc && (lrc = aisle_catalog_load(cat, catalog, cfg))) rc = cli_fail(lrc, "loading the catalog");
     if (!rc && (lrc = aisle_search_index_new(&idx))) rc = cli_fail(lrc, "index");
+    if (!rc && encoder) rc = load_encoder(encoder, NULL, &bert);
+    if (!rc && bert && (lrc = aisle_search_index_set_encoder(idx, bert, cat, cfg))) rc = cli_fail(lrc, "--encoder");
     if (!rc && (lrc = aisle_search_index_build(idx, cat, cfg))) rc = cli_fail(lrc, "building the index");
     if (!rc && model && (lrc = aisle_model_load(&m, model, NULL))) rc = cli_fail(lrc, "loading the model");
     if (!rc && m && (lrc = aisle_search_index_set_popularity(idx, m))) rc = cli_fail(lrc, "popularity");
@@ -68,13 +82,14 @@ int cmd_index_raw(int argc, char **argv) {
     }
     aisle_model_free(m);
     aisle_search_index_free(idx);
+    aisle_bert_free(bert);
     aisle_catalog_free(cat);
     aisle_config_free(cfg);
     return rc;
 }
 
 typedef struct search_args {
-    const char *index, *query, *queries, *user, *model, *session;
+    const char *index, *query, *queries, *user, *model, *session, *encoder;
     int k, json, explain, suggest;
     const char **filters;
     size_t n_filters;
@@ -216,7 +231,8 @@ int cmd_search_raw(int argc, char **argv) {
         else if (!strcmp(s, "--suggest")) a.suggest = 1;
         else if (!strcmp(s, "--index") || !strcmp(s, "--query") || !strcmp(s, "--queries") || !strcmp(s, "-k") ||
                  !strcmp(s, "--user") || !strcmp(s, "--model") || !strcmp(s, "--filter") ||
-                 !strcmp(s, "--session") || !strcmp(s, "--facets") || !strcmp(s, "--set")) {
+                 !strcmp(s, "--session") || !strcmp(s, "--facets") || !strcmp(s, "--set") ||
+                 !strcmp(s, "--encoder")) {
             if ((rc = need_value(i, argc, argv))) break;
             const char *v = argv[++i];
             if (!strcmp(s, "--index")) a.index = v;
@@ -225,6 +241,7 @@ int cmd_search_raw(int argc, char **argv) {
             else if (!strcmp(s, "--user")) a.user = v;
             else if (!strcmp(s, "--model")) a.model = v;
             else if (!strcmp(s, "--session")) a.session = v;
+            else if (!strcmp(s, "--encoder")) a.encoder = v;
             else if (!strcmp(s, "--filter")) a.filters[a.n_filters++] = v;
             else if (!strcmp(s, "--facets")) {
                 int src = aisle_config_set_string(a.cfg, "search_facets", v);
@@ -251,6 +268,9 @@ int cmd_search_raw(int argc, char **argv) {
     int lrc;
     if (!rc && (lrc = aisle_search_index_load(&idx, a.index, a.cfg))) rc = cli_fail(lrc, "loading the index");
     if (!rc && a.model && (lrc = aisle_model_load(&m, a.model, NULL))) rc = cli_fail(lrc, "loading the model");
+    aisle_bert *bert = NULL;
+    if (!rc && a.encoder) rc = load_encoder(a.encoder, NULL, &bert);
+    if (!rc && bert && (lrc = aisle_search_index_set_encoder(idx, bert, NULL, a.cfg))) rc = cli_fail(lrc, "--encoder");
     if (!rc && a.session) rc = split_list(a.session, &items, &n_items);
     if (!rc && a.query) rc = run_one(&a, idx, m, (const char *const *)items, n_items, a.query);
     if (!rc && a.queries) {
@@ -270,6 +290,7 @@ int cmd_search_raw(int argc, char **argv) {
     free(items);
     aisle_model_free(m);
     aisle_search_index_free(idx);
+    aisle_bert_free(bert);
     free(a.filters);
     aisle_config_free(a.cfg);
     return rc;

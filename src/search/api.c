@@ -38,6 +38,8 @@ AISLE_API int aisle_search_index_build(aisle_search_index *idx, const aisle_cata
     }
     tmp->bulk = false;
     if (!rc) rc = search_helpers_rebuild(tmp);
+    /* an encoder attached to the empty index encodes the catalog in one batch */
+    if (!rc && idx->encoder) rc = search_encoder_fill(tmp, idx->encoder, idx->enc_pooling, cat, cfg);
     /* trim postings blobs to their length (build only appends) */
     for (size_t t = 0; t < tmp->terms.n && !rc; t++) {
         search_postings *p = &tmp->post[t];
@@ -80,6 +82,30 @@ AISLE_API int aisle_search_index_set_popularity(aisle_search_index *idx, const a
         idx->popularity[d] = it >= 0 && model->popularity ? model->popularity[it] : 0.0f;
     }
     idx->has_popularity = true;
+    return AISLE_OK;
+}
+
+AISLE_API int aisle_search_index_set_encoder(aisle_search_index *idx, const aisle_bert *encoder,
+                                             const aisle_catalog *cat, const aisle_config *cfg) {
+    if (!idx) return core_error(AISLE_EINVAL, "aisle_search_index_set_encoder: NULL argument");
+    int rc = config_check(cfg, search_options, "search");
+    if (rc) return rc;
+    if (!encoder) {
+        search_encoder_drop(idx);
+        return AISLE_OK;
+    }
+    if (!cat) return search_encoder_attach(idx, encoder, cfg);
+    int pooling;
+    if ((rc = search_encoder_pooling(cfg, &pooling))) return rc;
+    return search_encoder_fill(idx, encoder, pooling, cat, cfg);
+}
+
+AISLE_API int aisle_search_index_encoder_info(const aisle_search_index *idx, size_t *dim, int *attached,
+                                              uint64_t *fingerprint) {
+    if (!idx) return core_error(AISLE_EINVAL, "aisle_search_index_encoder_info: NULL argument");
+    if (dim) *dim = idx->enc_dim;
+    if (attached) *attached = idx->encoder != NULL;
+    if (fingerprint) *fingerprint = idx->enc_fp;
     return AISLE_OK;
 }
 

@@ -56,6 +56,7 @@ void search_index_release(aisle_search_index *idx) {
     core_free(idx->pair_name);
     core_free(idx->toks);
     core_free(idx->touched);
+    search_encoder_drop(idx);
     core_free(idx);
 }
 
@@ -246,6 +247,9 @@ static int grow_docs(aisle_search_index *idx, size_t need) {
     GROW(attr_start, 1)
     GROW(attr_n, 1)
     GROW(popularity, 1)
+    if (idx->enc_dim) {
+        GROW(enc_vec, idx->enc_dim)
+    }
 #undef GROW
     idx->docs_cap = cap;
     return AISLE_OK;
@@ -269,6 +273,17 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
     uint16_t flen[SEARCH_N_FIELDS] = {0};
     static const int src_field[4] = {DATA_FIELD_TITLE, DATA_FIELD_DESCRIPTION, DATA_FIELD_CATEGORY,
                                      DATA_FIELD_BRAND};
+    /* the product's encoder vector first: encoding is the step most likely
+     * to fail, and it changes nothing (build encodes in one batch after) */
+    float *vec = NULL;
+    if (idx->enc_dim && !idx->bulk) {
+        if (!(vec = core_malloc(idx->enc_dim * sizeof *vec))) return core_oom("product vector");
+        int erc = search_encoder_product(idx, cat, i, vec);
+        if (erc) {
+            core_free(vec);
+            return erc;
+        }
+    }
     int rc = AISLE_OK;
     for (int f = 0; f < 4 && !rc; f++) {
         const char *text = data_catalog_field(cat, i, src_field[f]);
@@ -378,6 +393,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
         keys_truncate(&idx->categories, cats0);
         keys_truncate(&idx->attr_names, names0);
         keys_truncate(&idx->attr_pairs, pairs0);
+        core_free(vec);
         return rc;
     }
     (void)n_groups;
@@ -425,6 +441,12 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
     if (n_pairs) memcpy(idx->attrs + idx->n_attrs, pair_ids, n_pairs * sizeof *pair_ids);
     idx->n_attrs += n_pairs;
     idx->popularity[doc] = pop;
+    if (idx->enc_dim) { /* in a build, the batch after fills it */
+        float *row = idx->enc_vec + (size_t)doc * idx->enc_dim;
+        if (vec) memcpy(row, vec, idx->enc_dim * sizeof *vec);
+        else memset(row, 0, idx->enc_dim * sizeof *row);
+        core_free(vec);
+    }
     idx->n_docs++;
     idx->n_alive++;
     /* the typo and prefix helpers scan new terms linearly; re-index them

@@ -58,6 +58,12 @@ const option_spec search_options[] = {
      "Personalization: weight of the user's (normalised) model score."),
     OPTION_FLOAT("search_personal_popularity", 0, 100, "0.1", "search",
      "Personalization: weight of the (log-normalised) item popularity."),
+    OPTION_FLOAT("search_encoder_weight", 0, 100, "0.3", "search",
+     "With an encoder attached to the index (aisle_search_index_set_encoder): weight of text-encoder "
+     "retrieval in the fusion (search_fusion; 0 turns it off)."),
+    OPTION_CHOICE("search_encoder_pooling", "mean", "mean|cls|pooler", "search",
+     "How aisle_search_index_set_encoder turns the encoder's token states into a product's or query's "
+     "vector: their mean, the [CLS] state, or the model's pooler."),
     OPTION_INT("search_max_bytes", 1024, 1e15, "17179869184", "search",
      "Largest search index file aisle_search_index_load reads."),
     OPTION_END};
@@ -106,5 +112,6 @@ int search_params_read(search_params *p, const aisle_config *cfg, const search_p
     p->personal_text = config_float(cfg, search_options, "search_personal_text");
     p->personal_user = config_float(cfg, search_options, "search_personal_user");
     p->personal_pop = config_float(cfg, search_options, "search_personal_popularity");
+    p->encoder_weight = config_float(cfg, search_options, "search_encoder_weight");
     return config_check(cfg, search_options, "search");
 }

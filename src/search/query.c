@@ -46,7 +46,11 @@ int search_explain(aisle_search_results *r, size_t i, const char **out) {
     if (!rc && c->proximity > 0) rc = buf_printf(&x, "; proximity +%.4f", c->proximity);
     if (!rc && info->semantic_used) {
         if (c->rank_semantic) rc = buf_printf(&x, "; semantic rank %d (cosine %.3f)", c->rank_semantic, c->semantic);
-        if (!rc && !c->rank_text) rc = buf_printf(&x, "; found by behaviour similarity only");
+        if (!rc && !c->rank_text && !c->rank_encoder) rc = buf_printf(&x, "; found by behaviour similarity only");
+    }
+    if (!rc && info->encoder_used) {
+        if (c->rank_encoder) rc = buf_printf(&x, "; encoder rank %d (cosine %.3f)", c->rank_encoder, c->encoder);
+        if (!rc && !c->rank_text && !c->rank_semantic) rc = buf_printf(&x, "; found by the text encoder only");
     }
     if (!rc && info->personal_used)
         rc = buf_printf(&x, "; user %.4f popularity %.4f; history moved it from rank %d to %zu", c->user, c->pop,
@@ -97,12 +101,13 @@ int search_run(const aisle_search_index *idx, const search_request *rq, aisle_se
     rc = search_query_parse(idx, &p, rq->text, rq->len, &q);
     if (!rc) rc = search_filter_parse(idx, rq->filters, rq->n_filters, &f);
     if (!rc) rc = search_facets_setup(idx, &p, &fc, &n_fc);
-    pool_cap = rq->model ? CORE_MAX(rq->k, p.depth) : rq->k;
+    bool rerank = rq->model || search_encoder_active(idx, &p);
+    pool_cap = rerank ? CORE_MAX(rq->k, p.depth) : rq->k;
     if (pool_cap > idx->n_docs) pool_cap = idx->n_docs; /* k may be huge: never more than the products */
     if (!rc && !(pool = core_malloc((pool_cap ? pool_cap : 1) * sizeof *pool))) rc = core_oom("search candidates");
     if (!rc) rc = search_retrieve(idx, &p, &q, &f, pool_cap, pool, &pool_n, &r->total, fc, n_fc);
     search_rerank_info info = {0};
-    if (!rc && rq->model) rc = search_rerank(idx, &p, rq, &f, &pool, &pool_n, &pool_cap, &info);
+    if (!rc && rerank) rc = search_rerank(idx, &p, rq, &f, &pool, &pool_n, &pool_cap, &info);
     size_t n = CORE_MIN(pool_n, rq->k);
     if (!rc && !(r->hits = core_calloc(n ? n : 1, sizeof *r->hits))) rc = core_oom("search hits");
     if (!rc && !(r->cands = core_malloc((n ? n : 1) * sizeof *r->cands))) rc = core_oom("search hits");

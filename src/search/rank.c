@@ -31,15 +31,64 @@ static int64_t model_item_of(const aisle_model *m, const aisle_search_index *idx
     return keys_find(&m->items, key, strlen(key));
 }
 
-typedef struct sem_hit {
-    float s;
-    uint32_t doc;
-} sem_hit;
-
-static int sem_desc(const void *x, const void *y) {
-    const sem_hit *a = x, *b = y;
+static int hit_desc(const void *x, const void *y) {
+    const search_hit_sd *a = x, *b = y;
     if (a->s != b->s) return a->s > b->s ? -1 : 1;
     return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+void search_hitlist_push(search_hitlist *l, search_hit_sd h) {
+    size_t i;
+    if (!l->cap) return;
+    if (l->n < l->cap) {
+        i = l->n++;
+        while (i && hit_desc(&l->h[(i - 1) / 2], &h) < 0) { /* parent better than h: move it down */
+            l->h[i] = l->h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        l->h[i] = h;
+        return;
+    }
+    if (hit_desc(&h, &l->h[0]) >= 0) return; /* not better than the worst kept */
+    i = 0; /* replace the worst and sift down */
+    for (;;) {
+        size_t c = 2 * i + 1, w = i;
+        const search_hit_sd *cur = &h;
+        if (c < l->n && hit_desc(&l->h[c], cur) > 0) w = c;
+        if (c + 1 < l->n && hit_desc(&l->h[c + 1], w == i ? cur : &l->h[w]) > 0) w = c + 1;
+        if (w == i) break;
+        l->h[i] = l->h[w];
+        i = w;
+    }
+    l->h[i] = h;
+}
+
+void search_hitlist_sort(search_hitlist *l) { qsort(l->h, l->n, sizeof *l->h, hit_desc); }
+
+/* Candidates found by one retrieval (documents with their similarity, best
+ * first) join the pool: rank and similarity are set on the existing
+ * candidate or on a new one without text. */
+static int join(const search_hitlist *l, bool encoder, search_cand **cands, size_t *n, size_t *cap) {
+    for (size_t r = 0; r < l->n; r++) {
+        size_t i = 0;
+        while (i < *n && (*cands)[i].doc != l->h[r].doc) i++;
+        if (i == *n) {
+            int rc;
+            if (*n == *cap && (rc = core_grow((void **)cands, cap, *n + 1, sizeof **cands))) return rc;
+            memset(&(*cands)[i], 0, sizeof **cands);
+            (*cands)[i].doc = l->h[r].doc;
+            memset((*cands)[i].exp, 0xff, sizeof (*cands)[i].exp);
+            (*n)++;
+        }
+        if (encoder) {
+            (*cands)[i].rank_encoder = (int32_t)r + 1;
+            (*cands)[i].encoder = l->h[r].s;
+        } else {
+            (*cands)[i].rank_semantic = (int32_t)r + 1;
+            (*cands)[i].semantic = l->h[r].s;
+        }
+    }
+    return AISLE_OK;
 }
 
 static int semantic(const aisle_search_index *idx, const search_params *p, const aisle_model *m,
@@ -55,7 +104,7 @@ static int semantic(const aisle_search_index *idx, const search_params *p, const
     float *score = core_calloc(ni ? ni : 1, sizeof *score);
     float *qv = vec ? core_calloc(dim ? dim : 1, sizeof *qv) : NULL;
     float *tmp = !vec ? core_malloc((ni ? ni : 1) * sizeof *tmp) : NULL;
-    sem_hit *top = NULL;
+    search_hitlist top = {NULL, 0, 0};
     int rc = AISLE_OK;
     if (!score || (vec && !qv) || (!vec && !tmp)) {
         rc = core_oom("semantic retrieval");
@@ -91,87 +140,71 @@ static int semantic(const aisle_search_index *idx, const search_params *p, const
             score[j] = nr > 0 && qn > 0 ? model_dot(qv, y, dim) / (nr * qn) : 0.0f;
         }
     }
-    /* the best model items by that score (a min-heap of 4 x depth), then
-     * the first `depth` of them that are indexed and pass the filters */
-    size_t depth = p->depth, cap_h = 4 * depth, nh = 0, nt = 0;
-    top = core_malloc((cap_h ? cap_h : 1) * sizeof *top);
-    if (!top) {
+    /* the best model items by that score (4 x depth of them), then the
+     * first `depth` of them that are indexed and pass the filters */
+    size_t depth = p->depth, nt = 0;
+    top.cap = 4 * depth;
+    if (!(top.h = core_malloc((top.cap ? top.cap : 1) * sizeof *top.h))) {
         rc = core_oom("semantic retrieval");
         goto done;
     }
-    for (uint32_t j = 0; j < ni; j++) {
-        if (!(score[j] > 0)) continue;
-        sem_hit h = {score[j], j};
-        size_t i;
-        if (nh < cap_h) {
-            i = nh++;
-        } else if (sem_desc(&h, &top[0]) < 0) {
-            i = 0; /* replace the worst and sift down */
-            for (;;) {
-                size_t l = 2 * i + 1, w = i;
-                const sem_hit *cur = &h;
-                if (l < nh && sem_desc(&top[l], cur) > 0) w = l;
-                if (l + 1 < nh && sem_desc(&top[l + 1], w == i ? cur : &top[w]) > 0) w = l + 1;
-                if (w == i) break;
-                top[i] = top[w];
-                i = w;
-            }
-            top[i] = h;
-            continue;
-        } else {
-            continue;
-        }
-        while (i && sem_desc(&top[(i - 1) / 2], &h) < 0) { /* parent better than h: move it down */
-            top[i] = top[(i - 1) / 2];
-            i = (i - 1) / 2;
-        }
-        top[i] = h;
-    }
-    qsort(top, nh, sizeof *top, sem_desc);
-    for (size_t i = 0; i < nh && nt < depth; i++) {
-        const char *key = keys_at(&m->items, top[i].doc);
+    for (uint32_t j = 0; j < ni; j++)
+        if (score[j] > 0) search_hitlist_push(&top, (search_hit_sd){score[j], j});
+    search_hitlist_sort(&top);
+    for (size_t i = 0; i < top.n && nt < depth; i++) {
+        const char *key = keys_at(&m->items, top.h[i].doc);
         int64_t ki = keys_find(&idx->keys, key, strlen(key));
         if (ki < 0) continue;
         uint32_t doc = idx->doc_of_key[ki];
         if (doc == SEARCH_NONE || !search_filter_pass(idx, f, doc)) continue;
-        top[nt++] = (sem_hit){top[i].s, doc};
+        top.h[nt++] = (search_hit_sd){top.h[i].s, doc};
     }
-    qsort(top, nt, sizeof *top, sem_desc);
-    /* merge: semantic-only documents join the candidates */
-    for (size_t r = 0; r < nt; r++) {
-        size_t i = 0;
-        while (i < *n && (*cands)[i].doc != top[r].doc) i++;
-        if (i == *n) {
-            if (*n == *cap && (rc = core_grow((void **)cands, cap, *n + 1, sizeof **cands))) goto done;
-            memset(&(*cands)[i], 0, sizeof **cands);
-            (*cands)[i].doc = top[r].doc;
-            memset((*cands)[i].exp, 0xff, sizeof (*cands)[i].exp);
-            (*n)++;
-        }
-        (*cands)[i].rank_semantic = (int32_t)r + 1;
-        (*cands)[i].semantic = top[r].s;
-    }
-    float maxt = 0;
-    for (size_t i = 0; i < *n; i++) maxt = CORE_MAX(maxt, (*cands)[i].text);
-    for (size_t i = 0; i < *n; i++) {
-        search_cand *c = &(*cands)[i];
-        if (p->fusion == SEARCH_FUSION_RRF) {
-            double s = 0;
-            if (c->rank_text) s += 1.0 / (p->rrf_k + c->rank_text);
-            if (c->rank_semantic) s += p->semantic_weight / (p->rrf_k + c->rank_semantic);
-            c->score = (float)s;
-        } else {
-            c->score = (maxt > 0 ? c->text / maxt : 0) + (float)p->semantic_weight * CORE_MAX(c->semantic, 0.0f);
-        }
-    }
-    qsort(*cands, *n, sizeof **cands, cand_desc);
+    top.n = nt;
+    search_hitlist_sort(&top);
+    if ((rc = join(&top, false, cands, n, cap))) goto done;
     info->semantic_used = true;
 done:
     core_free(score);
     core_free(qv);
     core_free(tmp);
-    core_free(top);
+    core_free(top.h);
     return rc;
+}
+
+/* Text-encoder retrieval (encoder.c): the query's vector against every
+ * product's, the best `depth` join the candidates. */
+static int encoder(const aisle_search_index *idx, const search_params *p, const search_request *rq,
+                   const search_filter *f, search_cand **cands, size_t *n, size_t *cap, search_rerank_info *info) {
+    search_hitlist top = {core_malloc((p->depth ? p->depth : 1) * sizeof *top.h), 0, p->depth};
+    if (!top.h) return core_oom("encoder retrieval");
+    int rc = search_encoder_scan(idx, rq->text, rq->len, f, &top);
+    search_hitlist_sort(&top);
+    if (!rc) rc = join(&top, true, cands, n, cap);
+    if (!rc) info->encoder_used = true;
+    core_free(top.h);
+    return rc;
+}
+
+/* Fusion of the lists that were used: linear, text/max text + weight x
+ * cosine per list; or reciprocal rank, sum of weight / (k + rank). */
+static void fuse(const search_params *p, const search_rerank_info *info, search_cand *cands, size_t n) {
+    float maxt = 0;
+    double ws = info->semantic_used ? p->semantic_weight : 0, we = info->encoder_used ? p->encoder_weight : 0;
+    for (size_t i = 0; i < n; i++) maxt = CORE_MAX(maxt, cands[i].text);
+    for (size_t i = 0; i < n; i++) {
+        search_cand *c = &cands[i];
+        if (p->fusion == SEARCH_FUSION_RRF) {
+            double s = 0;
+            if (c->rank_text) s += 1.0 / (p->rrf_k + c->rank_text);
+            if (c->rank_semantic) s += ws / (p->rrf_k + c->rank_semantic);
+            if (c->rank_encoder) s += we / (p->rrf_k + c->rank_encoder);
+            c->score = (float)s;
+        } else {
+            c->score = (maxt > 0 ? c->text / maxt : 0) + (float)ws * CORE_MAX(c->semantic, 0.0f) +
+                       (float)we * CORE_MAX(c->encoder, 0.0f);
+        }
+    }
+    qsort(cands, n, sizeof *cands, cand_desc);
 }
 
 static int personalize(const aisle_search_index *idx, const search_params *p, const search_request *rq,
@@ -250,12 +283,18 @@ static int personalize(const aisle_search_index *idx, const search_params *p, co
     return AISLE_OK;
 }
 
+bool search_encoder_active(const aisle_search_index *idx, const search_params *p) {
+    return idx->encoder && idx->enc_dim && p->fusion != SEARCH_FUSION_NONE && p->encoder_weight > 0;
+}
+
 int search_rerank(const aisle_search_index *idx, const search_params *p, const search_request *rq,
                   const search_filter *f, search_cand **cands, size_t *n, size_t *cap, search_rerank_info *info) {
     const aisle_model *m = rq->model;
     int rc = AISLE_OK;
-    if (p->fusion != SEARCH_FUSION_NONE && p->semantic_weight > 0 && *n)
+    if (m && p->fusion != SEARCH_FUSION_NONE && p->semantic_weight > 0 && *n)
         rc = semantic(idx, p, m, f, cands, n, cap, info);
-    if (!rc && (rq->user || rq->n_items) && *n) rc = personalize(idx, p, rq, *cands, *n, info);
+    if (!rc && search_encoder_active(idx, p)) rc = encoder(idx, p, rq, f, cands, n, cap, info);
+    if (!rc && (info->semantic_used || info->encoder_used)) fuse(p, info, *cands, *n);
+    if (!rc && m && (rq->user || rq->n_items) && *n) rc = personalize(idx, p, rq, *cands, *n, info);
     return rc;
 }

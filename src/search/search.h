@@ -23,6 +23,7 @@
 #include "features/features.h"
 #include "io/io.h"
 #include "models/models.h"
+#include "bert/bert.h"
 
 /* Indexed fields; a product's attributes' values form one field. */
 enum {
@@ -52,7 +53,8 @@ enum {
     SEARCH_SECTION_TERMS = 257,    /* term texts, document frequencies, blob lengths */
     SEARCH_SECTION_POSTINGS = 258, /* the postings blobs, concatenated */
     SEARCH_SECTION_DOCS = 259,     /* keys, field lengths, prices, brand/category ids, popularity */
-    SEARCH_SECTION_FACETS = 260    /* brand, category and attribute dictionaries, per-product attributes */
+    SEARCH_SECTION_FACETS = 260,   /* brand, category and attribute dictionaries, per-product attributes */
+    SEARCH_SECTION_VECTORS = 261   /* optional: text-encoder vectors of the products and the encoder's fingerprint */
 };
 
 /* Skip entry: where block b (entries from b * SEARCH_SKIP) starts and the
@@ -142,6 +144,7 @@ typedef struct search_params {
     double semantic_weight;
     int semantic_seeds, rrf_k;
     double personal_text, personal_user, personal_pop;
+    double encoder_weight;
 } search_params;
 
 enum { SEARCH_FUSION_NONE = 0, SEARCH_FUSION_RRF = 1, SEARCH_FUSION_LINEAR = 2 };
@@ -185,6 +188,16 @@ struct aisle_search_index {
     uint32_t *touched;
     size_t touched_cap;
     bool bulk;             /* inside build: helper indexes rebuilt once at the end */
+    /* text-encoder vectors (encoder.c): docs_cap x enc_dim unit rows
+     * (enc_dim 0: none), made by the encoder with fingerprint enc_fp and
+     * pooling enc_pooling; encoder is attached (borrowed) to encode new
+     * products and queries, with enc_cfg (max_length, one thread). */
+    float *enc_vec;
+    uint32_t enc_dim;
+    uint8_t enc_pooling;
+    uint64_t enc_fp;
+    const aisle_bert *encoder;
+    aisle_config *enc_cfg;
 };
 
 /* ---- postings coding (index.c) ---- */
@@ -354,8 +367,9 @@ typedef struct search_cand {
     float text;    /* lexical */
     float proximity;
     float semantic; /* cosine with the query's behaviour vector (fusion), 0 none */
+    float encoder;  /* cosine of the query's and the product's text-encoder vectors, 0 none */
     float user, pop;
-    int32_t rank_text, rank_semantic, rank_before_user; /* 1-based, 0 = none */
+    int32_t rank_text, rank_semantic, rank_encoder, rank_before_user; /* 1-based, 0 = none */
     uint8_t exp[SEARCH_MAX_TERMS];
 } search_cand;
 
@@ -450,12 +464,53 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
 
 /* What re-ranking did, for explanations. */
 typedef struct search_rerank_info_s {
-    bool semantic_used, personal_used, unknown_user;
+    bool semantic_used, encoder_used, personal_used, unknown_user;
     const char *semantic_note, *personal_note; /* static text, NULL none */
 } search_rerank_info;
 
 int search_rerank(const aisle_search_index *idx, const search_params *p, const search_request *rq,
                   const search_filter *f, search_cand **cands, size_t *n, size_t *cap, search_rerank_info *info);
+
+/* The best cap (similarity, document) pairs of a retrieval: a min-heap
+ * (rank.c), sorted best first by search_hitlist_sort. */
+typedef struct search_hit_sd {
+    float s;
+    uint32_t doc;
+} search_hit_sd;
+typedef struct search_hitlist {
+    search_hit_sd *h;
+    size_t n, cap;
+} search_hitlist;
+void search_hitlist_push(search_hitlist *l, search_hit_sd h);
+void search_hitlist_sort(search_hitlist *l);
+/* Whether a query on idx with p runs text-encoder retrieval. */
+bool search_encoder_active(const aisle_search_index *idx, const search_params *p);
+
+/* ---- text-encoder vectors (encoder.c) ---- */
+/* 64-bit fingerprint of an encoder (configuration, vocabulary, weights as
+ * stored) with a pooling. */
+uint64_t search_encoder_fingerprint(const aisle_bert *m, int pooling);
+/* AISLE_BERT_POOL_* of option search_encoder_pooling. */
+int search_encoder_pooling(const aisle_config *cfg, int *out);
+/* Vectors of every live product (each must be in cat) by m; replaces idx's
+ * vectors and attaches m on success, leaves idx unchanged on failure. */
+int search_encoder_fill(aisle_search_index *idx, const aisle_bert *m, int pooling, const aisle_catalog *cat,
+                        const aisle_config *cfg);
+/* Attaches m to the index's stored vectors: AISLE_ESTATE without vectors,
+ * AISLE_EINVAL when m (with the stored pooling) is another encoder. */
+int search_encoder_attach(aisle_search_index *idx, const aisle_bert *m, const aisle_config *cfg);
+/* Drops vectors and encoder. */
+void search_encoder_drop(aisle_search_index *idx);
+/* Unit vector of catalog product i by the attached encoder into out[enc_dim]
+ * (AISLE_ESTATE when none is attached). */
+int search_encoder_product(const aisle_search_index *idx, const aisle_catalog *cat, size_t i, float *out);
+/* Encodes the query and pushes every live product passing f with a positive
+ * cosine into out. */
+int search_encoder_scan(const aisle_search_index *idx, const char *text, size_t len, const search_filter *f,
+                        search_hitlist *out);
+/* The optional vectors section (rows renumbered by newdoc, live rows). */
+int search_encoder_write(const aisle_search_index *idx, const uint32_t *newdoc, uint64_t live, io_writer *w);
+int search_encoder_read(aisle_search_index *idx, io_reader *r);
 
 /* ---- save / load (file.c) ---- */
 int search_index_write(const aisle_search_index *idx, const aisle_config *cfg, io_writer **out);

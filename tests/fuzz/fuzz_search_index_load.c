@@ -1,7 +1,8 @@
 /* fuzz_search_index_load.c - libFuzzer target: the search index file
  * loader.  Any input must load or fail with a status and a message without
  * crashing or leaking; an index that loads must answer queries (its
- * postings were checked at load).  Each input is tried as is and with its
+ * postings were checked at load), through the text-encoder scan when its
+ * vectors were made by the small BERT fixture.  Each input is tried as is and with its
  * CRCs recomputed (layout in docs/FORMAT.md), so mutations reach the
  * structure checks behind them. */
 #include <stdint.h>
@@ -13,6 +14,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The bert tests' small model (run from the source root), which made the
+ * encoder seed's vectors: an index whose vectors it made is searched through
+ * the encoder scan (NULL when the fixture is absent). */
+static aisle_bert *encoder(void) {
+    static aisle_bert *bert;
+    static int tried;
+    if (!tried) {
+        tried = 1;
+        if (aisle_bert_import(&bert, "tests/bert/data/cls", NULL) != AISLE_OK) bert = NULL;
+    }
+    return bert;
+}
+
 static void try_load(const uint8_t *data, size_t size, void *vcfg) {
     const aisle_config *cfg = vcfg;
     aisle_search_index *idx = NULL;
@@ -21,6 +35,12 @@ static void try_load(const uint8_t *data, size_t size, void *vcfg) {
         if (aisle_last_error()[0] == '\0' || idx) abort();
         return;
     }
+    size_t dim = 0;
+    if (aisle_search_index_encoder_info(idx, &dim, NULL, NULL)) abort();
+    /* another encoder's vectors are refused with a message; ours attach */
+    if (dim && encoder() && aisle_search_index_set_encoder(idx, encoder(), NULL, cfg) != AISLE_OK &&
+        aisle_last_error()[0] == '\0')
+        abort();
     static const char *const queries[] = {"red", "lunch bag", "wireles", "he", "蓝牙", "a b c d e"};
     const char *filters[] = {"color=red", "price=0..100"};
     for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
@@ -38,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     aisle_config *cfg = NULL;
     if (aisle_config_new(&cfg) != AISLE_OK) return 0;
     aisle_config_set_int(cfg, "search_max_bytes", 1 << 24);
+    aisle_config_set_int(cfg, "threads", 1);
     aisle_config_set(cfg, "search_facets", "brand,color");
     fuzz_try_raw_and_fixed(data, size, try_load, cfg);
     aisle_config_free(cfg);

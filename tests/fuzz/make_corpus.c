@@ -73,7 +73,7 @@ static char *head_of(const char *path, int lines) {
 }
 
 /* Search seeds: saved indexes (fuzz_search_index_load) of the demo
- * catalog with and without removals and compression, and queries with
+ * catalog with and without removals, compression and encoder vectors, and queries with
  * filters (fuzz_search_query: byte 0 = option bits, then lines). */
 static void search_seeds(const char *root, const char *catalog_csv) {
     char dir[512], path[600];
@@ -93,6 +93,20 @@ static void search_seeds(const char *root, const char *catalog_csv) {
         aisle_config_free(sc);
         aisle_search_index_free(idx);
     }
+    /* with text-encoder vectors of the bert tests' small model (the fuzz
+     * target attaches the same model, so searches reach the encoder scan) */
+    aisle_bert *bert;
+    aisle_config *one;
+    if (aisle_bert_import(&bert, "tests/bert/data/cls", NULL)) die("bert fixture");
+    if (aisle_config_new(&one) || aisle_config_parse(one, "threads=1 compression=0")) die("config");
+    if (aisle_search_index_new(&idx) || aisle_search_index_set_encoder(idx, bert, cat, one) ||
+        aisle_search_index_build(idx, cat, one) || aisle_search_index_remove(idx, "P00003"))
+        die("search index with encoder");
+    snprintf(path, sizeof path, "%s/demo-encoder.aidx", dir);
+    if (aisle_search_index_save(idx, path, one)) die("search save");
+    aisle_search_index_free(idx);
+    aisle_config_free(one);
+    aisle_bert_free(bert);
     aisle_catalog_free(cat);
     snprintf(dir, sizeof dir, "%s/search_query", root);
     mkdir(dir, 0755);

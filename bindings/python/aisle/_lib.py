@@ -118,6 +118,8 @@ _PROTOTYPES = {
     "aisle_search_index_remove": (c_int, [c_void_p, c_char_p]),
     "aisle_search_index_count": (c_int, [c_void_p, P(c_size_t)]),
     "aisle_search_index_set_popularity": (c_int, [c_void_p, c_void_p]),
+    "aisle_search_index_set_encoder": (c_int, [c_void_p, c_void_p, c_void_p, c_void_p]),
+    "aisle_search_index_encoder_info": (c_int, [c_void_p, P(c_size_t), P(c_int), P(ctypes.c_uint64)]),
     "aisle_search_index_save": (c_int, [c_void_p, c_char_p, c_void_p]),
     "aisle_search_index_load": (c_int, [P(c_void_p), c_char_p, c_void_p]),
     "aisle_search_index_load_buffer": (c_int, [P(c_void_p), c_void_p, c_size_t, c_void_p]),

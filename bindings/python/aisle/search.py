@@ -146,6 +146,29 @@ class SearchIndex(Handle):
         """Stores each product's popularity from a model (ranks suggest())."""
         check(_lib.fn.search_index_set_popularity(self._h, model._h))
 
+    def set_encoder(self, encoder, catalog=None, config=None, **options):
+        """Attaches an aisle.Bert text encoder: with catalog, computes every
+        product's text vector (search_encoder_pooling: mean, cls, pooler);
+        without, the index's saved vectors must come from this encoder
+        (raises aisle.InvalidArgument otherwise).  Searches then add
+        semantic retrieval from the query's vector (search_encoder_weight).
+        The index keeps a reference to the encoder; do not close it while
+        attached.  encoder None detaches and drops the vectors."""
+        cfg, _ = make_config(config, options)
+        try:
+            check(_lib.fn.search_index_set_encoder(self._h, encoder._h if encoder is not None else None,
+                                                   catalog._h if catalog is not None else None, cfg._h))
+        finally:
+            cfg.close()
+        self._encoder = encoder
+
+    def encoder_info(self):
+        """(dimension, attached, fingerprint) of the index's encoder vectors
+        ((0, False, 0) without)."""
+        dim, att, fp = ctypes.c_size_t(), ctypes.c_int(), ctypes.c_uint64()
+        check(_lib.fn.search_index_encoder_info(self._h, ctypes.byref(dim), ctypes.byref(att), ctypes.byref(fp)))
+        return dim.value, bool(att.value), fp.value
+
     def __len__(self):
         out = ctypes.c_size_t()
         check(_lib.fn.search_index_count(self._h, ctypes.byref(out)))

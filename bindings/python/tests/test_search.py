@@ -85,6 +85,33 @@ class TestSearch(unittest.TestCase):
         model.close()
         ds.close()
 
+CKPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "tests", "bert", "data", "cls")
+
+
+class TestSearchEncoder(unittest.TestCase):
+    def test_encoder_vectors_saved_and_attached(self):
+        with aisle.Bert.import_checkpoint(CKPT) as bert:
+            cat = catalog()
+            idx = aisle.SearchIndex.build(cat)
+            idx.set_encoder(bert, cat, threads=1)
+            dim, attached, fp = idx.encoder_info()
+            self.assertEqual((dim, attached), (64, True))
+            r = idx.search("zebra quartz ", k=4)
+            self.assertTrue(len(r) > 0)
+            self.assertIn("found by the text encoder only", r.explain(0))
+            with tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, "enc.idx")
+                idx.save(path)
+                with aisle.SearchIndex.load(path) as back:
+                    self.assertEqual(back.encoder_info(), (64, False, fp))
+                    self.assertEqual(len(back.search("zebra quartz ", k=4)), 0)
+                    back.set_encoder(bert)
+                    self.assertEqual([h.item for h in back.search("zebra quartz ", k=4)], [h.item for h in r])
+                    back.set_encoder(None)
+                    self.assertEqual(back.encoder_info(), (0, False, 0))
+            idx.close()
+            cat.close()
+
 
 if __name__ == "__main__":
     unittest.main()
