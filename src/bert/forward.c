@@ -8,7 +8,7 @@
  * output) are one call over all the tokens of the batch: one sgemm from
  * this thread for fp32 (OpenBLAS's own threads are set only through the
  * `blas_threads` option), fp16 dequantised a tile of rows at a time into
- * scratch then sgemm, int8 through the integer kernel of int8.c.  Our own
+ * scratch (F16C where the CPU has it) then sgemm, int8 through the integer kernel of int8.c.  Our own
  * threads (`threads`) run what is row-wise: embeddings, attention per
  * (sequence, head), bias + GELU, residual + bias + LayerNorm, activation
  * quantisation.  Biases are folded into those row passes instead of
@@ -43,7 +43,7 @@ typedef struct fwd {
     const bert_layer *L;
     /* operands of the current row pass */
     const float *qx;
-    size_t qk;
+    size_t qk, qlda;
     const bert_mat *tw;
     uint32_t tr0;
     const float *add, *bias, *g, *b;
@@ -125,7 +125,8 @@ static int gelu_range(void *vf, size_t begin, size_t end, int tid) {
 static int quant_range(void *vf, size_t begin, size_t end, int tid) {
     (void)tid;
     fwd *f = vf;
-    for (size_t i = begin; i < end; i++) bert_quantize_row(f->qx + i * f->qk, f->qk, f->xq + i * f->qk, f->xs + i, f->xz + i);
+    for (size_t i = begin; i < end; i++)
+        bert_quantize_row(f->qx + i * f->qk, f->qk, f->xq + i * f->qlda, f->xs + i, f->xz + i);
     return AISLE_OK;
 }
 
@@ -202,7 +203,13 @@ static int linear(fwd *f, const bert_mat *W, const float *X, size_t n, float *Y)
         for (uint32_t r0 = 0; !rc && r0 < W->rows; r0 += TILE_ROWS) {
             uint32_t r1 = r0 + TILE_ROWS < W->rows ? r0 + TILE_ROWS : W->rows;
             f->tr0 = r0;
-            rc = core_parallel_for(f->threads, r1 - r0, ROW_GRAIN, dequant_range, f);
+            /* F16C widens a tile in a small fraction of its sgemm's time,
+             * so in this thread: our threads woken between sgemm calls
+             * would only compete with OpenBLAS's spinning ones */
+            if (f->m->f16c)
+                bert_f16_widen(W->h + (size_t)r0 * W->cols, (size_t)(r1 - r0) * W->cols, f->tile, true);
+            else
+                rc = core_parallel_for(f->threads, r1 - r0, ROW_GRAIN, dequant_range, f);
             if (!rc)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)(r1 - r0), C, 1.0f, X, C, f->tile,
                             C, 0.0f, Y + r0, R);
@@ -210,6 +217,7 @@ static int linear(fwd *f, const bert_mat *W, const float *X, size_t n, float *Y)
     } else {
         f->qx = X;
         f->qk = W->cols;
+        f->qlda = bert_int8_stride(W->cols);
         rc = core_parallel_for(f->threads, n, ROW_GRAIN, quant_range, f);
         if (!rc) rc = bert_gemm_int8(W, f->xq, f->xs, f->xz, n, Y, f->threads, f->m->int8_kernel);
     }
@@ -243,7 +251,7 @@ int bert_forward_layers(const aisle_bert *m, const bert_seqs *s, int threads, ui
     bool tile = m->enc == IO_QUANT_FP16, q8 = m->enc == IO_QUANT_INT8;
     size_t floats = T * 3 * f.H + 2 * T * f.H + T * f.NI + (tile ? (size_t)TILE_ROWS * wide : 0) +
                     (size_t)f.threads * f.att_floats + (q8 ? 2 * T : 0);
-    size_t bytes = floats * sizeof(float) + (q8 ? T * wide : 0);
+    size_t qbytes = q8 ? T * bert_int8_stride(wide) : 0, bytes = floats * sizeof(float) + qbytes;
     float *ws = core_malloc(bytes);
     if (!ws) return core_oom("bert forward workspace");
     f.x = hidden;
@@ -262,6 +270,7 @@ int bert_forward_layers(const aisle_bert *m, const bert_seqs *s, int threads, ui
         f.xs = next;
         f.xz = (int32_t *)(next + T);
         f.xq = (uint8_t *)(next + 2 * T);
+        memset(f.xq, 0, qbytes); /* row padding: meets zero weights, but defined */
     }
     int rc = core_parallel_for(f.threads, s->nseq, 1, embed_range, &f);
     for (uint32_t l = 0; !rc && l < layers; l++) {
