@@ -420,6 +420,24 @@ static void test_int8_quantize_row(void **state) {
     bert_quantize_row(x, 77, q, &s, &z);
     assert_int_equal(z, 0);
     assert_int_equal(q[76], 127);
+    /* a long row (the vector path where the CPU has one, then a tail):
+     * each code is rintf(x * inv + z) clamped, in float as documented, the
+     * range min/max exact */
+    enum { NL = 1000 };
+    float xl[NL], lo = 0, hi = 0;
+    uint8_t ql[NL];
+    for (int i = 0; i < NL; i++) {
+        xl[i] = 5.0f * trand() - 1.0f;
+        lo = fminf(lo, xl[i]), hi = fmaxf(hi, xl[i]);
+    }
+    bert_quantize_row(xl, NL, ql, &s, &z);
+    assert_true(s == (hi - lo) / 127.0f);
+    float inv = 1.0f / s;
+    for (int i = 0; i < NL; i++) {
+        float v = rintf(xl[i] * inv + (float)z);
+        v = v < 0 ? 0 : v > 127 ? 127 : v;
+        if (ql[i] != (uint8_t)v) fail_msg("x[%d] = %g: code %d, want %d", i, xl[i], ql[i], (int)v);
+    }
 }
 
 /* The int8 product: every kernel this CPU runs (scalar, AVX2, AVX-VNNI,

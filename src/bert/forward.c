@@ -19,16 +19,28 @@
 #include <math.h>
 #include <string.h>
 
+/* The run-time-picked versions must give the same floats: no fusing of
+ * a * b + c into FMA where one target has it (GCC's ISO C mode already
+ * keeps them apart) */
+#if defined(__clang__)
+#  pragma STDC FP_CONTRACT OFF
+#endif
+
 #define TILE_ROWS 256
 
+/* Attention works on whole vectors of ATT_LANES floats: a GNU vector
+ * type (lowered to what the target has) for the body compiled twice, for
+ * AVX-512 and for the baseline, picked at run time.  Plain multiplies and
+ * adds in the same order (ISO C mode: no contraction into FMA), so both
+ * give the same floats. */
+#define ATT_LANES 16
 #if defined(__GNUC__)
-typedef float bert_v4 __attribute__((vector_size(16)));
-static inline bert_v4 v4_load(const float *p) {
-    bert_v4 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static inline void v4_store(float *p, bert_v4 v) { memcpy(p, &v, sizeof v); }
+typedef float bert_vf __attribute__((vector_size(ATT_LANES * sizeof(float))));
+#  define VF_LOAD(v, p) memcpy(&(v), (p), sizeof(v))
+#  define VF_STORE(p, v) memcpy((p), &(v), sizeof(v))
+#endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#  define BERT_ATT_AVX512 1
 #endif
 
 typedef struct fwd {
@@ -141,15 +153,14 @@ static int dequant_range(void *vf, size_t begin, size_t end, int tid) {
  * sqrt(d) over the sequence's own tokens, softmax, ctx = bv + sum p v (the
  * value bias comes out of the sum since the weights sum to 1).  K is
  * transposed into scratch so both inner loops run along contiguous rows. */
-static int attention_range(void *vf, size_t begin, size_t end, int tid) {
-    fwd *f = vf;
+static inline __attribute__((always_inline)) int attention_body(fwd *f, size_t begin, size_t end, int tid) {
     size_t H = f->H, d = f->d, H3 = 3 * H;
     const float *bq = f->L->qkv_b, *bk = bq + H, *bv = bq + 2 * H;
     float scale = 1.0f / sqrtf((float)d);
     float *KT = f->att + (size_t)tid * f->att_floats;
     for (size_t p = begin; p < end; p++) {
         size_t s = p / f->heads, h = p % f->heads, s0 = f->s->start[s], n = f->s->start[s + 1] - s0;
-        size_t np = (n + 3) & ~(size_t)3; /* row stride: whole vectors, the padding stays zero */
+        size_t np = (n + ATT_LANES - 1) / ATT_LANES * ATT_LANES; /* row stride: whole vectors, padding zero */
         float *sc = KT + d * np;
         for (size_t k = 0; k < d; k++) {
             float *row = KT + k * np;
@@ -165,8 +176,14 @@ static int attention_range(void *vf, size_t begin, size_t end, int tid) {
                 float qk = (q[k] + bq[h * d + k]) * scale;
                 const float *row = KT + k * np;
 #if defined(__GNUC__)
-                bert_v4 qv = {qk, qk, qk, qk};
-                for (size_t j = 0; j < np; j += 4) v4_store(sc + j, v4_load(sc + j) + qv * v4_load(row + j));
+                bert_vf qv = {0}, a, r;
+                qv += qk;
+                for (size_t j = 0; j < np; j += ATT_LANES) {
+                    VF_LOAD(a, sc + j);
+                    VF_LOAD(r, row + j);
+                    a += qv * r;
+                    VF_STORE(sc + j, a);
+                }
 #else
                 for (size_t j = 0; j < np; j++) sc[j] += qk * row[j];
 #endif
@@ -179,8 +196,14 @@ static int attention_range(void *vf, size_t begin, size_t end, int tid) {
                 const float *v = f->qkv + (s0 + j) * H3 + 2 * H + h * d;
                 size_t k = 0;
 #if defined(__GNUC__)
-                bert_v4 wv = {w, w, w, w};
-                for (; k + 4 <= d; k += 4) v4_store(c + k, v4_load(c + k) + wv * v4_load(v + k));
+                bert_vf wv = {0}, a, x;
+                wv += w;
+                for (; k + ATT_LANES <= d; k += ATT_LANES) {
+                    VF_LOAD(a, c + k);
+                    VF_LOAD(x, v + k);
+                    a += wv * x;
+                    VF_STORE(c + k, a);
+                }
 #endif
                 for (; k < d; k++) c[k] += w * v[k];
             }
@@ -188,6 +211,16 @@ static int attention_range(void *vf, size_t begin, size_t end, int tid) {
     }
     return AISLE_OK;
 }
+
+static int attention_range(void *vf, size_t begin, size_t end, int tid) {
+    return attention_body(vf, begin, end, tid);
+}
+
+#if defined(BERT_ATT_AVX512)
+__attribute__((target("avx512f"))) static int attention_range_avx512(void *vf, size_t begin, size_t end, int tid) {
+    return attention_body(vf, begin, end, tid);
+}
+#endif
 
 /* ---- products ---- */
 
@@ -246,7 +279,7 @@ int bert_forward_layers(const aisle_bert *m, const bert_seqs *s, int threads, ui
         f.maxn = n > f.maxn ? n : f.maxn;
     }
     if (f.ntok == 0) return AISLE_OK;
-    size_t np = (f.maxn + 3) & ~(size_t)3, wide = f.NI > f.H ? f.NI : f.H, T = f.ntok;
+    size_t np = (f.maxn + ATT_LANES - 1) / ATT_LANES * ATT_LANES, wide = f.NI > f.H ? f.NI : f.H, T = f.ntok;
     f.att_floats = f.d * np + np;
     bool tile = m->enc == IO_QUANT_FP16, q8 = m->enc == IO_QUANT_INT8;
     size_t floats = T * 3 * f.H + 2 * T * f.H + T * f.NI + (tile ? (size_t)TILE_ROWS * wide : 0) +
@@ -272,11 +305,15 @@ int bert_forward_layers(const aisle_bert *m, const bert_seqs *s, int threads, ui
         f.xq = (uint8_t *)(next + 2 * T);
         memset(f.xq, 0, qbytes); /* row padding: meets zero weights, but defined */
     }
+    core_range_fn attend = attention_range;
+#if defined(BERT_ATT_AVX512)
+    if (m->int8_kernel == BERT_KERNEL_AVX512) attend = attention_range_avx512; /* the CPU has AVX-512 */
+#endif
     int rc = core_parallel_for(f.threads, s->nseq, 1, embed_range, &f);
     for (uint32_t l = 0; !rc && l < layers; l++) {
         const bert_layer *L = f.L = &m->layer[l];
         rc = linear(&f, &L->qkv, f.x, T, f.qkv);
-        if (!rc) rc = core_parallel_for(f.threads, s->nseq * f.heads, 1, attention_range, &f);
+        if (!rc) rc = core_parallel_for(f.threads, s->nseq * f.heads, 1, attend, &f);
         if (!rc) rc = linear(&f, &L->ao, f.ctx, T, f.t);
         f.add = f.t, f.bias = L->ao_b, f.g = L->ln1_g, f.b = L->ln1_b;
         if (!rc) rc = core_parallel_for(f.threads, T, ROW_GRAIN, addln_range, &f);

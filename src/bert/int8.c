@@ -25,6 +25,13 @@
 #include <math.h>
 #include <string.h>
 
+/* The run-time-picked versions must give the same floats: no fusing of
+ * a * b + c into FMA where one target has it (GCC's ISO C mode already
+ * keeps them apart) */
+#if defined(__clang__)
+#  pragma STDC FP_CONTRACT OFF
+#endif
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #  include <cpuid.h>
 #  include <immintrin.h>
@@ -74,12 +81,70 @@ int bert_int8_kernel_best(void) {
 #endif
 }
 
+/* The range [lo, hi] of x (always holding 0) and the codes: portable
+ * loops, and an AVX-512 version of the same operations in the same order
+ * (min/max are exact in any order; each code is its own
+ * multiply-add-round), so the two give the same bytes. */
+static void range_scalar(const float *x, size_t k, float *lo, float *hi) {
+    for (size_t j = 0; j < k; j++) {
+        *lo = x[j] < *lo ? x[j] : *lo;
+        *hi = x[j] > *hi ? x[j] : *hi;
+    }
+}
+
+/* x * inv + z lies in about [0, 127]: adding 1.5 * 2^23 rounds it to
+ * nearest even in plain float arithmetic; the clamp catches the edges
+ * (and maps NaN to 0). */
+#define BERT_ROUND_MAGIC 12582912.0f
+static void codes_scalar(const float *x, size_t k, float inv, float zf, uint8_t *q) {
+    for (size_t j = 0; j < k; j++) {
+        float v = (x[j] * inv + zf + BERT_ROUND_MAGIC) - BERT_ROUND_MAGIC;
+        v = v > 0.0f ? v : 0.0f;
+        v = v < 127.0f ? v : 127.0f;
+        q[j] = (uint8_t)v;
+    }
+}
+
+#if defined(BERT_HAVE_AVX512)
+__attribute__((target("avx512f"))) static size_t range_avx512(const float *x, size_t k, float *lo, float *hi) {
+    __m512 l = _mm512_set1_ps(*lo), h = _mm512_set1_ps(*hi);
+    size_t j = 0;
+    for (; j + 16 <= k; j += 16) {
+        __m512 v = _mm512_loadu_ps(x + j);
+        l = _mm512_min_ps(v, l); /* v < l ? v : l, as the scalar loop */
+        h = _mm512_max_ps(v, h);
+    }
+    float ls[16], hs[16];
+    _mm512_storeu_ps(ls, l);
+    _mm512_storeu_ps(hs, h);
+    range_scalar(ls, 16, lo, hi);
+    for (int i = 0; i < 16; i++) *hi = hs[i] > *hi ? hs[i] : *hi;
+    return j;
+}
+
+__attribute__((target("avx512f"))) static size_t codes_avx512(const float *x, size_t k, float inv, float zf,
+                                                               uint8_t *q) {
+    const __m512 vi = _mm512_set1_ps(inv), vz = _mm512_set1_ps(zf), magic = _mm512_set1_ps(BERT_ROUND_MAGIC);
+    const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(127.0f);
+    size_t j = 0;
+    for (; j + 16 <= k; j += 16) {
+        __m512 v = _mm512_sub_ps(_mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(x + j), vi), vz), magic),
+                                 magic);
+        v = _mm512_min_ps(_mm512_max_ps(v, zero), top); /* v > 0 ? v : 0, then v < 127 ? v : 127 */
+        _mm_storeu_si128((__m128i *)(void *)(q + j), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(v)));
+    }
+    return j;
+}
+#endif
+
 void bert_quantize_row(const float *x, size_t k, uint8_t *q, float *scale, int32_t *zero) {
     float lo = 0.0f, hi = 0.0f; /* the range always holds 0, so 0 is exact */
-    for (size_t j = 0; j < k; j++) {
-        lo = x[j] < lo ? x[j] : lo;
-        hi = x[j] > hi ? x[j] : hi;
-    }
+    size_t j = 0;
+#if defined(BERT_HAVE_AVX512)
+    bool avx512 = __builtin_cpu_supports("avx512f");
+    if (avx512) j = range_avx512(x, k, &lo, &hi);
+#endif
+    range_scalar(x + j, k - j, &lo, &hi);
     float s = (hi - lo) / 127.0f;
     if (!(s > 0.0f) || !isfinite(s)) {
         memset(q, 0, k);
@@ -90,15 +155,11 @@ void bert_quantize_row(const float *x, size_t k, uint8_t *q, float *scale, int32
     float inv = 1.0f / s;
     int32_t z = (int32_t)lrintf(-lo * inv);
     z = z < 0 ? 0 : z > 127 ? 127 : z;
-    /* x * inv + z lies in about [0, 127]: adding 1.5 * 2^23 rounds it to
-     * nearest even in plain float arithmetic (no libm call, so the loop
-     * vectorises); the clamp catches the edges. */
-    const float magic = 12582912.0f, zf = (float)z;
-    for (size_t j = 0; j < k; j++) {
-        float v = (x[j] * inv + zf + magic) - magic;
-        v = v < 0.0f ? 0.0f : v > 127.0f ? 127.0f : v;
-        q[j] = (uint8_t)v;
-    }
+    j = 0;
+#if defined(BERT_HAVE_AVX512)
+    if (avx512) j = codes_avx512(x, k, inv, (float)z, q);
+#endif
+    codes_scalar(x + j, k - j, inv, (float)z, q + j);
     *scale = s;
     *zero = z;
 }
