@@ -496,6 +496,28 @@ static void test_int8_gemm_kernels(void **state) {
     }
 }
 
+/* GELU against erff's: within 1e-6 (relative beyond 1) on [-12, 12],
+ * vector and tail elements alike. */
+static void test_gelu(void **state) {
+    (void)state;
+    enum { N = 24003 };
+    float *r = malloc(N * sizeof *r), *bias = malloc(N * sizeof *bias);
+    for (int i = 0; i < N; i++) {
+        r[i] = -12.0f + 24.0f * (float)i / N;
+        bias[i] = i % 5 ? 0.0f : 1e-3f;
+    }
+    bert_gelu(r, bias, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double v = (double)(-12.0f + 24.0f * (float)i / N) + (i % 5 ? 0.0 : 1e-3);
+        double want = 0.5 * v * (1.0 + erf(v / sqrt(2.0))), err = fabs(r[i] - want) / fmax(1.0, fabs(want));
+        worst = fmax(worst, err);
+        if (err > 1e-6) fail_msg("gelu(%g) = %.9g, want %.9g", v, r[i], want);
+    }
+    print_message("    gelu: worst error %.3g against erf in double\n", worst);
+    free(r), free(bias);
+}
+
 /* The packed int8 layout round-trips: bert_mat_row gives back each row's
  * codes times its scale, and the rows' sums are the codes' sums. */
 static void test_int8_packed_rows(void **state) {
@@ -1066,7 +1088,7 @@ int main(void) {
         cmocka_unit_test(test_save_load),           cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_model_files),     cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_finetune_head),       cmocka_unit_test(test_finetune_bitext_smoke),
-        cmocka_unit_test(test_int8_quantize_row),   cmocka_unit_test(test_int8_gemm_kernels), cmocka_unit_test(test_int8_packed_rows), cmocka_unit_test(test_f16_widen),
+        cmocka_unit_test(test_int8_quantize_row),   cmocka_unit_test(test_int8_gemm_kernels), cmocka_unit_test(test_int8_packed_rows), cmocka_unit_test(test_gelu), cmocka_unit_test(test_f16_widen),
         cmocka_unit_test(test_batched_forward),     cmocka_unit_test(test_tokenizer_nfc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

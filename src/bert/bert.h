@@ -281,6 +281,9 @@ int bert_pooled_batch(const aisle_bert *m, const char *const *a, const char *con
  * num_labels 0 keeps the existing head, 1 makes a regression head. */
 int bert_finetune_head(aisle_bert *m, const char *const *a, const char *const *b, const float *labels, size_t n,
                        size_t num_labels, const aisle_config *cfg, double *final_loss);
+/* r[j] = GELU(r[j] + bias[j]) with erf, j < n: AVX-512 (erf within ~2e-7,
+ * forward.c) where the CPU has it, else libm's erff. */
+void bert_gelu(float *r, const float *bias, size_t n);
 /* Head on a pooled vector: probabilities (softmax) or the regression value. */
 void bert_head(const aisle_bert *m, const float *pooled, float *out);
 /* Token budget of one sequence from the option max_length (0: the model's
