@@ -11,7 +11,10 @@
  * Python: $AISLE_PYTHON, else /usr/bin/python3, else python3 - the first
  * that imports torch; none: the torch column is skipped with a message.
  *
- *   build/release/bench/bench_bert [texts (default 8)]
+ *   build/release/bench/bench_bert [texts (default 8)] [fp32|fp16|int8]
+ *
+ * With an encoding named, only that one is timed (no torch, no accuracy):
+ * a quick rerun, or a process to profile.
  */
 #include <math.h>
 #include <stdio.h>
@@ -264,6 +267,7 @@ static aisle_bert *encoded(aisle_bert *m32, const char *dir, const char *quant) 
 int main(int argc, char **argv) {
     int n = argc > 1 ? atoi(argv[1]) : 8;
     if (n < 2) n = 2;
+    const char *only = argc > 2 ? argv[2] : NULL;
     const char *dir = "build/bench_bert";
     char path[512], cmd[2048];
     mkdir("build", 0755);
@@ -318,10 +322,16 @@ int main(int argc, char **argv) {
     float *out = malloc(sizeof(float) * (size_t)n * HIDDEN);
     double a[NQ][3], ac[NQ][3];
     for (int th = 1; th <= 2; th++)
-        for (int k = 0; k < NQ; k++) a[k][th] = run_aisle(m[k], (const char **)texts, n, th, out, &ac[k][th]);
+        for (int k = 0; k < NQ; k++)
+            if (only && strcmp(only, qname[k]) != 0)
+                a[k][th] = ac[k][th] = 0;
+            else
+                a[k][th] = run_aisle(m[k], (const char **)texts, n, th, out, &ac[k][th]);
     double tt[3] = {0, 0, 0}, tc[3] = {0, 0, 0};
-    const char *py = torch_python();
-    if (!py) {
+    const char *py = only ? NULL : torch_python();
+    if (only) {
+        printf("only %s timed: torch and accuracy skipped\n", only);
+    } else if (!py) {
         printf("torch: no python3 with torch found (set AISLE_PYTHON): comparison skipped\n");
     } else {
         for (int th = 1; th <= 2; th++) {
@@ -349,7 +359,7 @@ int main(int argc, char **argv) {
     enum { NACC = 32 };
     char *acc[NACC];
     for (int i = 0; i < NACC; i++) acc[i] = random_text(8 + (int)(unif() * 119));
-    for (int k = 1; k < NQ; k++) accuracy(qname[k], m[0], m[k], (const char **)acc, NACC);
+    for (int k = 1; k < NQ && !only; k++) accuracy(qname[k], m[0], m[k], (const char **)acc, NACC);
     for (int i = 0; i < NACC; i++) free(acc[i]);
     for (int i = 0; i < n; i++) free(texts[i]);
     free(texts);

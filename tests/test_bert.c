@@ -420,54 +420,156 @@ static void test_int8_quantize_row(void **state) {
     bert_quantize_row(x, 77, q, &s, &z);
     assert_int_equal(z, 0);
     assert_int_equal(q[76], 127);
+    /* a long row (the vector path where the CPU has one, then a tail):
+     * each code is rintf(x * inv + z) clamped, in float as documented, the
+     * range min/max exact */
+    enum { NL = 1000 };
+    float xl[NL], lo = 0, hi = 0;
+    uint8_t ql[NL];
+    for (int i = 0; i < NL; i++) {
+        xl[i] = 5.0f * trand() - 1.0f;
+        lo = fminf(lo, xl[i]), hi = fmaxf(hi, xl[i]);
+    }
+    bert_quantize_row(xl, NL, ql, &s, &z);
+    assert_true(s == (hi - lo) / 127.0f);
+    float inv = 1.0f / s;
+    for (int i = 0; i < NL; i++) {
+        float v = rintf(xl[i] * inv + (float)z);
+        v = v < 0 ? 0 : v > 127 ? 127 : v;
+        if (ql[i] != (uint8_t)v) fail_msg("x[%d] = %g: code %d, want %d", i, xl[i], ql[i], (int)v);
+    }
 }
 
-/* The int8 product: the scalar, AVX2 and AVX-VNNI kernels and any thread count give
- * the same bits; the result is the exact product of the dequantised
- * operands (up to float rounding). Shapes with remainders in every
- * direction: tokens % 4, rows % 2, cols % 32. */
+/* The int8 product: every kernel this CPU runs (scalar, AVX2, AVX-VNNI,
+ * AVX-512 VNNI) and any thread count give the same bits; the result is the
+ * exact product of the dequantised operands (up to float rounding).
+ * Shapes with remainders in every direction: tokens % 6 and % 96 (a
+ * kernel call's and a tile's tokens), rows % 16 and % 64 (a panel's and a
+ * tile's rows), cols % 4 (a packed group). */
 static void test_int8_gemm_kernels(void **state) {
     (void)state;
-    static const size_t shapes[][3] = {{13, 37, 77}, {64, 64, 96}, {70, 130, 33}, {1, 1, 1}, {5, 3, 31}};
+    static const size_t shapes[][3] = {{13, 37, 77}, {64, 64, 96}, {70, 130, 33}, {1, 1, 1},  {5, 3, 31},
+                                       {97, 80, 64}, {200, 17, 258}, {6, 48, 5},  {101, 200, 130}};
+    static const char *const names[] = {"scalar", "AVX2", "AVX-VNNI", "AVX-512 VNNI"};
+    int best = bert_int8_kernel_best();
     for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
-        size_t n = shapes[si][0], R = shapes[si][1], K = shapes[si][2];
+        size_t n = shapes[si][0], R = shapes[si][1], K = shapes[si][2], lda = bert_int8_stride(K);
         bert_mat W;
         assert_ok(bert_mat_alloc(&W, (uint32_t)R, (uint32_t)K));
         for (size_t i = 0; i < R * K; i++) W.f[i] = trand() * (1.0f + (float)(i % 7));
         assert_ok(bert_mat_encode(&W, IO_QUANT_INT8));
         float *x = malloc(n * K * sizeof *x), *xs = malloc(n * sizeof *xs), *y1 = malloc(n * R * sizeof *y1),
-              *y2 = malloc(n * R * sizeof *y2), *y3 = malloc(n * R * sizeof *y3);
-        uint8_t *xq = malloc(n * K);
+              *y2 = malloc(n * R * sizeof *y2), *y3 = malloc(n * R * sizeof *y3), *wr = malloc(K * sizeof *wr);
+        uint8_t *xq = malloc(n * lda);
         int32_t *xz = malloc(n * sizeof *xz);
+        memset(xq, 0xff, n * lda); /* the row padding meets zero weights: any bytes do */
         for (size_t i = 0; i < n * K; i++) x[i] = 4.0f * trand() + (i % 3 ? 0.5f : -0.25f);
-        for (size_t t = 0; t < n; t++) bert_quantize_row(x + t * K, K, xq + t * K, xs + t, xz + t);
+        for (size_t t = 0; t < n; t++) bert_quantize_row(x + t * K, K, xq + t * lda, xs + t, xz + t);
         assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y1, 1, BERT_KERNEL_SCALAR));
         assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y2, 3, BERT_KERNEL_SCALAR));
         assert_memory_equal(y1, y2, n * R * sizeof *y1);
-        for (int k = BERT_KERNEL_AVX2; k <= bert_int8_kernel_best(); k++) {
+        for (int k = BERT_KERNEL_AVX2; k <= best; k++) {
             memset(y3, 0, n * R * sizeof *y3);
-            assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y3, 2, k));
-            assert_memory_equal(y1, y3, n * R * sizeof *y1);
+            assert_ok(bert_gemm_int8(&W, xq, xs, xz, n, y3, 1 + k % 2, k));
+            if (memcmp(y1, y3, n * R * sizeof *y1) != 0) fail_msg("shape %zu: %s kernel differs from scalar", si, names[k]);
         }
-        if (si == 0)
-            print_message("    int8 kernels checked against the scalar one: %s\n",
-                          bert_int8_kernel_best() == BERT_KERNEL_VNNI   ? "AVX2, AVX-VNNI"
-                          : bert_int8_kernel_best() == BERT_KERNEL_AVX2 ? "AVX2 (no AVX-VNNI on this CPU)"
-                                                                        : "none (no AVX2 on this CPU)");
-        for (size_t t = 0; t < n; t++)
-            for (size_t r = 0; r < R; r++) {
+        if (si == 0) {
+            print_message("    int8 kernels checked against the scalar one:");
+            for (int k = BERT_KERNEL_AVX2; k <= best; k++) print_message(" %s", names[k]);
+            print_message("%s\n", best == BERT_KERNEL_SCALAR ? " none (no AVX2 on this CPU)" : "");
+        }
+        for (size_t r = 0; r < R; r++) {
+            bert_mat_row(&W, (uint32_t)r, wr);
+            for (size_t t = 0; t < n; t++) {
                 double want = 0, mag = 0;
                 for (size_t k = 0; k < K; k++) {
-                    double a = ((int)xq[t * K + k] - xz[t]) * (double)xs[t], w = W.q[r * K + k] * (double)W.scale[r];
+                    double a = ((int)xq[t * lda + k] - xz[t]) * (double)xs[t], w = wr[k];
                     want += a * w;
                     mag += fabs(a * w);
                 }
                 if (fabs(y1[t * R + r] - want) > 1e-5 * (mag + 1))
                     fail_msg("shape %zu: y[%zu][%zu] = %g, exact %g", si, t, r, y1[t * R + r], want);
             }
+        }
         bert_mat_free(&W);
-        free(x), free(xs), free(y1), free(y2), free(y3), free(xq), free(xz);
+        free(x), free(xs), free(y1), free(y2), free(y3), free(wr), free(xq), free(xz);
     }
+}
+
+/* GELU against erff's: within 1e-6 (relative beyond 1) on [-12, 12],
+ * vector and tail elements alike. */
+static void test_gelu(void **state) {
+    (void)state;
+    enum { N = 24003 };
+    float *r = malloc(N * sizeof *r), *bias = malloc(N * sizeof *bias);
+    for (int i = 0; i < N; i++) {
+        r[i] = -12.0f + 24.0f * (float)i / N;
+        bias[i] = i % 5 ? 0.0f : 1e-3f;
+    }
+    bert_gelu(r, bias, N);
+    double worst = 0;
+    for (int i = 0; i < N; i++) {
+        double v = (double)(-12.0f + 24.0f * (float)i / N) + (i % 5 ? 0.0 : 1e-3);
+        double want = 0.5 * v * (1.0 + erf(v / sqrt(2.0))), err = fabs(r[i] - want) / fmax(1.0, fabs(want));
+        worst = fmax(worst, err);
+        if (err > 1e-6) fail_msg("gelu(%g) = %.9g, want %.9g", v, r[i], want);
+    }
+    print_message("    gelu: worst error %.3g against erf in double\n", worst);
+    free(r), free(bias);
+}
+
+/* The packed int8 layout round-trips: bert_mat_row gives back each row's
+ * codes times its scale, and the rows' sums are the codes' sums. */
+static void test_int8_packed_rows(void **state) {
+    (void)state;
+    static const uint32_t shapes[][2] = {{1, 1}, {17, 5}, {33, 64}, {16, 3}};
+    for (size_t si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        uint32_t R = shapes[si][0], K = shapes[si][1];
+        bert_mat W;
+        assert_ok(bert_mat_alloc(&W, R, K));
+        /* codes in -127..127 with 127 in every row: the row's scale is 1 */
+        for (size_t i = 0; i < (size_t)R * K; i++) W.f[i] = i % K ? (float)((int)(i * 37 % 255) - 127) : 127.0f;
+        assert_ok(bert_mat_encode(&W, IO_QUANT_INT8));
+        float row[64];
+        for (uint32_t r = 0; r < R; r++) {
+            bert_mat_row(&W, r, row);
+            int32_t sum = 0;
+            for (uint32_t k = 0; k < K; k++) {
+                int want = k ? (int)(((size_t)r * K + k) * 37 % 255) - 127 : 127;
+                int code = (int)lrintf(row[k] / W.scale[r]);
+                if (code != want) fail_msg("%ux%u: row %u col %u: %d, want %d", R, K, r, k, code, want);
+                sum += code;
+            }
+            assert_int_equal(sum, W.qsum[r]);
+        }
+        /* the padding (rows up to a whole panel, cols up to 4) is zero */
+        for (size_t r = R; r < (R + BERT_PANEL - 1) / BERT_PANEL * BERT_PANEL; r++)
+            for (size_t k = 0; k < bert_int8_stride(K); k++) assert_int_equal(*bert_int8_at(W.q, K, r, k), 0);
+        for (size_t k = K; k < bert_int8_stride(K); k++) assert_int_equal(*bert_int8_at(W.q, K, 0, k), 0);
+        bert_mat_free(&W);
+    }
+}
+
+/* fp16 widening: F16C (where the CPU has it) and the portable conversion
+ * agree on every finite and infinite half. */
+static void test_f16_widen(void **state) {
+    (void)state;
+    enum { N = 65536 };
+    uint16_t *h = malloc(N * sizeof *h);
+    float *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+    for (size_t i = 0; i < N; i++) h[i] = (uint16_t)i;
+    bert_f16_widen(h, N - 3, a, false); /* a length that leaves a tail */
+    bert_f16_widen(h, N - 3, b, bert_cpu_f16c());
+    for (size_t i = 0; i < N - 3; i++) {
+        if (isnan(a[i])) {
+            assert_true(isnan(b[i]));
+            continue;
+        }
+        if (memcmp(a + i, b + i, sizeof *a) != 0) fail_msg("half 0x%04zx: %g and %g", i, a[i], b[i]);
+        assert_true(a[i] == io_f16_to_f32(h[i]));
+    }
+    print_message("    fp16 widening checked: %s\n", bert_cpu_f16c() ? "F16C against the portable one" : "portable only (no F16C)");
+    free(h), free(a), free(b);
 }
 
 /* Texts batched in one call give what one call per text gives (the
@@ -986,7 +1088,7 @@ int main(void) {
         cmocka_unit_test(test_save_load),           cmocka_unit_test(test_bad_checkpoints),
         cmocka_unit_test(test_bad_model_files),     cmocka_unit_test(test_allocation_failures),
         cmocka_unit_test(test_finetune_head),       cmocka_unit_test(test_finetune_bitext_smoke),
-        cmocka_unit_test(test_int8_quantize_row),   cmocka_unit_test(test_int8_gemm_kernels),
+        cmocka_unit_test(test_int8_quantize_row),   cmocka_unit_test(test_int8_gemm_kernels), cmocka_unit_test(test_int8_packed_rows), cmocka_unit_test(test_gelu), cmocka_unit_test(test_f16_widen),
         cmocka_unit_test(test_batched_forward),     cmocka_unit_test(test_tokenizer_nfc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

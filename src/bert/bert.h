@@ -138,13 +138,15 @@ int bert_encode(const bert_vocab *v, bool lower, bool strip_accents, const char 
 
 /* ---- model (model.c, forward.c) ---- */
 /* A weight matrix [rows x cols] (PyTorch Linear layout: out x in) stored
- * fp32, fp16 or int8 with one scale per row. */
+ * fp32, fp16 or int8 with one scale per row.  int8 is packed for the
+ * int8 kernels (int8.c: panels of BERT_PANEL rows, K in 4-byte groups,
+ * padding zero); bert_mat_row and bert_int8_at read it. */
 typedef struct bert_mat {
     uint32_t rows, cols;
     int enc; /* IO_QUANT_* */
     float *f;
     uint16_t *h;
-    int8_t *q;
+    int8_t *q; /* packed: bert_int8_packed_bytes(rows, cols) */
     float *scale;
     int32_t *qsum; /* int8: sum of each row's q, for the activations' zero point */
 } bert_mat;
@@ -176,6 +178,7 @@ struct aisle_bert {
      * id; empty (n 0) when unknown.  Only with a classifier, then exactly
      * num_labels unique non-empty names. */
     core_keys label_names;
+    bool f16c;       /* the CPU widens fp16 in hardware (bert_f16_widen) */
 };
 
 int bert_mat_alloc(bert_mat *m, uint32_t rows, uint32_t cols);
@@ -207,15 +210,31 @@ int bert_write_sections(const aisle_bert *m, io_writer *w, uint32_t base);
 int bert_read_sections(io_reader *r, uint32_t base, const char *what, aisle_bert **out);
 
 /* ---- int8 products (int8.c) ---- */
-enum { BERT_KERNEL_SCALAR = 0, BERT_KERNEL_AVX2 = 1, BERT_KERNEL_VNNI = 2 };
-/* The fastest kernel this CPU runs (checked at run time). */
+enum { BERT_KERNEL_SCALAR = 0, BERT_KERNEL_AVX2 = 1, BERT_KERNEL_VNNI = 2, BERT_KERNEL_AVX512 = 3 };
+#define BERT_PANEL 16 /* rows of a packed int8 panel */
+/* The fastest kernel this CPU runs (checked at run time); every kernel up
+ * to it runs here too. */
 int bert_int8_kernel_best(void);
+/* Bytes of a packed row group of K: K rounded up to 4. */
+size_t bert_int8_stride(size_t k);
+/* Bytes of a packed int8 matrix (rows rounded up to BERT_PANEL). */
+size_t bert_int8_packed_bytes(size_t rows, size_t cols);
+/* Address of element (r, k) of a packed int8 matrix of `cols` columns. */
+int8_t *bert_int8_at(int8_t *packed, size_t cols, size_t r, size_t k);
 /* Per-token dynamic quantisation of x[k] to 7 bits: x ~ (q - zero) * scale. */
 void bert_quantize_row(const float *x, size_t k, uint8_t *q, float *scale, int32_t *zero);
 /* Y[n x W->rows] = X W^T for an int8 matrix W and rows of X quantised by
- * bert_quantize_row; the same floats from every kernel and thread count. */
+ * bert_quantize_row, row t at xq + t * bert_int8_stride(W->cols) (bytes
+ * past W->cols in a row meet zero weights: any value gives the same
+ * result); the same floats from every kernel and thread count. */
 int bert_gemm_int8(const bert_mat *W, const uint8_t *xq, const float *xs, const int32_t *xz, size_t n, float *Y,
                    int threads, int kernel);
+
+/* Whether the CPU (and OS) has F16C, checked at run time. */
+bool bert_cpu_f16c(void);
+/* out[j] = h[j] as fp32 for j < n: F16C (vcvtph2ps) when f16c, else
+ * io_f16_to_f32; the same values either way (NaNs aside). */
+void bert_f16_widen(const uint16_t *h, size_t n, float *out, bool f16c);
 
 /* ---- forward (forward.c) ---- */
 /* Sequences packed back to back without padding: sequence s is tokens
@@ -262,6 +281,9 @@ int bert_pooled_batch(const aisle_bert *m, const char *const *a, const char *con
  * num_labels 0 keeps the existing head, 1 makes a regression head. */
 int bert_finetune_head(aisle_bert *m, const char *const *a, const char *const *b, const float *labels, size_t n,
                        size_t num_labels, const aisle_config *cfg, double *final_loss);
+/* r[j] = GELU(r[j] + bias[j]) with erf, j < n: AVX-512 (erf within ~2e-7,
+ * forward.c) where the CPU has it, else libm's erff. */
+void bert_gelu(float *r, const float *bias, size_t n);
 /* Head on a pooled vector: probabilities (softmax) or the regression value. */
 void bert_head(const aisle_bert *m, const float *pooled, float *out);
 /* Token budget of one sequence from the option max_length (0: the model's

@@ -28,7 +28,9 @@ void bert_mat_free(bert_mat *m) {
 
 size_t bert_mat_bytes(const bert_mat *m) {
     size_t n = (size_t)m->rows * m->cols;
-    return m->enc == IO_QUANT_NONE ? n * 4 : m->enc == IO_QUANT_FP16 ? n * 2 : n + (size_t)m->rows * 8;
+    return m->enc == IO_QUANT_NONE   ? n * 4
+           : m->enc == IO_QUANT_FP16 ? n * 2
+                                     : bert_int8_packed_bytes(m->rows, m->cols) + (size_t)m->rows * 8;
 }
 
 int bert_mat_encode(bert_mat *m, int enc) {
@@ -40,7 +42,8 @@ int bert_mat_encode(bert_mat *m, int enc) {
         if (!m->h) return core_oom("bert fp16 weights");
         for (size_t i = 0; i < n; i++) m->h[i] = io_f32_to_f16(m->f[i]);
     } else if (enc == IO_QUANT_INT8) {
-        m->q = core_malloc(n ? n : 1);
+        size_t packed = bert_int8_packed_bytes(m->rows, m->cols);
+        m->q = core_calloc(packed ? packed : 1, 1); /* the padding stays zero */
         m->scale = core_malloc((m->rows ? m->rows : 1) * sizeof *m->scale);
         m->qsum = core_malloc((m->rows ? m->rows : 1) * sizeof *m->qsum);
         if (!m->q || !m->scale || !m->qsum) {
@@ -64,7 +67,7 @@ int bert_mat_encode(bert_mat *m, int enc) {
             for (uint32_t j = 0; j < m->cols; j++) {
                 int q = s > 0 ? (int)lrintf(row[j] / s) : 0;
                 q = q > 127 ? 127 : q < -127 ? -127 : q;
-                m->q[(size_t)r * m->cols + j] = (int8_t)q;
+                *bert_int8_at(m->q, m->cols, r, j) = (int8_t)q;
                 sum += q;
             }
             m->qsum[r] = sum;
@@ -86,7 +89,8 @@ void bert_mat_row(const bert_mat *m, uint32_t r, float *out) {
         for (size_t j = 0; j < c; j++) out[j] = io_f16_to_f32(m->h[o + j]);
     } else {
         float s = m->scale[r];
-        for (size_t j = 0; j < c; j++) out[j] = (float)m->q[o + j] * s;
+        const int8_t *q = bert_int8_at(m->q, c, r, 0);
+        for (size_t j = 0; j < c; j++) out[j] = (float)q[(j / 4) * (4 * BERT_PANEL) + j % 4] * s;
     }
 }
 
@@ -106,6 +110,7 @@ int bert_model_alloc(aisle_bert *m) {
     uint32_t H = c->hidden;
     int rc = AISLE_OK;
     m->int8_kernel = bert_int8_kernel_best();
+    m->f16c = bert_cpu_f16c();
     m->layer = core_calloc(c->layers, sizeof *m->layer);
     if (!m->layer) return core_oom("bert layers");
     mat(&m->word, c->vocab, H, &rc);
