@@ -248,3 +248,13 @@ int dist_or_bytes(dist_comm *c, unsigned char *v, size_t n) {
     c->bytes_sent += 2.0 * (double)(c->size - 1) / c->size * (double)n;
     return AISLE_OK;
 }
+
+int dist_sendrecv_f(dist_comm *c, const float *send, size_t n_send, int to, float *recv, size_t n_recv, int from) {
+    if (n_send > INT_MAX || n_recv > INT_MAX)
+        return core_error(AISLE_ERANGE, "message of %zu floats (use more ranks)", CORE_MAX(n_send, n_recv));
+    int m = MPI_Sendrecv(send, (int)n_send, MPI_FLOAT, to, 72, recv, (int)n_recv, MPI_FLOAT, from, 72, c->comm,
+                         MPI_STATUS_IGNORE);
+    if (m != MPI_SUCCESS) return dist_mpi_error(m, "passing factor rows");
+    if (to != c->rank) c->bytes_sent += (double)n_send * sizeof(float);
+    return AISLE_OK;
+}

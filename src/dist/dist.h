@@ -10,7 +10,7 @@
  * (events shuffled to the owners of their users and items, aggregated as
  * one process would; the whole dataset on every rank for sasrec), als.c
  * (distributed ALS, checkpoints), replica.c (the frame of the data-parallel
- * kinds), bpr.c (data-parallel BPR epochs), sasrec.c (data-parallel sasrec through
+ * kinds), bpr.c (data-parallel BPR epochs), mf.c (MF by DSGD block rotation), sasrec.c (data-parallel sasrec through
  * the kind's training hook, models.h model_sasrec_hook), eval.c
  * (distributed evaluation over eval_part_run), api.c (the other public
  * calls).
@@ -68,6 +68,10 @@ int dist_allgather_bytes(dist_comm *c, const void *mine, size_t n, void **all, s
  * rank, as a ring all-reduce.  scratch: n + size floats.  Local status:
  * AISLE_ERANGE, AISLE_ENOMEM, AISLE_EIO. */
 int dist_sum_ordered(dist_comm *c, float *v, size_t n, float *scratch);
+/* Point to point: n_send floats to rank `to` while n_recv floats arrive
+ * from rank `from` (MPI_Sendrecv; both sides must call).  AISLE_OK,
+ * AISLE_ERANGE or AISLE_EIO. */
+int dist_sendrecv_f(dist_comm *c, const float *send, size_t n_send, int to, float *recv, size_t n_recv, int from);
 /* Bitwise-or over ranks in place of n bytes.  AISLE_OK, AISLE_ERANGE or
  * AISLE_EIO. */
 int dist_or_bytes(dist_comm *c, unsigned char *v, size_t n);
@@ -76,9 +80,7 @@ int dist_mpi_error(int mpi_rc, const char *what);
 
 /* Contiguous block partition of n rows over size ranks: rank r owns
  * [dist_lo(n, size, r), dist_lo(n, size, r + 1)). */
-static inline uint32_t dist_lo(uint32_t n, int size, int r) {
-    return (uint32_t)(((uint64_t)n * (uint64_t)r + (uint64_t)size - 1) / (uint64_t)size);
-}
+static inline uint32_t dist_lo(uint32_t n, int size, int r) { return model_part_lo(n, size, r); }
 static inline int dist_owner(uint32_t n, int size, uint32_t row) {
     return (int)(((uint64_t)row * (uint64_t)size) / (uint64_t)n);
 }
@@ -149,6 +151,12 @@ int dist_replica_train(aisle_dist_data *d, const aisle_config *cfg, const char *
 /* Collective.  Synchronous data-parallel sasrec (aisle_dist_train for kind
  * sasrec). */
 int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
+
+/* ---- mf.c ---- */
+
+/* Collective.  MF by DSGD block rotation (aisle_dist_train for kind mf):
+ * rank r owns user block r and passes item blocks round the ring. */
+int dist_mf_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
 
 /* ---- bpr.c ---- */
 
