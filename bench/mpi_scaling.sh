@@ -31,32 +31,40 @@ fi
 echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
 opts="--model als --set factors=$D --quiet --json $input"
 
-# seconds of one run (wall clock around the whole command)
+# CPU seconds (user + system) of the shell's finished children: the
+# command and, under mpirun, every rank (mpirun waits for them)
+cpu() { times | awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'; }
+# "wall cpu" seconds of one run (around the whole command); waiting ranks
+# poll (OpenMPI's default), so CPU time counts their waits too
 run() {
+    c0=$(cpu)
     s=$(date +%s.%N)
     "$@" > "$tmp/out.json"
     e=$(date +%s.%N)
-    echo "$s $e" | awk '{printf "%.3f", $2 - $1}'
+    echo "$s $e $c0 $(cpu)" | awk '{printf "%.3f %.3f", $2 - $1, $4 - $3}'
 }
+# per iteration from the runs of 2 and 2 + N epochs: "wall cpu"
+per_iter() { echo "$1 $2" | awk -v n=$N '{printf "%.3f %.3f", ($3 - $1) / n, ($4 - $2) / n}'; }
 field() { sed -n "s/.*\"$1\": \([0-9.e+-]*\).*/\1/p" "$tmp/out.json"; }
 
-printf "%-26s %10s %12s %14s %14s\n" "configuration" "s/iter" "vs 1 rank" "MB/epoch r0" "model MB"
+printf "%-26s %10s %12s %12s %14s %14s\n" "configuration" "s/iter" "CPU s/iter" "vs 1 rank" "MB/epoch r0" "model MB"
 base=""
 for t in 1 2; do
     a=$(run "$CLI" train --data "$ev" $opts --threads $t --set epochs=2 --out "$tmp/m.aisle")
     b=$(run "$CLI" train --data "$ev" $opts --threads $t --set epochs=$((2 + N)) --out "$tmp/m.aisle")
-    it=$(echo "$a $b" | awk -v n=$N '{printf "%.3f", ($2 - $1) / n}')
-    printf "%-26s %10s %12s %14s %14s\n" "one process, $t thread(s)" "$it" "-" "0" "0"
+    set -- $(per_iter "$a" "$b")
+    printf "%-26s %10s %12s %12s %14s %14s\n" "one process, $t thread(s)" "$1" "$2" "-" "0" "0"
 done
 for np in 1 2 4; do
     a=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=2 --out "$tmp/m.aisle")
     b=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=$((2 + N)) --out "$tmp/m.aisle")
-    it=$(echo "$a $b" | awk -v n=$N '{printf "%.3f", ($2 - $1) / n}')
+    set -- $(per_iter "$a" "$b")
+    it=$1 cpu_it=$2
     [ -n "$base" ] || base=$it
     users=$(field users); items=$(field items); sent=$(field rank0_bytes_sent_per_epoch)
     # rank 0 owns ceil-partition blocks [0, ceil(n/P)); loss sums: 2 doubles all-reduced
     model=$(echo "$users $items $np $D" | awk '{u=int(($1+$3-1)/$3); i=int(($2+$3-1)/$3); m=(u+i)*$4*4*($3-1); if ($3>1) m+=2*($3-1)/$3*16; printf "%.3f", m/1e6}')
-    printf "%-26s %10s %12s %14s %14s\n" "mpirun -np $np (1 thread)" "$it" \
+    printf "%-26s %10s %12s %12s %14s %14s\n" "mpirun -np $np (1 thread)" "$it" "$cpu_it" \
         "$(echo "$base $it" | awk '{printf "%.2fx", $1 / $2}')" "$(echo "$sent" | awk '{printf "%.3f", $1/1e6}')" "$model"
 done
 echo "users $users, items $items, factors $D"

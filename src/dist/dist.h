@@ -26,7 +26,15 @@
 
 #include <mpi.h>
 
-/* ---- comm.c ---- */
+/* ---- comm.c ----
+ * The rule every collective here and in its callers keeps: a local step
+ * that can fail (an allocation, a range check, a read) is agreed on
+ * (dist_agree) before the next collective or message, so a rank that
+ * fails -- out of memory on one machine -- never leaves the others waiting
+ * in a collective it will not enter.  The helpers agree on their own
+ * allocations; the "local status" they return is an MPI failure or one
+ * already agreed, and callers agree on it before going on.  Tested by
+ * failing each allocation of one rank in turn (tests/mpi/test_dist.c). */
 
 typedef struct dist_comm {
     MPI_Comm comm;
@@ -44,16 +52,20 @@ int dist_agree(dist_comm *c, int rc);
 /* Collective exchange of byte buffers: send[r] bytes (send_counts[r]) go
  * to rank r; *recv (core_malloc'd, free with core_free) receives
  * recv_counts[r] bytes from each rank r, in rank order (recv_counts sized
- * c->size, filled).  Local status (agree afterwards): AISLE_ERANGE when a
- * count exceeds INT_MAX, AISLE_ENOMEM, AISLE_EIO (MPI error). */
+ * c->size, filled).  Its allocations and count checks are agreed on
+ * inside (AISLE_ENOMEM, AISLE_ERANGE when a count exceeds INT_MAX, on
+ * every rank); AISLE_EIO (MPI error) is local: agree afterwards. */
 int dist_alltoallv(dist_comm *c, const void *send, const size_t *send_counts, void **recv, size_t *recv_counts);
 /* MPI_Allgatherv of floats: each rank's n_mine floats (counts[r] for rank
- * r, offsets by prefix sum) into all.  AISLE_OK or AISLE_EIO/ERANGE. */
+ * r, offsets by prefix sum) into all (mine may be all's own part: in
+ * place).  AISLE_OK, AISLE_ENOMEM or AISLE_ERANGE (agreed inside), or
+ * AISLE_EIO. */
 int dist_allgather_f(dist_comm *c, const float *mine, const size_t *counts, float *all);
 /* Sum-allreduce in place of n floats / doubles.  AISLE_OK or AISLE_EIO. */
 int dist_allreduce_f(dist_comm *c, float *v, size_t n);
 int dist_allreduce_d(dist_comm *c, double *v, size_t n);
-/* Gathers each rank's counts[r] floats to rank 0's all (NULL elsewhere). */
+/* Gathers each rank's counts[r] floats to rank 0's all (NULL elsewhere).
+ * Statuses as dist_allgather_f. */
 int dist_gather_f(dist_comm *c, const float *mine, const size_t *counts, float *all);
 /* Bytes: broadcast n bytes from rank 0. */
 int dist_bcast(dist_comm *c, void *data, size_t n);
