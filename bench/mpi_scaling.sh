@@ -3,7 +3,7 @@
 # ranks (make bench-mpi; docs/SCALING.md).  Each rank runs one thread.  The
 # peer is one process of the same CLI (threads=1 and threads=2) in the same
 # run.  Iteration time = (T(2 + N epochs) - T(2 epochs)) / N (N = BENCH_EPOCHS,
-# default 5), so loading,
+# default 20: an iteration takes tens of milliseconds), so loading,
 # merging and saving cancel out.  Bytes are what rank 0 hands to MPI per
 # epoch (the payload of the all-gathers and reductions: on one machine
 # OpenMPI moves them through shared memory, so there is no wire to count),
@@ -17,7 +17,7 @@ MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe}
 DATA=${AISLE_SHARED_DATA:-../shared/data}
 [ -d "$DATA" ] || DATA=../../shared/data
 D=${BENCH_FACTORS:-32}
-N=${BENCH_EPOCHS:-5}
+N=${BENCH_EPOCHS:-20}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aisle-bench-mpi.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 if [ -f "$DATA/sasrec/Video.txt" ]; then
@@ -31,17 +31,21 @@ fi
 echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
 opts="--model als --set factors=$D --quiet --json $input"
 
-# CPU seconds (user + system) of the shell's finished children: the
-# command and, under mpirun, every rank (mpirun waits for them)
-cpu() { times | awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'; }
+# CPU seconds (user + system) of the shell's finished children, from the
+# `times` output in file $1: the command and, under mpirun, every rank
+# (mpirun waits for them)
+cpu() { awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"; }
 # "wall cpu" seconds of one run (around the whole command); waiting ranks
-# poll (OpenMPI's default), so CPU time counts their waits too
+# poll (OpenMPI's default), so CPU time counts their waits too.  `times`
+# runs in this shell, not in a command substitution (which would count
+# only its own children: none)
 run() {
-    c0=$(cpu)
+    times > "$tmp/t0"
     s=$(date +%s.%N)
     "$@" > "$tmp/out.json"
     e=$(date +%s.%N)
-    echo "$s $e $c0 $(cpu)" | awk '{printf "%.3f %.3f", $2 - $1, $4 - $3}'
+    times > "$tmp/t1"
+    echo "$s $e $(cpu "$tmp/t0") $(cpu "$tmp/t1")" | awk '{printf "%.3f %.3f", $2 - $1, $4 - $3}'
 }
 # per iteration from the runs of 2 and 2 + N epochs: "wall cpu"
 per_iter() { echo "$1 $2" | awk -v n=$N '{printf "%.3f %.3f", ($3 - $1) / n, ($4 - $2) / n}'; }
