@@ -179,7 +179,7 @@ int dist_allgather_bytes(dist_comm *c, const void *mine, size_t n, void **all, s
     for (int r = 0; !rc && r < p; r++) sz[r] = (size_t)n64[r], *total += sz[r];
     if (!rc) rc = int_counts(sz, p, cnt, cnt + p, "all-gather");
     if (!rc && !(*all = core_malloc(*total ? *total : 1))) rc = core_oom("all-gather buffer");
-    if (!rc) rc = dist_agree(c, rc);
+    rc = dist_agree(c, rc); /* the failing rank too: it must not skip the agreement */
     if (!rc) {
         m = MPI_Allgatherv(mine, (int)n, MPI_BYTE, *all, cnt, cnt + p, MPI_BYTE, c->comm);
         if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "all-gathering");

@@ -843,7 +843,8 @@ static void sweep_one_rank(int (*step)(const char *, const char *), const char *
     const char *env = getenv("AISLE_MPI_OOM_STRIDE");
     uint64_t stride = env ? strtoull(env, NULL, 10) : g_size > 1 ? 10 : 1;
     if (stride == 0) stride = 1;
-    for (uint64_t n = 1 + (uint64_t)(g_size - 1) % stride; n <= total; n += stride) {
+    const char *first = getenv("AISLE_MPI_OOM_FIRST"); /* to rerun one point */
+    for (uint64_t n = first ? strtoull(first, NULL, 10) : 1 + (uint64_t)(g_size - 1) % stride; n <= total; n += stride) {
         tu_failalloc_install(g_rank == victim ? n : 0, 0);
         int rc = step(train, test);
         int64_t live = tu_failalloc_live();
@@ -854,6 +855,7 @@ static void sweep_one_rank(int (*step)(const char *, const char *), const char *
         if (rc != AISLE_OK && rc != AISLE_ENOMEM)
             fail_msg("failure at allocation %llu of rank %d gave %d (%s) on rank %d, not AISLE_ENOMEM",
                      (unsigned long long)n, victim, rc, aisle_last_error(), g_rank);
+        if (first && g_rank == victim) print_message("rank %d: %d %s\n", victim, rc, rc ? aisle_last_error() : "");
         int lo = rc, hi = rc;
         MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
         MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
