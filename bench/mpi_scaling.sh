@@ -3,7 +3,7 @@
 # ranks (make bench-mpi; docs/SCALING.md).  Each rank runs one thread.  The
 # peer is one process of the same CLI (threads=1 and threads=2) in the same
 # run.  Iteration time = (T(2 + N epochs) - T(2 epochs)) / N (N = BENCH_EPOCHS,
-# default 5), so loading,
+# default 20: an iteration takes tens of milliseconds), so loading,
 # merging and saving cancel out.  Bytes are what rank 0 hands to MPI per
 # epoch (the payload of the all-gathers and reductions: on one machine
 # OpenMPI moves them through shared memory, so there is no wire to count),
@@ -17,7 +17,7 @@ MPIRUN=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe}
 DATA=${AISLE_SHARED_DATA:-../shared/data}
 [ -d "$DATA" ] || DATA=../../shared/data
 D=${BENCH_FACTORS:-32}
-N=${BENCH_EPOCHS:-5}
+N=${BENCH_EPOCHS:-20}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aisle-bench-mpi.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 if [ -f "$DATA/sasrec/Video.txt" ]; then
@@ -31,32 +31,44 @@ fi
 echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
 opts="--model als --set factors=$D --quiet --json $input"
 
-# seconds of one run (wall clock around the whole command)
+# CPU seconds (user + system) of the shell's finished children, from the
+# `times` output in file $1: the command and, under mpirun, every rank
+# (mpirun waits for them)
+cpu() { awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%.3f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$1"; }
+# "wall cpu" seconds of one run (around the whole command); waiting ranks
+# poll (OpenMPI's default), so CPU time counts their waits too.  `times`
+# runs in this shell, not in a command substitution (which would count
+# only its own children: none)
 run() {
+    times > "$tmp/t0"
     s=$(date +%s.%N)
     "$@" > "$tmp/out.json"
     e=$(date +%s.%N)
-    echo "$s $e" | awk '{printf "%.3f", $2 - $1}'
+    times > "$tmp/t1"
+    echo "$s $e $(cpu "$tmp/t0") $(cpu "$tmp/t1")" | awk '{printf "%.3f %.3f", $2 - $1, $4 - $3}'
 }
+# per iteration from the runs of 2 and 2 + N epochs: "wall cpu"
+per_iter() { echo "$1 $2" | awk -v n=$N '{printf "%.3f %.3f", ($3 - $1) / n, ($4 - $2) / n}'; }
 field() { sed -n "s/.*\"$1\": \([0-9.e+-]*\).*/\1/p" "$tmp/out.json"; }
 
-printf "%-26s %10s %12s %14s %14s\n" "configuration" "s/iter" "vs 1 rank" "MB/epoch r0" "model MB"
+printf "%-26s %10s %12s %12s %14s %14s\n" "configuration" "s/iter" "CPU s/iter" "vs 1 rank" "MB/epoch r0" "model MB"
 base=""
 for t in 1 2; do
     a=$(run "$CLI" train --data "$ev" $opts --threads $t --set epochs=2 --out "$tmp/m.aisle")
     b=$(run "$CLI" train --data "$ev" $opts --threads $t --set epochs=$((2 + N)) --out "$tmp/m.aisle")
-    it=$(echo "$a $b" | awk -v n=$N '{printf "%.3f", ($2 - $1) / n}')
-    printf "%-26s %10s %12s %14s %14s\n" "one process, $t thread(s)" "$it" "-" "0" "0"
+    set -- $(per_iter "$a" "$b")
+    printf "%-26s %10s %12s %12s %14s %14s\n" "one process, $t thread(s)" "$1" "$2" "-" "0" "0"
 done
 for np in 1 2 4; do
     a=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=2 --out "$tmp/m.aisle")
     b=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=$((2 + N)) --out "$tmp/m.aisle")
-    it=$(echo "$a $b" | awk -v n=$N '{printf "%.3f", ($2 - $1) / n}')
+    set -- $(per_iter "$a" "$b")
+    it=$1 cpu_it=$2
     [ -n "$base" ] || base=$it
     users=$(field users); items=$(field items); sent=$(field rank0_bytes_sent_per_epoch)
     # rank 0 owns ceil-partition blocks [0, ceil(n/P)); loss sums: 2 doubles all-reduced
     model=$(echo "$users $items $np $D" | awk '{u=int(($1+$3-1)/$3); i=int(($2+$3-1)/$3); m=(u+i)*$4*4*($3-1); if ($3>1) m+=2*($3-1)/$3*16; printf "%.3f", m/1e6}')
-    printf "%-26s %10s %12s %14s %14s\n" "mpirun -np $np (1 thread)" "$it" \
+    printf "%-26s %10s %12s %12s %14s %14s\n" "mpirun -np $np (1 thread)" "$it" "$cpu_it" \
         "$(echo "$base $it" | awk '{printf "%.2fx", $1 / $2}')" "$(echo "$sent" | awk '{printf "%.3f", $1/1e6}')" "$model"
 done
 echo "users $users, items $items, factors $D"

@@ -82,7 +82,11 @@ AISLE_API int aisle_dist_data_counts(const aisle_dist_data *d, size_t *users, si
  * replica of the network, each step's global batch -- the one process's
  * batch -- is split over the ranks and the gradients summed in rank order;
  * bit-identical at one rank, equal to float rounding carried through
- * AdamW at more, with dropout masks drawn per rank: docs/SCALING.md).
+ * AdamW at more, with dropout masks drawn per rank: docs/SCALING.md),
+ * bpr (data-parallel epochs, the ranks' changes summed after each) and mf
+ * (DSGD: rank r owns user block r and item blocks rotate round the ranks;
+ * bit-identical to one process at one rank, the same convergence within
+ * the tolerance docs/SCALING.md measures at more).
  * checkpoint (als only) names a file rank 0 writes atomically
  * every checkpoint_every epochs (0: never); when that file exists at the
  * start and matches the data and options, training resumes after the
@@ -99,7 +103,8 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *d, const aisle_config *cfg
 
 /* Bytes this rank sent to other ranks in the last aisle_dist_train, and
  * how many of them per epoch (als: the steady-state exchange of factors;
- * sasrec: the last epoch's gradient sums).  AISLE_OK or AISLE_EINVAL. */
+ * sasrec: the last epoch's gradient sums; bpr, mf: the mean over the
+ * epochs, without the dataset's gather).  AISLE_OK or AISLE_EINVAL. */
 AISLE_API int aisle_dist_train_bytes(const aisle_dist_data *d, double *total, double *per_epoch);
 
 /* Collective.  aisle_evaluate split over the ranks: every rank passes

@@ -48,10 +48,10 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *cd, const aisle_config *cf
     const model_ops *ops = model_find_kind(kind);
     if (!ops) return core_error(AISLE_ENOTFOUND, "unknown model kind '%s'", kind);
     bool als = strcmp(ops->name, "als") == 0, sasrec = strcmp(ops->name, "sasrec") == 0,
-         bpr = strcmp(ops->name, "bpr") == 0;
-    if (!als && !sasrec && !bpr)
+         bpr = strcmp(ops->name, "bpr") == 0, mf = strcmp(ops->name, "mf") == 0;
+    if (!als && !sasrec && !bpr && !mf)
         return core_error(AISLE_EUNSUPPORTED,
-                          "distributed training supports models als, bpr and sasrec, not '%s' (docs/SCALING.md)",
+                          "distributed training supports models als, bpr, mf and sasrec, not '%s' (docs/SCALING.md)",
                           ops->name);
     char what[64];
     snprintf(what, sizeof what, "model '%s'", ops->name);
@@ -68,7 +68,7 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *cd, const aisle_config *cf
     d->train_bytes = d->epoch_bytes = 0;
     if (!als) {
         double bytes0 = d->comm.bytes_sent;
-        rc = sasrec ? dist_sasrec_train(d, cfg, out) : dist_bpr_train(d, cfg, out);
+        rc = sasrec ? dist_sasrec_train(d, cfg, out) : bpr ? dist_bpr_train(d, cfg, out) : dist_mf_train(d, cfg, out);
         d->train_bytes = d->comm.bytes_sent - bytes0;
         return rc;
     }

@@ -69,10 +69,12 @@ int dist_alltoallv(dist_comm *c, const void *send, const size_t *send_counts, vo
     int *sc = core_malloc(4 * (size_t)p * sizeof *sc);
     uint64_t *s64 = core_malloc(2 * (size_t)p * sizeof *s64);
     *recv = NULL;
-    if (!sc || !s64) {
+    /* every local step that can fail is agreed on before the next
+     * collective: a rank that left early would leave the others waiting */
+    if ((rc = dist_agree(c, sc && s64 ? AISLE_OK : core_oom("exchange counts")))) {
         core_free(sc);
         core_free(s64);
-        return core_oom("exchange counts");
+        return rc;
     }
     int *sd = sc + p, *rcn = sc + 2 * p, *rd = sc + 3 * p;
     uint64_t *r64 = s64 + p;
@@ -84,6 +86,7 @@ int dist_alltoallv(dist_comm *c, const void *send, const size_t *send_counts, vo
     if (!rc) rc = int_counts(send_counts, p, sc, sd, "exchange");
     if (!rc) rc = int_counts(recv_counts, p, rcn, rd, "exchange");
     if (!rc && !(*recv = core_malloc(total ? total : 1))) rc = core_oom("exchange buffer");
+    rc = dist_agree(c, rc);
     if (!rc) {
         m = MPI_Alltoallv(send, sc, sd, MPI_BYTE, *recv, rcn, rd, MPI_BYTE, c->comm);
         if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "exchanging data");
@@ -103,8 +106,7 @@ int dist_alltoallv(dist_comm *c, const void *send, const size_t *send_counts, vo
 int dist_allgather_f(dist_comm *c, const float *mine, const size_t *counts, float *all) {
     int p = c->size;
     int *n = core_malloc(2 * (size_t)p * sizeof *n);
-    if (!n) return core_oom("gather counts");
-    int rc = int_counts(counts, p, n, n + p, "all-gather");
+    int rc = dist_agree(c, n ? int_counts(counts, p, n, n + p, "all-gather") : core_oom("gather counts"));
     if (!rc) {
         /* own rows already in place (als.c solves them there) */
         const void *src = mine == all + n[p + c->rank] ? MPI_IN_PLACE : (const void *)mine;
@@ -121,8 +123,7 @@ int dist_allgather_f(dist_comm *c, const float *mine, const size_t *counts, floa
 int dist_gather_f(dist_comm *c, const float *mine, const size_t *counts, float *all) {
     int p = c->size;
     int *n = core_malloc(2 * (size_t)p * sizeof *n);
-    if (!n) return core_oom("gather counts");
-    int rc = int_counts(counts, p, n, n + p, "gather");
+    int rc = dist_agree(c, n ? int_counts(counts, p, n, n + p, "gather") : core_oom("gather counts"));
     if (!rc) {
         int m = MPI_Gatherv(mine, n[c->rank], MPI_FLOAT, all, n, n + p, MPI_FLOAT, 0, c->comm);
         if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "gathering factors");
@@ -178,7 +179,7 @@ int dist_allgather_bytes(dist_comm *c, const void *mine, size_t n, void **all, s
     for (int r = 0; !rc && r < p; r++) sz[r] = (size_t)n64[r], *total += sz[r];
     if (!rc) rc = int_counts(sz, p, cnt, cnt + p, "all-gather");
     if (!rc && !(*all = core_malloc(*total ? *total : 1))) rc = core_oom("all-gather buffer");
-    if (!rc) rc = dist_agree(c, rc);
+    rc = dist_agree(c, rc); /* the failing rank too: it must not skip the agreement */
     if (!rc) {
         m = MPI_Allgatherv(mine, (int)n, MPI_BYTE, *all, cnt, cnt + p, MPI_BYTE, c->comm);
         if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "all-gathering");
@@ -246,5 +247,15 @@ int dist_or_bytes(dist_comm *c, unsigned char *v, size_t n) {
     int m = MPI_Allreduce(MPI_IN_PLACE, v, (int)n, MPI_UNSIGNED_CHAR, MPI_BOR, c->comm);
     if (m != MPI_SUCCESS) return dist_mpi_error(m, "combining flags");
     c->bytes_sent += 2.0 * (double)(c->size - 1) / c->size * (double)n;
+    return AISLE_OK;
+}
+
+int dist_sendrecv_f(dist_comm *c, const float *send, size_t n_send, int to, float *recv, size_t n_recv, int from) {
+    if (n_send > INT_MAX || n_recv > INT_MAX)
+        return core_error(AISLE_ERANGE, "message of %zu floats (use more ranks)", CORE_MAX(n_send, n_recv));
+    int m = MPI_Sendrecv(send, (int)n_send, MPI_FLOAT, to, 72, recv, (int)n_recv, MPI_FLOAT, from, 72, c->comm,
+                         MPI_STATUS_IGNORE);
+    if (m != MPI_SUCCESS) return dist_mpi_error(m, "passing factor rows");
+    if (to != c->rank) c->bytes_sent += (double)n_send * sizeof(float);
     return AISLE_OK;
 }

@@ -10,7 +10,7 @@
  * (events shuffled to the owners of their users and items, aggregated as
  * one process would; the whole dataset on every rank for sasrec), als.c
  * (distributed ALS, checkpoints), replica.c (the frame of the data-parallel
- * kinds), bpr.c (data-parallel BPR epochs), sasrec.c (data-parallel sasrec through
+ * kinds), bpr.c (data-parallel BPR epochs), mf.c (MF by DSGD block rotation), sasrec.c (data-parallel sasrec through
  * the kind's training hook, models.h model_sasrec_hook), eval.c
  * (distributed evaluation over eval_part_run), api.c (the other public
  * calls).
@@ -26,7 +26,15 @@
 
 #include <mpi.h>
 
-/* ---- comm.c ---- */
+/* ---- comm.c ----
+ * The rule every collective here and in its callers keeps: a local step
+ * that can fail (an allocation, a range check, a read) is agreed on
+ * (dist_agree) before the next collective or message, so a rank that
+ * fails -- out of memory on one machine -- never leaves the others waiting
+ * in a collective it will not enter.  The helpers agree on their own
+ * allocations; the "local status" they return is an MPI failure or one
+ * already agreed, and callers agree on it before going on.  Tested by
+ * failing each allocation of one rank in turn (tests/mpi/test_dist.c). */
 
 typedef struct dist_comm {
     MPI_Comm comm;
@@ -44,16 +52,20 @@ int dist_agree(dist_comm *c, int rc);
 /* Collective exchange of byte buffers: send[r] bytes (send_counts[r]) go
  * to rank r; *recv (core_malloc'd, free with core_free) receives
  * recv_counts[r] bytes from each rank r, in rank order (recv_counts sized
- * c->size, filled).  Local status (agree afterwards): AISLE_ERANGE when a
- * count exceeds INT_MAX, AISLE_ENOMEM, AISLE_EIO (MPI error). */
+ * c->size, filled).  Its allocations and count checks are agreed on
+ * inside (AISLE_ENOMEM, AISLE_ERANGE when a count exceeds INT_MAX, on
+ * every rank); AISLE_EIO (MPI error) is local: agree afterwards. */
 int dist_alltoallv(dist_comm *c, const void *send, const size_t *send_counts, void **recv, size_t *recv_counts);
 /* MPI_Allgatherv of floats: each rank's n_mine floats (counts[r] for rank
- * r, offsets by prefix sum) into all.  AISLE_OK or AISLE_EIO/ERANGE. */
+ * r, offsets by prefix sum) into all (mine may be all's own part: in
+ * place).  AISLE_OK, AISLE_ENOMEM or AISLE_ERANGE (agreed inside), or
+ * AISLE_EIO. */
 int dist_allgather_f(dist_comm *c, const float *mine, const size_t *counts, float *all);
 /* Sum-allreduce in place of n floats / doubles.  AISLE_OK or AISLE_EIO. */
 int dist_allreduce_f(dist_comm *c, float *v, size_t n);
 int dist_allreduce_d(dist_comm *c, double *v, size_t n);
-/* Gathers each rank's counts[r] floats to rank 0's all (NULL elsewhere). */
+/* Gathers each rank's counts[r] floats to rank 0's all (NULL elsewhere).
+ * Statuses as dist_allgather_f. */
 int dist_gather_f(dist_comm *c, const float *mine, const size_t *counts, float *all);
 /* Bytes: broadcast n bytes from rank 0. */
 int dist_bcast(dist_comm *c, void *data, size_t n);
@@ -68,6 +80,10 @@ int dist_allgather_bytes(dist_comm *c, const void *mine, size_t n, void **all, s
  * rank, as a ring all-reduce.  scratch: n + size floats.  Local status:
  * AISLE_ERANGE, AISLE_ENOMEM, AISLE_EIO. */
 int dist_sum_ordered(dist_comm *c, float *v, size_t n, float *scratch);
+/* Point to point: n_send floats to rank `to` while n_recv floats arrive
+ * from rank `from` (MPI_Sendrecv; both sides must call).  AISLE_OK,
+ * AISLE_ERANGE or AISLE_EIO. */
+int dist_sendrecv_f(dist_comm *c, const float *send, size_t n_send, int to, float *recv, size_t n_recv, int from);
 /* Bitwise-or over ranks in place of n bytes.  AISLE_OK, AISLE_ERANGE or
  * AISLE_EIO. */
 int dist_or_bytes(dist_comm *c, unsigned char *v, size_t n);
@@ -76,9 +92,7 @@ int dist_mpi_error(int mpi_rc, const char *what);
 
 /* Contiguous block partition of n rows over size ranks: rank r owns
  * [dist_lo(n, size, r), dist_lo(n, size, r + 1)). */
-static inline uint32_t dist_lo(uint32_t n, int size, int r) {
-    return (uint32_t)(((uint64_t)n * (uint64_t)r + (uint64_t)size - 1) / (uint64_t)size);
-}
+static inline uint32_t dist_lo(uint32_t n, int size, int r) { return model_part_lo(n, size, r); }
 static inline int dist_owner(uint32_t n, int size, uint32_t row) {
     return (int)(((uint64_t)row * (uint64_t)size) / (uint64_t)n);
 }
@@ -149,6 +163,12 @@ int dist_replica_train(aisle_dist_data *d, const aisle_config *cfg, const char *
 /* Collective.  Synchronous data-parallel sasrec (aisle_dist_train for kind
  * sasrec). */
 int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
+
+/* ---- mf.c ---- */
+
+/* Collective.  MF by DSGD block rotation (aisle_dist_train for kind mf):
+ * rank r owns user block r and passes item blocks round the ring. */
+int dist_mf_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
 
 /* ---- bpr.c ---- */
 

@@ -31,8 +31,15 @@ AISLE_API int aisle_dist_evaluate(const aisle_model *m, const aisle_dataset *tes
         if (mr != MPI_SUCCESS) rc = dist_mpi_error(mr, "combining evaluation sums");
     }
     rc = dist_agree(&c, rc);
-    /* the same sums on every rank: the same result (or error) */
-    if (!rc) rc = eval_part_result(&p, out);
+    /* the same sums on every rank: the same result, or the same error
+     * when building it fails on any rank */
+    if (!rc) {
+        rc = dist_agree(&c, eval_part_result(&p, out));
+        if (rc) {
+            aisle_eval_result_free(*out);
+            *out = NULL;
+        }
+    }
     core_free(p.cover);
     return rc;
 }

@@ -229,7 +229,7 @@ static void fit_implicit_index(mf_fit *t, const data_csr *h) {
  * with train and validation RMSE; early stopping back to the best epoch's
  * arena (same offset from its own base); the final implicit sums. */
 static int fit_epochs(mf_fit *t, const model_factors *f, int threads, int epochs, int patience, float lr0,
-                      double decay, core_progress *prog) {
+                      double decay, core_progress *prog, mf_dsgd *dsgd) {
     mf_ctx *c = &t->c;
     int sb = c->sc.s, rc = AISLE_OK;
     size_t nval = t->nval, ntr = t->n - nval;
@@ -242,12 +242,13 @@ static int fit_epochs(mf_fit *t, const model_factors *f, int threads, int epochs
         c->sc.taken = 0;
         memset(c->bsse, 0, (size_t)sb * sb * sizeof *c->bsse);
         if (t->imp) rc = core_parallel_for(threads, t->nu, 64, k.implicit_sum, c);
-        if (!rc) rc = core_parallel_for(threads, (size_t)threads, 1, k.epoch, c);
+        double sse = 0;
+        if (!rc && dsgd) rc = mf_dsgd_epoch(dsgd, c, threads, k.epoch, &sse); /* distributed (src/dist) */
+        else if (!rc) rc = core_parallel_for(threads, (size_t)threads, 1, k.epoch, c);
         if (!rc && t->imp) rc = core_parallel_for(threads, t->ni, 64, k.implicit_update, c);
         if (!rc && t->imp && nval) rc = core_parallel_for(threads, t->nu, 64, k.implicit_sum, c); /* z for validation */
         if (rc) return rc;
-        double sse = 0;
-        for (int b = 0; b < sb * sb; b++) sse += c->bsse[b];
+        for (int b = 0; !dsgd && b < sb * sb; b++) sse += c->bsse[b];
         double train_rmse = ntr ? sqrt(sse / (double)ntr) : NAN;
         /* SGD on values far outside a rating scale (summed implicit events,
          * quantities) blows up; a model of NaN scores would recommend
@@ -297,6 +298,11 @@ static void fit_export(const mf_fit *t, mf_state *s) {
 
 static int mf_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
                     core_progress *prog) {
+    return model_mf_train_hooked(m, ds, cat, cfg, prog, NULL);
+}
+
+int model_mf_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                          core_progress *prog, const model_mf_hook *hook) {
     (void)ds, (void)cat;
     const option_spec *o = mf_options;
     uint32_t d = (uint32_t)config_int(cfg, o, "factors");
@@ -323,11 +329,14 @@ static int mf_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalog
         if (t.imp) fit_implicit_index(&t, &m->history);
         rc = mf_fpsg_bucket(&t.c, t.all + t.nval, t.n - t.nval, t.nu, t.ni);
     }
+    mf_dsgd dsgd = {.hook = hook};
+    if (!rc && hook) rc = mf_dsgd_init(&dsgd, hook, &t.c, t.all + t.nval, t.n - t.nval, t.nu, t.ni);
     if (!rc)
         rc = fit_epochs(&t, f, threads, (int)config_int(cfg, o, "epochs"), (int)config_int(cfg, o, "patience"),
                         (float)config_float(cfg, o, "learning_rate"), config_float(cfg, o, "learning_rate_decay"),
-                        prog);
+                        prog, hook ? &dsgd : NULL);
     if (!rc) fit_export(&t, s);
+    mf_dsgd_free(&dsgd);
     fit_free(&t);
     return rc;
 }

@@ -78,4 +78,24 @@ typedef struct mf_kernels {
 } mf_kernels;
 mf_kernels mf_kernels_pick(void);
 
+/* DSGD over processes (mf_dsgd.c; models.h model_mf_hook): this
+ * process's ratings (its user block) split by item block, one FPSG
+ * sub-context per sub-epoch whose parameter pointers start at the blocks'
+ * first rows, so the FPSG worker runs on it unchanged. */
+typedef struct mf_dsgd {
+    const model_mf_hook *hook;
+    mf_ctx *sub;         /* hook->parts sub-contexts */
+    rating *r;           /* their ratings (block-local indices), bucketed */
+    model_mf_arena arena;
+} mf_dsgd;
+/* Builds g from c (parameters, grid size, mean and rates set) and the
+ * training ratings tr[0..ntr) (internal indices).  AISLE_OK or
+ * AISLE_ENOMEM (g then still freeable). */
+int mf_dsgd_init(mf_dsgd *g, const model_mf_hook *hook, const mf_ctx *c, const rating *tr, size_t ntr, uint32_t nu,
+                 uint32_t ni);
+/* One epoch at c->lr: the sub-epochs, each followed by the hook's pass,
+ * then its epoch_end; *sse: the squared error summed over processes. */
+int mf_dsgd_epoch(mf_dsgd *g, const mf_ctx *c, int threads, core_range_fn epoch, double *sse);
+void mf_dsgd_free(mf_dsgd *g);
+
 #endif /* AISLE_MODELS_MF_H */

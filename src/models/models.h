@@ -446,6 +446,41 @@ typedef struct model_sgd_hook {
 int model_bpr_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
                            core_progress *prog, const model_sgd_hook *hook);
 
+/* ---- MF DSGD hook (mf_dsgd.c; used by src/dist) ----
+ * DSGD (Gemulla, Nijkamp, Haas & Sismanis, "Large-Scale Matrix
+ * Factorization with Distributed Stochastic Gradient Descent", KDD 2011)
+ * over `parts` processes, each holding a replica of mf's training
+ * parameters.  Users and items, in mf's permuted training order, are split
+ * into `parts` contiguous blocks (block b of n rows starts at
+ * model_part_lo(n, parts, b)).  In sub-epoch s, process `part` runs its
+ * FPSG pass over the ratings of user block `part` x item block
+ * (part + s) mod parts -- blocks no two processes share in that sub-epoch
+ * -- then calls pass(s), which must send that item block (rows and
+ * biases) to process part - 1 and receive block (part + s + 1) mod parts
+ * from process part + 1; after the last pass a process holds its own item
+ * block again.  epoch_end must then give every process every other's user
+ * block and item block (rows and biases) and sum *sse over the processes,
+ * so every replica ends the epoch with the same parameters (validation,
+ * SVD++'s y update and early stopping then run replicated).  Either may
+ * return a status, which ends training. */
+static inline uint32_t model_part_lo(uint32_t n, int parts, int b) {
+    return (uint32_t)(((uint64_t)n * (uint64_t)b + (uint64_t)parts - 1) / (uint64_t)parts);
+}
+typedef struct model_mf_arena {
+    float *user, *item, *user_bias, *item_bias; /* rows in training order */
+    size_t user_stride, item_stride;            /* floats per row */
+    uint32_t users, items;
+} model_mf_arena;
+typedef struct model_mf_hook {
+    int parts, part;
+    int (*pass)(void *ctx, const model_mf_arena *a, int sub);
+    int (*epoch_end)(void *ctx, const model_mf_arena *a, double *sse);
+    void *ctx;
+} model_mf_hook;
+/* model_ops.train of mf with a hook (NULL: as mf's train). */
+int model_mf_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
+                          core_progress *prog, const model_mf_hook *hook);
+
 /* ---- the intent kind (intent.c) ---- */
 /* aisle_text_train (src/api wraps it): tables lists every option table, for
  * reading a teacher model file. */

@@ -82,6 +82,22 @@ $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/train.csv" $sopts --checkp
 grep -q "no checkpoints" "$dir/sasrec_ckpt.log" || { cat "$dir/sasrec_ckpt.log"; fail "sasrec checkpoint refusal message"; }
 echo "cli_test: distributed sasrec at 2 ranks trains a model one process evaluates"
 
+# mf by DSGD: at one rank the model file is one process's byte for byte; at
+# 3 ranks it trains a model the plain CLI reads
+awk 'BEGIN { print "user_id,item_id,event,quantity,timestamp"; srand(5);
+    for (k = 0; k < 4000; k++) printf "u%d,i%d,rating,%d,%d\n", int(rand() * 300), int(rand() * 120), 1 + int(rand() * 5), 1000 + k }' \
+    > "$dir/ratings.csv"
+mopts="--model mf --set factors=8 --set epochs=5 --threads 1 --quiet"
+"$CLI" train --data "$dir/ratings.csv" $mopts --out "$dir/mf1.aisle" >/dev/null || fail "one-process mf"
+timeout 120 $MPIRUN -np 1 "$CLI" train --distributed --data "$dir/ratings.csv" $mopts --out "$dir/mfd1.aisle" \
+    > "$dir/mf.log" 2>&1 || { cat "$dir/mf.log"; fail "distributed mf at 1 rank"; }
+cmp -s "$dir/mf1.aisle" "$dir/mfd1.aisle" || fail "mf at 1 rank differs from one process"
+timeout 120 $MPIRUN -np 3 "$CLI" train --distributed --data "$dir/ratings.csv" $mopts --out "$dir/mfd3.aisle" \
+    > "$dir/mf.log" 2>&1 || { cat "$dir/mf.log"; fail "distributed mf at 3 ranks"; }
+grep -q "trained mf .* over 3 ranks" "$dir/mf.log" || { cat "$dir/mf.log"; fail "mf summary line"; }
+"$CLI" info --model "$dir/mfd3.aisle" | grep -q "implicit_feedback: true" || fail "mf at 3 ranks: info"
+echo "cli_test: distributed mf equals one process at 1 rank and trains at 3"
+
 # the MPI library's own calls carry their own version node
 lib="$(dirname "$CLI")/../lib/libaisle_mpi.so"
 if command -v objdump >/dev/null && [ -f "$lib" ]; then
