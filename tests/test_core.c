@@ -542,17 +542,27 @@ static void test_pool_reuses_threads_covers_range_and_propagates_errors(void **s
 /* Home ranges: with two threads and 100 chunks, thread 0's home is
  * [0, 50) and thread 1's [50, 100).  Chunk 0 (thread 0's first) waits
  * until chunk 49 has run: only thread 1 can run it, after its own range,
- * by taking thread 0's chunks from the far end. */
+ * by taking thread 0's chunks from the far end.  Chunk 50 (thread 1's
+ * first) waits until chunk 0 has started, so a slow start of thread 0
+ * (TSan, a loaded machine) cannot let thread 1 steal the whole range
+ * first.  The waits are bounded so a broken pool fails instead of hanging. */
 typedef struct steal_ctx {
     int tid_of[100], order_of[100];
-    atomic_int done49, seq;
+    atomic_int done49, started0, seq;
 } steal_ctx;
+
+static void wait_for(atomic_int *flag) {
+    for (int waited = 0; !atomic_load(flag) && waited < 120000; waited++) usleep(500);
+}
 
 static int steal_chunk(void *ctx, size_t b, size_t e, int tid) {
     steal_ctx *c = ctx;
     for (size_t i = b; i < e; i++) {
-        if (i == 0)
-            for (int waited = 0; !atomic_load(&c->done49) && waited < 20000; waited++) usleep(500);
+        if (i == 0) {
+            atomic_store(&c->started0, 1);
+            wait_for(&c->done49);
+        }
+        if (i == 50) wait_for(&c->started0);
         c->tid_of[i] = tid;
         c->order_of[i] = atomic_fetch_add(&c->seq, 1);
         if (i == 49) atomic_store(&c->done49, 1);
@@ -571,6 +581,7 @@ static void test_pool_runs_home_ranges_first_and_steals_from_the_far_end(void **
     steal_ctx c;
     memset(&c, 0, sizeof c);
     atomic_init(&c.done49, 0);
+    atomic_init(&c.started0, 0);
     atomic_init(&c.seq, 0);
     assert_ok(core_pool_for(pool, 100, 1, steal_chunk, &c));
     assert_int_equal(c.tid_of[0], 0);
