@@ -463,6 +463,31 @@ static void test_sasrec_side_info_scores_cold_items_through_their_titles(void **
     aisle_dataset_free(ds);
 }
 
+typedef struct oom_ctx {
+    const aisle_dataset *ds;
+    const aisle_config *cfg;
+    const void *buf;
+    size_t len;
+} oom_ctx;
+
+static int oom_train(void *vc) {
+    const oom_ctx *c = vc;
+    aisle_model *m = NULL;
+    int rc = aisle_model_train(c->ds, c->cfg, &m);
+    if (rc && m) rc = AISLE_EINTERNAL; /* a failure must leave *out NULL */
+    aisle_model_free(m);
+    return rc;
+}
+
+static int oom_load(void *vc) {
+    const oom_ctx *c = vc;
+    aisle_model *m = NULL;
+    int rc = aisle_model_load_buffer(&m, c->buf, c->len, NULL);
+    if (rc && m) rc = AISLE_EINTERNAL;
+    aisle_model_free(m);
+    return rc;
+}
+
 static void test_sasrec_allocation_failures_leak_nothing(void **state) {
     (void)state;
     aisle_dataset *ds = chain_dataset();
@@ -471,47 +496,14 @@ static void test_sasrec_allocation_failures_leak_nothing(void **state) {
     aisle_model *m = NULL;
     /* warm the dataset's lazy views so the count below is training only */
     assert_ok(aisle_model_train(ds, cfg, &m));
-    aisle_model_free(m);
-    int failures = 0;
-    for (uint64_t k = 1; k < 2000; k += 3) {
-        m = NULL;
-        tu_failalloc_install(k, 1);
-        int rc = aisle_model_train(ds, cfg, &m);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            aisle_model_free(m);
-            break;
-        }
-        assert_int_equal(rc, AISLE_ENOMEM);
-        failures++;
-        assert_null(m);
-        assert_int_equal(live, 0);
-    }
-    assert_true(failures > 10);
+    oom_ctx c = {.ds = ds, .cfg = cfg};
+    assert_true(tu_oom_sweep("sasrec train", oom_train, &c, 3, 1, 2000) > 10);
     /* and while loading a saved model */
-    assert_ok(aisle_model_train(ds, cfg, &m));
     void *buf;
-    size_t len;
-    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &c.len));
     aisle_model_free(m);
-    failures = 0;
-    for (uint64_t k = 1; k < 400; k += 2) {
-        m = NULL;
-        tu_failalloc_install(k, 1);
-        int rc = aisle_model_load_buffer(&m, buf, len, NULL);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            aisle_model_free(m);
-            break;
-        }
-        assert_int_equal(rc, AISLE_ENOMEM);
-        assert_null(m);
-        assert_int_equal(live, 0);
-        failures++;
-    }
-    assert_true(failures > 5);
+    c.buf = buf;
+    assert_true(tu_oom_sweep("sasrec load", oom_load, &c, 2, 1, 400) > 5);
     aisle_free(buf);
     aisle_config_free(cfg);
     aisle_dataset_free(ds);

@@ -93,25 +93,25 @@ aisle_config *tu_shop_config(const char *options, const char *extra) {
     return cfg;
 }
 
+typedef struct shop_train_ctx {
+    const aisle_dataset *ds;
+    const aisle_catalog *cat, *users;
+    const aisle_config *cfg;
+} shop_train_ctx;
+
+static int shop_train_step(void *vc) {
+    const shop_train_ctx *c = vc;
+    aisle_model *m = NULL;
+    int rc = aisle_model_train_with_features(c->ds, c->cat, c->users, c->cfg, &m);
+    if (rc && m) rc = AISLE_EINTERNAL; /* a failure must leave *out NULL */
+    aisle_model_free(m);
+    return rc;
+}
+
 int tu_shop_train_failures(const aisle_dataset *ds, const aisle_catalog *cat, const aisle_catalog *users,
                            const aisle_config *cfg, uint64_t max_k) {
-    int failures = 0;
-    for (uint64_t k = 1; k < max_k; k++) {
-        aisle_model *m = NULL;
-        tu_failalloc_install(k, 1);
-        int rc = aisle_model_train_with_features(ds, cat, users, cfg, &m);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            aisle_model_free(m);
-            break;
-        }
-        assert_int_equal(rc, AISLE_ENOMEM);
-        assert_null(m);
-        assert_int_equal(live, 0);
-        failures++;
-    }
-    return failures;
+    shop_train_ctx c = {ds, cat, users, cfg};
+    return (int)tu_oom_sweep("train with features", shop_train_step, &c, 1, 1, max_k);
 }
 
 typedef struct serve_job {

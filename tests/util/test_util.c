@@ -115,6 +115,28 @@ void tu_failalloc_remove(void) { aisle_set_allocator(NULL, NULL, NULL, NULL); }
 uint64_t tu_failalloc_count(void) { return fa_count; }
 int64_t tu_failalloc_live(void) { return fa_live; }
 
+uint64_t tu_oom_sweep(const char *what, tu_oom_step step, void *ctx, uint64_t stride, int sticky, uint64_t limit) {
+    uint64_t failures = 0;
+    for (uint64_t n = 1; n < limit; n += stride ? stride : 1) {
+        tu_failalloc_install(n, sticky);
+        int rc = step(ctx);
+        uint64_t attempted = tu_failalloc_count();
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        if (live != 0)
+            fail_msg("%s: allocation %llu failing: %lld allocations live after the call (rc %d)", what,
+                     (unsigned long long)n, (long long)live, rc);
+        if (rc == AISLE_OK) return failures;
+        if (rc != AISLE_ENOMEM)
+            fail_msg("%s: failure at allocation %llu gave %d (%s), not AISLE_ENOMEM", what, (unsigned long long)n,
+                     rc, aisle_last_error());
+        if (attempted < n) fail_msg("%s: failed without reaching allocation %llu", what, (unsigned long long)n);
+        failures++;
+    }
+    fail_msg("%s: never succeeded in %llu allocation-failure points", what, (unsigned long long)limit);
+    return failures;
+}
+
 void tu_filter_from_env(void) {
     const char *f = getenv("AISLE_TEST_FILTER");
     if (f && *f) cmocka_set_test_filter(f);

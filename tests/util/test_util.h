@@ -53,16 +53,27 @@ aisle_model *tu_train(const aisle_dataset *ds, const char *options);
 int tu_model_save_opts(const aisle_model *m, const char *path, const char *options);
 int tu_model_load_opts(aisle_model **out, const char *path, const char *options);
 
-/* Failing allocator: counts allocations; the n-th one (1-based) and, if
- * `sticky`, every later one fails.  n = 0 never fails. */
 /* Runs only the tests whose names match $AISLE_TEST_FILTER (a cmocka
  * pattern, e.g. "test_sasrec_threads*"), when it is set: make check-tsan
  * uses it to run a suite's threaded tests alone. */
 void tu_filter_from_env(void);
 
+/* Failing allocator: counts allocations; the n-th one (1-based) and, if
+ * `sticky`, every later one fails.  n = 0 never fails. */
 void tu_failalloc_install(uint64_t fail_at, int sticky);
 void tu_failalloc_remove(void);
 uint64_t tu_failalloc_count(void);   /* allocations attempted since install */
 int64_t tu_failalloc_live(void);     /* allocations not yet freed */
+
+/* The allocation-failure sweep every suite runs: step(ctx) with the n-th
+ * allocation failing (and, if `sticky`, every later one), for n = 1,
+ * 1 + stride, 1 + 2 stride, ... until step succeeds.  step creates and
+ * frees everything it allocates and returns its status; each failure must
+ * be AISLE_ENOMEM, must have reached allocation n and must leave nothing
+ * allocated, and so must the success.  Fails the test (naming `what` and
+ * n) otherwise, or when step has not succeeded after `limit` points.
+ * Returns the number of failure points covered. */
+typedef int (*tu_oom_step)(void *ctx);
+uint64_t tu_oom_sweep(const char *what, tu_oom_step step, void *ctx, uint64_t stride, int sticky, uint64_t limit);
 
 #endif
