@@ -399,7 +399,7 @@ static void run_kind(const shop *s, const split *sp, const char *kind, const cha
     if (options && aisle_config_parse(cfg, options)) die(options);
     bool hybrid = !strcmp(kind, "hybrid");
     for (int a = 1; hybrid && a < argc; a++)
-        if (strcmp(argv[a], "--tune") && aisle_config_parse(cfg, argv[a])) die(argv[a]);
+        if (argv[a][0] != '-' && aisle_config_parse(cfg, argv[a])) die(argv[a]);
     aisle_model *m;
     double t0 = wall_now();
     int rc = hybrid ? aisle_model_train_with_catalog(sp->train, s->cat, cfg, &m) : aisle_model_train(sp->train, cfg, &m);
@@ -423,7 +423,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* rows appear as they finish (long runs, redirected) */
-    bool tune = argc > 1 && !strcmp(argv[1], "--tune");
+    bool tune = false, grid = false;
+    for (int a = 1; a < argc; a++) tune |= !strcmp(argv[a], "--tune"), grid |= !strcmp(argv[a], "--grid");
     shop s;
     memset(&s, 0, sizeof s);
     if (load(path, tune ? 30 : 0, &s)) die(path);
@@ -443,9 +444,18 @@ int main(int argc, char **argv) {
            tune ? "--tune: the month before the last as test, the last month dropped" : "last 30 days as test", ntr,
            s.n_items, sp.n_new, sp.n_users, test_new_users);
     printf("%-28s %9s %10s %9s %10s %8s\n", "model", "NDCG@10", "recall@50", "new:NDCG", "new:rec@50", "train s");
+    if (grid) { /* --grid: als, tfidf and one hybrid row per argument */
+        run_kind(&s, &sp, "als", NULL, 0, argv);
+        double secs;
+        metrics r = run_tfidf(&s, &sp, &secs);
+        print_row("tfidf (content only)", &r, secs);
+        for (int a = 1; a < argc; a++)
+            if (argv[a][0] != '-') run_kind(&s, &sp, "hybrid", argv[a], 0, argv);
+        return 0;
+    }
     if (tune) {
         /* 10 epochs a point so the grid finishes on a loaded machine */
-        static const char *const grid[] = {"epochs=10",
+        static const char *const points[] = {"epochs=10",
                                            "epochs=10 identity_dropout=0.3",
                                            "epochs=10 identity_dropout=0.6",
                                            "fit=als factors=64 content_reg=0.001",
@@ -457,7 +467,7 @@ int main(int argc, char **argv) {
         double secs;
         metrics r = run_tfidf(&s, &sp, &secs);
         print_row("tfidf (content only)", &r, secs);
-        for (size_t g = 0; g < sizeof grid / sizeof *grid; g++) run_kind(&s, &sp, "hybrid", grid[g], argc, argv);
+        for (size_t g = 0; g < sizeof points / sizeof *points; g++) run_kind(&s, &sp, "hybrid", points[g], argc, argv);
         return 0;
     }
     static const char *const kinds[] = {"popular", "itemknn", "als", "hybrid"};
@@ -476,7 +486,7 @@ int main(int argc, char **argv) {
         snprintf(opt, sizeof opt, "threads=%d", threads);
         if (aisle_config_new(&cfg) || aisle_config_parse(cfg, "model=hybrid epochs=5")) die("config");
         for (int a = 1; a < argc; a++)
-            if (aisle_config_parse(cfg, argv[a])) die(argv[a]);
+            if (argv[a][0] != '-' && aisle_config_parse(cfg, argv[a])) die(argv[a]);
         if (aisle_config_parse(cfg, opt)) die(opt);
         aisle_model *m;
         double t0 = wall_now();
