@@ -236,7 +236,8 @@ static void test_hybrid_fit_als_cold_neighbours_and_cold_scale(void **state) {
     aisle_dataset *ds = shop(false);
     aisle_catalog *cat = catalog();
     assert_ok(aisle_catalog_add_item(cat, "twin7", "steel spade number 7", NULL, "Garden > Tools", "Digger", 30.0));
-    aisle_config *nb = config("fit=als cold_neighbours=1 cold_scale=1.5"), *ridge = config("fit=als cold_neighbours=0 cold_scale=1");
+    aisle_config *nb = config("fit=als cold_neighbours=1 cold_scale=1.5");
+    aisle_config *ridge = config("fit=als cold_neighbours=0 cold_scale=1");
     aisle_config *ridge2 = config("fit=als cold_neighbours=0 cold_scale=2");
     aisle_model *m, *r1, *r2;
     assert_ok(aisle_model_train_with_catalog(ds, cat, nb, &m));

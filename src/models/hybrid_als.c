@@ -120,7 +120,7 @@ static void solve_column(const content_rows *x, float lambda, const float *v, ui
 static int neighbour_vectors(hy_state *st, const float *v, uint32_t k, uint32_t n_nb, float scale) {
     const hy_table *t = &st->item.table;
     uint32_t nk = st->item.n_identity, nf = (uint32_t)st->item.names.n, n_cold = t->rows - nk;
-    if (!n_cold || !n_nb) return AISLE_OK;
+    if (!n_cold || !n_nb || !nk) return AISLE_OK;
     size_t *post_at = core_calloc((size_t)nf + 1, sizeof *post_at);
     float *idf = core_malloc(((size_t)nf + 1) * sizeof *idf), *norm = core_calloc(nk, sizeof *norm);
     float *sim = core_calloc(nk, sizeof *sim);
@@ -128,7 +128,8 @@ static int neighbour_vectors(hy_state *st, const float *v, uint32_t k, uint32_t 
     st->cold_vectors = core_malloc((size_t)n_cold * k * sizeof *st->cold_vectors);
     uint32_t *post = NULL;
     int rc = AISLE_OK;
-    if (!post_at || !idf || !norm || !sim || !touched || !best || !st->cold_vectors) rc = core_oom("hybrid cold_neighbours");
+    if (!post_at || !idf || !norm || !sim || !touched || !best || !st->cold_vectors)
+        rc = core_oom("hybrid cold_neighbours");
     /* postings: feature -> products of the events that have it (CSR) */
     for (uint32_t i = 0; !rc && i < nk; i++)
         for (size_t j = t->ptr[i]; j < t->ptr[i + 1]; j++)
@@ -137,7 +138,8 @@ static int neighbour_vectors(hy_state *st, const float *v, uint32_t k, uint32_t 
         idf[f] = post_at[f + 1] ? logf(1.0f + (float)nk / (float)post_at[f + 1]) : 0.0f;
         post_at[f + 1] += post_at[f];
     }
-    if (!rc && !(post = core_malloc((post_at[nf] ? post_at[nf] : 1) * sizeof *post))) rc = core_oom("hybrid cold_neighbours");
+    if (!rc && !(post = core_malloc((post_at[nf] ? post_at[nf] : 1) * sizeof *post)))
+        rc = core_oom("hybrid cold_neighbours");
     for (uint32_t i = 0; !rc && i < nk; i++)
         for (size_t j = t->ptr[i]; j < t->ptr[i + 1]; j++)
             if (t->idx[j] >= nk) {
