@@ -16,7 +16,12 @@
  * the rest and prints the validation RMSE of a small grid; the default
  * options below are the grid's best.
  *
- * Usage: bench_hybrid [--tune] [OPTIONS...]   (extra aisle options, e.g.
+ * `--folds` is the warm protocol: MovieLens's own five folds (uN.base /
+ * uN.test), hybrid (loss=squared with identities and the same features,
+ * fold_options) beside mf (defaults), RMSE, training wall and CPU time
+ * per fold and their means.
+ *
+ * Usage: bench_hybrid [--tune | --folds] [OPTIONS...]   (extra aisle options, e.g.
  * factors=32).  Data: $AISLE_SHARED_DATA/ml-100k (default ../shared/data);
  * skips when absent. */
 #include "bench_movielens.h"
@@ -25,6 +30,11 @@ static const char *const base_options = "model=hybrid loss=squared threads=2 see
 /* the --tune grid's best on the validation movies (docs/BENCHMARKS.md) */
 static const char *const tuned_options =
     "factors=64 epochs=100 learning_rate=0.1 regularization=3e-3 min_feature_support=20 item_identity=false";
+
+/* --folds: warm folds, so identities on (the first row of the --tune grid
+ * with item identities; not tuned on the folds) */
+static const char *const fold_options =
+    "factors=32 epochs=30 learning_rate=0.05 regularization=1e-3 min_feature_support=5";
 
 static aisle_config *make_config(const char *options, int argc, char **argv, int first) {
     aisle_config *cfg;
@@ -44,8 +54,8 @@ int main(int argc, char **argv) {
         printf("skipped: %s/u.data not present (set AISLE_SHARED_DATA)\n", dir);
         return 0;
     }
-    bool tune = argc > 1 && !strcmp(argv[1], "--tune");
-    int first = tune ? 2 : 1;
+    bool tune = argc > 1 && !strcmp(argv[1], "--tune"), folds = argc > 1 && !strcmp(argv[1], "--folds");
+    int first = tune || folds ? 2 : 1;
     aisle_catalog *cat, *users;
     if (aisle_catalog_new(&cat) || aisle_catalog_new(&users)) ml_die("catalog");
     if (ml_load_catalog(dir, ML_GENRE_WORDS, cat) || ml_load_users(dir, users)) {
@@ -54,7 +64,33 @@ int main(int argc, char **argv) {
     }
     static int mask[ML_MAX_ITEMS];
     ml_hold_out(mask, 17, 1); /* test movies */
-    if (tune) {
+    if (folds) {
+        aisle_config *hcfg = make_config(fold_options, argc, argv, first), *mcfg;
+        if (aisle_config_new(&mcfg) || aisle_config_parse(mcfg, "model=mf threads=2 seed=1")) ml_die("config");
+        printf("ml-100k u1..u5 (warm): hybrid loss=squared %s (features: title words, genres, year, decade; "
+               "age band, gender, occupation) beside mf defaults\n", fold_options);
+        printf("  %-5s %9s %9s %9s %9s %9s %9s %s\n", "fold", "mf RMSE", "wall s", "CPU s", "hy RMSE", "wall s",
+               "CPU s", "hybrid vs mf");
+        double sum[6] = {0};
+        int done = 0;
+        for (int fold = 1; fold <= 5; fold++) {
+            ml_fold_result a, b;
+            if (ml_fold_run(dir, fold, NULL, NULL, mcfg, &a) || ml_fold_run(dir, fold, cat, users, hcfg, &b)) {
+                printf("  u%d: skipped (u%d.base / u%d.test not present)\n", fold, fold, fold);
+                continue;
+            }
+            printf("  u%-4d %9.4f %9.1f %9.1f %9.4f %9.1f %9.1f %+.1f%% (%d test ratings, mf fell back on %d)\n", fold,
+                   a.rmse, a.secs, a.cpu, b.rmse, b.secs, b.cpu, 100.0 * (b.rmse / a.rmse - 1.0), a.test, a.fallback);
+            double v[6] = {a.rmse, a.secs, a.cpu, b.rmse, b.secs, b.cpu};
+            for (int c = 0; c < 6; c++) sum[c] += v[c];
+            done++;
+        }
+        if (done)
+            printf("  %-5s %9.4f %9.1f %9.1f %9.4f %9.1f %9.1f %+.1f%%\n", "mean", sum[0] / done, sum[1] / done,
+                   sum[2] / done, sum[3] / done, sum[4] / done, sum[5] / done, 100.0 * (sum[3] / sum[0] - 1.0));
+        aisle_config_free(hcfg);
+        aisle_config_free(mcfg);
+    } else if (tune) {
         ml_hold_out(mask, 18, 2); /* validation movies, from the training ones */
         static const char *const grid[] = {
             "factors=16 epochs=30 learning_rate=0.05 regularization=1e-3 min_feature_support=5",

@@ -18,10 +18,15 @@
  *   new: NDCG@10 and recall@50 of the same ranking with only the new
  *        products the user bought as relevant, for the test users who
  *        bought one (can the model bring a product nobody bought before
- *        into a shopper's list?).
+ *        into a shopper's list?);
+ *   near: the same with only the near-new products relevant (1 or 2
+ *        training events: known to the model, little history), which
+ *        are more than the new ones, so less noisy.
  * Models: popular, itemknn, als (defaults), hybrid (defaults: loss=warp;
  * item features: title words and price band, through the catalog; then
- * with identity_dropout=0.6, and fit=als factors=64, the --tune choices) and a
+ * with identity_dropout=0.6, fit=als factors=64 with the ridge map alone
+ * (cold_neighbours=0 cold_scale=1) and with the defaults
+ * cold_neighbours=20 cold_scale=1.5, the --tune choices) and a
  * content-only TF-IDF baseline (each product's description as a unit
  * TF-IDF vector; a shopper's score for a product is the sum of its cosine
  * similarities to the products they bought before the cut).  Then hybrid's
@@ -31,7 +36,10 @@
  * month (the test month is never seen), then prints als and a small grid
  * of hybrid options; the defaults of the main run come from it.
  *
- * Usage: bench_retail_new [--tune] [hybrid options...]   Data: AISLE_SHARED_DATA or
+ * `--grid "OPTIONS" ...` prints als, TF-IDF and one hybrid row per
+ * argument (with --tune: on the month before).
+ *
+ * Usage: bench_retail_new [--tune] [--grid] [hybrid options...]   Data: AISLE_SHARED_DATA or
  * ../shared/data; skipped with a message when absent.  Only the public
  * API (and zlib to read the file). */
 #include <math.h>
@@ -182,8 +190,9 @@ typedef struct split {
     user_sets *users;
     size_t n_users;
     uint32_t *pool;
-    bool *is_new; /* per catalog index */
-    size_t n_new;
+    bool *is_new;  /* per catalog index */
+    bool *is_near; /* near-new: 1 or 2 training events */
+    size_t n_new, n_near;
 } split;
 
 static int cmp_row_user(const void *a, const void *b) {
@@ -203,8 +212,10 @@ static bool has(const uint32_t *v, size_t n, uint32_t x) {
 static void make_split(shop *s, split *sp) {
     size_t n_items = s->n_items;
     sp->is_new = calloc(n_items, sizeof *sp->is_new);
+    sp->is_near = calloc(n_items, sizeof *sp->is_near);
     int64_t *first = malloc(n_items * sizeof *first);
-    if (!sp->is_new || !first) die("memory");
+    uint32_t *n_train = calloc(n_items, sizeof *n_train);
+    if (!sp->is_new || !sp->is_near || !first || !n_train) die("memory");
     for (size_t i = 0; i < n_items; i++) first[i] = INT64_MAX;
     if (aisle_dataset_new(&sp->train)) die("dataset");
     /* catalog index of each row through a model-free lookup: a dataset of
@@ -221,8 +232,13 @@ static void make_split(shop *s, split *sp) {
         if (s->rows[r].t < s->cut &&
             aisle_dataset_add_event(sp->train, s->rows[r].cust, s->rows[r].code, "purchase", s->rows[r].qty, s->rows[r].t))
             die("add event");
+        if (s->rows[r].t < s->cut) n_train[ix]++;
     }
-    for (size_t i = 0; i < n_items; i++) sp->n_new += sp->is_new[i] = first[i] != INT64_MAX && first[i] >= s->cut;
+    for (size_t i = 0; i < n_items; i++) {
+        sp->n_new += sp->is_new[i] = first[i] != INT64_MAX && first[i] >= s->cut;
+        sp->n_near += sp->is_near[i] = n_train[i] >= 1 && n_train[i] <= 2;
+    }
+    free(n_train);
     /* the rows grouped by customer (the training events are built) */
     row *sorted = s->rows;
     qsort(sorted, s->n, sizeof *sorted, cmp_row_user);
@@ -264,8 +280,8 @@ static void make_split(shop *s, split *sp) {
 }
 
 typedef struct metrics {
-    double ndcg_all, recall_all, ndcg_new, recall_new;
-    size_t users_new;
+    double ndcg_all, recall_all, ndcg_new, recall_new, ndcg_near, recall_near;
+    size_t users_new, users_near;
     bool scores_new; /* the model scored at least one new product */
 } metrics;
 
@@ -323,12 +339,21 @@ static metrics evaluate(const shop *s, const split *sp, score_fn fn, void *ctx) 
         rank_metrics(r, n, rel, us->n_rel, &m.ndcg_all, &m.recall_all);
         for (size_t k = 0; k < us->n_rel; k++)
             if (sp->is_new[rel[k]]) rel_new[n_rel_new++] = rel[k];
-        if (!n_rel_new) continue;
-        rank_metrics(r, n, rel_new, n_rel_new, &m.ndcg_new, &m.recall_new);
-        m.users_new++;
+        if (n_rel_new) {
+            rank_metrics(r, n, rel_new, n_rel_new, &m.ndcg_new, &m.recall_new);
+            m.users_new++;
+        }
+        size_t n_rel_near = 0; /* the same ranking, only near-new products relevant */
+        for (size_t k = 0; k < us->n_rel; k++)
+            if (sp->is_near[rel[k]]) rel_new[n_rel_near++] = rel[k];
+        if (n_rel_near) {
+            rank_metrics(r, n, rel_new, n_rel_near, &m.ndcg_near, &m.recall_near);
+            m.users_near++;
+        }
     }
     m.ndcg_all /= (double)sp->n_users, m.recall_all /= (double)sp->n_users;
     if (m.users_new) m.ndcg_new /= (double)m.users_new, m.recall_new /= (double)m.users_new;
+    if (m.users_near) m.ndcg_near /= (double)m.users_near, m.recall_near /= (double)m.users_near;
     free(scores);
     free(r);
     free(rel_new);
@@ -385,10 +410,11 @@ static metrics run_tfidf(const shop *s, const split *sp, double *secs) {
 
 static void print_row(const char *name, const metrics *r, double secs) {
     if (r->scores_new)
-        printf("%-28s %9.4f %10.4f %9.4f %10.4f %8.1f\n", name, r->ndcg_all, r->recall_all, r->ndcg_new, r->recall_new,
-               secs);
+        printf("%-28s %9.4f %10.4f %9.4f %10.4f %9.4f %10.4f %8.1f\n", name, r->ndcg_all, r->recall_all, r->ndcg_new,
+               r->recall_new, r->ndcg_near, r->recall_near, secs);
     else
-        printf("%-28s %9.4f %10.4f %9s %10s %8.1f\n", name, r->ndcg_all, r->recall_all, "(none)", "(none)", secs);
+        printf("%-28s %9.4f %10.4f %9s %10s %9.4f %10.4f %8.1f\n", name, r->ndcg_all, r->recall_all, "(none)", "(none)",
+               r->ndcg_near, r->recall_near, secs);
 }
 
 /* Trains kind with options (NULL: none) plus, for hybrid, the command
@@ -399,7 +425,7 @@ static void run_kind(const shop *s, const split *sp, const char *kind, const cha
     if (options && aisle_config_parse(cfg, options)) die(options);
     bool hybrid = !strcmp(kind, "hybrid");
     for (int a = 1; hybrid && a < argc; a++)
-        if (strcmp(argv[a], "--tune") && aisle_config_parse(cfg, argv[a])) die(argv[a]);
+        if (argv[a][0] != '-' && aisle_config_parse(cfg, argv[a])) die(argv[a]);
     aisle_model *m;
     double t0 = wall_now();
     int rc = hybrid ? aisle_model_train_with_catalog(sp->train, s->cat, cfg, &m) : aisle_model_train(sp->train, cfg, &m);
@@ -423,47 +449,73 @@ int main(int argc, char **argv) {
         return 0;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* rows appear as they finish (long runs, redirected) */
-    bool tune = argc > 1 && !strcmp(argv[1], "--tune");
+    bool tune = false, grid = false;
+    for (int a = 1; a < argc; a++) tune |= !strcmp(argv[a], "--tune"), grid |= !strcmp(argv[a], "--grid");
     shop s;
     memset(&s, 0, sizeof s);
     if (load(path, tune ? 30 : 0, &s)) die(path);
     split sp;
     memset(&sp, 0, sizeof sp);
     make_split(&s, &sp);
-    size_t ntr, test_new_users = 0;
+    size_t ntr, test_new_users = 0, test_near_users = 0;
     aisle_dataset_event_count(sp.train, &ntr);
-    for (size_t u = 0; u < sp.n_users; u++)
-        for (size_t k = 0; k < sp.users[u].n_rel; k++)
-            if (sp.is_new[sp.pool[sp.users[u].rel_at + k]]) {
-                test_new_users++;
-                break;
-            }
+    for (size_t u = 0; u < sp.n_users; u++) {
+        bool new_one = false, near_one = false;
+        for (size_t k = 0; k < sp.users[u].n_rel; k++) {
+            new_one |= sp.is_new[sp.pool[sp.users[u].rel_at + k]];
+            near_one |= sp.is_near[sp.pool[sp.users[u].rel_at + k]];
+        }
+        test_new_users += new_one, test_near_users += near_one;
+    }
     printf("Online Retail, %s: %zu training events, %zu catalog products (%zu first sold in the "
            "test month), %zu test users (%zu bought a new product)\n",
            tune ? "--tune: the month before the last as test, the last month dropped" : "last 30 days as test", ntr,
            s.n_items, sp.n_new, sp.n_users, test_new_users);
-    printf("%-28s %9s %10s %9s %10s %8s\n", "model", "NDCG@10", "recall@50", "new:NDCG", "new:rec@50", "train s");
-    if (tune) {
-        /* 10 epochs a point so the grid finishes on a loaded machine */
-        static const char *const grid[] = {"epochs=10",
-                                           "epochs=10 identity_dropout=0.3",
-                                           "epochs=10 identity_dropout=0.6",
-                                           "fit=als factors=64 content_reg=0.001",
-                                           "fit=als factors=64 content_reg=0.003",
-                                           "fit=als factors=64 content_reg=0.01",
-                                           "fit=als factors=64 content_reg=0.1",
-                                           "fit=als factors=64 content_reg=1"};
+    printf("near-new products (1 or 2 training events): %zu, bought by %zu test users\n", sp.n_near, test_near_users);
+    printf("%-28s %9s %10s %9s %10s %9s %10s %8s\n", "model", "NDCG@10", "recall@50", "new:NDCG", "new:rec@50",
+           "near:NDCG", "near:r@50", "train s");
+    if (grid) { /* --grid: als, tfidf and one hybrid row per argument */
         run_kind(&s, &sp, "als", NULL, 0, argv);
         double secs;
         metrics r = run_tfidf(&s, &sp, &secs);
         print_row("tfidf (content only)", &r, secs);
-        for (size_t g = 0; g < sizeof grid / sizeof *grid; g++) run_kind(&s, &sp, "hybrid", grid[g], argc, argv);
+        for (int a = 1; a < argc; a++)
+            if (argv[a][0] != '-') run_kind(&s, &sp, "hybrid", argv[a], 0, argv);
+        return 0;
+    }
+    if (tune) {
+        /* 10 epochs a point so the grid finishes on a loaded machine */
+        static const char *const points[] = {"epochs=10",
+                                             "epochs=10 identity_dropout=0.3",
+                                             "epochs=10 identity_dropout=0.6",
+                                             "fit=als factors=64 cold_neighbours=0 cold_scale=1 content_reg=0.003",
+                                             "fit=als factors=64 cold_neighbours=0 cold_scale=1 content_reg=0.01",
+                                             "fit=als factors=64 cold_neighbours=0 cold_scale=1 content_reg=0.1",
+                                             "fit=als factors=64 cold_neighbours=0 cold_scale=0.5",
+                                             "fit=als factors=64 cold_neighbours=0 cold_scale=1.25",
+                                             "fit=als factors=64 cold_neighbours=0 cold_scale=1.5",
+                                             "fit=als factors=64 cold_neighbours=10 cold_scale=1",
+                                             "fit=als factors=64 cold_neighbours=10 cold_scale=1.5",
+                                             "fit=als factors=64 cold_neighbours=10 cold_scale=2",
+                                             "fit=als factors=64 cold_neighbours=20 cold_scale=1",
+                                             "fit=als factors=64 cold_neighbours=20 cold_scale=1.5",
+                                             "fit=als factors=64 cold_neighbours=20 cold_scale=1.75",
+                                             "fit=als factors=64 cold_neighbours=20 cold_scale=2",
+                                             "fit=als factors=64 cold_neighbours=30 cold_scale=1.5",
+                                             "fit=als factors=64 cold_neighbours=30 cold_scale=1.75",
+                                             "fit=als factors=64 cold_neighbours=30 cold_scale=2"};
+        run_kind(&s, &sp, "als", NULL, 0, argv);
+        double secs;
+        metrics r = run_tfidf(&s, &sp, &secs);
+        print_row("tfidf (content only)", &r, secs);
+        for (size_t g = 0; g < sizeof points / sizeof *points; g++) run_kind(&s, &sp, "hybrid", points[g], argc, argv);
         return 0;
     }
     static const char *const kinds[] = {"popular", "itemknn", "als", "hybrid"};
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) run_kind(&s, &sp, kinds[k], NULL, argc, argv);
     /* the --tune choices (docs/BENCHMARKS.md) */
     run_kind(&s, &sp, "hybrid", "identity_dropout=0.6", argc, argv);
+    run_kind(&s, &sp, "hybrid", "fit=als factors=64 cold_neighbours=0 cold_scale=1", argc, argv);
     run_kind(&s, &sp, "hybrid", "fit=als factors=64", argc, argv);
     double secs;
     metrics r = run_tfidf(&s, &sp, &secs);
@@ -476,7 +528,7 @@ int main(int argc, char **argv) {
         snprintf(opt, sizeof opt, "threads=%d", threads);
         if (aisle_config_new(&cfg) || aisle_config_parse(cfg, "model=hybrid epochs=5")) die("config");
         for (int a = 1; a < argc; a++)
-            if (aisle_config_parse(cfg, argv[a])) die(argv[a]);
+            if (argv[a][0] != '-' && aisle_config_parse(cfg, argv[a])) die(argv[a]);
         if (aisle_config_parse(cfg, opt)) die(opt);
         aisle_model *m;
         double t0 = wall_now();
@@ -491,6 +543,7 @@ int main(int argc, char **argv) {
     free(sp.users);
     free(sp.pool);
     free(sp.is_new);
+    free(sp.is_near);
     free(s.rows);
     free(s.keys);
     free(s.texts);

@@ -9,9 +9,13 @@ features fewer than 20 training movies have dropped).  Model: ridge
 regression (scipy lsqr, damp) of rating - global mean on a user bias, the
 item features (weights 1/count, as hybrid) and a per-user weight for each
 item feature (user x genre/year/decade affinities); --pairs adds genre x
-genre and genre x decade conjunctions.  Prints RMSE on the held-out
-movies' ratings beside the user mean.  Needs Debian's python3-numpy and
-python3-scipy: /usr/bin/python3 bench/cold_start_ridge.py [--validation] [--pairs]
+genre and genre x decade conjunctions; --user-attrs adds a weight per (u.user
+attribute, item feature): age band, gender and occupation (bench_hybrid's
+shopper table) crossed with genres, year and decade, so what a user's peers
+like informs a user with few ratings.  Prints RMSE on the held-out movies'
+ratings beside the user mean.  Needs Debian's python3-numpy and
+python3-scipy: /usr/bin/python3 bench/cold_start_ridge.py [--validation]
+[--pairs] [--user-attrs]
 """
 import os
 import sys
@@ -48,6 +52,23 @@ def hold_out(mask, seed, mark):
 
 
 PAIRS = "--pairs" in sys.argv
+USER_ATTRS = "--user-attrs" in sys.argv
+
+
+def age_band(age):
+    for top, name in ((17, "under18"), (24, "18-24"), (34, "25-34"), (44, "35-44"), (49, "45-49"), (55, "50-55")):
+        if age <= top:
+            return name
+    return "56+"
+
+
+user_attrs = {}  # user -> indices of its attributes (age band, gender, occupation)
+attr_idx = {}
+for line in open(os.path.join(D, "u.user"), encoding="latin-1"):
+    f = line.rstrip("\n").split("|")
+    names = ["age:" + age_band(int(f[1])), "gender:" + f[2], "occupation:" + f[3]]
+    user_attrs[int(f[0])] = [attr_idx.setdefault(a, len(attr_idx)) for a in names]
+NA = len(attr_idx)
 mask = np.zeros(1683, int)
 hold_out(mask, 17, 1)
 test = 1
@@ -77,6 +98,7 @@ NF = len(fidx)
 
 def design(rows):
     ri, ci, v = [], [], []
+    attrs_at = 944 + NF + 944 * NF
     for n, k in enumerate(rows):
         fs = [fidx[f] for f in item_features(i[k]) if f in fidx]
         ri.append(n), ci.append(u[k]), v.append(1.0)
@@ -84,7 +106,9 @@ def design(rows):
             ri += [n, n]
             ci += [944 + f, 944 + NF + u[k] * NF + f]
             v += [1.0 / len(fs), 1.0 / len(fs)]
-    return sp.csr_matrix((v, (ri, ci)), shape=(len(rows), 944 + NF + 944 * NF))
+            for a in user_attrs[u[k]] if USER_ATTRS else ():
+                ri.append(n), ci.append(attrs_at + a * NF + f), v.append(1.0 / len(fs))
+    return sp.csr_matrix((v, (ri, ci)), shape=(len(rows), attrs_at + NA * NF))
 
 
 te = np.where(mask[i] == test)[0]

@@ -224,6 +224,61 @@ static void test_hybrid_fit_als_keeps_als_scores_and_scores_new_products(void **
     aisle_dataset_free(ds);
 }
 
+/* fit=als cold_neighbours and cold_scale: "twin7", a new product with
+ * i7's catalog row word for word (its number 7 names no other product),
+ * has i7 as its one nearest neighbour, so it scores cold_scale times i7's
+ * ALS score for every shopper; without neighbours it gets the ridge map
+ * (another score), and cold_scale multiplies that exactly too.  The
+ * products of the events keep their ALS scores; explain names the
+ * neighbours' part and still adds up to the score. */
+static void test_hybrid_fit_als_cold_neighbours_and_cold_scale(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop(false);
+    aisle_catalog *cat = catalog();
+    assert_ok(aisle_catalog_add_item(cat, "twin7", "steel spade number 7", NULL, "Garden > Tools", "Digger", 30.0));
+    aisle_config *nb = config("fit=als cold_neighbours=1 cold_scale=1.5");
+    aisle_config *ridge = config("fit=als cold_neighbours=0 cold_scale=1");
+    aisle_config *ridge2 = config("fit=als cold_neighbours=0 cold_scale=2");
+    aisle_model *m, *r1, *r2;
+    assert_ok(aisle_model_train_with_catalog(ds, cat, nb, &m));
+    assert_ok(aisle_model_train_with_catalog(ds, cat, ridge, &r1));
+    assert_ok(aisle_model_train_with_catalog(ds, cat, ridge2, &r2));
+    char u[32];
+    int moved = 0;
+    for (int user = 0; user < N_USERS; user++) {
+        snprintf(u, sizeof u, "u%d", user);
+        float twin = score(m, u, "twin7"), i7 = score(m, u, "i7");
+        assert_float_equal(twin, 1.5f * i7, 1e-5 + 1e-5 * fabsf(i7));
+        assert_float_equal(score(r1, u, "i7"), i7, 1e-5 + 1e-5 * fabsf(i7));
+        float plain = score(r1, u, "twin7"), twice = score(r2, u, "twin7");
+        assert_float_equal(twice, 2.0f * plain, 1e-5 + 1e-5 * fabsf(plain));
+        moved += (user & 1) && fabsf(plain - twin) > 0.05f; /* mug people score spades about 0 either way */
+    }
+    assert_int_equal(moved, N_USERS / 2);
+    const char *names[64];
+    float c[64];
+    size_t n;
+    assert_ok(aisle_explain_features(m, "u1", "twin7", 64, names, c, &n));
+    double sum = 0;
+    bool neighbours = false;
+    for (size_t i = 0; i < n; i++) {
+        sum += c[i];
+        neighbours |= !strcmp(names[i], "history of products with similar features");
+    }
+    assert_true(neighbours);
+    assert_float_equal(sum, score(m, "u1", "twin7"), 1e-4);
+    assert_ok(aisle_explain_features(r1, "u1", "twin7", 64, names, c, &n));
+    for (size_t i = 0; i < n; i++) assert_string_not_equal(names[i], "history of products with similar features");
+    aisle_model_free(m);
+    aisle_model_free(r1);
+    aisle_model_free(r2);
+    aisle_config_free(nb);
+    aisle_config_free(ridge);
+    aisle_config_free(ridge2);
+    aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+}
+
 static void test_hybrid_rejects_bad_options(void **state) {
     (void)state;
     aisle_dataset *ds = shop(false);
@@ -579,6 +634,7 @@ int main(void) {
         cmocka_unit_test(test_hybrid_save_load_gives_identical_scores_and_same_seed_same_model),
         cmocka_unit_test(test_hybrid_identity_dropout_lifts_new_products),
         cmocka_unit_test(test_hybrid_fit_als_keeps_als_scores_and_scores_new_products),
+        cmocka_unit_test(test_hybrid_fit_als_cold_neighbours_and_cold_scale),
         cmocka_unit_test(test_hybrid_rejects_bad_options),
         cmocka_unit_test(test_hybrid_allocation_failures_leak_nothing),
         cmocka_unit_test(test_hybrid_user_attributes_score_cold_shoppers),

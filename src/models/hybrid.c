@@ -60,6 +60,12 @@ static const option_spec hybrid_options[] = {
      "(ridge, content_reg), so known products score as in als and new ones from their features."},
     {"content_reg", AISLE_OPTION_FLOAT, 0, 1e6, "0.01", NULL, "hybrid",
      "fit=als: ridge lambda of the catalog features' fit to the ALS product vectors."},
+    {"cold_scale", AISLE_OPTION_FLOAT, 0, 10, "1.5", NULL, "hybrid",
+     "fit=als: factor on the vectors of products without history (the content part): below 1 ranks them lower "
+     "against products of the events, whose ALS vectors also carry how often they sell."},
+    {"cold_neighbours", AISLE_OPTION_INT, 0, 1000, "20", NULL, "hybrid",
+     "fit=als: a product without history takes the similarity-weighted mean ALS vector of this many products of "
+     "the events most alike by catalog features (idf-weighted cosine) instead of the ridge map; 0: the ridge map."},
     {"identity_dropout", AISLE_OPTION_FLOAT, 0, 0.99, "0", NULL, "hybrid",
      "Probability that a training step leaves an item's identity feature out (its other features' weights rescaled "
      "to sum to 1), so the catalog features alone must rank it: what a product new to the shop has."},
@@ -261,7 +267,10 @@ static int materialise(aisle_model *m, hy_state *st, bool explicit_r) {
     if (!q) return core_oom("hybrid vectors");
     for (uint32_t i = 0; i < ni; i++) {
         hy_sum(&st->item, st->row, i, q);
-        memcpy(f->item + (size_t)i * dim, q, (size_t)k * sizeof *q);
+        const float *cold = st->cold_vectors && i >= st->item.n_identity
+                                ? st->cold_vectors + (size_t)(i - st->item.n_identity) * k
+                                : NULL;
+        memcpy(f->item + (size_t)i * dim, cold && !isnan(cold[0]) ? cold : q, (size_t)k * sizeof *q);
         if (explicit_r)
             f->item_bias[i] = q[k];
         else
@@ -363,7 +372,9 @@ static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const 
     bool fit_als = strcmp(config_string(cfg, o, "fit"), "als") == 0;
     if (!rc && fit_als && lossk == HY_SQUARED)
         rc = core_error(AISLE_EINVAL, "model 'hybrid': fit=als is for implicit events (loss=warp or bpr)");
-    if (!rc && fit_als) rc = hy_fit_als(m, st, ds, cfg, o, (float)config_float(cfg, o, "content_reg"));
+    hy_als_settings als_set = {(float)config_float(cfg, o, "content_reg"), (float)config_float(cfg, o, "cold_scale"),
+                               (uint32_t)config_int(cfg, o, "cold_neighbours")};
+    if (!rc && fit_als) rc = hy_fit_als(m, st, ds, cfg, o, &als_set);
     for (int ep = 1; !rc && !fit_als && ep <= epochs && nnz; ep++) {
         t.epoch = ep;
         rc = core_parallel_for(threads, nnz, HY_CHUNK, hy_range, &t);
@@ -373,6 +384,8 @@ static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const 
         rc = core_progress_report(prog, ep, epochs, loss / (double)nnz, NAN);
     }
     if (!rc) rc = materialise(m, st, lossk == HY_SQUARED);
+    core_free(st->cold_vectors);
+    st->cold_vectors = NULL;
     if (!rc) {
         model_factors *f = &st->f;
         f->rule = m->weight_rule;

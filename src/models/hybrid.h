@@ -46,6 +46,8 @@ typedef struct hy_state {
     bool has_features;
     uint32_t k, row;
     hy_side item, user;
+    float *cold_vectors; /* fit=als, cold_neighbours > 0: the vectors (k floats each) of products n_identity..,
+                          * NULL rows skipped by a NaN first value; used once by training, never saved */
 } hy_state;
 
 /* v = sum of entity e's feature rows (row floats). */
@@ -90,14 +92,23 @@ float hy_sample_grad(int loss, const float *p, const float *qi, const float *qj,
 
 /* ---- hybrid_als.c ---- */
 
+/* The settings of fit=als: content_reg, cold_scale, cold_neighbours. */
+typedef struct hy_als_settings {
+    float lambda, cold_scale;
+    uint32_t neighbours;
+} hy_als_settings;
+
 /* fit=als: trains als on ds with cfg's shared options (hybrid_options
  * unset but factors), then sets st's embeddings: shopper identities to the
- * ALS user vectors, item features to the ridge fit (lambda) of the ALS item
- * vectors on the catalog features, item identities to the residuals.  The
- * sides are built and allocated; both need identities.  AISLE_OK,
- * AISLE_EINVAL, AISLE_ENOMEM or what als training returns. */
+ * ALS user vectors, item features to cold_scale times the ridge fit
+ * (lambda) of the ALS item vectors on the catalog features, item
+ * identities to the residuals; with neighbours > 0 also st->cold_vectors,
+ * each product without history mapped to cold_scale times the similarity-
+ * weighted mean ALS vector of its `neighbours` most similar products of
+ * the events.  The sides are built and allocated; both need identities.
+ * AISLE_OK, AISLE_EINVAL, AISLE_ENOMEM or what als training returns. */
 int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisle_config *cfg,
-               const option_spec *hybrid_options, float lambda);
+               const option_spec *hybrid_options, const hy_als_settings *set);
 
 /* ---- hybrid_state.c ---- */
 

@@ -108,8 +108,93 @@ static void solve_column(const content_rows *x, float lambda, const float *v, ui
     }
 }
 
+/* Neighbour-mapped vectors (cold_neighbours): product c without history
+ * gets sum_j s_cj V_j / sum_j s_cj over the n_nb products j of the events
+ * most similar to it, s_cj the cosine of the two products' named features
+ * weighted by idf, ln(1 + n / df) over the n products of the events (a word
+ * every product has says little about which ones are alike).  It is kernel
+ * regression beside the ridge's linear map: a new mug takes the vectors of
+ * the mugs shoppers bought, not the average effect of the word "mug" over
+ * the catalog.  A product sharing no feature with a product of the events
+ * keeps its ridge vector (its cold_vectors row starts with NaN). */
+static int neighbour_vectors(hy_state *st, const float *v, uint32_t k, uint32_t n_nb, float scale) {
+    const hy_table *t = &st->item.table;
+    uint32_t nk = st->item.n_identity, nf = (uint32_t)st->item.names.n, n_cold = t->rows - nk;
+    if (!n_cold || !n_nb || !nk) return AISLE_OK;
+    size_t *post_at = core_calloc((size_t)nf + 1, sizeof *post_at);
+    float *idf = core_malloc(((size_t)nf + 1) * sizeof *idf), *norm = core_calloc(nk, sizeof *norm);
+    float *sim = core_calloc(nk, sizeof *sim);
+    uint32_t *touched = core_malloc((size_t)nk * sizeof *touched), *best = core_malloc((size_t)n_nb * sizeof *best);
+    st->cold_vectors = core_malloc((size_t)n_cold * k * sizeof *st->cold_vectors);
+    uint32_t *post = NULL;
+    int rc = AISLE_OK;
+    if (!post_at || !idf || !norm || !sim || !touched || !best || !st->cold_vectors)
+        rc = core_oom("hybrid cold_neighbours");
+    /* postings: feature -> products of the events that have it (CSR) */
+    for (uint32_t i = 0; !rc && i < nk; i++)
+        for (size_t j = t->ptr[i]; j < t->ptr[i + 1]; j++)
+            if (t->idx[j] >= nk) post_at[t->idx[j] - nk + 1]++;
+    for (uint32_t f = 0; !rc && f < nf; f++) {
+        idf[f] = post_at[f + 1] ? logf(1.0f + (float)nk / (float)post_at[f + 1]) : 0.0f;
+        post_at[f + 1] += post_at[f];
+    }
+    if (!rc && !(post = core_malloc((post_at[nf] ? post_at[nf] : 1) * sizeof *post)))
+        rc = core_oom("hybrid cold_neighbours");
+    for (uint32_t i = 0; !rc && i < nk; i++)
+        for (size_t j = t->ptr[i]; j < t->ptr[i + 1]; j++)
+            if (t->idx[j] >= nk) {
+                uint32_t f = t->idx[j] - nk;
+                post[post_at[f]++] = i;
+                norm[i] += idf[f] * idf[f];
+            }
+    for (uint32_t f = nf; !rc && f > 0; f--) post_at[f] = post_at[f - 1]; /* the fill moved each start to the next's */
+    if (!rc) post_at[0] = 0;
+    for (uint32_t i = 0; !rc && i < nk; i++) norm[i] = norm[i] > 0 ? 1.0f / sqrtf(norm[i]) : 0.0f;
+    for (uint32_t c = 0; !rc && c < n_cold; c++) {
+        uint32_t item = nk + c, n_touched = 0, n_best = 0;
+        float *out = st->cold_vectors + (size_t)c * k;
+        for (size_t j = t->ptr[item]; j < t->ptr[item + 1]; j++) {
+            if (t->idx[j] < nk) continue;
+            uint32_t f = t->idx[j] - nk;
+            for (size_t e = post_at[f]; e < post_at[f + 1]; e++) {
+                uint32_t i = post[e];
+                if (sim[i] == 0.0f) touched[n_touched++] = i;
+                sim[i] += idf[f] * idf[f] * norm[i];
+            }
+        }
+        /* the n_nb largest, kept sorted by insertion (n_nb is small) */
+        for (uint32_t e = 0; e < n_touched; e++) {
+            uint32_t i = touched[e], at = n_best < n_nb ? n_best++ : n_nb;
+            if (at == n_nb && !(sim[i] > sim[best[n_nb - 1]])) continue;
+            if (at == n_nb) at = n_nb - 1;
+            while (at > 0 && (sim[best[at - 1]] < sim[i] || (sim[best[at - 1]] == sim[i] && best[at - 1] > i))) {
+                best[at] = best[at - 1];
+                at--;
+            }
+            best[at] = i;
+        }
+        double total = 0;
+        for (uint32_t b = 0; b < n_best; b++) total += sim[best[b]];
+        memset(out, 0, k * sizeof *out);
+        if (total > 0)
+            for (uint32_t b = 0; b < n_best; b++)
+                model_axpy(out, (float)(scale * sim[best[b]] / total), v + (size_t)best[b] * k, k);
+        else
+            out[0] = NAN;
+        for (uint32_t e = 0; e < n_touched; e++) sim[touched[e]] = 0.0f;
+    }
+    core_free(post_at);
+    core_free(post);
+    core_free(idf);
+    core_free(norm);
+    core_free(sim);
+    core_free(touched);
+    core_free(best);
+    return rc;
+}
+
 int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisle_config *cfg,
-               const option_spec *hybrid_options, float lambda) {
+               const option_spec *hybrid_options, const hy_als_settings *set) {
     if (!ds) return core_error(AISLE_EINVAL, "model 'hybrid': fit=als needs the training events");
     if (!st->item.n_identity || !st->user.n_identity)
         return core_error(AISLE_EINVAL, "model 'hybrid': fit=als needs item_identity=true and user_identity=true "
@@ -139,8 +224,9 @@ int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisl
     content_rows x = {.n = n_items, .n_named = nf, .n_identity = st->item.n_identity, .t = &st->item.table};
     for (uint32_t c = 0; !rc && c < k && nf; c++) {
         double *e = work, *r = e + nf, *p = r + nf, *ap = p + nf, *tmp = ap + nf;
-        solve_column(&x, lambda, v, k, c, e, r, p, ap, tmp);
-        for (uint32_t f = 0; f < nf; f++) st->item.emb[(size_t)(x.n_identity + f) * row + c] = (float)e[f];
+        solve_column(&x, set->lambda, v, k, c, e, r, p, ap, tmp);
+        for (uint32_t f = 0; f < nf; f++)
+            st->item.emb[(size_t)(x.n_identity + f) * row + c] = (float)(set->cold_scale * e[f]);
     }
     /* identities: the residual of each product, the ALS vector of each shopper */
     const hy_table *it = &st->item.table, *ut = &st->user.table;
@@ -162,6 +248,7 @@ int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisl
         for (uint32_t c = 0; c < k; c++)
             st->user.emb[(size_t)u * row + c] = af->user[(size_t)a * af->dim + c] / ut->w[first];
     }
+    if (!rc) rc = neighbour_vectors(st, v, k, set->neighbours, set->cold_scale);
     core_free(q);
     core_free(v);
     core_free(work);

@@ -20,12 +20,15 @@
  * explain_features. */
 enum { HY_SEC_SETTINGS = 16, HY_SEC_ITEM = 17, HY_SEC_USER = 20 }; /* side: +0 names, +1 table, +2 rows */
 
+#define HY_NEIGHBOUR_FEATURE UINT32_MAX /* explain's name for the neighbour-mapped part */
+
 static const char *const identity_name[2] = {"the product's own history", "the shopper's own history"};
 
 void hy_free_state(aisle_model *m) {
     hy_state *st = m->state;
     if (!st) return;
     model_factors_free(&st->f);
+    core_free(st->cold_vectors);
     hy_side_free(&st->item);
     hy_side_free(&st->user);
     core_free(st);
@@ -234,13 +237,25 @@ int hy_explain_features(const aisle_model *m, uint32_t user, uint32_t item, size
         float bias = st->f.explicit_r ? P[k] : 0.0f; /* implicit models have no user bias */
         v[n++] = (hy_contrib){tu->w[e] * (0.5f * model_dot(P, q, k) + bias), 1, tu->idx[e]};
     }
+    /* fit=als cold_neighbours: a product without history serves its
+     * neighbours' mean vector, not its features' sum; the difference is
+     * one more player so the contributions still add up to the score */
+    const float *served = st->f.item + (size_t)item * st->f.dim;
+    float extra = 0.0f;
+    bool mapped = false;
+    for (uint32_t c = 0; c < k; c++) {
+        mapped |= served[c] != q[c];
+        extra += p[c] * (served[c] - q[c]);
+    }
+    if (mapped) v[n++] = (hy_contrib){extra, 0, HY_NEIGHBOUR_FEATURE};
     qsort(v, n, sizeof *v, cmp_contrib);
     n = CORE_MIN(n, max);
     for (size_t i = 0; i < n; i++) {
         const hy_side *s = v[i].side ? &st->user : &st->item;
         if (names)
-            names[i] = v[i].feature < s->n_identity ? identity_name[v[i].side]
-                                                     : keys_at(&s->names, v[i].feature - s->n_identity);
+            names[i] = v[i].feature == HY_NEIGHBOUR_FEATURE ? "history of products with similar features"
+                       : v[i].feature < s->n_identity       ? identity_name[v[i].side]
+                                                            : keys_at(&s->names, v[i].feature - s->n_identity);
         if (contrib) contrib[i] = v[i].c;
     }
     *n_out = n;

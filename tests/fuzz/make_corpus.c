@@ -358,6 +358,32 @@ int main(int argc, char **argv) {
         aisle_forecast_free(fc);
         aisle_config_free(fc_cfg);
     }
+    /* ---- hybrid fit=als with a catalog: a product no event mentions is
+     * served its neighbours' mean vector, which explain_features names ---- */
+    snprintf(dir, sizeof dir, "%s/model_load", root);
+    {
+        aisle_catalog *hc;
+        aisle_config *hcfg;
+        aisle_model *hm;
+        const char *first, *title;
+        void *bytes;
+        size_t len;
+        snprintf(path, sizeof path, "%s/catalog.csv", tmp);
+        if (aisle_catalog_new(&hc) || aisle_catalog_load(hc, path, NULL) || aisle_catalog_key(hc, 0, &first) ||
+            aisle_catalog_item_text(hc, first, "title", &title) ||
+            aisle_catalog_add_item(hc, "NEW-1", title, NULL, NULL, NULL, 9.5))
+            die("hybrid catalog");
+        if (aisle_config_new(&hcfg) ||
+            aisle_config_parse(hcfg, "model=hybrid fit=als factors=4 cold_neighbours=3 threads=1") ||
+            aisle_model_train_with_catalog(ds, hc, hcfg, &hm))
+            die("hybrid fit=als");
+        if (aisle_model_save_buffer(hm, NULL, &bytes, &len)) die("save hybrid fit=als");
+        write_seed(dir, "hybrid-fitals.aisle", 0xFF, bytes, len);
+        aisle_free(bytes);
+        aisle_model_free(hm);
+        aisle_config_free(hcfg);
+        aisle_catalog_free(hc);
+    }
     aisle_dataset_free(sales);
     aisle_dataset_free(ds);
 
