@@ -568,6 +568,12 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                     }
                     nn = k;
                 }
+                for (size_t a = 1; a < nn; a++) /* largest bound first (stable) */
+                    for (size_t b = a; b > 0 && cs[noness[b]].bound > cs[noness[b - 1]].bound; b--) {
+                        uint32_t t = noness[b];
+                        noness[b] = noness[b - 1];
+                        noness[b - 1] = t;
+                    }
             }
         }
         uint32_t doc;
@@ -645,15 +651,28 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             skip = doc_bound(p, coord, q->n_groups, gs, ps) <= pool[0].score ||
                    (pc && p->block_max && pair_entry_bound(p, q, coord, cs, pc, doc, gs, ps, &pb) &&
                     pb <= pool[0].score);
+            /* seekers in decreasing bound order; each time a group's last
+             * seeker has moved, the bound is taken again with the groups
+             * still to seek at their bounds, so a product missing the
+             * heavy words stops before the light ones seek */
+            uint8_t pend[SEARCH_MAX_TERMS] = {0};
+            for (size_t i = 0; i < nn && !skip; i++) pend[q->exp[cs[noness[i]].exp].group]++;
             for (size_t i = 0; i < nn && !skip; i++) {
                 cursor *c = &cs[noness[i]];
+                size_t g = q->exp[c->exp].group;
                 cursor_seek(c, doc);
                 if (!c->done && c->e.doc == doc) {
                     at[na++] = noness[i];
                     float b = entry_block_bound(p, q, c);
-                    size_t g = q->exp[c->exp].group;
                     if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
                 }
+                if (--pend[g] || i + 1 == nn) continue;
+                for (size_t h = 0; h < q->n_groups; h++) {
+                    gs[h] = gb[h];
+                    ps[h] = present[h];
+                    if (pend[h] && (ps[h] == 0xff || gub[h] > gs[h])) gs[h] = gub[h], ps[h] = 0;
+                }
+                skip = doc_bound(p, coord, q->n_groups, gs, ps) <= pool[0].score;
             }
             if (!skip)
                 skip = doc_bound(p, coord, q->n_groups, gb, present) <= pool[0].score ||
