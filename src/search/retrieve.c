@@ -514,11 +514,6 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
     size_t nreq = 0;
     bool is_req[SEARCH_MAX_TERMS] = {false};
     uint32_t at[256];
-    /* Block-max checks that fail cost a block bound per cursor: queries of
-     * many words whose blocks are rarely passed (long Chinese queries)
-     * stop trying once the tries pass 512 + 64 per success (the checks
-     * only skip work: results are the same either way). */
-    uint64_t bs_tries = 0, bs_limit = 512;
     for (;;) {
         if (may_prune && *pool_n == pool_cap && pool_cap && (pruning || *total >= (size_t)p->total_limit) &&
             pool[0].score > theta) {
@@ -601,11 +596,9 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                 }
             }
             if (done) break;
-            if (pruning && p->block_max && bs_tries < bs_limit) {
+            if (pruning && p->block_max) {
                 uint32_t next = block_skip(p, q, inv_avg, coord, cs, pc, pool[0].score, doc);
-                bs_tries++;
                 if (next != doc) {
-                    bs_limit += 64;
                     for (size_t i = 0; i < nreq; i++) cursor_seek(&cs[req[i]], next);
                     continue;
                 }
@@ -614,11 +607,9 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
         } else {
             if (!hn) break;
             doc = cs[heap[0]].e.doc;
-            if (pruning && p->block_max && bs_tries < bs_limit) {
+            if (pruning && p->block_max) {
                 uint32_t next = block_skip(p, q, inv_avg, coord, cs, pc, pool[0].score, doc);
-                bs_tries++;
                 if (next != doc) {
-                    bs_limit += 64;
                     size_t keep = 0;
                     for (size_t i = 0; i < hn; i++) {
                         cursor_seek(&cs[heap[i]], next);
