@@ -16,27 +16,9 @@
 
 typedef int (*oom_step)(void *ctx);
 
+/* The shared sweep (tests/util): every allocation failing in turn. */
 static uint64_t run_until_success(const char *what, oom_step step, void *ctx) {
-    for (uint64_t n = 1; n < MAX_STEPS; n++) {
-        tu_failalloc_install(n, 0);
-        int rc = step(ctx);
-        uint64_t attempted = tu_failalloc_count();
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            if (live != 0) fail_msg("%s: %lld allocations live after success", what, (long long)live);
-            return n - 1;
-        }
-        if (rc != AISLE_ENOMEM)
-            fail_msg("%s: failure at allocation %llu gave %d (%s), not AISLE_ENOMEM", what, (unsigned long long)n,
-                     rc, aisle_last_error());
-        if (live != 0)
-            fail_msg("%s: failure at allocation %llu leaked %lld allocations", what, (unsigned long long)n,
-                     (long long)live);
-        if (attempted < n) fail_msg("%s: failed without reaching allocation %llu", what, (unsigned long long)n);
-    }
-    fail_msg("%s: never succeeded", what);
-    return 0;
+    return tu_oom_sweep(what, step, ctx, 1, 0, MAX_STEPS);
 }
 
 /* A file's bytes (malloc'd; the test fails when it cannot be read). */
