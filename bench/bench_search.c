@@ -701,16 +701,33 @@ static void bench_scale(long n_items, const char *dir) {
     CHECK(aisle_search_index_save(idx, path, NULL));
     struct stat sb;
     long bytes = stat(path, &sb) ? 0 : (long)sb.st_size;
+    /* loading rebuilds the block and pair bounds from the postings */
+    aisle_search_index *loaded;
+    t0 = now();
+    c0 = cpu_now();
+    CHECK(aisle_search_index_load(&loaded, path, NULL));
+    double load_s = now() - t0, load_cpu = cpu_now() - c0;
+    aisle_search_index_free(loaded);
     unlink(path);
     /* 2-word queries: adjacent title words of random products, each run
-     * with block-max skipping (the default) and without it, alternately,
-     * so that both see the same machine load; their hits must agree */
+     * three ways, in rotating order so that all see the same machine load:
+     * block-max with pair bounds (the default), block-max without pair
+     * bounds, neither; their hits must agree */
+    enum { NV = 3, NCLASS = 6 };
+    static const char *const vname[NV] = {"MaxScore + block-max + pair bounds (default)",
+                                          "MaxScore + block-max, no pair bounds", "MaxScore without block-max"};
+    static const char *const cname[NCLASS] = {"title words 1-2", "title words 2-3", "title words 3-4",
+                                              "title words 4-5", "title words 5+", "Chinese title"};
     size_t nq = 2000;
-    aisle_config *noblock;
-    CHECK(aisle_config_new(&noblock));
-    CHECK(aisle_config_parse(noblock, "search_block_max=false"));
-    double *t[2], *tc[2], total[2] = {0, 0}, total_cpu[2] = {0, 0};
-    for (int v = 0; v < 2; v++) t[v] = xmalloc(nq * sizeof *t[v]), tc[v] = xmalloc(nq * sizeof *tc[v]);
+    aisle_config *vcfg[NV] = {NULL, NULL, NULL};
+    CHECK(aisle_config_new(&vcfg[1]));
+    CHECK(aisle_config_parse(vcfg[1], "search_pair_bounds=false"));
+    CHECK(aisle_config_new(&vcfg[2]));
+    CHECK(aisle_config_parse(vcfg[2], "search_block_max=false search_pair_bounds=false"));
+    double *t[NV], *tc[NV], total[NV] = {0}, total_cpu[NV] = {0};
+    for (int v = 0; v < NV; v++) t[v] = xmalloc(nq * sizeof *t[v]), tc[v] = xmalloc(nq * sizeof *tc[v]);
+    char (*qtext)[160] = xmalloc(nq * sizeof *qtext);
+    int *qclass = xmalloc(nq * sizeof *qclass);
     size_t n_cat = 0, differ = 0;
     aisle_catalog_count(cat, &n_cat);
     size_t hits_total = 0;
@@ -718,59 +735,96 @@ static void bench_scale(long n_items, const char *dir) {
         const char *key, *title;
         aisle_catalog_key(cat, rnd_below(n_cat), &key);
         aisle_catalog_item_text(cat, key, "title", &title);
-        char w[16][32], q[160];
+        char w[16][32];
         size_t nw = words_of(title, w, 16), s = nw > 2 ? rnd_below(nw - 1) : 0;
-        snprintf(q, sizeof q, "%.31s %.31s ", w[s], nw > 1 ? w[s + 1] : "");
-        aisle_search_results *r[2];
-        for (int k = 0; k < 2; k++) {
-            int v = (int)(i + (size_t)k) % 2; /* alternate which runs first */
+        char *q = qtext[i];
+        snprintf(q, sizeof qtext[i], "%.31s %.31s ", w[s], nw > 1 ? w[s + 1] : "");
+        qclass[i] = s < 4 ? (int)s : 4;
+        for (const char *c = q; *c; c++)
+            if ((unsigned char)*c >= 0x80) qclass[i] = 5;
+        aisle_search_results *r[NV];
+        for (int k = 0; k < NV; k++) {
+            int v = (int)((i + (size_t)k) % NV); /* rotate which runs first */
             double t1 = now(), c1 = cpu_now();
-            CHECK(aisle_search(idx, q, AISLE_NUL_TERMINATED, 10, NULL, 0, NULL, NULL, NULL, 0, v ? noblock : NULL,
-                               &r[v]));
+            CHECK(aisle_search(idx, q, AISLE_NUL_TERMINATED, 10, NULL, 0, NULL, NULL, NULL, 0, vcfg[v], &r[v]));
             tc[v][i] = cpu_now() - c1;
             t[v][i] = now() - t1;
         }
-        size_t tot, n0, n1;
+        size_t tot, n0;
         aisle_search_results_total(r[0], &tot);
         hits_total += tot;
         aisle_search_results_count(r[0], &n0);
-        aisle_search_results_count(r[1], &n1);
-        int same = n0 == n1;
-        for (size_t h = 0; same && h < n0; h++) {
-            const char *k0, *k1;
-            double s0, s1;
-            aisle_search_results_hit(r[0], h, &k0, &s0);
-            aisle_search_results_hit(r[1], h, &k1, &s1);
-            same = !strcmp(k0, k1) && s0 == s1;
+        int same = 1;
+        for (int v = 1; v < NV; v++) {
+            size_t n1;
+            aisle_search_results_count(r[v], &n1);
+            same &= n0 == n1;
+            for (size_t h = 0; same && h < n0; h++) {
+                const char *k0, *k1;
+                double s0, s1;
+                aisle_search_results_hit(r[0], h, &k0, &s0);
+                aisle_search_results_hit(r[v], h, &k1, &s1);
+                same = !strcmp(k0, k1) && s0 == s1;
+            }
         }
         differ += !same;
-        aisle_search_results_free(r[0]);
-        aisle_search_results_free(r[1]);
+        for (int v = 0; v < NV; v++) aisle_search_results_free(r[v]);
     }
     printf("\nScale: %ld synthetic products (demo catalog, generated in %.1f s); 2-word queries (adjacent title "
-           "words of random products), k=10, one thread; wall time and thread CPU time; each query with and "
-           "without block-max skipping, alternately (top 10 identical in %zu of %zu queries)\n\n",
+           "words of random products), k=10, one thread; wall time and thread CPU time; each query three ways, "
+           "in rotating order (top 10 identical in %zu of %zu queries)\n\n",
            n_items, gen_s, nq - differ, nq);
-    printf("| retrieval | build wall (CPU) | index memory (RSS growth) | index file | queries/s wall (CPU) | p50 wall "
-           "(CPU) | p99 wall (CPU) | mean matches counted |\n");
-    printf("|---|---|---|---|---|---|---|---|\n");
-    for (int v = 0; v < 2; v++) {
+    printf("| retrieval | build wall (CPU) | index memory (RSS growth) | index file | load wall (CPU) | queries/s wall "
+           "(CPU) | p50 wall (CPU) | p99 wall (CPU) | mean matches counted |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
+    /* per class: CPU p50 / p99 of each variant, and where the slowest 1%
+     * of the default's queries come from */
+    double *cls = xmalloc(nq * sizeof *cls), p50c[NV][NCLASS], p99c[NV][NCLASS];
+    size_t ncls[NCLASS] = {0}, worst[NCLASS] = {0};
+    for (int v = 0; v < NV; v++)
+        for (int c = 0; c < NCLASS; c++) {
+            size_t m = 0;
+            for (size_t i = 0; i < nq; i++)
+                if (qclass[i] == c) cls[m++] = tc[v][i];
+            ncls[c] = m;
+            qsort(cls, m, sizeof *cls, dcmp);
+            p50c[v][c] = m ? cls[m / 2] : 0;
+            p99c[v][c] = m ? cls[(size_t)(0.99 * (double)(m - 1))] : 0;
+        }
+    memcpy(cls, tc[0], nq * sizeof *cls);
+    qsort(cls, nq, sizeof *cls, dcmp);
+    double cut = cls[(size_t)(0.99 * (nq - 1))];
+    size_t slowest = 0;
+    for (size_t i = 0; i < nq; i++)
+        if (tc[0][i] >= cut) worst[qclass[i]]++, slowest = tc[0][i] > tc[0][slowest] ? i : slowest;
+    double slowest_ms = tc[0][slowest] * 1e3;
+    for (int v = 0; v < NV; v++) {
         for (size_t i = 0; i < nq; i++) total[v] += t[v][i], total_cpu[v] += tc[v][i];
         qsort(t[v], nq, sizeof *t[v], dcmp);
         qsort(tc[v], nq, sizeof *tc[v], dcmp);
-        printf("| %s | %.2f s (%.2f s) | %.0f MB | %.1f MB | %.0f (%.0f) | %.3f (%.3f) ms | %.3f (%.3f) ms | %.0f |\n",
-               v ? "MaxScore without block-max" : "MaxScore + block-max (default)", build_s, build_cpu,
-               (rss1 - rss0) / 1024.0, bytes / 1048576.0, nq / total[v], nq / total_cpu[v], t[v][nq / 2] * 1e3,
-               tc[v][nq / 2] * 1e3, t[v][(size_t)(0.99 * (nq - 1))] * 1e3, tc[v][(size_t)(0.99 * (nq - 1))] * 1e3,
-               (double)hits_total / nq);
+        printf("| %s | %.2f s (%.2f s) | %.0f MB | %.1f MB | %.2f s (%.2f s) | %.0f (%.0f) | %.3f (%.3f) ms | %.3f "
+               "(%.3f) ms | %.0f |\n",
+               vname[v], build_s, build_cpu, (rss1 - rss0) / 1024.0, bytes / 1048576.0, load_s, load_cpu, nq / total[v],
+               nq / total_cpu[v], t[v][nq / 2] * 1e3, tc[v][nq / 2] * 1e3, t[v][(size_t)(0.99 * (nq - 1))] * 1e3,
+               tc[v][(size_t)(0.99 * (nq - 1))] * 1e3, (double)hits_total / nq);
         free(t[v]);
         free(tc[v]);
     }
+    printf("\nBy query class, CPU ms p50 / p99 (default | no pair bounds | no block-max); the slowest 1%% of the "
+           "default's queries (>= %.3f ms CPU) by class; slowest: \"%s\" %.3f ms\n\n",
+           cut * 1e3, qtext[slowest], slowest_ms);
+    printf("| class | queries | default | no pair bounds | no block-max | in the slowest 1%% |\n|---|---|---|---|---|---|\n");
+    for (int c = 0; c < NCLASS; c++)
+        printf("| %s | %zu | %.3f / %.3f | %.3f / %.3f | %.3f / %.3f | %zu |\n", cname[c], ncls[c], p50c[0][c] * 1e3,
+               p99c[0][c] * 1e3, p50c[1][c] * 1e3, p99c[1][c] * 1e3, p50c[2][c] * 1e3, p99c[2][c] * 1e3, worst[c]);
+    free(cls);
+    free(qtext);
+    free(qclass);
     if (differ) {
-        fprintf(stderr, "bench_search: block-max skipping changed the top 10 of %zu queries\n", differ);
+        fprintf(stderr, "bench_search: block-max skipping or pair bounds changed the top 10 of %zu queries\n", differ);
         exit(1);
     }
-    aisle_config_free(noblock);
+    for (int v = 0; v < NV; v++) aisle_config_free(vcfg[v]);
     aisle_search_index_free(idx);
     aisle_catalog_free(cat);
     aisle_config_free(cfg);

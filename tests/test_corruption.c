@@ -334,6 +334,34 @@ static void test_search_index_with_vectors_rejects_every_corruption(void **state
     aisle_config_free(cfg);
 }
 
+/* The same with the optional pairs section (docs/FORMAT.md section 262);
+ * with valid CRCs, pairs out of order (a repeated pair) are refused. */
+static void test_search_index_with_pairs_rejects_every_corruption(void **state) {
+    (void)state;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "demo_items=60 seed=4 search_pair_min_docs=2"));
+    aisle_catalog *cat;
+    assert_ok(aisle_demo_catalog(cfg, &cat));
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    assert_ok(aisle_search_index_build(idx, cat, cfg));
+    assert_true(idx->n_pairs > 1);
+    flip_and_cut_index(idx);
+    void *bytes;
+    size_t len;
+    search_pair last = idx->pairs[idx->n_pairs - 1];
+    idx->pairs[idx->n_pairs - 1].term[0] = idx->pairs[0].term[0];
+    idx->pairs[idx->n_pairs - 1].term[1] = idx->pairs[0].term[1];
+    index_image(idx, &bytes, &len);
+    idx->pairs[idx->n_pairs - 1] = last;
+    expect_index_rejected(bytes, len, "pair", 0, "pair");
+    aisle_free(bytes);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+    aisle_config_free(cfg);
+}
+
 static void flip_and_cut_index(aisle_search_index *idx) {
     void *bytes;
     size_t len, cases = 0;
@@ -456,6 +484,7 @@ int main(void) {
         cmocka_unit_test(test_bert_intent_rejects_corruption),
         cmocka_unit_test(test_search_index_rejects_every_corruption),
         cmocka_unit_test(test_search_index_with_vectors_rejects_every_corruption),
+        cmocka_unit_test(test_search_index_with_pairs_rejects_every_corruption),
         cmocka_unit_test(test_search_index_rejects_inconsistent_structure),
         cmocka_unit_test(test_forecast_rejects_every_corruption),
     };

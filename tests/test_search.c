@@ -2,6 +2,7 @@
  * filters, facets, incremental updates, save/load, bad input, semantic
  * fusion, personalization and suggestions. */
 #include "util/test_util.h"
+#include "util/search_util.h"
 
 #include "search/search.h"
 
@@ -53,15 +54,7 @@ static aisle_search_index *make_index(void) {
 /* Runs a query; returns the results (caller frees). */
 static aisle_search_results *run(const aisle_search_index *idx, const char *q, size_t k, const char *const *f,
                                  size_t nf, const char *opts) {
-    aisle_config *cfg = NULL;
-    if (opts) {
-        assert_ok(aisle_config_new(&cfg));
-        assert_ok(aisle_config_parse(cfg, opts));
-    }
-    aisle_search_results *r;
-    assert_ok(aisle_search(idx, q, AISLE_NUL_TERMINATED, k, f, nf, NULL, NULL, NULL, 0, cfg, &r));
-    aisle_config_free(cfg);
-    return r;
+    return tu_search(idx, q, k, f, nf, opts);
 }
 
 static const char *key_at(const aisle_search_results *r, size_t i) {
@@ -680,58 +673,6 @@ static void test_pruned_retrieval_returns_the_exact_top_k(void **state) {
     aisle_catalog_free(cat);
 }
 
-/* A random catalog whose field lengths, brands, categories and prices vary
- * and whose few word patterns make ties at the best score common (what the
- * bounds-based early stop acts on).  Some products are replaced or removed. */
-static aisle_catalog *varied_catalog(size_t n, unsigned seed, unsigned vocab_n) {
-    static const char *const vocab[] = {"red", "blue", "green", "lamp", "chair", "table", "desk", "oak", "pine",
-                                        "steel", "glass", "soft", "round", "square", "small", "large", "wooden",
-                                        "modern", "classic", "vintage", "kitchen", "garden", "office", "light"};
-    static const char *const brands[] = {"", "Acme", "Nordic Oak", "Lumen"};
-    static const char *const cats[] = {"", "Home > Lamps", "Home > Chairs", "Office > Desks"};
-    aisle_catalog *cat;
-    assert_ok(aisle_catalog_new(&cat));
-    char key[32], title[512], desc[512];
-    unsigned x = seed;
-#define NEXT() (x = x * 1103515245u + 12345u, (x >> 16))
-    for (size_t i = 0; i < n; i++) {
-        size_t o = 0, d = 0;
-        unsigned nt = 1 + NEXT() % 5, nd = NEXT() % 9;
-        for (unsigned w = 0; w < nt; w++) {
-            size_t v = NEXT() % vocab_n;
-            v = v * v / vocab_n;
-            o += (size_t)snprintf(title + o, sizeof title - o, "%s ", vocab[v]);
-        }
-        for (unsigned w = 0; w < nd; w++) d += (size_t)snprintf(desc + d, sizeof desc - d, "%s ", vocab[NEXT() % vocab_n]);
-        title[o] = desc[d] = 0;
-        snprintf(key, sizeof key, "v%zu", i);
-        const char *c = cats[NEXT() % 4], *b = brands[NEXT() % 4];
-        double price = (double)(NEXT() % 100);
-        assert_ok(aisle_catalog_add_item(cat, key, title, desc, c, b, price));
-    }
-#undef NEXT
-    return cat;
-}
-
-static void same_pruned(const aisle_search_index *idx, const char *opts_exact, const char *opts_pruned, const char *q,
-                         size_t k, const char *const *f, size_t nf) {
-    aisle_search_results *ra = run(idx, q, k, f, nf, opts_exact), *rb = run(idx, q, k, f, nf, opts_pruned);
-    assert_int_equal(count_of(ra), count_of(rb));
-    for (size_t i = 0; i < count_of(ra); i++) {
-        double sa, sb;
-        const char *ka, *kb, *ma, *mb;
-        assert_ok(aisle_search_results_hit(ra, i, &ka, &sa));
-        assert_ok(aisle_search_results_hit(rb, i, &kb, &sb));
-        assert_ok(aisle_search_results_matched(ra, i, &ma));
-        assert_ok(aisle_search_results_matched(rb, i, &mb));
-        if (strcmp(ka, kb) || sa != sb || strcmp(ma, mb))
-            fail_msg("'%s' [%s] k=%zu hit %zu: %s %.9g (%s) exhaustive vs %s %.9g (%s) pruned", q, opts_pruned, k, i,
-                     ka, sa, ma, kb, sb, mb);
-    }
-    aisle_search_results_free(ra);
-    aisle_search_results_free(rb);
-}
-
 /* Every pruning path (MaxScore, required-term leapfrog, per-document
  * bounds, the early stop) gives bit-identical hits, scores and matched
  * terms to the exhaustive scan, with typos, prefixes, filters, proximity
@@ -747,7 +688,7 @@ static void test_pruned_retrieval_is_exact_on_random_catalogs(void **state) {
                                            "search_block_max=false"};
     static const char *const f1[] = {"brand=Acme"}, *const f2[] = {"price=10..60", "category=Home"};
     for (unsigned seed = 1; seed <= 4; seed++) {
-        aisle_catalog *cat = varied_catalog(2500, seed, seed == 2 ? 8 : 24);
+        aisle_catalog *cat = tu_varied_catalog(2500, seed, seed == 2 ? 8 : 24);
         aisle_search_index *idx;
         assert_ok(aisle_search_index_new(&idx));
         if (seed >= 3) { /* grown one by one, some replaced, some removed */
@@ -780,9 +721,9 @@ static void test_pruned_retrieval_is_exact_on_random_catalogs(void **state) {
             snprintf(pruned, sizeof pruned, "search_total_limit=1%s%s", *variants[v] ? ";" : "", variants[v]);
             for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
                 for (size_t k = 1; k <= 60; k = k * 4 + 1) {
-                    same_pruned(idx, exact, pruned, qs[i], k, NULL, 0);
-                    same_pruned(idx, exact, pruned, qs[i], k, f1, 1);
-                    same_pruned(idx, exact, pruned, qs[i], k, f2, 2);
+                    tu_same_pruned(idx, exact, pruned, qs[i], k, NULL, 0);
+                    tu_same_pruned(idx, exact, pruned, qs[i], k, f1, 1);
+                    tu_same_pruned(idx, exact, pruned, qs[i], k, f2, 2);
                 }
         }
         aisle_search_index_free(idx);
@@ -814,7 +755,7 @@ static void test_pruning_stops_only_when_nothing_can_beat_the_pool(void **state)
     assert_ok(aisle_search_results_hit(r, 1, NULL, &s1));
     assert_true(s0 > s1 && s0 < s1 * 1.005);
     aisle_search_results_free(r);
-    same_pruned(idx, "search_total_limit=0", "search_total_limit=1", "red lamp ", 5, NULL, 0);
+    tu_same_pruned(idx, "search_total_limit=0", "search_total_limit=1", "red lamp ", 5, NULL, 0);
     aisle_search_index_free(idx);
     aisle_catalog_free(cat);
 }

@@ -10,31 +10,15 @@
 
 #include "util/test_util.h"
 
+#include "search/search.h"
+
 #define MAX_STEPS 200000
 
 typedef int (*oom_step)(void *ctx);
 
+/* The shared sweep (tests/util): every allocation failing in turn. */
 static uint64_t run_until_success(const char *what, oom_step step, void *ctx) {
-    for (uint64_t n = 1; n < MAX_STEPS; n++) {
-        tu_failalloc_install(n, 0);
-        int rc = step(ctx);
-        uint64_t attempted = tu_failalloc_count();
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            if (live != 0) fail_msg("%s: %lld allocations live after success", what, (long long)live);
-            return n - 1;
-        }
-        if (rc != AISLE_ENOMEM)
-            fail_msg("%s: failure at allocation %llu gave %d (%s), not AISLE_ENOMEM", what, (unsigned long long)n,
-                     rc, aisle_last_error());
-        if (live != 0)
-            fail_msg("%s: failure at allocation %llu leaked %lld allocations", what, (unsigned long long)n,
-                     (long long)live);
-        if (attempted < n) fail_msg("%s: failed without reaching allocation %llu", what, (unsigned long long)n);
-    }
-    fail_msg("%s: never succeeded", what);
-    return 0;
+    return tu_oom_sweep(what, step, ctx, 1, 0, MAX_STEPS);
 }
 
 /* A file's bytes (malloc'd; the test fails when it cannot be read). */
@@ -261,6 +245,67 @@ static void test_block_bounds_survive_every_allocation_failure(void **state) {
     aisle_catalog_free(c.cat);
 }
 
+/* Joint bounds of frequent word pairs: counted and selected by a build,
+ * filled from the postings, extended by adds, written and rebuilt by a
+ * load, used by a pruned search. */
+static int step_pairs(void *p) {
+    block_ctx *c = p;
+    aisle_search_index *built = NULL, *idx = NULL;
+    aisle_config *cfg = NULL;
+    aisle_search_results *r = NULL;
+    io_writer *w = NULL;
+    void *bytes = NULL;
+    size_t len = 0;
+    const char *key;
+    int rc = aisle_config_new(&cfg);
+    if (!rc) rc = aisle_config_set(cfg, "search_pair_min_docs", "8");
+    if (!rc) rc = aisle_search_index_new(&built);
+    if (!rc) rc = aisle_search_index_build(built, c->cat, cfg);
+    for (size_t i = 0; i < 200 && !rc; i += 9) { /* replacements extend the pairs' blocks */
+        rc = aisle_catalog_key(c->cat, i, &key);
+        if (!rc) rc = aisle_search_index_add(built, c->cat, key);
+    }
+    if (!rc) rc = search_index_write(built, NULL, &w);
+    if (!rc) rc = io_writer_to_buffer(w, &bytes, &len);
+    io_writer_free(w);
+    if (!rc) rc = aisle_search_index_load_buffer(&idx, bytes, len, NULL);
+    aisle_free(bytes);
+    if (!rc) rc = aisle_config_set(cfg, "search_total_limit", "1");
+    if (!rc) rc = aisle_search(idx, "sage green ", AISLE_NUL_TERMINATED, 3, NULL, 0, NULL, NULL, NULL, 0, cfg, &r);
+    aisle_search_results_free(r);
+    aisle_config_free(cfg);
+    aisle_search_index_free(idx);
+    aisle_search_index_free(built);
+    return rc;
+}
+
+static void test_pair_bounds_survive_every_allocation_failure(void **state) {
+    (void)state;
+    block_ctx c = {0};
+    assert_ok(aisle_catalog_new(&c.cat));
+    char key[16], title[64], desc[64];
+    static const char *const colors[] = {"sage green", "navy blue", "oak"};
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "q%d", i);
+        snprintf(title, sizeof title, "%s %s lamp", colors[i % 3], i % 4 ? "desk" : "floor");
+        snprintf(desc, sizeof desc, "lamp%s", i % 5 ? "" : " with a sage green shade");
+        assert_ok(aisle_catalog_add_item(c.cat, key, title, desc, "Home", "Lumen", i));
+    }
+    aisle_config *cfg; /* the build keeps pairs ("sage green", "navy blue") */
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_set(cfg, "search_pair_min_docs", "8"));
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    assert_ok(aisle_search_index_build(idx, c.cat, cfg));
+    assert_true(idx->n_pairs >= 2);
+    aisle_search_index_free(idx);
+    aisle_config_free(cfg);
+    uint64_t n = run_until_success("pairs", step_pairs, &c);
+    print_message("pair bounds failure points: %llu\n", (unsigned long long)n);
+    assert_true(n > 50);
+    aisle_catalog_free(c.cat);
+}
+
 /* Text-encoder vectors: building with an encoder, attaching one to a built
  * index, loading vectors and attaching by fingerprint, adds and replaces
  * encoded, searches through the encoder scan, saving the vectors. */
@@ -328,6 +373,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_paths_survive_every_allocation_failure),
         cmocka_unit_test(test_block_bounds_survive_every_allocation_failure),
+        cmocka_unit_test(test_pair_bounds_survive_every_allocation_failure),
         cmocka_unit_test(test_encoder_paths_survive_every_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,8 @@
 
 #include "util/test_util.h"
 
+#include "search/search.h"
+
 enum { N_SEARCHERS = 8 };
 
 static const char *const queries[] = {"red lamp ", "wireles chair", "oak desk modern ", "blue", "蓝牙 lamp"};
@@ -65,6 +67,19 @@ static void top_keys(const aisle_search_index *idx, const aisle_model *m, const 
     }
     aisle_search_results_free(r);
     r = NULL;
+    /* pruned (no facets, no total): block-max and the pairs' joint bounds */
+    if (!aisle_config_set(cfg, "search_facets", "") && !aisle_config_set(cfg, "search_total_limit", "1") &&
+        !aisle_search(idx, q, AISLE_NUL_TERMINATED, 3, NULL, 0, NULL, NULL, NULL, 0, cfg, &r)) {
+        aisle_search_results_count(r, &n);
+        o += (size_t)snprintf(out + o, cap - o, "|");
+        for (size_t i = 0; i < n; i++) {
+            const char *k;
+            aisle_search_results_hit(r, i, &k, NULL);
+            o += (size_t)snprintf(out + o, cap - o, " %s", k);
+        }
+        aisle_search_results_free(r);
+        r = NULL;
+    }
     if (!aisle_suggest(idx, q, AISLE_NUL_TERMINATED, 3, NULL, &r)) aisle_search_results_free(r);
     aisle_config_free(cfg);
 }
@@ -125,13 +140,14 @@ static void test_eight_searchers_and_a_builder(void **state) {
     char dir[256];
     tu_tmpdir(dir, sizeof dir, "search_threads");
     snprintf(s.path, sizeof s.path, "%s/idx.aisle", dir);
+    assert_ok(aisle_config_new(&s.one));
+    assert_ok(aisle_config_parse(s.one, "threads=1 search_pair_min_docs=8"));
     assert_ok(aisle_search_index_new(&s.idx));
-    assert_ok(aisle_search_index_build(s.idx, s.cat, NULL));
+    assert_ok(aisle_search_index_build(s.idx, s.cat, s.one));
+    assert_true(s.idx->n_pairs > 0);
     char bert_dir[1100];
     snprintf(bert_dir, sizeof bert_dir, "%s/tests/bert/data/cls", tu_srcdir());
     assert_ok(aisle_bert_import(&s.bert, bert_dir, NULL));
-    assert_ok(aisle_config_new(&s.one));
-    assert_ok(aisle_config_set(s.one, "threads", "1"));
     assert_ok(aisle_search_index_set_encoder(s.idx, s.bert, s.cat, s.one));
     aisle_dataset *ds;
     assert_ok(aisle_dataset_new(&ds));

@@ -32,11 +32,13 @@ AISLE_API int aisle_search_index_build(aisle_search_index *idx, const aisle_cata
     core_progress_init(&prog, cfg);
     size_t n = data_catalog_size(cat);
     tmp->bulk = true;
+    tmp->pair_min = (uint32_t)config_int(cfg, search_options, "search_pair_min_docs");
     for (size_t i = 0; i < n && !rc; i++) {
         rc = search_index_add(tmp, cat, i);
         if (!rc && (i + 1) % 65536 == 0) rc = core_progress_report(&prog, (int)((i + 1) / 65536), (int)(n / 65536 + 1), 0, 0);
     }
     tmp->bulk = false;
+    if (!rc) rc = search_pairs_select(tmp);
     if (!rc) rc = search_helpers_rebuild(tmp);
     /* an encoder attached to the empty index encodes the catalog in one batch */
     if (!rc && idx->encoder) rc = search_encoder_fill(tmp, idx->encoder, idx->enc_pooling, cat, cfg);

@@ -1,5 +1,5 @@
 /* file.c - saving and loading a search index in the model container
- * (docs/FORMAT.md, kind "search_index", sections 256-261).  Saving compacts:
+ * (docs/FORMAT.md, kind "search_index", sections 256-262).  Saving compacts:
  * removed products and terms left without postings are dropped and the
  * documents renumbered, so a loaded index has exact statistics.  Loading
  * decodes and checks every postings entry, so queries never meet a
@@ -34,7 +34,8 @@ int search_index_write(const aisle_search_index *idx, const aisle_config *cfg, i
     buf_init(&b);
     buf_init(&pb);
     uint32_t *newdoc = core_malloc((idx->n_docs ? idx->n_docs : 1) * sizeof *newdoc);
-    int rc = newdoc ? io_writer_new(&w, SEARCH_KIND, cfg) : core_oom("search index save");
+    uint32_t *newterm = core_malloc((idx->terms.n ? idx->terms.n : 1) * sizeof *newterm);
+    int rc = newdoc && newterm ? io_writer_new(&w, SEARCH_KIND, cfg) : core_oom("search index save");
     uint32_t live = 0;
     double fsum[SEARCH_N_FIELDS] = {0};
     for (size_t d = 0; d < idx->n_docs && !rc; d++) {
@@ -50,6 +51,7 @@ int search_index_write(const aisle_search_index *idx, const aisle_config *cfg, i
         const search_postings *p = &idx->post[t];
         uint32_t off = 0, prev = 0, df = 0, nprev = 0;
         size_t start = pb.len;
+        newterm[t] = SEARCH_NONE;
         search_entry e;
         e.doc = 0;
         while (off < p->len && !rc) {
@@ -70,7 +72,7 @@ int search_index_write(const aisle_search_index *idx, const aisle_config *cfg, i
         if (!rc) rc = io_put_str(&tb, keys_at(&idx->terms, (uint32_t)t));
         if (!rc) rc = io_put_u32(&tb, df);
         if (!rc) rc = io_put_u32(&tb, (uint32_t)(pb.len - start));
-        kept++;
+        newterm[t] = (uint32_t)kept++;
     }
     /* meta */
     if (!rc) rc = io_put_u32(&b, SEARCH_FORMAT);
@@ -105,8 +107,10 @@ int search_index_write(const aisle_search_index *idx, const aisle_config *cfg, i
     if (!rc) rc = io_put_u32_array(&b, idx->pair_name, idx->attr_pairs.n);
     if (!rc) rc = io_writer_add_section(w, SEARCH_SECTION_FACETS, IO_FLAG_REQUIRED, &b);
     if (!rc) rc = search_encoder_write(idx, newdoc, live, w);
+    if (!rc) rc = search_pairs_write(idx, newterm, w);
     buf_free(&b);
     core_free(newdoc);
+    core_free(newterm);
     if (rc) {
         io_writer_free(w);
         return rc;
@@ -305,6 +309,7 @@ int search_index_read(aisle_search_index *idx, io_reader *r) {
     if (!rc) rc = read_docs(idx, r, n_docs);
     if (!rc) rc = search_encoder_read(idx, r);
     if (!rc) rc = read_terms(idx, r, n_terms);
+    if (!rc) rc = search_pairs_read(idx, r);
     if (!rc) rc = io_reader_check_required(r);
     if (!rc) rc = search_helpers_rebuild(idx);
     return rc;

@@ -56,6 +56,9 @@ void search_index_release(aisle_search_index *idx) {
     core_free(idx->pair_name);
     core_free(idx->toks);
     core_free(idx->touched);
+    core_free(idx->dterm);
+    core_free(idx->dtf);
+    search_pairs_release(idx);
     search_encoder_drop(idx);
     core_free(idx);
 }
@@ -344,8 +347,27 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
     }
     /* grow every touched blob to fit its new entry (contents unchanged) */
     uint32_t doc = (uint32_t)idx->n_docs;
-    size_t n = c.n, n_groups = 0;
+    size_t n = c.n, n_groups = 0, n_dt = 0;
+    if (!rc && idx->bulk && idx->pair_min) rc = search_pairs_count(idx, idx->toks, n); /* position order */
     if (!rc && n) qsort(idx->toks, n, sizeof *idx->toks, tok_cmp);
+    if (!rc && idx->n_pairs) {
+        /* the product's distinct terms, for the pairs it holds both terms of */
+        if (n > idx->dterm_cap) {
+            uint32_t *dt = core_reallocarray(idx->dterm, n, sizeof *dt);
+            if (dt) idx->dterm = dt;
+            uint16_t(*dtf)[SEARCH_N_FIELDS] = dt ? core_reallocarray(idx->dtf, n, sizeof *dtf) : NULL;
+            if (dtf) idx->dtf = dtf, idx->dterm_cap = n;
+            else rc = core_oom("search pairs");
+        }
+        for (size_t a = 0; a < n && !rc; a++) {
+            if (!a || idx->toks[a].term != idx->toks[a - 1].term) {
+                idx->dterm[n_dt] = idx->toks[a].term;
+                memset(idx->dtf[n_dt++], 0, sizeof idx->dtf[0]);
+            }
+            if (idx->dtf[n_dt - 1][idx->toks[a].field] < UINT16_MAX) idx->dtf[n_dt - 1][idx->toks[a].field]++;
+        }
+        if (!rc) rc = search_pairs_reserve(idx, idx->dterm, n_dt);
+    }
     for (size_t a = 0; a < n && !rc;) {
         size_t b = a + 1;
         while (b < n && idx->toks[b].term == idx->toks[a].term) b++;
@@ -428,6 +450,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
         p->last_doc = doc;
         a = b;
     }
+    if (n_dt) search_pairs_apply(idx, idx->dterm, (const uint16_t(*)[SEARCH_N_FIELDS])idx->dtf, n_dt, doc, flen);
     idx->doc_of_key[keyi] = doc;
     idx->key_of_doc[doc] = keyi;
     idx->alive[doc] = 1;

@@ -41,6 +41,12 @@ const option_spec search_options[] = {
     OPTION_BOOL("search_block_max", "true", "search",
      "While pruning, skip whole postings blocks whose block-max bounds cannot reach the top k (results are "
      "identical either way; false is for comparisons)."),
+    OPTION_BOOL("search_pair_bounds", "true", "search",
+     "While pruning, bound products holding both words of a frequent word pair by the pair's joint block "
+     "bounds (results are identical either way; false is for comparisons)."),
+    OPTION_INT("search_pair_min_docs", 0, 1000000000, "128", "search",
+     "Index build: word pairs found next to each other at least this many times keep joint block bounds "
+     "(within a memory budget of about 0.4 byte per postings entry); 0: none."),
     OPTION_STRING("search_facets", "", "search",
      "Comma-separated facets to count over every match: brand, category or attribute names."),
     OPTION_INT("search_facet_limit", 1, 100000, "20", "search", "Values reported per facet (largest counts)."),
@@ -101,6 +107,7 @@ int search_params_read(search_params *p, const aisle_config *cfg, const search_p
     p->depth = (size_t)config_int(cfg, search_options, "search_depth");
     p->total_limit = config_int(cfg, search_options, "search_total_limit");
     p->block_max = config_bool(cfg, search_options, "search_block_max");
+    p->pair_bounds = config_bool(cfg, search_options, "search_pair_bounds");
     p->facets = config_string(cfg, search_options, "search_facets");
     p->facet_limit = (int)config_int(cfg, search_options, "search_facet_limit");
     const char *fu = config_string(cfg, search_options, "search_fusion");

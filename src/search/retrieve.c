@@ -236,6 +236,69 @@ static inline float entry_block_bound(const search_params *p, const search_query
     return best;
 }
 
+/* Joint bounds of a frequent pair of the query's words (search_pair): two
+ * groups with one cursor each whose terms the index keeps a pair for. */
+typedef struct pair_cursor {
+    const search_pair *pr;
+    uint32_t c[2], g[2];  /* cursors and groups of the pair's term[0] and term[1] */
+    uint32_t blk;         /* first block whose last document is at or after those looked at */
+    uint32_t sc_blk;      /* block whose vectors' scores are in s (UINT32_MAX: none) */
+    float s[SEARCH_PMAX][2];
+    double norm[SEARCH_PMAX][SEARCH_N_FIELDS];
+    int ns;
+} pair_cursor;
+
+/* Scores of v's vectors for the pair's two terms, and their length
+ * normalisers, into s/norm (the scorer's operations: bounds, no margin). */
+static int pvec_scores(const search_params *p, const search_query *q, const double *inv_avg, const pair_cursor *pc,
+                       const search_pvec *v, float s[][2], double norm[][SEARCH_N_FIELDS]) {
+    for (int i = 0; i < v->n; i++) {
+        for (int f = 0; f < SEARCH_N_FIELDS; f++)
+            norm[i][f] = v->tf[i][0][f] || v->tf[i][1][f] ? length_norm(p, v->len[i][f], inv_avg[f]) : 1.0;
+        for (int t = 0; t < 2; t++) {
+            const search_exp *x = &q->exp[pc->c[t]];
+            s[i][t] = x->weight * x->idf * bm25f_of(p, v->tf[i][t], norm[i]);
+        }
+    }
+    return v->n;
+}
+
+/* Bound of the documents holding both pair terms, given the others' group
+ * bounds gb (present): the largest over the vectors s of doc_bound with the
+ * pair's groups at the smaller of their bound and the vector's score. */
+static float pair_doc_bound(const search_params *p, const double *coord, size_t n_groups, const pair_cursor *pc,
+                            float *gb, const uint8_t *present, const float s[][2], int ns) {
+    float g0 = gb[pc->g[0]], g1 = gb[pc->g[1]], best = 0;
+    for (int i = 0; i < ns; i++) {
+        gb[pc->g[0]] = CORE_MIN(g0, s[i][0]);
+        gb[pc->g[1]] = CORE_MIN(g1, s[i][1]);
+        float b = doc_bound(p, coord, n_groups, gb, present);
+        if (b > best) best = b;
+    }
+    gb[pc->g[0]] = g0;
+    gb[pc->g[1]] = g1;
+    return best;
+}
+
+/* doc_bound of groups gb (present) where a pair's groups are both present:
+ * documents missing either term bounded as such, documents holding both by
+ * the pair's vectors s (ns of them; ns < 0: no document holds both). */
+static float split_bound(const search_params *p, const double *coord, size_t n_groups, const pair_cursor *pc,
+                         float *gb, uint8_t *present, const float s[][2], int ns) {
+    present[pc->g[0]] = 0xff;
+    float bound = doc_bound(p, coord, n_groups, gb, present);
+    present[pc->g[0]] = 0;
+    present[pc->g[1]] = 0xff;
+    float b = doc_bound(p, coord, n_groups, gb, present);
+    present[pc->g[1]] = 0;
+    if (b > bound) bound = b;
+    if (ns > 0) {
+        b = pair_doc_bound(p, coord, n_groups, pc, gb, present, s, ns);
+        if (b > bound) bound = b;
+    }
+    return bound;
+}
+
 /* Block-max check of the next candidate doc: when no document from doc to
  * the nearest block end of any list can beat the pool's worst, returns that
  * end + 1 (the first document worth looking at), else doc.  A list whose
@@ -244,7 +307,7 @@ static inline float entry_block_bound(const search_params *p, const search_query
  * covering the range, so each document in it scores at most doc_bound of
  * those bounds. */
 static uint32_t block_skip(const search_params *p, const search_query *q, const double *inv_avg, const double *coord,
-                           cursor *cs, float theta, uint32_t doc) {
+                           cursor *cs, pair_cursor *pc, float theta, uint32_t doc) {
     float gb[SEARCH_MAX_TERMS];
     uint8_t present[SEARCH_MAX_TERMS];
     memset(present, 0xff, q->n_groups);
@@ -261,8 +324,62 @@ static uint32_t block_skip(const search_params *p, const search_query *q, const 
         if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
         if (e < end) end = e;
     }
-    if (end == UINT32_MAX || doc_bound(p, coord, q->n_groups, gb, present) > theta) return doc;
-    return end + 1;
+    if (end == UINT32_MAX) return doc;
+    float bound;
+    if (!pc || present[pc->g[0]] == 0xff || present[pc->g[1]] == 0xff) {
+        bound = doc_bound(p, coord, q->n_groups, gb, present);
+    } else {
+        /* the pair's products: none between its blocks, those of the
+         * block covering doc under its joint vectors */
+        const search_pair *pr = pc->pr;
+        while (pc->blk < pr->n_blk && pr->blk[pc->blk].last < doc) pc->blk++;
+        int ns = -1;
+        if (pc->blk < pr->n_blk) {
+            const search_pblock *b = &pr->blk[pc->blk];
+            if (b->first > doc) {
+                if (b->first - 1 < end) end = b->first - 1;
+            } else {
+                if (b->last < end) end = b->last;
+                if (pc->sc_blk != pc->blk) {
+                    pc->ns = pvec_scores(p, q, inv_avg, pc, &b->v, pc->s, pc->norm);
+                    pc->sc_blk = pc->blk;
+                }
+                ns = pc->ns;
+            }
+        }
+        bound = split_bound(p, coord, q->n_groups, pc, gb, present, (const float(*)[2])pc->s, ns);
+    }
+    return bound > theta ? doc : end + 1;
+}
+
+/* The pair bound of a candidate holding both pair terms (cursors on it):
+ * its own frequencies over the lengths of the vectors of its pair block
+ * that cover them (after block_skip on the candidate's document).  Returns
+ * false when none applies. */
+static bool pair_entry_bound(const search_params *p, const search_query *q, const double *coord, const cursor *cs,
+                             pair_cursor *pc, uint32_t doc, float *gb, uint8_t *present, float *out) {
+    const search_pair *pr = pc->pr;
+    const cursor *c0 = &cs[pc->c[0]], *c1 = &cs[pc->c[1]];
+    if (c0->done || c1->done || c0->e.doc != doc || c1->e.doc != doc || pc->sc_blk != pc->blk ||
+        pc->blk >= pr->n_blk || pr->blk[pc->blk].first > doc || pr->blk[pc->blk].last < doc)
+        return false;
+    const search_pvec *v = &pr->blk[pc->blk].v;
+    float s[SEARCH_PMAX][2];
+    int ns = 0;
+    for (int i = 0; i < v->n; i++) {
+        bool covers = true;
+        for (int f = 0; f < SEARCH_N_FIELDS; f++)
+            covers &= v->tf[i][0][f] >= c0->e.tf[f] && v->tf[i][1][f] >= c1->e.tf[f];
+        if (!covers) continue;
+        for (int t = 0; t < 2; t++) {
+            const search_exp *x = &q->exp[pc->c[t]];
+            s[ns][t] = x->weight * x->idf * bm25f_of(p, (t ? c1 : c0)->e.tf, pc->norm[i]);
+        }
+        ns++;
+    }
+    if (!ns) return false;
+    *out = pair_doc_bound(p, coord, q->n_groups, pc, gb, present, (const float(*)[2])s, ns);
+    return true;
 }
 
 /* Smallest distance between the positions of two terms (in query order;
@@ -341,6 +458,35 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
     for (size_t i = 0; i < q->n_exp; i++)
         if (cs[i].bound > gub[q->exp[i].group]) gub[q->exp[i].group] = cs[i].bound;
     ceiling = doc_bound(p, coord, q->n_groups, gub, all);
+    /* a frequent pair among the groups with one cursor each: the one with
+     * the largest bounds (the pair most likely to hold the top k) */
+    pair_cursor pcur, *pc = NULL;
+    uint32_t group_cursors[SEARCH_MAX_TERMS] = {0};
+    for (size_t i = 0; i < q->n_exp; i++) group_cursors[q->exp[i].group]++;
+    for (size_t i = 0; p->pair_bounds && p->block_max && idx->n_pairs && i < q->n_exp; i++) {
+        if (group_cursors[q->exp[i].group] != 1) continue;
+        for (size_t j = i + 1; j < q->n_exp; j++) {
+            if (group_cursors[q->exp[j].group] != 1) continue;
+            const search_pair *pr = search_pair_find(idx, q->exp[i].term, q->exp[j].term);
+            if (!pr || (pc && cs[i].bound + cs[j].bound <= cs[pc->c[0]].bound + cs[pc->c[1]].bound)) continue;
+            pc = &pcur;
+            memset(pc, 0, sizeof *pc);
+            pc->pr = pr;
+            pc->c[0] = (uint32_t)(pr->term[0] == q->exp[i].term ? i : j);
+            pc->c[1] = (uint32_t)(pc->c[0] == i ? j : i);
+            pc->g[0] = q->exp[pc->c[0]].group;
+            pc->g[1] = q->exp[pc->c[1]].group;
+            pc->sc_blk = UINT32_MAX;
+        }
+    }
+    if (pc) {
+        /* the ceiling under the pair's vectors over all its products */
+        float s[SEARCH_PMAX][2];
+        double norm[SEARCH_PMAX][SEARCH_N_FIELDS];
+        int ns = pvec_scores(p, q, inv_avg, pc, &pc->pr->all, s, norm);
+        float c = split_bound(p, coord, q->n_groups, pc, gub, all, (const float(*)[2])s, ns ? ns : -1);
+        if (c < ceiling) ceiling = c;
+    }
     for (size_t g = 0; g < q->n_groups; g++) ord[g] = (uint32_t)g;
     for (size_t a = 1; a < q->n_groups; a++)
         for (size_t b = a; b > 0 && ub[ord[b]] < ub[ord[b - 1]]; b--) {
@@ -364,8 +510,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
      * beat the pool, that group is required; with required groups (each one
      * cursor), candidates come from leapfrogging the required cursors
      * through their skip tables and every other cursor seeks. */
-    uint32_t group_cursors[SEARCH_MAX_TERMS] = {0}, req[SEARCH_MAX_TERMS];
-    for (size_t i = 0; i < q->n_exp; i++) group_cursors[q->exp[i].group]++;
+    uint32_t req[SEARCH_MAX_TERMS];
     size_t nreq = 0;
     bool is_req[SEARCH_MAX_TERMS] = {false};
     uint32_t at[256];
@@ -374,14 +519,27 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             pool[0].score > theta) {
             pruning = true;
             theta = pool[0].score;
+            /* the subsets' bounds by the scorer's own operations
+             * (doc_bound: proximity only between groups both present, so
+             * long queries, whose proximity terms add up, still prune) */
             size_t r = n_noness;
-            while (r < q->n_groups && (1.0 + p->proximity) * prefix[r + 1] * coord[r + 1] <= theta) r++;
+            uint8_t sub[SEARCH_MAX_TERMS];
+            memset(sub, 0xff, q->n_groups);
+            for (size_t g = 0; g < r; g++) sub[ord[g]] = 0;
+            while (r < q->n_groups) {
+                sub[ord[r]] = 0;
+                if (doc_bound(p, coord, q->n_groups, gub, sub) > theta) break;
+                r++;
+            }
             if (r == q->n_groups || ceiling <= theta) break; /* nothing left can enter the pool */
             bool newly_req = false;
-            for (size_t g = 0; g < q->n_groups && q->n_groups > 1; g++)
-                if (!is_req[g] && group_cursors[g] == 1 &&
-                    (1.0 + p->proximity) * (prefix[q->n_groups] - ub[g]) * coord[q->n_groups - 1] <= theta)
-                    is_req[g] = newly_req = true;
+            memset(sub, 0, q->n_groups);
+            for (size_t g = 0; g < q->n_groups && q->n_groups > 1; g++) {
+                if (is_req[g] || group_cursors[g] != 1) continue;
+                sub[g] = 0xff;
+                if (doc_bound(p, coord, q->n_groups, gub, sub) <= theta) is_req[g] = newly_req = true;
+                sub[g] = 0;
+            }
             if (r > n_noness || newly_req) {
                 /* heap cursors of non-essential groups (or, once some group
                  * is required, all of them) become seekers; required ones
@@ -410,6 +568,12 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                     }
                     nn = k;
                 }
+                for (size_t a = 1; a < nn; a++) /* largest bound first (stable) */
+                    for (size_t b = a; b > 0 && cs[noness[b]].bound > cs[noness[b - 1]].bound; b--) {
+                        uint32_t t = noness[b];
+                        noness[b] = noness[b - 1];
+                        noness[b - 1] = t;
+                    }
             }
         }
         uint32_t doc;
@@ -433,7 +597,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             }
             if (done) break;
             if (pruning && p->block_max) {
-                uint32_t next = block_skip(p, q, inv_avg, coord, cs, pool[0].score, doc);
+                uint32_t next = block_skip(p, q, inv_avg, coord, cs, pc, pool[0].score, doc);
                 if (next != doc) {
                     for (size_t i = 0; i < nreq; i++) cursor_seek(&cs[req[i]], next);
                     continue;
@@ -444,7 +608,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             if (!hn) break;
             doc = cs[heap[0]].e.doc;
             if (pruning && p->block_max) {
-                uint32_t next = block_skip(p, q, inv_avg, coord, cs, pool[0].score, doc);
+                uint32_t next = block_skip(p, q, inv_avg, coord, cs, pc, pool[0].score, doc);
                 if (next != doc) {
                     size_t keep = 0;
                     for (size_t i = 0; i < hn; i++) {
@@ -483,18 +647,37 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                 size_t g = q->exp[cs[noness[i]].exp].group;
                 if (ps[g] == 0xff || gub[g] > gs[g]) gs[g] = gub[g], ps[g] = 0;
             }
-            skip = doc_bound(p, coord, q->n_groups, gs, ps) <= pool[0].score;
+            float pb;
+            skip = doc_bound(p, coord, q->n_groups, gs, ps) <= pool[0].score ||
+                   (pc && p->block_max && pair_entry_bound(p, q, coord, cs, pc, doc, gs, ps, &pb) &&
+                    pb <= pool[0].score);
+            /* seekers in decreasing bound order; each time a group's last
+             * seeker has moved, the bound is taken again with the groups
+             * still to seek at their bounds, so a product missing the
+             * heavy words stops before the light ones seek */
+            uint8_t pend[SEARCH_MAX_TERMS] = {0};
+            for (size_t i = 0; i < nn && !skip; i++) pend[q->exp[cs[noness[i]].exp].group]++;
             for (size_t i = 0; i < nn && !skip; i++) {
                 cursor *c = &cs[noness[i]];
+                size_t g = q->exp[c->exp].group;
                 cursor_seek(c, doc);
                 if (!c->done && c->e.doc == doc) {
                     at[na++] = noness[i];
                     float b = entry_block_bound(p, q, c);
-                    size_t g = q->exp[c->exp].group;
                     if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
                 }
+                if (--pend[g] || i + 1 == nn) continue;
+                for (size_t h = 0; h < q->n_groups; h++) {
+                    gs[h] = gb[h];
+                    ps[h] = present[h];
+                    if (pend[h] && (ps[h] == 0xff || gub[h] > gs[h])) gs[h] = gub[h], ps[h] = 0;
+                }
+                skip = doc_bound(p, coord, q->n_groups, gs, ps) <= pool[0].score;
             }
-            if (!skip) skip = doc_bound(p, coord, q->n_groups, gb, present) <= pool[0].score;
+            if (!skip)
+                skip = doc_bound(p, coord, q->n_groups, gb, present) <= pool[0].score ||
+                       (pc && p->block_max && pair_entry_bound(p, q, coord, cs, pc, doc, gb, present, &pb) &&
+                        pb <= pool[0].score);
         } else {
             for (size_t i = 0; i < nn; i++) {
                 cursor *c = &cs[noness[i]];

@@ -54,7 +54,8 @@ enum {
     SEARCH_SECTION_POSTINGS = 258, /* the postings blobs, concatenated */
     SEARCH_SECTION_DOCS = 259,     /* keys, field lengths, prices, brand/category ids, popularity */
     SEARCH_SECTION_FACETS = 260,   /* brand, category and attribute dictionaries, per-product attributes */
-    SEARCH_SECTION_VECTORS = 261   /* optional: text-encoder vectors of the products and the encoder's fingerprint */
+    SEARCH_SECTION_VECTORS = 261,  /* optional: text-encoder vectors of the products and the encoder's fingerprint */
+    SEARCH_SECTION_PAIRS = 262     /* optional: the term pairs that keep joint block bounds (pairs.c) */
 };
 
 /* Skip entry: where block b (entries from b * SEARCH_SKIP) starts and the
@@ -117,6 +118,39 @@ static inline void search_bounds_add(search_postings *p, const uint16_t *tf, con
     }
 }
 
+/* Joint block bounds of a frequent term pair (pairs.c).  Per-list block
+ * bounds add the best entry of one list to the best of the other, often
+ * from different products: where two words nearly always occur together
+ * ("sage green") that sum stays above the pool's worst in every block.  For
+ * pairs of terms that occur next to each other in many products, the
+ * products holding both terms are cut into blocks of SEARCH_SKIP, each
+ * keeping its first and last document and up to SEARCH_PMAX joint vectors
+ * (tf of each term per field, field length) that dominate its products as
+ * search_bmax does, but with both terms' frequencies over the same
+ * product's lengths.  (Adjacent: counted as "w1 w2" next to each other in
+ * a field; the blocks hold every product with both words anywhere.)  Between two blocks no product holds both terms.
+ * Not saved (only the pair list is: section 262): filled by build and
+ * load from the postings, kept by add, left by removal (still bounds). */
+enum { SEARCH_PMAX = 3 };
+typedef struct search_pvec {
+    uint16_t tf[SEARCH_PMAX][2][SEARCH_N_FIELDS], len[SEARCH_PMAX][SEARCH_N_FIELDS];
+    uint8_t n;
+} search_pvec;
+typedef struct search_pblock {
+    uint32_t first, last; /* documents of the block's first and last products */
+    uint32_t count;       /* products in the block (<= SEARCH_SKIP) */
+    search_pvec v;
+} search_pblock;
+typedef struct search_pair {
+    uint32_t term[2];     /* term[0] < term[1] */
+    search_pblock *blk;
+    uint32_t n_blk, cap;
+    search_pvec all;      /* dominates every product of the pair */
+} search_pair;
+
+/* Adds one product (frequencies tf of each term, field lengths flen) to v. */
+void search_pvec_add(search_pvec *v, const uint16_t tf[2][SEARCH_N_FIELDS], const uint16_t *flen);
+
 /* One (trigram hash, term) pair of the typo candidate index. */
 typedef struct search_gram {
     uint32_t gram, term;
@@ -137,7 +171,7 @@ typedef struct search_params {
     double typo_penalty, prefix_weight;
     size_t depth;
     int64_t total_limit;
-    bool block_max;
+    bool block_max, pair_bounds;
     const char *facets;
     int facet_limit;
     int fusion; /* SEARCH_FUSION_* */
@@ -198,6 +232,22 @@ struct aisle_search_index {
     uint64_t enc_fp;
     const aisle_bert *encoder;
     aisle_config *enc_cfg;
+    /* frequent term pairs with joint block bounds (pairs.c), sorted by
+     * (term[0], term[1]); pair_min: the smallest count of products with
+     * the two terms adjacent that build selects a pair at (0: none) */
+    search_pair *pairs;
+    size_t n_pairs;
+    uint32_t pair_min;
+    /* build scratch: adjacent-pair counts (open addressing, key
+     * term_a << 32 | term_b with a < b, 0 empty) */
+    uint64_t *pc_key;
+    uint32_t *pc_count;
+    size_t pc_cap, pc_n;
+    uint32_t pc_floor;     /* counts at or below it were dropped to bound the table */
+    /* add scratch: a product's distinct terms and their frequencies */
+    uint32_t *dterm;
+    uint16_t (*dtf)[SEARCH_N_FIELDS];
+    size_t dterm_cap;
 };
 
 /* ---- postings coding (index.c) ---- */
@@ -310,6 +360,30 @@ int search_helpers_rebuild(aisle_search_index *idx);
 int search_skips_build(search_postings *p, const uint16_t *flen);
 /* Brand, category and attribute facets of document d. */
 static inline bool search_doc_alive(const aisle_search_index *idx, uint32_t d) { return idx->alive[d] != 0; }
+
+/* ---- frequent term pairs (pairs.c) ---- */
+/* During build: counts the adjacent term pairs of one product's tokens
+ * (toks[0..n) in position order); only terms already in pair_min / 4
+ * products count. */
+int search_pairs_count(aisle_search_index *idx, const search_tok *toks, size_t n);
+/* After build: selects the pairs counted at least idx->pair_min times (most
+ * first, within a memory budget), frees the counts, fills their blocks. */
+int search_pairs_select(aisle_search_index *idx);
+/* Fills the blocks of every pair from the postings (build, load). */
+int search_pairs_fill(aisle_search_index *idx);
+/* The pair of terms a and b (either order), NULL when none. */
+const search_pair *search_pair_find(const aisle_search_index *idx, uint32_t a, uint32_t b);
+void search_pairs_release(aisle_search_index *idx);
+/* Add: the pairs of a product with distinct terms dt[0..n) (ascending) and
+ * their frequencies dtf: search_pairs_reserve makes room (may fail, changes
+ * nothing visible), search_pairs_apply then adds it as document doc. */
+int search_pairs_reserve(aisle_search_index *idx, const uint32_t *dt, size_t n);
+void search_pairs_apply(aisle_search_index *idx, const uint32_t *dt, const uint16_t (*dtf)[SEARCH_N_FIELDS],
+                        size_t n, uint32_t doc, const uint16_t *flen);
+/* The optional pairs section (term ids renumbered by newterm, SEARCH_NONE:
+ * dropped) and its reader. */
+int search_pairs_write(const aisle_search_index *idx, const uint32_t *newterm, io_writer *w);
+int search_pairs_read(aisle_search_index *idx, io_reader *r);
 
 /* ---- typo and prefix expansion (typo.c) ---- */
 /* Decodes UTF-8 s into code points (at most max); returns the count, or

@@ -73,7 +73,7 @@ static char *head_of(const char *path, int lines) {
 }
 
 /* Search seeds: saved indexes (fuzz_search_index_load) of the demo
- * catalog with and without removals, compression and encoder vectors, and queries with
+ * catalog with and without removals, compression, word pairs and encoder vectors, and queries with
  * filters (fuzz_search_query: byte 0 = option bits, then lines). */
 static void search_seeds(const char *root, const char *catalog_csv) {
     char dir[512], path[600];
@@ -83,8 +83,13 @@ static void search_seeds(const char *root, const char *catalog_csv) {
     aisle_search_index *idx;
     if (aisle_catalog_new(&cat) || aisle_catalog_load(cat, catalog_csv, NULL)) die("search catalog");
     if (aisle_catalog_set_attribute(cat, "P00001", "color", "red")) die("attribute");
-    for (int v = 0; v < 3; v++) {
-        if (aisle_search_index_new(&idx) || aisle_search_index_build(idx, cat, NULL)) die("search index");
+    for (int v = 0; v < 4; v++) {
+        /* v 3: with the pairs section (pairs kept at 2 adjacent products) */
+        aisle_config *bc;
+        if (aisle_config_new(&bc) || aisle_config_set(bc, "search_pair_min_docs", v == 3 ? "2" : "128"))
+            die("config");
+        if (aisle_search_index_new(&idx) || aisle_search_index_build(idx, cat, bc)) die("search index");
+        aisle_config_free(bc);
         if (v >= 1 && aisle_search_index_remove(idx, "P00002")) die("remove");
         aisle_config *sc;
         if (aisle_config_new(&sc) || aisle_config_set(sc, "compression", v == 2 ? "0" : "6")) die("config");

@@ -1,0 +1,311 @@
+/* test_search_pairs.c - joint block bounds of frequent word pairs
+ * (src/search/pairs.c, docs/SEARCH.md "Pruning"): which pairs a build
+ * keeps, that every block dominates every product holding both words
+ * (after build, adds, replaces and a save/load), that pruned retrieval with
+ * them is bit-identical to the exhaustive scan on catalogs where words
+ * always co-occur, and that files with and without the pairs section load. */
+#include "util/test_util.h"
+#include "util/search_util.h"
+
+#include "search/search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Titles "brand adjective color noun" where the two-word colors always
+ * occur together ("sage green", "navy blue"), also in some descriptions,
+ * and "green" also occurs without "sage" ("green tea" in titles and
+ * descriptions); field lengths vary little, so several products share the
+ * best score. */
+static aisle_catalog *cooccur_catalog(size_t n, unsigned seed) {
+    static const char *const brands[] = {"Northwind", "Fjord Field", "Lumen", "Harbor Co"};
+    static const char *const adjs[] = {"classic", "eco", "ultra light", "modern", "pro"};
+    static const char *const colors[] = {"sage green", "navy blue", "black", "red", "sand", "oak", "white"};
+    static const char *const nouns[] = {"green tea", "mug", "desk lamp", "tea pot", "lunch bag", "tote", "bowl", "vase"};
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    unsigned x = seed;
+#define NEXT() (x = x * 1103515245u + 12345u, (x >> 16))
+    char key[32], title[256], desc[256];
+    for (size_t i = 0; i < n; i++) {
+        const char *noun = nouns[NEXT() % 8], *brand = brands[NEXT() % 4], *adj = adjs[NEXT() % 5];
+        const char *color = colors[NEXT() % 7], *adj2 = adjs[NEXT() % 5];
+        snprintf(title, sizeof title, "%s %s %s %s", brand, adj, color, noun);
+        unsigned extra = NEXT() % 16;
+        snprintf(desc, sizeof desc, "a %s %s%s%s", adj2, noun, extra == 1 ? " in sage green" : "",
+                 extra == 2 ? " with a green tea set" : "");
+        snprintf(key, sizeof key, "c%zu", i);
+        const char *category = NEXT() % 2 ? "Home > Kitchen" : "Home > Office", *seller = brands[NEXT() % 4];
+        double price = (double)(NEXT() % 50);
+        assert_ok(aisle_catalog_add_item(cat, key, title, desc, category, seller, price));
+    }
+#undef NEXT
+    return cat;
+}
+
+static aisle_config *opts(const char *text) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, text));
+    return cfg;
+}
+
+static aisle_search_index *build_with(const aisle_catalog *cat, const char *options) {
+    aisle_config *cfg = opts(options);
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    assert_ok(aisle_search_index_build(idx, cat, cfg));
+    aisle_config_free(cfg);
+    return idx;
+}
+
+static const search_pair *pair_of(const aisle_search_index *idx, const char *a, const char *b) {
+    int64_t ta = keys_find(&idx->terms, a, strlen(a)), tb = keys_find(&idx->terms, b, strlen(b));
+    if (ta < 0 || tb < 0) return NULL;
+    return search_pair_find(idx, (uint32_t)ta, (uint32_t)tb);
+}
+
+/* Whether some vector of v has at least the frequencies and at most the
+ * lengths of product doc in every field holding either word. */
+static int pvec_covers(const search_pvec *v, const uint16_t tf[2][SEARCH_N_FIELDS], const uint16_t *len) {
+    for (int i = 0; i < v->n; i++) {
+        int ok = 1;
+        for (int f = 0; f < SEARCH_N_FIELDS && ok; f++) {
+            if (!tf[0][f] && !tf[1][f]) continue;
+            ok = v->tf[i][0][f] >= tf[0][f] && v->tf[i][1][f] >= tf[1][f] && v->len[i][f] <= len[f];
+        }
+        if (ok) return 1;
+    }
+    return 0;
+}
+
+/* Every product whose postings hold both words of every pair lies in one of
+ * the pair's blocks (ordered, at most SEARCH_SKIP products each, none
+ * between them) and is dominated by a vector of its block and of `all`. */
+static void check_pair_blocks(const aisle_search_index *idx) {
+    for (size_t k = 0; k < idx->n_pairs; k++) {
+        const search_pair *p = &idx->pairs[k];
+        assert_true(p->term[0] < p->term[1]);
+        if (k) assert_true(idx->pairs[k - 1].term[0] < p->term[0] ||
+                           (idx->pairs[k - 1].term[0] == p->term[0] && idx->pairs[k - 1].term[1] < p->term[1]));
+        for (uint32_t b = 0; b < p->n_blk; b++) {
+            assert_true(p->blk[b].first <= p->blk[b].last);
+            assert_true(p->blk[b].count >= 1 && p->blk[b].count <= SEARCH_SKIP);
+            if (b) assert_true(p->blk[b - 1].last < p->blk[b].first);
+        }
+        /* the products with both words, from the postings */
+        const search_postings *pa = &idx->post[p->term[0]], *pb = &idx->post[p->term[1]];
+        uint32_t oa = 0, ob = 0, blk = 0, seen = 0;
+        search_entry ea, eb;
+        ea.doc = eb.doc = 0;
+        int has_b = 0;
+        if (ob < pb->len) {
+            assert_ok(search_decode_entry(pb->data, pb->len, &ob, 0, &eb));
+            has_b = 1;
+        }
+        while (oa < pa->len) {
+            assert_ok(search_decode_entry(pa->data, pa->len, &oa, ea.doc, &ea));
+            while (has_b && eb.doc < ea.doc) {
+                if (ob < pb->len) assert_ok(search_decode_entry(pb->data, pb->len, &ob, eb.doc, &eb));
+                else has_b = 0;
+            }
+            if (!has_b || eb.doc != ea.doc) continue;
+            uint16_t tf[2][SEARCH_N_FIELDS];
+            memcpy(tf[0], ea.tf, sizeof tf[0]);
+            memcpy(tf[1], eb.tf, sizeof tf[1]);
+            const uint16_t *len = idx->flen + (size_t)ea.doc * SEARCH_N_FIELDS;
+            while (blk < p->n_blk && p->blk[blk].last < ea.doc) blk++;
+            if (blk == p->n_blk || p->blk[blk].first > ea.doc)
+                fail_msg("pair %s %s: product %u holding both is in no block", keys_at(&idx->terms, p->term[0]),
+                         keys_at(&idx->terms, p->term[1]), ea.doc);
+            if (!pvec_covers(&p->blk[blk].v, (const uint16_t(*)[SEARCH_N_FIELDS])tf, len) ||
+                !pvec_covers(&p->all, (const uint16_t(*)[SEARCH_N_FIELDS])tf, len))
+                fail_msg("pair %s %s: product %u not dominated", keys_at(&idx->terms, p->term[0]),
+                         keys_at(&idx->terms, p->term[1]), ea.doc);
+            seen++;
+        }
+        uint32_t counted = 0;
+        for (uint32_t b = 0; b < p->n_blk; b++) counted += p->blk[b].count;
+        assert_int_equal(counted, seen);
+    }
+}
+
+static void test_build_keeps_the_frequent_adjacent_pairs(void **state) {
+    (void)state;
+    aisle_catalog *cat = cooccur_catalog(600, 1);
+    aisle_search_index *idx = build_with(cat, "search_pair_min_docs=20");
+    assert_true(idx->n_pairs > 0);
+    assert_non_null(pair_of(idx, "sage", "green"));
+    assert_non_null(pair_of(idx, "green", "sage")); /* either order */
+    assert_non_null(pair_of(idx, "navy", "blue"));
+    assert_null(pair_of(idx, "navy", "sage"));      /* never adjacent */
+    check_pair_blocks(idx);
+    aisle_search_index_free(idx);
+    idx = build_with(cat, "search_pair_min_docs=0");
+    assert_int_equal(idx->n_pairs, 0);
+    aisle_search_index_free(idx);
+    idx = build_with(cat, "search_pair_min_docs=100000");
+    assert_int_equal(idx->n_pairs, 0);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+}
+
+/* Pairs persist by name through compaction (terms renumbered), blocks are
+ * rebuilt at load, and both an index saved without pairs and one saved
+ * with them load; a pairs section out of order is refused. */
+static void test_pairs_survive_save_load_and_old_files(void **state) {
+    (void)state;
+    aisle_catalog *cat = cooccur_catalog(500, 2);
+    aisle_search_index *idx = build_with(cat, "search_pair_min_docs=10");
+    size_t n = idx->n_pairs;
+    assert_true(n > 2);
+    const char *key;
+    for (size_t i = 0; i < 500; i += 3) { /* removals: compaction renumbers documents and may drop terms */
+        assert_ok(aisle_catalog_key(cat, i, &key));
+        assert_ok(aisle_search_index_remove(idx, key));
+    }
+    void *bytes;
+    size_t len;
+    io_writer *w;
+    assert_ok(search_index_write(idx, NULL, &w));
+    assert_ok(io_writer_to_buffer(w, &bytes, &len));
+    io_writer_free(w);
+    aisle_search_index *back;
+    assert_ok(aisle_search_index_load_buffer(&back, bytes, len, NULL));
+    assert_int_equal(back->n_pairs, n);
+    for (size_t k = 0; k < n; k++)
+        assert_non_null(pair_of(back, keys_at(&idx->terms, idx->pairs[k].term[0]),
+                                keys_at(&idx->terms, idx->pairs[k].term[1])));
+    check_pair_blocks(back);
+    static const char *const qs[] = {"sage green ", "green tea ", "navy blue ", "ultra light sage green "};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        tu_same_pruned(idx, "search_total_limit=0", "search_total_limit=1", qs[i], 7, NULL, 0);
+        tu_same_pruned(back, "search_total_limit=0", "search_total_limit=1", qs[i], 7, NULL, 0);
+    }
+    aisle_search_index_free(back);
+    aisle_free(bytes);
+    /* an index without pairs writes no section 262 and loads as before */
+    aisle_search_index *plain = build_with(cat, "search_pair_min_docs=0");
+    assert_ok(search_index_write(plain, NULL, &w));
+    assert_ok(io_writer_to_buffer(w, &bytes, &len));
+    io_writer_free(w);
+    assert_ok(aisle_search_index_load_buffer(&back, bytes, len, NULL));
+    assert_int_equal(back->n_pairs, 0);
+    aisle_search_index_free(back);
+    aisle_free(bytes);
+    aisle_search_index_free(plain);
+    /* a section whose pairs are not in order: refused */
+    idx->pairs[1].term[0] = idx->pairs[0].term[0];
+    idx->pairs[1].term[1] = idx->pairs[0].term[1];
+    assert_ok(search_index_write(idx, NULL, &w));
+    assert_ok(io_writer_to_buffer(w, &bytes, &len));
+    io_writer_free(w);
+    back = NULL;
+    assert_status_msg(aisle_search_index_load_buffer(&back, bytes, len, NULL), AISLE_EFORMAT, "pair");
+    assert_null(back);
+    aisle_free(bytes);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+}
+
+/* The exhaustive scan (search_total_limit=0), pruning with pair bounds (the
+ * default) and pruning without them give bit-identical hits, scores and
+ * matched words: always co-occurring pairs, ties, typos, prefixes, filters,
+ * option variants, on a built index, one grown by adds with replacements
+ * and removals, and a loaded one. */
+static void test_pair_bounds_are_exact(void **state) {
+    (void)state;
+    static const char *const qs[] = {"sage green ", "green sage ", "navy blue ", "green tea ", "sage gren ",
+                                     "sage gr", "classic sage green ", "green ", "blue navy mug ", "tea green ",
+                                     "lumen sage green tea ", "ultra light "};
+    static const char *const variants[] = {"", "search_proximity=0", "search_coordination=0",
+                                           "search_k1=0.4;search_b=1;search_weight_description=3",
+                                           "search_b=0;search_proximity=2"};
+    static const char *const f1[] = {"category=Home > Office"}, *const f2[] = {"price=5..30", "brand=Lumen"};
+    for (int round = 0; round < 4; round++) {
+        aisle_catalog *cat = round < 3 ? cooccur_catalog(1500, 10 + (unsigned)round) : tu_varied_catalog(1500, 7, 8);
+        aisle_search_index *idx;
+        const char *key;
+        if (round == 1) { /* half built, half added one by one, some replaced and removed */
+            aisle_catalog *half = cooccur_catalog(750, 11);
+            idx = build_with(half, "search_pair_min_docs=16");
+            aisle_catalog_free(half);
+            for (size_t i = 0; i < 1500; i++) {
+                assert_ok(aisle_catalog_key(cat, i, &key));
+                assert_ok(aisle_search_index_add(idx, cat, key)); /* c0..c749 replace the built ones */
+            }
+            for (size_t i = 0; i < 1500; i += 11) {
+                assert_ok(aisle_catalog_key(cat, i, &key));
+                if (i % 2) assert_ok(aisle_search_index_remove(idx, key));
+                else assert_ok(aisle_search_index_add(idx, cat, key));
+            }
+        } else {
+            idx = build_with(cat, round == 3 ? "search_pair_min_docs=4" : "search_pair_min_docs=16");
+        }
+        if (round == 2) { /* saved (compacted) and loaded: blocks rebuilt from the file */
+            void *bytes;
+            size_t len;
+            io_writer *w;
+            assert_ok(search_index_write(idx, NULL, &w));
+            assert_ok(io_writer_to_buffer(w, &bytes, &len));
+            io_writer_free(w);
+            aisle_search_index_free(idx);
+            assert_ok(aisle_search_index_load_buffer(&idx, bytes, len, NULL));
+            aisle_free(bytes);
+        }
+        assert_true(idx->n_pairs > 0);
+        check_pair_blocks(idx);
+        for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+            char exact[200], pruned[200], nopair[200];
+            const char *sep = *variants[v] ? ";" : "";
+            snprintf(exact, sizeof exact, "search_total_limit=0%s%s", sep, variants[v]);
+            snprintf(pruned, sizeof pruned, "search_total_limit=1%s%s", sep, variants[v]);
+            snprintf(nopair, sizeof nopair, "search_total_limit=1;search_pair_bounds=false%s%s", sep, variants[v]);
+            for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+                for (size_t k = 1; k <= 40; k = k * 3 + 1) {
+                    tu_same_pruned(idx, exact, pruned, qs[i], k, NULL, 0);
+                    tu_same_pruned(idx, nopair, pruned, qs[i], k, NULL, 0);
+                    tu_same_pruned(idx, exact, pruned, qs[i], k, f1, 1);
+                    tu_same_pruned(idx, exact, pruned, qs[i], k, f2, 2);
+                }
+        }
+        aisle_search_index_free(idx);
+        aisle_catalog_free(cat);
+    }
+}
+
+/* Products added after the build extend the pairs' blocks: a later product
+ * holding both words with a better score than every built one (a shorter
+ * title) must be found by the pruned scan. */
+static void test_added_products_extend_the_pair_blocks(void **state) {
+    (void)state;
+    aisle_catalog *cat = cooccur_catalog(800, 5);
+    aisle_search_index *idx = build_with(cat, "search_pair_min_docs=16");
+    const search_pair *p = pair_of(idx, "sage", "green");
+    assert_non_null(p);
+    uint32_t before = p->n_blk ? p->blk[p->n_blk - 1].last : 0;
+    assert_ok(aisle_catalog_add_item(cat, "late", "sage green", "sage green", "Home > Kitchen", "Lumen", 3));
+    assert_ok(aisle_search_index_add(idx, cat, "late"));
+    p = pair_of(idx, "sage", "green");
+    assert_true(p->blk[p->n_blk - 1].last > before);
+    check_pair_blocks(idx);
+    aisle_search_results *r = tu_search(idx, "sage green ", 1, NULL, 0, "search_total_limit=1");
+    const char *key;
+    assert_ok(aisle_search_results_hit(r, 0, &key, NULL));
+    assert_string_equal(key, "late");
+    aisle_search_results_free(r);
+    tu_same_pruned(idx, "search_total_limit=0", "search_total_limit=1", "sage green ", 10, NULL, 0);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_build_keeps_the_frequent_adjacent_pairs),
+        cmocka_unit_test(test_pairs_survive_save_load_and_old_files),
+        cmocka_unit_test(test_pair_bounds_are_exact),
+        cmocka_unit_test(test_added_products_extend_the_pair_blocks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,77 @@
+/* search_util.c - product-search test helpers (search_util.h). */
+#include "util/search_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+aisle_search_results *tu_search(const aisle_search_index *idx, const char *q, size_t k, const char *const *f,
+                                size_t nf, const char *opts) {
+    aisle_config *cfg = NULL;
+    if (opts) {
+        assert_ok(aisle_config_new(&cfg));
+        assert_ok(aisle_config_parse(cfg, opts));
+    }
+    aisle_search_results *r;
+    assert_ok(aisle_search(idx, q, AISLE_NUL_TERMINATED, k, f, nf, NULL, NULL, NULL, 0, cfg, &r));
+    aisle_config_free(cfg);
+    return r;
+}
+
+static size_t tu_count(const aisle_search_results *r) {
+    size_t n;
+    assert_ok(aisle_search_results_count(r, &n));
+    return n;
+}
+
+/* A random catalog whose field lengths, brands, categories and prices vary
+ * and whose few word patterns make ties at the best score common (what the
+ * bounds-based early stop acts on).  Some products are replaced or removed. */
+aisle_catalog *tu_varied_catalog(size_t n, unsigned seed, unsigned vocab_n) {
+    static const char *const vocab[] = {"red", "blue", "green", "lamp", "chair", "table", "desk", "oak", "pine",
+                                        "steel", "glass", "soft", "round", "square", "small", "large", "wooden",
+                                        "modern", "classic", "vintage", "kitchen", "garden", "office", "light"};
+    static const char *const brands[] = {"", "Acme", "Nordic Oak", "Lumen"};
+    static const char *const cats[] = {"", "Home > Lamps", "Home > Chairs", "Office > Desks"};
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    char key[32], title[512], desc[512];
+    unsigned x = seed;
+#define NEXT() (x = x * 1103515245u + 12345u, (x >> 16))
+    for (size_t i = 0; i < n; i++) {
+        size_t o = 0, d = 0;
+        unsigned nt = 1 + NEXT() % 5, nd = NEXT() % 9;
+        for (unsigned w = 0; w < nt; w++) {
+            size_t v = NEXT() % vocab_n;
+            v = v * v / vocab_n;
+            o += (size_t)snprintf(title + o, sizeof title - o, "%s ", vocab[v]);
+        }
+        for (unsigned w = 0; w < nd; w++) d += (size_t)snprintf(desc + d, sizeof desc - d, "%s ", vocab[NEXT() % vocab_n]);
+        title[o] = desc[d] = 0;
+        snprintf(key, sizeof key, "v%zu", i);
+        const char *c = cats[NEXT() % 4], *b = brands[NEXT() % 4];
+        double price = (double)(NEXT() % 100);
+        assert_ok(aisle_catalog_add_item(cat, key, title, desc, c, b, price));
+    }
+#undef NEXT
+    return cat;
+}
+
+void tu_same_pruned(const aisle_search_index *idx, const char *opts_exact, const char *opts_pruned, const char *q,
+                         size_t k, const char *const *f, size_t nf) {
+    aisle_search_results *ra = tu_search(idx, q, k, f, nf, opts_exact), *rb = tu_search(idx, q, k, f, nf, opts_pruned);
+    assert_int_equal(tu_count(ra), tu_count(rb));
+    for (size_t i = 0; i < tu_count(ra); i++) {
+        double sa, sb;
+        const char *ka, *kb, *ma, *mb;
+        assert_ok(aisle_search_results_hit(ra, i, &ka, &sa));
+        assert_ok(aisle_search_results_hit(rb, i, &kb, &sb));
+        assert_ok(aisle_search_results_matched(ra, i, &ma));
+        assert_ok(aisle_search_results_matched(rb, i, &mb));
+        if (strcmp(ka, kb) || sa != sb || strcmp(ma, mb))
+            fail_msg("'%s' [%s] k=%zu hit %zu: %s %.9g (%s) exhaustive vs %s %.9g (%s) pruned", q, opts_pruned, k, i,
+                     ka, sa, ma, kb, sb, mb);
+    }
+    aisle_search_results_free(ra);
+    aisle_search_results_free(rb);
+}
+

@@ -1,0 +1,22 @@
+/* search_util.h - product-search test helpers shared by the test_search*
+ * suites: a random catalog whose few word patterns make ties common, and
+ * the check that a pruned retrieval equals the exhaustive one. */
+#ifndef AISLE_TEST_SEARCH_UTIL_H
+#define AISLE_TEST_SEARCH_UTIL_H
+
+#include "util/test_util.h"
+
+/* Runs query q (k hits, filters f[0..nf), options text opts or NULL);
+ * returns the results (caller frees); fails the test on error. */
+aisle_search_results *tu_search(const aisle_search_index *idx, const char *q, size_t k, const char *const *f,
+                                size_t nf, const char *opts);
+/* n products over the first vocab_n (<= 24) words of a small vocabulary:
+ * varied field lengths, brands, categories and prices; titles favour the
+ * first words. */
+aisle_catalog *tu_varied_catalog(size_t n, unsigned seed, unsigned vocab_n);
+/* Fails unless q gives bit-identical hits, scores and matched terms under
+ * options opts_exact and opts_pruned. */
+void tu_same_pruned(const aisle_search_index *idx, const char *opts_exact, const char *opts_pruned, const char *q,
+                    size_t k, const char *const *f, size_t nf);
+
+#endif
