@@ -659,17 +659,29 @@ static void bench_synthetic(long nu, long ni, long ne, int serving) {
     aisle_dataset_item_count(ds, &nnz_items);
     int d = 64, steps = 3;
     double gf = sgemm_gflops();
-    /* per-iteration time from the progress callback: epochs 2..3 of one run */
-    aisle_config *cfg;
-    if (aisle_config_new(&cfg) || aisle_config_parse(cfg, "model=als factors=64 epochs=3 cg_steps=3 threads=2 "
-                                                        "regularization=0.05 alpha=2 weight_scale=linear"))
-        die("config");
-    epoch_clock ec = {{0}, {0}};
-    aisle_config_set_progress(cfg, on_epoch, &ec);
-    aisle_model *m;
-    if (aisle_model_train(ds, cfg, &m)) die("als");
-    aisle_config_free(cfg);
-    double secs = (ec.wall[3] - ec.wall[1]) / 2, cpu = (ec.cpu[3] - ec.cpu[1]) / 2;
+    /* per-iteration time from the progress callback: epochs 2..3 of one
+     * run; als-iter also trains with fp32 gathers after the default fp16
+     * ones, in the same process, for the ratio */
+    const char *gathers[] = {"fp16", "fp32"};
+    double secs = 0, cpu = 0, secs_g[2] = {0, 0}, cpu_g[2] = {0, 0};
+    aisle_model *m = NULL;
+    for (int g = 0; g < (serving ? 1 : 2); g++) {
+        char opts[256];
+        snprintf(opts, sizeof opts,
+                 "model=als factors=64 epochs=3 cg_steps=3 threads=2 regularization=0.05 alpha=2 weight_scale=linear "
+                 "als_gather=%s", gathers[g]);
+        aisle_config *cfg;
+        if (aisle_config_new(&cfg) || aisle_config_parse(cfg, opts)) die("config");
+        epoch_clock ec = {{0}, {0}};
+        aisle_config_set_progress(cfg, on_epoch, &ec);
+        aisle_model *mg;
+        if (aisle_model_train(ds, cfg, &mg)) die("als");
+        aisle_config_free(cfg);
+        secs_g[g] = (ec.wall[3] - ec.wall[1]) / 2, cpu_g[g] = (ec.cpu[3] - ec.cpu[1]) / 2;
+        if (g == 0) m = mg;
+        else aisle_model_free(mg);
+    }
+    secs = secs_g[0], cpu = cpu_g[0];
     size_t nnz = 0;
     {
         char buf[512];
@@ -698,9 +710,14 @@ static void bench_synthetic(long nu, long ni, long ne, int serving) {
     double bw = 3 * 2.0 * (double)bwb / (now() - bw_t); /* read + write */
     bench_sink += bw_dst[7];
     free(bw_src), free(bw_dst);
-    printf("  one ALS iteration (cg, 3 steps, 64 factors, threads=2; mean of epochs 2-3): %.2f s wall, "
-           "%.2f s CPU; %.2f GFLOP/s wall, %.2f GFLOP/CPU-second; sgemm 1024^3 in this run: %.1f GFLOP/s wall\n",
-           secs, cpu, flops / secs / 1e9, flops / cpu / 1e9, gf);
+    printf("  one ALS iteration (cg, 3 steps, 64 factors, threads=2, als_gather=fp16; mean of epochs 2-3): %.2f s wall, "
+           "%.2f s CPU (%.2f of 2 cores busy); %.2f GFLOP/s wall, %.2f GFLOP/CPU-second; sgemm 1024^3 in this run: "
+           "%.1f GFLOP/s wall\n",
+           secs, cpu, cpu / secs, flops / secs / 1e9, flops / cpu / 1e9, gf);
+    if (!serving)
+        printf("  same with als_gather=fp32, same run: %.2f s wall, %.2f s CPU (%.2f of 2 cores busy); fp16/fp32: "
+               "%.2fx wall, %.2fx CPU\n",
+               secs_g[1], cpu_g[1], cpu_g[1] / secs_g[1], secs / secs_g[1], cpu / cpu_g[1]);
     printf("  memory per iteration: %.2f GB without the gathers, %.2f GB if every gathered row came from DRAM; "
            "memcpy in this run %.1f GB/s (read + write): floor %.2f s, %.2f s with all gathers\n",
            bytes_floor / 1e9, (bytes_floor + bytes_gather) / 1e9, bw / 1e9, bytes_floor / bw,
@@ -845,7 +862,8 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "als") == 0) { /* only the als parts at the given size */
         if (argc == 5) nu = atol(argv[2]), ni = atol(argv[3]), ne = atol(argv[4]);
         rating *rs = load_ml100k(&n);
-        if (rs) bench_als_binary(rs, n, NULL);
+        /* the defaults (fp16 gathers) beside fp32 gathers */
+        if (rs) bench_als_binary(rs, n, "model=als factors=64 epochs=15 threads=2 als_gather=fp32");
         free(rs);
         bench_synthetic(nu, ni, ne, 1);
         return 0;

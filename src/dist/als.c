@@ -194,6 +194,7 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
                             .alpha = (float)config_float(cfg, t, "alpha"),
                             .solver = config_string(cfg, t, "solver"),
                             .cg_steps = (int)config_int(cfg, t, "cg_steps"),
+                            .gather = config_string(cfg, t, "als_gather"),
                             .threads = core_thread_count(config_int(cfg, t, "threads"))};
     core_progress prog;
     core_progress_init(&prog, c->rank == 0 ? cfg : NULL);

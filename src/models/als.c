@@ -33,6 +33,10 @@ static const option_spec als_options[] = {
     {"solver", AISLE_OPTION_STRING, 0, 0, "cg", "cg|cholesky", "als",
      "Per-user solver: a few warm-started conjugate-gradient steps, or exact Cholesky."},
     {"cg_steps", AISLE_OPTION_INT, 1, 100, "3", NULL, "als", "Conjugate-gradient steps per solve (solver=cg)."},
+    /* default chosen by bench_cf als-iter and bench_cf als (docs/BENCHMARKS.md) */
+    {"als_gather", AISLE_OPTION_STRING, 0, 0, "fp16", "fp32|fp16", "als",
+     "Precision of the fixed side's factor rows the solves gather: fp16 reads a rounded copy refreshed every "
+     "half-iteration (half the memory traffic; changes the factors within fp16 rounding), fp32 the factors."},
     {"init_std", AISLE_OPTION_FLOAT, 0, 10, "0.01", NULL, "als,mf,bpr",
      "Standard deviation of the random normal initial factors."},
     OPTION_END};
@@ -115,6 +119,12 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     c.cholesky = strcmp(config_string(cfg, als_options, "solver"), "cholesky") == 0;
     c.scratch_stride = als_scratch_bytes(d, c.cholesky);
     c.scratch = core_malloc(c.scratch_stride * (size_t)threads);
+    /* the fp16 copy of the fixed side, refreshed before each half (its rows
+     * are what the solve gathers: see als_cg.c) */
+    bool fp16 = strcmp(config_string(cfg, als_options, "als_gather"), "fp16") == 0;
+    size_t copy_rows = nu > ni ? nu : ni;
+    uint16_t *y16 = fp16 ? core_malloc((copy_rows ? copy_rows : 1) * (size_t)d * sizeof *y16) : NULL;
+    if (y16) advise_huge_pages(y16, copy_rows * (size_t)d * sizeof *y16);
     /* the loss is summed per item (the item side records it) */
     c.row_loss = core_malloc((size_t)(ni ? ni : 1) * sizeof *c.row_loss);
     /* gram: the regularised system matrix of the current side; gram_x,
@@ -123,7 +133,7 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     float *gram = core_malloc(3 * (size_t)d * d * sizeof *gram);
     float *gram_x = gram ? gram + (size_t)d * d : NULL, *gram_y = gram ? gram_x + (size_t)d * d : NULL;
     size_t *ublocks = NULL, *iblocks = NULL, nub = 0, nib = 0;
-    if (!c.scratch || !c.row_loss || !gram) rc = core_oom("als training");
+    if (!c.scratch || !c.row_loss || !gram || (fp16 && !y16)) rc = core_oom("als training");
     if (!rc) rc = als_plan_blocks(&wu, d, &ublocks, &nub);
     if (!rc) rc = als_plan_blocks(by_item, d, &iblocks, &nib);
     if (!rc) model_factors_gram(s->f.item, ni, d, gram_y);
@@ -143,7 +153,11 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
              * observed part of the loss while its rows are in cache,
              * saving a loss pass that gathered every event's row again */
             c.observed_loss = side == 1;
-            rc = core_parallel_for(threads, c.n_blocks, 1, als_solve_blocks, &c);
+            if (y16) {
+                rc = als_gather_copy(c.y, side == 0 ? ni : nu, d, y16, threads);
+                c.y16 = y16;
+            }
+            if (!rc) rc = core_parallel_for(threads, c.n_blocks, 1, als_solve_blocks, &c);
         }
         if (rc) break;
         /* the rest of the loss: sum_u x_u^T (Y^T Y) x_u = <X^T X, Y^T Y> */
@@ -159,6 +173,7 @@ static int als_train(aisle_model *m, const aisle_dataset *ds, const aisle_catalo
     /* the Gram matrix of the final item factors serves fold-in */
     if (!rc) memcpy(s->f.gram, gram_y, (size_t)d * d * sizeof *gram);
     core_free(c.scratch);
+    core_free(y16);
     core_free(c.row_loss);
     core_free(ublocks);
     core_free(iblocks);
@@ -181,8 +196,19 @@ int model_als_solve_rows(const model_als_rows *r, double *row_loss) {
     c.block_start = blocks;
     c.scratch_stride = als_scratch_bytes(r->dim, c.cholesky);
     c.scratch = core_malloc(c.scratch_stride * (size_t)threads);
-    if (!c.scratch) rc = core_oom("als rows");
+    /* the same fp16 copy of y as als_train gathers from (all of y's rows:
+     * the rows' columns) */
+    uint16_t *y16 = NULL;
+    if (r->gather && strcmp(r->gather, "fp16") == 0) {
+        size_t n = (size_t)r->rows->cols * r->dim;
+        y16 = core_malloc((n ? n : 1) * sizeof *y16);
+        if (y16) rc = als_gather_copy(r->y, r->rows->cols, r->dim, y16, threads);
+        c.y16 = y16;
+        if (!y16) rc = core_oom("als rows");
+    }
+    if (!rc && !c.scratch) rc = core_oom("als rows");
     if (!rc) rc = core_parallel_for(threads, c.n_blocks, 1, row_loss ? als_loss_blocks : als_solve_blocks, &c);
+    core_free(y16);
     core_free(c.scratch);
     core_free(blocks);
     return rc;

@@ -2,7 +2,8 @@
  * als.h - internals shared by the files of the als kind:
  *   als.c     options, the training loop and the model ops;
  *   als_cg.c  the blocked half-iteration solver and loss pass, built for
- *             SSE2 and AVX2 with the same bits.
+ *             SSE2, AVX2 and AVX-512 with the same bits, and the fp16 copy
+ *             of the fixed side its gathers may read.
  */
 #ifndef AISLE_MODELS_ALS_H
 #define AISLE_MODELS_ALS_H
@@ -22,6 +23,10 @@ typedef struct als_solver {
     const data_csr *rows; /* by-user (solving users) or by-item view */
     float *x;             /* side being solved (rows x d) */
     const float *y;       /* fixed side */
+    /* NULL, or y rounded to fp16 (als_gather_copy): every gathered row is
+     * then read from it (2 cache lines a row at d = 64 instead of 4) and
+     * widened exactly to fp32, so only the rounding of y changes the bits */
+    const uint16_t *y16;
     const float *gram;    /* d x d: Y^T Y + lambda I (solve) or Y^T Y (loss) */
     uint32_t d;
     float alpha;
@@ -38,6 +43,11 @@ typedef struct als_solver {
      * the quadratic term for all rows at once (see als.c) */
     bool observed_loss;
 } als_solver;
+
+/* out[k] = y[k] rounded to the nearest fp16 (ties to even, as
+ * io_f32_to_f16) for k < rows * d, on up to `threads` threads (F16C where
+ * the CPU has it, the same values either way).  Returns AISLE_OK. */
+int als_gather_copy(const float *y, size_t rows, uint32_t d, uint16_t *out, int threads);
 
 /* Splits the rows of csr into blocks (see ALS_BLOCK_ROWS).  *starts is
  * core_malloc'ed (n + 1 entries).  Returns AISLE_OK or AISLE_ENOMEM. */

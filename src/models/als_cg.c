@@ -18,10 +18,22 @@
  * x86, plain, target("avx2") and target("avx2,avx512f"), never with FMA,
  * giving the same bits (the AVX-512 build only widens the G P product,
  * whose per-element order does not depend on the width).  A row's
- * result depends only on its own data: the same for every thread count. */
+ * result depends only on its own data: the same for every thread count.
+ *
+ * With an fp16 copy of the fixed side (als_solver.y16) each gathered row
+ * is read as 2d bytes and widened into an L1 buffer before the same fp32
+ * arithmetic: widening is exact (F16C or io_f16_to_f32, the same values),
+ * so the builds still agree bit for bit.  The item side gathers rows of
+ * the user matrix at random from DRAM and is bound by how many rows the
+ * miss buffers hold in flight: half the lines a row, twice the rows. */
 #include "als.h"
 
+#include <stdatomic.h>
 #include <string.h>
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#  include <cpuid.h>
+#  include <immintrin.h>
+#endif
 
 #if defined(__clang__)
 /* clang contracts a * b + c into FMA by default where the target has it
@@ -78,11 +90,86 @@ int als_plan_blocks(const data_csr *csr, uint32_t d, size_t **starts, size_t *n)
     return AISLE_OK;
 }
 
-size_t als_scratch_bytes(uint32_t d, bool cholesky) {
+/* The solver's working set, then one widened fp16 row (d floats). */
+static size_t solver_bytes(uint32_t d, bool cholesky) {
     size_t cg = (3 * (size_t)ALS_BLOCK_ROWS * d + 2 * (size_t)ALS_BLOCK_ROWS) * sizeof(float);
     size_t ch = cholesky ? ((size_t)d * d + 2 * (size_t)d) * sizeof(double) : 0;
     size_t b = cg > ch ? cg : ch;
     return (b + 63) / 64 * 64;
+}
+
+size_t als_scratch_bytes(uint32_t d, bool cholesky) {
+    return solver_bytes(d, cholesky) + ((size_t)d * sizeof(float) + 63) / 64 * 64;
+}
+
+/* ---- the fp16 copy ---- */
+
+typedef void (*widen_fn)(const uint16_t *restrict h, float *restrict out, uint32_t d);
+
+static void widen_soft(const uint16_t *restrict h, float *restrict out, uint32_t d) {
+    for (uint32_t k = 0; k < d; k++) out[k] = io_f16_to_f32(h[k]);
+}
+
+typedef struct gather_copy_job {
+    const float *y;
+    uint16_t *out;
+} gather_copy_job;
+
+static int copy_soft(void *vj, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const gather_copy_job *j = vj;
+    for (size_t k = begin; k < end; k++) j->out[k] = io_f32_to_f16(j->y[k]);
+    return AISLE_OK;
+}
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#  define ALS_DISPATCH 1
+/* vcvtps2ph with round-to-nearest-even and vcvtph2ps: the same values as
+ * io_f32_to_f16 / io_f16_to_f32 for every finite or infinite input */
+__attribute__((target("avx2,f16c"))) static inline void widen_f16c(const uint16_t *restrict h, float *restrict out,
+                                                                    uint32_t d) {
+    uint32_t k = 0;
+    for (; k + 8 <= d; k += 8) _mm256_storeu_ps(out + k, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + k))));
+    for (; k < d; k++) out[k] = _cvtsh_ss(h[k]);
+}
+
+__attribute__((target("avx2,f16c"))) static int copy_f16c(void *vj, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const gather_copy_job *j = vj;
+    size_t k = begin;
+    for (; k + 8 <= end; k += 8)
+        _mm_storeu_si128((__m128i *)(j->out + k), _mm256_cvtps_ph(_mm256_loadu_ps(j->y + k), _MM_FROUND_TO_NEAREST_INT));
+    for (; k < end; k++) j->out[k] = _cvtss_sh(j->y[k], _MM_FROUND_TO_NEAREST_INT);
+    return AISLE_OK;
+}
+
+/* AVX2 and F16C (CPUID leaf 1, ECX bit 29: not every compiler's
+ * __builtin_cpu_supports knows it).  The answer is cached like
+ * __builtin_cpu_supports's own: CPUID exits to the hypervisor in a VM,
+ * and the dispatch asks once per block range.  Every thread computes the
+ * same value, so the race is benign (and atomic). */
+static bool cpu_f16c(void) {
+    static _Atomic int known; /* 0 not asked yet, 1 no, 2 yes */
+    int k = atomic_load_explicit(&known, memory_order_relaxed);
+    if (!k) {
+        unsigned eax, ebx, ecx, edx;
+        k = __builtin_cpu_supports("avx2") && __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx >> 29 & 1) ? 2 : 1;
+        atomic_store_explicit(&known, k, memory_order_relaxed);
+    }
+    return k == 2;
+}
+#else
+#  define ALS_DISPATCH 0
+#endif
+
+int als_gather_copy(const float *y, size_t rows, uint32_t d, uint16_t *out, int threads) {
+    gather_copy_job j = {y, out};
+    core_range_fn fn = copy_soft;
+#if ALS_DISPATCH
+    if (cpu_f16c()) fn = copy_f16c;
+#endif
+    /* chunks of 64K values (256 KiB read): a thread each, little else */
+    return core_parallel_for(threads, rows * d, (size_t)1 << 16, fn, &j);
 }
 
 /* ---- kernels ---- */
@@ -203,14 +290,28 @@ ALS_INLINE void block_times_gram(const float *restrict P, size_t rows, const flo
  * acc += coef_j y_j with coef_j = c_j - (c_j - 1) t (first = residual) or
  * (c_j - 1) t (a CG product), c_j = 1 + alpha w_j.  The rows of the next
  * items are prefetched (for the item side they come from DRAM). */
-ALS_INLINE void row_pass(const float *restrict Y, const uint32_t *restrict idx, const float *restrict w, size_t n,
-                         const float *restrict v, float *restrict acc, uint32_t d, float alpha, bool residual) {
+/* Gathered row j of the fixed side: y itself, or its fp16 copy widened
+ * into buf. */
+ALS_INLINE const float *gathered(const als_solver *c, size_t j, float *restrict buf, widen_fn widen) {
+    if (!c->y16) return c->y + j * c->d;
+    widen(c->y16 + j * c->d, buf, c->d);
+    return buf;
+}
+
+ALS_INLINE void prefetch_row(const als_solver *c, size_t j) {
+    const char *pf = c->y16 ? (const char *)(c->y16 + j * c->d) : (const char *)(c->y + j * c->d);
+    size_t bytes = (size_t)c->d * (c->y16 ? sizeof(uint16_t) : sizeof(float));
+    for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(pf + b);
+}
+
+ALS_INLINE void row_pass(const als_solver *c, const uint32_t *restrict idx, const float *restrict w, size_t n,
+                         const float *restrict v, float *restrict acc, bool residual, float *restrict buf,
+                         widen_fn widen) {
+    uint32_t d = c->d;
+    float alpha = c->alpha;
     for (size_t j = 0; j < n; j++) {
-        if (j + 6 < n) {
-            const char *pf = (const char *)(Y + (size_t)idx[j + 6] * d);
-            for (size_t b = 0; b < d * sizeof(float); b += 64) __builtin_prefetch(pf + b);
-        }
-        const float *y = Y + (size_t)idx[j] * d;
+        if (j + 6 < n) prefetch_row(c, idx[j + 6]);
+        const float *y = gathered(c, idx[j], buf, widen);
         float t = dot_k(y, v, d);
         float cm1 = alpha * w[j];
         axpy_k(acc, residual ? (1.0f + cm1) - cm1 * t : cm1 * t, y, d);
@@ -219,25 +320,26 @@ ALS_INLINE void row_pass(const float *restrict Y, const uint32_t *restrict idx, 
 
 /* sum over row u's observed items of c_j (1 - s)^2 - s^2, s = x_u . y_j:
  * the part of the loss the x^T G x term does not cover */
-ALS_INLINE double observed_loss(const als_solver *c, size_t u) {
+ALS_INLINE double observed_loss(const als_solver *c, size_t u, float *restrict buf, widen_fn widen) {
     uint32_t d = c->d;
     const float *x = c->x + u * d;
     double l = 0;
     for (size_t k = c->rows->indptr[u]; k < c->rows->indptr[u + 1]; k++) {
-        double s = dot_k(x, c->y + (size_t)c->rows->indices[k] * d, d);
+        double s = dot_k(x, gathered(c, c->rows->indices[k], buf, widen), d);
         double cj = 1.0 + (double)c->alpha * c->rows->values[k];
         l += cj * (1 - s) * (1 - s) - s * s;
     }
     return l;
 }
 
-static int solve_cholesky(const als_solver *c, const uint32_t *idx, const float *w, size_t n, float *x, double *a) {
+ALS_INLINE int solve_cholesky(const als_solver *c, const uint32_t *idx, const float *w, size_t n, float *x, double *a,
+                              float *restrict buf, widen_fn widen) {
     uint32_t d = c->d;
     double *b = a + (size_t)d * d;
     for (size_t k = 0; k < (size_t)d * d; k++) a[k] = c->gram[k];
     for (uint32_t k = 0; k < d; k++) b[k] = 0;
     for (size_t j = 0; j < n; j++) {
-        const float *y = c->y + (size_t)idx[j] * d;
+        const float *y = gathered(c, idx[j], buf, widen);
         double cj = 1.0 + (double)c->alpha * w[j];
         for (uint32_t r = 0; r < d; r++) {
             b[r] += cj * y[r];
@@ -253,7 +355,8 @@ static int solve_cholesky(const als_solver *c, const uint32_t *idx, const float 
 }
 
 /* CG in lockstep over rows [r0, r1) (at most ALS_BLOCK_ROWS). */
-ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scratch, bool wide) {
+ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scratch, bool wide, float *restrict buf,
+                         widen_fn widen) {
     uint32_t d = c->d;
     size_t nr = r1 - r0;
     const size_t *ptr = c->rows->indptr;
@@ -268,7 +371,7 @@ ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scrat
         float *r = R + i * d;
         for (uint32_t k = 0; k < d; k++) r[k] = -AP[i * d + k];
         size_t b = ptr[r0 + i], e = ptr[r0 + i + 1];
-        row_pass(c->y, ind + b, val + b, e - b, X + i * d, r, d, c->alpha, true);
+        row_pass(c, ind + b, val + b, e - b, X + i * d, r, true, buf, widen);
         memcpy(P + i * d, r, d * sizeof *r);
         rs[i] = dot_k(r, r, d);
         live[i] = rs[i] > 1e-20f;
@@ -282,7 +385,7 @@ ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scrat
             if (!live[i]) continue;
             float *p = P + i * d, *ap = AP + i * d, *r = R + i * d, *x = X + i * d;
             size_t b = ptr[r0 + i], e = ptr[r0 + i + 1];
-            row_pass(c->y, ind + b, val + b, e - b, p, ap, d, c->alpha, false);
+            row_pass(c, ind + b, val + b, e - b, p, ap, false, buf, widen);
             float pap = dot_k(p, ap, d);
             if (!(pap > 0)) {
                 live[i] = 0;
@@ -300,57 +403,71 @@ ALS_INLINE void cg_block(const als_solver *c, size_t r0, size_t r1, float *scrat
     }
 }
 
-ALS_INLINE int solve_blocks(const als_solver *c, size_t begin, size_t end, int tid, bool wide) {
-    void *scratch = (char *)c->scratch + (size_t)tid * c->scratch_stride;
+/* Thread tid's scratch and, after the solver's part, its widened row. */
+ALS_INLINE void *thread_scratch(const als_solver *c, int tid, float **buf) {
+    char *s = (char *)c->scratch + (size_t)tid * c->scratch_stride;
+    *buf = (float *)(s + solver_bytes(c->d, c->cholesky));
+    return s;
+}
+
+ALS_INLINE int solve_blocks(const als_solver *c, size_t begin, size_t end, int tid, bool wide, widen_fn widen) {
+    float *buf;
+    void *scratch = thread_scratch(c, tid, &buf);
     for (size_t bk = begin; bk < end; bk++) {
         size_t r0 = c->block_start[bk], r1 = c->block_start[bk + 1];
         if (!c->cholesky) {
-            cg_block(c, r0, r1, scratch, wide);
+            cg_block(c, r0, r1, scratch, wide, buf, widen);
         } else {
             for (size_t u = r0; u < r1; u++) {
                 size_t b = c->rows->indptr[u], e = c->rows->indptr[u + 1];
-                int rc = solve_cholesky(c, c->rows->indices + b, c->rows->values + b, e - b, c->x + u * c->d, scratch);
+                int rc = solve_cholesky(c, c->rows->indices + b, c->rows->values + b, e - b, c->x + u * c->d, scratch,
+                                        buf, widen);
                 if (rc) return rc;
             }
         }
         /* the block's gathered rows are still in L2: one more pass for the loss */
         if (c->observed_loss)
-            for (size_t u = r0; u < r1; u++) c->row_loss[u] = observed_loss(c, u);
+            for (size_t u = r0; u < r1; u++) c->row_loss[u] = observed_loss(c, u, buf, widen);
     }
     return AISLE_OK;
 }
 
-ALS_INLINE int loss_blocks(const als_solver *c, size_t begin, size_t end, int tid, bool wide) {
+ALS_INLINE int loss_blocks(const als_solver *c, size_t begin, size_t end, int tid, bool wide, widen_fn widen) {
     uint32_t d = c->d;
-    float *gx = (float *)((char *)c->scratch + (size_t)tid * c->scratch_stride);
+    float *buf;
+    float *gx = thread_scratch(c, tid, &buf);
     for (size_t bk = begin; bk < end; bk++) {
         size_t r0 = c->block_start[bk], r1 = c->block_start[bk + 1];
         block_times_gram(c->x + r0 * d, r1 - r0, c->gram, d, gx, wide);
         for (size_t u = r0; u < r1; u++)
-            c->row_loss[u] = dot_k(c->x + u * d, gx + (u - r0) * d, d) + observed_loss(c, u);
+            c->row_loss[u] = dot_k(c->x + u * d, gx + (u - r0) * d, d) + observed_loss(c, u, buf, widen);
     }
     return AISLE_OK;
 }
 
-static int solve_plain(void *vc, size_t begin, size_t end, int tid) { return solve_blocks(vc, begin, end, tid, false); }
-static int loss_plain(void *vc, size_t begin, size_t end, int tid) { return loss_blocks(vc, begin, end, tid, false); }
+static int solve_plain(void *vc, size_t begin, size_t end, int tid) {
+    return solve_blocks(vc, begin, end, tid, false, widen_soft);
+}
+static int loss_plain(void *vc, size_t begin, size_t end, int tid) {
+    return loss_blocks(vc, begin, end, tid, false, widen_soft);
+}
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#  define ALS_DISPATCH 1
-__attribute__((target("avx2"))) static int solve_avx2(void *vc, size_t begin, size_t end, int tid) {
-    return solve_blocks(vc, begin, end, tid, false);
+#if ALS_DISPATCH
+/* the vector builds also widen fp16 in hardware (every AVX2 CPU has F16C;
+ * the dispatch checks it) */
+__attribute__((target("avx2,f16c"))) static int solve_avx2(void *vc, size_t begin, size_t end, int tid) {
+    return solve_blocks(vc, begin, end, tid, false, widen_f16c);
 }
-__attribute__((target("avx2"))) static int loss_avx2(void *vc, size_t begin, size_t end, int tid) {
-    return loss_blocks(vc, begin, end, tid, false);
+__attribute__((target("avx2,f16c"))) static int loss_avx2(void *vc, size_t begin, size_t end, int tid) {
+    return loss_blocks(vc, begin, end, tid, false, widen_f16c);
 }
-__attribute__((target("avx2,avx512f"))) static int solve_avx512(void *vc, size_t begin, size_t end, int tid) {
-    return solve_blocks(vc, begin, end, tid, true);
+__attribute__((target("avx2,f16c,avx512f"))) static int solve_avx512(void *vc, size_t begin, size_t end, int tid) {
+    return solve_blocks(vc, begin, end, tid, true, widen_f16c);
 }
-__attribute__((target("avx2,avx512f"))) static int loss_avx512(void *vc, size_t begin, size_t end, int tid) {
-    return loss_blocks(vc, begin, end, tid, true);
+__attribute__((target("avx2,f16c,avx512f"))) static int loss_avx512(void *vc, size_t begin, size_t end, int tid) {
+    return loss_blocks(vc, begin, end, tid, true, widen_f16c);
 }
-#else
-#  define ALS_DISPATCH 0
+static bool cpu_avx512(void) { return cpu_f16c() && __builtin_cpu_supports("avx512f"); }
 #endif
 
 int als_solve_blocks_isa(void *solver, size_t begin, size_t end, int tid, int isa) {
@@ -359,10 +476,10 @@ int als_solve_blocks_isa(void *solver, size_t begin, size_t end, int tid, int is
         return solve_plain(solver, begin, end, tid);
 #if ALS_DISPATCH
     case 1:
-        if (!__builtin_cpu_supports("avx2")) break;
+        if (!cpu_f16c()) break;
         return solve_avx2(solver, begin, end, tid);
     case 2:
-        if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx2")) break;
+        if (!cpu_avx512()) break;
         return solve_avx512(solver, begin, end, tid);
 #endif
     default:
@@ -373,16 +490,16 @@ int als_solve_blocks_isa(void *solver, size_t begin, size_t end, int tid, int is
 
 int als_solve_blocks(void *solver, size_t begin, size_t end, int tid) {
 #if ALS_DISPATCH
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")) return solve_avx512(solver, begin, end, tid);
-    if (__builtin_cpu_supports("avx2")) return solve_avx2(solver, begin, end, tid);
+    if (cpu_avx512()) return solve_avx512(solver, begin, end, tid);
+    if (cpu_f16c()) return solve_avx2(solver, begin, end, tid);
 #endif
     return solve_plain(solver, begin, end, tid);
 }
 
 int als_loss_blocks(void *solver, size_t begin, size_t end, int tid) {
 #if ALS_DISPATCH
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")) return loss_avx512(solver, begin, end, tid);
-    if (__builtin_cpu_supports("avx2")) return loss_avx2(solver, begin, end, tid);
+    if (cpu_avx512()) return loss_avx512(solver, begin, end, tid);
+    if (cpu_f16c()) return loss_avx2(solver, begin, end, tid);
 #endif
     return loss_plain(solver, begin, end, tid);
 }

@@ -373,6 +373,9 @@ typedef struct model_als_rows {
     float alpha;
     const char *solver; /* "cg" or "cholesky" */
     int cg_steps, threads;
+    /* the als_gather option: "fp16" gathers y's rows from an fp16 copy made
+     * here (as als_train does each half-iteration), NULL or "fp32" from y */
+    const char *gather;
 } model_als_rows;
 /* Solves every row of r (row_loss NULL), or, with row_loss (rows entries),
  * leaves x alone and writes each row's loss term as als_train's progress
