@@ -26,11 +26,11 @@ static const tu_shop spec = {.users = N_USERS, .items = N_ITEMS, .per_user = PER
 static aisle_dataset *shop(bool ratings) { return tu_shop_events(&spec, ratings); }
 static aisle_catalog *catalog(void) { return tu_shop_catalog(&spec); }
 
-static aisle_config *config(const char *extra) {
-    return tu_shop_config("model=pair hidden=16 heads=2 ff_hidden=32 blocks=1 epochs=25 threads=1 seed=5 "
-                          "learning_rate=0.01 batch_size=16 dropout=0 hash_buckets=4096 recent_items=4 title_tokens=3",
-                          extra);
-}
+#define PAIR_OPTIONS                                                                                          \
+    "model=pair hidden=16 heads=2 ff_hidden=32 blocks=1 epochs=25 threads=1 seed=5 learning_rate=0.01 "          \
+    "batch_size=16 dropout=0 hash_buckets=4096 recent_items=4 title_tokens=3"
+
+static aisle_config *config(const char *extra) { return tu_shop_config(PAIR_OPTIONS, extra); }
 
 static float score(const aisle_model *m, const char *user, const char *item) {
     float s;
@@ -352,55 +352,70 @@ static void test_pair_rejects_bad_options_and_odd_input(void **state) {
     aisle_dataset_free(ds);
 }
 
-static void test_pair_allocation_failures_leak_nothing(void **state) {
-    (void)state;
-    aisle_dataset *ds = shop(true);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = config("epochs=1 id_factors=2");
+/* A saved model's bytes, for the serving and loading sweeps. */
+typedef struct saved_model {
+    const void *buf;
+    size_t len;
+    aisle_model *m; /* loaded from buf (serving) */
+} saved_model;
+
+/* Scoring, re-ranking, explaining (items and words) of one pair. */
+static int serve_step(void *ctx) {
+    const saved_model *c = ctx;
+    const char *cand[] = {"x1", "newmug"}, *items[4];
+    float s[2];
+    size_t order[2], n;
+    int rc = aisle_score(c->m, "u3", "newmug", s);
+    if (!rc) rc = aisle_rerank(c->m, "u3", cand, 2, s, order);
+    if (!rc) rc = aisle_explain(c->m, "u3", "newmug", 4, items, s, &n);
+    aisle_text_explanation *e = NULL;
+    if (!rc) rc = aisle_pair_explain(c->m, "u3", "newmug", &e);
+    aisle_text_explanation_free(e);
+    return rc;
+}
+
+static int load_step(void *ctx) {
+    const saved_model *c = ctx;
+    aisle_model *l = NULL;
+    int rc = aisle_model_load_buffer(&l, c->buf, c->len, NULL);
+    aisle_model_free(l);
+    return rc;
+}
+
+/* Training (with cfg on the shop), then serving and loading the saved
+ * model, with every allocation failing in turn: AISLE_ENOMEM and nothing
+ * leaked each time. */
+static void pair_failure_sweeps(const tu_shop *sp, const char *options, uint64_t train_limit, uint64_t limit) {
+    aisle_dataset *ds = tu_shop_events(sp, true);
+    aisle_catalog *cat = tu_shop_catalog(sp);
+    aisle_config *cfg = tu_shop_config(options, NULL);
     aisle_model *m = NULL;
     assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m)); /* warms the dataset's lazy views */
     void *buf;
-    size_t len;
-    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    saved_model c = {NULL, 0, NULL};
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &c.len));
     aisle_model_free(m);
-    assert_true(tu_shop_train_failures(ds, cat, NULL, cfg, 400) > 10);
-    /* loading, scoring, explaining and re-ranking */
-    aisle_model *back;
-    assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
-    const char *cand[] = {"x1", "newmug"};
-    for (uint64_t k = 1; k < 200; k++) {
-        float s[2];
-        size_t order[2], n;
-        const char *items[4];
-        tu_failalloc_install(k, 1);
-        int rc = aisle_score(back, "u3", "newmug", s);
-        if (!rc) rc = aisle_rerank(back, "u3", cand, 2, s, order);
-        if (!rc) rc = aisle_explain(back, "u3", "newmug", 4, items, s, &n);
-        aisle_text_explanation *e = NULL;
-        if (!rc) rc = aisle_pair_explain(back, "u3", "newmug", &e);
-        aisle_text_explanation_free(e);
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) break;
-        assert_int_equal(rc, AISLE_ENOMEM);
-    }
-    for (uint64_t k = 1; k < 200; k++) {
-        aisle_model *l = NULL;
-        tu_failalloc_install(k, 1);
-        int rc = aisle_model_load_buffer(&l, buf, len, NULL);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            aisle_model_free(l);
-            break;
-        }
-        assert_int_equal(rc, AISLE_ENOMEM);
-        assert_int_equal(live, 0);
-    }
-    aisle_model_free(back);
+    c.buf = buf;
+    int train = tu_shop_train_failures(ds, cat, NULL, cfg, train_limit);
+    print_message("pair training: %d failure points\n", train);
+    assert_true(train > 10);
+    assert_ok(aisle_model_load_buffer(&c.m, buf, c.len, NULL));
+    uint64_t serve = tu_oom_sweep("pair serve", serve_step, &c, 1, 1, limit);
+    uint64_t load = tu_oom_sweep("pair load", load_step, &c, 1, 1, 8 * limit);
+    print_message("pair failure points: serve %llu, load %llu\n", (unsigned long long)serve, (unsigned long long)load);
+    assert_true(serve > 5 && load > 5);
+    aisle_model_free(c.m);
     aisle_free(buf);
     aisle_config_free(cfg);
     aisle_catalog_free(cat);
     aisle_dataset_free(ds);
+}
+
+static void test_pair_allocation_failures_leak_nothing(void **state) {
+    (void)state;
+    char opts[600];
+    snprintf(opts, sizeof opts, "%s epochs=1 id_factors=2", PAIR_OPTIONS);
+    pair_failure_sweeps(&spec, opts, 400, 400);
 }
 
 static void test_pair_model_is_shared_by_8_threads(void **state) {
@@ -668,59 +683,13 @@ static void test_pair_bert_rejects_bad_encoders(void **state) {
 
 static void test_pair_bert_allocation_failures_leak_nothing(void **state) {
     (void)state;
-    char enc[600];
+    char enc[600], opts[1400];
     tu_bert_encoder_file(enc, sizeof enc, "pair_bert_oom");
-    aisle_dataset *ds = shop(true);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = bert_config(enc, "head_epochs=1");
-    aisle_model *m = NULL;
-    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m)); /* warms the dataset's lazy views */
-    void *buf;
-    size_t len;
-    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
-    aisle_model_free(m);
-    assert_true(tu_shop_train_failures(ds, cat, NULL, cfg, 600) > 10);
-    aisle_model *back;
-    assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
-    const char *cand[] = {"x1", "newmug"};
-    uint64_t k = 1;
-    for (; k < 400; k++) {
-        float s[2];
-        size_t order[2], n;
-        const char *items[4];
-        tu_failalloc_install(k, 1);
-        int rc = aisle_score(back, "u3", "newmug", s);
-        if (!rc) rc = aisle_rerank(back, "u3", cand, 2, s, order);
-        if (!rc) rc = aisle_explain(back, "u3", "newmug", 4, items, s, &n);
-        aisle_text_explanation *e = NULL;
-        if (!rc) rc = aisle_pair_explain(back, "u3", "newmug", &e);
-        aisle_text_explanation_free(e);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) break;
-        assert_int_equal(rc, AISLE_ENOMEM);
-        assert_int_equal(live, 0);
-    }
-    assert_true(k > 5 && k < 400);
-    for (k = 1; k < 3000; k++) {
-        aisle_model *l = NULL;
-        tu_failalloc_install(k, 1);
-        int rc = aisle_model_load_buffer(&l, buf, len, NULL);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (rc == AISLE_OK) {
-            aisle_model_free(l);
-            break;
-        }
-        assert_int_equal(rc, AISLE_ENOMEM);
-        assert_int_equal(live, 0);
-    }
-    assert_true(k < 3000);
-    aisle_model_free(back);
-    aisle_free(buf);
-    aisle_config_free(cfg);
-    aisle_catalog_free(cat);
-    aisle_dataset_free(ds);
+    tu_bert_pair_options(opts, sizeof opts, enc, "head_epochs=1");
+    /* BERT allocates per pair: 6 shoppers keep the sweep to seconds */
+    tu_shop few = spec;
+    few.users = 6;
+    pair_failure_sweeps(&few, opts, 2000, 600);
 }
 
 /* make check-tsan runs this beside the hashed encoder's 8-thread test. */
