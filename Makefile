@@ -342,7 +342,7 @@ check-tsan:
 	    build/tsan/tests/test_serve_quant build/tsan/tests/test_server build/tsan/tests/test_server_grow \
 	    build/tsan/tests/test_core build/tsan/tests/test_sasrec \
 	    build/tsan/tests/test_mmap build/tsan/tests/test_pair build/tsan/tests/test_nn \
-	    build/tsan/tests/test_als
+	    build/tsan/tests/test_als build/tsan/tests/test_bert
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_concurrency
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
@@ -355,6 +355,8 @@ check-tsan:
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 build/tsan/tests/test_mmap
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_TEST_FILTER='test_pair_model_is_shared*' \
 	    build/tsan/tests/test_pair
+	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_TEST_FILTER='test_threads_match*' \
+	    build/tsan/tests/test_bert
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_server
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 build/tsan/tests/test_server_grow

@@ -2082,6 +2082,24 @@ AISLE_API int aisle_search_index_encoder_info(const aisle_search_index *index, s
                                               uint64_t *fingerprint);
 /* <<< section: search_encoder */
 
+/* >>> section: bert labels */
+
+/* Names the classes of the model's classification head: names[i] for
+ * class i, exactly num_labels unique non-empty UTF-8 names of at most 256
+ * bytes (copied); n 0 removes the names.  A head that
+ * aisle_bert_finetune_head creates anew has no names (its classes are the
+ * caller's ids) until this call gives them; they are saved with the model
+ * (as an imported config.json's id2label) and are the labels a student
+ * distilled from it (the text option teacher) learns.  Changes the model:
+ * no other call may use it at the same time.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL model, NULL names with n > 0, a NULL, empty, too long,
+ * non-UTF-8 or repeated name), AISLE_EUNSUPPORTED (no classification head,
+ * or a regression head), AISLE_ERANGE (n is not num_labels) or
+ * AISLE_ENOMEM; on failure the names are unchanged. */
+AISLE_API int aisle_bert_set_labels(aisle_bert *model, const char *const *names, size_t n);
+
+/* <<< section: bert labels */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

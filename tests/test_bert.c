@@ -354,7 +354,59 @@ static void test_save_load(void **state) {
     aisle_bert_free(l);
 }
 
-
+/* The threaded fp32, fp16 and int8 forwards (the int8 kernel's tiles and
+ * the row-wise work split over `threads`) give threads=1's floats bit for
+ * bit on 2..4 threads: pooled and mean embeddings and the classifier, on
+ * texts and pairs long enough to span several 16-row panels.  make
+ * check-tsan runs this test alone under ThreadSanitizer. */
+static void test_threads_match_one_thread_bit_for_bit(void **state) {
+    (void)state;
+    char dir[512], src[1100], path[1100];
+    tu_tmpdir(dir, sizeof dir, "bert_threads");
+    snprintf(src, sizeof src, "%s/cls", fixtures());
+    aisle_bert *m;
+    assert_ok(aisle_bert_import(&m, src, NULL));
+    enum { N = 12 };
+    const char *texts[N], *pairs[N];
+    static char buf[N][400];
+    static const char *const words[] = {"the", "shop", "sells", "running", "shoes", "great", "cafe", "paris", "costs", "hello"};
+    for (int i = 0; i < N; i++) {
+        size_t o = 0;
+        for (int w = 0; w < 3 + 5 * i; w++) o += (size_t)snprintf(buf[i] + o, sizeof buf[i] - o, "%s ", words[(i * 7 + w * 3) % 10]);
+        texts[i] = buf[i];
+        pairs[i] = buf[N - 1 - i];
+    }
+    static const char *const quants[] = {"none", "fp16", "int8"};
+    for (int qi = 0; qi < 3; qi++) {
+        aisle_config *qc;
+        assert_ok(aisle_config_new(&qc));
+        assert_ok(aisle_config_set(qc, "quantize", quants[qi]));
+        snprintf(path, sizeof path, "%s/threads_%s.aisle", dir, quants[qi]);
+        assert_ok(aisle_bert_save(m, path, qc));
+        aisle_config_free(qc);
+        aisle_bert *l;
+        assert_ok(aisle_bert_load(&l, path, NULL));
+        static float ref[3][N * 64], got[N * 64];
+        float pref[N * 3], pgot[N * 3];
+        aisle_config *c1 = cfg_len(0, 1);
+        assert_ok(aisle_bert_embed(l, texts, N, AISLE_BERT_POOL_POOLER, c1, ref[0]));
+        assert_ok(aisle_bert_embed(l, texts, N, AISLE_BERT_POOL_MEAN, c1, ref[1]));
+        assert_ok(aisle_bert_classify(l, texts, pairs, N, c1, pref));
+        for (int th = 2; th <= 4; th++) {
+            aisle_config *ct = cfg_len(0, th);
+            assert_ok(aisle_bert_embed(l, texts, N, AISLE_BERT_POOL_POOLER, ct, got));
+            assert_memory_equal(ref[0], got, sizeof got);
+            assert_ok(aisle_bert_embed(l, texts, N, AISLE_BERT_POOL_MEAN, ct, got));
+            assert_memory_equal(ref[1], got, sizeof got);
+            assert_ok(aisle_bert_classify(l, texts, pairs, N, ct, pgot));
+            assert_memory_equal(pref, pgot, sizeof pgot);
+            aisle_config_free(ct);
+        }
+        aisle_config_free(c1);
+        aisle_bert_free(l);
+    }
+    aisle_bert_free(m);
+}
 
 /* NFC: composed and decomposed spellings, singletons and marks in either
  * order give the same tokens, cased (reg fixture) and uncased (cls). */
@@ -1083,6 +1135,7 @@ static void test_allocation_failures(void **state) {
 }
 
 int main(void) {
+    tu_filter_from_env(); /* make check-tsan runs the threads test alone */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_parser),         cmocka_unit_test(test_reference_committed), cmocka_unit_test(test_reference_live),
         cmocka_unit_test(test_save_load),           cmocka_unit_test(test_bad_checkpoints),
@@ -1090,6 +1143,7 @@ int main(void) {
         cmocka_unit_test(test_finetune_head),       cmocka_unit_test(test_finetune_bitext_smoke),
         cmocka_unit_test(test_int8_quantize_row),   cmocka_unit_test(test_int8_gemm_kernels), cmocka_unit_test(test_int8_packed_rows), cmocka_unit_test(test_gelu), cmocka_unit_test(test_f16_widen),
         cmocka_unit_test(test_batched_forward),     cmocka_unit_test(test_tokenizer_nfc),
+        cmocka_unit_test(test_threads_match_one_thread_bit_for_bit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -338,6 +338,22 @@ static aisle_texts *named_task(const char **texts, float *ids, size_t *n) {
     return t;
 }
 
+/* Share of the texts whose student top label is names[argmax of p]. */
+static double student_agreement(const aisle_model *student, const char *const *texts, size_t n, const float *p,
+                                const char *const names[3]) {
+    size_t agree = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *top[1];
+        float q[1];
+        size_t k;
+        int best = 0;
+        for (int l = 1; l < 3; l++) best = p[i * 3 + l] > p[i * 3 + best] ? l : best;
+        assert_ok(aisle_text_classify(student, texts[i], AISLE_NUL_TERMINATED, 1, top, q, &k, NULL));
+        agree += !strcmp(top[0], names[best]);
+    }
+    return (double)agree / (double)n;
+}
+
 static void test_bert_classifier_teacher_with_label_names(void **state) {
     (void)state;
     char dir[600], teacher[700], fresh[700], opts[2000], src[1100];
@@ -369,17 +385,7 @@ static void test_bert_classifier_teacher_with_label_names(void **state) {
     snprintf(opts, sizeof opts, "threads=1 epochs=20 dim=16 teacher=\"%s\" distill_alpha=0.9", teacher);
     aisle_model *student = train_opts(t, opts);
     static const char *const names[3] = {"neg", "neutral", "pos"};
-    size_t agree = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *top[1];
-        float q[1];
-        size_t k;
-        int best = 0;
-        for (int l = 1; l < 3; l++) best = p[i * 3 + l] > p[i * 3 + best] ? l : best;
-        assert_ok(aisle_text_classify(student, texts[i], AISLE_NUL_TERMINATED, 1, top, q, &k, NULL));
-        agree += !strcmp(top[0], names[best]);
-    }
-    double rate = (double)agree / (double)n;
+    double rate = student_agreement(student, texts, n, p, names);
     print_message("bag student agrees with the bert classifier teacher on %.3f of the training texts\n", rate);
     if (rate < 0.9) fail_msg("student agrees with the teacher on %.3f of the training texts", rate);
     aisle_model_free(student);
@@ -390,6 +396,36 @@ static void test_bert_classifier_teacher_with_label_names(void **state) {
     snprintf(opts, sizeof opts, "threads=1 epochs=1 teacher=\"%s\"", fresh);
     assert_int_equal(train_status(t, opts), AISLE_EINVAL);
     assert_non_null(strstr(aisle_last_error(), "label names"));
+    /* aisle_bert_set_labels names the new head (the task's names for its
+     * ids): saved, and a student distilled from it learns them */
+    static const char *const *const fresh_names = names, *const twice[3] = {"neg", "pos", "neg"};
+    char named[700];
+    snprintf(named, sizeof named, "%s/named-head.aisle", dir);
+    assert_ok(aisle_bert_load(&b, fresh, NULL));
+    assert_int_equal(aisle_bert_set_labels(b, fresh_names, 2), AISLE_ERANGE);
+    assert_int_equal(aisle_bert_set_labels(b, twice, 3), AISLE_EINVAL);
+    assert_int_equal(aisle_bert_set_labels(NULL, fresh_names, 3), AISLE_EINVAL);
+    assert_ok(aisle_bert_set_labels(b, fresh_names, 3));
+    assert_ok(aisle_bert_save(b, named, NULL));
+    assert_ok(aisle_config_new(&c));
+    assert_ok(aisle_config_parse(c, "threads=1"));
+    assert_ok(aisle_bert_classify(b, texts, NULL, n, c, p));
+    aisle_config_free(c);
+    aisle_bert_free(b);
+    snprintf(opts, sizeof opts, "threads=1 epochs=20 dim=16 teacher=\"%s\" distill_alpha=0.9", named);
+    student = train_opts(t, opts);
+    rate = student_agreement(student, texts, n, p, fresh_names);
+    print_message("bag student of the named new head agrees with it on %.3f of the training texts\n", rate);
+    if (rate < 0.9) fail_msg("student agrees with the named teacher on %.3f of the training texts", rate);
+    aisle_model_free(student);
+    /* a regression head has no classes to name */
+    assert_ok(aisle_bert_import(&b, src, NULL));
+    assert_ok(aisle_config_new(&c));
+    assert_ok(aisle_config_parse(c, "head_epochs=1 threads=1"));
+    assert_ok(aisle_bert_finetune_head(b, texts, NULL, ids, n, 1, c, NULL));
+    assert_int_equal(aisle_bert_set_labels(b, fresh_names, 1), AISLE_EUNSUPPORTED);
+    aisle_config_free(c);
+    aisle_bert_free(b);
     free(p);
     aisle_texts_free(t);
 }

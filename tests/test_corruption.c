@@ -250,11 +250,38 @@ static void expect_index_rejected(const void *bytes, size_t len, const char *wha
     assert_null(idx);
 }
 
+/* A model file embedding the tiny bert checkpoint (~450 KB): every byte of
+ * the first and last 8 KB (container header, the kind's own sections, the
+ * section table) is flipped and truncated, and elsewhere every 61st byte
+ * and every 211th length. */
+static void reject_big_file_corruption(const aisle_model *m, const char *what) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "quantize=int8"));
+    void *bytes;
+    size_t len, n = 0;
+    assert_ok(aisle_model_save_buffer(m, cfg, &bytes, &len));
+    unsigned char *buf = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        if (i >= 8192 && i + 8192 < len && i % 61) continue;
+        memcpy(buf, bytes, len);
+        buf[i] ^= 0xFF;
+        expect_rejected(buf, len, what, i);
+        n++;
+    }
+    for (size_t cut = 0; cut < len; cut++) {
+        if (cut >= 8192 && cut + 8192 < len && cut % 211) continue;
+        expect_rejected(bytes, cut, what, cut);
+        n++;
+    }
+    print_message("%s %zu-byte file: %zu corrupted variants rejected\n", what, len, n);
+    free(buf);
+    aisle_free(bytes);
+    aisle_config_free(cfg);
+}
+
 /* Intent architecture bert: the head section and the embedded encoder's
- * three sections.  The file is ~450 KB (the tiny checkpoint), so every
- * byte of the first and last 8 KB (container header, intent and head
- * sections, section table) is flipped and truncated, and elsewhere every
- * 61st byte and every 211th length. */
+ * three sections. */
 static void test_bert_intent_rejects_corruption(void **state) {
     (void)state;
     char enc[600], opts[1200];
@@ -266,27 +293,27 @@ static void test_bert_intent_rejects_corruption(void **state) {
     assert_ok(aisle_config_parse(cfg, opts));
     aisle_model *m;
     assert_ok(train_intent(cfg, &m));
-    assert_ok(aisle_config_parse(cfg, "quantize=int8"));
-    void *bytes;
-    size_t len, n = 0;
-    assert_ok(aisle_model_save_buffer(m, cfg, &bytes, &len));
-    unsigned char *buf = malloc(len);
-    for (size_t i = 0; i < len; i++) {
-        if (i >= 8192 && i + 8192 < len && i % 61) continue;
-        memcpy(buf, bytes, len);
-        buf[i] ^= 0xFF;
-        expect_rejected(buf, len, "intent/bert", i);
-        n++;
-    }
-    for (size_t cut = 0; cut < len; cut++) {
-        if (cut >= 8192 && cut + 8192 < len && cut % 211) continue;
-        expect_rejected(bytes, cut, "intent/bert", cut);
-        n++;
-    }
-    print_message("intent/bert %zu-byte file: %zu corrupted variants rejected\n", len, n);
-    free(buf);
-    aisle_free(bytes);
+    reject_big_file_corruption(m, "intent/bert");
     aisle_model_free(m);
+    aisle_config_free(cfg);
+}
+
+/* Kind pair read by a bert encoder (format 2): header, raw texts, recent
+ * items and the embedded encoder with its head. */
+static void test_bert_pair_rejects_corruption(void **state) {
+    (void)state;
+    char enc[600], opts[1400];
+    tu_bert_encoder_file(enc, sizeof enc, "corrupt_bert_pair");
+    tu_bert_pair_options(opts, sizeof opts, enc, "head_epochs=1 objective=purchase");
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, opts));
+    aisle_dataset *ds = shop();
+    aisle_model *m;
+    assert_ok(aisle_model_train(ds, cfg, &m));
+    reject_big_file_corruption(m, "pair/bert");
+    aisle_model_free(m);
+    aisle_dataset_free(ds);
     aisle_config_free(cfg);
 }
 
@@ -482,6 +509,7 @@ int main(void) {
         cmocka_unit_test(test_transformer_intent_rejects_every_corruption),
         cmocka_unit_test(test_bag_sqrt_intent_rejects_every_corruption),
         cmocka_unit_test(test_bert_intent_rejects_corruption),
+        cmocka_unit_test(test_bert_pair_rejects_corruption),
         cmocka_unit_test(test_search_index_rejects_every_corruption),
         cmocka_unit_test(test_search_index_with_vectors_rejects_every_corruption),
         cmocka_unit_test(test_search_index_with_pairs_rejects_every_corruption),

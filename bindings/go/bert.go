@@ -242,3 +242,20 @@ func (b *Bert) FinetuneHead(textsA, textsB []string, labels []float32, numLabels
 	})
 	return float64(loss), err
 }
+
+// SetLabels names the classification head's classes (names[i] for class
+// i; nil removes the names).  They are saved with the model and learned
+// by a student distilled from it (the text option teacher).
+func (b *Bert) SetLabels(names []string) error {
+	cn, err := newCTextArray(names)
+	if err != nil {
+		return err
+	}
+	defer cn.free()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ptr == nil {
+		return errClosed("bert model")
+	}
+	return call(func() C.int { return C.aisle_bert_set_labels(b.ptr, cn.arr, C.size_t(len(names))) })
+}

@@ -50,6 +50,14 @@ func TestBertImportEmbedClassifySave(t *testing.T) {
 	if err != nil || math.IsNaN(loss) {
 		t.Fatalf("finetune: %g %v", loss, err)
 	}
+	if err := l.SetLabels([]string{"other", "shoes"}); err != nil {
+		t.Fatalf("set labels: %v", err)
+	}
+	if err := l.SetLabels([]string{"one"}); err == nil {
+		t.Fatal("one name for a 2-label head was accepted")
+	} else if e, ok := err.(*Error); !ok || e.Code != CodeRange {
+		t.Fatalf("unexpected error %v", err)
+	}
 	if _, err := ImportBert(t.TempDir(), nil); err == nil {
 		t.Fatal("importing an empty directory succeeded")
 	} else if e, ok := err.(*Error); !ok || e.Code != CodeNotFound {

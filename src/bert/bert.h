@@ -208,6 +208,15 @@ int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle
  * AISLE_EVERSION naming `what`). */
 int bert_write_sections(const aisle_bert *m, io_writer *w, uint32_t base);
 int bert_read_sections(io_reader *r, uint32_t base, const char *what, aisle_bert **out);
+/* bert_write_sections with the big matrices in encoding quant (IO_QUANT_*)
+ * rather than the writer's: a model embedding an int8 or fp16 encoder
+ * keeps that encoding when saved without a quantize option. */
+int bert_write_sections_enc(const aisle_bert *m, io_writer *w, uint32_t base, int quant);
+/* The bert model file at path (an encoder named by an option of a model
+ * that embeds one: intent's and pair's `encoder`), read within
+ * max_model_bytes; every error's message starts "option OPTION: " and
+ * names the file. */
+int bert_load_file(const char *path, const aisle_config *cfg, const char *option, aisle_bert **out);
 
 /* ---- int8 products (int8.c) ---- */
 enum { BERT_KERNEL_SCALAR = 0, BERT_KERNEL_AVX2 = 1, BERT_KERNEL_VNNI = 2, BERT_KERNEL_AVX512 = 3 };

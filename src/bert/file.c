@@ -27,9 +27,12 @@ static int put_mat(core_buf *b, const bert_mat *m, int quant) {
 static int put_vec(core_buf *b, const float *v, size_t n) { return io_put_tensor(b, v, 1, n, IO_QUANT_NONE); }
 
 int bert_write_sections(const aisle_bert *m, io_writer *w, uint32_t base) {
+    return bert_write_sections_enc(m, w, base, io_writer_quant(w));
+}
+
+int bert_write_sections_enc(const aisle_bert *m, io_writer *w, uint32_t base, int q) {
     const bert_config *c = &m->cfg;
     int rc = AISLE_OK;
-    int q = io_writer_quant(w);
     core_buf b;
     buf_init(&b);
     uint32_t flags = (c->lower ? F_LOWER : 0) | (c->strip_accents ? F_STRIP : 0) | (c->regression ? F_REGRESSION : 0) |
@@ -305,4 +308,15 @@ int bert_load_buffer(aisle_bert **out, const void *data, size_t len, const aisle
     }
     *out = m;
     return AISLE_OK;
+}
+
+int bert_load_file(const char *path, const aisle_config *cfg, const char *option, aisle_bert **out) {
+    uint8_t *data;
+    size_t len;
+    int rc = io_read_file(path, (uint64_t)config_int(cfg, io_options, "max_model_bytes"), &data, &len);
+    if (!rc) {
+        rc = bert_load_buffer(out, data, len, cfg, path);
+        core_free(data);
+    }
+    return rc ? core_error_prefix(rc, "option %s", option) : AISLE_OK;
 }

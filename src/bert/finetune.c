@@ -4,6 +4,7 @@
  * trains with the nn core's AdamW on softmax cross-entropy (classes) or
  * squared error (regression), in minibatches, seeded and deterministic. */
 #include "bert.h"
+#include "data/data.h"
 #include "nn/nn.h"
 
 #include <math.h>
@@ -122,4 +123,36 @@ int bert_finetune_head(aisle_bert *m, const char *const *a, const char *const *b
     core_free(grad);
     core_free(order);
     return rc;
+}
+
+AISLE_API int aisle_bert_set_labels(aisle_bert *model, const char *const *names, size_t n) {
+    if (!model || (n && !names)) return core_error(AISLE_EINVAL, "aisle_bert_set_labels: NULL argument");
+    const bert_config *c = &model->cfg;
+    if (!c->has_classifier || c->regression)
+        return core_error(AISLE_EUNSUPPORTED, "aisle_bert_set_labels: the model has no classification head%s",
+                          c->has_classifier ? " (its head is a regression)" : "");
+    if (n && n != c->num_labels)
+        return core_error(AISLE_ERANGE, "aisle_bert_set_labels: %zu names for a head of %u labels", n, c->num_labels);
+    /* built aside and swapped in, so a failure leaves the old names */
+    core_keys k;
+    keys_init(&k);
+    int rc = AISLE_OK;
+    for (size_t i = 0; !rc && i < n; i++) {
+        size_t len = names[i] ? strlen(names[i]) : 0;
+        uint32_t idx;
+        bool added = false;
+        if (!len || len > 256 || data_utf8_check(names[i], len) < len)
+            rc = core_error(AISLE_EINVAL, "aisle_bert_set_labels: label name %zu is NULL, empty, longer than 256 "
+                            "bytes or not UTF-8", i);
+        if (!rc) rc = keys_intern(&k, names[i], len, &idx, &added);
+        if (!rc && !added) rc = core_error(AISLE_EINVAL, "aisle_bert_set_labels: label name '%s' appears twice",
+                                           names[i]);
+    }
+    if (rc) {
+        keys_clear(&k);
+        return rc;
+    }
+    keys_clear(&model->label_names);
+    model->label_names = k;
+    return AISLE_OK;
 }

@@ -208,12 +208,7 @@ static int load_encoder(const aisle_config *cfg, aisle_bert **out) {
     if (!path[0])
         return core_error(AISLE_EINVAL, "architecture bert needs option encoder=FILE (a bert model file: aisle "
                           "import --format bert DIR --out FILE)");
-    uint8_t *data;
-    size_t len;
-    int rc = io_read_file(path, (uint64_t)config_int(cfg, io_options, "max_model_bytes"), &data, &len);
-    if (rc) return core_error_prefix(rc, "option encoder");
-    rc = bert_load_buffer(out, data, len, cfg, path);
-    core_free(data);
+    int rc = bert_load_file(path, cfg, "encoder", out);
     if (!rc) drop_classifier(*out);
     return rc;
 }

@@ -12,7 +12,12 @@
  *    has not touched negatives, drawn afresh every epoch.
  * With id_factors > 0 an mf-like term b_u + b_i + p_u . q_i is learned
  * beside the text; catalog products without events keep zero id vectors,
- * so they are scored from their text alone. */
+ * so they are scored from their text alone.
+ *
+ * With option encoder=FILE a pretrained BERT reads the pairs instead
+ * (pair_bert.c): the texts are kept raw, the purchase negatives are drawn
+ * once (every pair is encoded once by the frozen encoder), and the bert
+ * module's head training does the rest. */
 #include "pair.h"
 
 #include <math.h>
@@ -46,7 +51,14 @@ const option_spec pair_options[] = {
      "Width of user and item id embeddings learned beside the text (biased dot product added to the output); "
      "0: text only."},
     {"sampled_negatives", AISLE_OPTION_INT, 1, 100, "4", NULL, "pair",
-     "objective purchase: items drawn as negatives per training pair, each epoch."},
+     "objective purchase: items drawn as negatives per training pair, each epoch (once, with encoder)."},
+    {"encoder", AISLE_OPTION_STRING, 0, 0, "", NULL, "pair",
+     "A pretrained BERT (an aisle bert model file, from aisle import --format bert) that reads each pair as "
+     "[CLS] shopper [SEP] product [SEP] instead of the hashed encoder; its weights are copied into the model. "
+     "Its head trains with head_epochs and head_learning_rate, pairs are cut to max_length (docs/PAIR.md)."},
+    {"finetune_layers", AISLE_OPTION_INT, 0, 128, "0", NULL, "pair",
+     "With encoder: the top encoder layers trained with the pooler and the head (finetune_learning_rate); 0 "
+     "trains the head alone on the frozen encoder."},
     OPTION_END};
 
 /* ---- network ---- */
@@ -75,6 +87,9 @@ void pair_state_free(pair_state *s) {
     core_free(s->recent_off);
     core_free(s->recent_item);
     core_free(s->recent_val);
+    aisle_bert_free(s->bert);
+    core_free(s->btext);
+    core_free(s->btext_off);
     core_free(s);
 }
 
@@ -144,7 +159,33 @@ static int profile_text(const aisle_catalog *users, const char *key, core_buf *b
     return rc;
 }
 
+/* The product texts then the profiles, raw, for the BERT encoder. */
+static int build_raw_texts(aisle_model *m, pair_state *s, const aisle_catalog *cat, const aisle_catalog *users) {
+    size_t n = (size_t)s->n_items + s->n_users;
+    core_buf all, b;
+    buf_init(&all);
+    buf_init(&b);
+    s->btext_off = core_malloc((n + 1) * sizeof *s->btext_off);
+    int rc = s->btext_off ? AISLE_OK : core_oom("pair texts");
+    for (size_t t = 0; !rc && t < n; t++) {
+        s->btext_off[t] = all.len;
+        rc = t < s->n_items ? item_text(cat, keys_at(&m->items, t), &b)
+                            : profile_text(users, keys_at(&m->users, t - s->n_items), &b);
+        if (!rc) rc = buf_append(&all, b.data ? b.data : "", b.len);
+        if (!rc) rc = buf_append(&all, "", 1);
+    }
+    if (!rc) {
+        s->btext_off[n] = all.len;
+        s->btext = all.data;
+    } else {
+        buf_free(&all);
+    }
+    buf_free(&b);
+    return rc;
+}
+
 static int build_texts(aisle_model *m, pair_state *s, const aisle_catalog *cat, const aisle_catalog *users) {
+    if (s->bert) return build_raw_texts(m, s, cat, users);
     core_buf b;
     buf_init(&b);
     int rc = AISLE_OK;
@@ -206,11 +247,6 @@ static int build_recent(const aisle_model *m, pair_state *s, const aisle_dataset
 }
 
 /* ---- training ---- */
-
-typedef struct pair_example {
-    uint32_t user, item;
-    float target;
-} pair_example;
 
 /* The user (row) of history entry nz. */
 static uint32_t entry_user(const data_csr *h, size_t nz) {
@@ -386,6 +422,38 @@ static int fit(aisle_model *m, pair_state *s, uint32_t n_known, const aisle_conf
     return rc;
 }
 
+/* BERT: the examples (purchase negatives drawn once), then the bert
+ * module's head training on the pairs they make. */
+static int fit_bert(aisle_model *m, pair_state *s, uint32_t n_known, const aisle_config *cfg, core_progress *prog) {
+    const option_spec *o = pair_options;
+    int negatives = (int)config_int(cfg, o, "sampled_negatives");
+    size_t n_pos = 0;
+    for (size_t k = 0; k < m->history.nnz; k++) n_pos += s->rating || m->history.values[k] > 0;
+    size_t N = n_pos * (s->rating ? 1 : 1 + (size_t)negatives);
+    size_t *pos = core_malloc((n_pos ? n_pos : 1) * sizeof *pos);
+    pair_example *ex = core_malloc((N ? N : 1) * sizeof *ex);
+    int rc = pos && ex ? AISLE_OK : core_oom("pair training");
+    for (size_t k = 0, j = 0; !rc && k < m->history.nnz; k++)
+        if (s->rating || m->history.values[k] > 0) pos[j++] = k;
+    if (!rc && s->rating) {
+        for (size_t k = 0; k < n_pos; k++)
+            ex[k] = (pair_example){entry_user(&m->history, pos[k]), m->history.indices[pos[k]],
+                                   m->history.values[pos[k]]};
+    } else if (!rc) {
+        core_rng r;
+        rng_seed_stream(&r, (uint64_t)config_int(cfg, o, "seed"), 0x9a17);
+        draw_examples(m, n_known, pos, n_pos, negatives, &r, ex);
+    }
+    double secs = core_now(), loss = 0;
+    if (!rc) rc = pair_bert_train(s, ex, N, cfg, &loss);
+    secs = core_now() - secs;
+    if (!rc) rc = core_progress_report(prog, 0, 1, loss, NAN);
+    if (!rc && secs > 0) rc = aisle_model_set_metric(m, "train_pairs_per_second", (double)N / secs);
+    core_free(pos);
+    core_free(ex);
+    return rc;
+}
+
 /* Mean and range of the training ratings; the rating words they need. */
 static int rating_stats(const aisle_model *m, pair_state *s) {
     const data_csr *h = &m->history;
@@ -407,6 +475,12 @@ static int rating_stats(const aisle_model *m, pair_state *s) {
     return AISLE_OK;
 }
 
+static bool any_positive(const aisle_model *m) {
+    for (size_t k = 0; k < m->history.nnz; k++)
+        if (m->history.values[k] > 0) return true;
+    return false;
+}
+
 static int pair_train_users(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
                             const aisle_catalog *users, const aisle_config *cfg, core_progress *prog) {
     const option_spec *o = pair_options;
@@ -422,6 +496,19 @@ static int pair_train_users(aisle_model *m, const aisle_dataset *ds, const aisle
     s->title_tokens = (uint32_t)config_int(cfg, o, "title_tokens");
     s->n_users = model_n_users(m);
     s->n_items = model_n_items(m);
+    if (config_string(cfg, o, "encoder")[0]) {
+        if (s->id_factors)
+            return core_error(AISLE_EINVAL, "model 'pair': option id_factors is not used with option encoder (the "
+                              "BERT reads the pair's text alone)");
+        rc = pair_bert_open(s, cfg);
+        if (!rc && s->rating) rc = rating_stats(m, s);
+        if (!rc && !s->rating && !any_positive(m))
+            rc = core_error(AISLE_EINVAL, "model 'pair': no training pairs with a positive weight");
+        if (!rc) rc = build_texts(m, s, cat, users);
+        if (!rc) rc = build_recent(m, s, ds);
+        if (!rc) rc = fit_bert(m, s, (uint32_t)data_n_items(ds), cfg, prog);
+        return rc;
+    }
     nn_encoder_cfg ec;
     nn_encoder_default(&ec);
     ec.buckets = (uint32_t)config_int(cfg, o, "hash_buckets");
@@ -438,9 +525,7 @@ static int pair_train_users(aisle_model *m, const aisle_dataset *ds, const aisle
     s->feat.max_len = ec.max_len;
     s->feat.keep_strings = true; /* explanations name the words */
     if (s->rating) rc = rating_stats(m, s);
-    bool any = false;
-    for (size_t k = 0; k < m->history.nnz && !any; k++) any = m->history.values[k] > 0;
-    if (!rc && !s->rating && !any) rc = core_error(AISLE_EINVAL, "model 'pair': no training pairs with a positive weight");
+    if (!rc && !s->rating && !any_positive(m)) rc = core_error(AISLE_EINVAL, "model 'pair': no training pairs with a positive weight");
     if (!rc) rc = build_texts(m, s, cat, users);
     if (!rc) rc = build_recent(m, s, ds);
     if (!rc) rc = pair_build_net(s, &ec, true, 0);

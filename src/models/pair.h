@@ -3,7 +3,9 @@
  *   pair.c        options, the shopper and product texts, training;
  *   pair_score.c  scoring a batch of (shopper text, product) pairs, the
  *                 model ops that serve (score, explain), re-ranking;
- *   pair_file.c   save, load, describe.
+ *   pair_file.c   save, load, describe;
+ *   pair_bert.c   the same pairs read by a pretrained BERT (option
+ *                 encoder): training its head, scoring, explaining.
  *
  * The model is a cross-encoder (seed section 4.3): "[CLS] shopper [SEP]
  * product" through the bidirectional text encoder of src/nn with segment
@@ -20,11 +22,22 @@
  * items, newest first, each cut to title_tokens tokens and, for ratings,
  * followed by its rating word.  The scored product never appears on the
  * shopper side (training and serving alike).
+ *
+ * With option encoder=FILE a pretrained BERT replaces the hashed encoder:
+ * the same texts are kept raw (btext: product i is text i, the profile of
+ * user u text n_items + u), the shopper side is written out as a string
+ * ("profile . first title_tokens words of each recent item rated R . ...")
+ * and BERT reads "[CLS] shopper [SEP] product [SEP]" with token types,
+ * truncated longest-first to max_length.  Its pooler output feeds the
+ * bert model's own head: one regression output (ratings, minus the mean)
+ * or two classes (purchase: the raw output is the logit difference, so
+ * sigmoid(raw) is the class-1 softmax probability).
  */
 #ifndef AISLE_MODELS_PAIR_H
 #define AISLE_MODELS_PAIR_H
 
 #include "models.h"
+#include "bert/bert.h"
 #include "nn/nn.h"
 
 extern const option_spec pair_options[];
@@ -50,7 +63,19 @@ typedef struct pair_state {
     size_t *recent_off;      /* n_users + 1 */
     uint32_t *recent_item;   /* newest first */
     float *recent_val;       /* its rating (explicit) or weight */
+    /* encoder=FILE (pair_bert.c); NULL: the hashed encoder above */
+    aisle_bert *bert;        /* encoder, pooler and head (1 output or 2 classes) */
+    uint32_t bert_max_len;   /* tokens of a pair, [CLS] and both [SEP] included */
+    char *btext;             /* raw texts, each NUL-terminated */
+    size_t *btext_off;       /* n_items + n_users + 1 offsets into btext */
 } pair_state;
+
+/* One training example: a (user, item) pair and its target (the rating,
+ * or 1 / 0 for a purchase and a sampled negative). */
+typedef struct pair_example {
+    uint32_t user, item;
+    float target;
+} pair_example;
 
 /* Text index of user u's profile and of a rating's word. */
 static inline size_t pair_profile_text(const pair_state *s, uint32_t u) { return (size_t)s->n_items + u; }
@@ -98,12 +123,31 @@ int pair_forward(const pair_state *s, nn_encoder_ws *w, pair_batch *b, const pai
 /* Raw output to served score: rating clipped to the range, or purchase
  * probability. */
 float pair_output(const pair_state *s, float raw);
+/* The value explanations measure: the unclipped rating (a rating at the
+ * top of the range still has causes) or the purchase probability. */
+float pair_explained(const pair_state *s, float raw);
 
 /* Registers the parameters (encoder, head, ids) and allocates the store;
  * max_floats > 0: AISLE_EFORMAT before allocating when they are more (a
  * loader passes the bytes its weights section holds). */
 int pair_build_net(pair_state *s, const nn_encoder_cfg *ec, bool training, uint64_t max_floats);
 void pair_state_free(pair_state *s);
+
+/* ---- encoder=FILE (pair_bert.c) ---- */
+/* Loads the encoder named by option encoder into s->bert and checks it
+ * can read pairs (a pooler; max_length >= 3). */
+int pair_bert_open(pair_state *s, const aisle_config *cfg);
+/* Raw outputs of jobs[0..n) (as pair_raw), one thread. */
+int pair_bert_raw(const pair_state *s, const pair_job *jobs, size_t n, float *out);
+/* Trains the head (and with finetune_layers the top layers and pooler)
+ * on examples ex[0..n); *loss: the final mean loss. */
+int pair_bert_train(pair_state *s, const pair_example *ex, size_t n, const aisle_config *cfg, double *loss);
+/* Leave-one-WordPiece-out over the pair of job as BERT reads it: token
+ * k's text ("shopper: PIECE" / "product: PIECE", NUL-terminated) starts
+ * at text->data + off[k]; contrib[k] the prediction minus the prediction
+ * without that piece.  *off and *contrib are allocated (n entries). */
+int pair_bert_explain_words(const pair_state *s, const pair_job *job, core_buf *text, size_t **off, float **contrib,
+                            size_t *n);
 
 /* Model ops (pair_score.c, pair_file.c). */
 int pair_score_items(const aisle_model *m, const model_query *q, float *scores);

@@ -9,6 +9,14 @@
  *   SEC_WEIGHTS every parameter tensor in registration order; the bucket
  *               embeddings and id embeddings in the save encoding
  *               (quantize: fp16/int8), the rest in fp32.
+ * A model read by a pretrained BERT (option encoder) writes format 2:
+ *   SEC_HEADER  format, objective, recent_items, title_tokens, max_length
+ *               (u32), rating statistics (f32);
+ *   SEC_TEXTS   the raw product and profile texts: u64 offsets, then the
+ *               bytes (each text NUL-terminated);
+ *   SEC_RECENT  as above;
+ *   SEC_BERT .. + 3  the encoder with its head (bert_write_sections: the
+ *               save's quantize, else the encoder's own encoding).
  * A reader checks every count against the model's users and items and the
  * bytes present before it allocates. */
 #include "pair.h"
@@ -16,9 +24,9 @@
 #include <math.h>
 #include <string.h>
 
-enum { PAIR_FORMAT = 1, HEADER_U32 = 17 };
+enum { PAIR_FORMAT = 1, PAIR_FORMAT_BERT = 2, HEADER_U32 = 17, BERT_HEADER_U32 = 5 };
 enum { SEC_HEADER = IO_SECTION_KIND + 0, SEC_TEXTS = IO_SECTION_KIND + 1, SEC_RECENT = IO_SECTION_KIND + 2,
-       SEC_WEIGHTS = IO_SECTION_KIND + 3 };
+       SEC_WEIGHTS = IO_SECTION_KIND + 3, SEC_BERT = IO_SECTION_KIND + 4 };
 
 /* Tensors saved in the writer's encoding: the big embedding tables. */
 static bool quantizable(const pair_state *s, size_t k) {
@@ -27,8 +35,41 @@ static bool quantizable(const pair_state *s, size_t k) {
     return s->id_factors && (off == s->uf.off || off == s->vf.off);
 }
 
+static int write_recent(const pair_state *s, io_writer *w, core_buf *b) {
+    size_t nr = s->recent_off[s->n_users];
+    b->len = 0;
+    int rc = io_put_u64_array(b, (const uint64_t *)s->recent_off, (uint64_t)s->n_users + 1);
+    if (!rc) rc = io_put_u32_array(b, s->recent_item, nr);
+    if (!rc) rc = io_put_f32_array(b, s->recent_val, nr);
+    if (!rc) rc = io_writer_add_section(w, SEC_RECENT, IO_FLAG_REQUIRED, b);
+    return rc;
+}
+
+static int save_bert(const pair_state *s, io_writer *w) {
+    uint32_t h[BERT_HEADER_U32] = {PAIR_FORMAT_BERT, s->rating, s->recent, s->title_tokens, s->bert_max_len};
+    size_t nt = (size_t)s->n_items + s->n_users;
+    core_buf b;
+    buf_init(&b);
+    int rc = AISLE_OK;
+    for (int k = 0; k < BERT_HEADER_U32 && !rc; k++) rc = io_put_u32(&b, h[k]);
+    if (!rc) rc = io_put_f32(&b, s->mean);
+    if (!rc) rc = io_put_f32(&b, s->rmin);
+    if (!rc) rc = io_put_f32(&b, s->rmax);
+    if (!rc) rc = io_writer_add_section(w, SEC_HEADER, IO_FLAG_REQUIRED, &b);
+    b.len = 0;
+    if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)s->btext_off, nt + 1);
+    if (!rc) rc = io_put_bytes(&b, s->btext, s->btext_off[nt]);
+    if (!rc) rc = io_writer_add_section(w, SEC_TEXTS, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = write_recent(s, w, &b);
+    buf_free(&b);
+    int q = io_writer_quant(w);
+    if (!rc) rc = bert_write_sections_enc(s->bert, w, SEC_BERT, q != IO_QUANT_NONE ? q : s->bert->enc);
+    return rc;
+}
+
 int pair_save(const aisle_model *m, io_writer *w) {
     const pair_state *s = m->state;
+    if (s->bert) return save_bert(s, w);
     const nn_encoder_cfg *ec = &s->enc.c;
     uint32_t h[HEADER_U32] = {PAIR_FORMAT, s->rating, ec->buckets, (uint32_t)ec->d, (uint32_t)ec->ff,
                               (uint32_t)ec->heads, (uint32_t)ec->layers, (uint32_t)ec->max_len, (uint32_t)ec->act,
@@ -51,12 +92,7 @@ int pair_save(const aisle_model *m, io_writer *w) {
     if (!rc) rc = io_put_u64(&b, t->str_len);
     if (!rc) rc = io_put_bytes(&b, t->str, t->str_len);
     if (!rc) rc = io_writer_add_section(w, SEC_TEXTS, IO_FLAG_REQUIRED, &b);
-    b.len = 0;
-    size_t nr = s->recent_off[s->n_users];
-    if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)s->recent_off, (uint64_t)s->n_users + 1);
-    if (!rc) rc = io_put_u32_array(&b, s->recent_item, nr);
-    if (!rc) rc = io_put_f32_array(&b, s->recent_val, nr);
-    if (!rc) rc = io_writer_add_section(w, SEC_RECENT, IO_FLAG_REQUIRED, &b);
+    if (!rc) rc = write_recent(s, w, &b);
     b.len = 0;
     int quant = io_writer_quant(w);
     for (size_t k = 0; k < s->s.n_params && !rc; k++) {
@@ -80,11 +116,36 @@ static int check_offsets(const io_cursor *c, const uint64_t *off, size_t n, uint
     return AISLE_OK;
 }
 
+/* Format 2's header after its format word: the bert encoder and its head
+ * come from their own sections, checked against this. */
+static int read_bert_header(pair_state *s, io_reader *r, io_cursor *c) {
+    uint32_t h[BERT_HEADER_U32];
+    int rc = AISLE_OK;
+    for (int k = 1; k < BERT_HEADER_U32 && !rc; k++) rc = io_get_u32(c, &h[k]);
+    if (!rc) rc = io_get_f32(c, &s->mean);
+    if (!rc) rc = io_get_f32(c, &s->rmin);
+    if (!rc) rc = io_get_f32(c, &s->rmax);
+    if (!rc) rc = io_cursor_done(c);
+    if (rc) return rc;
+    if (h[1] > 1 || h[2] > 256 || h[3] < 1 || h[3] > 256 || h[4] < 3) return bad(c, "invalid settings");
+    if (!isfinite(s->mean) || !(s->rmin <= s->rmax)) return bad(c, "invalid rating statistics");
+    s->rating = h[1] != 0, s->recent = h[2], s->title_tokens = h[3], s->bert_max_len = h[4];
+    if ((rc = bert_read_sections(r, SEC_BERT, c->section, &s->bert))) return rc;
+    const bert_config *bc = &s->bert->cfg;
+    if (!bc->has_pooler || !bc->has_classifier || bc->num_labels != (s->rating ? 1u : 2u) ||
+        bc->regression != (bc->num_labels == 1))
+        return bad(c, "the encoder's head does not match the objective");
+    if (s->bert_max_len > bc->max_pos) return bad(c, "max_length beyond the encoder's positions");
+    return AISLE_OK;
+}
+
 static int read_header(pair_state *s, io_reader *r, nn_encoder_cfg *ec) {
     io_cursor c;
     int rc = io_reader_section(r, SEC_HEADER, &c);
     uint32_t h[HEADER_U32];
-    for (int k = 0; k < HEADER_U32 && !rc; k++) rc = io_get_u32(&c, &h[k]);
+    if (!rc) rc = io_get_u32(&c, &h[0]);
+    if (!rc && h[0] == PAIR_FORMAT_BERT) return read_bert_header(s, r, &c);
+    for (int k = 1; k < HEADER_U32 && !rc; k++) rc = io_get_u32(&c, &h[k]);
     if (!rc) rc = io_get_f32(&c, &s->mean);
     if (!rc) rc = io_get_f32(&c, &s->rmin);
     if (!rc) rc = io_get_f32(&c, &s->rmax);
@@ -184,6 +245,27 @@ static int read_recent(pair_state *s, io_reader *r) {
     return rc;
 }
 
+/* Format 2's raw texts: n_items + n_users of them, each ending in its
+ * only NUL. */
+static int read_raw_texts(pair_state *s, io_reader *r) {
+    io_cursor c;
+    int rc = io_reader_section(r, SEC_TEXTS, &c);
+    uint64_t *off = NULL, n = 0, want = (uint64_t)s->n_items + s->n_users;
+    if (!rc) rc = io_get_u64_array(&c, &off, &n, c.len);
+    s->btext_off = (size_t *)off;
+    if (!rc && n != want + 1) rc = bad(&c, "text count does not match the model's items and users");
+    if (!rc && off[want] != c.len - c.pos) rc = bad(&c, "texts do not fill the section");
+    if (!rc) rc = check_offsets(&c, off, want, off[want], "text offsets");
+    if (!rc && !(s->btext = core_malloc(off[want] + 1))) rc = core_oom("loading the pair model");
+    if (!rc) rc = io_get_bytes(&c, s->btext, off[want]);
+    if (!rc) rc = io_cursor_done(&c);
+    for (uint64_t t = 0; !rc && t < want; t++) {
+        size_t len = off[t + 1] - off[t];
+        if (!len || s->btext[off[t + 1] - 1] || memchr(s->btext + off[t], 0, len - 1)) rc = bad(&c, "a malformed text");
+    }
+    return rc;
+}
+
 static int read_weights(pair_state *s, io_reader *r) {
     io_cursor c;
     int rc = io_reader_section(r, SEC_WEIGHTS, &c);
@@ -211,6 +293,11 @@ int pair_load(aisle_model *m, io_reader *r) {
     s->n_items = model_n_items(m);
     nn_encoder_cfg ec;
     int rc = read_header(s, r, &ec);
+    if (!rc && s->bert) {
+        rc = read_raw_texts(s, r);
+        if (!rc) rc = read_recent(s, r);
+        return rc;
+    }
     /* int8 weights: at least a byte each in the (uncompressed) section */
     if (!rc) rc = pair_build_net(s, &ec, false, io_reader_section_bytes(r, SEC_WEIGHTS));
     if (!rc) rc = read_texts(s, r);
@@ -219,8 +306,23 @@ int pair_load(aisle_model *m, io_reader *r) {
     return rc;
 }
 
+/* The structure only: describe must not change when a model is saved in
+ * another encoding and loaded again. */
+static int describe_bert(const pair_state *s, core_buf *out) {
+    const bert_config *c = &s->bert->cfg;
+    int rc = buf_printf(out, "objective: %s\nencoder: bert layers=%u hidden=%u heads=%u vocab=%u max_length=%u\n",
+                        s->rating ? "rating" : "purchase", c->layers, c->hidden, c->heads, c->vocab, s->bert_max_len);
+    if (!rc) rc = buf_printf(out, "shopper text: recent_items=%u title_tokens=%u\n", s->recent, s->title_tokens);
+    if (!rc && s->rating)
+        rc = buf_printf(out, "ratings: mean %.4g in [%.4g, %.4g]\n", (double)s->mean, (double)s->rmin,
+                        (double)s->rmax);
+    if (!rc) rc = buf_printf(out, "texts: %zu\n", (size_t)s->n_items + s->n_users);
+    return rc;
+}
+
 int pair_describe(const aisle_model *m, core_buf *out) {
     const pair_state *s = m->state;
+    if (s->bert) return describe_bert(s, out);
     const nn_encoder_cfg *ec = &s->enc.c;
     int rc = buf_printf(out, "objective: %s\nencoder: hidden=%zu blocks=%d heads=%d ff=%zu maxlen=%zu "
                         "hash_buckets=%u\n", s->rating ? "rating" : "purchase", ec->d, ec->layers, ec->heads,

@@ -118,6 +118,7 @@ int pair_forward(const pair_state *s, nn_encoder_ws *w, pair_batch *b, const pai
 }
 
 int pair_raw(const pair_state *s, const pair_job *jobs, size_t n, float *out) {
+    if (s->bert) return pair_bert_raw(s, jobs, n, out);
     if (!n) return AISLE_OK;
     size_t B = CORE_MIN(n, (size_t)PAIR_SCORE_BATCH);
     nn_encoder_ws w;
@@ -194,7 +195,7 @@ int pair_score_one(const aisle_model *m, const model_query *q, uint32_t item, fl
     return rc;
 }
 
-static float explained(const pair_state *s, float raw) {
+float pair_explained(const pair_state *s, float raw) {
     return s->rating ? s->mean + raw : pair_output(s, raw);
 }
 
@@ -220,12 +221,12 @@ int pair_explain(const aisle_model *m, const model_query *q, uint32_t item, floa
     }
     if (!rc) {
         /* unclipped: a rating at the top of the range still has causes */
-        float base = explained(s, raw[0]);
+        float base = pair_explained(s, raw[0]);
         for (size_t i = 0; i < q->n_items; i++) {
             contrib[i] = 0.0f;
             for (size_t k = 0; k < n; k++)
                 if (side.items[k] == q->items[i] && side.items[k] != item) {
-                    contrib[i] = base - explained(s, raw[k + 1]);
+                    contrib[i] = base - pair_explained(s, raw[k + 1]);
                     break;
                 }
         }
@@ -272,13 +273,13 @@ static int explain_rows(const pair_state *s, const pair_job *job, word_rows *wr)
         if (w.src[r] != NN_SRC_CLS && w.src[r] != NN_SRC_SEP)
             wr->src[wr->n] = w.src[r], wr->seg[wr->n] = w.seg[r], wr->row[wr->n++] = r;
     float base = 0;
-    if (!rc && !(rc = forward_set(s, &w, &b, jobs, 1, false, NULL))) base = explained(s, b.z[0]);
+    if (!rc && !(rc = forward_set(s, &w, &b, jobs, 1, false, NULL))) base = pair_explained(s, b.z[0]);
     for (size_t first = 0; !rc && first < wr->n; first += B) {
         size_t m = CORE_MIN((size_t)B, wr->n - first);
         batch_set(s, &w, &b, jobs, m);
         for (size_t j = 0; j < m; j++) w.src[w.bt.offs[j] + wr->row[first + j]] = NN_SRC_MASK;
         rc = forward_set(s, &w, &b, jobs, m, false, NULL);
-        for (size_t j = 0; !rc && j < m; j++) wr->contrib[first + j] = base - explained(s, b.z[j]);
+        for (size_t j = 0; !rc && j < m; j++) wr->contrib[first + j] = base - pair_explained(s, b.z[j]);
     }
     pair_batch_free(&b);
     nn_encoder_ws_free(&w);
@@ -293,7 +294,8 @@ AISLE_API int aisle_pair_explain(const aisle_model *m, const char *user_key, con
     const pair_state *s = m->state;
     int64_t item = keys_find(&m->items, item_key, strlen(item_key));
     if (item < 0) return core_error(AISLE_ENOTFOUND, "unknown item '%s'", item_key);
-    if (!s->toks.str) return core_error(AISLE_EUNSUPPORTED, "aisle_pair_explain: the model keeps no token strings");
+    if (!s->bert && !s->toks.str)
+        return core_error(AISLE_EUNSUPPORTED, "aisle_pair_explain: the model keeps no token strings");
     model_query q = {.user = -1};
     int64_t u = keys_find(&m->users, user_key, strlen(user_key));
     if (u >= 0) model_user_query(m, (uint32_t)u, &q);
@@ -308,9 +310,14 @@ AISLE_API int aisle_pair_explain(const aisle_model *m, const char *user_key, con
     size_t *off = NULL;
     rc = pair_side_of(s, &q, &side, sb.items, sb.vals);
     pair_job job = {&side, q.user, (uint32_t)item, SIZE_MAX};
-    if (!rc) rc = explain_rows(s, &job, &wr);
-    if (!rc && !(off = core_malloc((wr.n ? wr.n : 1) * sizeof *off))) rc = core_oom("pair explanation");
-    for (size_t k = 0; !rc && k < wr.n; k++) {
+    if (!rc && s->bert) {
+        /* leave-one-WordPiece-out over the pair as BERT reads it */
+        rc = pair_bert_explain_words(s, &job, &text, &off, &wr.contrib, &wr.n);
+    } else if (!rc) {
+        rc = explain_rows(s, &job, &wr);
+    }
+    if (!rc && !s->bert && !(off = core_malloc((wr.n ? wr.n : 1) * sizeof *off))) rc = core_oom("pair explanation");
+    for (size_t k = 0; !rc && !s->bert && k < wr.n; k++) {
         const nn_toks *t = &s->toks;
         size_t a = t->str_off[wr.src[k]], z = t->str_off[wr.src[k] + 1];
         off[k] = text.len;

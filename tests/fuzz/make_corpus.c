@@ -454,6 +454,21 @@ int main(int argc, char **argv) {
         write_seed(dir, "intent-bert-int8.aisle", 0xFF, bytes, len);
         aisle_free(bytes);
         aisle_model_free(tm);
+        /* kind pair read by the same encoder (format 2): a few ratings */
+        aisle_dataset *pd;
+        aisle_config *pc;
+        if (aisle_dataset_new(&pd) || aisle_config_new(&pc)) die("pair bert");
+        static const char *const ev[][2] = {{"a", "great shop"}, {"a", "the cafe"}, {"b", "hello paris"}, {"b", "great shop"}};
+        for (int i = 0; i < 4; i++)
+            if (aisle_dataset_add_event(pd, ev[i][0], ev[i][1], "rating", 1 + i, 10 + i)) die("pair bert events");
+        snprintf(opts, sizeof opts, "model=pair encoder=\"%s\" head_epochs=2 threads=1 recent_items=2", enc);
+        if (aisle_config_parse(pc, opts) || aisle_model_train(pd, pc, &tm)) die("pair bert");
+        if (aisle_model_save_buffer(tm, sc, &bytes, &len)) die("save pair bert");
+        write_seed(dir, "pair-bert-int8.aisle", 0xFF, bytes, len);
+        aisle_free(bytes);
+        aisle_model_free(tm);
+        aisle_config_free(pc);
+        aisle_dataset_free(pd);
         aisle_config_free(tc);
         aisle_config_free(sc);
         aisle_texts_free(tx);

@@ -256,6 +256,7 @@ _PROTOTYPES = {
     "aisle_bert_hidden": (c_int, [c_void_p, c_char_p, c_char_p, c_void_p, P(c_float), c_size_t, P(c_size_t)]),
     "aisle_bert_finetune_head": (c_int, [c_void_p, P(c_char_p), P(c_char_p), P(c_float), c_size_t, c_size_t,
                                          c_void_p, P(c_double)]),
+    "aisle_bert_set_labels": (c_int, [c_void_p, P(c_char_p), c_size_t]),
     # forecasting
     "aisle_forecast_train": (c_int, [c_void_p, c_void_p, c_void_p, P(c_void_p)]),
     "aisle_forecast_free": (None, [c_void_p]),

@@ -137,3 +137,10 @@ class Bert(Handle):
         _call(lambda cfg: _lib.fn.bert_finetune_head(self._h, arr, brr, lab, n, num_labels, cfg,
                                                      ctypes.byref(loss)), config, options)
         return loss.value
+
+    def set_labels(self, names):
+        """Names the classification head's classes (names[i] for class i;
+        an empty list removes the names).  Saved with the model and learned
+        by a student distilled from it (the text option teacher)."""
+        arr, n = _texts(names, "label name")
+        check(_lib.fn.bert_set_labels(self._h, arr, n))

@@ -46,6 +46,11 @@ class TestBert(unittest.TestCase):
             self.assertLess(loss, 0.2)
             probs = bert.classify(texts)
             self.assertTrue(all(float(probs[i][lab]) > 0.5 for i, lab in enumerate([1, 1, 0, 0])))
+            bert.set_labels(["other", "shoes"])
+            with self.assertRaises(aisle.OutOfRange):
+                bert.set_labels(["one"])
+            with self.assertRaises(aisle.InvalidArgument):
+                bert.set_labels(["same", "same"])
 
     def test_bad_checkpoint_names_the_file(self):
         with tempfile.TemporaryDirectory() as d:
