@@ -2,31 +2,44 @@
  *
  * Rank r owns a contiguous block of users and one of items.  A half
  * iteration that solves users needs Y^T Y and, for each owned user, the
- * factor rows of the items that user touched.  The item rows are
- * all-gathered (every rank receives (n_items - own) x d floats), and Y^T Y
- * is computed from them on every rank (below: why not an all-reduce of
- * partial Gram matrices).  All-gathering is simple and optimal while the
- * factor matrix fits in a
- * rank's memory -- docs/SCALING.md gives the volume and when point-to-point
- * exchange of only the needed rows pays.  Then each rank solves its rows
- * with the same per-row solver as one process (model_als_solve_rows).
+ * factor rows of the items that user touched.  Two ways to get them
+ * (docs/SCALING.md gives the volumes and the rule between them):
+ *
+ *   - all-gather: every rank receives every row ((n_items - own) x d
+ *     floats) and computes Y^T Y from the whole matrix itself, the very
+ *     BLAS call one process makes.  The model is bit-identical to one
+ *     process's for any rank count; the price is the traffic and memory of
+ *     the whole matrices on every rank, and the n x d^2 Gram product
+ *     replicated (one BLAS-3 call, cheap next to the solves up to a few
+ *     dozen ranks).
+ *   - point to point (p2p): at set-up each rank tells the owners which of
+ *     their rows its own rows touch (dist_row_plan_build); every
+ *     half-iteration each owner sends exactly those rows, straight from
+ *     its block through an MPI indexed type, into the receiver's compact
+ *     buffer (own block in place, CSR columns remapped to it).  Y^T Y is
+ *     the ranks' partial Gram matrices summed in rank order
+ *     (dist_sum_ordered: the same bits on every rank), which rounds
+ *     differently from one call on the whole matrix: within the bound of
+ *     docs/SCALING.md, not bit for bit (bit for bit at one rank).  A rank
+ *     holds its blocks and the rows it needs, never the whole matrices;
+ *     rank 0 gathers them for a checkpoint and for the model only.
+ *
+ * AISLE_DIST_EXCHANGE (rank 0's) = allgather | p2p | auto (the default:
+ * p2p when it sends at most half the all-gather's rows, counted at set-up
+ * from the plans' sizes; so small or dense runs keep the exact all-gather).
  *
  * Equality with one process: initial factors come from the same seeded
  * stream (every rank draws the whole stream and keeps its rows), the
  * history and its ruled weights are bit for bit the one-process ones
- * (events.c), each row's solve is the same arithmetic, and the Gram
- * matrix is computed by the same call on the same full matrix.  So the
- * model is bit-identical to one process's for any rank count
- * (tests/mpi).  The price: each rank computes the n x d^2 Gram product
- * itself (one BLAS-3 call, cheap next to the solves up to a few dozen
- * ranks).  Summing the ranks' partial Gram matrices (an all-reduce of d^2
- * floats) would divide that work by the rank count but changes the
- * summation order: measured 2e-5 per factor after 4 epochs, which the
- * warm-started CG carries forward, so equality would only hold to ~1e-4.
- * docs/SCALING.md weighs the two.
+ * (events.c), each row's solve is the same arithmetic on the same values
+ * (only where they live differs), and the Gram matrix is as above.  An
+ * all-reduce of partial Gram matrices changes the summation order:
+ * measured up to 5e-5 per factor after 4 epochs, which warm-started CG
+ * carries forward (tests/mpi/test_dist_p2p.c holds 2e-4).
  *
  * Checkpoints: rank 0, which holds the full factors after every epoch
- * anyway, saves them with the epoch and a fingerprint of the data and
+ * with the all-gather (and gathers them at checkpoint epochs with p2p,
+ * scattering each rank its rows on resume), saves them with the epoch and a fingerprint of the data and
  * options (src/models/als_checkpoint.c, an io container, atomic write).  A run started with an
  * existing checkpoint resumes after its epoch; since an epoch depends only
  * on the factors before it, the final model is the uninterrupted one.
