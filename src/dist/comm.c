@@ -292,7 +292,8 @@ static int row_type(const uint32_t *give, size_t n, uint32_t dim, MPI_Datatype *
     if (!at) return core_oom("row exchange plan");
     for (size_t k = 0; k < n; k++) at[k] = (int)(give[k] * dim);
     int m = MPI_Type_create_indexed_block((int)n, (int)dim, at, MPI_FLOAT, out);
-    if (m == MPI_SUCCESS) m = MPI_Type_commit(out);
+    if (m != MPI_SUCCESS) *out = MPI_DATATYPE_NULL; /* nothing for the plan to free */
+    else m = MPI_Type_commit(out);
     core_free(at);
     return m == MPI_SUCCESS ? AISLE_OK : dist_mpi_error(m, "row exchange plan");
 }
