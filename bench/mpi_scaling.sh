@@ -1,6 +1,7 @@
 #!/bin/sh
 # mpi_scaling.sh - distributed ALS iteration time and traffic at 1, 2 and 4
-# ranks (make bench-mpi; docs/SCALING.md).  Each rank runs one thread.  The
+# ranks, for both factor exchanges (AISLE_DIST_EXCHANGE=allgather and p2p;
+# make bench-mpi; docs/SCALING.md).  Each rank runs one thread.  The
 # peer is one process of the same CLI (threads=1 and threads=2) in the same
 # run.  Iteration time = (T(2 + N epochs) - T(2 epochs)) / N (N = BENCH_EPOCHS,
 # default 20: an iteration takes tens of milliseconds), so loading,
@@ -8,7 +9,12 @@
 # epoch (the payload of the all-gathers and reductions: on one machine
 # OpenMPI moves them through shared memory, so there is no wire to count),
 # printed beside the model of docs/SCALING.md:
-#     all-gather payload sent by rank r = (own users + own items) x d x 4 x (P - 1)
+#     all-gather: (own users + own items) x d x 4 x (P - 1)
+#     p2p: (rows of rank 0 that each other rank needs) x d x 4 plus two Gram
+#          matrices summed in rank order, 2 x 4 x (d^2 - m + m (P - 1)), m = d^2/P
+#     both: the loss sums, 2 doubles all-reduced (2 (P - 1)/P x 16)
+# The rows needed are counted here from the events (awk: keys numbered by
+# first appearance, blocks as src/dist, every pair's weight positive).
 # Data: the SASRec Amazon Video Games log (../shared/data/sasrec/Video.txt,
 # 287k events) when present, else a generated store.
 set -eu
@@ -21,11 +27,11 @@ N=${BENCH_EPOCHS:-20}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aisle-bench-mpi.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 if [ -f "$DATA/sasrec/Video.txt" ]; then
-    ev="$DATA/sasrec/Video.txt"; input="--delimiter space --no-header --columns user=1,item=2"
+    ev="$DATA/sasrec/Video.txt"; input="--delimiter space --no-header --columns user=1,item=2"; fs=" "; skip=0
     echo "data: $ev"
 else
     "$CLI" generate --out "$tmp/store" --set demo_users=20000 --set demo_items=5000 >/dev/null
-    ev="$tmp/store/events.csv"; input=""
+    ev="$tmp/store/events.csv"; input=""; fs=","; skip=1
     echo "data: generated store ($ev; shared data not found)"
 fi
 echo "machine: $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
@@ -50,6 +56,20 @@ run() {
 # per iteration from the runs of 2 and 2 + N epochs: "wall cpu"
 per_iter() { echo "$1 $2" | awk -v n=$N '{printf "%.3f %.3f", ($3 - $1) / n, ($4 - $2) / n}'; }
 field() { sed -n "s/.*\"$1\": \([0-9.e+-]*\).*/\1/p" "$tmp/out.json"; }
+# the model's bytes per epoch sent by rank 0: model MODE P
+model() {
+    awk -v mode=$1 -v P=$2 -v d=$D -v skip=$skip -v FS="$fs" '
+        FNR <= skip { next }
+        NR == FNR { if (!($1 in U)) U[$1] = nu++; if (!($2 in I)) I[$2] = ni++; next }
+        {   u = U[$1]; i = I[$2]; ou = int(u * P / nu); oi = int(i * P / ni)
+            if (ou == 0 && oi != 0 && !((u, oi) in su)) { su[u, oi] = 1; rows++ }
+            if (oi == 0 && ou != 0 && !((i, ou) in si)) { si[i, ou] = 1; rows++ } }
+        END {
+            loss = P > 1 ? 2 * (P - 1) / P * 16 : 0
+            if (mode == "allgather") { b = (int((nu + P - 1) / P) + int((ni + P - 1) / P)) * d * 4 * (P - 1) + loss }
+            else { g = d * d; m = int(g / P) + (g % P > 0); b = rows * d * 4 + loss; if (P > 1) b += 2 * 4 * (g - m + m * (P - 1)) }
+            printf "%.3f", b / 1e6 }' "$ev" "$ev"
+}
 
 printf "%-26s %10s %12s %12s %14s %14s\n" "configuration" "s/iter" "CPU s/iter" "vs 1 rank" "MB/epoch r0" "model MB"
 base=""
@@ -59,16 +79,21 @@ for t in 1 2; do
     set -- $(per_iter "$a" "$b")
     printf "%-26s %10s %12s %12s %14s %14s\n" "one process, $t thread(s)" "$1" "$2" "-" "0" "0"
 done
-for np in 1 2 4; do
-    a=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=2 --out "$tmp/m.aisle")
-    b=$(run $MPIRUN -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=$((2 + N)) --out "$tmp/m.aisle")
-    set -- $(per_iter "$a" "$b")
-    it=$1 cpu_it=$2
-    [ -n "$base" ] || base=$it
-    users=$(field users); items=$(field items); sent=$(field rank0_bytes_sent_per_epoch)
-    # rank 0 owns ceil-partition blocks [0, ceil(n/P)); loss sums: 2 doubles all-reduced
-    model=$(echo "$users $items $np $D" | awk '{u=int(($1+$3-1)/$3); i=int(($2+$3-1)/$3); m=(u+i)*$4*4*($3-1); if ($3>1) m+=2*($3-1)/$3*16; printf "%.3f", m/1e6}')
-    printf "%-26s %10s %12s %12s %14s %14s\n" "mpirun -np $np (1 thread)" "$it" "$cpu_it" \
-        "$(echo "$base $it" | awk '{printf "%.2fx", $1 / $2}')" "$(echo "$sent" | awk '{printf "%.3f", $1/1e6}')" "$model"
+for mode in allgather p2p; do
+    export AISLE_DIST_EXCHANGE=$mode
+    for np in 1 2 4; do
+        a=$(run $MPIRUN -x AISLE_DIST_EXCHANGE -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=2 --out "$tmp/m.aisle")
+        b=$(run $MPIRUN -x AISLE_DIST_EXCHANGE -np $np "$CLI" train --distributed --data "$ev" $opts --threads 1 --set epochs=$((2 + N)) --out "$tmp/m.aisle")
+        set -- $(per_iter "$a" "$b")
+        it=$1 cpu_it=$2
+        [ -n "$base" ] || base=$it
+        users=$(field users); items=$(field items); sent=$(field rank0_bytes_sent_per_epoch)
+        printf "%-26s %10s %12s %12s %14s %14s\n" "$mode -np $np (1 thread)" "$it" "$cpu_it" \
+            "$(echo "$base $it" | awk '{if ($1 > 0 && $2 > 0) printf "%.2fx", $1 / $2; else print "n/a"}')" "$(echo "$sent" | awk '{printf "%.3f", $1/1e6}')" \
+            "$(model $mode $np)"
+    done
 done
-echo "users $users, items $items, factors $D"
+echo "users $users, items $items, factors $D; vs 1 rank: wall against all-gather at 1 rank (n/a: the load"
+echo "made a difference negative: compare CPU time, or rerun quiet)"
+echo "rows the p2p exchange sends, counted and modelled (bench/p2p_rows.sh; docs/SCALING.md):"
+sh "$(dirname "$0")/p2p_rows.sh" "$ev" "$skip" "$fs" 2 4

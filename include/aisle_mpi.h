@@ -75,9 +75,16 @@ AISLE_API void aisle_dist_data_free(aisle_dist_data *d);
 AISLE_API int aisle_dist_data_counts(const aisle_dist_data *d, size_t *users, size_t *items, size_t *events);
 
 /* Collective.  Trains a model of cfg's kind on the distributed data.
- * Kinds: als (users and items partitioned over the ranks; the model is
- * bit-identical to one process's aisle_model_train on the whole input,
- * for any rank count: docs/SCALING.md says how and what it costs) and
+ * Kinds: als (users and items partitioned over the ranks; with the
+ * factor rows all-gathered the model is bit-identical to one process's
+ * aisle_model_train on the whole input, for any rank count; with the
+ * point-to-point exchange, which sends each rank only the rows its own
+ * rows touch and keeps no rank's memory at the whole matrices, it equals
+ * it within rounding of the Gram matrix (bound and rule in
+ * docs/SCALING.md).  The environment variable AISLE_DIST_EXCHANGE, read
+ * on rank 0, picks: allgather, p2p, or auto (unset: p2p when it sends at
+ * most half the all-gather's rows); another value fails with
+ * AISLE_EINVAL) and
  * sasrec (synchronous data parallelism: every rank holds the events and a
  * replica of the network, each step's global batch -- the one process's
  * batch -- is split over the ranks and the gradients summed in rank order;

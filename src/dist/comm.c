@@ -259,3 +259,133 @@ int dist_sendrecv_f(dist_comm *c, const float *send, size_t n_send, int to, floa
     if (to != c->rank) c->bytes_sent += (double)n_send * sizeof(float);
     return AISLE_OK;
 }
+
+int dist_scatter_f(dist_comm *c, const float *all, const size_t *counts, float *mine) {
+    int p = c->size;
+    int *n = core_malloc(2 * (size_t)p * sizeof *n);
+    int rc = dist_agree(c, n ? int_counts(counts, p, n, n + p, "scatter") : core_oom("scatter counts"));
+    if (!rc) {
+        int m = MPI_Scatterv(all, n, n + p, MPI_FLOAT, mine, n[c->rank], MPI_FLOAT, 0, c->comm);
+        if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "scattering factors");
+        else if (c->rank == 0)
+            for (int r = 1; r < p; r++) c->bytes_sent += (double)counts[r] * sizeof(float);
+    }
+    core_free(n);
+    return rc;
+}
+
+void dist_row_plan_free(dist_row_plan *plan) {
+    if (!plan) return;
+    for (size_t r = 0; plan->send_type && r < plan->size; r++)
+        if (plan->send_type[r] != MPI_DATATYPE_NULL) MPI_Type_free(&plan->send_type[r]);
+    core_free(plan->send_type);
+    core_free(plan->rows);
+    core_free(plan->give);
+    core_free(plan->req);
+    memset(plan, 0, sizeof *plan);
+}
+
+/* The send type to one rank: its rows of own, dim floats each, as one
+ * indexed type (no packing buffer). */
+static int row_type(const uint32_t *give, size_t n, uint32_t dim, MPI_Datatype *out) {
+    int *at = core_malloc((n ? n : 1) * sizeof *at);
+    if (!at) return core_oom("row exchange plan");
+    for (size_t k = 0; k < n; k++) at[k] = (int)(give[k] * dim);
+    int m = MPI_Type_create_indexed_block((int)n, (int)dim, at, MPI_FLOAT, out);
+    if (m != MPI_SUCCESS) *out = MPI_DATATYPE_NULL; /* nothing for the plan to free */
+    else m = MPI_Type_commit(out);
+    core_free(at);
+    return m == MPI_SUCCESS ? AISLE_OK : dist_mpi_error(m, "row exchange plan");
+}
+
+int dist_row_plan_build(dist_comm *c, uint32_t n, const uint32_t *need, size_t n_need, uint32_t dim,
+                        dist_row_plan *plan) {
+    int p = c->size, rc = AISLE_OK;
+    memset(plan, 0, sizeof *plan);
+    plan->dim = dim;
+    plan->n_need = n_need;
+    plan->size = (size_t)p;
+    uint32_t lo = dist_lo(n, p, c->rank), own = dist_lo(n, p, c->rank + 1) - lo;
+    size_t *cnt = core_calloc(2 * (size_t)p, sizeof *cnt), *rcnt = cnt ? cnt + p : NULL;
+    plan->rows = core_calloc(3 * (size_t)p, sizeof *plan->rows);
+    plan->send_type = core_malloc((size_t)p * sizeof *plan->send_type);
+    plan->req = core_malloc(2 * (size_t)p * sizeof *plan->req);
+    if (plan->send_type)
+        for (int r = 0; r < p; r++) plan->send_type[r] = MPI_DATATYPE_NULL;
+    rc = dist_agree(c, cnt && plan->rows && plan->send_type && plan->req ? AISLE_OK : core_oom("row exchange plan"));
+    if (rc) goto out;
+    size_t *recv_at = plan->rows, *recv_rows = plan->rows + p, *send_rows = plan->rows + 2 * p;
+    /* the needed rows, ascending, fall into the owners' blocks in rank
+     * order: recv_at[r] is where rank r's rows start in need; each owner
+     * but this rank gets the list of its rows asked for */
+    for (size_t k = 0; k < n_need; k++) recv_rows[dist_owner(n, p, need[k])]++;
+    for (int r = 1; r < p; r++) recv_at[r] = recv_at[r - 1] + recv_rows[r - 1];
+    if (recv_rows[c->rank] != own)
+        rc = core_error(AISLE_EINVAL, "row exchange: %zu own rows needed, not the %u of the block",
+                        recv_rows[c->rank], own);
+    plan->own_at = recv_at[c->rank];
+    /* requests in one all-to-all from need as it is (the own block goes to
+     * this rank itself and is dropped: those rows stay in place) */
+    for (int r = 0; r < p; r++) cnt[r] = recv_rows[r] * sizeof *need;
+    recv_rows[c->rank] = 0;
+    rc = dist_agree(c, rc);
+    void *asked = NULL;
+    if (!rc) rc = dist_agree(c, dist_alltoallv(c, need, cnt, &asked, rcnt));
+    if (rc) goto out;
+    rcnt[c->rank] = 0;
+    size_t total = 0, mine = 0;
+    for (int r = 0; r < p; r++) total += rcnt[r] / sizeof *need;
+    plan->n_give = total;
+    plan->give = core_malloc((total ? total : 1) * sizeof *plan->give);
+    if (!plan->give) rc = core_oom("row exchange plan");
+    const uint32_t *rows = asked;
+    for (int r = 0; !rc && r < p; r++) {
+        if (r == c->rank) {
+            mine = own; /* this rank's own request, skipped */
+            rows += mine;
+            continue;
+        }
+        for (size_t k = 0; !rc && k < rcnt[r] / sizeof *need; k++, rows++) {
+            uint32_t row;
+            memcpy(&row, rows, sizeof row);
+            if (row < lo || row - lo >= own) /* the asker's owner rule is this one: a bug, not bad input */
+                rc = core_error(AISLE_EINVAL, "row exchange: row %u asked of rank %d, which owns [%u, %u)", row,
+                                c->rank, lo, lo + own);
+            else plan->give[(size_t)(rows - (const uint32_t *)asked) - (r > c->rank ? mine : 0)] = row - lo;
+        }
+    }
+    core_free(asked);
+    /* one message per pair of ranks: MPI's counts are int */
+    if (!rc && ((size_t)own * dim > INT_MAX || n_need * dim > (size_t)INT_MAX * (size_t)p))
+        rc = core_error(AISLE_ERANGE, "row exchange: more than %d floats in one message (use more ranks)", INT_MAX);
+    for (int r = 0, at = 0; !rc && r < p; at += (int)(rcnt[r] / sizeof *need), r++) {
+        send_rows[r] = rcnt[r] / sizeof *need;
+        if (recv_rows[r] * dim > INT_MAX)
+            rc = core_error(AISLE_ERANGE, "row exchange: more than %d floats in one message (use more ranks)", INT_MAX);
+        else if (send_rows[r]) rc = row_type(plan->give + at, send_rows[r], dim, &plan->send_type[r]);
+    }
+    rc = dist_agree(c, rc);
+out:
+    core_free(cnt);
+    if (rc) dist_row_plan_free(plan);
+    return rc;
+}
+
+int dist_row_exchange(dist_comm *c, dist_row_plan *plan, const float *own, float *needed) {
+    size_t p = plan->size, dim = plan->dim, *recv_at = plan->rows, *recv_rows = plan->rows + p,
+           *send_rows = plan->rows + 2 * p;
+    int nreq = 0, m = MPI_SUCCESS;
+    for (size_t r = 0; r < p && m == MPI_SUCCESS; r++)
+        if (recv_rows[r])
+            m = MPI_Irecv(needed + recv_at[r] * dim, (int)(recv_rows[r] * dim), MPI_FLOAT, (int)r, 73, c->comm,
+                          &plan->req[nreq++]);
+    for (size_t r = 0; r < p && m == MPI_SUCCESS; r++)
+        if (send_rows[r]) m = MPI_Isend(own, 1, plan->send_type[r], (int)r, 73, c->comm, &plan->req[nreq++]);
+    if (nreq) {
+        int w = MPI_Waitall(nreq, plan->req, MPI_STATUSES_IGNORE);
+        if (m == MPI_SUCCESS) m = w;
+    }
+    if (m != MPI_SUCCESS) return dist_mpi_error(m, "exchanging factor rows");
+    for (size_t r = 0; r < p; r++) c->bytes_sent += (double)send_rows[r] * dim * sizeof(float);
+    return AISLE_OK;
+}

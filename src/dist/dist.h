@@ -67,6 +67,9 @@ int dist_allreduce_d(dist_comm *c, double *v, size_t n);
 /* Gathers each rank's counts[r] floats to rank 0's all (NULL elsewhere).
  * Statuses as dist_allgather_f. */
 int dist_gather_f(dist_comm *c, const float *mine, const size_t *counts, float *all);
+/* Rank 0's all (counts[r] floats for rank r, in rank order) dealt out:
+ * each rank receives its part in mine.  Statuses as dist_gather_f. */
+int dist_scatter_f(dist_comm *c, const float *all, const size_t *counts, float *mine);
 /* Bytes: broadcast n bytes from rank 0. */
 int dist_bcast(dist_comm *c, void *data, size_t n);
 /* All-gather of byte buffers: each rank's n bytes, in rank order, into
@@ -87,6 +90,39 @@ int dist_sendrecv_f(dist_comm *c, const float *send, size_t n_send, int to, floa
 /* Bitwise-or over ranks in place of n bytes.  AISLE_OK, AISLE_ERANGE or
  * AISLE_EIO. */
 int dist_or_bytes(dist_comm *c, unsigned char *v, size_t n);
+/* Point-to-point exchange of factor rows (als.c, docs/SCALING.md): the
+ * rows of a matrix of n rows (block-partitioned, dist_lo) that a rank
+ * needs go to it from their owners, and nothing else.  Built once: each
+ * rank sends every owner the list of its rows it needs; the owner keeps
+ * the list (give) as one MPI indexed type per asking rank, so an exchange
+ * sends the rows straight from the owner's matrix (no packing buffer),
+ * one message per pair of ranks that share rows. */
+typedef struct dist_row_plan {
+    uint32_t dim;
+    size_t size;      /* ranks */
+    size_t n_need;    /* rows of the compact buffer (own block included) */
+    size_t own_at;    /* where the own block starts in it */
+    size_t n_give;    /* rows sent to other ranks per exchange */
+    uint32_t *give;   /* own-block indices of the rows to send, by rank */
+    size_t *rows;     /* per rank: first row in the buffer, rows received, rows sent */
+    MPI_Datatype *send_type;
+    MPI_Request *req;
+} dist_row_plan;
+/* Collective.  need: the n_need distinct rows (ascending, < n) this rank
+ * needs, its whole own block included.  The compact buffer (n_need x dim
+ * floats, row k = row need[k]) then holds the own block at own_at, in
+ * place: dist_row_exchange fills the rest.  Agreed inside: AISLE_OK,
+ * AISLE_ENOMEM, AISLE_ERANGE (more than INT_MAX floats in one message),
+ * AISLE_EINVAL (need without the own block, or a row asked of a rank that
+ * does not own it: caller bugs), AISLE_EIO. */
+int dist_row_plan_build(dist_comm *c, uint32_t n, const uint32_t *need, size_t n_need, uint32_t dim,
+                        dist_row_plan *plan);
+/* Collective.  Sends the rows of own (this rank's block: the buffer's own
+ * part) that each other rank needs and receives the other ranks' rows
+ * into needed.  Bytes counted: the rows sent.  AISLE_OK or AISLE_EIO
+ * (local: agree afterwards). */
+int dist_row_exchange(dist_comm *c, dist_row_plan *plan, const float *own, float *needed);
+void dist_row_plan_free(dist_row_plan *plan);
 /* An MPI failure as a status with the MPI error text. */
 int dist_mpi_error(int mpi_rc, const char *what);
 
@@ -107,6 +143,10 @@ struct aisle_dist_data {
     uint64_t events_before;      /* events of lower ranks (arrival order) */
     uint64_t events_total;
     double train_bytes, epoch_bytes; /* traffic of the last training */
+    /* als's last training: the factor exchange used (1: point to point,
+     * 0: all-gather) and the bytes of factor rows this rank held */
+    int als_p2p;
+    double als_factor_bytes;
 };
 
 /* ---- events.c ---- */

@@ -882,6 +882,10 @@ static void test_dist_allocation_failures(void **state) {
     /* (some allocations, such as loader caches, may fail without failing
      * the call) */
     sweep_one_rank(oom_step, "load/train/evaluate", train, test);
+    /* als's point-to-point exchange (plans, compact buffers, gathers) */
+    setenv("AISLE_DIST_EXCHANGE", "p2p", 1);
+    sweep_one_rank(oom_step, "load/train/evaluate, als p2p", train, test);
+    unsetenv("AISLE_DIST_EXCHANGE");
     sweep_one_rank(oom_step_sgd, "bpr/sasrec/mf", train, test);
 }
 
