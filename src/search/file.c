@@ -1,5 +1,5 @@
 /* file.c - saving and loading a search index in the model container
- * (docs/FORMAT.md, kind "search_index", sections 256-261).  Saving compacts:
+ * (docs/FORMAT.md, kind "search_index", sections 256-262).  Saving compacts:
  * removed products and terms left without postings are dropped and the
  * documents renumbered, so a loaded index has exact statistics.  Loading
  * decodes and checks every postings entry, so queries never meet a
@@ -105,6 +105,7 @@ int search_index_write(const aisle_search_index *idx, const aisle_config *cfg, i
     if (!rc) rc = io_put_u32_array(&b, idx->pair_name, idx->attr_pairs.n);
     if (!rc) rc = io_writer_add_section(w, SEARCH_SECTION_FACETS, IO_FLAG_REQUIRED, &b);
     if (!rc) rc = search_encoder_write(idx, newdoc, live, w);
+    if (!rc) rc = search_ltr_write(idx, w);
     buf_free(&b);
     core_free(newdoc);
     if (rc) {
@@ -304,6 +305,7 @@ int search_index_read(aisle_search_index *idx, io_reader *r) {
     if (!rc) rc = read_facets(idx, r);
     if (!rc) rc = read_docs(idx, r, n_docs);
     if (!rc) rc = search_encoder_read(idx, r);
+    if (!rc) rc = search_ltr_read(idx, r);
     if (!rc) rc = read_terms(idx, r, n_terms);
     if (!rc) rc = io_reader_check_required(r);
     if (!rc) rc = search_helpers_rebuild(idx);
