@@ -680,11 +680,14 @@ static void print_row(const char *name, const run_stats *s, double build_s, long
 
 /* ---- scale: the synthetic catalog ---- */
 /* Learning to rank (docs/SEARCH.md): a search log from the personal
- * queries' first half (training searches): each one's default top 10 (ALS,
- * user, linear fusion) as shown, the customer's test-month purchases as
- * purchase rows; the weights are learned on it and NDCG@10 of learned and
- * default weights is measured on the second half only (held out: never
- * used to fit or choose anything). */
+ * queries' first half (training searches): each one's default top
+ * LEARN_SHOWN (ALS, user, linear fusion) as shown, and those of them the
+ * customer bought in the test month as purchase rows (a shopper acts on
+ * what was shown: purchases the ranking did not show would compare them
+ * only with what it ranked higher, docs/SEARCH.md "Bias"); the weights are
+ * learned on it and NDCG@10 of learned and default weights is measured on
+ * the second half only (held out: never used to fit or choose anything). */
+enum { LEARN_SHOWN = 20 };
 static void bench_learn(aisle_search_index *idx, const retail *r, judged *ps, size_t np, const aisle_model *m,
                         const char *dir) {
     size_t n_train = np / 2;
@@ -706,10 +709,13 @@ static void bench_learn(aisle_search_index *idx, const retail *r, judged *ps, si
     for (size_t i = 0; i < n_train; i++) {
         const char *user = r->users.keys[ps[i].user];
         aisle_ranked(idx, r, ps[i].text, blend, m, user, ranked, &n, &sec, &cpu);
-        for (size_t k = 0; k < n && k < 10; k++, rows++)
-            if (ranked[k] >= 0) fprintf(f, "t%zu,\"%s\",%s,%s,shown\n", i, ps[i].text, user, r->items.keys[ranked[k]]);
-        for (size_t k = 0; k < ps[i].n_rel; k++, rows++)
-            fprintf(f, "t%zu,\"%s\",%s,%s,purchase\n", i, ps[i].text, user, r->items.keys[ps[i].rel_item[k]]);
+        for (size_t k = 0; k < n && k < LEARN_SHOWN; k++) {
+            if (ranked[k] < 0) continue;
+            int bought = grade_of(&ps[i], (uint32_t)ranked[k]) > 0;
+            fprintf(f, "t%zu,\"%s\",%s,%s,%s\n", i, ps[i].text, user, r->items.keys[ranked[k]],
+                    bought ? "purchase" : "shown");
+            rows++;
+        }
     }
     fclose(f);
     aisle_search_log *log;
@@ -718,9 +724,9 @@ static void bench_learn(aisle_search_index *idx, const retail *r, judged *ps, si
     double t0 = now(), c0 = cpu_now();
     CHECK(aisle_search_index_learn(idx, log, m, NULL, &pairs));
     double learn_s = now() - t0, learn_cpu = cpu_now() - c0;
-    printf("\nLearning to rank: log of %zu training searches (%zu rows: default top 10 shown, the customer's "
-           "test-month purchases bought), %zu pairs, learned in %.2f s wall (%.2f s CPU); weights:",
-           n_train, rows, pairs, learn_s, learn_cpu);
+    printf("\nLearning to rank: log of %zu training searches (%zu rows: default top %d shown, those the customer "
+           "bought in the test month purchased), %zu pairs, learned in %.2f s wall (%.2f s CPU); weights:",
+           n_train, rows, (int)LEARN_SHOWN, pairs, learn_s, learn_cpu);
     for (size_t k = 0;; k++) {
         const char *name;
         double w;
