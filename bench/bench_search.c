@@ -679,6 +679,76 @@ static void print_row(const char *name, const run_stats *s, double build_s, long
 
 
 /* ---- scale: the synthetic catalog ---- */
+/* Learning to rank (docs/SEARCH.md): a search log from the personal
+ * queries' first half (training searches): each one's default top
+ * LEARN_SHOWN (ALS, user, linear fusion) as shown, and those of them the
+ * customer bought in the test month as purchase rows (a shopper acts on
+ * what was shown: purchases the ranking did not show would compare them
+ * only with what it ranked higher, docs/SEARCH.md "Bias"); the weights are
+ * learned on it and NDCG@10 of learned and default weights is measured on
+ * the second half only (held out: never used to fit or choose anything). */
+enum { LEARN_SHOWN = 20 };
+static void bench_learn(aisle_search_index *idx, const retail *r, judged *ps, size_t np, const aisle_model *m,
+                        const char *dir) {
+    size_t n_train = np / 2;
+    if (n_train < 10 || np - n_train < 10) {
+        printf("\n| learning to rank | skipped: %zu personal queries |\n", np);
+        return;
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/search_log.csv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) die("search log file", AISLE_EIO);
+    fprintf(f, "query_id,query,user,item,event\n");
+    aisle_config *blend;
+    CHECK(aisle_config_new(&blend));
+    CHECK(aisle_config_parse(blend, "search_ranker=blend"));
+    int64_t ranked[100];
+    size_t n, rows = 0;
+    double sec, cpu;
+    for (size_t i = 0; i < n_train; i++) {
+        const char *user = r->users.keys[ps[i].user];
+        aisle_ranked(idx, r, ps[i].text, blend, m, user, ranked, &n, &sec, &cpu);
+        for (size_t k = 0; k < n && k < LEARN_SHOWN; k++) {
+            if (ranked[k] < 0) continue;
+            int bought = grade_of(&ps[i], (uint32_t)ranked[k]) > 0;
+            fprintf(f, "t%zu,\"%s\",%s,%s,%s\n", i, ps[i].text, user, r->items.keys[ranked[k]],
+                    bought ? "purchase" : "shown");
+            rows++;
+        }
+    }
+    fclose(f);
+    aisle_search_log *log;
+    CHECK(aisle_search_log_load(&log, path, NULL));
+    size_t pairs = 0;
+    double t0 = now(), c0 = cpu_now();
+    CHECK(aisle_search_index_learn(idx, log, m, NULL, &pairs));
+    double learn_s = now() - t0, learn_cpu = cpu_now() - c0;
+    printf("\nLearning to rank: log of %zu training searches (%zu rows: default top %d shown, those the customer "
+           "bought in the test month purchased), %zu pairs, learned in %.2f s wall (%.2f s CPU); weights:",
+           n_train, rows, (int)LEARN_SHOWN, pairs, learn_s, learn_cpu);
+    for (size_t k = 0;; k++) {
+        const char *name;
+        double w;
+        if (aisle_search_index_ranker(idx, k, &name, &w) != AISLE_OK) break;
+        printf(" %s %.3f", name, w);
+    }
+    printf("\n\nHeld-out personal queries: %zu\n\n", np - n_train);
+    printf("| system | NDCG@10 | recall@100 | queries/s wall (CPU) | p99 ms wall (CPU) |\n|---|---|---|---|---|\n");
+    static const struct {
+        const char *name, *opts;
+    } lrow[] = {{"default weights (ALS, user; linear fusion)", "search_ranker=blend"},
+                {"learned weights (ALS, user)", "search_ranker=learned"}};
+    for (size_t i = 0; i < sizeof lrow / sizeof lrow[0]; i++) {
+        run_stats s = eval_aisle(idx, r, ps + n_train, np - n_train, lrow[i].opts, m, 1);
+        printf("| %s | %.4f | %.4f | %.0f (%.0f) | %.3f (%.3f) |\n", lrow[i].name, s.ndcg, s.recall, s.qps,
+               s.qps_cpu, s.p99_ms, s.p99_cpu_ms);
+    }
+    aisle_search_log_free(log);
+    aisle_config_free(blend);
+    unlink(path);
+}
+
 static void bench_scale(long n_items, const char *dir) {
     aisle_config *cfg;
     CHECK(aisle_config_new(&cfg));
@@ -1011,6 +1081,7 @@ int main(int argc, char **argv) {
             printf("| %s | %.4f | %.4f | %.0f (%.0f) | %.3f (%.3f) |\n", prow[i].name, s.ndcg, s.recall, s.qps,
                    s.qps_cpu, s.p99_ms, s.p99_cpu_ms);
         }
+        bench_learn(idx, &r, ps, np, m, dir);
         for (size_t i = 0; i < nq; i++) free(qs[i].rel_item), free(qs[i].rel_grade);
         for (size_t i = 0; i < np; i++) free(ps[i].rel_item), free(ps[i].rel_grade);
         free(qs);

@@ -2099,6 +2099,69 @@ AISLE_API int aisle_search_index_encoder_info(const aisle_search_index *index, s
 AISLE_API int aisle_bert_set_labels(aisle_bert *model, const char *const *names, size_t n);
 
 /* <<< section: bert labels */
+/* >>> section: search_learn */
+
+/* Learning to rank from search logs (docs/SEARCH.md, "Learning to rank").
+ * A search log is a delimited text file with a header naming the columns
+ * query_id, query, user (optional), item and event: one row per product a
+ * search showed or the shopper acted on, event one of shown, click, cart,
+ * purchase.  Rows with the same query_id form one search (its query and
+ * user must repeat on each).  aisle_search_index_learn runs each logged
+ * search and fits the weights of the ranking signals (text, proximity,
+ * matched, corrected, semantic, encoder, user, popularity) by L2-
+ * regularised pairwise logistic regression on (better event, worse event)
+ * pairs of products of the same search; the weights are kept in the index
+ * (and its saved file) and used by aisle_search as option search_ranker
+ * says (auto: whenever the index has them).
+ *
+ * Threads: a log is read-only after loading (any number of threads may
+ * use it); aisle_search_index_learn needs exclusive access to the index,
+ * as aisle_search_index_add does. */
+typedef struct aisle_search_log aisle_search_log;
+
+/* Loads a search log from `path` (plain or gzip; delimiter by extension
+ * or sniffed, options delimiter, quoting, max_field...).  All or nothing.
+ * Returns AISLE_OK, AISLE_EINVAL (NULL argument, bad option), AISLE_ENOTFOUND
+ * (no such file), AISLE_EIO, AISLE_EFORMAT (a missing column, an unknown event, a row whose query or
+ * user differs from its query_id's earlier rows, invalid UTF-8: the
+ * message names file, line and column), AISLE_ERANGE or AISLE_ENOMEM. */
+AISLE_API int aisle_search_log_load(aisle_search_log **out, const char *path, const aisle_config *cfg);
+
+/* As aisle_search_log_load, from data[0..len); name is used in messages
+ * (NULL: "buffer").  Returns the same codes. */
+AISLE_API int aisle_search_log_load_buffer(aisle_search_log **out, const void *data, size_t len, const char *name,
+                                           const aisle_config *cfg);
+
+/* *searches: the distinct query_ids; *events: the (search, product) pairs
+ * (repeated events of one product in one search count once).  Either may
+ * be NULL.  Thread-safe.  Returns AISLE_OK or AISLE_EINVAL (NULL log). */
+AISLE_API int aisle_search_log_count(const aisle_search_log *log, size_t *searches, size_t *events);
+
+/* Frees a log; NULL is a no-op. */
+AISLE_API void aisle_search_log_free(aisle_search_log *log);
+
+/* Fits the index's ranking weights from `log` and keeps them in the index
+ * (replacing earlier ones).  model (may be NULL): the trained model whose
+ * behaviour-space retrieval, user scores and popularity are signals, as in
+ * aisle_search; log rows' users are looked up in it.  cfg: the search_*
+ * options the searches run with, and search_learn_l2,
+ * search_learn_max_pairs, search_learn_iterations, search_learn_seed.
+ * Results are identical for the same inputs and seed.  *pairs (may be
+ * NULL) receives the preference pairs used.  On failure the index is
+ * unchanged.  Returns AISLE_OK, AISLE_EINVAL (NULL index or log, bad
+ * option, or a log giving no pairs: no search with two of its products
+ * among the candidates and different events), AISLE_EINTERNAL or
+ * AISLE_ENOMEM. */
+AISLE_API int aisle_search_index_learn(aisle_search_index *index, const aisle_search_log *log,
+                                       const aisle_model *model, const aisle_config *cfg, size_t *pairs);
+
+/* Feature i of the learned ranker: *name (static text) and *weight.
+ * Thread-safe.  Returns AISLE_OK, AISLE_EINVAL (NULL argument),
+ * AISLE_ENOTFOUND (the index has no learned weights) or AISLE_ERANGE (i
+ * past the last feature). */
+AISLE_API int aisle_search_index_ranker(const aisle_search_index *index, size_t i, const char **name,
+                                        double *weight);
+/* <<< section: search_learn */
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -123,6 +123,45 @@ static void test_search_usage_and_file_errors(void **state) {
 /* --encoder on index and search: the product vectors are stored, the
  * query's vector finds products sharing no word with it, another encoder
  * (or an index built without one) is refused. */
+/* search-learn: a log whose shopper buys the 5th hit of each query gives
+ * weights that the learned index uses; bad logs name file and line. */
+static void test_search_learn_writes_a_learned_index(void **state) {
+    (void)state;
+    assert_run(0, "index --catalog store/catalog.csv --out learn.idx");
+    static const char *const queries[] = {"bag", "mat", "mug", "lamp", "shoes"};
+    char log[8192] = "query_id,query,user,item,event\n";
+    size_t rows = 0;
+    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+        assert_run(0, "search --index learn.idx --query '%s' -k 6 --json", queries[q]);
+        const char *p = out_text;
+        for (int h = 0; (p = strstr(p, "\"item\":\"")) != NULL; h++) {
+            p += 8;
+            const char *e = strchr(p, '"');
+            snprintf(log + strlen(log), sizeof log - strlen(log), "s%zu,%s,,%.*s,%s\n", q, queries[q], (int)(e - p), p,
+                     h == 4 ? "purchase" : "shown");
+            rows++;
+        }
+    }
+    assert_true(rows > 10);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/log.csv", dir);
+    tu_write_file(path, log, strlen(log));
+    assert_run(0, "search-learn --index learn.idx --log log.csv --out learned.idx --set search_learn_seed=3");
+    assert_contains(out_text, "text\t");
+    assert_contains(out_text, "popularity\t");
+    assert_contains(err_text, "learned from ");
+    assert_run(0, "search --index learned.idx --query 'bag' -k 3 --explain");
+    assert_contains(out_text, "learned ranker");
+    assert_run(0, "search --index learned.idx --query 'bag' -k 3 --set search_ranker=blend --explain");
+    if (strstr(out_text, "learned ranker")) fail_msg("search_ranker=blend used the learned weights");
+    /* errors: a bad event names file:line:column; a missing argument is usage */
+    tu_write_file(path, "query_id,query,user,item,event\ns1,bag,,P1,seen\n", 47);
+    assert_run(1, "search-learn --index learn.idx --log log.csv --out bad.idx");
+    assert_contains(err_text, "log.csv:2:12: expected an event");
+    assert_run(2, "search-learn --index learn.idx --out bad.idx");
+    assert_contains(err_text, "--log FILE");
+}
+
 static void test_encoder_index_and_search(void **state) {
     (void)state;
     char cls[PATH_MAX], reg[PATH_MAX], rel[2200];
@@ -156,6 +195,7 @@ int main(void) {
         cmocka_unit_test(test_personal_search_and_suggest),
         cmocka_unit_test(test_search_usage_and_file_errors),
         cmocka_unit_test(test_encoder_index_and_search),
+        cmocka_unit_test(test_search_learn_writes_a_learned_index),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -39,6 +39,7 @@ typedef struct ctx {
     aisle_catalog *cat;
     aisle_search_index *idx;
     aisle_model *model;
+    aisle_search_log *log;
     void *image;
     size_t image_len;
     char path[512];
@@ -129,6 +130,35 @@ static int step_save(void *p) {
     return aisle_search_index_save(c->idx, c->path, NULL);
 }
 
+/* Learning to rank: a short log loaded from a buffer (the reader's fast
+ * path, which retries a failed allocation on the slow path, needs 32
+ * bytes), the fit with a model (user and popularity signals) on a longer
+ * log, a learned search, and the index saved with its weights and loaded
+ * back. */
+static const char learn_log[] = "query_id,query,user,item,event\n"
+                                "s1,lunch,u1,p3,shown\ns1,lunch,u1,p5,purchase\n"
+                                "s2,headphones,u2,p1,click\ns2,headphones,u2,p2,shown\ns2,headphones,u2,p4,cart\n";
+
+static int step_log(void *p) {
+    (void)p;
+    static const char small[] = "qid,q,item,event\nq,a,p,cart\n";
+    aisle_search_log *log = NULL;
+    int rc = aisle_search_log_load_buffer(&log, small, sizeof small - 1, "log.csv", NULL);
+    aisle_search_log_free(log);
+    return rc;
+}
+
+static int step_learn(void *p) {
+    ctx *c = p;
+    aisle_search_index *back = NULL;
+    int rc = aisle_search_index_learn(c->idx, c->log, c->model, NULL, NULL);
+    if (!rc) rc = search_once(c->idx, "lunch", c->model, "u1");
+    if (!rc) rc = aisle_search_index_save(c->idx, c->path, NULL);
+    if (!rc) rc = aisle_search_index_load(&back, c->path, NULL);
+    aisle_search_index_free(back);
+    return rc;
+}
+
 static void test_search_paths_survive_every_allocation_failure(void **state) {
     (void)state;
     ctx c;
@@ -163,6 +193,11 @@ static void test_search_paths_survive_every_allocation_failure(void **state) {
     uint64_t pg = run_until_success("suggest", step_suggest, &c);
     uint64_t pl = run_until_success("load+update", step_load_update, &c);
     uint64_t pv = run_until_success("save", step_save, &c);
+    assert_ok(aisle_search_log_load_buffer(&c.log, learn_log, sizeof learn_log - 1, "log.csv", NULL));
+    uint64_t pr = run_until_success("learn", step_learn, &c), plog = run_until_success("log", step_log, &c);
+    print_message("learn failure points: log %llu, learn %llu\n", (unsigned long long)plog, (unsigned long long)pr);
+    assert_true(pr > 10 && plog > 5);
+    aisle_search_log_free(c.log);
     print_message("search failure points: build %llu, search %llu, fusion+personal %llu, suggest %llu, "
                   "load+update %llu, save %llu\n",
                   (unsigned long long)pb, (unsigned long long)ps, (unsigned long long)pp, (unsigned long long)pg,

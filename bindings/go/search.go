@@ -381,3 +381,64 @@ func (s *SearchIndex) Suggest(prefix string, k int) ([]Hit, error) {
 	}
 	return res.Hits, nil
 }
+
+// Learn fits the index's ranking weights from a search log (docs/SEARCH.md,
+// "Learning to rank"): the log's text (a CSV with the header
+// query_id,query,user,item,event; event shown, click, cart or purchase),
+// named name in error messages.  m (may be nil) is the model whose signals
+// (fusion, user score, popularity) searches will use; cfg: the search_*
+// options, search_learn_l2, search_learn_max_pairs, search_learn_seed.  It
+// returns the preference pairs used; the weights (Ranker) stay in the
+// index and its saved file.
+func (s *SearchIndex) Learn(log []byte, name string, m *Model, cfg *Config) (int, error) {
+	n, err := cstring("name", name)
+	if err != nil {
+		return 0, err
+	}
+	defer free(n)
+	var ptr unsafe.Pointer
+	if len(log) > 0 {
+		ptr = unsafe.Pointer(&log[0])
+	}
+	var lh *C.aisle_search_log
+	if err := call(func() C.int { return C.aisle_search_log_load_buffer(&lh, ptr, C.size_t(len(log)), n, nil) }); err != nil {
+		return 0, err
+	}
+	defer C.aisle_search_log_free(lh)
+	var pairs C.size_t
+	learn := func(mp *C.aisle_model) error {
+		return s.write(func(p *C.aisle_search_index) C.int {
+			var rc C.int
+			_ = withConfig(cfg, func(c *C.aisle_config) C.int {
+				rc = C.aisle_search_index_learn(p, lh, mp, c, &pairs)
+				return rc
+			})
+			return rc
+		})
+	}
+	if m == nil {
+		err = learn(nil)
+	} else {
+		err = m.withRead(learn)
+	}
+	return int(pairs), err
+}
+
+// Ranker returns the learned ranking weights by signal name (empty when
+// the index has none).
+func (s *SearchIndex) Ranker() (map[string]float64, error) {
+	out := map[string]float64{}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.ptr == nil {
+		return nil, errClosed("search index")
+	}
+	for i := 0; ; i++ {
+		var name *C.char
+		var w C.double
+		if C.aisle_search_index_ranker(s.ptr, C.size_t(i), &name, &w) != 0 {
+			return out, nil
+		}
+		out[C.GoString(name)] = float64(w)
+	}
+}

@@ -92,6 +92,35 @@ func TestSearchTyposFiltersFacetsSaveLoad(t *testing.T) {
 	wg.Wait()
 }
 
+func TestSearchLearnFromLog(t *testing.T) {
+	c := searchCatalog(t)
+	idx, err := BuildSearchIndex(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if w, err := idx.Ranker(); err != nil || len(w) != 0 {
+		t.Fatalf("ranker before learning: %v %v", w, err)
+	}
+	log := "query_id,query,user,item,event\ns1,lunch,,p2,shown\ns1,lunch,,p4,purchase\n"
+	pairs, err := idx.Learn([]byte(log), "log.csv", nil, nil)
+	if err != nil || pairs != 1 {
+		t.Fatalf("learn: %d pairs, %v", pairs, err)
+	}
+	w, err := idx.Ranker()
+	if _, ok := w["popularity"]; err != nil || len(w) != 8 || !ok {
+		t.Fatalf("ranker %v %v", w, err)
+	}
+	r, err := idx.Search("lunch", SearchRequest{K: 2})
+	if err != nil || !strings.Contains(r.Explain(0), "learned ranker") {
+		t.Fatalf("%+v %v", r, err)
+	}
+	_, err = idx.Learn([]byte("query_id,query,user,item,event\ns1,lunch,,p2,seen\n"), "log.csv", nil, nil)
+	if !errors.Is(err, &Error{Code: CodeFormat}) || !strings.Contains(err.Error(), "log.csv:2:") {
+		t.Fatalf("bad log: %v", err)
+	}
+}
+
 func TestSearchPersonalWithModel(t *testing.T) {
 	c := searchCatalog(t)
 	idx, err := BuildSearchIndex(c, nil)

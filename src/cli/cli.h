@@ -170,6 +170,7 @@ int cli_eval_report(const cli_opts *o, const char *kind, double secs, const aisl
 /* Search commands (cmd_search.c); they parse their own arguments. */
 int cmd_index_raw(int argc, char **argv);
 int cmd_search_raw(int argc, char **argv);
+int cmd_search_learn_raw(int argc, char **argv);
 #define CMD_INDEX_USAGE                                                                                   \
     "usage: aisle index --catalog FILE [--columns SPEC] --out IDX [--model M] [--encoder E]\n"            \
     "                   [--set KEY=VALUE]... [--quiet]\n\n"                                                \
@@ -191,6 +192,16 @@ int cmd_search_raw(int argc, char **argv);
     "per line; with --json each prints one JSON array of {item, score, matched} (an object\n"         \
     "{total, hits, facets} with --facets).  --suggest prints completions of the text instead.\n"      \
     "--set takes search_* options (docs/OPTIONS.md).\n"
+#define CMD_SEARCH_LEARN_USAGE                                                                            \
+    "usage: aisle search-learn --index IDX --log FILE [--model M] [--encoder E] --out IDX2\n"          \
+    "                          [--set KEY=VALUE]... [--quiet]\n\n"                                     \
+    "Learns the ranking weights of the index from a search log (a CSV with the header\n"              \
+    "query_id,query,user,item,event; event: shown, click, cart or purchase) by pairwise\n"            \
+    "logistic regression and saves the index with them as IDX2 (searches use them unless\n"           \
+    "search_ranker=blend).  --model: the model whose fusion, user scores and popularity are\n"        \
+    "signals (give it to `aisle search` too); --encoder: the index's encoder, when it has one.\n"      \
+    "--set takes search_* options (search_learn_l2, search_learn_max_pairs, search_learn_seed).\n"     \
+    "Prints each learned weight.\n"
 
 /* cmd_bert.c: pretrained BERT checkpoints.  cmd_classify_bert runs
  * `aisle classify` when --model is a bert model file (*handled set);

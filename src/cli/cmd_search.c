@@ -295,3 +295,58 @@ int cmd_search_raw(int argc, char **argv) {
     aisle_config_free(a.cfg);
     return rc;
 }
+
+int cmd_search_learn_raw(int argc, char **argv) {
+    const char *index = NULL, *log_path = NULL, *out = NULL, *model = NULL, *encoder = NULL;
+    int quiet = 0, rc = CLI_OK;
+    aisle_config *cfg = NULL;
+    if (aisle_config_new(&cfg)) return cli_fail(AISLE_ENOMEM, "config");
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
+        else if (!strcmp(a, "--index") || !strcmp(a, "--log") || !strcmp(a, "--out") || !strcmp(a, "--model") ||
+                 !strcmp(a, "--encoder") || !strcmp(a, "--set")) {
+            if ((rc = need_value(i, argc, argv))) break;
+            const char *v = argv[++i];
+            if (!strcmp(a, "--index")) index = v;
+            else if (!strcmp(a, "--log")) log_path = v;
+            else if (!strcmp(a, "--out")) out = v;
+            else if (!strcmp(a, "--model")) model = v;
+            else if (!strcmp(a, "--encoder")) encoder = v;
+            else rc = set_option(cfg, v);
+        } else {
+            rc = cli_error(CLI_USAGE, "search-learn: unknown argument '%s' (try `aisle search-learn --help`)", a);
+        }
+    }
+    if (!rc && (!index || !log_path || !out))
+        rc = cli_error(CLI_USAGE, "search-learn: --index IDX, --log FILE and --out IDX2 are required");
+    aisle_search_index *idx = NULL;
+    aisle_search_log *log = NULL;
+    aisle_model *m = NULL;
+    aisle_bert *bert = NULL;
+    double t0 = cli_now();
+    size_t pairs = 0, searches = 0;
+    int lrc;
+    if (!rc && (lrc = aisle_search_index_load(&idx, index, cfg))) rc = cli_fail(lrc, "loading the index");
+    if (!rc && (lrc = aisle_search_log_load(&log, log_path, NULL))) rc = cli_fail(lrc, "loading the log");
+    if (!rc && model && (lrc = aisle_model_load(&m, model, NULL))) rc = cli_fail(lrc, "loading the model");
+    if (!rc && encoder) rc = load_encoder(encoder, NULL, &bert);
+    if (!rc && bert && (lrc = aisle_search_index_set_encoder(idx, bert, NULL, cfg))) rc = cli_fail(lrc, "--encoder");
+    if (!rc && (lrc = aisle_search_index_learn(idx, log, m, cfg, &pairs))) rc = cli_fail(lrc, "learning");
+    if (!rc && (lrc = aisle_search_index_save(idx, out, cfg))) rc = cli_fail(lrc, "saving the index");
+    if (!rc) {
+        aisle_search_log_count(log, &searches, NULL);
+        const char *name;
+        double w;
+        for (size_t i = 0; aisle_search_index_ranker(idx, i, &name, &w) == AISLE_OK; i++) printf("%s\t%.6g\n", name, w);
+        if (!quiet)
+            fprintf(stderr, "learned from %zu searches (%zu pairs) into %s in %.2f s\n", searches, pairs, out,
+                    cli_now() - t0);
+    }
+    aisle_model_free(m);
+    aisle_search_log_free(log);
+    aisle_search_index_free(idx);
+    aisle_bert_free(bert);
+    aisle_config_free(cfg);
+    return rc;
+}

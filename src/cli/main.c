@@ -93,6 +93,8 @@ typedef struct cli_raw_command {
 static const cli_raw_command raw_commands[] = {
     {"index", "build a product search index from a catalog file", CMD_INDEX_USAGE, cmd_index_raw},
     {"search", "search products in an index (text, typos, filters, personal)", CMD_SEARCH_USAGE, cmd_search_raw},
+    {"search-learn", "learn an index's ranking weights from a search log", CMD_SEARCH_LEARN_USAGE,
+     cmd_search_learn_raw},
 };
 
 static const cli_raw_command *find_raw(const char *name) {

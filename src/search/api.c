@@ -53,7 +53,11 @@ AISLE_API int aisle_search_index_build(aisle_search_index *idx, const aisle_cata
             }
         }
     }
-    if (!rc) index_swap(idx, tmp);
+    if (!rc) { /* a ranker learned before the build stays */
+        tmp->has_ranker = idx->has_ranker;
+        memcpy(tmp->rank_w, idx->rank_w, sizeof tmp->rank_w);
+        index_swap(idx, tmp);
+    }
     search_index_release(tmp);
     return rc;
 }
@@ -169,7 +173,7 @@ AISLE_API int aisle_search(const aisle_search_index *idx, const char *query, siz
     if ((user || n_items) && !model)
         return core_error(AISLE_EINVAL, "aisle_search: a user or session needs a model");
     if (user && n_items) return core_error(AISLE_EINVAL, "aisle_search: give a user or session items, not both");
-    search_request rq = {query, feat_text_len(query, len), k, filters, n_filters, model, user, items, n_items, cfg};
+    search_request rq = {query, feat_text_len(query, len), k, filters, n_filters, model, user, items, n_items, cfg, NULL};
     return search_run(idx, &rq, out);
 }
 
@@ -403,5 +407,46 @@ AISLE_API int aisle_search_results_facet_value(const aisle_search_results *r, si
         return core_error(AISLE_ERANGE, "aisle_search_results_facet_value: facet %zu value %zu out of range", field, i);
     if (value) *value = r->arena.data + r->facets[field].value[i];
     if (count) *count = r->facets[field].count[i];
+    return AISLE_OK;
+}
+
+/* ---- learning to rank (include/aisle.h, section search_learn) ---- */
+
+AISLE_API int aisle_search_log_load(aisle_search_log **out, const char *path, const aisle_config *cfg) {
+    if (!out || !path) return core_error(AISLE_EINVAL, "aisle_search_log_load: NULL argument");
+    int rc = config_check(cfg, data_options, "search log");
+    return rc ? rc : search_log_read(out, path, NULL, 0, path, cfg);
+}
+
+AISLE_API int aisle_search_log_load_buffer(aisle_search_log **out, const void *data, size_t len, const char *name,
+                                           const aisle_config *cfg) {
+    if (!out || (!data && len)) return core_error(AISLE_EINVAL, "aisle_search_log_load_buffer: NULL argument");
+    int rc = config_check(cfg, data_options, "search log");
+    return rc ? rc : search_log_read(out, NULL, data ? data : "", len, name ? name : "buffer", cfg);
+}
+
+AISLE_API int aisle_search_log_count(const aisle_search_log *log, size_t *searches, size_t *events) {
+    if (!log) return core_error(AISLE_EINVAL, "aisle_search_log_count: NULL argument");
+    if (searches) *searches = log->n_groups;
+    if (events) *events = log->n_ev;
+    return AISLE_OK;
+}
+
+AISLE_API void aisle_search_log_free(aisle_search_log *log) { search_log_release(log); }
+
+AISLE_API int aisle_search_index_learn(aisle_search_index *idx, const aisle_search_log *log,
+                                       const aisle_model *model, const aisle_config *cfg, size_t *pairs) {
+    if (!idx || !log) return core_error(AISLE_EINVAL, "aisle_search_index_learn: NULL argument");
+    int rc = config_check(cfg, search_options, "search");
+    return rc ? rc : search_ltr_learn(idx, log, model, cfg, pairs);
+}
+
+AISLE_API int aisle_search_index_ranker(const aisle_search_index *idx, size_t i, const char **name, double *weight) {
+    if (!idx || !name || !weight) return core_error(AISLE_EINVAL, "aisle_search_index_ranker: NULL argument");
+    if (!idx->has_ranker) return core_error(AISLE_ENOTFOUND, "aisle_search_index_ranker: no learned weights");
+    if (i >= SEARCH_LTR_F)
+        return core_error(AISLE_ERANGE, "aisle_search_index_ranker: feature %zu of %d", i, (int)SEARCH_LTR_F);
+    *name = search_ltr_names[i];
+    *weight = idx->rank_w[i];
     return AISLE_OK;
 }

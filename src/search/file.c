@@ -108,6 +108,7 @@ int search_index_write(const aisle_search_index *idx, const aisle_config *cfg, i
     if (!rc) rc = io_writer_add_section(w, SEARCH_SECTION_FACETS, IO_FLAG_REQUIRED, &b);
     if (!rc) rc = search_encoder_write(idx, newdoc, live, w);
     if (!rc) rc = search_pairs_write(idx, newterm, w);
+    if (!rc) rc = search_ltr_write(idx, w);
     buf_free(&b);
     core_free(newdoc);
     core_free(newterm);
@@ -308,6 +309,7 @@ int search_index_read(aisle_search_index *idx, io_reader *r) {
     if (!rc) rc = read_facets(idx, r);
     if (!rc) rc = read_docs(idx, r, n_docs);
     if (!rc) rc = search_encoder_read(idx, r);
+    if (!rc) rc = search_ltr_read(idx, r);
     if (!rc) rc = read_terms(idx, r, n_terms);
     if (!rc) rc = search_pairs_read(idx, r);
     if (!rc) rc = io_reader_check_required(r);

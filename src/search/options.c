@@ -70,6 +70,16 @@ const option_spec search_options[] = {
     OPTION_CHOICE("search_encoder_pooling", "mean", "mean|cls|pooler", "search",
      "How aisle_search_index_set_encoder turns the encoder's token states into a product's or query's "
      "vector: their mean, the [CLS] state, or the model's pooler."),
+    OPTION_CHOICE("search_ranker", "auto", "auto|blend|learned", "search",
+     "How candidates are ranked: the blend of the fusion and personalization options, the weights learned "
+     "from a log (aisle_search_index_learn), or auto: learned when the index has them."),
+    OPTION_FLOAT("search_learn_l2", 1e-9, 1e6, "0.001", "search",
+     "Learning to rank: L2 penalty l2/2 |w|^2 on the weights (features are scaled to about [0, 1])."),
+    OPTION_INT("search_learn_max_pairs", 1, 1000000, "64", "search",
+     "Learning to rank: most preference pairs one logged search contributes (a seeded uniform sample)."),
+    OPTION_INT("search_learn_iterations", 1, 1000, "50", "search", "Learning to rank: most Newton iterations."),
+    OPTION_INT("search_learn_seed", 0, 9007199254740991.0, "1", "search",
+     "Learning to rank: seed of the pair sample (the fit itself is deterministic)."),
     OPTION_INT("search_max_bytes", 1024, 1e15, "17179869184", "search",
      "Largest search index file aisle_search_index_load reads."),
     OPTION_END};
@@ -120,5 +130,12 @@ int search_params_read(search_params *p, const aisle_config *cfg, const search_p
     p->personal_user = config_float(cfg, search_options, "search_personal_user");
     p->personal_pop = config_float(cfg, search_options, "search_personal_popularity");
     p->encoder_weight = config_float(cfg, search_options, "search_encoder_weight");
+    const char *rk = config_string(cfg, search_options, "search_ranker");
+    p->ranker = !strcmp(rk, "blend") ? SEARCH_RANKER_BLEND : !strcmp(rk, "learned") ? SEARCH_RANKER_LEARNED
+                                                                                   : SEARCH_RANKER_AUTO;
+    p->learn_l2 = config_float(cfg, search_options, "search_learn_l2");
+    p->learn_max_pairs = (int)config_int(cfg, search_options, "search_learn_max_pairs");
+    p->learn_iterations = (int)config_int(cfg, search_options, "search_learn_iterations");
+    p->learn_seed = (uint64_t)config_int(cfg, search_options, "search_learn_seed");
     return config_check(cfg, search_options, "search");
 }

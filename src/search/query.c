@@ -52,6 +52,8 @@ int search_explain(aisle_search_results *r, size_t i, const char **out) {
         if (c->rank_encoder) rc = buf_printf(&x, "; encoder rank %d (cosine %.3f)", c->rank_encoder, c->encoder);
         if (!rc && !c->rank_text && !c->rank_semantic) rc = buf_printf(&x, "; found by the text encoder only");
     }
+    if (!rc && info->learned_used)
+        rc = buf_printf(&x, "; learned ranker (user %.4f popularity %.4f)", c->user, c->pop);
     if (!rc && info->personal_used)
         rc = buf_printf(&x, "; user %.4f popularity %.4f; history moved it from rank %d to %zu", c->user, c->pop,
                         c->rank_before_user, i + 1);
@@ -101,13 +103,17 @@ int search_run(const aisle_search_index *idx, const search_request *rq, aisle_se
     rc = search_query_parse(idx, &p, rq->text, rq->len, &q);
     if (!rc) rc = search_filter_parse(idx, rq->filters, rq->n_filters, &f);
     if (!rc) rc = search_facets_setup(idx, &p, &fc, &n_fc);
-    bool rerank = rq->model || search_encoder_active(idx, &p);
+    bool learned = false;
+    if (!rc) rc = search_ltr_active(idx, &p, &learned);
+    bool rerank = rq->model || search_encoder_active(idx, &p) || learned;
     pool_cap = rerank ? CORE_MAX(rq->k, p.depth) : rq->k;
     if (pool_cap > idx->n_docs) pool_cap = idx->n_docs; /* k may be huge: never more than the products */
     if (!rc && !(pool = core_malloc((pool_cap ? pool_cap : 1) * sizeof *pool))) rc = core_oom("search candidates");
     if (!rc) rc = search_retrieve(idx, &p, &q, &f, pool_cap, pool, &pool_n, &r->total, fc, n_fc);
     search_rerank_info info = {0};
-    if (!rc && rerank) rc = search_rerank(idx, &p, rq, &f, &pool, &pool_n, &pool_cap, &info);
+    search_request rql = *rq;
+    rql.query = &q;
+    if (!rc && rerank) rc = search_rerank(idx, &p, &rql, &f, &pool, &pool_n, &pool_cap, &info);
     size_t n = CORE_MIN(pool_n, rq->k);
     if (!rc && !(r->hits = core_calloc(n ? n : 1, sizeof *r->hits))) rc = core_oom("search hits");
     if (!rc && !(r->cands = core_malloc((n ? n : 1) * sizeof *r->cands))) rc = core_oom("search hits");

@@ -207,12 +207,12 @@ static void fuse(const search_params *p, const search_rerank_info *info, search_
     qsort(cands, n, sizeof *cands, cand_desc);
 }
 
-static int personalize(const aisle_search_index *idx, const search_params *p, const search_request *rq,
-                       search_cand *cands, size_t n, search_rerank_info *info) {
+int search_user_scores(const search_request *rq, float **out, search_rerank_info *info) {
     const aisle_model *m = rq->model;
     model_query q;
     uint32_t *items = NULL;
     memset(&q, 0, sizeof q);
+    *out = NULL;
     if (rq->user) {
         int64_t u = keys_find(&m->users, rq->user, strlen(rq->user));
         if (u < 0) {
@@ -254,6 +254,16 @@ static int personalize(const aisle_search_index *idx, const search_params *p, co
         core_free(scores);
         return rc;
     }
+    *out = scores;
+    return AISLE_OK;
+}
+
+static int personalize(const aisle_search_index *idx, const search_params *p, const search_request *rq,
+                       search_cand *cands, size_t n, search_rerank_info *info) {
+    const aisle_model *m = rq->model;
+    float *scores;
+    int rc = search_user_scores(rq, &scores, info);
+    if (rc || !scores) return rc;
     float umin = INFINITY, umax = -INFINITY, tmax = 0, pmax = 0;
     for (size_t i = 0; i < n; i++) {
         search_cand *c = &cands[i];
@@ -287,13 +297,26 @@ bool search_encoder_active(const aisle_search_index *idx, const search_params *p
     return idx->encoder && idx->enc_dim && p->fusion != SEARCH_FUSION_NONE && p->encoder_weight > 0;
 }
 
+void search_cands_sort(search_cand *cands, size_t n) { qsort(cands, n, sizeof *cands, cand_desc); }
+
+int search_rerank_gather(const aisle_search_index *idx, const search_params *p, const search_request *rq,
+                         const search_filter *f, bool sem, bool enc, search_cand **cands, size_t *n, size_t *cap,
+                         search_rerank_info *info) {
+    int rc = AISLE_OK;
+    if (sem && rq->model && p->fusion != SEARCH_FUSION_NONE && *n)
+        rc = semantic(idx, p, rq->model, f, cands, n, cap, info);
+    if (!rc && enc && idx->encoder && idx->enc_dim && p->fusion != SEARCH_FUSION_NONE)
+        rc = encoder(idx, p, rq, f, cands, n, cap, info);
+    return rc;
+}
+
 int search_rerank(const aisle_search_index *idx, const search_params *p, const search_request *rq,
                   const search_filter *f, search_cand **cands, size_t *n, size_t *cap, search_rerank_info *info) {
     const aisle_model *m = rq->model;
-    int rc = AISLE_OK;
-    if (m && p->fusion != SEARCH_FUSION_NONE && p->semantic_weight > 0 && *n)
-        rc = semantic(idx, p, m, f, cands, n, cap, info);
-    if (!rc && search_encoder_active(idx, p)) rc = encoder(idx, p, rq, f, cands, n, cap, info);
+    bool learned = false;
+    int rc = search_ltr_active(idx, p, &learned);
+    if (!rc && learned) return search_ltr_rank(idx, p, rq, f, cands, n, cap, info);
+    if (!rc) rc = search_rerank_gather(idx, p, rq, f, p->semantic_weight > 0, p->encoder_weight > 0, cands, n, cap, info);
     if (!rc && (info->semantic_used || info->encoder_used)) fuse(p, info, *cands, *n);
     if (!rc && m && (rq->user || rq->n_items) && *n) rc = personalize(idx, p, rq, *cands, *n, info);
     return rc;

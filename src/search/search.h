@@ -55,8 +55,17 @@ enum {
     SEARCH_SECTION_DOCS = 259,     /* keys, field lengths, prices, brand/category ids, popularity */
     SEARCH_SECTION_FACETS = 260,   /* brand, category and attribute dictionaries, per-product attributes */
     SEARCH_SECTION_VECTORS = 261,  /* optional: text-encoder vectors of the products and the encoder's fingerprint */
-    SEARCH_SECTION_PAIRS = 262     /* optional: the term pairs that keep joint block bounds (pairs.c) */
+    SEARCH_SECTION_PAIRS = 262,    /* optional: the term pairs that keep joint block bounds (pairs.c) */
+    SEARCH_SECTION_RANKER = 263    /* optional: learned ranking weights (ltr.c) */
 };
+
+/* Features of the learned ranker (ltr.c), in this order. */
+enum {
+    SEARCH_LTR_TEXT, SEARCH_LTR_PROXIMITY, SEARCH_LTR_MATCHED, SEARCH_LTR_CORRECTED,
+    SEARCH_LTR_SEMANTIC, SEARCH_LTR_ENCODER, SEARCH_LTR_USER, SEARCH_LTR_POPULARITY,
+    SEARCH_LTR_F
+};
+extern const char *const search_ltr_names[SEARCH_LTR_F];
 
 /* Skip entry: where block b (entries from b * SEARCH_SKIP) starts and the
  * document before it, so a cursor can jump there and go on decoding. */
@@ -179,7 +188,13 @@ typedef struct search_params {
     int semantic_seeds, rrf_k;
     double personal_text, personal_user, personal_pop;
     double encoder_weight;
+    int ranker; /* SEARCH_RANKER_* */
+    double learn_l2;
+    int learn_max_pairs, learn_iterations;
+    uint64_t learn_seed;
 } search_params;
+
+enum { SEARCH_RANKER_AUTO = 0, SEARCH_RANKER_BLEND = 1, SEARCH_RANKER_LEARNED = 2 };
 
 enum { SEARCH_FUSION_NONE = 0, SEARCH_FUSION_RRF = 1, SEARCH_FUSION_LINEAR = 2 };
 
@@ -248,7 +263,34 @@ struct aisle_search_index {
     uint32_t *dterm;
     uint16_t (*dtf)[SEARCH_N_FIELDS];
     size_t dterm_cap;
+    /* learned ranker (ltr.c): weights of the SEARCH_LTR_F features */
+    bool has_ranker;
+    double rank_w[SEARCH_LTR_F];
 };
+
+/* ---- search logs (log.c) ---- */
+enum { SEARCH_LOG_GRADES = 4 }; /* shown, click, cart, purchase */
+typedef struct search_log_event {
+    uint32_t group, item; /* query_id index, items index */
+    uint8_t grade;
+} search_log_event;
+
+struct aisle_search_log {
+    core_keys qids, items, users;
+    core_buf text;        /* queries, NUL-terminated */
+    uint64_t *query_off;  /* n_groups: offset of the query in text */
+    uint32_t *user;       /* n_groups: users index, SEARCH_NONE without */
+    size_t n_groups;
+    search_log_event *ev; /* sorted by (group, item), one per product and group */
+    size_t n_ev, ev_cap;
+    uint32_t *first;      /* n_groups + 1: where each group's events start */
+};
+
+/* Loads a log from path, or from data[0..len) named name when path is
+ * NULL; all or nothing. */
+int search_log_read(aisle_search_log **out, const char *path, const void *data, size_t len, const char *name,
+                    const aisle_config *cfg);
+void search_log_release(aisle_search_log *log);
 
 /* ---- postings coding (index.c) ---- */
 static inline size_t search_put_varint(uint8_t *p, uint32_t v) {
@@ -489,6 +531,7 @@ typedef struct search_request {
     const char *const *items;
     size_t n_items;
     const aisle_config *cfg;
+    const search_query *query; /* set by search_run: the parsed query (learned ranker features) */
 } search_request;
 
 int search_run(const aisle_search_index *idx, const search_request *rq, aisle_search_results **out);
@@ -538,12 +581,42 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
 
 /* What re-ranking did, for explanations. */
 typedef struct search_rerank_info_s {
-    bool semantic_used, encoder_used, personal_used, unknown_user;
+    bool semantic_used, encoder_used, personal_used, unknown_user, learned_used;
     const char *semantic_note, *personal_note; /* static text, NULL none */
 } search_rerank_info;
 
 int search_rerank(const aisle_search_index *idx, const search_params *p, const search_request *rq,
                   const search_filter *f, search_cand **cands, size_t *n, size_t *cap, search_rerank_info *info);
+
+/* Sorts candidates by score, best first (document order on ties). */
+void search_cands_sort(search_cand *cands, size_t n);
+/* Behaviour-space (semantic) and text-encoder candidates joined to the
+ * pool, each when asked for and available (rank.c). */
+int search_rerank_gather(const aisle_search_index *idx, const search_params *p, const search_request *rq,
+                         const search_filter *f, bool semantic, bool encoder, search_cand **cands, size_t *n,
+                         size_t *cap, search_rerank_info *info);
+/* The model's scores of every model item for the request's user or
+ * session items into *out (core_free it), or *out NULL when it cannot
+ * score them (unknown user, ...: info's notes say why). */
+int search_user_scores(const search_request *rq, float **out, search_rerank_info *info);
+
+/* ---- learned ranking (ltr.c) ---- */
+/* Whether queries with p use the learned ranker (AISLE_ESTATE when p asks
+ * for it and the index has none). */
+int search_ltr_active(const aisle_search_index *idx, const search_params *p, bool *out);
+/* Features of the n candidates into x (n x SEARCH_LTR_F); user: the
+ * model's scores or NULL. */
+void search_ltr_features(const aisle_search_index *idx, const search_query *q, const aisle_model *m,
+                         const float *user, search_cand *cands, size_t n, float *x);
+/* Scores the candidates with the index's learned weights and sorts them. */
+int search_ltr_rank(const aisle_search_index *idx, const search_params *p, const search_request *rq,
+                    const search_filter *f, search_cand **cands, size_t *n, size_t *cap, search_rerank_info *info);
+/* Fits the weights from a log (pairwise logistic regression); on success
+ * the index holds them.  *pairs: preference pairs used. */
+int search_ltr_learn(aisle_search_index *idx, const aisle_search_log *log, const aisle_model *m,
+                     const aisle_config *cfg, size_t *pairs);
+int search_ltr_write(const aisle_search_index *idx, io_writer *w);
+int search_ltr_read(aisle_search_index *idx, io_reader *r);
 
 /* The best cap (similarity, document) pairs of a retrieval: a min-heap
  * (rank.c), sorted best first by search_hitlist_sort. */

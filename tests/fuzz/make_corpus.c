@@ -110,6 +110,17 @@ static void search_seeds(const char *root, const char *catalog_csv) {
     snprintf(path, sizeof path, "%s/demo-encoder.aidx", dir);
     if (aisle_search_index_save(idx, path, one)) die("search save");
     aisle_search_index_free(idx);
+    /* with learned ranking weights (the optional ranker section) */
+    static const char log_csv[] = "query_id,query,user,item,event\ns1,sage green,,P00002,shown\n"
+                                  "s1,sage green,,P00003,purchase\ns2,white,,P00004,shown\ns2,white,,P00005,click\n";
+    aisle_search_log *log;
+    if (aisle_search_log_load_buffer(&log, log_csv, sizeof log_csv - 1, "log.csv", NULL)) die("search log");
+    if (aisle_search_index_new(&idx) || aisle_search_index_build(idx, cat, NULL)) die("search index");
+    if (aisle_search_index_learn(idx, log, NULL, NULL, NULL)) die("search learn");
+    snprintf(path, sizeof path, "%s/demo-ranker.aidx", dir);
+    if (aisle_search_index_save(idx, path, one)) die("search save");
+    aisle_search_log_free(log);
+    aisle_search_index_free(idx);
     aisle_config_free(one);
     aisle_bert_free(bert);
     aisle_catalog_free(cat);

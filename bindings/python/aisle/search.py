@@ -169,6 +169,43 @@ class SearchIndex(Handle):
         check(_lib.fn.search_index_encoder_info(self._h, ctypes.byref(dim), ctypes.byref(att), ctypes.byref(fp)))
         return dim.value, bool(att.value), fp.value
 
+    def learn(self, log, model=None, config=None, **options):
+        """Learns the ranking weights from a search log (docs/SEARCH.md
+        "Learning to rank"): a path, or the log's text as bytes (a CSV with
+        the header query_id,query,user,item,event; event shown, click, cart
+        or purchase).  model: the model whose signals (fusion, user score,
+        popularity) searches will use.  Options: search_learn_l2,
+        search_learn_max_pairs, search_learn_seed, and the search_* options
+        the searches run with.  Returns the preference pairs used; the
+        weights (ranker()) stay in the index and its saved file."""
+        h = ctypes.c_void_p()
+        if isinstance(log, (bytes, bytearray)):
+            data = bytes(log)
+            check(_lib.fn.search_log_load_buffer(ctypes.byref(h), data, len(data), b"log", None))
+        else:
+            check(_lib.fn.search_log_load(ctypes.byref(h), enc(os.fspath(log), "path"), None))
+        cfg = None
+        try:
+            cfg, _ = make_config(config, options)
+            pairs = ctypes.c_size_t()
+            check(_lib.fn.search_index_learn(self._h, h, model._h if model is not None else None, cfg._h,
+                                             ctypes.byref(pairs)))
+            return pairs.value
+        finally:
+            if cfg is not None:
+                cfg.close()
+            _lib.fn.search_log_free(h)
+
+    def ranker(self):
+        """The learned ranking weights, {signal: weight} ({} when none)."""
+        out = {}
+        name, w = ctypes.c_char_p(), ctypes.c_double()
+        i = 0
+        while _lib.fn.search_index_ranker(self._h, i, ctypes.byref(name), ctypes.byref(w)) == 0:
+            out[dec(name.value)] = w.value
+            i += 1
+        return out
+
     def __len__(self):
         out = ctypes.c_size_t()
         check(_lib.fn.search_index_count(self._h, ctypes.byref(out)))

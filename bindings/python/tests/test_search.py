@@ -44,6 +44,28 @@ class TestSearch(unittest.TestCase):
         with self.assertRaises(aisle.InvalidArgument):
             self.idx.search("x", filters=["nonsense"])
 
+    def test_learn_from_a_log_and_keep_the_weights(self):
+        self.assertEqual(self.idx.ranker(), {})
+        log = (b"query_id,query,user,item,event\n"
+               b"s1,lunch,,p2,shown\ns1,lunch,,p4,purchase\n"
+               b"s2,case,,p1,shown\ns2,case,,p3,click\n")
+        self.assertGreater(self.idx.learn(log, search_learn_seed=2), 0)
+        w = self.idx.ranker()
+        self.assertEqual(list(w)[:2], ["text", "proximity"])
+        self.assertIn("popularity", w)
+        self.assertIn("learned ranker", self.idx.search("lunch", k=2).explain(0))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "idx.aidx")
+            self.idx.save(path)
+            with aisle.SearchIndex.load(path) as back:
+                self.assertEqual(back.ranker(), w)
+            bad = os.path.join(d, "log.csv")
+            with open(bad, "w") as f:
+                f.write("query_id,query,user,item,event\ns1,lunch,,p2,seen\n")
+            with self.assertRaises(aisle.FormatError) as e:
+                self.idx.learn(bad)
+            self.assertIn("log.csv:2:", str(e.exception))
+
     def test_add_remove_save_load_suggest(self):
         self.cat.add("p5", title="Espresso Machine", price=99)
         self.idx.add(self.cat, "p5")
