@@ -492,7 +492,7 @@ static int cancel_at_2(void *user, int step, int steps, double loss, double metr
 }
 
 /* Rank 0's callback cancels after epoch 2: every rank ends, none waits;
- * a checkpoint is refused (not yet for sasrec); errors agree. */
+ * errors agree. */
 static void test_dist_sasrec_cancel_and_refusals_agree(void **state) {
     (void)state;
     char path[600];
@@ -505,9 +505,6 @@ static void test_dist_sasrec_cancel_and_refusals_agree(void **state) {
     assert_status_msg(aisle_dist_train(d, cfg, NULL, 0, &m), AISLE_ECANCELLED, "rank 0: ");
     assert_null(m);
     assert_ok(aisle_config_set_progress(cfg, NULL, NULL));
-    char ckpt[600];
-    path_in(ckpt, sizeof ckpt, "sasrec.ckpt");
-    assert_status_msg(aisle_dist_train(d, cfg, ckpt, 1, &m), AISLE_EUNSUPPORTED, "checkpoints");
     /* hidden not a multiple of heads: every rank fails the same way */
     assert_ok(aisle_config_parse(cfg, "hidden=15"));
     assert_status_msg(aisle_dist_train(d, cfg, NULL, 0, &m), AISLE_EINVAL, "multiple of heads");
@@ -760,6 +757,133 @@ static void test_dist_mf_reaches_one_process_rmse(void **state) {
  * calls return AISLE_ENOMEM on every rank and free what they built. */
 /* Agrees on a local status before the next collective call (what the
  * library does inside its own calls). */
+/* ---- checkpoint and resume, every kind ---- */
+
+static int g_progress_calls, g_stop_after;
+static int stop_after_n(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    (void)user, (void)step, (void)steps, (void)loss, (void)metric, (void)elapsed;
+    return ++g_progress_calls >= g_stop_after;
+}
+
+/* The bytes of a file (rank 0's model files). */
+static unsigned char *file_bytes(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* Trains `options` on `data` uninterrupted; then with a checkpoint every
+ * `every` epochs, stopped by rank 0's progress callback at its
+ * `stop_after`-th call (ECANCELLED on every rank); then the same command
+ * again, which resumes: rank 0's model file must equal the uninterrupted
+ * one byte for byte.  Then every rank refuses the checkpoint under
+ * `other` (an option; the message names `field`), damaged, or not a
+ * checkpoint at all. */
+static void check_resume(const char *name, const char *data, const char *options, int every, int stop_after,
+                         const char *other, const char *field) {
+    char ckpt[600], a_path[600], b_path[600], file[64];
+    snprintf(file, sizeof file, "%s.ckpt", name);
+    path_in(ckpt, sizeof ckpt, file);
+    snprintf(file, sizeof file, "%s_whole.aisle", name);
+    path_in(a_path, sizeof a_path, file);
+    snprintf(file, sizeof file, "%s_resumed.aisle", name);
+    path_in(b_path, sizeof b_path, file);
+    if (g_rank == 0) unlink(ckpt);
+    MPI_Barrier(MPI_COMM_WORLD);
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, options));
+    aisle_dist_data *d;
+    assert_ok(aisle_dist_load(&d, data, cfg));
+    aisle_model *a = NULL, *b = NULL, *tmp = (aisle_model *)1;
+    assert_ok(aisle_dist_train(d, cfg, NULL, 0, &a));
+    g_progress_calls = 0, g_stop_after = stop_after;
+    if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, stop_after_n, NULL));
+    assert_status_msg(aisle_dist_train(d, cfg, ckpt, every, &tmp), AISLE_ECANCELLED, "rank 0: ");
+    assert_null(tmp);
+    assert_ok(aisle_config_set_progress(cfg, NULL, NULL));
+    assert_ok(aisle_dist_train(d, cfg, ckpt, every, &b));
+    if (g_rank == 0) {
+        assert_ok(aisle_model_save(a, a_path, NULL));
+        assert_ok(aisle_model_save(b, b_path, NULL));
+        size_t na = 0, nb = 0;
+        unsigned char *ba = file_bytes(a_path, &na), *bb = file_bytes(b_path, &nb);
+        if (na != nb || memcmp(ba, bb, na) != 0) fail_msg("%s: the resumed model differs from the uninterrupted one", name);
+        free(ba);
+        free(bb);
+        printf("# %s at %d rank(s): resumed after %d progress calls (checkpoint every %d) = uninterrupted, %zu bytes\n",
+               name, g_size, stop_after, every, na);
+    }
+    /* another option value: refused by every rank, naming the field */
+    aisle_config *changed;
+    assert_ok(aisle_config_new(&changed));
+    assert_ok(aisle_config_parse(changed, options));
+    assert_ok(aisle_config_parse(changed, other));
+    assert_status_msg(aisle_dist_train(d, changed, ckpt, every, &tmp), AISLE_EFORMAT, field);
+    assert_non_null(strstr(aisle_last_error(), "rank 0: "));
+    aisle_config_free(changed);
+    /* truncated, then not a checkpoint: a clean error everywhere */
+    if (g_rank == 0) {
+        size_t n = 0;
+        unsigned char *bytes = file_bytes(ckpt, &n);
+        tu_write_file(ckpt, bytes, n / 2);
+        free(bytes);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    assert_status_msg(aisle_dist_train(d, cfg, ckpt, every, &tmp), AISLE_EFORMAT, "checkpoint");
+    if (g_rank == 0) tu_write_file(ckpt, "user_id,item_id\n", 16);
+    MPI_Barrier(MPI_COMM_WORLD);
+    assert_status_msg(aisle_dist_train(d, cfg, ckpt, every, &tmp), AISLE_EFORMAT, "checkpoint");
+    assert_null(tmp);
+    aisle_model_free(a);
+    aisle_model_free(b);
+    aisle_dist_data_free(d);
+    aisle_config_free(cfg);
+}
+
+static void test_dist_bpr_mf_checkpoint_resume(void **state) {
+    (void)state;
+    char events[600], train[600], test[600];
+    path_in(events, sizeof events, "ckpt_sgd_events.csv");
+    path_in(train, sizeof train, "ckpt_mf_train.csv");
+    path_in(test, sizeof test, "ckpt_mf_test.csv");
+    if (g_rank == 0) write_events(events, 3000, 41, NULL);
+    write_ratings(train, test);
+    MPI_Barrier(MPI_COMM_WORLD);
+    check_resume("bpr", events, "model=bpr factors=8 epochs=5 threads=1 seed=9", 2, 3, "regularization=0.02",
+                 "field 'regularization'");
+    /* SVD++ (the default); plain MF with early stopping (a validation part) */
+    check_resume("mf", train, "model=mf factors=8 epochs=6 learning_rate=0.03 threads=1 seed=5", 2, 3,
+                 "learning_rate=0.02", "field 'learning_rate'");
+    check_resume("mf_early", train,
+                 "model=mf factors=8 epochs=8 implicit_feedback=false validation_fraction=0.1 patience=2 threads=1",
+                 1, 2, "patience=3", "field 'patience'");
+}
+
+static void test_dist_sasrec_checkpoint_resume(void **state) {
+    (void)state;
+    char path[600];
+    path_in(path, sizeof path, "ckpt_sasrec_events.csv");
+    if (g_rank == 0) write_events(path, 3000, 17, NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    static const char *const base = "model=sasrec hidden=16 heads=2 blocks=1 maxlen=12 epochs=3 batch_size=24 "
+                                    "train_negatives=4 threads=1 seed=5 learning_rate=0.005 validation_users=50";
+    /* stopped in the validated epochs (the checkpoint of epoch 2), and in
+     * the refit that follows them (3 epochs, then refit epoch 2) */
+    check_resume("sasrec", path, base, 2, 3, "l2=0.5", "field 'l2'");
+    char with[600];
+    snprintf(with, sizeof with, "%s lazy_adam=true", base);
+    check_resume("sasrec_refit", path, with, 1, 5, "epochs=4", "field 'epochs'");
+}
+
 static int agree(int rc) {
     dist_comm c;
     int crc = dist_comm_world(&c);
@@ -902,6 +1026,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dist_sasrec_cancel_and_refusals_agree),
         cmocka_unit_test(test_dist_bpr_reaches_one_process_quality),
         cmocka_unit_test(test_dist_mf_reaches_one_process_rmse),
+        cmocka_unit_test(test_dist_bpr_mf_checkpoint_resume),
+        cmocka_unit_test(test_dist_sasrec_checkpoint_resume),
         cmocka_unit_test(test_dist_allocation_failures),
     };
     int failed = cmocka_run_group_tests(tests, setup, NULL);
