@@ -921,29 +921,49 @@ static int oom_step(const char *train_path, const char *test_path) {
 }
 
 /* The data-parallel kinds: gathering the dataset, the hooks' buffers. */
-static int oom_step_sgd(const char *train_path, const char *test_path) {
-    (void)test_path;
-    static const char *const kinds[] = {
-        "model=bpr factors=4 epochs=2 threads=1",
-        "model=sasrec hidden=8 heads=1 blocks=1 maxlen=6 epochs=1 batch_size=16 train_negatives=2 threads=1 "
-        "validation_users=10 lazy_adam=true",
-        "model=mf factors=4 epochs=2 threads=1 learning_rate=0.001",
-    };
+static const char *const oom_kinds[] = {
+    "model=bpr factors=4 epochs=2 threads=1",
+    "model=sasrec hidden=8 heads=1 blocks=1 maxlen=6 epochs=1 batch_size=16 train_negatives=2 threads=1 "
+    "validation_users=10 lazy_adam=true",
+    "model=mf factors=4 epochs=2 threads=1 learning_rate=0.001",
+};
+
+/* Trains each kind of oom_kinds; with a checkpoint path, twice: the
+ * second run resumes from what the first wrote (when it got that far). */
+static int oom_train_kinds(const char *train_path, const char *ckpt) {
     int rc = AISLE_OK;
     for (size_t k = 0; !rc && k < 3; k++) {
         aisle_config *cfg = NULL;
         aisle_dist_data *d = NULL;
         aisle_model *m = NULL;
+        if (ckpt && g_rank == 0) unlink(ckpt);
+        if (ckpt) MPI_Barrier(MPI_COMM_WORLD);
         rc = aisle_config_new(&cfg);
-        if (!rc) rc = aisle_config_parse(cfg, kinds[k]);
+        if (!rc) rc = aisle_config_parse(cfg, oom_kinds[k]);
         rc = agree(rc);
         if (!rc) rc = aisle_dist_load(&d, train_path, cfg);
-        if (!rc) rc = aisle_dist_train(d, cfg, NULL, 0, &m);
+        if (!rc) rc = aisle_dist_train(d, cfg, ckpt, 1, &m);
+        aisle_model_free(m);
+        m = NULL;
+        if (!rc && ckpt) rc = aisle_dist_train(d, cfg, ckpt, 1, &m);
         aisle_model_free(m);
         aisle_dist_data_free(d);
         aisle_config_free(cfg);
     }
     return rc;
+}
+
+static int oom_step_sgd(const char *train_path, const char *test_path) {
+    (void)test_path;
+    return oom_train_kinds(train_path, NULL);
+}
+
+/* The checkpoint paths: writing (rank 0), reading and broadcasting. */
+static int oom_step_ckpt(const char *train_path, const char *test_path) {
+    (void)test_path;
+    char ckpt[600];
+    path_in(ckpt, sizeof ckpt, "oom.ckpt");
+    return oom_train_kinds(train_path, ckpt);
 }
 
 /* Every allocation point of one rank (the last) fails once in turn while
@@ -1007,6 +1027,7 @@ static void test_dist_allocation_failures(void **state) {
      * the call) */
     sweep_one_rank(oom_step, "load/train/evaluate", train, test);
     sweep_one_rank(oom_step_sgd, "bpr/sasrec/mf", train, test);
+    sweep_one_rank(oom_step_ckpt, "bpr/sasrec/mf checkpoints", train, test);
 }
 
 int main(int argc, char **argv) {
