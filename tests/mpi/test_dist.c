@@ -579,6 +579,52 @@ static void write_demo_split(const char *train, const char *test) {
     fclose(te);
 }
 
+/* A distributed model of cfg trained on `train` and, on rank 0, the
+ * one-process model of the same file and options, each with its
+ * progress log, and the `test` events (rank 0). */
+typedef struct vs_one {
+    aisle_dist_data *d;
+    aisle_model *dm, *om; /* om: rank 0 */
+    aisle_dataset *te;    /* rank 0 */
+    loss_log dist_log, one_log;
+    double per_epoch;     /* bytes rank 0 sent per epoch */
+} vs_one;
+
+static void train_vs_one_process(vs_one *v, aisle_config *cfg, const char *train, const char *test) {
+    memset(v, 0, sizeof *v);
+    if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, log_loss, &v->dist_log));
+    assert_ok(aisle_dist_load(&v->d, train, cfg));
+    assert_ok(aisle_dist_train(v->d, cfg, NULL, 0, &v->dm));
+    assert_ok(aisle_dist_train_bytes(v->d, NULL, &v->per_epoch));
+    if (g_rank != 0) return;
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(aisle_dataset_load(ds, train, cfg));
+    assert_ok(aisle_dataset_new(&v->te));
+    assert_ok(aisle_dataset_load(v->te, test, cfg));
+    assert_ok(aisle_config_set_progress(cfg, log_loss, &v->one_log));
+    assert_ok(aisle_model_train(ds, cfg, &v->om));
+    aisle_dataset_free(ds);
+}
+
+static void vs_one_free(vs_one *v) {
+    aisle_model_free(v->om);
+    aisle_model_free(v->dm);
+    aisle_dataset_free(v->te);
+    aisle_dist_data_free(v->d);
+}
+
+/* Both models saved to buffers must be the same bytes. */
+static void assert_same_model_bytes(const aisle_model *a, const aisle_model *b, const char *what) {
+    void *ba = NULL, *bb = NULL;
+    size_t la = 0, lb = 0;
+    assert_ok(aisle_model_save_buffer(a, NULL, &ba, &la));
+    assert_ok(aisle_model_save_buffer(b, NULL, &bb, &lb));
+    if (la != lb || memcmp(ba, bb, la) != 0) fail_msg("%s: the model files differ", what);
+    aisle_free(ba);
+    aisle_free(bb);
+}
+
 /* Convergence against one process on the same data and options: the
  * training loss of every epoch and the final NDCG@10 on later events.
  * Tolerances (docs/SCALING.md): after the same 12 epochs, the loss within
@@ -596,48 +642,31 @@ static void test_dist_bpr_reaches_one_process_quality(void **state) {
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
     assert_ok(aisle_config_parse(cfg, "model=bpr factors=16 epochs=12 threads=1 seed=9"));
-    loss_log dist_log = {{0}, 0}, one_log = {{0}, 0};
-    if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, log_loss, &dist_log));
-    aisle_dist_data *d;
-    assert_ok(aisle_dist_load(&d, train, cfg));
-    aisle_model *dm = NULL;
-    assert_ok(aisle_dist_train(d, cfg, NULL, 0, &dm));
-    double bytes = 0, per_epoch = 0;
-    assert_ok(aisle_dist_train_bytes(d, &bytes, &per_epoch));
+    vs_one v;
+    train_vs_one_process(&v, cfg, train, test);
     if (g_rank == 0) {
-        aisle_dataset *ds, *te;
-        assert_ok(aisle_dataset_new(&ds));
-        assert_ok(aisle_dataset_load(ds, train, cfg));
-        assert_ok(aisle_dataset_new(&te));
-        assert_ok(aisle_dataset_load(te, test, cfg));
-        assert_ok(aisle_config_set_progress(cfg, log_loss, &one_log));
-        aisle_model *om;
-        assert_ok(aisle_model_train(ds, cfg, &om));
-        assert_int_equal(one_log.n, 12);
-        assert_int_equal(dist_log.n, 12);
-        const model_factors *fa = om->state, *fb = dm->state;
+        const loss_log *dl = &v.dist_log, *ol = &v.one_log;
+        assert_int_equal(ol->n, 12);
+        assert_int_equal(dl->n, 12);
+        const model_factors *fa = v.om->state, *fb = v.dm->state;
         double diff = 0;
-        for (size_t k = 0; k < om->users.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->user[k] - fb->user[k]));
-        for (size_t k = 0; k < om->items.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->item[k] - fb->item[k]));
-        double n1 = eval_metric(om, te, "ndcg@10"), nd = eval_metric(dm, te, "ndcg@10");
+        for (size_t k = 0; k < v.om->users.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->user[k] - fb->user[k]));
+        for (size_t k = 0; k < v.om->items.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->item[k] - fb->item[k]));
+        double n1 = eval_metric(v.om, v.te, "ndcg@10"), nd = eval_metric(v.dm, v.te, "ndcg@10");
         printf("# bpr %d rank(s): ndcg@10 %.4f (one process %.4f), max |factor difference| %g, %.0f bytes/epoch\n",
-               g_size, nd, n1, diff, per_epoch);
+               g_size, nd, n1, diff, v.per_epoch);
         printf("# bpr %d rank(s) loss by epoch:", g_size);
-        for (int e = 0; e < 12; e++) printf(" %.4f", dist_log.loss[e]);
+        for (int e = 0; e < 12; e++) printf(" %.4f", dl->loss[e]);
         printf("\n# one process loss by epoch: ");
-        for (int e = 0; e < 12; e++) printf(" %.4f", one_log.loss[e]);
+        for (int e = 0; e < 12; e++) printf(" %.4f", ol->loss[e]);
         printf("\n");
         if (g_size == 1) assert_true(diff == 0);
-        if (fabs(dist_log.loss[11] - one_log.loss[11]) > 0.10 * one_log.loss[11])
-            fail_msg("final loss %g vs one process %g", dist_log.loss[11], one_log.loss[11]);
+        if (fabs(dl->loss[11] - ol->loss[11]) > 0.10 * ol->loss[11])
+            fail_msg("final loss %g vs one process %g", dl->loss[11], ol->loss[11]);
         if (!(nd >= n1 - 0.02)) fail_msg("ndcg@10 %g vs one process %g", nd, n1);
-        aisle_model_free(om);
-        aisle_dataset_free(ds);
-        aisle_dataset_free(te);
     }
-    if (g_size > 1) assert_true(per_epoch > 0);
-    aisle_model_free(dm);
-    aisle_dist_data_free(d);
+    if (g_size > 1) assert_true(v.per_epoch > 0);
+    vs_one_free(&v);
     aisle_config_free(cfg);
 }
 
@@ -702,53 +731,28 @@ static void test_dist_mf_reaches_one_process_rmse(void **state) {
         aisle_config *cfg;
         assert_ok(aisle_config_new(&cfg));
         assert_ok(aisle_config_parse(cfg, configs[k]));
-        loss_log dist_log = {{0}, 0}, one_log = {{0}, 0};
-        if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, log_loss, &dist_log));
-        aisle_dist_data *d;
-        assert_ok(aisle_dist_load(&d, train, cfg));
-        aisle_model *dm = NULL;
-        assert_ok(aisle_dist_train(d, cfg, NULL, 0, &dm));
-        double bytes = 0, per_epoch = 0;
-        assert_ok(aisle_dist_train_bytes(d, &bytes, &per_epoch));
-        double want = mf_bytes_per_epoch(d, k ? 12 : 8, k == 0);
-        if (g_rank == 0 && fabs(per_epoch - want) > 1e-6 * fmax(1, want)) fail_msg("bytes per epoch %.1f, model %.1f", per_epoch, want);
+        vs_one v;
+        train_vs_one_process(&v, cfg, train, test);
+        double want = mf_bytes_per_epoch(v.d, k ? 12 : 8, k == 0);
+        if (g_rank == 0 && fabs(v.per_epoch - want) > 1e-6 * fmax(1, want))
+            fail_msg("bytes per epoch %.1f, model %.1f", v.per_epoch, want);
         if (g_rank == 0) {
-            aisle_dataset *ds, *te;
-            assert_ok(aisle_dataset_new(&ds));
-            assert_ok(aisle_dataset_load(ds, train, cfg));
-            assert_ok(aisle_dataset_new(&te));
-            assert_ok(aisle_dataset_load(te, test, cfg));
-            assert_ok(aisle_config_set_progress(cfg, log_loss, &one_log));
-            aisle_model *om;
-            assert_ok(aisle_model_train(ds, cfg, &om));
-            double r1 = eval_metric(om, te, "rmse"), rd = eval_metric(dm, te, "rmse");
+            const loss_log *dl = &v.dist_log, *ol = &v.one_log;
+            double r1 = eval_metric(v.om, v.te, "rmse"), rd = eval_metric(v.dm, v.te, "rmse");
             printf("# mf %s, %d rank(s): test rmse %.4f (one process %.4f), %d epochs (%d), %.0f bytes/epoch\n",
-                   k ? "biased" : "svd++", g_size, rd, r1, dist_log.n, one_log.n, per_epoch);
+                   k ? "biased" : "svd++", g_size, rd, r1, dl->n, ol->n, v.per_epoch);
             printf("# mf %d rank(s) train rmse by epoch:", g_size);
-            for (int e = 0; e < dist_log.n; e++) printf(" %.4f", dist_log.loss[e]);
+            for (int e = 0; e < dl->n; e++) printf(" %.4f", dl->loss[e]);
             printf("\n# one process train rmse by epoch: ");
-            for (int e = 0; e < one_log.n; e++) printf(" %.4f", one_log.loss[e]);
+            for (int e = 0; e < ol->n; e++) printf(" %.4f", ol->loss[e]);
             printf("\n");
-            if (g_size == 1) {
-                void *a = NULL, *b = NULL;
-                size_t la = 0, lb = 0;
-                assert_ok(aisle_model_save_buffer(om, NULL, &a, &la));
-                assert_ok(aisle_model_save_buffer(dm, NULL, &b, &lb));
-                assert_int_equal(la, lb);
-                assert_memory_equal(a, b, la);
-                aisle_free(a);
-                aisle_free(b);
-            }
-            double l1 = one_log.loss[one_log.n - 1], ld = dist_log.loss[dist_log.n - 1];
+            if (g_size == 1) assert_same_model_bytes(v.om, v.dm, "mf at one rank");
+            double l1 = ol->loss[ol->n - 1], ld = dl->loss[dl->n - 1];
             if (k == 0 && fabs(ld - l1) > 0.02 * l1) fail_msg("final training rmse %g vs one process %g", ld, l1);
             if (fabs(rd - r1) > 0.02) fail_msg("test rmse %g vs one process %g", rd, r1);
-            if (abs(dist_log.n - one_log.n) > 2) fail_msg("early stopping after %d epochs, one process %d", dist_log.n, one_log.n);
-            aisle_model_free(om);
-            aisle_dataset_free(ds);
-            aisle_dataset_free(te);
+            if (abs(dl->n - ol->n) > 2) fail_msg("early stopping after %d epochs, one process %d", dl->n, ol->n);
         }
-        aisle_model_free(dm);
-        aisle_dist_data_free(d);
+        vs_one_free(&v);
         aisle_config_free(cfg);
     }
 }
@@ -765,7 +769,7 @@ static int stop_after_n(void *user, int step, int steps, double loss, double met
     return ++g_progress_calls >= g_stop_after;
 }
 
-/* The bytes of a file (rank 0's model files). */
+/* The bytes of a file (rank 0). */
 static unsigned char *file_bytes(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     assert_non_null(f);
@@ -789,13 +793,9 @@ static unsigned char *file_bytes(const char *path, size_t *len) {
  * checkpoint at all. */
 static void check_resume(const char *name, const char *data, const char *options, int every, int stop_after,
                          const char *other, const char *field) {
-    char ckpt[600], a_path[600], b_path[600], file[64];
+    char ckpt[600], file[64];
     snprintf(file, sizeof file, "%s.ckpt", name);
     path_in(ckpt, sizeof ckpt, file);
-    snprintf(file, sizeof file, "%s_whole.aisle", name);
-    path_in(a_path, sizeof a_path, file);
-    snprintf(file, sizeof file, "%s_resumed.aisle", name);
-    path_in(b_path, sizeof b_path, file);
     if (g_rank == 0) unlink(ckpt);
     MPI_Barrier(MPI_COMM_WORLD);
     aisle_config *cfg;
@@ -812,15 +812,9 @@ static void check_resume(const char *name, const char *data, const char *options
     assert_ok(aisle_config_set_progress(cfg, NULL, NULL));
     assert_ok(aisle_dist_train(d, cfg, ckpt, every, &b));
     if (g_rank == 0) {
-        assert_ok(aisle_model_save(a, a_path, NULL));
-        assert_ok(aisle_model_save(b, b_path, NULL));
-        size_t na = 0, nb = 0;
-        unsigned char *ba = file_bytes(a_path, &na), *bb = file_bytes(b_path, &nb);
-        if (na != nb || memcmp(ba, bb, na) != 0) fail_msg("%s: the resumed model differs from the uninterrupted one", name);
-        free(ba);
-        free(bb);
-        printf("# %s at %d rank(s): resumed after %d progress calls (checkpoint every %d) = uninterrupted, %zu bytes\n",
-               name, g_size, stop_after, every, na);
+        assert_same_model_bytes(a, b, name);
+        printf("# %s at %d rank(s): resumed after %d progress calls (checkpoint every %d) = uninterrupted\n", name,
+               g_size, stop_after, every);
     }
     /* another option value: refused by every rank, naming the field */
     aisle_config *changed;
