@@ -922,24 +922,29 @@ static const char *const oom_kinds[] = {
     "model=mf factors=4 epochs=2 threads=1 learning_rate=0.001",
 };
 
-/* Trains each kind of oom_kinds; with a checkpoint path, twice: the
- * second run resumes from what the first wrote (when it got that far). */
-static int oom_train_kinds(const char *train_path, const char *ckpt) {
+/* Trains each kind of oom_kinds; with `prepared`, resumes each from a
+ * copy of prepared[k] (a checkpoint of its first epoch) with a checkpoint
+ * every epoch: reading, broadcasting and writing. */
+static int oom_train_kinds(const char *train_path, char (*prepared)[600]) {
     int rc = AISLE_OK;
+    char work[600];
+    path_in(work, sizeof work, "oom_work.ckpt");
     for (size_t k = 0; !rc && k < 3; k++) {
         aisle_config *cfg = NULL;
         aisle_dist_data *d = NULL;
         aisle_model *m = NULL;
-        if (ckpt && g_rank == 0) unlink(ckpt);
-        if (ckpt) MPI_Barrier(MPI_COMM_WORLD);
+        if (prepared && g_rank == 0) { /* the test's own copy: plain stdio, not aisle's allocator */
+            size_t n = 0;
+            unsigned char *bytes = file_bytes(prepared[k], &n);
+            tu_write_file(work, bytes, n);
+            free(bytes);
+        }
+        if (prepared) MPI_Barrier(MPI_COMM_WORLD);
         rc = aisle_config_new(&cfg);
         if (!rc) rc = aisle_config_parse(cfg, oom_kinds[k]);
         rc = agree(rc);
         if (!rc) rc = aisle_dist_load(&d, train_path, cfg);
-        if (!rc) rc = aisle_dist_train(d, cfg, ckpt, 1, &m);
-        aisle_model_free(m);
-        m = NULL;
-        if (!rc && ckpt) rc = aisle_dist_train(d, cfg, ckpt, 1, &m);
+        if (!rc) rc = aisle_dist_train(d, cfg, prepared ? work : NULL, 1, &m);
         aisle_model_free(m);
         aisle_dist_data_free(d);
         aisle_config_free(cfg);
@@ -952,12 +957,35 @@ static int oom_step_sgd(const char *train_path, const char *test_path) {
     return oom_train_kinds(train_path, NULL);
 }
 
-/* The checkpoint paths: writing (rank 0), reading and broadcasting. */
+static char g_oom_ckpts[3][600];
+
+/* Checkpoints of each kind's first epoch, made once before the sweep
+ * (rank 0's progress callback stops each run after its first epoch). */
+static void oom_prepare_checkpoints(const char *train_path) {
+    for (size_t k = 0; k < 3; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "oom_epoch1_%zu.ckpt", k);
+        path_in(g_oom_ckpts[k], sizeof g_oom_ckpts[k], name);
+        if (g_rank == 0) unlink(g_oom_ckpts[k]);
+        MPI_Barrier(MPI_COMM_WORLD);
+        aisle_config *cfg;
+        assert_ok(aisle_config_new(&cfg));
+        assert_ok(aisle_config_parse(cfg, oom_kinds[k]));
+        aisle_dist_data *d;
+        assert_ok(aisle_dist_load(&d, train_path, cfg));
+        g_progress_calls = 0, g_stop_after = 1;
+        if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, stop_after_n, NULL));
+        aisle_model *m = NULL;
+        assert_status_msg(aisle_dist_train(d, cfg, g_oom_ckpts[k], 1, &m), AISLE_ECANCELLED, NULL);
+        aisle_dist_data_free(d);
+        aisle_config_free(cfg);
+    }
+}
+
+/* The checkpoint paths: reading, broadcasting, writing. */
 static int oom_step_ckpt(const char *train_path, const char *test_path) {
     (void)test_path;
-    char ckpt[600];
-    path_in(ckpt, sizeof ckpt, "oom.ckpt");
-    return oom_train_kinds(train_path, ckpt);
+    return oom_train_kinds(train_path, g_oom_ckpts);
 }
 
 /* Every allocation point of one rank (the last) fails once in turn while
@@ -1021,7 +1049,8 @@ static void test_dist_allocation_failures(void **state) {
      * the call) */
     sweep_one_rank(oom_step, "load/train/evaluate", train, test);
     sweep_one_rank(oom_step_sgd, "bpr/sasrec/mf", train, test);
-    sweep_one_rank(oom_step_ckpt, "bpr/sasrec/mf checkpoints", train, test);
+    oom_prepare_checkpoints(train);
+    sweep_one_rank(oom_step_ckpt, "bpr/sasrec/mf resumed from checkpoints", train, test);
 }
 
 int main(int argc, char **argv) {
