@@ -702,13 +702,13 @@ static int fit(aisle_model *m, sasrec_ws *vw, train_ctx *tc, const aisle_config 
     if (!rc && fs.phase == 0) rc = train_epochs(st, vw, tc, &opt, rng, epochs, done, patience, best, &fs, prog);
     bool refit = !rc && tc->n_val && fs.best_epoch > 0 && config_bool(cfg, o, "refit");
     if (!rc && best && !refit) memcpy(net->s.w, best, net->s.n * sizeof *best); /* a refit starts afresh */
-    core_free(best);
     if (refit) {
+        /* best stays allocated: it is one of the checkpoint's parts */
         int from = fs.phase == 1 ? done - fs.phase0_epochs : 0;
         rc = refit_all(st, tc, &opt, rng, emb_std, model_n_users(m), fs.best_epoch, from, &fs, prog);
-        if (rc) return rc;
-        st->epochs_run = fs.best_epoch;
+        if (!rc) st->epochs_run = fs.best_epoch;
     }
+    core_free(best);
     if (rc) return rc;
     core_free(net->id_keep);
     net->id_keep = NULL;
