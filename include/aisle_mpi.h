@@ -94,15 +94,18 @@ AISLE_API int aisle_dist_data_counts(const aisle_dist_data *d, size_t *users, si
  * (DSGD: rank r owns user block r and item blocks rotate round the ranks;
  * bit-identical to one process at one rank, the same convergence within
  * the tolerance docs/SCALING.md measures at more).
- * checkpoint (als only) names a file rank 0 writes atomically
- * every checkpoint_every epochs (0: never); when that file exists at the
- * start and matches the data and options, training resumes after the
- * epoch it holds and ends with the same model as an uninterrupted run.
+ * checkpoint (every kind; NULL: none) names a file rank 0 writes
+ * atomically after every checkpoint_every-th epoch and the last (0:
+ * never); when that file exists at the start and matches the kind, data,
+ * options (and for bpr, mf and sasrec the rank count), training resumes
+ * after the epoch it holds and ends with the same model as an
+ * uninterrupted run, byte for byte (docs/SCALING.md "Checkpoint and
+ * restart").
  * On rank 0 *out receives the model (free with aisle_model_free); on the
  * other ranks *out is NULL.  Returns AISLE_OK, AISLE_EINVAL (NULL
- * argument, bad option, empty data), AISLE_EUNSUPPORTED (another kind, or
- * a checkpoint for sasrec),
- * AISLE_EFORMAT (a checkpoint that is not one or does not match),
+ * argument, bad option, empty data), AISLE_EUNSUPPORTED (another kind),
+ * AISLE_EFORMAT (a checkpoint that is not one, is damaged, or does not
+ * match: the message names the differing field),
  * AISLE_EIO, AISLE_ENOMEM, AISLE_ECANCELLED (rank 0's progress callback
  * asked to stop) -- the same code on every rank. */
 AISLE_API int aisle_dist_train(const aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint,

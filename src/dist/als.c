@@ -39,62 +39,19 @@
  *
  * Checkpoints: rank 0, which holds the full factors after every epoch
  * with the all-gather (and gathers them at checkpoint epochs with p2p,
- * scattering each rank its rows on resume), saves them with the epoch and a fingerprint of the data and
- * options (src/models/als_checkpoint.c, an io container, atomic write).  A run started with an
+ * scattering each rank its rows on resume), saves them with the epoch and a
+ * fingerprint of the data and options (checkpoint.c, shared with the other
+ * kinds).  A run started with an
  * existing checkpoint resumes after its epoch; since an epoch depends only
  * on the factors before it, the final model is the uninterrupted one.
  *
- * Test hook: AISLE_DIST_KILL=R:E makes rank R kill itself (SIGKILL) at the
- * start of epoch E, to check that a dead rank ends the job cleanly. */
+ * Test hook: AISLE_DIST_KILL (checkpoint.c, dist_kill_hook). */
 #include "dist.h"
 
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef model_als_checkpoint ckpt_meta;
-
-static uint64_t mix(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
-/* What must match for a checkpoint to continue this run: the keys, the
- * training pairs and their weights (pairs_hash) and every option an epoch
- * depends on. */
-static uint64_t fingerprint(const aisle_dist_data *d, const aisle_config *cfg, const option_spec *t, uint64_t nnz,
-                            uint64_t pairs_hash) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t k = 0; k < d->users.n; k++) {
-        const char *s = keys_at(&d->users, (uint32_t)k);
-        h = mix(h, s, strlen(s) + 1);
-    }
-    for (size_t k = 0; k < d->items.n; k++) {
-        const char *s = keys_at(&d->items, (uint32_t)k);
-        h = mix(h, s, strlen(s) + 1);
-    }
-    h = mix(h, &nnz, sizeof nnz);
-    h = mix(h, &pairs_hash, sizeof pairs_hash);
-    int64_t scaled = config_bool(cfg, t, "scale_regularization");
-    h = mix(h, &scaled, sizeof scaled);
-    static const char *const ints[] = {"factors", "cg_steps", "seed"};
-    static const char *const floats[] = {"regularization", "alpha", "init_std", "weight_cap"};
-    for (size_t k = 0; k < 3; k++) {
-        int64_t v = config_int(cfg, t, ints[k]);
-        h = mix(h, &v, sizeof v);
-    }
-    for (size_t k = 0; k < 4; k++) {
-        double v = config_float(cfg, t, floats[k]);
-        h = mix(h, &v, sizeof v);
-    }
-    const char *s = config_string(cfg, t, "solver");
-    h = mix(h, s, strlen(s) + 1);
-    s = config_string(cfg, t, "weight_scale");
-    return mix(h, s, strlen(s) + 1);
-}
 
 /* A hash of the ruled training pairs that does not depend on how the rows
  * are spread over ranks: each user row's hash (its global index, columns
@@ -104,36 +61,13 @@ static int pairs_hash(dist_comm *c, const dist_rows *by_user, uint64_t *out) {
     uint64_t sum = 0;
     const data_csr *m = &by_user->csr;
     for (uint32_t r = 0; r < m->rows; r++) {
-        uint64_t user = by_user->lo + r, h = mix(0xcbf29ce484222325ull, &user, sizeof user);
+        uint64_t user = by_user->lo + r, h = model_ckpt_hash(0xcbf29ce484222325ull, &user, sizeof user);
         size_t lo = m->indptr[r], n = m->indptr[r + 1] - lo;
-        h = mix(h, m->indices + lo, n * sizeof *m->indices);
-        sum += mix(h, m->values + lo, n * sizeof *m->values);
+        h = model_ckpt_hash(h, m->indices + lo, n * sizeof *m->indices);
+        sum += model_ckpt_hash(h, m->values + lo, n * sizeof *m->values);
     }
     int rc = MPI_Allreduce(&sum, out, 1, MPI_UINT64_T, MPI_SUM, c->comm);
     return rc == MPI_SUCCESS ? AISLE_OK : dist_mpi_error(rc, "hashing the training pairs");
-}
-
-/* Rank 0: reads a checkpoint into x, y (full) when it matches *want; sets
- * *epoch (0 when there is no file). */
-static int ckpt_load(const char *path, const ckpt_meta *want, float *x, float *y, uint64_t *epoch) {
-    *epoch = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return AISLE_OK; /* nothing to resume from */
-    fclose(f);
-    uint8_t *data = NULL;
-    size_t len = 0;
-    uint64_t max = (want->users + want->items) * want->dim * sizeof(float) + (1u << 16);
-    int rc = io_read_file(path, max, &data, &len);
-    if (rc == AISLE_ERANGE) rc = core_error(AISLE_EFORMAT, "checkpoint %s is larger than this run's factors", path);
-    if (!rc) rc = model_als_checkpoint_read(data, len, path, want, x, y, epoch);
-    core_free(data);
-    return rc;
-}
-
-static void kill_hook(int rank, int epoch) {
-    const char *v = getenv("AISLE_DIST_KILL");
-    int r, e;
-    if (v && sscanf(v, "%d:%d", &r, &e) == 2 && r == rank && e == epoch) raise(SIGKILL);
 }
 
 /* One side of the factorisation (users or items) as a rank holds it.
@@ -349,20 +283,25 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
     draw(&xs, p2p, dim, &rng, std);
     draw(&ys, p2p, dim, &rng, std);
 
-    ckpt_meta meta = {0, nu, ni, dim, fingerprint(d, cfg, t, (uint64_t)pairs, phash)};
+    /* the fingerprint: keys, pairs and their weights, every option but
+     * epochs; not the rank count (the model does not depend on it) */
+    dist_ckpt ck;
+    static const char *const not_fingerprinted[] = {"epochs", NULL};
+    dist_ckpt_init(&ck, c, cfg, checkpoint, every, "als", NULL);
+    dist_ckpt_field(&ck, "users", dist_ckpt_keys_hash(&d->users));
+    dist_ckpt_field(&ck, "items", dist_ckpt_keys_hash(&d->items));
+    dist_ckpt_field(&ck, "pairs", (uint64_t)pairs);
+    dist_ckpt_field(&ck, "pair_weights", phash);
+    dist_ckpt_options(&ck, t, not_fingerprinted);
+    ck.max_done = (uint64_t)epochs;
+    ck.root_only = p2p; /* p2p: only rank 0 holds the full factors; it scatters each rank its rows */
+    model_ckpt_part parts[2] = {{"user", xs.full, (uint64_t)nu * dim, 4}, {"item", ys.full, (uint64_t)ni * dim, 4}};
     uint64_t start = 0;
     if (checkpoint) {
-        if (c->rank == 0) rc = ckpt_load(checkpoint, &meta, xs.full, ys.full, &start);
-        rc = dist_agree(c, rc);
-        if (!rc) rc = dist_bcast(c, &start, sizeof start);
-        if (!rc && start && !p2p) rc = dist_bcast(c, xs.full, (size_t)nu * dim * sizeof *xs.full);
-        if (!rc && start && !p2p) rc = dist_bcast(c, ys.full, (size_t)ni * dim * sizeof *ys.full);
-        rc = dist_agree(c, rc);
-        /* p2p: each rank its own rows only */
+        rc = dist_ckpt_load(&ck, parts, 2, &start);
         if (!rc && start && p2p) rc = dist_agree(c, dist_scatter_f(c, xs.full, xs.counts, xs.own));
         if (!rc && start && p2p) rc = dist_agree(c, dist_scatter_f(c, ys.full, ys.counts, ys.own));
         if (rc) goto out;
-        if (start > (uint64_t)epochs) start = (uint64_t)epochs;
     }
     if (p2p) rc = dist_agree(c, exchange(c, &ys, p2p)); /* the items the first users' half reads */
     if (!rc) rc = dist_agree(c, gram_of(c, &ys, p2p, dim, gram, scratch));
@@ -376,7 +315,7 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
     core_progress_init(&prog, c->rank == 0 ? cfg : NULL);
     for (int ep = (int)start + 1; !rc && ep <= epochs; ep++) {
         double epoch_bytes0 = c->bytes_sent;
-        kill_hook(c->rank, ep);
+        dist_kill_hook(c->rank, ep);
         /* users given items (the items' rows and Gram matrix are current) */
         memcpy(gram_reg, gram, (size_t)dim * dim * sizeof *gram);
         for (uint32_t k = 0; k < dim; k++) gram_reg[(size_t)k * dim + k] += reg;
@@ -406,14 +345,9 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
         double loss = (sums[0] + reg * sums[1]) / (pairs > 0 ? pairs : 1);
         if (c->rank == 0) rc = core_progress_report(&prog, ep, epochs, loss, NAN);
         rc = dist_agree(c, rc);
-        if (!rc && checkpoint && every > 0 && (ep % every == 0 || ep == epochs)) {
-            if (p2p) rc = gather_sides(c, &xs, &ys); /* rank 0 holds the full factors only here */
-            if (!rc && c->rank == 0) {
-                meta.epoch = (uint64_t)ep;
-                rc = model_als_checkpoint_write(checkpoint, cfg, &meta, xs.full, ys.full);
-            }
-            rc = dist_agree(c, rc);
-        }
+        /* p2p: rank 0 holds the full factors only at the epochs it saves */
+        if (!rc && checkpoint && p2p && every > 0 && (ep % every == 0 || ep == epochs)) rc = gather_sides(c, &xs, &ys);
+        if (!rc && checkpoint) rc = dist_ckpt_store(&ck, parts, 2, (uint64_t)ep, ep == epochs);
     }
     /* rank 0 assembles the ordinary model: the full history, keys, and the
      * factors (gathered now in p2p mode) */

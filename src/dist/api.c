@@ -58,9 +58,6 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *cd, const aisle_config *cf
     int rc = config_check(cfg, ops->options, what);
     if (rc) return rc;
     if (checkpoint_every < 0) return core_error(AISLE_EINVAL, "checkpoint_every %d: must be >= 0", checkpoint_every);
-    if (!als && checkpoint)
-        return core_error(AISLE_EUNSUPPORTED, "distributed %s has no checkpoints yet (als has; docs/SCALING.md)",
-                          ops->name);
     if (d->users.n == 0 || d->items.n == 0)
         return core_error(AISLE_EINVAL, "cannot train model '%s' on an empty dataset", ops->name);
     int64_t blas_threads = config_int(cfg, NULL, "blas_threads");
@@ -68,7 +65,9 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *cd, const aisle_config *cf
     d->train_bytes = d->epoch_bytes = 0;
     if (!als) {
         double bytes0 = d->comm.bytes_sent;
-        rc = sasrec ? dist_sasrec_train(d, cfg, out) : bpr ? dist_bpr_train(d, cfg, out) : dist_mf_train(d, cfg, out);
+        rc = sasrec ? dist_sasrec_train(d, cfg, checkpoint, checkpoint_every, out)
+             : bpr  ? dist_bpr_train(d, cfg, checkpoint, checkpoint_every, out)
+                    : dist_mf_train(d, cfg, checkpoint, checkpoint_every, out);
         d->train_bytes = d->comm.bytes_sent - bytes0;
         return rc;
     }

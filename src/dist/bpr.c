@@ -74,19 +74,26 @@ static int sgd_end(void *ctx, float *user, size_t n_user, float *item, size_t n_
 typedef struct bpr_job {
     sgd_dp dp;
     const aisle_config *cfg;
+    dist_ckpt ck;
 } bpr_job;
 
 static int bpr_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, core_progress *prog) {
     bpr_job *job = ctx;
-    model_sgd_hook hook = {sgd_begin, sgd_end, &job->dp};
+    /* the state is both factor matrices (bpr.c); an epoch's samples are
+     * a function of (seed, epoch, chunk), so no random state is stored */
+    static const char *const not_fingerprinted[] = {"epochs", NULL};
+    if (job->ck.path) dist_ckpt_replica(&job->ck, m, not_fingerprinted);
+    model_sgd_hook hook = {sgd_begin, sgd_end, &job->dp, job->ck.path ? &job->ck.hook : NULL};
     return model_bpr_train_hooked(m, ds, NULL, job->cfg, prog, &hook);
 }
 
-int dist_bpr_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out) {
+int dist_bpr_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out) {
     dist_comm *c = &d->comm;
     bpr_job job = {.dp = {.c = c}, .cfg = cfg};
-    int rc = dist_replica_train(d, cfg, "bpr", bpr_replica, &job, &job.dp.agreed, out);
     int epochs = (int)config_int(cfg, model_find_kind("bpr")->options, "epochs");
+    dist_ckpt_init(&job.ck, c, cfg, checkpoint, every, "bpr", &job.dp.agreed);
+    job.ck.max_done = (uint64_t)epochs;
+    int rc = dist_replica_train(d, cfg, "bpr", bpr_replica, &job, &job.dp.agreed, out);
     if (job.dp.start) d->epoch_bytes = (c->bytes_sent - job.dp.bytes0) / epochs;
     core_free(job.dp.start);
     core_free(job.dp.change);

@@ -9,7 +9,7 @@
  * shard.c (a rank's shard and the merged key dictionaries), events.c
  * (events shuffled to the owners of their users and items, aggregated as
  * one process would; the whole dataset on every rank for sasrec), als.c
- * (distributed ALS, checkpoints), replica.c (the frame of the data-parallel
+ * (distributed ALS), checkpoint.c (checkpoints of every kind), replica.c (the frame of the data-parallel
  * kinds), bpr.c (data-parallel BPR epochs), mf.c (MF by DSGD block rotation), sasrec.c (data-parallel sasrec through
  * the kind's training hook, models.h model_sasrec_hook), eval.c
  * (distributed evaluation over eval_part_run), api.c (the other public
@@ -180,6 +180,55 @@ int dist_gather_history(aisle_dist_data *d, const dist_rows *hist, data_csr *all
  * (event weight x value) under one type of weight 1.  Local status. */
 int dist_gather_dataset(aisle_dist_data *d, aisle_dataset **out);
 
+/* ---- checkpoint.c ---- */
+
+/* A run's checkpoint: where, how often, its fingerprint fields, and the
+ * hook a kind's training loop calls (k->hook, ctx k). */
+typedef struct dist_ckpt {
+    dist_comm *c;
+    const aisle_config *cfg;
+    const char *path; /* NULL: no checkpoints */
+    int every;        /* write after every every-th epoch and the last; 0: never write */
+    const char *kind;
+    uint64_t max_done; /* a checkpoint past this many epochs is refused */
+    model_ckpt_field fields[MODEL_CKPT_MAX_FIELDS];
+    size_t n_fields;
+    int overflow;     /* more fields than fit (refused on load) */
+    int *agreed;      /* the job's flag: set when an agreement failed every rank */
+    bool root_only;   /* load fills rank 0's parts only (the caller distributes them) */
+    model_ckpt_hook hook;
+} dist_ckpt;
+/* Starts k with the field "kind". */
+void dist_ckpt_init(dist_ckpt *k, dist_comm *c, const aisle_config *cfg, const char *path, int every,
+                    const char *kind, int *agreed);
+/* Adds a fingerprint field (name must outlive k). */
+void dist_ckpt_field(dist_ckpt *k, const char *name, uint64_t value);
+/* One field per option of table (its value in k->cfg) except those
+ * named in skip (NULL-terminated, or NULL), then "seed", "weight_scale"
+ * and "weight_cap". */
+void dist_ckpt_options(dist_ckpt *k, const option_spec *table, const char *const *skip);
+/* The fingerprint of a kind trained on replicas (bpr, mf, sasrec): the
+ * rank count, the keys, the history of m and its kind's options but skip. */
+void dist_ckpt_replica(dist_ckpt *k, const aisle_model *m, const char *const *skip);
+/* FNV-1a hashes of a key dictionary and of a CSR's structure and values. */
+uint64_t dist_ckpt_keys_hash(const core_keys *keys);
+uint64_t dist_ckpt_csr_hash(const data_csr *m);
+/* Collective.  Opens with an agreement (meets a rank that failed before);
+ * with a path, rank 0 reads the checkpoint there if the file exists (it
+ * must match k's kind and fields and the parts' names and sizes, and
+ * have at most k->max_done epochs), then every rank receives *done and,
+ * when it is not 0, every part (unless k->root_only: then only rank 0's
+ * parts are filled, and the other ranks' part pointers may be NULL).  AISLE_OK (*done 0: start afresh), or on
+ * every rank AISLE_EFORMAT (damaged, another run's: the message names the
+ * field), AISLE_ENOMEM, AISLE_EIO. */
+int dist_ckpt_load(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64_t *done);
+/* Collective.  After `done` epochs: rank 0 writes the parts atomically
+ * when done is a multiple of k->every or last; agreed.  Also the kill
+ * test hook (AISLE_DIST_KILL) for epoch done + 1. */
+int dist_ckpt_store(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64_t done, bool last);
+/* AISLE_DIST_KILL=R:E: rank R raises SIGKILL at the start of epoch E. */
+void dist_kill_hook(int rank, int epoch);
+
 /* ---- als.c ---- */
 
 /* Collective.  Distributed ALS (aisle_dist_train for kind als). */
@@ -202,18 +251,19 @@ int dist_replica_train(aisle_dist_data *d, const aisle_config *cfg, const char *
 
 /* Collective.  Synchronous data-parallel sasrec (aisle_dist_train for kind
  * sasrec). */
-int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
+int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every,
+                      aisle_model **out);
 
 /* ---- mf.c ---- */
 
 /* Collective.  MF by DSGD block rotation (aisle_dist_train for kind mf):
  * rank r owns user block r and passes item blocks round the ring. */
-int dist_mf_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
+int dist_mf_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out);
 
 /* ---- bpr.c ---- */
 
 /* Collective.  Data-parallel BPR epochs, the ranks' changes summed after
  * each (aisle_dist_train for kind bpr). */
-int dist_bpr_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out);
+int dist_bpr_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out);
 
 #endif /* AISLE_DIST_H */

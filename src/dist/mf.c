@@ -30,6 +30,7 @@ typedef struct mf_job {
     size_t *counts; /* per rank, floats of the all-gathers */
     int agreed, epochs;
     double bytes0; /* sent before the first epoch (the dataset's gather) */
+    dist_ckpt ck;
 } mf_job;
 
 static int job_fail(mf_job *job, int rc) {
@@ -90,13 +91,24 @@ static int mf_epoch_end(void *ctx, const model_mf_arena *a, double *sse) {
 
 static int mf_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, core_progress *prog) {
     mf_job *job = ctx;
-    model_mf_hook hook = {job->c->size, job->c->rank, mf_pass, mf_epoch_end, job};
+    /* the state is mf's arena and early-stopping counters (mf.c); the
+     * random draws all happen before the first epoch.  threads shapes
+     * the FPSG grid, so it is part of the fingerprint */
+    static const char *const not_fingerprinted[] = {"epochs", NULL};
+    if (job->ck.path) {
+        int64_t threads = core_thread_count(config_int(job->cfg, m->ops->options, "threads"));
+        dist_ckpt_replica(&job->ck, m, not_fingerprinted);
+        dist_ckpt_field(&job->ck, "threads", (uint64_t)threads);
+    }
+    model_mf_hook hook = {job->c->size, job->c->rank, mf_pass, mf_epoch_end, job, job->ck.path ? &job->ck.hook : NULL};
     return model_mf_train_hooked(m, ds, NULL, job->cfg, prog, &hook);
 }
 
-int dist_mf_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out) {
+int dist_mf_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out) {
     dist_comm *c = &d->comm;
     mf_job job = {.c = c, .cfg = cfg};
+    dist_ckpt_init(&job.ck, c, cfg, checkpoint, every, "mf", &job.agreed);
+    job.ck.max_done = (uint64_t)config_int(cfg, model_find_kind("mf")->options, "epochs");
     int rc = dist_replica_train(d, cfg, "mf", mf_replica, &job, &job.agreed, out);
     if (job.counts && job.epochs) d->epoch_bytes = (c->bytes_sent - job.bytes0) / job.epochs;
     core_free(job.counts);

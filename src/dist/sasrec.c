@@ -96,7 +96,28 @@ static int dp_progress(void *user, int step, int steps, double loss, double metr
 typedef struct sasrec_job {
     sasrec_dp dp;
     const aisle_config *cfg;
+    dist_ckpt ck;
 } sasrec_job;
+
+/* The sasrec fingerprint: the replica fields, the sequences the steps
+ * sample from, and epochs when the learning-rate schedule is planned
+ * over them (a decay or a warm-up fraction of the planned steps). */
+static int sasrec_fingerprint(sasrec_job *job, const aisle_model *m, const aisle_dataset *ds) {
+    const option_spec *o = m->ops->options;
+    bool planned = strcmp(config_string(job->cfg, o, "lr_schedule"), "none") != 0 ||
+                   config_float(job->cfg, o, "warmup") > 0;
+    static const char *const not_fingerprinted[] = {"epochs", NULL};
+    dist_ckpt_replica(&job->ck, m, planned ? NULL : not_fingerprinted);
+    const data_seq *seq;
+    int rc = data_sequences(ds, &seq);
+    if (rc) return rc;
+    uint64_t h = model_ckpt_hash(0xcbf29ce484222325ull, seq->indptr, ((size_t)seq->users + 1) * sizeof *seq->indptr);
+    h = model_ckpt_hash(h, seq->items, seq->n * sizeof *seq->items);
+    dist_ckpt_field(&job->ck, "sequences", model_ckpt_hash(h, seq->types, seq->n * sizeof *seq->types));
+    /* both phases (epochs, then a refit of at most as many) */
+    job->ck.max_done = 2 * (uint64_t)config_int(job->cfg, o, "epochs");
+    return AISLE_OK;
+}
 
 static int sasrec_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, core_progress *user) {
     sasrec_job *job = ctx;
@@ -104,13 +125,17 @@ static int sasrec_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, co
     dp->user = *user;
     dp->epoch_bytes0 = dp->c->bytes_sent; /* after the dataset's gather */
     core_progress prog = {dp_progress, dp, user->start};
-    model_sasrec_hook hook = {dp_slice, dp_reduce, dp};
+    int rc = job->ck.path ? sasrec_fingerprint(job, m, ds) : AISLE_OK;
+    if (rc) return rc;
+    model_sasrec_hook hook = {dp_slice, dp_reduce, dp, job->ck.path ? &job->ck.hook : NULL};
     return model_sasrec_train_hooked(m, ds, NULL, job->cfg, &prog, &hook);
 }
 
-int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, aisle_model **out) {
+int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every,
+                      aisle_model **out) {
     dist_comm *c = &d->comm;
     sasrec_job job = {.dp = {.c = c, .epoch_bytes = &d->epoch_bytes}, .cfg = cfg};
+    dist_ckpt_init(&job.ck, c, cfg, checkpoint, every, "sasrec", &job.dp.agreed);
     int rc = dist_replica_train(d, cfg, "sasrec", sasrec_replica, &job, &job.dp.agreed, out);
     core_free(job.dp.scratch);
     return rc;

@@ -167,7 +167,13 @@ int model_bpr_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_
     }
     c.row_of = row_of;
     c.cdf = cdf;
-    for (int ep = 1; ep <= epochs && nnz; ep++) {
+    /* an epoch depends on the factors and its index alone (its samples
+     * come from the streams (seed, epoch, chunk)): they are the state */
+    const model_ckpt_hook *ck = hook ? hook->ckpt : NULL;
+    model_ckpt_part parts[2] = {{"user", s->f.user, (uint64_t)nu * d, 4}, {"item", s->f.item, (uint64_t)ni * d, 4}};
+    uint64_t done = 0;
+    if (ck && (rc = ck->resume(ck->ctx, parts, 2, &done))) goto out;
+    for (int ep = (int)done + 1; ep <= epochs && nnz; ep++) {
         c.epoch = ep;
         c.lr = (float)(lr0 / (1.0 + decay * (ep - 1)));
         size_t lo = 0, hi = nnz;
@@ -181,6 +187,7 @@ int model_bpr_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_
         for (size_t k = 0; k < chunks; k++) loss += c.chunk_loss[k];
         if (hook && (rc = hook->epoch_end(hook->ctx, s->f.user, (size_t)nu * d, s->f.item, (size_t)ni * d, &loss)))
             break;
+        if (ck && (rc = ck->save(ck->ctx, parts, 2, (uint64_t)ep, ep == epochs))) break;
         rc = core_progress_report(prog, ep, epochs, loss / (double)nnz, NAN);
         if (rc) break;
     }

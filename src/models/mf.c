@@ -237,7 +237,25 @@ static int fit_epochs(mf_fit *t, const model_factors *f, int threads, int epochs
     mf_kernels k = mf_kernels_pick();
     double best_rmse = INFINITY;
     int since_best = 0;
-    for (int ep = 1; ep <= epochs; ep++) {
+    /* The state an epoch depends on: the arena (factors, biases, SVD++'s
+     * y and per-user sums), the best epoch's copy and the early-stopping
+     * counters; the learning rate is a function of the epoch, and the
+     * random draws all happen before the first epoch. */
+    const model_ckpt_hook *ck = dsgd ? dsgd->hook->ckpt : NULL;
+    uint64_t done = 0, scalars[2] = {0, 0};
+    size_t used = t->alen - 16; /* the aligned part */
+    model_ckpt_part parts[3] = {{"arena", c->U, used, 4},
+                                {"early_stopping", scalars, 2, 8},
+                                {"best", t->best ? t->best + (c->U - t->araw) : NULL, used, 4}};
+    size_t n_parts = nval ? 3 : 2;
+    memcpy(&scalars[0], &best_rmse, sizeof best_rmse);
+    if (ck) {
+        if ((rc = ck->resume(ck->ctx, parts, n_parts, &done))) return rc;
+        memcpy(&best_rmse, &scalars[0], sizeof best_rmse);
+        since_best = (int)scalars[1];
+    }
+    bool stop = nval && since_best >= patience; /* a resumed run that had stopped */
+    for (int ep = (int)done + 1; !stop && ep <= epochs; ep++) {
         c->lr = (float)(lr0 / (1.0 + decay * (ep - 1)));
         c->sc.taken = 0;
         memset(c->bsse, 0, (size_t)sb * sb * sizeof *c->bsse);
@@ -260,17 +278,22 @@ static int fit_epochs(mf_fit *t, const model_factors *f, int threads, int epochs
                               "itemknn, or lower learning_rate",
                               ep, (double)f->rmin, (double)f->rmax);
         double vr = nval ? rmse(c, f, t->all, nval) : NAN;
-        rc = core_progress_report(prog, ep, epochs, train_rmse, vr);
-        if (rc) return rc;
         if (nval) {
             if (vr < best_rmse) {
                 best_rmse = vr;
                 since_best = 0;
                 memcpy(t->best, t->araw, t->alen * sizeof *t->best);
-            } else if (++since_best >= patience) {
-                break;
+            } else {
+                stop = ++since_best >= patience;
             }
         }
+        if (ck) {
+            memcpy(&scalars[0], &best_rmse, sizeof best_rmse);
+            scalars[1] = (uint64_t)since_best;
+            if ((rc = ck->save(ck->ctx, parts, n_parts, (uint64_t)ep, stop || ep == epochs))) return rc;
+        }
+        rc = core_progress_report(prog, ep, epochs, train_rmse, vr);
+        if (rc) return rc;
     }
     if (nval) memcpy(t->araw, t->best, t->alen * sizeof *t->best);
     if (t->imp) rc = core_parallel_for(threads, t->nu, 64, k.implicit_sum, c);

@@ -390,22 +390,59 @@ float model_als_effective_reg(const aisle_config *cfg, double pairs, uint32_t us
  * dim columns with reg, alpha and the weight rule from m; *out points at
  * them (owned by m).  AISLE_OK or AISLE_ENOMEM. */
 int model_als_state_new(aisle_model *m, uint32_t dim, model_factors **out);
-/* The ALS training checkpoint file (als_checkpoint.c; docs/FORMAT.md). */
-typedef struct model_als_checkpoint {
-    uint64_t epoch;       /* epochs completed */
-    uint64_t users, items, dim;
-    uint64_t fingerprint; /* of the data and options (the writer's choice) */
-} model_als_checkpoint;
-/* Saves meta and the full factor matrices (users x dim, items x dim)
- * atomically at path.  AISLE_OK, AISLE_EIO, AISLE_ENOMEM. */
-int model_als_checkpoint_write(const char *path, const aisle_config *cfg, const model_als_checkpoint *meta,
-                               const float *user, const float *item);
-/* Reads a checkpoint image (name for messages) that must match want's
- * sizes and fingerprint into user and item (sized by want) and *epoch.
- * AISLE_OK, AISLE_EFORMAT (not a checkpoint, damaged, or another run's),
- * AISLE_EVERSION, AISLE_ERANGE, AISLE_ENOMEM. */
-int model_als_checkpoint_read(const void *data, size_t len, const char *name, const model_als_checkpoint *want,
-                              float *user, float *item, uint64_t *epoch);
+/* ---- training checkpoints (checkpoint.c; docs/FORMAT.md, kind
+ * "train-checkpoint"; written and read by src/dist) ----
+ * A kind's training state is a list of named arrays of 4- or 8-byte
+ * values (floats and u32 as width 4, doubles, u64 and RNG words as width
+ * 8); the fingerprint is a list of named 64-bit fields (hashes of the
+ * data, option values) that must all match for a resume. */
+enum { MODEL_CKPT_MAX_FIELDS = 128 };
+typedef struct model_ckpt_field {
+    const char *name;
+    uint64_t value;
+} model_ckpt_field;
+typedef struct model_ckpt_part {
+    const char *name;
+    void *data;     /* count values of width bytes: written from, read into */
+    uint64_t count;
+    uint32_t width; /* 4 or 8 */
+} model_ckpt_part;
+typedef struct model_ckpt {
+    const char *kind; /* the model kind */
+    const model_ckpt_field *fields; /* at most MODEL_CKPT_MAX_FIELDS */
+    size_t n_fields;
+    const model_ckpt_part *parts; /* at most 64 */
+    size_t n_parts;
+} model_ckpt;
+/* FNV-1a step over n bytes (fingerprints). */
+uint64_t model_ckpt_hash(uint64_t h, const void *p, size_t n);
+/* The largest file model_ckpt_read accepts for ck (its parts plus room). */
+uint64_t model_ckpt_max_bytes(const model_ckpt *ck);
+/* Saves ck's fields and parts with the progress counter `epoch`
+ * atomically at path.  AISLE_OK, AISLE_EIO, AISLE_ENOMEM, AISLE_EINVAL
+ * (too many fields or parts). */
+int model_ckpt_write(const char *path, const aisle_config *cfg, const model_ckpt *ck, uint64_t epoch);
+/* Reads a checkpoint image (name for messages) written for ck: the same
+ * kind, every field of ck present with its value, the same parts (names,
+ * widths, counts, order); then fills every part and *epoch.  Nothing is
+ * written unless all of it is read.  AISLE_OK, AISLE_EFORMAT (not a
+ * checkpoint, damaged, or another run's: the message names the differing
+ * field or array), AISLE_EVERSION, AISLE_ENOMEM, AISLE_EINVAL (ck too
+ * large). */
+int model_ckpt_read(const void *data, size_t len, const char *name, const model_ckpt *ck, uint64_t *epoch);
+/* Checkpointing from inside a kind's training loop (bpr, mf, sasrec
+ * hooks below; implemented by src/dist/checkpoint.c).  The kind lists its
+ * state as parts pointing at its live buffers.  resume, once before the
+ * first epoch, either fills every part and sets *done to the epochs the
+ * state has completed, or leaves them and sets 0.  save after every
+ * epoch (done: epochs completed; last: training ends after it) decides
+ * whether to write.  Both are collective in src/dist; a status ends
+ * training. */
+typedef struct model_ckpt_hook {
+    int (*resume)(void *ctx, const model_ckpt_part *parts, size_t n, uint64_t *done);
+    int (*save)(void *ctx, const model_ckpt_part *parts, size_t n, uint64_t done, bool last);
+    void *ctx;
+} model_ckpt_hook;
 /* model_init_generic from parts built elsewhere (src/dist): takes
  * ownership of users, items and history (aggregated values, rows sorted)
  * whatever it returns. */
@@ -427,6 +464,7 @@ typedef struct model_sasrec_hook {
     void (*slice)(void *ctx, size_t shards, size_t *lo, size_t *hi);
     int (*reduce)(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, double *loss_sum);
     void *ctx;
+    const model_ckpt_hook *ckpt; /* or NULL */
 } model_sasrec_hook;
 /* model_ops.train of sasrec with a hook (NULL: as sasrec's train). */
 int model_sasrec_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat,
@@ -444,6 +482,7 @@ typedef struct model_sgd_hook {
                        size_t grain, size_t *lo, size_t *hi);
     int (*epoch_end)(void *ctx, float *user, size_t n_user, float *item, size_t n_item, double *loss_sum);
     void *ctx;
+    const model_ckpt_hook *ckpt; /* or NULL: state = both factor matrices */
 } model_sgd_hook;
 /* model_ops.train of bpr with a hook (NULL: as bpr's train). */
 int model_bpr_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,
@@ -479,6 +518,7 @@ typedef struct model_mf_hook {
     int (*pass)(void *ctx, const model_mf_arena *a, int sub);
     int (*epoch_end)(void *ctx, const model_mf_arena *a, double *sse);
     void *ctx;
+    const model_ckpt_hook *ckpt; /* or NULL */
 } model_mf_hook;
 /* model_ops.train of mf with a hook (NULL: as mf's train). */
 int model_mf_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_catalog *cat, const aisle_config *cfg,

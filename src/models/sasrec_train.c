@@ -366,19 +366,61 @@ static void collect_users(train_ctx *tc, uint32_t n_users) {
         if (train_len(tc, u) >= 2) tc->users[tc->n_users++] = u;
 }
 
+/* Where training stands, for checkpoints (model_ckpt_hook): with the
+ * parameters, the AdamW moments and step count, the main random stream
+ * and the users' current order this is everything the next epoch depends
+ * on (each step's shards seed their own streams from the main one; the
+ * validation set comes from the stream (seed, 1)).  The schedule's
+ * position is the step count. */
+typedef struct fit_state {
+    int phase;       /* 0: epochs with validation, 1: the refit */
+    int best_epoch, since_best;
+    int phase0_epochs; /* epochs run before the refit */
+    const model_ckpt_hook *ck;
+    model_ckpt_part parts[8];
+    size_t n_parts;
+    uint64_t scalars[8];
+} fit_state;
+
+static void fit_state_pack(fit_state *fs, const sasrec_state *st, const train_ctx *tc) {
+    uint64_t *v = fs->scalars;
+    v[0] = (uint64_t)st->net.s.step;
+    v[1] = (uint64_t)fs->phase;
+    v[2] = (uint64_t)fs->best_epoch;
+    v[3] = (uint64_t)fs->since_best;
+    v[4] = (uint64_t)fs->phase0_epochs;
+    v[5] = (uint64_t)st->epochs_run;
+    v[6] = (uint64_t)tc->n_users;
+    memcpy(&v[7], &st->best_metric, sizeof st->best_metric);
+}
+
+/* Saves after `done` epochs of both phases (a no-op without a hook). */
+static int fit_save(fit_state *fs, const sasrec_state *st, const train_ctx *tc, int done, bool last) {
+    if (!fs->ck) return AISLE_OK;
+    fit_state_pack(fs, st, tc);
+    return fs->ck->save(fs->ck->ctx, fs->parts, fs->n_parts, (uint64_t)done, last);
+}
+
 /* refit=true: after early stopping chose `epochs`, train fresh parameters
  * on every training item (the held-out ones included) for that many
- * epochs, so the model learns each user's newest transition too. */
-static int refit_all(sasrec_net *net, train_ctx *tc, nn_adamw *opt, core_rng *rng, float emb_std,
-                     uint32_t n_users, int epochs, core_progress *prog) {
+ * epochs, so the model learns each user's newest transition too.  A
+ * resumed refit (from > 0 epochs done) keeps the restored users and
+ * parameters. */
+static int refit_all(sasrec_state *st, train_ctx *tc, nn_adamw *opt, core_rng *rng, float emb_std,
+                     uint32_t n_users, int epochs, int from, fit_state *fs, core_progress *prog) {
+    sasrec_net *net = &st->net;
     tc->holdout = false;
-    collect_users(tc, n_users);
-    sasrec_net_init_params(net, emb_std, rng);
+    if (!from) {
+        collect_users(tc, n_users);
+        sasrec_net_init_params(net, emb_std, rng);
+    }
     opt->total_steps = (int64_t)(((tc->n_users + tc->batch - 1) / tc->batch) * (size_t)epochs);
     opt->warmup_steps = (int64_t)(tc->warmup * (double)opt->total_steps);
-    for (int ep = 1; ep <= epochs; ep++) {
+    fs->phase = 1;
+    for (int ep = from + 1; ep <= epochs; ep++) {
         double loss;
         int rc = run_epoch(net, tc, opt, rng, &loss);
+        if (!rc) rc = fit_save(fs, st, tc, fs->phase0_epochs + ep, ep == epochs);
         if (!rc) rc = core_progress_report(prog, ep, epochs, loss, NAN);
         if (rc) return rc;
     }
@@ -570,17 +612,15 @@ static nn_adamw make_optimizer(const aisle_config *cfg, const train_ctx *tc, siz
     return opt;
 }
 
-/* Epochs with validation after each: keeps the best epoch's parameters
- * (best, when validating) and stops after `patience` epochs without a
- * better metric.  *best_epoch: the epoch chosen (0 without validation). */
-static int train_epochs(sasrec_state *st, sasrec_ws *vw, train_ctx *tc, nn_adamw *opt,
-                        core_rng *rng, int epochs, int patience, float *best, int *best_epoch,
-                        core_progress *prog) {
+/* Epochs with validation after each, from epoch from + 1: keeps the best
+ * epoch's parameters (best, when validating) and stops after `patience`
+ * epochs without a better metric.  fs->best_epoch: the epoch chosen (0
+ * without validation). */
+static int train_epochs(sasrec_state *st, sasrec_ws *vw, train_ctx *tc, nn_adamw *opt, core_rng *rng, int epochs,
+                        int from, int patience, float *best, fit_state *fs, core_progress *prog) {
     sasrec_net *net = &st->net;
-    st->best_metric = -1;
-    int since_best = 0;
-    *best_epoch = 0;
-    for (int ep = 1; ep <= epochs; ep++) {
+    bool stop = tc->n_val && patience > 0 && fs->since_best >= patience; /* a resumed run that had stopped */
+    for (int ep = from + 1; !stop && ep <= epochs; ep++) {
         double loss;
         int rc = run_epoch(net, tc, opt, rng, &loss);
         if (rc) return rc;
@@ -595,17 +635,52 @@ static int train_epochs(sasrec_state *st, sasrec_ws *vw, train_ctx *tc, nn_adamw
             if (rc) return rc;
             if (metric > st->best_metric) {
                 st->best_metric = metric;
-                *best_epoch = ep;
+                fs->best_epoch = ep;
                 memcpy(best, net->s.w, net->s.n * sizeof *best);
-                since_best = 0;
+                fs->since_best = 0;
             } else {
-                since_best++;
+                fs->since_best++;
             }
         }
+        stop = tc->n_val && patience > 0 && fs->since_best >= patience;
+        fs->phase0_epochs = ep;
+        if ((rc = fit_save(fs, st, tc, ep, stop || ep == epochs))) return rc;
         rc = core_progress_report(prog, ep, epochs, loss, metric);
         if (rc) return rc;
-        if (tc->n_val && patience > 0 && since_best >= patience) break;
     }
+    return AISLE_OK;
+}
+
+/* With a checkpoint hook: the state's parts, then the resume, which may
+ * fill them (*done: epochs of both phases completed). */
+static int fit_resume(fit_state *fs, sasrec_state *st, train_ctx *tc, core_rng *rng, float *best, uint32_t n_users,
+                      int *done) {
+    sasrec_net *net = &st->net;
+    size_t n = net->s.n, k = 0;
+    fs->parts[k++] = (model_ckpt_part){"weights", net->s.w, n, 4};
+    fs->parts[k++] = (model_ckpt_part){"adam_m", net->s.m, n, 4};
+    fs->parts[k++] = (model_ckpt_part){"adam_v", net->s.v, n, 4};
+    fs->parts[k++] = (model_ckpt_part){"counters", fs->scalars, 8, 8};
+    fs->parts[k++] = (model_ckpt_part){"rng", rng->s, 4, 8};
+    fs->parts[k++] = (model_ckpt_part){"user_order", tc->users, n_users, 4};
+    if (best) fs->parts[k++] = (model_ckpt_part){"best", best, n, 4};
+    fs->n_parts = k;
+    uint64_t got = 0;
+    fit_state_pack(fs, st, tc);
+    int rc = fs->ck->resume(fs->ck->ctx, fs->parts, fs->n_parts, &got);
+    if (rc || !got) return rc;
+    const uint64_t *v = fs->scalars;
+    if (v[6] > n_users || v[1] > 1) return core_error(AISLE_EFORMAT, "checkpoint: counters out of range");
+    net->s.step = (int64_t)v[0];
+    fs->phase = (int)v[1];
+    fs->best_epoch = (int)v[2];
+    fs->since_best = (int)v[3];
+    fs->phase0_epochs = (int)v[4];
+    st->epochs_run = (int)v[5];
+    tc->n_users = (size_t)v[6];
+    memcpy(&st->best_metric, &v[7], sizeof st->best_metric);
+    sasrec_net_refresh_eff(net);
+    *done = (int)got;
     return AISLE_OK;
 }
 
@@ -621,16 +696,19 @@ static int fit(aisle_model *m, sasrec_ws *vw, train_ctx *tc, const aisle_config 
     nn_adamw opt = make_optimizer(cfg, tc, (tc->n_users + tc->batch - 1) / tc->batch, epochs);
     float *best = NULL;
     if (tc->n_val && !(best = core_malloc(net->s.n * sizeof *best))) return core_oom("sasrec best parameters");
-    int best_epoch;
-    int rc = train_epochs(st, vw, tc, &opt, rng, epochs, patience, best, &best_epoch, prog);
-    bool refit = !rc && tc->n_val && best_epoch > 0 && config_bool(cfg, o, "refit");
+    fit_state fs = {.ck = tc->hook ? tc->hook->ckpt : NULL};
+    st->best_metric = -1;
+    int done = 0, rc = fs.ck ? fit_resume(&fs, st, tc, rng, best, model_n_users(m), &done) : AISLE_OK;
+    if (!rc && fs.phase == 0) rc = train_epochs(st, vw, tc, &opt, rng, epochs, done, patience, best, &fs, prog);
+    bool refit = !rc && tc->n_val && fs.best_epoch > 0 && config_bool(cfg, o, "refit");
     if (!rc && best && !refit) memcpy(net->s.w, best, net->s.n * sizeof *best); /* a refit starts afresh */
-    core_free(best);
     if (refit) {
-        rc = refit_all(net, tc, &opt, rng, emb_std, model_n_users(m), best_epoch, prog);
-        if (rc) return rc;
-        st->epochs_run = best_epoch;
+        /* best stays allocated: it is one of the checkpoint's parts */
+        int from = fs.phase == 1 ? done - fs.phase0_epochs : 0;
+        rc = refit_all(st, tc, &opt, rng, emb_std, model_n_users(m), fs.best_epoch, from, &fs, prog);
+        if (!rc) st->epochs_run = fs.best_epoch;
     }
+    core_free(best);
     if (rc) return rc;
     core_free(net->id_keep);
     net->id_keep = NULL;

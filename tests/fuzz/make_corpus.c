@@ -137,18 +137,22 @@ static void search_seeds(const char *root, const char *catalog_csv) {
     }
 }
 
-/* The ALS checkpoint that fuzz_als_checkpoint reads against: 6 users, 5
- * items, 4 factors, its fingerprint. */
-static void als_checkpoint_seed(const char *root) {
+/* The training checkpoint that fuzz_checkpoint reads against: kind
+ * "fuzzkind", three fields, three state arrays of both widths. */
+static void checkpoint_seed(const char *root) {
     char dir[512], path[600];
-    snprintf(dir, sizeof dir, "%s/als_checkpoint", root);
+    snprintf(dir, sizeof dir, "%s/checkpoint", root);
     mkdir(dir, 0755);
     snprintf(path, sizeof path, "%s/epoch-3.ckpt", dir);
-    model_als_checkpoint meta = {3, 6, 5, 4, 0x5eed5eed5eed5eedull};
-    float user[6 * 4], item[5 * 4];
-    for (int k = 0; k < 6 * 4; k++) user[k] = 0.25f * (float)(k % 7) - 0.5f;
-    for (int k = 0; k < 5 * 4; k++) item[k] = 0.125f * (float)(k % 5) + 0.1f;
-    if (model_als_checkpoint_write(path, NULL, &meta, user, item)) die("als checkpoint");
+    float weights[6 * 4];
+    uint32_t order[5] = {4, 2, 0, 1, 3};
+    uint64_t counters[3] = {17, 1, 0x3ff0000000000000ull};
+    for (int k = 0; k < 6 * 4; k++) weights[k] = 0.25f * (float)(k % 7) - 0.5f;
+    const model_ckpt_field fields[] = {{"ranks", 2}, {"seed", 0x5eed5eed5eed5eedull}, {"factors", 4}};
+    const model_ckpt_part parts[] = {{"weights", weights, 6 * 4, 4}, {"user_order", order, 5, 4},
+                                     {"counters", counters, 3, 8}};
+    const model_ckpt ck = {"fuzzkind", fields, 3, parts, 3};
+    if (model_ckpt_write(path, NULL, &ck, 3)) die("checkpoint");
 }
 
 int main(int argc, char **argv) {
@@ -486,7 +490,7 @@ int main(int argc, char **argv) {
     }
     snprintf(path, sizeof path, "%s/catalog.csv", tmp);
     search_seeds(root, path);
-    als_checkpoint_seed(root);
+    checkpoint_seed(root);
     aisle_config_free(cfg);
     printf("make_corpus: seeds written under %s\n", root);
     return 0;

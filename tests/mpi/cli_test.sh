@@ -2,7 +2,8 @@
 # cli_test.sh - `aisle train --distributed` end to end (run by make test-mpi):
 # the model file equals one process's byte for byte at 2 and 3 ranks; a rank
 # killed mid-training ends the job within a timeout, naming the rank; the
-# rerun resumes from the checkpoint and ends with the same model; a bad row
+# rerun resumes from the checkpoint and ends with the same model (als, and
+# sasrec and mf: a killed rank, a refused rank count); a bad row
 # fails every rank with one message naming rank, file and line.
 set -u
 CLI=${AISLE_MPI_CLI:-build/mpi/bin/aisle}
@@ -23,7 +24,7 @@ for np in 2 3; do
 done
 echo "cli_test: model files at 2 and 3 ranks equal one process's"
 
-# rank 1 dies at the start of epoch 4 (test hook, src/dist/als.c); a
+# rank 1 dies at the start of epoch 4 (test hook, src/dist/checkpoint.c); a
 # checkpoint was saved after each epoch before that
 start=$(date +%s)
 AISLE_DIST_KILL=1:4 timeout 60 $MPIRUN -np 3 "$CLI" train --distributed --data "$ev" $opts \
@@ -76,11 +77,22 @@ timeout 300 $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/train.csv" $so
 grep -q "trained sasrec .* over 2 ranks" "$dir/sasrec.log" || { cat "$dir/sasrec.log"; fail "sasrec summary line"; }
 "$CLI" eval --model "$dir/sasrec.aisle" --data "$dir/test.csv" --threads 1 > "$dir/sasrec_eval.txt" || fail "sasrec eval"
 grep -q "ndcg@10" "$dir/sasrec_eval.txt" || fail "sasrec eval printed no metrics"
-$MPIRUN -np 2 "$CLI" train --distributed --data "$dir/train.csv" $sopts --checkpoint "$dir/s.ckpt" \
-    --checkpoint-every 1 --out "$dir/sasrec2.aisle" > "$dir/sasrec_ckpt.log" 2>&1
-[ $? -eq 1 ] || { cat "$dir/sasrec_ckpt.log"; fail "sasrec with --checkpoint: expected a clean refusal"; }
-grep -q "no checkpoints" "$dir/sasrec_ckpt.log" || { cat "$dir/sasrec_ckpt.log"; fail "sasrec checkpoint refusal message"; }
 echo "cli_test: distributed sasrec at 2 ranks trains a model one process evaluates"
+
+# sasrec with checkpoints: rank 1 dies at the start of epoch 2 (test hook,
+# src/dist/checkpoint.c); the rerun resumes after epoch 1 and ends with the
+# uninterrupted model byte for byte (optimizer state and random stream
+# restored)
+AISLE_DIST_KILL=1:2 timeout 120 $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/train.csv" $sopts \
+    --checkpoint "$dir/s.ckpt" --checkpoint-every 1 --out "$dir/sasrec2.aisle" > "$dir/sasrec_kill.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || { cat "$dir/sasrec_kill.log"; fail "sasrec: a killed rank gave status $rc"; }
+grep -q "rank 1" "$dir/sasrec_kill.log" || { cat "$dir/sasrec_kill.log"; fail "sasrec: the end does not name rank 1"; }
+[ -f "$dir/s.ckpt" ] && [ ! -e "$dir/sasrec2.aisle" ] || fail "sasrec: checkpoint missing or model written by a failed job"
+timeout 300 $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/train.csv" $sopts --checkpoint "$dir/s.ckpt" \
+    --checkpoint-every 1 --out "$dir/sasrec2.aisle" > "$dir/sasrec_ckpt.log" 2>&1 || { cat "$dir/sasrec_ckpt.log"; fail "sasrec resume"; }
+cmp -s "$dir/sasrec.aisle" "$dir/sasrec2.aisle" || fail "sasrec: the resumed model differs from the uninterrupted one"
+echo "cli_test: sasrec killed at epoch 2 of 2 ranks resumed to the uninterrupted model"
 
 # mf by DSGD: at one rank the model file is one process's byte for byte; at
 # 3 ranks it trains a model the plain CLI reads
@@ -97,6 +109,20 @@ timeout 120 $MPIRUN -np 3 "$CLI" train --distributed --data "$dir/ratings.csv" $
 grep -q "trained mf .* over 3 ranks" "$dir/mf.log" || { cat "$dir/mf.log"; fail "mf summary line"; }
 "$CLI" info --model "$dir/mfd3.aisle" | grep -q "implicit_feedback: true" || fail "mf at 3 ranks: info"
 echo "cli_test: distributed mf equals one process at 1 rank and trains at 3"
+
+# an mf checkpoint written at 3 ranks: refused at 2 (the DSGD strata depend
+# on the rank count), and at 3 it resumes the finished run to the same file
+timeout 120 $MPIRUN -np 3 "$CLI" train --distributed --data "$dir/ratings.csv" $mopts --checkpoint "$dir/m.ckpt" \
+    --checkpoint-every 2 --out "$dir/mfc3.aisle" > "$dir/mf.log" 2>&1 || { cat "$dir/mf.log"; fail "mf with checkpoints"; }
+cmp -s "$dir/mfd3.aisle" "$dir/mfc3.aisle" || fail "mf: checkpoints changed the model"
+timeout 120 $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/ratings.csv" $mopts --checkpoint "$dir/m.ckpt" \
+    --checkpoint-every 2 --out "$dir/mfc2.aisle" > "$dir/mf.log" 2>&1
+[ $? -eq 1 ] || { cat "$dir/mf.log"; fail "mf: a 3-rank checkpoint at 2 ranks was not refused"; }
+grep -q "field 'ranks'" "$dir/mf.log" || { cat "$dir/mf.log"; fail "mf: the refusal does not name the field"; }
+timeout 120 $MPIRUN -np 3 "$CLI" train --distributed --data "$dir/ratings.csv" $mopts --checkpoint "$dir/m.ckpt" \
+    --checkpoint-every 2 --out "$dir/mfc3b.aisle" > "$dir/mf.log" 2>&1 || { cat "$dir/mf.log"; fail "mf resume"; }
+cmp -s "$dir/mfd3.aisle" "$dir/mfc3b.aisle" || fail "mf: resuming a finished run changed the model"
+echo "cli_test: an mf checkpoint of 3 ranks is refused at 2 (field 'ranks') and resumes at 3"
 
 # the MPI library's own calls carry their own version node
 lib="$(dirname "$CLI")/../lib/libaisle_mpi.so"

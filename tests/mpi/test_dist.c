@@ -492,7 +492,7 @@ static int cancel_at_2(void *user, int step, int steps, double loss, double metr
 }
 
 /* Rank 0's callback cancels after epoch 2: every rank ends, none waits;
- * a checkpoint is refused (not yet for sasrec); errors agree. */
+ * errors agree. */
 static void test_dist_sasrec_cancel_and_refusals_agree(void **state) {
     (void)state;
     char path[600];
@@ -505,9 +505,6 @@ static void test_dist_sasrec_cancel_and_refusals_agree(void **state) {
     assert_status_msg(aisle_dist_train(d, cfg, NULL, 0, &m), AISLE_ECANCELLED, "rank 0: ");
     assert_null(m);
     assert_ok(aisle_config_set_progress(cfg, NULL, NULL));
-    char ckpt[600];
-    path_in(ckpt, sizeof ckpt, "sasrec.ckpt");
-    assert_status_msg(aisle_dist_train(d, cfg, ckpt, 1, &m), AISLE_EUNSUPPORTED, "checkpoints");
     /* hidden not a multiple of heads: every rank fails the same way */
     assert_ok(aisle_config_parse(cfg, "hidden=15"));
     assert_status_msg(aisle_dist_train(d, cfg, NULL, 0, &m), AISLE_EINVAL, "multiple of heads");
@@ -582,6 +579,52 @@ static void write_demo_split(const char *train, const char *test) {
     fclose(te);
 }
 
+/* A distributed model of cfg trained on `train` and, on rank 0, the
+ * one-process model of the same file and options, each with its
+ * progress log, and the `test` events (rank 0). */
+typedef struct vs_one {
+    aisle_dist_data *d;
+    aisle_model *dm, *om; /* om: rank 0 */
+    aisle_dataset *te;    /* rank 0 */
+    loss_log dist_log, one_log;
+    double per_epoch;     /* bytes rank 0 sent per epoch */
+} vs_one;
+
+static void train_vs_one_process(vs_one *v, aisle_config *cfg, const char *train, const char *test) {
+    memset(v, 0, sizeof *v);
+    if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, log_loss, &v->dist_log));
+    assert_ok(aisle_dist_load(&v->d, train, cfg));
+    assert_ok(aisle_dist_train(v->d, cfg, NULL, 0, &v->dm));
+    assert_ok(aisle_dist_train_bytes(v->d, NULL, &v->per_epoch));
+    if (g_rank != 0) return;
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(aisle_dataset_load(ds, train, cfg));
+    assert_ok(aisle_dataset_new(&v->te));
+    assert_ok(aisle_dataset_load(v->te, test, cfg));
+    assert_ok(aisle_config_set_progress(cfg, log_loss, &v->one_log));
+    assert_ok(aisle_model_train(ds, cfg, &v->om));
+    aisle_dataset_free(ds);
+}
+
+static void vs_one_free(vs_one *v) {
+    aisle_model_free(v->om);
+    aisle_model_free(v->dm);
+    aisle_dataset_free(v->te);
+    aisle_dist_data_free(v->d);
+}
+
+/* Both models saved to buffers must be the same bytes. */
+static void assert_same_model_bytes(const aisle_model *a, const aisle_model *b, const char *what) {
+    void *ba = NULL, *bb = NULL;
+    size_t la = 0, lb = 0;
+    assert_ok(aisle_model_save_buffer(a, NULL, &ba, &la));
+    assert_ok(aisle_model_save_buffer(b, NULL, &bb, &lb));
+    if (la != lb || memcmp(ba, bb, la) != 0) fail_msg("%s: the model files differ", what);
+    aisle_free(ba);
+    aisle_free(bb);
+}
+
 /* Convergence against one process on the same data and options: the
  * training loss of every epoch and the final NDCG@10 on later events.
  * Tolerances (docs/SCALING.md): after the same 12 epochs, the loss within
@@ -599,48 +642,31 @@ static void test_dist_bpr_reaches_one_process_quality(void **state) {
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
     assert_ok(aisle_config_parse(cfg, "model=bpr factors=16 epochs=12 threads=1 seed=9"));
-    loss_log dist_log = {{0}, 0}, one_log = {{0}, 0};
-    if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, log_loss, &dist_log));
-    aisle_dist_data *d;
-    assert_ok(aisle_dist_load(&d, train, cfg));
-    aisle_model *dm = NULL;
-    assert_ok(aisle_dist_train(d, cfg, NULL, 0, &dm));
-    double bytes = 0, per_epoch = 0;
-    assert_ok(aisle_dist_train_bytes(d, &bytes, &per_epoch));
+    vs_one v;
+    train_vs_one_process(&v, cfg, train, test);
     if (g_rank == 0) {
-        aisle_dataset *ds, *te;
-        assert_ok(aisle_dataset_new(&ds));
-        assert_ok(aisle_dataset_load(ds, train, cfg));
-        assert_ok(aisle_dataset_new(&te));
-        assert_ok(aisle_dataset_load(te, test, cfg));
-        assert_ok(aisle_config_set_progress(cfg, log_loss, &one_log));
-        aisle_model *om;
-        assert_ok(aisle_model_train(ds, cfg, &om));
-        assert_int_equal(one_log.n, 12);
-        assert_int_equal(dist_log.n, 12);
-        const model_factors *fa = om->state, *fb = dm->state;
+        const loss_log *dl = &v.dist_log, *ol = &v.one_log;
+        assert_int_equal(ol->n, 12);
+        assert_int_equal(dl->n, 12);
+        const model_factors *fa = v.om->state, *fb = v.dm->state;
         double diff = 0;
-        for (size_t k = 0; k < om->users.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->user[k] - fb->user[k]));
-        for (size_t k = 0; k < om->items.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->item[k] - fb->item[k]));
-        double n1 = eval_metric(om, te, "ndcg@10"), nd = eval_metric(dm, te, "ndcg@10");
+        for (size_t k = 0; k < v.om->users.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->user[k] - fb->user[k]));
+        for (size_t k = 0; k < v.om->items.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->item[k] - fb->item[k]));
+        double n1 = eval_metric(v.om, v.te, "ndcg@10"), nd = eval_metric(v.dm, v.te, "ndcg@10");
         printf("# bpr %d rank(s): ndcg@10 %.4f (one process %.4f), max |factor difference| %g, %.0f bytes/epoch\n",
-               g_size, nd, n1, diff, per_epoch);
+               g_size, nd, n1, diff, v.per_epoch);
         printf("# bpr %d rank(s) loss by epoch:", g_size);
-        for (int e = 0; e < 12; e++) printf(" %.4f", dist_log.loss[e]);
+        for (int e = 0; e < 12; e++) printf(" %.4f", dl->loss[e]);
         printf("\n# one process loss by epoch: ");
-        for (int e = 0; e < 12; e++) printf(" %.4f", one_log.loss[e]);
+        for (int e = 0; e < 12; e++) printf(" %.4f", ol->loss[e]);
         printf("\n");
         if (g_size == 1) assert_true(diff == 0);
-        if (fabs(dist_log.loss[11] - one_log.loss[11]) > 0.10 * one_log.loss[11])
-            fail_msg("final loss %g vs one process %g", dist_log.loss[11], one_log.loss[11]);
+        if (fabs(dl->loss[11] - ol->loss[11]) > 0.10 * ol->loss[11])
+            fail_msg("final loss %g vs one process %g", dl->loss[11], ol->loss[11]);
         if (!(nd >= n1 - 0.02)) fail_msg("ndcg@10 %g vs one process %g", nd, n1);
-        aisle_model_free(om);
-        aisle_dataset_free(ds);
-        aisle_dataset_free(te);
     }
-    if (g_size > 1) assert_true(per_epoch > 0);
-    aisle_model_free(dm);
-    aisle_dist_data_free(d);
+    if (g_size > 1) assert_true(v.per_epoch > 0);
+    vs_one_free(&v);
     aisle_config_free(cfg);
 }
 
@@ -705,53 +731,28 @@ static void test_dist_mf_reaches_one_process_rmse(void **state) {
         aisle_config *cfg;
         assert_ok(aisle_config_new(&cfg));
         assert_ok(aisle_config_parse(cfg, configs[k]));
-        loss_log dist_log = {{0}, 0}, one_log = {{0}, 0};
-        if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, log_loss, &dist_log));
-        aisle_dist_data *d;
-        assert_ok(aisle_dist_load(&d, train, cfg));
-        aisle_model *dm = NULL;
-        assert_ok(aisle_dist_train(d, cfg, NULL, 0, &dm));
-        double bytes = 0, per_epoch = 0;
-        assert_ok(aisle_dist_train_bytes(d, &bytes, &per_epoch));
-        double want = mf_bytes_per_epoch(d, k ? 12 : 8, k == 0);
-        if (g_rank == 0 && fabs(per_epoch - want) > 1e-6 * fmax(1, want)) fail_msg("bytes per epoch %.1f, model %.1f", per_epoch, want);
+        vs_one v;
+        train_vs_one_process(&v, cfg, train, test);
+        double want = mf_bytes_per_epoch(v.d, k ? 12 : 8, k == 0);
+        if (g_rank == 0 && fabs(v.per_epoch - want) > 1e-6 * fmax(1, want))
+            fail_msg("bytes per epoch %.1f, model %.1f", v.per_epoch, want);
         if (g_rank == 0) {
-            aisle_dataset *ds, *te;
-            assert_ok(aisle_dataset_new(&ds));
-            assert_ok(aisle_dataset_load(ds, train, cfg));
-            assert_ok(aisle_dataset_new(&te));
-            assert_ok(aisle_dataset_load(te, test, cfg));
-            assert_ok(aisle_config_set_progress(cfg, log_loss, &one_log));
-            aisle_model *om;
-            assert_ok(aisle_model_train(ds, cfg, &om));
-            double r1 = eval_metric(om, te, "rmse"), rd = eval_metric(dm, te, "rmse");
+            const loss_log *dl = &v.dist_log, *ol = &v.one_log;
+            double r1 = eval_metric(v.om, v.te, "rmse"), rd = eval_metric(v.dm, v.te, "rmse");
             printf("# mf %s, %d rank(s): test rmse %.4f (one process %.4f), %d epochs (%d), %.0f bytes/epoch\n",
-                   k ? "biased" : "svd++", g_size, rd, r1, dist_log.n, one_log.n, per_epoch);
+                   k ? "biased" : "svd++", g_size, rd, r1, dl->n, ol->n, v.per_epoch);
             printf("# mf %d rank(s) train rmse by epoch:", g_size);
-            for (int e = 0; e < dist_log.n; e++) printf(" %.4f", dist_log.loss[e]);
+            for (int e = 0; e < dl->n; e++) printf(" %.4f", dl->loss[e]);
             printf("\n# one process train rmse by epoch: ");
-            for (int e = 0; e < one_log.n; e++) printf(" %.4f", one_log.loss[e]);
+            for (int e = 0; e < ol->n; e++) printf(" %.4f", ol->loss[e]);
             printf("\n");
-            if (g_size == 1) {
-                void *a = NULL, *b = NULL;
-                size_t la = 0, lb = 0;
-                assert_ok(aisle_model_save_buffer(om, NULL, &a, &la));
-                assert_ok(aisle_model_save_buffer(dm, NULL, &b, &lb));
-                assert_int_equal(la, lb);
-                assert_memory_equal(a, b, la);
-                aisle_free(a);
-                aisle_free(b);
-            }
-            double l1 = one_log.loss[one_log.n - 1], ld = dist_log.loss[dist_log.n - 1];
+            if (g_size == 1) assert_same_model_bytes(v.om, v.dm, "mf at one rank");
+            double l1 = ol->loss[ol->n - 1], ld = dl->loss[dl->n - 1];
             if (k == 0 && fabs(ld - l1) > 0.02 * l1) fail_msg("final training rmse %g vs one process %g", ld, l1);
             if (fabs(rd - r1) > 0.02) fail_msg("test rmse %g vs one process %g", rd, r1);
-            if (abs(dist_log.n - one_log.n) > 2) fail_msg("early stopping after %d epochs, one process %d", dist_log.n, one_log.n);
-            aisle_model_free(om);
-            aisle_dataset_free(ds);
-            aisle_dataset_free(te);
+            if (abs(dl->n - ol->n) > 2) fail_msg("early stopping after %d epochs, one process %d", dl->n, ol->n);
         }
-        aisle_model_free(dm);
-        aisle_dist_data_free(d);
+        vs_one_free(&v);
         aisle_config_free(cfg);
     }
 }
@@ -760,6 +761,123 @@ static void test_dist_mf_reaches_one_process_rmse(void **state) {
  * calls return AISLE_ENOMEM on every rank and free what they built. */
 /* Agrees on a local status before the next collective call (what the
  * library does inside its own calls). */
+/* ---- checkpoint and resume, every kind ---- */
+
+static int g_progress_calls, g_stop_after;
+static int stop_after_n(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    (void)user, (void)step, (void)steps, (void)loss, (void)metric, (void)elapsed;
+    return ++g_progress_calls >= g_stop_after;
+}
+
+/* The bytes of a file (rank 0). */
+static unsigned char *file_bytes(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* Trains `options` on `data` uninterrupted; then with a checkpoint every
+ * `every` epochs, stopped by rank 0's progress callback at its
+ * `stop_after`-th call (ECANCELLED on every rank); then the same command
+ * again, which resumes: rank 0's model file must equal the uninterrupted
+ * one byte for byte.  Then every rank refuses the checkpoint under
+ * `other` (an option; the message names `field`), damaged, or not a
+ * checkpoint at all. */
+static void check_resume(const char *name, const char *data, const char *options, int every, int stop_after,
+                         const char *other, const char *field) {
+    char ckpt[600], file[64];
+    snprintf(file, sizeof file, "%s.ckpt", name);
+    path_in(ckpt, sizeof ckpt, file);
+    if (g_rank == 0) unlink(ckpt);
+    MPI_Barrier(MPI_COMM_WORLD);
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, options));
+    aisle_dist_data *d;
+    assert_ok(aisle_dist_load(&d, data, cfg));
+    aisle_model *a = NULL, *b = NULL, *tmp = (aisle_model *)1;
+    assert_ok(aisle_dist_train(d, cfg, NULL, 0, &a));
+    g_progress_calls = 0, g_stop_after = stop_after;
+    if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, stop_after_n, NULL));
+    assert_status_msg(aisle_dist_train(d, cfg, ckpt, every, &tmp), AISLE_ECANCELLED, "rank 0: ");
+    assert_null(tmp);
+    assert_ok(aisle_config_set_progress(cfg, NULL, NULL));
+    assert_ok(aisle_dist_train(d, cfg, ckpt, every, &b));
+    if (g_rank == 0) {
+        assert_same_model_bytes(a, b, name);
+        printf("# %s at %d rank(s): resumed after %d progress calls (checkpoint every %d) = uninterrupted\n", name,
+               g_size, stop_after, every);
+    }
+    /* another option value: refused by every rank, naming the field */
+    aisle_config *changed;
+    assert_ok(aisle_config_new(&changed));
+    assert_ok(aisle_config_parse(changed, options));
+    assert_ok(aisle_config_parse(changed, other));
+    assert_status_msg(aisle_dist_train(d, changed, ckpt, every, &tmp), AISLE_EFORMAT, field);
+    assert_non_null(strstr(aisle_last_error(), "rank 0: "));
+    aisle_config_free(changed);
+    /* truncated, then not a checkpoint: a clean error everywhere */
+    if (g_rank == 0) {
+        size_t n = 0;
+        unsigned char *bytes = file_bytes(ckpt, &n);
+        tu_write_file(ckpt, bytes, n / 2);
+        free(bytes);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    assert_status_msg(aisle_dist_train(d, cfg, ckpt, every, &tmp), AISLE_EFORMAT, "checkpoint");
+    if (g_rank == 0) tu_write_file(ckpt, "user_id,item_id\n", 16);
+    MPI_Barrier(MPI_COMM_WORLD);
+    assert_status_msg(aisle_dist_train(d, cfg, ckpt, every, &tmp), AISLE_EFORMAT, "checkpoint");
+    assert_null(tmp);
+    aisle_model_free(a);
+    aisle_model_free(b);
+    aisle_dist_data_free(d);
+    aisle_config_free(cfg);
+}
+
+static void test_dist_bpr_mf_checkpoint_resume(void **state) {
+    (void)state;
+    char events[600], train[600], test[600];
+    path_in(events, sizeof events, "ckpt_sgd_events.csv");
+    path_in(train, sizeof train, "ckpt_mf_train.csv");
+    path_in(test, sizeof test, "ckpt_mf_test.csv");
+    if (g_rank == 0) write_events(events, 3000, 41, NULL);
+    write_ratings(train, test);
+    MPI_Barrier(MPI_COMM_WORLD);
+    check_resume("bpr", events, "model=bpr factors=8 epochs=5 threads=1 seed=9", 2, 3, "regularization=0.02",
+                 "field 'regularization'");
+    /* SVD++ (the default); plain MF with early stopping (a validation part) */
+    check_resume("mf", train, "model=mf factors=8 epochs=6 learning_rate=0.03 threads=1 seed=5", 2, 3,
+                 "learning_rate=0.02", "field 'learning_rate'");
+    check_resume("mf_early", train,
+                 "model=mf factors=8 epochs=8 implicit_feedback=false validation_fraction=0.1 patience=2 threads=1",
+                 1, 2, "patience=3", "field 'patience'");
+}
+
+static void test_dist_sasrec_checkpoint_resume(void **state) {
+    (void)state;
+    char path[600];
+    path_in(path, sizeof path, "ckpt_sasrec_events.csv");
+    if (g_rank == 0) write_events(path, 3000, 17, NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    static const char *const base = "model=sasrec hidden=16 heads=2 blocks=1 maxlen=12 epochs=3 batch_size=24 "
+                                    "train_negatives=4 threads=1 seed=5 learning_rate=0.005 validation_users=50";
+    /* stopped in the validated epochs (the checkpoint of epoch 2), and in
+     * the refit that follows them (3 epochs, then refit epoch 2) */
+    check_resume("sasrec", path, base, 2, 3, "l2=0.5", "field 'l2'");
+    char with[600];
+    snprintf(with, sizeof with, "%s lazy_adam=true", base);
+    check_resume("sasrec_refit", path, with, 1, 5, "epochs=4", "field 'epochs'");
+}
+
 static int agree(int rc) {
     dist_comm c;
     int crc = dist_comm_world(&c);
@@ -797,29 +915,77 @@ static int oom_step(const char *train_path, const char *test_path) {
 }
 
 /* The data-parallel kinds: gathering the dataset, the hooks' buffers. */
-static int oom_step_sgd(const char *train_path, const char *test_path) {
-    (void)test_path;
-    static const char *const kinds[] = {
-        "model=bpr factors=4 epochs=2 threads=1",
-        "model=sasrec hidden=8 heads=1 blocks=1 maxlen=6 epochs=1 batch_size=16 train_negatives=2 threads=1 "
-        "validation_users=10 lazy_adam=true",
-        "model=mf factors=4 epochs=2 threads=1 learning_rate=0.001",
-    };
+static const char *const oom_kinds[] = {
+    "model=bpr factors=4 epochs=2 threads=1",
+    "model=sasrec hidden=8 heads=1 blocks=1 maxlen=6 epochs=1 batch_size=16 train_negatives=2 threads=1 "
+    "validation_users=10 lazy_adam=true",
+    "model=mf factors=4 epochs=2 threads=1 learning_rate=0.001",
+};
+
+/* Trains each kind of oom_kinds; with `prepared`, resumes each from a
+ * copy of prepared[k] (a checkpoint of its first epoch) with a checkpoint
+ * every epoch: reading, broadcasting and writing. */
+static int oom_train_kinds(const char *train_path, char (*prepared)[600]) {
     int rc = AISLE_OK;
+    char work[600];
+    path_in(work, sizeof work, "oom_work.ckpt");
     for (size_t k = 0; !rc && k < 3; k++) {
         aisle_config *cfg = NULL;
         aisle_dist_data *d = NULL;
         aisle_model *m = NULL;
+        if (prepared && g_rank == 0) { /* the test's own copy: plain stdio, not aisle's allocator */
+            size_t n = 0;
+            unsigned char *bytes = file_bytes(prepared[k], &n);
+            tu_write_file(work, bytes, n);
+            free(bytes);
+        }
+        if (prepared) MPI_Barrier(MPI_COMM_WORLD);
         rc = aisle_config_new(&cfg);
-        if (!rc) rc = aisle_config_parse(cfg, kinds[k]);
+        if (!rc) rc = aisle_config_parse(cfg, oom_kinds[k]);
         rc = agree(rc);
         if (!rc) rc = aisle_dist_load(&d, train_path, cfg);
-        if (!rc) rc = aisle_dist_train(d, cfg, NULL, 0, &m);
+        if (!rc) rc = aisle_dist_train(d, cfg, prepared ? work : NULL, 1, &m);
         aisle_model_free(m);
         aisle_dist_data_free(d);
         aisle_config_free(cfg);
     }
     return rc;
+}
+
+static int oom_step_sgd(const char *train_path, const char *test_path) {
+    (void)test_path;
+    return oom_train_kinds(train_path, NULL);
+}
+
+static char g_oom_ckpts[3][600];
+
+/* Checkpoints of each kind's first epoch, made once before the sweep
+ * (rank 0's progress callback stops each run after its first epoch). */
+static void oom_prepare_checkpoints(const char *train_path) {
+    for (size_t k = 0; k < 3; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "oom_epoch1_%zu.ckpt", k);
+        path_in(g_oom_ckpts[k], sizeof g_oom_ckpts[k], name);
+        if (g_rank == 0) unlink(g_oom_ckpts[k]);
+        MPI_Barrier(MPI_COMM_WORLD);
+        aisle_config *cfg;
+        assert_ok(aisle_config_new(&cfg));
+        assert_ok(aisle_config_parse(cfg, oom_kinds[k]));
+        aisle_dist_data *d;
+        assert_ok(aisle_dist_load(&d, train_path, cfg));
+        g_progress_calls = 0, g_stop_after = 1;
+        if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, stop_after_n, NULL));
+        aisle_model *m = NULL;
+        assert_status_msg(aisle_dist_train(d, cfg, g_oom_ckpts[k], 1, &m), AISLE_ECANCELLED, NULL);
+        aisle_dist_data_free(d);
+        aisle_config_free(cfg);
+    }
+}
+
+/* The checkpoint paths: reading, broadcasting, writing. */
+static int oom_step_ckpt(const char *train_path, const char *test_path) {
+    (void)test_path;
+    return oom_train_kinds(train_path, g_oom_ckpts);
 }
 
 /* Every allocation point of one rank (the last) fails once in turn while
@@ -887,6 +1053,8 @@ static void test_dist_allocation_failures(void **state) {
     sweep_one_rank(oom_step, "load/train/evaluate, als p2p", train, test);
     unsetenv("AISLE_DIST_EXCHANGE");
     sweep_one_rank(oom_step_sgd, "bpr/sasrec/mf", train, test);
+    oom_prepare_checkpoints(train);
+    sweep_one_rank(oom_step_ckpt, "bpr/sasrec/mf resumed from checkpoints", train, test);
 }
 
 int main(int argc, char **argv) {
@@ -906,6 +1074,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dist_sasrec_cancel_and_refusals_agree),
         cmocka_unit_test(test_dist_bpr_reaches_one_process_quality),
         cmocka_unit_test(test_dist_mf_reaches_one_process_rmse),
+        cmocka_unit_test(test_dist_bpr_mf_checkpoint_resume),
+        cmocka_unit_test(test_dist_sasrec_checkpoint_resume),
         cmocka_unit_test(test_dist_allocation_failures),
     };
     int failed = cmocka_run_group_tests(tests, setup, NULL);
