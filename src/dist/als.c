@@ -122,6 +122,7 @@ static int remap_columns(data_csr *m, uint32_t n, const uint32_t *need, size_t n
     if (!pos) return core_oom("column remap");
     for (size_t k = 0; k < n_need; k++) pos[need[k]] = (uint32_t)k;
     for (size_t k = 0; k < m->nnz; k++) m->indices[k] = pos[m->indices[k]];
+    m->cols = (uint32_t)n_need; /* the solve's fp16 gather copy covers the compact rows only */
     core_free(pos);
     return AISLE_OK;
 }
