@@ -587,5 +587,6 @@ int main(void) {
         cmocka_unit_test(test_add_allocation_failures_change_nothing),
         cmocka_unit_test(test_server_adds_products_while_readers_serve),
     };
+    tu_filter_from_env();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
