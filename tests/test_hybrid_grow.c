@@ -396,15 +396,50 @@ static void test_add_items_bad_input(void **state) {
     aisle_dataset_free(ds);
 }
 
-/* Every allocation of adding a large catalog (products and shoppers)
- * fails in turn: AISLE_ENOMEM, the model as it was (counts, a score), and
- * the next try succeeds. */
+/* Every allocation of adding a large catalog (products and shoppers) to a
+ * loaded model fails in turn (tu_oom_sweep): AISLE_ENOMEM, nothing
+ * leaked, the model as it was (counts, a score), and the sweep ends with
+ * every row added. */
+typedef struct add_ctx {
+    const void *buf;
+    size_t len;
+    const aisle_catalog *cat;
+    int side;
+} add_ctx;
+
+static int add_step(void *vc) {
+    const add_ctx *c = vc;
+    aisle_model *m;
+    int rc = aisle_model_load_buffer(&m, c->buf, c->len, NULL);
+    if (rc) return rc;
+    size_t ni = item_count(m), nu, nu_now, added = 7;
+    assert_ok(aisle_model_user_count(m, &nu));
+    float before, now;
+    rc = aisle_score(m, "u1", "i1", &before);
+    if (!rc) rc = c->side ? aisle_model_add_users(m, c->cat, &added) : aisle_model_add_items(m, c->cat, &added);
+    if (rc == AISLE_ENOMEM && added != 7) { /* the add failed (the score did not): nothing changed */
+        assert_int_equal(added, 0);
+        assert_ok(aisle_model_user_count(m, &nu_now)); /* only the n-th allocation fails: these run */
+        assert_int_equal(nu_now, nu);
+        assert_int_equal(item_count(m), ni);
+        assert_ok(aisle_score(m, "u1", "i1", &now));
+        assert_memory_equal(&now, &before, sizeof now);
+    }
+    if (!rc) {
+        assert_int_equal(added, 3000);
+        assert_ok(aisle_score(m, c->side ? "shopper4" : "u0", c->side ? "i0" : "big2", &now));
+    }
+    aisle_model_free(m);
+    return rc;
+}
+
 static void test_add_allocation_failures_change_nothing(void **state) {
     (void)state;
     aisle_dataset *ds = tu_shop_events(&spec, false);
-    aisle_catalog *cat = tu_shop_catalog(&spec), *yesterday = old_catalog(cat), *big, *users;
+    aisle_catalog *cat = tu_shop_catalog(&spec), *yesterday = old_catalog(cat), *big, *users, *known;
     assert_ok(aisle_catalog_new(&big));
     assert_ok(aisle_catalog_new(&users));
+    assert_ok(aisle_catalog_new(&known)); /* the attribute table of training: half the shoppers, in the UK */
     char key[32], title[64];
     for (int i = 0; i < 3000; i++) {
         snprintf(key, sizeof key, "big%d", i);
@@ -415,8 +450,6 @@ static void test_add_allocation_failures_change_nothing(void **state) {
         assert_ok(aisle_catalog_add_item(users, key, NULL, NULL, NULL, NULL, NAN));
         assert_ok(aisle_catalog_set_attribute(users, key, "country", i % 2 ? "DE" : "UK"));
     }
-    aisle_catalog *known; /* the attribute table of training: half the shoppers, in the UK */
-    assert_ok(aisle_catalog_new(&known));
     for (int user = 0; user < N_USERS; user += 2) {
         snprintf(key, sizeof key, "u%d", user);
         assert_ok(aisle_catalog_add_item(known, key, NULL, NULL, NULL, NULL, NAN));
@@ -425,47 +458,16 @@ static void test_add_allocation_failures_change_nothing(void **state) {
     aisle_config *cfg = config("epochs=2");
     aisle_model *m;
     assert_ok(aisle_model_train_with_features(ds, yesterday, known, cfg, &m));
-    aisle_catalog_free(known);
     void *buf;
     size_t len;
     assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
     aisle_model_free(m);
-    for (int side = 0; side < 2; side++) {
-        int failures = 0;
-        bool done = false;
-        aisle_model *back;
-        assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
-        size_t ni = item_count(back), nu;
-        assert_ok(aisle_model_user_count(back, &nu));
-        float before = score(back, "u1", "i1");
-        for (uint64_t k = 1; k < 2000 && !done; k++) {
-            size_t added = 7;
-            tu_failalloc_install(k, 1);
-            int rc = side ? aisle_model_add_users(back, users, &added) : aisle_model_add_items(back, big, &added);
-            tu_failalloc_remove();
-            if (rc == AISLE_OK) {
-                assert_int_equal(added, 3000);
-                done = true;
-                break;
-            }
-            assert_int_equal(rc, AISLE_ENOMEM);
-            assert_int_equal(added, 0);
-            size_t nu_now;
-            assert_ok(aisle_model_user_count(back, &nu_now));
-            assert_int_equal(item_count(back), ni);
-            assert_int_equal(nu_now, nu);
-            float now = score(back, "u1", "i1");
-            assert_memory_equal(&now, &before, sizeof now);
-            failures++;
-        }
-        assert_true(done);
-        assert_true(failures > 8);
-        float s;
-        assert_ok(aisle_score(back, side ? "shopper4" : "u0", side ? "i0" : "big2", &s));
-        aisle_model_free(back);
-    }
+    add_ctx items = {buf, len, big, 0}, shoppers = {buf, len, users, 1};
+    assert_true(tu_oom_sweep("aisle_model_add_items", add_step, &items, 1, 0, 5000) > 20);
+    assert_true(tu_oom_sweep("aisle_model_add_users", add_step, &shoppers, 1, 0, 5000) > 20);
     aisle_free(buf);
     aisle_config_free(cfg);
+    aisle_catalog_free(known);
     aisle_catalog_free(users);
     aisle_catalog_free(big);
     aisle_catalog_free(yesterday);
