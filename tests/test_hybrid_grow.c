@@ -212,8 +212,9 @@ static void test_saved_model_learns_todays_products(void **state) {
     aisle_dataset_free(ds);
 }
 
-/* The int8 index serving builds (and a stored one) gets the new rows: the
- * int8 scan and the fp32 scan give the same lists, new products in them. */
+/* The int8 index serving builds (and a stored one, and a mapped model's)
+ * gets the new rows: the int8 scan and the fp32 scan give the same lists,
+ * new products in them; a mapped model grows as an in-memory one. */
 static void test_added_products_join_the_int8_index(void **state) {
     (void)state;
     aisle_dataset *ds = tu_shop_events(&spec, false);
@@ -230,13 +231,21 @@ static void test_added_products_join_the_int8_index(void **state) {
     void *buf;
     size_t len, added;
     assert_ok(aisle_model_save_buffer(m, save, &buf, &len));
-    aisle_model *stored;
+    aisle_model *stored, *mapped;
     assert_ok(aisle_model_load_buffer(&stored, buf, len, NULL));
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "hybrid_grow");
+    snprintf(path, sizeof path, "%s/mapped.aisle", dir);
+    assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true store_mappable=true"));
+    assert_ok(tu_model_load_opts(&mapped, path, "mmap=true")); /* factors, index, keys, history in the file */
     assert_ok(aisle_model_prepare(m)); /* the index built on first use */
     assert_ok(aisle_model_add_items(m, full, &added));
     assert_ok(aisle_model_add_items(stored, full, &added));
-    aisle_model *models[2] = {m, stored};
-    for (int k = 0; k < 2; k++) {
+    assert_ok(aisle_model_add_items(mapped, full, &added));
+    assert_int_equal(added, 2);
+    check_same_lists(m, mapped, "newmug");
+    aisle_model *models[3] = {m, stored, mapped};
+    for (int k = 0; k < 3; k++) {
         int newmug_seen = 0;
         char u[32];
         for (int user = 0; user < N_USERS; user += 2) {
@@ -256,6 +265,7 @@ static void test_added_products_join_the_int8_index(void **state) {
         assert_int_equal(newmug_seen, N_USERS / 2);
     }
     aisle_free(buf);
+    aisle_model_free(mapped);
     aisle_model_free(stored);
     aisle_model_free(m);
     aisle_rec_options_free(o8);
