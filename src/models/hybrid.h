@@ -148,6 +148,19 @@ typedef struct hy_als_settings {
 int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisle_config *cfg,
                const option_spec *hybrid_options, const hy_als_settings *set);
 
+/* Neighbour-mapped vectors (fit=als cold_neighbours) of n_cold products
+ * without history, product c's features rows_idx[rows_ptr[c] ..
+ * rows_ptr[c + 1]) (ids as in st->item.table): k floats each into
+ * out_vectors, scale times the similarity-weighted mean of v's rows (stride
+ * v_stride) of its n_nb most similar products of the events; a product
+ * sharing no feature with them (or n_nb 0) gets NaN as its first value
+ * (keep its features' vector).  Training maps the catalog's products
+ * without events with the ALS vectors; products added later
+ * (hybrid_grow.c) with the served vectors of the products of the events,
+ * the same up to rounding.  AISLE_OK or AISLE_ENOMEM. */
+int hy_neighbour_vectors(const hy_state *st, const float *v, size_t v_stride, uint32_t n_nb, float scale,
+                         const size_t *rows_ptr, const uint32_t *rows_idx, uint32_t n_cold, float *out_vectors);
+
 /* ---- hybrid_grow.c ---- */
 
 /* model_ops.add_catalog of hybrid: the rows of cat whose keys the model

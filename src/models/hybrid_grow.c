@@ -8,12 +8,15 @@
  * entities carry are pruned the same way, so a name the model never saw is
  * simply left out -- weighted 1 / their count and summed by
  * hy_sum_features.  A product added today thus gets bit for bit the vector
- * it would have had in the training catalog without events.  A row none of
+ * it would have had in the training catalog without events (fit=als with
+ * cold_neighbours: its neighbours' mean vector, as training maps such
+ * products, equal up to rounding; see neighbour_rows).  A row none of
  * whose features the model knows gets none: a zero vector, so it scores 0
  * for implicit losses (the global mean plus the shopper's bias for
  * loss=squared) and is similar to nothing (cosine 0). */
 #include "hybrid.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The new rows being built, before anything of the model changes. */
@@ -90,6 +93,28 @@ static void table_append(hy_table *t, const hy_new *r) {
     t->rows += (uint32_t)r->n;
 }
 
+/* fit=als with cold_neighbours (the options the model was trained with):
+ * as training maps the catalog's products without events, a new product
+ * serves the similarity-weighted mean vector of its most similar products
+ * of the events (hy_neighbour_vectors, here over their served vectors,
+ * which are the ALS vectors training used up to rounding); its bias stays
+ * its features'. */
+static int neighbour_rows(const aisle_model *m, hy_new *r) {
+    const hy_state *st = m->state;
+    const option_spec *o = m->ops->options;
+    if (strcmp(config_string(m->config, o, "fit"), "als") != 0) return AISLE_OK;
+    uint32_t nb = (uint32_t)config_int(m->config, o, "cold_neighbours"), k = st->k;
+    if (!nb) return AISLE_OK;
+    float *nv = core_malloc(r->n * k * sizeof *nv);
+    if (!nv) return core_oom("hybrid cold_neighbours");
+    int rc = hy_neighbour_vectors(st, st->f.item, st->f.dim, nb, (float)config_float(m->config, o, "cold_scale"),
+                                  r->ptr, r->idx, (uint32_t)r->n, nv);
+    for (size_t i = 0; !rc && i < r->n; i++)
+        if (!isnan(nv[i * k])) memcpy(r->q + i * st->row, nv + i * k, (size_t)k * sizeof *nv);
+    core_free(nv);
+    return rc;
+}
+
 static int unsupported(const hy_state *st, int side) {
     if (!st->has_features)
         return core_error(AISLE_EUNSUPPORTED, "model 'hybrid': this file was saved without its feature tables (by "
@@ -138,6 +163,7 @@ int hy_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *a
     if (!rc && !(r.q = core_malloc(r.n * row * sizeof *r.q))) rc = core_oom("hybrid: new rows");
     for (size_t i = 0; !rc && i < r.n; i++)
         hy_sum_features(s, row, r.idx + r.ptr[i], r.w + r.ptr[i], r.ptr[i + 1] - r.ptr[i], r.q + i * row);
+    if (!rc && !side) rc = neighbour_rows(m, &r);
     if (!rc && !side) { /* model_factors_grow takes the item rows in serving layout */
         uint32_t dim = f->dim;
         r.fv = core_malloc(r.n * dim * sizeof *r.fv);
