@@ -39,7 +39,13 @@
  * `--grid "OPTIONS" ...` prints als, TF-IDF and one hybrid row per
  * argument (with --tune: on the month before).
  *
- * Usage: bench_retail_new [--tune] [--grid] [hybrid options...]   Data: AISLE_SHARED_DATA or
+ * `--added` is the daily case of a shop: hybrid trained with the catalog
+ * as it was before the test month (the new products absent), saved,
+ * loaded, then given the full catalog (aisle_model_add_items: the new
+ * products join from their features), beside the same options trained
+ * with the full catalog, in the same run.
+ *
+ * Usage: bench_retail_new [--tune] [--grid | --added] [hybrid options...]   Data: AISLE_SHARED_DATA or
  * ../shared/data; skipped with a message when absent.  Only the public
  * API (and zlib to read the file). */
 #include <math.h>
@@ -440,6 +446,47 @@ static void run_kind(const shop *s, const split *sp, const char *kind, const cha
     aisle_config_free(cfg);
 }
 
+/* --added: options trained with the full catalog, then with the catalog
+ * before the test month (saved and loaded), the new products added. */
+static void run_added(const shop *s, const split *sp, const char *options, int argc, char **argv) {
+    aisle_catalog *before;
+    if (aisle_catalog_new(&before)) die("catalog");
+    for (size_t i = 0; i < s->n_items; i++) {
+        double price;
+        if (sp->is_new[i]) continue;
+        if (aisle_catalog_item_price(s->cat, s->keys[i], &price) ||
+            aisle_catalog_add_item(before, s->keys[i], s->texts[i], NULL, NULL, NULL, price))
+            die("catalog before the test month");
+    }
+    run_kind(s, sp, "hybrid", options, argc, argv);
+    aisle_config *cfg;
+    if (aisle_config_new(&cfg) || aisle_config_set(cfg, "model", "hybrid") || aisle_config_parse(cfg, options))
+        die("config");
+    for (int a = 1; a < argc; a++)
+        if (argv[a][0] != '-' && aisle_config_parse(cfg, argv[a])) die(argv[a]);
+    aisle_model *m, *back;
+    void *buf;
+    size_t len, added;
+    double t0 = wall_now();
+    if (aisle_model_train_with_catalog(sp->train, before, cfg, &m)) die("hybrid before the test month");
+    double secs = wall_now() - t0;
+    if (aisle_model_save_buffer(m, NULL, &buf, &len) || aisle_model_load_buffer(&back, buf, len, NULL)) die("save/load");
+    t0 = wall_now();
+    if (aisle_model_add_items(back, s->cat, &added)) die("aisle_model_add_items");
+    double add_secs = wall_now() - t0;
+    const void *ctx[2] = {back, s};
+    metrics r = evaluate(s, sp, model_scores, (void *)ctx);
+    char name[200];
+    snprintf(name, sizeof name, "  saved, %zu added", added);
+    print_row(name, &r, secs);
+    printf("  (aisle_model_add_items: %zu products in %.3f s wall)\n", added, add_secs);
+    aisle_free(buf);
+    aisle_model_free(back);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_catalog_free(before);
+}
+
 int main(int argc, char **argv) {
     const char *root = getenv("AISLE_SHARED_DATA");
     char path[4096];
@@ -449,8 +496,9 @@ int main(int argc, char **argv) {
         return 0;
     }
     setvbuf(stdout, NULL, _IOLBF, 0); /* rows appear as they finish (long runs, redirected) */
-    bool tune = false, grid = false;
-    for (int a = 1; a < argc; a++) tune |= !strcmp(argv[a], "--tune"), grid |= !strcmp(argv[a], "--grid");
+    bool tune = false, grid = false, added = false;
+    for (int a = 1; a < argc; a++)
+        tune |= !strcmp(argv[a], "--tune"), grid |= !strcmp(argv[a], "--grid"), added |= !strcmp(argv[a], "--added");
     shop s;
     memset(&s, 0, sizeof s);
     if (load(path, tune ? 30 : 0, &s)) die(path);
@@ -509,6 +557,11 @@ int main(int argc, char **argv) {
         metrics r = run_tfidf(&s, &sp, &secs);
         print_row("tfidf (content only)", &r, secs);
         for (size_t g = 0; g < sizeof points / sizeof *points; g++) run_kind(&s, &sp, "hybrid", points[g], argc, argv);
+        return 0;
+    }
+    if (added) {
+        run_added(&s, &sp, "fit=als factors=64", argc, argv);
+        run_added(&s, &sp, "identity_dropout=0.6", argc, argv);
         return 0;
     }
     static const char *const kinds[] = {"popular", "itemknn", "als", "hybrid"};

@@ -2163,6 +2163,60 @@ AISLE_API int aisle_search_index_ranker(const aisle_search_index *index, size_t 
                                         double *weight);
 /* <<< section: search_learn */
 
+/* >>> section: grow (products and shoppers from a catalog) */
+/* A model trained yesterday serves the products listed today without
+ * retraining (docs/HYBRID.md, "New products after training").  Kind hybrid
+ * scores a product from its catalog features: its vector and bias are the
+ * sums of the model's embeddings of its words, category levels, brand,
+ * price band and attributes, weighted as at training -- exactly the
+ * vector the product would have had in the training catalog without
+ * events.  A feature the model does not have (a word, brand or category
+ * value it never saw, or one it pruned by min_feature_support) is left
+ * out, as at training; a product none of whose features the model has
+ * gets a zero vector (scores 0 for implicit losses; the global mean plus
+ * the shopper's bias for loss=squared; similar to nothing).  Shoppers
+ * likewise from an attribute table (a catalog keyed by user id) for a
+ * hybrid trained with one; they join with an empty history
+ * (aisle_update_user may fold events in later).  Added products and
+ * shoppers then take part in every call as trained ones do:
+ * aisle_recommend, aisle_similar_items, aisle_score, aisle_explain_features,
+ * evaluation, aisle_model_save (a reloaded model gives the same lists).
+ *
+ * Thread rules: adding is a write.  No other call may use the model while
+ * aisle_model_add_items / _add_users run on it (as aisle_update_user); the
+ * int8 serving index (aisle_model_prepare) is extended in the same call.
+ * To add while other threads serve, use aisle_server_add_items /
+ * _add_users, which wait for the leases and journal the change. */
+
+/* Adds every product of `items` whose key the model does not know, scored
+ * from its catalog features.  Products the model already has are left as
+ * they are (their rows are ignored: a trained product keeps its learned
+ * vector; retrain to change it), so the day's full catalog may be passed.
+ * *added_out (may be NULL) receives how many were added.  All or nothing:
+ * on failure the model is unchanged.  Returns AISLE_OK, AISLE_EINVAL (NULL
+ * model or items), AISLE_EUNSUPPORTED (a kind other than hybrid, the
+ * message naming it; a hybrid trained without a catalog, or saved without
+ * its feature tables by an earlier version), AISLE_ERANGE (more than 2^31
+ * items) or AISLE_ENOMEM. */
+AISLE_API int aisle_model_add_items(aisle_model *model, const aisle_catalog *items, size_t *added_out);
+
+/* The same for shoppers: every row of the attribute table `users` whose
+ * key the model does not know joins it, scored from its attributes.
+ * AISLE_EUNSUPPORTED also for a hybrid trained without a shopper
+ * attribute table.  Otherwise as aisle_model_add_items. */
+AISLE_API int aisle_model_add_users(aisle_model *model, const aisle_catalog *users, size_t *added_out);
+
+/* aisle_model_add_items / _add_users on a server's current model while
+ * readers run: the call waits for the leases (as aisle_server_update_user),
+ * readers see the model before or after the whole change, and the change
+ * is journaled (with a copy of the catalog, kept until a swap trims it) and
+ * replayed by aisle_server_swap onto the incoming model, which keeps the
+ * products and shoppers it was trained with.  Same statuses as
+ * aisle_model_add_items; AISLE_EINVAL for a NULL server. */
+AISLE_API int aisle_server_add_items(aisle_server *server, const aisle_catalog *items, size_t *added_out);
+AISLE_API int aisle_server_add_users(aisle_server *server, const aisle_catalog *users, size_t *added_out);
+/* <<< section: grow */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

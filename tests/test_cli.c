@@ -235,6 +235,48 @@ static void test_eval_hybrid_scores_products_new_in_the_test_file(void **state) 
     if (strstr(out_text, "\"skipped_pairs\": 0,")) fail_msg("als scored products it never saw: %s", out_text);
 }
 
+/* A hybrid saved before the products ending in 7 were in its catalog:
+ * recommend, similar and eval with today's --catalog add them from their
+ * features (similar --item takes one, eval scores its test pairs: none
+ * skipped), while without --catalog they stay unknown; a kind without
+ * catalog features keeps the catalog for titles. */
+static void test_saved_hybrid_takes_new_products_from_catalog(void **state) {
+    (void)state;
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && awk -F, 'NR==1 || $2 !~ /7$/' train.csv > train_no7.csv && "
+             "awk -F, 'NR==1 || $1 !~ /7$/' store/catalog.csv > catalog_no7.csv",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    assert_run(0, "train --model hybrid --data train_no7.csv " COLS " --catalog catalog_no7.csv "
+                  "--set epochs=2 --set factors=8 --out hyold.aisle --quiet");
+    assert_run(1, "similar --model hyold.aisle --item P00017");
+    assert_run(0, "similar --model hyold.aisle --item P00017 --catalog store/catalog.csv --json -k 3 --verbose");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"similar\": [{\"item\": ");
+    assert_contains(err_text, "new products added to the model");
+    assert_run(0, "recommend --model hyold.aisle --user C10001 -k 200 --catalog store/catalog.csv --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"item\": \"P00017\"");
+    assert_run(0, "eval --model hyold.aisle --data test.csv " COLS " --json");
+    if (strstr(out_text, "\"skipped_pairs\": 0,")) fail_msg("scored products it never saw: %s", out_text);
+    assert_run(0, "eval --model hyold.aisle --data test.csv " COLS " --catalog store/catalog.csv --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"skipped_pairs\": 0,");
+    /* als: titles only, as before */
+    assert_run(0, "train --model als --data train_no7.csv " COLS " --out als_no7.aisle --quiet");
+    assert_run(0, "recommend --model als_no7.aisle --user C10001 -k 3 --catalog store/catalog.csv --verbose");
+    assert_contains(err_text, "titles only");
+    assert_run(1, "similar --model als_no7.aisle --item P00017 --catalog store/catalog.csv");
+    /* shoppers need a hybrid trained with --users */
+    char p[4200];
+    snprintf(p, sizeof p, "%s/late_users.csv", dir);
+    const char users[] = "user_id,country\nlatecomer,UK\n";
+    tu_write_file(p, users, sizeof users - 1);
+    assert_run(1, "eval --model hyold.aisle --data test.csv " COLS " --users late_users.csv --json");
+    assert_contains(err_text, "attribute table");
+}
+
 /* kind pair with a user-attribute table (the table's errors are checked
  * with hybrid below). */
 static void test_train_pair_with_users(void **state) {
@@ -279,9 +321,9 @@ static void test_train_hybrid_with_users(void **state) {
     assert_run(0, "eval --data store/events.csv " COLS " --split time:0.2 --model hybrid --catalog store/catalog.csv "
                   "--users users.csv --set epochs=1 --set factors=4 --json");
     assert_contains(out_text, "ndcg@10");
-    /* --users is for training */
-    assert_run(2, "eval --model hyu.aisle --data test.csv " COLS " --users users.csv");
-    assert_contains(err_text, "--users is for training");
+    /* a saved model takes the table's shoppers it lacks (none here): eval runs on */
+    assert_run(1, "eval --model hyu.aisle --data test.csv " COLS " --users users.csv");
+    assert_contains(err_text, "nothing to evaluate");
     /* other kinds do not take it */
     assert_run(1, "train --model als --data store/events.csv " COLS " --users users.csv --out x.aisle --quiet");
     assert_contains(err_text, "does not use user attributes");
@@ -646,6 +688,7 @@ int main(void) {
         cmocka_unit_test(test_bert_import_embed_classify_score_pair),
         cmocka_unit_test(test_train_hybrid_with_catalog),
         cmocka_unit_test(test_eval_hybrid_scores_products_new_in_the_test_file),
+        cmocka_unit_test(test_saved_hybrid_takes_new_products_from_catalog),
         cmocka_unit_test(test_train_pair_with_users),
         cmocka_unit_test(test_train_hybrid_with_users),
         cmocka_unit_test(test_forecast_writes_monday_weeks_json_and_backtests),

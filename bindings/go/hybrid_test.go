@@ -110,3 +110,93 @@ func TestHybridUsersAndExplainFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A saved hybrid takes today's products and shoppers from catalogs,
+// directly and through a server; other kinds refuse.
+func TestHybridAddItemsAndUsers(t *testing.T) {
+	ds, cat, users := tasteShop(t)
+	defer ds.Close()
+	defer cat.Close()
+	defer users.Close()
+	cfg, err := NewConfig(Options{"model": "hybrid", "factors": 8, "epochs": 30, "threads": 1, "seed": 3, "learning_rate": 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	m, err := TrainWithFeatures(ds, cat, users, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	today, err := NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer today.Close()
+	for _, p := range []Product{
+		{Key: "newmug", Title: "ceramic mug", Category: "Kitchen > Mugs", Brand: "Potter", Price: math.NaN()},
+		{Key: "newspade", Title: "steel spade", Category: "Garden > Tools", Brand: "Digger", Price: math.NaN()},
+		{Key: "i0", Title: "changed", Price: math.NaN()},
+	} {
+		if err := today.AddItem(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n0 := m.NumItems()
+	if n, err := m.AddItems(today); err != nil || n != 2 || m.NumItems() != n0+2 {
+		t.Fatal(n, err, m.NumItems())
+	}
+	mug, _ := m.Score("u0", "newmug")
+	spade, _ := m.Score("u0", "newspade")
+	if mug <= spade {
+		t.Fatalf("u0: newmug %g, newspade %g", mug, spade)
+	}
+	late, err := NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	if err := late.LoadBytes([]byte("user_id,country\nlateuk,UK\n"), "late.csv", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.AddUsers(late); err != nil || n != 1 {
+		t.Fatal(n, err)
+	}
+	a, _ := m.Score("lateuk", "i0")
+	b, _ := m.Score("newuk", "i0")
+	if a != b {
+		t.Fatalf("lateuk %g, newuk %g", a, b)
+	}
+	if _, err := m.AddItems(nil); !errors.Is(err, ErrInvalid) {
+		t.Fatal(err)
+	}
+	als, err := NewConfig(Options{"model": "als", "factors": 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer als.Close()
+	am, err := Train(ds, als)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer am.Close()
+	if _, err := am.AddItems(today); !errors.Is(err, ErrUnsupported) {
+		t.Fatal(err)
+	}
+	s, err := NewServer(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	more, err := NewCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer more.Close()
+	if err := more.AddItem(Product{Key: "newcup", Title: "ceramic mug", Category: "Kitchen > Mugs", Brand: "Potter", Price: math.NaN()}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.AddItems(more); err != nil || n != 1 {
+		t.Fatal(n, err)
+	}
+}

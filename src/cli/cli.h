@@ -123,6 +123,12 @@ int cli_users_load(const cli_opts *o, aisle_catalog **out);
 int cli_titles_from_catalog(aisle_catalog *cat, cli_titles **out);
 /* The catalog behind t (NULL when none). */
 aisle_catalog *cli_titles_catalog(const cli_titles *t);
+/* Adds to a loaded model the products of the --catalog file it does not
+ * know (t may be NULL: none), scored from their features, and the shoppers
+ * of --users (aisle_model_add_items / _add_users).  A kind without catalog
+ * features keeps the catalog for titles only (a note with --verbose); a
+ * --users table such a model cannot take is an error. */
+int cli_add_catalog(const cli_opts *o, aisle_model *m, const cli_titles *t);
 void cli_titles_free(cli_titles *t);
 
 /* A new config for aisle_evaluate: threads and seed of o->cfg, then

@@ -65,6 +65,7 @@ static int ranked_begin(cli_opts *o, size_t default_k, ranked_run *r) {
     int rc = r->items && r->values ? CLI_OK : cli_error(CLI_RUNTIME, "out of memory for -k %zu", r->k);
     if (!rc) rc = load_model(o, o->model, &r->m);
     if (!rc) rc = cli_titles_load(o, &r->t);
+    if (!rc) rc = cli_add_catalog(o, r->m, r->t);
     if (rc) ranked_end(r);
     return rc;
 }

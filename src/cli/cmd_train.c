@@ -279,11 +279,17 @@ int cmd_eval(cli_opts *o) {
     } else {
         if (!o->model)
             return cli_error(CLI_USAGE, "eval needs --model FILE and --data TEST_FILE, or --data FILE --split SPEC");
-        if (o->users)
-            return cli_error(CLI_USAGE, "--users is for training (train, or eval --split); a saved model keeps "
-                                        "the attributes it was trained with");
         rc = aisle_model_load(&m, o->model, o->cfg);
         if (rc) return cli_fail(rc, "cannot load the model");
+        /* test products (and shoppers) the model has never seen join it
+         * from --catalog (--users), scored from their features */
+        rc = cli_titles_load(o, &cat);
+        if (!rc) rc = cli_add_catalog(o, m, cat);
+        if (rc) {
+            cli_titles_free(cat);
+            aisle_model_free(m);
+            return rc;
+        }
         const char *k = "?";
         aisle_model_kind(m, &k);
         snprintf(kind, sizeof kind, "%s", k);

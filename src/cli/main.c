@@ -22,19 +22,23 @@ static const cli_command commands[] = {
      "       aisle eval --data FILE --split SPEC [--model KIND] [--set KEY=VALUE]...\n\n"
      "The first form evaluates a saved model on a test file; the second splits\n"
      "the events (e.g. time:0.1 = the newest 10% are the test part), trains on\n"
-     "the rest and evaluates.  Metrics: see docs/EVALUATION.md.\n",
+     "the rest and evaluates.  Metrics: see docs/EVALUATION.md.  With a saved hybrid\n"
+     "model, --catalog FILE (--users FILE) adds the test's new products (shoppers)\n"
+     "from their features first, so they are scored, not skipped.\n",
      OPT_DATA | OPT_SET | OPT_MODEL | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST | OPT_USERS,
      cmd_eval},
     {"recommend", "top-k items for a user",
      "usage: aisle recommend --model FILE --user KEY [-k N] [--exclude-seen|--include-seen]\n"
      "                       [--catalog FILE] [--json]\n\n"
      "Prints the user's top-k items with scores (and titles from a catalog file).\n"
-     "A user the model does not know gets the most popular items.\n",
+     "A user the model does not know gets the most popular items.  A hybrid model\n"
+     "first adds the catalog's products it does not know, scored from their features.\n",
      OPT_MODEL | OPT_USER | OPT_K | OPT_SEEN | OPT_CATALOG | OPT_JSON | OPT_SET, cmd_recommend},
     {"similar", "items similar to an item",
      "usage: aisle similar --model FILE --item KEY [-k N] [--catalog FILE] [--json]\n\n"
      "Prints the k items most similar to the item (\"customers who bought this also\n"
-     "bought\").\n",
+     "bought\").  A hybrid model first adds the catalog's products it does not know\n"
+     "(so --item may be a product listed after training).\n",
      OPT_MODEL | OPT_ITEM | OPT_K | OPT_CATALOG | OPT_JSON | OPT_SET, cmd_similar},
     {"explain", "why an item is recommended to a user",
      "usage: aisle explain --model FILE --user KEY --item KEY [-k N] [--catalog FILE] [--json]\n\n"

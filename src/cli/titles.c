@@ -99,6 +99,27 @@ const char *cli_title(const cli_titles *t, const char *item_key) {
 
 aisle_catalog *cli_titles_catalog(const cli_titles *t) { return t ? t->cat : NULL; }
 
+int cli_add_catalog(const cli_opts *o, aisle_model *m, const cli_titles *t) {
+    size_t added = 0;
+    if (t) {
+        int rc = aisle_model_add_items(m, t->cat, &added);
+        /* kinds (and hybrids) without catalog features take the catalog
+         * for titles only, as before */
+        if (rc && rc != AISLE_EUNSUPPORTED) return cli_fail(rc, "cannot add the catalog's new products");
+        if (rc && o->verbose) fprintf(stderr, "aisle: catalog %s: titles only (%s)\n", o->catalog, aisle_last_error());
+        if (!rc && o->verbose) fprintf(stderr, "aisle: catalog %s: %zu new products added to the model\n", o->catalog, added);
+    }
+    if (!o->users) return CLI_OK;
+    aisle_catalog *users = NULL;
+    int code = cli_users_load(o, &users);
+    if (code) return code;
+    int rc = aisle_model_add_users(m, users, &added);
+    aisle_catalog_free(users);
+    if (rc) return cli_fail(rc, "cannot add the shoppers of --users");
+    if (o->verbose) fprintf(stderr, "aisle: %s: %zu new shoppers added to the model\n", o->users, added);
+    return CLI_OK;
+}
+
 void cli_titles_free(cli_titles *t) {
     if (!t) return;
     if (t->owned) aisle_catalog_free(t->cat);

@@ -252,9 +252,9 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
     if (items > ni && (!item_vector || dim != d))
         return core_error(AISLE_EINVAL, "a new item of a '%s' model needs a vector of %u factors (got %zu)",
                           m->ops->name, d, item_vector ? dim : (size_t)0);
-    for (size_t k = 0; items > ni && k < d; k++)
+    for (size_t k = 0; items > ni && k < (size_t)(items - ni) * d; k++)
         if (!isfinite(item_vector[k]))
-            return core_error(AISLE_EINVAL, "factor %zu of the new item's vector is %g, not a finite number", k,
+            return core_error(AISLE_EINVAL, "factor %zu of the new item's vector is %g, not a finite number", k % d,
                               item_vector[k]);
     /* every array first (a bigger array holding the same rows is the same
      * model), then the new rows: nothing can fail after the first write */
@@ -273,16 +273,19 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
         if (f->user_bias) memset(f->user_bias + nu, 0, (users - nu) * sizeof *f->user_bias);
     }
     if (items > ni) {
-        memcpy(f->item + (size_t)ni * d, item_vector, d * sizeof *f->item);
-        if (f->item_bias) f->item_bias[ni] = 0.0f;
-        /* fold-in solves with Q^T Q over every item: the new row joins it */
-        for (uint32_t a = 0; f->gram && a < d; a++)
-            for (uint32_t b = 0; b < d; b++) f->gram[(size_t)a * d + b] += item_vector[a] * item_vector[b];
-        /* the stored int8 copy gets the row appended (no rebuild); if that
-         * fails it goes, and serving builds one again on demand */
-        if (f->int8 && (f->int8->n != ni || model_int8_append(f->int8, f, ni) != AISLE_OK)) {
-            model_int8_free(f->int8);
-            f->int8 = NULL;
+        memcpy(f->item + (size_t)ni * d, item_vector, (size_t)(items - ni) * d * sizeof *f->item);
+        if (f->item_bias) memset(f->item_bias + ni, 0, (items - ni) * sizeof *f->item_bias);
+        for (uint32_t j = ni; j < items; j++) {
+            const float *v = f->item + (size_t)j * d;
+            /* fold-in solves with Q^T Q over every item: the new row joins it */
+            for (uint32_t a = 0; f->gram && a < d; a++)
+                for (uint32_t b = 0; b < d; b++) f->gram[(size_t)a * d + b] += v[a] * v[b];
+            /* the stored int8 copy gets the row appended (no rebuild); if that
+             * fails it goes, and serving builds one again on demand */
+            if (f->int8 && (f->int8->n != j || model_int8_append(f->int8, f, j) != AISLE_OK)) {
+                model_int8_free(f->int8);
+                f->int8 = NULL;
+            }
         }
     }
     return AISLE_OK;

@@ -270,19 +270,12 @@ static int materialise(aisle_model *m, hy_state *st, bool explicit_r) {
         const float *cold = st->cold_vectors && i >= st->item.n_identity
                                 ? st->cold_vectors + (size_t)(i - st->item.n_identity) * k
                                 : NULL;
-        memcpy(f->item + (size_t)i * dim, cold && !isnan(cold[0]) ? cold : q, (size_t)k * sizeof *q);
-        if (explicit_r)
-            f->item_bias[i] = q[k];
-        else
-            f->item[(size_t)i * dim + k] = q[k];
+        if (cold && !isnan(cold[0])) memcpy(q, cold, (size_t)k * sizeof *q); /* the bias stays the features' */
+        hy_put_vector(f, 0, i, k, q);
     }
     for (uint32_t u = 0; u < nu; u++) {
         hy_sum(&st->user, st->row, u, q);
-        memcpy(f->user + (size_t)u * dim, q, (size_t)k * sizeof *q);
-        if (explicit_r)
-            f->user_bias[u] = q[k];
-        else
-            f->user[(size_t)u * dim + k] = 1.0f;
+        hy_put_vector(f, 1, u, k, q);
     }
     core_free(q);
     model_factors_gram(f->item, ni, dim, f->gram);
@@ -445,4 +438,5 @@ const model_ops model_hybrid_ops = {
     .save = hy_save,
     .load = hy_load,
     .free_state = hy_free_state,
+    .add_catalog = hy_add_catalog,
 };

@@ -50,14 +50,52 @@ typedef struct hy_state {
                           * NULL rows skipped by a NaN first value; used once by training, never saved */
 } hy_state;
 
+/* v = sum of the weighted feature rows idx[0..n) (row floats).  The one
+ * feature-to-vector rule: training (materialise) and products or shoppers
+ * added to a trained model (hybrid_grow.c) both sum through it, in the
+ * row's order, so a product added later gets bit for bit the vector it
+ * would have had in the training catalog. */
+static inline void hy_sum_features(const hy_side *s, uint32_t row, const uint32_t *idx, const float *w, size_t n,
+                                   float *v) {
+    memset(v, 0, row * sizeof *v);
+    for (size_t j = 0; j < n; j++) model_axpy(v, w[j], s->emb + (size_t)idx[j] * row, row);
+}
+
 /* v = sum of entity e's feature rows (row floats). */
 static inline void hy_sum(const hy_side *s, uint32_t row, uint32_t e, float *v) {
-    memset(v, 0, row * sizeof *v);
     const hy_table *t = &s->table;
-    for (size_t j = t->ptr[e]; j < t->ptr[e + 1]; j++) model_axpy(v, t->w[j], s->emb + (size_t)t->idx[j] * row, row);
+    hy_sum_features(s, row, t->idx + t->ptr[e], t->w + t->ptr[e], t->ptr[e + 1] - t->ptr[e], v);
+}
+
+/* Writes the summed row q (k factors, then the bias) of item (side 0) or
+ * user (side 1) e into the serving factors: explicit models keep the bias
+ * apart, implicit ones carry the item bias as the last coordinate against
+ * a constant 1 in the user's. */
+static inline void hy_put_vector(model_factors *f, int side, uint32_t e, uint32_t k, const float *q) {
+    uint32_t dim = f->dim;
+    float *dst = (side ? f->user : f->item) + (size_t)e * dim;
+    memcpy(dst, q, (size_t)k * sizeof *q);
+    if (f->explicit_r)
+        (side ? f->user_bias : f->item_bias)[e] = q[k];
+    else
+        dst[k] = side ? 1.0f : q[k];
 }
 
 /* ---- hybrid_features.c ---- */
+
+/* The named features of one catalog row, interned into *names, in the
+ * order first met, each once, at most HY_MAX_FEATURES. */
+enum { HY_MAX_FEATURES = 256 };
+typedef struct hy_feats {
+    core_keys *names;
+    uint32_t ids[HY_MAX_FEATURES];
+    size_t n;
+} hy_feats;
+/* Features of row p of cat into f->ids (f->n reset first).  Training
+ * interns into the side's names (then prunes the rare ones); adding to a
+ * trained model interns into a scratch dictionary and keeps the names the
+ * model has (hybrid_grow.c): one rule for both. */
+int hy_row_features(hy_feats *f, const aisle_catalog *cat, size_t p);
 
 /* Catalog products (items) or attribute-table rows (users) that the
  * training events do not mention join the model's dictionaries (and the
@@ -109,6 +147,27 @@ typedef struct hy_als_settings {
  * AISLE_OK, AISLE_EINVAL, AISLE_ENOMEM or what als training returns. */
 int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisle_config *cfg,
                const option_spec *hybrid_options, const hy_als_settings *set);
+
+/* Neighbour-mapped vectors (fit=als cold_neighbours) of n_cold products
+ * without history, product c's features rows_idx[rows_ptr[c] ..
+ * rows_ptr[c + 1]) (ids as in st->item.table): k floats each into
+ * out_vectors, scale times the similarity-weighted mean of v's rows (stride
+ * v_stride) of its n_nb most similar products of the events; a product
+ * sharing no feature with them (or n_nb 0) gets NaN as its first value
+ * (keep its features' vector).  Training maps the catalog's products
+ * without events with the ALS vectors; products added later
+ * (hybrid_grow.c) with the served vectors of the products of the events,
+ * the same up to rounding.  AISLE_OK or AISLE_ENOMEM. */
+int hy_neighbour_vectors(const hy_state *st, const float *v, size_t v_stride, uint32_t n_nb, float scale,
+                         const size_t *rows_ptr, const uint32_t *rows_idx, uint32_t n_cold, float *out_vectors);
+
+/* ---- hybrid_grow.c ---- */
+
+/* model_ops.add_catalog of hybrid: the rows of cat whose keys the model
+ * lacks join it as items (users: side 1), their vectors summed from the
+ * model's features (names the model does not have are dropped, as rare
+ * names are at training); see aisle_model_add_items. */
+int hy_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *added);
 
 /* ---- hybrid_state.c ---- */
 

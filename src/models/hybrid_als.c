@@ -117,19 +117,22 @@ static void solve_column(const content_rows *x, float lambda, const float *v, ui
  * the mugs shoppers bought, not the average effect of the word "mug" over
  * the catalog.  A product sharing no feature with a product of the events
  * keeps its ridge vector (its cold_vectors row starts with NaN). */
-static int neighbour_vectors(hy_state *st, const float *v, uint32_t k, uint32_t n_nb, float scale) {
+int hy_neighbour_vectors(const hy_state *st, const float *v, size_t v_stride, uint32_t n_nb, float scale,
+                         const size_t *rows_ptr, const uint32_t *rows_idx, uint32_t n_cold, float *out_vectors) {
     const hy_table *t = &st->item.table;
-    uint32_t nk = st->item.n_identity, nf = (uint32_t)st->item.names.n, n_cold = t->rows - nk;
-    if (!n_cold || !n_nb || !nk) return AISLE_OK;
+    uint32_t k = st->k, nk = st->item.n_identity, nf = (uint32_t)st->item.names.n;
+    if (!n_cold) return AISLE_OK;
+    if (!n_nb || !nk) { /* no neighbours: every product keeps its features' vector */
+        for (uint32_t c = 0; c < n_cold; c++) out_vectors[(size_t)c * k] = NAN;
+        return AISLE_OK;
+    }
     size_t *post_at = core_calloc((size_t)nf + 1, sizeof *post_at);
     float *idf = core_malloc(((size_t)nf + 1) * sizeof *idf), *norm = core_calloc(nk, sizeof *norm);
     float *sim = core_calloc(nk, sizeof *sim);
     uint32_t *touched = core_malloc((size_t)nk * sizeof *touched), *best = core_malloc((size_t)n_nb * sizeof *best);
-    st->cold_vectors = core_malloc((size_t)n_cold * k * sizeof *st->cold_vectors);
     uint32_t *post = NULL;
     int rc = AISLE_OK;
-    if (!post_at || !idf || !norm || !sim || !touched || !best || !st->cold_vectors)
-        rc = core_oom("hybrid cold_neighbours");
+    if (!post_at || !idf || !norm || !sim || !touched || !best) rc = core_oom("hybrid cold_neighbours");
     /* postings: feature -> products of the events that have it (CSR) */
     for (uint32_t i = 0; !rc && i < nk; i++)
         for (size_t j = t->ptr[i]; j < t->ptr[i + 1]; j++)
@@ -151,11 +154,11 @@ static int neighbour_vectors(hy_state *st, const float *v, uint32_t k, uint32_t 
     if (!rc) post_at[0] = 0;
     for (uint32_t i = 0; !rc && i < nk; i++) norm[i] = norm[i] > 0 ? 1.0f / sqrtf(norm[i]) : 0.0f;
     for (uint32_t c = 0; !rc && c < n_cold; c++) {
-        uint32_t item = nk + c, n_touched = 0, n_best = 0;
-        float *out = st->cold_vectors + (size_t)c * k;
-        for (size_t j = t->ptr[item]; j < t->ptr[item + 1]; j++) {
-            if (t->idx[j] < nk) continue;
-            uint32_t f = t->idx[j] - nk;
+        uint32_t n_touched = 0, n_best = 0;
+        float *out = out_vectors + (size_t)c * k;
+        for (size_t j = rows_ptr[c]; j < rows_ptr[c + 1]; j++) {
+            if (rows_idx[j] < nk) continue;
+            uint32_t f = rows_idx[j] - nk;
             for (size_t e = post_at[f]; e < post_at[f + 1]; e++) {
                 uint32_t i = post[e];
                 if (sim[i] == 0.0f) touched[n_touched++] = i;
@@ -178,7 +181,7 @@ static int neighbour_vectors(hy_state *st, const float *v, uint32_t k, uint32_t 
         memset(out, 0, k * sizeof *out);
         if (total > 0)
             for (uint32_t b = 0; b < n_best; b++)
-                model_axpy(out, (float)(scale * sim[best[b]] / total), v + (size_t)best[b] * k, k);
+                model_axpy(out, (float)(scale * sim[best[b]] / total), v + (size_t)best[b] * v_stride, k);
         else
             out[0] = NAN;
         for (uint32_t e = 0; e < n_touched; e++) sim[touched[e]] = 0.0f;
@@ -248,7 +251,14 @@ int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisl
         for (uint32_t c = 0; c < k; c++)
             st->user.emb[(size_t)u * row + c] = af->user[(size_t)a * af->dim + c] / ut->w[first];
     }
-    if (!rc) rc = neighbour_vectors(st, v, k, set->neighbours, set->cold_scale);
+    /* the products of the catalog without events: rows n_items.. of the table */
+    uint32_t n_cold = it->rows - n_items;
+    if (!rc && n_cold && set->neighbours &&
+        !(st->cold_vectors = core_malloc((size_t)n_cold * k * sizeof *st->cold_vectors)))
+        rc = core_oom("hybrid cold_neighbours");
+    if (!rc && st->cold_vectors)
+        rc = hy_neighbour_vectors(st, v, k, set->neighbours, set->cold_scale, it->ptr + n_items, it->idx, n_cold,
+                                  st->cold_vectors);
     core_free(q);
     core_free(v);
     core_free(work);

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { HY_MAX_FEATURES = 256, HY_NAME_MAX = 300 };
+enum { HY_NAME_MAX = 300 };
 
 void hy_table_free(hy_table *t) {
     core_free(t->ptr);
@@ -34,12 +34,6 @@ void hy_side_free(hy_side *s) {
     s->emb = NULL;
     s->n_identity = 0;
 }
-
-typedef struct hy_feats {
-    core_keys *names;
-    uint32_t ids[HY_MAX_FEATURES];
-    size_t n;
-} hy_feats;
 
 static int add_feature(hy_feats *f, const char *name, size_t len) {
     if (f->n >= HY_MAX_FEATURES) return AISLE_OK; /* the first 256 features of a row are plenty */
@@ -88,8 +82,7 @@ static int category_features(hy_feats *f, const char *cat) {
     return AISLE_OK;
 }
 
-/* Features of row p of cat into f->ids. */
-static int row_features(hy_feats *f, const aisle_catalog *cat, size_t p) {
+int hy_row_features(hy_feats *f, const aisle_catalog *cat, size_t p) {
     feat_tok_cfg tc;
     feat_tok_default(&tc);
     f->n = 0;
@@ -173,7 +166,7 @@ static int build_side(hy_side *s, const core_keys *keys, uint32_t n_identity, bo
         f.n = 0;
         const char *key = keys_at(keys, i);
         int64_t p = cat ? data_catalog_find(cat, key, strlen(key)) : -1;
-        if (p >= 0) rc = row_features(&f, cat, (size_t)p);
+        if (p >= 0) rc = hy_row_features(&f, cat, (size_t)p);
         bool own = identity && i < n_identity;
         size_t at = t->ptr[i], cnt = f.n + own;
         if (!rc) rc = core_grow((void **)&t->idx, &cap, at + cnt + 1, sizeof *t->idx);

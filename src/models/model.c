@@ -48,6 +48,20 @@ int model_unshare_users(aisle_model *m) {
     return rc;
 }
 
+int model_history_reserve_users(aisle_model *m, size_t users) {
+    data_csr *h = &m->history;
+    size_t nu = model_n_users(m);
+    bool had_rows = h->indptr != NULL, mapped = (m->history_borrowed & MODEL_HISTORY_INDPTR) != 0;
+    size_t *indptr = mapped ? core_malloc((users + 1) * sizeof *indptr)
+                            : core_reallocarray(h->indptr, users + 1, sizeof *indptr);
+    if (!indptr) return core_oom("adding users");
+    if (mapped) memcpy(indptr, h->indptr, (nu + 1) * sizeof *indptr);
+    if (!had_rows) memset(indptr, 0, (nu + 1) * sizeof *indptr); /* an empty history without offsets */
+    m->history_borrowed &= ~(unsigned)MODEL_HISTORY_INDPTR;
+    h->indptr = indptr;
+    return AISLE_OK;
+}
+
 void model_history_release(data_csr *h, unsigned borrowed) {
     if (!(borrowed & MODEL_HISTORY_INDPTR)) core_free(h->indptr);
     if (!(borrowed & MODEL_HISTORY_ENTRIES)) {

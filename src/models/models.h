@@ -101,6 +101,13 @@ typedef struct model_ops {
      * (the kind can add users but not items) or AISLE_ENOMEM.  Optional
      * (NULL: the kind cannot grow). */
     int (*grow)(aisle_model *m, uint32_t old_users, uint32_t old_items, const float *item_vector, size_t dim);
+    /* Products (side 0) or shoppers (side 1) described by a catalog join a
+     * trained model, scored from their features: every row whose key the
+     * model lacks is added (rows it has are left alone), *added counts
+     * them.  All or nothing; the keys, popularity and history grow with
+     * the state.  The caller (src/serve/grow.c) then extends the serving
+     * index.  Optional (NULL: AISLE_EUNSUPPORTED). */
+    int (*add_catalog)(aisle_model *m, const aisle_catalog *cat, int side, size_t *added);
 } model_ops;
 
 typedef struct model_metric {
@@ -143,6 +150,11 @@ enum { MODEL_HISTORY_INDPTR = 1, MODEL_HISTORY_ENTRIES = 2 /* indices, values, l
 /* Frees the arrays of h that are not borrowed (MODEL_HISTORY_* bits) and
  * empties h. */
 void model_history_release(data_csr *h, unsigned borrowed);
+/* Makes room in an owned array for the row pointers of `users` users (at
+ * least the model's count): a mapped array is copied out, a missing one
+ * (no history) made with empty rows.  Rows and counts are unchanged, so a
+ * failure (AISLE_ENOMEM) leaves the model as it was. */
+int model_history_reserve_users(aisle_model *m, size_t users);
 
 /* Registry (registry.c). */
 extern const model_ops *const model_kinds[];
@@ -334,7 +346,10 @@ int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t
 int model_factors_similar(const aisle_model *m, uint32_t item, float *scores);
 int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib);
 int model_factors_update_user(aisle_model *m, uint32_t user);
-/* model_ops.grow of a bare model_factors state (als, bpr; mf for users). */
+/* model_ops.grow of a bare model_factors state (als, bpr; mf for users).
+ * item_vector holds the (model_n_items(m) - old_items) new rows of dim
+ * floats each (server calls add one; hybrid's add_catalog several); the
+ * new item biases of explicit models start at 0. */
 int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, const float *item_vector, size_t dim);
 int model_factors_describe(const aisle_model *m, core_buf *out);
 /* save / load of a state that is a bare model_factors (mf, als, bpr):

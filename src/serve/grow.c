@@ -1,5 +1,7 @@
 /* grow.c - users and items added to a trained model while it serves
- * (aisle_server_add_user, aisle_server_add_item; docs/SERVING.md).
+ * (aisle_server_add_user, aisle_server_add_item; docs/SERVING.md), and
+ * products and shoppers added from a catalog (aisle_model_add_items,
+ * aisle_model_add_users, aisle_server_add_items).
  *
  * The server calls these under the version's write lock, so no reader sees
  * the model between two steps.  Each call is all or nothing: the generic
@@ -23,17 +25,11 @@ int serve_add_user(aisle_model *m, const char *key, const char *const *item_keys
     if (!key[0]) return core_error(AISLE_EINVAL, "a new user needs a non-empty key");
     data_csr *h = &m->history;
     uint32_t nu = model_n_users(m), ni = model_n_items(m);
-    bool had_rows = h->indptr != NULL, mapped = (m->history_borrowed & MODEL_HISTORY_INDPTR) != 0;
     /* row pointers inside a mapped file (store_mappable) are copied out */
-    size_t *indptr = mapped ? core_malloc(((size_t)nu + 2) * sizeof *indptr)
-                            : core_reallocarray(h->indptr, (size_t)nu + 2, sizeof *indptr);
-    if (!indptr) return core_oom("adding a user");
-    if (mapped) memcpy(indptr, h->indptr, ((size_t)nu + 1) * sizeof *indptr);
-    m->history_borrowed &= ~(unsigned)MODEL_HISTORY_INDPTR;
-    h->indptr = indptr;
-    if (!had_rows) indptr[0] = 0; /* an empty history without offsets */
+    int rc = model_history_reserve_users(m, (size_t)nu + 1);
+    if (rc) return rc;
     uint32_t u;
-    int rc = keys_intern(&m->users, key, strlen(key), &u, NULL);
+    rc = keys_intern(&m->users, key, strlen(key), &u, NULL);
     if (!rc) rc = m->ops->grow(m, nu, ni, NULL, 0);
     if (!rc) {
         h->indptr[nu + 1] = h->indptr[nu]; /* an empty history row */
@@ -69,4 +65,17 @@ int serve_add_item(aisle_model *m, const char *key, const float *vector, size_t 
     m->history.cols = ni + 1;
     serve_quant_added_item(m, ni, had_stored); /* the int8 item index gets the row */
     return AISLE_OK;
+}
+
+int serve_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *added) {
+    *added = 0;
+    if (!m->ops->add_catalog)
+        return core_error(AISLE_EUNSUPPORTED, "model kind '%s' cannot add %s from a catalog (hybrid can); retrain "
+                                              "to include them",
+                          m->ops->name, side ? "shoppers" : "products");
+    uint32_t ni = model_n_items(m);
+    bool had_stored = serve_factor_kind(m) && ((const model_factors *)m->state)->int8;
+    int rc = m->ops->add_catalog(m, cat, side, added);
+    if (!rc && model_n_items(m) > ni) serve_quant_added_item(m, ni, had_stored);
+    return rc;
 }

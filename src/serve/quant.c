@@ -93,7 +93,8 @@ static int quant_get(const aisle_model *m, const model_int8 **out) {
 void serve_quant_added_item(aisle_model *m, uint32_t j, bool had_stored) {
     if (!serve_factor_kind(m)) return;
     model_factors *f = m->state;
-    if (f->int8 && f->int8->n == model_n_items(m)) return; /* the kind's grow appended the row */
+    uint32_t n = model_n_items(m);
+    if (f->int8 && f->int8->n == n) return; /* the kind's grow appended the rows */
     if (f->int8) { /* a kind that grew its items without it: stale, so it goes */
         model_int8_free(f->int8);
         f->int8 = NULL;
@@ -101,7 +102,8 @@ void serve_quant_added_item(aisle_model *m, uint32_t j, bool had_stored) {
     model_cache *c = atomic_load_explicit(&m->serve_cache, memory_order_acquire);
     if (c) {
         serve_quant *sq = (serve_quant *)c;
-        if (sq->ix->n == j && model_int8_append(sq->ix, f, j) == AISLE_OK) return;
+        while (sq->ix->n == j && j < n && model_int8_append(sq->ix, f, j) == AISLE_OK) j++;
+        if (sq->ix->n == n) return;
         c = atomic_exchange(&m->serve_cache, NULL);
         if (c) c->release(c);
     }

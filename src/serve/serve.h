@@ -65,10 +65,11 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
 
 /* Builds m's int8 item index now (a no-op for other kinds or when built). */
 int serve_quant_prepare(const aisle_model *m);
-/* After item j (the last) was added to m (under the server's write lock):
- * appends its row to the int8 index, stored or built (model_int8_append:
- * no rebuild), or, where that cannot be done, drops the index and builds
- * it again if there was one (had_stored: m had a stored copy before). */
+/* After items j.. (the last ones) were added to m (under the server's
+ * write lock, or by the caller that owns m): appends their rows to the int8
+ * index, stored or built (model_int8_append: no rebuild), or, where that
+ * cannot be done, drops the index and builds it again if there was one
+ * (had_stored: m had a stored copy before). */
 void serve_quant_added_item(aisle_model *m, uint32_t j, bool had_stored);
 
 /* Tests: whether the AVX2 and the portable int8 kernels find the same
@@ -93,5 +94,11 @@ int serve_add_user(aisle_model *m, const char *key, const char *const *item_keys
  * for factor kinds, NULL and 0 otherwise; model_ops.grow says what each
  * kind takes).  All or nothing. */
 int serve_add_item(aisle_model *m, const char *key, const float *vector, size_t dim);
+
+/* The catalog's products (side 0) or shoppers (side 1) the model lacks join
+ * it, scored from their features (model_ops.add_catalog; AISLE_EUNSUPPORTED
+ * naming the kind without it), and the int8 index gets their rows.  *added
+ * counts them.  All or nothing (aisle_model_add_items). */
+int serve_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *added);
 
 #endif /* AISLE_SERVE_H */

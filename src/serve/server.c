@@ -9,7 +9,8 @@
  * short mutex: readers of the old model finish on it, and the last release
  * frees it.
  *
- * New users and items (aisle_server_add_user, aisle_server_add_item) grow
+ * New users and items (aisle_server_add_user, aisle_server_add_item, and
+ * from a catalog aisle_server_add_items / _add_users: hybrid) grow
  * the current model in place under the same write lock (grow.c): a reader
  * sees the model before or after, never a half-added row.
  *
@@ -33,7 +34,7 @@ typedef struct version {
     struct version *next; /* live versions (current first) */
 } version;
 
-enum { ENTRY_UPDATE, ENTRY_ADD_USER, ENTRY_ADD_ITEM };
+enum { ENTRY_UPDATE, ENTRY_ADD_USER, ENTRY_ADD_ITEM, ENTRY_ADD_CATALOG_ITEMS, ENTRY_ADD_CATALOG_USERS };
 
 typedef struct journal_entry {
     int what;       /* ENTRY_* */
@@ -42,6 +43,7 @@ typedef struct journal_entry {
     float *weights; /* NULL: all 1; add item: the vector (n floats, or NULL) */
     size_t n;
     int64_t time;   /* when it was applied (s since the epoch) */
+    aisle_catalog *cat; /* add from a catalog: the server's copy of it */
 } journal_entry;
 
 struct aisle_server {
@@ -83,6 +85,8 @@ static void entry_free(journal_entry *e) {
     core_free(e->items);
     core_free(e->weights);
     core_free(e->key);
+    if (e->cat) data_catalog_release(e->cat);
+    core_free(e->cat);
 }
 
 static void journal_clear(aisle_server *s) {
@@ -201,26 +205,32 @@ AISLE_API int aisle_server_release(aisle_server *s, const aisle_model *model) {
 
 /* Applies a journal entry to m (the current model under its write lock,
  * or an incoming one no reader sees yet). */
-static int entry_apply(aisle_model *m, const journal_entry *e) {
+static int entry_apply(aisle_model *m, const journal_entry *e, size_t *added) {
     const char *const *items = (const char *const *)e->items;
     switch (e->what) {
     case ENTRY_UPDATE: return aisle_update_user(m, e->key, items, e->weights, e->n);
     case ENTRY_ADD_USER: return serve_add_user(m, e->key, items, e->weights, e->n);
-    default: return serve_add_item(m, e->key, e->weights, e->n);
+    case ENTRY_ADD_ITEM: return serve_add_item(m, e->key, e->weights, e->n);
+    default: return serve_add_catalog(m, e->cat, e->what == ENTRY_ADD_CATALOG_USERS, added);
     }
 }
 
 /* Journals a change, then applies it to the current model while no lease
  * is out; the journal keeps it only if it was applied. */
-static int server_write(aisle_server *s, int what, const char *key, const char *const *items, const float *w,
-                        size_t n) {
+static int server_write(aisle_server *s, int what, const char *key, const char *const *items,
+                                const float *w, size_t n, const aisle_catalog *cat, size_t *added) {
     pthread_mutex_lock(&s->write_mu);
     journal_entry e;
     int rc = entry_make(s, &e, what, key, items, w, n);
+    if (!rc && cat) {
+        e.cat = core_malloc(sizeof *e.cat);
+        rc = e.cat ? data_catalog_copy(e.cat, cat) : core_oom("server update journal");
+        if (rc) core_free(e.cat), e.cat = NULL, entry_free(&e);
+    }
     if (!rc) {
         version *v = grab_current(s);
         pthread_rwlock_wrlock(&v->rw);
-        rc = entry_apply(v->m, &e);
+        rc = entry_apply(v->m, &e, added);
         pthread_rwlock_unlock(&v->rw);
         drop(s, v);
         if (rc) entry_free(&e);
@@ -234,7 +244,7 @@ AISLE_API int aisle_server_update_user(aisle_server *s, const char *user_key, co
                                        const float *weights, size_t n) {
     if (!s || !user_key || (n && !item_keys))
         return core_error(AISLE_EINVAL, "aisle_server_update_user: NULL server, user_key or item_keys");
-    return server_write(s, ENTRY_UPDATE, user_key, item_keys, weights, n);
+    return server_write(s, ENTRY_UPDATE, user_key, item_keys, weights, n, NULL, NULL);
 }
 
 AISLE_API int aisle_server_add_user(aisle_server *s, const char *user_key, const char *const *item_keys,
@@ -242,13 +252,32 @@ AISLE_API int aisle_server_add_user(aisle_server *s, const char *user_key, const
     if (!s || !user_key || (n && !item_keys))
         return core_error(AISLE_EINVAL, "aisle_server_add_user: NULL server, user_key or item_keys");
     static const char *const none[1] = {NULL};
-    return server_write(s, ENTRY_ADD_USER, user_key, n ? item_keys : none, weights, n);
+    return server_write(s, ENTRY_ADD_USER, user_key, n ? item_keys : none, weights, n, NULL, NULL);
 }
 
 AISLE_API int aisle_server_add_item(aisle_server *s, const char *item_key, const float *vector, size_t dim) {
     if (!s || !item_key || (dim && !vector))
         return core_error(AISLE_EINVAL, "aisle_server_add_item: NULL server, item_key or vector");
-    return server_write(s, ENTRY_ADD_ITEM, item_key, NULL, dim ? vector : NULL, dim);
+    return server_write(s, ENTRY_ADD_ITEM, item_key, NULL, dim ? vector : NULL, dim, NULL, NULL);
+}
+
+static int server_add_catalog(aisle_server *s, const aisle_catalog *cat, int side, size_t *added_out) {
+    if (added_out) *added_out = 0;
+    if (!s || !cat)
+        return core_error(AISLE_EINVAL, "aisle_server_add_%s: NULL server or catalog", side ? "users" : "items");
+    size_t added = 0;
+    int rc = server_write(s, side ? ENTRY_ADD_CATALOG_USERS : ENTRY_ADD_CATALOG_ITEMS, "", NULL, NULL, 0,
+                                  cat, &added);
+    if (!rc && added_out) *added_out = added;
+    return rc;
+}
+
+AISLE_API int aisle_server_add_items(aisle_server *s, const aisle_catalog *items, size_t *added_out) {
+    return server_add_catalog(s, items, 0, added_out);
+}
+
+AISLE_API int aisle_server_add_users(aisle_server *s, const aisle_catalog *users, size_t *added_out) {
+    return server_add_catalog(s, users, 1, added_out);
 }
 
 AISLE_API int aisle_server_swap(aisle_server *s, aisle_model *model, int64_t replay_since, size_t *replayed_out) {
@@ -263,7 +292,8 @@ AISLE_API int aisle_server_swap(aisle_server *s, aisle_model *model, int64_t rep
         if (e->time < replay_since) continue;
         /* an item the incoming model was trained with stays as trained */
         if (e->what == ENTRY_ADD_ITEM && keys_find(&model->items, e->key, strlen(e->key)) >= 0) continue;
-        int r = entry_apply(model, e);
+        size_t added;
+        int r = entry_apply(model, e, &added);
         if (r == AISLE_OK) replayed++;
         else if (r == AISLE_ENOMEM) rc = r;
     }

@@ -238,6 +238,8 @@ _PROTOTYPES = {
     "aisle_recommend_for_items": (c_int, [c_void_p, P(c_char_p), P(c_float), c_size_t, c_size_t, c_void_p,
                                           P(c_char_p), P(c_float), P(c_size_t)]),
     "aisle_update_user": (c_int, [c_void_p, c_char_p, P(c_char_p), P(c_float), c_size_t]),
+    "aisle_model_add_items": (c_int, [c_void_p, c_void_p, P(c_size_t)]),
+    "aisle_model_add_users": (c_int, [c_void_p, c_void_p, P(c_size_t)]),
     "aisle_similar_items": (c_int, [c_void_p, c_char_p, c_size_t, c_void_p, P(c_char_p), P(c_float),
                                     P(c_size_t)]),
     "aisle_score": (c_int, [c_void_p, c_char_p, c_char_p, P(c_float)]),
@@ -312,6 +314,8 @@ _PROTOTYPES = {
     "aisle_server_swap": (c_int, [c_void_p, c_void_p, c_int64, P(c_size_t)]),
     "aisle_server_add_user": (c_int, [c_void_p, c_char_p, P(c_char_p), P(c_float), c_size_t]),
     "aisle_server_add_item": (c_int, [c_void_p, c_char_p, P(c_float), c_size_t]),
+    "aisle_server_add_items": (c_int, [c_void_p, c_void_p, P(c_size_t)]),
+    "aisle_server_add_users": (c_int, [c_void_p, c_void_p, P(c_size_t)]),
     # mmap (0.2.0): memory-mapped models (load option mmap)
     "aisle_model_mapped_bytes": (c_int, [c_void_p, P(c_size_t)]),
 }

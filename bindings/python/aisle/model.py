@@ -188,7 +188,7 @@ class Model(KeyDictionaries, Handle):
         if k < 0:
             raise ValueError("aisle: %s must be >= 0, got %d" % (what, k))
         n = self.__dict__.get("_n_items")
-        if n is None:  # fixed for the model's life (update_user skips unknown items)
+        if n is None:  # fixed until add_items (update_user skips unknown items)
             n = self._n_items = self.n_items
         return min(k, n)
 
@@ -407,6 +407,31 @@ class Model(KeyDictionaries, Handle):
         NOT thread-safe: no other call may use the model meanwhile."""
         keys, nk = key_array(item_keys)
         check(_lib.fn.update_user(self._h, enc(user, "user key"), keys, float_array(weights, nk), nk))
+
+    def add_items(self, catalog):
+        """Adds the products of `catalog` (an aisle.Catalog) the model does
+        not know, scored from their catalog features (kind hybrid: exactly as
+        if they had been in the training catalog); products it knows keep
+        their trained vectors.  Returns how many were added.  Other kinds
+        (and a hybrid trained without a catalog) raise aisle.Unsupported.
+        NOT thread-safe: no other call may use the model meanwhile (use
+        Server.add_items while serving)."""
+        return self._add(_lib.fn.model_add_items, catalog)
+
+    def add_users(self, users):
+        """add_items for shoppers: the rows of an attribute table (an
+        aisle.Catalog keyed by user id) the model does not know, scored from
+        their attributes (a hybrid trained with users=...)."""
+        return self._add(_lib.fn.model_add_users, users)
+
+    def _add(self, fn, catalog):
+        if catalog is None:
+            raise TypeError("aisle: expected an aisle.Catalog, got None")
+        n = ctypes.c_size_t()
+        with in_use(self, catalog) as (h, c):
+            check(fn(h, c, ctypes.byref(n)))
+        self.__dict__.pop("_n_items", None)  # the item count grew
+        return n.value
 
     def recommend_batch(self, users, k=10, exclude_seen=True, allow=None, deny=None, filter=None,
                         unknown_user=None, threads=None, options=None, as_arrays=False):

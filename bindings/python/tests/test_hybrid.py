@@ -49,6 +49,40 @@ class TestHybridFeatures(unittest.TestCase):
             with aisle.Model.train(ds, kind="als", factors=4) as m, self.assertRaises(aisle.Unsupported):
                 m.explain_features("u0", "i0")
 
+    def test_saved_model_adds_new_products_and_shoppers(self):
+        ds, cat, users = taste_shop()
+        today = aisle.Catalog()
+        today.add("newmug", title="ceramic mug", category="Kitchen > Mugs", brand="Potter")
+        today.add("newspade", title="steel spade", category="Garden > Tools", brand="Digger")
+        today.add("i0", title="changed")  # known: kept as trained
+        late = aisle.Catalog()
+        late.load_bytes(b"user_id,country\nlateuk,UK\n", name="late.csv")
+        with ds, cat, users, today, late, aisle.Model.train(ds, kind="hybrid", catalog=cat, users=users, factors=8,
+                                                            epochs=30, threads=1, seed=3, learning_rate=0.1) as m:
+            back = aisle.Model.from_bytes(m.to_bytes())
+            n = back.n_items
+            self.assertEqual(back.add_items(today), 2)
+            self.assertEqual(back.n_items, n + 2)
+            # a new product scores as the trained mug with the same features, less its identity
+            self.assertGreater(back.score("u0", "newmug"), back.score("u0", "newspade"))
+            self.assertIn("newmug", [k for k, _ in back.recommend("u0", k=n + 2)])
+            self.assertEqual(back.add_users(late), 1)
+            self.assertEqual(back.score("lateuk", "i0"), back.score("newuk", "i0"))
+            sim = [k for k, _ in back.similar_items("newmug", k=3)]
+            self.assertTrue(all(k == "newmug" or int(k[1:]) % 2 == 0 for k in sim if k.startswith("i")), sim)
+            self.assertEqual(back.add_items(today), 0)
+            with aisle.Model.train(ds, kind="als", factors=4) as als, self.assertRaises(aisle.Unsupported):
+                als.add_items(today)
+            with self.assertRaises(TypeError):
+                back.add_items(None)
+            server = aisle.Server(back)
+            more = aisle.Catalog()
+            more.add("newcup", title="ceramic mug", category="Kitchen > Mugs", brand="Potter")
+            with server, more:
+                self.assertEqual(server.add_items(more), 1)
+                with server.lease() as leased:
+                    self.assertEqual(leased.score("u0", "newcup"), leased.score("u0", "newmug"))
+
 
 if __name__ == "__main__":
     unittest.main()
