@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/test_shop.h"
 
@@ -499,7 +500,7 @@ typedef struct reader_ctx {
     aisle_server *s;
     atomic_int *stop;
     int id;
-    long calls;
+    atomic_long calls;
 } reader_ctx;
 
 static void *reader(void *arg) {
@@ -517,9 +518,28 @@ static void *reader(void *arg) {
         int rs = aisle_score(m, u, "late3", &s); /* there or not, never a half-added row */
         assert_ok(aisle_server_release(c->s, m));
         if (rc || (rs && rs != AISLE_ENOTFOUND)) abort();
-        c->calls++;
+        atomic_fetch_add(&c->calls, 1);
     }
     return NULL;
+}
+
+static long calls_made(reader_ctx *rc, int n) {
+    long total = 0;
+    for (int i = 0; i < n; i++) total += atomic_load(&rc[i].calls);
+    return total;
+}
+
+/* The readers must really run beside the writer, however the scheduler
+ * orders the threads (under a loaded ASan run the writer once finished
+ * before any reader started): waits, up to 30 s, until they have made
+ * more than `above` calls in all. */
+static long wait_for_readers(reader_ctx *rc, int n, long above) {
+    long made;
+    for (int spin = 0; (made = calls_made(rc, n)) <= above; spin++) {
+        if (spin >= 300000) fail_msg("the readers made no call in 30 s");
+        usleep(100);
+    }
+    return made;
 }
 
 static void test_server_adds_products_while_readers_serve(void **state) {
@@ -537,11 +557,14 @@ static void test_server_adds_products_while_readers_serve(void **state) {
     pthread_t th[READERS];
     reader_ctx rc[READERS];
     for (int i = 0; i < READERS; i++) {
-        rc[i] = (reader_ctx){.s = s, .stop = &stop, .id = i};
+        rc[i].s = s, rc[i].stop = &stop, rc[i].id = i;
+        atomic_init(&rc[i].calls, 0);
         assert_int_equal(pthread_create(&th[i], NULL, reader, &rc[i]), 0);
     }
     size_t total = 0;
+    long seen = 0;
     for (int b = 0; b < BATCHES; b++) {
+        seen = wait_for_readers(rc, READERS, seen); /* a read between any two batches */
         aisle_catalog *day;
         assert_ok(aisle_catalog_new(&day));
         char key[32];
@@ -555,13 +578,10 @@ static void test_server_adds_products_while_readers_serve(void **state) {
         total += added;
         aisle_catalog_free(day);
     }
+    wait_for_readers(rc, READERS, seen); /* and after the last */
     atomic_store(&stop, 1);
-    long calls = 0;
-    for (int i = 0; i < READERS; i++) {
-        pthread_join(th[i], NULL);
-        calls += rc[i].calls;
-    }
-    assert_true(calls > 0);
+    for (int i = 0; i < READERS; i++) pthread_join(th[i], NULL);
+    assert_true(calls_made(rc, READERS) > BATCHES);
     const aisle_model *a;
     assert_ok(aisle_server_acquire(s, &a));
     assert_int_equal(item_count(a), N_ITEMS + total);
