@@ -26,7 +26,10 @@
  * item features: title words and price band, through the catalog; then
  * with identity_dropout=0.6, fit=als factors=64 with the ridge map alone
  * (cold_neighbours=0 cold_scale=1) and with the defaults
- * cold_neighbours=20 cold_scale=1.5, the --tune choices) and a
+ * cold_neighbours=20 cold_scale=1.5, the --tune choices; then with the
+ * products' listing times, listed_attribute=listed cold_scale=1.75, the
+ * --validate choice: products long listed without a purchase are stale
+ * and score 0) and a
  * content-only TF-IDF baseline (each product's description as a unit
  * TF-IDF vector; a shopper's score for a product is the sum of its cosine
  * similarities to the products they bought before the cut).  Then hybrid's
@@ -39,13 +42,21 @@
  * `--grid "OPTIONS" ...` prints als, TF-IDF and one hybrid row per
  * argument (with --tune: on the month before).
  *
+ * `--validate ["OPTIONS" ...]` is rolling origin over the three months
+ * before the test month: each month trained on everything before it, its
+ * catalog the products listed by its end; als, TF-IDF and a grid of
+ * fit=als options (the arguments, else a built-in grid) per month, then
+ * the means and the choice of a fixed rule (run_validate).  The catalog's
+ * listing times ("listed": a product's first row in the file, anonymous
+ * sales included) go to the options with listed_attribute=listed.
+ *
  * `--added` is the daily case of a shop: hybrid trained with the catalog
  * as it was before the test month (the new products absent), saved,
  * loaded, then given the full catalog (aisle_model_add_items: the new
  * products join from their features), beside the same options trained
  * with the full catalog, in the same run.
  *
- * Usage: bench_retail_new [--tune] [--grid | --added] [hybrid options...]   Data: AISLE_SHARED_DATA or
+ * Usage: bench_retail_new [--tune] [--grid | --added | --validate] [hybrid options...]   Data: AISLE_SHARED_DATA or
  * ../shared/data; skipped with a message when absent.  Only the public
  * API (and zlib to read the file). */
 #include <math.h>
@@ -736,6 +747,7 @@ int main(int argc, char **argv) {
     }
     if (added) {
         run_added(&s, &sp, "fit=als factors=64", argc, argv);
+        run_added(&s, &sp, "fit=als factors=64 listed_attribute=listed cold_scale=1.75", argc, argv);
         run_added(&s, &sp, "identity_dropout=0.6", argc, argv);
         return 0;
     }
@@ -745,6 +757,7 @@ int main(int argc, char **argv) {
     run_kind(&s, &sp, "hybrid", "identity_dropout=0.6", argc, argv);
     run_kind(&s, &sp, "hybrid", "fit=als factors=64 cold_neighbours=0 cold_scale=1", argc, argv);
     run_kind(&s, &sp, "hybrid", "fit=als factors=64", argc, argv);
+    run_kind(&s, &sp, "hybrid", "fit=als factors=64 listed_attribute=listed cold_scale=1.75", argc, argv); /* --validate */
     double secs;
     metrics r = run_tfidf(&s, &sp, &secs);
     print_row("tfidf (content only)", &r, secs);
