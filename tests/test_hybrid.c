@@ -294,6 +294,7 @@ static void test_hybrid_fit_als_listed_attribute_scales_stale_products(void **st
     assert_ok(aisle_catalog_add_item(cat, "fresh9", "steel spade number 9", NULL, "Garden > Tools", "Digger", 30.0));
     assert_ok(aisle_catalog_set_attribute(cat, "old7", "listed", "-200000"));
     assert_ok(aisle_catalog_set_attribute(cat, "fresh9", "listed", "100"));
+    assert_ok(aisle_catalog_set_attribute(cat, "newspade", "listed", "")); /* empty: not stale */
     assert_ok(aisle_catalog_set_attribute(cat, "i9", "listed", "100")); /* would be a shared feature */
     aisle_config *plain = config("fit=als cold_neighbours=1 cold_scale=1.5");
     aisle_config *one = config("fit=als cold_neighbours=1 cold_scale=1.5 listed_attribute=listed cold_stale_days=1 "

@@ -171,7 +171,8 @@ const char *hy_listed_attribute(const aisle_model *m);
 /* fit=als with listed_attribute: the factor on the vector of catalog row p
  * (a product without events): cold_stale_factor when the row's listing
  * time is more than cold_stale_days before cold_reference_time (stale),
- * else 1; a row without the attribute is not stale.  AISLE_OK or
+ * else 1; a row without the attribute (or with an empty value) is not
+ * stale.  AISLE_OK or
  * AISLE_EFORMAT (the value is not a number of seconds; the message names
  * the product and the attribute). */
 int hy_listed_factor(const aisle_model *m, const aisle_catalog *cat, size_t p, float *factor);

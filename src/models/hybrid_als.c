@@ -287,6 +287,7 @@ int hy_listed_factor(const aisle_model *m, const aisle_catalog *cat, size_t p, f
     for (uint32_t e = cat->attr_head[p]; e; e = cat->attrs[e - 1].next) {
         if (strcmp(keys_at(&cat->attr_names, cat->attrs[e - 1].name), attr)) continue;
         const char *value = cat->text.data + cat->attrs[e - 1].value;
+        if (!value[0]) return AISLE_OK; /* an empty cell: no listing time, as without the attribute */
         char *end;
         double listed = strtod(value, &end);
         while (*end == ' ') end++;

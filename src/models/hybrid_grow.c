@@ -10,7 +10,9 @@
  * hy_sum_features.  A product added today thus gets bit for bit the vector
  * it would have had in the training catalog without events (fit=als with
  * cold_neighbours: its neighbours' mean vector, as training maps such
- * products, equal up to rounding; see neighbour_rows).  A row none of
+ * products, equal up to rounding; see neighbour_rows; with
+ * listed_attribute a stale product is scaled as training scales it, see
+ * stale_rows).  A row none of
  * whose features the model knows gets none: a zero vector, so it scores 0
  * for implicit losses (the global mean plus the shopper's bias for
  * loss=squared) and is similar to nothing (cosine 0). */
