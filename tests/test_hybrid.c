@@ -279,6 +279,88 @@ static void test_hybrid_fit_als_cold_neighbours_and_cold_scale(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* listed_attribute: the shop's events happen at times 100..107, so the
+ * reference is 107.  "old7" (i7's row, listed long before) is stale and
+ * scores cold_stale_factor * cold_scale times i7's ALS score; "fresh9"
+ * (i9's row, listed at 100) and newmug (no listing time) are not stale and
+ * score as with cold_stale_factor=1 (to the bit), as do the products of
+ * the events.  The listing time is no feature even where a trained product
+ * shares it; a value that is no number is refused naming the product. */
+static void test_hybrid_fit_als_listed_attribute_scales_stale_products(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop(false);
+    aisle_catalog *cat = catalog();
+    assert_ok(aisle_catalog_add_item(cat, "old7", "steel spade number 7", NULL, "Garden > Tools", "Digger", 30.0));
+    assert_ok(aisle_catalog_add_item(cat, "fresh9", "steel spade number 9", NULL, "Garden > Tools", "Digger", 30.0));
+    assert_ok(aisle_catalog_set_attribute(cat, "old7", "listed", "-200000"));
+    assert_ok(aisle_catalog_set_attribute(cat, "fresh9", "listed", "100"));
+    assert_ok(aisle_catalog_set_attribute(cat, "newspade", "listed", "")); /* empty: not stale */
+    assert_ok(aisle_catalog_set_attribute(cat, "i9", "listed", "100")); /* would be a shared feature */
+    aisle_config *plain = config("fit=als cold_neighbours=1 cold_scale=1.5");
+    aisle_config *one = config("fit=als cold_neighbours=1 cold_scale=1.5 listed_attribute=listed cold_stale_days=1 "
+                                                     "cold_stale_factor=1");
+    aisle_config *stale = config("fit=als cold_neighbours=1 cold_scale=1.5 listed_attribute=listed "
+                                 "cold_stale_days=1 cold_stale_factor=0.25");
+    aisle_model *p, *q, *m;
+    assert_ok(aisle_model_train_with_catalog(ds, cat, plain, &p));
+    assert_ok(aisle_model_train_with_catalog(ds, cat, one, &q));
+    assert_ok(aisle_model_train_with_catalog(ds, cat, stale, &m));
+    char u[32];
+    for (int user = 0; user < N_USERS; user++) {
+        snprintf(u, sizeof u, "u%d", user);
+        float i7 = score(m, u, "i7"), i9 = score(m, u, "i9");
+        assert_float_equal(score(m, u, "old7"), 0.25f * 1.5f * i7, 1e-5 + 1e-5 * fabsf(i7));
+        assert_float_equal(score(m, u, "fresh9"), 1.5f * i9, 1e-5 + 1e-5 * fabsf(i9));
+        assert_float_equal(score(q, u, "old7"), 1.5f * i7, 1e-5 + 1e-5 * fabsf(i7));
+        const char *same[] = {"newmug", "newspade", "fresh9", "i7", "i9"};
+        for (size_t s = 0; s < sizeof same / sizeof *same; s++) {
+            float a = score(q, u, same[s]), b = score(m, u, same[s]);
+            assert_memory_equal(&a, &b, sizeof a);
+        }
+    }
+    const char *names[64];
+    float c[64];
+    size_t n;
+    assert_ok(aisle_explain_features(m, "u1", "fresh9", 64, names, c, &n));
+    for (size_t i = 0; i < n; i++) assert_null(strstr(names[i], "listed"));
+    assert_ok(aisle_explain_features(p, "u1", "fresh9", 64, names, c, &n)); /* without the option: a feature */
+    bool listed = false;
+    for (size_t i = 0; i < n; i++) listed |= strstr(names[i], "listed: 100") != NULL;
+    assert_true(listed);
+    /* an explicit reference time 11.6 days on: fresh9 is stale too */
+    aisle_model *r;
+    aisle_config *ref = config("fit=als cold_neighbours=1 cold_scale=1.5 listed_attribute=listed cold_stale_days=1 "
+                               "cold_stale_factor=0.25 cold_reference_time=1000000");
+    assert_ok(aisle_model_train_with_catalog(ds, cat, ref, &r));
+    float i9 = score(r, "u1", "i9");
+    assert_float_equal(score(r, "u1", "fresh9"), 0.25f * 1.5f * i9, 1e-5 + 1e-5 * fabsf(i9));
+    aisle_model_free(r);
+    /* every allocation of the path can fail, leaving nothing behind */
+    assert_true(tu_shop_train_failures(ds, cat, NULL, stale, 400) > 10);
+    /* bad values */
+    assert_ok(aisle_catalog_set_attribute(cat, "fresh9", "listed", "last tuesday"));
+    r = NULL;
+    assert_status_msg(aisle_model_train_with_catalog(ds, cat, stale, &r), AISLE_EFORMAT, "fresh9");
+    assert_status_msg(aisle_model_train_with_catalog(ds, cat, stale, &r), AISLE_EFORMAT, "'listed'");
+    assert_null(r);
+    aisle_config *bad;
+    assert_ok(aisle_config_new(&bad));
+    assert_status_msg(aisle_config_parse(bad, "model=hybrid cold_stale_factor=11"), AISLE_ERANGE, "cold_stale_factor");
+    assert_status_msg(aisle_config_parse(bad, "model=hybrid cold_stale_days=-1"), AISLE_ERANGE, "cold_stale_days");
+    assert_status_msg(aisle_config_parse(bad, "model=hybrid cold_reference_time=-5"), AISLE_ERANGE,
+                      "cold_reference_time");
+    aisle_config_free(bad);
+    aisle_model_free(p);
+    aisle_model_free(q);
+    aisle_model_free(m);
+    aisle_config_free(one);
+    aisle_config_free(plain);
+    aisle_config_free(stale);
+    aisle_config_free(ref);
+    aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+}
+
 static void test_hybrid_rejects_bad_options(void **state) {
     (void)state;
     aisle_dataset *ds = shop(false);
@@ -635,6 +717,7 @@ int main(void) {
         cmocka_unit_test(test_hybrid_identity_dropout_lifts_new_products),
         cmocka_unit_test(test_hybrid_fit_als_keeps_als_scores_and_scores_new_products),
         cmocka_unit_test(test_hybrid_fit_als_cold_neighbours_and_cold_scale),
+        cmocka_unit_test(test_hybrid_fit_als_listed_attribute_scales_stale_products),
         cmocka_unit_test(test_hybrid_rejects_bad_options),
         cmocka_unit_test(test_hybrid_allocation_failures_leak_nothing),
         cmocka_unit_test(test_hybrid_user_attributes_score_cold_shoppers),

@@ -182,6 +182,55 @@ static void test_added_product_scores_exactly_as_in_the_training_catalog(void **
     aisle_dataset_free(implicit);
 }
 
+/* fit=als listed_attribute: the events end at time 107 and a product
+ * listed more than 86.4 s (0.001 days) before is stale.  Saved and
+ * reloaded, the model judges added products by that same reference (with
+ * it lost, 0, "latemug" listed at 10 would not be stale): latemug scores
+ * as oldmug, the same row listed at 10 in the training catalog, a quarter
+ * of the unlisted newmug's score; freshmug, listed at 50, scores as
+ * newmug.  A listing time that is no number adds nothing. */
+static void test_added_stale_product_scores_as_in_the_training_catalog(void **state) {
+    (void)state;
+    aisle_dataset *ds = tu_shop_events(&spec, false);
+    aisle_catalog *cat = tu_shop_catalog(&spec), *src = tu_shop_catalog(&spec), *today;
+    copy_product(cat, src, "newmug", "oldmug", NULL); /* not from cat itself: adding may move its text */
+    assert_ok(aisle_catalog_set_attribute(cat, "oldmug", "listed", "10"));
+    assert_ok(aisle_catalog_new(&today));
+    copy_product(today, cat, "oldmug", "latemug", NULL);
+    copy_product(today, cat, "newmug", "freshmug", NULL);
+    assert_ok(aisle_catalog_set_attribute(today, "freshmug", "listed", "50"));
+    aisle_config *cfg = config("fit=als listed_attribute=listed cold_stale_days=0.001 cold_stale_factor=0.25");
+    aisle_model *m, *back;
+    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    void *buf;
+    size_t len, added;
+    assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
+    assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
+    assert_ok(aisle_model_add_items(back, today, &added));
+    assert_int_equal(added, 2);
+    check_same_scores(back, "latemug", "oldmug", 1e-6f);
+    check_same_scores(back, "freshmug", "newmug", 1e-6f);
+    float stale = score(back, "u0", "oldmug"), fresh = score(back, "u0", "newmug");
+    assert_true(fresh > 0.01f);
+    assert_float_equal(stale, 0.25f * fresh, 1e-6);
+    aisle_catalog *bad;
+    assert_ok(aisle_catalog_new(&bad));
+    copy_product(bad, cat, "newmug", "badmug", NULL);
+    assert_ok(aisle_catalog_set_attribute(bad, "badmug", "listed", "soon"));
+    assert_status_msg(aisle_model_add_items(back, bad, &added), AISLE_EFORMAT, "badmug");
+    assert_int_equal(added, 0);
+    assert_int_equal(item_count(back), N_ITEMS + 5);
+    aisle_catalog_free(bad);
+    aisle_free(buf);
+    aisle_model_free(back);
+    aisle_model_free(m);
+    aisle_config_free(cfg);
+    aisle_catalog_free(today);
+    aisle_catalog_free(src);
+    aisle_catalog_free(cat);
+    aisle_dataset_free(ds);
+}
+
 /* Yesterday's model, saved before the new products were listed, loads
  * and takes them from today's full catalog: the mug people prefer the new
  * mug, and the new mug's neighbours are mugs. */
@@ -618,6 +667,7 @@ static void test_server_adds_products_while_readers_serve(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_added_product_scores_exactly_as_in_the_training_catalog),
+        cmocka_unit_test(test_added_stale_product_scores_as_in_the_training_catalog),
         cmocka_unit_test(test_saved_model_learns_todays_products),
         cmocka_unit_test(test_added_products_join_the_int8_index),
         cmocka_unit_test(test_added_shopper_scores_exactly_as_in_the_training_table),

@@ -66,6 +66,19 @@ static const option_spec hybrid_options[] = {
     {"cold_neighbours", AISLE_OPTION_INT, 0, 1000, "20", NULL, "hybrid",
      "fit=als: a product without history takes the similarity-weighted mean ALS vector of this many products of "
      "the events most alike by catalog features (idf-weighted cosine) instead of the ridge map; 0: the ridge map."},
+    {"listed_attribute", AISLE_OPTION_STRING, 0, 0, "", NULL, "hybrid",
+     "The catalog attribute holding each product's listing time (seconds since the epoch); it is not a feature.  "
+     "fit=als: a product without events listed more than cold_stale_days before cold_reference_time is stale "
+     "(long listed, never bought: little demand) and its vector is multiplied by cold_stale_factor.  Empty: no "
+     "listing times, no product is stale."},
+    {"cold_stale_days", AISLE_OPTION_FLOAT, 0, 36500, "30", NULL, "hybrid",
+     "fit=als with listed_attribute: days a product may be listed without events before it counts as stale."},
+    {"cold_stale_factor", AISLE_OPTION_FLOAT, 0, 10, "0", NULL, "hybrid",
+     "fit=als with listed_attribute: factor on a stale product's vector (on top of cold_scale); 0 scores it 0, "
+     "1 treats it as new."},
+    {"cold_reference_time", AISLE_OPTION_INT, 0, 9e15, "0", NULL, "hybrid",
+     "fit=als with listed_attribute: the time (unix seconds) listing ages count from; 0: the newest training "
+     "event's, written into the trained model's options so products added later are judged by the same day."},
     {"identity_dropout", AISLE_OPTION_FLOAT, 0, 0.99, "0", NULL, "hybrid",
      "Probability that a training step leaves an item's identity feature out (its other features' weights rescaled "
      "to sum to 1), so the catalog features alone must rank it: what a product new to the shop has."},
@@ -271,6 +284,8 @@ static int materialise(aisle_model *m, hy_state *st, bool explicit_r) {
                                 ? st->cold_vectors + (size_t)(i - st->item.n_identity) * k
                                 : NULL;
         if (cold && !isnan(cold[0])) memcpy(q, cold, (size_t)k * sizeof *q); /* the bias stays the features' */
+        if (st->cold_factor && i >= st->item.n_identity) /* listed_attribute: stale products scaled */
+            for (uint32_t c = 0; c < k; c++) q[c] *= st->cold_factor[i - st->item.n_identity];
         hy_put_vector(f, 0, i, k, q);
     }
     for (uint32_t u = 0; u < nu; u++) {
@@ -368,6 +383,7 @@ static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const 
     hy_als_settings als_set = {(float)config_float(cfg, o, "content_reg"), (float)config_float(cfg, o, "cold_scale"),
                                (uint32_t)config_int(cfg, o, "cold_neighbours")};
     if (!rc && fit_als) rc = hy_fit_als(m, st, ds, cfg, o, &als_set);
+    if (!rc && fit_als) rc = hy_stale_factors(m, st, ds, cat);
     for (int ep = 1; !rc && !fit_als && ep <= epochs && nnz; ep++) {
         t.epoch = ep;
         rc = core_parallel_for(threads, nnz, HY_CHUNK, hy_range, &t);
@@ -378,7 +394,9 @@ static int hybrid_train_features(aisle_model *m, const aisle_dataset *ds, const 
     }
     if (!rc) rc = materialise(m, st, lossk == HY_SQUARED);
     core_free(st->cold_vectors);
+    core_free(st->cold_factor);
     st->cold_vectors = NULL;
+    st->cold_factor = NULL;
     if (!rc) {
         model_factors *f = &st->f;
         f->rule = m->weight_rule;

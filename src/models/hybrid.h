@@ -48,6 +48,8 @@ typedef struct hy_state {
     hy_side item, user;
     float *cold_vectors; /* fit=als, cold_neighbours > 0: the vectors (k floats each) of products n_identity..,
                           * NULL rows skipped by a NaN first value; used once by training, never saved */
+    float *cold_factor;  /* fit=als with listed_attribute: per product n_identity.. the factor on its vector
+                          * (hy_listed_factor); NULL: none; used once by training, never saved */
 } hy_state;
 
 /* v = sum of the weighted feature rows idx[0..n) (row floats).  The one
@@ -88,6 +90,7 @@ static inline void hy_put_vector(model_factors *f, int side, uint32_t e, uint32_
 enum { HY_MAX_FEATURES = 256 };
 typedef struct hy_feats {
     core_keys *names;
+    const char *skip_attribute; /* NULL or "": none; else this attribute is no feature (listed_attribute) */
     uint32_t ids[HY_MAX_FEATURES];
     size_t n;
 } hy_feats;
@@ -160,6 +163,26 @@ int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisl
  * the same up to rounding.  AISLE_OK or AISLE_ENOMEM. */
 int hy_neighbour_vectors(const hy_state *st, const float *v, size_t v_stride, uint32_t n_nb, float scale,
                          const size_t *rows_ptr, const uint32_t *rows_idx, uint32_t n_cold, float *out_vectors);
+
+/* The catalog attribute that holds listing times (option
+ * listed_attribute), or NULL when none is set. */
+const char *hy_listed_attribute(const aisle_model *m);
+
+/* fit=als with listed_attribute: the factor on the vector of catalog row p
+ * (a product without events): cold_stale_factor when the row's listing
+ * time is more than cold_stale_days before cold_reference_time (stale),
+ * else 1; a row without the attribute (or with an empty value) is not
+ * stale.  AISLE_OK or
+ * AISLE_EFORMAT (the value is not a number of seconds; the message names
+ * the product and the attribute). */
+int hy_listed_factor(const aisle_model *m, const aisle_catalog *cat, size_t p, float *factor);
+
+/* Training's side of the rule: sets cold_reference_time in the model's
+ * options to the newest event time of ds when it is 0, then st->cold_factor
+ * for the products n_identity.. of the model from their catalog rows
+ * (left NULL without listed_attribute).  AISLE_OK, AISLE_EFORMAT or
+ * AISLE_ENOMEM. */
+int hy_stale_factors(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisle_catalog *cat);
 
 /* ---- hybrid_grow.c ---- */
 

@@ -22,6 +22,7 @@
 #include "hybrid.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { HY_CG_MAX_STEPS = 200 };
@@ -264,4 +265,62 @@ int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisl
     core_free(work);
     aisle_model_free(als);
     return rc;
+}
+
+/* Stale products (listed_attribute): the neighbour map gives a product
+ * without events the vectors of products shoppers bought, whether it is
+ * new or has sat in the catalog for months unbought.  A long listing
+ * without an identified purchase is evidence of low demand, a listing of
+ * the last days is not; the listing time tells the two apart, and a stale
+ * product's vector is scaled by cold_stale_factor (0: it scores 0, below
+ * the products the shopper's vector points at). */
+const char *hy_listed_attribute(const aisle_model *m) {
+    const char *name = config_string(m->config, m->ops->options, "listed_attribute");
+    return name && name[0] ? name : NULL;
+}
+
+int hy_listed_factor(const aisle_model *m, const aisle_catalog *cat, size_t p, float *factor) {
+    const option_spec *o = m->ops->options;
+    const char *attr = hy_listed_attribute(m);
+    *factor = 1.0f;
+    if (!attr) return AISLE_OK;
+    for (uint32_t e = cat->attr_head[p]; e; e = cat->attrs[e - 1].next) {
+        if (strcmp(keys_at(&cat->attr_names, cat->attrs[e - 1].name), attr)) continue;
+        const char *value = cat->text.data + cat->attrs[e - 1].value;
+        if (!value[0]) return AISLE_OK; /* an empty cell: no listing time, as without the attribute */
+        char *end;
+        double listed = strtod(value, &end);
+        while (*end == ' ') end++;
+        if (end == value || *end || !isfinite(listed))
+            return core_error(AISLE_EFORMAT, "catalog product '%s': attribute '%s' (listed_attribute) is '%.40s', "
+                                             "not a time in seconds since the epoch",
+                              data_catalog_key(cat, p), attr, value);
+        double reference = (double)config_int(m->config, o, "cold_reference_time");
+        if (listed < reference - config_float(m->config, o, "cold_stale_days") * 86400.0)
+            *factor = (float)config_float(m->config, o, "cold_stale_factor");
+        return AISLE_OK;
+    }
+    return AISLE_OK; /* no listing time: taken for new */
+}
+
+int hy_stale_factors(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisle_catalog *cat) {
+    if (!hy_listed_attribute(m) || !cat) return AISLE_OK;
+    if (config_int(m->config, m->ops->options, "cold_reference_time") == 0) {
+        int64_t newest = 0;
+        for (size_t e = 0; ds && e < ds->n_events; e++) newest = CORE_MAX(newest, ds->events[e].time);
+        int rc = aisle_config_set_int(m->config, "cold_reference_time", newest);
+        if (rc) return rc;
+    }
+    uint32_t n_items = model_n_items(m), first = st->item.n_identity;
+    if (n_items == first) return AISLE_OK;
+    st->cold_factor = core_malloc((size_t)(n_items - first) * sizeof *st->cold_factor);
+    if (!st->cold_factor) return core_oom("hybrid listed_attribute");
+    for (uint32_t i = first; i < n_items; i++) {
+        const char *key = keys_at(&m->items, i);
+        int64_t p = data_catalog_find(cat, key, strlen(key));
+        st->cold_factor[i - first] = 1.0f;
+        int rc = p >= 0 ? hy_listed_factor(m, cat, (size_t)p, &st->cold_factor[i - first]) : AISLE_OK;
+        if (rc) return rc; /* the caller frees the state */
+    }
+    return AISLE_OK;
 }

@@ -105,7 +105,9 @@ int hy_row_features(hy_feats *f, const aisle_catalog *cat, size_t p) {
     }
     for (uint32_t e = cat->attr_head[p]; !rc && e; e = cat->attrs[e - 1].next) {
         const char *value = cat->text.data + cat->attrs[e - 1].value;
-        if (value[0]) rc = add_named(f, keys_at(&cat->attr_names, cat->attrs[e - 1].name), value, strlen(value));
+        const char *name = keys_at(&cat->attr_names, cat->attrs[e - 1].name);
+        if (f->skip_attribute && !strcmp(name, f->skip_attribute)) continue; /* a time, not a feature */
+        if (value[0]) rc = add_named(f, name, value, strlen(value));
     }
     return rc;
 }
@@ -152,9 +154,9 @@ int hy_add_attribute_users(aisle_model *m, const aisle_catalog *users) {
 }
 
 static int build_side(hy_side *s, const core_keys *keys, uint32_t n_identity, bool identity, const aisle_catalog *cat,
-                      const char *what) {
+                      const char *skip_attribute, const char *what) {
     uint32_t n = (uint32_t)keys->n;
-    hy_feats f = {.names = &s->names};
+    hy_feats f = {.names = &s->names, .skip_attribute = skip_attribute};
     hy_table *t = &s->table;
     size_t cap = 0, wcap = 0;
     int rc = AISLE_OK;
@@ -236,12 +238,12 @@ static int prune_side(hy_side *s, uint32_t n_known, uint32_t min_support, const 
 
 int hy_build_item_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity, const aisle_catalog *cat,
                        uint32_t min_support) {
-    int rc = build_side(s, &m->items, n_identity, identity, cat, "item features");
+    int rc = build_side(s, &m->items, n_identity, identity, cat, hy_listed_attribute(m), "item features");
     return rc ? rc : prune_side(s, n_identity, min_support, "item features");
 }
 
 int hy_build_user_side(hy_side *s, const aisle_model *m, uint32_t n_identity, bool identity,
                        const aisle_catalog *users, uint32_t min_support) {
-    int rc = build_side(s, &m->users, n_identity, identity, users, "user features");
+    int rc = build_side(s, &m->users, n_identity, identity, users, NULL, "user features");
     return rc ? rc : prune_side(s, n_identity, min_support, "user features");
 }

@@ -10,7 +10,9 @@
  * hy_sum_features.  A product added today thus gets bit for bit the vector
  * it would have had in the training catalog without events (fit=als with
  * cold_neighbours: its neighbours' mean vector, as training maps such
- * products, equal up to rounding; see neighbour_rows).  A row none of
+ * products, equal up to rounding; see neighbour_rows; with
+ * listed_attribute a stale product is scaled as training scales it, see
+ * stale_rows).  A row none of
  * whose features the model knows gets none: a zero vector, so it scores 0
  * for implicit losses (the global mean plus the shopper's bias for
  * loss=squared) and is similar to nothing (cosine 0). */
@@ -42,10 +44,10 @@ static void new_free(hy_new *r) {
 
 /* Features of the catalog rows r->pos[0..n) that side s knows, in the
  * order hy_row_features gives them. */
-static int new_features(hy_new *r, const hy_side *s, const aisle_catalog *cat) {
+static int new_features(hy_new *r, const hy_side *s, const aisle_catalog *cat, const char *skip_attribute) {
     core_keys scratch;
     keys_init(&scratch);
-    hy_feats f = {.names = &scratch};
+    hy_feats f = {.names = &scratch, .skip_attribute = skip_attribute};
     int rc = AISLE_OK;
     r->ptr[0] = 0;
     for (size_t i = 0; i < r->n && !rc; i++) {
@@ -115,6 +117,22 @@ static int neighbour_rows(const aisle_model *m, hy_new *r) {
     return rc;
 }
 
+/* fit=als with listed_attribute: a stale product's vector scaled as
+ * training scales it (hy_listed_factor, against the cold_reference_time
+ * training wrote into the options). */
+static int stale_rows(const aisle_model *m, const aisle_catalog *cat, hy_new *r) {
+    const hy_state *st = m->state;
+    if (strcmp(config_string(m->config, m->ops->options, "fit"), "als") != 0) return AISLE_OK;
+    for (size_t i = 0; i < r->n; i++) {
+        float factor;
+        int rc = hy_listed_factor(m, cat, r->pos[i], &factor);
+        if (rc) return rc;
+        if (factor != 1.0f)
+            for (uint32_t c = 0; c < st->k; c++) r->q[i * st->row + c] *= factor;
+    }
+    return AISLE_OK;
+}
+
 static int unsupported(const hy_state *st, int side) {
     if (!st->has_features)
         return core_error(AISLE_EUNSUPPORTED, "model 'hybrid': this file was saved without its feature tables (by "
@@ -159,11 +177,12 @@ int hy_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *a
         return AISLE_OK;
     }
     if (!rc && !(r.ptr = core_malloc((r.n + 1) * sizeof *r.ptr))) rc = core_oom("hybrid: new rows");
-    if (!rc) rc = new_features(&r, s, cat);
+    if (!rc) rc = new_features(&r, s, cat, side ? NULL : hy_listed_attribute(m));
     if (!rc && !(r.q = core_malloc(r.n * row * sizeof *r.q))) rc = core_oom("hybrid: new rows");
     for (size_t i = 0; !rc && i < r.n; i++)
         hy_sum_features(s, row, r.idx + r.ptr[i], r.w + r.ptr[i], r.ptr[i + 1] - r.ptr[i], r.q + i * row);
     if (!rc && !side) rc = neighbour_rows(m, &r);
+    if (!rc && !side) rc = stale_rows(m, cat, &r);
     if (!rc && !side) { /* model_factors_grow takes the item rows in serving layout */
         uint32_t dim = f->dim;
         r.fv = core_malloc(r.n * dim * sizeof *r.fv);

@@ -29,6 +29,7 @@ void hy_free_state(aisle_model *m) {
     if (!st) return;
     model_factors_free(&st->f);
     core_free(st->cold_vectors);
+    core_free(st->cold_factor);
     hy_side_free(&st->item);
     hy_side_free(&st->user);
     core_free(st);

@@ -1,7 +1,9 @@
 /* fuzz_hybrid_add.c - libFuzzer target: products (and shoppers) of an
  * arbitrary catalog file added to a trained hybrid model
  * (aisle_model_add_items / _add_users, src/models/hybrid_grow.c): the
- * first byte picks items or users, the rest is the catalog CSV.  The add
+ * first byte picks items or users (bit 0) and the model (bit 1: fit=als
+ * with listing times in the attribute "listed", so stale products are
+ * scaled and bad times refused), the rest is the catalog CSV.  The add
  * must succeed or fail with a message and leave the counts as they were;
  * every added product or shopper is then scored, listed, explained and
  * saved like a trained one, never a crash. */
@@ -15,13 +17,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void *saved;
-static size_t saved_len;
+static void *saved[2];
+static size_t saved_len[2];
 
-/* A small hybrid over mugs and spades with a shopper table, trained once;
- * each input gets a fresh copy loaded from its bytes. */
+/* Two small hybrids over mugs and spades with a shopper table, trained
+ * once (SGD; fit=als with listing times); each input gets a fresh copy
+ * loaded from its bytes. */
 static void train_once(void) {
-    if (saved) return;
+    if (saved[0]) return;
     aisle_dataset *ds;
     aisle_catalog *cat, *users;
     aisle_config *cfg;
@@ -42,14 +45,20 @@ static void train_once(void) {
         snprintf(i, sizeof i, "i%d", k);
         if (aisle_catalog_add_item(cat, i, k % 2 ? "steel spade" : "ceramic mug", "a fine one",
                                    k % 2 ? "Garden > Tools" : "Kitchen > Mugs", k % 2 ? "Digger" : "Potter",
-                                   k % 2 ? 30.0 : 8.0))
+                                   k % 2 ? 30.0 : 8.0) ||
+            aisle_catalog_set_attribute(cat, i, "listed", k < 12 ? "1600000000" : "1700000000"))
             abort();
     }
-    if (aisle_config_parse(cfg, "model=hybrid factors=4 epochs=2 threads=1 seed=1")) abort();
-    aisle_model *m;
-    if (aisle_model_train_with_features(ds, cat, users, cfg, &m) || aisle_model_save_buffer(m, NULL, &saved, &saved_len))
-        abort();
-    aisle_model_free(m);
+    static const char *const options[2] = {"model=hybrid factors=4 epochs=2 threads=1 seed=1",
+                                           "model=hybrid fit=als factors=4 threads=1 seed=1 listed_attribute=listed "
+                                           "cold_stale_factor=0.5"};
+    for (int v = 0; v < 2; v++) {
+        aisle_model *m;
+        if (aisle_config_parse(cfg, options[v]) || aisle_model_train_with_features(ds, cat, users, cfg, &m) ||
+            aisle_model_save_buffer(m, NULL, &saved[v], &saved_len[v]))
+            abort();
+        aisle_model_free(m);
+    }
     aisle_config_free(cfg);
     aisle_catalog_free(users);
     aisle_catalog_free(cat);
@@ -60,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     train_once();
     bool users_side = data[0] & 1;
+    int v = (data[0] >> 1) & 1;
     aisle_catalog *cat;
     if (aisle_catalog_new(&cat)) abort();
     if (aisle_catalog_load_buffer(cat, data + 1, size - 1, "fuzz-new.csv", NULL) != AISLE_OK) {
@@ -67,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     aisle_model *m;
-    if (aisle_model_load_buffer(&m, saved, saved_len, NULL)) abort();
+    if (aisle_model_load_buffer(&m, saved[v], saved_len[v], NULL)) abort();
     size_t ni0, nu0, ni, nu, added = 0, rows;
     aisle_model_item_count(m, &ni0);
     aisle_model_user_count(m, &nu0);
