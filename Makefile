@@ -331,9 +331,11 @@ fuzz:
 
 # Allocation-failure harness under ASan + LeakSanitizer.
 check-oom:
-	@$(MAKE) --no-print-directory VARIANT=asan build/asan/tests/test_oom build/asan/tests/test_search_oom
+	@$(MAKE) --no-print-directory VARIANT=asan build/asan/tests/test_oom build/asan/tests/test_search_oom \
+	    build/asan/tests/test_update
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build/asan/tests/test_oom
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build/asan/tests/test_search_oom
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 AISLE_TEST_FILTER='test_update_allocation*' build/asan/tests/test_update
 
 # One model shared by 8 threads under ThreadSanitizer (OpenBLAS is not
 # instrumented: keep it single-threaded there).

@@ -333,7 +333,10 @@ static void test_evaluation_lists_equal_served_lists_with_ties_and_nan(void **st
     core_hit heap[TN_K];
     uint32_t top[TN_K];
     uint32_t item_users[TN_ITEMS] = {0};
-    for (size_t p = 0; p < m->history.nnz; p++) item_users[m->history.indices[p]]++;
+    for (uint32_t u = 0; u < model_n_users(m); u++) {
+        model_row h = model_history_row(m, u);
+        for (size_t p = 0; p < h.n; p++) item_users[h.items[p]]++;
+    }
     uint8_t covered[TN_ITEMS] = {0};
     double novelty = 0;
     size_t short_lists = 0, tied_pairs = 0;

@@ -11,6 +11,7 @@
 
 #include "io/io.h"
 #include "models/models.h"
+#include "util/server_util.h"
 #include "util/test_util.h"
 
 /* ---- helpers ---- */
@@ -104,12 +105,7 @@ static void assert_same_model(const aisle_model *a, const aisle_model *b) {
         assert_ok(aisle_model_item_index(b, keys_at(&a->items, i), &idx));
         assert_int_equal(idx, i);
     }
-    assert_int_equal(a->history.nnz, b->history.nnz);
-    assert_memory_equal(a->history.indptr, b->history.indptr, (a->history.rows + 1) * sizeof(size_t));
-    assert_memory_equal(a->history.indices, b->history.indices, a->history.nnz * 4);
-    assert_memory_equal(a->history.values, b->history.values, a->history.nnz * 4);
-    assert_memory_equal(a->history.last_time, b->history.last_time, a->history.nnz * 8);
-    assert_memory_equal(a->history.count, b->history.count, a->history.nnz * 4);
+    tu_assert_same_history(a, b);
     assert_memory_equal(a->popularity, b->popularity, a->items.n * 4);
     char da[4096], db[4096];
     assert_ok(aisle_model_describe(a, da, sizeof da, NULL));

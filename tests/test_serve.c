@@ -170,16 +170,15 @@ static void test_update_user_adds_history_and_refits(void **state) {
     size_t n;
     const char *add[] = {"i3", "i0", "nope"};
     const float w[] = {4, 1, 1};
-    size_t nnz = m->history.nnz;
+    size_t nnz = model_history_nnz(m);
     assert_ok(aisle_update_user(m, "u0", add, w, 3));
-    assert_int_equal(m->history.nnz, nnz + 1); /* i3 new, i0 added to */
+    assert_int_equal(model_history_nnz(m), nnz + 1); /* i3 new, i0 added to */
     assert_ok(aisle_recommend(m, "u0", 8, NULL, items, NULL, &n));
     assert_int_equal(n, 4);
     assert_false(has(items, n, "i3"));
     size_t u;
     assert_ok(aisle_model_user_index(m, "u0", &u));
-    size_t b = m->history.indptr[u];
-    assert_float_equal(m->history.values[b], 3, 0); /* i0: 2 + 1 */
+    assert_float_equal(model_history_row(m, (uint32_t)u).values[0], 3, 0); /* i0: 2 + 1 */
     /* the user's vector is the closed-form fold-in of the new history */
     const model_factors *f = m->state;
     float x[3];
@@ -187,10 +186,10 @@ static void test_update_user_adds_history_and_refits(void **state) {
     model_user_query(m, (uint32_t)u, &q);
     assert_ok(model_factors_fold_in(f, q.items, q.weights, q.n_items, x, -1, NULL));
     assert_memory_equal(x, f->user + u * 3, sizeof x);
-    /* later users' rows moved intact */
+    /* other users' rows intact */
     size_t u5;
     assert_ok(aisle_model_user_index(m, "u5", &u5));
-    assert_int_equal(m->history.indptr[u5 + 1] - m->history.indptr[u5], 3);
+    assert_int_equal(model_history_row(m, (uint32_t)u5).n, 3);
     assert_status_msg(aisle_update_user(m, "ghost", add, w, 1), AISLE_ENOTFOUND, "ghost");
     /* popular records the events (seen set) and keeps its trained ranking */
     aisle_model *p = tu_train(ds, "model=popular");
@@ -205,7 +204,8 @@ static void test_update_user_adds_history_and_refits(void **state) {
     assert_ok(aisle_model_user_index(p, "u0", &u0));
     int64_t j = keys_find(&p->items, add[0], strlen(add[0]));
     bool seen = false;
-    for (size_t k = p->history.indptr[u0]; k < p->history.indptr[u0 + 1]; k++) seen |= p->history.indices[k] == j;
+    model_row r0 = model_history_row(p, (uint32_t)u0);
+    for (size_t k = 0; k < r0.n; k++) seen |= r0.items[k] == j;
     assert_true(seen);
     aisle_model_free(p);
     aisle_model_free(m);
@@ -349,11 +349,11 @@ static void test_update_user_return_leaves_seen_set_and_popularity(void **state)
     aisle_dataset *ds = shop();
     aisle_model *m = tu_train(ds, "model=als factors=4 epochs=10 threads=1");
     float pop_i0 = popularity_of(m, "i0"), pop_i5 = popularity_of(m, "i5");
-    size_t nnz = m->history.nnz;
+    size_t nnz = model_history_nnz(m);
     const char *ret[] = {"i0", "i5"};
     float w[] = {-2, -1}; /* u0 had i0 with weight 2; i5 is new */
     assert_ok(aisle_update_user(m, "u0", ret, w, 2));
-    assert_int_equal(m->history.nnz, nnz - 1);
+    assert_int_equal(model_history_nnz(m), nnz - 1);
     assert_float_equal(popularity_of(m, "i0"), pop_i0 - 1, 0);
     assert_float_equal(popularity_of(m, "i5"), pop_i5, 0);
     const char *items[8];
@@ -365,13 +365,13 @@ static void test_update_user_return_leaves_seen_set_and_popularity(void **state)
     const char *part[] = {"i1"};
     float half[] = {-0.5f};
     assert_ok(aisle_update_user(m, "u0", part, half, 1));
-    assert_int_equal(m->history.nnz, nnz - 1);
+    assert_int_equal(model_history_nnz(m), nnz - 1);
     assert_ok(aisle_recommend(m, "u0", 8, NULL, items, NULL, &n));
     assert_false(has(items, n, "i1"));
     /* buying it again brings the pair back */
     const char *again[] = {"i0"};
     assert_ok(aisle_update_user(m, "u0", again, NULL, 1));
-    assert_int_equal(m->history.nnz, nnz);
+    assert_int_equal(model_history_nnz(m), nnz);
     assert_float_equal(popularity_of(m, "i0"), pop_i0, 0);
     aisle_model_free(m);
     aisle_dataset_free(ds);

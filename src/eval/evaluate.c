@@ -293,7 +293,10 @@ int eval_part_run(const aisle_model *m, const aisle_dataset *test, const aisle_c
         int64_t mi = keys_find(&m->items, key, strlen(key));
         item_map[i] = mi < 0 ? UINT32_MAX : (uint32_t)mi;
     }
-    for (size_t p = 0; p < m->history.nnz; p++) item_users[m->history.indices[p]]++;
+    for (uint32_t u = 0; u < model_n_users(m); u++) {
+        model_row h = model_history_row(m, u);
+        for (size_t p = 0; p < h.n; p++) item_users[h.items[p]]++;
+    }
 
     /* Map test users to the model's; unknown users and items are skipped
      * and counted.  A part evaluates the known users with index % count

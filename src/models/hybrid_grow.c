@@ -200,7 +200,6 @@ int hy_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *a
         if (!pop) rc = core_oom("hybrid: new products");
         else m->popularity = pop;
     }
-    if (!rc && side) rc = model_history_reserve_users(m, (size_t)nu + r.n);
     for (size_t i = 0; !rc && i < r.n; i++) {
         const char *key = data_catalog_key(cat, r.pos[i]);
         uint32_t idx;
@@ -219,11 +218,9 @@ int hy_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *a
     }
     for (size_t i = 0; i < r.n; i++) hy_put_vector(f, side, old + (uint32_t)i, k, r.q + i * row);
     table_append(&s->table, &r);
-    if (side) {
-        data_csr *h = &m->history;
-        for (size_t i = 1; i <= r.n; i++) h->indptr[nu + i] = h->indptr[nu]; /* no history */
-        h->rows = nu + (uint32_t)r.n;
-    } else {
+    /* new shoppers have no history: users past history.rows read as empty
+     * rows (model_history_row), so the CSR is not touched */
+    if (!side) {
         memset(m->popularity + ni, 0, r.n * sizeof *m->popularity);
         m->history.cols = ni + (uint32_t)r.n;
         for (uint32_t j = ni; stored && j < ni + r.n; j++)

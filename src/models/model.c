@@ -29,6 +29,7 @@ AISLE_API void aisle_model_free(aisle_model *m) {
     keys_clear(&m->users);
     keys_clear(&m->items);
     model_history_release(&m->history, m->history_borrowed);
+    model_overlay_free(&m->overlay);
     core_free(m->popularity);
     aisle_config_free(m->config);
     core_free(m->metrics);
@@ -48,18 +49,54 @@ int model_unshare_users(aisle_model *m) {
     return rc;
 }
 
-int model_history_reserve_users(aisle_model *m, size_t users) {
-    data_csr *h = &m->history;
+model_own_row *model_own_row_new(size_t n) {
+    /* one block: the header, then last_time (8-byte aligned after it),
+     * then the 4-byte arrays */
+    size_t nn = n ? n : 1;
+    model_own_row *r = core_malloc(sizeof *r + nn * (sizeof *r->last_time + sizeof *r->items + sizeof *r->count +
+                                                      sizeof *r->values));
+    if (!r) {
+        core_oom("update_user history row");
+        return NULL;
+    }
+    r->n = n;
+    r->last_time = (int64_t *)(r + 1);
+    r->items = (uint32_t *)(r->last_time + nn);
+    r->count = r->items + nn;
+    r->values = (float *)(r->count + nn);
+    return r;
+}
+
+int model_overlay_reserve(aisle_model *m) {
+    model_overlay *o = &m->overlay;
     size_t nu = model_n_users(m);
-    bool had_rows = h->indptr != NULL, mapped = (m->history_borrowed & MODEL_HISTORY_INDPTR) != 0;
-    size_t *indptr = mapped ? core_malloc((users + 1) * sizeof *indptr)
-                            : core_reallocarray(h->indptr, users + 1, sizeof *indptr);
-    if (!indptr) return core_oom("adding users");
-    if (mapped) memcpy(indptr, h->indptr, (nu + 1) * sizeof *indptr);
-    if (!had_rows) memset(indptr, 0, (nu + 1) * sizeof *indptr); /* an empty history without offsets */
-    m->history_borrowed &= ~(unsigned)MODEL_HISTORY_INDPTR;
-    h->indptr = indptr;
+    if (o->cap >= nu && o->row) return AISLE_OK;
+    size_t cap = CORE_MAX(nu, o->cap + o->cap / 2);
+    model_own_row **row = core_reallocarray(o->row, cap ? cap : 1, sizeof *row);
+    if (!row) return core_oom("update_user row table");
+    memset(row + o->cap, 0, (cap - o->cap) * sizeof *row);
+    o->row = row;
+    o->cap = cap;
     return AISLE_OK;
+}
+
+model_own_row *model_overlay_swap(aisle_model *m, uint32_t u, model_own_row *row) {
+    model_overlay *o = &m->overlay;
+    model_own_row *old = o->row[u];
+    size_t base = 0;
+    if (u < m->history.rows && m->history.indptr) base = m->history.indptr[u + 1] - m->history.indptr[u];
+    if (old) o->rows_nnz -= old->n;
+    else o->shadowed_nnz += base;
+    if (row) o->rows_nnz += row->n;
+    else o->shadowed_nnz -= base;
+    o->row[u] = row;
+    return old;
+}
+
+void model_overlay_free(model_overlay *o) {
+    for (size_t u = 0; u < o->cap; u++) core_free(o->row[u]);
+    core_free(o->row);
+    memset(o, 0, sizeof *o);
 }
 
 void model_history_release(data_csr *h, unsigned borrowed) {
@@ -153,11 +190,11 @@ static int init_rest(aisle_model *m, const aisle_config *cfg) {
 }
 
 void model_user_query(const aisle_model *m, uint32_t user, model_query *q) {
+    model_row r = model_history_row(m, user);
     q->user = user;
-    size_t b = m->history.indptr[user], e = m->history.indptr[user + 1];
-    q->items = m->history.indices + b;
-    q->weights = m->history.values + b;
-    q->n_items = e - b;
+    q->items = r.items;
+    q->weights = r.values;
+    q->n_items = r.n;
 }
 
 const model_ops *model_find_kind(const char *name) {
@@ -321,7 +358,7 @@ AISLE_API int aisle_model_describe(const aisle_model *m, char *buf, size_t len, 
     core_buf b;
     buf_init(&b);
     int rc = buf_printf(&b, "kind: %s\nsummary: %s\nwriter_version: %s\nusers: %zu\nitems: %zu\ninteractions: %zu\n",
-                        m->ops->name, m->ops->summary, m->writer_version, m->users.n, m->items.n, m->history.nnz);
+                        m->ops->name, m->ops->summary, m->writer_version, m->users.n, m->items.n, model_history_nnz(m));
     if (!rc && m->config) {
         size_t need = 0;
         /* sizing call: AISLE_ERANGE is its normal answer; anything else
@@ -362,14 +399,15 @@ AISLE_API int aisle_model_user_history(const aisle_model *m, const char *user_ke
         return core_error(AISLE_EINVAL, "aisle_model_user_history: no output array for %zu entries", max);
     int64_t u = keys_find(&m->users, user_key, strlen(user_key));
     if (u < 0) return core_error(AISLE_ENOTFOUND, "unknown user '%s'", user_key);
-    size_t b = m->history.indptr[u], n = m->history.indptr[u + 1] - b;
+    model_row r = model_history_row(m, (uint32_t)u);
+    size_t n = r.n;
     *n_out = n;
     size_t w = CORE_MIN(n, max);
     if (w == 0) return AISLE_OK;
     hist_entry *e = core_malloc(n * sizeof *e);
     if (!e) return core_oom("user history");
     for (size_t i = 0; i < n; i++)
-        e[i] = (hist_entry){m->history.last_time[b + i], m->history.indices[b + i], m->history.values[b + i]};
+        e[i] = (hist_entry){r.last_time[i], r.items[i], r.values[i]};
     qsort(e, n, sizeof *e, hist_cmp);
     for (size_t i = 0; i < w; i++) {
         if (items_out) items_out[i] = keys_at(&m->items, e[i].item);

@@ -69,18 +69,39 @@ static int put_meta(const aisle_model *m, core_buf *b) {
     return rc;
 }
 
-static int put_history(const data_csr *h, core_buf *b) {
-    int rc = buf_reserve(b, 16 + 8 * ((size_t)h->rows + 1) + 24 * h->nnz + 40);
-    if (!rc) rc = io_put_u32(b, h->rows);
-    if (!rc) rc = io_put_u32(b, h->cols);
+/* The history row by row (model_history_row: rows updated while serving
+ * come from the overlay), so the bytes are those of the merged CSR. */
+enum { HIST_INDICES, HIST_VALUES, HIST_TIMES, HIST_COUNTS };
+static int put_history_column(const aisle_model *m, int col, core_buf *b) {
+    uint32_t nu = model_n_users(m);
+    int rc = io_put_u64(b, model_history_nnz(m));
+    for (uint32_t u = 0; !rc && u < nu; u++) {
+        model_row r = model_history_row(m, u);
+        for (size_t k = 0; !rc && k < r.n; k++) switch (col) {
+            case HIST_INDICES: rc = io_put_u32(b, r.items[k]); break;
+            case HIST_VALUES: rc = io_put_f32(b, r.values[k]); break;
+            case HIST_TIMES: rc = io_put_i64(b, r.last_time[k]); break;
+            default: rc = io_put_u32(b, r.count[k]); break;
+            }
+    }
+    return rc;
+}
+
+static int put_hist(const aisle_model *m, core_buf *b) {
+    uint32_t nu = model_n_users(m);
+    size_t nnz = model_history_nnz(m);
+    int rc = buf_reserve(b, 16 + 8 * ((size_t)nu + 1) + 24 * nnz + 40);
+    if (!rc) rc = io_put_u32(b, nu);
+    if (!rc) rc = io_put_u32(b, model_n_items(m));
     /* indptr and last_time are not uint64_t/ in memory: write them element-wise */
-    if (!rc) rc = io_put_u64(b, (uint64_t)h->rows + 1);
-    for (size_t i = 0; !rc && i <= h->rows; i++) rc = io_put_u64(b, h->indptr ? h->indptr[i] : 0);
-    if (!rc) rc = io_put_u32_array(b, h->indices, h->nnz);
-    if (!rc) rc = io_put_f32_array(b, h->values, h->nnz);
-    if (!rc) rc = io_put_u64(b, h->nnz);
-    for (size_t k = 0; !rc && k < h->nnz; k++) rc = io_put_i64(b, h->last_time[k]);
-    if (!rc) rc = io_put_u32_array(b, h->count, h->nnz);
+    if (!rc) rc = io_put_u64(b, (uint64_t)nu + 1);
+    if (!rc) rc = io_put_u64(b, 0);
+    size_t at = 0;
+    for (uint32_t u = 0; !rc && u < nu; u++) {
+        at += model_history_row(m, u).n;
+        rc = io_put_u64(b, at);
+    }
+    for (int col = HIST_INDICES; !rc && col <= HIST_COUNTS; col++) rc = put_history_column(m, col, b);
     return rc;
 }
 
@@ -96,7 +117,6 @@ static int add(io_writer *w, uint32_t type, int (*fn)(const aisle_model *, core_
 
 static int put_users(const aisle_model *m, core_buf *b) { return put_keys(b, &m->users); }
 static int put_items(const aisle_model *m, core_buf *b) { return put_keys(b, &m->items); }
-static int put_hist(const aisle_model *m, core_buf *b) { return put_history(&m->history, b); }
 static int put_pop(const aisle_model *m, core_buf *b) {
     return io_put_f32_array(b, m->popularity, m->popularity ? m->items.n : 0);
 }

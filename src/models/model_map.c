@@ -117,26 +117,40 @@ static csr_layout csr_layout_of(uint64_t rows, uint64_t nnz) {
     return l;
 }
 
-static int put_history_arrays(io_writer *w, const data_csr *h) {
-    csr_layout l = csr_layout_of(h->rows, h->nnz);
+/* Row by row through model_history_row: a model updated while serving
+ * writes its merged rows, the bytes of the same history held as one CSR. */
+static int put_history_arrays(io_writer *w, const aisle_model *m) {
+    uint32_t nu = model_n_users(m);
+    size_t nnz = model_history_nnz(m);
+    csr_layout l = csr_layout_of(nu, nnz);
     core_buf b;
     buf_init(&b);
     int rc = buf_reserve(&b, l.total);
     if (!rc) rc = io_put_u32(&b, TABLE_FORMAT);
-    if (!rc) rc = io_put_u32(&b, h->rows);
-    if (!rc) rc = io_put_u32(&b, h->cols);
+    if (!rc) rc = io_put_u32(&b, nu);
+    if (!rc) rc = io_put_u32(&b, model_n_items(m));
     if (!rc) rc = io_put_u32(&b, 0);
-    if (!rc) rc = io_put_u64(&b, h->nnz);
+    if (!rc) rc = io_put_u64(&b, nnz);
     if (!rc) rc = pad_to(&b, l.indptr);
-    for (size_t u = 0; !rc && u <= h->rows; u++) rc = io_put_u64(&b, h->indptr ? h->indptr[u] : 0);
-    if (!rc) rc = pad_to(&b, l.indices);
-    for (size_t k = 0; !rc && k < h->nnz; k++) rc = io_put_u32(&b, h->indices[k]);
-    if (!rc) rc = pad_to(&b, l.values);
-    for (size_t k = 0; !rc && k < h->nnz; k++) rc = io_put_f32(&b, h->values[k]);
-    if (!rc) rc = pad_to(&b, l.last_time);
-    for (size_t k = 0; !rc && k < h->nnz; k++) rc = io_put_i64(&b, h->last_time[k]);
-    if (!rc) rc = pad_to(&b, l.count);
-    for (size_t k = 0; !rc && k < h->nnz; k++) rc = io_put_u32(&b, h->count[k]);
+    if (!rc) rc = io_put_u64(&b, 0);
+    size_t at = 0;
+    for (uint32_t u = 0; !rc && u < nu; u++) {
+        at += model_history_row(m, u).n;
+        rc = io_put_u64(&b, at);
+    }
+    const size_t start[4] = {l.indices, l.values, l.last_time, l.count};
+    for (int col = 0; !rc && col < 4; col++) {
+        rc = pad_to(&b, start[col]);
+        for (uint32_t u = 0; !rc && u < nu; u++) {
+            model_row r = model_history_row(m, u);
+            for (size_t k = 0; !rc && k < r.n; k++) switch (col) {
+                case 0: rc = io_put_u32(&b, r.items[k]); break;
+                case 1: rc = io_put_f32(&b, r.values[k]); break;
+                case 2: rc = io_put_i64(&b, r.last_time[k]); break;
+                default: rc = io_put_u32(&b, r.count[k]); break;
+                }
+        }
+    }
     if (!rc) rc = io_writer_add_section_aligned(w, IO_SECTION_HISTORY_ARRAYS, 0, &b, 0);
     buf_free(&b);
     return rc;
@@ -149,7 +163,7 @@ int model_map_save(const aisle_model *m, io_writer *w) {
                                         "tables and the history in place, which a compressed section cannot be");
     int rc = put_table(w, IO_SECTION_USERS_TABLE, &m->users);
     if (!rc) rc = put_table(w, IO_SECTION_ITEMS_TABLE, &m->items);
-    if (!rc) rc = put_history_arrays(w, &m->history);
+    if (!rc) rc = put_history_arrays(w, m);
     return rc;
 }
 

@@ -130,6 +130,41 @@ typedef struct model_weight_rule {
     float cap; /* > 0: clip at it */
 } model_weight_rule;
 
+/* One user's history: its pairs in ascending item order, with the
+ * aggregated weight (or rating), the latest time and the event count. */
+typedef struct model_row {
+    const uint32_t *items;
+    const float *values;
+    const int64_t *last_time;
+    const uint32_t *count;
+    size_t n;
+} model_row;
+
+/* A user's row after aisle_update_user: one allocation (this header, then
+ * the arrays), owned by the overlay. */
+typedef struct model_own_row {
+    size_t n;
+    int64_t *last_time;
+    uint32_t *items, *count;
+    float *values;
+} model_own_row;
+
+/* Live updates without copying every history (docs/SERVING.md, "Why an
+ * overlay"): `history` is the CSR the model was trained or loaded with and
+ * is never written after that (a mapped one stays in its file); a user
+ * updated since has their row in row[u], which overrides the CSR row.  An
+ * update replaces one row: O(that row + the new events), whatever the
+ * model's size.  Memory: the CSR plus one row per updated user (a
+ * replaced row is freed at once), so at most the CSR plus the current
+ * history; saving writes the merged rows.  Users past history.rows (added
+ * while serving) have an empty CSR row. */
+typedef struct model_overlay {
+    model_own_row **row; /* cap entries (>= users once an update made it); NULL: the CSR row */
+    size_t cap;
+    size_t rows_nnz;     /* pairs in the overlay rows */
+    size_t shadowed_nnz; /* pairs of the CSR rows they override */
+} model_overlay;
+
 struct aisle_model {
     const model_ops *ops;
     core_keys users, items;
@@ -142,6 +177,7 @@ struct aisle_model {
     model_weight_rule weight_rule; /* implicit kinds: how weights are read (weights.c) */
     void *state;           /* kind-specific */
     _Atomic(model_cache *) serve_cache; /* see model_cache; NULL until first needed */
+    model_overlay overlay; /* rows of users updated while serving, over `history` (model_history_row) */
     io_map *map;           /* option mmap: the file the state's tensors point into, or NULL */
     bool map_users_writable; /* the mapped user rows were made copy-on-write (model_unshare_users) */
     unsigned history_borrowed; /* MODEL_HISTORY_*: history arrays inside m->map (never written or freed) */
@@ -150,11 +186,36 @@ enum { MODEL_HISTORY_INDPTR = 1, MODEL_HISTORY_ENTRIES = 2 /* indices, values, l
 /* Frees the arrays of h that are not borrowed (MODEL_HISTORY_* bits) and
  * empties h. */
 void model_history_release(data_csr *h, unsigned borrowed);
-/* Makes room in an owned array for the row pointers of `users` users (at
- * least the model's count): a mapped array is copied out, a missing one
- * (no history) made with empty rows.  Rows and counts are unchanged, so a
- * failure (AISLE_ENOMEM) leaves the model as it was. */
-int model_history_reserve_users(aisle_model *m, size_t users);
+
+/* User u's history row (u < model_n_users(m)): the overlay's row if the
+ * user was updated, else the CSR's.  Every reader of a user's history
+ * (serving, explain, batch, eval, save) goes through it; training reads
+ * m->history directly, as a model being trained has no overlay.  The
+ * pointers stay valid until the next change of u (update_user). */
+static inline model_row model_history_row(const aisle_model *m, uint32_t u) {
+    const model_own_row *o = u < m->overlay.cap ? m->overlay.row[u] : NULL;
+    if (o) return (model_row){o->items, o->values, o->last_time, o->count, o->n};
+    const data_csr *h = &m->history;
+    if (u >= h->rows || !h->indptr) return (model_row){NULL, NULL, NULL, NULL, 0};
+    size_t b = h->indptr[u];
+    return (model_row){h->indices + b, h->values + b, h->last_time + b, h->count + b, h->indptr[u + 1] - b};
+}
+/* Pairs in the whole history (the CSR's with the overlay's rows). */
+static inline size_t model_history_nnz(const aisle_model *m) {
+    return m->history.nnz - m->overlay.shadowed_nnz + m->overlay.rows_nnz;
+}
+/* A row of n pairs for the overlay (one allocation; arrays not set), or
+ * NULL (AISLE_ENOMEM, message set). */
+model_own_row *model_own_row_new(size_t n);
+/* Makes the overlay's table hold every user of m (amortised: it grows by
+ * half).  AISLE_OK or AISLE_ENOMEM (m unchanged). */
+int model_overlay_reserve(aisle_model *m);
+/* Puts row (NULL: back to the CSR row) in place of user u's row and
+ * returns the row it replaced (NULL if that was the CSR's; the caller
+ * frees it or puts it back).  Cannot fail: model_overlay_reserve first. */
+model_own_row *model_overlay_swap(aisle_model *m, uint32_t u, model_own_row *row);
+/* Frees every overlay row and the table. */
+void model_overlay_free(model_overlay *o);
 
 /* Registry (registry.c). */
 extern const model_ops *const model_kinds[];

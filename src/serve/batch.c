@@ -28,8 +28,8 @@ static int select_row(const batch_ctx *c, size_t r, float *scores, core_hit *hea
     const uint32_t *excl = NULL;
     size_t n_excl = 0;
     if (u >= 0 && c->sel->exclude_seen) {
-        excl = m->history.indices + m->history.indptr[u];
-        n_excl = m->history.indptr[u + 1] - m->history.indptr[u];
+        model_row h = model_history_row(m, (uint32_t)u);
+        excl = h.items, n_excl = h.n;
     }
     size_t n = serve_select(c->sel, u >= 0 ? scores : m->popularity, excl, n_excl, -1, c->kk, heap);
     serve_output(m, heap, n, c->items_out ? c->items_out + r * c->k : NULL,
@@ -112,8 +112,8 @@ static int tile_range(void *vc, size_t begin, size_t end, int tid) {
                 const uint32_t *excl = NULL;
                 size_t n_excl = 0;
                 if (sel->exclude_seen) {
-                    excl = m->history.indices + m->history.indptr[u];
-                    n_excl = m->history.indptr[u + 1] - m->history.indptr[u];
+                    model_row h = model_history_row(m, (uint32_t)u);
+                    excl = h.items, n_excl = h.n;
                 }
                 float base = f->explicit_r ? f->mean + f->user_bias[u] : 0.0f;
                 const float *row = tile + r * cols;

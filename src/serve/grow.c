@@ -23,22 +23,16 @@ int serve_add_user(aisle_model *m, const char *key, const char *const *item_keys
     if (keys_find(&m->users, key, strlen(key)) >= 0) return aisle_update_user(m, key, item_keys, weights, n);
     if (!m->ops->grow || !m->ops->update_user) return cannot(m, "users");
     if (!key[0]) return core_error(AISLE_EINVAL, "a new user needs a non-empty key");
-    data_csr *h = &m->history;
     uint32_t nu = model_n_users(m), ni = model_n_items(m);
-    /* row pointers inside a mapped file (store_mappable) are copied out */
-    int rc = model_history_reserve_users(m, (size_t)nu + 1);
-    if (rc) return rc;
+    /* the new user's row lives in the overlay (models.h): the CSR, mapped
+     * or not, is never copied for a new user */
     uint32_t u;
-    rc = keys_intern(&m->users, key, strlen(key), &u, NULL);
+    int rc = keys_intern(&m->users, key, strlen(key), &u, NULL);
+    if (!rc) rc = model_overlay_reserve(m);
     if (!rc) rc = m->ops->grow(m, nu, ni, NULL, 0);
-    if (!rc) {
-        h->indptr[nu + 1] = h->indptr[nu]; /* an empty history row */
-        h->rows = nu + 1;
-        /* the events as for a known user: merged into the (empty) row,
-         * then the kind fits the user (fold-in for factor kinds) */
-        rc = aisle_update_user(m, key, item_keys, weights, n);
-        if (rc) h->rows = nu; /* the user goes again: nothing changed */
-    }
+    /* the events as for a known user: merged into the (empty) row, then
+     * the kind fits the user (fold-in for factor kinds) */
+    if (!rc) rc = aisle_update_user(m, key, item_keys, weights, n);
     if (rc) keys_truncate(&m->users, nu);
     return rc;
 }

@@ -235,8 +235,53 @@ static int upd_cmp(const void *a, const void *b) {
     return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
+/* Merges user row r with the sorted, distinct events e[0..d) into out
+ * (NULL: only counts) and returns the merged length.  replace: a rating
+ * replaces the old one (rating kinds); else weights add, and a pair whose
+ * weight nets <= 0 (a return cancelling a purchase) leaves the history,
+ * as training drops it (model_implicit_history), so it is no longer
+ * "seen" nor counted in popularity. */
+static size_t merge_row(const model_row *r, const upd *e, size_t d, bool replace, model_own_row *out) {
+    size_t len = 0, p = 0, i = 0;
+    while (p < r->n || i < d) {
+        uint32_t item;
+        float v;
+        int64_t t = 0;
+        uint32_t cnt = 1;
+        if (i >= d || (p < r->n && r->items[p] < e[i].item)) {
+            item = r->items[p], v = r->values[p], t = r->last_time[p], cnt = r->count[p];
+            p++;
+        } else if (p < r->n && r->items[p] == e[i].item) {
+            item = r->items[p], v = replace ? e[i].w : r->values[p] + e[i].w;
+            t = r->last_time[p], cnt = r->count[p] + 1;
+            p++, i++;
+        } else {
+            item = e[i].item, v = e[i].w;
+            i++;
+        }
+        if (!replace && !(v > 0.0f)) continue;
+        if (out) out->items[len] = item, out->values[len] = v, out->last_time[len] = t, out->count[len] = cnt;
+        len++;
+    }
+    return len;
+}
+
+/* Popularity counts distinct users: pairs in the new row only add one,
+ * pairs only in the old row (netted <= 0) take one away. */
+static void popularity_diff(float *pop, const model_row *old, const model_own_row *now) {
+    size_t k = 0, q = 0;
+    while (k < now->n || q < old->n) {
+        if (q >= old->n || (k < now->n && now->items[k] < old->items[q])) pop[now->items[k++]] += 1.0f;
+        else if (k >= now->n || old->items[q] < now->items[k]) pop[old->items[q++]] -= 1.0f;
+        else k++, q++;
+    }
+}
+
 /* Replaces user u's history row by the merge of the old row and the new
- * events: all arrays are rebuilt first, so a failure changes nothing. */
+ * events.  The new row is a separate allocation put in the overlay
+ * (models.h, model_overlay): O(the row + the events), never a copy of
+ * the other users' rows.  Everything that can fail comes before the first
+ * change, and a failing refit puts the old row back. */
 AISLE_API int aisle_update_user(aisle_model *m, const char *user_key, const char *const *item_keys,
                                 const float *weights, size_t n) {
     if (!m || !user_key || (n && !item_keys)) return core_error(AISLE_EINVAL, "aisle_update_user: NULL argument");
@@ -246,6 +291,7 @@ AISLE_API int aisle_update_user(aisle_model *m, const char *user_key, const char
     int rc = find_user(m, user_key, &u);
     /* a mapped model's user rows become copy-on-write: the file never changes */
     if (!rc) rc = model_unshare_users(m);
+    if (!rc) rc = model_overlay_reserve(m);
     if (rc) return rc;
     bool replace = (m->ops->flags & MODEL_PREDICTS_RATINGS) != 0;
     upd *e = core_calloc(n ? n : 1, sizeof *e);
@@ -265,81 +311,24 @@ AISLE_API int aisle_update_user(aisle_model *m, const char *user_key, const char
         else
             e[d++] = e[i];
     }
-    data_csr *h = &m->history;
-    size_t b = h->indptr[u], en = h->indptr[u + 1];
-    /* the merged row first: for implicit kinds a pair whose weight nets
-     * <= 0 (a return cancelling a purchase) leaves the history, as
-     * training drops it (model_implicit_history), so it is no longer
-     * "seen" nor counted in popularity */
-    size_t cap = (en - b) + d;
-    uint32_t *ri = core_malloc((cap ? cap : 1) * sizeof *ri), *rc_ = core_malloc((cap ? cap : 1) * sizeof *rc_);
-    float *rv = core_malloc((cap ? cap : 1) * sizeof *rv);
-    int64_t *rt = core_malloc((cap ? cap : 1) * sizeof *rt);
-    data_csr nh = *h;
-    nh.indptr = NULL, nh.indices = NULL, nh.values = NULL, nh.last_time = NULL, nh.count = NULL;
-    size_t len = 0;
-    if (ri && rc_ && rv && rt) {
-        size_t p = b, i = 0;
-        while (p < en || i < d) {
-            if (i >= d || (p < en && h->indices[p] < e[i].item)) {
-                ri[len] = h->indices[p], rv[len] = h->values[p], rt[len] = h->last_time[p], rc_[len] = h->count[p];
-                p++;
-            } else if (p < en && h->indices[p] == e[i].item) {
-                ri[len] = h->indices[p], rv[len] = replace ? e[i].w : h->values[p] + e[i].w;
-                rt[len] = h->last_time[p], rc_[len] = h->count[p] + 1;
-                p++, i++;
-            } else {
-                ri[len] = e[i].item, rv[len] = e[i].w, rt[len] = 0, rc_[len] = 1;
-                i++;
-            }
-            if (replace || rv[len] > 0.0f) len++;
-        }
-        nh.nnz = h->nnz - (en - b) + len;
-        size_t nz = nh.nnz ? nh.nnz : 1;
-        nh.indptr = core_malloc(((size_t)h->rows + 1) * sizeof *nh.indptr);
-        nh.indices = core_malloc(nz * sizeof *nh.indices);
-        nh.values = core_malloc(nz * sizeof *nh.values);
-        nh.last_time = core_malloc(nz * sizeof *nh.last_time);
-        nh.count = core_malloc(nz * sizeof *nh.count);
+    model_row old = model_history_row(m, u);
+    model_own_row *row = model_own_row_new(merge_row(&old, e, d, replace, NULL));
+    if (!row) {
+        core_free(e);
+        return AISLE_ENOMEM;
     }
-    if (!nh.indptr || !nh.indices || !nh.values || !nh.last_time || !nh.count) {
-        core_free(e), core_free(ri), core_free(rc_), core_free(rv), core_free(rt);
-        data_csr_free(&nh);
-        return core_oom("update_user history");
-    }
-    for (uint32_t r = 0; r <= h->rows; r++) nh.indptr[r] = r > u ? h->indptr[r] - (en - b) + len : h->indptr[r];
-    memcpy(nh.indices, h->indices, b * sizeof *nh.indices);
-    memcpy(nh.values, h->values, b * sizeof *nh.values);
-    memcpy(nh.last_time, h->last_time, b * sizeof *nh.last_time);
-    memcpy(nh.count, h->count, b * sizeof *nh.count);
-    memcpy(nh.indices + b, ri, len * sizeof *ri);
-    memcpy(nh.values + b, rv, len * sizeof *rv);
-    memcpy(nh.last_time + b, rt, len * sizeof *rt);
-    memcpy(nh.count + b, rc_, len * sizeof *rc_);
-    size_t o = b + len, rest = h->nnz - en;
-    memcpy(nh.indices + o, h->indices + en, rest * sizeof *nh.indices);
-    memcpy(nh.values + o, h->values + en, rest * sizeof *nh.values);
-    memcpy(nh.last_time + o, h->last_time + en, rest * sizeof *nh.last_time);
-    memcpy(nh.count + o, h->count + en, rest * sizeof *nh.count);
-    core_free(ri), core_free(rc_), core_free(rv), core_free(rt);
-    data_csr old = *h;
-    *h = nh;
+    merge_row(&old, e, d, replace, row);
+    core_free(e);
+    /* `old` stays readable: the row it points at (the CSR's, or the
+     * previous overlay row) is freed only after the refit */
+    model_own_row *prev = model_overlay_swap(m, u, row);
     rc = m->ops->update_user(m, u);
     if (rc) {
-        *h = old;
-        data_csr_free(&nh);
-    } else {
-        /* popularity counts distinct users: pairs that appear add one,
-         * pairs that left (netted <= 0) take one away */
-        size_t k = nh.indptr[u], ke = nh.indptr[u + 1], q = b;
-        while (k < ke || q < en) {
-            if (q >= en || (k < ke && nh.indices[k] < old.indices[q])) m->popularity[nh.indices[k++]] += 1.0f;
-            else if (k >= ke || old.indices[q] < nh.indices[k]) m->popularity[old.indices[q++]] -= 1.0f;
-            else k++, q++;
-        }
-        model_history_release(&old, m->history_borrowed); /* a mapped history stays in its file */
-        m->history_borrowed = 0;
+        model_overlay_swap(m, u, prev);
+        core_free(row);
+        return rc;
     }
-    core_free(e);
-    return rc;
+    popularity_diff(m->popularity, &old, row);
+    core_free(prev);
+    return AISLE_OK;
 }

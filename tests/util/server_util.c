@@ -28,9 +28,24 @@ aisle_dataset *tu_shop(void) {
 bool tu_has_pair(const aisle_model *m, const char *user, const char *item) {
     int64_t u = keys_find(&m->users, user, strlen(user)), j = keys_find(&m->items, item, strlen(item));
     if (u < 0 || j < 0) return false;
-    for (size_t p = m->history.indptr[u]; p < m->history.indptr[u + 1]; p++)
-        if (m->history.indices[p] == (uint32_t)j) return m->history.values[p] > 0;
+    model_row r = model_history_row(m, (uint32_t)u);
+    for (size_t p = 0; p < r.n; p++)
+        if (r.items[p] == (uint32_t)j) return r.values[p] > 0;
     return false;
+}
+
+void tu_assert_same_history(const aisle_model *a, const aisle_model *b) {
+    assert_int_equal(model_n_users(a), model_n_users(b));
+    assert_int_equal(model_history_nnz(a), model_history_nnz(b));
+    for (uint32_t u = 0; u < model_n_users(a); u++) {
+        model_row x = model_history_row(a, u), y = model_history_row(b, u);
+        assert_int_equal(x.n, y.n);
+        if (!x.n) continue;
+        assert_memory_equal(x.items, y.items, x.n * sizeof *x.items);
+        assert_memory_equal(x.values, y.values, x.n * sizeof *x.values);
+        assert_memory_equal(x.last_time, y.last_time, x.n * sizeof *x.last_time);
+        assert_memory_equal(x.count, y.count, x.n * sizeof *x.count);
+    }
 }
 
 aisle_model *tu_model_copy(const void *buf, size_t len) {

@@ -15,6 +15,9 @@ enum { TU_SHOP_USERS = 200, TU_SHOP_ITEMS = 400 };
 aisle_dataset *tu_shop(void);
 /* Whether user has item in the model's history with a positive weight. */
 bool tu_has_pair(const aisle_model *m, const char *user, const char *item);
+/* Fails the test unless a and b hold the same history, row by row
+ * (model_history_row: rows updated while serving included). */
+void tu_assert_same_history(const aisle_model *a, const aisle_model *b);
 /* The saved bytes of a model trained on ds with options (the model itself
  * is freed); *len gets their length.  Fails the test on error. */
 void *tu_model_bytes(const aisle_dataset *ds, const char *options, size_t *len);
