@@ -209,11 +209,12 @@ static void test_pairs_survive_save_load_and_old_files(void **state) {
     aisle_catalog_free(cat);
 }
 
-/* The exhaustive scan (search_total_limit=0), pruning with pair bounds (the
- * default) and pruning without them give bit-identical hits, scores and
- * matched words: always co-occurring pairs, ties, typos, prefixes, filters,
- * option variants, on a built index, one grown by adds with replacements
- * and removals, and a loaded one. */
+/* The exhaustive scan (search_total_limit=0), pruning with the defaults,
+ * pruning with block-max and pair bounds on queries of every length
+ * (search_block_max_groups=32) and pruning without pair bounds give
+ * bit-identical hits, scores and matched words: always co-occurring pairs,
+ * ties, typos, prefixes, filters, option variants, on a built index, one
+ * grown by adds with replacements and removals, and a loaded one. */
 static void test_pair_bounds_are_exact(void **state) {
     (void)state;
     static const char *const qs[] = {"sage green ", "green sage ", "navy blue ", "green tea ", "sage gren ",
@@ -257,14 +258,17 @@ static void test_pair_bounds_are_exact(void **state) {
         assert_true(idx->n_pairs > 0);
         check_pair_blocks(idx);
         for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-            char exact[200], pruned[200], nopair[200];
+            char exact[200], pruned[200], nopair[200], deflt[200];
             const char *sep = *variants[v] ? ";" : "";
             snprintf(exact, sizeof exact, "search_total_limit=0%s%s", sep, variants[v]);
-            snprintf(pruned, sizeof pruned, "search_total_limit=1%s%s", sep, variants[v]);
-            snprintf(nopair, sizeof nopair, "search_total_limit=1;search_pair_bounds=false%s%s", sep, variants[v]);
+            snprintf(deflt, sizeof deflt, "search_total_limit=1%s%s", sep, variants[v]);
+            snprintf(pruned, sizeof pruned, "search_total_limit=1;search_block_max_groups=32%s%s", sep, variants[v]);
+            snprintf(nopair, sizeof nopair, "search_total_limit=1;search_pair_bounds=false;search_block_max_groups=32%s%s",
+                     sep, variants[v]);
             for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
                 for (size_t k = 1; k <= 40; k = k * 3 + 1) {
                     tu_same_pruned(idx, exact, pruned, qs[i], k, NULL, 0);
+                    tu_same_pruned(idx, exact, deflt, qs[i], k, NULL, 0);
                     tu_same_pruned(idx, nopair, pruned, qs[i], k, NULL, 0);
                     tu_same_pruned(idx, exact, pruned, qs[i], k, f1, 1);
                     tu_same_pruned(idx, exact, pruned, qs[i], k, f2, 2);
@@ -300,12 +304,74 @@ static void test_added_products_extend_the_pair_blocks(void **state) {
     aisle_catalog_free(cat);
 }
 
+/* Chinese titles (brand + adjective + color + noun written together) whose
+ * characters and bigrams overlap across products ("咖啡豆" and "意式咖啡豆",
+ * "色" in every color), some repeated in the descriptions: queries of 10-20
+ * character and bigram groups where many products tie on most groups. */
+static aisle_catalog *chinese_catalog(size_t n, unsigned seed) {
+    static const char *const brands[] = {"Lumen", "Pawsome", "Ironbark", "Lane"};
+    static const char *const adjs[] = {"环保", "便携", "经典", "复古", "高级"};
+    static const char *const colors[] = {"黑色", "白色", "原木色", "藏青色", "绿色", "红色"};
+    static const char *const nouns[] = {"咖啡豆", "意式咖啡豆", "刀具套装", "平底锅", "头戴式耳机", "咖啡杯", "自行车灯"};
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    unsigned x = seed;
+#define NEXT() (x = x * 1103515245u + 12345u, (x >> 16))
+    char key[32], title[256], desc[256];
+    for (size_t i = 0; i < n; i++) {
+        const char *brand = brands[NEXT() % 4], *adj = adjs[NEXT() % 5], *color = colors[NEXT() % 6];
+        const char *noun = nouns[NEXT() % 7], *noun2 = nouns[NEXT() % 7];
+        unsigned extra = NEXT() % 8;
+        snprintf(title, sizeof title, "%s %s%s%s", brand, adj, color, noun);
+        snprintf(desc, sizeof desc, "%s%s%s", extra < 3 ? noun : "", extra == 1 ? color : "", extra == 2 ? noun2 : "");
+        snprintf(key, sizeof key, "z%zu", i);
+        const char *category = NEXT() % 2 ? "Home > Kitchen" : "Home > Audio";
+        double price = (double)(NEXT() % 50);
+        assert_ok(aisle_catalog_add_item(cat, key, title, desc, category, brand, price));
+    }
+#undef NEXT
+    return cat;
+}
+
+/* Long Chinese queries, which the defaults run without block-max, give the
+ * exhaustive scan's hits whether block-max and pair bounds are used
+ * (forced) or not, also while the last word is typed and with filters. */
+static void test_chinese_queries_are_exact_with_and_without_block_max(void **state) {
+    (void)state;
+    static const char *const qs[] = {"lumen 环保藏青色意式咖啡豆 ", "pawsome 高级原木色意式咖啡豆 ", "经典黑色刀具套装 ",
+                                     "复古原木色咖啡杯 ", "咖啡豆 ", "lane 便携绿色头戴式耳机", "意式咖啡 黑色 ",
+                                     "藏青色 平底锅 环保 ", "ironbark 复古红色自行车灯 咖啡豆 "};
+    static const char *const variants[] = {"", "search_proximity=0", "search_coordination=0;search_b=1"};
+    static const char *const f1[] = {"category=Home > Audio"};
+    aisle_catalog *cat = chinese_catalog(2000, 3);
+    aisle_search_index *idx = build_with(cat, "search_pair_min_docs=16");
+    assert_true(idx->n_pairs > 0);
+    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
+        char exact[160], deflt[160], forced[160], plain[160];
+        const char *sep = *variants[v] ? ";" : "";
+        snprintf(exact, sizeof exact, "search_total_limit=0%s%s", sep, variants[v]);
+        snprintf(deflt, sizeof deflt, "search_total_limit=1%s%s", sep, variants[v]);
+        snprintf(forced, sizeof forced, "search_total_limit=1;search_block_max_groups=32%s%s", sep, variants[v]);
+        snprintf(plain, sizeof plain, "search_total_limit=1;search_block_max=false%s%s", sep, variants[v]);
+        for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+            for (size_t k = 1; k <= 40; k = k * 3 + 1) {
+                tu_same_pruned(idx, exact, deflt, qs[i], k, NULL, 0);
+                tu_same_pruned(idx, exact, forced, qs[i], k, NULL, 0);
+                tu_same_pruned(idx, exact, plain, qs[i], k, NULL, 0);
+                tu_same_pruned(idx, exact, forced, qs[i], k, f1, 1);
+            }
+    }
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_keeps_the_frequent_adjacent_pairs),
         cmocka_unit_test(test_pairs_survive_save_load_and_old_files),
         cmocka_unit_test(test_pair_bounds_are_exact),
         cmocka_unit_test(test_added_products_extend_the_pair_blocks),
+        cmocka_unit_test(test_chinese_queries_are_exact_with_and_without_block_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

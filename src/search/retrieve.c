@@ -431,6 +431,14 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
         if (!cs[i].done) heap[hn++] = (uint32_t)i;
     }
     for (size_t i = hn; i-- > 0;) heap_down(cs, heap, hn, i);
+    /* Block-max checks bound every list at each candidate (its block
+     * found, its vectors scored), which defeats MaxScore's lazy seeking of
+     * the light lists; with many groups the sum of their block bounds
+     * rarely falls below the pool's worst.  Measured at a million products
+     * (docs/BENCHMARKS.md), they pay for two-word queries and cost 3-20%
+     * from three words on (Chinese titles: 12-17 groups), so longer
+     * queries run plain MaxScore (identical results either way). */
+    bool use_bm = p->block_max && q->n_groups <= (size_t)p->block_max_groups;
     double coord[SEARCH_MAX_TERMS + 1];
     for (size_t m = 0; m <= q->n_groups; m++)
         coord[m] = q->n_groups ? pow((double)m / (double)q->n_groups, p->coordination) : 1.0;
@@ -463,7 +471,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
     pair_cursor pcur, *pc = NULL;
     uint32_t group_cursors[SEARCH_MAX_TERMS] = {0};
     for (size_t i = 0; i < q->n_exp; i++) group_cursors[q->exp[i].group]++;
-    for (size_t i = 0; p->pair_bounds && p->block_max && idx->n_pairs && i < q->n_exp; i++) {
+    for (size_t i = 0; p->pair_bounds && use_bm && idx->n_pairs && i < q->n_exp; i++) {
         if (group_cursors[q->exp[i].group] != 1) continue;
         for (size_t j = i + 1; j < q->n_exp; j++) {
             if (group_cursors[q->exp[j].group] != 1) continue;
@@ -596,7 +604,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                 }
             }
             if (done) break;
-            if (pruning && p->block_max) {
+            if (pruning && use_bm) {
                 uint32_t next = block_skip(p, q, inv_avg, coord, cs, pc, pool[0].score, doc);
                 if (next != doc) {
                     for (size_t i = 0; i < nreq; i++) cursor_seek(&cs[req[i]], next);
@@ -607,7 +615,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
         } else {
             if (!hn) break;
             doc = cs[heap[0]].e.doc;
-            if (pruning && p->block_max) {
+            if (pruning && use_bm) {
                 uint32_t next = block_skip(p, q, inv_avg, coord, cs, pc, pool[0].score, doc);
                 if (next != doc) {
                     size_t keep = 0;
@@ -649,7 +657,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             }
             float pb;
             skip = doc_bound(p, coord, q->n_groups, gs, ps) <= pool[0].score ||
-                   (pc && p->block_max && pair_entry_bound(p, q, coord, cs, pc, doc, gs, ps, &pb) &&
+                   (pc && use_bm && pair_entry_bound(p, q, coord, cs, pc, doc, gs, ps, &pb) &&
                     pb <= pool[0].score);
             /* seekers in decreasing bound order; each time a group's last
              * seeker has moved, the bound is taken again with the groups
@@ -676,7 +684,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             }
             if (!skip)
                 skip = doc_bound(p, coord, q->n_groups, gb, present) <= pool[0].score ||
-                       (pc && p->block_max && pair_entry_bound(p, q, coord, cs, pc, doc, gb, present, &pb) &&
+                       (pc && use_bm && pair_entry_bound(p, q, coord, cs, pc, doc, gb, present, &pb) &&
                         pb <= pool[0].score);
         } else {
             for (size_t i = 0; i < nn; i++) {

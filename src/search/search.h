@@ -181,6 +181,7 @@ typedef struct search_params {
     size_t depth;
     int64_t total_limit;
     bool block_max, pair_bounds;
+    int block_max_groups; /* block-max and pair bounds only for queries of at most this many groups */
     const char *facets;
     int facet_limit;
     int fusion; /* SEARCH_FUSION_* */
