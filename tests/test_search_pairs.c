@@ -394,6 +394,48 @@ static void test_added_products_extend_the_pair_blocks(void **state) {
     aisle_catalog_free(cat);
 }
 
+/* An index created empty and grown only by adds counts the adjacent pairs
+ * as it goes and selects them once it has doubled past twice
+ * search_pair_min_docs (128) products: the pairs are then the build's,
+ * their blocks exact, and a saved copy keeps them. */
+static void test_an_index_grown_by_adds_gets_pair_bounds(void **state) {
+    (void)state;
+    aisle_catalog *cat = cooccur_catalog(2100, 31);
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    const char *key;
+    for (size_t i = 0; i < 2100; i++) {
+        assert_ok(aisle_catalog_key(cat, i, &key));
+        assert_ok(aisle_search_index_add(idx, cat, key));
+        if (i + 1 == 200) assert_int_equal(idx->n_pairs, 0); /* too few products yet */
+    }
+    assert_true(idx->n_pairs > 0);
+    assert_non_null(pair_of(idx, "sage", "green"));
+    check_pair_blocks(idx);
+    aisle_search_index *built = build_with(cat, "search_pair_min_docs=128");
+    assert_non_null(pair_of(built, "sage", "green"));
+    aisle_search_index_free(built);
+    static const char *const qs[] = {"sage green ", "navy blue ", "green tea ", "lumen sage green tea "};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
+        for (size_t k = 1; k <= 13; k = k * 3 + 1)
+            tu_same_pruned(idx, "search_total_limit=0", "search_total_limit=1;search_block_max_groups=32", qs[i], k,
+                           NULL, 0);
+    void *bytes;
+    size_t len;
+    io_writer *w;
+    assert_ok(search_index_write(idx, NULL, &w));
+    assert_ok(io_writer_to_buffer(w, &bytes, &len));
+    io_writer_free(w);
+    aisle_search_index *back;
+    assert_ok(aisle_search_index_load_buffer(&back, bytes, len, NULL));
+    assert_int_equal(back->n_pairs, idx->n_pairs);
+    check_pair_blocks(back);
+    aisle_free(bytes);
+    aisle_search_index_free(back);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+}
+
 /* Chinese titles (brand + adjective + color + noun written together) whose
  * characters and bigrams overlap across products ("咖啡豆" and "意式咖啡豆",
  * "色" in every color), some repeated in the descriptions: queries of 10-20
@@ -463,6 +505,7 @@ int main(void) {
         cmocka_unit_test(test_pair_bounds_are_exact),
         cmocka_unit_test(test_added_products_extend_the_pair_blocks),
         cmocka_unit_test(test_chinese_queries_are_exact_with_and_without_block_max),
+        cmocka_unit_test(test_an_index_grown_by_adds_gets_pair_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -232,7 +232,8 @@ static int pc_ent_cmp(const void *x, const void *y) {
     return (a->key > b->key) - (a->key < b->key);
 }
 
-int search_pairs_select(aisle_search_index *idx) {
+/* keep_counts: the counts stay (adds go on counting). */
+static int pairs_select(aisle_search_index *idx, bool keep_counts) {
     int rc = AISLE_OK;
     size_t n = 0;
     pc_ent *ent = NULL;
@@ -241,7 +242,7 @@ int search_pairs_select(aisle_search_index *idx) {
         for (size_t i = 0; !rc && i < idx->pc_cap; i++)
             if (idx->pc_key[i] && idx->pc_count[i] >= idx->pair_min) ent[n++] = (pc_ent){idx->pc_key[i], idx->pc_count[i]};
     }
-    pc_free(idx);
+    if (!keep_counts) pc_free(idx);
     if (rc || !n) {
         core_free(ent);
         return rc;
@@ -282,6 +283,26 @@ int search_pairs_select(aisle_search_index *idx) {
     if (fit) idx->pairs = fit; /* else the larger array stays */
     qsort(idx->pairs, idx->n_pairs, sizeof *idx->pairs, pair_cmp);
     return AISLE_OK;
+}
+
+int search_pairs_select(aisle_search_index *idx) { return pairs_select(idx, false); }
+
+static void pairs_drop(aisle_search_index *idx) {
+    for (size_t i = 0; i < idx->n_pairs; i++) core_free(idx->pairs[i].blk);
+    core_free(idx->pairs);
+    idx->pairs = NULL;
+    idx->n_pairs = 0;
+}
+
+void search_pairs_grow(aisle_search_index *idx) {
+    if (idx->bulk || !idx->pairs_by_adds || !idx->pair_min ||
+        idx->n_docs < CORE_MAX(idx->pair_next, 2 * (size_t)idx->pair_min))
+        return;
+    idx->pair_next = 2 * idx->n_docs; /* doubling: the fills cost O(1) per add, amortised */
+    pairs_drop(idx);
+    if (pairs_select(idx, true) == AISLE_OK) return;
+    pairs_drop(idx); /* out of memory: no pairs until the next doubling (the same results) */
+    aisle_clear_error();
 }
 
 /* First pair with term[0] >= a. */
@@ -527,6 +548,7 @@ int search_pairs_read(aisle_search_index *idx, io_reader *r) {
         else idx->n_pairs = i + 1;
     }
     if (!rc) rc = io_cursor_done(&c);
+    idx->pairs_by_adds = false; /* the pairs of its build: adds extend them */
     /* files written before section 264 existed: refill from the postings */
     if (!rc) rc = blocks ? read_blocks(idx, r) : search_pairs_fill(idx);
     return rc;

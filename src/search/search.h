@@ -47,6 +47,8 @@ enum {
 #define SEARCH_KIND "search_index"
 #define SEARCH_FORMAT 1
 
+enum { SEARCH_PAIR_MIN_DEFAULT = 128 }; /* search_pair_min_docs's default */
+
 /* Section types of a search index file (its kind is "search_index"). */
 enum {
     SEARCH_SECTION_META = 256,     /* counts, format, field length sums */
@@ -256,6 +258,11 @@ struct aisle_search_index {
     search_pair *pairs;
     size_t n_pairs;
     uint32_t pair_min;
+    /* pairs_by_adds: the index was not built (or had no pairs when saved):
+     * adds count the adjacent pairs (pc_*) and select again each time the
+     * index reaches pair_next products (doubling) */
+    bool pairs_by_adds;
+    size_t pair_next;
     /* build scratch: adjacent-pair counts (open addressing, key
      * term_a << 32 | term_b with a < b, 0 empty) */
     uint64_t *pc_key;
@@ -452,6 +459,11 @@ int search_pairs_count(aisle_search_index *idx, const search_tok *toks, size_t n
 /* After build: selects the pairs counted at least idx->pair_min times (most
  * first, within a memory budget), frees the counts, fills their blocks. */
 int search_pairs_select(aisle_search_index *idx);
+/* After an add: an index whose pairs are chosen by adds (pairs_by_adds)
+ * that has doubled since its last choice chooses again from the counts
+ * its adds keep; best effort (a failure leaves no pairs until the next
+ * doubling: the same results). */
+void search_pairs_grow(aisle_search_index *idx);
 /* Fills the blocks of every pair from the postings (build, load). */
 int search_pairs_fill(aisle_search_index *idx);
 /* The pair of terms a and b (either order), NULL when none. */
