@@ -361,8 +361,9 @@ static void test_search_index_with_vectors_rejects_every_corruption(void **state
     aisle_config_free(cfg);
 }
 
-/* The same with the optional pairs section (docs/FORMAT.md section 262);
- * with valid CRCs, pairs out of order (a repeated pair) are refused. */
+/* The same with the optional pairs sections (docs/FORMAT.md sections 262
+ * and 264); with valid CRCs, pairs out of order (a repeated pair) and a
+ * pair block past the last product are refused. */
 static void test_search_index_with_pairs_rejects_every_corruption(void **state) {
     (void)state;
     aisle_config *cfg;
@@ -383,6 +384,14 @@ static void test_search_index_with_pairs_rejects_every_corruption(void **state) 
     index_image(idx, &bytes, &len);
     idx->pairs[idx->n_pairs - 1] = last;
     expect_index_rejected(bytes, len, "pair", 0, "pair");
+    aisle_free(bytes);
+    /* a pair block past the last product (section 264, valid CRCs) */
+    search_pblock *blk = &idx->pairs[0].blk[idx->pairs[0].n_blk - 1];
+    uint32_t saved_last = blk->last;
+    blk->last = (uint32_t)idx->n_docs + 3;
+    index_image(idx, &bytes, &len);
+    blk->last = saved_last;
+    expect_index_rejected(bytes, len, "pair block", 0, "out of range");
     aisle_free(bytes);
     aisle_search_index_free(idx);
     aisle_catalog_free(cat);

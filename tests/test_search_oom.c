@@ -12,14 +12,9 @@
 
 #include "search/search.h"
 
+/* every allocation failing in turn (tu_oom_sweep: stride 1, not sticky),
+ * up to this many failure points */
 #define MAX_STEPS 200000
-
-typedef int (*oom_step)(void *ctx);
-
-/* The shared sweep (tests/util): every allocation failing in turn. */
-static uint64_t run_until_success(const char *what, oom_step step, void *ctx) {
-    return tu_oom_sweep(what, step, ctx, 1, 0, MAX_STEPS);
-}
 
 /* A file's bytes (malloc'd; the test fails when it cannot be read). */
 static void *slurp(const char *path, size_t *len) {
@@ -187,14 +182,15 @@ static void test_search_paths_survive_every_allocation_failure(void **state) {
     assert_ok(aisle_search_index_remove(c.idx, "p7"));
     assert_ok(aisle_search_index_save(c.idx, c.path, NULL));
     c.image = slurp(c.path, &c.image_len);
-    uint64_t pb = run_until_success("build", step_build, &c);
-    uint64_t ps = run_until_success("search", step_search, &c);
-    uint64_t pp = run_until_success("fusion+personal", step_personal, &c);
-    uint64_t pg = run_until_success("suggest", step_suggest, &c);
-    uint64_t pl = run_until_success("load+update", step_load_update, &c);
-    uint64_t pv = run_until_success("save", step_save, &c);
+    uint64_t pb = tu_oom_sweep("build", step_build, &c, 1, 0, MAX_STEPS);
+    uint64_t ps = tu_oom_sweep("search", step_search, &c, 1, 0, MAX_STEPS);
+    uint64_t pp = tu_oom_sweep("fusion+personal", step_personal, &c, 1, 0, MAX_STEPS);
+    uint64_t pg = tu_oom_sweep("suggest", step_suggest, &c, 1, 0, MAX_STEPS);
+    uint64_t pl = tu_oom_sweep("load+update", step_load_update, &c, 1, 0, MAX_STEPS);
+    uint64_t pv = tu_oom_sweep("save", step_save, &c, 1, 0, MAX_STEPS);
     assert_ok(aisle_search_log_load_buffer(&c.log, learn_log, sizeof learn_log - 1, "log.csv", NULL));
-    uint64_t pr = run_until_success("learn", step_learn, &c), plog = run_until_success("log", step_log, &c);
+    uint64_t pr = tu_oom_sweep("learn", step_learn, &c, 1, 0, MAX_STEPS);
+    uint64_t plog = tu_oom_sweep("log", step_log, &c, 1, 0, MAX_STEPS);
     print_message("learn failure points: log %llu, learn %llu\n", (unsigned long long)plog, (unsigned long long)pr);
     assert_true(pr > 10 && plog > 5);
     aisle_search_log_free(c.log);
@@ -273,7 +269,7 @@ static void test_block_bounds_survive_every_allocation_failure(void **state) {
     assert_ok(aisle_search_index_save(idx, path, NULL));
     aisle_search_index_free(idx);
     c.image = slurp(path, &c.image_len);
-    uint64_t n = run_until_success("blocks", step_blocks, &c);
+    uint64_t n = tu_oom_sweep("blocks", step_blocks, &c, 1, 0, MAX_STEPS);
     print_message("block bounds failure points: %llu\n", (unsigned long long)n);
     assert_true(n > 50);
     free(c.image);
@@ -335,7 +331,7 @@ static void test_pair_bounds_survive_every_allocation_failure(void **state) {
     assert_true(idx->n_pairs >= 2);
     aisle_search_index_free(idx);
     aisle_config_free(cfg);
-    uint64_t n = run_until_success("pairs", step_pairs, &c);
+    uint64_t n = tu_oom_sweep("pairs", step_pairs, &c, 1, 0, MAX_STEPS);
     print_message("pair bounds failure points: %llu\n", (unsigned long long)n);
     assert_true(n > 50);
     aisle_catalog_free(c.cat);
@@ -395,7 +391,7 @@ static void test_encoder_paths_survive_every_allocation_failure(void **state) {
     assert_ok(aisle_search_index_save(idx, c.path, NULL));
     aisle_search_index_free(idx);
     c.image = slurp(c.path, &c.image_len);
-    uint64_t n = run_until_success("encoder", step_encoder, &c);
+    uint64_t n = tu_oom_sweep("encoder", step_encoder, &c, 1, 0, MAX_STEPS);
     print_message("encoder failure points: %llu\n", (unsigned long long)n);
     assert_true(n > 100);
     free(c.image);

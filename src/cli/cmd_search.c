@@ -27,6 +27,36 @@ static int set_option(aisle_config *cfg, const char *kv) {
     return rc ? cli_fail(rc, "--set") : CLI_OK;
 }
 
+/* A flag that takes one value, and where the value goes. */
+typedef struct value_flag {
+    const char *name;
+    const char **value;
+} value_flag;
+
+/* The arguments of `index` and `search-learn`: --quiet/-q, --set KEY=VALUE
+ * (into cfg, repeatable) and the valued flags of table[0..n). */
+static int parse_flags(const char *cmd, int argc, char **argv, const value_flag *table, size_t n, aisle_config *cfg,
+                       int *quiet) {
+    int rc = CLI_OK;
+    for (int i = 1; i < argc && !rc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            *quiet = 1;
+            continue;
+        }
+        size_t k = 0;
+        while (k < n && strcmp(a, table[k].name)) k++;
+        if (k == n && strcmp(a, "--set")) {
+            rc = cli_error(CLI_USAGE, "%s: unknown argument '%s' (try `aisle %s --help`)", cmd, a, cmd);
+        } else if (!(rc = need_value(i, argc, argv))) {
+            const char *v = argv[++i];
+            if (k < n) *table[k].value = v;
+            else rc = set_option(cfg, v);
+        }
+    }
+    return rc;
+}
+
 /* A BERT encoder: a checkpoint directory (imported) or a file written by
  * `aisle bert import --out` (loaded). */
 static int load_encoder(const char *path, const aisle_config *cfg, aisle_bert **out) {
@@ -41,23 +71,9 @@ int cmd_index_raw(int argc, char **argv) {
     int quiet = 0, rc = CLI_OK;
     aisle_config *cfg = NULL;
     if (aisle_config_new(&cfg)) return cli_fail(AISLE_ENOMEM, "config");
-    for (int i = 1; i < argc && !rc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
-        else if (!strcmp(a, "--catalog") || !strcmp(a, "--columns") || !strcmp(a, "--out") ||
-                 !strcmp(a, "--model") || !strcmp(a, "--encoder") || !strcmp(a, "--set")) {
-            if ((rc = need_value(i, argc, argv))) break;
-            const char *v = argv[++i];
-            if (!strcmp(a, "--catalog")) catalog = v;
-            else if (!strcmp(a, "--encoder")) encoder = v;
-            else if (!strcmp(a, "--columns")) columns = v;
-            else if (!strcmp(a, "--out")) out = v;
-            else if (!strcmp(a, "--model")) model = v;
-            else rc = set_option(cfg, v);
-        } else {
-            rc = cli_error(CLI_USAGE, "index: unknown argument '%s' (try `aisle index --help`)", a);
-        }
-    }
+    const value_flag flags[] = {{"--catalog", &catalog}, {"--columns", &columns}, {"--out", &out},
+                                {"--model", &model},     {"--encoder", &encoder}};
+    rc = parse_flags("index", argc, argv, flags, sizeof flags / sizeof flags[0], cfg, &quiet);
     if (!rc && (!catalog || !out)) rc = cli_error(CLI_USAGE, "index: --catalog FILE and --out IDX are required");
     if (!rc && columns && (rc = aisle_config_set(cfg, "catalog_columns", columns))) rc = cli_fail(rc, "--columns");
     aisle_catalog *cat = NULL;
@@ -301,23 +317,9 @@ int cmd_search_learn_raw(int argc, char **argv) {
     int quiet = 0, rc = CLI_OK;
     aisle_config *cfg = NULL;
     if (aisle_config_new(&cfg)) return cli_fail(AISLE_ENOMEM, "config");
-    for (int i = 1; i < argc && !rc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
-        else if (!strcmp(a, "--index") || !strcmp(a, "--log") || !strcmp(a, "--out") || !strcmp(a, "--model") ||
-                 !strcmp(a, "--encoder") || !strcmp(a, "--set")) {
-            if ((rc = need_value(i, argc, argv))) break;
-            const char *v = argv[++i];
-            if (!strcmp(a, "--index")) index = v;
-            else if (!strcmp(a, "--log")) log_path = v;
-            else if (!strcmp(a, "--out")) out = v;
-            else if (!strcmp(a, "--model")) model = v;
-            else if (!strcmp(a, "--encoder")) encoder = v;
-            else rc = set_option(cfg, v);
-        } else {
-            rc = cli_error(CLI_USAGE, "search-learn: unknown argument '%s' (try `aisle search-learn --help`)", a);
-        }
-    }
+    const value_flag flags[] = {{"--index", &index}, {"--log", &log_path},      {"--out", &out},
+                                {"--model", &model}, {"--encoder", &encoder}};
+    rc = parse_flags("search-learn", argc, argv, flags, sizeof flags / sizeof flags[0], cfg, &quiet);
     if (!rc && (!index || !log_path || !out))
         rc = cli_error(CLI_USAGE, "search-learn: --index IDX, --log FILE and --out IDX2 are required");
     aisle_search_index *idx = NULL;

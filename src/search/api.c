@@ -38,6 +38,7 @@ AISLE_API int aisle_search_index_build(aisle_search_index *idx, const aisle_cata
         if (!rc && (i + 1) % 65536 == 0) rc = core_progress_report(&prog, (int)((i + 1) / 65536), (int)(n / 65536 + 1), 0, 0);
     }
     tmp->bulk = false;
+    tmp->pairs_by_adds = false;
     if (!rc) rc = search_pairs_select(tmp);
     if (!rc) rc = search_helpers_rebuild(tmp);
     /* an encoder attached to the empty index encodes the catalog in one batch */

@@ -1,5 +1,5 @@
 /* file.c - saving and loading a search index in the model container
- * (docs/FORMAT.md, kind "search_index", sections 256-262).  Saving compacts:
+ * (docs/FORMAT.md, kind "search_index", sections 256-264).  Saving compacts:
  * removed products and terms left without postings are dropped and the
  * documents renumbered, so a loaded index has exact statistics.  Loading
  * decodes and checks every postings entry, so queries never meet a
@@ -107,7 +107,7 @@ int search_index_write(const aisle_search_index *idx, const aisle_config *cfg, i
     if (!rc) rc = io_put_u32_array(&b, idx->pair_name, idx->attr_pairs.n);
     if (!rc) rc = io_writer_add_section(w, SEARCH_SECTION_FACETS, IO_FLAG_REQUIRED, &b);
     if (!rc) rc = search_encoder_write(idx, newdoc, live, w);
-    if (!rc) rc = search_pairs_write(idx, newterm, w);
+    if (!rc) rc = search_pairs_write(idx, newterm, newdoc, w);
     if (!rc) rc = search_ltr_write(idx, w);
     buf_free(&b);
     core_free(newdoc);

@@ -22,6 +22,8 @@ int search_index_alloc(aisle_search_index **out) {
         core_free(idx);
         return rc;
     }
+    idx->pair_min = SEARCH_PAIR_MIN_DEFAULT; /* an index grown by adds chooses pairs as it grows */
+    idx->pairs_by_adds = true;
     *out = idx;
     return AISLE_OK;
 }
@@ -348,7 +350,8 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
     /* grow every touched blob to fit its new entry (contents unchanged) */
     uint32_t doc = (uint32_t)idx->n_docs;
     size_t n = c.n, n_groups = 0, n_dt = 0;
-    if (!rc && idx->bulk && idx->pair_min) rc = search_pairs_count(idx, idx->toks, n); /* position order */
+    if (!rc && idx->pair_min && (idx->bulk || idx->pairs_by_adds))
+        rc = search_pairs_count(idx, idx->toks, n); /* position order */
     if (!rc && n) qsort(idx->toks, n, sizeof *idx->toks, tok_cmp);
     if (!rc && idx->n_pairs) {
         /* the product's distinct terms, for the pairs it holds both terms of */
@@ -472,6 +475,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
     }
     idx->n_docs++;
     idx->n_alive++;
+    search_pairs_grow(idx);
     /* the typo and prefix helpers scan new terms linearly; re-index them
      * once the unindexed tail grows (failure leaves the tail scan) */
     if (!idx->bulk && idx->terms.n - idx->grams_upto > CORE_MAX((size_t)1024, (size_t)idx->grams_upto / 4))

@@ -41,6 +41,10 @@ const option_spec search_options[] = {
     OPTION_BOOL("search_block_max", "true", "search",
      "While pruning, skip whole postings blocks whose block-max bounds cannot reach the top k (results are "
      "identical either way; false is for comparisons)."),
+    OPTION_INT("search_block_max_groups", 1, SEARCH_MAX_TERMS, "2", "search",
+     "Block-max skipping and pair bounds are used for queries of at most this many distinct words (a "
+     "Chinese character or bigram counts as one): at a million products they pay for two words and cost "
+     "more than they save from three on (results are identical either way)."),
     OPTION_BOOL("search_pair_bounds", "true", "search",
      "While pruning, bound products holding both words of a frequent word pair by the pair's joint block "
      "bounds (results are identical either way; false is for comparisons)."),
@@ -118,6 +122,7 @@ int search_params_read(search_params *p, const aisle_config *cfg, const search_p
     p->total_limit = config_int(cfg, search_options, "search_total_limit");
     p->block_max = config_bool(cfg, search_options, "search_block_max");
     p->pair_bounds = config_bool(cfg, search_options, "search_pair_bounds");
+    p->block_max_groups = (int)config_int(cfg, search_options, "search_block_max_groups");
     p->facets = config_string(cfg, search_options, "search_facets");
     p->facet_limit = (int)config_int(cfg, search_options, "search_facet_limit");
     const char *fu = config_string(cfg, search_options, "search_fusion");

@@ -175,46 +175,24 @@ static void pair_add(search_pair *p, uint32_t doc, const uint16_t tf[2][SEARCH_N
 
 /* ---- filling from the postings ---- */
 
-typedef struct pcur {
-    const search_postings *p;
-    uint32_t off, blk, n_skip;
-    search_entry e;
-    bool done;
-} pcur;
-
-static void pcur_next(pcur *c) {
-    if (c->off >= c->p->len || search_decode_head(c->p->data, c->p->len, &c->off, c->e.doc, &c->e)) c->done = true;
-}
-
-static void pcur_seek(pcur *c, uint32_t target) {
-    if (c->done || c->e.doc >= target) return;
-    while (c->blk < c->n_skip && c->p->skip[c->blk].off < c->off) c->blk++;
-    if (c->blk < c->n_skip && c->p->skip[c->blk].prev < target) {
-        uint32_t b = c->blk;
-        while (b + 1 < c->n_skip && c->p->skip[b + 1].prev < target) b++;
-        c->off = c->p->skip[b].off;
-        c->e.doc = c->p->skip[b].prev;
-        c->blk = b + 1;
-    }
-    do pcur_next(c);
-    while (!c->done && c->e.doc < target);
-}
-
 /* The products holding both terms of p, from their postings (leapfrog). */
 static int pair_fill(const aisle_search_index *idx, search_pair *p) {
-    pcur c[2];
+    search_list c[2];
     for (int t = 0; t < 2; t++) {
+        const search_postings *po = &idx->post[p->term[t]];
         memset(&c[t], 0, sizeof c[t]);
-        c[t].p = &idx->post[p->term[t]];
-        c[t].n_skip = c[t].p->df && c[t].p->skip ? (c[t].p->df - 1) / SEARCH_SKIP : 0;
-        pcur_next(&c[t]);
+        c[t].data = po->data;
+        c[t].len = po->len;
+        c[t].skip = po->skip;
+        c[t].n_skip = po->df && po->skip ? (po->df - 1) / SEARCH_SKIP : 0;
+        search_list_next(&c[t]);
     }
     p->n_blk = 0;
     memset(&p->all, 0, sizeof p->all);
     while (!c[0].done && !c[1].done) {
         if (c[0].e.doc != c[1].e.doc) {
             int lo = c[0].e.doc < c[1].e.doc ? 0 : 1;
-            pcur_seek(&c[lo], c[1 - lo].e.doc);
+            search_list_seek(&c[lo], c[1 - lo].e.doc);
             continue;
         }
         int rc = pair_reserve(p);
@@ -223,8 +201,8 @@ static int pair_fill(const aisle_search_index *idx, search_pair *p) {
         memcpy(tf[0], c[0].e.tf, sizeof tf[0]);
         memcpy(tf[1], c[1].e.tf, sizeof tf[1]);
         pair_add(p, c[0].e.doc, tf, idx->flen + (size_t)c[0].e.doc * SEARCH_N_FIELDS);
-        pcur_next(&c[0]);
-        pcur_next(&c[1]);
+        search_list_next(&c[0]);
+        search_list_next(&c[1]);
     }
     return AISLE_OK;
 }
@@ -254,7 +232,8 @@ static int pc_ent_cmp(const void *x, const void *y) {
     return (a->key > b->key) - (a->key < b->key);
 }
 
-int search_pairs_select(aisle_search_index *idx) {
+/* keep_counts: the counts stay (adds go on counting). */
+static int pairs_select(aisle_search_index *idx, bool keep_counts) {
     int rc = AISLE_OK;
     size_t n = 0;
     pc_ent *ent = NULL;
@@ -263,7 +242,7 @@ int search_pairs_select(aisle_search_index *idx) {
         for (size_t i = 0; !rc && i < idx->pc_cap; i++)
             if (idx->pc_key[i] && idx->pc_count[i] >= idx->pair_min) ent[n++] = (pc_ent){idx->pc_key[i], idx->pc_count[i]};
     }
-    pc_free(idx);
+    if (!keep_counts) pc_free(idx);
     if (rc || !n) {
         core_free(ent);
         return rc;
@@ -304,6 +283,26 @@ int search_pairs_select(aisle_search_index *idx) {
     if (fit) idx->pairs = fit; /* else the larger array stays */
     qsort(idx->pairs, idx->n_pairs, sizeof *idx->pairs, pair_cmp);
     return AISLE_OK;
+}
+
+int search_pairs_select(aisle_search_index *idx) { return pairs_select(idx, false); }
+
+static void pairs_drop(aisle_search_index *idx) {
+    for (size_t i = 0; i < idx->n_pairs; i++) core_free(idx->pairs[i].blk);
+    core_free(idx->pairs);
+    idx->pairs = NULL;
+    idx->n_pairs = 0;
+}
+
+void search_pairs_grow(aisle_search_index *idx) {
+    if (idx->bulk || !idx->pairs_by_adds || !idx->pair_min ||
+        idx->n_docs < CORE_MAX(idx->pair_next, 2 * (size_t)idx->pair_min))
+        return;
+    idx->pair_next = 2 * idx->n_docs; /* doubling: the fills cost O(1) per add, amortised */
+    pairs_drop(idx);
+    if (pairs_select(idx, true) == AISLE_OK) return;
+    pairs_drop(idx); /* out of memory: no pairs until the next doubling (the same results) */
+    aisle_clear_error();
 }
 
 /* First pair with term[0] >= a. */
@@ -363,34 +362,174 @@ void search_pairs_apply(aisle_search_index *idx, const uint32_t *dt, const uint1
         }
 }
 
-/* ---- the optional section: u32 count, then (term, term) u32 pairs ---- */
+/* ---- the optional sections: the pair list (262) and its blocks (264) ---- */
 
-int search_pairs_write(const aisle_search_index *idx, const uint32_t *newterm, io_writer *w) {
+static int put_var(core_buf *b, uint32_t v) {
+    uint8_t t[5];
+    return buf_append(b, t, search_put_varint(t, v));
+}
+
+/* A vector set: count, then per vector a mask of the fields either term is
+ * in and, per field of the mask, both frequencies and the length. */
+static int put_pvec(core_buf *b, const search_pvec *v) {
+    int rc = put_var(b, v->n);
+    for (int i = 0; i < v->n && !rc; i++) {
+        uint32_t mask = 0;
+        for (int f = 0; f < SEARCH_N_FIELDS; f++) mask |= (uint32_t)(v->tf[i][0][f] || v->tf[i][1][f]) << f;
+        rc = put_var(b, mask);
+        for (int f = 0; f < SEARCH_N_FIELDS && !rc; f++) {
+            if (!(mask >> f & 1)) continue;
+            rc = put_var(b, v->tf[i][0][f]);
+            if (!rc) rc = put_var(b, v->tf[i][1][f]);
+            if (!rc) rc = put_var(b, v->len[i][f]);
+        }
+    }
+    return rc;
+}
+
+/* The blocks of pair p with documents renumbered as the save compacts them:
+ * live_before[d] is the number of live documents before d (NULL: none
+ * removed).  A block keeps the live documents of its range (its vectors,
+ * which may also cover removed products, still bound them); a block left
+ * without any is dropped. */
+static int put_blocks(core_buf *b, const search_pair *p, const uint32_t *live_before) {
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < p->n_blk; k++)
+        n += !live_before || live_before[p->blk[k].last + 1] > live_before[p->blk[k].first];
+    int rc = put_var(b, n);
+    if (!rc) rc = put_pvec(b, &p->all);
+    uint32_t next = 0; /* the smallest first document the next block may have */
+    for (uint32_t k = 0; k < p->n_blk && !rc; k++) {
+        const search_pblock *blk = &p->blk[k];
+        uint32_t first = blk->first, last = blk->last;
+        if (live_before) {
+            if (live_before[last + 1] == live_before[first]) continue;
+            first = live_before[first];
+            last = live_before[last + 1] - 1;
+        }
+        uint32_t count = CORE_MIN(blk->count, last - first + 1);
+        rc = put_var(b, first - next);
+        if (!rc) rc = put_var(b, last - first);
+        if (!rc) rc = put_var(b, count);
+        if (!rc) rc = put_pvec(b, &blk->v);
+        next = last + 1;
+    }
+    return rc;
+}
+
+int search_pairs_write(const aisle_search_index *idx, const uint32_t *newterm, const uint32_t *newdoc,
+                       io_writer *w) {
     if (!idx->n_pairs) return AISLE_OK;
-    core_buf b;
+    core_buf b, bb;
     buf_init(&b);
+    buf_init(&bb);
+    uint32_t *live_before = NULL;
+    int rc = AISLE_OK;
+    if (idx->n_alive != idx->n_docs) {
+        if (!(live_before = core_malloc(((size_t)idx->n_docs + 1) * sizeof *live_before)))
+            return core_oom("search pair blocks");
+        live_before[0] = 0;
+        for (size_t d = 0; d < idx->n_docs; d++) live_before[d + 1] = live_before[d] + (newdoc[d] != SEARCH_NONE);
+    }
     uint32_t n = 0;
     for (size_t i = 0; i < idx->n_pairs; i++)
         n += newterm[idx->pairs[i].term[0]] != SEARCH_NONE && newterm[idx->pairs[i].term[1]] != SEARCH_NONE;
-    int rc = io_put_u32(&b, n);
+    rc = io_put_u32(&b, n);
+    if (!rc) rc = io_put_u32(&bb, n);
     for (size_t i = 0; i < idx->n_pairs && !rc; i++) {
         uint32_t a = newterm[idx->pairs[i].term[0]], c = newterm[idx->pairs[i].term[1]];
         if (a == SEARCH_NONE || c == SEARCH_NONE) continue;
-        if (a > c) { /* renumbering keeps the order of kept terms, but be sure */
-            uint32_t t = a;
-            a = c;
-            c = t;
-        }
-        rc = io_put_u32(&b, a);
+        if (a > c) /* renumbering keeps the order of kept terms: the blocks' frequencies stay in term order */
+            rc = core_error(AISLE_EINTERNAL, "search index: pair terms reordered by the save");
+        if (!rc) rc = io_put_u32(&b, a);
         if (!rc) rc = io_put_u32(&b, c);
+        if (!rc) rc = put_blocks(&bb, &idx->pairs[i], live_before);
     }
     if (!rc) rc = io_writer_add_section(w, SEARCH_SECTION_PAIRS, 0, &b);
+    if (!rc) rc = io_writer_add_section(w, SEARCH_SECTION_PAIR_BLOCKS, 0, &bb);
+    core_free(live_before);
     buf_free(&b);
+    buf_free(&bb);
+    return rc;
+}
+
+static int get_var(io_cursor *c, uint32_t max, uint32_t *v) {
+    size_t n = search_get_varint(c->p + c->pos, c->len - c->pos, v);
+    if (!n || *v > max) return core_error(AISLE_EFORMAT, "search index %s: malformed pair block", c->section);
+    c->pos += n;
+    return AISLE_OK;
+}
+
+static int get_pvec(io_cursor *c, search_pvec *v, uint32_t min_n) {
+    uint32_t n, mask, x;
+    memset(v, 0, sizeof *v);
+    int rc = get_var(c, SEARCH_PMAX, &n);
+    if (!rc && n < min_n) rc = core_error(AISLE_EFORMAT, "search index %s: pair block without vectors", c->section);
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        rc = get_var(c, (1u << SEARCH_N_FIELDS) - 1, &mask);
+        if (!rc && !mask) rc = core_error(AISLE_EFORMAT, "search index %s: empty pair vector", c->section);
+        for (int f = 0; f < SEARCH_N_FIELDS && !rc; f++) {
+            if (!(mask >> f & 1)) continue;
+            for (int t = 0; t < 2 && !rc; t++)
+                if (!(rc = get_var(c, UINT16_MAX, &x))) v->tf[i][t][f] = (uint16_t)x;
+            if (!rc && !(rc = get_var(c, UINT16_MAX, &x))) v->len[i][f] = (uint16_t)x;
+            if (!rc && !v->tf[i][0][f] && !v->tf[i][1][f])
+                rc = core_error(AISLE_EFORMAT, "search index %s: pair vector field without frequencies", c->section);
+        }
+        v->n = (uint8_t)(i + 1);
+    }
+    return rc;
+}
+
+/* Section 264: every pair's blocks as saved (ordered, within the
+ * documents), instead of intersecting the two lists again. */
+static int read_blocks(aisle_search_index *idx, io_reader *r) {
+    io_cursor c;
+    uint32_t n = 0;
+    int rc = io_reader_section(r, SEARCH_SECTION_PAIR_BLOCKS, &c);
+    if (!rc) rc = io_get_u32(&c, &n);
+    if (!rc && n != idx->n_pairs)
+        rc = core_error(AISLE_EFORMAT, "search index %s: %u pairs' blocks for %zu pairs", c.section, n, idx->n_pairs);
+    for (size_t i = 0; i < idx->n_pairs && !rc; i++) {
+        search_pair *p = &idx->pairs[i];
+        uint32_t nb;
+        rc = get_var(&c, UINT32_MAX, &nb);
+        if (!rc && nb > (c.len - c.pos) / 4)
+            rc = core_error(AISLE_EFORMAT, "search index %s: pair %zu: block count larger than the data present",
+                            c.section, i);
+        if (!rc) rc = get_pvec(&c, &p->all, nb ? 1 : 0);
+        if (!rc && nb && !(p->blk = core_malloc(nb * sizeof *p->blk))) rc = core_oom("search pair blocks");
+        if (!rc) p->cap = nb;
+        uint64_t next = 0;
+        for (uint32_t k = 0; k < nb && !rc; k++) {
+            search_pblock *b = &p->blk[k];
+            uint32_t gap, span;
+            rc = get_var(&c, UINT32_MAX, &gap);
+            if (!rc) rc = get_var(&c, UINT32_MAX, &span);
+            if (!rc) rc = get_var(&c, SEARCH_SKIP, &b->count);
+            if (rc) break;
+            if (next + gap + span >= idx->n_docs || !b->count || b->count > (uint64_t)span + 1) {
+                rc = core_error(AISLE_EFORMAT, "search index %s: pair %zu block %u: documents out of range",
+                                c.section, i, k);
+                break;
+            }
+            b->first = (uint32_t)(next + gap);
+            b->last = b->first + span;
+            next = (uint64_t)b->last + 1;
+            rc = get_pvec(&c, &b->v, 1);
+            if (!rc) p->n_blk = k + 1;
+        }
+    }
+    if (!rc) rc = io_cursor_done(&c);
     return rc;
 }
 
 int search_pairs_read(aisle_search_index *idx, io_reader *r) {
-    if (!io_reader_has_section(r, SEARCH_SECTION_PAIRS)) return AISLE_OK; /* optional */
+    bool blocks = io_reader_has_section(r, SEARCH_SECTION_PAIR_BLOCKS);
+    if (!io_reader_has_section(r, SEARCH_SECTION_PAIRS)) /* optional */
+        return blocks ? core_error(AISLE_EFORMAT, "search index: pair blocks (section %d) without pairs",
+                                   SEARCH_SECTION_PAIR_BLOCKS)
+                      : AISLE_OK;
     io_cursor c;
     uint32_t n = 0;
     int rc = io_reader_section(r, SEARCH_SECTION_PAIRS, &c);
@@ -409,6 +548,8 @@ int search_pairs_read(aisle_search_index *idx, io_reader *r) {
         else idx->n_pairs = i + 1;
     }
     if (!rc) rc = io_cursor_done(&c);
-    if (!rc) rc = search_pairs_fill(idx);
+    idx->pairs_by_adds = false; /* the pairs of its build: adds extend them */
+    /* files written before section 264 existed: refill from the postings */
+    if (!rc) rc = blocks ? read_blocks(idx, r) : search_pairs_fill(idx);
     return rc;
 }

@@ -15,56 +15,29 @@
 #include <string.h>
 
 typedef struct cursor {
-    const uint8_t *data;
-    uint32_t len, off;
+    search_list l; /* position in the term's postings */
     uint32_t exp;
-    search_entry e;
-    bool done, essential;
-    const search_skip *skip;
-    uint32_t n_skip, blk; /* blk: first skip entry not yet passed */
+    bool essential;
     double norm_min[SEARCH_N_FIELDS]; /* the term's smallest length normaliser per field */
     float bound;                      /* its largest score (max_tf over norm_min) */
     /* block-max state: the current entry's offset and block, the block
      * looked at for a document the cursor has not reached (shallow), and
      * the last block whose bound was computed */
     const search_bmax *bmax; /* n_skip + 1 blocks, NULL for a single block */
-    uint32_t last_doc, e_off, cur_blk, sh_blk, bb_blk;
+    uint32_t last_doc, cur_blk, sh_blk, bb_blk;
     float bb;
     double bnorm[SEARCH_BMAX][SEARCH_N_FIELDS]; /* block bb_blk's vectors' length normalisers */
 } cursor;
 
-static void cursor_next(cursor *c) {
-    if (c->off >= c->len) {
-        c->done = true;
-        return;
-    }
-    c->e_off = c->off;
-    if (search_decode_head(c->data, c->len, &c->off, c->e.doc, &c->e)) c->done = true; /* load verified it */
-}
-
-/* Moves c to its first entry >= target.  Blocks whose successor starts
- * before target are jumped over through the skip table, walking forward
- * from the cursor's block (amortised constant: seeks only go forward). */
-static void cursor_seek(cursor *c, uint32_t target) {
-    if (c->done || c->e.doc >= target) return;
-    while (c->blk < c->n_skip && c->skip[c->blk].off < c->off) c->blk++; /* blocks already entered */
-    if (c->blk < c->n_skip && c->skip[c->blk].prev < target) {
-        uint32_t b = c->blk;
-        while (b + 1 < c->n_skip && c->skip[b + 1].prev < target) b++;
-        c->off = c->skip[b].off;
-        c->e.doc = c->skip[b].prev;
-        c->blk = b + 1;
-    }
-    do cursor_next(c);
-    while (!c->done && c->e.doc < target);
-}
+static inline void cursor_next(cursor *c) { search_list_next(&c->l); }
+static inline void cursor_seek(cursor *c, uint32_t target) { search_list_seek(&c->l, target); }
 
 /* min-heap of cursor indices by current document */
 static void heap_down(cursor *cs, uint32_t *h, size_t n, size_t i) {
     for (;;) {
         size_t l = 2 * i + 1, m = i;
-        if (l < n && cs[h[l]].e.doc < cs[h[m]].e.doc) m = l;
-        if (l + 1 < n && cs[h[l + 1]].e.doc < cs[h[m]].e.doc) m = l + 1;
+        if (l < n && cs[h[l]].l.e.doc < cs[h[m]].l.e.doc) m = l;
+        if (l + 1 < n && cs[h[l + 1]].l.e.doc < cs[h[m]].l.e.doc) m = l + 1;
         if (m == i) return;
         uint32_t t = h[i];
         h[i] = h[m];
@@ -160,7 +133,7 @@ static float combine(const search_params *p, const double *coord, size_t n_group
  * term's shortest fields. */
 static inline float entry_bound(const search_params *p, const search_query *q, const cursor *c) {
     const search_exp *x = &q->exp[c->exp];
-    return x->weight * x->idf * bm25f_of(p, c->e.tf, c->norm_min);
+    return x->weight * x->idf * bm25f_of(p, c->l.e.tf, c->norm_min);
 }
 
 /* Bound of a document's score from group bounds gb (which[g] 0xff: absent). */
@@ -173,26 +146,26 @@ static float doc_bound(const search_params *p, const double *coord, size_t n_gro
 }
 
 /* Last document of block b of c's list. */
-static inline uint32_t block_end(const cursor *c, uint32_t b) { return b < c->n_skip ? c->skip[b].prev : c->last_doc; }
+static inline uint32_t block_end(const cursor *c, uint32_t b) { return b < c->l.n_skip ? c->l.skip[b].prev : c->last_doc; }
 
 /* The bound of c's entries from doc on up to *end: those of the block that
  * holds doc's place in the list (c's current block when c is at or past
  * doc).  Returns false when c has no entry at or after doc. */
 static bool cursor_block_bound(const search_params *p, const search_query *q, const double *inv_avg, cursor *c,
                                uint32_t doc, float *bound, uint32_t *end) {
-    if (c->done) return false;
+    if (c->l.done) return false;
     if (!c->bmax) {
-        if (c->e.doc < doc && c->last_doc < doc) return false;
+        if (c->l.e.doc < doc && c->last_doc < doc) return false;
         *bound = c->bound;
         *end = c->last_doc;
         return true;
     }
-    while (c->cur_blk < c->n_skip && c->skip[c->cur_blk].off <= c->e_off) c->cur_blk++;
+    while (c->cur_blk < c->l.n_skip && c->l.skip[c->cur_blk].off <= c->l.e_off) c->cur_blk++;
     uint32_t b = c->cur_blk;
-    if (c->e.doc < doc) { /* not there yet: the block whose range holds doc */
+    if (c->l.e.doc < doc) { /* not there yet: the block whose range holds doc */
         if (c->sh_blk > b) b = c->sh_blk;
-        while (b < c->n_skip && c->skip[b].prev < doc) b++;
-        if (b == c->n_skip && c->last_doc < doc) return false;
+        while (b < c->l.n_skip && c->l.skip[b].prev < doc) b++;
+        if (b == c->l.n_skip && c->last_doc < doc) return false;
         c->sh_blk = b;
     }
     if (b != c->bb_blk) {
@@ -221,16 +194,16 @@ static bool cursor_block_bound(const search_params *p, const search_query *q, co
  * first (block bb_blk is then the entry's). */
 static inline float entry_block_bound(const search_params *p, const search_query *q, cursor *c) {
     if (!c->bmax) return entry_bound(p, q, c);
-    while (c->cur_blk < c->n_skip && c->skip[c->cur_blk].off <= c->e_off) c->cur_blk++;
+    while (c->cur_blk < c->l.n_skip && c->l.skip[c->cur_blk].off <= c->l.e_off) c->cur_blk++;
     if (c->bb_blk != c->cur_blk) return entry_bound(p, q, c);
     const search_bmax *m = &c->bmax[c->cur_blk];
     const search_exp *x = &q->exp[c->exp];
     float best = 0;
     for (int i = 0; i < m->n; i++) {
         bool covers = true;
-        for (int f = 0; f < SEARCH_N_FIELDS; f++) covers &= m->tf[i][f] >= c->e.tf[f];
+        for (int f = 0; f < SEARCH_N_FIELDS; f++) covers &= m->tf[i][f] >= c->l.e.tf[f];
         if (!covers) continue;
-        float v = x->weight * x->idf * bm25f_of(p, c->e.tf, c->bnorm[i]);
+        float v = x->weight * x->idf * bm25f_of(p, c->l.e.tf, c->bnorm[i]);
         if (v > best) best = v;
     }
     return best;
@@ -315,8 +288,8 @@ static uint32_t block_skip(const search_params *p, const search_query *q, const 
     for (size_t i = 0; i < q->n_exp; i++) {
         float b;
         uint32_t e;
-        if (!cs[i].done && cs[i].e.doc > doc) { /* nothing from this list before its next entry */
-            if (cs[i].e.doc - 1 < end) end = cs[i].e.doc - 1;
+        if (!cs[i].l.done && cs[i].l.e.doc > doc) { /* nothing from this list before its next entry */
+            if (cs[i].l.e.doc - 1 < end) end = cs[i].l.e.doc - 1;
             continue;
         }
         if (!cursor_block_bound(p, q, inv_avg, &cs[i], doc, &b, &e)) continue;
@@ -360,7 +333,7 @@ static bool pair_entry_bound(const search_params *p, const search_query *q, cons
                              pair_cursor *pc, uint32_t doc, float *gb, uint8_t *present, float *out) {
     const search_pair *pr = pc->pr;
     const cursor *c0 = &cs[pc->c[0]], *c1 = &cs[pc->c[1]];
-    if (c0->done || c1->done || c0->e.doc != doc || c1->e.doc != doc || pc->sc_blk != pc->blk ||
+    if (c0->l.done || c1->l.done || c0->l.e.doc != doc || c1->l.e.doc != doc || pc->sc_blk != pc->blk ||
         pc->blk >= pr->n_blk || pr->blk[pc->blk].first > doc || pr->blk[pc->blk].last < doc)
         return false;
     const search_pvec *v = &pr->blk[pc->blk].v;
@@ -369,11 +342,11 @@ static bool pair_entry_bound(const search_params *p, const search_query *q, cons
     for (int i = 0; i < v->n; i++) {
         bool covers = true;
         for (int f = 0; f < SEARCH_N_FIELDS; f++)
-            covers &= v->tf[i][0][f] >= c0->e.tf[f] && v->tf[i][1][f] >= c1->e.tf[f];
+            covers &= v->tf[i][0][f] >= c0->l.e.tf[f] && v->tf[i][1][f] >= c1->l.e.tf[f];
         if (!covers) continue;
         for (int t = 0; t < 2; t++) {
             const search_exp *x = &q->exp[pc->c[t]];
-            s[ns][t] = x->weight * x->idf * bm25f_of(p, (t ? c1 : c0)->e.tf, pc->norm[i]);
+            s[ns][t] = x->weight * x->idf * bm25f_of(p, (t ? c1 : c0)->l.e.tf, pc->norm[i]);
         }
         ns++;
     }
@@ -415,22 +388,30 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
     for (size_t i = 0; i < q->n_exp; i++) {
         const search_postings *po = &idx->post[q->exp[i].term];
         memset(&cs[i], 0, sizeof cs[i]);
-        cs[i].data = po->data;
-        cs[i].len = po->len;
+        cs[i].l.data = po->data;
+        cs[i].l.len = po->len;
         cs[i].exp = (uint32_t)i;
         cs[i].essential = true;
-        cs[i].skip = po->skip;
-        cs[i].n_skip = po->df ? (po->df - 1) / SEARCH_SKIP : 0;
+        cs[i].l.skip = po->skip;
+        cs[i].l.n_skip = po->df ? (po->df - 1) / SEARCH_SKIP : 0;
         for (int fi = 0; fi < SEARCH_N_FIELDS; fi++)
             cs[i].norm_min[fi] = po->max_tf[fi] ? length_norm(p, po->min_len[fi], inv_avg[fi]) : 1.0;
         cs[i].bound = q->exp[i].weight * q->exp[i].idf * bm25f_of(p, po->max_tf, cs[i].norm_min);
-        cs[i].bmax = cs[i].n_skip ? po->bmax : NULL;
+        cs[i].bmax = cs[i].l.n_skip ? po->bmax : NULL;
         cs[i].last_doc = po->last_doc;
         cs[i].bb_blk = UINT32_MAX;
         cursor_next(&cs[i]);
-        if (!cs[i].done) heap[hn++] = (uint32_t)i;
+        if (!cs[i].l.done) heap[hn++] = (uint32_t)i;
     }
     for (size_t i = hn; i-- > 0;) heap_down(cs, heap, hn, i);
+    /* Block-max checks bound every list at each candidate (its block
+     * found, its vectors scored), which defeats MaxScore's lazy seeking of
+     * the light lists; with many groups the sum of their block bounds
+     * rarely falls below the pool's worst.  Measured at a million products
+     * (docs/BENCHMARKS.md), they pay for two-word queries and cost 3-20%
+     * from three words on (Chinese titles: 12-17 groups), so longer
+     * queries run plain MaxScore (identical results either way). */
+    bool use_bm = p->block_max && q->n_groups <= (size_t)p->block_max_groups;
     double coord[SEARCH_MAX_TERMS + 1];
     for (size_t m = 0; m <= q->n_groups; m++)
         coord[m] = q->n_groups ? pow((double)m / (double)q->n_groups, p->coordination) : 1.0;
@@ -463,7 +444,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
     pair_cursor pcur, *pc = NULL;
     uint32_t group_cursors[SEARCH_MAX_TERMS] = {0};
     for (size_t i = 0; i < q->n_exp; i++) group_cursors[q->exp[i].group]++;
-    for (size_t i = 0; p->pair_bounds && p->block_max && idx->n_pairs && i < q->n_exp; i++) {
+    for (size_t i = 0; p->pair_bounds && use_bm && idx->n_pairs && i < q->n_exp; i++) {
         if (group_cursors[q->exp[i].group] != 1) continue;
         for (size_t j = i + 1; j < q->n_exp; j++) {
             if (group_cursors[q->exp[j].group] != 1) continue;
@@ -583,20 +564,20 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             bool done = false;
             doc = 0;
             for (size_t i = 0; i < nreq; i++) {
-                if (cs[req[i]].done) done = true;
-                else if (cs[req[i]].e.doc > doc) doc = cs[req[i]].e.doc;
+                if (cs[req[i]].l.done) done = true;
+                else if (cs[req[i]].l.e.doc > doc) doc = cs[req[i]].l.e.doc;
             }
             for (bool moved = true; moved && !done;) {
                 moved = false;
                 for (size_t i = 0; i < nreq && !done; i++) {
                     cursor *c = &cs[req[i]];
                     cursor_seek(c, doc);
-                    if (c->done) done = true;
-                    else if (c->e.doc > doc) doc = c->e.doc, moved = true;
+                    if (c->l.done) done = true;
+                    else if (c->l.e.doc > doc) doc = c->l.e.doc, moved = true;
                 }
             }
             if (done) break;
-            if (pruning && p->block_max) {
+            if (pruning && use_bm) {
                 uint32_t next = block_skip(p, q, inv_avg, coord, cs, pc, pool[0].score, doc);
                 if (next != doc) {
                     for (size_t i = 0; i < nreq; i++) cursor_seek(&cs[req[i]], next);
@@ -606,14 +587,14 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             for (size_t i = 0; i < nreq; i++) at[na++] = req[i];
         } else {
             if (!hn) break;
-            doc = cs[heap[0]].e.doc;
-            if (pruning && p->block_max) {
+            doc = cs[heap[0]].l.e.doc;
+            if (pruning && use_bm) {
                 uint32_t next = block_skip(p, q, inv_avg, coord, cs, pc, pool[0].score, doc);
                 if (next != doc) {
                     size_t keep = 0;
                     for (size_t i = 0; i < hn; i++) {
                         cursor_seek(&cs[heap[i]], next);
-                        if (!cs[heap[i]].done) heap[keep++] = heap[i];
+                        if (!cs[heap[i]].l.done) heap[keep++] = heap[i];
                     }
                     hn = keep;
                     for (size_t i = hn; i-- > 0;) heap_down(cs, heap, hn, i);
@@ -621,7 +602,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                 }
             }
             /* collect every cursor on doc */
-            while (hn && cs[heap[0]].e.doc == doc) {
+            while (hn && cs[heap[0]].l.e.doc == doc) {
                 at[na++] = heap[0];
                 heap[0] = heap[--hn];
                 heap_down(cs, heap, hn, 0);
@@ -649,7 +630,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             }
             float pb;
             skip = doc_bound(p, coord, q->n_groups, gs, ps) <= pool[0].score ||
-                   (pc && p->block_max && pair_entry_bound(p, q, coord, cs, pc, doc, gs, ps, &pb) &&
+                   (pc && use_bm && pair_entry_bound(p, q, coord, cs, pc, doc, gs, ps, &pb) &&
                     pb <= pool[0].score);
             /* seekers in decreasing bound order; each time a group's last
              * seeker has moved, the bound is taken again with the groups
@@ -661,7 +642,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
                 cursor *c = &cs[noness[i]];
                 size_t g = q->exp[c->exp].group;
                 cursor_seek(c, doc);
-                if (!c->done && c->e.doc == doc) {
+                if (!c->l.done && c->l.e.doc == doc) {
                     at[na++] = noness[i];
                     float b = entry_block_bound(p, q, c);
                     if (present[g] == 0xff || b > gb[g]) gb[g] = b, present[g] = 0;
@@ -676,13 +657,13 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             }
             if (!skip)
                 skip = doc_bound(p, coord, q->n_groups, gb, present) <= pool[0].score ||
-                       (pc && p->block_max && pair_entry_bound(p, q, coord, cs, pc, doc, gb, present, &pb) &&
+                       (pc && use_bm && pair_entry_bound(p, q, coord, cs, pc, doc, gb, present, &pb) &&
                         pb <= pool[0].score);
         } else {
             for (size_t i = 0; i < nn; i++) {
                 cursor *c = &cs[noness[i]];
                 cursor_seek(c, doc);
-                if (!c->done && c->e.doc == doc) at[na++] = noness[i];
+                if (!c->l.done && c->l.e.doc == doc) at[na++] = noness[i];
             }
         }
         if (!skip && search_filter_pass(idx, f, doc)) {
@@ -691,7 +672,7 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             memset(which, 0xff, q->n_groups);
             for (size_t i = 0; i < na; i++) {
                 const search_exp *x = &q->exp[cs[at[i]].exp];
-                float s = x->weight * x->idf * bm25f(idx, p, inv_avg, &cs[at[i]].e);
+                float s = x->weight * x->idf * bm25f(idx, p, inv_avg, &cs[at[i]].l.e);
                 if (which[x->group] == 0xff || s > best[x->group]) { /* best set with which */
                     best[x->group] = s;
                     which[x->group] = (uint8_t)cs[at[i]].exp;
@@ -705,9 +686,9 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
             for (size_t g = 1; g < q->n_groups && p->proximity > 0; g++) {
                 if (which[g] == 0xff || which[g - 1] == 0xff) continue;
                 cursor *ca = ent[g - 1], *cb = ent[g];
-                search_entry_positions(ca->data, ca->len, &ca->e);
-                search_entry_positions(cb->data, cb->len, &cb->e);
-                dist[g] = min_distance(&ca->e, &cb->e);
+                search_entry_positions(ca->l.data, ca->l.len, &ca->l.e);
+                search_entry_positions(cb->l.data, cb->l.len, &cb->l.e);
+                dist[g] = min_distance(&ca->l.e, &cb->l.e);
             }
             float prox;
             float score = combine(p, coord, q->n_groups, best, which, dist, &prox);
@@ -743,12 +724,12 @@ int search_retrieve(const aisle_search_index *idx, const search_params *p, const
         }
         for (size_t i = 0; i < na; i++) {
             cursor_next(&cs[at[i]]);
-            if (!cs[at[i]].done && cs[at[i]].essential) {
+            if (!cs[at[i]].l.done && cs[at[i]].essential) {
                 size_t j = hn++;
                 heap[j] = at[i];
                 while (j) {
                     size_t pj = (j - 1) / 2;
-                    if (cs[heap[pj]].e.doc <= cs[heap[j]].e.doc) break;
+                    if (cs[heap[pj]].l.e.doc <= cs[heap[j]].l.e.doc) break;
                     uint32_t t = heap[pj];
                     heap[pj] = heap[j];
                     heap[j] = t;

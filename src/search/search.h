@@ -47,6 +47,8 @@ enum {
 #define SEARCH_KIND "search_index"
 #define SEARCH_FORMAT 1
 
+enum { SEARCH_PAIR_MIN_DEFAULT = 128 }; /* search_pair_min_docs's default */
+
 /* Section types of a search index file (its kind is "search_index"). */
 enum {
     SEARCH_SECTION_META = 256,     /* counts, format, field length sums */
@@ -56,7 +58,8 @@ enum {
     SEARCH_SECTION_FACETS = 260,   /* brand, category and attribute dictionaries, per-product attributes */
     SEARCH_SECTION_VECTORS = 261,  /* optional: text-encoder vectors of the products and the encoder's fingerprint */
     SEARCH_SECTION_PAIRS = 262,    /* optional: the term pairs that keep joint block bounds (pairs.c) */
-    SEARCH_SECTION_RANKER = 263    /* optional: learned ranking weights (ltr.c) */
+    SEARCH_SECTION_RANKER = 263,   /* optional: learned ranking weights (ltr.c) */
+    SEARCH_SECTION_PAIR_BLOCKS = 264 /* optional: the blocks of the pairs of section 262 (pairs.c) */
 };
 
 /* Features of the learned ranker (ltr.c), in this order. */
@@ -138,8 +141,9 @@ static inline void search_bounds_add(search_postings *p, const uint16_t *tf, con
  * search_bmax does, but with both terms' frequencies over the same
  * product's lengths.  (Adjacent: counted as "w1 w2" next to each other in
  * a field; the blocks hold every product with both words anywhere.)  Between two blocks no product holds both terms.
- * Not saved (only the pair list is: section 262): filled by build and
- * load from the postings, kept by add, left by removal (still bounds). */
+ * Saved with the pair list (sections 262 and 264; files without 264 are
+ * refilled from the postings at load), filled by build, kept by add, left
+ * by removal (still bounds). */
 enum { SEARCH_PMAX = 3 };
 typedef struct search_pvec {
     uint16_t tf[SEARCH_PMAX][2][SEARCH_N_FIELDS], len[SEARCH_PMAX][SEARCH_N_FIELDS];
@@ -181,6 +185,7 @@ typedef struct search_params {
     size_t depth;
     int64_t total_limit;
     bool block_max, pair_bounds;
+    int block_max_groups; /* block-max and pair bounds only for queries of at most this many groups */
     const char *facets;
     int facet_limit;
     int fusion; /* SEARCH_FUSION_* */
@@ -253,6 +258,11 @@ struct aisle_search_index {
     search_pair *pairs;
     size_t n_pairs;
     uint32_t pair_min;
+    /* pairs_by_adds: the index was not built (or had no pairs when saved):
+     * adds count the adjacent pairs (pc_*) and select again each time the
+     * index reaches pair_next products (doubling) */
+    bool pairs_by_adds;
+    size_t pair_next;
     /* build scratch: adjacent-pair counts (open addressing, key
      * term_a << 32 | term_b with a < b, 0 empty) */
     uint64_t *pc_key;
@@ -370,6 +380,44 @@ static inline int search_decode_head(const uint8_t *data, uint32_t len, uint32_t
     return AISLE_OK;
 }
 
+/* A forward cursor over one term's postings (retrieval, pair filling):
+ * its blob, skip table, the next entry's offset, the current entry and
+ * where it starts. */
+typedef struct search_list {
+    const uint8_t *data;
+    uint32_t len, off, e_off;
+    const search_skip *skip;
+    uint32_t n_skip, blk; /* blk: first skip entry not yet passed */
+    search_entry e;
+    bool done;
+} search_list;
+
+static inline void search_list_next(search_list *c) {
+    if (c->off >= c->len) {
+        c->done = true;
+        return;
+    }
+    c->e_off = c->off;
+    if (search_decode_head(c->data, c->len, &c->off, c->e.doc, &c->e)) c->done = true; /* load verified it */
+}
+
+/* Moves c to its first entry >= target.  Blocks whose successor starts
+ * before target are jumped over through the skip table, walking forward
+ * from the cursor's block (amortised constant: seeks only go forward). */
+static inline void search_list_seek(search_list *c, uint32_t target) {
+    if (c->done || c->e.doc >= target) return;
+    while (c->blk < c->n_skip && c->skip[c->blk].off < c->off) c->blk++; /* blocks already entered */
+    if (c->blk < c->n_skip && c->skip[c->blk].prev < target) {
+        uint32_t b = c->blk;
+        while (b + 1 < c->n_skip && c->skip[b + 1].prev < target) b++;
+        c->off = c->skip[b].off;
+        c->e.doc = c->skip[b].prev;
+        c->blk = b + 1;
+    }
+    do search_list_next(c);
+    while (!c->done && c->e.doc < target);
+}
+
 /* Fills e->pos from the blob (after search_decode_head). */
 static inline void search_entry_positions(const uint8_t *data, uint32_t len, search_entry *e) {
     uint32_t o = e->pos_off, p = 0, v;
@@ -411,6 +459,11 @@ int search_pairs_count(aisle_search_index *idx, const search_tok *toks, size_t n
 /* After build: selects the pairs counted at least idx->pair_min times (most
  * first, within a memory budget), frees the counts, fills their blocks. */
 int search_pairs_select(aisle_search_index *idx);
+/* After an add: an index whose pairs are chosen by adds (pairs_by_adds)
+ * that has doubled since its last choice chooses again from the counts
+ * its adds keep; best effort (a failure leaves no pairs until the next
+ * doubling: the same results). */
+void search_pairs_grow(aisle_search_index *idx);
 /* Fills the blocks of every pair from the postings (build, load). */
 int search_pairs_fill(aisle_search_index *idx);
 /* The pair of terms a and b (either order), NULL when none. */
@@ -422,9 +475,11 @@ void search_pairs_release(aisle_search_index *idx);
 int search_pairs_reserve(aisle_search_index *idx, const uint32_t *dt, size_t n);
 void search_pairs_apply(aisle_search_index *idx, const uint32_t *dt, const uint16_t (*dtf)[SEARCH_N_FIELDS],
                         size_t n, uint32_t doc, const uint16_t *flen);
-/* The optional pairs section (term ids renumbered by newterm, SEARCH_NONE:
+/* The optional pairs and pair blocks sections (term ids renumbered by
+ * newterm, documents by newdoc; SEARCH_NONE:
  * dropped) and its reader. */
-int search_pairs_write(const aisle_search_index *idx, const uint32_t *newterm, io_writer *w);
+int search_pairs_write(const aisle_search_index *idx, const uint32_t *newterm, const uint32_t *newdoc,
+                       io_writer *w);
 int search_pairs_read(aisle_search_index *idx, io_reader *r);
 
 /* ---- typo and prefix expansion (typo.c) ---- */
