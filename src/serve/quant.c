@@ -349,18 +349,28 @@ static bool quant_query(scan_state *st, const float *x, uint32_t d, int8_t *qx) 
 }
 
 /* The fp32 scan: serve_select over scores computed in place (no n_items
- * buffer), for scan=fp32 and for what the int8 scan does not handle. */
+ * buffer), for scan=fp32 and for what the int8 scan does not handle.  The
+ * fp16 rows of a mapped file are widened a 16 KiB block at a time (F16C)
+ * and scored with the same arithmetic. */
 static size_t scan_fp32(const serve_sel *s, const model_factors *f, const float *x, float base, const uint32_t *excl,
                         size_t n_excl, int64_t self, size_t k, core_hit *heap) {
     if (k == 0) return 0;
-    uint32_t ni = model_n_items(s->m);
+    uint32_t ni = model_n_items(s->m), d = f->dim;
     size_t pe = 0, pd = 0;
     size_t total = s->has_allow ? s->n_allow : ni;
     core_topk top;
     topk_init(&top, heap, k);
+    float wide[MODEL_WIDE_FLOATS];
+    const float *rows = NULL;
+    /* contiguous items: a block of rows per model_factors_rows call */
+    size_t step = s->has_allow ? 1 : model_factors_block_rows(f, MODEL_SIDE_ITEMS), at = 0, n = 0;
     for (size_t c = 0; c < total; c++) {
         uint32_t j = s->has_allow ? s->allow[c] : (uint32_t)c;
-        float sc = model_factors_row_score(f, x, base, j);
+        if (c >= at + n) {
+            at = c, n = CORE_MIN(step, total - c);
+            rows = model_factors_rows(f, MODEL_SIDE_ITEMS, j, n, wide);
+        }
+        float sc = model_factors_score_row(f, x, base, rows + (c - at) * d, j);
         if (sc != sc) continue; /* NaN: never recommended (core.h) */
         while (pe < n_excl && excl[pe] < j) pe++;
         if (pe < n_excl && excl[pe] == j) continue;
@@ -385,7 +395,7 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
     float xbuf[STACK_DIM], base;
     float *tmp = NULL;
     const float *x;
-    if (q->user < 0 && d > STACK_DIM) {
+    if ((q->user < 0 || model_factors_f16(f, MODEL_SIDE_USERS)) && d > STACK_DIM) { /* a session or widened row */
         tmp = core_malloc((size_t)d * sizeof *tmp);
         if (!tmp) return core_oom("session vector");
     }
@@ -416,11 +426,13 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
     }
     float lb_stack[STACK_LBS];
     cand cand_stack[STACK_CANDS];
+    float *wide = model_factors_f16(f, MODEL_SIDE_ITEMS) ? core_malloc((size_t)d * sizeof *wide) : NULL;
+    if (model_factors_f16(f, MODEL_SIDE_ITEMS) && !wide) rc = core_oom("recommend scan");
     st.k = k;
     st.hmin = -INFINITY;
     st.lbs = k <= STACK_LBS ? lb_stack : core_malloc(k * sizeof *st.lbs);
     st.cands = cand_stack, st.cap_cands = STACK_CANDS;
-    if (!st.lbs) rc = core_oom("recommend scan");
+    if (!rc && !st.lbs) rc = core_oom("recommend scan");
     if (!rc) scan_int8(&st, qx);
     if (!rc && st.oom) rc = core_oom("recommend candidates");
     if (!rc) {
@@ -431,7 +443,7 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
         for (size_t c = 0; c < st.n_cands; c++) {
             uint32_t j = st.cands[c].j;
             if (st.cands[c].ub < tau || !eligible(&st, j)) continue;
-            float sc = model_factors_row_score(f, x, base, j);
+            float sc = model_factors_row_score(f, x, base, j, wide); /* an fp16 row: widened */
             rescored++;
             if (sc != sc || !topk_admits(&top, sc, j)) continue;
             topk_push(&top, sc, j);
@@ -439,8 +451,9 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
         *n_out = topk_finish(&top);
         serve_last_scan = (serve_scan_stats){ni, rescored, true};
     }
-    if (st.lbs != lb_stack) core_free(st.lbs);
+    if (st.lbs && st.lbs != lb_stack) core_free(st.lbs);
     core_free(st.own_cands);
+    core_free(wide);
     core_free(tmp);
     return rc;
 }
