@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "fuzz/container_frame.h"
+#include "models/models.h"
 #include "util/test_util.h"
 
 enum { N_USERS = 120, K = 10 };
@@ -725,6 +726,28 @@ static size_t file_size(const char *path) {
     return (size_t)st.st_size;
 }
 
+/* The widening every read path uses (F16C where the CPU has it) gives
+ * io_f16_to_f32's value for every binary16 bit pattern, in blocks and in
+ * the scalar tails (NaN stays NaN), which is why a mapped fp16 model
+ * scores exactly as the decoded one. */
+static void test_fp16_widening_is_exact_for_every_value(void **state) {
+    (void)state;
+    uint16_t *h = malloc(65536 * sizeof *h);
+    float *out = malloc(65536 * sizeof *out);
+    assert_true(h && out);
+    for (uint32_t i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+    for (size_t chunk = 1; chunk <= 65536; chunk = chunk * 3 + 2) {
+        for (size_t at = 0; at < 65536; at += chunk) model_f16_widen(h + at, out + at, CORE_MIN(chunk, 65536 - at));
+        for (uint32_t i = 0; i < 65536; i++) {
+            float want = io_f16_to_f32((uint16_t)i);
+            if (want != want ? out[i] == out[i] : memcmp(&want, &out[i], sizeof want) != 0)
+                fail_msg("chunk %zu: 0x%04x widened to %.9g, expected %.9g", chunk, i, (double)out[i], (double)want);
+        }
+    }
+    free(h);
+    free(out);
+}
+
 /* A model opened mapped from an fp16 file: every list and score equals the
  * ordinary load of the same file (decoded to fp32), bit for bit; the
  * mapping is the file (fp16 bytes: about half the fp32 file); the fp16
@@ -966,6 +989,7 @@ int main(void) {
         cmocka_unit_test(test_users_and_items_added_to_a_served_mapped_model),
         cmocka_unit_test(test_two_handles_and_a_forked_child_share_pages),
         cmocka_unit_test(test_eight_threads_recommend_from_one_mapped_model),
+        cmocka_unit_test(test_fp16_widening_is_exact_for_every_value),
         cmocka_unit_test(test_mapped_fp16_model_serves_what_its_ordinary_load_serves),
         cmocka_unit_test(test_mapped_fp16_model_breaks_ties_as_an_ordinary_load),
         cmocka_unit_test(test_mapped_fp16_rows_are_widened_as_read_not_copied),
