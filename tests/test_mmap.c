@@ -730,7 +730,7 @@ static size_t file_size(const char *path) {
  * io_f16_to_f32's value for every binary16 bit pattern, in blocks and in
  * the scalar tails (NaN stays NaN), which is why a mapped fp16 model
  * scores exactly as the decoded one. */
-static void test_fp16_widening_is_exact_for_every_value(void **state) {
+static void test_fp16_widening_and_dot_products_are_exact(void **state) {
     (void)state;
     uint16_t *h = malloc(65536 * sizeof *h);
     float *out = malloc(65536 * sizeof *out);
@@ -744,6 +744,29 @@ static void test_fp16_widening_is_exact_for_every_value(void **state) {
                 fail_msg("chunk %zu: 0x%04x widened to %.9g, expected %.9g", chunk, i, (double)out[i], (double)want);
         }
     }
+    /* the fp16 scan's dot products: model_dot over the widened rows, for
+     * row counts around its 4-row interleave and dims around its 8 lanes */
+    uint64_t r = 0x2545F4914F6CDD1Dull;
+    float x[67], row[67], dots[11];
+    for (uint32_t i = 0; i < 67 * 11; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        h[i] = (uint16_t)(r & 0x7bff) | (uint16_t)(r >> 63 << 15); /* finite, either sign */
+        if (i < 67) x[i] = io_f16_to_f32((uint16_t)(r >> 20)) * 0.25f;
+        if (i < 67 && x[i] != x[i]) x[i] = 1.5f;
+    }
+    const uint32_t dims[] = {1, 3, 7, 8, 9, 16, 17, 64, 67};
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; di++)
+        for (size_t n = 1; n <= 11; n++) {
+            uint32_t d = dims[di];
+            model_f16_dots(x, h, n, d, dots);
+            for (size_t i = 0; i < n; i++) {
+                model_f16_widen(h + i * d, row, d);
+                float want = model_dot(x, row, d);
+                if (memcmp(&want, &dots[i], sizeof want) != 0 && !(want != want && dots[i] != dots[i]))
+                    fail_msg("dim %u, %zu rows: row %zu dot %.9g, expected %.9g", d, n, i, (double)dots[i],
+                             (double)want);
+            }
+        }
     free(h);
     free(out);
 }
@@ -989,7 +1012,7 @@ int main(void) {
         cmocka_unit_test(test_users_and_items_added_to_a_served_mapped_model),
         cmocka_unit_test(test_two_handles_and_a_forked_child_share_pages),
         cmocka_unit_test(test_eight_threads_recommend_from_one_mapped_model),
-        cmocka_unit_test(test_fp16_widening_is_exact_for_every_value),
+        cmocka_unit_test(test_fp16_widening_and_dot_products_are_exact),
         cmocka_unit_test(test_mapped_fp16_model_serves_what_its_ordinary_load_serves),
         cmocka_unit_test(test_mapped_fp16_model_breaks_ties_as_an_ordinary_load),
         cmocka_unit_test(test_mapped_fp16_rows_are_widened_as_read_not_copied),

@@ -39,6 +39,36 @@ __attribute__((target("avx2,f16c"))) static void widen_f16c(const uint16_t *h, f
     for (; k < n; k++) out[k] = _cvtsh_ss(h[k]);
 }
 
+/* model_dot(x, row) for n rows at once, the row widened in registers:
+ * lanes 0-3 of acc are model_dot's s0, lanes 4-7 its s1 (a multiply and an
+ * add per step, never fused: the build has no FMA), then the same
+ * horizontal order and scalar tail, so every sum is model_dot's bit for
+ * bit.  Four rows interleave to hide the add latency. */
+__attribute__((target("avx2,f16c"))) static void dots_f16c(const float *x, const uint16_t *h, size_t n, uint32_t d,
+                                                            float *out) {
+    size_t i = 0;
+    for (; i < n; i += 4) {
+        size_t rows = n - i < 4 ? n - i : 4;
+        const uint16_t *r[4];
+        for (size_t q = 0; q < 4; q++) r[q] = h + (i + (q < rows ? q : 0)) * d;
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        uint32_t k = 0;
+        for (; k + 8 <= d; k += 8) {
+            __m256 xv = _mm256_loadu_ps(x + k);
+            for (size_t q = 0; q < 4; q++)
+                acc[q] = _mm256_add_ps(acc[q], _mm256_mul_ps(xv, _mm256_cvtph_ps(_mm_loadu_si128(
+                                                                  (const __m128i *)(const void *)(r[q] + k)))));
+        }
+        for (size_t q = 0; q < rows; q++) {
+            float t[4];
+            _mm_storeu_ps(t, _mm_add_ps(_mm256_castps256_ps128(acc[q]), _mm256_extractf128_ps(acc[q], 1)));
+            float sum = (t[0] + t[2]) + (t[1] + t[3]);
+            for (uint32_t j = k; j < d; j++) sum += x[j] * _cvtsh_ss(r[q][j]);
+            out[i + q] = sum;
+        }
+    }
+}
+
 /* CPUID leaf 1 ECX bit 29 (F16C) with AVX2, asked once; every thread
  * computes the same answer, so the race is benign. */
 static bool have_f16c(void) {
@@ -62,6 +92,20 @@ void model_f16_widen(const uint16_t *h, float *out, size_t n) {
     }
 #endif
     for (size_t k = 0; k < n; k++) out[k] = io_f16_to_f32(h[k]);
+}
+
+void model_f16_dots(const float *x, const uint16_t *h, size_t n, uint32_t d, float *out) {
+#if defined(F16_X86)
+    if (have_f16c()) {
+        dots_f16c(x, h, n, d, out);
+        return;
+    }
+#endif
+    float row[MODEL_WIDE_FLOATS]; /* d <= 1024: the load and the factors options bound it */
+    for (size_t i = 0; i < n; i++) {
+        model_f16_widen(h + i * d, row, d);
+        out[i] = model_dot(x, row, d);
+    }
 }
 
 static float *widened(const uint16_t *h, size_t rows, size_t cap, uint32_t dim) {

@@ -323,6 +323,10 @@ enum { MODEL_WIDE_FLOATS = 4096 };
 /* n binary16 values to fp32 (exact: the values io_f16_to_f32 gives; F16C
  * where the CPU has it). */
 void model_f16_widen(const uint16_t *h, float *out, size_t n);
+/* out[i] = model_dot(x, row i widened, d), bit for bit, for n fp16 rows
+ * of d <= MODEL_WIDE_FLOATS values at h (the rows widened in registers:
+ * the fp16 scan's kernel). */
+void model_f16_dots(const float *x, const uint16_t *h, size_t n, uint32_t d, float *out);
 /* Rows [first, first + n) of a side (MODEL_SIDE_*) as fp32: a pointer
  * into the fp32 matrix, or tmp (room for n * dim floats) holding the
  * widened fp16 rows of a mapped quantize=fp16 file. */

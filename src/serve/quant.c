@@ -44,6 +44,7 @@
 #endif
 
 enum { QB = MODEL_INT8_ROWS };   /* rows per block */
+enum { SCAN_DOTS = 256 };        /* fp16 rows per block of the fp32 scan's dot products */
 #define QUANT_U (FLT_EPSILON / 2) /* unit roundoff of fp32 */
 
 /* The index (model_int8, built by src/models/factors_int8.c) kept with a
@@ -360,17 +361,28 @@ static size_t scan_fp32(const serve_sel *s, const model_factors *f, const float 
     size_t total = s->has_allow ? s->n_allow : ni;
     core_topk top;
     topk_init(&top, heap, k);
-    float wide[MODEL_WIDE_FLOATS];
+    float wide[MODEL_WIDE_FLOATS], dots[SCAN_DOTS];
     const float *rows = NULL;
-    /* contiguous items: a block of rows per model_factors_rows call */
-    size_t step = s->has_allow ? 1 : model_factors_block_rows(f, MODEL_SIDE_ITEMS), at = 0, n = 0;
+    /* contiguous items: a block of rows per model_factors_rows call; fp16
+     * rows of a mapped file: a block of dot products widened in registers
+     * (model_f16_dots: model_dot's sums), to which the offsets are added
+     * as model_factors_score_row adds them */
+    bool f16 = model_factors_f16(f, MODEL_SIDE_ITEMS) && !s->has_allow;
+    size_t step = s->has_allow ? 1 : f16 ? SCAN_DOTS : model_factors_block_rows(f, MODEL_SIDE_ITEMS), at = 0, n = 0;
     for (size_t c = 0; c < total; c++) {
         uint32_t j = s->has_allow ? s->allow[c] : (uint32_t)c;
         if (c >= at + n) {
             at = c, n = CORE_MIN(step, total - c);
-            rows = model_factors_rows(f, MODEL_SIDE_ITEMS, j, n, wide);
+            if (f16) model_f16_dots(x, f->item16 + (size_t)j * d, n, d, dots);
+            else rows = model_factors_rows(f, MODEL_SIDE_ITEMS, j, n, wide);
         }
-        float sc = model_factors_score_row(f, x, base, rows + (c - at) * d, j);
+        float sc;
+        if (f16) {
+            sc = dots[c - at] + base;
+            if (f->item_bias) sc += f->item_bias[j];
+        } else {
+            sc = model_factors_score_row(f, x, base, rows + (c - at) * d, j);
+        }
         if (sc != sc) continue; /* NaN: never recommended (core.h) */
         while (pe < n_excl && excl[pe] < j) pe++;
         if (pe < n_excl && excl[pe] == j) continue;
