@@ -4,8 +4,10 @@
  * recommend's latency, so the scan reads an int8 copy (a quarter of the
  * bytes, one scale per row) built on first use and kept with the model
  * (model_cache).  The scan only finds candidates; every candidate is
- * re-scored with model_factors_row_score, the fp32 scan's own arithmetic, so
- * the result is bit-identical to the fp32 scan:
+ * re-scored with model_factors_row_score, the fp32 scan's own arithmetic (on
+ * the fp16 rows of a mapped quantize=fp16 file widened exactly, so the same
+ * numbers as the file decoded), so the result is bit-identical to the fp32
+ * scan:
  *
  *   x = x^ + rx (x^ = sx * qx, the int8 query),  v_j = v^_j + r_j (v^_j = s_j q_j)
  *   x.v_j = x^.v^_j + x^.r_j + rx.v_j, so by Cauchy-Schwarz
