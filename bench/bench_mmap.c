@@ -19,6 +19,14 @@
  * alive, report their Rss, Pss (shared pages split between the processes
  * that map them) and Shared_Clean from /proc/self/smaps_rollup.
  *
+ * fp16 row: the model saved a third time with quantize=fp16 (factor
+ * tensors served as stored, rows widened as read; int8 copy built from the
+ * fp16 values) beside the fp32 store_mappable file: file bytes, mapped
+ * open (both verify modes, warm), and in one forked process per file the
+ * p50/p99 of top-10 over 2000 users (scan=auto: the int8 scan with
+ * re-scoring; scan=fp32: every row read) and the Rss after serving.  Runs
+ * in BENCH_MMAP_QUICK mode too.
+ *
  * Usage: bench_mmap [users items dim [path]]: path.tables is the second
  * file.  Public API only. */
 #include <fcntl.h>
@@ -112,6 +120,54 @@ static long rollup(const char *field) {
     return v;
 }
 
+static double pct(double *v, size_t n, double p) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return v[(size_t)(p * (double)(n - 1))];
+}
+
+/* One forked process maps `path`, serves 200 users to warm up, then times
+ * 2000 top-10 calls per scan; prints the percentiles, CPU time and Rss. */
+static void latency_row(const char *path, const char *label, size_t users) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid) {
+        waitpid(pid, NULL, 0);
+        return;
+    }
+    aisle_config *cfg = config("mmap=true mmap_verify=none");
+    aisle_model *m;
+    if (aisle_model_load(&m, path, cfg)) die(label);
+    const char *items[10];
+    float scores[10];
+    size_t n;
+    char key[32];
+    static double lat[2000];
+    const char *scans[2] = {"auto", "fp32"};
+    for (int v = 0; v < 2; v++) {
+        aisle_rec_options *o;
+        if (aisle_rec_options_new(&o) || aisle_rec_options_set(o, "scan", scans[v])) die("options");
+        for (size_t u = 0; u < 200; u++) {
+            snprintf(key, sizeof key, "%zu", (u * 104729) % users);
+            if (aisle_recommend(m, key, 10, o, items, scores, &n)) die("recommend");
+        }
+        double c0 = cpu();
+        for (size_t u = 0; u < 2000; u++) {
+            snprintf(key, sizeof key, "%zu", (u * 7919) % users);
+            double t0 = now();
+            if (aisle_recommend(m, key, 10, o, items, scores, &n)) die("recommend");
+            lat[u] = now() - t0;
+        }
+        double c = cpu() - c0;
+        printf("  %-22s scan=%-4s top-10: p50 %7.3f ms, p99 %7.3f ms wall; %7.3f ms CPU a call; Rss %6.0f MB\n",
+               label, scans[v], pct(lat, 2000, 0.5) * 1e3, pct(lat, 2000, 0.99) * 1e3, c / 2000 * 1e3,
+               rollup("Rss") / 1024.0);
+        aisle_rec_options_free(o);
+    }
+    fflush(stdout);
+    _exit(0);
+}
+
 /* Two processes serving the same file: open, 2000 users, then (both
  * alive) their memory.  Prints one line per process. */
 static void two_processes(const char *path, const char *options, const char *label, size_t users) {
@@ -184,11 +240,13 @@ int main(int argc, char **argv) {
     free(u), free(it);
     char text[160];
     snprintf(text, sizeof text, "model=bpr factors=%zu epochs=1 threads=2 seed=1", dim);
-    char tables[4200];
+    char tables[4200], f16[4200];
     snprintf(tables, sizeof tables, "%s.tables", path);
+    snprintf(f16, sizeof f16, "%s.fp16", path);
     bool quick = getenv("BENCH_MMAP_QUICK") && strcmp(getenv("BENCH_MMAP_QUICK"), "1") == 0;
     aisle_config *tc = config(text), *sc = config("compression=0 store_int8=true"),
-                 *sm = config("compression=0 store_int8=true store_mappable=true");
+                 *sm = config("compression=0 store_int8=true store_mappable=true"),
+                 *sh = config("compression=0 quantize=fp16 store_int8=true store_mappable=true");
     aisle_model *m;
     double t0 = now();
     if (aisle_model_train(ds, tc, &m)) die("train");
@@ -197,9 +255,10 @@ int main(int argc, char **argv) {
     if (!quick && aisle_model_save(m, path, sc)) die("save");
     double t_save = now() - t0;
     if (aisle_model_save(m, tables, sm)) die("save store_mappable");
+    if (aisle_model_save(m, f16, sh)) die("save quantize=fp16");
     aisle_model_free(m);
     aisle_dataset_free(ds);
-    aisle_config_free(tc), aisle_config_free(sc), aisle_config_free(sm);
+    aisle_config_free(tc), aisle_config_free(sc), aisle_config_free(sm), aisle_config_free(sh);
     struct stat st, st2;
     if ((!quick && stat(path, &st)) || stat(tables, &st2)) die("stat");
     printf("bpr %zu users x %zu items x %zu factors: file %.1f MB (fp32 factors %.1f MB, int8 copy stored), "
@@ -224,6 +283,22 @@ int main(int argc, char **argv) {
                    k < 3 ? "" : "store_mappable", o * 1e3, ratio[0], oc * 1e3, ratio[1], f);
         }
     }
+    struct stat st3;
+    if (stat(f16, &st3)) die("stat");
+    printf("fp16 factors served as stored (quantize=fp16 store_int8=true store_mappable=true): file %.1f MB "
+           "(%.3fx the fp32 store_mappable file's %.1f MB)\n", st3.st_size / 1e6, (double)st3.st_size / st2.st_size,
+           st2.st_size / 1e6);
+    for (int k = 3; k < 5; k++) {
+        double o, oc, f, o32, oc32, f32;
+        time_open(f16, modes[k], 0, &o, &oc, &f);
+        time_open(tables, modes[k], 0, &o32, &oc32, &f32);
+        printf("  %-28s fp16 open %9.1f ms wall, %8.1f ms CPU; fp32 %9.1f ms wall, %8.1f ms CPU (warm)\n", modes[k],
+               o * 1e3, oc * 1e3, o32 * 1e3, oc32 * 1e3);
+    }
+    printf("top-10 latency, one process per file, mapped (mmap_verify=none), 2000 users after 200 to warm up:\n");
+    latency_row(tables, "fp32 store_mappable", users);
+    latency_row(f16, "fp16 store_mappable", users);
+    unlink(f16);
     if (quick) {
         unlink(tables);
         return 0;

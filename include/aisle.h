@@ -1778,7 +1778,9 @@ AISLE_API int aisle_dataset_add_indexed(aisle_dataset *ds, size_t n_users, size_
  * or items added by an aisle_server holding it; a lease keeps it valid),
  * read-only (user rows change in place under aisle_update_user).  Returns AISLE_OK,
  * AISLE_EINVAL (NULL argument, unknown side) or AISLE_EUNSUPPORTED (a kind
- * without factors: popular, itemknn, sasrec). */
+ * without factors: popular, itemknn, sasrec; or a side served as the fp16
+ * rows of a file saved with quantize=fp16 and loaded with mmap=true, which
+ * has no fp32 matrix: load it without mmap for one). */
 AISLE_API int aisle_model_factors(const aisle_model *model, int side, const float **data, size_t *rows,
                                   size_t *dim);
 

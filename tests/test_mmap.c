@@ -8,6 +8,7 @@
  * child share the file's pages (/proc/self/smaps); 8 threads recommend
  * from one mapped model (run under TSan by `make check-tsan`). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <zlib.h>
 
 #include "fuzz/container_frame.h"
+#include "models/models.h"
 #include "util/test_util.h"
 
 enum { N_USERS = 120, K = 10 };
@@ -27,6 +29,10 @@ enum { N_USERS = 120, K = 10 };
 #define MAPPABLE "compression=0 store_int8=true store_mappable=true"
 /* The two mappable layouts the mapped-model tests run on. */
 static const char *const saves[2] = {"compression=0 store_int8=true", MAPPABLE};
+/* Files with fp16 factors served as stored: bare, with the int8 copy
+ * (built from the fp16 values), and with the mappable tables too. */
+static const char *const f16_saves[3] = {"compression=0 quantize=fp16", "compression=0 quantize=fp16 store_int8=true",
+                                         MAPPABLE " quantize=fp16"};
 
 /* Users with 1..30 items over n_items items; every item appears; values
  * 1..5 (ratings for mf, weights for the implicit kinds). */
@@ -108,11 +114,30 @@ static void assert_same_serving(const aisle_model *a, const aisle_model *b) {
     float *fa = calloc(N_USERS * K, sizeof *fa), *fb = calloc(N_USERS * K, sizeof *fb);
     size_t ca[N_USERS], cb[N_USERS];
     assert_true(ba && bb && fa && fb);
-    assert_ok(aisle_recommend_batch(a, users, N_USERS, K, NULL, ba, fa, ca));
-    assert_ok(aisle_recommend_batch(b, users, N_USERS, K, NULL, bb, fb, cb));
-    for (uint32_t u = 0; u < N_USERS; u++)
-        assert_same_list(ba + u * K, fa + u * K, ca[u], bb + u * K, fb + u * K, cb[u], "batch", users[u]);
+    for (int v = 0; v < 2; v++) { /* the int8 scan per user, the tiled sgemm */
+        aisle_rec_options *o = scan_opts(scans[v]);
+        assert_ok(aisle_recommend_batch(a, users, N_USERS, K, o, ba, fa, ca));
+        assert_ok(aisle_recommend_batch(b, users, N_USERS, K, o, bb, fb, cb));
+        for (uint32_t u = 0; u < N_USERS; u++)
+            assert_same_list(ba + u * K, fa + u * K, ca[u], bb + u * K, fb + u * K, cb[u], scans[v], users[u]);
+        aisle_rec_options_free(o);
+    }
     free(ba), free(bb), free(fa), free(fb);
+    /* anonymous sessions (fold-in) and explanations */
+    for (uint32_t s = 0; s < 6; s++) {
+        char i0[32], i1[32], i2[32];
+        snprintf(i0, sizeof i0, "item%u", s * 13), snprintf(i1, sizeof i1, "item%u", s * 29 + 1);
+        snprintf(i2, sizeof i2, "item%u", s * 31 + 2);
+        const char *session[3] = {i0, i1, i2};
+        const float w[3] = {1, 2, 0.5f};
+        assert_ok(aisle_recommend_for_items(a, session, w, 3, K, NULL, ia, sa, &na));
+        assert_ok(aisle_recommend_for_items(b, session, w, 3, K, NULL, ib, sb, &nb));
+        assert_same_list(ia, sa, na, ib, sb, nb, "session", i0);
+        snprintf(key, sizeof key, "user%u", s * 17 + 3);
+        assert_ok(aisle_explain(a, key, i1, K, ia, sa, &na));
+        assert_ok(aisle_explain(b, key, i1, K, ib, sb, &nb));
+        assert_same_list(ia, sa, na, ib, sb, nb, "explain", key);
+    }
     for (uint32_t u = 0; u < N_USERS; u += 11) {
         float x, y;
         snprintf(key, sizeof key, "item%u", u * 3);
@@ -229,8 +254,8 @@ static void test_files_that_cannot_be_mapped_are_refused_with_a_reason(void **st
     aisle_model *m = train(300, "model=als factors=8 epochs=1 threads=1"), *x = NULL;
     assert_ok(tu_model_save_opts(m, path, "compression=6"));
     assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "compression=0");
-    assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16"));
-    assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "quantize=none");
+    assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=int8"));
+    assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "int8");
     assert_status_msg(tu_model_save_opts(m, path, "compression=0 quantize=int8 store_int8=true"), AISLE_EINVAL,
                       "quantize=none");
     assert_status_msg(tu_model_save_opts(m, path, "compression=6 store_mappable=true"), AISLE_EINVAL,
@@ -474,9 +499,9 @@ static void test_update_user_on_a_mapped_model_copies_pages_not_the_file(void **
     tu_tmpdir(dir, sizeof dir, "mmap_update");
     path_in(path, sizeof path, dir, "m.aisle");
     const char *kinds[2] = {"model=als factors=8 epochs=2 threads=1", "model=mf factors=8 epochs=2 threads=1"};
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 6; k++) { /* both layouts, then fp16 factors (widened on the first update) */
         aisle_model *m = train(500, kinds[k % 2]);
-        assert_ok(tu_model_save_opts(m, path, saves[k / 2]));
+        assert_ok(tu_model_save_opts(m, path, k < 4 ? saves[k / 2] : f16_saves[1]));
         uint64_t before = file_hash(path);
         aisle_model *ref, *mm, *other;
         assert_ok(aisle_model_load(&ref, path, NULL));
@@ -512,8 +537,8 @@ static void test_users_and_items_added_to_a_served_mapped_model(void **state) {
     tu_tmpdir(dir, sizeof dir, "mmap_grow");
     path_in(path, sizeof path, dir, "m.aisle");
     aisle_model *m = train(4500, "model=als factors=8 epochs=2 threads=1");
-    for (int save = 0; save < 2; save++) {
-        assert_ok(tu_model_save_opts(m, path, saves[save]));
+    for (int save = 0; save < 3; save++) { /* both layouts, then fp16 factors */
+        assert_ok(tu_model_save_opts(m, path, save < 2 ? saves[save] : f16_saves[2]));
         uint64_t before = file_hash(path);
         aisle_model *a, *b;
         assert_ok(aisle_model_load(&a, path, NULL));
@@ -693,6 +718,297 @@ static void test_eight_threads_recommend_from_one_mapped_model(void **state) {
     aisle_model_free(m);
 }
 
+/* ---- fp16 factors served as stored (quantize=fp16, docs/FORMAT.md) ---- */
+
+static size_t file_size(const char *path) {
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (size_t)st.st_size;
+}
+
+/* The widening every read path uses (F16C where the CPU has it) gives
+ * io_f16_to_f32's value for every binary16 bit pattern, in blocks and in
+ * the scalar tails (NaN stays NaN), which is why a mapped fp16 model
+ * scores exactly as the decoded one. */
+static void test_fp16_widening_and_dot_products_are_exact(void **state) {
+    (void)state;
+    uint16_t *h = malloc(65536 * sizeof *h);
+    float *out = malloc(65536 * sizeof *out);
+    assert_true(h && out);
+    for (uint32_t i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+    for (size_t chunk = 1; chunk <= 65536; chunk = chunk * 3 + 2) {
+        for (size_t at = 0; at < 65536; at += chunk) model_f16_widen(h + at, out + at, CORE_MIN(chunk, 65536 - at));
+        for (uint32_t i = 0; i < 65536; i++) {
+            float want = io_f16_to_f32((uint16_t)i);
+            if (want != want ? out[i] == out[i] : memcmp(&want, &out[i], sizeof want) != 0)
+                fail_msg("chunk %zu: 0x%04x widened to %.9g, expected %.9g", chunk, i, (double)out[i], (double)want);
+        }
+    }
+    /* the fp16 scan's dot products: model_dot over the widened rows, for
+     * row counts around its 4-row interleave and dims around its 8 lanes */
+    uint64_t r = 0x2545F4914F6CDD1Dull;
+    float x[67], row[67], dots[11];
+    for (uint32_t i = 0; i < 67 * 11; i++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        h[i] = (uint16_t)(r & 0x7bff) | (uint16_t)(r >> 63 << 15); /* finite, either sign */
+        if (i < 67) x[i] = io_f16_to_f32((uint16_t)(r >> 20)) * 0.25f;
+        if (i < 67 && x[i] != x[i]) x[i] = 1.5f;
+    }
+    const uint32_t dims[] = {1, 3, 7, 8, 9, 16, 17, 64, 67};
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; di++)
+        for (size_t n = 1; n <= 11; n++) {
+            uint32_t d = dims[di];
+            model_f16_dots(x, h, n, d, dots);
+            for (size_t i = 0; i < n; i++) {
+                model_f16_widen(h + i * d, row, d);
+                float want = model_dot(x, row, d);
+                if (memcmp(&want, &dots[i], sizeof want) != 0 && !(want != want && dots[i] != dots[i]))
+                    fail_msg("dim %u, %zu rows: row %zu dot %.9g, expected %.9g", d, n, i, (double)dots[i],
+                             (double)want);
+            }
+        }
+    free(h);
+    free(out);
+}
+
+/* A model opened mapped from an fp16 file: every list and score equals the
+ * ordinary load of the same file (decoded to fp32), bit for bit; the
+ * mapping is the file (fp16 bytes: about half the fp32 file); the fp16
+ * rows are never decoded into an fp32 matrix (aisle_model_factors has
+ * none to give); the file is never written. */
+static void test_mapped_fp16_model_serves_what_its_ordinary_load_serves(void **state) {
+    (void)state;
+    char dir[512], path[600], fp32[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_f16");
+    path_in(path, sizeof path, dir, "f16.aisle");
+    path_in(fp32, sizeof fp32, dir, "f32.aisle");
+    for (size_t k = 0; k < sizeof factor_kinds / sizeof *factor_kinds; k++) {
+        aisle_model *m = train(4500, factor_kinds[k]);
+        assert_ok(tu_model_save_opts(m, fp32, "compression=0"));
+        const float *data;
+        size_t rows, dim;
+        assert_ok(aisle_model_factors(m, AISLE_FACTORS_ITEMS, &data, &rows, &dim));
+        for (int s = 0; s < 3; s++) {
+            assert_ok(tu_model_save_opts(m, path, f16_saves[s]));
+            uint64_t before = file_hash(path);
+            /* two bytes a factor instead of four (less two sections' padding) */
+            if (s == 0) assert_true(file_size(fp32) - file_size(path) + 128 >= (N_USERS + rows) * dim * 2);
+            aisle_model *ref;
+            assert_ok(aisle_model_load(&ref, path, NULL)); /* decoded to fp32 */
+            const char *modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
+            for (int v = 0; v < 2; v++) {
+                aisle_model *mm;
+                assert_ok(tu_model_load_opts(&mm, path, modes[v]));
+                size_t bytes = 0;
+                assert_ok(aisle_model_mapped_bytes(mm, &bytes));
+                assert_int_equal(bytes, file_size(path));
+                assert_status_msg(aisle_model_factors(mm, AISLE_FACTORS_ITEMS, &data, &rows, &dim),
+                                  AISLE_EUNSUPPORTED, "fp16");
+                assert_ok(aisle_model_factors(ref, AISLE_FACTORS_ITEMS, &data, &rows, &dim));
+                char text[4096];
+                assert_ok(aisle_model_describe(mm, text, sizeof text, NULL));
+                assert_non_null(strstr(text, "factor_rows: fp16"));
+                assert_same_serving(ref, mm);
+                if (v == 0) { /* saving widens the rows for the writer: the same model again */
+                    aisle_model *again;
+                    assert_ok(tu_model_save_opts(mm, fp32, "compression=0"));
+                    assert_ok(aisle_model_load(&again, fp32, NULL));
+                    assert_same_serving(ref, again);
+                    aisle_model_free(again);
+                }
+                aisle_model_free(mm);
+            }
+            aisle_model_free(ref);
+            assert_int_equal(file_hash(path), before);
+        }
+        aisle_model_free(m);
+    }
+}
+
+/* Items with identical vectors (exact ties at every score) added before
+ * saving: the mapped fp16 model breaks the ties as the ordinary load does
+ * (to the lower index), with either scan and in batch. */
+static void test_mapped_fp16_model_breaks_ties_as_an_ordinary_load(void **state) {
+    (void)state;
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_f16_ties");
+    path_in(path, sizeof path, dir, "ties.aisle");
+    aisle_model *m = train(4500, "model=als factors=16 epochs=2 threads=1");
+    const float *items;
+    size_t rows, dim;
+    assert_ok(aisle_model_factors(m, AISLE_FACTORS_ITEMS, &items, &rows, &dim));
+    float v[3][16];
+    for (int c = 0; c < 3; c++) memcpy(v[c], items + (size_t)(c * 7) * dim, sizeof v[c]);
+    aisle_server *srv;
+    assert_ok(aisle_server_new(&srv, m));
+    char key[32];
+    for (int i = 0; i < 60; i++) { /* 20 copies each of items 0, 7 and 14 */
+        snprintf(key, sizeof key, "twin%d", i);
+        assert_ok(aisle_server_add_item(srv, key, v[i % 3], dim));
+    }
+    const aisle_model *grown;
+    assert_ok(aisle_server_acquire(srv, &grown));
+    for (int s = 0; s < 3; s++) {
+        assert_ok(tu_model_save_opts(grown, path, f16_saves[s]));
+        aisle_model *ref, *mm;
+        assert_ok(aisle_model_load(&ref, path, NULL));
+        assert_ok(tu_model_load_opts(&mm, path, "mmap=true"));
+        assert_same_serving(ref, mm);
+        /* the list is all ties (the twins, and items training gave the
+         * same vector): the tie-breaking is really exercised */
+        const char *similar[K], *source;
+        float sc[K];
+        size_t n;
+        assert_ok(aisle_model_item_key(mm, 7, &source));
+        assert_ok(aisle_similar_items(mm, source, K, NULL, similar, sc, &n));
+        assert_int_equal(n, K);
+        assert_memory_equal(&sc[0], &sc[K - 1], sizeof sc[0]);
+        aisle_model_free(mm);
+        aisle_model_free(ref);
+    }
+    assert_ok(aisle_server_release(srv, grown));
+    aisle_server_free(srv);
+}
+
+/* Opening a mapped fp16 model and serving from it (both scans, similar
+ * items, a session, a score) never allocates a block as large as a
+ * quarter of the item matrix in fp32: the rows are widened as read. */
+static size_t alloc_max;
+static void *max_malloc(void *ctx, size_t n) {
+    (void)ctx;
+    if (n > alloc_max) alloc_max = n;
+    return malloc(n);
+}
+static void *max_realloc(void *ctx, void *p, size_t n) {
+    (void)ctx;
+    if (n > alloc_max) alloc_max = n;
+    return realloc(p, n);
+}
+static void max_free(void *ctx, void *p) {
+    (void)ctx;
+    free(p);
+}
+
+static void test_mapped_fp16_rows_are_widened_as_read_not_copied(void **state) {
+    (void)state;
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_f16_alloc");
+    path_in(path, sizeof path, dir, "m.aisle");
+    aisle_model *m = train(8000, "model=als factors=64 epochs=1 threads=1");
+    assert_ok(tu_model_save_opts(m, path, MAPPABLE " quantize=fp16"));
+    aisle_model_free(m);
+    aisle_rec_options *o[2] = {scan_opts("int8"), scan_opts("fp32")};
+    alloc_max = 0;
+    assert_ok(aisle_set_allocator(max_malloc, max_realloc, max_free, NULL));
+    aisle_model *mm;
+    int rc = tu_model_load_opts(&mm, path, "mmap=true mmap_verify=none");
+    const char *items[K];
+    float scores[K], score;
+    size_t n;
+    const char *session[2] = {"item3", "item9"};
+    for (int v = 0; !rc && v < 2; v++) rc = aisle_recommend(mm, "user5", K, o[v], items, scores, &n);
+    if (!rc) rc = aisle_similar_items(mm, "item5", K, NULL, items, scores, &n);
+    if (!rc) rc = aisle_recommend_for_items(mm, session, NULL, 2, K, NULL, items, scores, &n);
+    if (!rc) rc = aisle_score(mm, "user5", "item5", &score);
+    aisle_model_free(rc ? NULL : mm);
+    assert_ok(aisle_set_allocator(NULL, NULL, NULL, NULL));
+    assert_ok(rc);
+    print_message("largest allocation while opening and serving a mapped fp16 8000 x 64 model: %zu bytes\n",
+                  alloc_max);
+    assert_true(alloc_max < (size_t)8000 * 64 * sizeof(float) / 4);
+    aisle_rec_options_free(o[0]);
+    aisle_rec_options_free(o[1]);
+}
+
+/* Readers serve a mapped fp16 model through a server while a writer
+ * updates users (the first update widens the user rows into owned memory
+ * under the write lock) and adds one: no reader fails, and the final lists
+ * equal an ordinary load given the same calls (run under TSan by `make
+ * check-tsan`). */
+typedef struct f16_reader {
+    aisle_server *srv;
+    atomic_int *stop;
+    int failures, rounds;
+} f16_reader;
+
+static void *f16_read(void *p) {
+    f16_reader *r = p;
+    const char *items[K];
+    float scores[K];
+    size_t n;
+    char key[32];
+    while (!atomic_load(r->stop) || r->rounds < 2) {
+        const aisle_model *m;
+        if (aisle_server_acquire(r->srv, &m) != AISLE_OK) {
+            r->failures++;
+            break;
+        }
+        for (uint32_t u = 0; u < N_USERS; u += 7) {
+            snprintf(key, sizeof key, "user%u", u);
+            if (aisle_recommend(m, key, K, NULL, items, scores, &n) != AISLE_OK || n != K) r->failures++;
+        }
+        if (aisle_similar_items(m, "item3", K, NULL, items, scores, &n) != AISLE_OK) r->failures++;
+        aisle_server_release(r->srv, m);
+        r->rounds++;
+    }
+    return NULL;
+}
+
+static void test_readers_and_a_writer_on_a_mapped_fp16_model(void **state) {
+    (void)state;
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "mmap_f16_threads");
+    path_in(path, sizeof path, dir, "m.aisle");
+    aisle_model *m = train(4500, "model=als factors=16 epochs=1 threads=1");
+    assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16 store_int8=true"));
+    aisle_model_free(m);
+    uint64_t before = file_hash(path);
+    aisle_model *a, *b;
+    assert_ok(aisle_model_load(&a, path, NULL));
+    assert_ok(tu_model_load_opts(&b, path, "mmap=true"));
+    aisle_server *sa, *sb;
+    assert_ok(aisle_server_new(&sa, a));
+    assert_ok(aisle_server_new(&sb, b));
+    atomic_int stop = 0;
+    pthread_t t[4];
+    f16_reader r[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (f16_reader){sb, &stop, 0, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, f16_read, &r[i]), 0);
+    }
+    const char *items[3] = {"item3", "item40", "item77"};
+    const float w[3] = {2, 1, 3};
+    char key[32];
+    aisle_server *both[2] = {sb, sa}; /* the mapped one first, while the readers run */
+    for (int s = 0; s < 2; s++) {
+        for (uint32_t u = 0; u < N_USERS; u += 9) {
+            snprintf(key, sizeof key, "user%u", u);
+            assert_ok(aisle_server_update_user(both[s], key, items, w, 1 + u % 3));
+        }
+        assert_ok(aisle_server_add_user(both[s], "newcomer", items, w, 3));
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(r[i].failures, 0);
+    }
+    const aisle_model *la, *lb;
+    assert_ok(aisle_server_acquire(sa, &la));
+    assert_ok(aisle_server_acquire(sb, &lb));
+    assert_same_serving(la, lb);
+    const char *ra[K], *rb[K];
+    float fa[K], fb[K];
+    size_t na, nb;
+    assert_ok(aisle_recommend(la, "newcomer", K, NULL, ra, fa, &na));
+    assert_ok(aisle_recommend(lb, "newcomer", K, NULL, rb, fb, &nb));
+    assert_same_list(ra, fa, na, rb, fb, nb, "new user", "newcomer");
+    assert_ok(aisle_server_release(sa, la));
+    assert_ok(aisle_server_release(sb, lb));
+    aisle_server_free(sa);
+    aisle_server_free(sb);
+    assert_int_equal(file_hash(path), before);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mapped_model_serves_what_a_loaded_model_serves),
@@ -703,6 +1019,11 @@ int main(void) {
         cmocka_unit_test(test_users_and_items_added_to_a_served_mapped_model),
         cmocka_unit_test(test_two_handles_and_a_forked_child_share_pages),
         cmocka_unit_test(test_eight_threads_recommend_from_one_mapped_model),
+        cmocka_unit_test(test_fp16_widening_and_dot_products_are_exact),
+        cmocka_unit_test(test_mapped_fp16_model_serves_what_its_ordinary_load_serves),
+        cmocka_unit_test(test_mapped_fp16_model_breaks_ties_as_an_ordinary_load),
+        cmocka_unit_test(test_mapped_fp16_rows_are_widened_as_read_not_copied),
+        cmocka_unit_test(test_readers_and_a_writer_on_a_mapped_fp16_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

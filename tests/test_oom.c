@@ -469,6 +469,13 @@ static int step_open_mapped(void *path) {
     int rc = tu_model_load_opts(&m, path, "mmap=true");
     train_ctx c = {.model = m};
     if (!rc) rc = step_serve(&c);
+    aisle_rec_options *o = NULL; /* the int8 scan and its re-scoring (few items: not chosen by auto) */
+    if (!rc) rc = aisle_rec_options_new(&o);
+    if (!rc) rc = aisle_rec_options_set(o, "scan", "int8");
+    const char *got[4];
+    size_t n;
+    if (!rc) rc = aisle_recommend(m, "u1", 4, o, got, NULL, &n);
+    aisle_rec_options_free(o);
     const char *items[] = {"tea", "cups"};
     if (!rc) rc = aisle_update_user(m, "u1", items, NULL, 2);
     aisle_model_free(m);
@@ -508,21 +515,27 @@ static void test_mapped_open_survives_allocation_failures(void **state) {
     snprintf(path, sizeof path, "%s/m.aisle", dir);
     const char *kinds[] = {"model=als factors=4 threads=2", "model=mf factors=4 threads=2",
                            "model=hybrid factors=4 threads=2"};
-    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
-        aisle_model *m = tu_train(ds, kinds[k]);
-        assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
+    /* fp32 factors, then fp16 factors served as stored (widened as read;
+     * the update and the additions widen a side into owned memory) */
+    const char *saves[2] = {"compression=0 store_int8=true", "compression=0 quantize=fp16 store_int8=true"};
+    for (size_t k = 0; k < 2 * sizeof kinds / sizeof *kinds; k++) {
+        const char *kind = kinds[k % 3], *save = saves[k / 3];
+        aisle_model *m = tu_train(ds, kind);
+        assert_ok(tu_model_save_opts(m, path, save));
         aisle_model_free(m);
         uint64_t points = run_until_success("open mapped", step_open_mapped, path);
-        print_message("%s: mapped open+serve+update: %llu allocation failure points\n", kinds[k],
+        print_message("%s, %s: mapped open+serve+update: %llu allocation failure points\n", kind, save,
                       (unsigned long long)points);
         assert_true(points > 10);
-        if (k != 0) continue;
-        m = tu_train(ds, kinds[k]);
-        assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true store_mappable=true"));
+        if (k % 3 != 0) continue;
+        char grow_save[128];
+        snprintf(grow_save, sizeof grow_save, "%s store_mappable=true", save);
+        m = tu_train(ds, kind);
+        assert_ok(tu_model_save_opts(m, path, grow_save));
         aisle_model_free(m);
         points = run_until_success("grow mapped", step_grow_mapped, path);
-        print_message("%s, store_mappable: mapped open+update+add item and user: %llu allocation failure points\n",
-                      kinds[k], (unsigned long long)points);
+        print_message("%s, %s: mapped open+update+add item and user: %llu allocation failure points\n", kind,
+                      grow_save, (unsigned long long)points);
         assert_true(points > 10);
     }
     aisle_dataset_free(ds);

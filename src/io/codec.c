@@ -401,22 +401,23 @@ static int view_ok(const io_cursor *c, size_t at, size_t align, const char *what
 #endif
 }
 
-int io_get_tensor_view(io_cursor *c, const float **out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
-                       uint64_t expect_cols) {
+int io_get_tensor_view_enc(io_cursor *c, const void **out, uint8_t *enc_out, uint64_t *rows, uint64_t *cols,
+                           uint64_t expect_rows, uint64_t expect_cols) {
     size_t at;
     uint8_t enc;
     uint64_t r, k;
     int rc = tensor_head(c, &enc, &r, &k, expect_rows, expect_cols, &at);
     if (rc) return rc;
-    if (enc != IO_QUANT_NONE)
+    if (enc == IO_QUANT_INT8)
         return core_error(AISLE_EUNSUPPORTED,
-                          "%s: tensor at offset %zu is stored as %s (save option quantize), so it cannot be served "
-                          "from a mapping; save with quantize=none (and store_int8=true for the int8 scan)",
-                          c->section, at, enc == IO_QUANT_FP16 ? "fp16" : "int8");
+                          "%s: tensor at offset %zu is stored as int8 (save option quantize), so it cannot be served "
+                          "from a mapping; save with quantize=none or fp16 (and store_int8=true for the int8 scan)",
+                          c->section, at);
     rc = view_ok(c, at, IO_ALIGN, "tensor");
     if (rc) return rc;
-    *out = (const float *)(const void *)(c->p + c->pos);
-    c->pos += (size_t)(r * k) * 4;
+    *out = c->p + c->pos; /* tensor_head checked that r * k values fit */
+    c->pos += (size_t)(r * k) * (enc == IO_QUANT_FP16 ? 2 : 4);
+    *enc_out = enc;
     *rows = r;
     *cols = k;
     return AISLE_OK;

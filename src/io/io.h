@@ -117,11 +117,13 @@ int io_get_str(io_cursor *c, char **out);
 int io_get_tensor(io_cursor *c, float **out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
                   uint64_t expect_cols);
 /* Views for mapped files: a pointer into the payload instead of a copy.
- * The tensor must be fp32 and start IO_ALIGN-aligned, an f32 array 4-byte
- * aligned, io_get_view's len bytes `align`-aligned; otherwise
+ * The tensor must be fp32 or fp16 (served as stored: *enc is
+ * IO_QUANT_NONE, *out floats, or IO_QUANT_FP16, *out binary16 values) and
+ * start IO_ALIGN-aligned, an f32 array 4-byte aligned, io_get_view's len
+ * bytes `align`-aligned; otherwise (an int8 tensor too)
  * AISLE_EUNSUPPORTED (the message says how to save a mappable file). */
-int io_get_tensor_view(io_cursor *c, const float **out, uint64_t *rows, uint64_t *cols, uint64_t expect_rows,
-                       uint64_t expect_cols);
+int io_get_tensor_view_enc(io_cursor *c, const void **out, uint8_t *enc, uint64_t *rows, uint64_t *cols,
+                           uint64_t expect_rows, uint64_t expect_cols);
 int io_get_f32_array_view(io_cursor *c, const float **out, uint64_t *n, uint64_t max_n);
 int io_get_view(io_cursor *c, const void **out, size_t len, size_t align);
 /* Allocated arrays; max_n bounds the count (besides the bytes present). */

@@ -14,7 +14,8 @@ const option_spec io_options[] = {
     {"store_int8", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "save",
      "Latent-factor models (als, bpr, mf, hybrid): also store the int8 copy of the item factors "
      "that the exact int8 top-k scan reads (scan=auto|int8), so a loaded or mapped model serves "
-     "it as stored instead of building it; needs quantize=none."},
+     "it as stored instead of building it; needs quantize=none or fp16 (then built from the fp16 "
+     "values)."},
     {"store_mappable", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "save",
      "Also store the key dictionaries (keys, offsets, hash table) and the training history (CSR "
      "arrays) 64-byte aligned, so that a mapped open (mmap=true) serves them in place instead of "
@@ -23,8 +24,8 @@ const option_spec io_options[] = {
     {"mmap", AISLE_OPTION_BOOL, 0, 1, "false", NULL, "load",
      "aisle_model_load maps the file read-only and serves the factor tensors (and a stored int8 "
      "copy) in place instead of copying them: opening is fast and processes share the pages. "
-     "Latent-factor kinds only, files saved with compression=0 and quantize=none (else "
-     "AISLE_EUNSUPPORTED); docs/FORMAT.md."},
+     "Latent-factor kinds only, files saved with compression=0 and quantize=none or fp16 (fp16 "
+     "rows are served as stored, widened as read; else AISLE_EUNSUPPORTED); docs/FORMAT.md."},
     {"mmap_verify", AISLE_OPTION_STRING, 0, 0, "open", "open|none", "load",
      "With mmap=true: open checks the CRC of every mapped section while opening (reads the whole "
      "file once); none skips it for the mapped tensors (opening touches almost nothing; a "

@@ -24,15 +24,14 @@ void model_factors_free(model_factors *f) {
     core_free(f->gram);
     model_int8_free(f->int8);
     f->user = f->item = f->user_bias = f->item_bias = f->gram = NULL;
+    f->user16 = f->item16 = NULL; /* inside the mapping */
     f->int8 = NULL;
     f->borrowed = 0;
 }
 
-const float *model_item_vectors(const aisle_model *m, uint32_t *dim) {
+const model_factors *model_item_factors(const aisle_model *m) {
     if (!m || !m->state || !(m->ops->flags & MODEL_FACTORS)) return NULL;
-    const model_factors *f = m->state;
-    *dim = f->dim;
-    return f->item;
+    return m->state;
 }
 
 int model_factors_alloc(model_factors *f, uint32_t users, uint32_t items, uint32_t dim, bool explicit_r) {
@@ -108,15 +107,17 @@ int model_factors_fold_in(const model_factors *f, const uint32_t *items, const f
     uint32_t d = f->dim;
     double *a = core_malloc((size_t)d * d * sizeof *a);
     double *b = core_malloc((size_t)d * 2 * sizeof *b);
-    if (!a || !b) {
+    float *wide = model_factors_f16(f, MODEL_SIDE_ITEMS) ? core_malloc((size_t)d * sizeof *wide) : NULL;
+    if (!a || !b || (model_factors_f16(f, MODEL_SIDE_ITEMS) && !wide)) {
         core_free(a);
         core_free(b);
+        core_free(wide);
         return core_oom("fold-in");
     }
     for (size_t r = 0; r < (size_t)d * d; r++) a[r] = f->explicit_r ? 0.0 : f->gram[r];
     for (uint32_t r = 0; r < d; r++) a[(size_t)r * d + r] += f->reg, b[r] = 0.0;
     for (size_t j = 0; j < n; j++) {
-        const float *y = f->item + (size_t)items[j] * d;
+        const float *y = model_factors_item_row(f, items[j], wide);
         /* implicit: a weight <= 0 is no interaction (weights.c) */
         if (!f->explicit_r && model_weight_apply(&f->rule, w ? w[j] : 1.0f) == 0.0f) continue;
         double t = fold_target(f, items[j], w, j);
@@ -133,7 +134,7 @@ int model_factors_fold_in(const model_factors *f, const uint32_t *items, const f
         chol_solve(a, b, d);
         for (uint32_t r = 0; r < d; r++) x[r] = (float)b[r];
         if (z) {
-            const float *yi = f->item + (size_t)z_item * d;
+            const float *yi = model_factors_item_row(f, (size_t)z_item, wide);
             for (uint32_t r = 0; r < d; r++) b[d + r] = yi[r];
             chol_solve(a, b + d, d);
             for (uint32_t r = 0; r < d; r++) z[r] = (float)b[d + r];
@@ -141,13 +142,14 @@ int model_factors_fold_in(const model_factors *f, const uint32_t *items, const f
     }
     core_free(a);
     core_free(b);
+    core_free(wide);
     return rc;
 }
 
 int model_factors_query(const model_factors *f, const model_query *q, float *tmp, const float **x, float *base) {
     *base = f->explicit_r ? f->mean : 0.0f;
     if (q->user >= 0) {
-        *x = f->user + (size_t)q->user * f->dim;
+        *x = model_factors_user_row(f, (size_t)q->user, tmp);
         if (f->user_bias) *base += f->user_bias[q->user];
         return AISLE_OK;
     }
@@ -160,12 +162,18 @@ int model_factors_score_items(const aisle_model *m, const model_query *q, float 
     uint32_t d = f->dim, ni = model_n_items(m);
     float *tmp = NULL, base;
     const float *x;
-    if (q->user < 0) {
+    if (q->user < 0 || model_factors_f16(f, MODEL_SIDE_USERS)) {
         tmp = core_malloc((size_t)(d ? d : 1) * sizeof *tmp);
         if (!tmp) return core_oom("session vector");
     }
     int rc = model_factors_query(f, q, tmp, &x, &base);
-    for (uint32_t j = 0; !rc && j < ni; j++) scores[j] = model_factors_row_score(f, x, base, j);
+    float wide[MODEL_WIDE_FLOATS];
+    uint32_t step = model_factors_block_rows(f, MODEL_SIDE_ITEMS);
+    for (uint32_t j0 = 0; !rc && j0 < ni; j0 += CORE_MIN(step, ni - j0)) {
+        uint32_t n = CORE_MIN(step, ni - j0);
+        const float *rows = model_factors_rows(f, MODEL_SIDE_ITEMS, j0, n, wide);
+        for (uint32_t i = 0; i < n; i++) scores[j0 + i] = model_factors_score_row(f, x, base, rows + (size_t)i * d, j0 + i);
+    }
     core_free(tmp);
     return rc;
 }
@@ -174,17 +182,22 @@ int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t
     const model_factors *f = m->state;
     uint32_t d = f->dim;
     float s;
+    /* the session vector or a widened fp16 user row, and the item row */
+    bool f16 = model_factors_f16(f, MODEL_SIDE_USERS) || model_factors_f16(f, MODEL_SIDE_ITEMS);
+    float *x = q->user < 0 || f16 ? core_malloc((size_t)(d ? d : 1) * 2 * sizeof *x) : NULL;
+    if ((q->user < 0 || f16) && !x) return core_oom("session vector");
     if (q->user >= 0) {
-        s = model_dot(f->user + (size_t)q->user * d, f->item + (size_t)item * d, d);
+        s = model_dot(model_factors_user_row(f, (size_t)q->user, x), model_factors_item_row(f, item, x ? x + d : NULL), d);
         if (f->user_bias) s += f->user_bias[q->user];
     } else {
-        float *x = core_malloc((size_t)(d ? d : 1) * sizeof *x);
-        if (!x) return core_oom("session vector");
         int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, x, -1, NULL);
-        s = rc ? 0.0f : model_dot(x, f->item + (size_t)item * d, d);
-        core_free(x);
-        if (rc) return rc;
+        s = rc ? 0.0f : model_dot(x, model_factors_item_row(f, item, x + d), d);
+        if (rc) {
+            core_free(x);
+            return rc;
+        }
     }
+    core_free(x);
     if (f->explicit_r) {
         s += f->mean + f->item_bias[item];
         /* a predicted rating stays within the observed scale */
@@ -196,30 +209,42 @@ int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t
 
 int model_factors_similar(const aisle_model *m, uint32_t item, float *scores) {
     const model_factors *f = m->state;
-    uint32_t d = f->dim, ni = model_n_items(m);
-    const float *qi = f->item + (size_t)item * d;
-    float ni_norm = sqrtf(model_dot(qi, qi, d));
-    for (uint32_t j = 0; j < ni; j++) {
-        const float *qj = f->item + (size_t)j * d;
-        float den = ni_norm * sqrtf(model_dot(qj, qj, d));
-        scores[j] = den > 0 ? model_dot(qi, qj, d) / den : 0.0f;
+    return model_factors_cosine(f, item, f->dim, model_n_items(m), scores);
+}
+
+int model_factors_cosine(const model_factors *f, uint32_t item, uint32_t k, uint32_t ni, float *scores) {
+    uint32_t d = f->dim;
+    float *own = model_factors_f16(f, MODEL_SIDE_ITEMS) ? core_malloc((size_t)d * sizeof *own) : NULL;
+    if (model_factors_f16(f, MODEL_SIDE_ITEMS) && !own) return core_oom("similar items");
+    const float *qi = model_factors_item_row(f, item, own);
+    float ni_norm = sqrtf(model_dot(qi, qi, k)), wide[MODEL_WIDE_FLOATS];
+    uint32_t step = model_factors_block_rows(f, MODEL_SIDE_ITEMS);
+    for (uint32_t j0 = 0; j0 < ni; j0 += CORE_MIN(step, ni - j0)) {
+        uint32_t n = CORE_MIN(step, ni - j0);
+        const float *rows = model_factors_rows(f, MODEL_SIDE_ITEMS, j0, n, wide);
+        for (uint32_t i = 0; i < n; i++) {
+            const float *qj = rows + (size_t)i * d;
+            float den = ni_norm * sqrtf(model_dot(qj, qj, k));
+            scores[j0 + i] = den > 0 ? model_dot(qi, qj, k) / den : 0.0f;
+        }
     }
+    core_free(own);
     return AISLE_OK;
 }
 
 int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib) {
     const model_factors *f = m->state;
     uint32_t d = f->dim;
-    float *x = core_malloc((size_t)(d ? d : 1) * 2 * sizeof *x);
+    float *x = core_malloc((size_t)(d ? d : 1) * 3 * sizeof *x);
     if (!x) return core_oom("explain");
-    float *z = x + d;
+    float *z = x + d, *wide = x + 2 * (size_t)d;
     int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, x, item, z);
     if (!rc)
         for (size_t j = 0; j < q->n_items; j++) {
             bool none = !f->explicit_r && model_weight_apply(&f->rule, q->weights ? q->weights[j] : 1.0f) == 0.0f;
             contrib[j] = none ? 0.0f
                               : fold_target(f, q->items[j], q->weights, j) *
-                                    model_dot(z, f->item + (size_t)q->items[j] * d, d);
+                                    model_dot(z, model_factors_item_row(f, q->items[j], wide), d);
         }
     core_free(x);
     return rc;
@@ -229,6 +254,8 @@ int model_factors_update_user(aisle_model *m, uint32_t user) {
     model_factors *f = m->state;
     model_query q;
     model_user_query(m, user, &q);
+    int rc = model_factors_unshare(f, MODEL_SIDE_USERS, model_n_users(m), 0); /* aisle_update_user did it */
+    if (rc) return rc;
     return model_factors_fold_in(f, q.items, q.weights, q.n_items, f->user + (size_t)user * f->dim, -1, NULL);
 }
 
@@ -258,8 +285,11 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
                               item_vector[k]);
     /* every array first (a bigger array holding the same rows is the same
      * model), then the new rows: nothing can fail after the first write */
-    int rc = AISLE_OK;
-    if (users > nu) {
+    /* fp16 rows of a mapped file are widened into owned memory first (a
+     * model with the same values) */
+    int rc = users > nu ? model_factors_unshare(f, MODEL_SIDE_USERS, nu, users) : AISLE_OK;
+    if (!rc && items > ni) rc = model_factors_unshare(f, MODEL_SIDE_ITEMS, ni, items);
+    if (!rc && users > nu) {
         rc = grow_rows(f, MODEL_BORROWED_USER, &f->user, nu, users, d);
         if (!rc && f->user_bias) rc = grow_rows(f, MODEL_BORROWED_UBIAS, &f->user_bias, nu, users, 1);
     }
@@ -294,6 +324,10 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
 int model_factors_describe(const aisle_model *m, core_buf *out) {
     const model_factors *f = m->state;
     int rc = buf_printf(out, "factors: %u\n", f->dim);
+    if (!rc && (f->user16 || f->item16))
+        rc = buf_printf(out, "factor_rows: fp16 as stored in the mapped file (users %s, items %s)\n",
+                        model_factors_f16(f, MODEL_SIDE_USERS) ? "fp16" : "fp32 copy",
+                        model_factors_f16(f, MODEL_SIDE_ITEMS) ? "fp16" : "fp32 copy");
     if (!rc && f->explicit_r) rc = buf_printf(out, "global_mean: %.6g\nrating_range: %g..%g\n", f->mean, f->rmin, f->rmax);
     return rc;
 }
@@ -322,11 +356,16 @@ int model_factors_save(const aisle_model *m, io_writer *w) {
     /* tensors and biases aligned for mapping (format 1.1): the tensor's
      * values follow its 17-byte head (u8 encoding, u64 rows, u64 cols), the
      * biases their u64 count */
-    if (!rc) rc = io_put_tensor(&b, f->user, nu, f->dim, q);
-    if (!rc) rc = io_writer_add_section_aligned(w, IO_SECTION_KIND + 1, IO_FLAG_REQUIRED, &b, 17);
-    b.len = 0;
-    if (!rc) rc = io_put_tensor(&b, f->item, ni, f->dim, q);
-    if (!rc) rc = io_writer_add_section_aligned(w, IO_SECTION_KIND + 2, IO_FLAG_REQUIRED, &b, 17);
+    for (int side = MODEL_SIDE_USERS; !rc && side <= MODEL_SIDE_ITEMS; side++) {
+        const float *a;
+        float *owned; /* a mapped fp16 side, widened for the writer */
+        uint32_t rows = side == MODEL_SIDE_ITEMS ? ni : nu;
+        b.len = 0;
+        rc = model_factors_side_fp32(f, side, rows, &a, &owned);
+        if (!rc) rc = io_put_tensor(&b, a, rows, f->dim, q);
+        if (!rc) rc = io_writer_add_section_aligned(w, IO_SECTION_KIND + 1 + (uint32_t)side, IO_FLAG_REQUIRED, &b, 17);
+        core_free(owned);
+    }
     b.len = 0;
     if (!rc && f->explicit_r) {
         rc = io_put_f32_array(&b, f->user_bias, nu);
@@ -359,17 +398,21 @@ static int load_array(io_reader *r, io_cursor *c, float **out, uint64_t n) {
     return rc;
 }
 
-/* A factor tensor: a view into the mapping (option mmap) or a copy. */
-static int load_matrix(io_reader *r, uint32_t type, float **out, uint64_t rows, uint64_t cols, unsigned *borrowed,
-                       unsigned flag) {
+/* A factor tensor: a view into the mapping (option mmap) or a copy.  A
+ * mapped fp16 tensor is served as stored: *out16 points at its binary16
+ * values and *out stays NULL (factors_f16.c). */
+static int load_matrix(io_reader *r, uint32_t type, float **out, const uint16_t **out16, uint64_t rows,
+                       uint64_t cols, unsigned *borrowed, unsigned flag) {
     io_cursor c;
     uint64_t gr, gc;
     int rc;
     if (io_reader_mapped(r)) {
-        const float *v = NULL;
+        const void *v = NULL;
+        uint8_t enc = 0;
         rc = io_reader_section_view(r, type, &c);
-        if (!rc) rc = io_get_tensor_view(&c, &v, &gr, &gc, rows, cols);
-        if (!rc) *out = (float *)(uintptr_t)v, *borrowed |= flag; /* never written: see model_unshare_users */
+        if (!rc) rc = io_get_tensor_view_enc(&c, &v, &enc, &gr, &gc, rows, cols);
+        if (!rc && enc == IO_QUANT_FP16) *out16 = v;
+        else if (!rc) *out = (float *)(uintptr_t)v, *borrowed |= flag; /* never written: see model_unshare_users */
     } else {
         rc = io_reader_section(r, type, &c);
         if (!rc) rc = io_get_tensor(&c, out, &gr, &gc, rows, cols);
@@ -422,9 +465,11 @@ int model_factors_load(aisle_model *m, io_reader *r) {
         rc = core_error(AISLE_EFORMAT, "%s: rating mean %g and range %g..%g are not valid", c.section, f->mean, f->rmin,
                         f->rmax);
     if (!rc && (nu == 0 || ni == 0)) rc = core_error(AISLE_EFORMAT, "factor model without users or items");
-    if (!rc) rc = load_matrix(r, IO_SECTION_KIND + 1, &f->user, nu, f->dim, &f->borrowed, MODEL_BORROWED_USER);
-    if (!rc) rc = load_matrix(r, IO_SECTION_KIND + 2, &f->item, ni, f->dim, &f->borrowed, MODEL_BORROWED_ITEM);
-    if (!rc && (!f->user || !f->item))
+    if (!rc)
+        rc = load_matrix(r, IO_SECTION_KIND + 1, &f->user, &f->user16, nu, f->dim, &f->borrowed, MODEL_BORROWED_USER);
+    if (!rc)
+        rc = load_matrix(r, IO_SECTION_KIND + 2, &f->item, &f->item16, ni, f->dim, &f->borrowed, MODEL_BORROWED_ITEM);
+    if (!rc && ((!f->user && !f->user16) || (!f->item && !f->item16)))
         rc = core_error(AISLE_EFORMAT, "factor model without users or items");
     if (!rc && f->explicit_r) {
         rc = io_reader_mapped(r) ? io_reader_section_view(r, IO_SECTION_KIND + 3, &c)
@@ -448,6 +493,11 @@ AISLE_API int aisle_model_factors(const aisle_model *m, int side, const float **
         return core_error(AISLE_EUNSUPPORTED, "model kind '%s' has no factor matrices (mf, als and bpr have)",
                           m->ops->name);
     const model_factors *f = m->state;
+    if (model_factors_f16(f, side == AISLE_FACTORS_USERS ? MODEL_SIDE_USERS : MODEL_SIDE_ITEMS))
+        return core_error(AISLE_EUNSUPPORTED, "aisle_model_factors: the %s factors of this model are the fp16 rows "
+                                              "of a mapped file (quantize=fp16, mmap=true), served as stored; load it "
+                                              "without mmap for an fp32 matrix",
+                          side == AISLE_FACTORS_USERS ? "user" : "item");
     *data = side == AISLE_FACTORS_USERS ? f->user : f->item;
     *rows = side == AISLE_FACTORS_USERS ? m->users.n : m->items.n;
     *dim = f->dim;

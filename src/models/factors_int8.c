@@ -74,12 +74,13 @@ static int8_rows rows_of(void *owned, const int8_layout *l, bool has_ib, uint32_
     return w;
 }
 
-/* Quantizes item row j of f into w; raises the maxima of |r_j|/s_j,
+/* Quantizes item row j of f (widened into tmp, dim floats, when it is
+ * the fp16 row of a mapped file) into w; raises the maxima of |r_j|/s_j,
  * |v_j|/s_j and |item bias| the bound needs. */
 static void quantize_row(const model_factors *f, uint32_t j, const int8_rows *w, double *rmax, double *nmax,
-                         double *ibmax) {
+                         double *ibmax, float *tmp) {
     uint32_t d = f->dim;
-    const float *v = f->item + (size_t)j * d;
+    const float *v = model_factors_item_row(f, j, tmp);
     double amax = 0;
     bool finite = true;
     for (uint32_t k = 0; k < d; k++) {
@@ -118,10 +119,13 @@ int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out) {
     model_int8 *t = core_calloc(1, sizeof *t);
     if (!t) return core_oom("int8 item index");
     uint32_t d = f->dim;
-    bool has_ib = f->item_bias != NULL;
+    bool has_ib = f->item_bias != NULL, f16 = model_factors_f16(f, MODEL_SIDE_ITEMS);
     int8_layout l = layout_of(n, d, has_ib);
     t->owned = core_calloc(l.total, 1); /* zero: padding rows and bytes */
-    if (!t->owned) {
+    float *tmp = f16 ? core_malloc((size_t)d * sizeof *tmp) : NULL;
+    if (!t->owned || (f16 && !tmp)) {
+        core_free(tmp);
+        core_free(t->owned);
         core_free(t);
         return core_oom("int8 item index");
     }
@@ -129,7 +133,8 @@ int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out) {
     bind(t, t->owned, &l, has_ib);
     int8_rows w = rows_of(t->owned, &l, has_ib, d);
     double rmax = 0, nmax = 0, ibmax = 0;
-    for (uint32_t j = 0; j < n; j++) quantize_row(f, j, &w, &rmax, &nmax, &ibmax);
+    for (uint32_t j = 0; j < n; j++) quantize_row(f, j, &w, &rmax, &nmax, &ibmax, tmp);
+    core_free(tmp);
     t->ratio_r = model_int8_round_up(rmax), t->ratio_n = model_int8_round_up(nmax), t->ib_max = model_int8_round_up(ibmax);
     *out = t;
     return AISLE_OK;
@@ -142,7 +147,8 @@ int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out) {
  * rows in all.  The per-row scale makes a new row independent of the
  * others: only the three maxima of the bound may rise. */
 int model_int8_append(model_int8 *t, const model_factors *f, uint32_t j) {
-    if (j != t->n || t->dim != f->dim || (t->ib != NULL) != (f->item_bias != NULL))
+    if (j != t->n || t->dim != f->dim || (t->ib != NULL) != (f->item_bias != NULL) ||
+        model_factors_f16(f, MODEL_SIDE_ITEMS)) /* items grow only after model_factors_unshare */
         return core_error(AISLE_EINTERNAL, "int8 index append: row %u to an index of %u x %u", j, t->n, t->dim);
     bool has_ib = t->ib != NULL;
     if (!t->owned || t->cap < j + 1) {
@@ -168,7 +174,7 @@ int model_int8_append(model_int8 *t, const model_factors *f, uint32_t j) {
     int8_layout l = layout_of(t->cap, t->dim, has_ib);
     int8_rows w = rows_of(t->owned, &l, has_ib, t->dim);
     double rmax = 0, nmax = 0, ibmax = 0;
-    quantize_row(f, j, &w, &rmax, &nmax, &ibmax);
+    quantize_row(f, j, &w, &rmax, &nmax, &ibmax, NULL);
     t->ratio_r = fmaxf(t->ratio_r, model_int8_round_up(rmax));
     t->ratio_n = fmaxf(t->ratio_n, model_int8_round_up(nmax));
     t->ib_max = fmaxf(t->ib_max, model_int8_round_up(ibmax));
@@ -177,12 +183,30 @@ int model_int8_append(model_int8 *t, const model_factors *f, uint32_t j) {
     return AISLE_OK;
 }
 
+/* With quantize=fp16 the copy is built from the item rows as the file
+ * stores them (rounded to binary16), which are the rows that re-score its
+ * candidates after loading, mapped or not. */
+static int build_as_stored(const model_factors *f, uint32_t n, int quant, model_int8 **out) {
+    if (quant == IO_QUANT_NONE || model_factors_f16(f, MODEL_SIDE_ITEMS)) return model_int8_build(f, n, out);
+    size_t len = (size_t)n * f->dim;
+    uint16_t *h = core_malloc((len ? len : 1) * sizeof *h);
+    if (!h) return core_oom("int8 item copy of fp16 factors");
+    for (size_t k = 0; k < len; k++) h[k] = io_f32_to_f16(f->item[k]);
+    model_factors g = *f;
+    g.item = NULL, g.item16 = h; /* read through model_factors_item_row */
+    int rc = model_int8_build(&g, n, out);
+    core_free(h);
+    return rc;
+}
+
 int model_int8_save(const model_factors *f, uint32_t n, io_writer *w) {
-    if (io_writer_quant(w) != IO_QUANT_NONE)
-        return core_error(AISLE_EINVAL, "store_int8=true needs quantize=none: the stored int8 copy must match the "
-                                        "fp32 item factors that re-score its candidates");
+    int quant = io_writer_quant(w);
+    if (quant != IO_QUANT_NONE && quant != IO_QUANT_FP16)
+        return core_error(AISLE_EINVAL, "store_int8=true needs quantize=none or fp16: the stored int8 copy must "
+                                        "match the item factors that re-score its candidates, which int8 factors "
+                                        "cannot");
     model_int8 *t;
-    int rc = model_int8_build(f, n, &t);
+    int rc = build_as_stored(f, n, quant, &t);
     if (rc) return rc;
     bool has_ib = t->ib != NULL;
     int8_layout l = layout_of(n, f->dim, has_ib);

@@ -427,15 +427,7 @@ static int hybrid_train(aisle_model *m, const aisle_dataset *ds, const aisle_cat
  * losses), so popularity does not make items alike. */
 static int hybrid_similar(const aisle_model *m, uint32_t item, float *scores) {
     const model_factors *f = m->state;
-    uint32_t d = f->dim, k = f->explicit_r ? d : d - 1, ni = model_n_items(m);
-    const float *qi = f->item + (size_t)item * d;
-    float n_i = sqrtf(model_dot(qi, qi, k));
-    for (uint32_t j = 0; j < ni; j++) {
-        const float *qj = f->item + (size_t)j * d;
-        float den = n_i * sqrtf(model_dot(qj, qj, k));
-        scores[j] = den > 0 ? model_dot(qi, qj, k) / den : 0.0f;
-    }
-    return AISLE_OK;
+    return model_factors_cosine(f, item, f->explicit_r ? f->dim : f->dim - 1, model_n_items(m), scores);
 }
 
 const model_ops model_hybrid_ops = {

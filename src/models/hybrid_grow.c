@@ -181,6 +181,9 @@ int hy_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *a
     if (!rc && !(r.q = core_malloc(r.n * row * sizeof *r.q))) rc = core_oom("hybrid: new rows");
     for (size_t i = 0; !rc && i < r.n; i++)
         hy_sum_features(s, row, r.idx + r.ptr[i], r.w + r.ptr[i], r.ptr[i + 1] - r.ptr[i], r.q + i * row);
+    /* fp16 rows of a mapped file: the neighbours read the whole item
+     * matrix and model_factors_grow copies it anyway (same values) */
+    if (!rc && !side) rc = model_factors_unshare(f, MODEL_SIDE_ITEMS, ni, ni + r.n);
     if (!rc && !side) rc = neighbour_rows(m, &r);
     if (!rc && !side) rc = stale_rows(m, cat, &r);
     if (!rc && !side) { /* model_factors_grow takes the item rows in serving layout */

@@ -218,7 +218,7 @@ int hy_explain_features(const aisle_model *m, uint32_t user, uint32_t item, size
         return core_error(AISLE_EUNSUPPORTED, "model 'hybrid': user or item added after training has no features");
     const hy_table *ti = &st->item.table, *tu = &st->user.table;
     size_t n_i = ti->ptr[item + 1] - ti->ptr[item], n_u = tu->ptr[user + 1] - tu->ptr[user];
-    float *pq = core_malloc(2 * (size_t)row * sizeof *pq);
+    float *pq = core_malloc((2 * (size_t)row + st->f.dim) * sizeof *pq); /* p, q, a widened fp16 item row */
     hy_contrib *v = core_malloc((n_i + n_u + 1) * sizeof *v);
     if (!pq || !v) {
         core_free(pq);
@@ -241,7 +241,7 @@ int hy_explain_features(const aisle_model *m, uint32_t user, uint32_t item, size
     /* fit=als cold_neighbours: a product without history serves its
      * neighbours' mean vector, not its features' sum; the difference is
      * one more player so the contributions still add up to the score */
-    const float *served = st->f.item + (size_t)item * st->f.dim;
+    const float *served = model_factors_item_row(&st->f, item, pq + 2 * (size_t)row);
     float extra = 0.0f;
     bool mapped = false;
     for (uint32_t c = 0; c < k; c++) {

@@ -420,13 +420,13 @@ static int mf_session_vector(const mf_state *s, const model_query *q, float *x, 
     if (!s->y) return model_factors_fold_in(f, q->items, q->weights, q->n_items, x, z_item, wz);
     uint32_t d = f->dim;
     size_t n = q->n_items;
-    float *z = core_calloc((size_t)d + (n ? n : 1), sizeof *z);
+    float *z = core_calloc((size_t)d * 2 + (n ? n : 1), sizeof *z);
     if (!z) return core_oom("session vector");
-    float *w = z + d;
+    float *wide = z + d, *w = z + 2 * (size_t)d; /* wide: an fp16 item row of a mapped file */
     float norm = n ? 1.0f / sqrtf((float)n) : 0.0f;
     for (size_t j = 0; j < n; j++) model_axpy(z, norm, s->y + (size_t)q->items[j] * d, d);
     for (size_t j = 0; j < n; j++)
-        w[j] = (q->weights ? q->weights[j] : f->rmax) - model_dot(f->item + (size_t)q->items[j] * d, z, d);
+        w[j] = (q->weights ? q->weights[j] : f->rmax) - model_dot(model_factors_item_row(f, q->items[j], wide), z, d);
     int rc = model_factors_fold_in(f, q->items, w, n, x, z_item, wz);
     if (!rc) model_axpy(x, 1.0f, z, d);
     core_free(z);
@@ -441,7 +441,14 @@ static int mf_score_items(const aisle_model *m, const model_query *q, float *sco
     float *x = core_malloc((size_t)d * sizeof *x);
     if (!x) return core_oom("session vector");
     int rc = mf_session_vector(s, q, x, -1, NULL);
-    for (uint32_t j = 0; !rc && j < ni; j++) scores[j] = model_dot(x, f->item + (size_t)j * d, d) + f->mean + f->item_bias[j];
+    float wide[MODEL_WIDE_FLOATS];
+    uint32_t step = model_factors_block_rows(f, MODEL_SIDE_ITEMS);
+    for (uint32_t j0 = 0; !rc && j0 < ni; j0 += CORE_MIN(step, ni - j0)) {
+        uint32_t n = CORE_MIN(step, ni - j0);
+        const float *rows = model_factors_rows(f, MODEL_SIDE_ITEMS, j0, n, wide);
+        for (uint32_t i = 0; i < n; i++)
+            scores[j0 + i] = model_dot(x, rows + (size_t)i * d, d) + f->mean + f->item_bias[j0 + i];
+    }
     core_free(x);
     return rc;
 }
@@ -450,11 +457,11 @@ static int mf_score_one(const aisle_model *m, const model_query *q, uint32_t ite
     const mf_state *s = m->state;
     if (q->user >= 0 || !s->y) return model_factors_score_one(m, q, item, score);
     const model_factors *f = &s->f;
-    float *x = core_malloc((size_t)f->dim * sizeof *x);
+    float *x = core_malloc((size_t)f->dim * 2 * sizeof *x);
     if (!x) return core_oom("session vector");
     int rc = mf_session_vector(s, q, x, -1, NULL);
     if (!rc) {
-        float v = model_dot(x, f->item + (size_t)item * f->dim, f->dim) + f->mean + f->item_bias[item];
+        float v = model_dot(x, model_factors_item_row(f, item, x + f->dim), f->dim) + f->mean + f->item_bias[item];
         *score = v < f->rmin ? f->rmin : v > f->rmax ? f->rmax : v;
     }
     core_free(x);
@@ -470,17 +477,17 @@ static int mf_explain(const aisle_model *m, const model_query *q, uint32_t item,
     const model_factors *f = &s->f;
     uint32_t d = f->dim;
     size_t n = q->n_items;
-    float *x = core_malloc(((size_t)d * 3) * sizeof *x);
+    float *x = core_malloc(((size_t)d * 5) * sizeof *x);
     if (!x) return core_oom("explain");
-    float *wz = x + d, *z = x + 2 * (size_t)d;
+    float *wz = x + d, *z = x + 2 * (size_t)d, *wide_i = x + 3 * (size_t)d, *wide_j = x + 4 * (size_t)d;
     int rc = mf_session_vector(s, q, x, item, wz);
     if (!rc) {
         float norm = n ? 1.0f / sqrtf((float)n) : 0.0f;
-        const float *qi = f->item + (size_t)item * d;
+        const float *qi = model_factors_item_row(f, item, wide_i);
         memset(z, 0, d * sizeof *z);
         for (size_t j = 0; j < n; j++) model_axpy(z, norm, s->y + (size_t)q->items[j] * d, d);
         for (size_t j = 0; j < n; j++) {
-            const float *qj = f->item + (size_t)q->items[j] * d;
+            const float *qj = model_factors_item_row(f, q->items[j], wide_j);
             float t = (q->weights ? q->weights[j] : f->rmax) - model_dot(qj, z, d) - f->mean - f->item_bias[q->items[j]];
             contrib[j] = t * model_dot(wz, qj, d) + norm * model_dot(qi, s->y + (size_t)q->items[j] * d, d);
         }
@@ -493,6 +500,8 @@ static int mf_update_user(aisle_model *m, uint32_t user) {
     mf_state *s = m->state;
     model_query q;
     model_user_query(m, user, &q);
+    int rc = model_factors_unshare(&s->f, MODEL_SIDE_USERS, model_n_users(m), 0); /* aisle_update_user did it */
+    if (rc) return rc;
     return mf_session_vector(s, &q, s->f.user + (size_t)user * s->f.dim, -1, NULL);
 }
 

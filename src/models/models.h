@@ -288,6 +288,12 @@ typedef struct model_factors {
     model_weight_rule rule; /* implicit: how fold-in reads weights (the model's weight_rule) */
     unsigned borrowed;      /* MODEL_BORROWED_*: arrays inside m->map (never freed here) */
     struct model_int8 *int8; /* the stored int8 item copy (save option store_int8), or NULL */
+    /* A mapped quantize=fp16 file serves its factor tensors as stored
+     * (factors_f16.c): a side's binary16 rows inside m->map, with user
+     * (or item) NULL.  Read every row through model_factors_rows (or the
+     * _row helpers), which widen the rows they return; a write first
+     * widens the whole side into owned fp32 (model_factors_unshare). */
+    const uint16_t *user16, *item16;
 } model_factors;
 
 enum { MODEL_BORROWED_USER = 1, MODEL_BORROWED_ITEM = 2, MODEL_BORROWED_UBIAS = 4, MODEL_BORROWED_IBIAS = 8 };
@@ -370,24 +376,79 @@ static inline void model_axpy(float *y, float a, const float *x, uint32_t n) {
     for (; k < n; k++) y[k] += a * x[k];
 }
 
-/* The score of item j for query vector x with offset base, exactly as
- * model_factors_score_items computes it: every exact path (fp32 scan,
- * re-scoring after the int8 scan) calls this, so results agree bit for bit. */
-static inline float model_factors_row_score(const model_factors *f, const float *x, float base, uint32_t j) {
-    float s = model_dot(x, f->item + (size_t)j * f->dim, f->dim) + base;
+/* ---- factor rows, fp32 or fp16 as stored (factors_f16.c) ---- */
+enum { MODEL_SIDE_USERS = 0, MODEL_SIDE_ITEMS = 1 };
+/* Floats in the stack buffer a loop over every item widens its blocks
+ * into (16 KiB: stays in L1 with the query). */
+enum { MODEL_WIDE_FLOATS = 4096 };
+/* n binary16 values to fp32 (exact: the values io_f16_to_f32 gives; F16C
+ * where the CPU has it). */
+void model_f16_widen(const uint16_t *h, float *out, size_t n);
+/* out[i] = model_dot(x, row i widened, d), bit for bit, for n fp16 rows
+ * of d <= MODEL_WIDE_FLOATS values at h (the rows widened in registers:
+ * the fp16 scan's kernel). */
+void model_f16_dots(const float *x, const uint16_t *h, size_t n, uint32_t d, float *out);
+/* Rows [first, first + n) of a side (MODEL_SIDE_*) as fp32: a pointer
+ * into the fp32 matrix, or tmp (room for n * dim floats) holding the
+ * widened fp16 rows of a mapped quantize=fp16 file. */
+static inline const float *model_factors_rows(const model_factors *f, int side, size_t first, size_t n, float *tmp) {
+    const float *a = side == MODEL_SIDE_ITEMS ? f->item : f->user;
+    if (a) return a + first * f->dim;
+    model_f16_widen((side == MODEL_SIDE_ITEMS ? f->item16 : f->user16) + first * f->dim, tmp, n * f->dim);
+    return tmp;
+}
+static inline const float *model_factors_item_row(const model_factors *f, size_t j, float *tmp) {
+    return model_factors_rows(f, MODEL_SIDE_ITEMS, j, 1, tmp);
+}
+static inline const float *model_factors_user_row(const model_factors *f, size_t u, float *tmp) {
+    return model_factors_rows(f, MODEL_SIDE_USERS, u, 1, tmp);
+}
+/* Rows per block a loop over a side asks model_factors_rows for with a
+ * MODEL_WIDE_FLOATS buffer (every row at once for fp32). */
+static inline uint32_t model_factors_block_rows(const model_factors *f, int side) {
+    const float *a = side == MODEL_SIDE_ITEMS ? f->item : f->user;
+    return a ? UINT32_MAX : (uint32_t)(MODEL_WIDE_FLOATS / f->dim > 0 ? MODEL_WIDE_FLOATS / f->dim : 1);
+}
+/* Whether a side is served as fp16 rows from a mapping. */
+static inline bool model_factors_f16(const model_factors *f, int side) {
+    return side == MODEL_SIDE_ITEMS ? !f->item && f->item16 : !f->user && f->user16;
+}
+/* Before a write to a side: widens its fp16 rows (rows of them) into an
+ * owned fp32 array with room for cap >= rows rows, and serves that from
+ * then on (copy-on-write of the whole side: the file never changes).
+ * AISLE_OK at once for an fp32 side; AISLE_ENOMEM leaves f as it was.
+ * Callers hold the model exclusively (the server's write lock). */
+int model_factors_unshare(model_factors *f, int side, size_t rows, size_t cap);
+/* A side as one fp32 matrix for a save: the matrix itself, or a widened
+ * copy in *owned (core_free it).  AISLE_OK or AISLE_ENOMEM. */
+int model_factors_side_fp32(const model_factors *f, int side, size_t rows, const float **out, float **owned);
+
+/* The score of item row `row` (item j) for query vector x with offset
+ * base, exactly as model_factors_score_items computes it: every exact
+ * path (fp32 scan, re-scoring after the int8 scan, the fp16 rows of a
+ * mapped file widened) calls this, so results agree bit for bit. */
+static inline float model_factors_score_row(const model_factors *f, const float *x, float base, const float *row,
+                                            uint32_t j) {
+    float s = model_dot(x, row, f->dim) + base;
     if (f->item_bias) s += f->item_bias[j];
     return s;
 }
+/* The same for item j, widened into tmp (dim floats) when fp16. */
+static inline float model_factors_row_score(const model_factors *f, const float *x, float base, uint32_t j,
+                                            float *tmp) {
+    return model_factors_score_row(f, x, base, model_factors_item_row(f, j, tmp), j);
+}
 /* The query vector of q (the user's row, or the session folded into tmp,
- * which has room for dim floats) and the score offset (global mean and
- * user bias of explicit kinds). */
+ * which has room for dim floats; an fp16 user row is widened into tmp)
+ * and the score offset (global mean and user bias of explicit kinds). */
 int model_factors_query(const model_factors *f, const model_query *q, float *tmp, const float **x, float *base);
 
 void model_factors_free(model_factors *f);
-/* The item factor matrix (n_items x *dim, row-major) of a latent-factor
- * kind, or NULL for kinds without item vectors.  Read-only; used by search
- * for behaviour-space retrieval. */
-const float *model_item_vectors(const aisle_model *m, uint32_t *dim);
+/* The factors of a latent-factor kind, or NULL for kinds without item
+ * vectors.  Read-only (rows through model_factors_item_row: they may be
+ * the fp16 rows of a mapped file); used by search for behaviour-space
+ * retrieval. */
+const model_factors *model_item_factors(const aisle_model *m);
 /* Allocates user/item (and biases if explicit) matrices, zeroed. */
 int model_factors_alloc(model_factors *f, uint32_t users, uint32_t items, uint32_t dim, bool explicit_r);
 /* out (dim x dim, full symmetric) = A^T A for A rows x dim; one cblas_ssyrk. */
@@ -405,6 +466,10 @@ int model_factors_fold_in(const model_factors *f, const uint32_t *items, const f
 int model_factors_score_items(const aisle_model *m, const model_query *q, float *scores);
 int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t item, float *score);
 int model_factors_similar(const aisle_model *m, uint32_t item, float *scores);
+/* Cosine of item rows over their first k coordinates (ni items): what
+ * model_factors_similar (k = dim) and hybrid (without its bias
+ * coordinate) serve.  AISLE_OK or AISLE_ENOMEM (a mapped fp16 model). */
+int model_factors_cosine(const model_factors *f, uint32_t item, uint32_t k, uint32_t ni, float *scores);
 int model_factors_explain(const aisle_model *m, const model_query *q, uint32_t item, float *contrib);
 int model_factors_update_user(aisle_model *m, uint32_t user);
 /* model_ops.grow of a bare model_factors state (als, bpr; mf for users).

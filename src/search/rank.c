@@ -95,14 +95,15 @@ static int semantic(const aisle_search_index *idx, const search_params *p, const
                     const search_filter *f, search_cand **cands, size_t *n, size_t *cap,
                     search_rerank_info *info) {
     uint32_t ni = model_n_items(m);
-    uint32_t dim = 0;
-    const float *vec = model_item_vectors(m, &dim);
+    /* the item factors: fp32, or fp16 rows of a mapped file widened as read */
+    const model_factors *vec = model_item_factors(m);
+    uint32_t dim = vec ? vec->dim : 0;
     if (!vec && !m->ops->similar_items) {
         info->semantic_note = "semantic fusion skipped: the model has no item vectors or similarities";
         return AISLE_OK;
     }
     float *score = core_calloc(ni ? ni : 1, sizeof *score);
-    float *qv = vec ? core_calloc(dim ? dim : 1, sizeof *qv) : NULL;
+    float *qv = vec ? core_calloc(dim ? (size_t)dim * 2 : 1, sizeof *qv) : NULL, *wide = qv ? qv + dim : NULL;
     float *tmp = !vec ? core_malloc((ni ? ni : 1) * sizeof *tmp) : NULL;
     search_hitlist top = {NULL, 0, 0};
     int rc = AISLE_OK;
@@ -117,7 +118,7 @@ static int semantic(const aisle_search_index *idx, const search_params *p, const
         if (it < 0) continue;
         float w = (*cands)[i].text;
         if (vec) {
-            const float *y = vec + (size_t)it * dim;
+            const float *y = model_factors_item_row(vec, (size_t)it, wide);
             float nr = sqrtf(model_dot(y, y, dim));
             if (nr > 0) model_axpy(qv, w / nr, y, dim);
         } else {
@@ -135,7 +136,7 @@ static int semantic(const aisle_search_index *idx, const search_params *p, const
     if (vec) {
         float qn = sqrtf(model_dot(qv, qv, dim));
         for (uint32_t j = 0; j < ni; j++) {
-            const float *y = vec + (size_t)j * dim;
+            const float *y = model_factors_item_row(vec, j, wide);
             float nr = sqrtf(model_dot(y, y, dim));
             score[j] = nr > 0 && qn > 0 ? model_dot(qv, y, dim) / (nr * qn) : 0.0f;
         }

@@ -92,20 +92,26 @@ static int tile_range(void *vc, size_t begin, size_t end, int tid) {
     float *uf = core_malloc((size_t)BATCH_USERS * (d ? d : 1) * sizeof *uf);
     float *tile = core_malloc((size_t)BATCH_USERS * BATCH_ITEMS * sizeof *tile);
     core_hit *hits = core_malloc((size_t)BATCH_USERS * (c->kk ? c->kk : 1) * sizeof *hits);
+    /* the fp16 rows of a mapped file: each tile of items is widened into
+     * this block (BATCH_ITEMS rows, 256 KiB at 64 factors) before its sgemm */
+    bool f16 = model_factors_f16(f, MODEL_SIDE_ITEMS);
+    float *wide = f16 ? core_malloc((size_t)BATCH_ITEMS * (d ? d : 1) * sizeof *wide) : NULL;
     core_topk top[BATCH_USERS];
-    int rc = (!uf || !tile || !hits) ? core_oom("recommend_batch tile") : AISLE_OK;
+    int rc = (!uf || !tile || !hits || (f16 && !wide)) ? core_oom("recommend_batch tile") : AISLE_OK;
     for (size_t blk = begin; !rc && blk < end; blk++) {
         size_t g0 = blk * BATCH_USERS, rows = CORE_MIN((size_t)BATCH_USERS, n_users - g0);
         for (size_t r = 0; r < rows; r++) {
             int64_t u = c->users[g0 + r];
-            if (u >= 0) memcpy(uf + r * d, f->user + (size_t)u * d, d * sizeof *uf);
-            else memset(uf + r * d, 0, d * sizeof *uf);
+            const float *row = u >= 0 ? model_factors_user_row(f, (size_t)u, uf + r * d) : NULL;
+            if (!row) memset(uf + r * d, 0, d * sizeof *uf);
+            else if (row != uf + r * d) memcpy(uf + r * d, row, d * sizeof *uf);
             topk_init(&top[r], hits + r * c->kk, c->kk);
         }
         for (uint32_t j0 = 0; j0 < ni; j0 += BATCH_ITEMS) {
             uint32_t cols = CORE_MIN((uint32_t)BATCH_ITEMS, ni - j0);
+            const float *items = model_factors_rows(f, MODEL_SIDE_ITEMS, j0, cols, wide);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)d, 1.0f, uf, (int)d,
-                        f->item + (size_t)j0 * d, (int)d, 0.0f, tile, (int)cols);
+                        items, (int)d, 0.0f, tile, (int)cols);
             for (size_t r = 0; r < rows; r++) {
                 int64_t u = c->users[g0 + r];
                 if (u < 0) continue; /* popularity: below */
@@ -148,6 +154,7 @@ static int tile_range(void *vc, size_t begin, size_t end, int tid) {
     core_free(uf);
     core_free(tile);
     core_free(hits);
+    core_free(wide);
     return rc;
 }
 

@@ -4,8 +4,10 @@
  * recommend's latency, so the scan reads an int8 copy (a quarter of the
  * bytes, one scale per row) built on first use and kept with the model
  * (model_cache).  The scan only finds candidates; every candidate is
- * re-scored with model_factors_row_score, the fp32 scan's own arithmetic, so
- * the result is bit-identical to the fp32 scan:
+ * re-scored with model_factors_row_score, the fp32 scan's own arithmetic (on
+ * the fp16 rows of a mapped quantize=fp16 file widened exactly, so the same
+ * numbers as the file decoded), so the result is bit-identical to the fp32
+ * scan:
  *
  *   x = x^ + rx (x^ = sx * qx, the int8 query),  v_j = v^_j + r_j (v^_j = s_j q_j)
  *   x.v_j = x^.v^_j + x^.r_j + rx.v_j, so by Cauchy-Schwarz
@@ -44,6 +46,7 @@
 #endif
 
 enum { QB = MODEL_INT8_ROWS };   /* rows per block */
+enum { SCAN_DOTS = 256 };        /* fp16 rows per block of the fp32 scan's dot products */
 #define QUANT_U (FLT_EPSILON / 2) /* unit roundoff of fp32 */
 
 /* The index (model_int8, built by src/models/factors_int8.c) kept with a
@@ -349,18 +352,39 @@ static bool quant_query(scan_state *st, const float *x, uint32_t d, int8_t *qx) 
 }
 
 /* The fp32 scan: serve_select over scores computed in place (no n_items
- * buffer), for scan=fp32 and for what the int8 scan does not handle. */
+ * buffer), for scan=fp32 and for what the int8 scan does not handle.  The
+ * fp16 rows of a mapped file are widened a 16 KiB block at a time (F16C)
+ * and scored with the same arithmetic. */
 static size_t scan_fp32(const serve_sel *s, const model_factors *f, const float *x, float base, const uint32_t *excl,
                         size_t n_excl, int64_t self, size_t k, core_hit *heap) {
     if (k == 0) return 0;
-    uint32_t ni = model_n_items(s->m);
+    uint32_t ni = model_n_items(s->m), d = f->dim;
     size_t pe = 0, pd = 0;
     size_t total = s->has_allow ? s->n_allow : ni;
     core_topk top;
     topk_init(&top, heap, k);
+    float wide[MODEL_WIDE_FLOATS], dots[SCAN_DOTS];
+    const float *rows = NULL;
+    /* contiguous items: a block of rows per model_factors_rows call; fp16
+     * rows of a mapped file: a block of dot products widened in registers
+     * (model_f16_dots: model_dot's sums), to which the offsets are added
+     * as model_factors_score_row adds them */
+    bool f16 = model_factors_f16(f, MODEL_SIDE_ITEMS) && !s->has_allow;
+    size_t step = s->has_allow ? 1 : f16 ? SCAN_DOTS : model_factors_block_rows(f, MODEL_SIDE_ITEMS), at = 0, n = 0;
     for (size_t c = 0; c < total; c++) {
         uint32_t j = s->has_allow ? s->allow[c] : (uint32_t)c;
-        float sc = model_factors_row_score(f, x, base, j);
+        if (c >= at + n) {
+            at = c, n = CORE_MIN(step, total - c);
+            if (f16) model_f16_dots(x, f->item16 + (size_t)j * d, n, d, dots);
+            else rows = model_factors_rows(f, MODEL_SIDE_ITEMS, j, n, wide);
+        }
+        float sc;
+        if (f16) {
+            sc = dots[c - at] + base;
+            if (f->item_bias) sc += f->item_bias[j];
+        } else {
+            sc = model_factors_score_row(f, x, base, rows + (c - at) * d, j);
+        }
         if (sc != sc) continue; /* NaN: never recommended (core.h) */
         while (pe < n_excl && excl[pe] < j) pe++;
         if (pe < n_excl && excl[pe] == j) continue;
@@ -385,7 +409,7 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
     float xbuf[STACK_DIM], base;
     float *tmp = NULL;
     const float *x;
-    if (q->user < 0 && d > STACK_DIM) {
+    if ((q->user < 0 || model_factors_f16(f, MODEL_SIDE_USERS)) && d > STACK_DIM) { /* a session or widened row */
         tmp = core_malloc((size_t)d * sizeof *tmp);
         if (!tmp) return core_oom("session vector");
     }
@@ -416,11 +440,13 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
     }
     float lb_stack[STACK_LBS];
     cand cand_stack[STACK_CANDS];
+    float *wide = model_factors_f16(f, MODEL_SIDE_ITEMS) ? core_malloc((size_t)d * sizeof *wide) : NULL;
+    if (model_factors_f16(f, MODEL_SIDE_ITEMS) && !wide) rc = core_oom("recommend scan");
     st.k = k;
     st.hmin = -INFINITY;
     st.lbs = k <= STACK_LBS ? lb_stack : core_malloc(k * sizeof *st.lbs);
     st.cands = cand_stack, st.cap_cands = STACK_CANDS;
-    if (!st.lbs) rc = core_oom("recommend scan");
+    if (!rc && !st.lbs) rc = core_oom("recommend scan");
     if (!rc) scan_int8(&st, qx);
     if (!rc && st.oom) rc = core_oom("recommend candidates");
     if (!rc) {
@@ -431,7 +457,7 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
         for (size_t c = 0; c < st.n_cands; c++) {
             uint32_t j = st.cands[c].j;
             if (st.cands[c].ub < tau || !eligible(&st, j)) continue;
-            float sc = model_factors_row_score(f, x, base, j);
+            float sc = model_factors_row_score(f, x, base, j, wide); /* an fp16 row: widened */
             rescored++;
             if (sc != sc || !topk_admits(&top, sc, j)) continue;
             topk_push(&top, sc, j);
@@ -439,8 +465,9 @@ int serve_factor_topk(const aisle_model *m, const serve_sel *sel, const model_qu
         *n_out = topk_finish(&top);
         serve_last_scan = (serve_scan_stats){ni, rescored, true};
     }
-    if (st.lbs != lb_stack) core_free(st.lbs);
+    if (st.lbs && st.lbs != lb_stack) core_free(st.lbs);
     core_free(st.own_cands);
+    core_free(wide);
     core_free(tmp);
     return rc;
 }

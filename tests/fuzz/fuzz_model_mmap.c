@@ -1,6 +1,6 @@
 /* fuzz_model_mmap.c - libFuzzer target: opening a model file with option
  * mmap=true (the views into the mapping, the stored int8 copy, the
- * padding sections).  The input is written to a file and opened mapped,
+ * padding sections, fp16 factor tensors served as stored).  The input is written to a file and opened mapped,
  * once with mmap_verify=open and once with none, as is and with its CRCs
  * recomputed (container_frame.h), so mutations reach the structure checks behind
  * the CRCs.  Any input must open or fail with a status and a message; a

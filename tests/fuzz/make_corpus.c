@@ -322,10 +322,12 @@ int main(int argc, char **argv) {
         if (aisle_config_parse(mc, text)) die(text);
         aisle_model *m;
         if (aisle_model_train(ds, mc, &m)) die(mkinds[k]);
-        static const char *const saves[3] = {"compression=0", "compression=0 store_int8=true",
-                                             "compression=0 store_int8=true store_mappable=true"};
-        static const char *const suffix[3] = {"", "-int8", "-tables"};
-        for (int i8 = 0; i8 < 3; i8++) {
+        /* -fp16: factor tensors served as stored (quantize=fp16) */
+        static const char *const saves[4] = {"compression=0", "compression=0 store_int8=true",
+                                             "compression=0 store_int8=true store_mappable=true",
+                                             "compression=0 quantize=fp16 store_int8=true store_mappable=true"};
+        static const char *const suffix[4] = {"", "-int8", "-tables", "-fp16"};
+        for (int i8 = 0; i8 < 4; i8++) {
             aisle_config_new(&sc);
             if (aisle_config_parse(sc, saves[i8])) die("save options");
             void *bytes;

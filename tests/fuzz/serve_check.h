@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,16 @@ static void serve_all(aisle_model *m, uint32_t h) {
     free(scores);
 }
 
+/* The factor count of a model whose factors are the fp16 rows of a mapped
+ * file (aisle_model_factors has no fp32 matrix to give): from describe. */
+static inline bool mapped_fp16_factors(const aisle_model *m, size_t *dim) {
+    char text[8192];
+    if (aisle_model_describe(m, text, sizeof text, NULL) != AISLE_OK || !strstr(text, "factor_rows: fp16"))
+        return false;
+    const char *p = strstr(text, "factors: ");
+    return p && sscanf(p, "factors: %zu", dim) == 1;
+}
+
 /* Hands m to a server, adds an item (a vector of the model's factor count
  * for factor kinds, none otherwise) and a user who bought it, serves the
  * grown model and saves and loads it: growing must keep a loaded model
@@ -72,7 +83,9 @@ static void grow_and_serve(aisle_model *m, const aisle_config *cfg, uint32_t h) 
     const float *data;
     size_t rows = 0, dim = 0;
     float v[64];
-    bool factors = aisle_model_factors(m, AISLE_FACTORS_ITEMS, &data, &rows, &dim) == AISLE_OK && dim <= 64;
+    bool factors = (aisle_model_factors(m, AISLE_FACTORS_ITEMS, &data, &rows, &dim) == AISLE_OK ||
+                    mapped_fp16_factors(m, &dim)) &&
+                   dim <= 64;
     for (size_t k = 0; k < 64; k++) v[k] = (float)((h >> (k % 24)) & 15) / 8.0f - 1.0f;
     served(aisle_server_add_item(s, "fuzz-new-item", factors ? v : NULL, factors ? dim : 0));
     const char *basket[2] = {"fuzz-new-item", "fuzz-unknown-item"};
