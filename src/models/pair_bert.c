@@ -89,7 +89,8 @@ int pair_bert_raw(const pair_state *s, const pair_job *jobs, size_t n, float *ou
         size_t m = CORE_MIN(B, n - i0);
         text.len = 0;
         for (size_t j = 0; !rc && j < m; j++) rc = shopper_text(s, &jobs[i0 + j], &text, &at[j]);
-        for (size_t j = 0; !rc && j < m; j++) a[j] = text.data + at[j], b[j] = btext(s, pair_item_text(s, jobs[i0 + j].item));
+        for (size_t j = 0; !rc && j < m; j++)
+            a[j] = text.data + at[j], b[j] = btext(s, pair_item_text(s, jobs[i0 + j].item));
         if (!rc) rc = bert_embed_with(s->bert, a, b, m, AISLE_BERT_POOL_POOLER, s->bert_max_len, 1, P);
         if (!rc) head_raw(s->bert, P, m, out + i0);
     }
@@ -172,7 +173,8 @@ int pair_bert_explain_words(const pair_state *s, const pair_job *job, core_buf *
     int rc = ids && drop && raw ? shopper_text(s, job, &shop, &at) : core_oom("pair explanation");
     uint32_t *types = ids + s->bert_max_len;
     if (!rc)
-        rc = bert_encode(&m->vocab, m->cfg.lower, m->cfg.strip_accents, shop.data + at, btext(s, pair_item_text(s, job->item)),
+        rc = bert_encode(&m->vocab, m->cfg.lower, m->cfg.strip_accents, shop.data + at,
+                         btext(s, pair_item_text(s, job->item)),
                          s->bert_max_len, ids, types, &L);
     /* every WordPiece: not [CLS] (0), the shopper's [SEP] (the last
      * type-0 position) or the final [SEP] */

@@ -1,10 +1,11 @@
 /* fuzz_hybrid_add.c - libFuzzer target: products (and shoppers) of an
- * arbitrary catalog file added to a trained hybrid model
- * (aisle_model_add_items / _add_users, src/models/hybrid_grow.c): the
- * first byte picks items or users, the rest is the catalog CSV.  The add
- * must succeed or fail with a message and leave the counts as they were;
- * every added product or shopper is then scored, listed, explained and
- * saved like a trained one, never a crash. */
+ * arbitrary catalog file added to a trained hybrid or pair model
+ * (aisle_model_add_items / _add_users, src/models/hybrid_grow.c,
+ * src/models/pair_grow.c): bit 0 of the first byte picks items or users,
+ * bit 1 the kind (pair), the rest is the catalog CSV.  The add must
+ * succeed or fail with a message and leave the counts as they were; every
+ * added product or shopper is then scored, listed, explained and saved
+ * like a trained one, never a crash. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,13 +16,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void *saved;
-static size_t saved_len;
+static void *saved[2];
+static size_t saved_len[2];
 
-/* A small hybrid over mugs and spades with a shopper table, trained once;
- * each input gets a fresh copy loaded from its bytes. */
+/* A small hybrid and a small pair model over mugs and spades with a
+ * shopper table, trained once; each input gets a fresh copy loaded from
+ * its bytes. */
 static void train_once(void) {
-    if (saved) return;
+    if (saved[0]) return;
     aisle_dataset *ds;
     aisle_catalog *cat, *users;
     aisle_config *cfg;
@@ -45,11 +47,17 @@ static void train_once(void) {
                                    k % 2 ? 30.0 : 8.0))
             abort();
     }
-    if (aisle_config_parse(cfg, "model=hybrid factors=4 epochs=2 threads=1 seed=1")) abort();
-    aisle_model *m;
-    if (aisle_model_train_with_features(ds, cat, users, cfg, &m) || aisle_model_save_buffer(m, NULL, &saved, &saved_len))
-        abort();
-    aisle_model_free(m);
+    static const char *const kinds[2] = {
+        "model=hybrid factors=4 epochs=2 threads=1 seed=1",
+        "model=pair hidden=8 heads=2 ff_hidden=16 blocks=1 epochs=1 threads=1 seed=1 hash_buckets=1024 recent_items=2 "
+        "id_factors=2"};
+    for (int k = 0; k < 2; k++) {
+        aisle_model *m;
+        if (aisle_config_parse(cfg, kinds[k]) || aisle_model_train_with_features(ds, cat, users, cfg, &m) ||
+            aisle_model_save_buffer(m, NULL, &saved[k], &saved_len[k]))
+            abort();
+        aisle_model_free(m);
+    }
     aisle_config_free(cfg);
     aisle_catalog_free(users);
     aisle_catalog_free(cat);
@@ -59,7 +67,7 @@ static void train_once(void) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     train_once();
-    bool users_side = data[0] & 1;
+    bool users_side = data[0] & 1, pair = data[0] & 2;
     aisle_catalog *cat;
     if (aisle_catalog_new(&cat)) abort();
     if (aisle_catalog_load_buffer(cat, data + 1, size - 1, "fuzz-new.csv", NULL) != AISLE_OK) {
@@ -67,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     aisle_model *m;
-    if (aisle_model_load_buffer(&m, saved, saved_len, NULL)) abort();
+    if (aisle_model_load_buffer(&m, saved[pair], saved_len[pair], NULL)) abort();
     size_t ni0, nu0, ni, nu, added = 0, rows;
     aisle_model_item_count(m, &ni0);
     aisle_model_user_count(m, &nu0);
@@ -79,7 +87,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (aisle_last_error()[0] == '\0' || ni != ni0 || nu != nu0 || added != 0) abort();
     } else {
         if (added > rows || (users_side ? nu != nu0 + added || ni != ni0 : ni != ni0 + added || nu != nu0)) abort();
-        for (size_t r = 0; r < rows; r++) {
+        /* pair scores every product with one encoder pass: a few rows */
+        for (size_t r = 0; r < rows && (!pair || r < 4); r++) {
             const char *key, *top[4], *names[8];
             float s, sc[4];
             size_t n;
@@ -87,6 +96,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             const char *user = users_side ? key : "u1", *item = users_side ? "i2" : key;
             if (aisle_score(m, user, item, &s) != AISLE_OK) abort();
             if (aisle_recommend(m, user, 4, NULL, top, sc, &n) != AISLE_OK) abort();
+            if (pair) {
+                aisle_text_explanation *e;
+                if (aisle_explain(m, user, item, 4, top, sc, &n) != AISLE_OK) abort();
+                if (aisle_pair_explain(m, user, item, &e) != AISLE_OK) abort();
+                aisle_text_explanation_free(e);
+                continue;
+            }
             if (aisle_explain_features(m, user, item, 8, names, NULL, &n) != AISLE_OK) abort();
             if (!users_side && aisle_similar_items(m, item, 4, NULL, top, sc, &n) != AISLE_OK) abort();
         }
