@@ -345,7 +345,7 @@ check-tsan:
 	    build/tsan/tests/test_core build/tsan/tests/test_sasrec \
 	    build/tsan/tests/test_mmap build/tsan/tests/test_pair build/tsan/tests/test_nn \
 	    build/tsan/tests/test_als build/tsan/tests/test_bert \
-	    build/tsan/tests/test_hybrid_grow
+	    build/tsan/tests/test_hybrid_grow build/tsan/tests/test_pair_grow
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
 	    build/tsan/tests/test_concurrency
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_STRESS_SECONDS=$${AISLE_STRESS_SECONDS:-3} \
@@ -366,6 +366,8 @@ check-tsan:
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 build/tsan/tests/test_als
 	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_TEST_FILTER='test_server_adds*' \
 	    build/tsan/tests/test_hybrid_grow
+	TSAN_OPTIONS=halt_on_error=1 OPENBLAS_NUM_THREADS=1 AISLE_TEST_FILTER='test_server_adds*' \
+	    build/tsan/tests/test_pair_grow
 
 # The serving stress run (issue 19, docs/SERVING.md): 8 readers + 1 writer
 # (updates, new items, new users) + 1 swapper on one aisle_server for

@@ -2183,6 +2183,11 @@ AISLE_API int aisle_search_index_ranker(const aisle_search_index *index, size_t 
  * shoppers then take part in every call as trained ones do:
  * aisle_recommend, aisle_similar_items, aisle_score, aisle_explain_features,
  * evaluation, aisle_model_save (a reloaded model gives the same lists).
+ * Kind pair reads a new product's text (title, category, brand,
+ * description) and a new shopper's profile (the attributes of its row) by
+ * the rule training uses, so an added product scores to the bit as it
+ * would have in the training catalog without events, and a new shopper as
+ * a trained one with that profile and no recent items (docs/PAIR.md).
  *
  * Thread rules: adding is a write.  No other call may use the model while
  * aisle_model_add_items / _add_users run on it (as aisle_update_user); the
@@ -2196,8 +2201,8 @@ AISLE_API int aisle_search_index_ranker(const aisle_search_index *index, size_t 
  * vector; retrain to change it), so the day's full catalog may be passed.
  * *added_out (may be NULL) receives how many were added.  All or nothing:
  * on failure the model is unchanged.  Returns AISLE_OK, AISLE_EINVAL (NULL
- * model or items), AISLE_EUNSUPPORTED (a kind other than hybrid, the
- * message naming it; a hybrid trained without a catalog, or saved without
+ * model or items), AISLE_EUNSUPPORTED (a kind other than hybrid or pair,
+ * the message naming it; a hybrid trained without a catalog, or saved without
  * its feature tables by an earlier version), AISLE_ERANGE (more than 2^31
  * items) or AISLE_ENOMEM. */
 AISLE_API int aisle_model_add_items(aisle_model *model, const aisle_catalog *items, size_t *added_out);

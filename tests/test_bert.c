@@ -1030,24 +1030,10 @@ static void test_finetune_bitext_smoke(void **state) {
 
 /* ---- allocation failure: import, forward, save and load ---- */
 
-typedef int (*oom_step)(void *ctx);
-
-static void until_success(const char *what, oom_step step, void *ctx) {
-    for (uint64_t n = 1; n < 100000; n++) {
-        tu_failalloc_install(n, 0);
-        int rc = step(ctx);
-        int64_t live = tu_failalloc_live();
-        uint64_t attempted = tu_failalloc_count();
-        tu_failalloc_remove();
-        if (live != 0) fail_msg("%s: allocation %llu: %lld allocations live", what, (unsigned long long)n, (long long)live);
-        if (rc == AISLE_OK) {
-            print_message("bert %-8s %llu failure points\n", what, (unsigned long long)(n - 1));
-            return;
-        }
-        if (rc != AISLE_ENOMEM) fail_msg("%s: allocation %llu gave %d: %s", what, (unsigned long long)n, rc, aisle_last_error());
-        if (attempted < n) fail_msg("%s: failed without reaching allocation %llu", what, (unsigned long long)n);
-    }
-    fail_msg("%s: never succeeded", what);
+/* The shared allocation-failure sweep (tests/util), with its count. */
+static void until_success(const char *what, tu_oom_step step, void *ctx) {
+    uint64_t points = tu_oom_sweep(what, step, ctx, 1, 0, 100000);
+    print_message("bert %-8s %llu failure points\n", what, (unsigned long long)points);
 }
 
 typedef struct {

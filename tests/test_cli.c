@@ -240,14 +240,20 @@ static void test_eval_hybrid_scores_products_new_in_the_test_file(void **state) 
  * features (similar --item takes one, eval scores its test pairs: none
  * skipped), while without --catalog they stay unknown; a kind without
  * catalog features keeps the catalog for titles. */
-static void test_saved_hybrid_takes_new_products_from_catalog(void **state) {
-    (void)state;
+/* train_no7.csv and catalog_no7.csv: the training events and the catalog
+ * without the products ending in 7. */
+static void write_without_7(void) {
     char cmd[4400];
     snprintf(cmd, sizeof cmd,
              "cd '%s' && awk -F, 'NR==1 || $2 !~ /7$/' train.csv > train_no7.csv && "
              "awk -F, 'NR==1 || $1 !~ /7$/' store/catalog.csv > catalog_no7.csv",
              dir);
     assert_int_equal(system(cmd), 0);
+}
+
+static void test_saved_hybrid_takes_new_products_from_catalog(void **state) {
+    (void)state;
+    write_without_7();
     assert_run(0, "train --model hybrid --data train_no7.csv " COLS " --catalog catalog_no7.csv "
                   "--set epochs=2 --set factors=8 --out hyold.aisle --quiet");
     assert_run(1, "similar --model hyold.aisle --item P00017");
@@ -275,6 +281,36 @@ static void test_saved_hybrid_takes_new_products_from_catalog(void **state) {
     tu_write_file(p, users, sizeof users - 1);
     assert_run(1, "eval --model hyold.aisle --data test.csv " COLS " --users late_users.csv --json");
     assert_contains(err_text, "attribute table");
+}
+
+/* The same for a pair model: --catalog adds the products ending in 7 from
+ * their text (recommend lists one, explain and eval score them), --users
+ * adds shoppers from their profile. */
+static void test_saved_pair_takes_new_products_from_catalog(void **state) {
+    (void)state;
+    write_without_7();
+    assert_run(0, "train --model pair --data train_no7.csv " COLS " --catalog catalog_no7.csv --set epochs=1 "
+                  "--set hidden=8 --set heads=1 --set ff_hidden=8 --set maxlen=16 --set hash_buckets=1024 "
+                  "--out pairold.aisle --quiet");
+    assert_run(1, "explain --model pairold.aisle --user C10001 --item P00017");
+    assert_run(0, "explain --model pairold.aisle --user C10001 --item P00017 --catalog store/catalog.csv --json "
+                  "--verbose");
+    assert_true(json_valid(out_text));
+    assert_contains(err_text, "new products added to the model");
+    assert_run(0, "recommend --model pairold.aisle --user C10001 -k 500 --catalog store/catalog.csv --json");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"item\": \"P00017\"");
+    assert_run(0, "eval --model pairold.aisle --data test.csv " COLS " --json");
+    if (strstr(out_text, "\"skipped_pairs\": 0,")) fail_msg("scored products it never saw: %s", out_text);
+    char p[4200];
+    snprintf(p, sizeof p, "%s/pair_late_users.csv", dir);
+    const char users[] = "user_id,country\nlatecomer,UK\n";
+    tu_write_file(p, users, sizeof users - 1);
+    assert_run(0, "eval --model pairold.aisle --data test.csv " COLS " --catalog store/catalog.csv "
+                  "--users pair_late_users.csv --json --verbose");
+    assert_true(json_valid(out_text));
+    assert_contains(out_text, "\"skipped_pairs\": 0,");
+    assert_contains(err_text, "1 new shoppers added to the model");
 }
 
 /* kind pair with a user-attribute table (the table's errors are checked
@@ -690,6 +726,7 @@ int main(void) {
         cmocka_unit_test(test_eval_hybrid_scores_products_new_in_the_test_file),
         cmocka_unit_test(test_saved_hybrid_takes_new_products_from_catalog),
         cmocka_unit_test(test_train_pair_with_users),
+        cmocka_unit_test(test_saved_pair_takes_new_products_from_catalog),
         cmocka_unit_test(test_train_hybrid_with_users),
         cmocka_unit_test(test_forecast_writes_monday_weeks_json_and_backtests),
         cmocka_unit_test(test_help_options_exists_as_messages_say),

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/grow_util.h"
 #include "util/test_shop.h"
 
 #include "models/hybrid.h"
@@ -25,41 +26,9 @@ static aisle_config *config(const char *extra) {
     return tu_shop_config("model=hybrid factors=8 epochs=20 threads=1 seed=5 learning_rate=0.1", extra);
 }
 
-/* Product `key` of src copied into dst as `as`, its title followed by
- * `extra` (NULL: nothing). */
-static void copy_product(aisle_catalog *dst, const aisle_catalog *src, const char *key, const char *as,
-                         const char *extra) {
-    const char *f[4];
-    static const char *const names[4] = {"title", "description", "category", "brand"};
-    for (int i = 0; i < 4; i++) assert_ok(aisle_catalog_item_text(src, key, names[i], &f[i]));
-    double price;
-    assert_ok(aisle_catalog_item_price(src, key, &price));
-    char title[256];
-    snprintf(title, sizeof title, "%s%s%s", f[0], extra ? " " : "", extra ? extra : "");
-    assert_ok(aisle_catalog_add_item(dst, as, title, f[1], f[2], f[3], price));
-    size_t n;
-    assert_ok(aisle_catalog_item_attribute_count(src, key, &n));
-    for (size_t a = 0; a < n; a++) {
-        const char *name, *value;
-        assert_ok(aisle_catalog_item_attribute(src, key, a, &name, &value));
-        assert_ok(aisle_catalog_set_attribute(dst, as, name, value));
-    }
-}
-
 /* The shop's catalog without its two new products (what the model knew
  * yesterday). */
-static aisle_catalog *old_catalog(const aisle_catalog *full) {
-    aisle_catalog *cat;
-    assert_ok(aisle_catalog_new(&cat));
-    size_t n;
-    assert_ok(aisle_catalog_count(full, &n));
-    for (size_t i = 0; i < n; i++) {
-        const char *key;
-        assert_ok(aisle_catalog_key(full, i, &key));
-        if (strncmp(key, "new", 3) != 0) copy_product(cat, full, key, key, NULL);
-    }
-    return cat;
-}
+static aisle_catalog *old_catalog(const aisle_catalog *full) { return tu_catalog_without(full, "new"); }
 
 static float score(const aisle_model *m, const char *user, const char *item) {
     float s;
@@ -122,9 +91,9 @@ static void test_added_product_scores_exactly_as_in_the_training_catalog(void **
     aisle_catalog *cat = tu_shop_catalog(&spec);
     aisle_catalog *today;
     assert_ok(aisle_catalog_new(&today));
-    copy_product(today, cat, "newmug", "latemug", "zyzzyva"); /* + a word no product of the shop has */
-    copy_product(today, cat, "newspade", "latespade", NULL);
-    copy_product(today, cat, "i3", "i3", "changed"); /* known: left as trained */
+    tu_copy_product(today, cat, "newmug", "latemug", "zyzzyva"); /* + a word no product of the shop has */
+    tu_copy_product(today, cat, "newspade", "latespade", NULL);
+    tu_copy_product(today, cat, "i3", "i3", "changed"); /* known: left as trained */
     for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
         aisle_config *cfg = config(variants[v]);
         aisle_model *m;
@@ -466,39 +435,6 @@ static void test_add_items_bad_input(void **state) {
  * loaded model fails in turn (tu_oom_sweep): AISLE_ENOMEM, nothing
  * leaked, the model as it was (counts, a score), and the sweep ends with
  * every row added. */
-typedef struct add_ctx {
-    const void *buf;
-    size_t len;
-    const aisle_catalog *cat;
-    int side;
-} add_ctx;
-
-static int add_step(void *vc) {
-    const add_ctx *c = vc;
-    aisle_model *m;
-    int rc = aisle_model_load_buffer(&m, c->buf, c->len, NULL);
-    if (rc) return rc;
-    size_t ni = item_count(m), nu, nu_now, added = 7;
-    assert_ok(aisle_model_user_count(m, &nu));
-    float before, now;
-    rc = aisle_score(m, "u1", "i1", &before);
-    if (!rc) rc = c->side ? aisle_model_add_users(m, c->cat, &added) : aisle_model_add_items(m, c->cat, &added);
-    if (rc == AISLE_ENOMEM && added != 7) { /* the add failed (the score did not): nothing changed */
-        assert_int_equal(added, 0);
-        assert_ok(aisle_model_user_count(m, &nu_now)); /* only the n-th allocation fails: these run */
-        assert_int_equal(nu_now, nu);
-        assert_int_equal(item_count(m), ni);
-        assert_ok(aisle_score(m, "u1", "i1", &now));
-        assert_memory_equal(&now, &before, sizeof now);
-    }
-    if (!rc) {
-        assert_int_equal(added, 3000);
-        assert_ok(aisle_score(m, c->side ? "shopper4" : "u0", c->side ? "i0" : "big2", &now));
-    }
-    aisle_model_free(m);
-    return rc;
-}
-
 static void test_add_allocation_failures_change_nothing(void **state) {
     (void)state;
     aisle_dataset *ds = tu_shop_events(&spec, false);
@@ -528,9 +464,10 @@ static void test_add_allocation_failures_change_nothing(void **state) {
     size_t len;
     assert_ok(aisle_model_save_buffer(m, NULL, &buf, &len));
     aisle_model_free(m);
-    add_ctx items = {buf, len, big, 0}, shoppers = {buf, len, users, 1};
-    assert_true(tu_oom_sweep("aisle_model_add_items", add_step, &items, 1, 0, 5000) > 20);
-    assert_true(tu_oom_sweep("aisle_model_add_users", add_step, &shoppers, 1, 0, 5000) > 20);
+    tu_add_ctx items = {buf, len, big, 0, "u1", "i1", "u0", "big2", 3000},
+               shoppers = {buf, len, users, 1, "u1", "i1", "shopper4", "i0", 3000};
+    assert_true(tu_oom_sweep("aisle_model_add_items", tu_add_step, &items, 1, 0, 5000) > 20);
+    assert_true(tu_oom_sweep("aisle_model_add_users", tu_add_step, &shoppers, 1, 0, 5000) > 20);
     aisle_free(buf);
     aisle_config_free(cfg);
     aisle_catalog_free(known);
@@ -545,52 +482,6 @@ static void test_add_allocation_failures_change_nothing(void **state) {
  * in batches from catalogs; then a swap to a model trained without them
  * replays the additions.  Under TSan (make check-tsan) this is the race
  * check of the add path. */
-typedef struct reader_ctx {
-    aisle_server *s;
-    atomic_int *stop;
-    int id;
-    atomic_long calls;
-} reader_ctx;
-
-static void *reader(void *arg) {
-    reader_ctx *c = arg;
-    char u[32];
-    for (int round = 0; !atomic_load(c->stop); round++) {
-        const aisle_model *m;
-        assert_ok(aisle_server_acquire(c->s, &m));
-        snprintf(u, sizeof u, "u%d", (round * 7 + c->id) % N_USERS);
-        const char *top[8];
-        float sc[8];
-        size_t n;
-        int rc = aisle_recommend(m, u, 8, NULL, top, sc, &n);
-        float s;
-        int rs = aisle_score(m, u, "late3", &s); /* there or not, never a half-added row */
-        assert_ok(aisle_server_release(c->s, m));
-        if (rc || (rs && rs != AISLE_ENOTFOUND)) abort();
-        atomic_fetch_add(&c->calls, 1);
-    }
-    return NULL;
-}
-
-static long calls_made(reader_ctx *rc, int n) {
-    long total = 0;
-    for (int i = 0; i < n; i++) total += atomic_load(&rc[i].calls);
-    return total;
-}
-
-/* The readers must really run beside the writer, however the scheduler
- * orders the threads (under a loaded ASan run the writer once finished
- * before any reader started): waits, up to 30 s, until they have made
- * more than `above` calls in all. */
-static long wait_for_readers(reader_ctx *rc, int n, long above) {
-    long made;
-    for (int spin = 0; (made = calls_made(rc, n)) <= above; spin++) {
-        if (spin >= 300000) fail_msg("the readers made no call in 30 s");
-        usleep(100);
-    }
-    return made;
-}
-
 static void test_server_adds_products_while_readers_serve(void **state) {
     (void)state;
     aisle_dataset *ds = tu_shop_events(&spec, false);
@@ -604,22 +495,22 @@ static void test_server_adds_products_while_readers_serve(void **state) {
     atomic_int stop = 0;
     enum { READERS = 4, BATCHES = 6 };
     pthread_t th[READERS];
-    reader_ctx rc[READERS];
+    tu_reader rc[READERS];
     for (int i = 0; i < READERS; i++) {
-        rc[i].s = s, rc[i].stop = &stop, rc[i].id = i;
+        rc[i].s = s, rc[i].stop = &stop, rc[i].id = i, rc[i].users = N_USERS, rc[i].probe = "late3";
         atomic_init(&rc[i].calls, 0);
-        assert_int_equal(pthread_create(&th[i], NULL, reader, &rc[i]), 0);
+        assert_int_equal(pthread_create(&th[i], NULL, tu_reader_run, &rc[i]), 0);
     }
     size_t total = 0;
     long seen = 0;
     for (int b = 0; b < BATCHES; b++) {
-        seen = wait_for_readers(rc, READERS, seen); /* a read between any two batches */
+        seen = tu_reader_wait(rc, READERS, seen); /* a read between any two batches */
         aisle_catalog *day;
         assert_ok(aisle_catalog_new(&day));
         char key[32];
         for (int i = 0; i < 5; i++) {
             snprintf(key, sizeof key, "late%d", b * 5 + i);
-            copy_product(day, cat, i % 2 ? "newspade" : "newmug", key, NULL);
+            tu_copy_product(day, cat, i % 2 ? "newspade" : "newmug", key, NULL);
         }
         size_t added;
         assert_ok(aisle_server_add_items(s, day, &added));
@@ -627,10 +518,10 @@ static void test_server_adds_products_while_readers_serve(void **state) {
         total += added;
         aisle_catalog_free(day);
     }
-    wait_for_readers(rc, READERS, seen); /* and after the last */
+    tu_reader_wait(rc, READERS, seen); /* and after the last */
     atomic_store(&stop, 1);
     for (int i = 0; i < READERS; i++) pthread_join(th[i], NULL);
-    assert_true(calls_made(rc, READERS) > BATCHES);
+    assert_true(tu_reader_calls(rc, READERS) > BATCHES);
     const aisle_model *a;
     assert_ok(aisle_server_acquire(s, &a));
     assert_int_equal(item_count(a), N_ITEMS + total);
@@ -647,7 +538,7 @@ static void test_server_adds_products_while_readers_serve(void **state) {
     /* a kind without catalog features: refused, nothing journaled */
     aisle_catalog *one;
     assert_ok(aisle_catalog_new(&one));
-    copy_product(one, cat, "newmug", "later", NULL);
+    tu_copy_product(one, cat, "newmug", "later", NULL);
     aisle_config *als = tu_shop_config("model=als factors=4 epochs=2", NULL);
     aisle_model *am;
     assert_ok(aisle_model_train(ds, als, &am));

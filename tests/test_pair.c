@@ -40,13 +40,32 @@ static float score(const aisle_model *m, const char *user, const char *item) {
 
 static double cold_preference(const aisle_model *m) { return tu_shop_cold_preference(m, &spec); }
 
+/* The shop (ratings or purchases), its catalog and a pair model trained on
+ * them with cfg (owned from here): the set-up of most tests below. */
+typedef struct trained {
+    aisle_dataset *ds;
+    aisle_catalog *cat;
+    aisle_config *cfg;
+    aisle_model *m;
+} trained;
+
+static trained train_shop(bool ratings, aisle_config *cfg) {
+    trained t = {shop(ratings), catalog(), cfg, NULL};
+    assert_ok(aisle_model_train_with_catalog(t.ds, t.cat, t.cfg, &t.m));
+    return t;
+}
+
+static void trained_free(trained *t) {
+    aisle_model_free(t->m);
+    aisle_config_free(t->cfg);
+    aisle_catalog_free(t->cat);
+    aisle_dataset_free(t->ds);
+}
+
 static void test_pair_rating_learns_taste_from_titles_and_scores_cold_items(void **state) {
     (void)state;
-    aisle_dataset *ds = shop(true);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = config(NULL);
-    aisle_model *m;
-    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    trained t = train_shop(true, config(NULL));
+    aisle_model *m = t.m;
     assert_true(cold_preference(m) >= 0.9);
     /* ratings on the training scale */
     float s = score(m, "u0", "newmug");
@@ -55,19 +74,13 @@ static void test_pair_rating_learns_taste_from_titles_and_scores_cold_items(void
     const char *kind;
     assert_ok(aisle_model_kind(m, &kind));
     assert_string_equal(kind, "pair");
-    aisle_model_free(m);
-    aisle_config_free(cfg);
-    aisle_catalog_free(cat);
-    aisle_dataset_free(ds);
+    trained_free(&t);
 }
 
 static void test_pair_purchase_gives_probabilities_and_recommends_own_side(void **state) {
     (void)state;
-    aisle_dataset *ds = shop(false);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = config("objective=purchase epochs=12 sampled_negatives=3");
-    aisle_model *m;
-    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    trained t = train_shop(false, config("objective=purchase epochs=12 sampled_negatives=3"));
+    aisle_model *m = t.m;
     assert_true(cold_preference(m) >= 0.9);
     float p = score(m, "u1", "newspade");
     assert_true(p > 0.0f && p < 1.0f);
@@ -79,10 +92,7 @@ static void test_pair_purchase_gives_probabilities_and_recommends_own_side(void 
     int mugs = 0;
     for (size_t k = 0; k < n; k++) mugs += strcmp(top[k], "newmug") == 0 || (top[k][0] == 'x' && atoi(top[k] + 1) % 2 == 0);
     assert_true(mugs >= 2);
-    aisle_model_free(m);
-    aisle_config_free(cfg);
-    aisle_catalog_free(cat);
-    aisle_dataset_free(ds);
+    trained_free(&t);
 }
 
 /* Shoppers described by an attribute alone: users whose profile says
@@ -174,11 +184,8 @@ static void test_pair_save_load_round_trip_and_quantized_weights(void **state) {
  * build's -O1). */
 static void test_pair_explain_names_recent_items(void **state) {
     (void)state;
-    aisle_dataset *ds = shop(true);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = config("epochs=10 title_tokens=4");
-    aisle_model *m;
-    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    trained t = train_shop(true, config("epochs=10 title_tokens=4"));
+    aisle_model *m = t.m;
     const char *items[8];
     float shares[8];
     size_t n = 0;
@@ -191,21 +198,16 @@ static void test_pair_explain_names_recent_items(void **state) {
     /* the 4 recent items differ in their titles' numbers; only the
      * recent_items + 1 newest items can matter */
     assert_true(moved >= 2 && moved <= 5);
-    aisle_model_free(m);
-    aisle_config_free(cfg);
-    aisle_catalog_free(cat);
-    aisle_dataset_free(ds);
+    trained_free(&t);
 }
 
 /* Words: every token of the pair with its leave-one-token-out
  * contribution; the product's own "mug" pushes a mug lover's score up. */
 static void test_pair_explains_in_words(void **state) {
     (void)state;
-    aisle_dataset *ds = shop(true);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = config(NULL);
-    aisle_model *m;
-    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    trained t = train_shop(true, config(NULL));
+    aisle_model *m = t.m;
+    aisle_dataset *ds = t.ds;
     aisle_text_explanation *e;
     assert_ok(aisle_pair_explain(m, "u0", "newmug", &e));
     const char *label, *tok;
@@ -249,19 +251,14 @@ static void test_pair_explains_in_words(void **state) {
     assert_status_msg(aisle_pair_explain(pop, "u0", "x1", &e), AISLE_EUNSUPPORTED, "popular");
     aisle_model_free(pop);
     aisle_config_free(pc);
-    aisle_model_free(m);
-    aisle_config_free(cfg);
-    aisle_catalog_free(cat);
-    aisle_dataset_free(ds);
+    trained_free(&t);
 }
 
 static void test_pair_rerank_orders_by_pair_scores_only(void **state) {
     (void)state;
-    aisle_dataset *ds = shop(true);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = config("epochs=6");
-    aisle_model *m;
-    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    trained t = train_shop(true, config("epochs=6"));
+    aisle_model *m = t.m;
+    aisle_dataset *ds = t.ds;
     const char *cand[] = {"x1", "x2", "newspade", "unknown-item", "newmug", "x5", "x8"};
     size_t n = sizeof cand / sizeof *cand, order[7];
     float sc[7];
@@ -304,10 +301,7 @@ static void test_pair_rerank_orders_by_pair_scores_only(void **state) {
     assert_status_msg(aisle_rerank(m, "u0", NULL, 2, sc, order), AISLE_EINVAL, "NULL");
     aisle_model_free(pop);
     aisle_config_free(mf);
-    aisle_model_free(m);
-    aisle_config_free(cfg);
-    aisle_catalog_free(cat);
-    aisle_dataset_free(ds);
+    trained_free(&t);
 }
 
 static void test_pair_rejects_bad_options_and_odd_input(void **state) {
@@ -420,16 +414,10 @@ static void test_pair_allocation_failures_leak_nothing(void **state) {
 
 static void test_pair_model_is_shared_by_8_threads(void **state) {
     (void)state;
-    aisle_dataset *ds = shop(true);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = config("epochs=2");
-    aisle_model *m;
-    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    trained t = train_shop(true, config("epochs=2"));
+    aisle_model *m = t.m;
     tu_shop_serve_from_8_threads(m, &spec, 3);
-    aisle_model_free(m);
-    aisle_config_free(cfg);
-    aisle_catalog_free(cat);
-    aisle_dataset_free(ds);
+    trained_free(&t);
 }
 
 /* ---- encoder=FILE: the tiny random checkpoint of tests/bert ---- */
@@ -600,11 +588,8 @@ static void test_pair_bert_explains_words_and_items(void **state) {
     (void)state;
     char enc[600];
     tu_bert_encoder_file(enc, sizeof enc, "pair_bert_explain");
-    aisle_dataset *ds = shop(false);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = bert_config(enc, "objective=purchase sampled_negatives=2 head_epochs=5");
-    aisle_model *m;
-    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    trained t = train_shop(false, bert_config(enc, "objective=purchase sampled_negatives=2 head_epochs=5"));
+    aisle_model *m = t.m;
     float p = score(m, "u1", "newspade");
     assert_true(p > 0.0f && p < 1.0f);
     aisle_text_explanation *e;
@@ -634,10 +619,7 @@ static void test_pair_bert_explains_words_and_items(void **state) {
     assert_ok(aisle_explain(m, "u0", "newmug", 8, items, shares, &n));
     assert_true(n >= 1);
     for (size_t k = 0; k < n; k++) assert_true(isfinite(shares[k]));
-    aisle_model_free(m);
-    aisle_config_free(cfg);
-    aisle_catalog_free(cat);
-    aisle_dataset_free(ds);
+    trained_free(&t);
 }
 
 static void test_pair_bert_rejects_bad_encoders(void **state) {
@@ -697,16 +679,10 @@ static void test_pair_model_is_shared_by_8_threads_with_bert(void **state) {
     (void)state;
     char enc[600];
     tu_bert_encoder_file(enc, sizeof enc, "pair_bert_threads");
-    aisle_dataset *ds = shop(true);
-    aisle_catalog *cat = catalog();
-    aisle_config *cfg = bert_config(enc, "head_epochs=2");
-    aisle_model *m;
-    assert_ok(aisle_model_train_with_catalog(ds, cat, cfg, &m));
+    trained t = train_shop(true, bert_config(enc, "head_epochs=2"));
+    aisle_model *m = t.m;
     tu_shop_serve_from_8_threads(m, &spec, 1);
-    aisle_model_free(m);
-    aisle_config_free(cfg);
-    aisle_catalog_free(cat);
-    aisle_dataset_free(ds);
+    trained_free(&t);
 }
 
 int main(void) {

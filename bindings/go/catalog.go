@@ -299,60 +299,49 @@ func TrainWithFeatures(ds *Dataset, cat, users *Catalog, cfg *Config) (*Model, e
 }
 
 // AddItems adds the products of cat the model does not know, scored from
-// their catalog features (kind hybrid: exactly as if they had been in the
-// training catalog); products it knows keep their trained vectors.  It
-// returns how many were added.  Other kinds, and a hybrid trained without
-// a catalog, give ErrUnsupported.  The model is held exclusively meanwhile
-// (use Server.AddItems while serving).
+// their catalog features (kind hybrid) or text (kind pair), exactly as if
+// they had been in the training catalog; products it knows keep their
+// trained vectors.  It returns how many were added.  Other kinds, and a
+// hybrid trained without a catalog, give ErrUnsupported.  The model is held
+// exclusively meanwhile (use Server.AddItems while serving).
 func (m *Model) AddItems(cat *Catalog) (int, error) {
-	return m.addFromCatalog(cat, func(p *C.aisle_model, c *C.aisle_catalog, n *C.size_t) C.int {
-		return C.aisle_model_add_items(p, c, n)
+	return addFromCatalog(cat, func(c *C.aisle_catalog, n *C.size_t) error {
+		return m.write(func(p *C.aisle_model) C.int { return C.aisle_model_add_items(p, c, n) })
 	})
 }
 
 // AddUsers is AddItems for shoppers: the rows of an attribute table (a
 // Catalog keyed by user id) the model does not know, scored from their
-// attributes (a hybrid trained with TrainWithFeatures).
+// attributes (a hybrid trained with TrainWithFeatures; a pair model).
 func (m *Model) AddUsers(users *Catalog) (int, error) {
-	return m.addFromCatalog(users, func(p *C.aisle_model, c *C.aisle_catalog, n *C.size_t) C.int {
-		return C.aisle_model_add_users(p, c, n)
+	return addFromCatalog(users, func(c *C.aisle_catalog, n *C.size_t) error {
+		return m.write(func(p *C.aisle_model) C.int { return C.aisle_model_add_users(p, c, n) })
 	})
-}
-
-func (m *Model) addFromCatalog(cat *Catalog, f func(*C.aisle_model, *C.aisle_catalog, *C.size_t) C.int) (int, error) {
-	if cat == nil {
-		return 0, &Error{Code: CodeInvalid, Message: "aisle: nil catalog"}
-	}
-	var n C.size_t
-	err := shared(&cat.mu, &cat.ptr, "catalog", func(cp *C.aisle_catalog) error {
-		return m.write(func(p *C.aisle_model) C.int { return f(p, cp, &n) })
-	})
-	return int(n), err
 }
 
 // AddItems is Model.AddItems on the server's current model while others
 // read: readers see all of it or nothing, and Swap replays it onto the next
 // model.  It returns how many products were added.
 func (s *Server) AddItems(cat *Catalog) (int, error) {
-	return s.addFromCatalog(cat, func(p *C.aisle_server, c *C.aisle_catalog, n *C.size_t) C.int {
-		return C.aisle_server_add_items(p, c, n)
+	return addFromCatalog(cat, func(c *C.aisle_catalog, n *C.size_t) error {
+		return s.write(func(p *C.aisle_server) C.int { return C.aisle_server_add_items(p, c, n) })
 	})
 }
 
 // AddUsers is AddItems for shoppers (an attribute table).
 func (s *Server) AddUsers(users *Catalog) (int, error) {
-	return s.addFromCatalog(users, func(p *C.aisle_server, c *C.aisle_catalog, n *C.size_t) C.int {
-		return C.aisle_server_add_users(p, c, n)
+	return addFromCatalog(users, func(c *C.aisle_catalog, n *C.size_t) error {
+		return s.write(func(p *C.aisle_server) C.int { return C.aisle_server_add_users(p, c, n) })
 	})
 }
 
-func (s *Server) addFromCatalog(cat *Catalog, f func(*C.aisle_server, *C.aisle_catalog, *C.size_t) C.int) (int, error) {
+// addFromCatalog runs add (a model's or a server's add) with cat held
+// shared; add stores how many rows it added in n.
+func addFromCatalog(cat *Catalog, add func(c *C.aisle_catalog, n *C.size_t) error) (int, error) {
 	if cat == nil {
 		return 0, &Error{Code: CodeInvalid, Message: "aisle: nil catalog"}
 	}
 	var n C.size_t
-	err := shared(&cat.mu, &cat.ptr, "catalog", func(cp *C.aisle_catalog) error {
-		return s.write(func(p *C.aisle_server) C.int { return f(p, cp, &n) })
-	})
+	err := shared(&cat.mu, &cat.ptr, "catalog", func(cp *C.aisle_catalog) error { return add(cp, &n) })
 	return int(n), err
 }

@@ -33,6 +33,12 @@ func pairShop(t *testing.T) (*Dataset, *Catalog, *Catalog) {
 			t.Fatal(err)
 		}
 	}
+	fillPairCatalog(cat, true)
+	return ds, cat, users
+}
+
+// The shop's products x0..x15 and, withNew, newmug and newspade.
+func fillPairCatalog(cat *Catalog, withNew bool) {
 	for i := 0; i < 16; i++ {
 		title := "steel spade model " + itoa(i)
 		if i%2 == 0 {
@@ -40,9 +46,55 @@ func pairShop(t *testing.T) (*Dataset, *Catalog, *Catalog) {
 		}
 		_ = cat.AddItem(Product{Key: "x" + itoa(i), Title: title, Price: math.NaN()})
 	}
-	_ = cat.AddItem(Product{Key: "newmug", Title: "ceramic mug deluxe", Price: math.NaN()})
-	_ = cat.AddItem(Product{Key: "newspade", Title: "steel spade deluxe", Price: math.NaN()})
-	return ds, cat, users
+	if withNew {
+		_ = cat.AddItem(Product{Key: "newmug", Title: "ceramic mug deluxe", Price: math.NaN()})
+		_ = cat.AddItem(Product{Key: "newspade", Title: "steel spade deluxe", Price: math.NaN()})
+	}
+}
+
+// Products added after training score exactly as in the training catalog;
+// shoppers join from an attribute table.
+func TestPairAddItemsAndUsers(t *testing.T) {
+	ds, cat, users := pairShop(t)
+	old := newCatalog(t)
+	fillPairCatalog(old, false)
+	cfg, err := NewConfig(Options{"model": "pair", "objective": "purchase", "hidden": 16, "heads": 2,
+		"ff_hidden": 32, "blocks": 1, "epochs": 2, "threads": 1, "seed": 5, "hash_buckets": 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cfg.Close()
+	trained, err := TrainWithFeatures(ds, cat, users, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trained.Close()
+	m, err := TrainWithFeatures(ds, old, users, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if n, err := m.AddItems(cat); err != nil || n != 2 {
+		t.Fatalf("AddItems: %d, %v", n, err)
+	}
+	a, _ := m.Score("u3", "newspade")
+	b, _ := trained.Score("u3", "newspade")
+	if a != b {
+		t.Fatalf("added product %g, in the training catalog %g", a, b)
+	}
+	people := newCatalog(t)
+	if err := people.AddItem(Product{Key: "newbie", Price: math.NaN()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := people.SetAttribute("newbie", "hobby", "gardening"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := m.AddUsers(people); err != nil || n != 1 {
+		t.Fatalf("AddUsers: %d, %v", n, err)
+	}
+	if p, err := m.Score("newbie", "newspade"); err != nil || !(p > 0 && p < 1) {
+		t.Fatalf("new shopper: %g, %v", p, err)
+	}
 }
 
 func TestPairTrainWithFeaturesScoresNewProductsAndReranks(t *testing.T) {

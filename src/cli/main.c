@@ -23,16 +23,17 @@ static const cli_command commands[] = {
      "The first form evaluates a saved model on a test file; the second splits\n"
      "the events (e.g. time:0.1 = the newest 10% are the test part), trains on\n"
      "the rest and evaluates.  Metrics: see docs/EVALUATION.md.  With a saved hybrid\n"
-     "model, --catalog FILE (--users FILE) adds the test's new products (shoppers)\n"
-     "from their features first, so they are scored, not skipped.\n",
+     "or pair model, --catalog FILE (--users FILE) adds the test's new products\n"
+     "(shoppers) from their features or text first, so they are scored, not skipped.\n",
      OPT_DATA | OPT_SET | OPT_MODEL | OPT_SPLIT | OPT_EVAL | OPT_K | OPT_JSON | OPT_CATALOG | OPT_DIST | OPT_USERS,
      cmd_eval},
     {"recommend", "top-k items for a user",
      "usage: aisle recommend --model FILE --user KEY [-k N] [--exclude-seen|--include-seen]\n"
      "                       [--catalog FILE] [--json]\n\n"
      "Prints the user's top-k items with scores (and titles from a catalog file).\n"
-     "A user the model does not know gets the most popular items.  A hybrid model\n"
-     "first adds the catalog's products it does not know, scored from their features.\n",
+     "A user the model does not know gets the most popular items.  A hybrid or pair\n"
+     "model first adds the catalog's products it does not know, scored from their\n"
+     "features (pair: their text).\n",
      OPT_MODEL | OPT_USER | OPT_K | OPT_SEEN | OPT_CATALOG | OPT_JSON | OPT_SET, cmd_recommend},
     {"similar", "items similar to an item",
      "usage: aisle similar --model FILE --item KEY [-k N] [--catalog FILE] [--json]\n\n"

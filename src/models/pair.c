@@ -87,6 +87,8 @@ void pair_state_free(pair_state *s) {
     core_free(s->recent_off);
     core_free(s->recent_item);
     core_free(s->recent_val);
+    core_free(s->added_item_text);
+    core_free(s->added_user_text);
     aisle_bert_free(s->bert);
     core_free(s->btext);
     core_free(s->btext_off);
@@ -124,7 +126,7 @@ static int add_catalog_items(aisle_model *m, const aisle_catalog *cat) {
 
 /* Product text: title, category, brand, description (the key when the
  * catalog has no row or only empty fields). */
-static int item_text(const aisle_catalog *cat, const char *key, core_buf *b) {
+int pair_product_text(const aisle_catalog *cat, const char *key, core_buf *b) {
     b->len = 0;
     int64_t p = cat ? data_catalog_find(cat, key, strlen(key)) : -1;
     static const int order[] = {DATA_FIELD_TITLE, DATA_FIELD_CATEGORY, DATA_FIELD_BRAND, DATA_FIELD_DESCRIPTION};
@@ -139,7 +141,7 @@ static int item_text(const aisle_catalog *cat, const char *key, core_buf *b) {
 
 /* Profile text of a user from the attribute table: "name value" pairs
  * and any title/description the table gives. */
-static int profile_text(const aisle_catalog *users, const char *key, core_buf *b) {
+int pair_shopper_profile(const aisle_catalog *users, const char *key, core_buf *b) {
     b->len = 0;
     int64_t p = users ? data_catalog_find(users, key, strlen(key)) : -1;
     if (p < 0) return AISLE_OK;
@@ -169,8 +171,8 @@ static int build_raw_texts(aisle_model *m, pair_state *s, const aisle_catalog *c
     int rc = s->btext_off ? AISLE_OK : core_oom("pair texts");
     for (size_t t = 0; !rc && t < n; t++) {
         s->btext_off[t] = all.len;
-        rc = t < s->n_items ? item_text(cat, keys_at(&m->items, t), &b)
-                            : profile_text(users, keys_at(&m->users, t - s->n_items), &b);
+        rc = t < s->n_items ? pair_product_text(cat, keys_at(&m->items, t), &b)
+                            : pair_shopper_profile(users, keys_at(&m->users, t - s->n_items), &b);
         if (!rc) rc = buf_append(&all, b.data ? b.data : "", b.len);
         if (!rc) rc = buf_append(&all, "", 1);
     }
@@ -190,11 +192,11 @@ static int build_texts(aisle_model *m, pair_state *s, const aisle_catalog *cat, 
     buf_init(&b);
     int rc = AISLE_OK;
     for (uint32_t i = 0; !rc && i < s->n_items; i++) {
-        rc = item_text(cat, keys_at(&m->items, i), &b);
+        rc = pair_product_text(cat, keys_at(&m->items, i), &b);
         if (!rc) rc = nn_toks_add(&s->toks, &s->feat, b.data, b.len);
     }
     for (uint32_t u = 0; !rc && u < s->n_users; u++) {
-        rc = profile_text(users, keys_at(&m->users, u), &b);
+        rc = pair_shopper_profile(users, keys_at(&m->users, u), &b);
         if (!rc) rc = nn_toks_add(&s->toks, &s->feat, b.len ? b.data : "", b.len);
     }
     for (uint32_t k = 0; !rc && k < s->rating_words; k++) {
@@ -494,8 +496,8 @@ static int pair_train_users(aisle_model *m, const aisle_dataset *ds, const aisle
     s->id_factors = (uint32_t)config_int(cfg, o, "id_factors");
     s->recent = (uint32_t)config_int(cfg, o, "recent_items");
     s->title_tokens = (uint32_t)config_int(cfg, o, "title_tokens");
-    s->n_users = model_n_users(m);
-    s->n_items = model_n_items(m);
+    s->n_users = s->text_users = s->id_users = model_n_users(m);
+    s->n_items = s->text_items = s->id_items = model_n_items(m);
     if (config_string(cfg, o, "encoder")[0]) {
         if (s->id_factors)
             return core_error(AISLE_EINVAL, "model 'pair': option id_factors is not used with option encoder (the "
@@ -567,5 +569,6 @@ const model_ops model_pair_ops = {
     .save = pair_save,
     .load = pair_load,
     .describe = pair_describe,
+    .add_catalog = pair_add_catalog,
     .free_state = pair_free,
 };

@@ -4,6 +4,8 @@
  *   pair_score.c  scoring a batch of (shopper text, product) pairs, the
  *                 model ops that serve (score, explain), re-ranking;
  *   pair_file.c   save, load, describe;
+ *   pair_grow.c   products and shoppers added from a catalog after
+ *                 training (model_ops.add_catalog);
  *   pair_bert.c   the same pairs read by a pretrained BERT (option
  *                 encoder): training its head, scoring, explaining.
  *
@@ -17,7 +19,13 @@
  * description from the catalog; the key when the catalog has no row), the
  * profile of user u (attributes from a user-attribute table) is text
  * n_items + u, and explicit models add rating words ("r0", "r1", ...; word
- * k = rating rounded minus the lowest rounded rating) after them.  The
+ * k = rating rounded minus the lowest rounded rating) after them.  That is
+ * the layout of the file and of a model as trained or loaded
+ * (text_items, text_users); products and shoppers added later
+ * (pair_grow.c) append their texts after the rating words and are found
+ * through added_item_text / added_user_text, so nothing is renumbered
+ * (pair_item_text, pair_profile_text); a save writes the texts back in the
+ * file's layout.  The
  * shopper side of a pair is the profile followed by the user's recent
  * items, newest first, each cut to title_tokens tokens and, for ratings,
  * followed by its rating word.  The scored product never appears on the
@@ -60,6 +68,10 @@ typedef struct pair_state {
     int32_t rating_lo;       /* rounded rating of word r0 */
     nn_toks toks;            /* items, profiles, rating words (see above) */
     uint32_t n_users, n_items;
+    uint32_t text_items, text_users; /* rows in the file's text layout (see above) */
+    size_t *added_item_text;  /* n_items - text_items: text of each added product */
+    size_t *added_user_text;  /* n_users - text_users: text of each added profile */
+    uint32_t id_users, id_items; /* id_factors: rows of uf / vf (ub / vb); rows past them are zero */
     size_t *recent_off;      /* n_users + 1 */
     uint32_t *recent_item;   /* newest first */
     float *recent_val;       /* its rating (explicit) or weight */
@@ -67,7 +79,7 @@ typedef struct pair_state {
     aisle_bert *bert;        /* encoder, pooler and head (1 output or 2 classes) */
     uint32_t bert_max_len;   /* tokens of a pair, [CLS] and both [SEP] included */
     char *btext;             /* raw texts, each NUL-terminated */
-    size_t *btext_off;       /* n_items + n_users + 1 offsets into btext */
+    size_t *btext_off;       /* one offset a text into btext, and the end (the texts as above) */
 } pair_state;
 
 /* One training example: a (user, item) pair and its target (the rating,
@@ -77,9 +89,21 @@ typedef struct pair_example {
     float target;
 } pair_example;
 
-/* Text index of user u's profile and of a rating's word. */
-static inline size_t pair_profile_text(const pair_state *s, uint32_t u) { return (size_t)s->n_items + u; }
+/* Text index of product i, of user u's profile and of a rating's word. */
+static inline size_t pair_item_text(const pair_state *s, uint32_t i) {
+    return i < s->text_items ? i : s->added_item_text[i - s->text_items];
+}
+static inline size_t pair_profile_text(const pair_state *s, uint32_t u) {
+    return u < s->text_users ? (size_t)s->text_items + u : s->added_user_text[u - s->text_users];
+}
 size_t pair_rating_text(const pair_state *s, float r);
+
+/* The text of a product (title, category, brand, description of its
+ * catalog row; the key when there is none) and the profile of a shopper
+ * (attributes of the user-attribute table; empty when it has no row) into
+ * b: training and pair_grow.c build them with the same rule. */
+int pair_product_text(const aisle_catalog *cat, const char *key, core_buf *b);
+int pair_shopper_profile(const aisle_catalog *users, const char *key, core_buf *b);
 
 /* One shopper side: the profile text (SIZE_MAX: none) and recent items
  * (newest first) with their values. */
@@ -156,5 +180,6 @@ int pair_explain(const aisle_model *m, const model_query *q, uint32_t item, floa
 int pair_save(const aisle_model *m, io_writer *w);
 int pair_load(aisle_model *m, io_reader *r);
 int pair_describe(const aisle_model *m, core_buf *out);
+int pair_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *added);
 
 #endif /* AISLE_MODELS_PAIR_H */

@@ -56,7 +56,7 @@ static int shopper_text(const pair_state *s, const pair_job *job, core_buf *b, s
     for (size_t k = 0, used = 0; !rc && k < sd->n && used < s->recent; k++) {
         if (sd->items[k] == job->item || k == job->drop) continue;
         if (b->len > start) rc = buf_append(b, " . ", 3);
-        if (!rc) rc = put_words(b, btext(s, sd->items[k]), s->title_tokens);
+        if (!rc) rc = put_words(b, btext(s, pair_item_text(s, sd->items[k])), s->title_tokens);
         if (!rc && sd->vals && isfinite(sd->vals[k])) rc = buf_printf(b, " rated %ld", lrintf(sd->vals[k]));
         used++;
     }
@@ -89,7 +89,8 @@ int pair_bert_raw(const pair_state *s, const pair_job *jobs, size_t n, float *ou
         size_t m = CORE_MIN(B, n - i0);
         text.len = 0;
         for (size_t j = 0; !rc && j < m; j++) rc = shopper_text(s, &jobs[i0 + j], &text, &at[j]);
-        for (size_t j = 0; !rc && j < m; j++) a[j] = text.data + at[j], b[j] = btext(s, jobs[i0 + j].item);
+        for (size_t j = 0; !rc && j < m; j++)
+            a[j] = text.data + at[j], b[j] = btext(s, pair_item_text(s, jobs[i0 + j].item));
         if (!rc) rc = bert_embed_with(s->bert, a, b, m, AISLE_BERT_POOL_POOLER, s->bert_max_len, 1, P);
         if (!rc) head_raw(s->bert, P, m, out + i0);
     }
@@ -118,7 +119,7 @@ int pair_bert_train(pair_state *s, const pair_example *ex, size_t n, const aisle
          * hashed encoder's head does; purchases: class 1 or 0 */
         labels[k] = s->rating ? ex[k].target - s->mean : ex[k].target;
     }
-    for (size_t k = 0; !rc && k < n; k++) a[k] = text.data + at[k], b[k] = btext(s, ex[k].item);
+    for (size_t k = 0; !rc && k < n; k++) a[k] = text.data + at[k], b[k] = btext(s, pair_item_text(s, ex[k].item));
     if (!rc) rc = bert_finetune_head(s->bert, a, b, labels, n, s->rating ? 1 : 2, cfg, loss);
     buf_free(&text);
     core_free(a);
@@ -172,7 +173,8 @@ int pair_bert_explain_words(const pair_state *s, const pair_job *job, core_buf *
     int rc = ids && drop && raw ? shopper_text(s, job, &shop, &at) : core_oom("pair explanation");
     uint32_t *types = ids + s->bert_max_len;
     if (!rc)
-        rc = bert_encode(&m->vocab, m->cfg.lower, m->cfg.strip_accents, shop.data + at, btext(s, job->item),
+        rc = bert_encode(&m->vocab, m->cfg.lower, m->cfg.strip_accents, shop.data + at,
+                         btext(s, pair_item_text(s, job->item)),
                          s->bert_max_len, ids, types, &L);
     /* every WordPiece: not [CLS] (0), the shopper's [SEP] (the last
      * type-0 position) or the final [SEP] */

@@ -35,6 +35,61 @@ static bool quantizable(const pair_state *s, size_t k) {
     return s->id_factors && (off == s->uf.off || off == s->vf.off);
 }
 
+/* Text c of the file's layout (products, profiles, then rating words):
+ * where it is held.  The same text unless products or shoppers were added
+ * after training (pair_grow.c). */
+static size_t file_text(const pair_state *s, size_t c) {
+    if (c < s->n_items) return pair_item_text(s, (uint32_t)c);
+    c -= s->n_items;
+    if (c < s->n_users) return pair_profile_text(s, (uint32_t)c);
+    return (size_t)s->text_items + s->text_users + (c - s->n_users);
+}
+
+static bool grown(const pair_state *s) { return s->n_items != s->text_items || s->n_users != s->text_users; }
+
+/* The featurised texts in the file's layout, copied into *o (a grown
+ * model's only; the others write s->toks as it is). */
+static int file_toks(const pair_state *s, nn_toks *o) {
+    const nn_toks *t = &s->toks;
+    size_t nt = (size_t)s->n_items + s->n_users + s->rating_words, nk = 0, ni = 0, ns = 0;
+    for (size_t c = 0; c < nt; c++) {
+        size_t x = file_text(s, c), a = t->text_off[x], z = t->text_off[x + 1];
+        nk += z - a, ni += t->tok_off[z] - t->tok_off[a], ns += t->str_off[z] - t->str_off[a];
+    }
+    o->text_off = core_malloc((nt + 1) * sizeof *o->text_off);
+    o->tok_off = core_malloc((nk + 1) * sizeof *o->tok_off);
+    o->str_off = core_malloc((nk + 1) * sizeof *o->str_off);
+    o->ids = core_malloc((ni ? ni : 1) * sizeof *o->ids);
+    o->str = core_malloc(ns ? ns : 1);
+    if (!o->text_off || !o->tok_off || !o->str_off || !o->ids || !o->str) return core_oom("saving the pair model");
+    size_t k = 0;
+    o->text_off[0] = o->tok_off[0] = o->str_off[0] = 0;
+    o->n_ids = o->str_len = 0;
+    for (size_t c = 0; c < nt; c++) {
+        size_t x = file_text(s, c);
+        for (size_t tok = t->text_off[x]; tok < t->text_off[x + 1]; tok++, k++) {
+            size_t ia = t->tok_off[tok], iz = t->tok_off[tok + 1], sa = t->str_off[tok], sz = t->str_off[tok + 1];
+            memcpy(o->ids + o->n_ids, t->ids + ia, (iz - ia) * sizeof *o->ids);
+            memcpy(o->str + o->str_len, t->str + sa, sz - sa);
+            o->n_ids += iz - ia, o->str_len += sz - sa;
+            o->tok_off[k + 1] = o->n_ids, o->str_off[k + 1] = o->str_len;
+        }
+        o->text_off[c + 1] = k;
+    }
+    o->n_texts = nt, o->n_tokens = nk;
+    return AISLE_OK;
+}
+
+/* Rows of parameter k in the file: the id tables have one for every user
+ * (product), zero for those added after training (not held: id_terms). */
+static size_t file_rows(const pair_state *s, size_t k) {
+    nn_param p = s->s.params[k];
+    if (!s->id_factors) return p.rows;
+    if (p.off == s->uf.off || p.off == s->ub.off) return s->n_users;
+    if (p.off == s->vf.off || p.off == s->vb.off) return s->n_items;
+    return p.rows;
+}
+
 static int write_recent(const pair_state *s, io_writer *w, core_buf *b) {
     size_t nr = s->recent_off[s->n_users];
     b->len = 0;
@@ -57,8 +112,23 @@ static int save_bert(const pair_state *s, io_writer *w) {
     if (!rc) rc = io_put_f32(&b, s->rmax);
     if (!rc) rc = io_writer_add_section(w, SEC_HEADER, IO_FLAG_REQUIRED, &b);
     b.len = 0;
-    if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)s->btext_off, nt + 1);
-    if (!rc) rc = io_put_bytes(&b, s->btext, s->btext_off[nt]);
+    /* the raw texts in the file's layout (a grown model holds its added
+     * ones after the others) */
+    uint64_t *off = core_malloc((nt + 1) * sizeof *off);
+    if (!rc && !off) rc = core_oom("saving the pair model");
+    if (!rc) {
+        off[0] = 0;
+        for (size_t c = 0; c < nt; c++) {
+            size_t x = file_text(s, c);
+            off[c + 1] = off[c] + (s->btext_off[x + 1] - s->btext_off[x]);
+        }
+        rc = io_put_u64_array(&b, off, nt + 1);
+    }
+    for (size_t c = 0; c < nt && !rc; c++) {
+        size_t x = file_text(s, c);
+        rc = io_put_bytes(&b, s->btext + s->btext_off[x], s->btext_off[x + 1] - s->btext_off[x]);
+    }
+    core_free(off);
     if (!rc) rc = io_writer_add_section(w, SEC_TEXTS, IO_FLAG_REQUIRED, &b);
     if (!rc) rc = write_recent(s, w, &b);
     buf_free(&b);
@@ -84,7 +154,13 @@ int pair_save(const aisle_model *m, io_writer *w) {
     if (!rc) rc = io_put_f32(&b, s->rmax);
     if (!rc) rc = io_writer_add_section(w, SEC_HEADER, IO_FLAG_REQUIRED, &b);
     b.len = 0;
+    nn_toks canon;
+    nn_toks_init(&canon);
     const nn_toks *t = &s->toks;
+    if (!rc && grown(s)) {
+        rc = file_toks(s, &canon);
+        t = &canon;
+    }
     if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)t->text_off, t->n_texts + 1);
     if (!rc) rc = io_put_u64_array(&b, (const uint64_t *)t->tok_off, t->n_tokens + 1);
     if (!rc) rc = io_put_u32_array(&b, t->ids, t->n_ids);
@@ -92,12 +168,22 @@ int pair_save(const aisle_model *m, io_writer *w) {
     if (!rc) rc = io_put_u64(&b, t->str_len);
     if (!rc) rc = io_put_bytes(&b, t->str, t->str_len);
     if (!rc) rc = io_writer_add_section(w, SEC_TEXTS, IO_FLAG_REQUIRED, &b);
+    nn_toks_free(&canon);
     if (!rc) rc = write_recent(s, w, &b);
     b.len = 0;
     int quant = io_writer_quant(w);
     for (size_t k = 0; k < s->s.n_params && !rc; k++) {
         nn_param p = s->s.params[k];
-        rc = io_put_tensor(&b, nn_w(&s->s, p), p.rows, p.cols, quantizable(s, k) ? quant : IO_QUANT_NONE);
+        size_t rows = file_rows(s, k);
+        const float *x = nn_w(&s->s, p);
+        float *padded = NULL;
+        if (rows > p.rows) { /* added users or products: zero rows */
+            if (!(padded = core_calloc(rows * p.cols, sizeof *padded))) rc = core_oom("saving the pair model");
+            else memcpy(padded, x, nn_size(p) * sizeof *padded);
+            x = padded;
+        }
+        if (!rc) rc = io_put_tensor(&b, x, rows, p.cols, quantizable(s, k) ? quant : IO_QUANT_NONE);
+        core_free(padded);
     }
     if (!rc) rc = io_writer_add_section(w, SEC_WEIGHTS, IO_FLAG_REQUIRED, &b);
     buf_free(&b);
@@ -289,8 +375,8 @@ int pair_load(aisle_model *m, io_reader *r) {
     m->state = s;
     nn_toks_init(&s->toks);
     nn_store_init(&s->s);
-    s->n_users = model_n_users(m);
-    s->n_items = model_n_items(m);
+    s->n_users = s->text_users = s->id_users = model_n_users(m);
+    s->n_items = s->text_items = s->id_items = model_n_items(m);
     nn_encoder_cfg ec;
     int rc = read_header(s, r, &ec);
     if (!rc && s->bert) {
@@ -332,7 +418,10 @@ int pair_describe(const aisle_model *m, core_buf *out) {
     if (!rc && s->rating)
         rc = buf_printf(out, "ratings: mean %.4g in [%.4g, %.4g]\n", (double)s->mean, (double)s->rmin,
                         (double)s->rmax);
+    /* as the file holds them: zero id rows for added users and products */
+    size_t params = s->s.n + ((size_t)s->id_factors + 1) * ((s->n_users - s->id_users) + (s->n_items - s->id_items));
+    if (!s->id_factors) params = s->s.n;
     if (!rc) rc = buf_printf(out, "texts: %zu (%zu tokens)\nparameters: %zu\n", s->toks.n_texts, s->toks.n_tokens,
-                             s->s.n);
+                             params);
     return rc;
 }

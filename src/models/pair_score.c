@@ -12,7 +12,7 @@ size_t pair_rating_text(const pair_state *s, float r) {
     long k = lrintf(r) - (long)s->rating_lo;
     if (k < 0 || !isfinite(r)) k = 0;
     if (k >= (long)s->rating_words) k = (long)s->rating_words - 1;
-    return (size_t)s->n_items + s->n_users + (size_t)k;
+    return (size_t)s->text_items + s->text_users + (size_t)k;
 }
 
 float pair_output(const pair_state *s, float raw) {
@@ -71,12 +71,18 @@ int pair_batch_alloc(pair_batch *b, const pair_state *s, size_t max_batch) {
     return AISLE_OK;
 }
 
-/* The id terms of a pair: b_u + b_i + p_u . q_i (0 for unknown users). */
+/* The id terms of a pair: b_u + b_i + p_u . q_i (0 for unknown users).
+ * Users and products added after training have zero rows, which are not
+ * stored (pair_grow.c): their terms are read as 0, the same sum to the bit
+ * as the zero rows a training catalog's products without events keep. */
 static float id_terms(const pair_state *s, int64_t user, uint32_t item) {
     if (!s->id_factors || user < 0) return 0.0f;
     uint32_t k = s->id_factors;
-    const float *p = nn_w(&s->s, s->uf) + (size_t)user * k, *q = nn_w(&s->s, s->vf) + (size_t)item * k;
-    return nn_w(&s->s, s->ub)[user] + nn_w(&s->s, s->vb)[item] + model_dot(p, q, k);
+    bool has_u = (uint64_t)user < s->id_users, has_i = item < s->id_items;
+    float bu = has_u ? nn_w(&s->s, s->ub)[user] : 0.0f, bi = has_i ? nn_w(&s->s, s->vb)[item] : 0.0f, dot = 0.0f;
+    if (has_u && has_i)
+        dot = model_dot(nn_w(&s->s, s->uf) + (size_t)user * k, nn_w(&s->s, s->vf) + (size_t)item * k, k);
+    return bu + bi + dot;
 }
 
 /* Sets w's batch to the pairs of jobs[0..n) (no forward). */
@@ -88,13 +94,13 @@ static void batch_set(const pair_state *s, nn_encoder_ws *w, pair_batch *b, cons
         if (sd->profile != SIZE_MAX) b->a_piece[na] = sd->profile, b->a_cap[na++] = SIZE_MAX;
         for (size_t k = 0, used = 0; k < sd->n && used < s->recent; k++) {
             if (sd->items[k] == jobs[j].item || k == jobs[j].drop) continue;
-            b->a_piece[na] = sd->items[k], b->a_cap[na++] = s->title_tokens;
+            b->a_piece[na] = pair_item_text(s, sd->items[k]), b->a_cap[na++] = s->title_tokens;
             if (sd->vals) b->a_piece[na] = pair_rating_text(s, sd->vals[k]), b->a_cap[na++] = SIZE_MAX;
             used++;
         }
         b->a_off[j + 1] = na;
         b->b_off[j] = j;
-        b->b_piece[j] = jobs[j].item;
+        b->b_piece[j] = pair_item_text(s, jobs[j].item);
     }
     b->b_off[n] = n;
     nn_pair_spec spec = {b->a_off, b->a_piece, b->a_cap, b->b_off, b->b_piece, NULL};

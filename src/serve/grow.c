@@ -64,8 +64,8 @@ int serve_add_item(aisle_model *m, const char *key, const float *vector, size_t 
 int serve_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *added) {
     *added = 0;
     if (!m->ops->add_catalog)
-        return core_error(AISLE_EUNSUPPORTED, "model kind '%s' cannot add %s from a catalog (hybrid can); retrain "
-                                              "to include them",
+        return core_error(AISLE_EUNSUPPORTED, "model kind '%s' cannot add %s from a catalog (hybrid and pair can); "
+                                              "retrain to include them",
                           m->ops->name, side ? "shoppers" : "products");
     uint32_t ni = model_n_items(m);
     bool had_stored = serve_factor_kind(m) && ((const model_factors *)m->state)->int8;

@@ -1,12 +1,12 @@
 /* fuzz_hybrid_add.c - libFuzzer target: products (and shoppers) of an
- * arbitrary catalog file added to a trained hybrid model
- * (aisle_model_add_items / _add_users, src/models/hybrid_grow.c): the
- * first byte picks items or users (bit 0) and the model (bit 1: fit=als
- * with listing times in the attribute "listed", so stale products are
- * scaled and bad times refused), the rest is the catalog CSV.  The add
- * must succeed or fail with a message and leave the counts as they were;
- * every added product or shopper is then scored, listed, explained and
- * saved like a trained one, never a crash. */
+ * arbitrary catalog file added to a trained hybrid or pair model
+ * (aisle_model_add_items / _add_users, src/models/hybrid_grow.c,
+ * src/models/pair_grow.c): bit 0 of the first byte picks items or users,
+ * the rest of it modulo 3 the model (an SGD hybrid, a fit=als hybrid with
+ * listing times, a pair model); the other bytes are the catalog CSV.  The
+ * add must succeed or fail with a message and leave the counts as they
+ * were; every added product or shopper is then scored, listed, explained
+ * and saved like a trained one, never a crash. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,12 +17,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void *saved[2];
-static size_t saved_len[2];
+static void *saved[3];
+static size_t saved_len[3];
 
-/* Two small hybrids over mugs and spades with a shopper table, trained
- * once (SGD; fit=als with listing times); each input gets a fresh copy
- * loaded from its bytes. */
+/* Three small models over mugs and spades with a shopper table, trained
+ * once (SGD hybrid; fit=als hybrid with listing times; pair); each input
+ * gets a fresh copy loaded from its bytes. */
 static void train_once(void) {
     if (saved[0]) return;
     aisle_dataset *ds;
@@ -49,10 +49,12 @@ static void train_once(void) {
             aisle_catalog_set_attribute(cat, i, "listed", k < 12 ? "1600000000" : "1700000000"))
             abort();
     }
-    static const char *const options[2] = {"model=hybrid factors=4 epochs=2 threads=1 seed=1",
-                                           "model=hybrid fit=als factors=4 threads=1 seed=1 listed_attribute=listed "
-                                           "cold_stale_factor=0.5"};
-    for (int v = 0; v < 2; v++) {
+    static const char *const options[3] = {
+        "model=hybrid factors=4 epochs=2 threads=1 seed=1",
+        "model=hybrid fit=als factors=4 threads=1 seed=1 listed_attribute=listed cold_stale_factor=0.5",
+        "model=pair hidden=8 heads=2 ff_hidden=16 blocks=1 epochs=1 threads=1 seed=1 hash_buckets=1024 recent_items=2 "
+        "id_factors=2"};
+    for (int v = 0; v < 3; v++) {
         aisle_model *m;
         if (aisle_config_parse(cfg, options[v]) || aisle_model_train_with_features(ds, cat, users, cfg, &m) ||
             aisle_model_save_buffer(m, NULL, &saved[v], &saved_len[v]))
@@ -69,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     train_once();
     bool users_side = data[0] & 1;
-    int v = (data[0] >> 1) & 1;
+    int v = (data[0] >> 1) % 3;
+    bool pair = v == 2;
     aisle_catalog *cat;
     if (aisle_catalog_new(&cat)) abort();
     if (aisle_catalog_load_buffer(cat, data + 1, size - 1, "fuzz-new.csv", NULL) != AISLE_OK) {
@@ -89,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (aisle_last_error()[0] == '\0' || ni != ni0 || nu != nu0 || added != 0) abort();
     } else {
         if (added > rows || (users_side ? nu != nu0 + added || ni != ni0 : ni != ni0 + added || nu != nu0)) abort();
-        for (size_t r = 0; r < rows; r++) {
+        /* pair scores every product with one encoder pass: a few rows */
+        for (size_t r = 0; r < rows && (!pair || r < 4); r++) {
             const char *key, *top[4], *names[8];
             float s, sc[4];
             size_t n;
@@ -97,6 +101,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             const char *user = users_side ? key : "u1", *item = users_side ? "i2" : key;
             if (aisle_score(m, user, item, &s) != AISLE_OK) abort();
             if (aisle_recommend(m, user, 4, NULL, top, sc, &n) != AISLE_OK) abort();
+            if (pair) {
+                aisle_text_explanation *e;
+                if (aisle_explain(m, user, item, 4, top, sc, &n) != AISLE_OK) abort();
+                if (aisle_pair_explain(m, user, item, &e) != AISLE_OK) abort();
+                aisle_text_explanation_free(e);
+                continue;
+            }
             if (aisle_explain_features(m, user, item, 8, names, NULL, &n) != AISLE_OK) abort();
             if (!users_side && aisle_similar_items(m, item, 4, NULL, top, sc, &n) != AISLE_OK) abort();
         }

@@ -246,3 +246,15 @@ class ProgressAdapter:
 
 def out_ptr():
     return ctypes.c_void_p()
+
+
+def add_from_catalog(owner, fn, catalog):
+    """Model.add_items / add_users and Server's: fn(owner's handle,
+    catalog's handle, size_t *added) on both held in use; returns how many
+    rows were added."""
+    if catalog is None:
+        raise TypeError("aisle: expected an aisle.Catalog, got None")
+    n = ctypes.c_size_t()
+    with in_use(owner, catalog) as (h, c):
+        check(fn(h, c, ctypes.byref(n)))
+    return n.value

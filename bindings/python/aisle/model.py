@@ -5,7 +5,7 @@ import ctypes
 import os
 
 from . import _lib
-from ._base import Handle, KeyDictionaries, dec, enc, in_use, numpy
+from ._base import Handle, KeyDictionaries, add_from_catalog, dec, enc, in_use, numpy
 from .config import make_config
 from .errors import check
 from .serving import ResultList, float_array, key_array, serve
@@ -410,10 +410,11 @@ class Model(KeyDictionaries, Handle):
 
     def add_items(self, catalog):
         """Adds the products of `catalog` (an aisle.Catalog) the model does
-        not know, scored from their catalog features (kind hybrid: exactly as
-        if they had been in the training catalog); products it knows keep
-        their trained vectors.  Returns how many were added.  Other kinds
-        (and a hybrid trained without a catalog) raise aisle.Unsupported.
+        not know, scored from their catalog features (kind hybrid) or text
+        (kind pair), exactly as if they had been in the training catalog;
+        products it knows keep their trained vectors.  Returns how many were
+        added.  Other kinds (and a hybrid trained without a catalog) raise
+        aisle.Unsupported.
         NOT thread-safe: no other call may use the model meanwhile (use
         Server.add_items while serving)."""
         return self._add(_lib.fn.model_add_items, catalog)
@@ -421,17 +422,14 @@ class Model(KeyDictionaries, Handle):
     def add_users(self, users):
         """add_items for shoppers: the rows of an attribute table (an
         aisle.Catalog keyed by user id) the model does not know, scored from
-        their attributes (a hybrid trained with users=...)."""
+        their attributes (a hybrid trained with users=...; a pair model)."""
         return self._add(_lib.fn.model_add_users, users)
 
     def _add(self, fn, catalog):
-        if catalog is None:
-            raise TypeError("aisle: expected an aisle.Catalog, got None")
-        n = ctypes.c_size_t()
-        with in_use(self, catalog) as (h, c):
-            check(fn(h, c, ctypes.byref(n)))
-        self.__dict__.pop("_n_items", None)  # the item count grew
-        return n.value
+        try:
+            return add_from_catalog(self, fn, catalog)
+        finally:
+            self.__dict__.pop("_n_items", None)  # the item count may have grown
 
     def recommend_batch(self, users, k=10, exclude_seen=True, allow=None, deny=None, filter=None,
                         unknown_user=None, threads=None, options=None, as_arrays=False):

@@ -4,7 +4,7 @@ import contextlib
 import ctypes
 
 from . import _lib
-from ._base import Handle, _busy_lock, enc, in_use
+from ._base import Handle, _busy_lock, add_from_catalog, enc
 from .errors import AISLE_ESTATE, StateError, check
 from .model import Model
 from .serving import float_array, key_array
@@ -103,8 +103,9 @@ class Server(Handle):
         self._write(_lib.fn.server_add_item, enc(item, "item key"), float_array(vec, n, "vector"), n)
 
     def add_items(self, catalog):
-        """Model.add_items on the current model while others read (kind
-        hybrid: the catalog's new products, scored from their features);
+        """Model.add_items on the current model while others read (kinds
+        hybrid and pair: the catalog's new products, scored from their
+        features or text);
         readers see all of it or nothing, and swap() replays it onto the
         next model.  Returns how many products were added."""
         return self._add(_lib.fn.server_add_items, catalog)
@@ -114,12 +115,7 @@ class Server(Handle):
         return self._add(_lib.fn.server_add_users, users)
 
     def _add(self, fn, catalog):
-        if catalog is None:
-            raise TypeError("aisle: expected an aisle.Catalog, got None")
-        n = ctypes.c_size_t()
-        with in_use(self, catalog) as (h, c):
-            check(fn(h, c, ctypes.byref(n)))
-        return n.value
+        return add_from_catalog(self, fn, catalog)
 
     def swap(self, model, replay_since=0):
         """Makes `model` current (the server owns it afterwards) after

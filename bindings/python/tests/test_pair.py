@@ -16,12 +16,13 @@ def shop():
     return events
 
 
-def catalog():
+def catalog(new=True):
     cat = aisle.Catalog()
     for i in range(16):
         cat.add("x%d" % i, title="%s model %d" % ("ceramic mug" if i % 2 == 0 else "steel spade", i))
-    cat.add("newmug", title="ceramic mug deluxe")
-    cat.add("newspade", title="steel spade deluxe")
+    if new:
+        cat.add("newmug", title="ceramic mug deluxe")
+        cat.add("newspade", title="steel spade deluxe")
     return cat
 
 
@@ -47,6 +48,27 @@ class PairTest(unittest.TestCase):
                 words = m.explain_words("u0", "newmug")
                 self.assertIn("product: mug", [w for w, _ in words])
                 self.assertTrue(all(w.startswith(("shopper: ", "product: ")) for w, _ in words))
+
+    def test_pair_takes_new_products_and_shoppers(self):
+        """Products added after training score exactly as in the training
+        catalog; a shopper added from an attribute table is served."""
+        opts = dict(OPTS, epochs=2)
+        with aisle.Dataset(shop()) as ds, catalog() as full, catalog(new=False) as old, \
+                aisle.Model.train(ds, kind="pair", catalog=full, **opts) as trained, \
+                aisle.Model.train(ds, kind="pair", catalog=old, **opts) as m, aisle.Catalog() as people:
+            self.assertEqual(m.add_items(full), 2)
+            self.assertEqual(m.add_items(full), 0)
+            for u in ("u0", "u5"):
+                self.assertEqual(m.score(u, "newmug"), trained.score(u, "newmug"))
+            people.add("newbie", hobby="gardening")
+            self.assertEqual(m.add_users(people), 1)
+            self.assertTrue(0.0 < m.score("newbie", "newspade") < 1.0)
+            server = aisle.Server(aisle.Model.from_bytes(m.to_bytes()))  # the server owns its model
+            with server:
+                people.add("later", hobby="cooking")
+                self.assertEqual(server.add_users(people), 1)
+                with server.lease() as leased:
+                    self.assertEqual(leased.score("u0", "newmug"), trained.score("u0", "newmug"))
 
     def test_train_without_users_still_works(self):
         with aisle.Dataset(shop()) as ds, catalog() as cat:
