@@ -162,11 +162,11 @@ static void test_added_stale_product_scores_as_in_the_training_catalog(void **st
     (void)state;
     aisle_dataset *ds = tu_shop_events(&spec, false);
     aisle_catalog *cat = tu_shop_catalog(&spec), *src = tu_shop_catalog(&spec), *today;
-    copy_product(cat, src, "newmug", "oldmug", NULL); /* not from cat itself: adding may move its text */
+    tu_copy_product(cat, src, "newmug", "oldmug", NULL); /* not from cat itself: adding may move its text */
     assert_ok(aisle_catalog_set_attribute(cat, "oldmug", "listed", "10"));
     assert_ok(aisle_catalog_new(&today));
-    copy_product(today, cat, "oldmug", "latemug", NULL);
-    copy_product(today, cat, "newmug", "freshmug", NULL);
+    tu_copy_product(today, cat, "oldmug", "latemug", NULL);
+    tu_copy_product(today, cat, "newmug", "freshmug", NULL);
     assert_ok(aisle_catalog_set_attribute(today, "freshmug", "listed", "50"));
     aisle_config *cfg = config("fit=als listed_attribute=listed cold_stale_days=0.001 cold_stale_factor=0.25");
     aisle_model *m, *back;
@@ -184,7 +184,7 @@ static void test_added_stale_product_scores_as_in_the_training_catalog(void **st
     assert_float_equal(stale, 0.25f * fresh, 1e-6);
     aisle_catalog *bad;
     assert_ok(aisle_catalog_new(&bad));
-    copy_product(bad, cat, "newmug", "badmug", NULL);
+    tu_copy_product(bad, cat, "newmug", "badmug", NULL);
     assert_ok(aisle_catalog_set_attribute(bad, "badmug", "listed", "soon"));
     assert_status_msg(aisle_model_add_items(back, bad, &added), AISLE_EFORMAT, "badmug");
     assert_int_equal(added, 0);

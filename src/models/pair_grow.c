@@ -105,7 +105,6 @@ int pair_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t 
         size_t *ro = core_reallocarray(s->recent_off, (size_t)nu + n + 1, sizeof *ro);
         if (!ro) rc = core_oom("pair: new shoppers");
         else s->recent_off = ro;
-        if (!rc) rc = model_history_reserve_users(m, (size_t)nu + n);
     } else if (!rc) {
         float *pop = core_reallocarray(m->popularity, (size_t)ni + n, sizeof *pop);
         if (!pop) rc = core_oom("pair: new products");
@@ -126,12 +125,9 @@ int pair_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t 
     }
     /* nothing fails from here */
     if (side) {
-        data_csr *h = &m->history;
-        for (size_t i = 1; i <= n; i++) {
-            s->recent_off[nu + i] = s->recent_off[nu]; /* no recent items */
-            h->indptr[nu + i] = h->indptr[nu];         /* no history */
-        }
-        h->rows = nu + (uint32_t)n;
+        /* no recent items; no history either: users past history.rows read
+         * as empty rows (model_history_row), so the CSR is not touched */
+        for (size_t i = 1; i <= n; i++) s->recent_off[nu + i] = s->recent_off[nu];
         s->n_users = nu + (uint32_t)n;
     } else {
         memset(m->popularity + ni, 0, n * sizeof *m->popularity);
