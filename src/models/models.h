@@ -508,6 +508,9 @@ const float *model_mf_implicit(const aisle_model *m);
 typedef struct model_als_rows {
     const data_csr *rows;
     float *x;
+    /* the fixed side: rows->cols rows of dim floats, indexed by the CSR's
+     * column indices (src/dist passes a compact buffer of the rows it
+     * holds, remapping the indices and setting cols to its row count) */
     const float *y;
     const float *gram;
     uint32_t dim;
