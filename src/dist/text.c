@@ -82,7 +82,7 @@ static int same_corpus(dist_comm *c, const aisle_texts *t) {
     for (int r = 1; !rc && r < c->size; r++)
         if (all[r] != all[0])
             rc = core_error(AISLE_EINVAL, "rank %d holds other texts than rank 0 (every rank must load the same "
-                            "corpus: %zu texts here)", r, t->n);
+                            "corpus)", r);
     core_free(all);
     return rc;
 }

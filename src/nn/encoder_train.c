@@ -185,6 +185,10 @@ static int step_reduce(const nn_train_cfg *c, nn_store *const *stores, size_t n_
 
 /* ---- masked-token pre-training ---- */
 
+/* The stream of a text's masking, apart from its dropout streams (the
+ * blocks' (index x 4 + mask): nn_block_forward). */
+#define MASK_STREAM UINT64_MAX
+
 /* Draws the masking of one text of len tokens (BERT's 80/10/10) from its
  * own stream.  With src (the text's token rows in the workspace, after its
  * [CLS] row), rewrites the masked rows' sources and appends their rows and
@@ -192,7 +196,7 @@ static int step_reduce(const nn_train_cfg *c, nn_store *const *stores, size_t n_
 static size_t mask_text(uint64_t key, size_t len, const nn_toks *texts, const nn_train_cfg *c, size_t *src,
                         size_t first_row, size_t *mrow, uint32_t *mtgt) {
     core_rng r;
-    rng_seed_stream(&r, key, 1);
+    rng_seed_stream(&r, key, MASK_STREAM);
     size_t mc = 0;
     for (size_t k = 0; k < len; k++) {
         if (rng_float(&r) >= c->mask_rate) continue;
