@@ -418,9 +418,10 @@ docs-check: $(B)/gen_options
 # ranks than cores is fine, slower) and the CLI tests (kill, checkpoint).
 MPIRUN       ?= mpirun --allow-run-as-root --oversubscribe
 MPI_TEST_SRCS := $(sort $(wildcard tests/mpi/test_*.c))
-$(B)/tests/mpi/%: tests/mpi/%.c $(TEST_UTIL) $(STATIC) tests/util/test_util.h
+MPI_TEST_UTIL := tests/mpi/mpi_util.c
+$(B)/tests/mpi/%: tests/mpi/%.c $(TEST_UTIL) $(MPI_TEST_UTIL) $(STATIC) tests/util/test_util.h tests/mpi/mpi_util.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes $(CMOCKA_CFLAGS) -Itests -o $@ $< $(TEST_UTIL) $(STATIC) \
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes $(CMOCKA_CFLAGS) -Itests -o $@ $< $(TEST_UTIL) $(MPI_TEST_UTIL) $(STATIC) \
 	    $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
 .PHONY: mpi-bins test-mpi bench-mpi

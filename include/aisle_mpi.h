@@ -117,6 +117,30 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *d, const aisle_config *cfg
  * epochs, without the dataset's gather).  AISLE_OK or AISLE_EINVAL. */
 AISLE_API int aisle_dist_train_bytes(const aisle_dist_data *d, double *total, double *per_epoch);
 
+/* Collective.  Trains an intent model (aisle_text_train, option
+ * architecture=transformer) with synchronous data parallelism: every rank
+ * passes the same texts (each loads the whole corpus; a hash check fails
+ * every rank with AISLE_EINVAL naming the first rank whose texts differ
+ * from rank 0's) and the same options.  Each optimizer step takes the
+ * one-process global batch (batch_size texts), rank r of P computes texts
+ * [r B / P, (r + 1) B / P) of it, and the gradients are summed in rank
+ * order before every rank takes the same AdamW step; masked tokens and
+ * dropout masks belong to the text, not the rank.  At one rank the model
+ * is one process's byte for byte; at more it equals it to float rounding
+ * of the gradient's sum carried through the steps (bound in
+ * docs/SCALING.md).  A rank whose loading failed passes t NULL: every rank
+ * then fails with AISLE_EINVAL instead of waiting for it.  On rank 0 *out
+ * receives the model (an ordinary intent model; free with
+ * aisle_model_free), elsewhere NULL; *bytes_sent (may be NULL): the bytes
+ * this rank sent to the others.  Returns AISLE_OK, AISLE_EINVAL (NULL out
+ * -- a caller bug, not agreed --, NULL texts, bad option, texts that
+ * differ between ranks, texts aisle_text_train refuses), AISLE_EUNSUPPORTED
+ * (another architecture; option teacher), AISLE_ENOMEM, AISLE_EIO,
+ * AISLE_ECANCELLED (rank 0's progress callback asked to stop) -- the same
+ * code on every rank. */
+AISLE_API int aisle_dist_text_train(const aisle_texts *t, const aisle_config *cfg, aisle_model **out,
+                                    double *bytes_sent);
+
 /* Collective.  aisle_evaluate split over the ranks: every rank passes
  * the same model and test dataset (each loads them: both are small next
  * to the training events) and evaluates the users whose model index %

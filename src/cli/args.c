@@ -49,7 +49,7 @@ static const cli_flag flags[] = {
     {"--horizon", OPT_FORECAST, "H", "8 (with --holdout: H)", "periods to forecast after the last one in the data"},
     {"--holdout", OPT_FORECAST, "H", "none", "backtest: hide the last H periods and score forecasts of them"},
     {"--distributed", OPT_DIST, NULL, "off",
-     "train over MPI ranks: mpirun -np N aisle train --distributed ... (CLI built by make MPI=1; models als, bpr, mf, sasrec)"},
+     "train over MPI ranks: mpirun -np N aisle train --distributed ... (CLI built by make MPI=1; models als, bpr, mf, sasrec, intent)"},
     {"--checkpoint", OPT_DIST, "FILE", "none", "with --distributed: save the training state here; an existing one is resumed"},
     {"--checkpoint-every", OPT_DIST, "N", "0 (never)", "with --distributed: save the checkpoint every N epochs"},
     {"--json", OPT_JSON, NULL, "off", "print one JSON document on stdout instead of text"},

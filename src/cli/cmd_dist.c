@@ -2,7 +2,8 @@
  * ranks (include/aisle_mpi.h), started as
  *   mpirun -np N build/mpi/bin/aisle train --distributed --data ... --out M
  * Each rank loads its shard of --data, the ranks train together, and rank
- * 0 saves an ordinary model file.  Messages are printed by rank 0 only
+ * 0 saves an ordinary model file (`--model intent`: every rank loads the
+ * whole corpus and the ranks split each step's batch of texts).  Messages are printed by rank 0 only
  * (every rank holds the same agreed error).  Built into the CLI of
  * `make MPI=1`; the ordinary CLI answers with a usage error. */
 #include "cli.h"
@@ -19,10 +20,65 @@ static int rank0_fail(int rank, int rc, const char *what) {
     return CLI_RUNTIME;
 }
 
+/* `aisle train --model intent --distributed`: every rank loads the whole
+ * corpus (--data, as `aisle train --model intent`), the ranks train one
+ * transformer together (aisle_dist_text_train) and rank 0 saves it. */
+static int train_intent_dist(cli_opts *o) {
+    if (o->checkpoint || o->checkpoint_every)
+        return cli_error(CLI_USAGE, "--checkpoint: distributed intent training has no checkpoints yet");
+    if (aisle_config_set(o->cfg, "model", "intent") != AISLE_OK) return cli_fail(AISLE_ENOMEM, "--model");
+    if (aisle_dist_init(NULL, NULL) != AISLE_OK) return cli_fail(AISLE_EIO, "cannot start MPI");
+    int rank = 0, size = 1;
+    aisle_dist_rank(&rank, &size);
+    const char *out = o->out ? o->out : "model.aisle";
+    aisle_texts *t = NULL;
+    int lrc = aisle_texts_new(&t);
+    if (!lrc) lrc = aisle_texts_load(t, o->data, o->cfg);
+    int rc = lrc ? rank0_fail(rank, lrc, "cannot load texts") : CLI_OK;
+    aisle_model *m = NULL;
+    double t0 = cli_now(), bytes = 0;
+    if (rank == 0) cli_progress_install(o->cfg, o, "train intent (distributed): epoch");
+    /* a rank that failed to load joins with NULL texts, so the others do
+     * not wait for it: the call then fails on every rank */
+    int trc = aisle_dist_text_train(lrc ? NULL : t, o->cfg, &m, &bytes);
+    double secs = cli_now() - t0;
+    if (rank == 0) cli_progress_done();
+    aisle_config_set_progress(o->cfg, NULL, NULL);
+    if (!rc && trc) rc = rank0_fail(rank, trc, "distributed training failed");
+    if (!rc && rank == 0) {
+        int src = aisle_model_save(m, out, o->cfg);
+        if (src) rc = cli_fail(src, "saving the model failed");
+    }
+    if (!rc && rank == 0) {
+        size_t n = 0, labels = 0;
+        aisle_texts_count(t, &n);
+        aisle_model_label_count(m, &labels);
+        if (o->json) {
+            printf("{\"model\": \"intent\", \"out\": ");
+            cli_json_string(stdout, out);
+            printf(", \"ranks\": %d, \"texts\": %zu, \"labels\": %zu, \"train_seconds\": ", size, n, labels);
+            cli_json_number(stdout, secs);
+            printf(", \"rank0_bytes_sent\": ");
+            cli_json_number(stdout, bytes);
+            printf("}\n");
+        } else {
+            printf("trained intent on %zu texts (%zu labels) over %d rank%s in %.2fs\n", n, labels, size,
+                   size == 1 ? "" : "s", secs);
+            printf("rank 0 sent %.3g MB\n", bytes / 1e6);
+            printf("saved %s\n", out);
+        }
+    }
+    aisle_model_free(m);
+    aisle_texts_free(t);
+    aisle_dist_finalize();
+    return rc;
+}
+
 int cmd_train_dist(cli_opts *o) {
     if (o->split) return cli_error(CLI_USAGE, "--split cannot be combined with --distributed (evaluate the saved model)");
     if (o->catalog) return cli_error(CLI_USAGE, "--catalog cannot be combined with --distributed");
     if (!o->data) return cli_error(CLI_USAGE, "train --distributed needs --data FILE|DIR");
+    if (o->model && !strcmp(o->model, "intent")) return train_intent_dist(o);
     if (o->model && aisle_config_set(o->cfg, "model", o->model) != AISLE_OK)
         return cli_fail(AISLE_EINVAL, "--model");
     if (aisle_dist_init(NULL, NULL) != AISLE_OK) return cli_fail(AISLE_EIO, "cannot start MPI");

@@ -314,6 +314,7 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
                             .threads = core_thread_count(config_int(cfg, t, "threads"))};
     core_progress prog;
     core_progress_init(&prog, c->rank == 0 ? cfg : NULL);
+    bool gathered_last = false; /* p2p: the last epoch's checkpoint gathered the factors */
     for (int ep = (int)start + 1; !rc && ep <= epochs; ep++) {
         double epoch_bytes0 = c->bytes_sent;
         dist_kill_hook(c->rank, ep);
@@ -347,12 +348,15 @@ int dist_als_train(aisle_dist_data *d, const aisle_config *cfg, const char *chec
         if (c->rank == 0) rc = core_progress_report(&prog, ep, epochs, loss, NAN);
         rc = dist_agree(c, rc);
         /* p2p: rank 0 holds the full factors only at the epochs it saves */
-        if (!rc && checkpoint && p2p && every > 0 && (ep % every == 0 || ep == epochs)) rc = gather_sides(c, &xs, &ys);
+        if (!rc && checkpoint && p2p && every > 0 && (ep % every == 0 || ep == epochs)) {
+            rc = gather_sides(c, &xs, &ys);
+            gathered_last = ep == epochs; /* the model's factors too */
+        }
         if (!rc && checkpoint) rc = dist_ckpt_store(&ck, parts, 2, (uint64_t)ep, ep == epochs);
     }
     /* rank 0 assembles the ordinary model: the full history, keys, and the
      * factors (gathered now in p2p mode) */
-    if (!rc && p2p) rc = gather_sides(c, &xs, &ys);
+    if (!rc && p2p && !gathered_last) rc = gather_sides(c, &xs, &ys);
     if (!rc) rc = dist_gather_history(d, &hist, &all_hist);
     aisle_model *m = NULL;
     if (!rc && c->rank == 0) {

@@ -74,6 +74,13 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *cd, const aisle_config *cf
     return dist_als_train(d, cfg, checkpoint, checkpoint_every, out);
 }
 
+AISLE_API int aisle_dist_text_train(const aisle_texts *t, const aisle_config *cfg, aisle_model **out,
+                                    double *bytes_sent) {
+    if (!out) return core_error(AISLE_EINVAL, "aisle_dist_text_train: NULL out");
+    *out = NULL;
+    return dist_text_train(t, cfg, out, bytes_sent);
+}
+
 AISLE_API int aisle_dist_train_bytes(const aisle_dist_data *d, double *total, double *per_epoch) {
     if (!d) return core_error(AISLE_EINVAL, "aisle_dist_train_bytes: NULL data");
     if (total) *total = d->train_bytes;

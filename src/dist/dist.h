@@ -10,8 +10,9 @@
  * (events shuffled to the owners of their users and items, aggregated as
  * one process would; the whole dataset on every rank for sasrec), als.c
  * (distributed ALS), checkpoint.c (checkpoints of every kind), replica.c (the frame of the data-parallel
- * kinds), bpr.c (data-parallel BPR epochs), mf.c (MF by DSGD block rotation), sasrec.c (data-parallel sasrec through
- * the kind's training hook, models.h model_sasrec_hook), eval.c
+ * kinds and their gradient sums), bpr.c (data-parallel BPR epochs), mf.c (MF by DSGD block rotation), sasrec.c (data-parallel sasrec through
+ * the kind's training hook, models.h model_sasrec_hook), text.c (the
+ * intent kind's transformer, data parallel through nn.h nn_dp_hook), eval.c
  * (distributed evaluation over eval_part_run), api.c (the other public
  * calls).
  *
@@ -247,12 +248,37 @@ typedef int (*dist_replica_fn)(void *ctx, aisle_model *m, const aisle_dataset *d
 int dist_replica_train(aisle_dist_data *d, const aisle_config *cfg, const char *kind, dist_replica_fn train,
                        void *ctx, const int *agreed, aisle_model **out);
 
+/* The gradient exchange of the synchronous data-parallel kinds (sasrec,
+ * the text encoder): one call per optimizer step on every rank. */
+typedef struct dist_grad_sum {
+    dist_comm *c;
+    float *scratch;   /* for dist_sum_ordered and the gathered sums */
+    size_t scratch_n;
+    int agreed;       /* an agreement already failed every rank */
+} dist_grad_sum;
+/* Collective.  Opens with an agreement (meets a rank that failed since
+ * the last step, or left training), then sums each of the n_grads arrays
+ * (grads[k] of n[k] floats) over the ranks in rank order
+ * (dist_sum_ordered: every rank gets the same bits), or-s touched (NULL:
+ * none) and adds sums[0..n_sums) in rank order; closes with an
+ * agreement.  AISLE_OK or the same error on every rank (g->agreed set). */
+int dist_grad_sum_run(dist_grad_sum *g, float *const *grads, const size_t *n, size_t n_grads,
+                      unsigned char *touched, size_t n_touched, double *sums, size_t n_sums);
+void dist_grad_sum_free(dist_grad_sum *g);
+
 /* ---- sasrec.c ---- */
 
 /* Collective.  Synchronous data-parallel sasrec (aisle_dist_train for kind
  * sasrec). */
 int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every,
                       aisle_model **out);
+
+/* ---- text.c ---- */
+
+/* Collective.  Synchronous data-parallel training of an intent model of
+ * architecture transformer (aisle_dist_text_train).  *bytes: what this
+ * rank sent. */
+int dist_text_train(const aisle_texts *t, const aisle_config *cfg, aisle_model **out, double *bytes);
 
 /* ---- mf.c ---- */
 

@@ -29,9 +29,7 @@
 
 typedef struct sasrec_dp {
     dist_comm *c;
-    float *scratch;     /* n + size floats for the ordered sum */
-    size_t scratch_n;
-    int agreed;         /* an agreement already failed every rank */
+    dist_grad_sum sum;
     core_progress user; /* rank 0's callback */
     double epoch_bytes0, *epoch_bytes;
 } sasrec_dp;
@@ -46,40 +44,7 @@ static void dp_slice(void *ctx, size_t shards, size_t *lo, size_t *hi) {
 
 static int dp_reduce(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, double *loss_sum) {
     sasrec_dp *dp = ctx;
-    dist_comm *c = dp->c;
-    /* opens every exchange: a rank that failed since the last one (in a
-     * step, in validation, cancelled) is met here */
-    int rc = dist_agree(c, AISLE_OK);
-    if (rc) {
-        dp->agreed = 1;
-        return rc;
-    }
-    if (dp->scratch_n < n + (size_t)c->size) { /* the first step (n is the same on every rank) */
-        core_free(dp->scratch);
-        dp->scratch_n = 0;
-        if (!(dp->scratch = core_malloc((n + (size_t)c->size) * sizeof *dp->scratch))) rc = core_oom("gradient sum");
-        else dp->scratch_n = n + (size_t)c->size;
-        if ((rc = dist_agree(c, rc))) {
-            dp->agreed = 1;
-            return rc;
-        }
-    }
-    if (!rc) rc = dist_sum_ordered(c, grad, n, dp->scratch);
-    if (!rc && touched) rc = dist_or_bytes(c, touched, n_touched);
-    if (!rc && c->size > 1) {
-        /* the loss too in rank order, so every rank reports the same */
-        double *losses = (double *)dp->scratch; /* free again after the sum */
-        int m = MPI_Allgather(loss_sum, 1, MPI_DOUBLE, losses, 1, MPI_DOUBLE, c->comm);
-        if (m != MPI_SUCCESS) rc = dist_mpi_error(m, "gathering losses");
-        if (!rc) {
-            c->bytes_sent += sizeof(double) * (double)(c->size - 1);
-            *loss_sum = 0;
-            for (int r = 0; r < c->size; r++) *loss_sum += losses[r];
-        }
-    }
-    rc = dist_agree(c, rc);
-    if (rc) dp->agreed = 1;
-    return rc;
+    return dist_grad_sum_run(&dp->sum, &grad, &n, 1, touched, n_touched, loss_sum, 1);
 }
 
 /* Progress on every rank: counts each epoch's traffic; rank 0 also calls
@@ -134,9 +99,9 @@ static int sasrec_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, co
 int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every,
                       aisle_model **out) {
     dist_comm *c = &d->comm;
-    sasrec_job job = {.dp = {.c = c, .epoch_bytes = &d->epoch_bytes}, .cfg = cfg};
-    dist_ckpt_init(&job.ck, c, cfg, checkpoint, every, "sasrec", &job.dp.agreed);
-    int rc = dist_replica_train(d, cfg, "sasrec", sasrec_replica, &job, &job.dp.agreed, out);
-    core_free(job.dp.scratch);
+    sasrec_job job = {.dp = {.c = c, .sum = {.c = c}, .epoch_bytes = &d->epoch_bytes}, .cfg = cfg};
+    dist_ckpt_init(&job.ck, c, cfg, checkpoint, every, "sasrec", &job.dp.sum.agreed);
+    int rc = dist_replica_train(d, cfg, "sasrec", sasrec_replica, &job, &job.dp.sum.agreed, out);
+    dist_grad_sum_free(&job.dp.sum);
     return rc;
 }

@@ -290,7 +290,7 @@ static int calibrate(aisle_model *m, intent_state *s, const aisle_texts *cal, in
 }
 
 static int train_texts(aisle_model *m, intent_state *s, const aisle_texts *t, const aisle_config *cfg,
-                       option_tables tables) {
+                       option_tables tables, const struct nn_dp_hook *dp) {
     int threads = core_thread_count(config_int(cfg, text_options, "threads"));
     double frac = config_float(cfg, text_options, "calibration_fraction");
     uint64_t seed = (uint64_t)config_int(cfg, text_options, "seed");
@@ -305,7 +305,8 @@ static int train_texts(aisle_model *m, intent_state *s, const aisle_texts *t, co
     if (!rc) {
         core_progress prog;
         core_progress_init(&prog, cfg);
-        rc = s->arch->train(&set, NULL, cfg, &prog, &s->arch_state);
+        rc = dp ? s->arch->train_dp(&set, NULL, cfg, &prog, dp, &s->arch_state)
+                : s->arch->train(&set, NULL, cfg, &prog, &s->arch_state);
     }
     text_set_free(&set);
     if (!rc) rc = calibrate(m, s, cal, threads);
@@ -315,6 +316,11 @@ static int train_texts(aisle_model *m, intent_state *s, const aisle_texts *t, co
 }
 
 int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_tables tables, aisle_model **out) {
+    return model_text_train_hooked(t, cfg, tables, NULL, out);
+}
+
+int model_text_train_hooked(const aisle_texts *t, const aisle_config *cfg, option_tables tables,
+                            const struct nn_dp_hook *dp, aisle_model **out) {
     if (!t || !out) return core_error(AISLE_EINVAL, "aisle_text_train: NULL texts or out");
     int rc = config_check(cfg, text_options, "model 'intent'");
     if (rc) return rc;
@@ -324,6 +330,9 @@ int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_table
     char what[64];
     snprintf(what, sizeof what, "model 'intent' (architecture %s)", arch->name);
     if ((rc = config_check(cfg, arch->options, what))) return rc;
+    if (dp && !arch->train_dp)
+        return core_error(AISLE_EUNSUPPORTED, "architecture %s does not train distributed (transformer does)",
+                          arch->name);
     if (!t->n) return core_error(AISLE_EINVAL, "cannot train an intent model on no texts");
     if (keys_find(&t->labels, "", 0) >= 0)
         return core_error(AISLE_EINVAL, "cannot train an intent model on texts without labels (map a label column)");
@@ -347,7 +356,7 @@ int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_table
     if (!rc) rc = keys_copy(&s->labels, &t->labels);
     if (!rc) rc = cfg ? aisle_config_copy(cfg, &m->config) : aisle_config_new(&m->config);
     if (!rc) m->config->progress = NULL, m->config->progress_user = NULL;
-    if (!rc) rc = train_texts(m, s, t, cfg, tables);
+    if (!rc) rc = train_texts(m, s, t, cfg, tables, dp);
     if (rc) {
         aisle_model_free(m);
         return rc;

@@ -508,6 +508,9 @@ const float *model_mf_implicit(const aisle_model *m);
 typedef struct model_als_rows {
     const data_csr *rows;
     float *x;
+    /* the fixed side: rows->cols rows of dim floats, indexed by the CSR's
+     * column indices (src/dist passes a compact buffer of the rows it
+     * holds, remapping the indices and setting cols to its row count) */
     const float *y;
     const float *gram;
     uint32_t dim;
@@ -669,6 +672,14 @@ int model_mf_train_hooked(aisle_model *m, const aisle_dataset *ds, const aisle_c
 /* aisle_text_train (src/api wraps it): tables lists every option table, for
  * reading a teacher model file. */
 int model_text_train(const aisle_texts *t, const aisle_config *cfg, option_tables tables, aisle_model **out);
+/* The same with a data-parallel hook (src/dist/text.c; NULL: as
+ * model_text_train): the architecture's training slices every step's
+ * batch over the ranks and sums the gradients through dp, everything else
+ * (split, calibration) runs replicated.  AISLE_EUNSUPPORTED for an
+ * architecture without train_dp. */
+struct nn_dp_hook;
+int model_text_train_hooked(const aisle_texts *t, const aisle_config *cfg, option_tables tables,
+                            const struct nn_dp_hook *dp, aisle_model **out);
 /* Calibrated probabilities of every text of t into a new rows x labels
  * array (*probs, core_free), computed on `threads` threads, and the
  * model's unknown threshold.  AISLE_EUNSUPPORTED for other kinds. */

@@ -264,6 +264,30 @@ static void qkv_split_backward(nn_store *s, const nn_linear *l, const float *a1,
                 (int)ld, 0.0f, dx, (int)d);
 }
 
+/* Keyed dropout (nn_batch.keys): sequence b's part of mask, units
+ * [offs[b] * per, offs[b+1] * per), from the stream (keys[b], salt, which). */
+enum { MASK_ATTN = 0, MASK_PROJ = 1, MASK_FF = 2, MASK_MID = 3 };
+static void keyed_mask(const nn_batch *bt, const size_t *offs, size_t per, float p, uint64_t salt, int which,
+                       float *mask) {
+    for (size_t b = 0; b < bt->batch; b++) {
+        core_rng r;
+        rng_seed_stream(&r, bt->keys[b], salt * 4 + (uint64_t)which);
+        nn_dropout_mask((offs[b + 1] - offs[b]) * per, p, &r, mask + offs[b] * per);
+    }
+}
+
+/* Dropout of x[rows x width] in place, the mask into mask. */
+static void block_dropout(const nn_batch *bt, uint64_t salt, int which, size_t width, float p, core_rng *rng,
+                          float *mask, float *x) {
+    size_t n = bt->rows * width;
+    if (!bt->keys) {
+        nn_dropout_forward(x, n, p, rng, mask, x);
+        return;
+    }
+    keyed_mask(bt, bt->offs, width, p, salt, which, mask);
+    for (size_t i = 0; i < n; i++) x[i] *= mask[i];
+}
+
 int nn_block_forward(const nn_store *s, const nn_block *b, nn_block_cache *c, const nn_batch *bt, const float *x,
                      bool training, core_rng *rng, float *y) {
     size_t n = bt->rows, d = b->c.d, f = b->c.ff;
@@ -277,20 +301,23 @@ int nn_block_forward(const nn_store *s, const nn_block *b, nn_block_cache *c, co
         nn_linear_forward(s, &b->qkv, c->a1, n, c->qkv);
     /* drawn here, before the parallel attention, so the random stream does
      * not depend on the thread count */
-    if (adrop) nn_dropout_mask(nn_attn_weights(bt, b->c.heads), b->c.attn_dropout, rng, c->amask);
+    if (adrop && bt->keys)
+        keyed_mask(bt, bt->poffs, (size_t)b->c.heads, b->c.attn_dropout, c->salt, MASK_ATTN, c->amask);
+    else if (adrop)
+        nn_dropout_mask(nn_attn_weights(bt, b->c.heads), b->c.attn_dropout, rng, c->amask);
     nn_attn_shape sh = {d, b->c.heads, b->c.mask};
     int rc = nn_attention_forward(&sh, bt, c->qkv, c->P, adrop ? c->amask : NULL, c->att, c->threads);
     if (rc) return rc;
     nn_linear_forward(s, &b->proj, c->att, n, c->o);
-    if (p > 0) nn_dropout_forward(c->o, n * d, p, rng, c->mask1, c->o);
+    if (p > 0) block_dropout(bt, c->salt, MASK_PROJ, d, p, rng, c->mask1, c->o);
     const float *res1 = sasrec ? c->a1 : c->x; /* SASREC: the residual is the normalised query */
     for (size_t i = 0; i < n * d; i++) c->x1[i] = res1[i] + c->o[i];
     nn_layernorm_forward(s, &b->ln2, c->x1, n, c->a2, c->mean2, c->rstd2);
     nn_linear_forward(s, &b->ff1, c->a2, n, c->h);
     nn_act_forward(b->c.act, c->h, n * f, c->act);
-    if (sasrec && p > 0) nn_dropout_forward(c->act, n * f, p, rng, c->mask3, c->act);
+    if (sasrec && p > 0) block_dropout(bt, c->salt, MASK_MID, f, p, rng, c->mask3, c->act);
     nn_linear_forward(s, &b->ff2, c->act, n, c->f);
-    if (p > 0) nn_dropout_forward(c->f, n * d, p, rng, c->mask2, c->f);
+    if (p > 0) block_dropout(bt, c->salt, MASK_FF, d, p, rng, c->mask2, c->f);
     const float *res2 = sasrec ? c->a2 : c->x1;
     for (size_t i = 0; i < n * d; i++) y[i] = res2[i] + c->f[i];
     return AISLE_OK;

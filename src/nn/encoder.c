@@ -102,6 +102,7 @@ void nn_encoder_ws_free(nn_encoder_ws *w) {
     core_free(w->src);
     core_free(w->touched);
     core_free(w->seg);
+    core_free(w->keys);
     memset(w, 0, sizeof *w);
 }
 
@@ -149,11 +150,13 @@ int nn_encoder_ws_alloc_for(nn_encoder_ws *w, const nn_encoder *e, size_t max_ba
             nn_encoder_ws_free(w);
             return rc;
         }
+        w->caches[l].salt = (uint64_t)l;
         w->n_layers = (size_t)l + 1;
     }
     if (training) {
         w->touched = core_calloc(NN_ENC_SPECIAL + (size_t)e->c.buckets, 1);
-        if (!w->touched) goto oom;
+        w->keys = core_calloc(max_batch, sizeof *w->keys);
+        if (!w->touched || !w->keys) goto oom;
     }
     return AISLE_OK;
 oom:

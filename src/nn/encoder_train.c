@@ -142,7 +142,100 @@ double nn_distill_xent(float *z, size_t n, size_t target, const float *soft, flo
     return loss;
 }
 
+/* ---- randomness per example, data parallelism ---- */
+
+/* The key of a text's random numbers at a step: its masked tokens and
+ * dropout masks come from streams of (seed, stage, step, text), so they are
+ * the same whichever thread or rank computes the text (nn_batch.keys). */
+static uint64_t example_key(uint64_t seed, int stage, uint64_t step, size_t text) {
+    uint64_t x = seed ^ ((uint64_t)stage << 62) ^ (step * 0x9E3779B97F4A7C15ull);
+    x ^= (uint64_t)text * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+/* This rank's part [*lo, *hi) of a step's B examples (all of them in one
+ * process). */
+static void step_slice(const nn_train_cfg *c, size_t B, size_t *lo, size_t *hi) {
+    *lo = 0, *hi = B;
+    if (c->dp) c->dp->slice(c->dp->ctx, B, lo, hi);
+}
+
+/* Sets the keys of the batch's texts order[lo .. hi) (positions in the
+ * workspace 0 .. hi - lo). */
+static void key_batch(nn_encoder_ws *w, const nn_train_cfg *c, int stage, uint64_t step, const size_t *order,
+                      size_t lo, size_t hi) {
+    for (size_t b = lo; b < hi; b++) w->keys[b - lo] = example_key(c->seed, stage, step, order[b]);
+    w->bt.keys = w->keys;
+}
+
+/* After a step's backward: in one process nothing; with c->dp, the ranks'
+ * gradients (n_grads stores), the embedding rows they touched and the
+ * step's loss sums are added. */
+static int step_reduce(const nn_train_cfg *c, nn_store *const *stores, size_t n_grads, nn_encoder_ws *w,
+                       const nn_encoder *e, double *sums, size_t n_sums) {
+    if (!c->dp) return AISLE_OK;
+    float *grads[2];
+    size_t n[2];
+    for (size_t k = 0; k < n_grads; k++) grads[k] = stores[k]->g, n[k] = stores[k]->n;
+    return c->dp->reduce(c->dp->ctx, grads, n, n_grads, w->touched, NN_ENC_SPECIAL + (size_t)e->c.buckets, sums,
+                         n_sums);
+}
+
 /* ---- masked-token pre-training ---- */
+
+/* The stream of a text's masking, apart from its dropout streams (the
+ * blocks' (index x 4 + mask): nn_block_forward). */
+#define MASK_STREAM UINT64_MAX
+
+/* Draws the masking of one text of len tokens (BERT's 80/10/10) from its
+ * own stream.  With src (the text's token rows in the workspace, after its
+ * [CLS] row), rewrites the masked rows' sources and appends their rows and
+ * targets; returns the number masked either way. */
+static size_t mask_text(uint64_t key, size_t len, const nn_toks *texts, const nn_train_cfg *c, size_t *src,
+                        size_t first_row, size_t *mrow, uint32_t *mtgt) {
+    core_rng r;
+    rng_seed_stream(&r, key, MASK_STREAM);
+    size_t mc = 0;
+    for (size_t k = 0; k < len; k++) {
+        if (rng_float(&r) >= c->mask_rate) continue;
+        float u = rng_float(&r);
+        size_t other = u >= 0.8f && u < 0.9f ? (size_t)rng_below(&r, texts->n_tokens) : 0;
+        if (src) {
+            mrow[mc] = first_row + k;
+            mtgt[mc] = texts->word[src[k]] % c->mlm_buckets;
+            if (u < 0.8f) src[k] = NN_SRC_MASK;
+            else if (u < 0.9f) src[k] = other;
+        }
+        mc++;
+    }
+    return mc;
+}
+
+/* The masked-token head over the masked rows of a step, in chunks of cap
+ * rows (the logits of all of them at once would be rows x V floats). */
+typedef struct mlm_head {
+    nn_store *hs;
+    nn_linear *out;
+    float *H, *dH, *Z;
+    size_t cap, d, V;
+} mlm_head;
+
+static double mlm_head_run(mlm_head *h, nn_encoder_ws *w, const size_t *mrow, const uint32_t *mtgt, size_t mc,
+                           float inv) {
+    double total = 0;
+    size_t d = h->d, V = h->V;
+    for (size_t at = 0; at < mc; at += h->cap) {
+        size_t k = CORE_MIN(h->cap, mc - at);
+        for (size_t i = 0; i < k; i++) memcpy(h->H + i * d, w->fin + mrow[at + i] * d, d * sizeof *h->H);
+        nn_linear_forward(h->hs, h->out, h->H, k, h->Z);
+        for (size_t i = 0; i < k; i++) total += nn_xent_smoothed(h->Z + i * V, V, mtgt[at + i], 0.0f, inv);
+        nn_linear_backward(h->hs, h->out, h->H, h->Z, k, h->dH);
+        for (size_t i = 0; i < k; i++) memcpy(w->dfin + mrow[at + i] * d, h->dH + i * d, d * sizeof *h->dH);
+    }
+    return total;
+}
 
 int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg *c, double *loss) {
     int rc = check_train(c);
@@ -158,24 +251,23 @@ int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg 
     nn_linear out;
     nn_encoder_ws w;
     memset(&w, 0, sizeof w);
-    float *H = NULL, *dH = NULL, *Z = NULL;
+    mlm_head head = {.hs = &hs, .out = &out, .d = d, .V = V};
     size_t *order = NULL, *mrow = NULL;
     uint32_t *mtgt = NULL;
     rc = nn_linear_init(&out, &hs, d, V);
     if (!rc) rc = nn_store_alloc(&hs, true);
     if (!rc) rc = nn_encoder_ws_alloc(&w, &m->enc, Bmax, c->threads, true);
     if (rc) goto done;
-    /* masked rows per batch are capped (twice the expected count, plus
-     * slack) so the output logits stay small; the cap is rarely reached */
-    size_t mcap = (size_t)((double)w.max_rows * c->mask_rate * 2.0) + 8;
-    if (mcap > w.max_rows) mcap = w.max_rows;
-    H = core_malloc(mcap * d * sizeof *H);
-    dH = core_malloc(mcap * d * sizeof *dH);
-    Z = core_malloc(mcap * V * sizeof *Z);
-    mrow = core_malloc(mcap * sizeof *mrow);
-    mtgt = core_malloc(mcap * sizeof *mtgt);
+    /* the head's logits are computed in chunks of twice the expected
+     * masked rows of a full batch (plus slack), so they stay small */
+    head.cap = CORE_MIN((size_t)((double)w.max_rows * c->mask_rate * 2.0) + 8, w.max_rows);
+    head.H = core_malloc(head.cap * d * sizeof *head.H);
+    head.dH = core_malloc(head.cap * d * sizeof *head.dH);
+    head.Z = core_malloc(head.cap * V * sizeof *head.Z);
+    mrow = core_malloc(w.max_rows * sizeof *mrow);
+    mtgt = core_malloc(w.max_rows * sizeof *mtgt);
     order = identity_order(N);
-    if (!H || !dH || !Z || !mrow || !mtgt || !order) {
+    if (!head.H || !head.dH || !head.Z || !mrow || !mtgt || !order) {
         rc = core_oom("masked-token pre-training");
         goto done;
     }
@@ -186,40 +278,49 @@ int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg 
     restart_optimizer(&m->s);
     size_t steps_per_epoch = (N + Bmax - 1) / Bmax;
     nn_adamw opt = make_opt(c, c->pretrain_lr, (int64_t)steps_per_epoch * c->pretrain_epochs);
+    nn_store *stores[2] = {&m->s, &hs};
     double epoch_loss = 0;
     for (int ep = 0; ep < c->pretrain_epochs && !rc; ep++) {
         shuffle_sizes(&r, order, N);
         double total = 0;
         size_t counted = 0;
         for (size_t start = 0; start < N && !rc; start += Bmax) {
-            size_t B = CORE_MIN(Bmax, N - start);
-            nn_encoder_ws_batch(&w, texts, order + start, 0, B);
-            size_t n = w.bt.rows, mc = 0;
-            for (size_t row = 0; row < n && mc < mcap; row++) {
-                size_t src = w.src[row];
-                if (src == NN_SRC_CLS || rng_float(&r) >= c->mask_rate) continue;
-                mrow[mc] = row;
-                mtgt[mc++] = texts->word[src] % (uint32_t)V;
-                float u = rng_float(&r);
-                if (u < 0.8f) w.src[row] = NN_SRC_MASK;
-                else if (u < 0.9f) w.src[row] = (size_t)rng_below(&r, texts->n_tokens);
+            size_t B = CORE_MIN(Bmax, N - start), lo, hi;
+            uint64_t step = (uint64_t)ep * steps_per_epoch + start / Bmax;
+            const size_t *batch = order + start;
+            step_slice(c, B, &lo, &hi);
+            /* the loss is the mean over the whole batch's masked tokens:
+             * every rank counts them (cheap: random draws only) */
+            size_t mc_all = 0, mc = 0;
+            for (size_t b = 0; b < B; b++)
+                if (b < lo || b >= hi)
+                    mc_all += mask_text(example_key(c->seed, 0, step, batch[b]),
+                                        CORE_MIN(nn_toks_len(texts, batch[b]), w.max_seq - 1), texts, c, NULL, 0, NULL,
+                                        NULL);
+            nn_encoder_ws_batch(&w, texts, batch + lo, 0, hi - lo);
+            key_batch(&w, c, 0, step, batch, lo, hi);
+            for (size_t j = 0; j < hi - lo; j++) {
+                size_t first = w.bt.offs[j] + 1; /* after [CLS] */
+                mc += mask_text(w.keys[j], w.lens[j] - 1, texts, c, w.src + first, first, mrow + mc, mtgt + mc);
             }
-            if (mc == 0) continue;
+            mc_all += mc;
+            if (mc_all == 0) continue;
             nn_zero_grad(&m->s);
             nn_zero_grad(&hs);
-            rc = nn_encoder_forward(&m->s, &m->enc, &w, texts, true, &r);
+            double step_loss = 0;
+            if (mc) {
+                rc = nn_encoder_forward(&m->s, &m->enc, &w, texts, true, &r);
+                if (rc) break;
+                memset(w.dfin, 0, w.bt.rows * d * sizeof *w.dfin);
+                memset(w.dpooled, 0, w.bt.batch * d * sizeof *w.dpooled);
+                step_loss = mlm_head_run(&head, &w, mrow, mtgt, mc, 1.0f / (float)mc_all);
+                rc = nn_encoder_backward(&m->s, &m->enc, &w, texts);
+                if (rc) break;
+            }
+            rc = step_reduce(c, stores, 2, &w, &m->enc, &step_loss, 1);
             if (rc) break;
-            for (size_t i = 0; i < mc; i++) memcpy(H + i * d, w.fin + mrow[i] * d, d * sizeof *H);
-            nn_linear_forward(&hs, &out, H, mc, Z);
-            float inv = 1.0f / (float)mc;
-            for (size_t i = 0; i < mc; i++) total += nn_xent_smoothed(Z + i * V, V, mtgt[i], 0.0f, inv);
-            counted += mc;
-            nn_linear_backward(&hs, &out, H, Z, mc, dH);
-            memset(w.dfin, 0, n * d * sizeof *w.dfin);
-            memset(w.dpooled, 0, B * d * sizeof *w.dpooled);
-            for (size_t i = 0; i < mc; i++) memcpy(w.dfin + mrow[i] * d, dH + i * d, d * sizeof *dH);
-            rc = nn_encoder_backward(&m->s, &m->enc, &w, texts);
-            if (rc) break;
+            total += step_loss;
+            counted += mc_all;
             nn_adamw_step(&m->s, &opt);
             nn_adamw_step(&hs, &opt);
         }
@@ -231,9 +332,9 @@ done:
     nn_store_set_lazy(&m->s, m->enc.emb, NULL);
     nn_encoder_ws_free(&w);
     nn_store_free(&hs);
-    core_free(H);
-    core_free(dH);
-    core_free(Z);
+    core_free(head.H);
+    core_free(head.dH);
+    core_free(head.Z);
     core_free(mrow);
     core_free(mtgt);
     core_free(order);
@@ -267,27 +368,40 @@ int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *lab
     restart_optimizer(&m->s);
     size_t steps_per_epoch = (N + Bmax - 1) / Bmax;
     nn_adamw opt = make_opt(c, c->lr, (int64_t)steps_per_epoch * c->epochs);
+    nn_store *stores[1] = {&m->s};
     double epoch_loss = 0;
     for (int ep = 0; ep < c->epochs && !rc; ep++) {
         shuffle_sizes(&r, order, N);
         double total = 0;
         for (size_t start = 0; start < N && !rc; start += Bmax) {
-            size_t B = CORE_MIN(Bmax, N - start);
-            nn_encoder_ws_batch(&w, texts, order + start, 0, B);
+            size_t B = CORE_MIN(Bmax, N - start), lo, hi;
+            const size_t *batch = order + start;
+            step_slice(c, B, &lo, &hi);
             nn_zero_grad(&m->s);
-            rc = nn_encoder_forward(&m->s, &m->enc, &w, texts, true, &r);
-            if (rc) break;
-            nn_linear_forward(&m->s, &m->head, w.pooled, B, Z);
-            float inv = 1.0f / (float)B;
-            for (size_t b = 0; b < B; b++) {
-                size_t doc = order[start + b];
-                if (c->soft) total += nn_distill_xent(Z + b * C, C, labels[doc], c->soft + doc * C, c->soft_alpha, c->soft_temperature, inv);
-                else total += nn_xent_smoothed(Z + b * C, C, labels[doc], c->label_smoothing, inv);
+            double step_loss = 0;
+            if (hi > lo) {
+                size_t n = hi - lo;
+                nn_encoder_ws_batch(&w, texts, batch + lo, 0, n);
+                key_batch(&w, c, 1, (uint64_t)ep * steps_per_epoch + start / Bmax, batch, lo, hi);
+                rc = nn_encoder_forward(&m->s, &m->enc, &w, texts, true, &r);
+                if (rc) break;
+                nn_linear_forward(&m->s, &m->head, w.pooled, n, Z);
+                float inv = 1.0f / (float)B; /* the mean over the whole batch */
+                for (size_t b = 0; b < n; b++) {
+                    size_t doc = batch[lo + b];
+                    if (c->soft)
+                        step_loss += nn_distill_xent(Z + b * C, C, labels[doc], c->soft + doc * C, c->soft_alpha,
+                                                     c->soft_temperature, inv);
+                    else step_loss += nn_xent_smoothed(Z + b * C, C, labels[doc], c->label_smoothing, inv);
+                }
+                nn_linear_backward(&m->s, &m->head, w.pooled, Z, n, w.dpooled);
+                memset(w.dfin, 0, w.bt.rows * d * sizeof *w.dfin);
+                rc = nn_encoder_backward(&m->s, &m->enc, &w, texts);
+                if (rc) break;
             }
-            nn_linear_backward(&m->s, &m->head, w.pooled, Z, B, w.dpooled);
-            memset(w.dfin, 0, w.bt.rows * d * sizeof *w.dfin);
-            rc = nn_encoder_backward(&m->s, &m->enc, &w, texts);
+            rc = step_reduce(c, stores, 1, &w, &m->enc, &step_loss, 1);
             if (rc) break;
+            total += step_loss;
             nn_adamw_step(&m->s, &opt);
         }
         epoch_loss = total / (double)N;

@@ -171,6 +171,13 @@ typedef struct nn_batch {
     size_t *offs;  /* batch + 1 row offsets */
     size_t *poffs; /* batch + 1 prefix sums of len^2 (attention weights per head) */
     size_t cap;
+    /* Training: one key per sequence, or NULL.  With keys, a block draws
+     * sequence b's dropout masks from its own stream (keys[b], the block's
+     * salt, the mask), row by row, so a sequence gets the same masks
+     * whichever batch, thread or rank computes it (the text encoder's
+     * data-parallel training needs that); without, from the rng given to
+     * the forward, in batch order (sasrec). */
+    const uint64_t *keys;
 } nn_batch;
 
 int nn_batch_alloc(nn_batch *bt, size_t max_batch);
@@ -232,6 +239,7 @@ typedef struct nn_block_cache {
     float *x, *a1, *mean1, *rstd1, *qkv, *P, *att, *o, *mask1, *x1, *a2, *mean2, *rstd2, *h, *act, *f, *mask2;
     float *mask3, *amask; /* SASREC mid-feed-forward and attention-weight dropout masks */
     float *d_ff, *d_qkv, *d_n1, *d_n2, *scratch;
+    uint64_t salt; /* mixed into keyed dropout streams (nn_batch.keys): the block's index */
 } nn_block_cache;
 
 int nn_block_init(nn_block *b, nn_store *s, const nn_block_cfg *c);
@@ -239,8 +247,9 @@ void nn_block_reset(const nn_block *b, nn_store *s, core_rng *r);
 int nn_block_cache_alloc(nn_block_cache *c, const nn_block_cfg *cfg, size_t max_rows, size_t max_len, int threads,
                          bool training);
 void nn_block_cache_free(nn_block_cache *c);
-/* x, y: bt->rows x d (y must not alias x).  training enables dropout (rng
- * used only then). */
+/* x, y: bt->rows x d (y must not alias x).  training enables dropout:
+ * masks keyed by sequence when bt->keys is set (rng unused), else drawn
+ * from rng. */
 int nn_block_forward(const nn_store *s, const nn_block *b, nn_block_cache *c, const nn_batch *bt, const float *x,
                      bool training, core_rng *rng, float *y);
 /* dx (overwritten, must not alias dy) from dy; accumulates parameter
@@ -355,6 +364,7 @@ typedef struct nn_encoder_ws {
     float *dfin, *dh0, *dh1, *dpooled;
     unsigned char *touched; /* training: bucket rows with a gradient (lazy Adam) */
     unsigned char *seg;     /* pair encoders: segment of each row (0 or 1) */
+    uint64_t *keys;         /* training: max_batch dropout keys (set bt.keys = keys to use them) */
     size_t n_layers;
 } nn_encoder_ws;
 
@@ -393,6 +403,23 @@ int nn_encoder_backward(nn_store *s, const nn_encoder *e, nn_encoder_ws *w, cons
 
 /* ---- training and prediction (encoder_train.c) ---- */
 
+/* Data parallelism (src/dist/text.c): each rank computes a slice of
+ * every step's global batch, then the ranks' gradient and loss sums are
+ * added before the optimizer step, so every replica takes the same step.
+ * NULL in one process.  Both calls are collective: every rank makes them
+ * at every step, whatever its slice holds. */
+typedef struct nn_dp_hook {
+    /* This rank's examples of a step's batch of n: [*lo, *hi). */
+    void (*slice)(void *ctx, size_t n, size_t *lo, size_t *hi);
+    /* Sums over the ranks in place: n_grads gradient arrays (grads[k] of
+     * n[k] floats, the same bits on every rank afterwards), the flags
+     * touched[0..n_touched) (or-ed; NULL: none) and sums[0..n_sums).
+     * Returns AISLE_OK or an error every rank returns. */
+    int (*reduce)(void *ctx, float *const *grads, const size_t *n, size_t n_grads, unsigned char *touched,
+                  size_t n_touched, double *sums, size_t n_sums);
+    void *ctx;
+} nn_dp_hook;
+
 typedef struct nn_train_cfg {
     int epochs;           /* fine-tuning epochs */
     int pretrain_epochs;  /* masked-token epochs before fine-tuning (0 = none) */
@@ -412,6 +439,7 @@ typedef struct nn_train_cfg {
      * returned as is (the callback sets the message) */
     int (*progress)(void *ctx, int stage, int epoch, double loss);
     void *progress_ctx;
+    const nn_dp_hook *dp; /* data-parallel training, or NULL (one process) */
 } nn_train_cfg;
 
 void nn_train_default(nn_train_cfg *c);
@@ -434,7 +462,10 @@ int nn_textclf_new(nn_textclf *m, const nn_encoder_cfg *ec, const nn_feat_cfg *f
 void nn_textclf_free(nn_textclf *m);
 /* Masked-token pre-training of m's encoder on texts (labels not used).
  * 80% of the chosen tokens become [MASK], 10% another token of the batch,
- * 10% stay (Devlin et al. 2019). *loss: last epoch's mean loss (or NULL). */
+ * 10% stay (Devlin et al. 2019). *loss: last epoch's mean loss (or NULL).
+ * Randomness per example: a text's masked tokens and dropout masks come
+ * from a stream keyed by (seed, stage, step, text index), so they do not
+ * depend on which thread or rank computes the text (c->dp). */
 int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg *c, double *loss);
 /* Fine-tunes encoder and head on (texts, labels in [0, n_classes)). */
 int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *labels, const nn_train_cfg *c,

@@ -229,6 +229,7 @@ void text_set_free(text_set *s);
  * distillation targets, evaluation) where batching pays.
  * Fields may be added to this table later; NULL means "not supported".
  * ------------------------------------------------------------------------ */
+struct nn_dp_hook;
 typedef struct text_arch_ops {
     const char *name;           /* value of option `architecture` ("bag") */
     const char *summary;        /* one line for describe and docs */
@@ -246,6 +247,12 @@ typedef struct text_arch_ops {
     int (*tokens)(const void *state, const char *text, size_t len, text_doc *d);
     int (*logits_batch)(const void *state, const char *const *texts, const size_t *lens, size_t n, int threads,
                         float *z);
+    /* Optional: train with a data-parallel hook (src/dist: each rank
+     * computes a slice of every step's batch, the gradients are summed
+     * before the step; nn.h nn_dp_hook), the same as train when dp is
+     * NULL.  NULL: the architecture does not train distributed. */
+    int (*train_dp)(const text_set *train, const text_set *valid, const aisle_config *cfg, core_progress *prog,
+                    const struct nn_dp_hook *dp, void **out);
 } text_arch_ops;
 
 /* Section types of the intent kind (the model file's kind range starts at

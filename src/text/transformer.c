@@ -346,8 +346,8 @@ static void copy_pretrained(tf_state *s, const tf_state *pre) {
     memcpy(s->clf.s.w + to, pre->clf.s.w + from, n * sizeof(float));
 }
 
-static int tf_train(const text_set *set, const text_set *valid, const aisle_config *cfg, core_progress *prog,
-                    void **out) {
+static int tf_train_dp(const text_set *set, const text_set *valid, const aisle_config *cfg, core_progress *prog,
+                       const nn_dp_hook *dp, void **out) {
     (void)valid;
     const option_spec *o = tf_options;
     nn_encoder_cfg ec;
@@ -378,6 +378,7 @@ static int tf_train(const text_set *set, const text_set *valid, const aisle_conf
     tf_prog tp = {prog, tc.pretrain_epochs + tc.epochs, 0};
     tc.progress = tf_progress;
     tc.progress_ctx = &tp;
+    tc.dp = dp;
     const char *pre_path = config_string(cfg, o, "pretrained_encoder");
     const char *pile_path = config_string(cfg, o, "pretrain_texts");
 
@@ -439,6 +440,11 @@ static int tf_train(const text_set *set, const text_set *valid, const aisle_conf
     st->g = st->m = st->v = NULL;
     *out = s;
     return AISLE_OK;
+}
+
+static int tf_train(const text_set *set, const text_set *valid, const aisle_config *cfg, core_progress *prog,
+                    void **out) {
+    return tf_train_dp(set, valid, cfg, prog, NULL, out);
 }
 
 /* ---- prediction ---- */
@@ -519,6 +525,7 @@ const text_arch_ops text_transformer_ops = {
     .summary = "BERT-style encoder over hashed token buckets (optional masked-token pre-training), fine-tuned",
     .options = tf_options,
     .train = tf_train,
+    .train_dp = tf_train_dp,
     .logits = tf_logits,
     .explain = tf_explain,
     .save = tf_save,

@@ -3,7 +3,8 @@
 # the model file equals one process's byte for byte at 2 and 3 ranks; a rank
 # killed mid-training ends the job within a timeout, naming the rank; the
 # rerun resumes from the checkpoint and ends with the same model (als, and
-# sasrec and mf: a killed rank, a refused rank count); a bad row
+# sasrec and mf: a killed rank, a refused rank count); the intent
+# transformer (data parallel over texts); a bad row
 # fails every rank with one message naming rank, file and line.
 set -u
 CLI=${AISLE_MPI_CLI:-build/mpi/bin/aisle}
@@ -124,13 +125,46 @@ timeout 120 $MPIRUN -np 3 "$CLI" train --distributed --data "$dir/ratings.csv" $
 cmp -s "$dir/mfd3.aisle" "$dir/mfc3b.aisle" || fail "mf: resuming a finished run changed the model"
 echo "cli_test: an mf checkpoint of 3 ranks is refused at 2 (field 'ranks') and resumes at 3"
 
+# the intent transformer: every rank loads the whole corpus and the ranks
+# split each step's batch of texts; at one rank the file is one process's
+# byte for byte, at 2 it classifies like it; a killed rank (rank 1 at the
+# start of epoch 2) ends the job naming the rank
+awk 'BEGIN { print "text,label"; srand(3); split("refund money back return", a); split("where parcel track delivery", b);
+    for (k = 0; k < 240; k++) { l = k % 2; s = ""; n = 2 + int(rand() * 6);
+        for (w = 0; w < n; w++) s = s (w ? " " : "") (l ? b[1 + int(rand() * 4)] : a[1 + int(rand() * 4)]);
+        printf "%s,%s\n", s, l ? "track" : "refund" } }' > "$dir/texts.csv"
+topts="--model intent --set architecture=transformer --set hidden=16 --set heads=2 --set blocks=1 --set ff_hidden=32 \
+    --set epochs=3 --set pretrain_epochs=1 --set mlm_buckets=64 --threads 1 --quiet"
+"$CLI" train --data "$dir/texts.csv" $topts --out "$dir/t1.aisle" >/dev/null || fail "one-process intent"
+timeout 120 $MPIRUN -np 1 "$CLI" train --distributed --data "$dir/texts.csv" $topts --out "$dir/td1.aisle" \
+    > "$dir/t.log" 2>&1 || { cat "$dir/t.log"; fail "distributed intent at 1 rank"; }
+cmp -s "$dir/t1.aisle" "$dir/td1.aisle" || fail "intent at 1 rank differs from one process"
+timeout 120 $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/texts.csv" $topts --out "$dir/td2.aisle" \
+    > "$dir/t.log" 2>&1 || { cat "$dir/t.log"; fail "distributed intent at 2 ranks"; }
+grep -q "trained intent on 240 texts (2 labels) over 2 ranks" "$dir/t.log" || { cat "$dir/t.log"; fail "intent summary line"; }
+"$CLI" classify --model "$dir/td2.aisle" --text "where is my parcel" | grep -q track || fail "intent at 2 ranks: classify"
+AISLE_DIST_KILL=1:2 timeout 120 $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/texts.csv" $topts \
+    --out "$dir/tk.aisle" > "$dir/tk.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || { cat "$dir/tk.log"; fail "intent: a killed rank gave status $rc"; }
+grep -q "rank 1" "$dir/tk.log" || { cat "$dir/tk.log"; fail "intent: the end does not name rank 1"; }
+[ ! -e "$dir/tk.aisle" ] || fail "intent: a model file was written by a failed job"
+timeout 60 $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/texts.csv" $topts --checkpoint "$dir/t.ckpt" \
+    --out "$dir/tc.aisle" > "$dir/tc.log" 2>&1
+[ $? -eq 2 ] || { cat "$dir/tc.log"; fail "intent: --checkpoint is not a usage error"; }
+timeout 60 $MPIRUN -np 2 "$CLI" train --distributed --data "$dir/missing.csv" $topts --out "$dir/tm.aisle" \
+    > "$dir/tm.log" 2>&1
+[ $? -eq 1 ] || { cat "$dir/tm.log"; fail "intent: a missing corpus gave another status"; }
+[ "$(grep -c "aisle: error:" "$dir/tm.log")" -eq 1 ] || { cat "$dir/tm.log"; fail "intent: a missing corpus: not one message"; }
+echo "cli_test: distributed intent equals one process at 1 rank, trains at 2; a killed rank ends the job"
+
 # the MPI library's own calls carry their own version node
 lib="$(dirname "$CLI")/../lib/libaisle_mpi.so"
 if command -v objdump >/dev/null && [ -f "$lib" ]; then
     n=$(objdump -T "$lib" | grep -c ' AISLE_MPI_1.0 *aisle_dist_')
-    [ "$n" -eq 9 ] || { objdump -T "$lib" | grep aisle_dist_; fail "aisle_dist_* in AISLE_MPI_1.0: $n of 9"; }
+    [ "$n" -eq 10 ] || { objdump -T "$lib" | grep aisle_dist_; fail "aisle_dist_* in AISLE_MPI_1.0: $n of 10"; }
     ! objdump -T "$lib" | grep ' AISLE_1\.[01] *aisle_dist_' || fail "an aisle_dist_* symbol in a libaisle node"
-    echo "cli_test: the 9 aisle_dist_* symbols are versioned AISLE_MPI_1.0"
+    echo "cli_test: the 10 aisle_dist_* symbols are versioned AISLE_MPI_1.0"
 fi
 
 # --checkpoint without --distributed is a usage error

@@ -2,7 +2,6 @@
  * `make test-mpi` under mpirun at 1, 2 and 3 ranks: every rank runs every
  * test (the calls are collective); rank 0 also computes the one-process
  * reference and compares. */
-#include "dist/dist.h"
 #include "models/sasrec.h"
 
 #include <math.h>
@@ -12,10 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/test_util.h"
-
-static int g_rank, g_size;
-static char g_dir[512];
+#include "mpi_util.h"
 
 /* A log with what makes merging and aggregation non-trivial: keys that
  * first appear late in the file, repeated pairs, returns (negative
@@ -48,15 +44,7 @@ static aisle_config *als_config(int epochs, const char *solver) {
     return cfg;
 }
 
-static void path_in(char *out, size_t len, const char *name) { snprintf(out, len, "%s/%s", g_dir, name); }
-
-/* The shared scratch directory: rank 0 makes it, every rank learns it. */
-static int setup(void **state) {
-    (void)state;
-    if (g_rank == 0) tu_tmpdir(g_dir, sizeof g_dir, "mpi");
-    MPI_Bcast(g_dir, sizeof g_dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-    return 0;
-}
+#define path_in tm_path
 
 static void compare_keys(const aisle_dist_data *d, const aisle_dataset *ds) {
     size_t nu = 0, ni = 0;
@@ -96,10 +84,7 @@ static double compare_models(const aisle_model *a, const aisle_model *b) {
     aisle_model_get_metric(b, "nonpositive_pairs", &dropped_b);
     assert_true(dropped_a == dropped_b);
     const model_factors *fa = a->state, *fb = b->state;
-    assert_int_equal(fa->dim, fb->dim);
-    double diff = 0;
-    for (size_t k = 0; k < a->users.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->user[k] - fb->user[k]));
-    for (size_t k = 0; k < a->items.n * fa->dim; k++) diff = fmax(diff, fabs((double)fa->item[k] - fb->item[k]));
+    double diff = tm_factor_diff(a, b, NULL);
     for (size_t k = 0; k < (size_t)fa->dim * fa->dim; k++) diff = fmax(diff, fabs((double)fa->gram[k] - fb->gram[k]));
     return diff;
 }
@@ -878,11 +863,7 @@ static void test_dist_sasrec_checkpoint_resume(void **state) {
     check_resume("sasrec_refit", path, with, 1, 5, "epochs=4", "field 'epochs'");
 }
 
-static int agree(int rc) {
-    dist_comm c;
-    int crc = dist_comm_world(&c);
-    return crc ? crc : dist_agree(&c, rc);
-}
+#define agree tm_agree
 
 static int oom_step(const char *train_path, const char *test_path) {
     aisle_config *cfg = NULL;
@@ -988,52 +969,7 @@ static int oom_step_ckpt(const char *train_path, const char *test_path) {
     return oom_train_kinds(train_path, g_oom_ckpts);
 }
 
-/* Every allocation point of one rank (the last) fails once in turn while
- * the others allocate freely: every rank must return the same status --
- * AISLE_OK or AISLE_ENOMEM -- and nothing may hang (a rank that skipped a
- * collective after a failed allocation would leave the others waiting
- * until make test-mpi's timeout) or leak.  At one rank this is the plain
- * allocation-failure sweep. */
-static void sweep_one_rank(int (*step)(const char *, const char *), const char *name, const char *train,
-                           const char *test) {
-    int victim = g_size - 1;
-    unsigned long long total = 0;
-    tu_failalloc_install(0, 0);
-    assert_ok(step(train, test));
-    if (g_rank == victim) total = tu_failalloc_count();
-    tu_failalloc_remove();
-    MPI_Bcast(&total, 1, MPI_UNSIGNED_LONG_LONG, victim, MPI_COMM_WORLD);
-    /* at several ranks every 10th point (a different tenth at 2 and 3
-     * ranks) keeps make test-mpi in seconds; AISLE_MPI_OOM_STRIDE=1 runs
-     * them all (minutes) */
-    const char *env = getenv("AISLE_MPI_OOM_STRIDE");
-    uint64_t stride = env ? strtoull(env, NULL, 10) : g_size > 1 ? 10 : 1;
-    if (stride == 0) stride = 1;
-    const char *first = getenv("AISLE_MPI_OOM_FIRST"); /* to rerun one point */
-    for (uint64_t n = first ? strtoull(first, NULL, 10) : 1 + (uint64_t)(g_size - 1) % stride; n <= total; n += stride) {
-        tu_failalloc_install(g_rank == victim ? n : 0, 0);
-        int rc = step(train, test);
-        int64_t live = tu_failalloc_live();
-        tu_failalloc_remove();
-        if (live != 0)
-            fail_msg("failure at allocation %llu of rank %d leaked %lld allocations on rank %d",
-                     (unsigned long long)n, victim, (long long)live, g_rank);
-        if (rc != AISLE_OK && rc != AISLE_ENOMEM)
-            fail_msg("failure at allocation %llu of rank %d gave %d (%s) on rank %d, not AISLE_ENOMEM",
-                     (unsigned long long)n, victim, rc, aisle_last_error(), g_rank);
-        if (first && g_rank == victim) print_message("rank %d: %d %s\n", victim, rc, rc ? aisle_last_error() : "");
-        int lo = rc, hi = rc;
-        MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-        MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        if (lo != hi)
-            fail_msg("failure at allocation %llu of rank %d: ranks disagree (%d vs %d; rank %d: %d %s)", (unsigned long long)n,
-                     victim, lo, hi, g_rank, rc, rc ? aisle_last_error() : "");
-    }
-    if (g_rank == 0)
-        print_message("dist %s: every %llu of %llu failure points on rank %d of %d\n", name, (unsigned long long)stride,
-                      total, victim, g_size);
-    assert_true(total > 50);
-}
+#define sweep_one_rank tm_sweep_one_rank
 
 static void test_dist_allocation_failures(void **state) {
     (void)state;
@@ -1058,9 +994,6 @@ static void test_dist_allocation_failures(void **state) {
 }
 
 int main(int argc, char **argv) {
-    assert_ok(aisle_dist_init(&argc, &argv));
-    assert_ok(aisle_dist_rank(&g_rank, &g_size));
-    tu_filter_from_env();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dist_als_byte_ranges_equal_one_process),
         cmocka_unit_test(test_dist_als_part_files_equal_one_process),
@@ -1078,7 +1011,5 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dist_sasrec_checkpoint_resume),
         cmocka_unit_test(test_dist_allocation_failures),
     };
-    int failed = cmocka_run_group_tests(tests, setup, NULL);
-    aisle_dist_finalize();
-    return failed ? 1 : 0;
+    return tm_main(&argc, &argv, "mpi", tests, sizeof tests / sizeof tests[0]);
 }

@@ -5,18 +5,13 @@
  * rank holds, the auto rule, and checkpoint resume.  Run by `make
  * test-mpi` under mpirun at 1, 2 and 3 ranks.  The mode is chosen by
  * AISLE_DIST_EXCHANGE (read on rank 0), set here on every rank. */
-#include "dist/dist.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "util/test_util.h"
-
-static int g_rank, g_size;
-static char g_dir[512];
+#include "mpi_util.h"
 
 /* Max |difference| of the distributed model's factors from one process's
  * (5 epochs of CG: the p2p Gram matrix is summed from the ranks' parts,
@@ -57,36 +52,14 @@ static aisle_config *config(int epochs) {
     return cfg;
 }
 
-static int setup(void **state) {
-    (void)state;
-    if (g_rank == 0) tu_tmpdir(g_dir, sizeof g_dir, "mpip2p");
-    MPI_Bcast(g_dir, sizeof g_dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-    return 0;
-}
-
-static void data_path(char *out, size_t len, const char *name) { snprintf(out, len, "%s/%s", g_dir, name); }
+#define data_path tm_path
+#define factor_diff tm_factor_diff
 
 /* The data of one test, written by rank 0. */
 static void make_data(char *path, size_t len, const char *name, int users, int items, int per_user) {
     data_path(path, len, name);
     if (g_rank == 0) write_zipf(path, users, items, per_user, 17u + (unsigned)users);
     MPI_Barrier(MPI_COMM_WORLD);
-}
-
-static double factor_diff(const aisle_model *a, const aisle_model *b, double *largest) {
-    const model_factors *fa = a->state, *fb = b->state;
-    assert_int_equal(fa->dim, fb->dim);
-    assert_int_equal(a->users.n, b->users.n);
-    assert_int_equal(a->items.n, b->items.n);
-    double diff = 0, big = 0;
-    size_t nu = a->users.n * fa->dim, ni = a->items.n * fa->dim;
-    for (size_t k = 0; k < nu + ni; k++) {
-        float x = k < nu ? fa->user[k] : fa->item[k - nu], y = k < nu ? fb->user[k] : fb->item[k - nu];
-        diff = fmax(diff, fabs((double)x - y));
-        big = fmax(big, fabs((double)x));
-    }
-    if (largest) *largest = big;
-    return diff;
 }
 
 /* Trains in one mode; returns rank 0's model (NULL elsewhere) and this
@@ -265,16 +238,11 @@ static void test_p2p_checkpoint_resume_equals_uninterrupted(void **state) {
 }
 
 int main(int argc, char **argv) {
-    assert_ok(aisle_dist_init(&argc, &argv));
-    assert_ok(aisle_dist_rank(&g_rank, &g_size));
-    tu_filter_from_env();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_p2p_equals_one_process_within_bound),
         cmocka_unit_test(test_p2p_bytes_per_epoch_match_the_formula),
         cmocka_unit_test(test_p2p_auto_rule_and_bad_mode),
         cmocka_unit_test(test_p2p_checkpoint_resume_equals_uninterrupted),
     };
-    int failed = cmocka_run_group_tests(tests, setup, NULL);
-    aisle_dist_finalize();
-    return failed ? 1 : 0;
+    return tm_main(&argc, &argv, "mpip2p", tests, sizeof tests / sizeof tests[0]);
 }

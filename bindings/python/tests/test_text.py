@@ -81,7 +81,9 @@ class TestText(unittest.TestCase):
                                   epochs=20, batch_size=16, learning_rate=0.005, threads=1) as m:
                 self.assertIn("transformer_hidden: 16", m.describe())
                 self.assertEqual(m.classify("where is my money back").labels[0], "refund")
-                e = m.explain_text("please cancel it")
+                # "cancel it" shares "it" with a shipping text: its label
+                # depended on the seed's dropout masks (2 of 6 seeds)
+                e = m.explain_text("please cancel my order")
                 self.assertEqual(e.label, "cancel")
                 self.assertGreater(dict(e)["cancel"], 0)
                 with tempfile.TemporaryDirectory() as d:

@@ -1,0 +1,33 @@
+/* mpi_util.h - scaffolding shared by the MPI suites (tests/mpi/test_*.c,
+ * linked into each by the Makefile): start-up, the scratch directory every
+ * rank shares, and model comparisons. */
+#ifndef AISLE_MPI_UTIL_H
+#define AISLE_MPI_UTIL_H
+
+#include "dist/dist.h"
+
+#include "util/test_util.h"
+
+extern int g_rank, g_size;
+extern char g_dir[512]; /* made by rank 0, known to every rank */
+
+/* The suite's main: starts MPI, learns rank and size, runs the n tests
+ * (filtered by AISLE_TEST_FILTER) after making the scratch directory
+ * tests/tmp/<dir>..., ends MPI.  Returns the process status. */
+int tm_main(int *argc, char ***argv, const char *dir, const struct CMUnitTest *tests, size_t n);
+/* g_dir/name into out. */
+void tm_path(char *out, size_t len, const char *name);
+/* Max |difference| of two factor models' user and item factors (same
+ * shapes asserted); *largest (may be NULL): the largest |factor| of a. */
+double tm_factor_diff(const aisle_model *a, const aisle_model *b, double *largest);
+
+/* A local status agreed over every rank (dist_agree). */
+int tm_agree(int rc);
+/* Every allocation point of the last rank fails once in turn while step
+ * runs on every rank; all ranks must return the same status (AISLE_OK or
+ * AISLE_ENOMEM), leak nothing, never hang.  Every point at one rank,
+ * every 10th at more (AISLE_MPI_OOM_STRIDE, AISLE_MPI_OOM_FIRST). */
+void tm_sweep_one_rank(int (*step)(const char *, const char *), const char *name, const char *train,
+                       const char *test);
+
+#endif
