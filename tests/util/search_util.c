@@ -75,3 +75,36 @@ void tu_same_pruned(const aisle_search_index *idx, const char *opts_exact, const
     aisle_search_results_free(rb);
 }
 
+
+aisle_model *tu_text_encoder(const char *arch, unsigned seed) {
+    static const char *const texts[][2] = {
+        {"white ceramic coffee mug", "kitchen"}, {"steel travel mug for tea", "kitchen"},
+        {"glass tea pot with infuser", "kitchen"}, {"espresso machine and milk jug", "kitchen"},
+        {"garden spade of steel", "garden"},      {"green watering can", "garden"},
+        {"rubber boots for the garden", "garden"}, {"seed tray and plant pots", "garden"},
+        {"light running shoes", "fashion"},        {"rain boots and a coat", "fashion"},
+        {"wool scarf in red", "fashion"},          {"leather belt, brown", "fashion"},
+        {"pink paper lantern", "home"},            {"scented candle in a jar", "home"},
+        {"cotton cushion cover", "home"},          {"photo frame for the wall", "home"},
+    };
+    aisle_texts *t;
+    assert_ok(aisle_texts_new(&t));
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        assert_ok(aisle_texts_add(t, texts[i][0], AISLE_NUL_TERMINATED, texts[i][1]));
+    char opts[400];
+    if (!strcmp(arch, "bag"))
+        snprintf(opts, sizeof opts, "architecture=bag dim=8 epochs=3 hash_buckets=4096 calibration_fraction=0 "
+                                    "threads=1 seed=%u", seed);
+    else
+        snprintf(opts, sizeof opts, "architecture=%s hidden=8 blocks=1 heads=2 ff_hidden=16 maxlen=16 epochs=2 "
+                                    "batch_size=8 hash_buckets=4096 calibration_fraction=0 threads=1 seed=%u",
+                 arch, seed);
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, opts));
+    aisle_model *m;
+    assert_ok(aisle_text_train(t, cfg, &m));
+    aisle_config_free(cfg);
+    aisle_texts_free(t);
+    return m;
+}
