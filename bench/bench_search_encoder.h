@@ -101,7 +101,7 @@ static void enc_split(judged *qs, size_t nq, judged *even, size_t *ne, judged *o
 
 /* The weight (of those tried) with the best NDCG@10 on the tuning half. */
 static double enc_tune(const aisle_search_index *idx, const retail *r, judged *tune, size_t nt, const char *fusion) {
-    static const double ws[] = {0.1, 0.3, 0.6, 1, 2, 4};
+    static const double ws[] = {0.02, 0.05, 0.1, 0.2, 0.4, 1, 2};
     double best = ws[0], best_ndcg = -1;
     for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
         char opts[128];
@@ -154,7 +154,8 @@ static void bench_trained_encoder(aisle_search_index *idx, const aisle_catalog *
                                         : "architecture=transformer hidden=64 blocks=1 heads=4 ff_hidden=128 maxlen=16 "
                                           "epochs=8 batch_size=64 learning_rate=0.003 dropout=0.1 "
                                           "calibration_fraction=0 hash_buckets=1048576 threads=2 seed=7";
-    aisle_model *tf = strcmp(tf_opts, "none") ? enc_train(t, tf_opts, "transformer") : NULL;
+    const char *arch = strstr(tf_opts, "architecture=bag") ? "bag" : "transformer";
+    aisle_model *tf = strcmp(tf_opts, "none") ? enc_train(t, tf_opts, arch) : NULL;
     printf("\n| system | NDCG@10 | recall@100 | misspelt subset NDCG@10 clean / misspelt (change) | build | "
            "index bytes | queries/s wall (CPU) | p99 ms wall (CPU) |\n|---|---|---|---|---|---|---|---|\n");
     run_stats s = eval_aisle(idx, r, rep, nr, "", NULL, 0);
@@ -173,7 +174,7 @@ static void bench_trained_encoder(aisle_search_index *idx, const aisle_catalog *
         aisle_config_free(ec);
         aisle_bert_free(bert);
     }
-    if (tf) enc_rows(idx, cat, r, tune, nt, rep, nr, tf, "transformer");
+    if (tf) enc_rows(idx, cat, r, tune, nt, rep, nr, tf, arch);
     aisle_model_free(tf);
     aisle_texts_free(t);
     free(tune);
