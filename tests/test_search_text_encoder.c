@@ -17,25 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const shop[][3] = {
-    {"m1", "Ceramic Coffee Mug", "A white mug for coffee and tea"},
-    {"m2", "Travel Mug", "Steel travel mug keeps coffee hot"},
-    {"m3", "Garden Spade", "Steel spade for the garden"},
-    {"m4", "Watering Can", "Green watering can, 5 litres"},
-    {"m5", "Tea Pot", "Glass tea pot with infuser"},
-    {"m6", "Rain Boots", "Rubber boots for rain and garden work"},
-    {"m7", "Running Shoes", "Light shoes for road running"},
-    {"m8", "Pink Paper Lantern", "Paper lantern for the party"},
-};
-enum { N_SHOP = sizeof shop / sizeof shop[0] };
-
-static aisle_catalog *shop_catalog(size_t n) {
-    aisle_catalog *cat;
-    assert_ok(aisle_catalog_new(&cat));
-    for (size_t i = 0; i < n; i++) assert_ok(aisle_catalog_add_item(cat, shop[i][0], shop[i][1], shop[i][2], "", "", NAN));
-    return cat;
-}
-
 /* The model's unit vector of a text through the accessor. */
 static size_t unit_vector(const aisle_model *m, const char *text, float *out) {
     size_t dim;
@@ -49,12 +30,6 @@ static size_t unit_vector(const aisle_model *m, const char *text, float *out) {
     n = sqrt(n);
     for (size_t k = 0; k < dim; k++) out[k] = n > 0 ? (float)(out[k] / n) : 0.0f;
     return dim;
-}
-
-static const float *vector_of(const aisle_search_index *idx, const char *key) {
-    int64_t k = keys_find(&idx->keys, key, strlen(key));
-    if (k < 0 || idx->doc_of_key[k] == SEARCH_NONE) return NULL;
-    return idx->enc_vec + (size_t)idx->doc_of_key[k] * idx->enc_dim;
 }
 
 static aisle_search_index *encoded_index(const aisle_catalog *cat, const aisle_model *m) {
@@ -212,7 +187,7 @@ static void test_fingerprint_sees_a_single_weight(void **state) {
 
 static void test_models_without_vectors_are_refused(void **state) {
     (void)state;
-    aisle_catalog *cat = shop_catalog(N_SHOP);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
     aisle_search_index *idx;
     assert_ok(aisle_search_index_new(&idx));
     assert_ok(aisle_search_index_build(idx, cat, NULL));
@@ -240,19 +215,19 @@ static void test_index_stores_each_products_unit_vector(void **state) {
     static const char *const archs[] = {"transformer", "bag"};
     for (int a = 0; a < 2; a++) {
         aisle_model *m = tu_text_encoder(archs[a], 1);
-        aisle_catalog *cat = shop_catalog(N_SHOP);
+        aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
         aisle_search_index *idx = encoded_index(cat, m);
         size_t dim;
         int attached;
         assert_ok(aisle_search_index_encoder_info(idx, &dim, &attached, NULL));
         assert_int_equal(dim, 8);
         assert_int_equal(attached, 1);
-        for (size_t i = 0; i < N_SHOP; i++) {
+        for (size_t i = 0; i < TU_MUGS_N; i++) {
             char text[200];
-            snprintf(text, sizeof text, "%s. %s", shop[i][1], shop[i][2]);
+            snprintf(text, sizeof text, "%s. %s. %s", tu_mugs[i][1], tu_mugs[i][2], tu_mugs[i][3]);
             float want[8];
             unit_vector(m, text, want);
-            const float *got = vector_of(idx, shop[i][0]);
+            const float *got = tu_encoder_vector(idx, tu_mugs[i][0]);
             assert_non_null(got);
             for (int k = 0; k < 8; k++) assert_float_equal(got[k], want[k], 1e-6);
         }
@@ -261,8 +236,8 @@ static void test_index_stores_each_products_unit_vector(void **state) {
         assert_ok(aisle_search_index_new(&later));
         assert_ok(aisle_search_index_build(later, cat, NULL));
         assert_ok(aisle_search_index_set_text_model(later, m, cat, NULL));
-        for (size_t i = 0; i < N_SHOP; i++)
-            assert_memory_equal(vector_of(later, shop[i][0]), vector_of(idx, shop[i][0]), 8 * sizeof(float));
+        for (size_t i = 0; i < TU_MUGS_N; i++)
+            assert_memory_equal(tu_encoder_vector(later, tu_mugs[i][0]), tu_encoder_vector(idx, tu_mugs[i][0]), 8 * sizeof(float));
         aisle_search_index_free(later);
         aisle_search_index_free(idx);
         aisle_catalog_free(cat);
@@ -273,7 +248,7 @@ static void test_index_stores_each_products_unit_vector(void **state) {
 static void test_query_vector_ranks_encoder_candidates(void **state) {
     (void)state;
     aisle_model *m = tu_text_encoder("transformer", 1);
-    aisle_catalog *cat = shop_catalog(N_SHOP);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
     aisle_search_index *idx = encoded_index(cat, m);
     /* no product has these words: every hit comes from the encoder, ranked by cosine */
     aisle_search_results *r = tu_search(idx, "kettle", 8, NULL, 0, "search_encoder_weight=1");
@@ -287,7 +262,7 @@ static void test_query_vector_ranks_encoder_candidates(void **state) {
         const char *key;
         double score;
         assert_ok(aisle_search_results_hit(r, i, &key, &score));
-        float cos = model_dot(q, vector_of(idx, key), 8);
+        float cos = model_dot(q, tu_encoder_vector(idx, key), 8);
         (void)score;
         assert_true(cos > 0);
         assert_float_equal(score, cos, 1e-5); /* linear fusion, no text: weight 1 x cosine */
@@ -315,7 +290,7 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
     snprintf(path, sizeof path, "%s/idx.aidx", dir);
     aisle_model *m = tu_text_encoder("transformer", 1), *other = tu_text_encoder("transformer", 2),
                 *bag = tu_text_encoder("bag", 1);
-    aisle_catalog *cat = shop_catalog(N_SHOP);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
     aisle_search_index *idx = encoded_index(cat, m);
     assert_ok(aisle_search_index_save(idx, path, NULL));
     aisle_search_index *loaded;
@@ -391,13 +366,13 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
 static void test_added_and_replaced_products_are_encoded(void **state) {
     (void)state;
     aisle_model *m = tu_text_encoder("bag", 3);
-    aisle_catalog *cat = shop_catalog(N_SHOP - 1), *full = shop_catalog(N_SHOP);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N - 1), *full = tu_mug_catalog(TU_MUGS_N);
     aisle_search_index *idx = encoded_index(cat, m);
-    assert_null(vector_of(idx, "m8"));
+    assert_null(tu_encoder_vector(idx, "m8"));
     assert_ok(aisle_search_index_add(idx, full, "m8"));
     float want[8];
-    unit_vector(m, "Pink Paper Lantern. Paper lantern for the party", want);
-    const float *got = vector_of(idx, "m8");
+    unit_vector(m, "Pink Paper Lantern. Paper lantern for the party. Home > Lights", want);
+    const float *got = tu_encoder_vector(idx, "m8");
     assert_non_null(got);
     for (int k = 0; k < 8; k++) assert_float_equal(got[k], want[k], 1e-6);
     /* replaced with a new text */
@@ -406,7 +381,7 @@ static void test_added_and_replaced_products_are_encoded(void **state) {
     assert_ok(aisle_catalog_add_item(changed, "m1", "Wool Scarf", "red wool scarf", "", "", NAN));
     assert_ok(aisle_search_index_add(idx, changed, "m1"));
     unit_vector(m, "Wool Scarf. red wool scarf", want);
-    got = vector_of(idx, "m1");
+    got = tu_encoder_vector(idx, "m1");
     for (int k = 0; k < 8; k++) assert_float_equal(got[k], want[k], 1e-6);
     /* detached: no encoder to encode a new product with */
     aisle_catalog_free(changed);
@@ -419,7 +394,7 @@ static void test_added_and_replaced_products_are_encoded(void **state) {
 static void test_detaching_drops_the_vectors(void **state) {
     (void)state;
     aisle_model *m = tu_text_encoder("transformer", 1);
-    aisle_catalog *cat = shop_catalog(N_SHOP);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
     aisle_search_index *idx = encoded_index(cat, m);
     assert_ok(aisle_search_index_set_text_model(idx, NULL, NULL, NULL));
     size_t dim = 1;

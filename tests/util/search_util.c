@@ -1,6 +1,9 @@
 /* search_util.c - product-search test helpers (search_util.h). */
 #include "util/search_util.h"
 
+#include "search/search.h"
+
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,4 +110,29 @@ aisle_model *tu_text_encoder(const char *arch, unsigned seed) {
     aisle_config_free(cfg);
     aisle_texts_free(t);
     return m;
+}
+
+const char *const tu_mugs[TU_MUGS_N][4] = {
+    {"m1", "Ceramic Coffee Mug", "A white mug for coffee and tea", "Kitchen > Mugs"},
+    {"m2", "Travel Mug", "Steel travel mug keeps coffee hot", "Kitchen > Mugs"},
+    {"m3", "Garden Spade", "Steel spade for the garden", "Garden > Tools"},
+    {"m4", "Watering Can", "Green watering can, 5 litres", "Garden > Tools"},
+    {"m5", "Tea Pot", "Glass tea pot with infuser", "Kitchen > Tea"},
+    {"m6", "Rain Boots", "Rubber boots for rain and garden work", "Fashion > Shoes"},
+    {"m7", "Running Shoes", "Light shoes for road running", "Fashion > Shoes"},
+    {"m8", "Pink Paper Lantern", "Paper lantern for the party", "Home > Lights"},
+};
+
+aisle_catalog *tu_mug_catalog(size_t n) {
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    for (size_t i = 0; i < n; i++)
+        assert_ok(aisle_catalog_add_item(cat, tu_mugs[i][0], tu_mugs[i][1], tu_mugs[i][2], tu_mugs[i][3], "", NAN));
+    return cat;
+}
+
+const float *tu_encoder_vector(const aisle_search_index *idx, const char *key) {
+    int64_t k = keys_find(&idx->keys, key, strlen(key));
+    if (k < 0 || idx->doc_of_key[k] == SEARCH_NONE) return NULL;
+    return idx->enc_vec + (size_t)idx->doc_of_key[k] * idx->enc_dim;
 }
