@@ -194,6 +194,8 @@ $(B)/bench/%: bench/%.c $(STATIC)
 
 # the text benches share their data loading and split
 $(B)/bench/bench_text $(B)/bench/bench_text_encoder: bench/bench_text_data.h
+# bench_search's trained-encoder rows
+$(B)/bench/bench_search: bench/bench_search_encoder.h
 # the MovieLens benches share their loading, cold-start split and metrics
 $(B)/bench/bench_hybrid $(B)/bench/bench_pair: bench/bench_movielens.h
 

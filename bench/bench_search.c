@@ -910,6 +910,8 @@ static void bench_scale(long n_items, const char *dir) {
     aisle_config_free(cfg);
 }
 
+#include "bench_search_encoder.h"
+
 int main(int argc, char **argv) {
     const char *srcdir = getenv("AISLE_SRCDIR") ? getenv("AISLE_SRCDIR") : ".";
     char data[512];
@@ -1043,6 +1045,7 @@ int main(int argc, char **argv) {
         s = eval_aisle(idx, &r, qs, nq, "search_fusion=rrf", m, 0);
         print_row("aisle + semantic fusion (ALS, RRF)", &s, -1, 0);
         printf("\nALS (64 factors, 15 epochs) trained in %.1f s on purchases before the last 30 days\n", train_s);
+        bench_trained_encoder(idx, cat, &r, qs, nq, m, encoder, encoder_is_fixture);
 
         /* personal queries: a customer's test-month purchase gives the query */
         size_t np = 0, want = n_queries / 2;

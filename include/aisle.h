@@ -2224,6 +2224,41 @@ AISLE_API int aisle_server_add_items(aisle_server *server, const aisle_catalog *
 AISLE_API int aisle_server_add_users(aisle_server *server, const aisle_catalog *users, size_t *added_out);
 /* <<< section: grow */
 
+/* >>> section: search_text_model */
+
+/* An intent model as the text encoder of a search index (docs/SEARCH.md,
+ * "Text encoder"): aisle_search_index_set_encoder's twin for a model of
+ * kind intent trained by aisle_text_train (or loaded) with architecture
+ * transformer or bag.  A text's vector is the one the model's classifier
+ * head reads: for transformer the pooled final hidden states (mean of all
+ * positions or the [CLS] state, as its option pooling said), for bag the
+ * pooled feature embeddings; normalised to unit length (a text without a
+ * word gets zeros and matches nothing).  Everything else is as with a
+ * BERT: the index stores each product's vector (and saves it with the
+ * model's fingerprint: feature settings, dimensions and every weight),
+ * aisle_search encodes the query and fuses the exact cosine scan with the
+ * lexical candidates (options search_fusion, search_encoder_weight), and
+ * aisle_search_index_add encodes new products.  Option
+ * search_encoder_pooling is not read (the model's own pooling is part of
+ * its fingerprint).
+ *
+ * Threads: as aisle_search_index_set_encoder (the index borrows the model,
+ * which must outlive it or be detached; searches only read it). */
+
+/* Attaches `model` to the index: with `cat`, computes the vectors of every
+ * indexed product (each must be in cat; option threads), replacing any
+ * the index had; without (NULL), the index must hold vectors made by this
+ * very model (a loaded index: the fingerprint is checked, nothing is
+ * recomputed).  model NULL detaches the encoder (of either kind) and drops
+ * the vectors.  On failure the index is unchanged.  Returns AISLE_OK,
+ * AISLE_EINVAL (NULL index, bad option, or vectors made by another
+ * encoder), AISLE_ESTATE (no cat and no stored vectors), AISLE_ENOTFOUND
+ * (an indexed product is not in cat), AISLE_EUNSUPPORTED (not an intent
+ * model, or an architecture without vectors, e.g. bert) or AISLE_ENOMEM. */
+AISLE_API int aisle_search_index_set_text_model(aisle_search_index *index, const aisle_model *model,
+                                                const aisle_catalog *cat, const aisle_config *cfg);
+/* <<< section: search_text_model */
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

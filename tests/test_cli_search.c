@@ -188,6 +188,35 @@ static void test_encoder_index_and_search(void **state) {
     assert_contains(err_text, "missing-dir");
 }
 
+/* --encoder with an intent model file (architecture transformer): index
+ * stores its vectors, search attaches it by fingerprint; a model of
+ * another kind is refused with a message naming it. */
+static void test_intent_model_encoder_index_and_search(void **state) {
+    (void)state;
+    static const char *const texts[4][2] = {{"yoga mat for the gym", "sport"},
+                                            {"running shoes light", "sport"},
+                                            {"coffee mug ceramic", "kitchen"},
+                                            {"tea pot glass", "kitchen"}};
+    char csv[600] = "text,label\n";
+    for (int i = 0; i < 16; i++)
+        snprintf(csv + strlen(csv), sizeof csv - strlen(csv), "%s %d,%s\n", texts[i % 4][0], i, texts[i % 4][1]);
+    char p[4200];
+    snprintf(p, sizeof p, "%s/shop_texts.csv", dir);
+    tu_write_file(p, csv, strlen(csv));
+    assert_run(0, "train --model intent --data shop_texts.csv --out enc_intent.aisle --threads 1 --quiet "
+                  "--set architecture=transformer --set hidden=8 --set blocks=1 --set heads=2 --set ff_hidden=16 "
+                  "--set epochs=1 --set hash_buckets=4096 --set calibration_fraction=0");
+    assert_run(0, "index --catalog store/catalog.csv --out enc_intent.idx --encoder enc_intent.aisle --set threads=1");
+    assert_contains(err_text, "indexed 300 products");
+    assert_run(0, "search --index enc_intent.idx --encoder enc_intent.aisle --query 'zebra quartz' -k 3 --explain");
+    assert_contains(out_text, "found by the text encoder only");
+    assert_run(0, "search --index enc_intent.idx --query 'zebra quartz' -k 3");
+    assert_contains(out_text, "(0 matching)");
+    assert_run(0, "train --model popular --data store/events.csv --out pop.aisle --quiet");
+    assert_run(1, "search --index enc_intent.idx --encoder pop.aisle --query 'yoga' -k 3");
+    assert_contains(err_text, "not an intent model");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_index_and_search_print_hits),
@@ -195,6 +224,7 @@ int main(void) {
         cmocka_unit_test(test_personal_search_and_suggest),
         cmocka_unit_test(test_search_usage_and_file_errors),
         cmocka_unit_test(test_encoder_index_and_search),
+        cmocka_unit_test(test_intent_model_encoder_index_and_search),
         cmocka_unit_test(test_search_learn_writes_a_learned_index),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

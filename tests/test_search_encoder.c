@@ -5,7 +5,7 @@
  * fingerprint and another encoder refused.  The encoder is the small random
  * BERT of the bert tests (tests/bert/data/cls): its vectors mean nothing,
  * so the tests check the code path against aisle_bert_embed, not quality. */
-#include "util/test_util.h"
+#include "util/search_util.h"
 
 #include "search/search.h"
 
@@ -20,32 +20,6 @@ static aisle_bert *encoder_fixture(const char *name) {
     aisle_bert *m;
     assert_ok(aisle_bert_import(&m, dir, NULL));
     return m;
-}
-
-static const char *const shop[][4] = {
-    {"m1", "Ceramic Coffee Mug", "A white mug for coffee and tea", "Kitchen > Mugs"},
-    {"m2", "Travel Mug", "Steel travel mug keeps coffee hot", "Kitchen > Mugs"},
-    {"m3", "Garden Spade", "Steel spade for the garden", "Garden > Tools"},
-    {"m4", "Watering Can", "Green watering can, 5 litres", "Garden > Tools"},
-    {"m5", "Tea Pot", "Glass tea pot with infuser", "Kitchen > Tea"},
-    {"m6", "Rain Boots", "Rubber boots for rain and garden work", "Fashion > Shoes"},
-    {"m7", "Running Shoes", "Light shoes for road running", "Fashion > Shoes"},
-    {"m8", "Pink Paper Lantern", "Paper lantern for the party", "Home > Lights"},
-};
-enum { N_SHOP = sizeof shop / sizeof shop[0] };
-
-static aisle_catalog *shop_catalog(size_t n) {
-    aisle_catalog *cat;
-    assert_ok(aisle_catalog_new(&cat));
-    for (size_t i = 0; i < n; i++) assert_ok(aisle_catalog_add_item(cat, shop[i][0], shop[i][1], shop[i][2], shop[i][3], "", NAN));
-    return cat;
-}
-
-/* The stored vector of product key (NULL when not indexed). */
-static const float *vector_of(const aisle_search_index *idx, const char *key) {
-    int64_t k = keys_find(&idx->keys, key, strlen(key));
-    if (k < 0 || idx->doc_of_key[k] == SEARCH_NONE) return NULL;
-    return idx->enc_vec + (size_t)idx->doc_of_key[k] * idx->enc_dim;
 }
 
 /* The unit mean-pooled vector of one text, through the public call. */
@@ -95,8 +69,8 @@ static void same_hits(const aisle_search_results *a, const aisle_search_results 
 }
 
 static void same_vectors(const aisle_search_index *a, const aisle_search_index *b) {
-    for (size_t i = 0; i < N_SHOP; i++) {
-        const float *x = vector_of(a, shop[i][0]), *y = vector_of(b, shop[i][0]);
+    for (size_t i = 0; i < TU_MUGS_N; i++) {
+        const float *x = tu_encoder_vector(a, tu_mugs[i][0]), *y = tu_encoder_vector(b, tu_mugs[i][0]);
         assert_true((x == NULL) == (y == NULL));
         for (size_t d = 0; x && d < 64; d++) assert_float_equal(x[d], y[d], 1e-5);
     }
@@ -105,7 +79,7 @@ static void same_vectors(const aisle_search_index *a, const aisle_search_index *
 static void test_vectors_are_the_encoders(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls");
-    aisle_catalog *cat = shop_catalog(N_SHOP);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
     aisle_search_index *idx = encoded_index(cat, m);
     size_t dim;
     int attached;
@@ -116,10 +90,10 @@ static void test_vectors_are_the_encoders(void **state) {
     assert_true(fp != 0);
     float want[64];
     char text[256];
-    for (size_t i = 0; i < N_SHOP; i++) {
-        snprintf(text, sizeof text, "%s. %s. %s", shop[i][1], shop[i][2], shop[i][3]);
+    for (size_t i = 0; i < TU_MUGS_N; i++) {
+        snprintf(text, sizeof text, "%s. %s. %s", tu_mugs[i][1], tu_mugs[i][2], tu_mugs[i][3]);
         unit_embed(m, text, want, dim);
-        const float *got = vector_of(idx, shop[i][0]);
+        const float *got = tu_encoder_vector(idx, tu_mugs[i][0]);
         assert_non_null(got);
         for (size_t d = 0; d < dim; d++) assert_float_equal(got[d], want[d], 1e-5);
     }
@@ -130,13 +104,13 @@ static void test_vectors_are_the_encoders(void **state) {
     assert_ok(aisle_search_index_encoder_info(plain, &dim, &attached, NULL));
     assert_int_equal(dim, 0);
     assert_ok(aisle_search_index_set_encoder(plain, m, cat, NULL));
-    for (size_t i = 0; i < N_SHOP; i++)
-        assert_memory_equal(vector_of(plain, shop[i][0]), vector_of(idx, shop[i][0]), 64 * sizeof(float));
+    for (size_t i = 0; i < TU_MUGS_N; i++)
+        assert_memory_equal(tu_encoder_vector(plain, tu_mugs[i][0]), tu_encoder_vector(idx, tu_mugs[i][0]), 64 * sizeof(float));
     /* a catalog that lacks an indexed product: refused, index unchanged */
-    aisle_catalog *small = shop_catalog(3);
+    aisle_catalog *small = tu_mug_catalog(3);
     assert_int_equal(aisle_search_index_set_encoder(plain, m, small, NULL), AISLE_ENOTFOUND);
     assert_non_null(strstr(aisle_last_error(), "m4"));
-    assert_non_null(vector_of(plain, "m8"));
+    assert_non_null(tu_encoder_vector(plain, "m8"));
     /* pooler pooling asks for a pooler; detaching drops the vectors */
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
@@ -161,15 +135,15 @@ static void test_vectors_are_the_encoders(void **state) {
 static void test_query_vector_scan_and_fusion(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls");
-    aisle_catalog *cat = shop_catalog(N_SHOP);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
     aisle_search_index *idx = encoded_index(cat, m);
     const char *q = "zebra quartz ";
     float qv[64];
     unit_embed(m, q, qv, 64);
-    double cos[N_SHOP];
+    double cos[TU_MUGS_N];
     size_t positive = 0;
-    for (size_t i = 0; i < N_SHOP; i++) {
-        const float *v = vector_of(idx, shop[i][0]);
+    for (size_t i = 0; i < TU_MUGS_N; i++) {
+        const float *v = tu_encoder_vector(idx, tu_mugs[i][0]);
         cos[i] = 0;
         for (size_t d = 0; d < 64; d++) cos[i] += (double)qv[d] * v[d];
         positive += cos[i] > 0;
@@ -185,7 +159,7 @@ static void test_query_vector_scan_and_fusion(void **state) {
         double s;
         assert_ok(aisle_search_results_hit(r, i, &key, &s));
         size_t p = 0;
-        while (strcmp(shop[p][0], key)) p++;
+        while (strcmp(tu_mugs[p][0], key)) p++;
         assert_float_equal(s, 0.3 * cos[p], 1e-4);
         assert_true(s <= prev);
         prev = s;
@@ -240,10 +214,10 @@ static void test_query_vector_scan_and_fusion(void **state) {
 static void test_incremental_matches_rebuild(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls");
-    aisle_catalog *cat = shop_catalog(N_SHOP);
-    aisle_catalog *first = shop_catalog(5);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
+    aisle_catalog *first = tu_mug_catalog(5);
     aisle_search_index *idx = encoded_index(first, m);
-    for (size_t i = 5; i < N_SHOP; i++) assert_ok(aisle_search_index_add(idx, cat, shop[i][0]));
+    for (size_t i = 5; i < TU_MUGS_N; i++) assert_ok(aisle_search_index_add(idx, cat, tu_mugs[i][0]));
     assert_ok(aisle_catalog_add_item(cat, "m2", "Blue Travel Mug", "Steel mug, blue", "Kitchen > Mugs", "", NAN));
     assert_ok(aisle_search_index_add(idx, cat, "m2")); /* replace */
     assert_ok(aisle_search_index_remove(idx, "m5"));
@@ -273,7 +247,7 @@ static void test_incremental_matches_rebuild(void **state) {
 static void test_saved_vectors_and_fingerprint(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls"), *other = encoder_fixture("reg"), *tweaked = encoder_fixture("cls");
-    aisle_catalog *cat = shop_catalog(N_SHOP);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
     aisle_search_index *idx = encoded_index(cat, m);
     assert_ok(aisle_search_index_remove(idx, "m2"));
     char dir[512], path[600];
@@ -290,8 +264,8 @@ static void test_saved_vectors_and_fingerprint(void **state) {
     assert_int_equal(dim, 64);
     assert_int_equal(attached, 0);
     assert_true(fp == fp0);
-    for (size_t i = 0; i < N_SHOP; i++) { /* saved as they were (fp32) */
-        const float *a = vector_of(idx, shop[i][0]), *b = vector_of(back, shop[i][0]);
+    for (size_t i = 0; i < TU_MUGS_N; i++) { /* saved as they were (fp32) */
+        const float *a = tu_encoder_vector(idx, tu_mugs[i][0]), *b = tu_encoder_vector(back, tu_mugs[i][0]);
         assert_true((a == NULL) == (b == NULL));
         if (a) assert_memory_equal(a, b, 64 * sizeof(float));
     }
@@ -305,8 +279,8 @@ static void test_saved_vectors_and_fingerprint(void **state) {
         aisle_config_free(qc);
         aisle_search_index *qi;
         assert_ok(aisle_search_index_load(&qi, path, NULL));
-        for (size_t i = 0; i < N_SHOP; i++) {
-            const float *a = vector_of(idx, shop[i][0]), *b = vector_of(qi, shop[i][0]);
+        for (size_t i = 0; i < TU_MUGS_N; i++) {
+            const float *a = tu_encoder_vector(idx, tu_mugs[i][0]), *b = tu_encoder_vector(qi, tu_mugs[i][0]);
             for (size_t d = 0; a && d < 64; d++) assert_float_equal(a[d], b[d], q ? 0.01 : 1e-3);
         }
         aisle_search_index_free(qi);
@@ -334,7 +308,7 @@ static void test_saved_vectors_and_fingerprint(void **state) {
     }
     assert_ok(aisle_search_index_add(back, cat, "m2"));
     aisle_search_index *fresh = encoded_index(cat, m);
-    for (size_t d = 0; d < 64; d++) assert_float_equal(vector_of(back, "m2")[d], vector_of(fresh, "m2")[d], 1e-5);
+    for (size_t d = 0; d < 64; d++) assert_float_equal(tu_encoder_vector(back, "m2")[d], tu_encoder_vector(fresh, "m2")[d], 1e-5);
     aisle_search_index_free(fresh);
     /* a plain index has no vectors to attach to */
     aisle_search_index *plain;

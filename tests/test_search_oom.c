@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/test_util.h"
+#include "util/search_util.h"
 
 #include "search/search.h"
 
@@ -339,27 +339,34 @@ static void test_pair_bounds_survive_every_allocation_failure(void **state) {
 
 /* Text-encoder vectors: building with an encoder, attaching one to a built
  * index, loading vectors and attaching by fingerprint, adds and replaces
- * encoded, searches through the encoder scan, saving the vectors. */
+ * encoded, searches through the encoder scan, saving the vectors; with a
+ * BERT and with an intent model (transformer) as the encoder. */
 typedef struct enc_ctx {
     aisle_catalog *cat;
     aisle_bert *bert;
+    aisle_model *text; /* set: the intent model is the encoder */
     aisle_config *cfg; /* threads=1 */
     void *image;       /* an index with vectors, without p7 */
     size_t image_len;
     char path[1200];
 } enc_ctx;
 
+static int set_enc(aisle_search_index *idx, const enc_ctx *c, const aisle_catalog *cat) {
+    return c->text ? aisle_search_index_set_text_model(idx, c->text, cat, c->cfg)
+                   : aisle_search_index_set_encoder(idx, c->bert, cat, c->cfg);
+}
+
 static int step_encoder(void *p) {
     enc_ctx *c = p;
     aisle_search_index *built = NULL, *plain = NULL, *idx = NULL;
     int rc = aisle_search_index_new(&built);
-    if (!rc) rc = aisle_search_index_set_encoder(built, c->bert, c->cat, c->cfg);
+    if (!rc) rc = set_enc(built, c, c->cat);
     if (!rc) rc = aisle_search_index_build(built, c->cat, c->cfg);
     if (!rc) rc = aisle_search_index_new(&plain);
     if (!rc) rc = aisle_search_index_build(plain, c->cat, NULL);
-    if (!rc) rc = aisle_search_index_set_encoder(plain, c->bert, c->cat, c->cfg);
+    if (!rc) rc = set_enc(plain, c, c->cat);
     if (!rc) rc = aisle_search_index_load_buffer(&idx, c->image, c->image_len, NULL);
-    if (!rc) rc = aisle_search_index_set_encoder(idx, c->bert, NULL, c->cfg);
+    if (!rc) rc = set_enc(idx, c, NULL);
     if (!rc) rc = aisle_search_index_add(idx, c->cat, "p7");
     if (!rc) rc = aisle_search_index_add(idx, c->cat, "p1"); /* replace */
     if (!rc) rc = search_once(idx, "espreso machine", NULL, NULL);
@@ -371,33 +378,48 @@ static int step_encoder(void *p) {
     return rc;
 }
 
-static void test_encoder_paths_survive_every_allocation_failure(void **state) {
-    (void)state;
+static void encoder_sweep(aisle_bert *bert, aisle_model *text, const char *what) {
     enc_ctx c;
     memset(&c, 0, sizeof c);
     c.cat = small_catalog();
+    c.bert = bert;
+    c.text = text;
     char dir[1100];
-    snprintf(dir, sizeof dir, "%s/tests/bert/data/cls", tu_srcdir());
-    assert_ok(aisle_bert_import(&c.bert, dir, NULL));
     assert_ok(aisle_config_new(&c.cfg));
     assert_ok(aisle_config_set(c.cfg, "threads", "1"));
     tu_tmpdir(dir, sizeof dir, "search_oom_encoder");
     snprintf(c.path, sizeof c.path, "%s/idx.aisle", dir);
     aisle_search_index *idx;
     assert_ok(aisle_search_index_new(&idx));
-    assert_ok(aisle_search_index_set_encoder(idx, c.bert, c.cat, c.cfg));
+    assert_ok(set_enc(idx, &c, c.cat));
     assert_ok(aisle_search_index_build(idx, c.cat, c.cfg));
     assert_ok(aisle_search_index_remove(idx, "p7"));
     assert_ok(aisle_search_index_save(idx, c.path, NULL));
     aisle_search_index_free(idx);
     c.image = slurp(c.path, &c.image_len);
-    uint64_t n = tu_oom_sweep("encoder", step_encoder, &c, 1, 0, MAX_STEPS);
-    print_message("encoder failure points: %llu\n", (unsigned long long)n);
+    uint64_t n = tu_oom_sweep(what, step_encoder, &c, 1, 0, MAX_STEPS);
+    print_message("%s failure points: %llu\n", what, (unsigned long long)n);
     assert_true(n > 100);
     free(c.image);
     aisle_config_free(c.cfg);
-    aisle_bert_free(c.bert);
     aisle_catalog_free(c.cat);
+}
+
+static void test_encoder_paths_survive_every_allocation_failure(void **state) {
+    (void)state;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/tests/bert/data/cls", tu_srcdir());
+    aisle_bert *bert;
+    assert_ok(aisle_bert_import(&bert, dir, NULL));
+    encoder_sweep(bert, NULL, "encoder (bert)");
+    aisle_bert_free(bert);
+}
+
+static void test_intent_encoder_paths_survive_every_allocation_failure(void **state) {
+    (void)state;
+    aisle_model *tf = tu_text_encoder("transformer", 1);
+    encoder_sweep(NULL, tf, "encoder (intent transformer)");
+    aisle_model_free(tf);
 }
 
 int main(void) {
@@ -406,6 +428,7 @@ int main(void) {
         cmocka_unit_test(test_block_bounds_survive_every_allocation_failure),
         cmocka_unit_test(test_pair_bounds_survive_every_allocation_failure),
         cmocka_unit_test(test_encoder_paths_survive_every_allocation_failure),
+        cmocka_unit_test(test_intent_encoder_paths_survive_every_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* test_search_threads.c - 8 threads search one shared index (text,
  * filters, facets, fusion and personalization with a shared model, the
- * text-encoder scan with a shared BERT encoder, suggest) while another
- * thread builds, updates and saves a new index with the encoder; every search
+ * text-encoder scan with a shared encoder: a BERT, or an intent model,
+ * suggest) while another thread builds, updates and saves a new index with
+ * the encoder (the intent model's on 2 threads); every search
  * must give the results a single thread gets.  Run under ThreadSanitizer
  * by `make check-tsan` (AISLE_STRESS_SECONDS sets the duration). */
 #include <pthread.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/test_util.h"
+#include "util/search_util.h"
 
 #include "search/search.h"
 
@@ -23,7 +24,9 @@ typedef struct shared {
     aisle_search_index *idx;
     aisle_model *model;
     aisle_bert *bert;
+    aisle_model *text; /* set: the encoder is this intent model, not bert */
     aisle_config *one; /* threads=1 */
+    aisle_config *two; /* threads=2: the builder encodes its catalog on 2 */
     aisle_catalog *cat;
     char expect[N_QUERIES][2][512]; /* keys of the top 10: plain, personal */
     double seconds;
@@ -35,7 +38,7 @@ static aisle_catalog *make_catalog(size_t n) {
     static const char *const words[] = {"red", "blue", "lamp", "chair", "oak", "desk", "modern", "wireless", "蓝牙"};
     aisle_catalog *cat;
     assert_ok(aisle_catalog_new(&cat));
-    char key[16], title[128];
+    char key[24], title[128];
     for (size_t i = 0; i < n; i++) {
         snprintf(key, sizeof key, "k%zu", i);
         snprintf(title, sizeof title, "%s %s %s", words[i % 9], words[(i / 9) % 9], words[(i * 7 + 3) % 9]);
@@ -114,7 +117,9 @@ static void *builder(void *p) {
     for (int it = 0; now() < end || it < 2; it++) {
         aisle_search_index *idx = NULL;
         int rc = aisle_search_index_new(&idx);
-        if (!rc) rc = aisle_search_index_set_encoder(idx, s->bert, s->cat, s->one);
+        if (!rc)
+            rc = s->text ? aisle_search_index_set_text_model(idx, s->text, s->cat, s->two)
+                         : aisle_search_index_set_encoder(idx, s->bert, s->cat, s->one);
         if (!rc) rc = aisle_search_index_build(idx, s->cat, s->one);
         if (!rc) rc = aisle_search_index_remove(idx, "k1");
         if (!rc) rc = aisle_search_index_add(idx, s->cat, "k1");
@@ -130,8 +135,7 @@ static void *builder(void *p) {
     return NULL;
 }
 
-static void test_eight_searchers_and_a_builder(void **state) {
-    (void)state;
+static void stress(bool intent_encoder) {
     shared s;
     memset(&s, 0, sizeof s);
     const char *sec = getenv("AISLE_STRESS_SECONDS");
@@ -142,13 +146,20 @@ static void test_eight_searchers_and_a_builder(void **state) {
     snprintf(s.path, sizeof s.path, "%s/idx.aisle", dir);
     assert_ok(aisle_config_new(&s.one));
     assert_ok(aisle_config_parse(s.one, "threads=1 search_pair_min_docs=8"));
+    assert_ok(aisle_config_new(&s.two));
+    assert_ok(aisle_config_parse(s.two, "threads=2 search_pair_min_docs=8"));
     assert_ok(aisle_search_index_new(&s.idx));
     assert_ok(aisle_search_index_build(s.idx, s.cat, s.one));
     assert_true(s.idx->n_pairs > 0);
     char bert_dir[1100];
     snprintf(bert_dir, sizeof bert_dir, "%s/tests/bert/data/cls", tu_srcdir());
-    assert_ok(aisle_bert_import(&s.bert, bert_dir, NULL));
-    assert_ok(aisle_search_index_set_encoder(s.idx, s.bert, s.cat, s.one));
+    if (intent_encoder) {
+        s.text = tu_text_encoder("transformer", 1);
+        assert_ok(aisle_search_index_set_text_model(s.idx, s.text, s.cat, s.one));
+    } else {
+        assert_ok(aisle_bert_import(&s.bert, bert_dir, NULL));
+        assert_ok(aisle_search_index_set_encoder(s.idx, s.bert, s.cat, s.one));
+    }
     aisle_dataset *ds;
     assert_ok(aisle_dataset_new(&ds));
     char user[16], item[24];
@@ -177,13 +188,26 @@ static void test_eight_searchers_and_a_builder(void **state) {
     aisle_model_free(s.model);
     aisle_search_index_free(s.idx);
     aisle_bert_free(s.bert);
+    aisle_model_free(s.text);
     aisle_config_free(s.one);
+    aisle_config_free(s.two);
     aisle_catalog_free(s.cat);
+}
+
+static void test_eight_searchers_and_a_builder(void **state) {
+    (void)state;
+    stress(false);
+}
+
+static void test_eight_searchers_share_an_intent_encoder(void **state) {
+    (void)state;
+    stress(true);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eight_searchers_and_a_builder),
+        cmocka_unit_test(test_eight_searchers_share_an_intent_encoder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

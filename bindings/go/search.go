@@ -19,7 +19,8 @@ import (
 type SearchIndex struct {
 	mu  sync.RWMutex
 	ptr *C.aisle_search_index
-	enc *Bert // the attached text encoder, kept reachable while the index borrows it
+	enc     *Bert  // the attached text encoder, kept reachable while the index borrows it
+	textEnc *Model // or the attached intent model
 }
 
 // Hit is one search hit: product key, score and the indexed words it
@@ -223,7 +224,52 @@ func (s *SearchIndex) SetEncoder(b *Bert, c *Catalog, cfg *Config) error {
 	}
 	if err == nil {
 		s.mu.Lock()
-		s.enc = b
+		s.enc, s.textEnc = b, nil
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// SetTextModel attaches an intent model (architecture transformer or bag)
+// as the text encoder, as SetEncoder does a BERT: with a catalog it
+// computes every product's vector (the pooled vector the model's head
+// reads); with c nil the index's saved vectors must come from this very
+// model (CodeInvalid otherwise).  CodeUnsupported for another kind or an
+// architecture without vectors.  The index keeps m reachable; do not Close
+// m while attached.  m nil detaches and drops the vectors.
+func (s *SearchIndex) SetTextModel(m *Model, c *Catalog, cfg *Config) error {
+	set := func(mp *C.aisle_model) error {
+		var cerr, err error
+		call := func(cp *C.aisle_catalog) C.int {
+			err = s.write(func(p *C.aisle_search_index) C.int {
+				var rc C.int
+				_ = withConfig(cfg, func(cc *C.aisle_config) C.int {
+					rc = C.aisle_search_index_set_text_model(p, mp, cp, cc)
+					return rc
+				})
+				return rc
+			})
+			return 0
+		}
+		if c == nil {
+			call(nil)
+		} else {
+			cerr = c.read(call)
+		}
+		if cerr != nil {
+			return cerr
+		}
+		return err
+	}
+	var err error
+	if m == nil {
+		err = set(nil)
+	} else {
+		err = m.withRead(set)
+	}
+	if err == nil {
+		s.mu.Lock()
+		s.textEnc, s.enc = m, nil
 		s.mu.Unlock()
 	}
 	return err

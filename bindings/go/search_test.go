@@ -202,3 +202,56 @@ func TestSearchEncoderSavedAndAttached(t *testing.T) {
 		t.Fatalf("after load: %v %v", r2, err)
 	}
 }
+
+func TestSearchTextModelEncoder(t *testing.T) {
+	tx, err := NewTexts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	for i, s := range []string{"leather phone case", "phone charger cable", "garden hose reel", "garden spade"} {
+		if err := tx.Add(s, []string{"phone", "phone", "garden", "garden"}[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := TrainTextWith(tx, Options{"architecture": "transformer", "hidden": "8", "blocks": "1", "heads": "2",
+		"ff_hidden": "16", "epochs": "1", "hash_buckets": "4096", "calibration_fraction": "0", "threads": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c := searchCatalog(t)
+	idx, err := BuildSearchIndex(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idx.Close()
+	if err := idx.SetTextModel(m, c, nil); err != nil {
+		t.Fatal(err)
+	}
+	dim, attached, fp, err := idx.EncoderInfo()
+	if err != nil || dim != 8 || !attached || fp == 0 {
+		t.Fatalf("encoder info %d %v %x %v", dim, attached, fp, err)
+	}
+	path := filepath.Join(t.TempDir(), "text.idx")
+	if err := idx.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadSearchIndex(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer back.Close()
+	if err := back.SetTextModel(m, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, attached, fp2, _ := back.EncoderInfo(); !attached || fp2 != fp {
+		t.Fatalf("loaded: attached %v fingerprint %x, want %x", attached, fp2, fp)
+	}
+	if err := back.SetTextModel(nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if dim, _, _, _ := back.EncoderInfo(); dim != 0 {
+		t.Fatalf("detached: dim %d", dim)
+	}
+}

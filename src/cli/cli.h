@@ -184,8 +184,9 @@ int cmd_search_learn_raw(int argc, char **argv);
     "description, category, brand, price; other columns become attributes) and saves it.\n"           \
     "--columns maps roles to columns (option catalog_columns, e.g. key=sku,title=name).\n"           \
     "--model stores the model's item popularity (ranks suggestions).\n"                                \
-    "--encoder E (a BERT directory or a file of aisle bert import) stores each product's text\n"       \
-    "vector for semantic retrieval (option search_encoder_pooling: mean, cls or pooler).\n"
+    "--encoder E (a BERT directory, a file of aisle bert import, or an intent model file of\n"        \
+    "architecture transformer or bag) stores each product's text vector for semantic retrieval\n"    \
+    "(a BERT's: option search_encoder_pooling, mean, cls or pooler; an intent model's: its own).\n"
 #define CMD_SEARCH_USAGE                                                                                  \
     "usage: aisle search --index IDX (--query TEXT | --queries FILE) [-k N] [--filter F]...\n"         \
     "                    [--user KEY | --session ITEM,ITEM...] [--model M] [--facets LIST]\n"         \

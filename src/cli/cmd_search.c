@@ -57,13 +57,41 @@ static int parse_flags(const char *cmd, int argc, char **argv, const value_flag 
     return rc;
 }
 
-/* A BERT encoder: a checkpoint directory (imported) or a file written by
- * `aisle bert import --out` (loaded). */
-static int load_encoder(const char *path, const aisle_config *cfg, aisle_bert **out) {
+/* A text encoder: a BERT checkpoint directory (imported), a file written
+ * by `aisle bert import --out` (loaded) or an intent model file
+ * (architecture transformer or bag). */
+typedef struct cli_encoder {
+    aisle_bert *bert;
+    aisle_model *text;
+} cli_encoder;
+
+static int load_encoder(const char *path, const aisle_config *cfg, cli_encoder *e) {
     struct stat st;
-    int rc = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? aisle_bert_import(out, path, cfg)
-                                                           : aisle_bert_load(out, path, cfg);
-    return rc ? cli_fail(rc, "loading the encoder") : CLI_OK;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        int rc = aisle_bert_import(&e->bert, path, cfg);
+        return rc ? cli_fail(rc, "loading the encoder") : CLI_OK;
+    }
+    if (aisle_model_load(&e->text, path, cfg) == AISLE_OK) return CLI_OK;
+    char first[300];
+    snprintf(first, sizeof first, "%s", aisle_last_error());
+    int rc = aisle_bert_load(&e->bert, path, cfg);
+    if (!rc) return CLI_OK;
+    return cli_error(CLI_RUNTIME, "loading the encoder %s: not a model file (%s), nor a bert file (%s)", path, first,
+                     aisle_last_error());
+}
+
+/* Attaches e (when loaded) to idx: with cat, computes the vectors. */
+static int attach_encoder(aisle_search_index *idx, const cli_encoder *e, const aisle_catalog *cat,
+                          const aisle_config *cfg) {
+    int rc = e->bert   ? aisle_search_index_set_encoder(idx, e->bert, cat, cfg)
+             : e->text ? aisle_search_index_set_text_model(idx, e->text, cat, cfg)
+                       : AISLE_OK;
+    return rc ? cli_fail(rc, "--encoder") : CLI_OK;
+}
+
+static void free_encoder(cli_encoder *e) {
+    aisle_bert_free(e->bert);
+    aisle_model_free(e->text);
 }
 
 int cmd_index_raw(int argc, char **argv) {
@@ -79,14 +107,14 @@ int cmd_index_raw(int argc, char **argv) {
     aisle_catalog *cat = NULL;
     aisle_search_index *idx = NULL;
     aisle_model *m = NULL;
-    aisle_bert *bert = NULL;
+    cli_encoder enc = {NULL, NULL};
     double t0 = cli_now();
     int lrc;
     if (!rc && (lrc = aisle_catalog_new(&cat))) rc = cli_fail(lrc, "catalog");
     if (!rc && (lrc = aisle_catalog_load(cat, catalog, cfg))) rc = cli_fail(lrc, "loading the catalog");
     if (!rc && (lrc = aisle_search_index_new(&idx))) rc = cli_fail(lrc, "index");
-    if (!rc && encoder) rc = load_encoder(encoder, NULL, &bert);
-    if (!rc && bert && (lrc = aisle_search_index_set_encoder(idx, bert, cat, cfg))) rc = cli_fail(lrc, "--encoder");
+    if (!rc && encoder) rc = load_encoder(encoder, NULL, &enc);
+    if (!rc) rc = attach_encoder(idx, &enc, cat, cfg);
     if (!rc && (lrc = aisle_search_index_build(idx, cat, cfg))) rc = cli_fail(lrc, "building the index");
     if (!rc && model && (lrc = aisle_model_load(&m, model, NULL))) rc = cli_fail(lrc, "loading the model");
     if (!rc && m && (lrc = aisle_search_index_set_popularity(idx, m))) rc = cli_fail(lrc, "popularity");
@@ -98,7 +126,7 @@ int cmd_index_raw(int argc, char **argv) {
     }
     aisle_model_free(m);
     aisle_search_index_free(idx);
-    aisle_bert_free(bert);
+    free_encoder(&enc);
     aisle_catalog_free(cat);
     aisle_config_free(cfg);
     return rc;
@@ -284,9 +312,9 @@ int cmd_search_raw(int argc, char **argv) {
     int lrc;
     if (!rc && (lrc = aisle_search_index_load(&idx, a.index, a.cfg))) rc = cli_fail(lrc, "loading the index");
     if (!rc && a.model && (lrc = aisle_model_load(&m, a.model, NULL))) rc = cli_fail(lrc, "loading the model");
-    aisle_bert *bert = NULL;
-    if (!rc && a.encoder) rc = load_encoder(a.encoder, NULL, &bert);
-    if (!rc && bert && (lrc = aisle_search_index_set_encoder(idx, bert, NULL, a.cfg))) rc = cli_fail(lrc, "--encoder");
+    cli_encoder enc = {NULL, NULL};
+    if (!rc && a.encoder) rc = load_encoder(a.encoder, NULL, &enc);
+    if (!rc) rc = attach_encoder(idx, &enc, NULL, a.cfg);
     if (!rc && a.session) rc = split_list(a.session, &items, &n_items);
     if (!rc && a.query) rc = run_one(&a, idx, m, (const char *const *)items, n_items, a.query);
     if (!rc && a.queries) {
@@ -306,7 +334,7 @@ int cmd_search_raw(int argc, char **argv) {
     free(items);
     aisle_model_free(m);
     aisle_search_index_free(idx);
-    aisle_bert_free(bert);
+    free_encoder(&enc);
     free(a.filters);
     aisle_config_free(a.cfg);
     return rc;
@@ -325,15 +353,15 @@ int cmd_search_learn_raw(int argc, char **argv) {
     aisle_search_index *idx = NULL;
     aisle_search_log *log = NULL;
     aisle_model *m = NULL;
-    aisle_bert *bert = NULL;
+    cli_encoder enc = {NULL, NULL};
     double t0 = cli_now();
     size_t pairs = 0, searches = 0;
     int lrc;
     if (!rc && (lrc = aisle_search_index_load(&idx, index, cfg))) rc = cli_fail(lrc, "loading the index");
     if (!rc && (lrc = aisle_search_log_load(&log, log_path, NULL))) rc = cli_fail(lrc, "loading the log");
     if (!rc && model && (lrc = aisle_model_load(&m, model, NULL))) rc = cli_fail(lrc, "loading the model");
-    if (!rc && encoder) rc = load_encoder(encoder, NULL, &bert);
-    if (!rc && bert && (lrc = aisle_search_index_set_encoder(idx, bert, NULL, cfg))) rc = cli_fail(lrc, "--encoder");
+    if (!rc && encoder) rc = load_encoder(encoder, NULL, &enc);
+    if (!rc) rc = attach_encoder(idx, &enc, NULL, cfg);
     if (!rc && (lrc = aisle_search_index_learn(idx, log, m, cfg, &pairs))) rc = cli_fail(lrc, "learning");
     if (!rc && (lrc = aisle_search_index_save(idx, out, cfg))) rc = cli_fail(lrc, "saving the index");
     if (!rc) {
@@ -348,7 +376,7 @@ int cmd_search_learn_raw(int argc, char **argv) {
     aisle_model_free(m);
     aisle_search_log_free(log);
     aisle_search_index_free(idx);
-    aisle_bert_free(bert);
+    free_encoder(&enc);
     aisle_config_free(cfg);
     return rc;
 }

@@ -648,6 +648,46 @@ AISLE_API int aisle_text_explanation_at(const aisle_text_explanation *e, size_t 
     return AISLE_OK;
 }
 
+/* ---- text vectors (src/search's encoder) ---- */
+
+static int no_vectors(const aisle_model *m, const intent_state *s) {
+    if (!s) return not_intent(m, "text vectors");
+    return core_error(AISLE_EUNSUPPORTED, "text vectors: architecture '%s' has none (use transformer or bag)",
+                      s->arch->name);
+}
+
+int model_text_embed_dim(const aisle_model *m, size_t *dim) {
+    const intent_state *s = intent_of(m);
+    if (!s || !s->arch->embed) return no_vectors(m, s);
+    *dim = s->arch->embed_dim(s->arch_state);
+    return AISLE_OK;
+}
+
+int model_text_embed(const aisle_model *m, const char *text, size_t len, text_doc *scratch, float *out) {
+    const intent_state *s = intent_of(m);
+    if (!s || !s->arch->embed) return no_vectors(m, s);
+    int rc = text_featurize(&s->feat, text, len, scratch);
+    if (rc) return rc;
+    if (!scratch->n_tokens) { /* no words: no evidence (the transformer would still pool its [CLS] row) */
+        memset(out, 0, s->arch->embed_dim(s->arch_state) * sizeof *out);
+        return AISLE_OK;
+    }
+    text_view v = text_doc_view(scratch);
+    return s->arch->embed(s->arch_state, &v, out);
+}
+
+int model_text_fingerprint(const aisle_model *m, uint64_t *out) {
+    const intent_state *s = intent_of(m);
+    if (!s || !s->arch->fingerprint) return no_vectors(m, s);
+    const text_feat_cfg *f = &s->feat;
+    int32_t feat[8] = {f->tok.lowercase, f->tok.cjk_bigrams, f->tok.min_token_len, f->word_ngrams, f->char_min,
+                       f->char_max, (int32_t)f->buckets, (int32_t)f->max_tokens};
+    uint64_t h = text_fp_mix(0xcbf29ce484222325ULL, "intent", 6);
+    h = text_fp_mix(h, feat, sizeof feat);
+    *out = s->arch->fingerprint(s->arch_state, h);
+    return AISLE_OK;
+}
+
 /* ---- for evaluation (src/eval) ---- */
 
 int model_text_probs(const aisle_model *m, const aisle_texts *t, int threads, float **probs, float *threshold) {

@@ -418,9 +418,11 @@ done:
 
 /* ---- prediction ---- */
 
-int nn_textclf_logits(const nn_textclf *m, const nn_toks *toks, float *logits, nn_encoder_ws *ws) {
+/* Runs the encoder over every text of toks in batches of ws; with head,
+ * out gets the logits (N x n_classes), else the pooled vectors (N x d). */
+static int forward_texts(const nn_textclf *m, const nn_toks *toks, bool head, float *out, nn_encoder_ws *ws) {
     nn_encoder_ws own;
-    size_t N = toks->n_texts, C = m->n_classes;
+    size_t N = toks->n_texts, C = m->n_classes, d = m->enc.c.d;
     if (N == 0) return AISLE_OK;
     if (!ws) {
         size_t longest = 0;
@@ -434,10 +436,19 @@ int nn_textclf_logits(const nn_textclf *m, const nn_toks *toks, float *logits, n
         size_t B = CORE_MIN(ws->max_batch, N - start);
         nn_encoder_ws_batch(ws, toks, NULL, start, B);
         rc = nn_encoder_forward(&m->s, &m->enc, ws, toks, false, NULL);
-        if (!rc) nn_linear_forward(&m->s, &m->head, ws->pooled, B, logits + start * C);
+        if (!rc && head) nn_linear_forward(&m->s, &m->head, ws->pooled, B, out + start * C);
+        else if (!rc) memcpy(out + start * d, ws->pooled, B * d * sizeof *out);
     }
     if (ws == &own) nn_encoder_ws_free(&own);
     return rc;
+}
+
+int nn_textclf_logits(const nn_textclf *m, const nn_toks *toks, float *logits, nn_encoder_ws *ws) {
+    return forward_texts(m, toks, true, logits, ws);
+}
+
+int nn_textclf_embed(const nn_textclf *m, const nn_toks *toks, float *out, nn_encoder_ws *ws) {
+    return forward_texts(m, toks, false, out, ws);
 }
 
 static void probs_from_logits(const float *z, size_t C, float temperature, float *p) {

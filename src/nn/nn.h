@@ -477,6 +477,10 @@ int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *lab
 int nn_textclf_predict(const nn_textclf *m, const nn_toks *toks, float *probs, nn_encoder_ws *ws);
 /* Raw logits (before the temperature) of the texts, like predict. */
 int nn_textclf_logits(const nn_textclf *m, const nn_toks *toks, float *logits, nn_encoder_ws *ws);
+/* The pooled vectors the head reads (n_texts x d: the [CLS] row or the
+ * mean of the final rows, as the encoder's pool says), like predict;
+ * logits = head(these), bit for bit. */
+int nn_textclf_embed(const nn_textclf *m, const nn_toks *toks, float *out, nn_encoder_ws *ws);
 /* Leave-one-token-out contributions to class `cls` for text 0 of toks,
  * with margin(x) = logit_cls(x) - mean logit(x):
  * contrib[k] = margin(text) - margin(text with token k as [MASK]), for its

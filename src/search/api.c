@@ -42,7 +42,10 @@ AISLE_API int aisle_search_index_build(aisle_search_index *idx, const aisle_cata
     if (!rc) rc = search_pairs_select(tmp);
     if (!rc) rc = search_helpers_rebuild(tmp);
     /* an encoder attached to the empty index encodes the catalog in one batch */
-    if (!rc && idx->encoder) rc = search_encoder_fill(tmp, idx->encoder, idx->enc_pooling, cat, cfg);
+    if (!rc && search_encoder_attached(idx)) {
+        search_encoder_src src = search_encoder_of(idx);
+        rc = search_encoder_fill(tmp, &src, idx->enc_pooling, cat, cfg);
+    }
     /* trim postings blobs to their length (build only appends) */
     for (size_t t = 0; t < tmp->terms.n && !rc; t++) {
         search_postings *p = &tmp->post[t];
@@ -92,26 +95,46 @@ AISLE_API int aisle_search_index_set_popularity(aisle_search_index *idx, const a
     return AISLE_OK;
 }
 
-AISLE_API int aisle_search_index_set_encoder(aisle_search_index *idx, const aisle_bert *encoder,
-                                             const aisle_catalog *cat, const aisle_config *cfg) {
-    if (!idx) return core_error(AISLE_EINVAL, "aisle_search_index_set_encoder: NULL argument");
+/* Both back ends: NULL detaches (and drops the vectors); without a catalog
+ * the stored vectors must be this encoder's; with one they are computed. */
+static int set_encoder(aisle_search_index *idx, const search_encoder_src *src, const aisle_catalog *cat,
+                       const aisle_config *cfg) {
     int rc = config_check(cfg, search_options, "search");
     if (rc) return rc;
-    if (!encoder) {
+    if (!src->bert && !src->text) {
         search_encoder_drop(idx);
         return AISLE_OK;
     }
-    if (!cat) return search_encoder_attach(idx, encoder, cfg);
+    if (!cat) return search_encoder_attach(idx, src, cfg);
     int pooling;
     if ((rc = search_encoder_pooling(cfg, &pooling))) return rc;
-    return search_encoder_fill(idx, encoder, pooling, cat, cfg);
+    return search_encoder_fill(idx, src, pooling, cat, cfg);
+}
+
+AISLE_API int aisle_search_index_set_encoder(aisle_search_index *idx, const aisle_bert *encoder,
+                                             const aisle_catalog *cat, const aisle_config *cfg) {
+    if (!idx) return core_error(AISLE_EINVAL, "aisle_search_index_set_encoder: NULL argument");
+    search_encoder_src src = {encoder, NULL};
+    return set_encoder(idx, &src, cat, cfg);
+}
+
+AISLE_API int aisle_search_index_set_text_model(aisle_search_index *idx, const aisle_model *model,
+                                                const aisle_catalog *cat, const aisle_config *cfg) {
+    if (!idx) return core_error(AISLE_EINVAL, "aisle_search_index_set_text_model: NULL argument");
+    if (model) {
+        size_t dim;
+        int rc = model_text_embed_dim(model, &dim);
+        if (rc) return core_error_prefix(rc, "aisle_search_index_set_text_model");
+    }
+    search_encoder_src src = {NULL, model};
+    return set_encoder(idx, &src, cat, cfg);
 }
 
 AISLE_API int aisle_search_index_encoder_info(const aisle_search_index *idx, size_t *dim, int *attached,
                                               uint64_t *fingerprint) {
     if (!idx) return core_error(AISLE_EINVAL, "aisle_search_index_encoder_info: NULL argument");
     if (dim) *dim = idx->enc_dim;
-    if (attached) *attached = idx->encoder != NULL;
+    if (attached) *attached = search_encoder_attached(idx);
     if (fingerprint) *fingerprint = idx->enc_fp;
     return AISLE_OK;
 }

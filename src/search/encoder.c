@@ -1,5 +1,7 @@
 /* encoder.c - semantic retrieval from a text encoder (an imported BERT
- * model, src/bert): every indexed product gets the encoder's vector of its
+ * model, src/bert, or an intent model of architecture transformer or bag,
+ * whose pooled vector src/text gives): every indexed product gets the
+ * encoder's vector of its
  * text once (at build, set_encoder or add), the query is encoded at search
  * time, and an exact cosine scan over the products finds the candidates
  * that rank.c fuses with the lexical ones (as behaviour-space retrieval).
@@ -12,6 +14,7 @@
  * different encoder) and the pooling, saved with the vectors, so a saved
  * index refuses to be searched with another encoder. */
 #include "search.h"
+#include "text/text.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -125,28 +128,87 @@ static void unit_rows(float *v, size_t n, uint32_t dim) {
     }
 }
 
-/* Encodes n texts (NUL-terminated, at arena offsets) into out[n x dim] unit rows. */
-static int encode_texts(const aisle_bert *m, int pooling, const core_buf *arena, const uint64_t *off, size_t n,
-                        const aisle_config *cfg, float *out) {
-    const char **texts = core_malloc((n ? n : 1) * sizeof *texts);
-    if (!texts) return core_oom("encoder texts");
-    for (size_t i = 0; i < n; i++) texts[i] = arena->data + off[i];
-    int rc = bert_embed_texts(m, texts, n, pooling, cfg, out);
-    core_free(texts);
-    if (!rc) unit_rows(out, n, m->cfg.hidden);
+/* ---- the two back ends ---- */
+
+bool search_encoder_attached(const aisle_search_index *idx) { return idx->encoder || idx->text_encoder; }
+
+search_encoder_src search_encoder_of(const aisle_search_index *idx) {
+    search_encoder_src s = {idx->encoder, idx->text_encoder};
+    return s;
+}
+
+static int encoder_dim(const search_encoder_src *src, uint32_t *dim) {
+    if (src->bert) {
+        *dim = src->bert->cfg.hidden;
+        return AISLE_OK;
+    }
+    size_t d = 0;
+    int rc = model_text_embed_dim(src->text, &d);
+    if (!rc && (d == 0 || d > 65536)) rc = core_error(AISLE_EUNSUPPORTED, "search encoder: vectors of width %zu", d);
+    if (!rc) *dim = (uint32_t)d;
+    return rc;
+}
+
+static int encoder_fingerprint(const search_encoder_src *src, int pooling, uint64_t *fp) {
+    if (src->bert) {
+        *fp = search_encoder_fingerprint(src->bert, pooling);
+        return AISLE_OK;
+    }
+    return model_text_fingerprint(src->text, fp);
+}
+
+typedef struct text_embed_ctx {
+    const aisle_model *m;
+    const char *arena;
+    const uint64_t *off;
+    float *out;
+    uint32_t dim;
+} text_embed_ctx;
+
+static int text_embed_range(void *vc, size_t begin, size_t end, int tid) {
+    (void)tid;
+    const text_embed_ctx *c = vc;
+    text_doc d;
+    text_doc_init(&d);
+    int rc = AISLE_OK;
+    for (size_t i = begin; i < end && !rc; i++) {
+        const char *t = c->arena + c->off[i];
+        rc = model_text_embed(c->m, t, strlen(t), &d, c->out + i * c->dim);
+    }
+    text_doc_free(&d);
+    return rc;
+}
+
+/* Encodes n texts (NUL-terminated, at arena offsets) into out[n x dim]
+ * unit rows, over the threads cfg says. */
+static int encode_texts(const search_encoder_src *src, int pooling, const core_buf *arena, const uint64_t *off,
+                        size_t n, const aisle_config *cfg, uint32_t dim, float *out) {
+    int rc;
+    if (src->bert) {
+        const char **texts = core_malloc((n ? n : 1) * sizeof *texts);
+        if (!texts) return core_oom("encoder texts");
+        for (size_t i = 0; i < n; i++) texts[i] = arena->data + off[i];
+        rc = bert_embed_texts(src->bert, texts, n, pooling, cfg, out);
+        core_free(texts);
+    } else {
+        text_embed_ctx c = {src->text, arena->data, off, out, dim};
+        rc = core_parallel_for(core_thread_count(config_int(cfg, NULL, "threads")), n, 16, text_embed_range, &c);
+    }
+    if (!rc) unit_rows(out, n, dim);
     return rc;
 }
 
 /* The options product and query texts are encoded with later (add, search):
- * the caller's max_length, one thread (one text at a time). */
-static int encoder_cfg(const aisle_bert *m, const aisle_config *cfg, aisle_config **out) {
+ * one thread (one text at a time) and, for a BERT, the caller's
+ * max_length (an intent model reads as many tokens as it was trained to). */
+static int encoder_cfg(const search_encoder_src *src, const aisle_config *cfg, aisle_config **out) {
     size_t ml = 0;
-    int rc = bert_max_length(m, cfg, &ml);
+    int rc = src->bert ? bert_max_length(src->bert, cfg, &ml) : AISLE_OK;
     if (!rc) rc = aisle_config_new(out);
     if (rc) return rc;
     char v[32];
     snprintf(v, sizeof v, "%zu", ml);
-    rc = config_set_text(*out, option_find_in(bert_options, "max_length"), v);
+    if (src->bert) rc = config_set_text(*out, option_find_in(bert_options, "max_length"), v);
     if (!rc) rc = config_set_text(*out, option_find_in(core_options, "threads"), "1");
     if (rc) {
         aisle_config_free(*out);
@@ -171,14 +233,20 @@ void search_encoder_drop(aisle_search_index *idx) {
     idx->enc_fp = 0;
     idx->enc_pooling = 0;
     idx->encoder = NULL;
+    idx->text_encoder = NULL;
 }
 
-int search_encoder_fill(aisle_search_index *idx, const aisle_bert *m, int pooling, const aisle_catalog *cat,
-                        const aisle_config *cfg) {
-    uint32_t dim = m->cfg.hidden;
-    if (pooling == AISLE_BERT_POOL_POOLER && !m->cfg.has_pooler)
+int search_encoder_fill(aisle_search_index *idx, const search_encoder_src *src, int pooling,
+                        const aisle_catalog *cat, const aisle_config *cfg) {
+    uint32_t dim = 0;
+    if (!src->bert) pooling = SEARCH_ENC_POOL_TEXT_MODEL;
+    if (src->bert && pooling == AISLE_BERT_POOL_POOLER && !src->bert->cfg.has_pooler)
         return core_error(AISLE_EUNSUPPORTED, "option search_encoder_pooling=pooler: the bert model has no pooler "
                                               "(use mean or cls)");
+    uint64_t fp = 0;
+    int rc = encoder_dim(src, &dim);
+    if (!rc) rc = encoder_fingerprint(src, pooling, &fp);
+    if (rc) return rc;
     size_t cap = idx->docs_cap ? idx->docs_cap : 1, n = 0;
     float *vec = core_calloc(cap * dim, sizeof *vec), *rows = NULL;
     uint64_t *off = core_malloc(cap * sizeof *off);
@@ -186,7 +254,7 @@ int search_encoder_fill(aisle_search_index *idx, const aisle_bert *m, int poolin
     aisle_config *qcfg = NULL;
     core_buf arena;
     buf_init(&arena);
-    int rc = vec && off && doc ? encoder_cfg(m, cfg, &qcfg) : core_oom("encoder vectors");
+    rc = vec && off && doc ? encoder_cfg(src, cfg, &qcfg) : core_oom("encoder vectors");
     for (size_t d = 0; d < idx->n_docs && !rc; d++) {
         if (!idx->alive[d]) continue;
         const char *key = keys_at(&idx->keys, idx->key_of_doc[d]);
@@ -199,7 +267,7 @@ int search_encoder_fill(aisle_search_index *idx, const aisle_bert *m, int poolin
         doc[n++] = (uint32_t)d;
     }
     if (!rc && !(rows = core_malloc((n ? n : 1) * dim * sizeof *rows))) rc = core_oom("encoder vectors");
-    if (!rc) rc = encode_texts(m, pooling, &arena, off, n, cfg, rows);
+    if (!rc) rc = encode_texts(src, pooling, &arena, off, n, cfg, dim, rows);
     for (size_t j = 0; j < n && !rc; j++) memcpy(vec + (size_t)doc[j] * dim, rows + j * dim, dim * sizeof *vec);
     buf_free(&arena);
     core_free(rows);
@@ -215,39 +283,52 @@ int search_encoder_fill(aisle_search_index *idx, const aisle_bert *m, int poolin
     idx->enc_cfg = qcfg;
     idx->enc_dim = dim;
     idx->enc_pooling = (uint8_t)pooling;
-    idx->enc_fp = search_encoder_fingerprint(m, pooling);
-    idx->encoder = m;
+    idx->enc_fp = fp;
+    idx->encoder = src->bert;
+    idx->text_encoder = src->text;
     return AISLE_OK;
 }
 
-int search_encoder_attach(aisle_search_index *idx, const aisle_bert *m, const aisle_config *cfg) {
+int search_encoder_attach(aisle_search_index *idx, const search_encoder_src *src, const aisle_config *cfg) {
     if (!idx->enc_dim)
         return core_error(AISLE_ESTATE, "search encoder: the index has no encoder vectors (pass the catalog to "
                                         "compute them)");
-    uint64_t fp = search_encoder_fingerprint(m, idx->enc_pooling);
-    if (fp != idx->enc_fp || m->cfg.hidden != idx->enc_dim)
+    bool text_vectors = idx->enc_pooling == SEARCH_ENC_POOL_TEXT_MODEL;
+    if (text_vectors != !src->bert)
+        return core_error(AISLE_EINVAL, "search encoder: the index's vectors were made by %s, not %s: pass the "
+                                        "catalog to recompute them",
+                          text_vectors ? "an intent model" : "a bert model", src->bert ? "a bert model" : "an intent model");
+    uint32_t dim = 0;
+    uint64_t fp = 0;
+    int rc = encoder_dim(src, &dim);
+    if (!rc) rc = encoder_fingerprint(src, idx->enc_pooling, &fp);
+    if (rc) return rc;
+    if (fp != idx->enc_fp || dim != idx->enc_dim)
         return core_error(AISLE_EINVAL, "search encoder: the index's vectors were made by another encoder "
                                         "(fingerprint %016llx, this one %016llx with the same pooling): pass "
                                         "the catalog to recompute them",
                           (unsigned long long)idx->enc_fp, (unsigned long long)fp);
     aisle_config *qcfg;
-    int rc = encoder_cfg(m, cfg, &qcfg);
+    rc = encoder_cfg(src, cfg, &qcfg);
     if (rc) return rc;
     aisle_config_free(idx->enc_cfg);
     idx->enc_cfg = qcfg;
-    idx->encoder = m;
+    idx->encoder = src->bert;
+    idx->text_encoder = src->text;
     return AISLE_OK;
 }
 
 int search_encoder_product(const aisle_search_index *idx, const aisle_catalog *cat, size_t i, float *out) {
-    if (!idx->encoder)
+    if (!search_encoder_attached(idx))
         return core_error(AISLE_ESTATE, "search index: it holds encoder vectors but no encoder is attached "
-                                        "(aisle_search_index_set_encoder) to encode a new product");
+                                        "(aisle_search_index_set_encoder or _set_text_model) to encode a new "
+                                        "product");
     core_buf arena;
     buf_init(&arena);
     uint64_t off;
+    search_encoder_src src = search_encoder_of(idx);
     int rc = product_text(cat, i, &arena, &off);
-    if (!rc) rc = encode_texts(idx->encoder, idx->enc_pooling, &arena, &off, 1, idx->enc_cfg, out);
+    if (!rc) rc = encode_texts(&src, idx->enc_pooling, &arena, &off, 1, idx->enc_cfg, idx->enc_dim, out);
     buf_free(&arena);
     return rc;
 }
@@ -263,7 +344,8 @@ int search_encoder_scan(const aisle_search_index *idx, const char *text, size_t 
     float *q = core_malloc(dim * sizeof *q);
     int rc = q ? buf_append(&arena, text, len) : core_oom("query vector");
     if (!rc) rc = buf_append(&arena, "", 1);
-    if (!rc) rc = encode_texts(idx->encoder, idx->enc_pooling, &arena, &off, 1, idx->enc_cfg, q);
+    search_encoder_src src = search_encoder_of(idx);
+    if (!rc) rc = encode_texts(&src, idx->enc_pooling, &arena, &off, 1, idx->enc_cfg, dim, q);
     buf_free(&arena);
     bool zero = true;
     for (uint32_t d = 0; d < dim && !rc && zero; d++) zero = q[d] == 0;
@@ -314,7 +396,7 @@ int search_encoder_read(aisle_search_index *idx, io_reader *r) {
     if (!rc) rc = io_get_u8(&c, &pooling);
     if (!rc) rc = io_get_u64(&c, &fp);
     if (!rc && (dim == 0 || dim > 65536)) rc = core_error(AISLE_EFORMAT, "search index vectors: dimension %u", dim);
-    if (!rc && pooling > AISLE_BERT_POOL_POOLER)
+    if (!rc && pooling > SEARCH_ENC_POOL_TEXT_MODEL)
         rc = core_error(AISLE_EFORMAT, "search index vectors: pooling %u", pooling);
     if (!rc && (uint64_t)dim * idx->n_docs > (c.len - c.pos))
         rc = core_error(AISLE_EFORMAT, "search index vectors: fewer bytes than %zu products need", idx->n_docs);

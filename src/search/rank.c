@@ -295,7 +295,7 @@ static int personalize(const aisle_search_index *idx, const search_params *p, co
 }
 
 bool search_encoder_active(const aisle_search_index *idx, const search_params *p) {
-    return idx->encoder && idx->enc_dim && p->fusion != SEARCH_FUSION_NONE && p->encoder_weight > 0;
+    return search_encoder_attached(idx) && idx->enc_dim && p->fusion != SEARCH_FUSION_NONE && p->encoder_weight > 0;
 }
 
 void search_cands_sort(search_cand *cands, size_t n) { qsort(cands, n, sizeof *cands, cand_desc); }
@@ -306,7 +306,7 @@ int search_rerank_gather(const aisle_search_index *idx, const search_params *p, 
     int rc = AISLE_OK;
     if (sem && rq->model && p->fusion != SEARCH_FUSION_NONE && *n)
         rc = semantic(idx, p, rq->model, f, cands, n, cap, info);
-    if (!rc && enc && idx->encoder && idx->enc_dim && p->fusion != SEARCH_FUSION_NONE)
+    if (!rc && enc && search_encoder_attached(idx) && idx->enc_dim && p->fusion != SEARCH_FUSION_NONE)
         rc = encoder(idx, p, rq, f, cands, n, cap, info);
     return rc;
 }

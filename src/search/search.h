@@ -244,13 +244,16 @@ struct aisle_search_index {
     bool bulk;             /* inside build: helper indexes rebuilt once at the end */
     /* text-encoder vectors (encoder.c): docs_cap x enc_dim unit rows
      * (enc_dim 0: none), made by the encoder with fingerprint enc_fp and
-     * pooling enc_pooling; encoder is attached (borrowed) to encode new
-     * products and queries, with enc_cfg (max_length, one thread). */
+     * pooling enc_pooling (SEARCH_ENC_POOL_TEXT_MODEL: an intent model's
+     * own); the encoder is attached (borrowed: a BERT in encoder or an
+     * intent model in text_encoder, at most one) to encode new products
+     * and queries, with enc_cfg (max_length, one thread). */
     float *enc_vec;
     uint32_t enc_dim;
     uint8_t enc_pooling;
     uint64_t enc_fp;
     const aisle_bert *encoder;
+    const aisle_model *text_encoder;
     aisle_config *enc_cfg;
     /* frequent term pairs with joint block bounds (pairs.c), sorted by
      * (term[0], term[1]); pair_min: the smallest count of products with
@@ -689,18 +692,33 @@ void search_hitlist_sort(search_hitlist *l);
 bool search_encoder_active(const aisle_search_index *idx, const search_params *p);
 
 /* ---- text-encoder vectors (encoder.c) ---- */
-/* 64-bit fingerprint of an encoder (configuration, vocabulary, weights as
- * stored) with a pooling. */
+/* The two back ends: an imported BERT (src/bert) or an intent model of a
+ * text architecture with vectors (transformer, bag: model_text_embed);
+ * exactly one is set.  The vectors of an intent model carry pooling
+ * SEARCH_ENC_POOL_TEXT_MODEL (its pooling is part of its fingerprint). */
+typedef struct search_encoder_src {
+    const aisle_bert *bert;
+    const aisle_model *text;
+} search_encoder_src;
+enum { SEARCH_ENC_POOL_TEXT_MODEL = 3 };
+/* 64-bit fingerprint of a BERT encoder (configuration, vocabulary, weights
+ * as stored) with a pooling. */
 uint64_t search_encoder_fingerprint(const aisle_bert *m, int pooling);
 /* AISLE_BERT_POOL_* of option search_encoder_pooling. */
 int search_encoder_pooling(const aisle_config *cfg, int *out);
-/* Vectors of every live product (each must be in cat) by m; replaces idx's
- * vectors and attaches m on success, leaves idx unchanged on failure. */
-int search_encoder_fill(aisle_search_index *idx, const aisle_bert *m, int pooling, const aisle_catalog *cat,
-                        const aisle_config *cfg);
-/* Attaches m to the index's stored vectors: AISLE_ESTATE without vectors,
- * AISLE_EINVAL when m (with the stored pooling) is another encoder. */
-int search_encoder_attach(aisle_search_index *idx, const aisle_bert *m, const aisle_config *cfg);
+/* Whether an encoder is attached, and which (as a source). */
+bool search_encoder_attached(const aisle_search_index *idx);
+search_encoder_src search_encoder_of(const aisle_search_index *idx);
+/* Vectors of every live product (each must be in cat) by src; replaces
+ * idx's vectors and attaches src on success, leaves idx unchanged on
+ * failure.  pooling: AISLE_BERT_POOL_* for a BERT (ignored for a text
+ * model). */
+int search_encoder_fill(aisle_search_index *idx, const search_encoder_src *src, int pooling,
+                        const aisle_catalog *cat, const aisle_config *cfg);
+/* Attaches src to the index's stored vectors: AISLE_ESTATE without
+ * vectors, AISLE_EINVAL when src (with the stored pooling) is another
+ * encoder. */
+int search_encoder_attach(aisle_search_index *idx, const search_encoder_src *src, const aisle_config *cfg);
 /* Drops vectors and encoder. */
 void search_encoder_drop(aisle_search_index *idx);
 /* Unit vector of catalog product i by the attached encoder into out[enc_dim]

@@ -377,6 +377,27 @@ static int bag_describe(const void *vs, core_buf *out) {
                       (unsigned long long)((uint64_t)s->n_rows * s->dim + (uint64_t)s->n_labels * s->dim));
 }
 
+/* ---- text vectors (search) ---- */
+
+/* The vector the head reads: h, the pooled rows of the text's known
+ * features (z = W h); the bag has no other hidden state. */
+static size_t bag_embed_dim(const void *vs) { return ((const bag_state *)vs)->dim; }
+
+static int bag_embed(const void *vs, const text_view *v, float *out) {
+    bag_hidden(vs, v, out);
+    return AISLE_OK;
+}
+
+static uint64_t bag_fingerprint(const void *vs, uint64_t h) {
+    const bag_state *s = vs;
+    uint32_t dims[5] = {s->dim, s->n_labels, s->buckets, s->n_rows, s->norm};
+    h = text_fp_mix(h, "bag", 3);
+    h = text_fp_mix(h, dims, sizeof dims);
+    h = text_fp_mix(h, s->bits, ((size_t)s->buckets + 63) / 64 * sizeof *s->bits);
+    h = text_fp_mix(h, s->in, (size_t)s->n_rows * s->dim * sizeof *s->in);
+    return text_fp_mix(h, s->out, (size_t)s->n_labels * s->dim * sizeof *s->out);
+}
+
 const text_arch_ops text_bag_ops = {
     .name = "bag",
     .summary = "fastText-style linear model over hashed word, bigram and character n-gram buckets",
@@ -388,4 +409,7 @@ const text_arch_ops text_bag_ops = {
     .load = bag_load,
     .describe = bag_describe,
     .free = bag_free,
+    .embed_dim = bag_embed_dim,
+    .embed = bag_embed,
+    .fingerprint = bag_fingerprint,
 };

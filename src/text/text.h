@@ -253,7 +253,23 @@ typedef struct text_arch_ops {
      * NULL.  NULL: the architecture does not train distributed. */
     int (*train_dp)(const text_set *train, const text_set *valid, const aisle_config *cfg, core_progress *prog,
                     const struct nn_dp_hook *dp, void **out);
+    /* Text vectors (optional; src/search/encoder.c uses them for semantic
+     * retrieval): embed writes the embed_dim floats the head reads (the
+     * architecture's pooled vector; same thread rules as logits), and
+     * fingerprint mixes into h every dimension and parameter the state
+     * holds, so a changed weight gives another value. */
+    size_t (*embed_dim)(const void *state);
+    int (*embed)(const void *state, const text_view *doc, float *out);
+    uint64_t (*fingerprint)(const void *state, uint64_t h);
 } text_arch_ops;
+
+/* Mixes n bytes at p into a running 64-bit fingerprint h (FNV-1a of the
+ * bytes, then a multiply-xorshift so the order of the parts counts).  It
+ * tells models apart; it does not resist forgery. */
+static inline uint64_t text_fp_mix(uint64_t h, const void *p, size_t n) {
+    h = (h ^ core_hash_bytes(p, n) ^ (uint64_t)n) * 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
+}
 
 /* Section types of the intent kind (the model file's kind range starts at
  * IO_SECTION_KIND = 256; see docs/FORMAT.md). */

@@ -472,6 +472,39 @@ static int tf_explain(const void *vs, const text_view *doc, uint32_t label, floa
     return rc;
 }
 
+/* ---- text vectors (search) ---- */
+
+/* The pooled vector the head reads: the mean of the final hidden states
+ * (pooling=mean, the default) or the [CLS] state, whichever the model was
+ * trained with, because training shaped exactly that vector. */
+static size_t tf_embed_dim(const void *vs) { return ((const tf_state *)vs)->clf.enc.c.d; }
+
+static int tf_embed(const void *vs, const text_view *doc, float *out) {
+    const tf_state *s = vs;
+    nn_toks t;
+    nn_toks_init(&t);
+    int rc = tf_add_view(s, doc, &t);
+    if (!rc) rc = nn_textclf_embed(&s->clf, &t, out, NULL);
+    nn_toks_free(&t);
+    return rc;
+}
+
+static uint64_t tf_fingerprint(const void *vs, uint64_t h) {
+    const tf_state *s = vs;
+    const nn_encoder_cfg *ec = &s->clf.enc.c;
+    uint64_t dims[10] = {s->buckets, s->n_rows, ec->d, ec->ff, (uint64_t)ec->heads, (uint64_t)ec->layers,
+                         ec->max_len, (uint64_t)ec->act, (uint64_t)ec->pool, s->clf.n_classes};
+    h = text_fp_mix(h, "transformer", 11);
+    h = text_fp_mix(h, dims, sizeof dims);
+    h = text_fp_mix(h, s->bits, ((size_t)s->buckets + 63) / 64 * sizeof *s->bits);
+    /* the rows a bucket can reach, then everything after the table (the
+     * spare never-indexed row is not saved: a loaded model has zeros there) */
+    const nn_store *st = &s->clf.s;
+    size_t rest_off = s->clf.enc.emb.off + nn_size(s->clf.enc.emb);
+    h = text_fp_mix(h, nn_w(st, s->clf.enc.emb), ((size_t)NN_ENC_SPECIAL + s->n_rows) * ec->d * sizeof *st->w);
+    return text_fp_mix(h, st->w + rest_off, (st->n - rest_off) * sizeof *st->w);
+}
+
 /* ---- file ---- */
 
 static int tf_save(const void *vs, io_writer *w) {
@@ -532,4 +565,7 @@ const text_arch_ops text_transformer_ops = {
     .load = tf_load,
     .describe = tf_describe,
     .free = tf_free,
+    .embed_dim = tf_embed_dim,
+    .embed = tf_embed,
+    .fingerprint = tf_fingerprint,
 };

@@ -2,7 +2,8 @@
  * loader.  Any input must load or fail with a status and a message without
  * crashing or leaking; an index that loads must answer queries (its
  * postings were checked at load), through the text-encoder scan when its
- * vectors were made by the small BERT fixture.  Each input is tried as is and with its
+ * vectors were made by the small BERT fixture or the small intent
+ * transformer (text_encoder_fixture.h).  Each input is tried as is and with its
  * CRCs recomputed (layout in docs/FORMAT.md), so mutations reach the
  * structure checks behind them. */
 #include <stdint.h>
@@ -11,6 +12,7 @@
 
 #include "aisle.h"
 #include "container_frame.h"
+#include "text_encoder_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,6 +29,16 @@ static aisle_bert *encoder(void) {
     return bert;
 }
 
+static aisle_model *text_encoder(void) {
+    static aisle_model *m;
+    static int tried;
+    if (!tried) {
+        tried = 1;
+        m = fuzz_train_text_encoder();
+    }
+    return m;
+}
+
 static void try_load(const uint8_t *data, size_t size, void *vcfg) {
     const aisle_config *cfg = vcfg;
     aisle_search_index *idx = NULL;
@@ -39,6 +51,9 @@ static void try_load(const uint8_t *data, size_t size, void *vcfg) {
     if (aisle_search_index_encoder_info(idx, &dim, NULL, NULL)) abort();
     /* another encoder's vectors are refused with a message; ours attach */
     if (dim && encoder() && aisle_search_index_set_encoder(idx, encoder(), NULL, cfg) != AISLE_OK &&
+        aisle_last_error()[0] == '\0')
+        abort();
+    if (dim && text_encoder() && aisle_search_index_set_text_model(idx, text_encoder(), NULL, cfg) != AISLE_OK &&
         aisle_last_error()[0] == '\0')
         abort();
     static const char *const queries[] = {"red", "lunch bag", "wireles", "he", "蓝牙", "a b c d e"};

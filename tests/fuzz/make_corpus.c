@@ -12,6 +12,7 @@
 
 #include "aisle.h"
 #include "models/models.h"
+#include "text_encoder_fixture.h"
 
 static void die(const char *what) {
     fprintf(stderr, "make_corpus: %s: %s\n", what, aisle_last_error());
@@ -110,6 +111,15 @@ static void search_seeds(const char *root, const char *catalog_csv) {
     snprintf(path, sizeof path, "%s/demo-encoder.aidx", dir);
     if (aisle_search_index_save(idx, path, one)) die("search save");
     aisle_search_index_free(idx);
+    /* with the vectors of a small intent transformer (section 261, pooling 3) */
+    aisle_model *text = fuzz_train_text_encoder();
+    if (!text || aisle_search_index_new(&idx) || aisle_search_index_set_text_model(idx, text, cat, one) ||
+        aisle_search_index_build(idx, cat, one) || aisle_search_index_remove(idx, "P00003"))
+        die("search index with an intent encoder");
+    snprintf(path, sizeof path, "%s/demo-text-encoder.aidx", dir);
+    if (aisle_search_index_save(idx, path, one)) die("search save");
+    aisle_search_index_free(idx);
+    aisle_model_free(text);
     /* with learned ranking weights (the optional ranker section) */
     static const char log_csv[] = "query_id,query,user,item,event\ns1,sage green,,P00002,shown\n"
                                   "s1,sage green,,P00003,purchase\ns2,white,,P00004,shown\ns2,white,,P00005,click\n";

@@ -1,6 +1,9 @@
 /* search_util.c - product-search test helpers (search_util.h). */
 #include "util/search_util.h"
 
+#include "search/search.h"
+
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,3 +78,61 @@ void tu_same_pruned(const aisle_search_index *idx, const char *opts_exact, const
     aisle_search_results_free(rb);
 }
 
+
+aisle_model *tu_text_encoder(const char *arch, unsigned seed) {
+    static const char *const texts[][2] = {
+        {"white ceramic coffee mug", "kitchen"}, {"steel travel mug for tea", "kitchen"},
+        {"glass tea pot with infuser", "kitchen"}, {"espresso machine and milk jug", "kitchen"},
+        {"garden spade of steel", "garden"},      {"green watering can", "garden"},
+        {"rubber boots for the garden", "garden"}, {"seed tray and plant pots", "garden"},
+        {"light running shoes", "fashion"},        {"rain boots and a coat", "fashion"},
+        {"wool scarf in red", "fashion"},          {"leather belt, brown", "fashion"},
+        {"pink paper lantern", "home"},            {"scented candle in a jar", "home"},
+        {"cotton cushion cover", "home"},          {"photo frame for the wall", "home"},
+    };
+    aisle_texts *t;
+    assert_ok(aisle_texts_new(&t));
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        assert_ok(aisle_texts_add(t, texts[i][0], AISLE_NUL_TERMINATED, texts[i][1]));
+    char opts[400];
+    if (!strcmp(arch, "bag"))
+        snprintf(opts, sizeof opts, "architecture=bag dim=8 epochs=3 hash_buckets=4096 calibration_fraction=0 "
+                                    "threads=1 seed=%u", seed);
+    else
+        snprintf(opts, sizeof opts, "architecture=%s hidden=8 blocks=1 heads=2 ff_hidden=16 maxlen=16 epochs=2 "
+                                    "batch_size=8 hash_buckets=4096 calibration_fraction=0 threads=1 seed=%u",
+                 arch, seed);
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, opts));
+    aisle_model *m;
+    assert_ok(aisle_text_train(t, cfg, &m));
+    aisle_config_free(cfg);
+    aisle_texts_free(t);
+    return m;
+}
+
+const char *const tu_mugs[TU_MUGS_N][4] = {
+    {"m1", "Ceramic Coffee Mug", "A white mug for coffee and tea", "Kitchen > Mugs"},
+    {"m2", "Travel Mug", "Steel travel mug keeps coffee hot", "Kitchen > Mugs"},
+    {"m3", "Garden Spade", "Steel spade for the garden", "Garden > Tools"},
+    {"m4", "Watering Can", "Green watering can, 5 litres", "Garden > Tools"},
+    {"m5", "Tea Pot", "Glass tea pot with infuser", "Kitchen > Tea"},
+    {"m6", "Rain Boots", "Rubber boots for rain and garden work", "Fashion > Shoes"},
+    {"m7", "Running Shoes", "Light shoes for road running", "Fashion > Shoes"},
+    {"m8", "Pink Paper Lantern", "Paper lantern for the party", "Home > Lights"},
+};
+
+aisle_catalog *tu_mug_catalog(size_t n) {
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
+    for (size_t i = 0; i < n; i++)
+        assert_ok(aisle_catalog_add_item(cat, tu_mugs[i][0], tu_mugs[i][1], tu_mugs[i][2], tu_mugs[i][3], "", NAN));
+    return cat;
+}
+
+const float *tu_encoder_vector(const aisle_search_index *idx, const char *key) {
+    int64_t k = keys_find(&idx->keys, key, strlen(key));
+    if (k < 0 || idx->doc_of_key[k] == SEARCH_NONE) return NULL;
+    return idx->enc_vec + (size_t)idx->doc_of_key[k] * idx->enc_dim;
+}

@@ -18,5 +18,19 @@ aisle_catalog *tu_varied_catalog(size_t n, unsigned seed, unsigned vocab_n);
  * options opts_exact and opts_pruned. */
 void tu_same_pruned(const aisle_search_index *idx, const char *opts_exact, const char *opts_pruned, const char *q,
                     size_t k, const char *const *f, size_t nf);
+/* A small intent model trained on a few shop texts (16 texts, 4
+ * labels; architecture "transformer" or "bag", tiny dimensions, one
+ * thread): a text encoder for the search tests, fast to train.  Different
+ * seeds give different weights. */
+aisle_model *tu_text_encoder(const char *arch, unsigned seed);
+
+/* Eight products (key, title, description, category path) of a small
+ * shop for the text-encoder tests, and a catalog of the first n. */
+enum { TU_MUGS_N = 8 };
+extern const char *const tu_mugs[TU_MUGS_N][4];
+aisle_catalog *tu_mug_catalog(size_t n);
+/* The encoder vector the index stores for product key (NULL when not
+ * indexed). */
+const float *tu_encoder_vector(const aisle_search_index *idx, const char *key);
 
 #endif

@@ -119,6 +119,7 @@ _PROTOTYPES = {
     "aisle_search_index_count": (c_int, [c_void_p, P(c_size_t)]),
     "aisle_search_index_set_popularity": (c_int, [c_void_p, c_void_p]),
     "aisle_search_index_set_encoder": (c_int, [c_void_p, c_void_p, c_void_p, c_void_p]),
+    "aisle_search_index_set_text_model": (c_int, [c_void_p, c_void_p, c_void_p, c_void_p]),
     "aisle_search_index_encoder_info": (c_int, [c_void_p, P(c_size_t), P(c_int), P(ctypes.c_uint64)]),
     "aisle_search_index_save": (c_int, [c_void_p, c_char_p, c_void_p]),
     "aisle_search_log_load": (c_int, [P(c_void_p), c_char_p, c_void_p]),

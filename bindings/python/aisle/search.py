@@ -162,6 +162,23 @@ class SearchIndex(Handle):
             cfg.close()
         self._encoder = encoder
 
+    def set_text_model(self, model, catalog=None, config=None, **options):
+        """Attaches an intent aisle.Model (architecture transformer or bag)
+        as the text encoder, as set_encoder does a BERT: with catalog,
+        computes every product's vector (the pooled vector the model's head
+        reads); without, the index's saved vectors must come from this very
+        model (raises aisle.InvalidArgument otherwise).  Raises
+        aisle.Unsupported for another kind or an architecture without
+        vectors.  The index keeps a reference to the model; do not close it
+        while attached.  model None detaches and drops the vectors."""
+        cfg, _ = make_config(config, options)
+        try:
+            check(_lib.fn.search_index_set_text_model(self._h, model._h if model is not None else None,
+                                                      catalog._h if catalog is not None else None, cfg._h))
+        finally:
+            cfg.close()
+        self._encoder = model
+
     def encoder_info(self):
         """(dimension, attached, fingerprint) of the index's encoder vectors
         ((0, False, 0) without)."""

@@ -134,6 +134,34 @@ class TestSearchEncoder(unittest.TestCase):
             idx.close()
             cat.close()
 
+    def test_intent_model_as_encoder(self):
+        texts = aisle.Texts()
+        for text, label in [("leather phone case", "phone"), ("phone charger cable", "phone"),
+                            ("garden hose reel", "garden"), ("garden spade", "garden")]:
+            texts.add(text, label)
+        model = aisle.train_text(texts, architecture="transformer", hidden=8, blocks=1, heads=2, ff_hidden=16,
+                                 epochs=1, hash_buckets=4096, calibration_fraction=0, threads=1)
+        cat = catalog()
+        idx = aisle.SearchIndex.build(cat)
+        idx.set_text_model(model, cat, threads=1)
+        dim, attached, fp = idx.encoder_info()
+        self.assertEqual((dim, attached), (8, True))
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "text.idx")
+            idx.save(path)
+            with aisle.SearchIndex.load(path) as back:
+                self.assertEqual(back.encoder_info(), (8, False, fp))
+                back.set_text_model(model)
+                self.assertEqual(back.encoder_info(), (8, True, fp))
+                q = "phone cable "
+                self.assertEqual([h.item for h in back.search(q, k=4)], [h.item for h in idx.search(q, k=4)])
+                back.set_text_model(None)
+                self.assertEqual(back.encoder_info(), (0, False, 0))
+        idx.close()
+        cat.close()
+        model.close()
+        texts.close()
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,426 @@
+/* test_search_text_encoder.c - an intent model (architecture transformer or
+ * bag) as a search index's text encoder: the pooled vector the model's head
+ * reads (src/text, model_text_embed), its fingerprint, and the index paths
+ * that take it (build, attach, add, save/load, refusal of another encoder,
+ * fusion, explanation).  The models are tiny ones trained on 16 texts
+ * (tests/util/search_util.c): the tests check the code paths and the
+ * equalities, not retrieval quality (bench_search measures that). */
+#include "util/search_util.h"
+
+#include "models/models.h"
+#include "nn/nn.h"
+#include "search/search.h"
+#include "text/text.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The model's unit vector of a text through the accessor. */
+static size_t unit_vector(const aisle_model *m, const char *text, float *out) {
+    size_t dim;
+    assert_ok(model_text_embed_dim(m, &dim));
+    text_doc d;
+    text_doc_init(&d);
+    assert_ok(model_text_embed(m, text, strlen(text), &d, out));
+    text_doc_free(&d);
+    double n = 0;
+    for (size_t k = 0; k < dim; k++) n += (double)out[k] * out[k];
+    n = sqrt(n);
+    for (size_t k = 0; k < dim; k++) out[k] = n > 0 ? (float)(out[k] / n) : 0.0f;
+    return dim;
+}
+
+static aisle_search_index *encoded_index(const aisle_catalog *cat, const aisle_model *m) {
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    assert_ok(aisle_search_index_set_text_model(idx, m, cat, NULL)); /* empty: build encodes */
+    assert_ok(aisle_search_index_build(idx, cat, NULL));
+    return idx;
+}
+
+/* Bit-identical hits and scores. */
+static void assert_same_results(const aisle_search_results *a, const aisle_search_results *b) {
+    size_t na, nb;
+    assert_ok(aisle_search_results_count(a, &na));
+    assert_ok(aisle_search_results_count(b, &nb));
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        const char *ka, *kb;
+        double sa, sb;
+        assert_ok(aisle_search_results_hit(a, i, &ka, &sa));
+        assert_ok(aisle_search_results_hit(b, i, &kb, &sb));
+        assert_string_equal(ka, kb);
+        assert_true(memcmp(&sa, &sb, sizeof sa) == 0);
+    }
+}
+
+/* ---- the accessor ---- */
+
+/* The transformer's pooled vector is exactly what its head reads: the
+ * head applied to it gives the classifier's logits, bit for bit. */
+static void test_pooled_vector_is_what_the_head_reads(void **state) {
+    (void)state;
+    nn_feat_cfg fc;
+    nn_feat_default(&fc);
+    fc.buckets = 500;
+    fc.max_len = 12;
+    for (int pool = NN_POOL_CLS; pool <= NN_POOL_MEAN; pool++) {
+        nn_encoder_cfg ec;
+        nn_encoder_default(&ec);
+        ec.buckets = fc.buckets;
+        ec.d = 16;
+        ec.ff = 32;
+        ec.heads = 2;
+        ec.layers = 2;
+        ec.max_len = fc.max_len;
+        ec.pool = pool;
+        nn_textclf m;
+        assert_ok(nn_textclf_new(&m, &ec, &fc, 5, false, 11));
+        nn_toks t;
+        nn_toks_init(&t);
+        static const char *const texts[] = {"red lunch bag", "retro spot tea set", "a", "hand warmer union jack"};
+        for (size_t i = 0; i < 4; i++) assert_ok(nn_toks_add(&t, &fc, texts[i], strlen(texts[i])));
+        float pooled[4 * 16], z[4 * 5], zh[4 * 5];
+        assert_ok(nn_textclf_embed(&m, &t, pooled, NULL));
+        assert_ok(nn_textclf_logits(&m, &t, z, NULL));
+        nn_linear_forward(&m.s, &m.head, pooled, 4, zh);
+        assert_memory_equal(z, zh, sizeof z);
+        /* texts differ, vectors differ */
+        assert_true(memcmp(pooled, pooled + 16, 16 * sizeof *pooled) != 0);
+        nn_toks_free(&t);
+        nn_textclf_free(&m);
+    }
+}
+
+static void test_intent_model_gives_vectors_of_its_width(void **state) {
+    (void)state;
+    aisle_model *tf = tu_text_encoder("transformer", 1), *bag = tu_text_encoder("bag", 1);
+    size_t dim;
+    assert_ok(model_text_embed_dim(tf, &dim));
+    assert_int_equal(dim, 8);
+    assert_ok(model_text_embed_dim(bag, &dim));
+    assert_int_equal(dim, 8);
+    float a[8], b[8], c[8];
+    text_doc d;
+    text_doc_init(&d);
+    assert_ok(model_text_embed(tf, "coffee mug", 10, &d, a));
+    assert_ok(model_text_embed(tf, "coffee mug", 10, &d, b));
+    assert_memory_equal(a, b, sizeof a); /* deterministic */
+    assert_ok(model_text_embed(tf, "garden spade", 12, &d, c));
+    assert_true(memcmp(a, c, sizeof a) != 0);
+    /* no word: zeros (the transformer would otherwise pool its [CLS] row) */
+    assert_ok(model_text_embed(tf, " ,;", 3, &d, a));
+    for (int k = 0; k < 8; k++) assert_true(a[k] == 0.0f);
+    assert_ok(model_text_embed(bag, "", 0, &d, a));
+    for (int k = 0; k < 8; k++) assert_true(a[k] == 0.0f);
+    text_doc_free(&d);
+    aisle_model_free(tf);
+    aisle_model_free(bag);
+}
+
+static void test_fingerprint_changes_when_a_weight_changes(void **state) {
+    (void)state;
+    char dir[1100], path[1200];
+    tu_tmpdir(dir, sizeof dir, "search_text_fp");
+    snprintf(path, sizeof path, "%s/m.aisle", dir);
+    static const char *const archs[] = {"transformer", "bag"};
+    for (int a = 0; a < 2; a++) {
+        aisle_model *m = tu_text_encoder(archs[a], 1), *same = tu_text_encoder(archs[a], 1),
+                    *other = tu_text_encoder(archs[a], 2), *loaded, *half;
+        uint64_t fp, fp_same, fp_other, fp_loaded, fp_half;
+        assert_ok(model_text_fingerprint(m, &fp));
+        assert_ok(model_text_fingerprint(same, &fp_same));
+        assert_ok(model_text_fingerprint(other, &fp_other));
+        assert_true(fp == fp_same); /* same data, options and seed: same weights */
+        assert_true(fp != fp_other);
+        /* saved and loaded exactly: the same encoder */
+        assert_ok(aisle_model_save(m, path, NULL));
+        assert_ok(aisle_model_load(&loaded, path, NULL));
+        assert_ok(model_text_fingerprint(loaded, &fp_loaded));
+        assert_true(fp == fp_loaded);
+        /* saved in fp16: weights rounded, another encoder */
+        assert_ok(tu_model_save_opts(m, path, "quantize=fp16"));
+        assert_ok(aisle_model_load(&half, path, NULL));
+        assert_ok(model_text_fingerprint(half, &fp_half));
+        assert_true(fp != fp_half);
+        aisle_model_free(m);
+        aisle_model_free(same);
+        aisle_model_free(other);
+        aisle_model_free(loaded);
+        aisle_model_free(half);
+    }
+}
+
+/* One weight changed in place (the bag's first embedding row, found
+ * through its state: the test may look inside) changes the fingerprint
+ * and that text's vector. */
+static void test_fingerprint_sees_a_single_weight(void **state) {
+    (void)state;
+    aisle_model *m = tu_text_encoder("bag", 1);
+    uint64_t before, after;
+    assert_ok(model_text_fingerprint(m, &before));
+    /* intent_state's first member is the architecture, its second the
+     * architecture's state; bag_state begins with 4 uint32_t, the norm,
+     * two index pointers, then its input rows */
+    struct {
+        const void *arch;
+        void *st;
+    } *is = m->state;
+    struct {
+        uint32_t dim, n_labels, buckets, n_rows, norm;
+        uint64_t *bits;
+        uint32_t *rank;
+        float *in, *out;
+    } *bs = is->st;
+    assert_int_equal(bs->dim, 8);
+    float kept = bs->in[3];
+    bs->in[3] = kept + 0.25f;
+    assert_ok(model_text_fingerprint(m, &after));
+    assert_true(before != after);
+    bs->in[3] = kept;
+    assert_ok(model_text_fingerprint(m, &after));
+    assert_true(before == after);
+    aisle_model_free(m);
+}
+
+static void test_models_without_vectors_are_refused(void **state) {
+    (void)state;
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    assert_ok(aisle_search_index_build(idx, cat, NULL));
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    assert_ok(aisle_dataset_add_event(ds, "u1", "m1", "purchase", 1, 1));
+    assert_ok(aisle_dataset_add_event(ds, "u2", "m2", "purchase", 1, 2));
+    aisle_model *pop = tu_train(ds, "model=popular");
+    assert_int_equal(aisle_search_index_set_text_model(idx, pop, cat, NULL), AISLE_EUNSUPPORTED);
+    assert_non_null(strstr(aisle_last_error(), "not an intent model"));
+    assert_int_equal(aisle_search_index_set_text_model(NULL, pop, cat, NULL), AISLE_EINVAL);
+    size_t dim = 1;
+    assert_ok(aisle_search_index_encoder_info(idx, &dim, NULL, NULL));
+    assert_int_equal(dim, 0); /* unchanged */
+    aisle_model_free(pop);
+    aisle_dataset_free(ds);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+}
+
+/* ---- the index ---- */
+
+static void test_index_stores_each_products_unit_vector(void **state) {
+    (void)state;
+    static const char *const archs[] = {"transformer", "bag"};
+    for (int a = 0; a < 2; a++) {
+        aisle_model *m = tu_text_encoder(archs[a], 1);
+        aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
+        aisle_search_index *idx = encoded_index(cat, m);
+        size_t dim;
+        int attached;
+        assert_ok(aisle_search_index_encoder_info(idx, &dim, &attached, NULL));
+        assert_int_equal(dim, 8);
+        assert_int_equal(attached, 1);
+        for (size_t i = 0; i < TU_MUGS_N; i++) {
+            char text[200];
+            snprintf(text, sizeof text, "%s. %s. %s", tu_mugs[i][1], tu_mugs[i][2], tu_mugs[i][3]);
+            float want[8];
+            unit_vector(m, text, want);
+            const float *got = tu_encoder_vector(idx, tu_mugs[i][0]);
+            assert_non_null(got);
+            for (int k = 0; k < 8; k++) assert_float_equal(got[k], want[k], 1e-6);
+        }
+        /* a built index attached afterwards gets the same vectors */
+        aisle_search_index *later;
+        assert_ok(aisle_search_index_new(&later));
+        assert_ok(aisle_search_index_build(later, cat, NULL));
+        assert_ok(aisle_search_index_set_text_model(later, m, cat, NULL));
+        for (size_t i = 0; i < TU_MUGS_N; i++)
+            assert_memory_equal(tu_encoder_vector(later, tu_mugs[i][0]), tu_encoder_vector(idx, tu_mugs[i][0]), 8 * sizeof(float));
+        aisle_search_index_free(later);
+        aisle_search_index_free(idx);
+        aisle_catalog_free(cat);
+        aisle_model_free(m);
+    }
+}
+
+static void test_query_vector_ranks_encoder_candidates(void **state) {
+    (void)state;
+    aisle_model *m = tu_text_encoder("transformer", 1);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
+    aisle_search_index *idx = encoded_index(cat, m);
+    /* no product has these words: every hit comes from the encoder, ranked by cosine */
+    aisle_search_results *r = tu_search(idx, "kettle", 8, NULL, 0, "search_encoder_weight=1");
+    size_t n;
+    assert_ok(aisle_search_results_count(r, &n));
+    assert_true(n > 0);
+    float q[8];
+    unit_vector(m, "kettle", q);
+    float prev = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        const char *key;
+        double score;
+        assert_ok(aisle_search_results_hit(r, i, &key, &score));
+        float cos = model_dot(q, tu_encoder_vector(idx, key), 8);
+        (void)score;
+        assert_true(cos > 0);
+        assert_float_equal(score, cos, 1e-5); /* linear fusion, no text: weight 1 x cosine */
+        assert_true(cos <= prev + 1e-6f);
+        prev = cos;
+    }
+    const char *x = NULL;
+    assert_ok(aisle_search_results_explain(r, 0, &x));
+    assert_non_null(strstr(x, "text encoder only"));
+    aisle_search_results_free(r);
+    /* a query without a word encodes to zeros: nothing */
+    r = tu_search(idx, "!!", 8, NULL, 0, NULL);
+    assert_ok(aisle_search_results_count(r, &n));
+    assert_int_equal(n, 0);
+    aisle_search_results_free(r);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+    aisle_model_free(m);
+}
+
+static void test_saved_index_attaches_only_its_own_encoder_and_searches_identically(void **state) {
+    (void)state;
+    char dir[1100], path[1200];
+    tu_tmpdir(dir, sizeof dir, "search_text_save");
+    snprintf(path, sizeof path, "%s/idx.aidx", dir);
+    aisle_model *m = tu_text_encoder("transformer", 1), *other = tu_text_encoder("transformer", 2),
+                *bag = tu_text_encoder("bag", 1);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
+    aisle_search_index *idx = encoded_index(cat, m);
+    assert_ok(aisle_search_index_save(idx, path, NULL));
+    aisle_search_index *loaded;
+    assert_ok(aisle_search_index_load(&loaded, path, NULL));
+    size_t dim;
+    int attached;
+    uint64_t fp, fp_loaded;
+    assert_ok(aisle_search_index_encoder_info(idx, NULL, NULL, &fp));
+    assert_ok(aisle_search_index_encoder_info(loaded, &dim, &attached, &fp_loaded));
+    assert_int_equal(dim, 8);
+    assert_int_equal(attached, 0);
+    assert_true(fp == fp_loaded);
+    uint64_t want;
+    assert_ok(model_text_fingerprint(m, &want));
+    assert_true(fp == want);
+    /* not attached: a query of unknown words finds nothing */
+    aisle_search_results *r = tu_search(loaded, "kettle", 8, NULL, 0, NULL);
+    size_t n;
+    assert_ok(aisle_search_results_count(r, &n));
+    assert_int_equal(n, 0);
+    aisle_search_results_free(r);
+    /* another intent model, another architecture, a BERT: refused, unchanged */
+    assert_int_equal(aisle_search_index_set_text_model(loaded, other, NULL, NULL), AISLE_EINVAL);
+    assert_non_null(strstr(aisle_last_error(), "another encoder"));
+    assert_int_equal(aisle_search_index_set_text_model(loaded, bag, NULL, NULL), AISLE_EINVAL);
+    char bdir[1100];
+    snprintf(bdir, sizeof bdir, "%s/tests/bert/data/cls", tu_srcdir());
+    aisle_bert *bert;
+    assert_ok(aisle_bert_import(&bert, bdir, NULL));
+    assert_int_equal(aisle_search_index_set_encoder(loaded, bert, NULL, NULL), AISLE_EINVAL);
+    assert_non_null(strstr(aisle_last_error(), "intent model"));
+    assert_ok(aisle_search_index_encoder_info(loaded, NULL, &attached, NULL));
+    assert_int_equal(attached, 0);
+    /* its own: attached by fingerprint, searches as the original did */
+    assert_ok(aisle_search_index_set_text_model(loaded, m, NULL, NULL));
+    static const char *const qs[] = {"coffee mug", "kettle", "garden boots", "lantern", "runing shoes"};
+    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+        for (int rrf = 0; rrf < 2; rrf++) {
+            const char *opts = rrf ? "search_fusion=rrf search_encoder_weight=2" : "search_encoder_weight=0.7";
+            aisle_search_results *a = tu_search(idx, qs[i], 8, NULL, 0, opts);
+            aisle_search_results *b = tu_search(loaded, qs[i], 8, NULL, 0, opts);
+            assert_same_results(a, b);
+            aisle_search_results_free(a);
+            aisle_search_results_free(b);
+        }
+    }
+    /* an index of BERT vectors refuses an intent model */
+    aisle_search_index *bidx;
+    assert_ok(aisle_search_index_new(&bidx));
+    assert_ok(aisle_search_index_set_encoder(bidx, bert, cat, NULL));
+    assert_ok(aisle_search_index_build(bidx, cat, NULL));
+    assert_ok(aisle_search_index_save(bidx, path, NULL));
+    aisle_search_index_free(bidx);
+    assert_ok(aisle_search_index_load(&bidx, path, NULL));
+    assert_int_equal(aisle_search_index_set_text_model(bidx, m, NULL, NULL), AISLE_EINVAL);
+    assert_non_null(strstr(aisle_last_error(), "bert"));
+    /* with the catalog, any encoder recomputes */
+    assert_ok(aisle_search_index_set_text_model(bidx, other, cat, NULL));
+    assert_ok(aisle_search_index_encoder_info(bidx, &dim, &attached, &fp));
+    assert_ok(model_text_fingerprint(other, &want));
+    assert_true(fp == want);
+    assert_int_equal(dim, 8);
+    aisle_search_index_free(bidx);
+    aisle_bert_free(bert);
+    aisle_search_index_free(loaded);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+    aisle_model_free(m);
+    aisle_model_free(other);
+    aisle_model_free(bag);
+}
+
+static void test_added_and_replaced_products_are_encoded(void **state) {
+    (void)state;
+    aisle_model *m = tu_text_encoder("bag", 3);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N - 1), *full = tu_mug_catalog(TU_MUGS_N);
+    aisle_search_index *idx = encoded_index(cat, m);
+    assert_null(tu_encoder_vector(idx, "m8"));
+    assert_ok(aisle_search_index_add(idx, full, "m8"));
+    float want[8];
+    unit_vector(m, "Pink Paper Lantern. Paper lantern for the party. Home > Lights", want);
+    const float *got = tu_encoder_vector(idx, "m8");
+    assert_non_null(got);
+    for (int k = 0; k < 8; k++) assert_float_equal(got[k], want[k], 1e-6);
+    /* replaced with a new text */
+    aisle_catalog *changed;
+    assert_ok(aisle_catalog_new(&changed));
+    assert_ok(aisle_catalog_add_item(changed, "m1", "Wool Scarf", "red wool scarf", "", "", NAN));
+    assert_ok(aisle_search_index_add(idx, changed, "m1"));
+    unit_vector(m, "Wool Scarf. red wool scarf", want);
+    got = tu_encoder_vector(idx, "m1");
+    for (int k = 0; k < 8; k++) assert_float_equal(got[k], want[k], 1e-6);
+    /* detached: no encoder to encode a new product with */
+    aisle_catalog_free(changed);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+    aisle_catalog_free(full);
+    aisle_model_free(m);
+}
+
+static void test_detaching_drops_the_vectors(void **state) {
+    (void)state;
+    aisle_model *m = tu_text_encoder("transformer", 1);
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
+    aisle_search_index *idx = encoded_index(cat, m);
+    assert_ok(aisle_search_index_set_text_model(idx, NULL, NULL, NULL));
+    size_t dim = 1;
+    int attached = 1;
+    assert_ok(aisle_search_index_encoder_info(idx, &dim, &attached, NULL));
+    assert_int_equal(dim, 0);
+    assert_int_equal(attached, 0);
+    assert_int_equal(aisle_search_index_set_text_model(idx, m, NULL, NULL), AISLE_ESTATE);
+    aisle_search_index_free(idx);
+    aisle_catalog_free(cat);
+    aisle_model_free(m);
+}
+
+int main(void) {
+    tu_filter_from_env();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pooled_vector_is_what_the_head_reads),
+        cmocka_unit_test(test_intent_model_gives_vectors_of_its_width),
+        cmocka_unit_test(test_fingerprint_changes_when_a_weight_changes),
+        cmocka_unit_test(test_fingerprint_sees_a_single_weight),
+        cmocka_unit_test(test_models_without_vectors_are_refused),
+        cmocka_unit_test(test_index_stores_each_products_unit_vector),
+        cmocka_unit_test(test_query_vector_ranks_encoder_candidates),
+        cmocka_unit_test(test_saved_index_attaches_only_its_own_encoder_and_searches_identically),
+        cmocka_unit_test(test_added_and_replaced_products_are_encoded),
+        cmocka_unit_test(test_detaching_drops_the_vectors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
