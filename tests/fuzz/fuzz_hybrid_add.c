@@ -52,8 +52,8 @@ static void train_once(void) {
     static const char *const options[3] = {
         "model=hybrid factors=4 epochs=2 threads=1 seed=1",
         "model=hybrid fit=als factors=4 threads=1 seed=1 listed_attribute=listed cold_stale_factor=0.5",
-        "model=pair hidden=8 heads=2 ff_hidden=16 blocks=1 epochs=1 threads=1 seed=1 hash_buckets=1024 recent_items=2 "
-        "id_factors=2"};
+        ("model=pair hidden=8 heads=2 ff_hidden=16 blocks=1 epochs=1 threads=1 seed=1 hash_buckets=1024 recent_items=2 "
+         "id_factors=2")};
     for (int v = 0; v < 3; v++) {
         aisle_model *m;
         if (aisle_config_parse(cfg, options[v]) || aisle_model_train_with_features(ds, cat, users, cfg, &m) ||
