@@ -348,6 +348,11 @@ def report(fold, title):
     print("  ceiling, user bias + affinities + TRUE item bias:    %.4f (%+.1f%%)" % (ceil, 100 * (ceil / um - 1)))
     print("  user bias + affinities + constant item bias (R2 = 0): %.4f (%+.1f%%)" % (np.sqrt(mc), 100 * (np.sqrt(mc) / um - 1)))
     print("  R2 of the item bias the aim needs: %.3f" % ((mc - aim ** 2) / (mc - mo)))
+    # the decomposition the R2 column rests on: an item-bias model's share of
+    # the ceiling's gain must equal its R2 (fails if the oracle is not the
+    # per-movie least-squares bias of this user part)
+    rm, r2 = fold.evaluate(fit_ridge(fold, 1e4))
+    assert abs((mc - rm ** 2) / (mc - mo) - r2) < 1e-9, "MSE decomposition does not hold"
     return mc, mo
 
 
