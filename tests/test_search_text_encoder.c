@@ -25,10 +25,7 @@ static size_t unit_vector(const aisle_model *m, const char *text, float *out) {
     text_doc_init(&d);
     assert_ok(model_text_embed(m, text, strlen(text), &d, out));
     text_doc_free(&d);
-    double n = 0;
-    for (size_t k = 0; k < dim; k++) n += (double)out[k] * out[k];
-    n = sqrt(n);
-    for (size_t k = 0; k < dim; k++) out[k] = n > 0 ? (float)(out[k] / n) : 0.0f;
+    tu_unit(out, dim);
     return dim;
 }
 
@@ -38,22 +35,6 @@ static aisle_search_index *encoded_index(const aisle_catalog *cat, const aisle_m
     assert_ok(aisle_search_index_set_text_model(idx, m, cat, NULL)); /* empty: build encodes */
     assert_ok(aisle_search_index_build(idx, cat, NULL));
     return idx;
-}
-
-/* Bit-identical hits and scores. */
-static void assert_same_results(const aisle_search_results *a, const aisle_search_results *b) {
-    size_t na, nb;
-    assert_ok(aisle_search_results_count(a, &na));
-    assert_ok(aisle_search_results_count(b, &nb));
-    assert_int_equal(na, nb);
-    for (size_t i = 0; i < na; i++) {
-        const char *ka, *kb;
-        double sa, sb;
-        assert_ok(aisle_search_results_hit(a, i, &ka, &sa));
-        assert_ok(aisle_search_results_hit(b, i, &kb, &sb));
-        assert_string_equal(ka, kb);
-        assert_true(memcmp(&sa, &sb, sizeof sa) == 0);
-    }
 }
 
 /* ---- the accessor ---- */
@@ -332,7 +313,7 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
             const char *opts = rrf ? "search_fusion=rrf search_encoder_weight=2" : "search_encoder_weight=0.7";
             aisle_search_results *a = tu_search(idx, qs[i], 8, NULL, 0, opts);
             aisle_search_results *b = tu_search(loaded, qs[i], 8, NULL, 0, opts);
-            assert_same_results(a, b);
+            tu_same_hits(a, b, 0);
             aisle_search_results_free(a);
             aisle_search_results_free(b);
         }

@@ -462,11 +462,21 @@ int search_pairs_count(aisle_search_index *idx, const search_tok *toks, size_t n
 /* After build: selects the pairs counted at least idx->pair_min times (most
  * first, within a memory budget), frees the counts, fills their blocks. */
 int search_pairs_select(aisle_search_index *idx);
-/* After an add: an index whose pairs are chosen by adds (pairs_by_adds)
- * that has doubled since its last choice chooses again from the counts
- * its adds keep; best effort (a failure leaves no pairs until the next
- * doubling: the same results). */
-void search_pairs_grow(aisle_search_index *idx);
+/* At the start of an add: an index whose pairs are chosen by adds
+ * (pairs_by_adds) that has doubled since its last choice chooses again
+ * from the counts its adds keep (the products so far, as a choice after
+ * the add that doubled it would) and installs the new pairs, keeping the
+ * old ones in *ch; a failure (AISLE_ENOMEM) changes nothing.  The add then
+ * ends the choice: search_pairs_grow_end with ok (the old pairs freed, the
+ * next doubling set) or not (the old pairs back: a failed add leaves the
+ * index as it was). */
+typedef struct search_pairs_choice {
+    search_pair *old;
+    size_t n_old;
+    bool made;
+} search_pairs_choice;
+int search_pairs_grow(aisle_search_index *idx, search_pairs_choice *ch);
+void search_pairs_grow_end(aisle_search_index *idx, search_pairs_choice *ch, bool ok);
 /* Fills the blocks of every pair from the postings (build, load). */
 int search_pairs_fill(aisle_search_index *idx);
 /* The pair of terms a and b (either order), NULL when none. */
