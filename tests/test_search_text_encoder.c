@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 /* The model's unit vector of a text through the accessor. */
 static size_t unit_vector(const aisle_model *m, const char *text, float *out) {
@@ -101,6 +102,13 @@ static void test_intent_model_gives_vectors_of_its_width(void **state) {
     aisle_model_free(bag);
 }
 
+static uint64_t fingerprint(const aisle_model *m, int alg) {
+    uint64_t fp;
+    assert_ok(model_text_fingerprint(m, alg, &fp));
+    return fp;
+}
+
+/* Both algorithms (the first one attaches indexes saved with it). */
 static void test_fingerprint_changes_when_a_weight_changes(void **state) {
     (void)state;
     char dir[1100], path[1200];
@@ -110,22 +118,22 @@ static void test_fingerprint_changes_when_a_weight_changes(void **state) {
     for (int a = 0; a < 2; a++) {
         aisle_model *m = tu_text_encoder(archs[a], 1), *same = tu_text_encoder(archs[a], 1),
                     *other = tu_text_encoder(archs[a], 2), *loaded, *half;
-        uint64_t fp, fp_same, fp_other, fp_loaded, fp_half;
-        assert_ok(model_text_fingerprint(m, &fp));
-        assert_ok(model_text_fingerprint(same, &fp_same));
-        assert_ok(model_text_fingerprint(other, &fp_other));
-        assert_true(fp == fp_same); /* same data, options and seed: same weights */
-        assert_true(fp != fp_other);
-        /* saved and loaded exactly: the same encoder */
+        /* saved and loaded exactly: the same encoder; saved in fp16:
+         * weights rounded, another encoder */
         assert_ok(aisle_model_save(m, path, NULL));
         assert_ok(aisle_model_load(&loaded, path, NULL));
-        assert_ok(model_text_fingerprint(loaded, &fp_loaded));
-        assert_true(fp == fp_loaded);
-        /* saved in fp16: weights rounded, another encoder */
         assert_ok(tu_model_save_opts(m, path, "quantize=fp16"));
         assert_ok(aisle_model_load(&half, path, NULL));
-        assert_ok(model_text_fingerprint(half, &fp_half));
-        assert_true(fp != fp_half);
+        for (int alg = TEXT_FP_BYTES; alg <= TEXT_FP_WORDS; alg++) {
+            uint64_t fp = fingerprint(m, alg);
+            assert_true(fp == fingerprint(same, alg)); /* same data, options and seed: same weights */
+            assert_true(fp != fingerprint(other, alg));
+            assert_true(fp == fingerprint(loaded, alg));
+            assert_true(fp != fingerprint(half, alg));
+            assert_true(fp != fingerprint(m, TEXT_FP_BYTES + TEXT_FP_WORDS - alg));
+        }
+        uint64_t fp;
+        assert_int_equal(model_text_fingerprint(m, 0, &fp), AISLE_EINVAL);
         aisle_model_free(m);
         aisle_model_free(same);
         aisle_model_free(other);
@@ -134,35 +142,69 @@ static void test_fingerprint_changes_when_a_weight_changes(void **state) {
     }
 }
 
-/* One weight changed in place (the bag's first embedding row, found
- * through its state: the test may look inside) changes the fingerprint
- * and that text's vector. */
+/* Adds delta to value k of the bag's embedding rows in a model file image
+ * saved uncompressed in fp32 (docs/FORMAT.md: the section table; section
+ * 272: u32 dim, the listed buckets as a u64 count and a u32 each, then the
+ * rows tensor after its 17-byte head), and makes the section's and the
+ * header's CRCs good again: a file whose one weight changed. */
+static void bump_bag_weight(uint8_t *img, size_t k, float delta) {
+    uint32_t off, n, size;
+    memcpy(&off, img + 12, 4); /* little-endian host, as the tests assume elsewhere */
+    memcpy(&n, img + 16, 4);
+    memcpy(&size, img + 20, 4);
+    size_t hl = off + (size_t)n * size, at = hl + 4; /* the sections follow the header's CRC */
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *e = img + off + (size_t)i * size;
+        uint32_t type, flags;
+        uint64_t stored;
+        memcpy(&type, e, 4);
+        memcpy(&flags, e + 4, 4);
+        memcpy(&stored, e + 16, 8);
+        if (type != TEXT_SECTION_BAG) {
+            at += stored;
+            continue;
+        }
+        assert_int_equal(flags & 2, 0); /* stored uncompressed */
+        uint64_t buckets;
+        memcpy(&buckets, img + at + 4, 8);
+        uint8_t *w = img + at + 4 + 8 + buckets * 4 + 17 + k * 4;
+        float v;
+        memcpy(&v, w, 4);
+        v += delta;
+        memcpy(w, &v, 4);
+        uint32_t crc = (uint32_t)crc32(0L, img + at, (uInt)stored);
+        memcpy(e + 24, &crc, 4);
+        memcpy(e + 28, &crc, 4);
+        crc = (uint32_t)crc32(0L, img, (uInt)hl);
+        memcpy(img + hl, &crc, 4);
+        return;
+    }
+    fail_msg("no bag section");
+}
+
+/* One weight changed (through the model file's bytes) changes the
+ * fingerprint, by either algorithm. */
 static void test_fingerprint_sees_a_single_weight(void **state) {
     (void)state;
-    aisle_model *m = tu_text_encoder("bag", 1);
-    uint64_t before, after;
-    assert_ok(model_text_fingerprint(m, &before));
-    /* intent_state's first member is the architecture, its second the
-     * architecture's state; bag_state begins with 4 uint32_t, the norm,
-     * two index pointers, then its input rows */
-    struct {
-        const void *arch;
-        void *st;
-    } *is = m->state;
-    struct {
-        uint32_t dim, n_labels, buckets, n_rows, norm;
-        uint64_t *bits;
-        uint32_t *rank;
-        float *in, *out;
-    } *bs = is->st;
-    assert_int_equal(bs->dim, 8);
-    float kept = bs->in[3];
-    bs->in[3] = kept + 0.25f;
-    assert_ok(model_text_fingerprint(m, &after));
-    assert_true(before != after);
-    bs->in[3] = kept;
-    assert_ok(model_text_fingerprint(m, &after));
-    assert_true(before == after);
+    aisle_model *m = tu_text_encoder("bag", 1), *same, *changed;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "compression=0"));
+    void *img;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, cfg, &img, &len));
+    bump_bag_weight(img, 3, 0.0f); /* the same bytes: the same encoder */
+    assert_ok(aisle_model_load_buffer(&same, img, len, NULL));
+    bump_bag_weight(img, 3, 0.25f);
+    assert_ok(aisle_model_load_buffer(&changed, img, len, NULL));
+    for (int alg = TEXT_FP_BYTES; alg <= TEXT_FP_WORDS; alg++) {
+        assert_true(fingerprint(same, alg) == fingerprint(m, alg));
+        assert_true(fingerprint(changed, alg) != fingerprint(m, alg));
+    }
+    aisle_free(img);
+    aisle_config_free(cfg);
+    aisle_model_free(changed);
+    aisle_model_free(same);
     aisle_model_free(m);
 }
 
@@ -285,7 +327,7 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
     assert_int_equal(attached, 0);
     assert_true(fp == fp_loaded);
     uint64_t want;
-    assert_ok(model_text_fingerprint(m, &want));
+    want = fingerprint(m, TEXT_FP_WORDS);
     assert_true(fp == want);
     /* not attached: a query of unknown words finds nothing */
     aisle_search_results *r = tu_search(loaded, "kettle", 8, NULL, 0, NULL);
@@ -331,7 +373,7 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
     /* with the catalog, any encoder recomputes */
     assert_ok(aisle_search_index_set_text_model(bidx, other, cat, NULL));
     assert_ok(aisle_search_index_encoder_info(bidx, &dim, &attached, &fp));
-    assert_ok(model_text_fingerprint(other, &want));
+    want = fingerprint(other, TEXT_FP_WORDS);
     assert_true(fp == want);
     assert_int_equal(dim, 8);
     aisle_search_index_free(bidx);
@@ -342,6 +384,56 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
     aisle_model_free(m);
     aisle_model_free(other);
     aisle_model_free(bag);
+}
+
+/* An index saved before the fingerprint's second algorithm (pooling 3,
+ * TEXT_FP_BYTES: tests/search/data/intent_fp1, README there) still
+ * attaches its encoder, refuses another and searches as an index made now;
+ * saved again it keeps its pooling; given the catalog, its vectors are
+ * made again under the word-at-a-time fingerprint. */
+static void test_index_saved_with_the_first_fingerprint_attaches(void **state) {
+    (void)state;
+    char path[1200], dir[1100];
+    snprintf(path, sizeof path, "%s/tests/search/data/intent_fp1/model.aisle", tu_srcdir());
+    aisle_model *m, *other = tu_text_encoder("transformer", 2);
+    assert_ok(aisle_model_load(&m, path, NULL));
+    snprintf(path, sizeof path, "%s/tests/search/data/intent_fp1/index.aisle", tu_srcdir());
+    aisle_search_index *old, *again;
+    assert_ok(aisle_search_index_load(&old, path, NULL));
+    assert_int_equal(old->enc_pooling, SEARCH_ENC_POOL_TEXT_FNV);
+    uint64_t fp;
+    assert_ok(aisle_search_index_encoder_info(old, NULL, NULL, &fp));
+    assert_true(fp == fingerprint(m, TEXT_FP_BYTES));
+    assert_int_equal(aisle_search_index_set_text_model(old, other, NULL, NULL), AISLE_EINVAL);
+    assert_ok(aisle_search_index_set_text_model(old, m, NULL, NULL));
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
+    aisle_search_index *now = encoded_index(cat, m);
+    assert_int_equal(now->enc_pooling, SEARCH_ENC_POOL_TEXT_MODEL);
+    assert_ok(aisle_search_index_encoder_info(now, NULL, NULL, &fp));
+    assert_true(fp == fingerprint(m, TEXT_FP_WORDS));
+    static const char *const qs[] = {"coffee mug", "kettle", "garden boots", "lantern"};
+    for (size_t q = 0; q < 4; q++) {
+        aisle_search_results *a = tu_search(old, qs[q], 8, NULL, 0, NULL), *b = tu_search(now, qs[q], 8, NULL, 0, NULL);
+        tu_same_hits(a, b, 0);
+        aisle_search_results_free(a);
+        aisle_search_results_free(b);
+    }
+    tu_tmpdir(dir, sizeof dir, "search_text_fp1");
+    snprintf(path, sizeof path, "%s/idx.aidx", dir);
+    assert_ok(aisle_search_index_save(old, path, NULL));
+    assert_ok(aisle_search_index_load(&again, path, NULL));
+    assert_int_equal(again->enc_pooling, SEARCH_ENC_POOL_TEXT_FNV);
+    assert_ok(aisle_search_index_set_text_model(again, m, NULL, NULL));
+    assert_ok(aisle_search_index_set_text_model(again, m, cat, NULL)); /* made again */
+    assert_int_equal(again->enc_pooling, SEARCH_ENC_POOL_TEXT_MODEL);
+    assert_ok(aisle_search_index_encoder_info(again, NULL, NULL, &fp));
+    assert_true(fp == fingerprint(m, TEXT_FP_WORDS));
+    aisle_search_index_free(again);
+    aisle_search_index_free(now);
+    aisle_search_index_free(old);
+    aisle_catalog_free(cat);
+    aisle_model_free(other);
+    aisle_model_free(m);
 }
 
 static void test_added_and_replaced_products_are_encoded(void **state) {
@@ -400,6 +492,7 @@ int main(void) {
         cmocka_unit_test(test_index_stores_each_products_unit_vector),
         cmocka_unit_test(test_query_vector_ranks_encoder_candidates),
         cmocka_unit_test(test_saved_index_attaches_only_its_own_encoder_and_searches_identically),
+        cmocka_unit_test(test_index_saved_with_the_first_fingerprint_attaches),
         cmocka_unit_test(test_added_and_replaced_products_are_encoded),
         cmocka_unit_test(test_detaching_drops_the_vectors),
     };

@@ -244,8 +244,8 @@ struct aisle_search_index {
     bool bulk;             /* inside build: helper indexes rebuilt once at the end */
     /* text-encoder vectors (encoder.c): docs_cap x enc_dim unit rows
      * (enc_dim 0: none), made by the encoder with fingerprint enc_fp and
-     * pooling enc_pooling (SEARCH_ENC_POOL_TEXT_MODEL: an intent model's
-     * own); the encoder is attached (borrowed: a BERT in encoder or an
+     * pooling enc_pooling (SEARCH_ENC_POOL_TEXT_MODEL or _TEXT_FNV: an
+     * intent model's own); the encoder is attached (borrowed: a BERT in encoder or an
      * intent model in text_encoder, at most one) to encode new products
      * and queries, with enc_cfg (max_length, one thread). */
     float *enc_vec;
@@ -705,12 +705,15 @@ bool search_encoder_active(const aisle_search_index *idx, const search_params *p
 /* The two back ends: an imported BERT (src/bert) or an intent model of a
  * text architecture with vectors (transformer, bag: model_text_embed);
  * exactly one is set.  The vectors of an intent model carry pooling
- * SEARCH_ENC_POOL_TEXT_MODEL (its pooling is part of its fingerprint). */
+ * SEARCH_ENC_POOL_TEXT_MODEL (its pooling is part of its fingerprint),
+ * which also names the fingerprint's algorithm: vectors saved before it
+ * carry SEARCH_ENC_POOL_TEXT_FNV (TEXT_FP_BYTES, src/text/text.h) and are
+ * still attached by that one; new vectors get TEXT_FP_WORDS. */
 typedef struct search_encoder_src {
     const aisle_bert *bert;
     const aisle_model *text;
 } search_encoder_src;
-enum { SEARCH_ENC_POOL_TEXT_MODEL = 3 };
+enum { SEARCH_ENC_POOL_TEXT_FNV = 3, SEARCH_ENC_POOL_TEXT_MODEL = 4 };
 /* 64-bit fingerprint of a BERT encoder (configuration, vocabulary, weights
  * as stored) with a pooling. */
 uint64_t search_encoder_fingerprint(const aisle_bert *m, int pooling);
