@@ -28,14 +28,6 @@ static void unit_embed(const aisle_bert *m, const char *text, float *out, size_t
     tu_unit(out, dim);
 }
 
-static aisle_search_index *encoded_index(const aisle_catalog *cat, const aisle_bert *m) {
-    aisle_search_index *idx;
-    assert_ok(aisle_search_index_new(&idx));
-    assert_ok(aisle_search_index_set_encoder(idx, m, cat, NULL)); /* empty: build encodes */
-    assert_ok(aisle_search_index_build(idx, cat, NULL));
-    return idx;
-}
-
 static void same_vectors(const aisle_search_index *a, const aisle_search_index *b) {
     for (size_t i = 0; i < TU_MUGS_N; i++) {
         const float *x = tu_encoder_vector(a, tu_mugs[i][0]), *y = tu_encoder_vector(b, tu_mugs[i][0]);
@@ -48,7 +40,7 @@ static void test_vectors_are_the_encoders(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls");
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, m, NULL);
     size_t dim;
     int attached;
     uint64_t fp;
@@ -104,7 +96,7 @@ static void test_query_vector_scan_and_fusion(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls");
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, m, NULL);
     const char *q = "zebra quartz ";
     float qv[64];
     unit_embed(m, q, qv, 64);
@@ -185,12 +177,12 @@ static void test_incremental_matches_rebuild(void **state) {
     aisle_bert *m = encoder_fixture("cls");
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
     aisle_catalog *first = tu_mug_catalog(5);
-    aisle_search_index *idx = encoded_index(first, m);
+    aisle_search_index *idx = tu_encoded_index(first, m, NULL);
     for (size_t i = 5; i < TU_MUGS_N; i++) assert_ok(aisle_search_index_add(idx, cat, tu_mugs[i][0]));
     assert_ok(aisle_catalog_add_item(cat, "m2", "Blue Travel Mug", "Steel mug, blue", "Kitchen > Mugs", "", NAN));
     assert_ok(aisle_search_index_add(idx, cat, "m2")); /* replace */
     assert_ok(aisle_search_index_remove(idx, "m5"));
-    aisle_search_index *fresh = encoded_index(cat, m);
+    aisle_search_index *fresh = tu_encoded_index(cat, m, NULL);
     assert_ok(aisle_search_index_remove(fresh, "m5"));
     same_vectors(idx, fresh);
     /* queries no product has a word of: encoder hits only (text statistics
@@ -217,7 +209,7 @@ static void test_saved_vectors_and_fingerprint(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls"), *other = encoder_fixture("reg"), *tweaked = encoder_fixture("cls");
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, m, NULL);
     assert_ok(aisle_search_index_remove(idx, "m2"));
     char dir[512], path[600];
     tu_tmpdir(dir, sizeof dir, "search_encoder");
@@ -277,7 +269,7 @@ static void test_saved_vectors_and_fingerprint(void **state) {
         aisle_search_results_free(rb);
     }
     assert_ok(aisle_search_index_add(back, cat, "m2"));
-    aisle_search_index *fresh = encoded_index(cat, m);
+    aisle_search_index *fresh = tu_encoded_index(cat, m, NULL);
     for (size_t d = 0; d < 64; d++) assert_float_equal(tu_encoder_vector(back, "m2")[d], tu_encoder_vector(fresh, "m2")[d], 1e-5);
     aisle_search_index_free(fresh);
     /* a plain index has no vectors to attach to */

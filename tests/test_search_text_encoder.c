@@ -30,14 +30,6 @@ static size_t unit_vector(const aisle_model *m, const char *text, float *out) {
     return dim;
 }
 
-static aisle_search_index *encoded_index(const aisle_catalog *cat, const aisle_model *m) {
-    aisle_search_index *idx;
-    assert_ok(aisle_search_index_new(&idx));
-    assert_ok(aisle_search_index_set_text_model(idx, m, cat, NULL)); /* empty: build encodes */
-    assert_ok(aisle_search_index_build(idx, cat, NULL));
-    return idx;
-}
-
 /* ---- the accessor ---- */
 
 /* The transformer's pooled vector is exactly what its head reads: the
@@ -239,7 +231,7 @@ static void test_index_stores_each_products_unit_vector(void **state) {
     for (int a = 0; a < 2; a++) {
         aisle_model *m = tu_text_encoder(archs[a], 1);
         aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-        aisle_search_index *idx = encoded_index(cat, m);
+        aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
         size_t dim;
         int attached;
         assert_ok(aisle_search_index_encoder_info(idx, &dim, &attached, NULL));
@@ -272,7 +264,7 @@ static void test_query_vector_ranks_encoder_candidates(void **state) {
     (void)state;
     aisle_model *m = tu_text_encoder("transformer", 1);
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
     /* no product has these words: every hit comes from the encoder, ranked by cosine */
     aisle_search_results *r = tu_search(idx, "kettle", 8, NULL, 0, "search_encoder_weight=1");
     size_t n;
@@ -314,7 +306,7 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
     aisle_model *m = tu_text_encoder("transformer", 1), *other = tu_text_encoder("transformer", 2),
                 *bag = tu_text_encoder("bag", 1);
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
     assert_ok(aisle_search_index_save(idx, path, NULL));
     aisle_search_index *loaded;
     assert_ok(aisle_search_index_load(&loaded, path, NULL));
@@ -407,7 +399,7 @@ static void test_index_saved_with_the_first_fingerprint_attaches(void **state) {
     assert_int_equal(aisle_search_index_set_text_model(old, other, NULL, NULL), AISLE_EINVAL);
     assert_ok(aisle_search_index_set_text_model(old, m, NULL, NULL));
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *now = encoded_index(cat, m);
+    aisle_search_index *now = tu_encoded_index(cat, NULL, m);
     assert_int_equal(now->enc_pooling, SEARCH_ENC_POOL_TEXT_MODEL);
     assert_ok(aisle_search_index_encoder_info(now, NULL, NULL, &fp));
     assert_true(fp == fingerprint(m, TEXT_FP_WORDS));
@@ -440,7 +432,7 @@ static void test_added_and_replaced_products_are_encoded(void **state) {
     (void)state;
     aisle_model *m = tu_text_encoder("bag", 3);
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N - 1), *full = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
     assert_null(tu_encoder_vector(idx, "m8"));
     assert_ok(aisle_search_index_add(idx, full, "m8"));
     float want[8];
@@ -468,7 +460,7 @@ static void test_detaching_drops_the_vectors(void **state) {
     (void)state;
     aisle_model *m = tu_text_encoder("transformer", 1);
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
     assert_ok(aisle_search_index_set_text_model(idx, NULL, NULL, NULL));
     size_t dim = 1;
     int attached = 1;

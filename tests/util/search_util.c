@@ -159,3 +159,14 @@ const float *tu_encoder_vector(const aisle_search_index *idx, const char *key) {
     if (k < 0 || idx->doc_of_key[k] == SEARCH_NONE) return NULL;
     return idx->enc_vec + (size_t)idx->doc_of_key[k] * idx->enc_dim;
 }
+
+aisle_search_index *tu_encoded_index(const aisle_catalog *cat, const aisle_bert *bert, const aisle_model *text) {
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    if (bert) /* empty: the build encodes */
+        assert_ok(aisle_search_index_set_encoder(idx, bert, cat, NULL));
+    else
+        assert_ok(aisle_search_index_set_text_model(idx, text, cat, NULL));
+    assert_ok(aisle_search_index_build(idx, cat, NULL));
+    return idx;
+}

@@ -36,6 +36,9 @@ void tu_unit(float *v, size_t dim);
 enum { TU_MUGS_N = 8 };
 extern const char *const tu_mugs[TU_MUGS_N][4];
 aisle_catalog *tu_mug_catalog(size_t n);
+/* An index of cat built with an encoder attached first (the BERT bert,
+ * else the intent model text): the build encodes every product. */
+aisle_search_index *tu_encoded_index(const aisle_catalog *cat, const aisle_bert *bert, const aisle_model *text);
 /* The encoder vector the index stores for product key (NULL when not
  * indexed). */
 const float *tu_encoder_vector(const aisle_search_index *idx, const char *key);
