@@ -5,8 +5,6 @@
  * reload, the int8 index, bad input, allocation failures, other kinds, and
  * readers serving while a writer adds (run under TSan by make check-tsan). */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,6 +476,26 @@ static void test_add_allocation_failures_change_nothing(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* One batch of test_server_adds_products_while_readers_serve: 5 new
+ * products added to the server. */
+typedef struct server_batch {
+    aisle_server *s;
+    const aisle_catalog *cat;
+    size_t total;
+} server_batch;
+
+static void add_batch(void *ctx, int b) {
+    server_batch *c = ctx;
+    aisle_catalog *day;
+    assert_ok(aisle_catalog_new(&day));
+    tu_late_products(day, c->cat, b * 5, 5);
+    size_t added;
+    assert_ok(aisle_server_add_items(c->s, day, &added));
+    assert_int_equal(added, 5);
+    c->total += added;
+    aisle_catalog_free(day);
+}
+
 /* A server: 4 readers recommend and score while one writer adds products
  * in batches from catalogs; then a swap to a model trained without them
  * replays the additions.  Under TSan (make check-tsan) this is the race
@@ -492,36 +510,10 @@ static void test_server_adds_products_while_readers_serve(void **state) {
     assert_ok(aisle_model_train_with_catalog(ds, yesterday, cfg, &next));
     aisle_server *s;
     assert_ok(aisle_server_new(&s, m));
-    atomic_int stop = 0;
-    enum { READERS = 4, BATCHES = 6 };
-    pthread_t th[READERS];
-    tu_reader rc[READERS];
-    for (int i = 0; i < READERS; i++) {
-        rc[i].s = s, rc[i].stop = &stop, rc[i].id = i, rc[i].users = N_USERS, rc[i].probe = "late3";
-        atomic_init(&rc[i].calls, 0);
-        assert_int_equal(pthread_create(&th[i], NULL, tu_reader_run, &rc[i]), 0);
-    }
-    size_t total = 0;
-    long seen = 0;
-    for (int b = 0; b < BATCHES; b++) {
-        seen = tu_reader_wait(rc, READERS, seen); /* a read between any two batches */
-        aisle_catalog *day;
-        assert_ok(aisle_catalog_new(&day));
-        char key[32];
-        for (int i = 0; i < 5; i++) {
-            snprintf(key, sizeof key, "late%d", b * 5 + i);
-            tu_copy_product(day, cat, i % 2 ? "newspade" : "newmug", key, NULL);
-        }
-        size_t added;
-        assert_ok(aisle_server_add_items(s, day, &added));
-        assert_int_equal(added, 5);
-        total += added;
-        aisle_catalog_free(day);
-    }
-    tu_reader_wait(rc, READERS, seen); /* and after the last */
-    atomic_store(&stop, 1);
-    for (int i = 0; i < READERS; i++) pthread_join(th[i], NULL);
-    assert_true(tu_reader_calls(rc, READERS) > BATCHES);
+    enum { BATCHES = 6 };
+    server_batch sb = {s, cat, 0};
+    assert_true(tu_serve_while_adding(s, 4, N_USERS, "late3", BATCHES, add_batch, &sb) > BATCHES);
+    size_t total = sb.total;
     const aisle_model *a;
     assert_ok(aisle_server_acquire(s, &a));
     assert_int_equal(item_count(a), N_ITEMS + total);

@@ -7,7 +7,6 @@
  * the same profile, save and reload, bad input, allocation failures, and
  * readers serving while a writer adds (run under TSan by make check-tsan). */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +166,19 @@ static aisle_catalog *shopper_table(void) {
     return users;
 }
 
+/* m saved and loaded scores every probe, "newbie"'s included, to the bit
+ * and describes itself the same. */
+static void check_survives_a_save(const aisle_model *m) {
+    aisle_model *back = reloaded(m);
+    check_same_bits(m, NULL, back, probe, 4);
+    for (size_t i = 0; i < 4; i++) {
+        float a = score(m, "newbie", probe[i]), b = score(back, "newbie", probe[i]);
+        assert_memory_equal(&a, &b, sizeof a);
+    }
+    check_same_description(m, back);
+    aisle_model_free(back);
+}
+
 /* A new shopper has no history: with recent_items=0 one whose attributes
  * are u1's reads exactly as u1, and one without attributes as a stranger
  * (with recent items too); both survive a save. */
@@ -198,14 +210,7 @@ static void test_added_shopper_reads_as_a_trained_one_with_that_profile(void **s
         size_t n;
         assert_ok(aisle_recommend(m, "newbie", 4, NULL, top, sc, &n));
         assert_int_equal(n, 4);
-        aisle_model *back = reloaded(m);
-        check_same_bits(m, NULL, back, probe, 4);
-        for (size_t i = 0; i < 4; i++) {
-            float a = score(m, "newbie", probe[i]), b = score(back, "newbie", probe[i]);
-            assert_memory_equal(&a, &b, sizeof a);
-        }
-        check_same_description(m, back);
-        aisle_model_free(back);
+        check_survives_a_save(m);
         aisle_model_free(m);
         aisle_config_free(cfg);
     }
@@ -229,13 +234,7 @@ static void test_added_rows_with_id_embeddings_survive_a_save(void **state) {
     assert_ok(aisle_model_train_with_features(ds, yesterday, known, cfg, &m));
     assert_ok(aisle_model_add_items(m, cat, NULL));
     assert_ok(aisle_model_add_users(m, today, NULL));
-    aisle_model *back = reloaded(m);
-    check_same_bits(m, NULL, back, probe, 4);
-    for (size_t i = 0; i < 4; i++) {
-        float a = score(m, "newbie", probe[i]), b = score(back, "newbie", probe[i]);
-        assert_memory_equal(&a, &b, sizeof a);
-    }
-    check_same_description(m, back);
+    check_survives_a_save(m);
     /* quantized saves keep the added rows too */
     aisle_config *q;
     assert_ok(aisle_config_new(&q));
@@ -243,7 +242,7 @@ static void test_added_rows_with_id_embeddings_survive_a_save(void **state) {
     void *buf;
     size_t len;
     assert_ok(aisle_model_save_buffer(m, q, &buf, &len));
-    aisle_model_free(back);
+    aisle_model *back;
     assert_ok(aisle_model_load_buffer(&back, buf, len, NULL));
     assert_true(fabsf(score(back, "newbie", "newmug") - score(m, "newbie", "newmug")) < 0.25f);
     aisle_free(buf);
@@ -376,6 +375,33 @@ static void test_add_allocation_failures_change_nothing_with_bert(void **state) 
     add_sweeps(opts, 20, 5000);
 }
 
+/* One batch of test_server_adds_to_pair_while_readers_serve: 3 new
+ * products and 3 new shoppers added to the server. */
+typedef struct server_batch {
+    aisle_server *s;
+    const aisle_catalog *cat;
+} server_batch;
+
+static void add_batch(void *ctx, int b) {
+    server_batch *c = ctx;
+    aisle_catalog *day, *people;
+    assert_ok(aisle_catalog_new(&day));
+    assert_ok(aisle_catalog_new(&people));
+    tu_late_products(day, c->cat, b * 3, 3);
+    char key[32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "shopper%d", b * 3 + i);
+        add_shopper(people, key, i % 2 ? "gardener" : "cook");
+    }
+    size_t added;
+    assert_ok(aisle_server_add_items(c->s, day, &added));
+    assert_int_equal(added, 3);
+    assert_ok(aisle_server_add_users(c->s, people, &added));
+    assert_int_equal(added, 3);
+    aisle_catalog_free(day);
+    aisle_catalog_free(people);
+}
+
 /* A server: 4 readers recommend and score while one writer adds products
  * and shoppers in batches; then a swap to a model trained without them
  * replays the additions.  Under TSan (make check-tsan) this is the race
@@ -390,39 +416,9 @@ static void test_server_adds_to_pair_while_readers_serve(void **state) {
     assert_ok(aisle_model_train_with_features(ds, yesterday, known, cfg, &next));
     aisle_server *s;
     assert_ok(aisle_server_new(&s, m));
-    atomic_int stop = 0;
-    enum { READERS = 4, BATCHES = 4 };
-    pthread_t th[READERS];
-    tu_reader rc[READERS];
-    for (int i = 0; i < READERS; i++) {
-        rc[i].s = s, rc[i].stop = &stop, rc[i].id = i, rc[i].users = N_USERS, rc[i].probe = "late3";
-        atomic_init(&rc[i].calls, 0);
-        assert_int_equal(pthread_create(&th[i], NULL, tu_reader_run, &rc[i]), 0);
-    }
-    long seen = 0;
-    char key[32];
-    for (int b = 0; b < BATCHES; b++) {
-        seen = tu_reader_wait(rc, READERS, seen); /* a read between any two batches */
-        aisle_catalog *day, *people;
-        assert_ok(aisle_catalog_new(&day));
-        assert_ok(aisle_catalog_new(&people));
-        for (int i = 0; i < 3; i++) {
-            snprintf(key, sizeof key, "late%d", b * 3 + i);
-            tu_copy_product(day, cat, i % 2 ? "newspade" : "newmug", key, NULL);
-            snprintf(key, sizeof key, "shopper%d", b * 3 + i);
-            add_shopper(people, key, i % 2 ? "gardener" : "cook");
-        }
-        size_t added;
-        assert_ok(aisle_server_add_items(s, day, &added));
-        assert_int_equal(added, 3);
-        assert_ok(aisle_server_add_users(s, people, &added));
-        assert_int_equal(added, 3);
-        aisle_catalog_free(day);
-        aisle_catalog_free(people);
-    }
-    tu_reader_wait(rc, READERS, seen); /* and after the last */
-    atomic_store(&stop, 1);
-    for (int i = 0; i < READERS; i++) pthread_join(th[i], NULL);
+    enum { BATCHES = 4 };
+    server_batch sb = {s, cat};
+    tu_serve_while_adding(s, 4, N_USERS, "late3", BATCHES, add_batch, &sb);
     const aisle_model *a;
     assert_ok(aisle_server_acquire(s, &a));
     assert_int_equal(count(a, 0), N_ITEMS + 3 * BATCHES);

@@ -25,47 +25,7 @@ static aisle_bert *encoder_fixture(const char *name) {
 /* The unit mean-pooled vector of one text, through the public call. */
 static void unit_embed(const aisle_bert *m, const char *text, float *out, size_t dim) {
     assert_ok(aisle_bert_embed(m, &text, 1, AISLE_BERT_POOL_MEAN, NULL, out));
-    double n = 0;
-    for (size_t d = 0; d < dim; d++) n += (double)out[d] * out[d];
-    n = sqrt(n);
-    for (size_t d = 0; d < dim; d++) out[d] = n > 0 ? (float)(out[d] / n) : 0.0f;
-}
-
-static aisle_search_index *encoded_index(const aisle_catalog *cat, const aisle_bert *m) {
-    aisle_search_index *idx;
-    assert_ok(aisle_search_index_new(&idx));
-    assert_ok(aisle_search_index_set_encoder(idx, m, cat, NULL)); /* empty: build encodes */
-    assert_ok(aisle_search_index_build(idx, cat, NULL));
-    return idx;
-}
-
-static aisle_search_results *query(const aisle_search_index *idx, const char *q, size_t k, const char *opts) {
-    aisle_config *cfg = NULL;
-    if (opts) {
-        assert_ok(aisle_config_new(&cfg));
-        assert_ok(aisle_config_parse(cfg, opts));
-    }
-    aisle_search_results *r;
-    assert_ok(aisle_search(idx, q, AISLE_NUL_TERMINATED, k, NULL, 0, NULL, NULL, NULL, 0, cfg, &r));
-    aisle_config_free(cfg);
-    return r;
-}
-
-/* The same hits with scores within tol (an encoder's batched and single
- * forwards round differently in the last bits). */
-static void same_hits(const aisle_search_results *a, const aisle_search_results *b, double tol) {
-    size_t na, nb;
-    assert_ok(aisle_search_results_count(a, &na));
-    assert_ok(aisle_search_results_count(b, &nb));
-    assert_int_equal(na, nb);
-    for (size_t i = 0; i < na; i++) {
-        const char *ka, *kb;
-        double sa, sb;
-        assert_ok(aisle_search_results_hit(a, i, &ka, &sa));
-        assert_ok(aisle_search_results_hit(b, i, &kb, &sb));
-        assert_string_equal(ka, kb);
-        assert_float_equal(sa, sb, tol);
-    }
+    tu_unit(out, dim);
 }
 
 static void same_vectors(const aisle_search_index *a, const aisle_search_index *b) {
@@ -80,7 +40,7 @@ static void test_vectors_are_the_encoders(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls");
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, m, NULL);
     size_t dim;
     int attached;
     uint64_t fp;
@@ -136,7 +96,7 @@ static void test_query_vector_scan_and_fusion(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls");
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, m, NULL);
     const char *q = "zebra quartz ";
     float qv[64];
     unit_embed(m, q, qv, 64);
@@ -149,7 +109,7 @@ static void test_query_vector_scan_and_fusion(void **state) {
         positive += cos[i] > 0;
     }
     assert_true(positive > 0);
-    aisle_search_results *r = query(idx, q, 20, NULL);
+    aisle_search_results *r = tu_search(idx, q, 20, NULL, 0, NULL);
     size_t n;
     assert_ok(aisle_search_results_count(r, &n));
     assert_int_equal(n, positive);
@@ -167,7 +127,7 @@ static void test_query_vector_scan_and_fusion(void **state) {
         assert_non_null(strstr(why, "found by the text encoder only"));
     }
     aisle_search_results_free(r);
-    r = query(idx, q, 20, "search_fusion=rrf search_encoder_weight=2");
+    r = tu_search(idx, q, 20, NULL, 0, "search_fusion=rrf search_encoder_weight=2");
     assert_ok(aisle_search_results_count(r, &n));
     for (size_t i = 0; i < n; i++) {
         double s;
@@ -176,16 +136,16 @@ static void test_query_vector_scan_and_fusion(void **state) {
     }
     aisle_search_results_free(r);
     /* off: no encoder candidates */
-    r = query(idx, q, 20, "search_encoder_weight=0");
+    r = tu_search(idx, q, 20, NULL, 0, "search_encoder_weight=0");
     assert_ok(aisle_search_results_count(r, &n));
     assert_int_equal(n, 0);
     aisle_search_results_free(r);
-    r = query(idx, q, 20, "search_fusion=none");
+    r = tu_search(idx, q, 20, NULL, 0, "search_fusion=none");
     assert_ok(aisle_search_results_count(r, &n));
     assert_int_equal(n, 0);
     aisle_search_results_free(r);
     /* a lexical query keeps its text hit first under the default blend */
-    r = query(idx, "garden spade ", 3, NULL);
+    r = tu_search(idx, "garden spade ", 3, NULL, 0, NULL);
     const char *key, *why;
     assert_ok(aisle_search_results_hit(r, 0, &key, NULL));
     assert_string_equal(key, "m3");
@@ -203,7 +163,8 @@ static void test_query_vector_scan_and_fusion(void **state) {
     aisle_search_results_free(r);
     /* empty, punctuation-only and invalid UTF-8 queries are defined */
     static const char *const odd[] = {"", "!!! ??", "\xff\xfe caf\xc3", "   "};
-    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) aisle_search_results_free(query(idx, odd[i], 5, NULL));
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++)
+        aisle_search_results_free(tu_search(idx, odd[i], 5, NULL, 0, NULL));
     aisle_search_index_free(idx);
     aisle_catalog_free(cat);
     aisle_bert_free(m);
@@ -216,21 +177,21 @@ static void test_incremental_matches_rebuild(void **state) {
     aisle_bert *m = encoder_fixture("cls");
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
     aisle_catalog *first = tu_mug_catalog(5);
-    aisle_search_index *idx = encoded_index(first, m);
+    aisle_search_index *idx = tu_encoded_index(first, m, NULL);
     for (size_t i = 5; i < TU_MUGS_N; i++) assert_ok(aisle_search_index_add(idx, cat, tu_mugs[i][0]));
     assert_ok(aisle_catalog_add_item(cat, "m2", "Blue Travel Mug", "Steel mug, blue", "Kitchen > Mugs", "", NAN));
     assert_ok(aisle_search_index_add(idx, cat, "m2")); /* replace */
     assert_ok(aisle_search_index_remove(idx, "m5"));
-    aisle_search_index *fresh = encoded_index(cat, m);
+    aisle_search_index *fresh = tu_encoded_index(cat, m, NULL);
     assert_ok(aisle_search_index_remove(fresh, "m5"));
     same_vectors(idx, fresh);
     /* queries no product has a word of: encoder hits only (text statistics
      * count the replaced and removed products until a save compacts) */
     static const char *const qs[] = {"zebra quartz ", "xylophone ", "qqq www "};
     for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
-        aisle_search_results *ra = query(idx, qs[i], 10, NULL);
-        aisle_search_results *rb = query(fresh, qs[i], 10, NULL);
-        same_hits(ra, rb, 1e-5);
+        aisle_search_results *ra = tu_search(idx, qs[i], 10, NULL, 0, NULL);
+        aisle_search_results *rb = tu_search(fresh, qs[i], 10, NULL, 0, NULL);
+        tu_same_hits(ra, rb, 1e-5);
         aisle_search_results_free(ra);
         aisle_search_results_free(rb);
     }
@@ -248,7 +209,7 @@ static void test_saved_vectors_and_fingerprint(void **state) {
     (void)state;
     aisle_bert *m = encoder_fixture("cls"), *other = encoder_fixture("reg"), *tweaked = encoder_fixture("cls");
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, m, NULL);
     assert_ok(aisle_search_index_remove(idx, "m2"));
     char dir[512], path[600];
     tu_tmpdir(dir, sizeof dir, "search_encoder");
@@ -286,7 +247,7 @@ static void test_saved_vectors_and_fingerprint(void **state) {
         aisle_search_index_free(qi);
     }
     /* not attached: words only, adds refused */
-    aisle_search_results *r = query(back, "zebra quartz ", 10, NULL);
+    aisle_search_results *r = tu_search(back, "zebra quartz ", 10, NULL, 0, NULL);
     size_t n;
     assert_ok(aisle_search_results_count(r, &n));
     assert_int_equal(n, 0);
@@ -301,13 +262,14 @@ static void test_saved_vectors_and_fingerprint(void **state) {
     assert_ok(aisle_search_index_set_encoder(back, m, NULL, NULL));
     static const char *const qs[] = {"zebra quartz ", "coffee ", "steel "};
     for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
-        aisle_search_results *ra = query(idx, qs[i], 10, NULL), *rb = query(back, qs[i], 10, NULL);
-        same_hits(ra, rb, 0);
+        aisle_search_results *ra = tu_search(idx, qs[i], 10, NULL, 0, NULL);
+        aisle_search_results *rb = tu_search(back, qs[i], 10, NULL, 0, NULL);
+        tu_same_hits(ra, rb, 0);
         aisle_search_results_free(ra);
         aisle_search_results_free(rb);
     }
     assert_ok(aisle_search_index_add(back, cat, "m2"));
-    aisle_search_index *fresh = encoded_index(cat, m);
+    aisle_search_index *fresh = tu_encoded_index(cat, m, NULL);
     for (size_t d = 0; d < 64; d++) assert_float_equal(tu_encoder_vector(back, "m2")[d], tu_encoder_vector(fresh, "m2")[d], 1e-5);
     aisle_search_index_free(fresh);
     /* a plain index has no vectors to attach to */

@@ -5,7 +5,7 @@
  * determinism), the ranker option and accessor, and the weights kept by a
  * saved index (old readers skip the optional section; corrupt ones are
  * refused). */
-#include "util/test_util.h"
+#include "util/search_util.h"
 
 #include "search/search.h"
 
@@ -361,18 +361,7 @@ static void test_saved_index_keeps_the_learned_weights(void **state) {
     aisle_search_results *r1, *r2;
     assert_ok(aisle_search(s.idx, "candle", 6, 10, NULL, 0, NULL, NULL, NULL, 0, NULL, &r1));
     assert_ok(aisle_search(back, "candle", 6, 10, NULL, 0, NULL, NULL, NULL, 0, NULL, &r2));
-    size_t n1, n2;
-    assert_ok(aisle_search_results_count(r1, &n1));
-    assert_ok(aisle_search_results_count(r2, &n2));
-    assert_int_equal(n1, n2);
-    for (size_t i = 0; i < n1; i++) {
-        const char *k1, *k2;
-        double s1, s2;
-        assert_ok(aisle_search_results_hit(r1, i, &k1, &s1));
-        assert_ok(aisle_search_results_hit(r2, i, &k2, &s2));
-        assert_string_equal(k1, k2);
-        assert_true(fabs(s1 - s2) < 1e-5);
-    }
+    tu_same_hits(r1, r2, 1e-5);
     aisle_search_results_free(r1);
     aisle_search_results_free(r2);
     aisle_search_index_free(back);

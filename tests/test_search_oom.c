@@ -310,18 +310,25 @@ static int step_pairs(void *p) {
     return rc;
 }
 
-static void test_pair_bounds_survive_every_allocation_failure(void **state) {
-    (void)state;
-    block_ctx c = {0};
-    assert_ok(aisle_catalog_new(&c.cat));
+/* 200 lamps whose titles repeat "sage green" and "navy blue". */
+static aisle_catalog *lamp_catalog(void) {
+    aisle_catalog *cat;
+    assert_ok(aisle_catalog_new(&cat));
     char key[16], title[64], desc[64];
     static const char *const colors[] = {"sage green", "navy blue", "oak"};
     for (int i = 0; i < 200; i++) {
         snprintf(key, sizeof key, "q%d", i);
         snprintf(title, sizeof title, "%s %s lamp", colors[i % 3], i % 4 ? "desk" : "floor");
         snprintf(desc, sizeof desc, "lamp%s", i % 5 ? "" : " with a sage green shade");
-        assert_ok(aisle_catalog_add_item(c.cat, key, title, desc, "Home", "Lumen", i));
+        assert_ok(aisle_catalog_add_item(cat, key, title, desc, "Home", "Lumen", i));
     }
+    return cat;
+}
+
+static void test_pair_bounds_survive_every_allocation_failure(void **state) {
+    (void)state;
+    block_ctx c = {0};
+    c.cat = lamp_catalog();
     aisle_config *cfg; /* the build keeps pairs ("sage green", "navy blue") */
     assert_ok(aisle_config_new(&cfg));
     assert_ok(aisle_config_set(cfg, "search_pair_min_docs", "8"));
@@ -334,6 +341,69 @@ static void test_pair_bounds_survive_every_allocation_failure(void **state) {
     uint64_t n = tu_oom_sweep("pairs", step_pairs, &c, 1, 0, MAX_STEPS);
     print_message("pair bounds failure points: %llu\n", (unsigned long long)n);
     assert_true(n > 50);
+    aisle_catalog_free(c.cat);
+}
+
+/* An index grown by adds from empty chooses its pairs again each time it
+ * doubles (search_pair_min_docs 8: before the 17th, 33rd and 65th add).
+ * An add whose choice fails fails with nothing changed: the same
+ * products, the same pairs (still exact) and the same next doubling; a run
+ * that succeeds ends with the clean run's pairs. */
+typedef struct choice_ctx {
+    aisle_catalog *cat;
+    size_t n_pairs; /* the clean run's */
+} choice_ctx;
+
+static int step_pair_choice(void *p) {
+    choice_ctx *c = p;
+    aisle_search_index *idx;
+    int rc = aisle_search_index_new(&idx);
+    if (rc) return rc;
+    idx->pair_min = 8;
+    const char *key;
+    for (size_t i = 0; i < 70 && !rc; i++) {
+        const search_pair *pairs = idx->pairs;
+        size_t n_pairs = idx->n_pairs, n_docs = idx->n_docs, next = idx->pair_next;
+        assert_ok(aisle_catalog_key(c->cat, i, &key));
+        rc = aisle_search_index_add(idx, c->cat, key);
+        if (rc) {
+            assert_ptr_equal(idx->pairs, pairs);
+            assert_int_equal(idx->n_pairs, n_pairs);
+            assert_int_equal(idx->n_docs, n_docs);
+            assert_int_equal(idx->pair_next, next);
+        }
+    }
+    if (!rc) {
+        assert_int_equal(idx->pair_next, 128); /* chosen at 16, 32 and 64 products */
+        if (!c->n_pairs) c->n_pairs = idx->n_pairs;
+        assert_true(idx->n_pairs >= 1);
+        assert_int_equal(idx->n_pairs, c->n_pairs);
+    }
+    aisle_search_index_free(idx);
+    return rc;
+}
+
+static void test_adds_that_choose_pairs_fail_cleanly(void **state) {
+    (void)state;
+    choice_ctx c = {lamp_catalog(), 0};
+    tu_failalloc_install(0, 0); /* counts the allocations of a clean run */
+    assert_ok(step_pair_choice(&c));
+    uint64_t allocations = tu_failalloc_count(), failed = 0;
+    tu_failalloc_remove();
+    /* not tu_oom_sweep: it stops at the first success, and a choice's
+     * shrink-to-fit may fail harmlessly (the larger array stays) */
+    for (uint64_t n = 1; n <= allocations; n++) {
+        tu_failalloc_install(n, 0);
+        int rc = step_pair_choice(&c);
+        int64_t live = tu_failalloc_live();
+        tu_failalloc_remove();
+        assert_int_equal(live, 0);
+        if (rc) assert_int_equal(rc, AISLE_ENOMEM);
+        failed += rc != AISLE_OK;
+    }
+    print_message("pair choice: %llu of %llu allocation failures fail their add\n", (unsigned long long)failed,
+                  (unsigned long long)allocations);
+    assert_int_equal(failed, allocations - 3); /* all but the three choices' shrinks */
     aisle_catalog_free(c.cat);
 }
 
@@ -427,8 +497,10 @@ int main(void) {
         cmocka_unit_test(test_search_paths_survive_every_allocation_failure),
         cmocka_unit_test(test_block_bounds_survive_every_allocation_failure),
         cmocka_unit_test(test_pair_bounds_survive_every_allocation_failure),
+        cmocka_unit_test(test_adds_that_choose_pairs_fail_cleanly),
         cmocka_unit_test(test_encoder_paths_survive_every_allocation_failure),
         cmocka_unit_test(test_intent_encoder_paths_survive_every_allocation_failure),
     };
+    tu_filter_from_env();
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,6 +81,45 @@ static int pvec_covers(const search_pvec *v, const uint16_t tf[2][SEARCH_N_FIELD
     return 0;
 }
 
+/* The bytes of idx as saved (the caller frees *bytes). */
+static void index_bytes(const aisle_search_index *idx, void **bytes, size_t *len) {
+    io_writer *w;
+    assert_ok(search_index_write(idx, NULL, &w));
+    assert_ok(io_writer_to_buffer(w, bytes, len));
+    io_writer_free(w);
+}
+
+/* One comparison of check_exact: options a and b, filters f[0..nf). */
+typedef struct same_case {
+    const char *a, *b;
+    const char *const *f;
+    size_t nf;
+} same_case;
+
+/* For each option variant (appended to both options), each query and
+ * k = 1, 4, 13, 40 up to kmax: every case's two options give bit-identical
+ * results (tu_same_pruned). */
+static void check_exact(const aisle_search_index *idx, const char *const *variants, size_t nv,
+                        const char *const *qs, size_t nq, size_t kmax, const same_case *cases, size_t nc) {
+    char a[240], b[240];
+    for (size_t v = 0; v < nv; v++) {
+        const char *sep = *variants[v] ? ";" : "";
+        for (size_t i = 0; i < nq; i++)
+            for (size_t k = 1; k <= kmax; k = k * 3 + 1)
+                for (size_t c = 0; c < nc; c++) {
+                    snprintf(a, sizeof a, "%s%s%s", cases[c].a, sep, variants[v]);
+                    snprintf(b, sizeof b, "%s%s%s", cases[c].b, sep, variants[v]);
+                    tu_same_pruned(idx, a, b, qs[i], k, cases[c].f, cases[c].nf);
+                }
+    }
+}
+
+#define EXACT "search_total_limit=0"
+#define DEFLT "search_total_limit=1"
+#define FORCED "search_total_limit=1;search_block_max_groups=32"
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+static const char *const no_variant[] = {""};
+
 /* Every product whose postings hold both words of every pair lies in one of
  * the pair's blocks (ordered, at most SEARCH_SKIP products each, none
  * between them) and is dominated by a vector of its block and of `all`. */
@@ -168,10 +207,7 @@ static void test_pairs_survive_save_load_and_old_files(void **state) {
     }
     void *bytes;
     size_t len;
-    io_writer *w;
-    assert_ok(search_index_write(idx, NULL, &w));
-    assert_ok(io_writer_to_buffer(w, &bytes, &len));
-    io_writer_free(w);
+    index_bytes(idx, &bytes, &len);
     aisle_search_index *back;
     assert_ok(aisle_search_index_load_buffer(&back, bytes, len, NULL));
     assert_int_equal(back->n_pairs, n);
@@ -188,9 +224,7 @@ static void test_pairs_survive_save_load_and_old_files(void **state) {
     aisle_free(bytes);
     /* an index without pairs writes no section 262 and loads as before */
     aisle_search_index *plain = build_with(cat, "search_pair_min_docs=0");
-    assert_ok(search_index_write(plain, NULL, &w));
-    assert_ok(io_writer_to_buffer(w, &bytes, &len));
-    io_writer_free(w);
+    index_bytes(plain, &bytes, &len);
     assert_ok(aisle_search_index_load_buffer(&back, bytes, len, NULL));
     assert_int_equal(back->n_pairs, 0);
     aisle_search_index_free(back);
@@ -199,9 +233,7 @@ static void test_pairs_survive_save_load_and_old_files(void **state) {
     /* a section whose pairs are not in order: refused */
     idx->pairs[1].term[0] = idx->pairs[0].term[0];
     idx->pairs[1].term[1] = idx->pairs[0].term[1];
-    assert_ok(search_index_write(idx, NULL, &w));
-    assert_ok(io_writer_to_buffer(w, &bytes, &len));
-    io_writer_free(w);
+    index_bytes(idx, &bytes, &len);
     back = NULL;
     assert_status_msg(aisle_search_index_load_buffer(&back, bytes, len, NULL), AISLE_EFORMAT, "pair");
     assert_null(back);
@@ -256,10 +288,7 @@ static void test_pair_blocks_are_saved_and_old_files_refill(void **state) {
     assert_true(idx->n_pairs > 2);
     void *bytes;
     size_t len;
-    io_writer *w;
-    assert_ok(search_index_write(idx, NULL, &w));
-    assert_ok(io_writer_to_buffer(w, &bytes, &len));
-    io_writer_free(w);
+    index_bytes(idx, &bytes, &len);
     aisle_search_index *back, *old;
     assert_ok(aisle_search_index_load_buffer(&back, bytes, len, NULL));
     assert_int_equal(back->n_pairs, idx->n_pairs);
@@ -280,11 +309,9 @@ static void test_pair_blocks_are_saved_and_old_files_refill(void **state) {
     assert_int_equal(old->n_pairs, idx->n_pairs);
     check_pair_blocks(old);
     static const char *const qs[] = {"sage green ", "navy blue ", "green tea ", "sage gr"};
-    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
-        for (size_t k = 1; k <= 13; k = k * 3 + 1) {
-            tu_same_pruned(back, "search_total_limit=0", "search_total_limit=1", qs[i], k, NULL, 0);
-            tu_same_pruned(old, "search_total_limit=0", "search_total_limit=1", qs[i], k, NULL, 0);
-        }
+    static const same_case cases[] = {{EXACT, DEFLT, NULL, 0}};
+    check_exact(back, no_variant, 1, qs, COUNT(qs), 13, cases, 1);
+    check_exact(old, no_variant, 1, qs, COUNT(qs), 13, cases, 1);
     /* the pair list without its blocks' section is fine; blocks without the
      * pair list are refused */
     rename_section(bytes, 0x7F00, SEARCH_SECTION_PAIR_BLOCKS);
@@ -314,6 +341,13 @@ static void test_pair_bounds_are_exact(void **state) {
                                            "search_k1=0.4;search_b=1;search_weight_description=3",
                                            "search_b=0;search_proximity=2"};
     static const char *const f1[] = {"category=Home > Office"}, *const f2[] = {"price=5..30", "brand=Lumen"};
+    static const same_case cases[] = {
+        {EXACT, FORCED, NULL, 0},
+        {EXACT, DEFLT, NULL, 0},
+        {"search_total_limit=1;search_pair_bounds=false;search_block_max_groups=32", FORCED, NULL, 0},
+        {EXACT, FORCED, f1, 1},
+        {EXACT, FORCED, f2, 2},
+    };
     for (int round = 0; round < 4; round++) {
         aisle_catalog *cat = round < 3 ? cooccur_catalog(1500, 10 + (unsigned)round) : tu_varied_catalog(1500, 7, 8);
         aisle_search_index *idx;
@@ -337,33 +371,14 @@ static void test_pair_bounds_are_exact(void **state) {
         if (round == 2) { /* saved (compacted) and loaded: blocks rebuilt from the file */
             void *bytes;
             size_t len;
-            io_writer *w;
-            assert_ok(search_index_write(idx, NULL, &w));
-            assert_ok(io_writer_to_buffer(w, &bytes, &len));
-            io_writer_free(w);
+            index_bytes(idx, &bytes, &len);
             aisle_search_index_free(idx);
             assert_ok(aisle_search_index_load_buffer(&idx, bytes, len, NULL));
             aisle_free(bytes);
         }
         assert_true(idx->n_pairs > 0);
         check_pair_blocks(idx);
-        for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-            char exact[200], pruned[200], nopair[200], deflt[200];
-            const char *sep = *variants[v] ? ";" : "";
-            snprintf(exact, sizeof exact, "search_total_limit=0%s%s", sep, variants[v]);
-            snprintf(deflt, sizeof deflt, "search_total_limit=1%s%s", sep, variants[v]);
-            snprintf(pruned, sizeof pruned, "search_total_limit=1;search_block_max_groups=32%s%s", sep, variants[v]);
-            snprintf(nopair, sizeof nopair, "search_total_limit=1;search_pair_bounds=false;search_block_max_groups=32%s%s",
-                     sep, variants[v]);
-            for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
-                for (size_t k = 1; k <= 40; k = k * 3 + 1) {
-                    tu_same_pruned(idx, exact, pruned, qs[i], k, NULL, 0);
-                    tu_same_pruned(idx, exact, deflt, qs[i], k, NULL, 0);
-                    tu_same_pruned(idx, nopair, pruned, qs[i], k, NULL, 0);
-                    tu_same_pruned(idx, exact, pruned, qs[i], k, f1, 1);
-                    tu_same_pruned(idx, exact, pruned, qs[i], k, f2, 2);
-                }
-        }
+        check_exact(idx, variants, COUNT(variants), qs, COUNT(qs), 40, cases, COUNT(cases));
         aisle_search_index_free(idx);
         aisle_catalog_free(cat);
     }
@@ -416,16 +431,11 @@ static void test_an_index_grown_by_adds_gets_pair_bounds(void **state) {
     assert_non_null(pair_of(built, "sage", "green"));
     aisle_search_index_free(built);
     static const char *const qs[] = {"sage green ", "navy blue ", "green tea ", "lumen sage green tea "};
-    for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
-        for (size_t k = 1; k <= 13; k = k * 3 + 1)
-            tu_same_pruned(idx, "search_total_limit=0", "search_total_limit=1;search_block_max_groups=32", qs[i], k,
-                           NULL, 0);
+    static const same_case cases[] = {{EXACT, FORCED, NULL, 0}};
+    check_exact(idx, no_variant, 1, qs, COUNT(qs), 13, cases, 1);
     void *bytes;
     size_t len;
-    io_writer *w;
-    assert_ok(search_index_write(idx, NULL, &w));
-    assert_ok(io_writer_to_buffer(w, &bytes, &len));
-    io_writer_free(w);
+    index_bytes(idx, &bytes, &len);
     aisle_search_index *back;
     assert_ok(aisle_search_index_load_buffer(&back, bytes, len, NULL));
     assert_int_equal(back->n_pairs, idx->n_pairs);
@@ -475,24 +485,16 @@ static void test_chinese_queries_are_exact_with_and_without_block_max(void **sta
                                      "藏青色 平底锅 环保 ", "ironbark 复古红色自行车灯 咖啡豆 "};
     static const char *const variants[] = {"", "search_proximity=0", "search_coordination=0;search_b=1"};
     static const char *const f1[] = {"category=Home > Audio"};
+    static const same_case cases[] = {
+        {EXACT, DEFLT, NULL, 0},
+        {EXACT, FORCED, NULL, 0},
+        {EXACT, "search_total_limit=1;search_block_max=false", NULL, 0},
+        {EXACT, FORCED, f1, 1},
+    };
     aisle_catalog *cat = chinese_catalog(2000, 3);
     aisle_search_index *idx = build_with(cat, "search_pair_min_docs=16");
     assert_true(idx->n_pairs > 0);
-    for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-        char exact[160], deflt[160], forced[160], plain[160];
-        const char *sep = *variants[v] ? ";" : "";
-        snprintf(exact, sizeof exact, "search_total_limit=0%s%s", sep, variants[v]);
-        snprintf(deflt, sizeof deflt, "search_total_limit=1%s%s", sep, variants[v]);
-        snprintf(forced, sizeof forced, "search_total_limit=1;search_block_max_groups=32%s%s", sep, variants[v]);
-        snprintf(plain, sizeof plain, "search_total_limit=1;search_block_max=false%s%s", sep, variants[v]);
-        for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++)
-            for (size_t k = 1; k <= 40; k = k * 3 + 1) {
-                tu_same_pruned(idx, exact, deflt, qs[i], k, NULL, 0);
-                tu_same_pruned(idx, exact, forced, qs[i], k, NULL, 0);
-                tu_same_pruned(idx, exact, plain, qs[i], k, NULL, 0);
-                tu_same_pruned(idx, exact, forced, qs[i], k, f1, 1);
-            }
-    }
+    check_exact(idx, variants, COUNT(variants), qs, COUNT(qs), 40, cases, COUNT(cases));
     aisle_search_index_free(idx);
     aisle_catalog_free(cat);
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 /* The model's unit vector of a text through the accessor. */
 static size_t unit_vector(const aisle_model *m, const char *text, float *out) {
@@ -25,35 +26,8 @@ static size_t unit_vector(const aisle_model *m, const char *text, float *out) {
     text_doc_init(&d);
     assert_ok(model_text_embed(m, text, strlen(text), &d, out));
     text_doc_free(&d);
-    double n = 0;
-    for (size_t k = 0; k < dim; k++) n += (double)out[k] * out[k];
-    n = sqrt(n);
-    for (size_t k = 0; k < dim; k++) out[k] = n > 0 ? (float)(out[k] / n) : 0.0f;
+    tu_unit(out, dim);
     return dim;
-}
-
-static aisle_search_index *encoded_index(const aisle_catalog *cat, const aisle_model *m) {
-    aisle_search_index *idx;
-    assert_ok(aisle_search_index_new(&idx));
-    assert_ok(aisle_search_index_set_text_model(idx, m, cat, NULL)); /* empty: build encodes */
-    assert_ok(aisle_search_index_build(idx, cat, NULL));
-    return idx;
-}
-
-/* Bit-identical hits and scores. */
-static void assert_same_results(const aisle_search_results *a, const aisle_search_results *b) {
-    size_t na, nb;
-    assert_ok(aisle_search_results_count(a, &na));
-    assert_ok(aisle_search_results_count(b, &nb));
-    assert_int_equal(na, nb);
-    for (size_t i = 0; i < na; i++) {
-        const char *ka, *kb;
-        double sa, sb;
-        assert_ok(aisle_search_results_hit(a, i, &ka, &sa));
-        assert_ok(aisle_search_results_hit(b, i, &kb, &sb));
-        assert_string_equal(ka, kb);
-        assert_true(memcmp(&sa, &sb, sizeof sa) == 0);
-    }
 }
 
 /* ---- the accessor ---- */
@@ -120,6 +94,13 @@ static void test_intent_model_gives_vectors_of_its_width(void **state) {
     aisle_model_free(bag);
 }
 
+static uint64_t fingerprint(const aisle_model *m, int alg) {
+    uint64_t fp;
+    assert_ok(model_text_fingerprint(m, alg, &fp));
+    return fp;
+}
+
+/* Both algorithms (the first one attaches indexes saved with it). */
 static void test_fingerprint_changes_when_a_weight_changes(void **state) {
     (void)state;
     char dir[1100], path[1200];
@@ -129,22 +110,22 @@ static void test_fingerprint_changes_when_a_weight_changes(void **state) {
     for (int a = 0; a < 2; a++) {
         aisle_model *m = tu_text_encoder(archs[a], 1), *same = tu_text_encoder(archs[a], 1),
                     *other = tu_text_encoder(archs[a], 2), *loaded, *half;
-        uint64_t fp, fp_same, fp_other, fp_loaded, fp_half;
-        assert_ok(model_text_fingerprint(m, &fp));
-        assert_ok(model_text_fingerprint(same, &fp_same));
-        assert_ok(model_text_fingerprint(other, &fp_other));
-        assert_true(fp == fp_same); /* same data, options and seed: same weights */
-        assert_true(fp != fp_other);
-        /* saved and loaded exactly: the same encoder */
+        /* saved and loaded exactly: the same encoder; saved in fp16:
+         * weights rounded, another encoder */
         assert_ok(aisle_model_save(m, path, NULL));
         assert_ok(aisle_model_load(&loaded, path, NULL));
-        assert_ok(model_text_fingerprint(loaded, &fp_loaded));
-        assert_true(fp == fp_loaded);
-        /* saved in fp16: weights rounded, another encoder */
         assert_ok(tu_model_save_opts(m, path, "quantize=fp16"));
         assert_ok(aisle_model_load(&half, path, NULL));
-        assert_ok(model_text_fingerprint(half, &fp_half));
-        assert_true(fp != fp_half);
+        for (int alg = TEXT_FP_BYTES; alg <= TEXT_FP_WORDS; alg++) {
+            uint64_t fp = fingerprint(m, alg);
+            assert_true(fp == fingerprint(same, alg)); /* same data, options and seed: same weights */
+            assert_true(fp != fingerprint(other, alg));
+            assert_true(fp == fingerprint(loaded, alg));
+            assert_true(fp != fingerprint(half, alg));
+            assert_true(fp != fingerprint(m, TEXT_FP_BYTES + TEXT_FP_WORDS - alg));
+        }
+        uint64_t fp;
+        assert_int_equal(model_text_fingerprint(m, 0, &fp), AISLE_EINVAL);
         aisle_model_free(m);
         aisle_model_free(same);
         aisle_model_free(other);
@@ -153,35 +134,69 @@ static void test_fingerprint_changes_when_a_weight_changes(void **state) {
     }
 }
 
-/* One weight changed in place (the bag's first embedding row, found
- * through its state: the test may look inside) changes the fingerprint
- * and that text's vector. */
+/* Adds delta to value k of the bag's embedding rows in a model file image
+ * saved uncompressed in fp32 (docs/FORMAT.md: the section table; section
+ * 272: u32 dim, the listed buckets as a u64 count and a u32 each, then the
+ * rows tensor after its 17-byte head), and makes the section's and the
+ * header's CRCs good again: a file whose one weight changed. */
+static void bump_bag_weight(uint8_t *img, size_t k, float delta) {
+    uint32_t off, n, size;
+    memcpy(&off, img + 12, 4); /* little-endian host, as the tests assume elsewhere */
+    memcpy(&n, img + 16, 4);
+    memcpy(&size, img + 20, 4);
+    size_t hl = off + (size_t)n * size, at = hl + 4; /* the sections follow the header's CRC */
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *e = img + off + (size_t)i * size;
+        uint32_t type, flags;
+        uint64_t stored;
+        memcpy(&type, e, 4);
+        memcpy(&flags, e + 4, 4);
+        memcpy(&stored, e + 16, 8);
+        if (type != TEXT_SECTION_BAG) {
+            at += stored;
+            continue;
+        }
+        assert_int_equal(flags & 2, 0); /* stored uncompressed */
+        uint64_t buckets;
+        memcpy(&buckets, img + at + 4, 8);
+        uint8_t *w = img + at + 4 + 8 + buckets * 4 + 17 + k * 4;
+        float v;
+        memcpy(&v, w, 4);
+        v += delta;
+        memcpy(w, &v, 4);
+        uint32_t crc = (uint32_t)crc32(0L, img + at, (uInt)stored);
+        memcpy(e + 24, &crc, 4);
+        memcpy(e + 28, &crc, 4);
+        crc = (uint32_t)crc32(0L, img, (uInt)hl);
+        memcpy(img + hl, &crc, 4);
+        return;
+    }
+    fail_msg("no bag section");
+}
+
+/* One weight changed (through the model file's bytes) changes the
+ * fingerprint, by either algorithm. */
 static void test_fingerprint_sees_a_single_weight(void **state) {
     (void)state;
-    aisle_model *m = tu_text_encoder("bag", 1);
-    uint64_t before, after;
-    assert_ok(model_text_fingerprint(m, &before));
-    /* intent_state's first member is the architecture, its second the
-     * architecture's state; bag_state begins with 4 uint32_t, the norm,
-     * two index pointers, then its input rows */
-    struct {
-        const void *arch;
-        void *st;
-    } *is = m->state;
-    struct {
-        uint32_t dim, n_labels, buckets, n_rows, norm;
-        uint64_t *bits;
-        uint32_t *rank;
-        float *in, *out;
-    } *bs = is->st;
-    assert_int_equal(bs->dim, 8);
-    float kept = bs->in[3];
-    bs->in[3] = kept + 0.25f;
-    assert_ok(model_text_fingerprint(m, &after));
-    assert_true(before != after);
-    bs->in[3] = kept;
-    assert_ok(model_text_fingerprint(m, &after));
-    assert_true(before == after);
+    aisle_model *m = tu_text_encoder("bag", 1), *same, *changed;
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, "compression=0"));
+    void *img;
+    size_t len;
+    assert_ok(aisle_model_save_buffer(m, cfg, &img, &len));
+    bump_bag_weight(img, 3, 0.0f); /* the same bytes: the same encoder */
+    assert_ok(aisle_model_load_buffer(&same, img, len, NULL));
+    bump_bag_weight(img, 3, 0.25f);
+    assert_ok(aisle_model_load_buffer(&changed, img, len, NULL));
+    for (int alg = TEXT_FP_BYTES; alg <= TEXT_FP_WORDS; alg++) {
+        assert_true(fingerprint(same, alg) == fingerprint(m, alg));
+        assert_true(fingerprint(changed, alg) != fingerprint(m, alg));
+    }
+    aisle_free(img);
+    aisle_config_free(cfg);
+    aisle_model_free(changed);
+    aisle_model_free(same);
     aisle_model_free(m);
 }
 
@@ -216,7 +231,7 @@ static void test_index_stores_each_products_unit_vector(void **state) {
     for (int a = 0; a < 2; a++) {
         aisle_model *m = tu_text_encoder(archs[a], 1);
         aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-        aisle_search_index *idx = encoded_index(cat, m);
+        aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
         size_t dim;
         int attached;
         assert_ok(aisle_search_index_encoder_info(idx, &dim, &attached, NULL));
@@ -249,7 +264,7 @@ static void test_query_vector_ranks_encoder_candidates(void **state) {
     (void)state;
     aisle_model *m = tu_text_encoder("transformer", 1);
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
     /* no product has these words: every hit comes from the encoder, ranked by cosine */
     aisle_search_results *r = tu_search(idx, "kettle", 8, NULL, 0, "search_encoder_weight=1");
     size_t n;
@@ -291,7 +306,7 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
     aisle_model *m = tu_text_encoder("transformer", 1), *other = tu_text_encoder("transformer", 2),
                 *bag = tu_text_encoder("bag", 1);
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
     assert_ok(aisle_search_index_save(idx, path, NULL));
     aisle_search_index *loaded;
     assert_ok(aisle_search_index_load(&loaded, path, NULL));
@@ -304,7 +319,7 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
     assert_int_equal(attached, 0);
     assert_true(fp == fp_loaded);
     uint64_t want;
-    assert_ok(model_text_fingerprint(m, &want));
+    want = fingerprint(m, TEXT_FP_WORDS);
     assert_true(fp == want);
     /* not attached: a query of unknown words finds nothing */
     aisle_search_results *r = tu_search(loaded, "kettle", 8, NULL, 0, NULL);
@@ -332,7 +347,7 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
             const char *opts = rrf ? "search_fusion=rrf search_encoder_weight=2" : "search_encoder_weight=0.7";
             aisle_search_results *a = tu_search(idx, qs[i], 8, NULL, 0, opts);
             aisle_search_results *b = tu_search(loaded, qs[i], 8, NULL, 0, opts);
-            assert_same_results(a, b);
+            tu_same_hits(a, b, 0);
             aisle_search_results_free(a);
             aisle_search_results_free(b);
         }
@@ -350,7 +365,7 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
     /* with the catalog, any encoder recomputes */
     assert_ok(aisle_search_index_set_text_model(bidx, other, cat, NULL));
     assert_ok(aisle_search_index_encoder_info(bidx, &dim, &attached, &fp));
-    assert_ok(model_text_fingerprint(other, &want));
+    want = fingerprint(other, TEXT_FP_WORDS);
     assert_true(fp == want);
     assert_int_equal(dim, 8);
     aisle_search_index_free(bidx);
@@ -363,11 +378,61 @@ static void test_saved_index_attaches_only_its_own_encoder_and_searches_identica
     aisle_model_free(bag);
 }
 
+/* An index saved before the fingerprint's second algorithm (pooling 3,
+ * TEXT_FP_BYTES: tests/search/data/intent_fp1, README there) still
+ * attaches its encoder, refuses another and searches as an index made now;
+ * saved again it keeps its pooling; given the catalog, its vectors are
+ * made again under the word-at-a-time fingerprint. */
+static void test_index_saved_with_the_first_fingerprint_attaches(void **state) {
+    (void)state;
+    char path[1200], dir[1100];
+    snprintf(path, sizeof path, "%s/tests/search/data/intent_fp1/model.aisle", tu_srcdir());
+    aisle_model *m, *other = tu_text_encoder("transformer", 2);
+    assert_ok(aisle_model_load(&m, path, NULL));
+    snprintf(path, sizeof path, "%s/tests/search/data/intent_fp1/index.aisle", tu_srcdir());
+    aisle_search_index *old, *again;
+    assert_ok(aisle_search_index_load(&old, path, NULL));
+    assert_int_equal(old->enc_pooling, SEARCH_ENC_POOL_TEXT_FNV);
+    uint64_t fp;
+    assert_ok(aisle_search_index_encoder_info(old, NULL, NULL, &fp));
+    assert_true(fp == fingerprint(m, TEXT_FP_BYTES));
+    assert_int_equal(aisle_search_index_set_text_model(old, other, NULL, NULL), AISLE_EINVAL);
+    assert_ok(aisle_search_index_set_text_model(old, m, NULL, NULL));
+    aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
+    aisle_search_index *now = tu_encoded_index(cat, NULL, m);
+    assert_int_equal(now->enc_pooling, SEARCH_ENC_POOL_TEXT_MODEL);
+    assert_ok(aisle_search_index_encoder_info(now, NULL, NULL, &fp));
+    assert_true(fp == fingerprint(m, TEXT_FP_WORDS));
+    static const char *const qs[] = {"coffee mug", "kettle", "garden boots", "lantern"};
+    for (size_t q = 0; q < 4; q++) {
+        aisle_search_results *a = tu_search(old, qs[q], 8, NULL, 0, NULL), *b = tu_search(now, qs[q], 8, NULL, 0, NULL);
+        tu_same_hits(a, b, 0);
+        aisle_search_results_free(a);
+        aisle_search_results_free(b);
+    }
+    tu_tmpdir(dir, sizeof dir, "search_text_fp1");
+    snprintf(path, sizeof path, "%s/idx.aidx", dir);
+    assert_ok(aisle_search_index_save(old, path, NULL));
+    assert_ok(aisle_search_index_load(&again, path, NULL));
+    assert_int_equal(again->enc_pooling, SEARCH_ENC_POOL_TEXT_FNV);
+    assert_ok(aisle_search_index_set_text_model(again, m, NULL, NULL));
+    assert_ok(aisle_search_index_set_text_model(again, m, cat, NULL)); /* made again */
+    assert_int_equal(again->enc_pooling, SEARCH_ENC_POOL_TEXT_MODEL);
+    assert_ok(aisle_search_index_encoder_info(again, NULL, NULL, &fp));
+    assert_true(fp == fingerprint(m, TEXT_FP_WORDS));
+    aisle_search_index_free(again);
+    aisle_search_index_free(now);
+    aisle_search_index_free(old);
+    aisle_catalog_free(cat);
+    aisle_model_free(other);
+    aisle_model_free(m);
+}
+
 static void test_added_and_replaced_products_are_encoded(void **state) {
     (void)state;
     aisle_model *m = tu_text_encoder("bag", 3);
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N - 1), *full = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
     assert_null(tu_encoder_vector(idx, "m8"));
     assert_ok(aisle_search_index_add(idx, full, "m8"));
     float want[8];
@@ -395,7 +460,7 @@ static void test_detaching_drops_the_vectors(void **state) {
     (void)state;
     aisle_model *m = tu_text_encoder("transformer", 1);
     aisle_catalog *cat = tu_mug_catalog(TU_MUGS_N);
-    aisle_search_index *idx = encoded_index(cat, m);
+    aisle_search_index *idx = tu_encoded_index(cat, NULL, m);
     assert_ok(aisle_search_index_set_text_model(idx, NULL, NULL, NULL));
     size_t dim = 1;
     int attached = 1;
@@ -419,6 +484,7 @@ int main(void) {
         cmocka_unit_test(test_index_stores_each_products_unit_vector),
         cmocka_unit_test(test_query_vector_ranks_encoder_candidates),
         cmocka_unit_test(test_saved_index_attaches_only_its_own_encoder_and_searches_identically),
+        cmocka_unit_test(test_index_saved_with_the_first_fingerprint_attaches),
         cmocka_unit_test(test_added_and_replaced_products_are_encoded),
         cmocka_unit_test(test_detaching_drops_the_vectors),
     };

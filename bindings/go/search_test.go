@@ -159,30 +159,32 @@ func TestSearchPersonalWithModel(t *testing.T) {
 	}
 }
 
-func TestSearchEncoderSavedAndAttached(t *testing.T) {
-	b, err := ImportBert(bertCheckpoint(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+// encodedIndex builds an index of searchCatalog, attaches an encoder by
+// attach and checks it holds vectors of width dim under a fingerprint; the
+// index is closed when the test ends.
+func encodedIndex(t *testing.T, dim int, attach func(*SearchIndex, *Catalog) error) (*SearchIndex, uint64) {
+	t.Helper()
 	c := searchCatalog(t)
 	idx, err := BuildSearchIndex(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer idx.Close()
-	if err := idx.SetEncoder(b, c, nil); err != nil {
+	t.Cleanup(idx.Close)
+	if err := attach(idx, c); err != nil {
 		t.Fatal(err)
 	}
-	dim, attached, fp, err := idx.EncoderInfo()
-	if err != nil || dim != 64 || !attached || fp == 0 {
-		t.Fatalf("encoder info %d %v %x %v", dim, attached, fp, err)
+	got, attached, fp, err := idx.EncoderInfo()
+	if err != nil || got != dim || !attached || fp == 0 {
+		t.Fatalf("encoder info %d %v %x %v", got, attached, fp, err)
 	}
-	r, err := idx.Search("zebra quartz ", SearchRequest{K: 4})
-	if err != nil || len(r.Hits) == 0 {
-		t.Fatalf("encoder search: %v %v", r, err)
-	}
-	path := filepath.Join(t.TempDir(), "enc.idx")
+	return idx, fp
+}
+
+// savedAndLoaded saves idx to a file and loads it back; the copy is
+// closed when the test ends.
+func savedAndLoaded(t *testing.T, idx *SearchIndex) *SearchIndex {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "encoded.idx")
 	if err := idx.Save(path, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +192,22 @@ func TestSearchEncoderSavedAndAttached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer back.Close()
+	t.Cleanup(back.Close)
+	return back
+}
+
+func TestSearchEncoderSavedAndAttached(t *testing.T) {
+	b, err := ImportBert(bertCheckpoint(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	idx, fp := encodedIndex(t, 64, func(idx *SearchIndex, c *Catalog) error { return idx.SetEncoder(b, c, nil) })
+	r, err := idx.Search("zebra quartz ", SearchRequest{K: 4})
+	if err != nil || len(r.Hits) == 0 {
+		t.Fatalf("encoder search: %v %v", r, err)
+	}
+	back := savedAndLoaded(t, idx)
 	if _, attached, fp2, _ := back.EncoderInfo(); attached || fp2 != fp {
 		t.Fatalf("loaded: attached %v fingerprint %x, want %x", attached, fp2, fp)
 	}
@@ -220,28 +237,8 @@ func TestSearchTextModelEncoder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	c := searchCatalog(t)
-	idx, err := BuildSearchIndex(c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	if err := idx.SetTextModel(m, c, nil); err != nil {
-		t.Fatal(err)
-	}
-	dim, attached, fp, err := idx.EncoderInfo()
-	if err != nil || dim != 8 || !attached || fp == 0 {
-		t.Fatalf("encoder info %d %v %x %v", dim, attached, fp, err)
-	}
-	path := filepath.Join(t.TempDir(), "text.idx")
-	if err := idx.Save(path, nil); err != nil {
-		t.Fatal(err)
-	}
-	back, err := LoadSearchIndex(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer back.Close()
+	idx, fp := encodedIndex(t, 8, func(idx *SearchIndex, c *Catalog) error { return idx.SetTextModel(m, c, nil) })
+	back := savedAndLoaded(t, idx)
 	if err := back.SetTextModel(m, nil, nil); err != nil {
 		t.Fatal(err)
 	}

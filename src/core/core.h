@@ -288,6 +288,12 @@ void keys_truncate(core_keys *k, size_t n);
 /* Deep copy. */
 int keys_copy(core_keys *dst, const core_keys *src);
 uint64_t core_hash_bytes(const void *data, size_t len); /* FNV-1a 64 */
+/* Mixes len bytes at data into a running 64-bit hash h, eight bytes at a
+ * time (FNV-1a is serial per byte: about 8x slower on a large model).  For
+ * fingerprints of model weights (src/search, src/text): it tells models
+ * apart, it does not resist forgery.  Its values are saved in search
+ * index files (section 261): never change them. */
+uint64_t core_hash_words(uint64_t h, const void *data, size_t len);
 
 /* ------------------------------------------------------------------------
  * Top-k selection (topk.c), the one used by serving (what aisle_recommend

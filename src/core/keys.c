@@ -13,6 +13,22 @@ uint64_t core_hash_bytes(const void *data, size_t len) {
     return h;
 }
 
+uint64_t core_hash_words(uint64_t h, const void *data, size_t len) {
+    const uint8_t *p = data;
+    h ^= len * 0x9e3779b97f4a7c15ULL;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    uint64_t tail = 0;
+    if (i < len) memcpy(&tail, p + i, len - i);
+    h = (h ^ tail) * 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 33);
+}
+
 /* FNV-1a's low bits spread short, similar ids ("17850", "17851") poorly;
  * a 64-bit finalizer (MurmurHash3's fmix64) mixes every bit into the slot
  * index. */

@@ -676,15 +676,19 @@ int model_text_embed(const aisle_model *m, const char *text, size_t len, text_do
     return s->arch->embed(s->arch_state, &v, out);
 }
 
-int model_text_fingerprint(const aisle_model *m, uint64_t *out) {
+int model_text_fingerprint(const aisle_model *m, int alg, uint64_t *out) {
     const intent_state *s = intent_of(m);
     if (!s || !s->arch->fingerprint) return no_vectors(m, s);
+    if (alg != TEXT_FP_BYTES && alg != TEXT_FP_WORDS)
+        return core_error(AISLE_EINVAL, "text vectors: fingerprint algorithm %d", alg);
     const text_feat_cfg *f = &s->feat;
     int32_t feat[8] = {f->tok.lowercase, f->tok.cjk_bigrams, f->tok.min_token_len, f->word_ngrams, f->char_min,
                        f->char_max, (int32_t)f->buckets, (int32_t)f->max_tokens};
-    uint64_t h = text_fp_mix(0xcbf29ce484222325ULL, "intent", 6);
-    h = text_fp_mix(h, feat, sizeof feat);
-    *out = s->arch->fingerprint(s->arch_state, h);
+    text_fp fp = {0xcbf29ce484222325ULL, alg};
+    text_fp_mix(&fp, "intent", 6);
+    text_fp_mix(&fp, feat, sizeof feat);
+    s->arch->fingerprint(s->arch_state, &fp);
+    *out = fp.h;
     return AISLE_OK;
 }
 

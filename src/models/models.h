@@ -692,12 +692,14 @@ int model_text_probs(const aisle_model *m, const aisle_texts *t, int threads, fl
  * pooled vector its head reads) for src/search: the width, one text's
  * vector (scratch: the caller's text_doc, reusable; thread-safe on a
  * shared model with one scratch per thread) and a 64-bit fingerprint of
- * the feature settings, dimensions and every weight.  AISLE_EUNSUPPORTED
- * for another kind or an architecture without vectors. */
+ * the feature settings, dimensions and every weight by algorithm alg
+ * (TEXT_FP_WORDS, or TEXT_FP_BYTES for vectors saved before it: text.h).
+ * AISLE_EUNSUPPORTED for another kind or an architecture without
+ * vectors. */
 struct text_doc;
 int model_text_embed_dim(const aisle_model *m, size_t *dim);
 int model_text_embed(const aisle_model *m, const char *text, size_t len, struct text_doc *scratch, float *out);
-int model_text_fingerprint(const aisle_model *m, uint64_t *out);
+int model_text_fingerprint(const aisle_model *m, int alg, uint64_t *out);
 
 /* A text explanation (aisle_text_explanation_*) from n tokens: token k is
  * the NUL-terminated string at tokens + off[k] (tokens_len bytes in all,

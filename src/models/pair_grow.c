@@ -95,7 +95,9 @@ int pair_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t 
         core_free(pos);
         return rc;
     }
-    /* the arrays first: text indices, recent items or popularity, history */
+    /* the arrays first (text indices, then recent-item offsets or
+     * popularity), so that nothing fails after the rows are added; the
+     * history needs no room: users past history.rows read as empty rows */
     size_t had = side ? nu - s->text_users : ni - s->text_items;
     size_t *tix = core_reallocarray(side ? s->added_user_text : s->added_item_text, had + n, sizeof *tix);
     if (!tix) rc = core_oom("pair: new rows");

@@ -22,28 +22,13 @@
 
 /* ---- fingerprint ---- */
 
-/* A word-at-a-time multiplicative hash (not cryptographic: it tells
- * encoders apart, it does not resist forgery); fast enough to run over a
- * 440 MB BERT-base in a fraction of a second. */
+/* core_hash_words: fast enough to run over a 440 MB BERT-base in a
+ * fraction of a second. */
 typedef struct fp_state {
     uint64_t h;
 } fp_state;
 
-static void fp_mix(fp_state *s, const void *data, size_t len) {
-    const uint8_t *p = data;
-    uint64_t h = s->h ^ (len * 0x9e3779b97f4a7c15ULL);
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * 0x100000001b3ULL;
-        h ^= h >> 29;
-    }
-    uint64_t tail = 0;
-    if (i < len) memcpy(&tail, p + i, len - i);
-    h = (h ^ tail) * 0xff51afd7ed558ccdULL;
-    s->h = h ^ (h >> 33);
-}
+static void fp_mix(fp_state *s, const void *data, size_t len) { s->h = core_hash_words(s->h, data, len); }
 
 static void fp_floats(fp_state *s, const float *v, size_t n) {
     if (v) fp_mix(s, v, n * sizeof *v);
@@ -149,12 +134,15 @@ static int encoder_dim(const search_encoder_src *src, uint32_t *dim) {
     return rc;
 }
 
+/* The fingerprint of vectors with that pooling (for an intent model, it
+ * names the algorithm: the first one only for vectors saved with it). */
 static int encoder_fingerprint(const search_encoder_src *src, int pooling, uint64_t *fp) {
     if (src->bert) {
         *fp = search_encoder_fingerprint(src->bert, pooling);
         return AISLE_OK;
     }
-    return model_text_fingerprint(src->text, fp);
+    return model_text_fingerprint(src->text, pooling == SEARCH_ENC_POOL_TEXT_FNV ? TEXT_FP_BYTES : TEXT_FP_WORDS,
+                                  fp);
 }
 
 typedef struct text_embed_ctx {
@@ -293,7 +281,7 @@ int search_encoder_attach(aisle_search_index *idx, const search_encoder_src *src
     if (!idx->enc_dim)
         return core_error(AISLE_ESTATE, "search encoder: the index has no encoder vectors (pass the catalog to "
                                         "compute them)");
-    bool text_vectors = idx->enc_pooling == SEARCH_ENC_POOL_TEXT_MODEL;
+    bool text_vectors = idx->enc_pooling >= SEARCH_ENC_POOL_TEXT_FNV;
     if (text_vectors != !src->bert)
         return core_error(AISLE_EINVAL, "search encoder: the index's vectors were made by %s, not %s: pass the "
                                         "catalog to recompute them",

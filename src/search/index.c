@@ -289,7 +289,10 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
             return erc;
         }
     }
-    int rc = AISLE_OK;
+    /* then the pairs, chosen again when an index grown by adds has doubled
+     * (undone below if the add fails) */
+    search_pairs_choice choice;
+    int rc = search_pairs_grow(idx, &choice);
     for (int f = 0; f < 4 && !rc; f++) {
         const char *text = data_catalog_field(cat, i, src_field[f]);
         c.field = (uint8_t)f;
@@ -418,6 +421,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
         keys_truncate(&idx->categories, cats0);
         keys_truncate(&idx->attr_names, names0);
         keys_truncate(&idx->attr_pairs, pairs0);
+        search_pairs_grow_end(idx, &choice, false);
         core_free(vec);
         return rc;
     }
@@ -475,7 +479,7 @@ int search_index_add(aisle_search_index *idx, const aisle_catalog *cat, size_t i
     }
     idx->n_docs++;
     idx->n_alive++;
-    search_pairs_grow(idx);
+    search_pairs_grow_end(idx, &choice, true);
     /* the typo and prefix helpers scan new terms linearly; re-index them
      * once the unindexed tail grows (failure leaves the tail scan) */
     if (!idx->bulk && idx->terms.n - idx->grams_upto > CORE_MAX((size_t)1024, (size_t)idx->grams_upto / 4))

@@ -87,9 +87,13 @@ static void pc_free(aisle_search_index *idx) {
     idx->pc_floor = 0;
 }
 
+static void pairs_free(search_pair *pairs, size_t n) {
+    for (size_t i = 0; i < n; i++) core_free(pairs[i].blk);
+    core_free(pairs);
+}
+
 void search_pairs_release(aisle_search_index *idx) {
-    for (size_t i = 0; i < idx->n_pairs; i++) core_free(idx->pairs[i].blk);
-    core_free(idx->pairs);
+    pairs_free(idx->pairs, idx->n_pairs);
     idx->pairs = NULL;
     idx->n_pairs = 0;
     pc_free(idx);
@@ -232,11 +236,16 @@ static int pc_ent_cmp(const void *x, const void *y) {
     return (a->key > b->key) - (a->key < b->key);
 }
 
-/* keep_counts: the counts stay (adds go on counting). */
-static int pairs_select(aisle_search_index *idx, bool keep_counts) {
+/* Chooses the pairs counted at least pair_min times into *out (*n_out of
+ * them, blocks filled, sorted by terms), leaving idx's pairs as they are;
+ * keep_counts: the counts stay (adds go on counting), else they are freed
+ * before the blocks are filled (a build's peak). */
+static int pairs_choose(aisle_search_index *idx, bool keep_counts, search_pair **out, size_t *n_out) {
     int rc = AISLE_OK;
-    size_t n = 0;
+    size_t n = 0, kept = 0;
     pc_ent *ent = NULL;
+    *out = NULL;
+    *n_out = 0;
     if (idx->pair_min && idx->pc_n) {
         if (!(ent = core_malloc(idx->pc_n * sizeof *ent))) rc = core_oom("search pairs");
         for (size_t i = 0; !rc && i < idx->pc_cap; i++)
@@ -256,15 +265,15 @@ static int pairs_select(aisle_search_index *idx, bool keep_counts) {
     uint64_t entries = 0, budget, used = 0;
     for (size_t t = 0; t < idx->terms.n; t++) entries += idx->post[t].df;
     budget = entries / 2;
-    idx->pairs = core_calloc(CORE_MIN(n, (size_t)PAIRS_MAX), sizeof *idx->pairs);
-    if (!idx->pairs) {
+    search_pair *pairs = core_calloc(CORE_MIN(n, (size_t)PAIRS_MAX), sizeof *pairs);
+    if (!pairs) {
         core_free(ent);
         return core_oom("search pairs");
     }
-    for (size_t i = 0; i < n && idx->n_pairs < PAIRS_MAX && !rc; i++) {
+    for (size_t i = 0; i < n && kept < PAIRS_MAX && !rc; i++) {
         uint32_t a = (uint32_t)(ent[i].key >> 32), b = (uint32_t)ent[i].key;
         if (idx->post[a].df > idx->n_docs / 2 || idx->post[b].df > idx->n_docs / 2) continue;
-        search_pair *p = &idx->pairs[idx->n_pairs];
+        search_pair *p = &pairs[kept];
         p->term[0] = a;
         p->term[1] = b;
         rc = pair_fill(idx, p);
@@ -275,34 +284,57 @@ static int pairs_select(aisle_search_index *idx, bool keep_counts) {
             break;
         }
         used += size;
-        idx->n_pairs++;
+        kept++;
     }
     core_free(ent);
-    if (rc) return rc;
-    search_pair *fit = core_reallocarray(idx->pairs, idx->n_pairs ? idx->n_pairs : 1, sizeof *fit);
-    if (fit) idx->pairs = fit; /* else the larger array stays */
-    qsort(idx->pairs, idx->n_pairs, sizeof *idx->pairs, pair_cmp);
+    if (rc) {
+        pairs_free(pairs, kept);
+        return rc;
+    }
+    search_pair *fit = core_reallocarray(pairs, kept ? kept : 1, sizeof *fit);
+    if (fit) pairs = fit; /* else the larger array stays */
+    qsort(pairs, kept, sizeof *pairs, pair_cmp);
+    *out = pairs;
+    *n_out = kept;
     return AISLE_OK;
 }
 
-int search_pairs_select(aisle_search_index *idx) { return pairs_select(idx, false); }
-
-static void pairs_drop(aisle_search_index *idx) {
-    for (size_t i = 0; i < idx->n_pairs; i++) core_free(idx->pairs[i].blk);
-    core_free(idx->pairs);
-    idx->pairs = NULL;
-    idx->n_pairs = 0;
+int search_pairs_select(aisle_search_index *idx) {
+    search_pair *p;
+    size_t n;
+    int rc = pairs_choose(idx, false, &p, &n);
+    if (!rc) idx->pairs = p, idx->n_pairs = n;
+    return rc;
 }
 
-void search_pairs_grow(aisle_search_index *idx) {
+int search_pairs_grow(aisle_search_index *idx, search_pairs_choice *ch) {
+    memset(ch, 0, sizeof *ch);
     if (idx->bulk || !idx->pairs_by_adds || !idx->pair_min ||
         idx->n_docs < CORE_MAX(idx->pair_next, 2 * (size_t)idx->pair_min))
-        return;
-    idx->pair_next = 2 * idx->n_docs; /* doubling: the fills cost O(1) per add, amortised */
-    pairs_drop(idx);
-    if (pairs_select(idx, true) == AISLE_OK) return;
-    pairs_drop(idx); /* out of memory: no pairs until the next doubling (the same results) */
-    aisle_clear_error();
+        return AISLE_OK;
+    search_pair *p;
+    size_t n;
+    int rc = pairs_choose(idx, true, &p, &n);
+    if (rc) return rc;
+    /* installed now (the add extends them), the old ones kept until the
+     * add is done */
+    *ch = (search_pairs_choice){idx->pairs, idx->n_pairs, true};
+    idx->pairs = p;
+    idx->n_pairs = n;
+    return AISLE_OK;
+}
+
+void search_pairs_grow_end(aisle_search_index *idx, search_pairs_choice *ch, bool ok) {
+    if (!ch->made) return;
+    if (ok) {
+        pairs_free(ch->old, ch->n_old);
+        idx->pair_next = 2 * (idx->n_docs - 1); /* doubling: the fills cost O(1) per add, amortised */
+    } else {
+        pairs_free(idx->pairs, idx->n_pairs);
+        idx->pairs = ch->old;
+        idx->n_pairs = ch->n_old;
+    }
+    ch->made = false;
 }
 
 /* First pair with term[0] >= a. */

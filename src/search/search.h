@@ -244,8 +244,8 @@ struct aisle_search_index {
     bool bulk;             /* inside build: helper indexes rebuilt once at the end */
     /* text-encoder vectors (encoder.c): docs_cap x enc_dim unit rows
      * (enc_dim 0: none), made by the encoder with fingerprint enc_fp and
-     * pooling enc_pooling (SEARCH_ENC_POOL_TEXT_MODEL: an intent model's
-     * own); the encoder is attached (borrowed: a BERT in encoder or an
+     * pooling enc_pooling (SEARCH_ENC_POOL_TEXT_MODEL or _TEXT_FNV: an
+     * intent model's own); the encoder is attached (borrowed: a BERT in encoder or an
      * intent model in text_encoder, at most one) to encode new products
      * and queries, with enc_cfg (max_length, one thread). */
     float *enc_vec;
@@ -462,11 +462,21 @@ int search_pairs_count(aisle_search_index *idx, const search_tok *toks, size_t n
 /* After build: selects the pairs counted at least idx->pair_min times (most
  * first, within a memory budget), frees the counts, fills their blocks. */
 int search_pairs_select(aisle_search_index *idx);
-/* After an add: an index whose pairs are chosen by adds (pairs_by_adds)
- * that has doubled since its last choice chooses again from the counts
- * its adds keep; best effort (a failure leaves no pairs until the next
- * doubling: the same results). */
-void search_pairs_grow(aisle_search_index *idx);
+/* At the start of an add: an index whose pairs are chosen by adds
+ * (pairs_by_adds) that has doubled since its last choice chooses again
+ * from the counts its adds keep (the products so far, as a choice after
+ * the add that doubled it would) and installs the new pairs, keeping the
+ * old ones in *ch; a failure (AISLE_ENOMEM) changes nothing.  The add then
+ * ends the choice: search_pairs_grow_end with ok (the old pairs freed, the
+ * next doubling set) or not (the old pairs back: a failed add leaves the
+ * index as it was). */
+typedef struct search_pairs_choice {
+    search_pair *old;
+    size_t n_old;
+    bool made;
+} search_pairs_choice;
+int search_pairs_grow(aisle_search_index *idx, search_pairs_choice *ch);
+void search_pairs_grow_end(aisle_search_index *idx, search_pairs_choice *ch, bool ok);
 /* Fills the blocks of every pair from the postings (build, load). */
 int search_pairs_fill(aisle_search_index *idx);
 /* The pair of terms a and b (either order), NULL when none. */
@@ -695,12 +705,15 @@ bool search_encoder_active(const aisle_search_index *idx, const search_params *p
 /* The two back ends: an imported BERT (src/bert) or an intent model of a
  * text architecture with vectors (transformer, bag: model_text_embed);
  * exactly one is set.  The vectors of an intent model carry pooling
- * SEARCH_ENC_POOL_TEXT_MODEL (its pooling is part of its fingerprint). */
+ * SEARCH_ENC_POOL_TEXT_MODEL (its pooling is part of its fingerprint),
+ * which also names the fingerprint's algorithm: vectors saved before it
+ * carry SEARCH_ENC_POOL_TEXT_FNV (TEXT_FP_BYTES, src/text/text.h) and are
+ * still attached by that one; new vectors get TEXT_FP_WORDS. */
 typedef struct search_encoder_src {
     const aisle_bert *bert;
     const aisle_model *text;
 } search_encoder_src;
-enum { SEARCH_ENC_POOL_TEXT_MODEL = 3 };
+enum { SEARCH_ENC_POOL_TEXT_FNV = 3, SEARCH_ENC_POOL_TEXT_MODEL = 4 };
 /* 64-bit fingerprint of a BERT encoder (configuration, vocabulary, weights
  * as stored) with a pooling. */
 uint64_t search_encoder_fingerprint(const aisle_bert *m, int pooling);

@@ -388,14 +388,14 @@ static int bag_embed(const void *vs, const text_view *v, float *out) {
     return AISLE_OK;
 }
 
-static uint64_t bag_fingerprint(const void *vs, uint64_t h) {
+static void bag_fingerprint(const void *vs, text_fp *fp) {
     const bag_state *s = vs;
     uint32_t dims[5] = {s->dim, s->n_labels, s->buckets, s->n_rows, s->norm};
-    h = text_fp_mix(h, "bag", 3);
-    h = text_fp_mix(h, dims, sizeof dims);
-    h = text_fp_mix(h, s->bits, ((size_t)s->buckets + 63) / 64 * sizeof *s->bits);
-    h = text_fp_mix(h, s->in, (size_t)s->n_rows * s->dim * sizeof *s->in);
-    return text_fp_mix(h, s->out, (size_t)s->n_labels * s->dim * sizeof *s->out);
+    text_fp_mix(fp, "bag", 3);
+    text_fp_mix(fp, dims, sizeof dims);
+    text_fp_mix(fp, s->bits, ((size_t)s->buckets + 63) / 64 * sizeof *s->bits);
+    text_fp_mix(fp, s->in, (size_t)s->n_rows * s->dim * sizeof *s->in);
+    text_fp_mix(fp, s->out, (size_t)s->n_labels * s->dim * sizeof *s->out);
 }
 
 const text_arch_ops text_bag_ops = {

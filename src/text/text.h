@@ -178,6 +178,29 @@ int text_set_build(const text_feat_cfg *c, const aisle_texts *t, text_set *out);
 int text_set_raw(const aisle_texts *t, text_set *out);
 void text_set_free(text_set *s);
 
+/* A running 64-bit fingerprint of a model and its algorithm.  Search
+ * indexes save the value (section 261, whose pooling byte names the
+ * algorithm), so neither algorithm may change: TEXT_FP_BYTES, the first
+ * (FNV-1a of each part's bytes, then a multiply-xorshift so the order of
+ * the parts counts; serial per byte: slow on a large model), is kept to
+ * attach indexes saved with it; TEXT_FP_WORDS (core_hash_words, eight
+ * bytes at a time) is what new vectors carry.  It tells models apart; it
+ * does not resist forgery. */
+enum { TEXT_FP_BYTES = 1, TEXT_FP_WORDS = 2 };
+typedef struct text_fp {
+    uint64_t h;
+    int alg;
+} text_fp;
+
+static inline void text_fp_mix(text_fp *fp, const void *p, size_t n) {
+    if (fp->alg == TEXT_FP_WORDS) {
+        fp->h = core_hash_words(fp->h, p, n);
+        return;
+    }
+    uint64_t h = (fp->h ^ core_hash_bytes(p, n) ^ (uint64_t)n) * 0xff51afd7ed558ccdULL;
+    fp->h = h ^ (h >> 33);
+}
+
 /* ------------------------------------------------------------------------
  * Classifier architectures: the contract (one entry per architecture in
  * text_archs[], arch.c).  The intent kind owns everything around an
@@ -256,20 +279,13 @@ typedef struct text_arch_ops {
     /* Text vectors (optional; src/search/encoder.c uses them for semantic
      * retrieval): embed writes the embed_dim floats the head reads (the
      * architecture's pooled vector; same thread rules as logits), and
-     * fingerprint mixes into h every dimension and parameter the state
-     * holds, so a changed weight gives another value. */
+     * fingerprint mixes (text_fp_mix) every dimension and parameter the
+     * state holds into fp, so a changed weight gives another value. */
     size_t (*embed_dim)(const void *state);
     int (*embed)(const void *state, const text_view *doc, float *out);
-    uint64_t (*fingerprint)(const void *state, uint64_t h);
+    void (*fingerprint)(const void *state, text_fp *fp);
 } text_arch_ops;
 
-/* Mixes n bytes at p into a running 64-bit fingerprint h (FNV-1a of the
- * bytes, then a multiply-xorshift so the order of the parts counts).  It
- * tells models apart; it does not resist forgery. */
-static inline uint64_t text_fp_mix(uint64_t h, const void *p, size_t n) {
-    h = (h ^ core_hash_bytes(p, n) ^ (uint64_t)n) * 0xff51afd7ed558ccdULL;
-    return h ^ (h >> 33);
-}
 
 /* Section types of the intent kind (the model file's kind range starts at
  * IO_SECTION_KIND = 256; see docs/FORMAT.md). */

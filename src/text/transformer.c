@@ -489,20 +489,20 @@ static int tf_embed(const void *vs, const text_view *doc, float *out) {
     return rc;
 }
 
-static uint64_t tf_fingerprint(const void *vs, uint64_t h) {
+static void tf_fingerprint(const void *vs, text_fp *fp) {
     const tf_state *s = vs;
     const nn_encoder_cfg *ec = &s->clf.enc.c;
     uint64_t dims[10] = {s->buckets, s->n_rows, ec->d, ec->ff, (uint64_t)ec->heads, (uint64_t)ec->layers,
                          ec->max_len, (uint64_t)ec->act, (uint64_t)ec->pool, s->clf.n_classes};
-    h = text_fp_mix(h, "transformer", 11);
-    h = text_fp_mix(h, dims, sizeof dims);
-    h = text_fp_mix(h, s->bits, ((size_t)s->buckets + 63) / 64 * sizeof *s->bits);
+    text_fp_mix(fp, "transformer", 11);
+    text_fp_mix(fp, dims, sizeof dims);
+    text_fp_mix(fp, s->bits, ((size_t)s->buckets + 63) / 64 * sizeof *s->bits);
     /* the rows a bucket can reach, then everything after the table (the
      * spare never-indexed row is not saved: a loaded model has zeros there) */
     const nn_store *st = &s->clf.s;
     size_t rest_off = s->clf.enc.emb.off + nn_size(s->clf.enc.emb);
-    h = text_fp_mix(h, nn_w(st, s->clf.enc.emb), ((size_t)NN_ENC_SPECIAL + s->n_rows) * ec->d * sizeof *st->w);
-    return text_fp_mix(h, st->w + rest_off, (st->n - rest_off) * sizeof *st->w);
+    text_fp_mix(fp, nn_w(st, s->clf.enc.emb), ((size_t)NN_ENC_SPECIAL + s->n_rows) * ec->d * sizeof *st->w);
+    text_fp_mix(fp, st->w + rest_off, (st->n - rest_off) * sizeof *st->w);
 }
 
 /* ---- file ---- */

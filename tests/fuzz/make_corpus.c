@@ -111,7 +111,8 @@ static void search_seeds(const char *root, const char *catalog_csv) {
     snprintf(path, sizeof path, "%s/demo-encoder.aidx", dir);
     if (aisle_search_index_save(idx, path, one)) die("search save");
     aisle_search_index_free(idx);
-    /* with the vectors of a small intent transformer (section 261, pooling 3) */
+    /* with the vectors of a small intent transformer (section 261, pooling 4;
+     * demo-text-encoder-fp1.aidx, kept, was written with pooling 3) */
     aisle_model *text = fuzz_train_text_encoder();
     if (!text || aisle_search_index_new(&idx) || aisle_search_index_set_text_model(idx, text, cat, one) ||
         aisle_search_index_build(idx, cat, one) || aisle_search_index_remove(idx, "P00003"))

@@ -1,6 +1,8 @@
 /* grow_util.c - see grow_util.h. */
 #include "util/grow_util.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +67,24 @@ int tu_add_step(void *vc) {
     return rc;
 }
 
-void *tu_reader_run(void *arg) {
-    tu_reader *c = arg;
+void tu_late_products(aisle_catalog *day, const aisle_catalog *cat, int first, int n) {
+    char key[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "late%d", first + i);
+        tu_copy_product(day, cat, i % 2 ? "newspade" : "newmug", key, NULL);
+    }
+}
+
+typedef struct reader {
+    aisle_server *s;
+    atomic_int *stop;
+    int id, users;
+    const char *probe;
+    atomic_long calls;
+} reader;
+
+static void *reader_run(void *arg) {
+    reader *c = arg;
     char u[32];
     for (int round = 0; !atomic_load(c->stop); round++) {
         const aisle_model *m;
@@ -85,17 +103,41 @@ void *tu_reader_run(void *arg) {
     return NULL;
 }
 
-long tu_reader_calls(tu_reader *r, int n) {
+static long reader_calls(reader *r, int n) {
     long total = 0;
     for (int i = 0; i < n; i++) total += atomic_load(&r[i].calls);
     return total;
 }
 
-long tu_reader_wait(tu_reader *r, int n, long above) {
+/* Waits until the readers have made more than `above` calls in all. */
+static long reader_wait(reader *r, int n, long above) {
     long made;
-    for (int spin = 0; (made = tu_reader_calls(r, n)) <= above; spin++) {
+    for (int spin = 0; (made = reader_calls(r, n)) <= above; spin++) {
         if (spin >= 300000) fail_msg("the readers made no call in 30 s");
         usleep(100);
     }
     return made;
+}
+
+long tu_serve_while_adding(aisle_server *s, int readers, int users, const char *probe, int batches,
+                           void (*add)(void *ctx, int batch), void *ctx) {
+    enum { MAX_READERS = 8 };
+    assert_true(readers > 0 && readers <= MAX_READERS);
+    atomic_int stop = 0;
+    pthread_t th[MAX_READERS];
+    reader rc[MAX_READERS];
+    for (int i = 0; i < readers; i++) {
+        rc[i].s = s, rc[i].stop = &stop, rc[i].id = i, rc[i].users = users, rc[i].probe = probe;
+        atomic_init(&rc[i].calls, 0);
+        assert_int_equal(pthread_create(&th[i], NULL, reader_run, &rc[i]), 0);
+    }
+    long seen = 0;
+    for (int b = 0; b < batches; b++) {
+        seen = reader_wait(rc, readers, seen); /* a read between any two batches */
+        add(ctx, b);
+    }
+    reader_wait(rc, readers, seen); /* and after the last */
+    atomic_store(&stop, 1);
+    for (int i = 0; i < readers; i++) pthread_join(th[i], NULL);
+    return reader_calls(rc, readers);
 }

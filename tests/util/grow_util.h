@@ -6,7 +6,6 @@
 #ifndef AISLE_TEST_GROW_UTIL_H
 #define AISLE_TEST_GROW_UTIL_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 
 #include "util/test_util.h"
@@ -35,23 +34,19 @@ typedef struct tu_add_ctx {
 } tu_add_ctx;
 int tu_add_step(void *ctx);
 
-/* A reader of a server: recommends 8 items to users u0..u(users-1) in
- * turn and scores `probe` (an item being added: there or not, never half
- * added) until *stop; aborts on any other failure. */
-typedef struct tu_reader {
-    aisle_server *s;
-    atomic_int *stop;
-    int id, users;
-    const char *probe;
-    atomic_long calls;
-} tu_reader;
-void *tu_reader_run(void *arg);
-/* Calls made by readers r[0..n) in all. */
-long tu_reader_calls(tu_reader *r, int n);
-/* Waits (up to 30 s, then fails the test) until the readers have made
- * more than `above` calls in all, however the scheduler orders the
- * threads (under a loaded ASan run a writer once finished before any
- * reader started); returns the calls made. */
-long tu_reader_wait(tu_reader *r, int n, long above);
+/* Products late<first>..late<first+n-1> copied into `day` from `cat`'s
+ * "newmug" (even i) and "newspade" (odd i): a batch of new products. */
+void tu_late_products(aisle_catalog *day, const aisle_catalog *cat, int first, int n);
+
+/* Serving while a writer adds: `readers` threads (at most 8) recommend 8
+ * items to users u0..u(users-1) in turn and score `probe` (an item being
+ * added: there or not, never half added; any other failure aborts) while
+ * add(ctx, b) runs for b = 0..batches-1, each after at least one more
+ * read, however the scheduler orders the threads (under a loaded ASan run
+ * a writer once finished before any reader started); after a last read
+ * the readers stop.  Returns the calls the readers made.  A reader that
+ * makes no call in 30 s fails the test. */
+long tu_serve_while_adding(aisle_server *s, int readers, int users, const char *probe, int batches,
+                           void (*add)(void *ctx, int batch), void *ctx);
 
 #endif

@@ -26,6 +26,29 @@ static size_t tu_count(const aisle_search_results *r) {
     return n;
 }
 
+void tu_same_hits(const aisle_search_results *a, const aisle_search_results *b, double tol) {
+    size_t n = tu_count(a);
+    assert_int_equal(n, tu_count(b));
+    for (size_t i = 0; i < n; i++) {
+        const char *ka, *kb;
+        double sa, sb;
+        assert_ok(aisle_search_results_hit(a, i, &ka, &sa));
+        assert_ok(aisle_search_results_hit(b, i, &kb, &sb));
+        assert_string_equal(ka, kb);
+        if (tol == 0)
+            assert_memory_equal(&sa, &sb, sizeof sa);
+        else
+            assert_float_equal(sa, sb, tol);
+    }
+}
+
+void tu_unit(float *v, size_t dim) {
+    double n = 0;
+    for (size_t d = 0; d < dim; d++) n += (double)v[d] * v[d];
+    n = sqrt(n);
+    for (size_t d = 0; d < dim; d++) v[d] = n > 0 ? (float)(v[d] / n) : 0.0f;
+}
+
 /* A random catalog whose field lengths, brands, categories and prices vary
  * and whose few word patterns make ties at the best score common (what the
  * bounds-based early stop acts on).  Some products are replaced or removed. */
@@ -135,4 +158,15 @@ const float *tu_encoder_vector(const aisle_search_index *idx, const char *key) {
     int64_t k = keys_find(&idx->keys, key, strlen(key));
     if (k < 0 || idx->doc_of_key[k] == SEARCH_NONE) return NULL;
     return idx->enc_vec + (size_t)idx->doc_of_key[k] * idx->enc_dim;
+}
+
+aisle_search_index *tu_encoded_index(const aisle_catalog *cat, const aisle_bert *bert, const aisle_model *text) {
+    aisle_search_index *idx;
+    assert_ok(aisle_search_index_new(&idx));
+    if (bert) /* empty: the build encodes */
+        assert_ok(aisle_search_index_set_encoder(idx, bert, cat, NULL));
+    else
+        assert_ok(aisle_search_index_set_text_model(idx, text, cat, NULL));
+    assert_ok(aisle_search_index_build(idx, cat, NULL));
+    return idx;
 }

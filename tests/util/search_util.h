@@ -24,11 +24,21 @@ void tu_same_pruned(const aisle_search_index *idx, const char *opts_exact, const
  * seeds give different weights. */
 aisle_model *tu_text_encoder(const char *arch, unsigned seed);
 
+/* Fails unless a and b hold the same hits in the same order with scores
+ * within tol; tol 0: the same scores bit for bit. */
+void tu_same_hits(const aisle_search_results *a, const aisle_search_results *b, double tol);
+/* Scales v[0..dim) to unit length (a zero vector stays zero), in double
+ * as the index does. */
+void tu_unit(float *v, size_t dim);
+
 /* Eight products (key, title, description, category path) of a small
  * shop for the text-encoder tests, and a catalog of the first n. */
 enum { TU_MUGS_N = 8 };
 extern const char *const tu_mugs[TU_MUGS_N][4];
 aisle_catalog *tu_mug_catalog(size_t n);
+/* An index of cat built with an encoder attached first (the BERT bert,
+ * else the intent model text): the build encodes every product. */
+aisle_search_index *tu_encoded_index(const aisle_catalog *cat, const aisle_bert *bert, const aisle_model *text);
 /* The encoder vector the index stores for product key (NULL when not
  * indexed). */
 const float *tu_encoder_vector(const aisle_search_index *idx, const char *key);
