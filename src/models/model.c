@@ -41,10 +41,10 @@ int model_unshare_users(aisle_model *m) {
     if (!m->map || m->map_users_writable || !(m->ops->flags & MODEL_FACTORS) || !m->state) return AISLE_OK;
     model_factors *f = m->state;
     size_t nu = model_n_users(m);
-    /* fp16 rows (quantize=fp16) cannot be written in place: the whole
-     * side is widened into owned memory once (factors_f16.c) */
-    int rc = model_factors_unshare(f, MODEL_SIDE_USERS, nu, nu);
-    if (!rc && (f->borrowed & MODEL_BORROWED_USER)) rc = io_map_make_writable(m->map, f->user, nu * f->dim * sizeof(float));
+    /* fp16 rows (quantize=fp16) are not borrowed: their writes go to the
+     * overlay (model_factors_row_w) */
+    int rc = AISLE_OK;
+    if (f->borrowed & MODEL_BORROWED_USER) rc = io_map_make_writable(m->map, f->user, nu * f->dim * sizeof(float));
     if (!rc && (f->borrowed & MODEL_BORROWED_UBIAS) && f->user_bias)
         rc = io_map_make_writable(m->map, f->user_bias, nu * sizeof(float));
     if (!rc) m->map_users_writable = true;
