@@ -287,7 +287,7 @@ static void test_save_after_updates_writes_the_merged_history(void **state) {
         size_t len1, len2;
         void *a = save(m, opts[o], &len1);
         aisle_model *plain = tu_model_copy(a, len1);
-        assert_true(plain->overlay.rows_nnz == 0 && plain->overlay.cap == 0);
+        assert_true(plain->overlay.rows_nnz == 0 && plain->overlay.n_pages == 0);
         tu_assert_same_history(m, plain);
         void *b = save(plain, opts[o], &len2);
         assert_int_equal(len1, len2);

@@ -157,13 +157,22 @@ typedef struct model_own_row {
  * model's size.  Memory: the CSR plus one row per updated user (a
  * replaced row is freed at once), so at most the CSR plus the current
  * history; saving writes the merged rows.  Users past history.rows (added
- * while serving) have an empty CSR row. */
+ * while serving) have an empty CSR row.  The rows are found through pages
+ * of MODEL_OVERLAY_PAGE users, a page allocated when one of its users is
+ * first updated, so the first update of a model costs a page, not a table
+ * of every user. */
+enum { MODEL_OVERLAY_PAGE = 4096 };
 typedef struct model_overlay {
-    model_own_row **row; /* cap entries (>= users once an update made it); NULL: the CSR row */
-    size_t cap;
+    model_own_row ***page; /* n_pages entries, each NULL or MODEL_OVERLAY_PAGE rows (NULL: the CSR row) */
+    size_t n_pages;
     size_t rows_nnz;     /* pairs in the overlay rows */
     size_t shadowed_nnz; /* pairs of the CSR rows they override */
 } model_overlay;
+/* User u's overlay row, or NULL. */
+static inline model_own_row *model_overlay_row(const model_overlay *o, uint32_t u) {
+    size_t p = u / MODEL_OVERLAY_PAGE;
+    return p < o->n_pages && o->page[p] ? o->page[p][u % MODEL_OVERLAY_PAGE] : NULL;
+}
 
 struct aisle_model {
     const model_ops *ops;
@@ -193,7 +202,7 @@ void model_history_release(data_csr *h, unsigned borrowed);
  * m->history directly, as a model being trained has no overlay.  The
  * pointers stay valid until the next change of u (update_user). */
 static inline model_row model_history_row(const aisle_model *m, uint32_t u) {
-    const model_own_row *o = u < m->overlay.cap ? m->overlay.row[u] : NULL;
+    const model_own_row *o = model_overlay_row(&m->overlay, u);
     if (o) return (model_row){o->items, o->values, o->last_time, o->count, o->n};
     const data_csr *h = &m->history;
     if (u >= h->rows || !h->indptr) return (model_row){NULL, NULL, NULL, NULL, 0};
@@ -207,12 +216,15 @@ static inline size_t model_history_nnz(const aisle_model *m) {
 /* A row of n pairs for the overlay (one allocation; arrays not set), or
  * NULL (AISLE_ENOMEM, message set). */
 model_own_row *model_own_row_new(size_t n);
-/* Makes the overlay's table hold every user of m (amortised: it grows by
- * half).  AISLE_OK or AISLE_ENOMEM (m unchanged). */
-int model_overlay_reserve(aisle_model *m);
+/* Makes room in the overlay for user u's row (u < model_n_users(m)): the
+ * page directory covering every user of m (amortised: it grows by half)
+ * and u's page.  AISLE_OK or AISLE_ENOMEM (what was allocated is kept;
+ * the rows read the same). */
+int model_overlay_reserve(aisle_model *m, uint32_t u);
 /* Puts row (NULL: back to the CSR row) in place of user u's row and
  * returns the row it replaced (NULL if that was the CSR's; the caller
- * frees it or puts it back).  Cannot fail: model_overlay_reserve first. */
+ * frees it or puts it back).  Cannot fail: model_overlay_reserve(m, u)
+ * first. */
 model_own_row *model_overlay_swap(aisle_model *m, uint32_t u, model_own_row *row);
 /* Frees every overlay row and the table. */
 void model_overlay_free(model_overlay *o);
