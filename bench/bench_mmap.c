@@ -132,6 +132,22 @@ static double pct(double *v, size_t n, double p) {
     return v[(size_t)(p * (double)(n - 1))];
 }
 
+/* Forks: the parent waits for the child and gets NULL; the child gets
+ * `path` opened mapped (mmap_verify=none) and ends with _exit. */
+static aisle_model *child_open(const char *path, const char *label) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (pid) {
+        waitpid(pid, NULL, 0);
+        return NULL;
+    }
+    aisle_config *cfg = config("mmap=true mmap_verify=none");
+    aisle_model *m;
+    if (aisle_model_load(&m, path, cfg)) die(label);
+    return m;
+}
+
 /* aisle_recommend_batch of 2000 users (the tiled sgemm for scan=fp32):
  * wall and CPU time of the call. */
 static void batch_line(const aisle_model *m, const aisle_rec_options *o, const char *label, const char *scan,
@@ -150,16 +166,8 @@ static void batch_line(const aisle_model *m, const aisle_rec_options *o, const c
 /* One forked process maps `path`, serves 200 users to warm up, then times
  * 2000 top-10 calls per scan; prints the percentiles, CPU time and Rss. */
 static void latency_row(const char *path, const char *label, size_t users) {
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) die("fork");
-    if (pid) {
-        waitpid(pid, NULL, 0);
-        return;
-    }
-    aisle_config *cfg = config("mmap=true mmap_verify=none");
-    aisle_model *m;
-    if (aisle_model_load(&m, path, cfg)) die(label);
+    aisle_model *m = child_open(path, label);
+    if (!m) return;
     const char *items[10];
     float scores[10];
     size_t n;
@@ -195,16 +203,8 @@ static void latency_row(const char *path, const char *label, size_t users) {
  * (where a copy of the side would be paid), then 1000 more, one new user;
  * the Rss before and after and a top-10 p50 after. */
 static void update_row(const char *path, const char *label, size_t users, size_t items) {
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) die("fork");
-    if (pid) {
-        waitpid(pid, NULL, 0);
-        return;
-    }
-    aisle_config *cfg = config("mmap=true mmap_verify=none");
-    aisle_model *m;
-    if (aisle_model_load(&m, path, cfg)) die(label);
+    aisle_model *m = child_open(path, label);
+    if (!m) return;
     const char *out[10];
     float scores[10];
     size_t n;
