@@ -67,6 +67,22 @@ static void path_in(char *out, size_t len, const char *dir, const char *name) {
     snprintf(out, len, "%s/%s", dir, name);
 }
 
+/* path (600 bytes) = `file` in a fresh scratch directory `name`. */
+static void scratch_file(char *path, const char *name, const char *file) {
+    char dir[512];
+    tu_tmpdir(dir, sizeof dir, name);
+    path_in(path, 600, dir, file);
+}
+
+/* out (600 bytes; may be path) = `file` in the directory of path. */
+static void sibling(char *out, const char *path, const char *file) {
+    const char *slash = strrchr(path, '/');
+    int n = slash ? (int)(slash - path) : 0;
+    char tmp[600];
+    if (snprintf(tmp, sizeof tmp, "%.*s/%s", n, path, file) >= (int)sizeof tmp) fail_msg("path too long: %s", file);
+    memcpy(out, tmp, strlen(tmp) + 1);
+}
+
 static aisle_rec_options *scan_opts(const char *scan) {
     aisle_rec_options *o;
     assert_ok(aisle_rec_options_new(&o));
@@ -278,9 +294,8 @@ static uint8_t *read_all(const char *path, size_t *len) {
 
 static void test_files_that_cannot_be_mapped_are_refused_with_a_reason(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_refused");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_refused", "m.aisle");
     aisle_model *m = train(300, "model=als factors=8 epochs=1 threads=1"), *x = NULL;
     assert_ok(tu_model_save_opts(m, path, "compression=6"));
     assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "compression=0");
@@ -304,7 +319,7 @@ static void test_files_that_cannot_be_mapped_are_refused_with_a_reason(void **st
     aisle_model *pop = train(300, "model=popular");
     assert_ok(tu_model_save_opts(pop, path, "compression=0"));
     assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "factor");
-    path_in(path, sizeof path, dir, "missing.aisle");
+    sibling(path, path, "missing.aisle");
     assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EIO, "missing.aisle");
     assert_null(x);
     aisle_model_free(pop);
@@ -430,10 +445,9 @@ static void expect_tables_checked(const uint8_t *img, size_t len, const char *pa
 
 static void test_mappable_tables_are_checked_behind_the_crc(void **state) {
     (void)state;
-    char dir[512], path[600], bad[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_tables");
-    path_in(path, sizeof path, dir, "m.aisle");
-    path_in(bad, sizeof bad, dir, "bad.aisle");
+    char path[600], bad[600];
+    scratch_file(path, "mmap_tables", "m.aisle");
+    sibling(bad, path, "bad.aisle");
     aisle_model *m = train(400, "model=als factors=8 epochs=1 threads=1");
     assert_ok(tu_model_save_opts(m, path, MAPPABLE));
     size_t len;
@@ -524,9 +538,8 @@ static uint64_t file_hash(const char *path) {
 
 static void test_update_user_on_a_mapped_model_copies_pages_not_the_file(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_update");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_update", "m.aisle");
     const char *kinds[2] = {"model=als factors=8 epochs=2 threads=1", "model=mf factors=8 epochs=2 threads=1"};
     for (int k = 0; k < 6; k++) { /* both layouts, then fp16 factors (widened on the first update) */
         aisle_model *m = train(500, kinds[k % 2]);
@@ -562,9 +575,8 @@ static void test_update_user_on_a_mapped_model_copies_pages_not_the_file(void **
  * file never changes. */
 static void test_users_and_items_added_to_a_served_mapped_model(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_grow");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_grow", "m.aisle");
     aisle_model *m = train(4500, "model=als factors=8 epochs=2 threads=1");
     for (int save = 0; save < 3; save++) { /* both layouts, then fp16 factors */
         assert_ok(tu_model_save_opts(m, path, save < 2 ? saves[save] : f16_saves[2]));
@@ -630,9 +642,8 @@ static void test_two_handles_and_a_forked_child_share_pages(void **state) {
     FILE *probe = fopen("/proc/self/smaps", "r");
     if (!probe) skip(); /* not Linux: nothing to look at */
     fclose(probe);
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_share");
-    path_in(path, sizeof path, dir, "big.aisle");
+    char path[600];
+    scratch_file(path, "mmap_share", "big.aisle");
     aisle_model *m = train(20000, "model=als factors=64 epochs=1 threads=1"); /* item factors 5 MB */
     assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
     aisle_model_free(m);
@@ -706,9 +717,8 @@ static void *reader(void *p) {
 
 static void test_eight_threads_recommend_from_one_mapped_model(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_threads");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_threads", "m.aisle");
     aisle_model *m = train(4500, "model=als factors=16 epochs=1 threads=1");
     assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
     aisle_model *mm;
@@ -853,9 +863,8 @@ static void test_mapped_fp16_model_serves_what_its_ordinary_load_serves(void **s
  * (to the lower index), with either scan and in batch. */
 static void test_mapped_fp16_model_breaks_ties_as_an_ordinary_load(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_f16_ties");
-    path_in(path, sizeof path, dir, "ties.aisle");
+    char path[600];
+    scratch_file(path, "mmap_f16_ties", "ties.aisle");
     aisle_model *m = train(4500, "model=als factors=16 epochs=2 threads=1");
     const float *items;
     size_t rows, dim;
@@ -914,9 +923,8 @@ static void max_free(void *ctx, void *p) {
 
 static void test_mapped_fp16_rows_are_widened_as_read_not_copied(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_f16_alloc");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_f16_alloc", "m.aisle");
     aisle_model *m = train(8000, "model=als factors=64 epochs=1 threads=1");
     assert_ok(tu_model_save_opts(m, path, MAPPABLE " quantize=fp16"));
     aisle_model_free(m);
@@ -979,9 +987,8 @@ static void *f16_read(void *p) {
 
 static void test_readers_and_a_writer_on_a_mapped_fp16_model(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_f16_threads");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_f16_threads", "m.aisle");
     aisle_model *m = train(4500, "model=als factors=16 epochs=1 threads=1");
     assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16 store_int8=true"));
     aisle_model_free(m);
@@ -1115,11 +1122,10 @@ static void apply_writes(aisle_server *s, uint32_t dim, int *added_item, int *ad
  * merged rows), and the file never changes. */
 static void test_writes_to_a_mapped_fp16_model_serve_what_the_fp32_load_serves(void **state) {
     (void)state;
-    char dir[512], path[600], out_a[600], out_b[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_f16_writes");
-    path_in(path, sizeof path, dir, "m.aisle");
-    path_in(out_a, sizeof out_a, dir, "a.aisle");
-    path_in(out_b, sizeof out_b, dir, "b.aisle");
+    char path[600], out_a[600], out_b[600];
+    scratch_file(path, "mmap_f16_writes", "m.aisle");
+    sibling(out_a, path, "a.aisle");
+    sibling(out_b, path, "b.aisle");
     for (size_t k = 0; k < sizeof factor_kinds / sizeof *factor_kinds; k++) {
         aisle_model *m = train(4500, factor_kinds[k]);
         for (int s = 0; s < 3; s++) {
@@ -1185,9 +1191,8 @@ static void test_writes_to_a_mapped_fp16_model_serve_what_the_fp32_load_serves(v
 static void test_a_first_write_to_a_mapped_fp16_model_allocates_rows_not_the_side(void **state) {
     (void)state;
     enum { USERS = 20000, DIM = 32 };
-    char dir[512], path[600], u[32], it[32];
-    tu_tmpdir(dir, sizeof dir, "mmap_f16_first_write");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600], u[32], it[32];
+    scratch_file(path, "mmap_f16_first_write", "m.aisle");
     aisle_dataset *ds;
     assert_ok(aisle_dataset_new(&ds));
     for (uint32_t e = 0; e < 2 * USERS; e++) {
