@@ -24,8 +24,15 @@
  * fp16 values) beside the fp32 store_mappable file: file bytes, mapped
  * open (both verify modes, warm), and in one forked process per file the
  * p50/p99 of top-10 over 2000 users (scan=auto: the int8 scan with
- * re-scoring; scan=fp32: every row read) and the Rss after serving.  Runs
- * in BENCH_MMAP_QUICK mode too.
+ * re-scoring; scan=fp32: every row read), a batch of those 2000 users
+ * (aisle_recommend_batch, each scan) and the Rss after serving.  Runs in
+ * BENCH_MMAP_QUICK mode too.
+ *
+ * Updates to a mapped model (docs/SERVING.md, "A write to a mapped fp16
+ * model"): in one forked process per file, the first aisle_update_user
+ * (5 events) after opening, then 1000 more on other users (p50, p99, CPU a
+ * call), one added user, the Rss before and after, and the top-10 p50
+ * after the updates.  Runs in BENCH_MMAP_QUICK mode too.
  *
  * Usage: bench_mmap [users items dim [path]]: path.tables is the second
  * file.  Public API only. */
@@ -125,19 +132,42 @@ static double pct(double *v, size_t n, double p) {
     return v[(size_t)(p * (double)(n - 1))];
 }
 
-/* One forked process maps `path`, serves 200 users to warm up, then times
- * 2000 top-10 calls per scan; prints the percentiles, CPU time and Rss. */
-static void latency_row(const char *path, const char *label, size_t users) {
+/* Forks: the parent waits for the child and gets NULL; the child gets
+ * `path` opened mapped (mmap_verify=none) and ends with _exit. */
+static aisle_model *child_open(const char *path, const char *label) {
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0) die("fork");
     if (pid) {
         waitpid(pid, NULL, 0);
-        return;
+        return NULL;
     }
     aisle_config *cfg = config("mmap=true mmap_verify=none");
     aisle_model *m;
     if (aisle_model_load(&m, path, cfg)) die(label);
+    return m;
+}
+
+/* aisle_recommend_batch of 2000 users (the tiled sgemm for scan=fp32):
+ * wall and CPU time of the call. */
+static void batch_line(const aisle_model *m, const aisle_rec_options *o, const char *label, const char *scan,
+                       size_t users) {
+    static char names[2000][32];
+    static const char *keys[2000], *out[2000 * 10];
+    static float scores[2000 * 10];
+    static size_t counts[2000];
+    for (size_t u = 0; u < 2000; u++) snprintf(names[u], sizeof names[u], "%zu", (u * 7919) % users), keys[u] = names[u];
+    double t0 = now(), c0 = cpu();
+    if (aisle_recommend_batch(m, keys, 2000, 10, o, out, scores, counts)) die("recommend_batch");
+    printf("  %-22s scan=%-4s batch of 2000: %8.1f ms wall, %8.1f ms CPU\n", label, scan, (now() - t0) * 1e3,
+           (cpu() - c0) * 1e3);
+}
+
+/* One forked process maps `path`, serves 200 users to warm up, then times
+ * 2000 top-10 calls per scan; prints the percentiles, CPU time and Rss. */
+static void latency_row(const char *path, const char *label, size_t users) {
+    aisle_model *m = child_open(path, label);
+    if (!m) return;
     const char *items[10];
     float scores[10];
     size_t n;
@@ -162,8 +192,56 @@ static void latency_row(const char *path, const char *label, size_t users) {
         printf("  %-22s scan=%-4s top-10: p50 %7.3f ms, p99 %7.3f ms wall; %7.3f ms CPU a call; Rss %6.0f MB\n",
                label, scans[v], pct(lat, 2000, 0.5) * 1e3, pct(lat, 2000, 0.99) * 1e3, c / 2000 * 1e3,
                rollup("Rss") / 1024.0);
+        batch_line(m, o, label, scans[v], users);
         aisle_rec_options_free(o);
     }
+    fflush(stdout);
+    _exit(0);
+}
+
+/* One forked process maps `path` and updates users: the first update
+ * (where a copy of the side would be paid), then 1000 more, one new user;
+ * the Rss before and after and a top-10 p50 after. */
+static void update_row(const char *path, const char *label, size_t users, size_t items) {
+    aisle_model *m = child_open(path, label);
+    if (!m) return;
+    const char *out[10];
+    float scores[10];
+    size_t n;
+    char key[32], ik[5][32];
+    const char *ev[5] = {ik[0], ik[1], ik[2], ik[3], ik[4]};
+    if (aisle_recommend(m, "1", 10, NULL, out, scores, &n)) die("recommend"); /* a served model */
+    double rss0 = rollup("Rss") / 1024.0;
+    static double lat[1001];
+    double c0 = cpu(), first_cpu = 0;
+    for (size_t u = 0; u <= 1000; u++) {
+        snprintf(key, sizeof key, "%zu", (u * 104729 + 17) % users);
+        for (int e = 0; e < 5; e++) snprintf(ik[e], sizeof ik[e], "%zu", (u * 31 + (size_t)e * 7919) % items);
+        double t0 = now();
+        if (aisle_update_user(m, key, ev, NULL, 5)) die("update_user");
+        lat[u] = now() - t0;
+        if (u == 0) first_cpu = cpu() - c0;
+    }
+    double c = cpu() - c0 - first_cpu, first = lat[0];
+    aisle_server *srv;
+    const aisle_model *cur;
+    if (aisle_server_new(&srv, m)) die("server");
+    double t0 = now();
+    if (aisle_server_add_user(srv, "bench-newcomer", ev, NULL, 5)) die("add_user");
+    double t_add = now() - t0;
+    double rss1 = rollup("Rss") / 1024.0;
+    static double rec[2000];
+    if (aisle_server_acquire(srv, &cur)) die("acquire");
+    for (size_t u = 0; u < 2000; u++) {
+        snprintf(key, sizeof key, "%zu", (u * 7919) % users);
+        t0 = now();
+        if (aisle_recommend(cur, key, 10, NULL, out, scores, &n)) die("recommend");
+        rec[u] = now() - t0;
+    }
+    printf("  %-22s update_user: first %8.3f ms wall, %8.3f ms CPU; next 1000 p50 %6.3f ms, p99 %6.3f ms wall, "
+           "%6.3f ms CPU a call; add_user %6.3f ms; Rss %6.0f -> %6.0f MB; top-10 p50 after %6.3f ms\n",
+           label, first * 1e3, first_cpu * 1e3, pct(lat + 1, 1000, 0.5) * 1e3, pct(lat + 1, 1000, 0.99) * 1e3,
+           c / 1000 * 1e3, t_add * 1e3, rss0, rss1, pct(rec, 2000, 0.5) * 1e3);
     fflush(stdout);
     _exit(0);
 }
@@ -298,6 +376,9 @@ int main(int argc, char **argv) {
     printf("top-10 latency, one process per file, mapped (mmap_verify=none), 2000 users after 200 to warm up:\n");
     latency_row(tables, "fp32 store_mappable", users);
     latency_row(f16, "fp16 store_mappable", users);
+    printf("updates to the mapped model (mmap_verify=none), one process per file:\n");
+    update_row(tables, "fp32 store_mappable", users, items);
+    update_row(f16, "fp16 store_mappable", users, items);
     unlink(f16);
     if (quick) {
         unlink(tables);

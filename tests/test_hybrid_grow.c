@@ -235,6 +235,49 @@ static void test_saved_model_learns_todays_products(void **state) {
     aisle_dataset_free(ds);
 }
 
+/* A mapped fp16 model takes products from a catalog into its overlay
+ * (docs/SERVING.md, "A write to a mapped fp16 model"): with the default
+ * fit and with fit=als (cold_neighbours reading the rows it uses) it
+ * serves exactly what the fp32 load of the same file serves after the same
+ * additions. */
+static void test_products_added_to_a_mapped_fp16_model(void **state) {
+    (void)state;
+    aisle_dataset *ds = tu_shop_events(&spec, false);
+    aisle_catalog *full = tu_shop_catalog(&spec), *yesterday = old_catalog(full);
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "hybrid_grow_f16");
+    snprintf(path, sizeof path, "%s/f16.aisle", dir);
+    const char *fits[2] = {NULL, "fit=als"};
+    for (int v = 0; v < 2; v++) {
+        aisle_config *cfg = config(fits[v]);
+        aisle_model *m, *ref, *mm;
+        assert_ok(aisle_model_train_with_catalog(ds, yesterday, cfg, &m));
+        assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16 store_int8=true store_mappable=true"));
+        assert_ok(aisle_model_load(&ref, path, NULL));
+        assert_ok(tu_model_load_opts(&mm, path, "mmap=true"));
+        size_t added_ref, added_mm;
+        assert_ok(aisle_model_add_items(ref, full, &added_ref));
+        assert_ok(aisle_model_add_items(mm, full, &added_mm));
+        assert_int_equal(added_ref, 2);
+        assert_int_equal(added_mm, 2);
+        check_same_lists(ref, mm, "newmug");
+        check_same_lists(ref, mm, "newspade");
+        for (int user = 0; user < N_USERS; user++) { /* one row at a time: the score path */
+            char u[32];
+            snprintf(u, sizeof u, "u%d", user);
+            float a = score(ref, u, "newspade"), b = score(mm, u, "newspade");
+            assert_memory_equal(&a, &b, sizeof a);
+        }
+        aisle_model_free(mm);
+        aisle_model_free(ref);
+        aisle_model_free(m);
+        aisle_config_free(cfg);
+    }
+    aisle_catalog_free(yesterday);
+    aisle_catalog_free(full);
+    aisle_dataset_free(ds);
+}
+
 /* The int8 index serving builds (and a stored one, and a mapped model's)
  * gets the new rows: the int8 scan and the fp32 scan give the same lists,
  * new products in them; a mapped model grows as an in-memory one. */
@@ -553,6 +596,7 @@ int main(void) {
         cmocka_unit_test(test_added_stale_product_scores_as_in_the_training_catalog),
         cmocka_unit_test(test_saved_model_learns_todays_products),
         cmocka_unit_test(test_added_products_join_the_int8_index),
+        cmocka_unit_test(test_products_added_to_a_mapped_fp16_model),
         cmocka_unit_test(test_added_shopper_scores_exactly_as_in_the_training_table),
         cmocka_unit_test(test_add_items_bad_input),
         cmocka_unit_test(test_add_allocation_failures_change_nothing),

@@ -67,6 +67,22 @@ static void path_in(char *out, size_t len, const char *dir, const char *name) {
     snprintf(out, len, "%s/%s", dir, name);
 }
 
+/* path (600 bytes) = `file` in a fresh scratch directory `name`. */
+static void scratch_file(char *path, const char *name, const char *file) {
+    char dir[512];
+    tu_tmpdir(dir, sizeof dir, name);
+    path_in(path, 600, dir, file);
+}
+
+/* out (600 bytes; may be path) = `file` in the directory of path. */
+static void sibling(char *out, const char *path, const char *file) {
+    const char *slash = strrchr(path, '/');
+    int n = slash ? (int)(slash - path) : 0;
+    char tmp[600];
+    if (snprintf(tmp, sizeof tmp, "%.*s/%s", n, path, file) >= (int)sizeof tmp) fail_msg("path too long: %s", file);
+    memcpy(out, tmp, strlen(tmp) + 1);
+}
+
 static aisle_rec_options *scan_opts(const char *scan) {
     aisle_rec_options *o;
     assert_ok(aisle_rec_options_new(&o));
@@ -147,6 +163,47 @@ static void assert_same_serving(const aisle_model *a, const aisle_model *b) {
     }
 }
 
+/* The two ways a file opens mapped. */
+static const char *const map_modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
+
+/* Opens `path` mapped in each mode: the mapping is the whole file, and the
+ * model serves what ref serves; then, if given, each(mm, mode) checks
+ * more. */
+static void assert_mapped_opens_serve(const aisle_model *ref, const char *path,
+                                      void (*each)(aisle_model *mm, int mode, void *ctx), void *ctx) {
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    for (int v = 0; v < 2; v++) {
+        aisle_model *mm;
+        size_t bytes = 0;
+        assert_ok(tu_model_load_opts(&mm, path, map_modes[v]));
+        assert_ok(aisle_model_mapped_bytes(mm, &bytes));
+        assert_int_equal(bytes, (size_t)st.st_size);
+        assert_same_serving(ref, mm);
+        if (each) each(mm, v, ctx);
+        aisle_model_free(mm);
+    }
+}
+
+/* The current models of two servers serve the same, the user `extra`
+ * (one they added; NULL: none) included. */
+static void assert_servers_serve_the_same(aisle_server *sa, aisle_server *sb, const char *extra) {
+    const aisle_model *la, *lb;
+    assert_ok(aisle_server_acquire(sa, &la));
+    assert_ok(aisle_server_acquire(sb, &lb));
+    assert_same_serving(la, lb);
+    const char *ra[K], *rb[K];
+    float fa[K], fb[K];
+    size_t na, nb;
+    if (extra) {
+        assert_ok(aisle_recommend(la, extra, K, NULL, ra, fa, &na));
+        assert_ok(aisle_recommend(lb, extra, K, NULL, rb, fb, &nb));
+        assert_same_list(ra, fa, na, rb, fb, nb, "added user", extra);
+    }
+    assert_ok(aisle_server_release(sa, la));
+    assert_ok(aisle_server_release(sb, lb));
+}
+
 static const char *const factor_kinds[] = {
     "model=als factors=16 epochs=2 threads=1",
     "model=bpr factors=16 epochs=2 threads=1",
@@ -173,18 +230,7 @@ static void test_mapped_model_serves_what_a_loaded_model_serves(void **state) {
         assert_ok(aisle_model_mapped_bytes(ref, &bytes));
         assert_int_equal(bytes, 0);
         const char *paths[3] = {plain, int8, tables};
-        const char *modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
-        for (int p = 0; p < 3; p++)
-            for (int v = 0; v < 2; v++) {
-                aisle_model *mm;
-                assert_ok(tu_model_load_opts(&mm, paths[p], modes[v]));
-                struct stat st;
-                assert_int_equal(stat(paths[p], &st), 0);
-                assert_ok(aisle_model_mapped_bytes(mm, &bytes));
-                assert_int_equal(bytes, (size_t)st.st_size);
-                assert_same_serving(ref, mm);
-                aisle_model_free(mm);
-            }
+        for (int p = 0; p < 3; p++) assert_mapped_opens_serve(ref, paths[p], NULL, NULL);
         /* the stored int8 copy also serves an ordinary load */
         aisle_model *l8;
         assert_ok(aisle_model_load(&l8, int8, NULL));
@@ -248,9 +294,8 @@ static uint8_t *read_all(const char *path, size_t *len) {
 
 static void test_files_that_cannot_be_mapped_are_refused_with_a_reason(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_refused");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_refused", "m.aisle");
     aisle_model *m = train(300, "model=als factors=8 epochs=1 threads=1"), *x = NULL;
     assert_ok(tu_model_save_opts(m, path, "compression=6"));
     assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "compression=0");
@@ -274,7 +319,7 @@ static void test_files_that_cannot_be_mapped_are_refused_with_a_reason(void **st
     aisle_model *pop = train(300, "model=popular");
     assert_ok(tu_model_save_opts(pop, path, "compression=0"));
     assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EUNSUPPORTED, "factor");
-    path_in(path, sizeof path, dir, "missing.aisle");
+    sibling(path, path, "missing.aisle");
     assert_status_msg(tu_model_load_opts(&x, path, "mmap=true"), AISLE_EIO, "missing.aisle");
     assert_null(x);
     aisle_model_free(pop);
@@ -295,12 +340,11 @@ static void test_truncated_and_corrupt_mapped_files_give_errors(void **state) {
         assert_ok(tu_model_save_opts(m, good, saves[s]));
         size_t len;
         uint8_t *img = read_all(good, &len);
-        const char *modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
         for (size_t cut = 0; cut < len; cut += 1 + cut / 64) {
             tu_write_file(bad, img, cut);
             for (int v = 0; v < 2; v++) {
                 aisle_model *x = NULL;
-                int rc = tu_model_load_opts(&x, bad, modes[v]);
+                int rc = tu_model_load_opts(&x, bad, map_modes[v]);
                 if (rc == AISLE_OK) fail_msg("truncated at %zu of %zu bytes: loaded", cut, len);
                 assert_null(x);
             }
@@ -311,7 +355,7 @@ static void test_truncated_and_corrupt_mapped_files_give_errors(void **state) {
             tu_write_file(bad, img, len);
             for (int v = 0; v < 2; v++) {
                 aisle_model *x = NULL;
-                int rc = tu_model_load_opts(&x, bad, modes[v]);
+                int rc = tu_model_load_opts(&x, bad, map_modes[v]);
                 if (rc == AISLE_OK && v == 0) fail_msg("byte %zu changed: loaded with mmap_verify=open", at);
                 if (rc == AISLE_OK) { /* inside a mapped tensor: wrong numbers, still served safely */
                     const char *items[K];
@@ -401,10 +445,9 @@ static void expect_tables_checked(const uint8_t *img, size_t len, const char *pa
 
 static void test_mappable_tables_are_checked_behind_the_crc(void **state) {
     (void)state;
-    char dir[512], path[600], bad[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_tables");
-    path_in(path, sizeof path, dir, "m.aisle");
-    path_in(bad, sizeof bad, dir, "bad.aisle");
+    char path[600], bad[600];
+    scratch_file(path, "mmap_tables", "m.aisle");
+    sibling(bad, path, "bad.aisle");
     aisle_model *m = train(400, "model=als factors=8 epochs=1 threads=1");
     assert_ok(tu_model_save_opts(m, path, MAPPABLE));
     size_t len;
@@ -495,9 +538,8 @@ static uint64_t file_hash(const char *path) {
 
 static void test_update_user_on_a_mapped_model_copies_pages_not_the_file(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_update");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_update", "m.aisle");
     const char *kinds[2] = {"model=als factors=8 epochs=2 threads=1", "model=mf factors=8 epochs=2 threads=1"};
     for (int k = 0; k < 6; k++) { /* both layouts, then fp16 factors (widened on the first update) */
         aisle_model *m = train(500, kinds[k % 2]);
@@ -533,9 +575,8 @@ static void test_update_user_on_a_mapped_model_copies_pages_not_the_file(void **
  * file never changes. */
 static void test_users_and_items_added_to_a_served_mapped_model(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_grow");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_grow", "m.aisle");
     aisle_model *m = train(4500, "model=als factors=8 epochs=2 threads=1");
     for (int save = 0; save < 3; save++) { /* both layouts, then fp16 factors */
         assert_ok(tu_model_save_opts(m, path, save < 2 ? saves[save] : f16_saves[2]));
@@ -554,18 +595,7 @@ static void test_users_and_items_added_to_a_served_mapped_model(void **state) {
             assert_ok(aisle_server_add_user(both[i], "newcomer", items, NULL, 2));
             assert_ok(aisle_server_update_user(both[i], "user5", items, NULL, 1));
         }
-        const aisle_model *la, *lb;
-        assert_ok(aisle_server_acquire(sa, &la));
-        assert_ok(aisle_server_acquire(sb, &lb));
-        assert_same_serving(la, lb);
-        const char *ra[K], *rb[K];
-        float fa[K], fb[K];
-        size_t na, nb;
-        assert_ok(aisle_recommend(la, "newcomer", K, NULL, ra, fa, &na));
-        assert_ok(aisle_recommend(lb, "newcomer", K, NULL, rb, fb, &nb));
-        assert_same_list(ra, fa, na, rb, fb, nb, "new user", "newcomer");
-        assert_ok(aisle_server_release(sa, la));
-        assert_ok(aisle_server_release(sb, lb));
+        assert_servers_serve_the_same(sa, sb, "newcomer");
         assert_int_equal(file_hash(path), before);
         aisle_server_free(sa);
         aisle_server_free(sb);
@@ -612,9 +642,8 @@ static void test_two_handles_and_a_forked_child_share_pages(void **state) {
     FILE *probe = fopen("/proc/self/smaps", "r");
     if (!probe) skip(); /* not Linux: nothing to look at */
     fclose(probe);
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_share");
-    path_in(path, sizeof path, dir, "big.aisle");
+    char path[600];
+    scratch_file(path, "mmap_share", "big.aisle");
     aisle_model *m = train(20000, "model=als factors=64 epochs=1 threads=1"); /* item factors 5 MB */
     assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
     aisle_model_free(m);
@@ -688,9 +717,8 @@ static void *reader(void *p) {
 
 static void test_eight_threads_recommend_from_one_mapped_model(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_threads");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_threads", "m.aisle");
     aisle_model *m = train(4500, "model=als factors=16 epochs=1 threads=1");
     assert_ok(tu_model_save_opts(m, path, "compression=0 store_int8=true"));
     aisle_model *mm;
@@ -771,6 +799,31 @@ static void test_fp16_widening_and_dot_products_are_exact(void **state) {
     free(out);
 }
 
+/* What each mapped open of an fp16 file must also show: no fp32 matrix
+ * to give, the fp16 rows named by describe, and (first mode) a save that
+ * widens the rows for the writer gives the same model again. */
+typedef struct f16_open_ctx {
+    const aisle_model *ref;
+    const char *scratch; /* a path to save to */
+} f16_open_ctx;
+
+static void f16_open_checks(aisle_model *mm, int mode, void *vc) {
+    const f16_open_ctx *c = vc;
+    const float *data;
+    size_t rows, dim;
+    assert_status_msg(aisle_model_factors(mm, AISLE_FACTORS_ITEMS, &data, &rows, &dim), AISLE_EUNSUPPORTED, "fp16");
+    char text[4096];
+    assert_ok(aisle_model_describe(mm, text, sizeof text, NULL));
+    assert_non_null(strstr(text, "factor_rows: fp16"));
+    if (mode == 0) {
+        aisle_model *again;
+        assert_ok(tu_model_save_opts(mm, c->scratch, "compression=0"));
+        assert_ok(aisle_model_load(&again, c->scratch, NULL));
+        assert_same_serving(c->ref, again);
+        aisle_model_free(again);
+    }
+}
+
 /* A model opened mapped from an fp16 file: every list and score equals the
  * ordinary load of the same file (decoded to fp32), bit for bit; the
  * mapping is the file (fp16 bytes: about half the fp32 file); the fp16
@@ -795,29 +848,9 @@ static void test_mapped_fp16_model_serves_what_its_ordinary_load_serves(void **s
             if (s == 0) assert_true(file_size(fp32) - file_size(path) + 128 >= (N_USERS + rows) * dim * 2);
             aisle_model *ref;
             assert_ok(aisle_model_load(&ref, path, NULL)); /* decoded to fp32 */
-            const char *modes[2] = {"mmap=true", "mmap=true mmap_verify=none"};
-            for (int v = 0; v < 2; v++) {
-                aisle_model *mm;
-                assert_ok(tu_model_load_opts(&mm, path, modes[v]));
-                size_t bytes = 0;
-                assert_ok(aisle_model_mapped_bytes(mm, &bytes));
-                assert_int_equal(bytes, file_size(path));
-                assert_status_msg(aisle_model_factors(mm, AISLE_FACTORS_ITEMS, &data, &rows, &dim),
-                                  AISLE_EUNSUPPORTED, "fp16");
-                assert_ok(aisle_model_factors(ref, AISLE_FACTORS_ITEMS, &data, &rows, &dim));
-                char text[4096];
-                assert_ok(aisle_model_describe(mm, text, sizeof text, NULL));
-                assert_non_null(strstr(text, "factor_rows: fp16"));
-                assert_same_serving(ref, mm);
-                if (v == 0) { /* saving widens the rows for the writer: the same model again */
-                    aisle_model *again;
-                    assert_ok(tu_model_save_opts(mm, fp32, "compression=0"));
-                    assert_ok(aisle_model_load(&again, fp32, NULL));
-                    assert_same_serving(ref, again);
-                    aisle_model_free(again);
-                }
-                aisle_model_free(mm);
-            }
+            assert_ok(aisle_model_factors(ref, AISLE_FACTORS_ITEMS, &data, &rows, &dim));
+            f16_open_ctx c = {ref, fp32};
+            assert_mapped_opens_serve(ref, path, f16_open_checks, &c);
             aisle_model_free(ref);
             assert_int_equal(file_hash(path), before);
         }
@@ -830,9 +863,8 @@ static void test_mapped_fp16_model_serves_what_its_ordinary_load_serves(void **s
  * (to the lower index), with either scan and in batch. */
 static void test_mapped_fp16_model_breaks_ties_as_an_ordinary_load(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_f16_ties");
-    path_in(path, sizeof path, dir, "ties.aisle");
+    char path[600];
+    scratch_file(path, "mmap_f16_ties", "ties.aisle");
     aisle_model *m = train(4500, "model=als factors=16 epochs=2 threads=1");
     const float *items;
     size_t rows, dim;
@@ -891,9 +923,8 @@ static void max_free(void *ctx, void *p) {
 
 static void test_mapped_fp16_rows_are_widened_as_read_not_copied(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_f16_alloc");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_f16_alloc", "m.aisle");
     aisle_model *m = train(8000, "model=als factors=64 epochs=1 threads=1");
     assert_ok(tu_model_save_opts(m, path, MAPPABLE " quantize=fp16"));
     aisle_model_free(m);
@@ -921,10 +952,10 @@ static void test_mapped_fp16_rows_are_widened_as_read_not_copied(void **state) {
 }
 
 /* Readers serve a mapped fp16 model through a server while a writer
- * updates users (the first update widens the user rows into owned memory
- * under the write lock) and adds one: no reader fails, and the final lists
- * equal an ordinary load given the same calls (run under TSan by `make
- * check-tsan`). */
+ * updates users (each written row goes to the side's overlay under the
+ * write lock), adds a user and an item and updates again: no reader fails,
+ * and the final lists equal an ordinary load given the same calls (run
+ * under TSan by `make check-tsan`). */
 typedef struct f16_reader {
     aisle_server *srv;
     atomic_int *stop;
@@ -956,9 +987,8 @@ static void *f16_read(void *p) {
 
 static void test_readers_and_a_writer_on_a_mapped_fp16_model(void **state) {
     (void)state;
-    char dir[512], path[600];
-    tu_tmpdir(dir, sizeof dir, "mmap_f16_threads");
-    path_in(path, sizeof path, dir, "m.aisle");
+    char path[600];
+    scratch_file(path, "mmap_f16_threads", "m.aisle");
     aisle_model *m = train(4500, "model=als factors=16 epochs=1 threads=1");
     assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16 store_int8=true"));
     aisle_model_free(m);
@@ -986,27 +1016,214 @@ static void test_readers_and_a_writer_on_a_mapped_fp16_model(void **state) {
             assert_ok(aisle_server_update_user(both[s], key, items, w, 1 + u % 3));
         }
         assert_ok(aisle_server_add_user(both[s], "newcomer", items, w, 3));
+        float v[16];
+        for (int c = 0; c < 16; c++) v[c] = 0.125f * (float)(c % 5) - 0.25f;
+        assert_ok(aisle_server_add_item(both[s], "brand-new", v, 16));
+        assert_ok(aisle_server_update_user(both[s], "user3", items, w, 2));
     }
     atomic_store(&stop, 1);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(pthread_join(t[i], NULL), 0);
         assert_int_equal(r[i].failures, 0);
     }
-    const aisle_model *la, *lb;
-    assert_ok(aisle_server_acquire(sa, &la));
-    assert_ok(aisle_server_acquire(sb, &lb));
-    assert_same_serving(la, lb);
-    const char *ra[K], *rb[K];
-    float fa[K], fb[K];
-    size_t na, nb;
-    assert_ok(aisle_recommend(la, "newcomer", K, NULL, ra, fa, &na));
-    assert_ok(aisle_recommend(lb, "newcomer", K, NULL, rb, fb, &nb));
-    assert_same_list(ra, fa, na, rb, fb, nb, "new user", "newcomer");
-    assert_ok(aisle_server_release(sa, la));
-    assert_ok(aisle_server_release(sb, lb));
+    assert_servers_serve_the_same(sa, sb, "newcomer");
     aisle_server_free(sa);
     aisle_server_free(sb);
     assert_int_equal(file_hash(path), before);
+}
+
+/* ---- writes to a mapped fp16 model (docs/SERVING.md, "A write to a
+ * mapped fp16 model") ---- */
+
+/* The overlay by itself: rows written over three of four pages of file
+ * rows (more than a chunk of them, some twice) and rows added after them
+ * read back as written through every block shape (a block inside a page,
+ * across pages, across the end of the file's rows, single rows), the
+ * untouched page keeps no slot page, and the merged side is the written
+ * matrix. */
+static void test_fp16_overlay_rows_read_back_as_written(void **state) {
+    (void)state;
+    enum { ROWS = 3 * MODEL_F16_PAGE + 100, ADDED = 40, D = 5 };
+    uint16_t *h = malloc((size_t)ROWS * D * sizeof *h);
+    float *want = malloc((size_t)(ROWS + ADDED) * D * sizeof *want), *tmp = malloc(1000 * D * sizeof *tmp);
+    assert_true(h && want && tmp);
+    uint64_t r = 0x9E3779B97F4A7C15ull;
+    for (size_t k = 0; k < (size_t)ROWS * D; k++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        h[k] = (uint16_t)(r & 0x7bff) | (uint16_t)(r >> 63 << 15);
+        want[k] = io_f16_to_f32(h[k]);
+    }
+    model_factors f;
+    memset(&f, 0, sizeof f);
+    f.dim = D, f.user16 = h, f.f16[MODEL_SIDE_USERS].n16 = ROWS;
+    size_t distinct = 0;
+    for (size_t k = 0; k < 700; k++) {
+        size_t row = (k * 7919) % ROWS;
+        if (row / MODEL_F16_PAGE == 1) continue; /* page 1 stays the file's */
+        float *w;
+        bool fresh = model_f16_written(&f.f16[MODEL_SIDE_USERS], row, D) == NULL;
+        distinct += fresh;
+        assert_ok(model_factors_row_w(&f, MODEL_SIDE_USERS, row, &w));
+        assert_memory_equal(w, want + row * D, D * sizeof *w); /* made holding the file's row */
+        for (int c = 0; c < D; c++) w[c] = want[row * D + c] = (float)k + 0.25f * (float)c;
+    }
+    assert_true(distinct > MODEL_F16_CHUNK);
+    assert_int_equal(f.f16[MODEL_SIDE_USERS].written, distinct);
+    assert_null(f.f16[MODEL_SIDE_USERS].page[1]);
+    assert_ok(model_f16_reserve(&f, MODEL_SIDE_USERS, ROWS + ADDED / 2));
+    assert_ok(model_f16_reserve(&f, MODEL_SIDE_USERS, ROWS + ADDED)); /* grown again: the first half kept */
+    for (size_t row = ROWS; row < ROWS + ADDED; row++) {
+        float *w;
+        assert_ok(model_factors_row_w(&f, MODEL_SIDE_USERS, row, &w));
+        for (int c = 0; c < D; c++) w[c] = want[row * D + c] = -(float)row - 0.5f * (float)c;
+    }
+    const size_t firsts[] = {0, 1, MODEL_F16_PAGE - 3, MODEL_F16_PAGE, 2 * MODEL_F16_PAGE - 500, ROWS - 7, ROWS - 1,
+                             ROWS, ROWS + 3};
+    const size_t lens[] = {1, 2, 64, 819, 1000};
+    for (size_t a = 0; a < sizeof firsts / sizeof *firsts; a++)
+        for (size_t b = 0; b < sizeof lens / sizeof *lens; b++) {
+            size_t first = firsts[a], n = CORE_MIN(lens[b], ROWS + ADDED - first);
+            const float *got = model_factors_rows(&f, MODEL_SIDE_USERS, first, n, tmp);
+            if (memcmp(got, want + first * D, n * D * sizeof *got) != 0)
+                fail_msg("rows %zu..%zu differ from the written matrix", first, first + n);
+        }
+    const float *all;
+    float *owned;
+    assert_ok(model_factors_side_fp32(&f, MODEL_SIDE_USERS, ROWS + ADDED, &all, &owned));
+    assert_memory_equal(all, want, (size_t)(ROWS + ADDED) * D * sizeof *all);
+    core_free(owned);
+    model_factors_free(&f); /* frees the overlay, not the file's rows */
+    free(h), free(want), free(tmp);
+}
+
+/* The writes a server takes, the same on both models: users updated (one
+ * twice), an item added and a user added and updated where the kind takes
+ * them; the statuses (mf adds no items, hybrid neither items nor users
+ * without a catalog) must agree between the two models. */
+static void apply_writes(aisle_server *s, uint32_t dim, int *added_item, int *added_user) {
+    const char *items[4] = {"item3", "item40", "item77", "item4101"};
+    const float w[4] = {5, 1, 4, 2};
+    assert_ok(aisle_server_update_user(s, "user7", items, w, 3));
+    assert_ok(aisle_server_update_user(s, "user8", items + 1, w, 3));
+    assert_ok(aisle_server_update_user(s, "user7", items + 2, NULL, 2)); /* a written row written again */
+    assert_ok(aisle_server_update_user(s, "user119", items, w, 4));
+    float v[16];
+    for (uint32_t c = 0; c < dim && c < 16; c++) v[c] = 0.5f - 0.125f * (float)(c % 7);
+    *added_item = aisle_server_add_item(s, "brand-new", v, dim);
+    const char *with_new[2] = {"brand-new", "item9"};
+    *added_user = aisle_server_add_user(s, "newcomer", *added_item ? items : with_new, NULL, 2);
+    if (!*added_user) assert_ok(aisle_server_update_user(s, "newcomer", items, w, 4));
+}
+
+/* Every kind that maps, every fp16 layout: after the same writes, the
+ * mapped model serves exactly what the fp32 load of the same file serves
+ * (every read path: assert_same_serving), describe counts the rows
+ * written, saving it writes the same bytes as saving the fp32 load (the
+ * merged rows), and the file never changes. */
+static void test_writes_to_a_mapped_fp16_model_serve_what_the_fp32_load_serves(void **state) {
+    (void)state;
+    char path[600], out_a[600], out_b[600];
+    scratch_file(path, "mmap_f16_writes", "m.aisle");
+    sibling(out_a, path, "a.aisle");
+    sibling(out_b, path, "b.aisle");
+    for (size_t k = 0; k < sizeof factor_kinds / sizeof *factor_kinds; k++) {
+        aisle_model *m = train(4500, factor_kinds[k]);
+        for (int s = 0; s < 3; s++) {
+            assert_ok(tu_model_save_opts(m, path, f16_saves[s]));
+            uint64_t before = file_hash(path);
+            aisle_model *a, *b;
+            assert_ok(aisle_model_load(&a, path, NULL)); /* decoded to fp32 */
+            assert_ok(tu_model_load_opts(&b, path, map_modes[s % 2]));
+            const float *data;
+            size_t rows, dim;
+            assert_ok(aisle_model_factors(a, AISLE_FACTORS_ITEMS, &data, &rows, &dim));
+            aisle_server *sa, *sb;
+            assert_ok(aisle_server_new(&sa, a));
+            assert_ok(aisle_server_new(&sb, b));
+            int added_a, added_b, user_a, user_b;
+            apply_writes(sa, (uint32_t)dim, &added_a, &user_a);
+            apply_writes(sb, (uint32_t)dim, &added_b, &user_b);
+            assert_int_equal(added_a, added_b);
+            assert_int_equal(user_a, user_b);
+            assert_servers_serve_the_same(sa, sb, user_b ? NULL : "newcomer");
+            const aisle_model *la, *lb;
+            assert_ok(aisle_server_acquire(sa, &la));
+            assert_ok(aisle_server_acquire(sb, &lb));
+            char text[4096], want[128];
+            assert_ok(aisle_model_describe(lb, text, sizeof text, NULL));
+            snprintf(want, sizeof want, "users 3 updated, %d added; items %d added", user_b ? 0 : 1, added_b ? 0 : 1);
+            if (!strstr(text, want)) fail_msg("%s: describe lacks '%s':\n%s", factor_kinds[k], want, text);
+            if (!added_b) { /* the added item's neighbours */
+                const char *ia[K], *ib[K];
+                float fa[K], fb[K];
+                size_t na, nb;
+                assert_ok(aisle_similar_items(la, "brand-new", K, NULL, ia, fa, &na));
+                assert_ok(aisle_similar_items(lb, "brand-new", K, NULL, ib, fb, &nb));
+                assert_same_list(ia, fa, na, ib, fb, nb, "similar", "brand-new");
+            }
+            const char *save_as[2] = {f16_saves[s], "compression=0 store_int8=true"};
+            for (int o = 0; o < 2; o++) {
+                assert_ok(tu_model_save_opts(la, out_a, save_as[o]));
+                assert_ok(tu_model_save_opts(lb, out_b, save_as[o]));
+                size_t len_a, len_b;
+                uint8_t *img_a = read_all(out_a, &len_a), *img_b = read_all(out_b, &len_b);
+                if (len_a != len_b || memcmp(img_a, img_b, len_a) != 0)
+                    fail_msg("%s, %s: saved after the writes, the mapped model's file differs from the fp32 load's",
+                             factor_kinds[k], save_as[o]);
+                free(img_a), free(img_b);
+            }
+            assert_ok(aisle_server_release(sa, la));
+            assert_ok(aisle_server_release(sb, lb));
+            aisle_server_free(sa);
+            aisle_server_free(sb);
+            assert_int_equal(file_hash(path), before);
+        }
+        aisle_model_free(m);
+    }
+}
+
+/* The first write's cost does not grow with the side: updating users of
+ * a mapped fp16 model of 20000 users and adding an item never allocates
+ * a 32nd of the user matrix in fp32 (80 kB: pages of the history and
+ * factor overlays, a chunk of rows).  Before the overlay, the first update
+ * widened the whole side (2.56 MB here), and a history row table of every
+ * user (160 kB) also failed this. */
+static void test_a_first_write_to_a_mapped_fp16_model_allocates_rows_not_the_side(void **state) {
+    (void)state;
+    enum { USERS = 20000, DIM = 32 };
+    char path[600], u[32], it[32];
+    scratch_file(path, "mmap_f16_first_write", "m.aisle");
+    aisle_dataset *ds;
+    assert_ok(aisle_dataset_new(&ds));
+    for (uint32_t e = 0; e < 2 * USERS; e++) {
+        snprintf(u, sizeof u, "user%u", e % USERS);
+        snprintf(it, sizeof it, "item%u", (e * 2654435761u) % 500);
+        assert_ok(aisle_dataset_add_event(ds, u, it, "view", 1, 0));
+    }
+    aisle_model *m = tu_train(ds, "model=als factors=32 epochs=1 threads=1");
+    aisle_dataset_free(ds);
+    assert_ok(tu_model_save_opts(m, path, MAPPABLE " quantize=fp16"));
+    aisle_model_free(m);
+    aisle_model *mm;
+    assert_ok(tu_model_load_opts(&mm, path, "mmap=true mmap_verify=none"));
+    const char *items[3] = {"item3", "item9", "item27"};
+    float v[DIM] = {0.5f, -0.25f};
+    alloc_max = 0;
+    assert_ok(aisle_set_allocator(max_malloc, max_realloc, max_free, NULL));
+    int rc = AISLE_OK;
+    for (uint32_t k = 0; !rc && k < 300; k++) { /* users on every page of the side */
+        snprintf(u, sizeof u, "user%u", (k * 7919) % USERS);
+        rc = aisle_update_user(mm, u, items, NULL, 3);
+    }
+    aisle_server *srv = NULL;
+    if (!rc) rc = aisle_server_new(&srv, mm);
+    if (!rc) rc = aisle_server_add_item(srv, "brand-new", v, DIM);
+    assert_ok(aisle_set_allocator(NULL, NULL, NULL, NULL));
+    assert_ok(rc);
+    print_message("largest allocation while updating 300 users of a mapped fp16 %u x %u model and adding an item: "
+                  "%zu bytes (user matrix in fp32: %zu)\n", USERS, DIM, alloc_max, (size_t)USERS * DIM * 4);
+    assert_true(alloc_max < (size_t)USERS * DIM * sizeof(float) / 32);
+    aisle_server_free(srv);
 }
 
 int main(void) {
@@ -1024,6 +1241,9 @@ int main(void) {
         cmocka_unit_test(test_mapped_fp16_model_breaks_ties_as_an_ordinary_load),
         cmocka_unit_test(test_mapped_fp16_rows_are_widened_as_read_not_copied),
         cmocka_unit_test(test_readers_and_a_writer_on_a_mapped_fp16_model),
+        cmocka_unit_test(test_fp16_overlay_rows_read_back_as_written),
+        cmocka_unit_test(test_writes_to_a_mapped_fp16_model_serve_what_the_fp32_load_serves),
+        cmocka_unit_test(test_a_first_write_to_a_mapped_fp16_model_allocates_rows_not_the_side),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

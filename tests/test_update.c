@@ -287,7 +287,7 @@ static void test_save_after_updates_writes_the_merged_history(void **state) {
         size_t len1, len2;
         void *a = save(m, opts[o], &len1);
         aisle_model *plain = tu_model_copy(a, len1);
-        assert_true(plain->overlay.rows_nnz == 0 && plain->overlay.cap == 0);
+        assert_true(plain->overlay.rows_nnz == 0 && plain->overlay.n_pages == 0);
         tu_assert_same_history(m, plain);
         void *b = save(plain, opts[o], &len2);
         assert_int_equal(len1, len2);
@@ -317,6 +317,8 @@ static void test_save_after_updates_writes_the_merged_history(void **state) {
 typedef struct oom_ctx {
     void *bytes;
     size_t len;
+    const char *path; /* or a file opened with `options` (a mapped fp16 model) */
+    const char *options;
 } oom_ctx;
 
 /* A failed update changes nothing: the row, the popularity and the user's
@@ -326,15 +328,15 @@ static int update_or_nothing(aisle_model *m, const char *user, const char *const
     assert_ok(aisle_model_user_index(m, user, &u));
     model_row before = model_history_row(m, (uint32_t)u);
     const model_factors *f = m->state;
-    float vec[4], pop[I];
-    memcpy(vec, f->user + u * f->dim, sizeof vec);
+    float vec[4], pop[I], wide[4]; /* wide: the user's row of a mapped fp16 model */
+    memcpy(vec, model_factors_user_row(f, u, wide), sizeof vec);
     memcpy(pop, m->popularity, sizeof pop);
     int rc = aisle_update_user(m, user, ev, w, n);
     if (rc) {
         model_row after = model_history_row(m, (uint32_t)u);
         assert_ptr_equal(after.items, before.items);
         assert_int_equal(after.n, before.n);
-        assert_memory_equal(vec, f->user + u * f->dim, sizeof vec);
+        assert_memory_equal(vec, model_factors_user_row(f, u, wide), sizeof vec);
         assert_memory_equal(pop, m->popularity, sizeof pop);
     }
     return rc;
@@ -343,7 +345,7 @@ static int update_or_nothing(aisle_model *m, const char *user, const char *const
 static int step_updates(void *vc) {
     const oom_ctx *c = vc;
     aisle_model *m;
-    int rc = aisle_model_load_buffer(&m, c->bytes, c->len, NULL);
+    int rc = c->path ? tu_model_load_opts(&m, c->path, c->options) : aisle_model_load_buffer(&m, c->bytes, c->len, NULL);
     if (rc) return rc;
     const char *ev[] = {"i3", "i0", "i3", "i20"};
     const float w[] = {1, -100, 2, 1};
@@ -354,6 +356,9 @@ static int step_updates(void *vc) {
     if (!rc) m = NULL;
     if (!rc) rc = aisle_server_add_user(srv, "newbie", ev, w, 4);
     if (!rc) rc = aisle_server_update_user(srv, "newbie", ev, NULL, 2);
+    const float v[4] = {0.5f, -1, 0.25f, 2};
+    if (!rc && c->path) rc = aisle_server_add_item(srv, "fresh", v, 4); /* the added rows' block grows */
+    if (!rc && c->path) rc = aisle_server_update_user(srv, "u5", ev + 2, NULL, 2);
     const aisle_model *a = NULL;
     void *buf = NULL;
     size_t len;
@@ -369,11 +374,29 @@ static int step_updates(void *vc) {
 static void test_update_allocation_failures_change_nothing(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    oom_ctx c;
+    oom_ctx c = {NULL, 0, NULL, NULL};
     c.bytes = tu_model_bytes(ds, "model=als factors=4 epochs=1 threads=1", &c.len);
     uint64_t points = tu_oom_sweep("update", step_updates, &c, 1, 0, 5000);
     assert_true(points > 10);
     aisle_free(c.bytes);
+    aisle_dataset_free(ds);
+}
+
+/* The same on a mapped fp16 model: each write's overlay row, slot page,
+ * chunk and added-row block fails in turn; a failed update leaves the
+ * row's values (update_or_nothing), and nothing leaks. */
+static void test_update_allocation_failures_on_a_mapped_fp16_model(void **state) {
+    (void)state;
+    aisle_dataset *ds = shop();
+    aisle_model *m = tu_train(ds, "model=als factors=4 epochs=1 threads=1");
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir, "update_oom_f16");
+    snprintf(path, sizeof path, "%s/m.aisle", dir);
+    assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16 store_int8=true store_mappable=true"));
+    aisle_model_free(m);
+    oom_ctx c = {NULL, 0, path, "mmap=true"};
+    uint64_t points = tu_oom_sweep("update mapped fp16", step_updates, &c, 1, 0, 5000);
+    assert_true(points > 10);
     aisle_dataset_free(ds);
 }
 
@@ -384,6 +407,7 @@ int main(void) {
         cmocka_unit_test(test_update_leaves_other_rows_in_place),
         cmocka_unit_test(test_save_after_updates_writes_the_merged_history),
         cmocka_unit_test(test_update_allocation_failures_change_nothing),
+        cmocka_unit_test(test_update_allocation_failures_on_a_mapped_fp16_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

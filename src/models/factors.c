@@ -25,6 +25,8 @@ void model_factors_free(model_factors *f) {
     model_int8_free(f->int8);
     f->user = f->item = f->user_bias = f->item_bias = f->gram = NULL;
     f->user16 = f->item16 = NULL; /* inside the mapping */
+    model_f16_side_free(&f->f16[MODEL_SIDE_USERS]);
+    model_f16_side_free(&f->f16[MODEL_SIDE_ITEMS]);
     f->int8 = NULL;
     f->borrowed = 0;
 }
@@ -254,16 +256,20 @@ int model_factors_update_user(aisle_model *m, uint32_t user) {
     model_factors *f = m->state;
     model_query q;
     model_user_query(m, user, &q);
-    int rc = model_factors_unshare(f, MODEL_SIDE_USERS, model_n_users(m), 0); /* aisle_update_user did it */
+    float *row; /* an fp16 user's overlay row: made holding the same values, so a failed fold-in changes nothing */
+    int rc = model_factors_row_w(f, MODEL_SIDE_USERS, user, &row);
     if (rc) return rc;
-    return model_factors_fold_in(f, q.items, q.weights, q.n_items, f->user + (size_t)user * f->dim, -1, NULL);
+    return model_factors_fold_in(f, q.items, q.weights, q.n_items, row, -1, NULL);
 }
 
 /* Grows one array of rows x width floats to `want` rows; the caller
- * writes the new rows.  On failure *a is unchanged. */
-/* An array of a mapped model (flag in f->borrowed) is copied out of the
- * mapping into a bigger one: the mapping is never resized or written. */
+ * writes the new rows.  On failure *a is unchanged.  An array of a mapped
+ * model (flag in f->borrowed) is copied out of the mapping into a bigger
+ * one: the mapping is never resized or written.  A side served as fp16
+ * (*a NULL) grows its overlay's block of added rows instead. */
 static int grow_rows(model_factors *f, unsigned flag, float **a, size_t had, size_t want, size_t width) {
+    if (!*a && (flag == MODEL_BORROWED_USER || flag == MODEL_BORROWED_ITEM))
+        return model_f16_reserve(f, flag == MODEL_BORROWED_USER ? MODEL_SIDE_USERS : MODEL_SIDE_ITEMS, want);
     bool borrowed = (f->borrowed & flag) != 0;
     float *p = borrowed ? core_malloc((want ? want * width : 1) * sizeof *p)
                         : core_reallocarray(*a, want ? want * width : 1, sizeof *p);
@@ -285,11 +291,8 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
                               item_vector[k]);
     /* every array first (a bigger array holding the same rows is the same
      * model), then the new rows: nothing can fail after the first write */
-    /* fp16 rows of a mapped file are widened into owned memory first (a
-     * model with the same values) */
-    int rc = users > nu ? model_factors_unshare(f, MODEL_SIDE_USERS, nu, users) : AISLE_OK;
-    if (!rc && items > ni) rc = model_factors_unshare(f, MODEL_SIDE_ITEMS, ni, items);
-    if (!rc && users > nu) {
+    int rc = AISLE_OK;
+    if (users > nu) {
         rc = grow_rows(f, MODEL_BORROWED_USER, &f->user, nu, users, d);
         if (!rc && f->user_bias) rc = grow_rows(f, MODEL_BORROWED_UBIAS, &f->user_bias, nu, users, 1);
     }
@@ -298,15 +301,20 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
         if (!rc && f->item_bias) rc = grow_rows(f, MODEL_BORROWED_IBIAS, &f->item_bias, ni, items, 1);
     }
     if (rc) return rc;
+    /* the new rows are contiguous (the fp32 matrix, or an fp16 side's
+     * block of added rows), so row_w cannot fail for them */
+    float *rows;
     if (users > nu) {
-        memset(f->user + (size_t)nu * d, 0, (size_t)(users - nu) * d * sizeof *f->user);
+        model_factors_row_w(f, MODEL_SIDE_USERS, nu, &rows);
+        memset(rows, 0, (size_t)(users - nu) * d * sizeof *rows);
         if (f->user_bias) memset(f->user_bias + nu, 0, (users - nu) * sizeof *f->user_bias);
     }
     if (items > ni) {
-        memcpy(f->item + (size_t)ni * d, item_vector, (size_t)(items - ni) * d * sizeof *f->item);
+        model_factors_row_w(f, MODEL_SIDE_ITEMS, ni, &rows);
+        memcpy(rows, item_vector, (size_t)(items - ni) * d * sizeof *rows);
         if (f->item_bias) memset(f->item_bias + ni, 0, (items - ni) * sizeof *f->item_bias);
         for (uint32_t j = ni; j < items; j++) {
-            const float *v = f->item + (size_t)j * d;
+            const float *v = rows + (size_t)(j - ni) * d;
             /* fold-in solves with Q^T Q over every item: the new row joins it */
             for (uint32_t a = 0; f->gram && a < d; a++)
                 for (uint32_t b = 0; b < d; b++) f->gram[(size_t)a * d + b] += v[a] * v[b];
@@ -324,10 +332,11 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
 int model_factors_describe(const aisle_model *m, core_buf *out) {
     const model_factors *f = m->state;
     int rc = buf_printf(out, "factors: %u\n", f->dim);
+    const struct model_f16_side *u = &f->f16[MODEL_SIDE_USERS], *i = &f->f16[MODEL_SIDE_ITEMS];
     if (!rc && (f->user16 || f->item16))
-        rc = buf_printf(out, "factor_rows: fp16 as stored in the mapped file (users %s, items %s)\n",
-                        model_factors_f16(f, MODEL_SIDE_USERS) ? "fp16" : "fp32 copy",
-                        model_factors_f16(f, MODEL_SIDE_ITEMS) ? "fp16" : "fp32 copy");
+        rc = buf_printf(out, "factor_rows: fp16 as stored in the mapped file, fp32 rows over them: users %zu "
+                             "updated, %zu added; items %zu added\n",
+                        u->written, u->n16 ? model_n_users(m) - u->n16 : 0, i->n16 ? model_n_items(m) - i->n16 : 0);
     if (!rc && f->explicit_r) rc = buf_printf(out, "global_mean: %.6g\nrating_range: %g..%g\n", f->mean, f->rmin, f->rmax);
     return rc;
 }
@@ -471,6 +480,7 @@ int model_factors_load(aisle_model *m, io_reader *r) {
         rc = load_matrix(r, IO_SECTION_KIND + 2, &f->item, &f->item16, ni, f->dim, &f->borrowed, MODEL_BORROWED_ITEM);
     if (!rc && ((!f->user && !f->user16) || (!f->item && !f->item16)))
         rc = core_error(AISLE_EFORMAT, "factor model without users or items");
+    if (!rc) f->f16[MODEL_SIDE_USERS].n16 = f->user16 ? nu : 0, f->f16[MODEL_SIDE_ITEMS].n16 = f->item16 ? ni : 0;
     if (!rc && f->explicit_r) {
         rc = io_reader_mapped(r) ? io_reader_section_view(r, IO_SECTION_KIND + 3, &c)
                                  : io_reader_section(r, IO_SECTION_KIND + 3, &c);

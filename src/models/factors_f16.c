@@ -11,9 +11,11 @@
  * similar items), a cache-sized tile before each sgemm of the batch path.
  * Widening binary16 to binary32 is exact, so every score equals the one
  * computed from the same file loaded without mmap (which decodes to fp32)
- * bit for bit.  Writers (aisle_update_user, users and items added) first
- * widen the side they write into owned memory (model_factors_unshare):
- * the file is never written. */
+ * bit for bit.  Writers (aisle_update_user, users and items added) write
+ * fp32 rows into the side's overlay (struct model_f16_side, models.h): a
+ * row of its own for each written row, one block for the added rows;
+ * readers get the merged rows.  The file is never written and the side
+ * never copied. */
 #include "models.h"
 
 #include <stdatomic.h>
@@ -108,22 +110,91 @@ void model_f16_dots(const float *x, const uint16_t *h, size_t n, uint32_t d, flo
     }
 }
 
-static float *widened(const uint16_t *h, size_t rows, size_t cap, uint32_t dim) {
-    size_t want = (cap > rows ? cap : rows) * dim;
-    float *p = core_malloc((want ? want : 1) * sizeof *p);
-    if (p) model_f16_widen(h, p, rows * dim);
-    return p;
+const float *model_f16_rows_merged(const model_factors *f, int side, size_t first, size_t n, float *tmp) {
+    const struct model_f16_side *o = &f->f16[side];
+    uint32_t d = f->dim;
+    if (first >= o->n16) return o->tail + (first - o->n16) * d; /* added rows: contiguous */
+    if (n == 1) {
+        const float *w = model_f16_written(o, first, d);
+        if (w) return w;
+    }
+    size_t in_file = CORE_MIN(n, o->n16 - first);
+    model_f16_widen((side == MODEL_SIDE_ITEMS ? f->item16 : f->user16) + first * d, tmp, in_file * d);
+    /* written rows over the widened ones, a page at a time (a page nobody
+     * wrote is skipped whole) */
+    for (size_t r = first; o->written && r < first + in_file;) {
+        size_t page_end = CORE_MIN((r / MODEL_F16_PAGE + 1) * MODEL_F16_PAGE, first + in_file);
+        if (!o->page[r / MODEL_F16_PAGE]) {
+            r = page_end;
+            continue;
+        }
+        for (; r < page_end; r++) {
+            const float *w = model_f16_written(o, r, d);
+            if (w) memcpy(tmp + (r - first) * d, w, d * sizeof *tmp);
+        }
+    }
+    if (n > in_file) memcpy(tmp + in_file * d, o->tail, (n - in_file) * d * sizeof *tmp);
+    return tmp;
 }
 
-int model_factors_unshare(model_factors *f, int side, size_t rows, size_t cap) {
-    if (!model_factors_f16(f, side)) return AISLE_OK;
-    const uint16_t *h = side == MODEL_SIDE_ITEMS ? f->item16 : f->user16;
-    float *p = widened(h, rows, cap, f->dim);
-    if (!p) return core_oom(side == MODEL_SIDE_ITEMS ? "item factors copied out of a mapped fp16 model"
-                                                     : "user factors copied out of a mapped fp16 model");
-    if (side == MODEL_SIDE_ITEMS) f->item = p, f->item16 = NULL, f->borrowed &= ~(unsigned)MODEL_BORROWED_ITEM;
-    else f->user = p, f->user16 = NULL, f->borrowed &= ~(unsigned)MODEL_BORROWED_USER;
+/* The arena slot of a row written for the first time: a page of slots for
+ * its page, room in the chunk table, a chunk; each allocation is kept once
+ * made, so a failure leaves the overlay consistent (and the row unwritten). */
+static int new_slot(struct model_f16_side *o, size_t r, uint32_t dim, const uint16_t *h) {
+    size_t pages = (o->n16 + MODEL_F16_PAGE - 1) / MODEL_F16_PAGE;
+    if (!o->page && !(o->page = core_calloc(pages, sizeof *o->page))) return AISLE_ENOMEM;
+    uint32_t **pg = &o->page[r / MODEL_F16_PAGE];
+    if (!*pg && !(*pg = core_calloc(MODEL_F16_PAGE, sizeof **pg))) return AISLE_ENOMEM;
+    size_t slot = o->written, c = slot / MODEL_F16_CHUNK;
+    if (c >= o->chunk_cap) {
+        size_t cap = CORE_MAX((size_t)8, o->chunk_cap * 2);
+        float **t = core_reallocarray(o->chunk, cap, sizeof *t);
+        if (!t) return AISLE_ENOMEM;
+        memset(t + o->chunk_cap, 0, (cap - o->chunk_cap) * sizeof *t);
+        o->chunk = t, o->chunk_cap = cap;
+    }
+    if (!o->chunk[c] && !(o->chunk[c] = core_malloc((size_t)MODEL_F16_CHUNK * dim * sizeof **o->chunk)))
+        return AISLE_ENOMEM;
+    model_f16_widen(h + r * dim, o->chunk[c] + (slot % MODEL_F16_CHUNK) * dim, dim);
+    (*pg)[r % MODEL_F16_PAGE] = (uint32_t)slot + 1; /* slot < n16 <= UINT32_MAX: the key dictionaries' bound */
+    o->written++;
     return AISLE_OK;
+}
+
+int model_factors_row_w(model_factors *f, int side, size_t r, float **out) {
+    float *a = side == MODEL_SIDE_ITEMS ? f->item : f->user;
+    if (a) {
+        *out = a + r * f->dim;
+        return AISLE_OK;
+    }
+    struct model_f16_side *o = &f->f16[side];
+    float *w = model_f16_written(o, r, f->dim);
+    if (!w) {
+        if (new_slot(o, r, f->dim, side == MODEL_SIDE_ITEMS ? f->item16 : f->user16))
+            return core_oom("a written row of a mapped fp16 model");
+        w = model_f16_written(o, r, f->dim);
+    }
+    *out = w;
+    return AISLE_OK;
+}
+
+int model_f16_reserve(model_factors *f, int side, size_t rows) {
+    struct model_f16_side *o = &f->f16[side];
+    if (!model_factors_f16(f, side) || rows <= o->n16 + o->tail_cap) return AISLE_OK;
+    size_t cap = CORE_MAX(rows - o->n16, o->tail_cap + o->tail_cap / 2);
+    float *t = core_reallocarray(o->tail, cap * f->dim, sizeof *t);
+    if (!t) return core_oom("rows added to a mapped fp16 model");
+    o->tail = t, o->tail_cap = cap;
+    return AISLE_OK;
+}
+
+void model_f16_side_free(struct model_f16_side *o) {
+    for (size_t p = 0; o->page && p < (o->n16 + MODEL_F16_PAGE - 1) / MODEL_F16_PAGE; p++) core_free(o->page[p]);
+    for (size_t c = 0; c < o->chunk_cap; c++) core_free(o->chunk[c]);
+    core_free(o->page);
+    core_free(o->chunk);
+    core_free(o->tail);
+    memset(o, 0, sizeof *o);
 }
 
 int model_factors_side_fp32(const model_factors *f, int side, size_t rows, const float **out, float **owned) {
@@ -132,8 +203,16 @@ int model_factors_side_fp32(const model_factors *f, int side, size_t rows, const
         *out = side == MODEL_SIDE_ITEMS ? f->item : f->user;
         return AISLE_OK;
     }
-    *owned = widened(side == MODEL_SIDE_ITEMS ? f->item16 : f->user16, rows, rows, f->dim);
-    if (!*owned) return core_oom("saving a mapped fp16 model");
-    *out = *owned;
+    size_t d = f->dim;
+    float *p = core_malloc((rows ? rows * d : 1) * sizeof *p);
+    if (!p) return core_oom("an fp32 copy of mapped fp16 factors");
+    /* the merged rows, a block at a time, each read into its place */
+    size_t step = model_factors_block_rows(f, side);
+    for (size_t r = 0; r < rows; r += step) {
+        size_t n = CORE_MIN(step, rows - r);
+        const float *got = model_factors_rows(f, side, r, n, p + r * d);
+        if (got != p + r * d) memcpy(p + r * d, got, n * d * sizeof *p);
+    }
+    *owned = p, *out = p;
     return AISLE_OK;
 }

@@ -147,8 +147,7 @@ int model_int8_build(const model_factors *f, uint32_t n, model_int8 **out) {
  * rows in all.  The per-row scale makes a new row independent of the
  * others: only the three maxima of the bound may rise. */
 int model_int8_append(model_int8 *t, const model_factors *f, uint32_t j) {
-    if (j != t->n || t->dim != f->dim || (t->ib != NULL) != (f->item_bias != NULL) ||
-        model_factors_f16(f, MODEL_SIDE_ITEMS)) /* items grow only after model_factors_unshare */
+    if (j != t->n || t->dim != f->dim || (t->ib != NULL) != (f->item_bias != NULL))
         return core_error(AISLE_EINTERNAL, "int8 index append: row %u to an index of %u x %u", j, t->n, t->dim);
     bool has_ib = t->ib != NULL;
     if (!t->owned || t->cap < j + 1) {
@@ -194,6 +193,8 @@ static int build_as_stored(const model_factors *f, uint32_t n, int quant, model_
     for (size_t k = 0; k < len; k++) h[k] = io_f32_to_f16(f->item[k]);
     model_factors g = *f;
     g.item = NULL, g.item16 = h; /* read through model_factors_item_row */
+    memset(g.f16, 0, sizeof g.f16);
+    g.f16[MODEL_SIDE_ITEMS].n16 = n; /* every row the file's */
     int rc = model_int8_build(&g, n, out);
     core_free(h);
     return rc;

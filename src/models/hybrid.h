@@ -74,8 +74,8 @@ static inline void hy_sum(const hy_side *s, uint32_t row, uint32_t e, float *v) 
  * apart, implicit ones carry the item bias as the last coordinate against
  * a constant 1 in the user's. */
 static inline void hy_put_vector(model_factors *f, int side, uint32_t e, uint32_t k, const float *q) {
-    uint32_t dim = f->dim;
-    float *dst = (side ? f->user : f->item) + (size_t)e * dim;
+    float *dst; /* a new row: contiguous in the matrix or the fp16 side's added block, never fails */
+    model_factors_row_w(f, side ? MODEL_SIDE_USERS : MODEL_SIDE_ITEMS, e, &dst);
     memcpy(dst, q, (size_t)k * sizeof *q);
     if (f->explicit_r)
         (side ? f->user_bias : f->item_bias)[e] = q[k];
@@ -155,7 +155,9 @@ int hy_fit_als(aisle_model *m, hy_state *st, const aisle_dataset *ds, const aisl
  * without history, product c's features rows_idx[rows_ptr[c] ..
  * rows_ptr[c + 1]) (ids as in st->item.table): k floats each into
  * out_vectors, scale times the similarity-weighted mean of v's rows (stride
- * v_stride) of its n_nb most similar products of the events; a product
+ * v_stride; v NULL: st->f's item rows, read through model_factors_item_row
+ * as a mapped fp16 model serves them) of its n_nb most similar products of
+ * the events; a product
  * sharing no feature with them (or n_nb 0) gets NaN as its first value
  * (keep its features' vector).  Training maps the catalog's products
  * without events with the ALS vectors; products added later

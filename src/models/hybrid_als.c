@@ -132,8 +132,9 @@ int hy_neighbour_vectors(const hy_state *st, const float *v, size_t v_stride, ui
     float *sim = core_calloc(nk, sizeof *sim);
     uint32_t *touched = core_malloc((size_t)nk * sizeof *touched), *best = core_malloc((size_t)n_nb * sizeof *best);
     uint32_t *post = NULL;
+    float *wide = v ? NULL : core_malloc((size_t)st->f.dim * sizeof *wide);
     int rc = AISLE_OK;
-    if (!post_at || !idf || !norm || !sim || !touched || !best) rc = core_oom("hybrid cold_neighbours");
+    if (!post_at || !idf || !norm || !sim || !touched || !best || (!v && !wide)) rc = core_oom("hybrid cold_neighbours");
     /* postings: feature -> products of the events that have it (CSR) */
     for (uint32_t i = 0; !rc && i < nk; i++)
         for (size_t j = t->ptr[i]; j < t->ptr[i + 1]; j++)
@@ -182,7 +183,8 @@ int hy_neighbour_vectors(const hy_state *st, const float *v, size_t v_stride, ui
         memset(out, 0, k * sizeof *out);
         if (total > 0)
             for (uint32_t b = 0; b < n_best; b++)
-                model_axpy(out, (float)(scale * sim[best[b]] / total), v + (size_t)best[b] * v_stride, k);
+                model_axpy(out, (float)(scale * sim[best[b]] / total),
+                           v ? v + (size_t)best[b] * v_stride : model_factors_item_row(&st->f, best[b], wide), k);
         else
             out[0] = NAN;
         for (uint32_t e = 0; e < n_touched; e++) sim[touched[e]] = 0.0f;
@@ -194,6 +196,7 @@ int hy_neighbour_vectors(const hy_state *st, const float *v, size_t v_stride, ui
     core_free(sim);
     core_free(touched);
     core_free(best);
+    core_free(wide);
     return rc;
 }
 

@@ -109,7 +109,7 @@ static int neighbour_rows(const aisle_model *m, hy_new *r) {
     if (!nb) return AISLE_OK;
     float *nv = core_malloc(r->n * k * sizeof *nv);
     if (!nv) return core_oom("hybrid cold_neighbours");
-    int rc = hy_neighbour_vectors(st, st->f.item, st->f.dim, nb, (float)config_float(m->config, o, "cold_scale"),
+    int rc = hy_neighbour_vectors(st, NULL, 0, nb, (float)config_float(m->config, o, "cold_scale"),
                                   r->ptr, r->idx, (uint32_t)r->n, nv);
     for (size_t i = 0; !rc && i < r->n; i++)
         if (!isnan(nv[i * k])) memcpy(r->q + i * st->row, nv + i * k, (size_t)k * sizeof *nv);
@@ -181,9 +181,8 @@ int hy_add_catalog(aisle_model *m, const aisle_catalog *cat, int side, size_t *a
     if (!rc && !(r.q = core_malloc(r.n * row * sizeof *r.q))) rc = core_oom("hybrid: new rows");
     for (size_t i = 0; !rc && i < r.n; i++)
         hy_sum_features(s, row, r.idx + r.ptr[i], r.w + r.ptr[i], r.ptr[i + 1] - r.ptr[i], r.q + i * row);
-    /* fp16 rows of a mapped file: the neighbours read the whole item
-     * matrix and model_factors_grow copies it anyway (same values) */
-    if (!rc && !side) rc = model_factors_unshare(f, MODEL_SIDE_ITEMS, ni, ni + r.n);
+    /* fp16 rows of a mapped file: the neighbours read the rows they use,
+     * model_factors_grow puts the new ones in the side's overlay */
     if (!rc && !side) rc = neighbour_rows(m, &r);
     if (!rc && !side) rc = stale_rows(m, cat, &r);
     if (!rc && !side) { /* model_factors_grow takes the item rows in serving layout */

@@ -500,9 +500,10 @@ static int mf_update_user(aisle_model *m, uint32_t user) {
     mf_state *s = m->state;
     model_query q;
     model_user_query(m, user, &q);
-    int rc = model_factors_unshare(&s->f, MODEL_SIDE_USERS, model_n_users(m), 0); /* aisle_update_user did it */
+    float *row;
+    int rc = model_factors_row_w(&s->f, MODEL_SIDE_USERS, user, &row);
     if (rc) return rc;
-    return mf_session_vector(s, &q, s->f.user + (size_t)user * s->f.dim, -1, NULL);
+    return mf_session_vector(s, &q, row, -1, NULL);
 }
 
 /* New users only: a new item would need a bias and (SVD++) an implicit

@@ -41,10 +41,10 @@ int model_unshare_users(aisle_model *m) {
     if (!m->map || m->map_users_writable || !(m->ops->flags & MODEL_FACTORS) || !m->state) return AISLE_OK;
     model_factors *f = m->state;
     size_t nu = model_n_users(m);
-    /* fp16 rows (quantize=fp16) cannot be written in place: the whole
-     * side is widened into owned memory once (factors_f16.c) */
-    int rc = model_factors_unshare(f, MODEL_SIDE_USERS, nu, nu);
-    if (!rc && (f->borrowed & MODEL_BORROWED_USER)) rc = io_map_make_writable(m->map, f->user, nu * f->dim * sizeof(float));
+    /* fp16 rows (quantize=fp16) are not borrowed: their writes go to the
+     * overlay (model_factors_row_w) */
+    int rc = AISLE_OK;
+    if (f->borrowed & MODEL_BORROWED_USER) rc = io_map_make_writable(m->map, f->user, nu * f->dim * sizeof(float));
     if (!rc && (f->borrowed & MODEL_BORROWED_UBIAS) && f->user_bias)
         rc = io_map_make_writable(m->map, f->user_bias, nu * sizeof(float));
     if (!rc) m->map_users_writable = true;
@@ -69,35 +69,43 @@ model_own_row *model_own_row_new(size_t n) {
     return r;
 }
 
-int model_overlay_reserve(aisle_model *m) {
+int model_overlay_reserve(aisle_model *m, uint32_t u) {
     model_overlay *o = &m->overlay;
-    size_t nu = model_n_users(m);
-    if (o->cap >= nu && o->row) return AISLE_OK;
-    size_t cap = CORE_MAX(nu, o->cap + o->cap / 2);
-    model_own_row **row = core_reallocarray(o->row, cap ? cap : 1, sizeof *row);
-    if (!row) return core_oom("update_user row table");
-    memset(row + o->cap, 0, (cap - o->cap) * sizeof *row);
-    o->row = row;
-    o->cap = cap;
+    size_t need = ((size_t)model_n_users(m) + MODEL_OVERLAY_PAGE - 1) / MODEL_OVERLAY_PAGE;
+    need = CORE_MAX(need, (size_t)u / MODEL_OVERLAY_PAGE + 1);
+    if (o->n_pages < need) {
+        size_t n = CORE_MAX(need, o->n_pages + o->n_pages / 2);
+        model_own_row ***page = core_reallocarray(o->page, n, sizeof *page);
+        if (!page) return core_oom("update_user row pages");
+        memset(page + o->n_pages, 0, (n - o->n_pages) * sizeof *page);
+        o->page = page;
+        o->n_pages = n;
+    }
+    model_own_row ***p = &o->page[u / MODEL_OVERLAY_PAGE];
+    if (!*p && !(*p = core_calloc(MODEL_OVERLAY_PAGE, sizeof **p))) return core_oom("update_user row page");
     return AISLE_OK;
 }
 
 model_own_row *model_overlay_swap(aisle_model *m, uint32_t u, model_own_row *row) {
     model_overlay *o = &m->overlay;
-    model_own_row *old = o->row[u];
+    model_own_row **slot = &o->page[u / MODEL_OVERLAY_PAGE][u % MODEL_OVERLAY_PAGE];
+    model_own_row *old = *slot;
     size_t base = 0;
     if (u < m->history.rows && m->history.indptr) base = m->history.indptr[u + 1] - m->history.indptr[u];
     if (old) o->rows_nnz -= old->n;
     else o->shadowed_nnz += base;
     if (row) o->rows_nnz += row->n;
     else o->shadowed_nnz -= base;
-    o->row[u] = row;
+    *slot = row;
     return old;
 }
 
 void model_overlay_free(model_overlay *o) {
-    for (size_t u = 0; u < o->cap; u++) core_free(o->row[u]);
-    core_free(o->row);
+    for (size_t p = 0; p < o->n_pages; p++) {
+        for (size_t r = 0; o->page[p] && r < MODEL_OVERLAY_PAGE; r++) core_free(o->page[p][r]);
+        core_free(o->page[p]);
+    }
+    core_free(o->page);
     memset(o, 0, sizeof *o);
 }
 

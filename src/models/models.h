@@ -157,13 +157,22 @@ typedef struct model_own_row {
  * model's size.  Memory: the CSR plus one row per updated user (a
  * replaced row is freed at once), so at most the CSR plus the current
  * history; saving writes the merged rows.  Users past history.rows (added
- * while serving) have an empty CSR row. */
+ * while serving) have an empty CSR row.  The rows are found through pages
+ * of MODEL_OVERLAY_PAGE users, a page allocated when one of its users is
+ * first updated, so the first update of a model costs a page, not a table
+ * of every user. */
+enum { MODEL_OVERLAY_PAGE = 4096 };
 typedef struct model_overlay {
-    model_own_row **row; /* cap entries (>= users once an update made it); NULL: the CSR row */
-    size_t cap;
+    model_own_row ***page; /* n_pages entries, each NULL or MODEL_OVERLAY_PAGE rows (NULL: the CSR row) */
+    size_t n_pages;
     size_t rows_nnz;     /* pairs in the overlay rows */
     size_t shadowed_nnz; /* pairs of the CSR rows they override */
 } model_overlay;
+/* User u's overlay row, or NULL. */
+static inline model_own_row *model_overlay_row(const model_overlay *o, uint32_t u) {
+    size_t p = u / MODEL_OVERLAY_PAGE;
+    return p < o->n_pages && o->page[p] ? o->page[p][u % MODEL_OVERLAY_PAGE] : NULL;
+}
 
 struct aisle_model {
     const model_ops *ops;
@@ -193,7 +202,7 @@ void model_history_release(data_csr *h, unsigned borrowed);
  * m->history directly, as a model being trained has no overlay.  The
  * pointers stay valid until the next change of u (update_user). */
 static inline model_row model_history_row(const aisle_model *m, uint32_t u) {
-    const model_own_row *o = u < m->overlay.cap ? m->overlay.row[u] : NULL;
+    const model_own_row *o = model_overlay_row(&m->overlay, u);
     if (o) return (model_row){o->items, o->values, o->last_time, o->count, o->n};
     const data_csr *h = &m->history;
     if (u >= h->rows || !h->indptr) return (model_row){NULL, NULL, NULL, NULL, 0};
@@ -207,12 +216,15 @@ static inline size_t model_history_nnz(const aisle_model *m) {
 /* A row of n pairs for the overlay (one allocation; arrays not set), or
  * NULL (AISLE_ENOMEM, message set). */
 model_own_row *model_own_row_new(size_t n);
-/* Makes the overlay's table hold every user of m (amortised: it grows by
- * half).  AISLE_OK or AISLE_ENOMEM (m unchanged). */
-int model_overlay_reserve(aisle_model *m);
+/* Makes room in the overlay for user u's row (u < model_n_users(m)): the
+ * page directory covering every user of m (amortised: it grows by half)
+ * and u's page.  AISLE_OK or AISLE_ENOMEM (what was allocated is kept;
+ * the rows read the same). */
+int model_overlay_reserve(aisle_model *m, uint32_t u);
 /* Puts row (NULL: back to the CSR row) in place of user u's row and
  * returns the row it replaced (NULL if that was the CSR's; the caller
- * frees it or puts it back).  Cannot fail: model_overlay_reserve first. */
+ * frees it or puts it back).  Cannot fail: model_overlay_reserve(m, u)
+ * first. */
 model_own_row *model_overlay_swap(aisle_model *m, uint32_t u, model_own_row *row);
 /* Frees every overlay row and the table. */
 void model_overlay_free(model_overlay *o);
@@ -291,10 +303,31 @@ typedef struct model_factors {
     /* A mapped quantize=fp16 file serves its factor tensors as stored
      * (factors_f16.c): a side's binary16 rows inside m->map, with user
      * (or item) NULL.  Read every row through model_factors_rows (or the
-     * _row helpers), which widen the rows they return; a write first
-     * widens the whole side into owned fp32 (model_factors_unshare). */
+     * _row helpers), which widen the rows they return; rows written since
+     * (updates, rows added) live in f16[side] (model_f16_side). */
     const uint16_t *user16, *item16;
+    struct model_f16_side {
+        /* Rows written over a side served as fp16 (docs/SERVING.md, "A
+         * write to a mapped fp16 model"): the file's rows are never
+         * written, and the whole side is never copied.  A written row
+         * (aisle_update_user) gets its own fp32 row in an arena of
+         * MODEL_F16_CHUNK-row chunks, found through pages of
+         * MODEL_F16_PAGE slots (0: the file's row; else 1 + its arena
+         * slot), a page allocated when a row of it is first written;
+         * rows added while serving (index >= n16) are one contiguous fp32
+         * block.  So the first write costs a page and a chunk, whatever
+         * the side's size, and reads of a side nobody wrote (written 0,
+         * rows below n16) take the plain widening path. */
+        size_t n16;       /* rows in the file */
+        size_t written;   /* rows below n16 with an arena row (= slots used) */
+        uint32_t **page;  /* (n16 + MODEL_F16_PAGE - 1) / MODEL_F16_PAGE entries, NULL until the first write */
+        float **chunk;    /* chunk_cap entries, the first (written + CHUNK - 1) / CHUNK allocated */
+        size_t chunk_cap;
+        float *tail;      /* rows n16 .. n16 + tail_cap, those below the side's row count in use */
+        size_t tail_cap;
+    } f16[2];             /* MODEL_SIDE_USERS, MODEL_SIDE_ITEMS */
 } model_factors;
+enum { MODEL_F16_PAGE = 4096, MODEL_F16_CHUNK = 256 };
 
 enum { MODEL_BORROWED_USER = 1, MODEL_BORROWED_ITEM = 2, MODEL_BORROWED_UBIAS = 4, MODEL_BORROWED_IBIAS = 8 };
 
@@ -331,8 +364,10 @@ float model_int8_round_up(double v);
 int model_int8_save(const model_factors *f, uint32_t n, io_writer *w);
 int model_int8_load(model_factors *f, uint32_t n, io_reader *r);
 /* Before a write to a mapped model's user rows (aisle_update_user): makes
- * them copy-on-write, so only the pages written are copied and the file
- * never changes.  AISLE_OK at once for a model that is not mapped. */
+ * fp32 rows (and user biases) copy-on-write, so only the pages written are
+ * copied and the file never changes; fp16 rows need nothing (their writes
+ * go to the overlay, model_factors_row_w).  AISLE_OK at once for a model
+ * that is not mapped. */
 int model_unshare_users(aisle_model *m);
 
 /* Dot product used by every factor kernel: two 4-wide accumulators in a
@@ -388,12 +423,29 @@ void model_f16_widen(const uint16_t *h, float *out, size_t n);
  * of d <= MODEL_WIDE_FLOATS values at h (the rows widened in registers:
  * the fp16 scan's kernel). */
 void model_f16_dots(const float *x, const uint16_t *h, size_t n, uint32_t d, float *out);
+/* Row r of an fp16 side's overlay (fp32), or NULL for the file's row. */
+static inline float *model_f16_written(const struct model_f16_side *o, size_t r, uint32_t dim) {
+    if (r >= o->n16) return o->tail + (r - o->n16) * dim;
+    if (!o->written) return NULL;
+    const uint32_t *pg = o->page[r / MODEL_F16_PAGE];
+    uint32_t s = pg ? pg[r % MODEL_F16_PAGE] : 0;
+    return s ? o->chunk[(s - 1) / MODEL_F16_CHUNK] + (size_t)((s - 1) % MODEL_F16_CHUNK) * dim : NULL;
+}
+/* Whether rows [first, first + n) of an fp16 side are all the file's
+ * (nothing written or added among them; the fast paths' test). */
+static inline bool model_f16_plain(const model_factors *f, int side, size_t first, size_t n) {
+    return first + n <= f->f16[side].n16 && !f->f16[side].written;
+}
+/* model_factors_rows of an fp16 side that is not plain (factors_f16.c). */
+const float *model_f16_rows_merged(const model_factors *f, int side, size_t first, size_t n, float *tmp);
 /* Rows [first, first + n) of a side (MODEL_SIDE_*) as fp32: a pointer
  * into the fp32 matrix, or tmp (room for n * dim floats) holding the
- * widened fp16 rows of a mapped quantize=fp16 file. */
+ * widened fp16 rows of a mapped quantize=fp16 file with the rows written
+ * since in place of theirs (or a pointer to those rows themselves). */
 static inline const float *model_factors_rows(const model_factors *f, int side, size_t first, size_t n, float *tmp) {
     const float *a = side == MODEL_SIDE_ITEMS ? f->item : f->user;
     if (a) return a + first * f->dim;
+    if (!model_f16_plain(f, side, first, n)) return model_f16_rows_merged(f, side, first, n, tmp);
     model_f16_widen((side == MODEL_SIDE_ITEMS ? f->item16 : f->user16) + first * f->dim, tmp, n * f->dim);
     return tmp;
 }
@@ -413,14 +465,21 @@ static inline uint32_t model_factors_block_rows(const model_factors *f, int side
 static inline bool model_factors_f16(const model_factors *f, int side) {
     return side == MODEL_SIDE_ITEMS ? !f->item && f->item16 : !f->user && f->user16;
 }
-/* Before a write to a side: widens its fp16 rows (rows of them) into an
- * owned fp32 array with room for cap >= rows rows, and serves that from
- * then on (copy-on-write of the whole side: the file never changes).
- * AISLE_OK at once for an fp32 side; AISLE_ENOMEM leaves f as it was.
- * Callers hold the model exclusively (the server's write lock). */
-int model_factors_unshare(model_factors *f, int side, size_t rows, size_t cap);
+/* Row r of a side for writing (r below the side's row count): the fp32
+ * matrix's row, or an fp16 side's overlay row, made on its first write
+ * holding the file's row widened (so a write that then fails leaves the
+ * same values).  AISLE_OK or AISLE_ENOMEM (f unchanged).  Callers hold the
+ * model exclusively (the server's write lock). */
+int model_factors_row_w(model_factors *f, int side, size_t r, float **out);
+/* Makes room for rows >= n16 up to `rows` rows of an fp16 side (the rows
+ * added while serving; amortised: O(the added rows), not O(the side)).
+ * AISLE_OK at once for an fp32 side; AISLE_ENOMEM leaves f as it was. */
+int model_f16_reserve(model_factors *f, int side, size_t rows);
+/* Frees an fp16 side's overlay (model_factors_free calls it). */
+void model_f16_side_free(struct model_f16_side *o);
 /* A side as one fp32 matrix for a save: the matrix itself, or a widened
- * copy in *owned (core_free it).  AISLE_OK or AISLE_ENOMEM. */
+ * copy with the written rows merged in *owned (core_free it).  AISLE_OK
+ * or AISLE_ENOMEM. */
 int model_factors_side_fp32(const model_factors *f, int side, size_t rows, const float **out, float **owned);
 
 /* The score of item row `row` (item j) for query vector x with offset

@@ -28,7 +28,7 @@ int serve_add_user(aisle_model *m, const char *key, const char *const *item_keys
      * or not, is never copied for a new user */
     uint32_t u;
     int rc = keys_intern(&m->users, key, strlen(key), &u, NULL);
-    if (!rc) rc = model_overlay_reserve(m);
+    if (!rc) rc = model_overlay_reserve(m, u);
     if (!rc) rc = m->ops->grow(m, nu, ni, NULL, 0);
     /* the events as for a known user: merged into the (empty) row, then
      * the kind fits the user (fold-in for factor kinds) */

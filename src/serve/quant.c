@@ -371,15 +371,21 @@ static size_t scan_fp32(const serve_sel *s, const model_factors *f, const float 
      * as model_factors_score_row adds them */
     bool f16 = model_factors_f16(f, MODEL_SIDE_ITEMS) && !s->has_allow;
     size_t step = s->has_allow ? 1 : f16 ? SCAN_DOTS : model_factors_block_rows(f, MODEL_SIDE_ITEMS), at = 0, n = 0;
+    bool dots_here = false; /* the block is the file's rows: dots[] holds its products */
     for (size_t c = 0; c < total; c++) {
         uint32_t j = s->has_allow ? s->allow[c] : (uint32_t)c;
         if (c >= at + n) {
             at = c, n = CORE_MIN(step, total - c);
-            if (f16) model_f16_dots(x, f->item16 + (size_t)j * d, n, d, dots);
-            else rows = model_factors_rows(f, MODEL_SIDE_ITEMS, j, n, wide);
+            dots_here = f16 && model_f16_plain(f, MODEL_SIDE_ITEMS, j, n);
+            if (dots_here) {
+                model_f16_dots(x, f->item16 + (size_t)j * d, n, d, dots);
+            } else { /* items added while serving: merged rows, a wide buffer at a time */
+                if (f16) n = CORE_MIN(n, model_factors_block_rows(f, MODEL_SIDE_ITEMS));
+                rows = model_factors_rows(f, MODEL_SIDE_ITEMS, j, n, wide);
+            }
         }
         float sc;
-        if (f16) {
+        if (dots_here) {
             sc = dots[c - at] + base;
             if (f->item_bias) sc += f->item_bias[j];
         } else {

@@ -291,7 +291,7 @@ AISLE_API int aisle_update_user(aisle_model *m, const char *user_key, const char
     int rc = find_user(m, user_key, &u);
     /* a mapped model's user rows become copy-on-write: the file never changes */
     if (!rc) rc = model_unshare_users(m);
-    if (!rc) rc = model_overlay_reserve(m);
+    if (!rc) rc = model_overlay_reserve(m, u);
     if (rc) return rc;
     bool replace = (m->ops->flags & MODEL_PREDICTS_RATINGS) != 0;
     upd *e = core_calloc(n ? n : 1, sizeof *e);
