@@ -101,14 +101,20 @@ void tm_sweep_one_rank(int (*step)(const char *, const char *), const char *name
 }
 
 
-void tm_same_model_bytes(const aisle_model *a, const aisle_model *b, const char *what) {
+/* Whether both models saved to buffers are the same bytes. */
+static bool same_model_bytes(const aisle_model *a, const aisle_model *b) {
     void *ba = NULL, *bb = NULL;
     size_t la = 0, lb = 0;
     assert_ok(aisle_model_save_buffer(a, NULL, &ba, &la));
     assert_ok(aisle_model_save_buffer(b, NULL, &bb, &lb));
-    if (la != lb || memcmp(ba, bb, la) != 0) fail_msg("%s: the model files differ", what);
+    bool same = la == lb && memcmp(ba, bb, la) == 0;
     aisle_free(ba);
     aisle_free(bb);
+    return same;
+}
+
+void tm_same_model_bytes(const aisle_model *a, const aisle_model *b, const char *what) {
+    if (!same_model_bytes(a, b)) fail_msg("%s: the model files differ", what);
 }
 
 unsigned char *tm_file_bytes(const char *path, size_t *len) {
@@ -159,11 +165,14 @@ void tm_check_resume(const char *name, tm_train_fn train, void *ctx, const char 
     assert_null(tmp);
     tm_stop_after(cfg, 0);
     assert_ok(train(ctx, cfg, ckpt, every, &b));
-    if (g_rank == 0) {
-        tm_same_model_bytes(a, b, name);
+    /* rank 0 compares; every rank fails together (a failure on rank 0
+     * alone would leave the others waiting in the next collective) */
+    int same = g_rank != 0 || same_model_bytes(a, b);
+    MPI_Bcast(&same, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!same) fail_msg("%s at %d rank(s): the resumed model differs from the uninterrupted one", name, g_size);
+    if (g_rank == 0)
         printf("# %s at %d rank(s): resumed after %d progress calls (checkpoint every %d) = uninterrupted\n", name,
                g_size, stop_after, every);
-    }
     /* another option value: refused by every rank, naming the field */
     aisle_config *changed = parsed(options, other);
     assert_status_msg(train(ctx, changed, ckpt, every, &tmp), AISLE_EFORMAT, field);
