@@ -261,8 +261,9 @@ static void test_dist_text_checkpoint_refuses_other_texts(void **state) {
     aisle_texts_free(t);
 }
 
-static int oom_step(const char *unused1, const char *unused2) {
-    (void)unused1, (void)unused2;
+/* One small run under the allocation sweep, with a checkpoint (or NULL);
+ * stop_after > 0: rank 0's callback stops it after that many epochs. */
+static int oom_run(const char *checkpoint, int stop_after) {
     aisle_texts *t = NULL;
     aisle_config *cfg = NULL;
     aisle_model *m = NULL;
@@ -277,19 +278,57 @@ static int oom_step(const char *unused1, const char *unused2) {
     if (!rc) rc = aisle_texts_add(t, "parcel delivery today", 21, "track");
     if (!rc) rc = aisle_config_new(&cfg);
     if (!rc) rc = aisle_config_parse(cfg, "model=intent architecture=transformer hidden=8 heads=1 blocks=1 "
-                                          "ff_hidden=8 maxlen=6 epochs=1 pretrain_epochs=1 batch_size=3 "
+                                          "ff_hidden=8 maxlen=6 epochs=2 pretrain_epochs=1 batch_size=3 "
                                           "mlm_buckets=16 calibration_fraction=0 threads=1");
+    if (!rc && stop_after) tm_stop_after(cfg, stop_after);
     rc = tm_agree(rc);
-    if (!rc) rc = aisle_dist_text_train(t, cfg, &m, NULL);
+    if (!rc) rc = aisle_dist_text_train_checkpointed(t, cfg, checkpoint, 1, &m, NULL);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_texts_free(t);
     return rc;
 }
 
+static int oom_step(const char *unused1, const char *unused2) {
+    (void)unused1, (void)unused2;
+    return oom_run(NULL, 0);
+}
+
+/* Checkpoints after epoch 1 (pre-training) and 2 (fine-tuning), made
+ * before the sweep: resuming from each peeks, loads one stage's state,
+ * trains and saves. */
+static char g_prepared[2][600];
+
+static int oom_step_ckpt(const char *unused1, const char *unused2) {
+    (void)unused1, (void)unused2;
+    char work[600];
+    tm_path(work, sizeof work, "oom_text_work.ckpt");
+    int rc = AISLE_OK;
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (g_rank == 0) { /* the test's own copy: plain stdio, not aisle's allocator */
+            size_t n = 0;
+            unsigned char *bytes = tm_file_bytes(g_prepared[k], &n);
+            tu_write_file(work, bytes, n);
+            free(bytes);
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+        rc = oom_run(work, 0);
+    }
+    return rc;
+}
+
 static void test_dist_text_allocation_failures(void **state) {
     (void)state;
     tm_sweep_one_rank(oom_step, "intent transformer", NULL, NULL);
+    for (int k = 0; k < 2; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "oom_text_epoch%d.ckpt", k + 1);
+        tm_path(g_prepared[k], sizeof g_prepared[k], name);
+        if (g_rank == 0) unlink(g_prepared[k]);
+        MPI_Barrier(MPI_COMM_WORLD);
+        assert_status_msg(oom_run(g_prepared[k], k + 1), AISLE_ECANCELLED, NULL);
+    }
+    tm_sweep_one_rank(oom_step_ckpt, "intent transformer resumed from checkpoints", NULL, NULL);
 }
 
 int main(int argc, char **argv) {
