@@ -165,11 +165,16 @@ int dist_ckpt_store(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64
     dist_comm *c = k->c;
     int rc = dist_agree(c, AISLE_OK);
     if (rc) return fail(k, rc);
-    dist_kill_hook(c->rank, (int)done + 1);
-    if (!k->path || k->every <= 0 || (done % (uint64_t)k->every != 0 && !last)) return AISLE_OK;
-    model_ckpt ck = {k->kind, k->fields, k->n_fields, parts, n};
-    if (c->rank == 0) rc = model_ckpt_write(k->path, k->cfg, &ck, done);
-    return fail(k, dist_agree(c, rc));
+    if (k->path && k->every > 0 && (done % (uint64_t)k->every == 0 || last)) {
+        model_ckpt ck = {k->kind, k->fields, k->n_fields, parts, n};
+        if (c->rank == 0) rc = model_ckpt_write(k->path, k->cfg, &ck, done);
+        rc = dist_agree(c, rc);
+    }
+    /* after the write's agreement, so a rank killed as the next epoch
+     * starts leaves this epoch's checkpoint whole (before it, mpirun could
+     * end rank 0 mid-write: the previous file stayed, by the rename) */
+    if (!rc) dist_kill_hook(c->rank, (int)done + 1);
+    return fail(k, rc);
 }
 
 void dist_ckpt_replica(dist_ckpt *k, const aisle_model *m, const char *const *skip) {

@@ -235,7 +235,7 @@ int dist_ckpt_load(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64_
  * AISLE_ENOMEM, AISLE_EIO. */
 int dist_ckpt_peek(dist_ckpt *k, uint64_t max_bytes, uint64_t *done);
 /* Collective.  After `done` epochs: rank 0 writes the parts atomically
- * when done is a multiple of k->every or last; agreed.  Also the kill
+ * when done is a multiple of k->every or last; agreed.  Then the kill
  * test hook (AISLE_DIST_KILL) for epoch done + 1. */
 int dist_ckpt_store(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64_t done, bool last);
 /* AISLE_DIST_KILL=R:E: rank R raises SIGKILL at the start of epoch E. */
