@@ -824,8 +824,8 @@ static int oom_step(const char *train_path, const char *test_path) {
 /* The data-parallel kinds: gathering the dataset, the hooks' buffers. */
 static const char *const oom_kinds[] = {
     "model=bpr factors=4 epochs=2 threads=1",
-    "model=sasrec hidden=8 heads=1 blocks=1 maxlen=6 epochs=1 batch_size=16 train_negatives=2 threads=1 "
-    "validation_users=10 lazy_adam=true",
+    ("model=sasrec hidden=8 heads=1 blocks=1 maxlen=6 epochs=1 batch_size=16 train_negatives=2 threads=1 "
+     "validation_users=10 lazy_adam=true"),
     "model=mf factors=4 epochs=2 threads=1 learning_rate=0.001",
 };
 
