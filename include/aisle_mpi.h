@@ -141,6 +141,33 @@ AISLE_API int aisle_dist_train_bytes(const aisle_dist_data *d, double *total, do
 AISLE_API int aisle_dist_text_train(const aisle_texts *t, const aisle_config *cfg, aisle_model **out,
                                     double *bytes_sent);
 
+/* Collective.  aisle_dist_text_train with checkpoints (NULL checkpoint:
+ * exactly aisle_dist_text_train).  Rank 0 writes the file `checkpoint`
+ * atomically after every checkpoint_every-th epoch and the last (0:
+ * never; pre-training and fine-tuning epochs counted together, as the
+ * progress callback counts them) with the training state: the weights,
+ * the AdamW moments and step count, and during pre-training the
+ * masked-token head's weights and moments too.  When that file exists at
+ * the start and matches the texts and labels, every option of the intent
+ * kind and its architecture, the seed and the rank count, rank 0 reads
+ * it, every rank receives the state and training goes on after the epoch
+ * it holds -- in pre-training or in fine-tuning -- and ends with the same
+ * model as an uninterrupted run with the same options and rank count,
+ * byte for byte (calibration runs after training, replicated).  A rank
+ * that dies ends the job (mpirun names it); the same command then
+ * resumes from the last checkpoint (docs/SCALING.md "Checkpoint and
+ * restart").  The progress callback reports the resumed run's epochs with
+ * their numbers in the whole run.  Threads: as aisle_dist_text_train.
+ * Returns aisle_dist_text_train's statuses, plus AISLE_EINVAL
+ * (checkpoint_every < 0) and AISLE_EFORMAT (the file is not a
+ * checkpoint, is damaged, or was written for other texts, options or
+ * rank count: the message names the differing field, e.g. "field
+ * 'learning_rate' differs"; remove the file or give another path) -- the
+ * same code on every rank.  A file that cannot be written fails with
+ * AISLE_EIO on every rank and leaves the previous checkpoint whole. */
+AISLE_API int aisle_dist_text_train_checkpointed(const aisle_texts *t, const aisle_config *cfg, const char *checkpoint,
+                                                 int checkpoint_every, aisle_model **out, double *bytes_sent);
+
 /* Collective.  aisle_evaluate split over the ranks: every rank passes
  * the same model and test dataset (each loads them: both are small next
  * to the training events) and evaluates the users whose model index %

@@ -22,10 +22,9 @@ static int rank0_fail(int rank, int rc, const char *what) {
 
 /* `aisle train --model intent --distributed`: every rank loads the whole
  * corpus (--data, as `aisle train --model intent`), the ranks train one
- * transformer together (aisle_dist_text_train) and rank 0 saves it. */
+ * transformer together (aisle_dist_text_train_checkpointed, resuming from
+ * --checkpoint when it exists) and rank 0 saves it. */
 static int train_intent_dist(cli_opts *o) {
-    if (o->checkpoint || o->checkpoint_every)
-        return cli_error(CLI_USAGE, "--checkpoint: distributed intent training has no checkpoints yet");
     if (aisle_config_set(o->cfg, "model", "intent") != AISLE_OK) return cli_fail(AISLE_ENOMEM, "--model");
     if (aisle_dist_init(NULL, NULL) != AISLE_OK) return cli_fail(AISLE_EIO, "cannot start MPI");
     int rank = 0, size = 1;
@@ -40,7 +39,8 @@ static int train_intent_dist(cli_opts *o) {
     if (rank == 0) cli_progress_install(o->cfg, o, "train intent (distributed): epoch");
     /* a rank that failed to load joins with NULL texts, so the others do
      * not wait for it: the call then fails on every rank */
-    int trc = aisle_dist_text_train(lrc ? NULL : t, o->cfg, &m, &bytes);
+    int trc = aisle_dist_text_train_checkpointed(lrc ? NULL : t, o->cfg, o->checkpoint, o->checkpoint_every, &m,
+                                                 &bytes);
     double secs = cli_now() - t0;
     if (rank == 0) cli_progress_done();
     aisle_config_set_progress(o->cfg, NULL, NULL);

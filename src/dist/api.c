@@ -76,9 +76,17 @@ AISLE_API int aisle_dist_train(const aisle_dist_data *cd, const aisle_config *cf
 
 AISLE_API int aisle_dist_text_train(const aisle_texts *t, const aisle_config *cfg, aisle_model **out,
                                     double *bytes_sent) {
+    return aisle_dist_text_train_checkpointed(t, cfg, NULL, 0, out, bytes_sent);
+}
+
+AISLE_API int aisle_dist_text_train_checkpointed(const aisle_texts *t, const aisle_config *cfg, const char *checkpoint,
+                                                 int checkpoint_every, aisle_model **out, double *bytes_sent) {
     if (!out) return core_error(AISLE_EINVAL, "aisle_dist_text_train: NULL out");
     *out = NULL;
-    return dist_text_train(t, cfg, out, bytes_sent);
+    if (bytes_sent) *bytes_sent = 0;
+    /* the same on every rank: the caller's arguments */
+    if (checkpoint_every < 0) return core_error(AISLE_EINVAL, "checkpoint_every %d: must be >= 0", checkpoint_every);
+    return dist_text_train(t, cfg, checkpoint, checkpoint_every, out, bytes_sent);
 }
 
 AISLE_API int aisle_dist_train_bytes(const aisle_dist_data *d, double *total, double *per_epoch) {

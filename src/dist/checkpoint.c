@@ -68,7 +68,7 @@ uint64_t dist_ckpt_csr_hash(const data_csr *m) {
     return model_ckpt_hash(h, m->values, m->nnz * sizeof *m->values);
 }
 
-void dist_ckpt_options(dist_ckpt *k, const option_spec *table, const char *const *skip) {
+void dist_ckpt_table(dist_ckpt *k, const option_spec *table, const char *const *skip) {
     for (const option_spec *o = table; o->name; o++) {
         bool skipped = false;
         for (size_t s = 0; skip && skip[s]; s++) skipped |= strcmp(skip[s], o->name) == 0;
@@ -89,8 +89,16 @@ void dist_ckpt_options(dist_ckpt *k, const option_spec *table, const char *const
         }
         dist_ckpt_field(k, o->name, h);
     }
-    int64_t seed = config_int(k->cfg, table, "seed");
+}
+
+void dist_ckpt_seed(dist_ckpt *k) {
+    int64_t seed = config_int(k->cfg, NULL, "seed");
     dist_ckpt_field(k, "seed", model_ckpt_hash(FNV_BASIS, &seed, sizeof seed));
+}
+
+void dist_ckpt_options(dist_ckpt *k, const option_spec *table, const char *const *skip) {
+    dist_ckpt_table(k, table, skip);
+    dist_ckpt_seed(k);
     /* the data options the kinds' weights follow (as set; unset reads
      * the same every time) */
     const char *scale = config_string(k->cfg, NULL, "weight_scale");
@@ -99,18 +107,20 @@ void dist_ckpt_options(dist_ckpt *k, const option_spec *table, const char *const
     dist_ckpt_field(k, "weight_cap", model_ckpt_hash(FNV_BASIS, &cap, sizeof cap));
 }
 
-/* Rank 0: the checkpoint at k->path into parts when there is one. */
-static int read_local(dist_ckpt *k, const model_ckpt *ck, uint64_t *done) {
+/* Rank 0: the checkpoint at k->path, up to max bytes, into parts (ck)
+ * or, with ck NULL, its progress counter alone (model_ckpt_peek), when
+ * there is one. */
+static int read_local(dist_ckpt *k, const model_ckpt *ck, uint64_t max, uint64_t *done) {
     *done = 0;
     FILE *f = fopen(k->path, "rb");
     if (!f) return AISLE_OK; /* nothing to resume from */
     fclose(f);
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = io_read_file(k->path, model_ckpt_max_bytes(ck), &data, &len);
+    int rc = io_read_file(k->path, max, &data, &len);
     if (rc == AISLE_ERANGE)
         rc = core_error(AISLE_EFORMAT, "checkpoint %s is larger than this run's training state", k->path);
-    if (!rc) rc = model_ckpt_read(data, len, k->path, ck, done);
+    if (!rc) rc = ck ? model_ckpt_read(data, len, k->path, ck, done) : model_ckpt_peek(data, len, k->path, max, done);
     core_free(data);
     if (!rc && *done > k->max_done)
         rc = core_error(AISLE_EFORMAT, "checkpoint %s has %llu epochs, more than this run's %llu (field 'epochs'): "
@@ -132,7 +142,7 @@ int dist_ckpt_load(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64_
     if (rc || !k->path) return fail(k, rc);
     model_ckpt ck = {k->kind, k->fields, k->n_fields, parts, n};
     if (k->overflow) rc = core_error(AISLE_EINVAL, "checkpoint: more than %d fingerprint fields", MODEL_CKPT_MAX_FIELDS);
-    if (!rc && c->rank == 0) rc = read_local(k, &ck, done);
+    if (!rc && c->rank == 0) rc = read_local(k, &ck, model_ckpt_max_bytes(&ck), done);
     rc = dist_agree(c, rc);
     if (!rc) rc = dist_bcast(c, done, sizeof *done);
     for (size_t p = 0; !rc && *done && !k->root_only && p < n; p++)
@@ -140,15 +150,31 @@ int dist_ckpt_load(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64_
     return fail(k, dist_agree(c, rc));
 }
 
+int dist_ckpt_peek(dist_ckpt *k, uint64_t max_bytes, uint64_t *done) {
+    dist_comm *c = k->c;
+    *done = 0;
+    int rc = dist_agree(c, AISLE_OK); /* meets a rank that failed before */
+    if (rc || !k->path) return fail(k, rc);
+    if (c->rank == 0) rc = read_local(k, NULL, max_bytes, done);
+    rc = dist_agree(c, rc);
+    if (!rc) rc = dist_bcast(c, done, sizeof *done);
+    return fail(k, dist_agree(c, rc));
+}
+
 int dist_ckpt_store(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64_t done, bool last) {
     dist_comm *c = k->c;
     int rc = dist_agree(c, AISLE_OK);
     if (rc) return fail(k, rc);
-    dist_kill_hook(c->rank, (int)done + 1);
-    if (!k->path || k->every <= 0 || (done % (uint64_t)k->every != 0 && !last)) return AISLE_OK;
-    model_ckpt ck = {k->kind, k->fields, k->n_fields, parts, n};
-    if (c->rank == 0) rc = model_ckpt_write(k->path, k->cfg, &ck, done);
-    return fail(k, dist_agree(c, rc));
+    if (k->path && k->every > 0 && (done % (uint64_t)k->every == 0 || last)) {
+        model_ckpt ck = {k->kind, k->fields, k->n_fields, parts, n};
+        if (c->rank == 0) rc = model_ckpt_write(k->path, k->cfg, &ck, done);
+        rc = dist_agree(c, rc);
+    }
+    /* after the write's agreement, so a rank killed as the next epoch
+     * starts leaves this epoch's checkpoint whole (before it, mpirun could
+     * end rank 0 mid-write: the previous file stayed, by the rename) */
+    if (!rc) dist_kill_hook(c->rank, (int)done + 1);
+    return fail(k, rc);
 }
 
 void dist_ckpt_replica(dist_ckpt *k, const aisle_model *m, const char *const *skip) {

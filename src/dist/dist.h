@@ -205,8 +205,11 @@ void dist_ckpt_init(dist_ckpt *k, dist_comm *c, const aisle_config *cfg, const c
 /* Adds a fingerprint field (name must outlive k). */
 void dist_ckpt_field(dist_ckpt *k, const char *name, uint64_t value);
 /* One field per option of table (its value in k->cfg) except those
- * named in skip (NULL-terminated, or NULL), then "seed", "weight_scale"
- * and "weight_cap". */
+ * named in skip (NULL-terminated, or NULL). */
+void dist_ckpt_table(dist_ckpt *k, const option_spec *table, const char *const *skip);
+/* The field "seed" (the global option). */
+void dist_ckpt_seed(dist_ckpt *k);
+/* dist_ckpt_table, then "seed", "weight_scale" and "weight_cap". */
 void dist_ckpt_options(dist_ckpt *k, const option_spec *table, const char *const *skip);
 /* The fingerprint of a kind trained on replicas (bpr, mf, sasrec): the
  * rank count, the keys, the history of m and its kind's options but skip. */
@@ -223,8 +226,16 @@ uint64_t dist_ckpt_csr_hash(const data_csr *m);
  * every rank AISLE_EFORMAT (damaged, another run's: the message names the
  * field), AISLE_ENOMEM, AISLE_EIO. */
 int dist_ckpt_load(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64_t *done);
+/* Collective.  Opens with an agreement like dist_ckpt_load; with a path,
+ * rank 0 reads the progress counter of the checkpoint there (a file of
+ * at most max_bytes; nothing else is checked: dist_ckpt_load does) and
+ * every rank receives it in *done (0: no file).  For a kind whose parts
+ * depend on how far the run got (the text encoder's stages).  AISLE_OK,
+ * or on every rank AISLE_EFORMAT (not a checkpoint, damaged, too large),
+ * AISLE_ENOMEM, AISLE_EIO. */
+int dist_ckpt_peek(dist_ckpt *k, uint64_t max_bytes, uint64_t *done);
 /* Collective.  After `done` epochs: rank 0 writes the parts atomically
- * when done is a multiple of k->every or last; agreed.  Also the kill
+ * when done is a multiple of k->every or last; agreed.  Then the kill
  * test hook (AISLE_DIST_KILL) for epoch done + 1. */
 int dist_ckpt_store(dist_ckpt *k, const model_ckpt_part *parts, size_t n, uint64_t done, bool last);
 /* AISLE_DIST_KILL=R:E: rank R raises SIGKILL at the start of epoch E. */
@@ -278,7 +289,8 @@ int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, const char *c
 /* Collective.  Synchronous data-parallel training of an intent model of
  * architecture transformer (aisle_dist_text_train).  *bytes: what this
  * rank sent. */
-int dist_text_train(const aisle_texts *t, const aisle_config *cfg, aisle_model **out, double *bytes);
+int dist_text_train(const aisle_texts *t, const aisle_config *cfg, const char *checkpoint, int every,
+                    aisle_model **out, double *bytes);
 
 /* ---- mf.c ---- */
 

@@ -122,6 +122,28 @@ static int check_meta(io_cursor *c, const char *name, const model_ckpt *ck, uint
     return rc;
 }
 
+int model_ckpt_peek(const void *data, size_t len, const char *name, uint64_t max_bytes, uint64_t *epoch) {
+    *epoch = 0;
+    io_reader *r = NULL;
+    char *kind = NULL;
+    int rc = io_reader_open(&r, data, len, max_bytes);
+    if (!rc && strcmp(io_reader_kind(r), CKPT_KIND) != 0)
+        rc = core_error(AISLE_EFORMAT, "a '%s' file, not a training checkpoint", io_reader_kind(r));
+    io_cursor c;
+    if (!rc) rc = io_reader_section(r, CKPT_META, &c);
+    if (!rc) rc = io_get_str(&c, &kind);
+    if (!rc) rc = io_get_u64(&c, epoch);
+    if (rc && rc != AISLE_ENOMEM) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", aisle_last_error());
+        rc = core_error(AISLE_EFORMAT, "checkpoint %s: not a usable aisle training checkpoint (%s)", name, why);
+    }
+    if (rc) *epoch = 0;
+    core_free(kind);
+    io_reader_free(r);
+    return rc;
+}
+
 int model_ckpt_read(const void *data, size_t len, const char *name, const model_ckpt *ck, uint64_t *epoch) {
     *epoch = 0;
     if (ck->n_fields > CKPT_MAX_WANT || ck->n_parts > CKPT_MAX_PARTS)

@@ -633,6 +633,13 @@ int model_ckpt_write(const char *path, const aisle_config *cfg, const model_ckpt
  * field or array), AISLE_EVERSION, AISLE_ENOMEM, AISLE_EINVAL (ck too
  * large). */
 int model_ckpt_read(const void *data, size_t len, const char *name, const model_ckpt *ck, uint64_t *epoch);
+/* The progress counter of a checkpoint image alone (nothing else
+ * checked), for a kind whose state's layout depends on it (the text
+ * encoder's stages): model_ckpt_read then checks the whole image against
+ * the layout the counter picks.  max_bytes bounds the image as
+ * model_ckpt_max_bytes does.  AISLE_OK, AISLE_EFORMAT (not a checkpoint,
+ * damaged), AISLE_EVERSION, AISLE_ENOMEM. */
+int model_ckpt_peek(const void *data, size_t len, const char *name, uint64_t max_bytes, uint64_t *epoch);
 /* Checkpointing from inside a kind's training loop (bpr, mf, sasrec
  * hooks below; implemented by src/dist/checkpoint.c).  The kind lists its
  * state as parts pointing at its live buffers.  resume, once before the

@@ -183,6 +183,37 @@ static int step_reduce(const nn_train_cfg *c, nn_store *const *stores, size_t n_
                          n_sums);
 }
 
+/* ---- checkpoints (nn_ckpt_hook) ---- */
+
+/* With c->ckpt, a stage's resume after its fresh start, then its random
+ * stream replayed over the epochs done (the shuffles of order); *done 0
+ * without.  The restored step counts are checked against the steps those
+ * epochs can have taken, so no file sets the schedule anywhere else. */
+static int stage_resume(const nn_train_cfg *c, int stage, nn_store *const *stores, size_t n_stores, int epochs,
+                        size_t steps_per_epoch, core_rng *r, size_t *order, size_t N, int *done) {
+    *done = 0;
+    if (!c->ckpt) return AISLE_OK;
+    int rc = c->ckpt->resume(c->ckpt->ctx, stage, stores, n_stores, done);
+    if (rc) return rc;
+    if (*done < 0 || *done > epochs)
+        return core_error(AISLE_EFORMAT, "checkpoint: %d epochs done of a stage of %d", *done, epochs);
+    for (size_t k = 0; k < n_stores; k++)
+        if (stores[k]->step < 0 || (uint64_t)stores[k]->step > (uint64_t)*done * steps_per_epoch)
+            return core_error(AISLE_EFORMAT, "checkpoint: step counter %lld out of range after %d epochs",
+                              (long long)stores[k]->step, *done);
+    for (int ep = 0; ep < *done; ep++) shuffle_sizes(r, order, N);
+    return AISLE_OK;
+}
+
+/* After epoch ep of a stage: the checkpoint, then progress (a rank the
+ * progress ends -- the kill test hook -- has saved the epoch first). */
+static int stage_epoch_end(const nn_train_cfg *c, int stage, nn_store *const *stores, size_t n_stores, int ep,
+                           double loss) {
+    int rc = c->ckpt ? c->ckpt->save(c->ckpt->ctx, stage, stores, n_stores, ep + 1) : AISLE_OK;
+    if (!rc && c->progress) rc = c->progress(c->progress_ctx, stage, ep, loss);
+    return rc;
+}
+
 /* ---- masked-token pre-training ---- */
 
 /* The stream of a text's masking, apart from its dropout streams (the
@@ -280,7 +311,9 @@ int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg 
     nn_adamw opt = make_opt(c, c->pretrain_lr, (int64_t)steps_per_epoch * c->pretrain_epochs);
     nn_store *stores[2] = {&m->s, &hs};
     double epoch_loss = 0;
-    for (int ep = 0; ep < c->pretrain_epochs && !rc; ep++) {
+    int done = 0;
+    rc = stage_resume(c, 0, stores, 2, c->pretrain_epochs, steps_per_epoch, &r, order, N, &done);
+    for (int ep = done; ep < c->pretrain_epochs && !rc; ep++) {
         shuffle_sizes(&r, order, N);
         double total = 0;
         size_t counted = 0;
@@ -325,7 +358,7 @@ int nn_textclf_pretrain(nn_textclf *m, const nn_toks *texts, const nn_train_cfg 
             nn_adamw_step(&hs, &opt);
         }
         epoch_loss = counted ? total / (double)counted : 0;
-        if (!rc && c->progress) rc = c->progress(c->progress_ctx, 0, ep, epoch_loss);
+        if (!rc) rc = stage_epoch_end(c, 0, stores, 2, ep, epoch_loss);
     }
     if (loss) *loss = epoch_loss;
 done:
@@ -370,7 +403,9 @@ int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *lab
     nn_adamw opt = make_opt(c, c->lr, (int64_t)steps_per_epoch * c->epochs);
     nn_store *stores[1] = {&m->s};
     double epoch_loss = 0;
-    for (int ep = 0; ep < c->epochs && !rc; ep++) {
+    int done = 0;
+    rc = stage_resume(c, 1, stores, 1, c->epochs, steps_per_epoch, &r, order, N, &done);
+    for (int ep = done; ep < c->epochs && !rc; ep++) {
         shuffle_sizes(&r, order, N);
         double total = 0;
         for (size_t start = 0; start < N && !rc; start += Bmax) {
@@ -405,7 +440,7 @@ int nn_textclf_finetune(nn_textclf *m, const nn_toks *texts, const uint32_t *lab
             nn_adamw_step(&m->s, &opt);
         }
         epoch_loss = total / (double)N;
-        if (!rc && c->progress) rc = c->progress(c->progress_ctx, 1, ep, epoch_loss);
+        if (!rc) rc = stage_epoch_end(c, 1, stores, 1, ep, epoch_loss);
     }
     if (loss) *loss = epoch_loss;
 done:

@@ -403,6 +403,28 @@ int nn_encoder_backward(nn_store *s, const nn_encoder *e, nn_encoder_ws *w, cons
 
 /* ---- training and prediction (encoder_train.c) ---- */
 
+/* Checkpoints of a training stage (src/dist/text.c).  What the next
+ * epoch of a stage depends on is its stores' weights, AdamW moments and
+ * step counts (the step is the learning-rate schedule's position): the
+ * lazy embedding update keeps no per-row state between steps, the masks
+ * are keyed by (seed, stage, step, text), and the stage's random stream
+ * (its shuffles, after the head's initialisation in pre-training) is
+ * replayed from the seed on resume, N draws per epoch done, instead of
+ * stored.  Stage 0 (pre-training) has two stores, the classifier's and
+ * the masked-token head's; stage 1 (fine-tuning) the classifier's.  Both
+ * calls are collective in src/dist; a status ends training. */
+typedef struct nn_ckpt_hook {
+    /* Once before a stage's first epoch, after its fresh initialisation:
+     * either fills every store's w, m, v and step and sets *done to the
+     * epochs of the stage that state has completed (at most the stage's
+     * epochs; all of them to skip a stage whose state the next stage's
+     * resume replaces), or leaves them and sets 0. */
+    int (*resume)(void *ctx, int stage, nn_store *const *stores, size_t n_stores, int *done);
+    /* After every epoch of the stage (done: its epochs completed). */
+    int (*save)(void *ctx, int stage, nn_store *const *stores, size_t n_stores, int done);
+    void *ctx;
+} nn_ckpt_hook;
+
 /* Data parallelism (src/dist/text.c): each rank computes a slice of
  * every step's global batch, then the ranks' gradient and loss sums are
  * added before the optimizer step, so every replica takes the same step.
@@ -418,6 +440,7 @@ typedef struct nn_dp_hook {
     int (*reduce)(void *ctx, float *const *grads, const size_t *n, size_t n_grads, unsigned char *touched,
                   size_t n_touched, double *sums, size_t n_sums);
     void *ctx;
+    const nn_ckpt_hook *ckpt; /* the run's checkpoints (nn_train_cfg.ckpt), or NULL */
 } nn_dp_hook;
 
 typedef struct nn_train_cfg {
@@ -440,6 +463,7 @@ typedef struct nn_train_cfg {
     int (*progress)(void *ctx, int stage, int epoch, double loss);
     void *progress_ctx;
     const nn_dp_hook *dp; /* data-parallel training, or NULL (one process) */
+    const nn_ckpt_hook *ckpt; /* checkpoints, or NULL */
 } nn_train_cfg;
 
 void nn_train_default(nn_train_cfg *c);

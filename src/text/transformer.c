@@ -320,13 +320,15 @@ static int pile_load(const char *path, const aisle_config *cfg, uint32_t buckets
 
 typedef struct tf_prog {
     core_progress *prog;
-    int steps, done;
+    int steps, pretrain_epochs;
 } tf_prog;
 
+/* Epochs of both stages counted together, from the first (a resumed run
+ * reports the epochs after its checkpoint's with their own numbers). */
 static int tf_progress(void *ctx, int stage, int epoch, double loss) {
     tf_prog *p = ctx;
-    (void)stage, (void)epoch;
-    return core_progress_report(p->prog, ++p->done, p->steps, loss, NAN);
+    int done = (stage ? p->pretrain_epochs : 0) + epoch + 1;
+    return core_progress_report(p->prog, done, p->steps, loss, NAN);
 }
 
 /* Copies the pretrained encoder pre into s (same dimensions): rows of the
@@ -375,10 +377,11 @@ static int tf_train_dp(const text_set *set, const text_set *valid, const aisle_c
     tc.soft = set->soft;
     tc.soft_alpha = set->soft_alpha;
     tc.soft_temperature = set->soft_temperature;
-    tf_prog tp = {prog, tc.pretrain_epochs + tc.epochs, 0};
+    tf_prog tp = {prog, tc.pretrain_epochs + tc.epochs, tc.pretrain_epochs};
     tc.progress = tf_progress;
     tc.progress_ctx = &tp;
     tc.dp = dp;
+    tc.ckpt = dp ? dp->ckpt : NULL;
     const char *pre_path = config_string(cfg, o, "pretrained_encoder");
     const char *pile_path = config_string(cfg, o, "pretrain_texts");
 

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 int g_rank, g_size;
 char g_dir[512];
@@ -98,3 +100,98 @@ void tm_sweep_one_rank(int (*step)(const char *, const char *), const char *name
     assert_true(total > 50);
 }
 
+
+/* Whether both models saved to buffers are the same bytes. */
+static bool same_model_bytes(const aisle_model *a, const aisle_model *b) {
+    void *ba = NULL, *bb = NULL;
+    size_t la = 0, lb = 0;
+    assert_ok(aisle_model_save_buffer(a, NULL, &ba, &la));
+    assert_ok(aisle_model_save_buffer(b, NULL, &bb, &lb));
+    bool same = la == lb && memcmp(ba, bb, la) == 0;
+    aisle_free(ba);
+    aisle_free(bb);
+    return same;
+}
+
+void tm_same_model_bytes(const aisle_model *a, const aisle_model *b, const char *what) {
+    if (!same_model_bytes(a, b)) fail_msg("%s: the model files differ", what);
+}
+
+unsigned char *tm_file_bytes(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static int g_progress_calls, g_stop_after;
+static int stop_after_n(void *user, int step, int steps, double loss, double metric, double elapsed) {
+    (void)user, (void)step, (void)steps, (void)loss, (void)metric, (void)elapsed;
+    return ++g_progress_calls >= g_stop_after;
+}
+
+void tm_stop_after(aisle_config *cfg, int n) {
+    g_progress_calls = 0, g_stop_after = n;
+    if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, n ? stop_after_n : NULL, NULL));
+}
+
+static aisle_config *parsed(const char *options, const char *more) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, options));
+    if (more) assert_ok(aisle_config_parse(cfg, more));
+    return cfg;
+}
+
+void tm_check_resume(const char *name, tm_train_fn train, void *ctx, const char *options, int every, int stop_after,
+                     const char *other, const char *field) {
+    char ckpt[600], file[64];
+    snprintf(file, sizeof file, "%s.ckpt", name);
+    tm_path(ckpt, sizeof ckpt, file);
+    if (g_rank == 0) unlink(ckpt);
+    MPI_Barrier(MPI_COMM_WORLD);
+    aisle_config *cfg = parsed(options, NULL);
+    aisle_model *a = NULL, *b = NULL, *tmp = (aisle_model *)1;
+    assert_ok(train(ctx, cfg, NULL, 0, &a));
+    tm_stop_after(cfg, stop_after);
+    assert_status_msg(train(ctx, cfg, ckpt, every, &tmp), AISLE_ECANCELLED, "rank 0: ");
+    assert_null(tmp);
+    tm_stop_after(cfg, 0);
+    assert_ok(train(ctx, cfg, ckpt, every, &b));
+    /* rank 0 compares; every rank fails together (a failure on rank 0
+     * alone would leave the others waiting in the next collective) */
+    int same = g_rank != 0 || same_model_bytes(a, b);
+    MPI_Bcast(&same, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!same) fail_msg("%s at %d rank(s): the resumed model differs from the uninterrupted one", name, g_size);
+    if (g_rank == 0)
+        printf("# %s at %d rank(s): resumed after %d progress calls (checkpoint every %d) = uninterrupted\n", name,
+               g_size, stop_after, every);
+    /* another option value: refused by every rank, naming the field */
+    aisle_config *changed = parsed(options, other);
+    assert_status_msg(train(ctx, changed, ckpt, every, &tmp), AISLE_EFORMAT, field);
+    assert_non_null(strstr(aisle_last_error(), "rank 0: "));
+    aisle_config_free(changed);
+    /* truncated, then not a checkpoint: a clean error everywhere */
+    if (g_rank == 0) {
+        size_t n = 0;
+        unsigned char *bytes = tm_file_bytes(ckpt, &n);
+        tu_write_file(ckpt, bytes, n / 2);
+        free(bytes);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    assert_status_msg(train(ctx, cfg, ckpt, every, &tmp), AISLE_EFORMAT, "checkpoint");
+    if (g_rank == 0) tu_write_file(ckpt, "user_id,item_id\n", 16);
+    MPI_Barrier(MPI_COMM_WORLD);
+    assert_status_msg(train(ctx, cfg, ckpt, every, &tmp), AISLE_EFORMAT, "checkpoint");
+    assert_null(tmp);
+    aisle_model_free(a);
+    aisle_model_free(b);
+    aisle_config_free(cfg);
+}

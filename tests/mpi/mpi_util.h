@@ -30,4 +30,26 @@ int tm_agree(int rc);
 void tm_sweep_one_rank(int (*step)(const char *, const char *), const char *name, const char *train,
                        const char *test);
 
+/* Both models saved to buffers must be the same bytes (what: for the
+ * failure message). */
+void tm_same_model_bytes(const aisle_model *a, const aisle_model *b, const char *what);
+/* The bytes of a file (malloc'd: free with free). */
+unsigned char *tm_file_bytes(const char *path, size_t *len);
+/* On rank 0, cfg's progress callback stops training (AISLE_ECANCELLED on
+ * every rank) at its n-th call from now; n 0 removes it. */
+void tm_stop_after(aisle_config *cfg, int n);
+
+/* Checkpoint and resume, for any distributed training: train(ctx, cfg,
+ * checkpoint, every, &model) is one collective run. */
+typedef int (*tm_train_fn)(void *ctx, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out);
+/* Trains `options` uninterrupted; then with a checkpoint (g_dir/<name>.ckpt)
+ * every `every` epochs, stopped by rank 0's progress callback at its
+ * `stop_after`-th call (AISLE_ECANCELLED on every rank); then the same
+ * call again, which resumes: rank 0's model must equal the uninterrupted
+ * one byte for byte.  Then every rank refuses the checkpoint under
+ * `other` (options added; the message names `field`), damaged, or not a
+ * checkpoint at all. */
+void tm_check_resume(const char *name, tm_train_fn train, void *ctx, const char *options, int every, int stop_after,
+                     const char *other, const char *field);
+
 #endif

@@ -599,17 +599,6 @@ static void vs_one_free(vs_one *v) {
     aisle_dist_data_free(v->d);
 }
 
-/* Both models saved to buffers must be the same bytes. */
-static void assert_same_model_bytes(const aisle_model *a, const aisle_model *b, const char *what) {
-    void *ba = NULL, *bb = NULL;
-    size_t la = 0, lb = 0;
-    assert_ok(aisle_model_save_buffer(a, NULL, &ba, &la));
-    assert_ok(aisle_model_save_buffer(b, NULL, &bb, &lb));
-    if (la != lb || memcmp(ba, bb, la) != 0) fail_msg("%s: the model files differ", what);
-    aisle_free(ba);
-    aisle_free(bb);
-}
-
 /* Convergence against one process on the same data and options: the
  * training loss of every epoch and the final NDCG@10 on later events.
  * Tolerances (docs/SCALING.md): after the same 12 epochs, the loss within
@@ -731,7 +720,7 @@ static void test_dist_mf_reaches_one_process_rmse(void **state) {
             printf("\n# one process train rmse by epoch: ");
             for (int e = 0; e < ol->n; e++) printf(" %.4f", ol->loss[e]);
             printf("\n");
-            if (g_size == 1) assert_same_model_bytes(v.om, v.dm, "mf at one rank");
+            if (g_size == 1) tm_same_model_bytes(v.om, v.dm, "mf at one rank");
             double l1 = ol->loss[ol->n - 1], ld = dl->loss[dl->n - 1];
             if (k == 0 && fabs(ld - l1) > 0.02 * l1) fail_msg("final training rmse %g vs one process %g", ld, l1);
             if (fabs(rd - r1) > 0.02) fail_msg("test rmse %g vs one process %g", rd, r1);
@@ -748,82 +737,19 @@ static void test_dist_mf_reaches_one_process_rmse(void **state) {
  * library does inside its own calls). */
 /* ---- checkpoint and resume, every kind ---- */
 
-static int g_progress_calls, g_stop_after;
-static int stop_after_n(void *user, int step, int steps, double loss, double metric, double elapsed) {
-    (void)user, (void)step, (void)steps, (void)loss, (void)metric, (void)elapsed;
-    return ++g_progress_calls >= g_stop_after;
+static int train_events(void *ctx, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out) {
+    return aisle_dist_train(ctx, cfg, checkpoint, every, out);
 }
 
-/* The bytes of a file (rank 0). */
-static unsigned char *file_bytes(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-/* Trains `options` on `data` uninterrupted; then with a checkpoint every
- * `every` epochs, stopped by rank 0's progress callback at its
- * `stop_after`-th call (ECANCELLED on every rank); then the same command
- * again, which resumes: rank 0's model file must equal the uninterrupted
- * one byte for byte.  Then every rank refuses the checkpoint under
- * `other` (an option; the message names `field`), damaged, or not a
- * checkpoint at all. */
+/* tm_check_resume on the events of `data` (loaded with `options`). */
 static void check_resume(const char *name, const char *data, const char *options, int every, int stop_after,
                          const char *other, const char *field) {
-    char ckpt[600], file[64];
-    snprintf(file, sizeof file, "%s.ckpt", name);
-    path_in(ckpt, sizeof ckpt, file);
-    if (g_rank == 0) unlink(ckpt);
-    MPI_Barrier(MPI_COMM_WORLD);
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
     assert_ok(aisle_config_parse(cfg, options));
     aisle_dist_data *d;
     assert_ok(aisle_dist_load(&d, data, cfg));
-    aisle_model *a = NULL, *b = NULL, *tmp = (aisle_model *)1;
-    assert_ok(aisle_dist_train(d, cfg, NULL, 0, &a));
-    g_progress_calls = 0, g_stop_after = stop_after;
-    if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, stop_after_n, NULL));
-    assert_status_msg(aisle_dist_train(d, cfg, ckpt, every, &tmp), AISLE_ECANCELLED, "rank 0: ");
-    assert_null(tmp);
-    assert_ok(aisle_config_set_progress(cfg, NULL, NULL));
-    assert_ok(aisle_dist_train(d, cfg, ckpt, every, &b));
-    if (g_rank == 0) {
-        assert_same_model_bytes(a, b, name);
-        printf("# %s at %d rank(s): resumed after %d progress calls (checkpoint every %d) = uninterrupted\n", name,
-               g_size, stop_after, every);
-    }
-    /* another option value: refused by every rank, naming the field */
-    aisle_config *changed;
-    assert_ok(aisle_config_new(&changed));
-    assert_ok(aisle_config_parse(changed, options));
-    assert_ok(aisle_config_parse(changed, other));
-    assert_status_msg(aisle_dist_train(d, changed, ckpt, every, &tmp), AISLE_EFORMAT, field);
-    assert_non_null(strstr(aisle_last_error(), "rank 0: "));
-    aisle_config_free(changed);
-    /* truncated, then not a checkpoint: a clean error everywhere */
-    if (g_rank == 0) {
-        size_t n = 0;
-        unsigned char *bytes = file_bytes(ckpt, &n);
-        tu_write_file(ckpt, bytes, n / 2);
-        free(bytes);
-    }
-    MPI_Barrier(MPI_COMM_WORLD);
-    assert_status_msg(aisle_dist_train(d, cfg, ckpt, every, &tmp), AISLE_EFORMAT, "checkpoint");
-    if (g_rank == 0) tu_write_file(ckpt, "user_id,item_id\n", 16);
-    MPI_Barrier(MPI_COMM_WORLD);
-    assert_status_msg(aisle_dist_train(d, cfg, ckpt, every, &tmp), AISLE_EFORMAT, "checkpoint");
-    assert_null(tmp);
-    aisle_model_free(a);
-    aisle_model_free(b);
+    tm_check_resume(name, train_events, d, options, every, stop_after, other, field);
     aisle_dist_data_free(d);
     aisle_config_free(cfg);
 }
@@ -898,8 +824,8 @@ static int oom_step(const char *train_path, const char *test_path) {
 /* The data-parallel kinds: gathering the dataset, the hooks' buffers. */
 static const char *const oom_kinds[] = {
     "model=bpr factors=4 epochs=2 threads=1",
-    "model=sasrec hidden=8 heads=1 blocks=1 maxlen=6 epochs=1 batch_size=16 train_negatives=2 threads=1 "
-    "validation_users=10 lazy_adam=true",
+    ("model=sasrec hidden=8 heads=1 blocks=1 maxlen=6 epochs=1 batch_size=16 train_negatives=2 threads=1 "
+     "validation_users=10 lazy_adam=true"),
     "model=mf factors=4 epochs=2 threads=1 learning_rate=0.001",
 };
 
@@ -916,7 +842,7 @@ static int oom_train_kinds(const char *train_path, char (*prepared)[600]) {
         aisle_model *m = NULL;
         if (prepared && g_rank == 0) { /* the test's own copy: plain stdio, not aisle's allocator */
             size_t n = 0;
-            unsigned char *bytes = file_bytes(prepared[k], &n);
+            unsigned char *bytes = tm_file_bytes(prepared[k], &n);
             tu_write_file(work, bytes, n);
             free(bytes);
         }
@@ -954,8 +880,7 @@ static void oom_prepare_checkpoints(const char *train_path) {
         assert_ok(aisle_config_parse(cfg, oom_kinds[k]));
         aisle_dist_data *d;
         assert_ok(aisle_dist_load(&d, train_path, cfg));
-        g_progress_calls = 0, g_stop_after = 1;
-        if (g_rank == 0) assert_ok(aisle_config_set_progress(cfg, stop_after_n, NULL));
+        tm_stop_after(cfg, 1);
         aisle_model *m = NULL;
         assert_status_msg(aisle_dist_train(d, cfg, g_oom_ckpts[k], 1, &m), AISLE_ECANCELLED, NULL);
         aisle_dist_data_free(d);

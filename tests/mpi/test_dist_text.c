@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mpi_util.h"
 
@@ -37,12 +38,14 @@ static aisle_texts *make_texts(size_t n, int extra) {
     return t;
 }
 
+#define TEXT_OPTIONS                                                                                           \
+    "model=intent architecture=transformer hidden=16 heads=2 blocks=2 ff_hidden=32 maxlen=12 epochs=3 "            \
+    "batch_size=16 pretrain_epochs=1 mlm_buckets=64 learning_rate=0.005 dropout=0.1 seed=5 threads=1"
+
 static aisle_config *text_config(const char *extra) {
     aisle_config *cfg;
     assert_ok(aisle_config_new(&cfg));
-    assert_ok(aisle_config_parse(cfg, "model=intent architecture=transformer hidden=16 heads=2 blocks=2 ff_hidden=32 "
-                                      "maxlen=12 epochs=3 batch_size=16 pretrain_epochs=1 mlm_buckets=64 "
-                                      "learning_rate=0.005 dropout=0.1 seed=5 threads=1"));
+    assert_ok(aisle_config_parse(cfg, TEXT_OPTIONS));
     if (extra) assert_ok(aisle_config_parse(cfg, extra));
     return cfg;
 }
@@ -203,8 +206,64 @@ static void test_dist_text_errors_agree(void **state) {
     aisle_texts_free(t);
 }
 
-static int oom_step(const char *unused1, const char *unused2) {
-    (void)unused1, (void)unused2;
+/* ---- checkpoint and resume ---- */
+
+static int train_texts(void *ctx, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out) {
+    return aisle_dist_text_train_checkpointed(ctx, cfg, checkpoint, every, out, NULL);
+}
+
+/* Stopped (rank 0's callback) and resumed == uninterrupted, byte for byte,
+ * wherever the stop falls: in pre-training (its optimizer state and the
+ * masked-token head's restored), at the boundary (fine-tuning starts
+ * afresh from the checkpoint's weights), in fine-tuning (pre-training
+ * skipped), with checkpoints every epoch or every second; then every rank
+ * refuses the checkpoint under other options or damaged. */
+static void test_dist_text_checkpoint_resume(void **state) {
+    (void)state;
+    aisle_texts *t = make_texts(100, 0);
+    /* 2 pre-training epochs, then 3 of fine-tuning: calls 1-2 and 3-5 */
+    static const char *const base = TEXT_OPTIONS " pretrain_epochs=2 batch_size=12";
+    tm_check_resume("text_pretrain", train_texts, t, base, 1, 1, "learning_rate=0.004", "field 'learning_rate'");
+    tm_check_resume("text_boundary", train_texts, t, base, 1, 2, "mask_rate=0.2", "field 'mask_rate'");
+    tm_check_resume("text_finetune", train_texts, t, base, 1, 4, "epochs=4", "field 'epochs'");
+    /* every second epoch: stopped after 3, resumed from the checkpoint of 2 */
+    tm_check_resume("text_every2", train_texts, t, base, 2, 3, "seed=6", "field 'seed'");
+    /* without pre-training or dropout; the calibration split's options are
+     * the kind's, fingerprinted too */
+    tm_check_resume("text_plain", train_texts, t, TEXT_OPTIONS " pretrain_epochs=0 dropout=0 batch_size=7", 1, 2,
+                    "calibration_fraction=0.2", "field 'calibration_fraction'");
+    aisle_texts_free(t);
+}
+
+/* A checkpoint of other texts is refused by every rank ('texts'), and one
+ * of the finished run resumes to the same model (nothing left to train). */
+static void test_dist_text_checkpoint_refuses_other_texts(void **state) {
+    (void)state;
+    aisle_texts *t = make_texts(60, 0), *other = make_texts(60, 1);
+    aisle_config *cfg = text_config("epochs=2");
+    char ckpt[600];
+    tm_path(ckpt, sizeof ckpt, "text_texts.ckpt");
+    if (g_rank == 0) unlink(ckpt);
+    MPI_Barrier(MPI_COMM_WORLD);
+    aisle_model *a = NULL, *b = NULL, *tmp = NULL;
+    assert_ok(aisle_dist_text_train_checkpointed(t, cfg, ckpt, 1, &a, NULL));
+    assert_status_msg(aisle_dist_text_train_checkpointed(other, cfg, ckpt, 1, &tmp, NULL), AISLE_EFORMAT,
+                      "field 'texts'");
+    assert_null(tmp);
+    assert_ok(aisle_dist_text_train_checkpointed(t, cfg, ckpt, 1, &b, NULL));
+    if (g_rank == 0) tm_same_model_bytes(a, b, "a finished run resumed");
+    assert_status_msg(aisle_dist_text_train_checkpointed(t, cfg, ckpt, -1, &tmp, NULL), AISLE_EINVAL,
+                      "checkpoint_every");
+    aisle_model_free(a);
+    aisle_model_free(b);
+    aisle_config_free(cfg);
+    aisle_texts_free(other);
+    aisle_texts_free(t);
+}
+
+/* One small run under the allocation sweep, with a checkpoint (or NULL);
+ * stop_after > 0: rank 0's callback stops it after that many epochs. */
+static int oom_run(const char *checkpoint, int stop_after) {
     aisle_texts *t = NULL;
     aisle_config *cfg = NULL;
     aisle_model *m = NULL;
@@ -219,19 +278,57 @@ static int oom_step(const char *unused1, const char *unused2) {
     if (!rc) rc = aisle_texts_add(t, "parcel delivery today", 21, "track");
     if (!rc) rc = aisle_config_new(&cfg);
     if (!rc) rc = aisle_config_parse(cfg, "model=intent architecture=transformer hidden=8 heads=1 blocks=1 "
-                                          "ff_hidden=8 maxlen=6 epochs=1 pretrain_epochs=1 batch_size=3 "
+                                          "ff_hidden=8 maxlen=6 epochs=2 pretrain_epochs=1 batch_size=3 "
                                           "mlm_buckets=16 calibration_fraction=0 threads=1");
+    if (!rc && stop_after) tm_stop_after(cfg, stop_after);
     rc = tm_agree(rc);
-    if (!rc) rc = aisle_dist_text_train(t, cfg, &m, NULL);
+    if (!rc) rc = aisle_dist_text_train_checkpointed(t, cfg, checkpoint, 1, &m, NULL);
     aisle_model_free(m);
     aisle_config_free(cfg);
     aisle_texts_free(t);
     return rc;
 }
 
+static int oom_step(const char *unused1, const char *unused2) {
+    (void)unused1, (void)unused2;
+    return oom_run(NULL, 0);
+}
+
+/* Checkpoints after epoch 1 (pre-training) and 2 (fine-tuning), made
+ * before the sweep: resuming from each peeks, loads one stage's state,
+ * trains and saves. */
+static char g_prepared[2][600];
+
+static int oom_step_ckpt(const char *unused1, const char *unused2) {
+    (void)unused1, (void)unused2;
+    char work[600];
+    tm_path(work, sizeof work, "oom_text_work.ckpt");
+    int rc = AISLE_OK;
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (g_rank == 0) { /* the test's own copy: plain stdio, not aisle's allocator */
+            size_t n = 0;
+            unsigned char *bytes = tm_file_bytes(g_prepared[k], &n);
+            tu_write_file(work, bytes, n);
+            free(bytes);
+        }
+        MPI_Barrier(MPI_COMM_WORLD);
+        rc = oom_run(work, 0);
+    }
+    return rc;
+}
+
 static void test_dist_text_allocation_failures(void **state) {
     (void)state;
     tm_sweep_one_rank(oom_step, "intent transformer", NULL, NULL);
+    for (int k = 0; k < 2; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "oom_text_epoch%d.ckpt", k + 1);
+        tm_path(g_prepared[k], sizeof g_prepared[k], name);
+        if (g_rank == 0) unlink(g_prepared[k]);
+        MPI_Barrier(MPI_COMM_WORLD);
+        assert_status_msg(oom_run(g_prepared[k], k + 1), AISLE_ECANCELLED, NULL);
+    }
+    tm_sweep_one_rank(oom_step_ckpt, "intent transformer resumed from checkpoints", NULL, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -239,6 +336,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dist_text_equals_one_process),
         cmocka_unit_test(test_dist_text_no_dropout_equals_one_process),
         cmocka_unit_test(test_dist_text_errors_agree),
+        cmocka_unit_test(test_dist_text_checkpoint_resume),
+        cmocka_unit_test(test_dist_text_checkpoint_refuses_other_texts),
         cmocka_unit_test(test_dist_text_allocation_failures),
     };
     return tm_main(&argc, &argv, "mpitext", tests, sizeof tests / sizeof tests[0]);
