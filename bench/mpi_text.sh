@@ -6,10 +6,13 @@
 # featurizing, calibration and saving cancel out; CPU is user + system of
 # every process (/usr/bin/time around mpirun counts the ranks).  Bytes are
 # what rank 0 hands to MPI per step (the JSON summary's total, differenced
-# the same way), beside the model: 2 (P - 1)/P x 4 x n (the ordered
+# the same way), beside the dense sum's: 2 (P - 1)/P x 4 x n (the ordered
 # gradient sum of the store's n floats: the parameters plus the spare
 # bucket row) + 2 (P - 1)/P x (bucket rows + 4) (the touched flags, or-ed)
-# + 8 (P - 1) (the loss).  Data: bitext-cs (../shared/data), the whole corpus, no
+# + 8 (P - 1) (the loss).  The steps sum only the touched bucket rows
+# (dense + touched rows x d floats in place of n); the row "-np 2 dense"
+# forces the whole table's sum (AISLE_DIST_DENSE_SUM=1), what a step sent
+# before.  Data: bitext-cs (../shared/data), the whole corpus, no
 # calibration split (steps = ceil(texts / batch_size)).
 #   sh bench/mpi_text.sh            (BENCH_EPOCHS=N, default 2; about a minute when quiet)
 set -eu
@@ -40,8 +43,12 @@ run() {
 }
 echo "# mpi_text: $csv, $N + 1 vs 1 epochs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-14s %10s %10s %12s %12s\n" config "s/step" "CPU s/step" "B/step" "model B/step"
-for p in 0 1 2; do
+for p in 0 1 2 2d; do
+    dense=0
+    case $p in 2d) p=2; dense=1 ;; esac
     if [ $p -eq 0 ]; then cmd="$CLI train"; name="one process"; else cmd="$MPIRUN -np $p $CLI train --distributed"; name="-np $p"; fi
+    [ $dense -eq 1 ] && name="-np $p dense"
+    export AISLE_DIST_DENSE_SUM=$dense
     # shellcheck disable=SC2086
     a=$(run 1 $cmd); b=$(run $((N + 1)) $cmd)
     echo "$a $b" | awk -v n="$N" -v p="$p" -v name="$name" '{

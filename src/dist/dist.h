@@ -263,18 +263,26 @@ int dist_replica_train(aisle_dist_data *d, const aisle_config *cfg, const char *
  * the text encoder): one call per optimizer step on every rank. */
 typedef struct dist_grad_sum {
     dist_comm *c;
-    float *scratch;   /* for dist_sum_ordered and the gathered sums */
+    float *scratch;   /* the packed gradient, then dist_sum_ordered's and the gathered sums' */
     size_t scratch_n;
     int agreed;       /* an agreement already failed every rank */
+    bool dense;       /* test hook AISLE_DIST_DENSE_SUM=1: sum lazy tables whole (dist_grad_sum_init) */
 } dist_grad_sum;
+/* An empty sum over c; reads the test hook AISLE_DIST_DENSE_SUM. */
+dist_grad_sum dist_grad_sum_init(dist_comm *c);
 /* Collective.  Opens with an agreement (meets a rank that failed since
- * the last step, or left training), then sums each of the n_grads arrays
- * (grads[k] of n[k] floats) over the ranks in rank order
- * (dist_sum_ordered: every rank gets the same bits), or-s touched (NULL:
- * none) and adds sums[0..n_sums) in rank order; closes with an
- * agreement.  AISLE_OK or the same error on every rank (g->agreed set). */
+ * the last step, or left training), or-s touched (NULL: none), then sums
+ * each of the n_grads arrays (grads[k] of n[k] floats) over the ranks in
+ * rank order (dist_sum_ordered: every rank gets the same bits) and adds
+ * sums[0..n_sums) in rank order; closes with an agreement.  With
+ * rows.width (and touched), grads[0] holds a lazily updated table there:
+ * only its rows some rank touched travel (packed after the values before
+ * the table, before those after it, the same layout on every rank since
+ * the flags are or-ed first), each value still summed in rank order, so
+ * the result is the dense sum's bit for bit; untouched rows are left as
+ * they are.  AISLE_OK or the same error on every rank (g->agreed set). */
 int dist_grad_sum_run(dist_grad_sum *g, float *const *grads, const size_t *n, size_t n_grads,
-                      unsigned char *touched, size_t n_touched, double *sums, size_t n_sums);
+                      unsigned char *touched, size_t n_touched, nn_lazy_rows rows, double *sums, size_t n_sums);
 void dist_grad_sum_free(dist_grad_sum *g);
 
 /* ---- sasrec.c ---- */

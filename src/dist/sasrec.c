@@ -42,9 +42,10 @@ static void dp_slice(void *ctx, size_t shards, size_t *lo, size_t *hi) {
     *hi = shards * (r + 1) / p;
 }
 
-static int dp_reduce(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, double *loss_sum) {
+static int dp_reduce(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, nn_lazy_rows rows,
+                     double *loss_sum) {
     sasrec_dp *dp = ctx;
-    return dist_grad_sum_run(&dp->sum, &grad, &n, 1, touched, n_touched, loss_sum, 1);
+    return dist_grad_sum_run(&dp->sum, &grad, &n, 1, touched, n_touched, rows, loss_sum, 1);
 }
 
 /* Progress on every rank: counts each epoch's traffic; rank 0 also calls
@@ -99,7 +100,7 @@ static int sasrec_replica(void *ctx, aisle_model *m, const aisle_dataset *ds, co
 int dist_sasrec_train(aisle_dist_data *d, const aisle_config *cfg, const char *checkpoint, int every,
                       aisle_model **out) {
     dist_comm *c = &d->comm;
-    sasrec_job job = {.dp = {.c = c, .sum = {.c = c}, .epoch_bytes = &d->epoch_bytes}, .cfg = cfg};
+    sasrec_job job = {.dp = {.c = c, .sum = dist_grad_sum_init(c), .epoch_bytes = &d->epoch_bytes}, .cfg = cfg};
     dist_ckpt_init(&job.ck, c, cfg, checkpoint, every, "sasrec", &job.dp.sum.agreed);
     int rc = dist_replica_train(d, cfg, "sasrec", sasrec_replica, &job, &job.dp.sum.agreed, out);
     dist_grad_sum_free(&job.dp.sum);

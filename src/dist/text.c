@@ -66,9 +66,9 @@ static void text_slice(void *ctx, size_t n, size_t *lo, size_t *hi) {
 }
 
 static int text_reduce(void *ctx, float *const *grads, const size_t *n, size_t n_grads, unsigned char *touched,
-                       size_t n_touched, double *sums, size_t n_sums) {
+                       size_t n_touched, nn_lazy_rows rows, double *sums, size_t n_sums) {
     text_job *job = ctx;
-    return dist_grad_sum_run(&job->sum, grads, n, n_grads, touched, n_touched, sums, n_sums);
+    return dist_grad_sum_run(&job->sum, grads, n, n_grads, touched, n_touched, rows, sums, n_sums);
 }
 
 /* Called after every epoch on every rank (step = epochs done): the kill
@@ -185,7 +185,7 @@ int dist_text_train(const aisle_texts *t, const aisle_config *cfg, const char *c
     if (bytes) *bytes = 0;
     int rc = dist_comm_world(&job.c);
     if (rc) return rc;
-    job.sum.c = &job.c;
+    job.sum = dist_grad_sum_init(&job.c);
     /* a rank whose corpus failed to load passes NULL and fails every rank
      * here, instead of leaving them waiting in a step */
     rc = t ? AISLE_OK : core_error(AISLE_EINVAL, "aisle_dist_text_train: NULL texts");

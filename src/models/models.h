@@ -15,6 +15,7 @@
 #include "core/core.h"
 #include "data/data.h"
 #include "io/io.h"
+#include "nn/nn.h" /* nn_lazy_rows (model_sasrec_hook) */
 
 #include <string.h>
 
@@ -672,7 +673,11 @@ int model_init_parts(aisle_model *m, core_keys *users, core_keys *items, data_cs
  * differs (per process, then over processes). */
 typedef struct model_sasrec_hook {
     void (*slice)(void *ctx, size_t shards, size_t *lo, size_t *hi);
-    int (*reduce)(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, double *loss_sum);
+    /* rows: with lazy_adam, where the item table lies in grad (its
+     * untouched rows are never read, so only the touched need a sum);
+     * width 0 otherwise */
+    int (*reduce)(void *ctx, float *grad, size_t n, unsigned char *touched, size_t n_touched, nn_lazy_rows rows,
+                  double *loss_sum);
     void *ctx;
     const model_ckpt_hook *ckpt; /* or NULL */
 } model_sasrec_hook;

@@ -68,6 +68,7 @@ typedef struct train_ctx {
     double *row_loss;        /* rows */
     int threads;
     unsigned char *touched; /* item-embedding rows with a gradient this step (the optimizer's row flags) */
+    nn_lazy_rows lazy_rows; /* with lazy_adam, the item table in the gradient (for the hook) */
     float id_dropout;       /* side_id_dropout */
     double warmup;          /* warm-up fraction of the planned steps */
     unsigned char *cold;    /* side info: tokens represented by their words only */
@@ -286,7 +287,8 @@ static int train_step(sasrec_net *net, train_ctx *tc, const uint32_t *users, siz
     rc = core_pool_for(pool, job.gather_tasks, 1, gather_grads, &job);
     if (rc) return rc;
     if (net->n_buckets) sasrec_net_fold_geff(net);
-    if (tc->hook) rc = tc->hook->reduce(tc->hook->ctx, net->s.g, net->s.n, tc->touched, net->n_tokens, &total);
+    if (tc->hook)
+        rc = tc->hook->reduce(tc->hook->ctx, net->s.g, net->s.n, tc->touched, net->n_tokens, tc->lazy_rows, &total);
     if (rc) return rc;
     rc = nn_adamw_step_pool(&net->s, opt, pool, NULL);
     if (rc) return rc;
@@ -515,7 +517,10 @@ static int alloc_batch_buffers(sasrec_net *net, train_ctx *tc, uint32_t n_users,
     /* a step gives a gradient to a few item rows: lazy AdamW updates only
      * those, dense AdamW updates every row but reads only their gradients */
     tc->touched = core_calloc(net->n_tokens, 1);
-    if (tc->touched && lazy) nn_store_set_lazy(&net->s, net->item_emb, tc->touched);
+    if (tc->touched && lazy) {
+        nn_store_set_lazy(&net->s, net->item_emb, tc->touched);
+        tc->lazy_rows = (nn_lazy_rows){net->item_emb.off, net->d};
+    }
     else if (tc->touched) nn_store_set_grad_rows(&net->s, net->item_emb, tc->touched);
     if (!tc->touched || !tc->users || !tc->val_users || !tc->tgt || !tc->negs || !tc->logits || !tc->dlogits || !tc->row_loss)
         return core_oom("sasrec training buffers");

@@ -179,8 +179,10 @@ static int step_reduce(const nn_train_cfg *c, nn_store *const *stores, size_t n_
     float *grads[2];
     size_t n[2];
     for (size_t k = 0; k < n_grads; k++) grads[k] = stores[k]->g, n[k] = stores[k]->n;
-    return c->dp->reduce(c->dp->ctx, grads, n, n_grads, w->touched, NN_ENC_SPECIAL + (size_t)e->c.buckets, sums,
-                         n_sums);
+    /* the bucket table is lazy while training (nn_store_set_lazy) */
+    nn_lazy_rows rows = {e->emb.off, e->c.d};
+    return c->dp->reduce(c->dp->ctx, grads, n, n_grads, w->touched, NN_ENC_SPECIAL + (size_t)e->c.buckets, rows,
+                         sums, n_sums);
 }
 
 /* ---- checkpoints (nn_ckpt_hook) ---- */

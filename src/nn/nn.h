@@ -425,6 +425,12 @@ typedef struct nn_ckpt_hook {
     void *ctx;
 } nn_ckpt_hook;
 
+/* Where a lazily updated table lies in a gradient array: from float off,
+ * rows of width floats (width 0: no such table, every value is read). */
+typedef struct nn_lazy_rows {
+    size_t off, width;
+} nn_lazy_rows;
+
 /* Data parallelism (src/dist/text.c): each rank computes a slice of
  * every step's global batch, then the ranks' gradient and loss sums are
  * added before the optimizer step, so every replica takes the same step.
@@ -436,9 +442,12 @@ typedef struct nn_dp_hook {
     /* Sums over the ranks in place: n_grads gradient arrays (grads[k] of
      * n[k] floats, the same bits on every rank afterwards), the flags
      * touched[0..n_touched) (or-ed; NULL: none) and sums[0..n_sums).
+     * With rows.width, touched flags the rows of a lazily updated table in
+     * grads[0] (rows.off, n_touched rows of rows.width floats) whose
+     * untouched rows are never read: only the touched ones need a sum.
      * Returns AISLE_OK or an error every rank returns. */
     int (*reduce)(void *ctx, float *const *grads, const size_t *n, size_t n_grads, unsigned char *touched,
-                  size_t n_touched, double *sums, size_t n_sums);
+                  size_t n_touched, nn_lazy_rows rows, double *sums, size_t n_sums);
     void *ctx;
     const nn_ckpt_hook *ckpt; /* the run's checkpoints (nn_train_cfg.ckpt), or NULL */
 } nn_dp_hook;

@@ -195,3 +195,27 @@ void tm_check_resume(const char *name, tm_train_fn train, void *ctx, const char 
     aisle_model_free(b);
     aisle_config_free(cfg);
 }
+
+void tm_check_sparse_sum(const char *name, tm_bytes_train_fn train, void *ctx, const char *options,
+                         double *sparse_bytes, double *dense_bytes) {
+    aisle_config *cfg;
+    assert_ok(aisle_config_new(&cfg));
+    assert_ok(aisle_config_parse(cfg, options));
+    aisle_model *sparse = NULL, *dense = NULL;
+    double sb = 0, db = 0;
+    assert_ok(train(ctx, cfg, &sparse, &sb));
+    setenv("AISLE_DIST_DENSE_SUM", "1", 1); /* every rank: read when training starts */
+    int rc = train(ctx, cfg, &dense, &db);
+    unsetenv("AISLE_DIST_DENSE_SUM");
+    assert_ok(rc);
+    if (g_rank == 0) {
+        printf("# %s at %d rank(s): %.0f bytes sent with the sparse sum, %.0f dense\n", name, g_size, sb, db);
+        tm_same_model_bytes(sparse, dense, name);
+    }
+    if (g_size > 1 && !(sb < db)) fail_msg("%s: rank %d sent %.0f bytes sparse, %.0f dense", name, g_rank, sb, db);
+    if (sparse_bytes) *sparse_bytes = sb;
+    if (dense_bytes) *dense_bytes = db;
+    aisle_model_free(sparse);
+    aisle_model_free(dense);
+    aisle_config_free(cfg);
+}

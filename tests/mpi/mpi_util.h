@@ -52,4 +52,14 @@ typedef int (*tm_train_fn)(void *ctx, const aisle_config *cfg, const char *check
 void tm_check_resume(const char *name, tm_train_fn train, void *ctx, const char *options, int every, int stop_after,
                      const char *other, const char *field);
 
+/* One collective training run of `options`: rank 0's model in *out,
+ * what this rank sent in *bytes. */
+typedef int (*tm_bytes_train_fn)(void *ctx, const aisle_config *cfg, aisle_model **out, double *bytes);
+/* The sparse gradient sum (only touched rows of a lazily updated table)
+ * against the dense one (test hook AISLE_DIST_DENSE_SUM=1): rank 0's
+ * models must be the same bytes; at more than one rank every rank must
+ * send fewer bytes with the sparse sum (so it did run).  *sparse_bytes,
+ * *dense_bytes (may be NULL): this rank's. */
+void tm_check_sparse_sum(const char *name, tm_bytes_train_fn train, void *ctx, const char *options,
+                         double *sparse_bytes, double *dense_bytes);
 #endif

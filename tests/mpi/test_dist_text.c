@@ -206,6 +206,23 @@ static void test_dist_text_errors_agree(void **state) {
     aisle_texts_free(t);
 }
 
+static int train_texts_bytes(void *ctx, const aisle_config *cfg, aisle_model **out, double *bytes) {
+    return aisle_dist_text_train(ctx, cfg, out, bytes);
+}
+
+/* The steps sum only the bucket rows some rank touched (the table is
+ * always lazy): the same model, byte for byte, as the whole table's sum,
+ * in pre-training (a second, dense store: the masked-token head) and
+ * fine-tuning, and less traffic. */
+static void test_dist_text_sparse_sum_equals_dense(void **state) {
+    (void)state;
+    aisle_texts *t = make_texts(100, 0);
+    tm_check_sparse_sum("text", train_texts_bytes, t, TEXT_OPTIONS, NULL, NULL);
+    tm_check_sparse_sum("text, no pre-training", train_texts_bytes, t, TEXT_OPTIONS " pretrain_epochs=0 batch_size=7",
+                        NULL, NULL);
+    aisle_texts_free(t);
+}
+
 /* ---- checkpoint and resume ---- */
 
 static int train_texts(void *ctx, const aisle_config *cfg, const char *checkpoint, int every, aisle_model **out) {
@@ -335,6 +352,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dist_text_equals_one_process),
         cmocka_unit_test(test_dist_text_no_dropout_equals_one_process),
+        cmocka_unit_test(test_dist_text_sparse_sum_equals_dense),
         cmocka_unit_test(test_dist_text_errors_agree),
         cmocka_unit_test(test_dist_text_checkpoint_resume),
         cmocka_unit_test(test_dist_text_checkpoint_refuses_other_texts),
