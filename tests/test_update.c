@@ -375,7 +375,7 @@ static int step_updates(void *vc) {
 static void test_update_allocation_failures_change_nothing(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    oom_ctx c = {NULL, 0, NULL, NULL};
+    oom_ctx c = {NULL, 0, NULL, NULL, false};
     c.bytes = tu_model_bytes(ds, "model=als factors=4 epochs=1 threads=1", &c.len);
     uint64_t points = tu_oom_sweep("update", step_updates, &c, 1, 0, 5000);
     assert_true(points > 10);
@@ -390,18 +390,18 @@ static void test_update_allocation_failures_change_nothing(void **state) {
  * nothing leaks. */
 static void test_update_allocation_failures_on_a_mapped_fp16_model(void **state) {
     (void)state;
-    static const char *const kinds[2] = {"model=als factors=4 epochs=1 threads=1",
-                                         "model=mf factors=4 epochs=1 threads=1"};
+    static const char *const oom_kinds[2] = {"model=als factors=4 epochs=1 threads=1",
+                                             "model=mf factors=4 epochs=1 threads=1"};
     aisle_dataset *ds = shop();
     char dir[512], path[600];
     tu_tmpdir(dir, sizeof dir, "update_oom_f16");
     snprintf(path, sizeof path, "%s/m.aisle", dir);
     for (int k = 0; k < 2; k++) {
-        aisle_model *m = tu_train(ds, kinds[k]);
+        aisle_model *m = tu_train(ds, oom_kinds[k]);
         assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16 store_int8=true store_mappable=true"));
         aisle_model_free(m);
         oom_ctx c = {NULL, 0, path, "mmap=true", k == 1};
-        uint64_t points = tu_oom_sweep(kinds[k], step_updates, &c, 1, 0, 5000);
+        uint64_t points = tu_oom_sweep(oom_kinds[k], step_updates, &c, 1, 0, 5000);
         assert_true(points > 10);
     }
     aisle_dataset_free(ds);
