@@ -328,8 +328,9 @@ static void test_allocator_counts_every_allocation(void **state) {
 
 /* A borrowed dictionary (a mapped model file's key table) is trusted for
  * nothing: a full table, entries past the count and offsets outside the
- * arena still give bounded lookups; the first insertion copies it into
- * an owned, rebuilt one, and the borrowed memory is never written. */
+ * arena still give bounded lookups; insertions go to an owned part after
+ * the borrowed keys (nothing copied: the base stays borrowed), and the
+ * borrowed memory is never written. */
 static void test_keys_borrowed_table_stays_in_bounds(void **state) {
     (void)state;
     static const char arena[] = "mug\0tea\0kettle"; /* 15 bytes, the last a NUL */
@@ -341,6 +342,8 @@ static void test_keys_borrowed_table_stays_in_bounds(void **state) {
         while (slots[h]) h = (h + 1) & 3;
         slots[h] = i + 1;
     }
+    uint32_t slots0[4];
+    memcpy(slots0, slots, sizeof slots);
     core_keys k;
     keys_init(&k);
     keys_borrow(&k, arena, sizeof arena, good, 3, slots, 4);
@@ -357,35 +360,68 @@ static void test_keys_borrowed_table_stays_in_bounds(void **state) {
     assert_string_equal(keys_at(&k, 2), "");
     assert_int_equal(keys_find(&k, "tea", 3), -1);
     assert_int_equal(keys_find(&k, "", 0), -1);
-    /* an insertion owns a copy (keys as keys_at reads them) and works */
+    /* insertions join an owned part after the borrowed keys and work
+     * (past the owned table's first rehash too); the base is not copied */
     keys_borrow(&k, arena, sizeof arena, good, 3, slots, 4);
     uint32_t idx;
     bool added;
     assert_ok(keys_intern(&k, "cups", 4, &idx, &added));
-    assert_true(added && !k.borrowed);
+    assert_true(added && k.borrowed);
     assert_int_equal(idx, 3);
+    assert_int_equal(k.n, 4);
+    assert_int_equal(k.arena_len, 5); /* "cups" alone: the base stays where it is */
+    char key[32];
+    for (uint32_t i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "added%u", i);
+        assert_ok(keys_intern(&k, key, strlen(key), &idx, &added));
+        assert_true(added);
+        assert_int_equal(idx, 4 + i);
+    }
+    assert_ok(keys_intern(&k, "tea", 3, &idx, &added)); /* a base key is found, not added */
+    assert_false(added);
+    assert_int_equal(idx, 1);
     assert_int_equal(keys_find(&k, "mug", 3), 0);
     assert_int_equal(keys_find(&k, "cups", 4), 3);
+    assert_int_equal(keys_find(&k, "added99", 7), 103);
     assert_string_equal(keys_at(&k, 2), "kettle");
-    keys_clear(&k);
-    /* a copy of a borrowed dictionary is an owned, working one */
+    assert_string_equal(keys_at(&k, 3), "cups");
+    assert_string_equal(keys_at(&k, 103), "added99");
+    assert_memory_equal(slots, slots0, sizeof slots); /* never written */
+    /* a copy merges base and added keys into an owned dictionary */
     core_keys c;
-    keys_borrow(&k, arena, sizeof arena, good, 3, slots, 4);
     assert_ok(keys_copy(&c, &k));
     assert_false(c.borrowed);
+    assert_int_equal(c.n, 104);
     assert_int_equal(keys_find(&c, "tea", 3), 1);
+    assert_int_equal(keys_find(&c, "added42", 7), 46);
+    assert_string_equal(keys_at(&c, 103), "added99");
     keys_clear(&c);
+    /* truncating into the owned part, then into the base (a rolled-back
+     * insert): dropped keys are gone, the next key takes the next index */
+    keys_truncate(&k, 5);
+    assert_int_equal(keys_find(&k, "added0", 6), 4);
+    assert_int_equal(keys_find(&k, "added1", 6), -1);
+    keys_truncate(&k, 2);
+    assert_int_equal(keys_find(&k, "kettle", 6), -1);
+    assert_int_equal(keys_find(&k, "cups", 4), -1);
+    assert_int_equal(keys_find(&k, "tea", 3), 1);
+    assert_ok(keys_intern(&k, "kettle", 6, &idx, &added));
+    assert_true(added);
+    assert_int_equal(idx, 2);
+    assert_string_equal(keys_at(&k, 2), "kettle");
+    keys_clear(&k);
     /* a repeated or empty key (a corrupt, unverified table) is refused
-     * when it would become owned */
+     * when the dictionary is copied (saving does: model_file.c) */
     static const char twice[] = "mug\0mug";
     const uint64_t dup[2] = {0, 4};
     keys_borrow(&k, twice, sizeof twice, dup, 2, slots, 4);
-    assert_status_msg(keys_intern(&k, "cups", 4, &idx, &added), AISLE_EFORMAT, "repeats");
+    assert_ok(keys_intern(&k, "cups", 4, &idx, &added));
+    assert_status_msg(keys_copy(&c, &k), AISLE_EFORMAT, "repeats");
     assert_true(k.borrowed); /* unchanged */
     const uint64_t empty[2] = {0, sizeof twice - 1};
     keys_borrow(&k, twice, sizeof twice, empty, 2, slots, 4);
     assert_status_msg(keys_copy(&c, &k), AISLE_EFORMAT, "empty");
-    keys_clear(&k); /* forgets, frees nothing */
+    keys_clear(&k); /* frees the owned part only */
 }
 
 static void test_keys_intern_find_truncate(void **state) {

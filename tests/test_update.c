@@ -319,6 +319,7 @@ typedef struct oom_ctx {
     size_t len;
     const char *path; /* or a file opened with `options` (a mapped fp16 model) */
     const char *options;
+    bool no_items; /* the kind adds no items (mf) */
 } oom_ctx;
 
 /* A failed update changes nothing: the row, the popularity and the user's
@@ -357,7 +358,7 @@ static int step_updates(void *vc) {
     if (!rc) rc = aisle_server_add_user(srv, "newbie", ev, w, 4);
     if (!rc) rc = aisle_server_update_user(srv, "newbie", ev, NULL, 2);
     const float v[4] = {0.5f, -1, 0.25f, 2};
-    if (!rc && c->path) rc = aisle_server_add_item(srv, "fresh", v, 4); /* the added rows' block grows */
+    if (!rc && c->path && !c->no_items) rc = aisle_server_add_item(srv, "fresh", v, 4); /* the added rows' block grows */
     if (!rc && c->path) rc = aisle_server_update_user(srv, "u5", ev + 2, NULL, 2);
     const aisle_model *a = NULL;
     void *buf = NULL;
@@ -374,7 +375,7 @@ static int step_updates(void *vc) {
 static void test_update_allocation_failures_change_nothing(void **state) {
     (void)state;
     aisle_dataset *ds = shop();
-    oom_ctx c = {NULL, 0, NULL, NULL};
+    oom_ctx c = {NULL, 0, NULL, NULL, false};
     c.bytes = tu_model_bytes(ds, "model=als factors=4 epochs=1 threads=1", &c.len);
     uint64_t points = tu_oom_sweep("update", step_updates, &c, 1, 0, 5000);
     assert_true(points > 10);
@@ -383,20 +384,26 @@ static void test_update_allocation_failures_change_nothing(void **state) {
 }
 
 /* The same on a mapped fp16 model: each write's overlay row, slot page,
- * chunk and added-row block fails in turn; a failed update leaves the
- * row's values (update_or_nothing), and nothing leaks. */
+ * chunk and added-row block, the mapped key dictionaries' own parts (an
+ * added user and item) and, for mf, the added users' biases fail in
+ * turn; a failed update leaves the row's values (update_or_nothing), and
+ * nothing leaks. */
 static void test_update_allocation_failures_on_a_mapped_fp16_model(void **state) {
     (void)state;
+    static const char *const oom_kinds[2] = {"model=als factors=4 epochs=1 threads=1",
+                                             "model=mf factors=4 epochs=1 threads=1"};
     aisle_dataset *ds = shop();
-    aisle_model *m = tu_train(ds, "model=als factors=4 epochs=1 threads=1");
     char dir[512], path[600];
     tu_tmpdir(dir, sizeof dir, "update_oom_f16");
     snprintf(path, sizeof path, "%s/m.aisle", dir);
-    assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16 store_int8=true store_mappable=true"));
-    aisle_model_free(m);
-    oom_ctx c = {NULL, 0, path, "mmap=true"};
-    uint64_t points = tu_oom_sweep("update mapped fp16", step_updates, &c, 1, 0, 5000);
-    assert_true(points > 10);
+    for (int k = 0; k < 2; k++) {
+        aisle_model *m = tu_train(ds, oom_kinds[k]);
+        assert_ok(tu_model_save_opts(m, path, "compression=0 quantize=fp16 store_int8=true store_mappable=true"));
+        aisle_model_free(m);
+        oom_ctx c = {NULL, 0, path, "mmap=true", k == 1};
+        uint64_t points = tu_oom_sweep(oom_kinds[k], step_updates, &c, 1, 0, 5000);
+        assert_true(points > 10);
+    }
     aisle_dataset_free(ds);
 }
 

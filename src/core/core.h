@@ -243,25 +243,35 @@ int core_pool_for(core_pool *pool, size_t n, size_t grain, core_range_fn fn, voi
  * Open addressing over FNV-1a hashes; strings are stored in one arena.
  * ------------------------------------------------------------------------ */
 typedef struct core_keys {
-    char *arena;       /* all keys, each NUL-terminated */
+    /* Owned keys: all of them, or with a borrowed base those with index >=
+     * base_n (offsets[i - base_n]); slots hold index+1 of owned keys only. */
+    char *arena;       /* each key NUL-terminated */
     size_t arena_len, arena_cap;
-    uint64_t *offsets; /* index -> offset in arena */
-    size_t n, offsets_cap;
+    uint64_t *offsets; /* owned index -> offset in arena */
+    size_t n, offsets_cap; /* n: every key, the base's included */
     uint32_t *slots;   /* hash slots: index+1, 0 = empty */
     size_t nslots;     /* power of two */
-    /* arena, offsets and slots are views into memory owned elsewhere (a
-     * mapped model file, keys_borrow): never written or freed here, and
-     * not trusted -- lookups stay inside them whatever they hold; the
-     * first keys_intern copies them into owned, rebuilt arrays. */
-    bool borrowed;
+    /* The borrowed base (keys_borrow): keys 0..base_n-1 viewed in memory
+     * owned elsewhere (a mapped model file), never written or freed here,
+     * and not trusted -- lookups stay inside them whatever they hold.  Keys
+     * added later go to the owned part above, so the first added key costs
+     * the same whatever the size of the base (nothing is copied). */
+    const char *base_arena;
+    size_t base_arena_len;
+    const uint64_t *base_offsets;
+    size_t base_n;
+    const uint32_t *base_slots;
+    size_t base_nslots;
+    bool borrowed; /* a base is set (its keys were never checked) */
 } core_keys;
 
 void keys_init(core_keys *k);
 void keys_clear(core_keys *k); /* frees everything, leaves an empty dictionary */
 /* Looks up key; if absent, appends it.  *index receives its index; *added
  * (may be NULL) whether it was new.  Fails with AISLE_ENOMEM, or
- * AISLE_ERANGE past 2^32-2 keys; a borrowed dictionary is copied first,
- * AISLE_EFORMAT if it holds an empty or repeated key. */
+ * AISLE_ERANGE past 2^32-2 keys.  With a borrowed base the new key goes to
+ * the owned part (index base_n and up): the base is not copied, so a
+ * corrupt base is not checked here (saving checks it: keys_copy). */
 int keys_intern(core_keys *k, const char *key, size_t len, uint32_t *index, bool *added);
 /* Index of key or -1. */
 int64_t keys_find(const core_keys *k, const char *key, size_t len);
@@ -269,9 +279,12 @@ int64_t keys_find(const core_keys *k, const char *key, size_t len);
  * borrowed, unverified dictionary can hold one) gives the arena's final
  * NUL, an empty string, instead of a read outside it. */
 static inline const char *keys_at(const core_keys *k, uint32_t index) {
-    uint64_t off = k->offsets[index];
-    return k->arena + (off < k->arena_len ? off : k->arena_len - 1);
+    if (index >= k->base_n) return k->arena + k->offsets[index - k->base_n];
+    uint64_t off = k->base_offsets[index];
+    return k->base_arena + (off < k->base_arena_len ? off : k->base_arena_len - 1);
 }
+/* Bytes of all keys' arenas (each key and its NUL): a size hint. */
+static inline size_t keys_arena_bytes(const core_keys *k) { return k->base_arena_len + k->arena_len; }
 /* A dictionary viewing n keys stored elsewhere in the layout keys_intern
  * builds (arena of NUL-terminated keys, offsets, a power-of-two table of
  * nslots slots filled with keys_slot_of): nothing is copied or checked
@@ -285,7 +298,8 @@ void keys_borrow(core_keys *k, const char *arena, size_t arena_len, const uint64
 size_t keys_slot_of(const char *key, size_t len, size_t nslots);
 /* Removes keys with index >= n (used to roll back a failed bulk insert). */
 void keys_truncate(core_keys *k, size_t n);
-/* Deep copy. */
+/* Deep copy, owned (a borrowed base included: AISLE_EFORMAT if the merged
+ * keys hold an empty or repeated one, a corrupt unverified file). */
 int keys_copy(core_keys *dst, const core_keys *src);
 uint64_t core_hash_bytes(const void *data, size_t len); /* FNV-1a 64 */
 /* Mixes len bytes at data into a running 64-bit hash h, eight bytes at a

@@ -21,6 +21,8 @@ void model_factors_free(model_factors *f) {
     if (!(f->borrowed & MODEL_BORROWED_ITEM)) core_free(f->item);
     if (!(f->borrowed & MODEL_BORROWED_UBIAS)) core_free(f->user_bias);
     if (!(f->borrowed & MODEL_BORROWED_IBIAS)) core_free(f->item_bias);
+    core_free(f->ubias_added);
+    f->ubias_added = NULL;
     core_free(f->gram);
     model_int8_free(f->int8);
     f->user = f->item = f->user_bias = f->item_bias = f->gram = NULL;
@@ -152,7 +154,7 @@ int model_factors_query(const model_factors *f, const model_query *q, float *tmp
     *base = f->explicit_r ? f->mean : 0.0f;
     if (q->user >= 0) {
         *x = model_factors_user_row(f, (size_t)q->user, tmp);
-        if (f->user_bias) *base += f->user_bias[q->user];
+        if (f->user_bias) *base += *model_user_bias(f, (size_t)q->user);
         return AISLE_OK;
     }
     *x = tmp;
@@ -190,7 +192,7 @@ int model_factors_score_one(const aisle_model *m, const model_query *q, uint32_t
     if ((q->user < 0 || f16) && !x) return core_oom("session vector");
     if (q->user >= 0) {
         s = model_dot(model_factors_user_row(f, (size_t)q->user, x), model_factors_item_row(f, item, x ? x + d : NULL), d);
-        if (f->user_bias) s += f->user_bias[q->user];
+        if (f->user_bias) s += *model_user_bias(f, (size_t)q->user);
     } else {
         int rc = model_factors_fold_in(f, q->items, q->weights, q->n_items, x, -1, NULL);
         s = rc ? 0.0f : model_dot(x, model_factors_item_row(f, item, x + d), d);
@@ -271,6 +273,12 @@ static int grow_rows(model_factors *f, unsigned flag, float **a, size_t had, siz
     if (!*a && (flag == MODEL_BORROWED_USER || flag == MODEL_BORROWED_ITEM))
         return model_f16_reserve(f, flag == MODEL_BORROWED_USER ? MODEL_SIDE_USERS : MODEL_SIDE_ITEMS, want);
     bool borrowed = (f->borrowed & flag) != 0;
+    if (borrowed && flag == MODEL_BORROWED_UBIAS) { /* mapped user biases stay: added users get an owned tail */
+        float *p = core_reallocarray(f->ubias_added, want - f->ubias_rows, sizeof *p);
+        if (!p) return core_oom("adding a user's bias");
+        f->ubias_added = p;
+        return AISLE_OK;
+    }
     float *p = borrowed ? core_malloc((want ? want * width : 1) * sizeof *p)
                         : core_reallocarray(*a, want ? want * width : 1, sizeof *p);
     if (!p) return core_oom("adding a row to a factor model");
@@ -307,7 +315,7 @@ int model_factors_grow(aisle_model *m, uint32_t old_users, uint32_t old_items, c
     if (users > nu) {
         model_factors_row_w(f, MODEL_SIDE_USERS, nu, &rows);
         memset(rows, 0, (size_t)(users - nu) * d * sizeof *rows);
-        if (f->user_bias) memset(f->user_bias + nu, 0, (users - nu) * sizeof *f->user_bias);
+        if (f->user_bias) memset(model_user_bias(f, nu), 0, (users - nu) * sizeof *f->user_bias); /* contiguous */
     }
     if (items > ni) {
         model_factors_row_w(f, MODEL_SIDE_ITEMS, ni, &rows);
@@ -347,6 +355,15 @@ int model_factors_describe(const aisle_model *m, core_buf *out) {
  *   +2  item factors tensor (items x dim)
  *   +3  f32 arrays: user biases, item biases (explicit kinds only)
  *   +4  f32 array: Gram matrix (dim x dim), kept exactly for fold-in */
+/* io_put_f32_array's bytes, the mapped rows and the added users' tail
+ * merged (model_user_bias). */
+static int put_user_biases(core_buf *b, const model_factors *f, uint32_t nu) {
+    int rc = buf_reserve(b, 8 + (size_t)nu * 4);
+    if (!rc) rc = io_put_u64(b, nu);
+    for (uint32_t u = 0; !rc && u < nu; u++) rc = io_put_f32(b, *model_user_bias(f, u));
+    return rc;
+}
+
 int model_factors_save(const aisle_model *m, io_writer *w) {
     const model_factors *f = m->state;
     uint32_t nu = model_n_users(m), ni = model_n_items(m);
@@ -377,7 +394,7 @@ int model_factors_save(const aisle_model *m, io_writer *w) {
     }
     b.len = 0;
     if (!rc && f->explicit_r) {
-        rc = io_put_f32_array(&b, f->user_bias, nu);
+        rc = put_user_biases(&b, f, nu);
         if (!rc) rc = io_put_f32_array(&b, f->item_bias, ni);
         if (!rc) rc = io_writer_add_section_aligned(w, IO_SECTION_KIND + 3, IO_FLAG_REQUIRED, &b, 8);
         b.len = 0;
@@ -443,6 +460,7 @@ static int load_biases(io_reader *r, io_cursor *c, model_factors *f, uint32_t nu
                         (unsigned long long)gu, (unsigned long long)gi, nu, ni);
     if (!rc) {
         f->user_bias = (float *)(uintptr_t)ub, f->item_bias = (float *)(uintptr_t)ib;
+        f->ubias_rows = nu;
         f->borrowed |= MODEL_BORROWED_UBIAS | MODEL_BORROWED_IBIAS;
     }
     return rc;

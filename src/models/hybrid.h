@@ -78,7 +78,7 @@ static inline void hy_put_vector(model_factors *f, int side, uint32_t e, uint32_
     model_factors_row_w(f, side ? MODEL_SIDE_USERS : MODEL_SIDE_ITEMS, e, &dst);
     memcpy(dst, q, (size_t)k * sizeof *q);
     if (f->explicit_r)
-        (side ? f->user_bias : f->item_bias)[e] = q[k];
+        *(side ? model_user_bias(f, e) : f->item_bias + e) = q[k];
     else
         dst[k] = side ? 1.0f : q[k];
 }

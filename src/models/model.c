@@ -46,7 +46,7 @@ int model_unshare_users(aisle_model *m) {
     int rc = AISLE_OK;
     if (f->borrowed & MODEL_BORROWED_USER) rc = io_map_make_writable(m->map, f->user, nu * f->dim * sizeof(float));
     if (!rc && (f->borrowed & MODEL_BORROWED_UBIAS) && f->user_bias)
-        rc = io_map_make_writable(m->map, f->user_bias, nu * sizeof(float));
+        rc = io_map_make_writable(m->map, f->user_bias, f->ubias_rows * sizeof(float)); /* added users: ubias_added */
     if (!rc) m->map_users_writable = true;
     return rc;
 }

@@ -34,7 +34,7 @@ static int check_borrowed_keys(const core_keys *k) {
 static int put_keys(core_buf *b, const core_keys *k) {
     int rc = check_borrowed_keys(k);
     if (rc) return rc;
-    rc = buf_reserve(b, 8 + k->arena_len + 3 * k->n);
+    rc = buf_reserve(b, 8 + keys_arena_bytes(k) + 3 * k->n);
     if (!rc) rc = io_put_u64(b, k->n);
     for (size_t i = 0; !rc && i < k->n; i++) rc = io_put_str(b, keys_at(k, (uint32_t)i));
     return rc;

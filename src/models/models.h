@@ -291,7 +291,7 @@ typedef struct model_factors {
     uint32_t dim;
     float *user;      /* n_users x dim, row-major */
     float *item;      /* n_items x dim */
-    float *user_bias; /* n_users (explicit kinds) or NULL */
+    float *user_bias; /* n_users (explicit kinds) or NULL; read and written through model_user_bias */
     float *item_bias; /* n_items (explicit kinds) or NULL */
     float mean;       /* global mean rating (explicit) */
     float rmin, rmax; /* observed rating range (explicit; score_one clips) */
@@ -327,10 +327,22 @@ typedef struct model_factors {
         float *tail;      /* rows n16 .. n16 + tail_cap, those below the side's row count in use */
         size_t tail_cap;
     } f16[2];             /* MODEL_SIDE_USERS, MODEL_SIDE_ITEMS */
+    /* A mapped user_bias (MODEL_BORROWED_UBIAS) holds the file's
+     * ubias_rows users; users added after opening keep theirs in the owned
+     * ubias_added (user ubias_rows + i at i), so adding a user does not
+     * copy 4 bytes of every user out of the mapping. */
+    float *ubias_added;
+    uint32_t ubias_rows;
 } model_factors;
 enum { MODEL_F16_PAGE = 4096, MODEL_F16_CHUNK = 256 };
 
 enum { MODEL_BORROWED_USER = 1, MODEL_BORROWED_ITEM = 2, MODEL_BORROWED_UBIAS = 4, MODEL_BORROWED_IBIAS = 8 };
+
+/* The bias of user u (u < the model's users) of an explicit model. */
+static inline float *model_user_bias(const model_factors *f, size_t u) {
+    if ((f->borrowed & MODEL_BORROWED_UBIAS) && u >= f->ubias_rows) return f->ubias_added + (u - f->ubias_rows);
+    return f->user_bias + u;
+}
 
 /* The int8 copy of a factor model's item matrix that serving scans for its
  * exact top-k (layout and error bound: src/serve/quant.c).  Built there on

@@ -121,7 +121,7 @@ static int tile_range(void *vc, size_t begin, size_t end, int tid) {
                     model_row h = model_history_row(m, (uint32_t)u);
                     excl = h.items, n_excl = h.n;
                 }
-                float base = f->explicit_r ? f->mean + f->user_bias[u] : 0.0f;
+                float base = f->explicit_r ? f->mean + *model_user_bias(f, u) : 0.0f;
                 const float *row = tile + r * cols;
                 core_topk *t = &top[r];
                 for (uint32_t jj = 0; jj < cols; jj++) {
