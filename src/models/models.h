@@ -619,7 +619,7 @@ typedef struct model_ckpt {
     size_t n_parts;
 } model_ckpt;
 /* Mixes n bytes into the running fingerprint hash h: core_hash_words,
- * eight bytes at a time (before 0.2.0 it was FNV-1a, a byte at a time,
+ * eight bytes at a time (earlier builds used FNV-1a, a byte at a time,
  * about 5x slower over a large CSR). */
 uint64_t model_ckpt_hash(uint64_t h, const void *p, size_t n);
 /* The fingerprint field naming model_ckpt_hash's algorithm, and its value
