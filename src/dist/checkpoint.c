@@ -45,6 +45,7 @@ void dist_ckpt_init(dist_ckpt *k, dist_comm *c, const aisle_config *cfg, const c
     k->agreed = agreed;
     k->max_done = UINT64_MAX;
     k->hook = (model_ckpt_hook){ckpt_resume, ckpt_save, k};
+    dist_ckpt_field(k, MODEL_CKPT_HASH_FIELD, MODEL_CKPT_HASH_WORDS);
     dist_ckpt_field(k, "kind", model_ckpt_hash(FNV_BASIS, kind, strlen(kind)));
 }
 

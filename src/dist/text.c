@@ -136,7 +136,7 @@ static int text_save(void *ctx, int stage, nn_store *const *stores, size_t n, in
     return dist_ckpt_store(&job->ck, job->parts, n_parts, total, total == job->epochs);
 }
 
-/* FNV-1a of the corpus: every text with its label's name, in order. */
+/* model_ckpt_hash of the corpus: every text with its label's name, in order. */
 static uint64_t corpus_hash(const aisle_texts *t) {
     uint64_t h = model_ckpt_hash(0xcbf29ce484222325ull, &t->n, sizeof t->n);
     for (size_t i = 0; i < t->n; i++) {

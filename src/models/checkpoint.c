@@ -17,9 +17,7 @@ enum { CKPT_MAX_FIELDS = 256, CKPT_MAX_PARTS = 64, CKPT_MAX_WANT = MODEL_CKPT_MA
 #define CKPT_KIND "train-checkpoint"
 
 uint64_t model_ckpt_hash(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
+    return core_hash_words(h, p, n);
 }
 
 uint64_t model_ckpt_max_bytes(const model_ckpt *ck) {
@@ -77,25 +75,37 @@ static int check_meta(io_cursor *c, const char *name, const model_ckpt *ck, uint
         *refused = 1, rc = core_error(AISLE_EFORMAT, "checkpoint %s was written by model '%s', this run trains '%s' (field 'kind'): "
                                       "remove it or give another path", name, kind, ck->kind);
     /* every field of this run must be there with the same value */
-    unsigned char seen[CKPT_MAX_WANT] = {0}; /* field f of ck found */
+    enum { ABSENT, SAME, DIFFERS };
+    unsigned char seen[CKPT_MAX_WANT] = {0}; /* field f of ck: ABSENT, SAME or DIFFERS */
     for (uint32_t k = 0; !rc && k < n; k++) {
         uint64_t v = 0;
         rc = io_get_str(c, &s);
         if (!rc) rc = io_get_u64(c, &v);
         for (size_t f = 0; !rc && f < ck->n_fields; f++) {
             if (strcmp(ck->fields[f].name, s) != 0) continue;
-            if (ck->fields[f].value != v)
-                *refused = 1, rc = core_error(AISLE_EFORMAT, "checkpoint %s was written for other data or options "
-                                                             "(field '%s' differs): remove it or give another path",
-                                              name, s);
-            seen[f] = 1;
+            seen[f] = ck->fields[f].value == v ? SAME : DIFFERS;
             break;
         }
         core_free(s);
         s = NULL;
     }
+    /* the hash first: a file hashed another way differs in every data
+     * field, and "other data" would send the user looking for a change
+     * that is not there */
     for (size_t f = 0; !rc && f < ck->n_fields; f++)
-        if (!seen[f])
+        if (seen[f] != SAME && strcmp(ck->fields[f].name, MODEL_CKPT_HASH_FIELD) == 0)
+            *refused = 1, rc = core_error(AISLE_EFORMAT, "checkpoint %s fingerprints its data with another hash "
+                                                         "algorithm (field '%s' %s; written by an older aisle): "
+                                                         "checkpoints do not carry over between versions, remove it "
+                                                         "or give another path",
+                                          name, MODEL_CKPT_HASH_FIELD, seen[f] == ABSENT ? "absent" : "differs");
+    for (size_t f = 0; !rc && f < ck->n_fields; f++)
+        if (seen[f] == DIFFERS)
+            *refused = 1, rc = core_error(AISLE_EFORMAT, "checkpoint %s was written for other data or options "
+                                                         "(field '%s' differs): remove it or give another path",
+                                          name, ck->fields[f].name);
+    for (size_t f = 0; !rc && f < ck->n_fields; f++)
+        if (seen[f] == ABSENT)
             *refused = 1, rc = core_error(AISLE_EFORMAT, "checkpoint %s was written for other data or options (no "
                                                          "field '%s'): remove it or give another path",
                                           name, ck->fields[f].name);
